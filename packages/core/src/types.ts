@@ -1,0 +1,60 @@
+/**
+ * Public types of @dcache/core. This file is the contract other packages build against:
+ * add to it freely, but do not change the meaning of what is here.
+ */
+
+/** Why an entry left the cache, as reported to `onEvict`. */
+export type EvictionReason = 'evict' | 'expire' | 'delete' | 'overwrite';
+
+export interface LruCacheOptions<V> {
+  /**
+   * Upper bound on accounted memory, in bytes (key bytes + value bytes + per-entry overhead).
+   * At least one of `maxMemory` and `maxItems` is required: an unbounded cache is refused.
+   */
+  maxMemory?: number;
+  /** Upper bound on the number of entries. */
+  maxItems?: number;
+  /** Time to live in milliseconds for entries set without a `ttl`. 0 (the default) = never expire. */
+  defaultTtl?: number;
+  /** Size of a value in bytes; overrides the built-in estimate. Must return a finite number ≥ 0. */
+  sizeOf?: (value: V, key: string) => number;
+  /** Called after an entry leaves the cache, with the reason. */
+  onEvict?: (key: string, value: V, reason: EvictionReason) => void;
+  /** Clock in milliseconds; inject a fake one in tests. @default Date.now (read coarsely) */
+  now?: () => number;
+}
+
+export interface SetOptions {
+  /** Time to live in milliseconds; 0 = never expire. @default the cache's `defaultTtl` */
+  ttl?: number;
+}
+
+/** A versioned read: the value, its version (for compare-and-set) and its remaining TTL. */
+export interface CacheEntry<V> {
+  value: V;
+  /** Changes on every write of the key; unique within one cache instance. */
+  version: number;
+  /** Remaining time to live in milliseconds, or `undefined` when the entry never expires. */
+  ttl: number | undefined;
+}
+
+/** Outcome of a compare-and-set. */
+export type CompareAndSetResult = 'stored' | 'exists' | 'not_found' | 'refused';
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  sets: number;
+  deletes: number;
+  evictions: number;
+  expirations: number;
+  /** Writes refused because the entry alone exceeds the memory limit. */
+  refusals: number;
+  items: number;
+  /** Accounted bytes currently held. */
+  memoryUsed: number;
+  /** The memory limit in bytes (Infinity when only `maxItems` bounds the cache). */
+  maxMemory: number;
+  /** hits / (hits + misses), 0 when there were no reads. */
+  hitRate: number;
+}
