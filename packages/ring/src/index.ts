@@ -1,1 +1,4 @@
-export {};
+export { HashRing } from './hash-ring.js';
+export { murmur3, murmur3Bytes } from './murmur3.js';
+export { DEFAULT_VNODES } from './options.js';
+export type { HashRingOptions, RingHash } from './options.js';
