@@ -1,1 +1,16 @@
-export {};
+export { DistributedCacheClient } from './client.js';
+export type { ClientInternals, SetOptions, VersionedValue } from './client.js';
+export type { ClientOptions, WriteConsistency } from './options.js';
+export type { ClusterStats, ClusterTotals, NodeStats, NodeStatus } from './stats.js';
+export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './codec.js';
+export { DcacheError, isDcacheError } from './errors/dcache-error.js';
+export { NodeRequestError, isNodeRequestError } from './errors/node-request-error.js';
+export { NodeTimeoutError, isNodeTimeoutError } from './errors/node-timeout-error.js';
+export {
+  OperationRejectedError,
+  isOperationRejectedError,
+} from './errors/operation-rejected-error.js';
+export {
+  CacheUnavailableError,
+  isCacheUnavailableError,
+} from './errors/cache-unavailable-error.js';

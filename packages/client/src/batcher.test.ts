@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { Batcher } from './batcher.js';
+import type { BatchOp, BatchResult } from './wire.js';
+
+function recorder(fail?: Error) {
+  const batches: BatchOp[][] = [];
+  const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+    batches.push([...ops]);
+    if (fail) return Promise.reject(fail);
+    // Echo each key back so every caller can check it got its own result.
+    return Promise.resolve(ops.map((op): BatchResult => [200, op[1]]));
+  };
+  return { batches, send };
+}
+
+describe('Batcher', () => {
+  it('sends operations enqueued in the same tick as one batch, each caller getting its own result', async () => {
+    const { batches, send } = recorder();
+    const batcher = new Batcher(send, 100);
+    const results = await Promise.all(['a', 'b', 'c'].map((key) => batcher.enqueue(['get', key])));
+    expect(batches).toHaveLength(1);
+    expect(batches[0]).toStrictEqual([
+      ['get', 'a'],
+      ['get', 'b'],
+      ['get', 'c'],
+    ]);
+    expect(results).toStrictEqual([
+      [200, 'a'],
+      [200, 'b'],
+      [200, 'c'],
+    ]);
+  });
+
+  it('collects operations issued from later promise continuations in the same tick', async () => {
+    const { batches, send } = recorder();
+    const batcher = new Batcher(send, 100);
+    const late = Promise.resolve()
+      .then(() => undefined)
+      .then(() => batcher.enqueue(['get', 'late']));
+    const early = batcher.enqueue(['get', 'early']);
+    await Promise.all([early, late]);
+    expect(batches).toStrictEqual([
+      [
+        ['get', 'early'],
+        ['get', 'late'],
+      ],
+    ]);
+  });
+
+  it('starts a new batch on the next tick', async () => {
+    const { batches, send } = recorder();
+    const batcher = new Batcher(send, 100);
+    await batcher.enqueue(['get', 'a']);
+    await batcher.enqueue(['get', 'b']);
+    expect(batches).toHaveLength(2);
+  });
+
+  it('splits at maxBatchSize and keeps results matched to callers', async () => {
+    const { batches, send } = recorder();
+    const batcher = new Batcher(send, 2);
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const results = await Promise.all(keys.map((key) => batcher.enqueue(['delete', key])));
+    expect(batches.map((batch) => batch.length)).toStrictEqual([2, 2, 1]);
+    expect(results.map((result) => result[1])).toStrictEqual(keys);
+  });
+
+  it('rejects every caller of a failed batch with its error', async () => {
+    const boom = new Error('connection refused');
+    const { send } = recorder(boom);
+    const batcher = new Batcher(send, 10);
+    const settled = await Promise.allSettled([
+      batcher.enqueue(['get', 'a']),
+      batcher.enqueue(['get', 'b']),
+    ]);
+    expect(settled).toStrictEqual([
+      { status: 'rejected', reason: boom },
+      { status: 'rejected', reason: boom },
+    ]);
+  });
+});

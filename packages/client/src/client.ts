@@ -1,0 +1,330 @@
+import { Cluster } from './cluster.js';
+import { decodeValue, encodeValue } from './codec.js';
+import type { EncodedValue } from './codec.js';
+import { DcacheError } from './errors/dcache-error.js';
+import type { Schedule } from './failure-detector.js';
+import { requiredAcks, resolveOptions } from './options.js';
+import type { ClientOptions, ResolvedOptions } from './options.js';
+import { readEntry } from './read.js';
+import { asError, rejection } from './results.js';
+import { clusterStats } from './stats.js';
+import type { ClusterStats } from './stats.js';
+import { assertDelta, assertKey, assertValue, assertVersion, ttlOption } from './validate.js';
+import type { SetCondition } from './wire.js';
+import { writeReplicas } from './write.js';
+import type { WriteOutcome } from './write.js';
+import type { NodeClient } from './node-client.js';
+
+export interface SetOptions {
+  /** Time to live in milliseconds; 0 = never expires. @default the node's defaultTtl */
+  ttl?: number;
+}
+
+/** A value with the version a later `compareAndSet` must match. */
+export interface VersionedValue<T> {
+  value: T;
+  version: number;
+  /** Remaining time to live in milliseconds; undefined when it never expires. */
+  ttl: number | undefined;
+}
+
+/** Test seam: the failure detector's probe timer. */
+export interface ClientInternals {
+  schedule?: Schedule;
+}
+
+/**
+ * The dcache cluster client: spreads keys over nodes with a consistent-hash ring, keeps
+ * `replicas` copies, falls back to replicas on misses and errors, repairs the primary, skips nodes
+ * that keep failing and batches operations per node and tick.
+ */
+export class DistributedCacheClient {
+  readonly #options: ResolvedOptions;
+  readonly #cluster: Cluster;
+  readonly #required: number;
+  #closed = false;
+
+  constructor(nodes: readonly string[], options?: ClientOptions, internals?: ClientInternals) {
+    this.#options = resolveOptions(nodes, options);
+    this.#cluster = new Cluster(this.#options, internals?.schedule);
+    this.#required = requiredAcks(this.#options.writeConsistency, this.#options.replicas);
+  }
+
+  /** The node URLs, normalised, in the order given. */
+  get nodes(): readonly string[] {
+    return this.#options.nodes;
+  }
+
+  /** The key's replica list in preference order, skipping nodes marked down. */
+  nodesFor(key: string): string[] {
+    assertKey(key);
+    return this.#cluster.preference(key).map((node) => node.url);
+  }
+
+  async get<T = unknown>(key: string): Promise<T | undefined> {
+    this.#assertOpen();
+    assertKey(key);
+    const hit = await readEntry(this.#cluster, key, this.#options.batch);
+    return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
+  }
+
+  async has(key: string): Promise<boolean> {
+    this.#assertOpen();
+    assertKey(key);
+    return (await readEntry(this.#cluster, key, this.#options.batch)) !== undefined;
+  }
+
+  /**
+   * Stores `value` on every replica. Resolves true once `writeConsistency` replicas acknowledged,
+   * false when fewer (but some) did; rejects when none could be reached.
+   */
+  async set(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
+    this.#assertOpen();
+    assertKey(key);
+    assertValue(value);
+    const ttl = ttlOption(options);
+    return this.#write(key, encodeValue(value), ttl, this.#options.batch);
+  }
+
+  /** Stores only when the key is absent (on its primary). */
+  async add(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
+    return this.#conditional(key, value, options, 'add');
+  }
+
+  /** Stores only when the key is present (on its primary). */
+  async replace(key: string, value: unknown, options?: SetOptions): Promise<boolean> {
+    return this.#conditional(key, value, options, 'replace');
+  }
+
+  /** Removes every replica; true when any held the key. */
+  async delete(key: string): Promise<boolean> {
+    this.#assertOpen();
+    assertKey(key);
+    return this.#delete(key, this.#options.batch);
+  }
+
+  /** The values the reachable replicas hold; keys missing everywhere (or unreachable) are absent. */
+  async getMany<T = unknown>(keys: Iterable<string>): Promise<Map<string, T>> {
+    this.#assertOpen();
+    const unique = new Set(keysOf(keys));
+    const found = new Map<string, T>();
+    await Promise.all(
+      [...unique].map((key) =>
+        readEntry(this.#cluster, key, true).then(
+          (hit) => {
+            if (hit !== undefined) found.set(key, decodeValue(hit.bytes, hit.flags) as T);
+          },
+          // An unreachable key is left out instead of failing every other key.
+          () => undefined,
+        ),
+      ),
+    );
+    return found;
+  }
+
+  /** Sets every entry in per-node batches; true when every one met `writeConsistency`. */
+  async setMany(
+    entries: Iterable<readonly [string, unknown]>,
+    options?: SetOptions,
+  ): Promise<boolean> {
+    this.#assertOpen();
+    const ttl = ttlOption(options);
+    const encoded: [string, EncodedValue][] = [];
+    for (const entry of entries) {
+      if (!Array.isArray(entry)) throw new TypeError('setMany takes [key, value] pairs');
+      const [key, value] = entry as [unknown, unknown];
+      assertKey(key);
+      assertValue(value);
+      encoded.push([key, encodeValue(value)]);
+    }
+    const stored = await Promise.all(
+      encoded.map(([key, value]) => this.#write(key, value, ttl, true).catch(() => false)),
+    );
+    return stored.every(Boolean);
+  }
+
+  /** Deletes every key from every replica; resolves to how many keys existed. */
+  async deleteMany(keys: Iterable<string>): Promise<number> {
+    this.#assertOpen();
+    const unique = new Set(keysOf(keys));
+    const deleted = await Promise.all(
+      [...unique].map((key) => this.#delete(key, true).catch(() => false)),
+    );
+    return deleted.filter(Boolean).length;
+  }
+
+  /** Adds `delta` on every replica; the primary's new value, or undefined when the key is absent. */
+  async incr(key: string, delta = 1): Promise<number | undefined> {
+    this.#assertOpen();
+    assertKey(key);
+    assertDelta(delta);
+    return this.#incr(key, delta);
+  }
+
+  async decr(key: string, delta = 1): Promise<number | undefined> {
+    this.#assertOpen();
+    assertKey(key);
+    assertDelta(delta);
+    return this.#incr(key, -delta);
+  }
+
+  /** A value with its version, for `compareAndSet`. The version is the primary's. */
+  async getVersioned<T = unknown>(key: string): Promise<VersionedValue<T> | undefined> {
+    this.#assertOpen();
+    assertKey(key);
+    const hit = await readEntry(this.#cluster, key, this.#options.batch, true);
+    if (hit === undefined) return undefined;
+    return {
+      value: decodeValue(hit.bytes, hit.flags) as T,
+      version: hit.version,
+      ttl: hit.ttl ?? undefined,
+    };
+  }
+
+  /** Stores `value` only if the key still has `version`; false when it changed or vanished. */
+  async compareAndSet(
+    key: string,
+    version: number,
+    value: unknown,
+    options?: SetOptions,
+  ): Promise<boolean> {
+    assertVersion(version);
+    return this.#conditional(key, value, options, version);
+  }
+
+  /** Every node's stats (or its error), cluster totals and up/down counts. */
+  getStats(): Promise<ClusterStats> {
+    this.#assertOpen();
+    return clusterStats(this.#cluster);
+  }
+
+  /** Waits for background replica writes and repairs, stops probes and closes connections. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#cluster.close();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new DcacheError('the client is closed');
+  }
+
+  #preference(key: string): NodeClient[] {
+    const nodes = this.#cluster.preference(key);
+    if (nodes.length === 0) throw this.#cluster.unavailable(key, [], []);
+    return nodes;
+  }
+
+  async #write(
+    key: string,
+    value: EncodedValue,
+    ttl: number | null,
+    queued: boolean,
+  ): Promise<boolean> {
+    const nodes = this.#preference(key);
+    const op = ['set', key, value.bytes, value.flags, ttl, null] as const;
+    const outcome = await writeReplicas(this.#cluster, nodes, op, this.#required, queued);
+    if (outcome.acks >= this.#required) return true;
+    if (outcome.acks > 0) return false;
+    throw this.#failure(key, nodes, outcome);
+  }
+
+  async #delete(key: string, queued: boolean): Promise<boolean> {
+    const nodes = this.#preference(key);
+    const answered = (result: readonly [number, ...unknown[]]): boolean =>
+      result[0] === 204 || result[0] === 404;
+    // Every replica must answer: only then is "was it there" known and every copy gone.
+    const outcome = await writeReplicas(
+      this.#cluster,
+      nodes,
+      ['delete', key],
+      nodes.length,
+      queued,
+      answered,
+    );
+    if (outcome.results.some(({ result }) => result[0] === 204)) return true;
+    if (outcome.acks > 0) return false;
+    throw this.#failure(key, nodes, outcome);
+  }
+
+  async #incr(key: string, delta: number): Promise<number | undefined> {
+    const nodes = this.#preference(key);
+    const isNumber = (result: readonly [number, ...unknown[]]): boolean =>
+      result[0] === 200 && typeof result[1] === 'number';
+    const outcome = await writeReplicas(
+      this.#cluster,
+      nodes,
+      ['incr', key, delta],
+      nodes.length,
+      this.#options.batch,
+      isNumber,
+    );
+    // The first node in preference order that counted answers for the key.
+    for (const node of nodes) {
+      const answer = outcome.results.find((entry) => entry.node === node)?.result;
+      if (answer !== undefined && isNumber(answer)) return answer[1] as number;
+    }
+    if (outcome.results.some(({ result }) => result[0] === 404)) return undefined;
+    throw this.#failure(key, nodes, outcome);
+  }
+
+  /**
+   * add / replace / compare-and-set: decided by the first reachable replica (the primary unless it
+   * fails), then copied unconditionally to the remaining replicas.
+   */
+  async #conditional(
+    key: string,
+    value: unknown,
+    options: SetOptions | undefined,
+    condition: SetCondition,
+  ): Promise<boolean> {
+    this.#assertOpen();
+    assertKey(key);
+    assertValue(value);
+    const ttl = ttlOption(options);
+    const { bytes, flags } = encodeValue(value);
+    const nodes = this.#preference(key);
+    const queued = this.#options.batch;
+    const errors: Error[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      let result;
+      try {
+        result = await node.run(['set', key, bytes, flags, ttl, condition], queued);
+      } catch (error) {
+        errors.push(asError(error));
+        continue;
+      }
+      if (result[0] === 412) return false;
+      if (result[0] !== 204) throw rejection(node.url, key, result);
+      const rest = nodes.slice(i + 1);
+      const op = ['set', key, bytes, flags, ttl, null] as const;
+      await writeReplicas(this.#cluster, rest, op, this.#required - 1, queued);
+      return true;
+    }
+    throw this.#cluster.unavailable(key, nodes, errors);
+  }
+
+  /** Nobody acknowledged: a node's refusal of the operation wins over "unreachable". */
+  #failure(key: string, nodes: readonly NodeClient[], outcome: WriteOutcome): Error {
+    for (const { node, result } of outcome.results) {
+      if (result[0] >= 400 && result[0] !== 404 && result[0] !== 412) {
+        return rejection(node.url, key, result);
+      }
+    }
+    return this.#cluster.unavailable(key, nodes, outcome.errors);
+  }
+}
+
+function keysOf(keys: Iterable<string>): string[] {
+  if (
+    typeof keys !== 'object' ||
+    keys === null ||
+    typeof (keys as Iterable<string>)[Symbol.iterator] !== 'function'
+  ) {
+    throw new TypeError('keys must be an iterable of strings');
+  }
+  const list = [...keys];
+  list.forEach((key, i) => assertKey(key, `keys[${i}]`));
+  return list;
+}

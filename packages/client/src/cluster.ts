@@ -1,0 +1,73 @@
+import { HashRing } from '@dcache/ring';
+import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
+import type { Schedule } from './failure-detector.js';
+import { NodeClient } from './node-client.js';
+import type { ResolvedOptions } from './options.js';
+import { Transport } from './transport.js';
+
+/**
+ * The nodes, the ring keyed by node URL, and the work still running in the background (replica
+ * writes that outlived a 'one' acknowledgement, read repairs), which `close()` lets finish.
+ */
+export class Cluster {
+  readonly nodes: readonly NodeClient[];
+  readonly replicas: number;
+  readonly transport: Transport;
+  readonly #ring: HashRing;
+  readonly #byUrl = new Map<string, NodeClient>();
+  readonly #background = new Set<Promise<unknown>>();
+
+  constructor(options: ResolvedOptions, schedule?: Schedule) {
+    this.transport = new Transport(options);
+    this.replicas = options.replicas;
+    this.#ring = new HashRing(
+      options.nodes,
+      options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
+    );
+    this.nodes = options.nodes.map((url) => {
+      const node = new NodeClient(url, { ...options, transport: this.transport, schedule });
+      this.#byUrl.set(url, node);
+      return node;
+    });
+  }
+
+  /**
+   * The key's replicas in preference order, skipping nodes marked down: their share goes to the
+   * next nodes on the ring. Empty when every node is down.
+   */
+  preference(key: string): NodeClient[] {
+    const allUp = this.nodes.every((node) => node.up);
+    const urls = this.#ring.getN(key, allUp ? this.replicas : this.nodes.length);
+    const result: NodeClient[] = [];
+    for (const url of urls) {
+      const node = this.#byUrl.get(url)!;
+      if (node.up) result.push(node);
+      if (result.length === this.replicas) break;
+    }
+    return result;
+  }
+
+  /** The error for "no replica answered": names the key's full replica list when all are down. */
+  unavailable(
+    key: string,
+    tried: readonly NodeClient[],
+    errors: readonly Error[],
+  ): CacheUnavailableError {
+    const nodes =
+      tried.length > 0 ? tried.map((node) => node.url) : this.#ring.getN(key, this.replicas);
+    return new CacheUnavailableError(key, nodes, errors);
+  }
+
+  /** Keeps a background promise (already handled: it must not reject) until it settles. */
+  track(work: Promise<unknown>): void {
+    this.#background.add(work);
+    const forget = (): boolean => this.#background.delete(work);
+    work.then(forget, forget);
+  }
+
+  async close(): Promise<void> {
+    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    for (const node of this.nodes) node.close();
+    await this.transport.close();
+  }
+}

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeValue,
+  encodeValue,
+  FLAGS_JSON,
+  FLAGS_MSGPACK,
+  FLAGS_OCTET_STREAM,
+  FLAGS_TEXT,
+} from './codec.js';
+
+/** What a value looks like after a trip through the wire: bytes as a plain Uint8Array. */
+function roundTrip(value: unknown): unknown {
+  const { bytes, flags } = encodeValue(value);
+  expect(flags).toBe(FLAGS_MSGPACK);
+  return decodeValue(Uint8Array.from(bytes), flags);
+}
+
+const cases: [string, unknown][] = [
+  ['string', 'héllo ✓'],
+  ['empty string', ''],
+  ['small int', 42],
+  ['negative int', -7],
+  ['float', 1.5],
+  ['int beyond 32 bits', 2 ** 40],
+  ['max safe int', Number.MAX_SAFE_INTEGER],
+  ['NaN', Number.NaN],
+  ['Infinity', Number.POSITIVE_INFINITY],
+  ['true', true],
+  ['false', false],
+  ['null', null],
+  ['array', [1, 'a', null, [true]]],
+  ['plain object', { a: 1, nested: { b: [1, 2], c: 'x' } }],
+  ['empty object', {}],
+  ['Date', new Date(1_234_567_890_123)],
+  ['Date before 1970', new Date(-5)],
+  [
+    'Map with non-string keys',
+    new Map<unknown, unknown>([
+      ['a', 1],
+      [2, { x: 1 }],
+    ]),
+  ],
+  ['empty Map', new Map()],
+  ['Uint8Array', new Uint8Array([0, 1, 255])],
+  ['small bigint', 5n],
+  ['negative bigint', -5n],
+  ['bigint at 2^64 - 1', 2n ** 64n - 1n],
+  ['bigint beyond 64 bits', 2n ** 100n + 7n],
+  ['negative bigint beyond 64 bits', -(2n ** 130n)],
+  [
+    'mixed nesting',
+    { list: [new Map([['k', new Date(0)]]), { deep: 3n }], bytes: new Uint8Array([9]) },
+  ],
+];
+
+describe('codec: msgpack values round-trip exactly', () => {
+  it.each(cases)('%s', (_name, value) => {
+    const back = roundTrip(value);
+    expect(back).toStrictEqual(value);
+    // toStrictEqual checks types, but be explicit about the ones msgpackr's defaults lose.
+    if (value instanceof Map) expect(back).toBeInstanceOf(Map);
+    if (value instanceof Uint8Array) expect(Object.getPrototypeOf(back)).toBe(Uint8Array.prototype);
+    if (typeof value === 'bigint') expect(typeof back).toBe('bigint');
+  });
+
+  it('keeps plain objects plain (not Maps) and Maps as Maps side by side', () => {
+    const back = roundTrip({ obj: { a: 1 }, map: new Map([['a', 1]]) }) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(back.obj)).toBe(Object.prototype);
+    expect(back.map).toBeInstanceOf(Map);
+  });
+
+  it('keeps many differently shaped objects in one value', () => {
+    const value = Array.from({ length: 300 }, (_, i) => ({
+      [`k${i}`]: i,
+      inner: { [`z${i}`]: [i] },
+    }));
+    expect(roundTrip(value)).toStrictEqual(value);
+  });
+});
+
+describe('codec: decoding by flags', () => {
+  const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+  it('JSON (flags 2, e.g. written by curl) reads as a plain object', () => {
+    const value = decodeValue(utf8('{"a":[1,2],"b":{"c":null}}'), FLAGS_JSON);
+    expect(value).toStrictEqual({ a: [1, 2], b: { c: null } });
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
+  });
+
+  it('text (flags 16) reads as a string', () => {
+    expect(decodeValue(utf8('plain ✓'), FLAGS_TEXT)).toBe('plain ✓');
+  });
+
+  it.each([FLAGS_OCTET_STREAM, 1, 4096])('flags %i read as a copy of the raw bytes', (flags) => {
+    const backing = new Uint8Array([7, 1, 2, 3, 7]);
+    const view = backing.subarray(1, 4);
+    const value = decodeValue(view, flags) as Uint8Array;
+    expect(value).toStrictEqual(new Uint8Array([1, 2, 3]));
+    backing[1] = 99;
+    expect(value[0]).toBe(1);
+  });
+
+  it('a JSON body that is not JSON throws instead of inventing a value', () => {
+    expect(() => decodeValue(utf8('{oops'), FLAGS_JSON)).toThrow(SyntaxError);
+  });
+
+  it('encoding one value does not change the bytes of the previous one', () => {
+    const first = encodeValue({ a: 'first' }).bytes;
+    const copy = Uint8Array.from(first);
+    encodeValue({ b: 'second value that is longer' });
+    expect(Uint8Array.from(first)).toStrictEqual(copy);
+  });
+});

@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { FailureDetector } from './failure-detector.js';
+import type { Schedule } from './failure-detector.js';
+
+/** A manual clock: scheduled probes run only when the test says so. */
+function manualSchedule() {
+  const due: { run: () => void; ms: number; cancelled: boolean }[] = [];
+  const schedule: Schedule = (run, ms) => {
+    const entry = { run, ms, cancelled: false };
+    due.push(entry);
+    return () => {
+      entry.cancelled = true;
+    };
+  };
+  const fire = async (): Promise<void> => {
+    const entry = due.shift();
+    if (entry === undefined) throw new Error('nothing scheduled');
+    if (!entry.cancelled) entry.run();
+    // Let the probe promise settle.
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { due, schedule, fire };
+}
+
+describe('FailureDetector', () => {
+  it('marks the node down only after `threshold` consecutive failures', () => {
+    const { schedule } = manualSchedule();
+    const detector = new FailureDetector({
+      threshold: 3,
+      probeInterval: 100,
+      probe: () => Promise.resolve(true),
+      schedule,
+    });
+    detector.recordFailure();
+    detector.recordFailure();
+    expect(detector.up).toBe(true);
+    detector.recordSuccess();
+    detector.recordFailure();
+    detector.recordFailure();
+    expect(detector.up).toBe(true);
+    detector.recordFailure();
+    expect(detector.up).toBe(false);
+  });
+
+  it('probes every probeInterval while down, and comes back up when a probe succeeds', async () => {
+    const { due, schedule, fire } = manualSchedule();
+    const answers = [false, false, true];
+    let probes = 0;
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 250,
+      probe: () => Promise.resolve(answers[probes++]!),
+      schedule,
+    });
+    detector.recordFailure();
+    expect(due.map((entry) => entry.ms)).toStrictEqual([250]);
+    await fire();
+    expect(detector.up).toBe(false);
+    await fire();
+    expect(detector.up).toBe(false);
+    await fire();
+    expect(probes).toBe(3);
+    expect(detector.up).toBe(true);
+    expect(detector.consecutiveFailures).toBe(0);
+    expect(due).toHaveLength(0);
+  });
+
+  it('a successful request also brings a down node back and cancels its probe', () => {
+    const { due, schedule } = manualSchedule();
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 10,
+      probe: () => Promise.resolve(false),
+      schedule,
+    });
+    detector.recordFailure();
+    detector.recordSuccess();
+    expect(detector.up).toBe(true);
+    expect(due[0]!.cancelled).toBe(true);
+  });
+
+  it('close() stops probing', async () => {
+    const { due, schedule, fire } = manualSchedule();
+    let probes = 0;
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 10,
+      probe: () => Promise.resolve(++probes > 0 && false),
+      schedule,
+    });
+    detector.recordFailure();
+    detector.close();
+    expect(due[0]!.cancelled).toBe(true);
+    await fire();
+    expect(probes).toBe(0);
+  });
+
+  it('the default timer does not keep the process alive', () => {
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 60_000,
+      probe: () => Promise.resolve(false),
+    });
+    const before = process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
+    detector.recordFailure();
+    // An unref'd timer is not reported as an active resource.
+    expect(process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length).toBe(
+      before,
+    );
+    detector.close();
+  });
+});

@@ -1,0 +1,95 @@
+import { describe, expect, it } from 'vitest';
+import { requiredAcks, resolveOptions } from './options.js';
+
+const NODES = [
+  'http://127.0.0.1:8001',
+  'http://127.0.0.1:8002/',
+  'https://cache.example:443/base/',
+];
+
+describe('resolveOptions', () => {
+  it('applies the documented defaults and normalises node URLs', () => {
+    expect(resolveOptions(NODES)).toStrictEqual({
+      nodes: ['http://127.0.0.1:8001', 'http://127.0.0.1:8002', 'https://cache.example/base'],
+      replicas: 2,
+      writeConsistency: 'one',
+      timeout: 1000,
+      token: undefined,
+      vnodes: undefined,
+      failureThreshold: 3,
+      probeInterval: 1000,
+      batch: true,
+      maxBatchSize: 1000,
+    });
+  });
+
+  it('caps replicas at the node count', () => {
+    expect(resolveOptions(NODES.slice(0, 2), { replicas: 5 }).replicas).toBe(2);
+  });
+
+  it('keeps valid explicit options', () => {
+    const explicit = {
+      replicas: 3,
+      writeConsistency: 'quorum',
+      timeout: 50,
+      token: 's3cret',
+      vnodes: 64,
+      failureThreshold: 1,
+      probeInterval: 10,
+      batch: false,
+      maxBatchSize: 7,
+    } as const;
+    expect(resolveOptions(NODES, explicit)).toStrictEqual({
+      nodes: resolveOptions(NODES).nodes,
+      ...explicit,
+    });
+  });
+
+  const bad: [string, unknown, unknown, ErrorConstructor, RegExp][] = [
+    ['nodes not an array', 'http://a:1', undefined, TypeError, /nodes must be an array/],
+    ['empty node list', [], undefined, RangeError, /at least one node/],
+    ['non-string node', [8001], undefined, TypeError, /nodes\[0\] must be a URL string/],
+    ['malformed URL', ['127.0.0.1:8001:x'], undefined, TypeError, /nodes\[0\]/],
+    ['not a URL at all', ['not a url'], undefined, TypeError, /nodes\[0\] is not a valid URL/],
+    ['unsupported protocol', ['ftp://127.0.0.1:21'], undefined, TypeError, /http: or https:/],
+    ['URL with a query', ['http://127.0.0.1:1/?x=1'], undefined, TypeError, /without query/],
+    ['duplicate node', ['http://a:1', 'http://a:1/'], undefined, RangeError, /twice/],
+    ['options not an object', NODES, 'fast', TypeError, /options must be an object/],
+    ['replicas 0', NODES, { replicas: 0 }, RangeError, /"replicas" must be an integer >= 1, got 0/],
+    ['replicas fractional', NODES, { replicas: 1.5 }, RangeError, /"replicas"/],
+    ['replicas string', NODES, { replicas: '2' }, TypeError, /"replicas" must be a number/],
+    [
+      'unknown consistency',
+      NODES,
+      { writeConsistency: 'most' },
+      RangeError,
+      /"writeConsistency" must be one of one, quorum, all, got most/,
+    ],
+    ['timeout 0', NODES, { timeout: 0 }, RangeError, /"timeout"/],
+    ['timeout NaN', NODES, { timeout: Number.NaN }, RangeError, /"timeout"/],
+    ['empty token', NODES, { token: '' }, TypeError, /"token"/],
+    ['vnodes 0', NODES, { vnodes: 0 }, RangeError, /"vnodes"/],
+    ['failureThreshold 0', NODES, { failureThreshold: 0 }, RangeError, /"failureThreshold"/],
+    ['probeInterval negative', NODES, { probeInterval: -1 }, RangeError, /"probeInterval"/],
+    ['batch not boolean', NODES, { batch: 'yes' }, TypeError, /"batch" must be a boolean/],
+    ['maxBatchSize 0', NODES, { maxBatchSize: 0 }, RangeError, /"maxBatchSize"/],
+  ];
+
+  it.each(bad)('%s → %s', (_name, nodes, options, type, message) => {
+    expect(() => resolveOptions(nodes, options as never)).toThrow(type);
+    expect(() => resolveOptions(nodes, options as never)).toThrow(message);
+  });
+});
+
+describe('requiredAcks', () => {
+  it.each([
+    ['one', 3, 1],
+    ['quorum', 1, 1],
+    ['quorum', 2, 2],
+    ['quorum', 3, 2],
+    ['quorum', 5, 3],
+    ['all', 3, 3],
+  ] as const)('%s of %i replicas needs %i', (consistency, replicas, expected) => {
+    expect(requiredAcks(consistency, replicas)).toBe(expected);
+  });
+});

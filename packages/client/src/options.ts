@@ -1,0 +1,147 @@
+/** How many replica acknowledgements a write waits for before it resolves. */
+export type WriteConsistency = 'one' | 'quorum' | 'all';
+
+export interface ClientOptions {
+  /**
+   * Copies of every key, on distinct nodes (the key's preference list on the ring). Capped at the
+   * number of nodes.
+   * @default 2
+   */
+  replicas?: number;
+  /**
+   * Acknowledgements a write waits for: 'one' (the first), 'quorum' (a majority of `replicas`) or
+   * 'all'. The other replica writes still complete in the background.
+   * @default 'one'
+   */
+  writeConsistency?: WriteConsistency;
+  /**
+   * Per-request timeout in milliseconds; a node that does not answer in time counts as failed.
+   * @default 1000
+   */
+  timeout?: number;
+  /** Bearer token sent to every node (`Authorization: Bearer <token>`). @default undefined */
+  token?: string;
+  /** Virtual nodes per node on the ring. @default @dcache/ring's default */
+  vnodes?: number;
+  /**
+   * Consecutive failed requests after which a node is marked down and skipped.
+   * @default 3
+   */
+  failureThreshold?: number;
+  /**
+   * Milliseconds between health probes (`GET /healthz`) of a node marked down.
+   * @default 1000
+   */
+  probeInterval?: number;
+  /**
+   * Auto-batching: operations issued in the same tick for the same node travel as one
+   * `POST /v1/batch`. When false every single-key operation is its own HTTP request.
+   * @default true
+   */
+  batch?: boolean;
+  /**
+   * Most operations per `POST /v1/batch`; bigger batches are split. Keep it at or below the nodes'
+   * `maxBatchOps`.
+   * @default 1000
+   */
+  maxBatchSize?: number;
+}
+
+export interface ResolvedOptions {
+  /** Normalised base URLs (no trailing slash), in the order given. */
+  nodes: string[];
+  replicas: number;
+  writeConsistency: WriteConsistency;
+  timeout: number;
+  token: string | undefined;
+  vnodes: number | undefined;
+  failureThreshold: number;
+  probeInterval: number;
+  batch: boolean;
+  maxBatchSize: number;
+}
+
+const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
+
+function integerOption(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') {
+    throw new TypeError(`option "${name}" must be a number, got ${typeof value}`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`option "${name}" must be an integer >= ${min}, got ${value}`);
+  }
+  return value;
+}
+
+function normaliseNode(node: unknown, index: number): string {
+  if (typeof node !== 'string') {
+    throw new TypeError(`nodes[${index}] must be a URL string, got ${typeof node}`);
+  }
+  let url: URL;
+  try {
+    url = new URL(node);
+  } catch {
+    throw new TypeError(`nodes[${index}] is not a valid URL: ${JSON.stringify(node)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(
+      `nodes[${index}] must be an http: or https: URL, got ${JSON.stringify(node)}`,
+    );
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new TypeError(
+      `nodes[${index}] must be a base URL without query, fragment or credentials: ${JSON.stringify(node)}`,
+    );
+  }
+  // One spelling per node, so "http://a:1" and "http://a:1/" land on the same ring points.
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Validates the constructor arguments in one place; throws TypeError/RangeError naming the problem. */
+export function resolveOptions(nodes: unknown, options: ClientOptions = {}): ResolvedOptions {
+  if (!Array.isArray(nodes)) {
+    throw new TypeError(`nodes must be an array of base URLs, got ${typeof nodes}`);
+  }
+  if (nodes.length === 0) throw new RangeError('nodes must list at least one node URL');
+  const urls = nodes.map(normaliseNode);
+  const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
+  if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object');
+  }
+
+  const consistency = options.writeConsistency ?? 'one';
+  if (!CONSISTENCIES.includes(consistency)) {
+    throw new RangeError(
+      `option "writeConsistency" must be one of ${CONSISTENCIES.join(', ')}, got ${String(consistency)}`,
+    );
+  }
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
+    throw new TypeError('option "token" must be a non-empty string');
+  }
+  if (options.batch !== undefined && typeof options.batch !== 'boolean') {
+    throw new TypeError(`option "batch" must be a boolean, got ${typeof options.batch}`);
+  }
+
+  return {
+    nodes: urls,
+    replicas: Math.min(integerOption('replicas', options.replicas, 2, 1), urls.length),
+    writeConsistency: consistency,
+    timeout: integerOption('timeout', options.timeout, 1000, 1),
+    token: options.token,
+    vnodes:
+      options.vnodes === undefined ? undefined : integerOption('vnodes', options.vnodes, 0, 1),
+    failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
+    probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1),
+    batch: options.batch ?? true,
+    maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
+  };
+}
+
+/** Acknowledgements needed out of `replicas` for a write to count as done. */
+export function requiredAcks(consistency: WriteConsistency, replicas: number): number {
+  if (consistency === 'one') return 1;
+  if (consistency === 'all') return replicas;
+  return Math.floor(replicas / 2) + 1;
+}

@@ -1,0 +1,82 @@
+import type { Cluster } from './cluster.js';
+import { NodeRequestError } from './errors/node-request-error.js';
+import type { NodeClient } from './node-client.js';
+import { asError, entryOf, rejection } from './results.js';
+import type { Entry } from './results.js';
+import type { BatchResult } from './wire.js';
+
+export interface Hit extends Entry {
+  /** The node that answered; after a read repair of the primary, the primary. */
+  node: NodeClient;
+}
+
+/**
+ * Reads `key` from its replicas in preference order: the primary first, the next replica on a miss
+ * or an error. A value found after misses is written back to the nodes that missed it (read
+ * repair) with its remaining TTL and exact flags, as an add so a newer write there wins.
+ * With `awaitRepair` the primary's repair is awaited and its version returned (for CAS).
+ */
+export async function readEntry(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  awaitRepair = false,
+): Promise<Hit | undefined> {
+  const nodes = cluster.preference(key);
+  const errors: Error[] = [];
+  let missed: NodeClient[] | undefined;
+  for (const node of nodes) {
+    let result: BatchResult;
+    try {
+      result = await node.run(['get', key], queued);
+    } catch (error) {
+      errors.push(asError(error));
+      continue;
+    }
+    if (result[0] === 404) {
+      (missed ??= []).push(node);
+      continue;
+    }
+    if (result[0] !== 200) throw rejection(node.url, key, result);
+    const entry = entryOf(result);
+    if (entry === undefined) {
+      errors.push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
+      continue;
+    }
+    const hit: Hit = { ...entry, node };
+    if (missed === undefined) return hit;
+    const primaryRepair = repair(cluster, key, entry, missed, queued);
+    const primary = missed[0]!;
+    if (awaitRepair && primary === nodes[0]) {
+      const version = await primaryRepair;
+      if (version !== undefined) return { ...entry, version, node: primary };
+    }
+    return hit;
+  }
+  if (missed === undefined) throw cluster.unavailable(key, nodes, errors);
+  return undefined;
+}
+
+/** Writes the entry to every node that missed it; resolves to the first one's new version. */
+function repair(
+  cluster: Cluster,
+  key: string,
+  entry: Entry,
+  missed: readonly NodeClient[],
+  queued: boolean,
+): Promise<number | undefined> {
+  // null = never expires, which is ttl 0 on the wire (null there would mean the node's default).
+  const ttl = entry.ttl ?? 0;
+  if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve(undefined);
+  let first: Promise<number | undefined> | undefined;
+  for (const node of missed) {
+    const write = node.run(['set', key, entry.bytes, entry.flags, ttl, 'add'], queued).then(
+      (result) => (result[0] === 204 && typeof result[1] === 'number' ? result[1] : undefined),
+      // A failed repair only leaves the primary cold; the value is still served from the replica.
+      () => undefined,
+    );
+    cluster.track(write);
+    first ??= write;
+  }
+  return first ?? Promise.resolve(undefined);
+}

@@ -1,0 +1,47 @@
+// Argument checks for the public methods: they run before anything is encoded or sent.
+
+export function assertKey(key: unknown, name = 'key'): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`${name} must be a string, got ${typeof key}`);
+  if (key === '') throw new RangeError(`${name} must not be empty`);
+}
+
+export function assertValue(value: unknown): void {
+  if (value === undefined) throw new TypeError('value must not be undefined (use delete)');
+  if (typeof value === 'function' || typeof value === 'symbol') {
+    throw new TypeError(`value of type ${typeof value} cannot be stored`);
+  }
+}
+
+/** TTL in milliseconds: undefined = the node's default, 0 = never expires. Returns the wire value. */
+export function ttlOption(options: unknown): number | null {
+  if (options === undefined) return null;
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object like { ttl }');
+  }
+  const ttl = (options as { ttl?: unknown }).ttl;
+  if (ttl === undefined) return null;
+  if (typeof ttl !== 'number')
+    throw new TypeError(`ttl must be a number of milliseconds, got ${typeof ttl}`);
+  if (!Number.isSafeInteger(ttl) || ttl < 0) {
+    throw new RangeError(
+      `ttl must be an integer >= 0 (milliseconds, 0 = never expires), got ${ttl}`,
+    );
+  }
+  return ttl;
+}
+
+export function assertDelta(delta: unknown): asserts delta is number {
+  if (typeof delta !== 'number') throw new TypeError(`delta must be a number, got ${typeof delta}`);
+  if (!Number.isSafeInteger(delta) || delta < 0) {
+    throw new RangeError(`delta must be a non-negative integer, got ${delta}`);
+  }
+}
+
+export function assertVersion(version: unknown): asserts version is number {
+  if (typeof version !== 'number') {
+    throw new TypeError(`version must be a number from getVersioned, got ${typeof version}`);
+  }
+  if (!Number.isSafeInteger(version) || version < 0) {
+    throw new RangeError(`version must be a non-negative integer, got ${version}`);
+  }
+}

@@ -1,0 +1,35 @@
+import { Packr } from 'msgpackr';
+
+/** Operations of `POST /v1/batch` (docs/wire-protocol.md). */
+export type SetCondition = null | 'add' | 'replace' | number;
+export type BatchOp =
+  | readonly ['get', string]
+  | readonly ['set', string, Uint8Array, number, number | null, SetCondition]
+  | readonly ['delete', string]
+  | readonly ['touch', string, number]
+  | readonly ['incr', string, number];
+
+/** Each result starts with an HTTP-like status; the rest depends on the operation. */
+export type BatchResult = readonly [number, ...unknown[]];
+
+/**
+ * Standard msgpack (no records) so any node implementation can read the envelope. Versions and
+ * TTLs are numbers even if a node writes them as 64-bit ints: `int64AsType: 'auto'` (documented
+ * in msgpackr's README, missing from its typings) keeps safe integers as numbers.
+ */
+const wireOptions = { useRecords: false, int64AsType: 'auto' };
+const wirePackr = new Packr(wireOptions as ConstructorParameters<typeof Packr>[0]);
+
+export function encodeBatch(ops: readonly BatchOp[]): Uint8Array {
+  return wirePackr.pack(ops);
+}
+
+/** Returns undefined when the body is not an array of `count` results. */
+export function decodeBatch(body: Uint8Array, count: number): BatchResult[] | undefined {
+  const results: unknown = wirePackr.unpack(body);
+  if (!Array.isArray(results) || results.length !== count) return undefined;
+  for (const result of results) {
+    if (!Array.isArray(result) || typeof result[0] !== 'number') return undefined;
+  }
+  return results as BatchResult[];
+}
