@@ -1,1 +1,17 @@
-export {};
+export { createApp } from './app.js';
+export type { AppEnv } from './app-env.js';
+export { CacheServer } from './cache-server.js';
+export type { ListenOptions, ServerAddress } from './cache-server.js';
+export { STORED_VALUE_OVERHEAD_BYTES } from './cache.js';
+export { CONTENT_TYPES, encodingOfFlags } from './encoding.js';
+export type { Encoding } from './encoding.js';
+export { DcacheServerError, isDcacheServerError } from './errors/dcache-server-error.js';
+export { HttpError, isHttpError } from './errors/http-error.js';
+export { UsageError, isUsageError } from './errors/usage-error.js';
+export { increment } from './incr.js';
+export { DEFAULTS, resolveOptions } from './options.js';
+export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
+export { formatSize, parseSize } from './size.js';
+export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
+export type { StoredValue } from './stored-value.js';
+export { VERSION } from './version.js';

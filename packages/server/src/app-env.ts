@@ -1,0 +1,35 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { LruCache } from '@dcache/core';
+import type { Context } from 'hono';
+import type { Logger } from './logger.js';
+import type { RequestMetrics } from './metrics.js';
+import type { ResolvedOptions } from './options.js';
+import type { StoredValue } from './stored-value.js';
+
+/** What @hono/node-server passes as `c.env`; absent under other runtimes and `app.request()`. */
+export interface AppEnv {
+  Bindings: { incoming?: IncomingMessage; outgoing?: ServerResponse };
+}
+
+/** Everything the routes share: one per node. */
+export interface NodeState {
+  readonly options: ResolvedOptions;
+  readonly cache: LruCache<StoredValue>;
+  readonly metrics: RequestMetrics;
+  readonly logger: Logger;
+  /** `performance.now()` at start, for `uptime`. */
+  readonly startedAt: number;
+}
+
+/**
+ * A request header. Under Node it reads the already-parsed `incoming.headers` instead of making
+ * hono build a web `Headers` object per request — a measurable cost on the GET path.
+ */
+export function header(c: Context<AppEnv>, name: string): string | undefined {
+  const incoming = c.env?.incoming;
+  if (incoming) {
+    const value = incoming.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+  return c.req.raw.headers.get(name) ?? undefined;
+}

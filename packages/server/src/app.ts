@@ -1,0 +1,43 @@
+import type { LruCache } from '@dcache/core';
+import { Hono } from 'hono';
+import type { AppEnv, NodeState } from './app-env.js';
+import { createCache } from './cache.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { createLogger } from './logger.js';
+import { RequestMetrics } from './metrics.js';
+import { bearerAuth } from './middleware/auth.js';
+import type { ResolvedOptions, ServerOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import { batchRoutes } from './routes/batch.js';
+import { keyRoutes } from './routes/keys.js';
+import { statsRoutes } from './routes/stats.js';
+import type { StoredValue } from './stored-value.js';
+
+/** Builds a node's app around an existing cache (CacheServer shares that cache with memcached). */
+export function buildApp(options: ResolvedOptions, cache: LruCache<StoredValue>): Hono<AppEnv> {
+  const node: NodeState = {
+    options,
+    cache,
+    metrics: new RequestMetrics(),
+    logger: createLogger(options.logLevel),
+    startedAt: performance.now(),
+  };
+  const app = new Hono<AppEnv>();
+  // Installed only with a token: without one, routes keep hono's single-handler fast path.
+  if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
+  app.route('/v1/keys', keyRoutes(node));
+  app.route('/v1/batch', batchRoutes(node));
+  app.route('/', statsRoutes(node));
+  app.notFound(notFoundHandler(node));
+  app.onError(errorHandler(node));
+  return app;
+}
+
+/**
+ * A dcache node as a hono app with its own cache: serve it with any fetch-based runtime, or call
+ * `app.request()` in tests. Throws a TypeError/RangeError naming a bad option.
+ */
+export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
+  const resolved = resolveOptions(options);
+  return buildApp(resolved, createCache(resolved));
+}

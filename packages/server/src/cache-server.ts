@@ -1,0 +1,131 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import type { LruCache } from '@dcache/core';
+import type { Hono } from 'hono';
+import type { AppEnv } from './app-env.js';
+import { buildApp } from './app.js';
+import { createCache } from './cache.js';
+import type { ResolvedOptions, ServerOptions } from './options.js';
+import { resolveOptions } from './options.js';
+import type { StoredValue } from './stored-value.js';
+
+export interface ListenOptions {
+  /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
+  host?: string;
+  /** 0 picks a free port. @default 0 */
+  port?: number;
+}
+
+/** Where a listening node is reachable. */
+export interface ServerAddress {
+  host: string;
+  port: number;
+  /** e.g. `http://127.0.0.1:8001` (https with TLS). */
+  url: string;
+}
+
+/** One dcache node: the cache, its HTTP app, and a Node (or HTTPS) server around them. */
+export class CacheServer {
+  readonly #options: ResolvedOptions;
+  readonly #cache: LruCache<StoredValue>;
+  readonly #app: Hono<AppEnv>;
+  #server: Server | undefined;
+  #address: ServerAddress | undefined;
+  #closing: Promise<void> | undefined;
+  /** Responses in progress, so close() can let them finish and then drop their connections. */
+  readonly #inFlight = new Set<ServerResponse>();
+
+  /** Throws a TypeError/RangeError naming a bad option. */
+  constructor(options: ServerOptions = {}) {
+    this.#options = resolveOptions(options);
+    this.#cache = createCache(this.#options);
+    this.#app = buildApp(this.#options, this.#cache);
+  }
+
+  /** The node's cache; the memcached listener serves the same one. */
+  get cache(): LruCache<StoredValue> {
+    return this.#cache;
+  }
+
+  get app(): Hono<AppEnv> {
+    return this.#app;
+  }
+
+  get options(): ResolvedOptions {
+    return this.#options;
+  }
+
+  /** The bound address while listening. */
+  get address(): ServerAddress | undefined {
+    return this.#address;
+  }
+
+  /** Starts serving; resolves with the bound address (port 0 → an ephemeral port). */
+  async listen({ host = '127.0.0.1', port = 0 }: ListenOptions = {}): Promise<ServerAddress> {
+    if (this.#server) throw new Error('CacheServer is already listening; close() it first');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
+    }
+    const tls = this.#options.tls;
+    const server = createAdaptorServer({
+      fetch: this.#app.fetch,
+      ...(tls
+        ? { createServer: createHttpsServer, serverOptions: { cert: tls.cert, key: tls.key } }
+        : {}),
+    }) as Server;
+    server.on('request', (_req: IncomingMessage, res: ServerResponse) => this.#track(res));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#server = server;
+    this.#closing = undefined;
+    const bound = server.address() as AddressInfo;
+    const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+    this.#address = {
+      host: bound.address,
+      port: bound.port,
+      url: `${tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
+    };
+    return this.#address;
+  }
+
+  #track(res: ServerResponse): void {
+    // A request arriving while closing gets its answer, then its connection is closed.
+    if (this.#closing) res.setHeader('connection', 'close');
+    this.#inFlight.add(res);
+    res.once('close', () => {
+      this.#inFlight.delete(res);
+      if (this.#closing) this.#server?.closeIdleConnections();
+    });
+  }
+
+  /**
+   * Graceful stop: refuses new connections, lets in-flight requests finish (up to `closeTimeout`
+   * ms, then cuts them), closes idle keep-alive connections. Safe to call twice.
+   */
+  close(): Promise<void> {
+    const server = this.#server;
+    if (!server) return Promise.resolve();
+    this.#closing ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => server.closeAllConnections(), this.#options.closeTimeout);
+      timer.unref();
+      server.close(() => {
+        clearTimeout(timer);
+        this.#server = undefined;
+        this.#address = undefined;
+        resolve();
+      });
+      for (const res of this.#inFlight) {
+        if (!res.headersSent) res.setHeader('connection', 'close');
+      }
+      server.closeIdleConnections();
+    });
+    return this.#closing;
+  }
+}

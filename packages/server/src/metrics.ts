@@ -1,0 +1,88 @@
+/** Operations counted per request: the `op` label of /metrics and the keys of `requests` in /v1/stats. */
+export const OPERATIONS = [
+  'get',
+  'set',
+  'delete',
+  'incr',
+  'decr',
+  'batch',
+  'stats',
+  'metrics',
+  'health',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** Upper bounds of the latency histogram, in seconds (Prometheus' unit). */
+export const LATENCY_BUCKETS_SECONDS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
+] as const;
+
+interface OperationMeter {
+  requests: number;
+  /** Non-cumulative counts per bucket; the last slot is +Inf. Cumulated when exported. */
+  buckets: Float64Array;
+  seconds: number;
+}
+
+/** Request counters and a latency histogram per operation, plus error responses per status. */
+export class RequestMetrics {
+  readonly #meters = new Map<Operation, OperationMeter>();
+  readonly #errors = new Map<number, number>();
+  #batchOperations = 0;
+
+  constructor() {
+    for (const op of OPERATIONS) {
+      this.#meters.set(op, {
+        requests: 0,
+        buckets: new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1),
+        seconds: 0,
+      });
+    }
+  }
+
+  /** One request of `op` that took `milliseconds` inside the node. */
+  record(op: Operation, milliseconds: number): void {
+    const meter = this.#meters.get(op)!;
+    const seconds = milliseconds / 1000;
+    meter.requests++;
+    meter.seconds += seconds;
+    let i = 0;
+    while (i < LATENCY_BUCKETS_SECONDS.length && seconds > LATENCY_BUCKETS_SECONDS[i]!) i++;
+    meter.buckets[i]!++;
+  }
+
+  recordError(status: number): void {
+    this.#errors.set(status, (this.#errors.get(status) ?? 0) + 1);
+  }
+
+  recordBatchOperations(count: number): void {
+    this.#batchOperations += count;
+  }
+
+  get batchOperations(): number {
+    return this.#batchOperations;
+  }
+
+  /** Requests per operation, e.g. `{ get: 10, set: 2, … }`. */
+  requests(): Record<Operation, number> {
+    const counts = {} as Record<Operation, number>;
+    for (const [op, meter] of this.#meters) counts[op] = meter.requests;
+    return counts;
+  }
+
+  /** Error responses per status, e.g. `{ "404": 3 }`. */
+  errors(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const [status, count] of [...this.#errors].sort((a, b) => a[0] - b[0]))
+      counts[status] = count;
+    return counts;
+  }
+
+  /** The histogram of one operation: cumulative bucket counts, sum of seconds, count. */
+  histogram(op: Operation): { buckets: number[]; seconds: number; count: number } {
+    const meter = this.#meters.get(op)!;
+    let running = 0;
+    const buckets = Array.from(meter.buckets, (n) => (running += n));
+    return { buckets, seconds: meter.seconds, count: meter.requests };
+  }
+}

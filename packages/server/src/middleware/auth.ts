@@ -1,0 +1,37 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { MiddlewareHandler } from 'hono';
+import type { AppEnv } from '../app-env.js';
+import { header } from '../app-env.js';
+import { HttpError } from '../errors/http-error.js';
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+/**
+ * Requires `Authorization: Bearer <token>` on every path but `except`. Both sides are hashed to
+ * 32 bytes first so timingSafeEqual compares equal lengths and neither the token's content nor
+ * its length leaks through timing.
+ */
+export function bearerAuth(
+  token: string,
+  except: readonly string[] = [],
+): MiddlewareHandler<AppEnv> {
+  const expected = digest(token);
+  const open = new Set(except);
+  return async function auth(c, next) {
+    if (open.has(c.req.path)) return next();
+    const match = /^bearer[ \t]+(\S+)\s*$/i.exec(header(c, 'authorization') ?? '');
+    if (!match || !timingSafeEqual(digest(match[1]!), expected)) {
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'a valid Authorization: Bearer <token> header is required',
+        {
+          headers: { 'www-authenticate': 'Bearer realm="dcache"' },
+        },
+      );
+    }
+    return next();
+  };
+}

@@ -1,0 +1,38 @@
+import type { Context } from 'hono';
+import type { AppEnv } from '../app-env.js';
+import type { Operation, RequestMetrics } from '../metrics.js';
+
+type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
+
+/**
+ * Counts the requests of `op` and records their latency inside the node. A handler wrapper rather
+ * than a hono middleware on purpose: a route with a single synchronous handler lets hono and
+ * @hono/node-server answer without a promise, which keeps GET close to a bare hello-world.
+ * A request that throws is counted too; the error handler records its status.
+ */
+export function timed(metrics: RequestMetrics, op: Operation, handler: Handler): Handler {
+  return function timedHandler(c) {
+    const start = performance.now();
+    let result: Response | Promise<Response>;
+    try {
+      result = handler(c);
+    } catch (error) {
+      metrics.record(op, performance.now() - start);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (response) => {
+          metrics.record(op, performance.now() - start);
+          return response;
+        },
+        (error: unknown) => {
+          metrics.record(op, performance.now() - start);
+          throw error;
+        },
+      );
+    }
+    metrics.record(op, performance.now() - start);
+    return result;
+  };
+}

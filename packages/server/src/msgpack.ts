@@ -1,0 +1,22 @@
+import { Packr } from 'msgpackr';
+
+/**
+ * Codec of `POST /v1/batch`. Chosen deliberately:
+ * - `useRecords: false`: plain msgpack maps/arrays only, so any msgpack client can talk to us.
+ * - `mapsAsObjects: true`: a batch holds arrays only, so maps appear only in hostile input; msgpackr
+ *   then renames a `__proto__` key to `__proto_`, so no payload can reach a prototype.
+ * - `copyBuffers: true`: a stored value must own its bytes, not pin the whole request body.
+ * One instance, reused: msgpackr keeps its write buffer between calls.
+ */
+export const batchCodec = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+
+/**
+ * Codec of stored msgpack values when converting them to/from JSON. Maps decode as `Map`
+ * (`mapsAsObjects: false`) so every key, `__proto__` included, survives exactly and no object's
+ * prototype is ever touched; `int64AsType: 'bigint'` keeps 64-bit integers exact.
+ */
+export const valueCodec = new Packr({
+  useRecords: false,
+  mapsAsObjects: false,
+  int64AsType: 'bigint',
+});

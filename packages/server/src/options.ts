@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { parseSize } from './size.js';
+
+export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
+export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+
+/** Options of `createApp` and `new CacheServer`. Sizes take bytes or strings like "100mb" (powers of 1024). */
+export interface ServerOptions {
+  /** Memory limit of the cache: key + value bytes + per-entry overhead. @default "64mb" */
+  maxMemory?: number | string;
+  /** Limit on the number of entries. @default unlimited (only `maxMemory` bounds the cache) */
+  maxItems?: number;
+  /** Time to live in milliseconds for writes without a `ttl`; 0 = never expire. @default 0 */
+  defaultTtl?: number;
+  /** Longest key, in UTF-8 bytes (memcached's limit is 250). @default 250 */
+  maxKeyBytes?: number;
+  /** Largest value, in bytes; bigger bodies are refused with 413 while they stream in. @default "1mb" */
+  maxValueBytes?: number | string;
+  /** Most operations in one `POST /v1/batch`. @default 1000 */
+  maxBatchOps?: number;
+  /** Largest `POST /v1/batch` body, in bytes. @default "16mb" */
+  maxBatchBytes?: number | string;
+  /** When set, every route but `/healthz` requires `Authorization: Bearer <token>`. @default none */
+  token?: string;
+  /** Names this node in `/v1/stats`, `/metrics` and the CLI's listening line. @default a random `node-xxxxxx` */
+  nodeId?: string;
+  /** PEM certificate and key: the node serves HTTPS instead of HTTP. @default none (plain HTTP) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** What the node logs to stderr. @default "info" */
+  logLevel?: LogLevel;
+  /** How long `close()` waits for in-flight requests before cutting connections, in ms. @default 10000 */
+  closeTimeout?: number;
+  /** Clock in milliseconds, handed to the cache; inject a fake one in tests. @default Date.now */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  readonly maxMemory: number;
+  readonly maxItems: number | undefined;
+  readonly defaultTtl: number;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+  readonly maxBatchOps: number;
+  readonly maxBatchBytes: number;
+  readonly token: string | undefined;
+  readonly nodeId: string;
+  readonly tls: { cert: string | Buffer; key: string | Buffer } | undefined;
+  readonly logLevel: LogLevel;
+  readonly closeTimeout: number;
+  readonly now: (() => number) | undefined;
+}
+
+export const DEFAULTS = {
+  maxMemory: '64mb',
+  defaultTtl: 0,
+  maxKeyBytes: 250,
+  maxValueBytes: '1mb',
+  maxBatchOps: 1000,
+  maxBatchBytes: '16mb',
+  logLevel: 'info',
+  closeTimeout: 10_000,
+} as const;
+
+const NODE_ID = /^[\x21-\x7e]{1,128}$/;
+
+function wholeNumber(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a whole number ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function pem(name: string, value: unknown): string | Buffer {
+  if ((typeof value === 'string' && value.length > 0) || Buffer.isBuffer(value)) return value;
+  throw new TypeError(`${name} must be a non-empty PEM string or Buffer`);
+}
+
+/** The one place options are defaulted and validated; throws a TypeError/RangeError naming the option. */
+export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object');
+  }
+  const maxMemory = parseSize('maxMemory', options.maxMemory ?? DEFAULTS.maxMemory);
+  if (maxMemory < 1) throw new RangeError('maxMemory must be at least 1 byte');
+  const maxValueBytes = parseSize('maxValueBytes', options.maxValueBytes ?? DEFAULTS.maxValueBytes);
+  if (maxValueBytes < 1) throw new RangeError('maxValueBytes must be at least 1 byte');
+  const maxBatchBytes = parseSize('maxBatchBytes', options.maxBatchBytes ?? DEFAULTS.maxBatchBytes);
+  if (maxBatchBytes < 1) throw new RangeError('maxBatchBytes must be at least 1 byte');
+
+  const token = options.token;
+  if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
+    throw new TypeError('token must be a non-empty string');
+  }
+  const nodeId = options.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
+  if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {
+    throw new RangeError(
+      `nodeId must be 1–128 printable ASCII characters without spaces, got ${JSON.stringify(nodeId)}`,
+    );
+  }
+  const logLevel = options.logLevel ?? DEFAULTS.logLevel;
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new RangeError(
+      `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(logLevel)}`,
+    );
+  }
+  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
+    throw new TypeError('tls must be an object { cert, key }');
+  }
+  if (options.now !== undefined && typeof options.now !== 'function') {
+    throw new TypeError('now must be a function returning milliseconds');
+  }
+  return {
+    maxMemory,
+    maxItems:
+      options.maxItems === undefined ? undefined : wholeNumber('maxItems', options.maxItems, 1),
+    defaultTtl: wholeNumber('defaultTtl', options.defaultTtl ?? DEFAULTS.defaultTtl, 0),
+    maxKeyBytes: wholeNumber('maxKeyBytes', options.maxKeyBytes ?? DEFAULTS.maxKeyBytes, 1),
+    maxValueBytes,
+    maxBatchOps: wholeNumber('maxBatchOps', options.maxBatchOps ?? DEFAULTS.maxBatchOps, 1),
+    maxBatchBytes,
+    token,
+    nodeId,
+    tls: options.tls && {
+      cert: pem('tls.cert', options.tls.cert),
+      key: pem('tls.key', options.tls.key),
+    },
+    logLevel,
+    closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
+    now: options.now,
+  };
+}

@@ -1,0 +1,108 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { AppEnv, NodeState } from '../app-env.js';
+import { header } from '../app-env.js';
+import { readBody } from '../body.js';
+import {
+  acceptable,
+  CONTENT_TYPES,
+  convert,
+  encodingOfContentType,
+  encodingOfFlags,
+  flagsOfEncoding,
+  validateBody,
+} from '../encoding.js';
+import type { Encoding } from '../encoding.js';
+import { HttpError } from '../errors/http-error.js';
+import { counterValue, increment, parseDelta } from '../incr.js';
+import { timed } from '../middleware/timed.js';
+import { json, keyNotFound } from '../responses.js';
+import { parseCondition, store } from '../store.js';
+import { parseTtlParam, validateFlags, validateKey } from '../validate.js';
+
+/** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
+function negotiate(
+  accept: string | undefined,
+  bytes: Uint8Array,
+  native: Encoding,
+): [Uint8Array, Encoding] {
+  for (const encoding of acceptable(accept, native)) {
+    const body = convert(bytes, native, encoding);
+    if (body !== undefined) return [body, encoding];
+  }
+  throw new HttpError(
+    406,
+    'not_acceptable',
+    `the value is stored as ${CONTENT_TYPES[native]} and cannot be served as ${accept ?? ''}`,
+  );
+}
+
+/** `/v1/keys/:key` and its incr/decr: single-key reads and writes. */
+export function keyRoutes(node: NodeState): Hono<AppEnv> {
+  const { cache, metrics, options } = node;
+  const app = new Hono<AppEnv>();
+  const key = (c: Context<AppEnv>): string => validateKey(c.req.param('key'), options.maxKeyBytes);
+
+  app.get(
+    '/:key',
+    timed(metrics, 'get', (c) => {
+      const entry = cache.getEntry(key(c));
+      if (entry === undefined) return keyNotFound();
+      const { bytes, flags } = entry.value;
+      const native = encodingOfFlags(flags);
+      const accept = header(c, 'accept');
+      // The common cases (no Accept, */*, or exactly the stored type) skip negotiation entirely.
+      const [body, encoding] =
+        accept === undefined || accept === '*/*' || accept === CONTENT_TYPES[native]
+          ? [bytes, native]
+          : negotiate(accept, bytes, native);
+      const headers: Record<string, string> = {
+        'content-type': CONTENT_TYPES[encoding],
+        etag: `"${entry.version}"`,
+        'dcache-flags': `${flags}`,
+      };
+      if (entry.ttl !== undefined) headers['dcache-ttl'] = `${entry.ttl}`;
+      return new Response(body, { status: 200, headers });
+    }),
+  );
+
+  app.put(
+    '/:key',
+    timed(metrics, 'set', async (c) => {
+      const k = key(c);
+      const ttl = parseTtlParam(c.req.query('ttl'));
+      const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
+      // Dcache-Flags copies an entry byte for byte (read repair): the bytes are stored unchecked.
+      const flagsHeader = header(c, 'dcache-flags');
+      const encoding =
+        flagsHeader === undefined ? encodingOfContentType(header(c, 'content-type')) : undefined;
+      const flags =
+        flagsHeader === undefined
+          ? flagsOfEncoding(encoding!)
+          : validateFlags(/^\d{1,10}$/.test(flagsHeader) ? Number(flagsHeader) : NaN, flagsHeader);
+      const bytes = await readBody(c, options.maxValueBytes, 'the value');
+      if (encoding !== undefined) validateBody(encoding, bytes);
+      const version = store(cache, k, { bytes, flags }, ttl, condition);
+      return new Response(null, { status: 204, headers: { etag: `"${version}"` } });
+    }),
+  );
+
+  app.delete(
+    '/:key',
+    timed(metrics, 'delete', (c) =>
+      cache.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
+    ),
+  );
+
+  for (const op of ['incr', 'decr'] as const) {
+    app.post(
+      `/:key/${op}`,
+      timed(metrics, op, (c) => {
+        const delta = parseDelta(c.req.query('delta'));
+        const value = increment(cache, key(c), op === 'incr' ? delta : -delta);
+        return value === undefined ? keyNotFound() : json(`${counterValue(value)}`);
+      }),
+    );
+  }
+  return app;
+}

@@ -1,0 +1,83 @@
+import type { CompareAndSetResult, LruCache } from '@dcache/core';
+import { HttpError } from './errors/http-error.js';
+import type { StoredValue } from './stored-value.js';
+
+/** When a write happens: always (null), only if absent, only if present, or only at a version (CAS). */
+export type WriteCondition = null | 'add' | 'replace' | number;
+
+const NO_OPTIONS = {};
+
+function refused(): HttpError {
+  return new HttpError(413, 'too_large', "the entry does not fit in this node's memory limit");
+}
+
+/**
+ * Writes `value` under `key` if `condition` holds; returns the new version. Throws 412 when the
+ * condition fails and 413 when the cache refuses an entry larger than its whole memory.
+ */
+export function store(
+  cache: LruCache<StoredValue>,
+  key: string,
+  value: StoredValue,
+  ttl: number | undefined,
+  condition: WriteCondition,
+): number {
+  const options = ttl === undefined ? NO_OPTIONS : { ttl };
+  if (condition === null) {
+    if (!cache.set(key, value, options)) throw refused();
+  } else {
+    // add/replace answer true/false; false is a failed condition unless the key's state says the
+    // cache refused the size instead (checked below, same tick).
+    const outcome: boolean | CompareAndSetResult =
+      condition === 'add'
+        ? cache.add(key, value, options)
+        : condition === 'replace'
+          ? cache.replace(key, value, options)
+          : cache.compareAndSet(key, value, condition, options);
+    if (outcome === 'refused') throw refused();
+    if (outcome !== true && outcome !== 'stored') {
+      const present = cache.has(key);
+      const failed =
+        condition === 'add' ? present : condition === 'replace' ? !present : outcome !== false;
+      if (!failed) throw refused();
+      throw new HttpError(412, 'precondition_failed', preconditionMessage(condition, present));
+    }
+  }
+  // Same tick as the write: nothing can interleave, so this is the version we wrote.
+  const entry = cache.peekEntry(key);
+  if (entry === undefined || entry.value !== value) throw refused();
+  return entry.version;
+}
+
+function preconditionMessage(condition: Exclude<WriteCondition, null>, present: boolean): string {
+  if (condition === 'add') return 'the key already exists';
+  if (!present) return 'the key does not exist';
+  return `the key's version is not ${condition}`;
+}
+
+/** `If-Match` / `If-None-Match` as a WriteCondition; 400 for anything but `*` or one strong ETag. */
+export function parseCondition(
+  ifMatch: string | undefined,
+  ifNoneMatch: string | undefined,
+): WriteCondition {
+  if (ifMatch !== undefined && ifNoneMatch !== undefined) {
+    throw new HttpError(400, 'bad_condition', 'send If-Match or If-None-Match, not both');
+  }
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return 'add';
+    throw new HttpError(
+      400,
+      'bad_condition',
+      'If-None-Match supports only "*" (write only if absent)',
+    );
+  }
+  if (ifMatch === undefined) return null;
+  const trimmed = ifMatch.trim();
+  if (trimmed === '*') return 'replace';
+  const match = /^"(\d{1,16})"$/.exec(trimmed);
+  const version = match ? Number(match[1]) : NaN;
+  if (!Number.isSafeInteger(version)) {
+    throw new HttpError(400, 'bad_condition', 'If-Match must be "*" or one ETag such as "42"');
+  }
+  return version;
+}

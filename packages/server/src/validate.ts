@@ -1,0 +1,50 @@
+import { HttpError } from './errors/http-error.js';
+
+/** TTLs above this (~24.8 days, timers' ceiling) are refused rather than silently clamped. */
+export const MAX_TTL_MS = 2 ** 31 - 1;
+
+/**
+ * A key is any non-empty string of at most `maxKeyBytes` UTF-8 bytes. Keys are opaque: they are
+ * only ever Map keys in the core, never property names, so `__proto__` is just a key.
+ */
+export function validateKey(key: unknown, maxKeyBytes: number): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new HttpError(400, 'bad_key', 'the key must be a non-empty string');
+  }
+  // A UTF-16 unit encodes to at most 3 UTF-8 bytes, so short keys skip the exact count.
+  if (key.length * 3 > maxKeyBytes && Buffer.byteLength(key, 'utf8') > maxKeyBytes) {
+    throw new HttpError(400, 'key_too_long', `the key exceeds ${maxKeyBytes} UTF-8 bytes`);
+  }
+  return key;
+}
+
+/** `?ttl=` as milliseconds: undefined when absent (the node's default), 0 = never expires. */
+export function parseTtlParam(input: string | undefined): number | undefined {
+  if (input === undefined) return undefined;
+  const ttl = /^\d{1,10}$/.test(input) ? Number(input) : NaN;
+  return validateTtl(ttl, input);
+}
+
+/** A TTL in milliseconds: a whole number from 0 (never expires) to MAX_TTL_MS. */
+export function validateTtl(ttl: unknown, shown: unknown = ttl): number {
+  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_MS) {
+    throw new HttpError(
+      400,
+      'bad_ttl',
+      `ttl must be whole milliseconds from 0 (never expires) to ${MAX_TTL_MS}, got ${JSON.stringify(shown) ?? String(shown)}`,
+    );
+  }
+  return ttl;
+}
+
+/** memcached client flags: an unsigned 32-bit integer. */
+export function validateFlags(flags: unknown, shown: unknown = flags): number {
+  if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
+    throw new HttpError(
+      400,
+      'bad_flags',
+      `flags must be an unsigned 32-bit integer, got ${JSON.stringify(shown) ?? String(shown)}`,
+    );
+  }
+  return flags;
+}
