@@ -1,1 +1,29 @@
-export {};
+#!/usr/bin/env node
+import { runDemo } from './demo.js';
+import { parseOptions, USAGE } from './options.js';
+import { UsageError } from './usage-error.js';
+
+let options;
+try {
+  options = parseOptions(process.argv.slice(2));
+} catch (error) {
+  if (!(error instanceof UsageError)) throw error;
+  process.stderr.write(`dcache demo: ${error.message}\n\n${USAGE}`);
+  process.exit(2);
+}
+if (options.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+// Whatever escapes, exit non-zero: the cluster's 'exit' handler then SIGKILLs every node still running.
+process.on('uncaughtException', (error) => {
+  process.stderr.write(`dcache demo crashed: ${error.stack ?? String(error)}\n`);
+  process.exit(1);
+});
+process.on('unhandledRejection', (reason) => {
+  process.stderr.write(
+    `dcache demo crashed: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`,
+  );
+  process.exit(1);
+});
+process.exitCode = await runDemo(options);

@@ -1,0 +1,71 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { NodeProcess } from './node-process.js';
+
+export interface ClusterOptions {
+  /** One node per port (0 = let the OS pick). */
+  ports: readonly number[];
+  host?: string;
+  /** Extra CLI flags given to every node. */
+  args?: readonly string[];
+  /** The nodes' bearer token, if `args` sets one. */
+  token?: string;
+  /** Path of the `dcache-server` bin. @default the one of the installed @dcache/server */
+  bin?: string;
+}
+
+/** The `dcache-server` bin of the @dcache/server this app depends on, resolved like any dependency. */
+export function serverBin(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('@dcache/server/package.json')), 'bin', 'dcache-server.js');
+}
+
+/** Several nodes started and stopped together; node ids are node-1, node-2, … */
+export class Cluster {
+  readonly nodes: readonly NodeProcess[];
+  readonly #onExit = (): void => this.killNow();
+
+  constructor(options: ClusterOptions) {
+    const bin = options.bin ?? serverBin();
+    this.nodes = options.ports.map(
+      (port, i) =>
+        new NodeProcess({
+          bin,
+          port,
+          nodeId: `node-${i + 1}`,
+          host: options.host ?? '127.0.0.1',
+          args: options.args ?? [],
+          ...(options.token === undefined ? {} : { token: options.token }),
+        }),
+    );
+  }
+
+  get urls(): string[] {
+    return this.nodes.map((node) => node.url);
+  }
+
+  /**
+   * Starts every node in parallel. Until `stop()`, a process 'exit' handler SIGKILLs whatever is
+   * still running, so even a crashing demo or test leaves no orphan nodes behind.
+   */
+  async start(): Promise<void> {
+    process.on('exit', this.#onExit);
+    const results = await Promise.allSettled(this.nodes.map((node) => node.start()));
+    const failure = results.find((result) => result.status === 'rejected');
+    if (failure !== undefined) {
+      await this.stop();
+      throw failure.reason;
+    }
+  }
+
+  /** Gracefully stops every node (SIGTERM, then SIGKILL after the grace period) and waits for them. */
+  async stop(graceMs?: number): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop(graceMs)));
+    process.off('exit', this.#onExit);
+  }
+
+  /** Synchronous SIGKILL of every running node. */
+  killNow(): void {
+    for (const node of this.nodes) node.killNow();
+  }
+}

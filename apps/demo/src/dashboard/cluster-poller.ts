@@ -1,0 +1,174 @@
+import { getJson } from '../http.js';
+import { ringShare } from './ring-share.js';
+
+/** The subset of a node's GET /v1/stats the dashboard shows (the server sends more). */
+interface NodeStats {
+  nodeId: string;
+  hits: number;
+  misses: number;
+  sets: number;
+  deletes: number;
+  evictions: number;
+  items: number;
+  memoryUsed: number;
+  maxMemory: number;
+  uptime: number;
+}
+
+export interface NodeView {
+  url: string;
+  /** The node's own id from its stats; the URL until it has answered once. */
+  nodeId: string;
+  up: boolean;
+  /** Why the last poll failed, when down. */
+  error?: string;
+  items: number;
+  memoryUsed: number;
+  maxMemory: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  /** hits / (hits + misses) since the node started; 0 before any read. */
+  hitRate: number;
+  /** Cache operations (gets, sets, deletes) per second between the last two polls. */
+  opsPerSecond: number;
+  /** Fraction of keys the ring assigns to this node. */
+  ringShare: number;
+}
+
+export interface ClusterView {
+  /** When the view was taken, ms since the epoch. */
+  time: number;
+  nodes: NodeView[];
+}
+
+export interface ClusterPollerOptions {
+  urls: readonly string[];
+  token?: string;
+  /** @default 1000 */
+  intervalMs?: number;
+  /** Per-request timeout; a node that does not answer in time is shown down. @default 800 */
+  timeoutMs?: number;
+}
+
+interface Sample {
+  ops: number;
+  time: number;
+}
+
+const operations = (stats: NodeStats): number =>
+  stats.hits + stats.misses + stats.sets + stats.deletes;
+
+/** Polls every node's /v1/stats on an interval and keeps the latest view, with rates derived from counter deltas. */
+export class ClusterPoller {
+  readonly #urls: readonly string[];
+  readonly #token: string | undefined;
+  readonly #intervalMs: number;
+  readonly #timeoutMs: number;
+  readonly #shares: Map<string, number>;
+  readonly #previous = new Map<string, Sample>();
+  readonly #lastKnown = new Map<string, NodeView>();
+  #view: ClusterView;
+  #timer: NodeJS.Timeout | undefined;
+  #polling: Promise<ClusterView> | undefined;
+
+  constructor(options: ClusterPollerOptions) {
+    this.#urls = [...options.urls];
+    this.#token = options.token;
+    this.#intervalMs = options.intervalMs ?? 1000;
+    this.#timeoutMs = options.timeoutMs ?? 800;
+    this.#shares = ringShare(this.#urls);
+    this.#view = {
+      time: Date.now(),
+      nodes: this.#urls.map((url) => this.#down(url, 'not polled yet')),
+    };
+  }
+
+  get view(): ClusterView {
+    return this.#view;
+  }
+
+  /** Polls now, then every interval until `stop()`. */
+  start(): void {
+    if (this.#timer !== undefined) return;
+    void this.poll();
+    this.#timer = setInterval(() => void this.poll(), this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One round over every node; overlapping calls share the round in flight. */
+  poll(): Promise<ClusterView> {
+    this.#polling ??= this.#round().finally(() => (this.#polling = undefined));
+    return this.#polling;
+  }
+
+  async #round(): Promise<ClusterView> {
+    const nodes = await Promise.all(this.#urls.map((url) => this.#pollNode(url)));
+    this.#view = { time: Date.now(), nodes };
+    return this.#view;
+  }
+
+  async #pollNode(url: string): Promise<NodeView> {
+    let stats: NodeStats;
+    try {
+      stats = await getJson<NodeStats>(`${url}/v1/stats`, {
+        token: this.#token,
+        timeoutMs: this.#timeoutMs,
+      });
+    } catch (error) {
+      this.#previous.delete(url);
+      return this.#down(url, (error as Error).message);
+    }
+    const time = Date.now();
+    const ops = operations(stats);
+    const before = this.#previous.get(url);
+    this.#previous.set(url, { ops, time });
+    // A restarted node's counters start again from zero: no rate until the next poll.
+    const opsPerSecond =
+      before === undefined || ops < before.ops || time <= before.time
+        ? 0
+        : ((ops - before.ops) * 1000) / (time - before.time);
+    const reads = stats.hits + stats.misses;
+    const view: NodeView = {
+      url,
+      nodeId: String(stats.nodeId),
+      up: true,
+      items: stats.items,
+      memoryUsed: stats.memoryUsed,
+      maxMemory: stats.maxMemory,
+      hits: stats.hits,
+      misses: stats.misses,
+      evictions: stats.evictions,
+      hitRate: reads === 0 ? 0 : stats.hits / reads,
+      opsPerSecond: Math.round(opsPerSecond * 10) / 10,
+      ringShare: this.#shares.get(url) ?? 0,
+    };
+    this.#lastKnown.set(url, view);
+    return view;
+  }
+
+  /** A down node keeps its id and limit from the last answer, so the page can still label it. */
+  #down(url: string, error: string): NodeView {
+    const known = this.#lastKnown.get(url);
+    return {
+      url,
+      nodeId: known?.nodeId ?? url,
+      up: false,
+      error,
+      items: 0,
+      memoryUsed: 0,
+      maxMemory: known?.maxMemory ?? 0,
+      hits: 0,
+      misses: 0,
+      evictions: 0,
+      hitRate: 0,
+      opsPerSecond: 0,
+      ringShare: this.#shares.get(url) ?? 0,
+    };
+  }
+}

@@ -1,0 +1,101 @@
+import { DistributedCacheClient } from '@dcache/client';
+import { Cluster } from './cluster.js';
+import { ClusterPoller } from './dashboard/cluster-poller.js';
+import { startDashboard } from './dashboard/dashboard-server.js';
+import type { Dashboard } from './dashboard/dashboard-server.js';
+import { Narrator } from './narrator.js';
+import type { DemoOptions } from './options.js';
+import { describeExit } from './node-process.js';
+import { walkthrough } from './walkthrough.js';
+
+function curlExamples(url: string): string[] {
+  return [
+    `curl -X PUT ${url}/v1/keys/hello -H 'content-type: text/plain' --data 'world'`,
+    `curl -i ${url}/v1/keys/hello`,
+    `curl -X DELETE ${url}/v1/keys/hello`,
+    `curl ${url}/v1/stats`,
+    `curl ${url}/metrics`,
+  ];
+}
+
+/**
+ * Runs the demo: start the nodes, serve the dashboard, walk through, then (unless `once`) wait for
+ * Ctrl-C. Resolves with the exit code; every node is stopped before it resolves, on every path.
+ */
+export async function runDemo(options: DemoOptions, say = new Narrator()): Promise<number> {
+  const cluster = new Cluster({
+    ports: options.ports,
+    host: options.host,
+    args: ['--max-memory', options.maxMemory, '--log-level', 'warn'],
+  });
+  let client: DistributedCacheClient | undefined;
+  let dashboard: Dashboard | undefined;
+  let stopping: Promise<void> | undefined;
+  let resolveStopped!: () => void;
+  const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+
+  const shutdown = (): Promise<void> =>
+    (stopping ??= (async () => {
+      say.section('Stopping');
+      await client?.close();
+      await dashboard?.close();
+      await cluster.stop();
+      for (const node of cluster.nodes)
+        say.ok(`${node.nodeId} stopped (${describeExit(await node.exited)})`);
+      resolveStopped();
+    })());
+  const onSignal = (signal: NodeJS.Signals): void => {
+    say.say(`\nReceived ${signal}: stopping the nodes…`);
+    void shutdown();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  try {
+    say.section(`Starting ${cluster.nodes.length} nodes`);
+    say.say('Each node is a separate process, started through the real dcache-server CLI:');
+    await Promise.race([cluster.start(), stopped]);
+    if (stopping !== undefined) return 0;
+    for (const node of cluster.nodes) {
+      say.ok(
+        `${node.nodeId}  ${node.url}  pid ${node.pid}  (dcache-server --port ${node.port} --node-id ${node.nodeId} --max-memory ${options.maxMemory})`,
+      );
+    }
+
+    if (options.dashboardPort !== undefined) {
+      dashboard = await startDashboard({
+        poller: new ClusterPoller({ urls: cluster.urls }),
+        host: options.host,
+        port: options.dashboardPort,
+      });
+      say.ok(
+        `dashboard: ${dashboard.url}  (memory, items, hit rate, ops/s and up/down per node, live)`,
+      );
+    }
+
+    client = new DistributedCacheClient(cluster.urls, { replicas: 2, timeout: 1000 });
+    await Promise.race([walkthrough({ client, cluster, say }), stopped]);
+    if (stopping !== undefined) return 0;
+
+    say.section('Try it yourself');
+    say.say(
+      'The cluster keeps running. Talk to a node directly (curl reaches one node; the client replicates):',
+    );
+    for (const line of curlExamples(cluster.urls[0]!)) say.step(line);
+    if (dashboard !== undefined) say.say(`Watch it live at ${dashboard.url}`);
+    if (options.once) {
+      await shutdown();
+      return 0;
+    }
+    say.say('Press Ctrl-C to stop all three nodes.');
+    await stopped;
+    return 0;
+  } catch (error) {
+    say.fail((error as Error).stack ?? String(error));
+    await shutdown();
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
