@@ -1,0 +1,246 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { UsageError } from './errors/usage-error.js';
+import type { ListenOptions } from './cache-server.js';
+import type { LogLevel, ServerOptions } from './options.js';
+import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
+import { parseSize } from './size.js';
+
+/** Default TCP port of the CLI (the programmatic `listen()` defaults to 0, an ephemeral port). */
+export const DEFAULT_PORT = 8001;
+export const DEFAULT_HOST = '127.0.0.1';
+
+type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file';
+
+interface Flag {
+  name: string;
+  short?: string;
+  kind: Kind;
+  /** The ServerOptions key it sets, or a listen/TLS destination. */
+  target: keyof ServerOptions | 'port' | 'host' | 'tlsCert' | 'tlsKey';
+  help: string;
+  default?: string;
+}
+
+/** Every flag, its env var (DCACHE_ + upper snake case) and help line come from this table. */
+export const FLAGS: readonly Flag[] = [
+  {
+    name: 'port',
+    short: 'p',
+    kind: 'port',
+    target: 'port',
+    help: 'TCP port (0 = any free port)',
+    default: `${DEFAULT_PORT}`,
+  },
+  {
+    name: 'host',
+    kind: 'string',
+    target: 'host',
+    help: 'interface to bind; 0.0.0.0 or :: to serve other hosts',
+    default: DEFAULT_HOST,
+  },
+  {
+    name: 'max-memory',
+    short: 'm',
+    kind: 'size',
+    target: 'maxMemory',
+    help: 'cache memory limit (kb/mb/gb are powers of 1024)',
+    default: DEFAULTS.maxMemory,
+  },
+  {
+    name: 'max-items',
+    kind: 'int',
+    target: 'maxItems',
+    help: 'limit on the number of entries',
+    default: 'unlimited',
+  },
+  {
+    name: 'default-ttl',
+    kind: 'int',
+    target: 'defaultTtl',
+    help: 'TTL in ms for writes without one; 0 = never expire',
+    default: `${DEFAULTS.defaultTtl}`,
+  },
+  {
+    name: 'max-key-bytes',
+    kind: 'int',
+    target: 'maxKeyBytes',
+    help: 'longest key in UTF-8 bytes',
+    default: `${DEFAULTS.maxKeyBytes}`,
+  },
+  {
+    name: 'max-value-bytes',
+    kind: 'size',
+    target: 'maxValueBytes',
+    help: 'largest value (413 beyond)',
+    default: DEFAULTS.maxValueBytes,
+  },
+  {
+    name: 'max-batch-ops',
+    kind: 'int',
+    target: 'maxBatchOps',
+    help: 'most operations in one POST /v1/batch',
+    default: `${DEFAULTS.maxBatchOps}`,
+  },
+  {
+    name: 'max-batch-bytes',
+    kind: 'size',
+    target: 'maxBatchBytes',
+    help: 'largest POST /v1/batch body',
+    default: DEFAULTS.maxBatchBytes,
+  },
+  {
+    name: 'token',
+    kind: 'string',
+    target: 'token',
+    help: 'require Authorization: Bearer <token> (all routes but /healthz)',
+    default: 'none',
+  },
+  {
+    name: 'node-id',
+    kind: 'string',
+    target: 'nodeId',
+    help: 'name of this node in stats and metrics',
+    default: 'random node-xxxxxx',
+  },
+  {
+    name: 'log-level',
+    kind: 'level',
+    target: 'logLevel',
+    help: LOG_LEVELS.join(' | '),
+    default: DEFAULTS.logLevel,
+  },
+  {
+    name: 'tls-cert',
+    kind: 'file',
+    target: 'tlsCert',
+    help: 'PEM certificate file: serve HTTPS (needs --tls-key)',
+  },
+  {
+    name: 'tls-key',
+    kind: 'file',
+    target: 'tlsKey',
+    help: 'PEM private key file (needs --tls-cert)',
+  },
+];
+
+export function envName(flag: string): string {
+  return `DCACHE_${flag.toUpperCase().replace(/-/g, '_')}`;
+}
+
+export type CliCommand =
+  | { command: 'help' }
+  | { command: 'version' }
+  | { command: 'run'; options: ServerOptions; listen: Required<ListenOptions> };
+
+export function usage(): string {
+  const rows = FLAGS.map((f) => {
+    const left = `${f.short ? `-${f.short}, ` : '    '}--${f.name} <value>`;
+    const def = f.default === undefined ? '' : ` (default: ${f.default})`;
+    return `  ${left.padEnd(30)} ${f.help}${def}\n  ${''.padEnd(30)} env ${envName(f.name)}`;
+  });
+  return [
+    'Usage: dcache-server [options]',
+    '',
+    'Runs one dcache node: an LRU cache behind an HTTP API. Flags override environment variables.',
+    '',
+    'Options:',
+    ...rows,
+    `  ${'-h, --help'.padEnd(30)} show this help`,
+    `  ${'-v, --version'.padEnd(30)} show the version`,
+    '',
+    'Example: npx @dcache/server --port 8001 --max-memory 100mb',
+    '',
+  ].join('\n');
+}
+
+function convert(flag: Flag, source: string, raw: string): unknown {
+  const fail = (why: string): never => {
+    throw new UsageError(source, `${source} ${why}, got ${JSON.stringify(raw)}`);
+  };
+  switch (flag.kind) {
+    case 'port': {
+      const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+      return port >= 0 && port <= 65535 ? port : fail('must be a port number from 0 to 65535');
+    }
+    case 'int':
+      return /^\d{1,15}$/.test(raw) ? Number(raw) : fail('must be a whole number');
+    case 'size':
+      try {
+        return parseSize(source, raw);
+      } catch (error) {
+        throw new UsageError(source, (error as Error).message, { cause: error });
+      }
+    case 'level':
+      return (LOG_LEVELS as readonly string[]).includes(raw)
+        ? (raw as LogLevel)
+        : fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+    case 'file':
+      try {
+        return readFileSync(raw);
+      } catch (error) {
+        throw new UsageError(source, `${source}: cannot read ${raw}: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    default:
+      return raw.length > 0 ? raw : fail('must not be empty');
+  }
+}
+
+/**
+ * Turns argv and the environment into a command. Throws a UsageError naming the flag (or the
+ * variable) for anything wrong, including option values the server itself would refuse.
+ */
+export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliCommand {
+  const spec: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
+    help: { type: 'boolean', short: 'h' },
+    version: { type: 'boolean', short: 'v' },
+  };
+  for (const f of FLAGS)
+    spec[f.name] = f.short ? { type: 'string', short: f.short } : { type: 'string' };
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: spec,
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    const message = (error as Error).message;
+    const flag = /'(-[^' ]+)/.exec(message)?.[1] ?? /"([^"]+)"/.exec(message)?.[1] ?? 'argument';
+    throw new UsageError(flag, message.split('\n')[0]!, { cause: error });
+  }
+  if (values.help) return { command: 'help' };
+  if (values.version) return { command: 'version' };
+
+  const set: Record<string, unknown> = {};
+  const sourceOf = new Map<string, string>();
+  for (const f of FLAGS) {
+    const fromFlag = values[f.name];
+    const raw = typeof fromFlag === 'string' ? fromFlag : env[envName(f.name)];
+    if (raw === undefined) continue;
+    const source = typeof fromFlag === 'string' ? `--${f.name}` : envName(f.name);
+    set[f.target] = convert(f, source, raw);
+    sourceOf.set(f.target, source);
+  }
+  const { port = DEFAULT_PORT, host = DEFAULT_HOST, tlsCert, tlsKey, ...rest } = set;
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    const missing = tlsCert === undefined ? '--tls-cert' : '--tls-key';
+    throw new UsageError(
+      missing,
+      `${missing} is required with ${tlsCert === undefined ? '--tls-key' : '--tls-cert'}`,
+    );
+  }
+  const options = { ...rest } as ServerOptions;
+  if (tlsCert !== undefined) options.tls = { cert: tlsCert as Buffer, key: tlsKey as Buffer };
+  try {
+    resolveOptions(options); // surface the server's own checks now, named by flag
+  } catch (error) {
+    const option = /^\w+/.exec((error as Error).message)?.[0] ?? '';
+    const source = sourceOf.get(option) ?? 'options';
+    throw new UsageError(source, `${source}: ${(error as Error).message}`, { cause: error });
+  }
+  return { command: 'run', options, listen: { host: host as string, port: port as number } };
+}
