@@ -1,1 +1,15 @@
-export {};
+export { LruCache } from './lru-cache.js';
+export type {
+  CacheEntry,
+  CacheStats,
+  CompareAndSetResult,
+  EvictionReason,
+  Loader,
+  LruCacheOptions,
+  SetOptions,
+} from './types.js';
+export { DcacheError, isDcacheError } from './errors/dcache-error.js';
+export { NotNumericError, isNotNumericError } from './errors/not-numeric-error.js';
+export { ENTRY_OVERHEAD } from './meter.js';
+export { defaultSizeOf } from './size-of.js';
+export { COARSE_CLOCK_RESOLUTION_MS } from './clock.js';

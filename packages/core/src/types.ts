@@ -22,6 +22,12 @@ export interface LruCacheOptions<V> {
   onEvict?: (key: string, value: V, reason: EvictionReason) => void;
   /** Clock in milliseconds; inject a fake one in tests. @default Date.now (read coarsely) */
   now?: () => number;
+  /**
+   * Period in milliseconds of the background sweep that reclaims expired entries nobody reads
+   * (bounded work per tick, unref'd timer, started only once a TTL is used). 0 = no timer; expired
+   * entries are then reclaimed only by reads and writes. @default 1000
+   */
+  sweepInterval?: number;
 }
 
 export interface SetOptions {
@@ -58,3 +64,6 @@ export interface CacheStats {
   /** hits / (hits + misses), 0 when there were no reads. */
   hitRate: number;
 }
+
+/** Produces the value of a missing key for `getOrSet`; may be async. */
+export type Loader<V> = (key: string) => V | PromiseLike<V>;

@@ -1,0 +1,12 @@
+/** Base class of every error @dcache/core throws on purpose (besides TypeError/RangeError for bad input). */
+export class DcacheError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DcacheError';
+  }
+}
+
+/** True for any DcacheError, also across realms/bundles where `instanceof` fails. */
+export function isDcacheError(error: unknown): error is DcacheError {
+  return error instanceof DcacheError || (error instanceof Error && error.name === 'DcacheError');
+}

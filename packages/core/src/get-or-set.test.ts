@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { LruCache } from './lru-cache.js';
+import { manualClock } from './test-clock.js';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('getOrSet', () => {
+  it('returns a cached value without calling the loader', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    cache.set('a', 'x');
+    let calls = 0;
+    await expect(cache.getOrSet('a', () => (calls++, 'y'))).resolves.toBe('x');
+    expect(calls).toBe(0);
+    expect(cache.stats.hits).toBe(1);
+  });
+
+  it('loads, stores with the ttl and counts a miss', async () => {
+    const clock = manualClock();
+    const cache = new LruCache<string>({ maxItems: 10, now: clock.now, sweepInterval: 0 });
+    await expect(cache.getOrSet('a', (key) => `loaded ${key}`, { ttl: 100 })).resolves.toBe(
+      'loaded a',
+    );
+    expect(cache.get('a')).toBe('loaded a');
+    expect(cache.ttl('a')).toBe(100);
+    expect(cache.stats.misses).toBe(1);
+  });
+
+  it('shares one loader call among concurrent callers', async () => {
+    const cache = new LruCache<number>({ maxItems: 10 });
+    const gate = deferred<number>();
+    let calls = 0;
+    const loader = () => {
+      calls++;
+      return gate.promise;
+    };
+    const waiters = [
+      cache.getOrSet('k', loader),
+      cache.getOrSet('k', loader),
+      cache.getOrSet('k', loader),
+    ];
+    expect(calls).toBe(1);
+    gate.resolve(42);
+    await expect(Promise.all(waiters)).resolves.toEqual([42, 42, 42]);
+    expect(cache.get('k')).toBe(42);
+    // Once settled, a later miss starts a new load.
+    cache.delete('k');
+    await cache.getOrSet('k', () => (calls++, 7));
+    expect(calls).toBe(2);
+  });
+
+  it('a rejected loader stores nothing and rejects every waiter', async () => {
+    const cache = new LruCache<number>({ maxItems: 10 });
+    const gate = deferred<number>();
+    const a = cache.getOrSet('k', () => gate.promise);
+    const b = cache.getOrSet('k', () => Promise.resolve(1));
+    gate.reject(new Error('backend down'));
+    await expect(a).rejects.toThrow('backend down');
+    await expect(b).rejects.toThrow('backend down');
+    expect(cache.has('k')).toBe(false);
+    // A later call retries.
+    await expect(cache.getOrSet('k', () => 5)).resolves.toBe(5);
+  });
+
+  it('a loader that throws synchronously rejects and stores nothing', async () => {
+    const cache = new LruCache<number>({ maxItems: 10 });
+    const p = cache.getOrSet('k', () => {
+      throw new Error('sync boom');
+    });
+    await expect(p).rejects.toThrow('sync boom');
+    expect(cache.has('k')).toBe(false);
+  });
+
+  it('the eviction of the key does not cancel the in-flight load', async () => {
+    const cache = new LruCache<number>({ maxItems: 2 });
+    const gate = deferred<number>();
+    const pending = cache.getOrSet('k', () => gate.promise);
+    cache.set('k', 1); // written and then evicted while the load runs
+    cache.set('x', 2);
+    cache.set('y', 3);
+    expect(cache.has('k')).toBe(false);
+    gate.resolve(9);
+    await expect(pending).resolves.toBe(9);
+    expect(cache.get('k')).toBe(9);
+  });
+
+  it('a write during the load wins over the loaded value', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    const gate = deferred<string>();
+    const pending = cache.getOrSet('k', () => gate.promise);
+    cache.set('k', 'newer');
+    gate.resolve('loaded');
+    await expect(pending).resolves.toBe('loaded');
+    expect(cache.get('k')).toBe('newer');
+  });
+
+  it('a loaded value too large to store is returned but refused', async () => {
+    const cache = new LruCache<string>({ maxMemory: 500 });
+    await expect(cache.getOrSet('k', () => 'x'.repeat(1000))).resolves.toHaveLength(1000);
+    expect(cache.has('k')).toBe(false);
+    expect(cache.stats.refusals).toBe(1);
+  });
+
+  it('different keys load independently', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    const calls: string[] = [];
+    await Promise.all([
+      cache.getOrSet('a', (k) => (calls.push(k), k)),
+      cache.getOrSet('b', (k) => (calls.push(k), k)),
+    ]);
+    expect(calls.sort()).toEqual(['a', 'b']);
+  });
+});

@@ -1,0 +1,592 @@
+/**
+ * LruCache: an in-process LRU cache with TTLs, a byte-accounted memory limit, versioned
+ * (compare-and-set) writes, counters and single-flight loading.
+ *
+ * Storage is slot-based, as in lru-cache: a Map from key to slot index, the recency list in
+ * Int32Arrays (lru-list.ts), keys and values in plain arrays indexed by slot, and per-slot sizes,
+ * versions and expiry times in typed arrays. Everything grows by doubling with use. A get hit reads
+ * the Map, rewires two integers and allocates nothing.
+ *
+ * Every public method validates its arguments before touching state, and runs to completion
+ * without awaiting, so no caller can observe a half-done operation. `onEvict` callbacks are queued
+ * and delivered when the operation that caused them has finished.
+ */
+import type {
+  CacheEntry,
+  CacheStats,
+  CompareAndSetResult,
+  EvictionReason,
+  LruCacheOptions,
+  Loader,
+  SetOptions,
+} from './types.js';
+import { resolveOptions } from './options.js';
+import { assertFunction, assertKey, assertTtl, describe, resolveTtl } from './validate.js';
+import { defaultSizeOf } from './size-of.js';
+import { entryBytes } from './meter.js';
+import { LruList, grown } from './lru-list.js';
+import { StatsCounters } from './stats.js';
+import { SingleFlight } from './single-flight.js';
+import { SWEEP_PER_TICK, SWEEP_PER_WRITE, expiryFor, isExpired, startSweeper } from './ttl.js';
+import { NotNumericError } from './errors/not-numeric-error.js';
+
+const NONE = -1;
+
+export class LruCache<V> {
+  readonly #maxMemory: number;
+  readonly #maxItems: number;
+  readonly #defaultTtl: number;
+  readonly #sizeOf: ((value: V, key: string) => number) | undefined;
+  readonly #onEvict: ((key: string, value: V, reason: EvictionReason) => void) | undefined;
+  readonly #now: () => number;
+  readonly #sweepInterval: number;
+
+  #map = new Map<string, number>();
+  #list: LruList;
+  #keys: (string | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  /** Accounted bytes per slot. Uint32 when the limit fits in 32 bits (no entry can exceed it). */
+  #sizes: Uint32Array | Float64Array;
+  #versions: Float64Array;
+  /** Absolute expiry per slot (0 = never); undefined until the first TTL is used. */
+  #expiresAt: Float64Array | undefined;
+  #sweepCursor = 0;
+  #sweepTimer: ReturnType<typeof setInterval> | undefined;
+  #memoryUsed = 0;
+  #version = 0;
+  readonly #stats = new StatsCounters();
+  #flights: SingleFlight<V> | undefined;
+
+  // onEvict notifications waiting for the current operation to finish.
+  #pendingKeys: string[] = [];
+  #pendingValues: V[] = [];
+  #pendingReasons: EvictionReason[] = [];
+  #flushing = false;
+
+  constructor(options: LruCacheOptions<V>) {
+    const resolved = resolveOptions(options);
+    this.#maxMemory = resolved.maxMemory;
+    this.#maxItems = resolved.maxItems;
+    this.#defaultTtl = resolved.defaultTtl;
+    this.#sizeOf = resolved.sizeOf;
+    this.#onEvict = resolved.onEvict;
+    this.#now = resolved.now;
+    this.#sweepInterval = resolved.sweepInterval;
+    this.#list = new LruList(this.#maxItems);
+    this.#sizes = this.#newSizes(this.#list.capacity);
+    this.#versions = new Float64Array(this.#list.capacity);
+  }
+
+  /** Entries held, including expired ones not yet reclaimed. */
+  get size(): number {
+    return this.#map.size;
+  }
+
+  /** Accounted bytes currently held (see README "Memory meter"). */
+  get memoryUsed(): number {
+    return this.#memoryUsed;
+  }
+
+  /** The memory limit in bytes; Infinity when only `maxItems` bounds the cache. */
+  get maxMemory(): number {
+    return this.#maxMemory;
+  }
+
+  /** The item limit; Infinity when only `maxMemory` bounds the cache. */
+  get maxItems(): number {
+    return this.#maxItems;
+  }
+
+  get stats(): CacheStats {
+    return this.#stats.snapshot(this.#map.size, this.#memoryUsed, this.#maxMemory);
+  }
+
+  resetStats(): void {
+    this.#stats.reset();
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  /** The value of `key`, promoting it to most recently used; counts a hit or a miss. */
+  get(key: string): V | undefined {
+    assertKey(key, 'get');
+    const slot = this.#map.get(key);
+    if (slot === undefined) {
+      this.#stats.misses++;
+      return undefined;
+    }
+    if (this.#expiresAt !== undefined && this.#isExpired(slot)) {
+      this.#remove(slot, 'expire');
+      this.#stats.misses++;
+      this.#settle();
+      return undefined;
+    }
+    this.#stats.hits++;
+    this.#list.moveToHead(slot);
+    return this.#values[slot];
+  }
+
+  /** Like `get`, with the entry's version (for `compareAndSet`) and remaining TTL. */
+  getEntry(key: string): CacheEntry<V> | undefined {
+    assertKey(key, 'getEntry');
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) {
+      this.#stats.misses++;
+      return this.#settle(undefined);
+    }
+    this.#stats.hits++;
+    this.#list.moveToHead(slot);
+    return this.#entryAt(slot);
+  }
+
+  /** The value of `key` without promoting it or counting a hit/miss. */
+  peek(key: string): V | undefined {
+    assertKey(key, 'peek');
+    const slot = this.#liveSlot(key);
+    return slot === NONE ? this.#settle(undefined) : this.#values[slot];
+  }
+
+  /** Like `peek`, with version and remaining TTL. */
+  peekEntry(key: string): CacheEntry<V> | undefined {
+    assertKey(key, 'peekEntry');
+    const slot = this.#liveSlot(key);
+    return slot === NONE ? this.#settle(undefined) : this.#entryAt(slot);
+  }
+
+  /** Whether `key` holds an unexpired entry; no promotion, no hit/miss. */
+  has(key: string): boolean {
+    assertKey(key, 'has');
+    return this.#settle(this.#liveSlot(key) !== NONE);
+  }
+
+  /** Remaining time to live in ms: Infinity when the entry never expires, undefined when absent. */
+  ttl(key: string): number | undefined {
+    assertKey(key, 'ttl');
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) return this.#settle(undefined);
+    const at = this.#expiresAt?.[slot] ?? 0;
+    return at === 0 ? Infinity : at - this.#now();
+  }
+
+  // ---------------------------------------------------------------- writes
+
+  /**
+   * Stores `value` under `key` as most recently used. Returns false (and counts a refusal) when
+   * the entry alone is larger than `maxMemory`; the cache is then left as it was.
+   */
+  set(key: string, value: V, options?: SetOptions): boolean {
+    assertKey(key, 'set');
+    const ttl = resolveTtl(options, this.#defaultTtl, 'set');
+    const size = this.#measure(key, value);
+    if (size > this.#maxMemory) return this.#refuse();
+    const slot = this.#liveSlot(key);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+    this.#settle();
+    return true;
+  }
+
+  /** `set` only if `key` is absent (or expired). */
+  add(key: string, value: V, options?: SetOptions): boolean {
+    assertKey(key, 'add');
+    const ttl = resolveTtl(options, this.#defaultTtl, 'add');
+    const size = this.#measure(key, value);
+    const slot = this.#liveSlot(key);
+    if (slot !== NONE) return this.#settle(false);
+    if (size > this.#maxMemory) return this.#settle(this.#refuse());
+    this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
+    return this.#settle(true);
+  }
+
+  /** `set` only if `key` is present. */
+  replace(key: string, value: V, options?: SetOptions): boolean {
+    assertKey(key, 'replace');
+    const ttl = resolveTtl(options, this.#defaultTtl, 'replace');
+    const size = this.#measure(key, value);
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) return this.#settle(false);
+    if (size > this.#maxMemory) return this.#settle(this.#refuse());
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+    return this.#settle(true);
+  }
+
+  /**
+   * Stores `value` only if `key` is present with exactly `version` (from `getEntry`/`peekEntry`).
+   * 'not_found': absent or expired; 'exists': written since; 'refused': too large.
+   */
+  compareAndSet(key: string, value: V, version: number, options?: SetOptions): CompareAndSetResult {
+    assertKey(key, 'compareAndSet');
+    if (typeof version !== 'number') {
+      throw new TypeError(`compareAndSet: version must be a number, got ${describe(version)}`);
+    }
+    const ttl = resolveTtl(options, this.#defaultTtl, 'compareAndSet');
+    const size = this.#measure(key, value);
+    const slot = this.#liveSlot(key);
+    let result: CompareAndSetResult;
+    if (slot === NONE) result = 'not_found';
+    else if (this.#versions[slot] !== version) result = 'exists';
+    else if (size > this.#maxMemory) {
+      this.#refuse();
+      result = 'refused';
+    } else {
+      this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+      result = 'stored';
+    }
+    return this.#settle(result);
+  }
+
+  /**
+   * Adds `delta` to a numeric value and returns the new number, keeping the entry's TTL.
+   * `undefined` when the key is absent; NotNumericError when its value is not a number.
+   */
+  incr(key: string, delta = 1): number | undefined {
+    assertKey(key, 'incr');
+    assertDelta(delta, 'incr');
+    return this.#addToNumber(key, delta, 'incr');
+  }
+
+  /** `incr` by `-delta`. */
+  decr(key: string, delta = 1): number | undefined {
+    assertKey(key, 'decr');
+    assertDelta(delta, 'decr');
+    return this.#addToNumber(key, -delta, 'decr');
+  }
+
+  /** Resets the TTL of a present entry (0 = never expire) and promotes it; false when absent. */
+  touch(key: string, ttl: number): boolean {
+    assertKey(key, 'touch');
+    assertTtl(ttl, 'touch');
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) return this.#settle(false);
+    if (ttl !== 0) this.#installTtl();
+    if (this.#expiresAt !== undefined) this.#expiresAt[slot] = expiryFor(ttl, this.#now);
+    this.#list.moveToHead(slot);
+    return this.#settle(true);
+  }
+
+  /** Removes `key`; true when an unexpired entry was removed. */
+  delete(key: string): boolean {
+    assertKey(key, 'delete');
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) return this.#settle(false);
+    this.#remove(slot, 'delete');
+    this.#stats.deletes++;
+    return this.#settle(true);
+  }
+
+  /** Removes every entry (each reported to onEvict as 'delete') and releases the storage. */
+  clear(): void {
+    if (this.#onEvict !== undefined) {
+      for (let s = this.#list.head; s !== NONE; s = this.#list.next[s]!) {
+        this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');
+      }
+    }
+    this.#map = new Map();
+    this.#list = new LruList(this.#maxItems);
+    this.#keys = [];
+    this.#values = [];
+    this.#sizes = this.#newSizes(this.#list.capacity);
+    this.#versions = new Float64Array(this.#list.capacity);
+    if (this.#expiresAt !== undefined) this.#expiresAt = new Float64Array(this.#list.capacity);
+    this.#sweepCursor = 0;
+    this.#memoryUsed = 0;
+    this.#settle();
+  }
+
+  /**
+   * The value of `key`, or else the value `loader` produces, stored with `ttl`. Concurrent calls
+   * for the same missing key share one loader call. A loader that throws or rejects stores nothing
+   * and rejects every waiter. A write to the key while loading wins over the loaded value (it is
+   * newer); an eviction of the key while loading does not cancel the load.
+   */
+  getOrSet(key: string, loader: Loader<V>, options?: SetOptions): Promise<V> {
+    assertKey(key, 'getOrSet');
+    assertFunction(loader, 'getOrSet: loader');
+    const ttl = resolveTtl(options, this.#defaultTtl, 'getOrSet');
+    const slot = this.#liveSlot(key);
+    if (slot !== NONE) {
+      this.#stats.hits++;
+      this.#list.moveToHead(slot);
+      const value = this.#values[slot] as V;
+      this.#settle();
+      return Promise.resolve(value);
+    }
+    this.#stats.misses++;
+    this.#settle();
+    this.#flights ??= new SingleFlight<V>();
+    return this.#flights.run(key, async () => {
+      const value = await loader(key);
+      // The key was absent when the load began, so a live entry now was written meanwhile: keep it.
+      if (this.#liveSlot(key) === NONE) {
+        const size = this.#measure(key, value);
+        if (size > this.#maxMemory) this.#refuse();
+        else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
+      }
+      this.#settle();
+      return value;
+    });
+  }
+
+  /** Reclaims every expired entry now; returns how many were removed. */
+  purgeExpired(): number {
+    const before = this.#stats.expirations;
+    if (this.#expiresAt !== undefined) this.#sweep(this.#list.used);
+    this.#settle();
+    return this.#stats.expirations - before;
+  }
+
+  // ---------------------------------------------------------------- iteration (MRU → LRU)
+
+  *keys(): IterableIterator<string> {
+    for (const slot of this.#liveSlots()) yield this.#keys[slot]!;
+  }
+
+  *values(): IterableIterator<V> {
+    for (const slot of this.#liveSlots()) yield this.#values[slot]!;
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const slot of this.#liveSlots()) yield [this.#keys[slot]!, this.#values[slot]!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, V]> {
+    return this.entries();
+  }
+
+  /** Unexpired slots from most to least recently used. Mutating the cache meanwhile is unsafe. */
+  *#liveSlots(): Generator<number> {
+    let slot = this.#list.head;
+    while (slot !== NONE) {
+      const next = this.#list.next[slot]!;
+      if (this.#expiresAt === undefined || !this.#isExpired(slot)) yield slot;
+      slot = next;
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** Slot of `key` if present and unexpired; an expired entry is reclaimed on the way. */
+  #liveSlot(key: string): number {
+    const slot = this.#map.get(key);
+    if (slot === undefined) return NONE;
+    if (this.#expiresAt !== undefined && this.#isExpired(slot)) {
+      this.#remove(slot, 'expire');
+      return NONE;
+    }
+    return slot;
+  }
+
+  #isExpired(slot: number): boolean {
+    const at = this.#expiresAt![slot]!;
+    return at !== 0 && at <= this.#now();
+  }
+
+  #entryAt(slot: number): CacheEntry<V> {
+    const at = this.#expiresAt?.[slot] ?? 0;
+    return {
+      value: this.#values[slot] as V,
+      version: this.#versions[slot]!,
+      ttl: at === 0 ? undefined : at - this.#now(),
+    };
+  }
+
+  /** Accounted bytes of an entry; a bad `sizeOf` result throws before anything changes. */
+  #measure(key: string, value: V): number {
+    const sizeOf = this.#sizeOf;
+    if (sizeOf === undefined) return entryBytes(key, defaultSizeOf(value));
+    const bytes = sizeOf(value, key);
+    if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) {
+      throw new TypeError(
+        `LruCache: option sizeOf must return a finite number ≥ 0, got ${describe(bytes)} for key "${key}"`,
+      );
+    }
+    return entryBytes(key, bytes);
+  }
+
+  #refuse(): false {
+    this.#stats.refusals++;
+    return false;
+  }
+
+  /**
+   * Stores an entry whose size is known to fit, into `slot` (an existing live entry of `key`) or a
+   * new slot (NONE), evicting from the LRU end until both limits hold.
+   */
+  #write(key: string, value: V, size: number, expiresAt: number, slot: number): void {
+    if (expiresAt !== 0) this.#installTtl();
+    const version = ++this.#version;
+    this.#stats.sets++;
+    if (slot !== NONE) {
+      const old = this.#values[slot] as V;
+      this.#values[slot] = value;
+      this.#memoryUsed += size - this.#sizes[slot]!;
+      this.#sizes[slot] = size;
+      this.#versions[slot] = version;
+      if (this.#expiresAt !== undefined) this.#expiresAt[slot] = expiresAt;
+      this.#list.moveToHead(slot);
+      // The entry is at the head, so eviction reaches it only if it is alone — and then it fits.
+      while (this.#memoryUsed > this.#maxMemory) this.#evictTail();
+      if (old !== value) this.#notify(key, old, 'overwrite');
+      return;
+    }
+    while (this.#map.size >= this.#maxItems || this.#memoryUsed + size > this.#maxMemory) {
+      this.#evictTail();
+    }
+    const fresh = this.#allocate();
+    if (fresh === this.#keys.length) {
+      this.#keys.push(key);
+      this.#values.push(value);
+    } else {
+      this.#keys[fresh] = key;
+      this.#values[fresh] = value;
+    }
+    this.#sizes[fresh] = size;
+    this.#versions[fresh] = version;
+    this.#memoryUsed += size;
+    this.#list.pushHead(fresh);
+    this.#map.set(key, fresh);
+    if (this.#expiresAt !== undefined) {
+      this.#expiresAt[fresh] = expiresAt;
+      this.#sweep(SWEEP_PER_WRITE);
+    }
+  }
+
+  #addToNumber(key: string, delta: number, method: string): number | undefined {
+    const slot = this.#liveSlot(key);
+    if (slot === NONE) return this.#settle(undefined);
+    const current: unknown = this.#values[slot];
+    if (typeof current !== 'number') {
+      this.#settle();
+      throw new NotNumericError(key, describe(current).split(' ')[0]!);
+    }
+    const next = current + delta;
+    if (!Number.isFinite(next)) {
+      this.#settle();
+      throw new RangeError(`${method}: ${current} + ${delta} is not a finite number`);
+    }
+    const size = this.#measure(key, next as V);
+    if (size > this.#maxMemory) {
+      this.#refuse();
+      this.#settle();
+      throw new RangeError(`${method}: the new value of "${key}" is larger than maxMemory`);
+    }
+    this.#write(key, next as V, size, this.#expiresAt?.[slot] ?? 0, slot);
+    return this.#settle(next);
+  }
+
+  #evictTail(): void {
+    const tail = this.#list.tail;
+    const reason = this.#expiresAt !== undefined && this.#isExpired(tail) ? 'expire' : 'evict';
+    this.#remove(tail, reason);
+  }
+
+  /** Unlinks and frees `slot`, counting an eviction or expiration (deletes are counted by delete). */
+  #remove(slot: number, reason: EvictionReason): void {
+    const key = this.#keys[slot]!;
+    const value = this.#values[slot] as V;
+    this.#map.delete(key);
+    this.#list.release(slot);
+    this.#memoryUsed -= this.#sizes[slot]!;
+    this.#keys[slot] = undefined;
+    this.#values[slot] = undefined;
+    if (this.#expiresAt !== undefined) this.#expiresAt[slot] = 0;
+    if (reason === 'evict') this.#stats.evictions++;
+    else if (reason === 'expire') this.#stats.expirations++;
+    this.#notify(key, value, reason);
+  }
+
+  #allocate(): number {
+    const list = this.#list;
+    const before = list.capacity;
+    const slot = list.allocate();
+    const capacity = list.capacity;
+    if (capacity !== before) {
+      this.#sizes = grown(this.#sizes, capacity);
+      this.#versions = grown(this.#versions, capacity);
+      if (this.#expiresAt !== undefined) this.#expiresAt = grown(this.#expiresAt, capacity);
+    }
+    return slot;
+  }
+
+  #newSizes(capacity: number): Uint32Array | Float64Array {
+    return this.#maxMemory <= 0xffff_ffff ? new Uint32Array(capacity) : new Float64Array(capacity);
+  }
+
+  /** First TTL seen: allocate the expiry array and start the background sweep. */
+  #installTtl(): void {
+    if (this.#expiresAt !== undefined) return;
+    this.#expiresAt = new Float64Array(this.#list.capacity);
+    if (this.#sweepInterval > 0 && this.#sweepTimer === undefined) {
+      this.#sweepTimer = startSweeper(this, this.#sweepInterval, LruCache.#timerSweep);
+    }
+  }
+
+  static #timerSweep<T>(cache: LruCache<T>): void {
+    cache.#sweep(SWEEP_PER_TICK);
+    cache.#settle();
+  }
+
+  /** Examines up to `budget` slots at the rotating cursor and reclaims the expired ones. */
+  #sweep(budget: number): void {
+    const at = this.#expiresAt;
+    const used = this.#list.used;
+    if (at === undefined || used === 0) return;
+    const now = this.#now();
+    let cursor = this.#sweepCursor;
+    for (let n = Math.min(budget, used); n > 0; n--) {
+      if (cursor >= used) cursor = 0;
+      if (isExpired(at[cursor]!, now) && this.#keys[cursor] !== undefined) {
+        this.#remove(cursor, 'expire');
+      }
+      cursor++;
+    }
+    this.#sweepCursor = cursor;
+  }
+
+  #notify(key: string, value: V, reason: EvictionReason): void {
+    if (this.#onEvict === undefined) return;
+    this.#pendingKeys.push(key);
+    this.#pendingValues.push(value);
+    this.#pendingReasons.push(reason);
+  }
+
+  /**
+   * Delivers queued onEvict calls once the operation is complete, so a callback sees a consistent
+   * cache and may call back into it. Returns `result` for tail calls. A throwing callback does not
+   * stop the others; the first error is rethrown after all were delivered.
+   */
+  #settle<R>(result?: R): R {
+    if (this.#pendingKeys.length === 0 || this.#flushing) return result as R;
+    this.#flushing = true;
+    const onEvict = this.#onEvict!;
+    let failed = false;
+    let failure: unknown;
+    try {
+      for (let i = 0; i < this.#pendingKeys.length; i++) {
+        try {
+          onEvict(this.#pendingKeys[i]!, this.#pendingValues[i]!, this.#pendingReasons[i]!);
+        } catch (error) {
+          if (!failed) {
+            failed = true;
+            failure = error;
+          }
+        }
+      }
+    } finally {
+      this.#pendingKeys.length = 0;
+      this.#pendingValues.length = 0;
+      this.#pendingReasons.length = 0;
+      this.#flushing = false;
+    }
+    if (failed) throw failure;
+    return result as R;
+  }
+}
+
+function assertDelta(delta: unknown, method: string): asserts delta is number {
+  if (typeof delta !== 'number') {
+    throw new TypeError(`${method}: delta must be a number, got ${describe(delta)}`);
+  }
+  if (!Number.isFinite(delta)) {
+    throw new RangeError(`${method}: delta must be a finite number, got ${delta}`);
+  }
+}

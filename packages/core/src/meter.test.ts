@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { LruCache } from './lru-cache.js';
+import { ENTRY_OVERHEAD } from './meter.js';
+import { STRING_HEADER } from './size-of.js';
+
+describe('memory meter', () => {
+  it('accounts key UTF-8 bytes + value size + the fixed overhead', () => {
+    const cache = new LruCache<string>({ maxMemory: 10_000 });
+    cache.set('ké', 'hello');
+    expect(cache.memoryUsed).toBe(3 + STRING_HEADER + 5 + ENTRY_OVERHEAD);
+    cache.set('ké', 'hi');
+    expect(cache.memoryUsed).toBe(3 + STRING_HEADER + 2 + ENTRY_OVERHEAD);
+    cache.delete('ké');
+    expect(cache.memoryUsed).toBe(0);
+  });
+
+  it('uses sizeOf when given', () => {
+    const cache = new LruCache<string>({ maxMemory: 10_000, sizeOf: (v) => v.length * 10 });
+    cache.set('k', 'abc');
+    expect(cache.memoryUsed).toBe(1 + 30 + ENTRY_OVERHEAD);
+  });
+
+  it('evicts least recently used entries until the new entry fits', () => {
+    const entry = 1 + 100 + ENTRY_OVERHEAD;
+    const cache = new LruCache<number>({ maxMemory: entry * 3, sizeOf: () => 100 });
+    for (const k of ['a', 'b', 'c']) cache.set(k, 0);
+    cache.get('a');
+    cache.set('d', 0);
+    expect([...cache.keys()]).toEqual(['d', 'a', 'c']);
+    expect(cache.memoryUsed).toBe(entry * 3);
+  });
+
+  it('evicts others when an overwrite grows an entry, never the entry itself', () => {
+    const base = 1 + ENTRY_OVERHEAD;
+    // Value 2 makes entry 'a' fill the whole limit on its own.
+    const sizes = new Map<number, number>([
+      [1, 100],
+      [2, 300 + 2 * base],
+    ]);
+    const cache = new LruCache<number>({
+      maxMemory: 3 * (base + 100),
+      sizeOf: (v) => sizes.get(v)!,
+    });
+    for (const k of ['a', 'b', 'c']) cache.set(k, 1);
+    cache.set('a', 2);
+    expect([...cache.keys()]).toEqual(['a']);
+    expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
+  });
+
+  it('refuses an entry larger than the limit without flushing the cache', () => {
+    const cache = new LruCache<string>({ maxMemory: 1000 });
+    cache.set('a', 'small');
+    cache.set('b', 'small');
+    expect(cache.set('big', 'x'.repeat(2000))).toBe(false);
+    expect(cache.stats.refusals).toBe(1);
+    expect([...cache.keys()]).toEqual(['b', 'a']);
+    expect(cache.has('big')).toBe(false);
+  });
+
+  it('a refused overwrite leaves the old value in place', () => {
+    const cache = new LruCache<string>({ maxMemory: 1000 });
+    cache.set('a', 'old');
+    expect(cache.set('a', 'x'.repeat(2000))).toBe(false);
+    expect(cache.get('a')).toBe('old');
+  });
+
+  it('an entry exactly the size of the limit is stored alone', () => {
+    const limit = 1 + 10 + ENTRY_OVERHEAD;
+    const cache = new LruCache<number>({ maxMemory: limit, sizeOf: () => 10 });
+    cache.set('a', 1);
+    expect(cache.set('b', 2)).toBe(true);
+    expect([...cache.keys()]).toEqual(['b']);
+    expect(cache.memoryUsed).toBe(limit);
+  });
+
+  it('holds memory ≤ maxMemory under mixed writes', () => {
+    const cache = new LruCache<string>({ maxMemory: 5000 });
+    for (let i = 0; i < 2000; i++) {
+      cache.set(`k${i % 97}`, 'v'.repeat((i * 37) % 400));
+      expect(cache.memoryUsed).toBeLessThanOrEqual(5000);
+    }
+  });
+
+  it('memory limits above 4 GiB keep exact sizes', () => {
+    const cache = new LruCache<number>({ maxMemory: 2 ** 40, sizeOf: () => 2 ** 33 });
+    cache.set('a', 1);
+    expect(cache.memoryUsed).toBe(1 + 2 ** 33 + ENTRY_OVERHEAD);
+    cache.delete('a');
+    expect(cache.memoryUsed).toBe(0);
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { LruCache } from './lru-cache.js';
+import type { EvictionReason } from './types.js';
+
+function recorder() {
+  const events: [string, unknown, EvictionReason][] = [];
+  return { events, onEvict: (k: string, v: unknown, r: EvictionReason) => events.push([k, v, r]) };
+}
+
+describe('onEvict', () => {
+  it('reports overwrite with the old value, delete, and clear as delete', () => {
+    const { events, onEvict } = recorder();
+    const cache = new LruCache<number>({ maxItems: 10, onEvict });
+    cache.set('a', 1);
+    cache.set('a', 2);
+    cache.delete('a');
+    cache.set('b', 3);
+    cache.set('c', 4);
+    cache.clear();
+    expect(events).toEqual([
+      ['a', 1, 'overwrite'],
+      ['a', 2, 'delete'],
+      ['c', 4, 'delete'],
+      ['b', 3, 'delete'],
+    ]);
+  });
+
+  it('does not report overwrite when the same value is set again', () => {
+    const { events, onEvict } = recorder();
+    const cache = new LruCache<object>({ maxItems: 10, onEvict });
+    const value = {};
+    cache.set('a', value);
+    cache.set('a', value);
+    expect(events).toEqual([]);
+  });
+
+  it('runs after the operation, so the callback sees a consistent cache and may re-enter', () => {
+    const seen: boolean[] = [];
+    const cache: LruCache<number> = new LruCache<number>({
+      maxItems: 1,
+      onEvict: (key) => {
+        seen.push(cache.has('b'), cache.has(key));
+        if (key === 'a') cache.set('a-again', 0);
+      },
+    });
+    cache.set('a', 1);
+    cache.set('b', 2); // evicts a; the callback then sets a-again, evicting b
+    expect(seen).toEqual([true, false, false, false]);
+    expect([...cache.keys()]).toEqual(['a-again']);
+  });
+
+  it('a throwing callback does not stop the others nor corrupt the cache', () => {
+    const calls: string[] = [];
+    const cache = new LruCache<number>({
+      maxItems: 10,
+      onEvict: (key) => {
+        calls.push(key);
+        throw new Error(`dispose ${key} failed`);
+      },
+    });
+    cache.set('a', 1);
+    cache.set('b', 2);
+    expect(() => cache.clear()).toThrow('dispose b failed');
+    expect(calls).toEqual(['b', 'a']);
+    expect(cache.size).toBe(0);
+    cache.set('c', 3);
+    expect(cache.get('c')).toBe(3);
+  });
+});
