@@ -1,0 +1,193 @@
+import type { Socket } from 'node:net';
+import { executeLine } from './dispatch.js';
+import { completeMetaStore } from './meta-set.js';
+import { ReplyWriter } from './reply-writer.js';
+import type { PendingStore, ProtocolShared, Session } from './session.js';
+import { completeTextStore } from './storage-commands.js';
+
+/**
+ * memcached closes a connection whose buffered input holds no newline after 2048 bytes, unless
+ * it is a multi-key get (those lines may be long). We bound those too, so a flood of garbage
+ * can never grow a connection's memory without limit.
+ */
+export const MAX_LINE_BYTES = 2048;
+export const MAX_GET_LINE_BYTES = 1024 * 1024;
+/** Replies buffered beyond this are written out mid-chunk, so one chunk cannot balloon memory. */
+const FLUSH_THRESHOLD_BYTES = 256 * 1024;
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * One client connection: a streaming parser over the socket's Buffers. Lines are found with
+ * `indexOf`, commands run straight from the bytes, data blocks are awaited whole (chunks are
+ * gathered and joined once), and all replies to one input chunk leave in one write.
+ * While the socket's write buffer is full, reading pauses and unprocessed input waits.
+ */
+export class MemcachedConnection implements Session {
+  readonly out = new ReplyWriter();
+  /** Input received but not yet processed (a partial line, or lines held back by back-pressure). */
+  private pending: Buffer | undefined;
+  private waiting: PendingStore | undefined;
+  private waitBytes = 0;
+  private chunks: Buffer[] = [];
+  private chunkBytes = 0;
+  private swallowBytes = 0;
+  private paused = false;
+  private closing = false;
+  private reportedWritten = 0;
+
+  constructor(
+    readonly socket: Socket,
+    readonly shared: ProtocolShared,
+  ) {
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.onDrain());
+    // A reset by the peer is normal for a cache connection; 'close' follows and cleans up.
+    socket.on('error', () => {});
+  }
+
+  expectData(pending: PendingStore, bytes: number): void {
+    this.waiting = pending;
+    this.waitBytes = bytes;
+  }
+
+  swallow(bytes: number): void {
+    this.swallowBytes = bytes;
+  }
+
+  quit(): void {
+    this.end();
+  }
+
+  /** Stops reading, sends what is queued and closes (used by `quit` and the listener's close). */
+  end(): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.pending = undefined;
+    this.flush();
+    this.socket.end();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.shared.counters.bytes_read += chunk.length;
+    if (this.closing) return;
+    let buf = chunk;
+    if (this.pending !== undefined) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    this.process(buf);
+    this.flush();
+  }
+
+  private onDrain(): void {
+    if (!this.paused || this.closing) return;
+    this.paused = false;
+    this.socket.resume();
+    const buf = this.pending;
+    this.pending = undefined;
+    if (buf !== undefined) this.process(buf);
+    this.flush();
+  }
+
+  private process(buf: Buffer): void {
+    let pos = 0;
+    const length = buf.length;
+    while (pos < length) {
+      if (this.swallowBytes > 0) {
+        const n = Math.min(this.swallowBytes, length - pos);
+        this.swallowBytes -= n;
+        pos += n;
+        continue;
+      }
+      if (this.waiting !== undefined) {
+        pos = this.takeData(buf, pos);
+        continue;
+      }
+      if (this.paused || this.closing) break;
+      const nl = buf.indexOf(LF, pos);
+      if (nl === -1) break;
+      const end = nl - pos > 1 && buf[nl - 1] === CR ? nl - 1 : nl;
+      const start = pos;
+      pos = nl + 1;
+      this.run(buf, start, end);
+      if (this.out.pendingBytes > FLUSH_THRESHOLD_BYTES) this.flush();
+    }
+    if (pos < length && !this.closing) this.keep(buf.subarray(pos));
+  }
+
+  /** Runs one command; a failure of ours must not cost the client its connection. */
+  private run(buf: Buffer, start: number, end: number): void {
+    try {
+      executeLine(this, buf, start, end);
+    } catch {
+      this.waiting = undefined;
+      this.out.ascii('SERVER_ERROR internal error\r\n');
+    }
+  }
+
+  /** Consumes data-block bytes from `buf` at `pos`; completes the store once all have arrived. */
+  private takeData(buf: Buffer, pos: number): number {
+    const need = this.waitBytes + 2;
+    const have = buf.length - pos;
+    let data: Buffer;
+    if (this.chunkBytes === 0 && have >= need) {
+      data = buf.subarray(pos, pos + need);
+      pos += need;
+    } else {
+      const take = Math.min(need - this.chunkBytes, have);
+      this.chunks.push(buf.subarray(pos, pos + take));
+      this.chunkBytes += take;
+      pos += take;
+      if (this.chunkBytes < need) return pos;
+      data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, need);
+      this.chunks = [];
+      this.chunkBytes = 0;
+    }
+    const pending = this.waiting!;
+    this.waiting = undefined;
+    try {
+      if (pending.kind === 'text') completeTextStore(this, pending, data, this.waitBytes);
+      else completeMetaStore(this, pending, data, this.waitBytes);
+    } catch {
+      this.out.ascii('SERVER_ERROR internal error\r\n');
+    }
+    return pos;
+  }
+
+  /** Holds unprocessed input; closes the connection on an over-long line, as memcached does. */
+  private keep(rest: Buffer): void {
+    if (!this.paused && rest.length > MAX_LINE_BYTES) {
+      if (rest.length > MAX_GET_LINE_BYTES || !isGetLine(rest)) {
+        this.closing = true;
+        this.flush();
+        this.socket.destroy();
+        return;
+      }
+    }
+    // Copy a small remainder so a large input chunk is not kept alive by a few bytes.
+    this.pending = rest.length < 1024 ? Buffer.from(rest) : rest;
+  }
+
+  private flush(): void {
+    if (this.socket.destroyed) return;
+    const ok = this.out.flush(this.socket);
+    this.shared.counters.bytes_written += this.out.bytesWritten - this.reportedWritten;
+    this.reportedWritten = this.out.bytesWritten;
+    if (!ok && !this.paused && !this.closing) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+}
+
+/** memcached lets only `get `/`gets ` lines (after at most 100 spaces) grow past 2048 bytes. */
+function isGetLine(buf: Buffer): boolean {
+  let i = 0;
+  while (i < buf.length && buf[i] === 0x20) i++;
+  if (i > 100) return false;
+  const head = buf.toString('latin1', i, i + 5);
+  return head.startsWith('get ') || head.startsWith('gets ');
+}

@@ -1,0 +1,116 @@
+import { metaArithmetic } from './meta-arithmetic.js';
+import { metaDelete } from './meta-delete.js';
+import { metaDebug, metaGet } from './meta-get.js';
+import { metaSet } from './meta-set.js';
+import {
+  arithmeticCommand,
+  deleteCommand,
+  flushAllCommand,
+  statsCommand,
+  touchCommand,
+  verbosityCommand,
+} from './other-commands.js';
+import { retrieve } from './retrieval-commands.js';
+import type { Session } from './session.js';
+import { storageCommand } from './storage-commands.js';
+import { tokenize } from './tokenize.js';
+
+/**
+ * Runs one command line (without its line terminator). Routing follows memcached's
+ * `process_command_ascii`: names are case-sensitive, two-letter names starting with 'm' are meta
+ * commands, and anything unknown — or shorter than two bytes — is answered "ERROR".
+ */
+export function executeLine(session: Session, buf: Buffer, start: number, end: number): void {
+  const t = tokenize(buf, start, end);
+  const out = session.out;
+  if (t.count === 0 || t.ends[0]! - t.starts[0]! < 2) {
+    out.ascii('ERROR\r\n');
+    return;
+  }
+  session.shared.store.settleFlush();
+  const s = t.starts[0]!;
+  const len = t.ends[0]! - s;
+  const c0 = buf[s]!;
+  // The two hot commands are recognised from their bytes, without building a string.
+  if (len === 3 && buf[s + 1] === 0x65 && buf[s + 2] === 0x74) {
+    if (c0 === 0x67) return getFamily(session, buf, t, false, false);
+    if (c0 === 0x73) return storageCommand(session, buf, t, 'set');
+  }
+  if (c0 === 0x6d && len === 2) {
+    switch (buf[s + 1]) {
+      case 0x67:
+        return metaGet(session, buf, t);
+      case 0x73:
+        return metaSet(session, buf, t);
+      case 0x64:
+        return metaDelete(session, buf, t);
+      case 0x61:
+        return metaArithmetic(session, buf, t);
+      case 0x65:
+        return metaDebug(session, buf, t);
+      case 0x6e:
+        out.ascii('MN\r\n');
+        return;
+      default:
+        out.ascii('ERROR\r\n');
+        return;
+    }
+  }
+  const name = buf.toString('latin1', s, t.ends[0]!);
+  switch (name) {
+    case 'gets':
+      return getFamily(session, buf, t, true, false);
+    case 'gat':
+      return getFamily(session, buf, t, false, true);
+    case 'gats':
+      return getFamily(session, buf, t, true, true);
+    case 'bget':
+      return getFamily(session, buf, t, false, false);
+    case 'add':
+    case 'replace':
+    case 'append':
+    case 'prepend':
+    case 'cas':
+      return storageCommand(session, buf, t, name);
+    case 'delete':
+      return deleteCommand(session, buf, t);
+    case 'incr':
+      return arithmeticCommand(session, buf, t, true);
+    case 'decr':
+      return arithmeticCommand(session, buf, t, false);
+    case 'touch':
+      return touchCommand(session, buf, t);
+    case 'flush_all':
+      return flushAllCommand(session, buf, t);
+    case 'stats':
+      return statsCommand(session, buf, t);
+    case 'verbosity':
+      return verbosityCommand(session, buf, t);
+    case 'version':
+      out.ascii('VERSION ').ascii(session.shared.version).crlf();
+      return;
+    case 'quit':
+      session.quit();
+      return;
+    case 'shutdown':
+      out.ascii('ERROR: shutdown not enabled\r\n');
+      return;
+    default:
+      out.ascii('ERROR\r\n');
+  }
+}
+
+function getFamily(
+  session: Session,
+  buf: Buffer,
+  t: ReturnType<typeof tokenize>,
+  cas: boolean,
+  touch: boolean,
+): void {
+  // memcached wants the command plus at least one more token (for gat: the exptime).
+  if (t.count < 2) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  retrieve(session, buf, t, cas, touch);
+}

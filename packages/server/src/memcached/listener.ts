@@ -1,0 +1,121 @@
+import { createServer } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import { MemcachedConnection } from './connection.js';
+import { MemcachedCounters } from './counters.js';
+import type { MemcachedStats } from './counters.js';
+import { resolveOptions } from './options.js';
+import type { MemcachedListenerOptions } from './options.js';
+import type { ProtocolShared } from './session.js';
+import { ProtocolStore } from './store.js';
+
+export interface MemcachedAddress {
+  host: string;
+  port: number;
+}
+
+export interface MemcachedListener {
+  /** Starts accepting connections; port 0 picks a free port. Resolves with the bound address. */
+  listen(options?: { host?: string; port?: number }): Promise<MemcachedAddress>;
+  /** Stops accepting, flushes and closes every connection, and resolves once all are closed. */
+  close(): Promise<void>;
+  /** Live counters (curr_connections, total_connections, cmd_get, cmd_set, …). */
+  readonly stats: MemcachedStats;
+  /** The bound address, once listening. */
+  readonly address: MemcachedAddress | undefined;
+}
+
+/**
+ * A memcached text + meta protocol front door over a dcache node's cache. The same cache can be
+ * served over HTTP at the same time; values keep their bytes and 32-bit client flags either way.
+ */
+export function createMemcachedListener(options: MemcachedListenerOptions): MemcachedListener {
+  const o = resolveOptions(options);
+  const counters = new MemcachedCounters();
+  const store = new ProtocolStore(o.cache, o.now);
+  const shared: ProtocolShared = {
+    store,
+    counters,
+    cache: o.cache,
+    maxKeyBytes: o.maxKeyBytes,
+    maxValueBytes: o.maxValueBytes,
+    maxConnections: o.maxConnections,
+    version: o.version,
+    now: o.now,
+    startedAtMs: o.now(),
+  };
+  const connections = new Set<MemcachedConnection>();
+  let server: Server | undefined;
+  let address: MemcachedAddress | undefined;
+  let closing: Promise<void> | undefined;
+
+  const accept = (socket: Socket): void => {
+    if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
+      counters.rejected_connections++;
+      socket.on('error', () => {});
+      socket.end('ERROR Too many open connections\r\n');
+      return;
+    }
+    counters.curr_connections++;
+    counters.total_connections++;
+    const conn = new MemcachedConnection(socket, shared);
+    connections.add(conn);
+    if (o.idleTimeoutMs > 0) {
+      socket.setTimeout(o.idleTimeoutMs, () => {
+        counters.idle_kicks++;
+        socket.destroy();
+      });
+    }
+    socket.once('close', () => {
+      connections.delete(conn);
+      counters.curr_connections--;
+    });
+  };
+
+  const closeAll = async (): Promise<void> => {
+    const srv = server;
+    const serverClosed = new Promise<void>((resolve) => {
+      if (srv === undefined || !srv.listening) resolve();
+      else srv.close(() => resolve());
+    });
+    const open = [...connections];
+    const socketsClosed = open.map(
+      (conn) => new Promise<void>((resolve) => conn.socket.once('close', () => resolve())),
+    );
+    for (const conn of open) conn.end();
+    const timer = setTimeout(() => {
+      for (const conn of open) conn.socket.destroy();
+    }, o.closeTimeoutMs);
+    timer.unref();
+    await Promise.all([serverClosed, ...socketsClosed]);
+    clearTimeout(timer);
+    store.dispose();
+  };
+
+  return {
+    listen({ host = '127.0.0.1', port = 0 } = {}) {
+      if (server !== undefined)
+        return Promise.reject(new Error('memcached listener: already listening'));
+      const srv = createServer(accept);
+      server = srv;
+      return new Promise<MemcachedAddress>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(port, host, () => {
+          srv.off('error', reject);
+          const info = srv.address() as AddressInfo;
+          address = { host: info.address, port: info.port };
+          resolve(address);
+        });
+      });
+    },
+    close() {
+      closing ??= closeAll();
+      return closing;
+    },
+    get stats() {
+      return counters;
+    },
+    get address() {
+      return address;
+    },
+  };
+}

@@ -1,0 +1,111 @@
+import { decodeKey } from './keys.js';
+import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
+import type { MetaFlags } from './meta-flags.js';
+import type { Session } from './session.js';
+import { memcachedTokenCount } from './tokenize.js';
+import type { Tokens } from './tokenize.js';
+
+export const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
+
+/** A parsed meta command line: the flags, the cache key and how to echo the key back (`k`). */
+export interface MetaRequest {
+  flags: MetaFlags;
+  key: string;
+  /** The key as `k` returns it (raw bytes as latin1 text, or base64 followed by " b"). */
+  keyEcho: string;
+  /** Index after the last flag token. */
+  last: number;
+}
+
+export interface MetaLimits {
+  /** First flag token (2, or 3 for ms which has a data length first). */
+  first: number;
+  /** Message for more than memcached's 20 tokens. */
+  tooManyFlags: string;
+  /** Message for any flag error, or undefined to report the parser's own message. */
+  flagError: string | undefined;
+}
+
+/**
+ * Steps every meta command shares, in memcached's order: argument count, key length, token
+ * count, flags, key decoding. Writes the error reply itself and returns undefined on failure.
+ */
+export function parseMetaRequest(
+  session: Session,
+  buf: Buffer,
+  t: Tokens,
+  limits: MetaLimits,
+): MetaRequest | undefined {
+  const out = session.out;
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens < 3) {
+    out.ascii('ERROR\r\n');
+    return undefined;
+  }
+  const keyStart = t.starts[1]!;
+  const keyEnd = t.ends[1]!;
+  if (keyEnd - keyStart > session.shared.maxKeyBytes) {
+    out.ascii(BAD_FORMAT).crlf();
+    return undefined;
+  }
+  if (ntokens > MAX_META_TOKENS) {
+    out.ascii(limits.tooManyFlags).crlf();
+    return undefined;
+  }
+  const last = ntokens - 1;
+  const flags = parseMetaFlags(buf, t, limits.first, last);
+  if (flags.error !== undefined) {
+    out.ascii(limits.flagError ?? flags.error).crlf();
+    return undefined;
+  }
+  return finishRequest(session, buf, t, flags, last);
+}
+
+/** Key decoding after the flags (ms runs this itself, since its errors also skip the data). */
+export function finishRequest(
+  session: Session,
+  buf: Buffer,
+  t: Tokens,
+  flags: MetaFlags,
+  last: number,
+): MetaRequest | undefined {
+  const keyStart = t.starts[1]!;
+  const keyEnd = t.ends[1]!;
+  if (flags.base64Key !== undefined) {
+    const encoded = Buffer.from(flags.base64Key, 'utf8').toString('base64');
+    return { flags, key: flags.base64Key, keyEcho: `${encoded} b`, last };
+  }
+  const key = decodeKey(buf, keyStart, keyEnd);
+  if (key === undefined) {
+    session.out.ascii(BAD_FORMAT).crlf();
+    return undefined;
+  }
+  return { flags, key, keyEcho: buf.toString('latin1', keyStart, keyEnd), last };
+}
+
+/** First opaque token longer than memcached allows, if any (checked before side effects). */
+export function opaqueTooLong(buf: Buffer, t: Tokens, first: number, last: number): boolean {
+  for (let i = first; i < last; i++) {
+    if (buf[t.starts[i]!] === 0x4f && t.ends[i]! - t.starts[i]! > MAX_OPAQUE_LENGTH) return true;
+  }
+  return false;
+}
+
+export const OPAQUE_TOO_LONG = 'CLIENT_ERROR opaque token too long';
+
+/** Appends the O (verbatim) and k flags of the request, in request order. */
+export function echoOpaqueAndKey(
+  session: Session,
+  buf: Buffer,
+  t: Tokens,
+  req: MetaRequest,
+  first: number,
+): void {
+  const out = session.out;
+  for (let i = first; i < req.last; i++) {
+    const s = t.starts[i]!;
+    const c = buf[s];
+    if (c === 0x4f) out.ascii(' ').bytes(buf, s, t.ends[i]!);
+    else if (c === 0x6b) out.ascii(' k').ascii(req.keyEcho);
+  }
+}

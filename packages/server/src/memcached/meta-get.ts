@@ -1,0 +1,150 @@
+import type { CacheEntry } from '@dcache/core';
+import type { StoredValue } from '../stored-value.js';
+import { EXPIRED, exptimeToTtlMs, ttlMsToSeconds } from './exptime.js';
+import {
+  BAD_FORMAT,
+  echoOpaqueAndKey,
+  OPAQUE_TOO_LONG,
+  opaqueTooLong,
+  parseMetaRequest,
+} from './meta-common.js';
+import type { Session } from './session.js';
+import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import { memcachedTokenCount } from './tokenize.js';
+import type { Tokens } from './tokenize.js';
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * mg <key> <flags>* — flags answered in request order (v s t c f k O), then Z / X / W: an item
+ * whose win token was already handed out, a stale item (`md I`), and this client winning the
+ * right to recache (`N` vivify on miss, `R` TTL below threshold, or the first fetch of a stale item).
+ */
+export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
+  const req = parseMetaRequest(session, buf, t, {
+    first: 2,
+    tooManyFlags: 'CLIENT_ERROR options flags are too long',
+    flagError: undefined,
+  });
+  if (req === undefined) return;
+  const out = session.out;
+  if (opaqueTooLong(buf, t, 2, req.last)) {
+    out.ascii(OPAQUE_TOO_LONG).crlf();
+    return;
+  }
+  const { store, counters } = session.shared;
+  const cache = store.cache;
+  const f = req.flags;
+  const now = session.shared.now();
+  counters.cmd_meta++;
+  let entry: CacheEntry<StoredValue> | undefined = f.noBump
+    ? cache.peekEntry(req.key)
+    : cache.getEntry(req.key);
+  let created = false;
+  if (entry === undefined && f.vivifyTtl !== undefined) {
+    const value: StoredValue = { bytes: EMPTY, flags: 0 };
+    const ttlMs = exptimeToTtlMs(f.vivifyTtl, now);
+    store.set(req.key, value, ttlMs);
+    entry = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
+    created = true;
+  }
+  if (f.ttl !== undefined) counters.cmd_touch++;
+  else counters.cmd_get++;
+  if (entry === undefined) {
+    if (f.ttl !== undefined) counters.touch_misses++;
+    if (f.noreply) return;
+    out.ascii('EN');
+    echoOpaqueAndKey(session, buf, t, req, 2);
+    out.crlf();
+    return;
+  }
+  if (f.ttl !== undefined) counters.touch_hits++;
+  const value = entry.value;
+  if (f.value) out.ascii('VA ').uint(value.bytes.length);
+  else out.ascii('HD');
+  const tokenSent = store.hasMark(value, MARK_TOKEN_SENT);
+  let won = false;
+  let ttlMs = entry.ttl;
+  let expireAfter = false;
+  for (let i = 2; i < req.last; i++) {
+    const s = t.starts[i]!;
+    switch (buf[s]) {
+      case 0x54: {
+        // T: touch, visible to a later `t` in the same request
+        const next = exptimeToTtlMs(f.ttl!, now);
+        if (next === EXPIRED) expireAfter = true;
+        else {
+          cache.touch(req.key, next);
+          ttlMs = next === 0 ? undefined : next;
+        }
+        break;
+      }
+      case 0x4e: // N
+        if (created) won = true;
+        break;
+      case 0x52: {
+        // R
+        const threshold = exptimeToTtlMs(f.recacheTtl!, now);
+        if (!tokenSent && !created && ttlMs !== undefined && threshold > 0 && ttlMs < threshold) {
+          won = true;
+        }
+        break;
+      }
+      case 0x73: // s
+        out.ascii(' s').uint(value.bytes.length);
+        break;
+      case 0x74: // t
+        out.ascii(' t').ascii(String(ttlMsToSeconds(ttlMs)));
+        break;
+      case 0x63: // c
+        out.ascii(' c').uint(entry.version);
+        break;
+      case 0x66: // f
+        out.ascii(' f').uint(value.flags);
+        break;
+      case 0x4f: // O
+        out.ascii(' ').bytes(buf, s, t.ends[i]!);
+        break;
+      case 0x6b: // k
+        out.ascii(' k').ascii(req.keyEcho);
+        break;
+    }
+  }
+  if (tokenSent) out.ascii(' Z');
+  if (store.hasMark(value, MARK_STALE)) {
+    out.ascii(' X');
+    if (!tokenSent) won = true;
+  }
+  if (won) {
+    out.ascii(' W');
+    store.addMark(value, MARK_TOKEN_SENT);
+  }
+  out.crlf();
+  if (f.value) out.bytes(value.bytes).crlf();
+  if (expireAfter) cache.delete(req.key);
+}
+
+/** me <key> [b] — memcached's debug dump, with the fields dcache can fill in. */
+export function metaDebug(session: Session, buf: Buffer, t: Tokens): void {
+  const out = session.out;
+  if (memcachedTokenCount(t) < 3 || t.ends[1]! - t.starts[1]! > session.shared.maxKeyBytes) {
+    out.ascii(BAD_FORMAT).crlf();
+    return;
+  }
+  const req = parseMetaRequest(session, buf, t, {
+    first: 2,
+    tooManyFlags: BAD_FORMAT,
+    flagError: BAD_FORMAT,
+  });
+  if (req === undefined) return;
+  const entry = session.shared.store.cache.peekEntry(req.key);
+  if (entry === undefined) {
+    out.ascii('EN\r\n');
+    return;
+  }
+  const exp = entry.ttl === undefined ? -1 : -ttlMsToSeconds(entry.ttl);
+  const size = entry.value.bytes.length + Buffer.byteLength(req.key);
+  out.ascii(
+    `ME ${req.keyEcho.replace(/ b$/, '')} exp=${exp} la=0 cas=${entry.version} fetch=no cls=1 size=${size}\r\n`,
+  );
+}

@@ -1,0 +1,62 @@
+import type { MemcachedCache } from './store.js';
+
+export interface MemcachedListenerOptions {
+  /** The node's cache, shared with the HTTP API (an `LruCache<StoredValue>` from @dcache/core). */
+  cache: MemcachedCache;
+  /** Longest key in bytes. @default 250 (memcached's KEY_MAX_LENGTH) */
+  maxKeyBytes?: number;
+  /** Largest value in bytes; larger stores get "SERVER_ERROR object too large for cache". @default 1048576 */
+  maxValueBytes?: number;
+  /** Connections beyond this are refused with "ERROR Too many open connections". @default 1024 */
+  maxConnections?: number;
+  /** Close a connection idle for this many milliseconds; 0 = never. @default 0 */
+  idleTimeoutMs?: number;
+  /** Reported by `version` and `stats`. @default "dcache" */
+  version?: string;
+  /** Wall clock in ms for absolute exptimes and `stats`; pass the cache's clock in tests. @default Date.now */
+  now?: () => number;
+  /** On close, connections that have not closed after this many ms are destroyed. @default 2000 */
+  closeTimeoutMs?: number;
+}
+
+export type ResolvedMemcachedOptions = Required<MemcachedListenerOptions>;
+
+function integer(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new TypeError(`memcached listener: ${name} must be an integer, got ${String(value)}`);
+  }
+  if (value < min) {
+    throw new RangeError(`memcached listener: ${name} must be at least ${min}, got ${value}`);
+  }
+  return value;
+}
+
+/** Defaults and validation for every option, in one place. */
+export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemcachedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('memcached listener: options must be an object');
+  }
+  const { cache } = options;
+  if (typeof cache !== 'object' || cache === null || typeof cache.getEntry !== 'function') {
+    throw new TypeError('memcached listener: cache must be an LruCache from @dcache/core');
+  }
+  const version = options.version ?? 'dcache';
+  if (typeof version !== 'string' || version.length === 0 || /\s/.test(version)) {
+    throw new TypeError(
+      `memcached listener: version must be a non-empty string without spaces, got ${String(version)}`,
+    );
+  }
+  const now = options.now ?? Date.now;
+  if (typeof now !== 'function') throw new TypeError('memcached listener: now must be a function');
+  return {
+    cache,
+    maxKeyBytes: integer('maxKeyBytes', options.maxKeyBytes, 250, 1),
+    maxValueBytes: integer('maxValueBytes', options.maxValueBytes, 1024 * 1024, 0),
+    maxConnections: integer('maxConnections', options.maxConnections, 1024, 1),
+    idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 0, 0),
+    version,
+    now,
+    closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs, 2000, 0),
+  };
+}

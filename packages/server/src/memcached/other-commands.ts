@@ -1,0 +1,157 @@
+import { applyDelta } from './counter.js';
+import { exptimeToTtlMs } from './exptime.js';
+import { decodeKey } from './keys.js';
+import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
+import { reply } from './session.js';
+import type { Session } from './session.js';
+import { writeGeneralStats, writeSettingsStats } from './stats-reply.js';
+import { ProtocolStore } from './store.js';
+import { memcachedTokenCount, tokenIs } from './tokenize.js';
+import type { Tokens } from './tokenize.js';
+
+const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
+export const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
+
+/** The key in token 1, or undefined (too long or not a valid key). */
+function keyOf(session: Session, buf: Buffer, t: Tokens): string | undefined {
+  const start = t.starts[1]!;
+  const end = t.ends[1]!;
+  if (end - start > session.shared.maxKeyBytes) return undefined;
+  return decodeKey(buf, start, end);
+}
+
+/** delete <key> [0] [noreply] — the legacy hold time is accepted only as "0". */
+export function deleteCommand(session: Session, buf: Buffer, t: Tokens): void {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens < 3 || ntokens > 5) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  let noreply = false;
+  if (ntokens > 3) {
+    const holdIsZero = tokenIs(buf, t, 2, '0');
+    noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+    const valid =
+      (ntokens === 4 && (holdIsZero || noreply)) || (ntokens === 5 && holdIsZero && noreply);
+    if (!valid) {
+      return reply(session, `${BAD_FORMAT}.  Usage: delete <key> [noreply]`, noreply);
+    }
+  }
+  const key = keyOf(session, buf, t);
+  if (key === undefined) return reply(session, BAD_FORMAT, noreply);
+  const { store, counters } = session.shared;
+  if (store.cache.delete(key)) {
+    counters.delete_hits++;
+    reply(session, 'DELETED', noreply);
+  } else {
+    counters.delete_misses++;
+    reply(session, 'NOT_FOUND', noreply);
+  }
+}
+
+/** incr|decr <key> <delta> [noreply] */
+export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr: boolean): void {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens !== 4 && ntokens !== 5) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+  const key = keyOf(session, buf, t);
+  if (key === undefined) return reply(session, BAD_FORMAT, noreply);
+  const delta = parseUint64(buf, t.starts[2]!, t.ends[2]!);
+  if (delta === undefined)
+    return reply(session, 'CLIENT_ERROR invalid numeric delta argument', noreply);
+  const { store, counters } = session.shared;
+  const entry = store.cache.peekEntry(key);
+  if (entry === undefined) {
+    if (incr) counters.incr_misses++;
+    else counters.decr_misses++;
+    return reply(session, 'NOT_FOUND', noreply);
+  }
+  const result = applyDelta(entry.value.bytes, delta, incr);
+  if (result === undefined) return reply(session, NON_NUMERIC, noreply);
+  if (incr) counters.incr_hits++;
+  else counters.decr_hits++;
+  const value = { bytes: result.bytes, flags: entry.value.flags };
+  store.cache.set(key, value, { ttl: ProtocolStore.remainingTtl(entry) });
+  reply(session, result.digits, noreply);
+}
+
+/** touch <key> <exptime> [noreply] */
+export function touchCommand(session: Session, buf: Buffer, t: Tokens): void {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens !== 4 && ntokens !== 5) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+  const key = keyOf(session, buf, t);
+  if (key === undefined) return reply(session, BAD_FORMAT, noreply);
+  const exptime = parseInt32(buf, t.starts[2]!, t.ends[2]!);
+  if (exptime === undefined)
+    return reply(session, 'CLIENT_ERROR invalid exptime argument', noreply);
+  const { store, counters } = session.shared;
+  counters.cmd_touch++;
+  if (store.touch(key, exptimeToTtlMs(exptime, session.shared.now()))) {
+    counters.touch_hits++;
+    reply(session, 'TOUCHED', noreply);
+  } else {
+    counters.touch_misses++;
+    reply(session, 'NOT_FOUND', noreply);
+  }
+}
+
+/** flush_all [delay] [noreply] — a delay follows the exptime rules (relative or absolute). */
+export function flushAllCommand(session: Session, buf: Buffer, t: Tokens): void {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens < 2 || ntokens > 4) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+  session.shared.counters.cmd_flush++;
+  let exptime = 0;
+  if (ntokens !== (noreply ? 3 : 2)) {
+    const parsed = parseInt32(buf, t.starts[1]!, t.ends[1]!);
+    if (parsed === undefined)
+      return reply(session, 'CLIENT_ERROR invalid exptime argument', noreply);
+    exptime = parsed;
+  }
+  const delayMs = exptime > 0 ? exptimeToTtlMs(exptime, session.shared.now()) : 0;
+  session.shared.store.flush(delayMs);
+  reply(session, 'OK', noreply);
+}
+
+/** verbosity <level> [noreply] — accepted and ignored (dcache logs through its own options). */
+export function verbosityCommand(session: Session, buf: Buffer, t: Tokens): void {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens !== 3 && ntokens !== 4) {
+    session.out.ascii('ERROR\r\n');
+    return;
+  }
+  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+  if (parseUint32(buf, t.starts[1]!, t.ends[1]!) === undefined)
+    return reply(session, BAD_FORMAT, noreply);
+  reply(session, 'OK', noreply);
+}
+
+/** stats [settings|reset|items|slabs|sizes|conns|detail] */
+export function statsCommand(session: Session, buf: Buffer, t: Tokens): void {
+  const out = session.out;
+  const shared = session.shared;
+  if (t.count === 1) return writeGeneralStats(out, shared);
+  if (tokenIs(buf, t, 1, 'reset')) {
+    shared.counters.reset();
+    out.ascii('RESET\r\n');
+  } else if (tokenIs(buf, t, 1, 'settings')) {
+    writeSettingsStats(out, shared);
+  } else if (tokenIs(buf, t, 1, 'detail')) {
+    out.ascii('CLIENT_ERROR usage: stats detail on|off|dump\r\n');
+  } else if (['items', 'slabs', 'sizes', 'conns'].some((w) => tokenIs(buf, t, 1, w))) {
+    // dcache has no slab classes; an empty listing keeps memcached tools working.
+    out.ascii('END\r\n');
+  } else {
+    out.ascii('ERROR\r\n');
+  }
+}

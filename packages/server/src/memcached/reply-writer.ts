@@ -1,0 +1,127 @@
+import type { Socket } from 'node:net';
+
+/**
+ * Collects the replies produced while processing one input chunk, then hands them to the socket
+ * in one `write` (or one corked batch when a large value is passed by reference).
+ *
+ * Small pieces are copied into a slab; a flushed region of the slab is never written again
+ * (the socket may still hold it), so later replies continue after it and a fresh slab is
+ * allocated only when one fills up. Values of {@link LARGE_VALUE_BYTES} or more are not copied.
+ */
+const SLAB_BYTES = 16 * 1024;
+const LARGE_VALUE_BYTES = 4 * 1024;
+
+/** A position to roll back to, so a multi-key reply can be replaced by a single error. */
+export interface ReplyMark {
+  slab: Buffer;
+  start: number;
+  end: number;
+  parts: number;
+}
+
+export class ReplyWriter {
+  private slab: Buffer = Buffer.allocUnsafe(SLAB_BYTES);
+  private start = 0;
+  private end = 0;
+  private parts: Buffer[] = [];
+  /** Bytes handed to the socket so far (memcached's `bytes_written`). */
+  bytesWritten = 0;
+
+  private reserve(n: number): void {
+    if (this.slab.length - this.end >= n) return;
+    this.pushSlab();
+    this.slab = Buffer.allocUnsafe(n > SLAB_BYTES ? n : SLAB_BYTES);
+    this.start = 0;
+    this.end = 0;
+  }
+
+  private pushSlab(): void {
+    if (this.end > this.start) {
+      this.parts.push(this.slab.subarray(this.start, this.end));
+      this.start = this.end;
+    }
+  }
+
+  /** Appends an ASCII string (status lines, numbers as text). */
+  ascii(text: string): this {
+    this.reserve(text.length);
+    this.end += this.slab.write(text, this.end, 'latin1');
+    return this;
+  }
+
+  /** Appends a non-negative integer below 2^53 in decimal. */
+  uint(n: number): this {
+    this.reserve(16);
+    if (n < 10) {
+      this.slab[this.end++] = 0x30 + n;
+      return this;
+    }
+    this.end += this.slab.write(String(n), this.end, 'latin1');
+    return this;
+  }
+
+  /** Appends bytes copied from `src[start, end)`. */
+  bytes(src: Uint8Array, start = 0, end = src.length): this {
+    const n = end - start;
+    if (n >= LARGE_VALUE_BYTES) {
+      this.pushSlab();
+      this.parts.push(Buffer.from(src.buffer, src.byteOffset + start, n));
+      return this;
+    }
+    this.reserve(n);
+    this.slab.set(start === 0 && end === src.length ? src : src.subarray(start, end), this.end);
+    this.end += n;
+    return this;
+  }
+
+  crlf(): this {
+    this.reserve(2);
+    this.slab[this.end++] = 0x0d;
+    this.slab[this.end++] = 0x0a;
+    return this;
+  }
+
+  mark(): ReplyMark {
+    return { slab: this.slab, start: this.start, end: this.end, parts: this.parts.length };
+  }
+
+  rollback(m: ReplyMark): void {
+    this.parts.length = m.parts;
+    if (m.slab === this.slab) {
+      this.start = m.start;
+      this.end = m.end;
+      return;
+    }
+    // The slab was replaced after the mark: its bytes before the mark still belong to the reply.
+    if (m.end > m.start) this.parts.push(m.slab.subarray(m.start, m.end));
+    this.start = this.end;
+  }
+
+  get pendingBytes(): number {
+    let n = this.end - this.start;
+    for (const p of this.parts) n += p.length;
+    return n;
+  }
+
+  /** Writes everything collected; returns false when the socket asks us to wait for 'drain'. */
+  flush(socket: Socket): boolean {
+    this.pushSlab();
+    const parts = this.parts;
+    if (parts.length === 0) return true;
+    let ok: boolean;
+    if (parts.length === 1) {
+      this.bytesWritten += parts[0]!.length;
+      ok = socket.write(parts[0]!);
+    } else {
+      socket.cork();
+      ok = true;
+      for (const p of parts) {
+        this.bytesWritten += p.length;
+        ok = socket.write(p);
+      }
+      socket.uncork();
+    }
+    this.parts = [];
+    return ok;
+  }
+}

@@ -1,0 +1,71 @@
+import { EXPIRED, exptimeToTtlMs } from './exptime.js';
+import { decodeKey } from './keys.js';
+import { parseInt32 } from './numbers.js';
+import type { Session } from './session.js';
+import type { Tokens } from './tokenize.js';
+
+/**
+ * get / gets / gat / gats <key>* — one VALUE block per hit, then END. A key over the limit (or,
+ * in dcache, not a valid key) replaces the whole reply with one CLIENT_ERROR line, as memcached
+ * does; the lookups already made still count.
+ */
+export function retrieve(
+  session: Session,
+  buf: Buffer,
+  t: Tokens,
+  withCas: boolean,
+  withTouch: boolean,
+): void {
+  const { store, counters, maxKeyBytes } = session.shared;
+  const cache = store.cache;
+  const out = session.out;
+  let first = 1;
+  let ttlMs = 0;
+  if (withTouch) {
+    const exptime = parseInt32(buf, t.starts[1]!, t.ends[1]!);
+    if (exptime === undefined) {
+      out.ascii('CLIENT_ERROR invalid exptime argument\r\n');
+      return;
+    }
+    ttlMs = exptimeToTtlMs(exptime, session.shared.now());
+    first = 2;
+  }
+  const mark = out.mark();
+  for (let i = first; i < t.count; i++) {
+    const start = t.starts[i]!;
+    const end = t.ends[i]!;
+    const key = end - start > maxKeyBytes ? undefined : decodeKey(buf, start, end);
+    if (key === undefined) {
+      out.rollback(mark);
+      out.ascii('CLIENT_ERROR bad command line format\r\n');
+      return;
+    }
+    let value;
+    let version = 0;
+    if (withCas) {
+      const entry = cache.getEntry(key);
+      value = entry?.value;
+      version = entry?.version ?? 0;
+    } else {
+      value = cache.get(key);
+    }
+    if (withTouch) {
+      counters.cmd_touch++;
+      if (value === undefined) counters.touch_misses++;
+      else {
+        counters.touch_hits++;
+        // An expired TTL still returns the value this once, then the item is gone (memcached).
+        if (ttlMs === EXPIRED) cache.delete(key);
+        else cache.touch(key, ttlMs);
+      }
+    } else {
+      counters.cmd_get++;
+    }
+    if (value === undefined) continue;
+    out.ascii('VALUE ').bytes(buf, start, end).ascii(' ').uint(value.flags).ascii(' ');
+    out.uint(value.bytes.length);
+    if (withCas) out.ascii(' ').uint(version);
+    out.crlf().bytes(value.bytes).crlf();
+  }
+  out.ascii('END\r\n');
+}

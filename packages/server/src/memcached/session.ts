@@ -1,0 +1,69 @@
+import type { MemcachedCounters } from './counters.js';
+import type { ReplyWriter } from './reply-writer.js';
+import type { StatsSource } from './stats-reply.js';
+import type { ProtocolStore } from './store.js';
+
+/** Everything one listener's connections share. */
+export interface ProtocolShared extends StatsSource {
+  readonly store: ProtocolStore;
+  readonly counters: MemcachedCounters;
+  readonly maxKeyBytes: number;
+  readonly maxValueBytes: number;
+}
+
+export type StoreMode = 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas';
+
+/** A classic storage command waiting for its data block. */
+export interface PendingTextStore {
+  readonly kind: 'text';
+  readonly mode: StoreMode;
+  readonly key: string;
+  readonly flags: number;
+  readonly ttlMs: number;
+  readonly cas: number;
+  readonly noreply: boolean;
+}
+
+/** A meta `ms` waiting for its data block; `echo` holds the return flags, in request order. */
+export interface PendingMetaStore {
+  readonly kind: 'meta';
+  readonly mode: StoreMode;
+  readonly key: string;
+  /** The key as the `k` flag returns it. */
+  readonly keyEcho: string;
+  readonly flags: number;
+  readonly ttlMs: number;
+  /** Compare-and-set version; -1 when no C flag was given. */
+  readonly cas: number;
+  readonly hasCas: boolean;
+  readonly invalidate: boolean;
+  readonly noreply: boolean;
+  readonly echo: readonly MetaEcho[];
+}
+
+/** A flag to echo in a meta reply: an opaque token verbatim, the key, or the new CAS. */
+export type MetaEcho = { readonly opaque: Buffer } | 'k' | 'c';
+
+export type PendingStore = PendingTextStore | PendingMetaStore;
+
+/** What a command can ask of the connection it runs on. */
+export interface Session {
+  readonly shared: ProtocolShared;
+  readonly out: ReplyWriter;
+  /** Read exactly `bytes` + CRLF of data next, then complete `pending`. */
+  expectData(pending: PendingStore, bytes: number): void;
+  /** Discard the next `bytes` bytes of input (the data block of a refused store). */
+  swallow(bytes: number): void;
+  /** Close after writing the replies produced so far. */
+  quit(): void;
+}
+
+/** Versions above 2^53 cannot be core versions; -1 never matches one. */
+export function casToVersion(cas: bigint): number {
+  return cas <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(cas) : -1;
+}
+
+/** Writes a one-line reply unless the command asked for noreply. */
+export function reply(session: Session, line: string, noreply: boolean): void {
+  if (!noreply) session.out.ascii(line).crlf();
+}

@@ -1,0 +1,133 @@
+import type { CacheEntry, CacheStats, CompareAndSetResult, SetOptions } from '@dcache/core';
+import type { StoredValue } from '../stored-value.js';
+import { EXPIRED } from './exptime.js';
+
+/**
+ * The parts of @dcache/core's `LruCache<StoredValue>` the memcached front door uses. Declared
+ * structurally so tests can hand in the real cache or anything shaped like it.
+ */
+export interface MemcachedCache {
+  get(key: string): StoredValue | undefined;
+  getEntry(key: string): CacheEntry<StoredValue> | undefined;
+  peekEntry(key: string): CacheEntry<StoredValue> | undefined;
+  set(key: string, value: StoredValue, options?: SetOptions): boolean;
+  add(key: string, value: StoredValue, options?: SetOptions): boolean;
+  compareAndSet(
+    key: string,
+    value: StoredValue,
+    version: number,
+    options?: SetOptions,
+  ): CompareAndSetResult;
+  touch(key: string, ttl: number): boolean;
+  delete(key: string): boolean;
+  clear(): void;
+  readonly stats: CacheStats;
+}
+
+/** Meta-protocol item state memcached keeps in item flags; see {@link ProtocolStore.marks}. */
+export const MARK_STALE = 1;
+export const MARK_TOKEN_SENT = 2;
+
+/**
+ * The cache as the memcached protocol sees it: TTLs already converted to milliseconds, with
+ * {@link EXPIRED} meaning "gone at once" (the core has no such TTL), and `flush_all <delay>`.
+ */
+export class ProtocolStore {
+  /**
+   * Stale (`md I`) and win-token (`mg N`/`R`) marks, keyed by the stored value object. Every write
+   * stores a new object, so a mark dies with the version it was set on — as memcached's item
+   * flags do — and a WeakMap never holds an evicted value alive.
+   */
+  readonly marks = new WeakMap<StoredValue, number>();
+  private flushAtMs = 0;
+  private flushTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly cache: MemcachedCache,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Applies a delayed flush whose time has come. Checked before each command (one comparison) so
+   * tests with an injected clock see it exactly; an unref'd timer also fires it for idle nodes.
+   */
+  settleFlush(): void {
+    if (this.flushAtMs !== 0 && this.now() >= this.flushAtMs) this.flushNow();
+  }
+
+  /**
+   * memcached's flush_all: every item written before the flush time is gone once it arrives.
+   * Clearing the cache at that moment has exactly that effect (later writes come after it).
+   */
+  flush(delayMs: number): void {
+    if (delayMs <= 0) {
+      this.flushNow();
+      return;
+    }
+    this.flushAtMs = this.now() + delayMs;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => this.settleFlush(), delayMs);
+    this.flushTimer.unref();
+  }
+
+  private flushNow(): void {
+    this.flushAtMs = 0;
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.cache.clear();
+  }
+
+  /** Stops the delayed-flush timer (the listener is closing). */
+  dispose(): void {
+    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /** Stores unconditionally; false when the core refused the entry (larger than the cache). */
+  set(key: string, value: StoredValue, ttlMs: number): boolean {
+    if (ttlMs === EXPIRED) {
+      this.cache.delete(key);
+      return true;
+    }
+    return this.cache.set(key, value, { ttl: ttlMs });
+  }
+
+  /** 'stored' | 'exists' (key present) | 'refused'. */
+  add(key: string, value: StoredValue, ttlMs: number): 'stored' | 'exists' | 'refused' {
+    if (ttlMs === EXPIRED) return this.cache.peekEntry(key) === undefined ? 'stored' : 'exists';
+    if (this.cache.add(key, value, { ttl: ttlMs })) return 'stored';
+    return this.cache.peekEntry(key) === undefined ? 'refused' : 'exists';
+  }
+
+  compareAndSet(
+    key: string,
+    value: StoredValue,
+    version: number,
+    ttlMs: number,
+  ): CompareAndSetResult {
+    const ttl = ttlMs === EXPIRED ? 0 : ttlMs;
+    const result = this.cache.compareAndSet(key, value, version, { ttl });
+    if (result === 'stored' && ttlMs === EXPIRED) this.cache.delete(key);
+    return result;
+  }
+
+  /** Sets a new TTL; an expired TTL removes the entry. False when the key is absent. */
+  touch(key: string, ttlMs: number): boolean {
+    if (ttlMs === EXPIRED) return this.cache.delete(key);
+    return this.cache.touch(key, ttlMs);
+  }
+
+  /** The TTL to pass back to the core to keep an entry's remaining lifetime on rewrite. */
+  static remainingTtl(entry: CacheEntry<StoredValue>): number {
+    if (entry.ttl === undefined) return 0;
+    return entry.ttl > 1 ? entry.ttl : 1;
+  }
+
+  hasMark(value: StoredValue, mark: number): boolean {
+    return ((this.marks.get(value) ?? 0) & mark) !== 0;
+  }
+
+  addMark(value: StoredValue, mark: number): void {
+    this.marks.set(value, (this.marks.get(value) ?? 0) | mark);
+  }
+}

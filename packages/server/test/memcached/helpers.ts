@@ -1,0 +1,89 @@
+import { connect } from 'node:net';
+import { LruCache } from '@dcache/core';
+import type { StoredValue } from '../../src/stored-value.js';
+import { createMemcachedListener } from '../../src/memcached/index.js';
+import type { MemcachedListener, MemcachedListenerOptions } from '../../src/memcached/index.js';
+
+export interface Started {
+  listener: MemcachedListener;
+  cache: LruCache<StoredValue>;
+  port: number;
+}
+
+export function newCache(now?: () => number): LruCache<StoredValue> {
+  return new LruCache<StoredValue>({
+    maxMemory: 64 * 1024 * 1024,
+    sizeOf: (v) => v.bytes.length,
+    ...(now === undefined ? {} : { now }),
+  });
+}
+
+/** Starts a listener on 127.0.0.1:0 over a fresh cache (or the one given). */
+export async function startListener(
+  options: Partial<MemcachedListenerOptions> = {},
+): Promise<Started> {
+  const cache = (options.cache as LruCache<StoredValue> | undefined) ?? newCache(options.now);
+  const listener = createMemcachedListener({ version: '1.6.18', ...options, cache });
+  const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
+  return { listener, cache, port };
+}
+
+/**
+ * A raw client: `send` writes bytes and `until` resolves once the received text (latin1) ends
+ * with the given terminator (or the socket closes).
+ */
+export class RawClient {
+  private received = Buffer.alloc(0);
+  private waiters: Array<() => void> = [];
+  closed = false;
+  readonly socket;
+
+  constructor(port: number) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.on('data', (d: Buffer) => {
+      this.received = Buffer.concat([this.received, d]);
+      this.wake();
+    });
+    this.socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    this.socket.on('error', () => {});
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  ready(): Promise<void> {
+    return new Promise((resolve) => this.socket.once('connect', () => resolve()));
+  }
+
+  send(data: string | Buffer): void {
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+  }
+
+  /** Waits until the reply text ends with `terminator`, then returns and clears it. */
+  async until(terminator: string): Promise<string> {
+    for (;;) {
+      const text = this.received.toString('latin1');
+      if (text.endsWith(terminator) || this.closed) {
+        this.received = Buffer.alloc(0);
+        return text;
+      }
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  /** Sends `data` followed by `mn` and returns everything before the final MN. */
+  async request(data: string | Buffer): Promise<string> {
+    this.send(data);
+    this.send('mn\r\n');
+    const text = await this.until('MN\r\n');
+    return text.endsWith('MN\r\n') ? text.slice(0, -4) : text;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
