@@ -6,5 +6,8 @@ export default defineProject({
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // Every file starts real server processes (and one a browser); on a 2-core machine running them
+    // one at a time keeps timings honest and the whole suite well within its budget.
+    fileParallelism: false,
   },
 });

@@ -26,6 +26,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
   const cluster = new Cluster({
     ports: options.ports,
     host: options.host,
+    ...(options.serverBin === undefined ? {} : { bin: options.serverBin }),
     args: ['--max-memory', options.maxMemory, '--log-level', 'warn'],
   });
   let client: DistributedCacheClient | undefined;

@@ -14,6 +14,8 @@ export interface DemoOptions {
   /** Exit after the walkthrough instead of waiting for Ctrl-C. */
   readonly once: boolean;
   readonly help: boolean;
+  /** The `dcache-server` bin to run; not a flag (tests and development point it elsewhere). @default @dcache/server's */
+  readonly serverBin?: string;
 }
 
 export const DEFAULT_BASE_PORT = 8001;

@@ -103,7 +103,7 @@ async function bulk({ client, say }: WalkthroughContext): Promise<string[]> {
   );
   expect(stored, 'setMany did not store every entry');
   say.result(
-    `stored ${BULK_KEYS} entries in ${(performance.now() - started).toFixed(0)} ms (one POST /v1/batch per node)`,
+    `stored ${BULK_KEYS} entries in ${(performance.now() - started).toFixed(0)} ms (auto-batched: a few POST /v1/batch per node, not 2000 single writes)`,
   );
   say.step(`await client.getMany(['user:0', ..., 'user:${BULK_KEYS - 1}'])`);
   started = performance.now();
@@ -190,6 +190,10 @@ async function killANode(
   say.step(`await client.set('written-while-down', true)`);
   expect(await client.set('written-while-down', true), 'a write failed with one node down');
   say.result('true  (writes go to the nodes still up)');
+  const { nodes } = await client.getStats();
+  say.result(
+    `getStats(): ${nodes.map(({ node, stats }) => `${nameOf(cluster, node)} ${stats === undefined ? 'unreachable' : 'up'}`).join(', ')}`,
+  );
   return victim;
 }
 

@@ -56,6 +56,15 @@ interface Sample {
   time: number;
 }
 
+/** "connection refused" reads better than fetch's generic "fetch failed". */
+function reason(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
+  if (typeof cause?.code === 'string') return cause.code;
+  if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
+  return error instanceof Error ? error.message : String(error);
+}
+
 const operations = (stats: NodeStats): number =>
   stats.hits + stats.misses + stats.sets + stats.deletes;
 
@@ -122,7 +131,7 @@ export class ClusterPoller {
       });
     } catch (error) {
       this.#previous.delete(url);
-      return this.#down(url, (error as Error).message);
+      return this.#down(url, reason(error));
     }
     const time = Date.now();
     const ops = operations(stats);

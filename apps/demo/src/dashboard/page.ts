@@ -16,6 +16,7 @@ export const PAGE_HTML = `<!doctype html>
   header { display: flex; align-items: baseline; gap: 16px; margin-bottom: 20px; }
   h1 { font-size: 22px; margin: 0; }
   #updated { color: var(--muted); font-size: 13px; }
+  #summary { font-size: 14px; }
   #nodes { display: grid; grid-template-columns: repeat(auto-fill, minmax(280px, 1fr)); gap: 16px; }
   .node { background: var(--card); border-radius: 10px; padding: 16px; border-left: 5px solid var(--up); }
   .node.down { border-left-color: var(--down); opacity: 0.75; }
@@ -36,7 +37,7 @@ export const PAGE_HTML = `<!doctype html>
 </style>
 </head>
 <body>
-<header><h1>dcache cluster</h1><span id="updated">connecting…</span></header>
+<header><h1>dcache cluster</h1><span id="summary"></span><span id="updated">connecting…</span></header>
 <main id="nodes"></main>
 <footer>Memory is what each node accounts (keys + values + per-entry overhead) against its --max-memory.
 Ring share: fraction of 10,000 sample keys whose primary is that node. Refreshes every second.</footer>
@@ -119,6 +120,11 @@ Ring share: fraction of 10,000 sample keys whose primary is that node. Refreshes
       set(c, 'opsPerSecond', node.up ? node.opsPerSecond.toLocaleString('en') : '—');
       set(c, 'error', node.up ? '' : 'unreachable: ' + (node.error || ''));
     });
+    var up = view.nodes.filter(function (node) { return node.up; });
+    var ops = up.reduce(function (sum, node) { return sum + node.opsPerSecond; }, 0);
+    var items = up.reduce(function (sum, node) { return sum + node.items; }, 0);
+    document.getElementById('summary').textContent = up.length + ' of ' + view.nodes.length + ' nodes up · ' +
+      items.toLocaleString('en') + ' items (replicas included) · ' + Math.round(ops).toLocaleString('en') + ' ops/s';
     document.getElementById('updated').textContent = 'updated ' + new Date(view.time).toLocaleTimeString();
   }
   function tick() {

@@ -1,0 +1,116 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Cluster } from '../src/cluster.js';
+import { ClusterPoller } from '../src/dashboard/cluster-poller.js';
+import { startDashboard } from '../src/dashboard/dashboard-server.js';
+import type { Dashboard } from '../src/dashboard/dashboard-server.js';
+import { startNodes } from './helpers/nodes.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+let cluster: Cluster;
+let dashboard: Dashboard;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  cluster = await startNodes(3, { args: ['--max-memory', '4mb'] });
+  dashboard = await startDashboard({ poller: new ClusterPoller({ urls: cluster.urls }), port: 0 });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  page = await browser.newPage({ viewport: { width: 1100, height: 520 } });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.close();
+  await cluster?.stop();
+});
+
+const card = (nodeId: string): string => `section.node[data-node="${nodeId}"]`;
+const field = (nodeId: string, name: string): string => `${card(nodeId)} [data-field="${name}"]`;
+
+/** Writes and reads keys straight against one node, so its counters move while the page watches. */
+async function traffic(url: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    await fetch(`${url}/v1/keys/k${i}`, {
+      method: 'PUT',
+      body: 'v'.repeat(2000),
+      headers: { 'content-type': 'text/plain' },
+    });
+    const response = await fetch(`${url}/v1/keys/k${i % 2 === 0 ? i : `missing${i}`}`);
+    await response.body?.cancel();
+  }
+}
+
+describe('the live dashboard in a real browser', () => {
+  it('shows the three nodes with live numbers, then marks a SIGKILLed node down', async () => {
+    await page.goto(dashboard.url);
+    for (const node of cluster.nodes) {
+      await page.locator(`${card(node.nodeId)}[data-up="true"]`).waitFor();
+      expect(await page.textContent(field(node.nodeId, 'status'))).toBe('UP');
+    }
+    expect(await page.locator('section.node').count()).toBe(3);
+
+    // Traffic on node-1 must show up as items, memory, hit rate and a non-zero ops/s.
+    const busy = cluster.nodes[0]!;
+    let stopTraffic = false;
+    const load = (async () => {
+      while (!stopTraffic) await traffic(busy.url, 50);
+    })();
+    const text = (selector: string): Promise<string | null> => page.textContent(selector);
+    await expect
+      .poll(
+        async () => Number((await text(field(busy.nodeId, 'opsPerSecond')))?.replace(/,/g, '')),
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBeGreaterThan(0);
+    stopTraffic = true;
+    await load;
+    // Once the load has stopped the counters settle: every loop wrote 50 keys and read half of them back.
+    await expect.poll(() => text(field(busy.nodeId, 'items'))).toBe('50');
+    await expect.poll(() => text(field(busy.nodeId, 'hitRate'))).toBe('50.0%');
+    expect(await text(field(busy.nodeId, 'memory'))).toMatch(/^\d+\.\d KiB \/ 4\.0 MiB$/);
+    const memoryBar = await page.getAttribute(`${card(busy.nodeId)} [data-bar="memory"]`, 'style');
+    expect(memoryBar).toMatch(/width: \d/);
+    expect(parseFloat(memoryBar!.replace('width:', ''))).toBeGreaterThan(0);
+
+    // Ring shares are fractions of sampled keys: together they cover the whole ring.
+    const shares = (await page.locator('[data-field="share"]').allTextContents()).map(parseFloat);
+    expect(shares).toHaveLength(3);
+    for (const share of shares) expect(share).toBeGreaterThan(20);
+    expect(shares.reduce((sum, share) => sum + share, 0)).toBeCloseTo(100, 0);
+
+    const screenshot = join(tmpdir(), `dcache-dashboard-${process.pid}.png`);
+    await page.screenshot({ path: screenshot });
+
+    const victim = cluster.nodes[1]!;
+    await victim.kill('SIGKILL');
+    await page.locator(`${card(victim.nodeId)}[data-up="false"]`).waitFor({ timeout: 5000 });
+    expect(await page.textContent(field(victim.nodeId, 'status'))).toBe('DOWN');
+    expect(await page.textContent(field(victim.nodeId, 'error'))).toBe(
+      'unreachable: connection refused',
+    );
+    expect(await page.textContent('#summary')).toMatch(/^2 of 3 nodes up · 50 items/);
+    for (const other of [cluster.nodes[0]!, cluster.nodes[2]!]) {
+      expect(await page.textContent(field(other.nodeId, 'status'))).toBe('UP');
+    }
+    await page.screenshot({ path: screenshot.replace('.png', '-down.png') });
+  });
+});

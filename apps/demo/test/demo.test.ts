@@ -1,0 +1,119 @@
+import { createServer } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEMO_MAIN } from './helpers/paths.js';
+import { freePorts, isAlive, isListening } from './helpers/ports.js';
+import { start } from './helpers/run.js';
+import type { Running } from './helpers/run.js';
+
+const SECTIONS = [
+  'Starting 3 nodes',
+  'set and get',
+  'TTL expiry',
+  'delete',
+  'Bulk operations',
+  'Per-node stats',
+  'How keys spread over the nodes',
+  'A node dies',
+  'Restart and read repair',
+  'Try it yourself',
+  'Stopping',
+];
+
+const running: Running[] = [];
+afterEach(async () => {
+  for (const demo of running.splice(0)) {
+    demo.kill('SIGKILL');
+    await demo.finished;
+  }
+});
+
+function demo(args: readonly string[]): Running {
+  const child = start(process.execPath, [DEMO_MAIN, ...args], {
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  running.push(child);
+  return child;
+}
+
+/** Every node pid the narration printed (the first three and the restarted one). */
+function nodePids(stdout: string): number[] {
+  return [...stdout.matchAll(/\bpid (\d+)/g)].map((match) => Number(match[1]));
+}
+
+async function expectNothingLeft(stdout: string, ports: readonly number[]): Promise<void> {
+  const pids = nodePids(stdout);
+  expect(pids.length).toBeGreaterThanOrEqual(3);
+  expect(pids.filter(isAlive)).toEqual([]);
+  for (const port of ports)
+    expect(await isListening(port), `port ${port} still listening`).toBe(false);
+}
+
+describe('the demo as a real process', () => {
+  it('--once narrates every section, checks what it claims, exits 0 and leaves no process or port behind', async () => {
+    const [a, b, c, dashboard] = await freePorts(4);
+    const ports = [a!, b!, c!, dashboard!];
+    const result = await demo([
+      '--once',
+      '--ports',
+      `${a},${b},${c}`,
+      '--dashboard-port',
+      String(dashboard),
+    ]).finished;
+
+    expect(result.code, `stderr:\n${result.stderr}\nstdout:\n${result.stdout}`).toBe(0);
+    const headings = [...result.stdout.matchAll(/^== \d+\. (.+) ==$/gm)].map((match) => match[1]);
+    expect(headings).toEqual(SECTIONS);
+    expect(result.stdout).toContain(`http://127.0.0.1:${a}`);
+    expect(result.stdout).toContain(`dashboard: http://127.0.0.1:${dashboard}`);
+    expect(result.stdout).toMatch(/1000 of 1000 found: 0 keys lost/);
+    expect(result.stdout).toMatch(/read repair restored the primary's copy/);
+    expect(result.stdout).toMatch(/get after the TTL -> undefined/);
+    expect(result.stdout).toMatch(/curl .*\/v1\/stats/);
+    expect(result.stdout.match(/node-\d stopped \(exit code 0\)/g)).toHaveLength(3);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
+  it('keeps the cluster running until SIGINT (Ctrl-C), then stops all three nodes and exits 0', async () => {
+    const ports = await freePorts(3);
+    const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+    await child.waitFor(/Press Ctrl-C/, 50_000);
+    for (const port of ports) expect(await isListening(port)).toBe(true);
+
+    child.kill('SIGINT');
+    const result = await child.finished;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Received SIGINT');
+    expect(result.stdout.match(/node-\d stopped \(exit code 0\)/g)).toHaveLength(3);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
+  it('fails with exit code 1 when a port is taken, and stops the nodes it had started', async () => {
+    const [a, b, c] = await freePorts(3);
+    // Something that is not dcache holds node-2's port (it hangs up on every connection).
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(b, '127.0.0.1', resolve));
+    try {
+      const result = await demo(['--once', '--ports', `${a},${b},${c}`, '--no-dashboard']).finished;
+      expect(result.code).toBe(1);
+      expect(result.stdout).toMatch(/node-2 (exited|did not answer)|is answered by/);
+      expect(await isListening(a!)).toBe(false);
+      expect(await isListening(c!)).toBe(false);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it.each([
+    [['--ports', '9001,9002'], /--ports needs at least 3 ports/],
+    [['--ports', '9001,9001,9002'], /--ports must all differ/],
+    [['--base-port', '70000'], /--base-port must be a port number/],
+    [['--ports', '1,2,3', '--base-port', '5'], /cannot be combined/],
+    [['--max-memory', 'lots'], /--max-memory must be a size/],
+    [['--frobnicate'], /frobnicate/],
+  ])('rejects %j with exit code 2 and a message naming the flag', async (args, message) => {
+    const result = await demo(args).finished;
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).toContain('Usage:');
+  });
+});
