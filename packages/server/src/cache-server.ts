@@ -62,6 +62,11 @@ export class CacheServer {
     return this.#address;
   }
 
+  /** Requests received and not yet answered. */
+  get activeRequests(): number {
+    return this.#inFlight.size;
+  }
+
   /** Starts serving; resolves with the bound address (port 0 → an ephemeral port). */
   async listen({ host = '127.0.0.1', port = 0 }: ListenOptions = {}): Promise<ServerAddress> {
     if (this.#server) throw new Error('CacheServer is already listening; close() it first');

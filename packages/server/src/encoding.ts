@@ -1,3 +1,4 @@
+import { C1 } from 'msgpackr';
 import { HttpError } from './errors/http-error.js';
 import { valueCodec } from './msgpack.js';
 import { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
@@ -87,12 +88,25 @@ function decodeUtf8(bytes: Uint8Array): string {
   return utf8.decode(bytes);
 }
 
+/** msgpackr decodes the reserved byte 0xc1 to a marker instead of failing; the spec calls it invalid. */
+function hasNeverUsedByte(value: unknown): boolean {
+  if (value === C1) return true;
+  if (Array.isArray(value)) return value.some(hasNeverUsedByte);
+  if (value instanceof Map) {
+    for (const [key, item] of value as Map<unknown, unknown>) {
+      if (hasNeverUsedByte(key) || hasNeverUsedByte(item)) return true;
+    }
+  }
+  return false;
+}
+
 /** Refuses (400) a body that is not what its Content-Type claims, so every stored value converts. */
 export function validateBody(encoding: Encoding, bytes: Uint8Array): void {
   if (encoding === 'octet') return;
   try {
-    if (encoding === 'msgpack') valueCodec.unpack(bytes);
-    else if (encoding === 'json') JSON.parse(decodeUtf8(bytes));
+    if (encoding === 'msgpack') {
+      if (hasNeverUsedByte(valueCodec.unpack(bytes))) throw new Error('0xc1 is never used');
+    } else if (encoding === 'json') JSON.parse(decodeUtf8(bytes));
     else decodeUtf8(bytes);
   } catch (error) {
     const what = encoding === 'text' ? 'UTF-8 text' : encoding === 'json' ? 'JSON' : 'msgpack';

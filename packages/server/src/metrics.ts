@@ -29,6 +29,7 @@ export class RequestMetrics {
   readonly #meters = new Map<Operation, OperationMeter>();
   readonly #errors = new Map<number, number>();
   #batchOperations = 0;
+  #active = 0;
 
   constructor() {
     for (const op of OPERATIONS) {
@@ -40,8 +41,19 @@ export class RequestMetrics {
     }
   }
 
+  /** A request entered its handler; `record` marks its end. */
+  start(): void {
+    this.#active++;
+  }
+
+  /** Requests inside a handler right now (the one asking included). */
+  get active(): number {
+    return this.#active;
+  }
+
   /** One request of `op` that took `milliseconds` inside the node. */
   record(op: Operation, milliseconds: number): void {
+    this.#active--;
     const meter = this.#meters.get(op)!;
     const seconds = milliseconds / 1000;
     meter.requests++;

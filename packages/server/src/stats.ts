@@ -10,6 +10,7 @@ export function statsSnapshot(node: NodeState): Record<string, unknown> {
     version: VERSION,
     uptime: Math.floor((performance.now() - node.startedAt) / 1000),
     requests: node.metrics.requests(),
+    activeRequests: node.metrics.active,
     batchOperations: node.metrics.batchOperations,
     errors: node.metrics.errors(),
   };
@@ -73,6 +74,9 @@ export function prometheusText(node: NodeState): string {
     'HTTP requests per operation.',
     OPERATIONS.map((op) => [`{op="${op}"}`, requests[op]]),
   );
+  metric('dcache_active_requests', 'gauge', 'Requests being handled right now.', [
+    ['', node.metrics.active],
+  ]);
   metric('dcache_batch_operations_total', 'counter', 'Operations carried by POST /v1/batch.', [
     ['', node.metrics.batchOperations],
   ]);

@@ -12,8 +12,8 @@ function refused(): HttpError {
 }
 
 /**
- * Writes `value` under `key` if `condition` holds; returns the new version. Throws 412 when the
- * condition fails and 413 when the cache refuses an entry larger than its whole memory.
+ * Writes `value` under `key` if `condition` holds; returns the new version, or undefined when the
+ * condition fails (a 412). Throws 413 when the cache refuses an entry larger than its whole memory.
  */
 export function store(
   cache: LruCache<StoredValue>,
@@ -21,7 +21,7 @@ export function store(
   value: StoredValue,
   ttl: number | undefined,
   condition: WriteCondition,
-): number {
+): number | undefined {
   const options = ttl === undefined ? NO_OPTIONS : { ttl };
   if (condition === null) {
     if (!cache.set(key, value, options)) throw refused();
@@ -40,7 +40,7 @@ export function store(
       const failed =
         condition === 'add' ? present : condition === 'replace' ? !present : outcome !== false;
       if (!failed) throw refused();
-      throw new HttpError(412, 'precondition_failed', preconditionMessage(condition, present));
+      return undefined;
     }
   }
   // Same tick as the write: nothing can interleave, so this is the version we wrote.
@@ -49,10 +49,15 @@ export function store(
   return entry.version;
 }
 
-function preconditionMessage(condition: Exclude<WriteCondition, null>, present: boolean): string {
-  if (condition === 'add') return 'the key already exists';
-  if (!present) return 'the key does not exist';
-  return `the key's version is not ${condition}`;
+/** The 412 of a failed condition, saying which way it failed. */
+export function preconditionFailed(condition: WriteCondition, present: boolean): HttpError {
+  const message =
+    condition === 'add'
+      ? 'the key already exists'
+      : !present
+        ? 'the key does not exist'
+        : `the key's version is not ${condition}`;
+  return new HttpError(412, 'precondition_failed', message);
 }
 
 /** `If-Match` / `If-None-Match` as a WriteCondition; 400 for anything but `*` or one strong ETag. */

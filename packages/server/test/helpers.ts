@@ -1,3 +1,5 @@
+import { request } from 'node:http';
+import type { ClientRequest } from 'node:http';
 import { CacheServer } from '../src/index.js';
 import type { ServerAddress, ServerOptions } from '../src/index.js';
 
@@ -19,4 +21,31 @@ export async function startNode(options: ServerOptions = {}): Promise<RunningNod
 export function manualClock(start = 1_000_000): { now: () => number; advance(ms: number): void } {
   let time = start;
   return { now: () => time, advance: (ms) => void (time += ms) };
+}
+
+/** The `{ error: { code, message } }` body of an error response. */
+export async function errorOf(res: Response): Promise<{ code: string; message: string }> {
+  const body = (await res.json()) as { error: { code: string; message: string } };
+  return body.error;
+}
+
+/**
+ * Starts a text PUT to `url` and sends `firstPart` of its body without ending it, so tests can act
+ * while the request is in flight; `req.end(rest)` finishes it, `status` resolves with the answer.
+ */
+export function startUpload(
+  url: string,
+  firstPart: string,
+): { req: ClientRequest; status: Promise<number> } {
+  const req = request(url, { method: 'PUT', headers: { 'content-type': 'text/plain' } });
+  const status = new Promise<number>((resolve, reject) => {
+    req.once('error', reject);
+    req.once('response', (res) => {
+      res.resume();
+      resolve(res.statusCode!);
+    });
+  });
+  req.write(firstPart);
+  req.flushHeaders();
+  return { req, status };
 }

@@ -13,6 +13,7 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
 export function timed(metrics: RequestMetrics, op: Operation, handler: Handler): Handler {
   return function timedHandler(c) {
     const start = performance.now();
+    metrics.start();
     let result: Response | Promise<Response>;
     try {
       result = handler(c);

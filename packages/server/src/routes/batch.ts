@@ -16,6 +16,7 @@ type Result = readonly unknown[];
 // Shared, never mutated: the common outcomes allocate nothing.
 const NOT_FOUND: Result = [404];
 const NO_CONTENT: Result = [204];
+const PRECONDITION_FAILED: Result = [412];
 
 function badOp(message: string): HttpError {
   return new HttpError(400, 'bad_op', message);
@@ -62,7 +63,8 @@ export function batchRoutes(node: NodeState): Hono<AppEnv> {
         }
         const flags = op[3] === undefined || op[3] === null ? 0 : validateFlags(op[3]);
         const ttl = op[4] === undefined || op[4] === null ? undefined : validateTtl(op[4]);
-        return [204, store(cache, key, { bytes, flags }, ttl, condition(op[5]))];
+        const version = store(cache, key, { bytes, flags }, ttl, condition(op[5]));
+        return version === undefined ? PRECONDITION_FAILED : [204, version];
       }
       case 'delete':
         return cache.delete(key) ? NO_CONTENT : NOT_FOUND;

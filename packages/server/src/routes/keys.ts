@@ -17,7 +17,7 @@ import { HttpError } from '../errors/http-error.js';
 import { counterValue, increment, parseDelta } from '../incr.js';
 import { timed } from '../middleware/timed.js';
 import { json, keyNotFound } from '../responses.js';
-import { parseCondition, store } from '../store.js';
+import { parseCondition, preconditionFailed, store } from '../store.js';
 import { parseTtlParam, validateFlags, validateKey } from '../validate.js';
 
 /** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
@@ -83,6 +83,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const bytes = await readBody(c, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
       const version = store(cache, k, { bytes, flags }, ttl, condition);
+      if (version === undefined) throw preconditionFailed(condition, cache.has(k));
       return new Response(null, { status: 204, headers: { etag: `"${version}"` } });
     }),
   );

@@ -1,0 +1,182 @@
+import { pack, unpack } from 'msgpackr';
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/index.js';
+import type { ServerOptions } from '../src/index.js';
+import { manualClock } from './helpers.js';
+
+async function run(app: ReturnType<typeof createApp>, ops: unknown[]): Promise<unknown[][]> {
+  const res = await app.request('/v1/batch', {
+    method: 'POST',
+    body: pack(ops),
+    headers: { 'content-type': 'application/msgpack' },
+  });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/msgpack');
+  return unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
+describe('POST /v1/batch', () => {
+  it('answers every operation in order, one result each', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    const results = await run(app, [
+      ['set', 'a', bytes('1'), 16, 5000, null],
+      ['get', 'a'],
+      ['get', 'missing'],
+      ['set', 'b', bytes('x'), 0, null, null],
+      ['delete', 'b'],
+      ['delete', 'b'],
+      ['touch', 'a', 0],
+      ['touch', 'missing', 10],
+      ['incr', 'a', 41],
+      ['incr', 'a', -50],
+      ['incr', 'missing', 1],
+    ]);
+    expect(results).toHaveLength(11);
+    const [set, get, miss, setB, del, delAgain, touch, touchMiss, incr, decr, incrMiss] = results;
+    expect(set![0]).toBe(204);
+    expect(typeof set![1]).toBe('number');
+    expect(get).toEqual([200, bytes('1'), 16, set![1], 5000]);
+    expect(miss).toEqual([404]);
+    expect(setB![0]).toBe(204);
+    expect(del).toEqual([204]);
+    expect(delAgain).toEqual([404]);
+    expect(touch).toEqual([204]);
+    expect(touchMiss).toEqual([404]);
+    expect(incr).toEqual([200, 42]);
+    expect(decr).toEqual([200, 0]);
+    expect(incrMiss).toEqual([404]);
+    // touch with 0 made it permanent: the get after it has no TTL
+    clock.advance(10_000);
+    expect((await run(app, [['get', 'a']]))[0]).toEqual([
+      200,
+      bytes('0'),
+      16,
+      expect.any(Number),
+      null,
+    ]);
+  });
+
+  it('interoperates with the single-key routes (flags decide the HTTP encoding)', async () => {
+    const app = createApp();
+    await run(app, [['set', 'j', bytes('{"a":1}'), 2, null, null]]);
+    const res = await app.request('/v1/keys/j');
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toEqual({ a: 1 });
+    await app.request('/v1/keys/t', {
+      method: 'PUT',
+      body: 'hi',
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect((await run(app, [['get', 't']]))[0]!.slice(0, 3)).toEqual([200, bytes('hi'), 16]);
+  });
+
+  it('supports add, replace and compare-and-set conditions', async () => {
+    const app = createApp();
+    const [add, addAgain, replaceMissing] = await run(app, [
+      ['set', 'k', bytes('1'), 0, null, 'add'],
+      ['set', 'k', bytes('2'), 0, null, 'add'],
+      ['set', 'absent', bytes('2'), 0, null, 'replace'],
+    ]);
+    expect(add![0]).toBe(204);
+    expect(addAgain).toEqual([412]);
+    expect(replaceMissing).toEqual([412]);
+    const version = add![1] as number;
+    const [cas, casStale, replace] = await run(app, [
+      ['set', 'k', bytes('3'), 0, null, version],
+      ['set', 'k', bytes('4'), 0, null, version],
+      ['set', 'k', bytes('5'), 0, null, 'replace'],
+    ]);
+    expect(cas![0]).toBe(204);
+    expect(casStale).toEqual([412]);
+    expect(replace![0]).toBe(204);
+    expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('5'));
+  });
+
+  it('fails a bad operation alone with [status, code, message]', async () => {
+    const app = createApp({ maxValueBytes: 4, maxKeyBytes: 8 });
+    const results = await run(app, [
+      ['get', ''],
+      ['get', 'k'.repeat(9)],
+      ['get', 42],
+      ['set', 'k', bytes('too big'), 0, null, null],
+      ['set', 'k', 'not bin', 0, null, null],
+      ['set', 'k', bytes('v'), -1, null, null],
+      ['set', 'k', bytes('v'), 0, -5, null],
+      ['set', 'k', bytes('v'), 0, null, 'maybe'],
+      ['frobnicate', 'k'],
+      'not an array',
+      ['incr', 'k', 1.5],
+      ['set', 'k', bytes('ok'), 0, null, null],
+    ]);
+    const codes = results.map((r) => [r[0], r[1]]);
+    expect(codes).toEqual([
+      [400, 'bad_key'],
+      [400, 'key_too_long'],
+      [400, 'bad_key'],
+      [413, 'too_large'],
+      [400, 'bad_op'],
+      [400, 'bad_flags'],
+      [400, 'bad_ttl'],
+      [400, 'bad_op'],
+      [400, 'bad_op'],
+      [400, 'bad_op'],
+      [400, 'bad_delta'],
+      [204, expect.any(Number)],
+    ]);
+    for (const r of results.slice(0, -1)) expect(typeof r[2]).toBe('string');
+  });
+
+  it('answers 400 with not_a_number for incr on a non-numeric value', async () => {
+    const app = createApp();
+    const [, incr] = await run(app, [
+      ['set', 'w', bytes('abc'), 0, null, null],
+      ['incr', 'w', 1],
+    ]);
+    expect(incr!.slice(0, 2)).toEqual([400, 'not_a_number']);
+  });
+
+  it.each<[string, ServerOptions, Uint8Array]>([
+    [
+      'more operations than maxBatchOps',
+      { maxBatchOps: 3 },
+      pack(Array.from({ length: 4 }, () => ['get', 'a'])),
+    ],
+    [
+      'a body over maxBatchBytes',
+      { maxBatchBytes: 64 },
+      pack([['set', 'a', new Uint8Array(100), 0, null, null]]),
+    ],
+  ])('refuses %s with 413', async (_name, options, body) => {
+    const app = createApp(options);
+    const res = await app.request('/v1/batch', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/msgpack' },
+    });
+    expect(res.status).toBe(413);
+  });
+
+  it('refuses a batch that is not application/msgpack with 415', async () => {
+    const app = createApp();
+    const res = await app.request('/v1/batch', {
+      method: 'POST',
+      body: '[]',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(415);
+  });
+
+  it('counts the operations it carried', async () => {
+    const app = createApp();
+    await run(app, [
+      ['get', 'a'],
+      ['get', 'b'],
+    ]);
+    const stats = (await (await app.request('/v1/stats')).json()) as Record<string, unknown>;
+    expect(stats.batchOperations).toBe(2);
+    expect(stats.misses).toBe(2);
+  });
+});

@@ -1,0 +1,156 @@
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/index.js';
+import { errorOf } from './helpers.js';
+
+const text = { 'content-type': 'text/plain' };
+
+/** [what, options, request path, init, status, code] — one row per way a client can be wrong. */
+const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, number, string][] = [
+  ['bad ttl', {}, '/v1/keys/k?ttl=-1', { method: 'PUT', body: 'v', headers: text }, 400, 'bad_ttl'],
+  [
+    'ttl not a number',
+    {},
+    '/v1/keys/k?ttl=soon',
+    { method: 'PUT', body: 'v', headers: text },
+    400,
+    'bad_ttl',
+  ],
+  [
+    'ttl too large',
+    {},
+    '/v1/keys/k?ttl=99999999999',
+    { method: 'PUT', body: 'v', headers: text },
+    400,
+    'bad_ttl',
+  ],
+  ['key over the limit', { maxKeyBytes: 4 }, '/v1/keys/abcde', {}, 400, 'key_too_long'],
+  [
+    'key over the limit in UTF-8 bytes',
+    { maxKeyBytes: 4 },
+    `/v1/keys/${encodeURIComponent('ééé')}`,
+    {},
+    400,
+    'key_too_long',
+  ],
+  [
+    'malformed JSON',
+    {},
+    '/v1/keys/k',
+    { method: 'PUT', body: '{', headers: { 'content-type': 'application/json' } },
+    400,
+    'bad_body',
+  ],
+  [
+    'bad Dcache-Flags',
+    {},
+    '/v1/keys/k',
+    { method: 'PUT', body: 'v', headers: { 'dcache-flags': '-1' } },
+    400,
+    'bad_flags',
+  ],
+  [
+    'flags over 32 bits',
+    {},
+    '/v1/keys/k',
+    { method: 'PUT', body: 'v', headers: { 'dcache-flags': '4294967296' } },
+    400,
+    'bad_flags',
+  ],
+  ['bad delta', {}, '/v1/keys/k/incr?delta=one', { method: 'POST' }, 400, 'bad_delta'],
+  ['missing token', { token: 's3cret' }, '/v1/keys/k', {}, 401, 'unauthorized'],
+  ['unknown path', {}, '/v2/keys/k', {}, 404, 'not_found'],
+  ['missing key', {}, '/v1/keys/k', {}, 404, 'not_found'],
+  ['POST on a key', {}, '/v1/keys/k', { method: 'POST' }, 405, 'method_not_allowed'],
+  ['GET on a batch', {}, '/v1/batch', {}, 405, 'method_not_allowed'],
+  ['DELETE on stats', {}, '/v1/stats', { method: 'DELETE' }, 405, 'method_not_allowed'],
+  ['GET on incr', {}, '/v1/keys/k/incr', {}, 405, 'method_not_allowed'],
+  [
+    'CAS on a missing key',
+    {},
+    '/v1/keys/k',
+    { method: 'PUT', body: 'v', headers: { ...text, 'if-match': '"1"' } },
+    412,
+    'precondition_failed',
+  ],
+  [
+    'value over the limit',
+    { maxValueBytes: 4 },
+    '/v1/keys/k',
+    { method: 'PUT', body: '12345', headers: text },
+    413,
+    'too_large',
+  ],
+  [
+    'entry over the whole memory',
+    { maxMemory: 512, maxValueBytes: '1kb' },
+    '/v1/keys/k',
+    { method: 'PUT', body: 'x'.repeat(1000), headers: text },
+    413,
+    'too_large',
+  ],
+  [
+    'unsupported Content-Type',
+    {},
+    '/v1/keys/k',
+    { method: 'PUT', body: 'v', headers: { 'content-type': 'image/gif' } },
+    415,
+    'unsupported_media_type',
+  ],
+];
+
+describe('error responses', () => {
+  it.each(CASES)('%s → %i', async (_what, options, path, init, status, code) => {
+    const app = createApp(options);
+    const res = await app.request(path, init);
+    expect(res.status).toBe(status);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const error = await errorOf(res);
+    expect(error.code).toBe(code);
+    expect(error.message.length).toBeGreaterThan(0);
+  });
+
+  it('406 when Accept allows nothing the value can be', async () => {
+    const app = createApp();
+    await app.request('/v1/keys/raw', { method: 'PUT', body: new Uint8Array([1]) });
+    const res = await app.request('/v1/keys/raw', { headers: { accept: 'application/json' } });
+    expect(res.status).toBe(406);
+    expect((await errorOf(res)).code).toBe('not_acceptable');
+  });
+
+  it('405 says which methods work', async () => {
+    const res = await createApp().request('/v1/keys/k', { method: 'PATCH' });
+    expect(res.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
+  });
+
+  it('a failed write leaves the stored value untouched', async () => {
+    const app = createApp({ maxValueBytes: 4 });
+    await app.request('/v1/keys/k', { method: 'PUT', body: 'old', headers: text });
+    for (const init of [
+      { method: 'PUT', body: 'too long', headers: text },
+      { method: 'PUT', body: '{', headers: { 'content-type': 'application/json' } },
+      { method: 'PUT', body: 'v', headers: { 'content-type': 'image/gif' } },
+      { method: 'PUT', body: 'new', headers: { ...text, 'if-none-match': '*' } },
+    ]) {
+      expect((await app.request('/v1/keys/k', init)).status).toBeGreaterThanOrEqual(400);
+    }
+    expect(await (await app.request('/v1/keys/k')).text()).toBe('old');
+  });
+
+  it('never answers 500 to odd but client-made input', async () => {
+    const app = createApp();
+    for (const [path, init] of [
+      ['/v1/keys/%E0%A4%A', {}],
+      ['/v1/keys/%00', { method: 'PUT', body: '' }],
+      ['/v1/keys/k?ttl=1&ttl=2', { method: 'PUT', body: 'v' }],
+      ['/v1/keys/k', { headers: { accept: ';;;,,,q=x' } }],
+      ['/v1/keys/k', { method: 'PUT', body: 'v', headers: { 'content-type': ';' } }],
+      [
+        '/v1/batch',
+        { method: 'POST', body: '', headers: { 'content-type': 'application/msgpack' } },
+      ],
+    ] as [string, RequestInit][]) {
+      const res = await app.request(path, init);
+      expect(res.status, path).toBeLessThan(500);
+    }
+  });
+});

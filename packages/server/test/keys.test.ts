@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { createApp } from '../src/index.js';
+import { errorOf, manualClock } from './helpers.js';
+
+type App = ReturnType<typeof createApp>;
+
+function put(
+  app: App,
+  key: string,
+  body: string,
+  headers: Record<string, string> = {},
+  query = '',
+) {
+  return app.request(`/v1/keys/${key}${query}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': 'text/plain', ...headers },
+  });
+}
+
+describe('GET / PUT / DELETE /v1/keys/:key', () => {
+  it('stores a value and serves it back with its version, flags and no TTL header', async () => {
+    const app = createApp();
+    const written = await put(app, 'k', 'v1');
+    expect(written.status).toBe(204);
+    const etag = written.headers.get('etag')!;
+    const read = await app.request('/v1/keys/k');
+    expect(read.status).toBe(200);
+    expect(await read.text()).toBe('v1');
+    expect(read.headers.get('etag')).toBe(etag);
+    expect(read.headers.get('dcache-flags')).toBe('16');
+    expect(read.headers.has('dcache-ttl')).toBe(false);
+  });
+
+  it('changes the version on every write', async () => {
+    const app = createApp();
+    const a = (await put(app, 'k', 'a')).headers.get('etag');
+    const b = (await put(app, 'k', 'b')).headers.get('etag');
+    expect(a).not.toBe(b);
+  });
+
+  it('keeps raw bytes exactly, with or without a content type', async () => {
+    const app = createApp();
+    const bytes = new Uint8Array([0, 255, 1, 254, 10, 13]);
+    const res = await app.request('/v1/keys/raw', { method: 'PUT', body: bytes });
+    expect(res.status).toBe(204);
+    const read = await app.request('/v1/keys/raw');
+    expect(read.headers.get('content-type')).toBe('application/octet-stream');
+    expect(read.headers.get('dcache-flags')).toBe('0');
+    expect(new Uint8Array(await read.arrayBuffer())).toEqual(bytes);
+  });
+
+  it('counts TTLs in milliseconds on the injected clock and expires the entry', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'k', 'v', {}, '?ttl=1500');
+    clock.advance(500);
+    const read = await app.request('/v1/keys/k');
+    expect(read.headers.get('dcache-ttl')).toBe('1000');
+    clock.advance(1000);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
+  });
+
+  it('applies the node default TTL when none is given, and ttl=0 means never', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now, defaultTtl: 1000 });
+    await put(app, 'short', 'v');
+    await put(app, 'forever', 'v', {}, '?ttl=0');
+    expect((await app.request('/v1/keys/short')).headers.get('dcache-ttl')).toBe('1000');
+    clock.advance(1000);
+    expect((await app.request('/v1/keys/short')).status).toBe(404);
+    expect((await app.request('/v1/keys/forever')).status).toBe(200);
+  });
+
+  it('deletes: 204, then 404', async () => {
+    const app = createApp();
+    await put(app, 'k', 'v');
+    expect((await app.request('/v1/keys/k', { method: 'DELETE' })).status).toBe(204);
+    const again = await app.request('/v1/keys/k', { method: 'DELETE' });
+    expect(again.status).toBe(404);
+    expect(await again.json()).toEqual({ error: { code: 'not_found', message: 'no such key' } });
+  });
+
+  it('answers HEAD like GET without a body', async () => {
+    const app = createApp();
+    await put(app, 'k', 'value');
+    const head = await app.request('/v1/keys/k', { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toMatch(/^"\d+"$/);
+    expect(await head.text()).toBe('');
+  });
+
+  it('decodes percent-encoded keys, slashes and UTF-8 included', async () => {
+    const app = createApp();
+    const key = 'user/42 ünïcode';
+    await put(app, encodeURIComponent(key), 'x');
+    expect(await (await app.request(`/v1/keys/${encodeURIComponent(key)}`)).text()).toBe('x');
+    expect((await app.request('/v1/keys/user')).status).toBe(404);
+  });
+
+  it('copies an entry byte for byte with Dcache-Flags (read repair)', async () => {
+    const app = createApp();
+    const res = await app.request('/v1/keys/copy', {
+      method: 'PUT',
+      body: new Uint8Array([1, 2, 3]),
+      headers: { 'content-type': 'application/octet-stream', 'dcache-flags': '4242' },
+    });
+    expect(res.status).toBe(204);
+    const read = await app.request('/v1/keys/copy');
+    expect(read.headers.get('dcache-flags')).toBe('4242');
+    expect(read.headers.get('content-type')).toBe('application/octet-stream');
+  });
+});
+
+describe('conditional writes', () => {
+  it('If-None-Match: * adds only when absent', async () => {
+    const app = createApp();
+    expect((await put(app, 'k', 'first', { 'if-none-match': '*' })).status).toBe(204);
+    const second = await put(app, 'k', 'second', { 'if-none-match': '*' });
+    expect(second.status).toBe(412);
+    expect((await errorOf(second)).code).toBe('precondition_failed');
+    expect(await (await app.request('/v1/keys/k')).text()).toBe('first');
+  });
+
+  it('If-Match: * replaces only when present', async () => {
+    const app = createApp();
+    expect((await put(app, 'k', 'x', { 'if-match': '*' })).status).toBe(412);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
+    await put(app, 'k', 'a');
+    expect((await put(app, 'k', 'b', { 'if-match': '*' })).status).toBe(204);
+    expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
+  });
+
+  it('If-Match: "<version>" is compare-and-set', async () => {
+    const app = createApp();
+    const etag = (await put(app, 'k', 'a')).headers.get('etag')!;
+    const won = await put(app, 'k', 'b', { 'if-match': etag });
+    expect(won.status).toBe(204);
+    const lost = await put(app, 'k', 'c', { 'if-match': etag });
+    expect(lost.status).toBe(412);
+    expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
+    expect((await put(app, 'absent', 'c', { 'if-match': etag })).status).toBe(412);
+  });
+
+  it.each([
+    [{ 'if-match': '*', 'if-none-match': '*' }],
+    [{ 'if-none-match': '"3"' }],
+    [{ 'if-match': 'W/"3"' }],
+    [{ 'if-match': '"abc"' }],
+  ])('refuses an unsupported condition %j with 400', async (headers) => {
+    const app = createApp();
+    const res = await put(app, 'k', 'v', headers);
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('bad_condition');
+  });
+});
+
+describe('POST /v1/keys/:key/incr and /decr', () => {
+  it('adds to an ASCII decimal counter and returns the new value as JSON', async () => {
+    const app = createApp();
+    await put(app, 'n', '41');
+    const res = await app.request('/v1/keys/n/incr', { method: 'POST' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    expect(await res.json()).toBe(42);
+    expect(await (await app.request('/v1/keys/n/incr?delta=8', { method: 'POST' })).json()).toBe(
+      50,
+    );
+    expect(await (await app.request('/v1/keys/n/decr?delta=20', { method: 'POST' })).json()).toBe(
+      30,
+    );
+    expect(await (await app.request('/v1/keys/n/incr?delta=-5', { method: 'POST' })).json()).toBe(
+      25,
+    );
+    const stored = await app.request('/v1/keys/n');
+    expect(await stored.text()).toBe('25');
+    expect(stored.headers.get('dcache-flags')).toBe('16'); // flags kept
+  });
+
+  it('stops at 0 going down and wraps past 2^64-1 going up, as memcached', async () => {
+    const app = createApp();
+    await put(app, 'n', '3');
+    expect(await (await app.request('/v1/keys/n/decr?delta=10', { method: 'POST' })).json()).toBe(
+      0,
+    );
+    await put(app, 'big', '18446744073709551615');
+    const wrapped = await app.request('/v1/keys/big/incr?delta=2', { method: 'POST' });
+    expect(await wrapped.json()).toBe(1);
+    await put(app, 'big', '18446744073709551610');
+    const large = await app.request('/v1/keys/big/incr', { method: 'POST' });
+    expect(await large.text()).toBe('18446744073709551611'); // exact, beyond 2^53
+  });
+
+  it('answers 404 for a missing key (memcached semantics, no implicit 0)', async () => {
+    const app = createApp();
+    const res = await app.request('/v1/keys/none/incr', { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect((await app.request('/v1/keys/none')).status).toBe(404);
+  });
+
+  it('refuses a non-numeric value and a bad delta with 400, leaving the value alone', async () => {
+    const app = createApp();
+    await put(app, 'word', 'abc');
+    const notNumber = await app.request('/v1/keys/word/incr', { method: 'POST' });
+    expect(notNumber.status).toBe(400);
+    expect((await errorOf(notNumber)).code).toBe('not_a_number');
+    expect(await (await app.request('/v1/keys/word')).text()).toBe('abc');
+    await put(app, 'n', '1');
+    for (const delta of ['x', '1.5', '', '99999999999999999999999']) {
+      const res = await app.request(`/v1/keys/n/incr?delta=${delta}`, { method: 'POST' });
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe('bad_delta');
+    }
+  });
+
+  it('keeps the remaining TTL', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'n', '1', {}, '?ttl=1000');
+    clock.advance(400);
+    await app.request('/v1/keys/n/incr', { method: 'POST' });
+    expect((await app.request('/v1/keys/n')).headers.get('dcache-ttl')).toBe('600');
+    clock.advance(600);
+    expect((await app.request('/v1/keys/n')).status).toBe(404);
+  });
+});

@@ -1,0 +1,145 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CacheServer } from '../src/index.js';
+import { startNode, startUpload } from './helpers.js';
+
+describe('CacheServer lifecycle', () => {
+  it('close() lets an in-flight request finish, refuses new connections, then resolves', async () => {
+    const node = await startNode();
+    // A PUT whose body is still arriving when close() is called.
+    const { req, status: answered } = startUpload(`${node.url}/v1/keys/inflight`, 'half ');
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    let closed = false;
+    const closing = node.server.close().then(() => (closed = true));
+    await new Promise((r) => setImmediate(r));
+    expect(closed).toBe(false);
+    await expect(fetch(`${node.url}/healthz`)).rejects.toThrow();
+    req.end('done');
+    expect(await answered).toBe(204);
+    await closing;
+    expect(closed).toBe(true);
+    expect(node.server.address).toBeUndefined();
+    // the write that was in flight was applied
+    expect(node.server.cache.get('inflight')?.bytes).toEqual(new TextEncoder().encode('half done'));
+  });
+
+  it('close() does not wait for idle keep-alive connections, and can be called twice', async () => {
+    const node = await startNode();
+    await fetch(`${node.url}/healthz`, { keepalive: true });
+    await Promise.all([node.server.close(), node.server.close()]);
+    await node.server.close();
+  });
+
+  it('cuts connections still busy after closeTimeout', async () => {
+    const node = await startNode({ closeTimeout: 50 });
+    const req = request({ ...node.address, path: '/v1/keys/slow', method: 'PUT' });
+    req.on('error', () => undefined);
+    req.write('never finished');
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    await node.server.close(); // would hang forever without the timeout
+  });
+
+  it('exposes the cache it serves, for the memcached listener', async () => {
+    const server = new CacheServer({ logLevel: 'silent' });
+    server.cache.set('shared', { bytes: new Uint8Array([104, 105]), flags: 16 });
+    const res = await server.app.request('/v1/keys/shared');
+    expect(await res.text()).toBe('hi');
+  });
+
+  it('refuses to listen twice and reports a port in use', async () => {
+    const a = await startNode();
+    await expect(a.server.listen()).rejects.toThrow(/already listening/);
+    const b = new CacheServer({ logLevel: 'silent' });
+    await expect(b.listen({ host: '127.0.0.1', port: a.address.port })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
+    await a.close();
+  });
+
+  it.each([{}, { port: -1 }, { port: 70000 }])('validates the port %j', async (listen) => {
+    const server = new CacheServer({ logLevel: 'silent' });
+    if ('port' in listen) await expect(server.listen(listen)).rejects.toThrow(RangeError);
+    else {
+      const address = await server.listen(listen);
+      expect(address.host).toBe('127.0.0.1'); // loopback unless told otherwise
+      await server.close();
+    }
+  });
+});
+
+describe('TLS', () => {
+  let dir: string;
+  let cert: Buffer;
+  let key: Buffer;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'dcache-tls-'));
+    // A throwaway self-signed pair for 127.0.0.1, made by the machine's openssl.
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    cert = readFileSync(join(dir, 'cert.pem'));
+    key = readFileSync(join(dir, 'key.pem'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves HTTPS with the given certificate and key', async () => {
+    const node = await startNode({ tls: { cert, key } });
+    try {
+      expect(node.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      const body = await new Promise<string>((resolve, reject) => {
+        const req = httpsRequest(`${node.url}/healthz`, { ca: cert }, (res) => {
+          let text = '';
+          res.on('data', (c: Buffer) => (text += c));
+          res.on('end', () => resolve(text));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      expect(JSON.parse(body)).toMatchObject({ status: 'ok' });
+      // and plain HTTP to a TLS port does not get an answer
+      await expect(fetch(node.url.replace('https', 'http') + '/healthz')).rejects.toThrow();
+    } finally {
+      await node.close();
+    }
+  });
+
+  it('refuses a certificate the client does not trust', async () => {
+    const node = await startNode({ tls: { cert, key } });
+    try {
+      await expect(
+        new Promise((resolve, reject) => {
+          const req = httpsRequest(`${node.url}/healthz`, resolve);
+          req.on('error', reject);
+          req.end();
+        }),
+      ).rejects.toThrow(/self[- ]signed/i);
+    } finally {
+      await node.close();
+    }
+  });
+});

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { formatSize, parseSize, resolveOptions } from '../src/index.js';
+import { parseCli } from '../src/cli-args.js';
+import { isUsageError } from '../src/index.js';
+
+describe('parseSize', () => {
+  it.each<[number | string, number]>([
+    [0, 0],
+    [1234, 1234],
+    ['1234', 1234],
+    ['1b', 1],
+    ['1kb', 1024],
+    ['1K', 1024],
+    ['100mb', 100 * 1024 ** 2],
+    ['1.5 GB', 1.5 * 1024 ** 3],
+    ['2gib', 2 * 1024 ** 3],
+  ])('%j → %i bytes (powers of 1024)', (input, bytes) => {
+    expect(parseSize('size', input)).toBe(bytes);
+  });
+
+  it.each([['-1'], ['mb'], ['10 tb'], ['1e3'], [''], [-1], [1.5], [Number.NaN]])(
+    'refuses %j naming the option',
+    (input) => {
+      expect(() => parseSize('maxMemory', input)).toThrow(/maxMemory/);
+    },
+  );
+
+  it('formats sizes for humans', () => {
+    expect(formatSize(64 * 1024 ** 2)).toBe('64 MiB');
+    expect(formatSize(1536)).toBe('1.5 KiB');
+    expect(formatSize(100)).toBe('100 B');
+  });
+});
+
+describe('resolveOptions', () => {
+  it('fills in the documented defaults', () => {
+    const o = resolveOptions({});
+    expect(o).toMatchObject({
+      maxMemory: 64 * 1024 ** 2,
+      maxItems: undefined,
+      defaultTtl: 0,
+      maxKeyBytes: 250,
+      maxValueBytes: 1024 ** 2,
+      maxBatchOps: 1000,
+      maxBatchBytes: 16 * 1024 ** 2,
+      token: undefined,
+      logLevel: 'info',
+      closeTimeout: 10_000,
+    });
+    expect(o.nodeId).toMatch(/^node-[0-9a-f]{6}$/);
+  });
+
+  it.each<[string, Record<string, unknown>, RegExp]>([
+    ['maxMemory', { maxMemory: 0 }, /maxMemory/],
+    ['maxMemory', { maxMemory: 'huge' }, /maxMemory/],
+    ['maxItems', { maxItems: 0 }, /maxItems/],
+    ['defaultTtl', { defaultTtl: -1 }, /defaultTtl/],
+    ['maxKeyBytes', { maxKeyBytes: 1.5 }, /maxKeyBytes/],
+    ['maxValueBytes', { maxValueBytes: '0' }, /maxValueBytes/],
+    ['token', { token: '' }, /token/],
+    ['nodeId', { nodeId: 'has space' }, /nodeId/],
+    ['logLevel', { logLevel: 'loud' }, /logLevel/],
+    ['tls', { tls: { cert: 'x' } }, /tls\.key/],
+    ['now', { now: 5 }, /now/],
+  ])('refuses a bad %s, naming it', (_name, options, pattern) => {
+    expect(() => resolveOptions(options as never)).toThrow(pattern);
+  });
+});
+
+describe('parseCli', () => {
+  it('maps flags and DCACHE_* variables to options, flags first', () => {
+    const cli = parseCli(['--max-memory', '100mb', '-p', '9000', '--max-items', '10'], {
+      DCACHE_HOST: '0.0.0.0',
+      DCACHE_MAX_MEMORY: '1mb',
+      DCACHE_DEFAULT_TTL: '5000',
+    });
+    expect(cli).toEqual({
+      command: 'run',
+      listen: { host: '0.0.0.0', port: 9000 },
+      options: { maxMemory: 100 * 1024 ** 2, maxItems: 10, defaultTtl: 5000 },
+    });
+  });
+
+  it('defaults to 127.0.0.1:8001', () => {
+    expect(parseCli([], {})).toMatchObject({ listen: { host: '127.0.0.1', port: 8001 } });
+  });
+
+  it('wants --tls-cert and --tls-key together', () => {
+    try {
+      parseCli(['--tls-cert', 'package.json'], {});
+      expect.unreachable();
+    } catch (error) {
+      expect(isUsageError(error) && error.flag).toBe('--tls-key');
+    }
+  });
+
+  it('answers --help and --version before validating anything else', () => {
+    expect(parseCli(['--help', '--port', 'x'], {})).toEqual({ command: 'help' });
+    expect(parseCli(['-v'], { DCACHE_PORT: 'x' })).toEqual({ command: 'version' });
+  });
+
+  it('refuses positional arguments', () => {
+    expect(() => parseCli(['serve'], {})).toThrow(/serve/);
+  });
+});
