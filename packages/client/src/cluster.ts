@@ -1,5 +1,6 @@
 import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
+import { isNodeRequestError } from './errors/node-request-error.js';
 import type { Schedule } from './failure-detector.js';
 import { NodeClient } from './node-client.js';
 import type { ResolvedOptions } from './options.js';
@@ -48,11 +49,10 @@ export class Cluster {
   }
 
   /** The error for "no replica answered": names the key's full replica list when all are down. */
-  unavailable(
-    key: string,
-    tried: readonly NodeClient[],
-    errors: readonly Error[],
-  ): CacheUnavailableError {
+  unavailable(key: string, tried: readonly NodeClient[], errors: readonly Error[]): Error {
+    // Every node answered with a 4xx (a wrong token, say): the nodes are up, the request is wrong.
+    const refusal = errors[0];
+    if (refusal !== undefined && errors.every(isClientError)) return refusal;
     const nodes =
       tried.length > 0 ? tried.map((node) => node.url) : this.#ring.getN(key, this.replicas);
     return new CacheUnavailableError(key, nodes, errors);
@@ -62,7 +62,7 @@ export class Cluster {
   track(work: Promise<unknown>): void {
     this.#background.add(work);
     const forget = (): boolean => this.#background.delete(work);
-    work.then(forget, forget);
+    void work.then(forget, forget);
   }
 
   async close(): Promise<void> {
@@ -70,4 +70,8 @@ export class Cluster {
     for (const node of this.nodes) node.close();
     await this.transport.close();
   }
+}
+
+function isClientError(error: Error): boolean {
+  return isNodeRequestError(error) && error.refused;
 }

@@ -11,7 +11,6 @@ import {
 /** What a value looks like after a trip through the wire: bytes as a plain Uint8Array. */
 function roundTrip(value: unknown): unknown {
   const { bytes, flags } = encodeValue(value);
-  expect(flags).toBe(FLAGS_MSGPACK);
   return decodeValue(Uint8Array.from(bytes), flags);
 }
 
@@ -75,6 +74,24 @@ describe('codec: msgpack values round-trip exactly', () => {
       inner: { [`z${i}`]: [i] },
     }));
     expect(roundTrip(value)).toStrictEqual(value);
+  });
+});
+
+describe('codec: flags chosen on write', () => {
+  it.each([
+    ['a string', 'x'],
+    ['an object', {}],
+    ['a negative number', -1],
+    ['a fraction', 0.5],
+    ['a bigint', 1n],
+  ])('%s is msgpack (flags 256)', (_name, value) => {
+    expect(encodeValue(value).flags).toBe(FLAGS_MSGPACK);
+  });
+
+  it('a whole number >= 0 is its decimal text with the JSON flags, so node-side incr works on it', () => {
+    const { bytes, flags } = encodeValue(1234);
+    expect(flags).toBe(FLAGS_JSON);
+    expect(new TextDecoder().decode(bytes)).toBe('1234');
   });
 });
 

@@ -30,7 +30,22 @@ export interface EncodedValue {
   flags: number;
 }
 
+const ascii = new TextEncoder();
+
+/**
+ * msgpack with flags 256, except whole numbers ≥ 0: those are stored as their decimal text with
+ * the JSON flags, which is exactly what a node's incr/decr (memcached counters) work on, and
+ * still reads back as the same number.
+ */
 export function encodeValue(value: unknown): EncodedValue {
+  if (
+    typeof value === 'number' &&
+    Number.isSafeInteger(value) &&
+    value >= 0 &&
+    !Object.is(value, -0)
+  ) {
+    return { bytes: ascii.encode(String(value)), flags: FLAGS_JSON };
+  }
   return { bytes: valuePackr.pack(value), flags: FLAGS_MSGPACK };
 }
 

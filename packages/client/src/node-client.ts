@@ -15,8 +15,7 @@ export interface NodeClientOptions {
 
 /** Does this failure say anything about the node's health? A 4xx is the node answering. */
 function countsAsFailure(error: unknown): boolean {
-  if (!isNodeRequestError(error)) return true;
-  return error.status === undefined || error.status >= 500;
+  return !(isNodeRequestError(error) && error.refused);
 }
 
 /** One node of the cluster: its request path (batched or not) and its health. */

@@ -23,6 +23,11 @@ export class NodeRequestError extends DcacheError {
     this.status = options?.status;
     this.code = options?.code;
   }
+
+  /** The node answered with a 4xx: it is up, the request was wrong (bad token, bad batch). */
+  get refused(): boolean {
+    return this.status !== undefined && this.status < 500;
+  }
 }
 
 export function isNodeRequestError(error: unknown): error is NodeRequestError {

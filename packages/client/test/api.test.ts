@@ -1,0 +1,190 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DistributedCacheClient } from '../src/index.js';
+import { isOperationRejectedError } from '../src/index.js';
+import { connect, startCluster } from './cluster.js';
+import type { TestCluster } from './cluster.js';
+
+let cluster: TestCluster;
+let client: DistributedCacheClient;
+beforeAll(async () => {
+  cluster = await startCluster(3, { maxValueBytes: 4096 });
+  client = connect(cluster.urls, { writeConsistency: 'all' });
+});
+afterAll(async () => {
+  await client.close();
+  await cluster.close();
+});
+
+describe('values through real nodes', () => {
+  const values: [string, unknown][] = [
+    ['string', 'héllo'],
+    ['number', 42],
+    ['negative float', -1.25],
+    ['boolean', false],
+    ['null', null],
+    ['array', [1, 'two', [3]]],
+    ['plain object', { a: { b: [1] } }],
+    ['Date', new Date(1_700_000_000_123)],
+    [
+      'Map',
+      new Map<unknown, unknown>([
+        [1, 'one'],
+        ['two', { n: 2 }],
+      ]),
+    ],
+    ['Uint8Array', new Uint8Array([1, 2, 3])],
+    ['bigint beyond 64 bits', 2n ** 80n + 1n],
+  ];
+  it.each(values)('%s round-trips', async (name, value) => {
+    expect(await client.set(`type:${name}`, value)).toBe(true);
+    expect(await client.get(`type:${name}`)).toStrictEqual(value);
+  });
+
+  it('text and raw bytes written over HTTP read back as a string and a Uint8Array', async () => {
+    const [primary] = client.nodesFor('text-key');
+    await fetch(`${primary}/v1/keys/text-key`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hi ✓',
+    });
+    expect(await client.get('text-key')).toBe('hi ✓');
+    const [owner] = client.nodesFor('raw-key');
+    await fetch(`${owner}/v1/keys/raw-key`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: new Uint8Array([9, 8]),
+    });
+    expect(await client.get('raw-key')).toStrictEqual(new Uint8Array([9, 8]));
+  });
+});
+
+describe('operations', () => {
+  it('get of a missing key is undefined; has follows set and delete', async () => {
+    expect(await client.get('nope')).toBeUndefined();
+    expect(await client.has('h')).toBe(false);
+    await client.set('h', 1);
+    expect(await client.has('h')).toBe(true);
+    await client.delete('h');
+    expect(await client.has('h')).toBe(false);
+  });
+
+  it('ttl expires a key (ttl in milliseconds)', async () => {
+    await client.set('short', 'x', { ttl: 1 });
+    const start = Date.now();
+    // Bounded poll: the entry must be gone once its millisecond has passed.
+    while ((await client.get('short')) !== undefined) {
+      expect(Date.now() - start).toBeLessThan(2000);
+    }
+    await client.set('forever', 'x', { ttl: 0 });
+    expect((await client.getVersioned('forever'))?.ttl).toBeUndefined();
+    await client.set('minute', 'x', { ttl: 60_000 });
+    const ttl = (await client.getVersioned('minute'))!.ttl!;
+    expect(ttl).toBeGreaterThan(55_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('add stores only a missing key, replace only a present one', async () => {
+    expect(await client.add('ar', 1)).toBe(true);
+    expect(await client.add('ar', 2)).toBe(false);
+    expect(await client.get('ar')).toBe(1);
+    expect(await client.replace('ar', 3)).toBe(true);
+    expect(await client.get('ar')).toBe(3);
+    expect(await client.replace('never-there', 1)).toBe(false);
+    expect(await client.get('never-there')).toBeUndefined();
+  });
+
+  it('an added value reaches every replica', async () => {
+    await client.add('added', 'a');
+    for (const url of client.nodesFor('added')) {
+      const single = connect([url], { replicas: 1 });
+      expect(await single.get('added')).toBe('a');
+      await single.close();
+    }
+  });
+
+  it('compareAndSet succeeds with the current version and fails after a change', async () => {
+    await client.set('cas', { n: 1 });
+    const first = (await client.getVersioned<{ n: number }>('cas'))!;
+    expect(first.value).toStrictEqual({ n: 1 });
+    expect(await client.compareAndSet('cas', first.version, { n: 2 })).toBe(true);
+    expect(await client.compareAndSet('cas', first.version, { n: 3 })).toBe(false);
+    expect(await client.get('cas')).toStrictEqual({ n: 2 });
+    const second = (await client.getVersioned('cas'))!;
+    expect(second.version).not.toBe(first.version);
+    expect(await client.compareAndSet('cas-missing', 1, 'x')).toBe(false);
+    expect(await client.getVersioned('cas-missing')).toBeUndefined();
+  });
+
+  it('incr and decr count on every replica; a missing key is undefined', async () => {
+    expect(await client.incr('counter')).toBeUndefined();
+    await client.set('counter', 10);
+    expect(await client.incr('counter')).toBe(11);
+    expect(await client.incr('counter', 5)).toBe(16);
+    expect(await client.decr('counter', 20)).toBe(0);
+    expect(await client.incr('counter', 7)).toBe(7);
+    expect(await client.get('counter')).toBe(7);
+    for (const url of client.nodesFor('counter')) {
+      const single = connect([url], { replicas: 1 });
+      expect(await single.get('counter')).toBe(7);
+      await single.close();
+    }
+  });
+
+  it('incr on a value that is not a counter is rejected by the node', async () => {
+    await client.set('not-counter', 'abc');
+    const error: unknown = await client.incr('not-counter').catch((e: unknown) => e);
+    expect(isOperationRejectedError(error)).toBe(true);
+    expect(error).toMatchObject({ status: 400, key: 'not-counter' });
+  });
+
+  it('a value over the node limit is rejected with its code, not reported as an outage', async () => {
+    const error: unknown = await client.set('big', new Uint8Array(10_000)).catch((e: unknown) => e);
+    expect(isOperationRejectedError(error)).toBe(true);
+    expect(error).toMatchObject({ status: 413 });
+    expect(await client.get('big')).toBeUndefined();
+  });
+
+  it('getMany returns the present keys, setMany stores many, deleteMany counts what existed', async () => {
+    const entries: [string, unknown][] = Array.from({ length: 40 }, (_, i) => [`many:${i}`, { i }]);
+    expect(await client.setMany(entries, { ttl: 60_000 })).toBe(true);
+    const found = await client.getMany(['many:0', 'many:39', 'many:absent', 'many:0']);
+    expect(found).toStrictEqual(
+      new Map([
+        ['many:0', { i: 0 }],
+        ['many:39', { i: 39 }],
+      ]),
+    );
+    expect(await client.deleteMany(['many:0', 'many:1', 'many:absent'])).toBe(2);
+    expect(await client.getMany(entries.map(([key]) => key))).toHaveProperty('size', 38);
+  });
+
+  it('getStats reports each node and cluster totals', async () => {
+    const stats = await client.getStats();
+    expect(stats.nodes.map((status) => status.node)).toStrictEqual(cluster.urls);
+    expect(stats.up).toBe(3);
+    expect(stats.down).toBe(0);
+    let hits = 0;
+    let items = 0;
+    for (const status of stats.nodes) {
+      expect(status.up).toBe(true);
+      expect(status.error).toBeUndefined();
+      hits += status.stats!.hits;
+      items += status.stats!.items;
+      expect(status.stats!.nodeId).toEqual(expect.any(String));
+    }
+    expect(stats.totals.hits).toBe(hits);
+    expect(stats.totals.items).toBe(items);
+    expect(stats.totals.hits).toBeGreaterThan(0);
+    expect(stats.totals.memory).toBeGreaterThan(0);
+    expect(stats.totals.hitRate).toBeCloseTo(
+      stats.totals.hits / (stats.totals.hits + stats.totals.misses),
+    );
+  });
+
+  it('a closed client refuses work', async () => {
+    const closing = connect(cluster.urls);
+    await closing.close();
+    await expect(closing.get('x')).rejects.toThrow(/closed/);
+    await closing.close();
+  });
+});

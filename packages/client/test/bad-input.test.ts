@@ -1,0 +1,175 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../src/index.js';
+
+// A node that counts every request it receives: bad input must never reach it.
+let server: Server;
+let url: string;
+let requests = 0;
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests++;
+    res.statusCode = 500;
+    res.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+});
+afterAll(
+  () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+);
+
+type Call = (client: DistributedCacheClient) => Promise<unknown>;
+const call = (fn: Call): Call => fn;
+const untyped = (value: unknown): never => value as never;
+
+const cases: [string, Call, ErrorConstructor, RegExp][] = [
+  [
+    'get: number key',
+    call((c) => c.get(untyped(1))),
+    TypeError,
+    /key must be a string, got number/,
+  ],
+  ['get: empty key', call((c) => c.get('')), RangeError, /key must not be empty/],
+  ['has: undefined key', call((c) => c.has(untyped(undefined))), TypeError, /key must be a string/],
+  ['set: object key', call((c) => c.set(untyped({}), 1)), TypeError, /key must be a string/],
+  [
+    'set: undefined value',
+    call((c) => c.set('k', undefined)),
+    TypeError,
+    /value must not be undefined/,
+  ],
+  ['set: function value', call((c) => c.set('k', () => 1)), TypeError, /function cannot be stored/],
+  ['set: symbol value', call((c) => c.set('k', Symbol('x'))), TypeError, /symbol cannot be stored/],
+  [
+    'set: negative ttl',
+    call((c) => c.set('k', 1, { ttl: -1 })),
+    RangeError,
+    /ttl must be an integer >= 0/,
+  ],
+  ['set: fractional ttl', call((c) => c.set('k', 1, { ttl: 1.5 })), RangeError, /ttl/],
+  ['set: NaN ttl', call((c) => c.set('k', 1, { ttl: Number.NaN })), RangeError, /ttl/],
+  ['set: infinite ttl', call((c) => c.set('k', 1, { ttl: Infinity })), RangeError, /ttl/],
+  [
+    'set: string ttl',
+    call((c) => c.set('k', 1, untyped({ ttl: '10' }))),
+    TypeError,
+    /ttl must be a number/,
+  ],
+  [
+    'set: options not an object',
+    call((c) => c.set('k', 1, untyped(10))),
+    TypeError,
+    /options must be an object/,
+  ],
+  ['add: undefined value', call((c) => c.add('k', undefined)), TypeError, /undefined/],
+  ['replace: bad ttl', call((c) => c.replace('k', 1, { ttl: -5 })), RangeError, /ttl/],
+  ['delete: null key', call((c) => c.delete(untyped(null))), TypeError, /key must be a string/],
+  ['getMany: a string', call((c) => c.getMany(untyped('abc'))), TypeError, /iterable of strings/],
+  [
+    'getMany: a number key',
+    call((c) => c.getMany(untyped(['a', 2]))),
+    TypeError,
+    /keys\[1\] must be a string/,
+  ],
+  [
+    'setMany: undefined value',
+    call((c) =>
+      c.setMany([
+        ['a', 1],
+        ['b', undefined],
+      ]),
+    ),
+    TypeError,
+    /undefined/,
+  ],
+  ['setMany: not pairs', call((c) => c.setMany(untyped(['a']))), TypeError, /\[key, value\] pairs/],
+  ['setMany: bad ttl', call((c) => c.setMany([['a', 1]], { ttl: -1 })), RangeError, /ttl/],
+  [
+    'deleteMany: empty key',
+    call((c) => c.deleteMany(['a', ''])),
+    RangeError,
+    /keys\[1\] must not be empty/,
+  ],
+  [
+    'incr: negative delta',
+    call((c) => c.incr('k', -1)),
+    RangeError,
+    /delta must be a non-negative integer/,
+  ],
+  ['incr: fractional delta', call((c) => c.incr('k', 0.5)), RangeError, /delta/],
+  [
+    'decr: string delta',
+    call((c) => c.decr('k', untyped('1'))),
+    TypeError,
+    /delta must be a number/,
+  ],
+  [
+    'compareAndSet: negative version',
+    call((c) => c.compareAndSet('k', -1, 'v')),
+    RangeError,
+    /version/,
+  ],
+  [
+    'compareAndSet: string version',
+    call((c) => c.compareAndSet('k', untyped('1'), 'v')),
+    TypeError,
+    /version must be a number/,
+  ],
+  [
+    'compareAndSet: undefined value',
+    call((c) => c.compareAndSet('k', 1, undefined)),
+    TypeError,
+    /undefined/,
+  ],
+  [
+    'getVersioned: number key',
+    call((c) => c.getVersioned(untyped(5))),
+    TypeError,
+    /key must be a string/,
+  ],
+];
+
+describe('bad input is refused before anything is sent', () => {
+  it.each(cases)('%s', async (_name, fn, type, message) => {
+    const client = new DistributedCacheClient([url], { failureThreshold: 1000 });
+    const error: unknown = await fn(client).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(type);
+    expect((error as Error).message).toMatch(message);
+    await client.close();
+    expect(requests).toBe(0);
+  });
+
+  const constructors: [string, () => unknown, ErrorConstructor, RegExp][] = [
+    ['empty node list', () => new DistributedCacheClient([]), RangeError, /at least one node/],
+    [
+      'malformed URL',
+      () => new DistributedCacheClient(['http//nope']),
+      TypeError,
+      /nodes\[0\] is not a valid URL/,
+    ],
+    ['non-string node', () => new DistributedCacheClient([untyped(8001)]), TypeError, /nodes\[0\]/],
+    [
+      'nodes not an array',
+      () => new DistributedCacheClient(untyped(url)),
+      TypeError,
+      /nodes must be an array/,
+    ],
+    [
+      'bad option',
+      () => new DistributedCacheClient([url], { replicas: 0 }),
+      RangeError,
+      /"replicas"/,
+    ],
+  ];
+  it.each(constructors)('constructor: %s', (_name, make, type, message) => {
+    expect(make).toThrow(type);
+    expect(make).toThrow(message);
+    expect(requests).toBe(0);
+  });
+});

@@ -1,0 +1,135 @@
+// Test helpers: real @dcache/server nodes on 127.0.0.1 port 0, a node that never answers, and
+// bounded polling instead of sleeps.
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { CacheServer } from '@dcache/server';
+import type { ServerOptions } from '@dcache/server';
+import { DistributedCacheClient } from '../src/index.js';
+import type { ClientOptions } from '../src/index.js';
+
+const QUIET: ServerOptions = { logLevel: 'silent', closeTimeout: 200 };
+
+export class TestNode {
+  server: CacheServer;
+  readonly url: string;
+  readonly port: number;
+  readonly #options: ServerOptions;
+
+  private constructor(server: CacheServer, url: string, port: number, options: ServerOptions) {
+    this.server = server;
+    this.url = url;
+    this.port = port;
+    this.#options = options;
+  }
+
+  static async start(options: ServerOptions = {}, port = 0): Promise<TestNode> {
+    const merged = { ...QUIET, ...options };
+    const server = new CacheServer(merged);
+    const address = await server.listen({ host: '127.0.0.1', port });
+    return new TestNode(server, address.url, address.port, merged);
+  }
+
+  /** Stops the node; its data is gone, as when a process dies. */
+  kill(): Promise<void> {
+    return this.server.close();
+  }
+
+  /** A fresh, empty node on the same port (a restarted process). */
+  async restart(): Promise<void> {
+    const server = new CacheServer(this.#options);
+    await server.listen({ host: '127.0.0.1', port: this.port });
+    this.server = server;
+  }
+
+  /** `POST /v1/batch` requests this node has served so far (from its `/v1/stats`). */
+  async batchRequests(): Promise<number> {
+    const headers: Record<string, string> = {};
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
+    const response = await fetch(`${this.url}/v1/stats`, { headers });
+    const stats = (await response.json()) as { requests: Record<string, number> };
+    return stats.requests.batch ?? 0;
+  }
+
+  /** A key's entry on this node only, read straight from its cache (no LRU or stats effect). */
+  entry(key: string) {
+    return this.server.cache.peekEntry(key);
+  }
+}
+
+export interface TestCluster {
+  nodes: TestNode[];
+  urls: string[];
+  close(): Promise<void>;
+}
+
+/** `count` nodes; `close()` stops every one still running. */
+export async function startCluster(count = 3, options: ServerOptions = {}): Promise<TestCluster> {
+  const nodes = await Promise.all(Array.from({ length: count }, () => TestNode.start(options)));
+  return {
+    nodes,
+    urls: nodes.map((node) => node.url),
+    close: async () => {
+      await Promise.all(nodes.map((node) => node.kill()));
+    },
+  };
+}
+
+/**
+ * A TCP server that accepts connections and never answers: the worst kind of dead node.
+ * Counts the connections it accepted.
+ */
+export async function startBlackHole(): Promise<{
+  url: string;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server: Server = createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    connections: () => accepted,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Polls `condition` every `intervalMs` until it holds; fails after `timeoutMs`. No fixed sleeps. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  { timeoutMs = 5000, intervalMs = 10 } = {},
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+/** Where each key landed: which test nodes hold it right now. */
+export function holders(nodes: readonly TestNode[], key: string): string[] {
+  return nodes.filter((node) => node.entry(key) !== undefined).map((node) => node.url);
+}
+
+/**
+ * A client for tests that are not about timeouts: a generous timeout so that a loaded CI machine
+ * (nodes share the event loop with the test) cannot turn into a spurious failover.
+ */
+export function connect(
+  nodes: readonly string[],
+  options: ClientOptions = {},
+): DistributedCacheClient {
+  return new DistributedCacheClient(nodes, { timeout: 10_000, ...options });
+}
