@@ -98,16 +98,17 @@ export class HashRing {
     const table = this.#table ?? this.#rebuild();
     const { points, owners, ids, seen } = table;
     const wanted = Math.min(n, ids.length);
-    const result: string[] = [];
-    if (wanted === 0) return result;
+    if (wanted === 0) return [];
 
+    // Sized up front: growing an empty array by push allocates a larger backing store.
+    const result = new Array<string>(wanted);
     let i = successor(points, this.#hash(key) >>> 0);
     const stamp = this.#nextGeneration(seen);
-    while (result.length < wanted) {
+    for (let found = 0; found < wanted;) {
       const owner = owners[i]!;
       if (seen[owner] !== stamp) {
         seen[owner] = stamp;
-        result.push(ids[owner]!);
+        result[found++] = ids[owner]!;
       }
       if (++i === points.length) i = 0;
     }

@@ -16,11 +16,7 @@ export interface RingTable {
   readonly seen: Uint32Array;
 }
 
-/**
- * Sort keys pack (position, node rank) into one double: position × nodeCount + rank stays an
- * exact integer while nodeCount ≤ 2^21, so a native numeric sort orders points by position and
- * breaks ties between nodes by id — which is what makes the ring independent of insertion order.
- */
+/** Node indexes are stored in the owners array; 2^21 nodes is far beyond any real cluster. */
 export const MAX_NODES = 1 << 21;
 
 export function pointCount(weight: number, vnodes: number): number {
@@ -42,28 +38,44 @@ export function buildTable(
   hash: RingHash,
 ): RingTable {
   const ids = [...weights.keys()].sort();
-  const nodeCount = ids.length;
   const counts = ids.map((id) => pointCount(weights.get(id) ?? 1, vnodes));
   const total = counts.reduce((sum, count) => sum + count, 0);
+  const ownerArray = () =>
+    ids.length <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
 
-  const keys = new Float64Array(total);
+  // Generated in id order, so a stable sort by position alone leaves ties between nodes ordered
+  // by id — which is what makes the ring independent of insertion order.
+  let points = new Uint32Array(total);
+  let owners = ownerArray();
   let p = 0;
-  for (let rank = 0; rank < nodeCount; rank++) {
-    const id = ids[rank]!;
-    const count = counts[rank]!;
-    for (let i = 0; i < count; i++) keys[p++] = (hash(vnodeLabel(id, i)) >>> 0) * nodeCount + rank;
-  }
-  keys.sort();
+  ids.forEach((id, rank) => {
+    for (let i = 0; i < counts[rank]!; i++, p++) {
+      points[p] = hash(vnodeLabel(id, i)) >>> 0;
+      owners[p] = rank;
+    }
+  });
 
-  const points = new Uint32Array(total);
-  const owners = nodeCount <= 0x10000 ? new Uint16Array(total) : new Uint32Array(total);
-  for (let i = 0; i < total; i++) {
-    const key = keys[i]!;
-    const rank = key % nodeCount;
-    points[i] = (key - rank) / nodeCount;
-    owners[i] = rank;
+  // LSD radix sort, 4 stable passes of 8 bits: linear time, and no comparator calls.
+  let sortedPoints = new Uint32Array(total);
+  let sortedOwners = ownerArray();
+  const offsets = new Uint32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) {
+    offsets.fill(0);
+    for (let i = 0; i < total; i++) offsets[(points[i]! >>> shift) & 0xff]!++;
+    for (let digit = 0, sum = 0; digit < 256; digit++) {
+      const count = offsets[digit]!;
+      offsets[digit] = sum;
+      sum += count;
+    }
+    for (let i = 0; i < total; i++) {
+      const slot = offsets[(points[i]! >>> shift) & 0xff]!++;
+      sortedPoints[slot] = points[i]!;
+      sortedOwners[slot] = owners[i]!;
+    }
+    [points, sortedPoints] = [sortedPoints, points];
+    [owners, sortedOwners] = [sortedOwners, owners];
   }
-  return { points, owners, ids, seen: new Uint32Array(nodeCount) };
+  return { points, owners, ids, seen: new Uint32Array(ids.length) };
 }
 
 /**
