@@ -5,7 +5,8 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { Buffer } from 'node:buffer';
+import { fileURLToPath, URL } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { pack } from 'msgpackr';
@@ -109,7 +110,9 @@ try {
   }
   const get = median(samples['GET 100 B'].map((s) => s.rps));
   const ratio = get / ceiling;
-  console.log(`\nGET / hello-world = ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'MISSED'})`);
+  console.log(
+    `\nGET / hello-world = ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'MISSED'})`,
+  );
 } finally {
   for (const { child } of Object.values(targets)) child.kill('SIGTERM');
 }

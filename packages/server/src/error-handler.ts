@@ -20,6 +20,7 @@ export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
   return function onError(error, c) {
     if (isHttpError(error)) {
       node.metrics.recordError(error.status);
+      node.logger.debug(`${error.status} ${c.req.method} ${c.req.path}: ${error.message}`);
       return errorResponse(error.status, error.code, error.message, error.headers);
     }
     if (error instanceof HTTPException) {

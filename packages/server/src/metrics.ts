@@ -26,18 +26,18 @@ interface OperationMeter {
 
 /** Request counters and a latency histogram per operation, plus error responses per status. */
 export class RequestMetrics {
-  readonly #meters = new Map<Operation, OperationMeter>();
+  readonly #meters = {} as Record<Operation, OperationMeter>;
   readonly #errors = new Map<number, number>();
   #batchOperations = 0;
   #active = 0;
 
   constructor() {
     for (const op of OPERATIONS) {
-      this.#meters.set(op, {
+      this.#meters[op] = {
         requests: 0,
         buckets: new Float64Array(LATENCY_BUCKETS_SECONDS.length + 1),
         seconds: 0,
-      });
+      };
     }
   }
 
@@ -54,7 +54,7 @@ export class RequestMetrics {
   /** One request of `op` that took `milliseconds` inside the node. */
   record(op: Operation, milliseconds: number): void {
     this.#active--;
-    const meter = this.#meters.get(op)!;
+    const meter = this.#meters[op];
     const seconds = milliseconds / 1000;
     meter.requests++;
     meter.seconds += seconds;
@@ -78,7 +78,7 @@ export class RequestMetrics {
   /** Requests per operation, e.g. `{ get: 10, set: 2, … }`. */
   requests(): Record<Operation, number> {
     const counts = {} as Record<Operation, number>;
-    for (const [op, meter] of this.#meters) counts[op] = meter.requests;
+    for (const op of OPERATIONS) counts[op] = this.#meters[op].requests;
     return counts;
   }
 
@@ -92,7 +92,7 @@ export class RequestMetrics {
 
   /** The histogram of one operation: cumulative bucket counts, sum of seconds, count. */
   histogram(op: Operation): { buckets: number[]; seconds: number; count: number } {
-    const meter = this.#meters.get(op)!;
+    const meter = this.#meters[op];
     let running = 0;
     const buckets = Array.from(meter.buckets, (n) => (running += n));
     return { buckets, seconds: meter.seconds, count: meter.requests };

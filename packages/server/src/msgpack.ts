@@ -18,5 +18,6 @@ export const batchCodec = new Packr({ useRecords: false, mapsAsObjects: true, co
 export const valueCodec = new Packr({
   useRecords: false,
   mapsAsObjects: false,
+  variableMapSize: true, // fixmap for small objects, as other msgpack encoders write them
   int64AsType: 'bigint',
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.js';
-import { errorOf } from './helpers.js';
+import { errorOf, startNode } from './helpers.js';
 
 const text = { 'content-type': 'text/plain' };
 
@@ -98,17 +98,27 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
   ],
 ];
 
-describe('error responses', () => {
+describe.each(['in-process', 'over a socket'] as const)('error responses (%s)', (mode) => {
   it.each(CASES)('%s → %i', async (_what, options, path, init, status, code) => {
-    const app = createApp(options);
-    const res = await app.request(path, init);
+    let res: Response;
+    if (mode === 'in-process') res = await createApp(options).request(path, init);
+    else {
+      const node = await startNode(options);
+      try {
+        res = await fetch(`${node.url}${path}`, init);
+      } finally {
+        await node.close();
+      }
+    }
     expect(res.status).toBe(status);
     expect(res.headers.get('content-type')).toBe('application/json');
     const error = await errorOf(res);
     expect(error.code).toBe(code);
     expect(error.message.length).toBeGreaterThan(0);
   });
+});
 
+describe('error responses', () => {
   it('406 when Accept allows nothing the value can be', async () => {
     const app = createApp();
     await app.request('/v1/keys/raw', { method: 'PUT', body: new Uint8Array([1]) });

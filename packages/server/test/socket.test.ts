@@ -61,4 +61,74 @@ describe('a node over a real loopback socket', () => {
     expect(results[2]).toEqual([404]);
     expect(results[3]).toEqual([204]);
   });
+
+  it('reads request headers through the Node fast path: Accept, If-Match, Dcache-Flags', async () => {
+    const put = (headers: Record<string, string>, body: string | Uint8Array = '{"a":1}') =>
+      fetch(`${node.url}/v1/keys/h`, { method: 'PUT', body, headers });
+    const first = await put({ 'content-type': 'application/json' });
+    expect(first.status).toBe(204);
+    const asMsgpack = await fetch(`${node.url}/v1/keys/h`, {
+      headers: { accept: 'application/msgpack' },
+    });
+    expect(asMsgpack.headers.get('content-type')).toBe('application/msgpack');
+    expect(unpack(new Uint8Array(await asMsgpack.arrayBuffer()))).toEqual({ a: 1 });
+    expect(
+      (await fetch(`${node.url}/v1/keys/h`, { headers: { accept: 'text/plain' } })).status,
+    ).toBe(406);
+    const etag = first.headers.get('etag')!;
+    expect((await put({ 'content-type': 'application/json', 'if-match': '"999999"' })).status).toBe(
+      412,
+    );
+    expect((await put({ 'content-type': 'application/json', 'if-match': etag })).status).toBe(204);
+    expect((await put({ 'content-type': 'application/json', 'if-none-match': '*' })).status).toBe(
+      412,
+    );
+    expect((await put({ 'dcache-flags': '7' }, new Uint8Array([9]))).status).toBe(204);
+    expect((await fetch(`${node.url}/v1/keys/h`)).headers.get('dcache-flags')).toBe('7');
+    expect((await put({ 'content-type': 'image/png' })).status).toBe(415);
+  });
+
+  it('serves HEAD, incr/decr, stats, metrics, healthz and 405s', async () => {
+    await fetch(`${node.url}/v1/keys/n`, {
+      method: 'PUT',
+      body: '10',
+      headers: { 'content-type': 'text/plain' },
+    });
+    const head = await fetch(`${node.url}/v1/keys/n`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('etag')).toMatch(/^"\d+"$/);
+    expect(
+      await (await fetch(`${node.url}/v1/keys/n/incr?delta=5`, { method: 'POST' })).json(),
+    ).toBe(15);
+    expect(await (await fetch(`${node.url}/v1/keys/n/decr`, { method: 'POST' })).json()).toBe(14);
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ requests: { incr: 1, decr: 1 } });
+    expect(await (await fetch(`${node.url}/metrics`)).text()).toMatch(
+      /^dcache_requests_total\{op="incr"\} 1$/m,
+    );
+    expect(await (await fetch(`${node.url}/healthz`)).json()).toMatchObject({ status: 'ok' });
+    const wrong = await fetch(`${node.url}/v1/batch`, { method: 'GET' });
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('a node with a token, over a socket', () => {
+  let node: RunningNode;
+  beforeAll(async () => {
+    node = await startNode({ token: 'tok-123' });
+  });
+  afterAll(() => node.close());
+
+  it('requires the bearer token everywhere but /healthz', async () => {
+    expect((await fetch(`${node.url}/v1/keys/k`)).status).toBe(401);
+    expect(
+      (await fetch(`${node.url}/v1/keys/k`, { headers: { authorization: 'Bearer nope' } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${node.url}/v1/keys/k`, { headers: { authorization: 'Bearer tok-123' } }))
+        .status,
+    ).toBe(404);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
 });
