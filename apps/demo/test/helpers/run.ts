@@ -16,6 +16,11 @@ export interface Running {
   /** Resolves with the first stdout line matching `pattern`, rejects if the process exits first or after `timeoutMs`. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   kill(signal?: NodeJS.Signals): void;
+  /**
+   * Signals the whole process group, as a terminal's Ctrl-C does; needs `detached: true`. For
+   * wrappers such as npx, which do not pass signals on to the program they run.
+   */
+  killGroup(signal?: NodeJS.Signals): void;
   finished: Promise<Finished>;
 }
 
@@ -80,6 +85,14 @@ export function start(
     },
     kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+    killGroup(signal = 'SIGTERM') {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch (error) {
+        // ESRCH: the group is already gone.
+        if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+      }
     },
     finished,
   };

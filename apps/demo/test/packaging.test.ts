@@ -1,0 +1,204 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isListening } from './helpers/ports.js';
+import { start } from './helpers/run.js';
+import type { Running } from './helpers/run.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const PACKAGES = ['core', 'ring', 'server', 'client'] as const;
+const PNPM = 'pnpm@10.34.8';
+
+/**
+ * The environment of a user's shell: without the npm_* / pnpm_* variables a `pnpm test` run
+ * exports, which would otherwise leak workspace settings into the fresh install.
+ */
+const userEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([name]) => !/^(npm_|pnpm_|INIT_CWD$|NODE_OPTIONS$|VITEST)/i.test(name),
+  ),
+);
+
+let tmp: string;
+let app: string;
+const tarballs = new Map<string, string>();
+let server: Running | undefined;
+
+beforeAll(async () => {
+  for (const name of PACKAGES) {
+    const entry = join(ROOT, 'packages', name, 'dist', 'index.js');
+    if (!existsSync(entry))
+      throw new Error(`${entry} is missing: build the packages first (pnpm build)`);
+  }
+  const started = performance.now();
+  tmp = await mkdtemp(join(tmpdir(), 'dcache-packaging-'));
+  const packed = join(tmp, 'tarballs');
+  // `pnpm pack` (not npm pack) rewrites workspace:* ranges to real versions, as publishing does.
+  await run(
+    'npx',
+    [
+      '--yes',
+      PNPM,
+      '--recursive',
+      ...PACKAGES.flatMap((name) => ['--filter', `@dcache/${name}`]),
+      'pack',
+      '--pack-destination',
+      packed,
+    ],
+    { cwd: ROOT, env: userEnv },
+  );
+  for (const file of await readdir(packed)) {
+    const name = /^dcache-(\w+)-\d+\.\d+\.\d+.*\.tgz$/.exec(file)?.[1];
+    if (name !== undefined) tarballs.set(name, join(packed, file));
+  }
+  console.log(
+    `packaging: pnpm pack x4 took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  app = join(tmp, 'app');
+  await run('mkdir', ['-p', app]);
+  await writeFile(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'dcache-user-app', private: true, type: 'module' }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  if (server !== undefined) {
+    // Only reached when the test failed midway: make sure npx and the node it ran are gone.
+    server.killGroup('SIGKILL');
+    await server.finished;
+  }
+  if (tmp !== undefined) await rm(tmp, { recursive: true, force: true });
+});
+
+async function packedFile(name: string, path: string): Promise<string> {
+  const { stdout } = await run('tar', ['-xzOf', tarballs.get(name)!, `package/${path}`]);
+  return stdout;
+}
+
+describe('the packages as users install them from npm', () => {
+  it('packs four tarballs outside the workspace, with workspace:* rewritten to real versions', async () => {
+    expect(tmp.startsWith(ROOT)).toBe(false);
+    expect([...tarballs.keys()].sort()).toEqual([...PACKAGES].sort());
+    for (const name of PACKAGES) {
+      const manifest = JSON.parse(await packedFile(name, 'package.json')) as Record<
+        string,
+        Record<string, string> | undefined
+      >;
+      const ranges = {
+        ...manifest.dependencies,
+        ...manifest.peerDependencies,
+        ...manifest.optionalDependencies,
+      };
+      expect(Object.values(ranges).filter((range) => range.startsWith('workspace:'))).toEqual([]);
+      for (const [dependency, range] of Object.entries(ranges)) {
+        if (dependency.startsWith('@dcache/')) expect(range).toMatch(/^\^?\d+\.\d+\.\d+/);
+      }
+      const { stdout: listing } = await run('tar', ['-tzf', tarballs.get(name)!]);
+      expect(listing).toContain('package/dist/index.js');
+      expect(listing).toContain('package/dist/index.d.ts');
+      expect(listing).not.toMatch(/package\/(src|test)\//);
+      expect(listing).not.toMatch(/\.test\.js$/m);
+    }
+    const serverManifest = JSON.parse(await packedFile('server', 'package.json')) as {
+      bin?: Record<string, string>;
+    };
+    expect(serverManifest.bin).toEqual({ 'dcache-server': './bin/dcache-server.js' });
+  });
+
+  it('installs with plain npm, runs `npx dcache-server`, and a script using @dcache/client and @dcache/core works against it', async () => {
+    const installing = performance.now();
+    await run(
+      'npm',
+      [
+        'install',
+        '--no-audit',
+        '--no-fund',
+        '--loglevel=error',
+        ...PACKAGES.map((name) => tarballs.get(name)!),
+      ],
+      {
+        cwd: app,
+        env: userEnv,
+        timeout: 150_000,
+      },
+    );
+
+    console.log(
+      `packaging: npm install took ${((performance.now() - installing) / 1000).toFixed(1)} s`,
+    );
+    server = start(
+      'npx',
+      ['dcache-server', '--port', '0', '--node-id', 'packaged', '--max-memory', '16mb'],
+      {
+        cwd: app,
+        env: userEnv,
+        // Its own process group, so the test can signal npx and the node it started together.
+        detached: true,
+      },
+    );
+    const [, url] = await server.waitFor(/listening on (https?:\/\/\S+)/, 30_000);
+    expect(server.stdout).toMatch(/node packaged/);
+
+    const script = `
+      import { DistributedCacheClient } from '@dcache/client';
+      import { LruCache } from '@dcache/core';
+      const client = new DistributedCacheClient([process.argv[2]], { replicas: 1 });
+      const profile = { name: 'Ada', langs: ['en', 'fr'], since: new Date('2020-02-02T00:00:00Z'), visits: 3 };
+      await client.set('user:1', profile, { ttl: 60_000 });
+      const back = await client.get('user:1');
+      await client.setMany([['a', 1], ['b', 2], ['c', 3]]);
+      const many = await client.getMany(['a', 'b', 'c', 'missing']);
+      const deleted = await client.delete('b');
+      const stats = await client.getStats();
+      await client.close();
+      const local = new LruCache({ maxMemory: 1024 * 1024 });
+      local.set('user:1', back);
+      console.log(JSON.stringify({
+        name: back.name,
+        sinceIsDate: back.since instanceof Date,
+        many: [...many],
+        deleted,
+        items: stats.totals.items,
+        local: local.get('user:1')?.name,
+        localItems: local.stats.items,
+      }));
+    `;
+    await writeFile(join(app, 'check.mjs'), script);
+    const { stdout } = await run(process.execPath, ['check.mjs', url!], {
+      cwd: app,
+      env: userEnv,
+      timeout: 30_000,
+    });
+    expect(JSON.parse(stdout.trim())).toEqual({
+      name: 'Ada',
+      sinceIsDate: true,
+      many: [
+        ['a', 1],
+        ['b', 2],
+        ['c', 3],
+      ],
+      deleted: true,
+      items: 3,
+      local: 'Ada',
+      localItems: 1,
+    });
+
+    // What the script wrote is really on the node: a plain HTTP read sees it as JSON.
+    const response = await fetch(`${url}/v1/keys/a`, { headers: { accept: 'application/json' } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toBe(1);
+
+    server.killGroup('SIGTERM');
+    // npx itself dies of the signal; what matters is that the node it ran shut down with it.
+    await server.finished;
+    server = undefined;
+    expect(await isListening(Number(new URL(url!).port))).toBe(false);
+  }, 180_000);
+});
