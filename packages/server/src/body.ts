@@ -1,17 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
+import type { AppEnv } from './app-env.js';
+import { header } from './app-env.js';
 import { HttpError } from './errors/http-error.js';
 
 function tooLarge(limit: number, what: string): HttpError {
   return new HttpError(413, 'too_large', `${what} exceeds the limit of ${limit} bytes`);
 }
 
-function declaredLength(c: Context, limit: number, what: string): number | undefined {
-  const header = c.req.header('content-length');
-  if (header === undefined || c.req.header('transfer-encoding') !== undefined) return undefined;
-  const length = Number(header);
+function declaredLength(c: Context<AppEnv>, limit: number, what: string): number | undefined {
+  const declared = header(c, 'content-length');
+  if (declared === undefined || header(c, 'transfer-encoding') !== undefined) return undefined;
+  const length = Number(declared);
   if (!Number.isSafeInteger(length) || length < 0) {
-    throw new HttpError(400, 'bad_request', `Content-Length is not a valid length: ${header}`);
+    throw new HttpError(400, 'bad_request', `Content-Length is not a valid length: ${declared}`);
   }
   if (length > limit) throw tooLarge(limit, what);
   return length;
@@ -104,9 +106,13 @@ async function readStream(
  * The request body as bytes, refused with 413 as soon as it passes `limit` bytes — before reading
  * anything when Content-Length already says so, and while streaming otherwise.
  */
-export function readBody(c: Context, limit: number, what = 'the body'): Promise<Uint8Array> {
+export function readBody(
+  c: Context<AppEnv>,
+  limit: number,
+  what = 'the body',
+): Promise<Uint8Array> {
   const length = declaredLength(c, limit, what);
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  const incoming = c.env?.incoming;
   if (incoming && typeof incoming.on === 'function') {
     return readIncoming(incoming, limit, length, what);
   }
