@@ -9,24 +9,29 @@
  */
 const READS_PER_REFRESH = 1024;
 
-let cached = 0;
-let readsLeft = 0;
+// The reading lives in a Float64Array: a plain `let` holding a double would box a fresh heap
+// number on every refresh, and reads would then allocate (rarely, but "never" is the promise).
+const state = new Float64Array(2);
+const CACHED = 0;
+const READS_LEFT = 1;
 let timerPending = false;
 
 function drop(): void {
-  cached = 0;
+  state[CACHED] = 0;
   timerPending = false;
 }
 
 export function coarseNow(): number {
-  if (cached !== 0 && --readsLeft > 0) return cached;
-  cached = Date.now();
-  readsLeft = READS_PER_REFRESH;
+  const cached = state[CACHED]!;
+  if (cached !== 0 && --state[READS_LEFT]! > 0) return cached;
+  const now = Date.now();
+  state[CACHED] = now;
+  state[READS_LEFT] = READS_PER_REFRESH;
   if (!timerPending) {
     timerPending = true;
     setTimeout(drop, 1).unref();
   }
-  return cached;
+  return now;
 }
 
 /** The clock resolution promised by `coarseNow`, in ms. */

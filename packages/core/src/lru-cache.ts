@@ -115,11 +115,15 @@ export class LruCache<V> {
       this.#stats.misses++;
       return undefined;
     }
-    if (this.#expiresAt !== undefined && this.#isExpired(slot)) {
-      this.#remove(slot, 'expire');
-      this.#stats.misses++;
-      this.#settle();
-      return undefined;
+    const expiresAt = this.#expiresAt;
+    if (expiresAt !== undefined) {
+      const at = expiresAt[slot]!;
+      if (at !== 0 && at <= this.#now()) {
+        this.#remove(slot, 'expire');
+        this.#stats.misses++;
+        this.#settle();
+        return undefined;
+      }
     }
     this.#stats.hits++;
     this.#list.moveToHead(slot);
@@ -276,7 +280,7 @@ export class LruCache<V> {
   /** Removes every entry (each reported to onEvict as 'delete') and releases the storage. */
   clear(): void {
     if (this.#onEvict !== undefined) {
-      for (let s = this.#list.head; s !== NONE; s = this.#list.next[s]!) {
+      for (let s = this.#list.head; s !== NONE; s = this.#list.nextOf(s)) {
         this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');
       }
     }
@@ -356,7 +360,7 @@ export class LruCache<V> {
   *#liveSlots(): Generator<number> {
     let slot = this.#list.head;
     while (slot !== NONE) {
-      const next = this.#list.next[slot]!;
+      const next = this.#list.nextOf(slot);
       if (this.#expiresAt === undefined || !this.#isExpired(slot)) yield slot;
       slot = next;
     }

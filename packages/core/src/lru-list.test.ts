@@ -3,7 +3,7 @@ import { LruList } from './lru-list.js';
 
 function order(list: LruList): number[] {
   const out: number[] = [];
-  for (let s = list.head; s !== -1; s = list.next[s]!) out.push(s);
+  for (let s = list.head; s !== -1; s = list.nextOf(s)) out.push(s);
   return out;
 }
 
