@@ -2,6 +2,7 @@
 // Usage: node bench/server.js hello|dcache — prints {"port":N} once listening; SIGTERM stops it.
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
+import { createInterface } from 'node:readline';
 
 const kind = process.argv[2];
 const VALUE = new Uint8Array(100).fill(120); // 100-byte values throughout
@@ -28,3 +29,8 @@ async function start() {
 const port = await start();
 process.stdout.write(`${JSON.stringify({ port })}\n`);
 process.on('SIGTERM', () => process.exit(0));
+// "cpu" on stdin → this process's CPU time so far, in µs: a load-independent cost per request.
+createInterface({ input: process.stdin }).on('line', () => {
+  const { user, system } = process.cpuUsage();
+  process.stdout.write(`${JSON.stringify({ cpu: user + system })}\n`);
+});
