@@ -526,7 +526,17 @@ export class LruCache<V> {
 
   static #timerSweep<T>(cache: LruCache<T>): void {
     cache.#sweep(SWEEP_PER_TICK);
-    cache.#settle();
+    try {
+      cache.#settle();
+    } catch (error) {
+      // No caller to hand a throwing onEvict's error to, and a timer must never crash the process.
+      process.emitWarning(
+        `@dcache/core: onEvict threw during the background sweep: ${String(error)}`,
+        {
+          code: 'DCACHE_ON_EVICT_ERROR',
+        },
+      );
+    }
   }
 
   /** Examines up to `budget` slots at the rotating cursor and reclaims the expired ones. */

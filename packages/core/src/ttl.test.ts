@@ -133,6 +133,28 @@ describe('ttl', () => {
     expect(cache.memoryUsed).toBeGreaterThan(0);
   });
 
+  it('a throwing onEvict during the background sweep becomes a warning, not a crash', () => {
+    vi.useFakeTimers();
+    const clock = manualClock();
+    const emit = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const cache = new LruCache<string>({
+        maxItems: 10,
+        now: clock.now,
+        onEvict: () => {
+          throw new Error('dispose failed');
+        },
+      });
+      cache.set('a', 'x', { ttl: 10 });
+      clock.advance(10);
+      expect(() => vi.advanceTimersByTime(1000)).not.toThrow();
+      expect(cache.size).toBe(0);
+      expect(String(emit.mock.calls[0]?.[0])).toMatch(/onEvict threw.*dispose failed/);
+    } finally {
+      emit.mockRestore();
+    }
+  });
+
   it('starts no timer until a ttl is used', () => {
     vi.useFakeTimers();
     const cache = new LruCache<string>({ maxItems: 10, now: manualClock().now });
