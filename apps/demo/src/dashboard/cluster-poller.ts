@@ -49,6 +49,8 @@ export interface ClusterPollerOptions {
   intervalMs?: number;
   /** Per-request timeout; a node that does not answer in time is shown down. @default 800 */
   timeoutMs?: number;
+  /** Clock in ms, injected by tests so rates are exact. @default Date.now */
+  now?: () => number;
 }
 
 interface Sample {
@@ -56,11 +58,17 @@ interface Sample {
   time: number;
 }
 
+/** The system or undici error code behind a failed fetch, if any. */
+function code(error: unknown): string | undefined {
+  const cause = (error as { cause?: { code?: unknown } } | undefined)?.cause;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
 /** "connection refused" reads better than fetch's generic "fetch failed". */
 function reason(error: unknown): string {
-  const cause = (error as { cause?: { code?: unknown } }).cause;
-  if (cause?.code === 'ECONNREFUSED') return 'connection refused';
-  if (typeof cause?.code === 'string') return cause.code;
+  const cause = code(error);
+  if (cause === 'ECONNREFUSED') return 'connection refused';
+  if (cause !== undefined) return cause;
   if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
   return error instanceof Error ? error.message : String(error);
 }
@@ -74,6 +82,7 @@ export class ClusterPoller {
   readonly #token: string | undefined;
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
+  readonly #now: () => number;
   readonly #shares: Map<string, number>;
   readonly #previous = new Map<string, Sample>();
   readonly #lastKnown = new Map<string, NodeView>();
@@ -86,9 +95,10 @@ export class ClusterPoller {
     this.#token = options.token;
     this.#intervalMs = options.intervalMs ?? 1000;
     this.#timeoutMs = options.timeoutMs ?? 800;
+    this.#now = options.now ?? Date.now;
     this.#shares = ringShare(this.#urls);
     this.#view = {
-      time: Date.now(),
+      time: this.#now(),
       nodes: this.#urls.map((url) => this.#down(url, 'not polled yet')),
     };
   }
@@ -118,22 +128,26 @@ export class ClusterPoller {
 
   async #round(): Promise<ClusterView> {
     const nodes = await Promise.all(this.#urls.map((url) => this.#pollNode(url)));
-    this.#view = { time: Date.now(), nodes };
+    this.#view = { time: this.#now(), nodes };
     return this.#view;
   }
 
   async #pollNode(url: string): Promise<NodeView> {
     let stats: NodeStats;
+    const fetchStats = (): Promise<NodeStats> =>
+      getJson<NodeStats>(`${url}/v1/stats`, { token: this.#token, timeoutMs: this.#timeoutMs });
     try {
-      stats = await getJson<NodeStats>(`${url}/v1/stats`, {
-        token: this.#token,
-        timeoutMs: this.#timeoutMs,
+      // A kept-alive connection the node closed fails once without saying anything about the
+      // node: ask again on a fresh connection before showing it down.
+      stats = await fetchStats().catch((error: unknown) => {
+        if (code(error) === 'UND_ERR_SOCKET') return fetchStats();
+        throw error;
       });
     } catch (error) {
       this.#previous.delete(url);
       return this.#down(url, reason(error));
     }
-    const time = Date.now();
+    const time = this.#now();
     const ops = operations(stats);
     const before = this.#previous.get(url);
     this.#previous.set(url, { ops, time });

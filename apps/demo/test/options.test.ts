@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { parseOptions } from '../src/options.js';
+import { UsageError } from '../src/usage-error.js';
+
+describe('demo options', () => {
+  it('defaults to ports 8001-8003, the dashboard on 8080 and 64mb nodes', () => {
+    expect(parseOptions([])).toEqual({
+      ports: [8001, 8002, 8003],
+      host: '127.0.0.1',
+      dashboardPort: 8080,
+      maxMemory: '64mb',
+      once: false,
+      help: false,
+    });
+  });
+
+  it.each([
+    [['--base-port', '9000'], { ports: [9000, 9001, 9002] }],
+    [['--ports', '7001, 7005,7009,7010'], { ports: [7001, 7005, 7009, 7010] }],
+    [['--no-dashboard'], { dashboardPort: undefined }],
+    [['--dashboard-port', '0'], { dashboardPort: 0 }],
+    [
+      ['--once', '--max-memory', '8MB', '--host', '::1'],
+      { once: true, maxMemory: '8MB', host: '::1' },
+    ],
+    [['-h'], { help: true }],
+  ])('%j', (args, expected) => {
+    expect(parseOptions(args)).toMatchObject(expected);
+  });
+
+  it.each([
+    [['--ports', '9001,9002'], /--ports needs at least 3 ports/],
+    [['--ports', '9001,9001,9002'], /--ports must all differ/],
+    [['--ports', '9001,x,9002'], /--ports must be a port number from 1 to 65535, got "x"/],
+    [['--ports', '0,1,2'], /got "0"/],
+    [['--base-port', '70000'], /--base-port must be a port number/],
+    [['--base-port', '65534'], /leaves no room for 3 nodes/],
+    [['--ports', '1,2,3', '--base-port', '5'], /cannot be combined/],
+    [['--dashboard-port', '-1'], /--dashboard-port/],
+    [['--max-memory', 'lots'], /--max-memory must be a size like 64mb, got "lots"/],
+    [['--frobnicate'], /frobnicate/],
+    [['extra'], /extra/],
+  ])('rejects %j with a UsageError naming the flag', (args, message) => {
+    expect(() => parseOptions(args)).toThrow(UsageError);
+    expect(() => parseOptions(args)).toThrow(message);
+  });
+});
