@@ -48,3 +48,8 @@ export function validateFlags(flags: unknown, shown: unknown = flags): number {
   }
   return flags;
 }
+
+/** A `Dcache-Flags` header: decimal digits only, then the same range check. */
+export function parseFlagsHeader(value: string): number {
+  return validateFlags(/^\d{1,10}$/.test(value) ? Number(value) : NaN, value);
+}

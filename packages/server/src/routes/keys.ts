@@ -18,7 +18,7 @@ import { counterValue, increment, parseDelta } from '../incr.js';
 import { timed } from '../middleware/timed.js';
 import { json, keyNotFound } from '../responses.js';
 import { parseCondition, preconditionFailed, store } from '../store.js';
-import { parseTtlParam, validateFlags, validateKey } from '../validate.js';
+import { parseFlagsHeader, parseTtlParam, validateKey } from '../validate.js';
 
 /** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
 function negotiate(
@@ -51,11 +51,12 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const { bytes, flags } = entry.value;
       const native = encodingOfFlags(flags);
       const accept = header(c, 'accept');
+      let body = bytes;
+      let encoding = native;
       // The common cases (no Accept, */*, or exactly the stored type) skip negotiation entirely.
-      const [body, encoding] =
-        accept === undefined || accept === '*/*' || accept === CONTENT_TYPES[native]
-          ? [bytes, native]
-          : negotiate(accept, bytes, native);
+      if (accept !== undefined && accept !== '*/*' && accept !== CONTENT_TYPES[native]) {
+        [body, encoding] = negotiate(accept, bytes, native);
+      }
       const headers: Record<string, string> = {
         'content-type': CONTENT_TYPES[encoding],
         etag: `"${entry.version}"`,
@@ -74,12 +75,14 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
       // Dcache-Flags copies an entry byte for byte (read repair): the bytes are stored unchecked.
       const flagsHeader = header(c, 'dcache-flags');
-      const encoding =
-        flagsHeader === undefined ? encodingOfContentType(header(c, 'content-type')) : undefined;
-      const flags =
-        flagsHeader === undefined
-          ? flagsOfEncoding(encoding!)
-          : validateFlags(/^\d{1,10}$/.test(flagsHeader) ? Number(flagsHeader) : NaN, flagsHeader);
+      let encoding: Encoding | undefined;
+      let flags: number;
+      if (flagsHeader === undefined) {
+        encoding = encodingOfContentType(header(c, 'content-type'));
+        flags = flagsOfEncoding(encoding);
+      } else {
+        flags = parseFlagsHeader(flagsHeader);
+      }
       const bytes = await readBody(c, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
       const version = store(cache, k, { bytes, flags }, ttl, condition);
