@@ -111,6 +111,25 @@ describe('a node over a real loopback socket', () => {
     expect(wrong.status).toBe(405);
     expect(wrong.headers.get('allow')).toBe('POST');
   });
+  it('loses no increment under concurrent requests (the read-modify-write is atomic)', async () => {
+    await fetch(`${node.url}/v1/keys/counter`, {
+      method: 'PUT',
+      body: '0',
+      headers: { 'content-type': 'text/plain' },
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        fetch(`${node.url}/v1/keys/counter/incr?delta=2`, { method: 'POST' }).then(
+          (r) => r.json() as Promise<number>,
+        ),
+      ),
+    );
+    // Each request saw its own update: the answers are exactly 2, 4, …, 400, and so is the end.
+    expect(answers.sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 200 }, (_, i) => 2 * (i + 1)),
+    );
+    expect(await (await fetch(`${node.url}/v1/keys/counter`)).text()).toBe('400');
+  });
 });
 
 describe('a node with a token, over a socket', () => {
