@@ -28,3 +28,12 @@ export function ttlMsToSeconds(ttlMs: number | undefined): number {
   if (ttlMs === undefined) return -1;
   return Math.ceil(ttlMs / 1000);
 }
+
+/**
+ * The remaining TTL a meta flag reads after a T/N token set `ttlMs`: undefined for "never",
+ * 0 for an already-expired TTL (memcached then reports it as run out and lets `R` win).
+ */
+export function ttlAfterChange(ttlMs: number): number | undefined {
+  if (ttlMs === EXPIRED) return 0;
+  return ttlMs === 0 ? undefined : ttlMs;
+}

@@ -1,13 +1,14 @@
 import type { CacheEntry } from '@dcache/core';
 import type { StoredValue } from '../stored-value.js';
 import { applyDelta, encodeCounter } from './counter.js';
-import { EXPIRED, exptimeToTtlMs, ttlMsToSeconds } from './exptime.js';
+import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   echoOpaqueAndKey,
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
 } from './meta-common.js';
+import { MAX_OPAQUE_LENGTH } from './meta-flags.js';
 import { NON_NUMERIC } from './other-commands.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
@@ -35,10 +36,6 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     out.ascii('CLIENT_ERROR invalid mode for ma M token\r\n');
     return;
   }
-  if (opaqueTooLong(buf, t, 2, req.last)) {
-    out.ascii(OPAQUE_TOO_LONG).crlf();
-    return;
-  }
   const { store, counters } = session.shared;
   const cache = store.cache;
   const now = session.shared.now();
@@ -64,12 +61,14 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     else counters.decr_hits++;
     const value = { bytes: result.bytes, flags: entry.value.flags };
     cache.set(req.key, value, { ttl: ProtocolStore.remainingTtl(entry) });
+    if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
     digits = result.digits;
     item = cache.peekEntry(req.key);
   } else if (f.vivifyTtl !== undefined) {
     digits = f.initial.toString();
     const value = { bytes: encodeCounter(digits, 0), flags: 0 };
-    store.add(req.key, value, exptimeToTtlMs(f.vivifyTtl, now));
+    // Created without a TTL; the N token applies it in request order (a `t` before it reads -1).
+    store.add(req.key, value, 0);
     item = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;
   } else {
@@ -78,13 +77,14 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     return codeOnly(session, buf, t, req, 'NF');
   }
   if (item === undefined) return codeOnly(session, buf, t, req, 'NS');
-  if (f.noreply && !created) {
-    applyTtl(session, req.key, f.ttl, now);
-    return;
-  }
+  // The reply is built even under q (then dropped), so flags act in request order: T and N set
+  // the TTL (the last one wins; a `t` before them reads the old one), and an over-long opaque
+  // aborts the reply after the change was made — all as memcached does.
+  const mark = out.mark();
   if (f.value) out.ascii('VA ').uint(digits.length);
   else out.ascii('HD');
   let ttlMs = item.ttl;
+  let newTtlMs: number | undefined;
   for (let i = 2; i < req.last; i++) {
     const s = t.starts[i]!;
     switch (buf[s]) {
@@ -94,13 +94,23 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
       case 0x74: // t
         out.ascii(' t').ascii(String(ttlMsToSeconds(ttlMs)));
         break;
-      case 0x54: {
-        // T
-        const next = applyTtl(session, req.key, f.ttl, now);
-        ttlMs = next === 0 ? undefined : next;
+      case 0x54: // T
+        newTtlMs = exptimeToTtlMs(f.ttl!, now);
+        ttlMs = ttlAfterChange(newTtlMs);
         break;
-      }
+      case 0x4e: // N
+        if (created) {
+          newTtlMs = exptimeToTtlMs(f.vivifyTtl!, now);
+          ttlMs = ttlAfterChange(newTtlMs);
+        }
+        break;
       case 0x4f: // O
+        if (t.ends[i]! - s > MAX_OPAQUE_LENGTH) {
+          if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
+          out.rollback(mark);
+          out.ascii(OPAQUE_TOO_LONG).crlf();
+          return;
+        }
         out.ascii(' ').bytes(buf, s, t.ends[i]!);
         break;
       case 0x6b: // k
@@ -108,16 +118,13 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
         break;
     }
   }
+  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
+  if (f.noreply && !created) {
+    out.rollback(mark);
+    return;
+  }
   if (f.value) out.crlf().ascii(digits);
   out.crlf();
-}
-
-/** Applies a `T` exptime to the item; returns the new TTL in ms (0 = never). */
-function applyTtl(session: Session, key: string, exptime: number | undefined, now: number): number {
-  if (exptime === undefined) return 0;
-  const ttlMs = exptimeToTtlMs(exptime, now);
-  session.shared.store.touch(key, ttlMs);
-  return ttlMs === EXPIRED ? 0 : ttlMs;
 }
 
 function codeOnly(
@@ -127,6 +134,10 @@ function codeOnly(
   req: Parameters<typeof echoOpaqueAndKey>[3],
   code: string,
 ): void {
+  if (opaqueTooLong(buf, t, 2, req.last)) {
+    session.out.ascii(OPAQUE_TOO_LONG).crlf();
+    return;
+  }
   session.out.ascii(code);
   echoOpaqueAndKey(session, buf, t, req, 2);
   session.out.crlf();

@@ -72,8 +72,7 @@ export function finishRequest(
   const keyStart = t.starts[1]!;
   const keyEnd = t.ends[1]!;
   if (flags.base64Key !== undefined) {
-    const encoded = Buffer.from(flags.base64Key, 'utf8').toString('base64');
-    return { flags, key: flags.base64Key, keyEcho: `${encoded} b`, last };
+    return { flags, key: flags.base64Key, keyEcho: keyEchoFor(flags.base64Key, true), last };
   }
   const key = decodeKey(buf, keyStart, keyEnd);
   if (key === undefined) {
@@ -81,6 +80,12 @@ export function finishRequest(
     return undefined;
   }
   return { flags, key, keyEcho: buf.toString('latin1', keyStart, keyEnd), last };
+}
+
+/** How `k` shows a key: raw bytes (as latin1 text), or base64 followed by " b". */
+export function keyEchoFor(key: string, binary: boolean): string {
+  const bytes = Buffer.from(key, 'utf8');
+  return binary ? `${bytes.toString('base64')} b` : bytes.toString('latin1');
 }
 
 /** First opaque token longer than memcached allows, if any (checked before side effects). */

@@ -47,6 +47,7 @@ export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
           : ProtocolStore.remainingTtl(entry);
       store.set(req.key, value, ttlMs);
       store.addMark(value, MARK_STALE);
+      store.carryKeyMark(entry.value, value);
     } else {
       store.cache.delete(req.key);
       counters.delete_hits++;

@@ -1,15 +1,17 @@
 import type { CacheEntry } from '@dcache/core';
 import type { StoredValue } from '../stored-value.js';
-import { EXPIRED, exptimeToTtlMs, ttlMsToSeconds } from './exptime.js';
+import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   BAD_FORMAT,
   echoOpaqueAndKey,
+  keyEchoFor,
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
 } from './meta-common.js';
 import type { Session } from './session.js';
-import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import { MARK_BINARY_KEY, MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import { MAX_OPAQUE_LENGTH } from './meta-flags.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -28,10 +30,6 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   });
   if (req === undefined) return;
   const out = session.out;
-  if (opaqueTooLong(buf, t, 2, req.last)) {
-    out.ascii(OPAQUE_TOO_LONG).crlf();
-    return;
-  }
   const { store, counters } = session.shared;
   const cache = store.cache;
   const f = req.flags;
@@ -42,9 +40,9 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     : cache.getEntry(req.key);
   let created = false;
   if (entry === undefined && f.vivifyTtl !== undefined) {
+    // Created without a TTL: the N token sets it in request order, as memcached does.
     const value: StoredValue = { bytes: EMPTY, flags: 0 };
-    const ttlMs = exptimeToTtlMs(f.vivifyTtl, now);
-    store.set(req.key, value, ttlMs);
+    store.set(req.key, value, 0);
     entry = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;
   }
@@ -52,6 +50,10 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   else counters.cmd_get++;
   if (entry === undefined) {
     if (f.ttl !== undefined) counters.touch_misses++;
+    if (opaqueTooLong(buf, t, 2, req.last)) {
+      out.ascii(OPAQUE_TOO_LONG).crlf();
+      return;
+    }
     if (f.noreply) return;
     out.ascii('EN');
     echoOpaqueAndKey(session, buf, t, req, 2);
@@ -60,27 +62,29 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   }
   if (f.ttl !== undefined) counters.touch_hits++;
   const value = entry.value;
+  const mark = out.mark();
   if (f.value) out.ascii('VA ').uint(value.bytes.length);
   else out.ascii('HD');
   const tokenSent = store.hasMark(value, MARK_TOKEN_SENT);
   let won = false;
+  // T and N change the TTL in request order (a later `t` or `R` sees it; an expired TTL reads
+  // as 0 left); the last one is applied. An over-long opaque aborts the reply but, as in
+  // memcached, keeps what the flags before it did.
   let ttlMs = entry.ttl;
-  let expireAfter = false;
+  let newTtlMs: number | undefined;
   for (let i = 2; i < req.last; i++) {
     const s = t.starts[i]!;
     switch (buf[s]) {
-      case 0x54: {
-        // T: touch, visible to a later `t` in the same request
-        const next = exptimeToTtlMs(f.ttl!, now);
-        if (next === EXPIRED) expireAfter = true;
-        else {
-          cache.touch(req.key, next);
-          ttlMs = next === 0 ? undefined : next;
-        }
+      case 0x54: // T
+        newTtlMs = exptimeToTtlMs(f.ttl!, now);
+        ttlMs = ttlAfterChange(newTtlMs);
         break;
-      }
       case 0x4e: // N
-        if (created) won = true;
+        if (created) {
+          won = true;
+          newTtlMs = exptimeToTtlMs(f.vivifyTtl!, now);
+          ttlMs = ttlAfterChange(newTtlMs);
+        }
         break;
       case 0x52: {
         // R
@@ -103,10 +107,16 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
         out.ascii(' f').uint(value.flags);
         break;
       case 0x4f: // O
+        if (t.ends[i]! - s > MAX_OPAQUE_LENGTH) {
+          if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
+          out.rollback(mark);
+          out.ascii(OPAQUE_TOO_LONG).crlf();
+          return;
+        }
         out.ascii(' ').bytes(buf, s, t.ends[i]!);
         break;
-      case 0x6b: // k
-        out.ascii(' k').ascii(req.keyEcho);
+      case 0x6b: // k: as the item was written (binary or not), like memcached's item flag
+        out.ascii(' k').ascii(keyEchoFor(req.key, store.hasMark(value, MARK_BINARY_KEY)));
         break;
     }
   }
@@ -121,7 +131,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   }
   out.crlf();
   if (f.value) out.bytes(value.bytes).crlf();
-  if (expireAfter) cache.delete(req.key);
+  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
 }
 
 /** me <key> [b] — memcached's debug dump, with the fields dcache can fill in. */

@@ -6,7 +6,7 @@ import { casToVersion } from './session.js';
 import type { MetaEcho, PendingMetaStore, Session, StoreMode } from './session.js';
 import { hasDataTerminator, performStore, TOO_LARGE } from './storage-commands.js';
 import type { StoreOutcome } from './storage-commands.js';
-import { MARK_STALE } from './store.js';
+import { MARK_BINARY_KEY, MARK_STALE } from './store.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -93,6 +93,7 @@ export function metaSet(session: Session, buf: Buffer, t: Tokens): void {
     mode,
     key: req.key,
     keyEcho: req.keyEcho,
+    binaryKey: flags.base64Key !== undefined,
     flags: flags.clientFlags,
     ttlMs: flags.ttl === undefined ? 0 : exptimeToTtlMs(flags.ttl, session.shared.now()),
     cas: hasCas ? casToVersion(flags.cas!) : -1,
@@ -142,6 +143,10 @@ export function completeMetaStore(
     }
   }
   outcome ??= performStore(session, { ...pending, bytes });
+  if (outcome === 'STORED' && pending.binaryKey) {
+    const storedValue = store.cache.peekEntry(pending.key)?.value;
+    if (storedValue !== undefined) store.addMark(storedValue, MARK_BINARY_KEY);
+  }
   if (outcome === 'TOO_LARGE') {
     out.ascii(TOO_LARGE).crlf();
     return;

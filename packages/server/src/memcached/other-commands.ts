@@ -75,6 +75,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   else counters.decr_hits++;
   const value = { bytes: result.bytes, flags: entry.value.flags };
   store.cache.set(key, value, { ttl: ProtocolStore.remainingTtl(entry) });
+  if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
   reply(session, result.digits, noreply);
 }
 

@@ -31,6 +31,7 @@ export interface PendingMetaStore {
   readonly key: string;
   /** The key as the `k` flag returns it. */
   readonly keyEcho: string;
+  readonly binaryKey: boolean;
   readonly flags: number;
   readonly ttlMs: number;
   /** Compare-and-set version; -1 when no C flag was given. */

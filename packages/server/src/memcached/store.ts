@@ -27,6 +27,8 @@ export interface MemcachedCache {
 /** Meta-protocol item state memcached keeps in item flags; see {@link ProtocolStore.marks}. */
 export const MARK_STALE = 1;
 export const MARK_TOKEN_SENT = 2;
+/** Written by `ms` with a base64 (`b`) key: `mg k` then echoes the key base64-encoded. */
+export const MARK_BINARY_KEY = 4;
 
 /**
  * The cache as the memcached protocol sees it: TTLs already converted to milliseconds, with
@@ -125,6 +127,14 @@ export class ProtocolStore {
 
   hasMark(value: StoredValue, mark: number): boolean {
     return ((this.marks.get(value) ?? 0) & mark) !== 0;
+  }
+
+  /**
+   * Keeps the binary-key mark when a value is rewritten where memcached changes its item in
+   * place (md I, an incr/decr whose number still fits).
+   */
+  carryKeyMark(from: StoredValue, to: StoredValue): void {
+    if (this.hasMark(from, MARK_BINARY_KEY)) this.addMark(to, MARK_BINARY_KEY);
   }
 
   addMark(value: StoredValue, mark: number): void {

@@ -60,27 +60,43 @@ export class RawClient {
   }
 
   send(data: string | Buffer): void {
-    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'latin1') : data);
+    this.socket.write(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
-  /** Waits until the reply text ends with `terminator`, then returns and clears it. */
-  async until(terminator: string): Promise<string> {
+  /**
+   * Waits until the reply text ends with `terminator` (or the socket closes, or `timeoutMs`
+   * passes — a desynchronised server then shows up as a reply mismatch, not a hang).
+   */
+  async until(terminator: string, timeoutMs = 5000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       const text = this.received.toString('latin1');
-      if (text.endsWith(terminator) || this.closed) {
+      if (text.endsWith(terminator) || this.closed || Date.now() >= deadline) {
         this.received = Buffer.alloc(0);
         return text;
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
   }
 
-  /** Sends `data` followed by `mn` and returns everything before the final MN. */
+  private syncs = 0;
+
+  /**
+   * Sends `data`, then a marker command whose reply is unique (an `ms` of a reserved key with a
+   * numbered opaque), and returns everything received before the marker's reply.
+   */
   async request(data: string | Buffer): Promise<string> {
+    const marker = `HD Osync${++this.syncs}\r\n`;
     this.send(data);
-    this.send('mn\r\n');
-    const text = await this.until('MN\r\n');
-    return text.endsWith('MN\r\n') ? text.slice(0, -4) : text;
+    this.send(`ms __sync 0 Osync${this.syncs}\r\n\r\n`);
+    const text = await this.until(marker);
+    return text.endsWith(marker) ? text.slice(0, -marker.length) : `${text}<no sync>`;
   }
 
   close(): void {
