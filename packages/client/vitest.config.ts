@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import { defineProject } from 'vitest/config';
 
 export default defineProject({
@@ -8,11 +7,5 @@ export default defineProject({
     // Integration tests run real nodes on a 2-core machine shared with other builds: allow for load.
     testTimeout: 30_000,
     hookTimeout: 30_000,
-  },
-  resolve: {
-    alias: {
-      // TEMPORARY while @dcache/server is unbuilt: run its source.
-      '@dcache/server': fileURLToPath(new URL('../server/src/index.ts', import.meta.url)),
-    },
   },
 });

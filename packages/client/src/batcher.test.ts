@@ -77,4 +77,58 @@ describe('Batcher', () => {
       { status: 'rejected', reason: boom },
     ]);
   });
+
+  it('keeps at most maxInFlight batches on the wire; what queues meanwhile leaves as one batch', async () => {
+    const batches: BatchOp[][] = [];
+    const pending: (() => void)[] = [];
+    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+      batches.push([...ops]);
+      return new Promise((resolve) => {
+        pending.push(() => resolve(ops.map((op): BatchResult => [200, op[1]])));
+      });
+    };
+    const batcher = new Batcher(send, 100, 1);
+    const first = batcher.enqueue(['get', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(batcher.inFlight).toBe(1);
+    // Issued over three ticks while the first batch is out: they wait, then travel together.
+    const later: Promise<BatchResult>[] = [];
+    for (const key of ['b', 'c', 'd']) {
+      later.push(batcher.enqueue(['get', key]));
+      await new Promise((resolve) => process.nextTick(resolve));
+    }
+    expect(batches).toHaveLength(1);
+    pending.shift()!();
+    expect(await first).toStrictEqual([200, 'a']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toStrictEqual([
+      [['get', 'a']],
+      [
+        ['get', 'b'],
+        ['get', 'c'],
+        ['get', 'd'],
+      ],
+    ]);
+    pending.shift()!();
+    expect(await Promise.all(later)).toStrictEqual([
+      [200, 'b'],
+      [200, 'c'],
+      [200, 'd'],
+    ]);
+    expect(batcher.inFlight).toBe(0);
+  });
+
+  it('a failed batch frees its slot for the next one', async () => {
+    let calls = 0;
+    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> =>
+      ++calls === 1
+        ? Promise.reject(new Error('reset'))
+        : Promise.resolve(ops.map((): BatchResult => [204]));
+    const batcher = new Batcher(send, 100, 1);
+    const failed = batcher.enqueue(['delete', 'a']);
+    const queued = batcher.enqueue(['delete', 'b']);
+    await expect(failed).rejects.toThrow('reset');
+    await expect(queued).rejects.toThrow('reset');
+    await expect(batcher.enqueue(['delete', 'c'])).resolves.toStrictEqual([204]);
+  });
 });

@@ -6,19 +6,37 @@ export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
  * Auto-batching for one node, as DataLoader and ioredis auto-pipelining do: operations enqueued in
  * the same tick are sent as one batch (split at `maxBatchSize`) on `process.nextTick`, which runs
  * after the current promise chains settle; each caller gets its own result or the batch's error.
+ *
+ * At most `maxInFlight` batches per node are on the wire; operations issued meanwhile wait and
+ * leave together when one returns. Without that cap batching collapses under load: each response
+ * wakes callers whose next operations spread over several nodes, so every response begets several
+ * smaller requests until each carries a single operation (measured: 1.5 operations per request).
  */
 export class Batcher {
   readonly #send: SendBatch;
   readonly #maxBatchSize: number;
+  readonly #maxInFlight: number;
   #ops: BatchOp[] = [];
   #resolves: ((result: BatchResult) => void)[] = [];
   #rejects: ((error: unknown) => void)[] = [];
   #scheduled = false;
+  #inFlight = 0;
   readonly #flush = (): void => this.flush();
+  readonly #landed = (): void => {
+    this.#inFlight--;
+    // On the next tick, so the callers just resolved can queue their next operations first.
+    if (this.#ops.length > 0) this.#schedule();
+  };
 
-  constructor(send: SendBatch, maxBatchSize: number) {
+  constructor(send: SendBatch, maxBatchSize: number, maxInFlight = 1) {
     this.#send = send;
     this.#maxBatchSize = maxBatchSize;
+    this.#maxInFlight = maxInFlight;
+  }
+
+  /** Batches on the wire right now. */
+  get inFlight(): number {
+    return this.#inFlight;
   }
 
   enqueue(op: BatchOp): Promise<BatchResult> {
@@ -26,34 +44,45 @@ export class Batcher {
       this.#ops.push(op);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
-      if (!this.#scheduled) {
-        this.#scheduled = true;
-        process.nextTick(this.#flush);
-      }
+      this.#schedule();
     });
   }
 
-  /** Sends everything queued now. */
+  /** Sends what is queued, as far as the in-flight cap allows. */
   flush(): void {
     this.#scheduled = false;
-    const ops = this.#ops;
-    const resolves = this.#resolves;
-    const rejects = this.#rejects;
-    if (ops.length === 0) return;
-    this.#ops = [];
-    this.#resolves = [];
-    this.#rejects = [];
-    for (let start = 0; start < ops.length; start += this.#maxBatchSize) {
-      const end = Math.min(start + this.#maxBatchSize, ops.length);
-      const chunk = start === 0 && end === ops.length ? ops : ops.slice(start, end);
-      this.#send(chunk).then(
-        (results) => {
-          for (let i = start; i < end; i++) resolves[i]!(results[i - start]!);
-        },
-        (error: unknown) => {
-          for (let i = start; i < end; i++) rejects[i]!(error);
-        },
-      );
+    while (this.#ops.length > 0 && this.#inFlight < this.#maxInFlight) {
+      const count = Math.min(this.#ops.length, this.#maxBatchSize);
+      let ops = this.#ops;
+      let resolves = this.#resolves;
+      let rejects = this.#rejects;
+      if (count === ops.length) {
+        // The usual case: hand the whole queue over instead of copying it.
+        this.#ops = [];
+        this.#resolves = [];
+        this.#rejects = [];
+      } else {
+        ops = ops.splice(0, count);
+        resolves = resolves.splice(0, count);
+        rejects = rejects.splice(0, count);
+      }
+      this.#inFlight++;
+      void this.#send(ops)
+        .then(
+          (results) => {
+            for (let i = 0; i < count; i++) resolves[i]!(results[i]!);
+          },
+          (error: unknown) => {
+            for (let i = 0; i < count; i++) rejects[i]!(error);
+          },
+        )
+        .finally(this.#landed);
     }
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    process.nextTick(this.#flush);
   }
 }

@@ -1,10 +1,14 @@
-import ky from 'ky';
-import type { KyInstance } from 'ky';
+import ky, { isTimeoutError } from 'ky';
+import type { KyInstance, Options } from 'ky';
 import { Agent } from 'undici';
+import { bodyOf, dispatcherFetch, RAW_BODY } from './dispatcher-fetch.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
+
+const utf8 = new TextDecoder();
+const BATCH_HEADERS = { 'content-type': 'application/msgpack', accept: 'application/msgpack' };
 
 export interface TransportOptions {
   timeout: number;
@@ -12,9 +16,10 @@ export interface TransportOptions {
 }
 
 /**
- * The HTTP layer: one ky instance (created once, not per request) over fetch with a private
- * keep-alive undici Agent, no retries (failover is the cluster's job, not the request's) and HTTP
- * errors turned into NodeRequestError here rather than through ky's HTTPError.
+ * The HTTP layer: one ky instance (created once, not per request) over a private keep-alive undici
+ * Agent (see dispatcher-fetch.ts), no retries (failover is the cluster's job, not the request's)
+ * and HTTP errors turned into NodeRequestError here rather than through ky's HTTPError.
+ * ky's `timeout` bounds the whole exchange: the adapter reads the body before it resolves.
  */
 export class Transport {
   readonly #agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
@@ -23,34 +28,27 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
-    const dispatcher = this.#agent;
     const headers: Record<string, string> = {};
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     this.#http = ky.create({
       retry: 0,
-      // One AbortSignal per request instead (see #request): it also bounds reading the body.
-      timeout: false,
+      timeout: options.timeout,
       throwHttpErrors: false,
       headers,
-      // Node's fetch takes an undici Agent as `dispatcher` (undici 7 still serves the handler API
-      // of Node 20's bundled undici 6; their typings differ, hence the cast). undici's own fetch
-      // cannot be used: it does not accept the global Request that ky builds.
-      fetch: (input, init) => fetch(input, { ...init, dispatcher } as unknown as RequestInit),
+      fetch: dispatcherFetch(this.#agent),
     });
   }
 
   /** Sends one `POST /v1/batch`; resolves to one result per op, in order. */
   async batch(node: string, ops: readonly BatchOp[]): Promise<BatchResult[]> {
-    const signal = AbortSignal.timeout(this.#timeout);
-    const response = await this.#request(node, `${node}/v1/batch`, signal, {
+    const response = await this.#request(node, `${node}/v1/batch`, {
       method: 'post',
-      body: encodeBatch(ops),
-      headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+      [RAW_BODY]: encodeBatch(ops),
+      headers: BATCH_HEADERS,
     });
-    const body = new Uint8Array(await this.#read(node, response, signal));
     let results: BatchResult[] | undefined;
     try {
-      results = decodeBatch(body, ops.length);
+      results = decodeBatch(await bodyOf(response), ops.length);
     } catch (cause) {
       throw new NodeRequestError(node, 'unreadable batch response', { cause });
     }
@@ -62,11 +60,9 @@ export class Transport {
 
   /** `GET <path>` as JSON (used for /v1/stats). */
   async json(node: string, path: string): Promise<unknown> {
-    const signal = AbortSignal.timeout(this.#timeout);
-    const response = await this.#request(node, `${node}${path}`, signal, { method: 'get' });
-    const text = new TextDecoder().decode(await this.#read(node, response, signal));
+    const response = await this.#request(node, `${node}${path}`, { method: 'get' });
     try {
-      return JSON.parse(text) as unknown;
+      return JSON.parse(utf8.decode(await bodyOf(response))) as unknown;
     } catch (cause) {
       throw new NodeRequestError(node, `${path} did not answer JSON`, { cause });
     }
@@ -75,9 +71,7 @@ export class Transport {
   /** True when `GET /healthz` answers 2xx within the timeout. */
   async healthy(node: string): Promise<boolean> {
     try {
-      const signal = AbortSignal.timeout(this.#timeout);
-      const response = await this.#request(node, `${node}/healthz`, signal, { method: 'get' });
-      await this.#read(node, response, signal);
+      await this.#request(node, `${node}/healthz`, { method: 'get' });
       return true;
     } catch {
       return false;
@@ -91,48 +85,40 @@ export class Transport {
   async #request(
     node: string,
     url: string,
-    signal: AbortSignal,
-    init: { method: string; body?: Uint8Array; headers?: Record<string, string> },
+    init: Options & { [RAW_BODY]?: Uint8Array },
   ): Promise<Response> {
     let response: Response;
     try {
-      response = await this.#http(url, { ...init, signal });
+      response = await this.#http(url, init);
     } catch (cause) {
-      throw this.#failure(node, 'request failed', cause, signal);
+      if (isTimeoutError(cause)) throw new NodeTimeoutError(node, this.#timeout, { cause });
+      throw new NodeRequestError(node, `request failed: ${describe(cause)}`, { cause });
     }
     if (response.ok) return response;
-    throw await this.#httpError(node, response);
+    throw await httpError(node, response);
   }
+}
 
-  async #read(node: string, response: Response, signal: AbortSignal): Promise<ArrayBuffer> {
-    try {
-      return await response.arrayBuffer();
-    } catch (cause) {
-      throw this.#failure(node, 'response body failed', cause, signal);
-    }
-  }
+/** undici puts the useful part (ECONNREFUSED, …) in `cause`. */
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && !error.message.includes(code)
+    ? `${error.message} (${code})`
+    : error.message;
+}
 
-  #failure(node: string, what: string, cause: unknown, signal: AbortSignal): NodeRequestError {
-    if (signal.aborted) return new NodeTimeoutError(node, this.#timeout, { cause });
-    const detail =
-      cause instanceof Error
-        ? cause.cause instanceof Error
-          ? cause.cause.message
-          : cause.message
-        : String(cause);
-    return new NodeRequestError(node, `${what}: ${detail}`, { cause });
+async function httpError(node: string, response: Response): Promise<NodeRequestError> {
+  let code: string | undefined;
+  let message = `HTTP ${response.status}`;
+  try {
+    const body = JSON.parse(utf8.decode(await bodyOf(response))) as {
+      error?: { code?: unknown; message?: unknown };
+    };
+    if (typeof body.error?.code === 'string') code = body.error.code;
+    if (typeof body.error?.message === 'string') message += ` ${code}: ${body.error.message}`;
+  } catch {
+    // Not the JSON error shape (a proxy's page, say): the status alone must do.
   }
-
-  async #httpError(node: string, response: Response): Promise<NodeRequestError> {
-    let code: string | undefined;
-    let message = `HTTP ${response.status}`;
-    try {
-      const body = (await response.json()) as { error?: { code?: unknown; message?: unknown } };
-      if (typeof body.error?.code === 'string') code = body.error.code;
-      if (typeof body.error?.message === 'string') message += ` ${code}: ${body.error.message}`;
-    } catch {
-      // Not the JSON error shape (a proxy's page, say): the status alone must do.
-    }
-    return new NodeRequestError(node, message, { status: response.status, code });
-  }
+  return new NodeRequestError(node, message, { status: response.status, code });
 }

@@ -1,0 +1,298 @@
+#!/usr/bin/env node
+/* global URL, setTimeout, performance */
+// The client benchmark: a three-node dcache cluster on loopback (separate processes), 64 operations
+// in flight, 90% get / 10% set of 100-byte values over 10k keys — through @dcache/client with
+// auto-batching on and off, memjs against three memcached processes and iovalkey against Redis
+// (with and without auto-pipelining), in the same run. Contenders alternate; every one runs
+// ROUNDS times; medians are reported with ratios to memjs.
+//
+//   pnpm --filter @dcache/client build && pnpm --filter @dcache/client bench
+//   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
+const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
+const IN_FLIGHT = 64;
+const KEYS = 10_000;
+const GET_SHARE = 0.9;
+const VALUE = 'v'.repeat(100);
+const SERVER_BIN = here('../../server/bin/dcache-server.js');
+const SERVER_DIST = here('../../server/dist/cli.js');
+const CLIENT_DIST = here('../dist/index.js');
+
+const children = [];
+function stopAll() {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+}
+process.on('exit', stopAll);
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    stopAll();
+    process.exit(130);
+  });
+}
+
+function hasBinary(name) {
+  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
+}
+
+async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Resolves once something accepts TCP connections on `port` (bounded). */
+async function waitForPort(port, what) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const ok = await new Promise((resolve) => {
+      const socket = createConnection({ port, host: '127.0.0.1' });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`${what} did not start on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function start(command, args) {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return child;
+}
+
+/** A dcache node as its own process, via the server CLI; resolves to its URL. */
+async function startDcacheNode(index) {
+  const child = start(process.execPath, [
+    SERVER_BIN,
+    '--port',
+    '0',
+    '--node-id',
+    `bench-${index}`,
+    '--max-memory',
+    '256mb',
+  ]);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (https?:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`dcache node exited (${code}): ${output}`)));
+  });
+}
+
+async function startMemcached() {
+  const port = await freePort();
+  start('memcached', [
+    '-u',
+    'memcache',
+    '-l',
+    '127.0.0.1',
+    '-p',
+    String(port),
+    '-U',
+    '0',
+    '-m',
+    '256',
+  ]);
+  await waitForPort(port, 'memcached');
+  return `127.0.0.1:${port}`;
+}
+
+async function startRedis() {
+  const port = await freePort();
+  start('redis-server', [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+  ]);
+  await waitForPort(port, 'redis-server');
+  return port;
+}
+
+function key(i) {
+  return `key:${i}`;
+}
+
+/** 64 workers for `ms`: returns ops/s and latency percentiles in ms. */
+async function drive(ops, ms) {
+  const latencies = new Float64Array(4_000_000);
+  let count = 0;
+  let errors = 0;
+  const deadline = performance.now() + ms;
+  let seed = 12345;
+  const random = () => {
+    // xorshift: cheap, deterministic, the same stream for every contender.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  const started = performance.now();
+  async function worker() {
+    while (performance.now() < deadline) {
+      const k = key(Math.floor(random() * KEYS));
+      const t = performance.now();
+      try {
+        if (random() < GET_SHARE) await ops.get(k);
+        else await ops.set(k, VALUE);
+      } catch {
+        errors++;
+      }
+      if (count < latencies.length) latencies[count] = performance.now() - t;
+      count++;
+    }
+  }
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+  return { opsPerSec: count / elapsed, p50: at(0.5), p99: at(0.99), errors };
+}
+
+async function fill(ops) {
+  for (let i = 0; i < KEYS; i += IN_FLIGHT) {
+    await Promise.all(
+      Array.from({ length: Math.min(IN_FLIGHT, KEYS - i) }, (_, j) => ops.set(key(i + j), VALUE)),
+    );
+  }
+}
+
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+const contenders = [];
+
+async function main() {
+  if (!existsSync(CLIENT_DIST))
+    throw new Error('build the client first: pnpm --filter @dcache/client build');
+  const { DistributedCacheClient } = await import(CLIENT_DIST);
+  const skipped = [];
+
+  if (existsSync(SERVER_DIST)) {
+    const urls = await Promise.all([0, 1, 2].map(startDcacheNode));
+    for (const batch of [true, false]) {
+      // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
+      const client = new DistributedCacheClient(urls, { batch, timeout: 10_000 });
+      contenders.push({
+        name: `dcache client, batching ${batch ? 'on' : 'off'}`,
+        ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
+        close: () => client.close(),
+      });
+    }
+  } else skipped.push('dcache (build @dcache/server first)');
+
+  if (hasBinary('memcached')) {
+    const servers = await Promise.all([0, 1, 2].map(startMemcached));
+    const memjs = (await import('memjs')).default;
+    const client = memjs.Client.create(servers.join(','), { logger: { log() {} } });
+    contenders.push({
+      name: 'memjs + 3 memcached',
+      ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v, { expires: 0 }) },
+      close: () => client.quit(),
+    });
+  } else skipped.push('memjs + memcached (memcached not installed)');
+
+  if (hasBinary('redis-server')) {
+    const port = await startRedis();
+    const { Redis } = await import('iovalkey');
+    for (const enableAutoPipelining of [false, true]) {
+      const client = new Redis({
+        host: '127.0.0.1',
+        port,
+        enableAutoPipelining,
+        maxRetriesPerRequest: 1,
+      });
+      client.on('error', () => undefined);
+      contenders.push({
+        name: `iovalkey + redis${enableAutoPipelining ? ', auto-pipelining' : ''}`,
+        ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
+        close: () => client.quit(),
+      });
+    }
+  } else skipped.push('iovalkey + redis (redis-server not installed)');
+
+  for (const name of skipped) console.log(`skipped: ${name}`);
+  console.log(
+    `${contenders.length} contenders × ${ROUNDS} rounds × ${RUN_MS} ms, ${IN_FLIGHT} in flight, ${Math.round(GET_SHARE * 100)}% get, ${VALUE.length}-byte values, ${KEYS} keys`,
+  );
+
+  for (const contender of contenders) {
+    await fill(contender.ops);
+    // Warm-up: JIT, connection pools.
+    await drive(contender.ops, Math.min(500, RUN_MS));
+    contender.runs = [];
+  }
+  for (let round = 0; round < ROUNDS; round++) {
+    // Alternate: rotate the order every round so no contender always runs first or last.
+    const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
+    for (const contender of order) {
+      const result = await drive(contender.ops, RUN_MS);
+      contender.runs.push(result);
+      console.log(
+        `round ${round + 1}: ${contender.name.padEnd(34)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  errors ${result.errors}` : ''}`,
+      );
+    }
+  }
+
+  const baseline = contenders.find((c) => c.name.startsWith('memjs'));
+  const summary = contenders.map((c) => ({
+    name: c.name,
+    opsPerSec: median(c.runs.map((r) => r.opsPerSec)),
+    p50: median(c.runs.map((r) => r.p50)),
+    p99: median(c.runs.map((r) => r.p99)),
+    errors: c.runs.reduce((sum, r) => sum + r.errors, 0),
+  }));
+  const base = baseline ? summary.find((s) => s.name === baseline.name).opsPerSec : undefined;
+  console.log(`\nMedians of ${ROUNDS} rounds:\n`);
+  console.log('| contender | ops/s | p50 ms | p99 ms | vs memjs |');
+  console.log('| --- | ---: | ---: | ---: | ---: |');
+  for (const s of summary) {
+    const ratio = base ? `${(s.opsPerSec / base).toFixed(2)}×` : 'n/a';
+    console.log(
+      `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} |${s.errors ? ` (${s.errors} errors)` : ''}`,
+    );
+  }
+  const on = summary.find((s) => s.name.includes('batching on'));
+  const off = summary.find((s) => s.name.includes('batching off'));
+  if (on && off) console.log(`\nbatching on / off: ${(on.opsPerSec / off.opsPerSec).toFixed(2)}×`);
+  if (on && base)
+    console.log(
+      `target batching on >= memjs: ${on.opsPerSec >= base ? 'met' : 'missed'} (${(on.opsPerSec / base).toFixed(2)}×)`,
+    );
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    for (const contender of contenders) await contender.close().catch(() => undefined);
+    stopAll();
+  });
