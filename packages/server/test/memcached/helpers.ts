@@ -10,9 +10,9 @@ export interface Started {
   port: number;
 }
 
-export function newCache(now?: () => number): LruCache<StoredValue> {
+export function newCache(now?: () => number, maxMemory = 64 * 1024 * 1024): LruCache<StoredValue> {
   return new LruCache<StoredValue>({
-    maxMemory: 64 * 1024 * 1024,
+    maxMemory,
     sizeOf: (v) => v.bytes.length,
     ...(now === undefined ? {} : { now }),
   });

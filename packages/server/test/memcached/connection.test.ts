@@ -1,0 +1,213 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { MemcachedConnection } from '../../src/memcached/connection.js';
+import { MemcachedCounters } from '../../src/memcached/counters.js';
+import type { ProtocolShared } from '../../src/memcached/session.js';
+import { ProtocolStore } from '../../src/memcached/store.js';
+import { newCache } from './helpers.js';
+
+/** A socket stand-in that records writes and can refuse them (a full kernel buffer). */
+class FakeSocket extends EventEmitter {
+  writes: Buffer[] = [];
+  full = false;
+  paused = false;
+  ended = false;
+  destroyed = false;
+  setNoDelay(): void {}
+  cork(): void {}
+  uncork(): void {}
+  write(chunk: Buffer): boolean {
+    this.writes.push(Buffer.from(chunk));
+    return !this.full;
+  }
+  pause(): void {
+    this.paused = true;
+  }
+  resume(): void {
+    this.paused = false;
+  }
+  end(): void {
+    this.ended = true;
+  }
+  destroy(): void {
+    this.destroyed = true;
+  }
+  text(): string {
+    return Buffer.concat(this.writes).toString('latin1');
+  }
+}
+
+function open(
+  maxValueBytes = 1024 * 1024,
+  maxMemory?: number,
+): { socket: FakeSocket; shared: ProtocolShared } {
+  const cache = newCache(undefined, maxMemory);
+  const shared: ProtocolShared = {
+    store: new ProtocolStore(cache, Date.now),
+    counters: new MemcachedCounters(),
+    cache,
+    maxKeyBytes: 250,
+    maxValueBytes,
+    maxConnections: 10,
+    version: 'test',
+    now: Date.now,
+    startedAtMs: Date.now(),
+  };
+  const socket = new FakeSocket();
+  new MemcachedConnection(socket as unknown as Socket, shared);
+  return { socket, shared };
+}
+
+describe('streaming parser', () => {
+  test('all replies to one input chunk leave in a single write, in order', () => {
+    const { socket } = open();
+    const commands = Array.from(
+      { length: 50 },
+      (_, i) => `set k${i} 0 0 1\r\n${i % 10}\r\nget k${i}\r\n`,
+    );
+    socket.emit('data', Buffer.from(commands.join('')));
+    expect(socket.writes).toHaveLength(1);
+    const expected = Array.from(
+      { length: 50 },
+      (_, i) => `STORED\r\nVALUE k${i} 0 1\r\n${i % 10}\r\nEND\r\n`,
+    );
+    expect(socket.text()).toBe(expected.join(''));
+  });
+
+  test('a command split at every byte boundary still parses (binary data included)', () => {
+    const { socket } = open();
+    const input = Buffer.concat([
+      Buffer.from('set bin 3 0 4\r\n'),
+      Buffer.from([13, 10, 0, 255]),
+      Buffer.from('\r\ngets bin\r\n'),
+    ]);
+    for (const byte of input) socket.emit('data', Buffer.from([byte]));
+    const out = Buffer.concat(socket.writes);
+    expect(out.toString('latin1')).toMatch(/^STORED\r\nVALUE bin 3 4 \d+\r\n/);
+    expect(out.includes(Buffer.from([13, 10, 0, 255, 13, 10]))).toBe(true);
+  });
+
+  test('a large value arriving in many chunks is stored whole', () => {
+    const { socket, shared } = open();
+    const value = Buffer.alloc(300_000, 0x61);
+    const input = Buffer.concat([
+      Buffer.from(`set big 0 0 ${value.length}\r\n`),
+      value,
+      Buffer.from('\r\n'),
+    ]);
+    for (let i = 0; i < input.length; i += 65_536)
+      socket.emit('data', input.subarray(i, i + 65_536));
+    expect(socket.text()).toBe('STORED\r\n');
+    expect(Buffer.from(shared.cache.peekEntry('big')!.value.bytes).equals(value)).toBe(true);
+  });
+
+  test('back-pressure: a full socket pauses reading and parsing until drain', () => {
+    const { socket } = open();
+    socket.full = true;
+    const big = 'x'.repeat(200_000);
+    socket.emit('data', Buffer.from(`set v 0 0 ${big.length}\r\n${big}\r\n`));
+    socket.emit('data', Buffer.from('get v\r\nget v\r\nget v\r\nversion\r\n'));
+    expect(socket.paused).toBe(true);
+    const before = socket.text();
+    // Paused mid-chunk: the later commands wait instead of piling replies into memory.
+    expect(before).not.toContain('VERSION');
+    socket.full = false;
+    socket.emit('drain');
+    expect(socket.paused).toBe(false);
+    expect(socket.text().endsWith('VERSION test\r\n')).toBe(true);
+    expect(socket.text().split('VALUE v').length - 1).toBe(3);
+  });
+
+  test('an over-long line without a newline closes the connection; a long get line does not', () => {
+    const garbage = open();
+    garbage.socket.emit('data', Buffer.alloc(3000, 0x61));
+    expect(garbage.socket.destroyed).toBe(true);
+
+    const multiget = open();
+    multiget.socket.emit('data', Buffer.from(`get ${'k '.repeat(1500)}`));
+    expect(multiget.socket.destroyed).toBe(false);
+    multiget.socket.emit('data', Buffer.from('\r\n'));
+    expect(multiget.socket.text()).toBe('END\r\n');
+  });
+
+  test('a flood of get-prefixed garbage is cut off at a bounded size', () => {
+    const { socket } = open();
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    socket.emit('data', Buffer.from('get '));
+    let sent = 0;
+    while (!socket.destroyed && sent < 8 * 1024 * 1024) {
+      socket.emit('data', chunk);
+      sent += chunk.length;
+    }
+    expect(socket.destroyed).toBe(true);
+    expect(sent).toBeLessThanOrEqual(1024 * 1024 + chunk.length);
+  });
+});
+
+describe('errors as memcached gives them', () => {
+  const reply = (input: string, maxValueBytes?: number) => {
+    const { socket, shared } = open(maxValueBytes);
+    socket.emit('data', Buffer.from(input, 'utf8'));
+    return { text: socket.text(), shared };
+  };
+
+  test.each([
+    ['bogus\r\n', 'ERROR\r\n'],
+    ['\r\n', 'ERROR\r\n'],
+    [`set ${'k'.repeat(251)} 0 0 1\r\nx\r\n`, 'CLIENT_ERROR bad command line format\r\nERROR\r\n'],
+    ['set a\tb 0 0 1\r\nx\r\n', 'CLIENT_ERROR bad command line format\r\nERROR\r\n'],
+    ['get a\u007fb\r\n', 'CLIENT_ERROR bad command line format\r\n'],
+    ['set a 0 0 3\r\nabcde\r\n', 'CLIENT_ERROR bad data chunk\r\nERROR\r\n'],
+    ['incr a 1\r\n', 'NOT_FOUND\r\n'],
+    [
+      'set n 0 0 1\r\nx\r\nincr n 1\r\n',
+      'STORED\r\nCLIENT_ERROR cannot increment or decrement non-numeric value\r\n',
+    ],
+  ])('%j → %j', (input, expected) => {
+    expect(reply(input).text).toBe(expected);
+  });
+
+  test('invalid UTF-8 in a key is refused (the HTTP API could not address it)', () => {
+    const { socket } = open();
+    socket.emit(
+      'data',
+      Buffer.concat([Buffer.from('get a'), Buffer.from([0xff]), Buffer.from('\r\n')]),
+    );
+    expect(socket.text()).toBe('CLIENT_ERROR bad command line format\r\n');
+  });
+
+  test('a value over maxValueBytes: data consumed, SERVER_ERROR, and set removes the old value', () => {
+    const { text, shared } = reply(
+      'set k 0 0 1\r\nx\r\nset k 0 0 20\r\n01234567890123456789\r\nget k\r\n',
+      10,
+    );
+    expect(text).toBe('STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n');
+    expect(shared.counters.store_too_large).toBe(1);
+  });
+
+  test('an oversized add or append keeps the old value, as memcached does', () => {
+    const { text } = reply(
+      'set k 0 0 1\r\nx\r\nadd k 0 0 20\r\n01234567890123456789\r\nget k\r\n',
+      10,
+    );
+    expect(text).toBe(
+      'STORED\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 1\r\nx\r\nEND\r\n',
+    );
+  });
+
+  test('memory pressure evicts instead of answering SERVER_ERROR out of memory', () => {
+    const { socket, shared } = open(undefined, 256 * 1024);
+    const value = 'v'.repeat(1000);
+    // 2 MB through a 256 KiB cache, then one more store that must succeed.
+    const sets = Array.from(
+      { length: 2000 },
+      (_, i) => `set k${i} 0 0 1000 noreply\r\n${value}\r\n`,
+    );
+    for (let i = 0; i < sets.length; i += 500)
+      socket.emit('data', Buffer.from(sets.slice(i, i + 500).join('')));
+    socket.emit('data', Buffer.from(`set last 0 0 1000\r\n${value}\r\n`));
+    expect(socket.text()).toBe('STORED\r\n');
+    expect(shared.cache.stats.evictions).toBeGreaterThan(0);
+  });
+});
