@@ -129,9 +129,13 @@ try {
       `| ${name} | ${Math.round(med('rps')).toLocaleString('en-US')} | ${(ratios[name] * 100).toFixed(0)}% | ${med('p50')} | ${med('p99')} | ${cpu.toFixed(1)} | ${((ceilingCpu / cpu) * 100).toFixed(0)}% |`,
     );
   }
-  console.log(`\n(hello-world median: ${Math.round(ceiling).toLocaleString('en-US')} req/s, ${ceilingCpu.toFixed(1)} CPU µs/req)`);
+  console.log(
+    `\n(hello-world median: ${Math.round(ceiling).toLocaleString('en-US')} req/s, ${ceilingCpu.toFixed(1)} CPU µs/req)`,
+  );
   const ratio = ratios['GET 100 B'];
-  console.log(`GET / hello-world = ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'MISSED'})`);
+  console.log(
+    `GET / hello-world = ${ratio.toFixed(2)} (target ≥ 0.80: ${ratio >= 0.8 ? 'met' : 'MISSED'})`,
+  );
 } finally {
   for (const { child } of Object.values(targets)) child.kill('SIGTERM');
 }
