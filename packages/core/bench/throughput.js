@@ -1,7 +1,11 @@
 /**
- * Throughput: @dcache/core vs lru-cache on the same Zipf trace, in the same process, alternating
- * which goes first, ROUNDS rounds, each on a fresh cache. Both run with an item limit, a memory
- * limit (lru-cache: maxSize + sizeCalculation) and a TTL on every entry.
+ * Throughput: @dcache/core vs lru-cache on the same traces, in the same process, alternating which
+ * goes first, several rounds. Both run with an item limit, a memory limit (lru-cache: maxSize +
+ * sizeCalculation) and a TTL on every entry.
+ *
+ * - "mixed" is the headline workload (see WORKLOAD), replayed on a fresh cache every round.
+ * - "get hits" and "sets" isolate the two paths: Zipf gets on a cache pre-filled with every key
+ *   they ask for, and a sets-only Zipf trace on a fresh cache.
  */
 import { LRUCache } from 'lru-cache';
 import { LruCache, ENTRY_OVERHEAD } from '../dist/index.js';
@@ -17,69 +21,84 @@ export const WORKLOAD = {
   valueBytes: 100,
   ttl: 10 * 60_000,
 };
-const ROUNDS = 11;
 
-export async function throughput() {
-  const w = WORKLOAD;
-  const trace = makeTrace({ ops: w.ops, keySpace: w.keySpace, s: w.s, getShare: w.getShare });
-  const value = 'v'.repeat(w.valueBytes);
-  // Room for the item limit plus slack, so the memory limit is enforced but the item limit binds.
-  const maxMemory = w.capacity * (ENTRY_OVERHEAD + 16 + w.valueBytes + 16);
-  const ours = await import('./loop.js?contender=ours');
-  const theirs = await import('./loop.js?contender=lru-cache');
-  const setOptions = { ttl: w.ttl };
-  const contenders = {
-    '@dcache/core': () =>
-      ours.replay(
-        new LruCache({ maxItems: w.capacity, maxMemory, defaultTtl: w.ttl }),
-        trace,
-        value,
-        setOptions,
-      ),
-    'lru-cache': () =>
-      theirs.replay(
-        new LRUCache({
-          max: w.capacity,
-          maxSize: maxMemory,
-          sizeCalculation: (v, k) => k.length + v.length + ENTRY_OVERHEAD + 16,
-          ttl: w.ttl,
-        }),
-        trace,
-        value,
-        setOptions,
-      ),
-  };
-  const names = Object.keys(contenders);
-  const opsPerSec = Object.fromEntries(names.map((n) => [n, []]));
-  const opsPerCpuSec = Object.fromEntries(names.map((n) => [n, []]));
+const w = WORKLOAD;
+// Room for the item limit plus slack, so the memory limit is enforced but the item limit binds.
+const maxMemory = w.capacity * (ENTRY_OVERHEAD + 16 + w.valueBytes + 16);
+const value = 'v'.repeat(w.valueBytes);
+const setOptions = { ttl: w.ttl };
+
+const factories = {
+  '@dcache/core': () => new LruCache({ maxItems: w.capacity, maxMemory, defaultTtl: w.ttl }),
+  'lru-cache': () =>
+    new LRUCache({
+      max: w.capacity,
+      maxSize: maxMemory,
+      sizeCalculation: (v, k) => k.length + v.length + ENTRY_OVERHEAD + 16,
+      ttl: w.ttl,
+    }),
+};
+const names = Object.keys(factories);
+
+/**
+ * Runs `trace` `rounds` times per contender. The machine is shared, so wall-clock speed drifts
+ * with other processes' load: each run is also timed in CPU seconds of this process (user +
+ * system), which other processes disturb far less, and the ratio is also taken within each
+ * round's back-to-back pair.
+ */
+async function compare(label, trace, { rounds, prefill }) {
+  const loops = {};
+  const caches = {};
+  for (const name of names) {
+    // One copy of the timed loop per contender and workload: no shared, polymorphic call sites.
+    loops[name] = (await import(`./loop.js?${encodeURIComponent(`${label}-${name}`)}`)).replay;
+    if (prefill) {
+      caches[name] = factories[name]();
+      for (const key of prefill) caches[name].set(key, value, setOptions);
+    }
+  }
+  const run = (name) =>
+    loops[name](caches[name] ? () => caches[name] : factories[name], trace, value, setOptions);
+  for (const name of names) run(name); // untimed warm-up, so both are optimised
+  const wall = Object.fromEntries(names.map((n) => [n, []]));
+  const cpu = Object.fromEntries(names.map((n) => [n, []]));
   const hitRate = {};
-  // One untimed warm-up round each, so both are optimised before the timed rounds.
-  for (const name of names) contenders[name]();
-  // The machine is shared, so wall-clock speed drifts with other processes' load. We also time
-  // each run in CPU seconds of this process (user + system, GC threads included), which other
-  // processes disturb far less, and take the ratio within each round's back-to-back pair.
   const pairRatios = [];
-  for (let round = 0; round < ROUNDS; round++) {
+  const gets = trace.isGet.reduce((sum, g) => sum + g, 0);
+  for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
     for (const name of order) {
       globalThis.gc?.();
-      const { ms, cpuMs, hits } = contenders[name]();
-      opsPerSec[name].push(w.ops / (ms / 1000));
-      opsPerCpuSec[name].push(w.ops / (cpuMs / 1000));
-      hitRate[name] = hits / (w.ops * w.getShare);
+      const { ms, cpuMs, hits } = run(name);
+      wall[name].push(trace.keys.length / (ms / 1000));
+      cpu[name].push(trace.keys.length / (cpuMs / 1000));
+      hitRate[name] = gets === 0 ? 0 : hits / gets;
     }
-    pairRatios.push(opsPerCpuSec[names[0]][round] / opsPerCpuSec[names[1]][round]);
+    pairRatios.push(cpu[names[0]][round] / cpu[names[1]][round]);
   }
   return {
-    distinctKeys: trace.distinctKeys,
-    rounds: ROUNDS,
+    label,
+    rounds,
     pairRatio: median(pairRatios),
     results: names.map((name) => ({
       name,
-      opsPerSec: median(opsPerSec[name]),
-      opsPerCpuSec: median(opsPerCpuSec[name]),
-      all: opsPerSec[name],
+      opsPerSec: median(wall[name]),
+      opsPerCpuSec: median(cpu[name]),
+      all: wall[name],
       hitRate: hitRate[name],
     })),
+  };
+}
+
+export async function throughput() {
+  const mixed = makeTrace({ ops: w.ops, keySpace: w.keySpace, s: w.s, getShare: w.getShare });
+  const hits = makeTrace({ ops: w.ops / 2, keySpace: w.capacity, s: w.s, getShare: 1, seed: 7 });
+  const sets = makeTrace({ ops: w.ops / 2, keySpace: w.keySpace, s: w.s, getShare: 0, seed: 9 });
+  const prefill = Array.from(new Set(hits.keys));
+  return {
+    distinctKeys: mixed.distinctKeys,
+    mixed: await compare('mixed', mixed, { rounds: 9 }),
+    hits: await compare('get hits', hits, { rounds: 5, prefill }),
+    sets: await compare('sets', sets, { rounds: 5 }),
   };
 }
