@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { NodeProcess } from './node-process.js';
+import type { StopOptions } from './node-process.js';
 
 export interface ClusterOptions {
   /** One node per port (0 = let the OS pick). */
@@ -58,9 +59,9 @@ export class Cluster {
     }
   }
 
-  /** Gracefully stops every node (SIGTERM, then SIGKILL after the grace period) and waits for them. */
-  async stop(graceMs?: number): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.stop(graceMs)));
+  /** Gracefully stops every node (see NodeProcess.stop) and waits for them. */
+  async stop(options?: StopOptions): Promise<void> {
+    await Promise.all(this.nodes.map((node) => node.stop(options)));
     process.off('exit', this.#onExit);
   }
 

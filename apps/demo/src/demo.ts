@@ -8,6 +8,9 @@ import type { DemoOptions } from './options.js';
 import { describeExit } from './node-process.js';
 import { walkthrough } from './walkthrough.js';
 
+/** How long nodes get to exit on their own after a Ctrl-C before the demo sends SIGTERM. */
+const SELF_STOP_MS = 1000;
+
 function curlExamples(url: string): string[] {
   return [
     `curl -X PUT ${url}/v1/keys/hello -H 'content-type: text/plain' --data 'world'`,
@@ -35,19 +38,21 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
 
-  const shutdown = (): Promise<void> =>
+  const shutdown = (selfMs = 0): Promise<void> =>
     (stopping ??= (async () => {
       say.section('Stopping');
       await client?.close();
       await dashboard?.close();
-      await cluster.stop();
+      await cluster.stop({ selfMs });
       for (const node of cluster.nodes)
         say.ok(`${node.nodeId} stopped (${describeExit(await node.exited)})`);
       resolveStopped();
     })());
   const onSignal = (signal: NodeJS.Signals): void => {
     say.say(`\nReceived ${signal}: stopping the nodes…`);
-    void shutdown();
+    // Ctrl-C in a terminal signals the whole process group, nodes included: let them finish the
+    // graceful shutdown they already started rather than interrupt it with a second signal.
+    void shutdown(signal === 'SIGINT' ? SELF_STOP_MS : 0);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -74,7 +79,9 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
       );
     }
 
-    client = new DistributedCacheClient(cluster.urls, { replicas: 2, timeout: 1000 });
+    // A killed node refuses connections at once, so failover does not wait for this timeout; it is
+    // generous so that a busy laptop does not turn slowness into errors.
+    client = new DistributedCacheClient(cluster.urls, { replicas: 2, timeout: 3000 });
     await Promise.race([walkthrough({ client, cluster, say }), stopped]);
     if (stopping !== undefined) return 0;
 

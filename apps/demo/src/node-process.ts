@@ -19,6 +19,13 @@ export interface NodeProcessOptions {
   startTimeoutMs?: number;
 }
 
+export interface StopOptions {
+  /** How long SIGTERM may take before SIGKILL. @default 5000 */
+  graceMs?: number;
+  /** How long to wait for the node to exit by itself before sending anything. @default 0 */
+  selfMs?: number;
+}
+
 export interface Exit {
   code: number | null;
   signal: NodeJS.Signals | null;
@@ -146,15 +153,21 @@ export class NodeProcess {
     return this.#exited;
   }
 
-  /** Graceful stop: SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
-  async stop(graceMs = 5000): Promise<Exit> {
+  /**
+   * Graceful stop: SIGTERM, then SIGKILL if it has not exited within `graceMs`. With `selfMs`, first
+   * give the node that long to exit on its own — after a terminal's Ctrl-C it got SIGINT too, and a
+   * second signal would cut its graceful shutdown short.
+   */
+  async stop({ graceMs = 5000, selfMs = 0 }: StopOptions = {}): Promise<Exit> {
     if (!this.running) return this.#exited;
-    this.#child!.kill('SIGTERM');
-    const timer = setTimeout(() => this.killNow(), graceMs);
+    const timers = [
+      setTimeout(() => this.#child!.kill('SIGTERM'), selfMs),
+      setTimeout(() => this.killNow(), selfMs + graceMs),
+    ];
     try {
       return await this.#exited;
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 

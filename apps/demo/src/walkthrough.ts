@@ -13,7 +13,7 @@ export interface WalkthroughContext {
 }
 
 const BULK_KEYS = 1000;
-const TTL_MS = 1000;
+const TTL_MS = 1500;
 const REPAIR_TIMEOUT_MS = 15_000;
 
 /** Where a walkthrough assertion failed: the demo exits non-zero rather than narrate something untrue. */
@@ -70,10 +70,17 @@ async function setAndGet({ client, cluster, say }: WalkthroughContext): Promise<
 async function ttlExpiry({ client, say }: WalkthroughContext): Promise<void> {
   say.section('TTL expiry');
   say.step(`await client.set('session:42', 'short-lived', { ttl: ${TTL_MS} })   // milliseconds`);
+  const written = performance.now();
   await client.set('session:42', 'short-lived', { ttl: TTL_MS });
   const before = await client.get('session:42');
-  expect(before === 'short-lived', `session:42 read back ${show(before)}`);
-  say.result(`get right away -> ${show(before)}`);
+  const elapsed = performance.now() - written;
+  // On a badly overloaded machine the set and get alone can outlast the TTL; say so instead of failing.
+  expect(before === 'short-lived' || elapsed >= TTL_MS, `session:42 read back ${show(before)}`);
+  say.result(
+    before === undefined
+      ? `get right away -> undefined: the set and get took ${elapsed.toFixed(0)} ms, the TTL had already run out`
+      : `get right away -> ${show(before)}`,
+  );
   say.say(`  ...waiting ${TTL_MS + 200} ms`);
   await sleep(TTL_MS + 200);
   const after = await client.get('session:42');
