@@ -10,13 +10,14 @@
 //   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4000);
 const IN_FLIGHT = 64;
 const KEYS = 10_000;
 const GET_SHARE = 0.9;
@@ -27,7 +28,8 @@ const CLIENT_DIST = here('../dist/index.js');
 
 const children = [];
 function stopAll() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+  // SIGINT: a dcache node exits cleanly on it, so --cpu-prof profiles get written.
+  for (const child of children) if (child.exitCode === null) child.kill('SIGINT');
 }
 process.on('exit', stopAll);
 for (const signal of ['SIGINT', 'SIGTERM']) {
@@ -76,7 +78,10 @@ function start(command, args) {
 
 /** A dcache node as its own process, via the server CLI; resolves to its URL. */
 async function startDcacheNode(index) {
+  // BENCH_PROFILE_SERVERS=<dir> writes a V8 CPU profile of each node there when it exits.
+  const profile = process.env.BENCH_PROFILE_SERVERS;
   const child = start(process.execPath, [
+    ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
     SERVER_BIN,
     '--port',
     '0',
@@ -136,8 +141,23 @@ function key(i) {
   return `key:${i}`;
 }
 
-/** 64 workers for `ms`: returns ops/s and latency percentiles in ms. */
-async function drive(ops, ms) {
+/** CPU time (user + system) of a process in µs, from /proc; 0 where /proc is missing. */
+function processCpu(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * 64 workers for `ms`: ops/s, latency percentiles in ms, and where the CPU went — µs per operation
+ * in this (client) process and in the contender's server processes.
+ */
+async function drive(ops, ms, pids = []) {
+  const clientBefore = process.cpuUsage();
+  const serversBefore = pids.reduce((sum, pid) => sum + processCpu(pid), 0);
   const latencies = new Float64Array(4_000_000);
   let count = 0;
   let errors = 0;
@@ -169,7 +189,16 @@ async function drive(ops, ms) {
   const elapsed = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  return { opsPerSec: count / elapsed, p50: at(0.5), p99: at(0.99), errors };
+  const client = process.cpuUsage(clientBefore);
+  const servers = pids.reduce((sum, pid) => sum + processCpu(pid), 0) - serversBefore;
+  return {
+    opsPerSec: count / elapsed,
+    p50: at(0.5),
+    p99: at(0.99),
+    errors,
+    clientCpu: (client.user + client.system) / count,
+    serverCpu: servers / count,
+  };
 }
 
 async function fill(ops) {
@@ -195,12 +224,15 @@ async function main() {
   const skipped = [];
 
   if (existsSync(SERVER_DIST)) {
+    const first = children.length;
     const urls = await Promise.all([0, 1, 2].map(startDcacheNode));
+    const pids = children.slice(first).map((child) => child.pid);
     for (const batch of [true, false]) {
       // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
       const client = new DistributedCacheClient(urls, { batch, timeout: 10_000 });
       contenders.push({
         name: `dcache client, batching ${batch ? 'on' : 'off'}`,
+        pids,
         ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
         close: () => client.close(),
       });
@@ -208,18 +240,23 @@ async function main() {
   } else skipped.push('dcache (build @dcache/server first)');
 
   if (hasBinary('memcached')) {
+    const first = children.length;
     const servers = await Promise.all([0, 1, 2].map(startMemcached));
+    const pids = children.slice(first).map((child) => child.pid);
     const memjs = (await import('memjs')).default;
     const client = memjs.Client.create(servers.join(','), { logger: { log() {} } });
     contenders.push({
       name: 'memjs + 3 memcached',
+      pids,
       ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v, { expires: 0 }) },
-      close: () => client.quit(),
+      close: async () => client.quit(),
     });
   } else skipped.push('memjs + memcached (memcached not installed)');
 
   if (hasBinary('redis-server')) {
+    const first = children.length;
     const port = await startRedis();
+    const pids = children.slice(first).map((child) => child.pid);
     const { Redis } = await import('iovalkey');
     for (const enableAutoPipelining of [false, true]) {
       const client = new Redis({
@@ -231,12 +268,20 @@ async function main() {
       client.on('error', () => undefined);
       contenders.push({
         name: `iovalkey + redis${enableAutoPipelining ? ', auto-pipelining' : ''}`,
+        pids,
         ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
         close: () => client.quit(),
       });
     }
   } else skipped.push('iovalkey + redis (redis-server not installed)');
 
+  // BENCH_ONLY=<substring> keeps only matching contenders (for profiling one of them).
+  const only = process.env.BENCH_ONLY;
+  if (only) {
+    for (const contender of contenders.filter((c) => !c.name.includes(only)))
+      await contender.close();
+    contenders.splice(0, contenders.length, ...contenders.filter((c) => c.name.includes(only)));
+  }
   for (const name of skipped) console.log(`skipped: ${name}`);
   console.log(
     `${contenders.length} contenders × ${ROUNDS} rounds × ${RUN_MS} ms, ${IN_FLIGHT} in flight, ${Math.round(GET_SHARE * 100)}% get, ${VALUE.length}-byte values, ${KEYS} keys`,
@@ -244,15 +289,15 @@ async function main() {
 
   for (const contender of contenders) {
     await fill(contender.ops);
-    // Warm-up: JIT, connection pools.
-    await drive(contender.ops, Math.min(500, RUN_MS));
+    // Warm-up: JIT (client and Node servers), connection pools. The Node nodes need seconds.
+    await drive(contender.ops, WARMUP_MS);
     contender.runs = [];
   }
   for (let round = 0; round < ROUNDS; round++) {
     // Alternate: rotate the order every round so no contender always runs first or last.
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const contender of order) {
-      const result = await drive(contender.ops, RUN_MS);
+      const result = await drive(contender.ops, RUN_MS, contender.pids);
       contender.runs.push(result);
       console.log(
         `round ${round + 1}: ${contender.name.padEnd(34)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  errors ${result.errors}` : ''}`,
@@ -267,15 +312,19 @@ async function main() {
     p50: median(c.runs.map((r) => r.p50)),
     p99: median(c.runs.map((r) => r.p99)),
     errors: c.runs.reduce((sum, r) => sum + r.errors, 0),
+    clientCpu: median(c.runs.map((r) => r.clientCpu)),
+    serverCpu: median(c.runs.map((r) => r.serverCpu)),
   }));
   const base = baseline ? summary.find((s) => s.name === baseline.name).opsPerSec : undefined;
   console.log(`\nMedians of ${ROUNDS} rounds:\n`);
-  console.log('| contender | ops/s | p50 ms | p99 ms | vs memjs |');
-  console.log('| --- | ---: | ---: | ---: | ---: |');
+  console.log(
+    '| contender | ops/s | p50 ms | p99 ms | vs memjs | client CPU µs/op | server CPU µs/op |',
+  );
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of summary) {
     const ratio = base ? `${(s.opsPerSec / base).toFixed(2)}×` : 'n/a';
     console.log(
-      `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} |${s.errors ? ` (${s.errors} errors)` : ''}`,
+      `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} | ${s.clientCpu.toFixed(1)} | ${s.serverCpu.toFixed(1)} |${s.errors ? ` (${s.errors} errors)` : ''}`,
     );
   }
   const on = summary.find((s) => s.name.includes('batching on'));
@@ -293,6 +342,7 @@ main()
     process.exitCode = 1;
   })
   .finally(async () => {
-    for (const contender of contenders) await contender.close().catch(() => undefined);
+    for (const contender of contenders)
+      await Promise.resolve(contender.close()).catch(() => undefined);
     stopAll();
   });

@@ -8,7 +8,6 @@ import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
 const utf8 = new TextDecoder();
-const BATCH_HEADERS = { 'content-type': 'application/msgpack', accept: 'application/msgpack' };
 
 export interface TransportOptions {
   timeout: number;
@@ -28,7 +27,11 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
-    const headers: Record<string, string> = {};
+    // Set once on the instance: per-request headers cost ky a merge on every call.
+    const headers: Record<string, string> = {
+      'content-type': 'application/msgpack',
+      accept: 'application/msgpack, application/json',
+    };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     this.#http = ky.create({
       retry: 0,
@@ -44,7 +47,6 @@ export class Transport {
     const response = await this.#request(node, `${node}/v1/batch`, {
       method: 'post',
       [RAW_BODY]: encodeBatch(ops),
-      headers: BATCH_HEADERS,
     });
     let results: BatchResult[] | undefined;
     try {
