@@ -29,6 +29,7 @@ import { StatsCounters } from './stats.js';
 import { SingleFlight } from './single-flight.js';
 import { SWEEP_PER_TICK, SWEEP_PER_WRITE, expiryFor, isExpired, startSweeper } from './ttl.js';
 import { NotNumericError } from './errors/not-numeric-error.js';
+import { EvictQueue } from './evict-queue.js';
 
 const NONE = -1;
 
@@ -37,7 +38,6 @@ export class LruCache<V> {
   readonly #maxItems: number;
   readonly #defaultTtl: number;
   readonly #sizeOf: ((value: V, key: string) => number) | undefined;
-  readonly #onEvict: ((key: string, value: V, reason: EvictionReason) => void) | undefined;
   readonly #now: () => number;
   readonly #sweepInterval: number;
 
@@ -57,11 +57,8 @@ export class LruCache<V> {
   readonly #stats = new StatsCounters();
   #flights: SingleFlight<V> | undefined;
 
-  // onEvict notifications waiting for the current operation to finish.
-  #pendingKeys: string[] = [];
-  #pendingValues: V[] = [];
-  #pendingReasons: EvictionReason[] = [];
-  #flushing = false;
+  /** Present only with an onEvict option. */
+  readonly #evictQueue: EvictQueue<V> | undefined;
 
   constructor(options: LruCacheOptions<V>) {
     const resolved = resolveOptions(options);
@@ -69,7 +66,7 @@ export class LruCache<V> {
     this.#maxItems = resolved.maxItems;
     this.#defaultTtl = resolved.defaultTtl;
     this.#sizeOf = resolved.sizeOf;
-    this.#onEvict = resolved.onEvict;
+    this.#evictQueue = resolved.onEvict && new EvictQueue(resolved.onEvict);
     this.#now = resolved.now;
     this.#sweepInterval = resolved.sweepInterval;
     this.#list = new LruList(this.#maxItems);
@@ -279,7 +276,7 @@ export class LruCache<V> {
 
   /** Removes every entry (each reported to onEvict as 'delete') and releases the storage. */
   clear(): void {
-    if (this.#onEvict !== undefined) {
+    if (this.#evictQueue !== undefined) {
       for (let s = this.#list.head; s !== NONE; s = this.#list.nextOf(s)) {
         this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');
       }
@@ -557,41 +554,12 @@ export class LruCache<V> {
   }
 
   #notify(key: string, value: V, reason: EvictionReason): void {
-    if (this.#onEvict === undefined) return;
-    this.#pendingKeys.push(key);
-    this.#pendingValues.push(value);
-    this.#pendingReasons.push(reason);
+    this.#evictQueue?.push(key, value, reason);
   }
 
-  /**
-   * Delivers queued onEvict calls once the operation is complete, so a callback sees a consistent
-   * cache and may call back into it. Returns `result` for tail calls. A throwing callback does not
-   * stop the others; the first error is rethrown after all were delivered.
-   */
+  /** Delivers queued onEvict calls now that the operation is complete; returns `result`. */
   #settle<R>(result?: R): R {
-    if (this.#pendingKeys.length === 0 || this.#flushing) return result as R;
-    this.#flushing = true;
-    const onEvict = this.#onEvict!;
-    let failed = false;
-    let failure: unknown;
-    try {
-      for (let i = 0; i < this.#pendingKeys.length; i++) {
-        try {
-          onEvict(this.#pendingKeys[i]!, this.#pendingValues[i]!, this.#pendingReasons[i]!);
-        } catch (error) {
-          if (!failed) {
-            failed = true;
-            failure = error;
-          }
-        }
-      }
-    } finally {
-      this.#pendingKeys.length = 0;
-      this.#pendingValues.length = 0;
-      this.#pendingReasons.length = 0;
-      this.#flushing = false;
-    }
-    if (failed) throw failure;
+    if (this.#evictQueue?.due === true) this.#evictQueue.flush();
     return result as R;
   }
 }

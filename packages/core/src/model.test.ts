@@ -377,116 +377,135 @@ function setup(config: {
   return { cache, clock, events, model };
 }
 
-describe('LruCache against a reference model', () => {
-  it('matches the model result for result, with identical stats, memory and order', () => {
-    fc.assert(
-      fc.property(configArb, fc.array(opArb, { minLength: 50, maxLength: 400 }), (config, ops) => {
-        const { cache, clock, events, model } = setup(config);
-        // A purge reports expirations in slot order, the model in list order: compare as sets.
-        const purgeBoth = () => {
-          const from = events.length;
-          expect(cache.purgeExpired()).toBe(model.apply({ op: 'purge' }));
-          expect(events.splice(from).sort()).toEqual(model.events.splice(from).sort());
-        };
-        for (const op of ops) {
-          if (op.op === 'purge') {
-            purgeBoth();
-            continue;
-          }
-          // Writes reclaim expired entries opportunistically (a bounded sweep at a cursor the model
-          // cannot predict); purging first makes the outcome exact. The free-running test below
-          // covers writes over unreclaimed expired entries.
-          if (WRITES.has(op.op)) {
-            purgeBoth();
-          }
-          const expected = model.apply(op);
-          const actual = applyReal(cache, op, clock);
-          expect(actual, JSON.stringify(op)).toEqual(expected);
-          expect(cache.memoryUsed).toBe(model.memory);
-          expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
-          expect(cache.size).toBe(model.list.length);
-          expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
-          expect([...cache.entries()]).toEqual(model.liveEntries());
-          expect(events).toEqual(model.events);
-        }
-        const { hits, misses, sets, deletes, evictions, expirations, refusals } = cache.stats;
-        expect({ hits, misses, sets, deletes, evictions, expirations, refusals }).toEqual(
-          model.stats,
-        );
-      }),
-      { numRuns: 150 },
-    );
-  });
+// Hundreds of long sequences: seconds of CPU, more on a loaded machine than vitest's 5 s default.
+const PROPERTY_TIMEOUT_MS = 120_000;
 
-  it('free-running: never returns an expired or stale value, keeps limits and recency order', () => {
-    fc.assert(
-      fc.property(configArb, fc.array(opArb, { minLength: 50, maxLength: 400 }), (config, ops) => {
-        const { cache, clock, events } = setup(config);
-        // An oracle of what the cache may hold: the last value written per key and its expiry,
-        // with no eviction; plus the recency order of all keys ever touched.
-        const oracle = new Map<string, { value: number; expiresAt: number }>();
-        let recency: string[] = [];
-        const use = (k: string) => {
-          recency = [k, ...recency.filter((x) => x !== k)];
-        };
-        const expired = (k: string) => {
-          const o = oracle.get(k);
-          return o === undefined || (o.expiresAt !== 0 && o.expiresAt <= clock.now);
-        };
-        for (const op of ops) {
-          const before = new Set(cache.keys());
-          events.length = 0;
-          const result = applyReal(cache, op, clock);
-          if ('key' in op) {
-            const k = op.key;
-            const entry = cache.peekEntry(k);
-            const readValue =
-              op.op === 'get' || op.op === 'peek'
-                ? result
-                : op.op === 'getEntry' || op.op === 'peekEntry'
-                  ? (result as CacheEntry<number> | undefined)?.value
-                  : undefined;
-            if (readValue !== undefined) {
-              expect(expired(k), `expired ${k} served`).toBe(false);
-              expect(readValue).toBe(oracle.get(k)!.value);
+describe('LruCache against a reference model', () => {
+  it(
+    'matches the model result for result, with identical stats, memory and order',
+    () => {
+      fc.assert(
+        fc.property(
+          configArb,
+          fc.array(opArb, { minLength: 50, maxLength: 400 }),
+          (config, ops) => {
+            const { cache, clock, events, model } = setup(config);
+            // A purge reports expirations in slot order, the model in list order: compare as sets.
+            const purgeBoth = () => {
+              const from = events.length;
+              expect(cache.purgeExpired()).toBe(model.apply({ op: 'purge' }));
+              expect(events.splice(from).sort()).toEqual(model.events.splice(from).sort());
+            };
+            for (const op of ops) {
+              if (op.op === 'purge') {
+                purgeBoth();
+                continue;
+              }
+              // Writes reclaim expired entries opportunistically (a bounded sweep at a cursor the model
+              // cannot predict); purging first makes the outcome exact. The free-running test below
+              // covers writes over unreclaimed expired entries.
+              if (WRITES.has(op.op)) {
+                purgeBoth();
+              }
+              const expected = model.apply(op);
+              const actual = applyReal(cache, op, clock);
+              expect(actual, JSON.stringify(op)).toEqual(expected);
+              expect(cache.memoryUsed).toBe(model.memory);
+              expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
+              expect(cache.size).toBe(model.list.length);
+              expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
+              expect([...cache.entries()]).toEqual(model.liveEntries());
+              expect(events).toEqual(model.events);
             }
-            if (entry !== undefined) {
-              // Whatever wrote it, the oracle learns it now (writes are checked against their inputs).
-              const ttlLeft = entry.ttl;
-              const wrote = ['set', 'add', 'replace', 'cas', 'incr', 'decr', 'touch'].includes(
-                op.op,
+            const { hits, misses, sets, deletes, evictions, expirations, refusals } = cache.stats;
+            expect({ hits, misses, sets, deletes, evictions, expirations, refusals }).toEqual(
+              model.stats,
+            );
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    'free-running: never returns an expired or stale value, keeps limits and recency order',
+    () => {
+      fc.assert(
+        fc.property(
+          configArb,
+          fc.array(opArb, { minLength: 50, maxLength: 400 }),
+          (config, ops) => {
+            const { cache, clock, events } = setup(config);
+            // An oracle of what the cache may hold: the last value written per key and its expiry,
+            // with no eviction; plus the recency order of all keys ever touched.
+            const oracle = new Map<string, { value: number; expiresAt: number }>();
+            let recency: string[] = [];
+            const use = (k: string) => {
+              recency = [k, ...recency.filter((x) => x !== k)];
+            };
+            const expired = (k: string) => {
+              const o = oracle.get(k);
+              return o === undefined || (o.expiresAt !== 0 && o.expiresAt <= clock.now);
+            };
+            for (const op of ops) {
+              const before = new Set(cache.keys());
+              events.length = 0;
+              const result = applyReal(cache, op, clock);
+              if ('key' in op) {
+                const k = op.key;
+                const entry = cache.peekEntry(k);
+                const readValue =
+                  op.op === 'get' || op.op === 'peek'
+                    ? result
+                    : op.op === 'getEntry' || op.op === 'peekEntry'
+                      ? (result as CacheEntry<number> | undefined)?.value
+                      : undefined;
+                if (readValue !== undefined) {
+                  expect(expired(k), `expired ${k} served`).toBe(false);
+                  expect(readValue).toBe(oracle.get(k)!.value);
+                }
+                if (entry !== undefined) {
+                  // Whatever wrote it, the oracle learns it now (writes are checked against their inputs).
+                  const ttlLeft = entry.ttl;
+                  const wrote = ['set', 'add', 'replace', 'cas', 'incr', 'decr', 'touch'].includes(
+                    op.op,
+                  );
+                  if (!wrote) expect(entry.value).toBe(oracle.get(k)?.value);
+                  if (op.op === 'set' && result === true) expect(entry.value).toBe(op.value);
+                  oracle.set(k, {
+                    value: entry.value,
+                    expiresAt: ttlLeft === undefined ? 0 : clock.now + ttlLeft,
+                  });
+                  if (promoted(op, result)) use(k);
+                }
+              }
+              expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
+              expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
+              const live = [...cache.keys()];
+              for (const k of live) expect(expired(k), `expired ${k} listed`).toBe(false);
+              // Live keys appear in the same relative order as in the oracle's recency list.
+              const positions = live.map((k) => recency.indexOf(k));
+              expect(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!))).toBe(
+                true,
               );
-              if (!wrote) expect(entry.value).toBe(oracle.get(k)?.value);
-              if (op.op === 'set' && result === true) expect(entry.value).toBe(op.value);
-              oracle.set(k, {
-                value: entry.value,
-                expiresAt: ttlLeft === undefined ? 0 : clock.now + ttlLeft,
-              });
-              if (promoted(op, result)) use(k);
-            }
-          }
-          expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
-          expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
-          const live = [...cache.keys()];
-          for (const k of live) expect(expired(k), `expired ${k} listed`).toBe(false);
-          // Live keys appear in the same relative order as in the oracle's recency list.
-          const positions = live.map((k) => recency.indexOf(k));
-          expect(positions.every((p, i) => p >= 0 && (i === 0 || p > positions[i - 1]!))).toBe(
-            true,
-          );
-          // An LRU eviction removes an entry older than every survivor that was there before.
-          for (const event of events) {
-            const [victim, reason] = event.split(':') as [string, string];
-            if (reason !== 'evict') continue;
-            for (const k of live) {
-              if (before.has(k) && k !== ('key' in op ? op.key : '')) {
-                expect(recency.indexOf(k)).toBeLessThan(recency.indexOf(victim));
+              // An LRU eviction removes an entry older than every survivor that was there before.
+              for (const event of events) {
+                const [victim, reason] = event.split(':') as [string, string];
+                if (reason !== 'evict') continue;
+                for (const k of live) {
+                  if (before.has(k) && k !== ('key' in op ? op.key : '')) {
+                    expect(recency.indexOf(k)).toBeLessThan(recency.indexOf(victim));
+                  }
+                }
               }
             }
-          }
-        }
-      }),
-      { numRuns: 150 },
-    );
-  });
+          },
+        ),
+        { numRuns: 150 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
 });
