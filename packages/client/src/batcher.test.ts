@@ -118,17 +118,24 @@ describe('Batcher', () => {
     expect(batcher.inFlight).toBe(0);
   });
 
-  it('a failed batch frees its slot for the next one', async () => {
-    let calls = 0;
-    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> =>
-      ++calls === 1
-        ? Promise.reject(new Error('reset'))
-        : Promise.resolve(ops.map((): BatchResult => [204]));
+  it('a failed batch fails the operations queued behind it, then frees its slot', async () => {
+    let fail: (error: Error) => void = () => undefined;
+    const sent: BatchOp[][] = [];
+    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+      sent.push([...ops]);
+      if (sent.length === 1) return new Promise((_resolve, reject) => (fail = reject));
+      return Promise.resolve(ops.map((): BatchResult => [204]));
+    };
     const batcher = new Batcher(send, 100, 1);
     const failed = batcher.enqueue(['delete', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
     const queued = batcher.enqueue(['delete', 'b']);
-    await expect(failed).rejects.toThrow('reset');
-    await expect(queued).rejects.toThrow('reset');
+    fail(new Error('timed out'));
+    await expect(failed).rejects.toThrow('timed out');
+    // It waited for the same node; it must not wait a second time.
+    await expect(queued).rejects.toThrow('timed out');
+    expect(sent).toStrictEqual([[['delete', 'a']]]);
     await expect(batcher.enqueue(['delete', 'c'])).resolves.toStrictEqual([204]);
+    expect(batcher.inFlight).toBe(0);
   });
 });

@@ -11,6 +11,8 @@ export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
  * leave together when one returns. Without that cap batching collapses under load: each response
  * wakes callers whose next operations spread over several nodes, so every response begets several
  * smaller requests until each carries a single operation (measured: 1.5 operations per request).
+ * When a batch fails, the operations queued behind it fail with it rather than wait for the same
+ * node a second time: a hung node costs a caller one `timeout`, not two.
  */
 export class Batcher {
   readonly #send: SendBatch;
@@ -74,10 +76,19 @@ export class Batcher {
           },
           (error: unknown) => {
             for (let i = 0; i < count; i++) rejects[i]!(error);
+            this.#failQueued(error);
           },
         )
         .finally(this.#landed);
     }
+  }
+
+  #failQueued(error: unknown): void {
+    const rejects = this.#rejects;
+    this.#ops = [];
+    this.#resolves = [];
+    this.#rejects = [];
+    for (const reject of rejects) reject(error);
   }
 
   #schedule(): void {
