@@ -400,7 +400,9 @@ export class LruCache<V> {
         `LruCache: option sizeOf must return a finite number ≥ 0, got ${describe(bytes)} for key "${key}"`,
       );
     }
-    return entryBytes(key, bytes);
+    // Whole bytes: sizes are stored in integer arrays, and a fraction lost there would make the
+    // accounted total drift on every removal.
+    return entryBytes(key, Math.ceil(bytes));
   }
 
   #refuse(): false {

@@ -20,6 +20,14 @@ describe('memory meter', () => {
     expect(cache.memoryUsed).toBe(1 + 30 + ENTRY_OVERHEAD);
   });
 
+  it('rounds fractional sizeOf results up to whole bytes, so removals do not drift', () => {
+    const cache = new LruCache<number>({ maxMemory: 10_000, sizeOf: () => 10.25 });
+    for (let i = 0; i < 50; i++) cache.set(`k${i % 7}`, i);
+    expect(cache.memoryUsed).toBe(7 * (2 + 11 + ENTRY_OVERHEAD));
+    for (let i = 0; i < 7; i++) cache.delete(`k${i}`);
+    expect(cache.memoryUsed).toBe(0);
+  });
+
   it('evicts least recently used entries until the new entry fits', () => {
     const entry = 1 + 100 + ENTRY_OVERHEAD;
     const cache = new LruCache<number>({ maxMemory: entry * 3, sizeOf: () => 100 });
