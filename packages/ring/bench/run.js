@@ -1,5 +1,7 @@
 // @dcache/ring vs hashring, in one run: `pnpm bench` (node bench/run.js, against dist/ — build
-// first). Prints Markdown tables; the README quotes them. Takes about two minutes on 2 cores.
+// first). Prints Markdown tables; the README quotes them. Takes about 4 minutes on 2
+// idle cores (7 under heavy load).
+import { cpus, loadavg } from 'node:os';
 import { DEFAULT_VNODES } from '../dist/index.js';
 import { checkHashringShortcut, hashring, ours } from './contenders.js';
 import { balanceOverSets, movementOverSets, weightRatioOverSets } from './distribution.js';
@@ -15,6 +17,7 @@ import { bytes, fixed, percent, perSecond, printTable } from './stats.js';
 const KEYS = 1_000_000;
 const SETS = 30; // random sets of node names per balance/movement cell
 const ROUNDS = 7; // alternating rounds per speed measurement
+const SPEED_KEYS = 200_000; // distinct keys per speed round: 40× hashring's LRU (5000)
 const SWEEP = [160, 500, 1000, 2000, 4000];
 
 const started = Date.now();
@@ -25,6 +28,12 @@ checkHashringShortcut(nodeNames(random, 10), keys.slice(0, 20_000), positions.su
 
 console.log(`# @dcache/ring vs hashring — node ${process.version}, ${KEYS / 1e6}M keys`);
 console.log(`median/worst over ${SETS} random sets of URL-like node names per cell`);
+// Timings on a shared machine are only as good as its load: print it beside them.
+const load = () =>
+  loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ');
+console.log(`${cpus().length} CPUs, load average at start: ${load()}`);
 
 // 1. Sweep, per vnodes setting: balance for 3 nodes; how far a weight-2 node's keys stray from
 // twice a weight-1 node's (|ratio / 2 − 1| over random pairs); memory and build time, 100 nodes.
@@ -54,7 +63,7 @@ printTable(
     'std dev median',
     'weight-2 error median / worst',
     'memory (100 nodes)',
-    'build (100 nodes)',
+    'build CPU (100 nodes)',
   ],
   sweepRows,
 );
@@ -103,12 +112,13 @@ printTable(
 );
 
 // 4. Lookup throughput over precomputed keys, 10 nodes. hashring's LRU (5000 entries) cannot
-// help: the 1M keys cycle in order.
+// help: the keys are distinct and cycle in order.
+const speedKeys = keys.slice(0, SPEED_KEYS);
 const ten = nodeNames(random, 10);
 const ring = ours.build(ten);
 const ketama = hashring.build(ten);
 const sinkOf = (lookup) => (list) => {
-  let sink = 0;
+  let sink = 0; // kept a small integer: a growing double would itself allocate
   for (let i = 0; i < list.length; i++) sink = (sink + lookup(list[i]).length) | 0;
   return sink;
 };
@@ -121,7 +131,7 @@ for (const [label, mine, theirs] of [
     sinkOf((k) => ketama.range(k, 2)),
   ],
 ]) {
-  const [a, b] = lookupsPerSecond([{ run: mine }, { run: theirs }], keys, ROUNDS);
+  const [a, b] = lookupsPerSecond([{ run: mine }, { run: theirs }], speedKeys, ROUNDS);
   speedRows.push([
     label,
     perSecond(a.median),
@@ -130,26 +140,36 @@ for (const [label, mine, theirs] of [
   ]);
 }
 printTable(
-  `Lookups per second, 10 nodes, ${KEYS / 1e6}M precomputed keys, median of ${ROUNDS} alternating rounds`,
+  `Lookups per second, 10 nodes, ${SPEED_KEYS / 1000}k precomputed keys, median of ${ROUNDS} alternating rounds`,
   ['operation', '@dcache/ring', 'hashring', 'ratio'],
   speedRows,
 );
 
-// 5. Allocation: young-generation GCs while looking up (a few bytes per call would trigger
-// dozens over 10M calls).
-const asciiGcs = await minorCollectionsDuring(() => {
-  for (let r = 0; r < 10; r++) sinkOf((k) => ring.get(k))(keys);
-});
-const getNGcs = await minorCollectionsDuring(() => sinkOf((k) => ring.getN(k, 2))(keys));
-const theirGcs = await minorCollectionsDuring(() => sinkOf((k) => ketama.get(k))(keys));
+// 5. Allocation: young-generation GCs while looking up (allocating even 16 bytes per call would
+// trigger dozens over 10M calls).
+const nonAscii = speedKeys.map((key) => `ключ:${key}`);
+const gcRows = [
+  [
+    `@dcache/ring get(), ${(10 * KEYS) / 1e6}M calls, ASCII keys`,
+    () => {
+      for (let r = 0; r < 10; r++) sinkOf((k) => ring.get(k))(keys);
+    },
+  ],
+  [
+    `@dcache/ring get(), ${SPEED_KEYS / 1000}k calls, non-ASCII keys`,
+    () => sinkOf((k) => ring.get(k))(nonAscii),
+  ],
+  [
+    `@dcache/ring getN(key, 2), ${SPEED_KEYS / 1000}k calls (returns a new array)`,
+    () => sinkOf((k) => ring.getN(k, 2))(speedKeys),
+  ],
+  [`hashring get(), ${SPEED_KEYS / 1000}k calls`, () => sinkOf((k) => ketama.get(k))(speedKeys)],
+];
+for (const row of gcRows) row[1] = String(await minorCollectionsDuring(row[1]));
 printTable(
   'Young-generation GCs during lookups (0 = nothing allocated per call)',
   ['workload', 'minor GCs'],
-  [
-    [`@dcache/ring get(), ${(10 * KEYS) / 1e6}M ASCII keys`, String(asciiGcs)],
-    [`@dcache/ring getN(key, 2), ${KEYS / 1e6}M keys (returns a new array)`, String(getNGcs)],
-    [`hashring get(), ${KEYS / 1e6}M keys`, String(theirGcs)],
-  ],
+  gcRows,
 );
 
 // 6. Memory and build time for 100 nodes.
@@ -157,7 +177,7 @@ const [ourBuild, theirBuild] = buildMilliseconds([ours, hashring], hundred, ROUN
 const ourMemory = retainedBytes(() => ours.build(hundred));
 const theirMemory = retainedBytes(() => hashring.build(hundred));
 printTable(
-  '100 nodes: memory and build time (median)',
+  '100 nodes: memory and build CPU time (median)',
   ['ring', 'points', 'memory', 'build'],
   [
     [ours.name, String(100 * DEFAULT_VNODES), bytes(ourMemory), `${fixed(ourBuild, 1)} ms`],
@@ -165,4 +185,6 @@ printTable(
   ],
 );
 
-console.log(`\n(total ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+console.log(
+  `\n(total ${((Date.now() - started) / 1000).toFixed(0)} s, load average at end: ${load()})`,
+);
