@@ -2,7 +2,6 @@ import { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
 import { DcacheError } from './errors/dcache-error.js';
-import type { Schedule } from './failure-detector.js';
 import { requiredAcks, resolveOptions } from './options.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
@@ -28,11 +27,6 @@ export interface VersionedValue<T> {
   ttl: number | undefined;
 }
 
-/** Test seam: the failure detector's probe timer. */
-export interface ClientInternals {
-  schedule?: Schedule;
-}
-
 /**
  * The dcache cluster client: spreads keys over nodes with a consistent-hash ring, keeps
  * `replicas` copies, falls back to replicas on misses and errors, repairs the primary, skips nodes
@@ -44,9 +38,9 @@ export class DistributedCacheClient {
   readonly #required: number;
   #closed = false;
 
-  constructor(nodes: readonly string[], options?: ClientOptions, internals?: ClientInternals) {
+  constructor(nodes: readonly string[], options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
-    this.#cluster = new Cluster(this.#options, internals?.schedule);
+    this.#cluster = new Cluster(this.#options);
     this.#required = requiredAcks(this.#options.writeConsistency, this.#options.replicas);
   }
 

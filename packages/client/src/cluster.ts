@@ -1,7 +1,6 @@
 import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
-import type { Schedule } from './failure-detector.js';
 import { NodeClient } from './node-client.js';
 import type { ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
@@ -18,7 +17,7 @@ export class Cluster {
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
 
-  constructor(options: ResolvedOptions, schedule?: Schedule) {
+  constructor(options: ResolvedOptions) {
     this.transport = new Transport(options);
     this.replicas = options.replicas;
     this.#ring = new HashRing(
@@ -26,7 +25,7 @@ export class Cluster {
       options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
     );
     this.nodes = options.nodes.map((url) => {
-      const node = new NodeClient(url, { ...options, transport: this.transport, schedule });
+      const node = new NodeClient(url, { ...options, transport: this.transport });
       this.#byUrl.set(url, node);
       return node;
     });

@@ -1,5 +1,5 @@
 export { DistributedCacheClient } from './client.js';
-export type { ClientInternals, SetOptions, VersionedValue } from './client.js';
+export type { SetOptions, VersionedValue } from './client.js';
 export type { ClientOptions, WriteConsistency } from './options.js';
 export type { ClusterStats, ClusterTotals, NodeStats, NodeStatus } from './stats.js';
 export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './codec.js';

@@ -1,6 +1,5 @@
 import { Batcher } from './batcher.js';
 import { FailureDetector } from './failure-detector.js';
-import type { Schedule } from './failure-detector.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import type { Transport } from './transport.js';
 import type { BatchOp, BatchResult } from './wire.js';
@@ -10,7 +9,6 @@ export interface NodeClientOptions {
   maxBatchSize: number;
   failureThreshold: number;
   probeInterval: number;
-  schedule?: Schedule;
 }
 
 /** Does this failure say anything about the node's health? A 4xx is the node answering. */
@@ -34,7 +32,6 @@ export class NodeClient {
       threshold: options.failureThreshold,
       probeInterval: options.probeInterval,
       probe: () => options.transport.healthy(url),
-      schedule: options.schedule,
     });
   }
 
