@@ -9,7 +9,10 @@ import { buildApp } from './app.js';
 import { createCache } from './cache.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
+import { createMemcachedListener } from './memcached/index.js';
+import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import type { StoredValue } from './stored-value.js';
+import { VERSION } from './version.js';
 
 export interface ListenOptions {
   /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
@@ -24,6 +27,8 @@ export interface ServerAddress {
   port: number;
   /** e.g. `http://127.0.0.1:8001` (https with TLS). */
   url: string;
+  /** The memcached protocol listener's address, when `memcachedPort` is set. */
+  memcached?: MemcachedAddress;
 }
 
 /** One dcache node: the cache, its HTTP app, and a Node (or HTTPS) server around them. */
@@ -32,6 +37,7 @@ export class CacheServer {
   readonly #cache: LruCache<StoredValue>;
   readonly #app: Hono<AppEnv>;
   #server: Server | undefined;
+  #memcached: MemcachedListener | undefined;
   #address: ServerAddress | undefined;
   #closing: Promise<void> | undefined;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
@@ -92,12 +98,39 @@ export class CacheServer {
     this.#closing = undefined;
     const bound = server.address() as AddressInfo;
     const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-    this.#address = {
+    const address: ServerAddress = {
       host: bound.address,
       port: bound.port,
       url: `${tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     };
-    return this.#address;
+    const memcachedPort = this.#options.memcachedPort;
+    if (memcachedPort !== undefined) {
+      const listener = createMemcachedListener({
+        cache: this.#cache,
+        maxKeyBytes: this.#options.maxKeyBytes,
+        maxValueBytes: this.#options.maxValueBytes,
+        maxConnections: this.#options.maxConnections,
+        idleTimeoutMs: this.#options.idleTimeout,
+        version: VERSION,
+        ...(this.#options.now ? { now: this.#options.now } : {}),
+      });
+      try {
+        address.memcached = await listener.listen({ host, port: memcachedPort });
+      } catch (error) {
+        // Both front doors or neither: a node half up would confuse its operator.
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.#server = undefined;
+        throw error;
+      }
+      this.#memcached = listener;
+    }
+    this.#address = address;
+    return address;
+  }
+
+  /** The memcached listener's live counters, when `memcachedPort` is set and listening. */
+  get memcached(): MemcachedListener | undefined {
+    return this.#memcached;
   }
 
   #track(res: ServerResponse): void {
@@ -117,6 +150,9 @@ export class CacheServer {
   close(): Promise<void> {
     const server = this.#server;
     if (!server) return Promise.resolve();
+    const memcached = this.#memcached;
+    this.#memcached = undefined;
+    const memcachedClosed = memcached ? memcached.close() : Promise.resolve();
     this.#closing ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => server.closeAllConnections(), this.#options.closeTimeout);
       timer.unref();
@@ -124,7 +160,7 @@ export class CacheServer {
         clearTimeout(timer);
         this.#server = undefined;
         this.#address = undefined;
-        resolve();
+        void memcachedClosed.then(() => resolve());
       });
       for (const res of this.#inFlight) {
         if (!res.headersSent) res.setHeader('connection', 'close');

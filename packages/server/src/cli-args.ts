@@ -111,6 +111,27 @@ export const FLAGS: readonly Flag[] = [
     default: DEFAULTS.logLevel,
   },
   {
+    name: 'memcached-port',
+    kind: 'port',
+    target: 'memcachedPort',
+    help: 'also speak the memcached protocol on this port (same host, same cache)',
+    default: 'off',
+  },
+  {
+    name: 'max-connections',
+    kind: 'int',
+    target: 'maxConnections',
+    help: 'most simultaneous memcached connections',
+    default: `${DEFAULTS.maxConnections}`,
+  },
+  {
+    name: 'idle-timeout',
+    kind: 'int',
+    target: 'idleTimeout',
+    help: 'close memcached connections idle this many ms; 0 = never',
+    default: `${DEFAULTS.idleTimeout}`,
+  },
+  {
     name: 'tls-cert',
     kind: 'file',
     target: 'tlsCert',

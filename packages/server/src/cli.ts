@@ -27,16 +27,20 @@ async function main(): Promise<number> {
   const server = new CacheServer(cli.options);
   const log = createLogger(server.options.logLevel);
   let url: string;
+  let memcached: { host: string; port: number } | undefined;
   try {
-    ({ url } = await server.listen(cli.listen));
+    ({ url, memcached } = await server.listen(cli.listen));
   } catch (error) {
     process.stderr.write(
       `dcache-server: cannot listen on ${cli.listen.host}:${cli.listen.port}: ${(error as Error).message}\n`,
     );
     return 1;
   }
+  const memcachedNote = memcached
+    ? `, memcached protocol on ${memcached.host}:${memcached.port}`
+    : '';
   process.stdout.write(
-    `dcache-server ${VERSION} listening on ${url} (node ${server.options.nodeId}, max memory ${formatSize(server.options.maxMemory)})\n`,
+    `dcache-server ${VERSION} listening on ${url} (node ${server.options.nodeId}, max memory ${formatSize(server.options.maxMemory)}${memcachedNote})\n`,
   );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {

@@ -9,6 +9,13 @@ export { DcacheServerError, isDcacheServerError } from './errors/dcache-server-e
 export { HttpError, isHttpError } from './errors/http-error.js';
 export { UsageError, isUsageError } from './errors/usage-error.js';
 export { increment } from './incr.js';
+export { createMemcachedListener } from './memcached/index.js';
+export type {
+  MemcachedAddress,
+  MemcachedListener,
+  MemcachedListenerOptions,
+  MemcachedStats,
+} from './memcached/index.js';
 export { DEFAULTS, resolveOptions } from './options.js';
 export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
 export { formatSize, parseSize } from './size.js';

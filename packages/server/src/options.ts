@@ -32,6 +32,15 @@ export interface ServerOptions {
   closeTimeout?: number;
   /** Clock in milliseconds, handed to the cache; inject a fake one in tests. @default Date.now */
   now?: () => number;
+  /**
+   * Also serve the memcached text + meta protocol on this TCP port (same host as HTTP, same cache);
+   * 0 picks a free port. @default off
+   */
+  memcachedPort?: number;
+  /** Most simultaneous memcached connections; more are refused. @default 1024 */
+  maxConnections?: number;
+  /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
+  idleTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -48,6 +57,9 @@ export interface ResolvedOptions {
   readonly logLevel: LogLevel;
   readonly closeTimeout: number;
   readonly now: (() => number) | undefined;
+  readonly memcachedPort: number | undefined;
+  readonly maxConnections: number;
+  readonly idleTimeout: number;
 }
 
 export const DEFAULTS = {
@@ -59,6 +71,8 @@ export const DEFAULTS = {
   maxBatchBytes: '16mb',
   logLevel: 'info',
   closeTimeout: 10_000,
+  maxConnections: 1024,
+  idleTimeout: 0,
 } as const;
 
 const NODE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -66,6 +80,13 @@ const NODE_ID = /^[\x21-\x7e]{1,128}$/;
 function wholeNumber(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
     throw new RangeError(`${name} must be a whole number ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function port(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
+    throw new RangeError(`${name} must be an integer from 0 to 65535, got ${String(value)}`);
   }
   return value;
 }
@@ -127,5 +148,15 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     logLevel,
     closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
     now: options.now,
+    memcachedPort:
+      options.memcachedPort === undefined
+        ? undefined
+        : port('memcachedPort', options.memcachedPort),
+    maxConnections: wholeNumber(
+      'maxConnections',
+      options.maxConnections ?? DEFAULTS.maxConnections,
+      1,
+    ),
+    idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
   };
 }
