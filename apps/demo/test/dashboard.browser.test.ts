@@ -84,8 +84,10 @@ describe('the live dashboard in a real browser', () => {
     stopTraffic = true;
     await load;
     // Once the load has stopped the counters settle: every loop wrote 50 keys and read half of them back.
-    await expect.poll(() => text(field(busy.nodeId, 'items'))).toBe('50');
-    await expect.poll(() => text(field(busy.nodeId, 'hitRate'))).toBe('50.0%');
+    // The page shows what the demo polled up to a second ago and refreshes every second.
+    const refreshes = { timeout: 10_000 };
+    await expect.poll(() => text(field(busy.nodeId, 'items')), refreshes).toBe('50');
+    await expect.poll(() => text(field(busy.nodeId, 'hitRate')), refreshes).toBe('50.0%');
     expect(await text(field(busy.nodeId, 'memory'))).toMatch(/^\d+\.\d KiB \/ 4\.0 MiB$/);
     const memoryBar = await page.getAttribute(`${card(busy.nodeId)} [data-bar="memory"]`, 'style');
     expect(memoryBar).toMatch(/width: \d/);
@@ -102,7 +104,7 @@ describe('the live dashboard in a real browser', () => {
 
     const victim = cluster.nodes[1]!;
     await victim.kill('SIGKILL');
-    await page.locator(`${card(victim.nodeId)}[data-up="false"]`).waitFor({ timeout: 5000 });
+    await page.locator(`${card(victim.nodeId)}[data-up="false"]`).waitFor({ timeout: 10_000 });
     expect(await page.textContent(field(victim.nodeId, 'status'))).toBe('DOWN');
     expect(await page.textContent(field(victim.nodeId, 'error'))).toBe(
       'unreachable: connection refused',
