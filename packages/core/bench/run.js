@@ -108,7 +108,7 @@ console.log(
       verdict(Math.abs(ours.hitRate - theirs.hitRate) < 0.01),
     ],
     [
-      'heap growth per get hit, TTL on: min (median) of 15 rounds, bytes',
+      'heap growth per get hit, TTL on: min (median) of 10 rounds, bytes',
       `${fmt(hits.ours.minBytesPerHit, 4)} (${fmt(hits.ours.medianBytesPerHit, 4)})`,
       `${fmt(hits.theirs.minBytesPerHit, 4)} (${fmt(hits.theirs.medianBytesPerHit, 4)})`,
       '',
