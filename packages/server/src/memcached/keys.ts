@@ -1,36 +1,76 @@
 /**
- * Request key bytes → cache key strings. The HTTP API addresses keys as UTF-8 strings, so the
- * memcached door decodes key bytes as UTF-8 and both doors see one key space. memcached itself
- * accepts any byte but space; we also refuse control characters and invalid UTF-8 (the issue's
- * contract, and the HTTP side could not address such keys) with memcached's own error line.
+ * memcached keys are bytes; cache keys are strings. Valid UTF-8 key bytes decode to the same
+ * string the HTTP API uses for that key, so both doors share one key space. Any other byte
+ * sequence (memaslap, for one, puts 8 binary bytes in front of its keys) maps to a string that
+ * starts with a lone surrogate — something decoding valid UTF-8 never produces — followed by the
+ * bytes as latin1, so it can never collide with a UTF-8 key and maps back to the same bytes.
+ *
+ * Like memcached, every byte but space (the separator) and NUL (ends the line) may be part of a
+ * key, control characters included.
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const BINARY_PREFIX = '\udc00';
 
-/** Returns the key string, or undefined when the bytes are not an acceptable key. */
-export function decodeKey(buf: Buffer, start: number, end: number): string | undefined {
-  let ascii = true;
-  for (let i = start; i < end; i++) {
+/**
+ * Whether `buf[start, end)` is well-formed UTF-8 (no overlongs, no surrogates, ≤ U+10FFFF).
+ * Checked in place: keys are short, and this runs for every non-ASCII key on the hot path.
+ */
+function isUtf8Range(buf: Buffer, start: number, end: number): boolean {
+  let i = start;
+  while (i < end) {
     const b = buf[i]!;
-    if (b <= 0x20 || b === 0x7f) return undefined;
-    if (b >= 0x80) ascii = false;
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need = 3;
+    let min = 0x10000;
+    let cp = b & 0x07;
+    if (b >= 0xc2 && b <= 0xdf) {
+      need = 1;
+      min = 0x80;
+      cp = b & 0x1f;
+    } else if (b >= 0xe0 && b <= 0xef) {
+      need = 2;
+      min = 0x800;
+      cp = b & 0x0f;
+    } else if (b < 0xf0 || b > 0xf4) {
+      return false;
+    }
+    if (i + need >= end) return false;
+    for (let j = 1; j <= need; j++) {
+      const c = buf[i + j]!;
+      if ((c & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += need + 1;
   }
-  if (ascii) return buf.toString('latin1', start, end);
-  try {
-    return utf8.decode(buf.subarray(start, end));
-  } catch {
-    return undefined;
-  }
+  return true;
 }
 
-/** Decodes a meta `b` (base64) key; binary keys may hold any byte but must be valid UTF-8. */
+/** The cache key for the key token at `buf[start, end)`. */
+export function decodeKey(buf: Buffer, start: number, end: number): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) {
+      return isUtf8Range(buf, start, end)
+        ? buf.toString('utf8', start, end)
+        : BINARY_PREFIX + buf.toString('latin1', start, end);
+    }
+  }
+  return buf.toString('latin1', start, end);
+}
+
+/** The bytes of a cache key as memcached clients see them (inverse of {@link decodeKey}). */
+export function keyBytes(key: string): Buffer {
+  if (key.startsWith(BINARY_PREFIX)) return Buffer.from(key.slice(1), 'latin1');
+  return Buffer.from(key, 'utf8');
+}
+
+/** Decodes a meta `b` (base64) key; undefined when it is not base64 or decodes to nothing. */
 export function decodeBase64Key(buf: Buffer, start: number, end: number): string | undefined {
   const text = buf.toString('latin1', start, end);
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) return undefined;
   const bytes = Buffer.from(text, 'base64');
   if (bytes.length === 0) return undefined;
-  try {
-    return utf8.decode(bytes);
-  } catch {
-    return undefined;
-  }
+  return decodeKey(bytes, 0, bytes.length);
 }

@@ -1,4 +1,4 @@
-import { decodeKey } from './keys.js';
+import { decodeKey, keyBytes } from './keys.js';
 import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
 import type { MetaFlags } from './meta-flags.js';
 import type { Session } from './session.js';
@@ -28,7 +28,7 @@ export interface MetaLimits {
 
 /**
  * Steps every meta command shares, in memcached's order: argument count, key length, token
- * count, flags, key decoding. Writes the error reply itself and returns undefined on failure.
+ * count, flags. Writes the error reply itself and returns undefined on failure.
  */
 export function parseMetaRequest(
   session: Session,
@@ -58,33 +58,23 @@ export function parseMetaRequest(
     out.ascii(limits.flagError ?? flags.error).crlf();
     return undefined;
   }
-  return finishRequest(session, buf, t, flags, last);
+  return finishRequest(buf, t, flags, last);
 }
 
-/** Key decoding after the flags (ms runs this itself, since its errors also skip the data). */
-export function finishRequest(
-  session: Session,
-  buf: Buffer,
-  t: Tokens,
-  flags: MetaFlags,
-  last: number,
-): MetaRequest | undefined {
+/** The request's key and its `k` echo, once the flags are known (`b` means base64). */
+export function finishRequest(buf: Buffer, t: Tokens, flags: MetaFlags, last: number): MetaRequest {
   const keyStart = t.starts[1]!;
   const keyEnd = t.ends[1]!;
   if (flags.base64Key !== undefined) {
     return { flags, key: flags.base64Key, keyEcho: keyEchoFor(flags.base64Key, true), last };
   }
   const key = decodeKey(buf, keyStart, keyEnd);
-  if (key === undefined) {
-    session.out.ascii(BAD_FORMAT).crlf();
-    return undefined;
-  }
   return { flags, key, keyEcho: buf.toString('latin1', keyStart, keyEnd), last };
 }
 
-/** How `k` shows a key: raw bytes (as latin1 text), or base64 followed by " b". */
+/** How `k` shows a key: its bytes (as latin1 text), or base64 followed by " b". */
 export function keyEchoFor(key: string, binary: boolean): string {
-  const bytes = Buffer.from(key, 'utf8');
+  const bytes = keyBytes(key);
   return binary ? `${bytes.toString('base64')} b` : bytes.toString('latin1');
 }
 

@@ -77,12 +77,7 @@ export function metaSet(session: Session, buf: Buffer, t: Tokens): void {
   const hasCas = flags.cas !== undefined;
   if (hasCas && (mode === 'set' || mode === 'replace')) mode = 'cas';
   if (error !== undefined) return fail(error);
-  // Key decoding errors (dcache's stricter keys) also skip the data block.
-  const req = finishRequest(session, buf, t, flags, last);
-  if (req === undefined) {
-    session.swallow(vlen + 2);
-    return;
-  }
+  const req = finishRequest(buf, t, flags, last);
   if (vlen > maxValueBytes) {
     counters.store_too_large++;
     store.cache.delete(req.key);
@@ -128,7 +123,7 @@ export function completeMetaStore(
     return;
   }
   const bytes = new Uint8Array(vlen);
-  bytes.set(data.subarray(0, vlen));
+  data.copy(bytes, 0, 0, vlen);
   let outcome: StoreOutcome | undefined;
   if (pending.invalidate) {
     // I with C: a CAS older than the item's is accepted, and the new item is marked stale.

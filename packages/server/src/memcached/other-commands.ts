@@ -12,12 +12,35 @@ import type { Tokens } from './tokenize.js';
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
 
-/** The key in token 1, or undefined (too long or not a valid key). */
+/** The key in token 1, or undefined when it is too long. */
 function keyOf(session: Session, buf: Buffer, t: Tokens): string | undefined {
   const start = t.starts[1]!;
   const end = t.ends[1]!;
   if (end - start > session.shared.maxKeyBytes) return undefined;
   return decodeKey(buf, start, end);
+}
+
+/**
+ * `<cmd> <key> <arg> [noreply]` (incr, decr, touch): ERROR for a wrong argument count, then the
+ * key. Writes the error itself and returns undefined when the command cannot go on.
+ */
+function keyLine(
+  session: Session,
+  buf: Buffer,
+  t: Tokens,
+): { key: string; noreply: boolean } | undefined {
+  const ntokens = memcachedTokenCount(t);
+  if (ntokens !== 4 && ntokens !== 5) {
+    session.out.ascii('ERROR\r\n');
+    return undefined;
+  }
+  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
+  const key = keyOf(session, buf, t);
+  if (key === undefined) {
+    reply(session, BAD_FORMAT, noreply);
+    return undefined;
+  }
+  return { key, noreply };
 }
 
 /** delete <key> [0] [noreply] — the legacy hold time is accepted only as "0". */
@@ -51,14 +74,9 @@ export function deleteCommand(session: Session, buf: Buffer, t: Tokens): void {
 
 /** incr|decr <key> <delta> [noreply] */
 export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr: boolean): void {
-  const ntokens = memcachedTokenCount(t);
-  if (ntokens !== 4 && ntokens !== 5) {
-    session.out.ascii('ERROR\r\n');
-    return;
-  }
-  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
-  const key = keyOf(session, buf, t);
-  if (key === undefined) return reply(session, BAD_FORMAT, noreply);
+  const line = keyLine(session, buf, t);
+  if (line === undefined) return;
+  const { key, noreply } = line;
   const delta = parseUint64(buf, t.starts[2]!, t.ends[2]!);
   if (delta === undefined)
     return reply(session, 'CLIENT_ERROR invalid numeric delta argument', noreply);
@@ -81,14 +99,9 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
 
 /** touch <key> <exptime> [noreply] */
 export function touchCommand(session: Session, buf: Buffer, t: Tokens): void {
-  const ntokens = memcachedTokenCount(t);
-  if (ntokens !== 4 && ntokens !== 5) {
-    session.out.ascii('ERROR\r\n');
-    return;
-  }
-  const noreply = tokenIs(buf, t, ntokens - 2, 'noreply');
-  const key = keyOf(session, buf, t);
-  if (key === undefined) return reply(session, BAD_FORMAT, noreply);
+  const line = keyLine(session, buf, t);
+  if (line === undefined) return;
+  const { key, noreply } = line;
   const exptime = parseInt32(buf, t.starts[2]!, t.ends[2]!);
   if (exptime === undefined)
     return reply(session, 'CLIENT_ERROR invalid exptime argument', noreply);

@@ -42,25 +42,39 @@ export class ReplyWriter {
     }
   }
 
-  /** Appends an ASCII string (status lines, numbers as text). */
+  /** Appends an ASCII/latin1 string (status lines, keys echoed as latin1 text). */
   ascii(text: string): this {
-    this.reserve(text.length);
-    this.end += this.slab.write(text, this.end, 'latin1');
+    const n = text.length;
+    this.reserve(n);
+    // Short strings are copied by hand: cheaper than a native Buffer.write call.
+    if (n <= 32) {
+      const slab = this.slab;
+      let at = this.end;
+      for (let i = 0; i < n; i++) slab[at++] = text.charCodeAt(i);
+      this.end = at;
+    } else {
+      this.end += this.slab.write(text, this.end, 'latin1');
+    }
     return this;
   }
 
-  /** Appends a non-negative integer below 2^53 in decimal. */
+  /** Appends a non-negative integer below 2^53 in decimal, without building a string. */
   uint(n: number): this {
     this.reserve(16);
+    const slab = this.slab;
     if (n < 10) {
-      this.slab[this.end++] = 0x30 + n;
+      slab[this.end++] = 0x30 + n;
       return this;
     }
-    this.end += this.slab.write(String(n), this.end, 'latin1');
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    let at = this.end + digits;
+    this.end = at;
+    for (let x = n; at > this.end - digits; x = Math.floor(x / 10)) slab[--at] = 0x30 + (x % 10);
     return this;
   }
 
-  /** Appends bytes copied from `src[start, end)`. */
+  /** Appends bytes copied from `src[start, end)`; large values are passed by reference. */
   bytes(src: Uint8Array, start = 0, end = src.length): this {
     const n = end - start;
     if (n >= LARGE_VALUE_BYTES) {
@@ -69,8 +83,17 @@ export class ReplyWriter {
       return this;
     }
     this.reserve(n);
-    this.slab.set(start === 0 && end === src.length ? src : src.subarray(start, end), this.end);
-    this.end += n;
+    const slab = this.slab;
+    let at = this.end;
+    if (n <= 64) {
+      for (let i = start; i < end; i++) slab[at++] = src[i]!;
+    } else if (start === 0 && end === src.length) {
+      slab.set(src, at);
+      at += n;
+    } else {
+      at += Buffer.prototype.copy.call(src, slab, at, start, end);
+    }
+    this.end = at;
     return this;
   }
 

@@ -5,9 +5,9 @@ import type { Session } from './session.js';
 import type { Tokens } from './tokenize.js';
 
 /**
- * get / gets / gat / gats <key>* — one VALUE block per hit, then END. A key over the limit (or,
- * in dcache, not a valid key) replaces the whole reply with one CLIENT_ERROR line, as memcached
- * does; the lookups already made still count.
+ * get / gets / gat / gats <key>* — one VALUE block per hit, then END. A key over the limit
+ * replaces the whole reply with one CLIENT_ERROR line, as memcached does; the lookups already
+ * made still count.
  */
 export function retrieve(
   session: Session,

@@ -159,7 +159,7 @@ export function completeTextStore(
     return;
   }
   const bytes = new Uint8Array(vlen);
-  bytes.set(data.subarray(0, vlen));
+  data.copy(bytes, 0, 0, vlen);
   const outcome = performStore(session, {
     mode: pending.mode,
     key: pending.key,

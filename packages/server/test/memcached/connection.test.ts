@@ -156,8 +156,9 @@ describe('errors as memcached gives them', () => {
     ['bogus\r\n', 'ERROR\r\n'],
     ['\r\n', 'ERROR\r\n'],
     [`set ${'k'.repeat(251)} 0 0 1\r\nx\r\n`, 'CLIENT_ERROR bad command line format\r\nERROR\r\n'],
-    ['set a\tb 0 0 1\r\nx\r\n', 'CLIENT_ERROR bad command line format\r\nERROR\r\n'],
-    ['get a\u007fb\r\n', 'CLIENT_ERROR bad command line format\r\n'],
+    // Like memcached, any byte but space and NUL may be part of a key.
+    ['set a\tb 0 0 1\r\nx\r\nget a\tb\r\n', 'STORED\r\nVALUE a\tb 0 1\r\nx\r\nEND\r\n'],
+    ['get a\u007fb\r\n', 'END\r\n'],
     ['set a 0 0 3\r\nabcde\r\n', 'CLIENT_ERROR bad data chunk\r\nERROR\r\n'],
     ['incr a 1\r\n', 'NOT_FOUND\r\n'],
     [
@@ -168,13 +169,28 @@ describe('errors as memcached gives them', () => {
     expect(reply(input).text).toBe(expected);
   });
 
-  test('invalid UTF-8 in a key is refused (the HTTP API could not address it)', () => {
-    const { socket } = open();
+  test('binary keys (memaslap sends them) are their own keys, apart from any UTF-8 key', () => {
+    const { socket, shared } = open();
+    const binary = Buffer.from([0x10, 0xb0, 0xff, 0x41]);
     socket.emit(
       'data',
-      Buffer.concat([Buffer.from('get a'), Buffer.from([0xff]), Buffer.from('\r\n')]),
+      Buffer.concat([
+        Buffer.from('set '),
+        binary,
+        Buffer.from(' 0 0 1\r\nb\r\n'),
+        Buffer.from('set \u0010\ufffd\ufffdA 0 0 1\r\nu\r\n'),
+        Buffer.from('get '),
+        binary,
+        Buffer.from('\r\nmg '),
+        binary,
+        Buffer.from(' k v\r\n'),
+      ]),
     );
-    expect(socket.text()).toBe('CLIENT_ERROR bad command line format\r\n');
+    const key = binary.toString('latin1');
+    expect(socket.text()).toBe(
+      `STORED\r\nSTORED\r\nVALUE ${key} 0 1\r\nb\r\nEND\r\nVA 1 k${key}\r\nb\r\n`,
+    );
+    expect(shared.cache.stats.items).toBe(2);
   });
 
   test('a value over maxValueBytes: data consumed, SERVER_ERROR, and set removes the old value', () => {

@@ -5,12 +5,23 @@ import fc from 'fast-check';
  * and bad data blocks. Every item is self-delimiting (a data block is always exactly its declared
  * length + 2 bytes), so both servers stay in step. `{cas:<key>}` is replaced, per server, by the
  * last CAS that server reported for the key. Deliberate differences (see MEMCACHED.md) are not
- * generated: control bytes or invalid UTF-8 in keys, the h/l meta flags, stats, me, quit.
+ * generated: the h/l meta flags, stats, me, quit.
  */
 const key = fc.constantFrom('k0', 'k1', 'k2', 'n0', 'n1');
 const anyKey = fc.oneof(
   { weight: 12, arbitrary: key },
-  { weight: 1, arbitrary: fc.constantFrom('x'.repeat(250), 'y'.repeat(251), 'caf\u00e9') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'x'.repeat(250),
+      'y'.repeat(251),
+      'caf\u00e9',
+      'a\tb',
+      '\u0010\u0010k',
+      'k\u007f',
+      'k\rk',
+    ),
+  },
 );
 const value = fc.oneof(
   fc.stringMatching(/^[a-z0-9]{0,10}$/),
@@ -208,6 +219,8 @@ const edge = fc.oneof(
   fc.constantFrom(
     'set k0 0 0 1 a b c d e f g h i j k l m n o p q r s t u v w x y z\r\n',
     'get k0\u0000k1\r\n',
+    'get k0\rk1\r\n',
+    'get k0\r\r\n',
     'set k1 0 0 2\r\r\nab\r\n',
     'ms k1 2 T0\r\r\nab\r\n',
   ),
