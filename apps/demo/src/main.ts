@@ -1,16 +1,20 @@
 #!/usr/bin/env node
 import { runDemo } from './demo.js';
 import { parseOptions, USAGE } from './options.js';
+import type { DemoOptions } from './options.js';
 import { UsageError } from './usage-error.js';
 
-let options;
-try {
-  options = parseOptions(process.argv.slice(2));
-} catch (error) {
-  if (!(error instanceof UsageError)) throw error;
-  process.stderr.write(`dcache demo: ${error.message}\n\n${USAGE}`);
-  process.exit(2);
+function optionsOrExit(): DemoOptions {
+  try {
+    return parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`dcache demo: ${error.message}\n\n${USAGE}`);
+    process.exit(2);
+  }
 }
+
+const options = optionsOrExit();
 if (options.help) {
   process.stdout.write(USAGE);
   process.exit(0);

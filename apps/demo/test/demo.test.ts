@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEMO_MAIN } from './helpers/paths.js';
+import { CLUSTER_MODULE, DEMO_MAIN } from './helpers/paths.js';
 import { freePorts, isAlive, isListening } from './helpers/ports.js';
 import { start } from './helpers/run.js';
 import type { Running } from './helpers/run.js';
@@ -100,6 +100,33 @@ describe('the demo as a real process', () => {
       expect(await isListening(c!)).toBe(false);
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('leaves no orphan node when the process running the cluster crashes', async () => {
+    // What the demo does, then an uncaught exception: the Cluster's 'exit' handler must SIGKILL the nodes.
+    const script = `
+      import { Cluster } from ${JSON.stringify(CLUSTER_MODULE)};
+      const cluster = new Cluster({ ports: [0, 0, 0], args: ['--log-level', 'warn'] });
+      await cluster.start();
+      console.log('nodes ' + cluster.nodes.map((node) => node.pid + '@' + node.port).join(' '));
+      setTimeout(() => { throw new Error('boom'); }, 10);
+    `;
+    const crash = start(process.execPath, ['--input-type=module', '-e', script]);
+    running.push(crash);
+    const [line] = await crash.waitFor(/^nodes .+$/m);
+    const nodes = line
+      .slice('nodes '.length)
+      .split(' ')
+      .map((entry) => entry.split('@').map(Number) as [number, number]);
+    expect(nodes).toHaveLength(3);
+    const result = await crash.finished;
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('boom');
+    for (const [pid, port] of nodes) {
+      // SIGKILL is delivered at once, but the kernel reaps the process a moment later.
+      await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+      expect(await isListening(port)).toBe(false);
     }
   });
 
