@@ -1,3 +1,4 @@
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -15,8 +16,12 @@ let cluster: Cluster;
 let dashboard: Dashboard;
 let browser: Browser;
 let page: Page;
+/** Set DASHBOARD_SCREENSHOTS=<dir> to keep the two screenshots; by default they go to a temp dir removed afterwards. */
+const keepScreenshots = process.env.DASHBOARD_SCREENSHOTS;
+let screenshots: string;
 
 beforeAll(async () => {
+  screenshots = keepScreenshots ?? (await mkdtemp(join(tmpdir(), 'dcache-dashboard-')));
   cluster = await startNodes(3, { args: ['--max-memory', '4mb'] });
   dashboard = await startDashboard({ poller: new ClusterPoller({ urls: cluster.urls }), port: 0 });
   browser = await chromium.launch({
@@ -39,6 +44,8 @@ afterAll(async () => {
   await browser?.close();
   await dashboard?.close();
   await cluster?.stop();
+  if (keepScreenshots === undefined && screenshots !== undefined)
+    await rm(screenshots, { recursive: true, force: true });
 });
 
 const card = (nodeId: string): string => `section.node[data-node="${nodeId}"]`;
@@ -99,8 +106,9 @@ describe('the live dashboard in a real browser', () => {
     for (const share of shares) expect(share).toBeGreaterThan(20);
     expect(shares.reduce((sum, share) => sum + share, 0)).toBeCloseTo(100, 0);
 
-    const screenshot = join(tmpdir(), `dcache-dashboard-${process.pid}.png`);
+    const screenshot = join(screenshots, 'dashboard.png');
     await page.screenshot({ path: screenshot });
+    expect((await stat(screenshot)).size).toBeGreaterThan(10_000);
 
     const victim = cluster.nodes[1]!;
     await victim.kill('SIGKILL');
@@ -113,6 +121,6 @@ describe('the live dashboard in a real browser', () => {
     for (const other of [cluster.nodes[0]!, cluster.nodes[2]!]) {
       expect(await page.textContent(field(other.nodeId, 'status'))).toBe('UP');
     }
-    await page.screenshot({ path: screenshot.replace('.png', '-down.png') });
+    await page.screenshot({ path: join(screenshots, 'dashboard-down.png') });
   });
 });
