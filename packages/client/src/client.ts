@@ -5,14 +5,16 @@ import { DcacheError } from './errors/dcache-error.js';
 import { requiredAcks, resolveOptions } from './options.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
-import { asError, rejection } from './results.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
 import { assertDelta, assertKey, assertValue, assertVersion, ttlOption } from './validate.js';
 import type { SetCondition } from './wire.js';
-import { writeReplicas } from './write.js';
-import type { WriteOutcome } from './write.js';
-import type { NodeClient } from './node-client.js';
+import {
+  deleteEverywhere,
+  incrEverywhere,
+  storeEverywhere,
+  storeIfPrimaryAgrees,
+} from './replicated-ops.js';
 
 export interface SetOptions {
   /** Time to live in milliseconds; 0 = never expires. @default the node's defaultTtl */
@@ -77,7 +79,14 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    return this.#write(key, encodeValue(value), ttl, this.#options.batch);
+    return storeEverywhere(
+      this.#cluster,
+      key,
+      encodeValue(value),
+      ttl,
+      this.#required,
+      this.#options.batch,
+    );
   }
 
   /** Stores only when the key is absent (on its primary). */
@@ -94,7 +103,7 @@ export class DistributedCacheClient {
   async delete(key: string): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
-    return this.#delete(key, this.#options.batch);
+    return deleteEverywhere(this.#cluster, key, this.#options.batch);
   }
 
   /** The values the reachable replicas hold; keys missing everywhere (or unreachable) are absent. */
@@ -132,7 +141,9 @@ export class DistributedCacheClient {
       encoded.push([key, encodeValue(value)]);
     }
     const stored = await Promise.all(
-      encoded.map(([key, value]) => this.#write(key, value, ttl, true).catch(() => false)),
+      encoded.map(([key, value]) =>
+        storeEverywhere(this.#cluster, key, value, ttl, this.#required, true).catch(() => false),
+      ),
     );
     return stored.every(Boolean);
   }
@@ -142,7 +153,7 @@ export class DistributedCacheClient {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
     const deleted = await Promise.all(
-      [...unique].map((key) => this.#delete(key, true).catch(() => false)),
+      [...unique].map((key) => deleteEverywhere(this.#cluster, key, true).catch(() => false)),
     );
     return deleted.filter(Boolean).length;
   }
@@ -152,14 +163,14 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     assertDelta(delta);
-    return this.#incr(key, delta);
+    return incrEverywhere(this.#cluster, key, delta, this.#options.batch);
   }
 
   async decr(key: string, delta = 1): Promise<number | undefined> {
     this.#assertOpen();
     assertKey(key);
     assertDelta(delta);
-    return this.#incr(key, -delta);
+    return incrEverywhere(this.#cluster, key, -delta, this.#options.batch);
   }
 
   /** A value with its version, for `compareAndSet`. The version is the primary's. */
@@ -203,69 +214,6 @@ export class DistributedCacheClient {
     if (this.#closed) throw new DcacheError('the client is closed');
   }
 
-  #preference(key: string): NodeClient[] {
-    const nodes = this.#cluster.preference(key);
-    if (nodes.length === 0) throw this.#cluster.unavailable(key, [], []);
-    return nodes;
-  }
-
-  async #write(
-    key: string,
-    value: EncodedValue,
-    ttl: number | null,
-    queued: boolean,
-  ): Promise<boolean> {
-    const nodes = this.#preference(key);
-    const op = ['set', key, value.bytes, value.flags, ttl, null] as const;
-    const outcome = await writeReplicas(this.#cluster, nodes, op, this.#required, queued);
-    if (outcome.acks >= this.#required) return true;
-    if (outcome.acks > 0) return false;
-    throw this.#failure(key, nodes, outcome);
-  }
-
-  async #delete(key: string, queued: boolean): Promise<boolean> {
-    const nodes = this.#preference(key);
-    const answered = (result: readonly [number, ...unknown[]]): boolean =>
-      result[0] === 204 || result[0] === 404;
-    // Every replica must answer: only then is "was it there" known and every copy gone.
-    const outcome = await writeReplicas(
-      this.#cluster,
-      nodes,
-      ['delete', key],
-      nodes.length,
-      queued,
-      answered,
-    );
-    if (outcome.results.some(({ result }) => result[0] === 204)) return true;
-    if (outcome.acks > 0) return false;
-    throw this.#failure(key, nodes, outcome);
-  }
-
-  async #incr(key: string, delta: number): Promise<number | undefined> {
-    const nodes = this.#preference(key);
-    const isNumber = (result: readonly [number, ...unknown[]]): boolean =>
-      result[0] === 200 && typeof result[1] === 'number';
-    const outcome = await writeReplicas(
-      this.#cluster,
-      nodes,
-      ['incr', key, delta],
-      nodes.length,
-      this.#options.batch,
-      isNumber,
-    );
-    // The first node in preference order that counted answers for the key.
-    for (const node of nodes) {
-      const answer = outcome.results.find((entry) => entry.node === node)?.result;
-      if (answer !== undefined && isNumber(answer)) return answer[1] as number;
-    }
-    if (outcome.results.some(({ result }) => result[0] === 404)) return undefined;
-    throw this.#failure(key, nodes, outcome);
-  }
-
-  /**
-   * add / replace / compare-and-set: decided by the first reachable replica (the primary unless it
-   * fails), then copied unconditionally to the remaining replicas.
-   */
   async #conditional(
     key: string,
     value: unknown,
@@ -276,37 +224,9 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    const { bytes, flags } = encodeValue(value);
-    const nodes = this.#preference(key);
-    const queued = this.#options.batch;
-    const errors: Error[] = [];
-    for (let i = 0; i < nodes.length; i++) {
-      const node = nodes[i]!;
-      let result;
-      try {
-        result = await node.run(['set', key, bytes, flags, ttl, condition], queued);
-      } catch (error) {
-        errors.push(asError(error));
-        continue;
-      }
-      if (result[0] === 412) return false;
-      if (result[0] !== 204) throw rejection(node.url, key, result);
-      const rest = nodes.slice(i + 1);
-      const op = ['set', key, bytes, flags, ttl, null] as const;
-      await writeReplicas(this.#cluster, rest, op, this.#required - 1, queued);
-      return true;
-    }
-    throw this.#cluster.unavailable(key, nodes, errors);
-  }
-
-  /** Nobody acknowledged: a node's refusal of the operation wins over "unreachable". */
-  #failure(key: string, nodes: readonly NodeClient[], outcome: WriteOutcome): Error {
-    for (const { node, result } of outcome.results) {
-      if (result[0] >= 400 && result[0] !== 404 && result[0] !== 412) {
-        return rejection(node.url, key, result);
-      }
-    }
-    return this.#cluster.unavailable(key, nodes, outcome.errors);
+    const encoded = encodeValue(value);
+    const { batch } = this.#options;
+    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, this.#required, batch);
   }
 }
 

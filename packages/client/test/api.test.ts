@@ -130,6 +130,17 @@ describe('operations', () => {
     }
   });
 
+  it('a counter beyond 2^53 (the node answers a bigint) comes back as the nearest number', async () => {
+    for (const url of client.nodesFor('huge')) {
+      await fetch(`${url}/v1/keys/huge`, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: '18446744073709551610',
+      });
+    }
+    expect(await client.incr('huge', 1)).toBe(Number(18446744073709551611n));
+  });
+
   it('incr on a value that is not a counter is rejected by the node', async () => {
     await client.set('not-counter', 'abc');
     const error: unknown = await client.incr('not-counter').catch((e: unknown) => e);

@@ -1,0 +1,127 @@
+// How each kind of operation is spread over a key's replicas. The public methods in client.ts
+// validate and encode; these decide which nodes are asked and what their answers add up to.
+import type { Cluster } from './cluster.js';
+import type { EncodedValue } from './codec.js';
+import type { NodeClient } from './node-client.js';
+import { asError, rejection } from './results.js';
+import type { BatchResult, SetCondition } from './wire.js';
+import { writeReplicas } from './write.js';
+import type { WriteOutcome } from './write.js';
+
+/** The key's live replicas; rejects at once when every one is marked down. */
+function replicasOf(cluster: Cluster, key: string): NodeClient[] {
+  const nodes = cluster.preference(key);
+  if (nodes.length === 0) throw cluster.unavailable(key, [], []);
+  return nodes;
+}
+
+/** Nobody acknowledged: a node's refusal of the operation wins over "unreachable". */
+function noAck(
+  cluster: Cluster,
+  key: string,
+  nodes: readonly NodeClient[],
+  outcome: WriteOutcome,
+): Error {
+  for (const { node, result } of outcome.results) {
+    if (result[0] >= 400 && result[0] !== 404 && result[0] !== 412) {
+      return rejection(node.url, key, result);
+    }
+  }
+  return cluster.unavailable(key, nodes, outcome.errors);
+}
+
+/** set: true at `required` acknowledgements, false with fewer but some, an error with none. */
+export async function storeEverywhere(
+  cluster: Cluster,
+  key: string,
+  value: EncodedValue,
+  ttl: number | null,
+  required: number,
+  queued: boolean,
+): Promise<boolean> {
+  const nodes = replicasOf(cluster, key);
+  const op = ['set', key, value.bytes, value.flags, ttl, null] as const;
+  const outcome = await writeReplicas(cluster, nodes, op, required, queued);
+  if (outcome.acks >= required) return true;
+  if (outcome.acks > 0) return false;
+  throw noAck(cluster, key, nodes, outcome);
+}
+
+const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
+
+/** delete: waits for every replica, since only then is "was it there" known and every copy gone. */
+export async function deleteEverywhere(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+): Promise<boolean> {
+  const nodes = replicasOf(cluster, key);
+  const op = ['delete', key] as const;
+  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, answered);
+  if (outcome.results.some(({ result }) => result[0] === 204)) return true;
+  if (outcome.acks > 0) return false;
+  throw noAck(cluster, key, nodes, outcome);
+}
+
+/** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
+function counterOf(result: BatchResult): number | undefined {
+  if (result[0] !== 200) return undefined;
+  const value = result[1];
+  if (typeof value === 'number') return value;
+  return typeof value === 'bigint' ? Number(value) : undefined;
+}
+
+const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
+
+/** incr/decr on every replica; the first replica in preference order that counted answers. */
+export async function incrEverywhere(
+  cluster: Cluster,
+  key: string,
+  delta: number,
+  queued: boolean,
+): Promise<number | undefined> {
+  const nodes = replicasOf(cluster, key);
+  const op = ['incr', key, delta] as const;
+  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted);
+  for (const node of nodes) {
+    const answer = outcome.results.find((entry) => entry.node === node)?.result;
+    const value = answer === undefined ? undefined : counterOf(answer);
+    if (value !== undefined) return value;
+  }
+  if (outcome.results.some(({ result }) => result[0] === 404)) return undefined;
+  throw noAck(cluster, key, nodes, outcome);
+}
+
+/**
+ * add / replace / compare-and-set: decided by the first reachable replica (the primary unless it
+ * fails), then copied unconditionally to the remaining replicas.
+ */
+export async function storeIfPrimaryAgrees(
+  cluster: Cluster,
+  key: string,
+  value: EncodedValue,
+  ttl: number | null,
+  condition: SetCondition,
+  required: number,
+  queued: boolean,
+): Promise<boolean> {
+  const nodes = replicasOf(cluster, key);
+  const { bytes, flags } = value;
+  const errors: Error[] = [];
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
+    let result: BatchResult;
+    try {
+      result = await node.run(['set', key, bytes, flags, ttl, condition], queued);
+    } catch (error) {
+      errors.push(asError(error));
+      continue;
+    }
+    if (result[0] === 412) return false;
+    if (result[0] !== 204) throw rejection(node.url, key, result);
+    const op = ['set', key, bytes, flags, ttl, null] as const;
+    await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued);
+    return true;
+  }
+  throw cluster.unavailable(key, nodes, errors);
+}
