@@ -8,6 +8,15 @@ import type { DemoOptions } from './options.js';
 import { describeExit } from './node-process.js';
 import { walkthrough } from './walkthrough.js';
 
+/**
+ * The same promise, marked as handled: after a Ctrl-C the demo stops waiting for it, and its
+ * failure (the nodes it was using are gone) must not surface as an unhandled rejection.
+ */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
+}
+
 /** How long nodes get to exit on their own after a Ctrl-C before the demo sends SIGTERM. */
 const SELF_STOP_MS = 1000;
 
@@ -60,7 +69,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
   try {
     say.section(`Starting ${cluster.nodes.length} nodes`);
     say.say('Each node is a separate process, started through the real dcache-server CLI:');
-    await Promise.race([cluster.start(), stopped]);
+    await Promise.race([quietly(cluster.start()), stopped]);
     if (stopping !== undefined) return 0;
     for (const node of cluster.nodes) {
       say.ok(
@@ -82,7 +91,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     // A killed node refuses connections at once, so failover does not wait for this timeout; it is
     // generous so that a busy laptop does not turn slowness into errors.
     client = new DistributedCacheClient(cluster.urls, { replicas: 2, timeout: 3000 });
-    await Promise.race([walkthrough({ client, cluster, say }), stopped]);
+    await Promise.race([quietly(walkthrough({ client, cluster, say })), stopped]);
     if (stopping !== undefined) return 0;
 
     say.section('Try it yourself');
@@ -95,10 +104,15 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
       await shutdown();
       return 0;
     }
-    say.say('Press Ctrl-C to stop all three nodes.');
+    say.say(`Press Ctrl-C to stop all ${cluster.nodes.length} nodes.`);
     await stopped;
     return 0;
   } catch (error) {
+    // Work cut short by a Ctrl-C fails (its client is closed, its nodes are going): not an error.
+    if (stopping !== undefined) {
+      await stopping;
+      return 0;
+    }
     say.fail((error as Error).stack ?? String(error));
     await shutdown();
     return 1;

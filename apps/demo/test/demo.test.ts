@@ -87,6 +87,41 @@ describe('the demo as a real process', () => {
     await expectNothingLeft(result.stdout, ports);
   });
 
+  it('stops cleanly on a Ctrl-C in the middle of the walkthrough, with no crash from the work cut short', async () => {
+    const ports = await freePorts(3);
+    const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+    await child.waitFor(/^== 3\. TTL expiry ==$/m, 50_000);
+    child.kill('SIGINT');
+    const result = await child.finished;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/crashed|unhandled/i);
+    expect(result.stdout).not.toContain('Try it yourself');
+    expect(result.stdout.match(/node-\d stopped/g)).toHaveLength(3);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
+  it('says which flag to use when the dashboard port is taken, and stops the nodes', async () => {
+    const [a, b, c, dashboard] = await freePorts(4);
+    const squatter = createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => squatter.listen(dashboard, '127.0.0.1', resolve));
+    try {
+      const result = await demo([
+        '--once',
+        '--ports',
+        `${a},${b},${c}`,
+        '--dashboard-port',
+        String(dashboard),
+      ]).finished;
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain(
+        `the dashboard's port ${dashboard} is taken: pass --dashboard-port <n> or --no-dashboard`,
+      );
+      await expectNothingLeft(result.stdout, [a!, b!, c!]);
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
   it('fails with exit code 1 when a port is taken, and stops the nodes it had started', async () => {
     const [a, b, c] = await freePorts(3);
     // Something that is not dcache holds node-2's port (it hangs up on every connection).

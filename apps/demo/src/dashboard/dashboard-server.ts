@@ -50,11 +50,17 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new Error(
+              `the dashboard's port ${port} is taken: pass --dashboard-port <n> or --no-dashboard`,
+              { cause: error },
+            )
+          : error,
+      );
     });
+    server.listen(port, host, () => resolve());
   });
   poller.start();
   const address = server.address() as AddressInfo;
