@@ -18,6 +18,7 @@ const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4000);
+const LEAD_IN_MS = Number(process.env.BENCH_LEAD_IN_MS ?? 500);
 const IN_FLIGHT = 64;
 const KEYS = 10_000;
 const GET_SHARE = 0.9;
@@ -297,6 +298,9 @@ async function main() {
     // Alternate: rotate the order every round so no contender always runs first or last.
     const order = contenders.map((_, i) => contenders[(i + round) % contenders.length]);
     for (const contender of order) {
+      // Each run starts warm: a contender idle while the others ran (its nodes' keep-alive
+      // connections closed, its caches cold) gets the same short unmeasured lead-in as the rest.
+      await drive(contender.ops, LEAD_IN_MS);
       const result = await drive(contender.ops, RUN_MS, contender.pids);
       contender.runs.push(result);
       console.log(
