@@ -88,6 +88,27 @@ describe('streaming parser', () => {
     expect(out.includes(Buffer.from([13, 10, 0, 255, 13, 10]))).toBe(true);
   });
 
+  test('a get failing on a later key drops only its own reply, even after large values', () => {
+    const { socket } = open();
+    const big = 'b'.repeat(5000);
+    const small = 's'.repeat(3000);
+    socket.emit(
+      'data',
+      Buffer.from(
+        `set big 0 0 ${big.length}\r\n${big}\r\nset small 0 0 ${small.length}\r\n${small}\r\n`,
+      ),
+    );
+    socket.writes = [];
+    const longKey = 'k'.repeat(251);
+    socket.emit(
+      'data',
+      Buffer.from(`version\r\nget small big small big ${longKey}\r\nversion\r\n`),
+    );
+    expect(socket.text()).toBe(
+      'VERSION test\r\nCLIENT_ERROR bad command line format\r\nVERSION test\r\n',
+    );
+  });
+
   test('a large value arriving in many chunks is stored whole', () => {
     const { socket, shared } = open();
     const value = Buffer.alloc(300_000, 0x61);
