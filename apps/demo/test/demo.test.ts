@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLUSTER_MODULE, DEMO_MAIN } from './helpers/paths.js';
 import { freePorts, isAlive, isListening } from './helpers/ports.js';
 import { start } from './helpers/run.js';
-import type { Running } from './helpers/run.js';
+import type { Finished, Running } from './helpers/run.js';
 
 const SECTIONS = [
   'Starting 3 nodes',
@@ -48,17 +48,28 @@ async function expectNothingLeft(stdout: string, ports: readonly number[]): Prom
     expect(await isListening(port), `port ${port} still listening`).toBe(false);
 }
 
+/** `--once` on three given node ports plus a dashboard port. */
+function demoOnce(a: number, b: number, c: number, dashboard: number): Promise<Finished> {
+  return demo(['--once', '--ports', `${a},${b},${c}`, '--dashboard-port', String(dashboard)])
+    .finished;
+}
+
+/** Runs `body` while something that is not dcache holds `port` (it hangs up on every connection). */
+async function whilePortTaken<T>(port: number, body: () => Promise<T>): Promise<T> {
+  const squatter = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
+  try {
+    return await body();
+  } finally {
+    await new Promise((resolve) => squatter.close(resolve));
+  }
+}
+
 describe('the demo as a real process', () => {
   it('--once narrates every section, checks what it claims, exits 0 and leaves no process or port behind', async () => {
     const [a, b, c, dashboard] = await freePorts(4);
     const ports = [a!, b!, c!, dashboard!];
-    const result = await demo([
-      '--once',
-      '--ports',
-      `${a},${b},${c}`,
-      '--dashboard-port',
-      String(dashboard),
-    ]).finished;
+    const result = await demoOnce(a!, b!, c!, dashboard!);
 
     expect(result.code, `stderr:\n${result.stderr}\nstdout:\n${result.stdout}`).toBe(0);
     const headings = [...result.stdout.matchAll(/^== \d+\. (.+) ==$/gm)].map((match) => match[1]);
@@ -102,40 +113,24 @@ describe('the demo as a real process', () => {
 
   it('says which flag to use when the dashboard port is taken, and stops the nodes', async () => {
     const [a, b, c, dashboard] = await freePorts(4);
-    const squatter = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => squatter.listen(dashboard, '127.0.0.1', resolve));
-    try {
-      const result = await demo([
-        '--once',
-        '--ports',
-        `${a},${b},${c}`,
-        '--dashboard-port',
-        String(dashboard),
-      ]).finished;
-      expect(result.code).toBe(1);
-      expect(result.stdout).toContain(
-        `the dashboard's port ${dashboard} is taken: pass --dashboard-port <n> or --no-dashboard`,
-      );
-      await expectNothingLeft(result.stdout, [a!, b!, c!]);
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve));
-    }
+    const result = await whilePortTaken(dashboard!, () => demoOnce(a!, b!, c!, dashboard!));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain(
+      `the dashboard's port ${dashboard} is taken: pass --dashboard-port <n> or --no-dashboard`,
+    );
+    await expectNothingLeft(result.stdout, [a!, b!, c!]);
   });
 
   it('fails with exit code 1 when a port is taken, and stops the nodes it had started', async () => {
     const [a, b, c] = await freePorts(3);
-    // Something that is not dcache holds node-2's port (it hangs up on every connection).
-    const squatter = createServer((socket) => socket.destroy());
-    await new Promise<void>((resolve) => squatter.listen(b, '127.0.0.1', resolve));
-    try {
-      const result = await demo(['--once', '--ports', `${a},${b},${c}`, '--no-dashboard']).finished;
-      expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/node-2 (exited|did not answer)|is answered by/);
-      expect(await isListening(a!)).toBe(false);
-      expect(await isListening(c!)).toBe(false);
-    } finally {
-      await new Promise((resolve) => squatter.close(resolve));
-    }
+    const result = await whilePortTaken(
+      b!,
+      () => demo(['--once', '--ports', `${a},${b},${c}`, '--no-dashboard']).finished,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/node-2 (exited|did not answer)|is answered by/);
+    expect(await isListening(a!)).toBe(false);
+    expect(await isListening(c!)).toBe(false);
   });
 
   it('leaves no orphan node when the process running the cluster crashes', async () => {
