@@ -189,8 +189,8 @@ export class DistributedCacheClient {
   /** Stores `value` only if the key still has `version`; false when it changed or vanished. */
   async compareAndSet(
     key: string,
-    version: number,
     value: unknown,
+    version: number,
     options?: SetOptions,
   ): Promise<boolean> {
     assertVersion(version);

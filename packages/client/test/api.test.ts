@@ -106,12 +106,12 @@ describe('operations', () => {
     await client.set('cas', { n: 1 });
     const first = (await client.getVersioned<{ n: number }>('cas'))!;
     expect(first.value).toStrictEqual({ n: 1 });
-    expect(await client.compareAndSet('cas', first.version, { n: 2 })).toBe(true);
-    expect(await client.compareAndSet('cas', first.version, { n: 3 })).toBe(false);
+    expect(await client.compareAndSet('cas', { n: 2 }, first.version)).toBe(true);
+    expect(await client.compareAndSet('cas', { n: 3 }, first.version)).toBe(false);
     expect(await client.get('cas')).toStrictEqual({ n: 2 });
     const second = (await client.getVersioned('cas'))!;
     expect(second.version).not.toBe(first.version);
-    expect(await client.compareAndSet('cas-missing', 1, 'x')).toBe(false);
+    expect(await client.compareAndSet('cas-missing', 'x', 1)).toBe(false);
     expect(await client.getVersioned('cas-missing')).toBeUndefined();
   });
 

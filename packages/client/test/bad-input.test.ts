@@ -111,19 +111,19 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
   ],
   [
     'compareAndSet: negative version',
-    call((c) => c.compareAndSet('k', -1, 'v')),
+    call((c) => c.compareAndSet('k', 'v', -1)),
     RangeError,
     /version/,
   ],
   [
     'compareAndSet: string version',
-    call((c) => c.compareAndSet('k', untyped('1'), 'v')),
+    call((c) => c.compareAndSet('k', 'v', untyped('1'))),
     TypeError,
     /version must be a number/,
   ],
   [
     'compareAndSet: undefined value',
-    call((c) => c.compareAndSet('k', 1, undefined)),
+    call((c) => c.compareAndSet('k', undefined, 1)),
     TypeError,
     /undefined/,
   ],
