@@ -6,7 +6,7 @@
 //
 // DCACHE_BENCH_PROFILE=1 starts the dcache node with --cpu-prof and prints where its CPU time went.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -278,3 +278,4 @@ console.log(
 );
 console.log(`ops per CPU-second, dcache / memcached: ${(m.cpu / d.cpu).toFixed(2)}x`);
 if (profile) summariseProfile();
+rmSync(work, { recursive: true, force: true });
