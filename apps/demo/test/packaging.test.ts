@@ -103,8 +103,10 @@ describe('the packages as users install them from npm', () => {
       const { stdout: listing } = await run('tar', ['-tzf', tarballs.get(name)!]);
       expect(listing).toContain('package/dist/index.js');
       expect(listing).toContain('package/dist/index.d.ts');
-      expect(listing).not.toMatch(/package\/(src|test)\//);
-      expect(listing).not.toMatch(/\.test\.js$/m);
+      // src/ ships so the source maps resolve; tests and benchmarks never ship.
+      expect(listing).toContain('package/src/index.ts');
+      expect(listing).not.toMatch(/package\/(test|bench)\//);
+      expect(listing).not.toMatch(/\.test\.(js|ts)$/m);
     }
     const serverManifest = JSON.parse(await packedFile('server', 'package.json')) as {
       bin?: Record<string, string>;
