@@ -9,24 +9,35 @@ import { bearerAuth } from './middleware/auth.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { batchRoutes } from './routes/batch.js';
+import { batchRunner } from './routes/batch-ops.js';
+import type { RunBatch } from './routes/batch-ops.js';
 import { keyRoutes } from './routes/keys.js';
 import { statsRoutes } from './routes/stats.js';
 import type { StoredValue } from './stored-value.js';
 
-/** Builds a node's app around an existing cache (CacheServer shares that cache with memcached). */
-export function buildApp(options: ResolvedOptions, cache: LruCache<StoredValue>): Hono<AppEnv> {
-  const node: NodeState = {
+/** What the routes of one node share (CacheServer's batch fast path shares it too). */
+export function createNodeState(options: ResolvedOptions, cache: LruCache<StoredValue>): NodeState {
+  return {
     options,
     cache,
     metrics: new RequestMetrics(),
     logger: createLogger(options.logLevel),
     startedAt: performance.now(),
   };
+}
+
+/** Builds a node's app around an existing cache (CacheServer shares that cache with memcached). */
+export function buildApp(
+  options: ResolvedOptions,
+  cache: LruCache<StoredValue>,
+  node: NodeState = createNodeState(options, cache),
+  runBatch: RunBatch = batchRunner(node),
+): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Installed only with a token: without one, routes keep hono's single-handler fast path.
   if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
   app.route('/v1/keys', keyRoutes(node));
-  app.route('/v1/batch', batchRoutes(node));
+  app.route('/v1/batch', batchRoutes(node, runBatch));
   app.route('/', statsRoutes(node));
   app.notFound(notFoundHandler(node));
   app.onError(errorHandler(node));

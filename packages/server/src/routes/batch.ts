@@ -3,82 +3,17 @@ import type { AppEnv, NodeState } from '../app-env.js';
 import { header } from '../app-env.js';
 import { readBody } from '../body.js';
 import { encodingOfContentType } from '../encoding.js';
-import { HttpError, isHttpError } from '../errors/http-error.js';
-import { counterValue, increment } from '../incr.js';
+import { HttpError } from '../errors/http-error.js';
 import { timed } from '../middleware/timed.js';
-import { batchCodec } from '../msgpack.js';
-import type { WriteCondition } from '../store.js';
-import { store } from '../store.js';
-import { validateFlags, validateKey, validateTtl } from '../validate.js';
+import type { RunBatch } from './batch-ops.js';
 
-type Result = readonly unknown[];
-
-// Shared, never mutated: the common outcomes allocate nothing.
-const NOT_FOUND: Result = [404];
-const NO_CONTENT: Result = [204];
-const PRECONDITION_FAILED: Result = [412];
-
-function badOp(message: string): HttpError {
-  return new HttpError(400, 'bad_op', message);
-}
-
-function condition(cond: unknown): WriteCondition {
-  if (cond === null || cond === undefined || cond === 'add' || cond === 'replace')
-    return cond ?? null;
-  if (typeof cond === 'number' && Number.isSafeInteger(cond) && cond >= 0) return cond;
-  throw badOp('a set condition is null, "add", "replace" or a version number');
-}
-
-function delta(value: unknown): bigint {
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-  throw new HttpError(400, 'bad_delta', 'delta must be an integer');
-}
-
-/** `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md). */
-export function batchRoutes(node: NodeState): Hono<AppEnv> {
-  const { cache, metrics, options } = node;
-  const { maxKeyBytes, maxValueBytes } = options;
-
-  function run(op: unknown): Result {
-    if (!Array.isArray(op) || typeof op[0] !== 'string') {
-      throw badOp('an operation is an array starting with its name');
-    }
-    const key = validateKey(op[1], maxKeyBytes);
-    switch (op[0]) {
-      case 'get': {
-        const entry = cache.getEntry(key);
-        if (entry === undefined) return NOT_FOUND;
-        return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
-      }
-      case 'set': {
-        const bytes: unknown = op[2];
-        if (!(bytes instanceof Uint8Array)) throw badOp('set needs its value as msgpack bin');
-        if (bytes.length > maxValueBytes) {
-          throw new HttpError(
-            413,
-            'too_large',
-            `the value exceeds the limit of ${maxValueBytes} bytes`,
-          );
-        }
-        const flags = op[3] === undefined || op[3] === null ? 0 : validateFlags(op[3]);
-        const ttl = op[4] === undefined || op[4] === null ? undefined : validateTtl(op[4]);
-        const version = store(cache, key, { bytes, flags }, ttl, condition(op[5]));
-        return version === undefined ? PRECONDITION_FAILED : [204, version];
-      }
-      case 'delete':
-        return cache.delete(key) ? NO_CONTENT : NOT_FOUND;
-      case 'touch':
-        return cache.touch(key, validateTtl(op[2])) ? NO_CONTENT : NOT_FOUND;
-      case 'incr': {
-        const value = increment(cache, key, delta(op[2]));
-        return value === undefined ? NOT_FOUND : [200, counterValue(value)];
-      }
-      default:
-        throw badOp(`unknown operation ${JSON.stringify(op[0])}`);
-    }
-  }
-
+/**
+ * `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md).
+ * Under CacheServer the well-formed requests take `batch-fast-path.ts` instead; this route serves
+ * the rest (and every fetch runtime, and `app.request()`).
+ */
+export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
+  const { metrics, options } = node;
   const app = new Hono<AppEnv>();
   app.post(
     '/',
@@ -91,33 +26,7 @@ export function batchRoutes(node: NodeState): Hono<AppEnv> {
         );
       }
       const body = await readBody(c, options.maxBatchBytes, 'the batch');
-      let ops: unknown;
-      try {
-        ops = batchCodec.unpack(body);
-      } catch (error) {
-        throw new HttpError(400, 'bad_batch', 'the body is not valid msgpack', { cause: error });
-      }
-      if (!Array.isArray(ops))
-        throw new HttpError(400, 'bad_batch', 'a batch is a msgpack array of operations');
-      if (ops.length > options.maxBatchOps) {
-        throw new HttpError(
-          413,
-          'too_many_operations',
-          `a batch holds at most ${options.maxBatchOps} operations`,
-        );
-      }
-      const results = new Array<Result>(ops.length);
-      for (let i = 0; i < ops.length; i++) {
-        try {
-          results[i] = run(ops[i]);
-        } catch (error) {
-          // One bad operation fails alone; anything that is not a client error is a bug to surface.
-          if (!isHttpError(error)) throw error;
-          results[i] = [error.status, error.code, error.message];
-        }
-      }
-      metrics.recordBatchOperations(ops.length);
-      return new Response(batchCodec.pack(results), {
+      return new Response(runBatch(body), {
         status: 200,
         headers: { 'content-type': 'application/msgpack' },
       });
