@@ -276,12 +276,13 @@ async function main() {
     }
   } else skipped.push('iovalkey + redis (redis-server not installed)');
 
-  // BENCH_ONLY=<substring> keeps only matching contenders (for profiling one of them).
-  const only = process.env.BENCH_ONLY;
+  // BENCH_ONLY=<substring>[|<substring>…] keeps only matching contenders (to profile one of them,
+  // or to compare two: BENCH_ONLY='batching on|memjs').
+  const only = process.env.BENCH_ONLY?.split('|');
   if (only) {
-    for (const contender of contenders.filter((c) => !c.name.includes(only)))
-      await contender.close();
-    contenders.splice(0, contenders.length, ...contenders.filter((c) => c.name.includes(only)));
+    const kept = (c) => only.some((part) => c.name.includes(part));
+    for (const contender of contenders.filter((c) => !kept(c))) await contender.close();
+    contenders.splice(0, contenders.length, ...contenders.filter(kept));
   }
   for (const name of skipped) console.log(`skipped: ${name}`);
   console.log(

@@ -13,6 +13,22 @@ function recorder(fail?: Error) {
   return { batches, send };
 }
 
+/** A `send` whose batches stay on the wire until the test calls `pending.shift()!()`. */
+function heldSender() {
+  const batches: BatchOp[][] = [];
+  const pending: (() => void)[] = [];
+  const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+    batches.push([...ops]);
+    return new Promise((resolve) => {
+      pending.push(() => resolve(ops.map((op): BatchResult => [200, op[1]])));
+    });
+  };
+  return { batches, pending, send };
+}
+
+/** Resolves after the event loop's current I/O phase (where the batcher sends what queued). */
+const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 describe('Batcher', () => {
   it('sends operations enqueued in the same tick as one batch, each caller getting its own result', async () => {
     const { batches, send } = recorder();
@@ -79,14 +95,7 @@ describe('Batcher', () => {
   });
 
   it('keeps at most maxInFlight batches on the wire; what queues meanwhile leaves as one batch', async () => {
-    const batches: BatchOp[][] = [];
-    const pending: (() => void)[] = [];
-    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
-      batches.push([...ops]);
-      return new Promise((resolve) => {
-        pending.push(() => resolve(ops.map((op): BatchResult => [200, op[1]])));
-      });
-    };
+    const { batches, pending, send } = heldSender();
     const batcher = new Batcher(send, 100, 1);
     const first = batcher.enqueue(['get', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
@@ -100,7 +109,7 @@ describe('Batcher', () => {
     expect(batches).toHaveLength(1);
     pending.shift()!();
     expect(await first).toStrictEqual([200, 'a']);
-    await new Promise((resolve) => setImmediate(resolve));
+    await afterIo();
     expect(batches).toStrictEqual([
       [['get', 'a']],
       [
@@ -116,6 +125,33 @@ describe('Batcher', () => {
       [200, 'd'],
     ]);
     expect(batcher.inFlight).toBe(0);
+  });
+
+  it('after an answer lands, waits for the rest of this turn of I/O before sending what queued', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = new Batcher(send, 100, 1);
+    void batcher.enqueue(['get', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    const queued = batcher.enqueue(['get', 'b']);
+    // Stands for another node's answer, read in the same turn as this node's: its caller's next
+    // operation for this node must travel with 'b', not in a batch of its own.
+    let late: Promise<BatchResult> | undefined;
+    setImmediate(() => (late = batcher.enqueue(['get', 'c'])));
+    pending.shift()!();
+    await afterIo();
+    await afterIo();
+    expect(batches).toStrictEqual([
+      [['get', 'a']],
+      [
+        ['get', 'b'],
+        ['get', 'c'],
+      ],
+    ]);
+    pending.shift()!();
+    expect(await Promise.all([queued, late])).toStrictEqual([
+      [200, 'b'],
+      [200, 'c'],
+    ]);
   });
 
   it('a failed batch fails the operations queued behind it, then frees its slot', async () => {

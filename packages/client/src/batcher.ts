@@ -8,7 +8,8 @@ export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
  * after the current promise chains settle; each caller gets its own result or the batch's error.
  *
  * At most `maxInFlight` batches per node are on the wire; operations issued meanwhile wait and
- * leave together when one returns. Without that cap batching collapses under load: each response
+ * leave together when one returns — after that turn's I/O (`setImmediate`), so that the next
+ * operations of callers woken by other nodes' answers read in the same turn travel too. Without that cap batching collapses under load: each response
  * wakes callers whose next operations spread over several nodes, so every response begets several
  * smaller requests until each carries a single operation (measured: 1.5 operations per request).
  * When a batch fails, the operations queued behind it fail with it rather than wait for the same
@@ -26,8 +27,11 @@ export class Batcher {
   readonly #flush = (): void => this.flush();
   readonly #landed = (): void => {
     this.#inFlight--;
-    // On the next tick, so the callers just resolved can queue their next operations first.
-    if (this.#ops.length > 0) this.#schedule();
+    if (this.#ops.length === 0 || this.#scheduled) return;
+    // After this turn's I/O rather than on the next tick: the callers just resolved queue their
+    // next operations first, and so do those of other nodes' answers read in the same turn.
+    this.#scheduled = true;
+    setImmediate(this.#flush);
   };
 
   constructor(send: SendBatch, maxBatchSize: number, maxInFlight = 1) {
@@ -46,7 +50,8 @@ export class Batcher {
       this.#ops.push(op);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
-      this.#schedule();
+      // With every slot taken there is nothing to flush yet: the landing batch plans the flush.
+      if (this.#inFlight < this.#maxInFlight) this.#schedule();
     });
   }
 
@@ -69,21 +74,23 @@ export class Batcher {
         rejects = rejects.splice(0, count);
       }
       this.#inFlight++;
-      void this.#send(ops)
-        .then(
-          (results) => {
-            for (let i = 0; i < count; i++) resolves[i]!(results[i]!);
-          },
-          (error: unknown) => {
-            for (let i = 0; i < count; i++) rejects[i]!(error);
-            this.#failQueued(error);
-          },
-        )
-        .finally(this.#landed);
+      // Not in a .finally: that would plan the next flush a microtask after the callers woke.
+      void this.#send(ops).then(
+        (results) => {
+          for (let i = 0; i < count; i++) resolves[i]!(results[i]!);
+          this.#landed();
+        },
+        (error: unknown) => {
+          for (let i = 0; i < count; i++) rejects[i]!(error);
+          this.#failQueued(error);
+          this.#landed();
+        },
+      );
     }
   }
 
   #failQueued(error: unknown): void {
+    if (this.#ops.length === 0) return;
     const rejects = this.#rejects;
     this.#ops = [];
     this.#resolves = [];
