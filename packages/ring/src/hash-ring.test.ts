@@ -73,20 +73,38 @@ describe('HashRing lookups', () => {
     for (let i = 0; i < 1000; i++) expect(plain.get(`k${i}`)).toBe(explicit.get(`k${i}`));
   });
 
-  it('pins the default ring: these owners are part of the client/server contract', () => {
-    // If this table changes, clients and servers of different versions disagree on ownership.
+  it.each([
+    [
+      'the default ring (4000 vnodes since 0.1.1)',
+      undefined,
+      [
+        'http://127.0.0.1:8003',
+        'http://127.0.0.1:8003',
+        'http://127.0.0.1:8001',
+        'http://127.0.0.1:8001',
+        'http://127.0.0.1:8002',
+      ],
+    ],
+    [
+      // The 0.1.0 default: clusters that set vnodes: 1000 keep routing exactly as before.
+      'a 1000-vnode ring (the 0.1.0 default)',
+      { vnodes: 1000 },
+      [
+        'http://127.0.0.1:8001',
+        'http://127.0.0.1:8003',
+        'http://127.0.0.1:8002',
+        'http://127.0.0.1:8001',
+        'http://127.0.0.1:8002',
+      ],
+    ],
+  ])('pins %s: these owners are part of the client/server contract', (_, options, expected) => {
+    // If a table changes, clients and servers of different versions disagree on ownership.
+    // Golden values recorded from a release; the model test in properties.test.ts checks how
+    // they are derived.
     const nodes = ['http://127.0.0.1:8001', 'http://127.0.0.1:8002', 'http://127.0.0.1:8003'];
-    const pinned = new HashRing(nodes);
+    const pinned = new HashRing(nodes, options);
     const owners = ['a', 'b', 'user:42', 'ключ', '🔑'].map((key) => pinned.get(key));
-    // Golden values recorded from the first release; the model test in properties.test.ts
-    // checks how they are derived.
-    expect(owners).toEqual([
-      'http://127.0.0.1:8001',
-      'http://127.0.0.1:8003',
-      'http://127.0.0.1:8002',
-      'http://127.0.0.1:8001',
-      'http://127.0.0.1:8002',
-    ]);
+    expect(owners).toEqual(expected);
   });
 });
 

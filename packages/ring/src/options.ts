@@ -7,8 +7,10 @@ export interface HashRingOptions {
   /**
    * Virtual nodes (points on the ring) per unit of weight: a node of weight `w` gets
    * `round(vnodes × w)` points (at least one). More points balance load better at the cost of
-   * memory (6 bytes per point) and build time; see the README's sweep.
-   * @default 1000
+   * memory (6 bytes per point) and build time; see the README's sweep. The default, 4000, is the
+   * smallest setting in that sweep at which a single weight-2 node owned 2× a weight-1 node's keys
+   * within ±5% for every one of 30 random name pairs (3000 missed by up to 6.6%).
+   * @default 4000
    */
   vnodes?: number;
   /**
@@ -25,7 +27,11 @@ export interface ResolvedOptions {
   readonly hash: RingHash;
 }
 
-export const DEFAULT_VNODES = 1000;
+/**
+ * Chosen by the README's sweep: the smallest setting whose per-node weight error stayed within ±5%
+ * over 30 random name pairs, with 3-node max/mean ≈ 1.01 at the median (target ≤ 1.05).
+ */
+export const DEFAULT_VNODES = 4000;
 
 /** Upper bound on vnodes, and on the points of one node (vnodes × weight), so a typo cannot exhaust memory. */
 export const MAX_POINTS_PER_NODE = 1 << 20;
