@@ -9,9 +9,10 @@ export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
  *
  * At most `maxInFlight` batches per node are on the wire; operations issued meanwhile wait and
  * leave together when one returns — after that turn's I/O (`setImmediate`), so that the next
- * operations of callers woken by other nodes' answers read in the same turn travel too. Without that cap batching collapses under load: each response
- * wakes callers whose next operations spread over several nodes, so every response begets several
- * smaller requests until each carries a single operation (measured: 1.5 operations per request).
+ * operations of callers woken by other nodes' answers read in the same turn travel too. Without
+ * that cap batching collapses under load: each response wakes callers whose next operations
+ * spread over several nodes, so every response begets several smaller requests until each carries
+ * a single operation (measured: 1.5 operations per request).
  * When a batch fails, the operations queued behind it fail with it rather than wait for the same
  * node a second time: a hung node costs a caller one `timeout`, not two.
  */
