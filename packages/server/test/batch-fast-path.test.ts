@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { pack, unpack } from 'msgpackr';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock, startNode } from './helpers.js';
@@ -165,6 +165,36 @@ describe('POST /v1/batch on a live node answers as the hono route does', () => {
     const [set, get] = unpack(res.body) as unknown[][];
     expect(set![0]).toBe(204);
     expect([get![0], new TextDecoder().decode(get![1] as Uint8Array)]).toEqual([200, 'chunked']);
+  });
+
+  it('counts a client that leaves mid-body as the route does (a 400), and stays up', async () => {
+    node = await startNode();
+    const stats = async () =>
+      (await (await fetch(`${node!.url}/v1/stats`)).json()) as {
+        requests: { batch: number };
+        errors: Record<string, number>;
+        activeRequests: number;
+      };
+    const req = request(`${node.url}/v1/batch`, {
+      method: 'POST',
+      headers: { ...msgpack, 'content-length': '100' },
+    });
+    req.on('error', () => undefined); // we hang up on purpose
+    req.write(new Uint8Array(10));
+    req.flushHeaders();
+    await vi.waitFor(() => expect(node!.server.activeRequests).toBe(1));
+    const busy = (await stats()).activeRequests; // the half-sent batch, and the stats request if it counts
+    req.destroy();
+    await vi.waitFor(async () => expect((await stats()).errors).toEqual({ 400: 1 }));
+    const after = await stats();
+    expect(after.requests.batch).toBe(1);
+    expect(after.activeRequests).toBe(busy - 1);
+    const res = await fetch(`${node.url}/v1/batch`, {
+      method: 'POST',
+      headers: msgpack,
+      body: pack([['get', 'a']]),
+    });
+    expect(unpack(new Uint8Array(await res.arrayBuffer()))).toEqual([[404]]);
   });
 
   it('stores values that own their bytes across many batches on one connection', async () => {
