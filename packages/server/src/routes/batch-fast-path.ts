@@ -1,16 +1,12 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
 import { isHttpError } from '../errors/http-error.js';
+import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
-}
 
 function isMsgpack(type: string | undefined): boolean {
   try {
@@ -32,13 +28,11 @@ function isMsgpack(type: string | undefined): boolean {
  */
 export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
   const { metrics, logger, options } = node;
-  const expected = options.token === undefined ? undefined : digest(options.token);
+  const matches = options.token === undefined ? undefined : bearerChecker(options.token);
 
-  // The auth middleware's check (middleware/auth.ts); a mismatch goes to hono, which answers 401.
+  // The auth middleware's check; a mismatch goes to hono, which answers 401.
   function authorized(req: IncomingMessage): boolean {
-    if (expected === undefined) return true;
-    const match = /^bearer[ \t]+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    return match !== null && timingSafeEqual(digest(match[1]!), expected);
+    return matches === undefined || matches(req.headers.authorization);
   }
 
   function answer(
