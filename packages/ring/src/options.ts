@@ -9,7 +9,7 @@ export interface HashRingOptions {
    * `round(vnodes × w)` points (at least one). More points balance load better at the cost of
    * memory (6 bytes per point) and build time; see the README's sweep. The default, 4000, is the
    * smallest setting in that sweep at which a single weight-2 node owned 2× a weight-1 node's keys
-   * within ±5% for every one of 30 random name pairs (3000 missed by up to 6.6%).
+   * within ±5% for every one of 30 random name pairs (3000 missed by up to 7.0%).
    * @default 4000
    */
   vnodes?: number;
