@@ -10,6 +10,7 @@ import { buildApp, createNodeState } from './app.js';
 import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
 import { batchRunner } from './routes/batch-ops.js';
+import { getFastPath } from './routes/get-fast-path.js';
 import { createCache } from './cache.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -41,6 +42,7 @@ export class CacheServer {
   readonly #cache: LruCache<StoredValue>;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
+  readonly #getFastPath: FastPath;
   #server: Server | undefined;
   #memcached: MemcachedListener | undefined;
   #address: ServerAddress | undefined;
@@ -56,6 +58,7 @@ export class CacheServer {
     const runBatch = batchRunner(node);
     this.#app = buildApp(this.#options, this.#cache, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
+    this.#getFastPath = getFastPath(node);
   }
 
   /** The node's cache; the memcached listener serves the same one. */
@@ -88,11 +91,12 @@ export class CacheServer {
       throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
     }
     const tls = this.#options.tls;
-    // What @hono/node-server's createAdaptorServer does, with the batch fast path in front.
+    // What @hono/node-server's createAdaptorServer does, with the GET and batch fast paths in front.
     const hono = getRequestListener(this.#app.fetch);
-    const fastPath = this.#batchFastPath;
+    const getFast = this.#getFastPath;
+    const batchFast = this.#batchFastPath;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      if (!fastPath(req, res)) void hono(req, res);
+      if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
     const server: Server = tls
       ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
