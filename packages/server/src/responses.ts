@@ -16,7 +16,8 @@ export function errorResponse(
   });
 }
 
-const KEY_NOT_FOUND = JSON.stringify({
+/** The body of a cache miss's 404; the GET fast path sends the same text. */
+export const KEY_NOT_FOUND = JSON.stringify({
   error: { code: 'not_found', message: 'no such key' },
 } satisfies ErrorBody);
 

@@ -3,6 +3,7 @@ import { CONTENT_TYPES, encodingOfFlags } from '../encoding.js';
 import { bearerChecker } from '../middleware/auth.js';
 import { validateKey } from '../validate.js';
 import type { FastPath } from './batch-fast-path.js';
+import { KEY_NOT_FOUND } from '../responses.js';
 
 const PREFIX = '/v1/keys/';
 
@@ -58,7 +59,7 @@ export function getFastPath(node: NodeState): FastPath {
   const { cache, metrics, options } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
   const hosts = new Map<string, boolean>();
-  const notFound = JSON.stringify({ error: { code: 'not_found', message: 'no such key' } });
+  const notFound = KEY_NOT_FOUND;
 
   // @hono/node-server answers 400 to a Host that does not survive URL parsing unchanged.
   function hostAccepted(host: string | undefined): boolean {
