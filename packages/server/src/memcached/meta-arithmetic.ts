@@ -7,6 +7,7 @@ import {
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
+  MUTATION_META_LIMITS,
 } from './meta-common.js';
 import { MAX_OPAQUE_LENGTH } from './meta-flags.js';
 import { NON_NUMERIC } from './other-commands.js';
@@ -21,11 +22,7 @@ import type { Tokens } from './tokenize.js';
  * "don't compare", as in memcached); `v` returns the number as a VA block.
  */
 export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
-  const req = parseMetaRequest(session, buf, t, {
-    first: 2,
-    tooManyFlags: 'CLIENT_ERROR options flags too long',
-    flagError: 'CLIENT_ERROR invalid or duplicate flag',
-  });
+  const req = parseMetaRequest(session, buf, t, MUTATION_META_LIMITS);
   if (req === undefined) return;
   const out = session.out;
   const f = req.flags;

@@ -26,6 +26,13 @@ export interface MetaLimits {
   flagError: string | undefined;
 }
 
+/** md and ma answer flag problems with the same strings (memcached's proto_text.c). */
+export const MUTATION_META_LIMITS: MetaLimits = {
+  first: 2,
+  tooManyFlags: 'CLIENT_ERROR options flags too long',
+  flagError: 'CLIENT_ERROR invalid or duplicate flag',
+};
+
 /**
  * Steps every meta command shares, in memcached's order: argument count, key length, token
  * count, flags. Writes the error reply itself and returns undefined on failure.

@@ -4,6 +4,7 @@ import {
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
+  MUTATION_META_LIMITS,
 } from './meta-common.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
@@ -15,11 +16,7 @@ import type { Tokens } from './tokenize.js';
  * new CAS (optionally with a new TTL from `T`), so the next `mg` sees X and one client wins W.
  */
 export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
-  const req = parseMetaRequest(session, buf, t, {
-    first: 2,
-    tooManyFlags: 'CLIENT_ERROR options flags too long',
-    flagError: 'CLIENT_ERROR invalid or duplicate flag',
-  });
+  const req = parseMetaRequest(session, buf, t, MUTATION_META_LIMITS);
   if (req === undefined) return;
   const out = session.out;
   if (opaqueTooLong(buf, t, 2, req.last)) {
