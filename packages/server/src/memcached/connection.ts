@@ -19,10 +19,14 @@ const LF = 0x0a;
 const CR = 0x0d;
 
 /**
- * One client connection: a streaming parser over the socket's Buffers. Lines are found with
- * `indexOf`, commands run straight from the bytes, data blocks are awaited whole (chunks are
- * gathered and joined once), and all replies to one input chunk leave in one write.
- * While the socket's write buffer is full, reading pauses and unprocessed input waits.
+ * One client connection: a streaming parser over the input chunks the listener hands to
+ * {@link receive}. Lines are found with `indexOf`, commands run straight from the bytes, data
+ * blocks are awaited whole (chunks are gathered and joined once), and all replies to one input
+ * chunk leave in one write. While the socket's write buffer is full, reading pauses and
+ * unprocessed input waits.
+ *
+ * A chunk is only valid during the call (the listener may reuse one read buffer for every
+ * socket), so whatever outlives it — a partial line, part of a data block — is copied.
  */
 export class MemcachedConnection implements Session {
   readonly out = new ReplyWriter();
@@ -42,7 +46,6 @@ export class MemcachedConnection implements Session {
     readonly shared: ProtocolShared,
   ) {
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.onDrain());
     // A reset by the peer is normal for a cache connection; 'close' follows and cleans up.
     socket.on('error', () => {});
@@ -70,7 +73,8 @@ export class MemcachedConnection implements Session {
     this.socket.end();
   }
 
-  private onData(chunk: Buffer): void {
+  /** Processes one input chunk; the chunk may be overwritten once this returns. */
+  receive(chunk: Buffer): void {
     this.shared.counters.bytes_read += chunk.length;
     if (this.closing) return;
     let buf = chunk;
@@ -138,7 +142,7 @@ export class MemcachedConnection implements Session {
       pos += need;
     } else {
       const take = Math.min(need - this.chunkBytes, have);
-      this.chunks.push(buf.subarray(pos, pos + take));
+      this.chunks.push(Buffer.from(buf.subarray(pos, pos + take)));
       this.chunkBytes += take;
       pos += take;
       if (this.chunkBytes < need) return pos;
@@ -167,8 +171,7 @@ export class MemcachedConnection implements Session {
         return;
       }
     }
-    // Copy a small remainder so a large input chunk is not kept alive by a few bytes.
-    this.pending = rest.length < 1024 ? Buffer.from(rest) : rest;
+    this.pending = Buffer.from(rest);
   }
 
   private flush(): void {

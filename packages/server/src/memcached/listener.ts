@@ -6,7 +6,11 @@ import type { MemcachedStats } from './counters.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';
+import { adoptWithSharedReadBuffer } from './shared-buffer-reads.js';
 import { ProtocolStore } from './store.js';
+
+/** One read buffer for all of a listener's connections (see adoptWithSharedReadBuffer). */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export interface MemcachedAddress {
   host: string;
@@ -48,17 +52,33 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
   let address: MemcachedAddress | undefined;
   let closing: Promise<void> | undefined;
 
-  const accept = (socket: Socket): void => {
+  const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+
+  const accept = (accepted: Socket): void => {
     if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
       counters.rejected_connections++;
-      socket.on('error', () => {});
-      socket.end('ERROR Too many open connections\r\n');
+      accepted.on('error', () => {});
+      // Accepted paused: read (and drop) input so the peer's FIN is seen and the socket closes.
+      accepted.resume();
+      accepted.end('ERROR Too many open connections\r\n');
       return;
     }
     counters.curr_connections++;
     counters.total_connections++;
-    const conn = new MemcachedConnection(socket, shared);
-    connections.add(conn);
+    // Reads start only on a later tick, by when `conn` is set.
+    let conn: MemcachedConnection | undefined = undefined;
+    const receive = (chunk: Buffer): void => conn?.receive(chunk);
+    const adopted = o.sharedReadBuffer
+      ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
+      : undefined;
+    const socket = adopted ?? accepted;
+    const connection = new MemcachedConnection(socket, shared);
+    conn = connection;
+    if (adopted === undefined) {
+      socket.on('data', receive);
+      socket.resume();
+    }
+    connections.add(connection);
     if (o.idleTimeoutMs > 0) {
       socket.setTimeout(o.idleTimeoutMs, () => {
         counters.idle_kicks++;
@@ -66,7 +86,7 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
       });
     }
     socket.once('close', () => {
-      connections.delete(conn);
+      connections.delete(connection);
       counters.curr_connections--;
     });
   };
@@ -95,7 +115,8 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
     listen({ host = '127.0.0.1', port = 0 } = {}) {
       if (server !== undefined)
         return Promise.reject(new Error('memcached listener: already listening'));
-      const srv = createServer(accept);
+      // Paused, so that a connection can be re-wrapped before its first read.
+      const srv = createServer({ pauseOnConnect: true }, accept);
       server = srv;
       return new Promise<MemcachedAddress>((resolve, reject) => {
         srv.once('error', reject);

@@ -147,6 +147,17 @@ export class ReplyWriter {
 
   /** Writes everything collected; returns false when the socket asks us to wait for 'drain'. */
   flush(socket: Socket): boolean {
+    const n = this.end - this.start;
+    if (this.parts.length === 0 && n > 0 && n < POOLED_COPY_BYTES) {
+      // The common case, one small reply: handed over as a latin1 string (byte for byte the
+      // same), which Node writes from a stack copy — no Buffer object to create and collect.
+      // Measured under memaslap: ~1 µs less user CPU per write than a pooled Buffer copy.
+      const text = this.slab.toString('latin1', this.start, this.end);
+      this.start = 0;
+      this.end = 0;
+      this.bytesWritten += n;
+      return socket.write(text, 'latin1');
+    }
     this.pushSlab();
     const parts = this.parts;
     if (parts.length === 0) return true;

@@ -17,8 +17,8 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): void {}
   cork(): void {}
   uncork(): void {}
-  write(chunk: Buffer): boolean {
-    this.writes.push(Buffer.from(chunk));
+  write(chunk: Buffer | string, encoding?: BufferEncoding): boolean {
+    this.writes.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk));
     return !this.full;
   }
   pause(): void {
@@ -55,7 +55,16 @@ function open(
     startedAtMs: Date.now(),
   };
   const socket = new FakeSocket();
-  new MemcachedConnection(socket as unknown as Socket, shared);
+  const conn = new MemcachedConnection(socket as unknown as Socket, shared);
+  // Like the listener's shared read buffer: each chunk is copied into one reused buffer, which is
+  // poisoned after every call, so a connection that kept a view instead of a copy fails here.
+  let scratch = Buffer.alloc(64 * 1024);
+  socket.on('data', (chunk: Buffer) => {
+    if (chunk.length > scratch.length) scratch = Buffer.alloc(chunk.length);
+    chunk.copy(scratch);
+    conn.receive(scratch.subarray(0, chunk.length));
+    scratch.fill(0xee);
+  });
   return { socket, shared };
 }
 
