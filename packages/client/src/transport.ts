@@ -18,15 +18,21 @@ export interface TransportOptions {
  * The HTTP layer: one ky instance (created once, not per request) over a private keep-alive undici
  * Agent (see dispatcher-fetch.ts), no retries (failover is the cluster's job, not the request's)
  * and HTTP errors turned into NodeRequestError here rather than through ky's HTTPError.
- * ky's `timeout` bounds the whole exchange: the adapter reads the body before it resolves.
+ * The timeout bounds the whole exchange: the adapter reads the body before it resolves.
  */
 export class Transport {
-  readonly #agent = new Agent({ keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+  readonly #agent: Agent;
   readonly #http: KyInstance;
   readonly #timeout: number;
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
+    // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts).
+    this.#agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      connect: { timeout: options.timeout },
+    });
     // Set once on the instance: per-request headers cost ky a merge on every call.
     const headers: Record<string, string> = {
       'content-type': 'application/msgpack',
@@ -35,10 +41,11 @@ export class Transport {
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     this.#http = ky.create({
       retry: 0,
-      timeout: options.timeout,
+      // The adapter bounds the whole exchange itself, with ky's TimeoutError (dispatcher-fetch.ts).
+      timeout: false,
       throwHttpErrors: false,
       headers,
-      fetch: dispatcherFetch(this.#agent),
+      fetch: dispatcherFetch(this.#agent, options.timeout),
     });
   }
 

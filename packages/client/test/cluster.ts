@@ -81,6 +81,8 @@ export async function startCluster(count = 3, options: ServerOptions = {}): Prom
 export async function startBlackHole(): Promise<{
   url: string;
   connections: () => number;
+  /** Connections the client has closed. */
+  closed: () => number;
   close: () => Promise<void>;
 }> {
   const sockets = new Set<Socket>();
@@ -96,6 +98,7 @@ export async function startBlackHole(): Promise<{
   return {
     url: `http://127.0.0.1:${port}`,
     connections: () => accepted,
+    closed: () => accepted - sockets.size,
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

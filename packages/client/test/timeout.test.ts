@@ -4,7 +4,7 @@ import {
   isCacheUnavailableError,
   isNodeTimeoutError,
 } from '../src/index.js';
-import { startBlackHole, startCluster } from './cluster.js';
+import { startBlackHole, startCluster, waitFor } from './cluster.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -44,6 +44,19 @@ describe('a node that accepts connections but never answers', () => {
       up: false,
       error: expect.any(Error),
     });
+  });
+
+  it('a timed-out request gives its connection up instead of holding it open', async () => {
+    const hole = await startBlackHole();
+    cleanups.push(hole.close);
+    const client = new DistributedCacheClient([hole.url], { timeout: 500, probeInterval: 60_000 });
+    cleanups.push(() => client.close());
+    const error: unknown = await client.get('k').catch((e: unknown) => e);
+    expect(isCacheUnavailableError(error)).toBe(true);
+    expect(hole.connections()).toBe(1);
+    // The caller was told at the timeout; the request itself must not linger on its socket.
+    // (undici may then open a fresh idle connection in its place: that one carries no request.)
+    await waitFor(() => hole.closed() >= 1, 'the client closes the unanswered connection');
   });
 
   it('in a cluster its keys are served by the other replicas, and it stops being tried', async () => {
