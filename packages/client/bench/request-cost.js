@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+/* global URL, Response */
+// Client CPU per HTTP request, by layer: what ky costs on its own (with a `fetch` that answers at
+// once), and a whole 18-operation batch request against one real dcache node through the client's
+// transport (ky + the dispatch adapter) against bare undici `Agent.request` doing the same msgpack
+// work. Sequential requests; the variants alternate; medians of 5 measured rounds (one warm-up).
+//
+//   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
+//   node bench/request-cost.js            (in packages/client; ~20 s)
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import ky from 'ky';
+import { Agent } from 'undici';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const { Transport } = await import(here('../dist/transport.js'));
+const { encodeBatch, decodeBatch } = await import(here('../dist/wire.js'));
+const ROUNDS = 6;
+
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[sorted.length >> 1];
+}
+
+/** µs of this process's CPU per call of `fn`, medians over alternating rounds. */
+async function compare(variants, calls) {
+  const results = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const before = process.cpuUsage();
+      for (let i = 0; i < calls; i++) await fn();
+      const used = process.cpuUsage(before);
+      if (round > 0) results[name].push((used.user + used.system) / calls);
+    }
+  }
+  for (const [name, values] of Object.entries(results)) {
+    console.log(`  ${name.padEnd(44)} ${median(values).toFixed(1).padStart(7)} µs/call`);
+  }
+}
+
+console.log(`Node ${process.version}`);
+console.log('ky alone (a fetch that answers at once), as the transport configures it:');
+const answerAtOnce = async () => new Response(null, { status: 200 });
+const kyLikeTransport = ky.create({
+  retry: 0,
+  timeout: false,
+  throwHttpErrors: false,
+  headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+  fetch: answerAtOnce,
+});
+const body = new Uint8Array(400);
+await compare(
+  {
+    'ky(url, { method: "post", body beside })': () =>
+      kyLikeTransport('http://127.0.0.1:9/v1/batch', { method: 'post', dcacheBody: body }),
+    'the fetch alone': answerAtOnce,
+  },
+  20_000,
+);
+
+const node = spawn(process.execPath, [here('../../server/bin/dcache-server.js'), '--port', '0'], {
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+try {
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    node.stdout.on('data', (chunk) => {
+      out += chunk;
+      const match = /listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    node.once('exit', (code) => reject(new Error(`dcache node exited (${code})`)));
+  });
+  const ops = Array.from({ length: 18 }, (_, i) => ['get', `key:${i}`]);
+  const transport = new Transport({ timeout: 10_000, token: undefined });
+  const agent = new Agent();
+  console.log(`an 18-operation POST /v1/batch to one dcache node (${url}), one at a time:`);
+  await compare(
+    {
+      'client transport (ky + dispatch adapter)': () => transport.batch(url, ops),
+      'bare undici Agent.request + msgpack': async () => {
+        const answer = await agent.request({
+          origin: url,
+          path: '/v1/batch',
+          method: 'POST',
+          headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+          body: encodeBatch(ops),
+        });
+        return decodeBatch(new Uint8Array(await answer.body.arrayBuffer()), ops.length);
+      },
+    },
+    2_000,
+  );
+  await transport.close();
+  await agent.close();
+} finally {
+  node.kill('SIGTERM');
+}
