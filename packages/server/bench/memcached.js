@@ -281,7 +281,7 @@ for (const x of [d, m]) {
 }
 const ratio = d.ops / m.ops;
 console.log(
-  `\ndcache / memcached ops/s: ${ratio.toFixed(2)}x (target >= 0.5x) ${ratio >= 0.5 ? 'MET' : 'MISSED'}`,
+  `\ndcache / memcached ops/s: ${ratio.toFixed(3)}x (target >= 0.5x) ${ratio >= 0.5 ? 'MET' : 'MISSED'}`,
 );
 console.log(`ops per CPU-second, dcache / memcached: ${(m.cpu / d.cpu).toFixed(2)}x`);
 if (profile) summariseProfile();
