@@ -58,9 +58,13 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
     if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
       counters.rejected_connections++;
       accepted.on('error', () => {});
-      // Accepted paused: read (and drop) input so the peer's FIN is seen and the socket closes.
+      // Accepted paused: read (and drop) input so the peer's FIN is seen and the socket closes;
+      // a peer that never closes its side is cut off after closeTimeoutMs.
       accepted.resume();
       accepted.end('ERROR Too many open connections\r\n');
+      const cutOff = setTimeout(() => accepted.destroy(), o.closeTimeoutMs);
+      cutOff.unref();
+      accepted.once('close', () => clearTimeout(cutOff));
       return;
     }
     counters.curr_connections++;

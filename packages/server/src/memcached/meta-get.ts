@@ -130,7 +130,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     store.addMark(value, MARK_TOKEN_SENT);
   }
   out.crlf();
-  if (f.value) out.bytes(value.bytes).crlf();
+  if (f.value) out.value(value.bytes).crlf();
   if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
 }
 

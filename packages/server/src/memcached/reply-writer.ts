@@ -4,10 +4,11 @@ import type { Socket } from 'node:net';
  * Collects the replies produced while processing one input chunk, then hands them to the socket
  * in one `write` (or one corked batch when a large value is passed by reference).
  *
- * Small pieces are copied into a slab. At flush, a small reply is copied out into a pooled Buffer
- * and the slab is reused; a large one is handed over as a view, and that region of the slab is
- * never written again (the socket may still hold it). Values of {@link LARGE_VALUE_BYTES} or more
- * are not copied at all.
+ * Small pieces are copied into a slab. At flush, a small reply is copied out (a pooled Buffer or a
+ * latin1 string) and the slab is reused; a large one is handed over as a view, and the slab is
+ * then replaced, never written again (the socket may still be sending from it). Stored values of
+ * {@link LARGE_VALUE_BYTES} or more ({@link value}) are not copied at all; bytes that come from
+ * the input ({@link bytes}) always are, since the read buffer they live in is reused.
  */
 const SLAB_BYTES = 16 * 1024;
 const LARGE_VALUE_BYTES = 4 * 1024;
@@ -35,6 +36,7 @@ export class ReplyWriter {
   private reserve(n: number): void {
     if (this.slab.length - this.end >= n) return;
     this.pushSlab();
+    if (this.slab.length - this.end >= n) return;
     this.slab = Buffer.allocUnsafe(n > SLAB_BYTES ? n : SLAB_BYTES);
     this.start = 0;
     this.end = 0;
@@ -55,7 +57,10 @@ export class ReplyWriter {
       return;
     }
     this.parts.push(this.slab.subarray(this.start, this.end));
-    this.start = this.end;
+    // The socket may hold that view until it is sent: start a fresh slab rather than overwrite it.
+    this.slab = Buffer.allocUnsafe(SLAB_BYTES);
+    this.start = 0;
+    this.end = 0;
   }
 
   /** Appends an ASCII/latin1 string (status lines, keys echoed as latin1 text). */
@@ -90,14 +95,21 @@ export class ReplyWriter {
     return this;
   }
 
-  /** Appends bytes copied from `src[start, end)`; large values are passed by reference. */
+  /**
+   * Appends a stored value's bytes. Values never change once stored (every write stores new
+   * bytes), so large ones are passed to the socket by reference instead of copied.
+   */
+  value(src: Uint8Array): this {
+    const n = src.length;
+    if (n < LARGE_VALUE_BYTES) return this.bytes(src);
+    this.pushSlab();
+    this.parts.push(Buffer.from(src.buffer, src.byteOffset, n));
+    return this;
+  }
+
+  /** Appends a copy of `src[start, end)` (input bytes: the buffer they are in gets reused). */
   bytes(src: Uint8Array, start = 0, end = src.length): this {
     const n = end - start;
-    if (n >= LARGE_VALUE_BYTES) {
-      this.pushSlab();
-      this.parts.push(Buffer.from(src.buffer, src.byteOffset + start, n));
-      return this;
-    }
     this.reserve(n);
     const slab = this.slab;
     let at = this.end;

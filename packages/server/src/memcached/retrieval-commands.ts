@@ -65,7 +65,7 @@ export function retrieve(
     out.ascii('VALUE ').bytes(buf, start, end).ascii(' ').uint(value.flags).ascii(' ');
     out.uint(value.bytes.length);
     if (withCas) out.ascii(' ').uint(version);
-    out.crlf().bytes(value.bytes).crlf();
+    out.crlf().value(value.bytes).crlf();
   }
   out.ascii('END\r\n');
 }

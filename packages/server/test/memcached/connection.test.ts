@@ -17,7 +17,11 @@ class FakeSocket extends EventEmitter {
   setNoDelay(): void {}
   cork(): void {}
   uncork(): void {}
+  /** Every Buffer handed over, with a snapshot of its bytes at that moment. */
+  handed: { buffer: Buffer; snapshot: Buffer }[] = [];
   write(chunk: Buffer | string, encoding?: BufferEncoding): boolean {
+    if (typeof chunk !== 'string')
+      this.handed.push({ buffer: chunk, snapshot: Buffer.from(chunk) });
     this.writes.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk));
     return !this.full;
   }
@@ -33,6 +37,10 @@ class FakeSocket extends EventEmitter {
   destroy(): void {
     this.destroyed = true;
   }
+  /** How many Buffers changed after they were handed to write() (a real socket may still send them). */
+  changedAfterWrite(): number {
+    return this.handed.filter(({ buffer, snapshot }) => !buffer.equals(snapshot)).length;
+  }
   text(): string {
     return Buffer.concat(this.writes).toString('latin1');
   }
@@ -41,13 +49,14 @@ class FakeSocket extends EventEmitter {
 function open(
   maxValueBytes = 1024 * 1024,
   maxMemory?: number,
+  maxKeyBytes = 250,
 ): { socket: FakeSocket; shared: ProtocolShared } {
   const cache = newCache(undefined, maxMemory);
   const shared: ProtocolShared = {
     store: new ProtocolStore(cache, Date.now),
     counters: new MemcachedCounters(),
     cache,
-    maxKeyBytes: 250,
+    maxKeyBytes,
     maxValueBytes,
     maxConnections: 10,
     version: 'test',
@@ -116,6 +125,39 @@ describe('streaming parser', () => {
     expect(socket.text()).toBe(
       'VERSION test\r\nCLIENT_ERROR bad command line format\r\nVERSION test\r\n',
     );
+  });
+
+  test('a Buffer handed to the socket never changes afterwards (large replies, then small)', () => {
+    const { socket } = open();
+    const values = ['a', 'b', 'c'].map((c) => c.repeat(1500));
+    socket.emit(
+      'data',
+      Buffer.from(values.map((v, i) => `set k${i} 0 0 ${v.length}\r\n${v}\r\n`).join('')),
+    );
+    // Each get answers ~4.5 KiB (handed over as a view of the reply slab), each mn a few bytes
+    // (copied out, after which the slab is written from the start again). The gets rotate their
+    // keys, so a reply written over an earlier one changes its bytes.
+    const rounds = 20;
+    let expected = 'STORED\r\n'.repeat(3);
+    for (let r = 0; r < rounds; r++) {
+      const order = [0, 1, 2].map((i) => (i + r) % 3);
+      socket.emit('data', Buffer.from(`get ${order.map((i) => `k${i}`).join(' ')}\r\n`));
+      socket.emit('data', Buffer.from('mn\r\n'));
+      const hits = order.map((i) => `VALUE k${i} 0 1500\r\n${values[i]!}\r\n`).join('');
+      expected += `${hits}END\r\nMN\r\n`;
+    }
+    expect(socket.changedAfterWrite()).toBe(0);
+    expect(socket.text()).toBe(expected);
+  });
+
+  test('a long key echoed in a reply is copied, not a view of the reused read buffer', () => {
+    const { socket } = open(1024 * 1024, undefined, 8192);
+    const key = 'k'.repeat(5000);
+    socket.emit('data', Buffer.from(`set ${key} 0 0 1\r\nx\r\nget ${key}\r\n`));
+    // The next chunk lands in the same read buffer (the harness also poisons it after each call).
+    socket.emit('data', Buffer.from('X'.repeat(6000) + '\r\n'));
+    expect(socket.changedAfterWrite()).toBe(0);
+    expect(socket.text().startsWith(`STORED\r\nVALUE ${key} 0 1\r\nx\r\nEND\r\n`)).toBe(true);
   });
 
   test('a large value arriving in many chunks is stored whole', () => {

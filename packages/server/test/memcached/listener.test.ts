@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import { newCache, RawClient, startListener } from './helpers.js';
@@ -124,6 +125,29 @@ describe('connections', () => {
     expect(second.closed).toBe(true);
     expect(s.listener.stats.rejected_connections).toBe(1);
     expect(s.listener.stats.curr_connections).toBe(1);
+  });
+
+  test('a refused client that never closes its side does not hold close() up', async () => {
+    const s = await startListener({ maxConnections: 1, closeTimeoutMs: 200 });
+    const first = new RawClient(s.port);
+    clients.push(first);
+    await first.ready();
+    // Half-open: reads the refusal and the server's FIN but never sends its own.
+    const stubborn = connect({ port: s.port, host: '127.0.0.1', allowHalfOpen: true });
+    stubborn.on('error', () => {});
+    const refusal = await new Promise<string>((resolve) => {
+      let text = '';
+      stubborn.on('data', (d: Buffer) => (text += d.toString('latin1')));
+      stubborn.once('end', () => resolve(text));
+    });
+    expect(refusal).toBe('ERROR Too many open connections\r\n');
+    // close() waits for every socket the server still counts, the refused one included.
+    const outcome = await Promise.race([
+      s.listener.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting after 5 s'), 5000)),
+    ]);
+    stubborn.destroy();
+    expect(outcome).toBe('closed');
   });
 
   test('an idle connection is closed after idleTimeoutMs', async () => {
