@@ -115,13 +115,20 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     if (this.#settled) return;
+    let response: Response;
+    try {
+      // Throws a RangeError for a status a Response cannot carry (outside 200–599: a broken
+      // proxy, say); that must reject the caller, not leave it waiting.
+      response = new Response(null, { status: this.#status });
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
     this.#settle();
     const chunks = this.#chunks;
     const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     // A plain Uint8Array, not a Buffer: msgpackr then hands out bins as Uint8Array too.
-    const body = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
-    const response = new Response(null, { status: this.#status });
-    bodies.set(response, body);
+    bodies.set(response, new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength));
     this.resolve(response);
   }
 

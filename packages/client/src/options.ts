@@ -63,13 +63,23 @@ export interface ResolvedOptions {
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
 
-function integerOption(name: string, value: unknown, fallback: number, min: number): number {
+/** The longest delay a Node timer honours; beyond it setTimeout fires after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+function integerOption(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number') {
     throw new TypeError(`option "${name}" must be a number, got ${typeof value}`);
   }
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`option "${name}" must be an integer >= ${min}, got ${value}`);
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new RangeError(`option "${name}" must be an integer ${range}, got ${value}`);
   }
   return value;
 }
@@ -128,12 +138,12 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     nodes: urls,
     replicas: Math.min(integerOption('replicas', options.replicas, 2, 1), urls.length),
     writeConsistency: consistency,
-    timeout: integerOption('timeout', options.timeout, 1000, 1),
+    timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
     token: options.token,
     vnodes:
       options.vnodes === undefined ? undefined : integerOption('vnodes', options.vnodes, 0, 1),
     failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
-    probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1),
+    probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
   };

@@ -1,0 +1,43 @@
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
+
+const servers: Server[] = [];
+const sockets = new Set<Socket>();
+afterEach(async () => {
+  for (const socket of sockets) socket.destroy();
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+});
+
+/** An HTTP/1.1 "node" (a broken proxy, say) that answers every request with `head`. */
+async function answering(head: string): Promise<string> {
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    socket.on('data', () => socket.write(`${head}\r\ncontent-length: 0\r\n\r\n`));
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
+describe('answers no real node gives', () => {
+  it.each(['HTTP/1.1 999 Odd', 'HTTP/1.1 600 Odd'])(
+    '"%s" rejects the call at once instead of leaving it pending',
+    async (head) => {
+      const url = await answering(head);
+      const client = new DistributedCacheClient([url], { timeout: 10_000, probeInterval: 60_000 });
+      try {
+        const started = Date.now();
+        const error: unknown = await client.get('k').catch((e: unknown) => e);
+        expect(isCacheUnavailableError(error)).toBe(true);
+        // Not rescued by the 10 s timeout: the odd status itself failed the request.
+        expect(Date.now() - started).toBeLessThan(5_000);
+      } finally {
+        await client.close();
+      }
+    },
+  );
+});
