@@ -60,8 +60,7 @@ export function dispatcherFetch(agent: Agent, timeoutMs: number) {
     const headers: Record<string, string> = {};
     for (const [name, value] of request.headers) headers[name] = value;
     return new Promise<Response>((resolve, reject) => {
-      const handler = new CollectingHandler(resolve, reject);
-      handler.timer = setTimeout(() => handler.fail(new TimeoutError(request)), timeoutMs);
+      const handler = new CollectingHandler(resolve, reject, timeoutMs, request);
       agent.dispatch(
         {
           origin,
@@ -78,7 +77,7 @@ export function dispatcherFetch(agent: Agent, timeoutMs: number) {
 
 /** Gathers one response whole — status and body bytes — or fails it (error or timeout). */
 class CollectingHandler implements Dispatcher.DispatchHandler {
-  timer: NodeJS.Timeout | undefined;
+  readonly #timer: NodeJS.Timeout;
   #status = 0;
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
@@ -87,7 +86,11 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
   constructor(
     private readonly resolve: (response: Response) => void,
     private readonly reject: (error: Error) => void,
-  ) {}
+    timeoutMs: number,
+    request: Request,
+  ) {
+    this.#timer = setTimeout(() => this.fail(new TimeoutError(request)), timeoutMs);
+  }
 
   /** Rejects the caller and abandons the exchange (its connection is closed by undici). */
   fail(error: Error): void {
@@ -138,6 +141,6 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
 
   #settle(): void {
     this.#settled = true;
-    clearTimeout(this.timer);
+    clearTimeout(this.#timer);
   }
 }

@@ -69,15 +69,13 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
     }
     counters.curr_connections++;
     counters.total_connections++;
-    // Reads start only on a later tick, by when `conn` is set.
-    let conn: MemcachedConnection | undefined = undefined;
-    const receive = (chunk: Buffer): void => conn?.receive(chunk);
+    // Reads start only on a later tick, after `connection` below exists.
+    const receive = (chunk: Buffer): void => connection.receive(chunk);
     const adopted = o.sharedReadBuffer
       ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
       : undefined;
     const socket = adopted ?? accepted;
     const connection = new MemcachedConnection(socket, shared);
-    conn = connection;
     if (adopted === undefined) {
       socket.on('data', receive);
       socket.resume();
