@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { executeLine } from './dispatch.js';
+import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
 import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
@@ -22,13 +23,14 @@ const CR = 0x0d;
  * One client connection: a streaming parser over the input chunks the listener hands to
  * {@link receive}. Lines are found with `indexOf`, commands run straight from the bytes, data
  * blocks are awaited whole (chunks are gathered and joined once), and all replies to one input
- * chunk leave in one write. While the socket's write buffer is full, reading pauses and
- * unprocessed input waits.
+ * chunk leave in one write — or, given a {@link FlushScheduler} (the listener's), all replies to
+ * the chunks of one event-loop turn, once every connection's input of that turn was processed.
+ * While the socket's write buffer is full, reading pauses and unprocessed input waits.
  *
  * A chunk is only valid during the call (the listener may reuse one read buffer for every
  * socket), so whatever outlives it — a partial line, part of a data block — is copied.
  */
-export class MemcachedConnection implements Session {
+export class MemcachedConnection implements Session, Flushable {
   readonly out = new ReplyWriter();
   /** Input received but not yet processed (a partial line, or lines held back by back-pressure). */
   private pending: Buffer | undefined;
@@ -44,6 +46,8 @@ export class MemcachedConnection implements Session {
   constructor(
     readonly socket: Socket,
     readonly shared: ProtocolShared,
+    /** Without one, the replies to each input chunk are written as soon as it is processed. */
+    private readonly flushes?: FlushScheduler,
   ) {
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
@@ -83,7 +87,17 @@ export class MemcachedConnection implements Session {
       this.pending = undefined;
     }
     this.process(buf);
+    if (this.flushes === undefined) this.flush();
+    else this.flushes.add(this);
+  }
+
+  flushReplies(): void {
     this.flush();
+  }
+
+  abandon(): void {
+    this.closing = true;
+    this.socket.destroy();
   }
 
   private onDrain(): void {

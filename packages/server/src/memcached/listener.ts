@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { MemcachedConnection } from './connection.js';
 import { MemcachedCounters } from './counters.js';
+import { FlushScheduler } from './flush-scheduler.js';
 import type { MemcachedStats } from './counters.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
@@ -53,6 +54,7 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
   let closing: Promise<void> | undefined;
 
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const flushes = new FlushScheduler();
 
   const accept = (accepted: Socket): void => {
     if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
@@ -75,7 +77,7 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
       ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
       : undefined;
     const socket = adopted ?? accepted;
-    const connection = new MemcachedConnection(socket, shared);
+    const connection = new MemcachedConnection(socket, shared, flushes);
     if (adopted === undefined) {
       socket.on('data', receive);
       socket.resume();

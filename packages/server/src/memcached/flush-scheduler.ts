@@ -1,0 +1,52 @@
+/** Something holding replies to write out (a memcached connection). */
+export interface Flushable {
+  flushReplies(): void;
+  /** Gives the connection up when writing its replies failed unexpectedly. */
+  abandon(): void;
+}
+
+/**
+ * Writes the replies of every connection that received input during one event-loop turn once,
+ * after all of that turn's input was processed (`setImmediate` runs right after the poll phase),
+ * instead of writing each connection's replies as soon as its input is parsed.
+ *
+ * Why: under memaslap (64 connections, one request each in flight) the node's only thread read,
+ * parsed and wrote connection after connection; every write wakes a load-generator thread, which
+ * preempted the node mid-turn (~0.37 involuntary context switches per request). Writing in a
+ * burst after the reads measured 0.33 switches, ~1.3 µs less CPU per request and 5–9% more
+ * requests per second (packages/server/MEMCACHED.md, "Performance"). A reply waits at most for
+ * the rest of the turn's reads, and several reads of one connection in a turn leave in one write.
+ */
+export class FlushScheduler {
+  #queued = new Set<Flushable>();
+  /** The other set, swapped in while one is being flushed (no allocation per turn). */
+  #spare = new Set<Flushable>();
+  #scheduled = false;
+  readonly #run = (): void => this.flushAll();
+
+  /** Queues `target` for the end of this turn (once, however often it is added). */
+  add(target: Flushable): void {
+    this.#queued.add(target);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setImmediate(this.#run);
+  }
+
+  /** Writes everything queued now (also what `setImmediate` runs). */
+  flushAll(): void {
+    this.#scheduled = false;
+    const queued = this.#queued;
+    if (queued.size === 0) return;
+    this.#queued = this.#spare;
+    for (const target of queued) {
+      try {
+        target.flushReplies();
+      } catch {
+        // Never reached in normal operation; if it is, that connection goes, not the process.
+        target.abandon();
+      }
+    }
+    queued.clear();
+    this.#spare = queued;
+  }
+}
