@@ -12,10 +12,11 @@ export interface Flushable {
  *
  * Why: under memaslap (64 connections, one request each in flight) the node's only thread read,
  * parsed and wrote connection after connection; every write wakes a load-generator thread, which
- * preempted the node mid-turn (~0.37 involuntary context switches per request). Writing in a
- * burst after the reads measured 0.33 switches, ~1.3 µs less CPU per request and 5–9% more
- * requests per second (packages/server/MEMCACHED.md, "Performance"). A reply waits at most for
- * the rest of the turn's reads, and several reads of one connection in a turn leave in one write.
+ * preempted the node mid-turn (0.37 involuntary context switches per request). Writing in a
+ * burst after the reads measured 0.33, ~1.5 µs less CPU per request (kernel time fell most) and
+ * 3–12% more requests per second in five alternating rounds (MEMCACHED.md, "Performance"). A
+ * reply waits at most for the rest of the turn's reads, and several reads of one connection in a
+ * turn leave in one write.
  */
 export class FlushScheduler {
   #queued = new Set<Flushable>();
