@@ -199,6 +199,8 @@ async function drive(ops, ms, pids = []) {
     errors,
     clientCpu: (client.user + client.system) / count,
     serverCpu: servers / count,
+    // Printed per round: user vs kernel time tell apart a client's own work from its syscalls.
+    clientSplit: `client ${(client.user / count).toFixed(1)} user + ${(client.system / count).toFixed(1)} kernel µs/op`,
   };
 }
 
@@ -305,7 +307,7 @@ async function main() {
       const result = await drive(contender.ops, RUN_MS, contender.pids);
       contender.runs.push(result);
       console.log(
-        `round ${round + 1}: ${contender.name.padEnd(34)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms${result.errors ? `  errors ${result.errors}` : ''}`,
+        `round ${round + 1}: ${contender.name.padEnd(34)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.clientSplit}${result.errors ? `  errors ${result.errors}` : ''}`,
       );
     }
   }
