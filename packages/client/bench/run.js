@@ -13,6 +13,7 @@ import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { xorshift } from './xorshift.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -163,14 +164,8 @@ async function drive(ops, ms, pids = []) {
   let count = 0;
   let errors = 0;
   const deadline = performance.now() + ms;
-  let seed = 12345;
-  const random = () => {
-    // xorshift: cheap, deterministic, the same stream for every contender.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  };
+  // The same stream of keys and get/set choices for every contender.
+  const random = xorshift();
   const started = performance.now();
   async function worker() {
     while (performance.now() < deadline) {

@@ -1,7 +1,7 @@
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
-import { asError, entryOf, rejection } from './results.js';
+import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import type { BatchResult } from './wire.js';
 
@@ -23,14 +23,16 @@ export async function readEntry(
   awaitRepair = false,
 ): Promise<Hit | undefined> {
   const nodes = cluster.preference(key);
-  const errors: Error[] = [];
+  // Allocated only when needed: most reads hit on the primary.
+  let errors: Error[] | undefined;
   let missed: NodeClient[] | undefined;
-  for (const node of nodes) {
+  for (let i = 0; i < nodes.length; i++) {
+    const node = nodes[i]!;
     let result: BatchResult;
     try {
       result = await node.run(['get', key], queued);
     } catch (error) {
-      errors.push(asError(error));
+      (errors ??= []).push(asError(error));
       continue;
     }
     if (result[0] === 404) {
@@ -38,23 +40,31 @@ export async function readEntry(
       continue;
     }
     if (result[0] !== 200) throw rejection(node.url, key, result);
-    const entry = entryOf(result);
-    if (entry === undefined) {
-      errors.push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
+    const hit = hitOf(result, node);
+    if (hit === undefined) {
+      (errors ??= []).push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
       continue;
     }
-    const hit: Hit = { ...entry, node };
     if (missed === undefined) return hit;
-    const primaryRepair = repair(cluster, key, entry, missed, queued);
+    const primaryRepair = repair(cluster, key, hit, missed, queued);
     const primary = missed[0]!;
     if (awaitRepair && primary === nodes[0]) {
       const version = await primaryRepair;
-      if (version !== undefined) return { ...entry, version, node: primary };
+      if (version !== undefined) return { ...hit, version, node: primary };
     }
     return hit;
   }
-  if (missed === undefined) throw cluster.unavailable(key, nodes, errors);
+  if (missed === undefined) throw cluster.unavailable(key, nodes, errors ?? []);
   return undefined;
+}
+
+/** The checked entry of a `[200, …]` get result, with the node that answered (one allocation). */
+function hitOf(result: BatchResult, node: NodeClient): Hit | undefined {
+  const [, bytes, flags, version, ttl] = result;
+  if (!(bytes instanceof Uint8Array) || typeof flags !== 'number' || typeof version !== 'number') {
+    return undefined;
+  }
+  return { bytes, flags, version, ttl: typeof ttl === 'number' ? ttl : null, node };
 }
 
 /** Writes the entry to every node that missed it; resolves to the first one's new version. */

@@ -29,11 +29,3 @@ export interface Entry {
   /** Remaining ms; null when it never expires. */
   ttl: number | null;
 }
-
-export function entryOf(result: BatchResult): Entry | undefined {
-  const [, bytes, flags, version, ttl] = result;
-  if (!(bytes instanceof Uint8Array) || typeof flags !== 'number' || typeof version !== 'number') {
-    return undefined;
-  }
-  return { bytes, flags, version, ttl: typeof ttl === 'number' ? ttl : null };
-}
