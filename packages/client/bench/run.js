@@ -182,11 +182,12 @@ async function drive(ops, ms, pids = []) {
     }
   }
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  // Read before sorting the latencies: the CPU figures are the workload's, not the bookkeeping's.
+  const client = process.cpuUsage(clientBefore);
+  const servers = pids.reduce((sum, pid) => sum + processCpu(pid), 0) - serversBefore;
   const elapsed = (performance.now() - started) / 1000;
   const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-  const client = process.cpuUsage(clientBefore);
-  const servers = pids.reduce((sum, pid) => sum + processCpu(pid), 0) - serversBefore;
   return {
     opsPerSec: count / elapsed,
     p50: at(0.5),

@@ -1,5 +1,7 @@
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
 
@@ -40,4 +42,27 @@ describe('answers no real node gives', () => {
       }
     },
   );
+
+  it('a get result that is not [200, bytes, flags, version, ttl] fails the read as unavailable', async () => {
+    // A well-formed HTTP answer and batch envelope whose get result has a string for the bytes.
+    const malformed = pack([[200, 'not bytes', 0, 1, null]]);
+    const server = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/msgpack' });
+        res.end(malformed);
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const client = new DistributedCacheClient([url], { timeout: 10_000, probeInterval: 60_000 });
+    try {
+      const error: unknown = await client.get('k').catch((e: unknown) => e);
+      expect(isCacheUnavailableError(error)).toBe(true);
+      expect((error as Error).message).toMatch(/malformed get result for key "k"/);
+    } finally {
+      await client.close();
+    }
+  });
 });

@@ -77,6 +77,20 @@ describe('replication', () => {
     await client.close();
   });
 
+  it("getVersioned after a read repair returns the primary's new version, which compareAndSet takes", async () => {
+    const client = connect(cluster.urls, { writeConsistency: 'all' });
+    await client.set('repair-cas', 'v1');
+    const [primary] = client.nodesFor('repair-cas').map(nodeOf) as [TestNode, TestNode];
+    primary.server.cache.delete('repair-cas');
+    const entry = await client.getVersioned<string>('repair-cas');
+    expect(entry?.value).toBe('v1');
+    // Awaited: the version is the repaired primary's, not the replica's the value came from.
+    expect(entry?.version).toBe(primary.entry('repair-cas')!.version);
+    expect(await client.compareAndSet('repair-cas', 'v2', entry!.version)).toBe(true);
+    expect(await client.get('repair-cas')).toBe('v2');
+    await client.close();
+  });
+
   it('read repair copies a value written by curl as JSON byte for byte, flags included', async () => {
     const client = connect(cluster.urls);
     const [primary, secondary] = client.nodesFor('curl-json').map(nodeOf) as [TestNode, TestNode];

@@ -15,7 +15,8 @@ export interface Flushable {
  * preempted the node mid-turn (0.37 involuntary context switches per request). Writing in a
  * burst after the reads measured 0.33, ~1.5 µs less CPU per request (kernel time fell most) and
  * 3–12% more requests per second in five alternating rounds (MEMCACHED.md, "Performance"). A
- * reply waits at most for the rest of the turn's reads, and several reads of one connection in a
+ * reply waits until the end of the poll phase it arrived in (the other sockets' reads and any other
+ * I/O callbacks of that phase, HTTP requests included), and several reads of one connection in a
  * turn leave in one write.
  */
 export class FlushScheduler {
@@ -43,7 +44,8 @@ export class FlushScheduler {
       try {
         target.flushReplies();
       } catch {
-        // Never reached in normal operation; if it is, that connection goes, not the process.
+        // Not expected (socket.write reports failures through 'error'). Should it happen, this
+        // connection is dropped rather than the other connections' replies and the process.
         target.abandon();
       }
     }

@@ -1,8 +1,9 @@
 import type { Socket } from 'node:net';
 
 /**
- * Collects the replies produced while processing one input chunk, then hands them to the socket
- * in one `write` (or one corked batch when a large value is passed by reference).
+ * Collects the replies produced while processing input — one chunk, or all chunks of one
+ * event-loop turn when the connection's flushes are deferred — then hands them to the socket in
+ * one `write` (or one corked batch when a large value is passed by reference).
  *
  * Small pieces are copied into a slab. At flush, a small reply is copied out (a pooled Buffer or a
  * latin1 string) and the slab is reused; a large one is handed over as a view, and the slab is

@@ -45,34 +45,96 @@ describe('replies written once per event-loop turn (the listener’s FlushSchedu
     expect(a!.socket.text()).toBe('STORED\r\n'.repeat(3));
   });
 
-  test('back-pressure: a full socket pauses reading at the deferred write, drain resumes', async () => {
+  test('back-pressure: a full socket pauses parsing at the deferred write, drain resumes', async () => {
     const {
       conns: [a],
     } = openMany(1);
-    const { socket } = a!;
+    const { socket, shared } = a!;
     socket.full = true;
-    const big = 'x'.repeat(200_000);
-    socket.emit('data', Buffer.from(`set v 0 0 ${big.length}\r\n${big}\r\n`));
+    socket.emit('data', Buffer.from('set v 0 0 3\r\nabc\r\n'));
     await nextTurn();
     expect(socket.paused).toBe(true);
+    // Input that still arrives while paused waits unparsed: no command runs, nothing is written.
     socket.emit('data', Buffer.from('get v\r\nversion\r\n'));
-    expect(socket.text()).toBe('STORED\r\n');
+    await nextTurn();
+    expect(shared.counters.cmd_get).toBe(0);
+    expect(socket.writes).toHaveLength(1);
     socket.full = false;
     socket.emit('drain');
     await nextTurn();
     expect(socket.paused).toBe(false);
-    expect(socket.text()).toBe(
-      `STORED\r\nVALUE v 0 ${big.length}\r\n${big}\r\nEND\r\nVERSION test\r\n`,
-    );
+    expect(shared.counters.cmd_get).toBe(1);
+    expect(socket.text()).toBe('STORED\r\nVALUE v 0 3\r\nabc\r\nEND\r\nVERSION test\r\n');
   });
 
-  test('quit writes the replies queued before it, then closes, without waiting for the turn', () => {
+  test('quit writes the replies queued before it — also from earlier chunks of the turn — then closes', async () => {
     const {
       conns: [a],
     } = openMany(1);
-    a!.socket.emit('data', Buffer.from('set k 0 0 1\r\nx\r\nquit\r\nget k\r\n'));
-    expect(a!.socket.text()).toBe('STORED\r\n');
+    a!.socket.emit('data', Buffer.from('set k 0 0 1\r\nx\r\n'));
+    a!.socket.emit('data', Buffer.from('get k\r\nquit\r\nget k\r\n'));
+    expect(a!.socket.text()).toBe('STORED\r\nVALUE k 0 1\r\nx\r\nEND\r\n');
     expect(a!.socket.ended).toBe(true);
+    await nextTurn();
+    expect(a!.socket.writes).toHaveLength(1);
+    expect(a!.socket.writesAfterClose).toBe(0);
+  });
+
+  test('closing a connection with replies queued (the listener on SIGTERM) writes them first', async () => {
+    const {
+      conns: [a],
+    } = openMany(1);
+    a!.socket.emit('data', Buffer.from('version\r\n'));
+    a!.conn.end();
+    expect(a!.socket.text()).toBe('VERSION test\r\n');
+    expect(a!.socket.ended).toBe(true);
+    await nextTurn();
+    expect(a!.socket.writesAfterClose).toBe(0);
+  });
+
+  test('a destroyed socket left in the queue is skipped', async () => {
+    const {
+      conns: [a, b],
+    } = openMany(2);
+    a!.socket.emit('data', Buffer.from('version\r\n'));
+    b!.socket.emit('data', Buffer.from('version\r\n'));
+    a!.socket.destroyed = true;
+    await nextTurn();
+    expect(a!.socket.writes).toHaveLength(0);
+    expect(b!.socket.text()).toBe('VERSION test\r\n');
+  });
+
+  test('an over-long line after queued replies: they are written, then the connection closes', () => {
+    const {
+      conns: [a],
+    } = openMany(1);
+    a!.socket.emit('data', Buffer.from('version\r\n'));
+    a!.socket.emit('data', Buffer.alloc(3000, 0x61));
+    expect(a!.socket.text()).toBe('VERSION test\r\n');
+    expect(a!.socket.destroyed).toBe(true);
+  });
+
+  test('replies beyond the flush threshold leave mid-turn, so one turn cannot balloon memory', async () => {
+    const {
+      conns: [a],
+    } = openMany(1);
+    const value = 'v'.repeat(100_000);
+    a!.socket.emit('data', Buffer.from(`set big 0 0 ${value.length}\r\n${value}\r\n`));
+    // ~300 KB of replies from one chunk: over the 256 KiB threshold, written before the turn ends.
+    a!.socket.emit('data', Buffer.from('get big\r\n'.repeat(3)));
+    expect(a!.socket.writes.length).toBeGreaterThan(0);
+    await nextTurn();
+    expect(a!.socket.text().split('VALUE big').length - 1).toBe(3);
+  });
+
+  test('bytes_written counts what was written, once the turn has written it', async () => {
+    const {
+      conns: [a],
+    } = openMany(1);
+    a!.socket.emit('data', Buffer.from('version\r\n'));
+    expect(a!.shared.counters.bytes_written).toBe(0);
+    await nextTurn();
+    expect(a!.shared.counters.bytes_written).toBe('VERSION test\r\n'.length);
   });
 
   test('a connection whose write throws is dropped; the others still get their replies', async () => {

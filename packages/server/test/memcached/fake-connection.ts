@@ -19,7 +19,10 @@ export class FakeSocket extends EventEmitter {
   uncork(): void {}
   /** Every Buffer handed over, with a snapshot of its bytes at that moment. */
   handed: { buffer: Buffer; snapshot: Buffer }[] = [];
+  /** Writes after end() or destroy() (a real socket would fail them). */
+  writesAfterClose = 0;
   write(chunk: Buffer | string, encoding?: BufferEncoding): boolean {
+    if (this.ended || this.destroyed) this.writesAfterClose++;
     if (typeof chunk !== 'string')
       this.handed.push({ buffer: chunk, snapshot: Buffer.from(chunk) });
     this.writes.push(typeof chunk === 'string' ? Buffer.from(chunk, encoding) : Buffer.from(chunk));
@@ -51,7 +54,7 @@ export function open(
   maxMemory?: number,
   maxKeyBytes = 250,
   flushes?: FlushScheduler,
-): { socket: FakeSocket; shared: ProtocolShared } {
+): { socket: FakeSocket; shared: ProtocolShared; conn: MemcachedConnection } {
   const cache = newCache(undefined, maxMemory);
   const shared: ProtocolShared = {
     store: new ProtocolStore(cache, Date.now),
@@ -75,5 +78,5 @@ export function open(
     conn.receive(scratch.subarray(0, chunk.length));
     scratch.fill(0xee);
   });
-  return { socket, shared };
+  return { socket, shared, conn };
 }
