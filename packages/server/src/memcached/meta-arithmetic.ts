@@ -3,13 +3,13 @@ import type { StoredValue } from '../stored-value.js';
 import { applyDelta, encodeCounter } from './counter.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
+  appendOpaque,
   echoOpaqueAndKey,
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
   MUTATION_META_LIMITS,
 } from './meta-common.js';
-import { MAX_OPAQUE_LENGTH } from './meta-flags.js';
 import { NON_NUMERIC } from './other-commands.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
@@ -102,13 +102,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
         }
         break;
       case 0x4f: // O
-        if (t.ends[i]! - s > MAX_OPAQUE_LENGTH) {
-          if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
-          out.rollback(mark);
-          out.ascii(OPAQUE_TOO_LONG).crlf();
-          return;
-        }
-        out.ascii(' ').bytes(buf, s, t.ends[i]!);
+        if (!appendOpaque(session, buf, s, t.ends[i]!, mark, req.key, newTtlMs)) return;
         break;
       case 0x6b: // k
         out.ascii(' k').ascii(req.keyEcho);

@@ -1,6 +1,7 @@
 import { decodeKey, keyBytes } from './keys.js';
 import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
 import type { MetaFlags } from './meta-flags.js';
+import type { ReplyMark } from './reply-writer.js';
 import type { Session } from './session.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
@@ -94,6 +95,31 @@ export function opaqueTooLong(buf: Buffer, t: Tokens, first: number, last: numbe
 }
 
 export const OPAQUE_TOO_LONG = 'CLIENT_ERROR opaque token too long';
+
+/**
+ * Appends an `O` flag's token to the reply begun at `mark`. An over-long one replaces the whole
+ * reply with {@link OPAQUE_TOO_LONG} instead, after applying the TTL change the request already
+ * made (`newTtlMs`), as memcached does; returns false then, and the caller stops.
+ */
+export function appendOpaque(
+  session: Session,
+  buf: Buffer,
+  start: number,
+  end: number,
+  mark: ReplyMark,
+  key: string,
+  newTtlMs: number | undefined,
+): boolean {
+  const out = session.out;
+  if (end - start > MAX_OPAQUE_LENGTH) {
+    if (newTtlMs !== undefined) session.shared.store.touch(key, newTtlMs);
+    out.rollback(mark);
+    out.ascii(OPAQUE_TOO_LONG).crlf();
+    return false;
+  }
+  out.ascii(' ').bytes(buf, start, end);
+  return true;
+}
 
 /** Appends the O (verbatim) and k flags of the request, in request order. */
 export function echoOpaqueAndKey(

@@ -3,6 +3,7 @@ import type { StoredValue } from '../stored-value.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   BAD_FORMAT,
+  appendOpaque,
   echoOpaqueAndKey,
   keyEchoFor,
   OPAQUE_TOO_LONG,
@@ -11,7 +12,6 @@ import {
 } from './meta-common.js';
 import type { Session } from './session.js';
 import { MARK_BINARY_KEY, MARK_STALE, MARK_TOKEN_SENT } from './store.js';
-import { MAX_OPAQUE_LENGTH } from './meta-flags.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -107,13 +107,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
         out.ascii(' f').uint(value.flags);
         break;
       case 0x4f: // O
-        if (t.ends[i]! - s > MAX_OPAQUE_LENGTH) {
-          if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
-          out.rollback(mark);
-          out.ascii(OPAQUE_TOO_LONG).crlf();
-          return;
-        }
-        out.ascii(' ').bytes(buf, s, t.ends[i]!);
+        if (!appendOpaque(session, buf, s, t.ends[i]!, mark, req.key, newTtlMs)) return;
         break;
       case 0x6b: // k: as the item was written (binary or not), like memcached's item flag
         out.ascii(' k').ascii(keyEchoFor(req.key, store.hasMark(value, MARK_BINARY_KEY)));
