@@ -59,7 +59,6 @@ export function getFastPath(node: NodeState): FastPath {
   const { cache, metrics, options } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
   const hosts = new Map<string, boolean>();
-  const notFound = KEY_NOT_FOUND;
 
   // @hono/node-server answers 400 to a Host that does not survive URL parsing unchanged.
   function hostAccepted(host: string | undefined): boolean {
@@ -101,9 +100,9 @@ export function getFastPath(node: NodeState): FastPath {
       metrics.record('get', performance.now() - start);
       res.writeHead(404, {
         'content-type': 'application/json',
-        'content-length': Buffer.byteLength(notFound),
+        'content-length': Buffer.byteLength(KEY_NOT_FOUND),
       });
-      res.end(notFound);
+      res.end(KEY_NOT_FOUND);
       return true;
     }
     const { bytes, flags } = entry.value;
