@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { Batcher } from './batcher.js';
+import type { BatcherOptions, SendBatch } from './batcher.js';
+import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
+
+const EXPIRED = new Error('expired while queued');
+
+/** A Batcher with generous limits unless the test sets its own. */
+function batcherOf(send: SendBatch, options: Partial<BatcherOptions> = {}): Batcher {
+  return new Batcher({
+    send,
+    maxBatchSize: 100,
+    maxBatchBytes: 1 << 20,
+    timeout: 10_000,
+    failsQueue: () => true,
+    expired: () => EXPIRED,
+    ...options,
+  });
+}
 
 function recorder(fail?: Error) {
   const batches: BatchOp[][] = [];
@@ -32,7 +49,7 @@ const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resol
 describe('Batcher', () => {
   it('sends operations enqueued in the same tick as one batch, each caller getting its own result', async () => {
     const { batches, send } = recorder();
-    const batcher = new Batcher(send, 100);
+    const batcher = batcherOf(send);
     const results = await Promise.all(['a', 'b', 'c'].map((key) => batcher.enqueue(['get', key])));
     expect(batches).toHaveLength(1);
     expect(batches[0]).toStrictEqual([
@@ -49,7 +66,7 @@ describe('Batcher', () => {
 
   it('collects operations issued from later promise continuations in the same tick', async () => {
     const { batches, send } = recorder();
-    const batcher = new Batcher(send, 100);
+    const batcher = batcherOf(send);
     const late = Promise.resolve()
       .then(() => undefined)
       .then(() => batcher.enqueue(['get', 'late']));
@@ -65,7 +82,7 @@ describe('Batcher', () => {
 
   it('starts a new batch on the next tick', async () => {
     const { batches, send } = recorder();
-    const batcher = new Batcher(send, 100);
+    const batcher = batcherOf(send);
     await batcher.enqueue(['get', 'a']);
     await batcher.enqueue(['get', 'b']);
     expect(batches).toHaveLength(2);
@@ -73,7 +90,7 @@ describe('Batcher', () => {
 
   it('splits at maxBatchSize and keeps results matched to callers', async () => {
     const { batches, send } = recorder();
-    const batcher = new Batcher(send, 2);
+    const batcher = batcherOf(send, { maxBatchSize: 2 });
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const results = await Promise.all(keys.map((key) => batcher.enqueue(['delete', key])));
     expect(batches.map((batch) => batch.length)).toStrictEqual([2, 2, 1]);
@@ -83,7 +100,7 @@ describe('Batcher', () => {
   it('rejects every caller of a failed batch with its error', async () => {
     const boom = new Error('connection refused');
     const { send } = recorder(boom);
-    const batcher = new Batcher(send, 10);
+    const batcher = batcherOf(send, { maxBatchSize: 10 });
     const settled = await Promise.allSettled([
       batcher.enqueue(['get', 'a']),
       batcher.enqueue(['get', 'b']),
@@ -96,7 +113,7 @@ describe('Batcher', () => {
 
   it('keeps at most maxInFlight batches on the wire; what queues meanwhile leaves as one batch', async () => {
     const { batches, pending, send } = heldSender();
-    const batcher = new Batcher(send, 100, 1);
+    const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     const first = batcher.enqueue(['get', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
     expect(batcher.inFlight).toBe(1);
@@ -129,7 +146,7 @@ describe('Batcher', () => {
 
   it('after an answer lands, waits for the rest of this turn of I/O before sending what queued', async () => {
     const { batches, pending, send } = heldSender();
-    const batcher = new Batcher(send, 100, 1);
+    const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     void batcher.enqueue(['get', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
     const queued = batcher.enqueue(['get', 'b']);
@@ -162,7 +179,7 @@ describe('Batcher', () => {
       if (sent.length === 1) return new Promise((_resolve, reject) => (fail = reject));
       return Promise.resolve(ops.map((): BatchResult => [204]));
     };
-    const batcher = new Batcher(send, 100, 1);
+    const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     const failed = batcher.enqueue(['delete', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
     const queued = batcher.enqueue(['delete', 'b']);
@@ -173,5 +190,100 @@ describe('Batcher', () => {
     expect(sent).toStrictEqual([[['delete', 'a']]]);
     await expect(batcher.enqueue(['delete', 'c'])).resolves.toStrictEqual([204]);
     expect(batcher.inFlight).toBe(0);
+  });
+
+  it('splits at maxBatchBytes; an operation bigger than the limit travels alone', async () => {
+    const { batches, send } = recorder();
+    const set = (key: string, size: number): BatchOp => [
+      'set',
+      key,
+      new Uint8Array(size),
+      0,
+      null,
+      null,
+    ];
+    const ops = [set('a', 400), set('b', 400), set('c', 2000), set('d', 100), set('e', 100)];
+    // Room for two of the 400-byte values (with their framing) but not three.
+    const limit = estimatedBytes(ops[0]!) * 2 + 10;
+    const batcher = batcherOf(send, { maxBatchBytes: limit });
+    const results = await Promise.all(ops.map((op) => batcher.enqueue(op)));
+    expect(batches.map((batch) => batch.map((op) => op[1]))).toStrictEqual([
+      ['a', 'b'],
+      ['c'],
+      ['d', 'e'],
+    ]);
+    for (const batch of batches.filter((b) => b.length > 1)) {
+      expect(batch.reduce((sum, op) => sum + estimatedBytes(op), 0)).toBeLessThanOrEqual(limit);
+    }
+    expect(results.map((result) => result[1])).toStrictEqual(['a', 'b', 'c', 'd', 'e']);
+  });
+
+  it('a refused batch (failsQueue false) fails only itself: what queued behind it is still sent', async () => {
+    let refuse: (error: Error) => void = () => undefined;
+    const sent: BatchOp[][] = [];
+    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+      sent.push([...ops]);
+      if (sent.length === 1) return new Promise((_resolve, reject) => (refuse = reject));
+      return Promise.resolve(ops.map((): BatchResult => [204]));
+    };
+    const refusal = new Error('413 body too large');
+    const batcher = batcherOf(send, { failsQueue: (error) => error !== refusal });
+    const refused = batcher.enqueue(['delete', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    const queued = batcher.enqueue(['delete', 'b']);
+    refuse(refusal);
+    await expect(refused).rejects.toBe(refusal);
+    await expect(queued).resolves.toStrictEqual([204]);
+    expect(sent).toStrictEqual([[['delete', 'a']], [['delete', 'b']]]);
+  });
+
+  it("an operation's timeout counts from enqueue: a batch gets what is left of its oldest one's", async () => {
+    let clock = 1_000;
+    const { batches, pending, send: held } = heldSender();
+    const budgets: number[] = [];
+    const send: SendBatch = (ops, timeout) => {
+      budgets.push(timeout);
+      return held(ops);
+    };
+    const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
+    const first = batcher.enqueue(['get', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    clock += 100;
+    const second = batcher.enqueue(['get', 'b']);
+    clock += 50;
+    const third = batcher.enqueue(['get', 'c']);
+    clock += 600; // the first batch takes 750 ms to answer
+    pending.shift()!();
+    await first;
+    await afterIo();
+    expect(batches).toHaveLength(2);
+    // 'b' was enqueued 650 ms ago: its batch may take 350 ms more, not a whole second.
+    expect(budgets).toStrictEqual([1000, 350]);
+    pending.shift()!();
+    expect(await Promise.all([second, third])).toStrictEqual([
+      [200, 'b'],
+      [200, 'c'],
+    ]);
+  });
+
+  it('operations whose whole timeout passed in the queue fail without being sent', async () => {
+    let clock = 0;
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
+    const first = batcher.enqueue(['get', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    const stale = batcher.enqueue(['get', 'b']);
+    clock += 1000; // the first batch answered just in time; 'b' has no time left
+    pending.shift()!();
+    expect(await first).toStrictEqual([200, 'a']);
+    await expect(stale).rejects.toBe(EXPIRED);
+    expect(batches).toHaveLength(1);
+    expect(batcher.inFlight).toBe(0);
+    expect(batcher.queued).toBe(0);
+    // The slot is free again: the next operation goes out with a whole timeout.
+    const next = batcher.enqueue(['get', 'c']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    pending.shift()!();
+    expect(await next).toStrictEqual([200, 'c']);
   });
 });

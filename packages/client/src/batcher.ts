@@ -1,11 +1,32 @@
+import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
-export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
+/** Sends one batch; `timeout` is what is left of its oldest operation's time, in milliseconds. */
+export type SendBatch = (ops: readonly BatchOp[], timeout: number) => Promise<BatchResult[]>;
+
+export interface BatcherOptions {
+  send: SendBatch;
+  /** Most operations per batch. */
+  maxBatchSize: number;
+  /** Most estimated body bytes per batch (`estimatedBytes`); a bigger single operation goes alone. */
+  maxBatchBytes: number;
+  /** Milliseconds an operation may take from enqueue to answer, waiting in the queue included. */
+  timeout: number;
+  /** Does this failure of a batch mean the node is failing? Then what queued behind it fails too. */
+  failsQueue: (error: unknown) => boolean;
+  /** The error for operations whose whole `timeout` passed while they waited to be sent. */
+  expired: () => Error;
+  /** Batches on the wire at once. @default 1 */
+  maxInFlight?: number;
+  /** The clock, in milliseconds (injected by tests). @default performance.now */
+  now?: () => number;
+}
 
 /**
  * Auto-batching for one node, as DataLoader and ioredis auto-pipelining do: operations enqueued in
- * the same tick are sent as one batch (split at `maxBatchSize`) on `process.nextTick`, which runs
- * after the current promise chains settle; each caller gets its own result or the batch's error.
+ * the same tick are sent as one batch (split at `maxBatchSize` operations or `maxBatchBytes`) on
+ * `process.nextTick`, which runs after the current promise chains settle; each caller gets its own
+ * result or the batch's error.
  *
  * At most `maxInFlight` batches per node are on the wire; operations issued meanwhile wait and
  * leave together when one returns — after that turn's I/O (`setImmediate`), so that the next
@@ -13,16 +34,29 @@ export type SendBatch = (ops: readonly BatchOp[]) => Promise<BatchResult[]>;
  * that cap batching collapses under load: each response wakes callers whose next operations
  * spread over several nodes, so every response begets several smaller requests until each carries
  * a single operation (measured: 1.5 operations per request).
- * When a batch fails, the operations queued behind it fail with it rather than wait for the same
- * node a second time: a hung node costs a caller one `timeout`, not two.
+ *
+ * An operation's `timeout` counts from when it was enqueued: a batch is sent with what is left of
+ * its oldest operation's time, and operations whose time ran out in the queue fail without being
+ * sent. When a batch fails because the node is failing, the operations queued behind it fail with
+ * it rather than wait for the same node a second time: a hung node costs a caller one `timeout`,
+ * not two. A refusal (a 4xx, e.g. a body too large) fails only its own batch.
  */
 export class Batcher {
   readonly #send: SendBatch;
   readonly #maxBatchSize: number;
+  readonly #maxBatchBytes: number;
+  readonly #timeout: number;
+  readonly #failsQueue: (error: unknown) => boolean;
+  readonly #expired: () => Error;
   readonly #maxInFlight: number;
+  readonly #now: () => number;
   #ops: BatchOp[] = [];
   #resolves: ((result: BatchResult) => void)[] = [];
   #rejects: ((error: unknown) => void)[] = [];
+  /** Sum of `estimatedBytes` over the queue. */
+  #queuedBytes = 0;
+  /** When the oldest queued operation was enqueued. */
+  #queuedSince = 0;
   #scheduled = false;
   #inFlight = 0;
   readonly #flush = (): void => this.flush();
@@ -35,10 +69,15 @@ export class Batcher {
     setImmediate(this.#flush);
   };
 
-  constructor(send: SendBatch, maxBatchSize: number, maxInFlight = 1) {
-    this.#send = send;
-    this.#maxBatchSize = maxBatchSize;
-    this.#maxInFlight = maxInFlight;
+  constructor(options: BatcherOptions) {
+    this.#send = options.send;
+    this.#maxBatchSize = options.maxBatchSize;
+    this.#maxBatchBytes = options.maxBatchBytes;
+    this.#timeout = options.timeout;
+    this.#failsQueue = options.failsQueue;
+    this.#expired = options.expired;
+    this.#maxInFlight = options.maxInFlight ?? 1;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Batches on the wire right now. */
@@ -46,11 +85,18 @@ export class Batcher {
     return this.#inFlight;
   }
 
+  /** Operations waiting to be sent. */
+  get queued(): number {
+    return this.#ops.length;
+  }
+
   enqueue(op: BatchOp): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
+      if (this.#ops.length === 0) this.#queuedSince = this.#now();
       this.#ops.push(op);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
+      this.#queuedBytes += estimatedBytes(op);
       // With every slot taken there is nothing to flush yet: the landing batch plans the flush.
       if (this.#inFlight < this.#maxInFlight) this.#schedule();
     });
@@ -60,7 +106,8 @@ export class Batcher {
   flush(): void {
     this.#scheduled = false;
     while (this.#ops.length > 0 && this.#inFlight < this.#maxInFlight) {
-      const count = Math.min(this.#ops.length, this.#maxBatchSize);
+      const left = this.#timeout - (this.#now() - this.#queuedSince);
+      const count = this.#nextBatchLength();
       let ops = this.#ops;
       let resolves = this.#resolves;
       let rejects = this.#rejects;
@@ -69,25 +116,49 @@ export class Batcher {
         this.#ops = [];
         this.#resolves = [];
         this.#rejects = [];
+        this.#queuedBytes = 0;
       } else {
+        // What stays queued keeps the oldest time: a little less time for it, never more.
         ops = ops.splice(0, count);
         resolves = resolves.splice(0, count);
         rejects = rejects.splice(0, count);
+        for (const op of ops) this.#queuedBytes -= estimatedBytes(op);
+      }
+      if (left < 1) {
+        const error = this.#expired();
+        for (const reject of rejects) reject(error);
+        continue;
       }
       this.#inFlight++;
       // Not in a .finally: that would plan the next flush a microtask after the callers woke.
-      void this.#send(ops).then(
+      void this.#send(ops, left).then(
         (results) => {
           for (let i = 0; i < count; i++) resolves[i]!(results[i]!);
           this.#landed();
         },
         (error: unknown) => {
           for (let i = 0; i < count; i++) rejects[i]!(error);
-          this.#failQueued(error);
+          if (this.#failsQueue(error)) this.#failQueued(error);
           this.#landed();
         },
       );
     }
+  }
+
+  /** How many queued operations the next batch takes: all of them unless a limit cuts it short. */
+  #nextBatchLength(): number {
+    const ops = this.#ops;
+    if (ops.length <= this.#maxBatchSize && this.#queuedBytes <= this.#maxBatchBytes) {
+      return ops.length;
+    }
+    let count = 0;
+    let bytes = 0;
+    for (const op of ops) {
+      bytes += estimatedBytes(op);
+      if (count > 0 && bytes > this.#maxBatchBytes) break;
+      if (++count === this.#maxBatchSize) break;
+    }
+    return count;
   }
 
   #failQueued(error: unknown): void {
@@ -96,6 +167,7 @@ export class Batcher {
     this.#ops = [];
     this.#resolves = [];
     this.#rejects = [];
+    this.#queuedBytes = 0;
     for (const reject of rejects) reject(error);
   }
 

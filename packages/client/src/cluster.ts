@@ -64,8 +64,18 @@ export class Cluster {
     void work.then(forget, forget);
   }
 
+  /**
+   * Lets everything already started finish — operations still queued (they leave on the next
+   * tick), requests on the wire, and the work their answers start (a replica after a miss, a
+   * repair, replica writes) — until a whole turn passes with none, then closes the connections.
+   */
   async close(): Promise<void> {
-    while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const busy = this.nodes.filter((node) => node.busy);
+      if (busy.length === 0 && this.#background.size === 0) break;
+      await Promise.allSettled([...this.#background, ...busy.map((node) => node.whenIdle())]);
+    }
     for (const node of this.nodes) node.close();
     await this.transport.close();
   }

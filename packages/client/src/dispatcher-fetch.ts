@@ -3,8 +3,10 @@ import type { Agent, Dispatcher } from 'undici';
 
 /** The name of the ky option that carries a request body past the WHATWG Request (see below). */
 export const RAW_BODY = 'dcacheBody';
+/** The name of the ky option that shortens this request's timeout (its operations waited queued). */
+export const TIMEOUT = 'dcacheTimeout';
 
-type FetchInit = RequestInit & { [RAW_BODY]?: Uint8Array };
+type FetchInit = RequestInit & { [RAW_BODY]?: Uint8Array; [TIMEOUT]?: number };
 
 /** The bytes of each Response this adapter made, read whole before the Response existed. */
 const bodies = new WeakMap<Response, Uint8Array>();
@@ -40,7 +42,8 @@ const MAX_CACHED_TARGETS = 1024;
  * The timeout is enforced here, for the whole exchange, with ky's own TimeoutError (so ky's
  * `isTimeoutError` holds): the same bound as ky's `timeout` option, which the transport turns off,
  * but one timer per request instead of ky's timer plus an abort listener here, and the
- * unanswered request is aborted at that moment, which gives its connection up.
+ * unanswered request is aborted at that moment, which gives its connection up. `timeoutMs` is
+ * the default; the `dcacheTimeout` option sets a request's own.
  */
 export function dispatcherFetch(agent: Agent, timeoutMs: number) {
   const targets = new Map<string, Target>();
@@ -59,15 +62,17 @@ export function dispatcherFetch(agent: Agent, timeoutMs: number) {
     const { origin, path } = targetOf(request.url);
     const headers: Record<string, string> = {};
     for (const [name, value] of request.headers) headers[name] = value;
+    const options = init as FetchInit | undefined;
     return new Promise<Response>((resolve, reject) => {
-      const handler = new CollectingHandler(resolve, reject, timeoutMs, request);
+      const timeout = options?.[TIMEOUT] ?? timeoutMs;
+      const handler = new CollectingHandler(resolve, reject, timeout, request);
       agent.dispatch(
         {
           origin,
           path,
           method: request.method as Dispatcher.HttpMethod,
           headers,
-          body: (init as FetchInit | undefined)?.[RAW_BODY] ?? null,
+          body: options?.[RAW_BODY] ?? null,
         },
         handler,
       );

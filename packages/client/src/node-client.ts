@@ -1,12 +1,15 @@
 import { Batcher } from './batcher.js';
 import { FailureDetector } from './failure-detector.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
+import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import type { Transport } from './transport.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
 export interface NodeClientOptions {
   transport: Transport;
+  timeout: number;
   maxBatchSize: number;
+  maxBatchBytes: number;
   failureThreshold: number;
   probeInterval: number;
 }
@@ -21,13 +24,24 @@ export class NodeClient {
   readonly url: string;
   readonly health: FailureDetector;
   readonly #transport: Transport;
+  readonly #timeout: number;
   readonly #batcher: Batcher;
-  readonly #sendBatch = (ops: readonly BatchOp[]): Promise<BatchResult[]> => this.send(ops);
+  /** Requests to this node on the wire, and who waits for there to be none. */
+  #active = 0;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(url: string, options: NodeClientOptions) {
     this.url = url;
     this.#transport = options.transport;
-    this.#batcher = new Batcher(this.#sendBatch, options.maxBatchSize);
+    this.#timeout = options.timeout;
+    this.#batcher = new Batcher({
+      send: (ops, timeout) => this.send(ops, timeout),
+      maxBatchSize: options.maxBatchSize,
+      maxBatchBytes: options.maxBatchBytes,
+      timeout: options.timeout,
+      failsQueue: countsAsFailure,
+      expired: () => new NodeTimeoutError(url, options.timeout),
+    });
     this.health = new FailureDetector({
       threshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -39,21 +53,38 @@ export class NodeClient {
     return this.health.up;
   }
 
+  /** Something for this node is queued or on the wire. */
+  get busy(): boolean {
+    return this.#active > 0 || this.#batcher.queued > 0;
+  }
+
+  /**
+   * Resolves once no request to this node is on the wire. Queued operations leave within the turn,
+   * and answers beget more work (a replica after a miss, a repair), so callers re-check `busy`.
+   */
+  whenIdle(): Promise<void> {
+    if (this.#active === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
   /** Runs one operation: queued for this tick's batch, or as a request of its own. */
   run(op: BatchOp, queued: boolean): Promise<BatchResult> {
     if (queued) return this.#batcher.enqueue(op);
     return this.send([op]).then((results) => results[0]!);
   }
 
-  /** One `POST /v1/batch`, feeding the outcome to the failure detector. */
-  async send(ops: readonly BatchOp[]): Promise<BatchResult[]> {
+  /** One `POST /v1/batch` bounded by `timeout` ms, feeding the outcome to the failure detector. */
+  async send(ops: readonly BatchOp[], timeout = this.#timeout): Promise<BatchResult[]> {
+    this.#active++;
     try {
-      const results = await this.#transport.batch(this.url, ops);
+      const results = await this.#transport.batch(this.url, ops, timeout);
       this.health.recordSuccess();
       return results;
     } catch (error) {
       if (countsAsFailure(error)) this.health.recordFailure();
       throw error;
+    } finally {
+      if (--this.#active === 0) this.#wakeIdleWaiters();
     }
   }
 
@@ -63,5 +94,12 @@ export class NodeClient {
 
   close(): void {
     this.health.close();
+  }
+
+  #wakeIdleWaiters(): void {
+    const waiters = this.#idleWaiters;
+    if (waiters.length === 0) return;
+    this.#idleWaiters = [];
+    for (const wake of waiters) wake();
   }
 }

@@ -20,6 +20,7 @@ describe('resolveOptions', () => {
       probeInterval: 1000,
       batch: true,
       maxBatchSize: 1000,
+      maxBatchBytes: 8 * 1024 * 1024,
     });
   });
 
@@ -38,6 +39,7 @@ describe('resolveOptions', () => {
       probeInterval: 10,
       batch: false,
       maxBatchSize: 7,
+      maxBatchBytes: 65_536,
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
@@ -81,6 +83,13 @@ describe('resolveOptions', () => {
     ['probeInterval negative', NODES, { probeInterval: -1 }, RangeError, /"probeInterval"/],
     ['batch not boolean', NODES, { batch: 'yes' }, TypeError, /"batch" must be a boolean/],
     ['maxBatchSize 0', NODES, { maxBatchSize: 0 }, RangeError, /"maxBatchSize"/],
+    [
+      'maxBatchBytes below 1 KiB',
+      NODES,
+      { maxBatchBytes: 100 },
+      RangeError,
+      /"maxBatchBytes" must be an integer >= 1024, got 100/,
+    ],
   ];
 
   it.each(bad)('%s → %s', (_name, nodes, options, type, message) => {

@@ -45,6 +45,13 @@ export interface ClientOptions {
    * @default 1000
    */
   maxBatchSize?: number;
+  /**
+   * Most bytes per `POST /v1/batch` body (an upper-bound estimate: key bytes, value bytes and
+   * framing); bigger batches are split, and an operation bigger than this travels alone. Keep it
+   * at or below the nodes' `maxBatchBytes`.
+   * @default 8 MiB (8388608)
+   */
+  maxBatchBytes?: number;
 }
 
 export interface ResolvedOptions {
@@ -59,6 +66,7 @@ export interface ResolvedOptions {
   probeInterval: number;
   batch: boolean;
   maxBatchSize: number;
+  maxBatchBytes: number;
 }
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
@@ -146,6 +154,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
+    maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
   };
 }
 

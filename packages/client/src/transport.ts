@@ -1,7 +1,7 @@
 import ky, { isTimeoutError } from 'ky';
 import type { KyInstance, Options } from 'ky';
 import { Agent } from 'undici';
-import { bodyOf, dispatcherFetch, RAW_BODY } from './dispatcher-fetch.js';
+import { bodyOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import { decodeBatch, encodeBatch } from './wire.js';
@@ -49,11 +49,19 @@ export class Transport {
     });
   }
 
-  /** Sends one `POST /v1/batch`; resolves to one result per op, in order. */
-  async batch(node: string, ops: readonly BatchOp[]): Promise<BatchResult[]> {
+  /**
+   * Sends one `POST /v1/batch`; resolves to one result per op, in order. `timeout` (ms) bounds it
+   * when less than the client's is left (its operations waited in a queue).
+   */
+  async batch(
+    node: string,
+    ops: readonly BatchOp[],
+    timeout = this.#timeout,
+  ): Promise<BatchResult[]> {
     const response = await this.#request(node, `${node}/v1/batch`, {
       method: 'post',
       [RAW_BODY]: encodeBatch(ops),
+      [TIMEOUT]: timeout,
     });
     let results: BatchResult[] | undefined;
     try {
@@ -94,7 +102,7 @@ export class Transport {
   async #request(
     node: string,
     url: string,
-    init: Options & { [RAW_BODY]?: Uint8Array },
+    init: Options & { [RAW_BODY]?: Uint8Array; [TIMEOUT]?: number },
   ): Promise<Response> {
     let response: Response;
     try {

@@ -20,6 +20,16 @@ export type BatchResult = readonly [number, ...unknown[]];
 const wireOptions = { useRecords: false, int64AsType: 'auto' };
 const wirePackr = new Packr(wireOptions as ConstructorParameters<typeof Packr>[0]);
 
+/**
+ * An upper bound on the bytes `op` adds to an encoded batch (UTF-16 units take at most 3 UTF-8
+ * bytes; 48 covers the op's name, the array and string headers and the numeric fields), so that
+ * batches can be cut below a node's body limit without encoding first.
+ */
+export function estimatedBytes(op: BatchOp): number {
+  const base = 3 * op[1].length + 48;
+  return op[0] === 'set' ? base + op[2].length : base;
+}
+
 export function encodeBatch(ops: readonly BatchOp[]): Uint8Array {
   return wirePackr.pack(ops);
 }

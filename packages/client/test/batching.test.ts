@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DistributedCacheClient } from '../src/index.js';
+import { isOperationRejectedError } from '../src/index.js';
 import { connect, startCluster } from './cluster.js';
 import type { TestCluster } from './cluster.js';
 
@@ -74,5 +75,56 @@ describe('auto-batching', () => {
     expect(deletes).toStrictEqual(oncePerNode);
     expect(deleted).toBe(KEYS.length);
     await client.close();
+  });
+
+  it("splits batches by bytes below the nodes' body limit, so big values are never refused as a batch", async () => {
+    // Nodes that take bodies of at most 64 KiB; 24 values of 20 KiB are 480 KiB in all.
+    const small = await startCluster(3, { maxBatchBytes: 64 * 1024, maxValueBytes: 32 * 1024 });
+    try {
+      const client = connect(small.urls, { replicas: 1, maxBatchBytes: 64 * 1024 });
+      const entries = Array.from(
+        { length: 24 },
+        (_, i) => [`big:${i}`, 'x'.repeat(20_000)] as const,
+      );
+      const before = await Promise.all(small.nodes.map((node) => node.batchRequests()));
+      expect(await client.setMany(entries)).toBe(true);
+      const after = await Promise.all(small.nodes.map((node) => node.batchRequests()));
+      // Three of these values (with their framing) fit in 64 KiB, four do not.
+      const perNode = small.urls.map(
+        (url) => entries.filter(([key]) => client.nodesFor(key)[0] === url).length,
+      );
+      expect(after.map((count, i) => count - before[i]!)).toStrictEqual(
+        perNode.map((n) => Math.ceil(n / 3)),
+      );
+      const found = await client.getMany(entries.map(([key]) => key));
+      expect(found).toStrictEqual(new Map(entries));
+      await client.close();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('a value a node refuses rejects setMany with that refusal; the other entries are written', async () => {
+    const small = await startCluster(3, { maxValueBytes: 1024 });
+    try {
+      const client = connect(small.urls, { replicas: 1 });
+      const entries = [
+        ['fits:0', 'a'],
+        ['too-big', 'x'.repeat(4096)],
+        ['fits:1', 'b'],
+      ] as const;
+      const error: unknown = await client.setMany(entries).catch((e: unknown) => e);
+      expect(isOperationRejectedError(error)).toBe(true);
+      expect(error).toMatchObject({ key: 'too-big', status: 413 });
+      expect(await client.getMany(['fits:0', 'fits:1', 'too-big'])).toStrictEqual(
+        new Map([
+          ['fits:0', 'a'],
+          ['fits:1', 'b'],
+        ]),
+      );
+      await client.close();
+    } finally {
+      await small.close();
+    }
   });
 });
