@@ -1,6 +1,7 @@
 import { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
+import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { DcacheError } from './errors/dcache-error.js';
 import { requiredAcks, resolveOptions } from './options.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
@@ -20,6 +21,16 @@ export interface SetOptions {
   /** Time to live in milliseconds; 0 = never expires. @default the node's defaultTtl */
   ttl?: number;
 }
+
+/** For the bulk calls: a key with no replica reachable gets `fallback`; other errors are rethrown. */
+function unavailableAs<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (isCacheUnavailableError(error)) return fallback;
+    throw error;
+  };
+}
+const skipUnavailable = unavailableAs(undefined);
+const unavailableAsFalse = unavailableAs(false);
 
 /** A value with the version a later `compareAndSet` must match. */
 export interface VersionedValue<T> {
@@ -106,7 +117,10 @@ export class DistributedCacheClient {
     return deleteEverywhere(this.#cluster, key, this.#options.batch);
   }
 
-  /** The values the reachable replicas hold; keys missing everywhere (or unreachable) are absent. */
+  /**
+   * The values the reachable replicas hold; keys missing everywhere, or with no replica reachable,
+   * are absent. A node refusing the request (a wrong token, say) rejects the call instead.
+   */
   async getMany<T = unknown>(keys: Iterable<string>): Promise<Map<string, T>> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
@@ -117,15 +131,20 @@ export class DistributedCacheClient {
           (hit) => {
             if (hit !== undefined) found.set(key, decodeValue(hit.bytes, hit.flags) as T);
           },
-          // An unreachable key is left out instead of failing every other key.
-          () => undefined,
+          // An unreachable key is left out instead of failing every other key; a refusal is not
+          // "unreachable" and must not pass for a miss.
+          skipUnavailable,
         ),
       ),
     );
     return found;
   }
 
-  /** Sets every entry in per-node batches; true when every one met `writeConsistency`. */
+  /**
+   * Sets every entry in per-node batches; true when every one met `writeConsistency`, false when
+   * some fell short or had no replica reachable. A refusal (a value over the nodes' limit, a wrong
+   * token) rejects the call; the other entries are still written.
+   */
   async setMany(
     entries: Iterable<readonly [string, unknown]>,
     options?: SetOptions,
@@ -142,18 +161,25 @@ export class DistributedCacheClient {
     }
     const stored = await Promise.all(
       encoded.map(([key, value]) =>
-        storeEverywhere(this.#cluster, key, value, ttl, this.#required, true).catch(() => false),
+        storeEverywhere(this.#cluster, key, value, ttl, this.#required, true).catch(
+          unavailableAsFalse,
+        ),
       ),
     );
     return stored.every(Boolean);
   }
 
-  /** Deletes every key from every replica; resolves to how many keys existed. */
+  /**
+   * Deletes every key from every replica; resolves to how many keys existed (keys with no replica
+   * reachable are not counted). A refusal rejects the call.
+   */
   async deleteMany(keys: Iterable<string>): Promise<number> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
     const deleted = await Promise.all(
-      [...unique].map((key) => deleteEverywhere(this.#cluster, key, true).catch(() => false)),
+      [...unique].map((key) =>
+        deleteEverywhere(this.#cluster, key, true).catch(unavailableAsFalse),
+      ),
     );
     return deleted.filter(Boolean).length;
   }
@@ -198,7 +224,7 @@ export class DistributedCacheClient {
   }
 
   /** Every node's stats (or its error), cluster totals and up/down counts. */
-  getStats(): Promise<ClusterStats> {
+  async getStats(): Promise<ClusterStats> {
     this.#assertOpen();
     return clusterStats(this.#cluster);
   }

@@ -12,6 +12,9 @@ export function assertValue(value: unknown): void {
   }
 }
 
+/** The longest TTL a node accepts (~24.8 days, its timers' ceiling): longer is refused up front. */
+export const MAX_TTL_MS = 2 ** 31 - 1;
+
 /** TTL in milliseconds: undefined = the node's default, 0 = never expires. Returns the wire value. */
 export function ttlOption(options: unknown): number | null {
   if (options === undefined) return null;
@@ -22,9 +25,9 @@ export function ttlOption(options: unknown): number | null {
   if (ttl === undefined) return null;
   if (typeof ttl !== 'number')
     throw new TypeError(`ttl must be a number of milliseconds, got ${typeof ttl}`);
-  if (!Number.isSafeInteger(ttl) || ttl < 0) {
+  if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > MAX_TTL_MS) {
     throw new RangeError(
-      `ttl must be an integer >= 0 (milliseconds, 0 = never expires), got ${ttl}`,
+      `ttl must be an integer from 0 (never expires) to ${MAX_TTL_MS} milliseconds, got ${ttl}`,
     );
   }
   return ttl;

@@ -192,10 +192,35 @@ describe('operations', () => {
     );
   });
 
-  it('a closed client refuses work', async () => {
+  it('a closed client refuses work with a rejected promise, never a synchronous throw', async () => {
     const closing = connect(cluster.urls);
     await closing.close();
-    await expect(closing.get('x')).rejects.toThrow(/closed/);
+    const calls: (() => Promise<unknown>)[] = [
+      () => closing.get('x'),
+      () => closing.set('x', 1),
+      () => closing.getMany(['x']),
+      () => closing.incr('x'),
+      () => closing.getStats(),
+    ];
+    for (const call of calls) {
+      let pending: Promise<unknown> | undefined;
+      expect(() => (pending = call())).not.toThrow();
+      await expect(pending).rejects.toThrow(/the client is closed/);
+    }
     await closing.close();
+  });
+
+  it('close() lets the operations issued before it in the same tick finish', async () => {
+    await client.set('close:same-tick', 'kept');
+    const closing = connect(cluster.urls);
+    // Reads only: nothing is tracked as background work, they sit queued for the next tick.
+    const reads = Promise.all([
+      closing.get('close:same-tick'),
+      closing.has('close:absent'),
+      closing.getMany(['close:same-tick']),
+    ]);
+    const closed = closing.close();
+    expect(await reads).toStrictEqual(['kept', false, new Map([['close:same-tick', 'kept']])]);
+    await closed;
   });
 });

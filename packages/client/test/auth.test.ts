@@ -25,7 +25,16 @@ describe('auth', () => {
     'with %s the node’s 401 is the error, and the nodes are not marked down',
     async (_name, token) => {
       const client = connect(cluster.urls, { token, failureThreshold: 1 });
-      for (const attempt of [() => client.set('auth', 1), () => client.get('auth')]) {
+      const attempts = [
+        () => client.set('auth', 1),
+        () => client.get('auth'),
+        // The bulk calls leave out keys with no replica reachable; a refusal is not that, and
+        // must not read as misses (an empty Map) or as "not stored".
+        () => client.getMany(['auth', 'other']),
+        () => client.setMany([['auth', 1]]),
+        () => client.deleteMany(['auth']),
+      ];
+      for (const attempt of attempts) {
         const error: unknown = await attempt().catch((e: unknown) => e);
         expect(isNodeRequestError(error)).toBe(true);
         expect(error).toMatchObject({ status: 401 });
