@@ -1,0 +1,129 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { HashRing } from '@dcache/ring';
+import { decodeValue } from '../src/codec.js';
+import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
+import type { ClientOptions } from '../src/index.js';
+import { startBlackHole, startCluster, TestNode, waitFor } from './cluster.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Long enough that a loaded machine never times out the live node, short enough to wait out. */
+const TIMEOUT = 3000;
+/** Nothing is marked down during a test: every write still goes to every replica. */
+const BASE: ClientOptions = { timeout: TIMEOUT, failureThreshold: 100, probeInterval: 60_000 };
+
+function client(nodes: string[], options: ClientOptions): DistributedCacheClient {
+  const created = new DistributedCacheClient(nodes, { ...BASE, ...options });
+  cleanups.push(() => created.close());
+  return created;
+}
+
+/** The first `prefix:<i>` key whose primary (first of the ring's preference list) is `url`. */
+function keyWithPrimary(ring: HashRing, url: string, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}:${i}`;
+    if (ring.getN(key, 2)[0] === url) return key;
+  }
+}
+
+/** The value a node holds for `key`, decoded as the client would. */
+function valueOn(node: TestNode, key: string): unknown {
+  const entry = node.entry(key);
+  return entry === undefined ? undefined : decodeValue(entry.value.bytes, entry.value.flags);
+}
+
+/** One real node and one that accepts connections but never answers; replicas 2 = both. */
+async function liveAndBlackHole() {
+  const node = await TestNode.start();
+  cleanups.push(() => node.kill());
+  const hole = await startBlackHole();
+  cleanups.push(hole.close);
+  return { node, hole, urls: [node.url, hole.url] };
+}
+
+describe("writeConsistency 'one'", () => {
+  it('resolves at the first acknowledgement, whichever replica is primary, not at the timeout', async () => {
+    const { node, hole, urls } = await liveAndBlackHole();
+    const ring = new HashRing(urls);
+    const writer = client(urls, { replicas: 2, writeConsistency: 'one', batch: true });
+    for (const primary of [hole.url, node.url]) {
+      const key = keyWithPrimary(ring, primary, 'one');
+      expect(writer.nodesFor(key)).toStrictEqual(ring.getN(key, 2));
+      const started = performance.now();
+      expect(await writer.set(key, { primary })).toBe(true);
+      expect(performance.now() - started).toBeLessThan(TIMEOUT / 2);
+      expect(valueOn(node, key)).toStrictEqual({ primary });
+    }
+    // The black hole was asked too: 'one' did not simply skip the slow replica.
+    await waitFor(() => hole.connections() >= 1, 'the write to reach the black hole');
+    // close() waits for the writes to the black hole to time out in the background.
+    const closing = performance.now();
+    await writer.close();
+    expect(performance.now() - closing).toBeGreaterThan(TIMEOUT / 4);
+  });
+});
+
+describe('fewer acknowledgements than required, but some', () => {
+  it("'all' and 'quorum' (2 of 2) resolve false when one of two replicas never answers", async () => {
+    const { node, urls } = await liveAndBlackHole();
+    const all = client(urls, { replicas: 2, writeConsistency: 'all' });
+    const quorum = client(urls, { replicas: 2, writeConsistency: 'quorum' });
+    // Concurrently: each waits out the black hole's timeout.
+    const [allStored, quorumStored] = await Promise.all([
+      all.set('acks:all', 'a'),
+      quorum.set('acks:quorum', 'q'),
+    ]);
+    expect(allStored).toBe(false);
+    expect(quorumStored).toBe(false);
+    // The reachable replica was written all the same.
+    expect(valueOn(node, 'acks:all')).toBe('a');
+    expect(valueOn(node, 'acks:quorum')).toBe('q');
+  });
+
+  it("with replicas 3 and one node dead: 'quorum' (2 of 3) resolves true, 'all' false", async () => {
+    const cluster = await startCluster(3);
+    cleanups.push(() => cluster.close());
+    const dead = cluster.nodes[1]!;
+    await dead.kill();
+    const live = cluster.nodes.filter((node) => node !== dead);
+    const quorum = client(cluster.urls, { replicas: 3, writeConsistency: 'quorum' });
+    const all = client(cluster.urls, { replicas: 3, writeConsistency: 'all' });
+    const keys = Array.from({ length: 30 }, (_, i) => `r3:${i}`);
+    // The dead node is still tried (failureThreshold 100), as primary for some keys.
+    expect(keys.some((key) => quorum.nodesFor(key)[0] === dead.url)).toBe(true);
+    for (const key of keys) expect(quorum.nodesFor(key)).toHaveLength(3);
+
+    expect(await Promise.all(keys.map((key) => quorum.set(key, `q:${key}`)))).toStrictEqual(
+      keys.map(() => true),
+    );
+    expect(await Promise.all(keys.map((key) => all.set(key, `a:${key}`)))).toStrictEqual(
+      keys.map(() => false),
+    );
+    for (const key of keys) {
+      for (const node of live) expect(valueOn(node, key)).toBe(`a:${key}`);
+    }
+  });
+});
+
+describe('no acknowledgement at all', () => {
+  it('set rejects with CacheUnavailableError naming every replica it tried', async () => {
+    const dead = await TestNode.start();
+    await dead.kill();
+    const hole = await startBlackHole();
+    cleanups.push(hole.close);
+    const urls = [dead.url, hole.url];
+    const writer = client(urls, { replicas: 2, timeout: 500 });
+    const key = 'nowhere';
+    const error: unknown = await writer.set(key, 1).catch((e: unknown) => e);
+    expect(isCacheUnavailableError(error)).toBe(true);
+    const unavailable = error as { key: string; nodes: string[]; errors: Error[]; message: string };
+    expect(unavailable.key).toBe(key);
+    expect(unavailable.nodes).toStrictEqual(new HashRing(urls).getN(key, 2));
+    expect(unavailable.errors).toHaveLength(2);
+    for (const url of urls) expect(unavailable.message).toContain(url);
+    await waitFor(() => hole.connections() >= 1, 'the black hole to have been tried');
+  });
+});
