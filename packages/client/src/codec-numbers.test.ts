@@ -49,6 +49,16 @@ describe('codec: numbers through msgpack come back as the same numbers', () => {
     );
     for (const [i, [, n]] of after.entries()) expect(Object.is(n, before[i]![1])).toBe(true);
   });
+
+  it('a top-level -0 stays -0 (stored as the JSON text "-0"); inside arrays and objects it reads back as 0', () => {
+    expect(encodeValue(-0)).toStrictEqual({
+      bytes: new TextEncoder().encode('-0'),
+      flags: FLAGS_JSON,
+    });
+    expect(Object.is(roundTrip(-0), -0)).toBe(true);
+    // The documented limit: msgpackr writes -0 as the integer 0.
+    expect(Object.is((roundTrip([-0]) as number[])[0], 0)).toBe(true);
+  });
 });
 
 describe('codec: a whole number >= 0 at the top level is decimal text with the JSON flags', () => {

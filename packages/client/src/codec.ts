@@ -35,16 +35,12 @@ const ascii = new TextEncoder();
 /**
  * msgpack with flags 256, except whole numbers ≥ 0: those are stored as their decimal text with
  * the JSON flags, which is exactly what a node's incr/decr (memcached counters) work on, and
- * still reads back as the same number.
+ * still reads back as the same number. A top-level -0 is stored as the JSON text `-0` too:
+ * msgpackr writes it as the integer 0.
  */
 export function encodeValue(value: unknown): EncodedValue {
-  if (
-    typeof value === 'number' &&
-    Number.isSafeInteger(value) &&
-    value >= 0 &&
-    !Object.is(value, -0)
-  ) {
-    return { bytes: ascii.encode(String(value)), flags: FLAGS_JSON };
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
+    return { bytes: ascii.encode(Object.is(value, -0) ? '-0' : String(value)), flags: FLAGS_JSON };
   }
   return { bytes: valuePackr.pack(value), flags: FLAGS_MSGPACK };
 }
