@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
+import { listenOnLoopback } from './cluster.js';
 
 // A node that counts every request it receives: bad input must never reach it.
 let server: Server;
@@ -13,8 +14,7 @@ beforeAll(async () => {
     res.statusCode = 500;
     res.end();
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  url = await listenOnLoopback(server);
 });
 afterAll(
   () =>

@@ -74,6 +74,12 @@ export async function startCluster(count = 3, options: ServerOptions = {}): Prom
   };
 }
 
+/** Binds `server` (net or http) to 127.0.0.1 on an ephemeral port; resolves to its base URL. */
+export async function listenOnLoopback(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+}
+
 /**
  * A TCP server that accepts connections and never answers: the worst kind of dead node.
  * Counts the connections it accepted.
@@ -93,10 +99,9 @@ export async function startBlackHole(): Promise<{
     socket.on('close', () => sockets.delete(socket));
     socket.on('error', () => undefined);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const url = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     connections: () => accepted,
     closed: () => accepted - sockets.size,
     close: () =>

@@ -4,6 +4,7 @@ import type { Server, Socket } from 'node:net';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
+import { listenOnLoopback } from './cluster.js';
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();
@@ -21,8 +22,7 @@ async function answering(head: string): Promise<string> {
     socket.on('data', () => socket.write(`${head}\r\ncontent-length: 0\r\n\r\n`));
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  return listenOnLoopback(server);
 }
 
 describe('answers no real node gives', () => {
@@ -54,8 +54,7 @@ describe('answers no real node gives', () => {
       });
     });
     servers.push(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    const url = await listenOnLoopback(server);
     const client = new DistributedCacheClient([url], { timeout: 10_000, probeInterval: 60_000 });
     try {
       const error: unknown = await client.get('k').catch((e: unknown) => e);
