@@ -11,5 +11,5 @@ export type {
 export { DcacheError, isDcacheError } from './errors/dcache-error.js';
 export { NotNumericError, isNotNumericError } from './errors/not-numeric-error.js';
 export { ENTRY_OVERHEAD } from './meter.js';
-export { defaultSizeOf } from './size-of.js';
+export { defaultSizeOf, heapStringBytes } from './size-of.js';
 export { COARSE_CLOCK_RESOLUTION_MS } from './clock.js';

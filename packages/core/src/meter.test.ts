@@ -4,13 +4,18 @@ import { ENTRY_OVERHEAD } from './meter.js';
 import { STRING_HEADER } from './size-of.js';
 
 describe('memory meter', () => {
-  it('accounts key UTF-8 bytes + value size + the fixed overhead', () => {
+  it("accounts the key's character bytes + value size + the fixed overhead", () => {
     const cache = new LruCache<string>({ maxMemory: 10_000 });
-    cache.set('ké', 'hello');
-    expect(cache.memoryUsed).toBe(3 + STRING_HEADER + 5 + ENTRY_OVERHEAD);
-    cache.set('ké', 'hi');
-    expect(cache.memoryUsed).toBe(3 + STRING_HEADER + 2 + ENTRY_OVERHEAD);
+    cache.set('ké', 'hello'); // Latin-1: one byte per character
+    expect(cache.memoryUsed).toBe(2 + STRING_HEADER + 5 + ENTRY_OVERHEAD);
+    cache.set('ké', 'hi’'); // beyond Latin-1: two bytes for every character of the value
+    expect(cache.memoryUsed).toBe(2 + STRING_HEADER + 6 + ENTRY_OVERHEAD);
+    cache.set('k’', 'hi'); // and of a key
+    expect(cache.memoryUsed).toBe(
+      2 + STRING_HEADER + 6 + ENTRY_OVERHEAD + 4 + STRING_HEADER + 2 + ENTRY_OVERHEAD,
+    );
     cache.delete('ké');
+    cache.delete('k’');
     expect(cache.memoryUsed).toBe(0);
   });
 

@@ -1,7 +1,8 @@
 /**
  * The memory meter: what one entry costs in accounted bytes.
  *
- * entry bytes = UTF-8 bytes of the key + the value's size (`sizeOf` or the built-in estimate)
+ * entry bytes = the key's character bytes (`heapStringBytes`) + the value's size (`sizeOf` or the
+ *               built-in estimate)
  *             + ENTRY_OVERHEAD.
  *
  * ENTRY_OVERHEAD is the measured real heap cost of an entry beyond its key and value payloads: the
@@ -9,10 +10,10 @@
  * and the typed-array link/size/version/expiry slots. It was measured with bench/run.js (section
  * "accounted vs real heap") on Node 20, 64-bit; see README.md.
  */
-import { utf8Length } from './size-of.js';
+import { heapStringBytes } from './size-of.js';
 
 export const ENTRY_OVERHEAD = 112;
 
 export function entryBytes(key: string, valueBytes: number): number {
-  return utf8Length(key) + valueBytes + ENTRY_OVERHEAD;
+  return heapStringBytes(key) + valueBytes + ENTRY_OVERHEAD;
 }

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.js';
 import { ENTRY_OVERHEAD } from './meter.js';
+import { heapStringBytes } from './size-of.js';
 import type { CacheEntry, EvictionReason } from './types.js';
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'ké', 'key-10', 'k11', 'k12'];
@@ -121,7 +122,7 @@ class Model {
   }
 
   size(k: string, v: number): number {
-    return Buffer.byteLength(k) + sizeOf(v) + ENTRY_OVERHEAD;
+    return heapStringBytes(k) + sizeOf(v) + ENTRY_OVERHEAD;
   }
 
   expired(e: ModelEntry): boolean {
