@@ -96,12 +96,13 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      // Tracked first: the fast paths (and synchronous routes) send their headers right away.
+      this.#track(res);
       if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
     const server: Server = tls
       ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
       : createHttpServer(listener);
-    server.on('request', (_req: IncomingMessage, res: ServerResponse) => this.#track(res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -150,7 +151,8 @@ export class CacheServer {
 
   #track(res: ServerResponse): void {
     // A request arriving while closing gets its answer, then its connection is closed.
-    if (this.#closing) res.setHeader('connection', 'close');
+    // Headers already sent cannot change: throwing here would crash the process.
+    if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
     this.#inFlight.add(res);
     res.once('close', () => {
       this.#inFlight.delete(res);

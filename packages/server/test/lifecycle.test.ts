@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,39 @@ describe('CacheServer lifecycle', () => {
     expect(node.server.address).toBeUndefined();
     // the write that was in flight was applied
     expect(node.server.cache.get('inflight')?.bytes).toEqual(new TextEncoder().encode('half done'));
+  });
+
+  it('survives a pipelined request parsed after close() began (its headers already sent)', async () => {
+    const node = await startNode();
+    node.server.cache.set('late', { bytes: new TextEncoder().encode('hi'), flags: 0 });
+    const crashes: unknown[] = [];
+    const onCrash = (error: unknown): void => void crashes.push(error);
+    process.on('uncaughtException', onCrash);
+    try {
+      // One keep-alive connection: an upload still in flight keeps close() waiting, then the rest
+      // of its body arrives with a pipelined GET, whose headers are parsed after close() began.
+      const socket = connect(node.address.port, '127.0.0.1');
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+      const ended = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.write(
+        'PUT /v1/keys/inflight HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9\r\n\r\nhalf ',
+      );
+      await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+      const closing = node.server.close();
+      // The GET fast path answers it and sends its headers before the server tracks it.
+      socket.write('done' + 'GET /v1/keys/late HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      await ended;
+      await closing;
+      expect(answer).toMatch(/^HTTP\/1\.1 204 No Content\r\n/);
+      expect(answer.toLowerCase()).toContain('connection: close');
+      expect(node.server.cache.get('inflight')?.bytes).toEqual(
+        new TextEncoder().encode('half done'),
+      );
+      expect(crashes).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onCrash);
+    }
   });
 
   it('close() does not wait for idle keep-alive connections, and can be called twice', async () => {
