@@ -6,9 +6,16 @@ import { Packr } from 'msgpackr';
  * - `mapsAsObjects: true`: a batch holds arrays only, so maps appear only in hostile input; msgpackr
  *   then renames a `__proto__` key to `__proto_`, so no payload can reach a prototype.
  * - `copyBuffers: true`: a stored value must own its bytes, not pin the whole request body.
+ * - `int64AsType: 'auto'`: Go, Rust and Java encoders often write ttl/flags/deltas as uint64/int64;
+ *   those within 2^53 decode as numbers like any other, larger ones as BigInt (deltas use them).
  * One instance, reused: msgpackr keeps its write buffer between calls.
  */
-export const batchCodec = new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+export const batchCodec = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  copyBuffers: true,
+  int64AsType: 'auto',
+});
 
 /**
  * Codec of stored msgpack values when converting them to/from JSON. Maps decode as `Map`

@@ -3,6 +3,11 @@ import { HttpError } from './errors/http-error.js';
 /** TTLs above this (~24.8 days, timers' ceiling) are refused rather than silently clamped. */
 export const MAX_TTL_MS = 2 ** 31 - 1;
 
+/** A refused value as the error message shows it; JSON.stringify throws on a BigInt. */
+function shown(value: unknown): string {
+  return typeof value === 'bigint' ? value.toString() : (JSON.stringify(value) ?? String(value));
+}
+
 /**
  * A key is any non-empty string of at most `maxKeyBytes` UTF-8 bytes. Keys are opaque: they are
  * only ever Map keys in the core, never property names, so `__proto__` is just a key.
@@ -26,24 +31,24 @@ export function parseTtlParam(input: string | undefined): number | undefined {
 }
 
 /** A TTL in milliseconds: a whole number from 0 (never expires) to MAX_TTL_MS. */
-export function validateTtl(ttl: unknown, shown: unknown = ttl): number {
+export function validateTtl(ttl: unknown, value: unknown = ttl): number {
   if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_MS) {
     throw new HttpError(
       400,
       'bad_ttl',
-      `ttl must be whole milliseconds from 0 (never expires) to ${MAX_TTL_MS}, got ${JSON.stringify(shown) ?? String(shown)}`,
+      `ttl must be whole milliseconds from 0 (never expires) to ${MAX_TTL_MS}, got ${shown(value)}`,
     );
   }
   return ttl;
 }
 
 /** memcached client flags: an unsigned 32-bit integer. */
-export function validateFlags(flags: unknown, shown: unknown = flags): number {
+export function validateFlags(flags: unknown, value: unknown = flags): number {
   if (typeof flags !== 'number' || !Number.isInteger(flags) || flags < 0 || flags > 0xffffffff) {
     throw new HttpError(
       400,
       'bad_flags',
-      `flags must be an unsigned 32-bit integer, got ${JSON.stringify(shown) ?? String(shown)}`,
+      `flags must be an unsigned 32-bit integer, got ${shown(value)}`,
     );
   }
   return flags;

@@ -17,6 +17,31 @@ async function run(app: ReturnType<typeof createApp>, ops: unknown[]): Promise<u
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+/** An already-encoded msgpack item, spliced into `packRaw`'s output as is. */
+interface Raw {
+  raw: number[];
+}
+
+function int64Bytes(n: bigint): number[] {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setBigUint64(0, BigInt.asUintN(64, n));
+  return [...new Uint8Array(view.buffer)];
+}
+
+/** msgpack of an array of operations (each under 16 items), with Raw items written verbatim. */
+function packRaw(ops: unknown[][]): Uint8Array {
+  const out: number[] = [0xdc, ops.length >> 8, ops.length & 0xff];
+  for (const op of ops) {
+    out.push(0x90 + op.length);
+    for (const item of op) {
+      if (typeof item === 'object' && item !== null && 'raw' in item)
+        out.push(...(item as Raw).raw);
+      else out.push(...pack(item));
+    }
+  }
+  return new Uint8Array(out);
+}
+
 describe('POST /v1/batch', () => {
   it('answers every operation in order, one result each', async () => {
     const clock = manualClock();
@@ -127,6 +152,39 @@ describe('POST /v1/batch', () => {
       [204, expect.any(Number)],
     ]);
     for (const r of results.slice(0, -1)) expect(typeof r[2]).toBe('string');
+  });
+
+  it('takes integers sent as 64-bit msgpack (0xcf/0xd3), as Go, Rust and Java encoders write them', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    // Hand-built, since msgpackr itself writes small numbers in their shortest form.
+    const u64 = (n: bigint): Raw => ({ raw: [0xcf, ...int64Bytes(n)] });
+    const i64 = (n: bigint): Raw => ({ raw: [0xd3, ...int64Bytes(n)] });
+    const body = packRaw([
+      ['set', 'a', bytes('1'), u64(16n), u64(5000n), null],
+      ['set', 'b', bytes('2'), i64(7n), i64(100n), null],
+      ['touch', 'b', u64(0n)],
+      ['incr', 'a', i64(-1n)],
+      ['set', 'c', bytes('3'), u64(2n ** 32n), null, null],
+      ['set', 'c', bytes('3'), 0, u64(2n ** 64n - 1n), null],
+      ['set', 'c', bytes('3'), 0, i64(-1n), null],
+      ['get', 'a'],
+    ]);
+    const res = await app.request('/v1/batch', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/msgpack' },
+    });
+    expect(res.status).toBe(200);
+    const results = unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+    expect(results.map((r) => r[0])).toEqual([204, 204, 204, 200, 400, 400, 400, 200]);
+    expect(results[3]).toEqual([200, 0]);
+    expect(results[4]!.slice(0, 2)).toEqual([400, 'bad_flags']);
+    expect(results[4]![2]).toContain('4294967296');
+    expect(results[5]!.slice(0, 2)).toEqual([400, 'bad_ttl']);
+    expect(results[5]![2]).toContain('18446744073709551615');
+    expect(results[6]!.slice(0, 2)).toEqual([400, 'bad_ttl']);
+    expect(results[7]).toEqual([200, bytes('0'), 16, expect.any(Number), 5000]);
   });
 
   it('answers 400 with not_a_number for incr on a non-numeric value', async () => {
