@@ -353,13 +353,22 @@ export class LruCache<V> {
     return this.entries();
   }
 
-  /** Unexpired slots from most to least recently used. Mutating the cache meanwhile is unsafe. */
+  /**
+   * Slots of the keys present when iteration starts, most recently used first, each looked up
+   * again when its turn comes. Following the links instead would break as soon as the loop body
+   * changed the cache: `clear` swaps in a fresh list, and a removed slot's link leads into the
+   * free list or, once reused, back up the list. Keys removed or expired meanwhile are skipped,
+   * keys added meanwhile are not visited, and a key's current value is the one yielded.
+   */
   *#liveSlots(): Generator<number> {
-    let slot = this.#list.head;
-    while (slot !== NONE) {
-      const next = this.#list.nextOf(slot);
+    const list = this.#list;
+    const keys: string[] = [];
+    for (let slot = list.head; slot !== NONE; slot = list.nextOf(slot))
+      keys.push(this.#keys[slot]!);
+    for (const key of keys) {
+      const slot = this.#map.get(key);
+      if (slot === undefined) continue;
       if (this.#expiresAt === undefined || !this.#isExpired(slot)) yield slot;
-      slot = next;
     }
   }
 
