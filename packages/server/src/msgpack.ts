@@ -1,4 +1,8 @@
 import { Packr } from 'msgpackr';
+import type { Options } from 'msgpackr';
+
+// msgpackr implements 'auto' (tested in batch.test.ts) but its types list only bigint/number/string.
+const INT64_AUTO = 'auto' as unknown as Options['int64AsType'];
 
 /**
  * Codec of `POST /v1/batch`. Chosen deliberately:
@@ -7,14 +11,14 @@ import { Packr } from 'msgpackr';
  *   then renames a `__proto__` key to `__proto_`, so no payload can reach a prototype.
  * - `copyBuffers: true`: a stored value must own its bytes, not pin the whole request body.
  * - `int64AsType: 'auto'`: Go, Rust and Java encoders often write ttl/flags/deltas as uint64/int64;
- *   those within 2^53 decode as numbers like any other, larger ones as BigInt (deltas use them).
+ *   those within ±2^53 decode as numbers like any other, larger ones as BigInt (deltas use them).
  * One instance, reused: msgpackr keeps its write buffer between calls.
  */
 export const batchCodec = new Packr({
   useRecords: false,
   mapsAsObjects: true,
   copyBuffers: true,
-  int64AsType: 'auto',
+  int64AsType: INT64_AUTO,
 });
 
 /**

@@ -26,7 +26,9 @@ function condition(cond: unknown): WriteCondition {
 
 function delta(value: unknown): bigint {
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  // ±2^53 itself arrives as a number from a 64-bit msgpack integer (int64AsType 'auto'), exactly.
+  if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 53)
+    return BigInt(value);
   throw new HttpError(400, 'bad_delta', 'delta must be an integer');
 }
 
