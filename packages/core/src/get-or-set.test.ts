@@ -91,6 +91,48 @@ describe('getOrSet', () => {
     expect(cache.get('k')).toBe(9);
   });
 
+  it('a delete of the key during the load keeps the loaded value out of the cache', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    const gate = deferred<string>();
+    const first = cache.getOrSet('k', () => gate.promise);
+    const second = cache.getOrSet('k', () => Promise.resolve('unused'));
+    expect(cache.delete('k')).toBe(false); // absent while loading: the invalidation after a write
+    gate.resolve('read before the write');
+    await expect(Promise.all([first, second])).resolves.toEqual([
+      'read before the write',
+      'read before the write',
+    ]);
+    expect(cache.has('k')).toBe(false);
+    expect(cache.stats.sets).toBe(0);
+    // The next miss loads afresh and stores.
+    await expect(cache.getOrSet('k', () => 'fresh')).resolves.toBe('fresh');
+    expect(cache.get('k')).toBe('fresh');
+  });
+
+  it('a clear() during the load keeps every loaded value out of the cache', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    const a = deferred<string>();
+    const b = deferred<string>();
+    const pending = [cache.getOrSet('a', () => a.promise), cache.getOrSet('b', () => b.promise)];
+    cache.clear();
+    a.resolve('old a');
+    b.resolve('old b');
+    await expect(Promise.all(pending)).resolves.toEqual(['old a', 'old b']);
+    expect(cache.size).toBe(0);
+  });
+
+  it('a delete of another key during the load does not cancel it', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    cache.set('other', 'x');
+    const gate = deferred<string>();
+    const pending = cache.getOrSet('k', () => gate.promise);
+    cache.delete('other');
+    cache.delete('k-not-loading');
+    gate.resolve('loaded');
+    await expect(pending).resolves.toBe('loaded');
+    expect(cache.get('k')).toBe('loaded');
+  });
+
   it('a write during the load wins over the loaded value', async () => {
     const cache = new LruCache<string>({ maxItems: 10 });
     const gate = deferred<string>();

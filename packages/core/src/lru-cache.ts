@@ -267,6 +267,9 @@ export class LruCache<V> {
   /** Removes `key`; true when an unexpired entry was removed. */
   delete(key: string): boolean {
     assertKey(key, 'delete');
+    // Before the presence check: while a load runs the key is usually absent, and this delete is
+    // then the caller invalidating what the loader is reading.
+    this.#flights?.invalidate(key);
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
     this.#remove(slot, 'delete');
@@ -276,6 +279,7 @@ export class LruCache<V> {
 
   /** Removes every entry (each reported to onEvict as 'delete') and releases the storage. */
   clear(): void {
+    this.#flights?.invalidateAll();
     if (this.#evictQueue !== undefined) {
       for (let s = this.#list.head; s !== NONE; s = this.#list.nextOf(s)) {
         this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');
@@ -297,7 +301,9 @@ export class LruCache<V> {
    * The value of `key`, or else the value `loader` produces, stored with `ttl`. Concurrent calls
    * for the same missing key share one loader call. A loader that throws or rejects stores nothing
    * and rejects every waiter. A write to the key while loading wins over the loaded value (it is
-   * newer); an eviction of the key while loading does not cancel the load.
+   * newer); a `delete` of the key or a `clear` while loading means the loader may have read data
+   * that is now stale, so the loaded value goes to the waiters but is not stored; an eviction of
+   * the key while loading does not cancel the load.
    */
   getOrSet(key: string, loader: Loader<V>, options?: SetOptions): Promise<V> {
     assertKey(key, 'getOrSet');
@@ -314,10 +320,10 @@ export class LruCache<V> {
     this.#stats.misses++;
     this.#settle();
     this.#flights ??= new SingleFlight<V>();
-    return this.#flights.run(key, async () => {
+    return this.#flights.run(key, async (isStale) => {
       const value = await loader(key);
       // The key was absent when the load began, so a live entry now was written meanwhile: keep it.
-      if (this.#liveSlot(key) === NONE) {
+      if (!isStale() && this.#liveSlot(key) === NONE) {
         const size = this.#measure(key, value);
         if (size > this.#maxMemory) this.#refuse();
         else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
