@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { parseSize } from './size.js';
+import { MAX_TTL_MS } from './validate.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -10,7 +11,7 @@ export interface ServerOptions {
   maxMemory?: number | string;
   /** Limit on the number of entries. @default unlimited (only `maxMemory` bounds the cache) */
   maxItems?: number;
-  /** Time to live in milliseconds for writes without a `ttl`; 0 = never expire. @default 0 */
+  /** Time to live in milliseconds for writes without a `ttl`; 0 = never expire; at most 2^31−1. @default 0 */
   defaultTtl?: number;
   /** Longest key, in UTF-8 bytes (memcached's limit is 250). @default 250 */
   maxKeyBytes?: number;
@@ -84,6 +85,15 @@ function wholeNumber(name: string, value: unknown, min: number): number {
   return value;
 }
 
+/** A TTL in ms; the same ceiling as every TTL on the wire (validate.ts). */
+function ttl(name: string, value: unknown): number {
+  const ms = wholeNumber(name, value, 0);
+  if (ms > MAX_TTL_MS) {
+    throw new RangeError(`${name} must be at most ${MAX_TTL_MS} ms (~24.8 days), got ${ms}`);
+  }
+  return ms;
+}
+
 function port(name: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 65535) {
     throw new RangeError(`${name} must be an integer from 0 to 65535, got ${String(value)}`);
@@ -134,7 +144,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxMemory,
     maxItems:
       options.maxItems === undefined ? undefined : wholeNumber('maxItems', options.maxItems, 1),
-    defaultTtl: wholeNumber('defaultTtl', options.defaultTtl ?? DEFAULTS.defaultTtl, 0),
+    defaultTtl: ttl('defaultTtl', options.defaultTtl ?? DEFAULTS.defaultTtl),
     maxKeyBytes: wholeNumber('maxKeyBytes', options.maxKeyBytes ?? DEFAULTS.maxKeyBytes, 1),
     maxValueBytes,
     maxBatchOps: wholeNumber('maxBatchOps', options.maxBatchOps ?? DEFAULTS.maxBatchOps, 1),
