@@ -161,4 +161,32 @@ describe('incr / decr', () => {
     expect(() => cache.incr('n', Number.MAX_VALUE)).toThrow(RangeError);
     expect(cache.get('n')).toBe(Number.MAX_VALUE);
   });
+
+  it('counts exactly up to ±MAX_SAFE_INTEGER and refuses to leave that range', () => {
+    const max = Number.MAX_SAFE_INTEGER;
+    const cache = new LruCache<number>({ maxItems: 10 });
+    cache.set('up', max - 1);
+    cache.set('down', -max + 1);
+    expect(cache.incr('up')).toBe(max);
+    expect(cache.decr('down')).toBe(-max);
+    const version = cache.peekEntry('up')!.version;
+    // 2^53 + 1 would round to 2^53: the counter would silently stop counting.
+    expect(() => cache.incr('up')).toThrow(/incr: .*safe integer range/);
+    expect(() => cache.decr('down')).toThrow(RangeError);
+    expect(() => cache.decr('up', -2)).toThrow(RangeError);
+    expect(cache.peekEntry('up')).toMatchObject({ value: max, version });
+    expect(cache.get('down')).toBe(-max);
+    expect(cache.decr('up')).toBe(max - 1);
+  });
+
+  it('refuses to count from a stored number beyond the safe range, leaving it', () => {
+    const cache = new LruCache<number>({ maxItems: 10 });
+    cache.set('big', 2 ** 53);
+    cache.set('nan', NaN);
+    expect(() => cache.decr('big')).toThrow(RangeError);
+    expect(() => cache.incr('big', 0)).toThrow(RangeError);
+    expect(() => cache.incr('nan')).toThrow(RangeError);
+    expect(cache.get('big')).toBe(2 ** 53);
+    expect(cache.stats.sets).toBe(2);
+  });
 });

@@ -477,9 +477,15 @@ export class LruCache<V> {
       throw new NotNumericError(key, describe(current).split(' ')[0]!);
     }
     const next = current + delta;
-    if (!Number.isFinite(next)) {
+    // Past ±(2^53 − 1) a double no longer holds every integer, so a counter there would silently
+    // stick or skip (2^53 + 1 === 2^53). Fractions inside the range stay allowed. NaN fails too.
+    if (!(
+      Math.abs(current) <= Number.MAX_SAFE_INTEGER && Math.abs(next) <= Number.MAX_SAFE_INTEGER
+    )) {
       this.#settle();
-      throw new RangeError(`${method}: ${current} + ${delta} is not a finite number`);
+      throw new RangeError(
+        `${method}: ${current} + ${delta} leaves the safe integer range ±${Number.MAX_SAFE_INTEGER}`,
+      );
     }
     const size = this.#measure(key, next as V);
     if (size > this.#maxMemory) {
