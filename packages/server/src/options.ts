@@ -21,7 +21,7 @@ export interface ServerOptions {
   maxBatchOps?: number;
   /** Largest `POST /v1/batch` body, in bytes. @default "16mb" */
   maxBatchBytes?: number | string;
-  /** When set, every route but `/healthz` requires `Authorization: Bearer <token>`. @default none */
+  /** When set, every route but `/healthz` requires `Authorization: Bearer <token>`; no whitespace. @default none */
   token?: string;
   /** Names this node in `/v1/stats`, `/metrics` and the CLI's listening line. @default a random `node-xxxxxx` */
   nodeId?: string;
@@ -121,6 +121,13 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   const token = options.token;
   if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
     throw new TypeError('token must be a non-empty string');
+  }
+  // `Authorization: Bearer <token>` carries the token as one run of non-space characters: a token
+  // with whitespace could never match, locking every client out.
+  if (token !== undefined && /\s/.test(token)) {
+    throw new RangeError(
+      'token must not contain whitespace (it could never match a Bearer header)',
+    );
   }
   const nodeId = options.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
   if (typeof nodeId !== 'string' || !NODE_ID.test(nodeId)) {

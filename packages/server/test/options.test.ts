@@ -59,6 +59,8 @@ describe('resolveOptions', () => {
     ['maxKeyBytes', { maxKeyBytes: 1.5 }, /maxKeyBytes/],
     ['maxValueBytes', { maxValueBytes: '0' }, /maxValueBytes/],
     ['token', { token: '' }, /token/],
+    ['token', { token: 'two words' }, /token must not contain whitespace/],
+    ['token', { token: 'tab\there' }, /token must not contain whitespace/],
     ['nodeId', { nodeId: 'has space' }, /nodeId/],
     ['logLevel', { logLevel: 'loud' }, /logLevel/],
     ['tls', { tls: { cert: 'x' } }, /tls\.key/],
