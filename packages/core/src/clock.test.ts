@@ -24,4 +24,19 @@ describe('coarseNow', () => {
     const readings = Array.from({ length: 1025 }, () => coarseNow());
     expect(readings.at(-1)).toBe(5_000);
   });
+
+  it('keeps one reading through a synchronous stretch of 1,024 reads, however long it lasts', () => {
+    // The documented bound: staleness in time is unbounded within a stretch; only the read budget
+    // ends it.
+    vi.useFakeTimers({ now: 2_000 });
+    // Read until the reading is fresh (a full read budget from here), within one budget's worth.
+    for (let i = 0; i <= 1024 && coarseNow() !== 2_000; i++);
+    const readings = Array.from({ length: 1023 }, (_, i) => {
+      vi.setSystemTime(2_010 + 10 * i); // 10 ms of other work between reads, no timer firing
+      return coarseNow();
+    });
+    expect(new Set(readings)).toEqual(new Set([2_000])); // up to 10.22 s stale
+    vi.setSystemTime(99_999);
+    expect(coarseNow()).toBe(99_999);
+  });
 });

@@ -2,10 +2,13 @@
  * The default clock: Date.now read coarsely, like lru-cache's `ttlResolution: 1`.
  *
  * Reading the system clock on every cache access costs more than the access itself, so one
- * reading is reused until an unref'd 1 ms timer drops it — and, because a timer cannot fire while
- * synchronous code hogs the event loop, also after READS_PER_REFRESH reads. An entry can therefore
- * be served at most ~1 ms (or 1024 cache operations) past its expiry, never more. Inject `now` to
- * get an exact clock.
+ * reading is reused until an unref'd 1 ms timer drops it, or for READS_PER_REFRESH reads, whichever
+ * comes first. The timer fires only when the event loop turns, so within one synchronous stretch
+ * the reading is as old as the stretch, until its 1,024th read: an entry can be served past its
+ * expiry by ~1 ms when the event loop is free, but by as long as a synchronous stretch has run when
+ * it has made fewer than 1,024 reads. No read count can bound that in time (the code between two
+ * reads may run for seconds), so the read budget only stops a long loop of cache calls from
+ * running on one reading for ever. Inject `now` to get an exact clock.
  */
 const READS_PER_REFRESH = 1024;
 
@@ -34,5 +37,8 @@ export function coarseNow(): number {
   return now;
 }
 
-/** The clock resolution promised by `coarseNow`, in ms. */
+/**
+ * The period, in ms, of the timer that drops `coarseNow`'s reading: its staleness while the event
+ * loop is free. A synchronous stretch can hold a reading longer (see above).
+ */
 export const COARSE_CLOCK_RESOLUTION_MS = 1;
