@@ -5,7 +5,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
-import type { AppEnv } from './app-env.js';
+import type { AppEnv, NodeState } from './app-env.js';
 import { buildApp, createNodeState } from './app.js';
 import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
@@ -17,6 +17,7 @@ import { resolveOptions } from './options.js';
 import { createMemcachedListener } from './memcached/index.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import type { StoredValue } from './stored-value.js';
+import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { VERSION } from './version.js';
 
 export interface ListenOptions {
@@ -43,6 +44,7 @@ export class CacheServer {
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
+  readonly #node: NodeState;
   #server: Server | undefined;
   #memcached: MemcachedListener | undefined;
   #address: ServerAddress | undefined;
@@ -55,6 +57,7 @@ export class CacheServer {
     this.#options = resolveOptions(options);
     this.#cache = createCache(this.#options);
     const node = createNodeState(this.#options, this.#cache);
+    this.#node = node;
     const runBatch = batchRunner(node);
     this.#app = buildApp(this.#options, this.#cache, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
@@ -92,7 +95,9 @@ export class CacheServer {
     }
     const tls = this.#options.tls;
     // What @hono/node-server's createAdaptorServer does, with the GET and batch fast paths in front.
-    const hono = getRequestListener(this.#app.fetch);
+    const hono = getRequestListener(this.#app.fetch, {
+      errorHandler: requestErrorHandler(this.#node),
+    });
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -103,6 +108,7 @@ export class CacheServer {
     const server: Server = tls
       ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
       : createHttpServer(listener);
+    server.on('clientError', clientErrorResponder(this.#node));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

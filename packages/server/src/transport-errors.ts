@@ -1,0 +1,73 @@
+import type { Duplex } from 'node:stream';
+import type { NodeState } from './app-env.js';
+import type { ErrorBody } from './responses.js';
+import { errorResponse } from './responses.js';
+
+/**
+ * Failures outside the hono app, answered in the one wire shape `{ error: { code, message } }`
+ * (error-handler.ts handles everything inside it).
+ */
+
+/**
+ * @hono/node-server's `errorHandler`: a request it cannot turn into a web `Request` (a backslash in
+ * the path, an HTTP/1.0 request without Host, a bad Host) arrives here as its RequestError — a
+ * 400 — instead of an empty-bodied 400. Anything else escaped the app's own handler: a 500.
+ */
+export function requestErrorHandler(node: NodeState): (error: unknown) => Response {
+  return function onRequestError(error) {
+    if (error instanceof Error && error.name === 'RequestError') {
+      node.metrics.recordError(400);
+      node.logger.debug(`400 (unparsable request): ${error.message}`);
+      return errorResponse(400, 'bad_request', error.message);
+    }
+    node.metrics.recordError(500);
+    node.logger.error(
+      `request outside the app: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
+    );
+    return errorResponse(500, 'internal', 'internal error');
+  };
+}
+
+const STATUS_TEXT: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  431: 'Request Header Fields Too Large',
+};
+
+/** Node's own choice of status for a parse failure (its default 'clientError' answer). */
+function statusOf(code: unknown): number {
+  if (code === 'HPE_HEADER_OVERFLOW') return 431;
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 408;
+  return 400;
+}
+
+/**
+ * The server's 'clientError' listener: Node could not parse the request (malformed request line or
+ * header, headers too large, timeout). Answers the JSON error shape with `connection: close` when
+ * the socket can still be written, then closes it.
+ */
+export function clientErrorResponder(
+  node: NodeState,
+): (error: Error & { code?: string }, socket: Duplex) => void {
+  return function onClientError(error, socket) {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = statusOf(error.code);
+    node.metrics.recordError(status);
+    node.logger.debug(`${status} (unparsable request): ${error.message}`);
+    const body: ErrorBody = {
+      error: { code: status === 431 ? 'too_large' : 'bad_request', message: error.message },
+    };
+    const text = JSON.stringify(body);
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
+        'content-type: application/json\r\n' +
+        `content-length: ${Buffer.byteLength(text)}\r\n` +
+        'connection: close\r\n\r\n' +
+        text,
+      () => socket.destroy(),
+    );
+  };
+}
