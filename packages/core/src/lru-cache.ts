@@ -277,9 +277,13 @@ export class LruCache<V> {
     return this.#settle(true);
   }
 
-  /** Removes every entry (each reported to onEvict as 'delete') and releases the storage. */
+  /**
+   * Removes every entry and releases the storage. Each entry held (expired ones not yet reclaimed
+   * included) is a delete: reported to onEvict as 'delete' and counted in `stats.deletes`.
+   */
   clear(): void {
     this.#flights?.invalidateAll();
+    this.#stats.deletes += this.#map.size;
     if (this.#evictQueue !== undefined) {
       for (let s = this.#list.head; s !== NONE; s = this.#list.nextOf(s)) {
         this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');

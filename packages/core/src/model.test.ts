@@ -276,6 +276,7 @@ class Model {
         return undefined;
       case 'clear':
         for (const e of this.list) this.events.push(`${e.key}:delete`);
+        this.stats.deletes += this.list.length;
         this.list = [];
         return undefined;
       case 'purge': {

@@ -50,6 +50,27 @@ describe('stats', () => {
     expect(cache.stats.memoryUsed).toBe(cache.memoryUsed);
   });
 
+  it('counts each entry clear() removes as a delete, as onEvict reports it', () => {
+    const clock = manualClock();
+    const reasons: string[] = [];
+    const cache = new LruCache<string>({
+      maxItems: 10,
+      now: clock.now,
+      sweepInterval: 0,
+      onEvict: (_key, _value, reason) => reasons.push(reason),
+    });
+    cache.set('a', 'x');
+    cache.set('b', 'y');
+    cache.set('short', 'z', { ttl: 5 });
+    cache.delete('a');
+    clock.advance(5); // 'short' expires but is not reclaimed before the clear
+    cache.clear();
+    expect(reasons).toEqual(['delete', 'delete', 'delete']);
+    expect(cache.stats).toMatchObject({ deletes: 3, expirations: 0, items: 0 });
+    cache.clear();
+    expect(cache.stats.deletes).toBe(3);
+  });
+
   it('resetStats zeroes counters but not contents', () => {
     const cache = new LruCache<string>({ maxItems: 10 });
     cache.set('a', 'x');
