@@ -42,6 +42,8 @@ describe('HashRing rejects bad input', () => {
     ['vnodes as a string', { vnodes: loose('100') }, TypeError, /options.vnodes/],
     ['hash not a function', { hash: loose('md5') }, TypeError, /options.hash must be a function/],
     ['options not an object', loose(42), TypeError, /options must be an object/],
+    ['a misspelt option', loose({ vnode: 100 }), TypeError, /unknown option "vnode"/],
+    ['an unknown option beside valid ones', loose({ vnodes: 10, seed: 1 }), TypeError, /"seed"/],
   ] as [string, HashRingOptions, ErrorConstructor, RegExp][])(
     'constructor with %s',
     (_name, options, errorClass, message) => {
@@ -49,6 +51,15 @@ describe('HashRing rejects bad input', () => {
       expect(() => new HashRing([], options)).toThrow(message);
     },
   );
+
+  it('accepts every valid option, alone or together, and undefined values', () => {
+    const hash = (key: string) => key.length;
+    expect(new HashRing(['a'], { vnodes: 3 }).get('k')).toBe('a');
+    expect(new HashRing(['a'], { hash }).get('k')).toBe('a');
+    expect(new HashRing(['a'], { vnodes: 3, hash }).get('k')).toBe('a');
+    expect(new HashRing(['a'], { vnodes: undefined }).get('k')).toBe('a');
+    expect(new HashRing(['a'], {}).get('k')).toBe('a');
+  });
 
   it.each([
     ['a string (not a list of ids)', 'http://a:1', /iterable of node id strings/],

@@ -36,10 +36,19 @@ export const DEFAULT_VNODES = 4000;
 /** Upper bound on vnodes, and on the points of one node (vnodes × weight), so a typo cannot exhaust memory. */
 export const MAX_POINTS_PER_NODE = 1 << 20;
 
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(['vnodes', 'hash']);
+
 export function resolveOptions(options: HashRingOptions | undefined): ResolvedOptions {
   if (options === undefined) return { vnodes: DEFAULT_VNODES, hash: murmur3 };
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`HashRing: options must be an object, got ${String(options)}`);
+  }
+  // A misspelt option (`vnode`) would otherwise give the defaults silently — and a ring that
+  // places keys differently from its peers'.
+  for (const name of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(name)) {
+      throw new TypeError(`HashRing: unknown option "${name}" (known: vnodes, hash)`);
+    }
   }
   const { vnodes = DEFAULT_VNODES, hash = murmur3 } = options;
   if (typeof vnodes !== 'number' || !Number.isInteger(vnodes)) {
