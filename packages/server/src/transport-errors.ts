@@ -50,7 +50,9 @@ export function clientErrorResponder(
   node: NodeState,
 ): (error: Error & { code?: string }, socket: Duplex) => void {
   return function onClientError(error, socket) {
-    if (error.code === 'ECONNRESET' || !socket.writable) {
+    // Reset, or ended mid-request (HPE_INVALID_EOF_STATE): nobody is left to read an answer, and a
+    // request already under way is counted by its own handler.
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
       socket.destroy();
       return;
     }
