@@ -187,6 +187,25 @@ describe('POST /v1/batch', () => {
     expect(results[7]).toEqual([200, bytes('0'), 16, expect.any(Number), 5000]);
   });
 
+  it('caps the value bytes of one response at maxBatchBytes: a get past it is a per-op 413', async () => {
+    const app = createApp({ maxBatchBytes: 100 });
+    await run(app, [['set', 'big', new Uint8Array(60), 0, null, null]]);
+    await run(app, [['set', 'small', new Uint8Array(30), 0, null, null]]);
+    const results = await run(app, [
+      ['get', 'big'], // 60
+      ['get', 'big'], // 120: refused
+      ['get', 'small'], // 90: still fits
+      ['get', 'small'], // 120: refused
+      ['get', 'missing'],
+      ['delete', 'small'],
+    ]);
+    expect(results.map((r) => r[0])).toEqual([200, 413, 200, 413, 404, 204]);
+    expect(results[1]).toEqual([413, 'too_large', expect.stringContaining('maxBatchBytes')]);
+    expect(results[0]![1]).toEqual(new Uint8Array(60));
+    // The budget is per batch: the next one starts afresh.
+    expect((await run(app, [['get', 'big']]))[0]![0]).toBe(200);
+  });
+
   it('answers 400 with not_a_number for incr on a non-numeric value', async () => {
     const app = createApp();
     const [, incr] = await run(app, [

@@ -41,7 +41,17 @@ export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
   const { cache, metrics, options } = node;
-  const { maxKeyBytes, maxValueBytes } = options;
+  const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
+  /** Value bytes the current batch's response may still carry (runs are synchronous, one at a time). */
+  let valueBytesLeft = maxBatchBytes;
+
+  function responseTooLarge(): HttpError {
+    return new HttpError(
+      413,
+      'too_large',
+      `the values in one batch response are limited to ${maxBatchBytes} bytes (maxBatchBytes); get this key in another batch`,
+    );
+  }
 
   function run(op: unknown): Result {
     if (!Array.isArray(op) || typeof op[0] !== 'string') {
@@ -52,6 +62,10 @@ export function batchRunner(node: NodeState): RunBatch {
       case 'get': {
         const entry = cache.getEntry(key);
         if (entry === undefined) return NOT_FOUND;
+        // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB).
+        const size = entry.value.bytes.length;
+        if (size > valueBytesLeft) throw responseTooLarge();
+        valueBytesLeft -= size;
         return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
       }
       case 'set': {
@@ -99,6 +113,7 @@ export function batchRunner(node: NodeState): RunBatch {
       );
     }
     const results = new Array<Result>(ops.length);
+    valueBytesLeft = maxBatchBytes;
     for (let i = 0; i < ops.length; i++) {
       try {
         results[i] = run(ops[i]);
