@@ -75,7 +75,7 @@ describe('HashRing lookups', () => {
 
   it.each([
     [
-      'the default ring (4000 vnodes since 0.1.1)',
+      'the default ring (4000 vnodes since the default changed)',
       undefined,
       [
         'http://127.0.0.1:8003',
@@ -86,8 +86,8 @@ describe('HashRing lookups', () => {
       ],
     ],
     [
-      // The 0.1.0 default: clusters that set vnodes: 1000 keep routing exactly as before.
-      'a 1000-vnode ring (the 0.1.0 default)',
+      // The previous default: clusters that set vnodes: 1000 keep routing exactly as before.
+      'a 1000-vnode ring (the previous default)',
       { vnodes: 1000 },
       [
         'http://127.0.0.1:8001',
