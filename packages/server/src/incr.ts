@@ -1,6 +1,7 @@
 import type { LruCache } from '@dcache/core';
 import { HttpError } from './errors/http-error.js';
 import type { StoredValue } from './stored-value.js';
+import { FLAGS_MSGPACK } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
@@ -26,7 +27,7 @@ export function parseDelta(input: string | undefined): bigint {
 
 /**
  * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is
- * an unsigned 64-bit decimal; going past 2^64-1 wraps, going below 0 stops at 0. The flags and
+ * an unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0 stops at 0. The flags and
  * the remaining TTL are kept. Returns the new value, or undefined when the key is absent (memcached's
  * NOT_FOUND; we do not start at 0 as Redis does). Read and write happen in one synchronous step, so
  * no other request can interleave: the update is atomic.
@@ -38,7 +39,9 @@ export function increment(
 ): bigint | undefined {
   const entry = cache.peekEntry(key);
   if (entry === undefined) return undefined;
-  const text = ascii.decode(entry.value.bytes);
+  // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
+  // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
+  const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
   const current = DIGITS.test(text) ? BigInt(text) : MAX_COUNTER + 1n;
   if (current > MAX_COUNTER) {
     throw new HttpError(

@@ -215,6 +215,23 @@ describe('POST /v1/batch', () => {
     expect(incr!.slice(0, 2)).toEqual([400, 'not_a_number']);
   });
 
+  it('answers not_a_number for incr on digits stored as msgpack (flags 256), leaving them as they were', async () => {
+    const app = createApp();
+    const results = await run(app, [
+      ['set', 'm', bytes('41'), 256, null, null],
+      ['incr', 'm', 1],
+      ['get', 'm'],
+      ['set', 't', bytes('41'), 16, null, null],
+      ['incr', 't', 1],
+    ]);
+    expect(results[1]!.slice(0, 2)).toEqual([400, 'not_a_number']);
+    expect(results[2]!.slice(0, 3)).toEqual([200, bytes('41'), 256]);
+    expect(results[4]).toEqual([200, 42]); // text digits still count
+    const res = await app.request('/v1/keys/m/incr', { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_a_number');
+  });
+
   it.each<[string, ServerOptions, Uint8Array]>([
     [
       'more operations than maxBatchOps',
