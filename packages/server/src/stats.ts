@@ -83,7 +83,7 @@ export function prometheusText(node: NodeState): string {
   metric(
     'dcache_errors_total',
     'counter',
-    'Error responses per HTTP status.',
+    'Requests refused, per HTTP status; not a 404 for a missing key (a miss) nor per-operation batch results.',
     Object.entries(node.metrics.errors()).map(([status, count]) => [`{status="${status}"}`, count]),
   );
   const name = 'dcache_request_duration_seconds';

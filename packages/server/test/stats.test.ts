@@ -1,3 +1,4 @@
+import { pack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { createApp, VERSION } from '../src/index.js';
 
@@ -37,6 +38,39 @@ describe('GET /v1/stats, /metrics and /healthz', () => {
     });
     expect(s.memoryUsed).toBeGreaterThan(0);
     expect(typeof s.uptime).toBe('number');
+  });
+
+  it('counts refused requests per status in errors, but not a 404 for a missing key', async () => {
+    const app = createApp();
+    const put = (path: string, headers: Record<string, string> = {}) =>
+      app.request(path, {
+        method: 'PUT',
+        body: 'x',
+        headers: { 'content-type': 'text/plain', ...headers },
+      });
+    await put('/v1/keys/a');
+    await app.request('/v1/keys/missing'); // 404 miss: not counted
+    await app.request('/v1/keys/missing', { method: 'HEAD' }); // 404 miss: not counted
+    await app.request('/v1/keys/missing', { method: 'DELETE' }); // 404: not counted
+    await app.request('/v1/keys/missing/incr', { method: 'POST' }); // 404: not counted
+    await app.request('/nowhere'); // 404 no such route: counted
+    await app.request('/v1/keys/a', { method: 'POST' }); // 405
+    await put('/v1/keys/a?ttl=-1'); // 400
+    await put('/v1/keys/a', { 'if-none-match': '*' }); // 412
+    await app.request('/v1/batch', {
+      method: 'POST',
+      body: pack([
+        ['get', ''],
+        ['get', 'missing'],
+      ]), // per-op 400 and 404: the batch is a 200
+      headers: { 'content-type': 'application/msgpack' },
+    });
+    const expected = { 400: 1, 404: 1, 405: 1, 412: 1 };
+    expect((await stats(app)).errors).toEqual(expected);
+    const text = await (await app.request('/metrics')).text();
+    for (const [status, count] of Object.entries(expected)) {
+      expect(sample(text, `dcache_errors_total{status="${status}"}`)).toBe(count);
+    }
   });
 
   it('exposes the same counters in Prometheus format with _total suffixes', async () => {
