@@ -127,6 +127,12 @@ export class CacheServer {
     };
     const memcachedPort = this.#options.memcachedPort;
     if (memcachedPort !== undefined) {
+      if (this.#options.token !== undefined) {
+        // memcached's protocol has no place for the token (we speak no SASL): say so, once.
+        this.#node.logger.warn(
+          'the memcached port does not check --token: anyone who can reach it reads and writes the cache',
+        );
+      }
       const listener = createMemcachedListener({
         cache: this.#cache,
         maxKeyBytes: this.#options.maxKeyBytes,

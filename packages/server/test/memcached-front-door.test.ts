@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheServer } from '../src/index.js';
 
 const BIN = fileURLToPath(new URL('../bin/dcache-server.js', import.meta.url));
@@ -70,6 +70,26 @@ describe('CacheServer with memcachedPort: one cache, two front doors', () => {
     await server.close();
     await closed;
     expect(server.memcached).toBeUndefined();
+  });
+
+  it.each([
+    [{ token: 'secret', memcachedPort: 0 }, 1],
+    [{ token: 'secret' }, 0],
+    [{ memcachedPort: 0 }, 0],
+  ])('warns once at start that the memcached port ignores the token: %j', async (options, n) => {
+    const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const server = new CacheServer({ ...options, logLevel: 'warn' });
+      servers.push(server);
+      await server.listen({ host: '127.0.0.1', port: 0 });
+      const warnings = write.mock.calls.filter(([line]) =>
+        String(line).includes('memcached port does not check --token'),
+      );
+      expect(warnings).toHaveLength(n);
+      if (n > 0) expect(String(warnings[0]![0])).toMatch(/ warn /);
+    } finally {
+      write.mockRestore();
+    }
   });
 
   it('refuses a bad memcachedPort with a RangeError naming it', () => {
