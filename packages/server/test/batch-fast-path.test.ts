@@ -94,6 +94,12 @@ const cases: Case[] = [
     status: 413,
   },
   {
+    name: 'an array 32 header declaring more than maxBatchOps',
+    options: { maxBatchOps: 2 },
+    body: new Uint8Array([0xdd, 0x00, 0x01, 0x00, 0x00, 0x90]),
+    status: 413,
+  },
+  {
     name: 'a body over maxBatchBytes',
     options: { maxBatchBytes: 8 },
     body: pack([['get', 'abcdefgh']]),

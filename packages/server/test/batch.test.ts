@@ -1,5 +1,6 @@
 import { pack, unpack } from 'msgpackr';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { batchCodec } from '../src/msgpack.js';
 import { createApp } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock } from './helpers.js';
@@ -252,6 +253,33 @@ describe('POST /v1/batch', () => {
     });
     expect(res.status).toBe(413);
   });
+
+  it.each([
+    ['array 32', [0xdd, 0xff, 0xff, 0xff, 0xff, 0x90]],
+    ['array 16', [0xdc, 0x00, 0x04, 0x90]],
+    ['fixarray', [0x94, 0x90]],
+  ])(
+    'refuses an %s header declaring more than maxBatchOps before decoding anything',
+    async (_name, head) => {
+      const app = createApp({ maxBatchOps: 3 });
+      const unpack = vi.spyOn(batchCodec, 'unpack');
+      try {
+        // Truncated after the header: decoding it would be a 400, so a 413 proves it was never decoded.
+        const res = await app.request('/v1/batch', {
+          method: 'POST',
+          body: new Uint8Array(head),
+          headers: { 'content-type': 'application/msgpack' },
+        });
+        expect(res.status).toBe(413);
+        expect(((await res.json()) as { error: { code: string } }).error.code).toBe(
+          'too_many_operations',
+        );
+        expect(unpack).not.toHaveBeenCalled();
+      } finally {
+        unpack.mockRestore();
+      }
+    },
+  );
 
   it('refuses a batch that is not application/msgpack with 415', async () => {
     const app = createApp();

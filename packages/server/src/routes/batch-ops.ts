@@ -32,6 +32,18 @@ function delta(value: unknown): bigint {
   throw new HttpError(400, 'bad_delta', 'delta must be an integer');
 }
 
+/** The element count a msgpack array header at the start of `body` declares, if it is one. */
+function declaredArrayLength(body: Uint8Array): number | undefined {
+  const first = body[0];
+  if (first === undefined) return undefined;
+  if (first >= 0x90 && first <= 0x9f) return first & 0x0f; // fixarray
+  if (first === 0xdc && body.length >= 3) return (body[1]! << 8) | body[2]!; // array 16
+  if (first === 0xdd && body.length >= 5) {
+    return new DataView(body.buffer, body.byteOffset, 5).getUint32(1); // array 32
+  }
+  return undefined;
+}
+
 /**
  * The body of `POST /v1/batch` in, the msgpack of its results out (docs/wire-protocol.md); throws
  * an HttpError when the batch as a whole is refused. Shared by the hono route and the node's
@@ -44,6 +56,14 @@ export function batchRunner(node: NodeState): RunBatch {
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** Value bytes the current batch's response may still carry (runs are synchronous, one at a time). */
   let valueBytesLeft = maxBatchBytes;
+
+  function tooManyOperations(): HttpError {
+    return new HttpError(
+      413,
+      'too_many_operations',
+      `a batch holds at most ${options.maxBatchOps} operations`,
+    );
+  }
 
   function responseTooLarge(): HttpError {
     return new HttpError(
@@ -97,6 +117,10 @@ export function batchRunner(node: NodeState): RunBatch {
   }
 
   return function runBatch(body) {
+    // Refused before decoding: msgpackr would build every element first, so a 16 MiB body of empty
+    // arrays (one byte each) would allocate ~0.6 GB just to be counted.
+    const declared = declaredArrayLength(body);
+    if (declared !== undefined && declared > options.maxBatchOps) throw tooManyOperations();
     let ops: unknown;
     try {
       ops = batchCodec.unpack(body);
@@ -105,13 +129,7 @@ export function batchRunner(node: NodeState): RunBatch {
     }
     if (!Array.isArray(ops))
       throw new HttpError(400, 'bad_batch', 'a batch is a msgpack array of operations');
-    if (ops.length > options.maxBatchOps) {
-      throw new HttpError(
-        413,
-        'too_many_operations',
-        `a batch holds at most ${options.maxBatchOps} operations`,
-      );
-    }
+    if (ops.length > options.maxBatchOps) throw tooManyOperations();
     const results = new Array<Result>(ops.length);
     valueBytesLeft = maxBatchBytes;
     for (let i = 0; i < ops.length; i++) {
