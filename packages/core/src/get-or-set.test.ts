@@ -12,6 +12,17 @@ function deferred<T>() {
   return { promise, resolve, reject };
 }
 
+/** A load of 'k' (`early`, fed by `before`), a delete, then a second load (`late`, fed by `after`). */
+function loadInvalidatedAndReloaded() {
+  const cache = new LruCache<string>({ maxItems: 10 });
+  const before = deferred<string>();
+  const after = deferred<string>();
+  const early = cache.getOrSet('k', () => before.promise);
+  cache.delete('k');
+  const late = cache.getOrSet('k', () => after.promise);
+  return { cache, before, after, early, late };
+}
+
 describe('getOrSet', () => {
   it('returns a cached value without calling the loader', async () => {
     const cache = new LruCache<string>({ maxItems: 10 });
@@ -107,6 +118,30 @@ describe('getOrSet', () => {
     // The next miss loads afresh and stores.
     await expect(cache.getOrSet('k', () => 'fresh')).resolves.toBe('fresh');
     expect(cache.get('k')).toBe('fresh');
+  });
+
+  it('a call after the invalidation starts a fresh load instead of joining the stale one', async () => {
+    const { cache, before, after, early, late } = loadInvalidatedAndReloaded();
+    const later = cache.getOrSet('k', () => Promise.resolve('unused'));
+    after.resolve('read after the write');
+    before.resolve('read before the write'); // settles last: still not stored
+    await expect(Promise.all([early, late, later])).resolves.toEqual([
+      'read before the write',
+      'read after the write',
+      'read after the write',
+    ]);
+    expect(cache.get('k')).toBe('read after the write');
+  });
+
+  it('the stale load settling first does not end the sharing of the fresh one', async () => {
+    const { cache, before, after, early, late } = loadInvalidatedAndReloaded();
+    before.resolve('old');
+    await expect(early).resolves.toBe('old');
+    let calls = 0;
+    const joined = cache.getOrSet('k', () => (calls++, 'another load'));
+    after.resolve('new');
+    await expect(Promise.all([late, joined])).resolves.toEqual(['new', 'new']);
+    expect(calls).toBe(0);
   });
 
   it('a clear() during the load keeps every loaded value out of the cache', async () => {

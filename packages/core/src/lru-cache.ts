@@ -306,8 +306,8 @@ export class LruCache<V> {
    * for the same missing key share one loader call. A loader that throws or rejects stores nothing
    * and rejects every waiter. A write to the key while loading wins over the loaded value (it is
    * newer); a `delete` of the key or a `clear` while loading means the loader may have read data
-   * that is now stale, so the loaded value goes to the waiters but is not stored; an eviction of
-   * the key while loading does not cancel the load.
+   * that is now stale, so the loaded value goes to the waiters but is not stored (and later calls
+   * start a fresh load); an eviction of the key while loading does not cancel the load.
    */
   getOrSet(key: string, loader: Loader<V>, options?: SetOptions): Promise<V> {
     assertKey(key, 'getOrSet');

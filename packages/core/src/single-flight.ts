@@ -2,37 +2,44 @@
  * Collapses concurrent loads of one key into one call, like groupcache's singleflight: the first
  * caller starts the load, later callers for the same key get the same promise until it settles.
  * A load can be marked stale while it runs (its key was deleted or the cache cleared): its result
- * still reaches every waiter, but the loader is told not to store it.
+ * still reaches the callers already waiting, but the loader is told not to store it, and a later
+ * caller starts a fresh load instead of joining it.
  */
+interface Flight<V> {
+  promise: Promise<V>;
+  stale: boolean;
+}
+
 export class SingleFlight<V> {
-  readonly #inFlight = new Map<string, Promise<V>>();
-  /** Keys whose running load was invalidated after it started. */
-  readonly #stale = new Set<string>();
+  readonly #inFlight = new Map<string, Flight<V>>();
 
   /**
-   * The in-flight load of `key`, or a new one started with `load`, which receives a function that
-   * tells whether the load has been invalidated since it started.
+   * The current load of `key`, or a new one started with `load`, which receives a function that
+   * tells whether its load has been invalidated since it started.
    */
   run(key: string, load: (isStale: () => boolean) => Promise<V>): Promise<V> {
     const existing = this.#inFlight.get(key);
-    if (existing !== undefined) return existing;
-    const flight = load(() => this.#stale.has(key)).finally(() => {
-      // Forget the flight before any waiter resumes, so a later call starts a fresh load.
-      this.#inFlight.delete(key);
-      this.#stale.delete(key);
+    if (existing !== undefined && !existing.stale) return existing.promise;
+    // `promise` is set on the next line: the loader's staleness check needs the flight first.
+    const flight = { stale: false } as Flight<V>;
+    flight.promise = load(() => flight.stale).finally(() => {
+      // Forget the flight before any waiter resumes, so a later call starts a fresh load — unless
+      // a fresh load already replaced this stale one.
+      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
     });
     this.#inFlight.set(key, flight);
-    return flight;
+    return flight.promise;
   }
 
   /** Marks the running load of `key`, if any, as stale. */
   invalidate(key: string): void {
-    if (this.#inFlight.has(key)) this.#stale.add(key);
+    const flight = this.#inFlight.get(key);
+    if (flight !== undefined) flight.stale = true;
   }
 
   /** Marks every running load as stale. */
   invalidateAll(): void {
-    for (const key of this.#inFlight.keys()) this.#stale.add(key);
+    for (const flight of this.#inFlight.values()) flight.stale = true;
   }
 
   get size(): number {
