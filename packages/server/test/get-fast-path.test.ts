@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createApp } from '../src/index.js';
+import { buildApp, createNodeState } from '../src/app.js';
+import { createCache } from '../src/cache.js';
+import { resolveOptions } from '../src/options.js';
+import { requestErrorHandler } from '../src/transport-errors.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock, startNode } from './helpers.js';
 import type { RunningNode } from './helpers.js';
@@ -64,8 +67,13 @@ function send(
 }
 
 async function honoOnly(options: ServerOptions): Promise<Target> {
+  // CacheServer's hono listener without its fast paths: same app, same adapter error handler.
+  const resolved = resolveOptions({ logLevel: 'silent', ...options });
+  const cache = createCache(resolved);
+  const node = createNodeState(resolved, cache);
+  const app = buildApp(resolved, cache, node);
   const server: Server = createServer(
-    getRequestListener(createApp({ logLevel: 'silent', ...options }).fetch),
+    getRequestListener(app.fetch, { errorHandler: requestErrorHandler(node) }),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

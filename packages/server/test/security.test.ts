@@ -105,7 +105,10 @@ describe('hostile keys and payloads', () => {
     ['truncated', new Uint8Array([0x92, 0x01])],
     ['trailing bytes', new Uint8Array([0x90, 0x01])],
     ['unknown extension', new Uint8Array([0xc7, 0x01, 0x05, 0x00])],
-    ['huge declared array', new Uint8Array([0xdd, 0xff, 0xff, 0xff, 0xff])],
+    [
+      'huge declared array inside an operation',
+      new Uint8Array([0x91, 0xdd, 0xff, 0xff, 0xff, 0xff]),
+    ],
     ['deep nesting', new Uint8Array(200_000).fill(0x91)],
     ['not an array', pack({ ops: [] })],
   ])('answers 400 to a malformed batch (%s) and keeps serving', async (_name, body) => {
