@@ -281,6 +281,38 @@ describe('POST /v1/batch', () => {
     },
   );
 
+  it('refuses a large body nesting more items than its operations could hold, before decoding it', async () => {
+    const app = createApp();
+    const n = 100_000; // [[n × []]]: one operation, 100 KB of body
+    const bomb = new Uint8Array(6 + n).fill(0x90);
+    bomb.set([0x91, 0xdd]);
+    new DataView(bomb.buffer).setUint32(2, n);
+    const unpack = vi.spyOn(batchCodec, 'unpack');
+    try {
+      const res = await app.request('/v1/batch', {
+        method: 'POST',
+        body: bomb,
+        headers: { 'content-type': 'application/msgpack' },
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('bad_batch');
+      expect(unpack).not.toHaveBeenCalled();
+    } finally {
+      unpack.mockRestore();
+    }
+    // A large batch of real operations is still decoded and run.
+    const ops = Array.from({ length: 10 }, (_, i) => [
+      'set',
+      `k${i}`,
+      new Uint8Array(10_000),
+      0,
+      5,
+      'add',
+    ]);
+    const results = await run(app, ops);
+    expect(results.map((r) => r[0])).toEqual(Array(10).fill(204));
+  });
+
   it('refuses a batch that is not application/msgpack with 415', async () => {
     const app = createApp();
     const res = await app.request('/v1/batch', {

@@ -2,6 +2,7 @@ import type { NodeState } from '../app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
 import { counterValue, increment } from '../incr.js';
 import { batchCodec } from '../msgpack.js';
+import { itemsWithin } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { store } from '../store.js';
 import { validateFlags, validateKey, validateTtl } from '../validate.js';
@@ -12,6 +13,11 @@ type Result = readonly unknown[];
 const NOT_FOUND: Result = [404];
 const NO_CONTENT: Result = [204];
 const PRECONDITION_FAILED: Result = [412];
+
+/** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond]. */
+const OP_ITEMS = 6;
+/** Bodies from this size are item-counted before decoding (see runBatch). */
+const SCAN_FROM_BYTES = 64 * 1024;
 
 function badOp(message: string): HttpError {
   return new HttpError(400, 'bad_op', message);
@@ -54,6 +60,8 @@ export type RunBatch = (body: Uint8Array) => Uint8Array;
 export function batchRunner(node: NodeState): RunBatch {
   const { cache, metrics, options } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
+  /** The array, then one per operation: its array and at most OP_ITEMS elements. */
+  const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
   /** Value bytes the current batch's response may still carry (runs are synchronous, one at a time). */
   let valueBytesLeft = maxBatchBytes;
 
@@ -121,6 +129,15 @@ export function batchRunner(node: NodeState): RunBatch {
     // arrays (one byte each) would allocate ~0.6 GB just to be counted.
     const declared = declaredArrayLength(body);
     if (declared !== undefined && declared > options.maxBatchOps) throw tooManyOperations();
+    // The header says nothing of what the operations nest: count every item of a body big enough
+    // to hurt (small ones cost at most a few MB), still without decoding it.
+    if (body.length >= SCAN_FROM_BYTES && !itemsWithin(body, maxItems)) {
+      throw new HttpError(
+        400,
+        'bad_batch',
+        `a batch's operations hold scalars only; this body holds more msgpack items than ${options.maxBatchOps} operations can`,
+      );
+    }
     let ops: unknown;
     try {
       ops = batchCodec.unpack(body);

@@ -1,0 +1,80 @@
+/** Whole sizes of the fixed-size types from 0xc0 up (nil, bool, numbers, fixext); 0 = not one. */
+const FIXED_SIZE = new Uint8Array(0x100);
+for (const [type, size] of [
+  [0xc0, 1],
+  [0xc2, 1],
+  [0xc3, 1],
+  [0xca, 5],
+  [0xcb, 9],
+  [0xcc, 2],
+  [0xcd, 3],
+  [0xce, 5],
+  [0xcf, 9],
+  [0xd0, 2],
+  [0xd1, 3],
+  [0xd2, 5],
+  [0xd3, 9],
+  [0xd4, 3],
+  [0xd5, 4],
+  [0xd6, 6],
+  [0xd7, 10],
+  [0xd8, 18],
+] as const) {
+  FIXED_SIZE[type] = size;
+}
+
+/**
+ * Counts the msgpack items of the first value in `body` (itself included) without decoding it:
+ * false as soon as there are more than `limit`. Strings, binaries and extensions are skipped by
+ * their length, so the walk costs one step per item, never one per byte of a value. A truncated
+ * or invalid body answers true: the decoder reports those. Why: msgpackr builds every nested
+ * element before anyone can look at it, and an empty array is one byte of body but ~40 bytes of
+ * heap, so a 16 MiB body of them costs ~0.6 GB.
+ */
+export function itemsWithin(body: Uint8Array, limit: number): boolean {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  let at = 0;
+  let pending = 1; // items still to read
+  let items = 0;
+  try {
+    while (pending > 0 && at < body.length) {
+      pending--;
+      if (++items > limit) return false;
+      const b = body[at]!;
+      if (b <= 0x7f || b >= 0xe0)
+        at += 1; // fixint
+      else if (b <= 0x8f) {
+        pending += 2 * (b & 0x0f); // fixmap
+        at += 1;
+      } else if (b <= 0x9f) {
+        pending += b & 0x0f; // fixarray
+        at += 1;
+      } else if (b <= 0xbf)
+        at += 1 + (b & 0x1f); // fixstr
+      else if (FIXED_SIZE[b]! > 0) at += FIXED_SIZE[b]!;
+      else if (b === 0xc4 || b === 0xd9)
+        at += 2 + view.getUint8(at + 1); // bin 8, str 8
+      else if (b === 0xc5 || b === 0xda)
+        at += 3 + view.getUint16(at + 1); // bin 16, str 16
+      else if (b === 0xc6 || b === 0xdb)
+        at += 5 + view.getUint32(at + 1); // bin 32, str 32
+      else if (b === 0xc7)
+        at += 3 + view.getUint8(at + 1); // ext 8
+      else if (b === 0xc8)
+        at += 4 + view.getUint16(at + 1); // ext 16
+      else if (b === 0xc9)
+        at += 6 + view.getUint32(at + 1); // ext 32
+      else if (b === 0xdc || b === 0xde) {
+        pending += (b === 0xde ? 2 : 1) * view.getUint16(at + 1); // array 16, map 16
+        at += 3;
+      } else if (b === 0xdd || b === 0xdf) {
+        pending += (b === 0xdf ? 2 : 1) * view.getUint32(at + 1); // array 32, map 32
+        at += 5;
+      } else return true; // 0xc1 is never used: invalid, and the decoder says so
+    }
+  } catch (error) {
+    if (error instanceof RangeError) return true; // a length field cut off: truncated
+    throw error;
+  }
+  return true;
+}
