@@ -31,6 +31,9 @@ export async function readEntry(
     let result: BatchResult;
     try {
       result = await node.run(['get', key], queued);
+      // The node's batch answer was full (its values total at most its maxBatchBytes, so many
+      // big values asked together overflow it): this one is fetched in a request of its own.
+      if (result[0] === 413 && queued) result = await node.run(['get', key], false);
     } catch (error) {
       (errors ??= []).push(asError(error));
       continue;
