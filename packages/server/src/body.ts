@@ -4,6 +4,24 @@ import type { AppEnv } from './app-env.js';
 import { header } from './app-env.js';
 import { HttpError } from './errors/http-error.js';
 
+/**
+ * A declared Content-Length up to this is allocated at once (one exact-size buffer, no copy);
+ * a longer body is collected as it arrives and joined at the end, so a client that declares
+ * 16 MiB and sends a byte costs a byte, not 16 MiB — many such connections cannot exhaust memory.
+ */
+export const EAGER_BODY_BYTES = 64 * 1024;
+
+/** Joins received chunks into one Uint8Array that owns exactly their bytes (one copy). */
+export function joinChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
+  return joined;
+}
+
 function tooLarge(limit: number, what: string): HttpError {
   return new HttpError(413, 'too_large', `${what} exceeds the limit of ${limit} bytes`);
 }
@@ -32,9 +50,10 @@ function readIncoming(
   what: string,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    // With a declared length the bytes land in one exact-size allocation; otherwise chunks are
-    // copied once at the end. Either way the stored value owns exactly its bytes.
-    const exact = length === undefined ? undefined : new Uint8Array(length);
+    // With a small declared length the bytes land in one exact-size allocation; otherwise chunks
+    // are copied once at the end. Either way the stored value owns exactly its bytes.
+    const exact =
+      length === undefined || length > EAGER_BODY_BYTES ? undefined : new Uint8Array(length);
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (): void => {
@@ -57,7 +76,7 @@ function readIncoming(
     const onEnd = (): void => {
       done();
       if (exact) resolve(size === exact.length ? exact : exact.subarray(0, size));
-      else resolve(new Uint8Array(Buffer.concat(chunks, size)));
+      else resolve(joinChunks(chunks, size));
     };
     const onError = (error: Error): void => {
       done();

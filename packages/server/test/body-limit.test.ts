@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { ClientRequest, IncomingMessage } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningNode } from './helpers.js';
 import { startNode } from './helpers.js';
 
@@ -102,5 +102,38 @@ describe('the value size limit over a socket', () => {
   it('keeps serving other requests after a refused upload', async () => {
     const res = await fetch(`${node.url}/healthz`);
     expect(res.status).toBe(200);
+  });
+});
+
+describe('a declared Content-Length is not allocated before its bytes arrive', () => {
+  it('twenty requests declaring 8 MiB each and sending one byte hold far less than 160 MiB', async () => {
+    const node = await startNode({ maxValueBytes: '8mb', maxBatchBytes: '8mb' });
+    const declared = 8 * 1024 * 1024;
+    const requests: ClientRequest[] = [];
+    try {
+      const before = process.memoryUsage().arrayBuffers;
+      for (let i = 0; i < 10; i++) {
+        // A value PUT (hono route) and a batch (the fast path) that will never finish.
+        const put = open(node, `/v1/keys/slow-${i}`, { 'content-length': declared });
+        const batch = request({
+          host: node.address.host,
+          port: node.address.port,
+          path: '/v1/batch',
+          method: 'POST',
+          headers: { 'content-type': 'application/msgpack', 'content-length': declared },
+        });
+        for (const req of [put, batch]) {
+          req.on('error', () => undefined);
+          req.write(Buffer.from([0x91]));
+          requests.push(req);
+        }
+      }
+      await vi.waitFor(() => expect(node.server.activeRequests).toBe(20), { timeout: 5000 });
+      // Allocating each declared length up front would hold 20 × 8 MiB = 160 MiB here.
+      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * 1024 * 1024);
+    } finally {
+      for (const req of requests) req.destroy();
+      await node.close();
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
 import { isHttpError } from '../errors/http-error.js';
+import { EAGER_BODY_BYTES, joinChunks } from '../body.js';
 import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
 
@@ -87,17 +88,20 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
 
     const start = performance.now();
     metrics.start();
-    // Node ends the body at Content-Length, so one exact-size buffer holds it: no concatenation.
-    const body = new Uint8Array(length);
+    // Node ends the body at Content-Length, so one exact-size buffer can hold it — allocated up
+    // front only for small bodies (body.ts, EAGER_BODY_BYTES); bigger ones are joined at the end.
+    const exact = length <= EAGER_BODY_BYTES ? new Uint8Array(length) : undefined;
+    const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
-      body.set(chunk, size);
+      if (exact) exact.set(chunk, size);
+      else chunks.push(chunk);
       size += chunk.length;
     });
     let ended = false;
     req.on('end', () => {
       ended = true;
-      respond(res, body, start);
+      respond(res, exact ?? joinChunks(chunks, size), start);
     });
     // A client gone mid-body: nobody is left to answer, but the request is counted like hono's 400.
     req.on('close', () => {
