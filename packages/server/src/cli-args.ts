@@ -240,7 +240,9 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   const sourceOf = new Map<string, string>();
   for (const f of FLAGS) {
     const fromFlag = values[f.name];
-    const raw = typeof fromFlag === 'string' ? fromFlag : env[envName(f.name)];
+    // An empty variable is unset (as shells and compose files often leave them), not a bad value.
+    const fromEnv = env[envName(f.name)] || undefined;
+    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv;
     if (raw === undefined) continue;
     const source = typeof fromFlag === 'string' ? `--${f.name}` : envName(f.name);
     set[f.target] = convert(f, source, raw);
@@ -255,7 +257,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     );
   }
   const options = { ...rest } as ServerOptions;
-  if (tlsCert !== undefined) options.tls = { cert: tlsCert as Buffer, key: tlsKey as Buffer };
+  if (tlsCert !== undefined) {
+    options.tls = { cert: tlsCert as Buffer, key: tlsKey as Buffer };
+    sourceOf.set('tls', sourceOf.get('tlsCert')!);
+  }
   try {
     resolveOptions(options); // surface the server's own checks now, named by flag
   } catch (error) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { createSecureContext } from 'node:tls';
 import { parseSize } from './size.js';
 import { MAX_TTL_MS } from './validate.js';
 
@@ -102,8 +103,25 @@ function port(name: string, value: unknown): number {
 }
 
 function pem(name: string, value: unknown): string | Buffer {
-  if ((typeof value === 'string' && value.length > 0) || Buffer.isBuffer(value)) return value;
+  if ((typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0) return value;
   throw new TypeError(`${name} must be a non-empty PEM string or Buffer`);
+}
+
+/** Checked now, so a bad pair is an option error (CLI exit 2), not a failure to listen later. */
+function tlsPair(tls: { cert: unknown; key: unknown }): {
+  cert: string | Buffer;
+  key: string | Buffer;
+} {
+  const pair = { cert: pem('tls.cert', tls.cert), key: pem('tls.key', tls.key) };
+  try {
+    createSecureContext(pair);
+  } catch (error) {
+    throw new RangeError(
+      `tls.cert and tls.key must be a PEM certificate and its private key: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  return pair;
 }
 
 /** The one place options are defaulted and validated; throws a TypeError/RangeError naming the option. */
@@ -158,10 +176,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxBatchBytes,
     token,
     nodeId,
-    tls: options.tls && {
-      cert: pem('tls.cert', options.tls.cert),
-      key: pem('tls.key', options.tls.key),
-    },
+    tls: options.tls && tlsPair(options.tls),
     logLevel,
     closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
     now: options.now,

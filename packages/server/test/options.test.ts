@@ -64,6 +64,12 @@ describe('resolveOptions', () => {
     ['nodeId', { nodeId: 'has space' }, /nodeId/],
     ['logLevel', { logLevel: 'loud' }, /logLevel/],
     ['tls', { tls: { cert: 'x' } }, /tls\.key/],
+    ['tls', { tls: { cert: Buffer.alloc(0), key: 'k' } }, /tls\.cert must be a non-empty/],
+    [
+      'tls',
+      { tls: { cert: 'not a certificate', key: 'not a key' } },
+      /tls\.cert and tls\.key must be a PEM certificate and its private key/,
+    ],
     ['now', { now: 5 }, /now/],
   ])('refuses a bad %s, naming it', (_name, options, pattern) => {
     expect(() => resolveOptions(options as never)).toThrow(pattern);
@@ -82,6 +88,24 @@ describe('parseCli', () => {
       listen: { host: '0.0.0.0', port: 9000 },
       options: { maxMemory: 100 * 1024 ** 2, maxItems: 10, defaultTtl: 5000 },
     });
+  });
+
+  it('treats an empty DCACHE_* variable as unset', () => {
+    expect(parseCli([], { DCACHE_MAX_MEMORY: '', DCACHE_PORT: '', DCACHE_TOKEN: '' })).toEqual({
+      command: 'run',
+      listen: { host: '127.0.0.1', port: 8001 },
+      options: {},
+    });
+  });
+
+  it('names --tls-cert when the files are readable but not a certificate and key', () => {
+    try {
+      parseCli(['--tls-cert', 'package.json', '--tls-key', 'package.json'], {});
+      expect.unreachable();
+    } catch (error) {
+      expect(isUsageError(error) && error.flag).toBe('--tls-cert');
+      expect((error as Error).message).toMatch(/PEM certificate and its private key/);
+    }
   });
 
   it('defaults to 127.0.0.1:8001', () => {
