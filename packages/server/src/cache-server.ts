@@ -49,6 +49,8 @@ export class CacheServer {
   #memcached: MemcachedListener | undefined;
   #address: ServerAddress | undefined;
   #closing: Promise<void> | undefined;
+  /** Settles when the latest listen() has (whether it bound or failed). */
+  #starting: Promise<void> | undefined;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
   readonly #inFlight = new Set<ServerResponse>();
 
@@ -88,7 +90,18 @@ export class CacheServer {
   }
 
   /** Starts serving; resolves with the bound address (port 0 → an ephemeral port). */
-  async listen({ host = '127.0.0.1', port = 0 }: ListenOptions = {}): Promise<ServerAddress> {
+  listen(options: ListenOptions = {}): Promise<ServerAddress> {
+    const starting = this.#listen(options);
+    // close() waits for this: a port bound after it returned would stay bound.
+    const settled = starting.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#starting = settled;
+    return starting;
+  }
+
+  async #listen({ host = '127.0.0.1', port = 0 }: ListenOptions): Promise<ServerAddress> {
     if (this.#server) throw new Error('CacheServer is already listening; close() it first');
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
@@ -177,6 +190,13 @@ export class CacheServer {
    * ms, then cuts them), closes idle keep-alive connections. Safe to call twice.
    */
   close(): Promise<void> {
+    const starting = this.#starting;
+    if (starting !== undefined) {
+      return starting.then(() => {
+        if (this.#starting === starting) this.#starting = undefined;
+        return this.close();
+      });
+    }
     const server = this.#server;
     if (!server) return Promise.resolve();
     const memcached = this.#memcached;

@@ -95,6 +95,26 @@ describe('CacheServer lifecycle', () => {
     await a.close();
   });
 
+  it('close() called while listen() is still binding waits for it, then frees both ports', async () => {
+    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
+    const listening = server.listen();
+    const closed = server.close(); // same tick: neither port is bound yet
+    const address = await listening;
+    await closed;
+    const accepts = (port: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: '127.0.0.1', port });
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      });
+    expect(address.memcached).toBeDefined();
+    expect(await accepts(address.port)).toBe(false);
+    expect(await accepts(address.memcached!.port)).toBe(false);
+  });
+
   it.each([{}, { port: -1 }, { port: 70000 }])('validates the port %j', async (listen) => {
     const server = new CacheServer({ logLevel: 'silent' });
     if ('port' in listen) await expect(server.listen(listen)).rejects.toThrow(RangeError);
