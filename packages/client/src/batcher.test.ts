@@ -286,4 +286,30 @@ describe('Batcher', () => {
     pending.shift()!();
     expect(await next).toStrictEqual([200, 'c']);
   });
+
+  it('only the operations whose own time ran out fail; newer ones in the same queue are sent', async () => {
+    let clock = 0;
+    const { batches, pending, send: held } = heldSender();
+    const budgets: number[] = [];
+    const send: SendBatch = (ops, timeout) => {
+      budgets.push(timeout);
+      return held(ops);
+    };
+    const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
+    const first = batcher.enqueue(['get', 'a']);
+    await new Promise((resolve) => process.nextTick(resolve));
+    clock = 10;
+    const old = batcher.enqueue(['get', 'old']);
+    clock = 950;
+    const fresh = batcher.enqueue(['get', 'fresh']);
+    clock = 1015; // the first batch answers: 'old' has waited 1005 ms, 'fresh' 65 ms
+    pending.shift()!();
+    await first;
+    await expect(old).rejects.toBe(EXPIRED);
+    await afterIo();
+    expect(batches.map((batch) => batch.map((op) => op[1]))).toStrictEqual([['a'], ['fresh']]);
+    expect(budgets).toStrictEqual([1000, 935]);
+    pending.shift()!();
+    expect(await fresh).toStrictEqual([200, 'fresh']);
+  });
 });

@@ -36,8 +36,8 @@ export interface BatcherOptions {
  * a single operation (measured: 1.5 operations per request).
  *
  * An operation's `timeout` counts from when it was enqueued: a batch is sent with what is left of
- * its oldest operation's time, and operations whose time ran out in the queue fail without being
- * sent. When a batch fails because the node is failing, the operations queued behind it fail with
+ * its oldest operation's time, and the operations whose own time ran out in the queue fail without
+ * being sent (the others go on). When a batch fails because the node is failing, the operations queued behind it fail with
  * it rather than wait for the same node a second time: a hung node costs a caller one `timeout`,
  * not two. A refusal (a 4xx, e.g. a body too large) fails only its own batch.
  */
@@ -53,10 +53,10 @@ export class Batcher {
   #ops: BatchOp[] = [];
   #resolves: ((result: BatchResult) => void)[] = [];
   #rejects: ((error: unknown) => void)[] = [];
+  /** When each queued operation was enqueued (the queue is FIFO, so oldest first). */
+  #queuedAt: number[] = [];
   /** Sum of `estimatedBytes` over the queue. */
   #queuedBytes = 0;
-  /** When the oldest queued operation was enqueued. */
-  #queuedSince = 0;
   #scheduled = false;
   #inFlight = 0;
   readonly #flush = (): void => this.flush();
@@ -92,10 +92,10 @@ export class Batcher {
 
   enqueue(op: BatchOp): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
-      if (this.#ops.length === 0) this.#queuedSince = this.#now();
       this.#ops.push(op);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
+      this.#queuedAt.push(this.#now());
       this.#queuedBytes += estimatedBytes(op);
       // With every slot taken there is nothing to flush yet: the landing batch plans the flush.
       if (this.#inFlight < this.#maxInFlight) this.#schedule();
@@ -106,29 +106,20 @@ export class Batcher {
   flush(): void {
     this.#scheduled = false;
     while (this.#ops.length > 0 && this.#inFlight < this.#maxInFlight) {
-      const left = this.#timeout - (this.#now() - this.#queuedSince);
-      const count = this.#nextBatchLength();
-      let ops = this.#ops;
-      let resolves = this.#resolves;
-      let rejects = this.#rejects;
-      if (count === ops.length) {
-        // The usual case: hand the whole queue over instead of copying it.
-        this.#ops = [];
-        this.#resolves = [];
-        this.#rejects = [];
-        this.#queuedBytes = 0;
-      } else {
-        // What stays queued keeps the oldest time: a little less time for it, never more.
-        ops = ops.splice(0, count);
-        resolves = resolves.splice(0, count);
-        rejects = rejects.splice(0, count);
-        for (const op of ops) this.#queuedBytes -= estimatedBytes(op);
+      const now = this.#now();
+      // Operations whose whole time passed while they waited (a prefix: the queue is FIFO).
+      let expired = 0;
+      while (expired < this.#ops.length && now - this.#queuedAt[expired]! >= this.#timeout) {
+        expired++;
       }
-      if (left < 1) {
+      if (expired > 0) {
         const error = this.#expired();
-        for (const reject of rejects) reject(error);
+        for (const reject of this.#take(expired).rejects) reject(error);
         continue;
       }
+      const left = this.#timeout - (now - this.#queuedAt[0]!);
+      const count = this.#nextBatchLength();
+      const { ops, resolves, rejects } = this.#take(count);
       this.#inFlight++;
       // Not in a .finally: that would plan the next flush a microtask after the callers woke.
       void this.#send(ops, left).then(
@@ -161,13 +152,33 @@ export class Batcher {
     return count;
   }
 
+  /** Removes the first `count` queued operations, with their callbacks. */
+  #take(count: number): {
+    ops: BatchOp[];
+    resolves: ((result: BatchResult) => void)[];
+    rejects: ((error: unknown) => void)[];
+  } {
+    const ops = this.#ops;
+    const resolves = this.#resolves;
+    const rejects = this.#rejects;
+    if (count === ops.length) {
+      // The usual case: hand the whole queue over instead of copying it.
+      this.#ops = [];
+      this.#resolves = [];
+      this.#rejects = [];
+      this.#queuedAt = [];
+      this.#queuedBytes = 0;
+      return { ops, resolves, rejects };
+    }
+    const taken = ops.splice(0, count);
+    this.#queuedAt.splice(0, count);
+    for (const op of taken) this.#queuedBytes -= estimatedBytes(op);
+    return { ops: taken, resolves: resolves.splice(0, count), rejects: rejects.splice(0, count) };
+  }
+
   #failQueued(error: unknown): void {
     if (this.#ops.length === 0) return;
-    const rejects = this.#rejects;
-    this.#ops = [];
-    this.#resolves = [];
-    this.#rejects = [];
-    this.#queuedBytes = 0;
+    const { rejects } = this.#take(this.#ops.length);
     for (const reject of rejects) reject(error);
   }
 

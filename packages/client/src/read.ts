@@ -5,6 +5,12 @@ import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import type { BatchResult } from './wire.js';
 
+/**
+ * How many later batches a get refused for a full batch answer is tried in; each batch serves at
+ * least one value (a node's default 16 MiB holds 16 values of its 1 MiB maximum).
+ */
+const FULL_ANSWER_RETRIES = 64;
+
 export interface Hit extends Entry {
   /** The node that answered; after a read repair of the primary, the primary. */
   node: NodeClient;
@@ -31,9 +37,13 @@ export async function readEntry(
     let result: BatchResult;
     try {
       result = await node.run(['get', key], queued);
-      // The node's batch answer was full (its values total at most its maxBatchBytes, so many
-      // big values asked together overflow it): this one is fetched in a request of its own.
-      if (result[0] === 413 && queued) result = await node.run(['get', key], false);
+      // The node's batch answer was full: it caps the values of one answer at its maxBatchBytes
+      // and always serves the first get, so asked again in a later batch this one moves up.
+      // Through the batcher, not a request of its own: a getMany of many big values must not
+      // open a request per value at once.
+      for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
+        result = await node.run(['get', key], true);
+      }
     } catch (error) {
       (errors ??= []).push(asError(error));
       continue;
