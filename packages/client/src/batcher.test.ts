@@ -34,13 +34,16 @@ function recorder(fail?: Error) {
 function heldSender() {
   const batches: BatchOp[][] = [];
   const pending: (() => void)[] = [];
-  const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+  /** The timeout each batch was sent with. */
+  const budgets: number[] = [];
+  const send: SendBatch = (ops, timeout) => {
     batches.push([...ops]);
+    budgets.push(timeout);
     return new Promise((resolve) => {
       pending.push(() => resolve(ops.map((op): BatchResult => [200, op[1]])));
     });
   };
-  return { batches, pending, send };
+  return { batches, pending, budgets, send };
 }
 
 /** Resolves after the event loop's current I/O phase (where the batcher sends what queued). */
@@ -239,12 +242,7 @@ describe('Batcher', () => {
 
   it("an operation's timeout counts from enqueue: a batch gets what is left of its oldest one's", async () => {
     let clock = 1_000;
-    const { batches, pending, send: held } = heldSender();
-    const budgets: number[] = [];
-    const send: SendBatch = (ops, timeout) => {
-      budgets.push(timeout);
-      return held(ops);
-    };
+    const { batches, pending, budgets, send } = heldSender();
     const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
     const first = batcher.enqueue(['get', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
@@ -289,12 +287,7 @@ describe('Batcher', () => {
 
   it('only the operations whose own time ran out fail; newer ones in the same queue are sent', async () => {
     let clock = 0;
-    const { batches, pending, send: held } = heldSender();
-    const budgets: number[] = [];
-    const send: SendBatch = (ops, timeout) => {
-      budgets.push(timeout);
-      return held(ops);
-    };
+    const { batches, pending, budgets, send } = heldSender();
     const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
     const first = batcher.enqueue(['get', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
