@@ -1,3 +1,9 @@
+/** One load in progress, and whether a delete or clear has made its result stale. */
+interface Flight<V> {
+  promise: Promise<V>;
+  stale: boolean;
+}
+
 /**
  * Collapses concurrent loads of one key into one call, like groupcache's singleflight: the first
  * caller starts the load, later callers for the same key get the same promise until it settles.
@@ -5,11 +11,6 @@
  * still reaches the callers already waiting, but the loader is told not to store it, and a later
  * caller starts a fresh load instead of joining it.
  */
-interface Flight<V> {
-  promise: Promise<V>;
-  stale: boolean;
-}
-
 export class SingleFlight<V> {
   readonly #inFlight = new Map<string, Flight<V>>();
 
