@@ -1,4 +1,4 @@
-/** Whole sizes of the fixed-size types from 0xc0 up (nil, bool, numbers, fixext); 0 = not one. */
+/** Whole sizes of the fixed-size types from 0xc0 up (nil, bool, numbers); 0 = not one. */
 const FIXED_SIZE = new Uint8Array(0x100);
 for (const [type, size] of [
   [0xc0, 1],
@@ -14,24 +14,25 @@ for (const [type, size] of [
   [0xd1, 3],
   [0xd2, 5],
   [0xd3, 9],
-  [0xd4, 3],
-  [0xd5, 4],
-  [0xd6, 6],
-  [0xd7, 10],
-  [0xd8, 18],
 ] as const) {
   FIXED_SIZE[type] = size;
 }
 
+/** Why `scanItems` refused a body, or 'ok' when the decoder may have it. */
+export type ItemsVerdict = 'ok' | 'too_many_items' | 'extension' | 'trailing_bytes';
+
 /**
- * Counts the msgpack items of the first value in `body` (itself included) without decoding it:
- * false as soon as there are more than `limit`. Strings, binaries and extensions are skipped by
- * their length, so the walk costs one step per item, never one per byte of a value. A truncated
- * or invalid body answers true: the decoder reports those. Why: msgpackr builds every nested
- * element before anyone can look at it, and an empty array is one byte of body but ~40 bytes of
- * heap, so a 16 MiB body of them costs ~0.6 GB.
+ * Walks the msgpack items of the first value in `body` (itself included) without decoding it.
+ * Refuses, as soon as it sees them: more than `limit` items; any extension type (fixext 0xd4–0xd8,
+ * ext 8/16/32 0xc7–0xc9, timestamps included); bytes after the value. Strings and binaries are
+ * skipped by their length, so the walk costs one step per item, never one per byte of a value. A
+ * truncated or invalid body answers 'ok': the decoder reports those. Why: msgpackr builds every
+ * nested element before anyone can look at it (an empty array is one byte of body but ~40 bytes of
+ * heap, so a 16 MiB body of them costs ~0.6 GB), and it decodes some extensions (Set, Error,
+ * RegExp, record definitions — even with `useRecords: false`) by reading the NEXT value as their
+ * content, so a walk that skipped an extension by its stated length would miss what follows.
  */
-export function itemsWithin(body: Uint8Array, limit: number): boolean {
+export function scanItems(body: Uint8Array, limit: number): ItemsVerdict {
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let at = 0;
   let pending = 1; // items still to read
@@ -39,7 +40,7 @@ export function itemsWithin(body: Uint8Array, limit: number): boolean {
   try {
     while (pending > 0 && at < body.length) {
       pending--;
-      if (++items > limit) return false;
+      if (++items > limit) return 'too_many_items';
       const b = body[at]!;
       if (b <= 0x7f || b >= 0xe0)
         at += 1; // fixint
@@ -58,23 +59,18 @@ export function itemsWithin(body: Uint8Array, limit: number): boolean {
         at += 3 + view.getUint16(at + 1); // bin 16, str 16
       else if (b === 0xc6 || b === 0xdb)
         at += 5 + view.getUint32(at + 1); // bin 32, str 32
-      else if (b === 0xc7)
-        at += 3 + view.getUint8(at + 1); // ext 8
-      else if (b === 0xc8)
-        at += 4 + view.getUint16(at + 1); // ext 16
-      else if (b === 0xc9)
-        at += 6 + view.getUint32(at + 1); // ext 32
+      else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) return 'extension';
       else if (b === 0xdc || b === 0xde) {
         pending += (b === 0xde ? 2 : 1) * view.getUint16(at + 1); // array 16, map 16
         at += 3;
       } else if (b === 0xdd || b === 0xdf) {
         pending += (b === 0xdf ? 2 : 1) * view.getUint32(at + 1); // array 32, map 32
         at += 5;
-      } else return true; // 0xc1 is never used: invalid, and the decoder says so
+      } else return 'ok'; // 0xc1 is never used: invalid, and the decoder says so
     }
   } catch (error) {
-    if (error instanceof RangeError) return true; // a length field cut off: truncated
+    if (error instanceof RangeError) return 'ok'; // a length field cut off: truncated
     throw error;
   }
-  return true;
+  return pending === 0 && at < body.length ? 'trailing_bytes' : 'ok';
 }

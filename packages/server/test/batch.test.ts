@@ -18,6 +18,13 @@ async function run(app: ReturnType<typeof createApp>, ops: unknown[]): Promise<u
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+function concatBytes(head: Uint8Array, tail: number[]): Uint8Array {
+  const out = new Uint8Array(head.length + tail.length);
+  out.set(head);
+  out.set(tail, head.length);
+  return out;
+}
+
 /** An already-encoded msgpack item, spliced into `packRaw`'s output as is. */
 interface Raw {
   raw: number[];
@@ -311,6 +318,69 @@ describe('POST /v1/batch', () => {
     ]);
     const results = await run(app, ops);
     expect(results.map((r) => r[0])).toEqual(Array(10).fill(204));
+  });
+
+  it.each([
+    [
+      // [[Set of the NEXT value]]: msgpackr reads the 16M empty arrays after the fixext as the
+      // Set's content (>0.6 GB); a walk skipping the extension by its length counted 3 items.
+      'the Set bomb (fixext 0x73 followed by 16M empty arrays)',
+      () => {
+        const bomb = new Uint8Array(10 + 0xffffff).fill(0x90);
+        bomb.set([0x91, 0x91, 0xd4, 0x73, 0x00, 0xdd, 0x00, 0xff, 0xff, 0xff]);
+        return bomb;
+      },
+      'extension',
+    ],
+    [
+      'an extension inside an operation (a timestamp as ttl)',
+      () =>
+        new Uint8Array([
+          0x91,
+          0x95,
+          0xa3,
+          ...bytes('set'),
+          0xa1,
+          0x6b,
+          0xc4,
+          0x00,
+          0x00,
+          0xd6,
+          0xff,
+          0,
+          0,
+          0,
+          0,
+        ]),
+      'extension',
+    ],
+    [
+      'a record definition (d4 72) before an operation',
+      () => new Uint8Array([0x92, 0xd4, 0x72, 0x40, 0x90]),
+      'extension',
+    ],
+    [
+      'trailing bytes after the array',
+      () => concatBytes(pack([['get', 'k']]), [0x90]),
+      'bytes after the array',
+    ],
+  ])('refuses %s with 400 bad_batch before decoding', async (_name, body, words) => {
+    const app = createApp({ maxBatchBytes: '32mb' });
+    const unpack = vi.spyOn(batchCodec, 'unpack');
+    try {
+      const res = await app.request('/v1/batch', {
+        method: 'POST',
+        body: body(),
+        headers: { 'content-type': 'application/msgpack' },
+      });
+      expect(res.status).toBe(400);
+      const { error } = (await res.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('bad_batch');
+      expect(error.message).toContain(words);
+      expect(unpack).not.toHaveBeenCalled();
+    } finally {
+      unpack.mockRestore();
+    }
   });
 
   it('refuses a batch that is not application/msgpack with 415', async () => {

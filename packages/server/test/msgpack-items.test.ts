@@ -1,7 +1,7 @@
-import { pack } from 'msgpackr';
+import { Packr, pack } from 'msgpackr';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { itemsWithin } from '../src/msgpack-items.js';
+import { scanItems } from '../src/msgpack-items.js';
 
 /** Items in a decoded value as msgpack counts them: containers, their elements, map keys. */
 function countItems(value: unknown): number {
@@ -10,47 +10,119 @@ function countItems(value: unknown): number {
   return 1 + Object.values(value).reduce((n: number, v) => n + 1 + countItems(v), 0);
 }
 
-describe('itemsWithin', () => {
+/** Plain msgpack values: nothing msgpackr would write as an extension. */
+const plainValue = fc.anything({
+  withBigInt: false,
+  withBoxedValues: false,
+  withMap: false,
+  withSet: false,
+  withDate: false,
+  withTypedArray: false,
+  withSparseArray: false,
+  withNullPrototype: false,
+  withObjectString: false,
+  values: [
+    fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
+    fc.double(),
+    fc.string({ maxLength: 300 }),
+    fc.uint8Array({ maxLength: 300 }),
+    fc.boolean(),
+    fc.constant(null),
+  ],
+});
+
+/** One raw msgpack extension, in any of its eight headers (fixext 1–16, ext 8/16/32). */
+const extension = fc
+  .tuple(
+    fc.oneof(fc.constantFrom(1, 2, 4, 8, 16), fc.integer({ min: 0, max: 300 })),
+    fc.integer({ min: -128, max: 127 }),
+    fc.constantFrom('fixed', 'ext8', 'ext16', 'ext32'),
+  )
+  .map(([length, type, form]) => {
+    const fixed = [1, 2, 4, 8, 16].indexOf(length);
+    const head =
+      form === 'fixed' && fixed >= 0
+        ? [0xd4 + fixed]
+        : form === 'ext16'
+          ? [0xc8, length >> 8, length & 0xff]
+          : form === 'ext32'
+            ? [0xc9, 0, 0, length >> 8, length & 0xff]
+            : length <= 0xff
+              ? [0xc7, length]
+              : [0xc8, length >> 8, length & 0xff];
+    return new Uint8Array([...head, type & 0xff, ...new Uint8Array(length).fill(0x90)]);
+  });
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+describe('scanItems', () => {
   it('agrees with the item count of any encoded value, at the limit and one below', () => {
     fc.assert(
-      fc.property(
-        fc.anything({
-          withBigInt: false,
-          withBoxedValues: false,
-          withMap: false,
-          withSet: false,
-          withDate: false,
-          withTypedArray: false,
-          withSparseArray: false,
-          withNullPrototype: false,
-          withObjectString: false,
-          values: [
-            fc.integer({ min: -(2 ** 31), max: 2 ** 32 - 1 }),
-            fc.double(),
-            fc.string({ maxLength: 300 }),
-            fc.uint8Array({ maxLength: 300 }),
-            fc.boolean(),
-            fc.constant(null),
-          ],
-        }),
-        (value) => {
-          const n = countItems(value);
-          const body = pack(value);
-          expect(itemsWithin(body, n)).toBe(true);
-          expect(itemsWithin(body, n - 1)).toBe(false);
-        },
-      ),
+      fc.property(plainValue, (value) => {
+        const n = countItems(value);
+        const body = pack(value);
+        expect(scanItems(body, n)).toBe('ok');
+        expect(scanItems(body, n - 1)).toBe('too_many_items');
+      }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses an extension anywhere: before, after or inside plain values', () => {
+    fc.assert(
+      fc.property(plainValue, extension, plainValue, (before, ext, after) => {
+        const body = concat(new Uint8Array([0x93]), pack(before), ext, pack(after));
+        expect(scanItems(body, 1_000_000)).toBe('extension');
+        expect(scanItems(concat(new Uint8Array([0x91]), ext), 1_000_000)).toBe('extension');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses what msgpackr writes as extensions: timestamps, Set, Error, RegExp', () => {
+    const more = new Packr({ moreTypes: true, useRecords: false });
+    for (const value of [
+      [new Date(0)],
+      [new Date(2 ** 40)],
+      [new Set([1])],
+      [new Error('x')],
+      [/a/],
+    ]) {
+      expect(scanItems(more.pack(value), 1000)).toBe('extension');
+    }
+  });
+
+  it('refuses bytes after the value', () => {
+    fc.assert(
+      fc.property(plainValue, fc.uint8Array({ minLength: 1, maxLength: 20 }), (value, tail) => {
+        expect(scanItems(concat(pack(value), tail), 1_000_000)).toBe('trailing_bytes');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses the Set bomb whose extension reads the next value as its content', () => {
+    // [[Set(ext 0x73, 0 bytes) of the NEXT value: an array 32 of 16M empty arrays]]
+    const bomb = new Uint8Array(10 + 1000).fill(0x90);
+    bomb.set([0x91, 0x91, 0xd4, 0x73, 0x00, 0xdd, 0x00, 0xff, 0xff, 0xff]);
+    expect(scanItems(bomb, 7001)).toBe('extension');
   });
 
   it('refuses a nested bomb from its headers, and lets truncated input through to the decoder', () => {
     const bomb = new Uint8Array(6 + 1000).fill(0x90);
     bomb.set([0x91, 0xdd, 0x00, 0x00, 0x03, 0xe8]); // [[1000 × []]]
-    expect(itemsWithin(bomb, 1000)).toBe(false);
-    expect(itemsWithin(bomb, 1002)).toBe(true);
-    expect(itemsWithin(new Uint8Array([0x91, 0xdd, 0x00]), 10)).toBe(true);
-    expect(itemsWithin(new Uint8Array([0xc1]), 10)).toBe(true);
-    expect(itemsWithin(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff, 0x00]), 1)).toBe(true);
+    expect(scanItems(bomb, 1000)).toBe('too_many_items');
+    expect(scanItems(bomb, 1002)).toBe('ok');
+    expect(scanItems(new Uint8Array([0x91, 0xdd, 0x00]), 10)).toBe('ok');
+    expect(scanItems(new Uint8Array([0xc1]), 10)).toBe('ok');
+    expect(scanItems(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff, 0x00]), 1)).toBe('ok');
   });
 });

@@ -2,7 +2,8 @@ import type { NodeState } from '../app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
 import { counterValue, increment } from '../incr.js';
 import { batchCodec } from '../msgpack.js';
-import { itemsWithin } from '../msgpack-items.js';
+import type { ItemsVerdict } from '../msgpack-items.js';
+import { scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { store } from '../store.js';
 import { validateFlags, validateKey, validateTtl } from '../validate.js';
@@ -16,8 +17,12 @@ const PRECONDITION_FAILED: Result = [412];
 
 /** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond]. */
 const OP_ITEMS = 6;
-/** Bodies from this size are item-counted before decoding (see runBatch). */
-const SCAN_FROM_BYTES = 64 * 1024;
+/** Why scanItems refused a body, as the message of its 400 bad_batch. */
+const SCAN_REFUSALS: Readonly<Record<Exclude<ItemsVerdict, 'ok'>, string>> = {
+  too_many_items: 'more msgpack items than its operations can hold (they hold scalars only)',
+  extension: 'a msgpack extension type (no operation uses one)',
+  trailing_bytes: 'bytes after the array of operations',
+};
 
 function badOp(message: string): HttpError {
   return new HttpError(400, 'bad_op', message);
@@ -129,14 +134,12 @@ export function batchRunner(node: NodeState): RunBatch {
     // arrays (one byte each) would allocate ~0.6 GB just to be counted.
     const declared = declaredArrayLength(body);
     if (declared !== undefined && declared > options.maxBatchOps) throw tooManyOperations();
-    // The header says nothing of what the operations nest: count every item of a body big enough
-    // to hurt (small ones cost at most a few MB), still without decoding it.
-    if (body.length >= SCAN_FROM_BYTES && !itemsWithin(body, maxItems)) {
-      throw new HttpError(
-        400,
-        'bad_batch',
-        `a batch's operations hold scalars only; this body holds more msgpack items than ${options.maxBatchOps} operations can`,
-      );
+    // The header says nothing of what the operations nest: walk every item, still without decoding.
+    // Every body, not only large ones: an extension lets a small body make msgpackr read what
+    // follows it, and the walk costs ~0.1 µs for one get, ~7 µs for 1000 (under a fifth of decoding).
+    const verdict = scanItems(body, maxItems);
+    if (verdict !== 'ok') {
+      throw new HttpError(400, 'bad_batch', `the batch body holds ${SCAN_REFUSALS[verdict]}`);
     }
     let ops: unknown;
     try {
