@@ -214,6 +214,28 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'big']]))[0]![0]).toBe(200);
   });
 
+  it('serves the first value of a response whatever its size, so every value stays readable', async () => {
+    const app = createApp({ maxBatchBytes: 100 });
+    // Too big for a batch body (its limit is maxBatchBytes too): stored through the keys route.
+    const put = await app.request('/v1/keys/huge', { method: 'PUT', body: new Uint8Array(150) });
+    expect(put.status).toBe(204);
+    await run(app, [['set', 'tiny', new Uint8Array(1), 0, null, null]]);
+    // Alone, or after gets that put nothing in the response: served.
+    expect((await run(app, [['get', 'huge']]))[0]!.slice(0, 2)).toEqual([200, new Uint8Array(150)]);
+    const afterMiss = await run(app, [
+      ['get', 'missing'],
+      ['get', 'huge'],
+      ['get', 'tiny'], // nothing left after the huge one: refused
+    ]);
+    expect(afterMiss.map((r) => r[0])).toEqual([404, 200, 413]);
+    // Once something is in the response, a value past the cap is refused.
+    const afterTiny = await run(app, [
+      ['get', 'tiny'],
+      ['get', 'huge'],
+    ]);
+    expect(afterTiny.map((r) => r[0])).toEqual([200, 413]);
+  });
+
   it('answers 400 with not_a_number for incr on a non-numeric value', async () => {
     const app = createApp();
     const [, incr] = await run(app, [

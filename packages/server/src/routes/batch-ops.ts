@@ -95,10 +95,12 @@ export function batchRunner(node: NodeState): RunBatch {
       case 'get': {
         const entry = cache.getEntry(key);
         if (entry === undefined) return NOT_FOUND;
-        // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB).
+        // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB). But
+        // a value alone in its response is always served, whatever its size: every stored value
+        // stays readable, and a client refetching refused gets always makes progress.
         const size = entry.value.bytes.length;
-        if (size > valueBytesLeft) throw responseTooLarge();
-        valueBytesLeft -= size;
+        if (size > valueBytesLeft && valueBytesLeft < maxBatchBytes) throw responseTooLarge();
+        valueBytesLeft = Math.max(0, valueBytesLeft - size);
         return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
       }
       case 'set': {
