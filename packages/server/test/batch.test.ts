@@ -236,6 +236,23 @@ describe('POST /v1/batch', () => {
     expect(afterTiny.map((r) => r[0])).toEqual([200, 413]);
   });
 
+  it('counts a refused get as no hit (it never reaches getEntry)', async () => {
+    const app = createApp({ maxBatchBytes: 100, maxValueBytes: 60 });
+    await run(app, [['set', 'a', new Uint8Array(60), 0, null, null]]);
+    await run(app, [['set', 'b', new Uint8Array(60), 0, null, null]]);
+    const statsOf = async () =>
+      (await (await app.request('/v1/stats')).json()) as { hits: number; misses: number };
+    const before = await statsOf();
+    const results = await run(app, [
+      ['get', 'b'],
+      ['get', 'a'], // 120: refused
+    ]);
+    expect(results.map((r) => r[0])).toEqual([200, 413]);
+    const after = await statsOf();
+    expect(after.hits - before.hits).toBe(1);
+    expect(after.misses).toBe(before.misses);
+  });
+
   it('answers 400 with not_a_number for incr on a non-numeric value', async () => {
     const app = createApp();
     const [, incr] = await run(app, [

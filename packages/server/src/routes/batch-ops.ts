@@ -93,12 +93,21 @@ export function batchRunner(node: NodeState): RunBatch {
     const key = validateKey(op[1], maxKeyBytes);
     switch (op[0]) {
       case 'get': {
+        // A refused get must be no hit and promote nothing, so when a value might not fit, look
+        // without touching first. Only then: the common get does one lookup.
+        if (valueBytesLeft < maxValueBytes && valueBytesLeft < maxBatchBytes) {
+          const peeked = cache.peekEntry(key);
+          if (peeked !== undefined && peeked.value.bytes.length > valueBytesLeft) {
+            throw responseTooLarge();
+          }
+        }
         const entry = cache.getEntry(key);
         if (entry === undefined) return NOT_FOUND;
         // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB). But
         // a value alone in its response is always served, whatever its size: every stored value
         // stays readable, and a client refetching refused gets always makes progress.
         const size = entry.value.bytes.length;
+        // A backstop: every write path caps values at maxValueBytes, so the peek above decided.
         if (size > valueBytesLeft && valueBytesLeft < maxBatchBytes) throw responseTooLarge();
         valueBytesLeft = Math.max(0, valueBytesLeft - size);
         return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
