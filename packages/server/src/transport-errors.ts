@@ -42,6 +42,16 @@ function statusOf(code: unknown): number {
 }
 
 /**
+ * What a 'clientError' socket carries beyond a Duplex: Node's own fields, typed only as far as read
+ * here. `_httpMessage` is the response in flight on the socket; `parser.incoming` the request being
+ * parsed (incomplete while its body is still arriving).
+ */
+interface HttpSocket extends Duplex {
+  _httpMessage?: { _headerSent?: boolean } | null;
+  parser?: { incoming?: { complete: boolean } | null } | null;
+}
+
+/**
  * The server's 'clientError' listener: Node could not parse the request (malformed request line or
  * header, headers too large, timeout). Answers the JSON error shape with `connection: close` when
  * the socket can still be written, then closes it.
@@ -49,16 +59,27 @@ function statusOf(code: unknown): number {
 export function clientErrorResponder(
   node: NodeState,
 ): (error: Error & { code?: string }, socket: Duplex) => void {
-  return function onClientError(error, socket) {
+  return function onClientError(error, socket: HttpSocket) {
     // Reset, or ended mid-request (HPE_INVALID_EOF_STATE): nobody is left to read an answer, and a
     // request already under way is counted by its own handler.
-    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
+    if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE') {
       socket.destroy();
       return;
     }
     const status = statusOf(error.code);
-    node.metrics.recordError(status);
+    // A request whose body was still arriving (a bad chunk size, a timeout mid-body) is the app's:
+    // its own handler counts it, and it may already have answered (a 413 sent while the body
+    // drains), so nothing is written for it here. Only requests the app never saw count here.
+    const incoming = socket.parser?.incoming;
+    const appSawIt = incoming !== null && incoming !== undefined && !incoming.complete;
+    if (!appSawIt) node.metrics.recordError(status);
     node.logger.debug(`${status} (unparsable request): ${error.message}`);
+    // Node's own guard too: bytes written while another response on this socket is under way (a
+    // bad pipelined request behind a streaming one) would land in the middle of it.
+    if (appSawIt || !socket.writable || socket._httpMessage?._headerSent === true) {
+      socket.destroy();
+      return;
+    }
     const body: ErrorBody = {
       error: { code: status === 431 ? 'too_large' : 'bad_request', message: error.message },
     };

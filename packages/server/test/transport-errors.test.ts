@@ -1,5 +1,12 @@
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeState } from '../src/app.js';
+import { createCache } from '../src/cache.js';
+import { resolveOptions } from '../src/options.js';
+import { statsSnapshot } from '../src/stats.js';
+import { clientErrorResponder } from '../src/transport-errors.js';
 import type { RunningNode } from './helpers.js';
 import { startNode } from './helpers.js';
 
@@ -71,5 +78,72 @@ describe('requests the app never sees still get the JSON error shape', () => {
     ).errors;
     expect(errors).toEqual({ 400: 4, 431: 1 });
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("Node's clientError on a request the app already has, or behind a response under way", () => {
+  let node: RunningNode;
+  beforeAll(async () => {
+    node = await startNode();
+  });
+  afterAll(() => node.close());
+
+  it('counts a bad chunk size inside a body once, by the request that owns it', async () => {
+    const raw =
+      'PUT /v1/keys/a HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n' +
+      '3\r\nabc\r\nzz\r\n';
+    await exchange(node.address.port, raw);
+    const { errors } = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+      errors: Record<string, number>;
+    };
+    expect(errors).toEqual({ 400: 1 });
+  });
+});
+
+describe('clientErrorResponder', () => {
+  function setUp(extra: { _httpMessage?: unknown; parser?: unknown }) {
+    const options = resolveOptions({ logLevel: 'silent' });
+    const state = createNodeState(options, createCache(options));
+    const written: string[] = [];
+    const socket = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, callback) {
+          written.push(chunk.toString('latin1'));
+          callback();
+        },
+      }),
+      extra,
+    ) as unknown as Duplex;
+    const error = Object.assign(new Error('Parse Error: Invalid method'), {
+      code: 'HPE_INVALID_METHOD',
+    });
+    clientErrorResponder(state)(error, socket);
+    return { written, socket, errors: statsSnapshot(state).errors };
+  }
+
+  it('answers a request nobody saw when no response is under way, and counts it', () => {
+    const { written, errors } = setUp({ _httpMessage: { _headerSent: false } });
+    expect(written.join('')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(errors).toEqual({ 400: 1 });
+  });
+
+  it('writes nothing into a response whose headers are out (a pipelined request behind it), only closes', () => {
+    const { written, socket, errors } = setUp({ _httpMessage: { _headerSent: true } });
+    expect(written).toEqual([]);
+    expect(socket.destroyed).toBe(true);
+    expect(errors).toEqual({ 400: 1 });
+  });
+
+  it('leaves a request whose body was arriving to the app: no answer (it may have sent a 413), no count', () => {
+    const { written, socket, errors } = setUp({ parser: { incoming: { complete: false } } });
+    expect(written).toEqual([]);
+    expect(socket.destroyed).toBe(true);
+    expect(errors).toEqual({});
+  });
+
+  it('counts a bad request after a complete one on the same connection', () => {
+    const { written, errors } = setUp({ parser: { incoming: { complete: true } } });
+    expect(written.join('')).toMatch(/^HTTP\/1\.1 400 /);
+    expect(errors).toEqual({ 400: 1 });
   });
 });
