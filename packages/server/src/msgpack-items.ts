@@ -74,3 +74,15 @@ export function scanItems(body: Uint8Array, limit: number): ItemsVerdict {
   }
   return pending === 0 && at < body.length ? 'trailing_bytes' : 'ok';
 }
+
+/** The element count a msgpack array header at the start of `body` declares, if it is one. */
+export function declaredArrayLength(body: Uint8Array): number | undefined {
+  const first = body[0];
+  if (first === undefined) return undefined;
+  if (first >= 0x90 && first <= 0x9f) return first & 0x0f; // fixarray
+  if (first === 0xdc && body.length >= 3) return (body[1]! << 8) | body[2]!; // array 16
+  if (first === 0xdd && body.length >= 5) {
+    return new DataView(body.buffer, body.byteOffset, 5).getUint32(1); // array 32
+  }
+  return undefined;
+}

@@ -1,7 +1,7 @@
 import { Packr, pack } from 'msgpackr';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { scanItems } from '../src/msgpack-items.js';
+import { declaredArrayLength, scanItems } from '../src/msgpack-items.js';
 
 /** Items in a decoded value as msgpack counts them: containers, their elements, map keys. */
 function countItems(value: unknown): number {
@@ -124,5 +124,18 @@ describe('scanItems', () => {
     expect(scanItems(new Uint8Array([0x91, 0xdd, 0x00]), 10)).toBe('ok');
     expect(scanItems(new Uint8Array([0xc1]), 10)).toBe('ok');
     expect(scanItems(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff, 0x00]), 1)).toBe('ok');
+  });
+});
+
+describe('declaredArrayLength', () => {
+  it.each([
+    ['fixarray', [0x93], 3],
+    ['array 16', [0xdc, 0x01, 0x02], 0x102],
+    ['array 32', [0xdd, 0x00, 0x01, 0x00, 0x00], 0x10000],
+    ['a cut-off array 32 header', [0xdd, 0x00, 0x01], undefined],
+    ['a map', [0x81], undefined],
+    ['an empty body', [], undefined],
+  ])('%s', (_name, body, expected) => {
+    expect(declaredArrayLength(new Uint8Array(body))).toBe(expected);
   });
 });

@@ -3,7 +3,7 @@ import { HttpError, isHttpError } from '../errors/http-error.js';
 import { counterValue, increment } from '../incr.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
-import { scanItems } from '../msgpack-items.js';
+import { declaredArrayLength, scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { store } from '../store.js';
 import { validateFlags, validateKey, validateTtl } from '../validate.js';
@@ -41,18 +41,6 @@ function delta(value: unknown): bigint {
   if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 53)
     return BigInt(value);
   throw new HttpError(400, 'bad_delta', 'delta must be an integer');
-}
-
-/** The element count a msgpack array header at the start of `body` declares, if it is one. */
-function declaredArrayLength(body: Uint8Array): number | undefined {
-  const first = body[0];
-  if (first === undefined) return undefined;
-  if (first >= 0x90 && first <= 0x9f) return first & 0x0f; // fixarray
-  if (first === 0xdc && body.length >= 3) return (body[1]! << 8) | body[2]!; // array 16
-  if (first === 0xdd && body.length >= 5) {
-    return new DataView(body.buffer, body.byteOffset, 5).getUint32(1); // array 32
-  }
-  return undefined;
 }
 
 /**
