@@ -46,6 +46,18 @@ function heldSender() {
   return { batches, pending, budgets, send };
 }
 
+/** A `send` whose first batch stays on the wire until the test calls `fail(error)`; later batches answer 204. */
+function failFirstSender() {
+  let fail: (error: Error) => void = () => undefined;
+  const sent: BatchOp[][] = [];
+  const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
+    sent.push([...ops]);
+    if (sent.length === 1) return new Promise((_resolve, reject) => (fail = reject));
+    return Promise.resolve(ops.map((): BatchResult => [204]));
+  };
+  return { sent, send, fail: (error: Error) => fail(error) };
+}
+
 /** Resolves after the event loop's current I/O phase (where the batcher sends what queued). */
 const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -175,13 +187,7 @@ describe('Batcher', () => {
   });
 
   it('a failed batch fails the operations queued behind it, then frees its slot', async () => {
-    let fail: (error: Error) => void = () => undefined;
-    const sent: BatchOp[][] = [];
-    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
-      sent.push([...ops]);
-      if (sent.length === 1) return new Promise((_resolve, reject) => (fail = reject));
-      return Promise.resolve(ops.map((): BatchResult => [204]));
-    };
+    const { sent, send, fail } = failFirstSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     const failed = batcher.enqueue(['delete', 'a']);
     await new Promise((resolve) => process.nextTick(resolve));
@@ -222,13 +228,7 @@ describe('Batcher', () => {
   });
 
   it('a refused batch (failsQueue false) fails only itself: what queued behind it is still sent', async () => {
-    let refuse: (error: Error) => void = () => undefined;
-    const sent: BatchOp[][] = [];
-    const send = (ops: readonly BatchOp[]): Promise<BatchResult[]> => {
-      sent.push([...ops]);
-      if (sent.length === 1) return new Promise((_resolve, reject) => (refuse = reject));
-      return Promise.resolve(ops.map((): BatchResult => [204]));
-    };
+    const { sent, send, fail: refuse } = failFirstSender();
     const refusal = new Error('413 body too large');
     const batcher = batcherOf(send, { failsQueue: (error) => error !== refusal });
     const refused = batcher.enqueue(['delete', 'a']);

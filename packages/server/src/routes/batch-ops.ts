@@ -91,13 +91,11 @@ export function batchRunner(node: NodeState): RunBatch {
         }
         const entry = cache.getEntry(key);
         if (entry === undefined) return NOT_FOUND;
-        // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB). But
-        // a value alone in its response is always served, whatever its size: every stored value
-        // stays readable, and a client refetching refused gets always makes progress. (A backstop:
-        // every write path caps values at maxValueBytes, so the peek above has decided already.)
-        const size = entry.value.bytes.length;
-        if (size > valueBytesLeft && valueBytesLeft < maxBatchBytes) throw responseTooLarge();
-        valueBytesLeft = Math.max(0, valueBytesLeft - size);
+        // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB): the
+        // peek above refuses what no longer fits. A value alone in its response is always served,
+        // whatever its size, so every stored value stays readable and a client refetching refused
+        // gets always makes progress.
+        valueBytesLeft = Math.max(0, valueBytesLeft - entry.value.bytes.length);
         return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
       }
       case 'set': {
