@@ -81,6 +81,33 @@ describe('ClusterPoller', () => {
     });
   });
 
+  it('asks again on a reset connection: a live node stays up, one that died mid-poll reads "connection refused"', async () => {
+    let next: 'reset' | 'die' | 'answer' = 'reset';
+    const server = createServer((request, response) => {
+      // A SIGKILLed node's sockets end with a TCP reset; a dying one also stops listening.
+      if (next !== 'answer') {
+        if (next === 'die') server.close();
+        next = 'answer';
+        request.socket.resetAndDestroy();
+        return;
+      }
+      response.setHeader('content-type', 'application/json');
+      response.end(JSON.stringify({ nodeId: 'node-r', hits: 0, misses: 0, sets: 0, deletes: 0 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    servers.push(server);
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const poller = new ClusterPoller({ urls: [url] });
+
+    expect((await poller.poll()).nodes[0]).toMatchObject({ nodeId: 'node-r', up: true });
+
+    next = 'die';
+    expect((await poller.poll()).nodes[0]).toMatchObject({
+      up: false,
+      error: 'connection refused',
+    });
+  });
+
   it('shows a node that never answered by its URL, down', async () => {
     const poller = new ClusterPoller({ urls: ['http://127.0.0.1:1'] });
     const [node] = (await poller.poll()).nodes;

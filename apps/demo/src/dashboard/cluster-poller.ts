@@ -64,10 +64,18 @@ function code(error: unknown): string | undefined {
   return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
+/**
+ * Failures of a connection, not of the node: a kept-alive connection the node had closed, or one
+ * reset under a request in flight (what a SIGKILLed node's sockets do). Asking again on a fresh
+ * connection tells which: a live node answers, a dead one refuses.
+ */
+const CONNECTION_LOST = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE']);
+
 /** "connection refused" reads better than fetch's generic "fetch failed". */
 function reason(error: unknown): string {
   const cause = code(error);
   if (cause === 'ECONNREFUSED') return 'connection refused';
+  if (cause === 'ECONNRESET') return 'connection reset';
   if (cause !== undefined) return cause;
   if (error instanceof Error && error.name === 'TimeoutError') return 'no answer in time';
   return error instanceof Error ? error.message : String(error);
@@ -137,10 +145,8 @@ export class ClusterPoller {
     const fetchStats = (): Promise<NodeStats> =>
       getJson<NodeStats>(`${url}/v1/stats`, { token: this.#token, timeoutMs: this.#timeoutMs });
     try {
-      // A kept-alive connection the node closed fails once without saying anything about the
-      // node: ask again on a fresh connection before showing it down.
       stats = await fetchStats().catch((error: unknown) => {
-        if (code(error) === 'UND_ERR_SOCKET') return fetchStats();
+        if (CONNECTION_LOST.has(code(error) ?? '')) return fetchStats();
         throw error;
       });
     } catch (error) {
