@@ -22,7 +22,7 @@ export const DEFAULT_BASE_PORT = 8001;
 export const DEFAULT_NODE_COUNT = 3;
 export const DEFAULT_DASHBOARD_PORT = 8080;
 
-export const USAGE = `Usage: pnpm demo [-- options]   (or: node apps/demo/dist/main.js [options])
+export const USAGE = `Usage: pnpm demo [options]   (or: node apps/demo/dist/main.js [options])
 
 Starts three dcache nodes as separate processes, walks through what the cluster does,
 then keeps it running with a live dashboard until Ctrl-C.
@@ -52,7 +52,8 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      // npm habit: `pnpm demo -- --once` passes the `--` on, which would make every flag a positional.
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
       strict: true,
       allowPositionals: false,
       allowNegative: true,
@@ -93,8 +94,16 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   }
   if (new Set(ports).size !== ports.length)
     throw new UsageError(`--ports must all differ, got ${ports.join(',')}`);
-  if (!/^\d+(\.\d+)?\s*(b|kb|mb|gb)?$/i.test(values['max-memory'])) {
+  const memory = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(values['max-memory']);
+  if (memory === null) {
     throw new UsageError(`--max-memory must be a size like 64mb, got "${values['max-memory']}"`);
+  }
+  // Checked here, not left to the nodes, so it is a usage error (exit 2) like every other bad flag.
+  if (Number(memory[1]) === 0) {
+    throw new UsageError(`--max-memory must be at least 1 byte, got "${values['max-memory']}"`);
+  }
+  if (!values.dashboard && values['dashboard-port'] !== undefined) {
+    throw new UsageError('--dashboard-port and --no-dashboard cannot be combined');
   }
   const dashboardPort = values.dashboard
     ? values['dashboard-port'] === undefined

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions } from '../src/options.js';
+import { parseOptions, USAGE } from '../src/options.js';
 import { UsageError } from '../src/usage-error.js';
 
 describe('demo options', () => {
@@ -14,6 +14,10 @@ describe('demo options', () => {
     });
   });
 
+  it('shows the usage without the `--` that pnpm would pass on', () => {
+    expect(USAGE).toMatch(/^Usage: pnpm demo \[options\]/);
+  });
+
   it.each([
     [['--base-port', '9000'], { ports: [9000, 9001, 9002] }],
     [['--ports', '7001, 7005,7009,7010'], { ports: [7001, 7005, 7009, 7010] }],
@@ -24,6 +28,8 @@ describe('demo options', () => {
       { once: true, maxMemory: '8MB', host: '::1' },
     ],
     [['-h'], { help: true }],
+    // npm habit: `pnpm demo -- --base-port 9000` hands the script a leading `--`.
+    [['--', '--base-port', '9000', '--once'], { ports: [9000, 9001, 9002], once: true }],
   ])('%j', (args, expected) => {
     expect(parseOptions(args)).toMatchObject(expected);
   });
@@ -40,6 +46,10 @@ describe('demo options', () => {
     [['--max-memory', 'lots'], /--max-memory must be a size like 64mb, got "lots"/],
     [['--frobnicate'], /frobnicate/],
     [['extra'], /extra/],
+    [['--', '--once', '--', '--help'], /--help/],
+    [['--max-memory', '0'], /--max-memory must be at least 1 byte, got "0"/],
+    [['--max-memory', '0.0mb'], /--max-memory must be at least 1 byte/],
+    [['--dashboard-port', '9090', '--no-dashboard'], /--dashboard-port and --no-dashboard/],
   ])('rejects %j with a UsageError naming the flag', (args, message) => {
     expect(() => parseOptions(args)).toThrow(UsageError);
     expect(() => parseOptions(args)).toThrow(message);
