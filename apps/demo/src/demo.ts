@@ -50,14 +50,21 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
   const shutdown = (selfMs = 0): Promise<void> =>
     (stopping ??= (async () => {
       say.section('Stopping');
+      // A node that never started, or was killed by hand, is not one the demo stopped: say so.
+      const wasRunning = new Set(cluster.nodes.filter((node) => node.running));
       await client?.close();
       await dashboard?.close();
       await cluster.stop({ selfMs });
-      for (const node of cluster.nodes)
-        say.ok(`${node.nodeId} stopped (${describeExit(await node.exited)})`);
+      for (const node of cluster.nodes) {
+        const exit = describeExit(await node.exited);
+        if (wasRunning.has(node)) say.ok(`${node.nodeId} stopped (${exit})`);
+        else say.say(`  ${node.nodeId} had already exited (${exit})`);
+      }
       resolveStopped();
     })());
   const onSignal = (signal: NodeJS.Signals): void => {
+    // pnpm passes a terminal's Ctrl-C on to its script, which already got it: one notice is enough.
+    if (stopping !== undefined) return;
     say.say(`\nReceived ${signal}: stopping the nodes…`);
     // Ctrl-C in a terminal signals the whole process group, nodes included: let them finish the
     // graceful shutdown they already started rather than interrupt it with a second signal.
