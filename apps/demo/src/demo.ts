@@ -1,5 +1,6 @@
 import { DistributedCacheClient } from '@dcache/client';
 import { Cluster } from './cluster.js';
+import { DemoError } from './demo-error.js';
 import { ClusterPoller } from './dashboard/cluster-poller.js';
 import { startDashboard } from './dashboard/dashboard-server.js';
 import type { Dashboard } from './dashboard/dashboard-server.js';
@@ -120,7 +121,9 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
       await stopping;
       return 0;
     }
-    say.fail((error as Error).stack ?? String(error));
+    say.fail(
+      error instanceof DemoError ? error.message : ((error as Error).stack ?? String(error)),
+    );
     await shutdown();
     return 1;
   } finally {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DemoError } from './demo-error.js';
 import { answers, getJson } from './http.js';
 
 export interface NodeProcessOptions {
@@ -141,9 +142,12 @@ export class NodeProcess {
         .slice(-8)
         .map((line) => `    ${line}`)
         .join('\n');
-      throw new Error(`${(error as Error).message}${tail ? `\n  its last output:\n${tail}` : ''}`, {
-        cause: error,
-      });
+      throw new DemoError(
+        `${(error as Error).message}${tail ? `\n  its last output:\n${tail}` : ''}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DistributedCacheClient } from '@dcache/client';
 import type { Cluster } from './cluster.js';
+import { DemoError } from './demo-error.js';
 import { answers } from './http.js';
 import type { Narrator } from './narrator.js';
 import { formatBytes, formatPercent } from './narrator.js';
@@ -17,7 +18,7 @@ const TTL_MS = 1500;
 const REPAIR_TIMEOUT_MS = 15_000;
 
 /** Where a walkthrough assertion failed: the demo exits non-zero rather than narrate something untrue. */
-export class WalkthroughError extends Error {
+export class WalkthroughError extends DemoError {
   override name = 'WalkthroughError';
 }
 

@@ -120,6 +120,7 @@ describe('the demo as a real process', () => {
     expect(result.stdout).toContain(
       `the dashboard's port ${dashboard} is taken: pass --dashboard-port <n> or --no-dashboard`,
     );
+    expect(result.stdout).not.toMatch(/^\s+at /m);
     await expectNothingLeft(result.stdout, [a!, b!, c!]);
   });
 
@@ -131,6 +132,8 @@ describe('the demo as a real process', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/node-2 (exited|did not answer)|is answered by/);
+    // A diagnosed failure reads as its message and the node's own words, not a stack trace.
+    expect(result.stdout).not.toMatch(/^\s+at /m);
     // node-2 never ran: "Stopping" must not claim it stopped it.
     expect(result.stdout).toMatch(/node-2 had already exited \(exit code 1\)/);
     expect(result.stdout).not.toMatch(/ok node-2 stopped/);

@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DemoError } from '../demo-error.js';
 import type { ClusterPoller } from './cluster-poller.js';
 import { PAGE_HTML } from './page.js';
 
@@ -53,7 +54,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     server.once('error', (error: NodeJS.ErrnoException) => {
       reject(
         error.code === 'EADDRINUSE'
-          ? new Error(
+          ? new DemoError(
               `the dashboard's port ${port} is taken: pass --dashboard-port <n> or --no-dashboard`,
               { cause: error },
             )
