@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.js';
+import { entryBytes } from './meter.js';
 import { manualClock } from './test-clock.js';
 
 function deferred<T>() {
@@ -183,6 +184,23 @@ describe('getOrSet', () => {
     await expect(cache.getOrSet('k', () => 'x'.repeat(1000))).resolves.toHaveLength(1000);
     expect(cache.has('k')).toBe(false);
     expect(cache.stats.refusals).toBe(1);
+  });
+
+  it('a loaded value one byte over the limit is refused and evicts nothing', async () => {
+    const cache = new LruCache<string>({ maxMemory: 1000, sizeOf: (value) => value.length });
+    cache.set('a', 'small');
+    const justOver = 'x'.repeat(1001 - entryBytes('k', 0));
+    await expect(cache.getOrSet('k', () => justOver)).resolves.toBe(justOver);
+    expect(cache.has('k')).toBe(false);
+    expect(cache.get('a')).toBe('small');
+    expect(cache.memoryUsed).toBe(entryBytes('a', 5));
+    expect(cache.stats.refusals).toBe(1);
+    // One byte less fits: it is stored, evicting 'a' to make room.
+    await expect(cache.getOrSet('k2', () => justOver.slice(2))).resolves.toHaveLength(
+      justOver.length - 2,
+    );
+    expect(cache.has('k2')).toBe(true);
+    expect(cache.has('a')).toBe(false);
   });
 
   it('different keys load independently', async () => {

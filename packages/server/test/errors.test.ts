@@ -23,6 +23,14 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
     400,
     'bad_ttl',
   ],
+  [
+    'ttl one past the maximum',
+    {},
+    '/v1/keys/k?ttl=2147483648',
+    { method: 'PUT', body: 'v', headers: text },
+    400,
+    'bad_ttl',
+  ],
   ['key over the limit', { maxKeyBytes: 4 }, '/v1/keys/abcde', {}, 400, 'key_too_long'],
   [
     'key over the limit in UTF-8 bytes',

@@ -110,6 +110,11 @@ describe('GET / PUT / DELETE /v1/keys/:key', () => {
     expect(read.headers.get('dcache-flags')).toBe('4242');
     expect(read.headers.get('content-type')).toBe('application/octet-stream');
   });
+  it('accepts the largest TTL, 2^31-1 ms', async () => {
+    const app = createApp({ now: manualClock().now });
+    expect((await put(app, 'k', 'v', {}, '?ttl=2147483647')).status).toBe(204);
+    expect((await app.request('/v1/keys/k')).headers.get('dcache-ttl')).toBe('2147483647');
+  });
 });
 
 describe('conditional writes', () => {
@@ -140,6 +145,23 @@ describe('conditional writes', () => {
     expect(lost.status).toBe(412);
     expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
     expect((await put(app, 'absent', 'c', { 'if-match': etag })).status).toBe(412);
+  });
+
+  it('refuses a conditional write too large for the memory with 413, leaving the value', async () => {
+    const app = createApp({ maxMemory: 512, maxValueBytes: '1kb' });
+    const etag = (await put(app, 'k', 'small')).headers.get('etag')!;
+    const huge = 'x'.repeat(1000);
+    for (const headers of [{ 'if-match': etag }, { 'if-match': '*' }]) {
+      const res = await put(app, 'k', huge, headers);
+      expect(res.status).toBe(413);
+      expect((await errorOf(res)).code).toBe('too_large');
+    }
+    const added = await put(app, 'other', huge, { 'if-none-match': '*' });
+    expect(added.status).toBe(413);
+    expect((await errorOf(added)).code).toBe('too_large');
+    const read = await app.request('/v1/keys/k');
+    expect(await read.text()).toBe('small');
+    expect(read.headers.get('etag')).toBe(etag);
   });
 
   it.each([
@@ -183,6 +205,13 @@ describe('POST /v1/keys/:key/incr and /decr', () => {
     expect(await (await app.request('/v1/keys/n/decr?delta=10', { method: 'POST' })).json()).toBe(
       0,
     );
+    // One below zero is the boundary: still 0, and stored as "0".
+    await put(app, 'n', '3');
+    expect(await (await app.request('/v1/keys/n/decr?delta=4', { method: 'POST' })).json()).toBe(0);
+    expect(await (await app.request('/v1/keys/n')).text()).toBe('0');
+    await put(app, 'max', '18446744073709551615');
+    const toZero = await app.request('/v1/keys/max/incr', { method: 'POST' });
+    expect(await toZero.json()).toBe(0);
     await put(app, 'big', '18446744073709551615');
     const wrapped = await app.request('/v1/keys/big/incr?delta=2', { method: 'POST' });
     expect(await wrapped.json()).toBe(1);
