@@ -1,0 +1,57 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DemoError } from '../src/demo-error.js';
+import { NodeProcess } from '../src/node-process.js';
+import { isAlive } from './helpers/ports.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Something that is not our node, answering on a port the way a dcache node would. */
+async function strayNode(nodeId: string): Promise<number> {
+  const server: Server = createServer((request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(request.url === '/v1/stats' ? JSON.stringify({ nodeId }) : '{"ok":true}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** A bin that starts and stays up without listening, so the only answer on the port is the stray's. */
+async function silentBin(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'dcache-node-process-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  const bin = join(dir, 'silent.js');
+  await writeFile(bin, 'setInterval(() => {}, 1000);\n');
+  return bin;
+}
+
+describe('NodeProcess.start', () => {
+  it('refuses a port answered by some other node, and kills the process it spawned', async () => {
+    const port = await strayNode('someone-else');
+    const node = new NodeProcess({
+      bin: await silentBin(),
+      nodeId: 'node-1',
+      host: '127.0.0.1',
+      port,
+    });
+    cleanups.push(() => node.kill());
+
+    const started = node.start();
+    await expect(started).rejects.toThrow(DemoError);
+    await expect(started).rejects.toThrow(`port ${port} is answered by someone-else, not node-1`);
+    expect(node.running).toBe(false);
+    expect(isAlive(node.pid!)).toBe(false);
+  });
+});
