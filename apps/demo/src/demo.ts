@@ -18,6 +18,9 @@ function quietly<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
+/** The signals that stop the demo and its nodes gracefully. */
+const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+
 /** How long nodes get to exit on their own after a Ctrl-C before the demo sends SIGTERM. */
 const SELF_STOP_MS = 1000;
 
@@ -71,8 +74,9 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     // graceful shutdown they already started rather than interrupt it with a second signal.
     void shutdown(signal === 'SIGINT' ? SELF_STOP_MS : 0);
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP too: a closed terminal or a dropped ssh session hangs up, and a demo dying of it would
+  // run no 'exit' handler and leave its nodes running.
+  for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   try {
     say.section(`Starting ${cluster.nodes.length} nodes`);
@@ -127,7 +131,6 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     await shutdown();
     return 1;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
   }
 }

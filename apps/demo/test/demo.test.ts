@@ -23,7 +23,9 @@ const running: Running[] = [];
 afterEach(async () => {
   for (const demo of running.splice(0)) {
     demo.kill('SIGKILL');
-    await demo.finished;
+    const { stdout } = await demo.finished;
+    // A test that failed may have left the demo's nodes behind: the next tests must not inherit them.
+    for (const pid of nodePids(stdout).filter(isAlive)) process.kill(pid, 'SIGKILL');
   }
 });
 
@@ -99,6 +101,21 @@ describe('the demo as a real process', () => {
     expect(result.stdout.match(/node-\d stopped \(exit code 0\)/g)).toHaveLength(3);
     await expectNothingLeft(result.stdout, ports);
   });
+
+  it.each(['SIGTERM', 'SIGHUP'] as const)(
+    'stops all three nodes on a %s sent to the demo alone (kill, or a closed terminal hanging up)',
+    async (signal) => {
+      const ports = await freePorts(3);
+      const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+      await child.waitFor(/Press Ctrl-C/, 50_000);
+      child.kill(signal);
+      const result = await child.finished;
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain(`Received ${signal}`);
+      expect(result.stdout.match(/ok node-\d stopped \(exit code 0\)/g)).toHaveLength(3);
+      await expectNothingLeft(result.stdout, ports);
+    },
+  );
 
   it('stops cleanly on a Ctrl-C in the middle of the walkthrough, with no crash from the work cut short', async () => {
     const ports = await freePorts(3);
