@@ -32,7 +32,8 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
-const URL_IN_LINE = /\bhttps?:\/\/[^\s"',)]+/;
+/** dcache-server's "… listening on http://host:port (…)" line, printed once it is bound. */
+const LISTENING_LINE = /\blistening on (https?:\/\/[^\s"',)]+)/;
 const KEPT_LINES = 30;
 
 /**
@@ -106,7 +107,7 @@ export class NodeProcess {
       // Keep draining both pipes for the child's whole life, or a chatty node would block on a full pipe.
       createInterface({ input: stream! }).on('line', (line) => {
         this.#remember(line);
-        announced ??= URL_IN_LINE.exec(line)?.[0];
+        announced ??= LISTENING_LINE.exec(line)?.[1];
       });
     }
 
@@ -120,7 +121,9 @@ export class NodeProcess {
         }
         if (this.#port === 0 && announced !== undefined)
           this.#port = Number(new URL(announced).port);
-        if (this.#port !== 0 && (await answers(`${this.url}/healthz`))) {
+        // Probe only once our child says it listens: before that, whatever answers on the port is
+        // someone else's — a second `pnpm demo` would otherwise take the first one's node-1 for its own.
+        if (announced !== undefined && (await answers(`${this.url}/healthz`))) {
           // A stray process could hold the port; make sure the node answering is the one we spawned.
           const stats = await getJson<{ nodeId?: unknown }>(`${this.url}/v1/stats`, {
             token: this.#options.token,

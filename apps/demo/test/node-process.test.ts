@@ -28,30 +28,50 @@ async function strayNode(nodeId: string): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-/** A bin that starts and stays up without listening, so the only answer on the port is the stray's. */
-async function silentBin(): Promise<string> {
+/** A stand-in `dcache-server` bin: runs `source` instead of a node. */
+async function fakeBin(source: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'dcache-node-process-'));
   cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  const bin = join(dir, 'silent.js');
-  await writeFile(bin, 'setInterval(() => {}, 1000);\n');
+  const bin = join(dir, 'fake-server.js');
+  await writeFile(bin, source);
   return bin;
+}
+
+/** Says it listens, as dcache-server does, but does not: the only answer on the port is the stray's. */
+const claimsToListen = (port: number): Promise<string> =>
+  fakeBin(`console.log('listening on http://127.0.0.1:${port}'); setInterval(() => {}, 1000);\n`);
+
+/** Fails to bind the way dcache-server does when the port is taken, a moment after starting. */
+const portTaken = (port: number): Promise<string> =>
+  fakeBin(
+    `setTimeout(() => { console.error('cannot listen on 127.0.0.1:${port}: EADDRINUSE'); process.exit(1); }, 1000);\n`,
+  );
+
+/** node-1 on `port`, run with `bin`, killed after the test. */
+function nodeOn(port: number, bin: string): NodeProcess {
+  const node = new NodeProcess({ bin, nodeId: 'node-1', host: '127.0.0.1', port });
+  cleanups.push(() => node.kill());
+  return node;
 }
 
 describe('NodeProcess.start', () => {
   it('refuses a port answered by some other node, and kills the process it spawned', async () => {
     const port = await strayNode('someone-else');
-    const node = new NodeProcess({
-      bin: await silentBin(),
-      nodeId: 'node-1',
-      host: '127.0.0.1',
-      port,
-    });
-    cleanups.push(() => node.kill());
+    const node = nodeOn(port, await claimsToListen(port));
 
     const started = node.start();
     await expect(started).rejects.toThrow(DemoError);
     await expect(started).rejects.toThrow(`port ${port} is answered by someone-else, not node-1`);
     expect(node.running).toBe(false);
     expect(isAlive(node.pid!)).toBe(false);
+  });
+
+  it('does not take a node of the same name already on the port (another demo still running) for its own', async () => {
+    const port = await strayNode('node-1');
+    const node = nodeOn(port, await portTaken(port));
+
+    await expect(node.start()).rejects.toThrow(
+      /node-1 exited \(exit code 1\) before it was ready[\s\S]*EADDRINUSE/,
+    );
   });
 });
