@@ -110,6 +110,11 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
       ? DEFAULT_DASHBOARD_PORT
       : port('--dashboard-port', values['dashboard-port'], true)
     : undefined;
+  if (dashboardPort !== undefined && ports.includes(dashboardPort)) {
+    throw new UsageError(
+      `the dashboard's port ${dashboardPort} is also a node's: pass --dashboard-port <n> or --no-dashboard`,
+    );
+  }
   return {
     ports,
     host: values.host,

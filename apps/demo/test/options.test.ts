@@ -23,6 +23,7 @@ describe('demo options', () => {
     [['--ports', '7001, 7005,7009,7010'], { ports: [7001, 7005, 7009, 7010] }],
     [['--no-dashboard'], { dashboardPort: undefined }],
     [['--dashboard-port', '0'], { dashboardPort: 0 }],
+    [['--base-port', '8078', '--no-dashboard'], { ports: [8078, 8079, 8080] }],
     [
       ['--once', '--max-memory', '8MB', '--host', '::1'],
       { once: true, maxMemory: '8MB', host: '::1' },
@@ -50,6 +51,8 @@ describe('demo options', () => {
     [['--max-memory', '0'], /--max-memory must be at least 1 byte, got "0"/],
     [['--max-memory', '0.0mb'], /--max-memory must be at least 1 byte/],
     [['--dashboard-port', '9090', '--no-dashboard'], /--dashboard-port and --no-dashboard/],
+    [['--base-port', '8079'], /the dashboard's port 8080 is also a node's: pass --dashboard-port/],
+    [['--ports', '9001,9002,9003', '--dashboard-port', '9002'], /port 9002 is also a node's/],
   ])('rejects %j with a UsageError naming the flag', (args, message) => {
     expect(() => parseOptions(args)).toThrow(UsageError);
     expect(() => parseOptions(args)).toThrow(message);
