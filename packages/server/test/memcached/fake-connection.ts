@@ -54,18 +54,19 @@ export function open(
   maxMemory?: number,
   maxKeyBytes = 250,
   flushes?: FlushScheduler,
+  now: () => number = Date.now,
 ): { socket: FakeSocket; shared: ProtocolShared; conn: MemcachedConnection } {
-  const cache = newCache(undefined, maxMemory);
+  const cache = newCache(now, maxMemory);
   const shared: ProtocolShared = {
-    store: new ProtocolStore(cache, Date.now),
+    store: new ProtocolStore(cache, now),
     counters: new MemcachedCounters(),
     cache,
     maxKeyBytes,
     maxValueBytes,
     maxConnections: 10,
     version: 'test',
-    now: Date.now,
-    startedAtMs: Date.now(),
+    now,
+    startedAtMs: now(),
   };
   const socket = new FakeSocket();
   const conn = new MemcachedConnection(socket as unknown as Socket, shared, flushes);

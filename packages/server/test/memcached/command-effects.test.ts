@@ -1,0 +1,92 @@
+import { describe, expect, test } from 'vitest';
+import { manualClock } from '../helpers.js';
+import { open } from './fake-connection.js';
+
+/** A connection over a cache on a manual clock; `send` returns the replies to one input chunk. */
+function session(maxValueBytes?: number) {
+  const clock = manualClock(1_800_000_000_000); // a whole second, so absolute exptimes are exact
+  const { socket } = open(maxValueBytes, undefined, 250, undefined, clock.now);
+  const send = (input: string): string => {
+    socket.writes = [];
+    socket.emit('data', Buffer.from(input, 'latin1'));
+    return socket.text();
+  };
+  const stat = (name: string): number => {
+    const line = send('stats\r\n')
+      .split('\r\n')
+      .find((l) => l.startsWith(`STAT ${name} `));
+    if (line === undefined) throw new Error(`no STAT ${name}`);
+    return Number(line.split(' ')[2]);
+  };
+  return { clock, send, stat };
+}
+
+describe('memcached text commands: effects beyond the reply', () => {
+  test('incr and decr keep the remaining TTL of the counter', () => {
+    const { clock, send } = session();
+    expect(send('set n 0 10 1\r\n5\r\n')).toBe('STORED\r\n');
+    clock.advance(4000);
+    expect(send('incr n 2\r\n')).toBe('7\r\n');
+    expect(send('decr n 1\r\n')).toBe('6\r\n');
+    clock.advance(5999);
+    expect(send('get n\r\n')).toBe('VALUE n 0 1\r\n6\r\nEND\r\n');
+    clock.advance(1);
+    expect(send('get n\r\n')).toBe('END\r\n');
+  });
+
+  test('an absolute exptime equal to now is already expired; one second later is not', () => {
+    const { clock, send } = session();
+    const nowSeconds = clock.now() / 1000;
+    expect(send(`set past 0 ${nowSeconds} 1\r\nx\r\n`)).toBe('STORED\r\n');
+    expect(send('get past\r\n')).toBe('END\r\n');
+    expect(send(`set soon 0 ${nowSeconds + 1} 1\r\ny\r\n`)).toBe('STORED\r\n');
+    expect(send('get soon\r\n')).toBe('VALUE soon 0 1\r\ny\r\nEND\r\n');
+    clock.advance(1000);
+    expect(send('get soon\r\n')).toBe('END\r\n');
+  });
+
+  test('a value of exactly the item size limit is stored; one byte more is refused', () => {
+    const { send, stat } = session(8);
+    expect(send('set k 0 0 8\r\n12345678\r\n')).toBe('STORED\r\n');
+    expect(send('set k 0 0 9\r\n123456789\r\n')).toBe(
+      'SERVER_ERROR object too large for cache\r\n',
+    );
+    expect(stat('store_too_large')).toBe(1);
+  });
+
+  test('stats count touch, delete and cas hits and misses, each apart', () => {
+    const { send, stat } = session();
+    send('set k 0 0 1\r\nx\r\n');
+    const cas = /VALUE k 0 1 (\d+)/.exec(send('gets k\r\n'))![1]!;
+    expect(send('touch k 100\r\ntouch k 100\r\ntouch none 100\r\n')).toBe(
+      'TOUCHED\r\nTOUCHED\r\nNOT_FOUND\r\n',
+    );
+    expect(send(`cas k 0 0 1 ${Number(cas) + 1}\r\ny\r\n`)).toBe('EXISTS\r\n');
+    expect(send(`cas k 0 0 1 ${cas}\r\ny\r\n`)).toBe('STORED\r\n');
+    expect(send(`cas k 0 0 1 ${cas}\r\nz\r\ncas none 0 0 1 1\r\nz\r\n`)).toBe(
+      'EXISTS\r\nNOT_FOUND\r\n',
+    );
+    expect(send('delete none\r\ndelete none\r\ndelete k\r\n')).toBe(
+      'NOT_FOUND\r\nNOT_FOUND\r\nDELETED\r\n',
+    );
+    expect({
+      cmd_touch: stat('cmd_touch'),
+      touch_hits: stat('touch_hits'),
+      touch_misses: stat('touch_misses'),
+      cas_hits: stat('cas_hits'),
+      cas_badval: stat('cas_badval'),
+      cas_misses: stat('cas_misses'),
+      delete_hits: stat('delete_hits'),
+      delete_misses: stat('delete_misses'),
+    }).toEqual({
+      cmd_touch: 3,
+      touch_hits: 2,
+      touch_misses: 1,
+      cas_hits: 1,
+      cas_badval: 2,
+      cas_misses: 1,
+      delete_hits: 1,
+      delete_misses: 2,
+    });
+  });
+});
