@@ -169,6 +169,8 @@ describe('conditional writes', () => {
     [{ 'if-none-match': '"3"' }],
     [{ 'if-match': 'W/"3"' }],
     [{ 'if-match': '"abc"' }],
+    [{ 'if-match': '1' }], // an ETag is quoted: a bare version is not one
+    [{ 'if-match': '"1", "2"' }],
   ])('refuses an unsupported condition %j with 400', async (headers) => {
     const app = createApp();
     const res = await put(app, 'k', 'v', headers);

@@ -89,4 +89,19 @@ describe('memcached text commands: effects beyond the reply', () => {
       delete_misses: 2,
     });
   });
+
+  test('stats count incr and decr hits and misses, from text and meta commands alike', () => {
+    const { send, stat } = session();
+    send('set n 0 0 2\r\n10\r\n');
+    expect(send('incr n 1\r\nincr none 1\r\ndecr n 1\r\ndecr none 1\r\ndecr none 1\r\n')).toBe(
+      '11\r\nNOT_FOUND\r\n10\r\nNOT_FOUND\r\nNOT_FOUND\r\n',
+    );
+    expect(send('ma n\r\nma n MD\r\nma none\r\nma none MD\r\n')).toBe('HD\r\nHD\r\nNF\r\nNF\r\n');
+    expect({
+      incr_hits: stat('incr_hits'),
+      incr_misses: stat('incr_misses'),
+      decr_hits: stat('decr_hits'),
+      decr_misses: stat('decr_misses'),
+    }).toEqual({ incr_hits: 2, incr_misses: 2, decr_hits: 2, decr_misses: 3 });
+  });
 });
