@@ -1,5 +1,6 @@
 import type { LruCache } from '@dcache/core';
 import { HttpError } from './errors/http-error.js';
+import { entryRefused } from './store.js';
 import type { StoredValue } from './stored-value.js';
 import { FLAGS_MSGPACK } from './stored-value.js';
 
@@ -30,7 +31,8 @@ export function parseDelta(input: string | undefined): bigint {
  * an unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0 stops at 0. The flags and
  * the remaining TTL are kept. Returns the new value, or undefined when the key is absent (memcached's
  * NOT_FOUND; we do not start at 0 as Redis does). Read and write happen in one synchronous step, so
- * no other request can interleave: the update is atomic.
+ * no other request can interleave: the update is atomic. Throws 413 when the longer number no
+ * longer fits the node's memory limit; the counter then keeps its old value.
  */
 export function increment(
   cache: LruCache<StoredValue>,
@@ -56,7 +58,7 @@ export function increment(
   const bytes = asciiEncoder.encode(next.toString());
   // A remaining TTL keeps the same expiry; at least 1 ms so "about to expire" never becomes "never".
   const ttl = entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
-  cache.set(key, { bytes, flags: entry.value.flags }, { ttl });
+  if (!cache.set(key, { bytes, flags: entry.value.flags }, { ttl })) throw entryRefused();
   return next;
 }
 

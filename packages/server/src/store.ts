@@ -7,7 +7,8 @@ export type WriteCondition = null | 'add' | 'replace' | number;
 
 const NO_OPTIONS = {};
 
-function refused(): HttpError {
+/** 413: the cache refused an entry larger than its whole memory limit. */
+export function entryRefused(): HttpError {
   return new HttpError(413, 'too_large', "the entry does not fit in this node's memory limit");
 }
 
@@ -24,7 +25,7 @@ export function store(
 ): number | undefined {
   const options = ttl === undefined ? NO_OPTIONS : { ttl };
   if (condition === null) {
-    if (!cache.set(key, value, options)) throw refused();
+    if (!cache.set(key, value, options)) throw entryRefused();
   } else {
     // add/replace answer true/false; false is a failed condition unless the key's state says the
     // cache refused the size instead (checked below, same tick).
@@ -34,18 +35,18 @@ export function store(
         : condition === 'replace'
           ? cache.replace(key, value, options)
           : cache.compareAndSet(key, value, condition, options);
-    if (outcome === 'refused') throw refused();
+    if (outcome === 'refused') throw entryRefused();
     if (outcome !== true && outcome !== 'stored') {
       const present = cache.has(key);
       const failed =
         condition === 'add' ? present : condition === 'replace' ? !present : outcome !== false;
-      if (!failed) throw refused();
+      if (!failed) throw entryRefused();
       return undefined;
     }
   }
   // Same tick as the write: nothing can interleave, so this is the version we wrote.
   const entry = cache.peekEntry(key);
-  if (entry === undefined || entry.value !== value) throw refused();
+  if (entry === undefined || entry.value !== value) throw entryRefused();
   return entry.version;
 }
 

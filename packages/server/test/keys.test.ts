@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createApp } from '../src/index.js';
+import { ENTRY_OVERHEAD, heapStringBytes } from '@dcache/core';
+import { createApp, STORED_VALUE_OVERHEAD_BYTES } from '../src/index.js';
 import { errorOf, manualClock } from './helpers.js';
 
 type App = ReturnType<typeof createApp>;
@@ -199,6 +200,18 @@ describe('POST /v1/keys/:key/incr and /decr', () => {
     const stored = await app.request('/v1/keys/n');
     expect(await stored.text()).toBe('25');
     expect(stored.headers.get('dcache-flags')).toBe('16'); // flags kept
+  });
+
+  it('answers 413 when the longer number no longer fits the memory limit, and keeps the old value', async () => {
+    // Room for exactly one entry 'n' holding one digit: "10" is one byte more than "9".
+    const maxMemory = heapStringBytes('n') + 1 + STORED_VALUE_OVERHEAD_BYTES + ENTRY_OVERHEAD;
+    const app = createApp({ maxMemory });
+    expect((await put(app, 'n', '8')).status).toBe(204);
+    expect(await (await app.request('/v1/keys/n/incr', { method: 'POST' })).json()).toBe(9);
+    const res = await app.request('/v1/keys/n/incr', { method: 'POST' });
+    expect(res.status).toBe(413);
+    expect((await errorOf(res)).code).toBe('too_large');
+    expect(await (await app.request('/v1/keys/n')).text()).toBe('9');
   });
 
   it('stops at 0 going down and wraps past 2^64-1 going up, as memcached', async () => {

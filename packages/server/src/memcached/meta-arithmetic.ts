@@ -10,7 +10,7 @@ import {
   parseMetaRequest,
   MUTATION_META_LIMITS,
 } from './meta-common.js';
-import { NON_NUMERIC } from './other-commands.js';
+import { NON_NUMERIC, OUT_OF_MEMORY } from './other-commands.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
 import { ProtocolStore } from './store.js';
@@ -57,7 +57,10 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     if (incr) counters.incr_hits++;
     else counters.decr_hits++;
     const value = { bytes: result.bytes, flags: entry.value.flags };
-    cache.set(req.key, value, { ttl: ProtocolStore.remainingTtl(entry) });
+    if (!cache.set(req.key, value, { ttl: ProtocolStore.remainingTtl(entry) })) {
+      out.ascii(OUT_OF_MEMORY).crlf();
+      return;
+    }
     if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
     digits = result.digits;
     item = cache.peekEntry(req.key);

@@ -11,6 +11,8 @@ import type { Tokens } from './tokenize.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
+/** memcached's answer when a counter's longer number cannot be stored; the old value stays. */
+export const OUT_OF_MEMORY = 'SERVER_ERROR out of memory';
 
 /** The key in token 1, or undefined when it is too long. */
 function keyOf(session: Session, buf: Buffer, t: Tokens): string | undefined {
@@ -92,7 +94,8 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   if (incr) counters.incr_hits++;
   else counters.decr_hits++;
   const value = { bytes: result.bytes, flags: entry.value.flags };
-  store.cache.set(key, value, { ttl: ProtocolStore.remainingTtl(entry) });
+  if (!store.cache.set(key, value, { ttl: ProtocolStore.remainingTtl(entry) }))
+    return reply(session, OUT_OF_MEMORY, noreply);
   if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
   reply(session, result.digits, noreply);
 }

@@ -1,11 +1,12 @@
+import { ENTRY_OVERHEAD, heapStringBytes } from '@dcache/core';
 import { describe, expect, test } from 'vitest';
 import { manualClock } from '../helpers.js';
 import { open } from './fake-connection.js';
 
 /** A connection over a cache on a manual clock; `send` returns the replies to one input chunk. */
-function session(maxValueBytes?: number) {
+function session(maxValueBytes?: number, maxMemory?: number) {
   const clock = manualClock(1_800_000_000_000); // a whole second, so absolute exptimes are exact
-  const { socket } = open(maxValueBytes, undefined, 250, undefined, clock.now);
+  const { socket } = open(maxValueBytes, maxMemory, 250, undefined, clock.now);
   const send = (input: string): string => {
     socket.writes = [];
     socket.emit('data', Buffer.from(input, 'latin1'));
@@ -32,6 +33,17 @@ describe('memcached text commands: effects beyond the reply', () => {
     expect(send('get n\r\n')).toBe('VALUE n 0 1\r\n6\r\nEND\r\n');
     clock.advance(1);
     expect(send('get n\r\n')).toBe('END\r\n');
+  });
+
+  test('incr whose longer number does not fit the memory limit answers SERVER_ERROR and keeps the old value (text and meta)', () => {
+    // Room for exactly one entry 'n' holding one digit (these tests' cache counts value bytes only).
+    const { send } = session(undefined, heapStringBytes('n') + 1 + ENTRY_OVERHEAD);
+    expect(send('set n 0 0 1\r\n8\r\n')).toBe('STORED\r\n');
+    expect(send('incr n 1\r\n')).toBe('9\r\n');
+    expect(send('incr n 1\r\n')).toBe('SERVER_ERROR out of memory\r\n');
+    expect(send('ma n v\r\n')).toBe('SERVER_ERROR out of memory\r\n');
+    expect(send('get n\r\n')).toBe('VALUE n 0 1\r\n9\r\nEND\r\n');
+    expect(send('decr n 9\r\n')).toBe('0\r\n');
   });
 
   test('an absolute exptime equal to now is already expired; one second later is not', () => {
