@@ -195,7 +195,8 @@ describe('getOrSet', () => {
     expect(cache.get('a')).toBe('small');
     expect(cache.memoryUsed).toBe(entryBytes('a', 5));
     expect(cache.stats.refusals).toBe(1);
-    // One byte less fits: it is stored, evicting 'a' to make room.
+    // Under the two-byte key 'k2' a value two bytes shorter makes an entry of exactly maxMemory:
+    // it is stored, evicting 'a' to make room.
     await expect(cache.getOrSet('k2', () => justOver.slice(2))).resolves.toHaveLength(
       justOver.length - 2,
     );

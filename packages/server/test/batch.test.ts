@@ -1,7 +1,8 @@
+import { ENTRY_OVERHEAD, heapStringBytes } from '@dcache/core';
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it, vi } from 'vitest';
 import { batchCodec } from '../src/msgpack.js';
-import { createApp } from '../src/index.js';
+import { createApp, STORED_VALUE_OVERHEAD_BYTES } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock } from './helpers.js';
 
@@ -251,6 +252,19 @@ describe('POST /v1/batch', () => {
     const after = await statsOf();
     expect(after.hits - before.hits).toBe(1);
     expect(after.misses).toBe(before.misses);
+  });
+
+  it('answers [413, too_large] for an incr whose longer number no longer fits, keeping the old value', async () => {
+    // Room for exactly one entry 'n' holding one digit: "10" is one byte more than "9".
+    const maxMemory = heapStringBytes('n') + 1 + STORED_VALUE_OVERHEAD_BYTES + ENTRY_OVERHEAD;
+    const results = await run(createApp({ maxMemory }), [
+      ['set', 'n', bytes('9'), 16, null, null],
+      ['incr', 'n', 1],
+      ['get', 'n'],
+    ]);
+    expect(results[0]![0]).toBe(204);
+    expect(results[1]!.slice(0, 2)).toEqual([413, 'too_large']);
+    expect(results[2]!.slice(0, 3)).toEqual([200, bytes('9'), 16]);
   });
 
   it('answers 400 with not_a_number for incr on a non-numeric value', async () => {

@@ -6,7 +6,7 @@ import { open } from './fake-connection.js';
 /** A connection over a cache on a manual clock; `send` returns the replies to one input chunk. */
 function session(maxValueBytes?: number, maxMemory?: number) {
   const clock = manualClock(1_800_000_000_000); // a whole second, so absolute exptimes are exact
-  const { socket } = open(maxValueBytes, maxMemory, 250, undefined, clock.now);
+  const { socket } = open({ maxValueBytes, maxMemory, now: clock.now });
   const send = (input: string): string => {
     socket.writes = [];
     socket.emit('data', Buffer.from(input, 'latin1'));

@@ -75,7 +75,7 @@ describe('streaming parser', () => {
   });
 
   test('a long key echoed in a reply is copied, not a view of the reused read buffer', () => {
-    const { socket } = open(1024 * 1024, undefined, 8192);
+    const { socket } = open({ maxKeyBytes: 8192 });
     const key = 'k'.repeat(5000);
     socket.emit('data', Buffer.from(`set ${key} 0 0 1\r\nx\r\nget ${key}\r\n`));
     // The next chunk lands in the same read buffer (the harness also poisons it after each call).
@@ -143,7 +143,7 @@ describe('streaming parser', () => {
 
 describe('errors as memcached gives them', () => {
   const reply = (input: string, maxValueBytes?: number) => {
-    const { socket, shared } = open(maxValueBytes);
+    const { socket, shared } = open({ maxValueBytes });
     socket.emit('data', Buffer.from(input, 'utf8'));
     return { text: socket.text(), shared };
   };
@@ -209,7 +209,7 @@ describe('errors as memcached gives them', () => {
   });
 
   test('memory pressure evicts instead of answering SERVER_ERROR out of memory', () => {
-    const { socket, shared } = open(undefined, 256 * 1024);
+    const { socket, shared } = open({ maxMemory: 256 * 1024 });
     const value = 'v'.repeat(1000);
     // 2 MB through a 256 KiB cache, then one more store that must succeed.
     const sets = Array.from(

@@ -6,7 +6,7 @@ import { open } from './fake-connection.js';
 /** Connections sharing one scheduler, as the listener's connections do. */
 function openMany(count: number) {
   const flushes = new FlushScheduler();
-  const conns = Array.from({ length: count }, () => open(undefined, undefined, undefined, flushes));
+  const conns = Array.from({ length: count }, () => open({ flushes }));
   return { flushes, conns };
 }
 

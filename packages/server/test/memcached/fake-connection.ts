@@ -49,13 +49,26 @@ export class FakeSocket extends EventEmitter {
   }
 }
 
-export function open(
+export interface OpenOptions {
+  /** @default 1 MiB */
+  maxValueBytes?: number;
+  /** @default 64 MiB (newCache's) */
+  maxMemory?: number;
+  /** @default 250 */
+  maxKeyBytes?: number;
+  flushes?: FlushScheduler;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+/** A connection over a fresh cache, fed through a FakeSocket. */
+export function open({
   maxValueBytes = 1024 * 1024,
-  maxMemory?: number,
+  maxMemory,
   maxKeyBytes = 250,
-  flushes?: FlushScheduler,
-  now: () => number = Date.now,
-): { socket: FakeSocket; shared: ProtocolShared; conn: MemcachedConnection } {
+  flushes,
+  now = Date.now,
+}: OpenOptions = {}): { socket: FakeSocket; shared: ProtocolShared; conn: MemcachedConnection } {
   const cache = newCache(now, maxMemory);
   const shared: ProtocolShared = {
     store: new ProtocolStore(cache, now),
