@@ -1,7 +1,8 @@
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CLUSTER_MODULE, DEMO_MAIN } from './helpers/paths.js';
-import { freePorts, isAlive, isListening } from './helpers/ports.js';
+import { demoNodes, isDemoNodeAlive, killDemoNode } from './helpers/demo-nodes.js';
+import { freePorts, isListening } from './helpers/ports.js';
 import { start } from './helpers/run.js';
 import type { Finished, Running } from './helpers/run.js';
 
@@ -25,7 +26,8 @@ afterEach(async () => {
     demo.kill('SIGKILL');
     const { stdout } = await demo.finished;
     // A test that failed may have left the demo's nodes behind: the next tests must not inherit them.
-    for (const pid of nodePids(stdout).filter(isAlive)) process.kill(pid, 'SIGKILL');
+    // Only a pid that is still that node is killed: pids are reused, and this machine is shared.
+    for (const node of demoNodes(stdout)) killDemoNode(node);
   }
 });
 
@@ -37,15 +39,10 @@ function demo(args: readonly string[]): Running {
   return child;
 }
 
-/** Every node pid the narration printed (the first three and the restarted one). */
-function nodePids(stdout: string): number[] {
-  return [...stdout.matchAll(/\bpid (\d+)/g)].map((match) => Number(match[1]));
-}
-
 async function expectNothingLeft(stdout: string, ports: readonly number[]): Promise<void> {
-  const pids = nodePids(stdout);
-  expect(pids.length).toBeGreaterThanOrEqual(3);
-  expect(pids.filter(isAlive)).toEqual([]);
+  const nodes = demoNodes(stdout);
+  expect(nodes.length).toBeGreaterThanOrEqual(3);
+  expect(nodes.filter(isDemoNodeAlive)).toEqual([]);
   for (const port of ports)
     expect(await isListening(port), `port ${port} still listening`).toBe(false);
 }
@@ -178,9 +175,11 @@ describe('the demo as a real process', () => {
     const result = await crash.finished;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('boom');
-    for (const [pid, port] of nodes) {
-      // SIGKILL is delivered at once, but the kernel reaps the process a moment later.
-      await expect.poll(() => isAlive(pid), { timeout: 5000 }).toBe(false);
+    for (const [i, [pid, port]] of nodes.entries()) {
+      // SIGKILL is delivered at once, but the kernel reaps the process a moment later. The nodes
+      // were started with --port 0, and that is what their command line says.
+      const node = { pid, nodeId: `node-${i + 1}`, port: 0 };
+      await expect.poll(() => isDemoNodeAlive(node), { timeout: 5000 }).toBe(false);
       expect(await isListening(port)).toBe(false);
     }
   });
