@@ -89,8 +89,10 @@ describe('the demo as a real process', () => {
     await child.waitFor(/Press Ctrl-C/, 50_000);
     for (const port of ports) expect(await isListening(port)).toBe(true);
 
-    // A terminal's Ctrl-C reaches the demo, and then again as pnpm passes it on to its script.
+    // A terminal's Ctrl-C reaches the demo, and then again as pnpm passes it on to its script. The
+    // second is sent once the first was handled: two back to back would merge into one pending signal.
     child.kill('SIGINT');
+    await child.waitFor(/Received SIGINT/);
     child.kill('SIGINT');
     const result = await child.finished;
     expect(result.code, result.stderr).toBe(0);
