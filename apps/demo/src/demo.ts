@@ -74,8 +74,8 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     // graceful shutdown they already started rather than interrupt it with a second signal.
     void shutdown(signal === 'SIGINT' ? SELF_STOP_MS : 0);
   };
-  // SIGHUP too: a closed terminal or a dropped ssh session hangs up, and a demo dying of it would
-  // run no 'exit' handler and leave its nodes running.
+  // SIGHUP too: a demo dying of a SIGHUP sent to it alone (kill -HUP) would run no 'exit' handler
+  // and leave its nodes running. A closed terminal hangs up the nodes as well, and they die of it.
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   try {

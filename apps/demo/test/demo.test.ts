@@ -102,7 +102,7 @@ describe('the demo as a real process', () => {
   });
 
   it.each(['SIGTERM', 'SIGHUP'] as const)(
-    'stops all three nodes on a %s sent to the demo alone (kill, or a closed terminal hanging up)',
+    'stops all three nodes on a %s sent to the demo alone (kill -TERM / kill -HUP <pid>)',
     async (signal) => {
       const ports = await freePorts(3);
       const child = demo(['--ports', ports.join(','), '--no-dashboard']);
