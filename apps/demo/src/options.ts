@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseSize } from '@dcache/server';
 import { UsageError } from './usage-error.js';
 
 /** Everything the demo can be told on its command line, resolved and validated in one place. */
@@ -94,12 +95,15 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   }
   if (new Set(ports).size !== ports.length)
     throw new UsageError(`--ports must all differ, got ${ports.join(',')}`);
-  const memory = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i.exec(values['max-memory']);
-  if (memory === null) {
-    throw new UsageError(`--max-memory must be a size like 64mb, got "${values['max-memory']}"`);
+  // Checked here, not left to the nodes, so it is a usage error (exit 2) like every other bad flag;
+  // with the nodes' own parser, so the demo accepts exactly the sizes they do (and floors alike).
+  let maxMemoryBytes: number;
+  try {
+    maxMemoryBytes = parseSize('--max-memory', values['max-memory']);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
   }
-  // Checked here, not left to the nodes, so it is a usage error (exit 2) like every other bad flag.
-  if (Number(memory[1]) === 0) {
+  if (maxMemoryBytes < 1) {
     throw new UsageError(`--max-memory must be at least 1 byte, got "${values['max-memory']}"`);
   }
   if (!values.dashboard && values['dashboard-port'] !== undefined) {

@@ -29,6 +29,9 @@ describe('demo options', () => {
       { once: true, maxMemory: '8MB', host: '::1' },
     ],
     [['-h'], { help: true }],
+    // The node's own size syntax (@dcache/server's parseSize): whatever it accepts, the demo does.
+    [['--max-memory', '512k'], { maxMemory: '512k' }],
+    [['--max-memory', '64MiB'], { maxMemory: '64MiB' }],
     // npm habit: `pnpm demo -- --base-port 9000` hands the script a leading `--`.
     [['--', '--base-port', '9000', '--once'], { ports: [9000, 9001, 9002], once: true }],
   ])('%j', (args, expected) => {
@@ -44,12 +47,16 @@ describe('demo options', () => {
     [['--base-port', '65534'], /leaves no room for 3 nodes/],
     [['--ports', '1,2,3', '--base-port', '5'], /cannot be combined/],
     [['--dashboard-port', '-1'], /--dashboard-port/],
-    [['--max-memory', 'lots'], /--max-memory must be a size like 64mb, got "lots"/],
+    [['--max-memory', 'lots'], /--max-memory must be bytes or a size like "512kb".*got "lots"/],
+    [['--max-memory', '64 parsecs'], /--max-memory must be bytes or a size like/],
     [['--frobnicate'], /frobnicate/],
     [['extra'], /extra/],
     [['--', '--once', '--', '--help'], /--help/],
     [['--max-memory', '0'], /--max-memory must be at least 1 byte, got "0"/],
     [['--max-memory', '0.0mb'], /--max-memory must be at least 1 byte/],
+    // The node floors a size to whole bytes: these would start nodes with 0 bytes, which fail (exit 1).
+    [['--max-memory', '0.5'], /--max-memory must be at least 1 byte, got "0.5"/],
+    [['--max-memory', '0.4b'], /--max-memory must be at least 1 byte/],
     [['--dashboard-port', '9090', '--no-dashboard'], /--dashboard-port and --no-dashboard/],
     [['--base-port', '8079'], /the dashboard's port 8080 is also a node's: pass --dashboard-port/],
     [['--ports', '9001,9002,9003', '--dashboard-port', '9002'], /port 9002 is also a node's/],
