@@ -7,6 +7,7 @@ import type { Dashboard } from './dashboard/dashboard-server.js';
 import { Narrator } from './narrator.js';
 import type { DemoOptions } from './options.js';
 import { describeExit } from './node-process.js';
+import { stoppedByTheStop } from './stop-report.js';
 import { walkthrough } from './walkthrough.js';
 
 /**
@@ -51,18 +52,29 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
   let resolveStopped!: () => void;
   const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
 
-  const shutdown = (selfMs = 0): Promise<void> =>
+  /** `ctrlC`: stopping on a SIGINT, which a terminal sent the nodes as well. */
+  const shutdown = (ctrlC = false): Promise<void> =>
     (stopping ??= (async () => {
       say.section('Stopping');
-      // A node that never started, or was killed by hand, is not one the demo stopped: say so.
-      const wasRunning = new Set(cluster.nodes.filter((node) => node.running));
+      // A node that never started, or was killed by hand, is not one the demo stopped: say so. What
+      // counts is what was known as the stop began (see stoppedByTheStop for a Ctrl-C's own exits).
+      const startedAt = performance.now();
+      const atStop = cluster.nodes.map((node) => ({
+        node,
+        running: node.running,
+        exitedAt: node.exitedAt,
+      }));
       await client?.close();
       await dashboard?.close();
-      await cluster.stop({ selfMs });
-      for (const node of cluster.nodes) {
-        const exit = describeExit(await node.exited);
-        if (wasRunning.has(node)) say.ok(`${node.nodeId} stopped (${exit})`);
-        else say.say(`  ${node.nodeId} had already exited (${exit})`);
+      // After a Ctrl-C, let the nodes finish the graceful shutdown they already started rather than
+      // interrupt it with a second signal.
+      await cluster.stop({ selfMs: ctrlC ? SELF_STOP_MS : 0 });
+      for (const { node, running, exitedAt } of atStop) {
+        const exit = await node.exited;
+        const exitedMsBefore = exitedAt === undefined ? undefined : startedAt - exitedAt;
+        if (stoppedByTheStop({ running, exit, exitedMsBefore }, ctrlC))
+          say.ok(`${node.nodeId} stopped (${describeExit(exit)})`);
+        else say.say(`  ${node.nodeId} had already exited (${describeExit(exit)})`);
       }
       resolveStopped();
     })());
@@ -70,9 +82,8 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     // pnpm passes a terminal's Ctrl-C on to its script, which already got it: one notice is enough.
     if (stopping !== undefined) return;
     say.say(`\nReceived ${signal}: stopping the nodes…`);
-    // Ctrl-C in a terminal signals the whole process group, nodes included: let them finish the
-    // graceful shutdown they already started rather than interrupt it with a second signal.
-    void shutdown(signal === 'SIGINT' ? SELF_STOP_MS : 0);
+    // Ctrl-C in a terminal signals the whole process group, nodes included.
+    void shutdown(signal === 'SIGINT');
   };
   // SIGHUP too: a demo dying of a SIGHUP sent to it alone (kill -HUP) would run no 'exit' handler
   // and leave its nodes running. A closed terminal hangs up the nodes as well, and they die of it.

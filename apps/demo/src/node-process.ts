@@ -46,6 +46,8 @@ export class NodeProcess {
   #port: number;
   #child: ChildProcess | undefined;
   #exited: Promise<Exit> = Promise.resolve({ code: null, signal: null });
+  /** When (performance.now()) the last process exited; undefined while it runs or before any. */
+  #exitedAt: number | undefined;
   /** The child's last output lines, quoted when it fails to start. */
   readonly #output: string[] = [];
 
@@ -75,6 +77,11 @@ export class NodeProcess {
     );
   }
 
+  /** When (on the performance.now() clock) the last process was seen to exit; undefined while one runs. */
+  get exitedAt(): number | undefined {
+    return this.running ? undefined : this.#exitedAt;
+  }
+
   /** Resolves when the current process has exited (at once when none runs). */
   get exited(): Promise<Exit> {
     return this.#exited;
@@ -97,7 +104,10 @@ export class NodeProcess {
     this.#child = child;
     this.#output.length = 0;
     this.#exited = new Promise((resolve) => {
-      child.once('exit', (code, signal) => resolve({ code, signal }));
+      child.once('exit', (code, signal) => {
+        this.#exitedAt = performance.now();
+        resolve({ code, signal });
+      });
     });
     // Spawn failures (e.g. ENOENT) surface as 'error' and then 'exit'; the exit path below reports them.
     child.once('error', (error) => this.#remember(`spawn error: ${error.message}`));
