@@ -159,6 +159,31 @@ describe('Batcher', () => {
     expect(batcher.inFlight).toBe(0);
   });
 
+  it('a queue split by maxBatchSize still sends one batch at a time under maxInFlight 1', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxBatchSize: 2, maxInFlight: 1 });
+    const keys = ['a', 'b', 'c', 'd', 'e'];
+    const calls = keys.map((key) => batcher.enqueue(['get', key]));
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(batches.map((batch) => batch.map((op) => op[1]))).toStrictEqual([['a', 'b']]);
+    expect(batcher.inFlight).toBe(1);
+    expect(batcher.queued).toBe(3);
+    pending.shift()!();
+    await calls[1];
+    await afterIo();
+    expect(batches.map((batch) => batch.map((op) => op[1]))).toStrictEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(batcher.inFlight).toBe(1);
+    pending.shift()!();
+    await calls[3];
+    await afterIo();
+    pending.shift()!();
+    expect((await Promise.all(calls)).map((result) => result[1])).toStrictEqual(keys);
+    expect(batches.map((batch) => batch.length)).toStrictEqual([2, 2, 1]);
+  });
+
   it('after an answer lands, waits for the rest of this turn of I/O before sending what queued', async () => {
     const { batches, pending, send } = heldSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });

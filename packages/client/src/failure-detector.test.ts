@@ -95,6 +95,24 @@ describe('FailureDetector', () => {
     expect(probes).toBe(0);
   });
 
+  it('a probe still running when close() is called schedules no further probe', async () => {
+    const { due, schedule } = manualSchedule();
+    let answer: (ok: boolean) => void = () => undefined;
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 10,
+      probe: () => new Promise<boolean>((resolve) => (answer = resolve)),
+      schedule,
+    });
+    detector.recordFailure();
+    due.shift()!.run();
+    detector.close();
+    answer(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(due).toHaveLength(0);
+    expect(detector.up).toBe(false);
+  });
+
   it('the default timer does not keep the process alive', () => {
     const detector = new FailureDetector({
       threshold: 1,

@@ -2,6 +2,7 @@
 // bounded polling instead of sleeps.
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { CacheServer } from '@dcache/server';
 import type { ServerOptions } from '@dcache/server';
 import { DistributedCacheClient } from '../src/index.js';
@@ -140,4 +141,58 @@ export function connect(
   options: ClientOptions = {},
 ): DistributedCacheClient {
   return new DistributedCacheClient(nodes, { timeout: 10_000, ...options });
+}
+
+/**
+ * An HTTP proxy in front of `target` that, while holding, keeps every answer back until
+ * `release()`: a replica that is reachable but slower than the others, on the test's command.
+ */
+export async function startHoldingProxy(target: string): Promise<{
+  url: string;
+  /** Answers kept back right now. */
+  held: () => number;
+  /** Sends the oldest answer kept back; later ones are still held. */
+  releaseOne: () => void;
+  /** Sends the answers kept back, and every later one at once. */
+  release: () => void;
+  close: () => Promise<void>;
+}> {
+  let waiting: (() => void)[] | undefined = [];
+  const server = createHttpServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      void fetch(`${target}${request.url ?? '/'}`, {
+        method: request.method,
+        headers: request.headers as Record<string, string>,
+        body: chunks.length === 0 ? undefined : Buffer.concat(chunks),
+      }).then(async (answer) => {
+        const body = Buffer.from(await answer.arrayBuffer());
+        const send = (): void => {
+          response.writeHead(answer.status, {
+            'content-type': answer.headers.get('content-type') ?? '',
+          });
+          response.end(body);
+        };
+        if (waiting === undefined) send();
+        else waiting.push(send);
+      });
+    });
+  });
+  const url = await listenOnLoopback(server);
+  return {
+    url,
+    held: () => waiting?.length ?? 0,
+    releaseOne: () => waiting?.shift()?.(),
+    release: () => {
+      const sends = waiting ?? [];
+      waiting = undefined;
+      for (const send of sends) send();
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }

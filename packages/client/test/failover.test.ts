@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { DistributedCacheClient } from '../src/index.js';
 import { isCacheUnavailableError } from '../src/index.js';
 import { connect, startCluster, waitFor } from './cluster.js';
-import type { TestCluster } from './cluster.js';
+import type { TestCluster, TestNode } from './cluster.js';
 
 let cluster: TestCluster | undefined;
 let client: DistributedCacheClient | undefined;
@@ -119,5 +119,28 @@ describe('failover', () => {
     expect(isCacheUnavailableError(error)).toBe(true);
     expect((error as Error).message).toContain('all marked down');
     expect((error as { nodes: string[] }).nodes.sort()).toStrictEqual([...cluster.urls].sort());
+  });
+
+  it('getStats reports a node marked down as down even while it answers its stats again', async () => {
+    cluster = await startCluster(2);
+    const [dead, live] = cluster.nodes as [TestNode, TestNode];
+    client = connect(cluster.urls, {
+      replicas: 1,
+      failureThreshold: 1,
+      probeInterval: 60_000,
+    });
+    let key = 'k:0';
+    for (let i = 1; client.nodesFor(key)[0] !== dead.url; i++) key = `k:${i}`;
+    await dead.kill();
+    await client.get(key).catch(() => undefined);
+    // Back on the same port, but no probe has run yet: the client still has it marked down.
+    await dead.restart();
+    const stats = await client.getStats();
+    expect(stats.nodes.map(({ node, up }) => ({ node, up }))).toStrictEqual([
+      { node: dead.url, up: false },
+      { node: live.url, up: true },
+    ]);
+    expect(stats.nodes.every((status) => status.stats !== undefined)).toBe(true);
+    expect([stats.up, stats.down]).toStrictEqual([1, 1]);
   });
 });

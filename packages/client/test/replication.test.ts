@@ -110,6 +110,39 @@ describe('replication', () => {
     expect(repaired.ttl).toBeUndefined();
   });
 
+  it('read repair writes only to the replicas that were asked and missed, not to later ones', async () => {
+    const client = connect(cluster.urls, { replicas: 3 });
+    await client.set('partial', 'v');
+    await client.close();
+    const [primary, , third] = client.nodesFor('partial').map(nodeOf) as [
+      TestNode,
+      TestNode,
+      TestNode,
+    ];
+    primary.server.cache.delete('partial');
+    third.server.cache.delete('partial');
+    const reader = connect(cluster.urls, { replicas: 3 });
+    expect(await reader.get('partial')).toBe('v');
+    // close() waits for the repair writes still running.
+    await reader.close();
+    expect(primary.entry('partial')).toBeDefined();
+    // The read stopped at the second replica: the third was never asked, so it is not written.
+    expect(third.entry('partial')).toBeUndefined();
+  });
+
+  it("incr answers with the primary's count when the replicas' counts differ", async () => {
+    const client = connect(cluster.urls, { replicas: 2 });
+    await client.set('drift', 10);
+    const [, secondary] = client.nodesFor('drift').map(nodeOf) as [TestNode, TestNode];
+    // The secondary alone (a client that knows only it) drifts to another count.
+    const direct = connect([secondary.url], { replicas: 1 });
+    await direct.set('drift', 100);
+    await direct.close();
+    expect(await client.incr('drift', 1)).toBe(11);
+    expect(await client.decr('drift', 2)).toBe(9);
+    await client.close();
+  });
+
   it('a read that finds the value on the primary repairs nothing', async () => {
     const client = connect(cluster.urls, { replicas: 2 });
     await client.set('hot', 1);

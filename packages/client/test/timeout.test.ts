@@ -4,7 +4,7 @@ import {
   isCacheUnavailableError,
   isNodeTimeoutError,
 } from '../src/index.js';
-import { startBlackHole, startCluster, waitFor } from './cluster.js';
+import { startBlackHole, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -89,5 +89,38 @@ describe('a node that accepts connections but never answers', () => {
       true,
       false,
     ]);
+  });
+});
+
+describe('an operation queued behind a slow batch', () => {
+  it('gets only what is left of its timeout on the wire, not a whole timeout more', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const proxy = await startHoldingProxy(node.url);
+    cleanups.push(proxy.close);
+    const timeout = 2000;
+    const client = new DistributedCacheClient([proxy.url], {
+      timeout,
+      replicas: 1,
+      failureThreshold: 100,
+      probeInterval: 60_000,
+    });
+    cleanups.push(() => client.close());
+    const first = client.get('first');
+    await waitFor(() => proxy.held() === 1, 'the first batch to be on the wire');
+    // Queued behind the first batch (one batch per node in flight): its time runs from now.
+    const queuedAt = performance.now();
+    const second = client.get('second').catch((e: unknown) => e);
+    // Builds the situation, not a wait for a result: the first answer comes 60% into the timeout.
+    await new Promise((resolve) => setTimeout(resolve, timeout * 0.6));
+    proxy.releaseOne();
+    expect(await first).toBeUndefined();
+    // The second batch is never answered: it must fail at its own deadline, ~timeout after it
+    // was queued, not a whole timeout after it was sent (1.6 × timeout).
+    const error = await second;
+    const elapsed = performance.now() - queuedAt;
+    expect(isCacheUnavailableError(error)).toBe(true);
+    expect(isNodeTimeoutError((error as { errors: unknown[] }).errors[0])).toBe(true);
+    expect(elapsed).toBeLessThan(timeout * 1.35);
   });
 });

@@ -3,7 +3,7 @@ import { HashRing } from '@dcache/ring';
 import { decodeValue } from '../src/codec.js';
 import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
 import type { ClientOptions } from '../src/index.js';
-import { startBlackHole, startCluster, TestNode, waitFor } from './cluster.js';
+import { startBlackHole, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -125,5 +125,51 @@ describe('no acknowledgement at all', () => {
     expect(unavailable.errors).toHaveLength(2);
     for (const url of urls) expect(unavailable.message).toContain(url);
     await waitFor(() => hole.connections() >= 1, 'the black hole to have been tried');
+  });
+});
+
+describe('delete', () => {
+  it('waits for every replica: a copy only the slower replica held still makes it true', async () => {
+    const fast = await TestNode.start();
+    cleanups.push(() => fast.kill());
+    const slow = await TestNode.start();
+    cleanups.push(() => slow.kill());
+    // The key only on the slow replica (a client that knows only it).
+    const direct = client([slow.url], { replicas: 1 });
+    expect(await direct.set('slow-copy', 'x')).toBe(true);
+    expect(fast.entry('slow-copy')).toBeUndefined();
+
+    const held = await startHoldingProxy(slow.url);
+    cleanups.push(held.close);
+    const second = client([fast.url, held.url], { replicas: 2 });
+    const deleting = second.delete('slow-copy');
+    await waitFor(() => held.held() === 1, 'the slow replica to have been asked');
+    held.release();
+    expect(await deleting).toBe(true);
+    expect(slow.entry('slow-copy')).toBeUndefined();
+  });
+});
+
+describe("add with writeConsistency 'all'", () => {
+  it('resolves only after every other replica acknowledged the copy', async () => {
+    const cluster = await startCluster(3);
+    cleanups.push(() => cluster.close());
+    const slow = cluster.nodes[2]!;
+    const proxy = await startHoldingProxy(slow.url);
+    cleanups.push(proxy.close);
+    const urls = [cluster.urls[0]!, cluster.urls[1]!, proxy.url];
+    const adder = client(urls, { replicas: 3, writeConsistency: 'all' });
+    let key = 'add-all:0';
+    for (let i = 1; adder.nodesFor(key)[0] === proxy.url; i++) key = `add-all:${i}`;
+    let settled = false;
+    const adding = adder.add(key, 'v').finally(() => (settled = true));
+    await waitFor(() => proxy.held() === 1, 'the slow replica to have been written');
+    const fast = cluster.nodes.slice(0, 2);
+    await waitFor(() => fast.every((node) => node.entry(key) !== undefined), 'the fast replicas');
+    // A negative check, so bounded by a pause: the fast replicas' answers have had time to land.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(settled).toBe(false);
+    proxy.release();
+    expect(await adding).toBe(true);
   });
 });
