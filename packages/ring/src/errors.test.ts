@@ -31,6 +31,14 @@ describe('HashRing rejects bad input', () => {
     expect(call).toThrow(message);
   });
 
+  it('checks keys itself, not through the hash: an injected hash would take anything', () => {
+    // This hash never throws: a key must be refused before it is hashed.
+    const lenient = new HashRing(['a', 'b'], { hash: (key) => String(key).length });
+    expect(() => lenient.get(loose(1))).toThrow(/HashRing.get: key must be a string, got number/);
+    expect(() => lenient.getN(loose(null), 2)).toThrow(/HashRing.getN: key must be a string/);
+    expect(() => lenient.get(loose(1))).toThrow(TypeError);
+  });
+
   it('leaves the ring unchanged after a rejected call', () => {
     expect(ring.nodes).toEqual(['a', 'b']);
   });
