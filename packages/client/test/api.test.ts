@@ -178,6 +178,10 @@ describe('operations', () => {
   });
 
   it('getStats reports each node and cluster totals', async () => {
+    // Its own traffic, so it holds when run alone: a hit and a miss at least.
+    await client.set('stats:hit', 'v');
+    expect(await client.get('stats:hit')).toBe('v');
+    expect(await client.get('stats:absent')).toBeUndefined();
     const stats = await client.getStats();
     expect(stats.nodes.map((status) => status.node)).toStrictEqual(cluster.urls);
     expect(stats.up).toBe(3);
@@ -197,6 +201,7 @@ describe('operations', () => {
     expect(stats.totals).toMatchObject(sums);
     expect(stats.totals.memory).not.toBe(stats.totals.items);
     expect(stats.totals.hits).toBeGreaterThan(0);
+    expect(stats.totals.misses).toBeGreaterThan(0);
     expect(stats.totals.memory).toBeGreaterThan(0);
     expect(stats.totals.hitRate).toBeCloseTo(
       stats.totals.hits / (stats.totals.hits + stats.totals.misses),
