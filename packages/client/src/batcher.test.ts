@@ -58,6 +58,8 @@ function failFirstSender() {
   return { sent, send, fail: (error: Error) => fail(error) };
 }
 
+/** Resolves on the next tick: after the batcher has sent what this tick enqueued. */
+const nextTick = (): Promise<void> => new Promise((resolve) => process.nextTick(resolve));
 /** Resolves after the event loop's current I/O phase (where the batcher sends what queued). */
 const afterIo = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -130,13 +132,13 @@ describe('Batcher', () => {
     const { batches, pending, send } = heldSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     const first = batcher.enqueue(['get', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     expect(batcher.inFlight).toBe(1);
     // Issued over three ticks while the first batch is out: they wait, then travel together.
     const later: Promise<BatchResult>[] = [];
     for (const key of ['b', 'c', 'd']) {
       later.push(batcher.enqueue(['get', key]));
-      await new Promise((resolve) => process.nextTick(resolve));
+      await nextTick();
     }
     expect(batches).toHaveLength(1);
     pending.shift()!();
@@ -164,7 +166,7 @@ describe('Batcher', () => {
     const batcher = batcherOf(send, { maxBatchSize: 2, maxInFlight: 1 });
     const keys = ['a', 'b', 'c', 'd', 'e'];
     const calls = keys.map((key) => batcher.enqueue(['get', key]));
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     expect(batches.map((batch) => batch.map((op) => op[1]))).toStrictEqual([['a', 'b']]);
     expect(batcher.inFlight).toBe(1);
     expect(batcher.queued).toBe(3);
@@ -188,7 +190,7 @@ describe('Batcher', () => {
     const { batches, pending, send } = heldSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     void batcher.enqueue(['get', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     const queued = batcher.enqueue(['get', 'b']);
     // Stands for another node's answer, read in the same turn as this node's: its caller's next
     // operation for this node must travel with 'b', not in a batch of its own.
@@ -215,7 +217,7 @@ describe('Batcher', () => {
     const { sent, send, fail } = failFirstSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
     const failed = batcher.enqueue(['delete', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     const queued = batcher.enqueue(['delete', 'b']);
     fail(new Error('timed out'));
     await expect(failed).rejects.toThrow('timed out');
@@ -257,7 +259,7 @@ describe('Batcher', () => {
     const refusal = new Error('413 body too large');
     const batcher = batcherOf(send, { failsQueue: (error) => error !== refusal });
     const refused = batcher.enqueue(['delete', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     const queued = batcher.enqueue(['delete', 'b']);
     refuse(refusal);
     await expect(refused).rejects.toBe(refusal);
@@ -270,7 +272,7 @@ describe('Batcher', () => {
     const { batches, pending, budgets, send } = heldSender();
     const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
     const first = batcher.enqueue(['get', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     clock += 100;
     const second = batcher.enqueue(['get', 'b']);
     clock += 50;
@@ -294,7 +296,7 @@ describe('Batcher', () => {
     const { batches, pending, send } = heldSender();
     const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
     const first = batcher.enqueue(['get', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     const stale = batcher.enqueue(['get', 'b']);
     clock += 1000; // the first batch answered just in time; 'b' has no time left
     pending.shift()!();
@@ -305,7 +307,7 @@ describe('Batcher', () => {
     expect(batcher.queued).toBe(0);
     // The slot is free again: the next operation goes out with a whole timeout.
     const next = batcher.enqueue(['get', 'c']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     pending.shift()!();
     expect(await next).toStrictEqual([200, 'c']);
   });
@@ -315,7 +317,7 @@ describe('Batcher', () => {
     const { batches, pending, budgets, send } = heldSender();
     const batcher = batcherOf(send, { timeout: 1000, now: () => clock });
     const first = batcher.enqueue(['get', 'a']);
-    await new Promise((resolve) => process.nextTick(resolve));
+    await nextTick();
     clock = 10;
     const old = batcher.enqueue(['get', 'old']);
     clock = 950;
