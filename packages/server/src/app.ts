@@ -11,6 +11,7 @@ import { resolveOptions } from './options.js';
 import { batchRoutes } from './routes/batch.js';
 import { batchRunner } from './routes/batch-ops.js';
 import type { RunBatch } from './routes/batch-ops.js';
+import { flushRoutes } from './routes/flush.js';
 import { keyRoutes } from './routes/keys.js';
 import { statsRoutes } from './routes/stats.js';
 import type { StoredValue } from './stored-value.js';
@@ -38,6 +39,7 @@ export function buildApp(
   if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
   app.route('/v1/keys', keyRoutes(node));
   app.route('/v1/batch', batchRoutes(node, runBatch));
+  app.route('/v1/flush', flushRoutes(node));
   app.route('/', statsRoutes(node));
   app.notFound(notFoundHandler(node));
   app.onError(errorHandler(node));

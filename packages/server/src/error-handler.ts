@@ -42,8 +42,9 @@ export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
 /** Paths the node serves, with their methods: a known path with another method is a 405. */
 const ROUTES: readonly [RegExp, string][] = [
   [/^\/v1\/keys\/[^/]+$/, 'GET, HEAD, PUT, DELETE'],
-  [/^\/v1\/keys\/[^/]+\/(?:incr|decr)$/, 'POST'],
+  [/^\/v1\/keys\/[^/]+\/(?:incr|decr|touch)$/, 'POST'],
   [/^\/v1\/batch$/, 'POST'],
+  [/^\/v1\/flush$/, 'POST'],
   [/^\/v1\/stats$/, 'GET, HEAD'],
   [/^\/metrics$/, 'GET, HEAD'],
   [/^\/healthz$/, 'GET, HEAD'],

@@ -93,6 +93,38 @@ describe('POST /v1/batch', () => {
     ]);
   });
 
+  it('flushes at its place in the batch: what came before is gone, what follows stays', async () => {
+    const app = createApp();
+    await run(app, [['set', 'old', bytes('1'), 0, null, null]]);
+    const results = await run(app, [
+      ['set', 'a', bytes('1'), 0, null, null],
+      ['get', 'old'],
+      ['flush'],
+      ['get', 'a'],
+      ['get', 'old'],
+      ['set', 'b', bytes('2'), 0, null, null],
+      ['get', 'b'],
+    ]);
+    expect(results.map((r) => r[0])).toEqual([204, 200, 204, 404, 404, 204, 200]);
+    expect(results[2]).toEqual([204]);
+    expect((await run(app, [['get', 'b']]))[0]![1]).toEqual(bytes('2'));
+  });
+
+  it('refuses a flush with arguments (a delay, a key) and flushes nothing', async () => {
+    const app = createApp();
+    await run(app, [['set', 'a', bytes('1'), 0, null, null]]);
+    const results = await run(app, [
+      ['flush', 10],
+      ['flush', 'a'],
+      ['get', 'a'],
+    ]);
+    expect(results.map((r) => [r[0], r[1]])).toEqual([
+      [400, 'bad_op'],
+      [400, 'bad_op'],
+      [200, bytes('1')],
+    ]);
+  });
+
   it('interoperates with the single-key routes (flags decide the HTTP encoding)', async () => {
     const app = createApp();
     await run(app, [['set', 'j', bytes('{"a":1}'), 2, null, null]]);

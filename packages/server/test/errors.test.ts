@@ -72,6 +72,8 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
   ['GET on a batch', {}, '/v1/batch', {}, 405, 'method_not_allowed'],
   ['DELETE on stats', {}, '/v1/stats', { method: 'DELETE' }, 405, 'method_not_allowed'],
   ['GET on incr', {}, '/v1/keys/k/incr', {}, 405, 'method_not_allowed'],
+  ['GET on touch', {}, '/v1/keys/k/touch', {}, 405, 'method_not_allowed'],
+  ['GET on flush', {}, '/v1/flush', {}, 405, 'method_not_allowed'],
   [
     'CAS on a missing key',
     {},

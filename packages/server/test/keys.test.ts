@@ -268,3 +268,90 @@ describe('POST /v1/keys/:key/incr and /decr', () => {
     expect((await app.request('/v1/keys/n')).status).toBe(404);
   });
 });
+
+describe('POST /v1/keys/:key/touch', () => {
+  it('sets a new TTL in milliseconds and answers 204, or 404 for a missing key', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'k', 'v', {}, '?ttl=1000');
+    const touched = await app.request('/v1/keys/k/touch?ttl=5000', { method: 'POST' });
+    expect(touched.status).toBe(204);
+    clock.advance(2000); // past the old TTL, inside the new one
+    const read = await app.request('/v1/keys/k');
+    expect(await read.text()).toBe('v');
+    expect(read.headers.get('dcache-ttl')).toBe('3000');
+    clock.advance(3000);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
+    const missing = await app.request('/v1/keys/k/touch?ttl=5000', { method: 'POST' });
+    expect(missing.status).toBe(404);
+    expect((await errorOf(missing)).code).toBe('not_found');
+  });
+
+  it('makes the entry permanent with ttl=0 and keeps its value and version', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    const etag = (await put(app, 'k', 'v', {}, '?ttl=1000')).headers.get('etag');
+    expect((await app.request('/v1/keys/k/touch?ttl=0', { method: 'POST' })).status).toBe(204);
+    clock.advance(1_000_000);
+    const read = await app.request('/v1/keys/k');
+    expect(read.headers.has('dcache-ttl')).toBe(false);
+    expect(read.headers.get('etag')).toBe(etag);
+  });
+
+  it.each([
+    ['no ttl', ''],
+    ['a negative ttl', '?ttl=-1'],
+    ['a fractional ttl', '?ttl=1.5'],
+    ['a ttl past 2^31-1', '?ttl=2147483648'],
+  ])('answers 400 bad_ttl for %s and leaves the TTL alone', async (_what, query) => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'k', 'v', {}, '?ttl=1000');
+    const res = await app.request(`/v1/keys/k/touch${query}`, { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe('bad_ttl');
+    expect((await app.request('/v1/keys/k')).headers.get('dcache-ttl')).toBe('1000');
+  });
+});
+
+describe('POST /v1/flush', () => {
+  it('empties the node, and later writes stay', async () => {
+    const app = createApp();
+    await put(app, 'a', '1');
+    await put(app, 'b', '2');
+    const res = await app.request('/v1/flush', { method: 'POST' });
+    expect(res.status).toBe(204);
+    expect((await app.request('/v1/keys/a')).status).toBe(404);
+    expect((await app.request('/v1/keys/b')).status).toBe(404);
+    const stats = (await (await app.request('/v1/stats')).json()) as {
+      items: number;
+      requests: { flush: number };
+    };
+    expect(stats.items).toBe(0);
+    expect(stats.requests.flush).toBe(1);
+    await put(app, 'a', '3');
+    expect(await (await app.request('/v1/keys/a')).text()).toBe('3');
+  });
+
+  it('needs the token when the node has one', async () => {
+    const app = createApp({ token: 'tok' });
+    const auth = { authorization: 'Bearer tok' };
+    await put(app, 'a', '1', auth);
+    expect((await app.request('/v1/flush', { method: 'POST' })).status).toBe(401);
+    expect((await app.request('/v1/keys/a', { headers: auth })).status).toBe(200);
+    const flushed = await app.request('/v1/flush', { method: 'POST', headers: auth });
+    expect(flushed.status).toBe(204);
+    expect((await app.request('/v1/keys/a', { headers: auth })).status).toBe(404);
+  });
+
+  it('answers 405 naming POST for other methods, and flushes nothing', async () => {
+    const app = createApp();
+    await put(app, 'a', '1');
+    for (const method of ['GET', 'DELETE', 'PUT']) {
+      const res = await app.request('/v1/flush', { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe('POST');
+    }
+    expect((await app.request('/v1/keys/a')).status).toBe(200);
+  });
+});

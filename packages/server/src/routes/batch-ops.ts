@@ -78,6 +78,13 @@ export function batchRunner(node: NodeState): RunBatch {
     if (!Array.isArray(op) || typeof op[0] !== 'string') {
       throw badOp('an operation is an array starting with its name');
     }
+    // The one operation without a key. Strict about arguments: a delay or a key here is a client
+    // that means something else (memcached's `flush_all <delay>`, a per-key delete).
+    if (op[0] === 'flush') {
+      if (op.length !== 1) throw badOp('flush takes no arguments: ["flush"]');
+      cache.clear();
+      return NO_CONTENT;
+    }
     const key = validateKey(op[1], maxKeyBytes);
     switch (op[0]) {
       case 'get': {

@@ -37,7 +37,7 @@ function negotiate(
   );
 }
 
-/** `/v1/keys/:key` and its incr/decr: single-key reads and writes. */
+/** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
 export function keyRoutes(node: NodeState): Hono<AppEnv> {
   const { cache, metrics, options } = node;
   const app = new Hono<AppEnv>();
@@ -96,6 +96,18 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
     timed(metrics, 'delete', (c) =>
       cache.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
     ),
+  );
+
+  app.post(
+    '/:key/touch',
+    timed(metrics, 'touch', (c) => {
+      const ttl = parseTtlParam(c.req.query('ttl'));
+      // Unlike a write, a touch has no "node's default" to fall back on: it exists to set a TTL.
+      if (ttl === undefined) {
+        throw new HttpError(400, 'bad_ttl', 'touch needs ?ttl=<ms> (0 = never expires)');
+      }
+      return cache.touch(key(c), ttl) ? new Response(null, { status: 204 }) : keyNotFound();
+    }),
   );
 
   for (const op of ['incr', 'decr'] as const) {
