@@ -8,13 +8,22 @@ import type { ClientOptions, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
-import { assertDelta, assertKey, assertValue, assertVersion, ttlOption } from './validate.js';
+import { flushEveryNode } from './flush.js';
+import {
+  assertDelta,
+  assertKey,
+  assertTtl,
+  assertValue,
+  assertVersion,
+  ttlOption,
+} from './validate.js';
 import type { SetCondition } from './wire.js';
 import {
   deleteEverywhere,
   incrEverywhere,
   storeEverywhere,
   storeIfPrimaryAgrees,
+  touchEverywhere,
 } from './replicated-ops.js';
 
 export interface SetOptions {
@@ -115,6 +124,26 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     return deleteEverywhere(this.#cluster, key, this.#options.batch);
+  }
+
+  /**
+   * Gives the key a new time to live in milliseconds (0 = never expires) on every replica, without
+   * rewriting its value, as memcached's `touch`. True when any replica held the key.
+   */
+  async touch(key: string, ttl: number): Promise<boolean> {
+    this.#assertOpen();
+    assertKey(key);
+    assertTtl(ttl);
+    return touchEverywhere(this.#cluster, key, ttl, this.#options.batch);
+  }
+
+  /**
+   * Empties every node, those marked down included, after what was issued to each before it.
+   * Rejects with FlushIncompleteError, naming the nodes not emptied, when any node failed.
+   */
+  async flush(): Promise<void> {
+    this.#assertOpen();
+    return flushEveryNode(this.#cluster, this.#options.batch);
   }
 
   /**

@@ -14,3 +14,4 @@ export {
   CacheUnavailableError,
   isCacheUnavailableError,
 } from './errors/cache-unavailable-error.js';
+export { FlushIncompleteError, isFlushIncompleteError } from './errors/flush-incomplete-error.js';

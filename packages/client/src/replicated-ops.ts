@@ -4,7 +4,7 @@ import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
 import { asError, rejection } from './results.js';
-import type { BatchResult, SetCondition } from './wire.js';
+import type { BatchOp, BatchResult, SetCondition } from './wire.js';
 import { writeReplicas } from './write.js';
 import type { WriteOutcome } from './write.js';
 
@@ -49,18 +49,35 @@ export async function storeEverywhere(
 
 const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
 
-/** delete: waits for every replica, since only then is "was it there" known and every copy gone. */
-export async function deleteEverywhere(
+/**
+ * delete / touch: waits for every replica, since only then is "was it there" known and every copy
+ * changed. True when any replica held the key.
+ */
+async function onEveryReplica(
   cluster: Cluster,
   key: string,
+  op: BatchOp,
   queued: boolean,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
-  const op = ['delete', key] as const;
   const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, answered);
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
+}
+
+export function deleteEverywhere(cluster: Cluster, key: string, queued: boolean): Promise<boolean> {
+  return onEveryReplica(cluster, key, ['delete', key], queued);
+}
+
+/** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
+export function touchEverywhere(
+  cluster: Cluster,
+  key: string,
+  ttl: number,
+  queued: boolean,
+): Promise<boolean> {
+  return onEveryReplica(cluster, key, ['touch', key, ttl], queued);
 }
 
 /** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */

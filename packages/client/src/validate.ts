@@ -23,6 +23,12 @@ export function ttlOption(options: unknown): number | null {
   }
   const ttl = (options as { ttl?: unknown }).ttl;
   if (ttl === undefined) return null;
+  assertTtl(ttl);
+  return ttl;
+}
+
+/** A TTL in milliseconds, given explicitly: 0 = never expires. */
+export function assertTtl(ttl: unknown): asserts ttl is number {
   if (typeof ttl !== 'number')
     throw new TypeError(`ttl must be a number of milliseconds, got ${typeof ttl}`);
   if (!Number.isSafeInteger(ttl) || ttl < 0 || ttl > MAX_TTL_MS) {
@@ -30,7 +36,6 @@ export function ttlOption(options: unknown): number | null {
       `ttl must be an integer from 0 (never expires) to ${MAX_TTL_MS} milliseconds, got ${ttl}`,
     );
   }
-  return ttl;
 }
 
 export function assertDelta(delta: unknown): asserts delta is number {

@@ -7,7 +7,8 @@ export type BatchOp =
   | readonly ['set', string, Uint8Array, number, number | null, SetCondition]
   | readonly ['delete', string]
   | readonly ['touch', string, number]
-  | readonly ['incr', string, number];
+  | readonly ['incr', string, number]
+  | readonly ['flush'];
 
 /** Each result starts with an HTTP-like status; the rest depends on the operation. */
 export type BatchResult = readonly [number, ...unknown[]];
@@ -26,6 +27,7 @@ const wirePackr = new Packr(wireOptions as ConstructorParameters<typeof Packr>[0
  * batches can be cut below a node's body limit without encoding first.
  */
 export function estimatedBytes(op: BatchOp): number {
+  if (op[0] === 'flush') return 8;
   const base = 3 * op[1].length + 48;
   return op[0] === 'set' ? base + op[2].length : base;
 }

@@ -163,6 +163,26 @@ describe('operations', () => {
     expect(await client.get('big')).toBeUndefined();
   });
 
+  it('touch sets a new TTL on every replica, keeping value and version; false for a missing key', async () => {
+    const replicaEntries = (key: string) =>
+      client
+        .nodesFor(key)
+        .map((url) => cluster.nodes.find((node) => node.url === url)!.entry(key)!);
+    await client.set('touched', 'v', { ttl: 1000 });
+    const versions = replicaEntries('touched').map((entry) => entry.version);
+    expect(await client.touch('touched', 0)).toBe(true);
+    expect(replicaEntries('touched').map((entry) => entry.ttl)).toEqual([undefined, undefined]);
+    expect(await client.touch('touched', 60_000)).toBe(true);
+    for (const entry of replicaEntries('touched')) {
+      expect(entry.ttl).toBeGreaterThan(55_000);
+      expect(entry.ttl).toBeLessThanOrEqual(60_000);
+    }
+    expect(replicaEntries('touched').map((entry) => entry.version)).toEqual(versions);
+    expect(await client.get('touched')).toBe('v');
+    expect(await client.touch('never-touched', 1000)).toBe(false);
+    expect(await client.has('never-touched')).toBe(false);
+  });
+
   it('getMany returns the present keys, setMany stores many, deleteMany counts what existed', async () => {
     const entries: [string, unknown][] = Array.from({ length: 40 }, (_, i) => [`many:${i}`, { i }]);
     expect(await client.setMany(entries, { ttl: 60_000 })).toBe(true);

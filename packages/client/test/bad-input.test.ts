@@ -76,6 +76,27 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
   ['add: undefined value', call((c) => c.add('k', undefined)), TypeError, /undefined/],
   ['replace: bad ttl', call((c) => c.replace('k', 1, { ttl: -5 })), RangeError, /ttl/],
   ['delete: null key', call((c) => c.delete(untyped(null))), TypeError, /key must be a string/],
+  ['touch: number key', call((c) => c.touch(untyped(7), 10)), TypeError, /key must be a string/],
+  [
+    'touch: no ttl',
+    call((c) => c.touch('k', untyped(undefined))),
+    TypeError,
+    /ttl must be a number/,
+  ],
+  [
+    'touch: negative ttl',
+    call((c) => c.touch('k', -1)),
+    RangeError,
+    /ttl must be an integer from 0/,
+  ],
+  ['touch: ttl past 2^31-1', call((c) => c.touch('k', 2 ** 31)), RangeError, /2147483647/],
+  ['touch: fractional ttl', call((c) => c.touch('k', 0.5)), RangeError, /ttl/],
+  [
+    'touch: options object',
+    call((c) => c.touch('k', untyped({ ttl: 5 }))),
+    TypeError,
+    /ttl must be a number/,
+  ],
   ['getMany: a string', call((c) => c.getMany(untyped('abc'))), TypeError, /iterable of strings/],
   [
     'getMany: a number key',

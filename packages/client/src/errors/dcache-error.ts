@@ -12,6 +12,7 @@ const NAMES = new Set([
   'NodeTimeoutError',
   'OperationRejectedError',
   'CacheUnavailableError',
+  'FlushIncompleteError',
 ]);
 
 /** True for any error of this package, also across realms/bundles where `instanceof` fails. */

@@ -9,7 +9,7 @@ export class OperationRejectedError extends DcacheError {
   readonly key: string;
   /** HTTP-like status of the operation, e.g. 400 or 413. */
   readonly status: number;
-  /** The node's error code, e.g. `value_too_large`. */
+  /** The node's error code, e.g. `too_large` (a value over the node's limit). */
   readonly code: string;
 
   constructor(node: string, key: string, status: number, code: string, message: string) {

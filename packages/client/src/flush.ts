@@ -1,0 +1,47 @@
+import type { Cluster } from './cluster.js';
+import { FlushIncompleteError } from './errors/flush-incomplete-error.js';
+import { NodeRequestError } from './errors/node-request-error.js';
+import { asError } from './results.js';
+import type { BatchResult } from './wire.js';
+
+/**
+ * Empties every node, those marked down included: a node wrongly thought down, or back since,
+ * would otherwise keep serving what the caller meant to remove. The flush is a batch operation so
+ * that it queues behind what was issued to that node before it (a replica write still on its way
+ * after a 'one' acknowledgement, say) and cannot overtake it. Rejects with FlushIncompleteError,
+ * after every node has answered or failed, when any node was not emptied.
+ */
+export async function flushEveryNode(cluster: Cluster, queued: boolean): Promise<void> {
+  const failed: string[] = [];
+  const errors: Error[] = [];
+  const flushed: string[] = [];
+  await Promise.all(
+    cluster.nodes.map(async (node) => {
+      let result: BatchResult;
+      try {
+        result = await node.run(['flush'], queued);
+      } catch (error) {
+        failed.push(node.url);
+        errors.push(asError(error));
+        return;
+      }
+      if (result[0] === 204) {
+        flushed.push(node.url);
+        return;
+      }
+      failed.push(node.url);
+      errors.push(refusal(node.url, result));
+    }),
+  );
+  if (failed.length > 0) throw new FlushIncompleteError(failed, errors, flushed);
+}
+
+/** A node that answered the flush with something else: an older node answers 400 `bad_op`. */
+function refusal(node: string, [status, code, message]: BatchResult): NodeRequestError {
+  if (typeof code !== 'string') return new NodeRequestError(node, `flush answered ${status}`);
+  const detail = typeof message === 'string' ? ` ${message}` : '';
+  return new NodeRequestError(node, `flush refused: ${code} (${status})${detail}`, {
+    status: typeof status === 'number' ? status : undefined,
+    code,
+  });
+}
