@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
 import { parseSize } from './size.js';
-import { MAX_TTL_MS } from './validate.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -86,13 +85,9 @@ function wholeNumber(name: string, value: unknown, min: number): number {
   return value;
 }
 
-/** A TTL in ms; the same ceiling as every TTL on the wire (validate.ts). */
+/** A TTL in ms: a safe integer, which is also the ceiling of every TTL on the wire (validate.ts). */
 function ttl(name: string, value: unknown): number {
-  const ms = wholeNumber(name, value, 0);
-  if (ms > MAX_TTL_MS) {
-    throw new RangeError(`${name} must be at most ${MAX_TTL_MS} ms (~24.8 days), got ${ms}`);
-  }
-  return ms;
+  return wholeNumber(name, value, 0);
 }
 
 function port(name: string, value: unknown): number {

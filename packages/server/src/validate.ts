@@ -1,7 +1,12 @@
 import { HttpError } from './errors/http-error.js';
 
-/** TTLs above this (~24.8 days, timers' ceiling) are refused rather than silently clamped. */
-export const MAX_TTL_MS = 2 ** 31 - 1;
+/**
+ * The longest TTL, in milliseconds: any whole number a double holds exactly (~285 000 years). The
+ * core keeps an expiry time per entry, no timer, so nothing below needs Node's 2^31−1 ms timer
+ * ceiling — which an earlier version applied here, refusing memcached's 30-day TTLs (and read
+ * repair of entries the memcached port stored with them).
+ */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
 
 /** A refused value as the error message shows it; JSON.stringify throws on a BigInt. */
 function shown(value: unknown): string {
@@ -26,7 +31,7 @@ export function validateKey(key: unknown, maxKeyBytes: number): string {
 /** `?ttl=` as milliseconds: undefined when absent (the node's default), 0 = never expires. */
 export function parseTtlParam(input: string | undefined): number | undefined {
   if (input === undefined) return undefined;
-  const ttl = /^\d{1,10}$/.test(input) ? Number(input) : NaN;
+  const ttl = /^\d{1,16}$/.test(input) ? Number(input) : NaN;
   return validateTtl(ttl, input);
 }
 

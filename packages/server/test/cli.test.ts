@@ -96,7 +96,7 @@ describe('dcache-server CLI (a real process)', () => {
     [['--tls-cert', '/nonexistent.pem'], {}, '--tls-cert'],
     [[], { DCACHE_PORT: 'eighty' }, 'DCACHE_PORT'],
     [[], { DCACHE_DEFAULT_TTL: '-5' }, 'DCACHE_DEFAULT_TTL'],
-    [['--default-ttl', '2147483648'], {}, '--default-ttl'],
+    [['--default-ttl', '9007199254740992'], {}, '--default-ttl'],
     [[], { DCACHE_TOKEN: 'secret ' }, 'DCACHE_TOKEN'],
   ])('refuses %j %j with exit code 2, naming %s', (args, env, flag) => {
     const { code, stderr } = runOnce(args, env);

@@ -18,7 +18,7 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
   [
     'ttl too large',
     {},
-    '/v1/keys/k?ttl=99999999999',
+    '/v1/keys/k?ttl=99999999999999999',
     { method: 'PUT', body: 'v', headers: text },
     400,
     'bad_ttl',
@@ -26,7 +26,7 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
   [
     'ttl one past the maximum',
     {},
-    '/v1/keys/k?ttl=2147483648',
+    '/v1/keys/k?ttl=9007199254740992',
     { method: 'PUT', body: 'v', headers: text },
     400,
     'bad_ttl',

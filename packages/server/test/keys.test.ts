@@ -111,10 +111,18 @@ describe('GET / PUT / DELETE /v1/keys/:key', () => {
     expect(read.headers.get('dcache-flags')).toBe('4242');
     expect(read.headers.get('content-type')).toBe('application/octet-stream');
   });
-  it('accepts the largest TTL, 2^31-1 ms', async () => {
-    const app = createApp({ now: manualClock().now });
-    expect((await put(app, 'k', 'v', {}, '?ttl=2147483647')).status).toBe(204);
-    expect((await app.request('/v1/keys/k')).headers.get('dcache-ttl')).toBe('2147483647');
+  it('accepts TTLs past 2^31-1 ms (memcached takes 30 days) up to 2^53-1 ms', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    expect((await put(app, 'month', 'v', {}, `?ttl=${thirtyDays}`)).status).toBe(204);
+    clock.advance(thirtyDays - 1);
+    expect((await app.request('/v1/keys/month')).headers.get('dcache-ttl')).toBe('1');
+    clock.advance(1);
+    expect((await app.request('/v1/keys/month')).status).toBe(404);
+    expect((await put(app, 'k', 'v', {}, `?ttl=${Number.MAX_SAFE_INTEGER}`)).status).toBe(204);
+    const ttl = Number((await app.request('/v1/keys/k')).headers.get('dcache-ttl'));
+    expect(ttl).toBeGreaterThan(Number.MAX_SAFE_INTEGER - 16); // the sum with "now" rounds
   });
 });
 
@@ -302,7 +310,7 @@ describe('POST /v1/keys/:key/touch', () => {
     ['no ttl', ''],
     ['a negative ttl', '?ttl=-1'],
     ['a fractional ttl', '?ttl=1.5'],
-    ['a ttl past 2^31-1', '?ttl=2147483648'],
+    ['a ttl past 2^53-1', '?ttl=9007199254740992'],
   ])('answers 400 bad_ttl for %s and leaves the TTL alone', async (_what, query) => {
     const clock = manualClock();
     const app = createApp({ now: clock.now });

@@ -55,7 +55,7 @@ describe('resolveOptions', () => {
     ['maxMemory', { maxMemory: 'huge' }, /maxMemory/],
     ['maxItems', { maxItems: 0 }, /maxItems/],
     ['defaultTtl', { defaultTtl: -1 }, /defaultTtl/],
-    ['defaultTtl', { defaultTtl: 2 ** 31 }, /defaultTtl must be at most 2147483647/],
+    ['defaultTtl', { defaultTtl: 2 ** 53 }, /defaultTtl must be/],
     ['maxKeyBytes', { maxKeyBytes: 1.5 }, /maxKeyBytes/],
     ['maxValueBytes', { maxValueBytes: '0' }, /maxValueBytes/],
     ['token', { token: '' }, /token/],

@@ -24,6 +24,9 @@ export interface MemcachedCache {
   readonly stats: CacheStats;
 }
 
+/** The longest delay a Node timer takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Meta-protocol item state memcached keeps in item flags; see {@link ProtocolStore.marks}. */
 export const MARK_STALE = 1;
 export const MARK_TOKEN_SENT = 2;
@@ -67,8 +70,23 @@ export class ProtocolStore {
       return;
     }
     this.flushAtMs = this.now() + delayMs;
+    this.armFlushTimer(delayMs);
+  }
+
+  /**
+   * Node's timers hold at most 2^31−1 ms (~24.8 days; a longer delay fires after 1 ms, with a
+   * warning), and memcached takes a flush up to 30 days ahead — or any absolute time: a far flush
+   * waits in steps and re-arms until its time comes.
+   */
+  private armFlushTimer(delayMs: number): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = setTimeout(() => this.settleFlush(), delayMs);
+    this.flushTimer = setTimeout(
+      () => {
+        this.settleFlush();
+        if (this.flushAtMs !== 0) this.armFlushTimer(this.flushAtMs - this.now());
+      },
+      Math.min(Math.max(delayMs, 1), MAX_TIMER_MS),
+    );
     this.flushTimer.unref();
   }
 
