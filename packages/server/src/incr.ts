@@ -2,7 +2,7 @@ import type { LruCache } from '@dcache/core';
 import { HttpError } from './errors/http-error.js';
 import { entryRefused } from './store.js';
 import type { StoredValue } from './stored-value.js';
-import { FLAGS_MSGPACK } from './stored-value.js';
+import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
@@ -26,11 +26,39 @@ export function parseDelta(input: string | undefined): bigint {
   return delta;
 }
 
+/** A counter created by an incr that missed: its first value, and its TTL (undefined = default). */
+export interface CounterSeed {
+  initial: bigint;
+  ttl: number | undefined;
+}
+
+/** `initial` from a query string: an unsigned 64-bit decimal. */
+export function parseInitial(input: string): bigint {
+  const initial = DIGITS.test(input) ? BigInt(input) : undefined;
+  if (initial === undefined || initial > MAX_COUNTER) throw badInitial(JSON.stringify(input));
+  return initial;
+}
+
+/** `initial` from a batch: a whole number or a bigint from 0 to 2^64-1. */
+export function validateInitial(value: unknown): bigint {
+  if (typeof value === 'bigint' && value >= 0n && value <= MAX_COUNTER) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  throw badInitial(typeof value === 'bigint' ? value.toString() : String(value));
+}
+
+function badInitial(shown: string): HttpError {
+  return new HttpError(
+    400,
+    'bad_initial',
+    `initial must be an unsigned 64-bit integer (0 to 2^64-1), got ${shown}`,
+  );
+}
+
 /**
  * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is
  * an unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0 stops at 0. The flags and
  * the remaining TTL are kept. Returns the new value, or undefined when the key is absent (memcached's
- * NOT_FOUND; we do not start at 0 as Redis does). Read and write happen in one synchronous step, so
+ * NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed` says what to create. Read and write happen in one synchronous step, so
  * no other request can interleave: the update is atomic. Throws 413 when the longer number no
  * longer fits the node's memory limit; the counter then keeps its old value.
  */
@@ -38,9 +66,10 @@ export function increment(
   cache: LruCache<StoredValue>,
   key: string,
   delta: bigint,
+  seed?: CounterSeed,
 ): bigint | undefined {
   const entry = cache.peekEntry(key);
-  if (entry === undefined) return undefined;
+  if (entry === undefined) return seed === undefined ? undefined : create(cache, key, seed);
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
   const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
@@ -60,6 +89,18 @@ export function increment(
   const ttl = entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
   if (!cache.set(key, { bytes, flags: entry.value.flags }, { ttl })) throw entryRefused();
   return next;
+}
+
+/**
+ * A missing counter with a seed is created holding `initial`, returned as is (memcached's `ma N J`
+ * and memjs' `initial` option: the delta is not added). Stored as JSON (flags 2) — a decimal is a
+ * JSON number — so that it reads back as a number over HTTP and through @dcache/client.
+ */
+function create(cache: LruCache<StoredValue>, key: string, seed: CounterSeed): bigint {
+  const bytes = asciiEncoder.encode(seed.initial.toString());
+  const options = seed.ttl === undefined ? undefined : { ttl: seed.ttl };
+  if (!cache.set(key, { bytes, flags: FLAGS_JSON }, options)) throw entryRefused();
+  return seed.initial;
 }
 
 /** A counter as a JSON/msgpack-friendly number when exact, else the bigint itself. */

@@ -93,6 +93,44 @@ describe('POST /v1/batch', () => {
     ]);
   });
 
+  it('creates a missing counter from ["incr", key, delta, initial, ttlMs], as JSON, returning initial', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    const results = await run(app, [
+      ['incr', 'c', 5, 10, 1000],
+      ['incr', 'c', 5, 99, 60_000],
+      ['incr', 'd', -3, 7, null],
+      ['incr', 'e', 1, null, null],
+      ['get', 'c'],
+      ['get', 'd'],
+    ]);
+    expect(results.slice(0, 4)).toEqual([[200, 10], [200, 15], [200, 7], [404]]);
+    expect(results[4]).toEqual([200, bytes('15'), 2, expect.any(Number), 1000]);
+    expect(results[5]).toEqual([200, bytes('7'), 2, expect.any(Number), null]);
+  });
+
+  it('takes a 64-bit initial (a bigint) and refuses a bad initial or a ttl without one', async () => {
+    const app = createApp();
+    const results = await run(app, [
+      ['incr', 'big', 0, 2n ** 64n - 1n],
+      ['incr', 'a', 1, -1],
+      ['incr', 'b', 1, 1.5],
+      ['incr', 'c', 1, 'ten'],
+      ['incr', 'd', 1, null, 1000],
+      ['incr', 'e', 1, 5, -3],
+      ['get', 'a'],
+    ]);
+    expect(results[0]).toEqual([200, 2n ** 64n - 1n]);
+    expect(results.slice(1).map((r) => [r[0], r[1]])).toEqual([
+      [400, 'bad_initial'],
+      [400, 'bad_initial'],
+      [400, 'bad_initial'],
+      [400, 'bad_op'],
+      [400, 'bad_ttl'],
+      [404, undefined],
+    ]);
+  });
+
   it('flushes at its place in the batch: what came before is gone, what follows stays', async () => {
     const app = createApp();
     await run(app, [['set', 'old', bytes('1'), 0, null, null]]);

@@ -222,6 +222,45 @@ describe('POST /v1/keys/:key/incr and /decr', () => {
     expect(await (await app.request('/v1/keys/n')).text()).toBe('9');
   });
 
+  it('creates a missing counter from ?initial= (returned as is) with ?ttl=, stored as JSON', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    const incr = async (query: string) =>
+      app.request(`/v1/keys/c/incr?${query}`, { method: 'POST' });
+    const created = await incr('delta=5&initial=10&ttl=1000');
+    expect(created.status).toBe(200);
+    expect(await created.json()).toBe(10);
+    const read = await app.request('/v1/keys/c');
+    expect(read.headers.get('content-type')).toBe('application/json');
+    expect(await read.text()).toBe('10');
+    expect(read.headers.get('dcache-ttl')).toBe('1000');
+    // Present now: initial and ttl no longer matter, the delta counts and the TTL runs on.
+    clock.advance(400);
+    expect(await (await incr('delta=5&initial=99&ttl=60000')).json()).toBe(15);
+    expect((await app.request('/v1/keys/c')).headers.get('dcache-ttl')).toBe('600');
+    const decr = await app.request('/v1/keys/d/decr?delta=3&initial=7', { method: 'POST' });
+    expect(await decr.json()).toBe(7);
+    expect((await app.request('/v1/keys/d')).headers.has('dcache-ttl')).toBe(false);
+    const max = await app.request('/v1/keys/m/incr?initial=18446744073709551615', {
+      method: 'POST',
+    });
+    expect(await max.text()).toBe('18446744073709551615');
+  });
+
+  it.each([
+    ['a negative initial', 'initial=-1', 'bad_initial'],
+    ['an initial past 2^64-1', 'initial=18446744073709551616', 'bad_initial'],
+    ['a non-numeric initial', 'initial=ten', 'bad_initial'],
+    ['a ttl without initial', 'ttl=5000', 'bad_ttl'],
+    ['a bad ttl with initial', 'initial=1&ttl=-5', 'bad_ttl'],
+  ])('answers 400 for %s and creates nothing', async (_what, query, code) => {
+    const app = createApp();
+    const res = await app.request(`/v1/keys/c/incr?${query}`, { method: 'POST' });
+    expect(res.status).toBe(400);
+    expect((await errorOf(res)).code).toBe(code);
+    expect((await app.request('/v1/keys/c')).status).toBe(404);
+  });
+
   it('stops at 0 going down and wraps past 2^64-1 going up, as memcached', async () => {
     const app = createApp();
     await put(app, 'n', '3');

@@ -1,6 +1,7 @@
 import type { NodeState } from '../app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
-import { counterValue, increment } from '../incr.js';
+import { counterValue, increment, validateInitial } from '../incr.js';
+import type { CounterSeed } from '../incr.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../msgpack-items.js';
@@ -41,6 +42,20 @@ function delta(value: unknown): bigint {
   if (typeof value === 'number' && Number.isInteger(value) && Math.abs(value) <= 2 ** 53)
     return BigInt(value);
   throw new HttpError(400, 'bad_delta', 'delta must be an integer');
+}
+
+/** incr's optional `initial` and `ttlMs`: what to create when the counter is missing. */
+function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
+  const noTtl = ttl === undefined || ttl === null;
+  if (initial === undefined || initial === null) {
+    if (noTtl) return undefined;
+    // A TTL alone would read as "incr and set the TTL", which incr never does: say so.
+    throw badOp('an incr ttlMs applies only to a counter it creates: give initial too');
+  }
+  return {
+    initial: validateInitial(initial),
+    ttl: noTtl ? undefined : validateTtl(ttl),
+  };
 }
 
 /**
@@ -125,7 +140,7 @@ export function batchRunner(node: NodeState): RunBatch {
       case 'touch':
         return cache.touch(key, validateTtl(op[2])) ? NO_CONTENT : NOT_FOUND;
       case 'incr': {
-        const value = increment(cache, key, delta(op[2]));
+        const value = increment(cache, key, delta(op[2]), seed(op[3], op[4]));
         return value === undefined ? NOT_FOUND : [200, counterValue(value)];
       }
       default:

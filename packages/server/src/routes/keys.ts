@@ -14,7 +14,7 @@ import {
 } from '../encoding.js';
 import type { Encoding } from '../encoding.js';
 import { HttpError } from '../errors/http-error.js';
-import { counterValue, increment, parseDelta } from '../incr.js';
+import { counterValue, increment, parseDelta, parseInitial } from '../incr.js';
 import { timed } from '../middleware/timed.js';
 import { json, keyNotFound } from '../responses.js';
 import { parseCondition, preconditionFailed, store } from '../store.js';
@@ -115,7 +115,18 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       `/:key/${op}`,
       timed(metrics, op, (c) => {
         const delta = parseDelta(c.req.query('delta'));
-        const value = increment(cache, key(c), op === 'incr' ? delta : -delta);
+        const initial = c.req.query('initial');
+        const ttl = parseTtlParam(c.req.query('ttl'));
+        if (initial === undefined && ttl !== undefined) {
+          // A TTL alone would read as "incr and set the TTL", which incr never does: say so.
+          throw new HttpError(
+            400,
+            'bad_ttl',
+            '?ttl= applies only to a counter incr creates: give ?initial= too',
+          );
+        }
+        const seed = initial === undefined ? undefined : { initial: parseInitial(initial), ttl };
+        const value = increment(cache, key(c), op === 'incr' ? delta : -delta, seed);
         return value === undefined ? keyNotFound() : json(`${counterValue(value)}`);
       }),
     );
