@@ -199,6 +199,36 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('5'));
   });
 
+  it('["get", key, ttlMs] is a get-and-touch: the answer and the entry carry the new TTL', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now, maxBatchBytes: 100 });
+    await run(app, [
+      ['set', 'a', bytes('1'), 0, 1000, null],
+      ['set', 'big', new Uint8Array(60), 0, 60_000, null],
+    ]);
+    clock.advance(800);
+    const [touched, permanent, bad, miss] = await run(app, [
+      ['get', 'a', 1000],
+      ['get', 'a', 0],
+      ['get', 'a', -1],
+      ['get', 'missing', 1000],
+    ]);
+    expect(touched).toEqual([200, bytes('1'), 0, expect.any(Number), 1000]);
+    expect(permanent![4]).toBeNull();
+    expect([bad![0], bad![1]]).toEqual([400, 'bad_ttl']);
+    expect(miss).toEqual([404]);
+    clock.advance(10_000);
+    expect((await run(app, [['get', 'a']]))[0]![4]).toBeNull();
+    // A get refused because the answer is full does not touch: 'big' keeps the first one's TTL.
+    const [first, refused] = await run(app, [
+      ['get', 'big', 5000],
+      ['get', 'big', 7000],
+    ]);
+    expect(first![4]).toBe(5000);
+    expect([refused![0], refused![1]]).toEqual([413, 'too_large']);
+    expect((await run(app, [['get', 'big']]))[0]![4]).toBe(5000);
+  });
+
   it('fails a bad operation alone with [status, code, message]', async () => {
     const app = createApp({ maxValueBytes: 4, maxKeyBytes: 8 });
     const results = await run(app, [

@@ -316,6 +316,42 @@ describe('POST /v1/keys/:key/incr and /decr', () => {
   });
 });
 
+describe('GET /v1/keys/:key?ttl= (get-and-touch)', () => {
+  it('answers the value and sets the TTL: a sliding expiry', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'k', 'v', {}, '?ttl=1000');
+    for (let i = 0; i < 3; i++) {
+      clock.advance(800);
+      const read = await app.request('/v1/keys/k?ttl=1000');
+      expect(read.status).toBe(200);
+      expect(await read.text()).toBe('v');
+      expect(read.headers.get('dcache-ttl')).toBe('1000');
+    }
+    clock.advance(999);
+    expect((await app.request('/v1/keys/k')).headers.get('dcache-ttl')).toBe('1');
+    const permanent = await app.request('/v1/keys/k?ttl=0');
+    expect(permanent.headers.has('dcache-ttl')).toBe(false);
+    clock.advance(1_000_000);
+    expect((await app.request('/v1/keys/k')).status).toBe(200);
+    expect((await app.request('/v1/keys/missing?ttl=1000')).status).toBe(404);
+  });
+
+  it('touches nothing when the read is refused (a bad ttl, a 406)', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'k', 'v', {}, '?ttl=1000');
+    const bad = await app.request('/v1/keys/k?ttl=-1');
+    expect(bad.status).toBe(400);
+    expect((await errorOf(bad)).code).toBe('bad_ttl');
+    const unacceptable = await app.request('/v1/keys/k?ttl=5000', {
+      headers: { accept: 'image/png' },
+    });
+    expect(unacceptable.status).toBe(406);
+    expect((await app.request('/v1/keys/k')).headers.get('dcache-ttl')).toBe('1000');
+  });
+});
+
 describe('POST /v1/keys/:key/touch', () => {
   it('sets a new TTL in milliseconds and answers 204, or 404 for a missing key', async () => {
     const clock = manualClock();

@@ -103,6 +103,9 @@ export function batchRunner(node: NodeState): RunBatch {
     const key = validateKey(op[1], maxKeyBytes);
     switch (op[0]) {
       case 'get': {
+        // An optional third element makes it a get-and-touch (memcached's gat): checked first,
+        // so a bad one fails the operation before it counts a hit.
+        const newTtl = op[2] === undefined || op[2] === null ? undefined : validateTtl(op[2]);
         // A refused get must be no hit and promote nothing, so when a value might not fit, look
         // without touching first. Only then: the common get does one lookup.
         if (valueBytesLeft < maxValueBytes && valueBytesLeft < maxBatchBytes) {
@@ -118,7 +121,12 @@ export function batchRunner(node: NodeState): RunBatch {
         // whatever its size, so every stored value stays readable and a client refetching refused
         // gets always makes progress.
         valueBytesLeft = Math.max(0, valueBytesLeft - entry.value.bytes.length);
-        return [200, entry.value.bytes, entry.value.flags, entry.version, entry.ttl ?? null];
+        let ttl = entry.ttl ?? null;
+        if (newTtl !== undefined) {
+          cache.touch(key, newTtl);
+          ttl = newTtl === 0 ? null : newTtl;
+        }
+        return [200, entry.value.bytes, entry.value.flags, entry.version, ttl];
       }
       case 'set': {
         const bytes: unknown = op[2];

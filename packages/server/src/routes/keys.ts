@@ -46,7 +46,10 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
   app.get(
     '/:key',
     timed(metrics, 'get', (c) => {
-      const entry = cache.getEntry(key(c));
+      const k = key(c);
+      // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
+      const newTtl = parseTtlParam(c.req.query('ttl'));
+      const entry = cache.getEntry(k);
       if (entry === undefined) return keyNotFound();
       const { bytes, flags } = entry.value;
       const native = encodingOfFlags(flags);
@@ -57,12 +60,18 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       if (accept !== undefined && accept !== '*/*' && accept !== CONTENT_TYPES[native]) {
         [body, encoding] = negotiate(accept, bytes, native);
       }
+      // Only a read that is answered (not a 406) touches.
+      let ttl = entry.ttl;
+      if (newTtl !== undefined) {
+        cache.touch(k, newTtl);
+        ttl = newTtl === 0 ? undefined : newTtl;
+      }
       const headers: Record<string, string> = {
         'content-type': CONTENT_TYPES[encoding],
         etag: `"${entry.version}"`,
         'dcache-flags': `${flags}`,
       };
-      if (entry.ttl !== undefined) headers['dcache-ttl'] = `${entry.ttl}`;
+      if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
       return new Response(body, { status: 200, headers });
     }),
   );
