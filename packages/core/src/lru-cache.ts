@@ -35,6 +35,8 @@ const NONE = -1;
 
 export class LruCache<V> {
   readonly #maxMemory: number;
+  /** The largest entry stored: `maxEntrySize`, never more than `maxMemory`. */
+  readonly #maxEntrySize: number;
   readonly #maxItems: number;
   readonly #defaultTtl: number;
   readonly #sizeOf: ((value: V, key: string) => number) | undefined;
@@ -63,6 +65,7 @@ export class LruCache<V> {
   constructor(options: LruCacheOptions<V>) {
     const resolved = resolveOptions(options);
     this.#maxMemory = resolved.maxMemory;
+    this.#maxEntrySize = Math.min(resolved.maxEntrySize, resolved.maxMemory);
     this.#maxItems = resolved.maxItems;
     this.#defaultTtl = resolved.defaultTtl;
     this.#sizeOf = resolved.sizeOf;
@@ -173,13 +176,13 @@ export class LruCache<V> {
 
   /**
    * Stores `value` under `key` as most recently used. Returns false (and counts a refusal) when
-   * the entry alone is larger than `maxMemory`; the cache is then left as it was.
+   * the entry alone is larger than `maxEntrySize` or `maxMemory`; the cache is then left as it was.
    */
   set(key: string, value: V, options?: SetOptions): boolean {
     assertKey(key, 'set');
     const ttl = resolveTtl(options, this.#defaultTtl, 'set');
     const size = this.#measure(key, value);
-    if (size > this.#maxMemory) return this.#refuse();
+    if (size > this.#maxEntrySize) return this.#refuse();
     const slot = this.#liveSlot(key);
     this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
     this.#settle();
@@ -193,7 +196,7 @@ export class LruCache<V> {
     const size = this.#measure(key, value);
     const slot = this.#liveSlot(key);
     if (slot !== NONE) return this.#settle(false);
-    if (size > this.#maxMemory) return this.#settle(this.#refuse());
+    if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
     this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
     return this.#settle(true);
   }
@@ -205,7 +208,7 @@ export class LruCache<V> {
     const size = this.#measure(key, value);
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
-    if (size > this.#maxMemory) return this.#settle(this.#refuse());
+    if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
     this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
     return this.#settle(true);
   }
@@ -225,7 +228,7 @@ export class LruCache<V> {
     let result: CompareAndSetResult;
     if (slot === NONE) result = 'not_found';
     else if (this.#versions[slot] !== version) result = 'exists';
-    else if (size > this.#maxMemory) {
+    else if (size > this.#maxEntrySize) {
       this.#refuse();
       result = 'refused';
     } else {
@@ -329,7 +332,7 @@ export class LruCache<V> {
       // The key was absent when the load began, so a live entry now was written meanwhile: keep it.
       if (!isStale() && this.#liveSlot(key) === NONE) {
         const size = this.#measure(key, value);
-        if (size > this.#maxMemory) this.#refuse();
+        if (size > this.#maxEntrySize) this.#refuse();
         else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
       }
       this.#settle();
@@ -492,10 +495,12 @@ export class LruCache<V> {
       );
     }
     const size = this.#measure(key, next as V);
-    if (size > this.#maxMemory) {
+    if (size > this.#maxEntrySize) {
       this.#refuse();
       this.#settle();
-      throw new RangeError(`${method}: the new value of "${key}" is larger than maxMemory`);
+      throw new RangeError(
+        `${method}: the new value of "${key}" is larger than maxEntrySize/maxMemory allow`,
+      );
     }
     this.#write(key, next as V, size, this.#expiresAt?.[slot] ?? 0, slot);
     return this.#settle(next);

@@ -70,6 +70,37 @@ describe('memory meter', () => {
     expect(cache.has('big')).toBe(false);
   });
 
+  it('maxEntrySize refuses one entry larger than it, whatever room the cache has', async () => {
+    const cache = new LruCache<string>({ maxMemory: 100_000, maxEntrySize: 1000 });
+    const entrySize = (key: string, value: string) => {
+      const probe = new LruCache<string>({ maxMemory: 100_000 });
+      probe.set(key, value);
+      return probe.memoryUsed;
+    };
+    const fits = 'x'.repeat(1000 - entrySize('k', ''));
+    expect(entrySize('k', fits)).toBe(1000);
+    expect(cache.set('k', fits)).toBe(true);
+    cache.set('a', 'small');
+    const before = cache.memoryUsed;
+    const tooBig = `${fits}x`;
+    expect(cache.set('k', tooBig)).toBe(false); // a refused overwrite keeps the old value
+    expect(cache.add('new', tooBig)).toBe(false);
+    expect(cache.replace('a', tooBig)).toBe(false);
+    expect(cache.compareAndSet('a', tooBig, cache.peekEntry('a')!.version)).toBe('refused');
+    expect(await cache.getOrSet('loaded', () => tooBig)).toBe(tooBig); // returned, not stored
+    expect(cache.stats.refusals).toBe(5);
+    expect(cache.get('k')).toBe(fits);
+    expect(cache.get('a')).toBe('small');
+    expect(cache.has('new') || cache.has('loaded')).toBe(false);
+    expect(cache.memoryUsed).toBe(before);
+  });
+
+  it('maxEntrySize above maxMemory changes nothing: maxMemory still bounds an entry', () => {
+    const cache = new LruCache<string>({ maxMemory: 1000, maxEntrySize: 5000 });
+    expect(cache.set('big', 'x'.repeat(2000))).toBe(false);
+    expect(cache.stats.refusals).toBe(1);
+  });
+
   it('a refused overwrite leaves the old value in place', () => {
     const cache = new LruCache<string>({ maxMemory: 1000 });
     cache.set('a', 'old');

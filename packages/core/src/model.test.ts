@@ -92,6 +92,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 const configArb = fc.record({
   maxMemory: fc.option(fc.integer({ min: 200, max: 3000 }), { nil: undefined }),
   maxItems: fc.option(fc.integer({ min: 1, max: 10 }), { nil: undefined }),
+  // Around the sizes values reach (up to ~500 bytes with the overhead), and sometimes past maxMemory.
+  maxEntrySize: fc.option(fc.integer({ min: 150, max: 4000 }), { nil: undefined }),
   defaultTtl: fc.constantFrom(0, 0, 15),
 });
 
@@ -111,11 +113,17 @@ class Model {
   stats = { hits: 0, misses: 0, sets: 0, deletes: 0, evictions: 0, expirations: 0, refusals: 0 };
   events: string[] = [];
 
+  /** The largest entry stored: maxEntrySize, never more than maxMemory. */
+  readonly maxEntrySize: number;
+
   constructor(
     readonly maxMemory: number,
     readonly maxItems: number,
     readonly defaultTtl: number,
-  ) {}
+    maxEntrySize: number,
+  ) {
+    this.maxEntrySize = Math.min(maxEntrySize, maxMemory);
+  }
 
   get memory(): number {
     return this.list.reduce((sum, e) => sum + e.size, 0);
@@ -198,7 +206,7 @@ class Model {
     switch (op.op) {
       case 'set': {
         const size = this.size(op.key, op.value);
-        if (size > this.maxMemory) return this.refuse();
+        if (size > this.maxEntrySize) return this.refuse();
         this.write(op.key, op.value, size, this.expiry(op.ttl), this.live(op.key));
         return true;
       }
@@ -207,7 +215,7 @@ class Model {
         const size = this.size(op.key, op.value);
         const e = this.live(op.key);
         if ((op.op === 'add') === (e !== undefined)) return false;
-        if (size > this.maxMemory) return this.refuse();
+        if (size > this.maxEntrySize) return this.refuse();
         this.write(op.key, op.value, size, this.expiry(op.ttl), e);
         return true;
       }
@@ -216,7 +224,7 @@ class Model {
         const e = this.live(op.key);
         if (!e) return 'not_found';
         if (!op.current) return 'exists'; // the test passes a stale version
-        if (size > this.maxMemory) return (this.refuse(), 'refused');
+        if (size > this.maxEntrySize) return (this.refuse(), 'refused');
         this.write(op.key, op.value, size, this.expiry(op.ttl), e);
         return 'stored';
       }
@@ -226,7 +234,7 @@ class Model {
         if (!e) return undefined;
         const next = e.value + (op.op === 'incr' ? op.delta : -op.delta);
         const size = this.size(op.key, next);
-        if (size > this.maxMemory) {
+        if (size > this.maxEntrySize) {
           this.refuse();
           return 'RangeError';
         }
@@ -361,6 +369,7 @@ const WRITES = new Set(['set', 'add', 'replace', 'cas', 'incr', 'decr']);
 function setup(config: {
   maxMemory: number | undefined;
   maxItems: number | undefined;
+  maxEntrySize?: number | undefined;
   defaultTtl: number;
 }) {
   const maxMemory = config.maxMemory ?? (config.maxItems === undefined ? 2000 : undefined);
@@ -369,13 +378,19 @@ function setup(config: {
   const cache = new LruCache<number>({
     ...(maxMemory === undefined ? {} : { maxMemory }),
     ...(config.maxItems === undefined ? {} : { maxItems: config.maxItems }),
+    ...(config.maxEntrySize === undefined ? {} : { maxEntrySize: config.maxEntrySize }),
     defaultTtl: config.defaultTtl,
     sizeOf,
     now: () => clock.now,
     sweepInterval: 0,
     onEvict: (k, _v, reason) => events.push(`${k}:${reason}`),
   });
-  const model = new Model(maxMemory ?? Infinity, config.maxItems ?? Infinity, config.defaultTtl);
+  const model = new Model(
+    maxMemory ?? Infinity,
+    config.maxItems ?? Infinity,
+    config.defaultTtl,
+    config.maxEntrySize ?? Infinity,
+  );
   return { cache, clock, events, model };
 }
 

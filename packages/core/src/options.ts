@@ -11,6 +11,8 @@ export const DEFAULT_SWEEP_INTERVAL = 1000;
 
 export interface ResolvedOptions<V> {
   maxMemory: number;
+  /** Infinity when not set (then `maxMemory` alone bounds an entry). */
+  maxEntrySize: number;
   maxItems: number;
   defaultTtl: number;
   sizeOf: ((value: V, key: string) => number) | undefined;
@@ -23,6 +25,7 @@ export interface ResolvedOptions<V> {
 
 const KNOWN = new Set([
   'maxMemory',
+  'maxEntrySize',
   'maxItems',
   'defaultTtl',
   'sizeOf',
@@ -38,13 +41,23 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
   for (const name of Object.keys(options)) {
     if (!KNOWN.has(name)) throw new TypeError(`LruCache: unknown option "${name}"`);
   }
-  const { maxMemory, maxItems, defaultTtl = 0, sizeOf, onEvict, now, sweepInterval } = options;
+  const {
+    maxMemory,
+    maxEntrySize,
+    maxItems,
+    defaultTtl = 0,
+    sizeOf,
+    onEvict,
+    now,
+    sweepInterval,
+  } = options;
   if (maxMemory === undefined && maxItems === undefined) {
     throw new TypeError(
       'LruCache: an unbounded cache is refused; set maxMemory (bytes) and/or maxItems',
     );
   }
   if (maxMemory !== undefined) assertPositive(maxMemory, 'maxMemory', false);
+  if (maxEntrySize !== undefined) assertPositive(maxEntrySize, 'maxEntrySize', false);
   if (maxItems !== undefined) assertPositive(maxItems, 'maxItems', true);
   assertTtl(defaultTtl, 'LruCache: option defaultTtl');
   if (sizeOf !== undefined) assertFunction(sizeOf, 'LruCache: option sizeOf');
@@ -59,6 +72,7 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
   }
   return {
     maxMemory: maxMemory ?? Infinity,
+    maxEntrySize: maxEntrySize ?? Infinity,
     maxItems: Math.min(maxItems ?? MAX_ENTRIES, MAX_ENTRIES),
     defaultTtl,
     sizeOf,

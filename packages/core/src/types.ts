@@ -12,6 +12,11 @@ export interface LruCacheOptions<V> {
    * At least one of `maxMemory` and `maxItems` is required: an unbounded cache is refused.
    */
   maxMemory?: number;
+  /**
+   * Largest accounted size of one entry, in bytes (lru-cache's `maxEntrySize`): a bigger one is
+   * refused, so that a single huge value cannot push most of the cache out. @default maxMemory
+   */
+  maxEntrySize?: number;
   /** Upper bound on the number of entries. */
   maxItems?: number;
   /** Time to live in milliseconds for entries set without a `ttl`. 0 (the default) = never expire. */
@@ -54,7 +59,7 @@ export interface CacheStats {
   deletes: number;
   evictions: number;
   expirations: number;
-  /** Writes refused because the entry alone exceeds the memory limit. */
+  /** Writes refused because the entry alone exceeds `maxEntrySize` or the memory limit. */
   refusals: number;
   items: number;
   /** Accounted bytes currently held. */
