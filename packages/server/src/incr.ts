@@ -55,12 +55,13 @@ function badInitial(shown: string): HttpError {
 }
 
 /**
- * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is
- * an unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0 stops at 0. The flags and
- * the remaining TTL are kept. Returns the new value, or undefined when the key is absent (memcached's
- * NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed` says what to create. Read and write happen in one synchronous step, so
- * no other request can interleave: the update is atomic. Throws 413 when the longer number no
- * longer fits the node's memory limit; the counter then keeps its old value.
+ * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is an
+ * unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0
+ * stops at 0. The flags and the remaining TTL are kept. Returns the new value, or undefined when
+ * the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed`
+ * says what to create. Read and write happen in one synchronous step, so no other request can
+ * interleave: the update is atomic. Throws 413 when the longer number no longer fits the node's
+ * memory limit; the counter then keeps its old value.
  */
 export function increment(
   cache: LruCache<StoredValue>,
