@@ -9,6 +9,9 @@ import { readEntry } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
 import { flushEveryNode } from './flush.js';
+import { assertLoader, readThrough } from './get-or-set.js';
+import type { Loader, ReadThrough } from './get-or-set.js';
+import { SingleFlight } from './single-flight.js';
 import {
   assertDelta,
   assertKey,
@@ -58,12 +61,22 @@ export class DistributedCacheClient {
   readonly #options: ResolvedOptions;
   readonly #cluster: Cluster;
   readonly #required: number;
+  /** getOrSet loads running in this process, one per key. */
+  readonly #loads = new SingleFlight();
+  readonly #readThrough: ReadThrough;
   #closed = false;
 
   constructor(nodes: readonly string[], options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     this.#cluster = new Cluster(this.#options);
     this.#required = requiredAcks(this.#options.writeConsistency, this.#options.replicas);
+    this.#readThrough = {
+      cluster: this.#cluster,
+      loads: this.#loads,
+      required: this.#required,
+      batch: this.#options.batch,
+      closed: () => this.#closed,
+    };
   }
 
   /** The node URLs, normalised, in the order given. */
@@ -88,6 +101,21 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     return (await readEntry(this.#cluster, key, this.#options.batch)) !== undefined;
+  }
+
+  /**
+   * Cache-aside read-through: the cached value, or on a miss the value of `loader(key)`, stored
+   * with an add (a write of the key made meanwhile wins) and returned. Concurrent calls for a key
+   * that missed share one `loader` call. No replica reachable counts as a miss, and a failed store
+   * does not fail the call (it goes to `onBackgroundError`); a loader that throws rejects every
+   * waiter and stores nothing; `undefined` is returned but not stored. `ttl` is the first caller's.
+   */
+  async getOrSet<T>(key: string, loader: Loader<T>, options?: SetOptions): Promise<T> {
+    this.#assertOpen();
+    assertKey(key);
+    assertLoader(loader);
+    const ttl = ttlOption(options);
+    return readThrough(this.#readThrough, key, loader, ttl);
   }
 
   /**
@@ -123,6 +151,9 @@ export class DistributedCacheClient {
   async delete(key: string): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
+    // The usual invalidation after writing to the source: a getOrSet load running now may have
+    // read it before, so it must not be stored nor joined (core's rule).
+    this.#loads.invalidate(key);
     return deleteEverywhere(this.#cluster, key, this.#options.batch);
   }
 
@@ -143,6 +174,7 @@ export class DistributedCacheClient {
    */
   async flush(): Promise<void> {
     this.#assertOpen();
+    this.#loads.invalidateAll();
     return flushEveryNode(this.#cluster, this.#options.batch);
   }
 
@@ -205,6 +237,7 @@ export class DistributedCacheClient {
   async deleteMany(keys: Iterable<string>): Promise<number> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
+    for (const key of unique) this.#loads.invalidate(key);
     const deleted = await Promise.all(
       [...unique].map((key) =>
         deleteEverywhere(this.#cluster, key, true).catch(unavailableAsFalse),

@@ -1,6 +1,8 @@
 import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
+import { callHook } from './hooks.js';
+import type { BackgroundErrorContext, ClientHooks } from './hooks.js';
 import { NodeClient } from './node-client.js';
 import type { ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
@@ -16,10 +18,12 @@ export class Cluster {
   readonly #ring: HashRing;
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
+  readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   constructor(options: ResolvedOptions) {
     this.transport = new Transport(options);
     this.replicas = options.replicas;
+    this.#onBackgroundError = options.onBackgroundError;
     this.#ring = new HashRing(
       options.nodes,
       options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
@@ -62,6 +66,11 @@ export class Cluster {
     this.#background.add(work);
     const forget = (): boolean => this.#background.delete(work);
     void work.then(forget, forget);
+  }
+
+  /** A failure of background work, which no caller will see: to the `onBackgroundError` hook. */
+  reportBackgroundError(error: Error, context: BackgroundErrorContext): void {
+    callHook('onBackgroundError', this.#onBackgroundError, error, context);
   }
 
   /**

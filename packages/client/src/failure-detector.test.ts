@@ -22,6 +22,8 @@ function manualSchedule() {
   return { due, schedule, fire };
 }
 
+const FAILED = new Error('connection refused');
+
 describe('FailureDetector', () => {
   it('marks the node down only after `threshold` consecutive failures', () => {
     const { schedule } = manualSchedule();
@@ -31,14 +33,14 @@ describe('FailureDetector', () => {
       probe: () => Promise.resolve(true),
       schedule,
     });
-    detector.recordFailure();
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
+    detector.recordFailure(FAILED);
     expect(detector.up).toBe(true);
     detector.recordSuccess();
-    detector.recordFailure();
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
+    detector.recordFailure(FAILED);
     expect(detector.up).toBe(true);
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     expect(detector.up).toBe(false);
   });
 
@@ -52,7 +54,7 @@ describe('FailureDetector', () => {
       probe: () => Promise.resolve(answers[probes++]!),
       schedule,
     });
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     expect(due.map((entry) => entry.ms)).toStrictEqual([250]);
     await fire();
     expect(detector.up).toBe(false);
@@ -73,7 +75,7 @@ describe('FailureDetector', () => {
       probe: () => Promise.resolve(false),
       schedule,
     });
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     detector.recordSuccess();
     expect(detector.up).toBe(true);
     expect(due[0]!.cancelled).toBe(true);
@@ -88,7 +90,7 @@ describe('FailureDetector', () => {
       probe: () => Promise.resolve(++probes > 0 && false),
       schedule,
     });
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     detector.close();
     expect(due[0]!.cancelled).toBe(true);
     await fire();
@@ -104,7 +106,7 @@ describe('FailureDetector', () => {
       probe: () => new Promise<boolean>((resolve) => (answer = resolve)),
       schedule,
     });
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     due.shift()!.run();
     detector.close();
     answer(false);
@@ -120,11 +122,54 @@ describe('FailureDetector', () => {
       probe: () => Promise.resolve(false),
     });
     const before = process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length;
-    detector.recordFailure();
+    detector.recordFailure(FAILED);
     // An unref'd timer is not reported as an active resource.
     expect(process.getActiveResourcesInfo().filter((name) => name === 'Timeout').length).toBe(
       before,
     );
     detector.close();
+  });
+
+  it('calls onDown once, with the failure that tipped it, and onUp once when a probe succeeds', async () => {
+    const { schedule, fire } = manualSchedule();
+    const events: string[] = [];
+    const answers = [false, true];
+    const detector = new FailureDetector({
+      threshold: 2,
+      probeInterval: 10,
+      probe: () => Promise.resolve(answers.shift()!),
+      schedule,
+      onDown: (error) => events.push(`down: ${error.message}`),
+      onUp: () => events.push('up'),
+    });
+    detector.recordFailure(new Error('first'));
+    expect(events).toStrictEqual([]);
+    detector.recordFailure(new Error('second'));
+    // Already down: more failures (requests that were on the wire) are not new transitions.
+    detector.recordFailure(new Error('third'));
+    expect(events).toStrictEqual(['down: second']);
+    // The hook ran after the state changed: a hook reading it sees the node down.
+    expect(detector.up).toBe(false);
+    await fire();
+    expect(events).toStrictEqual(['down: second']);
+    await fire();
+    expect(events).toStrictEqual(['down: second', 'up']);
+    detector.recordSuccess();
+    expect(events).toStrictEqual(['down: second', 'up']);
+  });
+
+  it('calls onUp when a request succeeds while the node is marked down', () => {
+    const { schedule } = manualSchedule();
+    const ups: boolean[] = [];
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 10,
+      probe: () => Promise.resolve(false),
+      schedule,
+      onUp: () => ups.push(detector.up),
+    });
+    detector.recordFailure(FAILED);
+    detector.recordSuccess();
+    expect(ups).toStrictEqual([true]);
   });
 });

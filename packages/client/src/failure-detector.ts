@@ -9,6 +9,10 @@ export interface FailureDetectorOptions {
   /** Resolves true when the node answers its health check. Must not reject. */
   probe: () => Promise<boolean>;
   schedule?: Schedule;
+  /** Called once the node is marked down, with the failure that tipped it. */
+  onDown?: (error: Error) => void;
+  /** Called once a node marked down is marked up again. */
+  onUp?: () => void;
 }
 
 /** Background probes must never keep the process alive: the timer is unref'd. */
@@ -48,11 +52,12 @@ export class FailureDetector {
     if (!this.#up) this.#markUp();
   }
 
-  recordFailure(): void {
+  recordFailure(error: Error): void {
     this.#consecutiveFailures++;
     if (this.#up && this.#consecutiveFailures >= this.#options.threshold) {
       this.#up = false;
       this.#scheduleProbe();
+      this.#options.onDown?.(error);
     }
   }
 
@@ -67,6 +72,7 @@ export class FailureDetector {
     this.#consecutiveFailures = 0;
     this.#cancelProbe?.();
     this.#cancelProbe = undefined;
+    this.#options.onUp?.();
   }
 
   #scheduleProbe(): void {

@@ -1,6 +1,8 @@
 export { DistributedCacheClient } from './client.js';
 export type { SetOptions, VersionedValue } from './client.js';
 export type { ClientOptions, WriteConsistency } from './options.js';
+export type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
+export type { Loader } from './get-or-set.js';
 export type { ClusterStats, ClusterTotals, NodeStats, NodeStatus } from './stats.js';
 export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './codec.js';
 export { DcacheError, isDcacheError } from './errors/dcache-error.js';

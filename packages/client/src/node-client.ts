@@ -2,10 +2,13 @@ import { Batcher } from './batcher.js';
 import { FailureDetector } from './failure-detector.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
+import { callHook } from './hooks.js';
+import type { ClientHooks } from './hooks.js';
+import { asError } from './results.js';
 import type { Transport } from './transport.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
-export interface NodeClientOptions {
+export interface NodeClientOptions extends Pick<ClientHooks, 'onNodeDown' | 'onNodeUp'> {
   transport: Transport;
   timeout: number;
   maxBatchSize: number;
@@ -46,6 +49,8 @@ export class NodeClient {
       threshold: options.failureThreshold,
       probeInterval: options.probeInterval,
       probe: () => options.transport.healthy(url),
+      onDown: (error) => callHook('onNodeDown', options.onNodeDown, url, error),
+      onUp: () => callHook('onNodeUp', options.onNodeUp, url),
     });
   }
 
@@ -81,7 +86,7 @@ export class NodeClient {
       this.health.recordSuccess();
       return results;
     } catch (error) {
-      if (countsAsFailure(error)) this.health.recordFailure();
+      if (countsAsFailure(error)) this.health.recordFailure(asError(error));
       throw error;
     } finally {
       if (--this.#active === 0) this.#wakeIdleWaiters();

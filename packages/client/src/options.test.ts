@@ -21,6 +21,9 @@ describe('resolveOptions', () => {
       batch: true,
       maxBatchSize: 1000,
       maxBatchBytes: 8 * 1024 * 1024,
+      onNodeDown: undefined,
+      onNodeUp: undefined,
+      onBackgroundError: undefined,
     });
   });
 
@@ -40,6 +43,9 @@ describe('resolveOptions', () => {
       batch: false,
       maxBatchSize: 7,
       maxBatchBytes: 65_536,
+      onNodeDown: () => undefined,
+      onNodeUp: () => undefined,
+      onBackgroundError: () => undefined,
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
@@ -89,6 +95,27 @@ describe('resolveOptions', () => {
       { maxBatchBytes: 100 },
       RangeError,
       /"maxBatchBytes" must be an integer >= 1024, got 100/,
+    ],
+    [
+      'onNodeDown not a function',
+      NODES,
+      { onNodeDown: true },
+      TypeError,
+      /"onNodeDown" must be a function, got boolean/,
+    ],
+    [
+      'onNodeUp not a function',
+      NODES,
+      { onNodeUp: 'log' },
+      TypeError,
+      /"onNodeUp" must be a function, got string/,
+    ],
+    [
+      'onBackgroundError null',
+      NODES,
+      { onBackgroundError: null },
+      TypeError,
+      /"onBackgroundError" must be a function, got object/,
     ],
   ];
 

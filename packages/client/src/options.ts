@@ -1,7 +1,9 @@
+import type { ClientHooks } from './hooks.js';
+
 /** How many replica acknowledgements a write waits for before it resolves. */
 export type WriteConsistency = 'one' | 'quorum' | 'all';
 
-export interface ClientOptions {
+export interface ClientOptions extends ClientHooks {
   /**
    * Copies of every key, on distinct nodes (the key's preference list on the ring). Capped at the
    * number of nodes.
@@ -67,6 +69,9 @@ export interface ResolvedOptions {
   batch: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
+  onNodeDown: ClientHooks['onNodeDown'];
+  onNodeUp: ClientHooks['onNodeUp'];
+  onBackgroundError: ClientHooks['onBackgroundError'];
 }
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
@@ -88,6 +93,16 @@ function integerOption(
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
     throw new RangeError(`option "${name}" must be an integer ${range}, got ${value}`);
+  }
+  return value;
+}
+
+function hookOption<K extends keyof ClientHooks>(
+  name: K,
+  value: ClientHooks[K] | undefined,
+): ClientHooks[K] | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new TypeError(`option "${name}" must be a function, got ${typeof value}`);
   }
   return value;
 }
@@ -155,6 +170,9 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
+    onNodeDown: hookOption('onNodeDown', options.onNodeDown),
+    onNodeUp: hookOption('onNodeUp', options.onNodeUp),
+    onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),
   };
 }
 

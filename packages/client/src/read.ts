@@ -93,10 +93,18 @@ function repair(
   if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve(undefined);
   let first: Promise<number | undefined> | undefined;
   for (const node of missed) {
+    // A failed repair only leaves the node cold; the value is still served from the replica, so
+    // the failure is reported, not returned. 412: a newer write landed there first, as intended.
+    const failed = (error: Error): undefined => {
+      cluster.reportBackgroundError(error, { operation: 'read-repair', key, node: node.url });
+      return undefined;
+    };
     const write = node.run(['set', key, entry.bytes, entry.flags, ttl, 'add'], queued).then(
-      (result) => (result[0] === 204 && typeof result[1] === 'number' ? result[1] : undefined),
-      // A failed repair only leaves the primary cold; the value is still served from the replica.
-      () => undefined,
+      (result) => {
+        if (result[0] === 204) return typeof result[1] === 'number' ? result[1] : undefined;
+        return result[0] === 412 ? undefined : failed(rejection(node.url, key, result));
+      },
+      (error: unknown) => failed(asError(error)),
     );
     cluster.track(write);
     first ??= write;

@@ -4,9 +4,9 @@ import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
 import { asError, rejection } from './results.js';
-import type { BatchOp, BatchResult, SetCondition } from './wire.js';
+import type { BatchResult, SetCondition } from './wire.js';
 import { writeReplicas } from './write.js';
-import type { WriteOutcome } from './write.js';
+import type { KeyOp, WriteOutcome } from './write.js';
 
 /** The key's live replicas; rejects at once when every one is marked down. */
 function replicasOf(cluster: Cluster, key: string): NodeClient[] {
@@ -41,7 +41,7 @@ export async function storeEverywhere(
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
   const op = ['set', key, value.bytes, value.flags, ttl, null] as const;
-  const outcome = await writeReplicas(cluster, nodes, op, required, queued);
+  const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true);
   if (outcome.acks >= required) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
@@ -56,11 +56,11 @@ const answered = (result: BatchResult): boolean => result[0] === 204 || result[0
 async function onEveryReplica(
   cluster: Cluster,
   key: string,
-  op: BatchOp,
+  op: KeyOp,
   queued: boolean,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
-  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, answered);
+  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, answered, true);
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
@@ -137,7 +137,8 @@ export async function storeIfPrimaryAgrees(
     if (result[0] === 412) return false;
     if (result[0] !== 204) throw rejection(node.url, key, result);
     const op = ['set', key, bytes, flags, ttl, null] as const;
-    await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued);
+    // The answer is the primary's decision: a copy that fails is reported, not returned.
+    await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued, undefined, true);
     return true;
   }
   throw cluster.unavailable(key, nodes, errors);

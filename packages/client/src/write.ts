@@ -1,7 +1,10 @@
 import type { NodeClient } from './node-client.js';
 import type { Cluster } from './cluster.js';
-import { asError } from './results.js';
+import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
+
+/** An operation on one key (every one but flush). */
+export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
 
 export interface WriteOutcome {
   /** Results that counted as acknowledgements. */
@@ -16,17 +19,32 @@ export interface WriteOutcome {
  * Sends `op` to every node in parallel and resolves as soon as `required` results satisfy `isAck`,
  * or once all have settled. The writes still running at that point are never abandoned: they are
  * tracked by the cluster (close() waits for them) and their failures feed the failure detector.
+ *
+ * With `reportFailures`, every replica whose write failed (an error, or an answer that is not an
+ * acknowledgement) while the caller's answer does not carry it goes to `onBackgroundError`: those
+ * failing after the call resolved, and those before it when the caller will not reject — it rejects
+ * only when `required` > 0 and nothing was acknowledged (storeEverywhere, delete, touch).
  */
 export function writeReplicas(
   cluster: Cluster,
   nodes: readonly NodeClient[],
-  op: BatchOp,
+  op: KeyOp,
   required: number,
   queued: boolean,
   isAck: (result: BatchResult) => boolean = (result) => result[0] === 204,
+  reportFailures = false,
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   if (nodes.length === 0) return Promise.resolve(outcome);
+  const key = op[1];
+  // Failures not yet reported, kept until it is known whether the caller's answer carries them.
+  let unseen: [NodeClient, Error][] | undefined = reportFailures ? [] : undefined;
+  const failed = (node: NodeClient, error: Error): void => {
+    if (unseen !== undefined) unseen.push([node, error]);
+    else if (reportFailures) {
+      cluster.reportBackgroundError(error, { operation: 'replica-write', key, node: node.url });
+    }
+  };
   return new Promise((resolve) => {
     let pending = nodes.length;
     let resolved = false;
@@ -34,6 +52,11 @@ export function writeReplicas(
       pending--;
       if (!resolved && (outcome.acks >= required || pending === 0)) {
         resolved = true;
+        const held = unseen;
+        unseen = undefined;
+        if (held !== undefined && (required === 0 || outcome.acks > 0)) {
+          for (const [node, error] of held) failed(node, error);
+        }
         // A snapshot: later results must not change what the caller was told.
         resolve({ acks: outcome.acks, results: [...outcome.results], errors: [...outcome.errors] });
       }
@@ -42,11 +65,14 @@ export function writeReplicas(
       node.run(op, queued).then(
         (result) => {
           if (isAck(result)) outcome.acks++;
+          else if (reportFailures) failed(node, rejection(node.url, key, result));
           outcome.results.push({ node, result });
           settle();
         },
         (error: unknown) => {
-          outcome.errors.push(asError(error));
+          const failure = asError(error);
+          outcome.errors.push(failure);
+          failed(node, failure);
           settle();
         },
       ),

@@ -27,6 +27,9 @@ afterAll(
 type Call = (client: DistributedCacheClient) => Promise<unknown>;
 const call = (fn: Call): Call => fn;
 const untyped = (value: unknown): never => value as never;
+let loads = 0;
+/** A getOrSet loader that counts its calls: bad input must not reach it either. */
+const load = (): string => `loaded ${++loads}`;
 
 const cases: [string, Call, ErrorConstructor, RegExp][] = [
   [
@@ -154,6 +157,38 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     TypeError,
     /undefined/,
   ],
+  ['getOrSet: number key', call((c) => c.getOrSet(untyped(1), load)), TypeError, /key must be a/],
+  ['getOrSet: empty key', call((c) => c.getOrSet('', load)), RangeError, /key must not be empty/],
+  [
+    'getOrSet: loader not a function',
+    call((c) => c.getOrSet('k', untyped('v'))),
+    TypeError,
+    /loader must be a function, got string/,
+  ],
+  [
+    'getOrSet: no loader',
+    call((c) => c.getOrSet('k', untyped(undefined))),
+    TypeError,
+    /loader must be a function, got undefined/,
+  ],
+  [
+    'getOrSet: negative ttl',
+    call((c) => c.getOrSet('k', load, { ttl: -1 })),
+    RangeError,
+    /ttl must be an integer from 0/,
+  ],
+  [
+    'getOrSet: string ttl',
+    call((c) => c.getOrSet('k', load, untyped({ ttl: '5' }))),
+    TypeError,
+    /ttl must be a number/,
+  ],
+  [
+    'getOrSet: options not an object',
+    call((c) => c.getOrSet('k', load, untyped(60_000))),
+    TypeError,
+    /options must be an object/,
+  ],
   [
     'getVersioned: number key',
     call((c) => c.getVersioned(untyped(5))),
@@ -170,6 +205,7 @@ describe('bad input is refused before anything is sent', () => {
     expect((error as Error).message).toMatch(message);
     await client.close();
     expect(requests).toBe(0);
+    expect(loads).toBe(0);
   });
 
   const constructors: [string, () => unknown, ErrorConstructor, RegExp][] = [
@@ -192,6 +228,12 @@ describe('bad input is refused before anything is sent', () => {
       () => new DistributedCacheClient([url], { replicas: 0 }),
       RangeError,
       /"replicas"/,
+    ],
+    [
+      'hook not a function',
+      () => new DistributedCacheClient([url], { onNodeDown: untyped('console.log') }),
+      TypeError,
+      /option "onNodeDown" must be a function, got string/,
     ],
   ];
   it.each(constructors)('constructor: %s', (_name, make, type, message) => {

@@ -1,0 +1,88 @@
+// getOrSet: cache-aside reads through the cluster, one load per key at a time in this process.
+import type { Cluster } from './cluster.js';
+import { decodeValue, encodeValue } from './codec.js';
+import type { EncodedValue } from './codec.js';
+import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
+import { readEntry } from './read.js';
+import type { Hit } from './read.js';
+import { storeIfPrimaryAgrees } from './replicated-ops.js';
+import { asError } from './results.js';
+import type { SingleFlight } from './single-flight.js';
+import { assertValue } from './validate.js';
+
+/** Loads the value of a key missing from the cache (from the database, say). */
+export type Loader<T> = (key: string) => T | PromiseLike<T>;
+
+/** What a read-through needs from the client. */
+export interface ReadThrough {
+  cluster: Cluster;
+  loads: SingleFlight;
+  /** Acknowledgements the store's copies wait for (in the background). */
+  required: number;
+  batch: boolean;
+  closed: () => boolean;
+}
+
+export function assertLoader(loader: unknown): asserts loader is Loader<unknown> {
+  if (typeof loader !== 'function') {
+    throw new TypeError(
+      `loader must be a function, got ${loader === null ? 'null' : typeof loader}`,
+    );
+  }
+}
+
+/**
+ * The cached value of `key`, or the one `loader` returns, stored with an add. The read comes first
+ * for every caller (so a caller sees a value written before its call, as with core's getOrSet);
+ * only a miss joins the key's running load. No replica reachable counts as a miss: the source
+ * still answers. A node refusing the read (a wrong token) rejects, as `get` does.
+ */
+export async function readThrough<T>(
+  context: ReadThrough,
+  key: string,
+  loader: Loader<T>,
+  ttl: number | null,
+): Promise<T> {
+  let hit: Hit | undefined;
+  try {
+    hit = await readEntry(context.cluster, key, context.batch);
+  } catch (error) {
+    if (!isCacheUnavailableError(error)) throw error;
+  }
+  if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
+  return context.loads.run(key, async (isStale) => {
+    const value = await loader(key);
+    // undefined cannot be stored (it reads back as a miss): returned, not cached, like lru-cache's
+    // fetch. A function or symbol cannot be stored either: that rejects, as `set` would.
+    if (value === undefined) return value;
+    assertValue(value);
+    const encoded = encodeValue(value);
+    // A delete or flush made during the load may have followed a write to the source the loader
+    // read before it: its value may be stale, so it goes to the waiters only.
+    if (!isStale() && !context.closed()) store(context, key, encoded, ttl);
+    return value;
+  });
+}
+
+/**
+ * Stores the loaded value in the background, tracked for close(): the waiters do not wait for it
+ * (the cache being slow or down must not delay them). As an add, so that a write of the key made
+ * meanwhile — newer than what the loader saw — wins. Queued before the waiters resume, so their
+ * next read of the key, through the same node queue, comes after it.
+ */
+function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
+  const { cluster, required, batch } = context;
+  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', required, batch).then(
+    () => undefined,
+    (error: unknown) => {
+      const failure = asError(error);
+      const node = (failure as { node?: unknown }).node;
+      cluster.reportBackgroundError(failure, {
+        operation: 'get-or-set-store',
+        key,
+        ...(typeof node === 'string' ? { node } : {}),
+      });
+    },
+  );
+  cluster.track(stored);
+}

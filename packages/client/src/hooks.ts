@@ -1,0 +1,75 @@
+// The observability callbacks of ClientOptions, and the one way they are called.
+
+/** Background work whose failure no caller sees, reported through `onBackgroundError`. */
+export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store';
+
+export interface BackgroundErrorContext {
+  /**
+   * `'replica-write'`: a replica's copy of a write the call did not wait for or did not fail on
+   * (after a `writeConsistency` acknowledgement, the copies of an add/replace/compareAndSet, a
+   * delete or touch another replica answered); `'read-repair'`: writing a value found on a replica
+   * back to a node that missed it; `'get-or-set-store'`: storing a value `getOrSet` loaded.
+   */
+  operation: BackgroundOperation;
+  key: string;
+  /** The node that failed or refused; absent when no single node is to blame (none reachable). */
+  node?: string;
+}
+
+export interface ClientHooks {
+  /**
+   * Called when the failure detector marks `node` down (`failureThreshold` failures in a row),
+   * with the error of the last failed request.
+   * @default undefined
+   */
+  onNodeDown?: (node: string, error: Error) => void;
+  /**
+   * Called when a node marked down is up again (a probe, or a request to it, succeeded).
+   * @default undefined
+   */
+  onNodeUp?: (node: string) => void;
+  /**
+   * Called for failures no call reports: replica writes still running after the call resolved,
+   * read repairs, the store of a value `getOrSet` loaded.
+   * @default undefined
+   */
+  onBackgroundError?: (error: Error, context: BackgroundErrorContext) => void;
+}
+
+/** Code of the process warning a throwing (or rejecting) hook becomes. */
+export const HOOK_ERROR_WARNING = 'DCACHE_HOOK_ERROR';
+
+function warn(name: string, error: unknown): void {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.emitWarning(`client option "${name}" threw; the client carried on`, {
+    code: HOOK_ERROR_WARNING,
+    detail,
+  });
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+/**
+ * Calls a user hook after the client's own state is settled. A hook that throws, or returns a
+ * promise that rejects, must not undo that state nor become an unhandled rejection (which would
+ * end the process): its error becomes a process warning instead.
+ */
+export function callHook<A extends unknown[]>(
+  name: keyof ClientHooks,
+  hook: ((...args: A) => unknown) | undefined,
+  ...args: A
+): void {
+  if (hook === undefined) return;
+  try {
+    const returned = hook(...args);
+    if (isThenable(returned)) returned.then(undefined, (error: unknown) => warn(name, error));
+  } catch (error) {
+    warn(name, error);
+  }
+}

@@ -1,0 +1,170 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { BackgroundErrorContext, DistributedCacheClient } from '../src/index.js';
+import { isNodeRequestError, isOperationRejectedError } from '../src/index.js';
+import { connect, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
+
+/** What a test started, closed after it in reverse order (clients before the nodes they use). */
+const started: { close(): Promise<void> }[] = [];
+function track<T extends { close(): Promise<void> }>(resource: T): T {
+  started.push(resource);
+  return resource;
+}
+afterEach(async () => {
+  for (const resource of started.splice(0).reverse()) await resource.close();
+  vi.restoreAllMocks();
+});
+
+const FAST_DOWN = { replicas: 2, failureThreshold: 1, probeInterval: 20 } as const;
+
+/** A key whose primary is `url`. */
+function keyOwnedBy(cache: DistributedCacheClient, url: string, prefix: string): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}:${i}`;
+    if (cache.nodesFor(key)[0] === url) return key;
+  }
+}
+
+/**
+ * Two nodes, the first refusing values over 1 KiB, the second not: a big value lands on one
+ * replica only, so the other's refusal is a failure no call reports.
+ */
+async function lopsidedCluster(): Promise<{ small: TestNode; big: TestNode; urls: string[] }> {
+  const small = await TestNode.start({ maxValueBytes: '1kb' });
+  track({ close: () => small.kill() });
+  const big = await TestNode.start();
+  track({ close: () => big.kill() });
+  return { small, big, urls: [small.url, big.url] };
+}
+
+const BIG = 'x'.repeat(4096);
+
+describe('onNodeDown / onNodeUp', () => {
+  it('report a node marked down, with the failure, and back up once a probe answers', async () => {
+    const cluster = track(await startCluster(2));
+    const events: string[] = [];
+    const errors: Error[] = [];
+    const client = track(
+      connect(cluster.urls, {
+        ...FAST_DOWN,
+        onNodeDown: (node, error) => {
+          events.push(`down ${node}`);
+          errors.push(error);
+        },
+        onNodeUp: (node) => events.push(`up ${node}`),
+      }),
+    );
+    const victim = cluster.nodes[0]!;
+    const key = keyOwnedBy(client, victim.url, 'hook-down');
+    expect(await client.set(key, 'v')).toBe(true);
+    await victim.kill();
+    // The primary refuses the connection: marked down, the replica answers.
+    expect(await client.get(key)).toBe('v');
+    expect(events).toStrictEqual([`down ${victim.url}`]);
+    expect(isNodeRequestError(errors[0])).toBe(true);
+    // Already down: a second read does not report it again.
+    expect(await client.get(key)).toBe('v');
+    await victim.restart();
+    await waitFor(() => events.length === 2, 'the node to be reported up');
+    expect(events).toStrictEqual([`down ${victim.url}`, `up ${victim.url}`]);
+  });
+});
+
+describe('onBackgroundError', () => {
+  it("reports a replica's refusal after a 'one' acknowledgement, then the read repair it causes", async () => {
+    const { small, big, urls } = await lopsidedCluster();
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect(urls, {
+        replicas: 2,
+        writeConsistency: 'one',
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    const key = keyOwnedBy(client, small.url, 'hook-bg');
+    expect(await client.set(key, BIG)).toBe(true);
+    await waitFor(() => reports.length === 1, 'the replica write to be reported');
+    expect(reports[0]![1]).toStrictEqual({ operation: 'replica-write', key, node: small.url });
+    expect(isOperationRejectedError(reports[0]![0]) && reports[0]![0].code).toBe('too_large');
+    expect(big.entry(key)).toBeDefined();
+
+    // The primary misses, the replica answers, and writing it back to the primary is refused.
+    expect(await client.get(key)).toBe(BIG);
+    await waitFor(() => reports.length === 2, 'the read repair to be reported');
+    expect(reports[1]![1]).toStrictEqual({ operation: 'read-repair', key, node: small.url });
+    expect(isOperationRejectedError(reports[1]![0])).toBe(true);
+  });
+
+  it("reports a replica's failure that arrives after the call resolved", async () => {
+    const { small, urls } = await lopsidedCluster();
+    const slow = track(await startHoldingProxy(small.url));
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect([slow.url, urls[1]!], {
+        replicas: 2,
+        writeConsistency: 'one',
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    // The refusing replica answers only once the call has its acknowledgement.
+    expect(await client.set('hook-late', BIG)).toBe(true);
+    expect(reports).toStrictEqual([]);
+    slow.release();
+    await waitFor(() => reports.length === 1, 'the late refusal to be reported');
+    expect(reports[0]![1]).toStrictEqual({
+      operation: 'replica-write',
+      key: 'hook-late',
+      node: slow.url,
+    });
+    await client.close();
+  });
+
+  it('reports nothing for a failure the call itself rejects with', async () => {
+    const { small } = await lopsidedCluster();
+    const reports: Error[] = [];
+    const client = track(
+      connect([small.url], { onBackgroundError: (error) => reports.push(error) }),
+    );
+    await expect(client.set('hook-own', BIG)).rejects.toThrow(/too_large/);
+    await client.close();
+    expect(reports).toStrictEqual([]);
+  });
+});
+
+describe('hooks that throw', () => {
+  it('become process warnings; the client keeps its state and keeps working', async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const { small, urls } = await lopsidedCluster();
+    const ups: string[] = [];
+    const client = track(
+      connect(urls, {
+        ...FAST_DOWN,
+        writeConsistency: 'all',
+        onNodeDown: () => {
+          throw new Error('pager unreachable');
+        },
+        onNodeUp: (node) => ups.push(node),
+        onBackgroundError: () => Promise.reject(new Error('async logger broke')),
+      }),
+    );
+    // One replica refuses: the write resolves (false: 'all' not met) despite the hook rejecting.
+    const key = keyOwnedBy(client, small.url, 'hook-throw');
+    expect(await client.set(key, BIG)).toBe(false);
+
+    await small.kill();
+    expect(await client.get(key)).toBe(BIG);
+    // Marked down although the hook threw: its keys go to the other node.
+    expect(client.nodesFor(key)).not.toContain(small.url);
+    await small.restart();
+    await waitFor(() => ups.length === 1, 'the probe to bring the node back');
+    expect(client.nodesFor(key)[0]).toBe(small.url);
+
+    await waitFor(() => warn.mock.calls.length === 2, 'both hook failures to be warned about');
+    const details = warn.mock.calls.map((call) => (call[1] as { detail: string }).detail);
+    expect(details).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/pager unreachable/),
+        expect.stringMatching(/async logger broke/),
+      ]),
+    );
+  });
+});
