@@ -136,6 +136,11 @@ export async function storeIfPrimaryAgrees(
     }
     if (result[0] === 412) return false;
     if (result[0] !== 204) throw rejection(node.url, key, result);
+    // Stored without the replicas before this one, which failed: the call says true, so say it here.
+    for (let j = 0; j < i; j++) {
+      const context = { operation: 'replica-write', key, node: nodes[j]!.url } as const;
+      cluster.reportBackgroundError(errors[j]!, context);
+    }
     const op = ['set', key, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
     await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued, undefined, true);

@@ -118,6 +118,25 @@ describe('onBackgroundError', () => {
     await client.close();
   });
 
+  it('reports the primary failing when the next replica decides an add', async () => {
+    const cluster = track(await startCluster(2));
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect(cluster.urls, {
+        replicas: 2,
+        failureThreshold: 100,
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    const victim = cluster.nodes[0]!;
+    const key = keyOwnedBy(client, victim.url, 'hook-add');
+    await victim.kill();
+    expect(await client.add(key, 'v')).toBe(true);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]![1]).toStrictEqual({ operation: 'replica-write', key, node: victim.url });
+    expect(isNodeRequestError(reports[0]![0])).toBe(true);
+  });
+
   it('reports nothing for a failure the call itself rejects with', async () => {
     const { small } = await lopsidedCluster();
     const reports: Error[] = [];
