@@ -132,6 +132,17 @@ describe('getOrSet', () => {
     expect(await cache.has('gos:function')).toBe(false);
   });
 
+  it('a load that ends after close() still answers its waiters', async () => {
+    const cache = open();
+    const { calls, loader } = manualLoader<string>();
+    const waiter = cache.getOrSet('gos:closing', loader);
+    await waitFor(() => calls.length > 0, 'the load to start');
+    await cache.close();
+    calls[0]!.resolve('late');
+    expect(await waiter).toBe('late');
+    expect(holders(cluster.nodes, 'gos:closing')).toStrictEqual([]);
+  });
+
   it.each([
     ['delete', (cache: DistributedCacheClient, key: string) => cache.delete(key)],
     ['deleteMany', (cache: DistributedCacheClient, key: string) => cache.deleteMany([key])],
