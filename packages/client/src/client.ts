@@ -18,6 +18,7 @@ import {
   assertTtl,
   assertValue,
   assertVersion,
+  incrOptions,
   ttlOption,
 } from './validate.js';
 import type { SetCondition } from './wire.js';
@@ -28,6 +29,13 @@ import {
   storeIfPrimaryAgrees,
   touchEverywhere,
 } from './replicated-ops.js';
+
+export interface IncrOptions {
+  /** Creates a missing counter holding this (a whole number ≥ 0), returned as is. */
+  initial?: number;
+  /** Time to live in ms of a counter created from `initial`; 0 = never expires. @default the node's */
+  ttl?: number;
+}
 
 export interface SetOptions {
   /** Time to live in milliseconds; 0 = never expires. @default the node's defaultTtl */
@@ -94,6 +102,19 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     const hit = await readEntry(this.#cluster, key, this.#options.batch);
+    return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
+  }
+
+  /**
+   * Reads the key and gives it a new time to live in milliseconds (0 = never expires) on every
+   * replica, in the same request on the node that answers — memcached's `gat`, Redis' `GETEX PX`:
+   * a sliding expiry for sessions.
+   */
+  async getAndTouch<T = unknown>(key: string, ttl: number): Promise<T | undefined> {
+    this.#assertOpen();
+    assertKey(key);
+    assertTtl(ttl);
+    const hit = await readEntry(this.#cluster, key, this.#options.batch, { touch: ttl });
     return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
   }
 
@@ -246,26 +267,33 @@ export class DistributedCacheClient {
     return deleted.filter(Boolean).length;
   }
 
-  /** Adds `delta` on every replica; the primary's new value, or undefined when the key is absent. */
-  async incr(key: string, delta = 1): Promise<number | undefined> {
+  /**
+   * Adds `delta` on every replica; the primary's new value, or undefined when the key is absent —
+   * unless `initial` is given: a missing counter is then created holding it (with `ttl`), and
+   * `initial` is returned as is (memcached's and memjs' semantics: the delta is not added).
+   */
+  async incr(key: string, delta = 1, options?: IncrOptions): Promise<number | undefined> {
     this.#assertOpen();
     assertKey(key);
     assertDelta(delta);
-    return incrEverywhere(this.#cluster, key, delta, this.#options.batch);
+    const seed = incrOptions(options);
+    return incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch);
   }
 
-  async decr(key: string, delta = 1): Promise<number | undefined> {
+  /** Subtracts `delta` (stopping at 0) on every replica; as `incr` otherwise. */
+  async decr(key: string, delta = 1, options?: IncrOptions): Promise<number | undefined> {
     this.#assertOpen();
     assertKey(key);
     assertDelta(delta);
-    return incrEverywhere(this.#cluster, key, -delta, this.#options.batch);
+    const seed = incrOptions(options);
+    return incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch);
   }
 
   /** A value with its version, for `compareAndSet`. The version is the primary's. */
   async getVersioned<T = unknown>(key: string): Promise<VersionedValue<T> | undefined> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await readEntry(this.#cluster, key, this.#options.batch, true);
+    const hit = await readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true });
     if (hit === undefined) return undefined;
     return {
       value: decodeValue(hit.bytes, hit.flags) as T,

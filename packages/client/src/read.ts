@@ -3,13 +3,21 @@ import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
-import type { BatchResult } from './wire.js';
+import type { BatchOp, BatchResult } from './wire.js';
+import { answered, writeReplicas } from './write.js';
 
 /**
  * How many later batches a get refused for a full batch answer is tried in; each batch serves at
  * least one value (a node's default 16 MiB holds 16 values of its 1 MiB maximum).
  */
 const FULL_ANSWER_RETRIES = 64;
+
+export interface ReadOptions {
+  /** Await the primary's read repair and return its version (for compareAndSet). */
+  awaitRepair?: boolean;
+  /** Get-and-touch: the TTL in ms (0 = never expires) every replica of a hit gets. */
+  touch?: number;
+}
 
 export interface Hit extends Entry {
   /** The node that answered; after a read repair of the primary, the primary. */
@@ -20,15 +28,18 @@ export interface Hit extends Entry {
  * Reads `key` from its replicas in preference order: the primary first, the next replica on a miss
  * or an error. A value found after misses is written back to the nodes that missed it (read
  * repair) with its remaining TTL and exact flags, as an add so a newer write there wins.
- * With `awaitRepair` the primary's repair is awaited and its version returned (for CAS).
+ * With `awaitRepair` the primary's repair is awaited and its version returned (for CAS). With
+ * `touch` it is a get-and-touch: the node that answers sets that TTL as it reads, the replicas
+ * after it get a `touch` in the background, and a repair writes the new TTL.
  */
 export async function readEntry(
   cluster: Cluster,
   key: string,
   queued: boolean,
-  awaitRepair = false,
+  { awaitRepair = false, touch }: ReadOptions = {},
 ): Promise<Hit | undefined> {
   const nodes = cluster.preference(key);
+  const op: BatchOp = touch === undefined ? ['get', key] : ['get', key, touch];
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
   let missed: NodeClient[] | undefined;
@@ -36,13 +47,13 @@ export async function readEntry(
     const node = nodes[i]!;
     let result: BatchResult;
     try {
-      result = await node.run(['get', key], queued);
+      result = await node.run(op, queued);
       // The node's batch answer was full: it caps the values of one answer at its maxBatchBytes
       // and always serves the first get, so asked again in a later batch this one moves up.
       // Through the batcher, not a request of its own: a getMany of many big values must not
       // open a request per value at once.
       for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
-        result = await node.run(['get', key], true);
+        result = await node.run(op, true);
       }
     } catch (error) {
       (errors ??= []).push(asError(error));
@@ -57,6 +68,11 @@ export async function readEntry(
     if (hit === undefined) {
       (errors ??= []).push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
       continue;
+    }
+    if (touch !== undefined && i + 1 < nodes.length) {
+      // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
+      const rest = nodes.slice(i + 1);
+      void writeReplicas(cluster, rest, ['touch', key, touch], 0, queued, answered, true);
     }
     if (missed === undefined) return hit;
     const primaryRepair = repair(cluster, key, hit, missed, queued);

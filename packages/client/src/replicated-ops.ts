@@ -5,7 +5,7 @@ import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
-import { writeReplicas } from './write.js';
+import { answered, writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
 
 /** The key's live replicas; rejects at once when every one is marked down. */
@@ -46,8 +46,6 @@ export async function storeEverywhere(
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
 }
-
-const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
 
 /**
  * delete / touch: waits for every replica, since only then is "was it there" known and every copy
@@ -95,10 +93,13 @@ export async function incrEverywhere(
   cluster: Cluster,
   key: string,
   delta: number,
+  seed: { initial: number | null; ttl: number | null },
   queued: boolean,
 ): Promise<number | undefined> {
   const nodes = replicasOf(cluster, key);
-  const op = ['incr', key, delta] as const;
+  // Every replica missing the counter creates it from the seed, so the copies start equal.
+  const op: KeyOp =
+    seed.initial === null ? ['incr', key, delta] : ['incr', key, delta, seed.initial, seed.ttl];
   const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted);
   for (const node of nodes) {
     const answer = outcome.results.find((entry) => entry.node === node)?.result;

@@ -12,8 +12,8 @@ export function assertValue(value: unknown): void {
   }
 }
 
-/** The longest TTL a node accepts (~24.8 days, its timers' ceiling): longer is refused up front. */
-export const MAX_TTL_MS = 2 ** 31 - 1;
+/** The longest TTL a node accepts (2^53−1 ms, any whole number a double holds exactly). */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
 
 /** TTL in milliseconds: undefined = the node's default, 0 = never expires. Returns the wire value. */
 export function ttlOption(options: unknown): number | null {
@@ -52,4 +52,23 @@ export function assertVersion(version: unknown): asserts version is number {
   if (!Number.isSafeInteger(version) || version < 0) {
     throw new RangeError(`version must be a non-negative integer, got ${version}`);
   }
+}
+
+/** incr/decr's `{ initial, ttl }` as the wire's seed: `initial` null when absent (no creation). */
+export function incrOptions(options: unknown): { initial: number | null; ttl: number | null } {
+  const ttl = ttlOption(options);
+  const initial = (options as { initial?: unknown } | undefined)?.initial;
+  if (initial === undefined) {
+    if (ttl !== null) {
+      throw new TypeError('incr/decr: ttl applies only to a counter they create; give initial too');
+    }
+    return { initial: null, ttl: null };
+  }
+  if (typeof initial !== 'number') {
+    throw new TypeError(`initial must be a number, got ${typeof initial}`);
+  }
+  if (!Number.isSafeInteger(initial) || initial < 0) {
+    throw new RangeError(`initial must be a non-negative integer, got ${initial}`);
+  }
+  return { initial, ttl };
 }

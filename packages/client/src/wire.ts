@@ -4,10 +4,12 @@ import { Packr } from 'msgpackr';
 export type SetCondition = null | 'add' | 'replace' | number;
 export type BatchOp =
   | readonly ['get', string]
+  | readonly ['get', string, number]
   | readonly ['set', string, Uint8Array, number, number | null, SetCondition]
   | readonly ['delete', string]
   | readonly ['touch', string, number]
   | readonly ['incr', string, number]
+  | readonly ['incr', string, number, number, number | null]
   | readonly ['flush'];
 
 /** Each result starts with an HTTP-like status; the rest depends on the operation. */

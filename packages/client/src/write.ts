@@ -6,6 +6,9 @@ import type { BatchOp, BatchResult } from './wire.js';
 /** An operation on one key (every one but flush). */
 export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
 
+/** A delete or touch got an answer: done (204) or the key was not there (404). */
+export const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
+
 export interface WriteOutcome {
   /** Results that counted as acknowledgements. */
   acks: number;

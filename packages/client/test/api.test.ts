@@ -138,6 +138,22 @@ describe('operations', () => {
     }
   });
 
+  it('incr and decr with initial create a missing counter on every replica, returning initial', async () => {
+    expect(await client.incr('seeded', 5, { initial: 10, ttl: 60_000 })).toBe(10);
+    expect(await client.incr('seeded', 5, { initial: 99 })).toBe(15);
+    expect(await client.get('seeded')).toBe(15);
+    for (const url of client.nodesFor('seeded')) {
+      const entry = cluster.nodes.find((node) => node.url === url)!.entry('seeded')!;
+      expect(new TextDecoder().decode(entry.value.bytes)).toBe('15');
+      expect(entry.ttl).toBeGreaterThan(55_000);
+      expect(entry.ttl).toBeLessThanOrEqual(60_000);
+    }
+    expect(await client.decr('seeded-down', 3, { initial: 7 })).toBe(7);
+    expect(await client.decr('seeded-down', 3)).toBe(4);
+    expect(await client.incr('unseeded', 1)).toBeUndefined();
+    expect(await client.has('unseeded')).toBe(false);
+  });
+
   it('a counter beyond 2^53 (the node answers a bigint) comes back as the nearest number', async () => {
     for (const url of client.nodesFor('huge')) {
       await fetch(`${url}/v1/keys/huge`, {

@@ -85,4 +85,33 @@ describe('read repair keeps the remaining TTL', () => {
       expect(repaired).toBe(left);
     },
   );
+
+  it('a TTL past 2^31-1 ms (30 days, as memcached allows) is written and repaired whole', async () => {
+    const thirtyDays = 30 * 24 * 3600 * 1000;
+    const key = 'month-long';
+    const { primary, secondary } = await repairAfterPrimaryLoss(key, thirtyDays, 1000, true);
+    expect(secondary.entry(key)!.ttl).toBe(thirtyDays - 1000);
+    expect(primary.entry(key)!.ttl).toBe(thirtyDays - 1000);
+  });
+});
+
+describe('getAndTouch', () => {
+  it('gives every replica the new TTL, also the primary a read repair refills', async () => {
+    const client = connect(cluster.urls, { replicas: 3, writeConsistency: 'all' });
+    const key = 'session';
+    await client.set(key, 'v', { ttl: 1000 });
+    const [primary, ...others] = client.nodesFor(key).map(nodeOf) as TestNode[];
+    now += 800;
+    expect(await client.getAndTouch(key, 5000)).toBe('v');
+    await client.close(); // lets the background touches of the other replicas land
+    for (const node of [primary!, ...others]) expect(node.entry(key)!.ttl).toBe(5000);
+
+    const again = connect(cluster.urls, { replicas: 3, writeConsistency: 'all' });
+    await deleteOn(primary!, key);
+    now += 100;
+    expect(await again.getAndTouch(key, 0)).toBe('v'); // the next replica answers and touches
+    await again.close();
+    for (const node of [primary!, ...others]) expect(node.entry(key)!.ttl).toBeUndefined();
+    expect(await connect(cluster.urls).getAndTouch('no-such-key', 1000)).toBeUndefined();
+  });
 });
