@@ -92,7 +92,10 @@ export class DistributedCacheClient {
     return this.#options.nodes;
   }
 
-  /** The key's replica list in preference order, skipping nodes marked down. */
+  /**
+   * The key's replica list in preference order, skipping nodes marked down. `key` is the caller's
+   * (without `keyPrefix`); the ring is asked for `keyPrefix + key`.
+   */
   nodesFor(key: string): string[] {
     assertKey(key);
     return this.#cluster.preference(key).map((node) => node.url);
@@ -190,7 +193,8 @@ export class DistributedCacheClient {
   }
 
   /**
-   * Empties every node, those marked down included, after what was issued to each before it.
+   * Empties every node, those marked down included, after what was issued to each before it —
+   * every key on them, whatever its prefix: `keyPrefix` does not limit it (nor iovalkey's FLUSHALL).
    * Rejects with FlushIncompleteError, naming the nodes not emptied, when any node failed.
    */
   async flush(): Promise<void> {

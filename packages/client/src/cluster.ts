@@ -15,6 +15,8 @@ export class Cluster {
   readonly nodes: readonly NodeClient[];
   readonly replicas: number;
   readonly transport: Transport;
+  /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
+  readonly keyPrefix: string;
   readonly #ring: HashRing;
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
@@ -23,6 +25,7 @@ export class Cluster {
   constructor(options: ResolvedOptions) {
     this.transport = new Transport(options);
     this.replicas = options.replicas;
+    this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
     this.#ring = new HashRing(
       options.nodes,
@@ -36,12 +39,27 @@ export class Cluster {
   }
 
   /**
-   * The key's replicas in preference order, skipping nodes marked down: their share goes to the
-   * next nodes on the ring. Empty when every node is down.
+   * The key as the nodes store it. Everything else in the client speaks the caller's key (errors,
+   * hooks, getMany's Map, getOrSet's loads); only operations on the wire and the ring see this.
+   * With no prefix it is the same string (no allocation).
+   */
+  storedKey(key: string): string {
+    return this.keyPrefix + key;
+  }
+
+  /** The caller's key of an operation's stored key (for reports about an operation). */
+  callerKey(storedKey: string): string {
+    return storedKey.slice(this.keyPrefix.length);
+  }
+
+  /**
+   * The (caller's) key's replicas in preference order, skipping nodes marked down: their share goes
+   * to the next nodes on the ring. Empty when every node is down. The ring hashes the stored key,
+   * so clients with different prefixes spread the same names differently.
    */
   preference(key: string): NodeClient[] {
     const allUp = this.nodes.every((node) => node.up);
-    const urls = this.#ring.getN(key, allUp ? this.replicas : this.nodes.length);
+    const urls = this.#ring.getN(this.storedKey(key), allUp ? this.replicas : this.nodes.length);
     const result: NodeClient[] = [];
     for (const url of urls) {
       const node = this.#byUrl.get(url)!;
@@ -57,7 +75,9 @@ export class Cluster {
     const refusal = errors[0];
     if (refusal !== undefined && errors.every(isClientError)) return refusal;
     const nodes =
-      tried.length > 0 ? tried.map((node) => node.url) : this.#ring.getN(key, this.replicas);
+      tried.length > 0
+        ? tried.map((node) => node.url)
+        : this.#ring.getN(this.storedKey(key), this.replicas);
     return new CacheUnavailableError(key, nodes, errors);
   }
 

@@ -21,10 +21,16 @@ describe('resolveOptions', () => {
       batch: true,
       maxBatchSize: 1000,
       maxBatchBytes: 8 * 1024 * 1024,
+      keyPrefix: '',
+      tls: undefined,
       onNodeDown: undefined,
       onNodeUp: undefined,
       onBackgroundError: undefined,
     });
+  });
+
+  it("takes keyPrefix '' as no prefix, the default", () => {
+    expect(resolveOptions(NODES, { keyPrefix: '' }).keyPrefix).toBe('');
   });
 
   it('caps replicas at the node count', () => {
@@ -43,6 +49,8 @@ describe('resolveOptions', () => {
       batch: false,
       maxBatchSize: 7,
       maxBatchBytes: 65_536,
+      keyPrefix: 'app:',
+      tls: { servername: 'cache.internal', rejectUnauthorized: false },
       onNodeDown: () => undefined,
       onNodeUp: () => undefined,
       onBackgroundError: () => undefined,
@@ -96,6 +104,8 @@ describe('resolveOptions', () => {
       RangeError,
       /"maxBatchBytes" must be an integer >= 1024, got 100/,
     ],
+    ['keyPrefix not a string', NODES, { keyPrefix: 7 }, TypeError, /"keyPrefix" must be a string/],
+    ['tls not an object', NODES, { tls: true }, TypeError, /"tls" must be an object/],
     [
       'onNodeDown not a function',
       NODES,

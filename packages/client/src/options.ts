@@ -1,4 +1,6 @@
 import type { ClientHooks } from './hooks.js';
+import { tlsOption } from './tls-options.js';
+import type { TlsOptions } from './tls-options.js';
 
 /** How many replica acknowledgements a write waits for before it resolves. */
 export type WriteConsistency = 'one' | 'quorum' | 'all';
@@ -54,6 +56,21 @@ export interface ClientOptions extends ClientHooks {
    * @default 8 MiB (8388608)
    */
   maxBatchBytes?: number;
+  /**
+   * Put before every key the client sends, before routing (the ring hashes the prefixed key), so
+   * that clients with different prefixes share nodes without colliding — iovalkey's `keyPrefix`,
+   * memcache-client's `namespace`. Keys handed back (getMany's Map, errors' `key`) and the loader's
+   * argument are the caller's, unprefixed. `flush()` still empties whole nodes.
+   * @default '' (no prefix)
+   */
+  keyPrefix?: string;
+  /**
+   * TLS options for `https:` nodes, handed to `tls.connect` by the connection pool: a private CA
+   * (`ca`), a client certificate (`cert` + `key`, for nodes behind a proxy that requires one),
+   * the name to verify (`servername`), or `rejectUnauthorized: false` (no verification).
+   * @default undefined (Node's CA store, full verification)
+   */
+  tls?: TlsOptions;
 }
 
 export interface ResolvedOptions {
@@ -69,6 +86,8 @@ export interface ResolvedOptions {
   batch: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
+  keyPrefix: string;
+  tls: TlsOptions | undefined;
   onNodeDown: ClientHooks['onNodeDown'];
   onNodeUp: ClientHooks['onNodeUp'];
   onBackgroundError: ClientHooks['onBackgroundError'];
@@ -156,6 +175,10 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   if (options.batch !== undefined && typeof options.batch !== 'boolean') {
     throw new TypeError(`option "batch" must be a boolean, got ${typeof options.batch}`);
   }
+  // '' is accepted and means no prefix (the default), as in iovalkey.
+  if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
+    throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
+  }
 
   return {
     nodes: urls,
@@ -170,6 +193,8 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
+    keyPrefix: options.keyPrefix ?? '',
+    tls: tlsOption(options.tls),
     onNodeDown: hookOption('onNodeDown', options.onNodeDown),
     onNodeUp: hookOption('onNodeUp', options.onNodeUp),
     onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),

@@ -39,7 +39,8 @@ export async function readEntry(
   { awaitRepair = false, touch }: ReadOptions = {},
 ): Promise<Hit | undefined> {
   const nodes = cluster.preference(key);
-  const op: BatchOp = touch === undefined ? ['get', key] : ['get', key, touch];
+  const stored = cluster.storedKey(key);
+  const op: BatchOp = touch === undefined ? ['get', stored] : ['get', stored, touch];
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
   let missed: NodeClient[] | undefined;
@@ -72,7 +73,7 @@ export async function readEntry(
     if (touch !== undefined && i + 1 < nodes.length) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
       const rest = nodes.slice(i + 1);
-      void writeReplicas(cluster, rest, ['touch', key, touch], 0, queued, answered, true);
+      void writeReplicas(cluster, rest, ['touch', stored, touch], 0, queued, answered, true);
     }
     if (missed === undefined) return hit;
     const primaryRepair = repair(cluster, key, hit, missed, queued);
@@ -115,7 +116,8 @@ function repair(
       cluster.reportBackgroundError(error, { operation: 'read-repair', key, node: node.url });
       return undefined;
     };
-    const write = node.run(['set', key, entry.bytes, entry.flags, ttl, 'add'], queued).then(
+    const op = ['set', cluster.storedKey(key), entry.bytes, entry.flags, ttl, 'add'] as const;
+    const write = node.run(op, queued).then(
       (result) => {
         if (result[0] === 204) return typeof result[1] === 'number' ? result[1] : undefined;
         return result[0] === 412 ? undefined : failed(rejection(node.url, key, result));

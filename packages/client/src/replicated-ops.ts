@@ -40,7 +40,7 @@ export async function storeEverywhere(
   queued: boolean,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
-  const op = ['set', key, value.bytes, value.flags, ttl, null] as const;
+  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
   const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true);
   if (outcome.acks >= required) return true;
   if (outcome.acks > 0) return false;
@@ -65,7 +65,7 @@ async function onEveryReplica(
 }
 
 export function deleteEverywhere(cluster: Cluster, key: string, queued: boolean): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['delete', key], queued);
+  return onEveryReplica(cluster, key, ['delete', cluster.storedKey(key)], queued);
 }
 
 /** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
@@ -75,7 +75,7 @@ export function touchEverywhere(
   ttl: number,
   queued: boolean,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['touch', key, ttl], queued);
+  return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued);
 }
 
 /** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
@@ -98,8 +98,11 @@ export async function incrEverywhere(
 ): Promise<number | undefined> {
   const nodes = replicasOf(cluster, key);
   // Every replica missing the counter creates it from the seed, so the copies start equal.
+  const stored = cluster.storedKey(key);
   const op: KeyOp =
-    seed.initial === null ? ['incr', key, delta] : ['incr', key, delta, seed.initial, seed.ttl];
+    seed.initial === null
+      ? ['incr', stored, delta]
+      : ['incr', stored, delta, seed.initial, seed.ttl];
   const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted);
   for (const node of nodes) {
     const answer = outcome.results.find((entry) => entry.node === node)?.result;
@@ -125,12 +128,13 @@ export async function storeIfPrimaryAgrees(
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
   const { bytes, flags } = value;
+  const stored = cluster.storedKey(key);
   const errors: Error[] = [];
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     let result: BatchResult;
     try {
-      result = await node.run(['set', key, bytes, flags, ttl, condition], queued);
+      result = await node.run(['set', stored, bytes, flags, ttl, condition], queued);
     } catch (error) {
       errors.push(asError(error));
       continue;
@@ -142,7 +146,7 @@ export async function storeIfPrimaryAgrees(
       const context = { operation: 'replica-write', key, node: nodes[j]!.url } as const;
       cluster.reportBackgroundError(errors[j]!, context);
     }
-    const op = ['set', key, bytes, flags, ttl, null] as const;
+    const op = ['set', stored, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
     await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued, undefined, true);
     return true;

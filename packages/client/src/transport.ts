@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { bodyOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
+import type { TlsOptions } from './tls-options.js';
 import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
@@ -12,6 +13,8 @@ const utf8 = new TextDecoder();
 export interface TransportOptions {
   timeout: number;
   token: string | undefined;
+  /** For `https:` nodes: handed to `tls.connect` with the connect timeout. */
+  tls: TlsOptions | undefined;
 }
 
 /**
@@ -27,11 +30,12 @@ export class Transport {
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
-    // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts).
+    // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts). The
+    // TLS fields go to tls.connect for https: nodes (undici ignores them for http: ones).
     this.#agent = new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connect: { timeout: options.timeout },
+      connect: { ...options.tls, timeout: options.timeout },
     });
     // Set once on the instance: per-request headers cost ky a merge on every call.
     const headers: Record<string, string> = {

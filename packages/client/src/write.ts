@@ -39,7 +39,8 @@ export function writeReplicas(
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   if (nodes.length === 0) return Promise.resolve(outcome);
-  const key = op[1];
+  // Reports name the caller's key; the op carries the key as stored (with the keyPrefix).
+  const key = cluster.callerKey(op[1]);
   // Failures not yet reported, kept until it is known whether the caller's answer carries them.
   let unseen: [NodeClient, Error][] | undefined = reportFailures ? [] : undefined;
   const failed = (node: NodeClient, error: Error): void => {
