@@ -8,8 +8,10 @@ export interface BackgroundErrorContext {
    * `'replica-write'`: a replica's copy of a write the call did not wait for or did not fail on
    * (after a `writeConsistency` acknowledgement, the copies of an add/replace/compareAndSet and
    * the replicas that failed before the one that decided it, a delete or touch another replica
-   * answered, the touch of the other replicas after a `getAndTouch`); `'read-repair'`: writing a value found on a replica
-   * back to a node that missed it; `'get-or-set-store'`: storing a value `getOrSet` loaded.
+   * answered, the touch of the other replicas after a `getAndTouch`, an incr/decr replica that
+   * failed, refused or lacked the counter while another counted); `'read-repair'`: writing a
+   * value found on a replica back to a node that missed it; `'get-or-set-store'`: storing a value
+   * `getOrSet` loaded.
    */
   operation: BackgroundOperation;
   key: string;

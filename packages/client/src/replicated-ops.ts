@@ -103,7 +103,9 @@ export async function incrEverywhere(
     seed.initial === null
       ? ['incr', stored, delta]
       : ['incr', stored, delta, seed.initial, seed.ttl];
-  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted);
+  // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
+  // counted — the copies now differ. Not when none counted: then the call itself answers.
+  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted, true);
   for (const node of nodes) {
     const answer = outcome.results.find((entry) => entry.node === node)?.result;
     const value = answer === undefined ? undefined : counterOf(answer);

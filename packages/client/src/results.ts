@@ -14,6 +14,8 @@ export function rejection(node: string, key: string, result: BatchResult): Error
       typeof message === 'string' ? message : '',
     );
   }
+  // An incr another replica counted: this copy is missing, so the copies now differ.
+  if (status === 404) return new NodeRequestError(node, `key "${key}" is not on this node`);
   return new NodeRequestError(node, `unexpected result ${JSON.stringify(result)} for key "${key}"`);
 }
 

@@ -137,6 +137,32 @@ describe('onBackgroundError', () => {
     expect(isNodeRequestError(reports[0]![0])).toBe(true);
   });
 
+  it('reports an incr replica that lacks the counter another counted (the copies differ)', async () => {
+    const cluster = track(await startCluster(2));
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect(cluster.urls, {
+        replicas: 2,
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    await client.set('hook-count', 5);
+    const [primary, replica] = client.nodesFor('hook-count');
+    cluster.nodes.find((node) => node.url === replica)!.server.cache.delete('hook-count');
+    expect(await client.incr('hook-count')).toBe(6);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]![1]).toStrictEqual({
+      operation: 'replica-write',
+      key: 'hook-count',
+      node: replica,
+    });
+    expect(reports[0]![0].message).toContain('key "hook-count" is not on this node');
+    // Missing everywhere is a plain miss, not a failure.
+    cluster.nodes.find((node) => node.url === primary)!.server.cache.delete('hook-count');
+    expect(await client.incr('hook-count')).toBeUndefined();
+    expect(reports).toHaveLength(1);
+  });
+
   it('reports nothing for a failure the call itself rejects with', async () => {
     const { small } = await lopsidedCluster();
     const reports: Error[] = [];
