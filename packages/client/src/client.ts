@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { DcacheError } from './errors/dcache-error.js';
-import { requiredAcks, resolveOptions } from './options.js';
+import { normaliseNode, resolveOptions } from './options.js';
 import type { ClientOptions, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import { clusterStats } from './stats.js';
@@ -68,7 +68,6 @@ export interface VersionedValue<T> {
 export class DistributedCacheClient {
   readonly #options: ResolvedOptions;
   readonly #cluster: Cluster;
-  readonly #required: number;
   /** getOrSet loads running in this process, one per key. */
   readonly #loads = new SingleFlight();
   readonly #readThrough: ReadThrough;
@@ -77,19 +76,43 @@ export class DistributedCacheClient {
   constructor(nodes: readonly string[], options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     this.#cluster = new Cluster(this.#options);
-    this.#required = requiredAcks(this.#options.writeConsistency, this.#options.replicas);
     this.#readThrough = {
       cluster: this.#cluster,
       loads: this.#loads,
-      required: this.#required,
       batch: this.#options.batch,
       closed: () => this.#closed,
     };
   }
 
-  /** The node URLs, normalised, in the order given. */
+  /** The node URLs, normalised: those given, in order, then those added. */
   get nodes(): readonly string[] {
-    return this.#options.nodes;
+    return this.#cluster.nodes.map((node) => node.url);
+  }
+
+  /**
+   * Adds a node at run time (scaling out): the ring gives it its share of keys at once. Those keys
+   * are still found on their previous replicas, and a read writes them back to the new node (read
+   * repair). Throws for a malformed URL (TypeError) or a node already in the cluster (RangeError).
+   */
+  addNode(url: string): void {
+    this.#assertOpen();
+    const normalised = normaliseNode(url, 'url');
+    if (this.#cluster.has(normalised)) throw new RangeError(`${normalised} is already a node`);
+    this.#cluster.add(normalised);
+  }
+
+  /**
+   * Takes a node out at run time: no new operation goes to it, its keys go to the next nodes on
+   * the ring (found there through their replicas and read repair). Resolves, true, once what was
+   * already issued to it has finished; false when it was not a node. The last node cannot go.
+   */
+  async removeNode(url: string): Promise<boolean> {
+    this.#assertOpen();
+    const normalised = normaliseNode(url, 'url');
+    if (this.#cluster.has(normalised) && this.#cluster.nodes.length === 1) {
+      throw new RangeError(`${normalised} is the last node; a cluster needs one`);
+    }
+    return this.#cluster.remove(normalised);
   }
 
   /**
@@ -156,7 +179,7 @@ export class DistributedCacheClient {
       key,
       encodeValue(value),
       ttl,
-      this.#required,
+      this.#cluster.required,
       this.#options.batch,
     );
   }
@@ -247,7 +270,7 @@ export class DistributedCacheClient {
     }
     const stored = await Promise.all(
       encoded.map(([key, value]) =>
-        storeEverywhere(this.#cluster, key, value, ttl, this.#required, true).catch(
+        storeEverywhere(this.#cluster, key, value, ttl, this.#cluster.required, true).catch(
           unavailableAsFalse,
         ),
       ),
@@ -346,7 +369,7 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = encodeValue(value);
     const { batch } = this.#options;
-    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, this.#required, batch);
+    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, this.#cluster.required, batch);
   }
 }
 

@@ -4,6 +4,7 @@ import { isNodeRequestError } from './errors/node-request-error.js';
 import { callHook } from './hooks.js';
 import type { BackgroundErrorContext, ClientHooks } from './hooks.js';
 import { NodeClient } from './node-client.js';
+import { requiredAcks } from './options.js';
 import type { ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
 
@@ -12,30 +13,76 @@ import { Transport } from './transport.js';
  * writes that outlived a 'one' acknowledgement, read repairs), which `close()` lets finish.
  */
 export class Cluster {
-  readonly nodes: readonly NodeClient[];
-  readonly replicas: number;
   readonly transport: Transport;
   /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
   readonly keyPrefix: string;
   readonly #ring: HashRing;
+  readonly #options: ResolvedOptions;
+  /** Replaced, never changed in place, so a loop over it is not disturbed by add/remove. */
+  #nodes: readonly NodeClient[];
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   constructor(options: ResolvedOptions) {
     this.transport = new Transport(options);
-    this.replicas = options.replicas;
+    this.#options = options;
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
     this.#ring = new HashRing(
       options.nodes,
       options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
     );
-    this.nodes = options.nodes.map((url) => {
-      const node = new NodeClient(url, { ...options, transport: this.transport });
-      this.#byUrl.set(url, node);
-      return node;
-    });
+    this.#nodes = options.nodes.map((url) => this.#nodeClient(url));
+  }
+
+  get nodes(): readonly NodeClient[] {
+    return this.#nodes;
+  }
+
+  /** Copies per key: the `replicas` option, capped at the nodes there are now. */
+  get replicas(): number {
+    return Math.min(this.#options.wantedReplicas, this.#nodes.length);
+  }
+
+  /** Acknowledgements a write waits for, by `writeConsistency` of the copies there are now. */
+  get required(): number {
+    return requiredAcks(this.#options.writeConsistency, this.replicas);
+  }
+
+  /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
+  add(url: string): void {
+    this.#nodes = [...this.#nodes, this.#nodeClient(url)];
+    this.#ring.add(url);
+  }
+
+  /**
+   * Takes a node out of the ring at once, so no new operation goes to it; what was already
+   * issued to it (queued, on the wire, background copies) finishes, then its probe stops.
+   */
+  async remove(url: string): Promise<boolean> {
+    const node = this.#byUrl.get(url);
+    if (node === undefined) return false;
+    this.#ring.remove(url);
+    this.#byUrl.delete(url);
+    this.#nodes = this.#nodes.filter((other) => other !== node);
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (!node.busy) break;
+      await node.whenIdle();
+    }
+    node.close();
+    return true;
+  }
+
+  has(url: string): boolean {
+    return this.#byUrl.has(url);
+  }
+
+  #nodeClient(url: string): NodeClient {
+    const node = new NodeClient(url, { ...this.#options, transport: this.transport });
+    this.#byUrl.set(url, node);
+    return node;
   }
 
   /**

@@ -17,8 +17,6 @@ export type Loader<T> = (key: string) => T | PromiseLike<T>;
 export interface ReadThrough {
   cluster: Cluster;
   loads: SingleFlight;
-  /** Acknowledgements the store's copies wait for (in the background). */
-  required: number;
   batch: boolean;
   closed: () => boolean;
 }
@@ -71,7 +69,8 @@ export async function readThrough<T>(
  * next read of the key, through the same node queue, comes after it.
  */
 function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
-  const { cluster, required, batch } = context;
+  const { cluster, batch } = context;
+  const { required } = cluster;
   const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', required, batch).then(
     () => undefined,
     (error: unknown) => {

@@ -12,6 +12,7 @@ describe('resolveOptions', () => {
     expect(resolveOptions(NODES)).toStrictEqual({
       nodes: ['http://127.0.0.1:8001', 'http://127.0.0.1:8002', 'https://cache.example/base'],
       replicas: 2,
+      wantedReplicas: 2,
       writeConsistency: 'one',
       timeout: 1000,
       token: undefined,
@@ -33,8 +34,10 @@ describe('resolveOptions', () => {
     expect(resolveOptions(NODES, { keyPrefix: '' }).keyPrefix).toBe('');
   });
 
-  it('caps replicas at the node count', () => {
-    expect(resolveOptions(NODES.slice(0, 2), { replicas: 5 }).replicas).toBe(2);
+  it('caps replicas at the node count, keeping the wanted count for nodes added later', () => {
+    const resolved = resolveOptions(NODES.slice(0, 2), { replicas: 5 });
+    expect(resolved.replicas).toBe(2);
+    expect(resolved.wantedReplicas).toBe(5);
   });
 
   it('keeps valid explicit options', () => {
@@ -57,6 +60,7 @@ describe('resolveOptions', () => {
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
+      wantedReplicas: 3,
       ...explicit,
     });
   });

@@ -76,7 +76,10 @@ export interface ClientOptions extends ClientHooks {
 export interface ResolvedOptions {
   /** Normalised base URLs (no trailing slash), in the order given. */
   nodes: string[];
+  /** Copies per key, capped at the node count. */
   replicas: number;
+  /** The `replicas` option as given: the cap follows nodes added and removed later. */
+  wantedReplicas: number;
   writeConsistency: WriteConsistency;
   timeout: number;
   token: string | undefined;
@@ -126,24 +129,23 @@ function hookOption<K extends keyof ClientHooks>(
   return value;
 }
 
-function normaliseNode(node: unknown, index: number): string {
+/** A node URL in its one spelling; throws a TypeError naming `name` (e.g. `nodes[2]`). */
+export function normaliseNode(node: unknown, name: string): string {
   if (typeof node !== 'string') {
-    throw new TypeError(`nodes[${index}] must be a URL string, got ${typeof node}`);
+    throw new TypeError(`${name} must be a URL string, got ${typeof node}`);
   }
   let url: URL;
   try {
     url = new URL(node);
   } catch {
-    throw new TypeError(`nodes[${index}] is not a valid URL: ${JSON.stringify(node)}`);
+    throw new TypeError(`${name} is not a valid URL: ${JSON.stringify(node)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(
-      `nodes[${index}] must be an http: or https: URL, got ${JSON.stringify(node)}`,
-    );
+    throw new TypeError(`${name} must be an http: or https: URL, got ${JSON.stringify(node)}`);
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new TypeError(
-      `nodes[${index}] must be a base URL without query, fragment or credentials: ${JSON.stringify(node)}`,
+      `${name} must be a base URL without query, fragment or credentials: ${JSON.stringify(node)}`,
     );
   }
   // One spelling per node, so "http://a:1" and "http://a:1/" land on the same ring points.
@@ -156,7 +158,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     throw new TypeError(`nodes must be an array of base URLs, got ${typeof nodes}`);
   }
   if (nodes.length === 0) throw new RangeError('nodes must list at least one node URL');
-  const urls = nodes.map(normaliseNode);
+  const urls = nodes.map((node, i) => normaliseNode(node, `nodes[${i}]`));
   const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
   if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
   if (typeof options !== 'object' || options === null) {
@@ -183,6 +185,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   return {
     nodes: urls,
     replicas: Math.min(integerOption('replicas', options.replicas, 2, 1), urls.length),
+    wantedReplicas: integerOption('replicas', options.replicas, 2, 1),
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
     token: options.token,
