@@ -169,7 +169,7 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(undefined);
     const at = this.#expiresAt?.[slot] ?? 0;
-    return at === 0 ? Infinity : at - this.#now();
+    return at === 0 ? Infinity : remainingMs(at, this.#now());
   }
 
   // ---------------------------------------------------------------- writes
@@ -408,7 +408,7 @@ export class LruCache<V> {
     return {
       value: this.#values[slot] as V,
       version: this.#versions[slot]!,
-      ttl: at === 0 ? undefined : at - this.#now(),
+      ttl: at === 0 ? undefined : remainingMs(at, this.#now()),
     };
   }
 
@@ -603,4 +603,13 @@ function assertDelta(delta: unknown, method: string): asserts delta is number {
   if (!Number.isFinite(delta)) {
     throw new RangeError(`${method}: delta must be a finite number, got ${delta}`);
   }
+}
+
+/**
+ * What is left of a TTL, at most Number.MAX_SAFE_INTEGER: past 2^53 a sum `now + ttl` rounds to
+ * an even number, so a TTL of 2^53−1 could read back one larger than any TTL a write accepts
+ * (the server's and client's ceiling) — and be refused when written back (a read repair).
+ */
+function remainingMs(expiresAt: number, now: number): number {
+  return Math.min(expiresAt - now, Number.MAX_SAFE_INTEGER);
 }

@@ -70,6 +70,15 @@ describe('ttl', () => {
     expect(cache.peekEntry('b')?.ttl).toBeUndefined();
   });
 
+  it('reports a remaining ttl of at most 2^53-1, though now + ttl rounds up past 2^53', () => {
+    // 1764028800000 + (2^53 - 1) is odd and past 2^53: as a double it rounds up by one.
+    const cache = new LruCache<string>({ maxItems: 1, now: () => 1_764_028_800_000 });
+    cache.set('far', 'x', { ttl: Number.MAX_SAFE_INTEGER });
+    expect(cache.getEntry('far')?.ttl).toBe(Number.MAX_SAFE_INTEGER);
+    expect(cache.peekEntry('far')?.ttl).toBe(Number.MAX_SAFE_INTEGER);
+    expect(cache.ttl('far')).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
   it('touch resets the ttl of a present entry, 0 removes the expiry', () => {
     const { cache, clock } = cacheWithClock();
     cache.set('a', 'x', { ttl: 100 });

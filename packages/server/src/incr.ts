@@ -32,6 +32,23 @@ export interface CounterSeed {
   ttl: number | undefined;
 }
 
+/**
+ * What an incr creates when the counter is missing: nothing without `initial`. A TTL alone is
+ * refused (400 bad_ttl): it would read as "incr and set the TTL", which incr never does.
+ */
+export function counterSeed(
+  initial: bigint | undefined,
+  ttl: number | undefined,
+): CounterSeed | undefined {
+  if (initial !== undefined) return { initial, ttl };
+  if (ttl === undefined) return undefined;
+  throw new HttpError(
+    400,
+    'bad_ttl',
+    'an incr ttl applies only to a counter it creates: give initial too',
+  );
+}
+
 /** `initial` from a query string: an unsigned 64-bit decimal. */
 export function parseInitial(input: string): bigint {
   const initial = DIGITS.test(input) ? BigInt(input) : undefined;

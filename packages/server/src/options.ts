@@ -11,7 +11,7 @@ export interface ServerOptions {
   maxMemory?: number | string;
   /** Limit on the number of entries. @default unlimited (only `maxMemory` bounds the cache) */
   maxItems?: number;
-  /** Time to live in milliseconds for writes without a `ttl`; 0 = never expire; at most 2^31−1. @default 0 */
+  /** Time to live in milliseconds for writes without a `ttl`; 0 = never expire; at most 2^53−1. @default 0 */
   defaultTtl?: number;
   /** Longest key, in UTF-8 bytes (memcached's limit is 250). @default 250 */
   maxKeyBytes?: number;

@@ -125,7 +125,7 @@ describe('POST /v1/batch', () => {
       [400, 'bad_initial'],
       [400, 'bad_initial'],
       [400, 'bad_initial'],
-      [400, 'bad_op'],
+      [400, 'bad_ttl'],
       [400, 'bad_ttl'],
       [404, undefined],
     ]);

@@ -76,7 +76,8 @@ export class ProtocolStore {
   /**
    * Node's timers hold at most 2^31−1 ms (~24.8 days; a longer delay fires after 1 ms, with a
    * warning), and memcached takes a flush up to 30 days ahead — or any absolute time: a far flush
-   * waits in steps and re-arms until its time comes.
+   * waits in steps and re-arms until its time comes. (With an injected clock that does not move,
+   * the step re-arms until the clock gets there or the store is disposed: harmless, unref'd.)
    */
   private armFlushTimer(delayMs: number): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);

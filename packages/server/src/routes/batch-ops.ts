@@ -1,12 +1,13 @@
 import type { NodeState } from '../app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
-import { counterValue, increment, validateInitial } from '../incr.js';
+import { counterSeed, counterValue, increment, validateInitial } from '../incr.js';
 import type { CounterSeed } from '../incr.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { store } from '../store.js';
+import { touchAfterRead } from '../touch.js';
 import { validateFlags, validateKey, validateTtl } from '../validate.js';
 
 type Result = readonly unknown[];
@@ -46,16 +47,10 @@ function delta(value: unknown): bigint {
 
 /** incr's optional `initial` and `ttlMs`: what to create when the counter is missing. */
 function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
-  const noTtl = ttl === undefined || ttl === null;
-  if (initial === undefined || initial === null) {
-    if (noTtl) return undefined;
-    // A TTL alone would read as "incr and set the TTL", which incr never does: say so.
-    throw badOp('an incr ttlMs applies only to a counter it creates: give initial too');
-  }
-  return {
-    initial: validateInitial(initial),
-    ttl: noTtl ? undefined : validateTtl(ttl),
-  };
+  return counterSeed(
+    initial === undefined || initial === null ? undefined : validateInitial(initial),
+    ttl === undefined || ttl === null ? undefined : validateTtl(ttl),
+  );
 }
 
 /**
@@ -121,11 +116,7 @@ export function batchRunner(node: NodeState): RunBatch {
         // whatever its size, so every stored value stays readable and a client refetching refused
         // gets always makes progress.
         valueBytesLeft = Math.max(0, valueBytesLeft - entry.value.bytes.length);
-        let ttl = entry.ttl ?? null;
-        if (newTtl !== undefined) {
-          cache.touch(key, newTtl);
-          ttl = newTtl === 0 ? null : newTtl;
-        }
+        const ttl = touchAfterRead(cache, key, entry.ttl, newTtl) ?? null;
         return [200, entry.value.bytes, entry.value.flags, entry.version, ttl];
       }
       case 'set': {

@@ -14,8 +14,9 @@ import {
 } from '../encoding.js';
 import type { Encoding } from '../encoding.js';
 import { HttpError } from '../errors/http-error.js';
-import { counterValue, increment, parseDelta, parseInitial } from '../incr.js';
+import { counterSeed, counterValue, increment, parseDelta, parseInitial } from '../incr.js';
 import { timed } from '../middleware/timed.js';
+import { touchAfterRead } from '../touch.js';
 import { json, keyNotFound } from '../responses.js';
 import { parseCondition, preconditionFailed, store } from '../store.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../validate.js';
@@ -61,11 +62,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         [body, encoding] = negotiate(accept, bytes, native);
       }
       // Only a read that is answered (not a 406) touches.
-      let ttl = entry.ttl;
-      if (newTtl !== undefined) {
-        cache.touch(k, newTtl);
-        ttl = newTtl === 0 ? undefined : newTtl;
-      }
+      const ttl = touchAfterRead(cache, k, entry.ttl, newTtl);
       const headers: Record<string, string> = {
         'content-type': CONTENT_TYPES[encoding],
         etag: `"${entry.version}"`,
@@ -125,16 +122,10 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       timed(metrics, op, (c) => {
         const delta = parseDelta(c.req.query('delta'));
         const initial = c.req.query('initial');
-        const ttl = parseTtlParam(c.req.query('ttl'));
-        if (initial === undefined && ttl !== undefined) {
-          // A TTL alone would read as "incr and set the TTL", which incr never does: say so.
-          throw new HttpError(
-            400,
-            'bad_ttl',
-            '?ttl= applies only to a counter incr creates: give ?initial= too',
-          );
-        }
-        const seed = initial === undefined ? undefined : { initial: parseInitial(initial), ttl };
+        const seed = counterSeed(
+          initial === undefined ? undefined : parseInitial(initial),
+          parseTtlParam(c.req.query('ttl')),
+        );
         const value = increment(cache, key(c), op === 'incr' ? delta : -delta, seed);
         return value === undefined ? keyNotFound() : json(`${counterValue(value)}`);
       }),
