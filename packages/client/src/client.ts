@@ -132,9 +132,9 @@ export class DistributedCacheClient {
   }
 
   /**
-   * Reads the key and gives it a new time to live in milliseconds (0 = never expires) on every
-   * replica, in the same request on the node that answers — memcached's `gat`, Redis' `GETEX PX`:
-   * a sliding expiry for sessions.
+   * Reads the key and gives it a new time to live in milliseconds (0 = never expires): in the same
+   * request on the node that answers, in the background on the replicas after it, and with the
+   * read repair of those that missed — memcached's `gat`, Redis' `GETEX PX`: a sliding expiry.
    */
   async getAndTouch<T = unknown>(key: string, ttl: number): Promise<T | undefined> {
     this.#assertOpen();
@@ -216,8 +216,9 @@ export class DistributedCacheClient {
   }
 
   /**
-   * Empties every node, those marked down included, after what was issued to each before it —
-   * every key on them, whatever its prefix: `keyPrefix` does not limit it (nor iovalkey's FLUSHALL).
+   * Empties every node, those marked down included — with batching on, after what was issued to
+   * each before it — every key on them, whatever its prefix: `keyPrefix` does not limit it (nor
+   * iovalkey's FLUSHALL). A read that began before it does not write its value back after it.
    * Rejects with FlushIncompleteError, naming the nodes not emptied, when any node failed.
    */
   async flush(): Promise<void> {
@@ -369,7 +370,15 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = encodeValue(value);
     const { batch } = this.#options;
-    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, this.#cluster.required, batch);
+    return storeIfPrimaryAgrees(
+      this.#cluster,
+      key,
+      encoded,
+      ttl,
+      condition,
+      this.#cluster.required,
+      batch,
+    );
   }
 }
 

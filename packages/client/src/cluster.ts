@@ -22,6 +22,7 @@ export class Cluster {
   #nodes: readonly NodeClient[];
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
+  #flushes = 0;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   constructor(options: ResolvedOptions) {
@@ -73,6 +74,18 @@ export class Cluster {
     }
     node.close();
     return true;
+  }
+
+  /**
+   * Flushes started so far. A read repair compares it with its read's start: a value read before a
+   * flush must not be written back after it (the repair would queue behind the flush and undo it).
+   */
+  get flushes(): number {
+    return this.#flushes;
+  }
+
+  flushStarted(): void {
+    this.#flushes++;
   }
 
   has(url: string): boolean {

@@ -12,6 +12,7 @@ import type { BatchResult } from './wire.js';
  * after every node has answered or failed, when any node was not emptied.
  */
 export async function flushEveryNode(cluster: Cluster, queued: boolean): Promise<void> {
+  cluster.flushStarted();
   const failed: string[] = [];
   const errors: Error[] = [];
   const flushed: string[] = [];

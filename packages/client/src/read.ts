@@ -39,6 +39,7 @@ export async function readEntry(
   { awaitRepair = false, touch }: ReadOptions = {},
 ): Promise<Hit | undefined> {
   const nodes = cluster.preference(key);
+  const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
   const op: BatchOp = touch === undefined ? ['get', stored] : ['get', stored, touch];
   // Allocated only when needed: most reads hit on the primary.
@@ -76,6 +77,8 @@ export async function readEntry(
       void writeReplicas(cluster, rest, ['touch', stored, touch], 0, queued, answered, true);
     }
     if (missed === undefined) return hit;
+    // A flush since the read began: the value predates it, and writing it back would undo it.
+    if (cluster.flushes !== flushes) return hit;
     const primaryRepair = repair(cluster, key, hit, missed, queued);
     const primary = missed[0]!;
     if (awaitRepair && primary === nodes[0]) {

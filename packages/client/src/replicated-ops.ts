@@ -88,7 +88,24 @@ function counterOf(result: BatchResult): number | undefined {
 
 const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
 
-/** incr/decr on every replica; the first replica in preference order that counted answers. */
+/** The count of the first replica, in preference order, that counted. */
+function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
+  for (const node of nodes) {
+    const answer = outcome.results.find((entry) => entry.node === node)?.result;
+    const value = answer === undefined ? undefined : counterOf(answer);
+    if (value !== undefined) return value;
+  }
+  return undefined;
+}
+
+/**
+ * incr/decr on every replica; the first replica in preference order that counted answers.
+ *
+ * With a seed (`initial`) the counter is created only when no replica counted and one lacked it:
+ * the plain incr goes first. Sent seeded at once, a primary that lost the counter (a restart, an
+ * eviction) would create it afresh and answer first, while a replica still counted the real total
+ * — a rate limiter silently reset. So creation costs a second round trip, once per counter.
+ */
 export async function incrEverywhere(
   cluster: Cluster,
   key: string,
@@ -97,21 +114,31 @@ export async function incrEverywhere(
   queued: boolean,
 ): Promise<number | undefined> {
   const nodes = replicasOf(cluster, key);
-  // Every replica missing the counter creates it from the seed, so the copies start equal.
   const stored = cluster.storedKey(key);
-  const op: KeyOp =
-    seed.initial === null
-      ? ['incr', stored, delta]
-      : ['incr', stored, delta, seed.initial, seed.ttl];
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers.
-  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, counted, true);
-  for (const node of nodes) {
-    const answer = outcome.results.find((entry) => entry.node === node)?.result;
-    const value = answer === undefined ? undefined : counterOf(answer);
+  let outcome = await writeReplicas(
+    cluster,
+    nodes,
+    ['incr', stored, delta],
+    nodes.length,
+    queued,
+    counted,
+    true,
+  );
+  let value = firstCount(nodes, outcome);
+  if (value !== undefined) return value;
+  const missing = outcome.results.some(({ result }) => result[0] === 404);
+  if (missing && seed.initial !== null) {
+    // Every replica lacking it creates it from the seed, so the copies start equal (one that
+    // counted meanwhile — another client's incr — counts this one too).
+    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl];
+    outcome = await writeReplicas(cluster, nodes, seeded, nodes.length, queued, counted, true);
+    value = firstCount(nodes, outcome);
     if (value !== undefined) return value;
+  } else if (missing) {
+    return undefined;
   }
-  if (outcome.results.some(({ result }) => result[0] === 404)) return undefined;
   throw noAck(cluster, key, nodes, outcome);
 }
 

@@ -154,6 +154,14 @@ describe('operations', () => {
     expect(await client.has('unseeded')).toBe(false);
   });
 
+  it('incr with initial does not reset a counter a replica still holds when the primary lost it', async () => {
+    await client.set('kept-count', 100);
+    const [primary] = client.nodesFor('kept-count');
+    cluster.nodes.find((node) => node.url === primary)!.server.cache.delete('kept-count');
+    expect(await client.incr('kept-count', 1, { initial: 1 })).toBe(101);
+    expect(await client.get('kept-count')).toBe(101);
+  });
+
   it('a counter beyond 2^53 (the node answers a bigint) comes back as the nearest number', async () => {
     for (const url of client.nodesFor('huge')) {
       await fetch(`${url}/v1/keys/huge`, {

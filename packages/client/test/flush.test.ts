@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isFlushIncompleteError } from '../src/index.js';
 import type { FlushIncompleteError } from '../src/index.js';
-import { connect, startCluster } from './cluster.js';
+import { connect, startCluster, startHoldingProxy, waitFor } from './cluster.js';
 import type { TestCluster } from './cluster.js';
 
 let cluster: TestCluster | undefined;
@@ -40,6 +40,29 @@ describe('flush()', () => {
     await flushed;
     await client.close(); // lets the replica writes still on their way land first
     expect(itemsOn(cluster)).toEqual([0, 0, 0]);
+  });
+
+  it('a read that began before the flush does not write its value back after it', async () => {
+    cluster = await startCluster(2);
+    const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+    const slowB = await startHoldingProxy(b.url); // holds b's answers until released
+    try {
+      const client = connect([a.url, slowB.url], { replicas: 2 });
+      let key = 'pre-flush';
+      for (let i = 0; client.nodesFor(key)[0] !== a.url; i++) key = `pre-flush:${i}`;
+      b.server.cache.set(key, { bytes: new Uint8Array([1, 2, 3]), flags: 0 }); // on b only
+      const read = client.get(key); // a misses, then b answers — held
+      await waitFor(() => slowB.held() === 1, "b's answer to the read to be held");
+      const flushed = client.flush(); // a is emptied now; b's flush waits behind the read
+      slowB.release();
+      expect(await read).toStrictEqual(new Uint8Array([1, 2, 3]));
+      await flushed;
+      await client.close(); // every repair issued has landed by now
+      expect(a.entry(key)).toBeUndefined();
+      expect(b.entry(key)).toBeUndefined();
+    } finally {
+      await slowB.close();
+    }
   });
 
   it('flushes the reachable nodes and rejects with FlushIncompleteError naming the one that was not', async () => {

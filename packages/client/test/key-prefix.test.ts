@@ -144,6 +144,16 @@ describe('keyPrefix', () => {
     expect(holders(cluster.nodes, 'g:item')).toStrictEqual([]);
   });
 
+  it('read repair writes the prefixed key back to the primary that missed it', async () => {
+    const client = open('rr:');
+    expect(await client.set('k', 'v')).toBe(true);
+    const primary = cluster.nodes.find((node) => node.url === client.nodesFor('k')[0])!;
+    primary.server.cache.delete('rr:k');
+    expect(await client.get('k')).toBe('v');
+    await waitFor(() => primary.entry('rr:k') !== undefined, 'the repair of the primary');
+    expect(primary.entry('k')).toBeUndefined();
+  });
+
   it('flush empties the whole nodes, other prefixes included', async () => {
     const a = open('a:');
     const b = open('b:');

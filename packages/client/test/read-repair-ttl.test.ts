@@ -112,6 +112,8 @@ describe('getAndTouch', () => {
     expect(await again.getAndTouch(key, 0)).toBe('v'); // the next replica answers and touches
     await again.close();
     for (const node of [primary!, ...others]) expect(node.entry(key)!.ttl).toBeUndefined();
-    expect(await connect(cluster.urls).getAndTouch('no-such-key', 1000)).toBeUndefined();
+    const third = connect(cluster.urls);
+    expect(await third.getAndTouch('no-such-key', 1000)).toBeUndefined();
+    await third.close();
   });
 });
