@@ -22,6 +22,8 @@ export class Cluster {
   #nodes: readonly NodeClient[];
   readonly #byUrl = new Map<string, NodeClient>();
   readonly #background = new Set<Promise<unknown>>();
+  /** Nodes removed whose issued work has not finished yet: close() waits for them too. */
+  readonly #leaving = new Set<NodeClient>();
   #flushes = 0;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
@@ -53,13 +55,14 @@ export class Cluster {
 
   /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
   add(url: string): void {
-    this.#nodes = [...this.#nodes, this.#nodeClient(url)];
     this.#ring.add(url);
+    this.#nodes = [...this.#nodes, this.#nodeClient(url)];
   }
 
   /**
-   * Takes a node out of the ring at once, so no new operation goes to it; what was already
-   * issued to it (queued, on the wire, background copies) finishes, then its probe stops.
+   * Takes a node out of the ring at once: no request is sent to it any more, also by operations
+   * already running (a read falling back, copies after a primary decided — see `isMember`); what
+   * was already queued for it or on the wire finishes, then its probe stops.
    */
   async remove(url: string): Promise<boolean> {
     const node = this.#byUrl.get(url);
@@ -67,13 +70,22 @@ export class Cluster {
     this.#ring.remove(url);
     this.#byUrl.delete(url);
     this.#nodes = this.#nodes.filter((other) => other !== node);
-    for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (!node.busy) break;
-      await node.whenIdle();
+    this.#leaving.add(node);
+    try {
+      await this.#drain(() => [node]);
+    } finally {
+      this.#leaving.delete(node);
+      node.close();
     }
-    node.close();
     return true;
+  }
+
+  /**
+   * Is `node` (this very client, not one for the same URL added again) still in the cluster?
+   * Operations check it before each request they send after an await.
+   */
+  isMember(node: NodeClient): boolean {
+    return this.#byUrl.get(node.url) === node;
   }
 
   /**
@@ -159,14 +171,23 @@ export class Cluster {
    * repair, replica writes) — until a whole turn passes with none, then closes the connections.
    */
   async close(): Promise<void> {
-    for (;;) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      const busy = this.nodes.filter((node) => node.busy);
-      if (busy.length === 0 && this.#background.size === 0) break;
-      await Promise.allSettled([...this.#background, ...busy.map((node) => node.whenIdle())]);
-    }
+    await this.#drain(() => [...this.#nodes, ...this.#leaving], true);
     for (const node of this.nodes) node.close();
     await this.transport.close();
+  }
+
+  /**
+   * Waits until a whole turn passes with none of `nodes()` busy (and, with `background`, no
+   * background work running): answers beget more work, so it re-checks after each wait.
+   */
+  async #drain(nodes: () => NodeClient[], background = false): Promise<void> {
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      const busy = nodes().filter((node) => node.busy);
+      const work = background ? [...this.#background] : [];
+      if (busy.length === 0 && work.length === 0) return;
+      await Promise.allSettled([...work, ...busy.map((node) => node.whenIdle())]);
+    }
   }
 }
 

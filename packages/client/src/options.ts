@@ -182,10 +182,11 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
   }
 
+  const wantedReplicas = integerOption('replicas', options.replicas, 2, 1);
   return {
     nodes: urls,
-    replicas: Math.min(integerOption('replicas', options.replicas, 2, 1), urls.length),
-    wantedReplicas: integerOption('replicas', options.replicas, 2, 1),
+    replicas: Math.min(wantedReplicas, urls.length),
+    wantedReplicas,
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
     token: options.token,

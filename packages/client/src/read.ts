@@ -47,6 +47,8 @@ export async function readEntry(
   let missed: NodeClient[] | undefined;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
+    // Removed from the cluster while this read waited on an earlier replica.
+    if (!cluster.isMember(node)) continue;
     let result: BatchResult;
     try {
       result = await node.run(op, queued);
@@ -113,6 +115,7 @@ function repair(
   if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve(undefined);
   let first: Promise<number | undefined> | undefined;
   for (const node of missed) {
+    if (!cluster.isMember(node)) continue;
     // A failed repair only leaves the node cold; the value is still served from the replica, so
     // the failure is reported, not returned. 412: a newer write landed there first, as intended.
     const failed = (error: Error): undefined => {

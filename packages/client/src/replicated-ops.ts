@@ -88,6 +88,16 @@ function counterOf(result: BatchResult): number | undefined {
 
 const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
 
+/** A replica's failure the call does not carry, to `onBackgroundError`. */
+function reportCopyFailure(cluster: Cluster, key: string, error: Error): void {
+  const node = (error as { node?: unknown }).node;
+  cluster.reportBackgroundError(error, {
+    operation: 'replica-write',
+    key,
+    ...(typeof node === 'string' ? { node } : {}),
+  });
+}
+
 /** The count of the first replica, in preference order, that counted. */
 function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
   for (const node of nodes) {
@@ -128,15 +138,30 @@ export async function incrEverywhere(
   );
   let value = firstCount(nodes, outcome);
   if (value !== undefined) return value;
-  const missing = outcome.results.some(({ result }) => result[0] === 404);
-  if (missing && seed.initial !== null) {
-    // Every replica lacking it creates it from the seed, so the copies start equal (one that
-    // counted meanwhile — another client's incr — counts this one too).
+  const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
+  if (missingOn.length > 0 && seed.initial !== null) {
+    // Only the replicas that answered "not here" create it, so the copies start equal (one that
+    // counted meanwhile — another client's incr — counts this one too). A replica whose first
+    // incr failed is not asked again: that incr may have counted, and a second would count twice.
+    const creators = missingOn.map(({ node }) => node);
     const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl];
-    outcome = await writeReplicas(cluster, nodes, seeded, nodes.length, queued, counted, true);
-    value = firstCount(nodes, outcome);
-    if (value !== undefined) return value;
-  } else if (missing) {
+    const created = await writeReplicas(
+      cluster,
+      creators,
+      seeded,
+      creators.length,
+      queued,
+      counted,
+      true,
+    );
+    value = firstCount(creators, created);
+    if (value !== undefined) {
+      // The call succeeds, so the first round's failures are the caller's no longer: report them.
+      for (const error of outcome.errors) reportCopyFailure(cluster, key, error);
+      return value;
+    }
+    outcome = created;
+  } else if (missingOn.length > 0) {
     return undefined;
   }
   throw noAck(cluster, key, nodes, outcome);
@@ -161,6 +186,7 @@ export async function storeIfPrimaryAgrees(
   const errors: Error[] = [];
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
+    if (!cluster.isMember(node)) continue; // removed while an earlier replica was asked
     let result: BatchResult;
     try {
       result = await node.run(['set', stored, bytes, flags, ttl, condition], queued);

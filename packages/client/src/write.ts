@@ -30,7 +30,7 @@ export interface WriteOutcome {
  */
 export function writeReplicas(
   cluster: Cluster,
-  nodes: readonly NodeClient[],
+  listed: readonly NodeClient[],
   op: KeyOp,
   required: number,
   queued: boolean,
@@ -38,6 +38,9 @@ export function writeReplicas(
   reportFailures = false,
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
+  // A list computed before an await may hold a node removed since: it gets nothing new.
+  const member = (node: NodeClient): boolean => cluster.isMember(node);
+  const nodes = listed.every(member) ? listed : listed.filter(member);
   if (nodes.length === 0) return Promise.resolve(outcome);
   // Reports name the caller's key; the op carries the key as stored (with the keyPrefix).
   const key = cluster.callerKey(op[1]);

@@ -161,6 +161,32 @@ describe('onBackgroundError', () => {
     expect(reports).toHaveLength(1);
   });
 
+  it('incr with initial does not ask again a replica whose first incr failed; it reports it', async () => {
+    const cluster = track(await startCluster(2));
+    const [p, r] = cluster.nodes as [TestNode, TestNode];
+    const slowR = track(await startHoldingProxy(r.url)); // r counts, its answers are held
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = connect([p.url, slowR.url], {
+      replicas: 2,
+      timeout: 300,
+      failureThreshold: 100,
+      onBackgroundError: (error, context) => reports.push([error, context]),
+    });
+    const key = keyOwnedBy(client, p.url, 'seeded-slow');
+    const direct = connect([r.url], { replicas: 1 });
+    await direct.set(key, 100);
+    await direct.close();
+    // p lacks the counter; r counts to 101 but its answer never comes in time.
+    expect(await client.incr(key, 1, { initial: 1 })).toBe(1);
+    slowR.release();
+    await client.close();
+    // Asked again, r would have counted a second time (102).
+    expect(new TextDecoder().decode(r.entry(key)!.value.bytes)).toBe('101');
+    expect(reports.map(([, context]) => context)).toStrictEqual([
+      { operation: 'replica-write', key, node: slowR.url },
+    ]);
+  });
+
   it('reports nothing for a failure the call itself rejects with', async () => {
     const { small } = await lopsidedCluster();
     const reports: Error[] = [];

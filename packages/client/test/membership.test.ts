@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connect, startCluster, TestNode, waitFor } from './cluster.js';
+import type { DistributedCacheClient } from '../src/index.js';
+import { connect, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
 import type { TestCluster } from './cluster.js';
 
 let cluster: TestCluster | undefined;
@@ -11,6 +12,20 @@ afterEach(async () => {
 });
 
 const KEYS = Array.from({ length: 300 }, (_, i) => `member:${i}`);
+
+/** A key whose replica list starts with `url`. */
+function keyLedBy(client: DistributedCacheClient, url: string, prefix: string): string {
+  for (let i = 0; ; i++) {
+    if (client.nodesFor(`${prefix}:${i}`)[0] === url) return `${prefix}:${i}`;
+  }
+}
+
+/** A stored value as @dcache/client writes a short string (so `get` decodes it). */
+async function storeOn(node: TestNode, key: string, value: string): Promise<void> {
+  const single = connect([node.url], { replicas: 1 });
+  await single.set(key, value);
+  await single.close();
+}
 
 describe('addNode / removeNode', () => {
   it('a node added at run time takes its share of keys; none is lost, and reads fill it', async () => {
@@ -70,6 +85,71 @@ describe('addNode / removeNode', () => {
     expect(leaving.entry('in-flight')).toBeDefined(); // landed before removeNode resolved
     expect(await write).toBe(true);
     await client.close();
+  });
+
+  it('replicas and the writeConsistency acknowledgements follow the node count', async () => {
+    cluster = await startCluster(2);
+    const client = connect(cluster.urls, { replicas: 3, writeConsistency: 'all' });
+    const added = await TestNode.start();
+    extra.push(added);
+    client.addNode(added.url);
+    expect(client.nodesFor('three')).toHaveLength(3);
+    expect(await client.set('three', 3)).toBe(true);
+    const holders = [...cluster.nodes, added].filter((node) => node.entry('three') !== undefined);
+    expect(holders).toHaveLength(3);
+    // Back to two nodes: 'all' means two acknowledgements, and a set is complete again.
+    expect(await client.removeNode(cluster.urls[0]!)).toBe(true);
+    expect(await client.set('two', 2)).toBe(true);
+    await client.close();
+  });
+
+  it('an operation running when its next replica is removed does not send to it', async () => {
+    cluster = await startCluster(2);
+    const [p, b] = cluster.nodes as [TestNode, TestNode];
+    const slowP = await startHoldingProxy(p.url);
+    try {
+      const client = connect([slowP.url, b.url], { replicas: 2 });
+      const key = keyLedBy(client, slowP.url, 'running');
+      await storeOn(b, key, 'on b only');
+      const read = client.get(key); // waits on p's held answer, then would ask b
+      await waitFor(() => slowP.held() === 1, "p's answer to be held");
+      const before = await b.batchRequests();
+      expect(await client.removeNode(b.url)).toBe(true);
+      slowP.release();
+      expect(await read).toBeUndefined(); // b is no longer in the cluster
+      expect(await b.batchRequests()).toBe(before);
+      await client.close();
+    } finally {
+      await slowP.close();
+    }
+  });
+
+  it('close() during removeNode waits for the leaving node, so a running read completes', async () => {
+    cluster = await startCluster(3);
+    const [p, c] = cluster.nodes as [TestNode, TestNode, TestNode];
+    const slowP = await startHoldingProxy(p.url);
+    try {
+      const urls = [slowP.url, c.url, cluster.urls[2]!];
+      const client = connect(urls, { replicas: 2 });
+      let key = keyLedBy(client, slowP.url, 'closing');
+      for (let i = 0; client.nodesFor(key)[1] !== c.url; i++) {
+        key = keyLedBy(client, slowP.url, `closing${i}`);
+      }
+      await storeOn(c, key, 'v');
+      const read = client.get(key); // p misses (held), then c answers
+      await waitFor(() => slowP.held() === 1, "p's answer to be held");
+      const removing = client.removeNode(slowP.url);
+      const closing = client.close();
+      // A few turns: a close() that did not wait for the leaving node has closed the connections
+      // by now, and the read's next request (to c) would fail.
+      for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+      slowP.release();
+      expect(await read).toBe('v');
+      expect(await removing).toBe(true);
+      await closing;
+    } finally {
+      await slowP.close();
+    }
   });
 
   it('refuses a malformed URL, a node already there and the last node', async () => {
