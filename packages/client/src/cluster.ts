@@ -88,6 +88,14 @@ export class Cluster {
     return this.#byUrl.get(node.url) === node;
   }
 
+  /** `nodes` without those removed since the list was made (the same array when none was). */
+  members(nodes: readonly NodeClient[]): readonly NodeClient[] {
+    for (const node of nodes) {
+      if (!this.isMember(node)) return nodes.filter((other) => this.isMember(other));
+    }
+    return nodes;
+  }
+
   /**
    * Flushes started so far. A read repair compares it with its read's start: a value read before a
    * flush must not be written back after it (the repair would queue behind the flush and undo it).
@@ -131,12 +139,13 @@ export class Cluster {
    */
   preference(key: string): NodeClient[] {
     const allUp = this.nodes.every((node) => node.up);
-    const urls = this.#ring.getN(this.storedKey(key), allUp ? this.replicas : this.nodes.length);
+    const replicas = this.replicas;
+    const urls = this.#ring.getN(this.storedKey(key), allUp ? replicas : this.#nodes.length);
     const result: NodeClient[] = [];
     for (const url of urls) {
       const node = this.#byUrl.get(url)!;
       if (node.up) result.push(node);
-      if (result.length === this.replicas) break;
+      if (result.length === replicas) break;
     }
     return result;
   }

@@ -36,8 +36,11 @@ export async function readEntry(
   cluster: Cluster,
   key: string,
   queued: boolean,
-  { awaitRepair = false, touch }: ReadOptions = {},
+  options?: ReadOptions,
 ): Promise<Hit | undefined> {
+  // Read field by field: a destructuring default would allocate an object on every read.
+  const touch = options?.touch;
+  const awaitRepair = options?.awaitRepair === true;
   const nodes = cluster.preference(key);
   const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
@@ -48,7 +51,7 @@ export async function readEntry(
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     // Removed from the cluster while this read waited on an earlier replica.
-    if (!cluster.isMember(node)) continue;
+    if (i > 0 && !cluster.isMember(node)) continue;
     let result: BatchResult;
     try {
       result = await node.run(op, queued);

@@ -39,8 +39,7 @@ export function writeReplicas(
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   // A list computed before an await may hold a node removed since: it gets nothing new.
-  const member = (node: NodeClient): boolean => cluster.isMember(node);
-  const nodes = listed.every(member) ? listed : listed.filter(member);
+  const nodes = cluster.members(listed);
   if (nodes.length === 0) return Promise.resolve(outcome);
   // Reports name the caller's key; the op carries the key as stored (with the keyPrefix).
   const key = cluster.callerKey(op[1]);
