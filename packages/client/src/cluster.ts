@@ -113,7 +113,16 @@ export class Cluster {
   }
 
   #nodeClient(url: string): NodeClient {
-    const node = new NodeClient(url, { ...this.#options, transport: this.transport });
+    const { onNodeDown, onNodeUp } = this.#options;
+    // A node being removed is no longer the caller's concern: the requests and the probe still
+    // running until removeNode resolves must not report it down or up.
+    const node: NodeClient = new NodeClient(url, {
+      ...this.#options,
+      transport: this.transport,
+      onNodeDown:
+        onNodeDown && ((at, error) => (this.isMember(node) ? onNodeDown(at, error) : undefined)),
+      onNodeUp: onNodeUp && ((at) => (this.isMember(node) ? onNodeUp(at) : undefined)),
+    });
     this.#byUrl.set(url, node);
     return node;
   }

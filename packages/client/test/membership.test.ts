@@ -152,6 +152,28 @@ describe('addNode / removeNode', () => {
     }
   });
 
+  it('a node being removed is not reported down by the requests still running on it', async () => {
+    cluster = await startCluster(2);
+    const [p, b] = cluster.nodes as [TestNode, TestNode];
+    const slowP = await startHoldingProxy(p.url);
+    const downs: string[] = [];
+    const client = connect([slowP.url, b.url], {
+      replicas: 2,
+      failureThreshold: 1,
+      onNodeDown: (node) => downs.push(node),
+    });
+    const key = keyLedBy(client, slowP.url, 'leaving-down');
+    await storeOn(b, key, 'v');
+    const read = client.get(key); // held on p
+    await waitFor(() => slowP.held() === 1, "p's answer to be held");
+    const removing = client.removeNode(slowP.url);
+    await slowP.close(); // the held request fails: a failure of a node no longer in the cluster
+    expect(await removing).toBe(true);
+    expect(await read).toBe('v'); // from b
+    expect(downs).toStrictEqual([]);
+    await client.close();
+  });
+
   it('refuses a malformed URL, a node already there and the last node', async () => {
     cluster = await startCluster(1);
     const client = connect(cluster.urls);
