@@ -155,12 +155,25 @@ export async function incrEverywhere(
       true,
     );
     value = firstCount(creators, created);
+    // Both rounds as one outcome: the first round's failures and refusals (those not asked again)
+    // with the second round's answers, for the report on success or the error on failure.
+    const firstRound = outcome;
+    outcome = {
+      acks: created.acks,
+      results: [
+        ...firstRound.results.filter(({ result }) => result[0] !== 404),
+        ...created.results,
+      ],
+      errors: [...firstRound.errors, ...created.errors],
+    };
     if (value !== undefined) {
       // The call succeeds, so the first round's failures are the caller's no longer: report them.
-      for (const error of outcome.errors) reportCopyFailure(cluster, key, error);
+      for (const error of firstRound.errors) reportCopyFailure(cluster, key, error);
+      for (const { node, result } of firstRound.results) {
+        if (result[0] !== 404) reportCopyFailure(cluster, key, rejection(node.url, key, result));
+      }
       return value;
     }
-    outcome = created;
   } else if (missingOn.length > 0) {
     return undefined;
   }
@@ -183,7 +196,8 @@ export async function storeIfPrimaryAgrees(
   const nodes = replicasOf(cluster, key);
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
-  const errors: Error[] = [];
+  /** The replicas before the deciding one that failed, each with its failure. */
+  const failed: [NodeClient, Error][] = [];
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     if (!cluster.isMember(node)) continue; // removed while an earlier replica was asked
@@ -191,20 +205,20 @@ export async function storeIfPrimaryAgrees(
     try {
       result = await node.run(['set', stored, bytes, flags, ttl, condition], queued);
     } catch (error) {
-      errors.push(asError(error));
+      failed.push([node, asError(error)]);
       continue;
     }
     if (result[0] === 412) return false;
     if (result[0] !== 204) throw rejection(node.url, key, result);
     // Stored without the replicas before this one, which failed: the call says true, so say it here.
-    for (let j = 0; j < i; j++) {
-      const context = { operation: 'replica-write', key, node: nodes[j]!.url } as const;
-      cluster.reportBackgroundError(errors[j]!, context);
+    for (const [earlier, error] of failed) {
+      cluster.reportBackgroundError(error, { operation: 'replica-write', key, node: earlier.url });
     }
     const op = ['set', stored, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
     await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued, undefined, true);
     return true;
   }
+  const errors = failed.map(([, error]) => error);
   throw cluster.unavailable(key, nodes, errors);
 }

@@ -187,6 +187,50 @@ describe('onBackgroundError', () => {
     ]);
   });
 
+  it('incr with initial reports a replica that refused to count while another created it', async () => {
+    const cluster = track(await startCluster(2));
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect(cluster.urls, {
+        replicas: 2,
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    const [first, second] = cluster.nodes as [TestNode, TestNode];
+    const key = keyOwnedBy(client, first.url, 'seeded-refused');
+    const direct = connect([second.url], { replicas: 1 });
+    await direct.set(key, 'not a number');
+    await direct.close();
+    expect(await client.incr(key, 1, { initial: 5 })).toBe(5); // created on the first node
+    expect(reports).toHaveLength(1);
+    expect(reports[0]![1]).toStrictEqual({ operation: 'replica-write', key, node: second.url });
+    expect(isOperationRejectedError(reports[0]![0])).toBe(true);
+  });
+
+  it('an add decided after a failed primary and a removed replica reports the primary only', async () => {
+    const cluster = track(await startCluster(3));
+    const [a, b, c] = cluster.nodes as [TestNode, TestNode, TestNode];
+    const slowA = track(await startHoldingProxy(a.url));
+    const reports: [Error, BackgroundErrorContext][] = [];
+    const client = track(
+      connect([slowA.url, b.url, c.url], {
+        replicas: 3,
+        failureThreshold: 100,
+        onBackgroundError: (error, context) => reports.push([error, context]),
+      }),
+    );
+    const key = keyOwnedBy(client, slowA.url, 'add-removed');
+    const second = client.nodesFor(key)[1]!;
+    const added = client.add(key, 'v'); // held on a
+    await waitFor(() => slowA.held() === 1, "a's answer to be held");
+    expect(await client.removeNode(second)).toBe(true);
+    await slowA.close(); // a's request fails; the removed replica is skipped; the third decides
+    expect(await added).toBe(true);
+    expect(reports).toHaveLength(1);
+    expect(reports[0]![1]).toStrictEqual({ operation: 'replica-write', key, node: slowA.url });
+    expect(reports[0]![0]).toBeInstanceOf(Error);
+  });
+
   it('reports nothing for a failure the call itself rejects with', async () => {
     const { small } = await lopsidedCluster();
     const reports: Error[] = [];
