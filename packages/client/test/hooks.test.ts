@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { BackgroundErrorContext, DistributedCacheClient } from '../src/index.js';
+import type {
+  BackgroundErrorContext,
+  ClientOptions,
+  DistributedCacheClient,
+} from '../src/index.js';
 import { isNodeRequestError, isOperationRejectedError } from '../src/index.js';
 import { connect, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
 
@@ -13,6 +17,21 @@ afterEach(async () => {
   for (const resource of started.splice(0).reverse()) await resource.close();
   vi.restoreAllMocks();
 });
+
+/** A client whose `onBackgroundError` reports are collected (closed after the test). */
+function reportingClient(
+  urls: string[],
+  options: ClientOptions,
+): { client: DistributedCacheClient; reports: [Error, BackgroundErrorContext][] } {
+  const reports: [Error, BackgroundErrorContext][] = [];
+  const client = track(
+    connect(urls, {
+      ...options,
+      onBackgroundError: (error, context) => reports.push([error, context]),
+    }),
+  );
+  return { client, reports };
+}
 
 const FAST_DOWN = { replicas: 2, failureThreshold: 1, probeInterval: 20 } as const;
 
@@ -70,14 +89,10 @@ describe('onNodeDown / onNodeUp', () => {
 describe('onBackgroundError', () => {
   it("reports a replica's refusal after a 'one' acknowledgement, then the read repair it causes", async () => {
     const { small, big, urls } = await lopsidedCluster();
-    const reports: [Error, BackgroundErrorContext][] = [];
-    const client = track(
-      connect(urls, {
-        replicas: 2,
-        writeConsistency: 'one',
-        onBackgroundError: (error, context) => reports.push([error, context]),
-      }),
-    );
+    const { client, reports } = reportingClient(urls, {
+      replicas: 2,
+      writeConsistency: 'one',
+    });
     const key = keyOwnedBy(client, small.url, 'hook-bg');
     expect(await client.set(key, BIG)).toBe(true);
     await waitFor(() => reports.length === 1, 'the replica write to be reported');
@@ -118,14 +133,10 @@ describe('onBackgroundError', () => {
 
   it('reports the primary failing when the next replica decides an add', async () => {
     const cluster = track(await startCluster(2));
-    const reports: [Error, BackgroundErrorContext][] = [];
-    const client = track(
-      connect(cluster.urls, {
-        replicas: 2,
-        failureThreshold: 100,
-        onBackgroundError: (error, context) => reports.push([error, context]),
-      }),
-    );
+    const { client, reports } = reportingClient(cluster.urls, {
+      replicas: 2,
+      failureThreshold: 100,
+    });
     const victim = cluster.nodes[0]!;
     const key = keyOwnedBy(client, victim.url, 'hook-add');
     await victim.kill();
@@ -137,13 +148,9 @@ describe('onBackgroundError', () => {
 
   it('reports an incr replica that lacks the counter another counted (the copies differ)', async () => {
     const cluster = track(await startCluster(2));
-    const reports: [Error, BackgroundErrorContext][] = [];
-    const client = track(
-      connect(cluster.urls, {
-        replicas: 2,
-        onBackgroundError: (error, context) => reports.push([error, context]),
-      }),
-    );
+    const { client, reports } = reportingClient(cluster.urls, {
+      replicas: 2,
+    });
     await client.set('hook-count', 5);
     const [primary, replica] = client.nodesFor('hook-count');
     cluster.nodes.find((node) => node.url === replica)!.server.cache.delete('hook-count');
@@ -189,13 +196,9 @@ describe('onBackgroundError', () => {
 
   it('incr with initial reports a replica that refused to count while another created it', async () => {
     const cluster = track(await startCluster(2));
-    const reports: [Error, BackgroundErrorContext][] = [];
-    const client = track(
-      connect(cluster.urls, {
-        replicas: 2,
-        onBackgroundError: (error, context) => reports.push([error, context]),
-      }),
-    );
+    const { client, reports } = reportingClient(cluster.urls, {
+      replicas: 2,
+    });
     const [first, second] = cluster.nodes as [TestNode, TestNode];
     const key = keyOwnedBy(client, first.url, 'seeded-refused');
     const direct = connect([second.url], { replicas: 1 });
