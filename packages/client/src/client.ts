@@ -1,3 +1,4 @@
+import { SingleFlight } from '@dcache/core';
 import { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
@@ -11,7 +12,6 @@ import type { ClusterStats } from './stats.js';
 import { flushEveryNode } from './flush.js';
 import { assertLoader, readThrough } from './get-or-set.js';
 import type { Loader, ReadThrough } from './get-or-set.js';
-import { SingleFlight } from './single-flight.js';
 import {
   assertDelta,
   assertKey,
@@ -69,7 +69,7 @@ export class DistributedCacheClient {
   readonly #options: ResolvedOptions;
   readonly #cluster: Cluster;
   /** getOrSet loads running in this process, one per key. */
-  readonly #loads = new SingleFlight();
+  readonly #loads = new SingleFlight<unknown>();
   readonly #readThrough: ReadThrough;
   #closed = false;
 
@@ -174,14 +174,7 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    return storeEverywhere(
-      this.#cluster,
-      key,
-      encodeValue(value),
-      ttl,
-      this.#cluster.required,
-      this.#options.batch,
-    );
+    return storeEverywhere(this.#cluster, key, encodeValue(value), ttl, this.#options.batch);
   }
 
   /** Stores only when the key is absent (on its primary). */
@@ -271,9 +264,7 @@ export class DistributedCacheClient {
     }
     const stored = await Promise.all(
       encoded.map(([key, value]) =>
-        storeEverywhere(this.#cluster, key, value, ttl, this.#cluster.required, true).catch(
-          unavailableAsFalse,
-        ),
+        storeEverywhere(this.#cluster, key, value, ttl, true).catch(unavailableAsFalse),
       ),
     );
     return stored.every(Boolean);
@@ -370,15 +361,7 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = encodeValue(value);
     const { batch } = this.#options;
-    return storeIfPrimaryAgrees(
-      this.#cluster,
-      key,
-      encoded,
-      ttl,
-      condition,
-      this.#cluster.required,
-      batch,
-    );
+    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch);
   }
 }
 

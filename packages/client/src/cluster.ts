@@ -2,7 +2,7 @@ import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import { callHook } from './hooks.js';
-import type { BackgroundErrorContext, ClientHooks } from './hooks.js';
+import type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
 import { NodeClient } from './node-client.js';
 import { requiredAcks } from './options.js';
 import type { ResolvedOptions } from './options.js';
@@ -45,7 +45,7 @@ export class Cluster {
 
   /** Copies per key: the `replicas` option, capped at the nodes there are now. */
   get replicas(): number {
-    return Math.min(this.#options.wantedReplicas, this.#nodes.length);
+    return Math.min(this.#options.replicas, this.#nodes.length);
   }
 
   /** Acknowledgements a write waits for, by `writeConsistency` of the copies there are now. */
@@ -181,6 +181,13 @@ export class Cluster {
   /** A failure of background work, which no caller will see: to the `onBackgroundError` hook. */
   reportBackgroundError(error: Error, context: BackgroundErrorContext): void {
     callHook('onBackgroundError', this.#onBackgroundError, error, context);
+  }
+
+  /** As `reportBackgroundError`, naming the node the error itself names (a NodeRequestError's). */
+  reportFailure(error: Error, operation: BackgroundOperation, key: string): void {
+    const node = (error as { node?: unknown }).node;
+    const context = typeof node === 'string' ? { operation, key, node } : { operation, key };
+    this.reportBackgroundError(error, context);
   }
 
   /**

@@ -1,4 +1,5 @@
 // getOrSet: cache-aside reads through the cluster, one load per key at a time in this process.
+import type { SingleFlight } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
@@ -7,7 +8,6 @@ import { readEntry } from './read.js';
 import type { Hit } from './read.js';
 import { storeIfPrimaryAgrees } from './replicated-ops.js';
 import { asError } from './results.js';
-import type { SingleFlight } from './single-flight.js';
 import { assertValue } from './validate.js';
 
 /** Loads the value of a key missing from the cache (from the database, say). */
@@ -16,7 +16,7 @@ export type Loader<T> = (key: string) => T | PromiseLike<T>;
 /** What a read-through needs from the client. */
 export interface ReadThrough {
   cluster: Cluster;
-  loads: SingleFlight;
+  loads: SingleFlight<unknown>;
   batch: boolean;
   closed: () => boolean;
 }
@@ -48,7 +48,8 @@ export async function readThrough<T>(
     if (!isCacheUnavailableError(error)) throw error;
   }
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
-  return context.loads.run(key, async (isStale) => {
+  // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
+  const load = context.loads.run(key, async (isStale) => {
     const value = await loader(key);
     // undefined cannot be stored (it reads back as a miss): returned, not cached, like lru-cache's
     // fetch. A function or symbol cannot be stored either: that rejects, as `set` would.
@@ -60,6 +61,7 @@ export async function readThrough<T>(
     if (!isStale() && !context.closed()) store(context, key, encoded, ttl);
     return value;
   });
+  return load as Promise<T>;
 }
 
 /**
@@ -70,18 +72,9 @@ export async function readThrough<T>(
  */
 function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
   const { cluster, batch } = context;
-  const { required } = cluster;
-  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', required, batch).then(
+  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch).then(
     () => undefined,
-    (error: unknown) => {
-      const failure = asError(error);
-      const node = (failure as { node?: unknown }).node;
-      cluster.reportBackgroundError(failure, {
-        operation: 'get-or-set-store',
-        key,
-        ...(typeof node === 'string' ? { node } : {}),
-      });
-    },
+    (error: unknown) => cluster.reportFailure(asError(error), 'get-or-set-store', key),
   );
   cluster.track(stored);
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from './client.js';
 import { requiredAcks, resolveOptions } from './options.js';
 
 const NODES = [
@@ -12,7 +13,6 @@ describe('resolveOptions', () => {
     expect(resolveOptions(NODES)).toStrictEqual({
       nodes: ['http://127.0.0.1:8001', 'http://127.0.0.1:8002', 'https://cache.example/base'],
       replicas: 2,
-      wantedReplicas: 2,
       writeConsistency: 'one',
       timeout: 1000,
       token: undefined,
@@ -34,10 +34,11 @@ describe('resolveOptions', () => {
     expect(resolveOptions(NODES, { keyPrefix: '' }).keyPrefix).toBe('');
   });
 
-  it('caps replicas at the node count, keeping the wanted count for nodes added later', () => {
-    const resolved = resolveOptions(NODES.slice(0, 2), { replicas: 5 });
-    expect(resolved.replicas).toBe(2);
-    expect(resolved.wantedReplicas).toBe(5);
+  it('caps replicas at the node count, keeping the wanted count for nodes added later', async () => {
+    expect(resolveOptions(NODES.slice(0, 2), { replicas: 5 }).replicas).toBe(5);
+    const client = new DistributedCacheClient(NODES.slice(0, 2), { replicas: 5 });
+    expect(client.nodesFor('k')).toHaveLength(2);
+    await client.close();
   });
 
   it('keeps valid explicit options', () => {
@@ -60,7 +61,6 @@ describe('resolveOptions', () => {
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
-      wantedReplicas: 3,
       ...explicit,
     });
   });

@@ -76,10 +76,8 @@ export interface ClientOptions extends ClientHooks {
 export interface ResolvedOptions {
   /** Normalised base URLs (no trailing slash), in the order given. */
   nodes: string[];
-  /** Copies per key, capped at the node count. */
+  /** The `replicas` option as given; the cluster caps it at the nodes there are at each moment. */
   replicas: number;
-  /** The `replicas` option as given: the cap follows nodes added and removed later. */
-  wantedReplicas: number;
   writeConsistency: WriteConsistency;
   timeout: number;
   token: string | undefined;
@@ -182,11 +180,9 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
   }
 
-  const wantedReplicas = integerOption('replicas', options.replicas, 2, 1);
   return {
     nodes: urls,
-    replicas: Math.min(wantedReplicas, urls.length),
-    wantedReplicas,
+    replicas: integerOption('replicas', options.replicas, 2, 1),
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
     token: options.token,

@@ -30,16 +30,19 @@ function noAck(
   return cluster.unavailable(key, nodes, outcome.errors);
 }
 
-/** set: true at `required` acknowledgements, false with fewer but some, an error with none. */
+/**
+ * set: true at the acknowledgements `writeConsistency` asks of the copies there are now, false
+ * with fewer but some, an error with none.
+ */
 export async function storeEverywhere(
   cluster: Cluster,
   key: string,
   value: EncodedValue,
   ttl: number | null,
-  required: number,
   queued: boolean,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
+  const required = cluster.required;
   const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
   const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true);
   if (outcome.acks >= required) return true;
@@ -87,16 +90,6 @@ function counterOf(result: BatchResult): number | undefined {
 }
 
 const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
-
-/** A replica's failure the call does not carry, to `onBackgroundError`. */
-function reportCopyFailure(cluster: Cluster, key: string, error: Error): void {
-  const node = (error as { node?: unknown }).node;
-  cluster.reportBackgroundError(error, {
-    operation: 'replica-write',
-    key,
-    ...(typeof node === 'string' ? { node } : {}),
-  });
-}
 
 /** The count of the first replica, in preference order, that counted. */
 function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
@@ -168,9 +161,11 @@ export async function incrEverywhere(
     };
     if (value !== undefined) {
       // The call succeeds, so the first round's failures are the caller's no longer: report them.
-      for (const error of firstRound.errors) reportCopyFailure(cluster, key, error);
+      for (const error of firstRound.errors) cluster.reportFailure(error, 'replica-write', key);
       for (const { node, result } of firstRound.results) {
-        if (result[0] !== 404) reportCopyFailure(cluster, key, rejection(node.url, key, result));
+        if (result[0] !== 404) {
+          cluster.reportFailure(rejection(node.url, key, result), 'replica-write', key);
+        }
       }
       return value;
     }
@@ -190,7 +185,6 @@ export async function storeIfPrimaryAgrees(
   value: EncodedValue,
   ttl: number | null,
   condition: SetCondition,
-  required: number,
   queued: boolean,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
@@ -216,7 +210,8 @@ export async function storeIfPrimaryAgrees(
     }
     const op = ['set', stored, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
-    await writeReplicas(cluster, nodes.slice(i + 1), op, required - 1, queued, undefined, true);
+    const copies = cluster.required - 1;
+    await writeReplicas(cluster, nodes.slice(i + 1), op, copies, queued, undefined, true);
     return true;
   }
   const errors = failed.map(([, error]) => error);

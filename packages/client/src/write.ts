@@ -41,14 +41,16 @@ export function writeReplicas(
   // A list computed before an await may hold a node removed since: it gets nothing new.
   const nodes = cluster.members(listed);
   if (nodes.length === 0) return Promise.resolve(outcome);
-  // Reports name the caller's key; the op carries the key as stored (with the keyPrefix).
-  const key = cluster.callerKey(op[1]);
+  // Reports name the caller's key; the op carries the key as stored (with the keyPrefix). Derived
+  // only for a failure: a prefixed key would otherwise cost a string on every write.
+  const callerKey = (): string => cluster.callerKey(op[1]);
   // Failures not yet reported, kept until it is known whether the caller's answer carries them.
   let unseen: [NodeClient, Error][] | undefined = reportFailures ? [] : undefined;
   const failed = (node: NodeClient, error: Error): void => {
     if (unseen !== undefined) unseen.push([node, error]);
     else if (reportFailures) {
-      cluster.reportBackgroundError(error, { operation: 'replica-write', key, node: node.url });
+      const context = { operation: 'replica-write', key: callerKey(), node: node.url } as const;
+      cluster.reportBackgroundError(error, context);
     }
   };
   return new Promise((resolve) => {
@@ -71,7 +73,7 @@ export function writeReplicas(
       node.run(op, queued).then(
         (result) => {
           if (isAck(result)) outcome.acks++;
-          else if (reportFailures) failed(node, rejection(node.url, key, result));
+          else if (reportFailures) failed(node, rejection(node.url, callerKey(), result));
           outcome.results.push({ node, result });
           settle();
         },

@@ -50,7 +50,7 @@ describe('addNode / removeNode', () => {
       () => owned.every((key) => added.entry(key) !== undefined),
       'the new node to hold the keys it is primary of',
     );
-    // Writes now reach it, and 'all' counts the new replica count.
+    // Writes succeed with 'all' once it is in the lists.
     expect(await client.set('after-add', 1)).toBe(true);
     await client.close();
   });

@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.js';
 import { entryBytes } from './meter.js';
 import { manualClock } from './test-clock.js';
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+import { deferred } from './test-deferred.js';
 
 /** A load of 'k' (`early`, fed by `before`), a delete, then a second load (`late`, fed by `after`). */
 function loadInvalidatedAndReloaded() {

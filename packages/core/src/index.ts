@@ -1,4 +1,5 @@
 export { LruCache } from './lru-cache.js';
+export { SingleFlight } from './single-flight.js';
 export type {
   CacheEntry,
   CacheStats,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deferred } from '../test/deferred.js';
+import { deferred } from './test-deferred.js';
 import { SingleFlight } from './single-flight.js';
 
 describe('SingleFlight', () => {
