@@ -27,15 +27,16 @@ interface Target {
 const MAX_CACHED_TARGETS = 1024;
 
 /**
- * A `fetch` for ky's `fetch` option that runs the Request ky built on undici's dispatcher
- * (`Agent.dispatch`, keep-alive connection reuse) instead of WHATWG fetch.
+ * A fetch-shaped exchange that runs the Request ky built on undici's dispatcher (`Agent.dispatch`,
+ * keep-alive connection reuse) instead of WHATWG fetch. The transport calls it from ky's
+ * beforeRequest hook with ky's options as `init` (see transport.ts for why not ky's `fetch`).
  *
  * Why: measured on Node 20 against a dcache node, warm, one 18-operation batch at a time, client
  * CPU per request was ~1240 µs through ky + fetch, ~185 µs through ky + `Agent.request` (the
  * previous version of this adapter), ~140 µs through ky + this dispatch handler, ~60 µs for bare
  * `Agent.request`. Most of fetch's cost is web streams: the body of the Request (which ky clones,
  * teeing the stream) and of the Response; `Agent.request` still wraps the answer in a Readable.
- * So the body bytes travel beside the Request, in the `dcacheBody` option that ky hands to `fetch`
+ * So the body bytes travel beside the Request, in the `dcacheBody` option that ky hands on
  * untouched, and the answer is collected by a dispatch handler and kept beside the body-less
  * Response for `bodyOf`. URL, method and headers (auth) come from ky's Request.
  *
