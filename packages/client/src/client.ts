@@ -1,4 +1,5 @@
 import { SingleFlight } from '@dcache/core';
+import { abortable, signalOption } from './abortable.js';
 import { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
@@ -30,14 +31,23 @@ import {
   touchEverywhere,
 } from './replicated-ops.js';
 
-export interface IncrOptions {
+/** What every call takes. */
+export interface CallOptions {
+  /**
+   * Stops waiting when it aborts: the call rejects with its reason, and sends nothing if it had
+   * already aborted. `AbortSignal.timeout(ms)` bounds the whole call, failover included.
+   */
+  signal?: AbortSignal;
+}
+
+export interface IncrOptions extends CallOptions {
   /** Creates a missing counter holding this (a whole number ≥ 0), returned as is. */
   initial?: number;
   /** Time to live in ms of a counter created from `initial`; 0 = never expires. @default the node's */
   ttl?: number;
 }
 
-export interface SetOptions {
+export interface SetOptions extends CallOptions {
   /** Time to live in milliseconds; 0 = never expires. @default the node's defaultTtl */
   ttl?: number;
 }
@@ -124,10 +134,12 @@ export class DistributedCacheClient {
     return this.#cluster.preference(key).map((node) => node.url);
   }
 
-  async get<T = unknown>(key: string): Promise<T | undefined> {
+  async get<T = unknown>(key: string, options?: CallOptions): Promise<T | undefined> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await readEntry(this.#cluster, key, this.#options.batch);
+    const hit = await abortable(signalOption(options), () =>
+      readEntry(this.#cluster, key, this.#options.batch),
+    );
     return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
   }
 
@@ -136,18 +148,27 @@ export class DistributedCacheClient {
    * request on the node that answers, in the background on the replicas after it, and with the
    * read repair of those that missed — memcached's `gat`, Redis' `GETEX PX`: a sliding expiry.
    */
-  async getAndTouch<T = unknown>(key: string, ttl: number): Promise<T | undefined> {
+  async getAndTouch<T = unknown>(
+    key: string,
+    ttl: number,
+    options?: CallOptions,
+  ): Promise<T | undefined> {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
-    const hit = await readEntry(this.#cluster, key, this.#options.batch, { touch: ttl });
+    const hit = await abortable(signalOption(options), () =>
+      readEntry(this.#cluster, key, this.#options.batch, { touch: ttl }),
+    );
     return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
   }
 
-  async has(key: string): Promise<boolean> {
+  async has(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
-    return (await readEntry(this.#cluster, key, this.#options.batch)) !== undefined;
+    const hit = await abortable(signalOption(options), () =>
+      readEntry(this.#cluster, key, this.#options.batch),
+    );
+    return hit !== undefined;
   }
 
   /**
@@ -156,13 +177,14 @@ export class DistributedCacheClient {
    * that missed share one `loader` call. No replica reachable counts as a miss, and a failed store
    * does not fail the call (it goes to `onBackgroundError`); a loader that throws rejects every
    * waiter and stores nothing; `undefined` is returned but not stored. `ttl` is the first caller's.
+   * A caller whose `signal` aborts stops waiting; a load it started still finishes and is stored.
    */
   async getOrSet<T>(key: string, loader: Loader<T>, options?: SetOptions): Promise<T> {
     this.#assertOpen();
     assertKey(key);
     assertLoader(loader);
     const ttl = ttlOption(options);
-    return readThrough(this.#readThrough, key, loader, ttl);
+    return abortable(signalOption(options), () => readThrough(this.#readThrough, key, loader, ttl));
   }
 
   /**
@@ -174,7 +196,10 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    return storeEverywhere(this.#cluster, key, encodeValue(value), ttl, this.#options.batch);
+    const encoded = encodeValue(value);
+    return abortable(signalOption(options), () =>
+      storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch),
+    );
   }
 
   /** Stores only when the key is absent (on its primary). */
@@ -188,24 +213,28 @@ export class DistributedCacheClient {
   }
 
   /** Removes every replica; true when any held the key. */
-  async delete(key: string): Promise<boolean> {
+  async delete(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
-    // The usual invalidation after writing to the source: a getOrSet load running now may have
-    // read it before, so it must not be stored nor joined (core's rule).
-    this.#loads.invalidate(key);
-    return deleteEverywhere(this.#cluster, key, this.#options.batch);
+    return abortable(signalOption(options), () => {
+      // The usual invalidation after writing to the source: a getOrSet load running now may have
+      // read it before, so it must not be stored nor joined (core's rule).
+      this.#loads.invalidate(key);
+      return deleteEverywhere(this.#cluster, key, this.#options.batch);
+    });
   }
 
   /**
    * Gives the key a new time to live in milliseconds (0 = never expires) on every replica, without
    * rewriting its value, as memcached's `touch`. True when any replica held the key.
    */
-  async touch(key: string, ttl: number): Promise<boolean> {
+  async touch(key: string, ttl: number, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
-    return touchEverywhere(this.#cluster, key, ttl, this.#options.batch);
+    return abortable(signalOption(options), () =>
+      touchEverywhere(this.#cluster, key, ttl, this.#options.batch),
+    );
   }
 
   /**
@@ -214,29 +243,36 @@ export class DistributedCacheClient {
    * iovalkey's FLUSHALL). A read that began before it does not write its value back after it.
    * Rejects with FlushIncompleteError, naming the nodes not emptied, when any node failed.
    */
-  async flush(): Promise<void> {
+  async flush(options?: CallOptions): Promise<void> {
     this.#assertOpen();
-    this.#loads.invalidateAll();
-    return flushEveryNode(this.#cluster, this.#options.batch);
+    return abortable(signalOption(options), () => {
+      this.#loads.invalidateAll();
+      return flushEveryNode(this.#cluster, this.#options.batch);
+    });
   }
 
   /**
    * The values the reachable replicas hold; keys missing everywhere, or with no replica reachable,
    * are absent. A node refusing the request (a wrong token, say) rejects the call instead.
    */
-  async getMany<T = unknown>(keys: Iterable<string>): Promise<Map<string, T>> {
+  async getMany<T = unknown>(
+    keys: Iterable<string>,
+    options?: CallOptions,
+  ): Promise<Map<string, T>> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
     const found = new Map<string, T>();
-    await Promise.all(
-      [...unique].map((key) =>
-        readEntry(this.#cluster, key, true).then(
-          (hit) => {
-            if (hit !== undefined) found.set(key, decodeValue(hit.bytes, hit.flags) as T);
-          },
-          // An unreachable key is left out instead of failing every other key; a refusal is not
-          // "unreachable" and must not pass for a miss.
-          skipUnavailable,
+    await abortable(signalOption(options), () =>
+      Promise.all(
+        [...unique].map((key) =>
+          readEntry(this.#cluster, key, true).then(
+            (hit) => {
+              if (hit !== undefined) found.set(key, decodeValue(hit.bytes, hit.flags) as T);
+            },
+            // An unreachable key is left out instead of failing every other key; a refusal is not
+            // "unreachable" and must not pass for a miss.
+            skipUnavailable,
+          ),
         ),
       ),
     );
@@ -254,6 +290,7 @@ export class DistributedCacheClient {
   ): Promise<boolean> {
     this.#assertOpen();
     const ttl = ttlOption(options);
+    const signal = signalOption(options);
     const encoded: [string, EncodedValue][] = [];
     for (const entry of entries) {
       if (!Array.isArray(entry)) throw new TypeError('setMany takes [key, value] pairs');
@@ -262,9 +299,11 @@ export class DistributedCacheClient {
       assertValue(value);
       encoded.push([key, encodeValue(value)]);
     }
-    const stored = await Promise.all(
-      encoded.map(([key, value]) =>
-        storeEverywhere(this.#cluster, key, value, ttl, true).catch(unavailableAsFalse),
+    const stored = await abortable(signal, () =>
+      Promise.all(
+        encoded.map(([key, value]) =>
+          storeEverywhere(this.#cluster, key, value, ttl, true).catch(unavailableAsFalse),
+        ),
       ),
     );
     return stored.every(Boolean);
@@ -274,15 +313,17 @@ export class DistributedCacheClient {
    * Deletes every key from every replica; resolves to how many keys existed (keys with no replica
    * reachable are not counted). A refusal rejects the call.
    */
-  async deleteMany(keys: Iterable<string>): Promise<number> {
+  async deleteMany(keys: Iterable<string>, options?: CallOptions): Promise<number> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
-    for (const key of unique) this.#loads.invalidate(key);
-    const deleted = await Promise.all(
-      [...unique].map((key) =>
-        deleteEverywhere(this.#cluster, key, true).catch(unavailableAsFalse),
-      ),
-    );
+    const deleted = await abortable(signalOption(options), () => {
+      for (const key of unique) this.#loads.invalidate(key);
+      return Promise.all(
+        [...unique].map((key) =>
+          deleteEverywhere(this.#cluster, key, true).catch(unavailableAsFalse),
+        ),
+      );
+    });
     return deleted.filter(Boolean).length;
   }
 
@@ -296,7 +337,9 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
-    return incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch);
+    return abortable(signalOption(options), () =>
+      incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch),
+    );
   }
 
   /** Subtracts `delta` (stopping at 0) on every replica; as `incr` otherwise. */
@@ -305,14 +348,21 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
-    return incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch);
+    return abortable(signalOption(options), () =>
+      incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch),
+    );
   }
 
   /** A value with its version, for `compareAndSet`. The version is the primary's. */
-  async getVersioned<T = unknown>(key: string): Promise<VersionedValue<T> | undefined> {
+  async getVersioned<T = unknown>(
+    key: string,
+    options?: CallOptions,
+  ): Promise<VersionedValue<T> | undefined> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true });
+    const hit = await abortable(signalOption(options), () =>
+      readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true }),
+    );
     if (hit === undefined) return undefined;
     return {
       value: decodeValue(hit.bytes, hit.flags) as T,
@@ -333,9 +383,9 @@ export class DistributedCacheClient {
   }
 
   /** Every node's stats (or its error), cluster totals and up/down counts. */
-  async getStats(): Promise<ClusterStats> {
+  async getStats(options?: CallOptions): Promise<ClusterStats> {
     this.#assertOpen();
-    return clusterStats(this.#cluster);
+    return abortable(signalOption(options), () => clusterStats(this.#cluster));
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
@@ -361,7 +411,9 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = encodeValue(value);
     const { batch } = this.#options;
-    return storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch);
+    return abortable(signalOption(options), () =>
+      storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch),
+    );
   }
 }
 

@@ -1,5 +1,5 @@
 export { DistributedCacheClient } from './client.js';
-export type { IncrOptions, SetOptions, VersionedValue } from './client.js';
+export type { CallOptions, IncrOptions, SetOptions, VersionedValue } from './client.js';
 export type { ClientOptions, WriteConsistency } from './options.js';
 export type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
 export type { Loader } from './get-or-set.js';

@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../src/index.js';
+import type { CallOptions } from '../src/index.js';
+import { startBlackHole, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Every call that takes `{ signal }`, issued with `options`. */
+function everyCall(client: DistributedCacheClient, options: CallOptions) {
+  return {
+    get: () => client.get('k', options),
+    getAndTouch: () => client.getAndTouch('k', 1000, options),
+    has: () => client.has('k', options),
+    getOrSet: () => client.getOrSet('k', () => 'loaded', options),
+    set: () => client.set('k', 'new', options),
+    add: () => client.add('k2', 'new', options),
+    replace: () => client.replace('k', 'new', options),
+    delete: () => client.delete('k', options),
+    touch: () => client.touch('k', 1000, options),
+    getMany: () => client.getMany(['k', 'k2'], options),
+    setMany: () => client.setMany([['k', 'new']], options),
+    deleteMany: () => client.deleteMany(['k'], options),
+    incr: () => client.incr('n', 1, options),
+    decr: () => client.decr('n', 1, options),
+    getVersioned: () => client.getVersioned('k', options),
+    compareAndSet: () => client.compareAndSet('k', 'new', 1, options),
+    getStats: () => client.getStats(options),
+    flush: () => client.flush(options),
+  };
+}
+
+describe('a call given an AbortSignal', () => {
+  it('that has already aborted rejects with its reason and sends nothing, whatever the call', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const client = new DistributedCacheClient([node.url]);
+    cleanups.push(() => client.close());
+    await client.set('k', 'old');
+    await client.set('n', 5);
+    const before = await node.batchRequests();
+
+    const reason = new Error('the caller gave up');
+    const calls = everyCall(client, { signal: AbortSignal.abort(reason) });
+    for (const [name, call] of Object.entries(calls)) {
+      await expect(call(), name).rejects.toBe(reason);
+    }
+    // Nothing reached the node: no batch, and what it holds is untouched.
+    expect(await node.batchRequests()).toBe(before);
+    expect(await client.get('k')).toBe('old');
+    expect(await client.get('n')).toBe(5);
+    expect(await client.get('k2')).toBeUndefined();
+  });
+
+  it('works as before when it never aborts', async () => {
+    const cluster = await startCluster(3);
+    cleanups.push(cluster.close);
+    const client = new DistributedCacheClient(cluster.urls);
+    cleanups.push(() => client.close());
+    const { signal } = new AbortController();
+    expect(await client.set('k', { a: 1 }, { signal, ttl: 60_000 })).toBe(true);
+    expect(await client.get('k', { signal })).toStrictEqual({ a: 1 });
+    expect(await client.incr('n', 2, { signal, initial: 7 })).toBe(7);
+    expect(await client.getMany(['k', 'n'], { signal })).toStrictEqual(
+      new Map<string, unknown>([
+        ['k', { a: 1 }],
+        ['n', 7],
+      ]),
+    );
+    expect(await client.delete('k', { signal })).toBe(true);
+  });
+
+  it('bounds the whole call: AbortSignal.timeout rejects long before the client timeout', async () => {
+    const hole = await startBlackHole();
+    const client = new DistributedCacheClient([hole.url], { timeout: 60_000 });
+    cleanups.push(() => client.close());
+    // Closed first: its dropped connections end the requests close() would wait a minute for.
+    cleanups.push(hole.close);
+    const started = Date.now();
+    const error: unknown = await client
+      .get('k', { signal: AbortSignal.timeout(50) })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ name: 'TimeoutError' });
+    // Generous slack for a loaded machine; the client's own timeout is a minute.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('aborted while its write is on the wire: the caller is told at once, the write still lands', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const proxy = await startHoldingProxy(node.url);
+    cleanups.push(proxy.close);
+    const client = new DistributedCacheClient([proxy.url]);
+    cleanups.push(() => client.close());
+    const controller = new AbortController();
+
+    const setting = client.set('k', 'v', { signal: controller.signal });
+    await waitFor(() => proxy.held() === 1, 'the node answered; the proxy holds the answer');
+    const reason = new Error('navigated away');
+    controller.abort(reason);
+    await expect(setting).rejects.toBe(reason);
+    // Aborting does not undo what was sent (as with fetch): the node stored it.
+    expect(node.entry('k')).toBeDefined();
+    proxy.release();
+  });
+
+  it('many concurrent calls sharing one signal: all reject together, no listener leak warning', async () => {
+    const hole = await startBlackHole();
+    const client = new DistributedCacheClient([hole.url], { timeout: 60_000 });
+    cleanups.push(() => client.close());
+    // Closed first: its dropped connections end the requests close() would wait a minute for.
+    cleanups.push(hole.close);
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    cleanups.push(async () => {
+      process.off('warning', onWarning);
+    });
+
+    const controller = new AbortController();
+    const calls = Array.from({ length: 50 }, (_, i) =>
+      client.get(`k${i}`, { signal: controller.signal }).catch((e: unknown) => e),
+    );
+    controller.abort();
+    const errors = await Promise.all(calls);
+    expect(errors.every((error) => (error as Error).name === 'AbortError')).toBe(true);
+    // A warning is emitted on a later turn.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings.map((w) => w.message)).toStrictEqual([]);
+  });
+
+  it('anything but an AbortSignal is a TypeError before anything is sent', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const client = new DistributedCacheClient([node.url]);
+    cleanups.push(() => client.close());
+    const before = await node.batchRequests();
+    const bad = { signal: { aborted: false } } as unknown as CallOptions;
+    await expect(client.get('k', bad)).rejects.toThrow(
+      new TypeError('signal must be an AbortSignal, got another object'),
+    );
+    await expect(client.set('k', 1, bad)).rejects.toThrow(TypeError);
+    await expect(client.get('k', 5 as unknown as CallOptions)).rejects.toThrow(
+      'options must be an object like { signal }',
+    );
+    expect(await node.batchRequests()).toBe(before);
+    expect(node.entry('k')).toBeUndefined();
+  });
+});
