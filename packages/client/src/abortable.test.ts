@@ -1,23 +1,13 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../test/deferred.js';
 import { abortable, signalOption } from './abortable.js';
-
-/** A promise with its settle functions, for work that finishes when the test says. */
-function pending<T>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('abortable', () => {
   it('passes the outcome through and leaves no listener on the signal once settled', async () => {
     const controller = new AbortController();
-    const ok = pending<number>();
-    const failing = pending<number>();
+    const ok = deferred<number>();
+    const failing = deferred<number>();
     const calls = [
       abortable(controller.signal, () => ok.promise),
       abortable(controller.signal, () => failing.promise).catch((e: unknown) => e),
@@ -34,7 +24,7 @@ describe('abortable', () => {
 
   it('rejects at once on abort; the work failing later is not an unhandled rejection', async () => {
     const controller = new AbortController();
-    const work = pending<number>();
+    const work = deferred<number>();
     const call = abortable(controller.signal, () => work.promise);
     controller.abort(new Error('stop'));
     await expect(call).rejects.toThrow('stop');
@@ -46,7 +36,7 @@ describe('abortable', () => {
 
   it('a call made after the abort of another on the same signal rejects without starting', async () => {
     const controller = new AbortController();
-    const first = abortable(controller.signal, () => pending<number>().promise);
+    const first = abortable(controller.signal, () => deferred<number>().promise);
     controller.abort();
     await expect(first).rejects.toMatchObject({ name: 'AbortError' });
     let started = false;
