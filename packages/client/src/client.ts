@@ -5,8 +5,8 @@ import { decodeValue, encodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { DcacheError } from './errors/dcache-error.js';
-import { normaliseNode, resolveOptions } from './options.js';
-import type { ClientOptions, ResolvedOptions } from './options.js';
+import { normaliseNode, resolveNode, resolveOptions } from './options.js';
+import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -83,7 +83,11 @@ export class DistributedCacheClient {
   readonly #readThrough: ReadThrough;
   #closed = false;
 
-  constructor(nodes: readonly string[], options?: ClientOptions) {
+  /**
+   * `nodes`: base URLs, or `{ url, weight }` for nodes that should hold more (or fewer) keys than
+   * others — `weight` is a node's share relative to weight-1 nodes (default 1).
+   */
+  constructor(nodes: readonly NodeSpec[], options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     this.#cluster = new Cluster(this.#options);
     this.#readThrough = {
@@ -102,13 +106,14 @@ export class DistributedCacheClient {
   /**
    * Adds a node at run time (scaling out): the ring gives it its share of keys at once. Those keys
    * are still found on their previous replicas, and a read writes them back to the new node (read
-   * repair). Throws for a malformed URL (TypeError) or a node already in the cluster (RangeError).
+   * repair). `node` is a URL or `{ url, weight }`, as in the constructor. Throws for a malformed
+   * URL or weight (TypeError/RangeError) or a node already in the cluster (RangeError).
    */
-  addNode(url: string): void {
+  addNode(node: NodeSpec): void {
     this.#assertOpen();
-    const normalised = normaliseNode(url, 'url');
-    if (this.#cluster.has(normalised)) throw new RangeError(`${normalised} is already a node`);
-    this.#cluster.add(normalised);
+    const { url, weight } = resolveNode(node, 'node');
+    if (this.#cluster.has(url)) throw new RangeError(`${url} is already a node`);
+    this.#cluster.add(url, weight);
   }
 
   /**

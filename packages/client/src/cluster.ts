@@ -33,10 +33,11 @@ export class Cluster {
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
     this.#ring = new HashRing(
-      options.nodes,
+      [],
       options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
     );
-    this.#nodes = options.nodes.map((url) => this.#nodeClient(url));
+    for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
+    this.#nodes = options.nodes.map(({ url }) => this.#nodeClient(url));
   }
 
   get nodes(): readonly NodeClient[] {
@@ -54,8 +55,8 @@ export class Cluster {
   }
 
   /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
-  add(url: string): void {
-    this.#ring.add(url);
+  add(url: string, weight: number): void {
+    this.#ring.add(url, weight);
     this.#nodes = [...this.#nodes, this.#nodeClient(url)];
   }
 

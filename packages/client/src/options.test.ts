@@ -11,7 +11,11 @@ const NODES = [
 describe('resolveOptions', () => {
   it('applies the documented defaults and normalises node URLs', () => {
     expect(resolveOptions(NODES)).toStrictEqual({
-      nodes: ['http://127.0.0.1:8001', 'http://127.0.0.1:8002', 'https://cache.example/base'],
+      nodes: [
+        { url: 'http://127.0.0.1:8001', weight: 1 },
+        { url: 'http://127.0.0.1:8002', weight: 1 },
+        { url: 'https://cache.example/base', weight: 1 },
+      ],
       replicas: 2,
       writeConsistency: 'one',
       timeout: 1000,
@@ -28,6 +32,17 @@ describe('resolveOptions', () => {
       onNodeUp: undefined,
       onBackgroundError: undefined,
     });
+  });
+
+  it('takes nodes as URLs or { url, weight }, weight 1 by default', () => {
+    expect(
+      resolveOptions(['http://a:1/', { url: 'http://b:1' }, { url: 'http://c:1', weight: 2.5 }])
+        .nodes,
+    ).toStrictEqual([
+      { url: 'http://a:1', weight: 1 },
+      { url: 'http://b:1', weight: 1 },
+      { url: 'http://c:1', weight: 2.5 },
+    ]);
   });
 
   it("takes keyPrefix '' as no prefix, the default", () => {
@@ -69,6 +84,49 @@ describe('resolveOptions', () => {
     ['nodes not an array', 'http://a:1', undefined, TypeError, /nodes must be an array/],
     ['empty node list', [], undefined, RangeError, /at least one node/],
     ['non-string node', [8001], undefined, TypeError, /nodes\[0\] must be a URL string/],
+    [
+      'null node',
+      [null],
+      undefined,
+      TypeError,
+      /nodes\[0\] must be a URL string or \{ url, weight \}, got null/,
+    ],
+    [
+      'node object without url',
+      [{ weight: 2 }],
+      undefined,
+      TypeError,
+      /nodes\[0\]\.url must be a URL string, got undefined/,
+    ],
+    [
+      'weight string',
+      [{ url: 'http://a:1', weight: '2' }],
+      undefined,
+      TypeError,
+      /nodes\[0\]\.weight must be a number, got string/,
+    ],
+    [
+      'weight 0',
+      ['http://a:1', { url: 'http://b:1', weight: 0 }],
+      undefined,
+      RangeError,
+      /nodes\[1\]\.weight must be a finite number > 0, got 0/,
+    ],
+    [
+      'weight Infinity',
+      [{ url: 'http://a:1', weight: Infinity }],
+      undefined,
+      RangeError,
+      /weight must be a finite number > 0, got Infinity/,
+    ],
+    ['weight NaN', [{ url: 'http://a:1', weight: Number.NaN }], undefined, RangeError, /got NaN/],
+    [
+      'duplicate node, once weighted',
+      ['http://a:1', { url: 'http://a:1/', weight: 2 }],
+      undefined,
+      RangeError,
+      /twice/,
+    ],
     ['malformed URL', ['127.0.0.1:8001:x'], undefined, TypeError, /nodes\[0\]/],
     ['not a URL at all', ['not a url'], undefined, TypeError, /nodes\[0\] is not a valid URL/],
     ['unsupported protocol', ['ftp://127.0.0.1:21'], undefined, TypeError, /http: or https:/],

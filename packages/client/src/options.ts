@@ -73,9 +73,22 @@ export interface ClientOptions extends ClientHooks {
   tls?: TlsOptions;
 }
 
+/**
+ * A node: its base URL, or `{ url, weight }` where `weight` (default 1) is its share of the keys
+ * relative to weight-1 nodes — a node with twice the memory can take weight 2.
+ */
+export type NodeSpec = string | { url: string; weight?: number };
+
+/** A node as the cluster keeps it. */
+export interface ResolvedNode {
+  /** Normalised base URL (no trailing slash). */
+  url: string;
+  weight: number;
+}
+
 export interface ResolvedOptions {
-  /** Normalised base URLs (no trailing slash), in the order given. */
-  nodes: string[];
+  /** The nodes, in the order given. */
+  nodes: ResolvedNode[];
   /** The `replicas` option as given; the cluster caps it at the nodes there are at each moment. */
   replicas: number;
   writeConsistency: WriteConsistency;
@@ -150,13 +163,34 @@ export function normaliseNode(node: unknown, name: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+/**
+ * A node given as a URL or `{ url, weight }`; throws a TypeError/RangeError naming `name`. The
+ * ring may still refuse a weight so large that the node's points pass its cap (a RangeError).
+ */
+export function resolveNode(spec: unknown, name: string): ResolvedNode {
+  if (typeof spec === 'string') return { url: normaliseNode(spec, name), weight: 1 };
+  if (typeof spec !== 'object' || spec === null) {
+    const got = spec === null ? 'null' : typeof spec;
+    throw new TypeError(`${name} must be a URL string or { url, weight }, got ${got}`);
+  }
+  const { url, weight = 1 } = spec as { url?: unknown; weight?: unknown };
+  if (typeof weight !== 'number') {
+    throw new TypeError(`${name}.weight must be a number, got ${typeof weight}`);
+  }
+  if (!(weight > 0) || !Number.isFinite(weight)) {
+    throw new RangeError(`${name}.weight must be a finite number > 0, got ${weight}`);
+  }
+  return { url: normaliseNode(url, `${name}.url`), weight };
+}
+
 /** Validates the constructor arguments in one place; throws TypeError/RangeError naming the problem. */
 export function resolveOptions(nodes: unknown, options: ClientOptions = {}): ResolvedOptions {
   if (!Array.isArray(nodes)) {
     throw new TypeError(`nodes must be an array of base URLs, got ${typeof nodes}`);
   }
   if (nodes.length === 0) throw new RangeError('nodes must list at least one node URL');
-  const urls = nodes.map((node, i) => normaliseNode(node, `nodes[${i}]`));
+  const resolved = nodes.map((node, i) => resolveNode(node, `nodes[${i}]`));
+  const urls = resolved.map((node) => node.url);
   const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
   if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
   if (typeof options !== 'object' || options === null) {
@@ -181,7 +215,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   }
 
   return {
-    nodes: urls,
+    nodes: resolved,
     replicas: integerOption('replicas', options.replicas, 2, 1),
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),

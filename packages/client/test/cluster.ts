@@ -6,7 +6,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { CacheServer } from '@dcache/server';
 import type { ServerOptions } from '@dcache/server';
 import { DistributedCacheClient } from '../src/index.js';
-import type { ClientOptions } from '../src/index.js';
+import type { ClientOptions, NodeSpec } from '../src/index.js';
 
 const QUIET: ServerOptions = { logLevel: 'silent', closeTimeout: 200 };
 
@@ -137,7 +137,7 @@ export function holders(nodes: readonly TestNode[], key: string): string[] {
  * (nodes share the event loop with the test) cannot turn into a spurious failover.
  */
 export function connect(
-  nodes: readonly string[],
+  nodes: readonly NodeSpec[],
   options: ClientOptions = {},
 ): DistributedCacheClient {
   return new DistributedCacheClient(nodes, { timeout: 10_000, ...options });

@@ -174,12 +174,35 @@ describe('addNode / removeNode', () => {
     await client.close();
   });
 
+  it('a node added with a weight takes that share of the keys', async () => {
+    cluster = await startCluster(2);
+    const client = connect(cluster.urls);
+    const added = await TestNode.start();
+    extra.push(added);
+    client.addNode({ url: added.url, weight: 2 });
+    expect(client.nodes).toStrictEqual([...cluster.urls, added.url]);
+    const keys = Array.from({ length: 4000 }, (_, i) => `w:${i}`);
+    const primaries = keys.filter((key) => client.nodesFor(key)[0] === added.url).length;
+    // Weights 1, 1 and 2: half of the keys, well inside 40–60%.
+    expect(primaries).toBeGreaterThan(1600);
+    expect(primaries).toBeLessThan(2400);
+    expect(await client.set('w:0', 'v')).toBe(true);
+    expect(await client.get('w:0')).toBe('v');
+    await client.close();
+  });
+
   it('refuses a malformed URL, a node already there and the last node', async () => {
     cluster = await startCluster(1);
     const client = connect(cluster.urls);
     expect(() => client.addNode('not a url')).toThrow(TypeError);
     expect(() => client.addNode('ftp://127.0.0.1:1')).toThrow(/http: or https:/);
     expect(() => client.addNode(`${cluster!.urls[0]!}/`)).toThrow(RangeError);
+    expect(() => client.addNode({ url: 'http://127.0.0.1:2', weight: 0 })).toThrow(
+      new RangeError('node.weight must be a finite number > 0, got 0'),
+    );
+    expect(() => client.addNode({ url: 'nope' })).toThrow(/node\.url is not a valid URL/);
+    // Past the ring's cap on points per node: refused by the ring, nothing added.
+    expect(() => client.addNode({ url: 'http://127.0.0.1:2', weight: 1e9 })).toThrow(RangeError);
     await expect(client.removeNode(cluster.urls[0]!)).rejects.toThrow(/last node/);
     await expect(client.removeNode('http://127.0.0.1:1')).resolves.toBe(false);
     expect(client.nodes).toStrictEqual(cluster.urls);
