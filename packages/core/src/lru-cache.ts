@@ -15,7 +15,10 @@ import type {
   CacheEntry,
   CacheStats,
   CompareAndSetResult,
+  DumpEntry,
+  DumpRecord,
   EvictionReason,
+  LoadOptions,
   LruCacheOptions,
   Loader,
   SetOptions,
@@ -30,6 +33,7 @@ import { SingleFlight } from './single-flight.js';
 import { SWEEP_PER_TICK, SWEEP_PER_WRITE, expiryFor, isExpired, startSweeper } from './ttl.js';
 import { NotNumericError } from './errors/not-numeric-error.js';
 import { EvictQueue } from './evict-queue.js';
+import { parseSnapshot } from './snapshot.js';
 
 const NONE = -1;
 
@@ -184,7 +188,7 @@ export class LruCache<V> {
     const size = this.#measure(key, value);
     if (size > this.#maxEntrySize) return this.#refuse();
     const slot = this.#liveSlot(key);
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
     this.#settle();
     return true;
   }
@@ -197,7 +201,7 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (slot !== NONE) return this.#settle(false);
     if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
-    this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, ++this.#version);
     return this.#settle(true);
   }
 
@@ -209,7 +213,7 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
     if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
     return this.#settle(true);
   }
 
@@ -232,7 +236,7 @@ export class LruCache<V> {
       this.#refuse();
       result = 'refused';
     } else {
-      this.#write(key, value, size, expiryFor(ttl, this.#now), slot);
+      this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
       result = 'stored';
     }
     return this.#settle(result);
@@ -285,6 +289,12 @@ export class LruCache<V> {
    * included) is a delete: reported to onEvict as 'delete' and counted in `stats.deletes`.
    */
   clear(): void {
+    this.#clear();
+    this.#settle();
+  }
+
+  /** `clear` without delivering onEvict calls, so that `load` delivers them once it is done. */
+  #clear(): void {
     this.#flights?.invalidateAll();
     this.#stats.deletes += this.#map.size;
     if (this.#evictQueue !== undefined) {
@@ -301,7 +311,6 @@ export class LruCache<V> {
     if (this.#expiresAt !== undefined) this.#expiresAt = new Float64Array(this.#list.capacity);
     this.#sweepCursor = 0;
     this.#memoryUsed = 0;
-    this.#settle();
   }
 
   /**
@@ -333,7 +342,7 @@ export class LruCache<V> {
       if (!isStale() && this.#liveSlot(key) === NONE) {
         const size = this.#measure(key, value);
         if (size > this.#maxEntrySize) this.#refuse();
-        else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE);
+        else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, ++this.#version);
       }
       this.#settle();
       return value;
@@ -346,6 +355,79 @@ export class LruCache<V> {
     if (this.#expiresAt !== undefined) this.#sweep(this.#list.used);
     this.#settle();
     return this.#stats.expirations - before;
+  }
+
+  // ---------------------------------------------------------------- snapshots
+
+  /**
+   * Every unexpired entry as plain data, least recently used first (lru-cache's order), so that
+   * `load`, which stores the entries in order, restores the recency order. Changes nothing: no
+   * promotion, no hit/miss, expired entries are skipped but not reclaimed.
+   *
+   * A TTL is dumped as the time left, not as an absolute time like lru-cache's `start` (a
+   * `Date.now()` reading): the cache's clock is injectable, so its readings need not be wall-clock
+   * time, and mean nothing in another process. Time the snapshot spends stored is accounted by the
+   * caller, once for the whole snapshot (`load`'s `elapsed`).
+   */
+  dump(): DumpEntry<V>[] {
+    const dumped: DumpEntry<V>[] = [];
+    const expiresAt = this.#expiresAt;
+    // One reading for all entries: their TTLs are left at the same instant.
+    const now = expiresAt === undefined ? 0 : this.#now();
+    const list = this.#list;
+    for (let slot = list.head; slot !== NONE; slot = list.nextOf(slot)) {
+      const value = this.#values[slot];
+      const at = expiresAt?.[slot] ?? 0;
+      // An undefined value cannot be told from a miss and does not survive JSON (as in lru-cache).
+      if (value === undefined || isExpired(at, now)) continue;
+      const record: DumpRecord<V> = { value };
+      if (at !== 0) record.ttl = remainingMs(at, now);
+      record.version = this.#versions[slot]!;
+      dumped.push([this.#keys[slot]!, record]);
+    }
+    return dumped.reverse();
+  }
+
+  /**
+   * Replaces the contents with a snapshot from `dump()`, as lru-cache's `load` does: `clear()`,
+   * then a `set` of each entry in order, with its remaining TTL (less `elapsed`; an entry that
+   * never expired still does not, whatever `defaultTtl` says). Every entry is checked first: a
+   * malformed snapshot throws a TypeError/RangeError naming the entry and changes nothing.
+   * Entries that do not fit are evicted or refused as by `set`, so the most recently used survive.
+   *
+   * Versions: a loaded entry gets `v + b`, where `v` is its dumped version and `b` the last version
+   * this cache handed out (0 if it has stored nothing), and entries without one get versions after
+   * those. So every version after the load is above every version handed out before it — a caller
+   * holding one gets 'exists' from compareAndSet — and a fresh cache keeps the dumped versions: a
+   * version read from the dumped cache still matches its value if that is what was dumped, and is
+   * below the version of anything written to the key after the dump.
+   */
+  load(entries: readonly DumpEntry<V>[], options?: LoadOptions): void {
+    const { keys, values, ttls, versions, maxVersion, unversioned } = parseSnapshot<V>(
+      entries,
+      options,
+    );
+    // Measured before anything changes: a bad sizeOf result throws.
+    const sizes = keys.map((key, i) => this.#measure(key, values[i]!));
+    const base = this.#version;
+    if (base + maxVersion + unversioned > Number.MAX_SAFE_INTEGER) {
+      throw new RangeError(
+        `load: versions up to ${maxVersion} after this cache's ${base} pass 2^53 − 1`,
+      );
+    }
+    this.#clear();
+    let last = base + maxVersion;
+    for (let i = 0; i < keys.length; i++) {
+      const size = sizes[i]!;
+      if (size > this.#maxEntrySize) {
+        this.#refuse();
+        continue;
+      }
+      const version = versions[i] === 0 ? ++last : base + versions[i]!;
+      this.#write(keys[i]!, values[i]!, size, expiryFor(ttls[i]!, this.#now), NONE, version);
+    }
+    this.#version = last;
+    this.#settle();
   }
 
   // ---------------------------------------------------------------- iteration (MRU → LRU)
@@ -436,9 +518,15 @@ export class LruCache<V> {
    * Stores an entry whose size is known to fit, into `slot` (an existing live entry of `key`) or a
    * new slot (NONE), evicting from the LRU end until both limits hold.
    */
-  #write(key: string, value: V, size: number, expiresAt: number, slot: number): void {
+  #write(
+    key: string,
+    value: V,
+    size: number,
+    expiresAt: number,
+    slot: number,
+    version: number,
+  ): void {
     if (expiresAt !== 0) this.#installTtl();
-    const version = ++this.#version;
     this.#stats.sets++;
     if (slot !== NONE) {
       const old = this.#values[slot] as V;
@@ -502,7 +590,7 @@ export class LruCache<V> {
         `${method}: the new value of "${key}" is larger than maxEntrySize/maxMemory allow`,
       );
     }
-    this.#write(key, next as V, size, this.#expiresAt?.[slot] ?? 0, slot);
+    this.#write(key, next as V, size, this.#expiresAt?.[slot] ?? 0, slot, ++this.#version);
     return this.#settle(next);
   }
 

@@ -72,3 +72,35 @@ export interface CacheStats {
 
 /** Produces the value of a missing key for `getOrSet`; may be async. */
 export type Loader<V> = (key: string) => V | PromiseLike<V>;
+
+/**
+ * One entry of a snapshot (`dump()` / `load()`): plain data, so a snapshot can be written as JSON
+ * or msgpack. A property that does not apply is absent, never `undefined` (JSON would drop it and
+ * msgpack would encode it as an extension type).
+ */
+export interface DumpRecord<V> {
+  /** The stored value itself — the same object, not a copy. */
+  value: V;
+  /**
+   * Remaining time to live in milliseconds when the snapshot was taken; absent (or 0) when the
+   * entry never expires.
+   */
+  ttl?: number;
+  /**
+   * The entry's version in the dumped cache. `load` keeps the versions' order and, into a cache
+   * that has never stored anything, the versions themselves (see README "dump and load").
+   * @default a version after every other in the snapshot
+   */
+  version?: number;
+}
+
+/** `[key, record]`: the shape of lru-cache's `dump()` entries. */
+export type DumpEntry<V> = [key: string, record: DumpRecord<V>];
+
+export interface LoadOptions {
+  /**
+   * Milliseconds the snapshot spent stored before this load (e.g. `Date.now() - savedAt`): taken
+   * off every remaining TTL, and an entry whose TTL ran out meanwhile is not loaded. @default 0
+   */
+  elapsed?: number;
+}
