@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LruCache } from '@dcache/core';
 import type { Context } from 'hono';
 import type { Logger } from './logger.js';
+import type { NodeFlush } from './node-flush.js';
 import type { RequestMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { StoredValue } from './stored-value.js';
@@ -15,6 +16,8 @@ export interface AppEnv {
 export interface NodeState {
   readonly options: ResolvedOptions;
   readonly cache: LruCache<StoredValue>;
+  /** The node's one flush time, shared with the memcached listener; settled before each request. */
+  readonly flush: NodeFlush;
   readonly metrics: RequestMetrics;
   readonly logger: Logger;
   /** `performance.now()` at start, for `uptime`. */

@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
 import { bearerAuth } from './middleware/auth.js';
+import { NodeFlush } from './node-flush.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { batchRoutes } from './routes/batch.js';
@@ -21,6 +22,7 @@ export function createNodeState(options: ResolvedOptions, cache: LruCache<Stored
   return {
     options,
     cache,
+    flush: new NodeFlush(() => cache.clear(), options.now ?? Date.now),
     metrics: new RequestMetrics(),
     logger: createLogger(options.logLevel),
     startedAt: performance.now(),

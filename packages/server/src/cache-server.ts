@@ -14,8 +14,8 @@ import { getFastPath } from './routes/get-fast-path.js';
 import { createCache } from './cache.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import { createMemcachedListener } from './memcached/index.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
+import { listenerSharingFlush } from './memcached/listener.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { VERSION } from './version.js';
@@ -113,9 +113,13 @@ export class CacheServer {
     });
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
+    const flush = this.#node.flush;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
       this.#track(res);
+      // A delayed flush whose time has come applies before the request reads the cache (the hono
+      // routes settle it too, through `timed`; the fast paths skip those).
+      flush.settle();
       if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
     const server: Server = tls
@@ -146,15 +150,19 @@ export class CacheServer {
           'the memcached port does not check --token: anyone who can reach it reads and writes the cache',
         );
       }
-      const listener = createMemcachedListener({
-        cache: this.#cache,
-        maxKeyBytes: this.#options.maxKeyBytes,
-        maxValueBytes: this.#options.maxValueBytes,
-        maxConnections: this.#options.maxConnections,
-        idleTimeoutMs: this.#options.idleTimeout,
-        version: VERSION,
-        ...(this.#options.now ? { now: this.#options.now } : {}),
-      });
+      const listener = listenerSharingFlush(
+        {
+          cache: this.#cache,
+          maxKeyBytes: this.#options.maxKeyBytes,
+          maxValueBytes: this.#options.maxValueBytes,
+          maxConnections: this.#options.maxConnections,
+          idleTimeoutMs: this.#options.idleTimeout,
+          version: VERSION,
+          ...(this.#options.now ? { now: this.#options.now } : {}),
+        },
+        // One flush time for both front doors: the latest flush request of either protocol wins.
+        this.#node.flush,
+      );
       try {
         address.memcached = await listener.listen({ host, port: memcachedPort });
       } catch (error) {
@@ -198,7 +206,10 @@ export class CacheServer {
       });
     }
     const server = this.#server;
-    if (!server) return Promise.resolve();
+    if (!server) {
+      this.#node.flush.cancel();
+      return Promise.resolve();
+    }
     const memcached = this.#memcached;
     this.#memcached = undefined;
     const memcachedClosed = memcached ? memcached.close() : Promise.resolve();
@@ -209,7 +220,12 @@ export class CacheServer {
         clearTimeout(timer);
         this.#server = undefined;
         this.#address = undefined;
-        void memcachedClosed.then(() => resolve());
+        void memcachedClosed.then(() => {
+          // Last, once no request can set it again: a stopped node is never flushed later, and
+          // no timer outlives it (memcached's pending flush likewise ends with its process).
+          this.#node.flush.cancel();
+          resolve();
+        });
       });
       for (const res of this.#inFlight) {
         if (!res.headersSent) res.setHeader('connection', 'close');

@@ -28,23 +28,46 @@ export function validateKey(key: unknown, maxKeyBytes: number): string {
   return key;
 }
 
+/** A whole-milliseconds query parameter: decimal digits only (no sign, exponent or fraction). */
+function msParam(input: string): number {
+  return /^\d{1,16}$/.test(input) ? Number(input) : NaN;
+}
+
+/** A number of milliseconds from 0 to MAX_TTL_MS, or a 400 `code` saying what 0 means. */
+function wholeMs(ms: unknown, value: unknown, name: string, zero: string): number {
+  if (typeof ms !== 'number' || !Number.isInteger(ms) || ms < 0 || ms > MAX_TTL_MS) {
+    throw new HttpError(
+      400,
+      `bad_${name}`,
+      `${name} must be whole milliseconds from 0 (${zero}) to ${MAX_TTL_MS}, got ${shown(value)}`,
+    );
+  }
+  return ms;
+}
+
 /** `?ttl=` as milliseconds: undefined when absent (the node's default), 0 = never expires. */
 export function parseTtlParam(input: string | undefined): number | undefined {
   if (input === undefined) return undefined;
-  const ttl = /^\d{1,16}$/.test(input) ? Number(input) : NaN;
-  return validateTtl(ttl, input);
+  return validateTtl(msParam(input), input);
 }
 
 /** A TTL in milliseconds: a whole number from 0 (never expires) to MAX_TTL_MS. */
 export function validateTtl(ttl: unknown, value: unknown = ttl): number {
-  if (typeof ttl !== 'number' || !Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_MS) {
-    throw new HttpError(
-      400,
-      'bad_ttl',
-      `ttl must be whole milliseconds from 0 (never expires) to ${MAX_TTL_MS}, got ${shown(value)}`,
-    );
-  }
-  return ttl;
+  return wholeMs(ttl, value, 'ttl', 'never expires');
+}
+
+/** `?delay=` of a flush as milliseconds: absent = 0, flush now. */
+export function parseDelayParam(input: string | undefined): number {
+  if (input === undefined) return 0;
+  return validateDelay(msParam(input), input);
+}
+
+/**
+ * A flush delay in milliseconds (`?delay=`, a batch flush's second element): 0 = now. The same
+ * form and range as a TTL; a bad one is a 400 `bad_delay`.
+ */
+export function validateDelay(delay: unknown, value: unknown = delay): number {
+  return wholeMs(delay, value, 'delay', 'flush now');
 }
 
 /** memcached client flags: an unsigned 32-bit integer. */

@@ -148,19 +148,32 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'b']]))[0]![1]).toEqual(bytes('2'));
   });
 
-  it('refuses a flush with arguments (a delay, a key) and flushes nothing', async () => {
-    const app = createApp();
+  it('a flush takes an optional delay in ms: a bad one (or more) fails alone, flushing nothing', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
     await run(app, [['set', 'a', bytes('1'), 0, null, null]]);
+    expect(await run(app, [['flush', 60_000]])).toEqual([[204]]);
     const results = await run(app, [
-      ['flush', 10],
       ['flush', 'a'],
+      ['flush', '10'],
+      ['flush', -1],
+      ['flush', 1.5],
+      ['flush', 2 ** 53],
+      ['flush', true],
+      ['flush', 10, 'a'],
       ['get', 'a'],
     ]);
     expect(results.map((r) => [r[0], r[1]])).toEqual([
-      [400, 'bad_op'],
+      ...Array.from({ length: 6 }, () => [400, 'bad_delay']),
       [400, 'bad_op'],
       [200, bytes('1')],
     ]);
+    expect(results[0]![2]).toMatch(/^delay must be whole milliseconds from 0 \(flush now\)/);
+    // The refused flushes left the pending one alone: it still happens, at its time.
+    clock.advance(59_999);
+    expect((await run(app, [['get', 'a']]))[0]![0]).toBe(200);
+    clock.advance(1);
+    expect((await run(app, [['get', 'a']]))[0]).toEqual([404]);
   });
 
   it('interoperates with the single-key routes (flags decide the HTTP encoding)', async () => {

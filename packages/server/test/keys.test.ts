@@ -429,6 +429,55 @@ describe('POST /v1/flush', () => {
     expect((await app.request('/v1/keys/a', { headers: auth })).status).toBe(404);
   });
 
+  it('?delay=<ms> empties the node then, not before; writes after that time stay', async () => {
+    const clock = manualClock();
+    const app = createApp({ now: clock.now });
+    await put(app, 'a', '1');
+    expect((await app.request('/v1/flush?delay=30000', { method: 'POST' })).status).toBe(204);
+    await put(app, 'b', '2');
+    clock.advance(29_999);
+    expect((await app.request('/v1/keys/a')).status).toBe(200);
+    expect((await app.request('/v1/keys/b')).status).toBe(200);
+    clock.advance(1);
+    expect((await app.request('/v1/keys/a')).status).toBe(404);
+    expect((await app.request('/v1/keys/b')).status).toBe(404);
+    await put(app, 'c', '3');
+    clock.advance(3_600_000);
+    expect((await app.request('/v1/keys/c')).status).toBe(200);
+  });
+
+  it.each([
+    'abc',
+    '-1',
+    '1.5',
+    '1e3',
+    '',
+    ' 1',
+    '0x10',
+    '+5',
+    '9007199254740992',
+    '12345678901234567',
+  ])(
+    'refuses ?delay=%j with a 400 bad_delay, keeping a pending flush and every entry',
+    async (delay) => {
+      const clock = manualClock();
+      const app = createApp({ now: clock.now });
+      await put(app, 'a', '1');
+      expect((await app.request('/v1/flush?delay=60000', { method: 'POST' })).status).toBe(204);
+      const res = await app.request(`/v1/flush?delay=${encodeURIComponent(delay)}`, {
+        method: 'POST',
+      });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      const error = await errorOf(res);
+      expect(error.code).toBe('bad_delay');
+      expect(error.message).toContain(`delay must be whole milliseconds from 0 (flush now) to`);
+      expect((await app.request('/v1/keys/a')).status).toBe(200);
+      clock.advance(60_000);
+      expect((await app.request('/v1/keys/a')).status).toBe(404);
+    },
+  );
+
   it('answers 405 naming POST for other methods, and flushes nothing', async () => {
     const app = createApp();
     await put(app, 'a', '1');

@@ -4,6 +4,7 @@ import { MemcachedConnection } from './connection.js';
 import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { MemcachedStats } from './counters.js';
+import type { NodeFlush } from '../node-flush.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';
@@ -34,9 +35,21 @@ export interface MemcachedListener {
  * served over HTTP at the same time; values keep their bytes and 32-bit client flags either way.
  */
 export function createMemcachedListener(options: MemcachedListenerOptions): MemcachedListener {
+  return listenerSharingFlush(options, undefined);
+}
+
+/**
+ * {@link createMemcachedListener} whose `flush_all` sets `nodeFlush`, the flush time the node's
+ * HTTP side shares (CacheServer), so the latest flush request of either protocol wins; its owner
+ * cancels it. Without one, the listener keeps its own and cancels it when closed.
+ */
+export function listenerSharingFlush(
+  options: MemcachedListenerOptions,
+  nodeFlush: NodeFlush | undefined,
+): MemcachedListener {
   const o = resolveOptions(options);
   const counters = new MemcachedCounters();
-  const store = new ProtocolStore(o.cache, o.now);
+  const store = new ProtocolStore(o.cache, o.now, nodeFlush);
   const shared: ProtocolShared = {
     store,
     counters,
@@ -112,7 +125,8 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
     timer.unref();
     await Promise.all([serverClosed, ...socketsClosed]);
     clearTimeout(timer);
-    store.dispose();
+    // No flush after close, and no timer holding on to the cache.
+    if (nodeFlush === undefined) store.nodeFlush.cancel();
   };
 
   return {

@@ -119,7 +119,16 @@ export function touchCommand(session: Session, buf: Buffer, t: Tokens): void {
   }
 }
 
-/** flush_all [delay] [noreply] — a delay follows the exptime rules (relative or absolute). */
+/**
+ * flush_all [delay] [noreply] — a delay follows the exptime rules (relative or absolute).
+ *
+ * As memcached's process_flush_all_command (proto_text.c): the delay is a signed 32-bit number
+ * (anything else: `CLIENT_ERROR invalid exptime argument`); 0, a negative delay or an absolute time
+ * already past flushes at once; every flush_all overwrites the one `settings.oldest_live`, so it
+ * replaces a flush still pending — here the node's, which `POST /v1/flush` shares (NodeFlush).
+ * Knowingly different: memcached maps an absolute time before its own start to oldest_live 0,
+ * which cancels a pending flush and flushes nothing; here that time is past, so it flushes now.
+ */
 export function flushAllCommand(session: Session, buf: Buffer, t: Tokens): void {
   const ntokens = memcachedTokenCount(t);
   if (ntokens < 2 || ntokens > 4) {
@@ -136,7 +145,7 @@ export function flushAllCommand(session: Session, buf: Buffer, t: Tokens): void 
     exptime = parsed;
   }
   const delayMs = exptime > 0 ? exptimeToTtlMs(exptime, session.shared.now()) : 0;
-  session.shared.store.flush(delayMs);
+  session.shared.store.nodeFlush.flush(delayMs);
   reply(session, 'OK', noreply);
 }
 

@@ -1,5 +1,6 @@
 import type { CacheEntry, CacheStats, CompareAndSetResult, SetOptions } from '@dcache/core';
 import type { StoredValue } from '../stored-value.js';
+import { NodeFlush } from '../node-flush.js';
 import { EXPIRED } from './exptime.js';
 
 /**
@@ -24,9 +25,6 @@ export interface MemcachedCache {
   readonly stats: CacheStats;
 }
 
-/** The longest delay a Node timer takes. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Meta-protocol item state memcached keeps in item flags; see {@link ProtocolStore.marks}. */
 export const MARK_STALE = 1;
 export const MARK_TOKEN_SENT = 2;
@@ -44,64 +42,18 @@ export class ProtocolStore {
    * flags do — and a WeakMap never holds an evicted value alive.
    */
   readonly marks = new WeakMap<StoredValue, number>();
-  private flushAtMs = 0;
-  private flushTimer: NodeJS.Timeout | undefined;
+  /**
+   * The flush time `flush_all` sets, settled before every command: the node's own (shared with its
+   * HTTP side) under CacheServer, so the latest flush request of either protocol wins.
+   */
+  readonly nodeFlush: NodeFlush;
 
   constructor(
     readonly cache: MemcachedCache,
-    private readonly now: () => number,
-  ) {}
-
-  /**
-   * Applies a delayed flush whose time has come. Checked before each command (one comparison) so
-   * tests with an injected clock see it exactly; an unref'd timer also fires it for idle nodes.
-   */
-  settleFlush(): void {
-    if (this.flushAtMs !== 0 && this.now() >= this.flushAtMs) this.flushNow();
-  }
-
-  /**
-   * memcached's flush_all: every item written before the flush time is gone once it arrives.
-   * Clearing the cache at that moment has exactly that effect (later writes come after it).
-   */
-  flush(delayMs: number): void {
-    if (delayMs <= 0) {
-      this.flushNow();
-      return;
-    }
-    this.flushAtMs = this.now() + delayMs;
-    this.armFlushTimer(delayMs);
-  }
-
-  /**
-   * Node's timers hold at most 2^31−1 ms (~24.8 days; a longer delay fires after 1 ms, with a
-   * warning), and memcached takes a flush up to 30 days ahead — or any absolute time: a far flush
-   * waits in steps and re-arms until its time comes. (With an injected clock that does not move,
-   * the step re-arms until the clock gets there or the store is disposed: harmless, unref'd.)
-   */
-  private armFlushTimer(delayMs: number): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = setTimeout(
-      () => {
-        this.settleFlush();
-        if (this.flushAtMs !== 0) this.armFlushTimer(this.flushAtMs - this.now());
-      },
-      Math.min(Math.max(delayMs, 1), MAX_TIMER_MS),
-    );
-    this.flushTimer.unref();
-  }
-
-  private flushNow(): void {
-    this.flushAtMs = 0;
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.cache.clear();
-  }
-
-  /** Stops the delayed-flush timer (the listener is closing). */
-  dispose(): void {
-    if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
+    now: () => number,
+    nodeFlush?: NodeFlush,
+  ) {
+    this.nodeFlush = nodeFlush ?? new NodeFlush(() => cache.clear(), now);
   }
 
   /** Stores unconditionally; false when the core refused the entry (larger than the cache). */

@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-env.js';
-import type { Operation, RequestMetrics } from '../metrics.js';
+import type { AppEnv, NodeState } from '../app-env.js';
+import type { Operation } from '../metrics.js';
 
 type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
 
@@ -9,9 +9,15 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
  * than a hono middleware on purpose: a route with a single synchronous handler lets hono and
  * @hono/node-server answer without a promise, which keeps GET close to a bare hello-world.
  * A request that throws is counted too; the error handler records its status.
+ *
+ * Every hono route runs through it, so it is also where a delayed flush whose time has come is
+ * applied before the request touches the cache (exact under an injected clock, as memcached
+ * commands are; CacheServer does the same for its fast paths).
  */
-export function timed(metrics: RequestMetrics, op: Operation, handler: Handler): Handler {
+export function timed(node: NodeState, op: Operation, handler: Handler): Handler {
+  const { metrics, flush } = node;
   return function timedHandler(c) {
+    flush.settle();
     const start = performance.now();
     metrics.start();
     let result: Response | Promise<Response>;

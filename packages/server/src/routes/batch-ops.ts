@@ -8,7 +8,7 @@ import { declaredArrayLength, scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { store } from '../store.js';
 import { touchAfterRead } from '../touch.js';
-import { validateFlags, validateKey, validateTtl } from '../validate.js';
+import { validateDelay, validateFlags, validateKey, validateTtl } from '../validate.js';
 
 type Result = readonly unknown[];
 
@@ -61,7 +61,7 @@ function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
 export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
-  const { cache, metrics, options } = node;
+  const { cache, flush, metrics, options } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** The array, then one per operation: its array and at most OP_ITEMS elements. */
   const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
@@ -88,11 +88,11 @@ export function batchRunner(node: NodeState): RunBatch {
     if (!Array.isArray(op) || typeof op[0] !== 'string') {
       throw badOp('an operation is an array starting with its name');
     }
-    // The one operation without a key. Strict about arguments: a delay or a key here is a client
-    // that means something else (memcached's `flush_all <delay>`, a per-key delete).
+    // The one operation without a key: ["flush"] or ["flush", delayMs] (null or 0 = now), which
+    // sets the node's one flush time as POST /v1/flush does (a string there is a 400 bad_delay).
     if (op[0] === 'flush') {
-      if (op.length !== 1) throw badOp('flush takes no arguments: ["flush"]');
-      cache.clear();
+      if (op.length > 2) throw badOp('flush takes at most a delay: ["flush", delayMs?]');
+      flush.flush(op[1] === undefined || op[1] === null ? 0 : validateDelay(op[1]));
       return NO_CONTENT;
     }
     const key = validateKey(op[1], maxKeyBytes);

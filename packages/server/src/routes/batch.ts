@@ -13,11 +13,11 @@ import type { RunBatch } from './batch-ops.js';
  * the rest (and every fetch runtime, and `app.request()`).
  */
 export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
-  const { metrics, options } = node;
+  const { options } = node;
   const app = new Hono<AppEnv>();
   app.post(
     '/',
-    timed(metrics, 'batch', async (c) => {
+    timed(node, 'batch', async (c) => {
       if (encodingOfContentType(header(c, 'content-type')) !== 'msgpack') {
         throw new HttpError(
           415,

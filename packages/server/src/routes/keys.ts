@@ -40,13 +40,13 @@ function negotiate(
 
 /** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
 export function keyRoutes(node: NodeState): Hono<AppEnv> {
-  const { cache, metrics, options } = node;
+  const { cache, options } = node;
   const app = new Hono<AppEnv>();
   const key = (c: Context<AppEnv>): string => validateKey(c.req.param('key'), options.maxKeyBytes);
 
   app.get(
     '/:key',
-    timed(metrics, 'get', (c) => {
+    timed(node, 'get', (c) => {
       const k = key(c);
       // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
       const newTtl = parseTtlParam(c.req.query('ttl'));
@@ -75,7 +75,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
 
   app.put(
     '/:key',
-    timed(metrics, 'set', async (c) => {
+    timed(node, 'set', async (c) => {
       const k = key(c);
       const ttl = parseTtlParam(c.req.query('ttl'));
       const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
@@ -99,14 +99,14 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
 
   app.delete(
     '/:key',
-    timed(metrics, 'delete', (c) =>
+    timed(node, 'delete', (c) =>
       cache.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
     ),
   );
 
   app.post(
     '/:key/touch',
-    timed(metrics, 'touch', (c) => {
+    timed(node, 'touch', (c) => {
       const ttl = parseTtlParam(c.req.query('ttl'));
       // Unlike a write, a touch has no "node's default" to fall back on: it exists to set a TTL.
       if (ttl === undefined) {
@@ -119,7 +119,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
   for (const op of ['incr', 'decr'] as const) {
     app.post(
       `/:key/${op}`,
-      timed(metrics, op, (c) => {
+      timed(node, op, (c) => {
         const delta = parseDelta(c.req.query('delta'));
         const initial = c.req.query('initial');
         const seed = counterSeed(

@@ -9,12 +9,12 @@ export function statsRoutes(node: NodeState): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(
     '/v1/stats',
-    timed(node.metrics, 'stats', () => json(JSON.stringify(statsSnapshot(node)))),
+    timed(node, 'stats', () => json(JSON.stringify(statsSnapshot(node)))),
   );
   app.get(
     '/metrics',
     timed(
-      node.metrics,
+      node,
       'metrics',
       () =>
         new Response(prometheusText(node), {
@@ -24,7 +24,7 @@ export function statsRoutes(node: NodeState): Hono<AppEnv> {
   );
   app.get(
     '/healthz',
-    timed(node.metrics, 'health', () =>
+    timed(node, 'health', () =>
       json(JSON.stringify({ status: 'ok', nodeId: node.options.nodeId })),
     ),
   );
