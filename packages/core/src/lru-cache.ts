@@ -380,9 +380,10 @@ export class LruCache<V> {
       const at = expiresAt?.[slot] ?? 0;
       // An undefined value cannot be told from a miss and does not survive JSON (as in lru-cache).
       if (value === undefined || isExpired(at, now)) continue;
-      const record: DumpRecord<V> = { value };
-      if (at !== 0) record.ttl = remainingMs(at, now);
-      record.version = this.#versions[slot]!;
+      const version = this.#versions[slot]!;
+      // Whole literals: two fixed shapes, built faster than by adding properties one by one.
+      const record: DumpRecord<V> =
+        at === 0 ? { value, version } : { value, ttl: remainingMs(at, now), version };
       dumped.push([this.#keys[slot]!, record]);
     }
     return dumped.reverse();
@@ -408,7 +409,8 @@ export class LruCache<V> {
       options,
     );
     // Measured before anything changes: a bad sizeOf result throws.
-    const sizes = keys.map((key, i) => this.#measure(key, values[i]!));
+    const sizes = new Float64Array(keys.length);
+    for (let i = 0; i < keys.length; i++) sizes[i] = this.#measure(keys[i]!, values[i]!);
     const base = this.#version;
     if (base + maxVersion + unversioned > Number.MAX_SAFE_INTEGER) {
       throw new RangeError(

@@ -5,11 +5,6 @@
 import type { LoadOptions } from './types.js';
 import { assertTtl, describe } from './validate.js';
 
-/**
- * Fields a record may hold. Anything else is refused rather than ignored: an lru-cache dump's
- * `ttl` is the original TTL counted from its `start`, and read as a remaining TTL it would be wrong.
- */
-const RECORD_FIELDS = new Set(['value', 'ttl', 'version']);
 const LOAD_OPTIONS = new Set(['elapsed']);
 
 /** A checked snapshot as parallel arrays, without the entries whose TTL ran out while stored. */
@@ -17,15 +12,16 @@ export interface ParsedSnapshot<V> {
   keys: string[];
   values: V[];
   /** TTL left now, in ms; 0 = never expire. */
-  ttls: number[];
+  ttls: Float64Array;
   /** The dumped version, 0 when the record has none. */
-  versions: number[];
+  versions: Float64Array;
   /** The largest dumped version, 0 when there is none. */
   maxVersion: number;
-  /** How many records have no version. */
+  /** How many records have no version (those that ran out included). */
   unversioned: number;
 }
 
+/** Typed arrays and no per-entry allocation beyond the key Set: a snapshot can be millions long. */
 export function parseSnapshot<V>(
   entries: unknown,
   options: LoadOptions | undefined,
@@ -36,38 +32,41 @@ export function parseSnapshot<V>(
       `load: entries must be an array of [key, record] pairs (what dump() returns), got ${describe(entries)}`,
     );
   }
-  const parsed: ParsedSnapshot<V> = {
-    keys: [],
-    values: [],
-    ttls: [],
-    versions: [],
-    maxVersion: 0,
-    unversioned: 0,
-  };
-  const keyAt = new Map<string, number>();
-  const versionAt = new Map<number, number>();
+  const keys: string[] = [];
+  const values: V[] = [];
+  const ttls = new Float64Array(entries.length);
+  const versions = new Float64Array(entries.length);
+  const allVersions = new Float64Array(entries.length);
+  let versioned = 0;
+  let maxVersion = 0;
+  const seen = new Set<string>();
   for (let i = 0; i < entries.length; i++) {
     const entry: unknown = entries[i];
     if (!Array.isArray(entry) || entry.length !== 2) {
       const got = Array.isArray(entry) ? `an array of ${entry.length}` : describe(entry);
       throw new TypeError(`load: entry ${i} must be a [key, record] pair, got ${got}`);
     }
-    const [key, record] = entry as [unknown, unknown];
+    const key: unknown = entry[0];
+    const record: unknown = entry[1];
     if (typeof key !== 'string') {
       throw new TypeError(`load: entry ${i}: key must be a string, got ${describe(key)}`);
     }
-    const repeated = keyAt.get(key);
-    if (repeated !== undefined) {
-      throw new RangeError(`${where(i, key)}: key repeats entry ${repeated}`);
+    const distinct = seen.size;
+    seen.add(key);
+    if (seen.size === distinct) {
+      const first = entries.findIndex((e) => (e as unknown[])[0] === key);
+      throw new RangeError(`${where(i, key)}: key repeats entry ${first}`);
     }
-    keyAt.set(key, i);
     if (typeof record !== 'object' || record === null || Array.isArray(record)) {
       throw new TypeError(
         `${where(i, key)}: record must be an object { value, ttl?, version? }, got ${describe(record)}`,
       );
     }
-    for (const field of Object.keys(record)) {
-      if (!RECORD_FIELDS.has(field)) {
+    // A field other than value, ttl and version is refused rather than ignored: an lru-cache
+    // dump's `ttl` is the original TTL counted from its `start`, and read as a remaining TTL it
+    // would be wrong. for-in rather than Object.keys: no array per record.
+    for (const field in record) {
+      if (field !== 'value' && field !== 'ttl' && field !== 'version') {
         throw new TypeError(
           `${where(i, key)}: unknown field "${field}" (a record holds value, ttl and version)`,
         );
@@ -87,21 +86,32 @@ export function parseSnapshot<V>(
     }
     if (version !== undefined) {
       if (!isVersion(version)) badVersion(version, where(i, key));
-      const clash = versionAt.get(version);
-      if (clash !== undefined) {
-        throw new RangeError(`${where(i, key)}: version ${version} repeats entry ${clash}`);
-      }
-      versionAt.set(version, i);
-      if (version > parsed.maxVersion) parsed.maxVersion = version;
+      allVersions[versioned++] = version;
+      if (version > maxVersion) maxVersion = version;
     }
     if (ranOut) continue; // its TTL ran out while the snapshot was stored
-    if (version === undefined) parsed.unversioned++;
-    parsed.keys.push(key);
-    parsed.values.push(value as V);
-    parsed.ttls.push(left);
-    parsed.versions.push(version ?? 0);
+    ttls[keys.length] = left;
+    versions[keys.length] = version ?? 0;
+    keys.push(key);
+    values.push(value as V);
   }
-  return parsed;
+  checkVersionsDistinct(entries, allVersions.subarray(0, versioned).sort());
+  return { keys, values, ttls, versions, maxVersion, unversioned: entries.length - versioned };
+}
+
+/** `sorted`: every version in `entries`, in order; a repeat is found sorted, named by a scan. */
+function checkVersionsDistinct(entries: unknown[], sorted: Float64Array): void {
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] !== sorted[i - 1]) continue;
+    const version = sorted[i];
+    const holders: number[] = [];
+    entries.forEach((entry, index) => {
+      if ((entry as [string, { version?: number }])[1].version === version) holders.push(index);
+    });
+    const [first, second] = holders as [number, number];
+    const key = (entries[second] as [string])[0];
+    throw new RangeError(`${where(second, key)}: version ${version} repeats entry ${first}`);
+  }
 }
 
 /** Names an entry in an error message; built only when there is an error to report. */
