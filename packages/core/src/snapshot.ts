@@ -21,7 +21,7 @@ export interface ParsedSnapshot<V> {
   unversioned: number;
 }
 
-/** Typed arrays and no per-entry allocation beyond the key Set: a snapshot can be millions long. */
+/** Typed arrays and no object per entry: a snapshot can be millions of entries long. */
 export function parseSnapshot<V>(
   entries: unknown,
   options: LoadOptions | undefined,
@@ -127,11 +127,11 @@ function isVersion(version: unknown): version is number {
   return Number.isSafeInteger(version) && (version as number) >= 1;
 }
 
-function badVersion(version: unknown, where: string): never {
+function badVersion(version: unknown, entry: string): never {
   if (typeof version !== 'number') {
-    throw new TypeError(`${where}: version must be a number, got ${describe(version)}`);
+    throw new TypeError(`${entry}: version must be a number, got ${describe(version)}`);
   }
-  throw new RangeError(`${where}: version must be a safe integer ≥ 1, got ${version}`);
+  throw new RangeError(`${entry}: version must be a safe integer ≥ 1, got ${version}`);
 }
 
 function resolveElapsed(options: LoadOptions | undefined): number {

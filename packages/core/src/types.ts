@@ -88,7 +88,7 @@ export interface DumpRecord<V> {
   ttl?: number;
   /**
    * The entry's version in the dumped cache. `load` keeps the versions' order and, into a cache
-   * that has never stored anything, the versions themselves (see README "dump and load").
+   * that has never stored anything, the versions themselves (see README "Snapshots").
    * @default a version after every other in the snapshot
    */
   version?: number;
