@@ -47,6 +47,14 @@ describe('abortable', () => {
     await expect(second).rejects.toMatchObject({ name: 'AbortError' });
     expect(started).toBe(false);
   });
+  it('a work that throws instead of rejecting rejects the call and leaves no listener', async () => {
+    const controller = new AbortController();
+    const call = abortable(controller.signal, () => {
+      throw new TypeError('bad');
+    });
+    await expect(call).rejects.toThrow('bad');
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
 });
 
 describe('signalOption', () => {

@@ -26,7 +26,15 @@ export function abortable<T>(signal: AbortSignal | undefined, work: () => Promis
   if (signal.aborted) return Promise.reject(signal.reason as unknown);
   return new Promise<T>((resolve, reject) => {
     const stopWatching = watch(signal, reject);
-    work().then(
+    let running: Promise<T>;
+    try {
+      running = work();
+    } catch (error) {
+      // Rejects this promise; the signal must not keep a listener for it.
+      stopWatching();
+      throw error;
+    }
+    running.then(
       (value) => {
         stopWatching();
         resolve(value);

@@ -111,7 +111,7 @@ export class DistributedCacheClient {
    */
   addNode(node: NodeSpec): void {
     this.#assertOpen();
-    const { url, weight } = resolveNode(node, 'node');
+    const { url, weight } = resolveNode(node, 'node', this.#options.vnodes);
     if (this.#cluster.has(url)) throw new RangeError(`${url} is already a node`);
     this.#cluster.add(url, weight);
   }

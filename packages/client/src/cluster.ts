@@ -28,15 +28,13 @@ export class Cluster {
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   constructor(options: ResolvedOptions) {
+    // The ring first: should it refuse a node, no connection pool has been made.
+    this.#ring = new HashRing([], { vnodes: options.vnodes });
+    for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
     this.transport = new Transport(options);
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
-    this.#ring = new HashRing(
-      [],
-      options.vnodes === undefined ? undefined : { vnodes: options.vnodes },
-    );
-    for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
     this.#nodes = options.nodes.map(({ url }) => this.#nodeClient(url));
   }
 

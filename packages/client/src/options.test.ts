@@ -1,3 +1,4 @@
+import { DEFAULT_VNODES } from '@dcache/ring';
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from './client.js';
 import { requiredAcks, resolveOptions } from './options.js';
@@ -20,7 +21,7 @@ describe('resolveOptions', () => {
       writeConsistency: 'one',
       timeout: 1000,
       token: undefined,
-      vnodes: undefined,
+      vnodes: DEFAULT_VNODES,
       failureThreshold: 3,
       probeInterval: 1000,
       batch: true,
@@ -110,16 +111,51 @@ describe('resolveOptions', () => {
       ['http://a:1', { url: 'http://b:1', weight: 0 }],
       undefined,
       RangeError,
-      /nodes\[1\]\.weight must be a finite number > 0, got 0/,
+      /nodes\[1\]\.weight must be > 0 and at most 262\.144 \(2\^20 ring points \/ vnodes 4000\), got 0/,
     ],
     [
       'weight Infinity',
       [{ url: 'http://a:1', weight: Infinity }],
       undefined,
       RangeError,
-      /weight must be a finite number > 0, got Infinity/,
+      /got Infinity/,
     ],
     ['weight NaN', [{ url: 'http://a:1', weight: Number.NaN }], undefined, RangeError, /got NaN/],
+    [
+      'weight past the ring cap at the vnodes given',
+      [{ url: 'http://a:1', weight: 3 }],
+      { vnodes: 2 ** 19 },
+      RangeError,
+      /nodes\[0\]\.weight must be > 0 and at most 2 \(2\^20 ring points \/ vnodes 524288\), got 3/,
+    ],
+    [
+      'weight null',
+      [{ url: 'http://a:1', weight: null }],
+      undefined,
+      TypeError,
+      /weight must be a number, got null/,
+    ],
+    [
+      'misspelt node field',
+      [{ url: 'http://a:1', wieght: 2 }],
+      undefined,
+      TypeError,
+      /nodes\[0\] has an unknown field "wieght" \(known: url, weight\)/,
+    ],
+    [
+      'URL object',
+      [new URL('http://a:1')],
+      undefined,
+      TypeError,
+      /nodes\[0\] must be a URL string or \{ url, weight \}, got a URL object \(pass its href\)/,
+    ],
+    [
+      'vnodes past the ring cap',
+      NODES,
+      { vnodes: 2 ** 20 + 1 },
+      RangeError,
+      /"vnodes" must be an integer from 1 to 1048576/,
+    ],
     [
       'duplicate node, once weighted',
       ['http://a:1', { url: 'http://a:1/', weight: 2 }],

@@ -1,3 +1,4 @@
+import { DEFAULT_VNODES, MAX_POINTS_PER_NODE } from '@dcache/ring';
 import type { ClientHooks } from './hooks.js';
 import { tlsOption } from './tls-options.js';
 import type { TlsOptions } from './tls-options.js';
@@ -94,7 +95,8 @@ export interface ResolvedOptions {
   writeConsistency: WriteConsistency;
   timeout: number;
   token: string | undefined;
-  vnodes: number | undefined;
+  /** @dcache/ring's DEFAULT_VNODES when not given. */
+  vnodes: number;
   failureThreshold: number;
   probeInterval: number;
   batch: boolean;
@@ -163,22 +165,35 @@ export function normaliseNode(node: unknown, name: string): string {
   return url.href.replace(/\/+$/, '');
 }
 
+const NODE_FIELDS: ReadonlySet<string> = new Set(['url', 'weight']);
+
 /**
- * A node given as a URL or `{ url, weight }`; throws a TypeError/RangeError naming `name`. The
- * ring may still refuse a weight so large that the node's points pass its cap (a RangeError).
+ * A node given as a URL or `{ url, weight }`; throws a TypeError/RangeError naming `name`.
+ * `vnodes` (the ring's points per unit of weight) bounds the weight: the ring holds at most
+ * MAX_POINTS_PER_NODE points per node.
  */
-export function resolveNode(spec: unknown, name: string): ResolvedNode {
+export function resolveNode(spec: unknown, name: string, vnodes: number): ResolvedNode {
   if (typeof spec === 'string') return { url: normaliseNode(spec, name), weight: 1 };
-  if (typeof spec !== 'object' || spec === null) {
-    const got = spec === null ? 'null' : typeof spec;
+  if (typeof spec !== 'object' || spec === null || spec instanceof URL) {
+    const got =
+      spec === null ? 'null' : spec instanceof URL ? 'a URL object (pass its href)' : typeof spec;
     throw new TypeError(`${name} must be a URL string or { url, weight }, got ${got}`);
+  }
+  // A misspelt field ("wieght") would silently route unlike the other clients: refuse it.
+  const unknown = Object.keys(spec).find((field) => !NODE_FIELDS.has(field));
+  if (unknown !== undefined) {
+    throw new TypeError(`${name} has an unknown field "${unknown}" (known: url, weight)`);
   }
   const { url, weight = 1 } = spec as { url?: unknown; weight?: unknown };
   if (typeof weight !== 'number') {
-    throw new TypeError(`${name}.weight must be a number, got ${typeof weight}`);
+    const got = weight === null ? 'null' : typeof weight;
+    throw new TypeError(`${name}.weight must be a number, got ${got}`);
   }
-  if (!(weight > 0) || !Number.isFinite(weight)) {
-    throw new RangeError(`${name}.weight must be a finite number > 0, got ${weight}`);
+  const maxWeight = MAX_POINTS_PER_NODE / vnodes;
+  if (!(weight > 0) || weight > maxWeight) {
+    throw new RangeError(
+      `${name}.weight must be > 0 and at most ${maxWeight} (2^20 ring points / vnodes ${vnodes}), got ${weight}`,
+    );
   }
   return { url: normaliseNode(url, `${name}.url`), weight };
 }
@@ -189,13 +204,15 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     throw new TypeError(`nodes must be an array of base URLs, got ${typeof nodes}`);
   }
   if (nodes.length === 0) throw new RangeError('nodes must list at least one node URL');
-  const resolved = nodes.map((node, i) => resolveNode(node, `nodes[${i}]`));
-  const urls = resolved.map((node) => node.url);
-  const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
-  if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object');
   }
+  // Before the nodes: it bounds their weights.
+  const vnodes = integerOption('vnodes', options.vnodes, DEFAULT_VNODES, 1, MAX_POINTS_PER_NODE);
+  const resolved = nodes.map((node, i) => resolveNode(node, `nodes[${i}]`, vnodes));
+  const urls = resolved.map((node) => node.url);
+  const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
+  if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
 
   const consistency = options.writeConsistency ?? 'one';
   if (!CONSISTENCIES.includes(consistency)) {
@@ -220,8 +237,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
     token: options.token,
-    vnodes:
-      options.vnodes === undefined ? undefined : integerOption('vnodes', options.vnodes, 0, 1),
+    vnodes,
     failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
     probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
     batch: options.batch ?? true,

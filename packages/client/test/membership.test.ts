@@ -198,11 +198,14 @@ describe('addNode / removeNode', () => {
     expect(() => client.addNode('ftp://127.0.0.1:1')).toThrow(/http: or https:/);
     expect(() => client.addNode(`${cluster!.urls[0]!}/`)).toThrow(RangeError);
     expect(() => client.addNode({ url: 'http://127.0.0.1:2', weight: 0 })).toThrow(
-      new RangeError('node.weight must be a finite number > 0, got 0'),
+      new RangeError(
+        'node.weight must be > 0 and at most 262.144 (2^20 ring points / vnodes 4000), got 0',
+      ),
     );
     expect(() => client.addNode({ url: 'nope' })).toThrow(/node\.url is not a valid URL/);
-    // Past the ring's cap on points per node: refused by the ring, nothing added.
-    expect(() => client.addNode({ url: 'http://127.0.0.1:2', weight: 1e9 })).toThrow(RangeError);
+    expect(() => client.addNode({ url: 'http://127.0.0.1:2', weight: 1e9 })).toThrow(
+      /node\.weight must be > 0 and at most 262\.144/,
+    );
     await expect(client.removeNode(cluster.urls[0]!)).rejects.toThrow(/last node/);
     await expect(client.removeNode('http://127.0.0.1:1')).resolves.toBe(false);
     expect(client.nodes).toStrictEqual(cluster.urls);
