@@ -2,6 +2,7 @@ import { SingleFlight } from '@dcache/core';
 import { abortable, signalOption } from './abortable.js';
 import { Cluster } from './cluster.js';
 import { decodeValue, encodeValue } from './codec.js';
+import { encodeJsonValue } from './json-values.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { DcacheError } from './errors/dcache-error.js';
@@ -81,6 +82,8 @@ export class DistributedCacheClient {
   /** getOrSet loads running in this process, one per key. */
   readonly #loads = new SingleFlight<unknown>();
   readonly #readThrough: ReadThrough;
+  /** The `valueEncoding` option's encoder. */
+  readonly #encode: (value: unknown) => EncodedValue;
   #closed = false;
 
   /**
@@ -90,11 +93,13 @@ export class DistributedCacheClient {
   constructor(nodes: readonly NodeSpec[], options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     this.#cluster = new Cluster(this.#options);
+    this.#encode = this.#options.valueEncoding === 'json' ? encodeJsonValue : encodeValue;
     this.#readThrough = {
       cluster: this.#cluster,
       loads: this.#loads,
       batch: this.#options.batch,
       closed: () => this.#closed,
+      encode: this.#encode,
     };
   }
 
@@ -201,7 +206,7 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    const encoded = encodeValue(value);
+    const encoded = this.#encode(value);
     return abortable(signalOption(options), () =>
       storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch),
     );
@@ -302,7 +307,7 @@ export class DistributedCacheClient {
       const [key, value] = entry as [unknown, unknown];
       assertKey(key);
       assertValue(value);
-      encoded.push([key, encodeValue(value)]);
+      encoded.push([key, this.#encode(value)]);
     }
     const stored = await abortable(signal, () =>
       Promise.all(
@@ -414,7 +419,7 @@ export class DistributedCacheClient {
     assertKey(key);
     assertValue(value);
     const ttl = ttlOption(options);
-    const encoded = encodeValue(value);
+    const encoded = this.#encode(value);
     const { batch } = this.#options;
     return abortable(signalOption(options), () =>
       storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch),

@@ -1,7 +1,7 @@
 // getOrSet: cache-aside reads through the cluster, one load per key at a time in this process.
 import type { SingleFlight } from '@dcache/core';
 import type { Cluster } from './cluster.js';
-import { decodeValue, encodeValue } from './codec.js';
+import { decodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { readEntry } from './read.js';
@@ -19,6 +19,8 @@ export interface ReadThrough {
   loads: SingleFlight<unknown>;
   batch: boolean;
   closed: () => boolean;
+  /** The client's value encoding (`valueEncoding`). */
+  encode: (value: unknown) => EncodedValue;
 }
 
 export function assertLoader(loader: unknown): asserts loader is Loader<unknown> {
@@ -55,7 +57,7 @@ export async function readThrough<T>(
     // fetch. A function or symbol cannot be stored either: that rejects, as `set` would.
     if (value === undefined) return value;
     assertValue(value);
-    const encoded = encodeValue(value);
+    const encoded = context.encode(value);
     // A delete or flush made during the load may have followed a write to the source the loader
     // read before it: its value may be stale, so it goes to the waiters only.
     if (!isStale() && !context.closed()) store(context, key, encoded, ttl);

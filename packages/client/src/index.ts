@@ -1,6 +1,6 @@
 export { DistributedCacheClient } from './client.js';
 export type { CallOptions, IncrOptions, SetOptions, VersionedValue } from './client.js';
-export type { ClientOptions, NodeSpec, WriteConsistency } from './options.js';
+export type { ClientOptions, NodeSpec, ValueEncoding, WriteConsistency } from './options.js';
 export type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
 export type { Loader } from './get-or-set.js';
 export type { ClusterStats, ClusterTotals, NodeStats, NodeStatus } from './stats.js';

@@ -3,6 +3,12 @@ import type { ClientHooks } from './hooks.js';
 import { tlsOption } from './tls-options.js';
 import type { TlsOptions } from './tls-options.js';
 
+/**
+ * How values are written: 'msgpack' keeps every supported type exactly (msgpackr, flags 256);
+ * 'json' writes text, JSON and bytes any language reads, and refuses what JSON would change.
+ */
+export type ValueEncoding = 'msgpack' | 'json';
+
 /** How many replica acknowledgements a write waits for before it resolves. */
 export type WriteConsistency = 'one' | 'quorum' | 'all';
 
@@ -72,6 +78,13 @@ export interface ClientOptions extends ClientHooks {
    * @default undefined (Node's CA store, full verification)
    */
   tls?: TlsOptions;
+  /**
+   * 'json' for values other languages read too: strings as UTF-8 text, Uint8Array as raw bytes,
+   * the rest as JSON — a Map, Set, Date, bigint, class instance or non-finite number is then a
+   * TypeError. Reads decode by the stored flags either way.
+   * @default 'msgpack' (every supported type round-trips exactly)
+   */
+  valueEncoding?: ValueEncoding;
 }
 
 /**
@@ -104,12 +117,14 @@ export interface ResolvedOptions {
   maxBatchBytes: number;
   keyPrefix: string;
   tls: TlsOptions | undefined;
+  valueEncoding: ValueEncoding;
   onNodeDown: ClientHooks['onNodeDown'];
   onNodeUp: ClientHooks['onNodeUp'];
   onBackgroundError: ClientHooks['onBackgroundError'];
 }
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
+const ENCODINGS: readonly ValueEncoding[] = ['msgpack', 'json'];
 
 /** The longest delay a Node timer honours; beyond it setTimeout fires after 1 ms instead. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -226,6 +241,12 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   if (options.batch !== undefined && typeof options.batch !== 'boolean') {
     throw new TypeError(`option "batch" must be a boolean, got ${typeof options.batch}`);
   }
+  const valueEncoding = options.valueEncoding ?? 'msgpack';
+  if (!ENCODINGS.includes(valueEncoding)) {
+    throw new RangeError(
+      `option "valueEncoding" must be one of ${ENCODINGS.join(', ')}, got ${String(valueEncoding)}`,
+    );
+  }
   // '' is accepted and means no prefix (the default), as in iovalkey.
   if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
     throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
@@ -245,6 +266,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
     keyPrefix: options.keyPrefix ?? '',
     tls: tlsOption(options.tls),
+    valueEncoding,
     onNodeDown: hookOption('onNodeDown', options.onNodeDown),
     onNodeUp: hookOption('onNodeUp', options.onNodeUp),
     onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),
