@@ -3,6 +3,7 @@ import type { LruCache } from '@dcache/core';
 import type { Context } from 'hono';
 import type { Logger } from './logger.js';
 import type { NodeFlush } from './node-flush.js';
+import type { NodeSnapshot } from './node-snapshot.js';
 import type { RequestMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { StoredValue } from './stored-value.js';
@@ -22,6 +23,8 @@ export interface NodeState {
   readonly logger: Logger;
   /** `performance.now()` at start, for `uptime`. */
   readonly startedAt: number;
+  /** The `snapshotFile`, when set. */
+  readonly snapshot: NodeSnapshot | undefined;
 }
 
 /**

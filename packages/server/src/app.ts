@@ -7,6 +7,7 @@ import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
 import { bearerAuth } from './middleware/auth.js';
 import { NodeFlush } from './node-flush.js';
+import { NodeSnapshot } from './node-snapshot.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { batchRoutes } from './routes/batch.js';
@@ -14,18 +15,23 @@ import { batchRunner } from './routes/batch-ops.js';
 import type { RunBatch } from './routes/batch-ops.js';
 import { flushRoutes } from './routes/flush.js';
 import { keyRoutes } from './routes/keys.js';
+import { snapshotRoutes } from './routes/snapshot.js';
 import { statsRoutes } from './routes/stats.js';
 import type { StoredValue } from './stored-value.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
 export function createNodeState(options: ResolvedOptions, cache: LruCache<StoredValue>): NodeState {
+  const now = options.now ?? Date.now;
+  const logger = createLogger(options.logLevel);
+  const file = options.snapshotFile;
   return {
     options,
     cache,
-    flush: new NodeFlush(() => cache.clear(), options.now ?? Date.now),
+    flush: new NodeFlush(() => cache.clear(), now),
     metrics: new RequestMetrics(),
-    logger: createLogger(options.logLevel),
+    logger,
     startedAt: performance.now(),
+    snapshot: file === undefined ? undefined : new NodeSnapshot(file, cache, now, logger),
   };
 }
 
@@ -42,6 +48,7 @@ export function buildApp(
   app.route('/v1/keys', keyRoutes(node));
   app.route('/v1/batch', batchRoutes(node, runBatch));
   app.route('/v1/flush', flushRoutes(node));
+  app.route('/v1/snapshot', snapshotRoutes(node));
   app.route('/', statsRoutes(node));
   app.notFound(notFoundHandler(node));
   app.onError(errorHandler(node));
@@ -54,5 +61,11 @@ export function buildApp(
  */
 export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
   const resolved = resolveOptions(options);
+  if (resolved.snapshotFile !== undefined) {
+    // Silently never saving would lose the data the option was set to keep.
+    throw new TypeError(
+      'snapshotFile needs a CacheServer: an app alone has no start or shutdown to load or save it at',
+    );
+  }
   return buildApp(resolved, createCache(resolved));
 }

@@ -51,6 +51,8 @@ export class CacheServer {
   #closing: Promise<void> | undefined;
   /** Settles when the latest listen() has (whether it bound or failed). */
   #starting: Promise<void> | undefined;
+  /** The snapshot file is read once, by the first listen(); a later one keeps the cache as it is. */
+  #restored = false;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
   readonly #inFlight = new Set<ServerResponse>();
 
@@ -105,6 +107,10 @@ export class CacheServer {
     if (this.#server) throw new Error('CacheServer is already listening; close() it first');
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new RangeError(`port must be an integer from 0 to 65535, got ${port}`);
+    }
+    if (!this.#restored) {
+      this.#restored = true;
+      await this.#node.snapshot?.restore();
     }
     const tls = this.#options.tls;
     // What @hono/node-server's createAdaptorServer does, with the GET and batch fast paths in front.
@@ -195,7 +201,10 @@ export class CacheServer {
 
   /**
    * Graceful stop: refuses new connections, lets in-flight requests finish (up to `closeTimeout`
-   * ms, then cuts them), closes idle keep-alive connections. Safe to call twice.
+   * ms, then cuts them), closes idle keep-alive connections, then — with `snapshotFile` — saves
+   * the snapshot, once nothing can write any more. Safe to call twice. Rejects with a
+   * SnapshotError when the snapshot cannot be saved (the node is closed all the same, and the
+   * previous file intact).
    */
   close(): Promise<void> {
     const starting = this.#starting;
@@ -231,7 +240,7 @@ export class CacheServer {
         if (!res.headersSent) res.setHeader('connection', 'close');
       }
       server.closeIdleConnections();
-    });
+    }).then(() => this.#node.snapshot?.save(true).then(() => undefined));
     return this.#closing;
   }
 }

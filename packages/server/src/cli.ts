@@ -1,11 +1,15 @@
 import { CacheServer } from './cache-server.js';
 import { parseCli, usage } from './cli-args.js';
+import { isSnapshotError } from './errors/snapshot-error.js';
 import { isUsageError } from './errors/usage-error.js';
 import { createLogger } from './logger.js';
 import { formatSize } from './size.js';
 import { VERSION } from './version.js';
 
-/** Exit codes: 0 after a clean stop, 1 when the node cannot start, 2 for bad flags. */
+/**
+ * Exit codes: 0 after a clean stop, 1 when the node cannot start or cannot save its snapshot at
+ * shutdown, 2 for bad flags.
+ */
 async function main(): Promise<number> {
   let cli;
   try {
@@ -52,7 +56,13 @@ async function main(): Promise<number> {
   const force = (): never => process.exit(1);
   process.once('SIGINT', force);
   process.once('SIGTERM', force);
-  await server.close();
+  try {
+    await server.close();
+  } catch (error) {
+    if (!isSnapshotError(error)) throw error;
+    process.stderr.write(`dcache-server: ${error.message}\n`);
+    return 1;
+  }
   return 0;
 }
 

@@ -45,6 +45,7 @@ const ROUTES: readonly [RegExp, string][] = [
   [/^\/v1\/keys\/[^/]+\/(?:incr|decr|touch)$/, 'POST'],
   [/^\/v1\/batch$/, 'POST'],
   [/^\/v1\/flush$/, 'POST'],
+  [/^\/v1\/snapshot$/, 'POST'],
   [/^\/v1\/stats$/, 'GET, HEAD'],
   [/^\/metrics$/, 'GET, HEAD'],
   [/^\/healthz$/, 'GET, HEAD'],

@@ -7,6 +7,7 @@ export { CONTENT_TYPES, encodingOfFlags } from './encoding.js';
 export type { Encoding } from './encoding.js';
 export { DcacheServerError, isDcacheServerError } from './errors/dcache-server-error.js';
 export { HttpError, isHttpError } from './errors/http-error.js';
+export { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 export { UsageError, isUsageError } from './errors/usage-error.js';
 export { increment } from './incr.js';
 export { createMemcachedListener } from './memcached/index.js';
@@ -18,6 +19,7 @@ export type {
 } from './memcached/index.js';
 export { DEFAULTS, resolveOptions } from './options.js';
 export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
+export type { SnapshotSaved } from './node-snapshot.js';
 export { formatSize, parseSize } from './size.js';
 export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
 export type { StoredValue } from './stored-value.js';

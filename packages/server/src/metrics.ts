@@ -7,6 +7,7 @@ export const OPERATIONS = [
   'incr',
   'decr',
   'flush',
+  'snapshot',
   'batch',
   'stats',
   'metrics',

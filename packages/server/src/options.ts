@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { parseSize } from './size.js';
 
@@ -42,6 +43,12 @@ export interface ServerOptions {
   maxConnections?: number;
   /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
   idleTimeout?: number;
+  /**
+   * Warm restarts: `CacheServer` loads the cache from this file before it first listens and saves
+   * it there at `close()` (and on `POST /v1/snapshot`). Relative to the working directory.
+   * @default none (a node starts empty and loses its entries when it stops)
+   */
+  snapshotFile?: string;
 }
 
 export interface ResolvedOptions {
@@ -61,6 +68,8 @@ export interface ResolvedOptions {
   readonly memcachedPort: number | undefined;
   readonly maxConnections: number;
   readonly idleTimeout: number;
+  /** Absolute path. */
+  readonly snapshotFile: string | undefined;
 }
 
 export const DEFAULTS = {
@@ -157,6 +166,15 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
     throw new TypeError('tls must be an object { cert, key }');
   }
+  const snapshotFile = options.snapshotFile;
+  if (
+    snapshotFile !== undefined &&
+    (typeof snapshotFile !== 'string' || snapshotFile.length === 0 || snapshotFile.includes('\0'))
+  ) {
+    throw new TypeError(
+      `snapshotFile must be a non-empty path without NUL characters, got ${JSON.stringify(snapshotFile)}`,
+    );
+  }
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('now must be a function returning milliseconds');
   }
@@ -185,5 +203,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       1,
     ),
     idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
+    // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
+    snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
   };
 }

@@ -1,0 +1,155 @@
+import { readFile } from 'node:fs/promises';
+import type { LruCache } from '@dcache/core';
+import type { AtomicWriteFs } from './atomic-write.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
+import type { Logger } from './logger.js';
+import {
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_VERSION,
+  decodeSnapshot,
+  encodeSnapshot,
+} from './snapshot-format.js';
+import type { SnapshotDocument } from './snapshot-format.js';
+import type { StoredValue } from './stored-value.js';
+import {
+  epochVersion,
+  highestVersion,
+  lastVersionHandedOut,
+  loadAboveFloor,
+} from './version-floor.js';
+
+/** What one save wrote. */
+export interface SnapshotSaved {
+  /** Entries in the snapshot. */
+  saved: number;
+  /** Size of the file. */
+  bytes: number;
+}
+
+/**
+ * A node's snapshot file (`snapshotFile`): restored into the cache once, before the node first
+ * listens, and saved at a graceful shutdown or on request (`POST /v1/snapshot`).
+ */
+export class NodeSnapshot {
+  readonly file: string;
+  readonly #cache: LruCache<StoredValue>;
+  readonly #now: () => number;
+  readonly #logger: Logger;
+  readonly #fs: AtomicWriteFs | undefined;
+
+  constructor(
+    file: string,
+    cache: LruCache<StoredValue>,
+    now: () => number,
+    logger: Logger,
+    fs?: AtomicWriteFs,
+  ) {
+    this.file = file;
+    this.#cache = cache;
+    this.#now = now;
+    this.#logger = logger;
+    this.#fs = fs;
+  }
+
+  /**
+   * Replaces the cache's contents with the file's, less the time the file spent on disk. Never
+   * throws: a missing file (a first start) is logged at info; a file that cannot be read or is not
+   * a valid snapshot is logged as an error, left as it is, and the cache starts empty — as
+   * memcached does with a bad memory file. Either way versions start above the epoch (see
+   * version-floor.ts), and the counters at zero: the load is not traffic.
+   */
+  async restore(): Promise<void> {
+    const document = await this.#read();
+    const now = this.#now();
+    const epoch = epochVersion(now);
+    let loaded = false;
+    if (document !== undefined) {
+      // A clock that went back counts as no time on disk.
+      const elapsed = Math.max(0, now - document.savedAt);
+      try {
+        loadAboveFloor(
+          this.#cache,
+          document.entries,
+          elapsed,
+          Math.max(document.lastVersion, epoch) + 1,
+        );
+        loaded = true;
+        const dropped = document.entries.length - this.#cache.size;
+        this.#logger.info(
+          `loaded ${this.#cache.size} entries from snapshot ${this.file} saved ${Math.round(elapsed)} ms ago` +
+            (dropped > 0 ? ` (${dropped} expired meanwhile or did not fit)` : ''),
+        );
+      } catch (error) {
+        this.#startingEmpty(`snapshot ${this.file} is not valid: ${(error as Error).message}`);
+      }
+    }
+    if (!loaded) loadAboveFloor(this.#cache, [], 0, epoch + 1);
+    this.#cache.resetStats();
+  }
+
+  async #read(): Promise<SnapshotDocument | undefined> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#logger.info(`no snapshot at ${this.file} yet: starting empty`);
+      } else {
+        this.#startingEmpty(`cannot read snapshot ${this.file}: ${(error as Error).message}`);
+      }
+      return undefined;
+    }
+    try {
+      return decodeSnapshot(this.file, bytes);
+    } catch (error) {
+      // Whatever went wrong, the node starts (empty) rather than not at all.
+      this.#startingEmpty(
+        isSnapshotError(error)
+          ? error.message
+          : `snapshot ${this.file} is not valid: ${(error as Error).message}`,
+      );
+      return undefined;
+    }
+  }
+
+  #startingEmpty(problem: string): void {
+    this.#logger.error(
+      `${problem}; starting empty (the file is left as it is until the next snapshot replaces it)`,
+    );
+  }
+
+  /**
+   * Writes the cache's live entries to the file atomically (see atomic-write.ts). `closing`: the
+   * node no longer serves, so the exact last version can be read by a marker write (see
+   * version-floor.ts); a save while serving records the highest version among the entries and
+   * leaves the rest to the epoch. Throws a SnapshotError when the file cannot be written; the
+   * previous file is then intact.
+   */
+  async save(closing: boolean): Promise<SnapshotSaved> {
+    const entries = this.#cache.dump();
+    const lastVersion = closing
+      ? lastVersionHandedOut(this.#cache, entries)
+      : highestVersion(entries);
+    const bytes = encodeSnapshot({
+      format: SNAPSHOT_FORMAT,
+      version: SNAPSHOT_VERSION,
+      savedAt: this.#now(),
+      lastVersion,
+      entries,
+    });
+    try {
+      await writeFileAtomic(this.file, bytes, this.#fs);
+    } catch (error) {
+      throw new SnapshotError(
+        this.file,
+        `cannot save snapshot ${this.file}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+    this.#logger.info(
+      `saved ${entries.length} entries (${bytes.length} bytes) to snapshot ${this.file}`,
+    );
+    return { saved: entries.length, bytes: bytes.length };
+  }
+}

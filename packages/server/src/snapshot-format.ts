@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { DumpEntry } from '@dcache/core';
+import { Packr } from 'msgpackr';
+import { SnapshotError } from './errors/snapshot-error.js';
+import type { StoredValue } from './stored-value.js';
+
+/**
+ * A snapshot file: these 16 bytes, the SHA-256 of the rest (32 bytes), then one msgpack map, a
+ * SnapshotDocument. The header tells a wrong file from a snapshot before anything is decoded; the
+ * digest catches a file damaged after it was written (a torn copy, a bad disk), which msgpack
+ * alone would often decode into wrong values.
+ */
+export const SNAPSHOT_MAGIC: Readonly<Buffer> = Buffer.from('dcache-snapshot\n', 'latin1');
+const DIGEST_BYTES = 32;
+const HEADER_BYTES = SNAPSHOT_MAGIC.length + DIGEST_BYTES;
+
+export const SNAPSHOT_FORMAT = 'dcache-snapshot';
+/** Bumped when the document changes shape; a node refuses versions it does not know. */
+export const SNAPSHOT_VERSION = 1;
+
+export interface SnapshotDocument {
+  format: typeof SNAPSHOT_FORMAT;
+  version: typeof SNAPSHOT_VERSION;
+  /** When it was saved, in ms of the node's clock (`now`, Date.now by default). */
+  savedAt: number;
+  /** The highest version the node had handed out, at least that of every entry. */
+  lastVersion: number;
+  /** `LruCache.dump()`: least recently used first. */
+  entries: DumpEntry<StoredValue>[];
+}
+
+/**
+ * Plain msgpack (no msgpackr records), so any msgpack tool reads a snapshot. `copyBuffers`: a
+ * loaded value owns its bytes instead of pinning the whole file's buffer. A Packr per call: its
+ * output buffer is reused by the next pack, and saves can overlap.
+ */
+function codec(): Packr {
+  return new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+}
+
+function digestOf(body: Uint8Array): Buffer {
+  return createHash('sha256').update(body).digest();
+}
+
+export function encodeSnapshot(document: SnapshotDocument): Buffer {
+  const body = codec().pack(document);
+  return Buffer.concat([SNAPSHOT_MAGIC, digestOf(body), body]);
+}
+
+/**
+ * The document in `bytes`, read from `file`; throws a SnapshotError naming the file and the
+ * problem. Checks the header, digest and document, and that every value is a StoredValue (the
+ * core's `load` checks the rest of each entry, and refuses the whole snapshot if one is wrong).
+ * `lastVersion` comes back as at least every entry's version.
+ */
+export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
+  const bad = (problem: string, cause?: unknown): SnapshotError =>
+    new SnapshotError(file, `snapshot ${file} ${problem}`, cause === undefined ? {} : { cause });
+  if (
+    bytes.length < HEADER_BYTES ||
+    !bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)
+  ) {
+    throw bad('is not a dcache snapshot: it does not start with the snapshot header');
+  }
+  const body = bytes.subarray(HEADER_BYTES);
+  if (!digestOf(body).equals(bytes.subarray(SNAPSHOT_MAGIC.length, HEADER_BYTES))) {
+    throw bad('is corrupt: its checksum does not match its content (damaged or truncated)');
+  }
+  let document: unknown;
+  try {
+    document = codec().unpack(body);
+  } catch (error) {
+    throw bad(`is corrupt: cannot decode it: ${(error as Error).message}`, error);
+  }
+  if (typeof document !== 'object' || document === null) {
+    throw bad('is not a dcache snapshot: it holds no snapshot document');
+  }
+  const { format, version, savedAt, lastVersion, entries } = document as Record<string, unknown>;
+  if (format !== SNAPSHOT_FORMAT) throw bad('is not a dcache snapshot: wrong format field');
+  if (version !== SNAPSHOT_VERSION) {
+    throw bad(
+      `has version ${String(version)}; this node reads version ${SNAPSHOT_VERSION} (saved by a newer dcache?)`,
+    );
+  }
+  if (typeof savedAt !== 'number' || !Number.isFinite(savedAt)) {
+    throw bad('is corrupt: savedAt is not a time');
+  }
+  if (!Number.isSafeInteger(lastVersion) || (lastVersion as number) < 0) {
+    throw bad('is corrupt: lastVersion is not a version');
+  }
+  if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
+  let highest = lastVersion as number;
+  for (let i = 0; i < entries.length; i++) {
+    const record = (entries[i] as unknown[] | undefined)?.[1] as
+      Record<string, unknown> | undefined;
+    const value = record?.value as Record<string, unknown> | undefined;
+    const bytesOf = value?.bytes;
+    const flags = value?.flags;
+    if (
+      !(bytesOf instanceof Uint8Array) ||
+      typeof flags !== 'number' ||
+      !Number.isInteger(flags) ||
+      flags < 0 ||
+      flags > 0xffff_ffff
+    ) {
+      throw bad(`is corrupt: entry ${i} does not hold a value { bytes, flags }`);
+    }
+    // A fresh record of exactly the two fields: nothing else from the file reaches the cache.
+    record!.value = { bytes: bytesOf, flags } satisfies StoredValue;
+    const entryVersion = record!.version;
+    if (typeof entryVersion === 'number' && entryVersion > highest) highest = entryVersion;
+  }
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    savedAt,
+    lastVersion: highest,
+    entries: entries as DumpEntry<StoredValue>[],
+  };
+}
