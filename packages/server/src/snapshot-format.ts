@@ -105,8 +105,10 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     ) {
       throw bad(`is corrupt: entry ${i} does not hold a value { bytes, flags }`);
     }
-    // A fresh record of exactly the two fields: nothing else from the file reaches the cache.
-    record!.value = { bytes: bytesOf, flags } satisfies StoredValue;
+    // A fresh record of exactly the two fields: nothing else from the file reaches the cache. A
+    // plain Uint8Array over the Buffer msgpackr gives (its own copy), as HTTP stores them.
+    const exact = new Uint8Array(bytesOf.buffer, bytesOf.byteOffset, bytesOf.byteLength);
+    record!.value = { bytes: exact, flags } satisfies StoredValue;
     const entryVersion = record!.version;
     if (typeof entryVersion === 'number' && entryVersion > highest) highest = entryVersion;
   }

@@ -43,7 +43,15 @@ export function loadAboveFloor(
   floor: number,
 ): void {
   const marker = unusedKey(entries);
-  cache.load([[marker, { value: EMPTY, version: floor }], ...entries], { elapsed });
+  try {
+    cache.load([[marker, { value: EMPTY, version: floor }], ...entries], { elapsed });
+  } catch (error) {
+    // The core counts the marker as entry 0: name the entries as the snapshot numbers them.
+    if (error instanceof Error) {
+      error.message = error.message.replace(/\bentry (\d+)/g, (_, n) => `entry ${Number(n) - 1}`);
+    }
+    throw error;
+  }
   cache.delete(marker);
 }
 

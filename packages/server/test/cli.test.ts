@@ -1,6 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -175,5 +178,49 @@ describe('dcache-server CLI (a real process)', () => {
     expect(stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
     child.kill('SIGTERM');
     await exitOf(child);
+  });
+
+  it('--snapshot-file: SIGTERM saves the cache, the next start serves it again', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
+    try {
+      const file = join(dir, 'node.snapshot');
+      const args = ['--port', '0', '--snapshot-file', file];
+      const first = await startCli(args);
+      const put = await fetch(`${first.url}/v1/keys/kept`, {
+        method: 'PUT',
+        body: 'across restarts',
+        headers: { 'content-type': 'text/plain' },
+      });
+      expect(put.status).toBe(204);
+      const etag = put.headers.get('etag');
+      first.child.kill('SIGTERM');
+      expect(await exitOf(first.child)).toBe(0);
+      expect(existsSync(file)).toBe(true);
+
+      const second = await startCli(args);
+      const got = await fetch(`${second.url}/v1/keys/kept`);
+      expect(got.status).toBe(200);
+      expect(await got.text()).toBe('across restarts');
+      expect(got.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+      expect(got.headers.get('etag')).toBe(etag);
+      second.child.kill('SIGTERM');
+      expect(await exitOf(second.child)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--snapshot-file that cannot be written: serves, then exits 1 naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
+    try {
+      const { child } = await startCli(['--port', '0', '--snapshot-file', dir]); // a directory
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(1);
+      expect(stderr).toContain(`dcache-server: cannot save snapshot ${dir}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

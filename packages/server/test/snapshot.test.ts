@@ -1,0 +1,395 @@
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { CacheServer, createApp, isSnapshotError } from '../src/index.js';
+import type { ServerOptions } from '../src/index.js';
+import { parseCli } from '../src/cli-args.js';
+import {
+  SNAPSHOT_FORMAT,
+  SNAPSHOT_MAGIC,
+  SNAPSHOT_VERSION,
+  decodeSnapshot,
+  encodeSnapshot,
+} from '../src/snapshot-format.js';
+import { errorOf, manualClock, startNode } from './helpers.js';
+import type { RunningNode } from './helpers.js';
+
+let dir: string;
+let file: string;
+const running = new Set<RunningNode>();
+/** What the nodes logged (logLevel 'info'): their logger writes to process.stderr. */
+let logged: string[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dcache-snapshot-'));
+  file = join(dir, 'cache.snapshot');
+  logged = [];
+  vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
+    logged.push(String(line));
+    return true;
+  });
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  for (const node of running) await node.close().catch(() => undefined);
+  running.clear();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function start(options: ServerOptions = {}): Promise<RunningNode> {
+  const node = await startNode({ snapshotFile: file, logLevel: 'info', ...options });
+  running.add(node);
+  return node;
+}
+
+/** Closes `node` (saving its snapshot) and forgets it. */
+async function stop(node: RunningNode): Promise<void> {
+  running.delete(node);
+  await node.close();
+}
+
+function put(
+  node: RunningNode,
+  key: string,
+  body: BodyInit,
+  headers: Record<string, string> = {},
+  ttl?: number,
+): Promise<Response> {
+  const query = ttl === undefined ? '' : `?ttl=${ttl}`;
+  return fetch(`${node.url}/v1/keys/${key}${query}`, { method: 'PUT', body, headers });
+}
+
+async function etagOf(response: Response): Promise<number> {
+  expect(response.status).toBe(204);
+  return Number(JSON.parse(response.headers.get('etag')!));
+}
+
+const errorsLogged = (): string[] => logged.filter((line) => / error /.test(line));
+
+describe('warm restarts (snapshotFile)', () => {
+  it('a restart keeps every value byte for byte, with its flags, TTL left and version', async () => {
+    const clock = manualClock();
+    const first = await start({ now: clock.now });
+    const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
+    await put(first, 'raw', everyByte, { 'content-type': 'application/octet-stream' });
+    await put(first, 'json', '{"a":[1,2]}', { 'content-type': 'application/json' });
+    await put(first, 'text', 'héllo ✓', { 'content-type': 'text/plain; charset=utf-8' });
+    await put(first, 'msgpack', Uint8Array.of(0x92, 0x01, 0xa1, 0x78), {
+      'content-type': 'application/msgpack',
+    });
+    await put(first, 'custom', Uint8Array.of(7, 0, 7), { 'dcache-flags': '4294967295' });
+    await put(first, 'short', 'gone after 5 s', {}, 5_000);
+    await put(first, 'long', 'still here', {}, 60_000);
+    const before = new Map([...first.server.cache.dump()].map(([k, r]) => [k, r]));
+    await stop(first);
+
+    clock.advance(10_000); // the node is down for 10 s
+    const second = await start({ now: clock.now });
+    const cache = second.server.cache;
+    expect(cache.has('short')).toBe(false); // its TTL ran out while the node was down
+    expect(cache.size).toBe(6);
+    for (const key of ['raw', 'json', 'text', 'msgpack', 'custom', 'long']) {
+      const entry = cache.peekEntry(key)!;
+      const saved = before.get(key)!;
+      // Same bytes (the stored array may carry msgpackr's cached `dataView` property; no matter).
+      expect(entry.value.bytes).toBeInstanceOf(Uint8Array);
+      expect(Buffer.from(entry.value.bytes).equals(Buffer.from(saved.value.bytes))).toBe(true);
+      expect(entry.value.flags).toBe(saved.value.flags);
+      expect(entry.version).toBe(saved.version);
+    }
+    expect(Buffer.from(cache.peekEntry('raw')!.value.bytes).equals(everyByte)).toBe(true);
+    expect(cache.peekEntry('custom')!.value.flags).toBe(4294967295);
+    expect(cache.ttl('long')).toBe(50_000);
+    expect(cache.ttl('json')).toBe(Infinity); // never expires, then as now
+
+    // And over HTTP, in each encoding.
+    const text = await fetch(`${second.url}/v1/keys/text`);
+    expect(text.headers.get('content-type')).toBe('text/plain; charset=utf-8');
+    expect(await text.text()).toBe('héllo ✓');
+    const json = await fetch(`${second.url}/v1/keys/json`);
+    expect(await json.json()).toEqual({ a: [1, 2] });
+    const long = await fetch(`${second.url}/v1/keys/long`);
+    expect(long.headers.get('dcache-ttl')).toBe('50000');
+    expect(await long.text()).toBe('still here');
+    expect((await fetch(`${second.url}/v1/keys/short`)).status).toBe(404);
+    expect(logged.some((l) => l.includes(`loaded 6 entries from snapshot ${file}`))).toBe(true);
+  });
+
+  it('restores the recency order: the least recently used is evicted first after a restart', async () => {
+    const first = await start({ maxItems: 3 });
+    for (const key of ['a', 'b', 'c']) await put(first, key, key);
+    await fetch(`${first.url}/v1/keys/a`); // a becomes the most recently used: order b, c, a
+    await stop(first);
+
+    const second = await start({ maxItems: 3 });
+    expect([...second.server.cache.keys()]).toEqual(['a', 'c', 'b']); // most recent first
+    await put(second, 'd', 'd');
+    expect(second.server.cache.has('b')).toBe(false);
+    expect([...second.server.cache.keys()]).toEqual(['d', 'a', 'c']);
+  });
+
+  it('starts with zeroed counters: loading is not traffic', async () => {
+    const first = await start();
+    await put(first, 'k', 'v');
+    await stop(first);
+    const second = await start();
+    const stats = (await (await fetch(`${second.url}/v1/stats`)).json()) as Record<string, number>;
+    expect(stats).toMatchObject({ items: 1, sets: 0, deletes: 0, evictions: 0 });
+  });
+
+  it('a missing file is a first start: logged at info, empty node, and close() writes the file', async () => {
+    const node = await start();
+    expect(node.server.cache.size).toBe(0);
+    expect(logged.some((l) => l.includes(' info ') && l.includes(`no snapshot at ${file}`))).toBe(
+      true,
+    );
+    expect(errorsLogged()).toEqual([]);
+    await put(node, 'k', 'v');
+    await stop(node);
+    const saved = decodeSnapshot(file, await readFile(file));
+    expect(saved.entries.map(([key]) => key)).toEqual(['k']);
+  });
+
+  describe('a bad file: error logged naming the file, node empty, file left as it was', () => {
+    async function expectEmptyStart(content: Buffer, problem: RegExp): Promise<RunningNode> {
+      await writeFile(file, content);
+      const node = await start();
+      expect(node.server.cache.size).toBe(0);
+      const errors = errorsLogged();
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toContain(file);
+      expect(errors[0]).toMatch(problem);
+      expect(errors[0]).toContain('starting empty');
+      expect(await readFile(file)).toEqual(content);
+      return node;
+    }
+
+    async function validSnapshot(): Promise<Buffer> {
+      const node = await start();
+      await put(node, 'k1', 'one');
+      await put(node, 'k2', 'two');
+      await stop(node);
+      logged.length = 0;
+      return readFile(file);
+    }
+
+    it('one byte changed', async () => {
+      const bytes = await validSnapshot();
+      bytes[bytes.length - 3]! ^= 0x01;
+      await expectEmptyStart(bytes, /is corrupt: its checksum does not match/);
+    });
+
+    it('truncated', async () => {
+      const bytes = await validSnapshot();
+      await expectEmptyStart(bytes.subarray(0, bytes.length - 10), /checksum does not match/);
+    });
+
+    it('another kind of file (wrong magic)', async () => {
+      await expectEmptyStart(
+        Buffer.from('{"format":"dcache-snapshot"}\n'.repeat(4)),
+        /is not a dcache snapshot: it does not start with the snapshot header/,
+      );
+    });
+
+    it('empty', async () => {
+      await expectEmptyStart(Buffer.alloc(0), /is not a dcache snapshot/);
+    });
+
+    it('a snapshot of a newer format version', async () => {
+      const bytes = encodeSnapshot({
+        format: SNAPSHOT_FORMAT,
+        version: 2 as typeof SNAPSHOT_VERSION,
+        savedAt: Date.now(),
+        lastVersion: 0,
+        entries: [],
+      });
+      await expectEmptyStart(bytes, /has version 2; this node reads version 1/);
+    });
+
+    it('a value that is not { bytes, flags }', async () => {
+      const bytes = encodeSnapshot({
+        format: SNAPSHOT_FORMAT,
+        version: SNAPSHOT_VERSION,
+        savedAt: Date.now(),
+        lastVersion: 2,
+        entries: [
+          ['ok', { value: { bytes: Uint8Array.of(1), flags: 0 }, version: 1 }],
+          ['bad', { value: { bytes: 'text', flags: 0 } as never, version: 2 }],
+        ],
+      });
+      await expectEmptyStart(bytes, /entry 1 does not hold a value \{ bytes, flags \}/);
+    });
+
+    it("entries the core's load refuses (a repeated key): nothing is half loaded", async () => {
+      const value = { bytes: Uint8Array.of(1), flags: 0 };
+      const bytes = encodeSnapshot({
+        format: SNAPSHOT_FORMAT,
+        version: SNAPSHOT_VERSION,
+        savedAt: Date.now(),
+        lastVersion: 3,
+        entries: [
+          ['a', { value, version: 1 }],
+          ['b', { value, version: 2 }],
+          ['a', { value, version: 3 }],
+        ],
+      });
+      await expectEmptyStart(bytes, /is not valid: load: entry 2 \("a"\): key repeats entry 0/);
+    });
+
+    it('a bad file is replaced by the snapshot saved at shutdown', async () => {
+      const node = await expectEmptyStart(Buffer.from('not a snapshot'), /not a dcache snapshot/);
+      await put(node, 'fresh', 'value');
+      await stop(node);
+      const saved = decodeSnapshot(file, await readFile(file));
+      expect(saved.entries.map(([key]) => key)).toEqual(['fresh']);
+      expect(await readFile(file)).not.toEqual(Buffer.from('not a snapshot'));
+    });
+  });
+
+  it('a path that cannot be read or written: starts empty, and close() rejects naming the file', async () => {
+    await mkdir(file); // a directory where the file should be
+    await writeFile(join(file, 'inside'), 'kept');
+    const node = await start();
+    expect(node.server.cache.size).toBe(0);
+    expect(errorsLogged()).toHaveLength(1);
+    expect(errorsLogged()[0]).toContain(`cannot read snapshot ${file}`);
+    await put(node, 'k', 'v');
+    running.delete(node);
+    const closing = node.close();
+    await expect(closing).rejects.toSatisfy(isSnapshotError);
+    await expect(closing).rejects.toThrow(`cannot save snapshot ${file}`);
+    expect(node.server.address).toBeUndefined(); // closed all the same
+    // What was there is intact, and no temporary file is left behind.
+    expect(await readdir(dir)).toEqual(['cache.snapshot']);
+    expect(await readdir(file)).toEqual(['inside']);
+    expect(await readFile(join(file, 'inside'), 'utf8')).toBe('kept');
+  });
+
+  describe('versions (ETag, cas) across a restart', () => {
+    it('an unchanged entry keeps its version; no version handed out before is handed out again', async () => {
+      // A clock standing still: only what the snapshot records can keep versions apart.
+      const clock = manualClock(0);
+      const first = await start({ now: clock.now });
+      const kept = await etagOf(await put(first, 'kept', 'same'));
+      const before = [kept];
+      for (const key of ['gone1', 'gone2', 'gone3'])
+        before.push(await etagOf(await put(first, key, 'x')));
+      for (const key of ['gone1', 'gone2', 'gone3']) {
+        expect((await fetch(`${first.url}/v1/keys/${key}`, { method: 'DELETE' })).status).toBe(204);
+      }
+      await stop(first);
+
+      const second = await start({ now: clock.now });
+      const after: number[] = [];
+      for (const key of ['gone3', 'gone2', 'gone1', 'new'])
+        after.push(await etagOf(await put(second, key, 'y')));
+      expect(Math.min(...after)).toBeGreaterThan(Math.max(...before));
+      // A client holding gone3's old ETag cannot overwrite the new gone3.
+      const stale = await put(second, 'gone3', 'z', { 'if-match': `"${before[3]}"` });
+      expect(stale.status).toBe(412);
+      // The entry nobody changed is still the one its ETag was read from.
+      expect(second.server.cache.peekEntry('kept')!.version).toBe(kept);
+      const cas = await put(second, 'kept', 'changed', { 'if-match': `"${kept}"` });
+      expect(cas.status).toBe(204);
+    });
+
+    it('after a crash back to an older snapshot, versions start above those the crashed run gave', async () => {
+      const clock = manualClock();
+      const first = await start({ now: clock.now });
+      await put(first, 'a', 'saved');
+      const save = await fetch(`${first.url}/v1/snapshot`, { method: 'POST' });
+      expect(save.status).toBe(200);
+      const older = await readFile(file);
+      // Written after the save, so never recorded anywhere: the run then "crashes".
+      const lost: number[] = [];
+      for (let i = 0; i < 20; i++) lost.push(await etagOf(await put(first, `k${i}`, 'lost')));
+      await stop(first);
+      await writeFile(file, older); // as if the shutdown save had never happened
+
+      clock.advance(1_000);
+      const second = await start({ now: clock.now });
+      expect([...second.server.cache.keys()]).toEqual(['a']);
+      const fresh: number[] = [];
+      for (let i = 0; i < 20; i++) fresh.push(await etagOf(await put(second, `k${i}`, 'new')));
+      expect(Math.min(...fresh)).toBeGreaterThan(Math.max(...lost));
+      const stale = await put(second, 'k19', 'z', { 'if-match': `"${lost[19]}"` });
+      expect(stale.status).toBe(412);
+    });
+  });
+
+  describe('POST /v1/snapshot', () => {
+    it('saves now and answers { saved, bytes }', async () => {
+      const node = await start();
+      await put(node, 'a', 'one');
+      await put(node, 'b', 'two');
+      const res = await fetch(`${node.url}/v1/snapshot`, { method: 'POST' });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as { saved: number; bytes: number };
+      const bytes = await readFile(file);
+      expect(body).toEqual({ saved: 2, bytes: bytes.length });
+      expect(bytes.subarray(0, SNAPSHOT_MAGIC.length)).toEqual(SNAPSHOT_MAGIC);
+      const saved = decodeSnapshot(file, bytes);
+      expect(saved.entries.map(([key]) => key)).toEqual(['a', 'b']);
+      // A save while serving changes nothing in the cache.
+      expect([...node.server.cache.keys()]).toEqual(['b', 'a']);
+      const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
+      expect(stats).toMatchObject({ sets: 2, deletes: 0 });
+    });
+
+    it('requires the token like every other route', async () => {
+      const node = await start({ token: 'secret' });
+      const res = await fetch(`${node.url}/v1/snapshot`, { method: 'POST' });
+      expect(res.status).toBe(401);
+      await expect(readFile(file)).rejects.toThrow(/ENOENT/);
+      const ok = await fetch(`${node.url}/v1/snapshot`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer secret' },
+      });
+      expect(ok.status).toBe(200);
+    });
+
+    it('is a 409 with a JSON error on a node without snapshotFile; GET is a 405', async () => {
+      const node = await startNode();
+      running.add(node);
+      const res = await fetch(`${node.url}/v1/snapshot`, { method: 'POST' });
+      expect(res.status).toBe(409);
+      expect(await errorOf(res)).toMatchObject({ code: 'no_snapshot_file' });
+      expect((await fetch(`${node.url}/v1/snapshot`)).status).toBe(405);
+    });
+  });
+
+  it('without snapshotFile nothing changes: versions from 1, close() writes nothing and keeps the cache', async () => {
+    const node = await startNode({ now: manualClock().now });
+    running.add(node);
+    expect(await etagOf(await put(node, 'a', 'one'))).toBe(1);
+    await put(node, 'b', 'two');
+    const stats = node.server.cache.stats;
+    running.delete(node);
+    await node.close();
+    expect([...node.server.cache.keys()]).toEqual(['b', 'a']);
+    expect(node.server.cache.stats).toEqual(stats);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('a node that never listened saves nothing at close(): it never loaded the file', async () => {
+    await writeFile(file, 'whatever was there');
+    const server = new CacheServer({ snapshotFile: file, logLevel: 'silent' });
+    await server.close();
+    expect(await readFile(file, 'utf8')).toBe('whatever was there');
+  });
+
+  it('option checks: a bad path is a TypeError, createApp refuses it, the CLI maps flag and env var', () => {
+    expect(() => new CacheServer({ snapshotFile: '' })).toThrow(TypeError);
+    expect(() => new CacheServer({ snapshotFile: 'a\0b' })).toThrow(/snapshotFile/);
+    expect(() => createApp({ snapshotFile: file })).toThrow(/snapshotFile needs a CacheServer/);
+    expect(new CacheServer({ snapshotFile: 'rel/x.snap' }).options.snapshotFile).toBe(
+      join(process.cwd(), 'rel/x.snap'),
+    );
+    const flag = parseCli(['--snapshot-file', file]);
+    expect(flag.command === 'run' && flag.options.snapshotFile).toBe(file);
+    const env = parseCli([], { DCACHE_SNAPSHOT_FILE: file });
+    expect(env.command === 'run' && env.options.snapshotFile).toBe(file);
+  });
+});
