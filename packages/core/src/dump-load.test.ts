@@ -261,6 +261,62 @@ describe('load and versions', () => {
     expect(cache.dump().map(([, r]) => r.version)).toEqual([3, 4]);
   });
 
+  it('reloading its own dump again and again moves versions up by the span, never doubling', () => {
+    const { cache } = setup<string>();
+    cache.set('a', 'A');
+    cache.set('b', 'B');
+    cache.set('c', 'C');
+    let previous = cache.lastVersion;
+    for (let restart = 0; restart < 200; restart++) {
+      const held = cache.peekEntry('b')!.version;
+      cache.load(cache.dump());
+      expect(cache.compareAndSet('b', 'stale', held)).toBe('exists');
+      // Three entries spanning three versions: each reload adds exactly 3.
+      expect(cache.lastVersion).toBe(previous + 3);
+      previous = cache.lastVersion;
+    }
+    expect(cache.dump().map(([k, r]) => [k, r.value, r.version])).toEqual([
+      ['a', 'A', previous - 2],
+      ['b', 'B', previous - 1],
+      ['c', 'C', previous],
+    ]);
+  });
+
+  it('minVersion: no version the dumped cache handed out matches after the load, deleted keys included', () => {
+    const { cache: before } = setup<string>();
+    before.set('kept', 'v1');
+    before.set('gone', 'x');
+    const heldGone = before.peekEntry('gone')!.version;
+    before.delete('gone');
+    // A shutdown: the snapshot and the last version, taken together.
+    const snapshot = before.dump();
+    const minVersion = before.lastVersion;
+    expect(heldGone).toBe(minVersion); // the deleted key holds the highest version
+
+    const { cache: after } = setup<string>();
+    after.load(snapshot, { minVersion });
+    after.set('gone', 'new');
+    expect(after.compareAndSet('gone', 'stale', heldGone)).toBe('exists');
+    for (const [, record] of after.dump()) expect(record.version).toBeGreaterThan(minVersion);
+    expect(after.peek('kept')).toBe('v1');
+
+    // Without it, a fresh cache keeps the dumped versions and hands the deleted key's number out
+    // again: a compareAndSet holding it would wrongly succeed.
+    const { cache: careless } = setup<string>();
+    careless.load(snapshot);
+    careless.set('gone', 'new');
+    expect(careless.peekEntry('gone')!.version).toBe(heldGone);
+  });
+
+  it('lastVersion is the last version handed out, 0 before any write', () => {
+    const { cache } = setup<string>();
+    expect(cache.lastVersion).toBe(0);
+    cache.set('a', 'A');
+    cache.set('a', 'A2');
+    expect(cache.lastVersion).toBe(cache.peekEntry('a')!.version);
+    expect(cache.lastVersion).toBe(2);
+  });
+
   it('later writes get versions above every version in the snapshot', () => {
     const { cache } = setup<string>();
     cache.load([
@@ -307,7 +363,13 @@ const badSnapshots: Bad[] = [
     'versions past 2^53',
     [ok, ['k', { value: 1, version: Number.MAX_SAFE_INTEGER }]],
     RangeError,
-    'pass 2^53',
+    'would pass 2^52',
+  ],
+  [
+    'versions leaving less than 2^52 writes of room',
+    [ok, ['k', { value: 1, version: 2 ** 52 + 1 }]],
+    RangeError,
+    'would pass 2^52',
   ],
 ];
 
@@ -336,6 +398,15 @@ describe('load refuses a malformed snapshot and changes nothing', () => {
     ['a negative elapsed', { elapsed: -1 }, RangeError, 'load: elapsed must be a finite number'],
     ['a NaN elapsed', { elapsed: NaN }, RangeError, 'load: elapsed must be a finite number'],
     ['a string elapsed', { elapsed: '5' }, TypeError, 'load: elapsed must be a number'],
+    ['a string minVersion', { minVersion: '5' }, TypeError, 'load: minVersion must be a number'],
+    [
+      'a negative minVersion',
+      { minVersion: -1 },
+      RangeError,
+      'minVersion must be an integer from 0',
+    ],
+    ['a minVersion past 2^52', { minVersion: 2 ** 52 + 1 }, RangeError, 'from 0 to 2^52'],
+    ['a fractional minVersion', { minVersion: 1.5 }, RangeError, 'minVersion must be an integer'],
     ['an unknown option', { ttl: 5 }, TypeError, 'load: unknown option "ttl"'],
     ['options that are not an object', 5, TypeError, 'load: options must be an object'],
   ];

@@ -33,7 +33,7 @@ import { SingleFlight } from './single-flight.js';
 import { SWEEP_PER_TICK, SWEEP_PER_WRITE, expiryFor, isExpired, startSweeper } from './ttl.js';
 import { NotNumericError } from './errors/not-numeric-error.js';
 import { EvictQueue } from './evict-queue.js';
-import { parseSnapshot } from './snapshot.js';
+import { parseSnapshot, VERSION_CEILING } from './snapshot.js';
 
 const NONE = -1;
 
@@ -99,6 +99,14 @@ export class LruCache<V> {
   /** The item limit; Infinity when only `maxMemory` bounds the cache. */
   get maxItems(): number {
     return this.#maxItems;
+  }
+
+  /**
+   * The last version this cache handed out (0 before its first write): saved with a snapshot, it
+   * is the `minVersion` that keeps any version of this cache from matching after a `load`.
+   */
+  get lastVersion(): number {
+    return this.#version;
   }
 
   get stats(): CacheStats {
@@ -396,36 +404,39 @@ export class LruCache<V> {
    * malformed snapshot throws a TypeError/RangeError naming the entry and changes nothing.
    * Entries that do not fit are evicted or refused as by `set`, so the most recently used survive.
    *
-   * Versions: a loaded entry gets `v + b`, where `v` is its dumped version and `b` the last version
-   * this cache handed out (0 if it has stored nothing), and entries without one get versions after
-   * those. So every version after the load is above every version handed out before it — a caller
-   * holding one gets 'exists' from compareAndSet — and a fresh cache keeps the dumped versions: a
-   * version read from the dumped cache still matches its value if that is what was dumped, and is
-   * below the version of anything written to the key after the dump.
+   * Versions: every version after the load is above `f`, the larger of the last version this
+   * cache handed out and `minVersion` — so a caller holding one of those gets 'exists' from
+   * compareAndSet. Loaded entries keep the dumped versions shifted by the least that achieves it,
+   * `max(0, f + 1 − smallest dumped)` (order kept; reloading a cache's own dump again and again
+   * grows versions by the snapshot's span, not doubling them), and entries without one get versions
+   * after those. Into a fresh cache with no `minVersion` the dumped versions stay as they were: a
+   * version read from the dumped cache still matches its value if that is what was dumped. Give
+   * `minVersion` the dumped cache's `lastVersion` (a process restarting from its snapshot) so that
+   * versions of keys written or deleted after the dump cannot come back either. A load that would
+   * leave versions above 2^52 throws a RangeError (at least 2^52 writes must still fit below 2^53).
    */
   load(entries: readonly DumpEntry<V>[], options?: LoadOptions): void {
-    const { keys, values, ttls, versions, maxVersion, unversioned } = parseSnapshot<V>(
-      entries,
-      options,
-    );
+    const { keys, values, ttls, versions, maxVersion, minVersion, unversioned, floor } =
+      parseSnapshot<V>(entries, options);
     // Measured before anything changes: a bad sizeOf result throws.
     const sizes = new Float64Array(keys.length);
     for (let i = 0; i < keys.length; i++) sizes[i] = this.#measure(keys[i]!, values[i]!);
-    const base = this.#version;
-    if (base + maxVersion + unversioned > Number.MAX_SAFE_INTEGER) {
+    const above = Math.max(this.#version, floor);
+    const shift = minVersion === 0 ? 0 : Math.max(0, above + 1 - minVersion);
+    if (Math.max(above, maxVersion + shift) + unversioned > VERSION_CEILING) {
       throw new RangeError(
-        `load: versions up to ${maxVersion} after this cache's ${base} pass 2^53 − 1`,
+        `load: versions up to ${maxVersion}, above this cache's ${above}, would pass 2^52 (room for 2^52 more writes must remain)`,
       );
     }
     this.#clear();
-    let last = base + maxVersion;
+    let last = Math.max(above, maxVersion + shift);
     for (let i = 0; i < keys.length; i++) {
       const size = sizes[i]!;
       if (size > this.#maxEntrySize) {
         this.#refuse();
         continue;
       }
-      const version = versions[i] === 0 ? ++last : base + versions[i]!;
+      const version = versions[i] === 0 ? ++last : versions[i]! + shift;
       this.#write(keys[i]!, values[i]!, size, expiryFor(ttls[i]!, this.#now), NONE, version);
     }
     this.#version = last;

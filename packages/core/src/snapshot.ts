@@ -5,7 +5,13 @@
 import type { LoadOptions } from './types.js';
 import { assertTtl, describe } from './validate.js';
 
-const LOAD_OPTIONS = new Set(['elapsed']);
+const LOAD_OPTIONS = new Set(['elapsed', 'minVersion']);
+
+/**
+ * The highest version a load may leave the counter at: 2^52, so that at least 2^52 more writes
+ * (years at millions per second) fit below 2^53, past which versions would stop being distinct.
+ */
+export const VERSION_CEILING = 2 ** 52;
 
 /** A checked snapshot as parallel arrays, without the entries whose TTL ran out while stored. */
 export interface ParsedSnapshot<V> {
@@ -17,8 +23,12 @@ export interface ParsedSnapshot<V> {
   versions: Float64Array;
   /** The largest dumped version, 0 when there is none. */
   maxVersion: number;
+  /** The smallest dumped version, 0 when there is none. */
+  minVersion: number;
   /** How many records have no version (those that ran out included). */
   unversioned: number;
+  /** `minVersion` of the load options: every version after the load is above it. 0 by default. */
+  floor: number;
 }
 
 /** Typed arrays and no object per entry: a snapshot can be millions of entries long. */
@@ -26,7 +36,7 @@ export function parseSnapshot<V>(
   entries: unknown,
   options: LoadOptions | undefined,
 ): ParsedSnapshot<V> {
-  const elapsed = resolveElapsed(options);
+  const { elapsed, minVersion: floor } = resolveLoadOptions(options);
   if (!Array.isArray(entries)) {
     throw new TypeError(
       `load: entries must be an array of [key, record] pairs (what dump() returns), got ${describe(entries)}`,
@@ -95,8 +105,18 @@ export function parseSnapshot<V>(
     keys.push(key);
     values.push(value as V);
   }
-  checkVersionsDistinct(entries, allVersions.subarray(0, versioned).sort());
-  return { keys, values, ttls, versions, maxVersion, unversioned: entries.length - versioned };
+  const sorted = allVersions.subarray(0, versioned).sort();
+  checkVersionsDistinct(entries, sorted);
+  return {
+    keys,
+    values,
+    ttls,
+    versions,
+    maxVersion,
+    minVersion: versioned === 0 ? 0 : sorted[0]!,
+    unversioned: entries.length - versioned,
+    floor,
+  };
 }
 
 /** `sorted`: every version in `entries`, in order; a repeat is found sorted, named by a scan. */
@@ -134,15 +154,24 @@ function badVersion(version: unknown, entry: string): never {
   throw new RangeError(`${entry}: version must be a safe integer ≥ 1, got ${version}`);
 }
 
-function resolveElapsed(options: LoadOptions | undefined): number {
-  if (options === undefined) return 0;
+function resolveLoadOptions(options: LoadOptions | undefined): {
+  elapsed: number;
+  minVersion: number;
+} {
+  if (options === undefined) return { elapsed: 0, minVersion: 0 };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError(`load: options must be an object, got ${describe(options)}`);
   }
   for (const name of Object.keys(options)) {
     if (!LOAD_OPTIONS.has(name)) throw new TypeError(`load: unknown option "${name}"`);
   }
-  const { elapsed } = options;
+  return {
+    elapsed: resolveElapsed(options.elapsed),
+    minVersion: resolveMinVersion(options.minVersion),
+  };
+}
+
+function resolveElapsed(elapsed: unknown): number {
   if (elapsed === undefined) return 0;
   if (typeof elapsed !== 'number') {
     throw new TypeError(`load: elapsed must be a number of milliseconds, got ${describe(elapsed)}`);
@@ -153,4 +182,17 @@ function resolveElapsed(options: LoadOptions | undefined): number {
     );
   }
   return elapsed;
+}
+
+function resolveMinVersion(minVersion: unknown): number {
+  if (minVersion === undefined) return 0;
+  if (typeof minVersion !== 'number') {
+    throw new TypeError(`load: minVersion must be a number, got ${describe(minVersion)}`);
+  }
+  if (!Number.isSafeInteger(minVersion) || minVersion < 0 || minVersion > VERSION_CEILING) {
+    throw new RangeError(
+      `load: minVersion must be an integer from 0 to 2^52 (lastVersion of the cache dumped), got ${minVersion}`,
+    );
+  }
+  return minVersion;
 }

@@ -103,4 +103,10 @@ export interface LoadOptions {
    * off every remaining TTL, and an entry whose TTL ran out meanwhile is not loaded. @default 0
    */
   elapsed?: number;
+  /**
+   * Every version after the load is above this: pass the dumped cache's `lastVersion`, saved with
+   * the snapshot, so that no version it handed out — of a key since rewritten or deleted too —
+   * matches afterwards. An integer from 0 to 2^52. @default 0
+   */
+  minVersion?: number;
 }
