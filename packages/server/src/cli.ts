@@ -43,14 +43,16 @@ async function main(): Promise<number> {
   const memcachedNote = memcached
     ? `, memcached protocol on ${memcached.host}:${memcached.port}`
     : '';
+  // Before the listening line: whoever reads it may signal at once (a test, a supervisor).
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
   process.stdout.write(
     `dcache-server ${VERSION} listening on ${url} (node ${server.options.nodeId}, max memory ${formatSize(server.options.maxMemory)}${memcachedNote})\n`,
   );
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  const signal = await signalled;
   log.info(`${signal}: finishing in-flight requests, then exiting`);
   // A second signal means "now": skip the graceful wait.
   const force = (): never => process.exit(1);

@@ -12,7 +12,7 @@ import {
   decodeSnapshot,
   encodeSnapshot,
 } from '../src/snapshot-format.js';
-import { errorOf, manualClock, startNode } from './helpers.js';
+import { errorOf, manualClock, startNode, startUpload } from './helpers.js';
 import type { RunningNode } from './helpers.js';
 
 let dir: string;
@@ -94,7 +94,7 @@ describe('warm restarts (snapshotFile)', () => {
       const entry = cache.peekEntry(key)!;
       const saved = before.get(key)!;
       // Same bytes (the stored array may carry msgpackr's cached `dataView` property; no matter).
-      expect(entry.value.bytes).toBeInstanceOf(Uint8Array);
+      expect(Object.getPrototypeOf(entry.value.bytes)).toBe(Uint8Array.prototype);
       expect(Buffer.from(entry.value.bytes).equals(Buffer.from(saved.value.bytes))).toBe(true);
       expect(entry.value.flags).toBe(saved.value.flags);
       expect(entry.version).toBe(saved.version);
@@ -128,6 +128,29 @@ describe('warm restarts (snapshotFile)', () => {
     await put(second, 'd', 'd');
     expect(second.server.cache.has('b')).toBe(false);
     expect([...second.server.cache.keys()]).toEqual(['d', 'a', 'c']);
+  });
+
+  it('the shutdown snapshot includes a write still in flight when close() was called', async () => {
+    const first = await start();
+    const { req, status } = startUpload(`${first.url}/v1/keys/late`, 'first half ');
+    await vi.waitFor(() => expect(first.server.activeRequests).toBe(1));
+    running.delete(first);
+    const closing = first.close();
+    req.end('second half');
+    expect(await status).toBe(204);
+    await closing;
+    const second = await start();
+    expect(Buffer.from(second.server.cache.peek('late')!.bytes).toString()).toBe(
+      'first half second half',
+    );
+  });
+
+  it('only the first listen() loads the file: listening again after close() keeps the cache as it is', async () => {
+    const node = await start();
+    const etag = await etagOf(await put(node, 'k', 'v'));
+    await node.server.close();
+    await node.server.listen({ host: '127.0.0.1', port: 0 });
+    expect(node.server.cache.peekEntry('k')!.version).toBe(etag);
   });
 
   it('starts with zeroed counters: loading is not traffic', async () => {
