@@ -53,7 +53,7 @@ async function stop(node: RunningNode): Promise<void> {
 function put(
   node: RunningNode,
   key: string,
-  body: BodyInit,
+  body: NonNullable<RequestInit['body']>,
   headers: Record<string, string> = {},
   ttl?: number,
 ): Promise<Response> {
