@@ -14,6 +14,7 @@ import {
 } from '../src/snapshot-format.js';
 import { errorOf, manualClock, startNode, startUpload } from './helpers.js';
 import type { RunningNode } from './helpers.js';
+import { RawClient } from './memcached/helpers.js';
 
 let dir: string;
 let file: string;
@@ -115,6 +116,30 @@ describe('warm restarts (snapshotFile)', () => {
     expect(await long.text()).toBe('still here');
     expect((await fetch(`${second.url}/v1/keys/short`)).status).toBe(404);
     expect(logged.some((l) => l.includes(`loaded 6 entries from snapshot ${file}`))).toBe(true);
+  });
+
+  it('an entry stored over the memcached port comes back with its flags and cas', async () => {
+    const ask = async (port: number, request: string, until: string): Promise<string> => {
+      const client = new RawClient(port);
+      await client.ready();
+      client.send(request);
+      const reply = await client.until(until);
+      client.socket.destroy();
+      return reply;
+    };
+    const first = await start({ memcachedPort: 0 });
+    const port1 = first.address.memcached!.port;
+    expect(await ask(port1, 'set mc 4242 0 5\r\nhello\r\n', '\r\n')).toBe('STORED\r\n');
+    const before = await ask(port1, 'gets mc\r\n', 'END\r\n');
+    const cas = /^VALUE mc 4242 5 (\d+)\r\nhello\r\nEND\r\n$/.exec(before)?.[1];
+    expect(cas).toBeDefined();
+    await stop(first);
+
+    const second = await start({ memcachedPort: 0 });
+    const port2 = second.address.memcached!.port;
+    expect(await ask(port2, 'gets mc\r\n', 'END\r\n')).toBe(before);
+    expect(await ask(port2, `cas mc 4242 0 3 ${cas}\r\nbye\r\n`, '\r\n')).toBe('STORED\r\n');
+    expect(await ask(port2, `cas mc 4242 0 3 ${cas}\r\nbye\r\n`, '\r\n')).toBe('EXISTS\r\n');
   });
 
   it('restores the recency order: the least recently used is evicted first after a restart', async () => {
