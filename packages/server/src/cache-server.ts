@@ -240,7 +240,7 @@ export class CacheServer {
         if (!res.headersSent) res.setHeader('connection', 'close');
       }
       server.closeIdleConnections();
-    }).then(() => this.#node.snapshot?.save(true).then(() => undefined));
+    }).then(() => this.#node.snapshot?.save().then(() => undefined));
     return this.#closing;
   }
 }

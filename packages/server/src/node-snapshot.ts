@@ -12,12 +12,7 @@ import {
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
 import type { StoredValue } from './stored-value.js';
-import {
-  epochVersion,
-  highestVersion,
-  lastVersionHandedOut,
-  loadAboveFloor,
-} from './version-floor.js';
+import { epochVersion } from './version-floor.js';
 
 /** What one save wrote. */
 export interface SnapshotSaved {
@@ -56,8 +51,9 @@ export class NodeSnapshot {
    * Replaces the cache's contents with the file's, less the time the file spent on disk. Never
    * throws: a missing file (a first start) is logged at info; a file that cannot be read or is not
    * a valid snapshot is logged as an error, left as it is, and the cache starts empty — as
-   * memcached does with a bad memory file. Either way versions start above the epoch (see
-   * version-floor.ts), and the counters at zero: the load is not traffic.
+   * memcached does with a bad memory file. Either way every version from now on — loaded
+   * entries' included — is above every version handed out before (see version-floor.ts), and
+   * the counters start at zero: the load is not traffic.
    */
   async restore(): Promise<void> {
     const document = await this.#read();
@@ -68,12 +64,8 @@ export class NodeSnapshot {
       // A clock that went back counts as no time on disk.
       const elapsed = Math.max(0, now - document.savedAt);
       try {
-        loadAboveFloor(
-          this.#cache,
-          document.entries,
-          elapsed,
-          Math.max(document.lastVersion, epoch) + 1,
-        );
+        const minVersion = Math.max(document.lastVersion, epoch);
+        this.#cache.load(document.entries, { elapsed, minVersion });
         loaded = true;
         const dropped = document.entries.length - this.#cache.size;
         this.#logger.info(
@@ -84,7 +76,7 @@ export class NodeSnapshot {
         this.#startingEmpty(`snapshot ${this.file} is not valid: ${(error as Error).message}`);
       }
     }
-    if (!loaded) loadAboveFloor(this.#cache, [], 0, epoch + 1);
+    if (!loaded) this.#cache.load([], { minVersion: epoch });
     this.#cache.resetStats();
   }
 
@@ -120,17 +112,13 @@ export class NodeSnapshot {
   }
 
   /**
-   * Writes the cache's live entries to the file atomically (see atomic-write.ts). `closing`: the
-   * node no longer serves, so the exact last version can be read by a marker write (see
-   * version-floor.ts); a save while serving records the highest version among the entries and
-   * leaves the rest to the epoch. Throws a SnapshotError when the file cannot be written; the
-   * previous file is then intact.
+   * Writes the cache's live entries, with its last version taken at the same moment, to the file
+   * atomically (see atomic-write.ts). Changes nothing in the cache. Throws a SnapshotError when
+   * the file cannot be written; the previous file is then intact.
    */
-  async save(closing: boolean): Promise<SnapshotSaved> {
+  async save(): Promise<SnapshotSaved> {
     const entries = this.#cache.dump();
-    const lastVersion = closing
-      ? lastVersionHandedOut(this.#cache, entries)
-      : highestVersion(entries);
+    const lastVersion = this.#cache.lastVersion;
     const bytes = encodeSnapshot({
       format: SNAPSHOT_FORMAT,
       version: SNAPSHOT_VERSION,

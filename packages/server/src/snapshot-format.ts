@@ -23,7 +23,7 @@ export interface SnapshotDocument {
   version: typeof SNAPSHOT_VERSION;
   /** When it was saved, in ms of the node's clock (`now`, Date.now by default). */
   savedAt: number;
-  /** The highest version the node had handed out, at least that of every entry. */
+  /** The cache's `lastVersion` at the dump: the `minVersion` of the load at the next start. */
   lastVersion: number;
   /** `LruCache.dump()`: least recently used first. */
   entries: DumpEntry<StoredValue>[];
@@ -51,7 +51,6 @@ export function encodeSnapshot(document: SnapshotDocument): Buffer {
  * The document in `bytes`, read from `file`; throws a SnapshotError naming the file and the
  * problem. Checks the header, digest and document, and that every value is a StoredValue (the
  * core's `load` checks the rest of each entry, and refuses the whole snapshot if one is wrong).
- * `lastVersion` comes back as at least every entry's version.
  */
 export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
   const bad = (problem: string, cause?: unknown): SnapshotError =>
@@ -89,7 +88,6 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     throw bad('is corrupt: lastVersion is not a version');
   }
   if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
-  let highest = lastVersion as number;
   for (let i = 0; i < entries.length; i++) {
     const record = (entries[i] as unknown[] | undefined)?.[1] as
       Record<string, unknown> | undefined;
@@ -109,14 +107,12 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     // plain Uint8Array over the Buffer msgpackr gives (its own copy), as HTTP stores them.
     const exact = new Uint8Array(bytesOf.buffer, bytesOf.byteOffset, bytesOf.byteLength);
     record!.value = { bytes: exact, flags } satisfies StoredValue;
-    const entryVersion = record!.version;
-    if (typeof entryVersion === 'number' && entryVersion > highest) highest = entryVersion;
   }
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
     savedAt,
-    lastVersion: highest,
+    lastVersion: lastVersion as number,
     entries: entries as DumpEntry<StoredValue>[],
   };
 }

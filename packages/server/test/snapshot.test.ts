@@ -70,7 +70,7 @@ async function etagOf(response: Response): Promise<number> {
 const errorsLogged = (): string[] => logged.filter((line) => / error /.test(line));
 
 describe('warm restarts (snapshotFile)', () => {
-  it('a restart keeps every value byte for byte, with its flags, TTL left and version', async () => {
+  it('a restart keeps every value byte for byte, with its flags and the TTL it had left', async () => {
     const clock = manualClock();
     const first = await start({ now: clock.now });
     const everyByte = Uint8Array.from({ length: 256 }, (_, i) => i);
@@ -98,8 +98,15 @@ describe('warm restarts (snapshotFile)', () => {
       expect(Object.getPrototypeOf(entry.value.bytes)).toBe(Uint8Array.prototype);
       expect(Buffer.from(entry.value.bytes).equals(Buffer.from(saved.value.bytes))).toBe(true);
       expect(entry.value.flags).toBe(saved.value.flags);
-      expect(entry.version).toBe(saved.version);
     }
+    // Versions keep their order, all above the old ones (see "versions" below).
+    const oldOrder = [...before].sort(([, a], [, b]) => a.version! - b.version!).map(([k]) => k);
+    const loaded = oldOrder.filter((key) => cache.has(key));
+    const newVersions = loaded.map((key) => cache.peekEntry(key)!.version);
+    expect(newVersions).toEqual([...newVersions].sort((a, b) => a - b));
+    expect(newVersions[0]).toBeGreaterThan(
+      Math.max(...[...before.values()].map((r) => r.version!)),
+    );
     expect(Buffer.from(cache.peekEntry('raw')!.value.bytes).equals(everyByte)).toBe(true);
     expect(cache.peekEntry('custom')!.value.flags).toBe(4294967295);
     expect(cache.ttl('long')).toBe(50_000);
@@ -118,7 +125,7 @@ describe('warm restarts (snapshotFile)', () => {
     expect(logged.some((l) => l.includes(`loaded 6 entries from snapshot ${file}`))).toBe(true);
   });
 
-  it('an entry stored over the memcached port comes back with its flags and cas', async () => {
+  it('an entry stored over the memcached port comes back with its flags, and a new cas', async () => {
     const ask = async (port: number, request: string, until: string): Promise<string> => {
       const client = new RawClient(port);
       await client.ready();
@@ -137,9 +144,11 @@ describe('warm restarts (snapshotFile)', () => {
 
     const second = await start({ memcachedPort: 0 });
     const port2 = second.address.memcached!.port;
-    expect(await ask(port2, 'gets mc\r\n', 'END\r\n')).toBe(before);
-    expect(await ask(port2, `cas mc 4242 0 3 ${cas}\r\nbye\r\n`, '\r\n')).toBe('STORED\r\n');
+    const after = await ask(port2, 'gets mc\r\n', 'END\r\n');
+    const newCas = /^VALUE mc 4242 5 (\d+)\r\nhello\r\nEND\r\n$/.exec(after)?.[1];
+    expect(Number(newCas)).toBeGreaterThan(Number(cas));
     expect(await ask(port2, `cas mc 4242 0 3 ${cas}\r\nbye\r\n`, '\r\n')).toBe('EXISTS\r\n');
+    expect(await ask(port2, `cas mc 4242 0 3 ${newCas}\r\nbye\r\n`, '\r\n')).toBe('STORED\r\n');
   });
 
   it('restores the recency order: the least recently used is evicted first after a restart', async () => {
@@ -316,7 +325,7 @@ describe('warm restarts (snapshotFile)', () => {
   });
 
   describe('versions (ETag, cas) across a restart', () => {
-    it('an unchanged entry keeps its version; no version handed out before is handed out again', async () => {
+    it('after a graceful restart no version handed out before matches, nor is handed out again', async () => {
       // A clock standing still: only what the snapshot records can keep versions apart.
       const clock = manualClock(0);
       const first = await start({ now: clock.now });
@@ -330,17 +339,23 @@ describe('warm restarts (snapshotFile)', () => {
       await stop(first);
 
       const second = await start({ now: clock.now });
-      const after: number[] = [];
+      const after = [second.server.cache.peekEntry('kept')!.version];
       for (const key of ['gone3', 'gone2', 'gone1', 'new'])
         after.push(await etagOf(await put(second, key, 'y')));
       expect(Math.min(...after)).toBeGreaterThan(Math.max(...before));
       // A client holding gone3's old ETag cannot overwrite the new gone3.
       const stale = await put(second, 'gone3', 'z', { 'if-match': `"${before[3]}"` });
       expect(stale.status).toBe(412);
-      // The entry nobody changed is still the one its ETag was read from.
-      expect(second.server.cache.peekEntry('kept')!.version).toBe(kept);
+      // Even the entry nobody changed has a new version: an old ETag is refused once, the client
+      // reads again and writes with the new one.
       const cas = await put(second, 'kept', 'changed', { 'if-match': `"${kept}"` });
-      expect(cas.status).toBe(204);
+      expect(cas.status).toBe(412);
+      const fresh = await fetch(`${second.url}/v1/keys/kept`);
+      expect(await fresh.text()).toBe('same');
+      const retry = await put(second, 'kept', 'changed', {
+        'if-match': fresh.headers.get('etag')!,
+      });
+      expect(retry.status).toBe(204);
     });
 
     it('after a crash back to an older snapshot, versions start above those the crashed run gave', async () => {
@@ -364,6 +379,19 @@ describe('warm restarts (snapshotFile)', () => {
       expect(Math.min(...fresh)).toBeGreaterThan(Math.max(...lost));
       const stale = await put(second, 'k19', 'z', { 'if-match': `"${lost[19]}"` });
       expect(stale.status).toBe(412);
+    });
+    it('with no snapshot to load (a crash before the first save), versions still start above the last run', async () => {
+      const clock = manualClock();
+      const first = await start({ now: clock.now });
+      const lost = await etagOf(await put(first, 'k', 'lost'));
+      await stop(first);
+      await rm(file); // as if the node had crashed before saving anything
+      clock.advance(1_000);
+      const second = await start({ now: clock.now });
+      expect(second.server.cache.size).toBe(0);
+      const fresh = await etagOf(await put(second, 'k', 'new'));
+      expect(fresh).toBeGreaterThan(lost);
+      expect((await put(second, 'k', 'z', { 'if-match': `"${lost}"` })).status).toBe(412);
     });
   });
 

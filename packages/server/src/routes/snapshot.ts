@@ -23,7 +23,7 @@ export function snapshotRoutes(node: NodeState): Hono<AppEnv> {
         );
       }
       try {
-        return c.json(await snapshot.save(false));
+        return c.json(await snapshot.save());
       } catch (error) {
         node.logger.error((error as Error).message);
         throw new HttpError(500, 'snapshot_failed', (error as Error).message, { cause: error });
