@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import type { LruCache } from '@dcache/core';
-import type { AtomicWriteFs } from './atomic-write.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 import type { Logger } from './logger.js';
@@ -31,20 +30,12 @@ export class NodeSnapshot {
   readonly #cache: LruCache<StoredValue>;
   readonly #now: () => number;
   readonly #logger: Logger;
-  readonly #fs: AtomicWriteFs | undefined;
 
-  constructor(
-    file: string,
-    cache: LruCache<StoredValue>,
-    now: () => number,
-    logger: Logger,
-    fs?: AtomicWriteFs,
-  ) {
+  constructor(file: string, cache: LruCache<StoredValue>, now: () => number, logger: Logger) {
     this.file = file;
     this.#cache = cache;
     this.#now = now;
     this.#logger = logger;
-    this.#fs = fs;
   }
 
   /**
@@ -127,7 +118,7 @@ export class NodeSnapshot {
       entries,
     });
     try {
-      await writeFileAtomic(this.file, bytes, this.#fs);
+      await writeFileAtomic(this.file, bytes);
     } catch (error) {
       throw new SnapshotError(
         this.file,

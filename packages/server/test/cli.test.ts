@@ -180,6 +180,16 @@ describe('dcache-server CLI (a real process)', () => {
     await exitOf(child);
   });
 
+  it('--help explains warm restarts', () => {
+    const { code, stdout } = runOnce(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Warm restarts (--snapshot-file)');
+    expect(stdout).toMatch(/temporary file in the same directory, fsynced, then renamed/);
+    expect(stdout).toMatch(
+      /invalid one is logged as an\nerror, left in place and the node starts empty/,
+    );
+  });
+
   it('--snapshot-file: SIGTERM saves the cache, the next start serves it again', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
     try {
