@@ -24,14 +24,15 @@ export function createNodeState(options: ResolvedOptions, cache: LruCache<Stored
   const now = options.now ?? Date.now;
   const logger = createLogger(options.logLevel);
   const file = options.snapshotFile;
+  const flush = new NodeFlush(() => cache.clear(), now);
   return {
     options,
     cache,
-    flush: new NodeFlush(() => cache.clear(), now),
+    flush,
     metrics: new RequestMetrics(),
     logger,
     startedAt: performance.now(),
-    snapshot: file === undefined ? undefined : new NodeSnapshot(file, cache, now, logger),
+    snapshot: file === undefined ? undefined : new NodeSnapshot(file, cache, now, logger, flush),
   };
 }
 

@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import type { AppEnv } from './app-env.js';
 import { header } from './app-env.js';
 import { HttpError } from './errors/http-error.js';
+import type { NodeFlush } from './node-flush.js';
 
 /**
  * A declared Content-Length up to this is allocated at once (one exact-size buffer, no copy);
@@ -118,16 +119,23 @@ async function readStream(
 /**
  * The request body as bytes, refused with 413 as soon as it passes `limit` bytes — before reading
  * anything when Content-Length already says so, and while streaming otherwise.
+ *
+ * `flush` (the node's) is settled once the body has arrived: the caller touches the cache next,
+ * and the flush time may have come while the body was in flight — a write made after it must
+ * stay, and a read after it must miss what was written before it.
  */
-export function readBody(
+export async function readBody(
   c: Context<AppEnv>,
+  flush: NodeFlush,
   limit: number,
   what = 'the body',
 ): Promise<Uint8Array> {
   const length = declaredLength(c, limit, what);
   const incoming = c.env?.incoming;
-  if (incoming && typeof incoming.on === 'function') {
-    return readIncoming(incoming, limit, length, what);
-  }
-  return readStream(c.req.raw.body, limit, what);
+  const body =
+    incoming && typeof incoming.on === 'function'
+      ? await readIncoming(incoming, limit, length, what)
+      : await readStream(c.req.raw.body, limit, what);
+  flush.settle();
+  return body;
 }

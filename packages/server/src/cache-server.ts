@@ -200,6 +200,16 @@ export class CacheServer {
   }
 
   /**
+   * A flush already due is applied (a request now would have seen it; the snapshot saved next must
+   * not hold what it wiped); one still pending is dropped: a stopped node is never flushed later,
+   * and no timer outlives it (memcached's pending flush likewise ends with its process).
+   */
+  #stopFlush(): void {
+    this.#node.flush.settle();
+    this.#node.flush.cancel();
+  }
+
+  /**
    * Graceful stop: refuses new connections, lets in-flight requests finish (up to `closeTimeout`
    * ms, then cuts them), closes idle keep-alive connections, then — with `snapshotFile` — saves
    * the snapshot, once nothing can write any more. Safe to call twice. Rejects with a
@@ -216,7 +226,7 @@ export class CacheServer {
     }
     const server = this.#server;
     if (!server) {
-      this.#node.flush.cancel();
+      this.#stopFlush();
       return Promise.resolve();
     }
     const memcached = this.#memcached;
@@ -230,9 +240,8 @@ export class CacheServer {
         this.#server = undefined;
         this.#address = undefined;
         void memcachedClosed.then(() => {
-          // Last, once no request can set it again: a stopped node is never flushed later, and
-          // no timer outlives it (memcached's pending flush likewise ends with its process).
-          this.#node.flush.cancel();
+          // Last, once no request can set it again.
+          this.#stopFlush();
           resolve();
         });
       });

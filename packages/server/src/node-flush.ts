@@ -1,5 +1,11 @@
 /** The longest delay a Node timer takes (a longer one fires after 1 ms, with a warning). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/**
+ * The shortest wait of a timer that fired before the flush time by the clock: an injected clock
+ * that does not move would otherwise re-arm it every millisecond forever. Only an idle node waits
+ * on the timer — any request or command settles a due flush at once.
+ */
+const MIN_REARM_MS = 1000;
 
 /**
  * A node's one flush time, shared by every way to flush it: `POST /v1/flush[?delay=]`, the
@@ -15,7 +21,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  *
  * A due flush is applied by {@link settle}, called before every memcached command and HTTP request
  * (one comparison while none is pending), so an injected clock sees it exactly; an unref'd timer
- * applies it for an idle node and never keeps the process alive.
+ * applies it for an idle node and never keeps the process alive. A request body or memcached data
+ * block may arrive after the flush time settled when its request or command line came in, so
+ * whatever touches the cache after waiting for input settles again first (`readBody`, `runBatch`,
+ * the memcached connection's data blocks, `NodeSnapshot.save`): a write made after the flush time
+ * stays, a read after it misses what was written before it.
  */
 export class NodeFlush {
   /** When the pending flush happens, on the node's clock; undefined when none is pending. */
@@ -68,14 +78,17 @@ export class NodeFlush {
   /**
    * Node's timers hold at most 2^31−1 ms (~24.8 days), and memcached takes a flush up to 30 days
    * ahead — or any absolute time: a far flush waits in steps and re-arms until its time comes. A
-   * step that fires early by the clock (an injected one that has not moved) re-arms too.
+   * step that fires early by the clock (an injected one that has not moved) re-arms too, for at
+   * least MIN_REARM_MS.
    */
   #arm(delayMs: number): void {
     this.#timer = setTimeout(
       () => {
         this.#timer = undefined;
         this.settle();
-        if (this.#atMs !== undefined) this.#arm(this.#atMs - this.#now());
+        if (this.#atMs !== undefined) {
+          this.#arm(Math.max(this.#atMs - this.#now(), MIN_REARM_MS));
+        }
       },
       Math.min(Math.max(delayMs, 1), MAX_TIMER_MS),
     );

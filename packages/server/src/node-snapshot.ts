@@ -3,6 +3,7 @@ import type { LruCache } from '@dcache/core';
 import { writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 import type { Logger } from './logger.js';
+import type { NodeFlush } from './node-flush.js';
 import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
@@ -30,12 +31,21 @@ export class NodeSnapshot {
   readonly #cache: LruCache<StoredValue>;
   readonly #now: () => number;
   readonly #logger: Logger;
+  readonly #flush: NodeFlush;
 
-  constructor(file: string, cache: LruCache<StoredValue>, now: () => number, logger: Logger) {
+  /** `flush` is the node's flush time: one already due is applied before each save. */
+  constructor(
+    file: string,
+    cache: LruCache<StoredValue>,
+    now: () => number,
+    logger: Logger,
+    flush: NodeFlush,
+  ) {
     this.file = file;
     this.#cache = cache;
     this.#now = now;
     this.#logger = logger;
+    this.#flush = flush;
   }
 
   /**
@@ -108,6 +118,8 @@ export class NodeSnapshot {
    * the file cannot be written; the previous file is then intact.
    */
   async save(): Promise<SnapshotSaved> {
+    // Entries a due flush has wiped must not come back at the next start.
+    this.#flush.settle();
     const entries = this.#cache.dump();
     const lastVersion = this.#cache.lastVersion;
     const bytes = encodeSnapshot({

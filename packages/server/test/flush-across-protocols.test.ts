@@ -1,7 +1,8 @@
 import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CacheServer, createMemcachedListener } from '../src/index.js';
-import { manualClock } from './helpers.js';
+import { manualClock, startUpload } from './helpers.js';
+import type { UploadOptions } from './helpers.js';
 import { newCache, RawClient } from './memcached/helpers.js';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -213,6 +214,60 @@ describe('one flush time per node, shared by HTTP, batch and memcached', () => {
     expect(results[1]).toEqual([204]);
     node.clock.advance(5_000);
     expect(await node.present(['a', 'b'])).toEqual([]);
+  });
+});
+
+describe('a body still arriving when the flush time comes (settled again before the cache is touched)', () => {
+  /**
+   * Writes `old`, asks for a flush 1 s ahead, starts a request at `path` whose body is split
+   * after `split` bytes, and once the node has the request, moves the clock past the flush time
+   * and sends the rest.
+   */
+  async function acrossTheFlushTime(
+    node: Node,
+    path: string,
+    body: Uint8Array,
+    split: number,
+    options: UploadOptions,
+  ): Promise<{ status: number; body: Buffer }> {
+    await node.write('old');
+    await flushes['POST /v1/flush']!(node, 1000);
+    const upload = startUpload(`${node.url}${path}`, body.subarray(0, split), options);
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    node.clock.advance(2000);
+    upload.req.end(body.subarray(split));
+    return { status: await upload.status, body: await upload.body };
+  }
+
+  it('PUT: the value written after the flush time stays, the one written before is gone', async () => {
+    const node = await start();
+    const { status } = await acrossTheFlushTime(node, '/v1/keys/new', Buffer.from('ab'), 1, {
+      headers: { 'content-type': 'text/plain', 'content-length': 2 },
+    });
+    expect(status).toBe(204);
+    expect(await node.present(['old', 'new'])).toEqual(['new']);
+    expect(node.clears).toHaveBeenCalledTimes(1);
+  });
+
+  it.each([
+    // With a Content-Length the node's fast path takes it; chunked, the hono route.
+    ['the fast path (Content-Length)', (length: number) => ({ 'content-length': length })],
+    ['the hono route (chunked)', () => ({})],
+  ])('batch via %s: a get misses the flushed key, a set stays', async (_, framing) => {
+    const node = await start();
+    const ops = pack([
+      ['get', 'old'],
+      ['set', 'new', new Uint8Array([118])],
+    ]);
+    const { status, body } = await acrossTheFlushTime(node, '/v1/batch', ops, 3, {
+      method: 'POST',
+      headers: { 'content-type': 'application/msgpack', ...framing(ops.length) },
+    });
+    expect(status).toBe(200);
+    const results = unpack(body) as unknown[][];
+    expect(results[0]).toEqual([404]);
+    expect(results[1]![0]).toBe(204);
+    expect(await node.present(['old', 'new'])).toEqual(['new']);
   });
 });
 

@@ -29,23 +29,37 @@ export async function errorOf(res: Response): Promise<{ code: string; message: s
   return body.error;
 }
 
+/** What {@link startUpload} sends besides the body. */
+export interface UploadOptions {
+  /** @default 'PUT' */
+  method?: string;
+  /** @default { 'content-type': 'text/plain' } */
+  headers?: Record<string, string | number>;
+}
+
 /**
- * Starts a text PUT to `url` and sends `firstPart` of its body without ending it, so tests can act
- * while the request is in flight; `req.end(rest)` finishes it, `status` resolves with the answer.
+ * Starts a request to `url` (a text PUT unless told) and sends `firstPart` of its body without
+ * ending it, so tests can act while the request is in flight; `req.end(rest)` finishes it,
+ * `status` resolves with the answer's status and `body` with its bytes.
  */
 export function startUpload(
   url: string,
-  firstPart: string,
-): { req: ClientRequest; status: Promise<number> } {
-  const req = request(url, { method: 'PUT', headers: { 'content-type': 'text/plain' } });
+  firstPart: string | Uint8Array,
+  { method = 'PUT', headers = { 'content-type': 'text/plain' } }: UploadOptions = {},
+): { req: ClientRequest; status: Promise<number>; body: Promise<Buffer> } {
+  const req = request(url, { method, headers });
+  let answered: (body: Buffer) => void = () => undefined;
+  const body = new Promise<Buffer>((resolve) => (answered = resolve));
   const status = new Promise<number>((resolve, reject) => {
     req.once('error', reject);
     req.once('response', (res) => {
-      res.resume();
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.once('end', () => answered(Buffer.concat(chunks)));
       resolve(res.statusCode!);
     });
   });
   req.write(firstPart);
   req.flushHeaders();
-  return { req, status };
+  return { req, status, body };
 }

@@ -149,3 +149,28 @@ describe('NodeFlush: its timer (an idle node)', () => {
     expect(warnings).not.toContain('TimeoutOverflowWarning');
   });
 });
+
+describe('NodeFlush: an injected clock that does not move', () => {
+  it('re-arms in steps of at least a second, not every millisecond, then flushes once it moves', () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const clock = manualClock();
+    const clears: number[] = [];
+    let reads = 0;
+    const stuck = new NodeFlush(
+      () => clears.push(clock.now()),
+      () => {
+        reads++;
+        return clock.now();
+      },
+    );
+    stuck.flush(1);
+    vi.advanceTimersByTime(10_000); // the timer fires at 1 ms, then every second at most
+    expect(reads).toBeLessThanOrEqual(1 + 2 * 11);
+    expect(clears).toEqual([]);
+    expect(vi.getTimerCount()).toBe(1);
+    clock.advance(1);
+    vi.advanceTimersByTime(1000); // the next step sees the flush time
+    expect(clears).toHaveLength(1);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+});

@@ -14,7 +14,10 @@ import {
 } from '../src/snapshot-format.js';
 import { errorOf, manualClock, startNode, startUpload } from './helpers.js';
 import type { RunningNode } from './helpers.js';
-import { RawClient } from './memcached/helpers.js';
+import { newCache, RawClient } from './memcached/helpers.js';
+import { createLogger } from '../src/logger.js';
+import { NodeFlush } from '../src/node-flush.js';
+import { NodeSnapshot } from '../src/node-snapshot.js';
 
 let dir: string;
 let file: string;
@@ -177,6 +180,30 @@ describe('warm restarts (snapshotFile)', () => {
     expect(Buffer.from(second.server.cache.peek('late')!.bytes).toString()).toBe(
       'first half second half',
     );
+  });
+
+  it('close() applies a flush already due, and the snapshot it saves holds nothing it wiped', async () => {
+    const clock = manualClock();
+    const node = await start({ now: clock.now });
+    await put(node, 'a', 'x');
+    expect((await fetch(`${node.url}/v1/flush?delay=1000`, { method: 'POST' })).status).toBe(204);
+    clock.advance(5000); // due, and no request has come since
+    await stop(node);
+    expect(node.server.cache.size).toBe(0);
+    expect(decodeSnapshot(file, await readFile(file)).entries).toEqual([]);
+  });
+
+  it('a save applies a flush already due before it dumps the cache (NodeSnapshot.save)', async () => {
+    const clock = manualClock();
+    const cache = newCache(clock.now);
+    cache.set('a', { bytes: new Uint8Array([1]), flags: 0 });
+    const flush = new NodeFlush(() => cache.clear(), clock.now);
+    const snapshot = new NodeSnapshot(file, cache, clock.now, createLogger('silent'), flush);
+    flush.flush(1000);
+    clock.advance(1000);
+    expect(await snapshot.save()).toEqual(expect.objectContaining({ saved: 0 }));
+    expect(decodeSnapshot(file, await readFile(file)).entries).toEqual([]);
+    flush.cancel();
   });
 
   it('only the first listen() loads the file: listening again after close() keeps the cache as it is', async () => {

@@ -167,6 +167,9 @@ export class MemcachedConnection implements Session, Flushable {
     const pending = this.waiting!;
     this.waiting = undefined;
     try {
+      // Settled again: the data block may arrive after the flush time that was settled before
+      // its command line. Written after that time, the item must stay.
+      this.shared.store.nodeFlush.settle();
       if (pending.kind === 'text') completeTextStore(this, pending, data, this.waitBytes);
       else completeMetaStore(this, pending, data, this.waitBytes);
     } catch {

@@ -148,6 +148,9 @@ export function batchRunner(node: NodeState): RunBatch {
   }
 
   return function runBatch(body) {
+    // The body may have arrived after the flush time (settled when the request came in): apply
+    // it before the first operation, which the fast path reaches without passing readBody.
+    flush.settle();
     // Refused before decoding: msgpackr would build every element first, so a 16 MiB body of empty
     // arrays (one byte each) would allocate ~0.6 GB just to be counted.
     const declared = declaredArrayLength(body);

@@ -40,7 +40,7 @@ function negotiate(
 
 /** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
 export function keyRoutes(node: NodeState): Hono<AppEnv> {
-  const { cache, options } = node;
+  const { cache, flush, options } = node;
   const app = new Hono<AppEnv>();
   const key = (c: Context<AppEnv>): string => validateKey(c.req.param('key'), options.maxKeyBytes);
 
@@ -89,7 +89,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       } else {
         flags = parseFlagsHeader(flagsHeader);
       }
-      const bytes = await readBody(c, options.maxValueBytes, 'the value');
+      const bytes = await readBody(c, flush, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
       const version = store(cache, k, { bytes, flags }, ttl, condition);
       if (version === undefined) throw preconditionFailed(condition, cache.has(k));
