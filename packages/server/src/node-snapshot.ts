@@ -13,6 +13,7 @@ import {
 import type { SnapshotDocument } from './snapshot-format.js';
 import type { StoredValue } from './stored-value.js';
 import { epochVersion } from './version-floor.js';
+import { fenceFloor, readFence, writeFence } from './version-fence.js';
 
 /** What one save wrote. */
 export interface SnapshotSaved {
@@ -53,19 +54,21 @@ export class NodeSnapshot {
    * throws: a missing file (a first start) is logged at info; a file that cannot be read or is not
    * a valid snapshot is logged as an error, left as it is, and the cache starts empty — as
    * memcached does with a bad memory file. Either way every version from now on — loaded
-   * entries' included — is above every version handed out before (see version-floor.ts), and
-   * the counters start at zero: the load is not traffic.
+   * entries' included — is above every version handed out before, under the condition
+   * version-floor.ts states, and the counters start at zero: the load is not traffic. Last, the
+   * version fence is written (version-fence.ts), before the node can hand out any version.
    */
   async restore(): Promise<void> {
     const document = await this.#read();
+    const fence = await readFence(this.file, this.#logger);
     const now = this.#now();
-    const epoch = epochVersion(now);
+    const floor = Math.max(epochVersion(now), fenceFloor(fence, now));
     let loaded = false;
     if (document !== undefined) {
       // A clock that went back counts as no time on disk.
       const elapsed = Math.max(0, now - document.savedAt);
       try {
-        const minVersion = Math.max(document.lastVersion, epoch);
+        const minVersion = Math.max(document.lastVersion, floor);
         this.#cache.load(document.entries, { elapsed, minVersion });
         loaded = true;
         const dropped = document.entries.length - this.#cache.size;
@@ -77,8 +80,9 @@ export class NodeSnapshot {
         this.#startingEmpty(`snapshot ${this.file} is not valid: ${(error as Error).message}`);
       }
     }
-    if (!loaded) this.#cache.load([], { minVersion: epoch });
+    if (!loaded) this.#cache.load([], { minVersion: floor });
     this.#cache.resetStats();
+    await writeFence(this.file, { version: this.#cache.lastVersion, at: now }, this.#logger);
   }
 
   async #read(): Promise<SnapshotDocument | undefined> {

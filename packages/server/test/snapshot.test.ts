@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -346,7 +346,7 @@ describe('warm restarts (snapshotFile)', () => {
     await expect(closing).rejects.toThrow(`cannot save snapshot ${file}`);
     expect(node.server.address).toBeUndefined(); // closed all the same
     // What was there is intact, and no temporary file is left behind.
-    expect(await readdir(dir)).toEqual(['cache.snapshot']);
+    expect(await readdir(dir)).toEqual(['cache.snapshot', 'cache.snapshot.fence']);
     expect(await readdir(file)).toEqual(['inside']);
     expect(await readFile(join(file, 'inside'), 'utf8')).toBe('kept');
   });
@@ -407,6 +407,59 @@ describe('warm restarts (snapshotFile)', () => {
       const stale = await put(second, 'k19', 'z', { 'if-match': `"${lost[19]}"` });
       expect(stale.status).toBe(412);
     });
+    it('a crash after a restore: no version the crashed run handed out comes back (version fence)', async () => {
+      // The reviewer's scenario, scaled down: a snapshot whose versions span 20,000 puts the
+      // counter 20,000 ahead of the clock's epoch at each restore.
+      const clock = manualClock(1_764_000_000_000);
+      const first = await start({ now: clock.now });
+      await put(first, 'a', 'old');
+      for (let i = 0; i < 20_000; i++)
+        first.server.cache.set('churn', { bytes: new Uint8Array(1), flags: 0 });
+      clock.advance(10_000_000);
+      await stop(first); // graceful: the snapshot is saved
+      const graceful = await readFile(file);
+
+      clock.advance(5_000);
+      const second = await start({ now: clock.now });
+      const from = second.server.cache.lastVersion + 1;
+      // 5,000 writes in 25 ms: 200 per ms, well within the 1,000 per ms the floor allows for.
+      for (let i = 0; i < 4_999; i++)
+        second.server.cache.set('other', { bytes: new Uint8Array(1), flags: 0 });
+      clock.advance(25);
+      const etag = (await put(second, 'a', 'new')).headers.get('etag')!;
+      const to = second.server.cache.lastVersion;
+      await stop(second);
+      await writeFile(file, graceful); // the run crashed: its shutdown save never happened
+
+      const third = await start({ now: clock.now });
+      const versions = [...third.server.cache.keys()].map(
+        (key) => third.server.cache.peekEntry(key)!.version,
+      );
+      for (let i = 0; i < 10; i++) versions.push(await etagOf(await put(third, `n${i}`, 'x')));
+      for (const version of versions) expect(version < from || version > to).toBe(true);
+      const read = await fetch(`${third.url}/v1/keys/a`, { headers: { 'if-none-match': etag } });
+      expect(read.status).toBe(200);
+      expect(await read.text()).toBe('old');
+      expect((await put(third, 'a', 'new2', { 'if-match': etag })).status).toBe(412);
+    });
+
+    it('the version fence: written 0600 beside the file at each start; a bad one is ignored with a warning', async () => {
+      const clock = manualClock();
+      const first = await start({ now: clock.now });
+      const fence = JSON.parse(await readFile(`${file}.fence`, 'utf8')) as unknown;
+      expect(fence).toEqual({ version: first.server.cache.lastVersion, at: clock.now() });
+      expect((await stat(`${file}.fence`)).mode & 0o777).toBe(0o600);
+      await stop(first);
+      await writeFile(`${file}.fence`, '{"version":"x"}');
+      const second = await start({ now: clock.now });
+      expect(logged.some((line) => / warn .*version fence .*not valid/.test(line))).toBe(true);
+      expect(await etagOf(await put(second, 'k', 'v'))).toBeGreaterThan(0);
+      // Replaced by a good one.
+      expect(JSON.parse(await readFile(`${file}.fence`, 'utf8'))).toMatchObject({
+        at: clock.now(),
+      });
+    });
+
     it('with no snapshot to load (a crash before the first save), versions still start above the last run', async () => {
       const clock = manualClock();
       const first = await start({ now: clock.now });
