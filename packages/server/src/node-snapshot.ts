@@ -33,6 +33,10 @@ export class NodeSnapshot {
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #flush: NodeFlush;
+  /** The save writing now, if any. */
+  #running: Promise<SnapshotSaved> | undefined;
+  /** The save that starts once #running is done, shared by every call made meanwhile. */
+  #queued: Promise<SnapshotSaved> | undefined;
 
   /** `flush` is the node's flush time: one already due is applied before each save. */
   constructor(
@@ -120,8 +124,35 @@ export class NodeSnapshot {
    * Writes the cache's live entries, with its last version taken at the same moment, to the file
    * atomically (see atomic-write.ts). Changes nothing in the cache. Throws a SnapshotError when
    * the file cannot be written; the previous file is then intact.
+   *
+   * One save at a time: a save holds the whole dump (and its encoding) in memory, and two racing
+   * renames could leave the older dump on disk. A call while one is running waits for it and then
+   * saves afresh — its dump is taken after the call, so it misses no write made before — and
+   * every call arriving meanwhile shares that one follow-up save.
    */
-  async save(): Promise<SnapshotSaved> {
+  save(): Promise<SnapshotSaved> {
+    if (this.#queued !== undefined) return this.#queued;
+    const running = this.#running;
+    if (running === undefined) return this.#start();
+    const queued = running
+      .catch(() => undefined)
+      .then(() => {
+        this.#queued = undefined;
+        return this.#start();
+      });
+    this.#queued = queued;
+    return queued;
+  }
+
+  #start(): Promise<SnapshotSaved> {
+    const running = this.#saveNow().finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
+  }
+
+  async #saveNow(): Promise<SnapshotSaved> {
     // Entries a due flush has wiped must not come back at the next start.
     this.#flush.settle();
     const entries = this.#cache.dump();

@@ -70,6 +70,15 @@ async function etagOf(response: Response): Promise<number> {
   return Number(JSON.parse(response.headers.get('etag')!));
 }
 
+/** A NodeSnapshot on `file` without a server around it, so a test can call save() directly. */
+function bareSnapshot() {
+  const clock = manualClock();
+  const cache = newCache(clock.now);
+  const flush = new NodeFlush(() => cache.clear(), clock.now);
+  const snapshot = new NodeSnapshot(file, cache, clock.now, createLogger('silent'), flush);
+  return { clock, cache, flush, snapshot };
+}
+
 const errorsLogged = (): string[] => logged.filter((line) => / error /.test(line));
 
 describe('warm restarts (snapshotFile)', () => {
@@ -194,11 +203,8 @@ describe('warm restarts (snapshotFile)', () => {
   });
 
   it('a save applies a flush already due before it dumps the cache (NodeSnapshot.save)', async () => {
-    const clock = manualClock();
-    const cache = newCache(clock.now);
+    const { clock, cache, snapshot, flush } = bareSnapshot();
     cache.set('a', { bytes: new Uint8Array([1]), flags: 0 });
-    const flush = new NodeFlush(() => cache.clear(), clock.now);
-    const snapshot = new NodeSnapshot(file, cache, clock.now, createLogger('silent'), flush);
     flush.flush(1000);
     clock.advance(1000);
     expect(await snapshot.save()).toEqual(expect.objectContaining({ saved: 0 }));
@@ -492,6 +498,34 @@ describe('warm restarts (snapshotFile)', () => {
       expect([...node.server.cache.keys()]).toEqual(['b', 'a']);
       const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
       expect(stats).toMatchObject({ sets: 2, deletes: 0 });
+    });
+
+    it('concurrent saves: one dump at a time, and calls made during a save share one follow-up save', async () => {
+      const { cache, snapshot, flush } = bareSnapshot();
+      cache.set('a', { bytes: new Uint8Array(1), flags: 0 });
+      const dump = vi.spyOn(cache, 'dump');
+      const saves = Array.from({ length: 8 }, () => snapshot.save());
+      expect(dump).toHaveBeenCalledTimes(1); // the first; the 7 others wait for it
+      for (const saved of await Promise.all(saves)) expect(saved).toMatchObject({ saved: 1 });
+      expect(dump).toHaveBeenCalledTimes(2); // the 7 shared one follow-up save
+      expect(new Set(saves.slice(1)).size).toBe(1);
+      flush.cancel();
+    });
+
+    it('a save started while a bigger one is still writing: the newer dump is the one left on disk', async () => {
+      const { cache, snapshot, flush } = bareSnapshot();
+      cache.set('big', { bytes: new Uint8Array(16 << 20), flags: 0 });
+      const older = snapshot.save();
+      cache.delete('big');
+      cache.set('small', { bytes: new Uint8Array(1), flags: 0 });
+      // Written much faster than the big one: without one save at a time, the big one's rename
+      // would land last.
+      const newer = snapshot.save();
+      expect(await older).toMatchObject({ saved: 1 });
+      expect(await newer).toMatchObject({ saved: 1 });
+      const saved = decodeSnapshot(file, await readFile(file));
+      expect(saved.entries.map(([key]) => key)).toEqual(['small']);
+      flush.cancel();
     });
 
     it('requires the token like every other route', async () => {
