@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The few file operations an atomic write needs; tests inject failing ones. */
@@ -10,6 +10,9 @@ export interface AtomicWriteFs {
 }
 
 const NODE_FS: AtomicWriteFs = { open, rename, unlink };
+
+/** Temporary files this process is writing now: never leftovers, whatever their pid says. */
+const writing = new Set<string>();
 
 /**
  * Replaces `file` with `data` so that a reader (or a restart after a crash) sees the old content
@@ -29,6 +32,7 @@ export async function writeFileAtomic(
     directory,
     `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
+  writing.add(temporary);
   try {
     // 'wx': never follow or reuse something already at that name; 0o600: a snapshot holds the data.
     const handle = await fs.open(temporary, 'wx', 0o600);
@@ -42,8 +46,55 @@ export async function writeFileAtomic(
   } catch (error) {
     await fs.unlink(temporary).catch(() => undefined);
     throw error;
+  } finally {
+    writing.delete(temporary);
   }
   await syncDirectory(directory, fs);
+}
+
+/**
+ * Removes the temporary files writeFileAtomic left beside `file` in a process killed mid-write
+ * (SIGKILL, power loss): those whose pid is no longer alive, or is this process's (a container
+ * restarts its node under the same pid) and that it is not writing now. A file of a live process
+ * is left alone: it may be writing. Best effort: returns the names removed, never throws.
+ */
+export async function removeLeftoverTemporaries(file: string): Promise<string[]> {
+  const pattern = new RegExp(`^\\.${escapeRegExp(basename(file))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  const directory = dirname(file);
+  let names: string[];
+  try {
+    names = await readdir(directory);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const pid = pattern.exec(name)?.[1];
+    const path = join(directory, name);
+    if (pid === undefined || writing.has(path) || isAlive(Number(pid))) continue;
+    try {
+      await unlink(path);
+      removed.push(name);
+    } catch {
+      // Gone already, or not ours to remove: nothing to do.
+    }
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return false; // this process's, and not being written (checked above)
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, under another user.
+    return (error as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Best effort: some platforms (Windows) cannot open a directory; the rename is done regardless. */

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { LruCache } from '@dcache/core';
-import { writeFileAtomic } from './atomic-write.js';
+import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 import type { Logger } from './logger.js';
 import type { NodeFlush } from './node-flush.js';
@@ -13,7 +13,7 @@ import {
 import type { SnapshotDocument } from './snapshot-format.js';
 import type { StoredValue } from './stored-value.js';
 import { epochVersion } from './version-floor.js';
-import { fenceFloor, readFence, writeFence } from './version-fence.js';
+import { fenceFileOf, fenceFloor, readFence, writeFence } from './version-fence.js';
 
 /** What one save wrote. */
 export interface SnapshotSaved {
@@ -63,6 +63,7 @@ export class NodeSnapshot {
    * version fence is written (version-fence.ts), before the node can hand out any version.
    */
   async restore(): Promise<void> {
+    await this.#removeLeftovers();
     const document = await this.#read();
     const fence = await readFence(this.file, this.#logger);
     const now = this.#now();
@@ -87,6 +88,18 @@ export class NodeSnapshot {
     if (!loaded) this.#cache.load([], { minVersion: floor });
     this.#cache.resetStats();
     await writeFence(this.file, { version: this.#cache.lastVersion, at: now }, this.#logger);
+  }
+
+  /** Temporary files of a save (or fence write) that a kill cut short would pile up otherwise. */
+  async #removeLeftovers(): Promise<void> {
+    for (const file of [this.file, fenceFileOf(this.file)]) {
+      const removed = await removeLeftoverTemporaries(file);
+      if (removed.length > 0) {
+        this.#logger.warn(
+          `removed ${removed.length} temporary file(s) left by an interrupted save: ${removed.join(', ')}`,
+        );
+      }
+    }
   }
 
   async #read(): Promise<SnapshotDocument | undefined> {

@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -336,6 +337,24 @@ describe('warm restarts (snapshotFile)', () => {
       expect(saved.entries.map(([key]) => key)).toEqual(['fresh']);
       expect(await readFile(file)).not.toEqual(Buffer.from('not a snapshot'));
     });
+  });
+
+  it("at start, removes the temporary files a killed save left (dead pid, or this process's and idle)", async () => {
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    const leftovers = [
+      `.cache.snapshot.${dead}.0badc0de.tmp`,
+      `.cache.snapshot.${process.pid}.00000000.tmp`,
+      `.cache.snapshot.fence.${dead}.12345678.tmp`,
+    ];
+    const kept = [
+      `.cache.snapshot.${process.ppid}.0badc0de.tmp`, // a live process: it may be writing
+      `.other.snapshot.${dead}.0badc0de.tmp`, // another file's
+      `.cache.snapshot.${dead}.tmp`, // not a name writeFileAtomic gives
+    ];
+    for (const name of [...leftovers, ...kept]) await writeFile(join(dir, name), 'partial');
+    await start();
+    expect((await readdir(dir)).sort()).toEqual([...kept, 'cache.snapshot.fence'].sort());
+    expect(logged.some((line) => / warn removed 2 temporary file/.test(line))).toBe(true);
   });
 
   it('a path that cannot be read or written: starts empty, and close() rejects naming the file', async () => {
