@@ -51,6 +51,8 @@ export class CacheServer {
   #closing: Promise<void> | undefined;
   /** Settles when the latest listen() has (whether it bound or failed). */
   #starting: Promise<void> | undefined;
+  /** A listen() has not settled yet: a second one would bind a second server. */
+  #binding = false;
   /** The snapshot file is read once, by the first listen(); a later one keeps the cache as it is. */
   #restored = false;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
@@ -91,9 +93,20 @@ export class CacheServer {
     return this.#inFlight.size;
   }
 
-  /** Starts serving; resolves with the bound address (port 0 → an ephemeral port). */
+  /**
+   * Starts serving; resolves with the bound address (port 0 → an ephemeral port). Rejects while
+   * already listening, or while another listen() is still in progress (never two servers bound).
+   */
   listen(options: ListenOptions = {}): Promise<ServerAddress> {
-    const starting = this.#listen(options);
+    if (this.#binding) {
+      return Promise.reject(
+        new Error('CacheServer.listen() is already in progress; await it before listening again'),
+      );
+    }
+    this.#binding = true;
+    const starting = this.#listen(options).finally(() => {
+      this.#binding = false;
+    });
     // close() waits for this: a port bound after it returned would stay bound.
     const settled = starting.then(
       () => undefined,

@@ -95,6 +95,19 @@ describe('CacheServer lifecycle', () => {
     await a.close();
   });
 
+  it('a second listen() while the first is in progress is refused: one server bound, close() frees it', async () => {
+    const server = new CacheServer({ logLevel: 'silent' });
+    const first = server.listen();
+    await expect(server.listen()).rejects.toThrow(/listen\(\) is already in progress/);
+    const address = await first;
+    expect((await fetch(`${address.url}/v1/stats`)).status).toBe(200);
+    await server.close();
+    await expect(fetch(`${address.url}/v1/stats`)).rejects.toThrow();
+    // Settled: listening again works.
+    await server.listen();
+    await server.close();
+  });
+
   it('close() called while listen() is still binding waits for it, then frees both ports', async () => {
     const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
     const listening = server.listen();
