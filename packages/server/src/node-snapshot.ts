@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { LruCache } from '@dcache/core';
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
@@ -11,6 +10,7 @@ import {
   encodeSnapshot,
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
+import { readWholeFile } from './read-whole-file.js';
 import type { StoredValue } from './stored-value.js';
 import { epochVersion } from './version-floor.js';
 import { fenceFileOf, fenceFloor, readFence, writeFence } from './version-fence.js';
@@ -105,7 +105,7 @@ export class NodeSnapshot {
   async #read(): Promise<SnapshotDocument | undefined> {
     let bytes: Buffer;
     try {
-      bytes = await readFile(this.file);
+      bytes = await readWholeFile(this.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         this.#logger.info(`no snapshot at ${this.file} yet: starting empty`);
@@ -170,14 +170,16 @@ export class NodeSnapshot {
     this.#flush.settle();
     const entries = this.#cache.dump();
     const lastVersion = this.#cache.lastVersion;
-    const bytes = encodeSnapshot({
-      format: SNAPSHOT_FORMAT,
-      version: SNAPSHOT_VERSION,
-      savedAt: this.#now(),
-      lastVersion,
-      entries,
-    });
+    let bytes: Buffer;
     try {
+      // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
+      bytes = encodeSnapshot({
+        format: SNAPSHOT_FORMAT,
+        version: SNAPSHOT_VERSION,
+        savedAt: this.#now(),
+        lastVersion,
+        entries,
+      });
       await writeFileAtomic(this.file, bytes);
     } catch (error) {
       throw new SnapshotError(

@@ -3,6 +3,7 @@ import type { DumpEntry } from '@dcache/core';
 import { Packr } from 'msgpackr';
 import { SnapshotError } from './errors/snapshot-error.js';
 import type { StoredValue } from './stored-value.js';
+import { MAX_FILE_BYTES } from './read-whole-file.js';
 
 /**
  * A snapshot file: these 16 bytes, the SHA-256 of the rest (32 bytes), then one msgpack map, a
@@ -38,12 +39,26 @@ function codec(): Packr {
   return new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 }
 
-function digestOf(body: Uint8Array): Buffer {
-  return createHash('sha256').update(body).digest();
+/** Hashed in pieces: one `update` refuses more than 2 GiB ("data is too long"). */
+export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buffer {
+  const hash = createHash('sha256');
+  for (let at = 0; at < body.length; at += chunkBytes) {
+    hash.update(body.subarray(at, at + chunkBytes));
+  }
+  return hash.digest();
 }
 
+const DIGEST_CHUNK_BYTES = 1 << 30;
+
+/** Throws a RangeError when the snapshot would be bigger than a restore can read back. */
 export function encodeSnapshot(document: SnapshotDocument): Buffer {
   const body = codec().pack(document);
+  const size = HEADER_BYTES + body.length;
+  if (size > MAX_FILE_BYTES) {
+    throw new RangeError(
+      `the snapshot would be ${size} bytes, more than the ${MAX_FILE_BYTES} a restore can read`,
+    );
+  }
   return Buffer.concat([SNAPSHOT_MAGIC, digestOf(body), body]);
 }
 

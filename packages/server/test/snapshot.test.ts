@@ -213,6 +213,19 @@ describe('warm restarts (snapshotFile)', () => {
     flush.cancel();
   });
 
+  it('a snapshot that cannot be encoded: save() rejects with a SnapshotError, the old file intact', async () => {
+    const { cache, snapshot, flush } = bareSnapshot();
+    await writeFile(file, 'the previous snapshot');
+    const looped = { bytes: new Uint8Array(1), flags: 0, self: {} };
+    looped.self = looped; // msgpack cannot encode a cycle: a RangeError (stack overflow) inside
+    cache.set('a', looped);
+    const saving = snapshot.save();
+    await expect(saving).rejects.toSatisfy(isSnapshotError);
+    await expect(saving).rejects.toThrow(`cannot save snapshot ${file}`);
+    expect(await readFile(file, 'utf8')).toBe('the previous snapshot');
+    flush.cancel();
+  });
+
   it('only the first listen() loads the file: listening again after close() keeps the cache as it is', async () => {
     const node = await start();
     const etag = await etagOf(await put(node, 'k', 'v'));
