@@ -3,7 +3,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from '../src/atomic-write.js';
+import { removeLeftoverTemporaries, writeFileAtomic } from '../src/atomic-write.js';
 import type { AtomicWriteFs } from '../src/atomic-write.js';
 
 let dir: string;
@@ -100,6 +100,29 @@ describe('writeFileAtomic', () => {
       expect(await readdir(dir)).toEqual(['snapshot']);
       expect(calls).toContain('unlink');
     }
+  });
+
+  it('removeLeftoverTemporaries leaves alone a temporary file this process is writing now', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let writing!: () => void;
+    const started = new Promise<void>((resolve) => (writing = resolve));
+    const slow = recordingFs([], (handle) => {
+      return {
+        writeFile: async (data: Uint8Array) => {
+          writing();
+          await released; // the write is still going when the leftovers are looked for
+          await handle.writeFile(data);
+        },
+        sync: () => handle.sync(),
+      } as unknown as FileHandle;
+    });
+    const write = writeFileAtomic(file, Buffer.from('the new snapshot'), slow);
+    await started;
+    expect(await removeLeftoverTemporaries(file)).toEqual([]);
+    release();
+    await write;
+    expect(await readFile(file, 'utf8')).toBe('the new snapshot');
   });
 
   it('creates the file when there was none, readable by its owner only', async () => {

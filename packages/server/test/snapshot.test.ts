@@ -498,6 +498,14 @@ describe('warm restarts (snapshotFile)', () => {
       });
     });
 
+    it('a fence that cannot be read or written: warned, ignored, an error logged, the node starts', async () => {
+      await mkdir(`${file}.fence`); // a directory where the fence should be
+      const node = await start();
+      expect(logged.some((line) => / warn cannot read version fence /.test(line))).toBe(true);
+      expect(errorsLogged().some((line) => /cannot write version fence /.test(line))).toBe(true);
+      expect(await etagOf(await put(node, 'k', 'v'))).toBeGreaterThan(0);
+    });
+
     it('with no snapshot to load (a crash before the first save), versions still start above the last run', async () => {
       const clock = manualClock();
       const first = await start({ now: clock.now });
