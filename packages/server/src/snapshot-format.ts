@@ -39,6 +39,9 @@ function codec(): Packr {
   return new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
 }
 
+/** One hash `update` takes at most 2 GiB ("data is too long"): digests go in 1 GiB pieces. */
+const DIGEST_CHUNK_BYTES = 1 << 30;
+
 /** Hashed in pieces: one `update` refuses more than 2 GiB ("data is too long"). */
 export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buffer {
   const hash = createHash('sha256');
@@ -47,8 +50,6 @@ export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buf
   }
   return hash.digest();
 }
-
-const DIGEST_CHUNK_BYTES = 1 << 30;
 
 /** Throws a RangeError when the snapshot would be bigger than a restore can read back. */
 export function encodeSnapshot(document: SnapshotDocument): Buffer {
