@@ -42,7 +42,7 @@ function codec(): Packr {
 /** One hash `update` takes at most 2 GiB ("data is too long"): digests go in 1 GiB pieces. */
 const DIGEST_CHUNK_BYTES = 1 << 30;
 
-/** Hashed in pieces: one `update` refuses more than 2 GiB ("data is too long"). */
+/** The SHA-256 of `body`, hashed DIGEST_CHUNK_BYTES at a time. */
 export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buffer {
   const hash = createHash('sha256');
   for (let at = 0; at < body.length; at += chunkBytes) {
