@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The CLI as users run it (`npx @dcache/server` runs this shim, which imports `dist/cli.js`). */
+export const CLI_BIN = fileURLToPath(new URL('../bin/dcache-server.js', import.meta.url));
+
+/** A node started through the CLI, with what its listening line says. */
+export interface CliNode {
+  child: ChildProcess;
+  /** The HTTP API's base URL, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  /** The memcached port's address, when `--memcached-port` was given. */
+  memcached?: { host: string; port: number };
+  /** Everything the node wrote to stdout and stderr so far. */
+  output(): string;
+  /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process has gone. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<CliNode>();
+
+const LISTENING = /listening on (\S+) \(.*?(?:, memcached protocol on (\S+):(\d+))?\)\s*$/;
+
+/**
+ * Starts `dcache-server` with `args` (ports default to 0, i.e. ephemeral, on 127.0.0.1) and resolves
+ * once it prints its listening line. Pair with `stopCliNodes()` in `afterEach`.
+ */
+export async function startCliNode(
+  args: readonly string[] = [],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<CliNode> {
+  const withPort = args.includes('--port') || args.includes('-p') ? args : ['--port', '0', ...args];
+  const child = spawn(process.execPath, [CLI_BIN, ...withPort], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = once(child, 'exit');
+  const node: CliNode = {
+    child,
+    url: '',
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      running.delete(node);
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+  running.add(node);
+  const lines = createInterface({ input: child.stdout! });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(`dcache-server printed no listening line in ${timeoutMs} ms:\n${output}`),
+          ),
+        timeoutMs,
+      );
+      lines.on('line', (text) => {
+        output += `${text}\n`;
+        if (text.includes('listening on')) {
+          clearTimeout(timer);
+          resolve(text);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`dcache-server exited with ${String(code)} before listening:\n${output}`));
+      });
+    });
+    const match = LISTENING.exec(line);
+    if (!match) throw new Error(`unexpected listening line: ${line}`);
+    node.url = match[1]!;
+    if (match[2] !== undefined) node.memcached = { host: match[2], port: Number(match[3]) };
+    return node;
+  } catch (error) {
+    await node.stop('SIGKILL');
+    throw error;
+  }
+}
+
+/** Stops every node `startCliNode` started that is still running (SIGKILL: tests never wait on a save). */
+export async function stopCliNodes(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  await Promise.all([...running].map((node) => node.stop(signal)));
+}
