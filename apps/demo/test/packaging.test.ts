@@ -12,7 +12,7 @@ import type { Running } from './helpers/run.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = ['core', 'ring', 'server', 'client'] as const;
+const PACKAGES = ['core', 'ring', 'server', 'client', 'keyv'] as const;
 const PNPM = 'pnpm@10.34.8';
 
 /**
@@ -58,7 +58,7 @@ beforeAll(async () => {
     if (name !== undefined) tarballs.set(name, join(packed, file));
   }
   console.log(
-    `packaging: pnpm pack x4 took ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `packaging: pnpm pack x${PACKAGES.length} took ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   app = join(tmp, 'app');
   await run('mkdir', ['-p', app]);
@@ -83,7 +83,7 @@ async function packedFile(name: string, path: string): Promise<string> {
 }
 
 describe('the packages as users install them from npm', () => {
-  it('packs four tarballs outside the workspace, with workspace:* rewritten to real versions', async () => {
+  it('packs five tarballs outside the workspace, with workspace:* rewritten to real versions', async () => {
     expect(tmp.startsWith(ROOT)).toBe(false);
     expect([...tarballs.keys()].sort()).toEqual([...PACKAGES].sort());
     for (const name of PACKAGES) {
@@ -112,9 +112,19 @@ describe('the packages as users install them from npm', () => {
       bin?: Record<string, string>;
     };
     expect(serverManifest.bin).toEqual({ 'dcache-server': './bin/dcache-server.js' });
+    // Keyv stays a peer: the application, cache-manager and NestJS must share one Keyv.
+    const keyvManifest = JSON.parse(await packedFile('keyv', 'package.json')) as {
+      peerDependencies?: Record<string, string>;
+      dependencies?: Record<string, string>;
+    };
+    expect(keyvManifest.peerDependencies).toEqual({ keyv: expect.stringMatching(/^\^5\./) });
+    expect(Object.keys(keyvManifest.dependencies ?? {}).sort()).toEqual([
+      '@dcache/client',
+      '@dcache/core',
+    ]);
   });
 
-  it('installs with plain npm, runs `npx dcache-server`, and a script using @dcache/client and @dcache/core works against it', async () => {
+  it('installs with plain npm, runs `npx dcache-server`, and a script using @dcache/client, @dcache/core and @dcache/keyv works against it', async () => {
     const installing = performance.now();
     await run(
       'npm',
@@ -151,6 +161,8 @@ describe('the packages as users install them from npm', () => {
     const script = `
       import { DistributedCacheClient } from '@dcache/client';
       import { LruCache } from '@dcache/core';
+      import { DcacheKeyvStore, DcacheMemoryStore } from '@dcache/keyv';
+      import Keyv from 'keyv';
       const client = new DistributedCacheClient([process.argv[2]], { replicas: 1 });
       const profile = { name: 'Ada', langs: ['en', 'fr'], since: new Date('2020-02-02T00:00:00Z'), visits: 3 };
       await client.set('user:1', profile, { ttl: 60_000 });
@@ -162,6 +174,15 @@ describe('the packages as users install them from npm', () => {
       await client.close();
       const local = new LruCache({ maxMemory: 1024 * 1024 });
       local.set('user:1', back);
+      // keyv came in as @dcache/keyv's peer dependency: npm installs peers.
+      const keyv = new Keyv({ store: new DcacheKeyvStore({ nodes: [process.argv[2]] }), namespace: 'app' });
+      await keyv.set('page:1', { title: 'Home' }, 60_000);
+      const page = await keyv.get('page:1');
+      await keyv.clear();
+      const afterClear = await keyv.get('page:1');
+      await keyv.disconnect();
+      const memoryKeyv = new Keyv({ store: new DcacheMemoryStore({ maxItems: 10 }) });
+      await memoryKeyv.set('x', 1);
       console.log(JSON.stringify({
         name: back.name,
         sinceIsDate: back.since instanceof Date,
@@ -170,6 +191,9 @@ describe('the packages as users install them from npm', () => {
         items: stats.totals.items,
         local: local.get('user:1')?.name,
         localItems: local.stats.items,
+        page: page?.title,
+        afterClear: afterClear === undefined,
+        memoryKeyv: await memoryKeyv.get('x'),
       }));
     `;
     await writeFile(join(app, 'check.mjs'), script);
@@ -190,6 +214,9 @@ describe('the packages as users install them from npm', () => {
       items: 3,
       local: 'Ada',
       localItems: 1,
+      page: 'Home',
+      afterClear: true,
+      memoryKeyv: 1,
     });
 
     // What the script wrote is really on the node: a plain HTTP read sees it as JSON.

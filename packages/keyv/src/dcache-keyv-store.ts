@@ -1,0 +1,154 @@
+import { EventEmitter } from 'node:events';
+import { isDcacheError } from '@dcache/client';
+import type { DistributedCacheClient } from '@dcache/client';
+import type { KeyvStoreAdapter, StoredData } from 'keyv';
+import { generationsOf, storedKey } from './generations.js';
+import type { Generations } from './generations.js';
+import { resolveStoreOptions } from './options.js';
+import type { DcacheKeyvStoreOptions, ResolvedStoreOptions } from './options.js';
+
+/** What Keyv and the test suite read from `store.opts`. */
+export interface DcacheKeyvStoreOpts {
+  /** Keyv asks stores for their dialect; this one is not among those Keyv iterates. */
+  dialect: 'dcache';
+  throwOnErrors: boolean;
+  generationCacheMs: number;
+}
+
+/** Keyv's TTL (ms, maybe fractional) as the client's: whole milliseconds, rounded up. */
+function ttlOf(ttl: number | undefined): { ttl?: number } {
+  if (ttl === undefined) return {};
+  return { ttl: Number.isFinite(ttl) && ttl > 0 ? Math.ceil(ttl) : ttl };
+}
+
+/**
+ * A Keyv store over a dcache cluster: `new Keyv({ store: new DcacheKeyvStore({ nodes }) })`.
+ * Keyv puts `namespace:` before every key; the store adds the namespace's generation (see
+ * `generations.ts`), which is what lets `clear()` empty one namespace only. Cluster failures are
+ * emitted on `'error'` and read as misses unless `throwOnErrors` (see the option).
+ */
+// Keyv's type says setMany resolves to void, but Keyv returns what it resolves to as its own
+// setMany's boolean[]: this store keeps that promise.
+export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapter, 'setMany'> {
+  readonly opts: DcacheKeyvStoreOpts;
+  /** Set by Keyv to its namespace; keys Keyv hands over already start with `namespace:`. */
+  namespace: string | undefined;
+  readonly #options: ResolvedStoreOptions;
+  readonly #generations: Generations;
+
+  constructor(options: DcacheKeyvStoreOptions) {
+    super();
+    this.#options = resolveStoreOptions(options, (error) => this.#report(error));
+    this.#generations = generationsOf(this.#options.client);
+    this.opts = {
+      dialect: 'dcache',
+      throwOnErrors: this.#options.throwOnErrors,
+      generationCacheMs: this.#options.generationCacheMs,
+    };
+  }
+
+  /** The client the store talks through. */
+  get client(): DistributedCacheClient {
+    return this.#options.client;
+  }
+
+  async get<Value>(key: string): Promise<StoredData<Value> | undefined> {
+    return this.#guard(undefined, async () =>
+      this.client.get<StoredData<Value>>(await this.#stored(key)),
+    );
+  }
+
+  async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
+    return this.#guard(
+      keys.map(() => undefined),
+      async () => {
+        const token = await this.#token();
+        const found = await this.client.getMany<StoredData<Value>>(
+          keys.map((key) => storedKey(token, key)),
+        );
+        return keys.map((key) => found.get(storedKey(token, key)));
+      },
+    );
+  }
+
+  async has(key: string): Promise<boolean> {
+    return this.#guard(false, async () => this.client.has(await this.#stored(key)));
+  }
+
+  /** True once the client's `writeConsistency` replicas acknowledged. */
+  async set(key: string, value: unknown, ttl?: number): Promise<boolean> {
+    return this.#guard(false, async () =>
+      this.client.set(await this.#stored(key), value, ttlOf(ttl)),
+    );
+  }
+
+  /**
+   * Keyv hands over entries already serialized; they travel in the client's per-node batches.
+   * Resolves to one boolean per entry, which Keyv's `setMany` returns.
+   */
+  async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
+    return this.#guard(
+      entries.map(() => false),
+      async () => {
+        const token = await this.#token();
+        return Promise.all(
+          entries.map(({ key, value, ttl }) =>
+            this.client.set(storedKey(token, key), value, ttlOf(ttl)),
+          ),
+        );
+      },
+    );
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.#guard(false, async () => this.client.delete(await this.#stored(key)));
+  }
+
+  /** True when every key existed (as Keyv's own fallback over `delete` answers). */
+  async deleteMany(keys: string[]): Promise<boolean> {
+    return this.#guard(false, async () => {
+      const token = await this.#token();
+      const unique = new Set(keys.map((key) => storedKey(token, key)));
+      const deleted = await this.client.deleteMany(unique);
+      return unique.size > 0 && deleted === unique.size;
+    });
+  }
+
+  /**
+   * Empties the namespace (`this.namespace`, or the keys stored without one): starts a new
+   * generation, so every key stored before is unreachable at once and leaves the nodes by LRU
+   * eviction or its TTL. Other namespaces, and keys not written through Keyv, are left alone.
+   */
+  async clear(): Promise<void> {
+    await this.#guard(undefined, async () => this.#generations.renew(this.namespace ?? ''));
+  }
+
+  /** Closes the client if the store made it (from `nodes`); a client you passed stays open. */
+  async disconnect(): Promise<void> {
+    if (this.#options.ownsClient) await this.client.close();
+  }
+
+  async #token(): Promise<string> {
+    return this.#generations.current(this.namespace ?? '', this.#options.generationCacheMs);
+  }
+
+  async #stored(key: string): Promise<string> {
+    return storedKey(await this.#token(), key);
+  }
+
+  /** Runs `operation`; a cluster failure becomes `fallback` plus an `'error'` event, or rejects. */
+  async #guard<T>(fallback: T, operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (this.#options.throwOnErrors || !isDcacheError(error)) throw error;
+      this.#report(error);
+      return fallback;
+    }
+  }
+
+  #report(error: Error): void {
+    // With nobody listening (the store used without Keyv), an 'error' event would throw.
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}

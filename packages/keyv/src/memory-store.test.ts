@@ -1,0 +1,39 @@
+import { LruCache } from '@dcache/core';
+import Keyv from 'keyv';
+import { describe, expect, it } from 'vitest';
+import { DcacheMemoryStore } from './memory-store.js';
+
+describe('DcacheMemoryStore', () => {
+  it("hands Keyv's TTL to the LruCache in whole milliseconds", () => {
+    const store = new DcacheMemoryStore({ maxItems: 10 });
+    expect(store.set('k', 'v', 1500.2)).toBe(true);
+    expect(store.cache.ttl('k')).toBeGreaterThan(1000);
+    expect(store.cache.ttl('k')).toBeLessThanOrEqual(1501);
+    store.set('forever', 'v');
+    expect(store.cache.ttl('forever')).toBe(Infinity);
+  });
+
+  it('clears its namespace only, and everything without one', async () => {
+    const cache = new LruCache<unknown>({ maxItems: 10 });
+    const a = new Keyv({ store: new DcacheMemoryStore(cache), namespace: 'a' });
+    const b = new Keyv({ store: new DcacheMemoryStore(cache), namespace: 'b' });
+    await a.set('k', 1);
+    await b.set('k', 2);
+    cache.set('plain', 3);
+    await a.clear();
+    expect([...cache.keys()].sort()).toEqual(['b:k', 'plain']);
+    const all = new DcacheMemoryStore(cache);
+    all.clear();
+    expect(cache.size).toBe(0);
+  });
+
+  it('answers false when the cache refuses an entry, which Keyv returns', async () => {
+    const keyv = new Keyv({ store: new DcacheMemoryStore({ maxMemory: 4096, maxEntrySize: 512 }) });
+    expect(await keyv.set('big', 'x'.repeat(1000))).toBe(false);
+    expect(await keyv.get('big')).toBeUndefined();
+  });
+
+  it("refuses an unbounded cache with @dcache/core's error", () => {
+    expect(() => new DcacheMemoryStore({})).toThrow(/unbounded cache is refused/);
+  });
+});
