@@ -16,7 +16,7 @@ import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
-import { isLoopback } from './loopback.js';
+import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { VERSION } from './version.js';
@@ -199,11 +199,8 @@ export class CacheServer {
         throw error;
       }
       this.#memcached = listener;
-      if (credentials === undefined && !isLoopback(address.memcached.host)) {
-        this.#node.logger.warn(
-          `the memcached port listens on ${address.memcached.host}, beyond loopback, without authentication: anyone who can reach port ${address.memcached.port} reads, writes and flushes the cache (set --memcached-auth-file, or --memcached-host 127.0.0.1)`,
-        );
-      }
+      const exposed = exposureWarning(address.memcached, credentials !== undefined);
+      if (exposed !== undefined) this.#node.logger.warn(exposed);
     }
     this.#address = address;
     return address;
