@@ -123,7 +123,7 @@ export const FLAGS: readonly Flag[] = [
     name: 'max-connections',
     kind: 'int',
     target: 'maxConnections',
-    help: 'most simultaneous memcached connections',
+    help: 'no longer limits the memcached port (see --memcached-max-connections)',
     default: `${DEFAULTS.maxConnections}`,
   },
   {

@@ -41,7 +41,7 @@ export interface ServerOptions {
    * 0 picks a free port. @default off
    */
   memcachedPort?: number;
-  /** Most simultaneous memcached connections; more are refused. @default 1024 */
+  /** No longer limits the memcached port (see `memcachedMaxConnections`). @default 1024 */
   maxConnections?: number;
   /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
   idleTimeout?: number;
