@@ -8,7 +8,7 @@ import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { MemcachedStats } from './counters.js';
 import type { NodeFlush } from '../node-flush.js';
-import { resolveOptions, TLS_HANDSHAKE_TIMEOUT_MS } from './options.js';
+import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';
 import { adoptWithSharedReadBuffer } from './shared-buffer-reads.js';
@@ -102,7 +102,7 @@ export function listenerSharingFlush(
     let socket: Socket;
     let adopted: Socket | undefined;
     if (secureContext !== undefined) {
-      socket = secureSocket(accepted, secureContext);
+      socket = secureSocket(accepted, secureContext, o.tlsHandshakeTimeoutMs);
     } else {
       adopted = o.sharedReadBuffer
         ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
@@ -183,11 +183,15 @@ export function listenerSharingFlush(
 
 /**
  * Wraps an accepted connection in a server-side TLS session. A client that has not finished its
- * handshake in {@link TLS_HANDSHAKE_TIMEOUT_MS} is cut off: it holds a connection slot.
+ * handshake in `timeoutMs` is cut off: it holds a connection slot.
  */
-function secureSocket(accepted: Socket, secureContext: SecureContext): TLSSocket {
+function secureSocket(
+  accepted: Socket,
+  secureContext: SecureContext,
+  timeoutMs: number,
+): TLSSocket {
   const socket = new TLSSocket(accepted, { isServer: true, secureContext });
-  const timer = setTimeout(() => socket.destroy(), TLS_HANDSHAKE_TIMEOUT_MS);
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
   timer.unref();
   socket.once('secure', () => clearTimeout(timer));
   socket.once('close', () => clearTimeout(timer));

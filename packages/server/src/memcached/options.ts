@@ -25,6 +25,8 @@ export interface MemcachedListenerOptions {
   credentials?: MemcachedCredentials;
   /** PEM certificate and key: the port speaks TLS (memcached's `-Z`). @default none */
   tls?: { cert: string | Buffer; key: string | Buffer };
+  /** With `tls`: a connection whose handshake has not finished after this many ms is cut. @default 10000 */
+  tlsHandshakeTimeoutMs?: number;
   /** Close a connection idle for this many milliseconds; 0 = never. @default 0 */
   idleTimeoutMs?: number;
   /** Reported by `version` and `stats`. @default "dcache" */
@@ -48,9 +50,6 @@ export type ResolvedMemcachedOptions = Required<
   /** Built once from `tls`. */
   secureContext: SecureContext | undefined;
 };
-
-/** TLS sessions must finish their handshake within this many ms (tls.Server's is 120 s). */
-export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 function integer(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -107,6 +106,13 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
     maxUnsentBytes: integer('maxUnsentBytes', options.maxUnsentBytes, 64 * 1024 * 1024, 1),
     credentials,
     secureContext,
+    // tls.Server's own default is 120 s: long for a slot a stalled client holds.
+    tlsHandshakeTimeoutMs: integer(
+      'tlsHandshakeTimeoutMs',
+      options.tlsHandshakeTimeoutMs,
+      10_000,
+      1,
+    ),
     idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 0, 0),
     version,
     now,

@@ -6,6 +6,9 @@ import { connect as tlsConnect } from 'node:tls';
 import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { LruCache } from '@dcache/core';
+import { createMemcachedListener } from '../../src/memcached/index.js';
+import type { StoredValue } from '../../src/stored-value.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import { ask, destroySockets, openSocket, readUntilClose } from '../hostile/memcached-sockets.js';
 
@@ -96,7 +99,7 @@ print('ok', client.version().decode())
 `;
 
 describe('TLS on the memcached port (--memcached-tls, memcached -Z)', () => {
-  test('a Node TLS client stores and reads, and the value is shared with the HTTPS API', async () => {
+  test('a Node TLS client stores and reads, beside the HTTPS API', async () => {
     const node = await startTlsNode();
     const client = await connectTls(node.memcached!.port);
     expect(await ask(client, 'set k 5 0 2\r\nhi\r\nget k\r\n', 'END\r\n')).toBe(
@@ -139,5 +142,29 @@ describe('TLS on the memcached port (--memcached-tls, memcached -Z)', () => {
     await expect(startCliNode(['--memcached-port', '0', '--memcached-tls'])).rejects.toThrow(
       /exited with 2[\s\S]*--memcached-tls: memcachedTls needs tls/,
     );
+  });
+});
+
+describe('TLS handshakes that never finish', () => {
+  test('are cut off after tlsHandshakeTimeoutMs, freeing the slot', async () => {
+    const cache = new LruCache<StoredValue>({ maxMemory: 1024 * 1024 });
+    const listener = createMemcachedListener({
+      cache,
+      tls: { cert: readFileSync(certFile), key: readFileSync(keyFile) },
+      tlsHandshakeTimeoutMs: 200,
+      maxConnections: 1,
+    });
+    try {
+      const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
+      const stalled = await openSocket(port);
+      const started = Date.now();
+      expect(await readUntilClose(stalled, 3000)).toBe('');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+      // The one slot is free again: a real client gets in.
+      const client = await connectTls(port);
+      expect(await ask(client, 'set k 0 0 1\r\nv\r\n', '\r\n')).toBe('STORED\r\n');
+    } finally {
+      await listener.close();
+    }
   });
 });
