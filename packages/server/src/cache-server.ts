@@ -16,6 +16,7 @@ import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
+import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { VERSION } from './version.js';
@@ -163,10 +164,11 @@ export class CacheServer {
     };
     const memcachedPort = this.#options.memcachedPort;
     if (memcachedPort !== undefined) {
-      if (this.#options.token !== undefined) {
-        // memcached's protocol has no place for the token (we speak no SASL): say so, once.
+      const credentials = this.#options.memcachedCredentials;
+      if (this.#options.token !== undefined && credentials === undefined) {
+        // memcached's protocol has no place for the token: say so, once.
         this.#node.logger.warn(
-          'the memcached port does not check --token: anyone who can reach it reads and writes the cache',
+          'the memcached port does not check --token (it has --memcached-auth-file): anyone who can reach it reads and writes the cache',
         );
       }
       const listener = listenerSharingFlush(
@@ -174,7 +176,10 @@ export class CacheServer {
           cache: this.#cache,
           maxKeyBytes: this.#options.maxKeyBytes,
           maxValueBytes: this.#options.maxValueBytes,
-          maxConnections: this.#options.maxConnections,
+          maxConnections: this.#options.memcachedMaxConnections,
+          maxUnsentBytes: this.#options.memcachedMaxUnsentBytes,
+          ...(credentials ? { credentials } : {}),
+          ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,
           version: VERSION,
           ...(this.#options.now ? { now: this.#options.now } : {}),
@@ -183,7 +188,10 @@ export class CacheServer {
         this.#node.flush,
       );
       try {
-        address.memcached = await listener.listen({ host, port: memcachedPort });
+        address.memcached = await listener.listen({
+          host: this.#options.memcachedHost,
+          port: memcachedPort,
+        });
       } catch (error) {
         // Both front doors or neither: a node half up would confuse its operator.
         await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -191,6 +199,8 @@ export class CacheServer {
         throw error;
       }
       this.#memcached = listener;
+      const exposed = exposureWarning(address.memcached, credentials !== undefined);
+      if (exposed !== undefined) this.#node.logger.warn(exposed);
     }
     this.#address = address;
     return address;

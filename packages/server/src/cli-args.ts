@@ -4,13 +4,15 @@ import { UsageError } from './errors/usage-error.js';
 import type { ListenOptions } from './cache-server.js';
 import type { LogLevel, ServerOptions } from './options.js';
 import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
+import { defaultMaxConnections } from './fd-limit.js';
 import { parseSize } from './size.js';
 
 /** Default TCP port of the CLI (the programmatic `listen()` defaults to 0, an ephemeral port). */
 export const DEFAULT_PORT = 8001;
 export const DEFAULT_HOST = '127.0.0.1';
 
-type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file';
+/** `switch` is a flag without a value (its variable takes 1/true or 0/false). */
+type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file' | 'switch';
 
 interface Flag {
   name: string;
@@ -121,7 +123,7 @@ export const FLAGS: readonly Flag[] = [
     name: 'max-connections',
     kind: 'int',
     target: 'maxConnections',
-    help: 'most simultaneous memcached connections',
+    help: 'no longer limits the memcached port (see --memcached-max-connections)',
     default: `${DEFAULTS.maxConnections}`,
   },
   {
@@ -150,6 +152,41 @@ export const FLAGS: readonly Flag[] = [
     target: 'tlsKey',
     help: 'PEM private key file (needs --tls-cert)',
   },
+  {
+    name: 'memcached-host',
+    kind: 'string',
+    target: 'memcachedHost',
+    help: 'interface the memcached port binds, whatever --host is',
+    default: DEFAULTS.memcachedHost,
+  },
+  {
+    name: 'memcached-max-connections',
+    kind: 'int',
+    target: 'memcachedMaxConnections',
+    help: 'most simultaneous memcached connections; by default (open-file limit - 64) / 2, at most 1024',
+    default: `${defaultMaxConnections()}`,
+  },
+  {
+    name: 'memcached-max-unsent-bytes',
+    kind: 'size',
+    target: 'memcachedMaxUnsentBytes',
+    help: 'memcached replies not yet read by clients, node-wide, before big holders stop being read',
+    default: DEFAULTS.memcachedMaxUnsentBytes,
+  },
+  {
+    name: 'memcached-auth-file',
+    kind: 'string',
+    target: 'memcachedAuthFile',
+    help: 'user:password lines; clients must log in first (memcached -Y ASCII auth)',
+    default: 'none',
+  },
+  {
+    name: 'memcached-tls',
+    kind: 'switch',
+    target: 'memcachedTls',
+    help: 'serve the memcached port over TLS with --tls-cert/--tls-key (memcached -Z)',
+    default: 'off',
+  },
 ];
 
 export function envName(flag: string): string {
@@ -163,7 +200,8 @@ export type CliCommand =
 
 export function usage(): string {
   const rows = FLAGS.map((f) => {
-    const left = `${f.short ? `-${f.short}, ` : '    '}--${f.name} <value>`;
+    const value = f.kind === 'switch' ? '' : ' <value>';
+    const left = `${f.short ? `-${f.short}, ` : '    '}--${f.name}${value}`;
     const def = f.default === undefined ? '' : ` (default: ${f.default})`;
     return `  ${left.padEnd(30)} ${f.help}${def}\n  ${''.padEnd(30)} env ${envName(f.name)}`;
   });
@@ -214,6 +252,9 @@ function convert(flag: Flag, source: string, raw: string): unknown {
       return (LOG_LEVELS as readonly string[]).includes(raw)
         ? (raw as LogLevel)
         : fail(`must be one of ${LOG_LEVELS.join(', ')}`);
+    case 'switch':
+      if (/^(1|true|on|yes)$/i.test(raw)) return true;
+      return /^(0|false|off|no)$/i.test(raw) ? false : fail('must be 1/true or 0/false');
     case 'file':
       try {
         return readFileSync(raw);
@@ -236,8 +277,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     help: { type: 'boolean', short: 'h' },
     version: { type: 'boolean', short: 'v' },
   };
-  for (const f of FLAGS)
-    spec[f.name] = f.short ? { type: 'string', short: f.short } : { type: 'string' };
+  for (const f of FLAGS) {
+    const type = f.kind === 'switch' ? 'boolean' : 'string';
+    spec[f.name] = f.short ? { type, short: f.short } : { type };
+  }
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -260,9 +303,10 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     const fromFlag = values[f.name];
     // An empty variable is unset (as shells and compose files often leave them), not a bad value.
     const fromEnv = env[envName(f.name)] || undefined;
-    const raw = typeof fromFlag === 'string' ? fromFlag : fromEnv;
+    const given = fromFlag === true ? 'true' : fromFlag;
+    const raw = typeof given === 'string' ? given : fromEnv;
     if (raw === undefined) continue;
-    const source = typeof fromFlag === 'string' ? `--${f.name}` : envName(f.name);
+    const source = typeof given === 'string' ? `--${f.name}` : envName(f.name);
     set[f.target] = convert(f, source, raw);
     sourceOf.set(f.target, source);
   }

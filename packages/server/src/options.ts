@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { parseSize } from './size.js';
+import { defaultMaxConnections } from './fd-limit.js';
+import { MemcachedCredentials } from './memcached/auth-file.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -39,7 +41,7 @@ export interface ServerOptions {
    * 0 picks a free port. @default off
    */
   memcachedPort?: number;
-  /** Most simultaneous memcached connections; more are refused. @default 1024 */
+  /** No longer limits the memcached port (see `memcachedMaxConnections`). @default 1024 */
   maxConnections?: number;
   /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
   idleTimeout?: number;
@@ -49,6 +51,30 @@ export interface ServerOptions {
    * @default none (a node starts empty and loses its entries when it stops)
    */
   snapshotFile?: string;
+  /**
+   * Interface the memcached port binds, whatever `host` the HTTP API listens on: the memcached
+   * protocol has no `token`, so it stays on loopback unless asked. @default "127.0.0.1"
+   */
+  memcachedHost?: string;
+  /**
+   * Most simultaneous memcached connections; more get "ERROR Too many open connections".
+   * @default half of the open-file limit less 64, at most 1024 (`defaultMaxConnections()`)
+   */
+  memcachedMaxConnections?: number;
+  /**
+   * Node-wide budget of memcached reply bytes produced but not yet taken by their clients; past
+   * it, connections holding 16 KiB or more stop being read until their replies drain.
+   * @default "64mb"
+   */
+  memcachedMaxUnsentBytes?: number | string;
+  /**
+   * memcached's ASCII authentication (`memcached -Y`): a file of `user:password` lines; a client
+   * must first send `set <any key> <flags> <exptime> <bytes>` with `user password` as data.
+   * @default none (no authentication)
+   */
+  memcachedAuthFile?: string;
+  /** Serve the memcached port over TLS, with `tls`'s certificate and key (memcached's `-Z`). @default false */
+  memcachedTls?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -70,6 +96,14 @@ export interface ResolvedOptions {
   readonly idleTimeout: number;
   /** Absolute path. */
   readonly snapshotFile: string | undefined;
+  readonly memcachedHost: string;
+  readonly memcachedMaxConnections: number;
+  readonly memcachedMaxUnsentBytes: number;
+  /** Absolute path. */
+  readonly memcachedAuthFile: string | undefined;
+  /** The users in `memcachedAuthFile`, read at start-up. */
+  readonly memcachedCredentials: MemcachedCredentials | undefined;
+  readonly memcachedTls: boolean;
 }
 
 export const DEFAULTS = {
@@ -83,6 +117,8 @@ export const DEFAULTS = {
   closeTimeout: 10_000,
   maxConnections: 1024,
   idleTimeout: 0,
+  memcachedHost: '127.0.0.1',
+  memcachedMaxUnsentBytes: '64mb',
 } as const;
 
 const NODE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -175,6 +211,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       `snapshotFile must be a non-empty path without NUL characters, got ${JSON.stringify(snapshotFile)}`,
     );
   }
+  const memcached = memcachedOptions(options);
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('now must be a function returning milliseconds');
   }
@@ -205,5 +242,57 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
+    ...memcached,
+  };
+}
+
+type MemcachedResolved = Pick<
+  ResolvedOptions,
+  | 'memcachedHost'
+  | 'memcachedMaxConnections'
+  | 'memcachedMaxUnsentBytes'
+  | 'memcachedAuthFile'
+  | 'memcachedCredentials'
+  | 'memcachedTls'
+>;
+
+/** The memcached port's exposure and limits; reads the auth file, so a bad one fails at start. */
+function memcachedOptions(options: ServerOptions): MemcachedResolved {
+  const host = options.memcachedHost ?? DEFAULTS.memcachedHost;
+  if (typeof host !== 'string' || host.length === 0 || /\s/.test(host)) {
+    throw new TypeError(
+      `memcachedHost must be a non-empty host name or address, got ${JSON.stringify(host)}`,
+    );
+  }
+  const maxUnsent = parseSize(
+    'memcachedMaxUnsentBytes',
+    options.memcachedMaxUnsentBytes ?? DEFAULTS.memcachedMaxUnsentBytes,
+  );
+  if (maxUnsent < 1) throw new RangeError('memcachedMaxUnsentBytes must be at least 1 byte');
+  const authFile = options.memcachedAuthFile;
+  if (authFile !== undefined && (typeof authFile !== 'string' || authFile.length === 0)) {
+    throw new TypeError(
+      `memcachedAuthFile must be a non-empty path, got ${JSON.stringify(authFile)}`,
+    );
+  }
+  const memcachedTls = options.memcachedTls ?? false;
+  if (typeof memcachedTls !== 'boolean') {
+    throw new TypeError(`memcachedTls must be a boolean, got ${String(memcachedTls)}`);
+  }
+  if (memcachedTls && options.tls === undefined) {
+    throw new RangeError('memcachedTls needs tls (a certificate and key: --tls-cert, --tls-key)');
+  }
+  return {
+    memcachedHost: host,
+    memcachedMaxConnections: wholeNumber(
+      'memcachedMaxConnections',
+      options.memcachedMaxConnections ?? defaultMaxConnections(),
+      1,
+    ),
+    memcachedMaxUnsentBytes: maxUnsent,
+    memcachedAuthFile: authFile === undefined ? undefined : resolve(authFile),
+    memcachedCredentials:
+      authFile === undefined ? undefined : MemcachedCredentials.read(authFile, 'memcachedAuthFile'),
+    memcachedTls,
   };
 }

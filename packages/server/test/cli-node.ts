@@ -30,10 +30,15 @@ const LISTENING = /listening on (\S+) \(.*?(?:, memcached protocol on (\S+):(\d+
  */
 export async function startCliNode(
   args: readonly string[] = [],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  /** `openFileLimit`: run the node under `prlimit --nofile=N:N` (Linux). */
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; openFileLimit?: number } = {},
 ): Promise<CliNode> {
   const withPort = args.includes('--port') || args.includes('-p') ? args : ['--port', '0', ...args];
-  const child = spawn(process.execPath, [CLI_BIN, ...withPort], {
+  const command = [process.execPath, CLI_BIN, ...withPort];
+  // prlimit execs the node in place: child.pid stays the node's.
+  const limit = options.openFileLimit;
+  if (limit !== undefined) command.unshift('prlimit', `--nofile=${limit}:${limit}`, '--');
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,10 +1,22 @@
 import type { Socket } from 'node:net';
+import type { MemcachedCredentials } from './auth-file.js';
+import { authenticationLine, completeAuthentication } from './auth.js';
 import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
 import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
 import { completeTextStore } from './storage-commands.js';
+import type { Tokens } from './tokenize.js';
+import type { UnsentBudget } from './unsent-budget.js';
+
+/** What a connection answers to beyond the protocol itself (the listener's settings). */
+export interface ConnectionLimits {
+  /** The node-wide budget of unsent reply bytes; without one, only the socket's 'drain' paces. */
+  budget?: UnsentBudget;
+  /** When set, the client must log in (ASCII authentication) before any other command. */
+  credentials?: MemcachedCredentials;
+}
 
 /**
  * memcached closes a connection whose buffered input holds no newline after 2048 bytes, unless
@@ -25,7 +37,10 @@ const CR = 0x0d;
  * blocks are awaited whole (chunks are gathered and joined once), and all replies to one input
  * chunk leave in one write — or, given a {@link FlushScheduler} (the listener's), all replies to
  * the chunks of one event-loop turn, once every connection's input of that turn was processed.
- * While the socket's write buffer is full, reading pauses and unprocessed input waits.
+ * While the socket's write buffer is full, or the connection holds more unsent reply bytes than
+ * the {@link UnsentBudget} allows, reading pauses and unprocessed input waits; a multi-key get
+ * stops between two values and finishes once the client has read (a never-reading client cannot
+ * make one `get k k k …` line hold a reply per key).
  *
  * A chunk is only valid during the call (the listener may reuse one read buffer for every
  * socket), so whatever outlives it — a partial line, part of a data block — is copied.
@@ -42,17 +57,35 @@ export class MemcachedConnection implements Session, Flushable {
   private paused = false;
   private closing = false;
   private reportedWritten = 0;
+  /** The rest of a multi-key get, as a command line, to run before any further input. */
+  private deferred: Buffer | undefined;
+  /** Unsent bytes last reported to the budget. */
+  private accounted = 0;
+  private authenticated: boolean;
+  private readonly budget: UnsentBudget | undefined;
+  private readonly credentials: MemcachedCredentials | undefined;
+  /** Runs as each flush has been handed to the kernel (one function, not one per write). */
+  private readonly written = (): void => this.onWritten();
 
   constructor(
     readonly socket: Socket,
     readonly shared: ProtocolShared,
     /** Without one, the replies to each input chunk are written as soon as it is processed. */
     private readonly flushes?: FlushScheduler,
+    limits: ConnectionLimits = {},
   ) {
+    this.budget = limits.budget;
+    this.credentials = limits.credentials;
+    this.authenticated = limits.credentials === undefined;
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     // A reset by the peer is normal for a cache connection; 'close' follows and cleans up.
     socket.on('error', () => {});
+    socket.once('close', () => {
+      this.budget?.change(-this.accounted);
+      this.accounted = 0;
+      this.deferred = undefined;
+    });
   }
 
   expectData(pending: PendingStore, bytes: number): void {
@@ -68,11 +101,35 @@ export class MemcachedConnection implements Session, Flushable {
     this.end();
   }
 
+  deferKeys(buf: Buffer, t: Tokens, first: number, next: number): boolean {
+    if (!this.overLimit()) return false;
+    const { maxKeyBytes } = this.shared;
+    let bytes = 0;
+    for (let i = 0; i < t.count; i++) {
+      if (i >= first && i < next) continue;
+      const n = t.ends[i]! - t.starts[i]!;
+      // A bad key further on turns the whole reply into one error, which needs the reply so far.
+      if (i >= next && n > maxKeyBytes) return false;
+      bytes += n + 1;
+    }
+    const line = Buffer.allocUnsafe(bytes - 1);
+    let at = 0;
+    for (let i = 0; i < t.count; i++) {
+      if (i >= first && i < next) continue;
+      if (at > 0) line[at++] = 0x20;
+      at += buf.copy(line, at, t.starts[i]!, t.ends[i]!);
+    }
+    this.deferred = line;
+    this.pause();
+    return true;
+  }
+
   /** Stops reading, sends what is queued and closes (used by `quit` and the listener's close). */
   end(): void {
     if (this.closing) return;
     this.closing = true;
     this.pending = undefined;
+    this.deferred = undefined;
     this.flush();
     this.socket.end();
   }
@@ -101,9 +158,47 @@ export class MemcachedConnection implements Session, Flushable {
   }
 
   private onDrain(): void {
-    if (!this.paused || this.closing) return;
+    this.account();
+    this.resumeIfRoom();
+  }
+
+  private onWritten(): void {
+    this.account();
+    this.resumeIfRoom();
+  }
+
+  /** Unsent bytes: replies not yet handed to the socket, and those the socket still queues. */
+  private unsent(): number {
+    const queued = this.socket.writableLength;
+    return this.out.pendingBytes + (queued > 0 ? queued : 0);
+  }
+
+  private overLimit(): boolean {
+    return this.budget !== undefined && this.unsent() >= this.budget.limit();
+  }
+
+  /** Reports the socket's queue to the budget (replies not yet handed over are reported at flush). */
+  private account(): void {
+    if (this.budget === undefined) return;
+    const queued = this.socket.writableLength;
+    const now = queued > 0 ? queued : 0;
+    this.budget.change(now - this.accounted);
+    this.accounted = now;
+  }
+
+  private pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.socket.pause();
+  }
+
+  private resumeIfRoom(): void {
+    if (!this.paused || this.closing || this.socket.writableNeedDrain || this.overLimit()) return;
     this.paused = false;
     this.socket.resume();
+    const rest = this.deferred;
+    this.deferred = undefined;
+    if (rest !== undefined) this.run(rest, 0, rest.length);
     const buf = this.pending;
     this.pending = undefined;
     if (buf !== undefined) this.process(buf);
@@ -132,6 +227,7 @@ export class MemcachedConnection implements Session, Flushable {
       pos = nl + 1;
       this.run(buf, start, end);
       if (this.out.pendingBytes > FLUSH_THRESHOLD_BYTES) this.flush();
+      if (this.overLimit()) this.pause();
     }
     if (pos < length && !this.closing) this.keep(buf.subarray(pos));
   }
@@ -139,7 +235,8 @@ export class MemcachedConnection implements Session, Flushable {
   /** Runs one command; a failure of ours must not cost the client its connection. */
   private run(buf: Buffer, start: number, end: number): void {
     try {
-      executeLine(this, buf, start, end);
+      if (this.authenticated) executeLine(this, buf, start, end);
+      else authenticationLine(this, buf, start, end);
     } catch {
       this.waiting = undefined;
       this.out.ascii('SERVER_ERROR internal error\r\n');
@@ -171,7 +268,9 @@ export class MemcachedConnection implements Session, Flushable {
       // its command line. Written after that time, the item must stay.
       this.shared.store.nodeFlush.settle();
       if (pending.kind === 'text') completeTextStore(this, pending, data, this.waitBytes);
-      else completeMetaStore(this, pending, data, this.waitBytes);
+      else if (pending.kind === 'meta') completeMetaStore(this, pending, data, this.waitBytes);
+      else if (this.credentials !== undefined)
+        this.authenticated = completeAuthentication(this, this.credentials, data, this.waitBytes);
     } catch {
       this.out.ascii('SERVER_ERROR internal error\r\n');
     }
@@ -193,13 +292,11 @@ export class MemcachedConnection implements Session, Flushable {
 
   private flush(): void {
     if (this.socket.destroyed) return;
-    const ok = this.out.flush(this.socket);
+    const ok = this.out.flush(this.socket, this.budget && this.written);
     this.shared.counters.bytes_written += this.out.bytesWritten - this.reportedWritten;
     this.reportedWritten = this.out.bytesWritten;
-    if (!ok && !this.paused && !this.closing) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    this.account();
+    if (!ok && !this.closing) this.pause();
   }
 }
 

@@ -1,6 +1,9 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { MemcachedConnection } from './connection.js';
+import type { ConnectionLimits } from './connection.js';
 import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { MemcachedStats } from './counters.js';
@@ -10,6 +13,7 @@ import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';
 import { adoptWithSharedReadBuffer } from './shared-buffer-reads.js';
 import { ProtocolStore } from './store.js';
+import { UnsentBudget } from './unsent-budget.js';
 
 /** One read buffer for all of a listener's connections (see adoptWithSharedReadBuffer). */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -28,6 +32,8 @@ export interface MemcachedListener {
   readonly stats: MemcachedStats;
   /** The bound address, once listening. */
   readonly address: MemcachedAddress | undefined;
+  /** Reply bytes the connections hold unsent, as last reported (see UnsentBudget). */
+  readonly unsentBytes: number;
 }
 
 /**
@@ -68,13 +74,20 @@ export function listenerSharingFlush(
 
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const flushes = new FlushScheduler();
+  const budget = new UnsentBudget(o.maxUnsentBytes);
+  const limits: ConnectionLimits = {
+    budget,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+  };
+  const secureContext = o.secureContext;
 
   const accept = (accepted: Socket): void => {
     if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
       counters.rejected_connections++;
       accepted.on('error', () => {});
       // Accepted paused: read (and drop) input so the peer's FIN is seen and the socket closes;
-      // a peer that never closes its side is cut off after closeTimeoutMs.
+      // a peer that never closes its side is cut off after closeTimeoutMs. In plain text even on
+      // a TLS port, before any handshake, as memcached does: refusing costs no TLS work.
       accepted.resume();
       accepted.end('ERROR Too many open connections\r\n');
       const cutOff = setTimeout(() => accepted.destroy(), o.closeTimeoutMs);
@@ -86,11 +99,17 @@ export function listenerSharingFlush(
     counters.total_connections++;
     // Reads start only on a later tick, after `connection` below exists.
     const receive = (chunk: Buffer): void => connection.receive(chunk);
-    const adopted = o.sharedReadBuffer
-      ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
-      : undefined;
-    const socket = adopted ?? accepted;
-    const connection = new MemcachedConnection(socket, shared, flushes);
+    let socket: Socket;
+    let adopted: Socket | undefined;
+    if (secureContext !== undefined) {
+      socket = secureSocket(accepted, secureContext, o.tlsHandshakeTimeoutMs);
+    } else {
+      adopted = o.sharedReadBuffer
+        ? adoptWithSharedReadBuffer(accepted, readBuffer, receive)
+        : undefined;
+      socket = adopted ?? accepted;
+    }
+    const connection = new MemcachedConnection(socket, shared, flushes, limits);
     if (adopted === undefined) {
       socket.on('data', receive);
       socket.resume();
@@ -156,5 +175,27 @@ export function listenerSharingFlush(
     get address() {
       return address;
     },
+    get unsentBytes() {
+      return budget.total;
+    },
   };
+}
+
+/**
+ * Wraps an accepted connection in a server-side TLS session. A client that has not finished its
+ * handshake in `timeoutMs` is cut off: it holds a connection slot.
+ */
+function secureSocket(
+  accepted: Socket,
+  secureContext: SecureContext,
+  timeoutMs: number,
+): TLSSocket {
+  const socket = new TLSSocket(accepted, { isServer: true, secureContext });
+  const timer = setTimeout(() => socket.destroy(), timeoutMs);
+  timer.unref();
+  socket.once('secure', () => clearTimeout(timer));
+  socket.once('close', () => clearTimeout(timer));
+  // Handshake failures (a plain-text client, a bad certificate) end the socket; 'close' cleans up.
+  socket.on('error', () => {});
+  return socket;
 }

@@ -1,3 +1,7 @@
+import { createSecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
+import { defaultMaxConnections } from '../fd-limit.js';
+import { MemcachedCredentials } from './auth-file.js';
 import type { MemcachedCache } from './store.js';
 
 export interface MemcachedListenerOptions {
@@ -7,8 +11,22 @@ export interface MemcachedListenerOptions {
   maxKeyBytes?: number;
   /** Largest value in bytes; larger stores get "SERVER_ERROR object too large for cache". @default 1048576 */
   maxValueBytes?: number;
-  /** Connections beyond this are refused with "ERROR Too many open connections". @default 1024 */
+  /**
+   * Connections beyond this are refused with "ERROR Too many open connections".
+   * @default half of the open-file limit less 64, at most 1024 (`defaultMaxConnections()`)
+   */
   maxConnections?: number;
+  /**
+   * Reply bytes all connections may hold unsent before those holding 16 KiB or more stop being
+   * read (each may hold up to 256 KiB below it). @default 67108864 (64 MiB)
+   */
+  maxUnsentBytes?: number;
+  /** Clients must log in first (memcached's ASCII authentication, `-Y`). @default none */
+  credentials?: MemcachedCredentials;
+  /** PEM certificate and key: the port speaks TLS (memcached's `-Z`). @default none */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** With `tls`: a connection whose handshake has not finished after this many ms is cut. @default 10000 */
+  tlsHandshakeTimeoutMs?: number;
   /** Close a connection idle for this many milliseconds; 0 = never. @default 0 */
   idleTimeoutMs?: number;
   /** Reported by `version` and `stats`. @default "dcache" */
@@ -25,7 +43,13 @@ export interface MemcachedListenerOptions {
   sharedReadBuffer?: boolean;
 }
 
-export type ResolvedMemcachedOptions = Required<MemcachedListenerOptions>;
+export type ResolvedMemcachedOptions = Required<
+  Omit<MemcachedListenerOptions, 'credentials' | 'tls'>
+> & {
+  credentials: MemcachedCredentials | undefined;
+  /** Built once from `tls`. */
+  secureContext: SecureContext | undefined;
+};
 
 function integer(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -57,13 +81,38 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
   if (typeof sharedReadBuffer !== 'boolean') {
     throw new TypeError('memcached listener: sharedReadBuffer must be a boolean');
   }
+  const credentials = options.credentials;
+  if (credentials !== undefined && !(credentials instanceof MemcachedCredentials)) {
+    throw new TypeError('memcached listener: credentials must come from MemcachedCredentials.read');
+  }
+  let secureContext: SecureContext | undefined;
+  if (options.tls !== undefined) {
+    try {
+      secureContext = createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+    } catch (error) {
+      throw new TypeError(
+        `memcached listener: tls must be a PEM certificate and its key: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
+  }
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('memcached listener: now must be a function');
   return {
     cache,
     maxKeyBytes: integer('maxKeyBytes', options.maxKeyBytes, 250, 1),
     maxValueBytes: integer('maxValueBytes', options.maxValueBytes, 1024 * 1024, 0),
-    maxConnections: integer('maxConnections', options.maxConnections, 1024, 1),
+    maxConnections: integer('maxConnections', options.maxConnections, defaultMaxConnections(), 1),
+    maxUnsentBytes: integer('maxUnsentBytes', options.maxUnsentBytes, 64 * 1024 * 1024, 1),
+    credentials,
+    secureContext,
+    // tls.Server's own default is 120 s: long for a slot a stalled client holds.
+    tlsHandshakeTimeoutMs: integer(
+      'tlsHandshakeTimeoutMs',
+      options.tlsHandshakeTimeoutMs,
+      10_000,
+      1,
+    ),
     idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 0, 0),
     version,
     now,

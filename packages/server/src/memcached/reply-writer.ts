@@ -30,6 +30,8 @@ export class ReplyWriter {
   private start = 0;
   private end = 0;
   private parts: Buffer[] = [];
+  /** Bytes in `parts`, kept as they are pushed: the connection asks between every two values. */
+  private partsBytes = 0;
   private pushes = 0;
   /** Bytes handed to the socket so far (memcached's `bytes_written`). */
   bytesWritten = 0;
@@ -53,11 +55,13 @@ export class ReplyWriter {
       const copy = Buffer.allocUnsafe(n);
       this.slab.copy(copy, 0, this.start, this.end);
       this.parts.push(copy);
+      this.partsBytes += n;
       this.start = 0;
       this.end = 0;
       return;
     }
     this.parts.push(this.slab.subarray(this.start, this.end));
+    this.partsBytes += n;
     // The socket may hold that view until it is sent: start a fresh slab rather than overwrite it.
     this.slab = Buffer.allocUnsafe(SLAB_BYTES);
     this.start = 0;
@@ -105,6 +109,7 @@ export class ReplyWriter {
     if (n < LARGE_VALUE_BYTES) return this.bytes(src);
     this.pushSlab();
     this.parts.push(Buffer.from(src.buffer, src.byteOffset, n));
+    this.partsBytes += n;
     return this;
   }
 
@@ -142,6 +147,7 @@ export class ReplyWriter {
       this.parts.length = m.parts;
       this.start = m.start;
       this.end = m.end;
+      this.countParts();
       return;
     }
     // The slab was flushed into parts since the mark: the first part pushed after it begins with
@@ -150,16 +156,25 @@ export class ReplyWriter {
     this.parts.length = m.parts;
     if (first !== undefined && m.end > m.start) this.parts.push(first.subarray(0, m.end - m.start));
     this.start = this.end;
+    this.countParts();
   }
 
-  get pendingBytes(): number {
-    let n = this.end - this.start;
+  private countParts(): void {
+    let n = 0;
     for (const p of this.parts) n += p.length;
-    return n;
+    this.partsBytes = n;
   }
 
-  /** Writes everything collected; returns false when the socket asks us to wait for 'drain'. */
-  flush(socket: Socket): boolean {
+  /** Bytes collected and not yet handed to the socket. */
+  get pendingBytes(): number {
+    return this.end - this.start + this.partsBytes;
+  }
+
+  /**
+   * Writes everything collected; returns false when the socket asks us to wait for 'drain'.
+   * `written`, when given, runs once the last of it has been handed to the kernel.
+   */
+  flush(socket: Socket, written?: (error?: Error | null) => void): boolean {
     const n = this.end - this.start;
     if (this.parts.length === 0 && n > 0 && n < POOLED_COPY_BYTES) {
       // The common case, one small reply: handed over as a latin1 string (byte for byte the
@@ -169,7 +184,7 @@ export class ReplyWriter {
       this.start = 0;
       this.end = 0;
       this.bytesWritten += n;
-      return socket.write(text, 'latin1');
+      return socket.write(text, 'latin1', written);
     }
     this.pushSlab();
     const parts = this.parts;
@@ -177,17 +192,19 @@ export class ReplyWriter {
     let ok: boolean;
     if (parts.length === 1) {
       this.bytesWritten += parts[0]!.length;
-      ok = socket.write(parts[0]!);
+      ok = socket.write(parts[0]!, written);
     } else {
       socket.cork();
       ok = true;
-      for (const p of parts) {
-        this.bytesWritten += p.length;
-        ok = socket.write(p);
+      const last = parts.length - 1;
+      for (let i = 0; i <= last; i++) {
+        this.bytesWritten += parts[i]!.length;
+        ok = i === last ? socket.write(parts[i]!, written) : socket.write(parts[i]!);
       }
       socket.uncork();
     }
     this.parts = [];
+    this.partsBytes = 0;
     return ok;
   }
 }

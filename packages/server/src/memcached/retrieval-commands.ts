@@ -32,6 +32,8 @@ export function retrieve(
   }
   const mark = out.mark();
   for (let i = first; i < t.count; i++) {
+    // A client that does not read its replies gets the rest of them once it has.
+    if (i > first && session.deferKeys(buf, t, first, i)) return;
     const start = t.starts[i]!;
     const end = t.ends[i]!;
     const key = end - start > maxKeyBytes ? undefined : decodeKey(buf, start, end);

@@ -2,6 +2,7 @@ import type { MemcachedCounters } from './counters.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { StatsSource } from './stats-reply.js';
 import type { ProtocolStore } from './store.js';
+import type { Tokens } from './tokenize.js';
 
 /** Everything one listener's connections share. */
 export interface ProtocolShared extends StatsSource {
@@ -45,7 +46,12 @@ export interface PendingMetaStore {
 /** A flag to echo in a meta reply: an opaque token verbatim, the key, or the new CAS. */
 export type MetaEcho = { readonly opaque: Buffer } | 'k' | 'c';
 
-export type PendingStore = PendingTextStore | PendingMetaStore;
+/** The login `set` of ASCII authentication, waiting for its `user password` data block. */
+export interface PendingAuth {
+  readonly kind: 'auth';
+}
+
+export type PendingStore = PendingTextStore | PendingMetaStore | PendingAuth;
 
 /** What a command can ask of the connection it runs on. */
 export interface Session {
@@ -57,6 +63,13 @@ export interface Session {
   swallow(bytes: number): void;
   /** Close after writing the replies produced so far. */
   quit(): void;
+  /**
+   * Asked by a multi-key get before the key at token `next`: false while the connection may reply
+   * more. True when its client has too many reply bytes unread: the connection has kept the
+   * command (tokens before `first`, then the keys from `next` on) to finish once the client has
+   * read, and the command must stop here, without its END.
+   */
+  deferKeys(buf: Buffer, t: Tokens, first: number, next: number): boolean;
 }
 
 /** Versions above 2^53 cannot be core versions; -1 never matches one. */
