@@ -166,6 +166,7 @@ export class CacheServer {
       if (this.#options.token !== undefined) {
         // memcached's protocol has no place for the token (we speak no SASL): say so, once.
         this.#node.logger.warn(
+          'memcached_no_auth',
           'the memcached port does not check --token: anyone who can reach it reads and writes the cache',
         );
       }
