@@ -18,6 +18,8 @@ import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
+import { observeNode } from './telemetry-metrics.js';
+import { traceRequest } from './telemetry-spans.js';
 import { VERSION } from './version.js';
 
 export interface ListenOptions {
@@ -57,6 +59,8 @@ export class CacheServer {
   #restored = false;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
   readonly #inFlight = new Set<ServerResponse>();
+  /** Stops publishing /metrics through OpenTelemetry (telemetry-metrics.ts); set while listening. */
+  #stopMetrics: (() => void) | undefined;
 
   /** Throws a TypeError/RangeError naming a bad option. */
   constructor(options: ServerOptions = {}) {
@@ -133,9 +137,11 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const flush = this.#node.flush;
+    const nodeId = this.#options.nodeId;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
       this.#track(res);
+      traceRequest(req, res, nodeId);
       // A delayed flush whose time has come applies before the request reads the cache (the hono
       // routes settle it too, through `timed`; the fast paths skip those).
       flush.settle();
@@ -194,6 +200,7 @@ export class CacheServer {
       this.#memcached = listener;
     }
     this.#address = address;
+    this.#stopMetrics ??= observeNode(this.#node);
     return address;
   }
 
@@ -254,6 +261,8 @@ export class CacheServer {
         this.#server = undefined;
         this.#address = undefined;
         void memcachedClosed.then(() => {
+          this.#stopMetrics?.();
+          this.#stopMetrics = undefined;
           // Last, once no request can set it again.
           this.#stopFlush();
           resolve();
