@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -214,6 +217,26 @@ describe('client spans: one per public call, with what the call did', () => {
 });
 
 describe('without @opentelemetry/api installed', () => {
+  it('the built client loads and works', async () => {
+    const hide = fileURLToPath(
+      new URL('../../server/test/fixtures/hide-otel.mjs', import.meta.url),
+    );
+    const dist = new URL('../dist/index.js', import.meta.url).href;
+    const script = `
+      const { DistributedCacheClient } = await import(${JSON.stringify(dist)});
+      const client = new DistributedCacheClient([${JSON.stringify(nodes[0]!.url)}]);
+      await client.set('k', 'without otel');
+      console.log(await client.get('k'));
+      await client.close();
+    `;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', hide, '--input-type=module', '-e', script],
+      { timeout: 20_000 },
+    );
+    expect(stdout.trim()).toBe('without otel');
+  });
+
   it('loads as a no-op instead of failing', () => {
     const absent = (id: string): never => {
       throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });

@@ -266,6 +266,16 @@ describe('routeOf', () => {
 });
 
 describe('without @opentelemetry/api installed', () => {
+  it('a CLI node starts and serves', async () => {
+    const hide = fileURLToPath(new URL('./fixtures/hide-otel.mjs', import.meta.url));
+    const node = await startCliNode(['--log-level', 'silent'], {
+      env: { NODE_OPTIONS: `--import ${hide}` },
+    });
+    await fetch(`${node.url}/v1/keys/k`, { method: 'PUT', body: 'v' });
+    expect(await (await fetch(`${node.url}/v1/keys/k`)).text()).toBe('v');
+    expect(await node.stop('SIGTERM')).toBe(0);
+  });
+
   it('loads as a no-op instead of failing', () => {
     const absent = (id: string): never => {
       throw Object.assign(new Error(`Cannot find module '${id}'`), { code: 'MODULE_NOT_FOUND' });
