@@ -1,6 +1,18 @@
 // One span per public call: what the operations report into it, and how it ends.
-import type { Attributes, Span } from '@opentelemetry/api';
 import { tracing } from './telemetry.js';
+
+/**
+ * What a call uses of an OpenTelemetry span. Declared here rather than imported, so that the
+ * client's published types (which reach this file) never name the optional peer: a project
+ * without it installed must still type-check against them.
+ */
+interface RecordingSpan {
+  setAttributes(attributes: Record<string, number | undefined>): unknown;
+  setAttribute(key: string, value: string): unknown;
+  setStatus(status: { code: number; message: string }): unknown;
+  recordException(exception: Error): void;
+  end(): void;
+}
 
 /**
  * What a call did on the way, counted by the operations (read.ts, write.ts, replicated-ops.ts)
@@ -26,9 +38,9 @@ export class CallSpan implements CallTrace {
   /** For reads: keys found, and keys missing. */
   hits: number | undefined;
   misses: number | undefined;
-  readonly #span: Span;
+  readonly #span: RecordingSpan;
 
-  constructor(span: Span) {
+  constructor(span: RecordingSpan) {
     this.#span = span;
   }
 
@@ -39,7 +51,7 @@ export class CallSpan implements CallTrace {
   }
 
   end(): void {
-    const attributes: Attributes = {
+    const attributes: Record<string, number | undefined> = {
       'dcache.nodes_tried': this.nodesTried,
       'dcache.failovers': this.failovers,
       'dcache.read_repairs': this.repairs,

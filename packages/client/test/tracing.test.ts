@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
@@ -235,6 +237,25 @@ describe('without @opentelemetry/api installed', () => {
       { timeout: 20_000 },
     );
     expect(stdout.trim()).toBe('without otel');
+  });
+
+  it('the published types never name it, so projects without it type-check', () => {
+    // Every declaration file the package's types reach from dist/index.d.ts.
+    const seen = new Set<string>();
+    const queue = [fileURLToPath(new URL('../dist/index.d.ts', import.meta.url))];
+    const naming: string[] = [];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      if (text.includes('@opentelemetry/')) naming.push(file);
+      for (const [, path] of text.matchAll(/(?:from '|import\(")(\.[^'"]+)\.js['"]/g)) {
+        queue.push(resolve(dirname(file), `${path}.d.ts`));
+      }
+    }
+    expect(seen.size).toBeGreaterThan(10);
+    expect(naming).toEqual([]);
   });
 
   it('loads as a no-op instead of failing', () => {
