@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { metrics, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -274,6 +275,25 @@ describe('without @opentelemetry/api installed', () => {
     await fetch(`${node.url}/v1/keys/k`, { method: 'PUT', body: 'v' });
     expect(await (await fetch(`${node.url}/v1/keys/k`)).text()).toBe('v');
     expect(await node.stop('SIGTERM')).toBe(0);
+  });
+
+  it('the published types never name it, so projects without it type-check', () => {
+    // Every declaration file the package's types reach from dist/index.d.ts.
+    const seen = new Set<string>();
+    const queue = [fileURLToPath(new URL('../dist/index.d.ts', import.meta.url))];
+    const naming: string[] = [];
+    while (queue.length > 0) {
+      const file = queue.pop()!;
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(file, 'utf8');
+      if (text.includes('@opentelemetry/')) naming.push(file);
+      for (const [, path] of text.matchAll(/(?:from '|import\(")(\.[^'"]+)\.js['"]/g)) {
+        queue.push(resolve(dirname(file), `${path}.d.ts`));
+      }
+    }
+    expect(seen.size).toBeGreaterThan(10);
+    expect(naming).toEqual([]);
   });
 
   it('loads as a no-op instead of failing', () => {
