@@ -92,6 +92,22 @@ describe('--log-format json: a node started through the CLI', () => {
     expect(refusals.every((line) => line.level === 'debug')).toBe(true);
   });
 
+  it('reports a port it cannot bind as a listen_failed line, and exits 1', async () => {
+    const taken = await startCliNode(['--log-level', 'silent']);
+    const port = new URL(taken.url).port;
+    const second = spawnSync(
+      process.execPath,
+      [CLI_BIN, '--port', port, '--log-format', 'json', '--node-id', 'late'],
+      { encoding: 'utf8', timeout: 15_000 },
+    );
+    expect(second.status).toBe(1);
+    expect(second.stdout).toBe('');
+    const [line, ...rest] = parseLines(second.stderr);
+    expect(rest).toEqual([]);
+    expect(line).toMatchObject({ level: 'error', node: 'late', event: 'listen_failed' });
+    expect(line!.msg).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+  });
+
   it('keeps the plain lines by default', async () => {
     const node = await startCliNode(['--log-level', 'debug']);
     await fetch(`${node.url}/v1/keys/${'k'.repeat(300)}`, { headers: { 'x-request-id': 'r-1' } });
