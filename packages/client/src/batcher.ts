@@ -1,5 +1,6 @@
 import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
+import type { CallTrace } from './telemetry-call.js';
 
 /** Sends one batch; `timeout` is what is left of its oldest operation's time, in milliseconds. */
 export type SendBatch = (ops: readonly BatchOp[], timeout: number) => Promise<BatchResult[]>;
@@ -57,6 +58,11 @@ export class Batcher {
   #queuedAt: number[] = [];
   /** Sum of `estimatedBytes` over the queue. */
   #queuedBytes = 0;
+  /**
+   * Traced calls' operations still queued, by their resolve function: told their batch's size when
+   * it leaves. Empty unless a tracing SDK is registered, so untraced batches check one size.
+   */
+  readonly #traces = new Map<(result: BatchResult) => void, CallTrace>();
   #scheduled = false;
   #inFlight = 0;
   readonly #flush = (): void => this.flush();
@@ -90,8 +96,9 @@ export class Batcher {
     return this.#ops.length;
   }
 
-  enqueue(op: BatchOp): Promise<BatchResult> {
+  enqueue(op: BatchOp, trace?: CallTrace): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
+      if (trace !== undefined) this.#traces.set(resolve, trace);
       this.#ops.push(op);
       this.#resolves.push(resolve);
       this.#rejects.push(reject);
@@ -114,12 +121,15 @@ export class Batcher {
       }
       if (expired > 0) {
         const error = this.#expired();
-        for (const reject of this.#take(expired).rejects) reject(error);
+        const { resolves, rejects } = this.#take(expired);
+        if (this.#traces.size > 0) for (const resolve of resolves) this.#traces.delete(resolve);
+        for (const reject of rejects) reject(error);
         continue;
       }
       const left = this.#timeout - (now - this.#queuedAt[0]!);
       const count = this.#nextBatchLength();
       const { ops, resolves, rejects } = this.#take(count);
+      if (this.#traces.size > 0) this.#tellBatchSize(resolves, count);
       this.#inFlight++;
       // Not in a .finally: that would plan the next flush a microtask after the callers woke.
       void this.#send(ops, left).then(
@@ -178,8 +188,18 @@ export class Batcher {
 
   #failQueued(error: unknown): void {
     if (this.#ops.length === 0) return;
-    const { rejects } = this.#take(this.#ops.length);
+    const { resolves, rejects } = this.#take(this.#ops.length);
+    if (this.#traces.size > 0) for (const resolve of resolves) this.#traces.delete(resolve);
     for (const reject of rejects) reject(error);
+  }
+
+  #tellBatchSize(resolves: readonly ((result: BatchResult) => void)[], count: number): void {
+    for (const resolve of resolves) {
+      const trace = this.#traces.get(resolve);
+      if (trace === undefined) continue;
+      this.#traces.delete(resolve);
+      trace.batchSize = Math.max(trace.batchSize, count);
+    }
   }
 
   #schedule(): void {

@@ -9,6 +9,7 @@ import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
+import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
 import { flushEveryNode } from './flush.js';
@@ -24,6 +25,8 @@ import {
   ttlOption,
 } from './validate.js';
 import type { SetCondition } from './wire.js';
+import { startCall, traced } from './telemetry-call.js';
+import type { CallSpan } from './telemetry-call.js';
 import {
   deleteEverywhere,
   incrEverywhere,
@@ -62,6 +65,10 @@ function unavailableAs<T>(fallback: T): (error: unknown) => T {
 }
 const skipUnavailable = unavailableAs(undefined);
 const unavailableAsFalse = unavailableAs(false);
+
+/** A traced single-key read's outcome: a hit or a miss. */
+const foundOne = (call: CallSpan, hit: Hit | undefined): void =>
+  call.found(hit === undefined ? 0 : 1, 1);
 
 /** A value with the version a later `compareAndSet` must match. */
 export interface VersionedValue<T> {
@@ -147,8 +154,13 @@ export class DistributedCacheClient {
   async get<T = unknown>(key: string, options?: CallOptions): Promise<T | undefined> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await abortable(signalOption(options), () =>
-      readEntry(this.#cluster, key, this.#options.batch),
+    const call = startCall('get', 1);
+    const hit = await traced(
+      call,
+      abortable(signalOption(options), () =>
+        readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
+      ),
+      foundOne,
     );
     return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
   }
@@ -166,8 +178,13 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
-    const hit = await abortable(signalOption(options), () =>
-      readEntry(this.#cluster, key, this.#options.batch, { touch: ttl }),
+    const call = startCall('getAndTouch', 1);
+    const hit = await traced(
+      call,
+      abortable(signalOption(options), () =>
+        readEntry(this.#cluster, key, this.#options.batch, { touch: ttl, trace: call }),
+      ),
+      foundOne,
     );
     return hit === undefined ? undefined : (decodeValue(hit.bytes, hit.flags) as T);
   }
@@ -175,8 +192,13 @@ export class DistributedCacheClient {
   async has(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await abortable(signalOption(options), () =>
-      readEntry(this.#cluster, key, this.#options.batch),
+    const call = startCall('has', 1);
+    const hit = await traced(
+      call,
+      abortable(signalOption(options), () =>
+        readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
+      ),
+      foundOne,
     );
     return hit !== undefined;
   }
@@ -194,7 +216,13 @@ export class DistributedCacheClient {
     assertKey(key);
     assertLoader(loader);
     const ttl = ttlOption(options);
-    return abortable(signalOption(options), () => readThrough(this.#readThrough, key, loader, ttl));
+    const call = startCall('getOrSet', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        readThrough(this.#readThrough, key, loader, ttl, call),
+      ),
+    );
   }
 
   /**
@@ -207,8 +235,12 @@ export class DistributedCacheClient {
     assertValue(value);
     const ttl = ttlOption(options);
     const encoded = this.#encode(value);
-    return abortable(signalOption(options), () =>
-      storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch),
+    const call = startCall('set', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch, call),
+      ),
     );
   }
 
@@ -226,12 +258,16 @@ export class DistributedCacheClient {
   async delete(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
-    return abortable(signalOption(options), () => {
-      // The usual invalidation after writing to the source: a getOrSet load running now may have
-      // read it before, so it must not be stored nor joined (core's rule).
-      this.#loads.invalidate(key);
-      return deleteEverywhere(this.#cluster, key, this.#options.batch);
-    });
+    const call = startCall('delete', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () => {
+        // The usual invalidation after writing to the source: a getOrSet load running now may
+        // have read it before, so it must not be stored nor joined (core's rule).
+        this.#loads.invalidate(key);
+        return deleteEverywhere(this.#cluster, key, this.#options.batch, call);
+      }),
+    );
   }
 
   /**
@@ -242,8 +278,12 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
-    return abortable(signalOption(options), () =>
-      touchEverywhere(this.#cluster, key, ttl, this.#options.batch),
+    const call = startCall('touch', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        touchEverywhere(this.#cluster, key, ttl, this.#options.batch, call),
+      ),
     );
   }
 
@@ -255,10 +295,14 @@ export class DistributedCacheClient {
    */
   async flush(options?: CallOptions): Promise<void> {
     this.#assertOpen();
-    return abortable(signalOption(options), () => {
-      this.#loads.invalidateAll();
-      return flushEveryNode(this.#cluster, this.#options.batch);
-    });
+    const call = startCall('flush', 0);
+    return traced(
+      call,
+      abortable(signalOption(options), () => {
+        this.#loads.invalidateAll();
+        return flushEveryNode(this.#cluster, this.#options.batch, call);
+      }),
+    );
   }
 
   /**
@@ -272,10 +316,12 @@ export class DistributedCacheClient {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
     const found = new Map<string, T>();
-    await abortable(signalOption(options), () =>
+    const call = startCall('getMany', unique.size);
+    const read = call && { trace: call };
+    const reads = abortable(signalOption(options), () =>
       Promise.all(
         [...unique].map((key) =>
-          readEntry(this.#cluster, key, true).then(
+          readEntry(this.#cluster, key, true, read).then(
             (hit) => {
               if (hit !== undefined) found.set(key, decodeValue(hit.bytes, hit.flags) as T);
             },
@@ -286,6 +332,7 @@ export class DistributedCacheClient {
         ),
       ),
     );
+    await traced(call, reads, (traced) => traced.found(found.size, unique.size));
     return found;
   }
 
@@ -309,10 +356,14 @@ export class DistributedCacheClient {
       assertValue(value);
       encoded.push([key, this.#encode(value)]);
     }
-    const stored = await abortable(signal, () =>
-      Promise.all(
-        encoded.map(([key, value]) =>
-          storeEverywhere(this.#cluster, key, value, ttl, true).catch(unavailableAsFalse),
+    const call = startCall('setMany', encoded.length);
+    const stored = await traced(
+      call,
+      abortable(signal, () =>
+        Promise.all(
+          encoded.map(([key, value]) =>
+            storeEverywhere(this.#cluster, key, value, ttl, true, call).catch(unavailableAsFalse),
+          ),
         ),
       ),
     );
@@ -326,14 +377,18 @@ export class DistributedCacheClient {
   async deleteMany(keys: Iterable<string>, options?: CallOptions): Promise<number> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
-    const deleted = await abortable(signalOption(options), () => {
-      for (const key of unique) this.#loads.invalidate(key);
-      return Promise.all(
-        [...unique].map((key) =>
-          deleteEverywhere(this.#cluster, key, true).catch(unavailableAsFalse),
-        ),
-      );
-    });
+    const call = startCall('deleteMany', unique.size);
+    const deleted = await traced(
+      call,
+      abortable(signalOption(options), () => {
+        for (const key of unique) this.#loads.invalidate(key);
+        return Promise.all(
+          [...unique].map((key) =>
+            deleteEverywhere(this.#cluster, key, true, call).catch(unavailableAsFalse),
+          ),
+        );
+      }),
+    );
     return deleted.filter(Boolean).length;
   }
 
@@ -347,8 +402,12 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
-    return abortable(signalOption(options), () =>
-      incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch),
+    const call = startCall('incr', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch, call),
+      ),
     );
   }
 
@@ -358,8 +417,12 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
-    return abortable(signalOption(options), () =>
-      incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch),
+    const call = startCall('decr', 1);
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch, call),
+      ),
     );
   }
 
@@ -370,8 +433,13 @@ export class DistributedCacheClient {
   ): Promise<VersionedValue<T> | undefined> {
     this.#assertOpen();
     assertKey(key);
-    const hit = await abortable(signalOption(options), () =>
-      readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true }),
+    const call = startCall('getVersioned', 1);
+    const hit = await traced(
+      call,
+      abortable(signalOption(options), () =>
+        readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true, trace: call }),
+      ),
+      foundOne,
     );
     if (hit === undefined) return undefined;
     return {
@@ -395,7 +463,12 @@ export class DistributedCacheClient {
   /** Every node's stats (or its error), cluster totals and up/down counts. */
   async getStats(options?: CallOptions): Promise<ClusterStats> {
     this.#assertOpen();
-    return abortable(signalOption(options), () => clusterStats(this.#cluster));
+    const call = startCall('getStats', 0);
+    if (call !== undefined) call.nodesTried = this.#cluster.nodes.length;
+    return traced(
+      call,
+      abortable(signalOption(options), () => clusterStats(this.#cluster)),
+    );
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
@@ -421,8 +494,15 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = this.#encode(value);
     const { batch } = this.#options;
-    return abortable(signalOption(options), () =>
-      storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch),
+    const call = startCall(
+      typeof condition === 'number' ? 'compareAndSet' : (condition ?? 'set'),
+      1,
+    );
+    return traced(
+      call,
+      abortable(signalOption(options), () =>
+        storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch, call),
+      ),
     );
   }
 }

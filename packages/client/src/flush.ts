@@ -2,6 +2,7 @@ import type { Cluster } from './cluster.js';
 import { FlushIncompleteError } from './errors/flush-incomplete-error.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { asError } from './results.js';
+import type { CallTrace } from './telemetry-call.js';
 import type { BatchResult } from './wire.js';
 
 /**
@@ -11,7 +12,11 @@ import type { BatchResult } from './wire.js';
  * after a 'one' acknowledgement, say) and cannot overtake it. Rejects with FlushIncompleteError,
  * after every node has answered or failed, when any node was not emptied.
  */
-export async function flushEveryNode(cluster: Cluster, queued: boolean): Promise<void> {
+export async function flushEveryNode(
+  cluster: Cluster,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<void> {
   cluster.flushStarted();
   const failed: string[] = [];
   const errors: Error[] = [];
@@ -20,8 +25,10 @@ export async function flushEveryNode(cluster: Cluster, queued: boolean): Promise
     cluster.nodes.map(async (node) => {
       let result: BatchResult;
       try {
-        result = await node.run(['flush'], queued);
+        if (trace !== undefined) trace.nodesTried++;
+        result = await node.run(['flush'], queued, trace);
       } catch (error) {
+        if (trace !== undefined) trace.failovers++;
         failed.push(node.url);
         errors.push(asError(error));
         return;

@@ -8,6 +8,7 @@ import { readEntry } from './read.js';
 import type { Hit } from './read.js';
 import { storeIfPrimaryAgrees } from './replicated-ops.js';
 import { asError } from './results.js';
+import type { CallSpan } from './telemetry-call.js';
 import { assertValue } from './validate.js';
 
 /** Loads the value of a key missing from the cache (from the database, say). */
@@ -42,13 +43,16 @@ export async function readThrough<T>(
   key: string,
   loader: Loader<T>,
   ttl: number | null,
+  call?: CallSpan,
 ): Promise<T> {
   let hit: Hit | undefined;
   try {
-    hit = await readEntry(context.cluster, key, context.batch);
+    const options = call === undefined ? undefined : { trace: call };
+    hit = await readEntry(context.cluster, key, context.batch, options);
   } catch (error) {
     if (!isCacheUnavailableError(error)) throw error;
   }
+  call?.found(hit === undefined ? 0 : 1, 1);
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
   // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
   const load = context.loads.run(key, async (isStale) => {

@@ -5,6 +5,7 @@ import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import { callHook } from './hooks.js';
 import type { ClientHooks } from './hooks.js';
 import { asError } from './results.js';
+import type { CallTrace } from './telemetry-call.js';
 import type { Transport } from './transport.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
@@ -72,9 +73,13 @@ export class NodeClient {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Runs one operation: queued for this tick's batch, or as a request of its own. */
-  run(op: BatchOp, queued: boolean): Promise<BatchResult> {
-    if (queued) return this.#batcher.enqueue(op);
+  /**
+   * Runs one operation: queued for this tick's batch, or as a request of its own. A traced call's
+   * `trace` learns the size of the batch the operation rode in.
+   */
+  run(op: BatchOp, queued: boolean, trace?: CallTrace): Promise<BatchResult> {
+    if (queued) return this.#batcher.enqueue(op, trace);
+    if (trace !== undefined) trace.batchSize = Math.max(trace.batchSize, 1);
     return this.send([op]).then((results) => results[0]!);
   }
 

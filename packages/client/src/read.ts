@@ -1,6 +1,7 @@
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
+import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
@@ -17,6 +18,8 @@ export interface ReadOptions {
   awaitRepair?: boolean;
   /** Get-and-touch: the TTL in ms (0 = never expires) every replica of a hit gets. */
   touch?: number;
+  /** The traced call this read belongs to (nodes asked, failovers, repairs). */
+  trace?: CallTrace;
 }
 
 export interface Hit extends Entry {
@@ -41,6 +44,7 @@ export async function readEntry(
   // Read field by field: a destructuring default would allocate an object on every read.
   const touch = options?.touch;
   const awaitRepair = options?.awaitRepair === true;
+  const trace = options?.trace;
   const nodes = cluster.preference(key);
   const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
@@ -53,16 +57,18 @@ export async function readEntry(
     // Removed from the cluster while this read waited on an earlier replica.
     if (i > 0 && !cluster.isMember(node)) continue;
     let result: BatchResult;
+    if (trace !== undefined) trace.nodesTried++;
     try {
-      result = await node.run(op, queued);
+      result = await node.run(op, queued, trace);
       // The node's batch answer was full: it caps the values of one answer at its maxBatchBytes
       // and always serves the first get, so asked again in a later batch this one moves up.
       // Through the batcher, not a request of its own: a getMany of many big values must not
       // open a request per value at once.
       for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
-        result = await node.run(op, true);
+        result = await node.run(op, true, trace);
       }
     } catch (error) {
+      if (trace !== undefined) trace.failovers++;
       (errors ??= []).push(asError(error));
       continue;
     }
@@ -84,7 +90,7 @@ export async function readEntry(
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.
     if (cluster.flushes !== flushes) return hit;
-    const primaryRepair = repair(cluster, key, hit, missed, queued);
+    const primaryRepair = repair(cluster, key, hit, missed, queued, trace);
     const primary = missed[0]!;
     if (awaitRepair && primary === nodes[0]) {
       const version = await primaryRepair;
@@ -112,6 +118,7 @@ function repair(
   entry: Entry,
   missed: readonly NodeClient[],
   queued: boolean,
+  trace: CallTrace | undefined,
 ): Promise<number | undefined> {
   // null = never expires, which is ttl 0 on the wire (null there would mean the node's default).
   const ttl = entry.ttl ?? 0;
@@ -126,6 +133,7 @@ function repair(
       return undefined;
     };
     const op = ['set', cluster.storedKey(key), entry.bytes, entry.flags, ttl, 'add'] as const;
+    if (trace !== undefined) trace.repairs++;
     const write = node.run(op, queued).then(
       (result) => {
         if (result[0] === 204) return typeof result[1] === 'number' ? result[1] : undefined;

@@ -3,6 +3,7 @@
 import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
+import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
 import { answered, writeReplicas } from './write.js';
@@ -40,11 +41,12 @@ export async function storeEverywhere(
   value: EncodedValue,
   ttl: number | null,
   queued: boolean,
+  trace?: CallTrace,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
   const required = cluster.required;
   const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
-  const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true);
+  const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true, trace);
   if (outcome.acks >= required) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
@@ -59,16 +61,31 @@ async function onEveryReplica(
   key: string,
   op: KeyOp,
   queued: boolean,
+  trace: CallTrace | undefined,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
-  const outcome = await writeReplicas(cluster, nodes, op, nodes.length, queued, answered, true);
+  const outcome = await writeReplicas(
+    cluster,
+    nodes,
+    op,
+    nodes.length,
+    queued,
+    answered,
+    true,
+    trace,
+  );
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, nodes, outcome);
 }
 
-export function deleteEverywhere(cluster: Cluster, key: string, queued: boolean): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['delete', cluster.storedKey(key)], queued);
+export function deleteEverywhere(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<boolean> {
+  return onEveryReplica(cluster, key, ['delete', cluster.storedKey(key)], queued, trace);
 }
 
 /** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
@@ -77,8 +94,9 @@ export function touchEverywhere(
   key: string,
   ttl: number,
   queued: boolean,
+  trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued);
+  return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued, trace);
 }
 
 /** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
@@ -115,6 +133,7 @@ export async function incrEverywhere(
   delta: number,
   seed: { initial: number | null; ttl: number | null },
   queued: boolean,
+  trace?: CallTrace,
 ): Promise<number | undefined> {
   const nodes = replicasOf(cluster, key);
   const stored = cluster.storedKey(key);
@@ -128,6 +147,7 @@ export async function incrEverywhere(
     queued,
     counted,
     true,
+    trace,
   );
   let value = firstCount(nodes, outcome);
   if (value !== undefined) return value;
@@ -146,6 +166,7 @@ export async function incrEverywhere(
       queued,
       counted,
       true,
+      trace,
     );
     value = firstCount(creators, created);
     // Both rounds as one outcome: the first round's failures and refusals (those not asked again)
@@ -186,6 +207,7 @@ export async function storeIfPrimaryAgrees(
   ttl: number | null,
   condition: SetCondition,
   queued: boolean,
+  trace?: CallTrace,
 ): Promise<boolean> {
   const nodes = replicasOf(cluster, key);
   const { bytes, flags } = value;
@@ -196,9 +218,11 @@ export async function storeIfPrimaryAgrees(
     const node = nodes[i]!;
     if (!cluster.isMember(node)) continue; // removed while an earlier replica was asked
     let result: BatchResult;
+    if (trace !== undefined) trace.nodesTried++;
     try {
-      result = await node.run(['set', stored, bytes, flags, ttl, condition], queued);
+      result = await node.run(['set', stored, bytes, flags, ttl, condition], queued, trace);
     } catch (error) {
+      if (trace !== undefined) trace.failovers++;
       failed.push([node, asError(error)]);
       continue;
     }
@@ -211,7 +235,7 @@ export async function storeIfPrimaryAgrees(
     const op = ['set', stored, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
     const copies = cluster.required - 1;
-    await writeReplicas(cluster, nodes.slice(i + 1), op, copies, queued, undefined, true);
+    await writeReplicas(cluster, nodes.slice(i + 1), op, copies, queued, undefined, true, trace);
     return true;
   }
   const errors = failed.map(([, error]) => error);

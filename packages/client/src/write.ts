@@ -1,5 +1,6 @@
 import type { NodeClient } from './node-client.js';
 import type { Cluster } from './cluster.js';
+import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
@@ -36,11 +37,13 @@ export function writeReplicas(
   queued: boolean,
   isAck: (result: BatchResult) => boolean = (result) => result[0] === 204,
   reportFailures = false,
+  trace?: CallTrace,
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   // A list computed before an await may hold a node removed since: it gets nothing new.
   const nodes = cluster.members(listed);
   if (nodes.length === 0) return Promise.resolve(outcome);
+  if (trace !== undefined) trace.nodesTried += nodes.length;
   // Reports name the caller's key; the op carries the key as stored (with the keyPrefix). Derived
   // only for a failure: a prefixed key would otherwise cost a string on every write.
   const callerKey = (): string => cluster.callerKey(op[1]);
@@ -70,7 +73,7 @@ export function writeReplicas(
       }
     };
     const all = nodes.map((node) =>
-      node.run(op, queued).then(
+      node.run(op, queued, trace).then(
         (result) => {
           if (isAck(result)) outcome.acks++;
           else if (reportFailures) failed(node, rejection(node.url, callerKey(), result));
@@ -79,6 +82,7 @@ export function writeReplicas(
         },
         (error: unknown) => {
           const failure = asError(error);
+          if (trace !== undefined && !resolved) trace.failovers++;
           outcome.errors.push(failure);
           failed(node, failure);
           settle();

@@ -22,7 +22,11 @@ import type { StoredValue } from './stored-value.js';
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
 export function createNodeState(options: ResolvedOptions, cache: LruCache<StoredValue>): NodeState {
   const now = options.now ?? Date.now;
-  const logger = createLogger(options.logLevel);
+  const logger = createLogger({
+    level: options.logLevel,
+    format: options.logFormat,
+    node: options.nodeId,
+  });
   const file = options.snapshotFile;
   const flush = new NodeFlush(() => cache.clear(), now);
   return {

@@ -19,6 +19,8 @@ import { listenerSharingFlush } from './memcached/listener.js';
 import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
+import { observeNode } from './telemetry-metrics.js';
+import { traceRequest } from './telemetry-spans.js';
 import { VERSION } from './version.js';
 
 export interface ListenOptions {
@@ -58,6 +60,8 @@ export class CacheServer {
   #restored = false;
   /** Responses in progress, so close() can let them finish and then drop their connections. */
   readonly #inFlight = new Set<ServerResponse>();
+  /** Stops publishing /metrics through OpenTelemetry (telemetry-metrics.ts); set while listening. */
+  #stopMetrics: (() => void) | undefined;
 
   /** Throws a TypeError/RangeError naming a bad option. */
   constructor(options: ServerOptions = {}) {
@@ -134,9 +138,11 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const flush = this.#node.flush;
+    const nodeId = this.#options.nodeId;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
       this.#track(res);
+      traceRequest(req, res, nodeId);
       // A delayed flush whose time has come applies before the request reads the cache (the hono
       // routes settle it too, through `timed`; the fast paths skip those).
       flush.settle();
@@ -168,6 +174,7 @@ export class CacheServer {
       if (this.#options.token !== undefined && credentials === undefined) {
         // memcached's protocol has no place for the token: say so, once.
         this.#node.logger.warn(
+          'memcached_no_auth',
           'the memcached port does not check --token (it has --memcached-auth-file): anyone who can reach it reads and writes the cache',
         );
       }
@@ -200,9 +207,10 @@ export class CacheServer {
       }
       this.#memcached = listener;
       const exposed = exposureWarning(address.memcached, credentials !== undefined);
-      if (exposed !== undefined) this.#node.logger.warn(exposed);
+      if (exposed !== undefined) this.#node.logger.warn('memcached_exposed', exposed);
     }
     this.#address = address;
+    this.#stopMetrics ??= observeNode(this.#node);
     return address;
   }
 
@@ -263,6 +271,8 @@ export class CacheServer {
         this.#server = undefined;
         this.#address = undefined;
         void memcachedClosed.then(() => {
+          this.#stopMetrics?.();
+          this.#stopMetrics = undefined;
           // Last, once no request can set it again.
           this.#stopFlush();
           resolve();

@@ -113,6 +113,13 @@ export const FLAGS: readonly Flag[] = [
     default: DEFAULTS.logLevel,
   },
   {
+    name: 'log-format',
+    kind: 'string',
+    target: 'logFormat',
+    help: 'plain (for humans) | json (one object per line)',
+    default: DEFAULTS.logFormat,
+  },
+  {
     name: 'memcached-port',
     kind: 'port',
     target: 'memcachedPort',

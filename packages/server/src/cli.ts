@@ -2,9 +2,34 @@ import { CacheServer } from './cache-server.js';
 import { parseCli, usage } from './cli-args.js';
 import { isSnapshotError } from './errors/snapshot-error.js';
 import { isUsageError } from './errors/usage-error.js';
-import { createLogger } from './logger.js';
+import { createLogger, jsonLine } from './logger.js';
+import type { LogEvent, LogFields } from './logger.js';
+import type { ResolvedOptions } from './options.js';
 import { formatSize } from './size.js';
 import { VERSION } from './version.js';
+
+/** Writes `text` as JSON lines when the process logs in JSON; before options are known, as is. */
+let say = (
+  stream: NodeJS.WriteStream,
+  text: string,
+  _event?: LogEvent,
+  _fields?: LogFields,
+): void => {
+  stream.write(`${text}\n`);
+};
+
+/**
+ * The lines the CLI always writes, whatever `--log-level`: in `json` format each is a JSON line
+ * with an event (the text becomes `msg`), so a collector reading stdout and stderr gets no line
+ * it cannot parse. An error line (stderr) has level `error`, the listening line (stdout) `info`.
+ */
+function sayIn(options: ResolvedOptions): typeof say {
+  if (options.logFormat === 'plain') return say;
+  return (stream, text, event = 'fatal', fields) => {
+    const level = stream === process.stdout ? 'info' : 'error';
+    stream.write(jsonLine(level, options.nodeId, event, text, fields));
+  };
+}
 
 /**
  * Exit codes: 0 after a clean stop, 1 when the node cannot start or cannot save its snapshot at
@@ -29,14 +54,21 @@ async function main(): Promise<number> {
   }
 
   const server = new CacheServer(cli.options);
-  const log = createLogger(server.options.logLevel);
+  const log = createLogger({
+    level: server.options.logLevel,
+    format: server.options.logFormat,
+    node: server.options.nodeId,
+  });
+  say = sayIn(server.options);
   let url: string;
   let memcached: { host: string; port: number } | undefined;
   try {
     ({ url, memcached } = await server.listen(cli.listen));
   } catch (error) {
-    process.stderr.write(
-      `dcache-server: cannot listen on ${cli.listen.host}:${cli.listen.port}: ${(error as Error).message}\n`,
+    say(
+      process.stderr,
+      `dcache-server: cannot listen on ${cli.listen.host}:${cli.listen.port}: ${(error as Error).message}`,
+      'listen_failed',
     );
     return 1;
   }
@@ -48,12 +80,20 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  process.stdout.write(
-    `dcache-server ${VERSION} listening on ${url} (node ${server.options.nodeId}, max memory ${formatSize(server.options.maxMemory)}${memcachedNote})\n`,
+  // The same words in both formats: whoever waits for "listening on" finds it in `msg` too.
+  say(
+    process.stdout,
+    `dcache-server ${VERSION} listening on ${url} (node ${server.options.nodeId}, max memory ${formatSize(server.options.maxMemory)}${memcachedNote})`,
+    'listening',
+    {
+      url,
+      version: VERSION,
+      ...(memcached ? { memcached: `${memcached.host}:${memcached.port}` } : {}),
+    },
   );
 
   const signal = await signalled;
-  log.info(`${signal}: finishing in-flight requests, then exiting`);
+  log.info('shutdown', `${signal}: finishing in-flight requests, then exiting`, { signal });
   // A second signal means "now": skip the graceful wait.
   const force = (): never => process.exit(1);
   process.once('SIGINT', force);
@@ -62,7 +102,9 @@ async function main(): Promise<number> {
     await server.close();
   } catch (error) {
     if (!isSnapshotError(error)) throw error;
-    process.stderr.write(`dcache-server: ${error.message}\n`);
+    say(process.stderr, `dcache-server: ${error.message}`, 'snapshot_save_failed', {
+      file: error.file,
+    });
     return 1;
   }
   return 0;
@@ -73,7 +115,7 @@ main().then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`dcache-server: ${(error as Error)?.stack ?? String(error)}\n`);
+    say(process.stderr, `dcache-server: ${(error as Error)?.stack ?? String(error)}`, 'fatal');
     process.exitCode = 1;
   },
 );

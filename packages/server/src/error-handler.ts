@@ -1,7 +1,9 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppEnv, NodeState } from './app-env.js';
+import { header } from './app-env.js';
 import { isHttpError } from './errors/http-error.js';
+import { requestIdFields } from './logger.js';
 import { errorResponse } from './responses.js';
 
 const CODES: Readonly<Record<number, string>> = {
@@ -20,7 +22,11 @@ export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
   return function onError(error, c) {
     if (isHttpError(error)) {
       node.metrics.recordError(error.status);
-      node.logger.debug(`${error.status} ${c.req.method} ${c.req.path}: ${error.message}`);
+      node.logger.debug(
+        'request_refused',
+        `${error.status} ${c.req.method} ${c.req.path}: ${error.message}`,
+        requestIdFields(header(c, 'x-request-id')),
+      );
       return errorResponse(error.status, error.code, error.message, error.headers);
     }
     if (error instanceof HTTPException) {
@@ -34,7 +40,11 @@ export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
     }
     // Anything else is our bug, never the client's: log it, keep the details off the wire.
     node.metrics.recordError(500);
-    node.logger.error(`${c.req.method} ${c.req.path}: ${error.stack ?? String(error)}`);
+    node.logger.error(
+      'request_error',
+      `${c.req.method} ${c.req.path}: ${error.stack ?? String(error)}`,
+      requestIdFields(header(c, 'x-request-id')),
+    );
     return errorResponse(500, 'internal', 'internal error');
   };
 }

@@ -78,8 +78,10 @@ export class NodeSnapshot {
         loaded = true;
         const dropped = document.entries.length - this.#cache.size;
         this.#logger.info(
+          'snapshot_loaded',
           `loaded ${this.#cache.size} entries from snapshot ${this.file} saved ${Math.round(elapsed)} ms ago` +
             (dropped > 0 ? ` (${dropped} expired meanwhile or did not fit)` : ''),
+          { file: this.file, entries: this.#cache.size },
         );
       } catch (error) {
         this.#startingEmpty(`snapshot ${this.file} is not valid: ${(error as Error).message}`);
@@ -96,6 +98,7 @@ export class NodeSnapshot {
       const removed = await removeLeftoverTemporaries(file);
       if (removed.length > 0) {
         this.#logger.warn(
+          'snapshot_leftovers_removed',
           `removed ${removed.length} temporary file(s) left by an interrupted save: ${removed.join(', ')}`,
         );
       }
@@ -108,7 +111,9 @@ export class NodeSnapshot {
       bytes = await readWholeFile(this.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.#logger.info(`no snapshot at ${this.file} yet: starting empty`);
+        this.#logger.info('snapshot_missing', `no snapshot at ${this.file} yet: starting empty`, {
+          file: this.file,
+        });
       } else {
         this.#startingEmpty(`cannot read snapshot ${this.file}: ${(error as Error).message}`);
       }
@@ -129,7 +134,9 @@ export class NodeSnapshot {
 
   #startingEmpty(problem: string): void {
     this.#logger.error(
+      'snapshot_invalid',
       `${problem}; starting empty (the file is left as it is until the next snapshot replaces it)`,
+      { file: this.file },
     );
   }
 
@@ -189,7 +196,9 @@ export class NodeSnapshot {
       );
     }
     this.#logger.info(
+      'snapshot_saved',
       `saved ${entries.length} entries (${bytes.length} bytes) to snapshot ${this.file}`,
+      { file: this.file, entries: entries.length, bytes: bytes.length },
     );
     return { saved: entries.length, bytes: bytes.length };
   }

@@ -7,6 +7,9 @@ import { MemcachedCredentials } from './memcached/auth-file.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
+/** `plain`: a line for humans; `json`: one JSON object per line with stable fields (logger.ts). */
+export type LogFormat = 'plain' | 'json';
+export const LOG_FORMATS: readonly LogFormat[] = ['plain', 'json'];
 
 /** Options of `createApp` and `new CacheServer`. Sizes take bytes or strings like "100mb" (powers of 1024). */
 export interface ServerOptions {
@@ -32,6 +35,8 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** What the node logs to stderr. @default "info" */
   logLevel?: LogLevel;
+  /** How the node's log lines are written: `plain` for humans, `json` lines for collectors. @default "plain" */
+  logFormat?: LogFormat;
   /** How long `close()` waits for in-flight requests before cutting connections, in ms. @default 10000 */
   closeTimeout?: number;
   /** Clock in milliseconds, handed to the cache; inject a fake one in tests. @default Date.now */
@@ -89,6 +94,7 @@ export interface ResolvedOptions {
   readonly nodeId: string;
   readonly tls: { cert: string | Buffer; key: string | Buffer } | undefined;
   readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
   readonly closeTimeout: number;
   readonly now: (() => number) | undefined;
   readonly memcachedPort: number | undefined;
@@ -114,6 +120,7 @@ export const DEFAULTS = {
   maxBatchOps: 1000,
   maxBatchBytes: '16mb',
   logLevel: 'info',
+  logFormat: 'plain',
   closeTimeout: 10_000,
   maxConnections: 1024,
   idleTimeout: 0,
@@ -199,6 +206,12 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       `logLevel must be one of ${LOG_LEVELS.join(', ')}, got ${String(logLevel)}`,
     );
   }
+  const logFormat = options.logFormat ?? DEFAULTS.logFormat;
+  if (!LOG_FORMATS.includes(logFormat)) {
+    throw new RangeError(
+      `logFormat must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(logFormat)}`,
+    );
+  }
   if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
     throw new TypeError('tls must be an object { cert, key }');
   }
@@ -228,6 +241,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     nodeId,
     tls: options.tls && tlsPair(options.tls),
     logLevel,
+    logFormat,
     closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
     now: options.now,
     memcachedPort:

@@ -17,11 +17,12 @@ export function requestErrorHandler(node: NodeState): (error: unknown) => Respon
   return function onRequestError(error) {
     if (error instanceof Error && error.name === 'RequestError') {
       node.metrics.recordError(400);
-      node.logger.debug(`400 (unparsable request): ${error.message}`);
+      node.logger.debug('request_refused', `400 (unparsable request): ${error.message}`);
       return errorResponse(400, 'bad_request', error.message);
     }
     node.metrics.recordError(500);
     node.logger.error(
+      'request_error',
       `request outside the app: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
     );
     return errorResponse(500, 'internal', 'internal error');
@@ -73,7 +74,7 @@ export function clientErrorResponder(
     const incoming = socket.parser?.incoming;
     const appSawIt = incoming !== null && incoming !== undefined && !incoming.complete;
     if (!appSawIt) node.metrics.recordError(status);
-    node.logger.debug(`${status} (unparsable request): ${error.message}`);
+    node.logger.debug('request_refused', `${status} (unparsable request): ${error.message}`);
     // Node's own guard too: bytes written while another response on this socket is under way (a
     // bad pipelined request behind a streaming one) would land in the middle of it.
     if (appSawIt || !socket.writable || socket._httpMessage?._headerSent === true) {

@@ -41,7 +41,10 @@ export async function readFence(
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      logger.warn(`cannot read version fence ${file}: ${(error as Error).message}; ignoring it`);
+      logger.warn(
+        'version_fence_invalid',
+        `cannot read version fence ${file}: ${(error as Error).message}; ignoring it`,
+      );
     }
     return undefined;
   }
@@ -51,7 +54,10 @@ export async function readFence(
     if (!isCount(version) || !isCount(at)) throw new Error('expected { version, at }');
     return { version, at };
   } catch (error) {
-    logger.warn(`version fence ${file} is not valid: ${(error as Error).message}; ignoring it`);
+    logger.warn(
+      'version_fence_invalid',
+      `version fence ${file} is not valid: ${(error as Error).message}; ignoring it`,
+    );
     return undefined;
   }
 }
@@ -70,6 +76,7 @@ export async function writeFence(
     await writeFileAtomic(file, Buffer.from(`${JSON.stringify(fence)}\n`));
   } catch (error) {
     logger.error(
+      'version_fence_write_failed',
       `cannot write version fence ${file}: ${(error as Error).message}; after a crash, versions ` +
         'are kept apart by the clock only',
     );

@@ -24,6 +24,13 @@ const running = new Set<CliNode>();
 
 const LISTENING = /listening on (\S+) \(.*?(?:, memcached protocol on (\S+):(\d+))?\)\s*$/;
 
+/** The listening line's text: as printed, or the `msg` of its JSON line (`--log-format json`). */
+function listeningText(line: string): string {
+  if (!line.startsWith('{')) return line;
+  const parsed = JSON.parse(line) as { msg?: unknown };
+  return typeof parsed.msg === 'string' ? parsed.msg : line;
+}
+
 /**
  * Starts `dcache-server` with `args` (ports default to 0, i.e. ephemeral, on 127.0.0.1) and resolves
  * once it prints its listening line. Pair with `stopCliNodes()` in `afterEach`.
@@ -81,7 +88,7 @@ export async function startCliNode(
         reject(new Error(`dcache-server exited with ${String(code)} before listening:\n${output}`));
       });
     });
-    const match = LISTENING.exec(line);
+    const match = LISTENING.exec(listeningText(line));
     if (!match) throw new Error(`unexpected listening line: ${line}`);
     node.url = match[1]!;
     if (match[2] !== undefined) node.memcached = { host: match[2], port: Number(match[3]) };

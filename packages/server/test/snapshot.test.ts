@@ -76,7 +76,13 @@ function bareSnapshot() {
   const clock = manualClock();
   const cache = newCache(clock.now);
   const flush = new NodeFlush(() => cache.clear(), clock.now);
-  const snapshot = new NodeSnapshot(file, cache, clock.now, createLogger('silent'), flush);
+  const snapshot = new NodeSnapshot(
+    file,
+    cache,
+    clock.now,
+    createLogger({ level: 'silent', node: 'test' }),
+    flush,
+  );
   return { clock, cache, flush, snapshot };
 }
 

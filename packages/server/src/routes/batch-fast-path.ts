@@ -3,6 +3,7 @@ import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
 import { isHttpError } from '../errors/http-error.js';
 import { EAGER_BODY_BYTES, joinChunks } from '../body.js';
+import { requestIdFields } from '../logger.js';
 import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
 
@@ -66,10 +67,16 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     let message = 'internal error';
     if (isHttpError(error)) {
       ({ status, code, message } = error);
-      logger.debug(`${status} POST /v1/batch: ${message}`);
+      logger.debug(
+        'request_refused',
+        `${status} POST /v1/batch: ${message}`,
+        requestIdFields(res.req.headers['x-request-id']),
+      );
     } else {
       logger.error(
+        'request_error',
         `POST /v1/batch: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
+        requestIdFields(res.req.headers['x-request-id']),
       );
     }
     metrics.recordError(status);

@@ -25,7 +25,9 @@ export function snapshotRoutes(node: NodeState): Hono<AppEnv> {
       try {
         return c.json(await snapshot.save());
       } catch (error) {
-        node.logger.error((error as Error).message);
+        node.logger.error('snapshot_save_failed', (error as Error).message, {
+          file: snapshot.file,
+        });
         throw new HttpError(500, 'snapshot_failed', (error as Error).message, { cause: error });
       }
     }),
