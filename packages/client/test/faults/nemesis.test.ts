@@ -1,0 +1,141 @@
+// The nemesis's faults are real and undone: each is checked with plain HTTP against the node's own
+// URL, and cleanup leaves no process, iptables rule or temp dir behind.
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Nemesis } from './nemesis.js';
+
+let nemesis: Nemesis | undefined;
+
+afterEach(async () => {
+  await nemesis?.cleanup();
+  nemesis = undefined;
+});
+
+/** 'served' with the status, or 'timeout' / 'error' when no answer came within `ms`. */
+async function probe(url: string, path = '/healthz', ms = 500): Promise<string> {
+  try {
+    const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(ms) });
+    await response.arrayBuffer();
+    return `served ${response.status}`;
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'error';
+  }
+}
+
+async function put(url: string, key: string, value: string): Promise<void> {
+  const response = await fetch(`${url}/v1/keys/${key}`, {
+    method: 'PUT',
+    body: value,
+    headers: { 'content-type': 'text/plain' },
+    signal: AbortSignal.timeout(5000),
+  });
+  expect(response.status).toBe(204);
+}
+
+async function read(url: string, key: string): Promise<string | undefined> {
+  const response = await fetch(`${url}/v1/keys/${key}`, { signal: AbortSignal.timeout(5000) });
+  const body = await response.text();
+  return response.status === 200 ? body : undefined;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const ownRules = (): string =>
+  execFileSync('iptables', ['-w', '-S'])
+    .toString()
+    .split('\n')
+    .filter((line) => line.includes(`DCACHE_TEST_${process.pid}_`))
+    .join('\n');
+
+describe('nemesis', () => {
+  it('starts each node through the CLI on its own loopback address', async () => {
+    nemesis = await Nemesis.start({ nodes: 3 });
+    expect(nemesis.nodes.map((node) => node.host)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+    for (const url of nemesis.urls) expect(await probe(url)).toBe('served 200');
+  });
+
+  it('pause: the node answers nothing until resume; the others are served meanwhile', async () => {
+    nemesis = await Nemesis.start({ nodes: 2 });
+    const [paused, other] = nemesis.urls as [string, string];
+    nemesis.pause(0);
+    expect(nemesis.nodes[0]!.state).toBe('paused');
+    expect(await probe(paused, '/healthz', 300)).toBe('timeout');
+    expect(await probe(other)).toBe('served 200');
+    nemesis.resume(0);
+    expect(await probe(paused, '/healthz', 5000)).toBe('served 200');
+  });
+
+  it('kill + restart empty: same address and port, the node serves, its data is gone', async () => {
+    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const [url] = nemesis.urls as [string];
+    await put(url, 'k', 'before');
+    const before = nemesis.nodes[0]!.pid!;
+    await nemesis.kill(0);
+    expect(await probe(url)).toBe('error');
+    await nemesis.restart(0, 'empty');
+    expect(nemesis.urls[0]).toBe(url);
+    expect(nemesis.nodes[0]!.pid).not.toBe(before);
+    expect(alive(before)).toBe(false);
+    expect(await read(url, 'k')).toBeUndefined();
+  });
+
+  it('stop + restart from snapshot: SIGTERM saves, the restarted node serves what it held', async () => {
+    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const [url] = nemesis.urls as [string];
+    await put(url, 'k', 'kept');
+    await nemesis.stop(0);
+    expect(existsSync(nemesis.nodes[0]!.snapshotFile!)).toBe(true);
+    await nemesis.restart(0, 'snapshot');
+    expect(await read(url, 'k')).toBe('kept');
+  });
+
+  it('restart from snapshot of a paused node resumes it first, so SIGTERM can save', async () => {
+    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const [url] = nemesis.urls as [string];
+    await put(url, 'k', 'kept');
+    nemesis.pause(0);
+    await nemesis.restart(0, 'snapshot');
+    expect(await read(url, 'k')).toBe('kept');
+  });
+
+  it('partition: requests to the node hang while the others are served; heal restores it', async () => {
+    nemesis = await Nemesis.start({ nodes: 2 });
+    const [cut, other] = nemesis.urls as [string, string];
+    nemesis.partition(0);
+    expect(ownRules()).toContain(`-d ${nemesis.nodes[0]!.host}/32`);
+    expect(await probe(cut, '/healthz', 500)).toBe('timeout');
+    expect(await probe(other)).toBe('served 200');
+    nemesis.heal(0);
+    expect(ownRules()).not.toContain('DROP');
+    expect(await probe(cut, '/healthz', 5000)).toBe('served 200');
+  });
+
+  it('cleanup leaves no node process, iptables rule or temp dir, even mid-fault', async () => {
+    nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+    const pids = nemesis.nodes.map((node) => node.pid!);
+    const dir = nemesis.nodes[0]!.snapshotFile!.replace(/\/[^/]+$/, '');
+    nemesis.pause(0);
+    nemesis.partition(1);
+    await nemesis.kill(2);
+    await nemesis.cleanup();
+    expect(pids.filter(alive)).toEqual([]);
+    expect(ownRules()).toBe('');
+    expect(existsSync(dir)).toBe(false);
+    expect(() => nemesis!.pause(0)).toThrow(/cleaned up/);
+  });
+
+  it('refuses faults that do not fit the node state, naming the node', async () => {
+    nemesis = await Nemesis.start({ nodes: 1 });
+    expect(() => nemesis!.resume(0)).toThrow('node 0 is up, expected paused');
+    expect(() => nemesis!.pause(1)).toThrow('no node 1');
+    await expect(nemesis.restart(0, 'snapshot')).rejects.toThrow(/snapshots: true/);
+  });
+});
