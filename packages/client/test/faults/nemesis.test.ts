@@ -1,15 +1,30 @@
 // The nemesis's faults are real and undone: each is checked with plain HTTP against the node's own
 // URL, and cleanup leaves no process, iptables rule or temp dir behind.
 import { execFileSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Nemesis } from './nemesis.js';
+import { Nemesis, sweepAbandoned } from './nemesis.js';
+import { firstLine, spawnTs } from './run-ts.js';
+
+const HOLD_FAULTS = fileURLToPath(new URL('./fixtures/hold-faults.ts', import.meta.url));
 
 let nemesis: Nemesis | undefined;
+let holder: ChildProcess | undefined;
 
 afterEach(async () => {
   await nemesis?.cleanup();
   nemesis = undefined;
+  if (holder !== undefined) {
+    if (holder.exitCode === null && holder.signalCode === null) {
+      holder.kill('SIGKILL');
+      await once(holder, 'exit');
+    }
+    holder = undefined;
+    sweepAbandoned();
+  }
 });
 
 /** 'served' with the status, or 'timeout' / 'error' when no answer came within `ms`. */
@@ -48,12 +63,32 @@ const alive = (pid: number): boolean => {
   }
 };
 
-const ownRules = (): string =>
+const rulesOf = (pid: number): string =>
   execFileSync('iptables', ['-w', '-S'])
     .toString()
     .split('\n')
-    .filter((line) => line.includes(`DCACHE_TEST_${process.pid}_`))
+    .filter((line) => line.includes(`DCACHE_TEST_${pid}_`))
     .join('\n');
+const ownRules = (): string => rulesOf(process.pid);
+
+/** Dead and reaped: a killed node is a zombie until its parent (or init) reaps it. */
+async function gone(pids: readonly number[]): Promise<number[]> {
+  const deadline = Date.now() + 5000;
+  const reaped = (pid: number): boolean => !existsSync(`/proc/${pid}`);
+  while (!pids.every(reaped) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return pids.filter((pid) => !reaped(pid));
+}
+
+/** A test process (fixtures/hold-faults.ts) holding a paused node and a partitioned one. */
+async function startHolder(): Promise<{ pid: number; nodes: number[] }> {
+  holder = spawnTs(HOLD_FAULTS);
+  const { pids } = JSON.parse(await firstLine(holder)) as { pids: number[] };
+  expect(rulesOf(holder.pid!)).toContain('DROP');
+  expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toHaveLength(2);
+  return { pid: holder.pid!, nodes: pids };
+}
 
 describe('nemesis', () => {
   it('starts each node through the CLI on its own loopback address', async () => {
@@ -126,7 +161,7 @@ describe('nemesis', () => {
     nemesis.partition(1);
     await nemesis.kill(2);
     await nemesis.cleanup();
-    expect(pids.filter(alive)).toEqual([]);
+    expect(await gone(pids)).toEqual([]);
     expect(ownRules()).toBe('');
     expect(existsSync(dir)).toBe(false);
     expect(() => nemesis!.pause(0)).toThrow(/cleaned up/);
@@ -137,5 +172,26 @@ describe('nemesis', () => {
     expect(() => nemesis!.resume(0)).toThrow('node 0 is up, expected paused');
     expect(() => nemesis!.pause(1)).toThrow('no node 1');
     await expect(nemesis.restart(0, 'snapshot')).rejects.toThrow(/snapshots: true/);
+  });
+});
+
+describe('a test process that dies mid-fault', () => {
+  it('SIGTERM: its handler resumes and kills its nodes and removes its rules before it dies', async () => {
+    const { pid, nodes } = await startHolder();
+    holder!.kill('SIGTERM');
+    const [, signal] = (await once(holder!, 'exit')) as [number | null, string | null];
+    expect(signal).toBe('SIGTERM');
+    expect(await gone(nodes)).toEqual([]);
+    expect(rulesOf(pid)).toBe('');
+  });
+
+  it('SIGKILL: no handler runs, and the next Nemesis.start sweeps what it left', async () => {
+    const { pid, nodes } = await startHolder();
+    holder!.kill('SIGKILL');
+    await once(holder!, 'exit');
+    expect(rulesOf(pid)).toContain('DROP');
+    nemesis = await Nemesis.start({ nodes: 1 });
+    expect(await gone(nodes)).toEqual([]);
+    expect(rulesOf(pid)).toBe('');
   });
 });

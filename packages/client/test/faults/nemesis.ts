@@ -380,7 +380,7 @@ const alive = (pid: number): boolean => {
  * and its nodes, found by the owner's pid in their names. A node pid is killed only while its
  * command line is still dcache-server's (a pid can be reused).
  */
-function sweepAbandoned(): void {
+export function sweepAbandoned(): void {
   for (const name of safe(() => readdirSync(tmpdir()), [])) {
     const owner = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
     if (owner === null || alive(Number(owner[1]))) continue;
