@@ -5,7 +5,10 @@
 // every key is read by the writing client (if it is still running) and by another process that
 // never saw the writes. The checker then judges the whole history.
 //
-//   node --import tsx packages/client/test/faults/repro-stale.ts [pause|kill|snapshot|partition|none ...]
+// `race` is no fault at all: two client processes race on 10 keys (sets, deletes, gets), once with
+// writeConsistency 'one' and once with 'all', to show what the checker finds without any fault.
+//
+//   node --import tsx packages/client/test/faults/repro-stale.ts [none|pause|kill|snapshot|partition|race ...]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,9 +17,10 @@ import { checkRegisters, describeViolations } from './checker.js';
 import { HistoryRecorder, readHistory } from './history.js';
 import type { Operation } from './history.js';
 import { Nemesis } from './nemesis.js';
-import { runWorkerProcess } from './worker.js';
+import { runWorkerProcess, runWorkload } from './worker.js';
+import type { WorkloadOptions } from './worker.js';
 
-const FAULTS = ['none', 'pause', 'kill', 'snapshot', 'partition'] as const;
+const FAULTS = ['none', 'pause', 'kill', 'snapshot', 'partition', 'race'] as const;
 type Fault = (typeof FAULTS)[number];
 
 const KEYS = 300;
@@ -52,7 +56,44 @@ function countOld(reads: readonly Operation[]): { stale: number; resurrected: nu
   return { stale, resurrected };
 }
 
+/** Two processes racing on few keys, no fault; one line per writeConsistency. */
+async function race(): Promise<string> {
+  const lines: string[] = [];
+  for (const writeConsistency of ['one', 'all'] as const) {
+    const nemesis = await Nemesis.start({ nodes: 3 });
+    const dir = mkdtempSync(join(tmpdir(), 'dcache-repro-'));
+    try {
+      const common = {
+        urls: nemesis.urls,
+        client: { writeConsistency },
+        keys: 10,
+        operations: 3000,
+        durationMs: 8000,
+        concurrency: 8,
+      } satisfies Partial<WorkloadOptions>;
+      const file = join(dir, 'b.jsonl');
+      const [own] = await Promise.all([
+        runWorkload({ ...common, process: 'a', seed: 1 }),
+        runWorkerProcess({ ...common, process: 'b', seed: 2 }, file),
+      ]);
+      const report = checkRegisters([...own, ...readHistory(file)]);
+      const { stale, resurrected, lost } = report.counts;
+      lines.push(
+        `race, writeConsistency '${writeConsistency}': checker: ${report.violations.length} violations in ${report.reads} reads (stale ${stale}, resurrected ${resurrected}, lost ${lost})`,
+        ...(report.violations.length > 0
+          ? [describeViolations(report, 2).replace(/^/gm, '    ')]
+          : []),
+      );
+    } finally {
+      await nemesis.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return lines.join('\n');
+}
+
 async function scenario(fault: Fault): Promise<string> {
+  if (fault === 'race') return race();
   const nemesis = await Nemesis.start({ nodes: 3, snapshots: fault === 'snapshot' });
   const dir = mkdtempSync(join(tmpdir(), 'dcache-repro-'));
   try {
