@@ -3,6 +3,7 @@
 // cluster meets — a paused process, a crash, a restart from a snapshot, a network partition.
 // Tests describe the fault (`pause(1)`, `partition(2)`), never the mechanics.
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +68,9 @@ export class Nemesis {
     this.#dir = dir;
     this.#args = args;
     this.#slots = [];
-    this.#chain = `${CHAIN_PREFIX}${process.pid}_${++chains}`;
+    // The pid names the owner for the sweep; the random part keeps two module instances in one
+    // process (a thread pool) apart. At most 12 + 7 + 1 + 6 = 26 of iptables' 28 characters.
+    this.#chain = `${CHAIN_PREFIX}${process.pid}_${(++chains).toString(36)}${randomBytes(2).toString('hex')}`;
   }
 
   /** Starts the nodes; on any failure everything started so far is undone before it rejects. */
@@ -399,7 +402,7 @@ export function sweepAbandoned(): void {
       execFileSync('iptables', ['-w', '-S'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(),
     '',
   );
-  for (const match of listed.matchAll(new RegExp(`^-N (${CHAIN_PREFIX}(\\d+)_\\d+)$`, 'gm'))) {
+  for (const match of listed.matchAll(new RegExp(`^-N (${CHAIN_PREFIX}(\\d+)_[0-9a-z]+)$`, 'gm'))) {
     if (!alive(Number(match[2]))) removeChain(match[1]!);
   }
 }
