@@ -7,8 +7,11 @@
 //
 // `race` is no fault at all: two client processes race on 10 keys (sets, deletes, gets), once with
 // writeConsistency 'one' and once with 'all', to show what the checker finds without any fault.
+// `random` is the randomized variant: a seeded schedule of faults (faultSchedule) for 15 s while
+// two worker processes run seeded workloads on 50 keys, then a settle time and a read of every key
+// by a third process; it prints its seed (`--seed=N` replays one; not run unless named).
 //
-//   node --import tsx packages/client/test/faults/repro-stale.ts [none|pause|kill|snapshot|partition|race ...]
+//   node --import tsx packages/client/test/faults/repro-stale.ts [none|pause|kill|snapshot|partition|race|random ...] [--seed=N]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,10 +20,12 @@ import { checkRegisters, describeViolations } from './checker.js';
 import { HistoryRecorder, readHistory } from './history.js';
 import type { Operation } from './history.js';
 import { Nemesis } from './nemesis.js';
+import { freshSeed } from './random.js';
+import { faultSchedule, runSchedule } from './schedule.js';
 import { runWorkerProcess, runWorkload } from './worker.js';
 import type { WorkloadOptions } from './worker.js';
 
-const FAULTS = ['none', 'pause', 'kill', 'snapshot', 'partition', 'race'] as const;
+const FAULTS = ['none', 'pause', 'kill', 'snapshot', 'partition', 'race', 'random'] as const;
 type Fault = (typeof FAULTS)[number];
 
 const KEYS = 300;
@@ -92,8 +97,60 @@ async function race(): Promise<string> {
   return lines.join('\n');
 }
 
-async function scenario(fault: Fault): Promise<string> {
+/** The randomized variant: seeded faults and workloads, then every key read by a third process. */
+async function randomized(seed: number): Promise<string> {
+  const durationMs = 15_000;
+  const keys = 50;
+  const nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+  const dir = mkdtempSync(join(tmpdir(), 'dcache-repro-'));
+  try {
+    const schedule = faultSchedule(seed, { nodes: 3, durationMs });
+    const steps: string[] = [];
+    const common = {
+      urls: nemesis.urls,
+      keys,
+      // The duration bounds it; the count only caps a runaway loop.
+      operations: 200_000,
+      durationMs: durationMs + 1000,
+    } satisfies Partial<WorkloadOptions>;
+    const files = ['a', 'b', 'reader'].map((name) => join(dir, `${name}.jsonl`));
+    await Promise.all([
+      runSchedule(nemesis, schedule, (step) => steps.push(step)),
+      runWorkerProcess({ ...common, process: 'a', seed: seed * 2 + 1 }, files[0]!),
+      runWorkerProcess({ ...common, process: 'b', seed: seed * 2 + 2 }, files[1]!),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    await runWorkerProcess(
+      {
+        ...common,
+        process: 'reader',
+        seed: 0,
+        operations: keys,
+        mix: { write: 0, delete: 0, read: 1 },
+        order: 'sequential',
+      },
+      files[2]!,
+    );
+    const history = readHistory(...files);
+    const report = checkRegisters(history);
+    const { stale, resurrected, lost } = report.counts;
+    const kinds = schedule.map((fault) => `${fault.kind}(${fault.node})`).join(' ');
+    return [
+      `random --seed=${seed}: ${schedule.length} faults: ${kinds}; ${history.length} operations`,
+      `  checker: ${report.violations.length} violations in ${report.reads} reads (stale ${stale}, resurrected ${resurrected}, lost ${lost})`,
+      ...(report.violations.length > 0
+        ? [describeViolations(report, 3).replace(/^/gm, '    ')]
+        : []),
+    ].join('\n');
+  } finally {
+    await nemesis.cleanup();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function scenario(fault: Fault, seed: number): Promise<string> {
   if (fault === 'race') return race();
+  if (fault === 'random') return randomized(seed);
   const nemesis = await Nemesis.start({ nodes: 3, snapshots: fault === 'snapshot' });
   const dir = mkdtempSync(join(tmpdir(), 'dcache-repro-'));
   try {
@@ -175,13 +232,20 @@ async function scenario(fault: Fault): Promise<string> {
   }
 }
 
-const asked = process.argv.slice(2);
+const seedArg = process.argv.slice(2).find((arg) => arg.startsWith('--seed='));
+const seed = seedArg === undefined ? freshSeed() : Number(seedArg.slice('--seed='.length));
+if (!Number.isSafeInteger(seed) || seed < 0) {
+  process.stderr.write(`--seed must be a whole number, got ${String(seedArg)}\n`);
+  process.exit(2);
+}
+const asked = process.argv.slice(2).filter((arg) => !arg.startsWith('--seed='));
 for (const name of asked) {
   if (!(FAULTS as readonly string[]).includes(name)) {
     process.stderr.write(`unknown fault "${name}"; one of ${FAULTS.join(', ')}\n`);
     process.exit(2);
   }
 }
-for (const fault of asked.length > 0 ? (asked as Fault[]) : FAULTS) {
-  process.stdout.write(`${await scenario(fault)}\n`);
+const chosen = asked.length > 0 ? (asked as Fault[]) : FAULTS.filter((fault) => fault !== 'random');
+for (const fault of chosen) {
+  process.stdout.write(`${await scenario(fault, seed)}\n`);
 }
