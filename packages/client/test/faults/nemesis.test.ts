@@ -27,8 +27,11 @@ afterEach(async () => {
   }
 });
 
-/** 'served' with the status, or 'timeout' / 'error' when no answer came within `ms`. */
-async function probe(url: string, path = '/healthz', ms = 500): Promise<string> {
+/**
+ * 'served' with the status, or 'timeout' / 'error' when no answer came within `ms` — generous by
+ * default, for a node expected to answer on a loaded machine; short where a hang is expected.
+ */
+async function probe(url: string, path = '/healthz', ms = 5000): Promise<string> {
   try {
     const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(ms) });
     await response.arrayBuffer();
