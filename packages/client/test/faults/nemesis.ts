@@ -2,13 +2,16 @@
 // processes started through the CLI, each on its own loopback address, and the faults a real
 // cluster meets — a paused process, a crash, a restart from a snapshot, a network partition.
 // Tests describe the fault (`pause(1)`, `partition(2)`), never the mechanics.
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startCliNode } from '../../../server/test/cli-node.js';
 import type { CliNode } from '../../../server/test/cli-node.js';
+import { CHAIN_PREFIX, dropRules, iptables, makeChain, removeChain } from './iptables.js';
+import { DIR_PREFIX, PIDS_FILE, sweepAbandoned, undoAtExit } from './leftovers.js';
+
+export { sweepAbandoned } from './leftovers.js';
 
 export interface NemesisOptions {
   /** Nodes to start. @default 3 */
@@ -49,8 +52,6 @@ interface Slot {
   process: CliNode | undefined;
 }
 
-const CHAIN_PREFIX = 'DCACHE_TEST_';
-const DIR_PREFIX = 'dcache-nemesis-';
 /** Every nemesis not yet cleaned up in this process: the exit/signal handlers undo them. */
 const live = new Set<Nemesis>();
 let chains = 0;
@@ -80,7 +81,9 @@ export class Nemesis {
       throw new RangeError(`nodes must be an integer from 1 to 250, got ${String(count)}`);
     }
     sweepAbandoned();
-    installExitHandlers();
+    undoAtExit(() => {
+      for (const nemesis of [...live]) nemesis.undoSync();
+    });
     const nemesis = new Nemesis(mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`)), [
       ...(options.args ?? []),
     ]);
@@ -185,7 +188,7 @@ export class Nemesis {
     const slot = this.#slot(i);
     if (slot.partitioned) throw new Error(`node ${i} is already partitioned`);
     this.#ensureChain();
-    for (const rule of rulesFor(slot)) iptables(['-A', this.#chain, ...rule]);
+    for (const rule of dropRules(slot.host, slot.port)) iptables(['-A', this.#chain, ...rule]);
     slot.partitioned = true;
   }
 
@@ -193,7 +196,7 @@ export class Nemesis {
   heal(i: number): void {
     const slot = this.#slot(i);
     if (!slot.partitioned) throw new Error(`node ${i} is not partitioned`);
-    for (const rule of rulesFor(slot)) iptables(['-D', this.#chain, ...rule]);
+    for (const rule of dropRules(slot.host, slot.port)) iptables(['-D', this.#chain, ...rule]);
     slot.partitioned = false;
   }
 
@@ -300,7 +303,7 @@ export class Nemesis {
       .filter((slot) => slot.state !== 'down')
       .map((s) => s.process!.child.pid);
     try {
-      writeFileSync(join(this.#dir, 'pids'), pids.join('\n'));
+      writeFileSync(join(this.#dir, PIDS_FILE), pids.join('\n'));
     } catch {
       // The dir is gone: cleanup ran meanwhile.
     }
@@ -308,10 +311,8 @@ export class Nemesis {
 
   #ensureChain(): void {
     if (this.#chainMade) return;
-    iptables(['-N', this.#chain]);
     this.#chainMade = true;
-    iptables(['-I', 'INPUT', '-j', this.#chain]);
-    iptables(['-I', 'OUTPUT', '-j', this.#chain]);
+    makeChain(this.#chain);
   }
 }
 
@@ -326,116 +327,5 @@ async function startWithRetry(args: string[], restarting: boolean): Promise<CliN
       if (!inUse || Date.now() > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-  }
-}
-
-function rulesFor(slot: Slot): string[][] {
-  const port = String(slot.port);
-  return [
-    ['-d', `${slot.host}/32`, '-p', 'tcp', '--dport', port, '-j', 'DROP'],
-    ['-s', `${slot.host}/32`, '-p', 'tcp', '--sport', port, '-j', 'DROP'],
-  ];
-}
-
-function iptables(args: string[]): void {
-  try {
-    // -w: wait for the xtables lock rather than fail when another test changes rules at once.
-    execFileSync('iptables', ['-w', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
-  } catch (error) {
-    const { code, stderr } = error as { code?: string; stderr?: Buffer };
-    if (code === 'ENOENT') {
-      throw new Error(
-        'partition() needs iptables (Debian: apt-get install iptables) and root; it is not installed',
-      );
-    }
-    throw new Error(
-      `iptables ${args.join(' ')} failed (partition() needs root or CAP_NET_ADMIN): ${stderr?.toString().trim() ?? String(error)}`,
-    );
-  }
-}
-
-/** Removes exactly what `#ensureChain` added; quiet about parts already gone. */
-function removeChain(chain: string): void {
-  const quiet = (args: string[]): void => {
-    try {
-      execFileSync('iptables', ['-w', ...args], { stdio: 'ignore' });
-    } catch {
-      // Already gone, or iptables is missing (then nothing was added).
-    }
-  };
-  quiet(['-D', 'INPUT', '-j', chain]);
-  quiet(['-D', 'OUTPUT', '-j', chain]);
-  quiet(['-F', chain]);
-  quiet(['-X', chain]);
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
-/**
- * Undoes what a test process killed before its handlers ran (SIGKILL, an OOM) left: its chains
- * and its nodes, found by the owner's pid in their names. A node pid is killed only while its
- * command line is still dcache-server's (a pid can be reused).
- */
-export function sweepAbandoned(): void {
-  for (const name of safe(() => readdirSync(tmpdir()), [])) {
-    const owner = new RegExp(`^${DIR_PREFIX}(\\d+)-`).exec(name);
-    if (owner === null || alive(Number(owner[1]))) continue;
-    const dir = join(tmpdir(), name);
-    const pids = safe(() => readFileSync(join(dir, 'pids'), 'utf8'), '').split('\n');
-    for (const pid of pids.map(Number).filter((n) => n > 0)) {
-      const command = safe(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8'), '');
-      if (!command.includes('dcache-server')) continue;
-      safe(() => process.kill(pid, 'SIGCONT'), undefined);
-      safe(() => process.kill(pid, 'SIGKILL'), undefined);
-    }
-    rmSync(dir, { recursive: true, force: true });
-  }
-  const listed = safe(
-    () =>
-      execFileSync('iptables', ['-w', '-S'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString(),
-    '',
-  );
-  for (const match of listed.matchAll(new RegExp(`^-N (${CHAIN_PREFIX}(\\d+)_[0-9a-z]+)$`, 'gm'))) {
-    if (!alive(Number(match[2]))) removeChain(match[1]!);
-  }
-}
-
-function safe<T>(run: () => T, fallback: T): T {
-  try {
-    return run();
-  } catch {
-    return fallback;
-  }
-}
-
-let handlersInstalled = false;
-
-/**
- * On exit, and on a signal that would end the process, every live nemesis is undone
- * synchronously. A signal is re-raised only when no one else handles it (a test runner may).
- */
-function installExitHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  const undoAll = (): void => {
-    for (const nemesis of [...live]) nemesis.undoSync();
-  };
-  process.on('exit', undoAll);
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSignal = (): void => {
-      undoAll();
-      if (process.listenerCount(signal) === 1) {
-        process.removeListener(signal, onSignal);
-        process.kill(process.pid, signal);
-      }
-    };
-    process.on(signal, onSignal);
   }
 }
