@@ -17,3 +17,13 @@ export { NotNumericError, isNotNumericError } from './errors/not-numeric-error.j
 export { ENTRY_OVERHEAD } from './meter.js';
 export { defaultSizeOf, heapStringBytes } from './size-of.js';
 export { COARSE_CLOCK_RESOLUTION_MS } from './clock.js';
+export {
+  DEFAULT_MAX_CLOCK_SKEW_MS,
+  HybridClock,
+  STAMPS_PER_MS,
+  STAMP_EPOCH_MS,
+  isStamp,
+  stampAt,
+  stampTime,
+} from './hlc.js';
+export type { HybridClockOptions } from './hlc.js';
