@@ -18,7 +18,6 @@ import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
 import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
-import { VERSION } from './version.js';
 
 export interface ListenOptions {
   /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
@@ -176,7 +175,6 @@ export class CacheServer {
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.maxConnections,
           idleTimeoutMs: this.#options.idleTimeout,
-          version: VERSION,
           ...(this.#options.now ? { now: this.#options.now } : {}),
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.
