@@ -17,6 +17,7 @@ export const MAX_GET_LINE_BYTES = 1024 * 1024;
 const FLUSH_THRESHOLD_BYTES = 256 * 1024;
 
 const LF = 0x0a;
+const BINARY_REQUEST_MAGIC = 0x80;
 const CR = 0x0d;
 
 /**
@@ -42,6 +43,8 @@ export class MemcachedConnection implements Session, Flushable {
   private paused = false;
   private closing = false;
   private reportedWritten = 0;
+  /** No input has arrived yet: the first byte tells a binary-protocol client apart. */
+  private fresh = true;
 
   constructor(
     readonly socket: Socket,
@@ -68,6 +71,13 @@ export class MemcachedConnection implements Session, Flushable {
     this.end();
   }
 
+  hangUp(): void {
+    this.closing = true;
+    this.pending = undefined;
+    this.waiting = undefined;
+    this.socket.destroy();
+  }
+
   /** Stops reading, sends what is queued and closes (used by `quit` and the listener's close). */
   end(): void {
     if (this.closing) return;
@@ -81,6 +91,12 @@ export class MemcachedConnection implements Session, Flushable {
   receive(chunk: Buffer): void {
     this.shared.counters.bytes_read += chunk.length;
     if (this.closing) return;
+    if (this.fresh) {
+      this.fresh = false;
+      // memcached's binary protocol (request magic 0x80), which this port does not speak: hang
+      // up rather than answer its header bytes as text the client cannot parse.
+      if (chunk[0] === BINARY_REQUEST_MAGIC) return this.hangUp();
+    }
     let buf = chunk;
     if (this.pending !== undefined) {
       buf = Buffer.concat([this.pending, chunk]);

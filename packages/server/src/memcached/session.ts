@@ -57,6 +57,8 @@ export interface Session {
   swallow(bytes: number): void;
   /** Close after writing the replies produced so far. */
   quit(): void;
+  /** Close at once, dropping the replies not yet written (memcached's conn_closing). */
+  hangUp(): void;
 }
 
 /** Versions above 2^53 cannot be core versions; -1 never matches one. */
