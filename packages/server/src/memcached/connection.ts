@@ -17,8 +17,8 @@ export const MAX_GET_LINE_BYTES = 1024 * 1024;
 const FLUSH_THRESHOLD_BYTES = 256 * 1024;
 
 const LF = 0x0a;
-const BINARY_REQUEST_MAGIC = 0x80;
 const CR = 0x0d;
+const BINARY_REQUEST_MAGIC = 0x80;
 
 /**
  * One client connection: a streaming parser over the input chunks the listener hands to

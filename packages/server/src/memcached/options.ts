@@ -15,9 +15,9 @@ export interface MemcachedListenerOptions {
   /** Close a connection idle for this many milliseconds; 0 = never. @default 0 */
   idleTimeoutMs?: number;
   /**
-   * Reported by `version` and `stats`. Clients gate features on it (libmemcached's `memccapable`,
-   * pymemcache's meta support), so the default is the memcached release whose protocol this port
-   * follows; dcache's own version is `STAT dcache_version`. @default "1.6.18"
+   * Reported by `version` and `stats`. Clients and tools gate features on it (libmemcached's
+   * `memccapable` fails most tests otherwise), so the default is the memcached release whose
+   * protocol this port follows; dcache's own version is `STAT dcache_version`. @default "1.6.18"
    */
   version?: string;
   /** Wall clock in ms for absolute exptimes and `stats`; pass the cache's clock in tests. @default Date.now */
