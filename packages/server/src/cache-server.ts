@@ -21,7 +21,6 @@ import type { StoredValue } from './stored-value.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
-import { VERSION } from './version.js';
 
 export interface ListenOptions {
   /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
@@ -188,7 +187,6 @@ export class CacheServer {
           ...(credentials ? { credentials } : {}),
           ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,
-          version: VERSION,
           ...(this.#options.now ? { now: this.#options.now } : {}),
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.

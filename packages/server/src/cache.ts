@@ -16,6 +16,8 @@ export function createCache(options: ResolvedOptions): LruCache<StoredValue> {
     maxMemory: options.maxMemory,
     defaultTtl: options.defaultTtl,
     sizeOf,
+    // memcached's meta `h`/`l` flags report each item's reads, whichever door made them.
+    trackAccess: options.memcachedPort !== undefined,
   };
   if (options.maxItems !== undefined) cacheOptions.maxItems = options.maxItems;
   if (options.now !== undefined) cacheOptions.now = options.now;
