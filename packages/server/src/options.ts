@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { connectionsFitting, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -39,7 +40,11 @@ export interface ServerOptions {
    * 0 picks a free port. @default off
    */
   memcachedPort?: number;
-  /** Most simultaneous memcached connections; more are refused. @default 1024 */
+  /**
+   * Most simultaneous connections per front door (HTTP or HTTPS, and the memcached port); more are
+   * refused. @default what fits the open-file limit (`ulimit -n`) less 64, shared by the doors in
+   * use, at most 1024
+   */
   maxConnections?: number;
   /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
   idleTimeout?: number;
@@ -49,6 +54,21 @@ export interface ServerOptions {
    * @default none (a node starts empty and loses its entries when it stops)
    */
   snapshotFile?: string;
+  /**
+   * Request-body bytes the node holds at once across all HTTP requests; a body that would pass it
+   * is refused with 503 `overloaded` and `Retry-After`. At least `maxBatchBytes` and
+   * `maxValueBytes`. @default the largest of "64mb", `maxBatchBytes` and `maxValueBytes`
+   */
+  maxInflightBodyBytes?: number | string;
+  /** Milliseconds an HTTP client has to send a request's headers (slowloris). @default 10000 */
+  headersTimeout?: number;
+  /**
+   * Milliseconds an HTTP client has to send a whole request, body included; a stalled body is
+   * dropped then. At least `headersTimeout`. @default 30000 (or `headersTimeout`, if longer)
+   */
+  requestTimeout?: number;
+  /** Milliseconds an idle HTTP keep-alive connection stays open. @default 5000 */
+  keepAliveTimeout?: number;
 }
 
 export interface ResolvedOptions {
@@ -70,6 +90,10 @@ export interface ResolvedOptions {
   readonly idleTimeout: number;
   /** Absolute path. */
   readonly snapshotFile: string | undefined;
+  readonly maxInflightBodyBytes: number;
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
 }
 
 export const DEFAULTS = {
@@ -81,8 +105,11 @@ export const DEFAULTS = {
   maxBatchBytes: '16mb',
   logLevel: 'info',
   closeTimeout: 10_000,
-  maxConnections: 1024,
   idleTimeout: 0,
+  maxInflightBodyBytes: '64mb',
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
 } as const;
 
 const NODE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -178,6 +205,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('now must be a function returning milliseconds');
   }
+  const limits = httpLimits(options, maxBatchBytes, maxValueBytes);
   return {
     maxMemory,
     maxItems:
@@ -197,13 +225,62 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       options.memcachedPort === undefined
         ? undefined
         : port('memcachedPort', options.memcachedPort),
-    maxConnections: wholeNumber(
-      'maxConnections',
-      options.maxConnections ?? DEFAULTS.maxConnections,
-      1,
-    ),
+    maxConnections:
+      options.maxConnections === undefined
+        ? connectionsFitting(openFileLimit(), options.memcachedPort === undefined ? 1 : 2)
+        : wholeNumber('maxConnections', options.maxConnections, 1),
     idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
+    ...limits,
   };
+}
+
+/** What bounds a node against hostile HTTP clients: bytes in flight and time to send a request. */
+function httpLimits(
+  options: ServerOptions,
+  maxBatchBytes: number,
+  maxValueBytes: number,
+): Pick<
+  ResolvedOptions,
+  'maxInflightBodyBytes' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout'
+> {
+  const largestBody = Math.max(maxBatchBytes, maxValueBytes);
+  let maxInflightBodyBytes: number;
+  if (options.maxInflightBodyBytes === undefined) {
+    maxInflightBodyBytes = Math.max(
+      parseSize('maxInflightBodyBytes', DEFAULTS.maxInflightBodyBytes),
+      largestBody,
+    );
+  } else {
+    maxInflightBodyBytes = parseSize('maxInflightBodyBytes', options.maxInflightBodyBytes);
+    // Smaller, the largest allowed batch or value would be refused even on an idle node.
+    if (maxInflightBodyBytes < largestBody) {
+      throw new RangeError(
+        `maxInflightBodyBytes must be at least maxBatchBytes and maxValueBytes (${largestBody} bytes), got ${maxInflightBodyBytes}`,
+      );
+    }
+  }
+  const headersTimeout = wholeNumber(
+    'headersTimeout',
+    options.headersTimeout ?? DEFAULTS.headersTimeout,
+    1,
+  );
+  const requestTimeout = wholeNumber(
+    'requestTimeout',
+    options.requestTimeout ?? Math.max(DEFAULTS.requestTimeout, headersTimeout),
+    1,
+  );
+  // Node refuses the pair otherwise: the headers are part of the request.
+  if (headersTimeout > requestTimeout) {
+    throw new RangeError(
+      `requestTimeout must be at least headersTimeout (${headersTimeout} ms), got ${requestTimeout}`,
+    );
+  }
+  const keepAliveTimeout = wholeNumber(
+    'keepAliveTimeout',
+    options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
+    1,
+  );
+  return { maxInflightBodyBytes, headersTimeout, requestTimeout, keepAliveTimeout };
 }

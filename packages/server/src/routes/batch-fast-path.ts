@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
 import { isHttpError } from '../errors/http-error.js';
-import { EAGER_BODY_BYTES, joinChunks } from '../body.js';
+import { readIncoming } from '../body.js';
 import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
 
@@ -22,13 +22,15 @@ function isMsgpack(type: string | undefined): boolean {
  * `Request`/`Response` that @hono/node-server builds around every request: measured with the server
  * benchmark, a 100-operation batch fell from ~166 to ~100 µs of node CPU. It takes only requests
  * whose every precondition holds — msgpack Content-Type, a Content-Length within `maxBatchBytes`
- * (Node then guarantees the body's size), no Transfer-Encoding, and the token when one is set — and
- * leaves all others to the hono route, which produces the 401/413/415 and streaming-limit answers.
+ * (Node then guarantees the body's size) that the node's in-flight body budget can hold, no
+ * Transfer-Encoding, and the token when one is set — and leaves all others to the hono route, which
+ * produces the 401/413/415/503 and streaming-limit answers. It reads the body with the routes' own
+ * reader (body.ts), which reserves and releases its bytes in the same budget.
  * What the two share (decoding, the operations, the envelope errors) is `batchRunner`, so their
  * answers are the same.
  */
 export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
-  const { metrics, logger, options } = node;
+  const { metrics, logger, options, bodyBudget } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
 
   // The auth middleware's check; a mismatch goes to hono, which answers 401.
@@ -85,32 +87,25 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     const length = Number(declared);
     if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBatchBytes) return false;
     if (!isMsgpack(headers['content-type']) || !authorized(req)) return false;
+    if (!bodyBudget.fits(length)) return false;
 
     const start = performance.now();
     metrics.start();
-    // Node ends the body at Content-Length, so one exact-size buffer can hold it — allocated up
-    // front only for small bodies (body.ts, EAGER_BODY_BYTES); bigger ones are joined at the end.
-    const exact = length <= EAGER_BODY_BYTES ? new Uint8Array(length) : undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (exact) exact.set(chunk, size);
-      else chunks.push(chunk);
-      size += chunk.length;
-    });
-    let ended = false;
-    req.on('end', () => {
-      ended = true;
-      respond(res, exact ?? joinChunks(chunks, size), start);
-    });
-    // A client gone mid-body: nobody is left to answer, but the request is counted like hono's 400.
-    req.on('close', () => {
-      if (ended) return;
-      ended = true;
-      metrics.record('batch', performance.now() - start);
-      metrics.recordError(400);
-    });
-    req.on('error', () => undefined); // the 'close' above accounts for it
+    readIncoming(req, {
+      limit: options.maxBatchBytes,
+      length,
+      what: 'the batch',
+      budget: bodyBudget,
+    })
+      .then(
+        (body) => respond(res, body, start),
+        (error: unknown) => {
+          // A client gone mid-body: nobody is left to answer, but it is counted like hono's 400.
+          metrics.record('batch', performance.now() - start);
+          fail(res, error);
+        },
+      )
+      .catch((error: unknown) => fail(res, error));
     return true;
   };
 }
