@@ -162,7 +162,15 @@ async function readStream(
     const chunks: Uint8Array[] = [];
     let size = 0;
     for (;;) {
-      const { done, value } = await reader.read();
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw new HttpError(400, 'bad_request', 'the request body could not be read', {
+          cause: error,
+        });
+      }
+      const { done, value } = next;
       if (done) break;
       size += value.length;
       try {

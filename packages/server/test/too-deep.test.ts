@@ -17,8 +17,17 @@ function nestedMsgpack(levels: number): Uint8Array {
 
 const nestedJson = (levels: number): string => `${'['.repeat(levels)}1${']'.repeat(levels)}`;
 
-function put(app: App, key: string, type: string, body: Uint8Array | string): Promise<Response> {
-  return app.request(`/v1/keys/${key}`, { method: 'PUT', body, headers: { 'content-type': type } });
+async function put(
+  app: App,
+  key: string,
+  type: string,
+  body: Uint8Array | string,
+): Promise<Response> {
+  return await app.request(`/v1/keys/${key}`, {
+    method: 'PUT',
+    body,
+    headers: { 'content-type': type },
+  });
 }
 
 describe(`values nested deeper than ${MAX_NESTING} levels`, () => {
