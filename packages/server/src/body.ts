@@ -55,26 +55,27 @@ export function declaredLength(
 }
 
 /**
- * One body's share of the node's budget: a declared length is reserved whole before a byte is
- * read (Node never delivers more than it), a chunked body chunk by chunk as it arrives. Throws the
- * budget's 503 when it does not fit; `release()` returns everything and may be called again.
+ * One body's share of the node's budget: the bytes it holds. A small declared body is reserved
+ * whole before its exact-size buffer is allocated; any other grows chunk by chunk as bytes arrive,
+ * so a client that declares 16 MiB and stalls holds (and reserves) only what it sent. Throws the
+ * budget's 503 when bytes do not fit; `release()` returns everything and may be called again.
  */
 class Reservation {
   readonly #budget: InflightBudget;
-  readonly #declared: boolean;
+  readonly #whole: boolean;
   #held = 0;
 
   constructor(budget: InflightBudget, length: number | undefined) {
     this.#budget = budget;
-    this.#declared = length !== undefined;
-    if (length !== undefined) {
-      budget.reserve(length);
-      this.#held = length;
+    this.#whole = length !== undefined && length <= EAGER_BODY_BYTES;
+    if (this.#whole) {
+      budget.reserve(length!);
+      this.#held = length!;
     }
   }
 
   grow(bytes: number): void {
-    if (this.#declared) return;
+    if (this.#whole) return;
     this.#budget.reserve(bytes);
     this.#held += bytes;
   }

@@ -38,11 +38,14 @@ function open(node: RunningNode, path: string, headers: Record<string, string | 
   return { req, answered };
 }
 
-/** Holds the node's whole budget: a 1 MiB body of which one byte has arrived. */
-async function holdBudget(node: RunningNode) {
-  const held = open(node, '/v1/keys/held', { 'content-length': MiB });
-  held.req.write(Buffer.alloc(1));
-  await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+/** Holds the node's whole budget but a byte: a 1 MiB body of which all but one byte arrived. */
+async function holdBudget(node: RunningNode, path = '/v1/keys/held') {
+  const held = open(node, path, {
+    'content-length': MiB,
+    ...(path === '/v1/batch' ? { 'content-type': 'application/msgpack' } : {}),
+  });
+  held.req.write(Buffer.alloc(MiB - 1));
+  await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(503));
   return held;
 }
 
@@ -82,7 +85,7 @@ describe('maxInflightBodyBytes', () => {
     // Bodiless requests are not held back.
     expect((await fetch(`${node.url}/v1/keys/held`)).status).toBe(404);
     // The holder finishes: its bytes are stored and the budget is free again.
-    held.req.end(Buffer.alloc(MiB - 1));
+    held.req.end(Buffer.alloc(1));
     expect((await held.answered).statusCode).toBe(204);
     expect((await putSmall(node)).status).toBe(204);
     await expectBudgetFree(node);
@@ -98,27 +101,30 @@ describe('maxInflightBodyBytes', () => {
 
   it('releases a batch abandoned mid-way on the fast path', async () => {
     const node = await start();
-    const held = open(node, '/v1/batch', {
-      'content-type': 'application/msgpack',
-      'content-length': MiB,
-    });
-    held.req.write(Buffer.from([0x91]));
-    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
-    expect((await putSmall(node)).status).toBe(503);
+    const held = await holdBudget(node, '/v1/batch');
     held.req.destroy();
     await expectBudgetFree(node);
   });
 
-  it('counts a chunked body as it arrives: refused mid-stream once the budget is spent, then released', async () => {
+  it('counts what a body sent, not what it declared: a stalled 1 MiB body with one byte holds one byte', async () => {
     const node = await start();
-    const half = open(node, '/v1/keys/half', { 'content-length': MiB / 2 });
-    half.req.write(Buffer.alloc(1));
+    const stalled = open(node, '/v1/keys/stalled', { 'content-length': MiB });
+    stalled.req.write(Buffer.alloc(1));
     await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    expect((await putSmall(node)).status).toBe(204);
+  });
+
+  it('refuses a chunked body mid-stream once the budget is spent, then releases it', async () => {
+    const node = await start();
+    const half = open(node, '/v1/keys/half', { 'content-length': MiB });
+    half.req.write(Buffer.alloc(MiB / 2));
     const chunked = open(node, '/v1/keys/chunked', {});
-    chunked.req.write(Buffer.alloc(MiB / 4)); // fits beside the half
-    chunked.req.write(Buffer.alloc(MiB / 2)); // does not
+    chunked.req.write(Buffer.alloc(MiB / 4));
+    await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(204));
+    chunked.req.write(Buffer.alloc(MiB / 2)); // passes the budget
     const answer = await chunked.answered;
     expect(answer.statusCode).toBe(503);
+    expect(answer.headers['retry-after']).toBe('1');
     half.req.destroy();
     await expectBudgetFree(node);
   });
