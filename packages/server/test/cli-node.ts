@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +17,8 @@ export interface CliNode {
   memcached?: { host: string; port: number };
   /** Everything the node wrote to stdout and stderr so far. */
   output(): string;
+  /** The process's resident set size now, in bytes (VmRSS in /proc/<pid>/status). */
+  rss(): number;
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process has gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -30,10 +33,18 @@ const LISTENING = /listening on (\S+) \(.*?(?:, memcached protocol on (\S+):(\d+
  */
 export async function startCliNode(
   args: readonly string[] = [],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Runs it under `prlimit --nofile=N:N` (util-linux), as after `ulimit -n N`. */
+    nofile?: number;
+  } = {},
 ): Promise<CliNode> {
   const withPort = args.includes('--port') || args.includes('-p') ? args : ['--port', '0', ...args];
-  const child = spawn(process.execPath, [CLI_BIN, ...withPort], {
+  const command = [process.execPath, CLI_BIN, ...withPort];
+  // prlimit execs the command: the child's pid is the node's.
+  if (options.nofile !== undefined) command.unshift('prlimit', `--nofile=${options.nofile}`, '--');
+  const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,6 +55,12 @@ export async function startCliNode(
     child,
     url: '',
     output: () => output,
+    rss() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'latin1');
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+      if (kb === undefined) throw new Error(`no VmRSS for pid ${child.pid}`);
+      return Number(kb) * 1024;
+    },
     async stop(signal = 'SIGTERM') {
       running.delete(node);
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
