@@ -185,8 +185,8 @@ export class CacheServer {
         resolve();
       });
     });
-    // After listening, an 'error' is a failed accept (EMFILE when descriptors run out): without a
-    // listener it would crash the node; the clients already connected are still served.
+    // After listening, an 'error' is a failed accept that libuv could not absorb (it closes what it
+    // has no descriptor for, EMFILE, by itself): without a listener it would crash the node.
     server.on('error', acceptErrorLogger(this.#node.logger));
     this.#server = server;
     this.#closing = undefined;
