@@ -171,7 +171,9 @@ export class CacheServer {
     const limits = httpServerLimits(this.#options);
     const server: Server = tls
       ? (createHttpsServer(
-          { cert: tls.cert, key: tls.key, ...limits },
+          // HTTP's timeouts start once the TLS handshake is done: before, only this one counts
+          // (Node's default is 120 s), so a connection that never finishes it is a slowloris too.
+          { cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeout, ...limits },
           listener,
         ) as unknown as Server)
       : createHttpServer(limits, listener);
