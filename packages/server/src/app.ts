@@ -30,7 +30,7 @@ export function createNodeState(options: ResolvedOptions, cache: LruCache<Stored
     options,
     cache,
     flush,
-    bodyBudget: new InflightBudget(options.maxInflightBodyBytes),
+    bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),
     metrics: new RequestMetrics(),
     logger,
     startedAt: performance.now(),

@@ -51,6 +51,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       'content-length': Buffer.byteLength(body),
     });
     res.end(body);
+    bodyBudget.holdUnflushed(res);
   }
 
   function respond(res: ServerResponse, body: Uint8Array, start: number): void {
@@ -89,7 +90,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
   }
 
   return function batchFast(req, res) {
-    if (req.method !== 'POST' || req.url !== '/v1/batch') return false;
+    if (req.method !== 'POST' || req.url !== '/v1/batch' || bodyBudget.spent) return false;
     const headers = req.headers;
     const declared = headers['content-length'];
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;

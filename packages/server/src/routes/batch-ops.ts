@@ -62,7 +62,7 @@ function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
 export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
-  const { cache, flush, metrics, options } = node;
+  const { cache, flush, metrics, options, bodyBudget } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** The array, then one per operation: its array and at most OP_ITEMS elements. */
   const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
@@ -149,6 +149,9 @@ export function batchRunner(node: NodeState): RunBatch {
   }
 
   return function runBatch(body) {
+    // Checked again now that the body is here (the node may have filled up meanwhile), before any
+    // operation runs: a 503 must mean nothing was done.
+    bodyBudget.admit();
     // The body may have arrived after the flush time (settled when the request came in): apply
     // it before the first operation, which the fast path reaches without passing readBody.
     flush.settle();

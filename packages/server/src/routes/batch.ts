@@ -26,7 +26,9 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
         );
       }
       const body = await readBody(c, node, options.maxBatchBytes, 'the batch');
-      return new Response(runBatch(body), {
+      const results = runBatch(body);
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, results.byteLength);
+      return new Response(results, {
         status: 200,
         headers: { 'content-type': 'application/msgpack' },
       });

@@ -48,7 +48,7 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  * like the route's `timed` wrapper. The answer is the route's: same status, headers and body.
  */
 export function getFastPath(node: NodeState): FastPath {
-  const { cache, metrics, options } = node;
+  const { cache, metrics, options, bodyBudget } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
   const hosts = new Map<string, boolean>();
 
@@ -69,7 +69,7 @@ export function getFastPath(node: NodeState): FastPath {
   }
 
   return function getFast(req, res) {
-    if (req.method !== 'GET') return false;
+    if (req.method !== 'GET' || bodyBudget.spent) return false; // hono answers the 503
     const url = req.url;
     if (url === undefined) return false;
     const key = keyOfFastUrl(url, options.maxKeyBytes);
@@ -108,6 +108,7 @@ export function getFastPath(node: NodeState): FastPath {
     metrics.record('get', performance.now() - start);
     res.writeHead(200, out);
     res.end(bytes);
+    bodyBudget.holdUnflushed(res);
     return true;
   };
 }

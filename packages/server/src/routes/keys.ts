@@ -71,6 +71,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         'dcache-flags': `${flags}`,
       };
       if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
   );

@@ -2,11 +2,9 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
 import { connectionsFitting } from '../../src/fd-limit.js';
-import { destroySockets, MiB, rawClient, rssSampler } from './http-sockets.js';
+import { destroySockets, rawClient, rssBound, rssSampler } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
 
-/** As in the README's Limits section: nothing here holds cache or body bytes. */
-const FIXED_OVERHEAD = 160 * MiB;
 const NOFILE = 256;
 const FLOOD = 400;
 
@@ -45,7 +43,7 @@ describe(`an fd flood on the HTTP door under ulimit -n ${NOFILE}`, () => {
     expect(clients.filter((c) => !c.socket.destroyed).length).toBeGreaterThan(kept / 2);
     destroySockets();
     await healthy(node);
-    expect(rss.stop()).toBeLessThan(64 * MiB + FIXED_OVERHEAD);
+    expect(rss.stop()).toBeLessThan(rssBound());
     expect(node.child.exitCode).toBeNull();
   });
 

@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
-import { destroySockets, MiB, rawClient, rssSampler, sleep } from './http-sockets.js';
+import { destroySockets, rawClient, rssBound, rssSampler, sleep } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
-
-/** As in the README's Limits section: nothing here holds cache or body bytes. */
-const FIXED_OVERHEAD = 160 * MiB;
 
 afterEach(async () => {
   destroySockets();
@@ -53,7 +50,7 @@ describe('slowloris on the HTTP door', () => {
     expect(answered.length).toBeGreaterThan(0);
     expect(answered[0]!.received()).toContain('"error":{"code":"bad_request"');
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
-    expect(rss.stop()).toBeLessThan(64 * MiB + FIXED_OVERHEAD);
+    expect(rss.stop()).toBeLessThan(rssBound());
     expect(node.child.exitCode).toBeNull();
   });
 

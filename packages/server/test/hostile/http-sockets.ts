@@ -63,6 +63,22 @@ export function rssSampler(node: CliNode): { readonly peak: number; stop(): numb
 
 export const MiB = 1024 * 1024;
 
+/** The process itself and its transient buffers, in the README's bound. */
+export const FIXED_OVERHEAD = 160 * MiB;
+
+/**
+ * The server README's bound on a node's RSS (Limits): the cache, request bodies in flight (twice: a
+ * completed body is copied once), unread responses (their budget, plus the one that crosses it)
+ * and a fixed overhead. Defaults: 64 MiB cache, 64 MiB budget, 16 MiB batches.
+ */
+export function rssBound({
+  maxMemory = 64 * MiB,
+  maxInflightBodyBytes = 64 * MiB,
+  maxBatchBytes = 16 * MiB,
+}: { maxMemory?: number; maxInflightBodyBytes?: number; maxBatchBytes?: number } = {}): number {
+  return maxMemory + 3 * maxInflightBodyBytes + maxBatchBytes + FIXED_OVERHEAD;
+}
+
 /** Resolves after `ms` (bounded waits inside hostile scenarios; never used to assert speed). */
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
