@@ -55,16 +55,20 @@ export interface ServerOptions {
    */
   snapshotFile?: string;
   /**
-   * Request-body bytes the node holds at once across all HTTP requests; a body that would pass it
-   * is refused with 503 `overloaded` and `Retry-After`. At least `maxBatchBytes` and
-   * `maxValueBytes`. @default the largest of "64mb", `maxBatchBytes` and `maxValueBytes`
+   * Request-body bytes the node holds at once across all HTTP requests, and separately response
+   * bytes its clients have not read: a body that would pass the first, or any request while the
+   * second is spent, is refused with 503 `overloaded` and `Retry-After`. At least `maxBatchBytes`
+   * and `maxValueBytes`. @default the largest of "64mb", `maxBatchBytes` and `maxValueBytes`
    */
   maxInflightBodyBytes?: number | string;
-  /** Milliseconds an HTTP client has to send a request's headers (slowloris). @default 10000 */
+  /**
+   * Milliseconds an HTTP client has to send a request's headers (slowloris), and to finish the TLS
+   * handshake on HTTPS. @default 10000
+   */
   headersTimeout?: number;
   /**
-   * Milliseconds an HTTP client has to send a whole request, body included; a stalled body is
-   * dropped then. At least `headersTimeout`. @default 30000 (or `headersTimeout`, if longer)
+   * Milliseconds an HTTP client has to send a whole request, body included (a stalled body is
+   * dropped then), and to take a response (else its connection is cut). At least `headersTimeout`. @default 30000 (or `headersTimeout`, if longer)
    */
   requestTimeout?: number;
   /** Milliseconds an idle HTTP keep-alive connection stays open. @default 5000 */
