@@ -1,4 +1,6 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -154,5 +156,49 @@ describe('maxInflightBodyBytes', () => {
     expect((await errorOf(failed)).code).toBe('bad_request');
     const full = await app.request('/v1/keys/k', { method: 'PUT', body: new Uint8Array(MiB) });
     expect(full.status).toBe(204);
+  });
+
+  it('counts answers a client does not read: while they fill the budget, requests get 503 and do nothing; cut at the request timeout', async () => {
+    const node = await startNode({
+      maxValueBytes: '8mb',
+      maxBatchBytes: '8mb',
+      maxInflightBodyBytes: '8mb',
+      headersTimeout: 500,
+      requestTimeout: 1500,
+    });
+    nodes.push(node);
+    const big = new Uint8Array(8 * MiB - 1024);
+    expect((await fetch(`${node.url}/v1/keys/big`, { method: 'PUT', body: big })).status).toBe(204);
+    const readers: Socket[] = [];
+    try {
+      for (let i = 0; i < 4; i++) {
+        const socket = connect(node.address.port, node.address.host);
+        socket.on('error', () => undefined);
+        socket.pause(); // never reads
+        socket.write('GET /v1/keys/big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2));
+        readers.push(socket);
+      }
+      await vi.waitFor(async () => {
+        const res = await fetch(`${node.url}/v1/keys/big`);
+        expect(res.status).toBe(503);
+        expect((await errorOf(res)).code).toBe('overloaded');
+      });
+      expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+      const batch = await fetch(`${node.url}/v1/batch`, {
+        method: 'POST',
+        body: pack([['set', 'written', new Uint8Array([1])]]),
+        headers: { 'content-type': 'application/msgpack' },
+      });
+      expect(batch.status).toBe(503);
+      const put = await fetch(`${node.url}/v1/keys/written`, { method: 'PUT', body: 'x' });
+      expect(put.status).toBe(503);
+      // The readers' connections are cut at the request timeout, their answers released.
+      await vi.waitFor(
+        async () => expect((await fetch(`${node.url}/v1/keys/written`)).status).toBe(404),
+        { timeout: 5000, interval: 100 },
+      );
+    } finally {
+      for (const socket of readers) socket.destroy();
+    }
   });
 });
