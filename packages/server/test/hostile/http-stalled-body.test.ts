@@ -11,7 +11,8 @@ afterEach(async () => {
 describe('a stalled-body flood on the HTTP door', () => {
   it('40 connections declaring 16 MiB batches and stalling after 12 MiB: 503 beyond the budget, RSS bounded, dropped at the request timeout', async () => {
     const maxMemory = 16 * MiB;
-    const requestTimeout = 5000;
+    // Long enough for the whole flood to arrive on a busy machine, so every refusal is seen.
+    const requestTimeout = 10_000;
     const node = await startCliNode([
       '--max-memory',
       '16mb',
