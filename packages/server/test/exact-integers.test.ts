@@ -77,21 +77,25 @@ describe('counters created by incr?initial=', () => {
     await Promise.all(servers.splice(0).map((s) => s.close()));
   });
 
-  async function memcachedGet(port: number, key: string): Promise<string> {
+  /** One memcached command on a fresh connection; resolves with the reply once it ends in `until`. */
+  async function memcached(port: number, command: string, until = 'END\r\n'): Promise<string> {
     const socket = connect(port, '127.0.0.1');
     try {
       await once(socket, 'connect');
-      socket.write(`get ${key}\r\n`);
+      socket.write(command);
       let reply = '';
       for await (const chunk of socket as AsyncIterable<Buffer>) {
         reply += chunk.toString('latin1');
-        if (reply.endsWith('END\r\n')) break;
+        if (reply.endsWith(until)) break;
       }
       return reply;
     } finally {
       socket.destroy();
     }
   }
+
+  const memcachedGet = (port: number, key: string): Promise<string> =>
+    memcached(port, `get ${key}\r\n`);
 
   it('store ASCII decimal that reads back exactly through every door and encoding', async () => {
     const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
@@ -137,5 +141,22 @@ describe('counters created by incr?initial=', () => {
     const res = await app.request('/v1/keys/c/incr?initial=9007199254740993', { method: 'POST' });
     expect(await res.text()).toBe('9007199254740993');
     expect(exact.unpack(await read(app, 'c', 'application/msgpack'))).toBe(9007199254740993n);
+  });
+
+  it('decremented over the memcached port (which pads with spaces) still count over HTTP', async () => {
+    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
+    servers.push(server);
+    const address = await server.listen();
+    const port = address.memcached!.port;
+    await fetch(`${address.url}/v1/keys/c/incr?initial=100`, { method: 'POST' });
+    expect(await memcached(port, 'decr c 1\r\n', '\r\n')).toBe('99\r\n');
+    expect(await memcachedGet(port, 'c')).toBe('VALUE c 2 3\r\n99 \r\nEND\r\n');
+    const json = await fetch(`${address.url}/v1/keys/c`, {
+      headers: { accept: 'application/msgpack' },
+    });
+    expect(exact.unpack(new Uint8Array(await json.arrayBuffer()))).toBe(99);
+    const incremented = await fetch(`${address.url}/v1/keys/c/incr`, { method: 'POST' });
+    expect(await incremented.text()).toBe('100');
+    expect(await memcached(port, 'incr c 1\r\n', '\r\n')).toBe('101\r\n');
   });
 });
