@@ -20,7 +20,10 @@ export interface NodeState {
   readonly cache: LruCache<StoredValue>;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */
   readonly flush: NodeFlush;
-  /** Request-body bytes in flight across the node (`maxInflightBodyBytes`); body.ts reserves them. */
+  /**
+   * Bytes the node holds for clients (`maxInflightBodyBytes` each): request bodies being received
+   * (body.ts reserves them) and answers not yet taken by their sockets.
+   */
   readonly bodyBudget: InflightBudget;
   readonly metrics: RequestMetrics;
   readonly logger: Logger;

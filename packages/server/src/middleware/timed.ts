@@ -10,8 +10,9 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
  * @hono/node-server answer without a promise, which keeps GET close to a bare hello-world.
  * A request that throws is counted too; the error handler records its status.
  *
- * Every hono route runs through it, so it is also where a request is refused (503) while the node's
- * in-flight body budget is spent (inflight-budget.ts), and where a delayed flush whose time has come is
+ * Every hono route runs through it, so it is also where a request is refused (503) while answers
+ * its clients have not read fill the node's budget (inflight-budget.ts), and where a delayed flush
+ * whose time has come is
  * applied before the request touches the cache (exact under an injected clock, as memcached
  * commands are; CacheServer does the same for its fast paths).
  */

@@ -109,7 +109,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       .then(
         (body) => respond(res, body, start),
         (error: unknown) => {
-          // A client gone mid-body: nobody is left to answer, but it is counted like hono's 400.
+          // Refused mid-body (503), or the client gone (nobody left to answer; counted like hono's 400).
           metrics.record('batch', performance.now() - start);
           fail(res, error);
         },
