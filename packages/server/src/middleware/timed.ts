@@ -12,9 +12,8 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
  *
  * Every hono route runs through it, so it is also where a request is refused (503) while answers
  * its clients have not read fill the node's budget (inflight-budget.ts), and where a delayed flush
- * whose time has come is
- * applied before the request touches the cache (exact under an injected clock, as memcached
- * commands are; CacheServer does the same for its fast paths).
+ * whose time has come is applied before the request touches the cache (exact under an injected
+ * clock, as memcached commands are; CacheServer does the same for its fast paths).
  */
 export function timed(node: NodeState, op: Operation, handler: Handler): Handler {
   const { metrics, flush, bodyBudget } = node;
