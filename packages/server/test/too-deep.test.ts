@@ -1,6 +1,7 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.js';
+import { scanItems } from '../src/msgpack-items.js';
 import { MAX_NESTING } from '../src/nesting.js';
 import { errorOf } from './helpers.js';
 
@@ -76,6 +77,24 @@ describe(`values nested deeper than ${MAX_NESTING} levels`, () => {
     const truncated = new Uint8Array([0x92, 0x01]);
     expect((await errorOf(await put(app, 'k', 'application/msgpack', truncated))).code).toBe(
       'bad_body',
+    );
+  });
+});
+
+describe('scanItems maxDepth', () => {
+  it.each<[string, number[], number, string]>([
+    ['a scalar is depth 0', [0x01], 0, 'ok'],
+    ['[1] is depth 1', [0x91, 0x01], 0, 'too_deep'],
+    ['[1] within 1', [0x91, 0x01], 1, 'ok'],
+    ['an empty array inside one counts as a level', [0x91, 0x90], 1, 'too_deep'],
+    ['siblings do not add up', [0x93, 0x91, 0x01, 0x91, 0x02, 0x90], 2, 'ok'],
+    ['a map value one level down', [0x81, 0xa1, 0x61, 0x91, 0x01], 1, 'too_deep'],
+    ['array 16 and map 32 headers', [0xdc, 0x00, 0x01, 0xdf, 0, 0, 0, 1, 0x01, 0x02], 2, 'ok'],
+    ['a timestamp extension skipped', [0x92, 0xd6, 0xff, 0, 0, 0, 0, 0x91, 0x01], 2, 'ok'],
+    ['an ext 8 skipped by its length', [0x92, 0xc7, 0x02, 0x05, 0x91, 0x91, 0x01], 1, 'ok'],
+  ])('%s', (_name, bytes, maxDepth, verdict) => {
+    expect(scanItems(new Uint8Array(bytes), Infinity, { maxDepth, extensions: 'skip' })).toBe(
+      verdict,
     );
   });
 });
