@@ -23,6 +23,8 @@ export interface DiscoveryStats {
   failures: number;
   /** Of `failures`, those that found no node: no records, no such name, or targets without addresses. */
   emptyAnswers: number;
+  /** Of `failures`, changed answers that a second lookup at once did not confirm (code 'EFLAPPED'). */
+  flaps: number;
   /** Failures since the last good lookup. */
   consecutiveFailures: number;
   /** Lookups that changed the membership (nodes added or removed). */
@@ -58,6 +60,17 @@ export function diffMembers(previous: readonly Member[], next: readonly Member[]
       return old !== undefined && old.address !== member.address;
     }),
   };
+}
+
+/** The code of a DiscoveryError for an answer that changed and changed again when asked twice. */
+export const FLAPPED = 'EFLAPPED';
+
+function isChange({ added, removed, moved }: MembershipDiff): boolean {
+  return added.length > 0 || removed.length > 0 || moved.length > 0;
+}
+
+function sameMembers(a: readonly Member[], b: readonly Member[]): boolean {
+  return !isChange(diffMembers(a, b));
 }
 
 export interface DiscoveryEvents {
@@ -98,6 +111,7 @@ export class Discovery {
       lookups: 0,
       failures: 0,
       emptyAnswers: 0,
+      flaps: 0,
       consecutiveFailures: 0,
       changes: 0,
       addressChanges: 0,
@@ -144,7 +158,19 @@ export class Discovery {
     let error: DiscoveryError | undefined;
     try {
       members = await lookupMembers(this.#resolver, this.#options.target);
+      if (this.found && !this.#closed && isChange(diffMembers(this.#members, members))) {
+        // A changed answer is asked again at once, and applied only when the second agrees: a
+        // record set flapping between answers (a readiness probe going up and down, resolvers
+        // that disagree) must not move keys back and forth. A real change costs one more query.
+        const again = await lookupMembers(this.#resolver, this.#options.target);
+        if (!sameMembers(again, members)) {
+          const { href, name } = this.#options.target;
+          error = new DiscoveryError(href, name, FLAPPED);
+          members = undefined;
+        }
+      }
     } catch (caught) {
+      members = undefined;
       error =
         caught instanceof DiscoveryError
           ? caught
@@ -172,9 +198,7 @@ export class Discovery {
     stats.nodes = members.map((member) => member.url);
     if (diff.added.length > 0 || diff.removed.length > 0) stats.changes++;
     stats.addressChanges += diff.moved.length;
-    if (first || diff.added.length > 0 || diff.removed.length > 0 || diff.moved.length > 0) {
-      this.#events.changed(diff);
-    }
+    if (first || isChange(diff)) this.#events.changed(diff);
     if (first) this.#markFound();
   }
 
@@ -183,6 +207,7 @@ export class Discovery {
     this.#lastError = error;
     stats.failures++;
     if (error.empty) stats.emptyAnswers++;
+    if (error.code === FLAPPED) stats.flaps++;
     stats.consecutiveFailures++;
     stats.lastError = error.message;
     this.#events.failed(error, this.stats);

@@ -2,8 +2,9 @@ import { DcacheError } from './dcache-error.js';
 
 /**
  * A DNS lookup of the cluster's nodes failed (`code` 'ESERVFAIL', 'ETIMEOUT', 'ECONNREFUSED', …),
- * timed out, or found no node ('ENODATA', 'ENOTFOUND', or records without addresses). The client
- * keeps the last nodes it found; before it has found any, calls reject with this error.
+ * found no node ('ENODATA', 'ENOTFOUND', or records without addresses), or found other nodes that
+ * a second lookup at once did not confirm ('EFLAPPED'). The client keeps the last nodes it found;
+ * before it has found any, calls reject with this error.
  */
 export class DiscoveryError extends DcacheError {
   /** The discovery URL (the `nodes` given). */
@@ -17,7 +18,11 @@ export class DiscoveryError extends DcacheError {
 
   constructor(url: string, dnsName: string, code: string, options?: ErrorOptions) {
     const empty = EMPTY_CODES.has(code);
-    const what = empty ? 'found no node' : 'failed';
+    const what = empty
+      ? 'found no node'
+      : code === 'EFLAPPED'
+        ? 'gave another node list when asked again at once'
+        : 'failed';
     super(`DNS discovery of ${url}: looking up ${dnsName} ${what} (${code})`, options);
     this.name = 'DiscoveryError';
     this.url = url;
