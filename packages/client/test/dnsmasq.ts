@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './cluster.js';
@@ -36,6 +36,9 @@ export interface Dnsmasq {
 }
 
 const running = new Set<Dnsmasq>();
+
+/** Debian installs it in /usr/sbin, which a non-root PATH may lack. */
+const DNSMASQ = existsSync('/usr/sbin/dnsmasq') ? '/usr/sbin/dnsmasq' : 'dnsmasq';
 
 /** Stops every dnsmasq started here that is still running: for afterAll/afterEach. */
 export async function stopAllDnsmasq(): Promise<void> {
@@ -122,7 +125,7 @@ export async function startDnsmasq(initial: DnsRecords): Promise<Dnsmasq> {
   };
   const launch = async (): Promise<void> => {
     const proc = spawn(
-      'dnsmasq',
+      DNSMASQ,
       [
         '--keep-in-foreground',
         `--port=${port}`,
