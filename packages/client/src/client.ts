@@ -541,10 +541,9 @@ export class DistributedCacheClient {
   }
 
   /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
-  #discovered({ members, added, removed, moved }: MembershipDiff): void {
-    // Addresses first: the new nodes' first connections must find them.
+  #discovered({ members, added, removed }: MembershipDiff): void {
+    // Addresses first: the new nodes' first connections, and moved nodes' next ones, find them.
     this.#addresses.replace(members);
-    void moved;
     if (added.length === 0 && removed.length === 0) return;
     void this.#cluster.change(
       added.map(({ url }) => ({ url, weight: 1 })),

@@ -3,7 +3,8 @@ import { diffMembers } from './discovery.js';
 import { lookupMembers } from './discovery-lookup.js';
 import type { Member } from './discovery-lookup.js';
 import { parseDiscoveryUrl } from './discovery-url.js';
-import { isDiscoveryError } from './errors/discovery-error.js';
+import { DiscoveryError, isDiscoveryError } from './errors/discovery-error.js';
+import { isDcacheError } from './errors/dcache-error.js';
 
 const noData = (): Promise<never> =>
   Promise.reject(Object.assign(new Error('queryA ENODATA'), { code: 'ENODATA' }));
@@ -142,5 +143,27 @@ describe('diffMembers', () => {
   it('finds nothing to do for the same records', () => {
     const diff = diffMembers([member(1), member(2)], [member(1), member(2)]);
     expect([diff.added, diff.removed, diff.moved]).toStrictEqual([[], [], []]);
+  });
+});
+
+describe('DiscoveryError', () => {
+  it('sets its name, carries its context and is a DcacheError, also by name alone', () => {
+    const cause = Object.assign(new Error('queryA ETIMEOUT'), { code: 'ETIMEOUT' });
+    const error = new DiscoveryError('dns://a.test:1', 'a.test', 'ETIMEOUT', { cause });
+    expect(error).toMatchObject({
+      name: 'DiscoveryError',
+      url: 'dns://a.test:1',
+      dnsName: 'a.test',
+      code: 'ETIMEOUT',
+      empty: false,
+      cause,
+    });
+    expect(error.message).toBe(
+      'DNS discovery of dns://a.test:1: looking up a.test failed (ETIMEOUT)',
+    );
+    expect(new DiscoveryError('u', 'n', 'ENOTFOUND').empty).toBe(true);
+    const foreign = Object.assign(new Error('x'), { name: 'DiscoveryError' });
+    expect(isDiscoveryError(foreign) && isDcacheError(foreign)).toBe(true);
+    expect(isDiscoveryError(new Error('x'))).toBe(false);
   });
 });

@@ -215,6 +215,7 @@ describe('before the first good lookup', () => {
       /DNS discovery of dns\+srv:\/\/_http\._tcp\.dcache\.test: looking up _http\._tcp\.dcache\.test failed \(ESERVFAIL\)/,
     );
     expect(client.nodes).toStrictEqual([]);
+    expect(client.nodesFor('k')).toStrictEqual([]);
 
     const ready = client.ready();
     const queries = dns.srvQueries();

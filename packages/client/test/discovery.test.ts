@@ -23,6 +23,9 @@ function discover(
 ): DistributedCacheClient {
   const client = new DistributedCacheClient(url, {
     timeout: 10_000,
+    // Every copy is written before a set resolves, so the nodes can be checked at once ('one'
+    // resolves at the first acknowledgement, which may be the other replica's).
+    writeConsistency: 'all',
     discovery: { servers: [server], intervalMs: INTERVAL_MS, timeoutMs: 500 },
     onDiscoveryError: () => undefined,
     ...options,
@@ -69,8 +72,6 @@ describe('dns+srv:// against dnsmasq', () => {
     const dns = await startDnsmasq(srvRecords(firstThree()));
     const changes: MembershipChange[] = [];
     const client = discover(`dns+srv://${SRV}`, dns.server, {
-      // Both copies are written before a set resolves, so both can be checked at once.
-      writeConsistency: 'all',
       onMembershipChange: (change) => changes.push(change),
     });
     // Calls made before the first lookup has finished wait for it.
