@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { diffMembers } from './discovery.js';
-import { lookupMembers } from './discovery-lookup.js';
+import { lookupMembers, MAX_MEMBERS } from './discovery-lookup.js';
 import type { Member } from './discovery-lookup.js';
 import { parseDiscoveryUrl } from './discovery-url.js';
 import { DiscoveryError, isDiscoveryError } from './errors/discovery-error.js';
@@ -113,6 +113,19 @@ describe('lookupMembers', () => {
         resolve4: () => Promise.reject(Object.assign(new Error('x'), { code: 'ETIMEOUT' })),
       },
       'ETIMEOUT',
+      false,
+    ],
+    [
+      `more than ${MAX_MEMBERS} records`,
+      resolver({
+        srv: {
+          [SRV.name]: Array.from({ length: MAX_MEMBERS + 1 }, (_, i) => ({
+            name: `n${i}.test`,
+            port: 1,
+          })),
+        },
+      }),
+      'ETOOMANY',
       false,
     ],
   ])('rejects with a DiscoveryError for %s', async (_name, lookup, code, empty) => {

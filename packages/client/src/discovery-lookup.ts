@@ -4,6 +4,14 @@ import type { DiscoveryTarget } from './discovery-url.js';
 import { DiscoveryError } from './errors/discovery-error.js';
 import { normaliseNode } from './options.js';
 
+/**
+ * Most nodes a lookup may name. A DNS answer over TCP holds up to 64 KiB — a few thousand records —
+ * and each node costs a connection pool and `vnodes` ring points: an answer naming more is refused
+ * (code 'ETOOMANY') and the last good nodes kept, rather than let a wrong record set swell the ring.
+ */
+export const MAX_MEMBERS = 1024;
+const TOO_MANY = 'ETOOMANY';
+
 /** A node found in DNS. */
 export interface Member {
   /**
@@ -52,8 +60,14 @@ export async function lookupMembers(
       endpoints.push({ host: address, port: target.port! });
     }
   }
-  if (endpoints.length === 0)
+  if (endpoints.length === 0) {
     throw fail(target.name, Object.assign(new Error('no records'), { code: 'ENODATA' }));
+  }
+  // Before the address lookups: those would be one query per record.
+  if (endpoints.length > MAX_MEMBERS) {
+    const error = new Error(`${endpoints.length} records, more than ${MAX_MEMBERS}`);
+    throw fail(target.name, Object.assign(error, { code: TOO_MANY }));
+  }
 
   const members = await Promise.all(
     endpoints.map(async ({ host, port }): Promise<Member> => {
