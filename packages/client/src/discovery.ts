@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { lookupMembers } from './discovery-lookup.js';
 import type { Member } from './discovery-lookup.js';
 import type { DiscoveryTarget } from './discovery-url.js';
+import { DcacheError } from './errors/dcache-error.js';
 import { DiscoveryError } from './errors/discovery-error.js';
 
 export interface ResolvedDiscovery {
@@ -62,6 +63,10 @@ export function diffMembers(previous: readonly Member[], next: readonly Member[]
   };
 }
 
+function closedError(): DcacheError {
+  return new DcacheError('the client was closed before DNS discovery found nodes');
+}
+
 /** The code of a DiscoveryError for an answer that changed and changed again when asked twice. */
 export const FLAPPED = 'EFLAPPED';
 
@@ -98,6 +103,7 @@ export class Discovery {
   /** Resolves once a lookup has found nodes. */
   readonly #found: Promise<void>;
   #markFound!: () => void;
+  #closedBeforeFound!: (error: Error) => void;
 
   constructor(options: ResolvedDiscovery, events: DiscoveryEvents) {
     this.#options = options;
@@ -119,7 +125,12 @@ export class Discovery {
       lastSuccessAt: undefined,
       nodes: [],
     };
-    this.#found = new Promise((resolve) => (this.#markFound = resolve));
+    this.#found = new Promise((resolve, reject) => {
+      this.#markFound = resolve;
+      this.#closedBeforeFound = reject;
+    });
+    // Rejected only at close(), which may come with nobody waiting.
+    this.#found.catch(() => undefined);
     this.#running = this.#lookup();
   }
 
@@ -133,7 +144,7 @@ export class Discovery {
     return this.#stats.lastSuccessAt !== undefined;
   }
 
-  /** Resolves once a lookup has found nodes (at once when one has). */
+  /** Resolves once a lookup has found nodes (at once when one has); rejects if closed before. */
   whenFound(): Promise<void> {
     return this.#found;
   }
@@ -144,11 +155,12 @@ export class Discovery {
    */
   async ready(): Promise<void> {
     if (!this.found && this.#lastError === undefined) await this.#running;
-    if (!this.found) throw this.#lastError!;
+    if (!this.found) throw this.#lastError ?? closedError();
   }
 
   close(): void {
     this.#closed = true;
+    if (!this.found) this.#closedBeforeFound(closedError());
     clearTimeout(this.#timer);
     this.#resolver.cancel();
   }

@@ -238,6 +238,23 @@ describe('before the first good lookup', () => {
 });
 
 describe('close()', () => {
+  it('before nodes were found: ready() and waiting calls reject, saying so', async () => {
+    const dns = await startResponder(records([0, 1, 2]));
+    dns.behave('silent');
+    const client = discover(dns.server);
+    const outcome = (call: Promise<unknown>): Promise<unknown> =>
+      call.catch((error: unknown) => error);
+    const ready = outcome(client.ready());
+    const waiting = outcome(client.get('k'));
+    await client.close();
+    expect(String(await ready)).toMatch(
+      /DcacheError: the client was closed before DNS discovery found nodes/,
+    );
+    expect(String(await waiting)).toMatch(
+      /DcacheError: the client was closed before DNS discovery found nodes/,
+    );
+  });
+
   it('stops the lookups', async () => {
     const dns = await startResponder(records([0, 1, 2]));
     const client = discover(dns.server);
