@@ -6,6 +6,8 @@
 //
 //   node deploy/measure-rss.mjs                       # 64mb and 256mb × 100 B, 1 KiB, 100 KiB
 //   node deploy/measure-rss.mjs 1gb 1024              # one limit, one value size
+//   DCACHE_TOKEN=… node deploy/measure-rss.mjs --fill http://127.0.0.1:18001 256mb 100
+//                                                     # only fill a running node (a container)
 //
 // Needs the server built (`npx -y pnpm@10.34.8 --filter @dcache/server build`). Each run is
 // bounded: at most 3 × max-memory written and 120 s of filling.
@@ -24,7 +26,11 @@ const CLI = fileURLToPath(new URL('../packages/server/bin/dcache-server.js', imp
 const MiB = 1024 * 1024;
 const FILL_SECONDS = 120;
 
-const [limitArg, sizeArg] = process.argv.slice(2);
+const fillOnly = process.argv[2] === '--fill';
+const [limitArg, sizeArg] = process.argv.slice(fillOnly ? 4 : 2);
+const auth = process.env.DCACHE_TOKEN
+  ? { authorization: `Bearer ${process.env.DCACHE_TOKEN}` }
+  : {};
 const limits = limitArg ? [limitArg] : ['64mb', '256mb'];
 const valueSizes = sizeArg ? [Number(sizeArg)] : [100, 1024, 100 * 1024];
 
@@ -55,12 +61,37 @@ async function startNode(args) {
 async function batch(url, ops) {
   const response = await fetch(`${url}/v1/batch`, {
     method: 'POST',
-    headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+    headers: { ...auth, 'content-type': 'application/msgpack', accept: 'application/msgpack' },
     body: pack(ops),
   });
   if (response.status !== 200)
     throw new Error(`batch: ${response.status} ${await response.text()}`);
   return unpack(new Uint8Array(await response.arrayBuffer()));
+}
+
+/** Writes values of `valueSize` bytes until 3 × maxMemory (or 120 s), then reads the newest back. */
+async function fill(url, maxMemory, valueSize) {
+  const value = Buffer.alloc(valueSize, 0x61);
+  // At most 1000 ops and ~4 MiB a batch (the defaults allow 1000 ops and 16 MiB).
+  const perBatch = Math.max(1, Math.min(1000, Math.floor((4 * MiB) / (valueSize + 40))));
+  const deadline = Date.now() + FILL_SECONDS * 1000;
+  let written = 0;
+  let keys = 0;
+  while (written < 3 * maxMemory && Date.now() < deadline) {
+    const ops = [];
+    for (let i = 0; i < perBatch; i++) {
+      ops.push(['set', `key:${String(keys++).padStart(10, '0')}`, value, 0, null, null]);
+    }
+    await batch(url, ops);
+    written += perBatch * valueSize;
+  }
+  // Read back the most recent keys (those still cached), as clients would.
+  for (let round = 0; round < 20; round++) {
+    const ops = [];
+    for (let i = 0; i < perBatch; i++)
+      ops.push(['get', `key:${String(keys - 1 - i).padStart(10, '0')}`]);
+    await batch(url, ops);
+  }
 }
 
 async function measure(limit, valueSize) {
@@ -70,31 +101,11 @@ async function measure(limit, valueSize) {
   const node = await startNode(['--max-memory', limit, '--snapshot-file', snapshotFile]);
   try {
     const idle = memoryOf(node.child.pid);
-    const value = Buffer.alloc(valueSize, 0x61);
-    // At most 1000 ops and ~4 MiB a batch (the defaults allow 1000 ops and 16 MiB).
-    const perBatch = Math.max(1, Math.min(1000, Math.floor((4 * MiB) / (valueSize + 40))));
-    const deadline = Date.now() + FILL_SECONDS * 1000;
-    let written = 0;
-    let keys = 0;
-    while (written < 3 * maxMemory && Date.now() < deadline) {
-      const ops = [];
-      for (let i = 0; i < perBatch; i++) {
-        ops.push(['set', `key:${String(keys++).padStart(10, '0')}`, value, 0, null, null]);
-      }
-      await batch(node.url, ops);
-      written += perBatch * valueSize;
-    }
-    // Read back the most recent keys (those still cached), as clients would.
-    for (let round = 0; round < 20; round++) {
-      const ops = [];
-      for (let i = 0; i < perBatch; i++)
-        ops.push(['get', `key:${String(keys - 1 - i).padStart(10, '0')}`]);
-      await batch(node.url, ops);
-    }
-    const stats = await (await fetch(`${node.url}/v1/stats`)).json();
+    await fill(node.url, maxMemory, valueSize);
+    const stats = await (await fetch(`${node.url}/v1/stats`, { headers: auth })).json();
     const filled = memoryOf(node.child.pid);
     let started = Date.now();
-    const saveResponse = await fetch(`${node.url}/v1/snapshot`, { method: 'POST' });
+    const saveResponse = await fetch(`${node.url}/v1/snapshot`, { method: 'POST', headers: auth });
     if (saveResponse.status !== 200) throw new Error(`snapshot: ${saveResponse.status}`);
     const saveMs = Date.now() - started;
     const afterSave = memoryOf(node.child.pid);
@@ -122,6 +133,13 @@ async function measure(limit, valueSize) {
     if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+if (fillOnly) {
+  const url = process.argv[3];
+  await fill(url, bytesOf(limits[0]), valueSizes[0]);
+  console.log(JSON.stringify(await (await fetch(`${url}/v1/stats`, { headers: auth })).json()));
+  process.exit(0);
 }
 
 const rows = [];
