@@ -196,10 +196,11 @@ describe.each(STATEFUL_SETS)('%s', (file) => {
     expect(c.resources.limits).not.toHaveProperty('cpu');
   });
 
-  it('gives a stop time for 10 s of in-flight requests plus a snapshot save', () => {
+  it('gives a stop time for 10 s of in-flight requests plus a snapshot save (README formula)', () => {
     expect(envValue(c, 'DCACHE_SNAPSHOT_FILE')).toBe('/data/dcache.snapshot');
     expect(c.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
-    expect(spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(60);
+    const { graceSeconds } = sizing(envValue(c, 'DCACHE_MAX_MEMORY'));
+    expect(spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(graceSeconds);
   });
 });
 

@@ -37,8 +37,19 @@ export function mebibytes(size: string): number {
   return (Number(match[1]) * { kb: 1 / 1024, mb: 1, gb: 1024 }[unit]!) as number;
 }
 
-/** deploy/README.md's sizing: the V8 heap and the container's memory limit for a --max-memory. */
-export function sizing(maxMemory: string): { heapMiB: number; limitMiB: number } {
+/**
+ * deploy/README.md's sizing for a --max-memory: the V8 heap, the container's memory limit, and
+ * the shortest stop grace period (10 s of in-flight requests + 2 minutes per GiB for the save).
+ */
+export function sizing(maxMemory: string): {
+  heapMiB: number;
+  limitMiB: number;
+  graceSeconds: number;
+} {
   const mib = mebibytes(maxMemory);
-  return { heapMiB: Math.ceil(2.5 * mib + 64), limitMiB: Math.ceil(6.5 * mib + 192) };
+  return {
+    heapMiB: Math.ceil(2.5 * mib + 64),
+    limitMiB: Math.ceil(6.5 * mib + 192),
+    graceSeconds: Math.ceil(10 + (120 * mib) / 1024),
+  };
 }
