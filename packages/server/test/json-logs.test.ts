@@ -119,6 +119,20 @@ describe('--log-format json: a node started through the CLI', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^\S+Z info SIGTERM: finishing/));
   });
 
+  it('keeps what a client sent inside its plain line: a decoded newline cannot forge a line', async () => {
+    const node = await startCliNode(['--log-level', 'debug']);
+    // hono percent-decodes the path it reports: %0A becomes a newline in the refusal's message.
+    const forged = `${'k'.repeat(300)}%0A2026-01-01T00:00:00.000Z%20error%20FORGED%1B[2J`;
+    expect((await fetch(`${node.url}/v1/keys/${forged}`)).status).toBe(400);
+    expect(await node.stop('SIGTERM')).toBe(0);
+    const lines = node.output().trim().split('\n');
+    const refusal = lines.findIndex((line) => / debug 400 GET /.test(line));
+    expect(refusal).toBeGreaterThan(-1);
+    expect(lines[refusal + 1]).toMatch(/^ {2}2026-01-01T00:00:00.000Z error FORGED\\x1b\[2J: /);
+    expect(lines.filter((line) => line.includes('FORGED'))).toHaveLength(1);
+    expect(node.output()).not.toContain('\x1b');
+  });
+
   it('refuses an unknown format, naming the flag or the variable', () => {
     const bad = spawnSync(process.execPath, [CLI_BIN, '--log-format', 'xml'], { encoding: 'utf8' });
     expect(bad.status).toBe(2);
@@ -153,6 +167,19 @@ describe('createLogger', () => {
       msg: 'written',
       file: '/tmp/x',
     });
+  });
+
+  it('indents the lines of a plain message and escapes other control characters', () => {
+    const written: string[] = [];
+    const log = createLogger({ level: 'info', node: 'n1', write: (line) => written.push(line) });
+    log.error('request_error', 'GET /v1/keys/a\r\nfake line\x1b[31m\tend\n    at stack (x.js:1:1)');
+    expect(written).toHaveLength(1);
+    expect(written[0]!.split('\n')).toEqual([
+      expect.stringMatching(/^\S+Z error GET \/v1\/keys\/a\\x0d$/),
+      '  fake line\\x1b[31m\tend',
+      '      at stack (x.js:1:1)',
+      '',
+    ]);
   });
 
   it('takes a request id only when it is printable ASCII without spaces, 1–128 characters', () => {
