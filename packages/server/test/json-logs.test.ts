@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, requestIdFields } from '../src/logger.js';
 import { CLI_BIN, startCliNode, stopCliNodes } from './cli-node.js';
@@ -106,6 +107,18 @@ describe('--log-format json: a node started through the CLI', () => {
     expect(rest).toEqual([]);
     expect(line).toMatchObject({ level: 'error', node: 'late', event: 'listen_failed' });
     expect(line!.msg).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
+  });
+
+  it('reports a crash (an uncaught exception) as one fatal JSON line, and exits 1', async () => {
+    const crash = fileURLToPath(new URL('./fixtures/crash-on-sigusr2.mjs', import.meta.url));
+    const node = await startCliNode(['--log-format', 'json', '--node-id', 'crashing'], {
+      env: { NODE_OPTIONS: `--import ${crash}` },
+    });
+    expect(await node.stop('SIGUSR2')).toBe(1);
+    const lines = parseLines(node.output());
+    expect(lines.map((line) => line.event)).toEqual(['listening', 'fatal']);
+    expect(lines[1]).toMatchObject({ level: 'error', node: 'crashing' });
+    expect(lines[1]!.msg).toMatch(/^dcache-server: Error: boom: an uncaught exception\n\s+at /);
   });
 
   it('keeps the plain lines by default', async () => {
