@@ -8,10 +8,11 @@ export interface DcacheKeyvStoreOptions {
    */
   client?: DistributedCacheClient;
   /**
-   * Node URLs (or `{ url, weight }`): the store makes its own client from them and
-   * `clientOptions`, and `disconnect()` closes it. Give `client` or `nodes`, not both.
+   * Node URLs (or `{ url, weight }`), or a discovery URL (`dns+srv://…`, as the client takes): the
+   * store makes its own client from them and `clientOptions`, and `disconnect()` closes it. Give
+   * `client` or `nodes`, not both.
    */
-  nodes?: readonly NodeSpec[];
+  nodes?: readonly NodeSpec[] | string;
   /** Options of the client the store makes from `nodes`. @default {} */
   clientOptions?: ClientOptions;
   /**
@@ -93,8 +94,11 @@ export function resolveStoreOptions(
     }
     return { client, ownsClient: false, throwOnErrors, generationCacheMs };
   }
-  if (!Array.isArray(nodes)) {
-    throw new TypeError(`DcacheKeyvStore: option nodes must be an array, got ${describe(nodes)}`);
+  // A string is a discovery URL: the client checks it, naming nodes and the value.
+  if (!Array.isArray(nodes) && typeof nodes !== 'string') {
+    throw new TypeError(
+      `DcacheKeyvStore: option nodes must be an array or a discovery URL, got ${describe(nodes)}`,
+    );
   }
   const given = clientOptions ?? {};
   const made = new DistributedCacheClient(nodes, {

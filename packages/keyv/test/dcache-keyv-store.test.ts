@@ -3,6 +3,7 @@ import Keyv from 'keyv';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generationKey } from '../src/generations.js';
 import { DcacheKeyvStore } from '../src/index.js';
+import { startResponder } from '../../client/test/dns-responder.js';
 import { startNode, startNodes, stopNodes } from './cluster.js';
 import { keyOnTheNodes } from './stored.js';
 
@@ -204,13 +205,37 @@ describe('disconnect()', () => {
   });
 });
 
+describe('nodes: a discovery URL', () => {
+  it('makes a client that finds the nodes in DNS, and disconnect() closes it', async () => {
+    const port = new URL(nodes[0]!).port;
+    const dns = await startResponder({ hosts: { 'dcache.keyv.test': ['127.0.0.1'] } });
+    try {
+      const store = new DcacheKeyvStore({
+        nodes: `dns://dcache.keyv.test:${port}`,
+        clientOptions: { discovery: { servers: [dns.server] } },
+      });
+      const keyv = new Keyv({ store, namespace: 'found' });
+      expect(await keyv.set('k', 'through DNS')).toBe(true);
+      expect(await keyv.get('k')).toBe('through DNS');
+      expect(store.client.nodes).toEqual([`http://127.0.0.1:${port}`]);
+      expect(dns.queries()).toBeGreaterThan(0);
+      await keyv.disconnect();
+      await expect(store.client.get('k')).rejects.toThrow('the client is closed');
+    } finally {
+      await dns.close();
+    }
+  });
+});
+
 describe('options', () => {
   it.each([
     [undefined, /options must be an object, got undefined/],
     [{}, /exactly one of the options client and nodes/],
     [{ nodes: ['http://127.0.0.1:1'], client: {} }, /exactly one of the options client and nodes/],
     [{ client: {} }, /option client must be a DistributedCacheClient, got an object/],
-    [{ nodes: 'http://127.0.0.1:1' }, /option nodes must be an array, got "http:\/\/127.0.0.1:1"/],
+    [{ nodes: 5 }, /option nodes must be an array or a discovery URL, got 5/],
+    // A string goes to the client, which names it: a fixed list is an array.
+    [{ nodes: 'http://127.0.0.1:1' }, /nodes must be an array .* got "http:\/\/127.0.0.1:1"/],
     [{ nodes: [], throwOnErrors: 'yes' }, /option throwOnErrors must be a boolean, got "yes"/],
     [{ nodes: [], generationCacheMs: -1 }, /option generationCacheMs must be .* got -1/],
     [{ nodes: [], ttl: 5 }, /unknown option "ttl"/],

@@ -60,6 +60,13 @@ async function main(): Promise<number> {
     node: server.options.nodeId,
   });
   say = sayIn(server.options);
+  if (server.options.logFormat === 'json') {
+    // A crash is the line a collector most needs to parse: a `fatal` JSON line, not Node's text.
+    process.on('uncaughtException', (error: unknown) => {
+      say(process.stderr, `dcache-server: ${(error as Error)?.stack ?? String(error)}`, 'fatal');
+      process.exit(1);
+    });
+  }
   let url: string;
   let memcached: { host: string; port: number } | undefined;
   try {

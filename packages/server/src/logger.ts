@@ -86,10 +86,26 @@ export function jsonLine(
   return `${JSON.stringify({ time: new Date().toISOString(), level, node, event, msg: message, ...fields })}\n`;
 }
 
+/** Control characters but tab; a message with none is written as is. */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+/**
+ * A message as plain lines may carry it. Messages hold text clients chose (a request path, which
+ * hono percent-decodes): a newline in it is indented, so that it can never start a line that reads
+ * as the node's own, and other control characters (a terminal's escapes) are written as `\xNN`.
+ * A stack keeps its lines, indented.
+ */
+function plainText(message: string): string {
+  return message.replace(CONTROL, (c) =>
+    c === '\n' ? '\n  ' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
 /** The human line, as the node always wrote it; a request id is appended so it can be grepped. */
 function plainLine(level: Level, message: string, fields?: LogFields): string {
   const request = fields?.requestId === undefined ? '' : ` (request ${fields.requestId})`;
-  return `${new Date().toISOString()} ${level} ${message}${request}\n`;
+  return `${new Date().toISOString()} ${level} ${plainText(message)}${request}\n`;
 }
 
 /** A line-per-message logger to stderr; levels above `level` cost one comparison. */

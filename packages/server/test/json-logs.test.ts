@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogger, requestIdFields } from '../src/logger.js';
 import { CLI_BIN, startCliNode, stopCliNodes } from './cli-node.js';
@@ -108,6 +109,18 @@ describe('--log-format json: a node started through the CLI', () => {
     expect(line!.msg).toMatch(/cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/);
   });
 
+  it('reports a crash (an uncaught exception) as one fatal JSON line, and exits 1', async () => {
+    const crash = fileURLToPath(new URL('./fixtures/crash-on-sigusr2.mjs', import.meta.url));
+    const node = await startCliNode(['--log-format', 'json', '--node-id', 'crashing'], {
+      env: { NODE_OPTIONS: `--import ${crash}` },
+    });
+    expect(await node.stop('SIGUSR2')).toBe(1);
+    const lines = parseLines(node.output());
+    expect(lines.map((line) => line.event)).toEqual(['listening', 'fatal']);
+    expect(lines[1]).toMatchObject({ level: 'error', node: 'crashing' });
+    expect(lines[1]!.msg).toMatch(/^dcache-server: Error: boom: an uncaught exception\n\s+at /);
+  });
+
   it('keeps the plain lines by default', async () => {
     const node = await startCliNode(['--log-level', 'debug']);
     await fetch(`${node.url}/v1/keys/${'k'.repeat(300)}`, { headers: { 'x-request-id': 'r-1' } });
@@ -117,6 +130,20 @@ describe('--log-format json: a node started through the CLI', () => {
     expect(lines).toContainEqual(expect.stringMatching(/^dcache-server .* listening on http/));
     expect(lines).toContainEqual(expect.stringMatching(/^\S+Z debug 400 GET .*\(request r-1\)$/));
     expect(lines).toContainEqual(expect.stringMatching(/^\S+Z info SIGTERM: finishing/));
+  });
+
+  it('keeps what a client sent inside its plain line: a decoded newline cannot forge a line', async () => {
+    const node = await startCliNode(['--log-level', 'debug']);
+    // hono percent-decodes the path it reports: %0A becomes a newline in the refusal's message.
+    const forged = `${'k'.repeat(300)}%0A2026-01-01T00:00:00.000Z%20error%20FORGED%1B[2J`;
+    expect((await fetch(`${node.url}/v1/keys/${forged}`)).status).toBe(400);
+    expect(await node.stop('SIGTERM')).toBe(0);
+    const lines = node.output().trim().split('\n');
+    const refusal = lines.findIndex((line) => / debug 400 GET /.test(line));
+    expect(refusal).toBeGreaterThan(-1);
+    expect(lines[refusal + 1]).toMatch(/^ {2}2026-01-01T00:00:00.000Z error FORGED\\x1b\[2J: /);
+    expect(lines.filter((line) => line.includes('FORGED'))).toHaveLength(1);
+    expect(node.output()).not.toContain('\x1b');
   });
 
   it('refuses an unknown format, naming the flag or the variable', () => {
@@ -153,6 +180,19 @@ describe('createLogger', () => {
       msg: 'written',
       file: '/tmp/x',
     });
+  });
+
+  it('indents the lines of a plain message and escapes other control characters', () => {
+    const written: string[] = [];
+    const log = createLogger({ level: 'info', node: 'n1', write: (line) => written.push(line) });
+    log.error('request_error', 'GET /v1/keys/a\r\nfake line\x1b[31m\tend\n    at stack (x.js:1:1)');
+    expect(written).toHaveLength(1);
+    expect(written[0]!.split('\n')).toEqual([
+      expect.stringMatching(/^\S+Z error GET \/v1\/keys\/a\\x0d$/),
+      '  fake line\\x1b[31m\tend',
+      '      at stack (x.js:1:1)',
+      '',
+    ]);
   });
 
   it('takes a request id only when it is printable ASCII without spaces, 1–128 characters', () => {
