@@ -232,6 +232,8 @@ export class CacheServer {
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.
         this.#node.flush,
+        // One budget of bytes being received: data blocks count as request bodies do.
+        this.#node.bodyBudget,
       );
       try {
         address.memcached = await listener.listen({

@@ -4,16 +4,30 @@ import { authenticationLine, completeAuthentication } from './auth.js';
 import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
+import { refuseForMemory } from './no-memory.js';
 import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
 import { completeTextStore } from './storage-commands.js';
 import type { Tokens } from './tokenize.js';
 import type { UnsentBudget } from './unsent-budget.js';
 
+/** The node's budget of body bytes being received (CacheServer's, shared with HTTP bodies). */
+export interface DataBudget {
+  /** Takes `bytes` when they fit; false (nothing taken) when not. */
+  tryReserve(bytes: number): boolean;
+  release(bytes: number): void;
+}
+
 /** What a connection answers to beyond the protocol itself (the listener's settings). */
 export interface ConnectionLimits {
   /** The node-wide budget of unsent reply bytes; without one, only the socket's 'drain' paces. */
   budget?: UnsentBudget;
+  /**
+   * Holds the parts of data blocks gathered across reads; a block that does not fit is refused
+   * (`SERVER_ERROR out of memory storing object`) and the rest of it dropped as it arrives.
+   * Without one, each connection may hold one block of up to `maxValueBytes`.
+   */
+  dataBudget?: DataBudget;
   /** When set, the client must log in (ASCII authentication) before any other command. */
   credentials?: MemcachedCredentials;
 }
@@ -64,6 +78,7 @@ export class MemcachedConnection implements Session, Flushable {
   private accounted = 0;
   private authenticated: boolean;
   private readonly budget: UnsentBudget | undefined;
+  private readonly dataBudget: DataBudget | undefined;
   private readonly credentials: MemcachedCredentials | undefined;
   /** Runs as each flush has been handed to the kernel (one function, not one per write). */
   private readonly written = (): void => this.onWritten();
@@ -78,6 +93,7 @@ export class MemcachedConnection implements Session, Flushable {
     limits: ConnectionLimits = {},
   ) {
     this.budget = limits.budget;
+    this.dataBudget = limits.dataBudget;
     this.credentials = limits.credentials;
     this.authenticated = limits.credentials === undefined;
     socket.setNoDelay(true);
@@ -88,6 +104,7 @@ export class MemcachedConnection implements Session, Flushable {
       this.budget?.change(-this.accounted);
       this.accounted = 0;
       this.deferred = undefined;
+      this.dropChunks();
     });
   }
 
@@ -270,13 +287,15 @@ export class MemcachedConnection implements Session, Flushable {
       pos += need;
     } else {
       const take = Math.min(need - this.chunkBytes, have);
+      if (this.dataBudget !== undefined && !this.dataBudget.tryReserve(take)) {
+        return this.refuseData(pos, need);
+      }
       this.chunks.push(Buffer.from(buf.subarray(pos, pos + take)));
       this.chunkBytes += take;
       pos += take;
       if (this.chunkBytes < need) return pos;
       data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, need);
-      this.chunks = [];
-      this.chunkBytes = 0;
+      this.dropChunks();
     }
     const pending = this.waiting!;
     this.waiting = undefined;
@@ -292,6 +311,23 @@ export class MemcachedConnection implements Session, Flushable {
       this.out.ascii('SERVER_ERROR internal error\r\n');
     }
     return pos;
+  }
+
+  /** The node cannot hold the rest of this data block: answer now, and drop it as it arrives. */
+  private refuseData(pos: number, need: number): number {
+    const pending = this.waiting!;
+    this.waiting = undefined;
+    this.swallowBytes = need - this.chunkBytes;
+    this.dropChunks();
+    refuseForMemory(this, pending);
+    return pos;
+  }
+
+  /** Forgets the parts of a data block gathered so far, returning their bytes to the budget. */
+  private dropChunks(): void {
+    this.dataBudget?.release(this.chunkBytes);
+    this.chunks = [];
+    this.chunkBytes = 0;
   }
 
   /** Holds unprocessed input; closes the connection on an over-long line, as memcached does. */

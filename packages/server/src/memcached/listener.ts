@@ -3,7 +3,7 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { MemcachedConnection } from './connection.js';
-import type { ConnectionLimits } from './connection.js';
+import type { ConnectionLimits, DataBudget } from './connection.js';
 import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import type { MemcachedStats } from './counters.js';
@@ -47,11 +47,13 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
 /**
  * {@link createMemcachedListener} whose `flush_all` sets `nodeFlush`, the flush time the node's
  * HTTP side shares (CacheServer), so the latest flush request of either protocol wins; its owner
- * cancels it. Without one, the listener keeps its own and cancels it when closed.
+ * cancels it. Without one, the listener keeps its own and cancels it when closed. `dataBudget`,
+ * the node's budget of request bodies in flight, also holds data blocks gathered across reads.
  */
 export function listenerSharingFlush(
   options: MemcachedListenerOptions,
   nodeFlush: NodeFlush | undefined,
+  dataBudget?: DataBudget,
 ): MemcachedListener {
   const o = resolveOptions(options);
   const counters = new MemcachedCounters();
@@ -77,6 +79,7 @@ export function listenerSharingFlush(
   const budget = new UnsentBudget(o.maxUnsentBytes);
   const limits: ConnectionLimits = {
     budget,
+    ...(dataBudget ? { dataBudget } : {}),
     ...(o.credentials ? { credentials: o.credentials } : {}),
   };
   const secureContext = o.secureContext;
