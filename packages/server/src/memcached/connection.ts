@@ -24,8 +24,11 @@ export interface ConnectionLimits {
   budget?: UnsentBudget;
   /**
    * Holds the parts of data blocks gathered across reads; a block that does not fit is refused
-   * (`SERVER_ERROR out of memory storing object`) and the rest of it dropped as it arrives.
-   * Without one, each connection may hold one block of up to `maxValueBytes`.
+   * (`SERVER_ERROR out of memory storing object`) and the rest of it dropped as it arrives. It
+   * holds `get` lines past MAX_LINE_BYTES too (the line being read, the keys left of a stopped
+   * one); a connection whose line does not fit is closed (`SERVER_ERROR out of memory reading
+   * request`, as memcached says when it cannot grow a read buffer). Without one, each connection
+   * may hold a block of up to `maxValueBytes` and a `get` line of up to MAX_GET_LINE_BYTES.
    */
   dataBudget?: DataBudget;
   /** When set, the client must log in (ASCII authentication) before any other command. */
@@ -76,6 +79,8 @@ export class MemcachedConnection implements Session, Flushable {
   private deferred: Buffer | undefined;
   /** Unsent bytes last reported to the budget. */
   private accounted = 0;
+  /** Bytes of long `get` lines (pending and deferred) reserved from the data budget. */
+  private lineBytes = 0;
   private authenticated: boolean;
   private readonly budget: UnsentBudget | undefined;
   private readonly dataBudget: DataBudget | undefined;
@@ -105,6 +110,8 @@ export class MemcachedConnection implements Session, Flushable {
       this.accounted = 0;
       this.deferred = undefined;
       this.dropChunks();
+      this.dataBudget?.release(this.lineBytes);
+      this.lineBytes = 0;
     });
   }
 
@@ -178,6 +185,7 @@ export class MemcachedConnection implements Session, Flushable {
       this.pending = undefined;
     }
     this.process(buf);
+    this.holdLines();
     if (this.flushes === undefined) this.flush();
     else this.flushes.add(this);
   }
@@ -236,7 +244,35 @@ export class MemcachedConnection implements Session, Flushable {
     const buf = this.pending;
     this.pending = undefined;
     if (buf !== undefined) this.process(buf);
+    this.holdLines();
     this.flush();
+  }
+
+  /**
+   * Reserves what the long `get` lines kept past this call hold (each line's bytes are reserved
+   * only once they outlive the read that brought them); closes the connection when they do not fit.
+   */
+  private holdLines(): void {
+    if (this.dataBudget === undefined) return;
+    const pending = this.pending !== undefined ? this.pending.length : 0;
+    const deferred = this.deferred !== undefined ? this.deferred.length : 0;
+    const held =
+      (pending > MAX_LINE_BYTES ? pending : 0) + (deferred > MAX_LINE_BYTES ? deferred : 0);
+    if (held <= this.lineBytes) {
+      this.dataBudget.release(this.lineBytes - held);
+    } else if (!this.dataBudget.tryReserve(held - this.lineBytes)) {
+      // Closed as an over-long line is (keep): a client that does not read cannot hold it open.
+      this.out.ascii('SERVER_ERROR out of memory reading request\r\n');
+      this.closing = true;
+      this.pending = undefined;
+      this.deferred = undefined;
+      this.flush();
+      this.socket.destroy();
+      this.dataBudget.release(this.lineBytes);
+      this.lineBytes = 0;
+      return;
+    }
+    this.lineBytes = held;
   }
 
   private process(buf: Buffer): void {

@@ -9,7 +9,8 @@ afterEach(async () => {
 });
 
 const NO_MEMORY = 'SERVER_ERROR out of memory storing object\r\n';
-/** Each staller sends this much of a 1 MiB data block, then stops. */
+const NO_MEMORY_READING = 'SERVER_ERROR out of memory reading request\r\n';
+/** Each staller sends this much of a 1 MiB data block (or of a get line), then stops. */
 const SENT = 900_000;
 const STALLERS = 10;
 /** `--max-inflight-body-bytes 4mb` holds four such partial blocks, not five. */
@@ -21,7 +22,7 @@ function stat(stats: string, name: string): number {
   return Number(match[1]);
 }
 
-describe('stalled data blocks on the memcached port (hostile)', () => {
+describe('stalled input on the memcached port (hostile)', () => {
   test('partial data blocks draw on the in-flight body budget: past it a store is refused as memcached refuses one, and the bytes come back when the staller goes', async () => {
     const node = await startCliNode([
       '--memcached-port',
@@ -95,5 +96,74 @@ describe('stalled data blocks on the memcached port (hostile)', () => {
     expect(await ask(normal, 'get big\r\n', 'END\r\n')).toBe(
       `VALUE big 0 ${MiB}\r\n${value.toString('latin1')}\r\nEND\r\n`,
     );
+  }, 30_000);
+
+  test('long get lines draw on it too: past it the connection is told and closed, and the bytes come back as lines end', async () => {
+    const node = await startCliNode([
+      '--memcached-port',
+      '0',
+      '--max-batch-bytes',
+      '1mb',
+      '--max-inflight-body-bytes',
+      '4mb',
+      '--log-level',
+      'warn',
+    ]);
+    const port = node.memcached!.port;
+    const normal = await openSocket(port);
+    expect(await ask(normal, 'set small 0 0 1\r\nv\r\n', '\r\n')).toBe('STORED\r\n');
+    const bytesRead = async (): Promise<number> =>
+      stat(await ask(normal, 'stats\r\n', 'END\r\n'), 'bytes_read');
+    // 900 000 bytes of `get k k k …`, no newline yet.
+    const line = `get${' k'.repeat((SENT - 3) / 2)}`;
+
+    const stallers: { socket: Socket; reply: () => string; closed: () => boolean }[] = [];
+    for (let i = 0; i < STALLERS; i++) {
+      const socket = await openSocket(port);
+      let text = '';
+      let closed = false;
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('close', () => (closed = true));
+      stallers.push({ socket, reply: () => text, closed: () => closed });
+      const before = await bytesRead();
+      socket.write(line);
+      // One at a time: until the node has read all of it, or hung up.
+      expect(await waitFor(async () => closed || (await bytesRead()) >= before + SENT, 5000)).toBe(
+        true,
+      );
+    }
+    expect(stallers.slice(0, HOLDERS).map((s) => [s.reply(), s.closed()])).toEqual(
+      Array.from({ length: HOLDERS }, () => ['', false]),
+    );
+    for (const s of stallers.slice(HOLDERS)) {
+      expect(await waitFor(() => s.closed(), 5000)).toBe(true);
+      expect(s.reply()).toBe(NO_MEMORY_READING);
+    }
+    expect(await ask(normal, 'get small\r\n', 'END\r\n')).toBe('VALUE small 0 1\r\nv\r\nEND\r\n');
+
+    // A held line, once ended, runs; the bytes of lines that end or whose clients go come back.
+    expect(await ask(stallers[0]!.socket, ' small\r\n', 'END\r\n')).toBe(
+      'VALUE small 0 1\r\nv\r\nEND\r\n',
+    );
+    for (const s of stallers) s.socket.destroy();
+    expect(
+      await waitFor(
+        async () => stat(await ask(normal, 'stats\r\n', 'END\r\n'), 'curr_connections') === 1,
+        5000,
+      ),
+    ).toBe(true);
+    // Two long lines fit again only if every byte the stallers held came back.
+    const fresh = [await openSocket(port), await openSocket(port)];
+    for (const socket of fresh) {
+      const before = await bytesRead();
+      socket.write(line);
+      expect(
+        await waitFor(async () => socket.destroyed || (await bytesRead()) >= before + SENT, 5000),
+      ).toBe(true);
+    }
+    for (const socket of fresh) {
+      expect(await ask(socket, ' small\r\n', 'END\r\n')).toBe('VALUE small 0 1\r\nv\r\nEND\r\n');
+    }
+    expect(rssBytes(node.child.pid!)).toBeLessThan(200 * MiB);
   }, 30_000);
 });
