@@ -225,6 +225,9 @@ export class CacheServer {
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.memcachedMaxConnections,
           maxUnsentBytes: this.#options.memcachedMaxUnsentBytes,
+          // What bounds HTTP bodies in flight bounds the port's input, in a pool of its own.
+          maxInputBytes: this.#options.maxInflightBodyBytes,
+          inputTimeoutMs: this.#options.requestTimeout,
           ...(credentials ? { credentials } : {}),
           ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,
@@ -232,8 +235,6 @@ export class CacheServer {
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.
         this.#node.flush,
-        // One budget of bytes being received: data blocks count as request bodies do.
-        this.#node.bodyBudget,
       );
       try {
         address.memcached = await listener.listen({

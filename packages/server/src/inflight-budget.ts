@@ -53,21 +53,12 @@ export class InflightBudget {
 
   /** Takes `bytes` of a request body from its budget, or throws the 503 when they do not fit. */
   reserve(bytes: number): void {
-    if (!this.tryReserve(bytes)) {
+    if (this.#bodies + bytes > this.limit) {
       throw overloaded(
         `the node is receiving ${this.#bodies} bytes of request bodies; ${bytes} more would pass maxInflightBodyBytes (${this.limit})`,
       );
     }
-  }
-
-  /**
-   * Takes `bytes` of a body from its budget when they fit; false (nothing taken) when not. The
-   * memcached port's data blocks draw on it too, so one budget bounds what both doors receive.
-   */
-  tryReserve(bytes: number): boolean {
-    if (this.#bodies + bytes > this.limit) return false;
     this.#bodies += bytes;
-    return true;
   }
 
   /** Returns request-body bytes taken by `reserve`. */

@@ -9,14 +9,8 @@ import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
 import { completeTextStore } from './storage-commands.js';
 import type { Tokens } from './tokenize.js';
+import type { InputBudget } from './input-budget.js';
 import type { UnsentBudget } from './unsent-budget.js';
-
-/** The node's budget of body bytes being received (CacheServer's, shared with HTTP bodies). */
-export interface DataBudget {
-  /** Takes `bytes` when they fit; false (nothing taken) when not. */
-  tryReserve(bytes: number): boolean;
-  release(bytes: number): void;
-}
 
 /** What a connection answers to beyond the protocol itself (the listener's settings). */
 export interface ConnectionLimits {
@@ -30,7 +24,9 @@ export interface ConnectionLimits {
    * request`, as memcached says when it cannot grow a read buffer). Without one, each connection
    * may hold a block of up to `maxValueBytes` and a `get` line of up to MAX_GET_LINE_BYTES.
    */
-  dataBudget?: DataBudget;
+  input?: InputBudget;
+  /** With `input`: ms a connection may hold input across reads before it is closed. */
+  inputTimeoutMs?: number;
   /** When set, the client must log in (ASCII authentication) before any other command. */
   credentials?: MemcachedCredentials;
 }
@@ -83,7 +79,10 @@ export class MemcachedConnection implements Session, Flushable {
   private lineBytes = 0;
   private authenticated: boolean;
   private readonly budget: UnsentBudget | undefined;
-  private readonly dataBudget: DataBudget | undefined;
+  private readonly dataBudget: InputBudget | undefined;
+  private readonly inputTimeoutMs: number;
+  /** Runs while the connection holds input across reads; cuts it off at inputTimeoutMs. */
+  private holdTimer: NodeJS.Timeout | undefined;
   private readonly credentials: MemcachedCredentials | undefined;
   /** Runs as each flush has been handed to the kernel (one function, not one per write). */
   private readonly written = (): void => this.onWritten();
@@ -98,7 +97,8 @@ export class MemcachedConnection implements Session, Flushable {
     limits: ConnectionLimits = {},
   ) {
     this.budget = limits.budget;
-    this.dataBudget = limits.dataBudget;
+    this.dataBudget = limits.input;
+    this.inputTimeoutMs = limits.inputTimeoutMs ?? 0;
     this.credentials = limits.credentials;
     this.authenticated = limits.credentials === undefined;
     socket.setNoDelay(true);
@@ -112,6 +112,7 @@ export class MemcachedConnection implements Session, Flushable {
       this.dropChunks();
       this.dataBudget?.release(this.lineBytes);
       this.lineBytes = 0;
+      this.watchHolding();
     });
   }
 
@@ -186,6 +187,7 @@ export class MemcachedConnection implements Session, Flushable {
     }
     this.process(buf);
     this.holdLines();
+    this.watchHolding();
     if (this.flushes === undefined) this.flush();
     else this.flushes.add(this);
   }
@@ -245,7 +247,27 @@ export class MemcachedConnection implements Session, Flushable {
     this.pending = undefined;
     if (buf !== undefined) this.process(buf);
     this.holdLines();
+    this.watchHolding();
     this.flush();
+  }
+
+  /**
+   * Starts the clock when the connection begins to hold input across reads, stops it when it holds
+   * none: a client that stalls mid-block or mid-line (or stops reading a long get) gives its
+   * bytes back at inputTimeoutMs, however it trickles. A timer only for such connections.
+   */
+  private watchHolding(): void {
+    const holding = !this.closing && (this.chunkBytes > 0 || this.lineBytes > 0);
+    if (holding && this.holdTimer === undefined && this.inputTimeoutMs > 0) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.abandon();
+      }, this.inputTimeoutMs);
+      this.holdTimer.unref();
+    } else if (!holding && this.holdTimer !== undefined) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
   }
 
   /**

@@ -3,9 +3,10 @@ import type { AddressInfo, Server, Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { MemcachedConnection } from './connection.js';
-import type { ConnectionLimits, DataBudget } from './connection.js';
+import type { ConnectionLimits } from './connection.js';
 import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { InputBudget } from './input-budget.js';
 import type { MemcachedStats } from './counters.js';
 import type { NodeFlush } from '../node-flush.js';
 import { resolveOptions } from './options.js';
@@ -34,6 +35,8 @@ export interface MemcachedListener {
   readonly address: MemcachedAddress | undefined;
   /** Reply bytes the connections hold unsent, as last reported (see UnsentBudget). */
   readonly unsentBytes: number;
+  /** Input bytes the connections hold across reads (see InputBudget). */
+  readonly inputBytes: number;
 }
 
 /**
@@ -47,13 +50,11 @@ export function createMemcachedListener(options: MemcachedListenerOptions): Memc
 /**
  * {@link createMemcachedListener} whose `flush_all` sets `nodeFlush`, the flush time the node's
  * HTTP side shares (CacheServer), so the latest flush request of either protocol wins; its owner
- * cancels it. Without one, the listener keeps its own and cancels it when closed. `dataBudget`,
- * the node's budget of request bodies in flight, also holds data blocks gathered across reads.
+ * cancels it. Without one, the listener keeps its own and cancels it when closed.
  */
 export function listenerSharingFlush(
   options: MemcachedListenerOptions,
   nodeFlush: NodeFlush | undefined,
-  dataBudget?: DataBudget,
 ): MemcachedListener {
   const o = resolveOptions(options);
   const counters = new MemcachedCounters();
@@ -77,9 +78,11 @@ export function listenerSharingFlush(
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const flushes = new FlushScheduler();
   const budget = new UnsentBudget(o.maxUnsentBytes);
+  const input = new InputBudget(o.maxInputBytes);
   const limits: ConnectionLimits = {
     budget,
-    ...(dataBudget ? { dataBudget } : {}),
+    input,
+    inputTimeoutMs: o.inputTimeoutMs,
     ...(o.credentials ? { credentials: o.credentials } : {}),
   };
   const secureContext = o.secureContext;
@@ -180,6 +183,9 @@ export function listenerSharingFlush(
     },
     get unsentBytes() {
       return budget.total;
+    },
+    get inputBytes() {
+      return input.total;
     },
   };
 }

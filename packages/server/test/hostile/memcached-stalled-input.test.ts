@@ -23,7 +23,7 @@ function stat(stats: string, name: string): number {
 }
 
 describe('stalled input on the memcached port (hostile)', () => {
-  test('partial data blocks draw on the in-flight body budget: past it a store is refused as memcached refuses one, and the bytes come back when the staller goes', async () => {
+  test('partial data blocks draw on a budget of maxInflightBodyBytes of their own: past it a store is refused as memcached refuses one, and the bytes come back when the staller goes', async () => {
     const node = await startCliNode([
       '--memcached-port',
       '0',
@@ -71,6 +71,13 @@ describe('stalled input on the memcached port (hostile)', () => {
     ).toBe('VALUE small 0 1\r\nv\r\nEND\r\n');
     expect(rssBytes(node.child.pid!)).toBeLessThan(200 * MiB);
 
+    // The port's budget is its own: HTTP uploads are still taken.
+    const put = await fetch(`${node.url}/v1/keys/upload`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: Buffer.alloc(MiB, 0x63),
+    });
+    expect(put.status).toBe(204);
     // While the holders keep the budget, a block gathered across reads is refused...
     const value = Buffer.alloc(MiB, 0x62);
     const store = Buffer.concat([
@@ -166,4 +173,41 @@ describe('stalled input on the memcached port (hostile)', () => {
     }
     expect(rssBytes(node.child.pid!)).toBeLessThan(200 * MiB);
   }, 30_000);
+
+  test('a connection holding input across reads is closed at the request timeout, however it trickles', async () => {
+    const node = await startCliNode([
+      '--memcached-port',
+      '0',
+      '--headers-timeout',
+      '500',
+      '--request-timeout',
+      '1000',
+      '--log-level',
+      'warn',
+    ]);
+    const port = node.memcached!.port;
+    const normal = await openSocket(port);
+    const trickler = await openSocket(port);
+    let closed = false;
+    trickler.on('close', () => (closed = true));
+    const started = Date.now();
+    trickler.write(Buffer.concat([Buffer.from(`set t 0 0 ${MiB}\r\n`), Buffer.alloc(200_000)]));
+    // A byte every 100 ms: never idle, never done.
+    const drip = setInterval(() => trickler.write('a'), 100);
+    try {
+      expect(await waitFor(() => closed, 5000)).toBe(true);
+    } finally {
+      clearInterval(drip);
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    // A long get line, not ended, is cut the same way; the port serves on.
+    const liner = await openSocket(port);
+    let lineClosed = false;
+    liner.on('close', () => (lineClosed = true));
+    liner.write(`get${' k'.repeat(100_000)}`);
+    expect(await waitFor(() => lineClosed, 5000)).toBe(true);
+    expect(await ask(normal, `set small 0 0 1\r\nv\r\nget small\r\n`, 'END\r\n')).toBe(
+      'STORED\r\nVALUE small 0 1\r\nv\r\nEND\r\n',
+    );
+  }, 20_000);
 });
