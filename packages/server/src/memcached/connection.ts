@@ -20,9 +20,10 @@ export interface ConnectionLimits {
    * Holds the parts of data blocks gathered across reads; a block that does not fit is refused
    * (`SERVER_ERROR out of memory storing object`) and the rest of it dropped as it arrives. It
    * holds `get` lines past MAX_LINE_BYTES too (the line being read, the keys left of a stopped
-   * one); a connection whose line does not fit is closed (`SERVER_ERROR out of memory reading
-   * request`, as memcached says when it cannot grow a read buffer). Without one, each connection
-   * may hold a block of up to `maxValueBytes` and a `get` line of up to MAX_GET_LINE_BYTES.
+   * one, input waiting while reading is paused); a connection whose line does not fit is closed
+   * (`SERVER_ERROR out of memory reading request`, as memcached says when it cannot grow a read
+   * buffer). Without one, each connection may hold a block of up to `maxValueBytes` and a `get`
+   * line of up to MAX_GET_LINE_BYTES.
    */
   input?: InputBudget;
   /** With `input`: ms a connection may hold input across reads before it is closed. */
