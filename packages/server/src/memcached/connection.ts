@@ -84,6 +84,8 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly inputTimeoutMs: number;
   /** Runs while the connection holds input across reads; cuts it off at inputTimeoutMs. */
   private holdTimer: NodeJS.Timeout | undefined;
+  /** A command or data block completed since the hold timer was last looked at. */
+  private progressed = false;
   private readonly credentials: MemcachedCredentials | undefined;
   /** Runs as each flush has been handed to the kernel (one function, not one per write). */
   private readonly written = (): void => this.onWritten();
@@ -259,15 +261,19 @@ export class MemcachedConnection implements Session, Flushable {
    */
   private watchHolding(): void {
     const holding = !this.closing && (this.chunkBytes > 0 || this.lineBytes > 0);
+    // The clock is per block or line: one that completed restarts it for the next, so a client
+    // streaming values back to back (a block always in progress at the end of a read) is not cut.
+    if (this.holdTimer !== undefined && (!holding || this.progressed)) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    this.progressed = false;
     if (holding && this.holdTimer === undefined && this.inputTimeoutMs > 0) {
       this.holdTimer = setTimeout(() => {
         this.holdTimer = undefined;
         this.abandon();
       }, this.inputTimeoutMs);
       this.holdTimer.unref();
-    } else if (!holding && this.holdTimer !== undefined) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
     }
   }
 
@@ -327,6 +333,7 @@ export class MemcachedConnection implements Session, Flushable {
 
   /** Runs one command; a failure of ours must not cost the client its connection. */
   private run(buf: Buffer, start: number, end: number): void {
+    this.progressed = true;
     try {
       if (this.authenticated) executeLine(this, buf, start, end);
       else authenticationLine(this, buf, start, end);
@@ -358,6 +365,7 @@ export class MemcachedConnection implements Session, Flushable {
     }
     const pending = this.waiting!;
     this.waiting = undefined;
+    this.progressed = true;
     try {
       // Settled again: the data block may arrive after the flush time that was settled before
       // its command line. Written after that time, the item must stay.
