@@ -32,9 +32,9 @@ export interface MemcachedListenerOptions {
    */
   maxInputBytes?: number;
   /**
-   * A connection holding input across reads (a data block, a long `get` line, the keys left of a
-   * stopped `get`) for longer than this many ms is closed, so stalled clients give their bytes
-   * back. @default 30000
+   * A connection holding one data block, long `get` line or rest of a stopped `get` across reads
+   * for longer than this many ms is closed, so stalled clients give their bytes back (the clock
+   * restarts with each one completed). @default 30000
    */
   inputTimeoutMs?: number;
   /** Clients must log in first (memcached's ASCII authentication, `-Y`). @default none */
