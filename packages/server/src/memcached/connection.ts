@@ -26,7 +26,7 @@ export interface ConnectionLimits {
    * line of up to MAX_GET_LINE_BYTES.
    */
   input?: InputBudget;
-  /** With `input`: ms a connection may hold input across reads before it is closed. */
+  /** With `input`: ms a connection may hold one block or line across reads before it is closed. */
   inputTimeoutMs?: number;
   /** When set, the client must log in (ASCII authentication) before any other command. */
   credentials?: MemcachedCredentials;
@@ -76,11 +76,11 @@ export class MemcachedConnection implements Session, Flushable {
   private deferred: Buffer | undefined;
   /** Unsent bytes last reported to the budget. */
   private accounted = 0;
-  /** Bytes of long `get` lines (pending and deferred) reserved from the data budget. */
+  /** Bytes of long `get` lines (pending and deferred) reserved from the input budget. */
   private lineBytes = 0;
   private authenticated: boolean;
   private readonly budget: UnsentBudget | undefined;
-  private readonly dataBudget: InputBudget | undefined;
+  private readonly inputBudget: InputBudget | undefined;
   private readonly inputTimeoutMs: number;
   /** Runs while the connection holds input across reads; cuts it off at inputTimeoutMs. */
   private holdTimer: NodeJS.Timeout | undefined;
@@ -100,7 +100,7 @@ export class MemcachedConnection implements Session, Flushable {
     limits: ConnectionLimits = {},
   ) {
     this.budget = limits.budget;
-    this.dataBudget = limits.input;
+    this.inputBudget = limits.input;
     this.inputTimeoutMs = limits.inputTimeoutMs ?? 0;
     this.credentials = limits.credentials;
     this.authenticated = limits.credentials === undefined;
@@ -113,7 +113,7 @@ export class MemcachedConnection implements Session, Flushable {
       this.accounted = 0;
       this.deferred = undefined;
       this.dropChunks();
-      this.dataBudget?.release(this.lineBytes);
+      this.inputBudget?.release(this.lineBytes);
       this.lineBytes = 0;
       this.watchHolding();
     });
@@ -282,14 +282,14 @@ export class MemcachedConnection implements Session, Flushable {
    * only once they outlive the read that brought them); closes the connection when they do not fit.
    */
   private holdLines(): void {
-    if (this.dataBudget === undefined) return;
+    if (this.inputBudget === undefined) return;
     const pending = this.pending !== undefined ? this.pending.length : 0;
     const deferred = this.deferred !== undefined ? this.deferred.length : 0;
     const held =
       (pending > MAX_LINE_BYTES ? pending : 0) + (deferred > MAX_LINE_BYTES ? deferred : 0);
     if (held <= this.lineBytes) {
-      this.dataBudget.release(this.lineBytes - held);
-    } else if (!this.dataBudget.tryReserve(held - this.lineBytes)) {
+      this.inputBudget.release(this.lineBytes - held);
+    } else if (!this.inputBudget.tryReserve(held - this.lineBytes)) {
       // Closed as an over-long line is (keep): a client that does not read cannot hold it open.
       this.out.ascii('SERVER_ERROR out of memory reading request\r\n');
       this.closing = true;
@@ -297,7 +297,7 @@ export class MemcachedConnection implements Session, Flushable {
       this.deferred = undefined;
       this.flush();
       this.socket.destroy();
-      this.dataBudget.release(this.lineBytes);
+      this.inputBudget.release(this.lineBytes);
       this.lineBytes = 0;
       return;
     }
@@ -353,7 +353,7 @@ export class MemcachedConnection implements Session, Flushable {
       pos += need;
     } else {
       const take = Math.min(need - this.chunkBytes, have);
-      if (this.dataBudget !== undefined && !this.dataBudget.tryReserve(take)) {
+      if (this.inputBudget !== undefined && !this.inputBudget.tryReserve(take)) {
         return this.refuseData(pos, need);
       }
       this.chunks.push(Buffer.from(buf.subarray(pos, pos + take)));
@@ -392,7 +392,7 @@ export class MemcachedConnection implements Session, Flushable {
 
   /** Forgets the parts of a data block gathered so far, returning their bytes to the budget. */
   private dropChunks(): void {
-    this.dataBudget?.release(this.chunkBytes);
+    this.inputBudget?.release(this.chunkBytes);
     this.chunks = [];
     this.chunkBytes = 0;
   }

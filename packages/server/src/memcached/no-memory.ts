@@ -5,7 +5,7 @@ import { reply } from './session.js';
 export const NO_MEMORY = 'SERVER_ERROR out of memory storing object';
 
 /**
- * Answers a store whose data block the node's budget of bytes in flight could not hold, as
+ * Answers a store whose data block the port's input budget could not hold, as
  * memcached answers one it cannot allocate: `set` (and `ms`, whatever its mode) removes the old
  * value, so a failed write never leaves stale data behind; `noreply` silences the classic
  * commands but not `ms` (memcached's out_errstring). A login's block fails the login.
