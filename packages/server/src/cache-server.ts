@@ -225,6 +225,9 @@ export class CacheServer {
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.memcachedMaxConnections,
           maxUnsentBytes: this.#options.memcachedMaxUnsentBytes,
+          // What bounds HTTP bodies in flight bounds the port's input, in a pool of its own.
+          maxInputBytes: this.#options.maxInflightBodyBytes,
+          inputTimeoutMs: this.#options.requestTimeout,
           ...(credentials ? { credentials } : {}),
           ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,

@@ -123,7 +123,7 @@ export const FLAGS: readonly Flag[] = [
     name: 'memcached-port',
     kind: 'port',
     target: 'memcachedPort',
-    help: 'also speak the memcached protocol on this port (same host, same cache)',
+    help: 'also speak the memcached protocol on this port (on --memcached-host, same cache)',
     default: 'off',
   },
   {

@@ -42,8 +42,8 @@ export interface ServerOptions {
   /** Clock in milliseconds, handed to the cache; inject a fake one in tests. @default Date.now */
   now?: () => number;
   /**
-   * Also serve the memcached text + meta protocol on this TCP port (same host as HTTP, same cache);
-   * 0 picks a free port. @default off
+   * Also serve the memcached text + meta protocol on this TCP port (on `memcachedHost`, same
+   * cache); 0 picks a free port. @default off
    */
   memcachedPort?: number;
   /**

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
@@ -8,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheServer } from '../src/index.js';
 import { startNode, startUpload } from './helpers.js';
+import { makeSelfSignedPair } from './self-signed.js';
 
 describe('CacheServer lifecycle', () => {
   it('close() lets an in-flight request finish, refuses new connections, then resolves', async () => {
@@ -145,30 +145,7 @@ describe('TLS', () => {
   let key: Buffer;
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'dcache-tls-'));
-    // A throwaway self-signed pair for 127.0.0.1, made by the machine's openssl.
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    makeSelfSignedPair(dir);
     cert = readFileSync(join(dir, 'cert.pem'));
     key = readFileSync(join(dir, 'key.pem'));
   });

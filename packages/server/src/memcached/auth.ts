@@ -1,4 +1,5 @@
 import type { MemcachedCredentials } from './auth-file.js';
+import { isHttpRequestLine } from './dispatch.js';
 import type { Session } from './session.js';
 import { tokenize } from './tokenize.js';
 
@@ -9,6 +10,8 @@ const SPACE = 0x20;
  * `-Y <file>` (checked against the binary): only `set <key> <flags> <exptime> <bytes> …` is taken,
  * its data block carrying `user password`; anything else gets "CLIENT_ERROR unauthenticated" and
  * the connection stays open. Key, flags and exptime are not looked at; nothing is stored.
+ * Unlike memcached, an HTTP request line is hung up on here too: otherwise the body of a
+ * text/plain POST a web page makes a browser send to this port could try one password per line.
  */
 export function authenticationLine(
   session: Session,
@@ -17,6 +20,10 @@ export function authenticationLine(
   end: number,
 ): void {
   const t = tokenize(buf, start, end);
+  if (isHttpRequestLine(buf, t)) {
+    session.hangUp();
+    return;
+  }
   const bytes =
     t.count >= 5 && isSet(buf, t.starts[0]!, t.ends[0]!)
       ? length(buf, t.starts[4]!, t.ends[4]!)

@@ -4,16 +4,30 @@ import { authenticationLine, completeAuthentication } from './auth.js';
 import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
+import { refuseForMemory } from './no-memory.js';
 import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
 import { completeTextStore } from './storage-commands.js';
 import type { Tokens } from './tokenize.js';
+import type { InputBudget } from './input-budget.js';
 import type { UnsentBudget } from './unsent-budget.js';
 
 /** What a connection answers to beyond the protocol itself (the listener's settings). */
 export interface ConnectionLimits {
   /** The node-wide budget of unsent reply bytes; without one, only the socket's 'drain' paces. */
   budget?: UnsentBudget;
+  /**
+   * Holds the parts of data blocks gathered across reads; a block that does not fit is refused
+   * (`SERVER_ERROR out of memory storing object`) and the rest of it dropped as it arrives. It
+   * holds `get` lines past MAX_LINE_BYTES too (the line being read, the keys left of a stopped
+   * one, input waiting while reading is paused); a connection whose line does not fit is closed
+   * (`SERVER_ERROR out of memory reading request`, as memcached says when it cannot grow a read
+   * buffer). Without one, each connection may hold a block of up to `maxValueBytes` and a `get`
+   * line of up to MAX_GET_LINE_BYTES.
+   */
+  input?: InputBudget;
+  /** With `input`: ms a connection may hold one block or line across reads before it is closed. */
+  inputTimeoutMs?: number;
   /** When set, the client must log in (ASCII authentication) before any other command. */
   credentials?: MemcachedCredentials;
 }
@@ -62,8 +76,16 @@ export class MemcachedConnection implements Session, Flushable {
   private deferred: Buffer | undefined;
   /** Unsent bytes last reported to the budget. */
   private accounted = 0;
+  /** Bytes of long `get` lines (pending and deferred) reserved from the input budget. */
+  private lineBytes = 0;
   private authenticated: boolean;
   private readonly budget: UnsentBudget | undefined;
+  private readonly inputBudget: InputBudget | undefined;
+  private readonly inputTimeoutMs: number;
+  /** Runs while the connection holds input across reads; cuts it off at inputTimeoutMs. */
+  private holdTimer: NodeJS.Timeout | undefined;
+  /** A command or data block completed since the hold timer was last looked at. */
+  private progressed = false;
   private readonly credentials: MemcachedCredentials | undefined;
   /** Runs as each flush has been handed to the kernel (one function, not one per write). */
   private readonly written = (): void => this.onWritten();
@@ -78,6 +100,8 @@ export class MemcachedConnection implements Session, Flushable {
     limits: ConnectionLimits = {},
   ) {
     this.budget = limits.budget;
+    this.inputBudget = limits.input;
+    this.inputTimeoutMs = limits.inputTimeoutMs ?? 0;
     this.credentials = limits.credentials;
     this.authenticated = limits.credentials === undefined;
     socket.setNoDelay(true);
@@ -88,6 +112,10 @@ export class MemcachedConnection implements Session, Flushable {
       this.budget?.change(-this.accounted);
       this.accounted = 0;
       this.deferred = undefined;
+      this.dropChunks();
+      this.inputBudget?.release(this.lineBytes);
+      this.lineBytes = 0;
+      this.watchHolding();
     });
   }
 
@@ -161,6 +189,8 @@ export class MemcachedConnection implements Session, Flushable {
       this.pending = undefined;
     }
     this.process(buf);
+    this.holdLines();
+    this.watchHolding();
     if (this.flushes === undefined) this.flush();
     else this.flushes.add(this);
   }
@@ -219,7 +249,59 @@ export class MemcachedConnection implements Session, Flushable {
     const buf = this.pending;
     this.pending = undefined;
     if (buf !== undefined) this.process(buf);
+    this.holdLines();
+    this.watchHolding();
     this.flush();
+  }
+
+  /**
+   * Starts the clock when the connection begins to hold input across reads, stops it when it holds
+   * none: a client that stalls mid-block or mid-line (or stops reading a long get) gives its
+   * bytes back at inputTimeoutMs, however it trickles. A timer only for such connections.
+   */
+  private watchHolding(): void {
+    const holding = !this.closing && (this.chunkBytes > 0 || this.lineBytes > 0);
+    // The clock is per block or line: one that completed restarts it for the next, so a client
+    // streaming values back to back (a block always in progress at the end of a read) is not cut.
+    if (this.holdTimer !== undefined && (!holding || this.progressed)) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+    this.progressed = false;
+    if (holding && this.holdTimer === undefined && this.inputTimeoutMs > 0) {
+      this.holdTimer = setTimeout(() => {
+        this.holdTimer = undefined;
+        this.abandon();
+      }, this.inputTimeoutMs);
+      this.holdTimer.unref();
+    }
+  }
+
+  /**
+   * Reserves what the long `get` lines kept past this call hold (each line's bytes are reserved
+   * only once they outlive the read that brought them); closes the connection when they do not fit.
+   */
+  private holdLines(): void {
+    if (this.inputBudget === undefined) return;
+    const pending = this.pending !== undefined ? this.pending.length : 0;
+    const deferred = this.deferred !== undefined ? this.deferred.length : 0;
+    const held =
+      (pending > MAX_LINE_BYTES ? pending : 0) + (deferred > MAX_LINE_BYTES ? deferred : 0);
+    if (held <= this.lineBytes) {
+      this.inputBudget.release(this.lineBytes - held);
+    } else if (!this.inputBudget.tryReserve(held - this.lineBytes)) {
+      // Closed as an over-long line is (keep): a client that does not read cannot hold it open.
+      this.out.ascii('SERVER_ERROR out of memory reading request\r\n');
+      this.closing = true;
+      this.pending = undefined;
+      this.deferred = undefined;
+      this.flush();
+      this.socket.destroy();
+      this.inputBudget.release(this.lineBytes);
+      this.lineBytes = 0;
+      return;
+    }
+    this.lineBytes = held;
   }
 
   private process(buf: Buffer): void {
@@ -251,6 +333,7 @@ export class MemcachedConnection implements Session, Flushable {
 
   /** Runs one command; a failure of ours must not cost the client its connection. */
   private run(buf: Buffer, start: number, end: number): void {
+    this.progressed = true;
     try {
       if (this.authenticated) executeLine(this, buf, start, end);
       else authenticationLine(this, buf, start, end);
@@ -270,16 +353,19 @@ export class MemcachedConnection implements Session, Flushable {
       pos += need;
     } else {
       const take = Math.min(need - this.chunkBytes, have);
+      if (this.inputBudget !== undefined && !this.inputBudget.tryReserve(take)) {
+        return this.refuseData(pos, need);
+      }
       this.chunks.push(Buffer.from(buf.subarray(pos, pos + take)));
       this.chunkBytes += take;
       pos += take;
       if (this.chunkBytes < need) return pos;
       data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, need);
-      this.chunks = [];
-      this.chunkBytes = 0;
+      this.dropChunks();
     }
     const pending = this.waiting!;
     this.waiting = undefined;
+    this.progressed = true;
     try {
       // Settled again: the data block may arrive after the flush time that was settled before
       // its command line. Written after that time, the item must stay.
@@ -292,6 +378,23 @@ export class MemcachedConnection implements Session, Flushable {
       this.out.ascii('SERVER_ERROR internal error\r\n');
     }
     return pos;
+  }
+
+  /** The node cannot hold the rest of this data block: answer now, and drop it as it arrives. */
+  private refuseData(pos: number, need: number): number {
+    const pending = this.waiting!;
+    this.waiting = undefined;
+    this.swallowBytes = need - this.chunkBytes;
+    this.dropChunks();
+    refuseForMemory(this, pending);
+    return pos;
+  }
+
+  /** Forgets the parts of a data block gathered so far, returning their bytes to the budget. */
+  private dropChunks(): void {
+    this.inputBudget?.release(this.chunkBytes);
+    this.chunks = [];
+    this.chunkBytes = 0;
   }
 
   /** Holds unprocessed input; closes the connection on an over-long line, as memcached does. */

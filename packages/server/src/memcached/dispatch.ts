@@ -120,8 +120,8 @@ const HTTP_SLASH = 'HTTP/';
  * a preflight), so the connection is closed before its headers or body can run as commands.
  * `get / HTTP/1.1` is still a get, as there. Of more than 23 tokens, the 23rd is the last looked at.
  */
-function isHttpRequestLine(buf: Buffer, t: Tokens): boolean {
-  if (COMMAND_INITIALS.has(buf[t.starts[0]!]!)) return false;
+export function isHttpRequestLine(buf: Buffer, t: Tokens): boolean {
+  if (t.count === 0 || COMMAND_INITIALS.has(buf[t.starts[0]!]!)) return false;
   const last = (t.count < MAX_TOKENS - 1 ? t.count : MAX_TOKENS - 1) - 1;
   const s = t.starts[last]!;
   if (t.ends[last]! - s < HTTP_SLASH.length) return false;

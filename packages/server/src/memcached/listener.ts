@@ -6,6 +6,7 @@ import { MemcachedConnection } from './connection.js';
 import type { ConnectionLimits } from './connection.js';
 import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
+import { InputBudget } from './input-budget.js';
 import type { MemcachedStats } from './counters.js';
 import type { NodeFlush } from '../node-flush.js';
 import { resolveOptions } from './options.js';
@@ -34,6 +35,8 @@ export interface MemcachedListener {
   readonly address: MemcachedAddress | undefined;
   /** Reply bytes the connections hold unsent, as last reported (see UnsentBudget). */
   readonly unsentBytes: number;
+  /** Input bytes the connections hold across reads (see InputBudget). */
+  readonly inputBytes: number;
 }
 
 /**
@@ -75,8 +78,11 @@ export function listenerSharingFlush(
   const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
   const flushes = new FlushScheduler();
   const budget = new UnsentBudget(o.maxUnsentBytes);
+  const input = new InputBudget(o.maxInputBytes);
   const limits: ConnectionLimits = {
     budget,
+    input,
+    inputTimeoutMs: o.inputTimeoutMs,
     ...(o.credentials ? { credentials: o.credentials } : {}),
   };
   const secureContext = o.secureContext;
@@ -177,6 +183,9 @@ export function listenerSharingFlush(
     },
     get unsentBytes() {
       return budget.total;
+    },
+    get inputBytes() {
+      return input.total;
     },
   };
 }

@@ -24,6 +24,19 @@ export interface MemcachedListenerOptions {
    * read (each may hold up to 256 KiB below it). @default 67108864 (64 MiB)
    */
   maxUnsentBytes?: number;
+  /**
+   * Input bytes all connections may hold across reads — data blocks arriving in several reads,
+   * `get` lines past 2 KiB — before a store is refused ("SERVER_ERROR out of memory storing
+   * object") or a connection closed ("SERVER_ERROR out of memory reading request").
+   * @default 67108864 (64 MiB)
+   */
+  maxInputBytes?: number;
+  /**
+   * A connection holding one data block, long `get` line or rest of a stopped `get` across reads
+   * for longer than this many ms is closed, so stalled clients give their bytes back (the clock
+   * restarts with each one completed). @default 30000
+   */
+  inputTimeoutMs?: number;
   /** Clients must log in first (memcached's ASCII authentication, `-Y`). @default none */
   credentials?: MemcachedCredentials;
   /** PEM certificate and key: the port speaks TLS (memcached's `-Z`). @default none */
@@ -111,6 +124,8 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
     maxValueBytes: integer('maxValueBytes', options.maxValueBytes, 1024 * 1024, 0),
     maxConnections: integer('maxConnections', options.maxConnections, defaultMaxConnections(), 1),
     maxUnsentBytes: integer('maxUnsentBytes', options.maxUnsentBytes, 64 * 1024 * 1024, 1),
+    maxInputBytes: integer('maxInputBytes', options.maxInputBytes, 64 * 1024 * 1024, 1),
+    inputTimeoutMs: integer('inputTimeoutMs', options.inputTimeoutMs, 30_000, 1),
     credentials,
     secureContext,
     // tls.Server's own default is 120 s: long for a slot a stalled client holds.

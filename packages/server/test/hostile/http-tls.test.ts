@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
+import { makeSelfSignedPair } from '../self-signed.js';
 import type { CliNode } from '../cli-node.js';
 import { destroySockets, rawClient } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
@@ -12,30 +12,7 @@ import type { RawClient } from './http-sockets.js';
 let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dcache-hostile-tls-'));
-  // A throwaway self-signed pair for 127.0.0.1, made by the machine's openssl.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
+  makeSelfSignedPair(dir);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(async () => {

@@ -41,7 +41,7 @@ async function converse(port: number, steps: readonly string[]): Promise<string[
     socket.write(step);
     let seen = -1;
     const until = Date.now() + 2000;
-    while (Date.now() < until && !(text.length > 0 && text.length === seen)) {
+    while (Date.now() < until && !closed && !(text.length > 0 && text.length === seen)) {
       seen = text.length;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
@@ -60,7 +60,6 @@ const CONVERSATIONS: Record<string, readonly string[]> = {
     'a\r\n',
     'quit\r\n',
   ],
-  'an HTTP request line': ['GET / HTTP/1.1\r\n', 'get foo\r\n'],
   'a wrong password, then a command': ['set x 0 0 8\r\nbad pass\r\n', 'get foo\r\n'],
   'an unknown user, case matters': ['set x 0 0 12\r\nALICE s3cret\r\n', 'get foo\r\n'],
   'the right password, then commands run': [
@@ -128,6 +127,33 @@ describe('ASCII authentication (--memcached-auth-file), as memcached -Y answers'
     ).toEqual([
       'CLIENT_ERROR unauthenticated\r\nCLIENT_ERROR authentication failure\r\nSTORED\r\nSTORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n',
     ]);
+  });
+
+  test('an HTTP request before logging in is hung up on: a web page cannot try passwords (memcached answers it)', async () => {
+    const node = await startCliNode([
+      '--memcached-port',
+      '0',
+      '--memcached-auth-file',
+      authFile,
+      '--log-level',
+      'silent',
+    ]);
+    const port = node.memcached!.port;
+    const [stored] = await converse(port, [
+      'set x 0 0 12\r\nalice s3cret\r\nset kept 0 0 1\r\nv\r\n',
+    ]);
+    expect(stored).toBe('STORED\r\nSTORED\r\n');
+    // What a browser sends for a token-less text/plain POST: guesses, then commands if one works.
+    const body =
+      'set x 0 0 8\r\nbad pass\r\nset x 0 0 12\r\nalice s3cret\r\nflush_all\r\nset planted 0 0 1\r\np\r\n';
+    const request = `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    expect(await converse(port, [request])).toEqual(['<closed>']);
+    expect(await converse(port, ['OPTIONS * HTTP/1.1\r\n', 'get foo\r\n'])).toEqual([
+      '<closed>',
+      '<closed>',
+    ]);
+    const [after] = await converse(port, ['set x 0 0 12\r\nalice s3cret\r\nget kept planted\r\n']);
+    expect(after).toBe('STORED\r\nVALUE kept 0 1\r\nv\r\nEND\r\n');
   });
 
   test('a data block longer than any password is dropped, not held', async () => {

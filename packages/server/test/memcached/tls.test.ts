@@ -1,4 +1,4 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { LruCache } from '@dcache/core';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import type { StoredValue } from '../../src/stored-value.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
+import { makeSelfSignedPair } from '../self-signed.js';
 import { ask, destroySockets, openSocket, readUntilClose } from '../hostile/memcached-sockets.js';
 
 let dir: string;
@@ -20,34 +21,9 @@ const secure = new Set<TLSSocket>();
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dcache-mc-tls-'));
-  certFile = join(dir, 'cert.pem');
-  keyFile = join(dir, 'key.pem');
   authFile = join(dir, 'auth');
   writeFileSync(authFile, 'alice:s3cret\n');
-  // A throwaway self-signed pair for 127.0.0.1, made by the machine's openssl.
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
+  ({ certFile, keyFile } = makeSelfSignedPair(dir));
 });
 afterEach(async () => {
   for (const socket of secure) socket.destroy();
