@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeValue } from '../../src/codec.js';
 import type { DistributedCacheClient } from '../../src/index.js';
 import { eventually, readOnNode } from './node-http.js';
+import { clientCounters, clusterCounters, mismatched } from './replication-counters.js';
 import { Scenario } from './scenario.js';
 
 /** The design's settle time covers hints; a restore may take longer, but the issue allows 5 s. */
@@ -120,6 +121,14 @@ describe('replication restored', () => {
       restored,
       `not back on 2 nodes within ${RESTORED_WITHIN_MS} ms:\n${problems.join('\n')}`,
     ).toBe(true);
+    // Visible (docs/design/never-stale.md §11): the client ran a restore, the node counted it.
+    expect((await clientCounters(client)).restoresRun, 'client restoresRun').toBeGreaterThanOrEqual(
+      1,
+    );
+    const [node] = await clusterCounters([restarted!]);
+    const share = expected.filter((e) => e.replicas.includes(restarted!)).length;
+    expect(mismatched([node!], ['restoredKeys']), JSON.stringify(node!.values)).toEqual([]);
+    expect(node!.values.restoredKeys, JSON.stringify(node!.values)).toBeGreaterThanOrEqual(share);
   });
 
   it('after removeNode, every key and counter is on 2 of the remaining nodes without a set', async () => {
