@@ -7,6 +7,7 @@ import { NodeClient } from './node-client.js';
 import { requiredAcks } from './options.js';
 import type { ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
+import type { ReplicaSet } from './write-policy.js';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -156,6 +157,29 @@ export class Cluster {
       if (result.length === replicas) break;
     }
     return result;
+  }
+
+  /**
+   * The key's replicas for a write: the live ones (`preference`) and the ring's natural ones, up or
+   * down, so that the write can hint those it skipped. With every node up they are the same array.
+   */
+  replicaSet(key: string): ReplicaSet {
+    const replicas = this.replicas;
+    if (this.nodes.every((node) => node.up)) {
+      const live = this.#ring
+        .getN(this.storedKey(key), replicas)
+        .map((url) => this.#byUrl.get(url)!);
+      return { natural: live, live };
+    }
+    const urls = this.#ring.getN(this.storedKey(key), this.#nodes.length);
+    const natural: NodeClient[] = [];
+    const live: NodeClient[] = [];
+    for (const url of urls) {
+      const node = this.#byUrl.get(url)!;
+      if (natural.length < replicas) natural.push(node);
+      if (node.up && live.length < replicas) live.push(node);
+    }
+    return { natural, live };
   }
 
   /** The error for "no replica answered": names the key's full replica list when all are down. */

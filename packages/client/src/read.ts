@@ -5,7 +5,8 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
-import { answered, writeReplicas } from './write.js';
+import { writeReplicas } from './write.js';
+import { TOUCH_REST } from './write-policy.js';
 
 /**
  * How many later batches a get refused for a full batch answer is tried in; each batch serves at
@@ -85,7 +86,8 @@ export async function readEntry(
     if (touch !== undefined && i + 1 < nodes.length) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
       const rest = nodes.slice(i + 1);
-      void writeReplicas(cluster, rest, ['touch', stored, touch], 0, queued, answered, true);
+      const target = { natural: rest, live: rest };
+      void writeReplicas(cluster, target, ['touch', stored, touch], TOUCH_REST, queued);
     }
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.

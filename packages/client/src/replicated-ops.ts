@@ -6,14 +6,16 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
-import { answered, writeReplicas } from './write.js';
+import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
+import { COPIES, COUNT, EVERY, STORE, counterOf } from './write-policy.js';
+import type { ReplicaSet } from './write-policy.js';
 
-/** The key's live replicas; rejects at once when every one is marked down. */
-function replicasOf(cluster: Cluster, key: string): NodeClient[] {
-  const nodes = cluster.preference(key);
-  if (nodes.length === 0) throw cluster.unavailable(key, [], []);
-  return nodes;
+/** The key's replicas; rejects at once when every one is marked down. */
+function replicasOf(cluster: Cluster, key: string): ReplicaSet {
+  const target = cluster.replicaSet(key);
+  if (target.live.length === 0) throw cluster.unavailable(key, [], []);
+  return target;
 }
 
 /** Nobody acknowledged: a node's refusal of the operation wins over "unreachable". */
@@ -43,13 +45,12 @@ export async function storeEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
-  const required = cluster.required;
+  const target = replicasOf(cluster, key);
   const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
-  const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true, trace);
-  if (outcome.acks >= required) return true;
+  const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
+  if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
   if (outcome.acks > 0) return false;
-  throw noAck(cluster, key, nodes, outcome);
+  throw noAck(cluster, key, target.live, outcome);
 }
 
 /**
@@ -63,20 +64,11 @@ async function onEveryReplica(
   queued: boolean,
   trace: CallTrace | undefined,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
-  const outcome = await writeReplicas(
-    cluster,
-    nodes,
-    op,
-    nodes.length,
-    queued,
-    answered,
-    true,
-    trace,
-  );
+  const target = replicasOf(cluster, key);
+  const outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
-  throw noAck(cluster, key, nodes, outcome);
+  throw noAck(cluster, key, target.live, outcome);
 }
 
 export function deleteEverywhere(
@@ -98,16 +90,6 @@ export function touchEverywhere(
 ): Promise<boolean> {
   return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued, trace);
 }
-
-/** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
-function counterOf(result: BatchResult): number | undefined {
-  if (result[0] !== 200) return undefined;
-  const value = result[1];
-  if (typeof value === 'number') return value;
-  return typeof value === 'bigint' ? Number(value) : undefined;
-}
-
-const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
 
 /** The count of the first replica, in preference order, that counted. */
 function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
@@ -135,20 +117,12 @@ export async function incrEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<number | undefined> {
-  const nodes = replicasOf(cluster, key);
+  const target = replicasOf(cluster, key);
+  const nodes = target.live;
   const stored = cluster.storedKey(key);
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers.
-  let outcome = await writeReplicas(
-    cluster,
-    nodes,
-    ['incr', stored, delta],
-    nodes.length,
-    queued,
-    counted,
-    true,
-    trace,
-  );
+  let outcome = await writeReplicas(cluster, target, ['incr', stored, delta], COUNT, queued, trace);
   let value = firstCount(nodes, outcome);
   if (value !== undefined) return value;
   const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
@@ -160,12 +134,10 @@ export async function incrEverywhere(
     const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl];
     const created = await writeReplicas(
       cluster,
-      creators,
+      { natural: creators, live: creators },
       seeded,
-      creators.length,
+      COUNT,
       queued,
-      counted,
-      true,
       trace,
     );
     value = firstCount(creators, created);
@@ -209,7 +181,8 @@ export async function storeIfPrimaryAgrees(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
+  const target = replicasOf(cluster, key);
+  const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
   /** The replicas before the deciding one that failed, each with its failure. */
@@ -234,8 +207,11 @@ export async function storeIfPrimaryAgrees(
     }
     const op = ['set', stored, bytes, flags, ttl, null] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
-    const copies = cluster.required - 1;
-    await writeReplicas(cluster, nodes.slice(i + 1), op, copies, queued, undefined, true, trace);
+    const rest = {
+      natural: target.natural.filter((other) => other !== node),
+      live: nodes.slice(i + 1),
+    };
+    await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;
   }
   const errors = failed.map(([, error]) => error);
