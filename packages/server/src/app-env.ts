@@ -6,6 +6,7 @@ import type { NodeFlush } from './node-flush.js';
 import type { NodeSnapshot } from './node-snapshot.js';
 import type { RequestMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
+import type { ReplicaStore } from './replica-store.js';
 import type { StoredValue } from './stored-value.js';
 
 /** What @hono/node-server passes as `c.env`; absent under other runtimes and `app.request()`. */
@@ -16,7 +17,10 @@ export interface AppEnv {
 /** Everything the routes share: one per node. */
 export interface NodeState {
   readonly options: ResolvedOptions;
+  /** The core cache behind `replicas`: for stats and snapshots; doors read and write `replicas`. */
   readonly cache: LruCache<StoredValue>;
+  /** The one implementation of every read and write (newest wins, tombstones, fence). */
+  readonly replicas: ReplicaStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */
   readonly flush: NodeFlush;
   readonly metrics: RequestMetrics;

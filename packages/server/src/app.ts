@@ -1,7 +1,6 @@
-import type { LruCache } from '@dcache/core';
 import { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
-import { createCache } from './cache.js';
+import { createReplicaStore } from './cache.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
@@ -17,10 +16,12 @@ import { flushRoutes } from './routes/flush.js';
 import { keyRoutes } from './routes/keys.js';
 import { snapshotRoutes } from './routes/snapshot.js';
 import { statsRoutes } from './routes/stats.js';
-import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
+import { fenceRoutes } from './routes/fence.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
-export function createNodeState(options: ResolvedOptions, cache: LruCache<StoredValue>): NodeState {
+export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
+  const cache = replicas.cache;
   const now = options.now ?? Date.now;
   const logger = createLogger({
     level: options.logLevel,
@@ -28,23 +29,27 @@ export function createNodeState(options: ResolvedOptions, cache: LruCache<Stored
     node: options.nodeId,
   });
   const file = options.snapshotFile;
-  const flush = new NodeFlush(() => cache.clear(), now);
+  const flush = new NodeFlush(() => replicas.clear(), now);
   return {
     options,
     cache,
+    replicas,
     flush,
     metrics: new RequestMetrics(),
     logger,
     startedAt: performance.now(),
-    snapshot: file === undefined ? undefined : new NodeSnapshot(file, cache, now, logger, flush),
+    snapshot:
+      file === undefined
+        ? undefined
+        : new NodeSnapshot(file, replicas, now, logger, flush, options.trustSnapshot),
   };
 }
 
 /** Builds a node's app around an existing cache (CacheServer shares that cache with memcached). */
 export function buildApp(
   options: ResolvedOptions,
-  cache: LruCache<StoredValue>,
-  node: NodeState = createNodeState(options, cache),
+  replicas: ReplicaStore,
+  node: NodeState = createNodeState(options, replicas),
   runBatch: RunBatch = batchRunner(node),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -54,6 +59,7 @@ export function buildApp(
   app.route('/v1/batch', batchRoutes(node, runBatch));
   app.route('/v1/flush', flushRoutes(node));
   app.route('/v1/snapshot', snapshotRoutes(node));
+  app.route('/v1/fence', fenceRoutes(node));
   app.route('/', statsRoutes(node));
   app.notFound(notFoundHandler(node));
   app.onError(errorHandler(node));
@@ -72,5 +78,13 @@ export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
       'snapshotFile needs a CacheServer: an app alone has no start or shutdown to load or save it at',
     );
   }
-  return buildApp(resolved, createCache(resolved));
+  return buildApp(resolved, nodeStore(resolved));
+}
+
+/** The node's ReplicaStore for its options (CacheServer shares it with the memcached port). */
+export function nodeStore(options: ResolvedOptions): ReplicaStore {
+  return createReplicaStore(options, {
+    tombstoneGrace: options.tombstoneGrace,
+    maxClockSkew: options.maxClockSkew,
+  });
 }

@@ -6,18 +6,19 @@ import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
-import { buildApp, createNodeState } from './app.js';
+import { buildApp, createNodeState, nodeStore } from './app.js';
 import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
 import { batchRunner } from './routes/batch-ops.js';
 import { getFastPath } from './routes/get-fast-path.js';
-import { createCache } from './cache.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
 import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
+import { StallDetector } from './stall-detector.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
@@ -44,6 +45,8 @@ export interface ServerAddress {
 export class CacheServer {
   readonly #options: ResolvedOptions;
   readonly #cache: LruCache<StoredValue>;
+  readonly #replicas: ReplicaStore;
+  #stall: StallDetector | undefined;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
@@ -66,13 +69,19 @@ export class CacheServer {
   /** Throws a TypeError/RangeError naming a bad option. */
   constructor(options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
-    this.#cache = createCache(this.#options);
-    const node = createNodeState(this.#options, this.#cache);
+    this.#replicas = nodeStore(this.#options);
+    this.#cache = this.#replicas.cache;
+    const node = createNodeState(this.#options, this.#replicas);
     this.#node = node;
     const runBatch = batchRunner(node);
-    this.#app = buildApp(this.#options, this.#cache, node, runBatch);
+    this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
     this.#getFastPath = getFastPath(node);
+  }
+
+  /** The node's one store of replicated writes (over `cache`); the memcached port writes through it. */
+  get replicas(): ReplicaStore {
+    return this.#replicas;
   }
 
   /** The node's cache; the memcached listener serves the same one. */
@@ -180,7 +189,7 @@ export class CacheServer {
       }
       const listener = listenerSharingFlush(
         {
-          cache: this.#cache,
+          cache: this.#replicas,
           maxKeyBytes: this.#options.maxKeyBytes,
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.memcachedMaxConnections,
@@ -211,7 +220,29 @@ export class CacheServer {
     }
     this.#address = address;
     this.#stopMetrics ??= observeNode(this.#node);
+    this.#startStallDetector();
     return address;
+  }
+
+  /** Fences the node after an event-loop stall (SIGSTOP, a frozen VM): it may have missed writes. */
+  #startStallDetector(): void {
+    const threshold = this.#options.stallThreshold;
+    if (threshold === 0 || this.#stall !== undefined) return;
+    const replicas = this.#replicas;
+    const logger = this.#node.logger;
+    const stall = new StallDetector({
+      thresholdMs: threshold,
+      onStall: (gap) => {
+        replicas.stalled();
+        logger.warn(
+          'stalled',
+          `the event loop stopped for ${Math.round(gap)} ms (SIGSTOP, a frozen VM?): entries held now are unverified until a peer replica vouches for them`,
+        );
+      },
+    });
+    stall.start();
+    replicas.beforeRead = () => stall.check();
+    this.#stall = stall;
   }
 
   /** The memcached listener's live counters, when `memcachedPort` is set and listening. */
@@ -275,6 +306,8 @@ export class CacheServer {
           this.#stopMetrics = undefined;
           // Last, once no request can set it again.
           this.#stopFlush();
+          this.#stall?.stop();
+          this.#stall = undefined;
           resolve();
         });
       });

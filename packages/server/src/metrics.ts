@@ -8,6 +8,7 @@ export const OPERATIONS = [
   'decr',
   'flush',
   'snapshot',
+  'fence',
   'batch',
   'stats',
   'metrics',

@@ -1,7 +1,6 @@
 import Memcached from 'memcached';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { createCache } from '../../src/cache.js';
+import { buildApp, nodeStore } from '../../src/app.js';
 import { resolveOptions } from '../../src/options.js';
 import { startListener } from './helpers.js';
 import type { Started } from './helpers.js';
@@ -11,8 +10,9 @@ import type { Started } from './helpers.js';
  * memcached port, and values crossing between that port and the HTTP API over one shared cache.
  */
 const options = resolveOptions({ maxMemory: 16 * 1024 * 1024 });
-const cache = createCache(options);
-const app = buildApp(options, cache);
+const replicas = nodeStore(options);
+const cache = replicas.cache;
+const app = buildApp(options, replicas);
 let s: Started;
 let client: Memcached;
 
@@ -25,7 +25,7 @@ function call<T>(fn: (cb: (err: unknown, result: T) => void) => void): Promise<T
 }
 
 beforeAll(async () => {
-  s = await startListener({ cache });
+  s = await startListener({ cache: replicas });
   client = new Memcached(`127.0.0.1:${s.port}`, { retries: 0, timeout: 2000, poolSize: 2 });
 });
 
