@@ -9,6 +9,8 @@ import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
+import { restoreAfterRemoval } from './restore.js';
+import type { ReplicationStats } from './replication-stats.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -139,7 +141,15 @@ export class DistributedCacheClient {
     if (this.#cluster.has(normalised) && this.#cluster.nodes.length === 1) {
       throw new RangeError(`${normalised} is the last node; a cluster needs one`);
     }
-    return this.#cluster.remove(normalised);
+    const before = this.#cluster.ringNow();
+    const replicasBefore = this.#cluster.replicas;
+    const removed = await this.#cluster.remove(normalised);
+    // Its keys have a new replica each now, which gets them from the replicas left.
+    if (removed) {
+      const restore = restoreAfterRemoval(this.#cluster, before, replicasBefore, normalised);
+      this.#cluster.track(restore);
+    }
+    return removed;
   }
 
   /**
@@ -469,6 +479,15 @@ export class DistributedCacheClient {
       call,
       abortable(signalOption(options), () => clusterStats(this.#cluster)),
     );
+  }
+
+  /**
+   * What this client's replication safeguards did since it was created: hints handed off or
+   * dropped, repairs, verifications of unverified entries, stale reads prevented, restores.
+   * Synchronous (no request); `getStats()` also carries it, beside the nodes' own counters.
+   */
+  getReplicationStats(): ReplicationStats {
+    return this.#cluster.counters.snapshot();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */

@@ -1,3 +1,4 @@
+import { HybridClock } from '@dcache/core';
 import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
@@ -8,6 +9,8 @@ import { requiredAcks } from './options.js';
 import type { ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
 import type { ReplicaSet } from './write-policy.js';
+import { ReplicationCounters } from './replication-stats.js';
+import { nodeReturned } from './node-return.js';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -15,6 +18,15 @@ import type { ReplicaSet } from './write-policy.js';
  */
 export class Cluster {
   readonly transport: Transport;
+  /**
+   * Stamps every write this client makes; merges the clock of every node answer, so a write
+   * follows, in stamp order, everything the nodes it talked to had seen.
+   */
+  readonly clock = new HybridClock();
+  /** What hints, verifications, repairs and restores did (`getReplicationStats`). */
+  readonly counters = new ReplicationCounters();
+  /** Nodes that missed a write no replica took a hint for: fenced when seen up (hints.ts). */
+  readonly fenceOnReturn = new Set<NodeClient>();
   /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
   readonly keyPrefix: string;
   readonly #ring: HashRing;
@@ -26,13 +38,22 @@ export class Cluster {
   /** Nodes removed whose issued work has not finished yet: close() waits for them too. */
   readonly #leaving = new Set<NodeClient>();
   #flushes = 0;
+  /** Each node's ring weight, so the ring before a removal can be rebuilt (`ringWithout`). */
+  readonly #weights = new Map<string, number>();
+  #closing = false;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   constructor(options: ResolvedOptions) {
     // The ring first: should it refuse a node, no connection pool has been made.
     this.#ring = new HashRing([], { vnodes: options.vnodes });
-    for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
-    this.transport = new Transport(options);
+    for (const { url, weight } of options.nodes) {
+      this.#ring.add(url, weight);
+      this.#weights.set(url, weight);
+    }
+    this.transport = new Transport({
+      ...options,
+      observeClock: (stamp) => this.clock.observe(stamp),
+    });
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
@@ -56,6 +77,7 @@ export class Cluster {
   /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
   add(url: string, weight: number): void {
     this.#ring.add(url, weight);
+    this.#weights.set(url, weight);
     this.#nodes = [...this.#nodes, this.#nodeClient(url)];
   }
 
@@ -68,6 +90,7 @@ export class Cluster {
     const node = this.#byUrl.get(url);
     if (node === undefined) return false;
     this.#ring.remove(url);
+    this.#weights.delete(url);
     this.#byUrl.delete(url);
     this.#nodes = this.#nodes.filter((other) => other !== node);
     this.#leaving.add(node);
@@ -121,7 +144,11 @@ export class Cluster {
       transport: this.transport,
       onNodeDown:
         onNodeDown && ((at, error) => (this.isMember(node) ? onNodeDown(at, error) : undefined)),
-      onNodeUp: onNodeUp && ((at) => (this.isMember(node) ? onNodeUp(at) : undefined)),
+      onNodeUp: (at) => {
+        if (!this.isMember(node)) return undefined;
+        nodeReturned(this, node);
+        return onNodeUp?.(at);
+      },
     });
     this.#byUrl.set(url, node);
     return node;
@@ -144,11 +171,12 @@ export class Cluster {
   /**
    * The (caller's) key's replicas in preference order, skipping nodes marked down: their share goes
    * to the next nodes on the ring. Empty when every node is down. The ring hashes the stored key,
-   * so clients with different prefixes spread the same names differently.
+   * so clients with different prefixes spread the same names differently. `count` asks for more
+   * (or fewer) than `replicas` (a verification looks one node further).
    */
-  preference(key: string): NodeClient[] {
+  preference(key: string, count = this.replicas): NodeClient[] {
     const allUp = this.nodes.every((node) => node.up);
-    const replicas = this.replicas;
+    const replicas = Math.min(count, this.#nodes.length);
     const urls = this.#ring.getN(this.storedKey(key), allUp ? replicas : this.#nodes.length);
     const result: NodeClient[] = [];
     for (const url of urls) {
@@ -180,6 +208,23 @@ export class Cluster {
       if (node.up && live.length < replicas) live.push(node);
     }
     return { natural, live };
+  }
+
+  /** The natural replicas' URLs of a key as stored (with its prefix, any client's). */
+  replicasOfStored(storedKey: string): string[] {
+    return this.#ring.getN(storedKey, this.replicas);
+  }
+
+  /** A copy of the ring as it is now, for comparing owners before and after a change. */
+  ringNow(): HashRing {
+    const ring = new HashRing([], { vnodes: this.#options.vnodes });
+    for (const [url, weight] of this.#weights) ring.add(url, weight);
+    return ring;
+  }
+
+  /** close() has begun: long background work (a restore) stops at its next step. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   /** The error for "no replica answered": names the key's full replica list when all are down. */
@@ -219,6 +264,7 @@ export class Cluster {
    * repair, replica writes) — until a whole turn passes with none, then closes the connections.
    */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#drain(() => [...this.#nodes, ...this.#leaving], true);
     for (const node of this.nodes) node.close();
     await this.transport.close();

@@ -1,5 +1,6 @@
 // How each kind of operation is spread over a key's replicas. The public methods in client.ts
 // validate and encode; these decide which nodes are asked and what their answers add up to.
+import { isStamp } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
@@ -46,7 +47,8 @@ export async function storeEverywhere(
   trace?: CallTrace,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
+  const stamp = cluster.clock.tick();
+  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
   const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
   if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
   if (outcome.acks > 0) return false;
@@ -77,7 +79,13 @@ export function deleteEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['delete', cluster.storedKey(key)], queued, trace);
+  return onEveryReplica(
+    cluster,
+    key,
+    ['delete', cluster.storedKey(key), cluster.clock.tick()],
+    queued,
+    trace,
+  );
 }
 
 /** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
@@ -88,7 +96,13 @@ export function touchEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued, trace);
+  return onEveryReplica(
+    cluster,
+    key,
+    ['touch', cluster.storedKey(key), ttl, cluster.clock.tick()],
+    queued,
+    trace,
+  );
 }
 
 /** The count of the first replica, in preference order, that counted. */
@@ -122,7 +136,14 @@ export async function incrEverywhere(
   const stored = cluster.storedKey(key);
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers.
-  let outcome = await writeReplicas(cluster, target, ['incr', stored, delta], COUNT, queued, trace);
+  let outcome = await writeReplicas(
+    cluster,
+    target,
+    ['incr', stored, delta, null, null, cluster.clock.tick()],
+    COUNT,
+    queued,
+    trace,
+  );
   let value = firstCount(nodes, outcome);
   if (value !== undefined) return value;
   const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
@@ -131,7 +152,7 @@ export async function incrEverywhere(
     // counted meanwhile — another client's incr — counts this one too). A replica whose first
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
     const creators = missingOn.map(({ node }) => node);
-    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl];
+    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl, cluster.clock.tick()];
     const created = await writeReplicas(
       cluster,
       { natural: creators, live: creators },
@@ -185,6 +206,7 @@ export async function storeIfPrimaryAgrees(
   const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
+  const stamp = cluster.clock.tick();
   /** The replicas before the deciding one that failed, each with its failure. */
   const failed: [NodeClient, Error][] = [];
   for (let i = 0; i < nodes.length; i++) {
@@ -193,7 +215,7 @@ export async function storeIfPrimaryAgrees(
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     try {
-      result = await node.run(['set', stored, bytes, flags, ttl, condition], queued, trace);
+      result = await node.run(['set', stored, bytes, flags, ttl, condition, stamp], queued, trace);
     } catch (error) {
       if (trace !== undefined) trace.failovers++;
       failed.push([node, asError(error)]);
@@ -205,11 +227,14 @@ export async function storeIfPrimaryAgrees(
     for (const [earlier, error] of failed) {
       cluster.reportBackgroundError(error, { operation: 'replica-write', key, node: earlier.url });
     }
-    const op = ['set', stored, bytes, flags, ttl, null] as const;
+    // The copies carry the stamp the deciding replica stored, so every replica holds one version.
+    const decided = isStamp(result[2]) ? result[2] : stamp;
+    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
     const rest = {
       natural: target.natural.filter((other) => other !== node),
       live: nodes.slice(i + 1),
+      holding: [node],
     };
     await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;

@@ -10,6 +10,8 @@ export interface ReplicaSet {
   readonly natural: readonly NodeClient[];
   /** The nodes the write is sent to, in preference order (a stand-in replaces a node down). */
   readonly live: readonly NodeClient[];
+  /** Replicas that already hold this write (the one that decided a conditional set): hint holders. */
+  readonly holding?: readonly NodeClient[];
 }
 
 export interface WritePolicy {
@@ -48,7 +50,7 @@ const everyOneAsked = (_cluster: Cluster, asked: number): number => asked;
 /** set: `writeConsistency`'s acks of the copies there are now, the primary's among them. */
 export const STORE: WritePolicy = {
   required: (cluster) => cluster.required,
-  primaryMustAck: false,
+  primaryMustAck: true,
   isAck: stored,
   reportFailures: true,
   hint: true,

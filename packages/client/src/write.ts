@@ -4,6 +4,7 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
+import { handOff } from './hints.js';
 
 /** An operation on one key (every one but flush). */
 export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
@@ -65,6 +66,10 @@ export function writeReplicas(
     const settle = (node: NodeClient): void => {
       pending--;
       if (node === primary) primaryPending = false;
+      if (pending === 0 && policy.hint) {
+        const hinting = hintMissed(cluster, target, op, outcome, isAck);
+        if (hinting !== undefined) cluster.track(hinting);
+      }
       if (!resolved && ((outcome.acks >= required && !primaryPending) || pending === 0)) {
         resolved = true;
         const held = unseen;
@@ -95,4 +100,34 @@ export function writeReplicas(
     );
     cluster.track(Promise.all(all));
   });
+}
+
+/**
+ * Once every replica asked has settled: each natural replica without an acknowledgement (marked
+ * down and not asked, or asked and failed) gets a hint, handed to a replica that acknowledged —
+ * a stand-in first, which drops its own copy once the hint is delivered. Nothing is sent when every
+ * natural replica acknowledged (no fault: no cost). A hint no replica takes is dropped, counted,
+ * and the missed replica is fenced when it is seen up (hints.ts).
+ */
+function hintMissed(
+  cluster: Cluster,
+  target: ReplicaSet,
+  op: KeyOp,
+  outcome: WriteOutcome,
+  isAck: (result: BatchResult) => boolean,
+): Promise<void> | undefined {
+  const { natural } = target;
+  if (outcome.errors.length === 0 && outcome.acks === natural.length && natural === target.live) {
+    return undefined;
+  }
+  const acked: NodeClient[] = target.holding === undefined ? [] : [...target.holding];
+  for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
+  const missed = natural.filter((node) => !acked.includes(node) && cluster.isMember(node));
+  // Stored nowhere (the caller was told so): nothing to hand on.
+  if (missed.length === 0 || acked.length === 0) return undefined;
+  // Stand-ins (acknowledged, not natural) first: their copy is temporary.
+  acked.sort((a, b) => Number(natural.includes(a)) - Number(natural.includes(b)));
+  return Promise.all(missed.map((node) => handOff(cluster, op[1], node, acked, natural))).then(
+    () => undefined,
+  );
 }
