@@ -7,6 +7,7 @@ import type { NodeSnapshot } from './node-snapshot.js';
 import type { RequestMetrics } from './metrics.js';
 import type { ResolvedOptions } from './options.js';
 import type { ReplicaStore } from './replica-store.js';
+import type { HintStore } from './hints.js';
 import type { StoredValue } from './stored-value.js';
 
 /** What @hono/node-server passes as `c.env`; absent under other runtimes and `app.request()`. */
@@ -21,6 +22,8 @@ export interface NodeState {
   readonly cache: LruCache<StoredValue>;
   /** The one implementation of every read and write (newest wins, tombstones, fence). */
   readonly replicas: ReplicaStore;
+  /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */
+  readonly hints: HintStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */
   readonly flush: NodeFlush;
   readonly metrics: RequestMetrics;

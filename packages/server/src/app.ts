@@ -18,6 +18,7 @@ import { snapshotRoutes } from './routes/snapshot.js';
 import { statsRoutes } from './routes/stats.js';
 import type { ReplicaStore } from './replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
+import { HintStore } from './hints.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
 export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
@@ -34,6 +35,16 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     options,
     cache,
     replicas,
+    hints: new HintStore({
+      maxHints: options.maxHints,
+      maxHintAge: options.maxHintAge,
+      now: () => performance.now(),
+      onFence: (target, dropped, why) =>
+        logger.warn(
+          'hints_overflowed',
+          `${dropped} hints for ${target} dropped (${why === 'age' ? 'older than maxHintAge' : 'maxHints reached'}): it will be fenced instead when it answers`,
+        ),
+    }),
     flush,
     metrics: new RequestMetrics(),
     logger,

@@ -19,6 +19,7 @@ import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
 import type { ReplicaStore } from './replica-store.js';
 import { StallDetector } from './stall-detector.js';
+import { HintReplayer } from './hint-replayer.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
@@ -47,6 +48,7 @@ export class CacheServer {
   readonly #cache: LruCache<StoredValue>;
   readonly #replicas: ReplicaStore;
   #stall: StallDetector | undefined;
+  readonly #replayer: HintReplayer;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
@@ -77,6 +79,13 @@ export class CacheServer {
     this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
     this.#getFastPath = getFastPath(node);
+    this.#replayer = new HintReplayer({
+      replicas: this.#replicas,
+      hints: node.hints,
+      logger: node.logger,
+      token: this.#options.token,
+      intervalMs: this.#options.hintReplayInterval,
+    });
   }
 
   /** The node's one store of replicated writes (over `cache`); the memcached port writes through it. */
@@ -221,6 +230,7 @@ export class CacheServer {
     this.#address = address;
     this.#stopMetrics ??= observeNode(this.#node);
     this.#startStallDetector();
+    this.#replayer.start();
     return address;
   }
 
@@ -307,6 +317,7 @@ export class CacheServer {
           // Last, once no request can set it again.
           this.#stopFlush();
           this.#stall?.stop();
+          this.#replayer.stop();
           this.#stall = undefined;
           resolve();
         });

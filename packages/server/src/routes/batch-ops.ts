@@ -5,6 +5,7 @@ import type { CounterSeed } from '../incr.js';
 import { COPY_ORIGINS } from '../replica-store.js';
 import type { CopyOrigin } from '../replica-store.js';
 import { stampOf } from '../replica-order.js';
+import { peerOrigin } from '../replication-options.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../msgpack-items.js';
@@ -69,7 +70,7 @@ export const CLOCK_HEADER = 'dcache-clock';
 export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
-  const { replicas, flush, metrics, options } = node;
+  const { replicas, hints, flush, metrics, options } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** The array, then one per operation: its array and at most OP_ITEMS elements. */
   const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
@@ -197,6 +198,19 @@ export function batchRunner(node: NodeState): RunBatch {
         originIn(op[3]);
         const outcome = replicas.bury(key, stamp);
         return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
+      }
+      case 'hint': {
+        let target: string;
+        try {
+          target = peerOrigin('a hint target', op[2]);
+        } catch (error) {
+          throw badOp((error as Error).message);
+        }
+        if (options.peers !== undefined && !options.peers.includes(target)) {
+          throw new HttpError(403, 'peer_refused', `${target} is not one of this node's --peers`);
+        }
+        hints.add(target, key, op[3] === true);
+        return NO_CONTENT;
       }
       case 'verify': {
         const outcome = replicas.verify(key, replicas.received(op[2]));
