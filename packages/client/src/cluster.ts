@@ -2,11 +2,17 @@ import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import { callHook } from './hooks.js';
-import type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
+import type {
+  BackgroundErrorContext,
+  BackgroundOperation,
+  ClientHooks,
+  MembershipSource,
+} from './hooks.js';
 import { NodeClient } from './node-client.js';
 import { requiredAcks } from './options.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedNode, ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
+import type { LookupFunction } from 'node:net';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -27,11 +33,15 @@ export class Cluster {
   #flushes = 0;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
-  constructor(options: ResolvedOptions) {
+  /**
+   * `lookup`: where the connection pool finds node hosts (DNS discovery's addresses); the system
+   * resolver when not given.
+   */
+  constructor(options: ResolvedOptions, lookup?: LookupFunction) {
     // The ring first: should it refuse a node, no connection pool has been made.
     this.#ring = new HashRing([], { vnodes: options.vnodes });
     for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
-    this.transport = new Transport(options);
+    this.transport = new Transport({ ...options, lookup });
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
@@ -52,31 +62,51 @@ export class Cluster {
     return requiredAcks(this.#options.writeConsistency, this.replicas);
   }
 
-  /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
-  add(url: string, weight: number): void {
-    this.#ring.add(url, weight);
-    this.#nodes = [...this.#nodes, this.#nodeClient(url)];
-  }
-
   /**
-   * Takes a node out of the ring at once: no request is sent to it any more, also by operations
-   * already running (a read falling back, copies after a primary decided — see `isMember`); what
-   * was already queued for it or on the wire finishes, then its probe stops.
+   * The one place membership changes (addNode, removeNode and DNS discovery all come here): the
+   * ring takes every node `added` (normalised URLs not in the cluster) and drops every one
+   * `removed` at once, then `onMembershipChange` hears of it. No request is sent to a removed node
+   * any more, also by operations already running (a read falling back, copies after a primary
+   * decided — see `isMember`); what was already queued for it or on the wire finishes, then its
+   * probe stops: the promise resolves then, to the nodes removed (those in `removed` that were
+   * members).
    */
-  async remove(url: string): Promise<boolean> {
-    const node = this.#byUrl.get(url);
-    if (node === undefined) return false;
-    this.#ring.remove(url);
-    this.#byUrl.delete(url);
-    this.#nodes = this.#nodes.filter((other) => other !== node);
-    this.#leaving.add(node);
-    try {
-      await this.#drain(() => [node]);
-    } finally {
-      this.#leaving.delete(node);
-      node.close();
+  async change(
+    added: readonly ResolvedNode[],
+    removed: readonly string[],
+    source: MembershipSource,
+  ): Promise<NodeClient[]> {
+    const leaving: NodeClient[] = [];
+    for (const url of removed) {
+      const node = this.#byUrl.get(url);
+      if (node === undefined) continue;
+      this.#ring.remove(url);
+      this.#byUrl.delete(url);
+      leaving.push(node);
     }
-    return true;
+    for (const { url, weight } of added) this.#ring.add(url, weight);
+    this.#nodes = [
+      ...this.#nodes.filter((node) => !leaving.includes(node)),
+      ...added.map(({ url }) => this.#nodeClient(url)),
+    ];
+    if (leaving.length > 0 || added.length > 0) {
+      callHook('onMembershipChange', this.#options.onMembershipChange, {
+        added: added.map(({ url }) => url),
+        removed: leaving.map((node) => node.url),
+        nodes: this.#nodes.map((node) => node.url).sort(),
+        source,
+      });
+    }
+    for (const node of leaving) this.#leaving.add(node);
+    try {
+      await this.#drain(() => leaving);
+    } finally {
+      for (const node of leaving) {
+        this.#leaving.delete(node);
+        node.close();
+      }
+    }
+    return leaving;
   }
 
   /**

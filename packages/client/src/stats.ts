@@ -1,4 +1,5 @@
 import type { Cluster } from './cluster.js';
+import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
 
 /** What one node's `GET /v1/stats` reported: the core's counters plus the server's own fields. */
@@ -39,6 +40,8 @@ export interface ClusterStats {
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
+  /** DNS discovery's counters, when `nodes` was a discovery URL. */
+  discovery?: DiscoveryStats;
 }
 
 function count(stats: Record<string, unknown>, field: string): number {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LruCache } from '@dcache/core';
 import type { Context } from 'hono';
+import type { InflightBudget } from './inflight-budget.js';
 import type { Logger } from './logger.js';
 import type { NodeFlush } from './node-flush.js';
 import type { NodeSnapshot } from './node-snapshot.js';
@@ -26,6 +27,11 @@ export interface NodeState {
   readonly hints: HintStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */
   readonly flush: NodeFlush;
+  /**
+   * Bytes the node holds for clients (`maxInflightBodyBytes` each): request bodies being received
+   * (body.ts reserves them) and answers not yet taken by their sockets.
+   */
+  readonly bodyBudget: InflightBudget;
   readonly metrics: RequestMetrics;
   readonly logger: Logger;
   /** `performance.now()` at start, for `uptime`. */

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
 import { createReplicaStore } from './cache.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
 import { bearerAuth } from './middleware/auth.js';
@@ -46,6 +47,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
         ),
     }),
     flush,
+    bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),
     metrics: new RequestMetrics(),
     logger,
     startedAt: performance.now(),
