@@ -23,6 +23,8 @@ export interface NodeState {
   readonly cache: LruCache<StoredValue>;
   /** The one implementation of every read and write (newest wins, tombstones, fence). */
   readonly replicas: ReplicaStore;
+  /** True once per node start: the first client to ask restores this node's share. */
+  claimRestore(): boolean;
   /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */
   readonly hints: HintStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */

@@ -19,6 +19,7 @@ import { snapshotRoutes } from './routes/snapshot.js';
 import { statsRoutes } from './routes/stats.js';
 import type { ReplicaStore } from './replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
+import { listingRoutes } from './routes/listing.js';
 import { HintStore } from './hints.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
@@ -31,11 +32,13 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     node: options.nodeId,
   });
   const file = options.snapshotFile;
+  let claimed = false;
   const flush = new NodeFlush(() => replicas.clear(), now);
   return {
     options,
     cache,
     replicas,
+    claimRestore: () => !claimed && (claimed = true),
     hints: new HintStore({
       maxHints: options.maxHints,
       maxHintAge: options.maxHintAge,
@@ -68,6 +71,7 @@ export function buildApp(
   const app = new Hono<AppEnv>();
   // Installed only with a token: without one, routes keep hono's single-handler fast path.
   if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
+  app.route('/v1', listingRoutes(node));
   app.route('/v1/keys', keyRoutes(node));
   app.route('/v1/batch', batchRoutes(node, runBatch));
   app.route('/v1/flush', flushRoutes(node));
