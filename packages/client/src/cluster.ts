@@ -3,14 +3,21 @@ import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import { callHook } from './hooks.js';
-import type { BackgroundErrorContext, BackgroundOperation, ClientHooks } from './hooks.js';
+import type {
+  BackgroundErrorContext,
+  BackgroundOperation,
+  ClientHooks,
+  MembershipSource,
+} from './hooks.js';
 import { NodeClient } from './node-client.js';
 import { requiredAcks } from './options.js';
-import type { ResolvedOptions } from './options.js';
+import type { ResolvedNode, ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
+import type { LookupFunction } from 'node:net';
 import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
 import { nodeReturned } from './node-return.js';
+import { restoreAfterRemoval } from './restore.js';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -43,7 +50,11 @@ export class Cluster {
   #closing = false;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
-  constructor(options: ResolvedOptions) {
+  /**
+   * `lookup`: where the connection pool finds node hosts (DNS discovery's addresses); the system
+   * resolver when not given.
+   */
+  constructor(options: ResolvedOptions, lookup?: LookupFunction) {
     // The ring first: should it refuse a node, no connection pool has been made.
     this.#ring = new HashRing([], { vnodes: options.vnodes });
     for (const { url, weight } of options.nodes) {
@@ -52,6 +63,7 @@ export class Cluster {
     }
     this.transport = new Transport({
       ...options,
+      lookup,
       observeClock: (stamp) => this.clock.observe(stamp),
     });
     this.#options = options;
@@ -74,33 +86,62 @@ export class Cluster {
     return requiredAcks(this.#options.writeConsistency, this.replicas);
   }
 
-  /** Adds a node (a normalised URL not in the cluster): the ring gives it its share of keys. */
-  add(url: string, weight: number): void {
-    this.#ring.add(url, weight);
-    this.#weights.set(url, weight);
-    this.#nodes = [...this.#nodes, this.#nodeClient(url)];
-  }
-
   /**
-   * Takes a node out of the ring at once: no request is sent to it any more, also by operations
-   * already running (a read falling back, copies after a primary decided — see `isMember`); what
-   * was already queued for it or on the wire finishes, then its probe stops.
+   * The one place membership changes (addNode, removeNode and DNS discovery all come here): the
+   * ring takes every node `added` (normalised URLs not in the cluster) and drops every one
+   * `removed` at once, then `onMembershipChange` hears of it. No request is sent to a removed node
+   * any more, also by operations already running (a read falling back, copies after a primary
+   * decided — see `isMember`); what was already queued for it or on the wire finishes, then its
+   * probe stops: the promise resolves then, to the nodes removed (those in `removed` that were
+   * members).
    */
-  async remove(url: string): Promise<boolean> {
-    const node = this.#byUrl.get(url);
-    if (node === undefined) return false;
-    this.#ring.remove(url);
-    this.#weights.delete(url);
-    this.#byUrl.delete(url);
-    this.#nodes = this.#nodes.filter((other) => other !== node);
-    this.#leaving.add(node);
-    try {
-      await this.#drain(() => [node]);
-    } finally {
-      this.#leaving.delete(node);
-      node.close();
+  async change(
+    added: readonly ResolvedNode[],
+    removed: readonly string[],
+    source: MembershipSource,
+  ): Promise<NodeClient[]> {
+    // The ring before, to tell which keys the removed nodes were replicas of (restore.ts).
+    const before = removed.length > 0 ? this.ringNow() : undefined;
+    const replicasBefore = this.replicas;
+    const leaving: NodeClient[] = [];
+    for (const url of removed) {
+      const node = this.#byUrl.get(url);
+      if (node === undefined) continue;
+      this.#ring.remove(url);
+      this.#weights.delete(url);
+      this.#byUrl.delete(url);
+      leaving.push(node);
     }
-    return true;
+    for (const { url, weight } of added) {
+      this.#ring.add(url, weight);
+      this.#weights.set(url, weight);
+    }
+    this.#nodes = [
+      ...this.#nodes.filter((node) => !leaving.includes(node)),
+      ...added.map(({ url }) => this.#nodeClient(url)),
+    ];
+    if (leaving.length > 0 || added.length > 0) {
+      callHook('onMembershipChange', this.#options.onMembershipChange, {
+        added: added.map(({ url }) => url),
+        removed: leaving.map((node) => node.url),
+        nodes: this.#nodes.map((node) => node.url).sort(),
+        source,
+      });
+    }
+    // Each key a removed node was a replica of has a new replica: it gets a copy from the rest.
+    for (const node of leaving) {
+      this.track(restoreAfterRemoval(this, before!, replicasBefore, node.url));
+    }
+    for (const node of leaving) this.#leaving.add(node);
+    try {
+      await this.#drain(() => leaving);
+    } finally {
+      for (const node of leaving) {
+        this.#leaving.delete(node);
+        node.close();
+      }
+    }
+    return leaving;
   }
 
   /**

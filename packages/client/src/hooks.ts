@@ -1,4 +1,5 @@
 // The observability callbacks of ClientOptions, and the one way they are called.
+import type { DiscoveryError } from './errors/discovery-error.js';
 
 /** Background work whose failure no caller sees, reported through `onBackgroundError`. */
 export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store' | 'restore';
@@ -20,6 +21,26 @@ export interface BackgroundErrorContext {
   node?: string;
 }
 
+/** Who changed the membership: `addNode`/`removeNode`, or a DNS lookup that found other nodes. */
+export type MembershipSource = 'addNode' | 'removeNode' | 'discovery';
+
+export interface MembershipChange {
+  /** Nodes that joined the ring (their share of keys moved to them). */
+  added: string[];
+  /** Nodes that left the ring. */
+  removed: string[];
+  /** The ring's nodes now, sorted. */
+  nodes: string[];
+  source: MembershipSource;
+}
+
+export interface DiscoveryFailure {
+  /** Failed lookups in a row, this one included. */
+  consecutiveFailures: number;
+  /** The nodes kept from the last good lookup (empty before one). */
+  nodes: string[];
+}
+
 export interface ClientHooks {
   /**
    * Called when the failure detector marks `node` down (`failureThreshold` failures in a row),
@@ -38,6 +59,19 @@ export interface ClientHooks {
    * @default undefined
    */
   onBackgroundError?: (error: Error, context: BackgroundErrorContext) => void;
+  /**
+   * Called once the ring's membership has changed — by `addNode`, `removeNode` or DNS discovery —
+   * after the ring has.
+   * @default undefined
+   */
+  onMembershipChange?: (change: MembershipChange) => void;
+  /**
+   * Called when a DNS discovery lookup fails, times out or finds no node; the client keeps the
+   * nodes it had. Without it, the first failure after a good lookup becomes a process warning
+   * (code DCACHE_DISCOVERY_FAILED).
+   * @default undefined
+   */
+  onDiscoveryError?: (error: DiscoveryError, failure: DiscoveryFailure) => void;
 }
 
 /** Code of the process warning a throwing (or rejecting) hook becomes. */

@@ -33,6 +33,9 @@ describe('resolveOptions', () => {
       onNodeDown: undefined,
       onNodeUp: undefined,
       onBackgroundError: undefined,
+      discovery: undefined,
+      onMembershipChange: undefined,
+      onDiscoveryError: undefined,
     });
   });
 
@@ -79,6 +82,9 @@ describe('resolveOptions', () => {
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
+      discovery: undefined,
+      onMembershipChange: undefined,
+      onDiscoveryError: undefined,
       ...explicit,
     });
   });

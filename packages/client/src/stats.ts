@@ -1,4 +1,5 @@
 import type { Cluster } from './cluster.js';
+import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
 import type { ReplicationStats } from './replication-stats.js';
 
@@ -42,6 +43,8 @@ export interface ClusterStats {
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
+  /** DNS discovery's counters, when `nodes` was a discovery URL. */
+  discovery?: DiscoveryStats;
 }
 
 function count(stats: Record<string, unknown>, field: string): number {

@@ -1,5 +1,6 @@
 import ky, { isTimeoutError } from 'ky';
 import type { KyInstance, Options } from 'ky';
+import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
 import { bodyOf, clockOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
 import { NodeRequestError } from './errors/node-request-error.js';
@@ -17,6 +18,8 @@ export interface TransportOptions {
   tls: TlsOptions | undefined;
   /** Told the node's clock (`Dcache-Clock`) of every batch answer that carries one. */
   observeClock?: (stamp: number) => void;
+  /** Where node hosts are found (DNS discovery's addresses); the system resolver when undefined. */
+  lookup?: LookupFunction | undefined;
 }
 
 /**
@@ -39,7 +42,11 @@ export class Transport {
     this.#agent = new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connect: { ...options.tls, timeout: options.timeout },
+      connect: {
+        ...options.tls,
+        timeout: options.timeout,
+        ...(options.lookup && { lookup: options.lookup }),
+      },
     });
     // Set once on the instance: per-request headers cost ky a merge on every call.
     const headers: Record<string, string> = {

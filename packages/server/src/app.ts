@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
 import { createReplicaStore } from './cache.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
+import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
 import { bearerAuth } from './middleware/auth.js';
@@ -18,6 +19,8 @@ import { snapshotRoutes } from './routes/snapshot.js';
 import { statsRoutes } from './routes/stats.js';
 import type { ReplicaStore } from './replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
+import { listingRoutes } from './routes/listing.js';
+import { HintStore } from './hints.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
 export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
@@ -29,12 +32,25 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     node: options.nodeId,
   });
   const file = options.snapshotFile;
+  let claimed = false;
   const flush = new NodeFlush(() => replicas.clear(), now);
   return {
     options,
     cache,
     replicas,
+    claimRestore: () => !claimed && (claimed = true),
+    hints: new HintStore({
+      maxHints: options.maxHints,
+      maxHintAge: options.maxHintAge,
+      now: () => performance.now(),
+      onFence: (target, dropped, why) =>
+        logger.warn(
+          'hints_overflowed',
+          `${dropped} hints for ${target} dropped (${why === 'age' ? 'older than maxHintAge' : 'maxHints reached'}): it will be fenced instead when it answers`,
+        ),
+    }),
     flush,
+    bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),
     metrics: new RequestMetrics(),
     logger,
     startedAt: performance.now(),
@@ -55,6 +71,7 @@ export function buildApp(
   const app = new Hono<AppEnv>();
   // Installed only with a token: without one, routes keep hono's single-handler fast path.
   if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
+  app.route('/v1', listingRoutes(node));
   app.route('/v1/keys', keyRoutes(node));
   app.route('/v1/batch', batchRoutes(node, runBatch));
   app.route('/v1/flush', flushRoutes(node));

@@ -11,6 +11,7 @@ import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
 import { batchRunner } from './routes/batch-ops.js';
 import { getFastPath } from './routes/get-fast-path.js';
+import type { Logger } from './logger.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
@@ -19,10 +20,39 @@ import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
 import type { ReplicaStore } from './replica-store.js';
 import { StallDetector } from './stall-detector.js';
+import { HintReplayer } from './hint-replayer.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
-import { VERSION } from './version.js';
+
+/**
+ * Node's own slowloris guards, from the options. Node checks for expired requests only every
+ * `connectionsCheckingInterval` (30 s by default), so that is tied to the shortest timeout: a
+ * stalled request is dropped, and its body's bytes released, within a quarter of it.
+ */
+function httpServerLimits(options: ResolvedOptions): {
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  const { headersTimeout, requestTimeout } = options;
+  const interval = Math.min(1000, Math.max(10, Math.floor(headersTimeout / 4)));
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: interval };
+}
+
+/** Logs failed accepts at most once a second: under an fd flood they come by the thousand. */
+function acceptErrorLogger(logger: Logger): (error: Error) => void {
+  let last = -Infinity;
+  return function onServerError(error) {
+    const now = performance.now();
+    if (now - last < 1000) return;
+    last = now;
+    logger.warn(
+      'accept_failed',
+      `cannot accept connections: ${error.message} (see maxConnections and ulimit -n)`,
+    );
+  };
+}
 
 export interface ListenOptions {
   /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
@@ -47,6 +77,7 @@ export class CacheServer {
   readonly #cache: LruCache<StoredValue>;
   readonly #replicas: ReplicaStore;
   #stall: StallDetector | undefined;
+  readonly #replayer: HintReplayer;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
@@ -77,6 +108,13 @@ export class CacheServer {
     this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
     this.#getFastPath = getFastPath(node);
+    this.#replayer = new HintReplayer({
+      replicas: this.#replicas,
+      hints: node.hints,
+      logger: node.logger,
+      token: this.#options.token,
+      intervalMs: this.#options.hintReplayInterval,
+    });
   }
 
   /** The node's one store of replicated writes (over `cache`); the memcached port writes through it. */
@@ -157,9 +195,17 @@ export class CacheServer {
       flush.settle();
       if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
+    const limits = httpServerLimits(this.#options);
     const server: Server = tls
-      ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
-      : createHttpServer(listener);
+      ? (createHttpsServer(
+          // HTTP's timeouts start once the TLS handshake is done: before, only this one counts
+          // (Node's default is 120 s), so a connection that never finishes it is a slowloris too.
+          { cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeout, ...limits },
+          listener,
+        ) as unknown as Server)
+      : createHttpServer(limits, listener);
+    server.keepAliveTimeout = this.#options.keepAliveTimeout;
+    server.maxConnections = this.#options.maxConnections;
     server.on('clientError', clientErrorResponder(this.#node));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -168,6 +214,9 @@ export class CacheServer {
         resolve();
       });
     });
+    // After listening, an 'error' is a failed accept that libuv could not absorb (it closes what it
+    // has no descriptor for, EMFILE, by itself): without a listener it would crash the node.
+    server.on('error', acceptErrorLogger(this.#node.logger));
     this.#server = server;
     this.#closing = undefined;
     const bound = server.address() as AddressInfo;
@@ -197,7 +246,6 @@ export class CacheServer {
           ...(credentials ? { credentials } : {}),
           ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,
-          version: VERSION,
           ...(this.#options.now ? { now: this.#options.now } : {}),
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.
@@ -221,6 +269,7 @@ export class CacheServer {
     this.#address = address;
     this.#stopMetrics ??= observeNode(this.#node);
     this.#startStallDetector();
+    this.#replayer.start();
     return address;
   }
 
@@ -307,6 +356,7 @@ export class CacheServer {
           // Last, once no request can set it again.
           this.#stopFlush();
           this.#stall?.stop();
+          this.#replayer.stop();
           this.#stall = undefined;
           resolve();
         });

@@ -12,7 +12,9 @@ function sizeOf(value: StoredValue): number {
   return value.bytes.length + STORED_VALUE_OVERHEAD_BYTES;
 }
 
-type CacheLimits = Pick<ResolvedOptions, 'maxMemory' | 'maxItems' | 'defaultTtl' | 'now'>;
+type CacheLimits = Pick<ResolvedOptions, 'maxMemory' | 'maxItems' | 'defaultTtl' | 'now'> & {
+  readonly memcachedPort?: number | undefined;
+};
 
 /**
  * The node's store: its cache, shared by the HTTP routes and the memcached listener, behind the
@@ -27,6 +29,8 @@ export function createReplicaStore(
     maxMemory: options.maxMemory,
     defaultTtl: options.defaultTtl,
     sizeOf,
+    // memcached's meta `h`/`l` flags report each item's reads, whichever door made them.
+    trackAccess: options.memcachedPort !== undefined,
     // Called only once entries exist, so after `store` below is assigned.
     onEvict: (key, value, reason) => store.evicted(key, value, reason),
   };
@@ -34,16 +38,4 @@ export function createReplicaStore(
   if (options.now !== undefined) cacheOptions.now = options.now;
   const store = new ReplicaStore(new LruCache<StoredValue>(cacheOptions), replicaOptions);
   return store;
-}
-
-/** The node's cache alone, without its ReplicaStore (tests of one door). */
-export function createCache(options: CacheLimits): LruCache<StoredValue> {
-  const cacheOptions: LruCacheOptions<StoredValue> = {
-    maxMemory: options.maxMemory,
-    defaultTtl: options.defaultTtl,
-    sizeOf,
-  };
-  if (options.maxItems !== undefined) cacheOptions.maxItems = options.maxItems;
-  if (options.now !== undefined) cacheOptions.now = options.now;
-  return new LruCache<StoredValue>(cacheOptions);
 }

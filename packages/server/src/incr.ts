@@ -6,6 +6,8 @@ import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 const MAX_COUNTER = 2n ** 64n - 1n;
 const WRAP = 2n ** 64n;
 const DIGITS = /^\d{1,20}$/;
+/** A stored counter: memcached's decr pads a shorter number with spaces in place ("100" → "99 "). */
+const STORED_COUNTER = /^(\d{1,20}) *$/;
 const DELTA = /^-?\d{1,20}$/;
 const ascii = new TextDecoder('latin1');
 const asciiEncoder = new TextEncoder();
@@ -71,7 +73,8 @@ function badInitial(shown: string): HttpError {
 
 /**
  * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is an
- * unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0
+ * unsigned 64-bit decimal (under any flags but msgpack's; trailing spaces, as memcached's own decr
+ * leaves them, allowed) and is written back as plain digits; going past 2^64-1 wraps, going below 0
  * stops at 0. The flags and the remaining TTL are kept. Returns the new value, or undefined when
  * the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed`
  * says what to create. Read and write happen in one synchronous step, so no other request can
@@ -93,7 +96,8 @@ export function increment(
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
   const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
-  const current = DIGITS.test(text) ? BigInt(text) : MAX_COUNTER + 1n;
+  const digits = STORED_COUNTER.exec(text)?.[1];
+  const current = digits === undefined ? MAX_COUNTER + 1n : BigInt(digits);
   if (current > MAX_COUNTER) {
     throw new HttpError(
       400,

@@ -12,6 +12,8 @@ export type LogEvent =
   | 'memcached_no_auth'
   | 'memcached_exposed'
   | 'request_refused'
+  | 'accept_failed'
+  | 'tls_client_error'
   | 'request_error'
   | 'snapshot_loaded'
   | 'snapshot_missing'

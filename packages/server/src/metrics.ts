@@ -9,6 +9,8 @@ export const OPERATIONS = [
   'flush',
   'snapshot',
   'fence',
+  'list',
+  'claim',
   'batch',
   'stats',
   'metrics',

@@ -316,11 +316,16 @@ export class ReplicaStore {
   }
 
   /** A new TTL for a live entry, stamped above its current stamp; undefined when absent. */
-  retouch(key: string, ttl: number, stamp?: number): number | undefined {
+  retouch(
+    key: string,
+    ttl: number,
+    stamp?: number,
+    options?: Pick<SetOptions, 'keepAccess'>,
+  ): number | undefined {
     const raw = this.cache.peekEntry(key);
     if (raw === undefined || raw.value.tombstone) return undefined;
     const next = this.#above(stamp, raw);
-    this.cache.touch(key, ttl);
+    this.cache.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
     raw.value.stamp = next;
     return next;
@@ -385,9 +390,9 @@ export class ReplicaStore {
     return this.set(key, value, options) ? 'stored' : 'refused';
   }
 
-  touch(key: string, ttl: number): boolean {
+  touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
     if (this.peekEntry(key) === undefined) return false;
-    return this.retouch(key, ttl) !== undefined;
+    return this.retouch(key, ttl, undefined, options) !== undefined;
   }
 
   /** Leaves a tombstone; true when a live, verified value was removed. */

@@ -7,6 +7,7 @@ export function statsSnapshot(node: NodeState): Record<string, unknown> {
   return {
     ...node.replicas.stats,
     ...node.replicas.replicaStats,
+    ...node.hints.stats,
     nodeId: node.options.nodeId,
     version: VERSION,
     uptime: Math.floor((performance.now() - node.startedAt) / 1000),
@@ -59,7 +60,7 @@ export function prometheusText(node: NodeState): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${sample(value)}`);
   };
-  const counters = { ...node.replicas.stats, ...node.replicas.replicaStats };
+  const counters = { ...node.replicas.stats, ...node.replicas.replicaStats, ...node.hints.stats };
   for (const [stat, value] of Object.entries(counters)) {
     if (typeof value !== 'number') continue;
     const gauge = GAUGES[stat];

@@ -5,10 +5,12 @@ import type { CounterSeed } from '../incr.js';
 import { COPY_ORIGINS } from '../replica-store.js';
 import type { CopyOrigin } from '../replica-store.js';
 import { stampOf } from '../replica-order.js';
+import { peerOrigin } from '../replication-options.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
+import { tooDeep } from '../nesting.js';
 import { touchAfterRead } from '../touch.js';
 import { validateDelay, validateFlags, validateKey, validateTtl } from '../validate.js';
 
@@ -22,7 +24,7 @@ const PRECONDITION_FAILED: Result = [412];
 /** Elements of the longest operations: ["set", key, bytes, flags, ttl, cond, stamp], copy's 7. */
 const OP_ITEMS = 7;
 /** Why scanItems refused a body, as the message of its 400 bad_batch. */
-const SCAN_REFUSALS: Readonly<Record<Exclude<ItemsVerdict, 'ok'>, string>> = {
+const SCAN_REFUSALS: Readonly<Record<Exclude<ItemsVerdict, 'ok' | 'too_deep'>, string>> = {
   too_many_items: 'more msgpack items than its operations can hold (they hold scalars only)',
   extension: 'a msgpack extension type (no operation uses one)',
   trailing_bytes: 'bytes after the array of operations',
@@ -69,7 +71,7 @@ export const CLOCK_HEADER = 'dcache-clock';
 export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
-  const { replicas, flush, metrics, options } = node;
+  const { replicas, hints, flush, metrics, options, bodyBudget } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** The array, then one per operation: its array and at most OP_ITEMS elements. */
   const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
@@ -198,6 +200,19 @@ export function batchRunner(node: NodeState): RunBatch {
         const outcome = replicas.bury(key, stamp);
         return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
       }
+      case 'hint': {
+        let target: string;
+        try {
+          target = peerOrigin('a hint target', op[2]);
+        } catch (error) {
+          throw badOp((error as Error).message);
+        }
+        if (options.peers !== undefined && !options.peers.includes(target)) {
+          throw new HttpError(403, 'peer_refused', `${target} is not one of this node's --peers`);
+        }
+        hints.add(target, key, op[3] === true);
+        return NO_CONTENT;
+      }
       case 'verify': {
         const outcome = replicas.verify(key, replicas.received(op[2]));
         if (outcome.verified) return NO_CONTENT;
@@ -209,6 +224,9 @@ export function batchRunner(node: NodeState): RunBatch {
   }
 
   return function runBatch(body) {
+    // Checked again now that the body is here (the node may have filled up meanwhile), before any
+    // operation runs: a 503 must mean nothing was done.
+    bodyBudget.admit();
     // The body may have arrived after the flush time (settled when the request came in): apply
     // it before the first operation, which the fast path reaches without passing readBody.
     flush.settle();
@@ -222,6 +240,7 @@ export function batchRunner(node: NodeState): RunBatch {
     // Every body, not only large ones: an extension lets a small body make msgpackr read what
     // follows it, and the walk costs ~0.1 µs for one get, ~7 µs for 1000 (under a fifth of decoding).
     const verdict = scanItems(body, maxItems);
+    if (verdict === 'too_deep') throw tooDeep('the batch body');
     if (verdict !== 'ok') {
       throw new HttpError(400, 'bad_batch', `the batch body holds ${SCAN_REFUSALS[verdict]}`);
     }

@@ -14,7 +14,7 @@ import { CLOCK_HEADER } from './batch-ops.js';
  * the rest (and every fetch runtime, and `app.request()`).
  */
 export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
-  const { flush, options } = node;
+  const { options } = node;
   const app = new Hono<AppEnv>();
   app.post(
     '/',
@@ -26,8 +26,9 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
           'a batch is sent as Content-Type: application/msgpack',
         );
       }
-      const body = await readBody(c, flush, options.maxBatchBytes, 'the batch');
+      const body = await readBody(c, node, options.maxBatchBytes, 'the batch');
       const results = runBatch(body);
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, results.byteLength);
       return new Response(results, {
         status: 200,
         headers: {

@@ -19,6 +19,7 @@ import { timed } from '../middleware/timed.js';
 import { touchAfterRead } from '../touch.js';
 import { json, keyNotFound } from '../responses.js';
 import { parseCondition, preconditionFailed } from '../store.js';
+import { keyOfUrl } from '../url-key.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../validate.js';
 
 /** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
@@ -40,9 +41,10 @@ function negotiate(
 
 /** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
 export function keyRoutes(node: NodeState): Hono<AppEnv> {
-  const { replicas, flush, options } = node;
+  const { replicas, options } = node;
   const app = new Hono<AppEnv>();
-  const key = (c: Context<AppEnv>): string => validateKey(c.req.param('key'), options.maxKeyBytes);
+  // The key from the URL itself: hono's `param()` keeps malformed escapes literally (url-key.ts).
+  const key = (c: Context<AppEnv>): string => validateKey(keyOfUrl(c.req.url), options.maxKeyBytes);
 
   app.get(
     '/:key',
@@ -69,6 +71,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         'dcache-flags': `${flags}`,
       };
       if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
   );
@@ -89,7 +92,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       } else {
         flags = parseFlagsHeader(flagsHeader);
       }
-      const bytes = await readBody(c, flush, options.maxValueBytes, 'the value');
+      const bytes = await readBody(c, node, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
       const written = replicas.write(k, { bytes, flags }, ttl, condition);
       if (written === undefined) throw preconditionFailed(condition, replicas.has(k));
