@@ -81,6 +81,11 @@ export class Cluster {
     return Math.min(this.#options.replicas, this.#nodes.length);
   }
 
+  /** The `restoreRate` option: keys a second a restore copies at most. */
+  get restoreRate(): number {
+    return this.#options.restoreRate;
+  }
+
   /** Acknowledgements a write waits for, by `writeConsistency` of the copies there are now. */
   get required(): number {
     return requiredAcks(this.#options.writeConsistency, this.replicas);

@@ -5,6 +5,23 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 
 /**
+ * Which natural replicas missed a write (no acknowledgement: not asked, failed, or refused) and
+ * the replicas to hand their hints to, stand-ins (acknowledged, not natural) first: their copy is
+ * temporary and goes once the hint is delivered. Nothing to hint when none acknowledged (the write
+ * is stored nowhere and the caller was told) or none missed it.
+ */
+export function planHints<N>(
+  natural: readonly N[],
+  acked: readonly N[],
+): { missed: N[]; holders: N[] } {
+  const missed = natural.filter((node) => !acked.includes(node));
+  if (missed.length === 0 || acked.length === 0) return { missed: [], holders: [] };
+  const standIns = acked.filter((node) => !natural.includes(node));
+  const replicas = acked.filter((node) => natural.includes(node));
+  return { missed, holders: [...standIns, ...replicas] };
+}
+
+/**
  * Hands "`missed` lacks `storedKey`" to the first of `holders` (replicas that acknowledged the
  * write) that takes it. None does: the hint is dropped, counted, and `missed` is fenced — now if
  * it is up, else when it is seen up — so that everything it holds is verified before it is served.

@@ -1,7 +1,7 @@
 // Replication restored (docs/design/never-stale.md §7): after a node returns, or leaves, each key
 // gets back to `replicas` copies without waiting for its next set. Only clients know the ring, so
 // a client does it: it pages through other nodes' key listings and copies (newest wins) what a
-// replica lacks, one page at a time and at most RESTORE_RATE keys a second.
+// replica lacks, one page at a time and at most `restoreRate` keys a second.
 import { isStamp } from '@dcache/core';
 import type { HashRing } from '@dcache/ring';
 import type { Cluster } from './cluster.js';
@@ -11,8 +11,6 @@ import type { BatchResult } from './wire.js';
 
 /** Keys per listing page (`GET /v1/keys?limit=`). */
 export const RESTORE_PAGE = 1000;
-/** Keys a second one client restores at most, so live traffic keeps its latency. */
-export const RESTORE_RATE = 5000;
 
 /** One row of a node's key listing. */
 export interface ListedKey {
@@ -41,9 +39,9 @@ export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string
   return { rows, cursor: next };
 }
 
-/** Waits so that `done` keys since `started` stay at or below RESTORE_RATE a second. */
-async function paced(started: number, done: number): Promise<void> {
-  const due = started + (done / RESTORE_RATE) * 1000;
+/** Waits so that `done` keys since `started` stay at or below `rate` a second. */
+async function paced(started: number, done: number, rate: number): Promise<void> {
+  const due = started + (done / rate) * 1000;
   const wait = due - performance.now();
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
 }
@@ -98,7 +96,7 @@ async function copyListed(
     cluster.counters.restoredKeys += applied.filter(Boolean).length;
     done += page.rows.length;
     cursor = page.cursor;
-    await paced(started, done);
+    await paced(started, done, cluster.restoreRate);
   } while (cursor !== undefined);
 }
 

@@ -4,7 +4,7 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
-import { handOff } from './hints.js';
+import { handOff, planHints } from './hints.js';
 
 /** An operation on one key (every one but flush). */
 export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
@@ -122,12 +122,12 @@ function hintMissed(
   }
   const acked: NodeClient[] = target.holding === undefined ? [] : [...target.holding];
   for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
-  const missed = natural.filter((node) => !acked.includes(node) && cluster.isMember(node));
-  // Stored nowhere (the caller was told so): nothing to hand on.
-  if (missed.length === 0 || acked.length === 0) return undefined;
-  // Stand-ins (acknowledged, not natural) first: their copy is temporary.
-  acked.sort((a, b) => Number(natural.includes(a)) - Number(natural.includes(b)));
-  return Promise.all(missed.map((node) => handOff(cluster, op[1], node, acked, natural))).then(
+  const plan = planHints(natural, acked);
+  // A replica removed since the write was sent is no one's concern any more.
+  const missed = plan.missed.filter((node) => cluster.isMember(node));
+  if (missed.length === 0) return undefined;
+  const { holders } = plan;
+  return Promise.all(missed.map((node) => handOff(cluster, op[1], node, holders, natural))).then(
     () => undefined,
   );
 }
