@@ -1,6 +1,11 @@
 import { SingleFlight } from '@dcache/core';
 import { abortable, signalOption } from './abortable.js';
+import { AddressBook } from './address-book.js';
 import { Cluster } from './cluster.js';
+import { Discovery } from './discovery.js';
+import type { MembershipDiff } from './discovery.js';
+import type { DiscoveryError } from './errors/discovery-error.js';
+import { callHook } from './hooks.js';
 import { decodeValue, encodeValue } from './codec.js';
 import { encodeJsonValue } from './json-values.js';
 import type { EncodedValue } from './codec.js';
@@ -9,6 +14,7 @@ import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
+import type { ReplicationStats } from './replication-stats.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -34,6 +40,9 @@ import {
   storeIfPrimaryAgrees,
   touchEverywhere,
 } from './replicated-ops.js';
+
+/** Code of the process warning a failed DNS discovery lookup becomes without `onDiscoveryError`. */
+export const DISCOVERY_WARNING = 'DCACHE_DISCOVERY_FAILED';
 
 /** What every call takes. */
 export interface CallOptions {
@@ -92,14 +101,27 @@ export class DistributedCacheClient {
   /** The `valueEncoding` option's encoder. */
   readonly #encode: (value: unknown) => EncodedValue;
   #closed = false;
+  /** Set when `nodes` was a discovery URL: DNS then owns the membership. */
+  readonly #discovery: Discovery | undefined;
+  readonly #addresses = new AddressBook();
 
   /**
    * `nodes`: base URLs, or `{ url, weight }` for nodes that should hold more (or fewer) keys than
-   * others — `weight` is a node's share relative to weight-1 nodes (default 1).
+   * others — `weight` is a node's share relative to weight-1 nodes (default 1). Or a discovery URL
+   * (`dns+srv://`, `dns+srvs://`, `dns://host:port`, `dnss://host:port`): the nodes are then read
+   * from DNS now and every `discovery.intervalMs`, and calls made before the first lookup has
+   * finished wait for it.
    */
-  constructor(nodes: readonly NodeSpec[], options?: ClientOptions) {
+  constructor(nodes: readonly NodeSpec[] | string, options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
-    this.#cluster = new Cluster(this.#options);
+    const discovery = this.#options.discovery;
+    this.#cluster = new Cluster(this.#options, discovery && this.#addresses.lookup);
+    if (discovery !== undefined) {
+      this.#discovery = new Discovery(discovery, {
+        changed: (diff) => this.#discovered(diff),
+        failed: (error, stats) => this.#discoveryFailed(error, stats.consecutiveFailures),
+      });
+    }
     this.#encode = this.#options.valueEncoding === 'json' ? encodeJsonValue : encodeValue;
     this.#readThrough = {
       cluster: this.#cluster,
@@ -123,9 +145,10 @@ export class DistributedCacheClient {
    */
   addNode(node: NodeSpec): void {
     this.#assertOpen();
-    const { url, weight } = resolveNode(node, 'node', this.#options.vnodes);
-    if (this.#cluster.has(url)) throw new RangeError(`${url} is already a node`);
-    this.#cluster.add(url, weight);
+    this.#assertStaticMembership('addNode');
+    const resolved = resolveNode(node, 'node', this.#options.vnodes);
+    if (this.#cluster.has(resolved.url)) throw new RangeError(`${resolved.url} is already a node`);
+    void this.#cluster.change([resolved], [], 'addNode');
   }
 
   /**
@@ -135,11 +158,25 @@ export class DistributedCacheClient {
    */
   async removeNode(url: string): Promise<boolean> {
     this.#assertOpen();
+    this.#assertStaticMembership('removeNode');
     const normalised = normaliseNode(url, 'url');
-    if (this.#cluster.has(normalised) && this.#cluster.nodes.length === 1) {
+    if (!this.#cluster.has(normalised)) return false;
+    if (this.#cluster.nodes.length === 1) {
       throw new RangeError(`${normalised} is the last node; a cluster needs one`);
     }
-    return this.#cluster.remove(normalised);
+    await this.#cluster.change([], [normalised], 'removeNode');
+    return true;
+  }
+
+  /**
+   * Resolves once the client knows its nodes: at once for a node list; with DNS discovery, once a
+   * lookup has found nodes (however many fail first). `signal` stops the wait.
+   */
+  async ready(options?: CallOptions): Promise<void> {
+    this.#assertOpen();
+    const discovery = this.#discovery;
+    if (discovery === undefined || discovery.found) return;
+    return abortable(signalOption(options), () => discovery.whenFound());
   }
 
   /**
@@ -157,7 +194,7 @@ export class DistributedCacheClient {
     const call = startCall('get', 1);
     const hit = await traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
       ),
       foundOne,
@@ -181,7 +218,7 @@ export class DistributedCacheClient {
     const call = startCall('getAndTouch', 1);
     const hit = await traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         readEntry(this.#cluster, key, this.#options.batch, { touch: ttl, trace: call }),
       ),
       foundOne,
@@ -195,7 +232,7 @@ export class DistributedCacheClient {
     const call = startCall('has', 1);
     const hit = await traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
       ),
       foundOne,
@@ -219,7 +256,7 @@ export class DistributedCacheClient {
     const call = startCall('getOrSet', 1);
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         readThrough(this.#readThrough, key, loader, ttl, call),
       ),
     );
@@ -238,7 +275,7 @@ export class DistributedCacheClient {
     const call = startCall('set', 1);
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch, call),
       ),
     );
@@ -261,7 +298,7 @@ export class DistributedCacheClient {
     const call = startCall('delete', 1);
     return traced(
       call,
-      abortable(signalOption(options), () => {
+      this.#guarded(signalOption(options), () => {
         // The usual invalidation after writing to the source: a getOrSet load running now may
         // have read it before, so it must not be stored nor joined (core's rule).
         this.#loads.invalidate(key);
@@ -281,7 +318,7 @@ export class DistributedCacheClient {
     const call = startCall('touch', 1);
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         touchEverywhere(this.#cluster, key, ttl, this.#options.batch, call),
       ),
     );
@@ -298,7 +335,7 @@ export class DistributedCacheClient {
     const call = startCall('flush', 0);
     return traced(
       call,
-      abortable(signalOption(options), () => {
+      this.#guarded(signalOption(options), () => {
         this.#loads.invalidateAll();
         return flushEveryNode(this.#cluster, this.#options.batch, call);
       }),
@@ -318,7 +355,7 @@ export class DistributedCacheClient {
     const found = new Map<string, T>();
     const call = startCall('getMany', unique.size);
     const read = call && { trace: call };
-    const reads = abortable(signalOption(options), () =>
+    const reads = this.#guarded(signalOption(options), () =>
       Promise.all(
         [...unique].map((key) =>
           readEntry(this.#cluster, key, true, read).then(
@@ -359,7 +396,7 @@ export class DistributedCacheClient {
     const call = startCall('setMany', encoded.length);
     const stored = await traced(
       call,
-      abortable(signal, () =>
+      this.#guarded(signal, () =>
         Promise.all(
           encoded.map(([key, value]) =>
             storeEverywhere(this.#cluster, key, value, ttl, true, call).catch(unavailableAsFalse),
@@ -380,7 +417,7 @@ export class DistributedCacheClient {
     const call = startCall('deleteMany', unique.size);
     const deleted = await traced(
       call,
-      abortable(signalOption(options), () => {
+      this.#guarded(signalOption(options), () => {
         for (const key of unique) this.#loads.invalidate(key);
         return Promise.all(
           [...unique].map((key) =>
@@ -405,7 +442,7 @@ export class DistributedCacheClient {
     const call = startCall('incr', 1);
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch, call),
       ),
     );
@@ -420,7 +457,7 @@ export class DistributedCacheClient {
     const call = startCall('decr', 1);
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch, call),
       ),
     );
@@ -436,7 +473,7 @@ export class DistributedCacheClient {
     const call = startCall('getVersioned', 1);
     const hit = await traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true, trace: call }),
       ),
       foundOne,
@@ -465,21 +502,76 @@ export class DistributedCacheClient {
     this.#assertOpen();
     const call = startCall('getStats', 0);
     if (call !== undefined) call.nodesTried = this.#cluster.nodes.length;
-    return traced(
+    const stats = await traced(
       call,
-      abortable(signalOption(options), () => clusterStats(this.#cluster)),
+      this.#guarded(signalOption(options), () => clusterStats(this.#cluster)),
     );
+    if (this.#discovery !== undefined) stats.discovery = this.#discovery.stats;
+    return stats;
+  }
+
+  /**
+   * What this client's replication safeguards did since it was created: hints handed off or
+   * dropped, repairs, verifications of unverified entries, stale reads prevented, restores.
+   * Synchronous (no request); `getStats()` also carries it, beside the nodes' own counters.
+   */
+  getReplicationStats(): ReplicationStats {
+    return this.#cluster.counters.snapshot();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#discovery?.close();
     await this.#cluster.close();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new DcacheError('the client is closed');
+  }
+
+  #assertStaticMembership(method: string): void {
+    if (this.#discovery !== undefined) {
+      throw new DcacheError(
+        `${method}: the nodes come from DNS discovery (${this.#discovery.stats.url}); change the DNS records instead`,
+      );
+    }
+  }
+
+  /**
+   * `abortable(signal, work)` once the nodes are known: at once with a node list or after a good
+   * lookup; calls made while the first lookup runs wait for it, and reject with its DiscoveryError
+   * when it failed (until a later lookup finds nodes).
+   */
+  #guarded<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+    const discovery = this.#discovery;
+    if (discovery === undefined || discovery.found) return abortable(signal, work);
+    return abortable(signal, () => discovery.ready().then(work));
+  }
+
+  /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
+  #discovered({ members, added, removed }: MembershipDiff): void {
+    // Addresses first: the new nodes' first connections, and moved nodes' next ones, find them.
+    this.#addresses.replace(members);
+    if (added.length === 0 && removed.length === 0) return;
+    void this.#cluster.change(
+      added.map(({ url }) => ({ url, weight: 1 })),
+      removed.map(({ url }) => url),
+      'discovery',
+    );
+  }
+
+  #discoveryFailed(error: DiscoveryError, consecutiveFailures: number): void {
+    const nodes = this.#cluster.nodes.map((node) => node.url).sort();
+    const hook = this.#options.onDiscoveryError;
+    if (hook !== undefined) {
+      callHook('onDiscoveryError', hook, error, { consecutiveFailures, nodes });
+    } else if (consecutiveFailures === 1) {
+      process.emitWarning(`${error.message}; keeping ${nodes.length} nodes`, {
+        code: DISCOVERY_WARNING,
+      });
+    }
   }
 
   async #conditional(
@@ -500,7 +592,7 @@ export class DistributedCacheClient {
     );
     return traced(
       call,
-      abortable(signalOption(options), () =>
+      this.#guarded(signalOption(options), () =>
         storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch, call),
       ),
     );

@@ -1,7 +1,8 @@
 // The observability callbacks of ClientOptions, and the one way they are called.
+import type { DiscoveryError } from './errors/discovery-error.js';
 
 /** Background work whose failure no caller sees, reported through `onBackgroundError`. */
-export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store';
+export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store' | 'restore';
 
 export interface BackgroundErrorContext {
   /**
@@ -11,12 +12,33 @@ export interface BackgroundErrorContext {
    * answered, the touch of the other replicas after a `getAndTouch`, an incr/decr replica that
    * failed, refused or lacked the counter while another counted); `'read-repair'`: writing a
    * value found on a replica back to a node that missed it; `'get-or-set-store'`: storing a value
-   * `getOrSet` loaded.
+   * `getOrSet` loaded; `'restore'`: copying a node's keys to a node back up or to a key's new
+   * replica after `removeNode` (key `''`: the listing of `node` failed, not one key).
    */
   operation: BackgroundOperation;
   key: string;
   /** The node that failed or refused; absent when no single node is to blame (none reachable). */
   node?: string;
+}
+
+/** Who changed the membership: `addNode`/`removeNode`, or a DNS lookup that found other nodes. */
+export type MembershipSource = 'addNode' | 'removeNode' | 'discovery';
+
+export interface MembershipChange {
+  /** Nodes that joined the ring (their share of keys moved to them). */
+  added: string[];
+  /** Nodes that left the ring. */
+  removed: string[];
+  /** The ring's nodes now, sorted. */
+  nodes: string[];
+  source: MembershipSource;
+}
+
+export interface DiscoveryFailure {
+  /** Failed lookups in a row, this one included. */
+  consecutiveFailures: number;
+  /** The nodes kept from the last good lookup (empty before one). */
+  nodes: string[];
 }
 
 export interface ClientHooks {
@@ -37,6 +59,19 @@ export interface ClientHooks {
    * @default undefined
    */
   onBackgroundError?: (error: Error, context: BackgroundErrorContext) => void;
+  /**
+   * Called once the ring's membership has changed — by `addNode`, `removeNode` or DNS discovery —
+   * after the ring has.
+   * @default undefined
+   */
+  onMembershipChange?: (change: MembershipChange) => void;
+  /**
+   * Called when a DNS discovery lookup fails, times out or finds no node; the client keeps the
+   * nodes it had. Without it, the first failure after a good lookup becomes a process warning
+   * (code DCACHE_DISCOVERY_FAILED).
+   * @default undefined
+   */
+  onDiscoveryError?: (error: DiscoveryError, failure: DiscoveryFailure) => void;
 }
 
 /** Code of the process warning a throwing (or rejecting) hook becomes. */

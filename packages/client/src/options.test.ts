@@ -24,6 +24,7 @@ describe('resolveOptions', () => {
       vnodes: DEFAULT_VNODES,
       failureThreshold: 3,
       probeInterval: 1000,
+      restoreRate: 5000,
       batch: true,
       maxBatchSize: 1000,
       maxBatchBytes: 8 * 1024 * 1024,
@@ -33,6 +34,9 @@ describe('resolveOptions', () => {
       onNodeDown: undefined,
       onNodeUp: undefined,
       onBackgroundError: undefined,
+      discovery: undefined,
+      onMembershipChange: undefined,
+      onDiscoveryError: undefined,
     });
   });
 
@@ -67,6 +71,7 @@ describe('resolveOptions', () => {
       vnodes: 64,
       failureThreshold: 1,
       probeInterval: 10,
+      restoreRate: 100,
       batch: false,
       maxBatchSize: 7,
       maxBatchBytes: 65_536,
@@ -79,6 +84,9 @@ describe('resolveOptions', () => {
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
+      discovery: undefined,
+      onMembershipChange: undefined,
+      onDiscoveryError: undefined,
       ...explicit,
     });
   });
@@ -195,6 +203,8 @@ describe('resolveOptions', () => {
     ['vnodes 0', NODES, { vnodes: 0 }, RangeError, /"vnodes"/],
     ['failureThreshold 0', NODES, { failureThreshold: 0 }, RangeError, /"failureThreshold"/],
     ['probeInterval negative', NODES, { probeInterval: -1 }, RangeError, /"probeInterval"/],
+    ['restoreRate 0', NODES, { restoreRate: 0 }, RangeError, /"restoreRate"/],
+    ['restoreRate fractional', NODES, { restoreRate: 1.5 }, RangeError, /"restoreRate"/],
     ['batch not boolean', NODES, { batch: 'yes' }, TypeError, /"batch" must be a boolean/],
     ['maxBatchSize 0', NODES, { maxBatchSize: 0 }, RangeError, /"maxBatchSize"/],
     [

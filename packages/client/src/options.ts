@@ -1,4 +1,7 @@
 import { DEFAULT_VNODES, MAX_POINTS_PER_NODE } from '@dcache/ring';
+import { isIP } from 'node:net';
+import type { ResolvedDiscovery } from './discovery.js';
+import { parseDiscoveryUrl } from './discovery-url.js';
 import type { ClientHooks } from './hooks.js';
 import { tlsOption } from './tls-options.js';
 import type { TlsOptions } from './tls-options.js';
@@ -11,6 +14,25 @@ export type ValueEncoding = 'msgpack' | 'json';
 
 /** How many replica acknowledgements a write waits for before it resolves. */
 export type WriteConsistency = 'one' | 'quorum' | 'all';
+
+/** How DNS discovery looks the nodes up, when `nodes` is a discovery URL. */
+export interface DiscoveryOptions {
+  /**
+   * Milliseconds between the end of one lookup and the start of the next.
+   * @default 5000
+   */
+  intervalMs?: number;
+  /**
+   * Milliseconds to wait for each resolver's answer before asking the next one (or failing).
+   * @default 2000
+   */
+  timeoutMs?: number;
+  /**
+   * Resolvers to ask, as `'ip'` or `'ip:port'` (`'[ipv6]:port'`), in order — e.g.
+   * `['127.0.0.1:5353']`. @default the system's resolvers (`/etc/resolv.conf`)
+   */
+  servers?: readonly string[];
+}
 
 export interface ClientOptions extends ClientHooks {
   /**
@@ -44,6 +66,12 @@ export interface ClientOptions extends ClientHooks {
    * @default 1000
    */
   probeInterval?: number;
+  /**
+   * Keys a second this client copies at most when it restores a node back up (or a removed node's
+   * keys to their new replicas), so that live traffic keeps its latency.
+   * @default 5000
+   */
+  restoreRate?: number;
   /**
    * Auto-batching: operations issued in the same tick for the same node travel as one
    * `POST /v1/batch`. When false every single-key operation is its own HTTP request.
@@ -85,6 +113,12 @@ export interface ClientOptions extends ClientHooks {
    * @default 'msgpack' (every supported type round-trips exactly)
    */
   valueEncoding?: ValueEncoding;
+  /**
+   * DNS discovery's lookups, when `nodes` is a discovery URL (`dns+srv://`, `dns+srvs://`,
+   * `dns://host:port`, `dnss://host:port`); refused with a node list.
+   * @default { intervalMs: 5000, timeoutMs: 2000, servers: the system's }
+   */
+  discovery?: DiscoveryOptions;
 }
 
 /**
@@ -101,8 +135,10 @@ export interface ResolvedNode {
 }
 
 export interface ResolvedOptions {
-  /** The nodes, in the order given. */
+  /** The nodes, in the order given; none with discovery (they come from DNS). */
   nodes: ResolvedNode[];
+  /** Set when `nodes` was a discovery URL. */
+  discovery: ResolvedDiscovery | undefined;
   /** The `replicas` option as given; the cluster caps it at the nodes there are at each moment. */
   replicas: number;
   writeConsistency: WriteConsistency;
@@ -112,6 +148,7 @@ export interface ResolvedOptions {
   vnodes: number;
   failureThreshold: number;
   probeInterval: number;
+  restoreRate: number;
   batch: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
@@ -121,6 +158,8 @@ export interface ResolvedOptions {
   onNodeDown: ClientHooks['onNodeDown'];
   onNodeUp: ClientHooks['onNodeUp'];
   onBackgroundError: ClientHooks['onBackgroundError'];
+  onMembershipChange: ClientHooks['onMembershipChange'];
+  onDiscoveryError: ClientHooks['onDiscoveryError'];
 }
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
@@ -215,16 +254,27 @@ export function resolveNode(spec: unknown, name: string, vnodes: number): Resolv
 
 /** Validates the constructor arguments in one place; throws TypeError/RangeError naming the problem. */
 export function resolveOptions(nodes: unknown, options: ClientOptions = {}): ResolvedOptions {
-  if (!Array.isArray(nodes)) {
-    throw new TypeError(`nodes must be an array of base URLs, got ${typeof nodes}`);
+  const target = typeof nodes === 'string' ? parseDiscoveryUrl(nodes) : undefined;
+  if (target === undefined && !Array.isArray(nodes)) {
+    throw new TypeError(
+      `nodes must be an array of base URLs or a discovery URL string, got ${typeof nodes}`,
+    );
   }
-  if (nodes.length === 0) throw new RangeError('nodes must list at least one node URL');
+  const list: unknown[] = target === undefined ? (nodes as unknown[]) : [];
+  if (target === undefined && list.length === 0) {
+    throw new RangeError('nodes must list at least one node URL');
+  }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object');
   }
+  if (target === undefined && options.discovery !== undefined) {
+    throw new TypeError(
+      'option "discovery" applies only when nodes is a discovery URL (dns+srv://…, dns://…)',
+    );
+  }
   // Before the nodes: it bounds their weights.
   const vnodes = integerOption('vnodes', options.vnodes, DEFAULT_VNODES, 1, MAX_POINTS_PER_NODE);
-  const resolved = nodes.map((node, i) => resolveNode(node, `nodes[${i}]`, vnodes));
+  const resolved = list.map((node, i) => resolveNode(node, `nodes[${i}]`, vnodes));
   const urls = resolved.map((node) => node.url);
   const duplicate = urls.find((url, i) => urls.indexOf(url) !== i);
   if (duplicate !== undefined) throw new RangeError(`nodes lists ${duplicate} twice`);
@@ -254,6 +304,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
 
   return {
     nodes: resolved,
+    discovery: target && { target, ...discoveryOption(options.discovery) },
     replicas: integerOption('replicas', options.replicas, 2, 1),
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
@@ -261,6 +312,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     vnodes,
     failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
     probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
+    restoreRate: integerOption('restoreRate', options.restoreRate, 5000, 1),
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
@@ -270,7 +322,69 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     onNodeDown: hookOption('onNodeDown', options.onNodeDown),
     onNodeUp: hookOption('onNodeUp', options.onNodeUp),
     onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),
+    onMembershipChange: hookOption('onMembershipChange', options.onMembershipChange),
+    onDiscoveryError: hookOption('onDiscoveryError', options.onDiscoveryError),
   };
+}
+
+const DISCOVERY_FIELDS: ReadonlySet<string> = new Set(['intervalMs', 'timeoutMs', 'servers']);
+
+/** Most resolvers `discovery.servers` may list (each one not answering costs `timeoutMs`). */
+const MAX_SERVERS = 8;
+
+function discoveryOption(value: unknown): Omit<ResolvedDiscovery, 'target'> {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `option "discovery" must be an object like { intervalMs, timeoutMs, servers }, got ${value === null ? 'null' : typeof value}`,
+    );
+  }
+  const unknown = Object.keys(value).find((field) => !DISCOVERY_FIELDS.has(field));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `option "discovery" has an unknown field "${unknown}" (known: intervalMs, timeoutMs, servers)`,
+    );
+  }
+  const { intervalMs, timeoutMs, servers } = value as DiscoveryOptions;
+  return {
+    // Under 100 ms a cluster's clients would keep its resolvers busy for no faster convergence.
+    intervalMs: integerOption('discovery.intervalMs', intervalMs, 5000, 100, MAX_TIMER_MS),
+    timeoutMs: integerOption('discovery.timeoutMs', timeoutMs, 2000, 1, MAX_TIMER_MS),
+    servers: serversOption(servers),
+  };
+}
+
+function serversOption(servers: unknown): string[] | undefined {
+  if (servers === undefined) return undefined;
+  if (!Array.isArray(servers)) {
+    throw new TypeError(
+      `option "discovery.servers" must be an array of 'ip' or 'ip:port' strings, got ${typeof servers}`,
+    );
+  }
+  if (servers.length === 0 || servers.length > MAX_SERVERS) {
+    throw new RangeError(
+      `option "discovery.servers" must list 1 to ${MAX_SERVERS} resolvers, got ${servers.length}`,
+    );
+  }
+  return servers.map((server: unknown, i) => {
+    const name = `option "discovery.servers[${i}]"`;
+    if (typeof server !== 'string') {
+      throw new TypeError(`${name} must be an 'ip' or 'ip:port' string, got ${typeof server}`);
+    }
+    const match = /^\[([^\]]+)\]:(\d+)$/.exec(server) ?? /^([^:]+):(\d+)$/.exec(server);
+    const host = match?.[1] ?? server;
+    const port = match === null ? 53 : Number(match[2]);
+    const family = isIP(host);
+    // A bracketed host must be IPv6 and a bare "host:port" IPv4 (an IPv6 port needs brackets).
+    const wellFormed =
+      family !== 0 && (match === null || (server.startsWith('[') ? family === 6 : family === 4));
+    if (!wellFormed || !(port >= 1 && port <= 65535)) {
+      throw new TypeError(
+        `${name} must be an IP address with an optional port ('127.0.0.1:5353', '[::1]:53'), got ${JSON.stringify(server)}`,
+      );
+    }
+    return server;
+  });
 }
 
 /** Acknowledgements needed out of `replicas` for a write to count as done. */

@@ -51,9 +51,13 @@ export class TestNode {
     return stats.requests.batch ?? 0;
   }
 
-  /** A key's entry on this node only, read straight from its cache (no LRU or stats effect). */
+  /**
+   * A key's entry on this node only, read straight from its cache (no LRU or stats effect);
+   * undefined for a tombstone (a delete's record), which every read answers as a miss.
+   */
   entry(key: string) {
-    return this.server.cache.peekEntry(key);
+    const entry = this.server.cache.peekEntry(key);
+    return entry?.value.tombstone === true ? undefined : entry;
   }
 }
 

@@ -24,7 +24,14 @@ import type {
   SetOptions,
 } from './types.js';
 import { resolveOptions } from './options.js';
-import { assertFunction, assertKey, assertTtl, describe, resolveTtl } from './validate.js';
+import {
+  assertFunction,
+  assertKey,
+  assertTtl,
+  describe,
+  keepAccessOf,
+  resolveTtl,
+} from './validate.js';
 import { defaultSizeOf } from './size-of.js';
 import { entryBytes } from './meter.js';
 import { LruList, grown } from './lru-list.js';
@@ -56,6 +63,10 @@ export class LruCache<V> {
   #versions: Float64Array;
   /** Absolute expiry per slot (0 = never); undefined until the first TTL is used. */
   #expiresAt: Float64Array | undefined;
+  /** Clock reading of the last read or write per slot; present only with `trackAccess`. */
+  #accessedAt: Float64Array | undefined;
+  /** 1 when the slot's entry has been read since it was written; only with `trackAccess`. */
+  #readFlags: Uint8Array | undefined;
   #sweepCursor = 0;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
   #memoryUsed = 0;
@@ -79,6 +90,10 @@ export class LruCache<V> {
     this.#list = new LruList(this.#maxItems);
     this.#sizes = this.#newSizes(this.#list.capacity);
     this.#versions = new Float64Array(this.#list.capacity);
+    if (resolved.trackAccess) {
+      this.#accessedAt = new Float64Array(this.#list.capacity);
+      this.#readFlags = new Uint8Array(this.#list.capacity);
+    }
   }
 
   /** Entries held, including expired ones not yet reclaimed. */
@@ -139,6 +154,7 @@ export class LruCache<V> {
     }
     this.#stats.hits++;
     this.#list.moveToHead(slot);
+    if (this.#accessedAt !== undefined) this.#noteRead(slot);
     return this.#values[slot];
   }
 
@@ -152,7 +168,11 @@ export class LruCache<V> {
     }
     this.#stats.hits++;
     this.#list.moveToHead(slot);
-    return this.#entryAt(slot);
+    if (this.#accessedAt === undefined) return this.#entryAt(slot);
+    // The entry reports the access record as it was before this read.
+    const entry = this.#entryAt(slot);
+    this.#noteRead(slot);
+    return entry;
   }
 
   /** The value of `key` without promoting it or counting a hit/miss. */
@@ -193,10 +213,11 @@ export class LruCache<V> {
   set(key: string, value: V, options?: SetOptions): boolean {
     assertKey(key, 'set');
     const ttl = resolveTtl(options, this.#defaultTtl, 'set');
+    const keep = keepAccessOf(options, 'set');
     const size = this.#measure(key, value);
     if (size > this.#maxEntrySize) return this.#refuse();
     const slot = this.#liveSlot(key);
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version, keep);
     this.#settle();
     return true;
   }
@@ -217,11 +238,12 @@ export class LruCache<V> {
   replace(key: string, value: V, options?: SetOptions): boolean {
     assertKey(key, 'replace');
     const ttl = resolveTtl(options, this.#defaultTtl, 'replace');
+    const keep = keepAccessOf(options, 'replace');
     const size = this.#measure(key, value);
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
     if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version, keep);
     return this.#settle(true);
   }
 
@@ -235,6 +257,7 @@ export class LruCache<V> {
       throw new TypeError(`compareAndSet: version must be a number, got ${describe(version)}`);
     }
     const ttl = resolveTtl(options, this.#defaultTtl, 'compareAndSet');
+    const keep = keepAccessOf(options, 'compareAndSet');
     const size = this.#measure(key, value);
     const slot = this.#liveSlot(key);
     let result: CompareAndSetResult;
@@ -244,7 +267,7 @@ export class LruCache<V> {
       this.#refuse();
       result = 'refused';
     } else {
-      this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version);
+      this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version, keep);
       result = 'stored';
     }
     return this.#settle(result);
@@ -267,15 +290,20 @@ export class LruCache<V> {
     return this.#addToNumber(key, -delta, 'decr');
   }
 
-  /** Resets the TTL of a present entry (0 = never expire) and promotes it; false when absent. */
-  touch(key: string, ttl: number): boolean {
+  /**
+   * Resets the TTL of a present entry (0 = never expire) and promotes it; false when absent. With
+   * `trackAccess` it counts as a read unless `options.keepAccess` is set.
+   */
+  touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
     assertKey(key, 'touch');
     assertTtl(ttl, 'touch');
+    const keep = keepAccessOf(options, 'touch');
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
     if (ttl !== 0) this.#installTtl();
     if (this.#expiresAt !== undefined) this.#expiresAt[slot] = expiryFor(ttl, this.#now);
     this.#list.moveToHead(slot);
+    if (this.#accessedAt !== undefined && !keep) this.#noteRead(slot);
     return this.#settle(true);
   }
 
@@ -317,6 +345,10 @@ export class LruCache<V> {
     this.#sizes = this.#newSizes(this.#list.capacity);
     this.#versions = new Float64Array(this.#list.capacity);
     if (this.#expiresAt !== undefined) this.#expiresAt = new Float64Array(this.#list.capacity);
+    if (this.#accessedAt !== undefined) {
+      this.#accessedAt = new Float64Array(this.#list.capacity);
+      this.#readFlags = new Uint8Array(this.#list.capacity);
+    }
     this.#sweepCursor = 0;
     this.#memoryUsed = 0;
   }
@@ -337,6 +369,7 @@ export class LruCache<V> {
     if (slot !== NONE) {
       this.#stats.hits++;
       this.#list.moveToHead(slot);
+      if (this.#accessedAt !== undefined) this.#noteRead(slot);
       const value = this.#values[slot] as V;
       this.#settle();
       return Promise.resolve(value);
@@ -445,6 +478,35 @@ export class LruCache<V> {
 
   // ---------------------------------------------------------------- iteration (MRU → LRU)
 
+  /**
+   * Up to `limit` live entries from slot `cursor` on, and the cursor to continue from (undefined
+   * once the scan is done), as Redis' SCAN: slots never move while their entry lives, so an entry
+   * present for the whole scan is returned exactly once, and one added or removed meanwhile may or
+   * may not be. Looks at no more than `limit × 8` slots per call, however many are free. No
+   * promotion, no hit or miss. Start with cursor 0.
+   */
+  scan(
+    cursor: number,
+    limit: number,
+  ): { entries: [key: string, entry: CacheEntry<V>][]; next: number | undefined } {
+    if (!Number.isSafeInteger(cursor) || cursor < 0) {
+      throw new RangeError(`scan: cursor must be a whole number ≥ 0, got ${describe(cursor)}`);
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`scan: limit must be a whole number ≥ 1, got ${describe(limit)}`);
+    }
+    const entries: [string, CacheEntry<V>][] = [];
+    const end = this.#keys.length;
+    const budget = Math.min(end, cursor + limit * 8);
+    let slot = cursor;
+    for (; slot < budget && entries.length < limit; slot++) {
+      const key = this.#keys[slot];
+      if (key === undefined || (this.#expiresAt !== undefined && this.#isExpired(slot))) continue;
+      entries.push([key, this.#entryAt(slot)]);
+    }
+    return { entries, next: slot >= end ? undefined : slot };
+  }
+
   *keys(): IterableIterator<string> {
     for (const slot of this.#liveSlots()) yield this.#keys[slot]!;
   }
@@ -500,11 +562,29 @@ export class LruCache<V> {
 
   #entryAt(slot: number): CacheEntry<V> {
     const at = this.#expiresAt?.[slot] ?? 0;
+    const accessedAt = this.#accessedAt;
+    if (accessedAt === undefined) {
+      return {
+        value: this.#values[slot] as V,
+        version: this.#versions[slot]!,
+        ttl: at === 0 ? undefined : remainingMs(at, this.#now()),
+      };
+    }
+    const now = this.#now();
     return {
       value: this.#values[slot] as V,
       version: this.#versions[slot]!,
-      ttl: at === 0 ? undefined : remainingMs(at, this.#now()),
+      ttl: at === 0 ? undefined : remainingMs(at, now),
+      readSinceWrite: this.#readFlags![slot] === 1,
+      // An injected clock may step back; an access is never in the future.
+      idleMs: Math.max(0, now - accessedAt[slot]!),
     };
+  }
+
+  /** Records a read of `slot` (only called with `trackAccess`). */
+  #noteRead(slot: number): void {
+    this.#accessedAt![slot] = this.#now();
+    this.#readFlags![slot] = 1;
   }
 
   /** Accounted bytes of an entry; a bad `sizeOf` result throws before anything changes. */
@@ -538,10 +618,12 @@ export class LruCache<V> {
     expiresAt: number,
     slot: number,
     version: number,
+    keepAccess = false,
   ): void {
     if (expiresAt !== 0) this.#installTtl();
     this.#stats.sets++;
     if (slot !== NONE) {
+      if (this.#accessedAt !== undefined && !keepAccess) this.#noteWrite(slot);
       const old = this.#values[slot] as V;
       this.#values[slot] = value;
       this.#memoryUsed += size - this.#sizes[slot]!;
@@ -570,10 +652,17 @@ export class LruCache<V> {
     this.#memoryUsed += size;
     this.#list.pushHead(fresh);
     this.#map.set(key, fresh);
+    if (this.#accessedAt !== undefined) this.#noteWrite(fresh);
     if (this.#expiresAt !== undefined) {
       this.#expiresAt[fresh] = expiresAt;
       this.#sweep(SWEEP_PER_WRITE);
     }
+  }
+
+  /** A write starts a fresh access record: written now, not read since (only with `trackAccess`). */
+  #noteWrite(slot: number): void {
+    this.#accessedAt![slot] = this.#now();
+    this.#readFlags![slot] = 0;
   }
 
   #addToNumber(key: string, delta: number, method: string): number | undefined {
@@ -637,6 +726,10 @@ export class LruCache<V> {
       this.#sizes = grown(this.#sizes, capacity);
       this.#versions = grown(this.#versions, capacity);
       if (this.#expiresAt !== undefined) this.#expiresAt = grown(this.#expiresAt, capacity);
+      if (this.#accessedAt !== undefined) {
+        this.#accessedAt = grown(this.#accessedAt, capacity);
+        this.#readFlags = grown(this.#readFlags!, capacity);
+      }
     }
     return slot;
   }

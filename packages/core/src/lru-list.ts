@@ -87,7 +87,7 @@ export class LruList {
 }
 
 /** A typed array of `capacity` elements holding the first elements of `old`. */
-export function grown<T extends Int32Array | Uint32Array | Float64Array>(
+export function grown<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(
   old: T,
   capacity: number,
 ): T {

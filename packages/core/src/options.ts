@@ -21,6 +21,7 @@ export interface ResolvedOptions<V> {
   /** True when `now` is the built-in coarse clock (documented resolution), false when injected. */
   coarseClock: boolean;
   sweepInterval: number;
+  trackAccess: boolean;
 }
 
 const KNOWN = new Set([
@@ -32,6 +33,7 @@ const KNOWN = new Set([
   'onEvict',
   'now',
   'sweepInterval',
+  'trackAccess',
 ]);
 
 export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<V> {
@@ -50,6 +52,7 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
     onEvict,
     now,
     sweepInterval,
+    trackAccess = false,
   } = options;
   if (maxMemory === undefined && maxItems === undefined) {
     throw new TypeError(
@@ -70,6 +73,11 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
       );
     }
   }
+  if (typeof trackAccess !== 'boolean') {
+    throw new TypeError(
+      `LruCache: option trackAccess must be a boolean, got ${describe(trackAccess)}`,
+    );
+  }
   return {
     maxMemory: maxMemory ?? Infinity,
     maxEntrySize: maxEntrySize ?? Infinity,
@@ -80,6 +88,7 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
     now: now ?? coarseNow,
     coarseClock: now === undefined,
     sweepInterval: sweepInterval ?? DEFAULT_SWEEP_INTERVAL,
+    trackAccess,
   };
 }
 

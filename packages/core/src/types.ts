@@ -33,11 +33,24 @@ export interface LruCacheOptions<V> {
    * entries are then reclaimed only by reads and writes. @default 1000
    */
   sweepInterval?: number;
+  /**
+   * Keep, per entry, whether it has been read since it was written and when it was last read or
+   * written, and report both in `getEntry`/`peekEntry` (`readSinceWrite`, `idleMs`): memcached's
+   * meta `h` and `l` flags. Off, it costs nothing; on, a read hit also reads the clock and
+   * updates two typed-array slots (no allocation). @default false
+   */
+  trackAccess?: boolean;
 }
 
 export interface SetOptions {
   /** Time to live in milliseconds; 0 = never expire. @default the cache's `defaultTtl` */
   ttl?: number;
+  /**
+   * With `trackAccess`: the write updates the entry in place (memcached's in-place `incr`, or
+   * marking it stale), so it keeps its access record instead of starting a fresh one. Honoured by
+   * `set`, `replace` and `compareAndSet` when the key is present. @default false
+   */
+  keepAccess?: boolean;
 }
 
 /** A versioned read: the value, its version (for compare-and-set) and its remaining TTL. */
@@ -47,6 +60,16 @@ export interface CacheEntry<V> {
   version: number;
   /** Remaining time to live in milliseconds, or `undefined` when the entry never expires. */
   ttl: number | undefined;
+  /**
+   * With `trackAccess`: whether the entry had been read (get, getEntry, getOrSet, touch) since it
+   * was written, before this call. Absent without `trackAccess`.
+   */
+  readSinceWrite?: boolean;
+  /**
+   * With `trackAccess`: milliseconds since the entry was last read or written, before this call.
+   * Absent without `trackAccess`.
+   */
+  idleMs?: number;
 }
 
 /** Outcome of a compare-and-set. */

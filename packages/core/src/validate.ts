@@ -57,3 +57,13 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return 'array';
   return typeof value;
 }
+
+/** `options.keepAccess` of a write, validated (false when absent). */
+export function keepAccessOf(options: SetOptions | undefined, method: string): boolean {
+  const keep = options?.keepAccess;
+  if (keep === undefined) return false;
+  if (typeof keep !== 'boolean') {
+    throw new TypeError(`${method}: keepAccess must be a boolean, got ${describe(keep)}`);
+  }
+  return keep;
+}

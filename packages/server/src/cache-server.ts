@@ -6,22 +6,53 @@ import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
-import { buildApp, createNodeState } from './app.js';
+import { buildApp, createNodeState, nodeStore } from './app.js';
 import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
 import { batchRunner } from './routes/batch-ops.js';
 import { getFastPath } from './routes/get-fast-path.js';
-import { createCache } from './cache.js';
+import type { Logger } from './logger.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
 import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
+import { StallDetector } from './stall-detector.js';
+import { HintReplayer } from './hint-replayer.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
-import { VERSION } from './version.js';
+
+/**
+ * Node's own slowloris guards, from the options. Node checks for expired requests only every
+ * `connectionsCheckingInterval` (30 s by default), so that is tied to the shortest timeout: a
+ * stalled request is dropped, and its body's bytes released, within a quarter of it.
+ */
+function httpServerLimits(options: ResolvedOptions): {
+  headersTimeout: number;
+  requestTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  const { headersTimeout, requestTimeout } = options;
+  const interval = Math.min(1000, Math.max(10, Math.floor(headersTimeout / 4)));
+  return { headersTimeout, requestTimeout, connectionsCheckingInterval: interval };
+}
+
+/** Logs failed accepts at most once a second: under an fd flood they come by the thousand. */
+function acceptErrorLogger(logger: Logger): (error: Error) => void {
+  let last = -Infinity;
+  return function onServerError(error) {
+    const now = performance.now();
+    if (now - last < 1000) return;
+    last = now;
+    logger.warn(
+      'accept_failed',
+      `cannot accept connections: ${error.message} (see maxConnections and ulimit -n)`,
+    );
+  };
+}
 
 export interface ListenOptions {
   /** @default "127.0.0.1" (loopback only; pass "0.0.0.0" or "::" to serve other hosts) */
@@ -44,6 +75,9 @@ export interface ServerAddress {
 export class CacheServer {
   readonly #options: ResolvedOptions;
   readonly #cache: LruCache<StoredValue>;
+  readonly #replicas: ReplicaStore;
+  #stall: StallDetector | undefined;
+  readonly #replayer: HintReplayer;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
@@ -66,13 +100,26 @@ export class CacheServer {
   /** Throws a TypeError/RangeError naming a bad option. */
   constructor(options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
-    this.#cache = createCache(this.#options);
-    const node = createNodeState(this.#options, this.#cache);
+    this.#replicas = nodeStore(this.#options);
+    this.#cache = this.#replicas.cache;
+    const node = createNodeState(this.#options, this.#replicas);
     this.#node = node;
     const runBatch = batchRunner(node);
-    this.#app = buildApp(this.#options, this.#cache, node, runBatch);
+    this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
     this.#getFastPath = getFastPath(node);
+    this.#replayer = new HintReplayer({
+      replicas: this.#replicas,
+      hints: node.hints,
+      logger: node.logger,
+      token: this.#options.token,
+      intervalMs: this.#options.hintReplayInterval,
+    });
+  }
+
+  /** The node's one store of replicated writes (over `cache`); the memcached port writes through it. */
+  get replicas(): ReplicaStore {
+    return this.#replicas;
   }
 
   /** The node's cache; the memcached listener serves the same one. */
@@ -148,9 +195,17 @@ export class CacheServer {
       flush.settle();
       if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
+    const limits = httpServerLimits(this.#options);
     const server: Server = tls
-      ? (createHttpsServer({ cert: tls.cert, key: tls.key }, listener) as unknown as Server)
-      : createHttpServer(listener);
+      ? (createHttpsServer(
+          // HTTP's timeouts start once the TLS handshake is done: before, only this one counts
+          // (Node's default is 120 s), so a connection that never finishes it is a slowloris too.
+          { cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeout, ...limits },
+          listener,
+        ) as unknown as Server)
+      : createHttpServer(limits, listener);
+    server.keepAliveTimeout = this.#options.keepAliveTimeout;
+    server.maxConnections = this.#options.maxConnections;
     server.on('clientError', clientErrorResponder(this.#node));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -159,6 +214,9 @@ export class CacheServer {
         resolve();
       });
     });
+    // After listening, an 'error' is a failed accept that libuv could not absorb (it closes what it
+    // has no descriptor for, EMFILE, by itself): without a listener it would crash the node.
+    server.on('error', acceptErrorLogger(this.#node.logger));
     this.#server = server;
     this.#closing = undefined;
     const bound = server.address() as AddressInfo;
@@ -180,7 +238,7 @@ export class CacheServer {
       }
       const listener = listenerSharingFlush(
         {
-          cache: this.#cache,
+          cache: this.#replicas,
           maxKeyBytes: this.#options.maxKeyBytes,
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.memcachedMaxConnections,
@@ -188,7 +246,6 @@ export class CacheServer {
           ...(credentials ? { credentials } : {}),
           ...(this.#options.memcachedTls && tls ? { tls } : {}),
           idleTimeoutMs: this.#options.idleTimeout,
-          version: VERSION,
           ...(this.#options.now ? { now: this.#options.now } : {}),
         },
         // One flush time for both front doors: the latest flush request of either protocol wins.
@@ -211,7 +268,30 @@ export class CacheServer {
     }
     this.#address = address;
     this.#stopMetrics ??= observeNode(this.#node);
+    this.#startStallDetector();
+    this.#replayer.start();
     return address;
+  }
+
+  /** Fences the node after an event-loop stall (SIGSTOP, a frozen VM): it may have missed writes. */
+  #startStallDetector(): void {
+    const threshold = this.#options.stallThreshold;
+    if (threshold === 0 || this.#stall !== undefined) return;
+    const replicas = this.#replicas;
+    const logger = this.#node.logger;
+    const stall = new StallDetector({
+      thresholdMs: threshold,
+      onStall: (gap) => {
+        replicas.stalled();
+        logger.warn(
+          'stalled',
+          `the event loop stopped for ${Math.round(gap)} ms (SIGSTOP, a frozen VM?): entries held now are unverified until a peer replica vouches for them`,
+        );
+      },
+    });
+    stall.start();
+    replicas.beforeRead = () => stall.check();
+    this.#stall = stall;
   }
 
   /** The memcached listener's live counters, when `memcachedPort` is set and listening. */
@@ -275,6 +355,9 @@ export class CacheServer {
           this.#stopMetrics = undefined;
           // Last, once no request can set it again.
           this.#stopFlush();
+          this.#stall?.stop();
+          this.#replayer.stop();
+          this.#stall = undefined;
           resolve();
         });
       });

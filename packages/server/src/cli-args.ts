@@ -6,13 +6,14 @@ import type { LogLevel, ServerOptions } from './options.js';
 import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
 import { defaultMaxConnections } from './fd-limit.js';
 import { parseSize } from './size.js';
+import { REPLICATION_DEFAULTS } from './replication-options.js';
 
 /** Default TCP port of the CLI (the programmatic `listen()` defaults to 0, an ephemeral port). */
 export const DEFAULT_PORT = 8001;
 export const DEFAULT_HOST = '127.0.0.1';
 
 /** `switch` is a flag without a value (its variable takes 1/true or 0/false). */
-type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file' | 'switch';
+type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file' | 'switch' | 'list';
 
 interface Flag {
   name: string;
@@ -130,8 +131,8 @@ export const FLAGS: readonly Flag[] = [
     name: 'max-connections',
     kind: 'int',
     target: 'maxConnections',
-    help: 'no longer limits the memcached port (see --memcached-max-connections)',
-    default: `${DEFAULTS.maxConnections}`,
+    help: 'most simultaneous HTTP connections (the memcached port: --memcached-max-connections)',
+    default: 'what fits ulimit -n, at most 1024',
   },
   {
     name: 'idle-timeout',
@@ -146,6 +147,34 @@ export const FLAGS: readonly Flag[] = [
     target: 'snapshotFile',
     help: 'warm restarts: load the cache from this file at start, save it at SIGTERM/SIGINT',
     default: 'none',
+  },
+  {
+    name: 'max-inflight-body-bytes',
+    kind: 'size',
+    target: 'maxInflightBodyBytes',
+    help: 'request-body bytes held at once, and unread response bytes (503 beyond)',
+    default: `${DEFAULTS.maxInflightBodyBytes}, or the largest batch or value`,
+  },
+  {
+    name: 'headers-timeout',
+    kind: 'int',
+    target: 'headersTimeout',
+    help: 'ms an HTTP client has to send the request headers (or TLS handshake)',
+    default: `${DEFAULTS.headersTimeout}`,
+  },
+  {
+    name: 'request-timeout',
+    kind: 'int',
+    target: 'requestTimeout',
+    help: 'ms an HTTP client has to send a whole request, or to take a response',
+    default: `${DEFAULTS.requestTimeout}`,
+  },
+  {
+    name: 'keep-alive-timeout',
+    kind: 'int',
+    target: 'keepAliveTimeout',
+    help: 'ms an idle HTTP keep-alive connection stays open',
+    default: `${DEFAULTS.keepAliveTimeout}`,
   },
   {
     name: 'tls-cert',
@@ -193,6 +222,55 @@ export const FLAGS: readonly Flag[] = [
     target: 'memcachedTls',
     help: 'serve the memcached port over TLS with --tls-cert/--tls-key (memcached -Z)',
     default: 'off',
+  },
+  {
+    name: 'tombstone-grace',
+    kind: 'int',
+    target: 'tombstoneGrace',
+    help: 'ms a delete is remembered, so an older copy arriving later loses to it',
+    default: `${REPLICATION_DEFAULTS.tombstoneGrace}`,
+  },
+  {
+    name: 'max-clock-skew',
+    kind: 'int',
+    target: 'maxClockSkew',
+    help: 'refuse write stamps further ahead of this node clock than this many ms',
+    default: `${REPLICATION_DEFAULTS.maxClockSkew}`,
+  },
+  {
+    name: 'stall-threshold',
+    kind: 'int',
+    target: 'stallThreshold',
+    help: 'an event-loop stop longer than this many ms (SIGSTOP) fences the node; 0 = never',
+    default: `${REPLICATION_DEFAULTS.stallThreshold}`,
+  },
+  {
+    name: 'trust-snapshot',
+    kind: 'switch',
+    target: 'trustSnapshot',
+    help: 'serve restored entries without verification (single node, memcached-only clients)',
+    default: 'off',
+  },
+  {
+    name: 'max-hints',
+    kind: 'int',
+    target: 'maxHints',
+    help: 'keys held for nodes that missed writes; past it their target is fenced instead',
+    default: `${REPLICATION_DEFAULTS.maxHints}`,
+  },
+  {
+    name: 'max-hint-age',
+    kind: 'int',
+    target: 'maxHintAge',
+    help: 'ms a hint is kept before its target is fenced instead',
+    default: `${REPLICATION_DEFAULTS.maxHintAge}`,
+  },
+  {
+    name: 'peers',
+    kind: 'list',
+    target: 'peers',
+    help: 'comma-separated http(s)://host:port: the only nodes hints may be sent to',
+    default: 'any',
   },
 ];
 
@@ -270,6 +348,12 @@ function convert(flag: Flag, source: string, raw: string): unknown {
           cause: error,
         });
       }
+    case 'list': {
+      const items = raw.split(',').map((item) => item.trim());
+      return items.every((item) => item.length > 0)
+        ? items
+        : fail('must be a comma-separated list');
+    }
     default:
       return raw.length > 0 ? raw : fail('must not be empty');
   }

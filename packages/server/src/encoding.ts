@@ -1,6 +1,9 @@
 import { C1 } from 'msgpackr';
 import { HttpError } from './errors/http-error.js';
+import { jsonNestingExceeds, parseJsonExact } from './json-exact.js';
 import { valueCodec } from './msgpack.js';
+import { scanItems } from './msgpack-items.js';
+import { MAX_NESTING, tooDeep } from './nesting.js';
 import { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
 
 /** The HTTP representations of a value (docs/wire-protocol.md, "Stored values"). */
@@ -100,18 +103,40 @@ function hasNeverUsedByte(value: unknown): boolean {
   return false;
 }
 
-/** Refuses (400) a body that is not what its Content-Type claims, so every stored value converts. */
+/**
+ * Refuses (400) a body that is not what its Content-Type claims, so every stored value converts;
+ * a JSON or msgpack one nested past MAX_NESTING is refused as such (400 too_deep).
+ */
 export function validateBody(encoding: Encoding, bytes: Uint8Array): void {
   if (encoding === 'octet') return;
-  try {
-    if (encoding === 'msgpack') {
+  if (encoding === 'msgpack') {
+    // Extensions are values like any other here (timestamps…), skipped by their length.
+    if (scanItems(bytes, Infinity, { extensions: 'skip' }) === 'too_deep')
+      throw tooDeep('the value');
+    try {
       if (hasNeverUsedByte(valueCodec.unpack(bytes))) throw new Error('0xc1 is never used');
-    } else if (encoding === 'json') JSON.parse(decodeUtf8(bytes));
-    else decodeUtf8(bytes);
-  } catch (error) {
-    const what = encoding === 'text' ? 'UTF-8 text' : encoding === 'json' ? 'JSON' : 'msgpack';
-    throw new HttpError(400, 'bad_body', `the body is not valid ${what}`, { cause: error });
+    } catch (error) {
+      throw badBody('msgpack', error);
+    }
+    return;
   }
+  let text: string;
+  try {
+    text = decodeUtf8(bytes);
+  } catch (error) {
+    throw badBody(encoding === 'json' ? 'JSON' : 'UTF-8 text', error);
+  }
+  if (encoding !== 'json') return;
+  if (jsonNestingExceeds(text, MAX_NESTING)) throw tooDeep('the value');
+  try {
+    JSON.parse(text);
+  } catch (error) {
+    throw badBody('JSON', error);
+  }
+}
+
+function badBody(what: string, cause: unknown): HttpError {
+  return new HttpError(400, 'bad_body', `the body is not valid ${what}`, { cause });
 }
 
 /** The other encodings a value of `native` may be served as, best first (after `native` itself). */
@@ -230,7 +255,8 @@ function toJson(value: unknown): string | undefined {
 function decode(from: Encoding, bytes: Uint8Array): unknown {
   if (from === 'msgpack') return valueCodec.unpack(bytes);
   const text = decodeUtf8(bytes);
-  return from === 'json' ? JSON.parse(text) : text;
+  // Exact: JSON.parse would round integers past 2^53, which msgpack holds as uint64/int64.
+  return from === 'json' ? parseJsonExact(text, MAX_NESTING) : text;
 }
 
 /**

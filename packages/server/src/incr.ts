@@ -1,13 +1,13 @@
-import type { LruCache } from '@dcache/core';
 import { HttpError } from './errors/http-error.js';
-import { entryRefused } from './store.js';
-import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
 const WRAP = 2n ** 64n;
 const DIGITS = /^\d{1,20}$/;
+/** A stored counter: memcached's decr pads a shorter number with spaces in place ("100" → "99 "). */
+const STORED_COUNTER = /^(\d{1,20}) *$/;
 const DELTA = /^-?\d{1,20}$/;
 const ascii = new TextDecoder('latin1');
 const asciiEncoder = new TextEncoder();
@@ -73,7 +73,8 @@ function badInitial(shown: string): HttpError {
 
 /**
  * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is an
- * unsigned 64-bit decimal (under any flags but msgpack's); going past 2^64-1 wraps, going below 0
+ * unsigned 64-bit decimal (under any flags but msgpack's; trailing spaces, as memcached's own decr
+ * leaves them, allowed) and is written back as plain digits; going past 2^64-1 wraps, going below 0
  * stops at 0. The flags and the remaining TTL are kept. Returns the new value, or undefined when
  * the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed`
  * says what to create. Read and write happen in one synchronous step, so no other request can
@@ -81,17 +82,22 @@ function badInitial(shown: string): HttpError {
  * memory limit; the counter then keeps its old value.
  */
 export function increment(
-  cache: LruCache<StoredValue>,
+  replicas: ReplicaStore,
   key: string,
   delta: bigint,
   seed?: CounterSeed,
-): bigint | undefined {
-  const entry = cache.peekEntry(key);
-  if (entry === undefined) return seed === undefined ? undefined : create(cache, key, seed);
+  stamp?: number,
+): Counted | undefined {
+  const raw = replicas.peekRaw(key);
+  const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
+  if (entry === undefined) {
+    return seed === undefined ? undefined : create(replicas, key, seed, stamp);
+  }
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
   const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
-  const current = DIGITS.test(text) ? BigInt(text) : MAX_COUNTER + 1n;
+  const digits = STORED_COUNTER.exec(text)?.[1];
+  const current = digits === undefined ? MAX_COUNTER + 1n : BigInt(digits);
   if (current > MAX_COUNTER) {
     throw new HttpError(
       400,
@@ -105,8 +111,15 @@ export function increment(
   const bytes = asciiEncoder.encode(next.toString());
   // A remaining TTL keeps the same expiry; at least 1 ms so "about to expire" never becomes "never".
   const ttl = entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
-  if (!cache.set(key, { bytes, flags: entry.value.flags }, { ttl })) throw entryRefused();
-  return next;
+  // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
+  const written = replicas.rewrite(key, { bytes, flags: entry.value.flags }, ttl, stamp);
+  return { value: next, stamp: written.stamp };
+}
+
+/** An incr's outcome: the counter's new value and the stamp it was written with. */
+export interface Counted {
+  value: bigint;
+  stamp: number;
 }
 
 /**
@@ -114,11 +127,15 @@ export function increment(
  * and memjs' `initial` option: the delta is not added). Stored as JSON (flags 2) — a decimal is a
  * JSON number — so that it reads back as a number over HTTP and through @dcache/client.
  */
-function create(cache: LruCache<StoredValue>, key: string, seed: CounterSeed): bigint {
+function create(
+  replicas: ReplicaStore,
+  key: string,
+  seed: CounterSeed,
+  stamp: number | undefined,
+): Counted {
   const bytes = asciiEncoder.encode(seed.initial.toString());
-  const options = seed.ttl === undefined ? undefined : { ttl: seed.ttl };
-  if (!cache.set(key, { bytes, flags: FLAGS_JSON }, options)) throw entryRefused();
-  return seed.initial;
+  const written = replicas.rewrite(key, { bytes, flags: FLAGS_JSON }, seed.ttl, stamp);
+  return { value: seed.initial, stamp: written.stamp };
 }
 
 /** A counter as a JSON/msgpack-friendly number when exact, else the bigint itself. */

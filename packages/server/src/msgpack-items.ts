@@ -1,3 +1,5 @@
+import { MAX_NESTING } from './nesting.js';
+
 /** Whole sizes of the fixed-size types from 0xc0 up (nil, bool, numbers); 0 = not one. */
 const FIXED_SIZE = new Uint8Array(0x100);
 for (const [type, size] of [
@@ -19,36 +21,59 @@ for (const [type, size] of [
 }
 
 /** Why `scanItems` refused a body, or 'ok' when the decoder may have it. */
-export type ItemsVerdict = 'ok' | 'too_many_items' | 'extension' | 'trailing_bytes';
+export type ItemsVerdict = 'ok' | 'too_many_items' | 'too_deep' | 'extension' | 'trailing_bytes';
+
+/** What `scanItems` accepts beyond its item count. */
+export interface ScanShape {
+  /** Deepest nesting of arrays and maps; a scalar alone is depth 0, `[1]` depth 1. @default MAX_NESTING */
+  maxDepth?: number;
+  /** 'refuse' answers 'extension' at the first one; 'skip' steps over it by its length. @default 'refuse' */
+  extensions?: 'refuse' | 'skip';
+}
+
+/** Whole sizes of fixext 1–16 (0xd4–0xd8): type byte, ext type, data. */
+const FIXEXT_SIZE = [3, 4, 6, 10, 18] as const;
+
+/** Items still to read at each open level; reused, since a walk is synchronous. */
+let left = new Float64Array(64);
 
 /**
  * Walks the msgpack items of the first value in `body` (itself included) without decoding it.
- * Refuses, as soon as it sees them: more than `limit` items; any extension type (fixext 0xd4–0xd8,
- * ext 8/16/32 0xc7–0xc9, timestamps included); bytes after the value. Strings and binaries are
- * skipped by their length, so the walk costs one step per item, never one per byte of a value. A
- * truncated or invalid body answers 'ok': the decoder reports those. Why: msgpackr builds every
- * nested element before anyone can look at it (an empty array is one byte of body but ~40 bytes of
- * heap, so a 16 MiB body of them costs ~0.6 GB), and it decodes some extensions (Set, Error,
- * RegExp, record definitions — even with `useRecords: false`) by reading the NEXT value as their
- * content, so a walk that skipped an extension by its stated length would miss what follows.
+ * Refuses, as soon as it sees them: more than `maxItems` items; nesting past `maxDepth`; any
+ * extension type (fixext 0xd4–0xd8, ext 8/16/32 0xc7–0xc9, timestamps included) unless told to
+ * skip them; bytes after the value. Strings and binaries are skipped by their length, so the walk
+ * costs one step per item, never one per byte of a value. A truncated or invalid body answers
+ * 'ok': the decoder reports those. Why: msgpackr builds every nested element before anyone can
+ * look at it (an empty array is one byte of body but ~40 bytes of heap, so a 16 MiB body of them
+ * costs ~0.6 GB), recurses once per level (overflowing the stack past ~1000), and it decodes some
+ * extensions (Set, Error, RegExp, record definitions — even with `useRecords: false`) by reading
+ * the NEXT value as their content, so a batch walk that skipped an extension by its stated length
+ * would miss what follows.
  */
-export function scanItems(body: Uint8Array, limit: number): ItemsVerdict {
+export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape = {}): ItemsVerdict {
+  const { maxDepth = MAX_NESTING, extensions = 'refuse' } = shape;
+  if (left.length < maxDepth + 1) left = new Float64Array(maxDepth + 1);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let at = 0;
-  let pending = 1; // items still to read
+  let depth = 0;
+  left[0] = 1;
   let items = 0;
   try {
-    while (pending > 0 && at < body.length) {
-      pending--;
-      if (++items > limit) return 'too_many_items';
+    while (at < body.length) {
+      left[depth]!--;
+      if (++items > maxItems) return 'too_many_items';
       const b = body[at]!;
+      let children = 0;
+      let container = false;
       if (b <= 0x7f || b >= 0xe0)
         at += 1; // fixint
       else if (b <= 0x8f) {
-        pending += 2 * (b & 0x0f); // fixmap
+        children = 2 * (b & 0x0f); // fixmap
+        container = true;
         at += 1;
       } else if (b <= 0x9f) {
-        pending += b & 0x0f; // fixarray
+        children = b & 0x0f; // fixarray
+        container = true;
         at += 1;
       } else if (b <= 0xbf)
         at += 1 + (b & 0x1f); // fixstr
@@ -59,20 +84,34 @@ export function scanItems(body: Uint8Array, limit: number): ItemsVerdict {
         at += 3 + view.getUint16(at + 1); // bin 16, str 16
       else if (b === 0xc6 || b === 0xdb)
         at += 5 + view.getUint32(at + 1); // bin 32, str 32
-      else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) return 'extension';
-      else if (b === 0xdc || b === 0xde) {
-        pending += (b === 0xde ? 2 : 1) * view.getUint16(at + 1); // array 16, map 16
+      else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) {
+        if (extensions === 'refuse') return 'extension';
+        if (b >= 0xd4) at += FIXEXT_SIZE[b - 0xd4]!;
+        else if (b === 0xc7)
+          at += 3 + view.getUint8(at + 1); // ext 8
+        else if (b === 0xc8)
+          at += 4 + view.getUint16(at + 1); // ext 16
+        else at += 6 + view.getUint32(at + 1); // ext 32
+      } else if (b === 0xdc || b === 0xde) {
+        children = (b === 0xde ? 2 : 1) * view.getUint16(at + 1); // array 16, map 16
+        container = true;
         at += 3;
       } else if (b === 0xdd || b === 0xdf) {
-        pending += (b === 0xdf ? 2 : 1) * view.getUint32(at + 1); // array 32, map 32
+        children = (b === 0xdf ? 2 : 1) * view.getUint32(at + 1); // array 32, map 32
+        container = true;
         at += 5;
       } else return 'ok'; // 0xc1 is never used: invalid, and the decoder says so
+      // An empty container counts as a level too, as `[]` does in JSON.
+      if (container && depth === maxDepth) return 'too_deep';
+      if (children > 0) left[++depth] = children;
+      while (depth > 0 && left[depth] === 0) depth--;
+      if (depth === 0 && left[0] === 0) break;
     }
   } catch (error) {
     if (error instanceof RangeError) return 'ok'; // a length field cut off: truncated
     throw error;
   }
-  return pending === 0 && at < body.length ? 'trailing_bytes' : 'ok';
+  return depth === 0 && left[0] === 0 && at < body.length ? 'trailing_bytes' : 'ok';
 }
 
 /** The element count a msgpack array header at the start of `body` declares, if it is one. */

@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
+import { connectionsFitting, defaultMaxConnections, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
-import { defaultMaxConnections } from './fd-limit.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
+import { replicationOptions } from './replication-options.js';
+import type { ReplicationOptions, ReplicationResolved } from './replication-options.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -12,7 +14,7 @@ export type LogFormat = 'plain' | 'json';
 export const LOG_FORMATS: readonly LogFormat[] = ['plain', 'json'];
 
 /** Options of `createApp` and `new CacheServer`. Sizes take bytes or strings like "100mb" (powers of 1024). */
-export interface ServerOptions {
+export interface ServerOptions extends ReplicationOptions {
   /** Memory limit of the cache: key + value bytes + per-entry overhead. @default "64mb" */
   maxMemory?: number | string;
   /** Limit on the number of entries. @default unlimited (only `maxMemory` bounds the cache) */
@@ -46,7 +48,11 @@ export interface ServerOptions {
    * 0 picks a free port. @default off
    */
   memcachedPort?: number;
-  /** No longer limits the memcached port (see `memcachedMaxConnections`). @default 1024 */
+  /**
+   * Most simultaneous HTTP (or HTTPS) connections; more are refused (the memcached port has
+   * `memcachedMaxConnections`). @default what fits the open-file limit (`ulimit -n`) less 64,
+   * shared with the memcached port when it is on, at most 1024
+   */
   maxConnections?: number;
   /** Close memcached connections idle this many milliseconds; 0 = never. @default 0 */
   idleTimeout?: number;
@@ -80,9 +86,28 @@ export interface ServerOptions {
   memcachedAuthFile?: string;
   /** Serve the memcached port over TLS, with `tls`'s certificate and key (memcached's `-Z`). @default false */
   memcachedTls?: boolean;
+  /**
+   * Request-body bytes the node holds at once across all HTTP requests, and separately response
+   * bytes its clients have not read: a body that would pass the first, or any request while the
+   * second is spent, is refused with 503 `overloaded` and `Retry-After`. At least `maxBatchBytes`
+   * and `maxValueBytes`. @default the largest of "64mb", `maxBatchBytes` and `maxValueBytes`
+   */
+  maxInflightBodyBytes?: number | string;
+  /**
+   * Milliseconds an HTTP client has to send a request's headers (slowloris), and to finish the TLS
+   * handshake on HTTPS. @default 10000
+   */
+  headersTimeout?: number;
+  /**
+   * Milliseconds an HTTP client has to send a whole request, body included (a stalled body is
+   * dropped then), and to take a response (else its connection is cut). At least `headersTimeout`. @default 30000 (or `headersTimeout`, if longer)
+   */
+  requestTimeout?: number;
+  /** Milliseconds an idle HTTP keep-alive connection stays open. @default 5000 */
+  keepAliveTimeout?: number;
 }
 
-export interface ResolvedOptions {
+export interface ResolvedOptions extends ReplicationResolved {
   readonly maxMemory: number;
   readonly maxItems: number | undefined;
   readonly defaultTtl: number;
@@ -110,6 +135,10 @@ export interface ResolvedOptions {
   /** The users in `memcachedAuthFile`, read at start-up. */
   readonly memcachedCredentials: MemcachedCredentials | undefined;
   readonly memcachedTls: boolean;
+  readonly maxInflightBodyBytes: number;
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
 }
 
 export const DEFAULTS = {
@@ -122,10 +151,13 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'plain',
   closeTimeout: 10_000,
-  maxConnections: 1024,
   idleTimeout: 0,
   memcachedHost: '127.0.0.1',
   memcachedMaxUnsentBytes: '64mb',
+  maxInflightBodyBytes: '64mb',
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5_000,
 } as const;
 
 const NODE_ID = /^[\x21-\x7e]{1,128}$/;
@@ -228,6 +260,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (options.now !== undefined && typeof options.now !== 'function') {
     throw new TypeError('now must be a function returning milliseconds');
   }
+  const limits = httpLimits(options, maxBatchBytes, maxValueBytes);
   return {
     maxMemory,
     maxItems:
@@ -248,15 +281,16 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       options.memcachedPort === undefined
         ? undefined
         : port('memcachedPort', options.memcachedPort),
-    maxConnections: wholeNumber(
-      'maxConnections',
-      options.maxConnections ?? DEFAULTS.maxConnections,
-      1,
-    ),
+    maxConnections:
+      options.maxConnections === undefined
+        ? connectionsFitting(openFileLimit(), options.memcachedPort === undefined ? 1 : 2)
+        : wholeNumber('maxConnections', options.maxConnections, 1),
     idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
     ...memcached,
+    ...replicationOptions(options),
+    ...limits,
   };
 }
 
@@ -309,4 +343,53 @@ function memcachedOptions(options: ServerOptions): MemcachedResolved {
       authFile === undefined ? undefined : MemcachedCredentials.read(authFile, 'memcachedAuthFile'),
     memcachedTls,
   };
+}
+
+/** What bounds a node against hostile HTTP clients: bytes in flight and time to send a request. */
+function httpLimits(
+  options: ServerOptions,
+  maxBatchBytes: number,
+  maxValueBytes: number,
+): Pick<
+  ResolvedOptions,
+  'maxInflightBodyBytes' | 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout'
+> {
+  const largestBody = Math.max(maxBatchBytes, maxValueBytes);
+  let maxInflightBodyBytes: number;
+  if (options.maxInflightBodyBytes === undefined) {
+    maxInflightBodyBytes = Math.max(
+      parseSize('maxInflightBodyBytes', DEFAULTS.maxInflightBodyBytes),
+      largestBody,
+    );
+  } else {
+    maxInflightBodyBytes = parseSize('maxInflightBodyBytes', options.maxInflightBodyBytes);
+    // Smaller, the largest allowed batch or value would be refused even on an idle node.
+    if (maxInflightBodyBytes < largestBody) {
+      throw new RangeError(
+        `maxInflightBodyBytes must be at least maxBatchBytes and maxValueBytes (${largestBody} bytes), got ${maxInflightBodyBytes}`,
+      );
+    }
+  }
+  const headersTimeout = wholeNumber(
+    'headersTimeout',
+    options.headersTimeout ?? DEFAULTS.headersTimeout,
+    1,
+  );
+  const requestTimeout = wholeNumber(
+    'requestTimeout',
+    options.requestTimeout ?? Math.max(DEFAULTS.requestTimeout, headersTimeout),
+    1,
+  );
+  // Node refuses the pair otherwise: the headers are part of the request.
+  if (headersTimeout > requestTimeout) {
+    throw new RangeError(
+      `requestTimeout must be at least headersTimeout (${headersTimeout} ms), got ${requestTimeout}`,
+    );
+  }
+  const keepAliveTimeout = wholeNumber(
+    'keepAliveTimeout',
+    options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
+    1,
+  );
+  return { maxInflightBodyBytes, headersTimeout, requestTimeout, keepAliveTimeout };
 }

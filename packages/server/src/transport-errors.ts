@@ -67,6 +67,17 @@ export function clientErrorResponder(
       socket.destroy();
       return;
     }
+    // The HTTPS port's TLS layer failed (a handshake timeout, garbage instead of a ClientHello):
+    // no HTTP can be spoken, and bytes written to a socket whose handshake never finishes wait
+    // forever, keeping it open.
+    if (
+      error.code?.startsWith('ERR_TLS_') === true ||
+      error.code?.startsWith('ERR_SSL_') === true
+    ) {
+      node.logger.debug('tls_client_error', `TLS client error: ${error.message}`);
+      socket.destroy();
+      return;
+    }
     const status = statusOf(error.code);
     // A request whose body was still arriving (a bad chunk size, a timeout mid-body) is the app's:
     // its own handler counts it, and it may already have answered (a 413 sent while the body

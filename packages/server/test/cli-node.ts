@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +17,8 @@ export interface CliNode {
   memcached?: { host: string; port: number };
   /** Everything the node wrote to stdout and stderr so far. */
   output(): string;
+  /** The process's resident set size now, in bytes (VmRSS in /proc/<pid>/status). */
+  rss(): number;
   /** Sends `signal` (default SIGTERM) and resolves with the exit code once the process has gone. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -56,6 +59,12 @@ export async function startCliNode(
     child,
     url: '',
     output: () => output,
+    rss() {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'latin1');
+      const kb = /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+      if (kb === undefined) throw new Error(`no VmRSS for pid ${child.pid}`);
+      return Number(kb) * 1024;
+    },
     async stop(signal = 'SIGTERM') {
       running.delete(node);
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;

@@ -90,8 +90,8 @@ describe('hostile keys and payloads', () => {
     ) as unknown[][];
     expect(results[0]![0]).toBe(204);
     expect(results[1]![1]).toEqual(new Uint8Array([1]));
-    expect(results[2]).toEqual([404]);
-    expect(results[3]).toEqual([404]);
+    expect(results[2]![0]).toBe(404);
+    expect(results[3]![0]).toBe(404);
     // a map where an operation should be, and a map as a key
     const hostile = new Uint8Array([0x92, ...POLLUTION, 0x92, ...fixstr('get'), ...POLLUTION]);
     const res = await batch(app, hostile);
@@ -102,20 +102,21 @@ describe('hostile keys and payloads', () => {
   });
 
   it.each([
-    ['truncated', new Uint8Array([0x92, 0x01])],
-    ['trailing bytes', new Uint8Array([0x90, 0x01])],
-    ['unknown extension', new Uint8Array([0xc7, 0x01, 0x05, 0x00])],
+    ['truncated', new Uint8Array([0x92, 0x01]), 'bad_batch'],
+    ['trailing bytes', new Uint8Array([0x90, 0x01]), 'bad_batch'],
+    ['unknown extension', new Uint8Array([0xc7, 0x01, 0x05, 0x00]), 'bad_batch'],
     [
       'huge declared array inside an operation',
       new Uint8Array([0x91, 0xdd, 0xff, 0xff, 0xff, 0xff]),
+      'bad_batch',
     ],
-    ['deep nesting', new Uint8Array(200_000).fill(0x91)],
-    ['not an array', pack({ ops: [] })],
-  ])('answers 400 to a malformed batch (%s) and keeps serving', async (_name, body) => {
+    ['deep nesting', new Uint8Array(200_000).fill(0x91), 'too_deep'],
+    ['not an array', pack({ ops: [] }), 'bad_batch'],
+  ])('answers 400 to a malformed batch (%s) and keeps serving', async (_name, body, code) => {
     const app = createApp();
     const res = await batch(app, body);
     expect(res.status).toBe(400);
-    expect((await errorOf(res)).code).toBe('bad_batch');
+    expect((await errorOf(res)).code).toBe(code);
     expect((await app.request('/healthz')).status).toBe(200);
   });
 });

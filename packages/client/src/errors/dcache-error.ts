@@ -13,6 +13,7 @@ const NAMES = new Set([
   'OperationRejectedError',
   'CacheUnavailableError',
   'FlushIncompleteError',
+  'DiscoveryError',
 ]);
 
 /** True for any error of this package, also across realms/bundles where `instanceof` fails. */

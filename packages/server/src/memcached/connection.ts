@@ -30,6 +30,7 @@ const FLUSH_THRESHOLD_BYTES = 256 * 1024;
 
 const LF = 0x0a;
 const CR = 0x0d;
+const BINARY_REQUEST_MAGIC = 0x80;
 
 /**
  * One client connection: a streaming parser over the input chunks the listener hands to
@@ -66,6 +67,8 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly credentials: MemcachedCredentials | undefined;
   /** Runs as each flush has been handed to the kernel (one function, not one per write). */
   private readonly written = (): void => this.onWritten();
+  /** No input has arrived yet: the first byte tells a binary-protocol client apart. */
+  private fresh = true;
 
   constructor(
     readonly socket: Socket,
@@ -124,6 +127,14 @@ export class MemcachedConnection implements Session, Flushable {
     return true;
   }
 
+  hangUp(): void {
+    this.closing = true;
+    this.pending = undefined;
+    this.waiting = undefined;
+    this.deferred = undefined;
+    this.socket.destroy();
+  }
+
   /** Stops reading, sends what is queued and closes (used by `quit` and the listener's close). */
   end(): void {
     if (this.closing) return;
@@ -138,6 +149,12 @@ export class MemcachedConnection implements Session, Flushable {
   receive(chunk: Buffer): void {
     this.shared.counters.bytes_read += chunk.length;
     if (this.closing) return;
+    if (this.fresh) {
+      this.fresh = false;
+      // memcached's binary protocol (request magic 0x80), which this port does not speak: hang
+      // up rather than answer its header bytes as text the client cannot parse.
+      if (chunk[0] === BINARY_REQUEST_MAGIC) return this.hangUp();
+    }
     let buf = chunk;
     if (this.pending !== undefined) {
       buf = Buffer.concat([this.pending, chunk]);

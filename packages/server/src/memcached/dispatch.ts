@@ -13,7 +13,8 @@ import {
 import { retrieve } from './retrieval-commands.js';
 import type { Session } from './session.js';
 import { storageCommand } from './storage-commands.js';
-import { tokenize } from './tokenize.js';
+import { MAX_TOKENS, tokenize } from './tokenize.js';
+import type { Tokens } from './tokenize.js';
 
 /**
  * Runs one command line (without its line terminator). Routing follows memcached's
@@ -96,8 +97,38 @@ export function executeLine(session: Session, buf: Buffer, start: number, end: n
       out.ascii('ERROR: shutdown not enabled\r\n');
       return;
     default:
+      if (isHttpRequestLine(buf, t)) {
+        session.hangUp();
+        return;
+      }
       out.ascii('ERROR\r\n');
   }
+}
+
+/**
+ * Letters that begin memcached's own commands (get…, set/stats…, add/append, cas, incr,
+ * delete/decr, touch): memcached answers an unknown word starting with one "ERROR" without
+ * looking further, so only other words can be taken for HTTP.
+ */
+const COMMAND_INITIALS = new Set([0x67, 0x73, 0x61, 0x63, 0x69, 0x64, 0x74]);
+const HTTP_SLASH = 'HTTP/';
+
+/**
+ * memcached's defence against cross-protocol requests (proto_text.c): a line that is not one of
+ * its commands and whose last token starts with "HTTP/" — `GET / HTTP/1.1`, `POST /x HTTP/1.0`,
+ * `PRI * HTTP/2.0`, a bare `HTTP/1.1` — is an HTTP request (a browser can be made to send one to 127.0.0.1 without
+ * a preflight), so the connection is closed before its headers or body can run as commands.
+ * `get / HTTP/1.1` is still a get, as there. Of more than 23 tokens, the 23rd is the last looked at.
+ */
+function isHttpRequestLine(buf: Buffer, t: Tokens): boolean {
+  if (COMMAND_INITIALS.has(buf[t.starts[0]!]!)) return false;
+  const last = (t.count < MAX_TOKENS - 1 ? t.count : MAX_TOKENS - 1) - 1;
+  const s = t.starts[last]!;
+  if (t.ends[last]! - s < HTTP_SLASH.length) return false;
+  for (let i = 0; i < HTTP_SLASH.length; i++) {
+    if (buf[s + i] !== HTTP_SLASH.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function getFamily(

@@ -66,6 +66,29 @@ export function keyBytes(key: string): Buffer {
   return Buffer.from(key, 'utf8');
 }
 
+/** How meta `k` shows a key: its bytes (as latin1 text), or base64 followed by " b". */
+export function keyEchoFor(key: string, binary: boolean): string {
+  const bytes = keyBytes(key);
+  return binary ? `${bytes.toString('base64')} b` : bytes.toString('latin1');
+}
+
+/**
+ * Whether a key holds a byte that cannot stand raw in a reply line as memcached clients read it:
+ * space, CR/LF and other control bytes, DEL, anything beyond ASCII (and every binary key).
+ * Keys like that are echoed base64-encoded (meta `k` with ` b`) unless the item was written with
+ * exactly those bytes on a text line, where memcached echoes them raw.
+ */
+export function keyNeedsBase64(key: string): boolean {
+  return NOT_PLAIN.test(key);
+}
+const NOT_PLAIN = /[^\x21-\x7e]/;
+
+/** Whether a key, echoed raw, would split or end a reply line: space, CR, LF or NUL. */
+export function keyBreaksLine(key: string): boolean {
+  return BREAKS_LINE.test(key);
+}
+const BREAKS_LINE = /[ \r\n\0]/;
+
 /** Decodes a meta `b` (base64) key; undefined when it is not base64 or decodes to nothing. */
 export function decodeBase64Key(buf: Buffer, start: number, end: number): string | undefined {
   const text = buf.toString('latin1', start, end);

@@ -57,11 +57,16 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     if (incr) counters.incr_hits++;
     else counters.decr_hits++;
     const value = { bytes: result.bytes, flags: entry.value.flags };
-    if (!cache.set(req.key, value, { ttl: ProtocolStore.remainingTtl(entry) })) {
+    // A number that still fits is changed in place by memcached: same item, same marks and reads.
+    const inPlace = result.bytes.length === entry.value.bytes.length;
+    if (!store.set(req.key, value, ProtocolStore.remainingTtl(entry), inPlace)) {
       out.ascii(OUT_OF_MEMORY).crlf();
       return;
     }
-    if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
+    // A new item: memcached does not carry the binary-key flag over, so `k` then echoes the
+    // key raw where that is safe.
+    if (inPlace) store.carryKeyMark(entry.value, value);
+    else store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     digits = result.digits;
     item = cache.peekEntry(req.key);
   } else if (f.vivifyTtl !== undefined) {
@@ -69,6 +74,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     const value = { bytes: encodeCounter(digits, 0), flags: 0 };
     // Created without a TTL; the N token applies it in request order (a `t` before it reads -1).
     store.add(req.key, value, 0);
+    store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     item = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;
   } else {
@@ -112,7 +118,8 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
         break;
     }
   }
-  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
+  // ma is not a read: memcached's `h` stays 0 after it.
+  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs, true);
   if (f.noreply && !created) {
     out.rollback(mark);
     return;

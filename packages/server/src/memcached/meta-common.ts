@@ -1,4 +1,4 @@
-import { decodeKey, keyBytes } from './keys.js';
+import { decodeKey, keyEchoFor } from './keys.js';
 import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
 import type { MetaFlags } from './meta-flags.js';
 import type { ReplyMark } from './reply-writer.js';
@@ -78,12 +78,6 @@ export function finishRequest(buf: Buffer, t: Tokens, flags: MetaFlags, last: nu
   }
   const key = decodeKey(buf, keyStart, keyEnd);
   return { flags, key, keyEcho: buf.toString('latin1', keyStart, keyEnd), last };
-}
-
-/** How `k` shows a key: its bytes (as latin1 text), or base64 followed by " b". */
-export function keyEchoFor(key: string, binary: boolean): string {
-  const bytes = keyBytes(key);
-  return binary ? `${bytes.toString('base64')} b` : bytes.toString('latin1');
 }
 
 /** First opaque token longer than memcached allows, if any (checked before side effects). */

@@ -42,7 +42,7 @@ export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
         f.ttl !== undefined
           ? exptimeToTtlMs(f.ttl, session.shared.now())
           : ProtocolStore.remainingTtl(entry);
-      store.set(req.key, value, ttlMs);
+      store.set(req.key, value, ttlMs, true);
       store.addMark(value, MARK_STALE);
       store.carryKeyMark(entry.value, value);
     } else {

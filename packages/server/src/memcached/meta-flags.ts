@@ -8,9 +8,8 @@ import type { Tokens } from './tokenize.js';
  * "duplicate flag" and an unknown letter an "invalid flag" (both stop parsing at once); a bad
  * argument records its message and parsing goes on, so the last message wins.
  *
- * `h`, `l` (hit-before, last-access) and `E` (client-chosen CAS) are not supported: dcache does
- * not keep access history per item and CAS values are the core's versions. memcached 1.6.18
- * itself has no `E`; `h`/`l` are answered "CLIENT_ERROR invalid flag" — a documented difference.
+ * `E` (client-chosen CAS) is not supported: CAS values are the core's versions (memcached 1.6.18
+ * has no `E` either).
  */
 export interface MetaFlags {
   error: string | undefined;
@@ -84,6 +83,8 @@ export function parseMetaFlags(buf: Buffer, t: Tokens, first: number, last: numb
         break;
       }
       case 0x4f: // O
+      case 0x68: // h
+      case 0x6c: // l
       case 0x50: // P
       case 0x4c: // L
       case 0x6b: // k

@@ -5,22 +5,23 @@ import {
   BAD_FORMAT,
   appendOpaque,
   echoOpaqueAndKey,
-  keyEchoFor,
   OPAQUE_TOO_LONG,
   opaqueTooLong,
   parseMetaRequest,
 } from './meta-common.js';
 import type { Session } from './session.js';
-import { MARK_BINARY_KEY, MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
 const EMPTY = new Uint8Array(0);
 
 /**
- * mg <key> <flags>* — flags answered in request order (v s t c f k O), then Z / X / W: an item
- * whose win token was already handed out, a stale item (`md I`), and this client winning the
- * right to recache (`N` vivify on miss, `R` TTL below threshold, or the first fetch of a stale item).
+ * mg <key> <flags>* — flags answered in request order (v s t c f k O h l), then Z / X / W: an
+ * item whose win token was already handed out, a stale item (`md I`), and this client winning the
+ * right to recache (`N` vivify on miss, `R` TTL below threshold, or the first fetch of a stale
+ * item). `h` and `l` report the item's reads before this one (from any door: HTTP reads count);
+ * `u` makes this read leave no trace — no LRU bump, no access record, even with `T`.
  */
 export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   const req = parseMetaRequest(session, buf, t, {
@@ -43,6 +44,8 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     // Created without a TTL: the N token sets it in request order, as memcached does.
     const value: StoredValue = { bytes: EMPTY, flags: 0 };
     store.set(req.key, value, 0);
+    // memcached does not mark a vivified item's key binary: `k` echoes it raw where that is safe.
+    store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     entry = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;
   }
@@ -109,8 +112,14 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
       case 0x4f: // O
         if (!appendOpaque(session, buf, s, t.ends[i]!, mark, req.key, newTtlMs)) return;
         break;
-      case 0x6b: // k: as the item was written (binary or not), like memcached's item flag
-        out.ascii(' k').ascii(keyEchoFor(req.key, store.hasMark(value, MARK_BINARY_KEY)));
+      case 0x6b: // k: as the item was keyed, like memcached's item flag (see keyEcho)
+        out.ascii(' k').ascii(store.keyEcho(req.key, value));
+        break;
+      case 0x68: // h: read before this request?
+        out.ascii(entry.readSinceWrite === true ? ' h1' : ' h0');
+        break;
+      case 0x6c: // l: whole seconds since the last read (or the write), before this request
+        out.ascii(' l').uint(Math.floor((entry.idleMs ?? 0) / 1000));
         break;
     }
   }
@@ -125,7 +134,9 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   }
   out.crlf();
   if (f.value) out.value(value.bytes).crlf();
-  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs);
+  // After the reply: `h`/`l` above report the item as it was before. A vivified item is read
+  // by this touch (unless `u`), so the next `mg` sees `h1`, as memcached.
+  if (newTtlMs !== undefined) store.touch(req.key, newTtlMs, f.noBump);
 }
 
 /** me <key> [b] — memcached's debug dump, with the fields dcache can fill in. */
@@ -148,7 +159,9 @@ export function metaDebug(session: Session, buf: Buffer, t: Tokens): void {
   }
   const exp = entry.ttl === undefined ? -1 : -ttlMsToSeconds(entry.ttl);
   const size = entry.value.bytes.length + Buffer.byteLength(req.key);
+  const la = Math.floor((entry.idleMs ?? 0) / 1000);
+  const fetch = entry.readSinceWrite === true ? 'yes' : 'no';
   out.ascii(
-    `ME ${req.keyEcho.replace(/ b$/, '')} exp=${exp} la=0 cas=${entry.version} fetch=no cls=1 size=${size}\r\n`,
+    `ME ${req.keyEcho.replace(/ b$/, '')} exp=${exp} la=${la} cas=${entry.version} fetch=${fetch} cls=1 size=${size}\r\n`,
   );
 }

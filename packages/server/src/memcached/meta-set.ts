@@ -6,7 +6,7 @@ import { casToVersion } from './session.js';
 import type { MetaEcho, PendingMetaStore, Session, StoreMode } from './session.js';
 import { hasDataTerminator, performStore, TOO_LARGE } from './storage-commands.js';
 import type { StoreOutcome } from './storage-commands.js';
-import { MARK_BINARY_KEY, MARK_STALE } from './store.js';
+import { MARK_STALE } from './store.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -138,10 +138,7 @@ export function completeMetaStore(
     }
   }
   outcome ??= performStore(session, { ...pending, bytes });
-  if (outcome === 'STORED' && pending.binaryKey) {
-    const storedValue = store.cache.peekEntry(pending.key)?.value;
-    if (storedValue !== undefined) store.addMark(storedValue, MARK_BINARY_KEY);
-  }
+  if (outcome === 'STORED') store.markKeyForm(pending.key, pending.binaryKey ? 'base64' : 'raw');
   if (outcome === 'TOO_LARGE') {
     out.ascii(TOO_LARGE).crlf();
     return;

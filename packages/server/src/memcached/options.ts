@@ -4,6 +4,9 @@ import { defaultMaxConnections } from '../fd-limit.js';
 import { MemcachedCredentials } from './auth-file.js';
 import type { MemcachedCache } from './store.js';
 
+/** The memcached release whose text and meta protocols this port follows (checked against it). */
+export const MEMCACHED_COMPATIBLE_VERSION = '1.6.18';
+
 export interface MemcachedListenerOptions {
   /** The node's cache, shared with the HTTP API (an `LruCache<StoredValue>` from @dcache/core). */
   cache: MemcachedCache;
@@ -29,7 +32,11 @@ export interface MemcachedListenerOptions {
   tlsHandshakeTimeoutMs?: number;
   /** Close a connection idle for this many milliseconds; 0 = never. @default 0 */
   idleTimeoutMs?: number;
-  /** Reported by `version` and `stats`. @default "dcache" */
+  /**
+   * Reported by `version` and `stats`. Clients and tools gate features on it (libmemcached's
+   * `memccapable` fails most tests otherwise), so the default is the memcached release whose
+   * protocol this port follows; dcache's own version is `STAT dcache_version`. @default "1.6.18"
+   */
   version?: string;
   /** Wall clock in ms for absolute exptimes and `stats`; pass the cache's clock in tests. @default Date.now */
   now?: () => number;
@@ -71,7 +78,7 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
   if (typeof cache !== 'object' || cache === null || typeof cache.getEntry !== 'function') {
     throw new TypeError('memcached listener: cache must be an LruCache from @dcache/core');
   }
-  const version = options.version ?? 'dcache';
+  const version = options.version ?? MEMCACHED_COMPATIBLE_VERSION;
   if (typeof version !== 'string' || version.length === 0 || /\s/.test(version)) {
     throw new TypeError(
       `memcached listener: version must be a non-empty string without spaces, got ${String(version)}`,

@@ -94,9 +94,12 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   if (incr) counters.incr_hits++;
   else counters.decr_hits++;
   const value = { bytes: result.bytes, flags: entry.value.flags };
-  if (!store.cache.set(key, value, { ttl: ProtocolStore.remainingTtl(entry) }))
+  // A number that still fits is changed in place by memcached: same item, same marks and reads.
+  const inPlace = result.bytes.length === entry.value.bytes.length;
+  if (!store.set(key, value, ProtocolStore.remainingTtl(entry), inPlace))
     return reply(session, OUT_OF_MEMORY, noreply);
-  if (result.bytes.length === entry.value.bytes.length) store.carryKeyMark(entry.value, value);
+  if (inPlace) store.carryKeyMark(entry.value, value);
+  else store.markKeyForm(key, 'raw');
   reply(session, result.digits, noreply);
 }
 

@@ -70,6 +70,8 @@ export interface Session {
    * read, and the command must stop here, without its END.
    */
   deferKeys(buf: Buffer, t: Tokens, first: number, next: number): boolean;
+  /** Close at once, dropping the replies not yet written (memcached's conn_closing). */
+  hangUp(): void;
 }
 
 /** Versions above 2^53 cannot be core versions; -1 never matches one. */

@@ -1,6 +1,7 @@
 import type { MemcachedCounters } from './counters.js';
 import type { ReplyWriter } from './reply-writer.js';
 import type { MemcachedCache } from './store.js';
+import { VERSION } from '../version.js';
 
 export interface StatsSource {
   readonly cache: MemcachedCache;
@@ -29,6 +30,8 @@ export function writeGeneralStats(out: ReplyWriter, src: StatsSource): void {
     ['uptime', Math.floor((nowMs - src.startedAtMs) / 1000)],
     ['time', Math.floor(nowMs / 1000)],
     ['version', src.version],
+    // `version` is the memcached release clients should expect; this is the node's own.
+    ['dcache_version', VERSION],
     ['pointer_size', 64],
     ['rusage_user', (usage.userCPUTime / 1e6).toFixed(6)],
     ['rusage_system', (usage.systemCPUTime / 1e6).toFixed(6)],

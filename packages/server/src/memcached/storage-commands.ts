@@ -169,5 +169,6 @@ export function completeTextStore(
     cas: pending.cas,
     hasCas: pending.mode === 'cas',
   });
+  if (outcome === 'STORED') session.shared.store.markKeyForm(pending.key, 'raw');
   reply(session, outcome === 'TOO_LARGE' ? TOO_LARGE : outcome, pending.noreply);
 }

@@ -2,6 +2,9 @@ import type { CacheEntry, CacheStats, CompareAndSetResult, SetOptions } from '@d
 import type { StoredValue } from '../stored-value.js';
 import { NodeFlush } from '../node-flush.js';
 import { EXPIRED } from './exptime.js';
+import { keyBreaksLine, keyEchoFor, keyNeedsBase64 } from './keys.js';
+
+const NO_BUMP = { keepAccess: true };
 
 /**
  * The parts of @dcache/core's `LruCache<StoredValue>` the memcached front door uses. Declared
@@ -19,7 +22,7 @@ export interface MemcachedCache {
     version: number,
     options?: SetOptions,
   ): CompareAndSetResult;
-  touch(key: string, ttl: number): boolean;
+  touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean;
   delete(key: string): boolean;
   clear(): void;
   readonly stats: CacheStats;
@@ -30,6 +33,11 @@ export const MARK_STALE = 1;
 export const MARK_TOKEN_SENT = 2;
 /** Written by `ms` with a base64 (`b`) key: `mg k` then echoes the key base64-encoded. */
 export const MARK_BINARY_KEY = 4;
+/**
+ * Written over this port with a key that {@link keyNeedsBase64} but that came raw on a text line:
+ * echoed raw, as memcached does. Only such keys are marked, so ordinary keys cost no mark.
+ */
+export const MARK_RAW_KEY = 8;
 
 /**
  * The cache as the memcached protocol sees it: TTLs already converted to milliseconds, with
@@ -56,13 +64,17 @@ export class ProtocolStore {
     this.nodeFlush = nodeFlush ?? new NodeFlush(() => cache.clear(), now);
   }
 
-  /** Stores unconditionally; false when the core refused the entry (larger than the cache). */
-  set(key: string, value: StoredValue, ttlMs: number): boolean {
+  /**
+   * Stores unconditionally; false when the core refused the entry (larger than the cache).
+   * `inPlace`: memcached changes its item in place (`md I`, an incr that still fits), so the entry
+   * keeps its access record (meta `h`/`l`).
+   */
+  set(key: string, value: StoredValue, ttlMs: number, inPlace = false): boolean {
     if (ttlMs === EXPIRED) {
       this.cache.delete(key);
       return true;
     }
-    return this.cache.set(key, value, { ttl: ttlMs });
+    return this.cache.set(key, value, inPlace ? { ttl: ttlMs, keepAccess: true } : { ttl: ttlMs });
   }
 
   /** 'stored' | 'exists' (key present) | 'refused'. */
@@ -84,10 +96,13 @@ export class ProtocolStore {
     return result;
   }
 
-  /** Sets a new TTL; an expired TTL removes the entry. False when the key is absent. */
-  touch(key: string, ttlMs: number): boolean {
+  /**
+   * Sets a new TTL; an expired TTL removes the entry. False when the key is absent. It counts as a
+   * read of the item (memcached's touch fetches it) unless `noBump` (meta `u`).
+   */
+  touch(key: string, ttlMs: number, noBump = false): boolean {
     if (ttlMs === EXPIRED) return this.cache.delete(key);
-    return this.cache.touch(key, ttlMs);
+    return noBump ? this.cache.touch(key, ttlMs, NO_BUMP) : this.cache.touch(key, ttlMs);
   }
 
   /** The TTL to pass back to the core to keep an entry's remaining lifetime on rewrite. */
@@ -101,11 +116,39 @@ export class ProtocolStore {
   }
 
   /**
-   * Keeps the binary-key mark when a value is rewritten where memcached changes its item in
-   * place (md I, an incr/decr whose number still fits).
+   * Keeps the key marks when a value is rewritten where memcached changes its item in place
+   * (md I, an incr/decr whose number still fits).
    */
   carryKeyMark(from: StoredValue, to: StoredValue): void {
-    if (this.hasMark(from, MARK_BINARY_KEY)) this.addMark(to, MARK_BINARY_KEY);
+    const marks = (this.marks.get(from) ?? 0) & (MARK_BINARY_KEY | MARK_RAW_KEY);
+    if (marks !== 0) this.addMark(to, marks);
+  }
+
+  /**
+   * Records how `k` is to echo the key of the item just stored under `key` over this port:
+   * 'base64' (stored with a `b` key), 'raw' (the key came raw on a text line), or 'raw-if-safe'
+   * (a `b` key memcached does not flag on the item it creates — mg N, ma N, a longer ma — so it
+   * echoes it raw; here only when that cannot break the reply line). Costs a mark only when
+   * that changes the echo.
+   */
+  markKeyForm(key: string, form: 'base64' | 'raw' | 'raw-if-safe'): void {
+    if (form !== 'base64' && !keyNeedsBase64(key)) return;
+    if (form === 'raw-if-safe' && keyBreaksLine(key)) return;
+    const value = this.cache.peekEntry(key)?.value;
+    if (value !== undefined)
+      this.addMark(value, form === 'base64' ? MARK_BINARY_KEY : MARK_RAW_KEY);
+  }
+
+  /**
+   * How meta `k` echoes the key of an item: base64 when it was written with a `b` key (as
+   * memcached), or when it holds bytes a reply line cannot carry raw and it was not written raw
+   * over this port (an HTTP key with a space or a newline would otherwise break the framing).
+   */
+  keyEcho(key: string, value: StoredValue): string {
+    const marks = this.marks.get(value) ?? 0;
+    const binary =
+      (marks & MARK_BINARY_KEY) !== 0 || ((marks & MARK_RAW_KEY) === 0 && keyNeedsBase64(key));
+    return keyEchoFor(key, binary);
   }
 
   addMark(value: StoredValue, mark: number): void {

@@ -2,10 +2,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
 import { isHttpError } from '../errors/http-error.js';
-import { EAGER_BODY_BYTES, joinChunks } from '../body.js';
+import { readIncoming } from '../body.js';
 import { requestIdFields } from '../logger.js';
 import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
+import { CLOCK_HEADER } from './batch-ops.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -25,11 +26,14 @@ function isMsgpack(type: string | undefined): boolean {
  * whose every precondition holds — msgpack Content-Type, a Content-Length within `maxBatchBytes`
  * (Node then guarantees the body's size), no Transfer-Encoding, and the token when one is set — and
  * leaves all others to the hono route, which produces the 401/413/415 and streaming-limit answers.
+ * It reads the body with the routes' own reader (body.ts), which counts its bytes in the node's
+ * in-flight budget and refuses them (503) past it.
  * What the two share (decoding, the operations, the envelope errors) is `batchRunner`, so their
  * answers are the same.
  */
 export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
-  const { metrics, logger, options } = node;
+  const { metrics, logger, options, bodyBudget } = node;
+  const clock = node.replicas.clock;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
 
   // The auth middleware's check; a mismatch goes to hono, which answers 401.
@@ -42,9 +46,15 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     status: number,
     type: string,
     body: Uint8Array | string,
+    headers?: Readonly<Record<string, string>>,
   ): void {
-    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, {
+      ...headers,
+      'content-type': type,
+      'content-length': Buffer.byteLength(body),
+    });
     res.end(body);
+    bodyBudget.holdUnflushed(res);
   }
 
   function respond(res: ServerResponse, body: Uint8Array, start: number): void {
@@ -57,16 +67,19 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       return;
     }
     metrics.record('batch', performance.now() - start);
+    res.setHeader(CLOCK_HEADER, `${clock.last}`);
     answer(res, 200, 'application/msgpack', results);
   }
 
-  // The error handler's shapes (error-handler.ts) for what can fail after the body is read.
+  // The error handler's shapes (error-handler.ts) for what can fail while or after the body is read.
   function fail(res: ServerResponse, error: unknown): void {
     let status = 500;
     let code = 'internal';
     let message = 'internal error';
+    let headers: Record<string, string> = {};
     if (isHttpError(error)) {
       ({ status, code, message } = error);
+      headers = { ...error.headers };
       logger.debug(
         'request_refused',
         `${status} POST /v1/batch: ${message}`,
@@ -81,11 +94,13 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     }
     metrics.recordError(status);
     if (res.headersSent || res.destroyed) return;
-    answer(res, status, 'application/json', JSON.stringify({ error: { code, message } }));
+    // Refused mid-body (503): the rest is not wanted, and a stalled sender must not keep the socket.
+    if (!res.req.complete) headers.connection = 'close';
+    answer(res, status, 'application/json', JSON.stringify({ error: { code, message } }), headers);
   }
 
   return function batchFast(req, res) {
-    if (req.method !== 'POST' || req.url !== '/v1/batch') return false;
+    if (req.method !== 'POST' || req.url !== '/v1/batch' || bodyBudget.spent) return false;
     const headers = req.headers;
     const declared = headers['content-length'];
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;
@@ -95,29 +110,21 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
 
     const start = performance.now();
     metrics.start();
-    // Node ends the body at Content-Length, so one exact-size buffer can hold it — allocated up
-    // front only for small bodies (body.ts, EAGER_BODY_BYTES); bigger ones are joined at the end.
-    const exact = length <= EAGER_BODY_BYTES ? new Uint8Array(length) : undefined;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      if (exact) exact.set(chunk, size);
-      else chunks.push(chunk);
-      size += chunk.length;
-    });
-    let ended = false;
-    req.on('end', () => {
-      ended = true;
-      respond(res, exact ?? joinChunks(chunks, size), start);
-    });
-    // A client gone mid-body: nobody is left to answer, but the request is counted like hono's 400.
-    req.on('close', () => {
-      if (ended) return;
-      ended = true;
-      metrics.record('batch', performance.now() - start);
-      metrics.recordError(400);
-    });
-    req.on('error', () => undefined); // the 'close' above accounts for it
+    readIncoming(req, {
+      limit: options.maxBatchBytes,
+      length,
+      what: 'the batch',
+      budget: bodyBudget,
+    })
+      .then(
+        (body) => respond(res, body, start),
+        (error: unknown) => {
+          // Refused mid-body (503), or the client gone (nobody left to answer; counted like hono's 400).
+          metrics.record('batch', performance.now() - start);
+          fail(res, error);
+        },
+      )
+      .catch((error: unknown) => fail(res, error));
     return true;
   };
 }

@@ -6,6 +6,7 @@ import { encodingOfContentType } from '../encoding.js';
 import { HttpError } from '../errors/http-error.js';
 import { timed } from '../middleware/timed.js';
 import type { RunBatch } from './batch-ops.js';
+import { CLOCK_HEADER } from './batch-ops.js';
 
 /**
  * `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md).
@@ -13,7 +14,7 @@ import type { RunBatch } from './batch-ops.js';
  * the rest (and every fetch runtime, and `app.request()`).
  */
 export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
-  const { flush, options } = node;
+  const { options } = node;
   const app = new Hono<AppEnv>();
   app.post(
     '/',
@@ -25,10 +26,15 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
           'a batch is sent as Content-Type: application/msgpack',
         );
       }
-      const body = await readBody(c, flush, options.maxBatchBytes, 'the batch');
-      return new Response(runBatch(body), {
+      const body = await readBody(c, node, options.maxBatchBytes, 'the batch');
+      const results = runBatch(body);
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, results.byteLength);
+      return new Response(results, {
         status: 200,
-        headers: { 'content-type': 'application/msgpack' },
+        headers: {
+          'content-type': 'application/msgpack',
+          [CLOCK_HEADER]: `${node.replicas.clock.last}`,
+        },
       });
     }),
   );

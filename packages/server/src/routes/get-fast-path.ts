@@ -1,6 +1,7 @@
 import type { NodeState } from '../app-env.js';
 import { CONTENT_TYPES, encodingOfFlags } from '../encoding.js';
 import { bearerChecker } from '../middleware/auth.js';
+import { keyOfUrl } from '../url-key.js';
 import { validateKey } from '../validate.js';
 import type { FastPath } from './batch-fast-path.js';
 import { KEY_NOT_FOUND } from '../responses.js';
@@ -21,25 +22,16 @@ const SERVED_AS_IS = new Set(Object.values(CONTENT_TYPES));
 const MAX_REMEMBERED_HOSTS = 64;
 
 /**
- * The key of a `GET /v1/keys/:key` URL as the hono route sees it, or undefined when the URL is not
- * one the fast path takes: hono decodes the parameter with decodeURIComponent, and the WHATWG URL
- * parser would turn '.'/'..' (also as %2e) segments into another path.
+ * The key of a `GET /v1/keys/:key` URL as the hono route sees it (url-key.ts, the one decoding),
+ * or undefined when the URL is not one the fast path takes: the WHATWG URL parser would turn
+ * '.'/'..' (also as %2e) segments into another path, and a key the route refuses gets its 400 there.
  */
-function keyOfUrl(url: string, maxKeyBytes: number): string | undefined {
+function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
   if (!url.startsWith(PREFIX)) return undefined;
-  const segment = url.slice(PREFIX.length);
-  if (!SIMPLE_SEGMENT.test(segment)) return undefined;
-  let key = segment;
-  if (segment.includes('%')) {
-    try {
-      key = decodeURIComponent(segment);
-    } catch {
-      return undefined; // malformed UTF-8: hono decodes it partially
-    }
-  }
-  if (key === '.' || key === '..') return undefined;
+  if (!SIMPLE_SEGMENT.test(url.slice(PREFIX.length))) return undefined;
   try {
-    return validateKey(key, maxKeyBytes);
+    const key = keyOfUrl(url);
+    return key === '.' || key === '..' ? undefined : validateKey(key, maxKeyBytes);
   } catch {
     return undefined; // the hono route answers 400
   }
@@ -56,7 +48,7 @@ function keyOfUrl(url: string, maxKeyBytes: number): string | undefined {
  * like the route's `timed` wrapper. The answer is the route's: same status, headers and body.
  */
 export function getFastPath(node: NodeState): FastPath {
-  const { cache, metrics, options } = node;
+  const { replicas, metrics, options, bodyBudget } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
   const hosts = new Map<string, boolean>();
 
@@ -77,24 +69,24 @@ export function getFastPath(node: NodeState): FastPath {
   }
 
   return function getFast(req, res) {
-    if (req.method !== 'GET') return false;
+    if (req.method !== 'GET' || bodyBudget.spent) return false; // hono answers the 503
     const url = req.url;
     if (url === undefined) return false;
-    const key = keyOfUrl(url, options.maxKeyBytes);
+    const key = keyOfFastUrl(url, options.maxKeyBytes);
     if (key === undefined) return false;
     const headers = req.headers;
     if (matches !== undefined && !matches(headers.authorization)) return false;
     if (!hostAccepted(headers.host)) return false;
     const accept = headers.accept;
     if (accept !== undefined && accept !== '*/*' && !SERVED_AS_IS.has(accept)) return false;
-    const peeked = cache.peekEntry(key);
+    const peeked = replicas.peekEntry(key);
     if (peeked === undefined) return false;
     const type = CONTENT_TYPES[encodingOfFlags(peeked.value.flags)];
     if (accept !== undefined && accept !== '*/*' && accept !== type) return false;
 
     const start = performance.now();
     metrics.start();
-    const entry = cache.getEntry(key);
+    const entry = replicas.getEntry(key);
     if (entry === undefined) {
       // Expired between the two lookups (the clock moved): the route's 404, counted as its miss.
       metrics.record('get', performance.now() - start);
@@ -116,6 +108,7 @@ export function getFastPath(node: NodeState): FastPath {
     metrics.record('get', performance.now() - start);
     res.writeHead(200, out);
     res.end(bytes);
+    bodyBudget.holdUnflushed(res);
     return true;
   };
 }

@@ -1,7 +1,14 @@
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
-import { ask, destroySockets, MiB, openSocket, readUntilClose, rssBytes } from './memcached-sockets.js';
+import {
+  ask,
+  destroySockets,
+  MiB,
+  openSocket,
+  readUntilClose,
+  rssBytes,
+} from './memcached-sockets.js';
 
 afterEach(async () => {
   destroySockets();

@@ -2,10 +2,11 @@ import fc from 'fast-check';
 
 /**
  * Random memcached command sequences for the differential test: valid commands, malformed lines
- * and bad data blocks. Every item is self-delimiting (a data block is always exactly its declared
- * length + 2 bytes), so both servers stay in step. `{cas:<key>}` is replaced, per server, by the
- * last CAS that server reported for the key. Deliberate differences (see MEMCACHED.md) are not
- * generated: the h/l meta flags, stats, me, quit.
+ * and bad data blocks, HTTP-looking lines, keys that need base64, and the meta flags that report
+ * or avoid reads (h, l, u) and hand out win tokens. Every item is self-delimiting (a data block is
+ * always exactly its declared length + 2 bytes), so both servers stay in step. `{cas:<key>}` is
+ * replaced, per server, by the last CAS that server reported for the key. Deliberate differences
+ * (see MEMCACHED.md) are not generated: stats, me, quit.
  */
 const key = fc.constantFrom('k0', 'k1', 'k2', 'n0', 'n1');
 const anyKey = fc.oneof(
@@ -109,12 +110,61 @@ const garbage = fc.oneof(
     'get k0\n',
     'mg k0 v\n',
   ),
-  fc
-    .stringMatching(/^[a-z ]{0,12}$/)
-    // h and l are meta flags dcache does not support (a documented difference).
-    .filter((s) => !/^ *m[gsda] .*\b[hl]/.test(s))
-    .map((s) => `${s}\r\n`),
+  fc.stringMatching(/^[a-z ]{0,12}$/).map((s) => `${s}\r\n`),
 );
+
+/**
+ * Lines a browser or an HTTP client sends (memcached hangs up on a request line), and lines that
+ * only look like one. Whatever contains "HTTP/" runs on a connection of its own ({@link hangsUp}).
+ */
+const httpRequestLine = fc
+  .tuple(
+    fc.constantFrom('GET', 'POST', 'PUT', 'OPTIONS', 'HEAD', 'DELETE', 'CONNECT', 'PRI', 'FOO'),
+    fc.constantFrom(' /', ' /v1/keys/k0', ' *', ' 127.0.0.1:80', '', ' a b'),
+    fc.constantFrom(' HTTP/1.1', ' HTTP/1.0', ' HTTP/2.0', ' HTTP/', ' HTTP/1.1\r'),
+  )
+  .map(([method, target, version]) => `${method}${target}${version}`);
+const httpLike = fc.oneof(
+  // A request line, its headers and a body of memcached commands (the cross-protocol attack).
+  fc
+    .tuple(httpRequestLine, fc.constantFrom('', 'Host: x\r\n', 'Content-Type: text/plain\r\n'))
+    .map(
+      ([line, header]) =>
+        `${line}\r\n${header}\r\nflush_all\r\nset k0 0 0 4\r\npwnd\r\ndelete k1\r\n`,
+    ),
+  // Commands earlier in the same write run; their replies go with the connection.
+  fc
+    .tuple(
+      fc.constantFrom('set k1 0 0 1\r\nx\r\n', 'delete k0\r\n', 'version\r\n'),
+      httpRequestLine,
+    )
+    .map(([before, line]) => `${before}${line}\r\n`),
+  // Not request lines: memcached commands and plain errors.
+  fc.constantFrom(
+    'get / HTTP/1.1\r\n',
+    'bget k0 HTTP/1.1\r\n',
+    'GET / http/1.1\r\n',
+    'GET / HTTP/1.1 x\r\n',
+    'G / HTTP/1.1\r\n',
+    'HTTP/1.1 200 OK\r\n',
+    'HTTP/1.1\r\n',
+    'delete / HTTP/1.1\r\n',
+    'touch k0 HTTP/1.1\r\n',
+    'set k0 0 0 1 HTTP/1.1\r\nx\r\n',
+    'mn HTTP/1.1\r\n',
+    'mg k0 HTTP/1.1\r\n',
+    'version HTTP/1.1\r\n',
+    'verbosity HTTP/1.1\r\n',
+    'flush_all HTTP/1.1\r\n',
+    `zz ${'a '.repeat(21)}HTTP/1.1 b c\r\n`,
+    `zz ${'a '.repeat(20)}HTTP/1.1 b c\r\n`,
+  ),
+);
+
+/** Whether a generated command must run on a connection of its own (the server may hang up). */
+export function hangsUp(text: string): boolean {
+  return text.includes('HTTP/');
+}
 
 const longOpaque = 'O' + 'o'.repeat(40);
 const mgFlag = fc.constantFrom(
@@ -132,6 +182,11 @@ const mgFlag = fc.constantFrom(
   'N1000',
   'R2000',
   'u',
+  'h',
+  'h',
+  'l',
+  'l',
+  'hx',
   'E5',
   'Z',
   'T',
@@ -158,9 +213,11 @@ const msFlag = fc.constantFrom(
   'O9',
   'v',
   'Cx',
+  'h',
+  'l',
   longOpaque,
 );
-const mdFlag = fc.constantFrom('q', 'k', 'O2', 'C1', 'I', 'T1000', 'x', 'Cx', longOpaque);
+const mdFlag = fc.constantFrom('q', 'k', 'O2', 'C1', 'I', 'T1000', 'x', 'Cx', 'h', 'l', longOpaque);
 const maFlag = fc.constantFrom(
   'q',
   'v',
@@ -182,6 +239,8 @@ const maFlag = fc.constantFrom(
   'T1000',
   'C0',
   'T-1',
+  'h',
+  'l',
   longOpaque,
 );
 const flagList = (flag: fc.Arbitrary<string>, k: string, withCas: boolean) =>
@@ -189,7 +248,18 @@ const flagList = (flag: fc.Arbitrary<string>, k: string, withCas: boolean) =>
     .tuple(fc.array(flag, { maxLength: 5 }), fc.boolean())
     .map(([fs, cas]) => [...fs, ...(withCas && cas ? [`C{cas:${k}}`] : [])].join(' '));
 
-const base64Key = fc.constantFrom('azA=', 'azE=', '!!!!', 'a');
+/**
+ * Base64 keys: k0, k1, invalid ones, and keys no text line can carry — "a b", "k\r\n", "\0k",
+ * "café", bytes that are not UTF-8, "kK " — which `k` must echo base64-encoded.
+ */
+const safeBase64Keys = ['azA=', 'azE=', '!!!!', 'a', 'Y2Fmw6k=', '//4='];
+const base64Key = fc.constantFrom(...safeBase64Keys, 'YSBi', 'aw0K', 'AGs=', 'a0sg');
+/**
+ * Where memcached creates an item from a `b` key without flagging it binary (mg N, ma N, an ma
+ * that lengthens the number), it echoes the key raw even when that breaks the reply line; dcache
+ * echoes such keys base64 (a deliberate difference), so those commands use keys safe raw.
+ */
+const lineSafeBase64Key = fc.constantFrom(...safeBase64Keys);
 
 const meta = fc.oneof(
   fc
@@ -205,8 +275,79 @@ const meta = fc.oneof(
   ),
   key.chain((k) => flagList(mdFlag, k, true).map((fs) => `md ${k} ${fs}\r\n`)),
   key.chain((k) => flagList(maFlag, k, true).map((fs) => `ma ${k} ${fs}\r\n`)),
-  fc.tuple(base64Key, fc.constantFrom('v k', 'k c', 'v')).map(([k, fs]) => `mg ${k} b ${fs}\r\n`),
+  fc
+    .tuple(base64Key, fc.constantFrom('v k', 'k c', 'v', 'k h l s', 'k u', 'k t f'))
+    .map(([k, fs]) => `mg ${k} b ${fs}\r\n`),
+  lineSafeBase64Key.map((k) => `mg ${k} b k N1000 v\r\n`),
   fc.tuple(base64Key, value).map(([k, v]) => `ms ${k} ${Buffer.byteLength(v)} b k c\r\n${v}\r\n`),
+  fc
+    .tuple(base64Key, fc.constantFrom('k', 'k q', 'k I', 'k C1'))
+    .map(([k, fs]) => `md ${k} b ${fs}\r\n`),
+  fc
+    .tuple(lineSafeBase64Key, fc.constantFrom('k v', 'k N1000 J9 v', 'k D100 v', 'k MD'))
+    .map(([k, fs]) => `ma ${k} b ${fs}\r\n`),
+);
+
+/**
+ * Read tracking and win tokens, as steps sent one at a time: h/l/u around reads from every command
+ * that reads, and the stale (md I), recache (R) and vivify (N) tokens handed out once, then Z. One
+ * at a time because memcached changes an item in place (keeping its `h`) only when no reply still
+ * holds it, which within one write depends on its reference counts.
+ */
+const readsAndTokens = key.chain((k) =>
+  fc.constantFrom<string[]>(
+    [
+      `ms ${k} 1 T1000\r\nx\r\n`,
+      `md ${k} I\r\n`,
+      `mg ${k} v c h\r\n`,
+      `mg ${k} v c h\r\n`,
+      `mg ${k} h u\r\n`,
+    ],
+    [
+      `md ${k} I\r\n`,
+      `mg ${k} h l\r\n`,
+      `mg ${k} h l t\r\n`,
+      `ms ${k} 1 I\r\ny\r\n`,
+      `mg ${k} h\r\n`,
+    ],
+    [`mg ${k} N1000 v h l\r\n`, `mg ${k} N1000 h l\r\n`, `mg ${k} h\r\n`],
+    [`ms ${k} 1 T100\r\nx\r\n`, `mg ${k} R2000 h\r\n`, `mg ${k} R2000 h\r\n`, `mg ${k} h t\r\n`],
+    [
+      `set ${k} 0 0 1\r\nx\r\n`,
+      `mg ${k} h u\r\n`,
+      `mg ${k} h u T1000\r\n`,
+      `mg ${k} h l\r\n`,
+      `mg ${k} h\r\n`,
+    ],
+    [`set ${k} 0 0 1\r\nx\r\n`, `get ${k}\r\n`, `mg ${k} h\r\n`],
+    [`set ${k} 0 0 1\r\nx\r\n`, `touch ${k} 1000\r\n`, `mg ${k} h l\r\n`],
+    [`set ${k} 0 0 1\r\nx\r\n`, `gats 1000 ${k}\r\n`, `mg ${k} h\r\n`],
+    [
+      `set ${k} 0 0 2\r\n10\r\n`,
+      `mg ${k}\r\n`,
+      `incr ${k} 1\r\n`,
+      `mg ${k} h\r\n`,
+      `incr ${k} 100\r\n`,
+      `mg ${k} h\r\n`,
+    ],
+    [
+      `set ${k} 0 0 1\r\n5\r\n`,
+      `mg ${k}\r\n`,
+      `ma ${k}\r\n`,
+      `mg ${k} h\r\n`,
+      `ma ${k} D10\r\n`,
+      `mg ${k} h\r\n`,
+    ],
+    [`ma ${k} N1000 J3 h\r\n`, `mg ${k} h l\r\n`, `mg ${k} h\r\n`],
+    [`set ${k} 0 0 1\r\nx\r\n`, `mg ${k}\r\n`, `append ${k} 0 0 1\r\ny\r\n`, `mg ${k} h\r\n`],
+    [
+      `set ${k} 0 0 1\r\nx\r\n`,
+      `mg ${k}\r\n`,
+      `md ${k} I T1000\r\n`,
+      `mg ${k} h\r\n`,
+      `mg ${k} h\r\n`,
+    ],
+  ),
 );
 
 const edge = fc.oneof(
@@ -235,7 +376,7 @@ const edge = fc.oneof(
   ),
 );
 
-const singleWith = (get: fc.Arbitrary<string>) =>
+const singleWith = (get: fc.Arbitrary<string>, http: fc.Arbitrary<string>[]) =>
   fc.oneof(
     { weight: 5, arbitrary: storage },
     { weight: 4, arbitrary: get },
@@ -243,20 +384,39 @@ const singleWith = (get: fc.Arbitrary<string>) =>
     { weight: 2, arbitrary: garbage },
     { weight: 5, arbitrary: meta },
     { weight: 1, arbitrary: edge },
+    ...http.map((arbitrary) => ({ weight: 1, arbitrary })),
   );
-const single = singleWith(retrieval);
+const single = singleWith(retrieval, [httpLike]);
 /**
  * memcached answers a get with an over-long key by also dropping the replies it still holds for
  * earlier pipelined commands (conn_release_items); dcache replaces only that get's reply. So in
- * pipelined batches, gets use valid keys only (see MEMCACHED.md, deliberate differences).
+ * pipelined batches, gets use valid keys only (see MEMCACHED.md, deliberate differences). Nor do
+ * batches hold HTTP lines: a hang-up drops the replies of the same read, and a batch with a 2 MB
+ * value is read in pieces that fall differently on the two servers.
  */
-const pipelinable = singleWith(retrievalOf(key));
+const pipelinable = singleWith(retrievalOf(key), []);
 
-/** One command, or several pipelined in one write. */
-export const command = fc.oneof(
+/**
+ * One command, or several pipelined in one write. In a write, `h` flags are dropped: whether
+ * memcached changes an item in place there (keeping its `h`) depends on its reference counts.
+ */
+const command = fc.oneof(
   { weight: 4, arbitrary: single },
   {
     weight: 1,
-    arbitrary: fc.array(pipelinable, { minLength: 2, maxLength: 5 }).map((cs) => cs.join('')),
+    arbitrary: fc
+      .array(pipelinable, { minLength: 2, maxLength: 5 })
+      .map((cs) => cs.join('').replace(/ h[a-z0-9]*(?=[ \r\n])/g, '')),
   },
 );
+
+/** A random session: each element is sent as one write, after the previous one's replies came. */
+export const session = fc
+  .array(
+    fc.oneof(
+      { weight: 12, arbitrary: command.map((c) => [c]) },
+      { weight: 1, arbitrary: readsAndTokens },
+    ),
+    { minLength: 1, maxLength: 40 },
+  )
+  .map((steps) => steps.flat());

@@ -14,6 +14,7 @@ export function newCache(now?: () => number, maxMemory = 64 * 1024 * 1024): LruC
   return new LruCache<StoredValue>({
     maxMemory,
     sizeOf: (v) => v.bytes.length,
+    trackAccess: true,
     ...(now === undefined ? {} : { now }),
   });
 }
@@ -23,7 +24,7 @@ export async function startListener(
   options: Partial<MemcachedListenerOptions> = {},
 ): Promise<Started> {
   const cache = (options.cache as LruCache<StoredValue> | undefined) ?? newCache(options.now);
-  const listener = createMemcachedListener({ version: '1.6.18', ...options, cache });
+  const listener = createMemcachedListener({ ...options, cache });
   const { port } = await listener.listen({ host: '127.0.0.1', port: 0 });
   return { listener, cache, port };
 }

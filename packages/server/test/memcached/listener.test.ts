@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createMemcachedListener } from '../../src/memcached/index.js';
+import { VERSION } from '../../src/version.js';
 import { newCache, RawClient, startListener } from './helpers.js';
 import type { Started } from './helpers.js';
 
@@ -186,7 +187,8 @@ describe('connections', () => {
     expect(map.get('get_hits')).toBe('1');
     expect(map.get('get_misses')).toBe('1');
     expect(map.get('curr_items')).toBe('2');
-    expect(map.get('version')).toBe('1.6.18');
+    expect(map.get('version')).toBe('1.6.18'); // the default, as shipped
+    expect(map.get('dcache_version')).toBe(VERSION);
     expect(s.listener.stats.total_connections).toBe(1);
   });
 

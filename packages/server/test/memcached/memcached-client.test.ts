@@ -1,20 +1,21 @@
 import Memcached from 'memcached';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { buildApp } from '../../src/app.js';
-import { createCache } from '../../src/cache.js';
-import { resolveOptions } from '../../src/options.js';
-import { startListener } from './helpers.js';
-import type { Started } from './helpers.js';
+import { VERSION } from '../../src/version.js';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
 
 /**
- * The `memcached` npm client (3rd-Eden, 2.x) — software we did not write — against the dcache
- * memcached port, and values crossing between that port and the HTTP API over one shared cache.
+ * The `memcached` npm client (3rd-Eden, 2.x) — software we did not write — against the memcached
+ * port of a node started through the CLI with its defaults, and values crossing between that port
+ * and the node's HTTP API.
  */
-const options = resolveOptions({ maxMemory: 16 * 1024 * 1024 });
-const cache = createCache(options);
-const app = buildApp(options, cache);
-let s: Started;
+let node: CliNode;
 let client: Memcached;
+
+/** A request to the node's HTTP API. */
+function http(path: string, init?: RequestInit): Promise<Response> {
+  return fetch(`${node.url}${path}`, init);
+}
 
 function call<T>(fn: (cb: (err: unknown, result: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => {
@@ -25,13 +26,14 @@ function call<T>(fn: (cb: (err: unknown, result: T) => void) => void): Promise<T
 }
 
 beforeAll(async () => {
-  s = await startListener({ cache });
-  client = new Memcached(`127.0.0.1:${s.port}`, { retries: 0, timeout: 2000, poolSize: 2 });
-});
+  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
+  const { host, port } = node.memcached!;
+  client = new Memcached(`${host}:${port}`, { retries: 0, timeout: 2000, poolSize: 2 });
+}, 30_000);
 
 afterAll(async () => {
-  client.end();
-  await s.listener.close();
+  client?.end();
+  await stopCliNodes();
 });
 
 describe('memcached npm client round trips', () => {
@@ -64,7 +66,9 @@ describe('memcached npm client round trips', () => {
   test('touch gives an item a new lifetime', async () => {
     await call((cb) => client.set('t', 'x', 1000, cb));
     expect(await call((cb) => client.touch('t', 0, cb as never))).toBe(true);
-    expect(cache.peekEntry('t')?.ttl).toBeUndefined();
+    const res = await http('/v1/keys/t');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('dcache-ttl')).toBeNull(); // no TTL left: it never expires
     expect(await call((cb) => client.touch('absent-touch', 10, cb as never))).toBe(false);
   });
 
@@ -80,7 +84,7 @@ describe('memcached npm client round trips', () => {
 
 describe('one cache behind both doors', () => {
   test('JSON written over HTTP is read (and parsed) over memcached', async () => {
-    const res = await app.request('/v1/keys/from-http', {
+    const res = await http('/v1/keys/from-http', {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ hello: 'memcached' }),
@@ -90,31 +94,32 @@ describe('one cache behind both doors', () => {
   });
 
   test('text written over HTTP reads back over memcached with the text flags (16)', async () => {
-    await app.request('/v1/keys/text-http', {
+    await http('/v1/keys/text-http', {
       method: 'PUT',
       headers: { 'content-type': 'text/plain; charset=utf-8' },
       body: 'héllo',
     });
     expect(await call((cb) => client.get('text-http', cb))).toBe('héllo');
-    expect(cache.peek('text-http')?.flags).toBe(16);
+    const res = await http('/v1/keys/text-http');
+    expect(res.headers.get('dcache-flags')).toBe('16');
   });
 
   test('values written over memcached are read over HTTP with their bytes and flags', async () => {
     await call((cb) => client.set('from-mc', { n: 1 }, 0, cb));
-    const json = await app.request('/v1/keys/from-mc', { headers: { accept: 'application/json' } });
+    const json = await http('/v1/keys/from-mc', { headers: { accept: 'application/json' } });
     expect(json.status).toBe(200);
     expect(json.headers.get('dcache-flags')).toBe('2');
     expect(await json.json()).toEqual({ n: 1 });
 
     await call((cb) => client.set('raw-mc', 'plain bytes', 0, cb));
-    const raw = await app.request('/v1/keys/raw-mc');
+    const raw = await http('/v1/keys/raw-mc');
     expect(raw.headers.get('dcache-flags')).toBe('0');
     expect(raw.headers.get('content-type')).toContain('application/octet-stream');
     expect(await raw.text()).toBe('plain bytes');
   });
 
   test('an HTTP version (ETag) is the memcached cas unique', async () => {
-    const put = await app.request('/v1/keys/v', { method: 'PUT', body: 'abc' });
+    const put = await http('/v1/keys/v', { method: 'PUT', body: 'abc' });
     const etag = put.headers.get('etag');
     const got = await call<{ v: string; cas: string }>((cb) => client.gets('v', cb as never));
     expect(etag).toBe(`"${got.cas}"`);
@@ -123,7 +128,19 @@ describe('one cache behind both doors', () => {
   test('a counter incremented over memcached reads back over HTTP', async () => {
     await call((cb) => client.set('ctr', '41', 0, cb));
     await call((cb) => client.incr('ctr', 1, cb));
-    const res = await app.request('/v1/keys/ctr');
+    const res = await http('/v1/keys/ctr');
     expect(await res.text()).toBe('42');
+  });
+});
+
+describe('what a client learns about the server', () => {
+  test('version is a memcached release; stats carry dcache_version as well', async () => {
+    const version = await call<Array<{ version: string; major: string }>>((cb) =>
+      client.version(cb as never),
+    );
+    expect(version[0]!.version).toBe('1.6.18');
+    const stats = await call<Array<Record<string, unknown>>>((cb) => client.stats(cb as never));
+    expect(stats[0]!.version).toBe('1.6.18');
+    expect(stats[0]!.dcache_version).toBe(VERSION);
   });
 });

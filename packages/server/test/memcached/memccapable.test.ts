@@ -1,17 +1,18 @@
 import { execFile } from 'node:child_process';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
 import { requireBinary } from './binaries.js';
-import { startListener } from './helpers.js';
-import type { Started } from './helpers.js';
 
-// libmemcached's conformance suite, ASCII half. Debian ships it as `memccapable`.
+// libmemcached's conformance suite, ASCII half (Debian ships it as `memccapable`), against a node
+// started through the CLI with its defaults, as a user would: what is tested is what ships.
 const memccapable = requireBinary('memccapable');
 
-let s: Started;
+let node: CliNode;
 beforeAll(async () => {
-  s = await startListener();
-});
-afterAll(async () => s.listener.close());
+  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
+}, 30_000);
+afterAll(() => stopCliNodes());
 
 function run(args: string[]): Promise<{ code: number; output: string }> {
   return new Promise((resolve) => {
@@ -22,8 +23,9 @@ function run(args: string[]): Promise<{ code: number; output: string }> {
   });
 }
 
-test('memccapable -a passes every ASCII test against the dcache port', async () => {
-  const { code, output } = await run(['-a', '-h', '127.0.0.1', '-p', String(s.port)]);
+test('memccapable -a passes every ASCII test against a CLI-started node', async () => {
+  const { host, port } = node.memcached!;
+  const { code, output } = await run(['-a', '-h', host, '-p', String(port)]);
   const results = output.split('\n').filter((line) => /^ascii /.test(line));
   // The suite has 27 ASCII tests (version … stat); every one must report [pass].
   expect(results.length).toBeGreaterThanOrEqual(27);

@@ -37,14 +37,14 @@ describe('reply back-pressure within a multi-key get', () => {
     const reply = await ask(
       client,
       'get big small nothing big small\r\nversion\r\n',
-      'VERSION dcache\r\n',
+      'VERSION 1.6.18\r\n',
     );
     expect(reply).toBe(
       valueBlock('big', 7, BIG) +
         valueBlock('small', 0, SMALL) +
         valueBlock('big', 7, BIG) +
         valueBlock('small', 0, SMALL) +
-        'END\r\nVERSION dcache\r\n',
+        'END\r\nVERSION 1.6.18\r\n',
     );
   });
 
@@ -71,7 +71,7 @@ describe('reply back-pressure within a multi-key get', () => {
       client.on('data', (chunk: Buffer) => {
         received += chunk.length;
         tail = (tail + chunk.toString('latin1')).slice(-64);
-        if (tail.endsWith('END\r\nVERSION dcache\r\n')) resolve(tail);
+        if (tail.endsWith('END\r\nVERSION 1.6.18\r\n')) resolve(tail);
       });
     });
     client.write(`get${' big'.repeat(copies)}\r\nversion\r\n`);
@@ -83,7 +83,7 @@ describe('reply back-pressure within a multi-key get', () => {
     client.resume();
     await done;
     const oneValue = `VALUE big 7 ${MiB}\r\n`.length + MiB + 2;
-    expect(received).toBe(copies * oneValue + 'END\r\n'.length + 'VERSION dcache\r\n'.length);
+    expect(received).toBe(copies * oneValue + 'END\r\n'.length + 'VERSION 1.6.18\r\n'.length);
     expect(listener.unsentBytes).toBe(0);
   });
 

@@ -1,0 +1,48 @@
+// Where discovered nodes are: their SRV target names, resolved by the discovery's own resolver.
+import { lookup as systemLookup } from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+
+/**
+ * Node URLs keep the SRV target's name — the ring's key, and what TLS verifies — while connections
+ * go to the address the discovery found for it: with custom `discovery.servers` the system
+ * resolver does not know those names, and when it does it may lag behind. The connection pool
+ * asks `lookup` (net.connect's option); names it does not hold go to the system resolver.
+ */
+type SystemCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+export class AddressBook {
+  #addresses = new Map<string, LookupAddress>();
+
+  /** Replaces every entry; returns the names whose address changed (a pod restarted elsewhere). */
+  replace(entries: Iterable<{ host: string; address: string; family: 4 | 6 }>): string[] {
+    const next = new Map<string, LookupAddress>();
+    const moved: string[] = [];
+    for (const { host, address, family } of entries) {
+      if (host === address) continue;
+      next.set(host, { address, family });
+      const before = this.#addresses.get(host);
+      if (before !== undefined && before.address !== address) moved.push(host);
+    }
+    this.#addresses = next;
+    return moved;
+  }
+
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    const found = this.#addresses.get(hostname.toLowerCase());
+    if (found === undefined) {
+      systemLookup(hostname, options as LookupOptions, callback as SystemCallback);
+      return;
+    }
+    // net.connect asks for every address (`all`) when it may try several (autoSelectFamily).
+    if ((options as LookupOptions).all === true) {
+      (callback as unknown as (error: null, addresses: LookupAddress[]) => void)(null, [found]);
+    } else {
+      callback(null, found.address, found.family);
+    }
+  };
+}

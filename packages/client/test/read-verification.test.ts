@@ -1,0 +1,57 @@
+// Reads of entries a node cannot vouch for (issue #17, requirement 1c): a node restarted from its
+// snapshot serves nothing stale to a process that never saw the writes it missed.
+import { afterEach, describe, expect, it } from 'vitest';
+import { HashRing } from '@dcache/ring';
+import { DistributedCacheClient } from '../src/index.js';
+import { Nemesis } from './faults/nemesis.js';
+import { rawGets } from './raw-node.js';
+
+let nemesis: Nemesis | undefined;
+const clients: DistributedCacheClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close();
+  await nemesis?.cleanup();
+  nemesis = undefined;
+});
+
+describe('verification of unverified entries', () => {
+  it('after a snapshot restart, a new process reads the overwrites and deletes made while the node was down, and the untouched keys', async () => {
+    nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+    const urls = nemesis.urls;
+    const ring = new HashRing(urls);
+    const keys = Array.from({ length: 150 }, (_, i) => `verify:${i}`);
+    const writer = new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 2000 });
+    clients.push(writer);
+    expect(await writer.setMany(keys.map((key) => [key, 'v0']))).toBe(true);
+    const primaryOn0 = keys.filter((key) => ring.getN(key, 2)[0] === urls[0]);
+    const overwritten = primaryOn0.slice(0, 20);
+    const deleted = primaryOn0.slice(20, 40);
+    const untouched = primaryOn0.slice(40);
+    expect(untouched.length).toBeGreaterThan(0);
+
+    await nemesis.stop(0);
+    for (const key of overwritten) expect(await writer.set(key, 'v1')).toBe(true);
+    for (const key of deleted) await writer.delete(key);
+    // The writer is gone before the node returns (the issue's case c).
+    await writer.close();
+    await nemesis.restart(0, 'snapshot');
+    // The restored entries are unverified on node 0 (until a peer vouches or a hint rewrites).
+    const [restored] = await rawGets(urls[0]!, [untouched[0]!]);
+    expect(restored![0]).toBe(200);
+    expect(restored![6]).toBe(true);
+
+    const reader = new DistributedCacheClient(urls);
+    clients.push(reader);
+    for (const key of overwritten) expect(await reader.get(key)).toBe('v1');
+    for (const key of deleted) expect(await reader.get(key)).toBeUndefined();
+    for (const key of untouched) expect(await reader.get(key)).toBe('v0');
+    const stats = reader.getReplicationStats();
+    // Each untouched key was read from node 0 first, unverified, and vouched for by its peer.
+    expect(stats.verifications).toBeGreaterThanOrEqual(untouched.length);
+    expect(stats.unverifiedDropped).toBe(0);
+    await reader.close();
+    // Vouched for: node 0 now serves them as verified.
+    const after = await rawGets(urls[0]!, untouched);
+    expect(after.every((result) => result[0] === 200 && result[6] !== true)).toBe(true);
+  });
+});
