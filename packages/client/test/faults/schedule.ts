@@ -64,7 +64,8 @@ async function end(nemesis: Nemesis, { kind, node }: ScheduledFault): Promise<vo
 
 /**
  * Runs `schedule` against `nemesis` in real time (a fault that takes long to do or undo — a restart
- * — shifts the later ones). `onStep` hears each step, for the log a failing run prints.
+ * — shifts the later ones). `onStep` hears each step, for the log a failing run prints: the fault,
+ * its end, and `node N back` once the node is reachable again (a restarted one is listening).
  */
 export async function runSchedule(
   nemesis: Nemesis,
@@ -81,5 +82,6 @@ export async function runSchedule(
     await until(fault.until);
     onStep(`${Date.now() - started} ms: end ${fault.kind} node ${fault.node}`);
     await end(nemesis, fault);
+    onStep(`${Date.now() - started} ms: node ${fault.node} back`);
   }
 }
