@@ -54,4 +54,21 @@ describe('verification of unverified entries', () => {
     const after = await rawGets(urls[0]!, untouched);
     expect(after.every((result) => result[0] === 200 && result[6] !== true)).toBe(true);
   });
+
+  it('a cluster of one node serves what its snapshot restored: no other node can hold anything newer', async () => {
+    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const urls = nemesis.urls;
+    const writer = new DistributedCacheClient(urls);
+    clients.push(writer);
+    expect(await writer.set('single:k', 'kept')).toBe(true);
+    await writer.close();
+    await nemesis.stop(0);
+    await nemesis.restart(0, 'snapshot');
+    const [restored] = await rawGets(urls[0]!, ['single:k']);
+    expect(restored![6]).toBe(true);
+    const reader = new DistributedCacheClient(urls);
+    clients.push(reader);
+    expect(await reader.get('single:k')).toBe('kept');
+    expect(reader.getReplicationStats().unverifiedDropped).toBe(0);
+  });
 });
