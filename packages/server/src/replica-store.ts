@@ -29,12 +29,6 @@ export interface CopyOutcome {
   stamp: number;
 }
 
-/** A raw read for replicas: tombstones included, with whether the node vouches for it. */
-export interface ReplicaEntry extends CacheEntry<StoredValue> {
-  /** Written before the node's fence (a restore, a stall, a fence request): it may be stale. */
-  unverified: boolean;
-}
-
 /** Event counters and levels of the replication mechanism (docs/design/never-stale.md §11). */
 export interface ReplicaStats {
   copiesApplied: number;
@@ -123,6 +117,8 @@ export class ReplicaStore {
   };
   /** Called before reads that honour the fence (the stall detector's request-path look). */
   beforeRead: () => void = () => undefined;
+  /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
+  onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
 
   /**
    * `cache` must report evictions to {@link evicted} (its `onEvict`), so tombstones are counted
@@ -202,12 +198,14 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ replica reads (batch)
 
-  /** The raw entry, tombstones included, promoted and counted as a hit or miss. */
-  lookup(key: string): ReplicaEntry | undefined {
+  /**
+   * The raw entry, tombstones included (a miss for the counters), promoted; ask
+   * {@link isVerified} whether the node vouches for it.
+   */
+  lookup(key: string): CacheEntry<StoredValue> | undefined {
     const entry = this.cache.getEntry(key);
-    if (entry === undefined) return undefined;
-    if (entry.value.tombstone) this.#hiddenHits++;
-    return { ...entry, unverified: entry.version <= this.#fenceVersion };
+    if (entry?.value.tombstone) this.#hiddenHits++;
+    return entry;
   }
 
   /** The raw entry without promotion or counting. */
@@ -215,6 +213,7 @@ export class ReplicaStore {
     return this.cache.peekEntry(key);
   }
 
+  /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
   isVerified(entry: CacheEntry<StoredValue>): boolean {
     return entry.version > this.#fenceVersion;
   }
@@ -461,6 +460,7 @@ export class ReplicaStore {
     this.#stats.tombstonesEvictedEarly++;
     if (stamp > this.#stats.tombstoneFloor) this.#stats.tombstoneFloor = stamp;
     this.#onEarlyEviction?.(key, stamp);
+    this.onEarlyEviction?.(key, stamp);
   }
 
   // ------------------------------------------------------------ internals

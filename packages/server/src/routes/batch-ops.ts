@@ -157,7 +157,7 @@ export function batchRunner(node: NodeState): RunBatch {
         valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
         const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl) ?? null;
         const stamp = stampOf(value);
-        return entry.unverified
+        return !replicas.isVerified(entry)
           ? [200, value.bytes, value.flags, entry.version, ttl, stamp, true]
           : [200, value.bytes, value.flags, entry.version, ttl, stamp];
       }
