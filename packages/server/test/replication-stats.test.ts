@@ -55,18 +55,20 @@ describe('replication counters', () => {
       ['copy', 'a', Uint8Array.of(3), 0, null, 1, 'repair'],
       ['set', 'd', Uint8Array.of(4), 0, null, null, far],
       ['hint', 'a', 'http://127.0.0.1:1'],
+      ['copy', 'r', Uint8Array.of(5), 0, null, 2, 'restore'],
     ]);
-    expect(results.map((r) => r[0])).toEqual([204, 404, 204, 412, 400, 204]);
+    expect(results.map((r) => r[0])).toEqual([204, 404, 204, 412, 400, 204, 204]);
     expect(results[4]![1]).toBe('clock_skew');
     const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
     expect(stats).toMatchObject({
-      copiesApplied: 1,
+      copiesApplied: 2,
       copiesRefused: 1,
       tombstones: 1,
       clockSkewRejections: 1,
       hintsStored: 1,
       hintsPending: 1,
-      items: 2, // a and c: the tombstone is not an item
+      restoredKeys: 1,
+      items: 3, // a, c and r: the tombstone is not an item
     });
     const metrics = await (await fetch(`${node.url}/metrics`)).text();
     for (const [stat, metric] of NAMES) {
