@@ -215,7 +215,7 @@ export class ReplicaStore {
 
   /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
   isVerified(entry: CacheEntry<StoredValue>): boolean {
-    return entry.version > this.#fenceVersion && entry.value.doubted !== true;
+    return entry.version > this.#fenceVersion;
   }
 
   // ------------------------------------------------------------ replica writes
@@ -297,13 +297,9 @@ export class ReplicaStore {
     if (raw === undefined) return { verified: false, stamp: undefined };
     const stored = stampOf(raw.value);
     if (stored !== stamp) return { verified: false, stamp: stored };
-    if (!this.isVerified(raw)) {
-      const { value } = raw;
-      // The same object again when it can be (the core then reports no overwrite); it fitted before.
-      const vouched: StoredValue = value.doubted
-        ? { bytes: value.bytes, flags: value.flags, stamp: stored }
-        : value;
-      this.cache.set(key, vouched, { ttl: remaining(raw) });
+    if (raw.version <= this.#fenceVersion) {
+      // The same object again: the core reports no overwrite, and it fitted before.
+      this.cache.set(key, raw.value, { ttl: remaining(raw) });
       this.#stats.verifications++;
     }
     return { verified: true, stamp: stored };
@@ -314,10 +310,7 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
-    const raw = this.cache.peekEntry(key);
-    value.stamp = this.#above(stamp, raw);
-    // Counting on a value the node cannot vouch for gives a result it cannot vouch for either.
-    if (raw !== undefined && !raw.value.tombstone && !this.isVerified(raw)) value.doubted = true;
+    value.stamp = this.#above(stamp, this.cache.peekEntry(key));
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
@@ -352,7 +345,7 @@ export class ReplicaStore {
       this.#hiddenHits++;
       return undefined;
     }
-    if (!this.isVerified(entry)) {
+    if (entry.version <= this.#fenceVersion) {
       this.#hiddenHits++;
       this.#stats.staleReadsPrevented++;
       return undefined;
@@ -363,7 +356,7 @@ export class ReplicaStore {
   peekEntry(key: string): CacheEntry<StoredValue> | undefined {
     this.beforeRead();
     const entry = this.cache.peekEntry(key);
-    if (entry === undefined || entry.value.tombstone || !this.isVerified(entry)) {
+    if (entry === undefined || entry.value.tombstone || entry.version <= this.#fenceVersion) {
       return undefined;
     }
     return entry;

@@ -16,11 +16,6 @@ export interface StoredValue {
   stamp?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
-  /**
-   * Computed from an unverified value (an incr on a fenced entry): unverified like it, whatever
-   * its version, until a peer vouches for it or it is overwritten.
-   */
-  doubted?: true;
 }
 
 /** Flags that name an HTTP encoding. Values chosen to match common memcached client conventions. */

@@ -294,17 +294,3 @@ describe('ReplicaStore flush stamp', () => {
     expect(store.vouchingFloor()).toBe(store.flushStamp);
   });
 });
-
-describe('ReplicaStore: counting on a value in doubt', () => {
-  it('an incr-like rewrite of an unverified entry stays unverified until verified', () => {
-    const store = newStore();
-    store.write('n', value('5'), undefined, null, S + 1);
-    store.fence();
-    const { stamp } = store.rewrite('n', value('6'), undefined, S + 2);
-    expect(store.isVerified(store.lookup('n')!)).toBe(false);
-    expect(store.get('n')).toBeUndefined();
-    expect(store.verify('n', stamp)).toEqual({ verified: true, stamp });
-    expect(store.isVerified(store.lookup('n')!)).toBe(true);
-    expect(text(store, 'n')).toBe('6');
-  });
-});
