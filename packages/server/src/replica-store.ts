@@ -314,7 +314,21 @@ export class ReplicaStore {
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
-  /** A new TTL for a live entry, stamped above its current stamp; undefined when absent. */
+  /**
+   * A read-modify-write (incr, touch) found the entry unverified: it answers as absent rather
+   * than count on (or re-stamp) a value a peer may have overwritten; the caller's other replicas
+   * answer, and hints or repairs bring this one up to date.
+   */
+  refuseUnverified(entry: CacheEntry<StoredValue>): boolean {
+    if (this.isVerified(entry)) return false;
+    this.#stats.staleReadsPrevented++;
+    return true;
+  }
+
+  /**
+   * A new TTL for a live, verified entry, stamped above its current stamp; undefined when absent
+   * or unverified.
+   */
   retouch(
     key: string,
     ttl: number,
@@ -322,7 +336,7 @@ export class ReplicaStore {
     options?: Pick<SetOptions, 'keepAccess'>,
   ): number | undefined {
     const raw = this.cache.peekEntry(key);
-    if (raw === undefined || raw.value.tombstone) return undefined;
+    if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
     const next = this.#above(stamp, raw);
     this.cache.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.

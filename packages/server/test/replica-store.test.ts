@@ -294,3 +294,15 @@ describe('ReplicaStore flush stamp', () => {
     expect(store.vouchingFloor()).toBe(store.flushStamp);
   });
 });
+
+describe('ReplicaStore: read-modify-writes of an unverified entry', () => {
+  it('a touch answers absent and changes nothing (a re-stamp could pass it off as current)', () => {
+    const store = newStore();
+    store.write('k', value('v'), undefined, null, S + 1);
+    store.fence();
+    expect(store.retouch('k', 1000, S + 5)).toBeUndefined();
+    expect(store.peekRaw('k')!.value.stamp).toBe(S + 1);
+    expect(store.isVerified(store.lookup('k')!)).toBe(false);
+    expect(store.replicaStats.staleReadsPrevented).toBe(1);
+  });
+});
