@@ -5,6 +5,7 @@ import { HashRing } from '@dcache/ring';
 import { DistributedCacheClient } from '../src/index.js';
 import { Nemesis } from './faults/nemesis.js';
 import { rawGets } from './raw-node.js';
+import { waitFor } from './cluster.js';
 
 let nemesis: Nemesis | undefined;
 const clients: DistributedCacheClient[] = [];
@@ -53,5 +54,53 @@ describe('verification of unverified entries', () => {
     // Vouched for: node 0 now serves them as verified.
     const after = await rawGets(urls[0]!, untouched);
     expect(after.every((result) => result[0] === 200 && result[6] !== true)).toBe(true);
+  });
+
+  it('a cluster of one node serves what its snapshot restored: no other node can hold anything newer', async () => {
+    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const urls = nemesis.urls;
+    const writer = new DistributedCacheClient(urls);
+    clients.push(writer);
+    expect(await writer.set('single:k', 'kept')).toBe(true);
+    await writer.close();
+    await nemesis.stop(0);
+    await nemesis.restart(0, 'snapshot');
+    const [restored] = await rawGets(urls[0]!, ['single:k']);
+    expect(restored![6]).toBe(true);
+    const reader = new DistributedCacheClient(urls);
+    clients.push(reader);
+    expect(await reader.get('single:k')).toBe('kept');
+    expect(reader.getReplicationStats().unverifiedDropped).toBe(0);
+  });
+
+  it('a counter restored stale on its primary is never counted there: incr answers the current count, and the primary catches up', async () => {
+    nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+    const urls = nemesis.urls;
+    const ring = new HashRing(urls);
+    let i = 0;
+    while (ring.getN(`counter:${i}`, 2)[0] !== urls[0]) i++;
+    const key = `counter:${i}`;
+    const client = new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 2000 });
+    clients.push(client);
+    expect(await client.incr(key, 1, { initial: 10 })).toBe(10);
+    await nemesis.stop(0);
+    expect(await client.incr(key, 5)).toBe(15); // on the replica only
+    await nemesis.restart(0, 'snapshot'); // holds 10, unverified
+    const other = new DistributedCacheClient(urls);
+    clients.push(other);
+    expect(await other.incr(key, 1)).toBe(16);
+    expect(await other.get(key)).toBe(16);
+    await waitFor(
+      async () => {
+        const [held] = await rawGets(urls[0]!, [key]);
+        return (
+          held![0] === 200 &&
+          held![6] !== true &&
+          Buffer.from(held![1] as Uint8Array).toString() === '16'
+        );
+      },
+      'the primary to hold the current count',
+      { timeoutMs: 5000, intervalMs: 100 },
+    );
   });
 });

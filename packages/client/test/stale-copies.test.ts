@@ -1,8 +1,9 @@
 // Stamps on the read path (issue #17, no fault): read repair is a newest-wins copy carrying the
 // value's stamp, and a copy older than a tombstone another replica holds is never served.
 import { afterEach, describe, expect, it } from 'vitest';
-import { isStamp } from '@dcache/core';
+import { isStamp, stampAt } from '@dcache/core';
 import { HashRing } from '@dcache/ring';
+import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import { Nemesis } from './faults/nemesis.js';
 import { rawBatch, rawGet, rawGets } from './raw-node.js';
@@ -70,5 +71,22 @@ describe('stamps on the read path', () => {
     ]);
     expect(refused![0]).toBe(412);
     expect(isStamp(refused![1])).toBe(true);
+  });
+
+  it("stamps above the clock of the nodes it talked to (Dcache-Clock): its write wins over one stamped ahead by another process's clock", async () => {
+    nemesis = await Nemesis.start({ nodes: 1 });
+    const [url] = nemesis.urls as [string];
+    // Another writer whose clock runs 450 ms ahead (within the nodes' 500 ms maxClockSkew).
+    const { bytes, flags } = encodeValue('theirs');
+    const ahead = stampAt(Date.now() + 450);
+    const [stored] = await rawBatch(url, [['set', 'clock:k', bytes, flags, null, null, ahead]]);
+    expect(stored![0]).toBe(204);
+    const client = connect([url]);
+    // Any batch answer carries the node's clock, which has seen that stamp.
+    expect(await client.get('clock:other')).toBeUndefined();
+    expect(await client.set('clock:k', 'mine')).toBe(true);
+    expect(await client.get('clock:k')).toBe('mine');
+    const [, , , , , stamp] = await rawGet(url, 'clock:k');
+    expect(stamp).toBeGreaterThan(ahead);
   });
 });

@@ -33,6 +33,20 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
   });
   const file = options.snapshotFile;
   let claimed = false;
+  // The one case the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
+  let lastEarlyLog = -Infinity;
+  let earlySinceLog = 0;
+  replicas.onEarlyEviction = (key, stamp) => {
+    earlySinceLog++;
+    const at = performance.now();
+    if (at - lastEarlyLog < 10_000) return;
+    logger.warn(
+      'tombstone_evicted_early',
+      `${earlySinceLog} tombstone(s) evicted before tombstoneGrace for lack of memory (latest ${JSON.stringify(key)}): absences stamped at or below ${stamp} are no longer vouched for (tombstonesEvictedEarly); raise maxMemory`,
+    );
+    lastEarlyLog = at;
+    earlySinceLog = 0;
+  };
   const flush = new NodeFlush(() => replicas.clear(), now);
   return {
     options,

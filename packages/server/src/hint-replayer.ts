@@ -83,6 +83,8 @@ export class HintReplayer {
     let replayed = 0;
     while (pending.keys.size > 0) {
       const keys = [...pending.keys.keys()].slice(0, REPLAY_BATCH_OPS);
+      // Read before the ops: a key hinted again while the batch is out stays hinted.
+      const sent = keys.map((key) => ({ ...pending.keys.get(key)! }));
       const ops = keys.map((key) => this.#opFor(key));
       if (ops.includes(undefined)) {
         // Something this node held for the target is gone (evicted, expired): it cannot be
@@ -99,10 +101,10 @@ export class HintReplayer {
         const status = results[i]?.[0];
         if (status !== 204 && status !== 412) throw new Error(`a copy answered ${String(status)}`);
         const key = keys[i]!;
-        const standIn = pending.keys.get(key) === true;
-        hints.delivered(target, key);
+        const { standIn, generation } = sent[i]!;
+        hints.delivered(target, key, generation);
         replayed++;
-        if (standIn) this.#dropStandIn(key, ops[i]!);
+        if (standIn && pending.keys.get(key) === undefined) this.#dropStandIn(key, ops[i]!);
       }
     }
     if (replayed > 0) {

@@ -7,10 +7,17 @@ export interface HintStats {
   hintsPending: number;
 }
 
-/** What one target missed: keys (with whether this node only stood in for it), or a fence. */
+/** One hinted key. */
+export interface Hint {
+  /** This node held every hinted write of the key only because the target was down. */
+  standIn: boolean;
+  /** Bumped by every hint of the key: a replay delivers only what it read at its generation. */
+  generation: number;
+}
+
+/** What one target missed: keys, or a fence. */
 export interface TargetHints {
-  /** key → standIn: this node held the write only because the target was down. */
-  readonly keys: Map<string, boolean>;
+  readonly keys: Map<string, Hint>;
   /** The keys overflowed or aged: the target is sent `POST /v1/fence` instead. */
   fence: boolean;
   /** When the oldest key now held was added (ms of the store's clock); 0 when none. */
@@ -63,9 +70,12 @@ export class HintStore {
       this.#stats.hintsDropped++;
       return;
     }
-    if (hints.keys.has(key)) {
-      // Still a stand-in only if every write it held was as a stand-in.
-      if (!standIn) hints.keys.set(key, false);
+    const known = hints.keys.get(key);
+    if (known !== undefined) {
+      // A newer write than the one a replay in flight may be carrying: that replay must not
+      // count as delivering it. Still a stand-in only if every write it held was as one.
+      known.generation++;
+      if (!standIn) known.standIn = false;
       return;
     }
     if (this.#pending >= this.#options.maxHints) {
@@ -74,7 +84,7 @@ export class HintStore {
       return;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
-    hints.keys.set(key, standIn);
+    hints.keys.set(key, { standIn, generation: 0 });
     this.#pending++;
   }
 
@@ -86,10 +96,13 @@ export class HintStore {
     }
   }
 
-  /** `key` reached `target` (or the target already held newer): forget it. */
-  delivered(target: string, key: string): void {
+  /**
+   * `key` as it was at `generation` reached `target` (or the target already held newer): forget
+   * it, unless it was hinted again since.
+   */
+  delivered(target: string, key: string, generation: number): void {
     const hints = this.#targets.get(target);
-    if (hints?.keys.delete(key)) {
+    if (hints?.keys.get(key)?.generation === generation && hints.keys.delete(key)) {
       this.#pending--;
       this.#stats.hintsReplayed++;
       this.#forgetIfDone(target, hints);

@@ -90,6 +90,8 @@ export function increment(
 ): Counted | undefined {
   const raw = replicas.peekRaw(key);
   const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
+  // Not created from the seed either: the count exists, this node just cannot vouch for it.
+  if (entry !== undefined && replicas.refuseUnverified(entry)) return undefined;
   if (entry === undefined) {
     return seed === undefined ? undefined : create(replicas, key, seed, stamp);
   }

@@ -29,12 +29,6 @@ export interface CopyOutcome {
   stamp: number;
 }
 
-/** A raw read for replicas: tombstones included, with whether the node vouches for it. */
-export interface ReplicaEntry extends CacheEntry<StoredValue> {
-  /** Written before the node's fence (a restore, a stall, a fence request): it may be stale. */
-  unverified: boolean;
-}
-
 /** Event counters and levels of the replication mechanism (docs/design/never-stale.md §11). */
 export interface ReplicaStats {
   copiesApplied: number;
@@ -123,6 +117,8 @@ export class ReplicaStore {
   };
   /** Called before reads that honour the fence (the stall detector's request-path look). */
   beforeRead: () => void = () => undefined;
+  /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
+  onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
 
   /**
    * `cache` must report evictions to {@link evicted} (its `onEvict`), so tombstones are counted
@@ -202,12 +198,14 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ replica reads (batch)
 
-  /** The raw entry, tombstones included, promoted and counted as a hit or miss. */
-  lookup(key: string): ReplicaEntry | undefined {
+  /**
+   * The raw entry, tombstones included (a miss for the counters), promoted; ask
+   * {@link isVerified} whether the node vouches for it.
+   */
+  lookup(key: string): CacheEntry<StoredValue> | undefined {
     const entry = this.cache.getEntry(key);
-    if (entry === undefined) return undefined;
-    if (entry.value.tombstone) this.#hiddenHits++;
-    return { ...entry, unverified: entry.version <= this.#fenceVersion };
+    if (entry?.value.tombstone) this.#hiddenHits++;
+    return entry;
   }
 
   /** The raw entry without promotion or counting. */
@@ -215,6 +213,7 @@ export class ReplicaStore {
     return this.cache.peekEntry(key);
   }
 
+  /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
   isVerified(entry: CacheEntry<StoredValue>): boolean {
     return entry.version > this.#fenceVersion;
   }
@@ -315,7 +314,21 @@ export class ReplicaStore {
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
-  /** A new TTL for a live entry, stamped above its current stamp; undefined when absent. */
+  /**
+   * A read-modify-write (incr, touch) found the entry unverified: it answers as absent rather
+   * than count on (or re-stamp) a value a peer may have overwritten; the caller's other replicas
+   * answer, and hints or repairs bring this one up to date.
+   */
+  refuseUnverified(entry: CacheEntry<StoredValue>): boolean {
+    if (this.isVerified(entry)) return false;
+    this.#stats.staleReadsPrevented++;
+    return true;
+  }
+
+  /**
+   * A new TTL for a live, verified entry, stamped above its current stamp; undefined when absent
+   * or unverified.
+   */
   retouch(
     key: string,
     ttl: number,
@@ -323,7 +336,7 @@ export class ReplicaStore {
     options?: Pick<SetOptions, 'keepAccess'>,
   ): number | undefined {
     const raw = this.cache.peekEntry(key);
-    if (raw === undefined || raw.value.tombstone) return undefined;
+    if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
     const next = this.#above(stamp, raw);
     this.cache.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
@@ -461,6 +474,7 @@ export class ReplicaStore {
     this.#stats.tombstonesEvictedEarly++;
     if (stamp > this.#stats.tombstoneFloor) this.#stats.tombstoneFloor = stamp;
     this.#onEarlyEviction?.(key, stamp);
+    this.onEarlyEviction?.(key, stamp);
   }
 
   // ------------------------------------------------------------ internals

@@ -152,3 +152,21 @@ describe('stopped with SIGSTOP', () => {
     expect(await stats(node)).toMatchObject({ fences: 1, stalls: 0 });
   });
 });
+
+describe('counting on a fenced node', () => {
+  it('incr and touch of an unverified entry answer 404 and change nothing, even with an initial', async () => {
+    const node = await startCliNode([]);
+    await batch(node, [['set', 'n', text('10'), 0, null, null]]);
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    const [incr, seeded, touch, get] = await batch(node, [
+      ['incr', 'n', 1],
+      ['incr', 'n', 1, 0, null],
+      ['touch', 'n', 1000],
+      ['get', 'n'],
+    ]);
+    expect([incr, seeded, touch]).toEqual([[404], [404], [404]]);
+    expect(get).toEqual([200, text('10'), 0, expect.any(Number), null, expect.any(Number), true]);
+    expect((await fetch(`${node.url}/v1/keys/n/incr`, { method: 'POST' })).status).toBe(404);
+    expect(await stats(node)).toMatchObject({ staleReadsPrevented: 4 });
+  });
+});

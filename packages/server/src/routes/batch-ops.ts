@@ -157,7 +157,7 @@ export function batchRunner(node: NodeState): RunBatch {
         valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
         const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl) ?? null;
         const stamp = stampOf(value);
-        return entry.unverified
+        return !replicas.isVerified(entry)
           ? [200, value.bytes, value.flags, entry.version, ttl, stamp, true]
           : [200, value.bytes, value.flags, entry.version, ttl, stamp];
       }
@@ -190,14 +190,16 @@ export function batchRunner(node: NodeState): RunBatch {
         const flags = validateFlags(op[3]);
         const ttl = op[4] === undefined || op[4] === null ? 0 : validateTtl(op[4]);
         const stamp = replicas.received(op[5]);
-        originIn(op[6]);
+        const origin = originIn(op[6]);
         const outcome = replicas.copy(key, { bytes, flags }, ttl, stamp);
+        if (outcome.applied && origin === 'restore') replicas.countRestored(1);
         return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
       }
       case 'bury': {
         const stamp = replicas.received(op[2]);
-        originIn(op[3]);
+        const origin = originIn(op[3]);
         const outcome = replicas.bury(key, stamp);
+        if (outcome.applied && origin === 'restore') replicas.countRestored(1);
         return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
       }
       case 'hint': {
