@@ -92,11 +92,16 @@ describe('randomized faults, two client processes', () => {
     const files = [scenario.file('a'), scenario.file('b')];
     await Promise.all([
       // Each step with the histories' clock too, to line faults up with the operations.
-      runSchedule(scenario.nemesis, schedule, (step) => {
-        const at = now();
-        steps.push(`${step} (at ${at.toFixed(1)})`);
-        if (step.endsWith(' back')) returns.push(at);
-      }),
+      runSchedule(
+        scenario.nemesis,
+        schedule,
+        (step) => {
+          const at = now();
+          steps.push(`${step} (at ${at.toFixed(1)})`);
+          if (step.endsWith(' back')) returns.push(at);
+        },
+        SETTLE_MS,
+      ),
       runWorkerProcess({ ...common, process: 'a', seed: seed * 2 + 1 }, files[0]!),
       runWorkerProcess({ ...common, process: 'b', seed: seed * 2 + 2 }, files[1]!),
     ]);
@@ -137,6 +142,12 @@ describe('randomized faults, two client processes', () => {
       `checker: ${report.violations.length} violations in ${report.reads} reads (stale ${stale}, resurrected ${resurrected}, lost ${lost}); ${excused.length} allowed (misses during faults, reads within the settle time after a node returned, blind writes less than ${BLIND_WRITE_MS} ms apart)`,
       describeViolations({ ...report, violations: failing }),
       ...failing.slice(0, 3).flatMap((violation) => timeline(history, violation.read)),
+      'allowed:',
+      describeViolations({ ...report, violations: excused }, 5),
+      ...excused
+        .filter((violation) => violation.kind !== 'lost')
+        .slice(0, 2)
+        .flatMap((violation) => timeline(history, violation.read)),
       ...nodes.map((node) => {
         const { stalls, fences, verifications, hintsReplayed, hintsDropped } = node.values;
         return `${node.url}: ${JSON.stringify({ stalls, fences, verifications, hintsReplayed, hintsDropped })}`;

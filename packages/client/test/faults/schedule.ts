@@ -71,17 +71,21 @@ export async function runSchedule(
   nemesis: Nemesis,
   schedule: readonly ScheduledFault[],
   onStep: (step: string) => void = () => undefined,
+  /** At least this long between a node being back and the next fault (a slow restart eats the quiet). */
+  settleMs = 0,
 ): Promise<void> {
   const started = Date.now();
   const until = (ms: number): Promise<void> =>
     new Promise((resolve) => setTimeout(resolve, Math.max(0, started + ms - Date.now())));
+  let back = -Infinity;
   for (const fault of schedule) {
-    await until(fault.at);
+    await until(Math.max(fault.at, back + settleMs));
     onStep(`${Date.now() - started} ms: ${fault.kind} node ${fault.node}`);
     await begin(nemesis, fault);
     await until(fault.until);
     onStep(`${Date.now() - started} ms: end ${fault.kind} node ${fault.node}`);
     await end(nemesis, fault);
-    onStep(`${Date.now() - started} ms: node ${fault.node} back`);
+    back = Date.now() - started;
+    onStep(`${back} ms: node ${fault.node} back`);
   }
 }
