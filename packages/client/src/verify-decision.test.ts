@@ -35,4 +35,16 @@ describe('judgeUnverified: an unverified entry stamped 100 against one peer', ()
       expect(judgeUnverified(100, miss(peerStamp))).toBe('deleted');
     }
   });
+
+  it.each<[string, PeerAnswer, Verdict]>([
+    ['a newer hit refutes it', hit(101), 'peer-newer'],
+    ['a tombstone at or above refutes it', miss(100), 'deleted'],
+    ['the same stamp does not vouch', hit(100), 'ask-next'],
+    ['an older hit does not vouch', hit(99), 'ask-next'],
+    ['a miss without tombstone does not vouch', miss(undefined), 'ask-next'],
+    ['a miss above its floor does not vouch', miss(undefined, 500), 'ask-next'],
+    ['an older tombstone does not vouch', miss(50), 'ask-next'],
+  ])('a peer that is not a natural replica: %s', (_name, peer, verdict) => {
+    expect(judgeUnverified(100, peer, false)).toBe(verdict);
+  });
 });

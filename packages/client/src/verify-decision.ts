@@ -18,8 +18,19 @@ export type PeerAnswer =
  */
 export type Verdict = 'ask-next' | 'peer-newer' | 'same' | 'own-newer' | 'deleted' | 'doubtful';
 
-/** The verdict on an unverified entry stamped `stamp`, given one peer's answer. */
-export function judgeUnverified(stamp: number, peer: PeerAnswer): Verdict {
+/**
+ * The verdict on an unverified entry stamped `stamp`, given one peer's answer. `natural`: the
+ * peer is one of the key's natural replicas, which hold every write of it. Another node (one
+ * further on the ring, a stand-in) can only refute the entry — a newer copy, a tombstone — never
+ * vouch for it: its miss or older copy says nothing of writes the other replicas took.
+ */
+export function judgeUnverified(stamp: number, peer: PeerAnswer, natural = true): Verdict {
+  const verdict = judge(stamp, peer);
+  if (natural || verdict === 'peer-newer' || verdict === 'deleted') return verdict;
+  return 'ask-next';
+}
+
+function judge(stamp: number, peer: PeerAnswer): Verdict {
   if (peer.kind === 'failed') return 'ask-next';
   if (peer.kind === 'hit') {
     if (peer.unverified) return 'ask-next';

@@ -136,11 +136,11 @@ export async function verifyHit(
   if (cluster.nodes.length === 1) return hit;
   const stored = cluster.storedKey(key);
   const candidates = cluster.preference(key, cluster.replicas + 1);
-  for (let i = 0; i < candidates.length; i++) {
-    const peer = candidates[i]!;
+  const natural = cluster.replicasOfStored(cluster.storedKey(key));
+  for (const peer of candidates) {
     if (peer === hit.node || !cluster.isMember(peer)) continue;
     const { answer, hit: peerHit } = await askPeer(cluster, key, peer, queued, trace);
-    const verdict = judgeUnverified(hit.stamp, answer);
+    const verdict = judgeUnverified(hit.stamp, answer, natural.includes(peer.url));
     switch (verdict) {
       case 'ask-next':
         continue;
@@ -155,8 +155,8 @@ export async function verifyHit(
       case 'own-newer':
         counters.verifications++;
         void mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued);
-        // Only a replica of the key gets the copy, not the node one further asked for safety.
-        if (i < cluster.replicas) void copyTo(cluster, key, hit, peer, queued);
+        // The peer is a natural replica (only those vouch): it gets the copy it lacks.
+        void copyTo(cluster, key, hit, peer, queued);
         return { ...hit, unverified: false };
       case 'deleted':
       case 'doubtful': {

@@ -57,6 +57,22 @@ export function writeReplicas(
       cluster.reportBackgroundError(error, context);
     }
   };
+  // Natural replicas marked down get the write too, unawaited: one may be back before this client
+  // noticed (its probe runs every probeInterval), and other clients read it meanwhile. One that is
+  // still down only fails again; either way the hint decision waits for their answers.
+  const extras = policy.hint ? markedDown(cluster, target, nodes) : undefined;
+  const extraResults: { node: NodeClient; result: BatchResult }[] = [];
+  const extraWork =
+    extras === undefined
+      ? undefined
+      : Promise.all(
+          extras.map((node) =>
+            node.run(op, queued).then(
+              (result) => void extraResults.push({ node, result }),
+              () => undefined,
+            ),
+          ),
+        );
   // Waited for only when the policy asks: then the call answers after the primary has.
   let primaryPending = policy.primaryMustAck && required > 0;
   const primary = nodes[0];
@@ -67,8 +83,16 @@ export function writeReplicas(
       pending--;
       if (node === primary) primaryPending = false;
       if (pending === 0 && policy.hint) {
-        const hinting = hintMissed(cluster, target, op, outcome, isAck);
-        if (hinting !== undefined) cluster.track(hinting);
+        if (extraWork === undefined) {
+          const hinting = hintMissed(cluster, target, op, outcome, isAck);
+          if (hinting !== undefined) cluster.track(hinting);
+        } else {
+          const all = (): Promise<void> | undefined => {
+            const results = [...outcome.results, ...extraResults];
+            return hintMissed(cluster, target, op, { ...outcome, results }, isAck);
+          };
+          cluster.track(extraWork.then(all));
+        }
       }
       if (!resolved && ((outcome.acks >= required && !primaryPending) || pending === 0)) {
         resolved = true;
@@ -100,6 +124,17 @@ export function writeReplicas(
     );
     cluster.track(Promise.all(all));
   });
+}
+
+/** The key's natural replicas not among the live ones asked (marked down), or undefined. */
+function markedDown(
+  cluster: Cluster,
+  target: ReplicaSet,
+  asked: readonly NodeClient[],
+): NodeClient[] | undefined {
+  if (target.natural === target.live) return undefined;
+  const down = target.natural.filter((node) => !asked.includes(node) && cluster.isMember(node));
+  return down.length === 0 ? undefined : down;
 }
 
 /**

@@ -29,6 +29,8 @@ export class HintReplayer {
   readonly #options: HintReplayerOptions;
   readonly #busy = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  /** Aborted by stop(): a closing node must not wait on a target that does not answer. */
+  #stopping = new AbortController();
 
   constructor(options: HintReplayerOptions) {
     this.#options = options;
@@ -36,6 +38,7 @@ export class HintReplayer {
 
   start(): void {
     if (this.#timer !== undefined) return;
+    this.#stopping = new AbortController();
     this.#timer = setInterval(() => this.tick(), this.#options.intervalMs);
     this.#timer.unref();
   }
@@ -43,6 +46,7 @@ export class HintReplayer {
   stop(): void {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping.abort();
   }
 
   /** One round for every idle target; resolves when they are done (tests await it). */
@@ -136,7 +140,11 @@ export class HintReplayer {
     const headers: Record<string, string> = {};
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/msgpack';
-    const init: RequestInit = { method, headers, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
+    const signal = AbortSignal.any([
+      AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      this.#stopping.signal,
+    ]);
+    const init: RequestInit = { method, headers, signal };
     if (body !== undefined) init.body = body;
     return fetch(`${target}${path}`, init);
   }

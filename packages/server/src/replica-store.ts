@@ -500,8 +500,9 @@ export class ReplicaStore {
       return { applied: false, stamp: stampOf(raw!.value) };
     }
     if (order === 0) {
-      // The same write: this copy vouches for it.
+      // The same write (a late delivery got there first): this copy vouches for it.
       this.verify(key, stamp);
+      this.#stats.copiesApplied++;
       return { applied: true, stamp };
     }
     if (value.tombstone) this.#bury(key, value);

@@ -271,6 +271,8 @@ describe('ReplicaStore fence', () => {
     store.fence();
     expect(store.copy('a', value('a'), 0, S + 1)).toEqual({ applied: true, stamp: S + 1 });
     expect(store.isVerified(store.lookup('a')!)).toBe(true);
+    // Counted: every copy a node answers is applied or refused, none invisible.
+    expect(store.replicaStats).toMatchObject({ copiesApplied: 1, verifications: 1 });
   });
 });
 
