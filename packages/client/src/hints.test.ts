@@ -5,17 +5,32 @@ import type { NodeClient } from './node-client.js';
 import { ReplicationCounters } from './replication-stats.js';
 import type { BatchResult } from './wire.js';
 
-describe('planHints: who missed a write and who keeps the hint', () => {
-  it.each<[string, string[], string[], string[], string[]]>([
-    // name, natural replicas, acknowledged, missed, hint holders in order
-    ['every natural replica acknowledged', ['A', 'B'], ['A', 'B'], [], []],
-    ['the primary failed', ['A', 'B'], ['B'], ['A'], ['B']],
-    ['the primary down, a stand-in took it', ['A', 'B'], ['B', 'C'], ['A'], ['C', 'B']],
-    ['both natural replicas down, stand-ins only', ['A', 'B'], ['C', 'D'], ['A', 'B'], ['C', 'D']],
-    ['nothing acknowledged: stored nowhere', ['A', 'B'], [], [], []],
-    ['three replicas, one missed', ['A', 'B', 'C'], ['A', 'C'], ['B'], ['A', 'C']],
-  ])('%s', (_name, natural, acked, missed, holders) => {
-    expect(planHints(natural, acked)).toStrictEqual({ missed, holders });
+describe('planHints: who needs a hint for a write and who keeps it', () => {
+  it.each<[string, string[], string[], string[], string[], string[]]>([
+    // name, natural replicas, live (asked), acknowledged, hinted targets, holders in order
+    ['every natural replica acknowledged', ['A', 'B'], ['A', 'B'], ['A', 'B'], [], []],
+    ['the primary failed', ['A', 'B'], ['A', 'B'], ['B'], ['A'], ['B']],
+    ['the primary down, a stand-in took it', ['A', 'B'], ['B', 'C'], ['B', 'C'], ['A'], ['C', 'B']],
+    [
+      'the primary marked down but back: it acknowledged, the stand-in still gets a hint to drop its copy',
+      ['A', 'B'],
+      ['B', 'C'],
+      ['A', 'B', 'C'],
+      ['A'],
+      ['C', 'A', 'B'],
+    ],
+    [
+      'both natural replicas down, stand-ins only',
+      ['A', 'B'],
+      ['C', 'D'],
+      ['C', 'D'],
+      ['A', 'B'],
+      ['C', 'D'],
+    ],
+    ['nothing acknowledged: stored nowhere', ['A', 'B'], ['A', 'B'], [], [], []],
+    ['three replicas, one missed', ['A', 'B', 'C'], ['A', 'B', 'C'], ['A', 'C'], ['B'], ['A', 'C']],
+  ])('%s', (_name, natural, live, acked, missed, holders) => {
+    expect(planHints(natural, live, acked)).toStrictEqual({ missed, holders });
   });
 });
 

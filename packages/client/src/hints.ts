@@ -5,18 +5,23 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 
 /**
- * Which natural replicas missed a write (no acknowledgement: not asked, failed, or refused) and
- * the replicas to hand their hints to, stand-ins (acknowledged, not natural) first: their copy is
- * temporary and goes once the hint is delivered. Nothing to hint when none acknowledged (the write
- * is stored nowhere and the caller was told) or none missed it.
+ * Which natural replicas need a hint for a write, and the replicas to hand them to, stand-ins
+ * (acknowledged, not natural) first. A natural replica needs one when it did not acknowledge (not
+ * asked, failed, refused), and also when a stand-in took the write in its place though it then
+ * acknowledged after all (a replica marked down still gets the write): the stand-in drops its
+ * temporary copy only once it has delivered a hint, so it must hold one. Nothing when none
+ * acknowledged (the write is stored nowhere and the caller was told).
  */
 export function planHints<N>(
   natural: readonly N[],
+  live: readonly N[],
   acked: readonly N[],
 ): { missed: N[]; holders: N[] } {
-  const missed = natural.filter((node) => !acked.includes(node));
-  if (missed.length === 0 || acked.length === 0) return { missed: [], holders: [] };
   const standIns = acked.filter((node) => !natural.includes(node));
+  const missed = natural.filter(
+    (node) => !acked.includes(node) || (standIns.length > 0 && !live.includes(node)),
+  );
+  if (missed.length === 0 || acked.length === 0) return { missed: [], holders: [] };
   const replicas = acked.filter((node) => natural.includes(node));
   return { missed, holders: [...standIns, ...replicas] };
 }

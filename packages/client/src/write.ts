@@ -157,7 +157,7 @@ function hintMissed(
   }
   const acked: NodeClient[] = target.holding === undefined ? [] : [...target.holding];
   for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
-  const plan = planHints(natural, acked);
+  const plan = planHints(natural, target.live, acked);
   // A replica removed since the write was sent is no one's concern any more.
   const missed = plan.missed.filter((node) => cluster.isMember(node));
   if (missed.length === 0) return undefined;

@@ -6,8 +6,14 @@ import type { ReplicaStore } from './replica-store.js';
 
 /** Keys per replay batch: half a node's default `maxBatchOps`. */
 export const REPLAY_BATCH_OPS = 500;
-/** How long one probe or batch to a target may take before the round is given up. */
+/** How long one batch to a target may take before the round is given up. */
 const REQUEST_TIMEOUT_MS = 2000;
+/**
+ * How long a `/healthz` probe may take. Short: a probe sent into a partition hangs (dropped
+ * packets), and the replay cannot start until it gives up — after a heal, this bounds the wait
+ * before the next probe, which answers.
+ */
+export const PROBE_TIMEOUT_MS = 500;
 
 export interface HintReplayerOptions {
   replicas: ReplicaStore;
@@ -72,7 +78,7 @@ export class HintReplayer {
   }
 
   async #round(target: string, pending: TargetHints): Promise<void> {
-    const health = await this.#request(target, '/healthz', 'GET');
+    const health = await this.#request(target, '/healthz', 'GET', undefined, PROBE_TIMEOUT_MS);
     if (!health.ok) throw new Error(`healthz answered ${health.status}`);
     const { hints, logger } = this.#options;
     if (pending.fence) {
@@ -136,14 +142,17 @@ export class HintReplayer {
     if (entry !== undefined && stampOf(entry.value) === stamp) replicas.cache.delete(key);
   }
 
-  #request(target: string, path: string, method: string, body?: Uint8Array): Promise<Response> {
+  #request(
+    target: string,
+    path: string,
+    method: string,
+    body?: Uint8Array,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<Response> {
     const headers: Record<string, string> = {};
     if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
     if (body !== undefined) headers['content-type'] = 'application/msgpack';
-    const signal = AbortSignal.any([
-      AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      this.#stopping.signal,
-    ]);
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#stopping.signal]);
     const init: RequestInit = { method, headers, signal };
     if (body !== undefined) init.body = body;
     return fetch(`${target}${path}`, init);
