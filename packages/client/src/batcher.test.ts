@@ -109,7 +109,7 @@ describe('Batcher', () => {
     const { batches, send } = recorder();
     const batcher = batcherOf(send, { maxBatchSize: 2 });
     const keys = ['a', 'b', 'c', 'd', 'e'];
-    const results = await Promise.all(keys.map((key) => batcher.enqueue(['delete', key])));
+    const results = await Promise.all(keys.map((key) => batcher.enqueue(['delete', key, 1])));
     expect(batches.map((batch) => batch.length)).toStrictEqual([2, 2, 1]);
     expect(results.map((result) => result[1])).toStrictEqual(keys);
   });
@@ -216,15 +216,15 @@ describe('Batcher', () => {
   it('a failed batch fails the operations queued behind it, then frees its slot', async () => {
     const { sent, send, fail } = failFirstSender();
     const batcher = batcherOf(send, { maxBatchSize: 100, maxInFlight: 1 });
-    const failed = batcher.enqueue(['delete', 'a']);
+    const failed = batcher.enqueue(['delete', 'a', 1]);
     await nextTick();
-    const queued = batcher.enqueue(['delete', 'b']);
+    const queued = batcher.enqueue(['delete', 'b', 1]);
     fail(new Error('timed out'));
     await expect(failed).rejects.toThrow('timed out');
     // It waited for the same node; it must not wait a second time.
     await expect(queued).rejects.toThrow('timed out');
-    expect(sent).toStrictEqual([[['delete', 'a']]]);
-    await expect(batcher.enqueue(['delete', 'c'])).resolves.toStrictEqual([204]);
+    expect(sent).toStrictEqual([[['delete', 'a', 1]]]);
+    await expect(batcher.enqueue(['delete', 'c', 1])).resolves.toStrictEqual([204]);
     expect(batcher.inFlight).toBe(0);
   });
 
@@ -237,6 +237,7 @@ describe('Batcher', () => {
       0,
       null,
       null,
+      1,
     ];
     const ops = [set('a', 400), set('b', 400), set('c', 2000), set('d', 100), set('e', 100)];
     // Room for two of the 400-byte values (with their framing) but not three.
@@ -258,13 +259,13 @@ describe('Batcher', () => {
     const { sent, send, fail: refuse } = failFirstSender();
     const refusal = new Error('413 body too large');
     const batcher = batcherOf(send, { failsQueue: (error) => error !== refusal });
-    const refused = batcher.enqueue(['delete', 'a']);
+    const refused = batcher.enqueue(['delete', 'a', 1]);
     await nextTick();
-    const queued = batcher.enqueue(['delete', 'b']);
+    const queued = batcher.enqueue(['delete', 'b', 1]);
     refuse(refusal);
     await expect(refused).rejects.toBe(refusal);
     await expect(queued).resolves.toStrictEqual([204]);
-    expect(sent).toStrictEqual([[['delete', 'a']], [['delete', 'b']]]);
+    expect(sent).toStrictEqual([[['delete', 'a', 1]], [['delete', 'b', 1]]]);
   });
 
   it("an operation's timeout counts from enqueue: a batch gets what is left of its oldest one's", async () => {

@@ -14,6 +14,7 @@ import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
+import type { ReplicationStats } from './replication-stats.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -507,6 +508,15 @@ export class DistributedCacheClient {
     );
     if (this.#discovery !== undefined) stats.discovery = this.#discovery.stats;
     return stats;
+  }
+
+  /**
+   * What this client's replication safeguards did since it was created: hints handed off or
+   * dropped, repairs, verifications of unverified entries, stale reads prevented, restores.
+   * Synchronous (no request); `getStats()` also carries it, beside the nodes' own counters.
+   */
+  getReplicationStats(): ReplicationStats {
+    return this.#cluster.counters.snapshot();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */

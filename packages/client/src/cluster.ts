@@ -1,3 +1,4 @@
+import { HybridClock } from '@dcache/core';
 import { HashRing } from '@dcache/ring';
 import { CacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
@@ -13,6 +14,10 @@ import { requiredAcks } from './options.js';
 import type { ResolvedNode, ResolvedOptions } from './options.js';
 import { Transport } from './transport.js';
 import type { LookupFunction } from 'node:net';
+import type { ReplicaSet } from './write-policy.js';
+import { ReplicationCounters } from './replication-stats.js';
+import { nodeReturned } from './node-return.js';
+import { restoreAfterRemoval } from './restore.js';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -20,6 +25,15 @@ import type { LookupFunction } from 'node:net';
  */
 export class Cluster {
   readonly transport: Transport;
+  /**
+   * Stamps every write this client makes; merges the clock of every node answer, so a write
+   * follows, in stamp order, everything the nodes it talked to had seen.
+   */
+  readonly clock = new HybridClock();
+  /** What hints, verifications, repairs and restores did (`getReplicationStats`). */
+  readonly counters = new ReplicationCounters();
+  /** Nodes that missed a write no replica took a hint for: fenced when seen up (hints.ts). */
+  readonly fenceOnReturn = new Set<NodeClient>();
   /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
   readonly keyPrefix: string;
   readonly #ring: HashRing;
@@ -31,6 +45,9 @@ export class Cluster {
   /** Nodes removed whose issued work has not finished yet: close() waits for them too. */
   readonly #leaving = new Set<NodeClient>();
   #flushes = 0;
+  /** Each node's ring weight, so the ring before a removal can be rebuilt (`ringWithout`). */
+  readonly #weights = new Map<string, number>();
+  #closing = false;
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   /**
@@ -40,8 +57,15 @@ export class Cluster {
   constructor(options: ResolvedOptions, lookup?: LookupFunction) {
     // The ring first: should it refuse a node, no connection pool has been made.
     this.#ring = new HashRing([], { vnodes: options.vnodes });
-    for (const { url, weight } of options.nodes) this.#ring.add(url, weight);
-    this.transport = new Transport({ ...options, lookup });
+    for (const { url, weight } of options.nodes) {
+      this.#ring.add(url, weight);
+      this.#weights.set(url, weight);
+    }
+    this.transport = new Transport({
+      ...options,
+      lookup,
+      observeClock: (stamp) => this.clock.observe(stamp),
+    });
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
@@ -55,6 +79,11 @@ export class Cluster {
   /** Copies per key: the `replicas` option, capped at the nodes there are now. */
   get replicas(): number {
     return Math.min(this.#options.replicas, this.#nodes.length);
+  }
+
+  /** The `restoreRate` option: keys a second a restore copies at most. */
+  get restoreRate(): number {
+    return this.#options.restoreRate;
   }
 
   /** Acknowledgements a write waits for, by `writeConsistency` of the copies there are now. */
@@ -76,15 +105,22 @@ export class Cluster {
     removed: readonly string[],
     source: MembershipSource,
   ): Promise<NodeClient[]> {
+    // The ring before, to tell which keys the removed nodes were replicas of (restore.ts).
+    const before = removed.length > 0 ? this.ringNow() : undefined;
+    const replicasBefore = this.replicas;
     const leaving: NodeClient[] = [];
     for (const url of removed) {
       const node = this.#byUrl.get(url);
       if (node === undefined) continue;
       this.#ring.remove(url);
+      this.#weights.delete(url);
       this.#byUrl.delete(url);
       leaving.push(node);
     }
-    for (const { url, weight } of added) this.#ring.add(url, weight);
+    for (const { url, weight } of added) {
+      this.#ring.add(url, weight);
+      this.#weights.set(url, weight);
+    }
     this.#nodes = [
       ...this.#nodes.filter((node) => !leaving.includes(node)),
       ...added.map(({ url }) => this.#nodeClient(url)),
@@ -96,6 +132,10 @@ export class Cluster {
         nodes: this.#nodes.map((node) => node.url).sort(),
         source,
       });
+    }
+    // Each key a removed node was a replica of has a new replica: it gets a copy from the rest.
+    for (const node of leaving) {
+      this.track(restoreAfterRemoval(this, before!, replicasBefore, node.url));
     }
     for (const node of leaving) this.#leaving.add(node);
     try {
@@ -150,7 +190,11 @@ export class Cluster {
       transport: this.transport,
       onNodeDown:
         onNodeDown && ((at, error) => (this.isMember(node) ? onNodeDown(at, error) : undefined)),
-      onNodeUp: onNodeUp && ((at) => (this.isMember(node) ? onNodeUp(at) : undefined)),
+      onNodeUp: (at) => {
+        if (!this.isMember(node)) return undefined;
+        nodeReturned(this, node);
+        return onNodeUp?.(at);
+      },
     });
     this.#byUrl.set(url, node);
     return node;
@@ -173,11 +217,12 @@ export class Cluster {
   /**
    * The (caller's) key's replicas in preference order, skipping nodes marked down: their share goes
    * to the next nodes on the ring. Empty when every node is down. The ring hashes the stored key,
-   * so clients with different prefixes spread the same names differently.
+   * so clients with different prefixes spread the same names differently. `count` asks for more
+   * (or fewer) than `replicas` (a verification looks one node further).
    */
-  preference(key: string): NodeClient[] {
+  preference(key: string, count = this.replicas): NodeClient[] {
     const allUp = this.nodes.every((node) => node.up);
-    const replicas = this.replicas;
+    const replicas = Math.min(count, this.#nodes.length);
     const urls = this.#ring.getN(this.storedKey(key), allUp ? replicas : this.#nodes.length);
     const result: NodeClient[] = [];
     for (const url of urls) {
@@ -186,6 +231,46 @@ export class Cluster {
       if (result.length === replicas) break;
     }
     return result;
+  }
+
+  /**
+   * The key's replicas for a write: the live ones (`preference`) and the ring's natural ones, up or
+   * down, so that the write can hint those it skipped. With every node up they are the same array.
+   */
+  replicaSet(key: string): ReplicaSet {
+    const replicas = this.replicas;
+    if (this.nodes.every((node) => node.up)) {
+      const live = this.#ring
+        .getN(this.storedKey(key), replicas)
+        .map((url) => this.#byUrl.get(url)!);
+      return { natural: live, live };
+    }
+    const urls = this.#ring.getN(this.storedKey(key), this.#nodes.length);
+    const natural: NodeClient[] = [];
+    const live: NodeClient[] = [];
+    for (const url of urls) {
+      const node = this.#byUrl.get(url)!;
+      if (natural.length < replicas) natural.push(node);
+      if (node.up && live.length < replicas) live.push(node);
+    }
+    return { natural, live };
+  }
+
+  /** The natural replicas' URLs of a key as stored (with its prefix, any client's). */
+  replicasOfStored(storedKey: string): string[] {
+    return this.#ring.getN(storedKey, this.replicas);
+  }
+
+  /** A copy of the ring as it is now, for comparing owners before and after a change. */
+  ringNow(): HashRing {
+    const ring = new HashRing([], { vnodes: this.#options.vnodes });
+    for (const [url, weight] of this.#weights) ring.add(url, weight);
+    return ring;
+  }
+
+  /** close() has begun: long background work (a restore) stops at its next step. */
+  get closing(): boolean {
+    return this.#closing;
   }
 
   /** The error for "no replica answered": names the key's full replica list when all are down. */
@@ -225,6 +310,7 @@ export class Cluster {
    * repair, replica writes) — until a whole turn passes with none, then closes the connections.
    */
   async close(): Promise<void> {
+    this.#closing = true;
     await this.#drain(() => [...this.#nodes, ...this.#leaving], true);
     for (const node of this.nodes) node.close();
     await this.transport.close();

@@ -2,7 +2,7 @@
 import type { DiscoveryError } from './errors/discovery-error.js';
 
 /** Background work whose failure no caller sees, reported through `onBackgroundError`. */
-export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store';
+export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store' | 'restore';
 
 export interface BackgroundErrorContext {
   /**
@@ -12,7 +12,8 @@ export interface BackgroundErrorContext {
    * answered, the touch of the other replicas after a `getAndTouch`, an incr/decr replica that
    * failed, refused or lacked the counter while another counted); `'read-repair'`: writing a
    * value found on a replica back to a node that missed it; `'get-or-set-store'`: storing a value
-   * `getOrSet` loaded.
+   * `getOrSet` loaded; `'restore'`: copying a node's keys to a node back up or to a key's new
+   * replica after `removeNode` (key `''`: the listing of `node` failed, not one key).
    */
   operation: BackgroundOperation;
   key: string;

@@ -67,6 +67,12 @@ export interface ClientOptions extends ClientHooks {
    */
   probeInterval?: number;
   /**
+   * Keys a second this client copies at most when it restores a node back up (or a removed node's
+   * keys to their new replicas), so that live traffic keeps its latency.
+   * @default 5000
+   */
+  restoreRate?: number;
+  /**
    * Auto-batching: operations issued in the same tick for the same node travel as one
    * `POST /v1/batch`. When false every single-key operation is its own HTTP request.
    * @default true
@@ -142,6 +148,7 @@ export interface ResolvedOptions {
   vnodes: number;
   failureThreshold: number;
   probeInterval: number;
+  restoreRate: number;
   batch: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
@@ -305,6 +312,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     vnodes,
     failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
     probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
+    restoreRate: integerOption('restoreRate', options.restoreRate, 5000, 1),
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),

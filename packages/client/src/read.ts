@@ -1,11 +1,14 @@
+import { isStamp } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
+import { buryOn, copyTo, hitOf, verifyHit } from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
-import { answered, writeReplicas } from './write.js';
+import { writeReplicas } from './write.js';
+import { TOUCH_REST } from './write-policy.js';
 
 /**
  * How many later batches a get refused for a full batch answer is tried in; each batch serves at
@@ -25,12 +28,17 @@ export interface ReadOptions {
 export interface Hit extends Entry {
   /** The node that answered; after a read repair of the primary, the primary. */
   node: NodeClient;
+  /** The stamp of the write that stored it (0 from a node that does not stamp). */
+  stamp: number;
+  /** The node cannot vouch for it (restored from a snapshot, or it stalled): a peer must. */
+  unverified: boolean;
 }
 
 /**
  * Reads `key` from its replicas in preference order: the primary first, the next replica on a miss
  * or an error. A value found after misses is written back to the nodes that missed it (read
- * repair) with its remaining TTL and exact flags, as an add so a newer write there wins.
+ * repair) with its remaining TTL, flags and stamp, as a copy so a newer write there wins. An
+ * entry its node cannot vouch for (unverified) is checked against a peer first (verify.ts).
  * With `awaitRepair` the primary's repair is awaited and its version returned (for CAS). With
  * `touch` it is a get-and-touch: the node that answers sets that TTL as it reads, the replicas
  * after it get a `touch` in the background, and a repair writes the new TTL.
@@ -52,6 +60,8 @@ export async function readEntry(
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
   let missed: NodeClient[] | undefined;
+  /** The newest tombstone a replica answered with (0: none). */
+  let deletedAt = 0;
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     // Removed from the cluster while this read waited on an earlier replica.
@@ -74,25 +84,48 @@ export async function readEntry(
     }
     if (result[0] === 404) {
       (missed ??= []).push(node);
+      // A delete the node knows of: a copy found later that is older must not be served.
+      const tombstone = result[1];
+      if (isStamp(tombstone) && tombstone > deletedAt) deletedAt = tombstone;
       continue;
     }
     if (result[0] !== 200) throw rejection(node.url, key, result);
-    const hit = hitOf(result, node);
+    let hit = hitOf(cluster, result, node);
     if (hit === undefined) {
       (errors ??= []).push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
       continue;
     }
+    if (hit.unverified) {
+      // The node cannot vouch for it (a snapshot restore, a stall): a peer decides, by stamps.
+      hit = await verifyHit(cluster, key, hit, queued, trace);
+      if (hit === undefined) return undefined;
+    }
+    if (hit.stamp <= deletedAt && deletedAt > 0) {
+      // Deleted since this copy was written (the delete has not reached this replica yet, or it
+      // missed it): a miss, and the tombstone follows it there.
+      cluster.counters.staleReadsPrevented++;
+      buryOn(cluster, key, hit.node, deletedAt, queued);
+      return undefined;
+    }
     if (touch !== undefined && i + 1 < nodes.length) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
       const rest = nodes.slice(i + 1);
-      void writeReplicas(cluster, rest, ['touch', stored, touch], 0, queued, answered, true);
+      const target = { natural: rest, live: rest };
+      void writeReplicas(
+        cluster,
+        target,
+        ['touch', stored, touch, cluster.clock.tick()],
+        TOUCH_REST,
+        queued,
+      );
     }
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.
     if (cluster.flushes !== flushes) return hit;
-    const primaryRepair = repair(cluster, key, hit, missed, queued, trace);
     const primary = missed[0]!;
-    if (awaitRepair && primary === nodes[0]) {
+    const withVersion = awaitRepair && primary === nodes[0];
+    const primaryRepair = repair(cluster, key, hit, missed, queued, trace, withVersion);
+    if (withVersion) {
       const version = await primaryRepair;
       if (version !== undefined) return { ...hit, version, node: primary };
     }
@@ -102,47 +135,48 @@ export async function readEntry(
   return undefined;
 }
 
-/** The checked entry of a `[200, …]` get result, with the node that answered (one allocation). */
-function hitOf(result: BatchResult, node: NodeClient): Hit | undefined {
-  const [, bytes, flags, version, ttl] = result;
-  if (!(bytes instanceof Uint8Array) || typeof flags !== 'number' || typeof version !== 'number') {
-    return undefined;
-  }
-  return { bytes, flags, version, ttl: typeof ttl === 'number' ? ttl : null, node };
-}
-
-/** Writes the entry to every node that missed it; resolves to the first one's new version. */
+/**
+ * Copies the entry to every node that missed it, newest-wins (a newer write there is kept);
+ * resolves to the first one's version when asked (`withVersion`, for CAS), read back after the copy.
+ */
 function repair(
   cluster: Cluster,
   key: string,
-  entry: Entry,
+  entry: Hit,
   missed: readonly NodeClient[],
   queued: boolean,
   trace: CallTrace | undefined,
+  withVersion = false,
 ): Promise<number | undefined> {
-  // null = never expires, which is ttl 0 on the wire (null there would mean the node's default).
-  const ttl = entry.ttl ?? 0;
   if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve(undefined);
   let first: Promise<number | undefined> | undefined;
   for (const node of missed) {
     if (!cluster.isMember(node)) continue;
-    // A failed repair only leaves the node cold; the value is still served from the replica, so
-    // the failure is reported, not returned. 412: a newer write landed there first, as intended.
-    const failed = (error: Error): undefined => {
-      cluster.reportBackgroundError(error, { operation: 'read-repair', key, node: node.url });
-      return undefined;
-    };
-    const op = ['set', cluster.storedKey(key), entry.bytes, entry.flags, ttl, 'add'] as const;
     if (trace !== undefined) trace.repairs++;
-    const write = node.run(op, queued).then(
-      (result) => {
-        if (result[0] === 204) return typeof result[1] === 'number' ? result[1] : undefined;
-        return result[0] === 412 ? undefined : failed(rejection(node.url, key, result));
-      },
-      (error: unknown) => failed(asError(error)),
-    );
-    cluster.track(write);
-    first ??= write;
+    const copied = copyTo(cluster, key, entry, node, queued);
+    if (first === undefined && withVersion) {
+      first = copied.then((applied) =>
+        applied ? versionOn(cluster, key, entry, node, queued) : undefined,
+      );
+      cluster.track(first);
+    }
   }
   return first ?? Promise.resolve(undefined);
+}
+
+/** The version `node` gives the entry with `entry`'s stamp, undefined when it holds another. */
+async function versionOn(
+  cluster: Cluster,
+  key: string,
+  entry: Hit,
+  node: NodeClient,
+  queued: boolean,
+): Promise<number | undefined> {
+  try {
+    const result = await node.run(['get', cluster.storedKey(key)], queued);
+    const hit = result[0] === 200 ? hitOf(cluster, result, node) : undefined;
+    return hit !== undefined && hit.stamp === entry.stamp ? hit.version : undefined;
+  } catch {
+    return undefined;
+  }
 }

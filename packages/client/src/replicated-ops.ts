@@ -1,19 +1,22 @@
 // How each kind of operation is spread over a key's replicas. The public methods in client.ts
 // validate and encode; these decide which nodes are asked and what their answers add up to.
+import { isStamp } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
-import { answered, writeReplicas } from './write.js';
+import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
+import { COPIES, COUNT, EVERY, STORE, counterOf } from './write-policy.js';
+import type { ReplicaSet } from './write-policy.js';
 
-/** The key's live replicas; rejects at once when every one is marked down. */
-function replicasOf(cluster: Cluster, key: string): NodeClient[] {
-  const nodes = cluster.preference(key);
-  if (nodes.length === 0) throw cluster.unavailable(key, [], []);
-  return nodes;
+/** The key's replicas; rejects at once when every one is marked down. */
+function replicasOf(cluster: Cluster, key: string): ReplicaSet {
+  const target = cluster.replicaSet(key);
+  if (target.live.length === 0) throw cluster.unavailable(key, [], []);
+  return target;
 }
 
 /** Nobody acknowledged: a node's refusal of the operation wins over "unreachable". */
@@ -43,13 +46,13 @@ export async function storeEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
-  const required = cluster.required;
-  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null] as const;
-  const outcome = await writeReplicas(cluster, nodes, op, required, queued, undefined, true, trace);
-  if (outcome.acks >= required) return true;
+  const target = replicasOf(cluster, key);
+  const stamp = cluster.clock.tick();
+  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
+  const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
+  if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
   if (outcome.acks > 0) return false;
-  throw noAck(cluster, key, nodes, outcome);
+  throw noAck(cluster, key, target.live, outcome);
 }
 
 /**
@@ -63,20 +66,11 @@ async function onEveryReplica(
   queued: boolean,
   trace: CallTrace | undefined,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
-  const outcome = await writeReplicas(
-    cluster,
-    nodes,
-    op,
-    nodes.length,
-    queued,
-    answered,
-    true,
-    trace,
-  );
+  const target = replicasOf(cluster, key);
+  const outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
-  throw noAck(cluster, key, nodes, outcome);
+  throw noAck(cluster, key, target.live, outcome);
 }
 
 export function deleteEverywhere(
@@ -85,7 +79,13 @@ export function deleteEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['delete', cluster.storedKey(key)], queued, trace);
+  return onEveryReplica(
+    cluster,
+    key,
+    ['delete', cluster.storedKey(key), cluster.clock.tick()],
+    queued,
+    trace,
+  );
 }
 
 /** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
@@ -96,18 +96,14 @@ export function touchEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(cluster, key, ['touch', cluster.storedKey(key), ttl], queued, trace);
+  return onEveryReplica(
+    cluster,
+    key,
+    ['touch', cluster.storedKey(key), ttl, cluster.clock.tick()],
+    queued,
+    trace,
+  );
 }
-
-/** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
-function counterOf(result: BatchResult): number | undefined {
-  if (result[0] !== 200) return undefined;
-  const value = result[1];
-  if (typeof value === 'number') return value;
-  return typeof value === 'bigint' ? Number(value) : undefined;
-}
-
-const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
 
 /** The count of the first replica, in preference order, that counted. */
 function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
@@ -135,18 +131,17 @@ export async function incrEverywhere(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<number | undefined> {
-  const nodes = replicasOf(cluster, key);
+  const target = replicasOf(cluster, key);
+  const nodes = target.live;
   const stored = cluster.storedKey(key);
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers.
   let outcome = await writeReplicas(
     cluster,
-    nodes,
-    ['incr', stored, delta],
-    nodes.length,
+    target,
+    ['incr', stored, delta, null, null, cluster.clock.tick()],
+    COUNT,
     queued,
-    counted,
-    true,
     trace,
   );
   let value = firstCount(nodes, outcome);
@@ -157,15 +152,13 @@ export async function incrEverywhere(
     // counted meanwhile — another client's incr — counts this one too). A replica whose first
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
     const creators = missingOn.map(({ node }) => node);
-    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl];
+    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl, cluster.clock.tick()];
     const created = await writeReplicas(
       cluster,
-      creators,
+      { natural: creators, live: creators },
       seeded,
-      creators.length,
+      COUNT,
       queued,
-      counted,
-      true,
       trace,
     );
     value = firstCount(creators, created);
@@ -209,9 +202,11 @@ export async function storeIfPrimaryAgrees(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  const nodes = replicasOf(cluster, key);
+  const target = replicasOf(cluster, key);
+  const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
+  const stamp = cluster.clock.tick();
   /** The replicas before the deciding one that failed, each with its failure. */
   const failed: [NodeClient, Error][] = [];
   for (let i = 0; i < nodes.length; i++) {
@@ -220,7 +215,7 @@ export async function storeIfPrimaryAgrees(
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     try {
-      result = await node.run(['set', stored, bytes, flags, ttl, condition], queued, trace);
+      result = await node.run(['set', stored, bytes, flags, ttl, condition, stamp], queued, trace);
     } catch (error) {
       if (trace !== undefined) trace.failovers++;
       failed.push([node, asError(error)]);
@@ -232,10 +227,16 @@ export async function storeIfPrimaryAgrees(
     for (const [earlier, error] of failed) {
       cluster.reportBackgroundError(error, { operation: 'replica-write', key, node: earlier.url });
     }
-    const op = ['set', stored, bytes, flags, ttl, null] as const;
+    // The copies carry the stamp the deciding replica stored, so every replica holds one version.
+    const decided = isStamp(result[2]) ? result[2] : stamp;
+    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
     // The answer is the primary's decision: a copy that fails is reported, not returned.
-    const copies = cluster.required - 1;
-    await writeReplicas(cluster, nodes.slice(i + 1), op, copies, queued, undefined, true, trace);
+    const rest = {
+      natural: target.natural.filter((other) => other !== node),
+      live: nodes.slice(i + 1),
+      holding: [node],
+    };
+    await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;
   }
   const errors = failed.map(([, error]) => error);

@@ -1,6 +1,7 @@
 import type { Cluster } from './cluster.js';
 import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
+import type { ReplicationStats } from './replication-stats.js';
 
 /** What one node's `GET /v1/stats` reported: the core's counters plus the server's own fields. */
 export interface NodeStats {
@@ -37,6 +38,8 @@ export interface ClusterTotals {
 export interface ClusterStats {
   nodes: NodeStatus[];
   totals: ClusterTotals;
+  /** This client's replication counters (`getReplicationStats()`). */
+  replication: ReplicationStats;
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
@@ -91,5 +94,5 @@ export async function clusterStats(cluster: Cluster): Promise<ClusterStats> {
   const reads = totals.hits + totals.misses;
   totals.hitRate = reads === 0 ? 0 : totals.hits / reads;
   const up = nodes.filter((status) => status.up).length;
-  return { nodes, totals, up, down: nodes.length - up };
+  return { nodes, totals, replication: cluster.counters.snapshot(), up, down: nodes.length - up };
 }

@@ -2,7 +2,7 @@ import ky, { isTimeoutError } from 'ky';
 import type { KyInstance, Options } from 'ky';
 import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
-import { bodyOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
+import { bodyOf, clockOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import type { TlsOptions } from './tls-options.js';
@@ -16,6 +16,8 @@ export interface TransportOptions {
   token: string | undefined;
   /** For `https:` nodes: handed to `tls.connect` with the connect timeout. */
   tls: TlsOptions | undefined;
+  /** Told the node's clock (`Dcache-Clock`) of every batch answer that carries one. */
+  observeClock?: (stamp: number) => void;
   /** Where node hosts are found (DNS discovery's addresses); the system resolver when undefined. */
   lookup?: LookupFunction | undefined;
 }
@@ -30,9 +32,11 @@ export class Transport {
   readonly #agent: Agent;
   readonly #http: KyInstance;
   readonly #timeout: number;
+  readonly #observeClock: ((stamp: number) => void) | undefined;
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
+    this.#observeClock = options.observeClock;
     // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts). The
     // TLS fields go to tls.connect for https: nodes (undici ignores them for http: ones).
     this.#agent = new Agent({
@@ -82,6 +86,8 @@ export class Transport {
       [RAW_BODY]: encodeBatch(ops),
       [TIMEOUT]: timeout,
     });
+    const clock = clockOf(response);
+    if (clock !== undefined && this.#observeClock !== undefined) this.#observeClock(clock);
     let results: BatchResult[] | undefined;
     try {
       results = decodeBatch(await bodyOf(response), ops.length);
@@ -102,6 +108,12 @@ export class Transport {
     } catch (cause) {
       throw new NodeRequestError(node, `${path} did not answer JSON`, { cause });
     }
+  }
+
+  /** `POST <path>` with no body (admin routes: fence, restore claim); rejects unless 2xx. */
+  async post(node: string, path: string): Promise<void> {
+    const response = await this.#request(node, `${node}${path}`, { method: 'post' });
+    await bodyOf(response);
   }
 
   /** True when `GET /healthz` answers 2xx within the timeout. */

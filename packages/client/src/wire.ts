@@ -2,14 +2,24 @@ import { Packr } from 'msgpackr';
 
 /** Operations of `POST /v1/batch` (docs/wire-protocol.md). */
 export type SetCondition = null | 'add' | 'replace' | number;
+/** Why a node is sent a copy it did not ask for (counted by the node per origin). */
+export type CopyOrigin = 'hint' | 'repair' | 'restore';
+/**
+ * Every write carries the client's stamp (its hybrid clock, docs/design/never-stale.md §3) as its
+ * last element: nodes keep the newest stamp of a key, so a copy or a late delivery never
+ * overwrites a newer write. `incr`'s stamp comes after its optional seed (`null`s when unseeded).
+ */
 export type BatchOp =
   | readonly ['get', string]
   | readonly ['get', string, number]
-  | readonly ['set', string, Uint8Array, number, number | null, SetCondition]
-  | readonly ['delete', string]
-  | readonly ['touch', string, number]
-  | readonly ['incr', string, number]
-  | readonly ['incr', string, number, number, number | null]
+  | readonly ['set', string, Uint8Array, number, number | null, SetCondition, number]
+  | readonly ['delete', string, number]
+  | readonly ['touch', string, number, number]
+  | readonly ['incr', string, number, number | null, number | null, number]
+  | readonly ['copy', string, Uint8Array, number, number, number, CopyOrigin]
+  | readonly ['bury', string, number, CopyOrigin]
+  | readonly ['verify', string, number]
+  | readonly ['hint', string, string, boolean]
   | readonly ['flush'];
 
 /** Each result starts with an HTTP-like status; the rest depends on the operation. */
@@ -25,13 +35,15 @@ const wirePackr = new Packr(wireOptions as ConstructorParameters<typeof Packr>[0
 
 /**
  * An upper bound on the bytes `op` adds to an encoded batch (UTF-16 units take at most 3 UTF-8
- * bytes; 48 covers the op's name, the array and string headers and the numeric fields), so that
+ * bytes; 64 covers the op's name, the array and string headers and the numeric fields), so that
  * batches can be cut below a node's body limit without encoding first.
  */
 export function estimatedBytes(op: BatchOp): number {
   if (op[0] === 'flush') return 8;
-  const base = 3 * op[1].length + 48;
-  return op[0] === 'set' ? base + op[2].length : base;
+  // Hints also carry a URL, which 3 bytes per unit covers like the key's.
+  const base = 3 * op[1].length + 64;
+  if (op[0] === 'set' || op[0] === 'copy') return base + op[2].length;
+  return op[0] === 'hint' ? base + 3 * op[2].length : base;
 }
 
 export function encodeBatch(ops: readonly BatchOp[]): Uint8Array {

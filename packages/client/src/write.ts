@@ -3,12 +3,11 @@ import type { Cluster } from './cluster.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
+import type { ReplicaSet, WritePolicy } from './write-policy.js';
+import { handOff, planHints } from './hints.js';
 
 /** An operation on one key (every one but flush). */
 export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
-
-/** A delete or touch got an answer: done (204) or the key was not there (404). */
-export const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
 
 export interface WriteOutcome {
   /** Results that counted as acknowledgements. */
@@ -20,9 +19,11 @@ export interface WriteOutcome {
 }
 
 /**
- * Sends `op` to every node in parallel and resolves as soon as `required` results satisfy `isAck`,
- * or once all have settled. The writes still running at that point are never abandoned: they are
- * tracked by the cluster (close() waits for them) and their failures feed the failure detector.
+ * Sends `op` to every live replica of `target` in parallel and resolves once `policy.required`
+ * results are acknowledgements (with `primaryMustAck`, the first live replica's among them unless
+ * its request failed), or once all have settled. The writes still running at that point are never
+ * abandoned: they are tracked by the cluster (close() waits for them) and their failures feed the
+ * failure detector.
  *
  * With `reportFailures`, every replica whose write failed (an error, or an answer that is not an
  * acknowledgement) while the caller's answer does not carry it goes to `onBackgroundError`: those
@@ -31,19 +32,19 @@ export interface WriteOutcome {
  */
 export function writeReplicas(
   cluster: Cluster,
-  listed: readonly NodeClient[],
+  target: ReplicaSet,
   op: KeyOp,
-  required: number,
+  policy: WritePolicy,
   queued: boolean,
-  isAck: (result: BatchResult) => boolean = (result) => result[0] === 204,
-  reportFailures = false,
   trace?: CallTrace,
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   // A list computed before an await may hold a node removed since: it gets nothing new.
-  const nodes = cluster.members(listed);
+  const nodes = cluster.members(target.live);
   if (nodes.length === 0) return Promise.resolve(outcome);
   if (trace !== undefined) trace.nodesTried += nodes.length;
+  const { isAck, reportFailures } = policy;
+  const required = policy.required(cluster, nodes.length);
   // Reports name the caller's key; the op carries the key as stored (with the keyPrefix). Derived
   // only for a failure: a prefixed key would otherwise cost a string on every write.
   const callerKey = (): string => cluster.callerKey(op[1]);
@@ -56,12 +57,44 @@ export function writeReplicas(
       cluster.reportBackgroundError(error, context);
     }
   };
+  // Natural replicas marked down get the write too, unawaited: one may be back before this client
+  // noticed (its probe runs every probeInterval), and other clients read it meanwhile. One that is
+  // still down only fails again; either way the hint decision waits for their answers.
+  const extras = policy.hint ? markedDown(cluster, target, nodes) : undefined;
+  const extraResults: { node: NodeClient; result: BatchResult }[] = [];
+  const extraWork =
+    extras === undefined
+      ? undefined
+      : Promise.all(
+          extras.map((node) =>
+            node.run(op, queued).then(
+              (result) => void extraResults.push({ node, result }),
+              () => undefined,
+            ),
+          ),
+        );
+  // Waited for only when the policy asks: then the call answers after the primary has.
+  let primaryPending = policy.primaryMustAck && required > 0;
+  const primary = nodes[0];
   return new Promise((resolve) => {
     let pending = nodes.length;
     let resolved = false;
-    const settle = (): void => {
+    const settle = (node: NodeClient): void => {
       pending--;
-      if (!resolved && (outcome.acks >= required || pending === 0)) {
+      if (node === primary) primaryPending = false;
+      if (pending === 0 && policy.hint) {
+        if (extraWork === undefined) {
+          const hinting = hintMissed(cluster, target, op, outcome, isAck);
+          if (hinting !== undefined) cluster.track(hinting);
+        } else {
+          const all = (): Promise<void> | undefined => {
+            const results = [...outcome.results, ...extraResults];
+            return hintMissed(cluster, target, op, { ...outcome, results }, isAck);
+          };
+          cluster.track(extraWork.then(all));
+        }
+      }
+      if (!resolved && ((outcome.acks >= required && !primaryPending) || pending === 0)) {
         resolved = true;
         const held = unseen;
         unseen = undefined;
@@ -78,17 +111,58 @@ export function writeReplicas(
           if (isAck(result)) outcome.acks++;
           else if (reportFailures) failed(node, rejection(node.url, callerKey(), result));
           outcome.results.push({ node, result });
-          settle();
+          settle(node);
         },
         (error: unknown) => {
           const failure = asError(error);
           if (trace !== undefined && !resolved) trace.failovers++;
           outcome.errors.push(failure);
           failed(node, failure);
-          settle();
+          settle(node);
         },
       ),
     );
     cluster.track(Promise.all(all));
   });
+}
+
+/** The key's natural replicas not among the live ones asked (marked down), or undefined. */
+function markedDown(
+  cluster: Cluster,
+  target: ReplicaSet,
+  asked: readonly NodeClient[],
+): NodeClient[] | undefined {
+  if (target.natural === target.live) return undefined;
+  const down = target.natural.filter((node) => !asked.includes(node) && cluster.isMember(node));
+  return down.length === 0 ? undefined : down;
+}
+
+/**
+ * Once every replica asked has settled: each natural replica without an acknowledgement (marked
+ * down and not asked, or asked and failed) gets a hint, handed to a replica that acknowledged —
+ * a stand-in first, which drops its own copy once the hint is delivered. Nothing is sent when every
+ * natural replica acknowledged (no fault: no cost). A hint no replica takes is dropped, counted,
+ * and the missed replica is fenced when it is seen up (hints.ts).
+ */
+function hintMissed(
+  cluster: Cluster,
+  target: ReplicaSet,
+  op: KeyOp,
+  outcome: WriteOutcome,
+  isAck: (result: BatchResult) => boolean,
+): Promise<void> | undefined {
+  const { natural } = target;
+  if (outcome.errors.length === 0 && outcome.acks === natural.length && natural === target.live) {
+    return undefined;
+  }
+  const acked: NodeClient[] = target.holding === undefined ? [] : [...target.holding];
+  for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
+  const plan = planHints(natural, target.live, acked);
+  // A replica removed since the write was sent is no one's concern any more.
+  const missed = plan.missed.filter((node) => cluster.isMember(node));
+  if (missed.length === 0) return undefined;
+  const { holders } = plan;
+  return Promise.all(missed.map((node) => handOff(cluster, op[1], node, holders, natural))).then(
+    () => undefined,
+  );
 }

@@ -8,7 +8,12 @@ import type { ServerOptions } from '@dcache/server';
 import { DistributedCacheClient } from '../src/index.js';
 import type { ClientOptions, NodeSpec } from '../src/index.js';
 
-const QUIET: ServerOptions = { logLevel: 'silent', closeTimeout: 200 };
+/**
+ * In-process nodes share the test's event loop, whose pauses (GC, module transforms, a loaded
+ * machine) are not the node's stalls: they would fence every node at once and turn reads into
+ * misses. Stalls are tested on CLI nodes (the fault helper), which pause for real.
+ */
+const QUIET: ServerOptions = { logLevel: 'silent', closeTimeout: 200, stallThreshold: 0 };
 
 export class TestNode {
   server: CacheServer;
@@ -51,9 +56,13 @@ export class TestNode {
     return stats.requests.batch ?? 0;
   }
 
-  /** A key's entry on this node only, read straight from its cache (no LRU or stats effect). */
+  /**
+   * A key's entry on this node only, read straight from its cache (no LRU or stats effect);
+   * undefined for a tombstone (a delete's record), which every read answers as a miss.
+   */
   entry(key: string) {
-    return this.server.cache.peekEntry(key);
+    const entry = this.server.cache.peekEntry(key);
+    return entry?.value.tombstone === true ? undefined : entry;
   }
 }
 

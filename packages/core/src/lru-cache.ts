@@ -478,6 +478,35 @@ export class LruCache<V> {
 
   // ---------------------------------------------------------------- iteration (MRU → LRU)
 
+  /**
+   * Up to `limit` live entries from slot `cursor` on, and the cursor to continue from (undefined
+   * once the scan is done), as Redis' SCAN: slots never move while their entry lives, so an entry
+   * present for the whole scan is returned exactly once, and one added or removed meanwhile may or
+   * may not be. Looks at no more than `limit × 8` slots per call, however many are free. No
+   * promotion, no hit or miss. Start with cursor 0.
+   */
+  scan(
+    cursor: number,
+    limit: number,
+  ): { entries: [key: string, entry: CacheEntry<V>][]; next: number | undefined } {
+    if (!Number.isSafeInteger(cursor) || cursor < 0) {
+      throw new RangeError(`scan: cursor must be a whole number ≥ 0, got ${describe(cursor)}`);
+    }
+    if (!Number.isSafeInteger(limit) || limit < 1) {
+      throw new RangeError(`scan: limit must be a whole number ≥ 1, got ${describe(limit)}`);
+    }
+    const entries: [string, CacheEntry<V>][] = [];
+    const end = this.#keys.length;
+    const budget = Math.min(end, cursor + limit * 8);
+    let slot = cursor;
+    for (; slot < budget && entries.length < limit; slot++) {
+      const key = this.#keys[slot];
+      if (key === undefined || (this.#expiresAt !== undefined && this.#isExpired(slot))) continue;
+      entries.push([key, this.#entryAt(slot)]);
+    }
+    return { entries, next: slot >= end ? undefined : slot };
+  }
+
   *keys(): IterableIterator<string> {
     for (const slot of this.#liveSlots()) yield this.#keys[slot]!;
   }

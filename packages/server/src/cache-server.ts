@@ -6,12 +6,11 @@ import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
-import { buildApp, createNodeState } from './app.js';
+import { buildApp, createNodeState, nodeStore } from './app.js';
 import { batchFastPath } from './routes/batch-fast-path.js';
 import type { FastPath } from './routes/batch-fast-path.js';
 import { batchRunner } from './routes/batch-ops.js';
 import { getFastPath } from './routes/get-fast-path.js';
-import { createCache } from './cache.js';
 import type { Logger } from './logger.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -19,6 +18,9 @@ import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
 import { exposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
+import { StallDetector } from './stall-detector.js';
+import { HintReplayer } from './hint-replayer.js';
 import { clientErrorResponder, requestErrorHandler } from './transport-errors.js';
 import { observeNode } from './telemetry-metrics.js';
 import { traceRequest } from './telemetry-spans.js';
@@ -73,6 +75,9 @@ export interface ServerAddress {
 export class CacheServer {
   readonly #options: ResolvedOptions;
   readonly #cache: LruCache<StoredValue>;
+  readonly #replicas: ReplicaStore;
+  #stall: StallDetector | undefined;
+  readonly #replayer: HintReplayer;
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
@@ -95,13 +100,26 @@ export class CacheServer {
   /** Throws a TypeError/RangeError naming a bad option. */
   constructor(options: ServerOptions = {}) {
     this.#options = resolveOptions(options);
-    this.#cache = createCache(this.#options);
-    const node = createNodeState(this.#options, this.#cache);
+    this.#replicas = nodeStore(this.#options);
+    this.#cache = this.#replicas.cache;
+    const node = createNodeState(this.#options, this.#replicas);
     this.#node = node;
     const runBatch = batchRunner(node);
-    this.#app = buildApp(this.#options, this.#cache, node, runBatch);
+    this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
     this.#batchFastPath = batchFastPath(node, runBatch);
     this.#getFastPath = getFastPath(node);
+    this.#replayer = new HintReplayer({
+      replicas: this.#replicas,
+      hints: node.hints,
+      logger: node.logger,
+      token: this.#options.token,
+      intervalMs: this.#options.hintReplayInterval,
+    });
+  }
+
+  /** The node's one store of replicated writes (over `cache`); the memcached port writes through it. */
+  get replicas(): ReplicaStore {
+    return this.#replicas;
   }
 
   /** The node's cache; the memcached listener serves the same one. */
@@ -220,7 +238,7 @@ export class CacheServer {
       }
       const listener = listenerSharingFlush(
         {
-          cache: this.#cache,
+          cache: this.#replicas,
           maxKeyBytes: this.#options.maxKeyBytes,
           maxValueBytes: this.#options.maxValueBytes,
           maxConnections: this.#options.memcachedMaxConnections,
@@ -253,7 +271,30 @@ export class CacheServer {
     }
     this.#address = address;
     this.#stopMetrics ??= observeNode(this.#node);
+    this.#startStallDetector();
+    this.#replayer.start();
     return address;
+  }
+
+  /** Fences the node after an event-loop stall (SIGSTOP, a frozen VM): it may have missed writes. */
+  #startStallDetector(): void {
+    const threshold = this.#options.stallThreshold;
+    if (threshold === 0 || this.#stall !== undefined) return;
+    const replicas = this.#replicas;
+    const logger = this.#node.logger;
+    const stall = new StallDetector({
+      thresholdMs: threshold,
+      onStall: (gap) => {
+        replicas.stalled();
+        logger.warn(
+          'stalled',
+          `the event loop stopped for ${Math.round(gap)} ms (SIGSTOP, a frozen VM?): entries held now are unverified until a peer replica vouches for them`,
+        );
+      },
+    });
+    stall.start();
+    replicas.beforeRead = () => stall.check();
+    this.#stall = stall;
   }
 
   /** The memcached listener's live counters, when `memcachedPort` is set and listening. */
@@ -317,6 +358,9 @@ export class CacheServer {
           this.#stopMetrics = undefined;
           // Last, once no request can set it again.
           this.#stopFlush();
+          this.#stall?.stop();
+          this.#replayer.stop();
+          this.#stall = undefined;
           resolve();
         });
       });

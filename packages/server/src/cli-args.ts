@@ -6,13 +6,14 @@ import type { LogLevel, ServerOptions } from './options.js';
 import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
 import { defaultMaxConnections } from './fd-limit.js';
 import { parseSize } from './size.js';
+import { REPLICATION_DEFAULTS } from './replication-options.js';
 
 /** Default TCP port of the CLI (the programmatic `listen()` defaults to 0, an ephemeral port). */
 export const DEFAULT_PORT = 8001;
 export const DEFAULT_HOST = '127.0.0.1';
 
 /** `switch` is a flag without a value (its variable takes 1/true or 0/false). */
-type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file' | 'switch';
+type Kind = 'port' | 'string' | 'size' | 'int' | 'level' | 'file' | 'switch' | 'list';
 
 interface Flag {
   name: string;
@@ -222,6 +223,55 @@ export const FLAGS: readonly Flag[] = [
     help: 'serve the memcached port over TLS with --tls-cert/--tls-key (memcached -Z)',
     default: 'off',
   },
+  {
+    name: 'tombstone-grace',
+    kind: 'int',
+    target: 'tombstoneGrace',
+    help: 'ms a delete is remembered, so an older copy arriving later loses to it',
+    default: `${REPLICATION_DEFAULTS.tombstoneGrace}`,
+  },
+  {
+    name: 'max-clock-skew',
+    kind: 'int',
+    target: 'maxClockSkew',
+    help: 'refuse write stamps further ahead of this node clock than this many ms',
+    default: `${REPLICATION_DEFAULTS.maxClockSkew}`,
+  },
+  {
+    name: 'stall-threshold',
+    kind: 'int',
+    target: 'stallThreshold',
+    help: 'an event-loop stop longer than this many ms (SIGSTOP) fences the node; 0 = never',
+    default: `${REPLICATION_DEFAULTS.stallThreshold}`,
+  },
+  {
+    name: 'trust-snapshot',
+    kind: 'switch',
+    target: 'trustSnapshot',
+    help: 'serve restored entries without verification (single node, memcached-only clients)',
+    default: 'off',
+  },
+  {
+    name: 'max-hints',
+    kind: 'int',
+    target: 'maxHints',
+    help: 'keys held for nodes that missed writes; past it their target is fenced instead',
+    default: `${REPLICATION_DEFAULTS.maxHints}`,
+  },
+  {
+    name: 'max-hint-age',
+    kind: 'int',
+    target: 'maxHintAge',
+    help: 'ms a hint is kept before its target is fenced instead',
+    default: `${REPLICATION_DEFAULTS.maxHintAge}`,
+  },
+  {
+    name: 'peers',
+    kind: 'list',
+    target: 'peers',
+    help: 'comma-separated http(s)://host:port: the only nodes hints may be sent to',
+    default: 'any',
+  },
 ];
 
 export function envName(flag: string): string {
@@ -298,6 +348,12 @@ function convert(flag: Flag, source: string, raw: string): unknown {
           cause: error,
         });
       }
+    case 'list': {
+      const items = raw.split(',').map((item) => item.trim());
+      return items.every((item) => item.length > 0)
+        ? items
+        : fail('must be a comma-separated list');
+    }
     default:
       return raw.length > 0 ? raw : fail('must not be empty');
   }

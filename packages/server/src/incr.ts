@@ -1,7 +1,5 @@
-import type { LruCache } from '@dcache/core';
 import { HttpError } from './errors/http-error.js';
-import { entryRefused } from './store.js';
-import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
@@ -84,13 +82,19 @@ function badInitial(shown: string): HttpError {
  * memory limit; the counter then keeps its old value.
  */
 export function increment(
-  cache: LruCache<StoredValue>,
+  replicas: ReplicaStore,
   key: string,
   delta: bigint,
   seed?: CounterSeed,
-): bigint | undefined {
-  const entry = cache.peekEntry(key);
-  if (entry === undefined) return seed === undefined ? undefined : create(cache, key, seed);
+  stamp?: number,
+): Counted | undefined {
+  const raw = replicas.peekRaw(key);
+  const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
+  // Not created from the seed either: the count exists, this node just cannot vouch for it.
+  if (entry !== undefined && replicas.refuseUnverified(entry)) return undefined;
+  if (entry === undefined) {
+    return seed === undefined ? undefined : create(replicas, key, seed, stamp);
+  }
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
   const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
@@ -109,8 +113,15 @@ export function increment(
   const bytes = asciiEncoder.encode(next.toString());
   // A remaining TTL keeps the same expiry; at least 1 ms so "about to expire" never becomes "never".
   const ttl = entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
-  if (!cache.set(key, { bytes, flags: entry.value.flags }, { ttl })) throw entryRefused();
-  return next;
+  // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
+  const written = replicas.rewrite(key, { bytes, flags: entry.value.flags }, ttl, stamp);
+  return { value: next, stamp: written.stamp };
+}
+
+/** An incr's outcome: the counter's new value and the stamp it was written with. */
+export interface Counted {
+  value: bigint;
+  stamp: number;
 }
 
 /**
@@ -118,11 +129,15 @@ export function increment(
  * and memjs' `initial` option: the delta is not added). Stored as JSON (flags 2) — a decimal is a
  * JSON number — so that it reads back as a number over HTTP and through @dcache/client.
  */
-function create(cache: LruCache<StoredValue>, key: string, seed: CounterSeed): bigint {
+function create(
+  replicas: ReplicaStore,
+  key: string,
+  seed: CounterSeed,
+  stamp: number | undefined,
+): Counted {
   const bytes = asciiEncoder.encode(seed.initial.toString());
-  const options = seed.ttl === undefined ? undefined : { ttl: seed.ttl };
-  if (!cache.set(key, { bytes, flags: FLAGS_JSON }, options)) throw entryRefused();
-  return seed.initial;
+  const written = replicas.rewrite(key, { bytes, flags: FLAGS_JSON }, seed.ttl, stamp);
+  return { value: seed.initial, stamp: written.stamp };
 }
 
 /** A counter as a JSON/msgpack-friendly number when exact, else the bigint itself. */

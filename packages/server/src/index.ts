@@ -10,6 +10,8 @@ export { HttpError, isHttpError } from './errors/http-error.js';
 export { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 export { UsageError, isUsageError } from './errors/usage-error.js';
 export { increment } from './incr.js';
+export type { Counted, CounterSeed } from './incr.js';
+export type { HintStats } from './hints.js';
 export { createMemcachedListener } from './memcached/index.js';
 export type {
   MemcachedAddress,
@@ -20,6 +22,16 @@ export type {
 export { DEFAULTS, resolveOptions } from './options.js';
 export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
 export type { SnapshotSaved } from './node-snapshot.js';
+export { ReplicaStore } from './replica-store.js';
+export type {
+  CopyOrigin,
+  CopyOutcome,
+  ReplicaStats,
+  ReplicaStoreOptions,
+  Written,
+} from './replica-store.js';
+export { REPLICATION_DEFAULTS } from './replication-options.js';
+export type { ReplicationOptions } from './replication-options.js';
 export { formatSize, parseSize } from './size.js';
 export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
 export type { StoredValue } from './stored-value.js';

@@ -22,7 +22,13 @@ export type LogEvent =
   | 'snapshot_saved'
   | 'snapshot_save_failed'
   | 'version_fence_invalid'
-  | 'version_fence_write_failed';
+  | 'version_fence_write_failed'
+  | 'fenced'
+  | 'stalled'
+  | 'tombstone_evicted_early'
+  | 'hints_overflowed'
+  | 'hints_replayed'
+  | 'hint_replay_failed';
 
 /** Fields a line may carry besides the five every line has (`time level node event msg`). */
 export interface LogFields {

@@ -1,4 +1,3 @@
-import type { LruCache } from '@dcache/core';
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 import type { Logger } from './logger.js';
@@ -11,7 +10,7 @@ import {
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
 import { readWholeFile } from './read-whole-file.js';
-import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
 import { epochVersion } from './version-floor.js';
 import { fenceFileOf, fenceFloor, readFence, writeFence } from './version-fence.js';
 
@@ -29,7 +28,8 @@ export interface SnapshotSaved {
  */
 export class NodeSnapshot {
   readonly file: string;
-  readonly #cache: LruCache<StoredValue>;
+  readonly #replicas: ReplicaStore;
+  readonly #trust: boolean;
   readonly #now: () => number;
   readonly #logger: Logger;
   readonly #flush: NodeFlush;
@@ -41,13 +41,15 @@ export class NodeSnapshot {
   /** `flush` is the node's flush time: one already due is applied before each save. */
   constructor(
     file: string,
-    cache: LruCache<StoredValue>,
+    replicas: ReplicaStore,
     now: () => number,
     logger: Logger,
     flush: NodeFlush,
+    trustSnapshot = false,
   ) {
     this.file = file;
-    this.#cache = cache;
+    this.#replicas = replicas;
+    this.#trust = trustSnapshot;
     this.#now = now;
     this.#logger = logger;
     this.#flush = flush;
@@ -88,8 +90,22 @@ export class NodeSnapshot {
       }
     }
     if (!loaded) this.#cache.load([], { minVersion: floor });
-    this.#cache.resetStats();
+    this.#replicas.loaded();
+    this.#replicas.resetStats();
+    // What the file holds may have been overwritten or deleted elsewhere while this node was
+    // down: unverified until a peer vouches for it (never-stale.md §5), unless told to trust it.
+    if (loaded && this.#cache.size > 0 && !this.#trust) {
+      this.#replicas.fence();
+      this.#logger.info(
+        'fenced',
+        `the ${this.#cache.size} restored entries are unverified until a peer replica vouches for them`,
+      );
+    }
     await writeFence(this.file, { version: this.#cache.lastVersion, at: now }, this.#logger);
+  }
+
+  get #cache(): ReplicaStore['cache'] {
+    return this.#replicas.cache;
   }
 
   /** Temporary files of a save (or fence write) that a kill cut short would pile up otherwise. */

@@ -4,6 +4,8 @@ import { createSecureContext } from 'node:tls';
 import { connectionsFitting, defaultMaxConnections, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
+import { replicationOptions } from './replication-options.js';
+import type { ReplicationOptions, ReplicationResolved } from './replication-options.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];
@@ -12,7 +14,7 @@ export type LogFormat = 'plain' | 'json';
 export const LOG_FORMATS: readonly LogFormat[] = ['plain', 'json'];
 
 /** Options of `createApp` and `new CacheServer`. Sizes take bytes or strings like "100mb" (powers of 1024). */
-export interface ServerOptions {
+export interface ServerOptions extends ReplicationOptions {
   /** Memory limit of the cache: key + value bytes + per-entry overhead. @default "64mb" */
   maxMemory?: number | string;
   /** Limit on the number of entries. @default unlimited (only `maxMemory` bounds the cache) */
@@ -105,7 +107,7 @@ export interface ServerOptions {
   keepAliveTimeout?: number;
 }
 
-export interface ResolvedOptions {
+export interface ResolvedOptions extends ReplicationResolved {
   readonly maxMemory: number;
   readonly maxItems: number | undefined;
   readonly defaultTtl: number;
@@ -287,6 +289,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
     ...memcached,
+    ...replicationOptions(options),
     ...limits,
   };
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DumpEntry } from '@dcache/core';
+import { isStamp } from '@dcache/core';
 import { Packr } from 'msgpackr';
 import { SnapshotError } from './errors/snapshot-error.js';
 import type { StoredValue } from './stored-value.js';
@@ -16,8 +17,13 @@ const DIGEST_BYTES = 32;
 const HEADER_BYTES = SNAPSHOT_MAGIC.length + DIGEST_BYTES;
 
 export const SNAPSHOT_FORMAT = 'dcache-snapshot';
-/** Bumped when the document changes shape; a node refuses versions it does not know. */
-export const SNAPSHOT_VERSION = 1;
+/**
+ * Bumped when the document changes shape; a node refuses versions it does not know. Version 2:
+ * values carry their `stamp` and tombstones (`tombstone: true`, bytes empty) are kept; a version-1
+ * file still loads, its values stamped 0 (older than any write elsewhere).
+ */
+export const SNAPSHOT_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
 
 export interface SnapshotDocument {
   format: typeof SNAPSHOT_FORMAT;
@@ -92,9 +98,9 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
   }
   const { format, version, savedAt, lastVersion, entries } = document as Record<string, unknown>;
   if (format !== SNAPSHOT_FORMAT) throw bad('is not a dcache snapshot: wrong format field');
-  if (version !== SNAPSHOT_VERSION) {
+  if (!READABLE_VERSIONS.includes(version)) {
     throw bad(
-      `has version ${String(version)}; this node reads version ${SNAPSHOT_VERSION} (saved by a newer dcache?)`,
+      `has version ${String(version)}; this node reads versions ${READABLE_VERSIONS.join(' and ')} (saved by a newer dcache?)`,
     );
   }
   if (typeof savedAt !== 'number' || !Number.isFinite(savedAt)) {
@@ -110,6 +116,11 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     const value = record?.value as Record<string, unknown> | undefined;
     const bytesOf = value?.bytes;
     const flags = value?.flags;
+    const stamp = value?.stamp ?? 0;
+    const tombstone = value?.tombstone;
+    if (!isStamp(stamp) || (tombstone !== undefined && tombstone !== true)) {
+      throw bad(`is corrupt: entry ${i} has a bad stamp or tombstone mark`);
+    }
     if (
       !(bytesOf instanceof Uint8Array) ||
       typeof flags !== 'number' ||
@@ -119,10 +130,12 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     ) {
       throw bad(`is corrupt: entry ${i} does not hold a value { bytes, flags }`);
     }
-    // A fresh record of exactly the two fields: nothing else from the file reaches the cache. A
+    // A fresh record of exactly the known fields: nothing else from the file reaches the cache. A
     // plain Uint8Array over the Buffer msgpackr gives (its own copy), as HTTP stores them.
     const exact = new Uint8Array(bytesOf.buffer, bytesOf.byteOffset, bytesOf.byteLength);
-    record!.value = { bytes: exact, flags } satisfies StoredValue;
+    record!.value = (
+      tombstone ? { bytes: exact, flags, stamp, tombstone } : { bytes: exact, flags, stamp }
+    ) satisfies StoredValue;
   }
   return {
     format: SNAPSHOT_FORMAT,

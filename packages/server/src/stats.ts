@@ -5,7 +5,9 @@ import { VERSION } from './version.js';
 /** `GET /v1/stats`: the core's counters at the top level under their own names, then the node's. */
 export function statsSnapshot(node: NodeState): Record<string, unknown> {
   return {
-    ...node.cache.stats,
+    ...node.replicas.stats,
+    ...node.replicas.replicaStats,
+    ...node.hints.stats,
     nodeId: node.options.nodeId,
     version: VERSION,
     uptime: Math.floor((performance.now() - node.startedAt) / 1000),
@@ -22,6 +24,12 @@ const GAUGES: Readonly<Record<string, [name: string, help: string]>> = {
   memoryUsed: ['dcache_memory_bytes', 'Accounted bytes held by the cache.'],
   maxMemory: ['dcache_max_memory_bytes', 'Memory limit of the cache in bytes.'],
   hitRate: ['dcache_hit_ratio', 'hits / (hits + misses) since start or the last reset.'],
+  tombstones: ['dcache_tombstones', 'Tombstones held: deletes remembered for tombstoneGrace.'],
+  tombstoneFloor: [
+    'dcache_tombstone_floor',
+    'Stamp of the newest tombstone evicted before its grace: absences at or below it are unproven.',
+  ],
+  hintsPending: ['dcache_hints_pending', 'Keys held as hints for nodes that missed writes.'],
 };
 
 function snake(name: string): string {
@@ -52,7 +60,8 @@ export function prometheusText(node: NodeState): string {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     for (const [labels, value] of samples) lines.push(`${name}${labels} ${sample(value)}`);
   };
-  for (const [stat, value] of Object.entries(node.cache.stats)) {
+  const counters = { ...node.replicas.stats, ...node.replicas.replicaStats, ...node.hints.stats };
+  for (const [stat, value] of Object.entries(counters)) {
     if (typeof value !== 'number') continue;
     const gauge = GAUGES[stat];
     if (gauge) metric(gauge[0], 'gauge', gauge[1], [['', value]]);

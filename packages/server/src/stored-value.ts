@@ -7,6 +7,15 @@ export interface StoredValue {
   readonly bytes: Uint8Array;
   /** memcached client flags, an unsigned 32-bit integer. */
   readonly flags: number;
+  /**
+   * The write's cluster-comparable stamp (`HybridClock`, docs/design/never-stale.md §3): newest
+   * wins between replicas. Set by `ReplicaStore` when it stores the value — in place, so the
+   * object a door built is the one stored (the memcached port keys its marks by it). Absent only
+   * on a value not yet stored; 0 on one loaded from a version-1 snapshot (older than any write).
+   */
+  stamp?: number;
+  /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
+  readonly tombstone?: true;
 }
 
 /** Flags that name an HTTP encoding. Values chosen to match common memcached client conventions. */

@@ -1,5 +1,4 @@
-import type { LruCache } from '@dcache/core';
-import type { StoredValue } from './stored-value.js';
+import type { ReplicaStore } from './replica-store.js';
 
 /**
  * Get-and-touch's second half (memcached's `gat`): gives a key just read its new TTL, when one was
@@ -7,12 +6,12 @@ import type { StoredValue } from './stored-value.js';
  * is none; undefined = never expires.
  */
 export function touchAfterRead(
-  cache: LruCache<StoredValue>,
+  replicas: ReplicaStore,
   key: string,
   entryTtl: number | undefined,
   newTtl: number | undefined,
 ): number | undefined {
   if (newTtl === undefined) return entryTtl;
-  cache.touch(key, newTtl);
+  replicas.retouch(key, newTtl);
   return newTtl === 0 ? undefined : newTtl;
 }

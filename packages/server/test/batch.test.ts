@@ -51,6 +51,11 @@ function packRaw(ops: unknown[][]): Uint8Array {
   return new Uint8Array(out);
 }
 
+/** Results carry the stamp that stands (docs/wire-protocol.md, Replication). */
+const STAMP = expect.any(Number) as unknown;
+/** A miss: no tombstone, and the node's vouching floor. */
+const MISS = [404, null, STAMP];
+
 describe('POST /v1/batch', () => {
   it('answers every operation in order, one result each', async () => {
     const clock = manualClock();
@@ -72,15 +77,15 @@ describe('POST /v1/batch', () => {
     const [set, get, miss, setB, del, delAgain, touch, touchMiss, incr, decr, incrMiss] = results;
     expect(set![0]).toBe(204);
     expect(typeof set![1]).toBe('number');
-    expect(get).toEqual([200, bytes('1'), 16, set![1], 5000]);
-    expect(miss).toEqual([404]);
+    expect(get).toEqual([200, bytes('1'), 16, set![1], 5000, STAMP]);
+    expect(miss).toEqual(MISS);
     expect(setB![0]).toBe(204);
-    expect(del).toEqual([204]);
-    expect(delAgain).toEqual([404]);
-    expect(touch).toEqual([204]);
+    expect(del).toEqual([204, STAMP]);
+    expect(delAgain).toEqual([404, STAMP]);
+    expect(touch).toEqual([204, STAMP]);
     expect(touchMiss).toEqual([404]);
-    expect(incr).toEqual([200, 42]);
-    expect(decr).toEqual([200, 0]);
+    expect(incr).toEqual([200, 42, STAMP]);
+    expect(decr).toEqual([200, 0, STAMP]);
     expect(incrMiss).toEqual([404]);
     // touch with 0 made it permanent: the get after it has no TTL
     clock.advance(10_000);
@@ -90,6 +95,7 @@ describe('POST /v1/batch', () => {
       16,
       expect.any(Number),
       null,
+      STAMP,
     ]);
   });
 
@@ -104,9 +110,14 @@ describe('POST /v1/batch', () => {
       ['get', 'c'],
       ['get', 'd'],
     ]);
-    expect(results.slice(0, 4)).toEqual([[200, 10], [200, 15], [200, 7], [404]]);
-    expect(results[4]).toEqual([200, bytes('15'), 2, expect.any(Number), 1000]);
-    expect(results[5]).toEqual([200, bytes('7'), 2, expect.any(Number), null]);
+    expect(results.slice(0, 4)).toEqual([
+      [200, 10, STAMP],
+      [200, 15, STAMP],
+      [200, 7, STAMP],
+      [404],
+    ]);
+    expect(results[4]).toEqual([200, bytes('15'), 2, expect.any(Number), 1000, STAMP]);
+    expect(results[5]).toEqual([200, bytes('7'), 2, expect.any(Number), null, STAMP]);
   });
 
   it('takes a 64-bit initial (a bigint) and refuses a bad initial or a ttl without one', async () => {
@@ -120,14 +131,14 @@ describe('POST /v1/batch', () => {
       ['incr', 'e', 1, 5, -3],
       ['get', 'a'],
     ]);
-    expect(results[0]).toEqual([200, 2n ** 64n - 1n]);
+    expect(results[0]).toEqual([200, 2n ** 64n - 1n, STAMP]);
     expect(results.slice(1).map((r) => [r[0], r[1]])).toEqual([
       [400, 'bad_initial'],
       [400, 'bad_initial'],
       [400, 'bad_initial'],
       [400, 'bad_ttl'],
       [400, 'bad_ttl'],
-      [404, undefined],
+      [404, null],
     ]);
   });
 
@@ -173,7 +184,7 @@ describe('POST /v1/batch', () => {
     clock.advance(59_999);
     expect((await run(app, [['get', 'a']]))[0]![0]).toBe(200);
     clock.advance(1);
-    expect((await run(app, [['get', 'a']]))[0]).toEqual([404]);
+    expect((await run(app, [['get', 'a']]))[0]).toEqual(MISS);
   });
 
   it('interoperates with the single-key routes (flags decide the HTTP encoding)', async () => {
@@ -226,10 +237,10 @@ describe('POST /v1/batch', () => {
       ['get', 'a', -1],
       ['get', 'missing', 1000],
     ]);
-    expect(touched).toEqual([200, bytes('1'), 0, expect.any(Number), 1000]);
+    expect(touched).toEqual([200, bytes('1'), 0, expect.any(Number), 1000, STAMP]);
     expect(permanent![4]).toBeNull();
     expect([bad![0], bad![1]]).toEqual([400, 'bad_ttl']);
-    expect(miss).toEqual([404]);
+    expect(miss).toEqual(MISS);
     clock.advance(10_000);
     expect((await run(app, [['get', 'a']]))[0]![4]).toBeNull();
     // A get refused because the answer is full does not touch: 'big' keeps the first one's TTL.
@@ -300,13 +311,13 @@ describe('POST /v1/batch', () => {
     expect(res.status).toBe(200);
     const results = unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
     expect(results.map((r) => r[0])).toEqual([204, 204, 204, 200, 400, 400, 400, 200]);
-    expect(results[3]).toEqual([200, 0]);
+    expect(results[3]).toEqual([200, 0, STAMP]);
     expect(results[4]!.slice(0, 2)).toEqual([400, 'bad_flags']);
     expect(results[4]![2]).toContain('4294967296');
     expect(results[5]!.slice(0, 2)).toEqual([400, 'bad_ttl']);
     expect(results[5]![2]).toContain('18446744073709551615');
     expect(results[6]!.slice(0, 2)).toEqual([400, 'bad_ttl']);
-    expect(results[7]).toEqual([200, bytes('0'), 16, expect.any(Number), 5000]);
+    expect(results[7]).toEqual([200, bytes('0'), 16, expect.any(Number), 5000, STAMP]);
   });
 
   it('caps the value bytes of one response at maxBatchBytes: a get past it is a per-op 413', async () => {
@@ -400,7 +411,7 @@ describe('POST /v1/batch', () => {
     ]);
     expect(results[1]!.slice(0, 2)).toEqual([400, 'not_a_number']);
     expect(results[2]!.slice(0, 3)).toEqual([200, bytes('41'), 256]);
-    expect(results[4]).toEqual([200, 42]); // text digits still count
+    expect(results[4]).toEqual([200, 42, STAMP]); // text digits still count
     const res = await app.request('/v1/keys/m/incr', { method: 'POST' });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('not_a_number');

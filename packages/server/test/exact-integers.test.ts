@@ -98,7 +98,7 @@ describe('counters created by incr?initial=', () => {
     memcached(port, `get ${key}\r\n`);
 
   it('store ASCII decimal that reads back exactly through every door and encoding', async () => {
-    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
+    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0, stallThreshold: 0 });
     servers.push(server);
     const address = await server.listen();
     const max = '18446744073709551615';
@@ -144,7 +144,7 @@ describe('counters created by incr?initial=', () => {
   });
 
   it('decremented over the memcached port (which pads with spaces) still count over HTTP', async () => {
-    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
+    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0, stallThreshold: 0 });
     servers.push(server);
     const address = await server.listen();
     const port = address.memcached!.port;

@@ -4,8 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp, createNodeState } from '../src/app.js';
-import { createCache } from '../src/cache.js';
+import { buildApp, createNodeState, nodeStore } from '../src/app.js';
 import { resolveOptions } from '../src/options.js';
 import { requestErrorHandler } from '../src/transport-errors.js';
 import type { ServerOptions } from '../src/index.js';
@@ -69,9 +68,9 @@ function send(
 async function honoOnly(options: ServerOptions): Promise<Target> {
   // CacheServer's hono listener without its fast paths: same app, same adapter error handler.
   const resolved = resolveOptions({ logLevel: 'silent', ...options });
-  const cache = createCache(resolved);
-  const node = createNodeState(resolved, cache);
-  const app = buildApp(resolved, cache, node);
+  const replicas = nodeStore(resolved);
+  const node = createNodeState(resolved, replicas);
+  const app = buildApp(resolved, replicas, node);
   const server: Server = createServer(
     getRequestListener(app.fetch, { errorHandler: requestErrorHandler(node) }),
   );

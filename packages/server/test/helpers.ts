@@ -10,9 +10,13 @@ export interface RunningNode {
   close(): Promise<void>;
 }
 
-/** The one way tests start a node: 127.0.0.1, an ephemeral port; call close() in afterEach/afterAll. */
+/**
+ * The one way tests start a node: 127.0.0.1, an ephemeral port; call close() in afterEach/afterAll.
+ * Its stall detector is off: the node shares the test's event loop, whose pauses (GC, a loaded
+ * machine) are not the node's stalls; fence.test.ts covers stalls on CLI nodes.
+ */
 export async function startNode(options: ServerOptions = {}): Promise<RunningNode> {
-  const server = new CacheServer({ logLevel: 'silent', ...options });
+  const server = new CacheServer({ logLevel: 'silent', stallThreshold: 0, ...options });
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, address, url: address.url, close: () => server.close() };
 }

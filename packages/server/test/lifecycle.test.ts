@@ -109,7 +109,7 @@ describe('CacheServer lifecycle', () => {
   });
 
   it('close() called while listen() is still binding waits for it, then frees both ports', async () => {
-    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0 });
+    const server = new CacheServer({ logLevel: 'silent', memcachedPort: 0, stallThreshold: 0 });
     const listening = server.listen();
     const closed = server.close(); // same tick: neither port is bound yet
     const address = await listening;

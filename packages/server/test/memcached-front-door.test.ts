@@ -29,7 +29,7 @@ afterEach(async () => {
 });
 
 async function start(): Promise<{ url: string; port: number; server: CacheServer }> {
-  const server = new CacheServer({ memcachedPort: 0, logLevel: 'silent' });
+  const server = new CacheServer({ memcachedPort: 0, logLevel: 'silent', stallThreshold: 0 });
   servers.push(server);
   const address = await server.listen({ host: '127.0.0.1', port: 0 });
   expect(address.memcached).toBeDefined();
@@ -79,7 +79,7 @@ describe('CacheServer with memcachedPort: one cache, two front doors', () => {
   ])('warns once at start that the memcached port ignores the token: %j', async (options, n) => {
     const write = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     try {
-      const server = new CacheServer({ ...options, logLevel: 'warn' });
+      const server = new CacheServer({ ...options, logLevel: 'warn', stallThreshold: 0 });
       servers.push(server);
       await server.listen({ host: '127.0.0.1', port: 0 });
       const warnings = write.mock.calls.filter(([line]) =>

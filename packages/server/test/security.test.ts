@@ -90,8 +90,8 @@ describe('hostile keys and payloads', () => {
     ) as unknown[][];
     expect(results[0]![0]).toBe(204);
     expect(results[1]![1]).toEqual(new Uint8Array([1]));
-    expect(results[2]).toEqual([404]);
-    expect(results[3]).toEqual([404]);
+    expect(results[2]![0]).toBe(404);
+    expect(results[3]![0]).toBe(404);
     // a map where an operation should be, and a map as a key
     const hostile = new Uint8Array([0x92, ...POLLUTION, 0x92, ...fixstr('get'), ...POLLUTION]);
     const res = await batch(app, hostile);

@@ -18,6 +18,7 @@ import type { RunningNode } from './helpers.js';
 import { newCache, RawClient } from './memcached/helpers.js';
 import { createLogger } from '../src/logger.js';
 import { NodeFlush } from '../src/node-flush.js';
+import { ReplicaStore } from '../src/replica-store.js';
 import { NodeSnapshot } from '../src/node-snapshot.js';
 
 let dir: string;
@@ -43,8 +44,17 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * These tests are about what the file carries, so they trust it (a single node's warm restart);
+ * snapshot-fence.test.ts covers the default, where restored entries are unverified.
+ */
 async function start(options: ServerOptions = {}): Promise<RunningNode> {
-  const node = await startNode({ snapshotFile: file, logLevel: 'info', ...options });
+  const node = await startNode({
+    snapshotFile: file,
+    logLevel: 'info',
+    trustSnapshot: true,
+    ...options,
+  });
   running.add(node);
   return node;
 }
@@ -74,11 +84,15 @@ async function etagOf(response: Response): Promise<number> {
 /** A NodeSnapshot on `file` without a server around it, so a test can call save() directly. */
 function bareSnapshot() {
   const clock = manualClock();
-  const cache = newCache(clock.now);
-  const flush = new NodeFlush(() => cache.clear(), clock.now);
+  const replicas = new ReplicaStore(newCache(clock.now), {
+    tombstoneGrace: 600_000,
+    maxClockSkew: 500,
+  });
+  const cache = replicas.cache;
+  const flush = new NodeFlush(() => replicas.clear(), clock.now);
   const snapshot = new NodeSnapshot(
     file,
-    cache,
+    replicas,
     clock.now,
     createLogger({ level: 'silent', node: 'test' }),
     flush,
@@ -310,12 +324,12 @@ describe('warm restarts (snapshotFile)', () => {
     it('a snapshot of a newer format version', async () => {
       const bytes = encodeSnapshot({
         format: SNAPSHOT_FORMAT,
-        version: 2 as typeof SNAPSHOT_VERSION,
+        version: 3 as typeof SNAPSHOT_VERSION,
         savedAt: Date.now(),
         lastVersion: 0,
         entries: [],
       });
-      await expectEmptyStart(bytes, /has version 2; this node reads version 1/);
+      await expectEmptyStart(bytes, /has version 3; this node reads versions 1 and 2/);
     });
 
     it('a value that is not { bytes, flags }', async () => {

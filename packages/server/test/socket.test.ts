@@ -57,9 +57,12 @@ describe('a node over a real loopback socket', () => {
     expect(results).toHaveLength(4);
     expect(results[0]![0]).toBe(204);
     const version = results[0]![1];
-    expect(results[1]).toEqual([200, value, 256, version, null]);
-    expect(results[2]).toEqual([404]);
-    expect(results[3]).toEqual([204]);
+    const stamp = results[0]![2];
+    expect(results[1]).toEqual([200, value, 256, version, null, stamp]);
+    expect(results[2]).toEqual([404, null, expect.any(Number)]);
+    expect(results[3]).toEqual([204, expect.any(Number)]);
+    // The node's clock, for the client to stamp its next write above.
+    expect(Number(res.headers.get('dcache-clock'))).toBeGreaterThanOrEqual(stamp as number);
   });
 
   it('reads request headers through the Node fast path: Accept, If-Match, Dcache-Flags', async () => {

@@ -2,8 +2,7 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeState } from '../src/app.js';
-import { createCache } from '../src/cache.js';
+import { createNodeState, nodeStore } from '../src/app.js';
 import { resolveOptions } from '../src/options.js';
 import { statsSnapshot } from '../src/stats.js';
 import { clientErrorResponder } from '../src/transport-errors.js';
@@ -118,7 +117,7 @@ describe("Node's clientError on a request the app already has, or behind a respo
 describe('clientErrorResponder', () => {
   function setUp(extra: { _httpMessage?: unknown; parser?: unknown }) {
     const options = resolveOptions({ logLevel: 'silent' });
-    const state = createNodeState(options, createCache(options));
+    const state = createNodeState(options, nodeStore(options));
     const written: string[] = [];
     const socket = Object.assign(
       new Writable({

@@ -36,6 +36,11 @@ export interface FaultNode {
   readonly partitioned: boolean;
   /** The process id of the current incarnation (undefined while down). */
   readonly pid: number | undefined;
+  /**
+   * The memcached port of the current incarnation, when `args` has `--memcached-port` (with 0, an
+   * ephemeral port that changes at each restart); undefined while down.
+   */
+  readonly memcached: { host: string; port: number } | undefined;
 }
 
 /** How `restart` brings a node back: with nothing, or with what its snapshot file holds. */
@@ -109,6 +114,7 @@ export class Nemesis {
       state: slot.state,
       partitioned: slot.partitioned,
       pid: slot.process?.child.pid,
+      memcached: slot.state === 'down' ? undefined : slot.process?.memcached,
     }));
   }
 

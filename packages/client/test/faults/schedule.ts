@@ -64,22 +64,28 @@ async function end(nemesis: Nemesis, { kind, node }: ScheduledFault): Promise<vo
 
 /**
  * Runs `schedule` against `nemesis` in real time (a fault that takes long to do or undo — a restart
- * — shifts the later ones). `onStep` hears each step, for the log a failing run prints.
+ * — shifts the later ones). `onStep` hears each step, for the log a failing run prints: the fault,
+ * its end, and `node N back` once the node is reachable again (a restarted one is listening).
  */
 export async function runSchedule(
   nemesis: Nemesis,
   schedule: readonly ScheduledFault[],
   onStep: (step: string) => void = () => undefined,
+  /** At least this long between a node being back and the next fault (a slow restart eats the quiet). */
+  settleMs = 0,
 ): Promise<void> {
   const started = Date.now();
   const until = (ms: number): Promise<void> =>
     new Promise((resolve) => setTimeout(resolve, Math.max(0, started + ms - Date.now())));
+  let back = -Infinity;
   for (const fault of schedule) {
-    await until(fault.at);
+    await until(Math.max(fault.at, back + settleMs));
     onStep(`${Date.now() - started} ms: ${fault.kind} node ${fault.node}`);
     await begin(nemesis, fault);
     await until(fault.until);
     onStep(`${Date.now() - started} ms: end ${fault.kind} node ${fault.node}`);
     await end(nemesis, fault);
+    back = Date.now() - started;
+    onStep(`${back} ms: node ${fault.node} back`);
   }
 }

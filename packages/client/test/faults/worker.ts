@@ -1,5 +1,5 @@
 // A client process for fault tests: a seeded, bounded workload of sets, deletes and gets over a
-// key space, every operation recorded for the checker. Used in-process (`runWorkload`) or as a
+// key space (or a fixed plan of them), every operation recorded for the checker. Used in-process (`runWorkload`) or as a
 // process of its own, which is how a test gets a second client that never saw the first one's
 // writes:
 //
@@ -14,6 +14,12 @@ import { HistoryRecorder, writeHistory } from './history.js';
 import type { Operation } from './history.js';
 import { seededRandom } from './random.js';
 import { spawnTs } from './run-ts.js';
+
+/** One step of a fixed plan: `set` writes `value` (unique per key, as the checker needs). */
+export type PlanStep =
+  | { op: 'set'; key: string; value: string }
+  | { op: 'delete'; key: string }
+  | { op: 'get'; key: string };
 
 /** Client options that survive JSON (no hooks, no TLS objects). */
 export type PlainClientOptions = Omit<
@@ -40,6 +46,35 @@ export interface WorkloadOptions {
   mix?: { write: number; delete: number; read: number };
   /** `sequential` takes the keys in order, round after round (read-only: read every key). @default 'random' */
   order?: 'random' | 'sequential';
+  /**
+   * Runs exactly these steps, in order, `concurrency` at once (still bounded by `durationMs`),
+   * instead of the seeded mix: a scripted phase of a fault test run in a process of its own.
+   */
+  plan?: readonly PlanStep[];
+}
+
+/** Runs `plan` with `client`, `concurrency` steps at once, until done or `deadline` (Date.now ms). */
+export async function runPlan(
+  client: DistributedCacheClient,
+  recorder: HistoryRecorder,
+  plan: readonly PlanStep[],
+  concurrency: number,
+  deadline = Infinity,
+): Promise<void> {
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (next < plan.length && Date.now() < deadline) {
+      const step = plan[next++]!;
+      if (step.op === 'set') {
+        await recorder.write(step.key, step.value, () => client.set(step.key, step.value));
+      } else if (step.op === 'delete') {
+        await recorder.delete(step.key, () => client.delete(step.key));
+      } else {
+        await recorder.read(step.key, () => client.get<string>(step.key));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
 }
 
 /** Runs the workload with a client of its own, closed at the end; resolves to its history. */
@@ -53,6 +88,14 @@ export async function runWorkload(options: WorkloadOptions): Promise<Operation[]
   const deadline = Date.now() + options.durationMs;
   let issued = 0;
   let written = 0;
+  if (options.plan !== undefined) {
+    try {
+      await runPlan(client, recorder, options.plan, options.concurrency ?? 4, deadline);
+    } finally {
+      await client.close();
+    }
+    return recorder.operations;
+  }
   const loop = async (): Promise<void> => {
     while (issued < options.operations && Date.now() < deadline) {
       const index =

@@ -6,6 +6,7 @@ import { readIncoming } from '../body.js';
 import { requestIdFields } from '../logger.js';
 import { bearerChecker } from '../middleware/auth.js';
 import type { RunBatch } from './batch-ops.js';
+import { CLOCK_HEADER } from './batch-ops.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -32,6 +33,7 @@ function isMsgpack(type: string | undefined): boolean {
  */
 export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
   const { metrics, logger, options, bodyBudget } = node;
+  const clock = node.replicas.clock;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
 
   // The auth middleware's check; a mismatch goes to hono, which answers 401.
@@ -65,6 +67,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       return;
     }
     metrics.record('batch', performance.now() - start);
+    res.setHeader(CLOCK_HEADER, `${clock.last}`);
     answer(res, 200, 'application/msgpack', results);
   }
 

@@ -2,12 +2,15 @@ import type { NodeState } from '../app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
 import { counterSeed, counterValue, increment, validateInitial } from '../incr.js';
 import type { CounterSeed } from '../incr.js';
+import { COPY_ORIGINS } from '../replica-store.js';
+import type { CopyOrigin } from '../replica-store.js';
+import { stampOf } from '../replica-order.js';
+import { peerOrigin } from '../replication-options.js';
 import { batchCodec } from '../msgpack.js';
 import type { ItemsVerdict } from '../msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../msgpack-items.js';
 import type { WriteCondition } from '../store.js';
 import { tooDeep } from '../nesting.js';
-import { store } from '../store.js';
 import { touchAfterRead } from '../touch.js';
 import { validateDelay, validateFlags, validateKey, validateTtl } from '../validate.js';
 
@@ -18,8 +21,8 @@ const NOT_FOUND: Result = [404];
 const NO_CONTENT: Result = [204];
 const PRECONDITION_FAILED: Result = [412];
 
-/** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond]. */
-const OP_ITEMS = 6;
+/** Elements of the longest operations: ["set", key, bytes, flags, ttl, cond, stamp], copy's 7. */
+const OP_ITEMS = 7;
 /** Why scanItems refused a body, as the message of its 400 bad_batch. */
 const SCAN_REFUSALS: Readonly<Record<Exclude<ItemsVerdict, 'ok' | 'too_deep'>, string>> = {
   too_many_items: 'more msgpack items than its operations can hold (they hold scalars only)',
@@ -55,6 +58,12 @@ function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
 }
 
 /**
+ * The node's clock on every batch response (the newest stamp it issued or observed): clients
+ * observe it, so their next write is stamped above everything this node had seen.
+ */
+export const CLOCK_HEADER = 'dcache-clock';
+
+/**
  * The body of `POST /v1/batch` in, the msgpack of its results out (docs/wire-protocol.md); throws
  * an HttpError when the batch as a whole is refused. Shared by the hono route and the node's
  * fast path, so both answer byte for byte the same.
@@ -62,7 +71,7 @@ function seed(initial: unknown, ttl: unknown): CounterSeed | undefined {
 export type RunBatch = (body: Uint8Array) => Uint8Array;
 
 export function batchRunner(node: NodeState): RunBatch {
-  const { cache, flush, metrics, options, bodyBudget } = node;
+  const { replicas, hints, flush, metrics, options, bodyBudget } = node;
   const { maxKeyBytes, maxValueBytes, maxBatchBytes } = options;
   /** The array, then one per operation: its array and at most OP_ITEMS elements. */
   const maxItems = 1 + options.maxBatchOps * (1 + OP_ITEMS);
@@ -85,6 +94,33 @@ export function batchRunner(node: NodeState): RunBatch {
     );
   }
 
+  /** An optional stamp element: undefined (the node stamps) when absent or null. */
+  function stampIn(value: unknown): number | undefined {
+    return value === undefined || value === null ? undefined : replicas.received(value);
+  }
+
+  function valueIn(bytes: unknown, what: string): Uint8Array {
+    if (!(bytes instanceof Uint8Array)) throw badOp(`${what} needs its value as msgpack bin`);
+    if (bytes.length > maxValueBytes) {
+      throw new HttpError(
+        413,
+        'too_large',
+        `the value exceeds the limit of ${maxValueBytes} bytes`,
+      );
+    }
+    return bytes;
+  }
+
+  function originIn(value: unknown): CopyOrigin {
+    if (COPY_ORIGINS.includes(value as CopyOrigin)) return value as CopyOrigin;
+    throw badOp(`origin must be one of ${COPY_ORIGINS.map((o) => `"${o}"`).join(', ')}`);
+  }
+
+  /** A miss: the tombstone's stamp when there is one, and what this node's absence proves. */
+  function miss(tombstone: number | null): Result {
+    return [404, tombstone, replicas.vouchingFloor()];
+  }
+
   function run(op: unknown): Result {
     if (!Array.isArray(op) || typeof op[0] !== 'string') {
       throw badOp('an operation is an array starting with its name');
@@ -105,43 +141,84 @@ export function batchRunner(node: NodeState): RunBatch {
         // A refused get must be no hit and promote nothing, so when a value might not fit, look
         // without touching first. Only then: the common get does one lookup.
         if (valueBytesLeft < maxValueBytes && valueBytesLeft < maxBatchBytes) {
-          const peeked = cache.peekEntry(key);
+          const peeked = replicas.peekRaw(key);
           if (peeked !== undefined && peeked.value.bytes.length > valueBytesLeft) {
             throw responseTooLarge();
           }
         }
-        const entry = cache.getEntry(key);
-        if (entry === undefined) return NOT_FOUND;
+        const entry = replicas.lookup(key);
+        if (entry === undefined) return miss(null);
+        const { value } = entry;
+        if (value.tombstone) return miss(stampOf(value));
         // A small request must not build a huge response (1000 gets of a 1 MiB value ≈ 1 GiB): the
         // peek above refuses what no longer fits. A value alone in its response is always served,
         // whatever its size, so every stored value stays readable and a client refetching refused
         // gets always makes progress.
-        valueBytesLeft = Math.max(0, valueBytesLeft - entry.value.bytes.length);
-        const ttl = touchAfterRead(cache, key, entry.ttl, newTtl) ?? null;
-        return [200, entry.value.bytes, entry.value.flags, entry.version, ttl];
+        valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
+        const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl) ?? null;
+        const stamp = stampOf(value);
+        return !replicas.isVerified(entry)
+          ? [200, value.bytes, value.flags, entry.version, ttl, stamp, true]
+          : [200, value.bytes, value.flags, entry.version, ttl, stamp];
       }
       case 'set': {
-        const bytes: unknown = op[2];
-        if (!(bytes instanceof Uint8Array)) throw badOp('set needs its value as msgpack bin');
-        if (bytes.length > maxValueBytes) {
-          throw new HttpError(
-            413,
-            'too_large',
-            `the value exceeds the limit of ${maxValueBytes} bytes`,
-          );
-        }
+        const bytes = valueIn(op[2], 'set');
         const flags = op[3] === undefined || op[3] === null ? 0 : validateFlags(op[3]);
         const ttl = op[4] === undefined || op[4] === null ? undefined : validateTtl(op[4]);
-        const version = store(cache, key, { bytes, flags }, ttl, condition(op[5]));
-        return version === undefined ? PRECONDITION_FAILED : [204, version];
+        const cond = condition(op[5]);
+        const written = replicas.write(key, { bytes, flags }, ttl, cond, stampIn(op[6]));
+        return written === undefined ? PRECONDITION_FAILED : [204, written.version, written.stamp];
       }
-      case 'delete':
-        return cache.delete(key) ? NO_CONTENT : NOT_FOUND;
-      case 'touch':
-        return cache.touch(key, validateTtl(op[2])) ? NO_CONTENT : NOT_FOUND;
+      case 'delete': {
+        const { removed, stamp } = replicas.remove(key, stampIn(op[2]));
+        return [removed ? 204 : 404, stamp];
+      }
+      case 'touch': {
+        const ttl = validateTtl(op[2]);
+        const stamp = replicas.retouch(key, ttl, stampIn(op[3]));
+        return stamp === undefined ? NOT_FOUND : [204, stamp];
+      }
       case 'incr': {
-        const value = increment(cache, key, delta(op[2]), seed(op[3], op[4]));
-        return value === undefined ? NOT_FOUND : [200, counterValue(value)];
+        const stamp = stampIn(op[5]);
+        const counted = increment(replicas, key, delta(op[2]), seed(op[3], op[4]), stamp);
+        return counted === undefined
+          ? NOT_FOUND
+          : [200, counterValue(counted.value), counted.stamp];
+      }
+      case 'copy': {
+        const bytes = valueIn(op[2], 'copy');
+        const flags = validateFlags(op[3]);
+        const ttl = op[4] === undefined || op[4] === null ? 0 : validateTtl(op[4]);
+        const stamp = replicas.received(op[5]);
+        const origin = originIn(op[6]);
+        const outcome = replicas.copy(key, { bytes, flags }, ttl, stamp);
+        if (outcome.applied && origin === 'restore') replicas.countRestored(1);
+        return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
+      }
+      case 'bury': {
+        const stamp = replicas.received(op[2]);
+        const origin = originIn(op[3]);
+        const outcome = replicas.bury(key, stamp);
+        if (outcome.applied && origin === 'restore') replicas.countRestored(1);
+        return outcome.applied ? [204, outcome.stamp] : [412, outcome.stamp];
+      }
+      case 'hint': {
+        let target: string;
+        try {
+          target = peerOrigin('a hint target', op[2]);
+        } catch (error) {
+          throw badOp((error as Error).message);
+        }
+        if (options.peers !== undefined && !options.peers.includes(target)) {
+          throw new HttpError(403, 'peer_refused', `${target} is not one of this node's --peers`);
+        }
+        hints.add(target, key, op[3] === true);
+        return NO_CONTENT;
+      }
+      case 'verify': {
+        const outcome = replicas.verify(key, replicas.received(op[2]));
+        if (outcome.verified) return NO_CONTENT;
+        return outcome.stamp === undefined ? NOT_FOUND : [412, outcome.stamp];
       }
       default:
         throw badOp(`unknown operation ${JSON.stringify(op[0])}`);
@@ -155,6 +232,8 @@ export function batchRunner(node: NodeState): RunBatch {
     // The body may have arrived after the flush time (settled when the request came in): apply
     // it before the first operation, which the fast path reaches without passing readBody.
     flush.settle();
+    // A node that was stopped fences before it answers the requests that waited in its socket.
+    replicas.beforeRead();
     // Refused before decoding: msgpackr would build every element first, so a 16 MiB body of empty
     // arrays (one byte each) would allocate ~0.6 GB just to be counted.
     const declared = declaredArrayLength(body);

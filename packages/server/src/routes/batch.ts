@@ -6,6 +6,7 @@ import { encodingOfContentType } from '../encoding.js';
 import { HttpError } from '../errors/http-error.js';
 import { timed } from '../middleware/timed.js';
 import type { RunBatch } from './batch-ops.js';
+import { CLOCK_HEADER } from './batch-ops.js';
 
 /**
  * `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md).
@@ -30,7 +31,10 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
       node.bodyBudget.holdUntilClosed(c.env?.outgoing, results.byteLength);
       return new Response(results, {
         status: 200,
-        headers: { 'content-type': 'application/msgpack' },
+        headers: {
+          'content-type': 'application/msgpack',
+          [CLOCK_HEADER]: `${node.replicas.clock.last}`,
+        },
       });
     }),
   );

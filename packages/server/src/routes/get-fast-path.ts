@@ -48,7 +48,7 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  * like the route's `timed` wrapper. The answer is the route's: same status, headers and body.
  */
 export function getFastPath(node: NodeState): FastPath {
-  const { cache, metrics, options, bodyBudget } = node;
+  const { replicas, metrics, options, bodyBudget } = node;
   const matches = options.token === undefined ? undefined : bearerChecker(options.token);
   const hosts = new Map<string, boolean>();
 
@@ -79,14 +79,14 @@ export function getFastPath(node: NodeState): FastPath {
     if (!hostAccepted(headers.host)) return false;
     const accept = headers.accept;
     if (accept !== undefined && accept !== '*/*' && !SERVED_AS_IS.has(accept)) return false;
-    const peeked = cache.peekEntry(key);
+    const peeked = replicas.peekEntry(key);
     if (peeked === undefined) return false;
     const type = CONTENT_TYPES[encodingOfFlags(peeked.value.flags)];
     if (accept !== undefined && accept !== '*/*' && accept !== type) return false;
 
     const start = performance.now();
     metrics.start();
-    const entry = cache.getEntry(key);
+    const entry = replicas.getEntry(key);
     if (entry === undefined) {
       // Expired between the two lookups (the clock moved): the route's 404, counted as its miss.
       metrics.record('get', performance.now() - start);

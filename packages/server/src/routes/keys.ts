@@ -18,7 +18,7 @@ import { counterSeed, counterValue, increment, parseDelta, parseInitial } from '
 import { timed } from '../middleware/timed.js';
 import { touchAfterRead } from '../touch.js';
 import { json, keyNotFound } from '../responses.js';
-import { parseCondition, preconditionFailed, store } from '../store.js';
+import { parseCondition, preconditionFailed } from '../store.js';
 import { keyOfUrl } from '../url-key.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../validate.js';
 
@@ -41,7 +41,7 @@ function negotiate(
 
 /** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
 export function keyRoutes(node: NodeState): Hono<AppEnv> {
-  const { cache, options } = node;
+  const { replicas, options } = node;
   const app = new Hono<AppEnv>();
   // The key from the URL itself: hono's `param()` keeps malformed escapes literally (url-key.ts).
   const key = (c: Context<AppEnv>): string => validateKey(keyOfUrl(c.req.url), options.maxKeyBytes);
@@ -52,7 +52,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const k = key(c);
       // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
       const newTtl = parseTtlParam(c.req.query('ttl'));
-      const entry = cache.getEntry(k);
+      const entry = replicas.getEntry(k);
       if (entry === undefined) return keyNotFound();
       const { bytes, flags } = entry.value;
       const native = encodingOfFlags(flags);
@@ -64,7 +64,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         [body, encoding] = negotiate(accept, bytes, native);
       }
       // Only a read that is answered (not a 406) touches.
-      const ttl = touchAfterRead(cache, k, entry.ttl, newTtl);
+      const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
       const headers: Record<string, string> = {
         'content-type': CONTENT_TYPES[encoding],
         etag: `"${entry.version}"`,
@@ -94,16 +94,16 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       }
       const bytes = await readBody(c, node, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
-      const version = store(cache, k, { bytes, flags }, ttl, condition);
-      if (version === undefined) throw preconditionFailed(condition, cache.has(k));
-      return new Response(null, { status: 204, headers: { etag: `"${version}"` } });
+      const written = replicas.write(k, { bytes, flags }, ttl, condition);
+      if (written === undefined) throw preconditionFailed(condition, replicas.has(k));
+      return new Response(null, { status: 204, headers: { etag: `"${written.version}"` } });
     }),
   );
 
   app.delete(
     '/:key',
     timed(node, 'delete', (c) =>
-      cache.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
+      replicas.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
     ),
   );
 
@@ -115,7 +115,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       if (ttl === undefined) {
         throw new HttpError(400, 'bad_ttl', 'touch needs ?ttl=<ms> (0 = never expires)');
       }
-      return cache.touch(key(c), ttl) ? new Response(null, { status: 204 }) : keyNotFound();
+      return replicas.touch(key(c), ttl) ? new Response(null, { status: 204 }) : keyNotFound();
     }),
   );
 
@@ -129,8 +129,8 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
           initial === undefined ? undefined : parseInitial(initial),
           parseTtlParam(c.req.query('ttl')),
         );
-        const value = increment(cache, key(c), op === 'incr' ? delta : -delta, seed);
-        return value === undefined ? keyNotFound() : json(`${counterValue(value)}`);
+        const counted = increment(replicas, key(c), op === 'incr' ? delta : -delta, seed);
+        return counted === undefined ? keyNotFound() : json(`${counterValue(counted.value)}`);
       }),
     );
   }

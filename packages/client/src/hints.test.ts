@@ -1,0 +1,91 @@
+import { describe, expect, it, vi } from 'vitest';
+import type { Cluster } from './cluster.js';
+import { fenceIfPending, handOff, planHints } from './hints.js';
+import type { NodeClient } from './node-client.js';
+import { ReplicationCounters } from './replication-stats.js';
+import type { BatchResult } from './wire.js';
+
+describe('planHints: who needs a hint for a write and who keeps it', () => {
+  it.each<[string, string[], string[], string[], string[], string[]]>([
+    // name, natural replicas, live (asked), acknowledged, hinted targets, holders in order
+    ['every natural replica acknowledged', ['A', 'B'], ['A', 'B'], ['A', 'B'], [], []],
+    ['the primary failed', ['A', 'B'], ['A', 'B'], ['B'], ['A'], ['B']],
+    ['the primary down, a stand-in took it', ['A', 'B'], ['B', 'C'], ['B', 'C'], ['A'], ['C', 'B']],
+    [
+      'the primary marked down but back: it acknowledged, the stand-in still gets a hint to drop its copy',
+      ['A', 'B'],
+      ['B', 'C'],
+      ['A', 'B', 'C'],
+      ['A'],
+      ['C', 'A', 'B'],
+    ],
+    [
+      'both natural replicas down, stand-ins only',
+      ['A', 'B'],
+      ['C', 'D'],
+      ['C', 'D'],
+      ['A', 'B'],
+      ['C', 'D'],
+    ],
+    ['nothing acknowledged: stored nowhere', ['A', 'B'], ['A', 'B'], [], [], []],
+    ['three replicas, one missed', ['A', 'B', 'C'], ['A', 'B', 'C'], ['A', 'C'], ['B'], ['A', 'C']],
+  ])('%s', (_name, natural, live, acked, missed, holders) => {
+    expect(planHints(natural, live, acked)).toStrictEqual({ missed, holders });
+  });
+});
+
+describe('handOff', () => {
+  /** A node stub: `run` answers as given; `up` as given. */
+  const node = (url: string, answer: () => Promise<BatchResult>, up = true): NodeClient =>
+    ({ url, up, run: vi.fn(answer) }) as unknown as NodeClient;
+
+  function clusterStub(fence: () => Promise<void>) {
+    return {
+      counters: new ReplicationCounters(),
+      fenceOnReturn: new Set<NodeClient>(),
+      isMember: () => true,
+      transport: { post: vi.fn(fence) },
+    };
+  }
+
+  it('hands the hint to the first holder that takes it, with standIn for a non-natural holder', async () => {
+    const missed = node('http://a', () => Promise.reject(new Error('never asked')));
+    const refusing = node('http://c', () => Promise.reject(new Error('down')));
+    const taking = node('http://b', () => Promise.resolve([204] as const));
+    const cluster = clusterStub(() => Promise.resolve());
+    await handOff(cluster as unknown as Cluster, 'k', missed, [refusing, taking], [missed, taking]);
+    expect(refusing.run).toHaveBeenCalledWith(['hint', 'k', 'http://a', true], true);
+    expect(taking.run).toHaveBeenCalledWith(['hint', 'k', 'http://a', false], true);
+    expect(cluster.counters.hintsHandedOff).toBe(1);
+    expect(cluster.counters.hintsDropped).toBe(0);
+    expect(cluster.transport.post).not.toHaveBeenCalled();
+  });
+
+  it('no holder takes it: dropped, counted, and the missed node is fenced (now when up, else later)', async () => {
+    const refusing = node('http://b', () => Promise.resolve([400, 'bad_op', 'unknown'] as const));
+    const upNow = node('http://a', () => Promise.reject(new Error('unused')), true);
+    const cluster = clusterStub(() => Promise.resolve());
+    await handOff(cluster as unknown as Cluster, 'k', upNow, [refusing], [upNow, refusing]);
+    expect(cluster.counters.hintsDropped).toBe(1);
+    expect(cluster.transport.post).toHaveBeenCalledWith('http://a', '/v1/fence');
+    expect(cluster.fenceOnReturn.size).toBe(0);
+    expect(cluster.counters.fencesSent).toBe(1);
+
+    const down = node('http://d', () => Promise.reject(new Error('unused')), false);
+    await handOff(cluster as unknown as Cluster, 'k', down, [refusing], [down, refusing]);
+    expect(cluster.counters.hintsDropped).toBe(2);
+    expect(cluster.fenceOnReturn.has(down)).toBe(true);
+    await fenceIfPending(cluster as unknown as Cluster, down);
+    expect(cluster.transport.post).toHaveBeenLastCalledWith('http://d', '/v1/fence');
+    expect(cluster.fenceOnReturn.size).toBe(0);
+  });
+
+  it('a fence that fails stays pending for the next time the node is seen up', async () => {
+    const refusing = node('http://b', () => Promise.reject(new Error('down')));
+    const missed = node('http://a', () => Promise.reject(new Error('unused')), true);
+    const cluster = clusterStub(() => Promise.reject(new Error('ECONNREFUSED')));
+    await handOff(cluster as unknown as Cluster, 'k', missed, [refusing], [missed, refusing]);
+    expect(cluster.fenceOnReturn.has(missed)).toBe(true);
+    expect(cluster.counters.fencesSent).toBe(0);
+  });
+});

@@ -1,0 +1,73 @@
+// Hinted handoff, the client's half (docs/design/never-stale.md §6.1): a write a natural replica
+// missed is recorded on a replica that has it, which replays it when the missed one answers again.
+// Kept by nodes, not here, so that it survives this process exiting and protects other clients.
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+
+/**
+ * Which natural replicas need a hint for a write, and the replicas to hand them to, stand-ins
+ * (acknowledged, not natural) first. A natural replica needs one when it did not acknowledge (not
+ * asked, failed, refused), and also when a stand-in took the write in its place though it then
+ * acknowledged after all (a replica marked down still gets the write): the stand-in drops its
+ * temporary copy only once it has delivered a hint, so it must hold one. Nothing when none
+ * acknowledged (the write is stored nowhere and the caller was told).
+ */
+export function planHints<N>(
+  natural: readonly N[],
+  live: readonly N[],
+  acked: readonly N[],
+): { missed: N[]; holders: N[] } {
+  const standIns = acked.filter((node) => !natural.includes(node));
+  const missed = natural.filter(
+    (node) => !acked.includes(node) || (standIns.length > 0 && !live.includes(node)),
+  );
+  if (missed.length === 0 || acked.length === 0) return { missed: [], holders: [] };
+  const replicas = acked.filter((node) => natural.includes(node));
+  return { missed, holders: [...standIns, ...replicas] };
+}
+
+/**
+ * Hands "`missed` lacks `storedKey`" to the first of `holders` (replicas that acknowledged the
+ * write) that takes it. None does: the hint is dropped, counted, and `missed` is fenced — now if
+ * it is up, else when it is seen up — so that everything it holds is verified before it is served.
+ */
+export async function handOff(
+  cluster: Cluster,
+  storedKey: string,
+  missed: NodeClient,
+  holders: readonly NodeClient[],
+  natural: readonly NodeClient[],
+): Promise<void> {
+  for (const holder of holders) {
+    if (!cluster.isMember(holder)) continue;
+    // A stand-in keeps the key only until the hint is delivered; a natural replica keeps it.
+    const standIn = !natural.includes(holder);
+    try {
+      const result = await holder.run(['hint', storedKey, missed.url, standIn], true);
+      if (result[0] === 204) {
+        cluster.counters.hintsHandedOff++;
+        return;
+      }
+    } catch {
+      // The next holder, if any; the failure itself reached the failure detector.
+    }
+  }
+  cluster.counters.hintsDropped++;
+  cluster.fenceOnReturn.add(missed);
+  if (missed.up) await fenceIfPending(cluster, missed);
+}
+
+/**
+ * Sends `POST /v1/fence` to a node some hint for which was dropped: every entry it holds becomes
+ * unverified, so reads check them against a peer. Kept pending when the node does not answer.
+ */
+export async function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<void> {
+  if (!cluster.fenceOnReturn.has(node) || !cluster.isMember(node)) return;
+  try {
+    await cluster.transport.post(node.url, '/v1/fence');
+    cluster.fenceOnReturn.delete(node);
+    cluster.counters.fencesSent++;
+  } catch {
+    // Still pending: the next time the node is seen up, it is fenced.
+  }
+}

@@ -1,0 +1,50 @@
+// What the replication safeguards did, counted by event (docs/design/never-stale.md §11): the
+// same names as the nodes' /v1/stats and /metrics, so one dashboard reads both sides.
+
+/** The client's replication counters, since it was created. */
+export interface ReplicationStats {
+  /** Hints for a replica that missed a write, handed to a replica that has it. */
+  hintsHandedOff: number;
+  /** Missed writes no replica took a hint for: the replica is fenced when it is seen up again. */
+  hintsDropped: number;
+  /** Copies written to a replica that missed a value or held an older one (read repair). */
+  repairs: number;
+  /** Unverified entries a peer replica vouched for (the same stamp, or an older one). */
+  verifications: number;
+  /** Reads of an unverified entry that a peer showed to be stale or deleted: served newer or a miss. */
+  staleReadsPrevented: number;
+  /** Unverified entries no peer could vouch for: answered as a miss. */
+  unverifiedDropped: number;
+  /** Fences sent to a node that was up again after a hint for it could not be handed off. */
+  fencesSent: number;
+  /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
+  restoresRun: number;
+  /** Keys (values and tombstones) copied by those restores. */
+  restoredKeys: number;
+}
+
+export class ReplicationCounters implements ReplicationStats {
+  hintsHandedOff = 0;
+  hintsDropped = 0;
+  repairs = 0;
+  verifications = 0;
+  staleReadsPrevented = 0;
+  unverifiedDropped = 0;
+  fencesSent = 0;
+  restoresRun = 0;
+  restoredKeys = 0;
+
+  snapshot(): ReplicationStats {
+    return {
+      hintsHandedOff: this.hintsHandedOff,
+      hintsDropped: this.hintsDropped,
+      repairs: this.repairs,
+      verifications: this.verifications,
+      staleReadsPrevented: this.staleReadsPrevented,
+      unverifiedDropped: this.unverifiedDropped,
+      fencesSent: this.fencesSent,
+      restoresRun: this.restoresRun,
+      restoredKeys: this.restoredKeys,
+    };
+  }
+}

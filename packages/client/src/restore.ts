@@ -1,0 +1,166 @@
+// Replication restored (docs/design/never-stale.md §7): after a node returns, or leaves, each key
+// gets back to `replicas` copies without waiting for its next set. Only clients know the ring, so
+// a client does it: it pages through other nodes' key listings and copies (newest wins) what a
+// replica lacks, one page at a time and at most `restoreRate` keys a second.
+import { isStamp } from '@dcache/core';
+import type { HashRing } from '@dcache/ring';
+import type { Cluster } from './cluster.js';
+import { isNodeRequestError } from './errors/node-request-error.js';
+import type { NodeClient } from './node-client.js';
+import type { BatchResult } from './wire.js';
+
+/** Keys per listing page (`GET /v1/keys?limit=`). */
+export const RESTORE_PAGE = 1000;
+
+/** One row of a node's key listing. */
+export interface ListedKey {
+  key: string;
+  stamp: number;
+  tombstone: boolean;
+}
+
+/** A page of `GET /v1/keys`: `{ keys: [[key, stamp, ttl, tombstone], …], cursor }`. */
+export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string | undefined } {
+  if (typeof body !== 'object' || body === null)
+    throw new TypeError('key listing is not an object');
+  const { keys, cursor } = body as { keys?: unknown; cursor?: unknown };
+  if (!Array.isArray(keys)) throw new TypeError('key listing has no keys array');
+  const rows: ListedKey[] = [];
+  for (const row of keys) {
+    if (!Array.isArray(row) || typeof row[0] !== 'string' || !isStamp(row[1])) continue;
+    rows.push({ key: row[0], stamp: row[1], tombstone: row[3] === true });
+  }
+  const next =
+    typeof cursor === 'string' && cursor !== ''
+      ? cursor
+      : isStamp(cursor)
+        ? String(cursor)
+        : undefined;
+  return { rows, cursor: next };
+}
+
+/** Waits so that `done` keys since `started` stay at or below `rate` a second. */
+async function paced(started: number, done: number, rate: number): Promise<void> {
+  const due = started + (done / rate) * 1000;
+  const wait = due - performance.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+}
+
+/** Copies one listed key from `source` to `target`; true when the target applied it. */
+async function copyKey(source: NodeClient, target: NodeClient, row: ListedKey): Promise<boolean> {
+  let result: BatchResult;
+  if (row.tombstone) {
+    result = await target.run(['bury', row.key, row.stamp, 'restore'], true);
+    return result[0] === 204;
+  }
+  const read = await source.run(['get', row.key], true);
+  if (read[0] === 404 && isStamp(read[1])) {
+    // Deleted since it was listed: the tombstone is what the target must hold.
+    result = await target.run(['bury', row.key, read[1], 'restore'], true);
+    return result[0] === 204;
+  }
+  const [status, bytes, flags, , ttl, stamp, unverified] = read;
+  // An unverified copy is not the source's to hand on: the target would serve it as verified.
+  if (status !== 200 || !(bytes instanceof Uint8Array) || unverified === true) return false;
+  if (typeof flags !== 'number' || !isStamp(stamp)) return false;
+  const remaining = typeof ttl === 'number' ? ttl : 0;
+  if (typeof ttl === 'number' && ttl <= 0) return false;
+  result = await target.run(['copy', row.key, bytes, flags, remaining, stamp, 'restore'], true);
+  return result[0] === 204;
+}
+
+/**
+ * Pages through `source`'s keys and copies to the nodes `targetsOf` names for each key.
+ * Returns the keys applied; stops early when the client closes.
+ */
+async function copyListed(
+  cluster: Cluster,
+  source: NodeClient,
+  targetsOf: (row: ListedKey) => readonly NodeClient[],
+): Promise<void> {
+  const started = performance.now();
+  let done = 0;
+  let cursor: string | undefined;
+  do {
+    if (cluster.closing || !cluster.isMember(source)) return;
+    const query = `/v1/keys?limit=${RESTORE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
+    const page = parseKeyPage(await cluster.transport.json(source.url, query));
+    const copies: Promise<boolean>[] = [];
+    for (const row of page.rows) {
+      for (const target of targetsOf(row)) {
+        if (!cluster.isMember(target)) continue;
+        copies.push(copyKey(source, target, row).catch(() => false));
+      }
+    }
+    const applied = await Promise.all(copies);
+    cluster.counters.restoredKeys += applied.filter(Boolean).length;
+    done += page.rows.length;
+    cursor = page.cursor;
+    await paced(started, done, cluster.restoreRate);
+  } while (cursor !== undefined);
+}
+
+/**
+ * `returned` answered again after being marked down. The first client to claim it
+ * (`POST /v1/restore-claim`: 204 to the first caller per node start, 409 after) copies to it the
+ * keys it is a natural replica of from the other nodes that hold them. A node that restarted empty
+ * gets back what it had; one that kept its data refuses older copies (412) and costs a listing.
+ */
+export async function restoreReturned(cluster: Cluster, returned: NodeClient): Promise<void> {
+  try {
+    await cluster.transport.post(returned.url, '/v1/restore-claim');
+  } catch {
+    return; // another client claimed it (409), or the node cannot be restored to (old, or down)
+  }
+  cluster.counters.restoresRun++;
+  const owners = (row: ListedKey): readonly NodeClient[] =>
+    cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
+  for (const source of cluster.nodes) {
+    if (source === returned || !source.up) continue;
+    // Only a replica of the key copies it: a stand-in's copy reaches it as a hint.
+    const fromReplica = (row: ListedKey): readonly NodeClient[] =>
+      cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
+    try {
+      await copyListed(cluster, source, fromReplica);
+    } catch (error) {
+      reportRestoreFailure(cluster, source, error);
+    }
+  }
+}
+
+/**
+ * After `removed` left the ring (`before` is the ring with it): each key it was a replica of has a
+ * new replica now, which gets the key from the first remaining old replica that holds it.
+ */
+export async function restoreAfterRemoval(
+  cluster: Cluster,
+  before: HashRing,
+  replicasBefore: number,
+  removed: string,
+): Promise<void> {
+  cluster.counters.restoresRun++;
+  for (const source of cluster.nodes) {
+    if (!source.up) continue;
+    const newOwners = (row: ListedKey): readonly NodeClient[] => {
+      const old = before.getN(row.key, replicasBefore);
+      if (!old.includes(removed)) return [];
+      const now = cluster.replicasOfStored(row.key);
+      // One copier per key: the first old replica still here.
+      const copier = old.find((url) => url !== removed && now.includes(url));
+      if (copier !== source.url) return [];
+      return cluster.nodes.filter((node) => now.includes(node.url) && !old.includes(node.url));
+    };
+    try {
+      await copyListed(cluster, source, newOwners);
+    } catch (error) {
+      reportRestoreFailure(cluster, source, error);
+    }
+  }
+}
+
+function reportRestoreFailure(cluster: Cluster, source: NodeClient, error: unknown): void {
+  // A node without the listing (older than restores) has nothing to say: not a failure.
+  if (isNodeRequestError(error) && error.status === 404) return;
+  const failure = error instanceof Error ? error : new Error(String(error));
+  cluster.reportBackgroundError(failure, { operation: 'restore', key: '', node: source.url });
+}

@@ -1,0 +1,175 @@
+// Reads of entries a node cannot vouch for, and the copies that mend replicas
+// (docs/design/never-stale.md §5): a peer replica's answer decides, by stamps.
+import { isStamp } from '@dcache/core';
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+import type { Hit } from './read.js';
+import { asError, rejection } from './results.js';
+import type { CallTrace } from './telemetry-call.js';
+import { judgeUnverified } from './verify-decision.js';
+import type { PeerAnswer } from './verify-decision.js';
+import type { BatchOp, BatchResult } from './wire.js';
+
+/** The checked entry of a `[200, …]` get result, with the node that answered (one allocation). */
+export function hitOf(cluster: Cluster, result: BatchResult, node: NodeClient): Hit | undefined {
+  const [, bytes, flags, version, ttl, stamp, unverified] = result;
+  if (!(bytes instanceof Uint8Array) || typeof flags !== 'number' || typeof version !== 'number') {
+    return undefined;
+  }
+  const stamped = isStamp(stamp);
+  if (stamped) cluster.clock.observe(stamp);
+  return {
+    bytes,
+    flags,
+    version,
+    ttl: typeof ttl === 'number' ? ttl : null,
+    node,
+    stamp: stamped ? stamp : 0,
+    unverified: unverified === true,
+  };
+}
+
+/**
+ * Sends one mending operation (copy, bury, verify) in the background, tracked for close(). A
+ * failure only leaves that replica as it was — the read already has its answer — so it is
+ * reported, not returned. Resolves to whether the node applied it (204).
+ */
+function mend(
+  cluster: Cluster,
+  key: string,
+  node: NodeClient,
+  op: BatchOp,
+  queued: boolean,
+): Promise<boolean> {
+  const failed = (error: Error): false => {
+    cluster.reportBackgroundError(error, { operation: 'read-repair', key, node: node.url });
+    return false;
+  };
+  const sent = node.run(op, queued).then(
+    // 412: the node holds something newer (or, for verify, another write), as intended; 404 for
+    // verify: it lost the entry since, which a later read finds.
+    (result) => {
+      if (result[0] === 204) return true;
+      return result[0] === 412 || result[0] === 404
+        ? false
+        : failed(rejection(node.url, key, result));
+    },
+    (error: unknown) => failed(asError(error)),
+  );
+  cluster.track(sent);
+  return sent;
+}
+
+/** Copies `entry` (its remaining TTL, flags and stamp) to `node`; newest wins there. */
+export function copyTo(
+  cluster: Cluster,
+  key: string,
+  entry: Hit,
+  node: NodeClient,
+  queued: boolean,
+): Promise<boolean> {
+  cluster.counters.repairs++;
+  // null = never expires, which is ttl 0 on the wire (null there would mean the node's default).
+  const ttl = entry.ttl ?? 0;
+  const stored = cluster.storedKey(key);
+  const op = ['copy', stored, entry.bytes, entry.flags, ttl, entry.stamp, 'repair'] as const;
+  return mend(cluster, key, node, op, queued);
+}
+
+/** Copies a tombstone stamped `stamp` to `node` in the background; newest wins there. */
+export function buryOn(
+  cluster: Cluster,
+  key: string,
+  node: NodeClient,
+  stamp: number,
+  queued: boolean,
+): void {
+  void mend(cluster, key, node, ['bury', cluster.storedKey(key), stamp, 'repair'], queued);
+}
+
+/** A peer's get of the key, as the verification decision reads it (with the hit, if any). */
+async function askPeer(
+  cluster: Cluster,
+  key: string,
+  peer: NodeClient,
+  queued: boolean,
+  trace: CallTrace | undefined,
+): Promise<{ answer: PeerAnswer; hit?: Hit }> {
+  let result: BatchResult;
+  if (trace !== undefined) trace.nodesTried++;
+  try {
+    result = await peer.run(['get', cluster.storedKey(key)], queued, trace);
+  } catch {
+    return { answer: { kind: 'failed' } };
+  }
+  if (result[0] === 404) {
+    const [, tombstone, floor] = result;
+    return {
+      answer: {
+        kind: 'miss',
+        tombstone: isStamp(tombstone) ? tombstone : undefined,
+        floor: isStamp(floor) ? floor : 0,
+      },
+    };
+  }
+  const hit = result[0] === 200 ? hitOf(cluster, result, peer) : undefined;
+  if (hit === undefined) return { answer: { kind: 'failed' } };
+  return { answer: { kind: 'hit', stamp: hit.stamp, unverified: hit.unverified }, hit };
+}
+
+/**
+ * The value a read of an unverified `hit` returns: asks the key's other replicas in preference
+ * order, one node further than `replicas` (a peer may be unverified too or fail), until one can
+ * vouch — then mends in the background what the answer showed. None can: a miss (the safe answer
+ * in a cache), counted `unverifiedDropped`.
+ */
+export async function verifyHit(
+  cluster: Cluster,
+  key: string,
+  hit: Hit,
+  queued: boolean,
+  trace: CallTrace | undefined,
+): Promise<Hit | undefined> {
+  const { counters } = cluster;
+  // A cluster of one node: no other node can have taken a newer write of the key while this one
+  // was away (they failed), so what it holds is the newest there is.
+  if (cluster.nodes.length === 1) return hit;
+  const stored = cluster.storedKey(key);
+  const candidates = cluster.preference(key, cluster.replicas + 1);
+  const natural = cluster.replicasOfStored(cluster.storedKey(key));
+  for (const peer of candidates) {
+    if (peer === hit.node || !cluster.isMember(peer)) continue;
+    const { answer, hit: peerHit } = await askPeer(cluster, key, peer, queued, trace);
+    const verdict = judgeUnverified(hit.stamp, answer, natural.includes(peer.url));
+    switch (verdict) {
+      case 'ask-next':
+        continue;
+      case 'peer-newer':
+        counters.staleReadsPrevented++;
+        void copyTo(cluster, key, peerHit!, hit.node, queued);
+        return peerHit;
+      case 'same':
+        counters.verifications++;
+        void mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued);
+        return { ...hit, unverified: false };
+      case 'own-newer':
+        counters.verifications++;
+        void mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued);
+        // The peer is a natural replica (only those vouch): it gets the copy it lacks.
+        void copyTo(cluster, key, hit, peer, queued);
+        return { ...hit, unverified: false };
+      case 'deleted':
+      case 'doubtful': {
+        counters.staleReadsPrevented++;
+        // A tombstone the peer holds, or one at the doubtful copy's own stamp (a tombstone wins a
+        // tie): the node stops serving it, and a newer write still wins.
+        const stamp =
+          verdict === 'deleted' && answer.kind === 'miss' ? answer.tombstone! : hit.stamp;
+        void mend(cluster, key, hit.node, ['bury', stored, stamp, 'repair'], queued);
+        return undefined;
+      }
+    }
+  }
+  counters.unverifiedDropped++;
+  return undefined;
+}

@@ -1,0 +1,93 @@
+// What a replicated write waits for and what it does about the replicas it missed: one object per
+// kind of write, so the policy reads in one place instead of in positional arguments at each call.
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+import type { BatchResult } from './wire.js';
+
+/** A key's replicas for a write: the ring's natural ones (up or down) and the live ones asked. */
+export interface ReplicaSet {
+  /** The ring's first `replicas` nodes for the key, marked down or not. */
+  readonly natural: readonly NodeClient[];
+  /** The nodes the write is sent to, in preference order (a stand-in replaces a node down). */
+  readonly live: readonly NodeClient[];
+  /** Replicas that already hold this write (the one that decided a conditional set): hint holders. */
+  readonly holding?: readonly NodeClient[];
+}
+
+export interface WritePolicy {
+  /** Acks that answer the call, of `asked` live replicas. */
+  readonly required: (cluster: Cluster, asked: number) => number;
+  /**
+   * The first live replica must be among them, unless its request failed: reads ask it first, so
+   * a write the call reported done is what the next read sees.
+   */
+  readonly primaryMustAck: boolean;
+  readonly isAck: (result: BatchResult) => boolean;
+  /** Replica failures the caller's answer does not carry go to onBackgroundError. */
+  readonly reportFailures: boolean;
+  /** Natural replicas that missed the write get a hint, handed to a replica that has it. */
+  readonly hint: boolean;
+}
+
+/** A set stored: 204. */
+export const stored = (result: BatchResult): boolean => result[0] === 204;
+
+/** A delete or touch got an answer: done (204) or the key was not there (404). */
+export const answered = (result: BatchResult): boolean => result[0] === 204 || result[0] === 404;
+
+/** A counter in a result: a number, or a bigint beyond 2^53 that nodes send for huge counters. */
+export function counterOf(result: BatchResult): number | undefined {
+  if (result[0] !== 200) return undefined;
+  const value = result[1];
+  if (typeof value === 'number') return value;
+  return typeof value === 'bigint' ? Number(value) : undefined;
+}
+
+const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
+
+const everyOneAsked = (_cluster: Cluster, asked: number): number => asked;
+
+/** set: `writeConsistency`'s acks of the copies there are now, the primary's among them. */
+export const STORE: WritePolicy = {
+  required: (cluster) => cluster.required,
+  primaryMustAck: true,
+  isAck: stored,
+  reportFailures: true,
+  hint: true,
+};
+
+/** delete, touch: every replica asked answers, since only then is "was it there" known. */
+export const EVERY: WritePolicy = {
+  required: everyOneAsked,
+  primaryMustAck: false,
+  isAck: answered,
+  reportFailures: true,
+  hint: true,
+};
+
+/** incr/decr: every replica asked counts. */
+export const COUNT: WritePolicy = {
+  required: everyOneAsked,
+  primaryMustAck: false,
+  isAck: counted,
+  reportFailures: true,
+  hint: true,
+};
+
+/** The copies after add/replace/compareAndSet was decided by one replica. */
+export const COPIES: WritePolicy = {
+  required: (cluster) => cluster.required - 1,
+  primaryMustAck: false,
+  isAck: stored,
+  reportFailures: true,
+  hint: true,
+};
+
+/** get-and-touch's touches of the replicas after the one that answered: nobody waits for them. */
+export const TOUCH_REST: WritePolicy = {
+  required: () => 0,
+  primaryMustAck: false,
+  isAck: answered,
+  reportFailures: true,
+  hint: false,
+};

@@ -1,0 +1,185 @@
+// Issue #17, requirement 4 (honest writes): what a replica missed is tracked and visible — hints
+// pending, replayed, dropped; repairs and stale reads prevented — with the names of
+// docs/design/never-stale.md §11 in the client's counters, each node's /v1/stats and its /metrics
+// (the two endpoints agreeing).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DistributedCacheClient } from '../../src/index.js';
+import { HistoryRecorder } from './history.js';
+import { encodeValue } from '../../src/codec.js';
+import { eventually, readOnNode } from './node-http.js';
+import {
+  clientCounters,
+  clusterCounters,
+  mismatched,
+  nodeCounters,
+  sum,
+} from './replication-counters.js';
+import type { NodeCounters } from './replication-counters.js';
+import { CONCURRENCY, key, Scenario, SETTLE_MS, writes } from './scenario.js';
+import { runPlan, tally } from './worker.js';
+import type { PlanStep } from './worker.js';
+
+/** Counters follow background work (hint replay, repairs); the issue lets tests wait 5 s. */
+const WITHIN_MS = 5000;
+
+let scenario: Scenario | undefined;
+
+afterEach(async () => {
+  await scenario?.cleanup();
+  scenario = undefined;
+});
+
+/** Runs `plan` with `client`; fails the test unless every step answered. */
+async function apply(client: DistributedCacheClient, plan: readonly PlanStep[]): Promise<void> {
+  const recorder = new HistoryRecorder('test');
+  await runPlan(client, recorder, plan, CONCURRENCY);
+  const failed = recorder.operations.filter((op) => op.outcome !== 'ok');
+  expect(failed.length, JSON.stringify(tally(recorder.operations))).toBe(0);
+}
+
+/** Polls the nodes' counters until `done` holds for them (or the time is up); returns the last. */
+async function countersWhen(
+  urls: readonly string[],
+  done: (nodes: NodeCounters[]) => boolean,
+): Promise<NodeCounters[]> {
+  let nodes: NodeCounters[] = [];
+  await eventually(async () => {
+    nodes = await clusterCounters(urls);
+    return done(nodes);
+  }, WITHIN_MS);
+  return nodes;
+}
+
+const same = (a: Uint8Array, b: Uint8Array): boolean =>
+  Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+
+const show = (nodes: readonly NodeCounters[]): string =>
+  nodes.map((node) => `${node.url} ${JSON.stringify(node.values)}`).join('\n');
+
+describe('replication counters', () => {
+  it('a partition: missed writes are hints pending on the other nodes, replayed once it heals', async () => {
+    scenario = await Scenario.start();
+    const client = scenario.client();
+    const [cut, ...others] = scenario.nemesis.urls as [string, ...string[]];
+    await apply(
+      client,
+      writes(0, 100, (i) => `v0-${key(i)}`),
+    );
+    const missedKeys = Array.from({ length: 100 }, (_, i) => key(i)).filter((k) =>
+      client.nodesFor(k).includes(cut),
+    );
+    const missed = missedKeys.length;
+    expect(missed).toBeGreaterThan(30);
+
+    scenario.nemesis.partition(0);
+    await apply(client, [...writes(0, 50, (i) => `v1-${key(i)}`), ...writes(50, 100, 'delete')]);
+    const held = await countersWhen(others, (nodes) => sum(nodes, 'hintsPending') >= missed);
+    expect(mismatched(held, ['hintsStored', 'hintsPending', 'hintsDropped']), show(held)).toEqual(
+      [],
+    );
+    expect(sum(held, 'hintsPending'), show(held)).toBeGreaterThanOrEqual(missed);
+    expect(sum(held, 'hintsStored'), show(held)).toBeGreaterThanOrEqual(missed);
+    expect(sum(held, 'hintsDropped'), show(held)).toBe(0);
+    const handedOff = (await clientCounters(client)).hintsHandedOff;
+    expect(handedOff, 'client hintsHandedOff').toBeGreaterThanOrEqual(missed);
+
+    scenario.nemesis.heal(0);
+    const after = await countersWhen(
+      scenario.nemesis.urls,
+      (nodes) => sum(nodes, 'hintsPending') === 0 && sum(nodes, 'hintsReplayed') >= missed,
+    );
+    expect(
+      mismatched(after, [
+        'hintsPending',
+        'hintsReplayed',
+        'hintsDropped',
+        'copiesApplied',
+        'copiesRefused',
+      ]),
+      show(after),
+    ).toEqual([]);
+    expect(sum(after, 'hintsPending'), show(after)).toBe(0);
+    expect(sum(after, 'hintsReplayed'), show(after)).toBeGreaterThanOrEqual(missed);
+    expect(sum(after, 'hintsDropped'), show(after)).toBe(0);
+    // What the node missed is what it holds now (read over its own HTTP API: no client repair).
+    const wrong: string[] = [];
+    for (const k of missedKeys) {
+      const held = await readOnNode(cut, k);
+      const i = Number(k.slice(1));
+      const ok =
+        i < 50
+          ? held.status === 200 && same(held.bytes, encodeValue(`v1-${k}`).bytes)
+          : held.status === 404;
+      if (!ok) wrong.push(`${k}: ${held.status} ${Buffer.from(held.bytes).toString('latin1')}`);
+    }
+    expect(wrong, show(after)).toEqual([]);
+    // Every replayed key is counted on the node: applied (also a copy of the write it already
+    // had, delivered late when the partition healed) or refused (it held a newer one).
+    expect(
+      (after[0]!.values.copiesApplied ?? 0) + (after[0]!.values.copiesRefused ?? 0),
+      show(after),
+    ).toBeGreaterThanOrEqual(missed);
+  });
+
+  it('a snapshot restart whose hints overflowed: the node is fenced, and reads count repairs and stale reads prevented', async () => {
+    scenario = await Scenario.start({ snapshots: true, nodeArgs: ['--max-hints', '10'] });
+    const [restarted, ...others] = scenario.nemesis.urls as [string, ...string[]];
+    const writer = scenario.client();
+    await apply(
+      writer,
+      writes(0, 60, (i) => `v0-${key(i)}`),
+    );
+    // Keys whose primary is the restarted node: a read asks it first, and must find it doubtful.
+    const primaryThere = (from: number, to: number): number =>
+      Array.from({ length: to - from }, (_, i) => key(from + i)).filter(
+        (k) => writer.nodesFor(k)[0] === restarted,
+      ).length;
+    const overwrittenThere = primaryThere(0, 30);
+    const deletedThere = primaryThere(30, 60);
+    expect(overwrittenThere).toBeGreaterThan(0);
+    expect(deletedThere).toBeGreaterThan(0);
+
+    await scenario.nemesis.stop(0);
+    await apply(writer, [...writes(0, 30, (i) => `v1-${key(i)}`), ...writes(30, 60, 'delete')]);
+    // The writer is gone before the node returns (so no client of it restores the node).
+    await writer.close();
+    const overflowed = await countersWhen(others, (nodes) => sum(nodes, 'hintsDropped') > 0);
+    expect(mismatched(overflowed, ['hintsDropped', 'hintsPending']), show(overflowed)).toEqual([]);
+    expect(sum(overflowed, 'hintsDropped'), show(overflowed)).toBeGreaterThan(0);
+    // Memory for missed writes is bounded: at most --max-hints keys held per node.
+    expect(sum(overflowed, 'hintsPending'), show(overflowed)).toBeLessThanOrEqual(
+      10 * others.length,
+    );
+
+    await scenario.nemesis.restart(0, 'snapshot');
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    const fenced = await nodeCounters(restarted);
+    expect(mismatched([fenced], ['fences']), show([fenced])).toEqual([]);
+    expect(fenced.values.fences, show([fenced])).toBeGreaterThanOrEqual(1);
+
+    // A client that never saw the writes reads every key: new values and misses, never v0.
+    const reader = scenario.client();
+    for (let i = 0; i < 60; i++) {
+      expect(await reader.get(key(i)), key(i)).toBe(i < 30 ? `v1-${key(i)}` : undefined);
+    }
+    let counted = await clientCounters(reader);
+    await eventually(async () => {
+      counted = await clientCounters(reader);
+      return (
+        (counted.repairs ?? 0) >= overwrittenThere &&
+        (counted.staleReadsPrevented ?? 0) >= deletedThere
+      );
+    }, WITHIN_MS);
+    const seen = `reader counters ${JSON.stringify(counted)}; primary on the restarted node: ${overwrittenThere} overwritten, ${deletedThere} deleted`;
+    expect(counted.repairs, seen).toBeGreaterThanOrEqual(overwrittenThere);
+    expect(counted.staleReadsPrevented, seen).toBeGreaterThanOrEqual(deletedThere);
+    const repaired = await countersWhen(
+      [restarted],
+      (nodes) => (nodes[0]!.values.copiesApplied ?? 0) >= overwrittenThere,
+    );
+    expect(mismatched(repaired, ['copiesApplied']), show(repaired)).toEqual([]);
+    expect(repaired[0]!.values.copiesApplied, show(repaired)).toBeGreaterThanOrEqual(
+      overwrittenThere,
+    );
+  });
+});

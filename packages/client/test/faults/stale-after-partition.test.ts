@@ -1,0 +1,26 @@
+// Issue #17, case a: a node cut off by a network partition (iptables DROP both ways) while its
+// keys are overwritten and deleted on the other replica; after the partition heals and the settle
+// time, neither the client that wrote nor a process that never saw the writes reads an old value
+// or a deleted key, and nothing untouched is lost.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Scenario } from './scenario.js';
+
+let scenario: Scenario | undefined;
+
+afterEach(async () => {
+  await scenario?.cleanup();
+  scenario = undefined;
+});
+
+describe('a partitioned node', () => {
+  it('serves no old value and no deleted key after the partition heals, to the writer or another process', async () => {
+    scenario = await Scenario.start();
+    const result = await scenario.run('partition');
+    expect(
+      result.faultWrites.filter((op) => op.outcome !== 'ok').length,
+      `writes and deletes succeed on the other replica while the node is cut off\n${result.log}`,
+    ).toBe(0);
+    expect(result.reads.filter((op) => op.outcome !== 'ok').length, result.log).toBe(0);
+    expect(result.report.violations.length, result.log).toBe(0);
+  });
+});

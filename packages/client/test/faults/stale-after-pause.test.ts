@@ -1,0 +1,25 @@
+// Issue #17, case a: a node paused (SIGSTOP) while its keys are overwritten and deleted on the
+// other replica; after SIGCONT and the settle time, neither the client that wrote nor a process
+// that never saw the writes reads an old value or a deleted key, and nothing untouched is lost.
+import { afterEach, describe, expect, it } from 'vitest';
+import { Scenario } from './scenario.js';
+
+let scenario: Scenario | undefined;
+
+afterEach(async () => {
+  await scenario?.cleanup();
+  scenario = undefined;
+});
+
+describe('a paused node', () => {
+  it('serves no old value and no deleted key after it resumes, to the writer or another process', async () => {
+    scenario = await Scenario.start();
+    const result = await scenario.run('pause');
+    expect(
+      result.faultWrites.filter((op) => op.outcome !== 'ok').length,
+      `writes and deletes succeed on the other replica while the node is paused\n${result.log}`,
+    ).toBe(0);
+    expect(result.reads.filter((op) => op.outcome !== 'ok').length, result.log).toBe(0);
+    expect(result.report.violations.length, result.log).toBe(0);
+  });
+});

@@ -1,0 +1,139 @@
+/** Counters of the hint store (never-stale.md §11). */
+export interface HintStats {
+  hintsStored: number;
+  hintsReplayed: number;
+  hintsDropped: number;
+  /** Keys held now, over every target. */
+  hintsPending: number;
+}
+
+/** One hinted key. */
+export interface Hint {
+  /** This node held every hinted write of the key only because the target was down. */
+  standIn: boolean;
+  /** Bumped by every hint of the key: a replay delivers only what it read at its generation. */
+  generation: number;
+}
+
+/** What one target missed: keys, or a fence. */
+export interface TargetHints {
+  readonly keys: Map<string, Hint>;
+  /** The keys overflowed or aged: the target is sent `POST /v1/fence` instead. */
+  fence: boolean;
+  /** When the oldest key now held was added (ms of the store's clock); 0 when none. */
+  oldest: number;
+}
+
+export interface HintStoreOptions {
+  maxHints: number;
+  maxHintAge: number;
+  now: () => number;
+  /** Told when a target's hints turn into a fence (overflow or age), with how many keys went. */
+  onFence?: (target: string, dropped: number, why: 'overflow' | 'age') => void;
+}
+
+/**
+ * Hinted handoff's memory (never-stale.md §6): which keys each node missed, by target URL. Keys
+ * only — the value replayed is whatever this node holds when it replays, and newest-wins makes
+ * that safe and folds repeated writes of a key into one hint. Bounded by `maxHints` keys in all
+ * and by `maxHintAge`: past either, a target's keys are replaced by one flag, "fence it", which
+ * the replayer delivers as `POST /v1/fence` — the target then verifies everything it holds.
+ */
+export class HintStore {
+  readonly #targets = new Map<string, TargetHints>();
+  readonly #options: HintStoreOptions;
+  #pending = 0;
+  readonly #stats = { hintsStored: 0, hintsReplayed: 0, hintsDropped: 0 };
+
+  constructor(options: HintStoreOptions) {
+    this.#options = options;
+  }
+
+  get stats(): HintStats {
+    return { ...this.#stats, hintsPending: this.#pending };
+  }
+
+  /** Targets with something to deliver. */
+  targets(): IterableIterator<[string, TargetHints]> {
+    return this.#targets.entries();
+  }
+
+  /** Remembers that `target` missed the write of `key`. */
+  add(target: string, key: string, standIn: boolean): void {
+    this.#stats.hintsStored++;
+    let hints = this.#targets.get(target);
+    if (hints === undefined) {
+      hints = { keys: new Map(), fence: false, oldest: 0 };
+      this.#targets.set(target, hints);
+    }
+    if (hints.fence) {
+      this.#stats.hintsDropped++;
+      return;
+    }
+    const known = hints.keys.get(key);
+    if (known !== undefined) {
+      // A newer write than the one a replay in flight may be carrying: that replay must not
+      // count as delivering it. Still a stand-in only if every write it held was as one.
+      known.generation++;
+      if (!standIn) known.standIn = false;
+      return;
+    }
+    if (this.#pending >= this.#options.maxHints) {
+      this.#stats.hintsDropped++;
+      this.#fence(target, hints, 'overflow');
+      return;
+    }
+    if (hints.keys.size === 0) hints.oldest = this.#options.now();
+    hints.keys.set(key, { standIn, generation: 0 });
+    this.#pending++;
+  }
+
+  /** Turns hints older than `maxHintAge` into a fence of their target. */
+  expire(): void {
+    const limit = this.#options.now() - this.#options.maxHintAge;
+    for (const [target, hints] of this.#targets) {
+      if (hints.keys.size > 0 && hints.oldest <= limit) this.#fence(target, hints, 'age');
+    }
+  }
+
+  /**
+   * `key` as it was at `generation` reached `target` (or the target already held newer): forget
+   * it, unless it was hinted again since.
+   */
+  delivered(target: string, key: string, generation: number): void {
+    const hints = this.#targets.get(target);
+    if (hints?.keys.get(key)?.generation === generation && hints.keys.delete(key)) {
+      this.#pending--;
+      this.#stats.hintsReplayed++;
+      this.#forgetIfDone(target, hints);
+    }
+  }
+
+  /** A fence was delivered to `target`. */
+  fenced(target: string): void {
+    const hints = this.#targets.get(target);
+    if (hints === undefined) return;
+    hints.fence = false;
+    this.#forgetIfDone(target, hints);
+  }
+
+  /** Something to deliver could not be: the target is fenced instead (safe, never silent). */
+  fallBack(target: string): void {
+    const hints = this.#targets.get(target);
+    if (hints !== undefined) this.#fence(target, hints, 'overflow');
+  }
+
+  #fence(target: string, hints: TargetHints, why: 'overflow' | 'age'): void {
+    const dropped = hints.keys.size;
+    this.#pending -= dropped;
+    this.#stats.hintsDropped += dropped;
+    hints.keys.clear();
+    hints.oldest = 0;
+    hints.fence = true;
+    this.#options.onFence?.(target, dropped, why);
+  }
+
+  #forgetIfDone(target: string, hints: TargetHints): void {
+    if (hints.keys.size === 0 && !hints.fence) this.#targets.delete(target);
+  }
+}

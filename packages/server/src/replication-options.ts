@@ -1,0 +1,111 @@
+/** Options of the replication mechanism (docs/design/never-stale.md), part of `ServerOptions`. */
+export interface ReplicationOptions {
+  /**
+   * How long a delete's tombstone is kept, in ms: it must outlast any late copy of the deleted
+   * value (hint replay is bounded by `maxHintAge`). Tombstones count against `maxMemory`.
+   * @default 600000 (10 minutes)
+   */
+  tombstoneGrace?: number;
+  /** Stamps more than this many ms ahead of the node's clock are refused (400 clock_skew). @default 500 */
+  maxClockSkew?: number;
+  /**
+   * An event-loop gap longer than this many ms (SIGSTOP, a frozen VM) fences the node: what it
+   * held is unverified until a peer vouches for it. 0 = never. @default 500
+   */
+  stallThreshold?: number;
+  /**
+   * Serve what a snapshot restored without verification (a single node, or memcached-only
+   * clients that cannot verify). Off, a restore fences the node. @default false
+   */
+  trustSnapshot?: boolean;
+  /** Most keys held as hints for nodes that missed writes; past it a target gets a fence instead. @default 100000 */
+  maxHints?: number;
+  /** Hints older than this many ms become a fence of their target. @default 300000 (5 minutes) */
+  maxHintAge?: number;
+  /** How often hints are offered to their target, in ms. @default 250 */
+  hintReplayInterval?: number;
+  /**
+   * The only nodes (`http(s)://host:port`) hints may be sent to; others are refused.
+   * @default any http(s) origin
+   */
+  peers?: readonly string[];
+}
+
+export interface ReplicationResolved {
+  readonly tombstoneGrace: number;
+  readonly maxClockSkew: number;
+  readonly stallThreshold: number;
+  readonly trustSnapshot: boolean;
+  readonly maxHints: number;
+  readonly maxHintAge: number;
+  readonly hintReplayInterval: number;
+  /** Origins (`new URL(peer).origin`), or undefined for any. */
+  readonly peers: readonly string[] | undefined;
+}
+
+export const REPLICATION_DEFAULTS = {
+  tombstoneGrace: 600_000,
+  maxClockSkew: 500,
+  stallThreshold: 500,
+  trustSnapshot: false,
+  maxHints: 100_000,
+  maxHintAge: 300_000,
+  hintReplayInterval: 250,
+} as const;
+
+function ms(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`${name} must be a whole number of ms ≥ ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** `http(s)://host:port` with no path, as its origin; a TypeError naming `name` otherwise. */
+export function peerOrigin(name: string, value: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === 'string' ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (
+    url === undefined ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    (url.pathname !== '/' && url.pathname !== '') ||
+    url.search !== '' ||
+    url.hash !== '' ||
+    url.username !== '' ||
+    url.password !== ''
+  ) {
+    throw new TypeError(
+      `${name} must be an http(s)://host:port URL without a path, got ${JSON.stringify(value)}`,
+    );
+  }
+  return url.origin;
+}
+
+export function replicationOptions(options: ReplicationOptions): ReplicationResolved {
+  const d = REPLICATION_DEFAULTS;
+  const trustSnapshot = options.trustSnapshot ?? d.trustSnapshot;
+  if (typeof trustSnapshot !== 'boolean') {
+    throw new TypeError(`trustSnapshot must be a boolean, got ${String(trustSnapshot)}`);
+  }
+  const peers = options.peers;
+  if (peers !== undefined && !Array.isArray(peers)) {
+    throw new TypeError('peers must be an array of http(s)://host:port URLs');
+  }
+  return {
+    tombstoneGrace: ms('tombstoneGrace', options.tombstoneGrace ?? d.tombstoneGrace, 1),
+    maxClockSkew: ms('maxClockSkew', options.maxClockSkew ?? d.maxClockSkew, 0),
+    stallThreshold: ms('stallThreshold', options.stallThreshold ?? d.stallThreshold, 0),
+    trustSnapshot,
+    maxHints: ms('maxHints', options.maxHints ?? d.maxHints, 0),
+    maxHintAge: ms('maxHintAge', options.maxHintAge ?? d.maxHintAge, 1),
+    hintReplayInterval: ms(
+      'hintReplayInterval',
+      options.hintReplayInterval ?? d.hintReplayInterval,
+      1,
+    ),
+    peers: peers?.map((peer, i) => peerOrigin(`peers[${i}]`, peer)),
+  };
+}

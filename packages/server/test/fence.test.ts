@@ -1,0 +1,172 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pack, unpack } from 'msgpackr';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCliNode, stopCliNodes } from './cli-node.js';
+import type { CliNode } from './cli-node.js';
+import { RawClient } from './memcached/helpers.js';
+
+/**
+ * The fence (never-stale.md §5) on nodes started through the CLI with its defaults: a node that
+ * was away — restored from its snapshot, or stopped with SIGSTOP — serves nothing it cannot vouch
+ * for until a peer does. Batch gets report such entries unverified (the client verifies them);
+ * the memcached port and single-key GETs, which cannot verify, miss them.
+ */
+
+let dir: string;
+const clients: RawClient[] = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'dcache-fence-'));
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await stopCliNodes();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function batch(node: CliNode, ops: unknown[]): Promise<unknown[][]> {
+  const res = await fetch(`${node.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/msgpack' },
+    body: pack(ops),
+  });
+  expect(res.status).toBe(200);
+  return unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+}
+
+async function memcached(node: CliNode): Promise<RawClient> {
+  const client = new RawClient(node.memcached!.port);
+  clients.push(client);
+  await client.ready();
+  return client;
+}
+
+async function stats(node: CliNode): Promise<Record<string, number>> {
+  return (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+
+describe('restored from a snapshot', () => {
+  it('entries are unverified over batch and misses over memcached and GET, until verified or rewritten', async () => {
+    const file = join(dir, 'node.snapshot');
+    const args = ['--snapshot-file', file, '--memcached-port', '0'];
+    const first = await startCliNode(args);
+    const written = await batch(first, [
+      ['set', 'a', text('old a'), 0, null, null],
+      ['set', 'b', text('old b'), 0, null, null],
+      ['set', 'c', text('old c'), 0, null, null],
+      ['delete', 'gone'],
+    ]);
+    const stampA = written[0]![2] as number;
+    expect(await first.stop('SIGTERM')).toBe(0);
+
+    const second = await startCliNode(args);
+    const [a, b, gone] = await batch(second, [
+      ['get', 'a'],
+      ['get', 'b'],
+      ['get', 'gone'],
+    ]);
+    expect(a).toEqual([200, text('old a'), 0, expect.any(Number), null, stampA, true]);
+    expect(b![6]).toBe(true);
+    // The tombstone came back with the snapshot: still a miss, still carrying its stamp.
+    expect(gone).toEqual([404, written[3]![1], expect.any(Number)]);
+
+    const mc = await memcached(second);
+    expect(await mc.request('get a\r\nmg b v\r\n')).toBe('END\r\nEN\r\n');
+    expect((await fetch(`${second.url}/v1/keys/a`)).status).toBe(404);
+
+    // A peer vouched for a (same stamp); b was overwritten; c is still in doubt.
+    expect(
+      await batch(second, [
+        ['verify', 'a', stampA],
+        ['set', 'b', text('new b'), 0, null, null],
+      ]),
+    ).toEqual([[204], [204, expect.any(Number), expect.any(Number)]]);
+    expect(await mc.request('get a\r\nget b\r\nget c\r\n')).toBe(
+      'VALUE a 0 5\r\nold a\r\nEND\r\nVALUE b 0 5\r\nnew b\r\nEND\r\nEND\r\n',
+    );
+    expect((await batch(second, [['get', 'a']]))[0]).toHaveLength(6);
+    expect(await stats(second)).toMatchObject({
+      fences: 1,
+      verifications: 1,
+      staleReadsPrevented: 4,
+    });
+  });
+
+  it('--trust-snapshot serves what was restored', async () => {
+    const file = join(dir, 'node.snapshot');
+    const args = ['--snapshot-file', file, '--memcached-port', '0', '--trust-snapshot'];
+    const first = await startCliNode(args);
+    await batch(first, [['set', 'a', text('kept'), 0, null, null]]);
+    expect(await first.stop('SIGTERM')).toBe(0);
+    const second = await startCliNode(args);
+    expect((await batch(second, [['get', 'a']]))[0]).toHaveLength(6);
+    expect(await (await memcached(second)).request('get a\r\n')).toBe(
+      'VALUE a 0 4\r\nkept\r\nEND\r\n',
+    );
+  });
+});
+
+describe('stopped with SIGSTOP', () => {
+  it('the first batch after SIGCONT already answers unverified, and memcached misses', async () => {
+    const node = await startCliNode(['--memcached-port', '0']);
+    await batch(node, [['set', 'k', text('before'), 0, null, null]]);
+    expect((await batch(node, [['get', 'k']]))[0]).toHaveLength(6);
+    node.child.kill('SIGSTOP');
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // Sent while the node is stopped: it waits in the socket, and is the first thing the node
+      // handles after SIGCONT — before any timer of its own runs.
+      const pending = batch(node, [['get', 'k']]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      node.child.kill('SIGCONT');
+      expect((await pending)[0]).toEqual([
+        200,
+        text('before'),
+        0,
+        expect.any(Number),
+        null,
+        expect.any(Number),
+        true,
+      ]);
+    } finally {
+      node.child.kill('SIGCONT');
+    }
+    expect(await (await memcached(node)).request('get k\r\n')).toBe('END\r\n');
+    // Written after the stall: verified.
+    await batch(node, [['set', 'k2', text('after'), 0, null, null]]);
+    expect((await batch(node, [['get', 'k2']]))[0]).toHaveLength(6);
+    expect(await stats(node)).toMatchObject({ stalls: 1, fences: 1 });
+    expect(node.output()).toMatch(/the event loop stopped for \d+ ms/);
+  });
+
+  it('POST /v1/fence fences on request', async () => {
+    const node = await startCliNode([]);
+    await batch(node, [['set', 'k', text('v'), 0, null, null]]);
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    expect((await batch(node, [['get', 'k']]))[0]![6]).toBe(true);
+    expect(await stats(node)).toMatchObject({ fences: 1, stalls: 0 });
+  });
+});
+
+describe('counting on a fenced node', () => {
+  it('incr and touch of an unverified entry answer 404 and change nothing, even with an initial', async () => {
+    const node = await startCliNode([]);
+    await batch(node, [['set', 'n', text('10'), 0, null, null]]);
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    const [incr, seeded, touch, get] = await batch(node, [
+      ['incr', 'n', 1],
+      ['incr', 'n', 1, 0, null],
+      ['touch', 'n', 1000],
+      ['get', 'n'],
+    ]);
+    expect([incr, seeded, touch]).toEqual([[404], [404], [404]]);
+    expect(get).toEqual([200, text('10'), 0, expect.any(Number), null, expect.any(Number), true]);
+    expect((await fetch(`${node.url}/v1/keys/n/incr`, { method: 'POST' })).status).toBe(404);
+    expect(await stats(node)).toMatchObject({ staleReadsPrevented: 4 });
+  });
+});

@@ -1,0 +1,140 @@
+import { pack, unpack } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCliNode, stopCliNodes } from './cli-node.js';
+import type { CliNode } from './cli-node.js';
+
+/**
+ * Hinted handoff between two nodes started through the CLI (never-stale.md §6): B holds what A
+ * missed while A was stopped, and hands it over once A answers again — or, past `--max-hints`,
+ * fences A instead.
+ */
+
+afterEach(async () => {
+  await stopCliNodes();
+});
+
+async function batch(node: CliNode, ops: unknown[]): Promise<unknown[][]> {
+  const res = await fetch(`${node.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/msgpack', authorization: 'Bearer cluster' },
+    body: pack(ops),
+    signal: AbortSignal.timeout(5000),
+  });
+  expect(res.status).toBe(200);
+  return unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+}
+
+async function stats(node: CliNode): Promise<Record<string, number>> {
+  const res = await fetch(`${node.url}/v1/stats`, { headers: { authorization: 'Bearer cluster' } });
+  return (await res.json()) as Record<string, number>;
+}
+
+/** Polls `probe` every 50 ms until it returns true, for at most `ms`. */
+async function eventually(probe: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const text = (s: string) => new TextEncoder().encode(s);
+const decoded = (result: unknown[] | undefined) =>
+  result?.[0] === 200 ? new TextDecoder().decode(result[1] as Uint8Array) : result?.[0];
+
+describe('hints', () => {
+  it('are held while the target is stopped and replayed after SIGCONT: overwrites and deletes arrive, late writes lose', async () => {
+    // No stall fence on A: what makes A current here must be the replay alone.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const b = await startCliNode(['--token', 'cluster']);
+    await batch(a, [
+      ['set', 'k', text('old'), 0, null, null],
+      ['set', 'gone', text('doomed'), 0, null, null],
+    ]);
+    a.child.kill('SIGSTOP');
+    try {
+      // A write to A that will wait in its socket: it carries an older stamp than B's writes.
+      const stale = (await batch(b, [['set', 'probe', text('x'), 0, null, null]]))[0]![2] as number;
+      const late = fetch(`${a.url}/v1/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/msgpack', authorization: 'Bearer cluster' },
+        body: pack([['set', 'k', text('late'), 0, null, null, stale]]),
+      }).catch(() => undefined);
+      const written = await batch(b, [
+        ['set', 'k', text('new'), 0, null, null],
+        ['delete', 'gone'],
+        ['hint', 'k', a.url],
+        ['hint', 'gone', a.url],
+      ]);
+      expect(written.slice(2)).toEqual([[204], [204]]);
+      expect(await stats(b)).toMatchObject({ hintsStored: 2, hintsPending: 2, hintsReplayed: 0 });
+      await new Promise((resolve) => setTimeout(resolve, 600)); // probes time out meanwhile
+      expect((await stats(b)).hintsPending).toBe(2);
+      a.child.kill('SIGCONT');
+      await late;
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(b)).hintsPending === 0);
+    const [k, gone] = await batch(a, [
+      ['get', 'k'],
+      ['get', 'gone'],
+    ]);
+    expect(decoded(k)).toBe('new');
+    expect(k).toHaveLength(6); // an applied copy is verified
+    expect(gone).toEqual([404, expect.any(Number), expect.any(Number)]);
+    expect(await stats(b)).toMatchObject({ hintsReplayed: 2, hintsDropped: 0 });
+    expect(await stats(a)).toMatchObject({ copiesApplied: 2 });
+  });
+
+  it('a stand-in drops its own copy once the natural replica has it', async () => {
+    const a = await startCliNode(['--token', 'cluster']);
+    const c = await startCliNode(['--token', 'cluster']);
+    await batch(c, [
+      ['set', 'k', text('held for a'), 0, null, null],
+      ['hint', 'k', a.url, true],
+    ]);
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('held for a');
+    expect((await batch(c, [['get', 'k']]))[0]![0]).toBe(404);
+  });
+
+  it('past --max-hints the target is fenced on delivery instead (counted, logged)', async () => {
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const b = await startCliNode(['--token', 'cluster', '--max-hints', '100']);
+    await batch(a, [['set', 'kept', text('untouched'), 0, null, null]]);
+    a.child.kill('SIGSTOP');
+    try {
+      const ops: unknown[] = [];
+      for (let i = 0; i < 150; i++) {
+        ops.push(['set', `k${i}`, text(`v${i}`), 0, null, null], ['hint', `k${i}`, a.url]);
+      }
+      await batch(b, ops);
+      expect(await stats(b)).toMatchObject({ hintsPending: 0, hintsDropped: 150 });
+      a.child.kill('SIGCONT');
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(a)).fences === 1);
+    // Everything A held is in doubt now: served only once a peer vouches for it.
+    expect((await batch(a, [['get', 'kept']]))[0]![6]).toBe(true);
+    expect(b.output()).toMatch(/hints for http:\/\/127\.0\.0\.1:\d+ dropped \(maxHints reached\)/);
+    expect(b.output()).toMatch(/fenced http:\/\/127\.0\.0\.1:\d+/);
+  });
+
+  it('refuses a hint target that is not an http(s) origin, or not one of --peers', async () => {
+    const b = await startCliNode(['--token', 'cluster', '--peers', 'http://127.0.0.1:1']);
+    const results = await batch(b, [
+      ['hint', 'k', 'http://127.0.0.1:1'],
+      ['hint', 'k', 'http://127.0.0.1:2'],
+      ['hint', 'k', 'file:///etc/passwd'],
+      ['hint', 'k', 'http://127.0.0.1:1/v1/flush'],
+    ]);
+    expect(results.map((r) => [r[0], r[1]])).toEqual([
+      [204, undefined],
+      [403, 'peer_refused'],
+      [400, 'bad_op'],
+      [400, 'bad_op'],
+    ]);
+  });
+});

@@ -1,0 +1,88 @@
+import { pack } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCliNode, stopCliNodes } from './cli-node.js';
+import type { CliNode } from './cli-node.js';
+
+/** `GET /v1/keys` pages and `POST /v1/restore-claim`, on nodes started through the CLI. */
+
+afterEach(async () => {
+  await stopCliNodes();
+});
+
+async function batch(node: CliNode, ops: unknown[]): Promise<void> {
+  const res = await fetch(`${node.url}/v1/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/msgpack' },
+    body: pack(ops),
+  });
+  expect(res.status).toBe(200);
+}
+
+type Row = [key: string, stamp: number, ttl: number | null, tombstone: boolean];
+
+async function page(node: CliNode, query: string): Promise<{ keys: Row[]; cursor: number | null }> {
+  const res = await fetch(`${node.url}/v1/keys?${query}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as { keys: Row[]; cursor: number | null };
+}
+
+describe('GET /v1/keys', () => {
+  it('lists every key once, in bounded pages, with stamp, ttl and tombstones', async () => {
+    const node = await startCliNode([]);
+    const ops: unknown[] = [];
+    for (let i = 0; i < 2500; i++)
+      ops.push(['set', `k${i}`, Uint8Array.of(i & 255), 0, null, null]);
+    ops.push(['set', 'timed', Uint8Array.of(1), 0, 60_000, null], ['delete', 'k7']);
+    for (let i = 0; i < ops.length; i += 900) await batch(node, ops.slice(i, i + 900));
+
+    const rows: Row[] = [];
+    let cursor: number | null = 0;
+    let pages = 0;
+    while (cursor !== null) {
+      const next: { keys: Row[]; cursor: number | null } = await page(
+        node,
+        `cursor=${cursor}&limit=1000`,
+      );
+      expect(next.keys.length).toBeLessThanOrEqual(1000);
+      rows.push(...next.keys);
+      cursor = next.cursor;
+      pages++;
+    }
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect(rows).toHaveLength(2501);
+    expect(new Set(rows.map((row) => row[0])).size).toBe(2501);
+    const byKey = new Map(rows.map((row) => [row[0], row]));
+    expect(byKey.get('k7')).toEqual(['k7', expect.any(Number), expect.any(Number), true]);
+    expect(byKey.get('k8')).toEqual(['k8', expect.any(Number), null, false]);
+    expect(byKey.get('timed')![2]).toBeGreaterThan(50_000);
+    expect(byKey.get('k7')![1]).toBeGreaterThan(byKey.get('k8')![1]);
+  });
+
+  it('refuses a page larger than 10000 or a bad cursor', async () => {
+    const node = await startCliNode([]);
+    const tooMany = await fetch(`${node.url}/v1/keys?limit=10001`);
+    expect(tooMany.status).toBe(400);
+    expect(((await tooMany.json()) as { error: { code: string } }).error.code).toBe('bad_limit');
+    expect((await fetch(`${node.url}/v1/keys?cursor=-1`)).status).toBe(400);
+    expect((await fetch(`${node.url}/v1/keys?limit=0`)).status).toBe(400);
+  });
+
+  it('requires the token', async () => {
+    const node = await startCliNode(['--token', 'secret']);
+    expect((await fetch(`${node.url}/v1/keys`)).status).toBe(401);
+    expect((await fetch(`${node.url}/v1/restore-claim`, { method: 'POST' })).status).toBe(401);
+  });
+});
+
+describe('POST /v1/restore-claim', () => {
+  it('answers 204 to the first caller of each node start, 409 after', async () => {
+    const first = await startCliNode([]);
+    const claim = (node: CliNode) => fetch(`${node.url}/v1/restore-claim`, { method: 'POST' });
+    const answers = await Promise.all([claim(first), claim(first), claim(first)]);
+    expect(answers.map((res) => res.status).sort()).toEqual([204, 409, 409]);
+    expect((await claim(first)).status).toBe(409);
+    await first.stop('SIGKILL');
+    const restarted = await startCliNode([]);
+    expect((await claim(restarted)).status).toBe(204);
+  });
+});

@@ -1,0 +1,310 @@
+import { describe, expect, it } from 'vitest';
+import { STAMPS_PER_MS, stampAt } from '@dcache/core';
+import { createReplicaStore } from '../src/cache.js';
+import type { ReplicaStore } from '../src/replica-store.js';
+import { compareReplicas } from '../src/replica-order.js';
+import type { StoredValue } from '../src/stored-value.js';
+
+const WALL = Date.UTC(2026, 0, 1);
+const GRACE = 600_000;
+
+function newStore(options: { maxMemory?: number; wall?: () => number } = {}): ReplicaStore {
+  return createReplicaStore(
+    { maxMemory: options.maxMemory ?? 1 << 20, maxItems: undefined, defaultTtl: 0, now: undefined },
+    { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: options.wall ?? (() => WALL) },
+  );
+}
+
+function value(text: string, flags = 0): StoredValue {
+  return { bytes: new TextEncoder().encode(text), flags };
+}
+
+function text(store: ReplicaStore, key: string): string | undefined {
+  const entry = store.peekRaw(key);
+  if (entry === undefined) return undefined;
+  return entry.value.tombstone ? '<tombstone>' : new TextDecoder().decode(entry.value.bytes);
+}
+
+const S = stampAt(WALL);
+
+describe('compareReplicas: one winner on every node', () => {
+  const cases: [string, StoredValue, StoredValue, number][] = [
+    ['newer stamp wins', { ...value('a'), stamp: S + 1 }, { ...value('b'), stamp: S }, 1],
+    ['older stamp loses', { ...value('b'), stamp: S }, { ...value('a'), stamp: S + 1 }, -1],
+    [
+      'tie: a tombstone beats a value',
+      { bytes: new Uint8Array(), flags: 0, stamp: S, tombstone: true },
+      { ...value('a'), stamp: S },
+      1,
+    ],
+    ['tie: higher flags win', { ...value('a', 2), stamp: S }, { ...value('b', 1), stamp: S }, 1],
+    ['tie: greater bytes win', { ...value('b'), stamp: S }, { ...value('a'), stamp: S }, 1],
+    ['the same write', { ...value('a'), stamp: S }, { ...value('a'), stamp: S }, 0],
+    ['unstamped is oldest', value('z'), { ...value('a'), stamp: 1 }, -1],
+  ];
+  it.each(cases)('%s', (_name, a, b, expected) => {
+    expect(Math.sign(compareReplicas(a, b))).toBe(expected);
+    expect(Math.sign(compareReplicas(b, a))).toBe(-expected || 0);
+  });
+});
+
+describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
+  // Each row: operations applied in order, then what the key holds.
+  type Op =
+    ['set', string, number] | ['delete', number] | ['copy', string, number] | ['bury', number];
+  const cases: [string, Op[], string | undefined][] = [
+    [
+      'a later write wins',
+      [
+        ['set', 'v1', S + 1],
+        ['set', 'v2', S + 2],
+      ],
+      'v2',
+    ],
+    [
+      'a late write loses',
+      [
+        ['set', 'v2', S + 2],
+        ['set', 'v1', S + 1],
+      ],
+      'v2',
+    ],
+    [
+      'a delete leaves a tombstone',
+      [
+        ['set', 'v1', S + 1],
+        ['delete', S + 2],
+      ],
+      '<tombstone>',
+    ],
+    [
+      'a write delivered after a newer delete loses',
+      [
+        ['delete', S + 2],
+        ['set', 'v1', S + 1],
+      ],
+      '<tombstone>',
+    ],
+    [
+      'a write newer than the delete wins',
+      [
+        ['delete', S + 2],
+        ['set', 'v3', S + 3],
+      ],
+      'v3',
+    ],
+    [
+      'a copy of an older value is refused',
+      [
+        ['set', 'v2', S + 2],
+        ['copy', 'v1', S + 1],
+      ],
+      'v2',
+    ],
+    [
+      'a copy of a newer value applies',
+      [
+        ['set', 'v1', S + 1],
+        ['copy', 'v2', S + 2],
+      ],
+      'v2',
+    ],
+    [
+      'a copied tombstone beats an older value',
+      [
+        ['set', 'v1', S + 1],
+        ['bury', S + 2],
+      ],
+      '<tombstone>',
+    ],
+    [
+      'an older tombstone loses to a value',
+      [
+        ['set', 'v2', S + 2],
+        ['bury', S + 1],
+      ],
+      'v2',
+    ],
+    [
+      'a tie between a tombstone and a value goes to the tombstone',
+      [
+        ['set', 'v1', S + 1],
+        ['bury', S + 1],
+      ],
+      '<tombstone>',
+    ],
+  ];
+  it.each(cases)('%s', (_name, ops, expected) => {
+    const store = newStore();
+    for (const op of ops) {
+      if (op[0] === 'set') store.write('k', value(op[1]), undefined, null, op[2]);
+      else if (op[0] === 'delete') store.remove('k', op[1]);
+      else if (op[0] === 'copy') store.copy('k', value(op[1]), 0, op[2]);
+      else store.bury('k', op[1]);
+    }
+    expect(text(store, 'k')).toBe(expected);
+  });
+
+  it('a losing fresh write is acknowledged with the stored version and stamp', () => {
+    const store = newStore();
+    const newer = store.write('k', value('v2'), undefined, null, S + 2)!;
+    expect(store.write('k', value('v1'), undefined, null, S + 1)).toEqual(newer);
+  });
+
+  it('copies answer applied or the stamp they lost to, and count both', () => {
+    const store = newStore();
+    store.write('k', value('v2'), undefined, null, S + 2);
+    expect(store.copy('k', value('v1'), 0, S + 1)).toEqual({ applied: false, stamp: S + 2 });
+    expect(store.copy('k', value('v3'), 0, S + 3)).toEqual({ applied: true, stamp: S + 3 });
+    expect(store.replicaStats).toMatchObject({ copiesApplied: 1, copiesRefused: 1 });
+  });
+
+  it('an unstamped write is stamped above everything the node stored', () => {
+    const store = newStore();
+    store.copy('k', value('from a peer'), 0, S + 100);
+    expect(store.set('k', value('memcached'))).toBe(true);
+    expect(store.peekRaw('k')!.value.stamp).toBeGreaterThan(S + 100);
+    expect(text(store, 'k')).toBe('memcached');
+  });
+
+  it('incr-like rewrites and touches stamp above the stored stamp', () => {
+    const store = newStore();
+    store.write('k', value('1'), undefined, null, S + 50);
+    expect(store.rewrite('k', value('2'), undefined, S + 10).stamp).toBe(S + 51);
+    expect(store.retouch('k', 1000, S + 5)).toBe(S + 52);
+    expect(store.retouch('missing', 1000)).toBeUndefined();
+  });
+
+  it('conditions see a tombstone as absent', () => {
+    const store = newStore();
+    store.write('k', value('v1'), undefined, null, S + 1);
+    store.remove('k', S + 2);
+    expect(store.write('k', value('x'), undefined, 'replace', S + 3)).toBeUndefined();
+    const added = store.write('k', value('v3'), undefined, 'add', S + 1)!;
+    // Stamped above the tombstone it replaces, even though its own stamp was older.
+    expect(added.stamp).toBe(S + 3);
+    expect(store.write('k', value('v4'), undefined, added.version, S + 4)!.stamp).toBe(S + 4);
+    expect(store.write('k', value('v5'), undefined, added.version, S + 5)).toBeUndefined();
+  });
+
+  it('refuses a stamp further ahead than maxClockSkew, and counts it', () => {
+    const store = newStore();
+    expect(() => store.received(S + 600 * STAMPS_PER_MS)).toThrow(/maxClockSkew/);
+    expect(store.received(S + 400 * STAMPS_PER_MS)).toBe(S + 400 * STAMPS_PER_MS);
+    expect(() => store.received(-1)).toThrow(/stamp/);
+    expect(store.replicaStats.clockSkewRejections).toBe(1);
+  });
+});
+
+describe('ReplicaStore tombstones', () => {
+  it('are misses for the plain view, neither items nor hits, and counted as a level', () => {
+    const store = newStore();
+    store.set('k', value('v'));
+    expect(store.delete('k')).toBe(true);
+    expect(store.delete('k')).toBe(false);
+    expect(store.get('k')).toBeUndefined();
+    expect(store.stats).toMatchObject({ items: 0, hits: 0, misses: 1, deletes: 1, sets: 1 });
+    expect(store.replicaStats.tombstones).toBe(1);
+    expect(store.add('k', value('again'), {})).toBe(true);
+    expect(store.replicaStats.tombstones).toBe(0);
+  });
+
+  it('live for tombstoneGrace', () => {
+    let now = 0;
+    const store = createReplicaStore(
+      { maxMemory: 1 << 20, maxItems: undefined, defaultTtl: 0, now: () => now },
+      { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => WALL },
+    );
+    store.remove('k', S + 1);
+    now = GRACE - 1;
+    expect(store.peekRaw('k')?.value.tombstone).toBe(true);
+    now = GRACE;
+    expect(store.peekRaw('k')).toBeUndefined();
+  });
+
+  it('evicted early raise the tombstone floor, counted (the one unguaranteeable case)', () => {
+    const early: [string, number][] = [];
+    const store = createReplicaStore(
+      { maxMemory: 2000, maxItems: undefined, defaultTtl: 0, now: undefined },
+      {
+        tombstoneGrace: GRACE,
+        maxClockSkew: 500,
+        wallClock: () => WALL,
+        onEarlyEviction: (key, stamp) => early.push([key, stamp]),
+      },
+    );
+    store.remove('gone', S + 7);
+    for (let i = 0; i < 20; i++) store.write(`k${i}`, value('x'.repeat(100)), undefined, null);
+    expect(early).toEqual([['gone', S + 7]]);
+    expect(store.replicaStats).toMatchObject({
+      tombstones: 0,
+      tombstonesEvictedEarly: 1,
+      tombstoneFloor: S + 7,
+    });
+    expect(store.vouchingFloor()).toBeGreaterThanOrEqual(S + 7);
+  });
+});
+
+describe('ReplicaStore fence', () => {
+  it('hides what it held from the plain view until verified or rewritten', () => {
+    const store = newStore();
+    store.write('a', value('a'), undefined, null, S + 1);
+    store.write('b', value('b'), undefined, null, S + 2);
+    store.fence();
+    expect(store.get('a')).toBeUndefined();
+    expect(store.isVerified(store.lookup('a')!)).toBe(false);
+    expect(store.replicaStats).toMatchObject({ fences: 1, staleReadsPrevented: 1 });
+
+    expect(store.verify('a', S + 9)).toEqual({ verified: false, stamp: S + 1 });
+    expect(store.verify('a', S + 1)).toEqual({ verified: true, stamp: S + 1 });
+    expect(store.isVerified(store.lookup('a')!)).toBe(true);
+    expect(store.get('a')).toBeDefined();
+
+    store.write('b', value('b2'), undefined, null, S + 3);
+    expect(store.isVerified(store.lookup('b')!)).toBe(true);
+    expect(store.replicaStats.verifications).toBe(1);
+  });
+
+  it('a copy of the same write verifies it', () => {
+    const store = newStore();
+    store.write('a', value('a'), undefined, null, S + 1);
+    store.fence();
+    expect(store.copy('a', value('a'), 0, S + 1)).toEqual({ applied: true, stamp: S + 1 });
+    expect(store.isVerified(store.lookup('a')!)).toBe(true);
+    // Counted: every copy a node answers is applied or refused, none invisible.
+    expect(store.replicaStats).toMatchObject({ copiesApplied: 1, verifications: 1 });
+  });
+});
+
+describe('ReplicaStore flush stamp', () => {
+  it('refuses copies stamped before the flush', () => {
+    const store = newStore();
+    store.write('a', value('a'), undefined, null, S + 1);
+    store.clear();
+    expect(store.peekRaw('a')).toBeUndefined();
+    expect(store.copy('a', value('a'), 0, S + 1).applied).toBe(false);
+    expect(store.copy('a', value('new'), 0, store.flushStamp + 1).applied).toBe(true);
+  });
+
+  it('the vouching floor covers the node start, the flush and expired tombstones', () => {
+    let wall = WALL;
+    const store = newStore({ wall: () => wall });
+    expect(store.vouchingFloor()).toBe(store.startStamp);
+    wall += GRACE + 60_000;
+    expect(store.vouchingFloor()).toBe(stampAt(wall - GRACE));
+    store.clear();
+    expect(store.vouchingFloor()).toBe(store.flushStamp);
+  });
+});
+
+describe('ReplicaStore: read-modify-writes of an unverified entry', () => {
+  it('a touch answers absent and changes nothing (a re-stamp could pass it off as current)', () => {
+    const store = newStore();
+    store.write('k', value('v'), undefined, null, S + 1);
+    store.fence();
+    expect(store.retouch('k', 1000, S + 5)).toBeUndefined();
+    expect(store.peekRaw('k')!.value.stamp).toBe(S + 1);
+    expect(store.isVerified(store.lookup('k')!)).toBe(false);
+    expect(store.replicaStats.staleReadsPrevented).toBe(1);
+  });
+});
