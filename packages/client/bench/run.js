@@ -8,10 +8,18 @@
 //
 //   pnpm --filter @dcache/client build && pnpm --filter @dcache/client bench
 //   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
+//
+// BENCH_BASELINE=<another checkout's packages/client, built> adds that checkout's client and server
+// as contenders named '… (baseline)', on three nodes of their own, alternated like the rest: the
+// cost of a change measured in the same run, on the same noisy machine, as the before/after ratio.
+//
+//   git worktree add /tmp/before main && (cd /tmp/before && pnpm install && pnpm build)
+//   BENCH_BASELINE=/tmp/before/packages/client BENCH_ONLY='batching on|memjs' node bench/run.js
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { xorshift } from './xorshift.js';
 
@@ -24,9 +32,14 @@ const IN_FLIGHT = 64;
 const KEYS = 10_000;
 const GET_SHARE = 0.9;
 const VALUE = 'v'.repeat(100);
-const SERVER_BIN = here('../../server/bin/dcache-server.js');
-const SERVER_DIST = here('../../server/dist/cli.js');
-const CLIENT_DIST = here('../dist/index.js');
+/** Where a checkout's client and server builds are, from its `packages/client` directory. */
+const builds = (client) => ({
+  clientDist: resolve(client, 'dist/index.js'),
+  serverBin: resolve(client, '../server/bin/dcache-server.js'),
+  serverDist: resolve(client, '../server/dist/cli.js'),
+});
+const OWN = builds(here('..'));
+const BASELINE = process.env.BENCH_BASELINE ? builds(process.env.BENCH_BASELINE) : undefined;
 
 const children = [];
 function stopAll() {
@@ -79,12 +92,12 @@ function start(command, args) {
 }
 
 /** A dcache node as its own process, via the server CLI; resolves to its URL. */
-async function startDcacheNode(index) {
+async function startDcacheNode(serverBin, index) {
   // BENCH_PROFILE_SERVERS=<dir> writes a V8 CPU profile of each node there when it exits.
   const profile = process.env.BENCH_PROFILE_SERVERS;
   const child = start(process.execPath, [
     ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
-    SERVER_BIN,
+    serverBin,
     '--port',
     '0',
     '--node-id',
@@ -216,27 +229,36 @@ const median = (values) => {
 
 const contenders = [];
 
+/** Three nodes of one build's server and its client with batching on and off. */
+async function addDcache({ clientDist, serverBin }, suffix) {
+  const { DistributedCacheClient } = await import(clientDist);
+  const first = children.length;
+  const urls = await Promise.all([0, 1, 2].map((index) => startDcacheNode(serverBin, index)));
+  const pids = children.slice(first).map((child) => child.pid);
+  for (const batch of [true, false]) {
+    // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
+    const client = new DistributedCacheClient(urls, { batch, timeout: 10_000 });
+    contenders.push({
+      name: `dcache client, batching ${batch ? 'on' : 'off'}${suffix}`,
+      pids,
+      ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
+      close: () => client.close(),
+    });
+  }
+}
+
 async function main() {
-  if (!existsSync(CLIENT_DIST))
+  if (!existsSync(OWN.clientDist))
     throw new Error('build the client first: pnpm --filter @dcache/client build');
-  const { DistributedCacheClient } = await import(CLIENT_DIST);
+  if (BASELINE && !(existsSync(BASELINE.clientDist) && existsSync(BASELINE.serverDist)))
+    throw new Error(
+      `BENCH_BASELINE=${process.env.BENCH_BASELINE}: no ${BASELINE.clientDist} or ${BASELINE.serverDist} (build that checkout first)`,
+    );
   const skipped = [];
 
-  if (existsSync(SERVER_DIST)) {
-    const first = children.length;
-    const urls = await Promise.all([0, 1, 2].map(startDcacheNode));
-    const pids = children.slice(first).map((child) => child.pid);
-    for (const batch of [true, false]) {
-      // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
-      const client = new DistributedCacheClient(urls, { batch, timeout: 10_000 });
-      contenders.push({
-        name: `dcache client, batching ${batch ? 'on' : 'off'}`,
-        pids,
-        ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
-        close: () => client.close(),
-      });
-    }
-  } else skipped.push('dcache (build @dcache/server first)');
+  if (existsSync(OWN.serverDist)) await addDcache(OWN, '');
+  else skipped.push('dcache (build @dcache/server first)');
+  if (BASELINE) await addDcache(BASELINE, ' (baseline)');
 
   if (hasBinary('memcached')) {
     const first = children.length;
@@ -303,7 +325,7 @@ async function main() {
       const result = await drive(contender.ops, RUN_MS, contender.pids);
       contender.runs.push(result);
       console.log(
-        `round ${round + 1}: ${contender.name.padEnd(34)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.clientSplit}${result.errors ? `  errors ${result.errors}` : ''}`,
+        `round ${round + 1}: ${contender.name.padEnd(37)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.clientSplit}${result.errors ? `  errors ${result.errors}` : ''}`,
       );
     }
   }
@@ -330,8 +352,16 @@ async function main() {
       `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} | ${s.clientCpu.toFixed(1)} | ${s.serverCpu.toFixed(1)} |${s.errors ? ` (${s.errors} errors)` : ''}`,
     );
   }
+  // Ours are added before the baseline's, so these find ours.
   const on = summary.find((s) => s.name.includes('batching on'));
   const off = summary.find((s) => s.name.includes('batching off'));
+  for (const s of summary.filter((c) => c.name.endsWith(' (baseline)'))) {
+    const ours = summary.find((c) => `${c.name} (baseline)` === s.name);
+    if (ours)
+      console.log(
+        `${ours.name} / baseline: ${(ours.opsPerSec / s.opsPerSec).toFixed(2)}× ops/s, p99 ${ours.p99.toFixed(2)} / ${s.p99.toFixed(2)} ms`,
+      );
+  }
   if (on && off) console.log(`\nbatching on / off: ${(on.opsPerSec / off.opsPerSec).toFixed(2)}×`);
   if (on && base)
     console.log(
