@@ -20,7 +20,7 @@ export class SlotStore<V> {
   readonly #maxSlots: number;
   readonly #wideSizes: boolean;
   readonly #columns: Column[] = [];
-  readonly index = new KeyIndex();
+  readonly index: KeyIndex;
   list: LruList;
   values: (V | undefined)[] = [];
   /** Accounted bytes per slot. Uint32 when the limit fits in 32 bits (no entry can exceed it). */
@@ -33,6 +33,7 @@ export class SlotStore<V> {
     this.#maxSlots = maxSlots;
     this.#wideSizes = maxMemory > 0xffff_ffff;
     this.list = new LruList(maxSlots);
+    this.index = new KeyIndex(this.list.capacity);
     this.sizes = this.#newSizes(this.list.capacity);
     this.versions = new Float64Array(this.list.capacity);
   }
@@ -94,8 +95,8 @@ export class SlotStore<V> {
 
   /** Drops every entry and releases the storage. */
   clear(): void {
-    this.index.clear();
     this.list = new LruList(this.#maxSlots);
+    this.index.clear(this.list.capacity);
     this.values = [];
     this.sizes = this.#newSizes(this.list.capacity);
     this.versions = new Float64Array(this.list.capacity);
@@ -109,6 +110,7 @@ export class SlotStore<V> {
     const slot = list.allocate();
     const capacity = list.capacity;
     if (capacity !== before) {
+      this.index.grow(capacity);
       this.sizes = grown(this.sizes, capacity);
       this.versions = grown(this.versions, capacity);
       for (const column of this.#columns) column.grow(capacity);
