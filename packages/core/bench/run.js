@@ -57,6 +57,14 @@ function throughputRows(t) {
       judge(wall >= MIXED_TARGET),
     ],
     [
+      `${t.label}: median of paired wall-clock ratios`,
+      '',
+      '',
+      `${fmt(t.wallPairRatio, 2)}×`,
+      target,
+      judge(t.wallPairRatio >= MIXED_TARGET),
+    ],
+    [
       `${t.label}: ops per CPU second, median`,
       fmt(a.opsPerCpuSec),
       fmt(b.opsPerCpuSec),
