@@ -44,7 +44,7 @@ const names = Object.keys(factories);
  * Runs `trace` `rounds` times per contender. The machine is shared, so wall-clock speed drifts
  * with other processes' load: each run is also timed in CPU seconds of this process (user +
  * system), which other processes disturb far less, and the ratio is also taken within each
- * round's back-to-back pair.
+ * round's back-to-back pair (in CPU and in wall-clock time).
  */
 async function compare(label, trace, { rounds, prefill }) {
   const loops = {};
@@ -64,6 +64,7 @@ async function compare(label, trace, { rounds, prefill }) {
   const cpu = Object.fromEntries(names.map((n) => [n, []]));
   const hitRate = {};
   const pairRatios = [];
+  const wallPairRatios = [];
   const gets = trace.isGet.reduce((sum, g) => sum + g, 0);
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? names : [...names].reverse();
@@ -75,11 +76,13 @@ async function compare(label, trace, { rounds, prefill }) {
       hitRate[name] = gets === 0 ? 0 : hits / gets;
     }
     pairRatios.push(cpu[names[0]][round] / cpu[names[1]][round]);
+    wallPairRatios.push(wall[names[0]][round] / wall[names[1]][round]);
   }
   return {
     label,
     rounds,
     pairRatio: median(pairRatios),
+    wallPairRatio: median(wallPairRatios),
     results: names.map((name) => ({
       name,
       opsPerSec: median(wall[name]),

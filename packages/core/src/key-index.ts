@@ -33,11 +33,15 @@ export class KeyIndex {
   #size = 0;
   #growAt = Math.floor(INITIAL_CELLS * MAX_LOAD);
   readonly #seed: number;
+  /** The last key looked up and its hash: a write looks its key up, then inserts it. */
+  #lastKey = '';
+  #lastHash: number;
 
   /** `seed` fixes the hash for tests; by default each index draws its own. */
   constructor(capacity: number, seed = (Math.random() * 0x1_0000_0000) | 0) {
     this.#hashes = new Int32Array(capacity);
     this.#seed = seed;
+    this.#lastHash = this.#hash('');
   }
 
   get size(): number {
@@ -52,6 +56,8 @@ export class KeyIndex {
   /** The slot of `key`, or NONE. */
   slotOf(key: string): number {
     const hash = this.#hash(key);
+    this.#lastKey = key;
+    this.#lastHash = hash;
     const tag = hash & TAG_BITS;
     const cells = this.#cells;
     const mask = this.#mask;
@@ -71,7 +77,7 @@ export class KeyIndex {
     if (slot === this.keys.length) this.keys.push(key);
     else this.keys[slot] = key;
     if (this.#size >= this.#growAt) this.#rehash(this.#cells.length * 2);
-    const hash = this.#hash(key);
+    const hash = key === this.#lastKey ? this.#lastHash : this.#hash(key);
     this.#hashes[slot] = hash;
     this.#place(hash, slot);
     this.#size++;
