@@ -6,6 +6,7 @@ import type {
   SetOptions,
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
+import { keptTtl } from './operations/counter.js';
 import { HttpError } from './errors/http-error.js';
 import { compareReplicas, stampOf } from './replica-order.js';
 import { entryRefused } from './store.js';
@@ -60,11 +61,6 @@ const NO_OPTIONS: SetOptions = {};
 
 function ttlOptions(ttl: number | undefined): SetOptions {
   return ttl === undefined ? NO_OPTIONS : { ttl };
-}
-
-/** The TTL that keeps an entry's remaining lifetime when it is stored again (at least 1 ms). */
-function remaining(entry: CacheEntry<StoredValue>): number {
-  return entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
 }
 
 /**
@@ -299,7 +295,7 @@ export class ReplicaStore {
     if (stored !== stamp) return { verified: false, stamp: stored };
     if (raw.version <= this.#fenceVersion) {
       // The same object again: the core reports no overwrite, and it fitted before.
-      this.cache.set(key, raw.value, { ttl: remaining(raw) });
+      this.cache.set(key, raw.value, { ttl: keptTtl(raw) });
       this.#stats.verifications++;
     }
     return { verified: true, stamp: stored };

@@ -105,12 +105,6 @@ export class ProtocolStore {
     return noBump ? this.cache.touch(key, ttlMs, NO_BUMP) : this.cache.touch(key, ttlMs);
   }
 
-  /** The TTL to pass back to the core to keep an entry's remaining lifetime on rewrite. */
-  static remainingTtl(entry: CacheEntry<StoredValue>): number {
-    if (entry.ttl === undefined) return 0;
-    return entry.ttl > 1 ? entry.ttl : 1;
-  }
-
   hasMark(value: StoredValue, mark: number): boolean {
     return ((this.marks.get(value) ?? 0) & mark) !== 0;
   }
