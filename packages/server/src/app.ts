@@ -6,7 +6,6 @@ import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
 import { bearerAuth } from './middleware/auth.js';
-import { NodeFlush } from './node-flush.js';
 import { NodeSnapshot } from './node-snapshot.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -47,7 +46,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     lastEarlyLog = at;
     earlySinceLog = 0;
   };
-  const flush = new NodeFlush(() => replicas.clear(), now);
+  const flush = replicas.flush;
   return {
     options,
     cache,
@@ -71,7 +70,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     snapshot:
       file === undefined
         ? undefined
-        : new NodeSnapshot(file, replicas, now, logger, flush, options.trustSnapshot),
+        : new NodeSnapshot(file, replicas, now, logger, options.trustSnapshot),
   };
 }
 

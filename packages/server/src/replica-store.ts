@@ -9,6 +9,7 @@ import { HybridClock, isStamp, stampAt } from '@dcache/core';
 import { keptTtl } from './operations/counter.js';
 import { HttpError } from './errors/http-error.js';
 import { compareReplicas, stampOf } from './replica-order.js';
+import { NodeFlush } from './node-flush.js';
 import { entryRefused } from './store.js';
 import type { WriteCondition } from './store.js';
 import type { StoredValue } from './stored-value.js';
@@ -54,6 +55,8 @@ export interface ReplicaStoreOptions {
   wallClock?: () => number;
   /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
   onEarlyEviction?: (key: string, stamp: number) => void;
+  /** The node's clock in ms (the cache's), on which a delayed flush falls due. @default Date.now */
+  now?: () => number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -78,6 +81,10 @@ function ttlOptions(ttl: number | undefined): SetOptions {
  *   rose) are unverified: the batch get reports them so, and the plain view (memcached port,
  *   single-key HTTP) hides them — clients there cannot verify.
  * - **Flush stamp.** A flush clears the cache and refuses copies stamped before it.
+ * - **Delayed flush, checked here.** Every method that reads or writes entries first applies a
+ *   flush whose time has come ({@link flush}: one comparison while none is pending) — as memcached
+ *   compares each item with its one `oldest_live` when the item is read — so no door has to
+ *   remember to, and a request body or data block that arrived after the flush time sees it.
  *
  * The methods named like `LruCache`'s (`get`, `getEntry`, `peekEntry`, `set`, `add`,
  * `compareAndSet`, `touch`, `delete`, `clear`, `stats`) are the plain view the memcached port
@@ -86,6 +93,8 @@ function ttlOptions(ttl: number | undefined): SetOptions {
 export class ReplicaStore {
   readonly cache: LruCache<StoredValue>;
   readonly clock: HybridClock;
+  /** The node's one flush time: `POST /v1/flush`, the batch's `flush`, memcached's `flush_all`. */
+  readonly flush: NodeFlush;
   readonly #grace: number;
   readonly #wall: () => number;
   readonly #onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
@@ -127,6 +136,7 @@ export class ReplicaStore {
     this.#onEarlyEviction = options.onEarlyEviction;
     this.clock = new HybridClock({ now: this.#wall, maxSkewMs: options.maxClockSkew });
     this.startStamp = this.clock.tick();
+    this.flush = new NodeFlush(() => this.clear(), options.now ?? Date.now);
   }
 
   // ------------------------------------------------------------ state
@@ -157,6 +167,7 @@ export class ReplicaStore {
    * a flush, this node's start (it knows nothing older), and tombstones long expired.
    */
   vouchingFloor(): number {
+    this.flush.settle();
     return Math.max(
       this.#stats.tombstoneFloor,
       this.#flushStamp,
@@ -199,6 +210,7 @@ export class ReplicaStore {
    * {@link isVerified} whether the node vouches for it.
    */
   lookup(key: string): CacheEntry<StoredValue> | undefined {
+    this.flush.settle();
     const entry = this.cache.getEntry(key);
     if (entry?.value.tombstone) this.#hiddenHits++;
     return entry;
@@ -206,6 +218,7 @@ export class ReplicaStore {
 
   /** The raw entry without promotion or counting. */
   peekRaw(key: string): CacheEntry<StoredValue> | undefined {
+    this.flush.settle();
     return this.cache.peekEntry(key);
   }
 
@@ -231,6 +244,7 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
+    this.flush.settle();
     const raw = this.cache.peekEntry(key);
     if (condition === null) {
       value.stamp = stamp ?? this.clock.tick();
@@ -253,6 +267,7 @@ export class ReplicaStore {
    * a live value was there; `stamp` is the one that stands afterwards.
    */
   remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
+    this.flush.settle();
     const raw = this.cache.peekEntry(key);
     const removed = raw !== undefined && !raw.value.tombstone;
     const tombstone: StoredValue = {
@@ -289,6 +304,7 @@ export class ReplicaStore {
    * Returns the stored stamp otherwise (undefined when absent).
    */
   verify(key: string, stamp: number): { verified: boolean; stamp: number | undefined } {
+    this.flush.settle();
     const raw = this.cache.peekEntry(key);
     if (raw === undefined) return { verified: false, stamp: undefined };
     const stored = stampOf(raw.value);
@@ -306,6 +322,7 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
+    this.flush.settle();
     value.stamp = this.#above(stamp, this.cache.peekEntry(key));
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
@@ -331,6 +348,7 @@ export class ReplicaStore {
     stamp?: number,
     options?: Pick<SetOptions, 'keepAccess'>,
   ): number | undefined {
+    this.flush.settle();
     const raw = this.cache.peekEntry(key);
     if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
     const next = this.#above(stamp, raw);
@@ -348,6 +366,7 @@ export class ReplicaStore {
 
   /** A live, verified entry, promoted; anything else is a miss. */
   getEntry(key: string): CacheEntry<StoredValue> | undefined {
+    this.flush.settle();
     this.beforeRead();
     const entry = this.cache.getEntry(key);
     if (entry === undefined) return undefined;
@@ -364,6 +383,7 @@ export class ReplicaStore {
   }
 
   peekEntry(key: string): CacheEntry<StoredValue> | undefined {
+    this.flush.settle();
     this.beforeRead();
     const entry = this.cache.peekEntry(key);
     if (entry === undefined || entry.value.tombstone || entry.version <= this.#fenceVersion) {
@@ -378,6 +398,7 @@ export class ReplicaStore {
 
   /** Node-stamped, always newest: false when the entry does not fit. */
   set(key: string, value: StoredValue, options?: SetOptions): boolean {
+    this.flush.settle();
     value.stamp = this.#above(undefined, this.cache.peekEntry(key));
     return this.cache.set(key, value, options) && this.#stored(value);
   }
@@ -420,6 +441,7 @@ export class ReplicaStore {
 
   /** The core's counters as the plain view saw them: tombstones are neither items nor hits. */
   get stats(): CacheStats {
+    this.flush.settle();
     const core = this.cache.stats;
     const hits = core.hits - this.#hiddenHits;
     const misses = core.misses + this.#hiddenHits;
@@ -445,6 +467,20 @@ export class ReplicaStore {
   }
 
   // ------------------------------------------------------------ snapshots
+
+  /** A page of the core's keys for `GET /v1/keys` (after a due flush). */
+  scan(
+    ...args: Parameters<LruCache<StoredValue>['scan']>
+  ): ReturnType<LruCache<StoredValue>['scan']> {
+    this.flush.settle();
+    return this.cache.scan(...args);
+  }
+
+  /** Every entry, tombstones included, for a snapshot: a due flush has wiped what it must. */
+  dump(): ReturnType<LruCache<StoredValue>['dump']> {
+    this.flush.settle();
+    return this.cache.dump();
+  }
 
   /**
    * After the cache was loaded from a snapshot: counts its tombstones, and makes every later
@@ -484,6 +520,7 @@ export class ReplicaStore {
   }
 
   #copy(key: string, value: StoredValue, ttl: number): CopyOutcome {
+    this.flush.settle();
     const raw = this.cache.peekEntry(key);
     const stamp = stampOf(value);
     if (stamp <= this.#flushStamp) {

@@ -229,9 +229,6 @@ export function batchRunner(node: NodeState): RunBatch {
     // Checked again now that the body is here (the node may have filled up meanwhile), before any
     // operation runs: a 503 must mean nothing was done.
     bodyBudget.admit();
-    // The body may have arrived after the flush time (settled when the request came in): apply
-    // it before the first operation, which the fast path reaches without passing readBody.
-    flush.settle();
     // A node that was stopped fences before it answers the requests that waited in its socket.
     replicas.beforeRead();
     // Refused before decoding: msgpackr would build every element first, so a 16 MiB body of empty
