@@ -1,5 +1,6 @@
 import { HttpError } from './errors/http-error.js';
 import { applyDelta, keptTtl } from './operations/counter.js';
+import { orThrow, Refused } from './operations/refusal.js';
 import type { ReplicaStore } from './replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
@@ -36,10 +37,10 @@ export interface CounterSeed {
 export function counterSeed(
   initial: bigint | undefined,
   ttl: number | undefined,
-): CounterSeed | undefined {
+): CounterSeed | undefined | Refused {
   if (initial !== undefined) return { initial, ttl };
   if (ttl === undefined) return undefined;
-  throw new HttpError(
+  return new Refused(
     400,
     'bad_ttl',
     'an incr ttl applies only to a counter it creates: give initial too',
@@ -49,19 +50,21 @@ export function counterSeed(
 /** `initial` from a query string: an unsigned 64-bit decimal. */
 export function parseInitial(input: string): bigint {
   const initial = DIGITS.test(input) ? BigInt(input) : undefined;
-  if (initial === undefined || initial > MAX_COUNTER) throw badInitial(JSON.stringify(input));
+  if (initial === undefined || initial > MAX_COUNTER) {
+    return orThrow<bigint>(badInitial(JSON.stringify(input)));
+  }
   return initial;
 }
 
 /** `initial` from a batch: a whole number or a bigint from 0 to 2^64-1. */
-export function validateInitial(value: unknown): bigint {
+export function checkInitial(value: unknown): bigint | Refused {
   if (typeof value === 'bigint' && value >= 0n && value <= MAX_COUNTER) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw badInitial(typeof value === 'bigint' ? value.toString() : String(value));
+  return badInitial(typeof value === 'bigint' ? value.toString() : String(value));
 }
 
-function badInitial(shown: string): HttpError {
-  return new HttpError(
+function badInitial(shown: string): Refused {
+  return new Refused(
     400,
     'bad_initial',
     `initial must be an unsigned 64-bit integer (0 to 2^64-1), got ${shown}`,
@@ -85,6 +88,17 @@ export function increment(
   seed?: CounterSeed,
   stamp?: number,
 ): Counted | undefined {
+  return orThrow(count(replicas, key, delta, seed, stamp));
+}
+
+/** {@link increment}, answering a value that is not a counter as a refusal (the batch's way). */
+export function count(
+  replicas: ReplicaStore,
+  key: string,
+  delta: bigint,
+  seed?: CounterSeed,
+  stamp?: number,
+): Counted | undefined | Refused {
   const raw = replicas.peekRaw(key);
   const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
   // Not created from the seed either: the count exists, this node just cannot vouch for it.
@@ -99,7 +113,7 @@ export function increment(
       ? undefined
       : applyDelta(entry.value.bytes, delta < 0n ? -delta : delta, delta >= 0n);
   if (counted === undefined) {
-    throw new HttpError(
+    return new Refused(
       400,
       'not_a_number',
       `the value at this key is not an unsigned 64-bit decimal integer`,

@@ -7,9 +7,9 @@ import type {
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
 import { keptTtl } from './operations/counter.js';
-import { HttpError } from './errors/http-error.js';
 import { compareReplicas, stampOf } from './replica-order.js';
 import { NodeFlush } from './node-flush.js';
+import { orThrow, Refused } from './operations/refusal.js';
 import { entryRefused } from './store.js';
 import type { WriteCondition } from './store.js';
 import type { StoredValue } from './stored-value.js';
@@ -181,11 +181,16 @@ export class ReplicaStore {
    * ahead than `maxClockSkew` (one runaway clock must not make every later write lose).
    */
   received(stamp: unknown): number {
+    return orThrow(this.accept(stamp));
+  }
+
+  /** {@link received}, answering the refusal instead of throwing it (the batch's way). */
+  accept(stamp: unknown): number | Refused {
     if (!isStamp(stamp))
-      throw new HttpError(400, 'bad_stamp', 'a stamp is an integer ≥ 0 below 2^53');
+      return new Refused(400, 'bad_stamp', 'a stamp is an integer ≥ 0 below 2^53');
     if (!this.clock.observe(stamp)) {
       this.#stats.clockSkewRejections++;
-      throw new HttpError(
+      return new Refused(
         400,
         'clock_skew',
         `the stamp is further ahead of this node's clock than maxClockSkew allows`,

@@ -1,6 +1,6 @@
 import { HTTPException } from 'hono/http-exception';
 import type { NodeState } from '../app-env.js';
-import { isHttpError } from '../errors/http-error.js';
+import { HttpError, isHttpError } from '../errors/http-error.js';
 import { requestIdFields } from '../logger.js';
 
 /** A refused request as the wire carries it: `{ error: { code, message } }` with `status`. */
@@ -10,6 +10,26 @@ export interface Refusal {
   readonly message: string;
   /** Extra response headers (`www-authenticate`, `retry-after`, `allow`). */
   readonly headers: Readonly<Record<string, string>> | undefined;
+}
+
+/**
+ * A refused operation as a value: the batch answers it as `[status, code, message]` without a
+ * thrown exception (no stack captured, no unwinding per bad operation); the single-key routes
+ * throw it as an HttpError ({@link orThrow}).
+ */
+export class Refused implements Refusal {
+  readonly headers = undefined;
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    readonly message: string,
+  ) {}
+}
+
+/** `value`, or the HttpError of its refusal. */
+export function orThrow<T>(value: T | Refused): T {
+  if (value instanceof Refused) throw new HttpError(value.status, value.code, value.message);
+  return value;
 }
 
 const CODES: Readonly<Record<number, string>> = {

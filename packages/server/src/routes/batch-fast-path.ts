@@ -61,8 +61,17 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       return;
     }
     metrics.record('batch', performance.now() - start);
-    res.setHeader(CLOCK_HEADER, `${clock.last}`);
-    answer(res, 200, 'application/msgpack', results);
+    // The flat form: Node writes it out as is, without building a headers object.
+    res.writeHead(200, [
+      'content-type',
+      'application/msgpack',
+      'content-length',
+      `${results.byteLength}`,
+      CLOCK_HEADER,
+      `${clock.last}`,
+    ]);
+    res.end(results);
+    bodyBudget.holdUnflushed(res);
   }
 
   // What can fail while or after the body is read, answered as the error handler answers it.
