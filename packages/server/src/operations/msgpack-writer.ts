@@ -117,18 +117,7 @@ export class MsgpackWriter {
   bin(bytes: Uint8Array): void {
     const length = bytes.byteLength;
     this.#room(5 + length);
-    if (length < 0x100) {
-      this.#buf[this.#pos++] = 0xc4;
-      this.#buf[this.#pos++] = length;
-    } else if (length < 0x10000) {
-      this.#buf[this.#pos++] = 0xc5;
-      this.#view.setUint16(this.#pos, length);
-      this.#pos += 2;
-    } else {
-      this.#buf[this.#pos++] = 0xc6;
-      this.#view.setUint32(this.#pos, length);
-      this.#pos += 4;
-    }
+    this.#sized(length, 0xc4); // bin 8, 16, 32
     this.#buf.set(bytes, this.#pos);
     this.#pos += length;
   }
@@ -137,18 +126,7 @@ export class MsgpackWriter {
     const length = Buffer.byteLength(value, 'utf8');
     this.#room(5 + length);
     if (length < 0x20) this.#buf[this.#pos++] = 0xa0 | length;
-    else if (length < 0x100) {
-      this.#buf[this.#pos++] = 0xd9;
-      this.#buf[this.#pos++] = length;
-    } else if (length < 0x10000) {
-      this.#buf[this.#pos++] = 0xda;
-      this.#view.setUint16(this.#pos, length);
-      this.#pos += 2;
-    } else {
-      this.#buf[this.#pos++] = 0xdb;
-      this.#view.setUint32(this.#pos, length);
-      this.#pos += 4;
-    }
+    else this.#sized(length, 0xd9); // str 8, 16, 32
     this.#pos += this.#buf.write(value, this.#pos, length, 'utf8');
   }
 
@@ -156,6 +134,22 @@ export class MsgpackWriter {
   integer(value: number | bigint): void {
     if (typeof value === 'bigint') this.bigint(value);
     else this.number(value);
+  }
+
+  /** The header of a sized type whose 8-, 16- and 32-bit forms are `type8` and the two after it. */
+  #sized(length: number, type8: number): void {
+    if (length < 0x100) {
+      this.#buf[this.#pos++] = type8;
+      this.#buf[this.#pos++] = length;
+    } else if (length < 0x10000) {
+      this.#buf[this.#pos++] = type8 + 1;
+      this.#view.setUint16(this.#pos, length);
+      this.#pos += 2;
+    } else {
+      this.#buf[this.#pos++] = type8 + 2;
+      this.#view.setUint32(this.#pos, length);
+      this.#pos += 4;
+    }
   }
 
   /** Makes room for `bytes` more: a new chunk, holding the response so far, when this one is full. */
