@@ -81,10 +81,10 @@ function ttlOptions(ttl: number | undefined): SetOptions {
  *   rose) are unverified: the batch get reports them so, and the plain view (memcached port,
  *   single-key HTTP) hides them — clients there cannot verify.
  * - **Flush stamp.** A flush clears the cache and refuses copies stamped before it.
- * - **Delayed flush, checked here.** Every method that reads or writes entries first applies a
- *   flush whose time has come ({@link flush}: one comparison while none is pending) — as memcached
- *   compares each item with its one `oldest_live` when the item is read — so no door has to
- *   remember to, and a request body or data block that arrived after the flush time sees it.
+ * - **Delayed flush, checked here.** Every method reaches the entries through one getter that
+ *   first applies a flush whose time has come ({@link flush}) — as memcached compares each item
+ *   with its one `oldest_live` when the item is read — so no door has to remember to, and a
+ *   request body or data block that arrived after the flush time sees it.
  *
  * The methods named like `LruCache`'s (`get`, `getEntry`, `peekEntry`, `set`, `add`,
  * `compareAndSet`, `touch`, `delete`, `clear`, `stats`) are the plain view the memcached port
@@ -139,6 +139,16 @@ export class ReplicaStore {
     this.flush = new NodeFlush(() => this.clear(), options.now ?? Date.now);
   }
 
+  /**
+   * The cache, after applying a delayed flush whose time has come: every method reaches the
+   * entries through it, so the flush time is checked in this one place (one comparison while
+   * none is pending), as memcached compares each item with its one `oldest_live` when it reads it.
+   */
+  get #live(): LruCache<StoredValue> {
+    this.flush.settle();
+    return this.cache;
+  }
+
   // ------------------------------------------------------------ state
 
   /** Entries with a version at or below this are unverified. */
@@ -152,7 +162,7 @@ export class ReplicaStore {
 
   /** Marks every entry held now unverified (O(1)): a restore, a stall, `POST /v1/fence`. */
   fence(): void {
-    this.#fenceVersion = this.cache.lastVersion;
+    this.#fenceVersion = this.#live.lastVersion;
     this.#stats.fences++;
   }
 
@@ -215,16 +225,14 @@ export class ReplicaStore {
    * {@link isVerified} whether the node vouches for it.
    */
   lookup(key: string): CacheEntry<StoredValue> | undefined {
-    this.flush.settle();
-    const entry = this.cache.getEntry(key);
+    const entry = this.#live.getEntry(key);
     if (entry?.value.tombstone) this.#hiddenHits++;
     return entry;
   }
 
   /** The raw entry without promotion or counting. */
   peekRaw(key: string): CacheEntry<StoredValue> | undefined {
-    this.flush.settle();
-    return this.cache.peekEntry(key);
+    return this.#live.peekEntry(key);
   }
 
   /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
@@ -249,8 +257,7 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
-    this.flush.settle();
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (condition === null) {
       value.stamp = stamp ?? this.clock.tick();
       if (raw !== undefined && compareReplicas(value, raw.value) <= 0) {
@@ -272,8 +279,7 @@ export class ReplicaStore {
    * a live value was there; `stamp` is the one that stands afterwards.
    */
   remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
-    this.flush.settle();
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     const removed = raw !== undefined && !raw.value.tombstone;
     const tombstone: StoredValue = {
       bytes: EMPTY,
@@ -309,14 +315,13 @@ export class ReplicaStore {
    * Returns the stored stamp otherwise (undefined when absent).
    */
   verify(key: string, stamp: number): { verified: boolean; stamp: number | undefined } {
-    this.flush.settle();
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (raw === undefined) return { verified: false, stamp: undefined };
     const stored = stampOf(raw.value);
     if (stored !== stamp) return { verified: false, stamp: stored };
     if (raw.version <= this.#fenceVersion) {
       // The same object again: the core reports no overwrite, and it fitted before.
-      this.cache.set(key, raw.value, { ttl: keptTtl(raw) });
+      this.#live.set(key, raw.value, { ttl: keptTtl(raw) });
       this.#stats.verifications++;
     }
     return { verified: true, stamp: stored };
@@ -327,8 +332,7 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
-    this.flush.settle();
-    value.stamp = this.#above(stamp, this.cache.peekEntry(key));
+    value.stamp = this.#above(stamp, this.#live.peekEntry(key));
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
@@ -353,11 +357,10 @@ export class ReplicaStore {
     stamp?: number,
     options?: Pick<SetOptions, 'keepAccess'>,
   ): number | undefined {
-    this.flush.settle();
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
     const next = this.#above(stamp, raw);
-    this.cache.touch(key, ttl, options);
+    this.#live.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
     raw.value.stamp = next;
     return next;
@@ -371,9 +374,8 @@ export class ReplicaStore {
 
   /** A live, verified entry, promoted; anything else is a miss. */
   getEntry(key: string): CacheEntry<StoredValue> | undefined {
-    this.flush.settle();
     this.beforeRead();
-    const entry = this.cache.getEntry(key);
+    const entry = this.#live.getEntry(key);
     if (entry === undefined) return undefined;
     if (entry.value.tombstone) {
       this.#hiddenHits++;
@@ -388,9 +390,8 @@ export class ReplicaStore {
   }
 
   peekEntry(key: string): CacheEntry<StoredValue> | undefined {
-    this.flush.settle();
     this.beforeRead();
-    const entry = this.cache.peekEntry(key);
+    const entry = this.#live.peekEntry(key);
     if (entry === undefined || entry.value.tombstone || entry.version <= this.#fenceVersion) {
       return undefined;
     }
@@ -401,15 +402,16 @@ export class ReplicaStore {
     return this.peekEntry(key) !== undefined;
   }
 
-  /** Node-stamped, always newest: false when the entry does not fit. */
-  set(key: string, value: StoredValue, options?: SetOptions): boolean {
-    this.flush.settle();
-    value.stamp = this.#above(undefined, this.cache.peekEntry(key));
-    return this.cache.set(key, value, options) && this.#stored(value);
+  /** Node-stamped, always newest: the new version, undefined when the entry does not fit. */
+  set(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    value.stamp = this.#above(undefined, this.#live.peekEntry(key));
+    const version = this.#live.set(key, value, options);
+    if (version !== undefined) this.#stored(value);
+    return version;
   }
 
-  add(key: string, value: StoredValue, options?: SetOptions): boolean {
-    if (this.peekEntry(key) !== undefined) return false;
+  add(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    if (this.peekEntry(key) !== undefined) return undefined;
     return this.set(key, value, options);
   }
 
@@ -422,7 +424,7 @@ export class ReplicaStore {
     const entry = this.peekEntry(key);
     if (entry === undefined) return 'not_found';
     if (entry.version !== version) return 'exists';
-    return this.set(key, value, options) ? 'stored' : 'refused';
+    return this.set(key, value, options) === undefined ? 'refused' : 'stored';
   }
 
   touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
@@ -446,8 +448,7 @@ export class ReplicaStore {
 
   /** The core's counters as the plain view saw them: tombstones are neither items nor hits. */
   get stats(): CacheStats {
-    this.flush.settle();
-    const core = this.cache.stats;
+    const core = this.#live.stats;
     const hits = core.hits - this.#hiddenHits;
     const misses = core.misses + this.#hiddenHits;
     return {
@@ -462,7 +463,7 @@ export class ReplicaStore {
   }
 
   resetStats(): void {
-    this.cache.resetStats();
+    this.#live.resetStats();
     this.#hiddenHits = 0;
     this.#deletes = 0;
     this.#tombstoneWrites = 0;
@@ -477,14 +478,12 @@ export class ReplicaStore {
   scan(
     ...args: Parameters<LruCache<StoredValue>['scan']>
   ): ReturnType<LruCache<StoredValue>['scan']> {
-    this.flush.settle();
-    return this.cache.scan(...args);
+    return this.#live.scan(...args);
   }
 
   /** Every entry, tombstones included, for a snapshot: a due flush has wiped what it must. */
   dump(): ReturnType<LruCache<StoredValue>['dump']> {
-    this.flush.settle();
-    return this.cache.dump();
+    return this.#live.dump();
   }
 
   /**
@@ -493,7 +492,7 @@ export class ReplicaStore {
    */
   loaded(): void {
     let tombstones = 0;
-    for (const value of this.cache.values()) {
+    for (const value of this.#live.values()) {
       if (value.tombstone) tombstones++;
       const stamp = stampOf(value);
       if (stamp > this.clock.last) this.clock.observe(stamp);
@@ -525,8 +524,7 @@ export class ReplicaStore {
   }
 
   #copy(key: string, value: StoredValue, ttl: number): CopyOutcome {
-    this.flush.settle();
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     const stamp = stampOf(value);
     if (stamp <= this.#flushStamp) {
       this.#stats.copiesRefused++;
@@ -555,10 +553,10 @@ export class ReplicaStore {
 
   /** Stores and returns the new version; 413 when the core refuses the entry. */
   #put(key: string, value: StoredValue, options: SetOptions): number {
-    if (!this.cache.set(key, value, options)) throw entryRefused();
+    const version = this.#live.set(key, value, options);
+    if (version === undefined) throw entryRefused();
     this.#stored(value);
-    // Same tick as the write: nothing can interleave, so this is the version we wrote.
-    return this.cache.lastVersion;
+    return version;
   }
 
   #stored(value: StoredValue): true {
