@@ -23,6 +23,11 @@ export interface NodeState {
   readonly cache: LruCache<StoredValue>;
   /** The one implementation of every read and write (newest wins, tombstones, fence). */
   readonly replicas: ReplicaStore;
+  /**
+   * The node's one auth check: whether an `Authorization` header carries the `token` (always true
+   * without one). The middleware and the raw fast paths all ask it.
+   */
+  authorized(authorization: string | undefined): boolean;
   /** True once per node start: the first client to ask restores this node's share. */
   claimRestore(): boolean;
   /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */

@@ -5,8 +5,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from './logger.js';
 import { RequestMetrics } from './metrics.js';
-import { bearerAuth } from './middleware/auth.js';
-import { NodeFlush } from './node-flush.js';
+import { bearerAuth, bearerChecker } from './middleware/auth.js';
 import { NodeSnapshot } from './node-snapshot.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
@@ -47,11 +46,13 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     lastEarlyLog = at;
     earlySinceLog = 0;
   };
-  const flush = new NodeFlush(() => replicas.clear(), now);
+  const flush = replicas.flush;
+  const checker = options.token === undefined ? undefined : bearerChecker(options.token);
   return {
     options,
     cache,
     replicas,
+    authorized: (authorization) => checker === undefined || checker(authorization),
     claimRestore: () => !claimed && (claimed = true),
     hints: new HintStore({
       maxHints: options.maxHints,
@@ -71,7 +72,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     snapshot:
       file === undefined
         ? undefined
-        : new NodeSnapshot(file, replicas, now, logger, flush, options.trustSnapshot),
+        : new NodeSnapshot(file, replicas, now, logger, options.trustSnapshot),
   };
 }
 
@@ -84,7 +85,7 @@ export function buildApp(
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // Installed only with a token: without one, routes keep hono's single-handler fast path.
-  if (options.token !== undefined) app.use('*', bearerAuth(options.token, ['/healthz']));
+  if (options.token !== undefined) app.use('*', bearerAuth(node.authorized, ['/healthz']));
   app.route('/v1', listingRoutes(node));
   app.route('/v1/keys', keyRoutes(node));
   app.route('/v1/batch', batchRoutes(node, runBatch));

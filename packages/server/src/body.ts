@@ -193,14 +193,10 @@ async function readStream(
  * The request body as bytes, refused with 413 as soon as it passes `limit` bytes — before reading
  * anything when Content-Length already says so, and while streaming otherwise — and with 503 when
  * the node's in-flight body budget (`maxInflightBodyBytes`) cannot hold it.
- *
- * The node's flush is settled once the body has arrived: the caller touches the cache next,
- * and the flush time may have come while the body was in flight — a write made after it must
- * stay, and a read after it must miss what was written before it.
  */
 export async function readBody(
   c: Context<AppEnv>,
-  node: Pick<NodeState, 'flush' | 'bodyBudget'>,
+  node: Pick<NodeState, 'bodyBudget'>,
   limit: number,
   what = 'the body',
 ): Promise<Uint8Array> {
@@ -216,6 +212,5 @@ export async function readBody(
     incoming && typeof incoming.on === 'function'
       ? await readIncoming(incoming, limits)
       : await readStream(c.req.raw.body, limits);
-  node.flush.settle();
   return body;
 }

@@ -184,15 +184,11 @@ export class CacheServer {
     });
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
-    const flush = this.#node.flush;
     const nodeId = this.#options.nodeId;
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
       this.#track(res);
       traceRequest(req, res, nodeId);
-      // A delayed flush whose time has come applies before the request reads the cache (the hono
-      // routes settle it too, through `timed`; the fast paths skip those).
-      flush.settle();
       if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
     };
     const limits = httpServerLimits(this.#options);

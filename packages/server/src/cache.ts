@@ -36,6 +36,9 @@ export function createReplicaStore(
   };
   if (options.maxItems !== undefined) cacheOptions.maxItems = options.maxItems;
   if (options.now !== undefined) cacheOptions.now = options.now;
-  const store = new ReplicaStore(new LruCache<StoredValue>(cacheOptions), replicaOptions);
+  const store = new ReplicaStore(new LruCache<StoredValue>(cacheOptions), {
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...replicaOptions,
+  });
   return store;
 }

@@ -1,51 +1,18 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
-import { HTTPException } from 'hono/http-exception';
 import type { AppEnv, NodeState } from './app-env.js';
 import { header } from './app-env.js';
-import { isHttpError } from './errors/http-error.js';
-import { requestIdFields } from './logger.js';
+import { refusalOf } from './operations/refusal.js';
 import { errorResponse } from './responses.js';
-
-const CODES: Readonly<Record<number, string>> = {
-  400: 'bad_request',
-  401: 'unauthorized',
-  404: 'not_found',
-  405: 'method_not_allowed',
-  406: 'not_acceptable',
-  412: 'precondition_failed',
-  413: 'too_large',
-  415: 'unsupported_media_type',
-};
 
 /** The one place errors become responses: `{ error: { code, message } }` with the right status. */
 export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
   return function onError(error, c) {
-    if (isHttpError(error)) {
-      node.metrics.recordError(error.status);
-      node.logger.debug(
-        'request_refused',
-        `${error.status} ${c.req.method} ${c.req.path}: ${error.message}`,
-        requestIdFields(header(c, 'x-request-id')),
-      );
-      return errorResponse(error.status, error.code, error.message, error.headers);
-    }
-    if (error instanceof HTTPException) {
-      const status = error.status;
-      node.metrics.recordError(status);
-      return errorResponse(
-        status,
-        CODES[status] ?? 'http_error',
-        error.message || `HTTP ${status}`,
-      );
-    }
-    // Anything else is our bug, never the client's: log it, keep the details off the wire.
-    node.metrics.recordError(500);
-    node.logger.error(
-      'request_error',
-      `${c.req.method} ${c.req.path}: ${error.stack ?? String(error)}`,
-      requestIdFields(header(c, 'x-request-id')),
-    );
-    return errorResponse(500, 'internal', 'internal error');
+    const refusal = refusalOf(node, error, {
+      method: c.req.method,
+      path: c.req.path,
+      requestId: header(c, 'x-request-id'),
+    });
+    return errorResponse(refusal.status, refusal.code, refusal.message, refusal.headers);
   };
 }
 

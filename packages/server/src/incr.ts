@@ -1,15 +1,13 @@
 import { HttpError } from './errors/http-error.js';
+import { applyDelta, keptTtl } from './operations/counter.js';
+import { orThrow, Refused } from './operations/refusal.js';
 import type { ReplicaStore } from './replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
-const WRAP = 2n ** 64n;
 const DIGITS = /^\d{1,20}$/;
-/** A stored counter: memcached's decr pads a shorter number with spaces in place ("100" → "99 "). */
-const STORED_COUNTER = /^(\d{1,20}) *$/;
 const DELTA = /^-?\d{1,20}$/;
-const ascii = new TextDecoder('latin1');
 const asciiEncoder = new TextEncoder();
 
 /** A delta from a query string: an integer, possibly negative, of at most 64 bits. */
@@ -39,10 +37,10 @@ export interface CounterSeed {
 export function counterSeed(
   initial: bigint | undefined,
   ttl: number | undefined,
-): CounterSeed | undefined {
+): CounterSeed | undefined | Refused {
   if (initial !== undefined) return { initial, ttl };
   if (ttl === undefined) return undefined;
-  throw new HttpError(
+  return new Refused(
     400,
     'bad_ttl',
     'an incr ttl applies only to a counter it creates: give initial too',
@@ -52,19 +50,21 @@ export function counterSeed(
 /** `initial` from a query string: an unsigned 64-bit decimal. */
 export function parseInitial(input: string): bigint {
   const initial = DIGITS.test(input) ? BigInt(input) : undefined;
-  if (initial === undefined || initial > MAX_COUNTER) throw badInitial(JSON.stringify(input));
+  if (initial === undefined || initial > MAX_COUNTER) {
+    return orThrow<bigint>(badInitial(JSON.stringify(input)));
+  }
   return initial;
 }
 
 /** `initial` from a batch: a whole number or a bigint from 0 to 2^64-1. */
-export function validateInitial(value: unknown): bigint {
+export function checkInitial(value: unknown): bigint | Refused {
   if (typeof value === 'bigint' && value >= 0n && value <= MAX_COUNTER) return value;
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
-  throw badInitial(typeof value === 'bigint' ? value.toString() : String(value));
+  return badInitial(typeof value === 'bigint' ? value.toString() : String(value));
 }
 
-function badInitial(shown: string): HttpError {
-  return new HttpError(
+function badInitial(shown: string): Refused {
+  return new Refused(
     400,
     'bad_initial',
     `initial must be an unsigned 64-bit integer (0 to 2^64-1), got ${shown}`,
@@ -72,14 +72,14 @@ function badInitial(shown: string): HttpError {
 }
 
 /**
- * Adds `delta` to the ASCII decimal counter at `key`, as memcached's incr/decr do: the value is an
- * unsigned 64-bit decimal (under any flags but msgpack's; trailing spaces, as memcached's own decr
- * leaves them, allowed) and is written back as plain digits; going past 2^64-1 wraps, going below 0
- * stops at 0. The flags and the remaining TTL are kept. Returns the new value, or undefined when
- * the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis does) — unless a `seed`
- * says what to create. Read and write happen in one synchronous step, so no other request can
- * interleave: the update is atomic. Throws 413 when the longer number no longer fits the node's
- * memory limit; the counter then keeps its old value.
+ * Adds `delta` to the counter at `key` (a negative delta subtracts) with the node's one counter
+ * arithmetic (operations/counter.ts), the bytes memcached's incr/decr store: an unsigned 64-bit
+ * ASCII decimal (under any flags but msgpack's), wrapping past 2^64-1 and stopping at 0, a shorter
+ * number padded with spaces in place. The flags and the remaining TTL are kept. Returns the new
+ * value, or undefined when the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis
+ * does) — unless a `seed` says what to create. Read and write happen in one synchronous step, so
+ * no other request can interleave: the update is atomic. Throws 413 when the longer number no
+ * longer fits the node's memory limit; the counter then keeps its old value.
  */
 export function increment(
   replicas: ReplicaStore,
@@ -88,6 +88,17 @@ export function increment(
   seed?: CounterSeed,
   stamp?: number,
 ): Counted | undefined {
+  return orThrow(count(replicas, key, delta, seed, stamp));
+}
+
+/** {@link increment}, answering a value that is not a counter as a refusal (the batch's way). */
+export function count(
+  replicas: ReplicaStore,
+  key: string,
+  delta: bigint,
+  seed?: CounterSeed,
+  stamp?: number,
+): Counted | undefined | Refused {
   const raw = replicas.peekRaw(key);
   const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
   // Not created from the seed either: the count exists, this node just cannot vouch for it.
@@ -97,25 +108,21 @@ export function increment(
   }
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
-  const text = entry.value.flags === FLAGS_MSGPACK ? '' : ascii.decode(entry.value.bytes);
-  const digits = STORED_COUNTER.exec(text)?.[1];
-  const current = digits === undefined ? MAX_COUNTER + 1n : BigInt(digits);
-  if (current > MAX_COUNTER) {
-    throw new HttpError(
+  const counted =
+    entry.value.flags === FLAGS_MSGPACK
+      ? undefined
+      : applyDelta(entry.value.bytes, delta < 0n ? -delta : delta, delta >= 0n);
+  if (counted === undefined) {
+    return new Refused(
       400,
       'not_a_number',
       `the value at this key is not an unsigned 64-bit decimal integer`,
     );
   }
-  let next = current + delta;
-  if (next < 0n) next = 0n;
-  else if (next > MAX_COUNTER) next %= WRAP;
-  const bytes = asciiEncoder.encode(next.toString());
-  // A remaining TTL keeps the same expiry; at least 1 ms so "about to expire" never becomes "never".
-  const ttl = entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
-  const written = replicas.rewrite(key, { bytes, flags: entry.value.flags }, ttl, stamp);
-  return { value: next, stamp: written.stamp };
+  const value = { bytes: counted.bytes, flags: entry.value.flags };
+  const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
+  return { value: counted.value, stamp: written.stamp };
 }
 
 /** An incr's outcome: the counter's new value and the stamp it was written with. */

@@ -21,7 +21,8 @@ for (const [type, size] of [
 }
 
 /** Why `scanItems` refused a body, or 'ok' when the decoder may have it. */
-export type ItemsVerdict = 'ok' | 'too_many_items' | 'too_deep' | 'extension' | 'trailing_bytes';
+export type ItemsVerdict =
+  'ok' | 'too_many_items' | 'too_deep' | 'extension' | 'trailing_bytes' | 'truncated' | 'invalid';
 
 /** What `scanItems` accepts beyond its item count. */
 export interface ScanShape {
@@ -41,9 +42,10 @@ let left = new Float64Array(64);
  * Walks the msgpack items of the first value in `body` (itself included) without decoding it.
  * Refuses, as soon as it sees them: more than `maxItems` items; nesting past `maxDepth`; any
  * extension type (fixext 0xd4–0xd8, ext 8/16/32 0xc7–0xc9, timestamps included) unless told to
- * skip them; bytes after the value. Strings and binaries are skipped by their length, so the walk
- * costs one step per item, never one per byte of a value. A truncated or invalid body answers
- * 'ok': the decoder reports those. Why: msgpackr builds every nested element before anyone can
+ * skip them; bytes after the value; a body that ends inside the value ('truncated'); the never-used
+ * type byte 0xc1 ('invalid'). Strings and binaries are skipped by their length, so the walk costs
+ * one step per item, never one per byte of a value. An 'ok' body is whole, so a reader may act on
+ * its first items before reaching the last (the batch decodes its operations in place). Why: msgpackr builds every nested element before anyone can
  * look at it (an empty array is one byte of body but ~40 bytes of heap, so a 16 MiB body of them
  * costs ~0.6 GB), recurses once per level (overflowing the stack past ~1000), and it decodes some
  * extensions (Set, Error, RegExp, record definitions — even with `useRecords: false`) by reading
@@ -100,7 +102,7 @@ export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape =
         children = (b === 0xdf ? 2 : 1) * view.getUint32(at + 1); // array 32, map 32
         container = true;
         at += 5;
-      } else return 'ok'; // 0xc1 is never used: invalid, and the decoder says so
+      } else return 'invalid'; // 0xc1 is never used
       // An empty container counts as a level too, as `[]` does in JSON.
       if (container && depth === maxDepth) return 'too_deep';
       if (children > 0) left[++depth] = children;
@@ -108,10 +110,11 @@ export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape =
       if (depth === 0 && left[0] === 0) break;
     }
   } catch (error) {
-    if (error instanceof RangeError) return 'ok'; // a length field cut off: truncated
+    if (error instanceof RangeError) return 'truncated'; // a length field cut off
     throw error;
   }
-  return depth === 0 && left[0] === 0 && at < body.length ? 'trailing_bytes' : 'ok';
+  if (depth > 0 || left[0]! > 0 || at > body.length) return 'truncated';
+  return at < body.length ? 'trailing_bytes' : 'ok';
 }
 
 /** The element count a msgpack array header at the start of `body` declares, if it is one. */

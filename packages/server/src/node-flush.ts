@@ -19,13 +19,13 @@ const MIN_REARM_MS = 1000;
  * last written before that time read as gone once it arrives (items.c, item_is_flushed); clearing
  * the cache at that moment has the same effect, as anything written later comes after the clear.
  *
- * A due flush is applied by {@link settle}, called before every memcached command and HTTP request
- * (one comparison while none is pending), so an injected clock sees it exactly; an unref'd timer
- * applies it for an idle node and never keeps the process alive. A request body or memcached data
- * block may arrive after the flush time settled when its request or command line came in, so
- * whatever touches the cache after waiting for input settles again first (`readBody`, `runBatch`,
- * the memcached connection's data blocks, `NodeSnapshot.save`): a write made after the flush time
- * stays, a read after it misses what was written before it.
+ * A due flush is applied by {@link settle}, which the store calls before every read or write of
+ * an entry (`ReplicaStore`, or the memcached listener's `settlingCache` over a plain cache) — one
+ * comparison while none is pending — the way memcached compares each item with `oldest_live` as
+ * it reads it. So no door has to remember it, an injected clock sees the flush exactly, and a
+ * request body or data block arriving after the flush time finds it applied: a write made after
+ * the flush time stays, a read after it misses what was written before it. An unref'd timer
+ * applies it for an idle node and never keeps the process alive.
  */
 export class NodeFlush {
   /** When the pending flush happens, on the node's clock; undefined when none is pending. */

@@ -1,7 +1,6 @@
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 import type { Logger } from './logger.js';
-import type { NodeFlush } from './node-flush.js';
 import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
@@ -32,19 +31,16 @@ export class NodeSnapshot {
   readonly #trust: boolean;
   readonly #now: () => number;
   readonly #logger: Logger;
-  readonly #flush: NodeFlush;
   /** The save writing now, if any. */
   #running: Promise<SnapshotSaved> | undefined;
   /** The save that starts once #running is done, shared by every call made meanwhile. */
   #queued: Promise<SnapshotSaved> | undefined;
 
-  /** `flush` is the node's flush time: one already due is applied before each save. */
   constructor(
     file: string,
     replicas: ReplicaStore,
     now: () => number,
     logger: Logger,
-    flush: NodeFlush,
     trustSnapshot = false,
   ) {
     this.file = file;
@@ -52,7 +48,6 @@ export class NodeSnapshot {
     this.#trust = trustSnapshot;
     this.#now = now;
     this.#logger = logger;
-    this.#flush = flush;
   }
 
   /**
@@ -189,9 +184,8 @@ export class NodeSnapshot {
   }
 
   async #saveNow(): Promise<SnapshotSaved> {
-    // Entries a due flush has wiped must not come back at the next start.
-    this.#flush.settle();
-    const entries = this.#cache.dump();
+    // The store's dump applies a due flush first: what it wiped must not come back at the next start.
+    const entries = this.#replicas.dump();
     const lastVersion = this.#cache.lastVersion;
     let bytes: Buffer;
     try {

@@ -6,8 +6,10 @@ import type {
   SetOptions,
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
-import { HttpError } from './errors/http-error.js';
+import { keptTtl } from './operations/counter.js';
 import { compareReplicas, stampOf } from './replica-order.js';
+import { NodeFlush } from './node-flush.js';
+import { orThrow, Refused } from './operations/refusal.js';
 import { entryRefused } from './store.js';
 import type { WriteCondition } from './store.js';
 import type { StoredValue } from './stored-value.js';
@@ -53,6 +55,8 @@ export interface ReplicaStoreOptions {
   wallClock?: () => number;
   /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
   onEarlyEviction?: (key: string, stamp: number) => void;
+  /** The node's clock in ms (the cache's), on which a delayed flush falls due. @default Date.now */
+  now?: () => number;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -60,11 +64,6 @@ const NO_OPTIONS: SetOptions = {};
 
 function ttlOptions(ttl: number | undefined): SetOptions {
   return ttl === undefined ? NO_OPTIONS : { ttl };
-}
-
-/** The TTL that keeps an entry's remaining lifetime when it is stored again (at least 1 ms). */
-function remaining(entry: CacheEntry<StoredValue>): number {
-  return entry.ttl === undefined ? 0 : Math.max(1, entry.ttl);
 }
 
 /**
@@ -82,6 +81,10 @@ function remaining(entry: CacheEntry<StoredValue>): number {
  *   rose) are unverified: the batch get reports them so, and the plain view (memcached port,
  *   single-key HTTP) hides them — clients there cannot verify.
  * - **Flush stamp.** A flush clears the cache and refuses copies stamped before it.
+ * - **Delayed flush, checked here.** Every method reaches the entries through one getter that
+ *   first applies a flush whose time has come ({@link flush}) — as memcached compares each item
+ *   with its one `oldest_live` when the item is read — so no door has to remember to, and a
+ *   request body or data block that arrived after the flush time sees it.
  *
  * The methods named like `LruCache`'s (`get`, `getEntry`, `peekEntry`, `set`, `add`,
  * `compareAndSet`, `touch`, `delete`, `clear`, `stats`) are the plain view the memcached port
@@ -90,6 +93,8 @@ function remaining(entry: CacheEntry<StoredValue>): number {
 export class ReplicaStore {
   readonly cache: LruCache<StoredValue>;
   readonly clock: HybridClock;
+  /** The node's one flush time: `POST /v1/flush`, the batch's `flush`, memcached's `flush_all`. */
+  readonly flush: NodeFlush;
   readonly #grace: number;
   readonly #wall: () => number;
   readonly #onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
@@ -131,6 +136,17 @@ export class ReplicaStore {
     this.#onEarlyEviction = options.onEarlyEviction;
     this.clock = new HybridClock({ now: this.#wall, maxSkewMs: options.maxClockSkew });
     this.startStamp = this.clock.tick();
+    this.flush = new NodeFlush(() => this.clear(), options.now ?? Date.now);
+  }
+
+  /**
+   * The cache, after applying a delayed flush whose time has come: every method reaches the
+   * entries through it, so the flush time is checked in this one place (one comparison while
+   * none is pending), as memcached compares each item with its one `oldest_live` when it reads it.
+   */
+  get #live(): LruCache<StoredValue> {
+    this.flush.settle();
+    return this.cache;
   }
 
   // ------------------------------------------------------------ state
@@ -146,7 +162,7 @@ export class ReplicaStore {
 
   /** Marks every entry held now unverified (O(1)): a restore, a stall, `POST /v1/fence`. */
   fence(): void {
-    this.#fenceVersion = this.cache.lastVersion;
+    this.#fenceVersion = this.#live.lastVersion;
     this.#stats.fences++;
   }
 
@@ -161,6 +177,7 @@ export class ReplicaStore {
    * a flush, this node's start (it knows nothing older), and tombstones long expired.
    */
   vouchingFloor(): number {
+    this.flush.settle();
     return Math.max(
       this.#stats.tombstoneFloor,
       this.#flushStamp,
@@ -174,11 +191,16 @@ export class ReplicaStore {
    * ahead than `maxClockSkew` (one runaway clock must not make every later write lose).
    */
   received(stamp: unknown): number {
+    return orThrow(this.accept(stamp));
+  }
+
+  /** {@link received}, answering the refusal instead of throwing it (the batch's way). */
+  accept(stamp: unknown): number | Refused {
     if (!isStamp(stamp))
-      throw new HttpError(400, 'bad_stamp', 'a stamp is an integer ≥ 0 below 2^53');
+      return new Refused(400, 'bad_stamp', 'a stamp is an integer ≥ 0 below 2^53');
     if (!this.clock.observe(stamp)) {
       this.#stats.clockSkewRejections++;
-      throw new HttpError(
+      return new Refused(
         400,
         'clock_skew',
         `the stamp is further ahead of this node's clock than maxClockSkew allows`,
@@ -203,14 +225,14 @@ export class ReplicaStore {
    * {@link isVerified} whether the node vouches for it.
    */
   lookup(key: string): CacheEntry<StoredValue> | undefined {
-    const entry = this.cache.getEntry(key);
+    const entry = this.#live.getEntry(key);
     if (entry?.value.tombstone) this.#hiddenHits++;
     return entry;
   }
 
   /** The raw entry without promotion or counting. */
   peekRaw(key: string): CacheEntry<StoredValue> | undefined {
-    return this.cache.peekEntry(key);
+    return this.#live.peekEntry(key);
   }
 
   /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
@@ -235,7 +257,7 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (condition === null) {
       value.stamp = stamp ?? this.clock.tick();
       if (raw !== undefined && compareReplicas(value, raw.value) <= 0) {
@@ -257,7 +279,7 @@ export class ReplicaStore {
    * a live value was there; `stamp` is the one that stands afterwards.
    */
   remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     const removed = raw !== undefined && !raw.value.tombstone;
     const tombstone: StoredValue = {
       bytes: EMPTY,
@@ -293,13 +315,13 @@ export class ReplicaStore {
    * Returns the stored stamp otherwise (undefined when absent).
    */
   verify(key: string, stamp: number): { verified: boolean; stamp: number | undefined } {
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (raw === undefined) return { verified: false, stamp: undefined };
     const stored = stampOf(raw.value);
     if (stored !== stamp) return { verified: false, stamp: stored };
     if (raw.version <= this.#fenceVersion) {
       // The same object again: the core reports no overwrite, and it fitted before.
-      this.cache.set(key, raw.value, { ttl: remaining(raw) });
+      this.#live.set(key, raw.value, { ttl: keptTtl(raw) });
       this.#stats.verifications++;
     }
     return { verified: true, stamp: stored };
@@ -310,7 +332,7 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
-    value.stamp = this.#above(stamp, this.cache.peekEntry(key));
+    value.stamp = this.#above(stamp, this.#live.peekEntry(key));
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
@@ -335,10 +357,10 @@ export class ReplicaStore {
     stamp?: number,
     options?: Pick<SetOptions, 'keepAccess'>,
   ): number | undefined {
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
     const next = this.#above(stamp, raw);
-    this.cache.touch(key, ttl, options);
+    this.#live.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
     raw.value.stamp = next;
     return next;
@@ -353,7 +375,7 @@ export class ReplicaStore {
   /** A live, verified entry, promoted; anything else is a miss. */
   getEntry(key: string): CacheEntry<StoredValue> | undefined {
     this.beforeRead();
-    const entry = this.cache.getEntry(key);
+    const entry = this.#live.getEntry(key);
     if (entry === undefined) return undefined;
     if (entry.value.tombstone) {
       this.#hiddenHits++;
@@ -369,7 +391,7 @@ export class ReplicaStore {
 
   peekEntry(key: string): CacheEntry<StoredValue> | undefined {
     this.beforeRead();
-    const entry = this.cache.peekEntry(key);
+    const entry = this.#live.peekEntry(key);
     if (entry === undefined || entry.value.tombstone || entry.version <= this.#fenceVersion) {
       return undefined;
     }
@@ -382,8 +404,8 @@ export class ReplicaStore {
 
   /** Node-stamped, always newest: the new version, undefined when the entry does not fit. */
   set(key: string, value: StoredValue, options?: SetOptions): number | undefined {
-    value.stamp = this.#above(undefined, this.cache.peekEntry(key));
-    const version = this.cache.set(key, value, options);
+    value.stamp = this.#above(undefined, this.#live.peekEntry(key));
+    const version = this.#live.set(key, value, options);
     if (version !== undefined) this.#stored(value);
     return version;
   }
@@ -426,7 +448,7 @@ export class ReplicaStore {
 
   /** The core's counters as the plain view saw them: tombstones are neither items nor hits. */
   get stats(): CacheStats {
-    const core = this.cache.stats;
+    const core = this.#live.stats;
     const hits = core.hits - this.#hiddenHits;
     const misses = core.misses + this.#hiddenHits;
     return {
@@ -441,7 +463,7 @@ export class ReplicaStore {
   }
 
   resetStats(): void {
-    this.cache.resetStats();
+    this.#live.resetStats();
     this.#hiddenHits = 0;
     this.#deletes = 0;
     this.#tombstoneWrites = 0;
@@ -452,13 +474,25 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ snapshots
 
+  /** A page of the core's keys for `GET /v1/keys` (after a due flush). */
+  scan(
+    ...args: Parameters<LruCache<StoredValue>['scan']>
+  ): ReturnType<LruCache<StoredValue>['scan']> {
+    return this.#live.scan(...args);
+  }
+
+  /** Every entry, tombstones included, for a snapshot: a due flush has wiped what it must. */
+  dump(): ReturnType<LruCache<StoredValue>['dump']> {
+    return this.#live.dump();
+  }
+
   /**
    * After the cache was loaded from a snapshot: counts its tombstones, and makes every later
    * stamp of this node's clock newer than every loaded one.
    */
   loaded(): void {
     let tombstones = 0;
-    for (const value of this.cache.values()) {
+    for (const value of this.#live.values()) {
       if (value.tombstone) tombstones++;
       const stamp = stampOf(value);
       if (stamp > this.clock.last) this.clock.observe(stamp);
@@ -490,7 +524,7 @@ export class ReplicaStore {
   }
 
   #copy(key: string, value: StoredValue, ttl: number): CopyOutcome {
-    const raw = this.cache.peekEntry(key);
+    const raw = this.#live.peekEntry(key);
     const stamp = stampOf(value);
     if (stamp <= this.#flushStamp) {
       this.#stats.copiesRefused++;
@@ -519,7 +553,7 @@ export class ReplicaStore {
 
   /** Stores and returns the new version; 413 when the core refuses the entry. */
   #put(key: string, value: StoredValue, options: SetOptions): number {
-    const version = this.cache.set(key, value, options);
+    const version = this.#live.set(key, value, options);
     if (version === undefined) throw entryRefused();
     this.#stored(value);
     return version;

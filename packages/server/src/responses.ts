@@ -1,3 +1,5 @@
+import { errorJson } from './operations/refusal.js';
+
 /** Every error on the wire has this one shape. */
 export interface ErrorBody {
   error: { code: string; message: string };
@@ -9,8 +11,7 @@ export function errorResponse(
   message: string,
   headers?: Readonly<Record<string, string>>,
 ): Response {
-  const body: ErrorBody = { error: { code, message } };
-  return new Response(JSON.stringify(body), {
+  return new Response(errorJson(code, message), {
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });

@@ -116,14 +116,19 @@ describe('scanItems', () => {
     expect(scanItems(bomb, 7001)).toBe('extension');
   });
 
-  it('refuses a nested bomb from its headers, and lets truncated input through to the decoder', () => {
+  it('refuses a nested bomb from its headers, and says when the input is truncated or invalid', () => {
     const bomb = new Uint8Array(6 + 1000).fill(0x90);
     bomb.set([0x91, 0xdd, 0x00, 0x00, 0x03, 0xe8]); // [[1000 × []]]
     expect(scanItems(bomb, 1000)).toBe('too_many_items');
     expect(scanItems(bomb, 1002)).toBe('ok');
-    expect(scanItems(new Uint8Array([0x91, 0xdd, 0x00]), 10)).toBe('ok');
-    expect(scanItems(new Uint8Array([0xc1]), 10)).toBe('ok');
-    expect(scanItems(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff, 0x00]), 1)).toBe('ok');
+    expect(scanItems(bomb.subarray(0, 1005), 1002)).toBe('truncated');
+    expect(scanItems(new Uint8Array([0x91, 0xdd, 0x00]), 10)).toBe('truncated');
+    expect(scanItems(new Uint8Array([0x92, 0x01]), 10)).toBe('truncated');
+    expect(scanItems(new Uint8Array([0xa3, 0x61]), 10)).toBe('truncated');
+    expect(scanItems(new Uint8Array([]), 10)).toBe('truncated');
+    expect(scanItems(new Uint8Array([0xc1]), 10)).toBe('invalid');
+    expect(scanItems(new Uint8Array([0x91, 0xc1]), 10)).toBe('invalid');
+    expect(scanItems(new Uint8Array([0xc6, 0xff, 0xff, 0xff, 0xff, 0x00]), 1)).toBe('truncated');
   });
 });
 

@@ -17,7 +17,6 @@ import { errorOf, manualClock, startNode, startUpload } from './helpers.js';
 import type { RunningNode } from './helpers.js';
 import { newCache, RawClient } from './memcached/helpers.js';
 import { createLogger } from '../src/logger.js';
-import { NodeFlush } from '../src/node-flush.js';
 import { ReplicaStore } from '../src/replica-store.js';
 import { NodeSnapshot } from '../src/node-snapshot.js';
 
@@ -87,15 +86,15 @@ function bareSnapshot() {
   const replicas = new ReplicaStore(newCache(clock.now), {
     tombstoneGrace: 600_000,
     maxClockSkew: 500,
+    now: clock.now,
   });
   const cache = replicas.cache;
-  const flush = new NodeFlush(() => replicas.clear(), clock.now);
+  const flush = replicas.flush;
   const snapshot = new NodeSnapshot(
     file,
     replicas,
     clock.now,
     createLogger({ level: 'silent', node: 'test' }),
-    flush,
   );
   return { clock, cache, flush, snapshot };
 }

@@ -367,9 +367,6 @@ export class MemcachedConnection implements Session, Flushable {
     this.waiting = undefined;
     this.progressed = true;
     try {
-      // Settled again: the data block may arrive after the flush time that was settled before
-      // its command line. Written after that time, the item must stay.
-      this.shared.store.nodeFlush.settle();
       if (pending.kind === 'text') completeTextStore(this, pending, data, this.waitBytes);
       else if (pending.kind === 'meta') completeMetaStore(this, pending, data, this.waitBytes);
       else if (this.credentials !== undefined)

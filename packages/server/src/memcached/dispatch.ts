@@ -28,7 +28,6 @@ export function executeLine(session: Session, buf: Buffer, start: number, end: n
     out.ascii('ERROR\r\n');
     return;
   }
-  session.shared.store.nodeFlush.settle();
   const s = t.starts[0]!;
   const len = t.ends[0]! - s;
   const c0 = buf[s]!;

@@ -62,7 +62,7 @@ export function listenerSharingFlush(
   const shared: ProtocolShared = {
     store,
     counters,
-    cache: o.cache,
+    cache: store.cache,
     maxKeyBytes: o.maxKeyBytes,
     maxValueBytes: o.maxValueBytes,
     maxConnections: o.maxConnections,
@@ -151,7 +151,7 @@ export function listenerSharingFlush(
     await Promise.all([serverClosed, ...socketsClosed]);
     clearTimeout(timer);
     // No flush after close, and no timer holding on to the cache.
-    if (nodeFlush === undefined) store.nodeFlush.cancel();
+    store.close();
   };
 
   return {

@@ -1,6 +1,7 @@
+import { keptTtl } from '../operations/counter.js';
 import type { CacheEntry } from '@dcache/core';
 import type { StoredValue } from '../stored-value.js';
-import { applyDelta, encodeCounter } from './counter.js';
+import { applyDelta, encodeCounter } from '../operations/counter.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   appendOpaque,
@@ -13,7 +14,6 @@ import {
 import { NON_NUMERIC, OUT_OF_MEMORY } from './other-commands.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
-import { ProtocolStore } from './store.js';
 import type { Tokens } from './tokenize.js';
 
 /**
@@ -59,7 +59,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     const value = { bytes: result.bytes, flags: entry.value.flags };
     // A number that still fits is changed in place by memcached: same item, same marks and reads.
     const inPlace = result.bytes.length === entry.value.bytes.length;
-    if (!store.set(req.key, value, ProtocolStore.remainingTtl(entry), inPlace)) {
+    if (!store.set(req.key, value, keptTtl(entry), inPlace)) {
       out.ascii(OUT_OF_MEMORY).crlf();
       return;
     }

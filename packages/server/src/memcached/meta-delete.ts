@@ -1,3 +1,4 @@
+import { keptTtl } from '../operations/counter.js';
 import { exptimeToTtlMs } from './exptime.js';
 import {
   echoOpaqueAndKey,
@@ -8,7 +9,7 @@ import {
 } from './meta-common.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
-import { MARK_STALE, ProtocolStore } from './store.js';
+import { MARK_STALE } from './store.js';
 import type { Tokens } from './tokenize.js';
 
 /**
@@ -39,9 +40,7 @@ export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
       // A new value object: a fresh CAS, and no win token handed out yet for it.
       const value = { bytes: entry.value.bytes, flags: entry.value.flags };
       const ttlMs =
-        f.ttl !== undefined
-          ? exptimeToTtlMs(f.ttl, session.shared.now())
-          : ProtocolStore.remainingTtl(entry);
+        f.ttl !== undefined ? exptimeToTtlMs(f.ttl, session.shared.now()) : keptTtl(entry);
       store.set(req.key, value, ttlMs, true);
       store.addMark(value, MARK_STALE);
       store.carryKeyMark(entry.value, value);

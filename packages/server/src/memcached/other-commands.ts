@@ -1,11 +1,11 @@
-import { applyDelta } from './counter.js';
+import { keptTtl } from '../operations/counter.js';
+import { applyDelta } from '../operations/counter.js';
 import { exptimeToTtlMs } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
 import { reply } from './session.js';
 import type { Session } from './session.js';
 import { writeGeneralStats, writeSettingsStats } from './stats-reply.js';
-import { ProtocolStore } from './store.js';
 import { memcachedTokenCount, tokenIs } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -96,7 +96,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   const value = { bytes: result.bytes, flags: entry.value.flags };
   // A number that still fits is changed in place by memcached: same item, same marks and reads.
   const inPlace = result.bytes.length === entry.value.bytes.length;
-  if (!store.set(key, value, ProtocolStore.remainingTtl(entry), inPlace))
+  if (!store.set(key, value, keptTtl(entry), inPlace))
     return reply(session, OUT_OF_MEMORY, noreply);
   if (inPlace) store.carryKeyMark(entry.value, value);
   else store.markKeyForm(key, 'raw');

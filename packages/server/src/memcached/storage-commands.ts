@@ -1,10 +1,10 @@
+import { keptTtl } from '../operations/counter.js';
 import type { StoredValue } from '../stored-value.js';
 import { exptimeToTtlMs } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
 import { casToVersion, reply } from './session.js';
 import type { PendingTextStore, Session, StoreMode } from './session.js';
-import { ProtocolStore } from './store.js';
 import { memcachedTokenCount, tokenIs } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -102,11 +102,7 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
       const bytes =
         req.mode === 'append' ? concat(old.bytes, req.bytes) : concat(req.bytes, old.bytes);
       if (bytes.length > session.shared.maxValueBytes) return 'TOO_LARGE';
-      const ok = cache.set(
-        req.key,
-        { bytes, flags: old.flags },
-        { ttl: ProtocolStore.remainingTtl(entry) },
-      );
+      const ok = cache.set(req.key, { bytes, flags: old.flags }, { ttl: keptTtl(entry) });
       return ok ? stored(session) : 'TOO_LARGE';
     }
     case 'cas': {

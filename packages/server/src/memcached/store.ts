@@ -1,6 +1,8 @@
 import type { CacheEntry, CacheStats, CompareAndSetResult, SetOptions } from '@dcache/core';
 import type { StoredValue } from '../stored-value.js';
 import { NodeFlush } from '../node-flush.js';
+import { settlingCache } from '../operations/settling-cache.js';
+import { ReplicaStore } from '../replica-store.js';
 import { EXPIRED } from './exptime.js';
 import { keyBreaksLine, keyEchoFor, keyNeedsBase64 } from './keys.js';
 
@@ -53,17 +55,31 @@ export class ProtocolStore {
    */
   readonly marks = new WeakMap<StoredValue, number>();
   /**
-   * The flush time `flush_all` sets, settled before every command: the node's own (shared with its
-   * HTTP side) under CacheServer, so the latest flush request of either protocol wins.
+   * The flush time `flush_all` sets: the node's own (its ReplicaStore's, shared with its HTTP side)
+   * under CacheServer, so the latest flush request of either protocol wins.
    */
   readonly nodeFlush: NodeFlush;
+  /** The cache, applying a due flush before each read or write (the store does, or a wrapper). */
+  readonly cache: MemcachedCache;
 
-  constructor(
-    readonly cache: MemcachedCache,
-    now: () => number,
-    nodeFlush?: NodeFlush,
-  ) {
-    this.nodeFlush = nodeFlush ?? new NodeFlush(() => cache.clear(), now);
+  /** The flush time is this store's own (no node shares it): {@link close} drops it. */
+  readonly #ownsFlush: boolean;
+
+  /** `nodeFlush`: the flush time to share (a node's); a ReplicaStore brings its own. */
+  constructor(cache: MemcachedCache, now: () => number, nodeFlush?: NodeFlush) {
+    if (cache instanceof ReplicaStore) {
+      this.nodeFlush = cache.flush;
+      this.cache = cache;
+    } else {
+      this.nodeFlush = nodeFlush ?? new NodeFlush(() => cache.clear(), now);
+      this.cache = settlingCache(cache, this.nodeFlush);
+    }
+    this.#ownsFlush = nodeFlush === undefined && !(cache instanceof ReplicaStore);
+  }
+
+  /** The listener closed: no flush after that, and no timer holding on to the cache. */
+  close(): void {
+    if (this.#ownsFlush) this.nodeFlush.cancel();
   }
 
   /**
@@ -106,12 +122,6 @@ export class ProtocolStore {
   touch(key: string, ttlMs: number, noBump = false): boolean {
     if (ttlMs === EXPIRED) return this.cache.delete(key);
     return noBump ? this.cache.touch(key, ttlMs, NO_BUMP) : this.cache.touch(key, ttlMs);
-  }
-
-  /** The TTL to pass back to the core to keep an entry's remaining lifetime on rewrite. */
-  static remainingTtl(entry: CacheEntry<StoredValue>): number {
-    if (entry.ttl === undefined) return 0;
-    return entry.ttl > 1 ? entry.ttl : 1;
   }
 
   hasMark(value: StoredValue, mark: number): boolean {

@@ -11,7 +11,7 @@ function digest(text: string): Buffer {
 /**
  * A check of an `Authorization` header against `token`. Both sides are hashed to 32 bytes first
  * so timingSafeEqual compares equal lengths and neither the token's content nor its length leaks
- * through timing. Shared by the middleware and the batch fast path.
+ * through timing. The node resolves it once (`NodeState.authorized`) for every door.
  */
 export function bearerChecker(token: string): (authorization: string | undefined) => boolean {
   const expected = digest(token);
@@ -21,12 +21,12 @@ export function bearerChecker(token: string): (authorization: string | undefined
   };
 }
 
-/** Requires `Authorization: Bearer <token>` on every path but `except`. */
+/** Requires `authorized` (the node's one check) of the `Authorization` header on every path but `except`. */
 export function bearerAuth(
-  token: string,
+  authorized: (authorization: string | undefined) => boolean,
   except: readonly string[] = [],
 ): MiddlewareHandler<AppEnv> {
-  const matches = bearerChecker(token);
+  const matches = authorized;
   const open = new Set(except);
   return async function auth(c, next) {
     if (open.has(c.req.path)) return next();

@@ -11,17 +11,15 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
  * A request that throws is counted too; the error handler records its status.
  *
  * Every hono route runs through it, so it is also where a request is refused (503) while answers
- * its clients have not read fill the node's budget (inflight-budget.ts), and where a delayed flush
- * whose time has come is applied before the request touches the cache (exact under an injected
- * clock, as memcached commands are; CacheServer does the same for its fast paths).
+ * its clients have not read fill the node's budget (inflight-budget.ts). (A delayed flush is no
+ * business of the doors: the ReplicaStore applies one that is due before it reads or writes.)
  */
 export function timed(node: NodeState, op: Operation, handler: Handler): Handler {
-  const { metrics, flush, bodyBudget } = node;
+  const { metrics, bodyBudget } = node;
   // Monitoring stays answered when the node is overloaded: its answers are small.
   const admits = op !== 'health' && op !== 'stats' && op !== 'metrics';
   return function timedHandler(c) {
     if (admits) bodyBudget.admit();
-    flush.settle();
     const start = performance.now();
     metrics.start();
     let result: Response | Promise<Response>;

@@ -1,10 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../encoding.js';
-import { isHttpError } from '../errors/http-error.js';
 import { readIncoming } from '../body.js';
-import { requestIdFields } from '../logger.js';
-import { bearerChecker } from '../middleware/auth.js';
+import { errorJson, refusalOf } from '../operations/refusal.js';
 import type { RunBatch } from './batch-ops.js';
 import { CLOCK_HEADER } from './batch-ops.js';
 
@@ -32,14 +30,10 @@ function isMsgpack(type: string | undefined): boolean {
  * answers are the same.
  */
 export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
-  const { metrics, logger, options, bodyBudget } = node;
+  const { metrics, options, bodyBudget } = node;
   const clock = node.replicas.clock;
-  const matches = options.token === undefined ? undefined : bearerChecker(options.token);
-
-  // The auth middleware's check; a mismatch goes to hono, which answers 401.
-  function authorized(req: IncomingMessage): boolean {
-    return matches === undefined || matches(req.headers.authorization);
-  }
+  // The node's one auth check (the middleware's); a mismatch goes to hono, which answers 401.
+  const { authorized } = node;
 
   function answer(
     res: ServerResponse,
@@ -67,36 +61,37 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       return;
     }
     metrics.record('batch', performance.now() - start);
-    res.setHeader(CLOCK_HEADER, `${clock.last}`);
-    answer(res, 200, 'application/msgpack', results);
+    // The flat form: Node writes it out as is, without building a headers object.
+    res.writeHead(200, [
+      'content-type',
+      'application/msgpack',
+      'content-length',
+      `${results.byteLength}`,
+      CLOCK_HEADER,
+      `${clock.last}`,
+    ]);
+    res.end(results);
+    bodyBudget.holdUnflushed(res);
   }
 
-  // The error handler's shapes (error-handler.ts) for what can fail while or after the body is read.
+  // What can fail while or after the body is read, answered as the error handler answers it.
   function fail(res: ServerResponse, error: unknown): void {
-    let status = 500;
-    let code = 'internal';
-    let message = 'internal error';
-    let headers: Record<string, string> = {};
-    if (isHttpError(error)) {
-      ({ status, code, message } = error);
-      headers = { ...error.headers };
-      logger.debug(
-        'request_refused',
-        `${status} POST /v1/batch: ${message}`,
-        requestIdFields(res.req.headers['x-request-id']),
-      );
-    } else {
-      logger.error(
-        'request_error',
-        `POST /v1/batch: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
-        requestIdFields(res.req.headers['x-request-id']),
-      );
-    }
-    metrics.recordError(status);
+    const refusal = refusalOf(node, error, {
+      method: 'POST',
+      path: '/v1/batch',
+      requestId: res.req.headers['x-request-id'],
+    });
     if (res.headersSent || res.destroyed) return;
+    const headers = { ...refusal.headers };
     // Refused mid-body (503): the rest is not wanted, and a stalled sender must not keep the socket.
     if (!res.req.complete) headers.connection = 'close';
-    answer(res, status, 'application/json', JSON.stringify({ error: { code, message } }), headers);
+    answer(
+      res,
+      refusal.status,
+      'application/json',
+      errorJson(refusal.code, refusal.message),
+      headers,
+    );
   }
 
   return function batchFast(req, res) {
@@ -106,7 +101,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;
     const length = Number(declared);
     if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBatchBytes) return false;
-    if (!isMsgpack(headers['content-type']) || !authorized(req)) return false;
+    if (!isMsgpack(headers['content-type']) || !authorized(headers.authorization)) return false;
 
     const start = performance.now();
     metrics.start();

@@ -1,6 +1,5 @@
 import type { NodeState } from '../app-env.js';
 import { CONTENT_TYPES, encodingOfFlags } from '../encoding.js';
-import { bearerChecker } from '../middleware/auth.js';
 import { keyOfUrl } from '../url-key.js';
 import { validateKey } from '../validate.js';
 import type { FastPath } from './batch-fast-path.js';
@@ -49,7 +48,7 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  */
 export function getFastPath(node: NodeState): FastPath {
   const { replicas, metrics, options, bodyBudget } = node;
-  const matches = options.token === undefined ? undefined : bearerChecker(options.token);
+  const { authorized } = node;
   const hosts = new Map<string, boolean>();
 
   // @hono/node-server answers 400 to a Host that does not survive URL parsing unchanged.
@@ -75,7 +74,7 @@ export function getFastPath(node: NodeState): FastPath {
     const key = keyOfFastUrl(url, options.maxKeyBytes);
     if (key === undefined) return false;
     const headers = req.headers;
-    if (matches !== undefined && !matches(headers.authorization)) return false;
+    if (!authorized(headers.authorization)) return false;
     if (!hostAccepted(headers.host)) return false;
     const accept = headers.accept;
     if (accept !== undefined && accept !== '*/*' && !SERVED_AS_IS.has(accept)) return false;

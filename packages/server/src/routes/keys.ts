@@ -16,6 +16,7 @@ import type { Encoding } from '../encoding.js';
 import { HttpError } from '../errors/http-error.js';
 import { counterSeed, counterValue, increment, parseDelta, parseInitial } from '../incr.js';
 import { timed } from '../middleware/timed.js';
+import { orThrow } from '../operations/refusal.js';
 import { touchAfterRead } from '../touch.js';
 import { json, keyNotFound } from '../responses.js';
 import { parseCondition, preconditionFailed } from '../store.js';
@@ -125,9 +126,11 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       timed(node, op, (c) => {
         const delta = parseDelta(c.req.query('delta'));
         const initial = c.req.query('initial');
-        const seed = counterSeed(
-          initial === undefined ? undefined : parseInitial(initial),
-          parseTtlParam(c.req.query('ttl')),
+        const seed = orThrow(
+          counterSeed(
+            initial === undefined ? undefined : parseInitial(initial),
+            parseTtlParam(c.req.query('ttl')),
+          ),
         );
         const counted = increment(replicas, key(c), op === 'incr' ? delta : -delta, seed);
         return counted === undefined ? keyNotFound() : json(`${counterValue(counted.value)}`);

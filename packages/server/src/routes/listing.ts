@@ -39,7 +39,7 @@ export function listingRoutes(node: NodeState): Hono<AppEnv> {
       const cursor = wholeParam('cursor', c.req.query('cursor'), 0, Number.MAX_SAFE_INTEGER);
       const limit = wholeParam('limit', c.req.query('limit'), DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT);
       if (limit === 0) throw new HttpError(400, 'bad_limit', 'limit must be at least 1');
-      const page = node.replicas.cache.scan(cursor, limit);
+      const page = node.replicas.scan(cursor, limit);
       const keys = page.entries.map(([key, entry]) => [
         key,
         stampOf(entry.value),

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { applyDelta } from '../../src/memcached/counter.js';
+import { applyDelta } from '../../src/operations/counter.js';
 import { EXPIRED, exptimeToTtlMs, ttlMsToSeconds } from '../../src/memcached/exptime.js';
 import { parseInt32, parseUint32, parseUint64 } from '../../src/memcached/numbers.js';
 import { memcachedTokenCount, tokenize } from '../../src/memcached/tokenize.js';
