@@ -333,4 +333,27 @@ describe('Batcher', () => {
     pending.shift()!();
     expect(await fresh).toStrictEqual([200, 'fresh']);
   });
+
+  it('counts batches, their operations and batches in flight over time', async () => {
+    let now = 0;
+    const { pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2, now: () => now });
+    expect(batcher.stats()).toStrictEqual({ batches: 0, operations: 0, inFlightMs: 0 });
+    const first = [batcher.enqueue(['get', 'a']), batcher.enqueue(['get', 'b'])];
+    await nextTick();
+    now = 10;
+    const second = batcher.enqueue(['get', 'c']);
+    await nextTick();
+    // 10 ms with one batch out, then two.
+    now = 15;
+    expect(batcher.stats()).toStrictEqual({ batches: 2, operations: 3, inFlightMs: 20 });
+    pending.shift()!();
+    await Promise.all(first);
+    now = 25;
+    pending.shift()!();
+    await second;
+    now = 40;
+    // One batch out from 15 to 25 (+ 10), then none: idle time adds nothing.
+    expect(batcher.stats()).toStrictEqual({ batches: 2, operations: 3, inFlightMs: 30 });
+  });
 });

@@ -1,3 +1,4 @@
+import type { BatchingStats } from './batching-stats.js';
 import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import type { CallTrace } from './telemetry-call.js';
@@ -65,9 +66,14 @@ export class Batcher {
   readonly #traces = new Map<(result: BatchResult) => void, CallTrace>();
   #scheduled = false;
   #inFlight = 0;
+  #batches = 0;
+  #operations = 0;
+  /** Batches in flight integrated over time (batch·ms) up to `#changedAt`. */
+  #inFlightMs = 0;
+  #changedAt = 0;
   readonly #flush = (): void => this.flush();
   readonly #landed = (): void => {
-    this.#inFlight--;
+    this.#inFlightChanges(-1);
     if (this.#ops.length === 0 || this.#scheduled) return;
     // After this turn's I/O rather than on the next tick: the callers just resolved queue their
     // next operations first, and so do those of other nodes' answers read in the same turn.
@@ -94,6 +100,19 @@ export class Batcher {
   /** Operations waiting to be sent. */
   get queued(): number {
     return this.#ops.length;
+  }
+
+  /** Batches sent, operations they carried, and batches in flight integrated over time. */
+  stats(): BatchingStats {
+    const inFlightMs = this.#inFlightMs + this.#inFlight * (this.#now() - this.#changedAt);
+    return { batches: this.#batches, operations: this.#operations, inFlightMs };
+  }
+
+  #inFlightChanges(by: 1 | -1): void {
+    const now = this.#now();
+    this.#inFlightMs += this.#inFlight * (now - this.#changedAt);
+    this.#changedAt = now;
+    this.#inFlight += by;
   }
 
   enqueue(op: BatchOp, trace?: CallTrace): Promise<BatchResult> {
@@ -130,7 +149,9 @@ export class Batcher {
       const count = this.#nextBatchLength();
       const { ops, resolves, rejects } = this.#take(count);
       if (this.#traces.size > 0) this.#tellBatchSize(resolves, count);
-      this.#inFlight++;
+      this.#inFlightChanges(1);
+      this.#batches++;
+      this.#operations += count;
       // Not in a .finally: that would plan the next flush a microtask after the callers woke.
       void this.#send(ops, left).then(
         (results) => {

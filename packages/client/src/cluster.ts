@@ -16,6 +16,8 @@ import { Transport } from './transport.js';
 import type { LookupFunction } from 'node:net';
 import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
+import { addBatchingStats } from './batching-stats.js';
+import type { BatchingStats } from './batching-stats.js';
 import { nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
 
@@ -74,6 +76,13 @@ export class Cluster {
 
   get nodes(): readonly NodeClient[] {
     return this.#nodes;
+  }
+
+  /** The batching counters of the nodes in the cluster now, summed. */
+  batchingStats(): BatchingStats {
+    const total: BatchingStats = { batches: 0, operations: 0, inFlightMs: 0 };
+    for (const node of this.#nodes) addBatchingStats(total, node.batchingStats());
+    return total;
   }
 
   /** Copies per key: the `replicas` option, capped at the nodes there are now. */

@@ -2,6 +2,7 @@ import type { Cluster } from './cluster.js';
 import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
 import type { ReplicationStats } from './replication-stats.js';
+import type { BatchingStats } from './batching-stats.js';
 
 /** What one node's `GET /v1/stats` reported: the core's counters plus the server's own fields. */
 export interface NodeStats {
@@ -40,6 +41,8 @@ export interface ClusterStats {
   totals: ClusterTotals;
   /** This client's replication counters (`getReplicationStats()`). */
   replication: ReplicationStats;
+  /** This client's batching counters (`getBatchingStats()`). */
+  batching: BatchingStats;
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
@@ -94,5 +97,12 @@ export async function clusterStats(cluster: Cluster): Promise<ClusterStats> {
   const reads = totals.hits + totals.misses;
   totals.hitRate = reads === 0 ? 0 : totals.hits / reads;
   const up = nodes.filter((status) => status.up).length;
-  return { nodes, totals, replication: cluster.counters.snapshot(), up, down: nodes.length - up };
+  return {
+    nodes,
+    totals,
+    replication: cluster.counters.snapshot(),
+    batching: cluster.batchingStats(),
+    up,
+    down: nodes.length - up,
+  };
 }
