@@ -251,13 +251,19 @@ async function addDcache({ clientDist, serverBin }, suffix) {
   const first = children.length;
   const urls = await Promise.all([0, 1, 2].map((index) => startDcacheNode(serverBin, index)));
   const pids = children.slice(first).map((child) => child.pid);
-  for (const batch of [true, false]) {
+  // BENCH_CLIENT_OPTIONS='[{"maxBatchesInFlight":1},{"maxBatchesInFlight":4}]' adds one
+  // batching-on contender per options object (our build only), to compare settings in one run.
+  const variants = suffix === '' ? JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? '[{}]') : [{}];
+  const configs = [
+    ...variants.map((extra) => ({ batch: true, extra })),
+    { batch: false, extra: {} },
+  ];
+  for (const { batch, extra } of configs) {
     // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
-    // BENCH_CLIENT_OPTIONS='{"maxBatchesInFlight":2}' tries other client options (our build only).
-    const extra = suffix === '' ? JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? '{}') : {};
     const client = new DistributedCacheClient(urls, { batch, timeout: 10_000, ...extra });
+    const label = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
     contenders.push({
-      name: `dcache client, batching ${batch ? 'on' : 'off'}${suffix}`,
+      name: `dcache client, batching ${batch ? 'on' : 'off'}${suffix}${label}`,
       pids,
       // A baseline build without getBatchingStats() prints no batch figures.
       batching:

@@ -15,6 +15,7 @@ export interface NodeClientOptions extends Pick<ClientHooks, 'onNodeDown' | 'onN
   timeout: number;
   maxBatchSize: number;
   maxBatchBytes: number;
+  maxBatchesInFlight: number;
   failureThreshold: number;
   probeInterval: number;
 }
@@ -43,6 +44,7 @@ export class NodeClient {
       send: (ops, timeout) => this.send(ops, timeout),
       maxBatchSize: options.maxBatchSize,
       maxBatchBytes: options.maxBatchBytes,
+      maxInFlight: options.maxBatchesInFlight,
       timeout: options.timeout,
       failsQueue: countsAsFailure,
       expired: () => new NodeTimeoutError(url, options.timeout),
