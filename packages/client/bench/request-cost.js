@@ -1,13 +1,16 @@
 #!/usr/bin/env node
-/* global URL, Response */
+/* global URL, Response, Buffer */
 // Client CPU per HTTP request, by layer: what ky costs on its own (with a `fetch` that answers at
 // once), and a whole 18-operation batch request against one real dcache node through the client's
-// transport (ky + the dispatch adapter) against bare undici `Agent.request` doing the same msgpack
-// work. Sequential requests; the variants alternate; medians of 5 measured rounds (one warm-up).
+// transport (undici's dispatcher, batch-exchange.ts) against bare undici `Agent.request` and a
+// hand-written HTTP/1.1 exchange on one socket (the floor: no pool, no parser beyond
+// content-length) doing the same msgpack work. Sequential requests; the variants alternate;
+// medians of 5 measured rounds (one warm-up).
 //
 //   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
 //   node bench/request-cost.js            (in packages/client; ~20 s)
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import ky from 'ky';
 import { Agent } from 'undici';
@@ -85,10 +88,11 @@ try {
   const ops = Array.from({ length: 18 }, (_, i) => ['get', `key:${i}`]);
   const transport = new Transport({ timeout: 10_000, token: undefined });
   const agent = new Agent();
+  const raw = await rawExchange(new URL(url));
   console.log(`an 18-operation POST /v1/batch to one dcache node (${url}), one at a time:`);
   await compare(
     {
-      'client transport (ky + dispatch adapter)': () => transport.batch(url, ops),
+      'client transport (undici dispatch)': () => transport.batch(url, ops),
       'bare undici Agent.request + msgpack': async () => {
         const answer = await agent.request({
           origin: url,
@@ -99,11 +103,44 @@ try {
         });
         return decodeBatch(new Uint8Array(await answer.body.arrayBuffer()), ops.length);
       },
+      'hand-written HTTP/1.1 on one socket + msgpack': async () =>
+        decodeBatch(await raw(encodeBatch(ops)), ops.length),
     },
     2_000,
   );
   await transport.close();
   await agent.close();
+  raw.close();
 } finally {
   node.kill('SIGTERM');
+}
+
+/** One keep-alive socket; each call writes a POST and reads one content-length-framed answer. */
+async function rawExchange(url) {
+  const socket = connect({ host: url.hostname, port: Number(url.port) });
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  socket.setNoDelay(true);
+  let pending;
+  let buffered = Buffer.alloc(0);
+  socket.on('data', (chunk) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end === -1) return;
+    const head = buffered.toString('latin1', 0, end);
+    const length = Number(/content-length: *(\d+)/i.exec(head)[1]);
+    if (buffered.length < end + 4 + length) return;
+    const body = buffered.subarray(end + 4, end + 4 + length);
+    buffered = buffered.subarray(end + 4 + length);
+    pending(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  });
+  const exchange = (body) =>
+    new Promise((resolve) => {
+      pending = resolve;
+      socket.write(
+        `POST /v1/batch HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/msgpack\r\naccept: application/msgpack\r\ncontent-length: ${body.length}\r\n\r\n`,
+      );
+      socket.write(body);
+    });
+  exchange.close = () => socket.destroy();
+  return exchange;
 }

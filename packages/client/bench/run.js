@@ -170,7 +170,8 @@ function processCpu(pid) {
  * 64 workers for `ms`: ops/s, latency percentiles in ms, and where the CPU went — µs per operation
  * in this (client) process and in the contender's server processes.
  */
-async function drive(ops, ms, pids = []) {
+async function drive(ops, ms, pids = [], batching = undefined) {
+  const batchingBefore = batching?.stats();
   const clientBefore = process.cpuUsage();
   const serversBefore = pids.reduce((sum, pid) => sum + processCpu(pid), 0);
   const latencies = new Float64Array(4_000_000);
@@ -199,6 +200,7 @@ async function drive(ops, ms, pids = []) {
   const client = process.cpuUsage(clientBefore);
   const servers = pids.reduce((sum, pid) => sum + processCpu(pid), 0) - serversBefore;
   const elapsed = (performance.now() - started) / 1000;
+  const batchingAfter = batching?.stats();
   const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
   return {
@@ -208,8 +210,16 @@ async function drive(ops, ms, pids = []) {
     errors,
     clientCpu: (client.user + client.system) / count,
     serverCpu: servers / count,
+    // From the client's getBatchingStats(): operations per batch, batches on the wire per node.
+    batchSize: batchingAfter
+      ? (batchingAfter.operations - batchingBefore.operations) /
+        (batchingAfter.batches - batchingBefore.batches)
+      : NaN,
+    inFlight: batchingAfter
+      ? (batchingAfter.inFlightMs - batchingBefore.inFlightMs) / (elapsed * 1000 * batching.nodes)
+      : NaN,
     // Printed per round: user vs kernel time tell apart a client's own work from its syscalls.
-    clientSplit: `client ${(client.user / count).toFixed(1)} user + ${(client.system / count).toFixed(1)} kernel µs/op`,
+    clientSplit: `${(client.user / count).toFixed(1)} user + ${(client.system / count).toFixed(1)} kernel`,
   };
 }
 
@@ -229,18 +239,37 @@ const median = (values) => {
 
 const contenders = [];
 
+/** "18.2 ops × 0.95 in flight/node", or "–" for contenders that do not batch. */
+function formatBatch(result) {
+  if (Number.isNaN(result.batchSize)) return '–';
+  return `${result.batchSize.toFixed(1)} ops × ${result.inFlight.toFixed(2)} in flight/node`;
+}
+
 /** Three nodes of one build's server and its client with batching on and off. */
 async function addDcache({ clientDist, serverBin }, suffix) {
   const { DistributedCacheClient } = await import(clientDist);
   const first = children.length;
   const urls = await Promise.all([0, 1, 2].map((index) => startDcacheNode(serverBin, index)));
   const pids = children.slice(first).map((child) => child.pid);
-  for (const batch of [true, false]) {
+  // BENCH_CLIENT_OPTIONS='[{"maxBatchesInFlight":1},{"maxBatchesInFlight":4}]' adds one
+  // batching-on contender per options object (our build only), to compare settings in one run.
+  const variants = suffix === '' ? JSON.parse(process.env.BENCH_CLIENT_OPTIONS ?? '[{}]') : [{}];
+  const configs = [
+    ...variants.map((extra) => ({ batch: true, extra })),
+    { batch: false, extra: {} },
+  ];
+  for (const { batch, extra } of configs) {
     // A generous timeout: on a loaded 2-core box a slow answer must not turn into a failover.
-    const client = new DistributedCacheClient(urls, { batch, timeout: 10_000 });
+    const client = new DistributedCacheClient(urls, { batch, timeout: 10_000, ...extra });
+    const label = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
     contenders.push({
-      name: `dcache client, batching ${batch ? 'on' : 'off'}${suffix}`,
+      name: `dcache client, batching ${batch ? 'on' : 'off'}${suffix}${label}`,
       pids,
+      // A baseline build without getBatchingStats() prints no batch figures.
+      batching:
+        batch && typeof client.getBatchingStats === 'function'
+          ? { stats: () => client.getBatchingStats(), nodes: urls.length }
+          : undefined,
       ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
       close: () => client.close(),
     });
@@ -322,10 +351,12 @@ async function main() {
       // Each run starts warm: a contender idle while the others ran (its nodes' keep-alive
       // connections closed, its caches cold) gets the same short unmeasured lead-in as the rest.
       await drive(contender.ops, LEAD_IN_MS);
-      const result = await drive(contender.ops, RUN_MS, contender.pids);
+      const result = await drive(contender.ops, RUN_MS, contender.pids, contender.batching);
       contender.runs.push(result);
+      // The heap after each round: growth over a run shows something kept per operation.
+      const heap = process.memoryUsage().heapUsed / 2 ** 20;
       console.log(
-        `round ${round + 1}: ${contender.name.padEnd(37)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} ms  p99 ${result.p99.toFixed(2)} ms  ${result.clientSplit}${result.errors ? `  errors ${result.errors}` : ''}`,
+        `round ${round + 1}: ${contender.name.padEnd(37)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} ms  client ${result.clientCpu.toFixed(1)} (${result.clientSplit}) node ${result.serverCpu.toFixed(1)} µs/op  batch ${formatBatch(result)}  heap ${heap.toFixed(0)} MiB${result.errors ? `  errors ${result.errors}` : ''}`,
       );
     }
   }
@@ -339,17 +370,19 @@ async function main() {
     errors: c.runs.reduce((sum, r) => sum + r.errors, 0),
     clientCpu: median(c.runs.map((r) => r.clientCpu)),
     serverCpu: median(c.runs.map((r) => r.serverCpu)),
+    batchSize: median(c.runs.map((r) => r.batchSize)),
+    inFlight: median(c.runs.map((r) => r.inFlight)),
   }));
   const base = baseline ? summary.find((s) => s.name === baseline.name).opsPerSec : undefined;
   console.log(`\nMedians of ${ROUNDS} rounds:\n`);
   console.log(
-    '| contender | ops/s | p50 ms | p99 ms | vs memjs | client CPU µs/op | server CPU µs/op |',
+    '| contender | ops/s | p50 ms | p99 ms | vs memjs | client CPU µs/op | node CPU µs/op | ops/batch | batches in flight/node |',
   );
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const s of summary) {
     const ratio = base ? `${(s.opsPerSec / base).toFixed(2)}×` : 'n/a';
     console.log(
-      `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} | ${s.clientCpu.toFixed(1)} | ${s.serverCpu.toFixed(1)} |${s.errors ? ` (${s.errors} errors)` : ''}`,
+      `| ${s.name} | ${Math.round(s.opsPerSec)} | ${s.p50.toFixed(2)} | ${s.p99.toFixed(2)} | ${ratio} | ${s.clientCpu.toFixed(1)} | ${s.serverCpu.toFixed(1)} | ${Number.isNaN(s.batchSize) ? '–' : s.batchSize.toFixed(1)} | ${Number.isNaN(s.inFlight) ? '–' : s.inFlight.toFixed(2)} |${s.errors ? ` (${s.errors} errors)` : ''}`,
     );
   }
   // Ours are added before the baseline's, so these find ours.
@@ -363,9 +396,26 @@ async function main() {
       );
   }
   if (on && off) console.log(`\nbatching on / off: ${(on.opsPerSec / off.opsPerSec).toFixed(2)}×`);
-  if (on && base)
+  // Issue #19's floors: ≥ 1.3× memjs + memcached and ≥ 0.9× iovalkey + Redis, p99 ≤ 1.5× memjs'.
+  const valkey = summary.find((s) => s.name === 'iovalkey + redis');
+  const memjs = baseline && summary.find((s) => s.name === baseline.name);
+  if (on && memjs) {
+    const ratio = on.opsPerSec / memjs.opsPerSec;
     console.log(
-      `target batching on >= memjs: ${on.opsPerSec >= base ? 'met' : 'missed'} (${(on.opsPerSec / base).toFixed(2)}×)`,
+      `target batching on >= 1.3× memjs: ${ratio >= 1.3 ? 'met' : 'missed'} (${ratio.toFixed(2)}×)`,
+    );
+    const p99 = on.p99 / memjs.p99;
+    console.log(`target p99 <= 1.5× memjs': ${p99 <= 1.5 ? 'met' : 'missed'} (${p99.toFixed(2)}×)`);
+  }
+  if (on && valkey) {
+    const ratio = on.opsPerSec / valkey.opsPerSec;
+    console.log(
+      `target batching on >= 0.9× iovalkey: ${ratio >= 0.9 ? 'met' : 'missed'} (${ratio.toFixed(2)}×)`,
+    );
+  }
+  if (on)
+    console.log(
+      `target client CPU <= 8 µs/op: ${on.clientCpu <= 8 ? 'met' : 'missed'} (${on.clientCpu.toFixed(1)})`,
     );
 }
 

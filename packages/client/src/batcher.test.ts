@@ -333,4 +333,75 @@ describe('Batcher', () => {
     pending.shift()!();
     expect(await fresh).toStrictEqual([200, 'fresh']);
   });
+
+  it('counts batches, their operations and batches in flight over time', async () => {
+    let now = 0;
+    const { pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2, now: () => now });
+    expect(batcher.stats()).toStrictEqual({ batches: 0, operations: 0, inFlightMs: 0 });
+    const first = [batcher.enqueue(['get', 'a']), batcher.enqueue(['get', 'b'])];
+    await nextTick();
+    now = 10;
+    // As many as the batch on the wire: they take the second slot.
+    const second = Promise.all([batcher.enqueue(['get', 'c']), batcher.enqueue(['get', 'd'])]);
+    await nextTick();
+    // 10 ms with one batch out, then two.
+    now = 15;
+    expect(batcher.stats()).toStrictEqual({ batches: 2, operations: 4, inFlightMs: 20 });
+    pending.shift()!();
+    await Promise.all(first);
+    now = 25;
+    pending.shift()!();
+    await second;
+    now = 40;
+    // One batch out from 15 to 25 (+ 10), then none: idle time adds nothing.
+    expect(batcher.stats()).toStrictEqual({ batches: 2, operations: 4, inFlightMs: 30 });
+  });
+
+  it('with a slot free, what queues behind a batch leaves once it is as long as that batch', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2 });
+    const first = ['a', 'b', 'c'].map((key) => batcher.enqueue(['get', key]));
+    await nextTick();
+    // Shorter than the batch on the wire: it waits for the answer, growing meanwhile.
+    const later = [batcher.enqueue(['get', 'd']), batcher.enqueue(['get', 'e'])];
+    await afterIo();
+    expect(batches).toHaveLength(1);
+    // Now as long: the load outpaces the answers, and the second slot is used.
+    later.push(batcher.enqueue(['get', 'f']));
+    await nextTick();
+    expect(batches).toHaveLength(2);
+    expect(batches[1]).toStrictEqual([
+      ['get', 'd'],
+      ['get', 'e'],
+      ['get', 'f'],
+    ]);
+    expect(batcher.inFlight).toBe(2);
+    // Both slots taken: however long the queue grows, it waits for an answer.
+    const waiting = ['g', 'h', 'i', 'j'].map((key) => batcher.enqueue(['get', key]));
+    await afterIo();
+    expect(batches).toHaveLength(2);
+    pending.shift()!();
+    await Promise.all(first);
+    await afterIo();
+    expect(batches).toHaveLength(3);
+    expect(batches[2]).toHaveLength(4);
+    pending.shift()!();
+    pending.shift()!();
+    expect(await Promise.all([...later, ...waiting])).toHaveLength(7);
+  });
+
+  it('with nothing on the wire an operation leaves on the next tick, whatever the last batch was', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2 });
+    const big = ['a', 'b', 'c', 'd'].map((key) => batcher.enqueue(['get', key]));
+    await nextTick();
+    pending.shift()!();
+    await Promise.all(big);
+    const lone = batcher.enqueue(['get', 'e']);
+    await nextTick();
+    expect(batches).toHaveLength(2);
+    pending.shift()!();
+    expect(await lone).toStrictEqual([200, 'e']);
+  });
 });

@@ -1,3 +1,4 @@
+import type { BatchingStats } from './batching-stats.js';
 import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import type { CallTrace } from './telemetry-call.js';
@@ -29,18 +30,21 @@ export interface BatcherOptions {
  * `process.nextTick`, which runs after the current promise chains settle; each caller gets its own
  * result or the batch's error.
  *
- * At most `maxInFlight` batches per node are on the wire; operations issued meanwhile wait and
- * leave together when one returns — after that turn's I/O (`setImmediate`), so that the next
- * operations of callers woken by other nodes' answers read in the same turn travel too. Without
- * that cap batching collapses under load: each response wakes callers whose next operations
- * spread over several nodes, so every response begets several smaller requests until each carries
- * a single operation (measured: 1.5 operations per request).
+ * Nagle-free, with no timer: with nothing on the wire an operation leaves on the next tick. With a
+ * batch on the wire, what is issued meanwhile waits and leaves as one batch when an answer lands —
+ * after that turn's I/O (`setImmediate`), so that the next operations of callers woken by other
+ * nodes' answers read in the same turn travel too — or, while fewer than `maxInFlight` batches are
+ * out, as soon as the queue is as long as the last batch sent: the load outpaces the answers, so
+ * another batch goes out rather than wait. Batch size follows the load. Sending whatever is queued
+ * whenever a slot is free instead collapses batching under load: each response wakes callers whose
+ * next operations spread over several nodes, so every response begets several smaller requests
+ * until each carries a single operation (measured: 1.5 operations per request).
  *
  * An operation's `timeout` counts from when it was enqueued: a batch is sent with what is left of
  * its oldest operation's time, and the operations whose own time ran out in the queue fail without
- * being sent (the others go on). When a batch fails because the node is failing, the operations queued behind it fail with
- * it rather than wait for the same node a second time: a hung node costs a caller one `timeout`,
- * not two. A refusal (a 4xx, e.g. a body too large) fails only its own batch.
+ * being sent (the others go on). When a batch fails because the node is failing, the operations
+ * queued behind it fail with it rather than wait for the same node a second time: a hung node
+ * costs a caller one `timeout`, not two. A refusal (a 4xx, e.g. a body too large) fails only its own batch.
  */
 export class Batcher {
   readonly #send: SendBatch;
@@ -65,9 +69,16 @@ export class Batcher {
   readonly #traces = new Map<(result: BatchResult) => void, CallTrace>();
   #scheduled = false;
   #inFlight = 0;
+  #batches = 0;
+  #operations = 0;
+  /** Operations in the last batch sent: a queue this long is full enough to use another slot. */
+  #lastBatch = 1;
+  /** Batches in flight integrated over time (batch·ms) up to `#changedAt`. */
+  #inFlightMs = 0;
+  #changedAt = 0;
   readonly #flush = (): void => this.flush();
   readonly #landed = (): void => {
-    this.#inFlight--;
+    this.#inFlightChanges(-1);
     if (this.#ops.length === 0 || this.#scheduled) return;
     // After this turn's I/O rather than on the next tick: the callers just resolved queue their
     // next operations first, and so do those of other nodes' answers read in the same turn.
@@ -96,6 +107,19 @@ export class Batcher {
     return this.#ops.length;
   }
 
+  /** Batches sent, operations they carried, and batches in flight integrated over time. */
+  stats(): BatchingStats {
+    const inFlightMs = this.#inFlightMs + this.#inFlight * (this.#now() - this.#changedAt);
+    return { batches: this.#batches, operations: this.#operations, inFlightMs };
+  }
+
+  #inFlightChanges(by: 1 | -1): void {
+    const now = this.#now();
+    this.#inFlightMs += this.#inFlight * (now - this.#changedAt);
+    this.#changedAt = now;
+    this.#inFlight += by;
+  }
+
   enqueue(op: BatchOp, trace?: CallTrace): Promise<BatchResult> {
     return new Promise<BatchResult>((resolve, reject) => {
       if (trace !== undefined) this.#traces.set(resolve, trace);
@@ -104,8 +128,13 @@ export class Batcher {
       this.#rejects.push(reject);
       this.#queuedAt.push(this.#now());
       this.#queuedBytes += estimatedBytes(op);
-      // With every slot taken there is nothing to flush yet: the landing batch plans the flush.
-      if (this.#inFlight < this.#maxInFlight) this.#schedule();
+      // Nothing on the wire: it leaves this tick. Something on the wire: it waits for an answer
+      // (the landing batch plans the flush), unless the queue has grown as long as the last batch
+      // sent and a slot is free — the load outpaces the answers, so another batch goes out now.
+      if (this.#inFlight === 0) this.#schedule();
+      else if (this.#inFlight < this.#maxInFlight && this.#ops.length >= this.#lastBatch) {
+        this.#schedule();
+      }
     });
   }
 
@@ -130,7 +159,10 @@ export class Batcher {
       const count = this.#nextBatchLength();
       const { ops, resolves, rejects } = this.#take(count);
       if (this.#traces.size > 0) this.#tellBatchSize(resolves, count);
-      this.#inFlight++;
+      this.#inFlightChanges(1);
+      this.#batches++;
+      this.#operations += count;
+      this.#lastBatch = count;
       // Not in a .finally: that would plan the next flush a microtask after the callers woke.
       void this.#send(ops, left).then(
         (results) => {

@@ -15,6 +15,7 @@ import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
+import type { BatchingStats } from './batching-stats.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -517,6 +518,15 @@ export class DistributedCacheClient {
    */
   getReplicationStats(): ReplicationStats {
     return this.#cluster.counters.snapshot();
+  }
+
+  /**
+   * What auto-batching did since the client was created, summed over the nodes in the cluster now:
+   * batches sent, the operations they carried, and batches in flight integrated over time (see
+   * `BatchingStats`). Synchronous (no request); `getStats()` also carries it.
+   */
+  getBatchingStats(): BatchingStats {
+    return this.#cluster.batchingStats();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */

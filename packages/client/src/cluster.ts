@@ -16,6 +16,8 @@ import { Transport } from './transport.js';
 import type { LookupFunction } from 'node:net';
 import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
+import { addBatchingStats } from './batching-stats.js';
+import type { BatchingStats } from './batching-stats.js';
 import { nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
 import { Transition } from './transition.js';
@@ -51,6 +53,11 @@ export class Cluster {
   /** Each node's ring weight, so the ring before a removal can be rebuilt (`ringWithout`). */
   readonly #weights = new Map<string, number>();
   #closing = false;
+  /**
+   * Each ring point's replicas while every node is up (`route`, `replicaSet`), made on first use.
+   * Replaced whenever the ring changes: point indexes and the replica count hold until then.
+   */
+  #routes = new Map<number, ReplicaSet>();
   readonly #onBackgroundError: ClientHooks['onBackgroundError'];
 
   /**
@@ -82,6 +89,13 @@ export class Cluster {
 
   get nodes(): readonly NodeClient[] {
     return this.#nodes;
+  }
+
+  /** The batching counters of the nodes in the cluster now, summed. */
+  batchingStats(): BatchingStats {
+    const total: BatchingStats = { batches: 0, operations: 0, inFlightMs: 0 };
+    for (const node of this.#nodes) addBatchingStats(total, node.batchingStats());
+    return total;
   }
 
   /** Copies per key: the `replicas` option, capped at the nodes there are now. */
@@ -132,6 +146,7 @@ export class Cluster {
       this.#ring.add(url, weight);
       this.#weights.set(url, weight);
     }
+    if (leaving.length > 0 || added.length > 0) this.#routes = new Map();
     this.#nodes = [
       ...this.#nodes.filter((node) => !leaving.includes(node)),
       ...added.map(({ url }) => this.#nodeClient(url)),
@@ -236,7 +251,7 @@ export class Cluster {
    * (or fewer) than `replicas` (a verification looks one node further).
    */
   preference(key: string, count = this.replicas): NodeClient[] {
-    const allUp = this.nodes.every((node) => node.up);
+    const allUp = this.#allUp();
     const replicas = Math.min(count, this.#nodes.length);
     const urls = this.#ring.getN(this.storedKey(key), allUp ? replicas : this.#nodes.length);
     const result: NodeClient[] = [];
@@ -249,16 +264,25 @@ export class Cluster {
   }
 
   /**
+   * `preference(key)` for the hot path: read-only, and without allocating while every node is up
+   * (the list is kept per ring point).
+   */
+  route(key: string): readonly NodeClient[] {
+    return this.#allUp()
+      ? (this.#routeOf(key)?.live ?? this.preference(key))
+      : this.preference(key);
+  }
+
+  /**
    * The key's replicas for a write: the live ones (`preference`) and the ring's natural ones, up or
-   * down, so that the write can hint those it skipped. With every node up they are the same array.
+   * down, so that the write can hint those it skipped. With every node up they are the same array
+   * (kept per ring point: nothing is allocated).
    */
   replicaSet(key: string): ReplicaSet {
     const replicas = this.replicas;
-    if (this.nodes.every((node) => node.up)) {
-      const live = this.#ring
-        .getN(this.storedKey(key), replicas)
-        .map((url) => this.#byUrl.get(url)!);
-      return { natural: live, live };
+    if (this.#allUp()) {
+      const route = this.#routeOf(key);
+      if (route !== undefined) return route;
     }
     const urls = this.#ring.getN(this.storedKey(key), this.#nodes.length);
     const natural: NodeClient[] = [];
@@ -269,6 +293,26 @@ export class Cluster {
       if (node.up && live.length < replicas) live.push(node);
     }
     return { natural, live };
+  }
+
+  /** Every node is up (a loop: `every` would allocate a closure per operation). */
+  #allUp(): boolean {
+    const nodes = this.#nodes;
+    for (let i = 0; i < nodes.length; i++) if (!nodes[i]!.up) return false;
+    return true;
+  }
+
+  /** The replicas of the ring point owning `key`; undefined on an empty ring. */
+  #routeOf(key: string): ReplicaSet | undefined {
+    const point = this.#ring.pointOf(this.storedKey(key));
+    if (point === -1) return undefined;
+    let route = this.#routes.get(point);
+    if (route === undefined) {
+      const live = this.#ring.getNAt(point, this.replicas).map((url) => this.#byUrl.get(url)!);
+      route = { natural: live, live };
+      this.#routes.set(point, route);
+    }
+    return route;
   }
 
   /** The natural replicas' URLs of a key as stored (with its prefix, any client's). */

@@ -19,14 +19,6 @@ export async function bodyOf(response: Response): Promise<Uint8Array> {
   return bodies.get(response) ?? new Uint8Array(await response.arrayBuffer());
 }
 
-/** The `Dcache-Clock` header of each Response that carried one (the node's hybrid clock). */
-const clocks = new WeakMap<Response, number>();
-
-/** The node's clock a response carried in `Dcache-Clock`, when it did and it is a number. */
-export function clockOf(response: Response): number | undefined {
-  return clocks.get(response);
-}
-
 /** Where a URL goes, parsed once per distinct URL (a client talks to a handful). */
 interface Target {
   origin: string;
@@ -93,7 +85,6 @@ export function dispatcherFetch(agent: Agent, timeoutMs: number) {
 class CollectingHandler implements Dispatcher.DispatchHandler {
   readonly #timer: NodeJS.Timeout;
   #status = 0;
-  #clock: number | undefined;
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
@@ -121,16 +112,10 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) controller.abort(new Error('request abandoned'));
   }
 
-  onResponseStart(
-    _controller: Dispatcher.DispatchController,
-    statusCode: number,
-    headers: Record<string, string | string[] | undefined>,
-  ): void {
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
     // Called again after a 1xx: the last status is the answer's.
     this.#status = statusCode;
     this.#chunks = [];
-    const clock = headers['dcache-clock'];
-    this.#clock = typeof clock === 'string' ? Number(clock) : undefined;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -153,7 +138,6 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     // A plain Uint8Array, not a Buffer: msgpackr then hands out bins as Uint8Array too.
     bodies.set(response, new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength));
-    if (this.#clock !== undefined) clocks.set(response, this.#clock);
     this.resolve(response);
   }
 

@@ -1,4 +1,5 @@
 import { Batcher } from './batcher.js';
+import type { BatchingStats } from './batching-stats.js';
 import { FailureDetector } from './failure-detector.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
@@ -14,6 +15,7 @@ export interface NodeClientOptions extends Pick<ClientHooks, 'onNodeDown' | 'onN
   timeout: number;
   maxBatchSize: number;
   maxBatchBytes: number;
+  maxBatchesInFlight: number;
   failureThreshold: number;
   probeInterval: number;
 }
@@ -42,6 +44,7 @@ export class NodeClient {
       send: (ops, timeout) => this.send(ops, timeout),
       maxBatchSize: options.maxBatchSize,
       maxBatchBytes: options.maxBatchBytes,
+      maxInFlight: options.maxBatchesInFlight,
       timeout: options.timeout,
       failsQueue: countsAsFailure,
       expired: () => new NodeTimeoutError(url, options.timeout),
@@ -68,6 +71,11 @@ export class NodeClient {
    * Resolves once no request to this node is on the wire. Queued operations leave within the turn,
    * and answers beget more work (a replica after a miss, a repair), so callers re-check `busy`.
    */
+  /** What this node's batcher did (`getBatchingStats`). */
+  batchingStats(): BatchingStats {
+    return this.#batcher.stats();
+  }
+
   whenIdle(): Promise<void> {
     if (this.#active === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));

@@ -109,6 +109,12 @@ export interface ClientOptions extends ClientHooks {
    */
   maxBatchBytes?: number;
   /**
+   * Batches on the wire at once per node. While they are all out, what is issued queues and leaves
+   * as one batch when one returns, so batches grow with the load instead of waiting on a timer.
+   * @default 1
+   */
+  maxBatchesInFlight?: number;
+  /**
    * Put before every key the client sends, before routing (the ring hashes the prefixed key), so
    * that clients with different prefixes share nodes without colliding — iovalkey's `keyPrefix`,
    * memcache-client's `namespace`. Keys handed back (getMany's Map, errors' `key`) and the loader's
@@ -175,6 +181,7 @@ export interface ResolvedOptions {
   batch: boolean;
   maxBatchSize: number;
   maxBatchBytes: number;
+  maxBatchesInFlight: number;
   keyPrefix: string;
   tls: TlsOptions | undefined;
   valueEncoding: ValueEncoding;
@@ -341,6 +348,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
+    maxBatchesInFlight: integerOption('maxBatchesInFlight', options.maxBatchesInFlight, 1, 1, 64),
     keyPrefix: options.keyPrefix ?? '',
     tls: tlsOption(options.tls),
     valueEncoding,

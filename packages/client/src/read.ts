@@ -54,7 +54,7 @@ export async function readEntry(
   const touch = options?.touch;
   const awaitRepair = options?.awaitRepair === true;
   const trace = options?.trace;
-  const nodes = cluster.preference(key);
+  const nodes = cluster.route(key);
   const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
   const op: BatchOp = touch === undefined ? ['get', stored] : ['get', stored, touch];

@@ -3,6 +3,7 @@ import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { TransitionStats } from './transition.js';
+import type { BatchingStats } from './batching-stats.js';
 
 /** What one node's `GET /v1/stats` reported: the core's counters plus the server's own fields. */
 export interface NodeStats {
@@ -41,6 +42,8 @@ export interface ClusterStats {
   totals: ClusterTotals;
   /** This client's replication counters (`getReplicationStats()`). */
   replication: ReplicationStats;
+  /** This client's batching counters (`getBatchingStats()`). */
+  batching: BatchingStats;
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
@@ -102,6 +105,7 @@ export async function clusterStats(cluster: Cluster): Promise<ClusterStats> {
     totals,
     replication: cluster.counters.snapshot(),
     transition: cluster.transition.snapshot(),
+    batching: cluster.batchingStats(),
     up,
     down: nodes.length - up,
   };

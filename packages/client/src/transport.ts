@@ -2,12 +2,14 @@ import ky, { isTimeoutError } from 'ky';
 import type { KyInstance, Options } from 'ky';
 import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
-import { bodyOf, clockOf, dispatcherFetch, RAW_BODY, TIMEOUT } from './dispatcher-fetch.js';
-import { NodeRequestError } from './errors/node-request-error.js';
+import { exchange } from './batch-exchange.js';
+import { bodyOf, dispatcherFetch } from './dispatcher-fetch.js';
+import { isNodeRequestError, NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
 import type { TlsOptions } from './tls-options.js';
 import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
+import type { RawAnswer } from './batch-exchange.js';
 
 const utf8 = new TextDecoder();
 
@@ -22,17 +24,32 @@ export interface TransportOptions {
   lookup?: LookupFunction | undefined;
 }
 
+/** Where a node's batches go, worked out once per node. */
+interface BatchTarget {
+  origin: string;
+  path: string;
+  timedOut: () => NodeTimeoutError;
+}
+
+/** Nodes whose batch target is kept (a client talks to a handful; DNS churn must not grow it). */
+const MAX_BATCH_TARGETS = 1024;
+
 /**
- * The HTTP layer: one ky instance (created once, not per request) over a private keep-alive undici
- * Agent (see dispatcher-fetch.ts), no retries (failover is the cluster's job, not the request's)
- * and HTTP errors turned into NodeRequestError here rather than through ky's HTTPError.
- * The timeout bounds the whole exchange: the adapter reads the body before it resolves.
+ * The HTTP layer over one private keep-alive undici Agent. The batched data path (`batch`) talks
+ * to the Agent's dispatcher directly (batch-exchange.ts): a WHATWG Request built by ky and
+ * answered from its hook cost more per batch than the rest of the exchange. Every other request
+ * (stats, fence, health) goes through one ky instance (created once, not per request) answered by
+ * the same Agent (see dispatcher-fetch.ts). No retries (failover is the cluster's job, not the
+ * request's); HTTP errors become NodeRequestError here rather than through ky's HTTPError. The
+ * timeout bounds the whole exchange: the body is read before the answer resolves.
  */
 export class Transport {
   readonly #agent: Agent;
   readonly #http: KyInstance;
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
+  readonly #headers: Record<string, string>;
+  readonly #batchTargets = new Map<string, BatchTarget>();
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
@@ -54,6 +71,7 @@ export class Transport {
       accept: 'application/msgpack, application/json',
     };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    this.#headers = headers;
     const exchange = dispatcherFetch(this.#agent, options.timeout);
     this.#http = ky.create({
       retry: 0,
@@ -81,16 +99,31 @@ export class Transport {
     ops: readonly BatchOp[],
     timeout = this.#timeout,
   ): Promise<BatchResult[]> {
-    const response = await this.#request(node, `${node}/v1/batch`, {
-      method: 'post',
-      [RAW_BODY]: encodeBatch(ops),
-      [TIMEOUT]: timeout,
-    });
-    const clock = clockOf(response);
-    if (clock !== undefined && this.#observeClock !== undefined) this.#observeClock(clock);
+    const target = this.#batchTarget(node);
+    let answer: RawAnswer;
+    try {
+      answer = await exchange(this.#agent, {
+        origin: target.origin,
+        path: target.path,
+        method: 'POST',
+        headers: this.#headers,
+        body: encodeBatch(ops),
+        timeout,
+        timedOut: target.timedOut,
+      });
+    } catch (cause) {
+      if (isNodeRequestError(cause)) throw cause;
+      throw new NodeRequestError(node, `request failed: ${describe(cause)}`, { cause });
+    }
+    if (answer.status < 200 || answer.status > 299) {
+      throw httpError(node, answer.status, answer.body);
+    }
+    if (answer.clock !== undefined && this.#observeClock !== undefined) {
+      this.#observeClock(answer.clock);
+    }
     let results: BatchResult[] | undefined;
     try {
-      results = decodeBatch(await bodyOf(response), ops.length);
+      results = decodeBatch(answer.body, ops.length);
     } catch (cause) {
       throw new NodeRequestError(node, 'unreadable batch response', { cause });
     }
@@ -98,6 +131,17 @@ export class Transport {
       throw new NodeRequestError(node, `batch response does not hold ${ops.length} results`);
     }
     return results;
+  }
+
+  #batchTarget(node: string): BatchTarget {
+    let target = this.#batchTargets.get(node);
+    if (target === undefined) {
+      const url = new URL(`${node}/v1/batch`);
+      const timedOut = (): NodeTimeoutError => new NodeTimeoutError(node, this.#timeout);
+      target = { origin: url.origin, path: url.pathname + url.search, timedOut };
+      if (this.#batchTargets.size < MAX_BATCH_TARGETS) this.#batchTargets.set(node, target);
+    }
+    return target;
   }
 
   /** `GET <path>` as JSON (used for /v1/stats). */
@@ -130,11 +174,7 @@ export class Transport {
     return this.#agent.close();
   }
 
-  async #request(
-    node: string,
-    url: string,
-    init: Options & { [RAW_BODY]?: Uint8Array; [TIMEOUT]?: number },
-  ): Promise<Response> {
+  async #request(node: string, url: string, init: Options): Promise<Response> {
     let response: Response;
     try {
       response = await this.#http(url, init);
@@ -143,7 +183,7 @@ export class Transport {
       throw new NodeRequestError(node, `request failed: ${describe(cause)}`, { cause });
     }
     if (response.ok) return response;
-    throw await httpError(node, response);
+    throw httpError(node, response.status, await bodyOf(response));
   }
 }
 
@@ -156,17 +196,17 @@ function describe(error: unknown): string {
     : error.message;
 }
 
-async function httpError(node: string, response: Response): Promise<NodeRequestError> {
+function httpError(node: string, status: number, body: Uint8Array): NodeRequestError {
   let code: string | undefined;
-  let message = `HTTP ${response.status}`;
+  let message = `HTTP ${status}`;
   try {
-    const body = JSON.parse(utf8.decode(await bodyOf(response))) as {
+    const parsed = JSON.parse(utf8.decode(body)) as {
       error?: { code?: unknown; message?: unknown };
     };
-    if (typeof body.error?.code === 'string') code = body.error.code;
-    if (typeof body.error?.message === 'string') message += ` ${code}: ${body.error.message}`;
+    if (typeof parsed.error?.code === 'string') code = parsed.error.code;
+    if (typeof parsed.error?.message === 'string') message += ` ${code}: ${parsed.error.message}`;
   } catch {
     // Not the JSON error shape (a proxy's page, say): the status alone must do.
   }
-  return new NodeRequestError(node, message, { status: response.status, code });
+  return new NodeRequestError(node, message, { status, code });
 }

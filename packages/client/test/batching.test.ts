@@ -43,6 +43,17 @@ describe('auto-batching', () => {
     await client.close();
   });
 
+  it('getBatchingStats counts the batches the nodes served and the operations they carried', async () => {
+    const client = connect(cluster.urls, { replicas: 1 });
+    const served = await requestsDuring(() => Promise.all(KEYS.map((key) => client.get(key))));
+    const stats = client.getBatchingStats();
+    expect(stats.batches).toBe(served.reduce((sum, count) => sum + count, 0));
+    expect(stats.operations).toBe(KEYS.length);
+    expect(stats.inFlightMs).toBeGreaterThan(0);
+    expect((await client.getStats()).batching.batches).toBe(stats.batches);
+    await client.close();
+  });
+
   it('splits a tick bigger than maxBatchSize', async () => {
     const client = connect(cluster.urls, { replicas: 1, maxBatchSize: 8 });
     const counts = await requestsDuring(() => Promise.all(KEYS.map((key) => client.get(key))));

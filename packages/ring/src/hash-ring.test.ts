@@ -159,6 +159,17 @@ describe('HashRing membership', () => {
     expect(ring.nodes).toEqual(['a', 'b']);
   });
 
+  it('pointOf names the owning point; getNAt lists from it and refuses an index off the ring', () => {
+    // Points at 10, 40, 70 (one vnode each): 20 is owned by the point at 40, index 1.
+    const ring = new HashRing(['10', '40', '70'], { vnodes: 1, hash: numeric });
+    expect(ring.pointOf('20')).toBe(1);
+    expect(ring.getNAt(1, 2)).toEqual(['40', '70']);
+    expect(ring.pointOf('80')).toBe(0);
+    expect(() => ring.getNAt(3, 1)).toThrow(/point must be an index below 3, got 3/);
+    expect(() => ring.getNAt(-1, 1)).toThrow(RangeError);
+    expect(new HashRing().pointOf('k')).toBe(-1);
+  });
+
   it('answers reflect additions and removals made after lookups', () => {
     const ring = new HashRing(['10'], { vnodes: 1, hash: numeric });
     expect(ring.get('20')).toBe('10');

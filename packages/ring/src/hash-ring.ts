@@ -96,13 +96,43 @@ export class HashRing {
     checkKey(key, 'getN');
     checkCount(n);
     const table = this.#table ?? this.#rebuild();
+    if (table.points.length === 0) return [];
+    return this.#walk(table, successor(table.points, this.#hash(key) >>> 0), n);
+  }
+
+  /**
+   * The index of the ring point owning `key` (`get(key)` is its node), or -1 on an empty ring.
+   * Indexes hold until the next `add` or `remove`: a caller may keep what it derived per point
+   * (a replica list, say) and look keys up without allocating.
+   */
+  pointOf(key: string): number {
+    checkKey(key, 'pointOf');
+    const table = this.#table ?? this.#rebuild();
+    if (table.points.length === 0) return -1;
+    return successor(table.points, this.#hash(key) >>> 0);
+  }
+
+  /** `getN` of every key owned by `point` (a `pointOf` answer since the last add or remove). */
+  getNAt(point: number, n: number): string[] {
+    checkCount(n);
+    const table = this.#table ?? this.#rebuild();
+    if (!Number.isSafeInteger(point) || point < 0 || point >= table.points.length) {
+      throw new RangeError(
+        `HashRing.getNAt: point must be an index below ${table.points.length}, got ${point}`,
+      );
+    }
+    return this.#walk(table, point, n);
+  }
+
+  /** Up to `n` distinct nodes in ring order from point `start`. */
+  #walk(table: RingTable, start: number, n: number): string[] {
     const { points, owners, ids, seen } = table;
     const wanted = Math.min(n, ids.length);
     if (wanted === 0) return [];
 
     // Sized up front: growing an empty array by push allocates a larger backing store.
     const result = new Array<string>(wanted);
-    let i = successor(points, this.#hash(key) >>> 0);
+    let i = start;
     const stamp = this.#nextGeneration(seen);
     for (let found = 0; found < wanted;) {
       const owner = owners[i]!;

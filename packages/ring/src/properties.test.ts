@@ -51,7 +51,7 @@ function model(weights: Map<string, number>, vnodes: number, hash: RingHash) {
 }
 
 describe('HashRing properties', () => {
-  it('agrees with the sort-everything model for get and getN', () => {
+  it('agrees with the sort-everything model for get, getN and getNAt(pointOf)', () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(fc.tuple(nodeId, weight), { maxLength: 8, selector: ([id]) => id }),
@@ -66,6 +66,10 @@ describe('HashRing properties', () => {
           for (const key of keyList) {
             expect(ring.get(key)).toBe(expected(key, 1)[0]);
             expect(ring.getN(key, n)).toEqual(expected(key, n));
+            // The allocation-free route: a key's point, then that point's list.
+            const point = ring.pointOf(key);
+            if (entries.length === 0) expect(point).toBe(-1);
+            else expect(ring.getNAt(point, n)).toEqual(expected(key, n));
           }
         },
       ),
