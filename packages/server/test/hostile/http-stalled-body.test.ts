@@ -11,8 +11,10 @@ afterEach(async () => {
 describe('a stalled-body flood on the HTTP door', () => {
   it('40 connections declaring 16 MiB batches and stalling after 12 MiB: 503 beyond the budget, RSS bounded, dropped at the request timeout', async () => {
     const maxMemory = 16 * MiB;
-    // Long enough for the whole flood to arrive on a busy machine, so every refusal is seen.
-    const requestTimeout = 10_000;
+    // Long enough for the whole flood to arrive on a busy machine, so every refusal is seen: a
+    // body still unread when the timeout drops it gets no 503 (at load 16 on 2 cores, 10 s was
+    // not enough for 40 × 12 MiB).
+    const requestTimeout = 20_000;
     const node = await startCliNode([
       '--max-memory',
       '16mb',
@@ -48,7 +50,7 @@ describe('a stalled-body flood on the HTTP door', () => {
     // in 64 MiB can still be arriving (5 connections of 12 MiB), all others get a 503.
     const refused = (): RawClient[] => flood.filter((c) => c.received().startsWith('HTTP/1.1 503'));
     await vi.waitFor(() => expect(refused().length).toBeGreaterThanOrEqual(40 - 5), {
-      timeout: 15_000,
+      timeout: requestTimeout,
       interval: 100,
     });
     const answer = refused()[0]!.received();
