@@ -6,7 +6,7 @@ import type { LogLevel, ServerOptions } from './options.js';
 import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
 import { defaultMaxConnections } from './fd-limit.js';
 import { parseSize } from './size.js';
-import { REPLICATION_DEFAULTS } from './replication-options.js';
+import { REPLICATION_DEFAULTS } from './replication/replication-options.js';
 
 /** Default TCP port of the CLI (the programmatic `listen()` defaults to 0, an ephemeral port). */
 export const DEFAULT_PORT = 8001;

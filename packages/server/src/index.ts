@@ -1,17 +1,17 @@
-export { createApp } from './app.js';
-export type { AppEnv } from './app-env.js';
+export { createApp } from './http/app.js';
+export type { AppEnv } from './http/app-env.js';
 export { CacheServer } from './cache-server.js';
 export type { ListenOptions, ServerAddress } from './cache-server.js';
-export { STORED_VALUE_OVERHEAD_BYTES } from './cache.js';
-export { CONTENT_TYPES, encodingOfFlags } from './encoding.js';
-export type { Encoding } from './encoding.js';
+export { STORED_VALUE_OVERHEAD_BYTES } from './operations/cache.js';
+export { CONTENT_TYPES, encodingOfFlags } from './http/codec/encoding.js';
+export type { Encoding } from './http/codec/encoding.js';
 export { DcacheServerError, isDcacheServerError } from './errors/dcache-server-error.js';
 export { HttpError, isHttpError } from './errors/http-error.js';
 export { SnapshotError, isSnapshotError } from './errors/snapshot-error.js';
 export { UsageError, isUsageError } from './errors/usage-error.js';
-export { increment } from './incr.js';
-export type { Counted, CounterSeed } from './incr.js';
-export type { HintStats } from './hints.js';
+export { increment } from './operations/incr.js';
+export type { Counted, CounterSeed } from './operations/incr.js';
+export type { HintStats } from './replication/hints.js';
 export { createMemcachedListener } from './memcached/index.js';
 export type {
   MemcachedAddress,
@@ -21,18 +21,23 @@ export type {
 } from './memcached/index.js';
 export { DEFAULTS, resolveOptions } from './options.js';
 export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
-export type { SnapshotSaved } from './node-snapshot.js';
-export { ReplicaStore } from './replica-store.js';
+export type { SnapshotSaved } from './snapshot/node-snapshot.js';
+export { ReplicaStore } from './replication/replica-store.js';
 export type {
   CopyOrigin,
   CopyOutcome,
   ReplicaStats,
   ReplicaStoreOptions,
   Written,
-} from './replica-store.js';
-export { REPLICATION_DEFAULTS } from './replication-options.js';
-export type { ReplicationOptions } from './replication-options.js';
+} from './replication/replica-store.js';
+export { REPLICATION_DEFAULTS } from './replication/replication-options.js';
+export type { ReplicationOptions } from './replication/replication-options.js';
 export { formatSize, parseSize } from './size.js';
-export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './stored-value.js';
-export type { StoredValue } from './stored-value.js';
+export {
+  FLAGS_JSON,
+  FLAGS_MSGPACK,
+  FLAGS_OCTET_STREAM,
+  FLAGS_TEXT,
+} from './operations/stored-value.js';
+export type { StoredValue } from './operations/stored-value.js';
 export { VERSION } from './version.js';

@@ -4,8 +4,8 @@ import { createSecureContext } from 'node:tls';
 import { connectionsFitting, defaultMaxConnections, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
-import { replicationOptions } from './replication-options.js';
-import type { ReplicationOptions, ReplicationResolved } from './replication-options.js';
+import { replicationOptions } from './replication/replication-options.js';
+import type { ReplicationOptions, ReplicationResolved } from './replication/replication-options.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
 export const LOG_LEVELS: readonly LogLevel[] = ['silent', 'error', 'warn', 'info', 'debug'];

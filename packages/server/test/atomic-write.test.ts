@@ -3,8 +3,8 @@ import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { removeLeftoverTemporaries, writeFileAtomic } from '../src/atomic-write.js';
-import type { AtomicWriteFs } from '../src/atomic-write.js';
+import { removeLeftoverTemporaries, writeFileAtomic } from '../src/snapshot/atomic-write.js';
+import type { AtomicWriteFs } from '../src/snapshot/atomic-write.js';
 
 let dir: string;
 let file: string;

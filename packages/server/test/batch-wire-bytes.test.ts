@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { batchCodec } from '../src/msgpack.js';
-import { MsgpackReader, NOT_SCALAR } from '../src/operations/msgpack-reader.js';
-import { MsgpackWriter } from '../src/operations/msgpack-writer.js';
+import { batchCodec } from '../src/http/codec/msgpack.js';
+import { MsgpackReader, NOT_SCALAR } from '../src/http/codec/msgpack-reader.js';
+import { MsgpackWriter } from '../src/http/codec/msgpack-writer.js';
 
 /**
  * The batch is decoded in place and its results written by hand, yet the wire stays what msgpackr

@@ -1,7 +1,7 @@
 import { ENTRY_OVERHEAD, heapStringBytes } from '@dcache/core';
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it, vi } from 'vitest';
-import { batchCodec } from '../src/msgpack.js';
+import { batchCodec } from '../src/http/codec/msgpack.js';
 import { createApp, STORED_VALUE_OVERHEAD_BYTES } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock } from './helpers.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HintStore } from '../src/hints.js';
+import { HintStore } from '../src/replication/hints.js';
 
 const A = 'http://127.0.0.1:1';
 const B = 'http://127.0.0.1:2';

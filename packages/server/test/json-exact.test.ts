@@ -1,6 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JsonNestingError, jsonNestingExceeds, parseJsonExact } from '../src/json-exact.js';
+import {
+  JsonNestingError,
+  jsonNestingExceeds,
+  parseJsonExact,
+} from '../src/http/codec/json-exact.js';
 
 /** Maps back to plain objects and BigInts back to doubles, as JSON.parse builds them. */
 function plain(value: unknown): unknown {

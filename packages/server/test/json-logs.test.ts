@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger, requestIdFields } from '../src/logger.js';
+import { createLogger, requestIdFields } from '../src/observability/logger.js';
 import { CLI_BIN, startCliNode, stopCliNodes } from './cli-node.js';
 
 const dirs: string[] = [];

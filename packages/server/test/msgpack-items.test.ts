@@ -1,7 +1,7 @@
 import { Packr, pack } from 'msgpackr';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { declaredArrayLength, scanItems } from '../src/msgpack-items.js';
+import { declaredArrayLength, scanItems } from '../src/http/codec/msgpack-items.js';
 
 /** Items in a decoded value as msgpack counts them: containers, their elements, map keys. */
 function countItems(value: unknown): number {

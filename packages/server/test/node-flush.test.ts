@@ -1,7 +1,7 @@
 import { LruCache } from '@dcache/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { NodeFlush } from '../src/node-flush.js';
-import type { StoredValue } from '../src/stored-value.js';
+import { NodeFlush } from '../src/operations/node-flush.js';
+import type { StoredValue } from '../src/operations/stored-value.js';
 import { manualClock } from './helpers.js';
 
 const DAY_MS = 24 * 3600 * 1000;

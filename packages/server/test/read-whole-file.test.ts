@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readWholeFile } from '../src/read-whole-file.js';
-import { digestOf } from '../src/snapshot-format.js';
+import { readWholeFile } from '../src/snapshot/read-whole-file.js';
+import { digestOf } from '../src/snapshot/snapshot-format.js';
 
 let dir: string;
 

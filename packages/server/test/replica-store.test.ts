@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { STAMPS_PER_MS, stampAt } from '@dcache/core';
-import { createReplicaStore } from '../src/cache.js';
-import type { ReplicaStore } from '../src/replica-store.js';
-import { compareReplicas } from '../src/replica-order.js';
-import type { StoredValue } from '../src/stored-value.js';
+import { createReplicaStore } from '../src/operations/cache.js';
+import type { ReplicaStore } from '../src/replication/replica-store.js';
+import { compareReplicas } from '../src/replication/replica-order.js';
+import type { StoredValue } from '../src/operations/stored-value.js';
 
 const WALL = Date.UTC(2026, 0, 1);
 const GRACE = 600_000;

@@ -4,7 +4,7 @@ import {
   SNAPSHOT_VERSION,
   decodeSnapshot,
   encodeSnapshot,
-} from '../src/snapshot-format.js';
+} from '../src/snapshot/snapshot-format.js';
 
 describe('snapshot format version 2', () => {
   it('keeps stamps and tombstones', () => {

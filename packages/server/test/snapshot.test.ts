@@ -12,13 +12,13 @@ import {
   SNAPSHOT_VERSION,
   decodeSnapshot,
   encodeSnapshot,
-} from '../src/snapshot-format.js';
+} from '../src/snapshot/snapshot-format.js';
 import { errorOf, manualClock, startNode, startUpload } from './helpers.js';
 import type { RunningNode } from './helpers.js';
 import { newCache, RawClient } from './memcached/helpers.js';
-import { createLogger } from '../src/logger.js';
-import { ReplicaStore } from '../src/replica-store.js';
-import { NodeSnapshot } from '../src/node-snapshot.js';
+import { createLogger } from '../src/observability/logger.js';
+import { ReplicaStore } from '../src/replication/replica-store.js';
+import { NodeSnapshot } from '../src/snapshot/node-snapshot.js';
 
 let dir: string;
 let file: string;

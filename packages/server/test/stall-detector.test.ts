@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pack, unpack } from 'msgpackr';
-import { buildApp, createNodeState, nodeStore } from '../src/app.js';
+import { buildApp, createNodeState, nodeStore } from '../src/http/app.js';
 import { resolveOptions } from '../src/options.js';
-import { batchRunner } from '../src/routes/batch-ops.js';
-import { StallDetector } from '../src/stall-detector.js';
+import { batchRunner } from '../src/http/routes/batch-ops.js';
+import { StallDetector } from '../src/replication/stall-detector.js';
 
 describe('StallDetector', () => {
   let detector: StallDetector | undefined;

@@ -15,9 +15,9 @@ import {
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CacheServer } from '../src/index.js';
-import { otelMetricOf, parsePrometheus } from '../src/telemetry-metrics.js';
-import { routeOf } from '../src/telemetry-spans.js';
-import { loadOtelApi, tracing } from '../src/telemetry.js';
+import { otelMetricOf, parsePrometheus } from '../src/observability/telemetry-metrics.js';
+import { routeOf } from '../src/observability/telemetry-spans.js';
+import { loadOtelApi, tracing } from '../src/observability/telemetry.js';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 
 /** A reader the test collects from when it wants, instead of on a timer. */

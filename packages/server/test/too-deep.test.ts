@@ -1,8 +1,8 @@
 import { Packr } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.js';
-import { scanItems } from '../src/msgpack-items.js';
-import { MAX_NESTING } from '../src/nesting.js';
+import { scanItems } from '../src/http/codec/msgpack-items.js';
+import { MAX_NESTING } from '../src/http/codec/nesting.js';
 import { errorOf } from './helpers.js';
 
 type App = ReturnType<typeof createApp>;

@@ -2,10 +2,10 @@ import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createNodeState, nodeStore } from '../src/app.js';
+import { createNodeState, nodeStore } from '../src/http/app.js';
 import { resolveOptions } from '../src/options.js';
-import { statsSnapshot } from '../src/stats.js';
-import { clientErrorResponder } from '../src/transport-errors.js';
+import { statsSnapshot } from '../src/observability/stats.js';
+import { clientErrorResponder } from '../src/http/transport-errors.js';
 import type { RunningNode } from './helpers.js';
 import { startNode } from './helpers.js';
 

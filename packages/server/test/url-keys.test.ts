@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/index.js';
-import { keyOfUrl } from '../src/url-key.js';
+import { keyOfUrl } from '../src/http/url-key.js';
 import type { RunningNode } from './helpers.js';
 import { errorOf, startNode } from './helpers.js';
 

@@ -8,7 +8,7 @@ import { MemcachedCounters } from './counters.js';
 import { FlushScheduler } from './flush-scheduler.js';
 import { InputBudget } from './input-budget.js';
 import type { MemcachedStats } from './counters.js';
-import type { NodeFlush } from '../node-flush.js';
+import type { NodeFlush } from '../operations/node-flush.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';

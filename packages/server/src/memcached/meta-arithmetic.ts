@@ -1,6 +1,6 @@
 import { keptTtl } from '../operations/counter.js';
 import type { CacheEntry } from '@dcache/core';
-import type { StoredValue } from '../stored-value.js';
+import type { StoredValue } from '../operations/stored-value.js';
 import { applyDelta, encodeCounter } from '../operations/counter.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {

@@ -1,5 +1,5 @@
 import type { CacheEntry } from '@dcache/core';
-import type { StoredValue } from '../stored-value.js';
+import type { StoredValue } from '../operations/stored-value.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   BAD_FORMAT,

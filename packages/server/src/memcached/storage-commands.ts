@@ -1,5 +1,5 @@
 import { keptTtl } from '../operations/counter.js';
-import type { StoredValue } from '../stored-value.js';
+import type { StoredValue } from '../operations/stored-value.js';
 import { exptimeToTtlMs } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';

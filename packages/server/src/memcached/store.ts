@@ -1,8 +1,8 @@
 import type { CacheEntry, CacheStats, CompareAndSetResult, SetOptions } from '@dcache/core';
-import type { StoredValue } from '../stored-value.js';
-import { NodeFlush } from '../node-flush.js';
+import type { StoredValue } from '../operations/stored-value.js';
+import { NodeFlush } from '../operations/node-flush.js';
 import { settlingCache } from '../operations/settling-cache.js';
-import { ReplicaStore } from '../replica-store.js';
+import { ReplicaStore } from '../replication/replica-store.js';
 import { EXPIRED } from './exptime.js';
 import { keyBreaksLine, keyEchoFor, keyNeedsBase64 } from './keys.js';
 

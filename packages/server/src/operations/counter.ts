@@ -1,6 +1,6 @@
 import type { CacheEntry } from '@dcache/core';
 import { parseUint64 } from '../memcached/numbers.js';
-import type { StoredValue } from '../stored-value.js';
+import type { StoredValue } from './stored-value.js';
 
 /**
  * The node's one counter arithmetic, for HTTP `incr`/`decr`, the batch's `incr` and memcached's

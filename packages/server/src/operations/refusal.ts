@@ -1,7 +1,7 @@
 import { HTTPException } from 'hono/http-exception';
-import type { NodeState } from '../app-env.js';
+import type { NodeState } from '../http/app-env.js';
 import { HttpError, isHttpError } from '../errors/http-error.js';
-import { requestIdFields } from '../logger.js';
+import { requestIdFields } from '../observability/logger.js';
 
 /** A refused request as the wire carries it: `{ error: { code, message } }` with `status`. */
 export interface Refusal {

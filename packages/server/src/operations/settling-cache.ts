@@ -1,5 +1,5 @@
 import type { MemcachedCache } from '../memcached/store.js';
-import type { NodeFlush } from '../node-flush.js';
+import type { NodeFlush } from './node-flush.js';
 
 /**
  * A plain cache (a memcached listener's own, outside a CacheServer) that applies a due delayed

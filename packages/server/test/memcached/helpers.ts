@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { LruCache } from '@dcache/core';
-import type { StoredValue } from '../../src/stored-value.js';
+import type { StoredValue } from '../../src/operations/stored-value.js';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import type { MemcachedListener, MemcachedListenerOptions } from '../../src/memcached/index.js';
 

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { LruCache } from '@dcache/core';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import type { MemcachedListener, MemcachedListenerOptions } from '../../src/memcached/index.js';
-import type { StoredValue } from '../../src/stored-value.js';
+import type { StoredValue } from '../../src/operations/stored-value.js';
 import { ask, destroySockets, MiB, openSocket, waitFor } from '../hostile/memcached-sockets.js';
 
 const listeners: MemcachedListener[] = [];

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { LruCache } from '@dcache/core';
 import { createMemcachedListener } from '../../src/memcached/index.js';
-import type { StoredValue } from '../../src/stored-value.js';
+import type { StoredValue } from '../../src/operations/stored-value.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import { makeSelfSignedPair } from '../self-signed.js';
 import { ask, destroySockets, openSocket, readUntilClose } from '../hostile/memcached-sockets.js';

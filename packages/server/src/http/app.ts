@@ -1,0 +1,122 @@
+import { Hono } from 'hono';
+import type { AppEnv, NodeState } from './app-env.js';
+import { createReplicaStore } from '../operations/cache.js';
+import { errorHandler, notFoundHandler } from './error-handler.js';
+import { InflightBudget } from './inflight-budget.js';
+import { createLogger } from '../observability/logger.js';
+import { RequestMetrics } from '../observability/metrics.js';
+import { bearerAuth, bearerChecker } from './middleware/auth.js';
+import { NodeSnapshot } from '../snapshot/node-snapshot.js';
+import type { ResolvedOptions, ServerOptions } from '../options.js';
+import { resolveOptions } from '../options.js';
+import { batchRoutes } from './routes/batch.js';
+import { batchRunner } from './routes/batch-ops.js';
+import type { RunBatch } from './routes/batch-ops.js';
+import { flushRoutes } from './routes/flush.js';
+import { keyRoutes } from './routes/keys.js';
+import { snapshotRoutes } from './routes/snapshot.js';
+import { statsRoutes } from './routes/stats.js';
+import type { ReplicaStore } from '../replication/replica-store.js';
+import { fenceRoutes } from './routes/fence.js';
+import { listingRoutes } from './routes/listing.js';
+import { HintStore } from '../replication/hints.js';
+
+/** What the routes of one node share (CacheServer's batch fast path shares it too). */
+export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
+  const cache = replicas.cache;
+  const now = options.now ?? Date.now;
+  const logger = createLogger({
+    level: options.logLevel,
+    format: options.logFormat,
+    node: options.nodeId,
+  });
+  const file = options.snapshotFile;
+  let claimed = false;
+  // The one case the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
+  let lastEarlyLog = -Infinity;
+  let earlySinceLog = 0;
+  replicas.onEarlyEviction = (key, stamp) => {
+    earlySinceLog++;
+    const at = performance.now();
+    if (at - lastEarlyLog < 10_000) return;
+    logger.warn(
+      'tombstone_evicted_early',
+      `${earlySinceLog} tombstone(s) evicted before tombstoneGrace for lack of memory (latest ${JSON.stringify(key)}): absences stamped at or below ${stamp} are no longer vouched for (tombstonesEvictedEarly); raise maxMemory`,
+    );
+    lastEarlyLog = at;
+    earlySinceLog = 0;
+  };
+  const flush = replicas.flush;
+  const checker = options.token === undefined ? undefined : bearerChecker(options.token);
+  return {
+    options,
+    cache,
+    replicas,
+    authorized: (authorization) => checker === undefined || checker(authorization),
+    claimRestore: () => !claimed && (claimed = true),
+    hints: new HintStore({
+      maxHints: options.maxHints,
+      maxHintAge: options.maxHintAge,
+      now: () => performance.now(),
+      onFence: (target, dropped, why) =>
+        logger.warn(
+          'hints_overflowed',
+          `${dropped} hints for ${target} dropped (${why === 'age' ? 'older than maxHintAge' : 'maxHints reached'}): it will be fenced instead when it answers`,
+        ),
+    }),
+    flush,
+    bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),
+    metrics: new RequestMetrics(),
+    logger,
+    startedAt: performance.now(),
+    snapshot:
+      file === undefined
+        ? undefined
+        : new NodeSnapshot(file, replicas, now, logger, options.trustSnapshot),
+  };
+}
+
+/** Builds a node's app around an existing cache (CacheServer shares that cache with memcached). */
+export function buildApp(
+  options: ResolvedOptions,
+  replicas: ReplicaStore,
+  node: NodeState = createNodeState(options, replicas),
+  runBatch: RunBatch = batchRunner(node),
+): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  // Installed only with a token: without one, routes keep hono's single-handler fast path.
+  if (options.token !== undefined) app.use('*', bearerAuth(node.authorized, ['/healthz']));
+  app.route('/v1', listingRoutes(node));
+  app.route('/v1/keys', keyRoutes(node));
+  app.route('/v1/batch', batchRoutes(node, runBatch));
+  app.route('/v1/flush', flushRoutes(node));
+  app.route('/v1/snapshot', snapshotRoutes(node));
+  app.route('/v1/fence', fenceRoutes(node));
+  app.route('/', statsRoutes(node));
+  app.notFound(notFoundHandler(node));
+  app.onError(errorHandler(node));
+  return app;
+}
+
+/**
+ * A dcache node as a hono app with its own cache: serve it with any fetch-based runtime, or call
+ * `app.request()` in tests. Throws a TypeError/RangeError naming a bad option.
+ */
+export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
+  const resolved = resolveOptions(options);
+  if (resolved.snapshotFile !== undefined) {
+    // Silently never saving would lose the data the option was set to keep.
+    throw new TypeError(
+      'snapshotFile needs a CacheServer: an app alone has no start or shutdown to load or save it at',
+    );
+  }
+  return buildApp(resolved, nodeStore(resolved));
+}
+
+/** The node's ReplicaStore for its options (CacheServer shares it with the memcached port). */
+export function nodeStore(options: ResolvedOptions): ReplicaStore {
+  return createReplicaStore(options, {
+    tombstoneGrace: options.tombstoneGrace,
+    maxClockSkew: options.maxClockSkew,
+  });
+}

@@ -1,0 +1,216 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context } from 'hono';
+import type { AppEnv, NodeState } from './app-env.js';
+import { header } from './app-env.js';
+import { HttpError } from '../errors/http-error.js';
+import type { InflightBudget } from './inflight-budget.js';
+
+/**
+ * A declared Content-Length up to this is allocated at once (one exact-size buffer, no copy);
+ * a longer body is collected as it arrives and joined at the end, so a client that declares
+ * 16 MiB and sends a byte costs a byte, not 16 MiB — many such connections cannot exhaust memory.
+ */
+export const EAGER_BODY_BYTES = 64 * 1024;
+
+/** What bounds one body: its own limit, and the node's budget shared by all bodies in flight. */
+export interface BodyLimits {
+  /** Most bytes this body may have; 413 beyond. */
+  limit: number;
+  /** The declared Content-Length, already checked against `limit`; undefined when chunked. */
+  length: number | undefined;
+  /** Names the body in a 413's message ("the value", "the batch"). */
+  what: string;
+  budget: InflightBudget;
+}
+
+/** Joins received chunks into one Uint8Array that owns exactly their bytes (one copy). */
+export function joinChunks(chunks: readonly Uint8Array[], size: number): Uint8Array {
+  const joined = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    joined.set(chunk, at);
+    at += chunk.length;
+  }
+  return joined;
+}
+
+function tooLarge(limit: number, what: string): HttpError {
+  return new HttpError(413, 'too_large', `${what} exceeds the limit of ${limit} bytes`);
+}
+
+/** The Content-Length of a request without Transfer-Encoding, refused (413) past `limit`. */
+export function declaredLength(
+  declared: string | undefined,
+  transferEncoding: string | undefined,
+  limit: number,
+  what: string,
+): number | undefined {
+  if (declared === undefined || transferEncoding !== undefined) return undefined;
+  const length = Number(declared);
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new HttpError(400, 'bad_request', `Content-Length is not a valid length: ${declared}`);
+  }
+  if (length > limit) throw tooLarge(limit, what);
+  return length;
+}
+
+/**
+ * One body's share of the node's budget: the bytes it holds. A small declared body is reserved
+ * whole before its exact-size buffer is allocated; any other grows chunk by chunk as bytes arrive,
+ * so a client that declares 16 MiB and stalls holds (and reserves) only what it sent. Throws the
+ * budget's 503 when bytes do not fit; `release()` returns everything and may be called again.
+ */
+class Reservation {
+  readonly #budget: InflightBudget;
+  readonly #whole: boolean;
+  #held = 0;
+
+  constructor(budget: InflightBudget, length: number | undefined) {
+    this.#budget = budget;
+    this.#whole = length !== undefined && length <= EAGER_BODY_BYTES;
+    if (this.#whole) {
+      budget.reserve(length!);
+      this.#held = length!;
+    }
+  }
+
+  grow(bytes: number): void {
+    if (this.#whole) return;
+    this.#budget.reserve(bytes);
+    this.#held += bytes;
+  }
+
+  release(): void {
+    this.#budget.release(this.#held);
+    this.#held = 0;
+  }
+}
+
+/**
+ * Reads Node's request stream directly (much cheaper than a web ReadableStream per request); the
+ * one body reader of the hono routes and the batch fast path. The reservation is released on every
+ * way out: the end of the body, a refusal, an error, an abort or the socket closing first.
+ * Past the limit (or the budget) it stops listening and leaves the socket paused: @hono/node-server
+ * then drains what is in flight for at most 500 ms / 64 MiB after the answer is sent, and closes
+ * the connection, so the answer reaches the client and nothing is buffered.
+ */
+export function readIncoming(incoming: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
+  const { limit, length, what, budget } = limits;
+  return new Promise((resolve, reject) => {
+    const reservation = new Reservation(budget, length);
+    // With a small declared length the bytes land in one exact-size allocation; otherwise chunks
+    // are copied once at the end. Either way the stored value owns exactly its bytes.
+    const exact =
+      length === undefined || length > EAGER_BODY_BYTES ? undefined : new Uint8Array(length);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (): void => {
+      reservation.release();
+      incoming.off('data', onData);
+      incoming.off('end', onEnd);
+      incoming.off('error', onError);
+      incoming.off('aborted', onAborted);
+      incoming.off('close', onClose);
+    };
+    const refuse = (error: HttpError): void => {
+      done();
+      incoming.pause();
+      reject(error);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (size + chunk.length > limit) return refuse(tooLarge(limit, what));
+      try {
+        reservation.grow(chunk.length);
+      } catch (error) {
+        return refuse(error as HttpError);
+      }
+      if (exact) exact.set(chunk, size);
+      else chunks.push(chunk);
+      size += chunk.length;
+    };
+    const onEnd = (): void => {
+      done();
+      if (exact) resolve(size === exact.length ? exact : exact.subarray(0, size));
+      else resolve(joinChunks(chunks, size));
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(
+        new HttpError(400, 'bad_request', 'the request body could not be read', { cause: error }),
+      );
+    };
+    const onAborted = (): void => onError(new Error('request aborted'));
+    // Closed before its end (a timeout, a reset): nothing else may fire, and the bytes must return.
+    const onClose = (): void => onError(new Error('connection closed before the body ended'));
+    incoming.on('data', onData);
+    incoming.on('end', onEnd);
+    incoming.on('error', onError);
+    incoming.on('aborted', onAborted);
+    incoming.on('close', onClose);
+  });
+}
+
+/** Fetch-runtime path (and `app.request()` in tests): reads the web stream and cancels it on overflow. */
+async function readStream(
+  body: ReadableStream<Uint8Array> | null,
+  limits: BodyLimits,
+): Promise<Uint8Array> {
+  const { limit, length, what, budget } = limits;
+  const reservation = new Reservation(budget, length);
+  try {
+    if (!body) return new Uint8Array(0);
+    const reader = body.getReader();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for (;;) {
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        throw new HttpError(400, 'bad_request', 'the request body could not be read', {
+          cause: error,
+        });
+      }
+      const { done, value } = next;
+      if (done) break;
+      size += value.length;
+      try {
+        if (size > limit) throw tooLarge(limit, what);
+        reservation.grow(value.length);
+      } catch (error) {
+        await reader.cancel().catch(() => undefined);
+        throw error;
+      }
+      chunks.push(value);
+    }
+    return joinChunks(chunks, size);
+  } finally {
+    reservation.release();
+  }
+}
+
+/**
+ * The request body as bytes, refused with 413 as soon as it passes `limit` bytes — before reading
+ * anything when Content-Length already says so, and while streaming otherwise — and with 503 when
+ * the node's in-flight body budget (`maxInflightBodyBytes`) cannot hold it.
+ */
+export async function readBody(
+  c: Context<AppEnv>,
+  node: Pick<NodeState, 'bodyBudget'>,
+  limit: number,
+  what = 'the body',
+): Promise<Uint8Array> {
+  const length = declaredLength(
+    header(c, 'content-length'),
+    header(c, 'transfer-encoding'),
+    limit,
+    what,
+  );
+  const limits: BodyLimits = { limit, length, what, budget: node.bodyBudget };
+  const incoming = c.env?.incoming;
+  const body =
+    incoming && typeof incoming.on === 'function'
+      ? await readIncoming(incoming, limits)
+      : await readStream(c.req.raw.body, limits);
+  return body;
+}

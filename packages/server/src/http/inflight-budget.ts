@@ -1,0 +1,101 @@
+import type { ServerResponse } from 'node:http';
+import { HttpError } from '../errors/http-error.js';
+
+/** Seconds a refused client is asked to wait: bodies in flight usually finish well within it. */
+export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * The node's budgets of body bytes it holds for clients, each `maxInflightBodyBytes`: request bodies
+ * being received, and responses written but not yet taken by the client's socket. Request bodies
+ * are reserved as they arrive (body.ts, the one body reader of the hono routes and the batch fast
+ * path) and refused with 503 `overloaded` past the limit. Response bytes are held whatever their
+ * size — the work is done — but while their budget is spent, no new request is admitted (503 too),
+ * so clients that stop reading cannot make the node hold more than the limit plus one response.
+ * Two budgets, so stalled uploads never stop reads, nor unread answers uploads. Refusing rather
+ * than waiting: a waiting request would itself hold a connection and its bytes, so stalled
+ * clients would queue the good ones behind them.
+ */
+export class InflightBudget {
+  readonly limit: number;
+  readonly #sendTimeout: number;
+  #bodies = 0;
+  #answers = 0;
+
+  /** `sendTimeout`: ms a held response may wait for its client before its connection is cut. */
+  constructor(limit: number, sendTimeout: number) {
+    this.limit = limit;
+    this.#sendTimeout = sendTimeout;
+  }
+
+  /** Request-body bytes held now. */
+  get bodies(): number {
+    return this.#bodies;
+  }
+
+  /** Response bytes held now (written, not yet taken by their sockets). */
+  get answers(): number {
+    return this.#answers;
+  }
+
+  /** Whether unread answers have spent their budget: new requests are refused until some go. */
+  get spent(): boolean {
+    return this.#answers >= this.limit;
+  }
+
+  /** Throws the 503 when the answers' budget is spent: called before a request does any work. */
+  admit(): void {
+    if (this.spent) {
+      throw overloaded(
+        `the node holds ${this.#answers} bytes of responses its clients have not read, the limit of maxInflightBodyBytes (${this.limit})`,
+      );
+    }
+  }
+
+  /** Takes `bytes` of a request body from its budget, or throws the 503 when they do not fit. */
+  reserve(bytes: number): void {
+    if (this.#bodies + bytes > this.limit) {
+      throw overloaded(
+        `the node is receiving ${this.#bodies} bytes of request bodies; ${bytes} more would pass maxInflightBodyBytes (${this.limit})`,
+      );
+    }
+    this.#bodies += bytes;
+  }
+
+  /** Returns request-body bytes taken by `reserve`. */
+  release(bytes: number): void {
+    this.#bodies -= bytes;
+  }
+
+  /**
+   * Holds `bytes` of a response until `res` closes (its last byte handed to the socket, or the
+   * connection gone). A client that has not taken it all within the send timeout has its
+   * connection cut: Node's socket timeout never fires while a write is pending, so without this a
+   * client that stops reading would keep the bytes for ever. No `res` (a fetch runtime,
+   * `app.request()`): nothing is held.
+   */
+  holdUntilClosed(res: ServerResponse | undefined, bytes: number): void {
+    if (res === undefined || bytes === 0 || res.closed) return;
+    this.#answers += bytes;
+    const timer = setTimeout(() => res.destroy(), this.#sendTimeout);
+    timer.unref();
+    res.once('close', () => {
+      clearTimeout(timer);
+      this.#answers -= bytes;
+    });
+  }
+
+  /**
+   * After `res.end()`: holds what the socket did not take at once (a client not reading, or a
+   * pipelined response queued behind another). Nothing is allocated when all of it went out.
+   */
+  holdUnflushed(res: ServerResponse): void {
+    const waiting = res.writableLength;
+    if (waiting > 0) this.holdUntilClosed(res, waiting);
+  }
+}
+
+function overloaded(why: string): HttpError {
+  return new HttpError(503, 'overloaded', `${why}: retry shortly`, {
+    headers: { 'retry-after': `${RETRY_AFTER_SECONDS}` },
+  });
+}

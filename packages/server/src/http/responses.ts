@@ -1,0 +1,35 @@
+import { errorJson } from '../operations/refusal.js';
+
+/** Every error on the wire has this one shape. */
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+export function errorResponse(
+  status: number,
+  code: string,
+  message: string,
+  headers?: Readonly<Record<string, string>>,
+): Response {
+  return new Response(errorJson(code, message), {
+    status,
+    headers: { 'content-type': 'application/json', ...headers },
+  });
+}
+
+/** The body of a cache miss's 404; the GET fast path sends the same text. */
+export const KEY_NOT_FOUND = JSON.stringify({
+  error: { code: 'not_found', message: 'no such key' },
+} satisfies ErrorBody);
+
+/** The 404 of a cache miss, built from a constant string: misses are a hot path too. */
+export function keyNotFound(): Response {
+  return new Response(KEY_NOT_FOUND, {
+    status: 404,
+    headers: { 'content-type': 'application/json' },
+  });
+}
+
+export function json(body: string, status = 200): Response {
+  return new Response(body, { status, headers: { 'content-type': 'application/json' } });
+}

@@ -1,0 +1,147 @@
+import { Hono } from 'hono';
+import type { Context } from 'hono';
+import type { AppEnv, NodeState } from '../app-env.js';
+import { header } from '../app-env.js';
+import { readBody } from '../body.js';
+import {
+  acceptable,
+  CONTENT_TYPES,
+  convert,
+  encodingOfContentType,
+  encodingOfFlags,
+  flagsOfEncoding,
+  validateBody,
+} from '../codec/encoding.js';
+import type { Encoding } from '../codec/encoding.js';
+import { HttpError } from '../../errors/http-error.js';
+import {
+  counterSeed,
+  counterValue,
+  increment,
+  parseDelta,
+  parseInitial,
+} from '../../operations/incr.js';
+import { timed } from '../middleware/timed.js';
+import { orThrow } from '../../operations/refusal.js';
+import { touchAfterRead } from '../../operations/touch.js';
+import { json, keyNotFound } from '../responses.js';
+import { parseCondition, preconditionFailed } from '../../operations/store.js';
+import { keyOfUrl } from '../url-key.js';
+import { parseFlagsHeader, parseTtlParam, validateKey } from '../../operations/validate.js';
+
+/** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
+function negotiate(
+  accept: string | undefined,
+  bytes: Uint8Array,
+  native: Encoding,
+): [Uint8Array, Encoding] {
+  for (const encoding of acceptable(accept, native)) {
+    const body = convert(bytes, native, encoding);
+    if (body !== undefined) return [body, encoding];
+  }
+  throw new HttpError(
+    406,
+    'not_acceptable',
+    `the value is stored as ${CONTENT_TYPES[native]} and cannot be served as ${accept ?? ''}`,
+  );
+}
+
+/** `/v1/keys/:key` and its touch and incr/decr: single-key reads and writes. */
+export function keyRoutes(node: NodeState): Hono<AppEnv> {
+  const { replicas, options } = node;
+  const app = new Hono<AppEnv>();
+  // The key from the URL itself: hono's `param()` keeps malformed escapes literally (url-key.ts).
+  const key = (c: Context<AppEnv>): string => validateKey(keyOfUrl(c.req.url), options.maxKeyBytes);
+
+  app.get(
+    '/:key',
+    timed(node, 'get', (c) => {
+      const k = key(c);
+      // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
+      const newTtl = parseTtlParam(c.req.query('ttl'));
+      const entry = replicas.getEntry(k);
+      if (entry === undefined) return keyNotFound();
+      const { bytes, flags } = entry.value;
+      const native = encodingOfFlags(flags);
+      const accept = header(c, 'accept');
+      let body = bytes;
+      let encoding = native;
+      // The common cases (no Accept, */*, or exactly the stored type) skip negotiation entirely.
+      if (accept !== undefined && accept !== '*/*' && accept !== CONTENT_TYPES[native]) {
+        [body, encoding] = negotiate(accept, bytes, native);
+      }
+      // Only a read that is answered (not a 406) touches.
+      const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
+      const headers: Record<string, string> = {
+        'content-type': CONTENT_TYPES[encoding],
+        etag: `"${entry.version}"`,
+        'dcache-flags': `${flags}`,
+      };
+      if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+      node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
+      return new Response(body, { status: 200, headers });
+    }),
+  );
+
+  app.put(
+    '/:key',
+    timed(node, 'set', async (c) => {
+      const k = key(c);
+      const ttl = parseTtlParam(c.req.query('ttl'));
+      const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
+      // Dcache-Flags copies an entry byte for byte (read repair): the bytes are stored unchecked.
+      const flagsHeader = header(c, 'dcache-flags');
+      let encoding: Encoding | undefined;
+      let flags: number;
+      if (flagsHeader === undefined) {
+        encoding = encodingOfContentType(header(c, 'content-type'));
+        flags = flagsOfEncoding(encoding);
+      } else {
+        flags = parseFlagsHeader(flagsHeader);
+      }
+      const bytes = await readBody(c, node, options.maxValueBytes, 'the value');
+      if (encoding !== undefined) validateBody(encoding, bytes);
+      const written = replicas.write(k, { bytes, flags }, ttl, condition);
+      if (written === undefined) throw preconditionFailed(condition, replicas.has(k));
+      return new Response(null, { status: 204, headers: { etag: `"${written.version}"` } });
+    }),
+  );
+
+  app.delete(
+    '/:key',
+    timed(node, 'delete', (c) =>
+      replicas.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
+    ),
+  );
+
+  app.post(
+    '/:key/touch',
+    timed(node, 'touch', (c) => {
+      const ttl = parseTtlParam(c.req.query('ttl'));
+      // Unlike a write, a touch has no "node's default" to fall back on: it exists to set a TTL.
+      if (ttl === undefined) {
+        throw new HttpError(400, 'bad_ttl', 'touch needs ?ttl=<ms> (0 = never expires)');
+      }
+      return replicas.touch(key(c), ttl) ? new Response(null, { status: 204 }) : keyNotFound();
+    }),
+  );
+
+  for (const op of ['incr', 'decr'] as const) {
+    app.post(
+      `/:key/${op}`,
+      timed(node, op, (c) => {
+        const delta = parseDelta(c.req.query('delta'));
+        const initial = c.req.query('initial');
+        const seed = orThrow(
+          counterSeed(
+            initial === undefined ? undefined : parseInitial(initial),
+            parseTtlParam(c.req.query('ttl')),
+          ),
+        );
+        const counted = increment(replicas, key(c), op === 'incr' ? delta : -delta, seed);
+        return counted === undefined ? keyNotFound() : json(`${counterValue(counted.value)}`);
+      }),
+    );
+  }
+  return app;
+}

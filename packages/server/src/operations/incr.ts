@@ -1,0 +1,153 @@
+import { HttpError } from '../errors/http-error.js';
+import { applyDelta, keptTtl } from './counter.js';
+import { orThrow, Refused } from './refusal.js';
+import type { ReplicaStore } from '../replication/replica-store.js';
+import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
+
+/** memcached counters are unsigned 64-bit. */
+const MAX_COUNTER = 2n ** 64n - 1n;
+const DIGITS = /^\d{1,20}$/;
+const DELTA = /^-?\d{1,20}$/;
+const asciiEncoder = new TextEncoder();
+
+/** A delta from a query string: an integer, possibly negative, of at most 64 bits. */
+export function parseDelta(input: string | undefined): bigint {
+  if (input === undefined) return 1n;
+  const delta = DELTA.test(input) ? BigInt(input) : undefined;
+  if (delta === undefined || delta > MAX_COUNTER || delta < -MAX_COUNTER) {
+    throw new HttpError(
+      400,
+      'bad_delta',
+      `delta must be an integer within ±(2^64-1), got ${JSON.stringify(input)}`,
+    );
+  }
+  return delta;
+}
+
+/** A counter created by an incr that missed: its first value, and its TTL (undefined = default). */
+export interface CounterSeed {
+  initial: bigint;
+  ttl: number | undefined;
+}
+
+/**
+ * What an incr creates when the counter is missing: nothing without `initial`. A TTL alone is
+ * refused (400 bad_ttl): it would read as "incr and set the TTL", which incr never does.
+ */
+export function counterSeed(
+  initial: bigint | undefined,
+  ttl: number | undefined,
+): CounterSeed | undefined | Refused {
+  if (initial !== undefined) return { initial, ttl };
+  if (ttl === undefined) return undefined;
+  return new Refused(
+    400,
+    'bad_ttl',
+    'an incr ttl applies only to a counter it creates: give initial too',
+  );
+}
+
+/** `initial` from a query string: an unsigned 64-bit decimal. */
+export function parseInitial(input: string): bigint {
+  const initial = DIGITS.test(input) ? BigInt(input) : undefined;
+  if (initial === undefined || initial > MAX_COUNTER) {
+    return orThrow<bigint>(badInitial(JSON.stringify(input)));
+  }
+  return initial;
+}
+
+/** `initial` from a batch: a whole number or a bigint from 0 to 2^64-1. */
+export function checkInitial(value: unknown): bigint | Refused {
+  if (typeof value === 'bigint' && value >= 0n && value <= MAX_COUNTER) return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  return badInitial(typeof value === 'bigint' ? value.toString() : String(value));
+}
+
+function badInitial(shown: string): Refused {
+  return new Refused(
+    400,
+    'bad_initial',
+    `initial must be an unsigned 64-bit integer (0 to 2^64-1), got ${shown}`,
+  );
+}
+
+/**
+ * Adds `delta` to the counter at `key` (a negative delta subtracts) with the node's one counter
+ * arithmetic (operations/counter.ts), the bytes memcached's incr/decr store: an unsigned 64-bit
+ * ASCII decimal (under any flags but msgpack's), wrapping past 2^64-1 and stopping at 0, a shorter
+ * number padded with spaces in place. The flags and the remaining TTL are kept. Returns the new
+ * value, or undefined when the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis
+ * does) — unless a `seed` says what to create. Read and write happen in one synchronous step, so
+ * no other request can interleave: the update is atomic. Throws 413 when the longer number no
+ * longer fits the node's memory limit; the counter then keeps its old value.
+ */
+export function increment(
+  replicas: ReplicaStore,
+  key: string,
+  delta: bigint,
+  seed?: CounterSeed,
+  stamp?: number,
+): Counted | undefined {
+  return orThrow(count(replicas, key, delta, seed, stamp));
+}
+
+/** {@link increment}, answering a value that is not a counter as a refusal (the batch's way). */
+export function count(
+  replicas: ReplicaStore,
+  key: string,
+  delta: bigint,
+  seed?: CounterSeed,
+  stamp?: number,
+): Counted | undefined | Refused {
+  const raw = replicas.peekRaw(key);
+  const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
+  // Not created from the seed either: the count exists, this node just cannot vouch for it.
+  if (entry !== undefined && replicas.refuseUnverified(entry)) return undefined;
+  if (entry === undefined) {
+    return seed === undefined ? undefined : create(replicas, key, seed, stamp);
+  }
+  // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
+  // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
+  const counted =
+    entry.value.flags === FLAGS_MSGPACK
+      ? undefined
+      : applyDelta(entry.value.bytes, delta < 0n ? -delta : delta, delta >= 0n);
+  if (counted === undefined) {
+    return new Refused(
+      400,
+      'not_a_number',
+      `the value at this key is not an unsigned 64-bit decimal integer`,
+    );
+  }
+  // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
+  const value = { bytes: counted.bytes, flags: entry.value.flags };
+  const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
+  return { value: counted.value, stamp: written.stamp };
+}
+
+/** An incr's outcome: the counter's new value and the stamp it was written with. */
+export interface Counted {
+  value: bigint;
+  stamp: number;
+}
+
+/**
+ * A missing counter with a seed is created holding `initial`, returned as is (memcached's `ma N J`
+ * and memjs' `initial` option: the delta is not added). Stored as JSON (flags 2) — a decimal is a
+ * JSON number — so that it reads back as a number over HTTP and through @dcache/client.
+ */
+function create(
+  replicas: ReplicaStore,
+  key: string,
+  seed: CounterSeed,
+  stamp: number | undefined,
+): Counted {
+  const bytes = asciiEncoder.encode(seed.initial.toString());
+  const written = replicas.rewrite(key, { bytes, flags: FLAGS_JSON }, seed.ttl, stamp);
+  return { value: seed.initial, stamp: written.stamp };
+}
+
+/** A counter as a JSON/msgpack-friendly number when exact, else the bigint itself. */
+export function counterValue(value: bigint): number | bigint {
+  return value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+}

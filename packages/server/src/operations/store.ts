@@ -1,0 +1,85 @@
+import type { CompareAndSetResult, LruCache } from '@dcache/core';
+import { HttpError } from '../errors/http-error.js';
+import type { StoredValue } from './stored-value.js';
+
+/** When a write happens: always (null), only if absent, only if present, or only at a version (CAS). */
+export type WriteCondition = null | 'add' | 'replace' | number;
+
+const NO_OPTIONS = {};
+
+/** 413: the cache refused an entry larger than its whole memory limit. */
+export function entryRefused(): HttpError {
+  return new HttpError(413, 'too_large', "the entry does not fit in this node's memory limit");
+}
+
+/**
+ * Writes `value` under `key` if `condition` holds; returns the new version, or undefined when the
+ * condition fails (a 412). Throws 413 when the cache refuses an entry larger than its whole memory.
+ */
+export function store(
+  cache: LruCache<StoredValue>,
+  key: string,
+  value: StoredValue,
+  ttl: number | undefined,
+  condition: WriteCondition,
+): number | undefined {
+  const options = ttl === undefined ? NO_OPTIONS : { ttl };
+  if (typeof condition === 'number') {
+    const outcome: CompareAndSetResult = cache.compareAndSet(key, value, condition, options);
+    if (outcome === 'refused') throw entryRefused();
+    if (outcome !== 'stored') return undefined;
+    // compareAndSet reports no version: read it back in the same tick, where nothing interleaves.
+    const entry = cache.peekEntry(key);
+    if (entry === undefined || entry.value !== value) throw entryRefused();
+    return entry.version;
+  }
+  const version =
+    condition === null
+      ? cache.set(key, value, options)
+      : condition === 'add'
+        ? cache.add(key, value, options)
+        : cache.replace(key, value, options);
+  if (version !== undefined) return version;
+  // Not stored: a failed condition, unless the key's state says the cache refused the size.
+  const present = cache.has(key);
+  if (condition === 'add' ? present : condition === 'replace' && !present) return undefined;
+  throw entryRefused();
+}
+
+/** The 412 of a failed condition, saying which way it failed. */
+export function preconditionFailed(condition: WriteCondition, present: boolean): HttpError {
+  const message =
+    condition === 'add'
+      ? 'the key already exists'
+      : !present
+        ? 'the key does not exist'
+        : `the key's version is not ${condition}`;
+  return new HttpError(412, 'precondition_failed', message);
+}
+
+/** `If-Match` / `If-None-Match` as a WriteCondition; 400 for anything but `*` or one strong ETag. */
+export function parseCondition(
+  ifMatch: string | undefined,
+  ifNoneMatch: string | undefined,
+): WriteCondition {
+  if (ifMatch !== undefined && ifNoneMatch !== undefined) {
+    throw new HttpError(400, 'bad_condition', 'send If-Match or If-None-Match, not both');
+  }
+  if (ifNoneMatch !== undefined) {
+    if (ifNoneMatch.trim() === '*') return 'add';
+    throw new HttpError(
+      400,
+      'bad_condition',
+      'If-None-Match supports only "*" (write only if absent)',
+    );
+  }
+  if (ifMatch === undefined) return null;
+  const trimmed = ifMatch.trim();
+  if (trimmed === '*') return 'replace';
+  const match = /^"(\d{1,16})"$/.exec(trimmed);
+  const version = match ? Number(match[1]) : NaN;
+  if (!Number.isSafeInteger(version)) {
+    throw new HttpError(400, 'bad_condition', 'If-Match must be "*" or one ETag such as "42"');
+  }
+  return version;
+}

@@ -1,0 +1,160 @@
+import type { HintStore, TargetHints } from './hints.js';
+import type { Logger } from '../observability/logger.js';
+import { batchCodec } from '../http/codec/msgpack.js';
+import { stampOf } from './replica-order.js';
+import type { ReplicaStore } from './replica-store.js';
+
+/** Keys per replay batch: half a node's default `maxBatchOps`. */
+export const REPLAY_BATCH_OPS = 500;
+/** How long one batch to a target may take before the round is given up. */
+const REQUEST_TIMEOUT_MS = 2000;
+/**
+ * How long a `/healthz` probe may take. Short: a probe sent into a partition hangs (dropped
+ * packets), and the replay cannot start until it gives up — after a heal, this bounds the wait
+ * before the next probe, which answers.
+ */
+export const PROBE_TIMEOUT_MS = 500;
+
+export interface HintReplayerOptions {
+  replicas: ReplicaStore;
+  hints: HintStore;
+  logger: Logger;
+  /** The cluster's token: every node of a cluster has the same one. */
+  token: string | undefined;
+  intervalMs: number;
+}
+
+/**
+ * Delivers hints (never-stale.md §6.3): every `intervalMs`, for each target with hints and no
+ * round in flight, probes `target/healthz`; once it answers, sends a fence if one is due, then
+ * `copy`/`bury` ops of what this node holds now for the hinted keys, REPLAY_BATCH_OPS at a time,
+ * one batch in flight, forgetting each hint the target answered (applied, or it held newer). Only
+ * `/healthz`, `/v1/fence` and `/v1/batch` are ever called on a target.
+ */
+export class HintReplayer {
+  readonly #options: HintReplayerOptions;
+  readonly #busy = new Set<string>();
+  #timer: NodeJS.Timeout | undefined;
+  /** Aborted by stop(): a closing node must not wait on a target that does not answer. */
+  #stopping = new AbortController();
+
+  constructor(options: HintReplayerOptions) {
+    this.#options = options;
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return;
+    this.#stopping = new AbortController();
+    this.#timer = setInterval(() => this.tick(), this.#options.intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    this.#stopping.abort();
+  }
+
+  /** One round for every idle target; resolves when they are done (tests await it). */
+  async tick(): Promise<void> {
+    const { hints } = this.#options;
+    hints.expire();
+    const rounds: Promise<void>[] = [];
+    for (const [target, pending] of hints.targets()) {
+      if (this.#busy.has(target)) continue;
+      this.#busy.add(target);
+      rounds.push(
+        this.#round(target, pending)
+          .catch((error: unknown) => {
+            this.#options.logger.debug(
+              'hint_replay_failed',
+              `hints for ${target} not delivered yet: ${(error as Error).message}`,
+            );
+          })
+          .finally(() => this.#busy.delete(target)),
+      );
+    }
+    await Promise.all(rounds);
+  }
+
+  async #round(target: string, pending: TargetHints): Promise<void> {
+    const health = await this.#request(target, '/healthz', 'GET', undefined, PROBE_TIMEOUT_MS);
+    if (!health.ok) throw new Error(`healthz answered ${health.status}`);
+    const { hints, logger } = this.#options;
+    if (pending.fence) {
+      const fenced = await this.#request(target, '/v1/fence', 'POST');
+      if (fenced.status !== 204) throw new Error(`fence answered ${fenced.status}`);
+      hints.fenced(target);
+      logger.warn(
+        'hints_overflowed',
+        `fenced ${target}: it missed more writes than this node could remember (maxHints/maxHintAge)`,
+      );
+    }
+    let replayed = 0;
+    while (pending.keys.size > 0) {
+      const keys = [...pending.keys.keys()].slice(0, REPLAY_BATCH_OPS);
+      // Read before the ops: a key hinted again while the batch is out stays hinted.
+      const sent = keys.map((key) => ({ ...pending.keys.get(key)! }));
+      const ops = keys.map((key) => this.#opFor(key));
+      if (ops.includes(undefined)) {
+        // Something this node held for the target is gone (evicted, expired): it cannot be
+        // handed over, so the target is told to doubt everything instead.
+        hints.fallBack(target);
+        return this.#round(target, pending);
+      }
+      const res = await this.#request(target, '/v1/batch', 'POST', batchCodec.pack(ops));
+      if (res.status !== 200) throw new Error(`batch answered ${res.status}`);
+      const results = batchCodec.unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+      const clock = Number(res.headers.get('dcache-clock'));
+      if (clock > 0) this.#options.replicas.clock.observe(clock);
+      for (let i = 0; i < keys.length; i++) {
+        const status = results[i]?.[0];
+        if (status !== 204 && status !== 412) throw new Error(`a copy answered ${String(status)}`);
+        const key = keys[i]!;
+        const { standIn, generation } = sent[i]!;
+        hints.delivered(target, key, generation);
+        replayed++;
+        if (standIn && pending.keys.get(key) === undefined) this.#dropStandIn(key, ops[i]!);
+      }
+    }
+    if (replayed > 0) {
+      logger.info('hints_replayed', `replayed ${replayed} missed writes to ${target}`);
+    }
+  }
+
+  /** What this node holds for `key`, as the op that hands it over; undefined when nothing. */
+  #opFor(key: string): unknown[] | undefined {
+    const entry = this.#options.replicas.peekRaw(key);
+    if (entry === undefined) return undefined;
+    const { value } = entry;
+    if (value.tombstone) return ['bury', key, stampOf(value), 'hint'];
+    return ['copy', key, value.bytes, value.flags, entry.ttl ?? 0, stampOf(value), 'hint'];
+  }
+
+  /**
+   * This node held the write only as a stand-in: now that the natural replica has it, the copy
+   * here must not outlive it (a later fault could serve it stale). Dropped only if unchanged.
+   */
+  #dropStandIn(key: string, op: unknown[]): void {
+    const { replicas } = this.#options;
+    const entry = replicas.peekRaw(key);
+    const stamp = op[0] === 'bury' ? op[2] : op[5];
+    if (entry !== undefined && stampOf(entry.value) === stamp) replicas.cache.delete(key);
+  }
+
+  #request(
+    target: string,
+    path: string,
+    method: string,
+    body?: Uint8Array,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.#options.token !== undefined) headers.authorization = `Bearer ${this.#options.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/msgpack';
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.#stopping.signal]);
+    const init: RequestInit = { method, headers, signal };
+    if (body !== undefined) init.body = body;
+    return fetch(`${target}${path}`, init);
+  }
+}

@@ -1,0 +1,21 @@
+import type { StoredValue } from '../operations/stored-value.js';
+
+/** A stored value's stamp; 0 for one stored without (older than any stamped write). */
+export function stampOf(value: StoredValue): number {
+  return value.stamp ?? 0;
+}
+
+/**
+ * Which of two replicas of a key wins: positive when `a` is newer than `b`, 0 when they are the
+ * same write. Stamps first; on a tie (two writes stamped alike by different clocks) a tombstone
+ * wins, then the higher flags, then the greater bytes — an arbitrary order, but the same on every
+ * node, so replicas that exchange copies converge on one value.
+ */
+export function compareReplicas(a: StoredValue, b: StoredValue): number {
+  const stampA = stampOf(a);
+  const stampB = stampOf(b);
+  if (stampA !== stampB) return stampA > stampB ? 1 : -1;
+  if (a.tombstone !== b.tombstone) return a.tombstone ? 1 : -1;
+  if (a.flags !== b.flags) return a.flags > b.flags ? 1 : -1;
+  return Buffer.compare(a.bytes, b.bytes);
+}

@@ -1,0 +1,569 @@
+import type {
+  CacheEntry,
+  CacheStats,
+  CompareAndSetResult,
+  LruCache,
+  SetOptions,
+} from '@dcache/core';
+import { HybridClock, isStamp, stampAt } from '@dcache/core';
+import { keptTtl } from '../operations/counter.js';
+import { compareReplicas, stampOf } from './replica-order.js';
+import { NodeFlush } from '../operations/node-flush.js';
+import { orThrow, Refused } from '../operations/refusal.js';
+import { entryRefused } from '../operations/store.js';
+import type { WriteCondition } from '../operations/store.js';
+import type { StoredValue } from '../operations/stored-value.js';
+
+/** Where a copy comes from: hint replay, read repair, or restoring a node's share. */
+export type CopyOrigin = 'hint' | 'repair' | 'restore';
+export const COPY_ORIGINS: readonly CopyOrigin[] = ['hint', 'repair', 'restore'];
+
+/** What a write left standing: the version and stamp of the key's entry afterwards. */
+export interface Written {
+  version: number;
+  stamp: number;
+}
+
+/** The outcome of a copy or bury: applied (its stamp now stands) or refused (held a newer one). */
+export interface CopyOutcome {
+  applied: boolean;
+  /** The stamp that stands afterwards. */
+  stamp: number;
+}
+
+/** Event counters and levels of the replication mechanism (docs/design/never-stale.md §11). */
+export interface ReplicaStats {
+  copiesApplied: number;
+  copiesRefused: number;
+  verifications: number;
+  fences: number;
+  stalls: number;
+  staleReadsPrevented: number;
+  tombstones: number;
+  tombstonesEvictedEarly: number;
+  tombstoneFloor: number;
+  restoredKeys: number;
+  clockSkewRejections: number;
+}
+
+export interface ReplicaStoreOptions {
+  /** How long a delete's tombstone is kept, in ms of the cache's clock. */
+  tombstoneGrace: number;
+  /** Stamps further ahead of the node's wall clock than this many ms are refused. */
+  maxClockSkew: number;
+  /** Wall clock for stamps (never a test's fake cache clock: stamps meet clients'). @default Date.now */
+  wallClock?: () => number;
+  /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
+  onEarlyEviction?: (key: string, stamp: number) => void;
+  /** The node's clock in ms (the cache's), on which a delayed flush falls due. @default Date.now */
+  now?: () => number;
+}
+
+const EMPTY = new Uint8Array(0);
+const NO_OPTIONS: SetOptions = {};
+
+function ttlOptions(ttl: number | undefined): SetOptions {
+  return ttl === undefined ? NO_OPTIONS : { ttl };
+}
+
+/**
+ * The node's one implementation of every replicated write and read, over its `LruCache`: every
+ * door (hono routes, the batch operations and their fast path, the memcached port, incr, touch,
+ * flush, snapshots) goes through it, so the policy reads in one place (never-stale.md §3–5):
+ *
+ * - **Newest wins.** Every value carries a stamp; a write applies only over an older one, so a
+ *   request delivered late (from a socket a paused node finds at SIGCONT, a retransmission after a
+ *   partition heals) loses to what was written since. Unstamped writes (memcached clients, curl,
+ *   old clients) are stamped by the node's HybridClock, which observes every stamp it stores.
+ * - **Tombstones.** A delete stores a tombstone for `tombstoneGrace`: a miss for every reader,
+ *   but its stamp beats an older copy arriving later.
+ * - **Fence.** Entries at or below `fenceVersion` (the core's version counter when the fence
+ *   rose) are unverified: the batch get reports them so, and the plain view (memcached port,
+ *   single-key HTTP) hides them — clients there cannot verify.
+ * - **Flush stamp.** A flush clears the cache and refuses copies stamped before it.
+ * - **Delayed flush, checked here.** Every method reaches the entries through one getter that
+ *   first applies a flush whose time has come ({@link flush}) — as memcached compares each item
+ *   with its one `oldest_live` when the item is read — so no door has to remember to, and a
+ *   request body or data block that arrived after the flush time sees it.
+ *
+ * The methods named like `LruCache`'s (`get`, `getEntry`, `peekEntry`, `set`, `add`,
+ * `compareAndSet`, `touch`, `delete`, `clear`, `stats`) are the plain view the memcached port
+ * uses: tombstones and unverified entries are absent there, and writes are node-stamped.
+ */
+export class ReplicaStore {
+  readonly cache: LruCache<StoredValue>;
+  readonly clock: HybridClock;
+  /** The node's one flush time: `POST /v1/flush`, the batch's `flush`, memcached's `flush_all`. */
+  readonly flush: NodeFlush;
+  readonly #grace: number;
+  readonly #wall: () => number;
+  readonly #onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
+  /** Stamp of this store's start: an empty start knows nothing older (§4's vouching floor). */
+  readonly startStamp: number;
+  #fenceVersion = 0;
+  #flushStamp = 0;
+  /** Reads the core counted as hits that the plain view answered as misses. */
+  #hiddenHits = 0;
+  /** Deletes that removed a live value (the core counts tombstone writes as sets). */
+  #deletes = 0;
+  #tombstoneWrites = 0;
+  readonly #stats: ReplicaStats = {
+    copiesApplied: 0,
+    copiesRefused: 0,
+    verifications: 0,
+    fences: 0,
+    stalls: 0,
+    staleReadsPrevented: 0,
+    tombstones: 0,
+    tombstonesEvictedEarly: 0,
+    tombstoneFloor: 0,
+    restoredKeys: 0,
+    clockSkewRejections: 0,
+  };
+  /** Called before reads that honour the fence (the stall detector's request-path look). */
+  beforeRead: () => void = () => undefined;
+  /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
+  onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
+
+  /**
+   * `cache` must report evictions to {@link evicted} (its `onEvict`), so tombstones are counted
+   * and an early eviction raises the floor: use {@link createReplicaCache}.
+   */
+  constructor(cache: LruCache<StoredValue>, options: ReplicaStoreOptions) {
+    this.cache = cache;
+    this.#grace = options.tombstoneGrace;
+    this.#wall = options.wallClock ?? Date.now;
+    this.#onEarlyEviction = options.onEarlyEviction;
+    this.clock = new HybridClock({ now: this.#wall, maxSkewMs: options.maxClockSkew });
+    this.startStamp = this.clock.tick();
+    this.flush = new NodeFlush(() => this.clear(), options.now ?? Date.now);
+  }
+
+  /**
+   * The cache, after applying a delayed flush whose time has come: every method reaches the
+   * entries through it, so the flush time is checked in this one place (one comparison while
+   * none is pending), as memcached compares each item with its one `oldest_live` when it reads it.
+   */
+  get #live(): LruCache<StoredValue> {
+    this.flush.settle();
+    return this.cache;
+  }
+
+  // ------------------------------------------------------------ state
+
+  /** Entries with a version at or below this are unverified. */
+  get fenceVersion(): number {
+    return this.#fenceVersion;
+  }
+
+  get flushStamp(): number {
+    return this.#flushStamp;
+  }
+
+  /** Marks every entry held now unverified (O(1)): a restore, a stall, `POST /v1/fence`. */
+  fence(): void {
+    this.#fenceVersion = this.#live.lastVersion;
+    this.#stats.fences++;
+  }
+
+  /** The stall detector's report: fence, and count it. */
+  stalled(): void {
+    this.#stats.stalls++;
+    this.fence();
+  }
+
+  /**
+   * The highest stamp at or below which a miss here proves nothing (§4): an evicted tombstone,
+   * a flush, this node's start (it knows nothing older), and tombstones long expired.
+   */
+  vouchingFloor(): number {
+    this.flush.settle();
+    return Math.max(
+      this.#stats.tombstoneFloor,
+      this.#flushStamp,
+      this.startStamp,
+      stampAt(this.#wall() - this.#grace),
+    );
+  }
+
+  /**
+   * A stamp received on the wire, observed by the node's clock; 400 clock_skew when it is further
+   * ahead than `maxClockSkew` (one runaway clock must not make every later write lose).
+   */
+  received(stamp: unknown): number {
+    return orThrow(this.accept(stamp));
+  }
+
+  /** {@link received}, answering the refusal instead of throwing it (the batch's way). */
+  accept(stamp: unknown): number | Refused {
+    if (!isStamp(stamp))
+      return new Refused(400, 'bad_stamp', 'a stamp is an integer ≥ 0 below 2^53');
+    if (!this.clock.observe(stamp)) {
+      this.#stats.clockSkewRejections++;
+      return new Refused(
+        400,
+        'clock_skew',
+        `the stamp is further ahead of this node's clock than maxClockSkew allows`,
+      );
+    }
+    return stamp;
+  }
+
+  get replicaStats(): ReplicaStats {
+    return { ...this.#stats };
+  }
+
+  /** Copies a restore wrote (`restore` origin), counted by the caller that knows. */
+  countRestored(n: number): void {
+    this.#stats.restoredKeys += n;
+  }
+
+  // ------------------------------------------------------------ replica reads (batch)
+
+  /**
+   * The raw entry, tombstones included (a miss for the counters), promoted; ask
+   * {@link isVerified} whether the node vouches for it.
+   */
+  lookup(key: string): CacheEntry<StoredValue> | undefined {
+    const entry = this.#live.getEntry(key);
+    if (entry?.value.tombstone) this.#hiddenHits++;
+    return entry;
+  }
+
+  /** The raw entry without promotion or counting. */
+  peekRaw(key: string): CacheEntry<StoredValue> | undefined {
+    return this.#live.peekEntry(key);
+  }
+
+  /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
+  isVerified(entry: CacheEntry<StoredValue>): boolean {
+    return entry.version > this.#fenceVersion;
+  }
+
+  // ------------------------------------------------------------ replica writes
+
+  /**
+   * A fresh write (set, add, replace, CAS) stamped `stamp` (undefined: the node stamps it).
+   * Unconditional: newest wins — a write older than the stored one is acknowledged without
+   * applying (last-write-wins orders it just before the newer one) and the stored entry's version
+   * and stamp are returned. Conditional: the condition decides (tombstones are absent), and the
+   * write is stamped above what it replaces. Undefined when the condition failed; 413 when the
+   * entry does not fit.
+   */
+  write(
+    key: string,
+    value: StoredValue,
+    ttl: number | undefined,
+    condition: WriteCondition,
+    stamp?: number,
+  ): Written | undefined {
+    const raw = this.#live.peekEntry(key);
+    if (condition === null) {
+      value.stamp = stamp ?? this.clock.tick();
+      if (raw !== undefined && compareReplicas(value, raw.value) <= 0) {
+        return { version: raw.version, stamp: stampOf(raw.value) };
+      }
+      // A write from before the last flush: the flush removed it already.
+      if (value.stamp <= this.#flushStamp) return { version: 0, stamp: this.#flushStamp };
+    } else {
+      const live = raw === undefined || raw.value.tombstone ? undefined : raw;
+      if (condition === 'add' ? live !== undefined : live === undefined) return undefined;
+      if (typeof condition === 'number' && live!.version !== condition) return undefined;
+      value.stamp = this.#above(stamp, raw);
+    }
+    return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
+  }
+
+  /**
+   * A delete: stores a tombstone (newest wins, ties go to the tombstone). `removed` says whether
+   * a live value was there; `stamp` is the one that stands afterwards.
+   */
+  remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
+    const raw = this.#live.peekEntry(key);
+    const removed = raw !== undefined && !raw.value.tombstone;
+    const tombstone: StoredValue = {
+      bytes: EMPTY,
+      flags: 0,
+      stamp: stamp ?? this.clock.tick(),
+      tombstone: true,
+    };
+    if (raw !== undefined && compareReplicas(tombstone, raw.value) <= 0) {
+      return { removed, stamp: stampOf(raw.value) };
+    }
+    this.#bury(key, tombstone);
+    if (removed) this.#deletes++;
+    return { removed, stamp: stampOf(tombstone) };
+  }
+
+  /**
+   * A copy of another replica's value (hint replay, read repair, restore): applied when newer
+   * than what is stored, and then verified; the same write again only verifies it.
+   */
+  copy(key: string, value: StoredValue, ttl: number, stamp: number): CopyOutcome {
+    value.stamp = stamp;
+    return this.#copy(key, value, ttl);
+  }
+
+  /** A copy of another replica's tombstone. */
+  bury(key: string, stamp: number): CopyOutcome {
+    return this.#copy(key, { bytes: EMPTY, flags: 0, stamp, tombstone: true }, this.#grace);
+  }
+
+  /**
+   * Marks the entry verified when its stamp is `stamp` (a peer holds the same write): it is
+   * stored again as it is, with its remaining TTL, which gives it a version above the fence.
+   * Returns the stored stamp otherwise (undefined when absent).
+   */
+  verify(key: string, stamp: number): { verified: boolean; stamp: number | undefined } {
+    const raw = this.#live.peekEntry(key);
+    if (raw === undefined) return { verified: false, stamp: undefined };
+    const stored = stampOf(raw.value);
+    if (stored !== stamp) return { verified: false, stamp: stored };
+    if (raw.version <= this.#fenceVersion) {
+      // The same object again: the core reports no overwrite, and it fitted before.
+      this.#live.set(key, raw.value, { ttl: keptTtl(raw) });
+      this.#stats.verifications++;
+    }
+    return { verified: true, stamp: stored };
+  }
+
+  /**
+   * A read-modify-write (incr/decr, a rewrite keeping the TTL): stores `value` stamped above
+   * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
+   */
+  rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
+    value.stamp = this.#above(stamp, this.#live.peekEntry(key));
+    return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
+  }
+
+  /**
+   * A read-modify-write (incr, touch) found the entry unverified: it answers as absent rather
+   * than count on (or re-stamp) a value a peer may have overwritten; the caller's other replicas
+   * answer, and hints or repairs bring this one up to date.
+   */
+  refuseUnverified(entry: CacheEntry<StoredValue>): boolean {
+    if (this.isVerified(entry)) return false;
+    this.#stats.staleReadsPrevented++;
+    return true;
+  }
+
+  /**
+   * A new TTL for a live, verified entry, stamped above its current stamp; undefined when absent
+   * or unverified.
+   */
+  retouch(
+    key: string,
+    ttl: number,
+    stamp?: number,
+    options?: Pick<SetOptions, 'keepAccess'>,
+  ): number | undefined {
+    const raw = this.#live.peekEntry(key);
+    if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
+    const next = this.#above(stamp, raw);
+    this.#live.touch(key, ttl, options);
+    // In place: a touch changes no bytes, and the entry keeps its version.
+    raw.value.stamp = next;
+    return next;
+  }
+
+  // ------------------------------------------------------------ plain view (memcached, HTTP)
+
+  get(key: string): StoredValue | undefined {
+    return this.getEntry(key)?.value;
+  }
+
+  /** A live, verified entry, promoted; anything else is a miss. */
+  getEntry(key: string): CacheEntry<StoredValue> | undefined {
+    this.beforeRead();
+    const entry = this.#live.getEntry(key);
+    if (entry === undefined) return undefined;
+    if (entry.value.tombstone) {
+      this.#hiddenHits++;
+      return undefined;
+    }
+    if (entry.version <= this.#fenceVersion) {
+      this.#hiddenHits++;
+      this.#stats.staleReadsPrevented++;
+      return undefined;
+    }
+    return entry;
+  }
+
+  peekEntry(key: string): CacheEntry<StoredValue> | undefined {
+    this.beforeRead();
+    const entry = this.#live.peekEntry(key);
+    if (entry === undefined || entry.value.tombstone || entry.version <= this.#fenceVersion) {
+      return undefined;
+    }
+    return entry;
+  }
+
+  has(key: string): boolean {
+    return this.peekEntry(key) !== undefined;
+  }
+
+  /** Node-stamped, always newest: the new version, undefined when the entry does not fit. */
+  set(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    value.stamp = this.#above(undefined, this.#live.peekEntry(key));
+    const version = this.#live.set(key, value, options);
+    if (version !== undefined) this.#stored(value);
+    return version;
+  }
+
+  add(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    if (this.peekEntry(key) !== undefined) return undefined;
+    return this.set(key, value, options);
+  }
+
+  compareAndSet(
+    key: string,
+    value: StoredValue,
+    version: number,
+    options?: SetOptions,
+  ): CompareAndSetResult {
+    const entry = this.peekEntry(key);
+    if (entry === undefined) return 'not_found';
+    if (entry.version !== version) return 'exists';
+    return this.set(key, value, options) === undefined ? 'refused' : 'stored';
+  }
+
+  touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
+    if (this.peekEntry(key) === undefined) return false;
+    return this.retouch(key, ttl, undefined, options) !== undefined;
+  }
+
+  /** Leaves a tombstone; true when a live, verified value was removed. */
+  delete(key: string): boolean {
+    const visible = this.peekEntry(key) !== undefined;
+    this.remove(key);
+    return visible;
+  }
+
+  /** A flush: everything goes, and copies stamped before now are refused from now on. */
+  clear(): void {
+    this.#flushStamp = this.clock.tick();
+    this.cache.clear();
+    this.#stats.tombstones = 0;
+  }
+
+  /** The core's counters as the plain view saw them: tombstones are neither items nor hits. */
+  get stats(): CacheStats {
+    const core = this.#live.stats;
+    const hits = core.hits - this.#hiddenHits;
+    const misses = core.misses + this.#hiddenHits;
+    return {
+      ...core,
+      hits,
+      misses,
+      sets: core.sets - this.#tombstoneWrites,
+      deletes: core.deletes + this.#deletes,
+      items: core.items - this.#stats.tombstones,
+      hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
+    };
+  }
+
+  resetStats(): void {
+    this.#live.resetStats();
+    this.#hiddenHits = 0;
+    this.#deletes = 0;
+    this.#tombstoneWrites = 0;
+    for (const name of Object.keys(this.#stats) as (keyof ReplicaStats)[]) {
+      if (name !== 'tombstones' && name !== 'tombstoneFloor') this.#stats[name] = 0;
+    }
+  }
+
+  // ------------------------------------------------------------ snapshots
+
+  /** A page of the core's keys for `GET /v1/keys` (after a due flush). */
+  scan(
+    ...args: Parameters<LruCache<StoredValue>['scan']>
+  ): ReturnType<LruCache<StoredValue>['scan']> {
+    return this.#live.scan(...args);
+  }
+
+  /** Every entry, tombstones included, for a snapshot: a due flush has wiped what it must. */
+  dump(): ReturnType<LruCache<StoredValue>['dump']> {
+    return this.#live.dump();
+  }
+
+  /**
+   * After the cache was loaded from a snapshot: counts its tombstones, and makes every later
+   * stamp of this node's clock newer than every loaded one.
+   */
+  loaded(): void {
+    let tombstones = 0;
+    for (const value of this.#live.values()) {
+      if (value.tombstone) tombstones++;
+      const stamp = stampOf(value);
+      if (stamp > this.clock.last) this.clock.observe(stamp);
+    }
+    this.#stats.tombstones = tombstones;
+  }
+
+  /** The core's `onEvict`: keeps the tombstone count, and notices tombstones evicted early. */
+  evicted(key: string, value: StoredValue, reason: string): void {
+    if (!value.tombstone) return;
+    this.#stats.tombstones--;
+    if (reason !== 'evict') return;
+    // Evicted for room before its grace ran out: absences at or below its stamp are unproven.
+    const stamp = stampOf(value);
+    this.#stats.tombstonesEvictedEarly++;
+    if (stamp > this.#stats.tombstoneFloor) this.#stats.tombstoneFloor = stamp;
+    this.#onEarlyEviction?.(key, stamp);
+    this.onEarlyEviction?.(key, stamp);
+  }
+
+  // ------------------------------------------------------------ internals
+
+  /** `stamp` (or a fresh one), raised above the stored entry's, and observed by the clock. */
+  #above(stamp: number | undefined, raw: CacheEntry<StoredValue> | undefined): number {
+    let next = stamp ?? this.clock.tick();
+    if (raw !== undefined && stampOf(raw.value) >= next) next = stampOf(raw.value) + 1;
+    if (next > this.clock.last) this.clock.observe(next);
+    return next;
+  }
+
+  #copy(key: string, value: StoredValue, ttl: number): CopyOutcome {
+    const raw = this.#live.peekEntry(key);
+    const stamp = stampOf(value);
+    if (stamp <= this.#flushStamp) {
+      this.#stats.copiesRefused++;
+      return { applied: false, stamp: this.#flushStamp };
+    }
+    const order = raw === undefined ? 1 : compareReplicas(value, raw.value);
+    if (order < 0) {
+      this.#stats.copiesRefused++;
+      return { applied: false, stamp: stampOf(raw!.value) };
+    }
+    if (order === 0) {
+      // The same write (a late delivery got there first): this copy vouches for it.
+      this.verify(key, stamp);
+      this.#stats.copiesApplied++;
+      return { applied: true, stamp };
+    }
+    if (value.tombstone) this.#bury(key, value);
+    else this.#put(key, value, { ttl });
+    this.#stats.copiesApplied++;
+    return { applied: true, stamp };
+  }
+
+  #bury(key: string, tombstone: StoredValue): void {
+    this.#put(key, tombstone, { ttl: this.#grace });
+  }
+
+  /** Stores and returns the new version; 413 when the core refuses the entry. */
+  #put(key: string, value: StoredValue, options: SetOptions): number {
+    const version = this.#live.set(key, value, options);
+    if (version === undefined) throw entryRefused();
+    this.#stored(value);
+    return version;
+  }
+
+  #stored(value: StoredValue): true {
+    if (value.tombstone) {
+      this.#stats.tombstones++;
+      this.#tombstoneWrites++;
+    }
+    return true;
+  }
+}

@@ -1,0 +1,88 @@
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../snapshot/atomic-write.js';
+import type { Logger } from '../observability/logger.js';
+import { VERSIONS_PER_MS, capVersion } from './version-floor.js';
+
+/** What a node wrote beside its snapshot right after it restored: its version counter then. */
+export interface VersionFence {
+  /** The cache's `lastVersion` once the restore was done. */
+  version: number;
+  /** The `now` clock at that moment, in ms. */
+  at: number;
+}
+
+/** `<snapshot file>.fence`: the fence sits next to the snapshot it guards. */
+export function fenceFileOf(snapshotFile: string): string {
+  return `${snapshotFile}.fence`;
+}
+
+/**
+ * The version a start at `nowMs` must hand out versions above so none can match one a run that
+ * restored (and wrote `fence`) and then crashed handed out — as long as that run averaged fewer
+ * than VERSIONS_PER_MS writes per ms since its restore. Why the fence: a restore puts the counter
+ * at the floor plus the snapshot's version span, ahead of the clock's epoch by that span, which
+ * the epoch alone does not cover.
+ */
+export function fenceFloor(fence: VersionFence | undefined, nowMs: number): number {
+  if (fence === undefined) return 0;
+  // A clock that went back counts as no time since the fence.
+  const since = Math.max(0, Math.floor(nowMs) - Math.floor(fence.at));
+  return capVersion(fence.version + since * VERSIONS_PER_MS + 1);
+}
+
+/** The fence beside `snapshotFile`; undefined (with a warning) when missing, unreadable or bad. */
+export async function readFence(
+  snapshotFile: string,
+  logger: Logger,
+): Promise<VersionFence | undefined> {
+  const file = fenceFileOf(snapshotFile);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      logger.warn(
+        'version_fence_invalid',
+        `cannot read version fence ${file}: ${(error as Error).message}; ignoring it`,
+      );
+    }
+    return undefined;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<VersionFence> | null;
+    const { version, at } = parsed ?? {};
+    if (!isCount(version) || !isCount(at)) throw new Error('expected { version, at }');
+    return { version, at };
+  } catch (error) {
+    logger.warn(
+      'version_fence_invalid',
+      `version fence ${file} is not valid: ${(error as Error).message}; ignoring it`,
+    );
+    return undefined;
+  }
+}
+
+/**
+ * Writes the fence atomically (mode 0600, like the snapshot). Never throws: without it a crash of
+ * this run is covered by the clock's epoch only, so the failure is logged as an error.
+ */
+export async function writeFence(
+  snapshotFile: string,
+  fence: VersionFence,
+  logger: Logger,
+): Promise<void> {
+  const file = fenceFileOf(snapshotFile);
+  try {
+    await writeFileAtomic(file, Buffer.from(`${JSON.stringify(fence)}\n`));
+  } catch (error) {
+    logger.error(
+      'version_fence_write_failed',
+      `cannot write version fence ${file}: ${(error as Error).message}; after a crash, versions ` +
+        'are kept apart by the clock only',
+    );
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

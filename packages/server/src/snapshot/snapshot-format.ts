@@ -1,0 +1,147 @@
+import { createHash } from 'node:crypto';
+import type { DumpEntry } from '@dcache/core';
+import { isStamp } from '@dcache/core';
+import { Packr } from 'msgpackr';
+import { SnapshotError } from '../errors/snapshot-error.js';
+import type { StoredValue } from '../operations/stored-value.js';
+import { MAX_FILE_BYTES } from './read-whole-file.js';
+
+/**
+ * A snapshot file: these 16 bytes, the SHA-256 of the rest (32 bytes), then one msgpack map, a
+ * SnapshotDocument. The header tells a wrong file from a snapshot before anything is decoded; the
+ * digest catches a file damaged after it was written (a torn copy, a bad disk), which msgpack
+ * alone would often decode into wrong values.
+ */
+export const SNAPSHOT_MAGIC: Readonly<Buffer> = Buffer.from('dcache-snapshot\n', 'latin1');
+const DIGEST_BYTES = 32;
+const HEADER_BYTES = SNAPSHOT_MAGIC.length + DIGEST_BYTES;
+
+export const SNAPSHOT_FORMAT = 'dcache-snapshot';
+/**
+ * Bumped when the document changes shape; a node refuses versions it does not know. Version 2:
+ * values carry their `stamp` and tombstones (`tombstone: true`, bytes empty) are kept; a version-1
+ * file still loads, its values stamped 0 (older than any write elsewhere).
+ */
+export const SNAPSHOT_VERSION = 2;
+const READABLE_VERSIONS: readonly unknown[] = [1, 2];
+
+export interface SnapshotDocument {
+  format: typeof SNAPSHOT_FORMAT;
+  version: typeof SNAPSHOT_VERSION;
+  /** When it was saved, in ms of the node's clock (`now`, Date.now by default). */
+  savedAt: number;
+  /** The cache's `lastVersion` at the dump: the `minVersion` of the load at the next start. */
+  lastVersion: number;
+  /** `LruCache.dump()`: least recently used first. */
+  entries: DumpEntry<StoredValue>[];
+}
+
+/**
+ * Plain msgpack (no msgpackr records), so any msgpack tool reads a snapshot. `copyBuffers`: a
+ * loaded value owns its bytes instead of pinning the whole file's buffer. A Packr per call: its
+ * output buffer is reused by the next pack, and saves can overlap.
+ */
+function codec(): Packr {
+  return new Packr({ useRecords: false, mapsAsObjects: true, copyBuffers: true });
+}
+
+/** One hash `update` takes at most 2 GiB ("data is too long"): digests go in 1 GiB pieces. */
+const DIGEST_CHUNK_BYTES = 1 << 30;
+
+/** The SHA-256 of `body`, hashed DIGEST_CHUNK_BYTES at a time. */
+export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buffer {
+  const hash = createHash('sha256');
+  for (let at = 0; at < body.length; at += chunkBytes) {
+    hash.update(body.subarray(at, at + chunkBytes));
+  }
+  return hash.digest();
+}
+
+/** Throws a RangeError when the snapshot would be bigger than a restore can read back. */
+export function encodeSnapshot(document: SnapshotDocument): Buffer {
+  const body = codec().pack(document);
+  const size = HEADER_BYTES + body.length;
+  if (size > MAX_FILE_BYTES) {
+    throw new RangeError(
+      `the snapshot would be ${size} bytes, more than the ${MAX_FILE_BYTES} a restore can read`,
+    );
+  }
+  return Buffer.concat([SNAPSHOT_MAGIC, digestOf(body), body]);
+}
+
+/**
+ * The document in `bytes`, read from `file`; throws a SnapshotError naming the file and the
+ * problem. Checks the header, digest and document, and that every value is a StoredValue (the
+ * core's `load` checks the rest of each entry, and refuses the whole snapshot if one is wrong).
+ */
+export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
+  const bad = (problem: string, cause?: unknown): SnapshotError =>
+    new SnapshotError(file, `snapshot ${file} ${problem}`, cause === undefined ? {} : { cause });
+  if (
+    bytes.length < HEADER_BYTES ||
+    !bytes.subarray(0, SNAPSHOT_MAGIC.length).equals(SNAPSHOT_MAGIC)
+  ) {
+    throw bad('is not a dcache snapshot: it does not start with the snapshot header');
+  }
+  const body = bytes.subarray(HEADER_BYTES);
+  if (!digestOf(body).equals(bytes.subarray(SNAPSHOT_MAGIC.length, HEADER_BYTES))) {
+    throw bad('is corrupt: its checksum does not match its content (damaged or truncated)');
+  }
+  let document: unknown;
+  try {
+    document = codec().unpack(body);
+  } catch (error) {
+    throw bad(`is corrupt: cannot decode it: ${(error as Error).message}`, error);
+  }
+  if (typeof document !== 'object' || document === null) {
+    throw bad('is not a dcache snapshot: it holds no snapshot document');
+  }
+  const { format, version, savedAt, lastVersion, entries } = document as Record<string, unknown>;
+  if (format !== SNAPSHOT_FORMAT) throw bad('is not a dcache snapshot: wrong format field');
+  if (!READABLE_VERSIONS.includes(version)) {
+    throw bad(
+      `has version ${String(version)}; this node reads versions ${READABLE_VERSIONS.join(' and ')} (saved by a newer dcache?)`,
+    );
+  }
+  if (typeof savedAt !== 'number' || !Number.isFinite(savedAt)) {
+    throw bad('is corrupt: savedAt is not a time');
+  }
+  if (!Number.isSafeInteger(lastVersion) || (lastVersion as number) < 0) {
+    throw bad('is corrupt: lastVersion is not a version');
+  }
+  if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
+  for (let i = 0; i < entries.length; i++) {
+    const record = (entries[i] as unknown[] | undefined)?.[1] as
+      Record<string, unknown> | undefined;
+    const value = record?.value as Record<string, unknown> | undefined;
+    const bytesOf = value?.bytes;
+    const flags = value?.flags;
+    const stamp = value?.stamp ?? 0;
+    const tombstone = value?.tombstone;
+    if (!isStamp(stamp) || (tombstone !== undefined && tombstone !== true)) {
+      throw bad(`is corrupt: entry ${i} has a bad stamp or tombstone mark`);
+    }
+    if (
+      !(bytesOf instanceof Uint8Array) ||
+      typeof flags !== 'number' ||
+      !Number.isInteger(flags) ||
+      flags < 0 ||
+      flags > 0xffff_ffff
+    ) {
+      throw bad(`is corrupt: entry ${i} does not hold a value { bytes, flags }`);
+    }
+    // A fresh record of exactly the known fields: nothing else from the file reaches the cache. A
+    // plain Uint8Array over the Buffer msgpackr gives (its own copy), as HTTP stores them.
+    const exact = new Uint8Array(bytesOf.buffer, bytesOf.byteOffset, bytesOf.byteLength);
+    record!.value = (
+      tombstone ? { bytes: exact, flags, stamp, tombstone } : { bytes: exact, flags, stamp }
+    ) satisfies StoredValue;
+  }
+  return {
+    format: SNAPSHOT_FORMAT,
+    version: SNAPSHOT_VERSION,
+    savedAt,
+    lastVersion: lastVersion as number,
+    entries: entries as DumpEntry<StoredValue>[],
+  };
+}
