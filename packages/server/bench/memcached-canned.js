@@ -1,11 +1,12 @@
 // The ceiling for bench/memcached.js: a Node server that answers memaslap's get and set with canned
 // replies — no cache, no protocol beyond finding lines and skipping data blocks — over the node's
-// own read path (one shared read buffer via `onread`) and write pattern (each connection's replies
-// in one latin1 write per event-loop turn). What dcache reaches of this is what its protocol and
+// own read path (one shared read buffer via `onread`) and write path (each connection's replies
+// in one latin1 write per event-loop turn, straight to the socket's handle). What dcache reaches of this is what its protocol and
 // cache cost; what this reaches of memcached is what one Node thread costs. Prints "PORT <n>".
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:net';
 import { setImmediate } from 'node:timers';
+import { handleOutlet } from '../dist/memcached/handle-outlet.js';
 import { adoptWithSharedReadBuffer } from '../dist/memcached/shared-buffer-reads.js';
 
 const VALUE_BYTES = Number(process.env.DCACHE_BENCH_VALUE_BYTES ?? 100);
@@ -24,6 +25,7 @@ const flushAll = () => {
 };
 
 class CannedConnection {
+  outlet = undefined;
   socket = undefined;
   out = '';
   /** Data-block bytes still to skip. */
@@ -69,7 +71,7 @@ class CannedConnection {
 
   flush() {
     if (this.out === '' || this.socket.destroyed) return;
-    this.socket.write(this.out, 'latin1');
+    this.outlet.latin1(this.out);
     this.out = '';
   }
 }
@@ -79,6 +81,8 @@ const server = createServer({ pauseOnConnect: true }, (accepted) => {
   const socket = adoptWithSharedReadBuffer(accepted, readBuffer, (chunk) => conn.receive(chunk));
   if (socket === undefined) throw new Error('this Node does not allow the shared read buffer');
   conn.socket = socket;
+  conn.outlet = handleOutlet(socket, () => {});
+  if (conn.outlet === undefined) throw new Error('this Node does not allow writing to the handle');
   socket.setNoDelay(true);
   socket.on('error', () => {});
 });

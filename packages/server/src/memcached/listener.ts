@@ -115,7 +115,14 @@ export function listenerSharingFlush(
         : undefined;
       socket = adopted ?? accepted;
     }
-    const connection = new MemcachedConnection(socket, shared, flushes, limits);
+    // A socket read through the shared buffer is written straight to its handle too.
+    const connection = new MemcachedConnection(
+      socket,
+      shared,
+      flushes,
+      limits,
+      adopted !== undefined,
+    );
     if (adopted === undefined) {
       socket.on('data', receive);
       socket.resume();

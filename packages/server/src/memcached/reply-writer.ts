@@ -1,9 +1,9 @@
-import type { Socket } from 'node:net';
+import type { ReplyOutlet } from './reply-outlet.js';
 
 /**
  * Collects the replies produced while processing input — one chunk, or all chunks of one
- * event-loop turn when the connection's flushes are deferred — then hands them to the socket in
- * one `write` (or one corked batch when a large value is passed by reference).
+ * event-loop turn when the connection's flushes are deferred — then hands them to the connection's
+ * {@link ReplyOutlet} in one write (several buffers when a large value is passed by reference).
  *
  * Small pieces are copied into a slab. At flush, a small reply is copied out (a pooled Buffer or a
  * latin1 string) and the slab is reused; a large one is handed over as a view, and the slab is
@@ -170,11 +170,8 @@ export class ReplyWriter {
     return this.end - this.start + this.partsBytes;
   }
 
-  /**
-   * Writes everything collected; returns false when the socket asks us to wait for 'drain'.
-   * `written`, when given, runs once the last of it has been handed to the kernel.
-   */
-  flush(socket: Socket, written?: (error?: Error | null) => void): boolean {
+  /** Hands everything collected to `outlet`; returns false when the connection must wait for it. */
+  flush(outlet: ReplyOutlet): boolean {
     const n = this.end - this.start;
     if (this.parts.length === 0 && n > 0 && n < POOLED_COPY_BYTES) {
       // The common case, one small reply: handed over as a latin1 string (byte for byte the
@@ -184,27 +181,14 @@ export class ReplyWriter {
       this.start = 0;
       this.end = 0;
       this.bytesWritten += n;
-      return socket.write(text, 'latin1', written);
+      return outlet.latin1(text);
     }
     this.pushSlab();
     const parts = this.parts;
     if (parts.length === 0) return true;
-    let ok: boolean;
-    if (parts.length === 1) {
-      this.bytesWritten += parts[0]!.length;
-      ok = socket.write(parts[0]!, written);
-    } else {
-      socket.cork();
-      ok = true;
-      const last = parts.length - 1;
-      for (let i = 0; i <= last; i++) {
-        this.bytesWritten += parts[i]!.length;
-        ok = i === last ? socket.write(parts[i]!, written) : socket.write(parts[i]!);
-      }
-      socket.uncork();
-    }
+    this.bytesWritten += this.partsBytes;
     this.parts = [];
     this.partsBytes = 0;
-    return ok;
+    return outlet.buffers(parts);
   }
 }
