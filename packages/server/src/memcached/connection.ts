@@ -92,6 +92,7 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly credentials: MemcachedCredentials | undefined;
   /** Where replies go: the socket's write path, or straight to its native handle. */
   private readonly outlet: ReplyOutlet;
+  flushQueued = false;
   /** A look at resuming is queued (see flush). */
   private resumeQueued = false;
   private readonly resumeLater = (): void => {

@@ -131,6 +131,59 @@ export class ReplyWriter {
     return this;
   }
 
+  /**
+   * A retrieval hit, `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n`, with the key copied
+   * from `src[keyStart, keyEnd)`; `cas` < 0 leaves the CAS out. The get path's one call: a small
+   * value's whole block is reserved and written at once.
+   */
+  hit(
+    src: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    flags: number,
+    data: Uint8Array,
+    cas: number,
+  ): this {
+    const n = data.length;
+    if (n >= LARGE_VALUE_BYTES) {
+      this.ascii('VALUE ').bytes(src, keyStart, keyEnd).ascii(' ').uint(flags).ascii(' ').uint(n);
+      if (cas >= 0) this.ascii(' ').uint(cas);
+      return this.crlf().value(data).crlf();
+    }
+    // "VALUE " + key + " " + flags (≤ 10 digits) + " " + length + " " + cas (≤ 16) + CRLF.
+    this.reserve(keyEnd - keyStart + n + 48);
+    const slab = this.slab;
+    let at = this.end;
+    slab[at++] = 0x56; // V
+    slab[at++] = 0x41; // A
+    slab[at++] = 0x4c; // L
+    slab[at++] = 0x55; // U
+    slab[at++] = 0x45; // E
+    slab[at++] = 0x20;
+    for (let i = keyStart; i < keyEnd; i++) slab[at++] = src[i]!;
+    slab[at++] = 0x20;
+    this.end = at;
+    this.uint(flags);
+    slab[this.end++] = 0x20;
+    this.uint(n);
+    if (cas >= 0) {
+      slab[this.end++] = 0x20;
+      this.uint(cas);
+    }
+    at = this.end;
+    slab[at++] = 0x0d;
+    slab[at++] = 0x0a;
+    if (n <= 64) for (let i = 0; i < n; i++) slab[at++] = data[i]!;
+    else {
+      slab.set(data, at);
+      at += n;
+    }
+    slab[at++] = 0x0d;
+    slab[at++] = 0x0a;
+    this.end = at;
+    return this;
+  }
+
   crlf(): this {
     this.reserve(2);
     this.slab[this.end++] = 0x0d;
