@@ -69,6 +69,9 @@ class HandleOutlet implements ReplyOutlet {
   }
 
   get queued(): number {
+    // libuv queues bytes only behind a write still in flight; asked after every command, so the
+    // native getter is called only then.
+    if (this.#inFlight === 0) return 0;
     const handle = handleOf(this.socket);
     return handle === null ? 0 : handle.writeQueueSize;
   }
