@@ -93,6 +93,8 @@ export class MemcachedConnection implements Session, Flushable {
   /** Where replies go: the socket's write path, or straight to its native handle. */
   private readonly outlet: ReplyOutlet;
   flushQueued = false;
+  /** Unsent bytes when {@link sending} last looked. */
+  private lastQueued = 0;
   /** A look at resuming is queued (see flush). */
   private resumeQueued = false;
   private readonly resumeLater = (): void => {
@@ -192,6 +194,18 @@ export class MemcachedConnection implements Session, Flushable {
     this.deferred = undefined;
     this.flush();
     this.socket.end();
+  }
+
+  /**
+   * Whether replies went out since the last call while some are still queued. Writes straight to
+   * the handle do not refresh the socket's idle timer as its own writes do, so the listener asks
+   * before it kicks a connection: one still taking in a long reply is not idle.
+   */
+  sending(): boolean {
+    const queued = this.outlet.queued;
+    const moved = queued > 0 && queued !== this.lastQueued;
+    this.lastQueued = queued;
+    return moved;
   }
 
   /** Processes one input chunk; the chunk may be overwritten once this returns. */

@@ -130,6 +130,10 @@ export function listenerSharingFlush(
     connections.add(connection);
     if (o.idleTimeoutMs > 0) {
       socket.setTimeout(o.idleTimeoutMs, () => {
+        if (connection.sending()) {
+          socket.setTimeout(o.idleTimeoutMs);
+          return;
+        }
         counters.idle_kicks++;
         socket.destroy();
       });
