@@ -93,8 +93,8 @@ export class MemcachedConnection implements Session, Flushable {
   /** Where replies go: the socket's write path, or straight to its native handle. */
   private readonly outlet: ReplyOutlet;
   flushQueued = false;
-  /** Unsent bytes when {@link sending} last looked. */
-  private lastQueued = 0;
+  /** Reply bytes in the kernel when {@link sending} last looked. */
+  private lastSent = 0;
   /** A look at resuming is queued (see flush). */
   private resumeQueued = false;
   private readonly resumeLater = (): void => {
@@ -197,15 +197,17 @@ export class MemcachedConnection implements Session, Flushable {
   }
 
   /**
-   * Whether replies went out since the last call while some are still queued. Writes straight to
-   * the handle do not refresh the socket's idle timer as its own writes do, so the listener asks
-   * before it kicks a connection: one still taking in a long reply is not idle.
+   * Whether reply bytes reached the kernel since the last call and the reply is not done (bytes
+   * still queued, or keys of a stopped get left). Writes straight to the handle do not refresh
+   * the socket's idle timer as its own writes do, so the listener asks before it kicks a
+   * connection: one still taking in a long reply is not idle, one that stopped reading is.
    */
   sending(): boolean {
     const queued = this.outlet.queued;
-    const moved = queued > 0 && queued !== this.lastQueued;
-    this.lastQueued = queued;
-    return moved;
+    const sent = this.out.bytesWritten - queued;
+    const moved = sent !== this.lastSent;
+    this.lastSent = sent;
+    return moved && (queued > 0 || this.deferred !== undefined);
   }
 
   /** Processes one input chunk; the chunk may be overwritten once this returns. */

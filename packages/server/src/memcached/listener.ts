@@ -129,14 +129,16 @@ export function listenerSharingFlush(
     }
     connections.add(connection);
     if (o.idleTimeoutMs > 0) {
-      socket.setTimeout(o.idleTimeoutMs, () => {
+      // Node runs a timeout callback once: re-armed with it while a long reply is still moving.
+      const onIdle = (): void => {
         if (connection.sending()) {
-          socket.setTimeout(o.idleTimeoutMs);
+          socket.setTimeout(o.idleTimeoutMs, onIdle);
           return;
         }
         counters.idle_kicks++;
         socket.destroy();
-      });
+      };
+      socket.setTimeout(o.idleTimeoutMs, onIdle);
     }
     socket.once('close', () => {
       connections.delete(connection);
