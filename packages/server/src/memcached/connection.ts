@@ -92,6 +92,7 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly credentials: MemcachedCredentials | undefined;
   /** Where replies go: the socket's write path, or straight to its native handle. */
   private readonly outlet: ReplyOutlet;
+  /** Owned by the flush scheduler (see Flushable). */
   flushQueued = false;
   /** Reply bytes in the kernel when {@link sending} last looked. */
   private lastSent = 0;
