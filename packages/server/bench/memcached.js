@@ -1,22 +1,29 @@
-// memcached protocol benchmark: memcaslap (libmemcached's memaslap) against a dcache node's
-// memcached port and against a real memcached, same settings, alternating, several rounds.
+// memcached protocol benchmark: memcaslap (libmemcached's memaslap) against a CLI-started dcache
+// node's memcached port, a real memcached, and a canned-reply Node server (memcached-canned.js: no
+// cache, no protocol; the ceiling for one Node thread), same settings, alternating, several rounds.
 //
 //   node bench/memcached.js            (after `pnpm build`; needs memcached + libmemcached-tools)
 //   DCACHE_BENCH_SECONDS=5 DCACHE_BENCH_ROUNDS=5 DCACHE_BENCH_PROFILE=1 node bench/memcached.js
+//   DCACHE_BENCH_BASELINE=/tmp/before/packages/server node bench/memcached.js
 //
 // DCACHE_BENCH_PROFILE=1 starts the dcache node with --cpu-prof and prints where its CPU time went.
+// DCACHE_BENCH_BASELINE=<another checkout's packages/server, built> adds that build's node as a
+// contender, alternated with the rest, and prints this build's ops/s over it.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.DCACHE_BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.DCACHE_BENCH_ROUNDS ?? 5);
 const profile = process.env.DCACHE_BENCH_PROFILE === '1';
+const baselineDir = process.env.DCACHE_BENCH_BASELINE
+  ? resolve(process.env.DCACHE_BENCH_BASELINE)
+  : undefined;
 const concurrency = 64;
 const threads = 2;
 const valueBytes = 100;
@@ -80,21 +87,31 @@ async function startMemcached() {
   return { port, child };
 }
 
-async function startDcache() {
-  const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${work}`] : [];
-  const child = spawn(process.execPath, [...args, join(here, 'memcached-server.js')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Starts `args` under Node and resolves once it has printed the port matching `portLine`. */
+async function startNode(args, portLine) {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   const port = await new Promise((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
-      const m = /PORT (\d+)/.exec(out);
+      const m = portLine.exec(out);
       if (m) resolve(Number(m[1]));
     });
-    child.once('exit', (code) => reject(new Error(`dcache node exited (${code})`)));
+    child.once('exit', (code) => reject(new Error(`${args.at(-1)} exited (${code})`)));
   });
   return { port, child };
+}
+
+/** A dcache node as users start it: the CLI, its defaults, the memcached port on, 1 GiB. */
+function startDcache(serverDir, withProfile) {
+  const prof = withProfile ? ['--cpu-prof', `--cpu-prof-dir=${work}`] : [];
+  const cli = join(serverDir, 'bin', 'dcache-server.js');
+  const flags = ['--port', '0', '--memcached-port', '0', '--max-memory', '1gb'];
+  return startNode([...prof, cli, ...flags], /memcached protocol on [^:]+:(\d+)/);
+}
+
+function startCanned() {
+  return startNode([join(here, 'memcached-canned.js')], /PORT (\d+)/);
 }
 
 function stop(child) {
@@ -232,22 +249,33 @@ function summariseProfile() {
   console.log(`  (idle: ${((100 * groups.idle) / (busy + groups.idle)).toFixed(1)}% of the run)`);
 }
 
-const mc = await startMemcached();
-const dc = await startDcache();
-const results = { memcached: [], dcache: [] };
+const serverDir = join(here, '..');
+if (baselineDir && !existsSync(join(baselineDir, 'dist', 'cli.js'))) {
+  console.error(
+    `DCACHE_BENCH_BASELINE=${baselineDir}: no dist/cli.js there (build that checkout first)`,
+  );
+  process.exit(1);
+}
+const servers = { dcache: await startDcache(serverDir, profile) };
+if (baselineDir) servers['dcache (baseline)'] = await startDcache(baselineDir, false);
+servers.memcached = await startMemcached();
+servers['canned Node'] = await startCanned();
+const names = Object.keys(servers);
+const results = Object.fromEntries(names.map((n) => [n, []]));
 try {
   console.log(
-    `memcaslap -T ${threads} -c ${concurrency} -X ${valueBytes} -t ${seconds}s, 90% get / 10% set, ${rounds} rounds, alternating`,
+    `memcaslap -T ${threads} -c ${concurrency} -X ${valueBytes} -t ${seconds}s, 90% get / 10% set, ${rounds} rounds, order rotating`,
   );
   for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? ['dcache', 'memcached'] : ['memcached', 'dcache'];
+    // Each contender goes first, second, … in turn, so none always follows the same neighbour.
+    const order = names.map((_, i) => names[(i + r) % names.length]);
     for (const name of order) {
-      const server = name === 'dcache' ? dc : mc;
+      const server = servers[name];
       const cpuBefore = cpuMicros(server.child.pid);
       const res = await runMemaslap(server.port);
       const cpuAfter = cpuMicros(server.child.pid);
       // Server CPU per operation: independent of how much CPU other processes left it. The split
-      // shows where a gap lies: the kernel's share (loopback TCP) is close for both.
+      // shows where a gap lies: the kernel's share (loopback TCP) is close for all.
       const perOp = (part) =>
         cpuBefore === undefined ? NaN : (cpuAfter[part] - cpuBefore[part]) / (res.ops * seconds);
       res.userUsPerOp = perOp('user');
@@ -255,13 +283,12 @@ try {
       res.cpuUsPerOp = res.userUsPerOp + res.systemUsPerOp;
       results[name].push(res);
       console.log(
-        `  round ${r + 1} ${name.padEnd(9)} ${String(res.ops).padStart(8)} ops/s  avg ${res.avgUs} µs  p99 ≤ ${res.p99Us} µs  server CPU ${res.cpuUsPerOp.toFixed(1)} µs/op (user ${res.userUsPerOp.toFixed(1)}, kernel ${res.systemUsPerOp.toFixed(1)})`,
+        `  round ${r + 1} ${name.padEnd(17)} ${String(res.ops).padStart(8)} ops/s  avg ${res.avgUs} µs  p99 ≤ ${res.p99Us} µs  server CPU ${res.cpuUsPerOp.toFixed(1)} µs/op (user ${res.userUsPerOp.toFixed(1)}, kernel ${res.systemUsPerOp.toFixed(1)})`,
       );
     }
   }
 } finally {
-  await stop(dc.child);
-  await stop(mc.child);
+  for (const server of Object.values(servers)) await stop(server.child);
 }
 
 const row = (name) => {
@@ -277,21 +304,36 @@ const row = (name) => {
     system: median(rs.map((r) => r.systemUsPerOp)),
   };
 };
-const d = row('dcache');
-const m = row('memcached');
+const rows = Object.fromEntries(names.map((n) => [n, row(n)]));
+const m = rows.memcached;
 console.log(
-  '\n| server | ops/s (median) | avg latency µs | p50 µs (≤) | p99 µs (≤) | server CPU µs/op | user | kernel |',
+  '\n| server | ops/s (median) | vs memcached | avg latency µs | p50 µs (≤) | p99 µs (≤) | server CPU µs/op | user | kernel |',
 );
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-for (const x of [d, m]) {
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const x of Object.values(rows)) {
   console.log(
-    `| ${x.name} | ${x.ops} | ${x.avg} | ${x.p50} | ${x.p99} | ${x.cpu.toFixed(1)} | ${x.user.toFixed(1)} | ${x.system.toFixed(1)} |`,
+    `| ${x.name} | ${x.ops} | ${(x.ops / m.ops).toFixed(3)}× | ${x.avg} | ${x.p50} | ${x.p99} | ${x.cpu.toFixed(1)} | ${x.user.toFixed(1)} | ${x.system.toFixed(1)} |`,
   );
 }
-const ratio = d.ops / m.ops;
+// Ratios of the rounds' medians, and the median of each round's own ratio (the contenders of one
+// round ran back to back, so a round's ratio sees the same neighbours' load).
+const perRound = (a, b) => median(results[a].map((r, i) => r.ops / results[b][i].ops)).toFixed(3);
+const ratio = rows.dcache.ops / m.ops;
 console.log(
-  `\ndcache / memcached ops/s: ${ratio.toFixed(3)}x (target >= 0.5x) ${ratio >= 0.5 ? 'MET' : 'MISSED'}`,
+  `\ndcache / memcached ops/s: ${ratio.toFixed(3)}x (per round ${perRound('dcache', 'memcached')}x; target >= 0.6x) ${ratio >= 0.6 ? 'MET' : 'MISSED'}`,
 );
-console.log(`ops per CPU-second, dcache / memcached: ${(m.cpu / d.cpu).toFixed(2)}x`);
+console.log(
+  `canned Node / memcached ops/s: ${(rows['canned Node'].ops / m.ops).toFixed(3)}x (per round ${perRound('canned Node', 'memcached')}x): one Node thread's ceiling`,
+);
+console.log(
+  `dcache / canned Node ops/s: ${(rows.dcache.ops / rows['canned Node'].ops).toFixed(3)}x (per round ${perRound('dcache', 'canned Node')}x)`,
+);
+if (baselineDir) {
+  const b = rows['dcache (baseline)'];
+  console.log(
+    `dcache / baseline ops/s: ${(rows.dcache.ops / b.ops).toFixed(3)}x (per round ${perRound('dcache', 'dcache (baseline)')}x); baseline / memcached ${(b.ops / m.ops).toFixed(3)}x`,
+  );
+}
+console.log(`ops per CPU-second, dcache / memcached: ${(m.cpu / rows.dcache.cpu).toFixed(2)}x`);
 if (profile) summariseProfile();
 rmSync(work, { recursive: true, force: true });

@@ -5,6 +5,9 @@ import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
 import { refuseForMemory } from './no-memory.js';
+import { handleOutlet } from './handle-outlet.js';
+import { SocketOutlet } from './reply-outlet.js';
+import type { ReplyOutlet } from './reply-outlet.js';
 import { ReplyWriter } from './reply-writer.js';
 import type { PendingStore, ProtocolShared, Session } from './session.js';
 import { completeTextStore } from './storage-commands.js';
@@ -87,8 +90,19 @@ export class MemcachedConnection implements Session, Flushable {
   /** A command or data block completed since the hold timer was last looked at. */
   private progressed = false;
   private readonly credentials: MemcachedCredentials | undefined;
-  /** Runs as each flush has been handed to the kernel (one function, not one per write). */
-  private readonly written = (): void => this.onWritten();
+  /** Where replies go: the socket's write path, or straight to its native handle. */
+  private readonly outlet: ReplyOutlet;
+  /** Owned by the flush scheduler (see Flushable). */
+  flushQueued = false;
+  /** Reply bytes in the kernel when {@link sending} last looked. */
+  private lastSent = 0;
+  /** A look at resuming is queued (see flush). */
+  private resumeQueued = false;
+  private readonly resumeLater = (): void => {
+    this.resumeQueued = false;
+    this.account();
+    this.resumeIfRoom();
+  };
   /** No input has arrived yet: the first byte tells a binary-protocol client apart. */
   private fresh = true;
 
@@ -98,12 +112,22 @@ export class MemcachedConnection implements Session, Flushable {
     /** Without one, the replies to each input chunk are written as soon as it is processed. */
     private readonly flushes?: FlushScheduler,
     limits: ConnectionLimits = {},
+    /**
+     * Write replies straight to the socket's native handle (handle-outlet.ts) when this Node
+     * allows it; the listener asks for it on the sockets it reads through a shared buffer.
+     */
+    handleWrites = false,
   ) {
     this.budget = limits.budget;
     this.inputBudget = limits.input;
     this.inputTimeoutMs = limits.inputTimeoutMs ?? 0;
     this.credentials = limits.credentials;
     this.authenticated = limits.credentials === undefined;
+    // Runs as each flush has been handed to the kernel: the budget follows the socket's queue.
+    const written = limits.budget === undefined ? undefined : (): void => this.onWritten();
+    this.outlet =
+      (handleWrites && handleOutlet(socket, () => this.onWritten())) ||
+      new SocketOutlet(socket, written);
     socket.setNoDelay(true);
     socket.on('drain', () => this.onDrain());
     // A reset by the peer is normal for a cache connection; 'close' follows and cleans up.
@@ -173,6 +197,20 @@ export class MemcachedConnection implements Session, Flushable {
     this.socket.end();
   }
 
+  /**
+   * Whether reply bytes reached the kernel since the last call and the reply is not done (bytes
+   * still queued, or keys of a stopped get left). Writes straight to the handle do not refresh
+   * the socket's idle timer as its own writes do, so the listener asks before it kicks a
+   * connection: one still taking in a long reply is not idle, one that stopped reading is.
+   */
+  sending(): boolean {
+    const queued = this.outlet.queued;
+    const sent = this.out.bytesWritten - queued;
+    const moved = sent !== this.lastSent;
+    this.lastSent = sent;
+    return moved && (queued > 0 || this.deferred !== undefined);
+  }
+
   /** Processes one input chunk; the chunk may be overwritten once this returns. */
   receive(chunk: Buffer): void {
     this.shared.counters.bytes_read += chunk.length;
@@ -216,8 +254,7 @@ export class MemcachedConnection implements Session, Flushable {
 
   /** Unsent bytes: replies not yet handed to the socket, and those the socket still queues. */
   private unsent(): number {
-    const queued = this.socket.writableLength;
-    return this.out.pendingBytes + (queued > 0 ? queued : 0);
+    return this.out.pendingBytes + this.outlet.queued;
   }
 
   private overLimit(): boolean {
@@ -227,8 +264,7 @@ export class MemcachedConnection implements Session, Flushable {
   /** Reports the socket's queue to the budget (replies not yet handed over are reported at flush). */
   private account(): void {
     if (this.budget === undefined) return;
-    const queued = this.socket.writableLength;
-    const now = queued > 0 ? queued : 0;
+    const now = this.outlet.queued;
     this.budget.change(now - this.accounted);
     this.accounted = now;
   }
@@ -240,7 +276,7 @@ export class MemcachedConnection implements Session, Flushable {
   }
 
   private resumeIfRoom(): void {
-    if (!this.paused || this.closing || this.socket.writableNeedDrain || this.overLimit()) return;
+    if (!this.paused || this.closing || this.outlet.blocked || this.overLimit()) return;
     this.paused = false;
     this.socket.resume();
     const rest = this.deferred;
@@ -409,11 +445,20 @@ export class MemcachedConnection implements Session, Flushable {
 
   private flush(): void {
     if (this.socket.destroyed) return;
-    const ok = this.out.flush(this.socket, this.budget && this.written);
+    const wrote = this.out.pendingBytes > 0;
+    const ok = this.out.flush(this.outlet);
     this.shared.counters.bytes_written += this.out.bytesWritten - this.reportedWritten;
     this.reportedWritten = this.out.bytesWritten;
     this.account();
-    if (!ok && !this.closing) this.pause();
+    if (this.closing) return;
+    if (!ok) this.pause();
+    else if (wrote && this.paused && !this.resumeQueued) {
+      // Paused for the budget and the kernel took everything at once: no completion will come
+      // to resume it, so look again once this write is done (the socket's own path does the same
+      // from its after-write tick).
+      this.resumeQueued = true;
+      process.nextTick(this.resumeLater);
+    }
   }
 }
 

@@ -1,5 +1,7 @@
 /** Something holding replies to write out (a memcached connection). */
 export interface Flushable {
+  /** Set while queued with a scheduler (only the scheduler writes it): queued once per turn. */
+  flushQueued: boolean;
   flushReplies(): void;
   /** Gives the connection up when writing its replies failed unexpectedly. */
   abandon(): void;
@@ -20,15 +22,19 @@ export interface Flushable {
  * turn leave in one write.
  */
 export class FlushScheduler {
-  #queued = new Set<Flushable>();
-  /** The other set, swapped in while one is being flushed (no allocation per turn). */
-  #spare = new Set<Flushable>();
+  // Arrays and a flag on each target rather than a Set: a Set cleared every turn re-grows its
+  // table as the turn's connections are added again (measured in the node's profile).
+  #queued: Flushable[] = [];
+  /** The other array, swapped in while one is being flushed (no allocation per turn). */
+  #spare: Flushable[] = [];
   #scheduled = false;
   readonly #run = (): void => this.flushAll();
 
   /** Queues `target` for the end of this turn (once, however often it is added). */
   add(target: Flushable): void {
-    this.#queued.add(target);
+    if (target.flushQueued) return;
+    target.flushQueued = true;
+    this.#queued.push(target);
     if (this.#scheduled) return;
     this.#scheduled = true;
     setImmediate(this.#run);
@@ -38,18 +44,20 @@ export class FlushScheduler {
   flushAll(): void {
     this.#scheduled = false;
     const queued = this.#queued;
-    if (queued.size === 0) return;
+    if (queued.length === 0) return;
     this.#queued = this.#spare;
-    for (const target of queued) {
+    for (let i = 0; i < queued.length; i++) {
+      const target = queued[i]!;
+      target.flushQueued = false;
       try {
         target.flushReplies();
       } catch {
-        // Not expected (socket.write reports failures through 'error'). Should it happen, this
+        // Not expected (a write reports failures through 'error'). Should it happen, this
         // connection is dropped rather than the other connections' replies and the process.
         target.abandon();
       }
     }
-    queued.clear();
+    queued.length = 0;
     this.#spare = queued;
   }
 }

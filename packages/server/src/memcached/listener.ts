@@ -115,17 +115,30 @@ export function listenerSharingFlush(
         : undefined;
       socket = adopted ?? accepted;
     }
-    const connection = new MemcachedConnection(socket, shared, flushes, limits);
+    // A socket read through the shared buffer is written straight to its handle too.
+    const connection = new MemcachedConnection(
+      socket,
+      shared,
+      flushes,
+      limits,
+      adopted !== undefined,
+    );
     if (adopted === undefined) {
       socket.on('data', receive);
       socket.resume();
     }
     connections.add(connection);
     if (o.idleTimeoutMs > 0) {
-      socket.setTimeout(o.idleTimeoutMs, () => {
+      // Node runs a timeout callback once: re-armed with it while a long reply is still moving.
+      const onIdle = (): void => {
+        if (connection.sending()) {
+          socket.setTimeout(o.idleTimeoutMs, onIdle);
+          return;
+        }
         counters.idle_kicks++;
         socket.destroy();
-      });
+      };
+      socket.setTimeout(o.idleTimeoutMs, onIdle);
     }
     socket.once('close', () => {
       connections.delete(connection);

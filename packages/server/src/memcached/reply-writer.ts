@@ -1,9 +1,9 @@
-import type { Socket } from 'node:net';
+import type { ReplyOutlet } from './reply-outlet.js';
 
 /**
  * Collects the replies produced while processing input — one chunk, or all chunks of one
- * event-loop turn when the connection's flushes are deferred — then hands them to the socket in
- * one `write` (or one corked batch when a large value is passed by reference).
+ * event-loop turn when the connection's flushes are deferred — then hands them to the connection's
+ * {@link ReplyOutlet} in one write (several buffers when a large value is passed by reference).
  *
  * Small pieces are copied into a slab. At flush, a small reply is copied out (a pooled Buffer or a
  * latin1 string) and the slab is reused; a large one is handed over as a view, and the slab is
@@ -131,6 +131,59 @@ export class ReplyWriter {
     return this;
   }
 
+  /**
+   * A retrieval hit, `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n`, with the key copied
+   * from `src[keyStart, keyEnd)`; `cas` < 0 leaves the CAS out. The get path's one call: a small
+   * value's whole block is reserved and written at once.
+   */
+  hit(
+    src: Uint8Array,
+    keyStart: number,
+    keyEnd: number,
+    flags: number,
+    data: Uint8Array,
+    cas: number,
+  ): this {
+    const n = data.length;
+    if (n >= LARGE_VALUE_BYTES) {
+      this.ascii('VALUE ').bytes(src, keyStart, keyEnd).ascii(' ').uint(flags).ascii(' ').uint(n);
+      if (cas >= 0) this.ascii(' ').uint(cas);
+      return this.crlf().value(data).crlf();
+    }
+    // "VALUE " + key + " " + flags (≤ 10 digits) + " " + length + " " + cas (≤ 16) + CRLF.
+    this.reserve(keyEnd - keyStart + n + 48);
+    const slab = this.slab;
+    let at = this.end;
+    slab[at++] = 0x56; // V
+    slab[at++] = 0x41; // A
+    slab[at++] = 0x4c; // L
+    slab[at++] = 0x55; // U
+    slab[at++] = 0x45; // E
+    slab[at++] = 0x20;
+    for (let i = keyStart; i < keyEnd; i++) slab[at++] = src[i]!;
+    slab[at++] = 0x20;
+    this.end = at;
+    this.uint(flags);
+    slab[this.end++] = 0x20;
+    this.uint(n);
+    if (cas >= 0) {
+      slab[this.end++] = 0x20;
+      this.uint(cas);
+    }
+    at = this.end;
+    slab[at++] = 0x0d;
+    slab[at++] = 0x0a;
+    if (n <= 64) for (let i = 0; i < n; i++) slab[at++] = data[i]!;
+    else {
+      slab.set(data, at);
+      at += n;
+    }
+    slab[at++] = 0x0d;
+    slab[at++] = 0x0a;
+    this.end = at;
+    return this;
+  }
+
   crlf(): this {
     this.reserve(2);
     this.slab[this.end++] = 0x0d;
@@ -170,11 +223,8 @@ export class ReplyWriter {
     return this.end - this.start + this.partsBytes;
   }
 
-  /**
-   * Writes everything collected; returns false when the socket asks us to wait for 'drain'.
-   * `written`, when given, runs once the last of it has been handed to the kernel.
-   */
-  flush(socket: Socket, written?: (error?: Error | null) => void): boolean {
+  /** Hands everything collected to `outlet`; returns false when the connection must wait for it. */
+  flush(outlet: ReplyOutlet): boolean {
     const n = this.end - this.start;
     if (this.parts.length === 0 && n > 0 && n < POOLED_COPY_BYTES) {
       // The common case, one small reply: handed over as a latin1 string (byte for byte the
@@ -184,27 +234,14 @@ export class ReplyWriter {
       this.start = 0;
       this.end = 0;
       this.bytesWritten += n;
-      return socket.write(text, 'latin1', written);
+      return outlet.latin1(text);
     }
     this.pushSlab();
     const parts = this.parts;
     if (parts.length === 0) return true;
-    let ok: boolean;
-    if (parts.length === 1) {
-      this.bytesWritten += parts[0]!.length;
-      ok = socket.write(parts[0]!, written);
-    } else {
-      socket.cork();
-      ok = true;
-      const last = parts.length - 1;
-      for (let i = 0; i <= last; i++) {
-        this.bytesWritten += parts[i]!.length;
-        ok = i === last ? socket.write(parts[i]!, written) : socket.write(parts[i]!);
-      }
-      socket.uncork();
-    }
+    this.bytesWritten += this.partsBytes;
     this.parts = [];
     this.partsBytes = 0;
-    return ok;
+    return outlet.buffers(parts);
   }
 }

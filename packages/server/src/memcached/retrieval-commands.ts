@@ -64,10 +64,7 @@ export function retrieve(
       counters.cmd_get++;
     }
     if (value === undefined) continue;
-    out.ascii('VALUE ').bytes(buf, start, end).ascii(' ').uint(value.flags).ascii(' ');
-    out.uint(value.bytes.length);
-    if (withCas) out.ascii(' ').uint(version);
-    out.crlf().value(value.bytes).crlf();
+    out.hit(buf, start, end, value.flags, value.bytes, withCas ? version : -1);
   }
   out.ascii('END\r\n');
 }

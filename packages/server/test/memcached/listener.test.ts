@@ -158,6 +158,35 @@ describe('connections', () => {
     expect(s.listener.stats.idle_kicks).toBe(1);
   });
 
+  test('a client still taking in a reply larger than the kernel buffers is not cut off as idle', async () => {
+    // Replies go straight to the socket's handle, whose writes do not refresh the idle timer.
+    const s = await startListener({ idleTimeoutMs: 150 });
+    started.push(s);
+    const value = Buffer.alloc(1024 * 1024, 0x61);
+    s.cache.set('big', { bytes: value, flags: 0 });
+    const reader = connect(s.port, '127.0.0.1');
+    reader.on('error', () => {});
+    await new Promise((resolve) => reader.once('connect', resolve));
+    const copies = 64;
+    const total = copies * (`VALUE big 0 ${value.length}\r\n`.length + value.length + 2) + 5;
+    let received = 0;
+    reader.on('data', (d: Buffer) => (received += d.length));
+    reader.write(`get${' big'.repeat(copies)}\r\n`);
+    // Reads in short bursts with long pauses, never sending anything: the reply (more than the
+    // loopback socket buffers hold) keeps moving for several idle timeouts.
+    const started_ = Date.now();
+    while (received < total && Date.now() - started_ < 20_000 && !reader.destroyed) {
+      reader.pause();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      reader.resume();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    // Never cut mid-reply (once the node has handed the whole reply over, it may close).
+    expect(received).toBe(total);
+    expect(Date.now() - started_).toBeGreaterThan(450);
+    reader.destroy();
+  });
+
   test('close() ends every connection and resolves once they are closed', async () => {
     const s = await startListener();
     const a = new RawClient(s.port);
