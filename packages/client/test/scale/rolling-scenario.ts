@@ -48,7 +48,8 @@ export async function rollUnderLoad(
 
   const log: string[] = [];
   const rollStart = now();
-  const at = (): string => `${((now() - rollStart) / 1000).toFixed(1)} s`;
+  // Seconds into the roll, and the `now()` the checker's violations are stamped with.
+  const at = (): string => `${((now() - rollStart) / 1000).toFixed(1)} s (${now().toFixed(0)})`;
   for (const i of all) {
     if (records === 'removed') {
       await Promise.all([cluster.scaleTo(all.filter((n) => n !== i)), cluster.nemesis.stop(i)]);
