@@ -196,10 +196,12 @@ describe.each(STATEFUL_SETS)('%s', (file) => {
     expect(c.resources.limits).not.toHaveProperty('cpu');
   });
 
-  it('gives a stop time for 10 s of in-flight requests plus a snapshot save (README formula)', () => {
+  it('gives a stop time for the shutdown grace, 10 s of in-flight requests and a snapshot save (README formula)', () => {
     expect(envValue(c, 'DCACHE_SNAPSHOT_FILE')).toBe('/data/dcache.snapshot');
     expect(c.volumeMounts).toEqual([{ name: 'data', mountPath: '/data' }]);
-    const { graceSeconds } = sizing(envValue(c, 'DCACHE_MAX_MEMORY'));
+    const shutdownGrace = Number(envValue(c, 'DCACHE_SHUTDOWN_GRACE'));
+    expect(shutdownGrace).toBeGreaterThan(0);
+    const { graceSeconds } = sizing(envValue(c, 'DCACHE_MAX_MEMORY'), shutdownGrace);
     expect(spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(graceSeconds);
   });
 });

@@ -39,9 +39,13 @@ export function mebibytes(size: string): number {
 
 /**
  * deploy/README.md's sizing for a --max-memory: the V8 heap, the container's memory limit, and
- * the shortest stop grace period (10 s of in-flight requests + 2 minutes per GiB for the save).
+ * the shortest stop grace period (the node's --shutdown-grace, in ms, + 10 s of in-flight
+ * requests + 2 minutes per GiB for the save).
  */
-export function sizing(maxMemory: string): {
+export function sizing(
+  maxMemory: string,
+  shutdownGraceMs = 0,
+): {
   heapMiB: number;
   limitMiB: number;
   graceSeconds: number;
@@ -50,6 +54,6 @@ export function sizing(maxMemory: string): {
   return {
     heapMiB: Math.ceil(2.5 * mib + 64),
     limitMiB: Math.ceil(6.5 * mib + 192),
-    graceSeconds: Math.ceil(10 + (120 * mib) / 1024),
+    graceSeconds: Math.ceil(shutdownGraceMs / 1000 + 10 + (120 * mib) / 1024),
   };
 }

@@ -18,6 +18,7 @@ import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
 import { nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
+import { Transition } from './transition.js';
 
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
@@ -36,6 +37,8 @@ export class Cluster {
   readonly fenceOnReturn = new Set<NodeClient>();
   /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
   readonly keyPrefix: string;
+  /** The warm-transition window after a ring change (transition.ts). */
+  readonly transition: Transition;
   readonly #ring: HashRing;
   readonly #options: ResolvedOptions;
   /** Replaced, never changed in place, so a loop over it is not disturbed by add/remove. */
@@ -70,6 +73,11 @@ export class Cluster {
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
     this.#nodes = options.nodes.map(({ url }) => this.#nodeClient(url));
+    this.transition = new Transition({
+      options: options.transition,
+      onTransition: options.onTransition,
+      member: (url) => this.#byUrl.get(url),
+    });
   }
 
   get nodes(): readonly NodeClient[] {
@@ -96,17 +104,20 @@ export class Cluster {
    * ring takes every node `added` (normalised URLs not in the cluster) and drops every one
    * `removed` at once, then `onMembershipChange` hears of it. No request is sent to a removed node
    * any more, also by operations already running (a read falling back, copies after a primary
-   * decided — see `isMember`); what was already queued for it or on the wire finishes, then its
-   * probe stops: the promise resolves then, to the nodes removed (those in `removed` that were
-   * members).
+   * decided — see `isMember`), except the transition window's fallback reads and invalidations
+   * (transition.ts), which keep it until the window closes; what was already queued for it or on
+   * the wire finishes, then (without a window) its probe stops: the promise resolves then, to the
+   * nodes removed (those in `removed` that were members).
    */
   async change(
     added: readonly ResolvedNode[],
     removed: readonly string[],
     source: MembershipSource,
   ): Promise<NodeClient[]> {
-    // The ring before, to tell which keys the removed nodes were replicas of (restore.ts).
-    const before = removed.length > 0 ? this.ringNow() : undefined;
+    // The ring before: which keys the removed nodes were replicas of (restore.ts), and where a
+    // key was before the change (the transition window's fallback reads).
+    const warm = this.transition.enabled;
+    const before = removed.length > 0 || (warm && added.length > 0) ? this.ringNow() : undefined;
     const replicasBefore = this.replicas;
     const leaving: NodeClient[] = [];
     for (const url of removed) {
@@ -126,6 +137,7 @@ export class Cluster {
       ...added.map(({ url }) => this.#nodeClient(url)),
     ];
     if (leaving.length > 0 || added.length > 0) {
+      if (warm) this.transition.changed(before!, replicasBefore, urlsOf(added), leaving);
       callHook('onMembershipChange', this.#options.onMembershipChange, {
         added: added.map(({ url }) => url),
         removed: leaving.map((node) => node.url),
@@ -143,7 +155,8 @@ export class Cluster {
     } finally {
       for (const node of leaving) {
         this.#leaving.delete(node);
-        node.close();
+        // A fallback source until the window closes, which closes it then.
+        if (!this.transition.keeps(node)) node.close();
       }
     }
     return leaving;
@@ -175,6 +188,8 @@ export class Cluster {
 
   flushStarted(): void {
     this.#flushes++;
+    // Every copy a fallback could find predates the flush: nothing is left to keep warm.
+    this.transition.close('flush');
   }
 
   has(url: string): boolean {
@@ -311,7 +326,8 @@ export class Cluster {
    */
   async close(): Promise<void> {
     this.#closing = true;
-    await this.#drain(() => [...this.#nodes, ...this.#leaving], true);
+    await this.#drain(() => [...this.#nodes, ...this.#leaving, ...this.transition.keptNodes], true);
+    this.transition.stop();
     for (const node of this.nodes) node.close();
     await this.transport.close();
   }
@@ -329,6 +345,10 @@ export class Cluster {
       await Promise.allSettled([...work, ...busy.map((node) => node.whenIdle())]);
     }
   }
+}
+
+function urlsOf(nodes: readonly ResolvedNode[]): string[] {
+  return nodes.map(({ url }) => url);
 }
 
 function isClientError(error: Error): boolean {

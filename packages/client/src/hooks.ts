@@ -1,5 +1,6 @@
 // The observability callbacks of ClientOptions, and the one way they are called.
 import type { DiscoveryError } from './errors/discovery-error.js';
+import type { TransitionEvent } from './transition.js';
 
 /** Background work whose failure no caller sees, reported through `onBackgroundError`. */
 export type BackgroundOperation = 'replica-write' | 'read-repair' | 'get-or-set-store' | 'restore';
@@ -72,6 +73,13 @@ export interface ClientHooks {
    * @default undefined
    */
   onDiscoveryError?: (error: DiscoveryError, failure: DiscoveryFailure) => void;
+  /**
+   * Called when a warm-transition window opens (a ring change, with the nodes it added and
+   * removed) and when it closes (`reason`: `'quiet'`, `'max-window'` or `'flush'`, with every node
+   * added and removed while it was open), with `getStats().transition` as it is then.
+   * @default undefined
+   */
+  onTransition?: (event: TransitionEvent) => void;
 }
 
 /** Code of the process warning a throwing (or rejecting) hook becomes. */

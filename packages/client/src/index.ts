@@ -4,6 +4,7 @@ export type {
   ClientOptions,
   DiscoveryOptions,
   NodeSpec,
+  TransitionOptions,
   ValueEncoding,
   WriteConsistency,
 } from './options.js';
@@ -19,6 +20,7 @@ export type { DiscoveryStats } from './discovery.js';
 export type { Loader } from './get-or-set.js';
 export type { ClusterStats, ClusterTotals, NodeStats, NodeStatus } from './stats.js';
 export type { ReplicationStats } from './replication-stats.js';
+export type { TransitionCloseReason, TransitionEvent, TransitionStats } from './transition.js';
 export { FLAGS_JSON, FLAGS_MSGPACK, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './codec.js';
 export { DcacheError, isDcacheError } from './errors/dcache-error.js';
 export { NodeRequestError, isNodeRequestError } from './errors/node-request-error.js';

@@ -37,6 +37,8 @@ describe('resolveOptions', () => {
       discovery: undefined,
       onMembershipChange: undefined,
       onDiscoveryError: undefined,
+      transition: { maxWindowMs: 60_000, quietMs: 5_000 },
+      onTransition: undefined,
     });
   });
 
@@ -81,6 +83,8 @@ describe('resolveOptions', () => {
       onNodeDown: () => undefined,
       onNodeUp: () => undefined,
       onBackgroundError: () => undefined,
+      transition: { maxWindowMs: 0, quietMs: 1 },
+      onTransition: () => undefined,
     } as const;
     expect(resolveOptions(NODES, explicit)).toStrictEqual({
       nodes: resolveOptions(NODES).nodes,
@@ -236,6 +240,41 @@ describe('resolveOptions', () => {
       { onBackgroundError: null },
       TypeError,
       /"onBackgroundError" must be a function, got object/,
+    ],
+    [
+      'transition not an object',
+      NODES,
+      { transition: 5 },
+      TypeError,
+      /"transition" must be an object/,
+    ],
+    [
+      'transition with an unknown field',
+      NODES,
+      { transition: { maxWindow: 5 } },
+      TypeError,
+      /"transition" has an unknown field "maxWindow" \(known: maxWindowMs, quietMs\)/,
+    ],
+    [
+      'transition.maxWindowMs negative',
+      NODES,
+      { transition: { maxWindowMs: -1 } },
+      RangeError,
+      /"transition.maxWindowMs" must be an integer from 0 to 2147483647, got -1/,
+    ],
+    [
+      'transition.quietMs 0',
+      NODES,
+      { transition: { quietMs: 0 } },
+      RangeError,
+      /"transition.quietMs" must be an integer from 1 to 2147483647, got 0/,
+    ],
+    [
+      'onTransition not a function',
+      NODES,
+      { onTransition: {} },
+      TypeError,
+      /"onTransition" must be a function, got object/,
     ],
   ];
 

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import type { ResolvedDiscovery } from './discovery.js';
 import { parseDiscoveryUrl } from './discovery-url.js';
 import type { ClientHooks } from './hooks.js';
+import type { ResolvedTransition } from './transition.js';
 import { tlsOption } from './tls-options.js';
 import type { TlsOptions } from './tls-options.js';
 
@@ -32,6 +33,22 @@ export interface DiscoveryOptions {
    * `['127.0.0.1:5353']`. @default the system's resolvers (`/etc/resolv.conf`)
    */
   servers?: readonly string[];
+}
+
+/** The warm-transition window after a ring change (README "Scaling without a cold dip"). */
+export interface TransitionOptions {
+  /**
+   * Longest a window stays open after the last ring change, in ms; 0 turns warm transitions off
+   * (a moved key is a miss until written or repaired, and a removed node is let go at once).
+   * @default 60000
+   */
+  maxWindowMs?: number;
+  /**
+   * A window closes once this many ms pass with no fallback hit, counted from the last change or
+   * hit, after at least one fallback read.
+   * @default 5000
+   */
+  quietMs?: number;
 }
 
 export interface ClientOptions extends ClientHooks {
@@ -119,6 +136,12 @@ export interface ClientOptions extends ClientHooks {
    * @default { intervalMs: 5000, timeoutMs: 2000, servers: the system's }
    */
   discovery?: DiscoveryOptions;
+  /**
+   * Warm transitions: after each ring change, misses on a key's new owners ask its previous ones
+   * (and backfill them), and writes invalidate the previous owners' copies.
+   * @default { maxWindowMs: 60000, quietMs: 5000 }
+   */
+  transition?: TransitionOptions;
 }
 
 /**
@@ -160,6 +183,8 @@ export interface ResolvedOptions {
   onBackgroundError: ClientHooks['onBackgroundError'];
   onMembershipChange: ClientHooks['onMembershipChange'];
   onDiscoveryError: ClientHooks['onDiscoveryError'];
+  transition: ResolvedTransition;
+  onTransition: ClientHooks['onTransition'];
 }
 
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
@@ -324,6 +349,30 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),
     onMembershipChange: hookOption('onMembershipChange', options.onMembershipChange),
     onDiscoveryError: hookOption('onDiscoveryError', options.onDiscoveryError),
+    transition: transitionOption(options.transition),
+    onTransition: hookOption('onTransition', options.onTransition),
+  };
+}
+
+const TRANSITION_FIELDS: ReadonlySet<string> = new Set(['maxWindowMs', 'quietMs']);
+
+function transitionOption(value: unknown): ResolvedTransition {
+  if (value === undefined) value = {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TypeError(
+      `option "transition" must be an object like { maxWindowMs, quietMs }, got ${value === null ? 'null' : typeof value}`,
+    );
+  }
+  const unknown = Object.keys(value).find((field) => !TRANSITION_FIELDS.has(field));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `option "transition" has an unknown field "${unknown}" (known: maxWindowMs, quietMs)`,
+    );
+  }
+  const { maxWindowMs, quietMs } = value as TransitionOptions;
+  return {
+    maxWindowMs: integerOption('transition.maxWindowMs', maxWindowMs, 60_000, 0, MAX_TIMER_MS),
+    quietMs: integerOption('transition.quietMs', quietMs, 5_000, 1, MAX_TIMER_MS),
   };
 }
 

@@ -5,6 +5,7 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
+import { fallbackRead } from './transition-ops.js';
 import { buryOn, copyTo, hitOf, verifyHit } from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import { writeReplicas } from './write.js';
@@ -132,7 +133,25 @@ export async function readEntry(
     return hit;
   }
   if (missed === undefined) throw cluster.unavailable(key, nodes, errors ?? []);
-  return undefined;
+  // Every new owner asked missed (one that failed may hold a newer write: then no fallback). In a
+  // transition window the key may still be where it was before the ring changed.
+  if (errors !== undefined || !cluster.transition.open) return undefined;
+  const hit = await fallbackRead(
+    cluster,
+    key,
+    missed,
+    deletedAt,
+    flushes,
+    queued,
+    trace,
+    touch,
+    awaitRepair,
+  );
+  if (hit === undefined || !awaitRepair) return hit;
+  // compareAndSet needs the version the new primary gives the backfilled copy.
+  const primary = missed[0]!;
+  const version = await versionOn(cluster, key, hit, primary, queued);
+  return version === undefined ? hit : { ...hit, version, node: primary };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
+import { invalidateMoved, warmKey } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
 import { COPIES, COUNT, EVERY, STORE, counterOf } from './write-policy.js';
@@ -49,7 +50,10 @@ export async function storeEverywhere(
   const target = replicasOf(cluster, key);
   const stamp = cluster.clock.tick();
   const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
+  // In a transition window: the previous owners' copies go, in parallel with the write.
+  const invalidation = invalidateMoved(cluster, key, stamp, queued);
   const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
+  if (invalidation !== undefined) await invalidation;
   if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, target.live, outcome);
@@ -73,36 +77,66 @@ async function onEveryReplica(
   throw noAck(cluster, key, target.live, outcome);
 }
 
-export function deleteEverywhere(
+export async function deleteEverywhere(
   cluster: Cluster,
   key: string,
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(
+  const stamp = cluster.clock.tick();
+  // In a transition window the previous owners' copies are buried too, in parallel.
+  const invalidation = invalidateMoved(cluster, key, stamp, queued, true);
+  const deleted = onEveryReplica(
     cluster,
     key,
-    ['delete', cluster.storedKey(key), cluster.clock.tick()],
+    ['delete', cluster.storedKey(key), stamp],
     queued,
     trace,
   );
+  if (invalidation === undefined) return deleted;
+  // Both settle before the answer; "was it there" counts a previous owner's copy too.
+  const [heldBefore, heldNow] = await Promise.allSettled([invalidation, deleted]);
+  if (heldNow.status === 'rejected') throw heldNow.reason;
+  return heldNow.value || (heldBefore.status === 'fulfilled' && heldBefore.value);
 }
 
 /** touch: a new TTL (ms, 0 = never expires) on every replica holding the key. */
-export function touchEverywhere(
+export async function touchEverywhere(
   cluster: Cluster,
   key: string,
   ttl: number,
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
-  return onEveryReplica(
-    cluster,
-    key,
-    ['touch', cluster.storedKey(key), ttl, cluster.clock.tick()],
-    queued,
-    trace,
-  );
+  const touch = (): Promise<boolean> =>
+    onEveryReplica(
+      cluster,
+      key,
+      ['touch', cluster.storedKey(key), ttl, cluster.clock.tick()],
+      queued,
+      trace,
+    );
+  if (!cluster.transition.open) return touch();
+  return inWindow(cluster, key, queued, trace, touch, (held) => held);
+}
+
+/**
+ * An operation that changes the key where it is (touch, incr) during a transition window: when it
+ * found nothing on the new owners, the previous owners' copy is backfilled and it runs once more;
+ * then the previous owners' copies are buried with a stamp after it.
+ */
+async function inWindow<T>(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  trace: CallTrace | undefined,
+  run: () => Promise<T>,
+  found: (result: T) => boolean,
+): Promise<T> {
+  let result = await run();
+  if (!found(result) && (await warmKey(cluster, key, queued, trace))) result = await run();
+  await invalidateMoved(cluster, key, cluster.clock.tick(), queued);
+  return result;
 }
 
 /** The count of the first replica, in preference order, that counted. */
@@ -124,6 +158,33 @@ function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number
  * — a rate limiter silently reset. So creation costs a second round trip, once per counter.
  */
 export async function incrEverywhere(
+  cluster: Cluster,
+  key: string,
+  delta: number,
+  seed: { initial: number | null; ttl: number | null },
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<number | undefined> {
+  if (!cluster.transition.open) return incrOnReplicas(cluster, key, delta, seed, queued, trace);
+  // Unseeded first: a counter the new owners lack may still be counting on a previous owner,
+  // and creating it afresh would reset it.
+  let runs = 0;
+  const counted = await inWindow(
+    cluster,
+    key,
+    queued,
+    trace,
+    () => incrOnReplicas(cluster, key, delta, runs++ === 0 ? UNSEEDED : seed, queued, trace),
+    (value) => value !== undefined,
+  );
+  // Nowhere before either: created from the seed, as outside a window.
+  if (counted !== undefined || seed.initial === null || runs > 1) return counted;
+  return incrOnReplicas(cluster, key, delta, seed, queued, trace);
+}
+
+const UNSEEDED = { initial: null, ttl: null } as const;
+
+async function incrOnReplicas(
   cluster: Cluster,
   key: string,
   delta: number,
@@ -194,6 +255,23 @@ export async function incrEverywhere(
  * fails), then copied unconditionally to the remaining replicas.
  */
 export async function storeIfPrimaryAgrees(
+  cluster: Cluster,
+  key: string,
+  value: EncodedValue,
+  ttl: number | null,
+  condition: SetCondition,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<boolean> {
+  const decide = (): Promise<boolean> =>
+    decideOnPrimary(cluster, key, value, ttl, condition, queued, trace);
+  if (!cluster.transition.open) return decide();
+  // The condition must see the key's value, which may still be on a previous owner only.
+  await warmKey(cluster, key, queued, trace);
+  return inWindow(cluster, key, queued, trace, decide, () => true);
+}
+
+async function decideOnPrimary(
   cluster: Cluster,
   key: string,
   value: EncodedValue,

@@ -2,6 +2,7 @@ import type { Cluster } from './cluster.js';
 import type { DiscoveryStats } from './discovery.js';
 import { asError } from './results.js';
 import type { ReplicationStats } from './replication-stats.js';
+import type { TransitionStats } from './transition.js';
 
 /** What one node's `GET /v1/stats` reported: the core's counters plus the server's own fields. */
 export interface NodeStats {
@@ -43,6 +44,8 @@ export interface ClusterStats {
   /** Nodes currently considered up / marked down. */
   up: number;
   down: number;
+  /** The warm-transition window and its counters (README "Scaling without a cold dip"). */
+  transition: TransitionStats;
   /** DNS discovery's counters, when `nodes` was a discovery URL. */
   discovery?: DiscoveryStats;
 }
@@ -94,5 +97,12 @@ export async function clusterStats(cluster: Cluster): Promise<ClusterStats> {
   const reads = totals.hits + totals.misses;
   totals.hitRate = reads === 0 ? 0 : totals.hits / reads;
   const up = nodes.filter((status) => status.up).length;
-  return { nodes, totals, replication: cluster.counters.snapshot(), up, down: nodes.length - up };
+  return {
+    nodes,
+    totals,
+    replication: cluster.counters.snapshot(),
+    transition: cluster.transition.snapshot(),
+    up,
+    down: nodes.length - up,
+  };
 }

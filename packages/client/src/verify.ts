@@ -60,15 +60,19 @@ function mend(
   return sent;
 }
 
-/** Copies `entry` (its remaining TTL, flags and stamp) to `node`; newest wins there. */
+/**
+ * Copies `entry` (its remaining TTL, flags and stamp) to `node`; newest wins there. Counted as a
+ * repair unless `repair` is false (a transition's backfill counts its own).
+ */
 export function copyTo(
   cluster: Cluster,
   key: string,
   entry: Hit,
   node: NodeClient,
   queued: boolean,
+  repair = true,
 ): Promise<boolean> {
-  cluster.counters.repairs++;
+  if (repair) cluster.counters.repairs++;
   // null = never expires, which is ttl 0 on the wire (null there would mean the node's default).
   const ttl = entry.ttl ?? 0;
   const stored = cluster.storedKey(key);

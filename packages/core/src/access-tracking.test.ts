@@ -54,7 +54,7 @@ describe('trackAccess', () => {
     expect(cache.peekEntry('a')).toMatchObject({ readSinceWrite: true, idleMs: 100 });
     const { version } = cache.peekEntry('a')!;
     expect(cache.compareAndSet('a', 'z', version, { keepAccess: true })).toBe('stored');
-    expect(cache.replace('a', 'w', { keepAccess: true })).toBe(true);
+    expect(cache.replace('a', 'w', { keepAccess: true })).toBe(cache.lastVersion);
     expect(cache.peekEntry('a')).toMatchObject({ readSinceWrite: true, idleMs: 100 });
     cache.set('a', 'v');
     expect(cache.peekEntry('a')).toMatchObject({ readSinceWrite: false, idleMs: 0 });

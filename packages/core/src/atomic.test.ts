@@ -5,10 +5,11 @@ import { isDcacheError } from './errors/dcache-error.js';
 import { manualClock } from './test-clock.js';
 
 describe('add / replace', () => {
-  it('add stores only when absent', () => {
+  it('add stores only when absent and returns the version it stored', () => {
     const cache = new LruCache<string>({ maxItems: 10 });
-    expect(cache.add('a', 'x')).toBe(true);
-    expect(cache.add('a', 'y')).toBe(false);
+    expect(cache.add('a', 'x')).toBe(1);
+    expect(cache.add('a', 'y')).toBeUndefined();
+    expect(cache.peekEntry('a')?.version).toBe(1);
     expect(cache.get('a')).toBe('x');
   });
 
@@ -17,24 +18,25 @@ describe('add / replace', () => {
     const cache = new LruCache<string>({ maxItems: 10, now: clock.now, sweepInterval: 0 });
     cache.set('a', 'x', { ttl: 10 });
     clock.advance(10);
-    expect(cache.add('a', 'y')).toBe(true);
+    expect(cache.add('a', 'y')).toBe(2);
     expect(cache.get('a')).toBe('y');
   });
 
-  it('replace stores only when present', () => {
+  it('replace stores only when present and returns the version it stored', () => {
     const cache = new LruCache<string>({ maxItems: 10 });
-    expect(cache.replace('a', 'x')).toBe(false);
+    expect(cache.replace('a', 'x')).toBeUndefined();
     expect(cache.has('a')).toBe(false);
     cache.set('a', 'x');
-    expect(cache.replace('a', 'y', { ttl: 0 })).toBe(true);
+    expect(cache.replace('a', 'y', { ttl: 0 })).toBe(2);
+    expect(cache.peekEntry('a')?.version).toBe(2);
     expect(cache.get('a')).toBe('y');
   });
 
   it('add and replace refuse entries above the limit', () => {
     const cache = new LruCache<string>({ maxMemory: 500 });
-    expect(cache.add('a', 'x'.repeat(1000))).toBe(false);
+    expect(cache.add('a', 'x'.repeat(1000))).toBeUndefined();
     cache.set('b', 'small');
-    expect(cache.replace('b', 'x'.repeat(1000))).toBe(false);
+    expect(cache.replace('b', 'x'.repeat(1000))).toBeUndefined();
     expect(cache.get('b')).toBe('small');
     expect(cache.stats.refusals).toBe(2);
   });

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.js';
+import { ENTRY_OVERHEAD } from './meter.js';
 import { manualClock } from './test-clock.js';
 import type { DumpEntry, EvictionReason, LruCacheOptions } from './types.js';
 
@@ -494,7 +495,7 @@ describe('dump → load → dump', () => {
   // write passes its ttl, so defaultTtl only matters if load wrongly applied it.
   const limits = {
     maxItems: 5,
-    maxMemory: 5 * 112 + 600,
+    maxMemory: 5 * ENTRY_OVERHEAD + 600,
     sizeOf: (v: number) => v,
     defaultTtl: 25,
   };

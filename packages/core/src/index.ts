@@ -1,5 +1,6 @@
 export { LruCache } from './lru-cache.js';
 export { SingleFlight } from './single-flight.js';
+export type { ScanPage } from './iteration.js';
 export type {
   CacheEntry,
   CacheStats,

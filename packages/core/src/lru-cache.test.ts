@@ -7,10 +7,11 @@ describe('basics', () => {
   it('stores, reads, overwrites and deletes', () => {
     const cache = new LruCache<string>({ maxItems: 10 });
     expect(cache.get('a')).toBeUndefined();
-    expect(cache.set('a', 'x')).toBe(true);
+    expect(cache.set('a', 'x')).toBe(1);
     expect(cache.get('a')).toBe('x');
     expect(cache.has('a')).toBe(true);
-    expect(cache.set('a', 'y')).toBe(true);
+    expect(cache.set('a', 'y')).toBe(2);
+    expect(cache.getEntry('a')?.version).toBe(2);
     expect(cache.get('a')).toBe('y');
     expect(cache.size).toBe(1);
     expect(cache.delete('a')).toBe(true);

@@ -2,10 +2,11 @@
  * LruCache: an in-process LRU cache with TTLs, a byte-accounted memory limit, versioned
  * (compare-and-set) writes, counters and single-flight loading.
  *
- * Storage is slot-based, as in lru-cache: a Map from key to slot index, the recency list in
- * Int32Arrays (lru-list.ts), keys and values in plain arrays indexed by slot, and per-slot sizes,
- * versions and expiry times in typed arrays. Everything grows by doubling with use. A get hit reads
- * the Map, rewires two integers and allocates nothing.
+ * This class holds the rules — limits, eviction, expiry checks, stats, notifications — and
+ * delegates storage to modules, one concept each: the slot store (slot-store.ts, with the key index
+ * and the recency list), expiry times and the sweep (expiry.ts), access records (access-record.ts),
+ * snapshots (snapshot.ts), single-flight loads (single-flight.ts) and iteration (iteration.ts).
+ * A get hit looks the key up, rewires two integers and allocates nothing.
  *
  * Every public method validates its arguments before touching state, and runs to completion
  * without awaiting, so no caller can observe a half-done operation. `onEvict` callbacks are queued
@@ -16,7 +17,6 @@ import type {
   CacheStats,
   CompareAndSetResult,
   DumpEntry,
-  DumpRecord,
   EvictionReason,
   LoadOptions,
   LruCacheOptions,
@@ -32,17 +32,23 @@ import {
   keepAccessOf,
   resolveTtl,
 } from './validate.js';
-import { defaultSizeOf } from './size-of.js';
-import { entryBytes } from './meter.js';
-import { LruList, grown } from './lru-list.js';
+import { measureEntry } from './meter.js';
+import { SlotStore, NONE } from './slot-store.js';
 import { StatsCounters } from './stats.js';
 import { SingleFlight } from './single-flight.js';
-import { SWEEP_PER_TICK, SWEEP_PER_WRITE, expiryFor, isExpired, startSweeper } from './ttl.js';
-import { NotNumericError } from './errors/not-numeric-error.js';
+import {
+  Expiry,
+  SWEEP_PER_TICK,
+  SWEEP_PER_WRITE,
+  expiryFor,
+  remainingMs,
+  startSweeper,
+} from './expiry.js';
+import { AccessRecord } from './access-record.js';
 import { EvictQueue } from './evict-queue.js';
-import { parseSnapshot, VERSION_CEILING } from './snapshot.js';
-
-const NONE = -1;
+import { dump, planLoad } from './snapshot.js';
+import { liveSlots, scan, type ScanPage } from './iteration.js';
+import { addToCount, assertDelta } from './counter.js';
 
 export class LruCache<V> {
   readonly #maxMemory: number;
@@ -54,28 +60,19 @@ export class LruCache<V> {
   readonly #now: () => number;
   readonly #sweepInterval: number;
 
-  #map = new Map<string, number>();
-  #list: LruList;
-  #keys: (string | undefined)[] = [];
-  #values: (V | undefined)[] = [];
-  /** Accounted bytes per slot. Uint32 when the limit fits in 32 bits (no entry can exceed it). */
-  #sizes: Uint32Array | Float64Array;
-  #versions: Float64Array;
-  /** Absolute expiry per slot (0 = never); undefined until the first TTL is used. */
-  #expiresAt: Float64Array | undefined;
-  /** Clock reading of the last read or write per slot; present only with `trackAccess`. */
-  #accessedAt: Float64Array | undefined;
-  /** 1 when the slot's entry has been read since it was written; only with `trackAccess`. */
-  #readFlags: Uint8Array | undefined;
-  #sweepCursor = 0;
+  readonly #store: SlotStore<V>;
+  /** Present once the first TTL is used. */
+  #expiry: Expiry | undefined;
+  /** Present only with `trackAccess`. */
+  readonly #access: AccessRecord | undefined;
   #sweepTimer: ReturnType<typeof setInterval> | undefined;
-  #memoryUsed = 0;
   #version = 0;
   readonly #stats = new StatsCounters();
   #flights: SingleFlight<V> | undefined;
-
   /** Present only with an onEvict option. */
   readonly #evictQueue: EvictQueue<V> | undefined;
+  /** `#remove(slot, 'expire')`, bound once for the sweep. */
+  readonly #reclaim = (slot: number): void => this.#remove(slot, 'expire');
 
   constructor(options: LruCacheOptions<V>) {
     const resolved = resolveOptions(options);
@@ -87,23 +84,21 @@ export class LruCache<V> {
     this.#evictQueue = resolved.onEvict && new EvictQueue(resolved.onEvict);
     this.#now = resolved.now;
     this.#sweepInterval = resolved.sweepInterval;
-    this.#list = new LruList(this.#maxItems);
-    this.#sizes = this.#newSizes(this.#list.capacity);
-    this.#versions = new Float64Array(this.#list.capacity);
+    this.#store = new SlotStore<V>(this.#maxItems, this.#maxMemory);
     if (resolved.trackAccess) {
-      this.#accessedAt = new Float64Array(this.#list.capacity);
-      this.#readFlags = new Uint8Array(this.#list.capacity);
+      this.#access = new AccessRecord(this.#store.capacity);
+      this.#store.attach(this.#access);
     }
   }
 
   /** Entries held, including expired ones not yet reclaimed. */
   get size(): number {
-    return this.#map.size;
+    return this.#store.size;
   }
 
   /** Accounted bytes currently held (see README "Memory meter"). */
   get memoryUsed(): number {
-    return this.#memoryUsed;
+    return this.#store.memoryUsed;
   }
 
   /** The memory limit in bytes; Infinity when only `maxItems` bounds the cache. */
@@ -125,7 +120,7 @@ export class LruCache<V> {
   }
 
   get stats(): CacheStats {
-    return this.#stats.snapshot(this.#map.size, this.#memoryUsed, this.#maxMemory);
+    return this.#stats.snapshot(this.#store.size, this.#store.memoryUsed, this.#maxMemory);
   }
 
   resetStats(): void {
@@ -137,14 +132,15 @@ export class LruCache<V> {
   /** The value of `key`, promoting it to most recently used; counts a hit or a miss. */
   get(key: string): V | undefined {
     assertKey(key, 'get');
-    const slot = this.#map.get(key);
-    if (slot === undefined) {
+    const store = this.#store;
+    const slot = store.slotOf(key);
+    if (slot === NONE) {
       this.#stats.misses++;
       return undefined;
     }
-    const expiresAt = this.#expiresAt;
-    if (expiresAt !== undefined) {
-      const at = expiresAt[slot]!;
+    const expiry = this.#expiry;
+    if (expiry !== undefined) {
+      const at = expiry.at[slot]!;
       if (at !== 0 && at <= this.#now()) {
         this.#remove(slot, 'expire');
         this.#stats.misses++;
@@ -153,9 +149,9 @@ export class LruCache<V> {
       }
     }
     this.#stats.hits++;
-    this.#list.moveToHead(slot);
-    if (this.#accessedAt !== undefined) this.#noteRead(slot);
-    return this.#values[slot];
+    store.list.moveToHead(slot);
+    if (this.#access !== undefined) this.#access.noteRead(slot, this.#now());
+    return store.values[slot];
   }
 
   /** Like `get`, with the entry's version (for `compareAndSet`) and remaining TTL. */
@@ -167,11 +163,10 @@ export class LruCache<V> {
       return this.#settle(undefined);
     }
     this.#stats.hits++;
-    this.#list.moveToHead(slot);
-    if (this.#accessedAt === undefined) return this.#entryAt(slot);
+    this.#store.list.moveToHead(slot);
     // The entry reports the access record as it was before this read.
     const entry = this.#entryAt(slot);
-    this.#noteRead(slot);
+    if (this.#access !== undefined) this.#access.noteRead(slot, this.#now());
     return entry;
   }
 
@@ -179,7 +174,7 @@ export class LruCache<V> {
   peek(key: string): V | undefined {
     assertKey(key, 'peek');
     const slot = this.#liveSlot(key);
-    return slot === NONE ? this.#settle(undefined) : this.#values[slot];
+    return slot === NONE ? this.#settle(undefined) : this.#store.values[slot];
   }
 
   /** Like `peek`, with version and remaining TTL. */
@@ -200,56 +195,68 @@ export class LruCache<V> {
     assertKey(key, 'ttl');
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(undefined);
-    const at = this.#expiresAt?.[slot] ?? 0;
+    const at = this.#expiry?.at[slot] ?? 0;
     return at === 0 ? Infinity : remainingMs(at, this.#now());
   }
 
   // ---------------------------------------------------------------- writes
 
   /**
-   * Stores `value` under `key` as most recently used. Returns false (and counts a refusal) when
+   * Stores `value` under `key` as most recently used and returns the entry's new version (what
+   * `getEntry` would report, for `compareAndSet`). Returns undefined (and counts a refusal) when
    * the entry alone is larger than `maxEntrySize` or `maxMemory`; the cache is then left as it was.
+   * A version is never 0, so the result reads as the boolean it used to be.
    */
-  set(key: string, value: V, options?: SetOptions): boolean {
+  set(key: string, value: V, options?: SetOptions): number | undefined {
     assertKey(key, 'set');
     const ttl = resolveTtl(options, this.#defaultTtl, 'set');
     const keep = keepAccessOf(options, 'set');
-    const size = this.#measure(key, value);
+    const size = measureEntry(this.#sizeOf, key, value);
     if (size > this.#maxEntrySize) return this.#refuse();
     const slot = this.#liveSlot(key);
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version, keep);
+    const version = ++this.#version;
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, version, keep);
     this.#settle();
-    return true;
+    return version;
   }
 
-  /** `set` only if `key` is absent (or expired). */
-  add(key: string, value: V, options?: SetOptions): boolean {
+  /**
+   * `set` only if `key` is absent (or expired): the new version, or undefined when the key is
+   * present or the entry is refused (`has(key)` tells which).
+   */
+  add(key: string, value: V, options?: SetOptions): number | undefined {
     assertKey(key, 'add');
     const ttl = resolveTtl(options, this.#defaultTtl, 'add');
-    const size = this.#measure(key, value);
+    const size = measureEntry(this.#sizeOf, key, value);
     const slot = this.#liveSlot(key);
-    if (slot !== NONE) return this.#settle(false);
+    if (slot !== NONE) return this.#settle(undefined);
     if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
-    this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, ++this.#version);
-    return this.#settle(true);
+    const version = ++this.#version;
+    this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, version);
+    return this.#settle(version);
   }
 
-  /** `set` only if `key` is present. */
-  replace(key: string, value: V, options?: SetOptions): boolean {
+  /**
+   * `set` only if `key` is present: the new version, or undefined when the key is absent or the
+   * entry is refused (`has(key)` tells which).
+   */
+  replace(key: string, value: V, options?: SetOptions): number | undefined {
     assertKey(key, 'replace');
     const ttl = resolveTtl(options, this.#defaultTtl, 'replace');
     const keep = keepAccessOf(options, 'replace');
-    const size = this.#measure(key, value);
+    const size = measureEntry(this.#sizeOf, key, value);
     const slot = this.#liveSlot(key);
-    if (slot === NONE) return this.#settle(false);
+    if (slot === NONE) return this.#settle(undefined);
     if (size > this.#maxEntrySize) return this.#settle(this.#refuse());
-    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, ++this.#version, keep);
-    return this.#settle(true);
+    const version = ++this.#version;
+    this.#write(key, value, size, expiryFor(ttl, this.#now), slot, version, keep);
+    return this.#settle(version);
   }
 
   /**
    * Stores `value` only if `key` is present with exactly `version` (from `getEntry`/`peekEntry`).
-   * 'not_found': absent or expired; 'exists': written since; 'refused': too large.
+   * 'not_found': absent or expired; 'exists': written since; 'refused': too large. After 'stored',
+   * `lastVersion` is the entry's new version until the next write.
    */
   compareAndSet(key: string, value: V, version: number, options?: SetOptions): CompareAndSetResult {
     assertKey(key, 'compareAndSet');
@@ -258,11 +265,11 @@ export class LruCache<V> {
     }
     const ttl = resolveTtl(options, this.#defaultTtl, 'compareAndSet');
     const keep = keepAccessOf(options, 'compareAndSet');
-    const size = this.#measure(key, value);
+    const size = measureEntry(this.#sizeOf, key, value);
     const slot = this.#liveSlot(key);
     let result: CompareAndSetResult;
     if (slot === NONE) result = 'not_found';
-    else if (this.#versions[slot] !== version) result = 'exists';
+    else if (this.#store.versions[slot] !== version) result = 'exists';
     else if (size > this.#maxEntrySize) {
       this.#refuse();
       result = 'refused';
@@ -301,9 +308,9 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(false);
     if (ttl !== 0) this.#installTtl();
-    if (this.#expiresAt !== undefined) this.#expiresAt[slot] = expiryFor(ttl, this.#now);
-    this.#list.moveToHead(slot);
-    if (this.#accessedAt !== undefined && !keep) this.#noteRead(slot);
+    if (this.#expiry !== undefined) this.#expiry.at[slot] = expiryFor(ttl, this.#now);
+    this.#store.list.moveToHead(slot);
+    if (this.#access !== undefined && !keep) this.#access.noteRead(slot, this.#now());
     return this.#settle(true);
   }
 
@@ -332,25 +339,14 @@ export class LruCache<V> {
   /** `clear` without delivering onEvict calls, so that `load` delivers them once it is done. */
   #clear(): void {
     this.#flights?.invalidateAll();
-    this.#stats.deletes += this.#map.size;
+    const store = this.#store;
+    this.#stats.deletes += store.size;
     if (this.#evictQueue !== undefined) {
-      for (let s = this.#list.head; s !== NONE; s = this.#list.nextOf(s)) {
-        this.#notify(this.#keys[s]!, this.#values[s]!, 'delete');
+      for (let s = store.list.head; s !== NONE; s = store.list.nextOf(s)) {
+        this.#notify(store.keyAt(s), store.values[s]!, 'delete');
       }
     }
-    this.#map = new Map();
-    this.#list = new LruList(this.#maxItems);
-    this.#keys = [];
-    this.#values = [];
-    this.#sizes = this.#newSizes(this.#list.capacity);
-    this.#versions = new Float64Array(this.#list.capacity);
-    if (this.#expiresAt !== undefined) this.#expiresAt = new Float64Array(this.#list.capacity);
-    if (this.#accessedAt !== undefined) {
-      this.#accessedAt = new Float64Array(this.#list.capacity);
-      this.#readFlags = new Uint8Array(this.#list.capacity);
-    }
-    this.#sweepCursor = 0;
-    this.#memoryUsed = 0;
+    store.clear();
   }
 
   /**
@@ -368,9 +364,9 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (slot !== NONE) {
       this.#stats.hits++;
-      this.#list.moveToHead(slot);
-      if (this.#accessedAt !== undefined) this.#noteRead(slot);
-      const value = this.#values[slot] as V;
+      this.#store.list.moveToHead(slot);
+      if (this.#access !== undefined) this.#access.noteRead(slot, this.#now());
+      const value = this.#store.values[slot] as V;
       this.#settle();
       return Promise.resolve(value);
     }
@@ -381,7 +377,7 @@ export class LruCache<V> {
       const value = await loader(key);
       // The key was absent when the load began, so a live entry now was written meanwhile: keep it.
       if (!isStale() && this.#liveSlot(key) === NONE) {
-        const size = this.#measure(key, value);
+        const size = measureEntry(this.#sizeOf, key, value);
         if (size > this.#maxEntrySize) this.#refuse();
         else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, ++this.#version);
       }
@@ -393,7 +389,7 @@ export class LruCache<V> {
   /** Reclaims every expired entry now; returns how many were removed. */
   purgeExpired(): number {
     const before = this.#stats.expirations;
-    if (this.#expiresAt !== undefined) this.#sweep(this.#list.used);
+    this.#sweep(this.#store.list.used);
     this.#settle();
     return this.#stats.expirations - before;
   }
@@ -411,23 +407,8 @@ export class LruCache<V> {
    * caller, once for the whole snapshot (`load`'s `elapsed`).
    */
   dump(): DumpEntry<V>[] {
-    const dumped: DumpEntry<V>[] = [];
-    const expiresAt = this.#expiresAt;
-    // One reading for all entries: their TTLs are left at the same instant.
-    const now = expiresAt === undefined ? 0 : this.#now();
-    const list = this.#list;
-    for (let slot = list.head; slot !== NONE; slot = list.nextOf(slot)) {
-      const value = this.#values[slot];
-      const at = expiresAt?.[slot] ?? 0;
-      // An undefined value cannot be told from a miss and does not survive JSON (as in lru-cache).
-      if (value === undefined || isExpired(at, now)) continue;
-      const version = this.#versions[slot]!;
-      // Whole literals: two fixed shapes, built faster than by adding properties one by one.
-      const record: DumpRecord<V> =
-        at === 0 ? { value, version } : { value, ttl: remainingMs(at, now), version };
-      dumped.push([this.#keys[slot]!, record]);
-    }
-    return dumped.reverse();
+    const expiry = this.#expiry;
+    return dump(this.#store, expiry, expiry === undefined ? 0 : this.#now());
   }
 
   /**
@@ -449,30 +430,21 @@ export class LruCache<V> {
    * leave versions above 2^52 throws a RangeError (at least 2^52 writes must still fit below 2^53).
    */
   load(entries: readonly DumpEntry<V>[], options?: LoadOptions): void {
-    const { keys, values, ttls, versions, maxVersion, minVersion, unversioned, floor } =
-      parseSnapshot<V>(entries, options);
-    // Measured before anything changes: a bad sizeOf result throws.
-    const sizes = new Float64Array(keys.length);
-    for (let i = 0; i < keys.length; i++) sizes[i] = this.#measure(keys[i]!, values[i]!);
-    const above = Math.max(this.#version, floor);
-    const shift = minVersion === 0 ? 0 : Math.max(0, above + 1 - minVersion);
-    if (Math.max(above, maxVersion + shift) + unversioned > VERSION_CEILING) {
-      throw new RangeError(
-        `load: versions up to ${maxVersion}, above this cache's ${above}, would pass 2^52 (room for 2^52 more writes must remain)`,
-      );
-    }
+    // Checked and measured before anything changes: a malformed entry or a bad sizeOf result throws.
+    const plan = planLoad(entries, options, this.#version, (key, value: V) =>
+      measureEntry(this.#sizeOf, key, value),
+    );
     this.#clear();
-    let last = Math.max(above, maxVersion + shift);
+    const { keys, values, sizes, ttls, versions } = plan;
     for (let i = 0; i < keys.length; i++) {
       const size = sizes[i]!;
       if (size > this.#maxEntrySize) {
         this.#refuse();
         continue;
       }
-      const version = versions[i] === 0 ? ++last : versions[i]! + shift;
-      this.#write(keys[i]!, values[i]!, size, expiryFor(ttls[i]!, this.#now), NONE, version);
+      this.#write(keys[i]!, values[i]!, size, expiryFor(ttls[i]!, this.#now), NONE, versions[i]!);
     }
-    this.#version = last;
+    this.#version = plan.lastVersion;
     this.#settle();
   }
 
@@ -485,126 +457,68 @@ export class LruCache<V> {
    * may not be. Looks at no more than `limit × 8` slots per call, however many are free. No
    * promotion, no hit or miss. Start with cursor 0.
    */
-  scan(
-    cursor: number,
-    limit: number,
-  ): { entries: [key: string, entry: CacheEntry<V>][]; next: number | undefined } {
-    if (!Number.isSafeInteger(cursor) || cursor < 0) {
-      throw new RangeError(`scan: cursor must be a whole number ≥ 0, got ${describe(cursor)}`);
-    }
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new RangeError(`scan: limit must be a whole number ≥ 1, got ${describe(limit)}`);
-    }
-    const entries: [string, CacheEntry<V>][] = [];
-    const end = this.#keys.length;
-    const budget = Math.min(end, cursor + limit * 8);
-    let slot = cursor;
-    for (; slot < budget && entries.length < limit; slot++) {
-      const key = this.#keys[slot];
-      if (key === undefined || (this.#expiresAt !== undefined && this.#isExpired(slot))) continue;
-      entries.push([key, this.#entryAt(slot)]);
-    }
-    return { entries, next: slot >= end ? undefined : slot };
+  scan(cursor: number, limit: number): ScanPage<V> {
+    return scan(this.#store, this.#expiry, this.#now, cursor, limit, (slot) => this.#entryAt(slot));
   }
 
   *keys(): IterableIterator<string> {
-    for (const slot of this.#liveSlots()) yield this.#keys[slot]!;
+    for (const slot of this.#liveSlots()) yield this.#store.keyAt(slot);
   }
 
   *values(): IterableIterator<V> {
-    for (const slot of this.#liveSlots()) yield this.#values[slot]!;
+    for (const slot of this.#liveSlots()) yield this.#store.values[slot]!;
   }
 
   *entries(): IterableIterator<[string, V]> {
-    for (const slot of this.#liveSlots()) yield [this.#keys[slot]!, this.#values[slot]!];
+    for (const slot of this.#liveSlots())
+      yield [this.#store.keyAt(slot), this.#store.values[slot]!];
   }
 
   [Symbol.iterator](): IterableIterator<[string, V]> {
     return this.entries();
   }
 
-  /**
-   * Slots of the keys present when iteration starts, most recently used first, each looked up
-   * again when its turn comes. Following the links instead would break as soon as the loop body
-   * changed the cache: `clear` swaps in a fresh list, and a removed slot's link leads into the
-   * free list or, once reused, back up the list. Keys removed or expired meanwhile are skipped,
-   * keys added meanwhile are not visited, and a key's current value is the one yielded.
-   */
-  *#liveSlots(): Generator<number> {
-    const list = this.#list;
-    const keys: string[] = [];
-    for (let slot = list.head; slot !== NONE; slot = list.nextOf(slot))
-      keys.push(this.#keys[slot]!);
-    for (const key of keys) {
-      const slot = this.#map.get(key);
-      if (slot === undefined) continue;
-      if (this.#expiresAt === undefined || !this.#isExpired(slot)) yield slot;
-    }
+  #liveSlots(): Generator<number> {
+    return liveSlots(this.#store, () => this.#expiry, this.#now);
   }
 
   // ---------------------------------------------------------------- internals
 
   /** Slot of `key` if present and unexpired; an expired entry is reclaimed on the way. */
   #liveSlot(key: string): number {
-    const slot = this.#map.get(key);
-    if (slot === undefined) return NONE;
-    if (this.#expiresAt !== undefined && this.#isExpired(slot)) {
+    const slot = this.#store.slotOf(key);
+    if (slot === NONE) return NONE;
+    if (this.#expiry !== undefined && this.#expiry.isExpired(slot, this.#now())) {
       this.#remove(slot, 'expire');
       return NONE;
     }
     return slot;
   }
 
-  #isExpired(slot: number): boolean {
-    const at = this.#expiresAt![slot]!;
-    return at !== 0 && at <= this.#now();
-  }
-
   #entryAt(slot: number): CacheEntry<V> {
-    const at = this.#expiresAt?.[slot] ?? 0;
-    const accessedAt = this.#accessedAt;
-    if (accessedAt === undefined) {
+    const store = this.#store;
+    const at = this.#expiry?.at[slot] ?? 0;
+    const access = this.#access;
+    if (access === undefined) {
       return {
-        value: this.#values[slot] as V,
-        version: this.#versions[slot]!,
+        value: store.values[slot] as V,
+        version: store.versions[slot]!,
         ttl: at === 0 ? undefined : remainingMs(at, this.#now()),
       };
     }
     const now = this.#now();
     return {
-      value: this.#values[slot] as V,
-      version: this.#versions[slot]!,
+      value: store.values[slot] as V,
+      version: store.versions[slot]!,
       ttl: at === 0 ? undefined : remainingMs(at, now),
-      readSinceWrite: this.#readFlags![slot] === 1,
-      // An injected clock may step back; an access is never in the future.
-      idleMs: Math.max(0, now - accessedAt[slot]!),
+      readSinceWrite: access.readSinceWrite(slot),
+      idleMs: access.idleMs(slot, now),
     };
   }
 
-  /** Records a read of `slot` (only called with `trackAccess`). */
-  #noteRead(slot: number): void {
-    this.#accessedAt![slot] = this.#now();
-    this.#readFlags![slot] = 1;
-  }
-
-  /** Accounted bytes of an entry; a bad `sizeOf` result throws before anything changes. */
-  #measure(key: string, value: V): number {
-    const sizeOf = this.#sizeOf;
-    if (sizeOf === undefined) return entryBytes(key, defaultSizeOf(value));
-    const bytes = sizeOf(value, key);
-    if (typeof bytes !== 'number' || !Number.isFinite(bytes) || bytes < 0) {
-      throw new TypeError(
-        `LruCache: option sizeOf must return a finite number ≥ 0, got ${describe(bytes)} for key "${key}"`,
-      );
-    }
-    // Whole bytes: sizes are stored in integer arrays, and a fraction lost there would make the
-    // accounted total drift on every removal.
-    return entryBytes(key, Math.ceil(bytes));
-  }
-
-  #refuse(): false {
+  #refuse(): undefined {
     this.#stats.refusals++;
-    return false;
+    return undefined;
   }
 
   /**
@@ -622,69 +536,38 @@ export class LruCache<V> {
   ): void {
     if (expiresAt !== 0) this.#installTtl();
     this.#stats.sets++;
+    const store = this.#store;
     if (slot !== NONE) {
-      if (this.#accessedAt !== undefined && !keepAccess) this.#noteWrite(slot);
-      const old = this.#values[slot] as V;
-      this.#values[slot] = value;
-      this.#memoryUsed += size - this.#sizes[slot]!;
-      this.#sizes[slot] = size;
-      this.#versions[slot] = version;
-      if (this.#expiresAt !== undefined) this.#expiresAt[slot] = expiresAt;
-      this.#list.moveToHead(slot);
+      if (this.#access !== undefined && !keepAccess) this.#access.noteWrite(slot, this.#now());
+      const old = store.overwrite(slot, value, size, version);
+      if (this.#expiry !== undefined) this.#expiry.at[slot] = expiresAt;
       // The entry is at the head, so eviction reaches it only if it is alone — and then it fits.
-      while (this.#memoryUsed > this.#maxMemory) this.#evictTail();
+      while (store.memoryUsed > this.#maxMemory) this.#evictTail();
       if (old !== value) this.#notify(key, old, 'overwrite');
       return;
     }
-    while (this.#map.size >= this.#maxItems || this.#memoryUsed + size > this.#maxMemory) {
+    while (store.size >= this.#maxItems || store.memoryUsed + size > this.#maxMemory) {
       this.#evictTail();
     }
-    const fresh = this.#allocate();
-    if (fresh === this.#keys.length) {
-      this.#keys.push(key);
-      this.#values.push(value);
-    } else {
-      this.#keys[fresh] = key;
-      this.#values[fresh] = value;
-    }
-    this.#sizes[fresh] = size;
-    this.#versions[fresh] = version;
-    this.#memoryUsed += size;
-    this.#list.pushHead(fresh);
-    this.#map.set(key, fresh);
-    if (this.#accessedAt !== undefined) this.#noteWrite(fresh);
-    if (this.#expiresAt !== undefined) {
-      this.#expiresAt[fresh] = expiresAt;
+    const fresh = store.insert(key, value, size, version);
+    if (this.#access !== undefined) this.#access.noteWrite(fresh, this.#now());
+    if (this.#expiry !== undefined) {
+      this.#expiry.at[fresh] = expiresAt;
       this.#sweep(SWEEP_PER_WRITE);
     }
-  }
-
-  /** A write starts a fresh access record: written now, not read since (only with `trackAccess`). */
-  #noteWrite(slot: number): void {
-    this.#accessedAt![slot] = this.#now();
-    this.#readFlags![slot] = 0;
   }
 
   #addToNumber(key: string, delta: number, method: string): number | undefined {
     const slot = this.#liveSlot(key);
     if (slot === NONE) return this.#settle(undefined);
-    const current: unknown = this.#values[slot];
-    if (typeof current !== 'number') {
+    let next: number;
+    try {
+      next = addToCount(key, this.#store.values[slot], delta, method);
+    } catch (error) {
       this.#settle();
-      throw new NotNumericError(key, describe(current).split(' ')[0]!);
+      throw error;
     }
-    const next = current + delta;
-    // Past ±(2^53 − 1) a double no longer holds every integer, so a counter there would silently
-    // stick or skip (2^53 + 1 === 2^53). Fractions inside the range stay allowed. NaN fails too.
-    if (!(
-      Math.abs(current) <= Number.MAX_SAFE_INTEGER && Math.abs(next) <= Number.MAX_SAFE_INTEGER
-    )) {
-      this.#settle();
-      throw new RangeError(
-        `${method}: ${current} + ${delta} leaves the safe integer range ±${Number.MAX_SAFE_INTEGER}`,
-      );
-    }
-    const size = this.#measure(key, next as V);
+    const size = measureEntry(this.#sizeOf, key, next as V);
     if (size > this.#maxEntrySize) {
       this.#refuse();
       this.#settle();
@@ -692,56 +575,35 @@ export class LruCache<V> {
         `${method}: the new value of "${key}" is larger than maxEntrySize/maxMemory allow`,
       );
     }
-    this.#write(key, next as V, size, this.#expiresAt?.[slot] ?? 0, slot, ++this.#version);
+    const expiresAt = this.#expiry?.at[slot] ?? 0;
+    this.#write(key, next as V, size, expiresAt, slot, ++this.#version);
     return this.#settle(next);
   }
 
   #evictTail(): void {
-    const tail = this.#list.tail;
-    const reason = this.#expiresAt !== undefined && this.#isExpired(tail) ? 'expire' : 'evict';
+    const tail = this.#store.list.tail;
+    const expiry = this.#expiry;
+    const reason = expiry !== undefined && expiry.isExpired(tail, this.#now()) ? 'expire' : 'evict';
     this.#remove(tail, reason);
   }
 
   /** Unlinks and frees `slot`, counting an eviction or expiration (deletes are counted by delete). */
   #remove(slot: number, reason: EvictionReason): void {
-    const key = this.#keys[slot]!;
-    const value = this.#values[slot] as V;
-    this.#map.delete(key);
-    this.#list.release(slot);
-    this.#memoryUsed -= this.#sizes[slot]!;
-    this.#keys[slot] = undefined;
-    this.#values[slot] = undefined;
-    if (this.#expiresAt !== undefined) this.#expiresAt[slot] = 0;
+    const store = this.#store;
+    const key = store.keyAt(slot);
+    const value = store.values[slot] as V;
+    store.remove(slot);
+    if (this.#expiry !== undefined) this.#expiry.at[slot] = 0;
     if (reason === 'evict') this.#stats.evictions++;
     else if (reason === 'expire') this.#stats.expirations++;
     this.#notify(key, value, reason);
   }
 
-  #allocate(): number {
-    const list = this.#list;
-    const before = list.capacity;
-    const slot = list.allocate();
-    const capacity = list.capacity;
-    if (capacity !== before) {
-      this.#sizes = grown(this.#sizes, capacity);
-      this.#versions = grown(this.#versions, capacity);
-      if (this.#expiresAt !== undefined) this.#expiresAt = grown(this.#expiresAt, capacity);
-      if (this.#accessedAt !== undefined) {
-        this.#accessedAt = grown(this.#accessedAt, capacity);
-        this.#readFlags = grown(this.#readFlags!, capacity);
-      }
-    }
-    return slot;
-  }
-
-  #newSizes(capacity: number): Uint32Array | Float64Array {
-    return this.#maxMemory <= 0xffff_ffff ? new Uint32Array(capacity) : new Float64Array(capacity);
-  }
-
-  /** First TTL seen: allocate the expiry array and start the background sweep. */
+  /** First TTL seen: attach the expiry column and start the background sweep. */
   #installTtl(): void {
-    if (this.#expiresAt !== undefined) return;
-    this.#expiresAt = new Float64Array(this.#list.capacity);
+    if (this.#expiry !== undefined) return;
+    this.#expiry = new Expiry(this.#store.capacity);
+    this.#store.attach(this.#expiry);
     if (this.#sweepInterval > 0 && this.#sweepTimer === undefined) {
       this.#sweepTimer = startSweeper(this, this.#sweepInterval, LruCache.#timerSweep);
     }
@@ -755,28 +617,17 @@ export class LruCache<V> {
       // No caller to hand a throwing onEvict's error to, and a timer must never crash the process.
       process.emitWarning(
         `@dcache/core: onEvict threw during the background sweep: ${String(error)}`,
-        {
-          code: 'DCACHE_ON_EVICT_ERROR',
-        },
+        { code: 'DCACHE_ON_EVICT_ERROR' },
       );
     }
   }
 
-  /** Examines up to `budget` slots at the rotating cursor and reclaims the expired ones. */
+  /** Reclaims the expired entries among up to `budget` slots at the sweep's cursor. */
   #sweep(budget: number): void {
-    const at = this.#expiresAt;
-    const used = this.#list.used;
-    if (at === undefined || used === 0) return;
-    const now = this.#now();
-    let cursor = this.#sweepCursor;
-    for (let n = Math.min(budget, used); n > 0; n--) {
-      if (cursor >= used) cursor = 0;
-      if (isExpired(at[cursor]!, now) && this.#keys[cursor] !== undefined) {
-        this.#remove(cursor, 'expire');
-      }
-      cursor++;
-    }
-    this.#sweepCursor = cursor;
+    const expiry = this.#expiry;
+    if (expiry === undefined) return;
+    const store = this.#store;
+    expiry.sweep(budget, store.list.used, this.#now(), store.index.keys, this.#reclaim);
   }
 
   #notify(key: string, value: V, reason: EvictionReason): void {
@@ -788,22 +639,4 @@ export class LruCache<V> {
     if (this.#evictQueue?.due === true) this.#evictQueue.flush();
     return result as R;
   }
-}
-
-function assertDelta(delta: unknown, method: string): asserts delta is number {
-  if (typeof delta !== 'number') {
-    throw new TypeError(`${method}: delta must be a number, got ${describe(delta)}`);
-  }
-  if (!Number.isFinite(delta)) {
-    throw new RangeError(`${method}: delta must be a finite number, got ${delta}`);
-  }
-}
-
-/**
- * What is left of a TTL, at most Number.MAX_SAFE_INTEGER: past 2^53 a sum `now + ttl` rounds to
- * an even number, so a TTL of 2^53−1 could read back one larger than any TTL a write accepts
- * (the server's and client's ceiling) — and be refused when written back (a read repair).
- */
-function remainingMs(expiresAt: number, now: number): number {
-  return Math.min(expiresAt - now, Number.MAX_SAFE_INTEGER);
 }

@@ -64,7 +64,7 @@ describe('memory meter', () => {
     const cache = new LruCache<string>({ maxMemory: 1000 });
     cache.set('a', 'small');
     cache.set('b', 'small');
-    expect(cache.set('big', 'x'.repeat(2000))).toBe(false);
+    expect(cache.set('big', 'x'.repeat(2000))).toBeUndefined();
     expect(cache.stats.refusals).toBe(1);
     expect([...cache.keys()]).toEqual(['b', 'a']);
     expect(cache.has('big')).toBe(false);
@@ -79,13 +79,13 @@ describe('memory meter', () => {
     };
     const fits = 'x'.repeat(1000 - entrySize('k', ''));
     expect(entrySize('k', fits)).toBe(1000);
-    expect(cache.set('k', fits)).toBe(true);
+    expect(cache.set('k', fits)).toBe(1);
     cache.set('a', 'small');
     const before = cache.memoryUsed;
     const tooBig = `${fits}x`;
-    expect(cache.set('k', tooBig)).toBe(false); // a refused overwrite keeps the old value
-    expect(cache.add('new', tooBig)).toBe(false);
-    expect(cache.replace('a', tooBig)).toBe(false);
+    expect(cache.set('k', tooBig)).toBeUndefined(); // a refused overwrite keeps the old value
+    expect(cache.add('new', tooBig)).toBeUndefined();
+    expect(cache.replace('a', tooBig)).toBeUndefined();
     expect(cache.compareAndSet('a', tooBig, cache.peekEntry('a')!.version)).toBe('refused');
     expect(await cache.getOrSet('loaded', () => tooBig)).toBe(tooBig); // returned, not stored
     expect(cache.stats.refusals).toBe(5);
@@ -97,14 +97,14 @@ describe('memory meter', () => {
 
   it('maxEntrySize above maxMemory changes nothing: maxMemory still bounds an entry', () => {
     const cache = new LruCache<string>({ maxMemory: 1000, maxEntrySize: 5000 });
-    expect(cache.set('big', 'x'.repeat(2000))).toBe(false);
+    expect(cache.set('big', 'x'.repeat(2000))).toBeUndefined();
     expect(cache.stats.refusals).toBe(1);
   });
 
   it('a refused overwrite leaves the old value in place', () => {
     const cache = new LruCache<string>({ maxMemory: 1000 });
     cache.set('a', 'old');
-    expect(cache.set('a', 'x'.repeat(2000))).toBe(false);
+    expect(cache.set('a', 'x'.repeat(2000))).toBeUndefined();
     expect(cache.get('a')).toBe('old');
   });
 
@@ -112,7 +112,7 @@ describe('memory meter', () => {
     const limit = 1 + 10 + ENTRY_OVERHEAD;
     const cache = new LruCache<number>({ maxMemory: limit, sizeOf: () => 10 });
     cache.set('a', 1);
-    expect(cache.set('b', 2)).toBe(true);
+    expect(cache.set('b', 2)).toBe(2);
     expect([...cache.keys()]).toEqual(['b']);
     expect(cache.memoryUsed).toBe(limit);
   });

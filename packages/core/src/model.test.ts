@@ -305,8 +305,18 @@ function applyReal(cache: LruCache<number>, op: Op, clock: { now: number }): unk
   switch (op.op) {
     case 'set':
     case 'add':
-    case 'replace':
-      return cache[op.op](op.key, op.value, op.ttl === undefined ? undefined : { ttl: op.ttl });
+    case 'replace': {
+      const version = cache[op.op](
+        op.key,
+        op.value,
+        op.ttl === undefined ? undefined : { ttl: op.ttl },
+      );
+      if (version === undefined) return false;
+      // The version a write returns is the one the entry now holds, and the cache's last.
+      expect(cache.peekEntry(op.key)?.version).toBe(version);
+      expect(cache.lastVersion).toBe(version);
+      return true;
+    }
     case 'cas': {
       const version = op.current ? (cache.peekEntry(op.key)?.version ?? -1) : -1;
       return cache.compareAndSet(

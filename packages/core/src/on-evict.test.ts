@@ -25,6 +25,22 @@ describe('onEvict', () => {
     ]);
   });
 
+  it('a write returns its own version even when onEvict writes before it returns', () => {
+    // The callback runs once the write is done but before set returns, so lastVersion has moved on.
+    const cache: LruCache<number> = new LruCache<number>({
+      maxItems: 1,
+      onEvict: (key) => {
+        if (key === 'a') cache.set('log', 0);
+      },
+    });
+    cache.set('a', 1);
+    const version = cache.set('b', 2);
+    expect(cache.lastVersion).toBeGreaterThan(version!);
+    expect(cache.has('b')).toBe(false); // the callback's write evicted it in turn
+    const other = cache.set('c', 3);
+    expect(cache.peekEntry('c')?.version).toBe(other);
+  });
+
   it('does not report overwrite when the same value is set again', () => {
     const { events, onEvict } = recorder();
     const cache = new LruCache<object>({ maxItems: 10, onEvict });

@@ -3,7 +3,7 @@ import type { EvictionReason, LruCacheOptions } from './types.js';
 import { assertFunction, assertTtl, describe } from './validate.js';
 import { coarseNow } from './clock.js';
 
-/** V8's `Map` holds at most 2^24 entries; no cache can hold more. */
+/** The key index addresses at most 2^24 slots (key-index.ts); no cache can hold more. */
 export const MAX_ENTRIES = 2 ** 24;
 
 /** Default period of the background sweep of expired entries, in ms. */

@@ -26,7 +26,9 @@ export class DcacheMemoryStore {
   /** False when the cache refused the entry (bigger than `maxEntrySize`). */
   set(key: string, value: unknown, ttl?: number): boolean {
     // Keyv's ttl may be fractional; LruCache takes whole milliseconds, 0 meaning never.
-    return this.cache.set(key, value, ttl === undefined ? {} : { ttl: Math.ceil(ttl) });
+    return (
+      this.cache.set(key, value, ttl === undefined ? {} : { ttl: Math.ceil(ttl) }) !== undefined
+    );
   }
 
   delete(key: string): boolean {

@@ -224,6 +224,13 @@ export const FLAGS: readonly Flag[] = [
     default: 'off',
   },
   {
+    name: 'shutdown-grace',
+    kind: 'int',
+    target: 'shutdownGrace',
+    help: 'ms to keep serving after SIGTERM/SIGINT before stopping, so clients still find a leaving node',
+    default: `${DEFAULTS.shutdownGrace}`,
+  },
+  {
     name: 'tombstone-grace',
     kind: 'int',
     target: 'tombstoneGrace',

@@ -100,6 +100,15 @@ async function main(): Promise<number> {
   );
 
   const signal = await signalled;
+  const grace = server.options.shutdownGrace;
+  if (grace > 0) {
+    log.info(
+      'shutdown',
+      `${signal}: serving for ${grace} ms more (--shutdown-grace), then stopping; a second signal stops now`,
+      { signal },
+    );
+    await graceOver(grace);
+  }
   log.info('shutdown', `${signal}: finishing in-flight requests, then exiting`, { signal });
   // A second signal means "now": skip the graceful wait.
   const force = (): never => process.exit(1);
@@ -115,6 +124,25 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
+}
+
+/**
+ * The shutdown grace: a node leaving the ring keeps serving while clients' transition windows
+ * still ask it for the keys it held (and invalidate them). Ends early at a second signal.
+ */
+function graceOver(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    // Past 2^31 - 1 ms Node fires a timer at once; so long a grace is "until the second signal".
+    const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }
 
 main().then(

@@ -41,6 +41,13 @@ export interface ServerOptions extends ReplicationOptions {
   logFormat?: LogFormat;
   /** How long `close()` waits for in-flight requests before cutting connections, in ms. @default 10000 */
   closeTimeout?: number;
+  /**
+   * The CLI's grace after SIGTERM/SIGINT, in ms: the node keeps serving every request for this
+   * long before it stops (and saves its snapshot), so that clients' transition windows still find
+   * the keys of a node leaving the ring. A second signal ends it. `CacheServer.close()` ignores it.
+   * @default 0
+   */
+  shutdownGrace?: number;
   /** Clock in milliseconds, handed to the cache; inject a fake one in tests. @default Date.now */
   now?: () => number;
   /**
@@ -121,6 +128,7 @@ export interface ResolvedOptions extends ReplicationResolved {
   readonly logLevel: LogLevel;
   readonly logFormat: LogFormat;
   readonly closeTimeout: number;
+  readonly shutdownGrace: number;
   readonly now: (() => number) | undefined;
   readonly memcachedPort: number | undefined;
   readonly maxConnections: number;
@@ -151,6 +159,7 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'plain',
   closeTimeout: 10_000,
+  shutdownGrace: 0,
   idleTimeout: 0,
   memcachedHost: '127.0.0.1',
   memcachedMaxUnsentBytes: '64mb',
@@ -276,6 +285,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     logLevel,
     logFormat,
     closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
+    shutdownGrace: wholeNumber('shutdownGrace', options.shutdownGrace ?? DEFAULTS.shutdownGrace, 0),
     now: options.now,
     memcachedPort:
       options.memcachedPort === undefined

@@ -380,14 +380,16 @@ export class ReplicaStore {
     return this.peekEntry(key) !== undefined;
   }
 
-  /** Node-stamped, always newest: false when the entry does not fit. */
-  set(key: string, value: StoredValue, options?: SetOptions): boolean {
+  /** Node-stamped, always newest: the new version, undefined when the entry does not fit. */
+  set(key: string, value: StoredValue, options?: SetOptions): number | undefined {
     value.stamp = this.#above(undefined, this.cache.peekEntry(key));
-    return this.cache.set(key, value, options) && this.#stored(value);
+    const version = this.cache.set(key, value, options);
+    if (version !== undefined) this.#stored(value);
+    return version;
   }
 
-  add(key: string, value: StoredValue, options?: SetOptions): boolean {
-    if (this.peekEntry(key) !== undefined) return false;
+  add(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    if (this.peekEntry(key) !== undefined) return undefined;
     return this.set(key, value, options);
   }
 
@@ -400,7 +402,7 @@ export class ReplicaStore {
     const entry = this.peekEntry(key);
     if (entry === undefined) return 'not_found';
     if (entry.version !== version) return 'exists';
-    return this.set(key, value, options) ? 'stored' : 'refused';
+    return this.set(key, value, options) === undefined ? 'refused' : 'stored';
   }
 
   touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
@@ -517,10 +519,10 @@ export class ReplicaStore {
 
   /** Stores and returns the new version; 413 when the core refuses the entry. */
   #put(key: string, value: StoredValue, options: SetOptions): number {
-    if (!this.cache.set(key, value, options)) throw entryRefused();
+    const version = this.cache.set(key, value, options);
+    if (version === undefined) throw entryRefused();
     this.#stored(value);
-    // Same tick as the write: nothing can interleave, so this is the version we wrote.
-    return this.cache.lastVersion;
+    return version;
   }
 
   #stored(value: StoredValue): true {

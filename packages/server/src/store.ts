@@ -24,30 +24,26 @@ export function store(
   condition: WriteCondition,
 ): number | undefined {
   const options = ttl === undefined ? NO_OPTIONS : { ttl };
-  if (condition === null) {
-    if (!cache.set(key, value, options)) throw entryRefused();
-  } else {
-    // add/replace answer true/false; false is a failed condition unless the key's state says the
-    // cache refused the size instead (checked below, same tick).
-    const outcome: boolean | CompareAndSetResult =
-      condition === 'add'
-        ? cache.add(key, value, options)
-        : condition === 'replace'
-          ? cache.replace(key, value, options)
-          : cache.compareAndSet(key, value, condition, options);
+  if (typeof condition === 'number') {
+    const outcome: CompareAndSetResult = cache.compareAndSet(key, value, condition, options);
     if (outcome === 'refused') throw entryRefused();
-    if (outcome !== true && outcome !== 'stored') {
-      const present = cache.has(key);
-      const failed =
-        condition === 'add' ? present : condition === 'replace' ? !present : outcome !== false;
-      if (!failed) throw entryRefused();
-      return undefined;
-    }
+    if (outcome !== 'stored') return undefined;
+    // compareAndSet reports no version: read it back in the same tick, where nothing interleaves.
+    const entry = cache.peekEntry(key);
+    if (entry === undefined || entry.value !== value) throw entryRefused();
+    return entry.version;
   }
-  // Same tick as the write: nothing can interleave, so this is the version we wrote.
-  const entry = cache.peekEntry(key);
-  if (entry === undefined || entry.value !== value) throw entryRefused();
-  return entry.version;
+  const version =
+    condition === null
+      ? cache.set(key, value, options)
+      : condition === 'add'
+        ? cache.add(key, value, options)
+        : cache.replace(key, value, options);
+  if (version !== undefined) return version;
+  // Not stored: a failed condition, unless the key's state says the cache refused the size.
+  const present = cache.has(key);
+  if (condition === 'add' ? present : condition === 'replace' && !present) return undefined;
+  throw entryRefused();
 }
 
 /** The 412 of a failed condition, saying which way it failed. */

@@ -46,6 +46,7 @@ describe('resolveOptions', () => {
       token: undefined,
       logLevel: 'info',
       closeTimeout: 10_000,
+      shutdownGrace: 0,
     });
     expect(o.nodeId).toMatch(/^node-[0-9a-f]{6}$/);
   });

@@ -162,7 +162,8 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
   it('an unstamped write is stamped above everything the node stored', () => {
     const store = newStore();
     store.copy('k', value('from a peer'), 0, S + 100);
-    expect(store.set('k', value('memcached'))).toBe(true);
+    const version = store.set('k', value('memcached'));
+    expect(version).toBe(store.peekRaw('k')!.version);
     expect(store.peekRaw('k')!.value.stamp).toBeGreaterThan(S + 100);
     expect(text(store, 'k')).toBe('memcached');
   });
@@ -205,7 +206,7 @@ describe('ReplicaStore tombstones', () => {
     expect(store.get('k')).toBeUndefined();
     expect(store.stats).toMatchObject({ items: 0, hits: 0, misses: 1, deletes: 1, sets: 1 });
     expect(store.replicaStats.tombstones).toBe(1);
-    expect(store.add('k', value('again'), {})).toBe(true);
+    expect(store.add('k', value('again'), {})).toBe(store.peekRaw('k')!.version);
     expect(store.replicaStats.tombstones).toBe(0);
   });
 

@@ -14,8 +14,10 @@ export interface MemcachedCache {
   get(key: string): StoredValue | undefined;
   getEntry(key: string): CacheEntry<StoredValue> | undefined;
   peekEntry(key: string): CacheEntry<StoredValue> | undefined;
-  set(key: string, value: StoredValue, options?: SetOptions): boolean;
-  add(key: string, value: StoredValue, options?: SetOptions): boolean;
+  /** The new version; undefined when refused. */
+  set(key: string, value: StoredValue, options?: SetOptions): number | undefined;
+  /** The new version; undefined when present or refused. */
+  add(key: string, value: StoredValue, options?: SetOptions): number | undefined;
   compareAndSet(
     key: string,
     value: StoredValue,
@@ -74,13 +76,14 @@ export class ProtocolStore {
       this.cache.delete(key);
       return true;
     }
-    return this.cache.set(key, value, inPlace ? { ttl: ttlMs, keepAccess: true } : { ttl: ttlMs });
+    const options = inPlace ? { ttl: ttlMs, keepAccess: true } : { ttl: ttlMs };
+    return this.cache.set(key, value, options) !== undefined;
   }
 
   /** 'stored' | 'exists' (key present) | 'refused'. */
   add(key: string, value: StoredValue, ttlMs: number): 'stored' | 'exists' | 'refused' {
     if (ttlMs === EXPIRED) return this.cache.peekEntry(key) === undefined ? 'stored' : 'exists';
-    if (this.cache.add(key, value, { ttl: ttlMs })) return 'stored';
+    if (this.cache.add(key, value, { ttl: ttlMs }) !== undefined) return 'stored';
     return this.cache.peekEntry(key) === undefined ? 'refused' : 'exists';
   }
 

@@ -1,0 +1,183 @@
+// What reads and writes do while a transition window is open (transition.ts): a miss on a key's
+// new owners asks its previous owners and backfills what they hold; a write buries the copies the
+// previous owners hold with its own stamp. Newest wins on every node, so a backfill racing a write
+// loses to it, and a bury never removes a newer write.
+import { isStamp } from '@dcache/core';
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+import type { Hit } from './read.js';
+import type { CallTrace } from './telemetry-call.js';
+import { copyTo, hitOf } from './verify.js';
+
+/**
+ * The first usable copy of the key on its previous owners (newest ring first), or undefined.
+ * Usable: verified (a previous owner cannot be vouched for by the new owners, which know nothing
+ * older than the change), not expired, and newer than `deletedAt`, the newest tombstone the new
+ * owners or an earlier previous owner answered with. A previous owner marked down, or failing,
+ * is passed over: a miss is always safe.
+ */
+async function previousCopy(
+  cluster: Cluster,
+  stored: string,
+  sources: readonly NodeClient[],
+  deletedAt: number,
+  queued: boolean,
+  trace: CallTrace | undefined,
+): Promise<Hit | undefined> {
+  let newest = deletedAt;
+  for (const source of sources) {
+    if (!source.up) continue;
+    if (trace !== undefined) trace.nodesTried++;
+    let result;
+    try {
+      result = await source.run(['get', stored], queued, trace);
+    } catch {
+      continue;
+    }
+    if (result[0] === 404) {
+      const tombstone = result[1];
+      if (isStamp(tombstone) && tombstone > newest) newest = tombstone;
+      continue;
+    }
+    if (result[0] !== 200) continue;
+    const hit = hitOf(cluster, result, source);
+    if (hit === undefined || hit.unverified) continue;
+    if (hit.ttl !== null && hit.ttl <= 0) continue;
+    if (hit.stamp <= newest) return undefined; // deleted (or overwritten) since
+    return hit;
+  }
+  return undefined;
+}
+
+/**
+ * Copies `hit` to `targets` (newest wins there) and counts the copies applied as backfilled.
+ * Resolves once every copy has settled.
+ */
+function backfill(
+  cluster: Cluster,
+  key: string,
+  hit: Hit,
+  targets: readonly NodeClient[],
+  queued: boolean,
+): Promise<boolean[]> {
+  const { transition } = cluster;
+  return Promise.all(
+    targets.map((node) =>
+      copyTo(cluster, key, hit, node, queued, false).then((applied) => {
+        if (applied) transition.backfilled++;
+        return applied;
+      }),
+    ),
+  );
+}
+
+/** The key's previous owners still to be asked, or undefined (no window, or the key did not move). */
+function sourcesOf(cluster: Cluster, stored: string): NodeClient[] | undefined {
+  const { transition } = cluster;
+  if (!transition.open) return undefined;
+  const sources = transition.previousOwners(stored, cluster.replicasOfStored(stored));
+  return sources.length === 0 ? undefined : sources;
+}
+
+/**
+ * A read that missed on every new owner it asked (`missed`, none failing) during a window: the
+ * previous owners' copy, backfilled to `missed` with its remaining TTL (or `touch`, for a
+ * get-and-touch) and stamp, or undefined; with `awaitBackfill` once the copies have settled. No
+ * backfill after a flush that began since the read (`flushes`): the copy predates it.
+ */
+export async function fallbackRead(
+  cluster: Cluster,
+  key: string,
+  missed: readonly NodeClient[],
+  deletedAt: number,
+  flushes: number,
+  queued: boolean,
+  trace: CallTrace | undefined,
+  touch: number | undefined,
+  awaitBackfill = false,
+): Promise<Hit | undefined> {
+  const stored = cluster.storedKey(key);
+  const sources = sourcesOf(cluster, stored);
+  if (sources === undefined) return undefined;
+  let hit = await previousCopy(cluster, stored, sources, deletedAt, queued, trace);
+  cluster.transition.checked(hit !== undefined);
+  if (hit === undefined) return undefined;
+  if (touch !== undefined) hit = { ...hit, ttl: touch === 0 ? null : touch };
+  if (cluster.flushes === flushes) {
+    const targets = missed.filter((node) => cluster.isMember(node));
+    const copied = backfill(cluster, key, hit, targets, queued);
+    if (awaitBackfill) await copied;
+    else cluster.track(copied);
+  }
+  return hit;
+}
+
+/**
+ * Before an operation that needs the key's value where it is now (add, replace, compareAndSet;
+ * incr or touch that found nothing): copies the previous owners' copy to the key's live new
+ * owners and waits for it. True when some new owner applied it.
+ */
+export async function warmKey(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<boolean> {
+  const stored = cluster.storedKey(key);
+  const sources = sourcesOf(cluster, stored);
+  if (sources === undefined) return false;
+  const hit = await previousCopy(cluster, stored, sources, 0, queued, trace);
+  cluster.transition.checked(hit !== undefined);
+  if (hit === undefined) return false;
+  const applied = await backfill(cluster, key, hit, cluster.preference(key), queued);
+  return applied.some(Boolean);
+}
+
+/**
+ * A write stamped `stamp` during a window: buries the copies of the key its previous owners
+ * hold (newest wins: a newer copy there stays), so a fallback cannot serve what it replaced. The
+ * write waits for it. A previous owner that is down or fails is distrusted for the rest of the
+ * window instead. With `deleting` it sends the delete itself (a tombstone as well), so that the
+ * answer says whether a previous owner held the key. Resolves to whether one did (deleting only);
+ * undefined (nothing to wait for) when no window is open or the key did not move.
+ */
+export function invalidateMoved(
+  cluster: Cluster,
+  key: string,
+  stamp: number,
+  queued: boolean,
+  deleting = false,
+): Promise<boolean> | undefined {
+  if (!cluster.transition.open) return undefined;
+  const stored = cluster.storedKey(key);
+  const sources = sourcesOf(cluster, stored);
+  if (sources === undefined) return undefined;
+  const { transition } = cluster;
+  let held = false;
+  const op = deleting
+    ? (['delete', stored, stamp] as const)
+    : (['bury', stored, stamp, 'repair'] as const);
+  return Promise.all(
+    sources.map((node) => {
+      if (!node.up) {
+        transition.distrust(node);
+        return undefined;
+      }
+      return node.run(op, queued).then(
+        (result) => {
+          const [status, applied] = result;
+          if (deleting && (status === 204 || status === 404)) {
+            // 204: it held the key; a stamp other than this delete's: a newer value stands there.
+            if (status === 204) held = true;
+            if (applied === stamp || !isStamp(applied)) transition.invalidated++;
+            return;
+          }
+          // 412: it holds something newer than this write, which a fallback may serve.
+          if (status === 204) transition.invalidated++;
+          else if (status !== 412) transition.distrust(node);
+        },
+        () => transition.distrust(node),
+      );
+    }),
+  ).then(() => held);
+}

@@ -1,0 +1,145 @@
+import { HashRing } from '@dcache/ring';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { NodeClient } from './node-client.js';
+import { Transition } from './transition.js';
+import type { TransitionEvent } from './transition.js';
+
+/** Stands in for a NodeClient: the window only reads `url` and calls `close()`. */
+function node(url: string): NodeClient & { closed: boolean } {
+  const fake = {
+    url,
+    closed: false,
+    close() {
+      fake.closed = true;
+    },
+  };
+  return fake as unknown as NodeClient & { closed: boolean };
+}
+
+function ring(...urls: string[]): HashRing {
+  const result = new HashRing([], { vnodes: 50 });
+  for (const url of urls) result.add(url, 1);
+  return result;
+}
+
+const windows: Transition[] = [];
+afterEach(() => {
+  for (const window of windows.splice(0)) window.stop();
+});
+
+function transition(
+  members: readonly NodeClient[],
+  options = { maxWindowMs: 1000, quietMs: 100 },
+): { window: Transition; events: TransitionEvent[]; clock: { now: number } } {
+  const clock = { now: 1_000_000 };
+  const events: TransitionEvent[] = [];
+  const window = new Transition({
+    options,
+    onTransition: (event) => events.push(event),
+    member: (url) => members.find((member) => member.url === url),
+    now: () => clock.now,
+  });
+  windows.push(window);
+  return { window, events, clock };
+}
+
+describe('Transition', () => {
+  const a = node('http://a:1');
+  const b = node('http://b:1');
+  const c = node('http://c:1');
+
+  it('is closed until a change, and closed it names no previous owner', () => {
+    const { window } = transition([a, b]);
+    expect(window.open).toBe(false);
+    expect(window.previousOwners('k', ['http://a:1'])).toStrictEqual([]);
+  });
+
+  it("names a key's previous owners that are not its owners now, members or kept removed nodes", () => {
+    const { window, events } = transition([a, b]);
+    const leaving = node('http://c:1');
+    window.changed(ring(a.url, b.url, c.url), 3, [], [leaving]);
+    expect(events).toMatchObject([{ phase: 'open', added: [], removed: [c.url] }]);
+    // With 3 replicas before, every node was an owner: all but the ones now are previous.
+    expect(window.previousOwners('k', [a.url])).toStrictEqual([b, leaving]);
+    expect(window.keeps(leaving)).toBe(true);
+    expect(window.keptNodes).toStrictEqual([leaving]);
+  });
+
+  it('chains a second change: the rings before both are asked, newest first, no node twice', () => {
+    const { window } = transition([a, b, c]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    window.changed(ring(b.url), 1, [c.url], []);
+    expect(window.previousOwners('k', [c.url])).toStrictEqual([b, a]);
+    expect(window.snapshot().transitions).toBe(1);
+  });
+
+  it('passes over a distrusted node until the window closes', () => {
+    const { window } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    window.distrust(a);
+    expect(window.previousOwners('k', [b.url])).toStrictEqual([]);
+    window.close('quiet');
+    window.changed(ring(a.url), 1, [b.url], []);
+    expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
+  });
+
+  it('goes quiet only after a fallback read, quietMs after the last hit', () => {
+    const { window, events, clock } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 500;
+    window.check();
+    expect(window.open).toBe(true); // no read has checked yet
+    window.checked(true);
+    clock.now += 99;
+    window.check();
+    expect(window.open).toBe(true);
+    window.checked(false);
+    clock.now += 1;
+    window.check();
+    expect(window.open).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      phase: 'close',
+      reason: 'quiet',
+      added: [b.url],
+      stats: { open: false, fallbackReads: 2, fallbackHits: 1, lastCloseReason: 'quiet' },
+    });
+  });
+
+  it('closes at maxWindowMs after the last change, hits or not, and closes the kept nodes', () => {
+    const { window, events, clock } = transition([a], { maxWindowMs: 1000, quietMs: 100 });
+    const leaving = node('http://b:1');
+    window.changed(ring(a.url, leaving.url), 1, [], [leaving]);
+    clock.now += 600;
+    window.changed(ring(a.url, leaving.url), 1, [], []); // a second change restarts the maximum
+    for (let i = 0; i < 9; i++) {
+      clock.now += 99;
+      window.checked(true);
+      window.check();
+    }
+    expect(window.open).toBe(true);
+    expect(leaving.closed).toBe(false);
+    clock.now += 200;
+    window.check();
+    expect(window.open).toBe(false);
+    expect(leaving.closed).toBe(true);
+    expect(events.at(-1)).toMatchObject({ phase: 'close', reason: 'max-window' });
+    expect(window.snapshot()).toMatchObject({ open: false, openedAt: null, transitions: 1 });
+  });
+
+  it('does not close a kept node that was added back meanwhile', () => {
+    const back = node('http://b:1');
+    const members: NodeClient[] = [a];
+    const { window } = transition(members);
+    window.changed(ring(a.url, back.url), 1, [], [back]);
+    members.push(back);
+    window.close('flush');
+    expect(back.closed).toBe(false);
+  });
+
+  it('is off with maxWindowMs 0: a change opens nothing', () => {
+    const { window, events } = transition([a, b], { maxWindowMs: 0, quietMs: 100 });
+    window.changed(ring(a.url), 1, [b.url], []);
+    expect(window.open).toBe(false);
+    expect(events).toStrictEqual([]);
+  });
+});

@@ -1,0 +1,240 @@
+// Warm transitions: after a ring change, for a window, the previous owners of a key are still
+// asked on a miss (and their copy backfilled to the new owners), and writes invalidate the copies
+// they hold, so a fallback never serves a value older than a completed write. This module holds
+// the window's state; transition-ops.ts the reads and writes that use it.
+import type { HashRing } from '@dcache/ring';
+import { callHook } from './hooks.js';
+import type { ClientHooks } from './hooks.js';
+import type { NodeClient } from './node-client.js';
+
+/** Why a transition window closed. */
+export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
+
+/** The `transition` option, resolved. */
+export interface ResolvedTransition {
+  /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
+  maxWindowMs: number;
+  /** A window closes once this long passes without a fallback hit (after at least one check). */
+  quietMs: number;
+}
+
+/** `getStats().transition`: the window now and what fallbacks did since the client was created. */
+export interface TransitionStats {
+  /** A window is open: misses on a key's new owners ask its previous owners. */
+  open: boolean;
+  /** When the open window opened (epoch ms); null when none is open. */
+  openedAt: number | null;
+  /** Windows opened (a change while one is open joins it, and is not counted again). */
+  transitions: number;
+  /** Reads that missed on a key's new owners and asked its previous owners. */
+  fallbackReads: number;
+  /** Those that found the key there (and served it). */
+  fallbackHits: number;
+  /** Copies of a fallback hit that a new owner applied (newest wins: a newer write there is kept). */
+  backfilled: number;
+  /** Copies on previous owners that a write (set, delete, incr, touch…) buried with its stamp. */
+  invalidated: number;
+  /** Why the last window closed; null before one has. */
+  lastCloseReason: TransitionCloseReason | null;
+}
+
+/** `onTransition`'s argument. */
+export interface TransitionEvent {
+  phase: 'open' | 'close';
+  /** Why it closed (`phase: 'close'` only). */
+  reason?: TransitionCloseReason;
+  /** Nodes that joined during the window (every change it spans, at close). */
+  added: string[];
+  /** Nodes that left during the window. */
+  removed: string[];
+  stats: TransitionStats;
+}
+
+/** A ring the cluster had before a change of the open window, with its copies per key then. */
+interface PreviousRing {
+  ring: HashRing;
+  replicas: number;
+}
+
+export interface TransitionDeps {
+  options: ResolvedTransition;
+  onTransition: ClientHooks['onTransition'];
+  /** The member NodeClient for a URL, if it is one. */
+  member: (url: string) => NodeClient | undefined;
+  now?: () => number;
+}
+
+/**
+ * The transition window of one client. Closed, it costs one boolean check per miss and per write.
+ * Open, it keeps the rings before each change it spans (newest first) and the NodeClients of
+ * nodes removed meanwhile (they stay fallback sources, their probes and pools alive, until it
+ * closes). A node whose invalidation failed is not asked again during the window: it may hold a
+ * copy older than a completed write.
+ */
+export class Transition {
+  fallbackReads = 0;
+  fallbackHits = 0;
+  backfilled = 0;
+  invalidated = 0;
+  #transitions = 0;
+  #lastCloseReason: TransitionCloseReason | null = null;
+  readonly #options: ResolvedTransition;
+  readonly #onTransition: ClientHooks['onTransition'];
+  readonly #member: (url: string) => NodeClient | undefined;
+  readonly #now: () => number;
+  #previous: PreviousRing[] = [];
+  /** Removed nodes kept as fallback sources, by URL. */
+  readonly #kept = new Map<string, NodeClient>();
+  readonly #distrusted = new Set<NodeClient>();
+  #added: string[] = [];
+  #removed: string[] = [];
+  #openedAt: number | null = null;
+  /** The last ring change of the window: the maximum and the quiet period count from it. */
+  #changedAt = 0;
+  #lastHitAt = 0;
+  /** Fallback reads since the last change: quiet can close the window only after one. */
+  #checks = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(deps: TransitionDeps) {
+    this.#options = deps.options;
+    this.#onTransition = deps.onTransition;
+    this.#member = deps.member;
+    this.#now = deps.now ?? Date.now;
+  }
+
+  get open(): boolean {
+    return this.#openedAt !== null;
+  }
+
+  /** Warm transitions are on (`transition.maxWindowMs` > 0). */
+  get enabled(): boolean {
+    return this.#options.maxWindowMs > 0;
+  }
+
+  /**
+   * A ring change: `before` is the ring as it was (with `replicas` copies per key), `leaving` the
+   * nodes it removed (kept until the window closes). Opens a window, or extends the open one.
+   */
+  changed(
+    before: HashRing,
+    replicas: number,
+    added: readonly string[],
+    leaving: readonly NodeClient[],
+  ): void {
+    if (!this.enabled) return;
+    const now = this.#now();
+    this.#previous.unshift({ ring: before, replicas });
+    for (const node of leaving) this.#kept.set(node.url, node);
+    this.#added.push(...added);
+    this.#removed.push(...leaving.map((node) => node.url));
+    this.#changedAt = now;
+    this.#lastHitAt = now;
+    this.#checks = 0;
+    if (this.#openedAt !== null) return;
+    this.#openedAt = now;
+    this.#transitions++;
+    const period = Math.max(10, Math.min(this.#options.quietMs, this.#options.maxWindowMs) / 4);
+    this.#timer = setInterval(() => this.check(), Math.min(period, 1000));
+    this.#timer.unref();
+    this.#emit({ phase: 'open', added: [...added], removed: leaving.map((node) => node.url) });
+  }
+
+  /** Is `node` kept here (removed from the ring, still a fallback source)? */
+  keeps(node: NodeClient): boolean {
+    return this.#kept.get(node.url) === node;
+  }
+
+  /** The kept removed nodes (close() waits for their requests). */
+  get keptNodes(): NodeClient[] {
+    return [...this.#kept.values()];
+  }
+
+  /**
+   * The key's previous owners (newest ring first) that are not among `owners` (its natural
+   * replicas now, URLs) and may still be asked: empty when no window is open.
+   */
+  previousOwners(storedKey: string, owners: readonly string[]): NodeClient[] {
+    const result: NodeClient[] = [];
+    if (this.#openedAt === null) return result;
+    for (const { ring, replicas } of this.#previous) {
+      for (const url of ring.getN(storedKey, replicas)) {
+        if (owners.includes(url)) continue;
+        const node = this.#member(url) ?? this.#kept.get(url);
+        if (node === undefined || result.includes(node) || this.#distrusted.has(node)) continue;
+        result.push(node);
+      }
+    }
+    return result;
+  }
+
+  /** A fallback read was made (`hit`: it found the key). */
+  checked(hit: boolean): void {
+    this.fallbackReads++;
+    this.#checks++;
+    if (hit) {
+      this.fallbackHits++;
+      this.#lastHitAt = this.#now();
+    }
+  }
+
+  /** `node` may hold a copy older than a completed write: not asked again in this window. */
+  distrust(node: NodeClient): void {
+    if (this.#openedAt !== null) this.#distrusted.add(node);
+  }
+
+  /** Closes the window when its time is up or it has gone quiet (the timer calls it). */
+  check(): void {
+    if (this.#openedAt === null) return;
+    const now = this.#now();
+    if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
+    else if (this.#checks > 0 && now - this.#lastHitAt >= this.#options.quietMs) {
+      this.close('quiet');
+    }
+  }
+
+  /**
+   * Ends the open window: previous rings forgotten, kept nodes that are not members again closed
+   * (their probes stop; no request goes to them any more).
+   */
+  close(reason: TransitionCloseReason): void {
+    if (this.#openedAt === null) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const node of this.#kept.values()) if (this.#member(node.url) !== node) node.close();
+    const added = this.#added;
+    const removed = this.#removed;
+    this.#kept.clear();
+    this.#distrusted.clear();
+    this.#previous = [];
+    this.#added = [];
+    this.#removed = [];
+    this.#openedAt = null;
+    this.#lastCloseReason = reason;
+    this.#emit({ phase: 'close', reason, added, removed });
+  }
+
+  /** The client is closing: the timer stops, kept nodes are closed, no event is sent. */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    for (const node of this.#kept.values()) if (this.#member(node.url) !== node) node.close();
+  }
+
+  snapshot(): TransitionStats {
+    return {
+      open: this.#openedAt !== null,
+      openedAt: this.#openedAt,
+      transitions: this.#transitions,
+      fallbackReads: this.fallbackReads,
+      fallbackHits: this.fallbackHits,
+      backfilled: this.backfilled,
+      invalidated: this.invalidated,
+      lastCloseReason: this.#lastCloseReason,
+    };
+  }
+
+  #emit(event: Omit<TransitionEvent, 'stats'>): void {
+    callHook('onTransition', this.#onTransition, { ...event, stats: this.snapshot() });
+  }
+}

@@ -1,0 +1,255 @@
+// Warm transitions through CLI-started nodes: after addNode / removeNode, keys written before the
+// change are hits (fallback to their previous owners, backfilled), writes and deletes made during
+// the window are never shadowed by an old copy, and the window closes (quiet, max-window).
+import { afterEach, describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../src/index.js';
+import type { ClientOptions, TransitionEvent } from '../src/index.js';
+import { startCliNode, stopCliNodes } from './cli-nodes.js';
+import type { CliNode } from './cli-nodes.js';
+import { waitFor } from './cluster.js';
+
+const clients: DistributedCacheClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await stopCliNodes();
+});
+
+const KEYS = Array.from({ length: 200 }, (_, i) => `warm:${i}`);
+
+function connect(nodes: readonly string[], options: ClientOptions): DistributedCacheClient {
+  // A generous timeout: CLI nodes on a loaded 2-core machine must not look failed.
+  const client = new DistributedCacheClient([...nodes], { timeout: 5000, ...options });
+  clients.push(client);
+  return client;
+}
+
+async function startNodes(count: number): Promise<CliNode[]> {
+  return Promise.all(Array.from({ length: count }, () => startCliNode('127.0.0.1')));
+}
+
+/** `POST /v1/batch` requests `node` has served. */
+async function batchRequests(node: CliNode): Promise<number> {
+  const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+    requests: Record<string, number>;
+  };
+  return stats.requests.batch ?? 0;
+}
+
+/** Keys whose natural replicas changed between `before` and now, for `client`'s ring. */
+function movedKeys(before: Map<string, string[]>, client: DistributedCacheClient): string[] {
+  return KEYS.filter((key) => {
+    const now = client.nodesFor(key);
+    return before.get(key)!.some((url) => !now.includes(url));
+  });
+}
+
+/**
+ * Of `keys`, those none of whose natural replicas now held them before: only a fallback finds
+ * them (the others are found on a replica that kept them, and read-repaired from it).
+ */
+function onlyBefore(
+  keys: readonly string[],
+  before: Map<string, string[]>,
+  client: DistributedCacheClient,
+): string[] {
+  return keys.filter((key) => !client.nodesFor(key).some((url) => before.get(key)!.includes(url)));
+}
+
+function owners(client: DistributedCacheClient): Map<string, string[]> {
+  return new Map(KEYS.map((key) => [key, client.nodesFor(key)]));
+}
+
+for (const replicas of [1, 2]) {
+  describe(`warm transitions, replicas ${replicas}`, () => {
+    it('addNode 3→4: keys written before are hits after, backfilled to the new node; a write and a delete during the window hold', async () => {
+      const [a, b, c, d] = await startNodes(4);
+      const events: TransitionEvent[] = [];
+      const client = connect([a!.url, b!.url, c!.url], {
+        replicas,
+        writeConsistency: 'all',
+        // The window stays open for the whole test (closing is tested below).
+        transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+        onTransition: (event) => events.push(event),
+      });
+      expect(await client.setMany(KEYS.map((key) => [key, `v1:${key}`] as const))).toBe(true);
+      const before = owners(client);
+      client.addNode(d!.url);
+      expect(events.map((event) => [event.phase, event.added])).toStrictEqual([['open', [d!.url]]]);
+      const moved = movedKeys(before, client);
+      expect(moved.length).toBeGreaterThan(20);
+      const [written, deleted, ...rest] = moved;
+
+      // During the window: a write and a delete of moved keys go to the new owners and bury the
+      // old copies, so no fallback can find them.
+      expect(await client.set(written!, 'v2')).toBe(true);
+      expect(await client.delete(deleted!)).toBe(true);
+      const previous = (key: string): CliNode[] =>
+        [a!, b!, c!].filter(
+          (node) => before.get(key)!.includes(node.url) && !client.nodesFor(key).includes(node.url),
+        );
+      for (const node of previous(written!)) expect(await node.holds(written!)).toBe(false);
+      for (const node of previous(deleted!)) expect(await node.holds(deleted!)).toBe(false);
+
+      const found = await client.getMany(KEYS);
+      const wrong = KEYS.filter((key) => {
+        if (key === written) return found.get(key) !== 'v2';
+        if (key === deleted) return found.has(key);
+        return found.get(key) !== `v1:${key}`;
+      });
+      expect(wrong).toStrictEqual([]);
+      const stats = (await client.getStats()).transition;
+      expect(stats.open).toBe(true);
+      expect(stats.transitions).toBe(1);
+      expect(stats.invalidated).toBeGreaterThanOrEqual(2);
+      // Every key no new owner held came from a previous owner (with replicas 2 one node added
+      // leaves one old owner of every key among its new ones: read repair warms those).
+      const fallbackOnly = onlyBefore(rest, before, client);
+      if (replicas === 1) expect(fallbackOnly).toStrictEqual(rest);
+      expect(stats.fallbackHits).toBe(fallbackOnly.length);
+      await waitFor(
+        async () => (await client.getStats()).transition.backfilled >= stats.fallbackHits,
+        'the fallback hits to be backfilled',
+      );
+      // The new node holds what it now owns first, without any new set.
+      const led = rest.filter((key) => client.nodesFor(key)[0] === d!.url);
+      for (const key of led.slice(0, 20)) expect(await d!.holds(key)).toBe(true);
+
+      // A client that joined after the change never saw the window: it reads the new owners only,
+      // which hold the write, the delete's tombstone and the backfilled keys.
+      const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas });
+      expect(await late.get(written!)).toBe('v2');
+      expect(await late.get(deleted!)).toBeUndefined();
+      const lateFound = await late.getMany(rest);
+      expect(rest.filter((key) => lateFound.get(key) !== `v1:${key}`)).toStrictEqual([]);
+    });
+
+    it('removeNode 4→3: the removed node stays a fallback source until the window goes quiet, then gets nothing', async () => {
+      const nodes = await startNodes(4);
+      const events: TransitionEvent[] = [];
+      const client = connect(
+        nodes.map((node) => node.url),
+        {
+          replicas,
+          writeConsistency: 'all',
+          transition: { maxWindowMs: 60_000, quietMs: 400 },
+          onTransition: (event) => events.push(event),
+        },
+      );
+      expect(await client.setMany(KEYS.map((key) => [key, `v1:${key}`] as const))).toBe(true);
+      const leaving = nodes[0]!;
+      const before = owners(client);
+      expect(await client.removeNode(leaving.url)).toBe(true);
+      const moved = movedKeys(before, client);
+      const [deleted] = moved;
+      // With replicas 1 only the removed node held it: its answer counts.
+      expect(await client.delete(deleted!)).toBe(true);
+      expect(await leaving.holds(deleted!)).toBe(false);
+      const found = await client.getMany(KEYS);
+      expect(KEYS.filter((key) => key !== deleted && found.get(key) !== `v1:${key}`)).toStrictEqual(
+        [],
+      );
+      expect(found.has(deleted!)).toBe(false);
+      const stats = (await client.getStats()).transition;
+      expect(stats.fallbackReads).toBeGreaterThan(0);
+      expect(stats.fallbackHits).toBe(onlyBefore(moved.slice(1), before, client).length);
+      // A late client sees the delete too.
+      const late = connect(
+        nodes.slice(1).map((node) => node.url),
+        { replicas },
+      );
+      expect(await late.get(deleted!)).toBeUndefined();
+
+      await waitFor(() => events.some((event) => event.phase === 'close'), 'the window to close', {
+        timeoutMs: 10_000,
+      });
+      const close = events.find((event) => event.phase === 'close')!;
+      expect(close.reason).toBe('quiet');
+      expect(close.removed).toStrictEqual([leaving.url]);
+      expect(close.stats.open).toBe(false);
+      expect((await client.getStats()).transition.lastCloseReason).toBe('quiet');
+      // Closed: the removed node is asked nothing more (its node client is closed), even for keys
+      // that only it held before (replicas 1: none is left, every one was backfilled).
+      const served = await batchRequests(leaving);
+      await client.getMany(KEYS);
+      await client.set(moved[1]!, 'after');
+      expect(await batchRequests(leaving)).toBe(served);
+      expect(await client.get(moved[1]!)).toBe('after');
+    });
+  });
+}
+
+describe('warm transitions: the window', () => {
+  it('closes at maxWindowMs when no read ever checks it', async () => {
+    const [a, b] = await startNodes(2);
+    const events: TransitionEvent[] = [];
+    const client = connect([a!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 300, quietMs: 100 },
+      onTransition: (event) => events.push(event),
+    });
+    client.addNode(b!.url);
+    expect((await client.getStats()).transition.open).toBe(true);
+    // quiet alone does not close it: no fallback read has been made.
+    await waitFor(() => events.length === 2, 'the window to close', { timeoutMs: 5000 });
+    expect(events[1]).toMatchObject({ phase: 'close', reason: 'max-window', added: [b!.url] });
+  });
+
+  it('is off with maxWindowMs 0: a moved key is a miss (the cold dip the window avoids)', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 0 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const moved = movedKeys(before, client);
+    const found = await client.getMany(moved);
+    expect(found.size).toBe(0);
+    expect((await client.getStats()).transition).toMatchObject({ open: false, transitions: 0 });
+  });
+
+  it('a read falling back while a write of the key is in flight never wins over the write', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, 'old'] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const moved = movedKeys(before, client);
+    // Each read and write issued together: the read misses on the new owner, falls back to the
+    // old copy and backfills it while the write lands. Whatever the order, the write's newer
+    // stamp keeps it on the new owner (and buries the old copy).
+    await Promise.all(moved.flatMap((key) => [client.get(key), client.set(key, 'new')]));
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    const found = await late.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== 'new')).toStrictEqual([]);
+    const again = await client.getMany(moved);
+    expect(moved.filter((key) => again.get(key) !== 'new')).toStrictEqual([]);
+  });
+
+  for (const replicas of [1, 2]) {
+    it(`a second change while the window is open chains (replicas ${replicas}): keys of both earlier rings are found`, async () => {
+      const [a, b, c, d] = await startNodes(4);
+      const client = connect([a!.url, b!.url], {
+        replicas,
+        writeConsistency: 'all',
+        transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+      });
+      expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+      const before = owners(client);
+      client.addNode(c!.url);
+      client.addNode(d!.url);
+      const found = await client.getMany(KEYS);
+      expect(KEYS.filter((key) => found.get(key) !== key)).toStrictEqual([]);
+      const stats = (await client.getStats()).transition;
+      expect(stats.transitions).toBe(1);
+      // Both new nodes own some keys together (replicas 2) or alone: found only by fallback.
+      const fallbackOnly = onlyBefore(KEYS, before, client);
+      expect(fallbackOnly.length).toBeGreaterThan(10);
+      expect(stats.fallbackHits).toBe(fallbackOnly.length);
+    });
+  }
+});
