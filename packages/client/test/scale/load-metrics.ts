@@ -2,6 +2,7 @@
 // calls that failed, and the checker's verdict with misses told apart from stale reads (a cache
 // may lose a key — that is the hit ratio's business — but must never serve an overwritten one).
 import { checkRegisters, describeViolations } from '../faults/checker.js';
+import type { Violation } from '../faults/checker.js';
 import type { Operation } from '../faults/history.js';
 
 export interface Window {
@@ -56,6 +57,8 @@ export interface Staleness {
   lost: number;
   /** The first few violations other than `lost`, one a line. */
   detail: string;
+  /** Every violation other than `lost`. */
+  violations: Violation[];
 }
 
 export function staleness(history: readonly Operation[]): Staleness {
@@ -66,6 +69,7 @@ export function staleness(history: readonly Operation[]): Staleness {
     stale: stale + resurrected + report.counts['unknown-value'] + report.counts['future-value'],
     lost,
     detail: describeViolations({ ...report, violations: wrong }, 10),
+    violations: wrong,
   };
 }
 

@@ -42,7 +42,7 @@ export async function rollUnderLoad(
 ): Promise<RollResult> {
   const all = [...cluster.members];
   const keys = Array.from({ length: KEYS }, (_, i) => keyName(i));
-  const prefill = await cluster.prefill(keys, { replicas });
+  const prefill = await cluster.prefill(keys, { replicas, timeout: 10_000 });
   const workers = await startWorkers(cluster, replicas);
   await sleep(BEFORE_MS + 500);
 
