@@ -288,12 +288,16 @@ async function dcacheSteps(replicas) {
   try {
     await refill();
     results['scale-up 3 → 4'] = await measure(ops, () => client.addNode(url(3)));
+    results['scale-up 3 → 4'].transition = (await client.getStats()).transition;
+    // Each step from a steady state: the previous window closed first.
+    await windowClosed();
     await refill();
     results['scale-down 4 → 3'] = await measure(ops, async () => {
       await client.removeNode(url(3));
       await windowClosed();
       await stop(nodes[3]);
     });
+    results['scale-down 4 → 3'].transition = (await client.getStats()).transition;
     await client.close();
     client = new DistributedCacheClient([0, 1, 2].map(url), options);
     await refill();
@@ -304,7 +308,6 @@ async function dcacheSteps(replicas) {
         await sleep(ROLL_GAP_MS);
       }
     });
-    results.transition = (await client.getStats()).transition;
   } finally {
     await client.close();
     await Promise.all(nodes.map((node) => stop(node, 'SIGKILL')));
@@ -379,13 +382,12 @@ async function main() {
     if (ONLY && !ONLY.test(name)) continue;
     const results = await run();
     for (const [step, r] of Object.entries(results)) {
-      if (step === 'transition') continue;
+      if (r.transition !== undefined) {
+        console.log(`${name}, ${step}: transition stats ${JSON.stringify(r.transition)}`);
+      }
       rows.push(
         `| ${name} | ${step} | ${fmt(r.before.ratio)} | ${fmt(r.after.ratio)} | ${(r.after.ratio / r.before.ratio).toFixed(3)} | ${r.before.p99.toFixed(1)} | ${r.after.p99.toFixed(1)} | ${r.after.errors} |`,
       );
-    }
-    if (results.transition !== undefined) {
-      console.log(`${name}: transition stats at the end ${JSON.stringify(results.transition)}`);
     }
   }
   console.log(
