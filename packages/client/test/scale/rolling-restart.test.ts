@@ -1,0 +1,53 @@
+// Issue #18: a rolling restart of all three nodes under cache traffic, one node at a time: SIGTERM
+// (it saves its snapshot and exits), a restart from the snapshot on the same address and port, and
+// the next node 3 s after the restart (as a StatefulSet's minReadySeconds would). Two load worker processes follow the
+// DNS records (dns+srv://, every 500 ms) with replicas 2. The records name all three nodes
+// throughout: a StatefulSet's pod names are stable, and a headless Service with
+// publishNotReadyAddresses true keeps a restarting pod's records.
+//
+// Bounds, with replicas 2 (each key keeps a live copy while one node restarts): no call fails (the
+// client fails over to the other replica while a node is down); the checker finds no stale read (the
+// snapshot's entries are old: never-stale's fence holds them back until a peer vouches); and the hit
+// ratio during the roll and in the 3 s after it is at least 95% of the one before. Not 98% as for a
+// scale step: a restored node's entries are unverified until a peer vouches for them (on a read,
+// or by the clients' restore of the node, which runs at `restoreRate`); a key whose other natural
+// replica restarts before that is vouched for by neither and read as a miss. On an idle machine
+// the restore finishes within the gap (100% measured); at a load average of 13–18 it did not
+// always (94–100%).
+//
+// The same roll with each node's records removed while it restarts (publishNotReadyAddresses
+// false) does worse today — repro-roll-dns.ts prints it.
+import { afterEach, describe, expect, it } from 'vitest';
+import { rollUnderLoad } from './rolling-scenario.js';
+import { ScaleCluster } from './scale-cluster.js';
+
+let cluster: ScaleCluster | undefined;
+
+afterEach(async () => {
+  await cluster?.cleanup();
+  cluster = undefined;
+});
+
+const MIN_RATIO = 0.95;
+const GAP_MS = 3000;
+
+describe('a rolling restart under load', () => {
+  it('replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds', async () => {
+    cluster = await ScaleCluster.start({ nodes: 3, members: [0, 1, 2], snapshots: true });
+    const result = await rollUnderLoad(cluster, {
+      replicas: 2,
+      records: 'kept',
+      settleMs: GAP_MS,
+    });
+    console.log(`rolling restart, replicas 2, records kept\n${result.summary}`);
+
+    expect(result.errors.length, result.summary).toBe(0);
+    expect(result.staleness.stale, result.summary).toBe(0);
+    expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
+      MIN_RATIO * result.before.ratio,
+    );
+    expect(result.after.ratio, result.summary).toBeGreaterThanOrEqual(
+      MIN_RATIO * result.before.ratio,
+    );
+  }, 60_000);
+});

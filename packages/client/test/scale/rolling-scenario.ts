@@ -1,0 +1,94 @@
+// A rolling restart under load, as the rolling-restart tests and the repro script run it: every
+// key written, two load worker processes following DNS, then each node in turn SIGTERM (snapshot
+// saved), restarted from its snapshot on the same address and port, and `settleMs` before the next.
+// `records: 'removed'` also takes the node's records out of DNS while it restarts and puts them
+// back once it listens, as a headless Service with publishNotReadyAddresses false does.
+import { now } from '../faults/history.js';
+import type { Operation } from '../faults/history.js';
+import {
+  errors,
+  hitRatio,
+  hitTimeline,
+  latencyPercentile,
+  percent,
+  staleness,
+} from './load-metrics.js';
+import type { HitRatio, Staleness } from './load-metrics.js';
+import type { ScaleCluster } from './scale-cluster.js';
+import { BEFORE_MS, KEYS, keyName, sleep, startWorkers } from './scale-scenario.js';
+
+/** The window after the roll that `after` measures. */
+export const ROLL_AFTER_MS = 3000;
+
+export interface RollOptions {
+  replicas: number;
+  records: 'kept' | 'removed';
+  settleMs: number;
+}
+
+export interface RollResult {
+  before: HitRatio;
+  during: HitRatio;
+  after: HitRatio;
+  errors: Operation[];
+  staleness: Staleness;
+  p99DuringMs: number;
+  summary: string;
+}
+
+export async function rollUnderLoad(
+  cluster: ScaleCluster,
+  { replicas, records, settleMs }: RollOptions,
+): Promise<RollResult> {
+  const all = [...cluster.members];
+  const keys = Array.from({ length: KEYS }, (_, i) => keyName(i));
+  const prefill = await cluster.prefill(keys, { replicas, timeout: 10_000 });
+  const workers = await startWorkers(cluster, replicas);
+  await sleep(BEFORE_MS + 500);
+
+  const log: string[] = [];
+  const rollStart = now();
+  // Seconds into the roll, and the `now()` the checker's violations are stamped with.
+  const at = (): string => `${((now() - rollStart) / 1000).toFixed(1)} s (${now().toFixed(0)})`;
+  for (const i of all) {
+    if (records === 'removed') {
+      await Promise.all([cluster.scaleTo(all.filter((n) => n !== i)), cluster.nemesis.stop(i)]);
+    } else {
+      await cluster.nemesis.stop(i);
+    }
+    log.push(
+      `${at()}: node ${i} stopped (snapshot saved)${records === 'removed' ? ', out of DNS' : ''}`,
+    );
+    await cluster.nemesis.restart(i, 'snapshot');
+    if (records === 'removed') await cluster.scaleTo(all);
+    log.push(
+      `${at()}: node ${i} restarted from its snapshot${records === 'removed' ? ', back in DNS' : ''}`,
+    );
+    await sleep(settleMs);
+  }
+  const rollEnd = now();
+  await sleep(ROLL_AFTER_MS);
+  const load = (await Promise.all(workers.map((w) => w.stop()))).flat();
+  log.push(await cluster.nodeCounters());
+
+  const result: RollResult = {
+    before: hitRatio(load, { from: rollStart - BEFORE_MS, to: rollStart }),
+    during: hitRatio(load, { from: rollStart, to: rollEnd }),
+    after: hitRatio(load, { from: rollEnd, to: rollEnd + ROLL_AFTER_MS }),
+    errors: errors(load),
+    staleness: staleness([...prefill, ...load]),
+    p99DuringMs: latencyPercentile(load, 99, { from: rollStart, to: rollEnd }),
+    summary: '',
+  };
+  const { before, during, after, staleness: checked } = result;
+  result.summary = [
+    ...log,
+    `hit ratio before ${percent(before.ratio)} (${before.gets} gets), during the roll ${percent(during.ratio)} (${during.gets}), ${ROLL_AFTER_MS / 1000} s after ${percent(after.ratio)} (${after.gets})`,
+    `hit ratio per second from 2 s before the roll: ${hitTimeline(load, rollStart - 2000, rollEnd + ROLL_AFTER_MS)}`,
+    `p99 during the roll ${result.p99DuringMs.toFixed(1)} ms`,
+    `errors ${result.errors.length}${result.errors[0] ? ` (first: ${result.errors[0].error})` : ''}`,
+    `stale ${checked.stale}, misses of written keys ${checked.lost}`,
+    ...(checked.stale > 0 ? [checked.detail] : []),
+  ].join('\n');
+  return result;
+}

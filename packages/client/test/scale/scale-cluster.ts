@@ -1,0 +1,179 @@
+// The scale tests' cluster: nodes started through the CLI by the nemesis (node i on 127.0.0.{i+2}),
+// a dnsmasq on a loopback port naming the members as a StatefulSet's headless Service would
+// (SRV `_http._tcp.dcache.test` → `dcache-<i>.dcache.test` → the node's address), load workers in
+// processes of their own following those records, and the scale step: rewrite the records.
+// `cleanup()` undoes all of it (workers, nodes, dnsmasq, temp files), also after a failure.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DistributedCacheClient } from '../../src/index.js';
+import type { ClientOptions } from '../../src/index.js';
+import { startDnsmasq } from '../dnsmasq.js';
+import type { Dnsmasq, DnsRecords } from '../dnsmasq.js';
+import { HistoryRecorder, now } from '../faults/history.js';
+import type { Operation } from '../faults/history.js';
+import { Nemesis } from '../faults/nemesis.js';
+import { runPlan } from '../faults/worker.js';
+import { LoadProcess } from './load-process.js';
+import type { LoadOptions } from './load-worker.js';
+
+export const SRV = '_http._tcp.dcache.test';
+export const DISCOVERY_URL = `dns+srv://${SRV}`;
+/** Node i's pod name. */
+export const podName = (i: number): string => `dcache-${i}.dcache.test`;
+
+/**
+ * The CLI's defaults but one: `--stall-threshold` 2000 instead of 500 ms. These tests run 4 nodes,
+ * 2 load processes and dnsmasq on 2 cores shared with other builds, where the scheduler alone
+ * leaves an event loop idle over 500 ms now and then; the node then fences what it holds (it may
+ * have missed writes) and serves misses until peers vouch — a real dip, but the machine's, not the
+ * scale step's, which is what these tests measure. The fault tests cover the stall fence.
+ */
+const NODE_ARGS = ['--stall-threshold', '2000'];
+
+export interface ScaleClusterOptions {
+  /** Nodes started (indices 0 … nodes − 1). */
+  nodes: number;
+  /** Which of them DNS names at first. */
+  members: readonly number[];
+  /** `--snapshot-file` for each node (for restarts from a snapshot). */
+  snapshots?: boolean;
+}
+
+export class ScaleCluster {
+  readonly nemesis: Nemesis;
+  readonly dns: Dnsmasq;
+  readonly #dir: string;
+  readonly #loads: LoadProcess[] = [];
+  #members: number[];
+
+  private constructor(nemesis: Nemesis, dns: Dnsmasq, dir: string, members: number[]) {
+    this.nemesis = nemesis;
+    this.dns = dns;
+    this.#dir = dir;
+    this.#members = members;
+  }
+
+  static async start(options: ScaleClusterOptions): Promise<ScaleCluster> {
+    const dir = mkdtempSync(join(tmpdir(), 'dcache-scale-'));
+    let nemesis: Nemesis | undefined;
+    try {
+      nemesis = await Nemesis.start({
+        nodes: options.nodes,
+        snapshots: options.snapshots === true,
+        args: NODE_ARGS,
+      });
+      const dns = await startDnsmasq(records(nemesis, options.members));
+      return new ScaleCluster(nemesis, dns, dir, [...options.members]);
+    } catch (error) {
+      await nemesis?.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get members(): readonly number[] {
+    return this.#members;
+  }
+
+  /** Node i as clients name it: pod name and port. */
+  url(i: number): string {
+    return `http://${podName(i)}:${this.nemesis.nodes[i]!.port}`;
+  }
+
+  /**
+   * Rewrites the records to name `members`; resolves once dnsmasq answers with them: `requestedAt`
+   * when the rewrite began, `servedAt` when the new records were served (`now()` times).
+   */
+  async scaleTo(members: readonly number[]): Promise<{ requestedAt: number; servedAt: number }> {
+    const requestedAt = now();
+    this.#members = [...members];
+    await this.dns.update(records(this.nemesis, members));
+    return { requestedAt, servedAt: now() };
+  }
+
+  /** A client following the records, for the test's own calls; close it. */
+  client(options: ClientOptions = {}): DistributedCacheClient {
+    return new DistributedCacheClient(DISCOVERY_URL, {
+      ...options,
+      discovery: { servers: [this.dns.server], intervalMs: 250, timeoutMs: 200 },
+      onDiscoveryError: () => undefined,
+    });
+  }
+
+  /** Writes `pre-<key>` to every key, recorded for the checker (keys must then be read warm). */
+  async prefill(keys: readonly string[], options: ClientOptions): Promise<Operation[]> {
+    const client = this.client({ ...options, writeConsistency: 'all' });
+    const recorder = new HistoryRecorder('prefill');
+    try {
+      await runPlan(
+        client,
+        recorder,
+        keys.map((key) => ({ op: 'set', key, value: `pre-${key}` })),
+        32,
+      );
+    } finally {
+      await client.close();
+    }
+    const failed = recorder.operations.filter((op) => op.outcome !== 'ok');
+    if (failed.length > 0)
+      throw new Error(`prefill: ${failed.length} writes failed: ${failed[0]!.error}`);
+    return recorder.operations;
+  }
+
+  /** Starts a load worker following the records (its `discovery.servers` set here). */
+  load(options: Omit<LoadOptions, 'nodes'>): LoadProcess {
+    const discovery = { ...options.client.discovery, servers: [this.dns.server] };
+    const load = new LoadProcess(
+      { ...options, nodes: DISCOVERY_URL, client: { ...options.client, discovery } },
+      join(this.#dir, `${options.process}.jsonl`),
+    );
+    this.#loads.push(load);
+    return load;
+  }
+
+  /**
+   * Each running node's never-stale counters that explain misses (`stalls`, `fences`,
+   * `verifications`, `staleReadsPrevented`, `restoredKeys`), one line per node, for the log.
+   */
+  async nodeCounters(): Promise<string> {
+    const fields = ['stalls', 'fences', 'verifications', 'staleReadsPrevented', 'restoredKeys'];
+    const lines = await Promise.all(
+      this.nemesis.nodes.map(async (node) => {
+        if (node.state !== 'up') return `node ${node.index}: ${node.state}`;
+        try {
+          const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<
+            string,
+            unknown
+          >;
+          const flat = { ...stats, ...(stats.replication as Record<string, unknown> | undefined) };
+          return `node ${node.index}: ${fields.map((f) => `${f} ${String(flat[f])}`).join(', ')}`;
+        } catch (error) {
+          return `node ${node.index}: ${(error as Error).message}`;
+        }
+      }),
+    );
+    return lines.join('\n');
+  }
+
+  async cleanup(): Promise<void> {
+    try {
+      await Promise.all(this.#loads.splice(0).map((load) => load.killed()));
+    } finally {
+      try {
+        await this.dns.stop();
+      } finally {
+        await this.nemesis.cleanup();
+        rmSync(this.#dir, { recursive: true, force: true });
+      }
+    }
+  }
+}
+
+function records(nemesis: Nemesis, members: readonly number[]): DnsRecords {
+  const nodes = members.map((i) => nemesis.nodes[i]!);
+  return {
+    srv: nodes.map((node) => ({ name: SRV, target: podName(node.index), port: node.port })),
+    hosts: Object.fromEntries(nodes.map((node) => [podName(node.index), [node.host]])),
+  };
+}
