@@ -159,8 +159,10 @@ describe('connections', () => {
   });
 
   test('a client still taking in a reply larger than the kernel buffers is not cut off as idle', async () => {
-    // Replies go straight to the socket's handle, whose writes do not refresh the idle timer.
-    const s = await startListener({ idleTimeoutMs: 150 });
+    // Replies go straight to the socket's handle, whose writes do not refresh the idle timer. The
+    // timeout is 4× the reader's pauses: a busy machine stretches a 100 ms timer by hundreds of ms.
+    const idleTimeoutMs = 400;
+    const s = await startListener({ idleTimeoutMs });
     started.push(s);
     const value = Buffer.alloc(1024 * 1024, 0x61);
     s.cache.set('big', { bytes: value, flags: 0 });
@@ -183,7 +185,7 @@ describe('connections', () => {
     }
     // Never cut mid-reply (once the node has handed the whole reply over, it may close).
     expect(received).toBe(total);
-    expect(Date.now() - started_).toBeGreaterThan(450);
+    expect(Date.now() - started_).toBeGreaterThan(3 * idleTimeoutMs);
     reader.destroy();
   });
 
