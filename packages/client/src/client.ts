@@ -15,6 +15,7 @@ import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
+import type { TransitionStats } from './transition.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -517,6 +518,14 @@ export class DistributedCacheClient {
    */
   getReplicationStats(): ReplicationStats {
     return this.#cluster.counters.snapshot();
+  }
+
+  /**
+   * The warm-transition window now and its counters since the client was created: synchronous
+   * (no request); `getStats().transition` carries the same.
+   */
+  getTransitionStats(): TransitionStats {
+    return this.#cluster.transition.snapshot();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
