@@ -282,6 +282,41 @@ describe('warm transitions: the window', () => {
     );
   });
 
+  it('incr, touch, replace and add of moved keys see the value their previous owner holds; a flush closes the window', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const events: TransitionEvent[] = [];
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+      onTransition: (event) => events.push(event),
+    });
+    const counters = KEYS.slice(0, 100);
+    for (const key of counters) expect(await client.incr(key, 1, { initial: 10 })).toBe(10);
+    const values = KEYS.slice(100);
+    expect(await client.setMany(values.map((key) => [key, 'old'] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const [counter] = movedKeys(before, client).filter((key) => counters.includes(key));
+    const [touched, replaced, added] = movedKeys(before, client).filter((key) =>
+      values.includes(key),
+    );
+    // The counter keeps counting from what its previous owner held (not restarted from initial).
+    expect(await client.incr(counter!, 5, { initial: 10 })).toBe(15);
+    expect(await client.incr(counter!, 1)).toBe(16);
+    expect(await client.touch(touched!, 60_000)).toBe(true);
+    expect(await client.replace(replaced!, 'replaced')).toBe(true);
+    expect(await client.add(added!, 'added')).toBe(false); // it exists, on its previous owner
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    expect(await late.get(counter!)).toBe(16);
+    expect(await late.get(touched!)).toBe('old');
+    expect(await late.get(replaced!)).toBe('replaced');
+    expect(await late.get(added!)).toBe('old');
+
+    await client.flush();
+    expect(client.getTransitionStats()).toMatchObject({ open: false, lastCloseReason: 'flush' });
+    expect(events.at(-1)).toMatchObject({ phase: 'close', reason: 'flush' });
+  });
+
   for (const replicas of [1, 2]) {
     it(`a second change while the window is open chains (replicas ${replicas}): keys of both earlier rings are found`, async () => {
       const [a, b, c, d] = await startNodes(4);
