@@ -116,7 +116,20 @@ export class DistributedCacheClient {
   constructor(nodes: readonly NodeSpec[] | string, options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     const discovery = this.#options.discovery;
-    this.#cluster = new Cluster(this.#options, discovery && this.#addresses.lookup);
+    // A node removed from the records stays a fallback source until the window closes: its name
+    // must stay resolvable as long (AddressBook), then it is forgotten.
+    const onTransition = this.#options.onTransition;
+    this.#cluster = new Cluster(
+      {
+        ...this.#options,
+        onTransition: (event) => {
+          if (event.phase === 'close') this.#addresses.dropDeparted();
+          // Returned: callHook turns a rejecting hook's promise into a warning.
+          return onTransition?.(event);
+        },
+      },
+      discovery && this.#addresses.lookup,
+    );
     if (discovery !== undefined) {
       this.#discovery = new Discovery(discovery, {
         changed: (diff) => this.#discovered(diff),
@@ -562,7 +575,7 @@ export class DistributedCacheClient {
   /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
   #discovered({ members, added, removed }: MembershipDiff): void {
     // Addresses first: the new nodes' first connections, and moved nodes' next ones, find them.
-    this.#addresses.replace(members);
+    this.#addresses.replace(members, this.#cluster.transition.enabled);
     if (added.length === 0 && removed.length === 0) return;
     void this.#cluster.change(
       added.map(({ url }) => ({ url, weight: 1 })),
