@@ -13,7 +13,15 @@ export interface ClusterOptions {
   token?: string;
   /** Path of the `dcache-server` bin. @default the one of the installed @dcache/server */
   bin?: string;
+  /** The port of the node that joins and leaves in the scale section (0 = let the OS pick). @default 0 */
+  sparePort?: number;
 }
+
+/**
+ * The spare node's --shutdown-grace: after SIGTERM it keeps serving this long, so that the scaling
+ * client's transition window still reads its keys while it leaves.
+ */
+export const SPARE_SHUTDOWN_GRACE_MS = 3000;
 
 /** The `dcache-server` bin of the @dcache/server this app depends on, resolved like any dependency. */
 export function serverBin(): string {
@@ -24,6 +32,11 @@ export function serverBin(): string {
 /** Several nodes started and stopped together; node ids are node-1, node-2, … */
 export class Cluster {
   readonly nodes: readonly NodeProcess[];
+  /**
+   * A further node, not started with the others: it joins the ring and leaves it again in the
+   * scale section. Stopped with the cluster if it is still running.
+   */
+  readonly spare: NodeProcess;
   readonly #onExit = (): void => this.killNow();
 
   constructor(options: ClusterOptions) {
@@ -39,6 +52,14 @@ export class Cluster {
           ...(options.token === undefined ? {} : { token: options.token }),
         }),
     );
+    this.spare = new NodeProcess({
+      bin,
+      port: options.sparePort ?? 0,
+      nodeId: `node-${options.ports.length + 1}`,
+      host: options.host ?? '127.0.0.1',
+      args: [...(options.args ?? []), '--shutdown-grace', String(SPARE_SHUTDOWN_GRACE_MS)],
+      ...(options.token === undefined ? {} : { token: options.token }),
+    });
   }
 
   get urls(): string[] {
@@ -61,12 +82,13 @@ export class Cluster {
 
   /** Gracefully stops every node (see NodeProcess.stop) and waits for them. */
   async stop(options?: StopOptions): Promise<void> {
-    await Promise.all(this.nodes.map((node) => node.stop(options)));
+    // The spare's shutdown grace is spent serving: a second signal (SIGKILL after `graceMs`) ends it.
+    await Promise.all([...this.nodes, this.spare].map((node) => node.stop(options)));
     process.off('exit', this.#onExit);
   }
 
   /** Synchronous SIGKILL of every running node. */
   killNow(): void {
-    for (const node of this.nodes) node.killNow();
+    for (const node of [...this.nodes, this.spare]) node.killNow();
   }
 }

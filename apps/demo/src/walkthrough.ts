@@ -6,11 +6,22 @@ import { answers } from './http.js';
 import type { Narrator } from './narrator.js';
 import { formatBytes, formatPercent } from './narrator.js';
 import type { NodeProcess } from './node-process.js';
+import { scaleOutAndBack } from './scale.js';
 
 export interface WalkthroughContext {
   client: DistributedCacheClient;
   cluster: Cluster;
   say: Narrator;
+  /** The live dashboard, when one runs: told of the scale section's client and ring. */
+  dashboard?: DashboardFeed;
+}
+
+/** What the scale section tells the dashboard. */
+export interface DashboardFeed {
+  /** Show this client's transition window. */
+  watch(client: DistributedCacheClient): void;
+  /** The ring's nodes now. */
+  ring(urls: readonly string[]): void;
 }
 
 const BULK_KEYS = 1000;
@@ -39,6 +50,7 @@ export async function walkthrough(context: WalkthroughContext): Promise<void> {
   spread(context, userKeys);
   const victim = await killANode(context, userKeys);
   await restartAndRepair(context, victim);
+  await scaleOutAndBack(context);
 }
 
 function nameOf(cluster: Cluster, url: string): string {

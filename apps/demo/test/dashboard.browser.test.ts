@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DistributedCacheClient } from '@dcache/client';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +41,13 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1100, height: 520 } });
 });
 
+/** What the scale test started, stopped in afterAll also when it fails. */
+const scaled: { cluster?: Cluster; dashboard?: Dashboard; client?: DistributedCacheClient } = {};
+
 afterAll(async () => {
+  await scaled.client?.close();
+  await scaled.dashboard?.close();
+  await scaled.cluster?.stop();
   await browser?.close();
   await dashboard?.close();
   await cluster?.stop();
@@ -122,5 +129,67 @@ describe('the live dashboard in a real browser', () => {
       expect(await page.textContent(field(other.nodeId, 'status'))).toBe('UP');
     }
     await page.screenshot({ path: join(screenshots, 'dashboard-down.png') });
+  });
+});
+
+describe('the ring and its transition window in a real browser', () => {
+  it('shows a fourth node joining and leaving, and the window opening, finding keys and closing', async () => {
+    const nodes = await startNodes(3, {
+      args: ['--max-memory', '4mb', '--stall-threshold', '3000'],
+    });
+    scaled.cluster = nodes;
+    const client = new DistributedCacheClient(nodes.urls, {
+      replicas: 1,
+      transition: { quietMs: 1000, maxWindowMs: 30_000 },
+    });
+    scaled.client = client;
+    const poller = new ClusterPoller({
+      urls: nodes.urls,
+      intervalMs: 250,
+      transition: () => client.getTransitionStats(),
+    });
+    scaled.dashboard = await startDashboard({ poller, port: 0 });
+    const view = await browser.newPage({ viewport: { width: 1100, height: 640 } });
+    await view.goto(scaled.dashboard.url);
+    const text = (selector: string): Promise<string | null> => view.textContent(selector);
+    const windowState = (): Promise<string | null> =>
+      view.getAttribute('#transition', 'data-state');
+    const count = async (name: string): Promise<number> =>
+      Number((await text(`#transition [data-field="${name}"]`))?.replace(/,/g, ''));
+    const refreshes = { timeout: 10_000 };
+
+    await expect
+      .poll(() => text('#ring [data-field="members"]'), refreshes)
+      .toBe('3 nodes: node-1, node-2, node-3');
+    expect(await windowState()).toBe('none');
+    const keys = Array.from({ length: 400 }, (_, i) => `item:${i}`);
+    expect(await client.setMany(keys.map((key) => [key, key] as const))).toBe(true);
+
+    // node-4 joins: four cards, the window opens, and reads find the moved keys on their old owners.
+    await nodes.spare.start();
+    client.addNode(nodes.spare.url);
+    poller.setUrls([...nodes.urls, nodes.spare.url]);
+    await expect.poll(() => view.locator('section.node').count(), refreshes).toBe(4);
+    await expect
+      .poll(() => text('#ring [data-field="members"]'), refreshes)
+      .toBe('4 nodes: node-1, node-2, node-3, node-4');
+    await expect.poll(windowState, refreshes).toBe('open');
+    expect(await text('#transition [data-field="window"]')).toMatch(/^OPEN since /);
+    const found = await client.getMany(keys);
+    expect(found.size).toBe(keys.length);
+    await expect.poll(() => count('fallbackHits'), refreshes).toBeGreaterThan(50);
+    await expect.poll(() => count('backfilled'), refreshes).toBeGreaterThan(50);
+    await view.screenshot({ path: join(screenshots, 'dashboard-scaling.png') });
+    // No read finds anything on an old owner any more: the window goes quiet and closes.
+    await expect.poll(windowState, { timeout: 15_000 }).toBe('closed');
+    expect(await text('#transition [data-field="window"]')).toBe('closed (quiet)');
+
+    // node-4 leaves: three cards again, and a second window.
+    await client.removeNode(nodes.spare.url);
+    poller.setUrls(nodes.urls);
+    await expect.poll(() => view.locator('section.node').count(), refreshes).toBe(3);
+    await expect.poll(windowState, refreshes).toBe('open');
+    expect(await count('transitions')).toBe(2);
+    await view.close();
   });
 });

@@ -16,6 +16,7 @@ const SECTIONS = [
   'How keys spread over the nodes',
   'A node dies',
   'Restart and read repair',
+  'Scaling out and back',
   'Try it yourself',
   'Stopping',
 ];
@@ -77,6 +78,17 @@ describe('the demo as a real process', () => {
     expect(result.stdout).toContain(`dashboard: http://127.0.0.1:${dashboard}`);
     expect(result.stdout).toMatch(/1000 of 1000 found: 0 keys lost/);
     expect(result.stdout).toMatch(/read repair restored the primary's copy/);
+    // The scale section: the hit rate held through the join and the leave (the demo checks ≥ 98%
+    // of the rate before), fallbacks found the moved keys, and the window closed each time.
+    expect(result.stdout).toMatch(
+      /hit rate \d+\.\d% over 2 s after the join \(before: \d+\.\d%\); window (open|closed): [1-9]\d* fallback hits, [1-9]\d* keys backfilled to node-4/,
+    );
+    expect(result.stdout).toMatch(
+      /window closed \((quiet\): no fallback hit for 1500 ms|max-window\): 10 s after the change)/,
+    );
+    expect(result.stdout).toMatch(/after the leave: [1-9]\d* fallback hits on node-4/);
+    expect(result.stdout).toMatch(/node-4 exited \(exit code 0\) after its grace/);
+    expect(result.stdout).toMatch(/; 0 operations failed/);
     expect(result.stdout).toMatch(/get after the TTL -> undefined/);
     expect(result.stdout).toMatch(/curl .*\/v1\/stats/);
     expect(result.stdout.match(/node-\d stopped \(exit code 0\)/g)).toHaveLength(3);
@@ -86,7 +98,7 @@ describe('the demo as a real process', () => {
   it('keeps the cluster running until SIGINT (Ctrl-C), then stops all three nodes and exits 0', async () => {
     const ports = await freePorts(3);
     const child = demo(['--ports', ports.join(','), '--no-dashboard']);
-    await child.waitFor(/Press Ctrl-C/, 50_000);
+    await child.waitFor(/Press Ctrl-C/, 80_000);
     for (const port of ports) expect(await isListening(port)).toBe(true);
 
     // A terminal's Ctrl-C reaches the demo, and then again as pnpm passes it on to its script. The
@@ -106,7 +118,7 @@ describe('the demo as a real process', () => {
     async (signal) => {
       const ports = await freePorts(3);
       const child = demo(['--ports', ports.join(','), '--no-dashboard']);
-      await child.waitFor(/Press Ctrl-C/, 50_000);
+      await child.waitFor(/Press Ctrl-C/, 80_000);
       child.kill(signal);
       const result = await child.finished;
       expect(result.code, result.stderr).toBe(0);
@@ -126,6 +138,21 @@ describe('the demo as a real process', () => {
     expect(result.stderr).not.toMatch(/crashed|unhandled/i);
     expect(result.stdout).not.toContain('Try it yourself');
     expect(result.stdout.match(/node-\d stopped/g)).toHaveLength(3);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
+  it('stops cleanly on a Ctrl-C while the fourth node is in the ring and the scale load runs', async () => {
+    const ports = await freePorts(3);
+    const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+    await child.waitFor(/scaler\.addNode\(/, 80_000);
+    child.kill('SIGINT');
+    const result = await child.finished;
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/crashed|unhandled/i);
+    expect(result.stdout).not.toContain('Try it yourself');
+    expect(result.stdout.match(/node-\d stopped/g)).toHaveLength(3);
+    // node-4 (narrated with its pid) is gone too.
+    expect(result.stdout).toMatch(/node-4 +\S+ +pid \d+/);
     await expectNothingLeft(result.stdout, ports);
   });
 

@@ -17,9 +17,20 @@ type SystemCallback = (
 
 export class AddressBook {
   #addresses = new Map<string, LookupAddress>();
+  /**
+   * Names gone from the records, kept while a transition window may still read the node (a pod
+   * leaving keeps serving during its shutdown grace); dropped when the window closes.
+   */
+  #departed = new Map<string, LookupAddress>();
 
-  /** Replaces every entry; returns the names whose address changed (a pod restarted elsewhere). */
-  replace(entries: Iterable<{ host: string; address: string; family: 4 | 6 }>): string[] {
+  /**
+   * Replaces every entry; returns the names whose address changed (a pod restarted elsewhere).
+   * With `keepDeparted`, names no longer listed stay resolvable until `dropDeparted()`.
+   */
+  replace(
+    entries: Iterable<{ host: string; address: string; family: 4 | 6 }>,
+    keepDeparted = false,
+  ): string[] {
     const next = new Map<string, LookupAddress>();
     const moved: string[] = [];
     for (const { host, address, family } of entries) {
@@ -28,12 +39,24 @@ export class AddressBook {
       const before = this.#addresses.get(host);
       if (before !== undefined && before.address !== address) moved.push(host);
     }
+    if (keepDeparted) {
+      for (const [host, address] of this.#addresses) {
+        if (!next.has(host)) this.#departed.set(host, address);
+      }
+    }
+    for (const host of next.keys()) this.#departed.delete(host);
     this.#addresses = next;
     return moved;
   }
 
+  /** Forgets the names kept by `replace(…, true)` (the transition window has closed). */
+  dropDeparted(): void {
+    this.#departed.clear();
+  }
+
   readonly lookup: LookupFunction = (hostname, options, callback) => {
-    const found = this.#addresses.get(hostname.toLowerCase());
+    const name = hostname.toLowerCase();
+    const found = this.#addresses.get(name) ?? this.#departed.get(name);
     if (found === undefined) {
       systemLookup(hostname, options as LookupOptions, callback as SystemCallback);
       return;

@@ -16,6 +16,7 @@ import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { BatchingStats } from './batching-stats.js';
+import type { TransitionStats } from './transition.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -116,7 +117,20 @@ export class DistributedCacheClient {
   constructor(nodes: readonly NodeSpec[] | string, options?: ClientOptions) {
     this.#options = resolveOptions(nodes, options);
     const discovery = this.#options.discovery;
-    this.#cluster = new Cluster(this.#options, discovery && this.#addresses.lookup);
+    // A node removed from the records stays a fallback source until the window closes: its name
+    // must stay resolvable as long (AddressBook), then it is forgotten.
+    const onTransition = this.#options.onTransition;
+    this.#cluster = new Cluster(
+      {
+        ...this.#options,
+        onTransition: (event) => {
+          if (event.phase === 'close') this.#addresses.dropDeparted();
+          // Returned: callHook turns a rejecting hook's promise into a warning.
+          return onTransition?.(event);
+        },
+      },
+      discovery && this.#addresses.lookup,
+    );
     if (discovery !== undefined) {
       this.#discovery = new Discovery(discovery, {
         changed: (diff) => this.#discovered(diff),
@@ -529,6 +543,14 @@ export class DistributedCacheClient {
     return this.#cluster.batchingStats();
   }
 
+  /**
+   * The warm-transition window now and its counters since the client was created: synchronous
+   * (no request); `getStats().transition` carries the same.
+   */
+  getTransitionStats(): TransitionStats {
+    return this.#cluster.transition.snapshot();
+  }
+
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -563,7 +585,7 @@ export class DistributedCacheClient {
   /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
   #discovered({ members, added, removed }: MembershipDiff): void {
     // Addresses first: the new nodes' first connections, and moved nodes' next ones, find them.
-    this.#addresses.replace(members);
+    this.#addresses.replace(members, this.#cluster.transition.enabled);
     if (added.length === 0 && removed.length === 0) return;
     void this.#cluster.change(
       added.map(({ url }) => ({ url, weight: 1 })),

@@ -130,7 +130,8 @@ export class Cluster {
   ): Promise<NodeClient[]> {
     // The ring before: which keys the removed nodes were replicas of (restore.ts), and where a
     // key was before the change (the transition window's fallback reads).
-    const warm = this.transition.enabled;
+    // Not for the first nodes a discovery finds: no key was anywhere before them.
+    const warm = this.transition.enabled && this.#nodes.length > 0;
     const before = removed.length > 0 || (warm && added.length > 0) ? this.ringNow() : undefined;
     const replicasBefore = this.replicas;
     const leaving: NodeClient[] = [];

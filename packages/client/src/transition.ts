@@ -26,9 +26,12 @@ export interface TransitionStats {
   openedAt: number | null;
   /** Windows opened (a change while one is open joins it, and is not counted again). */
   transitions: number;
-  /** Reads that missed on a key's new owners and asked its previous owners. */
+  /**
+   * Reads of a moved key that asked its previous owners: after a miss on its new owners, or a hit
+   * (a previous owner may hold a newer copy), and before an incr, touch or conditional write.
+   */
   fallbackReads: number;
-  /** Those that found the key there (and served it). */
+  /** Those that served a previous owner's copy (the only one, or newer than the new owner's). */
   fallbackHits: number;
   /** Copies of a fallback hit that a new owner applied (newest wins: a newer write there is kept). */
   backfilled: number;
@@ -49,6 +52,12 @@ export interface TransitionEvent {
   removed: string[];
   stats: TransitionStats;
 }
+
+/**
+ * Rings a window keeps at most: each change while it is open adds one (a flapping DNS record set
+ * would otherwise pile them up); past it the oldest is no longer asked.
+ */
+export const MAX_PREVIOUS_RINGS = 8;
 
 /** A ring the cluster had before a change of the open window, with its copies per key then. */
 interface PreviousRing {
@@ -125,6 +134,7 @@ export class Transition {
     if (!this.enabled) return;
     const now = this.#now();
     this.#previous.unshift({ ring: before, replicas });
+    if (this.#previous.length > MAX_PREVIOUS_RINGS) this.#previous.length = MAX_PREVIOUS_RINGS;
     for (const node of leaving) this.#kept.set(node.url, node);
     this.#added.push(...added);
     this.#removed.push(...leaving.map((node) => node.url));
@@ -166,6 +176,18 @@ export class Transition {
       }
     }
     return result;
+  }
+
+  /**
+   * Can `url`, an owner of the key now, hold an older copy than a previous owner does? Only if it
+   * was in the ring before the last change without owning the key: it may keep a copy from a time
+   * it owned the key before (a node added, then removed again, hands its keys back). A node that
+   * owned the key then took every write since; a node that joined with the change held nothing.
+   */
+  mayLag(storedKey: string, url: string): boolean {
+    const last = this.#previous[0];
+    if (last === undefined || !last.ring.has(url)) return false;
+    return !last.ring.getN(storedKey, last.replicas).includes(url);
   }
 
   /** A fallback read was made (`hit`: it found the key). */

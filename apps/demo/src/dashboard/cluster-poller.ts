@@ -1,3 +1,4 @@
+import type { TransitionStats } from '@dcache/client';
 import { getJson } from '../http.js';
 import { ringShare } from './ring-share.js';
 
@@ -39,7 +40,10 @@ export interface NodeView {
 export interface ClusterView {
   /** When the view was taken, ms since the epoch. */
   time: number;
+  /** One per node of the ring, in the order the nodes joined. */
   nodes: NodeView[];
+  /** The watched client's transition window (`getTransitionStats()`), or null when none is watched. */
+  transition: TransitionStats | null;
 }
 
 export interface ClusterPollerOptions {
@@ -51,6 +55,8 @@ export interface ClusterPollerOptions {
   timeoutMs?: number;
   /** Clock in ms, injected by tests so rates are exact. @default Date.now */
   now?: () => number;
+  /** The transition window of the client whose ring changes (polled with the nodes). */
+  transition?: () => TransitionStats | undefined;
 }
 
 interface Sample {
@@ -86,12 +92,13 @@ const operations = (stats: NodeStats): number =>
 
 /** Polls every node's /v1/stats on an interval and keeps the latest view, with rates derived from counter deltas. */
 export class ClusterPoller {
-  readonly #urls: readonly string[];
+  #urls: readonly string[];
   readonly #token: string | undefined;
   readonly #intervalMs: number;
   readonly #timeoutMs: number;
   readonly #now: () => number;
-  readonly #shares: Map<string, number>;
+  #shares: Map<string, number>;
+  readonly #transition: (() => TransitionStats | undefined) | undefined;
   readonly #previous = new Map<string, Sample>();
   readonly #lastKnown = new Map<string, NodeView>();
   #view: ClusterView;
@@ -105,14 +112,23 @@ export class ClusterPoller {
     this.#timeoutMs = options.timeoutMs ?? 800;
     this.#now = options.now ?? Date.now;
     this.#shares = ringShare(this.#urls);
+    this.#transition = options.transition;
     this.#view = {
       time: this.#now(),
       nodes: this.#urls.map((url) => this.#down(url, 'not polled yet')),
+      transition: this.#transition?.() ?? null,
     };
   }
 
   get view(): ClusterView {
     return this.#view;
+  }
+
+  /** The ring's nodes changed (a node joined or left): poll these from the next round on. */
+  setUrls(urls: readonly string[]): void {
+    this.#urls = [...urls];
+    this.#shares = ringShare(this.#urls);
+    for (const url of this.#previous.keys()) if (!urls.includes(url)) this.#previous.delete(url);
   }
 
   /** Polls now, then every interval until `stop()`. */
@@ -136,7 +152,7 @@ export class ClusterPoller {
 
   async #round(): Promise<ClusterView> {
     const nodes = await Promise.all(this.#urls.map((url) => this.#pollNode(url)));
-    this.#view = { time: this.#now(), nodes };
+    this.#view = { time: this.#now(), nodes, transition: this.#transition?.() ?? null };
     return this.#view;
   }
 

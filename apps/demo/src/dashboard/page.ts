@@ -34,13 +34,32 @@ export const PAGE_HTML = `<!doctype html>
   dd { margin: 0; font-size: 20px; font-variant-numeric: tabular-nums; }
   .error { color: var(--down); font-size: 12px; margin-top: 10px; min-height: 1em; }
   footer { color: var(--muted); font-size: 13px; margin-top: 20px; }
+  #ring { background: var(--card); border-radius: 10px; padding: 12px 16px; margin-bottom: 16px; display: flex; flex-wrap: wrap; gap: 8px 28px; align-items: baseline; font-size: 14px; }
+  #ring .name { color: var(--muted); font-size: 12px; margin-right: 6px; }
+  #transition[data-state="open"] [data-field="window"] { color: var(--share); font-weight: 700; }
+  #transition dl { display: inline-grid; grid-template-columns: repeat(5, auto); gap: 0 16px; margin: 0 0 0 12px; }
+  #transition dd { font-size: 15px; }
 </style>
 </head>
 <body>
 <header><h1>dcache cluster</h1><span id="summary"></span><span id="updated">connecting…</span></header>
+<section id="ring">
+  <div><span class="name">ring</span><span data-field="members"></span></div>
+  <div id="transition" data-state="none"><span class="name">transition window</span><span data-field="window">no ring change yet</span>
+    <dl>
+      <div><dt>fallback reads</dt><dd data-field="fallbackReads">0</dd></div>
+      <div><dt>fallback hits</dt><dd data-field="fallbackHits">0</dd></div>
+      <div><dt>backfilled</dt><dd data-field="backfilled">0</dd></div>
+      <div><dt>invalidated</dt><dd data-field="invalidated">0</dd></div>
+      <div><dt>windows</dt><dd data-field="transitions">0</dd></div>
+    </dl>
+  </div>
+</section>
 <main id="nodes"></main>
 <footer>Memory is what each node accounts (keys + values + per-entry overhead) against its --max-memory.
-Ring share: fraction of 10,000 sample keys whose primary is that node. Refreshes every second.</footer>
+Ring share: fraction of 10,000 sample keys whose primary is that node. Transition window: after a node joins or
+leaves, the scaling client's misses on a key's new owner ask its previous owner, and copy (backfill) what they find.
+Refreshes every second.</footer>
 <script>
   var UNITS = ['B', 'KiB', 'MiB', 'GiB'];
   function bytes(n) {
@@ -101,8 +120,27 @@ Ring share: fraction of 10,000 sample keys whose primary is that node. Refreshes
     return c;
   }
   function set(c, name, text) { c.querySelector('[data-field="' + name + '"]').textContent = text; }
+  function renderTransition(t) {
+    var panel = document.getElementById('transition');
+    var state = t === null ? 'none' : t.open ? 'open' : t.transitions > 0 ? 'closed' : 'none';
+    panel.dataset.state = state;
+    var text = 'no ring change yet';
+    if (state === 'open') text = 'OPEN since ' + new Date(t.openedAt).toLocaleTimeString();
+    else if (state === 'closed') text = 'closed (' + t.lastCloseReason + ')';
+    set(panel, 'window', text);
+    ['fallbackReads', 'fallbackHits', 'backfilled', 'invalidated', 'transitions'].forEach(function (name) {
+      set(panel, name, t === null ? '0' : t[name].toLocaleString('en'));
+    });
+  }
   function render(view) {
     var root = document.getElementById('nodes');
+    var urls = view.nodes.map(function (node) { return node.url; });
+    Array.prototype.slice.call(root.querySelectorAll('section.node')).forEach(function (c) {
+      if (urls.indexOf(c.dataset.url) === -1) root.removeChild(c);
+    });
+    set(document.getElementById('ring'), 'members', view.nodes.length + ' nodes: ' +
+      view.nodes.map(function (node) { return node.nodeId; }).join(', '));
+    renderTransition(view.transition);
     view.nodes.forEach(function (node) {
       var c = root.querySelector('[data-url="' + node.url + '"]');
       if (!c) { c = card(node.url); root.appendChild(c); }
