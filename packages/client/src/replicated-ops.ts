@@ -122,7 +122,8 @@ export async function touchEverywhere(
 
 /**
  * An operation that changes the key where it is (touch, incr) during a transition window: when it
- * found nothing on the new owners, the previous owners' copy is backfilled and it runs once more;
+ * found nothing on the new owners and the key moved, the previous owners' copy is backfilled and
+ * it runs once more (also when no copy applied: a write racing it may have stored the key there);
  * then the previous owners' copies are buried with a stamp after it.
  */
 async function inWindow<T>(

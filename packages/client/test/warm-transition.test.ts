@@ -253,3 +253,48 @@ describe('warm transitions: the window', () => {
     });
   }
 });
+
+describe('warm transitions: counters', () => {
+  it('an incr of a moved counter racing a set of it counts on what the set stored, never answers "absent"', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    });
+    const counters = KEYS.slice(0, 100);
+    expect(await client.setMany(counters.map((key) => [key, 5] as const))).toBe(true);
+    const before = new Map(counters.map((key) => [key, client.nodesFor(key)]));
+    client.addNode(d!.url);
+    const moved = counters.filter((key) => client.nodesFor(key)[0] !== before.get(key)![0]);
+    expect(moved.length).toBeGreaterThan(5);
+    // Issued together: the incr misses on the new owner, the set lands there and buries the old
+    // copy, so the incr's fallback finds a tombstone. The counter existed all along (5, then 50):
+    // the incr counts before the set (6) or after it (51), and "absent" is neither.
+    const outcomes = await Promise.all(
+      moved.map((key) => Promise.all([client.incr(key), client.set(key, 50)])),
+    );
+    expect(outcomes.filter(([counted]) => counted !== 51 && counted !== 6)).toStrictEqual([]);
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    const found = await late.getMany(moved);
+    const expected = new Map(moved.map((key, i) => [key, outcomes[i]![0] === 51 ? 51 : 50]));
+    expect(moved.filter((key) => found.get(key) !== expected.get(key))).toStrictEqual([]);
+  });
+
+  it('two incr of a moved counter at once both count', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    });
+    const counters = KEYS.slice(0, 100);
+    expect(await client.setMany(counters.map((key) => [key, 5] as const))).toBe(true);
+    const before = new Map(counters.map((key) => [key, client.nodesFor(key)]));
+    client.addNode(d!.url);
+    const moved = counters.filter((key) => client.nodesFor(key)[0] !== before.get(key)![0]);
+    const counted = await Promise.all(moved.flatMap((key) => [client.incr(key), client.incr(key)]));
+    expect(counted.filter((value) => value !== 6 && value !== 7)).toStrictEqual([]);
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    const found = await late.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== 7)).toStrictEqual([]);
+  });
+});
