@@ -54,6 +54,8 @@ export interface TransitionEvent {
 interface PreviousRing {
   ring: HashRing;
   replicas: number;
+  /** When the change that replaced it was made: it is asked for maxWindowMs from then. */
+  changedAt: number;
 }
 
 export interface TransitionDeps {
@@ -124,10 +126,19 @@ export class Transition {
   ): void {
     if (!this.enabled) return;
     const now = this.#now();
-    this.#previous.unshift({ ring: before, replicas });
-    for (const node of leaving) this.#kept.set(node.url, node);
-    this.#added.push(...added);
-    this.#removed.push(...leaving.map((node) => node.url));
+    this.#previous.unshift({ ring: before, replicas, changedAt: now });
+    for (const node of leaving) {
+      // Removed, added back and removed again: the first node client is no fallback source any
+      // more (the URL now leads to the second), so its probe stops now, not never.
+      const earlier = this.#kept.get(node.url);
+      if (earlier !== undefined && earlier !== node && this.#member(node.url) !== earlier) {
+        earlier.close();
+      }
+      this.#kept.set(node.url, node);
+    }
+    // Each URL once: a flapping record set must not grow these for as long as it flaps.
+    for (const url of added) if (!this.#added.includes(url)) this.#added.push(url);
+    for (const { url } of leaving) if (!this.#removed.includes(url)) this.#removed.push(url);
     this.#changedAt = now;
     this.#lastHitAt = now;
     this.#checks = 0;
@@ -183,13 +194,32 @@ export class Transition {
     if (this.#openedAt !== null) this.#distrusted.add(node);
   }
 
-  /** Closes the window when its time is up or it has gone quiet (the timer calls it). */
+  /**
+   * Closes the window when its time is up or it has gone quiet (the timer calls it), and forgets
+   * the rings of changes more than maxWindowMs old: changes that keep coming (a flapping record
+   * set) keep the window open, but each ring, and each node it removed, is kept for maxWindowMs.
+   */
   check(): void {
     if (this.#openedAt === null) return;
     const now = this.#now();
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
     else if (this.#checks > 0 && now - this.#lastHitAt >= this.#options.quietMs) {
       this.close('quiet');
+    } else this.#forgetOlderThan(now - this.#options.maxWindowMs);
+  }
+
+  #forgetOlderThan(time: number): void {
+    const previous = this.#previous;
+    // Newest first: the rings to forget are at the end.
+    let keep = previous.length;
+    while (keep > 0 && previous[keep - 1]!.changedAt <= time) keep--;
+    if (keep === previous.length) return;
+    this.#previous = previous.slice(0, keep);
+    for (const [url, node] of this.#kept) {
+      if (this.#previous.some(({ ring }) => ring.has(url))) continue;
+      this.#kept.delete(url);
+      this.#distrusted.delete(node);
+      if (this.#member(url) !== node) node.close();
     }
   }
 

@@ -194,6 +194,27 @@ describe('warm transitions: the window', () => {
     expect(events[1]).toMatchObject({ phase: 'close', reason: 'max-window', added: [b!.url] });
   });
 
+  it('a removed node is asked nothing maxWindowMs after its removal, though a flapping node keeps the window open', async () => {
+    const [a, b, leaving, flapping] = await startNodes(4);
+    const client = connect([a!.url, b!.url, leaving!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 2000, quietMs: 60_000 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    expect(await client.removeNode(leaving!.url)).toBe(true);
+    const removedAt = Date.now();
+    // A record set that keeps changing: a change every 150 ms, past maxWindowMs since the removal.
+    for (let i = 0; Date.now() - removedAt < 2600 || i % 2 === 1; i++) {
+      if (i % 2 === 0) client.addNode(flapping!.url);
+      else await client.removeNode(flapping!.url);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect((await client.getStats()).transition.open).toBe(true);
+    const served = await batchRequests(leaving!);
+    await client.getMany(KEYS);
+    expect(await batchRequests(leaving!)).toBe(served);
+  });
+
   it('is off with maxWindowMs 0: a moved key is a miss (the cold dip the window avoids)', async () => {
     const [a, b, c, d] = await startNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
