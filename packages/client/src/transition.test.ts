@@ -83,6 +83,21 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
   });
 
+  it('goes quiet quietMs after the first fallback read since the change, not at once when that comes late', () => {
+    const { window, clock } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 500; // idle for longer than quietMs
+    window.checked(false);
+    window.check();
+    expect(window.open).toBe(true);
+    clock.now += 99;
+    window.check();
+    expect(window.open).toBe(true);
+    clock.now += 1;
+    window.check();
+    expect(window.open).toBe(false);
+  });
+
   it('goes quiet only after a fallback read, quietMs after the last hit', () => {
     const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);

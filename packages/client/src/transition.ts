@@ -14,7 +14,7 @@ export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
 export interface ResolvedTransition {
   /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
   maxWindowMs: number;
-  /** A window closes once this long passes without a fallback hit (after at least one check). */
+  /** A window closes once this long passes without a fallback hit (counted from the first check). */
   quietMs: number;
 }
 
@@ -182,11 +182,10 @@ export class Transition {
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
-    this.#checks++;
-    if (hit) {
-      this.fallbackHits++;
-      this.#lastHitAt = this.#now();
-    }
+    // The quiet period starts at the first fallback read after a change, not at the change: an
+    // idle client's first read, a miss, must not close at once a window whose hits are to come.
+    if (this.#checks++ === 0 || hit) this.#lastHitAt = this.#now();
+    if (hit) this.fallbackHits++;
   }
 
   /** `node` may hold a copy older than a completed write: not asked again in this window. */

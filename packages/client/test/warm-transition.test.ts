@@ -215,6 +215,28 @@ describe('warm transitions: the window', () => {
     expect(await batchRequests(leaving!)).toBe(served);
   });
 
+  it('an idle client whose first read after the change is a miss keeps its window for the hits that follow', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 1000 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const moved = movedKeys(before, client);
+    // Idle for longer than quietMs, then a read of a key that moved but was never written.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const absent = Array.from({ length: 100 }, (_, i) => `absent:${i}`).find(
+      (key) => client.nodesFor(key)[0] === d!.url,
+    )!;
+    expect(await client.get(absent)).toBeUndefined();
+    expect((await client.getStats()).transition.fallbackReads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the window's timer looks meanwhile
+    const found = await client.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== key)).toStrictEqual([]);
+  });
+
   it('is off with maxWindowMs 0: a moved key is a miss (the cold dip the window avoids)', async () => {
     const [a, b, c, d] = await startNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
