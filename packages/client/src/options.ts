@@ -44,8 +44,8 @@ export interface TransitionOptions {
    */
   maxWindowMs?: number;
   /**
-   * A window closes once this many ms pass with no fallback hit, counted from the last change or
-   * hit, after at least one fallback read.
+   * A window closes once this many ms pass with no fallback hit, counted from the first fallback
+   * read after the last change, or from the last hit.
    * @default 5000
    */
   quietMs?: number;

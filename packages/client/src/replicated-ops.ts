@@ -122,7 +122,8 @@ export async function touchEverywhere(
 
 /**
  * An operation that changes the key where it is (touch, incr) during a transition window: when it
- * found nothing on the new owners, the previous owners' copy is backfilled and it runs once more;
+ * found nothing on the new owners and the key moved, the previous owners' copy is backfilled and
+ * it runs once more (also when no copy applied: a write racing it may have stored the key there);
  * then the previous owners' copies are buried. Their tombstone takes a stamp from before the
  * operation, so it stays below whatever the operation stored (a node stamps an incr or touch at
  * least at its op's stamp): were the key to move back, the tombstone would not hide that value.

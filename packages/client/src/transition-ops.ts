@@ -148,7 +148,9 @@ export async function newestOfPrevious(
 /**
  * Before an operation that needs the key's value where it is now (add, replace, compareAndSet;
  * incr or touch that found nothing): copies the previous owners' copy to the key's live new
- * owners and waits for it. True when some new owner applied it.
+ * owners and waits for it. True when the key moved (its previous owners were asked): the new
+ * owners may hold it now even when this copy was refused or none was found — a concurrent write
+ * or another backfill landed there first — so an operation that found nothing runs once more.
  */
 export async function warmKey(
   cluster: Cluster,
@@ -161,9 +163,8 @@ export async function warmKey(
   if (sources === undefined) return false;
   const { hit } = await previousCopy(cluster, stored, sources, 0, queued, trace);
   cluster.transition.checked(hit !== undefined);
-  if (hit === undefined) return false;
-  const applied = await backfill(cluster, key, hit, cluster.preference(key), queued);
-  return applied.some(Boolean);
+  if (hit !== undefined) await backfill(cluster, key, hit, cluster.preference(key), queued);
+  return true;
 }
 
 /**

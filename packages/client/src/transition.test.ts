@@ -102,6 +102,21 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
   });
 
+  it('goes quiet quietMs after the first fallback read since the change, not at once when that comes late', () => {
+    const { window, clock } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 500; // idle for longer than quietMs
+    window.checked(false);
+    window.check();
+    expect(window.open).toBe(true);
+    clock.now += 99;
+    window.check();
+    expect(window.open).toBe(true);
+    clock.now += 1;
+    window.check();
+    expect(window.open).toBe(false);
+  });
+
   it('goes quiet only after a fallback read, quietMs after the last hit', () => {
     const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);
@@ -143,6 +158,37 @@ describe('Transition', () => {
     expect(leaving.closed).toBe(true);
     expect(events.at(-1)).toMatchObject({ phase: 'close', reason: 'max-window' });
     expect(window.snapshot()).toMatchObject({ open: false, openedAt: null, transitions: 1 });
+  });
+
+  it('forgets a ring maxWindowMs after its change while later changes keep the window open, closing the node it removed', () => {
+    const { window, clock } = transition([a], { maxWindowMs: 1000, quietMs: 60_000 });
+    const leaving = node('http://b:1');
+    const flapping = node('http://c:1');
+    window.changed(ring(a.url, leaving.url), 1, [], [leaving]);
+    // A record set that keeps flapping: a change every 300 ms, for longer than maxWindowMs.
+    for (let i = 0; i < 5; i++) {
+      clock.now += 300;
+      window.changed(ring(a.url), 1, i % 2 === 0 ? [flapping.url] : [], []);
+      window.check();
+    }
+    expect(window.open).toBe(true);
+    expect(leaving.closed).toBe(true);
+    expect(window.keptNodes).toStrictEqual([]);
+    expect(window.previousOwners('k', [])).toStrictEqual([a]);
+  });
+
+  it('closes the first node client of a URL removed, added back and removed again', () => {
+    const members: NodeClient[] = [a];
+    const { window } = transition(members);
+    const first = node('http://b:1');
+    const second = node('http://b:1');
+    window.changed(ring(a.url, first.url), 1, [], [first]);
+    window.changed(ring(a.url), 1, [second.url], []);
+    window.changed(ring(a.url, second.url), 1, [], [second]);
+    expect(first.closed).toBe(true);
+    expect(window.keptNodes).toStrictEqual([second]);
+    window.close('quiet');
+    expect(second.closed).toBe(true);
   });
 
   it('does not close a kept node that was added back meanwhile', () => {

@@ -14,7 +14,7 @@ export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
 export interface ResolvedTransition {
   /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
   maxWindowMs: number;
-  /** A window closes once this long passes without a fallback hit (after at least one check). */
+  /** A window closes once this long passes without a fallback hit (counted from the first check). */
   quietMs: number;
 }
 
@@ -63,6 +63,8 @@ export const MAX_PREVIOUS_RINGS = 8;
 interface PreviousRing {
   ring: HashRing;
   replicas: number;
+  /** When the change that replaced it was made: it is asked for maxWindowMs from then. */
+  changedAt: number;
 }
 
 export interface TransitionDeps {
@@ -133,11 +135,20 @@ export class Transition {
   ): void {
     if (!this.enabled) return;
     const now = this.#now();
-    this.#previous.unshift({ ring: before, replicas });
+    this.#previous.unshift({ ring: before, replicas, changedAt: now });
     if (this.#previous.length > MAX_PREVIOUS_RINGS) this.#previous.length = MAX_PREVIOUS_RINGS;
-    for (const node of leaving) this.#kept.set(node.url, node);
-    this.#added.push(...added);
-    this.#removed.push(...leaving.map((node) => node.url));
+    for (const node of leaving) {
+      // Removed, added back and removed again: the first node client is no fallback source any
+      // more (the URL now leads to the second), so its probe stops now, not never.
+      const earlier = this.#kept.get(node.url);
+      if (earlier !== undefined && earlier !== node && this.#member(node.url) !== earlier) {
+        earlier.close();
+      }
+      this.#kept.set(node.url, node);
+    }
+    // Each URL once: a flapping record set must not grow these for as long as it flaps.
+    for (const url of added) if (!this.#added.includes(url)) this.#added.push(url);
+    for (const { url } of leaving) if (!this.#removed.includes(url)) this.#removed.push(url);
     this.#changedAt = now;
     this.#lastHitAt = now;
     this.#checks = 0;
@@ -193,11 +204,10 @@ export class Transition {
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
-    this.#checks++;
-    if (hit) {
-      this.fallbackHits++;
-      this.#lastHitAt = this.#now();
-    }
+    // The quiet period starts at the first fallback read after a change, not at the change: an
+    // idle client's first read, a miss, must not close at once a window whose hits are to come.
+    if (this.#checks++ === 0 || hit) this.#lastHitAt = this.#now();
+    if (hit) this.fallbackHits++;
   }
 
   /** `node` may hold a copy older than a completed write: not asked again in this window. */
@@ -205,13 +215,32 @@ export class Transition {
     if (this.#openedAt !== null) this.#distrusted.add(node);
   }
 
-  /** Closes the window when its time is up or it has gone quiet (the timer calls it). */
+  /**
+   * Closes the window when its time is up or it has gone quiet (the timer calls it), and forgets
+   * the rings of changes more than maxWindowMs old: changes that keep coming (a flapping record
+   * set) keep the window open, but each ring, and each node it removed, is kept for maxWindowMs.
+   */
   check(): void {
     if (this.#openedAt === null) return;
     const now = this.#now();
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
     else if (this.#checks > 0 && now - this.#lastHitAt >= this.#options.quietMs) {
       this.close('quiet');
+    } else this.#forgetOlderThan(now - this.#options.maxWindowMs);
+  }
+
+  #forgetOlderThan(time: number): void {
+    const previous = this.#previous;
+    // Newest first: the rings to forget are at the end.
+    let keep = previous.length;
+    while (keep > 0 && previous[keep - 1]!.changedAt <= time) keep--;
+    if (keep === previous.length) return;
+    this.#previous = previous.slice(0, keep);
+    for (const [url, node] of this.#kept) {
+      if (this.#previous.some(({ ring }) => ring.has(url))) continue;
+      this.#kept.delete(url);
+      this.#distrusted.delete(node);
+      if (this.#member(url) !== node) node.close();
     }
   }
 

@@ -206,6 +206,49 @@ describe('warm transitions: the window', () => {
     expect(events[1]).toMatchObject({ phase: 'close', reason: 'max-window', added: [b!.url] });
   });
 
+  it('a removed node is asked nothing maxWindowMs after its removal, though a flapping node keeps the window open', async () => {
+    const [a, b, leaving, flapping] = await startNodes(4);
+    const client = connect([a!.url, b!.url, leaving!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 2000, quietMs: 60_000 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    expect(await client.removeNode(leaving!.url)).toBe(true);
+    const removedAt = Date.now();
+    // A record set that keeps changing: a change every 150 ms, past maxWindowMs since the removal.
+    for (let i = 0; Date.now() - removedAt < 2600 || i % 2 === 1; i++) {
+      if (i % 2 === 0) client.addNode(flapping!.url);
+      else await client.removeNode(flapping!.url);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    expect((await client.getStats()).transition.open).toBe(true);
+    const served = await batchRequests(leaving!);
+    await client.getMany(KEYS);
+    expect(await batchRequests(leaving!)).toBe(served);
+  });
+
+  it('an idle client whose first read after the change is a miss keeps its window for the hits that follow', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 1000 },
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const moved = movedKeys(before, client);
+    // Idle for longer than quietMs, then a read of a key that moved but was never written.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const absent = Array.from({ length: 100 }, (_, i) => `absent:${i}`).find(
+      (key) => client.nodesFor(key)[0] === d!.url,
+    )!;
+    expect(await client.get(absent)).toBeUndefined();
+    expect((await client.getStats()).transition.fallbackReads).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the window's timer looks meanwhile
+    const found = await client.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== key)).toStrictEqual([]);
+  });
+
   it('is off with maxWindowMs 0: a moved key is a miss (the cold dip the window avoids)', async () => {
     const [a, b, c, d] = await startNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
@@ -339,4 +382,49 @@ describe('warm transitions: the window', () => {
       expect(stats.fallbackHits).toBe(fallbackOnly.length);
     });
   }
+});
+
+describe('warm transitions: counters', () => {
+  it('an incr of a moved counter racing a set of it counts on what the set stored, never answers "absent"', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    });
+    const counters = KEYS.slice(0, 100);
+    expect(await client.setMany(counters.map((key) => [key, 5] as const))).toBe(true);
+    const before = new Map(counters.map((key) => [key, client.nodesFor(key)]));
+    client.addNode(d!.url);
+    const moved = counters.filter((key) => client.nodesFor(key)[0] !== before.get(key)![0]);
+    expect(moved.length).toBeGreaterThan(5);
+    // Issued together: the incr misses on the new owner, the set lands there and buries the old
+    // copy, so the incr's fallback finds a tombstone. The counter existed all along (5, then 50):
+    // the incr counts before the set (6) or after it (51), and "absent" is neither.
+    const outcomes = await Promise.all(
+      moved.map((key) => Promise.all([client.incr(key), client.set(key, 50)])),
+    );
+    expect(outcomes.filter(([counted]) => counted !== 51 && counted !== 6)).toStrictEqual([]);
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    const found = await late.getMany(moved);
+    const expected = new Map(moved.map((key, i) => [key, outcomes[i]![0] === 51 ? 51 : 50]));
+    expect(moved.filter((key) => found.get(key) !== expected.get(key))).toStrictEqual([]);
+  });
+
+  it('two incr of a moved counter at once both count', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    });
+    const counters = KEYS.slice(0, 100);
+    expect(await client.setMany(counters.map((key) => [key, 5] as const))).toBe(true);
+    const before = new Map(counters.map((key) => [key, client.nodesFor(key)]));
+    client.addNode(d!.url);
+    const moved = counters.filter((key) => client.nodesFor(key)[0] !== before.get(key)![0]);
+    const counted = await Promise.all(moved.flatMap((key) => [client.incr(key), client.incr(key)]));
+    expect(counted.filter((value) => value !== 6 && value !== 7)).toStrictEqual([]);
+    const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
+    const found = await late.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== 7)).toStrictEqual([]);
+  });
 });

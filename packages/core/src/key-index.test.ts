@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { KeyIndex, NONE } from './key-index.js';
+import { KeyIndex, NONE, keyHash } from './key-index.js';
+import { collidingKeys, targetHomedLast } from './test-colliding-keys.js';
 
 /** A key index over slots handed out like the slot store does: lowest free slot first. */
 function indexed(seed: number) {
@@ -46,6 +47,36 @@ describe('KeyIndex', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('finds every key through inserts and removals when keys share all 32 hash bits (same tag, same home at every size) and runs wrap past the last cell', () => {
+    const seed = 42;
+    const pool = [
+      ...collidingKeys(seed, 24),
+      // Homed at the last cell of a 32- and a 64-cell table: their run wraps to the first cells.
+      ...collidingKeys(seed, 12, 6, targetHomedLast(seed, 6)),
+      ...Array.from({ length: 24 }, (_, n) => `k${n}`),
+    ];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...pool), { maxLength: 800 }), (keys) => {
+        const t = indexed(seed);
+        for (const k of keys) {
+          if (t.model.has(k)) t.remove(k);
+          else t.insert(k);
+          expect(t.index.size).toBe(t.model.size);
+        }
+        for (const k of pool) expect(t.index.slotOf(k)).toBe(t.model.get(k) ?? NONE);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('keys built to collide under one seed spread out under another', () => {
+    const keys = collidingKeys(42, 64);
+    expect(new Set(keys.map((k) => keyHash(k, 42))).size).toBe(1);
+    // 64 random 32-bit hashes: a repeat has probability ~5e-7.
+    expect(new Set(keys.map((k) => keyHash(k, 43))).size).toBe(64);
+    expect(new Set(keys.map((k) => keyHash(k, 0x7fff_ffff) & 63)).size).toBeGreaterThan(20);
   });
 
   it('tells apart keys that differ in one unit, in length, or beyond Latin-1', () => {

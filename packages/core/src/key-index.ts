@@ -140,17 +140,22 @@ export class KeyIndex {
     }
   }
 
-  /**
-   * A 32-bit hash of the key's UTF-16 units: a multiply-xor step per unit from a per-index seed,
-   * then murmur3's finaliser, so that the low bits (the home cell) depend on every unit.
-   */
   #hash(key: string): number {
-    let h = this.#seed ^ key.length;
-    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x0100_0193);
-    h ^= h >>> 16;
-    h = Math.imul(h, 0x85eb_ca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2_ae35);
-    return h ^ (h >>> 16);
+    return keyHash(key, this.#seed);
   }
+}
+
+/**
+ * A 32-bit hash of the key's UTF-16 units: a multiply-xor step per unit from a seed, then
+ * murmur3's finaliser, so that the low bits (the home cell) depend on every unit. Exported for
+ * the tests that build colliding keys against a fixed seed.
+ */
+export function keyHash(key: string, seed: number): number {
+  let h = seed ^ key.length;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x0100_0193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85eb_ca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2_ae35);
+  return h ^ (h >>> 16);
 }

@@ -3,11 +3,12 @@
  * reference model (an array in recency order, scanned linearly), comparing every result.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { LruCache } from './lru-cache.js';
 import { ENTRY_OVERHEAD } from './meter.js';
 import { heapStringBytes } from './size-of.js';
 import type { CacheEntry, EvictionReason } from './types.js';
+import { collidingKeys, targetHomedLast } from './test-colliding-keys.js';
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'ké', 'key-10', 'k11', 'k12'];
 /** Values are numbers; a value's size is its magnitude, so incr/decr change the accounted size. */
@@ -22,72 +23,80 @@ type Op =
   | { op: 'advance'; ms: number }
   | { op: 'clear' | 'purge' };
 
-const key = fc.constantFrom(...KEYS);
 const value = fc.integer({ min: 0, max: 400 });
 const ttl = fc.option(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })), {
   nil: undefined,
 });
-const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), key, value, ttl }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constantFrom('add' as const, 'replace' as const),
-      key,
-      value,
-      ttl,
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant('cas' as const),
-      key,
-      value,
-      current: fc.boolean(),
-      ttl,
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constantFrom('incr' as const, 'decr' as const),
-      key,
-      delta: fc.integer({ min: -60, max: 60 }),
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant('touch' as const),
-      key,
-      ttl: fc.integer({ min: 0, max: 40 }),
-    }),
-  },
-  {
-    weight: 8,
-    arbitrary: fc.record({
-      op: fc.constantFrom(
-        'get' as const,
-        'getEntry' as const,
-        'peek' as const,
-        'peekEntry' as const,
-        'has' as const,
-        'ttl' as const,
-        'delete' as const,
-      ),
-      key,
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      op: fc.constant('advance' as const),
-      ms: fc.integer({ min: 0, max: 25 }),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ op: fc.constantFrom('clear' as const, 'purge' as const) }) },
-);
+/** Operations on keys drawn from `keys`. */
+function opsOver(keys: readonly string[]): fc.Arbitrary<Op> {
+  const key = fc.constantFrom(...keys);
+  return fc.oneof(
+    { weight: 6, arbitrary: fc.record({ op: fc.constant('set' as const), key, value, ttl }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constantFrom('add' as const, 'replace' as const),
+        key,
+        value,
+        ttl,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('cas' as const),
+        key,
+        value,
+        current: fc.boolean(),
+        ttl,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constantFrom('incr' as const, 'decr' as const),
+        key,
+        delta: fc.integer({ min: -60, max: 60 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('touch' as const),
+        key,
+        ttl: fc.integer({ min: 0, max: 40 }),
+      }),
+    },
+    {
+      weight: 8,
+      arbitrary: fc.record({
+        op: fc.constantFrom(
+          'get' as const,
+          'getEntry' as const,
+          'peek' as const,
+          'peekEntry' as const,
+          'has' as const,
+          'ttl' as const,
+          'delete' as const,
+        ),
+        key,
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('advance' as const),
+        ms: fc.integer({ min: 0, max: 25 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ op: fc.constantFrom('clear' as const, 'purge' as const) }),
+    },
+  );
+}
+
+const opArb = opsOver(KEYS);
 
 const configArb = fc.record({
   maxMemory: fc.option(fc.integer({ min: 200, max: 3000 }), { nil: undefined }),
@@ -96,6 +105,7 @@ const configArb = fc.record({
   maxEntrySize: fc.option(fc.integer({ min: 150, max: 4000 }), { nil: undefined }),
   defaultTtl: fc.constantFrom(0, 0, 15),
 });
+type Config = typeof configArb extends fc.Arbitrary<infer C> ? C : never;
 
 interface ModelEntry {
   key: string;
@@ -404,6 +414,40 @@ function setup(config: {
   return { cache, clock, events, model };
 }
 
+/** Runs `ops` against the cache and the model, comparing every result, stat and order. */
+const matchesModel = (config: Config, ops: Op[]): void => {
+  const { cache, clock, events, model } = setup(config);
+  // A purge reports expirations in slot order, the model in list order: compare as sets.
+  const purgeBoth = () => {
+    const from = events.length;
+    expect(cache.purgeExpired()).toBe(model.apply({ op: 'purge' }));
+    expect(events.splice(from).sort()).toEqual(model.events.splice(from).sort());
+  };
+  for (const op of ops) {
+    if (op.op === 'purge') {
+      purgeBoth();
+      continue;
+    }
+    // Writes reclaim expired entries opportunistically (a bounded sweep at a cursor the model
+    // cannot predict); purging first makes the outcome exact. The free-running test below
+    // covers writes over unreclaimed expired entries.
+    if (WRITES.has(op.op)) {
+      purgeBoth();
+    }
+    const expected = model.apply(op);
+    const actual = applyReal(cache, op, clock);
+    expect(actual, JSON.stringify(op)).toEqual(expected);
+    expect(cache.memoryUsed).toBe(model.memory);
+    expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
+    expect(cache.size).toBe(model.list.length);
+    expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
+    expect([...cache.entries()]).toEqual(model.liveEntries());
+    expect(events).toEqual(model.events);
+  }
+  const { hits, misses, sets, deletes, evictions, expirations, refusals } = cache.stats;
+  expect({ hits, misses, sets, deletes, evictions, expirations, refusals }).toEqual(model.stats);
+};
+
 // Hundreds of long sequences: seconds of CPU, more on a loaded machine than vitest's 5 s default.
 const PROPERTY_TIMEOUT_MS = 120_000;
 
@@ -412,46 +456,36 @@ describe('LruCache against a reference model', () => {
     'matches the model result for result, with identical stats, memory and order',
     () => {
       fc.assert(
-        fc.property(
-          configArb,
-          fc.array(opArb, { minLength: 50, maxLength: 400 }),
-          (config, ops) => {
-            const { cache, clock, events, model } = setup(config);
-            // A purge reports expirations in slot order, the model in list order: compare as sets.
-            const purgeBoth = () => {
-              const from = events.length;
-              expect(cache.purgeExpired()).toBe(model.apply({ op: 'purge' }));
-              expect(events.splice(from).sort()).toEqual(model.events.splice(from).sort());
-            };
-            for (const op of ops) {
-              if (op.op === 'purge') {
-                purgeBoth();
-                continue;
-              }
-              // Writes reclaim expired entries opportunistically (a bounded sweep at a cursor the model
-              // cannot predict); purging first makes the outcome exact. The free-running test below
-              // covers writes over unreclaimed expired entries.
-              if (WRITES.has(op.op)) {
-                purgeBoth();
-              }
-              const expected = model.apply(op);
-              const actual = applyReal(cache, op, clock);
-              expect(actual, JSON.stringify(op)).toEqual(expected);
-              expect(cache.memoryUsed).toBe(model.memory);
-              expect(cache.memoryUsed).toBeLessThanOrEqual(cache.maxMemory);
-              expect(cache.size).toBe(model.list.length);
-              expect(cache.size).toBeLessThanOrEqual(cache.maxItems);
-              expect([...cache.entries()]).toEqual(model.liveEntries());
-              expect(events).toEqual(model.events);
-            }
-            const { hits, misses, sets, deletes, evictions, expirations, refusals } = cache.stats;
-            expect({ hits, misses, sets, deletes, evictions, expirations, refusals }).toEqual(
-              model.stats,
-            );
-          },
-        ),
+        fc.property(configArb, fc.array(opArb, { minLength: 50, maxLength: 400 }), matchesModel),
         { numRuns: 150 },
       );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
+    'matches the model with adversarial keys: equal hashes, runs wrapping past the last cell',
+    () => {
+      // The index draws its seed from Math.random: fixed here, so keys can be built against it.
+      const SEED = 42;
+      const keys = [
+        ...collidingKeys(SEED, 16),
+        ...collidingKeys(SEED, 8, 6, targetHomedLast(SEED, 6)),
+        ...KEYS.slice(0, 6),
+      ];
+      const random = vi.spyOn(Math, 'random').mockReturnValue(SEED / 2 ** 32);
+      try {
+        fc.assert(
+          fc.property(
+            configArb,
+            fc.array(opsOver(keys), { minLength: 50, maxLength: 400 }),
+            matchesModel,
+          ),
+          { numRuns: 100 },
+        );
+      } finally {
+        random.mockRestore();
+      }
     },
     PROPERTY_TIMEOUT_MS,
   );
