@@ -91,6 +91,19 @@ describe('delete', () => {
     // The other replica took it all the same.
     expect(valueOn(node, key)).toBeUndefined();
   });
+
+  it('deleteMany does not count such a key, and still resolves', async () => {
+    const { node, urls } = await liveAndBlackHole();
+    const ring = new HashRing(urls);
+    const onHole = keyWithPrimary(ring, urls[1]!, 'many-hole');
+    const onNode = keyWithPrimary(ring, urls[0]!, 'many-live');
+    for (const key of [onHole, onNode]) {
+      node.server.cache.set(key, { bytes: new TextEncoder().encode('"old"'), flags: 0 });
+    }
+    const deleter = client(urls, { replicas: 2, writeConsistency: 'one' });
+    expect(await deleter.deleteMany([onHole, onNode])).toBe(1);
+    expect(valueOn(node, onHole)).toBeUndefined();
+  });
 });
 
 describe('fewer acknowledgements than required, but some', () => {
