@@ -79,10 +79,11 @@ const unavailableAsFalse = unavailableAs(false);
 
 /**
  * For deleteMany: a key none of whose replicas answered, or whose primary did not (a delete that
- * is only partly done rejects with the primary's error), counts as not deleted, as before.
+ * is only partly done rejects with the primary's error), counts as not deleted, as before. A
+ * node's refusal (a 4xx: a wrong token) still rejects the call.
  */
 function unansweredAsFalse(error: unknown): boolean {
-  if (isNodeRequestError(error)) return false;
+  if (isNodeRequestError(error) && !error.refused) return false;
   return unavailableAsFalse(error);
 }
 
