@@ -16,6 +16,7 @@ import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
 import { readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { BatchingStats } from './batching-stats.js';
+import type { TransitionStats } from './transition.js';
 import type { Hit } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
@@ -527,6 +528,14 @@ export class DistributedCacheClient {
    */
   getBatchingStats(): BatchingStats {
     return this.#cluster.batchingStats();
+  }
+
+  /**
+   * The warm-transition window now and its counters since the client was created: synchronous
+   * (no request); `getStats().transition` carries the same.
+   */
+  getTransitionStats(): TransitionStats {
+    return this.#cluster.transition.snapshot();
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */

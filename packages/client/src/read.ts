@@ -5,7 +5,7 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
-import { fallbackRead } from './transition-ops.js';
+import { fallbackRead, newestOfPrevious } from './transition-ops.js';
 import { buryOn, copyTo, hitOf, verifyHit } from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import { writeReplicas } from './write.js';
@@ -44,7 +44,24 @@ export interface Hit extends Entry {
  * `touch` it is a get-and-touch: the node that answers sets that TTL as it reads, the replicas
  * after it get a `touch` in the background, and a repair writes the new TTL.
  */
-export async function readEntry(
+export function readEntry(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  options?: ReadOptions,
+): Promise<Hit | undefined> {
+  const read = readOwners(cluster, key, queued, options);
+  // In a transition window a previous owner of the key may hold a newer copy than its owner now
+  // (written there after an earlier change moved it away): the newest wins (transition-ops.ts).
+  if (!cluster.transition.open) return read;
+  return read.then((hit) =>
+    hit === undefined
+      ? undefined
+      : newestOfPrevious(cluster, key, hit, queued, options?.trace, options?.touch),
+  );
+}
+
+async function readOwners(
   cluster: Cluster,
   key: string,
   queued: boolean,

@@ -123,7 +123,9 @@ export async function touchEverywhere(
 /**
  * An operation that changes the key where it is (touch, incr) during a transition window: when it
  * found nothing on the new owners, the previous owners' copy is backfilled and it runs once more;
- * then the previous owners' copies are buried with a stamp after it.
+ * then the previous owners' copies are buried. Their tombstone takes a stamp from before the
+ * operation, so it stays below whatever the operation stored (a node stamps an incr or touch at
+ * least at its op's stamp): were the key to move back, the tombstone would not hide that value.
  */
 async function inWindow<T>(
   cluster: Cluster,
@@ -133,9 +135,11 @@ async function inWindow<T>(
   run: () => Promise<T>,
   found: (result: T) => boolean,
 ): Promise<T> {
+  const before = cluster.clock.tick();
   let result = await run();
   if (!found(result) && (await warmKey(cluster, key, queued, trace))) result = await run();
-  await invalidateMoved(cluster, key, cluster.clock.tick(), queued);
+  // invalidateMoved buries one below the stamp it is given.
+  await invalidateMoved(cluster, key, before + 1, queued);
   return result;
 }
 

@@ -7,14 +7,15 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
-import { copyTo, hitOf } from './verify.js';
+import { buryOn, copyTo, hitOf } from './verify.js';
 
 /**
  * The first usable copy of the key on its previous owners (newest ring first), or undefined.
  * Usable: verified (a previous owner cannot be vouched for by the new owners, which know nothing
- * older than the change), not expired, and newer than `deletedAt`, the newest tombstone the new
- * owners or an earlier previous owner answered with. A previous owner marked down, or failing,
- * is passed over: a miss is always safe.
+ * older than the change), not expired, and newer than `deletedAt` — the newest tombstone (or, for
+ * `newestOfPrevious`, the copy) the new owners answered with — and than every tombstone an earlier
+ * previous owner answered with; `deletedAt` then says the newest tombstone seen. A previous owner
+ * marked down, or failing, is passed over: a miss is always safe.
  */
 async function previousCopy(
   cluster: Cluster,
@@ -23,7 +24,7 @@ async function previousCopy(
   deletedAt: number,
   queued: boolean,
   trace: CallTrace | undefined,
-): Promise<Hit | undefined> {
+): Promise<{ hit: Hit | undefined; deletedAt: number }> {
   let newest = deletedAt;
   for (const source of sources) {
     if (!source.up) continue;
@@ -43,10 +44,11 @@ async function previousCopy(
     const hit = hitOf(cluster, result, source);
     if (hit === undefined || hit.unverified) continue;
     if (hit.ttl !== null && hit.ttl <= 0) continue;
-    if (hit.stamp <= newest) return undefined; // deleted (or overwritten) since
-    return hit;
+    // Not newer than what was found (or deleted, overwritten) since: nothing to serve from here.
+    if (hit.stamp <= newest) break;
+    return { hit, deletedAt: newest };
   }
-  return undefined;
+  return { hit: undefined, deletedAt: newest };
 }
 
 /**
@@ -99,7 +101,7 @@ export async function fallbackRead(
   const stored = cluster.storedKey(key);
   const sources = sourcesOf(cluster, stored);
   if (sources === undefined) return undefined;
-  let hit = await previousCopy(cluster, stored, sources, deletedAt, queued, trace);
+  let { hit } = await previousCopy(cluster, stored, sources, deletedAt, queued, trace);
   cluster.transition.checked(hit !== undefined);
   if (hit === undefined) return undefined;
   if (touch !== undefined) hit = { ...hit, ttl: touch === 0 ? null : touch };
@@ -108,6 +110,42 @@ export async function fallbackRead(
     const copied = backfill(cluster, key, hit, targets, queued);
     if (awaitBackfill) await copied;
     else cluster.track(copied);
+  }
+  return hit;
+}
+
+/**
+ * A read that hit on one of the key's owners during a window: a previous owner may hold a newer
+ * copy (written there after an earlier change had moved the key away, which its owner now never
+ * saw) or a newer tombstone. The newest wins: the newer copy is served and copied to the owner
+ * that answered, a newer tombstone makes it a miss and follows the copy there. A hit that came
+ * from a previous owner already (a fallback) is returned as it is.
+ */
+export async function newestOfPrevious(
+  cluster: Cluster,
+  key: string,
+  hit: Hit,
+  queued: boolean,
+  trace: CallTrace | undefined,
+  touch: number | undefined,
+): Promise<Hit | undefined> {
+  const stored = cluster.storedKey(key);
+  const owners = cluster.replicasOfStored(stored);
+  if (!owners.includes(hit.node.url)) return hit;
+  const sources = sourcesOf(cluster, stored);
+  if (sources === undefined) return hit;
+  const found = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
+  cluster.transition.checked(found.hit !== undefined);
+  if (found.hit !== undefined) {
+    let newer = found.hit;
+    if (touch !== undefined) newer = { ...newer, ttl: touch === 0 ? null : touch };
+    cluster.track(backfill(cluster, key, newer, [hit.node], queued));
+    return newer;
+  }
+  if (found.deletedAt > hit.stamp) {
+    cluster.counters.staleReadsPrevented++;
+    buryOn(cluster, key, hit.node, found.deletedAt, queued);
+    return undefined;
   }
   return hit;
 }
@@ -126,7 +164,7 @@ export async function warmKey(
   const stored = cluster.storedKey(key);
   const sources = sourcesOf(cluster, stored);
   if (sources === undefined) return false;
-  const hit = await previousCopy(cluster, stored, sources, 0, queued, trace);
+  const { hit } = await previousCopy(cluster, stored, sources, 0, queued, trace);
   cluster.transition.checked(hit !== undefined);
   if (hit === undefined) return false;
   const applied = await backfill(cluster, key, hit, cluster.preference(key), queued);
@@ -154,9 +192,11 @@ export function invalidateMoved(
   if (sources === undefined) return undefined;
   const { transition } = cluster;
   let held = false;
+  // One below the write's stamp: it buries every older copy (a tombstone wins a tie) but loses to
+  // the write itself, should the key move back here while the write's copy stands elsewhere.
   const op = deleting
     ? (['delete', stored, stamp] as const)
-    : (['bury', stored, stamp, 'repair'] as const);
+    : (['bury', stored, stamp - 1, 'repair'] as const);
   return Promise.all(
     sources.map((node) => {
       if (!node.up) {
@@ -172,7 +212,7 @@ export function invalidateMoved(
             if (applied === stamp || !isStamp(applied)) transition.invalidated++;
             return;
           }
-          // 412: it holds something newer than this write, which a fallback may serve.
+          // 412: it holds this write or a newer one, which a fallback may serve.
           if (status === 204) transition.invalidated++;
           else if (status !== 412) transition.distrust(node);
         },

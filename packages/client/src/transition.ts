@@ -26,9 +26,12 @@ export interface TransitionStats {
   openedAt: number | null;
   /** Windows opened (a change while one is open joins it, and is not counted again). */
   transitions: number;
-  /** Reads that missed on a key's new owners and asked its previous owners. */
+  /**
+   * Reads of a moved key that asked its previous owners: after a miss on its new owners, or a hit
+   * (a previous owner may hold a newer copy), and before an incr, touch or conditional write.
+   */
   fallbackReads: number;
-  /** Those that found the key there (and served it). */
+  /** Those that served a previous owner's copy (the only one, or newer than the new owner's). */
   fallbackHits: number;
   /** Copies of a fallback hit that a new owner applied (newest wins: a newer write there is kept). */
   backfilled: number;

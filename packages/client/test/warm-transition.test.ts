@@ -189,6 +189,7 @@ describe('warm transitions: the window', () => {
     });
     client.addNode(b!.url);
     expect((await client.getStats()).transition.open).toBe(true);
+    expect(client.getTransitionStats()).toMatchObject({ open: true, transitions: 1 });
     // quiet alone does not close it: no fallback read has been made.
     await waitFor(() => events.length === 2, 'the window to close', { timeoutMs: 5000 });
     expect(events[1]).toMatchObject({ phase: 'close', reason: 'max-window', added: [b!.url] });
@@ -223,11 +224,48 @@ describe('warm transitions: the window', () => {
     // old copy and backfills it while the write lands. Whatever the order, the write's newer
     // stamp keeps it on the new owner (and buries the old copy).
     await Promise.all(moved.flatMap((key) => [client.get(key), client.set(key, 'new')]));
+    // Single gets, so that an unreachable node rejects instead of leaving keys out.
     const late = connect([a!.url, b!.url, c!.url, d!.url], { replicas: 1 });
-    const found = await late.getMany(moved);
-    expect(moved.filter((key) => found.get(key) !== 'new')).toStrictEqual([]);
-    const again = await client.getMany(moved);
-    expect(moved.filter((key) => again.get(key) !== 'new')).toStrictEqual([]);
+    const expected = Object.fromEntries(moved.map((key) => [key, 'new']));
+    const readBy = async (reader: DistributedCacheClient) =>
+      Object.fromEntries(await Promise.all(moved.map(async (key) => [key, await reader.get(key)])));
+    expect(await readBy(late)).toStrictEqual(expected);
+    expect(await readBy(client)).toStrictEqual(expected);
+  });
+
+  it('a key moved away and back: the newest copy wins, whether written during the first window or after it closed', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const events: TransitionEvent[] = [];
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 300 },
+      onTransition: (event) => events.push(event),
+    });
+    expect(await client.setMany(KEYS.map((key) => [key, 'old'] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const [during, after] = movedKeys(before, client);
+    // During the window: the old owner's copy is buried (below the write's stamp).
+    expect(await client.set(during!, 'new')).toBe(true);
+    expect(await client.get(during!)).toBe('new');
+    await waitFor(() => events.some((event) => event.phase === 'close'), 'the window to close', {
+      timeoutMs: 10_000,
+    });
+    // After it closed: only the new owner gets the write; the old owner still holds 'old'.
+    expect(await client.set(after!, 'new')).toBe(true);
+    const oldOwner = [a!, b!, c!].find((node) => node.url === before.get(after!)![0])!;
+    expect(await oldOwner.holds(after!)).toBe(true);
+
+    // d leaves: both keys go back to their old owners, which hold a tombstone and a stale copy.
+    expect(await client.removeNode(d!.url)).toBe(true);
+    expect(await client.get(during!)).toBe('new');
+    expect(await client.get(after!)).toBe('new');
+    // Both were copied back where they now belong: a client that never saw a window reads them.
+    const late = connect([a!.url, b!.url, c!.url], { replicas: 1 });
+    await waitFor(
+      async () => (await late.get(during!)) === 'new' && (await late.get(after!)) === 'new',
+      'the newest copies to be backfilled',
+    );
   });
 
   for (const replicas of [1, 2]) {
