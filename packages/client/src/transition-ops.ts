@@ -7,7 +7,7 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
-import { buryOn, copyTo, hitOf } from './verify.js';
+import { copyTo, hitOf } from './verify.js';
 
 /**
  * The first usable copy of the key on its previous owners (newest ring first), or undefined.
@@ -115,11 +115,13 @@ export async function fallbackRead(
 }
 
 /**
- * A read that hit on one of the key's owners during a window: a previous owner may hold a newer
- * copy (written there after an earlier change had moved the key away, which its owner now never
- * saw) or a newer tombstone. The newest wins: the newer copy is served and copied to the owner
- * that answered, a newer tombstone makes it a miss and follows the copy there. A hit that came
- * from a previous owner already (a fallback) is returned as it is.
+ * A read that hit on one of the key's owners during a window: when that owner may lag (it held the
+ * key before an earlier change moved it away: `Transition.mayLag`), a previous owner may hold a
+ * newer copy, written there meanwhile. The newest wins: the newer copy is served and copied to the
+ * owner that answered. Tombstones there are not asked about: a delete made through this ring
+ * reached the owners (they would have missed), and one racing a write in flight is the write's
+ * own invalidation — which must not turn this read into a miss. A hit that came from a previous
+ * owner already (a fallback) is returned as it is.
  */
 export async function newestOfPrevious(
   cluster: Cluster,
@@ -130,24 +132,17 @@ export async function newestOfPrevious(
   touch: number | undefined,
 ): Promise<Hit | undefined> {
   const stored = cluster.storedKey(key);
+  if (!cluster.transition.mayLag(stored, hit.node.url)) return hit;
   const owners = cluster.replicasOfStored(stored);
   if (!owners.includes(hit.node.url)) return hit;
   const sources = sourcesOf(cluster, stored);
   if (sources === undefined) return hit;
-  const found = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
-  cluster.transition.checked(found.hit !== undefined);
-  if (found.hit !== undefined) {
-    let newer = found.hit;
-    if (touch !== undefined) newer = { ...newer, ttl: touch === 0 ? null : touch };
-    cluster.track(backfill(cluster, key, newer, [hit.node], queued));
-    return newer;
-  }
-  if (found.deletedAt > hit.stamp) {
-    cluster.counters.staleReadsPrevented++;
-    buryOn(cluster, key, hit.node, found.deletedAt, queued);
-    return undefined;
-  }
-  return hit;
+  const { hit: newer } = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
+  cluster.transition.checked(newer !== undefined);
+  if (newer === undefined) return hit;
+  const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
+  cluster.track(backfill(cluster, key, served, [hit.node], queued));
+  return served;
 }
 
 /**

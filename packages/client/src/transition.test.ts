@@ -1,7 +1,7 @@
 import { HashRing } from '@dcache/ring';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NodeClient } from './node-client.js';
-import { Transition } from './transition.js';
+import { MAX_PREVIOUS_RINGS, Transition } from './transition.js';
 import type { TransitionEvent } from './transition.js';
 
 /** Stands in for a NodeClient: the window only reads `url` and calls `close()`. */
@@ -71,6 +71,25 @@ describe('Transition', () => {
     window.changed(ring(b.url), 1, [c.url], []);
     expect(window.previousOwners('k', [c.url])).toStrictEqual([b, a]);
     expect(window.snapshot().transitions).toBe(1);
+  });
+
+  it(`keeps at most ${MAX_PREVIOUS_RINGS} earlier rings however often the ring changes`, () => {
+    const { window } = transition([a, b, c]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    for (let i = 0; i < MAX_PREVIOUS_RINGS; i++) window.changed(ring(b.url), 1, [], []);
+    // The ring with only a in it was the first: dropped.
+    expect(window.previousOwners('k', [c.url])).toStrictEqual([b]);
+  });
+
+  it('says an owner may lag only when it was in the ring before without owning the key', () => {
+    const { window } = transition([a, b, c]);
+    const before = ring(a.url, b.url);
+    window.changed(before, 1, [c.url], []);
+    const owner = before.get('k')!;
+    const other = owner === a.url ? b.url : a.url;
+    expect(window.mayLag('k', owner)).toBe(false); // it took every write
+    expect(window.mayLag('k', other)).toBe(true); // it may hold a copy from an earlier time
+    expect(window.mayLag('k', c.url)).toBe(false); // it joined with the change: it held nothing
   });
 
   it('passes over a distrusted node until the window closes', () => {

@@ -53,6 +53,12 @@ export interface TransitionEvent {
   stats: TransitionStats;
 }
 
+/**
+ * Rings a window keeps at most: each change while it is open adds one (a flapping DNS record set
+ * would otherwise pile them up); past it the oldest is no longer asked.
+ */
+export const MAX_PREVIOUS_RINGS = 8;
+
 /** A ring the cluster had before a change of the open window, with its copies per key then. */
 interface PreviousRing {
   ring: HashRing;
@@ -128,6 +134,7 @@ export class Transition {
     if (!this.enabled) return;
     const now = this.#now();
     this.#previous.unshift({ ring: before, replicas });
+    if (this.#previous.length > MAX_PREVIOUS_RINGS) this.#previous.length = MAX_PREVIOUS_RINGS;
     for (const node of leaving) this.#kept.set(node.url, node);
     this.#added.push(...added);
     this.#removed.push(...leaving.map((node) => node.url));
@@ -169,6 +176,18 @@ export class Transition {
       }
     }
     return result;
+  }
+
+  /**
+   * Can `url`, an owner of the key now, hold an older copy than a previous owner does? Only if it
+   * was in the ring before the last change without owning the key: it may keep a copy from a time
+   * it owned the key before (a node added, then removed again, hands its keys back). A node that
+   * owned the key then took every write since; a node that joined with the change held nothing.
+   */
+  mayLag(storedKey: string, url: string): boolean {
+    const last = this.#previous[0];
+    if (last === undefined || !last.ring.has(url)) return false;
+    return !last.ring.getN(storedKey, last.replicas).includes(url);
   }
 
   /** A fallback read was made (`hit`: it found the key). */
