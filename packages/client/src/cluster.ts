@@ -129,8 +129,9 @@ export class Cluster {
     source: MembershipSource,
   ): Promise<NodeClient[]> {
     // The ring before: which keys the removed nodes were replicas of (restore.ts), and where a
-    // key was before the change (the transition window's fallback reads).
-    const warm = this.transition.enabled;
+    // key was before the change (the transition window's fallback reads). The first membership
+    // (a client's first DNS lookup) moves no key: there is nothing to fall back to, no window.
+    const warm = this.transition.enabled && this.#nodes.length > 0;
     const before = removed.length > 0 || (warm && added.length > 0) ? this.ringNow() : undefined;
     const replicasBefore = this.replicas;
     const leaving: NodeClient[] = [];

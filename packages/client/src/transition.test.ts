@@ -102,12 +102,26 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
   });
 
-  it('goes quiet only after a fallback read, quietMs after the last hit', () => {
+  it('goes quiet quietMs after the change when no read falls back', () => {
     const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);
-    clock.now += 500;
+    clock.now += 99;
     window.check();
-    expect(window.open).toBe(true); // no read has checked yet
+    expect(window.open).toBe(true);
+    clock.now += 1;
+    window.check();
+    expect(window.open).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      phase: 'close',
+      reason: 'quiet',
+      stats: { fallbackReads: 0, fallbackHits: 0 },
+    });
+  });
+
+  it('goes quiet quietMs after the last hit', () => {
+    const { window, events, clock } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 50;
     window.checked(true);
     clock.now += 99;
     window.check();

@@ -14,7 +14,7 @@ export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
 export interface ResolvedTransition {
   /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
   maxWindowMs: number;
-  /** A window closes once this long passes without a fallback hit (after at least one check). */
+  /** A window closes once this long passes without a fallback hit (fallback reads or not). */
   quietMs: number;
 }
 
@@ -101,8 +101,6 @@ export class Transition {
   /** The last ring change of the window: the maximum and the quiet period count from it. */
   #changedAt = 0;
   #lastHitAt = 0;
-  /** Fallback reads since the last change: quiet can close the window only after one. */
-  #checks = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: TransitionDeps) {
@@ -140,7 +138,6 @@ export class Transition {
     this.#removed.push(...leaving.map((node) => node.url));
     this.#changedAt = now;
     this.#lastHitAt = now;
-    this.#checks = 0;
     if (this.#openedAt !== null) return;
     this.#openedAt = now;
     this.#transitions++;
@@ -193,7 +190,6 @@ export class Transition {
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
-    this.#checks++;
     if (hit) {
       this.fallbackHits++;
       this.#lastHitAt = this.#now();
@@ -210,9 +206,8 @@ export class Transition {
     if (this.#openedAt === null) return;
     const now = this.#now();
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
-    else if (this.#checks > 0 && now - this.#lastHitAt >= this.#options.quietMs) {
-      this.close('quiet');
-    }
+    // No fallback read at all is quiet too: nobody reads the keys that moved.
+    else if (now - this.#lastHitAt >= this.#options.quietMs) this.close('quiet');
   }
 
   /**

@@ -190,18 +190,36 @@ for (const replicas of [1, 2]) {
 }
 
 describe('warm transitions: the window', () => {
-  it('closes at maxWindowMs when no read ever checks it', async () => {
+  it('closes quietMs after the change when no read falls back', async () => {
     const [a, b] = await startNodes(2);
     const events: TransitionEvent[] = [];
     const client = connect([a!.url], {
       replicas: 1,
-      transition: { maxWindowMs: 300, quietMs: 100 },
+      transition: { maxWindowMs: 60_000, quietMs: 300 },
       onTransition: (event) => events.push(event),
     });
     client.addNode(b!.url);
-    expect((await client.getStats()).transition.open).toBe(true);
+    const opened = Date.now();
     expect(client.getTransitionStats()).toMatchObject({ open: true, transitions: 1 });
-    // quiet alone does not close it: no fallback read has been made.
+    await waitFor(() => events.length === 2, 'the window to close', { timeoutMs: 5000 });
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
+    expect(events[1]).toMatchObject({
+      phase: 'close',
+      reason: 'quiet',
+      added: [b!.url],
+      stats: { fallbackReads: 0 },
+    });
+  });
+
+  it('closes at maxWindowMs when that comes before quietMs', async () => {
+    const [a, b] = await startNodes(2);
+    const events: TransitionEvent[] = [];
+    const client = connect([a!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 300, quietMs: 60_000 },
+      onTransition: (event) => events.push(event),
+    });
+    client.addNode(b!.url);
     await waitFor(() => events.length === 2, 'the window to close', { timeoutMs: 5000 });
     expect(events[1]).toMatchObject({ phase: 'close', reason: 'max-window', added: [b!.url] });
   });
