@@ -84,6 +84,11 @@ export class Cluster {
       options: options.transition,
       onTransition: options.onTransition,
       member: (url) => this.#byUrl.get(url),
+      // A lookup, and the second that confirms a changed answer, each up to its timeout.
+      minWindowMs:
+        options.discovery === undefined
+          ? 0
+          : options.discovery.intervalMs + 2 * options.discovery.timeoutMs,
     });
   }
 

@@ -7,7 +7,7 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
-import { copyTo, hitOf } from './verify.js';
+import { buryOn, copyTo, hitOf } from './verify.js';
 
 /**
  * The first usable copy of the key on its previous owners (newest ring first), or undefined.
@@ -115,13 +115,14 @@ export async function fallbackRead(
 }
 
 /**
- * A read that hit on one of the key's owners during a window: when that owner may lag (it held the
- * key before an earlier change moved it away: `Transition.mayLag`), a previous owner may hold a
- * newer copy, written there meanwhile. The newest wins: the newer copy is served and copied to the
- * owner that answered. Tombstones there are not asked about: a delete made through this ring
- * reached the owners (they would have missed), and one racing a write in flight is the write's
- * own invalidation — which must not turn this read into a miss. A hit that came from a previous
- * owner already (a fallback) is returned as it is.
+ * A read that hit on one of the key's owners during a window: a previous owner may hold something
+ * newer — a write or a delete by a client still on the ring before the change (DNS discovery
+ * reaches clients up to an interval apart; such a client writes only there), or a copy written
+ * there after an earlier change moved the key away (a key moving back). The newest wins: a newer
+ * copy is served and copied to the owner that answered; a newer tombstone makes the read a miss
+ * and follows the copy there. Either counts as a stale read prevented. A tombstone of a write of
+ * this key still in flight (its invalidation lands first) makes a concurrent read a miss: safe.
+ * A hit that came from a previous owner already (a fallback) is returned as it is.
  */
 export async function newestOfPrevious(
   cluster: Cluster,
@@ -132,17 +133,25 @@ export async function newestOfPrevious(
   touch: number | undefined,
 ): Promise<Hit | undefined> {
   const stored = cluster.storedKey(key);
-  if (!cluster.transition.mayLag(stored, hit.node.url)) return hit;
   const owners = cluster.replicasOfStored(stored);
   if (!owners.includes(hit.node.url)) return hit;
   const sources = sourcesOf(cluster, stored);
   if (sources === undefined) return hit;
-  const { hit: newer } = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
-  cluster.transition.checked(newer !== undefined);
-  if (newer === undefined) return hit;
-  const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
-  cluster.track(backfill(cluster, key, served, [hit.node], queued));
-  return served;
+  const found = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
+  cluster.transition.checked(found.hit !== undefined);
+  if (found.hit !== undefined) {
+    cluster.counters.staleReadsPrevented++;
+    const newer = found.hit;
+    const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
+    cluster.track(backfill(cluster, key, served, [hit.node], queued));
+    return served;
+  }
+  if (found.deletedAt > hit.stamp) {
+    cluster.counters.staleReadsPrevented++;
+    buryOn(cluster, key, hit.node, found.deletedAt, queued);
+    return undefined;
+  }
+  return hit;
 }
 
 /**

@@ -70,6 +70,12 @@ export interface TransitionDeps {
   onTransition: ClientHooks['onTransition'];
   /** The member NodeClient for a URL, if it is one. */
   member: (url: string) => NodeClient | undefined;
+  /**
+   * Quiet cannot close a window sooner than this after its last change: with DNS discovery, the
+   * time by which every client following the same records has changed its ring too (until then
+   * one still on the ring before writes only to the previous owners). 0 without discovery.
+   */
+  minWindowMs?: number;
   now?: () => number;
 }
 
@@ -90,6 +96,7 @@ export class Transition {
   readonly #options: ResolvedTransition;
   readonly #onTransition: ClientHooks['onTransition'];
   readonly #member: (url: string) => NodeClient | undefined;
+  readonly #minWindowMs: number;
   readonly #now: () => number;
   #previous: PreviousRing[] = [];
   /** Removed nodes kept as fallback sources, by URL. */
@@ -107,6 +114,7 @@ export class Transition {
     this.#options = deps.options;
     this.#onTransition = deps.onTransition;
     this.#member = deps.member;
+    this.#minWindowMs = deps.minWindowMs ?? 0;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -175,18 +183,6 @@ export class Transition {
     return result;
   }
 
-  /**
-   * Can `url`, an owner of the key now, hold an older copy than a previous owner does? Only if it
-   * was in the ring before the last change without owning the key: it may keep a copy from a time
-   * it owned the key before (a node added, then removed again, hands its keys back). A node that
-   * owned the key then took every write since; a node that joined with the change held nothing.
-   */
-  mayLag(storedKey: string, url: string): boolean {
-    const last = this.#previous[0];
-    if (last === undefined || !last.ring.has(url)) return false;
-    return !last.ring.getN(storedKey, last.replicas).includes(url);
-  }
-
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
@@ -207,7 +203,12 @@ export class Transition {
     const now = this.#now();
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
     // No fallback read at all is quiet too: nobody reads the keys that moved.
-    else if (now - this.#lastHitAt >= this.#options.quietMs) this.close('quiet');
+    else if (
+      now - this.#lastHitAt >= this.#options.quietMs &&
+      now - this.#changedAt >= this.#minWindowMs
+    ) {
+      this.close('quiet');
+    }
   }
 
   /**
