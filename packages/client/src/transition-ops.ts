@@ -7,6 +7,7 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
+import { handOff } from './hints.js';
 import { buryOn, copyTo, hitOf } from './verify.js';
 
 /**
@@ -192,21 +193,28 @@ export function invalidateMoved(
 ): Promise<boolean> | undefined {
   if (!cluster.transition.open) return undefined;
   const stored = cluster.storedKey(key);
-  const sources = sourcesOf(cluster, stored);
-  if (sources === undefined) return undefined;
   const { transition } = cluster;
+  const sources = transition.previousOwners(stored, cluster.replicasOfStored(stored), true);
+  if (sources.length === 0) return undefined;
   let held = false;
   // One below the write's stamp: it buries every older copy (a tombstone wins a tie) but loses to
   // the write itself, should the key move back here while the write's copy stands elsewhere.
   const op = deleting
     ? (['delete', stored, stamp] as const)
     : (['bury', stored, stamp - 1, 'repair'] as const);
+  // A previous owner the bury cannot reach (down, restarting) may be read when it is back by a
+  // client whose ring still has it as an owner: the key's owners now get a hint for it, as for a
+  // replica a write missed, and hand it what stands once it answers. This client stops reading it.
+  const missed = (node: NodeClient): Promise<void> => {
+    transition.distrust(node);
+    const { natural, live } = cluster.replicaSet(key);
+    return handOff(cluster, stored, node, live, natural);
+  };
   return Promise.all(
     sources.map((node) => {
-      if (!node.up) {
-        transition.distrust(node);
-        return undefined;
-      }
+      // Marked down: a hint, not a request that may wait out the timeout. Distrusted but seen up
+      // again (it restarted): the bury is sent again.
+      if (!node.up) return missed(node);
       return node.run(op, queued).then(
         (result) => {
           const [status, applied] = result;
@@ -214,13 +222,14 @@ export function invalidateMoved(
             // 204: it held the key; a stamp other than this delete's: a newer value stands there.
             if (status === 204) held = true;
             if (applied === stamp || !isStamp(applied)) transition.invalidated++;
-            return;
+            return undefined;
           }
           // 412: it holds this write or a newer one, which a fallback may serve.
           if (status === 204) transition.invalidated++;
-          else if (status !== 412) transition.distrust(node);
+          else if (status !== 412) return missed(node);
+          return undefined;
         },
-        () => transition.distrust(node),
+        () => missed(node),
       );
     }),
   ).then(() => held);

@@ -167,16 +167,18 @@ export class Transition {
 
   /**
    * The key's previous owners (newest ring first) that are not among `owners` (its natural
-   * replicas now, URLs) and may still be asked: empty when no window is open.
+   * replicas now, URLs) and may still be asked — with `distrusted`, those no longer asked too (a
+   * write must still see to them): empty when no window is open.
    */
-  previousOwners(storedKey: string, owners: readonly string[]): NodeClient[] {
+  previousOwners(storedKey: string, owners: readonly string[], distrusted = false): NodeClient[] {
     const result: NodeClient[] = [];
     if (this.#openedAt === null) return result;
     for (const { ring, replicas } of this.#previous) {
       for (const url of ring.getN(storedKey, replicas)) {
         if (owners.includes(url)) continue;
         const node = this.#member(url) ?? this.#kept.get(url);
-        if (node === undefined || result.includes(node) || this.#distrusted.has(node)) continue;
+        if (node === undefined || result.includes(node)) continue;
+        if (!distrusted && this.#distrusted.has(node)) continue;
         result.push(node);
       }
     }

@@ -5,20 +5,27 @@
 // on the key's new owner (its own write, or a backfill).
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
+import { encodeValue } from '../src/codec.js';
 import { startCliNode, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
+import { waitFor } from './cluster.js';
+import { Nemesis } from './faults/nemesis.js';
+import { readOnNode } from './faults/node-http.js';
 
 const clients: DistributedCacheClient[] = [];
+let nemesis: Nemesis | undefined;
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((client) => client.close()));
   await stopCliNodes();
+  await nemesis?.cleanup();
+  nemesis = undefined;
 });
 
 const KEYS = Array.from({ length: 200 }, (_, i) => `lag:${i}`);
 
-function connect(nodes: readonly CliNode[]): DistributedCacheClient {
+function connect(nodes: readonly (CliNode | string)[]): DistributedCacheClient {
   const client = new DistributedCacheClient(
-    nodes.map((node) => node.url),
+    nodes.map((node) => (typeof node === 'string' ? node : node.url)),
     {
       replicas: 1,
       timeout: 5000,
@@ -98,5 +105,41 @@ describe('a client still on the old ring, replicas 1', () => {
     expect(await lagging.removeNode(leaving.url)).toBe(true);
     await leaving.stop();
     expect(await wrongReads(moved, expected)).toStrictEqual([]);
+  });
+
+  it('a previous owner down when a moved key is written gets the write as a hint once it is back', async () => {
+    // The node restarts from its snapshot (what it held at SIGTERM) while the lagging client
+    // still has it as the key's owner: the write must reach it, not only the new owner.
+    nemesis = await Nemesis.start({
+      nodes: 4,
+      snapshots: true,
+      args: ['--stall-threshold', '10000'],
+    });
+    const urls = nemesis.urls;
+    const moved = connect(urls);
+    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+    const leaving = urls[3]!;
+    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
+    expect(onLeaving.length).toBeGreaterThan(20);
+    await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
+    for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
+    expect(moved.getReplicationStats().hintsHandedOff).toBeGreaterThanOrEqual(onLeaving.length);
+    await nemesis.restart(3, 'snapshot');
+    const v2 = Buffer.from(encodeValue('v2').bytes);
+    const behind = async (): Promise<string[]> => {
+      const wrong: string[] = [];
+      for (const key of onLeaving) {
+        const held = await readOnNode(leaving, key);
+        if (held.status !== 200 || !Buffer.from(held.bytes).equals(v2)) wrong.push(key);
+      }
+      return wrong;
+    };
+    await waitFor(async () => (await behind()).length === 0, 'the hints to be delivered', {
+      timeoutMs: 5000,
+    });
+    const lagging = connect(urls);
+    expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
+      [],
+    );
   });
 });
