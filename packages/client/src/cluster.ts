@@ -19,7 +19,7 @@ import { ReplicationCounters } from './replication-stats.js';
 import { addBatchingStats } from './batching-stats.js';
 import type { BatchingStats } from './batching-stats.js';
 import { nodeReturned } from './node-return.js';
-import { restoreAfterRemoval } from './restore.js';
+import { restoreAfterRemoval, restoreReturned } from './restore.js';
 import { Transition } from './transition.js';
 
 /**
@@ -84,6 +84,11 @@ export class Cluster {
       options: options.transition,
       onTransition: options.onTransition,
       member: (url) => this.#byUrl.get(url),
+      // A lookup, and the second that confirms a changed answer, each up to its timeout.
+      minWindowMs:
+        options.discovery === undefined
+          ? 0
+          : options.discovery.intervalMs + 2 * options.discovery.timeoutMs,
     });
   }
 
@@ -129,9 +134,10 @@ export class Cluster {
     source: MembershipSource,
   ): Promise<NodeClient[]> {
     // The ring before: which keys the removed nodes were replicas of (restore.ts), and where a
-    // key was before the change (the transition window's fallback reads).
-    // Not for the first nodes a discovery finds: no key was anywhere before them.
-    const warm = this.transition.enabled && this.#nodes.length > 0;
+    // key was before the change (the transition window's fallback reads). The first membership
+    // (a client's first DNS lookup) moves no key: there is nothing to fall back to, no window.
+    const hadNodes = this.#nodes.length > 0;
+    const warm = this.transition.enabled && hadNodes;
     const before = removed.length > 0 || (warm && added.length > 0) ? this.ringNow() : undefined;
     const replicasBefore = this.replicas;
     const leaving: NodeClient[] = [];
@@ -164,6 +170,15 @@ export class Cluster {
     // Each key a removed node was a replica of has a new replica: it gets a copy from the rest.
     for (const node of leaving) {
       this.track(restoreAfterRemoval(this, before!, replicasBefore, node.url));
+    }
+    // A node that joins may be one that left and came back — a pod restarted behind a headless
+    // Service whose records drop it meanwhile — holding what it had then (a snapshot, unverified):
+    // it gets the restore a node seen up again gets (one client per node start claims it), whose
+    // copies verify what still stands and bring what it missed. Nothing to copy with one replica.
+    if (hadNodes && this.replicas >= 2) {
+      for (const node of this.#nodes) {
+        if (added.some(({ url }) => url === node.url)) this.track(restoreReturned(this, node));
+      }
     }
     for (const node of leaving) this.#leaving.add(node);
     try {

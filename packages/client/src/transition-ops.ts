@@ -7,7 +7,8 @@ import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
-import { copyTo, hitOf } from './verify.js';
+import { handOff } from './hints.js';
+import { buryOn, copyTo, hitOf } from './verify.js';
 
 /**
  * The first usable copy of the key on its previous owners (newest ring first), or undefined.
@@ -115,13 +116,14 @@ export async function fallbackRead(
 }
 
 /**
- * A read that hit on one of the key's owners during a window: when that owner may lag (it held the
- * key before an earlier change moved it away: `Transition.mayLag`), a previous owner may hold a
- * newer copy, written there meanwhile. The newest wins: the newer copy is served and copied to the
- * owner that answered. Tombstones there are not asked about: a delete made through this ring
- * reached the owners (they would have missed), and one racing a write in flight is the write's
- * own invalidation — which must not turn this read into a miss. A hit that came from a previous
- * owner already (a fallback) is returned as it is.
+ * A read that hit on one of the key's owners during a window: a previous owner may hold something
+ * newer — a write or a delete by a client still on the ring before the change (DNS discovery
+ * reaches clients up to an interval apart; such a client writes only there), or a copy written
+ * there after an earlier change moved the key away (a key moving back). The newest wins: a newer
+ * copy is served and copied to the owner that answered; a newer tombstone makes the read a miss
+ * and follows the copy there. Either counts as a stale read prevented. A tombstone of a write of
+ * this key still in flight (its invalidation lands first) makes a concurrent read a miss: safe.
+ * A hit that came from a previous owner already (a fallback) is returned as it is.
  */
 export async function newestOfPrevious(
   cluster: Cluster,
@@ -132,17 +134,25 @@ export async function newestOfPrevious(
   touch: number | undefined,
 ): Promise<Hit | undefined> {
   const stored = cluster.storedKey(key);
-  if (!cluster.transition.mayLag(stored, hit.node.url)) return hit;
   const owners = cluster.replicasOfStored(stored);
   if (!owners.includes(hit.node.url)) return hit;
   const sources = sourcesOf(cluster, stored);
   if (sources === undefined) return hit;
-  const { hit: newer } = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
-  cluster.transition.checked(newer !== undefined);
-  if (newer === undefined) return hit;
-  const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
-  cluster.track(backfill(cluster, key, served, [hit.node], queued));
-  return served;
+  const found = await previousCopy(cluster, stored, sources, hit.stamp, queued, trace);
+  cluster.transition.checked(found.hit !== undefined);
+  if (found.hit !== undefined) {
+    cluster.counters.staleReadsPrevented++;
+    const newer = found.hit;
+    const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
+    cluster.track(backfill(cluster, key, served, [hit.node], queued));
+    return served;
+  }
+  if (found.deletedAt > hit.stamp) {
+    cluster.counters.staleReadsPrevented++;
+    buryOn(cluster, key, hit.node, found.deletedAt, queued);
+    return undefined;
+  }
+  return hit;
 }
 
 /**
@@ -184,21 +194,28 @@ export function invalidateMoved(
 ): Promise<boolean> | undefined {
   if (!cluster.transition.open) return undefined;
   const stored = cluster.storedKey(key);
-  const sources = sourcesOf(cluster, stored);
-  if (sources === undefined) return undefined;
   const { transition } = cluster;
+  const sources = transition.previousOwners(stored, cluster.replicasOfStored(stored), true);
+  if (sources.length === 0) return undefined;
   let held = false;
   // One below the write's stamp: it buries every older copy (a tombstone wins a tie) but loses to
   // the write itself, should the key move back here while the write's copy stands elsewhere.
   const op = deleting
     ? (['delete', stored, stamp] as const)
     : (['bury', stored, stamp - 1, 'repair'] as const);
+  // A previous owner the bury cannot reach (down, restarting) may be read when it is back by a
+  // client whose ring still has it as an owner: the key's owners now get a hint for it, as for a
+  // replica a write missed, and hand it what stands once it answers. This client stops reading it.
+  const missed = (node: NodeClient): Promise<void> => {
+    transition.distrust(node);
+    const { natural, live } = cluster.replicaSet(key);
+    return handOff(cluster, stored, node, live, natural);
+  };
   return Promise.all(
     sources.map((node) => {
-      if (!node.up) {
-        transition.distrust(node);
-        return undefined;
-      }
+      // Marked down: a hint, not a request that may wait out the timeout. Distrusted but seen up
+      // again (it restarted): the bury is sent again.
+      if (!node.up) return missed(node);
       return node.run(op, queued).then(
         (result) => {
           const [status, applied] = result;
@@ -206,13 +223,14 @@ export function invalidateMoved(
             // 204: it held the key; a stamp other than this delete's: a newer value stands there.
             if (status === 204) held = true;
             if (applied === stamp || !isStamp(applied)) transition.invalidated++;
-            return;
+            return undefined;
           }
           // 412: it holds this write or a newer one, which a fallback may serve.
           if (status === 204) transition.invalidated++;
-          else if (status !== 412) transition.distrust(node);
+          else if (status !== 412) return missed(node);
+          return undefined;
         },
-        () => transition.distrust(node),
+        () => missed(node),
       );
     }),
   ).then(() => held);

@@ -81,15 +81,23 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [c.url])).toStrictEqual([b]);
   });
 
-  it('says an owner may lag only when it was in the ring before without owning the key', () => {
-    const { window } = transition([a, b, c]);
-    const before = ring(a.url, b.url);
-    window.changed(before, 1, [c.url], []);
-    const owner = before.get('k')!;
-    const other = owner === a.url ? b.url : a.url;
-    expect(window.mayLag('k', owner)).toBe(false); // it took every write
-    expect(window.mayLag('k', other)).toBe(true); // it may hold a copy from an earlier time
-    expect(window.mayLag('k', c.url)).toBe(false); // it joined with the change: it held nothing
+  it('with minWindowMs (DNS discovery), quiet waits for it after the last change', () => {
+    const clock = { now: 1_000_000 };
+    const window = new Transition({
+      options: { maxWindowMs: 10_000, quietMs: 100 },
+      onTransition: () => undefined,
+      member: () => undefined,
+      now: () => clock.now,
+      minWindowMs: 1000,
+    });
+    windows.push(window);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 999;
+    window.check();
+    expect(window.open).toBe(true); // quiet long since, but a client may still be on the old ring
+    clock.now += 1;
+    window.check();
+    expect(window.snapshot()).toMatchObject({ open: false, lastCloseReason: 'quiet' });
   });
 
   it('passes over a distrusted node until the window closes', () => {
@@ -102,27 +110,26 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
   });
 
-  it('goes quiet quietMs after the first fallback read since the change, not at once when that comes late', () => {
-    const { window, clock } = transition([a, b]);
+  it('goes quiet quietMs after the change when no read falls back', () => {
+    const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);
-    clock.now += 500; // idle for longer than quietMs
-    window.checked(false);
-    window.check();
-    expect(window.open).toBe(true);
     clock.now += 99;
     window.check();
     expect(window.open).toBe(true);
     clock.now += 1;
     window.check();
     expect(window.open).toBe(false);
+    expect(events.at(-1)).toMatchObject({
+      phase: 'close',
+      reason: 'quiet',
+      stats: { fallbackReads: 0, fallbackHits: 0 },
+    });
   });
 
-  it('goes quiet only after a fallback read, quietMs after the last hit', () => {
+  it('goes quiet quietMs after the last hit', () => {
     const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);
-    clock.now += 500;
-    window.check();
-    expect(window.open).toBe(true); // no read has checked yet
+    clock.now += 50;
     window.checked(true);
     clock.now += 99;
     window.check();

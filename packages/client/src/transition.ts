@@ -14,7 +14,7 @@ export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
 export interface ResolvedTransition {
   /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
   maxWindowMs: number;
-  /** A window closes once this long passes without a fallback hit (counted from the first check). */
+  /** A window closes once this long passes without a fallback hit (fallback reads or not). */
   quietMs: number;
 }
 
@@ -72,6 +72,12 @@ export interface TransitionDeps {
   onTransition: ClientHooks['onTransition'];
   /** The member NodeClient for a URL, if it is one. */
   member: (url: string) => NodeClient | undefined;
+  /**
+   * Quiet cannot close a window sooner than this after its last change: with DNS discovery, the
+   * time by which every client following the same records has changed its ring too (until then
+   * one still on the ring before writes only to the previous owners). 0 without discovery.
+   */
+  minWindowMs?: number;
   now?: () => number;
 }
 
@@ -92,6 +98,7 @@ export class Transition {
   readonly #options: ResolvedTransition;
   readonly #onTransition: ClientHooks['onTransition'];
   readonly #member: (url: string) => NodeClient | undefined;
+  readonly #minWindowMs: number;
   readonly #now: () => number;
   #previous: PreviousRing[] = [];
   /** Removed nodes kept as fallback sources, by URL. */
@@ -103,14 +110,13 @@ export class Transition {
   /** The last ring change of the window: the maximum and the quiet period count from it. */
   #changedAt = 0;
   #lastHitAt = 0;
-  /** Fallback reads since the last change: quiet can close the window only after one. */
-  #checks = 0;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: TransitionDeps) {
     this.#options = deps.options;
     this.#onTransition = deps.onTransition;
     this.#member = deps.member;
+    this.#minWindowMs = deps.minWindowMs ?? 0;
     this.#now = deps.now ?? Date.now;
   }
 
@@ -151,7 +157,6 @@ export class Transition {
     for (const { url } of leaving) if (!this.#removed.includes(url)) this.#removed.push(url);
     this.#changedAt = now;
     this.#lastHitAt = now;
-    this.#checks = 0;
     if (this.#openedAt !== null) return;
     this.#openedAt = now;
     this.#transitions++;
@@ -173,41 +178,31 @@ export class Transition {
 
   /**
    * The key's previous owners (newest ring first) that are not among `owners` (its natural
-   * replicas now, URLs) and may still be asked: empty when no window is open.
+   * replicas now, URLs) and may still be asked — with `distrusted`, those no longer asked too (a
+   * write must still see to them): empty when no window is open.
    */
-  previousOwners(storedKey: string, owners: readonly string[]): NodeClient[] {
+  previousOwners(storedKey: string, owners: readonly string[], distrusted = false): NodeClient[] {
     const result: NodeClient[] = [];
     if (this.#openedAt === null) return result;
     for (const { ring, replicas } of this.#previous) {
       for (const url of ring.getN(storedKey, replicas)) {
         if (owners.includes(url)) continue;
         const node = this.#member(url) ?? this.#kept.get(url);
-        if (node === undefined || result.includes(node) || this.#distrusted.has(node)) continue;
+        if (node === undefined || result.includes(node)) continue;
+        if (!distrusted && this.#distrusted.has(node)) continue;
         result.push(node);
       }
     }
     return result;
   }
 
-  /**
-   * Can `url`, an owner of the key now, hold an older copy than a previous owner does? Only if it
-   * was in the ring before the last change without owning the key: it may keep a copy from a time
-   * it owned the key before (a node added, then removed again, hands its keys back). A node that
-   * owned the key then took every write since; a node that joined with the change held nothing.
-   */
-  mayLag(storedKey: string, url: string): boolean {
-    const last = this.#previous[0];
-    if (last === undefined || !last.ring.has(url)) return false;
-    return !last.ring.getN(storedKey, last.replicas).includes(url);
-  }
-
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
-    // The quiet period starts at the first fallback read after a change, not at the change: an
-    // idle client's first read, a miss, must not close at once a window whose hits are to come.
-    if (this.#checks++ === 0 || hit) this.#lastHitAt = this.#now();
-    if (hit) this.fallbackHits++;
+    if (hit) {
+      this.fallbackHits++;
+      this.#lastHitAt = this.#now();
+    }
   }
 
   /** `node` may hold a copy older than a completed write: not asked again in this window. */
@@ -224,7 +219,11 @@ export class Transition {
     if (this.#openedAt === null) return;
     const now = this.#now();
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
-    else if (this.#checks > 0 && now - this.#lastHitAt >= this.#options.quietMs) {
+    // No fallback read at all is quiet too: nobody reads the keys that moved.
+    else if (
+      now - this.#lastHitAt >= this.#options.quietMs &&
+      now - this.#changedAt >= this.#minWindowMs
+    ) {
       this.close('quiet');
     } else this.#forgetOlderThan(now - this.#options.maxWindowMs);
   }

@@ -85,6 +85,9 @@ describe('dns+srv:// against dnsmasq', () => {
         source: 'discovery',
       },
     ]);
+    // The first membership moves no key: no transition window (it could only wait out its
+    // maximum, since nothing is ever found on a previous owner).
+    expect(client.getTransitionStats()).toMatchObject({ open: false, transitions: 0 });
 
     // The node a key's URL names (by pod name) is the process at that pod's address that holds it.
     const byUrl = new Map([0, 1, 2].map((i) => [url(i), nodes.get(i)!]));

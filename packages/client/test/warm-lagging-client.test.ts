@@ -1,0 +1,145 @@
+// Two clients that disagree about the ring, through CLI-started nodes: `moved` has changed its
+// ring (a transition window is open), `lagging` has not yet (DNS discovery reaches clients up to
+// an interval apart) and writes and deletes only a key's old owner. Once its call has resolved, no
+// read by the moved client returns what it replaced, though the moved client holds an older copy
+// on the key's new owner (its own write, or a backfill).
+import { afterEach, describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../src/index.js';
+import { encodeValue } from '../src/codec.js';
+import { startCliNode, stopCliNodes } from './cli-nodes.js';
+import type { CliNode } from './cli-nodes.js';
+import { waitFor } from './cluster.js';
+import { Nemesis } from './faults/nemesis.js';
+import { readOnNode } from './faults/node-http.js';
+
+const clients: DistributedCacheClient[] = [];
+let nemesis: Nemesis | undefined;
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await stopCliNodes();
+  await nemesis?.cleanup();
+  nemesis = undefined;
+});
+
+const KEYS = Array.from({ length: 200 }, (_, i) => `lag:${i}`);
+
+function connect(nodes: readonly (CliNode | string)[]): DistributedCacheClient {
+  const client = new DistributedCacheClient(
+    nodes.map((node) => (typeof node === 'string' ? node : node.url)),
+    {
+      replicas: 1,
+      timeout: 5000,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+    },
+  );
+  clients.push(client);
+  return client;
+}
+
+/** CLI nodes; a stall threshold a loaded 2-core machine does not reach (see warm-transition). */
+async function startNodes(count: number): Promise<CliNode[]> {
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      startCliNode('127.0.0.1', 0, ['--stall-threshold', '10000']),
+    ),
+  );
+}
+
+/** Reads each key by `reader`, returning `key=value` for those not as `expected` says. */
+async function wrongReads(
+  reader: DistributedCacheClient,
+  expected: ReadonlyMap<string, string | undefined>,
+): Promise<string[]> {
+  const wrong: string[] = [];
+  for (const [key, value] of expected) {
+    const found = await reader.get(key);
+    if (found !== value) wrong.push(`${key}=${String(found)}`);
+  }
+  return wrong;
+}
+
+describe('a client still on the old ring, replicas 1', () => {
+  it('3 → 4: its writes to the old owner win over the moved client’s older write on the new one', async () => {
+    const [a, b, c, d] = await startNodes(4);
+    const moved = connect([a!, b!, c!]);
+    const lagging = connect([a!, b!, c!]);
+    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+    moved.addNode(d!.url);
+    const onD = KEYS.filter((key) => moved.nodesFor(key)[0] === d!.url);
+    expect(onD.length).toBeGreaterThan(20);
+    // The moved client writes the new owner and buries the old owner's copy.
+    for (const key of onD) expect(await moved.set(key, 'v2')).toBe(true);
+    // The lagging one finds the tombstone (a miss, never v1) and writes the old owner only.
+    expect(await wrongReads(lagging, new Map(onD.map((key) => [key, undefined])))).toStrictEqual(
+      [],
+    );
+    const half = onD.length >> 1;
+    for (const key of onD.slice(0, half)) expect(await lagging.set(key, 'v3')).toBe(true);
+    // (false: the old owner held only the moved client's tombstone.)
+    for (const key of onD.slice(half)) expect(await lagging.delete(key)).toBe(false);
+    const expected = new Map(onD.map((key, i) => [key, i < half ? 'v3' : undefined]));
+    expect(await wrongReads(moved, expected)).toStrictEqual([]);
+    expect((await moved.getStats()).replication.staleReadsPrevented).toBeGreaterThanOrEqual(
+      onD.length,
+    );
+  });
+
+  it('4 → 3: its writes and deletes on the leaving node win over the backfilled copy', async () => {
+    const nodes = await startNodes(4);
+    const moved = connect(nodes);
+    const lagging = connect(nodes);
+    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+    const leaving = nodes[3]!;
+    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving.url);
+    expect(onLeaving.length).toBeGreaterThan(20);
+    expect(await moved.removeNode(leaving.url)).toBe(true);
+    // Fallback reads: the new owners get v1 backfilled.
+    expect(await wrongReads(moved, new Map(onLeaving.map((key) => [key, 'v1'])))).toStrictEqual([]);
+    const half = onLeaving.length >> 1;
+    for (const key of onLeaving.slice(0, half)) expect(await lagging.set(key, 'v2')).toBe(true);
+    for (const key of onLeaving.slice(half)) expect(await lagging.delete(key)).toBe(true);
+    const expected = new Map(onLeaving.map((key, i) => [key, i < half ? 'v2' : undefined]));
+    expect(await wrongReads(moved, expected)).toStrictEqual([]);
+    // The newer copies and tombstones followed to the new owners: the lagging client, once it
+    // has changed its ring too, reads the same (it has no window: owners only).
+    expect(await lagging.removeNode(leaving.url)).toBe(true);
+    await leaving.stop();
+    expect(await wrongReads(moved, expected)).toStrictEqual([]);
+  });
+
+  it('a previous owner down when a moved key is written gets the write as a hint once it is back', async () => {
+    // The node restarts from its snapshot (what it held at SIGTERM) while the lagging client
+    // still has it as the key's owner: the write must reach it, not only the new owner.
+    nemesis = await Nemesis.start({
+      nodes: 4,
+      snapshots: true,
+      args: ['--stall-threshold', '10000'],
+    });
+    const urls = nemesis.urls;
+    const moved = connect(urls);
+    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+    const leaving = urls[3]!;
+    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
+    expect(onLeaving.length).toBeGreaterThan(20);
+    await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
+    for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
+    expect(moved.getReplicationStats().hintsHandedOff).toBeGreaterThanOrEqual(onLeaving.length);
+    await nemesis.restart(3, 'snapshot');
+    const v2 = Buffer.from(encodeValue('v2').bytes);
+    const behind = async (): Promise<string[]> => {
+      const wrong: string[] = [];
+      for (const key of onLeaving) {
+        const held = await readOnNode(leaving, key);
+        if (held.status !== 200 || !Buffer.from(held.bytes).equals(v2)) wrong.push(key);
+      }
+      return wrong;
+    };
+    await waitFor(async () => (await behind()).length === 0, 'the hints to be delivered', {
+      timeoutMs: 5000,
+    });
+    const lagging = connect(urls);
+    expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
+      [],
+    );
+  });
+});
