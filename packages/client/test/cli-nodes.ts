@@ -101,6 +101,22 @@ export async function startCliNode(
 }
 
 /** A TCP port free on every one of `hosts` a moment ago: `dns://` nodes all listen on one port. */
+/**
+ * `count` CLI nodes on 127.0.0.1 with their defaults but one, for the ring-change tests: a node
+ * whose event loop stalls past `--stall-threshold` fences itself (never-stale), and with
+ * `replicas: 1` no peer can vouch for its entries, so they read as misses. This shared 2-core
+ * machine stalls nodes past the default 500 ms under load (load average above 10 seen), which
+ * would turn hits into misses that have nothing to do with ring changes; fences are tested in
+ * test/faults/.
+ */
+export async function startRingChangeNodes(count: number): Promise<CliNode[]> {
+  return Promise.all(
+    Array.from({ length: count }, () =>
+      startCliNode('127.0.0.1', 0, ['--stall-threshold', '10000']),
+    ),
+  );
+}
+
 export async function commonFreePort(hosts: readonly string[]): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const probe = createServer();

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import { encodeValue } from '../src/codec.js';
-import { startCliNode, stopCliNodes } from './cli-nodes.js';
+import { startRingChangeNodes, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
 import { waitFor } from './cluster.js';
 import { Nemesis } from './faults/nemesis.js';
@@ -36,15 +36,6 @@ function connect(nodes: readonly (CliNode | string)[]): DistributedCacheClient {
   return client;
 }
 
-/** CLI nodes; a stall threshold a loaded 2-core machine does not reach (see warm-transition). */
-async function startNodes(count: number): Promise<CliNode[]> {
-  return Promise.all(
-    Array.from({ length: count }, () =>
-      startCliNode('127.0.0.1', 0, ['--stall-threshold', '10000']),
-    ),
-  );
-}
-
 /** Reads each key by `reader`, returning `key=value` for those not as `expected` says. */
 async function wrongReads(
   reader: DistributedCacheClient,
@@ -60,7 +51,7 @@ async function wrongReads(
 
 describe('a client still on the old ring, replicas 1', () => {
   it('3 → 4: its writes to the old owner win over the moved client’s older write on the new one', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const moved = connect([a!, b!, c!]);
     const lagging = connect([a!, b!, c!]);
     expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
@@ -85,7 +76,7 @@ describe('a client still on the old ring, replicas 1', () => {
   });
 
   it('4 → 3: its writes and deletes on the leaving node win over the backfilled copy', async () => {
-    const nodes = await startNodes(4);
+    const nodes = await startRingChangeNodes(4);
     const moved = connect(nodes);
     const lagging = connect(nodes);
     expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);

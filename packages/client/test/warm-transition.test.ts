@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import type { ClientOptions, TransitionEvent } from '../src/index.js';
-import { startCliNode, stopCliNodes } from './cli-nodes.js';
+import { startRingChangeNodes, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
 import { waitFor } from './cluster.js';
 
@@ -21,21 +21,6 @@ function connect(nodes: readonly string[], options: ClientOptions): DistributedC
   const client = new DistributedCacheClient([...nodes], { timeout: 5000, ...options });
   clients.push(client);
   return client;
-}
-
-/**
- * CLI nodes with their defaults but one: a node whose event loop stalls past `--stall-threshold`
- * fences itself (never-stale), and with `replicas: 1` no peer can vouch for its entries, so they
- * read as misses. This shared machine stalls nodes past the default 500 ms under load (load
- * average above 10 seen), which would turn hits into misses that have nothing to do with ring
- * changes; fences are tested in test/faults/.
- */
-async function startNodes(count: number): Promise<CliNode[]> {
-  return Promise.all(
-    Array.from({ length: count }, () =>
-      startCliNode('127.0.0.1', 0, ['--stall-threshold', '10000']),
-    ),
-  );
 }
 
 /** `POST /v1/batch` requests `node` has served. */
@@ -73,7 +58,7 @@ function owners(client: DistributedCacheClient): Map<string, string[]> {
 for (const replicas of [1, 2]) {
   describe(`warm transitions, replicas ${replicas}`, () => {
     it('addNode 3→4: keys written before are hits after, backfilled to the new node; a write and a delete during the window hold', async () => {
-      const [a, b, c, d] = await startNodes(4);
+      const [a, b, c, d] = await startRingChangeNodes(4);
       const events: TransitionEvent[] = [];
       const client = connect([a!.url, b!.url, c!.url], {
         replicas,
@@ -135,7 +120,7 @@ for (const replicas of [1, 2]) {
     });
 
     it('removeNode 4→3: the removed node stays a fallback source until the window goes quiet, then gets nothing', async () => {
-      const nodes = await startNodes(4);
+      const nodes = await startRingChangeNodes(4);
       const events: TransitionEvent[] = [];
       const client = connect(
         nodes.map((node) => node.url),
@@ -191,7 +176,7 @@ for (const replicas of [1, 2]) {
 
 describe('warm transitions: the window', () => {
   it('closes quietMs after the change when no read falls back', async () => {
-    const [a, b] = await startNodes(2);
+    const [a, b] = await startRingChangeNodes(2);
     const events: TransitionEvent[] = [];
     const client = connect([a!.url], {
       replicas: 1,
@@ -212,7 +197,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('closes at maxWindowMs when that comes before quietMs', async () => {
-    const [a, b] = await startNodes(2);
+    const [a, b] = await startRingChangeNodes(2);
     const events: TransitionEvent[] = [];
     const client = connect([a!.url], {
       replicas: 1,
@@ -225,7 +210,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('a removed node is asked nothing maxWindowMs after its removal, though a flapping node keeps the window open', async () => {
-    const [a, b, leaving, flapping] = await startNodes(4);
+    const [a, b, leaving, flapping] = await startRingChangeNodes(4);
     const client = connect([a!.url, b!.url, leaving!.url], {
       replicas: 1,
       transition: { maxWindowMs: 2000, quietMs: 60_000 },
@@ -246,7 +231,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('is off with maxWindowMs 0: a moved key is a miss (the cold dip the window avoids)', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
       transition: { maxWindowMs: 0 },
@@ -261,7 +246,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('a read falling back while a write of the key is in flight never wins over the write', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
       transition: { maxWindowMs: 60_000, quietMs: 60_000 },
@@ -284,7 +269,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('a key moved away and back: the newest copy wins, whether written during the first window or after it closed', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const events: TransitionEvent[] = [];
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
@@ -322,7 +307,7 @@ describe('warm transitions: the window', () => {
   });
 
   it('incr, touch, replace and add of moved keys see the value their previous owner holds; a flush closes the window', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const events: TransitionEvent[] = [];
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
@@ -358,7 +343,7 @@ describe('warm transitions: the window', () => {
 
   for (const replicas of [1, 2]) {
     it(`a second change while the window is open chains (replicas ${replicas}): keys of both earlier rings are found`, async () => {
-      const [a, b, c, d] = await startNodes(4);
+      const [a, b, c, d] = await startRingChangeNodes(4);
       const client = connect([a!.url, b!.url], {
         replicas,
         writeConsistency: 'all',
@@ -382,7 +367,7 @@ describe('warm transitions: the window', () => {
 
 describe('warm transitions: counters', () => {
   it('an incr of a moved counter racing a set of it counts on what the set stored, never answers "absent"', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
       transition: { maxWindowMs: 60_000, quietMs: 60_000 },
@@ -407,7 +392,7 @@ describe('warm transitions: counters', () => {
   });
 
   it('two incr of a moved counter at once both count', async () => {
-    const [a, b, c, d] = await startNodes(4);
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
       transition: { maxWindowMs: 60_000, quietMs: 60_000 },

@@ -4,8 +4,7 @@
 // it left — never a miss for a completed write, never a value it replaced.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
-import { startCliNode, stopCliNodes } from './cli-nodes.js';
-import type { CliNode } from './cli-nodes.js';
+import { startRingChangeNodes, stopCliNodes } from './cli-nodes.js';
 import { waitFor } from './cluster.js';
 
 const clients: DistributedCacheClient[] = [];
@@ -28,19 +27,10 @@ function connect(nodes: readonly string[], replicas: number): DistributedCacheCl
   return client;
 }
 
-/** CLI nodes; a stall threshold a loaded 2-core machine does not reach (see warm-transition). */
-async function startNodes(count: number): Promise<CliNode[]> {
-  return Promise.all(
-    Array.from({ length: count }, () =>
-      startCliNode('127.0.0.1', 0, ['--stall-threshold', '10000']),
-    ),
-  );
-}
-
 for (const replicas of [1, 2]) {
   describe(`scale 3 → 4 → 3 in one window, replicas ${replicas}`, () => {
     it('keys set, counted and deleted while the fourth node owned them read back as written', async () => {
-      const [a, b, c, d] = await startNodes(4);
+      const [a, b, c, d] = await startRingChangeNodes(4);
       const client = connect([a!.url, b!.url, c!.url], replicas);
       expect(await client.setMany(KEYS.map((key) => [key, 'before'] as const))).toBe(true);
       client.addNode(d!.url);
