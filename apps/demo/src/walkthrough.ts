@@ -27,6 +27,7 @@ export interface DashboardFeed {
 const BULK_KEYS = 1000;
 const TTL_MS = 1500;
 const REPAIR_TIMEOUT_MS = 15_000;
+const MARK_DOWN_TIMEOUT_MS = 5000;
 
 /** Where a walkthrough assertion failed: the demo exits non-zero rather than narrate something untrue. */
 export class WalkthroughError extends DemoError {
@@ -207,13 +208,25 @@ async function killANode(
   const lost = keys.length - found.size;
   expect(lost === 0, `${lost} keys were lost with one node down`);
   say.result(`${found.size} of ${keys.length} found: 0 keys lost`);
+  // A set answers true only once the node it would reach first is known to be down: until its
+  // failureThreshold (3) failed requests mark it down, a set whose primary it is answers false (the
+  // other replica took it; a hint keeps it for the dead node). Reads of 'greeting' ask it first.
+  const deadline = Date.now() + MARK_DOWN_TIMEOUT_MS;
+  let stats = await client.getStats();
+  while (stats.down === 0 && Date.now() < deadline) {
+    await client.get('greeting');
+    stats = await client.getStats();
+  }
+  say.step(
+    `await client.getStats()   // after ${victim.nodeId} failed failureThreshold (3) requests`,
+  );
+  expect(stats.down === 1, `the client marked ${stats.down} nodes down, not 1`);
+  say.result(
+    `${stats.nodes.map(({ node, stats: answer }) => `${nameOf(cluster, node)} ${answer === undefined ? 'unreachable' : 'up'}`).join(', ')}; marked down: ${stats.down}`,
+  );
   say.step(`await client.set('written-while-down', true)`);
   expect(await client.set('written-while-down', true), 'a write failed with one node down');
   say.result('true  (writes go to the nodes still up)');
-  const { nodes } = await client.getStats();
-  say.result(
-    `getStats(): ${nodes.map(({ node, stats }) => `${nameOf(cluster, node)} ${stats === undefined ? 'unreachable' : 'up'}`).join(', ')}`,
-  );
   return victim;
 }
 

@@ -10,6 +10,7 @@ import { decodeValue, encodeValue } from './codec.js';
 import { encodeJsonValue } from './json-values.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
+import { isNodeRequestError } from './errors/node-request-error.js';
 import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
@@ -76,6 +77,16 @@ function unavailableAs<T>(fallback: T): (error: unknown) => T {
 }
 const skipUnavailable = unavailableAs(undefined);
 const unavailableAsFalse = unavailableAs(false);
+
+/**
+ * For deleteMany: a key none of whose replicas answered, or whose primary did not (a delete that
+ * is only partly done rejects with the primary's error), counts as not deleted, as before. A
+ * node's refusal (a 4xx: a wrong token) still rejects the call.
+ */
+function unansweredAsFalse(error: unknown): boolean {
+  if (isNodeRequestError(error) && !error.refused) return false;
+  return unavailableAsFalse(error);
+}
 
 /** A traced single-key read's outcome: a hit or a miss. */
 const foundOne = (call: CallSpan, hit: Hit | undefined): void =>
@@ -436,7 +447,7 @@ export class DistributedCacheClient {
         for (const key of unique) this.#loads.invalidate(key);
         return Promise.all(
           [...unique].map((key) =>
-            deleteEverywhere(this.#cluster, key, true, call).catch(unavailableAsFalse),
+            deleteEverywhere(this.#cluster, key, true, call).catch(unansweredAsFalse),
           ),
         );
       }),

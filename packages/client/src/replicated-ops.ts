@@ -54,14 +54,23 @@ export async function storeEverywhere(
   const invalidation = invalidateMoved(cluster, key, stamp, queued);
   const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
   if (invalidation !== undefined) await invalidation;
-  if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
+  // Reads ask the primary first: without its acknowledgement the write is not known to be what the
+  // next read sees (a request that timed out may never have been sent, or land later), so it is
+  // only partly done — false — however many other replicas took it. Their hints fix the primary.
+  if (outcome.primaryMissed === undefined) {
+    if (outcome.acks >= STORE.required(cluster, target.live.length)) return true;
+  }
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, target.live, outcome);
 }
 
 /**
  * delete / touch: waits for every replica, since only then is "was it there" known and every copy
- * changed. True when any replica held the key.
+ * changed. True when any replica held the key. With `primaryMustAnswer` (delete), a primary that
+ * did not answer rejects the call with its error even though other replicas did: reads ask the
+ * primary first, and it may still serve the value, so the delete is not done (its outcome is
+ * unknown, as after a lost connection); the replicas that answered keep their tombstones and the
+ * primary gets a hint.
  */
 async function onEveryReplica(
   cluster: Cluster,
@@ -69,9 +78,12 @@ async function onEveryReplica(
   op: KeyOp,
   queued: boolean,
   trace: CallTrace | undefined,
+  primaryMustAnswer = false,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
   const outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
+  const missed = outcome.primaryMissed;
+  if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, target.live, outcome);
@@ -92,6 +104,7 @@ export async function deleteEverywhere(
     ['delete', cluster.storedKey(key), stamp],
     queued,
     trace,
+    true,
   );
   if (invalidation === undefined) return deleted;
   // Both settle before the answer; "was it there" counts a previous owner's copy too.

@@ -16,6 +16,12 @@ export interface WriteOutcome {
   results: { node: NodeClient; result: BatchResult }[];
   /** Nodes whose request failed. */
   errors: Error[];
+  /**
+   * The first live replica — the one reads ask first — settled without acknowledging (its request
+   * failed or it refused): the write may be missing there (or land later), so no read is sure to
+   * see it: its error, or its answer as an error.
+   */
+  primaryMissed?: Error;
 }
 
 /**
@@ -102,14 +108,23 @@ export function writeReplicas(
           for (const [node, error] of held) failed(node, error);
         }
         // A snapshot: later results must not change what the caller was told.
-        resolve({ acks: outcome.acks, results: [...outcome.results], errors: [...outcome.errors] });
+        resolve({
+          acks: outcome.acks,
+          results: [...outcome.results],
+          errors: [...outcome.errors],
+          primaryMissed: outcome.primaryMissed,
+        });
       }
     };
     const all = nodes.map((node) =>
       node.run(op, queued, trace).then(
         (result) => {
           if (isAck(result)) outcome.acks++;
-          else if (reportFailures) failed(node, rejection(node.url, callerKey(), result));
+          else if (node === primary || reportFailures) {
+            const refusal = rejection(node.url, callerKey(), result);
+            if (node === primary) outcome.primaryMissed = refusal;
+            if (reportFailures) failed(node, refusal);
+          }
           outcome.results.push({ node, result });
           settle(node);
         },
@@ -117,6 +132,7 @@ export function writeReplicas(
           const failure = asError(error);
           if (trace !== undefined && !resolved) trace.failovers++;
           outcome.errors.push(failure);
+          if (node === primary) outcome.primaryMissed = failure;
           failed(node, failure);
           settle(node);
         },

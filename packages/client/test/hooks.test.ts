@@ -94,7 +94,8 @@ describe('onBackgroundError', () => {
       writeConsistency: 'one',
     });
     const key = keyOwnedBy(client, small.url, 'hook-bg');
-    expect(await client.set(key, BIG)).toBe(true);
+    // The primary refused it: only partly done (the next read asks the primary), and reported.
+    expect(await client.set(key, BIG)).toBe(false);
     await waitFor(() => reports.length === 1, 'the replica write to be reported');
     expect(reports[0]![1]).toStrictEqual({ operation: 'replica-write', key, node: small.url });
     expect(isOperationRejectedError(reports[0]![0]) && reports[0]![0].code).toBe('too_large');

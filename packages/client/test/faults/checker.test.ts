@@ -7,6 +7,7 @@ import { checkRegisters, describeViolations } from './checker.js';
 import type { ViolationKind } from './checker.js';
 import { HistoryRecorder, readHistory, writeHistory } from './history.js';
 import type { Operation, Outcome } from './history.js';
+import { seededRandom } from './random.js';
 
 // Tiny constructors: [start, end] in ms, key "k" and process "p1" unless given.
 const w = (
@@ -202,6 +203,56 @@ describe('checkRegisters', () => {
     expect(report.counts.stale).toBe(1);
     expect(report).toMatchObject({ keys: 1, reads: 1 });
   });
+
+  // A write or delete whose outcome is unknown may take effect at any time after it began, or
+  // never: every verdict that holds with it ok must hold with it unknown, and no new one appear. So
+  // more writes answered false (outcome unknown) can only hide violations, never add one.
+  it.each([false, true])(
+    'strict %s: an outcome turned from ok to unknown never adds a violation',
+    (strict) => {
+      const random = seededRandom(17);
+      const at = (): number => Math.floor(random() * 40);
+      const violating = (history: Operation[]): Set<Operation> =>
+        new Set(checkRegisters(history, { strict }).violations.map((v) => v.read));
+      let flips = 0;
+      let found = 0;
+      for (let round = 0; round < 200; round++) {
+        const history: Operation[] = [];
+        const written: string[] = [];
+        for (let i = 0; i < 12; i++) {
+          const start = at();
+          const end = start + 1 + Math.floor(random() * 6);
+          const pick = random();
+          if (pick < 0.4) {
+            written.push(`v${i}`);
+            history.push(w(`v${i}`, start, end, random() < 0.3 ? 'unknown' : 'ok'));
+          } else if (pick < 0.5) {
+            history.push(d(start, end, random() < 0.3 ? 'unknown' : 'ok'));
+          } else {
+            const value =
+              written.length === 0 || random() < 0.2 ? null : written[at() % written.length]!;
+            history.push(r(value, start, end));
+          }
+        }
+        const before = violating(history);
+        found += before.size;
+        history.forEach((op, index) => {
+          if (op.kind === 'read' || op.outcome !== 'ok') return;
+          const flipped = history.map((other, j) =>
+            j === index ? { ...other, outcome: 'unknown' as const } : other,
+          );
+          const after = violating(flipped);
+          flips++;
+          const reads = (set: Set<Operation>): string[] =>
+            [...set].map((read) => `${read.value}@${read.start}`).sort();
+          expect(reads(after).every((read) => reads(before).includes(read))).toBe(true);
+        });
+      }
+      // The histories are not trivially valid, and many outcomes were flipped.
+      expect(found).toBeGreaterThan(50);
+      expect(flips).toBeGreaterThan(500);
+    },
+  );
 
   it('refuses a history whose writes repeat a value (a read could not name its write)', () => {
     expect(() => checkRegisters([w('a', 0, 1), w('a', 2, 3)])).toThrow(/written twice/);

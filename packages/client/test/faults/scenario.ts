@@ -26,6 +26,34 @@ export const SETTLE_MS = 1500;
 /** Calls in flight at once while writing (a busy application, not one call at a time). */
 export const CONCURRENCY = 16;
 
+/** The client's default `failureThreshold`: failed requests before it marks a node down. */
+const FAILURE_THRESHOLD = 3;
+
+/**
+ * Fault-time writes and deletes that may go unconfirmed: those caught before the client marked the
+ * faulted node down, when it was still their primary (the replica reads ask first). Their primary
+ * never acknowledged, so the client answers "partly done" (set: false, delete: the primary's
+ * error) and the history records an unknown outcome; the other replica took them and hints the
+ * primary. At most `CONCURRENCY` calls are in flight at once and each failed request fails every
+ * call queued for the node, which is marked down at its `FAILURE_THRESHOLD`th failed request; one
+ * more round for calls that expired in the queue without a request failing.
+ */
+export const MAX_UNCONFIRMED_FAULT_WRITES = CONCURRENCY * (FAILURE_THRESHOLD + 1);
+
+/**
+ * What is wrong with the fault-time writes, for a test's assertion ('' when nothing): every one
+ * answered ok, or at most `MAX_UNCONFIRMED_FAULT_WRITES` answered with an unknown outcome.
+ */
+export function faultWriteProblems(faultWrites: readonly Operation[]): string {
+  const notOk = faultWrites.filter((op) => op.outcome !== 'ok');
+  const refused = notOk.filter((op) => op.outcome !== 'unknown');
+  if (refused.length > 0) return `refused: ${JSON.stringify(refused.slice(0, 3))}`;
+  if (notOk.length > MAX_UNCONFIRMED_FAULT_WRITES) {
+    return `${notOk.length} unconfirmed, more than the ${MAX_UNCONFIRMED_FAULT_WRITES} caught before the node is marked down`;
+  }
+  return '';
+}
+
 export type ScenarioFault = 'pause' | 'partition' | 'crash' | 'snapshot';
 
 export interface ScenarioOptions {

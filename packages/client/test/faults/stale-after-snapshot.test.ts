@@ -5,7 +5,7 @@
 // that wrote before the fault nor a process that never saw any write reads an old value or a
 // deleted key, and nothing untouched is lost.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Scenario } from './scenario.js';
+import { faultWriteProblems, Scenario } from './scenario.js';
 
 let scenario: Scenario | undefined;
 
@@ -18,10 +18,12 @@ describe('a node restarted from its snapshot', () => {
   it('serves no old value and no deleted key, though the process that wrote during its downtime has exited', async () => {
     scenario = await Scenario.start({ snapshots: true });
     const result = await scenario.run('snapshot', { writerExits: true });
+    // Those caught before the client marked the node down are unconfirmed: their primary never
+    // acknowledged (scenario.ts, MAX_UNCONFIRMED_FAULT_WRITES).
     expect(
-      result.faultWrites.filter((op) => op.outcome !== 'ok').length,
-      `writes and deletes succeed on the other replica while the node is down\n${result.log}`,
-    ).toBe(0);
+      faultWriteProblems(result.faultWrites),
+      `writes and deletes succeed on the other replica while the node is down once the client marked it down\n${result.log}`,
+    ).toBe('');
     expect(result.reads.filter((op) => op.outcome !== 'ok').length, result.log).toBe(0);
     expect(result.report.violations.length, result.log).toBe(0);
   });

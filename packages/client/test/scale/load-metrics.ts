@@ -31,10 +31,18 @@ export function hitRatio(history: readonly Operation[], window: Window): HitRati
   return { gets, hits, ratio: hits / gets };
 }
 
-/** Calls that did not answer ok (timeouts, unavailable, refused). */
+/** Calls that did not answer ok (timeouts, unavailable, refused, writes answered false). */
 export function errors(history: readonly Operation[]): Operation[] {
   return history.filter((op) => op.outcome !== 'ok');
 }
+
+/**
+ * A write that answered false: some replicas took it but not all it asks for (the primary among
+ * them), so its outcome is unknown. It did not throw: the call failed over, and hints repair the
+ * replicas it missed.
+ */
+export const isPartialWrite = (op: Operation): boolean =>
+  op.kind === 'write' && op.outcome === 'unknown' && op.error === undefined;
 
 /** The p-th percentile (0–100) of the latency of calls of `kind` that began in `window`, in ms. */
 export function latencyPercentile(

@@ -6,7 +6,8 @@
 // publishNotReadyAddresses true keeps a restarting pod's records.
 //
 // Bounds, with replicas 2 (each key keeps a live copy while one node restarts): no call fails (the
-// client fails over to the other replica while a node is down); the checker finds no stale read (the
+// client fails over to the other replica while a node is down; a set in flight when its primary
+// stops answers false — taken by the other replica, not the primary — and counts only then); the checker finds no stale read (the
 // snapshot's entries are old: never-stale's fence holds them back until a peer vouches); and the hit
 // ratio during the roll and in the 3 s after it is at least 95% of the one before. Not 98% as for a
 // scale step: a restored node's entries are unverified until a peer vouches for them (on a read,
