@@ -35,6 +35,25 @@ function noAck(
   return cluster.unavailable(key, nodes, outcome.errors);
 }
 
+/** Sends of one set at most: a write outstamped again after a re-stamp is racing a live writer. */
+const MAX_RESTAMPS = 3;
+
+/** A write that may be sent again above a higher stamp a replica answered. */
+interface Restamp {
+  stamp: number;
+  op: (stamp: number) => KeyOp;
+}
+
+/** The highest stamp the replicas answered at `index` of their results (0 when none did). */
+function highestAnswered(outcome: WriteOutcome, index: number): number {
+  let highest = 0;
+  for (const { result } of outcome.results) {
+    const answered = result[0] === 204 || result[0] === 404 ? result[index] : undefined;
+    if (typeof answered === 'number' && answered > highest) highest = answered;
+  }
+  return highest;
+}
+
 /**
  * set: true at the acknowledgements `writeConsistency` asks of the copies there are now, false
  * with fewer but some, an error with none.
@@ -48,12 +67,23 @@ export async function storeEverywhere(
   trace?: CallTrace,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  const stamp = cluster.clock.tick();
-  const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
-  // In a transition window: the previous owners' copies go, in parallel with the write.
-  const invalidation = invalidateMoved(cluster, key, stamp, queued);
-  const outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
-  if (invalidation !== undefined) await invalidation;
+  let stamp = cluster.clock.tick();
+  let outcome: WriteOutcome;
+  for (let attempt = 1; ; attempt++) {
+    const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
+    // In a transition window: the previous owners' copies go, in parallel with the write.
+    const invalidation = invalidateMoved(cluster, key, stamp, queued);
+    outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
+    if (invalidation !== undefined) await invalidation;
+    // A replica that holds a higher stamp keeps its value and answers that stamp: another client's
+    // write stamped in the same clock tick (stamps order writers only as far as their clocks
+    // agree) would hide this one, though this one began after it ended. Stamped above it, the
+    // write is sent again, so a completed set is what the next read sees.
+    const standing = highestAnswered(outcome, 2);
+    if (standing <= stamp || attempt === MAX_RESTAMPS) break;
+    cluster.clock.observe(standing);
+    stamp = cluster.clock.tick();
+  }
   // Reads ask the primary first: without its acknowledgement the write is not known to be what the
   // next read sees (a request that timed out may never have been sent, or land later), so it is
   // only partly done — false — however many other replicas took it. Their hints fix the primary.
@@ -79,9 +109,19 @@ async function onEveryReplica(
   queued: boolean,
   trace: CallTrace | undefined,
   primaryMustAnswer = false,
+  restamp?: Restamp,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  const outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
+  let outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
+  // As for set (storeEverywhere): a tombstone outstamped by a write in the same clock tick is
+  // stamped above it and sent again.
+  for (let attempt = 1; restamp !== undefined && attempt < MAX_RESTAMPS; attempt++) {
+    const standing = highestAnswered(outcome, 1);
+    if (standing <= restamp.stamp) break;
+    cluster.clock.observe(standing);
+    restamp.stamp = cluster.clock.tick();
+    outcome = await writeReplicas(cluster, target, restamp.op(restamp.stamp), EVERY, queued, trace);
+  }
   const missed = outcome.primaryMissed;
   if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
@@ -98,14 +138,8 @@ export async function deleteEverywhere(
   const stamp = cluster.clock.tick();
   // In a transition window the previous owners' copies are buried too, in parallel.
   const invalidation = invalidateMoved(cluster, key, stamp, queued, true);
-  const deleted = onEveryReplica(
-    cluster,
-    key,
-    ['delete', cluster.storedKey(key), stamp],
-    queued,
-    trace,
-    true,
-  );
+  const op = (at: number): KeyOp => ['delete', cluster.storedKey(key), at];
+  const deleted = onEveryReplica(cluster, key, op(stamp), queued, trace, true, { stamp, op });
   if (invalidation === undefined) return deleted;
   // Both settle before the answer; "was it there" counts a previous owner's copy too.
   const [heldBefore, heldNow] = await Promise.allSettled([invalidation, deleted]);
