@@ -140,9 +140,7 @@ describe('the ring and its transition window in a real browser', () => {
     scaled.cluster = nodes;
     const client = new DistributedCacheClient(nodes.urls, {
       replicas: 1,
-      // A window in which no read falls back closes after quietMs: long enough for the page to
-      // show the join before the reads below, on a loaded machine too.
-      transition: { quietMs: 4000, maxWindowMs: 30_000 },
+      transition: { quietMs: 1000, maxWindowMs: 30_000 },
     });
     scaled.client = client;
     const poller = new ClusterPoller({

@@ -236,7 +236,7 @@ function summarise(records, from, to) {
   }
   latencies.sort((a, b) => a - b);
   const p99 = latencies[Math.min(latencies.length - 1, Math.ceil(0.99 * latencies.length) - 1)];
-  return { ratio: hits / gets, p99, errors, calls: latencies.length };
+  return { ratio: hits / gets, p99, errors, calls: latencies.length, misses: gets - hits };
 }
 
 async function fill(set) {
@@ -301,6 +301,7 @@ async function dcacheSteps(replicas) {
     await client.close();
     client = new DistributedCacheClient([0, 1, 2].map(url), options);
     await refill();
+    const counted = client.getReplicationStats();
     results['rolling restart'] = await measure(ops, async () => {
       for (const i of [0, 1, 2]) {
         await stop(nodes[i]);
@@ -308,6 +309,15 @@ async function dcacheSteps(replicas) {
         await sleep(ROLL_GAP_MS);
       }
     });
+    // Where the roll's misses come from: reads of restored entries no replica could vouch for
+    // (unverifiedDropped), against the restores that vouch for them (restoredKeys, at restoreRate).
+    const now = client.getReplicationStats();
+    results['rolling restart'].replication = Object.fromEntries(
+      ['unverifiedDropped', 'verifications', 'restoresRun', 'restoredKeys'].map((name) => [
+        name,
+        now[name] - counted[name],
+      ]),
+    );
   } finally {
     await client.close();
     await Promise.all(nodes.map((node) => stop(node, 'SIGKILL')));
@@ -384,6 +394,11 @@ async function main() {
     for (const [step, r] of Object.entries(results)) {
       if (r.transition !== undefined) {
         console.log(`${name}, ${step}: transition stats ${JSON.stringify(r.transition)}`);
+      }
+      if (r.replication !== undefined) {
+        console.log(
+          `${name}, ${step}: ${r.after.misses} misses after; client replication counters over the step ${JSON.stringify(r.replication)}`,
+        );
       }
       rows.push(
         `| ${name} | ${step} | ${fmt(r.before.ratio)} | ${fmt(r.after.ratio)} | ${(r.after.ratio / r.before.ratio).toFixed(3)} | ${r.before.p99.toFixed(1)} | ${r.after.p99.toFixed(1)} | ${r.after.errors} |`,

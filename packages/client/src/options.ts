@@ -84,8 +84,9 @@ export interface ClientOptions extends ClientHooks {
    */
   probeInterval?: number;
   /**
-   * Keys a second this client copies at most when it restores a node back up (or a removed node's
-   * keys to their new replicas), so that live traffic keeps its latency.
+   * Keys a second this client goes through at most when it restores a node back up (or a removed
+   * node's keys to their new replicas), so that live traffic keeps its latency: every key of the
+   * other nodes' listings counts, copied or not.
    * @default 5000
    */
   restoreRate?: number;

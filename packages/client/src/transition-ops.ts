@@ -9,6 +9,7 @@ import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
 import { handOff } from './hints.js';
 import { buryOn, copyTo, hitOf } from './verify.js';
+import type { BatchResult } from './wire.js';
 
 /**
  * The first usable copy of the key on its previous owners (newest ring first), or undefined.
@@ -211,25 +212,33 @@ export function invalidateMoved(
     const { natural, live } = cluster.replicaSet(key);
     return handOff(cluster, stored, node, live, natural);
   };
+  /** Whether a previous owner's answer leaves it nothing older than the write to serve. */
+  const buried = (result: BatchResult): boolean => {
+    const [status, applied] = result;
+    if (deleting && (status === 204 || status === 404)) {
+      // 204: it held the key; a stamp other than this delete's: a newer value stands there.
+      if (status === 204) held = true;
+      if (applied === stamp || !isStamp(applied)) transition.invalidated++;
+      return true;
+    }
+    // 412: it holds this write or a newer one, which a fallback may serve.
+    if (status === 204) transition.invalidated++;
+    return status === 204 || status === 412;
+  };
   return Promise.all(
     sources.map((node) => {
-      // Marked down: a hint, not a request that may wait out the timeout. Distrusted but seen up
-      // again (it restarted): the bury is sent again.
-      if (!node.up) return missed(node);
+      if (!node.up) {
+        // Marked down: the write waits for a hint, not for a request that may wait out the
+        // timeout. The bury goes too, unawaited, as a write goes to a natural replica marked down
+        // (write.ts): the node may be back before this client's probe notices — a pod restarted
+        // from its snapshot, back in DNS — and serving the key to clients whose ring has it as an
+        // owner, which the hint reaches only at its holder's next replay.
+        cluster.track(node.run(op, queued).then(buried, () => false));
+        return missed(node);
+      }
+      // Distrusted but seen up again (it restarted): the bury is sent again.
       return node.run(op, queued).then(
-        (result) => {
-          const [status, applied] = result;
-          if (deleting && (status === 204 || status === 404)) {
-            // 204: it held the key; a stamp other than this delete's: a newer value stands there.
-            if (status === 204) held = true;
-            if (applied === stamp || !isStamp(applied)) transition.invalidated++;
-            return undefined;
-          }
-          // 412: it holds this write or a newer one, which a fallback may serve.
-          if (status === 204) transition.invalidated++;
-          else if (status !== 412) return missed(node);
-          return undefined;
-        },
+        (result) => (buried(result) ? undefined : missed(node)),
         () => missed(node),
       );
     }),

@@ -92,6 +92,7 @@ describe('Transition', () => {
     });
     windows.push(window);
     window.changed(ring(a.url), 1, [b.url], []);
+    window.checked(false);
     clock.now += 999;
     window.check();
     expect(window.open).toBe(true); // quiet long since, but a client may still be on the old ring
@@ -110,20 +111,56 @@ describe('Transition', () => {
     expect(window.previousOwners('k', [b.url])).toStrictEqual([a]);
   });
 
-  it('goes quiet quietMs after the change when no read falls back', () => {
+  it('stays open for an idle client (no fallback read) until maxWindowMs', () => {
     const { window, events, clock } = transition([a, b]);
     window.changed(ring(a.url), 1, [b.url], []);
+    for (let i = 0; i < 9; i++) {
+      clock.now += 100;
+      window.check();
+    }
+    expect(window.open).toBe(true); // quietMs passed nine times over: nobody has read yet
+    clock.now += 100;
+    window.check();
+    expect(events.at(-1)).toMatchObject({
+      phase: 'close',
+      reason: 'max-window',
+      stats: { fallbackReads: 0, fallbackHits: 0 },
+    });
+  });
+
+  it('goes quiet quietMs after the first fallback read since the change, however late it comes', () => {
+    const { window, events, clock } = transition([a, b]);
+    window.changed(ring(a.url), 1, [b.url], []);
+    clock.now += 500; // idle for longer than quietMs
+    window.check();
+    window.checked(false); // the first read after it: a key that moved but was never written
+    window.check();
+    expect(window.open).toBe(true);
     clock.now += 99;
     window.check();
     expect(window.open).toBe(true);
     clock.now += 1;
     window.check();
-    expect(window.open).toBe(false);
     expect(events.at(-1)).toMatchObject({
       phase: 'close',
       reason: 'quiet',
-      stats: { fallbackReads: 0, fallbackHits: 0 },
+      stats: { fallbackReads: 1, fallbackHits: 0 },
     });
+  });
+
+  it('waits for a read again after a second change: its keys have not been read yet', () => {
+    const { window, clock } = transition([a, b, c], { maxWindowMs: 10_000, quietMs: 100 });
+    window.changed(ring(a.url), 1, [b.url], []);
+    window.checked(true);
+    clock.now += 50;
+    window.changed(ring(a.url, b.url), 1, [c.url], []);
+    clock.now += 500;
+    window.check();
+    expect(window.open).toBe(true);
+    window.checked(false);
+    clock.now += 100;
+    window.check();
+    expect(window.snapshot()).toMatchObject({ open: false, lastCloseReason: 'quiet' });
   });
 
   it('goes quiet quietMs after the last hit', () => {

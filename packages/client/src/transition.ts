@@ -14,7 +14,10 @@ export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
 export interface ResolvedTransition {
   /** Longest a window stays open after the last ring change; 0 turns warm transitions off. */
   maxWindowMs: number;
-  /** A window closes once this long passes without a fallback hit (fallback reads or not). */
+  /**
+   * A window closes once this long passes without a fallback hit, counted from its first fallback
+   * read after the last change (a window no read has fallen back in yet stays open).
+   */
   quietMs: number;
 }
 
@@ -107,9 +110,14 @@ export class Transition {
   #added: string[] = [];
   #removed: string[] = [];
   #openedAt: number | null = null;
-  /** The last ring change of the window: the maximum and the quiet period count from it. */
+  /** The last ring change of the window: the maximum (and the discovery floor) count from it. */
   #changedAt = 0;
-  #lastHitAt = 0;
+  /**
+   * Where the quiet period counts from: the first fallback read since the last change, then each
+   * fallback hit; null until a read falls back. Not the change itself: a client idle for longer
+   * than quietMs after it would lose its window before its first read of a moved key.
+   */
+  #quietSince: number | null = null;
   #timer: NodeJS.Timeout | undefined;
 
   constructor(deps: TransitionDeps) {
@@ -156,7 +164,8 @@ export class Transition {
     for (const url of added) if (!this.#added.includes(url)) this.#added.push(url);
     for (const { url } of leaving) if (!this.#removed.includes(url)) this.#removed.push(url);
     this.#changedAt = now;
-    this.#lastHitAt = now;
+    // The keys this change moved have not been read yet: quiet waits for the first read again.
+    this.#quietSince = null;
     if (this.#openedAt !== null) return;
     this.#openedAt = now;
     this.#transitions++;
@@ -199,10 +208,8 @@ export class Transition {
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;
-    if (hit) {
-      this.fallbackHits++;
-      this.#lastHitAt = this.#now();
-    }
+    if (hit) this.fallbackHits++;
+    if (hit || this.#quietSince === null) this.#quietSince = this.#now();
   }
 
   /** `node` may hold a copy older than a completed write: not asked again in this window. */
@@ -211,17 +218,21 @@ export class Transition {
   }
 
   /**
-   * Closes the window when its time is up or it has gone quiet (the timer calls it), and forgets
+   * Closes the window when its time is up or it has gone quiet (the timer calls it): quietMs
+   * without a fallback hit since the first fallback read — a busy client closes soon after its
+   * reads stop finding moved keys, an idle one keeps its window (up to maxWindowMs) until it reads
+   * them — and never sooner than minWindowMs after the last change. Also forgets
    * the rings of changes more than maxWindowMs old: changes that keep coming (a flapping record
    * set) keep the window open, but each ring, and each node it removed, is kept for maxWindowMs.
    */
   check(): void {
     if (this.#openedAt === null) return;
     const now = this.#now();
+    const quietSince = this.#quietSince;
     if (now - this.#changedAt >= this.#options.maxWindowMs) this.close('max-window');
-    // No fallback read at all is quiet too: nobody reads the keys that moved.
     else if (
-      now - this.#lastHitAt >= this.#options.quietMs &&
+      quietSince !== null &&
+      now - quietSince >= this.#options.quietMs &&
       now - this.#changedAt >= this.#minWindowMs
     ) {
       this.close('quiet');

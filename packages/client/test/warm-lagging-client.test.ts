@@ -5,6 +5,7 @@
 // on the key's new owner (its own write, or a backfill).
 import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
+import type { ClientOptions } from '../src/index.js';
 import { encodeValue } from '../src/codec.js';
 import { startRingChangeNodes, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
@@ -23,13 +24,17 @@ afterEach(async () => {
 
 const KEYS = Array.from({ length: 200 }, (_, i) => `lag:${i}`);
 
-function connect(nodes: readonly (CliNode | string)[]): DistributedCacheClient {
+function connect(
+  nodes: readonly (CliNode | string)[],
+  options: ClientOptions = {},
+): DistributedCacheClient {
   const client = new DistributedCacheClient(
     nodes.map((node) => (typeof node === 'string' ? node : node.url)),
     {
       replicas: 1,
       timeout: 5000,
       transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+      ...options,
     },
   );
   clients.push(client);
@@ -132,5 +137,57 @@ describe('a client still on the old ring, replicas 1', () => {
     expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
       [],
     );
+  });
+
+  it('a previous owner back before the moved client noticed gets the bury of a later write, so the lagging client reads that write', async () => {
+    // A rolling restart behind a headless Service that drops a restarting pod's records: the node
+    // comes back (hints delivered, its copies verified) and the lagging client — whose ring never
+    // lost it — reads it as the keys' owner, while the moved client still has it marked down (its
+    // probe has not run yet: probeInterval is long here to hold that moment). A write by the
+    // moved client then sends the bury anyway, not only a hint that reaches the node at its
+    // holder's next replay.
+    nemesis = await Nemesis.start({
+      nodes: 4,
+      snapshots: true,
+      args: ['--stall-threshold', '10000'],
+    });
+    const urls = nemesis.urls;
+    const moved = connect(urls, { probeInterval: 600_000 });
+    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+    const leaving = urls[3]!;
+    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
+    expect(onLeaving.length).toBeGreaterThan(20);
+    await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
+    // Its buries fail (the node is down): it is marked down, and the new owners hold hints.
+    for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
+    await nemesis.restart(3, 'snapshot');
+    const v2 = Buffer.from(encodeValue('v2').bytes);
+    const holdsV2 = async (key: string): Promise<boolean> => {
+      const held = await readOnNode(leaving, key);
+      return held.status === 200 && Buffer.from(held.bytes).equals(v2);
+    };
+    const delivered = async (): Promise<boolean> => {
+      for (const key of onLeaving) if (!(await holdsV2(key))) return false;
+      return true;
+    };
+    await waitFor(delivered, 'the hints to be delivered', { timeoutMs: 5000 });
+    const lagging = connect(urls);
+    expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
+      [],
+    );
+
+    for (const key of onLeaving) {
+      const before = moved.getTransitionStats().invalidated;
+      expect(await moved.set(key, 'v3')).toBe(true);
+      // The bury to a node marked down is not awaited (it may be gone for good): it lands at once.
+      await waitFor(
+        () => moved.getTransitionStats().invalidated > before,
+        `the bury of ${key} on the restarted node`,
+        { timeoutMs: 2000 },
+      );
+      // v3, or the bury's tombstone (a miss: safe; the moved client buries, it copies nothing),
+      // never v2.
+      expect([undefined, 'v3']).toContain(await lagging.get(key));
+    }
   });
 });

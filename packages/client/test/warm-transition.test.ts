@@ -175,24 +175,33 @@ for (const replicas of [1, 2]) {
 }
 
 describe('warm transitions: the window', () => {
-  it('closes quietMs after the change when no read falls back', async () => {
-    const [a, b] = await startRingChangeNodes(2);
+  it('an idle client keeps its window past quietMs: its first read after the change finds the moved keys, then the window goes quiet', async () => {
+    const [a, b, c, d] = await startRingChangeNodes(4);
     const events: TransitionEvent[] = [];
-    const client = connect([a!.url], {
+    const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
       transition: { maxWindowMs: 60_000, quietMs: 300 },
       onTransition: (event) => events.push(event),
     });
-    client.addNode(b!.url);
-    const opened = Date.now();
-    expect(client.getTransitionStats()).toMatchObject({ open: true, transitions: 1 });
+    expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
+    const before = owners(client);
+    client.addNode(d!.url);
+    const moved = movedKeys(before, client);
+    expect(moved.length).toBeGreaterThan(20);
+    // Idle for several quiet periods (the window's timer looks every 75 ms meanwhile).
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect(client.getTransitionStats()).toMatchObject({ open: true, fallbackReads: 0 });
+    const firstRead = Date.now();
+    const found = await client.getMany(moved);
+    expect(moved.filter((key) => found.get(key) !== key)).toStrictEqual([]);
+    // Every moved key is on its new owner now: nothing more to find, so quiet counts down.
     await waitFor(() => events.length === 2, 'the window to close', { timeoutMs: 5000 });
-    expect(Date.now() - opened).toBeGreaterThanOrEqual(300);
+    expect(Date.now() - firstRead).toBeGreaterThanOrEqual(300);
     expect(events[1]).toMatchObject({
       phase: 'close',
       reason: 'quiet',
-      added: [b!.url],
-      stats: { fallbackReads: 0 },
+      added: [d!.url],
+      stats: { fallbackHits: moved.length },
     });
   });
 

@@ -16,8 +16,15 @@
 // the restore finishes within the gap (100% measured); at a load average of 13–18 it did not
 // always (94–100%).
 //
-// The same roll with each node's records removed while it restarts (publishNotReadyAddresses
-// false) does worse today — repro-roll-dns.ts prints it.
+// The same roll with each node's records removed while it restarts, as deploy/'s headless Service
+// does (publishNotReadyAddresses false): every client's ring goes 3 → 2 → 3 per node, at times a
+// lookup apart, so for a moment one client writes a key's new owners and buries its copy on the
+// restarting node while another still reads it there. Same bounds. Before transition-ops.ts sent
+// that bury to a node its writer still had marked down, 3 of 32 runs of repro-roll-dns.ts read a
+// replaced value so (the node was back, vouched for by a restore; the hint that went instead is
+// never delivered here: the nodes cannot resolve the clients' DNS names). A rarer mechanism, seen
+// once in those 32 runs, is not fixed (test/scale/README.md): should this test fail on a stale
+// read, its message names the key and the write, for that trace.
 import { afterEach, describe, expect, it } from 'vitest';
 import { rollUnderLoad } from './rolling-scenario.js';
 import { ScaleCluster } from './scale-cluster.js';
@@ -41,6 +48,25 @@ describe('a rolling restart under load', () => {
       settleMs: GAP_MS,
     });
     console.log(`rolling restart, replicas 2, records kept\n${result.summary}`);
+
+    expect(result.errors.length, result.summary).toBe(0);
+    expect(result.staleness.stale, result.summary).toBe(0);
+    expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
+      MIN_RATIO * result.before.ratio,
+    );
+    expect(result.after.ratio, result.summary).toBeGreaterThanOrEqual(
+      MIN_RATIO * result.before.ratio,
+    );
+  }, 60_000);
+
+  it('replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds', async () => {
+    cluster = await ScaleCluster.start({ nodes: 3, members: [0, 1, 2], snapshots: true });
+    const result = await rollUnderLoad(cluster, {
+      replicas: 2,
+      records: 'removed',
+      settleMs: GAP_MS,
+    });
+    console.log(`rolling restart, replicas 2, records removed while restarting\n${result.summary}`);
 
     expect(result.errors.length, result.summary).toBe(0);
     expect(result.staleness.stale, result.summary).toBe(0);
