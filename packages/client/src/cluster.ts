@@ -119,6 +119,21 @@ export class Cluster {
   }
 
   /**
+   * Whether a replica read after the key's primary did not answer may lack a completed write: true
+   * unless every write waits for every replica (`writeConsistency` 'all', or 'quorum' of 2).
+   */
+  get failoverUnvouched(): boolean {
+    return this.required < this.replicas;
+  }
+
+  /** The key's primary — the ring's first node for it — is marked down (reads skip it). */
+  primaryDown(key: string): boolean {
+    if (this.#allUp()) return false;
+    const url = this.#ring.get(this.storedKey(key));
+    return url !== undefined && this.#byUrl.get(url)?.up === false;
+  }
+
+  /**
    * The one place membership changes (addNode, removeNode and DNS discovery all come here): the
    * ring takes every node `added` (normalised URLs not in the cluster) and drops every one
    * `removed` at once, then `onMembershipChange` hears of it. No request is sent to a removed node

@@ -80,24 +80,32 @@ async function readOwners(
   let missed: NodeClient[] | undefined;
   /** The newest tombstone a replica answered with (0: none). */
   let deletedAt = 0;
+  // The key's primary did not answer (marked down, or failed below) and a replica's copy may lack
+  // a write that only the primary acknowledged ('one'): what the next one serves is possibly
+  // stale. Counted, here and — flagged in the get — on the node that serves it.
+  const unvouched = cluster.failoverUnvouched;
+  let primaryMissing = unvouched && cluster.primaryDown(key);
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     // Removed from the cluster while this read waited on an earlier replica.
     if (i > 0 && !cluster.isMember(node)) continue;
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
+    const flagged = primaryMissing;
+    const sent: BatchOp = flagged ? ['get', stored, touch ?? null, true] : op;
     try {
-      result = await node.run(op, queued, trace);
+      result = await node.run(sent, queued, trace);
       // The node's batch answer was full: it caps the values of one answer at its maxBatchBytes
       // and always serves the first get, so asked again in a later batch this one moves up.
       // Through the batcher, not a request of its own: a getMany of many big values must not
       // open a request per value at once.
       for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
-        result = await node.run(op, true, trace);
+        result = await node.run(sent, true, trace);
       }
     } catch (error) {
       if (trace !== undefined) trace.failovers++;
       (errors ??= []).push(asError(error));
+      if (i === 0) primaryMissing = unvouched;
       continue;
     }
     if (result[0] === 404) {
@@ -124,6 +132,10 @@ async function readOwners(
       cluster.counters.staleReadsPrevented++;
       buryOn(cluster, key, hit.node, deletedAt, queued);
       return undefined;
+    }
+    if (flagged) {
+      cluster.counters.unvouchedReads++;
+      if (trace !== undefined) trace.unvouchedReads++;
     }
     if (touch !== undefined && i + 1 < nodes.length) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.

@@ -11,7 +11,7 @@ import { invalidateMoved, warmKey } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
 import { COPIES, COUNT, EVERY, STORE, counterOf } from './write-policy.js';
-import type { ReplicaSet } from './write-policy.js';
+import type { ReplicaSet, WritePolicy } from './write-policy.js';
 
 /** The key's replicas; rejects at once when every one is marked down. */
 function replicasOf(cluster: Cluster, key: string): ReplicaSet {
@@ -35,23 +35,74 @@ function noAck(
   return cluster.unavailable(key, nodes, outcome.errors);
 }
 
-/** Sends of one set at most: a write outstamped again after a re-stamp is racing a live writer. */
+/** Sends of one write at most: a write outstamped again after a re-stamp is racing a live writer. */
 const MAX_RESTAMPS = 3;
 
-/** A write that may be sent again above a higher stamp a replica answered. */
-interface Restamp {
-  stamp: number;
-  op: (stamp: number) => KeyOp;
+/**
+ * The stamp a replica kept instead of the write `stamp`, which `outcome`'s answers carry at
+ * `stampIndex` (undefined when every replica that answered applied it). Kept: a higher stamp, or
+ * the same stamp with `true` after it — a tie the write lost (ties go to a tombstone, then to the
+ * greater value), which its stamp alone does not show.
+ */
+function outstampedBy(
+  outcome: WriteOutcome,
+  stampIndex: number,
+  stamp: number,
+): number | undefined {
+  let standing: number | undefined;
+  for (const { result } of outcome.results) {
+    if (result[0] !== 204 && result[0] !== 404) continue;
+    const answered = result[stampIndex];
+    if (typeof answered !== 'number' || answered < stamp) continue;
+    if (answered === stamp && result[stampIndex + 1] !== true) continue;
+    if (standing === undefined || answered > standing) standing = answered;
+  }
+  return standing;
 }
 
-/** The highest stamp the replicas answered at `index` of their results (0 when none did). */
-function highestAnswered(outcome: WriteOutcome, index: number): number {
-  let highest = 0;
-  for (const { result } of outcome.results) {
-    const answered = result[0] === 204 || result[0] === 404 ? result[index] : undefined;
-    if (typeof answered === 'number' && answered > highest) highest = answered;
+/** A stamped write, built for any stamp so it can be sent again above one that outstamped it. */
+interface StampedWrite {
+  build: (stamp: number) => KeyOp;
+  /** The stamp of the first send. */
+  stamp: number;
+  /**
+   * Where answers carry the stamp that stands; undefined for a write each node stamps above what
+   * it holds (touch), which nothing outstamps.
+   */
+  stampIndex: number | undefined;
+}
+
+/**
+ * Sends the write `build(stamp)` (with `alongside(stamp)` in parallel, awaited too) and, while a
+ * replica answers that it kept another write instead (outstampedBy), sends it again stamped above
+ * that one, at most MAX_RESTAMPS times in all; resolves to the last send's outcome.
+ *
+ * Stamps order two writers only as far as their clocks agree: another client's write stamped in
+ * the same clock tick (or a higher one, its clock a little ahead) would hide this one, though this
+ * one began after it ended. Stamped above it, the write is what the next read sees. A write kept
+ * after this one's first send landed raced it, and may stand.
+ */
+async function writeNewest(
+  cluster: Cluster,
+  target: ReplicaSet,
+  write: StampedWrite,
+  policy: WritePolicy,
+  queued: boolean,
+  trace: CallTrace | undefined,
+  alongside?: (stamp: number) => Promise<unknown> | undefined,
+): Promise<WriteOutcome> {
+  let stamp = write.stamp;
+  for (let attempt = 1; ; attempt++) {
+    const beside = alongside?.(stamp);
+    const outcome = await writeReplicas(cluster, target, write.build(stamp), policy, queued, trace);
+    if (beside !== undefined) await beside;
+    const { stampIndex } = write;
+    if (stampIndex === undefined || attempt === MAX_RESTAMPS) return outcome;
+    const standing = outstampedBy(outcome, stampIndex, stamp);
+    if (standing === undefined) return outcome;
+    cluster.clock.observe(standing);
+    stamp = cluster.clock.tick();
   }
-  return highest;
 }
 
 /**
@@ -67,23 +118,19 @@ export async function storeEverywhere(
   trace?: CallTrace,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  let stamp = cluster.clock.tick();
-  let outcome: WriteOutcome;
-  for (let attempt = 1; ; attempt++) {
-    const op = ['set', cluster.storedKey(key), value.bytes, value.flags, ttl, null, stamp] as const;
+  const stored = cluster.storedKey(key);
+  const build = (stamp: number): KeyOp =>
+    ['set', stored, value.bytes, value.flags, ttl, null, stamp] as const;
+  const outcome = await writeNewest(
+    cluster,
+    target,
+    { build, stamp: cluster.clock.tick(), stampIndex: 2 },
+    STORE,
+    queued,
+    trace,
     // In a transition window: the previous owners' copies go, in parallel with the write.
-    const invalidation = invalidateMoved(cluster, key, stamp, queued);
-    outcome = await writeReplicas(cluster, target, op, STORE, queued, trace);
-    if (invalidation !== undefined) await invalidation;
-    // A replica that holds a higher stamp keeps its value and answers that stamp: another client's
-    // write stamped in the same clock tick (stamps order writers only as far as their clocks
-    // agree) would hide this one, though this one began after it ended. Stamped above it, the
-    // write is sent again, so a completed set is what the next read sees.
-    const standing = highestAnswered(outcome, 2);
-    if (standing <= stamp || attempt === MAX_RESTAMPS) break;
-    cluster.clock.observe(standing);
-    stamp = cluster.clock.tick();
-  }
+    (stamp) => invalidateMoved(cluster, key, stamp, queued),
+  );
   // Reads ask the primary first: without its acknowledgement the write is not known to be what the
   // next read sees (a request that timed out may never have been sent, or land later), so it is
   // only partly done — false — however many other replicas took it. Their hints fix the primary.
@@ -100,28 +147,19 @@ export async function storeEverywhere(
  * did not answer rejects the call with its error even though other replicas did: reads ask the
  * primary first, and it may still serve the value, so the delete is not done (its outcome is
  * unknown, as after a lost connection); the replicas that answered keep their tombstones and the
- * primary gets a hint.
+ * primary gets a hint. A delete is sent again above a write that outstamped it (writeNewest); a
+ * touch is stamped above the entry by each node, so it never is.
  */
 async function onEveryReplica(
   cluster: Cluster,
   key: string,
-  op: KeyOp,
+  write: StampedWrite,
   queued: boolean,
   trace: CallTrace | undefined,
   primaryMustAnswer = false,
-  restamp?: Restamp,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  let outcome = await writeReplicas(cluster, target, op, EVERY, queued, trace);
-  // As for set (storeEverywhere): a tombstone outstamped by a write in the same clock tick is
-  // stamped above it and sent again.
-  for (let attempt = 1; restamp !== undefined && attempt < MAX_RESTAMPS; attempt++) {
-    const standing = highestAnswered(outcome, 1);
-    if (standing <= restamp.stamp) break;
-    cluster.clock.observe(standing);
-    restamp.stamp = cluster.clock.tick();
-    outcome = await writeReplicas(cluster, target, restamp.op(restamp.stamp), EVERY, queued, trace);
-  }
+  const outcome = await writeNewest(cluster, target, write, EVERY, queued, trace);
   const missed = outcome.primaryMissed;
   if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
   if (outcome.results.some(({ result }) => result[0] === 204)) return true;
@@ -138,8 +176,10 @@ export async function deleteEverywhere(
   const stamp = cluster.clock.tick();
   // In a transition window the previous owners' copies are buried too, in parallel.
   const invalidation = invalidateMoved(cluster, key, stamp, queued, true);
-  const op = (at: number): KeyOp => ['delete', cluster.storedKey(key), at];
-  const deleted = onEveryReplica(cluster, key, op(stamp), queued, trace, true, { stamp, op });
+  const stored = cluster.storedKey(key);
+  const build = (at: number): KeyOp => ['delete', stored, at];
+  const write = { build, stamp, stampIndex: 1 };
+  const deleted = onEveryReplica(cluster, key, write, queued, trace, true);
   if (invalidation === undefined) return deleted;
   // Both settle before the answer; "was it there" counts a previous owner's copy too.
   const [heldBefore, heldNow] = await Promise.allSettled([invalidation, deleted]);
@@ -159,7 +199,11 @@ export async function touchEverywhere(
     onEveryReplica(
       cluster,
       key,
-      ['touch', cluster.storedKey(key), ttl, cluster.clock.tick()],
+      {
+        build: (stamp) => ['touch', cluster.storedKey(key), ttl, stamp],
+        stamp: cluster.clock.tick(),
+        stampIndex: undefined,
+      },
       queued,
       trace,
     );

@@ -15,6 +15,12 @@ export interface ReplicationStats {
   staleReadsPrevented: number;
   /** Unverified entries no peer could vouch for: answered as a miss. */
   unverifiedDropped: number;
+  /**
+   * Reads answered by a replica after the key's primary did not answer (its request failed, or it
+   * is marked down), while `writeConsistency` does not make that replica hold every completed
+   * write ('one'; 'quorum' with 3 or more replicas): possibly stale, served anyway.
+   */
+  unvouchedReads: number;
   /** Fences sent to a node that was up again after a hint for it could not be handed off. */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
@@ -30,6 +36,7 @@ export class ReplicationCounters implements ReplicationStats {
   verifications = 0;
   staleReadsPrevented = 0;
   unverifiedDropped = 0;
+  unvouchedReads = 0;
   fencesSent = 0;
   restoresRun = 0;
   restoredKeys = 0;
@@ -42,6 +49,7 @@ export class ReplicationCounters implements ReplicationStats {
       verifications: this.verifications,
       staleReadsPrevented: this.staleReadsPrevented,
       unverifiedDropped: this.unverifiedDropped,
+      unvouchedReads: this.unvouchedReads,
       fencesSent: this.fencesSent,
       restoresRun: this.restoresRun,
       restoredKeys: this.restoredKeys,

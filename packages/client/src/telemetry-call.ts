@@ -27,6 +27,8 @@ export interface CallTrace {
   repairs: number;
   /** Operations in the largest node batch the call's operations rode in. */
   batchSize: number;
+  /** Keys served possibly stale: by a replica read after their primary did not answer. */
+  unvouchedReads: number;
 }
 
 /** A traced call: a recording span and the counts it gets when it ends. */
@@ -35,6 +37,7 @@ export class CallSpan implements CallTrace {
   failovers = 0;
   repairs = 0;
   batchSize = 0;
+  unvouchedReads = 0;
   /** For reads: keys found, and keys missing. */
   hits: number | undefined;
   misses: number | undefined;
@@ -57,6 +60,7 @@ export class CallSpan implements CallTrace {
       'dcache.read_repairs': this.repairs,
     };
     if (this.batchSize > 0) attributes['dcache.batch_size'] = this.batchSize;
+    if (this.unvouchedReads > 0) attributes['dcache.unvouched_reads'] = this.unvouchedReads;
     if (this.hits !== undefined) {
       attributes['dcache.hits'] = this.hits;
       attributes['dcache.misses'] = this.misses;

@@ -12,6 +12,8 @@ export type CopyOrigin = 'hint' | 'repair' | 'restore';
 export type BatchOp =
   | readonly ['get', string]
   | readonly ['get', string, number]
+  // `true`: read after the key's primary did not answer, possibly stale (the node counts it).
+  | readonly ['get', string, number | null, true]
   | readonly ['set', string, Uint8Array, number, number | null, SetCondition, number]
   | readonly ['delete', string, number]
   | readonly ['touch', string, number, number]

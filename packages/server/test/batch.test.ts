@@ -1,4 +1,4 @@
-import { ENTRY_OVERHEAD, heapStringBytes } from '@dcache/core';
+import { ENTRY_OVERHEAD, heapStringBytes, stampAt } from '@dcache/core';
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it, vi } from 'vitest';
 import { batchCodec } from '../src/http/codec/msgpack.js';
@@ -222,6 +222,28 @@ describe('POST /v1/batch', () => {
     expect(casStale).toEqual([412]);
     expect(replace![0]).toBe(204);
     expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('5'));
+  });
+
+  it('a fresh set that did not apply (outstamped, or a tie it lost) answers with a 4th element true', async () => {
+    const app = createApp();
+    const at = stampAt(Date.now());
+    const results = await run(app, [
+      ['set', 'k', bytes('zz'), 0, null, null, at + 2],
+      ['set', 'k', bytes('aa'), 0, null, null, at + 1],
+      ['set', 'k', bytes('aa'), 0, null, null, at + 2],
+      ['set', 'k', bytes('zz'), 0, null, null, at + 2],
+      ['delete', 'd', at + 5],
+      ['set', 'd', bytes('zz'), 0, null, null, at + 5],
+      ['set', 'k', bytes('aa'), 0, null, null, at + 3],
+    ]);
+    const [first, older, lostTie, same, , tombstoneTie, newer] = results;
+    expect(first).toEqual([204, expect.any(Number), at + 2]);
+    expect(older).toEqual([204, first![1], at + 2, true]);
+    expect(lostTie).toEqual([204, first![1], at + 2, true]);
+    // The same write again changes nothing, and is not told it lost.
+    expect(same).toEqual([204, first![1], at + 2]);
+    expect(tombstoneTie).toEqual([204, expect.any(Number), at + 5, true]);
+    expect(newer).toEqual([204, expect.any(Number), at + 3]);
   });
 
   it('["get", key, ttlMs] is a get-and-touch: the answer and the entry carry the new TTL', async () => {

@@ -145,10 +145,26 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     expect(text(store, 'k')).toBe(expected);
   });
 
-  it('a losing fresh write is acknowledged with the stored version and stamp', () => {
+  it('a losing fresh write is acknowledged with the stored version and stamp, superseded', () => {
     const store = newStore();
     const newer = store.write('k', value('v2'), undefined, null, S + 2)!;
-    expect(store.write('k', value('v1'), undefined, null, S + 1)).toEqual(newer);
+    expect(newer.superseded).toBeUndefined();
+    const lost = store.write('k', value('v1'), undefined, null, S + 1);
+    expect(lost).toEqual({ ...newer, superseded: true });
+  });
+
+  it('a fresh write losing a tie of stamps is superseded: its stamp alone would look applied', () => {
+    const store = newStore();
+    const kept = store.write('k', value('zz'), undefined, null, S + 2)!;
+    expect(store.write('k', value('aa'), undefined, null, S + 2)).toEqual({
+      ...kept,
+      superseded: true,
+    });
+    store.remove('d', S + 3);
+    expect(store.write('d', value('zz'), undefined, null, S + 3)).toMatchObject({
+      stamp: S + 3,
+      superseded: true,
+    });
   });
 
   it('copies answer applied or the stamp they lost to, and count both', () => {

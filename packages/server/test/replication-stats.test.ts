@@ -37,6 +37,7 @@ const NAMES: [stat: string, metric: string][] = [
   ['tombstoneFloor', 'dcache_tombstone_floor'],
   ['restoredKeys', 'dcache_restored_keys_total'],
   ['clockSkewRejections', 'dcache_clock_skew_rejections_total'],
+  ['unvouchedReads', 'dcache_unvouched_reads_total'],
   ['hintsStored', 'dcache_hints_stored_total'],
   ['hintsReplayed', 'dcache_hints_replayed_total'],
   ['hintsDropped', 'dcache_hints_dropped_total'],
@@ -97,5 +98,28 @@ describe('replication counters', () => {
     const [miss] = await batch([['get', 'gone']]);
     expect(miss![2]).toBeGreaterThanOrEqual(deleted![1] as number);
     expect(logged.join('')).toMatch(/1 tombstone\(s\) evicted before tombstoneGrace/);
+  });
+
+  it('hits served to gets flagged unvouched are counted and logged, one line per 10 s', async () => {
+    const logged: string[] = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((line) => {
+      logged.push(String(line));
+      return true;
+    });
+    node = await startNode({ logLevel: 'warn' });
+    const results = await batch([
+      ['set', 'k', Uint8Array.of(1), 0, null, null],
+      ['get', 'k'],
+      ['get', 'k', null, true],
+      ['get', 'k', null, true],
+      ['get', 'absent', null, true],
+    ]);
+    expect(results.map((r) => r[0])).toEqual([204, 200, 200, 200, 404]);
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
+    // Hits only: a miss serves nothing stale.
+    expect(stats.unvouchedReads).toBe(2);
+    const lines = logged.join('').match(/hit\(s\) served to reads that failed over here/g) ?? [];
+    expect(lines).toHaveLength(1);
+    expect(logged.join('')).toMatch(/1 hit\(s\) served .*\(latest "k"\).*\(unvouchedReads\)/);
   });
 });

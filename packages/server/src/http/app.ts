@@ -20,6 +20,7 @@ import type { ReplicaStore } from '../replication/replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
 import { listingRoutes } from './routes/listing.js';
 import { HintStore } from '../replication/hints.js';
+import { throttledWarning } from '../observability/throttled-warning.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
 export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
@@ -32,20 +33,24 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
   });
   const file = options.snapshotFile;
   let claimed = false;
-  // The one case the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
-  let lastEarlyLog = -Infinity;
-  let earlySinceLog = 0;
+  // The cases the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
+  let earlyFloor = 0;
+  const earlyEviction = throttledWarning(
+    logger,
+    'tombstone_evicted_early',
+    (count, key) =>
+      `${count} tombstone(s) evicted before tombstoneGrace for lack of memory (latest ${JSON.stringify(key)}): absences stamped at or below ${earlyFloor} are no longer vouched for (tombstonesEvictedEarly); raise maxMemory`,
+  );
   replicas.onEarlyEviction = (key, stamp) => {
-    earlySinceLog++;
-    const at = performance.now();
-    if (at - lastEarlyLog < 10_000) return;
-    logger.warn(
-      'tombstone_evicted_early',
-      `${earlySinceLog} tombstone(s) evicted before tombstoneGrace for lack of memory (latest ${JSON.stringify(key)}): absences stamped at or below ${stamp} are no longer vouched for (tombstonesEvictedEarly); raise maxMemory`,
-    );
-    lastEarlyLog = at;
-    earlySinceLog = 0;
+    earlyFloor = stamp;
+    earlyEviction(key);
   };
+  replicas.onUnvouchedRead = throttledWarning(
+    logger,
+    'unvouched_reads',
+    (count, key) =>
+      `${count} hit(s) served to reads that failed over here from a key's primary that did not answer, by clients whose writeConsistency does not wait for this replica (latest ${JSON.stringify(key)}): possibly stale (unvouchedReads); 'all' closes this`,
+  );
   const flush = replicas.flush;
   const checker = options.token === undefined ? undefined : bearerChecker(options.token);
   return {

@@ -26,6 +26,7 @@ export type LogEvent =
   | 'fenced'
   | 'stalled'
   | 'tombstone_evicted_early'
+  | 'unvouched_reads'
   | 'hints_overflowed'
   | 'hints_replayed'
   | 'hint_replay_failed';

@@ -22,6 +22,11 @@ export const COPY_ORIGINS: readonly CopyOrigin[] = ['hint', 'repair', 'restore']
 export interface Written {
   version: number;
   stamp: number;
+  /**
+   * A fresh write that did not apply: the stored entry, stamped newer or winning a tie of stamps,
+   * stands (its version and stamp are these). A tie looks like success by its stamp alone.
+   */
+  superseded?: true;
 }
 
 /** The outcome of a copy or bury: applied (its stamp now stands) or refused (held a newer one). */
@@ -44,6 +49,11 @@ export interface ReplicaStats {
   tombstoneFloor: number;
   restoredKeys: number;
   clockSkewRejections: number;
+  /**
+   * Hits served to gets a client flagged unvouched: it read here because the key's primary did not
+   * answer, and its `writeConsistency` does not make this replica hold every completed write.
+   */
+  unvouchedReads: number;
 }
 
 export interface ReplicaStoreOptions {
@@ -119,11 +129,14 @@ export class ReplicaStore {
     tombstoneFloor: 0,
     restoredKeys: 0,
     clockSkewRejections: 0,
+    unvouchedReads: 0,
   };
   /** Called before reads that honour the fence (the stall detector's request-path look). */
   beforeRead: () => void = () => undefined;
   /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
   onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
+  /** Told of each hit served to a get flagged unvouched (the other unguaranteeable case). */
+  onUnvouchedRead: ((key: string) => void) | undefined;
 
   /**
    * `cache` must report evictions to {@link evicted} (its `onEvict`), so tombstones are counted
@@ -213,6 +226,15 @@ export class ReplicaStore {
     return { ...this.#stats };
   }
 
+  /**
+   * A hit served to a get its client flagged unvouched: possibly stale, and never silent (counted,
+   * and logged by the node).
+   */
+  servedUnvouched(key: string): void {
+    this.#stats.unvouchedReads++;
+    this.onUnvouchedRead?.(key);
+  }
+
   /** Copies a restore wrote (`restore` origin), counted by the caller that knows. */
   countRestored(n: number): void {
     this.#stats.restoredKeys += n;
@@ -244,9 +266,9 @@ export class ReplicaStore {
 
   /**
    * A fresh write (set, add, replace, CAS) stamped `stamp` (undefined: the node stamps it).
-   * Unconditional: newest wins — a write older than the stored one is acknowledged without
-   * applying (last-write-wins orders it just before the newer one) and the stored entry's version
-   * and stamp are returned. Conditional: the condition decides (tombstones are absent), and the
+   * Unconditional: newest wins — a write older than the stored one, or losing a tie of stamps, is
+   * acknowledged without applying (last-write-wins orders it just before the one kept): the stored
+   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides (tombstones are absent), and the
    * write is stamped above what it replaces. Undefined when the condition failed; 413 when the
    * entry does not fit.
    */
@@ -260,11 +282,17 @@ export class ReplicaStore {
     const raw = this.#live.peekEntry(key);
     if (condition === null) {
       value.stamp = stamp ?? this.clock.tick();
-      if (raw !== undefined && compareReplicas(value, raw.value) <= 0) {
-        return { version: raw.version, stamp: stampOf(raw.value) };
+      if (raw !== undefined) {
+        const order = compareReplicas(value, raw.value);
+        const kept = { version: raw.version, stamp: stampOf(raw.value) };
+        // The same write again changes nothing, yet what it wrote is what stands.
+        if (order === 0) return kept;
+        if (order < 0) return { ...kept, superseded: true };
       }
       // A write from before the last flush: the flush removed it already.
-      if (value.stamp <= this.#flushStamp) return { version: 0, stamp: this.#flushStamp };
+      if (value.stamp <= this.#flushStamp) {
+        return { version: 0, stamp: this.#flushStamp, superseded: true };
+      }
     } else {
       const live = raw === undefined || raw.value.tombstone ? undefined : raw;
       if (condition === 'add' ? live !== undefined : live === undefined) return undefined;

@@ -194,6 +194,9 @@ export function batchRunner(node: NodeState): RunBatch {
         // gets always makes progress.
         valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
         const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl);
+        // A fourth element `true`: the client reads this replica because the key's primary did not
+        // answer, and its writes do not wait for this one (writeConsistency 'one'): possibly stale.
+        if (op[3] === true) replicas.servedUnvouched(key);
         const verified = replicas.isVerified(entry);
         out.array(verified ? 6 : 7);
         out.number(200);
@@ -219,10 +222,11 @@ export function batchRunner(node: NodeState): RunBatch {
         if (stamp instanceof Refused) return stamp;
         const written = replicas.write(key, { bytes, flags }, ttl, cond, stamp);
         if (written === undefined) return status(412);
-        out.array(3);
+        out.array(written.superseded ? 4 : 3);
         out.number(204);
         out.number(written.version);
         out.number(written.stamp);
+        if (written.superseded) out.bool(true);
         return;
       }
       case 'delete': {
