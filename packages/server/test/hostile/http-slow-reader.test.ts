@@ -50,8 +50,8 @@ describe('clients that stop reading their responses', () => {
       }
       readers.push(client);
     }
-    // A write probes admission: a read's answer also depends on the stall fence (a node starved
-    // of CPU past stallThreshold serves nothing it held until a peer vouches: 404 under CI load).
+    // A write probes admission: the same check admits or refuses it, and its answer depends on
+    // nothing else (a read's also depends on what the node holds and still vouches for).
     const probe = () => fetch(`${node.url}/v1/keys/probe`, { method: 'PUT', body: 'p' });
     // The budget fills with unread answers: new requests are refused, monitoring still answers.
     await vi.waitFor(
