@@ -52,7 +52,9 @@ describe('a node written 10x its --max-memory', () => {
     let writing = true;
     const watcher = (async () => {
       while (writing) {
-        samples.push(await getJson<Stats>(`${node.url}/v1/stats`));
+        // The node answers it behind the writers' PUTs; starved of CPU, that takes more than
+        // getJson's 1 s default (a TimeoutError under CI load). A deadline, not a speed.
+        samples.push(await getJson<Stats>(`${node.url}/v1/stats`, { timeoutMs: 10_000 }));
         peakRss = Math.max(peakRss, rssBytes(node.pid!));
         await sleep(10);
       }
