@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { demoNodes, isDemoNodeAlive, killDemoNode } from './helpers/demo-nodes.js';
 import { isAlive } from './helpers/ports.js';
+import { EVENTUALLY } from './helpers/eventually.js';
 
 const NARRATION = `
   ok node-1  http://127.0.0.1:41001  pid 1201  (dcache-server --port 41001 --node-id node-1 --max-memory 64mb)
@@ -57,14 +58,18 @@ describe('recognising the demo nodes a test may have to clean up', () => {
 
   it('recognises a node by its command line, and only with its own node id and port', async () => {
     const pid = fakeNode(41001, 'node-1');
-    await expect.poll(() => isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41001 })).toBe(true);
+    await expect
+      .poll(() => isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41001 }), EVENTUALLY)
+      .toBe(true);
     expect(isDemoNodeAlive({ pid, nodeId: 'node-2', port: 41001 })).toBe(false);
     expect(isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41002 })).toBe(false);
 
     killDemoNode({ pid, nodeId: 'node-2', port: 41001 });
     expect(isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41001 })).toBe(true);
     killDemoNode({ pid, nodeId: 'node-1', port: 41001 });
-    await expect.poll(() => isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41001 })).toBe(false);
+    await expect
+      .poll(() => isDemoNodeAlive({ pid, nodeId: 'node-1', port: 41001 }), EVENTUALLY)
+      .toBe(false);
   });
 
   it('cleanup never throws for a pid that is gone or not ours to signal', () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/cluster.js';
 import { getJson } from '../src/http.js';
 import { startNodes } from './helpers/nodes.js';
+import { EVENTUALLY } from './helpers/eventually.js';
 
 const SEEDED = 2000;
 const WORKERS = 8;
@@ -124,7 +125,9 @@ describe('a node killed under load (3 nodes, replicas = 2)', () => {
     await expect.poll(() => client.nodesFor(ownKey)[0], { timeout: 10_000 }).toBe(victim.url);
     const fresh = Array.from({ length: 300 }, (_, i) => [`after-restart:${i}`, i] as const);
     expect(await client.setMany(fresh)).toBe(true);
-    const stats = await getJson<{ items: number; sets: number }>(`${victim.url}/v1/stats`);
+    const stats = await getJson<{ items: number; sets: number }>(`${victim.url}/v1/stats`, {
+      timeoutMs: EVENTUALLY.timeout,
+    });
     expect(stats.items).toBeGreaterThan(100);
     expect(await client.get(ownKey)).toBe(Number(ownKey.split(':')[1]));
     expect(load.errors).toEqual([]);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Cluster } from '../src/cluster.js';
 import { getJson } from '../src/http.js';
 import { startNodes } from './helpers/nodes.js';
+import { EVENTUALLY } from './helpers/eventually.js';
 import { rssBytes } from './helpers/proc.js';
 
 const MiB = 1024 * 1024;
@@ -52,7 +53,11 @@ describe('a node written 10x its --max-memory', () => {
     let writing = true;
     const watcher = (async () => {
       while (writing) {
-        samples.push(await getJson<Stats>(`${node.url}/v1/stats`));
+        // The node answers it behind the writers' PUTs; starved of CPU, that takes more than
+        // getJson's 1 s default (a TimeoutError under CI load). A deadline, not a speed.
+        samples.push(
+          await getJson<Stats>(`${node.url}/v1/stats`, { timeoutMs: EVENTUALLY.timeout }),
+        );
         peakRss = Math.max(peakRss, rssBytes(node.pid!));
         await sleep(10);
       }

@@ -5,6 +5,7 @@ import { Narrator } from '../src/narrator.js';
 import { CTRL_C_EXIT_WINDOW_MS, stoppedByTheStop } from '../src/stop-report.js';
 import { demoNodes, killDemoNode } from './helpers/demo-nodes.js';
 import { freePorts } from './helpers/ports.js';
+import { EVENTUALLY } from './helpers/eventually.js';
 
 let cleanup: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -50,7 +51,9 @@ describe("the demo's Stopping report", () => {
     expect(nodes).toHaveLength(3);
     for (const { pid } of nodes) process.kill(pid, 'SIGINT');
     // Reaped, so the demo has seen each exit.
-    await expect.poll(() => nodes.every(({ pid }) => !existsSync(`/proc/${pid}`))).toBe(true);
+    await expect
+      .poll(() => nodes.every(({ pid }) => !existsSync(`/proc/${pid}`)), EVENTUALLY)
+      .toBe(true);
     onSignal('SIGINT');
 
     expect(await demo).toBe(0);

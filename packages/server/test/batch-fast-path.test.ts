@@ -5,6 +5,7 @@ import { createApp } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
 import { manualClock, startNode } from './helpers.js';
 import type { RunningNode } from './helpers.js';
+import { EVENTUALLY } from './eventually.js';
 
 /**
  * CacheServer answers well-formed `POST /v1/batch` requests on a fast path beside hono (and hands
@@ -212,10 +213,10 @@ describe('POST /v1/batch on a live node answers as the hono route does', () => {
     req.on('error', () => undefined); // we hang up on purpose
     req.write(new Uint8Array(10));
     req.flushHeaders();
-    await vi.waitFor(() => expect(node!.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(node!.server.activeRequests).toBe(1), EVENTUALLY);
     const busy = (await stats()).activeRequests; // the half-sent batch, and the stats request if it counts
     req.destroy();
-    await vi.waitFor(async () => expect((await stats()).errors).toEqual({ 400: 1 }));
+    await vi.waitFor(async () => expect((await stats()).errors).toEqual({ 400: 1 }), EVENTUALLY);
     const after = await stats();
     expect(after.requests.batch).toBe(1);
     expect(after.activeRequests).toBe(busy - 1);

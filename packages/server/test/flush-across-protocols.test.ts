@@ -5,6 +5,7 @@ import { CacheServer, createMemcachedListener } from '../src/index.js';
 import { manualClock, startUpload } from './helpers.js';
 import type { UploadOptions } from './helpers.js';
 import { newCache, RawClient } from './memcached/helpers.js';
+import { EVENTUALLY } from './eventually.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
@@ -239,7 +240,7 @@ describe('a body still arriving when the flush time comes (settled again before 
     await node.write('old');
     await flushes['POST /v1/flush']!(node, 1000);
     const upload = startUpload(`${node.url}${path}`, body.subarray(0, split), options);
-    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1), EVENTUALLY);
     node.clock.advance(2000);
     upload.req.end(body.subarray(split));
     return { status: await upload.status, body: await upload.body };

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/index.js';
 import type { RunningNode } from './helpers.js';
 import { errorOf, startNode } from './helpers.js';
+import { EVENTUALLY } from './eventually.js';
 
 const MiB = 1024 * 1024;
 /** One body the size of the whole budget fills it. */
@@ -47,7 +48,7 @@ async function holdBudget(node: RunningNode, path = '/v1/keys/held') {
     ...(path === '/v1/batch' ? { 'content-type': 'application/msgpack' } : {}),
   });
   held.req.write(Buffer.alloc(MiB - 1));
-  await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(503));
+  await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(503), EVENTUALLY);
   return held;
 }
 
@@ -63,7 +64,7 @@ async function expectBudgetFree(node: RunningNode): Promise<void> {
       body: new Uint8Array(MiB),
     });
     expect(res.status).toBe(204);
-  });
+  }, EVENTUALLY);
 }
 
 describe('maxInflightBodyBytes', () => {
@@ -112,7 +113,7 @@ describe('maxInflightBodyBytes', () => {
     const node = await start();
     const stalled = open(node, '/v1/keys/stalled', { 'content-length': MiB });
     stalled.req.write(Buffer.alloc(1));
-    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1), EVENTUALLY);
     expect((await putSmall(node)).status).toBe(204);
   });
 
@@ -122,7 +123,7 @@ describe('maxInflightBodyBytes', () => {
     half.req.write(Buffer.alloc(MiB / 2));
     const chunked = open(node, '/v1/keys/chunked', {});
     chunked.req.write(Buffer.alloc(MiB / 4));
-    await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(204));
+    await vi.waitFor(async () => expect((await putSmall(node)).status).toBe(204), EVENTUALLY);
     chunked.req.write(Buffer.alloc(MiB / 2)); // passes the budget
     const answer = await chunked.answered;
     expect(answer.statusCode).toBe(503);
@@ -182,7 +183,7 @@ describe('maxInflightBodyBytes', () => {
         const res = await fetch(`${node.url}/v1/keys/big`);
         expect(res.status).toBe(503);
         expect((await errorOf(res)).code).toBe('overloaded');
-      });
+      }, EVENTUALLY);
       expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
       const batch = await fetch(`${node.url}/v1/batch`, {
         method: 'POST',

@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CacheServer } from '../src/index.js';
 import { startNode, startUpload } from './helpers.js';
 import { makeSelfSignedPair } from './self-signed.js';
+import { EVENTUALLY } from './eventually.js';
 
 describe('CacheServer lifecycle', () => {
   it('close() lets an in-flight request finish, refuses new connections, then resolves', async () => {
     const node = await startNode();
     // A PUT whose body is still arriving when close() is called.
     const { req, status: answered } = startUpload(`${node.url}/v1/keys/inflight`, 'half ');
-    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1), EVENTUALLY);
     let closed = false;
     const closing = node.server.close().then(() => (closed = true));
     await new Promise((r) => setImmediate(r));
@@ -45,7 +46,7 @@ describe('CacheServer lifecycle', () => {
       socket.write(
         'PUT /v1/keys/inflight HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 9\r\n\r\nhalf ',
       );
-      await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+      await vi.waitFor(() => expect(node.server.activeRequests).toBe(1), EVENTUALLY);
       const closing = node.server.close();
       // The GET fast path answers it and sends its headers before the server tracks it.
       socket.write('done' + 'GET /v1/keys/late HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
@@ -74,7 +75,7 @@ describe('CacheServer lifecycle', () => {
     const req = request({ ...node.address, path: '/v1/keys/slow', method: 'PUT' });
     req.on('error', () => undefined);
     req.write('never finished');
-    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(node.server.activeRequests).toBe(1), EVENTUALLY);
     await node.server.close(); // would hang forever without the timeout
   });
 

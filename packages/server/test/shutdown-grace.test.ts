@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
+import { EVENTUALLY } from './eventually.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -57,7 +58,7 @@ describe('--shutdown-grace', () => {
   it('a second signal ends the grace: the node stops at once', async () => {
     const node = await startCliNode(['--shutdown-grace', '60000']);
     node.child.kill('SIGTERM');
-    await expect.poll(() => node.output()).toMatch(/serving for 60000 ms more/);
+    await expect.poll(() => node.output(), EVENTUALLY).toMatch(/serving for 60000 ms more/);
     expect(await get(node.url, 'k')).toBe(404);
     const signalled = Date.now();
     expect(await node.stop('SIGTERM')).toBe(0);

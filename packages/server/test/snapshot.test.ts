@@ -19,6 +19,7 @@ import { newCache, RawClient } from './memcached/helpers.js';
 import { createLogger } from '../src/observability/logger.js';
 import { ReplicaStore } from '../src/replication/replica-store.js';
 import { NodeSnapshot } from '../src/snapshot/node-snapshot.js';
+import { EVENTUALLY } from './eventually.js';
 
 let dir: string;
 let file: string;
@@ -199,7 +200,7 @@ describe('warm restarts (snapshotFile)', () => {
   it('the shutdown snapshot includes a write still in flight when close() was called', async () => {
     const first = await start();
     const { req, status } = startUpload(`${first.url}/v1/keys/late`, 'first half ');
-    await vi.waitFor(() => expect(first.server.activeRequests).toBe(1));
+    await vi.waitFor(() => expect(first.server.activeRequests).toBe(1), EVENTUALLY);
     running.delete(first);
     const closing = first.close();
     req.end('second half');

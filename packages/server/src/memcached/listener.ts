@@ -15,6 +15,7 @@ import type { ProtocolShared } from './session.js';
 import { adoptWithSharedReadBuffer } from './shared-buffer-reads.js';
 import { ProtocolStore } from './store.js';
 import { UnsentBudget } from './unsent-budget.js';
+import { StallDetector } from '../replication/stall-detector.js';
 
 /** One read buffer for all of a listener's connections (see adoptWithSharedReadBuffer). */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -86,6 +87,23 @@ export function listenerSharingFlush(
     ...(o.credentials ? { credentials: o.credentials } : {}),
   };
   const secureContext = o.secureContext;
+  // A connection is idle when it took nothing over a period the node ran through. While the node's
+  // own event loop stood still (GC, a CPU-starved machine, SIGSTOP) the client had nothing to take,
+  // and the first look after such a stall comes before the I/O that shows it reading again: a look
+  // within one idle period of a stall of half the timeout or more waits one period more.
+  let lastStallAt = Number.NEGATIVE_INFINITY;
+  const stalls =
+    o.idleTimeoutMs > 0
+      ? new StallDetector({
+          thresholdMs: o.idleTimeoutMs / 2,
+          intervalMs: Math.max(1, Math.min(100, Math.floor(o.idleTimeoutMs / 4))),
+          onStall: () => (lastStallAt = performance.now()),
+        })
+      : undefined;
+  const stalledLately = (): boolean => {
+    stalls?.check();
+    return performance.now() - lastStallAt < o.idleTimeoutMs;
+  };
 
   const accept = (accepted: Socket): void => {
     if (closing !== undefined || counters.curr_connections >= o.maxConnections) {
@@ -131,7 +149,8 @@ export function listenerSharingFlush(
     if (o.idleTimeoutMs > 0) {
       // Node runs a timeout callback once: re-armed with it while a long reply is still moving.
       const onIdle = (): void => {
-        if (connection.sending()) {
+        const moving = connection.sending(); // always asked: it starts the next period's count
+        if (moving || stalledLately()) {
           socket.setTimeout(o.idleTimeoutMs, onIdle);
           return;
         }
@@ -165,6 +184,7 @@ export function listenerSharingFlush(
     clearTimeout(timer);
     // No flush after close, and no timer holding on to the cache.
     store.close();
+    stalls?.stop();
   };
 
   return {
@@ -180,6 +200,7 @@ export function listenerSharingFlush(
           srv.off('error', reject);
           const info = srv.address() as AddressInfo;
           address = { host: info.address, port: info.port };
+          stalls?.start();
           resolve(address);
         });
       });

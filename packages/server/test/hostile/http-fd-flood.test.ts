@@ -4,6 +4,7 @@ import type { CliNode } from '../cli-node.js';
 import { connectionsFitting } from '../../src/fd-limit.js';
 import { destroySockets, rawClient, rssBound, rssSampler } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
+import { EVENTUALLY } from '../eventually.js';
 
 const NOFILE = 256;
 const FLOOD = 400;
@@ -37,8 +38,9 @@ describe(`an fd flood on the HTTP door under ulimit -n ${NOFILE}`, () => {
     const clients = await flood(node);
     const kept = connectionsFitting(NOFILE, 1);
     // The node drops what passes its limit right after accepting it.
-    await vi.waitFor(() =>
-      expect(clients.filter((c) => !c.socket.destroyed).length).toBeLessThanOrEqual(kept),
+    await vi.waitFor(
+      () => expect(clients.filter((c) => !c.socket.destroyed).length).toBeLessThanOrEqual(kept),
+      EVENTUALLY,
     );
     expect(clients.filter((c) => !c.socket.destroyed).length).toBeGreaterThan(kept / 2);
     destroySockets();
@@ -53,8 +55,9 @@ describe(`an fd flood on the HTTP door under ulimit -n ${NOFILE}`, () => {
     });
     const clients = await flood(node);
     // libuv accepts and closes what it has no descriptor for, instead of failing the server.
-    await vi.waitFor(() =>
-      expect(clients.filter((c) => !c.socket.destroyed).length).toBeLessThan(NOFILE),
+    await vi.waitFor(
+      () => expect(clients.filter((c) => !c.socket.destroyed).length).toBeLessThan(NOFILE),
+      EVENTUALLY,
     );
     expect(node.child.exitCode).toBeNull();
     destroySockets();

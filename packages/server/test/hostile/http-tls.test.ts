@@ -8,6 +8,7 @@ import { makeSelfSignedPair } from '../self-signed.js';
 import type { CliNode } from '../cli-node.js';
 import { destroySockets, rawClient } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
+import { EVENTUALLY } from '../eventually.js';
 
 let dir: string;
 beforeAll(() => {
@@ -81,6 +82,6 @@ describe('the HTTPS door', () => {
     expect(clients.slice(0, 5).every((c) => !c.socket.destroyed)).toBe(true);
     destroySockets();
     // Served once the node has seen those connections close.
-    await vi.waitFor(async () => expect(await healthz(node).catch(() => 0)).toBe(200));
+    await vi.waitFor(async () => expect(await healthz(node).catch(() => 0)).toBe(200), EVENTUALLY);
   });
 });

@@ -189,6 +189,48 @@ describe('connections', () => {
     reader.destroy();
   });
 
+  test('a stall of the node itself, longer than the idle timeout, does not cut a client taking in a reply', async () => {
+    // The listener runs on this worker's event loop: blocking it is the node stalling (GC, a
+    // starved CPU), and the reader can take nothing meanwhile. Twice in a row, with a timer turn
+    // between, once the socket buffers are full: the look after the first stall still sees bytes
+    // that moved before it, the look after the second sees none (on CI a 64 MiB reply was cut at
+    // 59 MiB this way).
+    const idleTimeoutMs = 400;
+    const s = await startListener({ idleTimeoutMs });
+    started.push(s);
+    const value = Buffer.alloc(1024 * 1024, 0x61);
+    s.cache.set('big', { bytes: value, flags: 0 });
+    const reader = connect(s.port, '127.0.0.1');
+    reader.on('error', () => {});
+    await new Promise((resolve) => reader.once('connect', resolve));
+    const copies = 64;
+    const total = copies * (`VALUE big 0 ${value.length}\r\n`.length + value.length + 2) + 5;
+    let received = 0;
+    reader.on('data', (d: Buffer) => (received += d.length));
+    reader.write(`get${' big'.repeat(copies)}\r\n`);
+    const stall = (): void => {
+      const until = performance.now() + 3 * idleTimeoutMs;
+      while (performance.now() < until); // the node's loop stands still
+    };
+    let stalls = 0;
+    for (let i = 0; received < total && i < 1000 && !reader.destroyed; i++) {
+      reader.pause();
+      if (i % 2 === 1 && stalls < 2) {
+        stalls++;
+        await new Promise((resolve) => setTimeout(resolve, 50)); // the kernel buffers fill
+        stall();
+        await new Promise((resolve) => setTimeout(resolve, 1)); // the node's idle look runs
+        stall();
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      reader.resume();
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    expect(received).toBe(total);
+    expect(stalls).toBe(2);
+    reader.destroy();
+  });
+
   test('close() ends every connection and resolves once they are closed', async () => {
     const s = await startListener();
     const a = new RawClient(s.port);
