@@ -14,15 +14,17 @@ export function nodeReturned(cluster: Cluster, node: NodeClient): void {
 }
 
 /**
- * A node joined this client's ring (after its first membership): fence it, then restore it as a
- * node seen up again. While the node was out of this ring, this client's writes of the keys it
- * owns went to other nodes only and buried nothing on it once the transition window had closed;
- * meanwhile a client whose ring took it back sooner (DNS views differ by up to one discovery
- * interval) may have restored it, vouching for copies this client then overwrote elsewhere, and
- * that restore is claimed once per node start. The fence makes every entry it holds unverified
- * again, so reads check them against a peer that has the overwrite. It waits for the requests
- * already on the wire to the other nodes (writes made under the ring without it) to land first: a
- * peer checked before one landed would vouch for the copy it replaces.
+ * A node joined this client's ring (after its first membership): fence it, then restore it. While
+ * the node was out of this ring, this client's writes of the keys it owns went to other nodes only
+ * and buried nothing on it once the transition window had closed; meanwhile a client whose ring
+ * took it back sooner (DNS views differ by up to one discovery interval) may have restored it,
+ * vouching for copies this client then overwrote elsewhere, and that restore is claimed once per
+ * node start. The fence makes every entry it holds unverified again, so reads check them against a
+ * peer that has the overwrite; it waits for the requests already on the wire to the other nodes
+ * (writes made under the ring without it) to land first: a peer checked before one landed would
+ * vouch for the copy it replaces. The restore then runs even when another client claimed it: it
+ * copies the overwrites and vouches again for what stands, before the next node of a rolling
+ * restart goes down (a key whose copies are both unverified reads as a miss until rewritten).
  */
 export function nodeJoined(cluster: Cluster, node: NodeClient): void {
   const others = cluster.nodes.filter((other) => other !== node);
@@ -32,6 +34,6 @@ export function nodeJoined(cluster: Cluster, node: NodeClient): void {
     new Promise((resolve) => setImmediate(resolve))
       .then(() => Promise.all(others.map((other) => other.settled())))
       .then(() => fenceIfPending(cluster, node))
-      .then(() => restoreReturned(cluster, node)),
+      .then(() => restoreReturned(cluster, node, 'restore anyway')),
   );
 }

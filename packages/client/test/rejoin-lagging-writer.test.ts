@@ -82,6 +82,7 @@ describe('a node taken back by a lagging client after another client restored it
 
     // Its DNS view catches up: it takes the node back (the restore is claimed already).
     const fencesBefore = await fences(rejoining);
+    const restoresBefore = lagging.getReplicationStats().restoresRun;
     await lagging.addNode(rejoining);
     // What the lagging client does for the node it took back, given the time to do it (without
     // the fence, nothing happens and the wait runs out).
@@ -98,5 +99,11 @@ describe('a node taken back by a lagging client after another client restored it
     }
     expect(wrong).toEqual([]);
     expect(lagging.getReplicationStats().fencesSent).toBe(1);
+    // And restored it again, though the restorer had claimed this node start's restore: the fence
+    // undid what that restore vouched for.
+    await waitFor(
+      () => lagging.getReplicationStats().restoresRun === restoresBefore + 1,
+      'the lagging client’s restore',
+    );
   });
 });
