@@ -18,8 +18,8 @@ import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
 import { addBatchingStats } from './batching-stats.js';
 import type { BatchingStats } from './batching-stats.js';
-import { nodeReturned } from './node-return.js';
-import { restoreAfterRemoval, restoreReturned } from './restore.js';
+import { nodeJoined, nodeReturned } from './node-return.js';
+import { restoreAfterRemoval } from './restore.js';
 import { Transition } from './transition.js';
 
 /**
@@ -189,10 +189,12 @@ export class Cluster {
     // A node that joins may be one that left and came back — a pod restarted behind a headless
     // Service whose records drop it meanwhile — holding what it had then (a snapshot, unverified):
     // it gets the restore a node seen up again gets (one client per node start claims it), whose
-    // copies verify what still stands and bring what it missed. Nothing to copy with one replica.
+    // copies verify what still stands and bring what it missed; and a fence first, since another
+    // client may have restored it already, before this client's last writes without it
+    // (node-return.ts). Nothing to copy or vouch with one replica.
     if (hadNodes && this.replicas >= 2) {
       for (const node of this.#nodes) {
-        if (added.some(({ url }) => url === node.url)) this.track(restoreReturned(this, node));
+        if (added.some(({ url }) => url === node.url)) nodeJoined(this, node);
       }
     }
     for (const node of leaving) this.#leaving.add(node);

@@ -35,6 +35,8 @@ export class NodeClient {
   /** Requests to this node on the wire, and who waits for there to be none. */
   #active = 0;
   #idleWaiters: (() => void)[] = [];
+  /** The requests on the wire (`settled`). */
+  readonly #inFlight = new Set<Promise<unknown>>();
 
   constructor(url: string, options: NodeClientOptions) {
     this.url = url;
@@ -82,6 +84,14 @@ export class NodeClient {
   }
 
   /**
+   * Resolves once the requests on the wire now have answered or failed (not those sent later):
+   * what was sent before a point in time has landed, or will not be acknowledged.
+   */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /**
    * Runs one operation: queued for this tick's batch, or as a request of its own. A traced call's
    * `trace` learns the size of the batch the operation rode in.
    */
@@ -94,14 +104,17 @@ export class NodeClient {
   /** One `POST /v1/batch` bounded by `timeout` ms, feeding the outcome to the failure detector. */
   async send(ops: readonly BatchOp[], timeout = this.#timeout): Promise<BatchResult[]> {
     this.#active++;
+    const request = this.#transport.batch(this.url, ops, timeout);
+    this.#inFlight.add(request);
     try {
-      const results = await this.#transport.batch(this.url, ops, timeout);
+      const results = await request;
       this.health.recordSuccess();
       return results;
     } catch (error) {
       if (countsAsFailure(error)) this.health.recordFailure(asError(error));
       throw error;
     } finally {
+      this.#inFlight.delete(request);
       if (--this.#active === 0) this.#wakeIdleWaiters();
     }
   }

@@ -1,4 +1,5 @@
-// What the client does when the failure detector sees a node marked down answer again.
+// What the client does when a node comes back: seen up again by the failure detector, or taken
+// (back) into its ring.
 import type { Cluster } from './cluster.js';
 import { fenceIfPending } from './hints.js';
 import type { NodeClient } from './node-client.js';
@@ -10,4 +11,29 @@ import { restoreReturned } from './restore.js';
  */
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
   cluster.track(fenceIfPending(cluster, node).then(() => restoreReturned(cluster, node)));
+}
+
+/**
+ * A node joined this client's ring (after its first membership): fence it, then restore it. While
+ * the node was out of this ring, this client's writes of the keys it owns went to other nodes only
+ * and buried nothing on it once the transition window had closed; meanwhile a client whose ring
+ * took it back sooner (DNS views differ by up to one discovery interval) may have restored it,
+ * vouching for copies this client then overwrote elsewhere, and that restore is claimed once per
+ * node start. The fence makes every entry it holds unverified again, so reads check them against a
+ * peer that has the overwrite; it waits for the requests already on the wire to the other nodes
+ * (writes made under the ring without it) to land first: a peer checked before one landed would
+ * vouch for the copy it replaces. The restore then runs even when another client claimed it: it
+ * copies the overwrites and vouches again for what stands, before the next node of a rolling
+ * restart goes down (a key whose copies are both unverified reads as a miss until rewritten).
+ */
+export function nodeJoined(cluster: Cluster, node: NodeClient): void {
+  const others = cluster.nodes.filter((other) => other !== node);
+  cluster.fenceOnReturn.add(node);
+  cluster.track(
+    // A turn first: operations queued in this tick leave in it.
+    new Promise((resolve) => setImmediate(resolve))
+      .then(() => Promise.all(others.map((other) => other.settled())))
+      .then(() => fenceIfPending(cluster, node))
+      .then(() => restoreReturned(cluster, node, 'restore anyway')),
+  );
 }

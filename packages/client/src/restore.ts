@@ -105,12 +105,20 @@ async function copyListed(
  * (`POST /v1/restore-claim`: 204 to the first caller per node start, 409 after) copies to it the
  * keys it is a natural replica of from the other nodes that hold them. A node that restarted empty
  * gets back what it had; one that kept its data refuses older copies (412) and costs a listing.
+ * `claimed: 'restore anyway'`: also when another client claimed it (a fence since then undid what
+ * that restore vouched for: node-return.ts).
  */
-export async function restoreReturned(cluster: Cluster, returned: NodeClient): Promise<void> {
+export async function restoreReturned(
+  cluster: Cluster,
+  returned: NodeClient,
+  claimed: 'skip' | 'restore anyway' = 'skip',
+): Promise<void> {
   try {
     await cluster.transport.post(returned.url, '/v1/restore-claim');
-  } catch {
-    return; // another client claimed it (409), or the node cannot be restored to (old, or down)
+  } catch (error) {
+    // Another client claimed it (409), or the node cannot be restored to (old, or down).
+    const taken = isNodeRequestError(error) && error.status === 409;
+    if (!taken || claimed === 'skip') return;
   }
   cluster.counters.restoresRun++;
   const owners = (row: ListedKey): readonly NodeClient[] =>
