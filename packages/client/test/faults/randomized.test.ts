@@ -78,7 +78,8 @@ describe('randomized faults, two client processes', () => {
       durationMs: FAULTS_MS,
       quietMs: [SETTLE_MS + 200, SETTLE_MS + 1000],
     });
-    scenario = await Scenario.start({ snapshots: true });
+    // The CLI's --stall-threshold: the schedule's pauses last from 0.5 s, and each must fence.
+    scenario = await Scenario.start({ snapshots: true, stallThresholdMs: 500 });
     const steps: string[] = [];
     /** When each faulted node was reachable again, on the histories' clock. */
     const returns: number[] = [];
