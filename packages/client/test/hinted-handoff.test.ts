@@ -29,7 +29,9 @@ describe('hinted handoff', () => {
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     const client = new DistributedCacheClient(urls, {
-      timeout: 500,
+      // Marks node 0 down at its first timeout; the live nodes must answer within it too, and a
+      // loaded machine made them miss 500 ms (a delete rejected: both replicas timed out).
+      timeout: 2000,
       failureThreshold: 1,
       probeInterval: 100,
     });
