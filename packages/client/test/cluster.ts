@@ -92,28 +92,60 @@ export async function listenOnLoopback(server: Server): Promise<string> {
 
 /**
  * A TCP server that accepts connections and never answers: the worst kind of dead node.
- * Counts the connections it accepted.
+ *
+ * It counts what it has taken in, which lives in this process's event loop: a connection or a
+ * request the client sent is counted only when the loop next polls for I/O. A loop held up past
+ * the client's timeout runs that timer first, so the caller learns of the timeout before the
+ * count moves; `settled()` lets the loop poll first. After a request times out, undici may open a
+ * fresh connection in place of the one it gave up, on its own schedule: that one carries no
+ * request, so "was the node tried" is `requests()`, not `connections()`.
  */
 export async function startBlackHole(): Promise<{
   url: string;
+  /** Connections accepted, including idle ones that never carried a request. */
   connections: () => number;
+  /**
+   * Requests that arrived (one per connection: nothing is answered, so nothing follows it) whose
+   * request line starts with `prefix` (`'POST /v1/batch'`); every request without one.
+   */
+  requests: (prefix?: string) => number;
   /** Connections the client has closed. */
   closed: () => number;
+  /** Connections a request arrived on that are still open. */
+  openRequests: () => number;
+  /** Resolves once the loop has polled for I/O: what the client sent before now is counted. */
+  settled: () => Promise<void>;
   close: () => Promise<void>;
 }> {
   const sockets = new Set<Socket>();
+  const carrying = new Set<Socket>();
   let accepted = 0;
+  const requestLines: string[] = [];
   const server: Server = createServer((socket) => {
     accepted++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      const end = chunk.indexOf('\r\n');
+      requestLines.push(chunk.toString('latin1', 0, end === -1 ? chunk.length : end));
+      carrying.add(socket);
+    });
+    socket.on('close', () => {
+      sockets.delete(socket);
+      carrying.delete(socket);
+    });
     socket.on('error', () => undefined);
   });
   const url = await listenOnLoopback(server);
   return {
     url,
     connections: () => accepted,
+    requests: (prefix = '') => requestLines.filter((line) => line.startsWith(prefix)).length,
     closed: () => accepted - sockets.size,
+    openRequests: () => carrying.size,
+    // Two turns: the first may start in a poll phase whose events were gathered before now.
+    settled: async () => {
+      for (let turn = 0; turn < 2; turn++) await new Promise((resolve) => setImmediate(resolve));
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

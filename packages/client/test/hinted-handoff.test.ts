@@ -17,13 +17,21 @@ afterEach(async () => {
   nemesis = undefined;
 });
 
+/** Node 0's `--stall-threshold`, and how long it is paused at least (a stall it notices). */
+const STALL_MS = 2000;
+const PAUSE_MS = STALL_MS + 500;
+
 describe('hinted handoff', () => {
   it('a replica paused (SIGSTOP) while its keys are overwritten and deleted holds the new values and tombstones soon after SIGCONT', async () => {
-    nemesis = await Nemesis.start({ nodes: 3 });
+    // Node 0 is paused longer than the threshold, so it fences itself on SIGCONT; the stalls a
+    // loaded machine causes (about 1.2 s at most, nemesis.ts) stay below it.
+    nemesis = await Nemesis.start({ nodes: 3, stallThresholdMs: STALL_MS });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     const client = new DistributedCacheClient(urls, {
-      timeout: 500,
+      // Marks node 0 down at its first timeout; the live nodes must answer within it too, and a
+      // loaded machine made them miss 500 ms (a delete rejected: both replicas timed out).
+      timeout: 2000,
       failureThreshold: 1,
       probeInterval: 100,
     });
@@ -36,6 +44,7 @@ describe('hinted handoff', () => {
     expect(deleted.length).toBeGreaterThan(0);
 
     nemesis.pause(0);
+    const pausedAt = performance.now();
     // The first write to node 0 times out and marks it down (failureThreshold 1): if node 0 was
     // that key's primary, the set is only partly done (false). The rest go to stand-ins.
     const stored: boolean[] = [];
@@ -45,6 +54,7 @@ describe('hinted handoff', () => {
     await waitFor(() => client.getReplicationStats().hintsHandedOff >= share.length, 'hints', {
       timeoutMs: 5000,
     });
+    await new Promise((resolve) => setTimeout(resolve, pausedAt + PAUSE_MS - performance.now()));
     nemesis.resume(0);
 
     // Within the settle time (the tests may wait 5 s): every overwrite and delete is on node 0,
@@ -65,6 +75,10 @@ describe('hinted handoff', () => {
       (await nodeCounter(urls[1]!, 'hintsReplayed')) +
         (await nodeCounter(urls[2]!, 'hintsReplayed')),
     ).toBeGreaterThan(0);
+    expect(
+      await nodeCounter(urls[0]!, 'stalls'),
+      'node 0 noticed its pause',
+    ).toBeGreaterThanOrEqual(1);
     // And every process reads the new state from now on, node 0 first or not.
     const reader = new DistributedCacheClient(urls);
     clients.push(reader);

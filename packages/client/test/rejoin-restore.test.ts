@@ -25,7 +25,6 @@ describe('a node that rejoins the ring, replicas 2', () => {
     nemesis = await Nemesis.start({
       nodes: 3,
       snapshots: true,
-      args: ['--stall-threshold', '10000'],
     });
     const urls = nemesis.urls;
     const client = new DistributedCacheClient(urls, {

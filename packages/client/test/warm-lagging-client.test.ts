@@ -109,7 +109,6 @@ describe('a client still on the old ring, replicas 1', () => {
     nemesis = await Nemesis.start({
       nodes: 4,
       snapshots: true,
-      args: ['--stall-threshold', '10000'],
     });
     const urls = nemesis.urls;
     const moved = connect(urls);

@@ -15,6 +15,11 @@ afterEach(async () => {
 });
 
 const KEYS = Array.from({ length: 200 }, (_, i) => `warm:${i}`);
+/**
+ * quietMs for tests that read moved keys and then wait for the window to go quiet: above the
+ * pauses a loaded machine puts between two steps of a test (over 1 s seen), below waitFor's 10 s.
+ */
+const QUIET_MS = 3000;
 
 function connect(nodes: readonly string[], options: ClientOptions): DistributedCacheClient {
   // A generous timeout: CLI nodes on a loaded 2-core machine must not look failed.
@@ -127,7 +132,10 @@ for (const replicas of [1, 2]) {
         {
           replicas,
           writeConsistency: 'all',
-          transition: { maxWindowMs: 60_000, quietMs: 400 },
+          // Quiet long enough that the reads below come first: the window closes quietMs after
+          // the change when no read has fallen back yet, and a loaded machine took over 400 ms to
+          // get from the change to them (52 keys missed).
+          transition: { maxWindowMs: 60_000, quietMs: QUIET_MS },
           onTransition: (event) => events.push(event),
         },
       );
@@ -282,7 +290,9 @@ describe('warm transitions: the window', () => {
     const events: TransitionEvent[] = [];
     const client = connect([a!.url, b!.url, c!.url], {
       replicas: 1,
-      transition: { maxWindowMs: 60_000, quietMs: 300 },
+      // Quiet long enough that the reads below come first (see removeNode 4→3; 300 ms let 54 keys
+      // miss on a loaded machine).
+      transition: { maxWindowMs: 60_000, quietMs: QUIET_MS },
       onTransition: (event) => events.push(event),
     });
     expect(await client.setMany(KEYS.map((key) => [key, 'old'] as const))).toBe(true);

@@ -57,10 +57,10 @@ describe("writeConsistency 'one'", () => {
     expect(valueOn(node, key)).toStrictEqual({ primary: node.url });
     // The black hole was asked too: 'one' did not simply skip the slow replica.
     await waitFor(() => hole.connections() >= 1, 'the write to reach the black hole');
-    // close() waits for the writes to the black hole to time out in the background.
-    const closing = performance.now();
+    // close() waits for the write to the black hole to time out in the background: its timer ran
+    // from when it was sent, after `started` (however long a loaded machine took to get here).
     await writer.close();
-    expect(performance.now() - closing).toBeGreaterThan(TIMEOUT / 4);
+    expect(performance.now() - started).toBeGreaterThan(TIMEOUT * 0.9);
   });
 
   it('waits for the primary (what reads ask first); once its request fails, the other ack answers false', async () => {

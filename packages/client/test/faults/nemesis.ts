@@ -13,12 +13,29 @@ import { DIR_PREFIX, PIDS_FILE, sweepAbandoned, undoAtExit } from './leftovers.j
 
 export { sweepAbandoned } from './leftovers.js';
 
+/**
+ * The nodes' `--stall-threshold` unless a test asks otherwise (the CLI's is 500 ms). A node whose
+ * event loop stops for longer fences itself: each entry it holds needs a peer to vouch for it
+ * before it is served. On a loaded 2-core CI machine a node's loop stops for up to about 1.2 s
+ * now and then (measured with `--stall-threshold 100` at load 18–23), so any node may fence itself
+ * at any time. Where it is the only replica left to vouch for a key (the other restarted from a
+ * snapshot, say), reads miss, as the design says they must, and a test of another fault counts
+ * lost writes; its own HTTP API answers 404, and a restore will not copy from it. 10 s is beyond
+ * what load does; a test whose fault is a stall (a pause) sets a threshold below its pause.
+ */
+export const STALL_THRESHOLD_MS = 10_000;
+
 export interface NemesisOptions {
   /** Nodes to start. @default 3 */
   nodes?: number;
   /** Give each node `--snapshot-file` in the nemesis's temp dir (for `restart(i, 'snapshot')`). */
   snapshots?: boolean;
-  /** Extra CLI flags for every node (the CLI's defaults otherwise, as users run it). */
+  /** Every node's `--stall-threshold`, in ms. @default STALL_THRESHOLD_MS */
+  stallThresholdMs?: number;
+  /**
+   * Extra CLI flags for every node (the CLI's defaults otherwise, as users run it, but for the
+   * stall threshold).
+   */
   args?: readonly string[];
 }
 
@@ -90,6 +107,8 @@ export class Nemesis {
       for (const nemesis of [...live]) nemesis.undoSync();
     });
     const nemesis = new Nemesis(mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`)), [
+      '--stall-threshold',
+      String(options.stallThresholdMs ?? STALL_THRESHOLD_MS),
       ...(options.args ?? []),
     ]);
     live.add(nemesis);

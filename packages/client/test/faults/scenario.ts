@@ -13,6 +13,7 @@ import type { CheckReport } from './checker.js';
 import { HistoryRecorder, readHistory } from './history.js';
 import type { Operation } from './history.js';
 import { Nemesis } from './nemesis.js';
+import { clientCounters, clusterCounters } from './replication-counters.js';
 import { runPlan, runWorkerProcess, tally } from './worker.js';
 import type { PlainClientOptions, PlanStep, WorkloadOptions } from './worker.js';
 
@@ -52,6 +53,17 @@ export function faultWriteProblems(faultWrites: readonly Operation[]): string {
     return `${notOk.length} unconfirmed, more than the ${MAX_UNCONFIRMED_FAULT_WRITES} caught before the node is marked down`;
   }
   return '';
+}
+
+export interface ScenarioStartOptions {
+  /** @default 3 */
+  nodes?: number;
+  /** Each node has a snapshot file (for the 'snapshot' fault). */
+  snapshots?: boolean;
+  /** Flags for every node besides the nemesis's own. */
+  nodeArgs?: readonly string[];
+  /** Every node's `--stall-threshold`, in ms. @default STALL_THRESHOLD_MS (nemesis.ts) */
+  stallThresholdMs?: number;
 }
 
 export type ScenarioFault = 'pause' | 'partition' | 'crash' | 'snapshot';
@@ -130,12 +142,13 @@ export class Scenario {
     this.dir = dir;
   }
 
-  static async start(
-    options: { nodes?: number; snapshots?: boolean; nodeArgs?: readonly string[] } = {},
-  ): Promise<Scenario> {
+  static async start(options: ScenarioStartOptions = {}): Promise<Scenario> {
     const nemesis = await Nemesis.start({
       nodes: options.nodes ?? 3,
       snapshots: options.snapshots === true,
+      ...(options.stallThresholdMs === undefined
+        ? {}
+        : { stallThresholdMs: options.stallThresholdMs }),
       args: options.nodeArgs ?? [],
     });
     return new Scenario(nemesis, mkdtempSync(join(tmpdir(), 'dcache-scenario-')));
@@ -269,6 +282,28 @@ export class Scenario {
       `checker: ${report.violations.length} violations in ${report.reads} reads (stale ${stale}, resurrected ${resurrected}, lost ${lost})`,
     );
     if (report.violations.length > 0) log(describeViolations(report, 10));
+    log(await this.#doubts(writer));
     return { history, report, faultWrites, reads, log: lines.join('\n') };
+  }
+
+  /**
+   * What made nodes doubt their entries (stalls, fences) and what the writer's reads did about it,
+   * for the failure message: a miss is the design's answer when no replica can vouch for a key.
+   */
+  async #doubts(writer: DistributedCacheClient): Promise<string> {
+    const reachable = this.nemesis.nodes.filter((n) => n.state === 'up' && !n.partitioned);
+    try {
+      const nodes = await clusterCounters(reachable.map((n) => n.url));
+      const shown = nodes.map(({ url, values }) => {
+        const { stalls, fences, verifications, staleReadsPrevented } = values;
+        return `${url} ${JSON.stringify({ stalls, fences, verifications, staleReadsPrevented })}`;
+      });
+      const { verifications, staleReadsPrevented, unverifiedDropped } =
+        await clientCounters(writer);
+      const client = JSON.stringify({ verifications, staleReadsPrevented, unverifiedDropped });
+      return `nodes: ${shown.join('; ')}\nwriter: ${client}`;
+    } catch (error) {
+      return `node counters not read: ${(error as Error).message}`;
+    }
   }
 }

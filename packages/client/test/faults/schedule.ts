@@ -64,7 +64,7 @@ async function end(nemesis: Nemesis, { kind, node }: ScheduledFault): Promise<vo
 
 /**
  * Runs `schedule` against `nemesis` in real time (a fault that takes long to do or undo — a restart
- * — shifts the later ones). `onStep` hears each step, for the log a failing run prints: the fault,
+ * — shifts the later ones; each fault lasts as long as drawn, however late it begins). `onStep` hears each step, for the log a failing run prints: the fault,
  * its end, and `node N back` once the node is reachable again (a restarted one is listening).
  */
 export async function runSchedule(
@@ -81,8 +81,9 @@ export async function runSchedule(
   for (const fault of schedule) {
     await until(Math.max(fault.at, back + settleMs));
     onStep(`${Date.now() - started} ms: ${fault.kind} node ${fault.node}`);
+    const begun = Date.now() - started;
     await begin(nemesis, fault);
-    await until(fault.until);
+    await until(begun + fault.until - fault.at);
     onStep(`${Date.now() - started} ms: end ${fault.kind} node ${fault.node}`);
     await end(nemesis, fault);
     back = Date.now() - started;

@@ -13,7 +13,10 @@ afterEach(async () => {
 
 describe('a paused node', () => {
   it('serves no old value and no deleted key after it resumes, to the writer or another process', async () => {
-    scenario = await Scenario.start();
+    // The pause is the stall: it lasts at least the client's three failed requests before it marks
+    // the node down (3 × its 1 s timeout), so the node fences itself on SIGCONT; a loaded machine's
+    // stalls (about 1.2 s at most, nemesis.ts) do not fence the others.
+    scenario = await Scenario.start({ stallThresholdMs: 2000 });
     const result = await scenario.run('pause');
     // Those caught before the client marked the node down are unconfirmed: their primary never
     // acknowledged (scenario.ts, MAX_UNCONFIRMED_FAULT_WRITES).
