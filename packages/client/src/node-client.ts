@@ -33,10 +33,8 @@ export class NodeClient {
   readonly #timeout: number;
   readonly #batcher: Batcher;
   /** Requests to this node on the wire, and who waits for there to be none. */
-  #active = 0;
-  #idleWaiters: (() => void)[] = [];
-  /** The requests on the wire (`settled`). */
   readonly #inFlight = new Set<Promise<unknown>>();
+  #idleWaiters: (() => void)[] = [];
 
   constructor(url: string, options: NodeClientOptions) {
     this.url = url;
@@ -66,20 +64,20 @@ export class NodeClient {
 
   /** Something for this node is queued or on the wire. */
   get busy(): boolean {
-    return this.#active > 0 || this.#batcher.queued > 0;
+    return this.#inFlight.size > 0 || this.#batcher.queued > 0;
+  }
+
+  /** What this node's batcher did (`getBatchingStats`). */
+  batchingStats(): BatchingStats {
+    return this.#batcher.stats();
   }
 
   /**
    * Resolves once no request to this node is on the wire. Queued operations leave within the turn,
    * and answers beget more work (a replica after a miss, a repair), so callers re-check `busy`.
    */
-  /** What this node's batcher did (`getBatchingStats`). */
-  batchingStats(): BatchingStats {
-    return this.#batcher.stats();
-  }
-
   whenIdle(): Promise<void> {
-    if (this.#active === 0) return Promise.resolve();
+    if (this.#inFlight.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
@@ -103,7 +101,6 @@ export class NodeClient {
 
   /** One `POST /v1/batch` bounded by `timeout` ms, feeding the outcome to the failure detector. */
   async send(ops: readonly BatchOp[], timeout = this.#timeout): Promise<BatchResult[]> {
-    this.#active++;
     const request = this.#transport.batch(this.url, ops, timeout);
     this.#inFlight.add(request);
     try {
@@ -115,7 +112,7 @@ export class NodeClient {
       throw error;
     } finally {
       this.#inFlight.delete(request);
-      if (--this.#active === 0) this.#wakeIdleWaiters();
+      if (this.#inFlight.size === 0) this.#wakeIdleWaiters();
     }
   }
 
