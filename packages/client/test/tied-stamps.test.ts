@@ -88,6 +88,9 @@ describe('a set stamped alike with a write that ended before it began', () => {
         } while (!outcome.tied && ++attempt < ATTEMPTS);
         expect(outcome.tied, 'the set was stamped alike with the earlier write').toBe(true);
         expect(outcome.read).toBe('aaa');
+        // Under 'one' the set resolved on the primary's answer; the other replica's send may still
+        // be on the wire. close() waits for it: then every replica must hold the set.
+        await client.close();
         for (const url of urls) {
           const reader = new DistributedCacheClient([url], { timeout: 5000 });
           clients.push(reader);
