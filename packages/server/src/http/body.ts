@@ -6,11 +6,11 @@ import { HttpError } from '../errors/http-error.js';
 import type { InflightBudget } from './inflight-budget.js';
 
 /**
- * A declared Content-Length up to this is allocated at once (one exact-size buffer, no copy);
- * a longer body is collected as it arrives and joined at the end, so a client that declares
- * 16 MiB and sends a byte costs a byte, not 16 MiB — many such connections cannot exhaust memory.
+ * A declared Content-Length up to this is reserved in the node's body budget at once; a longer
+ * body is reserved as its bytes arrive, so a client that declares 16 MiB and sends a byte holds a
+ * byte, not 16 MiB — many such connections cannot exhaust the budget.
  */
-export const EAGER_BODY_BYTES = 64 * 1024;
+const WHOLE_RESERVATION_BYTES = 64 * 1024;
 
 /** What bounds one body: its own limit, and the node's budget shared by all bodies in flight. */
 export interface BodyLimits {
@@ -56,8 +56,8 @@ export function declaredLength(
 
 /**
  * One body's share of the node's budget: the bytes it holds. A small declared body is reserved
- * whole before its exact-size buffer is allocated; any other grows chunk by chunk as bytes arrive,
- * so a client that declares 16 MiB and stalls holds (and reserves) only what it sent. Throws the
+ * whole before it is read; any other grows chunk by chunk as bytes arrive, so a client that
+ * declares 16 MiB and stalls holds (and reserves) only what it sent. Throws the
  * budget's 503 when bytes do not fit; `release()` returns everything and may be called again.
  */
 class Reservation {
@@ -67,7 +67,7 @@ class Reservation {
 
   constructor(budget: InflightBudget, length: number | undefined) {
     this.#budget = budget;
-    this.#whole = length !== undefined && length <= EAGER_BODY_BYTES;
+    this.#whole = length !== undefined && length <= WHOLE_RESERVATION_BYTES;
     if (this.#whole) {
       budget.reserve(length!);
       this.#held = length!;
@@ -86,68 +86,90 @@ class Reservation {
   }
 }
 
+/** A received chunk as the body itself, when it is the only one and nothing else shares its memory. */
+function soleChunk(chunks: readonly Buffer[]): Uint8Array | undefined {
+  if (chunks.length !== 1) return undefined;
+  const chunk = chunks[0]!;
+  // Node's parser hands each chunk a memory of its own; a chunk cut from a shared one would keep
+  // all of it alive for as long as the value is stored, so that one is copied.
+  if (chunk.byteOffset !== 0 || chunk.byteLength !== chunk.buffer.byteLength) return undefined;
+  return new Uint8Array(chunk.buffer, 0, chunk.byteLength);
+}
+
 /**
- * Reads Node's request stream directly (much cheaper than a web ReadableStream per request); the
- * one body reader of the hono routes and the batch fast path. The reservation is released on every
- * way out: the end of the body, a refusal, an error, an abort or the socket closing first.
- * Past the limit (or the budget) it stops listening and leaves the socket paused: @hono/node-server
- * then drains what is in flight for at most 500 ms / 64 MiB after the answer is sent, and closes
- * the connection, so the answer reaches the client and nothing is buffered.
+ * Reads Node's request stream directly (much cheaper than a web ReadableStream per request), and
+ * calls `onBody` with the bytes or `onRefusal` with why not (400, 413, 503), once. The one body
+ * reader of the hono routes (through {@link readIncoming}) and of the batch fast path, which takes
+ * the callbacks to spare every batch a promise chain. The reservation is released on every way
+ * out: the end of the body, a refusal, an error, an abort or the socket closing first. Past the
+ * limit (or the budget) it stops listening and leaves the socket paused: @hono/node-server then
+ * drains what is in flight for at most 500 ms / 64 MiB after the answer is sent, and closes the
+ * connection, so the answer reaches the client and nothing is buffered.
  */
-export function readIncoming(incoming: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
+export function readIncomingInto(
+  incoming: IncomingMessage,
+  limits: BodyLimits,
+  onBody: (body: Uint8Array) => void,
+  onRefusal: (error: HttpError) => void,
+): void {
   const { limit, length, what, budget } = limits;
-  return new Promise((resolve, reject) => {
-    const reservation = new Reservation(budget, length);
-    // With a small declared length the bytes land in one exact-size allocation; otherwise chunks
-    // are copied once at the end. Either way the stored value owns exactly its bytes.
-    const exact =
-      length === undefined || length > EAGER_BODY_BYTES ? undefined : new Uint8Array(length);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = (): void => {
-      reservation.release();
-      incoming.off('data', onData);
-      incoming.off('end', onEnd);
-      incoming.off('error', onError);
-      incoming.off('aborted', onAborted);
-      incoming.off('close', onClose);
-    };
-    const refuse = (error: HttpError): void => {
-      done();
-      incoming.pause();
-      reject(error);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (size + chunk.length > limit) return refuse(tooLarge(limit, what));
-      try {
-        reservation.grow(chunk.length);
-      } catch (error) {
-        return refuse(error as HttpError);
-      }
-      if (exact) exact.set(chunk, size);
-      else chunks.push(chunk);
-      size += chunk.length;
-    };
-    const onEnd = (): void => {
-      done();
-      if (exact) resolve(size === exact.length ? exact : exact.subarray(0, size));
-      else resolve(joinChunks(chunks, size));
-    };
-    const onError = (error: Error): void => {
-      done();
-      reject(
-        new HttpError(400, 'bad_request', 'the request body could not be read', { cause: error }),
-      );
-    };
-    const onAborted = (): void => onError(new Error('request aborted'));
-    // Closed before its end (a timeout, a reset): nothing else may fire, and the bytes must return.
-    const onClose = (): void => onError(new Error('connection closed before the body ended'));
-    incoming.on('data', onData);
-    incoming.on('end', onEnd);
-    incoming.on('error', onError);
-    incoming.on('aborted', onAborted);
-    incoming.on('close', onClose);
-  });
+  let reservation: Reservation;
+  try {
+    reservation = new Reservation(budget, length);
+  } catch (error) {
+    onRefusal(error as HttpError);
+    return;
+  }
+  // Chunks are copied once, at the end, into memory the body owns exactly — unless there is only
+  // one (the usual small body), which already does.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const done = (): void => {
+    reservation.release();
+    incoming.off('data', onData);
+    incoming.off('end', onEnd);
+    incoming.off('error', onError);
+    incoming.off('aborted', onAborted);
+    incoming.off('close', onClose);
+  };
+  const refuse = (error: HttpError): void => {
+    done();
+    incoming.pause();
+    onRefusal(error);
+  };
+  const onData = (chunk: Buffer): void => {
+    if (size + chunk.length > limit) return refuse(tooLarge(limit, what));
+    try {
+      reservation.grow(chunk.length);
+    } catch (error) {
+      return refuse(error as HttpError);
+    }
+    chunks.push(chunk);
+    size += chunk.length;
+  };
+  const onEnd = (): void => {
+    done();
+    onBody(soleChunk(chunks) ?? joinChunks(chunks, size));
+  };
+  const onError = (error: Error): void => {
+    done();
+    onRefusal(
+      new HttpError(400, 'bad_request', 'the request body could not be read', { cause: error }),
+    );
+  };
+  const onAborted = (): void => onError(new Error('request aborted'));
+  // Closed before its end (a timeout, a reset): nothing else may fire, and the bytes must return.
+  const onClose = (): void => onError(new Error('connection closed before the body ended'));
+  incoming.on('data', onData);
+  incoming.on('end', onEnd);
+  incoming.on('error', onError);
+  incoming.on('aborted', onAborted);
+  incoming.on('close', onClose);
+}
+
+/** {@link readIncomingInto} as a promise. */
+export function readIncoming(incoming: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => readIncomingInto(incoming, limits, resolve, reject));
 }
 
 /** Fetch-runtime path (and `app.request()` in tests): reads the web stream and cancels it on overflow. */

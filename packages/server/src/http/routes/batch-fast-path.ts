@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
 import { encodingOfContentType } from '../codec/encoding.js';
-import { readIncoming } from '../body.js';
+import { readIncomingInto } from '../body.js';
 import { errorJson, refusalOf } from '../../operations/refusal.js';
 import type { RunBatch } from './batch-ops.js';
 import { CLOCK_HEADER } from './batch-ops.js';
@@ -24,8 +24,8 @@ function isMsgpack(type: string | undefined): boolean {
  * whose every precondition holds — msgpack Content-Type, a Content-Length within `maxBatchBytes`
  * (Node then guarantees the body's size), no Transfer-Encoding, and the token when one is set — and
  * leaves all others to the hono route, which produces the 401/413/415 and streaming-limit answers.
- * It reads the body with the routes' own reader (body.ts), which counts its bytes in the node's
- * in-flight budget and refuses them (503) past it.
+ * It reads the body with the routes' own reader (body.ts, called back rather than through a
+ * promise), which counts its bytes in the node's in-flight budget and refuses them (503) past it.
  * What the two share (decoding, the operations, the envelope errors) is `batchRunner`, so their
  * answers are the same.
  */
@@ -105,21 +105,23 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
 
     const start = performance.now();
     metrics.start();
-    readIncoming(req, {
-      limit: options.maxBatchBytes,
-      length,
-      what: 'the batch',
-      budget: bodyBudget,
-    })
-      .then(
-        (body) => respond(res, body, start),
-        (error: unknown) => {
-          // Refused mid-body (503), or the client gone (nobody left to answer; counted like hono's 400).
-          metrics.record('batch', performance.now() - start);
+    readIncomingInto(
+      req,
+      { limit: options.maxBatchBytes, length, what: 'the batch', budget: bodyBudget },
+      (body) => {
+        // Called from the request's 'end' event: a throw here would end the process.
+        try {
+          respond(res, body, start);
+        } catch (error) {
           fail(res, error);
-        },
-      )
-      .catch((error: unknown) => fail(res, error));
+        }
+      },
+      (error) => {
+        // Refused mid-body (503), or the client gone (nobody left to answer; counted like hono's 400).
+        metrics.record('batch', performance.now() - start);
+        fail(res, error);
+      },
+    );
     return true;
   };
 }
