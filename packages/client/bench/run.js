@@ -2,8 +2,9 @@
 /* global URL, setTimeout, performance */
 // The client benchmark: a three-node dcache cluster on loopback (separate processes), 64 operations
 // in flight, 90% get / 10% set of 100-byte values over 10k keys — through @dcache/client with
-// auto-batching on and off, memjs against three memcached processes and iovalkey against Redis
-// (with and without auto-pipelining), in the same run. Contenders alternate; every one runs
+// auto-batching on and off, the same client against three canned-reply Node HTTP nodes (the most
+// any Node HTTP node could give it: bench/canned-node.js), memjs against three memcached processes
+// and iovalkey against Redis (with and without auto-pipelining), in the same run. Contenders alternate; every one runs
 // ROUNDS times; medians are reported with ratios to memjs.
 //
 //   pnpm --filter @dcache/client build && pnpm --filter @dcache/client bench
@@ -115,6 +116,20 @@ async function startDcacheNode(serverBin, index) {
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`dcache node exited (${code}): ${output}`)));
+  });
+}
+
+/** A canned-reply Node HTTP node (bench/canned-node.js); resolves to its URL. */
+async function startCannedNode(stamp) {
+  const child = start(process.execPath, [here('./canned-node.js'), String(stamp)]);
+  let output = '';
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/\S+)/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`canned node exited (${code}): ${output}`)));
   });
 }
 
@@ -288,6 +303,23 @@ async function main() {
   if (existsSync(OWN.serverDist)) await addDcache(OWN, '');
   else skipped.push('dcache (build @dcache/server first)');
   if (BASELINE) await addDcache(BASELINE, ' (baseline)');
+
+  // The ceiling: this client against three nodes that answer without holding anything.
+  {
+    const { DistributedCacheClient } = await import(OWN.clientDist);
+    const { stampAt } = await import('@dcache/core');
+    const first = children.length;
+    const urls = await Promise.all([0, 1, 2].map(() => startCannedNode(stampAt(Date.now()))));
+    const pids = children.slice(first).map((child) => child.pid);
+    const client = new DistributedCacheClient(urls, { timeout: 10_000 });
+    contenders.push({
+      name: 'dcache client, canned Node HTTP nodes',
+      pids,
+      batching: { stats: () => client.getBatchingStats(), nodes: urls.length },
+      ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
+      close: () => client.close(),
+    });
+  }
 
   if (hasBinary('memcached')) {
     const first = children.length;
