@@ -10,7 +10,7 @@ import type { BatchResult, SetCondition } from './wire.js';
 import { invalidateMoved, warmKey } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
-import { COPIES, COUNT, EVERY, STORE, counterOf } from './write-policy.js';
+import { COPIES, COUNT, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
 
 /** The key's replicas; rejects at once when every one is marked down. */
@@ -39,10 +39,8 @@ function noAck(
 const MAX_RESTAMPS = 3;
 
 /**
- * The stamp a replica kept instead of the write `stamp`, which `outcome`'s answers carry at
- * `stampIndex` (undefined when every replica that answered applied it). Kept: a higher stamp, or
- * the same stamp with `true` after it — a tie the write lost (ties go to a tombstone, then to the
- * greater value), which its stamp alone does not show.
+ * The highest stamp a replica kept instead of the write `stamp` ({@link keptInstead}), of the
+ * answers `outcome` carries; undefined when every replica that answered applied it.
  */
 function outstampedBy(
   outcome: WriteOutcome,
@@ -51,11 +49,8 @@ function outstampedBy(
 ): number | undefined {
   let standing: number | undefined;
   for (const { result } of outcome.results) {
-    if (result[0] !== 204 && result[0] !== 404) continue;
-    const answered = result[stampIndex];
-    if (typeof answered !== 'number' || answered < stamp) continue;
-    if (answered === stamp && result[stampIndex + 1] !== true) continue;
-    if (standing === undefined || answered > standing) standing = answered;
+    const kept = keptInstead(result, stampIndex, stamp);
+    if (kept !== undefined && (standing === undefined || kept > standing)) standing = kept;
   }
   return standing;
 }

@@ -21,6 +21,12 @@ export interface ReplicationStats {
    * write ('one'; 'quorum' with 3 or more replicas): possibly stale, served anyway.
    */
   unvouchedReads: number;
+  /**
+   * Sets a replica answered after the call had resolved ('one'; 'quorum' with 3 or more
+   * replicas) saying it kept another write — a newer or tied stamp — instead: that replica and the
+   * primary now hold different writes of the key, and nothing re-stamps it (README, Consistency).
+   */
+  lateSupersededWrites: number;
   /** Fences sent to a node that was up again after a hint for it could not be handed off. */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
@@ -37,6 +43,7 @@ export class ReplicationCounters implements ReplicationStats {
   staleReadsPrevented = 0;
   unverifiedDropped = 0;
   unvouchedReads = 0;
+  lateSupersededWrites = 0;
   fencesSent = 0;
   restoresRun = 0;
   restoredKeys = 0;
@@ -50,6 +57,7 @@ export class ReplicationCounters implements ReplicationStats {
       staleReadsPrevented: this.staleReadsPrevented,
       unverifiedDropped: this.unverifiedDropped,
       unvouchedReads: this.unvouchedReads,
+      lateSupersededWrites: this.lateSupersededWrites,
       fencesSent: this.fencesSent,
       restoresRun: this.restoresRun,
       restoredKeys: this.restoredKeys,

@@ -3,6 +3,7 @@
 import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import type { BatchResult } from './wire.js';
+import type { KeyOp } from './write.js';
 
 /** A key's replicas for a write: the ring's natural ones (up or down) and the live ones asked. */
 export interface ReplicaSet {
@@ -27,6 +28,38 @@ export interface WritePolicy {
   readonly reportFailures: boolean;
   /** Natural replicas that missed the write get a hint, handed to a replica that has it. */
   readonly hint: boolean;
+  /** Sees each answer that came after the call had resolved (nobody waits for it any more). */
+  readonly lateAnswer?: (cluster: Cluster, op: KeyOp, result: BatchResult) => void;
+}
+
+/**
+ * The stamp a replica kept instead of the write stamped `stamp`, which `result` carries at
+ * `stampIndex`; undefined when it applied the write. Kept: a higher stamp, or the same stamp with
+ * `true` after it — a tie the write lost (ties go to a tombstone, then to the greater value),
+ * which its stamp alone does not show.
+ */
+export function keptInstead(
+  result: BatchResult,
+  stampIndex: number,
+  stamp: number,
+): number | undefined {
+  if (result[0] !== 204 && result[0] !== 404) return undefined;
+  const answered = result[stampIndex];
+  if (typeof answered !== 'number' || answered < stamp) return undefined;
+  if (answered === stamp && result[stampIndex + 1] !== true) return undefined;
+  return answered;
+}
+
+/**
+ * A set's answer after the call resolved ('one'; 'quorum' with 3 or more replicas) saying the
+ * replica kept another write: it now differs from the replicas that took the set, and no re-stamp
+ * follows — the call has answered, and a later write of the key may already be on its way, which a
+ * re-stamp would overwrite. Counted: the exception the README's Consistency section names.
+ */
+function countLateSuperseded(cluster: Cluster, op: KeyOp, result: BatchResult): void {
+  if (op[0] === 'set' && keptInstead(result, 2, op[6]) !== undefined) {
+    cluster.counters.lateSupersededWrites++;
+  }
 }
 
 /** A set stored: 204. */
@@ -54,6 +87,7 @@ export const STORE: WritePolicy = {
   isAck: stored,
   reportFailures: true,
   hint: true,
+  lateAnswer: countLateSuperseded,
 };
 
 /** delete, touch: every replica asked answers, since only then is "was it there" known. */

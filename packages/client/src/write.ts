@@ -28,8 +28,8 @@ export interface WriteOutcome {
  * Sends `op` to every live replica of `target` in parallel and resolves once `policy.required`
  * results are acknowledgements (with `primaryMustAck`, the first live replica's among them unless
  * its request failed), or once all have settled. The writes still running at that point are never
- * abandoned: they are tracked by the cluster (close() waits for them) and their failures feed the
- * failure detector.
+ * abandoned: they are tracked by the cluster (close() waits for them), their failures feed the
+ * failure detector, and their answers go to `policy.lateAnswer`.
  *
  * With `reportFailures`, every replica whose write failed (an error, or an answer that is not an
  * acknowledgement) while the caller's answer does not carry it goes to `onBackgroundError`: those
@@ -119,6 +119,7 @@ export function writeReplicas(
     const all = nodes.map((node) =>
       node.run(op, queued, trace).then(
         (result) => {
+          if (resolved) policy.lateAnswer?.(cluster, op, result);
           if (isAck(result)) outcome.acks++;
           else if (node === primary || reportFailures) {
             const refusal = rejection(node.url, callerKey(), result);
