@@ -1,21 +1,15 @@
 // Hinted handoff (issue #17, requirements 1a and 4): what a paused replica missed reaches it when
 // it answers again, by the replicas that took the writes, without any read or later write.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isStamp } from '@dcache/core';
 import { HashRing } from '@dcache/ring';
 import { decodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { nodeCounter, rawGets } from './raw-node.js';
 import { waitFor } from './cluster.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 /** Node 0's `--stall-threshold`, and how long it is paused at least (a stall it notices). */
 const STALL_MS = 2000;
@@ -25,7 +19,7 @@ describe('hinted handoff', () => {
   it('a replica paused (SIGSTOP) while its keys are overwritten and deleted holds the new values and tombstones soon after SIGCONT', async () => {
     // Node 0 is paused longer than the threshold, so it fences itself on SIGCONT; the stalls a
     // loaded machine causes (about 1.2 s at most, nemesis.ts) stay below it.
-    nemesis = await Nemesis.start({ nodes: 3, stallThresholdMs: STALL_MS });
+    const nemesis = await fixture.start({ nodes: 3, stallThresholdMs: STALL_MS });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     const client = new DistributedCacheClient(urls, {
@@ -35,7 +29,7 @@ describe('hinted handoff', () => {
       failureThreshold: 1,
       probeInterval: 100,
     });
-    clients.push(client);
+    fixture.keep(client);
     const keys = Array.from({ length: 120 }, (_, i) => `hint:${i}`);
     expect(await client.setMany(keys.map((key) => [key, 'v0']))).toBe(true);
     const share = keys.filter((key) => ring.getN(key, 2).includes(urls[0]!));
@@ -81,7 +75,7 @@ describe('hinted handoff', () => {
     ).toBeGreaterThanOrEqual(1);
     // And every process reads the new state from now on, node 0 first or not.
     const reader = new DistributedCacheClient(urls);
-    clients.push(reader);
+    fixture.keep(reader);
     for (const key of overwritten) expect(await reader.get(key)).toBe('v1');
     for (const key of deleted) expect(await reader.get(key)).toBeUndefined();
   });

@@ -2,21 +2,15 @@
 // another write (a stamp ahead of this one: another writer's clock runs ahead, and the primary had
 // lost that write) is past re-stamping — the call has answered — so the two replicas now hold
 // different writes. The README names the case; the client counts every occurrence.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stampAt } from '@dcache/core';
 import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import type { WriteConsistency } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawBatch, rawGet } from './raw-node.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 const OTHER = encodeValue('other');
 
@@ -29,13 +23,13 @@ const OTHER = encodeValue('other');
 async function setPastReplicaHoldingNewer(
   writeConsistency: WriteConsistency,
 ): Promise<{ client: DistributedCacheClient; stored: boolean; replica: string }> {
-  nemesis = await Nemesis.start({ nodes: 2 });
+  const nemesis = await fixture.start({ nodes: 2 });
   const client = new DistributedCacheClient(nemesis.urls, {
     replicas: 2,
     writeConsistency,
     timeout: 5000,
   });
-  clients.push(client);
+  fixture.keep(client);
   const key = 'late:k';
   const [, replica] = client.nodesFor(key);
   const replicaIndex = nemesis.urls.indexOf(replica!);
@@ -63,25 +57,31 @@ async function setPastReplicaHoldingNewer(
   return { client, stored: await write, replica: replica! };
 }
 
+const cases: [string, WriteConsistency, number, string][] = [
+  [
+    "writeConsistency 'one': the set stands on the primary, the replica keeps the other write, and the client counts it",
+    'one',
+    1,
+    'other',
+  ],
+  [
+    "writeConsistency 'all': the set waits for the replica, is stamped above its write and sent again; nothing to count",
+    'all',
+    0,
+    'mine',
+  ],
+];
+
 describe('a replica that answers after the set resolved that it kept a newer write', () => {
-  it("writeConsistency 'one': the set stands on the primary, the replica keeps the other write, and the client counts it", async () => {
-    const { client, stored, replica } = await setPastReplicaHoldingNewer('one');
+  it.each(cases)('%s', async (_name, writeConsistency, counted, replicaHolds) => {
+    const { client, stored, replica } = await setPastReplicaHoldingNewer(writeConsistency);
     expect(stored).toBe(true);
     // close() waits for the replica's answer.
     await client.close();
-    expect(client.getReplicationStats().lateSupersededWrites).toBe(1);
+    expect(client.getReplicationStats().lateSupersededWrites).toBe(counted);
     const [status, bytes] = await rawGet(replica, 'late:k');
     expect(status).toBe(200);
-    expect(Buffer.from(bytes as Uint8Array)).toStrictEqual(Buffer.from(OTHER.bytes));
-  });
-
-  it("writeConsistency 'all': the set waits for the replica, is stamped above its write and sent again; nothing to count", async () => {
-    const { client, stored, replica } = await setPastReplicaHoldingNewer('all');
-    expect(stored).toBe(true);
-    await client.close();
-    expect(client.getReplicationStats().lateSupersededWrites).toBe(0);
-    const [status, bytes] = await rawGet(replica, 'late:k');
-    expect(status).toBe(200);
-    expect(Buffer.from(bytes as Uint8Array)).toStrictEqual(Buffer.from(encodeValue('mine').bytes));
+    const expected = encodeValue(replicaHolds).bytes;
+    expect(Buffer.from(bytes as Uint8Array)).toStrictEqual(Buffer.from(expected));
   });
 });

@@ -1,23 +1,17 @@
 // Reads of entries a node cannot vouch for (issue #17, requirement 1c): a node restarted from its
 // snapshot serves nothing stale to a process that never saw the writes it missed.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HashRing } from '@dcache/ring';
 import { DistributedCacheClient } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawGets } from './raw-node.js';
 import { waitFor } from './cluster.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 describe('verification of unverified entries', () => {
   it('after a snapshot restart, a new process reads the overwrites and deletes made while the node was down, and the untouched keys', async () => {
-    nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+    const nemesis = await fixture.start({ nodes: 3, snapshots: true });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     // The ring follows the nodes' ephemeral ports, so node 0's share of a fixed key set varies:
@@ -28,7 +22,7 @@ describe('verification of unverified entries', () => {
       if (ring.getN(`verify:${i}`, 2)[0] === urls[0]) onNode0++;
     }
     const writer = new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 2000 });
-    clients.push(writer);
+    fixture.keep(writer);
     expect(await writer.setMany(keys.map((key) => [key, 'v0']))).toBe(true);
     const primaryOn0 = keys.filter((key) => ring.getN(key, 2)[0] === urls[0]);
     const overwritten = primaryOn0.slice(0, 20);
@@ -52,7 +46,7 @@ describe('verification of unverified entries', () => {
     expect(restored![6]).toBe(true);
 
     const reader = new DistributedCacheClient(urls);
-    clients.push(reader);
+    fixture.keep(reader);
     for (const key of overwritten) expect(await reader.get(key)).toBe('v1');
     for (const key of deleted) expect(await reader.get(key)).toBeUndefined();
     for (const key of untouched) expect(await reader.get(key)).toBe('v0');
@@ -67,10 +61,10 @@ describe('verification of unverified entries', () => {
   });
 
   it('a cluster of one node serves what its snapshot restored: no other node can hold anything newer', async () => {
-    nemesis = await Nemesis.start({ nodes: 1, snapshots: true });
+    const nemesis = await fixture.start({ nodes: 1, snapshots: true });
     const urls = nemesis.urls;
     const writer = new DistributedCacheClient(urls);
-    clients.push(writer);
+    fixture.keep(writer);
     expect(await writer.set('single:k', 'kept')).toBe(true);
     await writer.close();
     await nemesis.stop(0);
@@ -78,26 +72,26 @@ describe('verification of unverified entries', () => {
     const [restored] = await rawGets(urls[0]!, ['single:k']);
     expect(restored![6]).toBe(true);
     const reader = new DistributedCacheClient(urls);
-    clients.push(reader);
+    fixture.keep(reader);
     expect(await reader.get('single:k')).toBe('kept');
     expect(reader.getReplicationStats().unverifiedDropped).toBe(0);
   });
 
   it('a counter restored stale on its primary is never counted there: incr answers the current count, and the primary catches up', async () => {
-    nemesis = await Nemesis.start({ nodes: 3, snapshots: true });
+    const nemesis = await fixture.start({ nodes: 3, snapshots: true });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     let i = 0;
     while (ring.getN(`counter:${i}`, 2)[0] !== urls[0]) i++;
     const key = `counter:${i}`;
     const client = new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 2000 });
-    clients.push(client);
+    fixture.keep(client);
     expect(await client.incr(key, 1, { initial: 10 })).toBe(10);
     await nemesis.stop(0);
     expect(await client.incr(key, 5)).toBe(15); // on the replica only
     await nemesis.restart(0, 'snapshot'); // holds 10, unverified
     const other = new DistributedCacheClient(urls);
-    clients.push(other);
+    fixture.keep(other);
     expect(await other.incr(key, 1)).toBe(16);
     expect(await other.get(key)).toBe(16);
     await waitFor(

@@ -6,21 +6,15 @@
 // the other two nodes only. Once it takes the node back too, no read may return the snapshot copy,
 // vouched for before that write: a fresh process reading the keys the node is primary for gets the
 // overwrite.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import type { ClientOptions } from '../src/index.js';
 import { waitFor } from './cluster.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { nodeStats, statNamed } from './faults/node-http.js';
 import { rawGets } from './raw-node.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 function connect(urls: readonly string[], options: ClientOptions = {}): DistributedCacheClient {
   const client = new DistributedCacheClient([...urls], {
@@ -31,8 +25,7 @@ function connect(urls: readonly string[], options: ClientOptions = {}): Distribu
     transition: { maxWindowMs: 200, quietMs: 100 },
     ...options,
   });
-  clients.push(client);
-  return client;
+  return fixture.keep(client);
 }
 
 async function fences(url: string): Promise<number> {
@@ -41,7 +34,7 @@ async function fences(url: string): Promise<number> {
 
 describe('a node taken back by a lagging client after another client restored it, replicas 2', () => {
   it('serves none of its vouched-for snapshot copies the lagging client overwrote while it was out', async () => {
-    nemesis = await Nemesis.start({
+    const nemesis = await fixture.start({
       nodes: 3,
       snapshots: true,
       args: ['--stall-threshold', '10000'],

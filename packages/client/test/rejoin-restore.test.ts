@@ -3,26 +3,20 @@
 // node seen up again gets: it comes back from its snapshot holding what it had at SIGTERM, and the
 // keys it owns are copied to it from the other replicas (what was written while it was away; what
 // still stands verified), instead of it serving misses until each key's next set. CLI nodes.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import { waitFor } from './cluster.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { readOnNode } from './faults/node-http.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  await Promise.all(clients.splice(0).map((client) => client.close()));
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 const KEYS = Array.from({ length: 150 }, (_, i) => `rejoin:${i}`);
 
 describe('a node that rejoins the ring, replicas 2', () => {
   it('gets the keys it owns copied from the other replicas: those written while it was out too', async () => {
-    nemesis = await Nemesis.start({
+    const nemesis = await fixture.start({
       nodes: 3,
       snapshots: true,
     });
@@ -32,7 +26,7 @@ describe('a node that rejoins the ring, replicas 2', () => {
       writeConsistency: 'all',
       timeout: 5000,
     });
-    clients.push(client);
+    fixture.keep(client);
     expect(await client.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
     // Out of the ring and stopped (its snapshot saved), as its records leave DNS.
     const [rejoining] = urls;

@@ -1,28 +1,21 @@
 // Replication restored (issue #17, requirement 3): after a node returns empty, or leaves, every key
 // gets back to `replicas` copies without waiting for its next set — counters included.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { HashRing } from '@dcache/ring';
 import { DistributedCacheClient } from '../src/index.js';
 import type { ClientOptions } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawGet, waitUntilHeld } from './raw-node.js';
 import { waitFor } from './cluster.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 /** Marks a node down at its first failure and probes it often: the test sees the return soon. */
 const FAST: ClientOptions = { timeout: 2000, failureThreshold: 1, probeInterval: 100 };
 
 function connect(urls: string[], options: ClientOptions = {}): DistributedCacheClient {
   const client = new DistributedCacheClient(urls, { ...FAST, ...options });
-  clients.push(client);
-  return client;
+  return fixture.keep(client);
 }
 
 const KEYS = Array.from({ length: 200 }, (_, i) => `restore:${i}`);
@@ -39,7 +32,7 @@ function keyOn(ring: HashRing, url: string, prefix: string): string {
 
 describe('replication restore', () => {
   it('a node killed and restarted empty gets back every key it is a replica of, a counter too, without a set', async () => {
-    nemesis = await Nemesis.start({ nodes: 3 });
+    const nemesis = await fixture.start({ nodes: 3 });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     let downs = 0;
@@ -72,7 +65,7 @@ describe('replication restore', () => {
   });
 
   it('one client of several restores a returned node (the first to claim it)', async () => {
-    nemesis = await Nemesis.start({ nodes: 3 });
+    const nemesis = await fixture.start({ nodes: 3 });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     const a = connect(urls);
@@ -90,7 +83,7 @@ describe('replication restore', () => {
   });
 
   it('after removeNode, each key the removed node held gets a copy on its new replica, a counter too', async () => {
-    nemesis = await Nemesis.start({ nodes: 3 });
+    const nemesis = await fixture.start({ nodes: 3 });
     const urls = nemesis.urls;
     const before = new HashRing(urls);
     const client = connect(urls);

@@ -1,19 +1,13 @@
 // Two writers' stamps order their writes only as far as their clocks agree: a write stamped in the
 // same tick as another client's, but begun after it ended, must still be what the next read sees.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stampAt } from '@dcache/core';
 import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawBatch } from './raw-node.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 /** Another writer whose clock runs 200 ms ahead of this client's (within the nodes' skew limit). */
 function aheadStamp(): number {
@@ -22,14 +16,14 @@ function aheadStamp(): number {
 
 describe('writes outstamped by another writer', () => {
   it('a set answered with a higher stamp is stamped above it and sent again: the next read sees it', async () => {
-    nemesis = await Nemesis.start({ nodes: 2 });
+    const nemesis = await fixture.start({ nodes: 2 });
     const urls = nemesis.urls;
     const client = new DistributedCacheClient(urls, {
       replicas: 2,
       writeConsistency: 'all',
       timeout: 5000,
     });
-    clients.push(client);
+    fixture.keep(client);
     const earlier = encodeValue('earlier');
     for (const url of urls) {
       const [result] = await rawBatch(url, [
@@ -41,20 +35,20 @@ describe('writes outstamped by another writer', () => {
     expect(await client.get('tick:k')).toBe('later');
     for (const url of urls) {
       const reader = new DistributedCacheClient([url], { timeout: 5000 });
-      clients.push(reader);
+      fixture.keep(reader);
       expect(await reader.get('tick:k')).toBe('later');
     }
   });
 
   it('a delete answered with a higher stamp is stamped above it and sent again: the key stays deleted', async () => {
-    nemesis = await Nemesis.start({ nodes: 2 });
+    const nemesis = await fixture.start({ nodes: 2 });
     const urls = nemesis.urls;
     const client = new DistributedCacheClient(urls, {
       replicas: 2,
       writeConsistency: 'all',
       timeout: 5000,
     });
-    clients.push(client);
+    fixture.keep(client);
     const earlier = encodeValue('earlier');
     for (const url of urls) {
       await rawBatch(url, [

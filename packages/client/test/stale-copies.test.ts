@@ -1,31 +1,24 @@
 // Stamps on the read path (issue #17, no fault): read repair is a newest-wins copy carrying the
 // value's stamp, and a copy older than a tombstone another replica holds is never served.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isStamp, stampAt } from '@dcache/core';
 import { HashRing } from '@dcache/ring';
 import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawBatch, rawGet, rawGets } from './raw-node.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 /** Nothing is marked down: every request goes where the ring says. */
 function connect(urls: string[]): DistributedCacheClient {
   const client = new DistributedCacheClient(urls, { failureThreshold: 1000, timeout: 5000 });
-  clients.push(client);
-  return client;
+  return fixture.keep(client);
 }
 
 describe('stamps on the read path', () => {
   it("a replica copy older than the primary's tombstone is a miss, and the tombstone is copied to it", async () => {
-    nemesis = await Nemesis.start({ nodes: 2 });
+    const nemesis = await fixture.start({ nodes: 2 });
     const urls = nemesis.urls;
     const [primary, replica] = new HashRing(urls).getN('stale:k', 2) as [string, string];
     const client = connect(urls);
@@ -44,7 +37,7 @@ describe('stamps on the read path', () => {
   });
 
   it('read repair copies the value with its stamp to a replica that lost it, and never over a newer write', async () => {
-    nemesis = await Nemesis.start({ nodes: 2 });
+    const nemesis = await fixture.start({ nodes: 2 });
     const urls = nemesis.urls;
     const ring = new HashRing(urls);
     const client = connect(urls);
@@ -74,7 +67,7 @@ describe('stamps on the read path', () => {
   });
 
   it("stamps above the clock of the nodes it talked to (Dcache-Clock): its write wins over one stamped ahead by another process's clock", async () => {
-    nemesis = await Nemesis.start({ nodes: 1 });
+    const nemesis = await fixture.start({ nodes: 1 });
     const [url] = nemesis.urls as [string];
     // Another writer whose clock runs 450 ms ahead (within the nodes' 500 ms maxClockSkew).
     const { bytes, flags } = encodeValue('theirs');

@@ -2,22 +2,16 @@
 // neither has yet seen the other's. A tie goes to a tombstone, then to the greater value — an
 // order every node agrees on, but not the order the writes happened in. A set that began after
 // the tying write ended must still be what the next read sees.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stampAt, stampTime } from '@dcache/core';
 import { encodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import type { WriteConsistency } from '../src/index.js';
 import type { BatchOp } from '../src/wire.js';
-import { Nemesis } from './faults/nemesis.js';
+import { useNemesis } from './faults/use-nemesis.js';
 import { rawBatch } from './raw-node.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 /** How far ahead of the wall clock the tie is placed: inside the client's 500 ms skew limit. */
 const AHEAD_MS = 450;
@@ -73,14 +67,14 @@ describe('a set stamped alike with a write that ended before it began', () => {
     it.each(cases)(
       `writeConsistency '${writeConsistency}', after %s: the set is what every replica then serves`,
       async (_name, earlier) => {
-        nemesis = await Nemesis.start({ nodes: 2 });
+        const nemesis = await fixture.start({ nodes: 2 });
         const urls = nemesis.urls;
         const client = new DistributedCacheClient(urls, {
           replicas: 2,
           writeConsistency,
           timeout: 5000,
         });
-        clients.push(client);
+        fixture.keep(client);
         let outcome: { read: unknown; tied: boolean } | undefined;
         let attempt = 0;
         do {
@@ -93,7 +87,7 @@ describe('a set stamped alike with a write that ended before it began', () => {
         await client.close();
         for (const url of urls) {
           const reader = new DistributedCacheClient([url], { timeout: 5000 });
-          clients.push(reader);
+          fixture.keep(reader);
           expect(await reader.get(`tie:${attempt}`), url).toBe('aaa');
         }
       },

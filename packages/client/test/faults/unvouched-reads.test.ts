@@ -4,25 +4,17 @@
 // be told from a current one, so every such read is counted — by the client, and by the node
 // that served it (/v1/stats, /metrics, a log line) — never silent.
 import { HashRing } from '@dcache/ring';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
 import type { ClientOptions } from '../../src/index.js';
-import { Nemesis } from './nemesis.js';
+import { useNemesis } from './use-nemesis.js';
 import { eventually, metricName, nodeMetrics, nodeStats, statNamed } from './node-http.js';
 
-let nemesis: Nemesis | undefined;
-const clients: DistributedCacheClient[] = [];
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) await client.close();
-  await nemesis?.cleanup();
-  nemesis = undefined;
-});
+const fixture = useNemesis();
 
 function client(urls: readonly string[], options: ClientOptions = {}): DistributedCacheClient {
   const made = new DistributedCacheClient([...urls], options);
-  clients.push(made);
-  return made;
+  return fixture.keep(made);
 }
 
 /** A key whose replicas are node 0 (primary) then node 1, on the ring every client builds. */
@@ -44,7 +36,7 @@ async function nodeUnvouched(url: string): Promise<number | undefined> {
 
 describe("writeConsistency 'one': a read failing over to a replica that missed a write", () => {
   it('is counted by the reader and by the node that served it, and logged there', async () => {
-    nemesis = await Nemesis.start({ nodes: 3 });
+    const nemesis = await fixture.start({ nodes: 3 });
     const urls = nemesis.urls;
     const [primary, replica] = [urls[0]!, urls[1]!];
     const key = keyOnNodes01(urls);
