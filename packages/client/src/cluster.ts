@@ -80,6 +80,7 @@ export class Cluster {
     this.keyPrefix = options.keyPrefix;
     this.#onBackgroundError = options.onBackgroundError;
     this.#nodes = options.nodes.map(({ url }) => this.#nodeClient(url));
+    this.transport.ringNodes(this.#nodes.length);
     this.transition = new Transition({
       options: options.transition,
       onTransition: options.onTransition,
@@ -174,6 +175,7 @@ export class Cluster {
       ...added.map(({ url }) => this.#nodeClient(url)),
     ];
     if (leaving.length > 0 || added.length > 0) {
+      this.transport.ringNodes(this.#nodes.length);
       if (warm) this.transition.changed(before!, replicasBefore, urlsOf(added), leaving);
       callHook('onMembershipChange', this.#options.onMembershipChange, {
         added: added.map(({ url }) => url),

@@ -24,6 +24,13 @@ export interface TransportOptions {
   lookup?: LookupFunction | undefined;
 }
 
+/**
+ * Tells each node how many nodes this client spreads keys over, on every batch: from two, a node
+ * fences itself after an event-loop stall, since another node may have stood in for it meanwhile;
+ * a node only ever used alone keeps what it holds (the server's ReplicaStore.noteRingNodes).
+ */
+const RING_NODES_HEADER = 'dcache-ring-nodes';
+
 /** Where a node's batches go, worked out once per node. */
 interface BatchTarget {
   origin: string;
@@ -49,6 +56,8 @@ export class Transport {
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
   readonly #headers: Record<string, string>;
+  /** `#headers` and the ring's node count: replaced, never changed, when the ring changes. */
+  #batchHeaders: Record<string, string>;
   readonly #batchTargets = new Map<string, BatchTarget>();
 
   constructor(options: TransportOptions) {
@@ -72,6 +81,7 @@ export class Transport {
     };
     if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
     this.#headers = headers;
+    this.#batchHeaders = headers;
     const exchange = dispatcherFetch(this.#agent, options.timeout);
     this.#http = ky.create({
       retry: 0,
@@ -90,6 +100,12 @@ export class Transport {
     });
   }
 
+  /** How many nodes the client's ring holds now (told to nodes on every batch). */
+  ringNodes(count: number): void {
+    this.#batchHeaders =
+      count >= 2 ? { ...this.#headers, [RING_NODES_HEADER]: `${count}` } : this.#headers;
+  }
+
   /**
    * Sends one `POST /v1/batch`; resolves to one result per op, in order. `timeout` (ms) bounds it
    * when less than the client's is left (its operations waited in a queue).
@@ -106,7 +122,7 @@ export class Transport {
         origin: target.origin,
         path: target.path,
         method: 'POST',
-        headers: this.#headers,
+        headers: this.#batchHeaders,
         body: encodeBatch(ops),
         timeout,
         timedOut: target.timedOut,

@@ -272,7 +272,10 @@ export class CacheServer {
     return address;
   }
 
-  /** Fences the node after an event-loop stall (SIGSTOP, a frozen VM): it may have missed writes. */
+  /**
+   * Fences the node after an event-loop stall (SIGSTOP, a frozen VM) once it is part of a cluster
+   * (ReplicaStore.stalled): another node may have taken writes it missed.
+   */
   #startStallDetector(): void {
     const threshold = this.#options.stallThreshold;
     if (threshold === 0 || this.#stall !== undefined) return;
@@ -281,11 +284,18 @@ export class CacheServer {
     const stall = new StallDetector({
       thresholdMs: threshold,
       onStall: (gap) => {
-        replicas.stalled();
-        logger.warn(
-          'stalled',
-          `the event loop stopped for ${Math.round(gap)} ms (SIGSTOP, a frozen VM?): entries held now are unverified until a peer replica vouches for them`,
-        );
+        const stopped = `the event loop stopped for ${Math.round(gap)} ms (SIGSTOP, a frozen VM?)`;
+        if (replicas.stalled()) {
+          logger.warn(
+            'stalled',
+            `${stopped}: entries held now are unverified until a peer replica vouches for them`,
+          );
+        } else {
+          logger.warn(
+            'stalled',
+            `${stopped}: no client has spread keys over this node and others, so no other node took its writes meanwhile; nothing fenced`,
+          );
+        }
       },
     });
     stall.start();

@@ -9,9 +9,9 @@ import { RawClient } from './memcached/helpers.js';
 
 /**
  * The fence (never-stale.md §5) on nodes started through the CLI with its defaults (the SIGSTOP
- * test names the default stall threshold: cli-node.ts turns the detector off otherwise): a node that
- * was away — restored from its snapshot, or stopped with SIGSTOP — serves nothing it cannot vouch
- * for until a peer does. Batch gets report such entries unverified (the client verifies them);
+ * tests name the default stall threshold: cli-node.ts turns the detector off otherwise): a node that
+ * was away — restored from its snapshot, or stopped with SIGSTOP while a client spreads keys over
+ * it and other nodes — serves nothing it cannot vouch for until a peer does. Batch gets report such entries unverified (the client verifies them);
  * the memcached port and single-key GETs, which cannot verify, miss them.
  */
 
@@ -28,12 +28,11 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function batch(node: CliNode, ops: unknown[]): Promise<unknown[][]> {
-  const res = await fetch(`${node.url}/v1/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/msgpack' },
-    body: pack(ops),
-  });
+/** A batch; with `ringNodes`, as a client that spreads keys over that many nodes says so. */
+async function batch(node: CliNode, ops: unknown[], ringNodes?: number): Promise<unknown[][]> {
+  const headers: Record<string, string> = { 'content-type': 'application/msgpack' };
+  if (ringNodes !== undefined) headers['dcache-ring-nodes'] = `${ringNodes}`;
+  const res = await fetch(`${node.url}/v1/batch`, { method: 'POST', headers, body: pack(ops) });
   expect(res.status).toBe(200);
   return unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
 }
@@ -112,37 +111,60 @@ describe('restored from a snapshot', () => {
   });
 });
 
+/** SIGSTOP for 1.5 s, with `whileStopped` sent meanwhile; resolves to what it answered. */
+async function stopAndContinue<T>(node: CliNode, whileStopped: () => Promise<T>): Promise<T> {
+  node.child.kill('SIGSTOP');
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Sent while the node is stopped: it waits in the socket, and is the first thing the node
+    // handles after SIGCONT — before any timer of its own runs.
+    const pending = whileStopped();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    node.child.kill('SIGCONT');
+    return await pending;
+  } finally {
+    node.child.kill('SIGCONT');
+  }
+}
+
 describe('stopped with SIGSTOP', () => {
   it('the first batch after SIGCONT already answers unverified, and memcached misses', async () => {
     const node = await startCliNode(['--memcached-port', '0', '--stall-threshold', '500']);
-    await batch(node, [['set', 'k', text('before'), 0, null, null]]);
+    // From a client whose ring holds 3 nodes: another node may stand in for this one.
+    await batch(node, [['set', 'k', text('before'), 0, null, null]], 3);
     expect((await batch(node, [['get', 'k']]))[0]).toHaveLength(6);
-    node.child.kill('SIGSTOP');
-    try {
-      await new Promise((resolve) => setTimeout(resolve, 1500));
-      // Sent while the node is stopped: it waits in the socket, and is the first thing the node
-      // handles after SIGCONT — before any timer of its own runs.
-      const pending = batch(node, [['get', 'k']]);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      node.child.kill('SIGCONT');
-      expect((await pending)[0]).toEqual([
-        200,
-        text('before'),
-        0,
-        expect.any(Number),
-        null,
-        expect.any(Number),
-        true,
-      ]);
-    } finally {
-      node.child.kill('SIGCONT');
-    }
+    const [answer] = await stopAndContinue(node, () => batch(node, [['get', 'k']]));
+    expect(answer).toEqual([
+      200,
+      text('before'),
+      0,
+      expect.any(Number),
+      null,
+      expect.any(Number),
+      true,
+    ]);
     expect(await (await memcached(node)).request('get k\r\n')).toBe('END\r\n');
     // Written after the stall: verified.
     await batch(node, [['set', 'k2', text('after'), 0, null, null]]);
     expect((await batch(node, [['get', 'k2']]))[0]).toHaveLength(6);
     expect(await stats(node)).toMatchObject({ stalls: 1, fences: 1 });
     expect(node.output()).toMatch(/the event loop stopped for \d+ ms/);
+  });
+
+  it('a node no client spreads keys from keeps serving what it holds: only counted', async () => {
+    const node = await startCliNode(['--memcached-port', '0', '--stall-threshold', '500']);
+    const port = await memcached(node);
+    expect(await port.request('set m 0 0 6\r\nbefore\r\n')).toBe('STORED\r\n');
+    // A client of this node alone (its ring holds it only), and one that does not say.
+    await batch(node, [['set', 'k', text('before'), 0, null, null]], 1);
+    await batch(node, [['set', 'j', text('before'), 0, null, null]]);
+    const [answer] = await stopAndContinue(node, () => batch(node, [['get', 'k']], 1));
+    expect(answer).toHaveLength(6);
+    expect((await batch(node, [['get', 'j']]))[0]).toHaveLength(6);
+    expect(await port.request('get m\r\n')).toBe('VALUE m 0 6\r\nbefore\r\nEND\r\n');
+    expect((await fetch(`${node.url}/v1/keys/j`)).status).toBe(200);
+    expect(await stats(node)).toMatchObject({ stalls: 1, fences: 0 });
+    expect(node.output()).toMatch(/the event loop stopped for \d+ ms .*nothing fenced/);
   });
 
   it('POST /v1/fence fences on request', async () => {

@@ -59,11 +59,13 @@ describe('StallDetector', () => {
 
 describe('the request path looks for a stall before it reads', () => {
   // A detector that reports a stall at the first look: what a node sees at SIGCONT.
-  function stalledNode() {
+  function stalledNode(ringNodes: string | undefined) {
     const options = resolveOptions({ logLevel: 'silent' });
     const replicas = nodeStore(options);
     const node = createNodeState(options, replicas);
     const runBatch = batchRunner(node);
+    // Written by a client that says over how many nodes it spreads keys (or does not say).
+    replicas.noteRingNodes(ringNodes);
     runBatch(pack([['set', 'k', Uint8Array.of(1), 0, null, null]]));
     let looks = 0;
     replicas.beforeRead = () => {
@@ -73,13 +75,23 @@ describe('the request path looks for a stall before it reads', () => {
   }
 
   it('a batch: its first get already answers unverified', () => {
-    const { runBatch } = stalledNode();
+    const { runBatch } = stalledNode('3');
     const [get] = unpack(runBatch(pack([['get', 'k']]))) as unknown[][];
     expect(get![6]).toBe(true);
   });
 
+  it.each([[undefined], ['1'], ['0'], ['two']])(
+    'a node whose clients spread keys over no other node (Dcache-Ring-Nodes %s): counted, nothing fenced',
+    (ringNodes) => {
+      const { runBatch, replicas } = stalledNode(ringNodes);
+      const [get] = unpack(runBatch(pack([['get', 'k']]))) as unknown[][];
+      expect(get).toHaveLength(6);
+      expect(replicas.replicaStats).toMatchObject({ stalls: 1, fences: 0 });
+    },
+  );
+
   it('a single-key GET: a miss', async () => {
-    const { app, replicas } = stalledNode();
+    const { app, replicas } = stalledNode('3');
     expect((await app.request('/v1/keys/k')).status).toBe(404);
     expect(replicas.replicaStats).toMatchObject({ stalls: 1, staleReadsPrevented: 1 });
   });

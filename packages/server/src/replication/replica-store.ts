@@ -117,6 +117,8 @@ export class ReplicaStore {
   /** Deletes that removed a live value (the core counts tombstone writes as sets). */
   #deletes = 0;
   #tombstoneWrites = 0;
+  /** A client spreading keys over several nodes has written here: stalls fence (see stalled). */
+  #inCluster = false;
   readonly #stats: ReplicaStats = {
     copiesApplied: 0,
     copiesRefused: 0,
@@ -179,10 +181,26 @@ export class ReplicaStore {
     this.#stats.fences++;
   }
 
-  /** The stall detector's report: fence, and count it. */
-  stalled(): void {
+  /**
+   * The stall detector's report, counted; fences (and returns true) once a client that spreads
+   * keys over several nodes has written here ({@link noteRingNodes}). Until then no other node
+   * can have taken a write meant for this one while it stood still — writes wait in its socket —
+   * so a lone node (the memcached port, a client of this node alone) keeps serving what it holds.
+   */
+  stalled(): boolean {
     this.#stats.stalls++;
+    if (!this.#inCluster) return false;
     this.fence();
+    return true;
+  }
+
+  /**
+   * A batch's `Dcache-Ring-Nodes` header: how many nodes the sending client spreads keys over.
+   * Two or more, once, and a stall fences from then on: another node may stand in for this one
+   * (a replica, or the next node while this one is marked down) and take writes it then misses.
+   */
+  noteRingNodes(header: string | undefined): void {
+    if (!this.#inCluster && header !== undefined && Number(header) >= 2) this.#inCluster = true;
   }
 
   /**

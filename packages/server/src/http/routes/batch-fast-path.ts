@@ -4,7 +4,7 @@ import { encodingOfContentType } from '../codec/encoding.js';
 import { readIncomingInto } from '../body.js';
 import { errorJson, refusalOf } from '../../operations/refusal.js';
 import type { RunBatch } from './batch-ops.js';
-import { CLOCK_HEADER } from './batch-ops.js';
+import { CLOCK_HEADER, RING_NODES_HEADER } from './batch-ops.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -103,6 +103,8 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBatchBytes) return false;
     if (!isMsgpack(headers['content-type']) || !authorized(headers.authorization)) return false;
 
+    const ringNodes = headers[RING_NODES_HEADER];
+    node.replicas.noteRingNodes(typeof ringNodes === 'string' ? ringNodes : undefined);
     const start = performance.now();
     metrics.start();
     readIncomingInto(

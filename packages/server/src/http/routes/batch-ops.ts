@@ -74,6 +74,9 @@ function optional<T>(
  */
 export const CLOCK_HEADER = 'dcache-clock';
 
+/** How many nodes the sending client spreads keys over (ReplicaStore.noteRingNodes). */
+export const RING_NODES_HEADER = 'dcache-ring-nodes';
+
 /**
  * The body of `POST /v1/batch` in, the msgpack of its results out (docs/wire-protocol.md); throws
  * an HttpError when the batch as a whole is refused. Shared by the hono route and the node's

@@ -6,7 +6,7 @@ import { encodingOfContentType } from '../codec/encoding.js';
 import { HttpError } from '../../errors/http-error.js';
 import { timed } from '../middleware/timed.js';
 import type { RunBatch } from './batch-ops.js';
-import { CLOCK_HEADER } from './batch-ops.js';
+import { CLOCK_HEADER, RING_NODES_HEADER } from './batch-ops.js';
 
 /**
  * `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md).
@@ -27,6 +27,7 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
         );
       }
       const body = await readBody(c, node, options.maxBatchBytes, 'the batch');
+      node.replicas.noteRingNodes(header(c, RING_NODES_HEADER));
       const results = runBatch(body);
       node.bodyBudget.holdUntilClosed(c.env?.outgoing, results.byteLength);
       return new Response(results, {
