@@ -55,8 +55,9 @@ export class Transport {
   readonly #http: KyInstance;
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
-  readonly #headers: Record<string, string>;
-  /** `#headers` and the ring's node count: replaced, never changed, when the ring changes. */
+  /** A batch's headers without the ring's node count. */
+  readonly #batchBase: Record<string, string>;
+  /** `#batchBase` and the ring's node count: replaced, never changed, when the ring changes. */
   #batchHeaders: Record<string, string>;
   readonly #batchTargets = new Map<string, BatchTarget>();
 
@@ -74,14 +75,14 @@ export class Transport {
         ...(options.lookup && { lookup: options.lookup }),
       },
     });
-    // Set once on the instance: per-request headers cost ky a merge on every call.
-    const headers: Record<string, string> = {
-      'content-type': 'application/msgpack',
-      accept: 'application/msgpack, application/json',
-    };
-    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-    this.#headers = headers;
-    this.#batchHeaders = headers;
+    // Set once on the instance: per-request headers cost ky a merge on every call. Batches carry
+    // no Accept (a batch is answered in msgpack whatever it says): undici checks every header of
+    // every request, and the ring's node count takes its place.
+    const batchHeaders: Record<string, string> = { 'content-type': 'application/msgpack' };
+    if (options.token !== undefined) batchHeaders.authorization = `Bearer ${options.token}`;
+    this.#batchBase = batchHeaders;
+    this.#batchHeaders = batchHeaders;
+    const headers = { ...batchHeaders, accept: 'application/msgpack, application/json' };
     const exchange = dispatcherFetch(this.#agent, options.timeout);
     this.#http = ky.create({
       retry: 0,
@@ -103,7 +104,7 @@ export class Transport {
   /** How many nodes the client's ring holds now (told to nodes on every batch). */
   ringNodes(count: number): void {
     this.#batchHeaders =
-      count >= 2 ? { ...this.#headers, [RING_NODES_HEADER]: `${count}` } : this.#headers;
+      count >= 2 ? { ...this.#batchBase, [RING_NODES_HEADER]: `${count}` } : this.#batchBase;
   }
 
   /**
