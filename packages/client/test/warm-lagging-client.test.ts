@@ -11,6 +11,7 @@ import { startRingChangeNodes, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
 import { waitFor } from './cluster.js';
 import { Nemesis } from './faults/nemesis.js';
+import type { NemesisOptions } from './faults/nemesis.js';
 import { readOnNode } from './faults/node-http.js';
 
 const clients: DistributedCacheClient[] = [];
@@ -52,6 +53,45 @@ async function wrongReads(
     if (found !== value) wrong.push(`${key}=${String(found)}`);
   }
   return wrong;
+}
+
+/**
+ * Four nodes with snapshots; the moved client writes every key (v1), takes node 3 out of its ring
+ * as the node stops, and writes v2 to the keys node 3 owned (more than 20), which the node misses.
+ */
+async function writeWhileLeavingStopped(
+  nodeOptions: Pick<NemesisOptions, 'args'>,
+  clientOptions: ClientOptions,
+): Promise<{
+  urls: string[];
+  moved: DistributedCacheClient;
+  leaving: string;
+  onLeaving: string[];
+}> {
+  nemesis = await Nemesis.start({ nodes: 4, snapshots: true, ...nodeOptions });
+  const urls = nemesis.urls;
+  const moved = connect(urls, clientOptions);
+  expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
+  const leaving = urls[3]!;
+  const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
+  expect(onLeaving.length).toBeGreaterThan(20);
+  await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
+  for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
+  return { urls, moved, leaving, onLeaving };
+}
+
+/** Restarts node 3 from its snapshot and waits until it holds v2 for every key of `keys`. */
+async function restartUntilHeld(leaving: string, keys: readonly string[]): Promise<void> {
+  await nemesis!.restart(3, 'snapshot');
+  const v2 = Buffer.from(encodeValue('v2').bytes);
+  const delivered = async (): Promise<boolean> => {
+    for (const key of keys) {
+      const held = await readOnNode(leaving, key);
+      if (held.status !== 200 || !Buffer.from(held.bytes).equals(v2)) return false;
+    }
+    return true;
+  };
+  await waitFor(delivered, 'the hints to be delivered', { timeoutMs: 5000 });
 }
 
 describe('a client still on the old ring, replicas 1', () => {
@@ -106,32 +146,9 @@ describe('a client still on the old ring, replicas 1', () => {
   it('a previous owner down when a moved key is written gets the write as a hint once it is back', async () => {
     // The node restarts from its snapshot (what it held at SIGTERM) while the lagging client
     // still has it as the key's owner: the write must reach it, not only the new owner.
-    nemesis = await Nemesis.start({
-      nodes: 4,
-      snapshots: true,
-    });
-    const urls = nemesis.urls;
-    const moved = connect(urls);
-    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
-    const leaving = urls[3]!;
-    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
-    expect(onLeaving.length).toBeGreaterThan(20);
-    await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
-    for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
+    const { urls, moved, leaving, onLeaving } = await writeWhileLeavingStopped({}, {});
     expect(moved.getReplicationStats().hintsHandedOff).toBeGreaterThanOrEqual(onLeaving.length);
-    await nemesis.restart(3, 'snapshot');
-    const v2 = Buffer.from(encodeValue('v2').bytes);
-    const behind = async (): Promise<string[]> => {
-      const wrong: string[] = [];
-      for (const key of onLeaving) {
-        const held = await readOnNode(leaving, key);
-        if (held.status !== 200 || !Buffer.from(held.bytes).equals(v2)) wrong.push(key);
-      }
-      return wrong;
-    };
-    await waitFor(async () => (await behind()).length === 0, 'the hints to be delivered', {
-      timeoutMs: 5000,
-    });
+    await restartUntilHeld(leaving, onLeaving);
     const lagging = connect(urls);
     expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
       [],
@@ -144,32 +161,13 @@ describe('a client still on the old ring, replicas 1', () => {
     // lost it — reads it as the keys' owner, while the moved client still has it marked down (its
     // probe has not run yet: probeInterval is long here to hold that moment). A write by the
     // moved client then sends the bury anyway, not only a hint that reaches the node at its
-    // holder's next replay.
-    nemesis = await Nemesis.start({
-      nodes: 4,
-      snapshots: true,
-      args: ['--stall-threshold', '10000'],
-    });
-    const urls = nemesis.urls;
-    const moved = connect(urls, { probeInterval: 600_000 });
-    expect(await moved.setMany(KEYS.map((key) => [key, 'v1'] as const))).toBe(true);
-    const leaving = urls[3]!;
-    const onLeaving = KEYS.filter((key) => moved.nodesFor(key)[0] === leaving);
-    expect(onLeaving.length).toBeGreaterThan(20);
-    await Promise.all([moved.removeNode(leaving), nemesis.stop(3)]);
-    // Its buries fail (the node is down): it is marked down, and the new owners hold hints.
-    for (const key of onLeaving) expect(await moved.set(key, 'v2')).toBe(true);
-    await nemesis.restart(3, 'snapshot');
-    const v2 = Buffer.from(encodeValue('v2').bytes);
-    const holdsV2 = async (key: string): Promise<boolean> => {
-      const held = await readOnNode(leaving, key);
-      return held.status === 200 && Buffer.from(held.bytes).equals(v2);
-    };
-    const delivered = async (): Promise<boolean> => {
-      for (const key of onLeaving) if (!(await holdsV2(key))) return false;
-      return true;
-    };
-    await waitFor(delivered, 'the hints to be delivered', { timeoutMs: 5000 });
+    // holder's next replay. Its buries while the node is down fail: it is marked down, and the
+    // new owners hold hints.
+    const { urls, moved, leaving, onLeaving } = await writeWhileLeavingStopped(
+      { args: ['--stall-threshold', '10000'] },
+      { probeInterval: 600_000 },
+    );
+    await restartUntilHeld(leaving, onLeaving);
     const lagging = connect(urls);
     expect(await wrongReads(lagging, new Map(onLeaving.map((key) => [key, 'v2'])))).toStrictEqual(
       [],

@@ -27,6 +27,7 @@
 // read, its message names the key and the write, for that trace.
 import { afterEach, describe, expect, it } from 'vitest';
 import { rollUnderLoad } from './rolling-scenario.js';
+import type { RollOptions } from './rolling-scenario.js';
 import { ScaleCluster } from './scale-cluster.js';
 
 let cluster: ScaleCluster | undefined;
@@ -39,42 +40,36 @@ afterEach(async () => {
 const MIN_RATIO = 0.95;
 const GAP_MS = 3000;
 
+const cases: [string, RollOptions['records'], string][] = [
+  [
+    'replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds',
+    'kept',
+    'records kept',
+  ],
+  [
+    'replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds',
+    'removed',
+    'records removed while restarting',
+  ],
+];
+
 describe('a rolling restart under load', () => {
-  it('replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds', async () => {
-    cluster = await ScaleCluster.start({ nodes: 3, members: [0, 1, 2], snapshots: true });
-    const result = await rollUnderLoad(cluster, {
-      replicas: 2,
-      records: 'kept',
-      settleMs: GAP_MS,
-    });
-    console.log(`rolling restart, replicas 2, records kept\n${result.summary}`);
+  it.each(cases)(
+    '%s',
+    async (_name, records, label) => {
+      cluster = await ScaleCluster.start({ nodes: 3, members: [0, 1, 2], snapshots: true });
+      const result = await rollUnderLoad(cluster, { replicas: 2, records, settleMs: GAP_MS });
+      console.log(`rolling restart, replicas 2, ${label}\n${result.summary}`);
 
-    expect(result.errors.length, result.summary).toBe(0);
-    expect(result.staleness.stale, result.summary).toBe(0);
-    expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
-      MIN_RATIO * result.before.ratio,
-    );
-    expect(result.after.ratio, result.summary).toBeGreaterThanOrEqual(
-      MIN_RATIO * result.before.ratio,
-    );
-  }, 60_000);
-
-  it('replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds', async () => {
-    cluster = await ScaleCluster.start({ nodes: 3, members: [0, 1, 2], snapshots: true });
-    const result = await rollUnderLoad(cluster, {
-      replicas: 2,
-      records: 'removed',
-      settleMs: GAP_MS,
-    });
-    console.log(`rolling restart, replicas 2, records removed while restarting\n${result.summary}`);
-
-    expect(result.errors.length, result.summary).toBe(0);
-    expect(result.staleness.stale, result.summary).toBe(0);
-    expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
-      MIN_RATIO * result.before.ratio,
-    );
-    expect(result.after.ratio, result.summary).toBeGreaterThanOrEqual(
-      MIN_RATIO * result.before.ratio,
-    );
-  }, 60_000);
+      expect(result.errors.length, result.summary).toBe(0);
+      expect(result.staleness.stale, result.summary).toBe(0);
+      expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
+        MIN_RATIO * result.before.ratio,
+      );
+      expect(result.after.ratio, result.summary).toBeGreaterThanOrEqual(
+        MIN_RATIO * result.before.ratio,
+      );
+    },
+    60_000,
+  );
 });

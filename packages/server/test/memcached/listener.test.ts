@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import { VERSION } from '../../src/version.js';
@@ -25,6 +26,28 @@ async function setup(options: Parameters<typeof startListener>[0] = {}) {
 function manualClock(start = 1_700_000_000_000) {
   let t = start;
   return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+/**
+ * A listener with `idleTimeoutMs` holding a 1 MiB value, and a client that has asked for it 64
+ * times in one `get` (more than the loopback socket buffers hold) and counts what it received.
+ */
+async function askForBigReply(
+  idleTimeoutMs: number,
+): Promise<{ reader: Socket; total: number; received: () => number }> {
+  const s = await startListener({ idleTimeoutMs });
+  started.push(s);
+  const value = Buffer.alloc(1024 * 1024, 0x61);
+  s.cache.set('big', { bytes: value, flags: 0 });
+  const reader = connect(s.port, '127.0.0.1');
+  reader.on('error', () => {});
+  await new Promise((resolve) => reader.once('connect', resolve));
+  const copies = 64;
+  const total = copies * (`VALUE big 0 ${value.length}\r\n`.length + value.length + 2) + 5;
+  let received = 0;
+  reader.on('data', (d: Buffer) => (received += d.length));
+  reader.write(`get${' big'.repeat(copies)}\r\n`);
+  return { reader, total, received: () => received };
 }
 
 describe('expiration times', () => {
@@ -162,29 +185,18 @@ describe('connections', () => {
     // Replies go straight to the socket's handle, whose writes do not refresh the idle timer. The
     // timeout is 4× the reader's pauses: a busy machine stretches a 100 ms timer by hundreds of ms.
     const idleTimeoutMs = 400;
-    const s = await startListener({ idleTimeoutMs });
-    started.push(s);
-    const value = Buffer.alloc(1024 * 1024, 0x61);
-    s.cache.set('big', { bytes: value, flags: 0 });
-    const reader = connect(s.port, '127.0.0.1');
-    reader.on('error', () => {});
-    await new Promise((resolve) => reader.once('connect', resolve));
-    const copies = 64;
-    const total = copies * (`VALUE big 0 ${value.length}\r\n`.length + value.length + 2) + 5;
-    let received = 0;
-    reader.on('data', (d: Buffer) => (received += d.length));
-    reader.write(`get${' big'.repeat(copies)}\r\n`);
+    const { reader, total, received } = await askForBigReply(idleTimeoutMs);
     // Reads in short bursts with long pauses, never sending anything: the reply (more than the
     // loopback socket buffers hold) keeps moving for several idle timeouts.
     const started_ = Date.now();
-    while (received < total && Date.now() - started_ < 20_000 && !reader.destroyed) {
+    while (received() < total && Date.now() - started_ < 20_000 && !reader.destroyed) {
       reader.pause();
       await new Promise((resolve) => setTimeout(resolve, 100));
       reader.resume();
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     // Never cut mid-reply (once the node has handed the whole reply over, it may close).
-    expect(received).toBe(total);
+    expect(received()).toBe(total);
     expect(Date.now() - started_).toBeGreaterThan(3 * idleTimeoutMs);
     reader.destroy();
   });
@@ -196,24 +208,13 @@ describe('connections', () => {
     // that moved before it, the look after the second sees none (on CI a 64 MiB reply was cut at
     // 59 MiB this way).
     const idleTimeoutMs = 400;
-    const s = await startListener({ idleTimeoutMs });
-    started.push(s);
-    const value = Buffer.alloc(1024 * 1024, 0x61);
-    s.cache.set('big', { bytes: value, flags: 0 });
-    const reader = connect(s.port, '127.0.0.1');
-    reader.on('error', () => {});
-    await new Promise((resolve) => reader.once('connect', resolve));
-    const copies = 64;
-    const total = copies * (`VALUE big 0 ${value.length}\r\n`.length + value.length + 2) + 5;
-    let received = 0;
-    reader.on('data', (d: Buffer) => (received += d.length));
-    reader.write(`get${' big'.repeat(copies)}\r\n`);
+    const { reader, total, received } = await askForBigReply(idleTimeoutMs);
     const stall = (): void => {
       const until = performance.now() + 3 * idleTimeoutMs;
       while (performance.now() < until); // the node's loop stands still
     };
     let stalls = 0;
-    for (let i = 0; received < total && i < 1000 && !reader.destroyed; i++) {
+    for (let i = 0; received() < total && i < 1000 && !reader.destroyed; i++) {
       reader.pause();
       if (i % 2 === 1 && stalls < 2) {
         stalls++;
@@ -226,7 +227,7 @@ describe('connections', () => {
       reader.resume();
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    expect(received).toBe(total);
+    expect(received()).toBe(total);
     expect(stalls).toBe(2);
     reader.destroy();
   });
