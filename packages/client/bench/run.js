@@ -2,8 +2,9 @@
 /* global URL, setTimeout, performance */
 // The client benchmark: a three-node dcache cluster on loopback (separate processes), 64 operations
 // in flight, 90% get / 10% set of 100-byte values over 10k keys — through @dcache/client with
-// auto-batching on and off, the same client against three canned-reply Node HTTP nodes (the most
-// any Node HTTP node could give it: bench/canned-node.js), memjs against three memcached processes
+// auto-batching on and off, the same client against three canned-reply nodes — behind Node's HTTP
+// server (bench/canned-node.js) and behind a bare socket read as the server's batch lane reads it
+// (bench/canned-raw-node.js): the most a node could give it — memjs against three memcached processes
 // and iovalkey against Redis (with and without auto-pipelining), in the same run. Contenders alternate; every one runs
 // ROUNDS times; medians are reported with ratios to memjs.
 //
@@ -119,9 +120,9 @@ async function startDcacheNode(serverBin, index) {
   });
 }
 
-/** A canned-reply Node HTTP node (bench/canned-node.js); resolves to its URL. */
-async function startCannedNode(stamp) {
-  const child = start(process.execPath, [here('./canned-node.js'), String(stamp)]);
+/** A canned-reply node (bench/canned-node.js or canned-raw-node.js); resolves to its URL. */
+async function startCannedNode(script, stamp) {
+  const child = start(process.execPath, [here(script), String(stamp)]);
   let output = '';
   return new Promise((resolve, reject) => {
     child.stdout.on('data', (chunk) => {
@@ -171,14 +172,26 @@ function key(i) {
   return `key:${i}`;
 }
 
-/** CPU time (user + system) of a process in µs, from /proc; 0 where /proc is missing. */
+/** CPU time of a process in µs, user and system, from /proc; 0 where /proc is missing. */
 function processCpu(pid) {
   try {
     const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000; // clock ticks of 10 ms
+    // Clock ticks of 10 ms.
+    return { user: Number(fields[11]) * 10_000, system: Number(fields[12]) * 10_000 };
   } catch {
-    return 0;
+    return { user: 0, system: 0 };
   }
+}
+
+/** The CPU time of several processes, summed. */
+function processesCpu(pids) {
+  const sum = { user: 0, system: 0 };
+  for (const pid of pids) {
+    const { user, system } = processCpu(pid);
+    sum.user += user;
+    sum.system += system;
+  }
+  return sum;
 }
 
 /**
@@ -188,7 +201,7 @@ function processCpu(pid) {
 async function drive(ops, ms, pids = [], batching = undefined) {
   const batchingBefore = batching?.stats();
   const clientBefore = process.cpuUsage();
-  const serversBefore = pids.reduce((sum, pid) => sum + processCpu(pid), 0);
+  const serversBefore = processesCpu(pids);
   const latencies = new Float64Array(4_000_000);
   let count = 0;
   let errors = 0;
@@ -213,7 +226,9 @@ async function drive(ops, ms, pids = [], batching = undefined) {
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   // Read before sorting the latencies: the CPU figures are the workload's, not the bookkeeping's.
   const client = process.cpuUsage(clientBefore);
-  const servers = pids.reduce((sum, pid) => sum + processCpu(pid), 0) - serversBefore;
+  const serversAfter = processesCpu(pids);
+  const serversUser = serversAfter.user - serversBefore.user;
+  const serversSystem = serversAfter.system - serversBefore.system;
   const elapsed = (performance.now() - started) / 1000;
   const batchingAfter = batching?.stats();
   const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
@@ -224,7 +239,7 @@ async function drive(ops, ms, pids = [], batching = undefined) {
     p99: at(0.99),
     errors,
     clientCpu: (client.user + client.system) / count,
-    serverCpu: servers / count,
+    serverCpu: (serversUser + serversSystem) / count,
     // From the client's getBatchingStats(): operations per batch, batches on the wire per node.
     batchSize: batchingAfter
       ? (batchingAfter.operations - batchingBefore.operations) /
@@ -235,6 +250,7 @@ async function drive(ops, ms, pids = [], batching = undefined) {
       : NaN,
     // Printed per round: user vs kernel time tell apart a client's own work from its syscalls.
     clientSplit: `${(client.user / count).toFixed(1)} user + ${(client.system / count).toFixed(1)} kernel`,
+    serverSplit: `${(serversUser / count).toFixed(1)} user + ${(serversSystem / count).toFixed(1)} kernel`,
   };
 }
 
@@ -304,16 +320,22 @@ async function main() {
   else skipped.push('dcache (build @dcache/server first)');
   if (BASELINE) await addDcache(BASELINE, ' (baseline)');
 
-  // The ceiling: this client against three nodes that answer without holding anything.
-  {
+  // The ceilings: this client against three nodes that answer without holding anything, behind
+  // Node's HTTP server and behind a bare socket read as the batch lane reads it.
+  for (const [name, script] of [
+    ['dcache client, canned Node HTTP nodes', './canned-node.js'],
+    ['dcache client, canned raw-socket nodes', './canned-raw-node.js'],
+  ]) {
     const { DistributedCacheClient } = await import(OWN.clientDist);
     const { stampAt } = await import('@dcache/core');
     const first = children.length;
-    const urls = await Promise.all([0, 1, 2].map(() => startCannedNode(stampAt(Date.now()))));
+    const urls = await Promise.all(
+      [0, 1, 2].map(() => startCannedNode(script, stampAt(Date.now()))),
+    );
     const pids = children.slice(first).map((child) => child.pid);
     const client = new DistributedCacheClient(urls, { timeout: 10_000 });
     contenders.push({
-      name: 'dcache client, canned Node HTTP nodes',
+      name,
       pids,
       batching: { stats: () => client.getBatchingStats(), nodes: urls.length },
       ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
@@ -388,7 +410,7 @@ async function main() {
       // The heap after each round: growth over a run shows something kept per operation.
       const heap = process.memoryUsage().heapUsed / 2 ** 20;
       console.log(
-        `round ${round + 1}: ${contender.name.padEnd(37)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} ms  client ${result.clientCpu.toFixed(1)} (${result.clientSplit}) node ${result.serverCpu.toFixed(1)} µs/op  batch ${formatBatch(result)}  heap ${heap.toFixed(0)} MiB${result.errors ? `  errors ${result.errors}` : ''}`,
+        `round ${round + 1}: ${contender.name.padEnd(37)} ${Math.round(result.opsPerSec).toString().padStart(7)} ops/s  p50 ${result.p50.toFixed(2)} p99 ${result.p99.toFixed(2)} ms  client ${result.clientCpu.toFixed(1)} (${result.clientSplit}) node ${result.serverCpu.toFixed(1)} (${result.serverSplit}) µs/op  batch ${formatBatch(result)}  heap ${heap.toFixed(0)} MiB${result.errors ? `  errors ${result.errors}` : ''}`,
       );
     }
   }

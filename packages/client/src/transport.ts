@@ -42,16 +42,22 @@ interface BatchTarget {
 const MAX_BATCH_TARGETS = 1024;
 
 /**
- * The HTTP layer over one private keep-alive undici Agent. The batched data path (`batch`) talks
- * to the Agent's dispatcher directly (batch-exchange.ts): a WHATWG Request built by ky and
+ * The HTTP layer over two private keep-alive undici Agents. The batched data path (`batch`) talks
+ * to its Agent's dispatcher directly (batch-exchange.ts): a WHATWG Request built by ky and
  * answered from its hook cost more per batch than the rest of the exchange. Every other request
  * (stats, fence, health) goes through one ky instance (created once, not per request) answered by
- * the same Agent (see dispatcher-fetch.ts). No retries (failover is the cluster's job, not the
+ * the other Agent (see dispatcher-fetch.ts), so batch connections carry only batches. No retries (failover is the cluster's job, not the
  * request's); HTTP errors become NodeRequestError here rather than through ky's HTTPError. The
  * timeout bounds the whole exchange: the body is read before the answer resolves.
  */
 export class Transport {
   readonly #agent: Agent;
+  /**
+   * Batches' own connections: a node's batch lane answers a connection that carries only batches
+   * without Node's HTTP server, and hands one to that server for good at its first other request
+   * (a stats call, a health probe), so those go through `#agent`.
+   */
+  readonly #batchAgent: Agent;
   readonly #http: KyInstance;
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
@@ -66,7 +72,7 @@ export class Transport {
     this.#observeClock = options.observeClock;
     // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts). The
     // TLS fields go to tls.connect for https: nodes (undici ignores them for http: ones).
-    this.#agent = new Agent({
+    const agentOptions: Agent.Options = {
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
       connect: {
@@ -74,7 +80,9 @@ export class Transport {
         timeout: options.timeout,
         ...(options.lookup && { lookup: options.lookup }),
       },
-    });
+    };
+    this.#agent = new Agent(agentOptions);
+    this.#batchAgent = new Agent(agentOptions);
     // Set once on the instance: per-request headers cost ky a merge on every call. Batches carry
     // no Accept (a batch is answered in msgpack whatever it says): undici checks every header of
     // every request, and the ring's node count takes its place.
@@ -119,7 +127,7 @@ export class Transport {
     const target = this.#batchTarget(node);
     let answer: RawAnswer;
     try {
-      answer = await exchange(this.#agent, {
+      answer = await exchange(this.#batchAgent, {
         origin: target.origin,
         path: target.path,
         method: 'POST',
@@ -187,8 +195,8 @@ export class Transport {
     }
   }
 
-  close(): Promise<void> {
-    return this.#agent.close();
+  async close(): Promise<void> {
+    await Promise.all([this.#agent.close(), this.#batchAgent.close()]);
   }
 
   async #request(node: string, url: string, init: Options): Promise<Response> {

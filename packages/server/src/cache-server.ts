@@ -10,6 +10,8 @@ import { buildApp, createNodeState, nodeStore } from './http/app.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
 import type { FastPath } from './http/routes/batch-fast-path.js';
 import { batchRunner } from './http/routes/batch-ops.js';
+import { batchAnswerer } from './http/routes/batch-answer.js';
+import { BatchLane } from './http/batch-lane/batch-lane.js';
 import { getFastPath } from './http/routes/get-fast-path.js';
 import type { Logger } from './observability/logger.js';
 import type { ResolvedOptions, ServerOptions } from './options.js';
@@ -81,6 +83,8 @@ export class CacheServer {
   readonly #app: Hono<AppEnv>;
   readonly #batchFastPath: FastPath;
   readonly #getFastPath: FastPath;
+  /** Answers plain-HTTP batches before Node's server sees them (http/batch-lane/). */
+  readonly #lane: BatchLane;
   readonly #node: NodeState;
   #server: Server | undefined;
   #memcached: MemcachedListener | undefined;
@@ -106,7 +110,9 @@ export class CacheServer {
     this.#node = node;
     const runBatch = batchRunner(node);
     this.#app = buildApp(this.#options, this.#replicas, node, runBatch);
-    this.#batchFastPath = batchFastPath(node, runBatch);
+    const answerer = batchAnswerer(node, runBatch);
+    this.#batchFastPath = batchFastPath(node, answerer);
+    this.#lane = new BatchLane(node, answerer);
     this.#getFastPath = getFastPath(node);
     this.#replayer = new HintReplayer({
       replicas: this.#replicas,
@@ -142,7 +148,7 @@ export class CacheServer {
 
   /** Requests received and not yet answered. */
   get activeRequests(): number {
-    return this.#inFlight.size;
+    return this.#inFlight.size + this.#lane.active;
   }
 
   /**
@@ -200,6 +206,8 @@ export class CacheServer {
           listener,
         ) as unknown as Server)
       : createHttpServer(limits, listener);
+    // Over TLS, Node's server reads every request: the lane's gain is small beside TLS's cost.
+    if (!tls) this.#lane.install(server);
     server.keepAliveTimeout = this.#options.keepAliveTimeout;
     server.maxConnections = this.#options.maxConnections;
     server.on('clientError', clientErrorResponder(this.#node));
@@ -353,10 +361,15 @@ export class CacheServer {
     this.#memcached = undefined;
     const memcachedClosed = memcached ? memcached.close() : Promise.resolve();
     this.#closing ??= new Promise<void>((resolve) => {
-      const timer = setTimeout(() => server.closeAllConnections(), this.#options.closeTimeout);
+      this.#lane.closing = true;
+      const timer = setTimeout(() => {
+        server.closeAllConnections();
+        this.#lane.closeAll();
+      }, this.#options.closeTimeout);
       timer.unref();
       server.close(() => {
         clearTimeout(timer);
+        this.#lane.closing = false;
         this.#server = undefined;
         this.#address = undefined;
         void memcachedClosed.then(() => {
@@ -374,6 +387,7 @@ export class CacheServer {
         if (!res.headersSent) res.setHeader('connection', 'close');
       }
       server.closeIdleConnections();
+      this.#lane.closeIdle();
     }).then(() => this.#node.snapshot?.save().then(() => undefined));
     return this.#closing;
   }

@@ -75,13 +75,27 @@ export class InflightBudget {
    */
   holdUntilClosed(res: ServerResponse | undefined, bytes: number): void {
     if (res === undefined || bytes === 0 || res.closed) return;
+    res.once(
+      'close',
+      this.hold(bytes, () => res.destroy()),
+    );
+  }
+
+  /**
+   * Holds `bytes` of answers until the returned release is called (again: nothing); `cut` ends the
+   * connection that has not taken them within the send timeout.
+   */
+  hold(bytes: number, cut: () => void): () => void {
     this.#answers += bytes;
-    const timer = setTimeout(() => res.destroy(), this.#sendTimeout);
+    const timer = setTimeout(cut, this.#sendTimeout);
     timer.unref();
-    res.once('close', () => {
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
       clearTimeout(timer);
       this.#answers -= bytes;
-    });
+    };
   }
 
   /**

@@ -89,6 +89,15 @@ export function encodingOfContentType(header: string | undefined): Encoding {
   return encoding;
 }
 
+/** Whether a `Content-Type` names msgpack (anything else, unsupported included, does not). */
+export function isMsgpackType(header: string | undefined): boolean {
+  try {
+    return encodingOfContentType(header) === 'msgpack';
+  } catch {
+    return false;
+  }
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 

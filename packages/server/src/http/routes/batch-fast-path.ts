@@ -1,21 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from '../app-env.js';
-import { encodingOfContentType } from '../codec/encoding.js';
+import { isMsgpackType } from '../codec/encoding.js';
 import { readIncomingInto } from '../body.js';
-import { errorJson, refusalOf } from '../../operations/refusal.js';
-import type { RunBatch } from './batch-ops.js';
-import { CLOCK_HEADER, RING_NODES_HEADER } from './batch-ops.js';
+import type { BatchAnswer, BatchAnswerer } from './batch-answer.js';
+import { RING_NODES_HEADER } from './batch-ops.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
-
-function isMsgpack(type: string | undefined): boolean {
-  try {
-    return encodingOfContentType(type) === 'msgpack';
-  } catch {
-    return false; // not a type we take: the hono route answers 415
-  }
-}
 
 /**
  * `POST /v1/batch` straight on Node's request and response, skipping hono's routing and the web
@@ -26,72 +17,26 @@ function isMsgpack(type: string | undefined): boolean {
  * leaves all others to the hono route, which produces the 401/413/415 and streaming-limit answers.
  * It reads the body with the routes' own reader (body.ts, called back rather than through a
  * promise), which counts its bytes in the node's in-flight budget and refuses them (503) past it.
- * What the two share (decoding, the operations, the envelope errors) is `batchRunner`, so their
- * answers are the same.
+ * The batch lane (batch-lane/) answers most batches before Node's server sees them; this path
+ * takes those on a connection the lane has handed to Node, and those over TLS. Both answer
+ * through `batchAnswerer`, so their answers are the same.
  */
-export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
-  const { metrics, options, bodyBudget } = node;
-  const clock = node.replicas.clock;
-  // The node's one auth check (the middleware's); a mismatch goes to hono, which answers 401.
-  const { authorized } = node;
+export function batchFastPath(node: NodeState, answerer: BatchAnswerer): FastPath {
+  const { metrics, options, bodyBudget, authorized } = node;
 
-  function answer(
-    res: ServerResponse,
-    status: number,
-    type: string,
-    body: Uint8Array | string,
-    headers?: Readonly<Record<string, string>>,
-  ): void {
-    res.writeHead(status, {
-      ...headers,
-      'content-type': type,
-      'content-length': Buffer.byteLength(body),
-    });
-    res.end(body);
-    bodyBudget.holdUnflushed(res);
-  }
-
-  function respond(res: ServerResponse, body: Uint8Array, start: number): void {
-    let results: Uint8Array;
-    try {
-      results = runBatch(body);
-    } catch (error) {
-      metrics.record('batch', performance.now() - start);
-      fail(res, error);
-      return;
-    }
-    metrics.record('batch', performance.now() - start);
-    // The flat form: Node writes it out as is, without building a headers object.
-    res.writeHead(200, [
-      'content-type',
-      'application/msgpack',
-      'content-length',
-      `${results.byteLength}`,
-      CLOCK_HEADER,
-      `${clock.last}`,
-    ]);
-    res.end(results);
-    bodyBudget.holdUnflushed(res);
-  }
-
-  // What can fail while or after the body is read, answered as the error handler answers it.
-  function fail(res: ServerResponse, error: unknown): void {
-    const refusal = refusalOf(node, error, {
-      method: 'POST',
-      path: '/v1/batch',
-      requestId: res.req.headers['x-request-id'],
-    });
+  function send(res: ServerResponse, answer: BatchAnswer, close = false): void {
     if (res.headersSent || res.destroyed) return;
-    const headers = { ...refusal.headers };
+    const headers = [...answer.headers, 'content-length', `${Buffer.byteLength(answer.body)}`];
     // Refused mid-body (503): the rest is not wanted, and a stalled sender must not keep the socket.
-    if (!res.req.complete) headers.connection = 'close';
-    answer(
-      res,
-      refusal.status,
-      'application/json',
-      errorJson(refusal.code, refusal.message),
-      headers,
-    );
+    if (close) headers.push('connection', 'close');
+    res.writeHead(answer.status, headers);
+    res.end(answer.body);
+    bodyBudget.holdUnflushed(res);
+  }
+
+  function requestIdOf(req: IncomingMessage): string | undefined {
+    const id = req.headers['x-request-id'];
+    return Array.isArray(id) ? id.join(', ') : id;
   }
 
   return function batchFast(req, res) {
@@ -101,7 +46,7 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;
     const length = Number(declared);
     if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBatchBytes) return false;
-    if (!isMsgpack(headers['content-type']) || !authorized(headers.authorization)) return false;
+    if (!isMsgpackType(headers['content-type']) || !authorized(headers.authorization)) return false;
 
     const ringNodes = headers[RING_NODES_HEADER];
     node.replicas.noteRingNodes(typeof ringNodes === 'string' ? ringNodes : undefined);
@@ -113,15 +58,15 @@ export function batchFastPath(node: NodeState, runBatch: RunBatch): FastPath {
       (body) => {
         // Called from the request's 'end' event: a throw here would end the process.
         try {
-          respond(res, body, start);
+          send(res, answerer.run(body, requestIdOf(req), start));
         } catch (error) {
-          fail(res, error);
+          send(res, answerer.refusal(error, requestIdOf(req)));
         }
       },
       (error) => {
         // Refused mid-body (503), or the client gone (nobody left to answer; counted like hono's 400).
         metrics.record('batch', performance.now() - start);
-        fail(res, error);
+        send(res, answerer.refusal(error, requestIdOf(req)), !req.complete);
       },
     );
     return true;

@@ -1,0 +1,156 @@
+import type { Buffer } from 'node:buffer';
+import { maxHeaderSize } from 'node:http';
+import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
+import type { NodeState } from '../app-env.js';
+import { isMsgpackType } from '../codec/encoding.js';
+import type { BatchAnswer, BatchAnswerer } from '../routes/batch-answer.js';
+import { clientErrorResponder } from '../transport-errors.js';
+import { HttpError } from '../../errors/http-error.js';
+import { tracing } from '../../observability/telemetry.js';
+import type { BatchHead } from './request-head.js';
+import type { LaneAnswer, LaneHost } from './lane-connection.js';
+import { LaneConnection } from './lane-connection.js';
+
+function laneAnswer(answer: BatchAnswer): LaneAnswer {
+  const { headers } = answer;
+  let fields = '';
+  for (let i = 0; i < headers.length; i += 2) fields += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return { status: answer.status, fields, body: answer.body };
+}
+
+/**
+ * The batch lane: the node's plain-HTTP connections arrive here first, and plain HTTP/1.1
+ * `POST /v1/batch` requests are answered straight from the socket's bytes — no IncomingMessage,
+ * ServerResponse or stream per request, which cost more than the batch itself (see the server
+ * README's "Batch lane"). The first request on a connection that is anything else (another
+ * route, a Transfer-Encoding, Expect, a bad token, tracing on…) hands the connection, from that
+ * request on, to Node's HTTP server, which serves it as if it had had it from the start. Batches
+ * are answered by the same operations, through the same `batchAnswerer`, as the fast path's.
+ */
+export class BatchLane implements LaneHost {
+  readonly maxHeadBytes = maxHeaderSize;
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  closing = false;
+  readonly #node: NodeState;
+  readonly #answerer: BatchAnswerer;
+  readonly #connections = new Set<LaneConnection>();
+  readonly #timedOut: (error: Error & { code?: string }, socket: Socket) => void;
+  #toHttp: ((socket: Socket) => void) | undefined;
+  /** Connections handed to Node's server, for the server's stats. */
+  #handOffs = 0;
+
+  constructor(node: NodeState, answerer: BatchAnswerer) {
+    this.#node = node;
+    this.#answerer = answerer;
+    const { headersTimeout, requestTimeout, keepAliveTimeout } = node.options;
+    this.headersTimeout = headersTimeout;
+    this.requestTimeout = requestTimeout;
+    this.keepAliveTimeout = keepAliveTimeout;
+    this.#timedOut = clientErrorResponder(node);
+  }
+
+  /**
+   * Puts the lane in front of `server`'s own connection handling, which it keeps for the
+   * connections it hands over. Returns false, and leaves `server` as it was, when that handling is
+   * not the single listener Node's HTTP server installs.
+   */
+  install(server: Server): boolean {
+    const listeners = server.listeners('connection');
+    if (listeners.length !== 1) return false;
+    const own = listeners[0] as (socket: Socket) => void;
+    server.removeListener('connection', own);
+    this.#toHttp = (socket) => own.call(server, socket);
+    server.on('connection', (socket: Socket) => {
+      this.#connections.add(new LaneConnection(socket, this));
+    });
+    return true;
+  }
+
+  /** Connections handed to Node's server since start. */
+  get handOffs(): number {
+    return this.#handOffs;
+  }
+
+  /** Requests under way on the lane (being received, or answered and not yet taken). */
+  get active(): number {
+    let active = 0;
+    for (const connection of this.#connections) if (!connection.idle) active++;
+    return active;
+  }
+
+  /** Closes the connections with nothing under way (Node's closeIdleConnections, for the lane). */
+  closeIdle(): void {
+    for (const connection of this.#connections) if (connection.idle) connection.destroy();
+  }
+
+  closeAll(): void {
+    for (const connection of this.#connections) connection.destroy();
+  }
+
+  takes(head: BatchHead): boolean {
+    return (
+      head.contentLength <= this.#node.options.maxBatchBytes &&
+      isMsgpackType(head.contentType) &&
+      this.#node.authorized(head.authorization) &&
+      // A span per request is @hono/node-server's and the fast path's business (traceRequest).
+      tracing?.tracer() === undefined
+    );
+  }
+
+  begin(head: BatchHead): number {
+    const node = this.#node;
+    node.metrics.start();
+    node.replicas.noteRingNodes(head.ringNodes);
+    return performance.now();
+  }
+
+  answer(head: BatchHead, body: Uint8Array, start: number): LaneAnswer {
+    return laneAnswer(this.#answerer.run(body, head.requestId, start));
+  }
+
+  refuse(head: BatchHead, error: unknown, start: number): LaneAnswer {
+    this.#node.metrics.record('batch', performance.now() - start);
+    return laneAnswer(this.#answerer.refusal(error, head.requestId));
+  }
+
+  abandon(head: BatchHead, start: number): void {
+    this.#node.metrics.record('batch', performance.now() - start);
+    this.#answerer.refusal(
+      new HttpError(400, 'bad_request', 'the request body could not be read'),
+      head.requestId,
+    );
+  }
+
+  hold(bytes: number, cut: () => void): () => void {
+    return this.#node.bodyBudget.hold(bytes, cut);
+  }
+
+  reserve(bytes: number): void {
+    this.#node.bodyBudget.reserve(bytes);
+  }
+
+  release(bytes: number): void {
+    this.#node.bodyBudget.release(bytes);
+  }
+
+  headTimedOut(socket: Socket): void {
+    socket.on('error', () => socket.destroy());
+    const error: Error & { code?: string } = new Error('Request timeout');
+    error.code = 'ERR_HTTP_REQUEST_TIMEOUT';
+    this.#timedOut(error, socket);
+  }
+
+  handOff(socket: Socket, unread: Buffer): void {
+    this.#handOffs++;
+    // Read back first by Node's server, which takes the socket's reading from here.
+    socket.unshift(unread);
+    this.#toHttp!(socket);
+  }
+
+  forget(connection: LaneConnection): void {
+    this.#connections.delete(connection);
+  }
+}

@@ -1,0 +1,323 @@
+import { Buffer } from 'node:buffer';
+import type { Socket } from 'node:net';
+import type { BatchHead } from './request-head.js';
+import { INCOMPLETE, OTHER, readBatchHead } from './request-head.js';
+import { responseHead } from './response-head.js';
+
+/** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
+export interface LaneAnswer {
+  readonly status: number;
+  readonly fields: string;
+  readonly body: Uint8Array | string;
+}
+
+/** What one connection asks of the lane that owns it. */
+export interface LaneHost {
+  /** A head longer than this goes to Node's server (which answers 431). */
+  readonly maxHeadBytes: number;
+  /** Ms a request may take to send its head, and its whole self (Node's own two timeouts). */
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  /** Ms an idle connection is kept. */
+  readonly keepAliveTimeout: number;
+  /** Set once the node is closing: every answer then closes its connection. */
+  readonly closing: boolean;
+  /** Whether the lane answers this request; if not, Node's server gets it, bytes untouched. */
+  takes(head: BatchHead): boolean;
+  /** A request's head has arrived: counted as under way from now; returns its start time. */
+  begin(head: BatchHead): number;
+  /** Runs the batch begun at `start` (its body whole) and answers it. */
+  answer(head: BatchHead, body: Uint8Array, start: number): LaneAnswer;
+  /** The answer to a request refused before its body was whole (the node's budget is spent). */
+  refuse(head: BatchHead, error: unknown, start: number): LaneAnswer;
+  /** A request whose sender left before its body was whole: counted as the body reader counts it. */
+  abandon(head: BatchHead, start: number): void;
+  /** Holds unsent answer bytes in the node's budget until the release is called. */
+  hold(bytes: number, cut: () => void): () => void;
+  /** Reserves request-body bytes in the node's budget (throws its 503), and gives them back. */
+  reserve(bytes: number): void;
+  release(bytes: number): void;
+  /** Answers 408 on a connection whose head did not arrive in time, and closes it. */
+  headTimedOut(socket: Socket): void;
+  /** Gives the connection and the bytes read but not answered to Node's HTTP server. */
+  handOff(socket: Socket, unread: Buffer): void;
+  /** The connection has closed, or been handed off. */
+  forget(connection: LaneConnection): void;
+}
+
+/**
+ * One connection on the batch lane: reads requests from the socket's bytes and answers the plain
+ * `POST /v1/batch` ones itself, in order; the first request that is anything else hands the
+ * connection, from that request on, to Node's HTTP server for good. A request under way holds
+ * only what it has sent (its body reserved in the node's budget) and has Node's deadlines; an
+ * answer the client does not take pauses the connection, its bytes held in the budget.
+ */
+export class LaneConnection {
+  readonly #socket: Socket;
+  readonly #host: LaneHost;
+  /** Bytes read and not yet answered, starting at a request's first byte. */
+  #unread: Buffer | null = null;
+  /** The request whose body is still arriving, when it began, its chunks and their size. */
+  #head: BatchHead | undefined;
+  #headStart = 0;
+  #chunks: Buffer[] = [];
+  #received = 0;
+  /** When the request under way began (its first byte; the connection, for the first), and its deadline. */
+  #requestStart = performance.now();
+  #deadline: NodeJS.Timeout | undefined;
+  #deadlineFor: 'head' | 'body' | undefined;
+  /** Set while answers wait for the client to take them; calling it lets their bytes go. */
+  #releaseHeld: (() => void) | undefined;
+  #ended = false;
+  /** Node's keep-alive timeout counts from the first answer on; before it, the head's deadline. */
+  #keepAlive = false;
+  /** Closed, closing, or handed off: nothing more is read or answered here. */
+  #done = false;
+
+  constructor(socket: Socket, host: LaneHost) {
+    this.#socket = socket;
+    this.#host = host;
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('drain', this.#onDrain);
+    socket.on('timeout', this.#onIdle);
+    socket.on('error', this.#onError);
+    socket.on('close', this.#onClose);
+    // A connection that never sends a request is dropped at the headers timeout, as Node drops it.
+    this.#startDeadline('head');
+  }
+
+  /** Nothing under way: no request being received, no answer waiting to be taken. */
+  get idle(): boolean {
+    return this.#unread === null && this.#head === undefined && this.#releaseHeld === undefined;
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  readonly #onData = (chunk: Buffer): void => {
+    if (this.#done) return;
+    if (this.#head !== undefined) {
+      const rest = this.#receiveBody(chunk);
+      if (rest === null) return;
+      this.#unread = rest;
+    } else if (this.#unread === null) {
+      if (this.#deadline === undefined) this.#requestStart = performance.now();
+      this.#unread = chunk;
+    } else {
+      this.#unread = Buffer.concat([this.#unread, chunk]);
+    }
+    this.#serve();
+  };
+
+  /**
+   * Adds bytes to the body under way. Once it is whole, answers it and returns the bytes after it
+   * (possibly none); null while more are wanted, or when the request was refused.
+   */
+  #receiveBody(chunk: Buffer): Buffer | null {
+    const head = this.#head!;
+    const wanted = head.contentLength - this.#received;
+    const part = chunk.length > wanted ? chunk.subarray(0, wanted) : chunk;
+    try {
+      this.#host.reserve(part.length);
+    } catch (error) {
+      // Past the node's budget mid-body: refused, and the rest of the body is not wanted.
+      this.#releaseBody();
+      this.#write(this.#host.refuse(head, error, this.#headStart), true);
+      return null;
+    }
+    this.#chunks.push(part);
+    this.#received += part.length;
+    if (this.#received < head.contentLength) return null;
+    const body = this.#chunks.length === 1 ? part : Buffer.concat(this.#chunks, this.#received);
+    const reserved = this.#received;
+    this.#head = undefined;
+    this.#chunks = [];
+    this.#received = 0;
+    this.#clearDeadline();
+    try {
+      this.#respond(head, body, this.#headStart);
+    } finally {
+      this.#host.release(reserved);
+    }
+    return chunk.subarray(part.length);
+  }
+
+  /** Answers the whole requests in `#unread`, in order, until one is partial or not the lane's. */
+  #serve(): void {
+    const socket = this.#socket;
+    socket.cork();
+    while (!this.#done && this.#unread !== null && this.#unread.length > 0) {
+      const unread = this.#unread;
+      const head = readBatchHead(unread, this.#host.maxHeadBytes);
+      if (head === INCOMPLETE) {
+        this.#startDeadline('head');
+        break;
+      }
+      if (head === OTHER || !this.#host.takes(head)) {
+        this.#handOff(unread);
+        return;
+      }
+      const end = head.size + head.contentLength;
+      if (unread.length < end) {
+        this.#unread = null;
+        this.#head = head;
+        this.#headStart = this.#host.begin(head);
+        this.#startDeadline('body');
+        const partial = unread.subarray(head.size);
+        if (partial.length > 0) this.#receiveBody(partial);
+        break;
+      }
+      this.#unread = unread.length > end ? unread.subarray(end) : null;
+      this.#clearDeadline();
+      this.#respond(head, unread.subarray(head.size, end), this.#host.begin(head));
+      // A client sending faster than it reads stops being read once a buffer of answers waits.
+      if (socket.writableLength >= socket.writableHighWaterMark) {
+        socket.uncork();
+        if (this.#holdUnsent()) return;
+        socket.cork();
+      }
+    }
+    if (this.#unread?.length === 0) this.#unread = null;
+    socket.uncork();
+    if (this.#holdUnsent()) return;
+    if (this.#ended && !this.#done) this.#finish();
+  }
+
+  #respond(head: BatchHead, body: Buffer, start: number): void {
+    // The next request's deadlines count from now (its first bytes may already be here).
+    this.#requestStart = performance.now();
+    // A plain Uint8Array, as every other door passes: the batch's reads and the values it stores
+    // (copied from it, of its class) then stay of one shape.
+    const plain = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+    this.#write(this.#host.answer(head, plain, start), head.close || this.#host.closing);
+    if (!this.#keepAlive) {
+      this.#keepAlive = true;
+      this.#socket.setTimeout(this.#host.keepAliveTimeout);
+    }
+  }
+
+  #write(answer: LaneAnswer, close: boolean): void {
+    const socket = this.#socket;
+    const { body } = answer;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    const persistence = close
+      ? 'close'
+      : { keepAliveSeconds: Math.floor(this.#host.keepAliveTimeout / 1000) };
+    socket.write(responseHead(answer.status, answer.fields, length, persistence), 'latin1');
+    socket.write(body);
+    if (close) {
+      // What follows on this connection is not read: its sender is told, and the socket ends.
+      this.#done = true;
+      this.#unread = null;
+      socket.uncork();
+      socket.end(() => socket.destroy());
+    }
+  }
+
+  /** Whether unsent answers now pause the connection, their bytes held, until it drains. */
+  #holdUnsent(): boolean {
+    const socket = this.#socket;
+    if (this.#done || socket.writableLength === 0 || !socket.writableNeedDrain) return false;
+    socket.pause();
+    this.#releaseHeld = this.#host.hold(socket.writableLength, () => socket.destroy());
+    return true;
+  }
+
+  readonly #onDrain = (): void => {
+    if (this.#releaseHeld === undefined) return;
+    this.#releaseHeld();
+    this.#releaseHeld = undefined;
+    this.#socket.resume();
+    if (this.#unread !== null) this.#serve();
+    else if (this.#ended && !this.#done) this.#finish();
+  };
+
+  /** Node's deadlines, from the request's first byte: its head within one, all of it within the other. */
+  #startDeadline(part: 'head' | 'body'): void {
+    if (this.#deadlineFor === part) return;
+    this.#clearDeadline();
+    const limit = part === 'head' ? this.#host.headersTimeout : this.#host.requestTimeout;
+    const left = Math.max(0, limit - (performance.now() - this.#requestStart));
+    this.#deadlineFor = part;
+    this.#deadline = setTimeout(() => {
+      this.#deadline = undefined;
+      this.#deadlineFor = undefined;
+      // A head not complete in time is answered 408, as Node answers it; a body cut short is
+      // dropped with its connection (Node's server drops it too).
+      if (part === 'head') this.#host.headTimedOut(this.#detach());
+      else this.#socket.destroy();
+    }, left);
+    this.#deadline.unref();
+  }
+
+  #clearDeadline(): void {
+    if (this.#deadline === undefined) return;
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    this.#deadlineFor = undefined;
+  }
+
+  readonly #onIdle = (): void => {
+    // Node's keep-alive timeout: a connection with nothing under way is closed; a request under
+    // way has its own deadline, and an answer waiting its send timeout.
+    if (this.idle) this.#socket.destroy();
+  };
+
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    if (!this.#done && this.#releaseHeld === undefined) this.#finish();
+  };
+
+  /** The client has sent its last byte and every whole request is answered: close our side. */
+  #finish(): void {
+    this.#done = true;
+    if (this.#head !== undefined || this.#unread !== null) this.#socket.destroy();
+    else this.#socket.end();
+  }
+
+  readonly #onError = (): void => {
+    this.#socket.destroy();
+  };
+
+  readonly #onClose = (): void => {
+    this.#done = true;
+    if (this.#head !== undefined) this.#host.abandon(this.#head, this.#headStart);
+    this.#releaseBody();
+    this.#releaseHeld?.();
+    this.#releaseHeld = undefined;
+    this.#clearDeadline();
+    this.#host.forget(this);
+  };
+
+  /** Gives back the bytes of a body that will not be answered. */
+  #releaseBody(): void {
+    if (this.#received > 0) this.#host.release(this.#received);
+    this.#head = undefined;
+    this.#chunks = [];
+    this.#received = 0;
+  }
+
+  #handOff(unread: Buffer): void {
+    this.#unread = null;
+    this.#socket.uncork();
+    this.#host.handOff(this.#detach(), unread);
+  }
+
+  /** Takes the lane off the socket, which is Node's to serve (or to close) from now on. */
+  #detach(): Socket {
+    const socket = this.#socket;
+    this.#done = true;
+    this.#clearDeadline();
+    socket.setTimeout(0);
+    socket.off('data', this.#onData);
+    socket.off('end', this.#onEnd);
+    socket.off('drain', this.#onDrain);
+    socket.off('timeout', this.#onIdle);
+    socket.off('error', this.#onError);
+    socket.off('close', this.#onClose);
+    this.#host.forget(this);
+    return socket;
+  }
+}

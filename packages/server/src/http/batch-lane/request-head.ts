@@ -1,0 +1,114 @@
+import { Buffer } from 'node:buffer';
+
+/** The only request line the lane takes: anything else is Node's HTTP server's to parse. */
+const REQUEST_LINE_BYTES = Buffer.from('POST /v1/batch HTTP/1.1\r\n', 'latin1');
+const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
+
+/**
+ * One header line as RFC 9110 allows it and nothing looser: a token name, the value without
+ * control characters (tab allowed), optional whitespace around it. A line folded onto the next,
+ * a bare CR or LF, a space before the colon: none match, and the request goes to Node's parser.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what a value must not hold
+const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
+const DIGITS = /^[0-9]{1,15}$/;
+
+/** A `POST /v1/batch` head the lane can answer as it stands. */
+export interface BatchHead {
+  /** Bytes of the head, its blank line included: the body starts here. */
+  readonly size: number;
+  readonly contentLength: number;
+  readonly contentType: string | undefined;
+  readonly authorization: string | undefined;
+  readonly ringNodes: string | undefined;
+  readonly requestId: string | undefined;
+  /** `Connection: close` asked for the connection to end after this answer. */
+  readonly close: boolean;
+}
+
+/** Not all of the head has arrived. */
+export const INCOMPLETE = 'incomplete';
+/** Not a request the lane answers: Node's HTTP server gets it, bytes untouched. */
+export const OTHER = 'other';
+
+/**
+ * Reads the head at the start of `bytes` if it is a plain HTTP/1.1 `POST /v1/batch` with one
+ * Content-Length and a Host, and nothing that changes how its bytes are framed or answered
+ * (Transfer-Encoding, Expect, Upgrade, a repeated framing header). This is a recognizer, not a
+ * parser: whatever it does not take whole goes to Node's own (llhttp), which answers it as
+ * before — so it can be strict without being complete, and nothing is ever read two ways.
+ */
+export function readBatchHead(
+  bytes: Buffer,
+  maxHeadBytes: number,
+): BatchHead | typeof INCOMPLETE | typeof OTHER {
+  const lineBytes = Math.min(bytes.length, REQUEST_LINE_BYTES.length);
+  if (bytes.compare(REQUEST_LINE_BYTES, 0, lineBytes, 0, lineBytes) !== 0) return OTHER;
+  const end = bytes.indexOf(HEAD_END, REQUEST_LINE_BYTES.length - 2);
+  if (end === -1) return bytes.length >= maxHeadBytes ? OTHER : INCOMPLETE;
+  if (end + 4 > maxHeadBytes) return OTHER;
+  // No header at all ends the request line with the blank line itself.
+  if (end < REQUEST_LINE_BYTES.length) return OTHER;
+  return headerFields(bytes.toString('latin1', REQUEST_LINE_BYTES.length, end), end + 4);
+}
+
+function headerFields(text: string, size: number): BatchHead | typeof OTHER {
+  let contentLength: string | undefined;
+  let contentType: string | undefined;
+  let authorization: string | undefined;
+  let ringNodes: string | undefined;
+  let requestId: string | undefined;
+  let host = false;
+  let close = false;
+  for (const line of text.split('\r\n')) {
+    const field = HEADER_LINE.exec(line);
+    if (field === null) return OTHER;
+    const value = field[2]!;
+    switch (field[1]!.toLowerCase()) {
+      case 'content-length':
+        if (contentLength !== undefined || !DIGITS.test(value)) return OTHER;
+        contentLength = value;
+        break;
+      case 'host':
+        if (host) return OTHER;
+        host = true;
+        break;
+      case 'connection': {
+        const token = value.toLowerCase();
+        if (token === 'close') close = true;
+        else if (token !== 'keep-alive') return OTHER;
+        break;
+      }
+      case 'content-type':
+        if (contentType !== undefined) return OTHER;
+        contentType = value;
+        break;
+      case 'authorization':
+        if (authorization !== undefined) return OTHER;
+        authorization = value;
+        break;
+      case 'dcache-ring-nodes':
+        if (ringNodes !== undefined) return OTHER;
+        ringNodes = value;
+        break;
+      case 'x-request-id':
+        if (requestId !== undefined) return OTHER;
+        requestId = value;
+        break;
+      case 'transfer-encoding':
+      case 'expect':
+      case 'upgrade':
+        return OTHER;
+    }
+  }
+  if (contentLength === undefined || !host) return OTHER;
+  return {
+    size,
+    contentLength: Number(contentLength),
+    contentType,
+    authorization,
+    ringNodes,
+    requestId,
+    close,
+  };
+}

@@ -1,0 +1,353 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
+import {
+  batchRequest,
+  closeRawConnections,
+  connectRaw,
+  parseAnswers,
+  resultsOf,
+} from './raw-http.js';
+import type { RawAnswer } from './raw-http.js';
+
+/**
+ * The batch lane answers plain HTTP/1.1 `POST /v1/batch` requests from the socket's bytes, before
+ * Node's HTTP server; everything else goes to that server, bytes untouched. Nodes here are started
+ * through the CLI with its defaults, and spoken to over raw connections.
+ */
+
+afterEach(async () => {
+  closeRawConnections();
+  await stopCliNodes();
+});
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const hostOf = (node: CliNode) => new URL(node.url).host;
+/** A request that makes a connection Node's server's before anything else is sent on it. */
+const healthz = (host: string) => Buffer.from(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+
+describe('the batch lane', () => {
+  it('answers pipelined batches in order and keeps the connection, with the headers Node would send', async () => {
+    const node = await startCliNode();
+    const host = hostOf(node);
+    const connection = await connectRaw(node.url);
+    connection.socket.write(
+      Buffer.concat([
+        batchRequest(host, [['set', 'a', bytes('1'), 0, null, null]]),
+        batchRequest(host, [['get', 'a']]),
+        batchRequest(host, [
+          ['get', 'b'],
+          ['delete', 'a'],
+          ['get', 'a'],
+        ]),
+      ]),
+    );
+    const [set, get, after] = await connection.answers(3);
+    for (const answer of [set!, get!, after!]) {
+      expect(answer.status).toBe(200);
+      expect(answer.headers).toMatchObject({
+        'content-type': 'application/msgpack',
+        connection: 'keep-alive',
+        'keep-alive': 'timeout=5',
+      });
+      expect(Number(answer.headers['dcache-clock'])).toBeGreaterThan(2 ** 40);
+      expect(Date.parse(answer.headers.date!)).not.toBeNaN();
+    }
+    expect(resultsOf(set!)).toEqual([[204, 1, 'stamp']]);
+    expect(resultsOf(get!)).toEqual([[200, '1', 0, 1, null, 'stamp']]);
+    expect(resultsOf(after!)).toEqual([
+      [404, null, 'stamp'],
+      [204, 'stamp'],
+      [404, 'stamp', 'stamp'],
+    ]);
+    // Still open, and still answering.
+    connection.socket.write(batchRequest(host, [['get', 'b']]));
+    expect((await connection.answers(4))[3]!.status).toBe(200);
+  });
+
+  it('answers a batch that arrives a few bytes at a time as a whole one', async () => {
+    const node = await startCliNode();
+    const host = hostOf(node);
+    const connection = await connectRaw(node.url);
+    connection.socket.setNoDelay(true);
+    const request = batchRequest(host, [
+      ['set', 'slow', bytes('x'.repeat(200)), 0, null, null],
+      ['get', 'slow'],
+    ]);
+    for (let at = 0; at < request.length; at += 7) {
+      connection.socket.write(request.subarray(at, at + 7));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const [answer] = await connection.answers(1);
+    expect(answer!.status).toBe(200);
+    expect(resultsOf(answer!)).toEqual([
+      [204, 1, 'stamp'],
+      [200, 'x'.repeat(200), 0, 1, null, 'stamp'],
+    ]);
+  });
+
+  it('hands the connection to Node at the first request it does not take; later batches are answered there', async () => {
+    const node = await startCliNode();
+    const host = hostOf(node);
+    const connection = await connectRaw(node.url);
+    connection.socket.write(
+      Buffer.concat([
+        batchRequest(host, [['set', 'k', bytes('v'), 0, null, null]]),
+        healthz(host),
+        batchRequest(host, [['get', 'k']]),
+      ]),
+    );
+    const [set, health, get] = await connection.answers(3);
+    expect([set!.status, health!.status, get!.status]).toEqual([200, 200, 200]);
+    expect(JSON.parse(health!.body.toString())).toMatchObject({ status: 'ok' });
+    expect(resultsOf(get!)).toEqual([[200, 'v', 0, 1, null, 'stamp']]);
+  });
+
+  it('answers a batch as Node does on a connection it has taken', async () => {
+    const node = await startCliNode();
+    const host = hostOf(node);
+    const request = batchRequest(host, [['get', 'missing'], ['nope', 'k'], ['get', ''], 'x']);
+    const lane = await connectRaw(node.url);
+    lane.socket.write(request);
+    const [fromLane] = await lane.answers(1);
+    const handed = await connectRaw(node.url);
+    handed.socket.write(Buffer.concat([healthz(host), request]));
+    const [, fromNode] = await handed.answers(2);
+    const shape = (answer: RawAnswer) => ({
+      status: answer.status,
+      headers: Object.keys(answer.headers).sort(),
+      type: answer.headers['content-type'],
+      connection: answer.headers.connection,
+      keepAlive: answer.headers['keep-alive'],
+      results: resultsOf(answer),
+    });
+    expect(shape(fromLane!)).toEqual(shape(fromNode!));
+  });
+
+  it('ends the connection after answering a batch that asks for Connection: close', async () => {
+    const node = await startCliNode();
+    const connection = await connectRaw(node.url);
+    connection.socket.write(batchRequest(hostOf(node), [['get', 'a']], ['Connection: close']));
+    const [answer] = await connection.answers(1);
+    expect(answer!.headers.connection).toBe('close');
+    await connection.closed;
+  });
+});
+
+describe('requests the lane leaves to Node: answered as on a connection Node already serves', () => {
+  const TOKEN = 's3cret';
+  const auth = `Authorization: Bearer ${TOKEN}`;
+  const smuggled = (host: string) =>
+    batchRequest(host, [['set', 'smuggled', bytes('!'), 0, null, null]]);
+
+  /** Variants of an authorized batch; each must reach Node's server as sent. */
+  const variants: [string, (host: string) => Buffer][] = [
+    [
+      'Content-Length and Transfer-Encoding (a smuggling attempt)',
+      (host) => {
+        const inner = smuggled(host);
+        const body = Buffer.concat([Buffer.from('0\r\n\r\n'), inner]);
+        return Buffer.concat([
+          Buffer.from(
+            `POST /v1/batch HTTP/1.1\r\nHost: ${host}\r\n${auth}\r\nContent-Type: application/msgpack\r\n` +
+              `Content-Length: ${body.length}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          ),
+          body,
+        ]);
+      },
+    ],
+    [
+      'two Content-Lengths',
+      (host) => {
+        const request = batchRequest(host, [['get', 'a']], [auth]).toString('latin1');
+        return Buffer.from(request.replace('\r\n\r\n', '\r\nContent-Length: 1\r\n\r\n'), 'latin1');
+      },
+    ],
+    [
+      'no Host',
+      (host) => withHead(batchRequest(host, [['get', 'a']], [auth]), /Host: [^\r]*\r\n/, ''),
+    ],
+    [
+      'HTTP/1.0',
+      (host) => withHead(batchRequest(host, [['get', 'a']], [auth]), 'HTTP/1.1', 'HTTP/1.0'),
+    ],
+    [
+      'a lower-case method',
+      (host) => withHead(batchRequest(host, [['get', 'a']], [auth]), 'POST', 'post'),
+    ],
+    [
+      'a query string',
+      (host) => withHead(batchRequest(host, [['get', 'a']], [auth]), '/v1/batch', '/v1/batch?x=1'),
+    ],
+    [
+      'Expect: 100-continue',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'Expect: 100-continue']),
+    ],
+    [
+      'a header folded onto the next line',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'X-Long: a', ' b']),
+    ],
+    [
+      'a space before a colon',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'X-Spaced : a']),
+    ],
+    [
+      'a bare LF inside the head',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'X-A: a\nX-B: b']),
+    ],
+    [
+      'a signed Content-Length',
+      (host) =>
+        withHead(
+          batchRequest(host, [['get', 'a']], [auth]),
+          'Content-Length: ',
+          'Content-Length: +',
+        ),
+    ],
+    [
+      'Connection: upgrade',
+      (host) =>
+        batchRequest(host, [['get', 'a']], [auth, 'Connection: upgrade', 'Upgrade: websocket']),
+    ],
+    ['a wrong token', (host) => batchRequest(host, [['get', 'a']], ['Authorization: Bearer nope'])],
+    ['no token', (host) => batchRequest(host, [['get', 'a']])],
+    [
+      'a JSON body',
+      (host) =>
+        withHead(
+          batchRequest(host, [['get', 'a']], [auth]),
+          'application/msgpack',
+          'application/json',
+        ),
+    ],
+    [
+      'a body over --max-batch-bytes',
+      (host) =>
+        batchRequest(
+          host,
+          [['get', 'a'.repeat(300)]].concat(Array(4).fill(['get', 'b'.repeat(300)])),
+          [auth],
+        ),
+    ],
+  ];
+
+  function withHead(request: Buffer, from: string | RegExp, to: string): Buffer {
+    const end = request.indexOf('\r\n\r\n') + 4;
+    const head = request.toString('latin1', 0, end).replace(from, to);
+    return Buffer.concat([Buffer.from(head, 'latin1'), request.subarray(end)]);
+  }
+
+  it.each(variants)('%s', async (_name, make) => {
+    const node = await startCliNode(['--token', TOKEN, '--max-batch-bytes', '1kb']);
+    const host = hostOf(node);
+    /** The answers to the variant, on a fresh connection or on one Node's server already serves. */
+    const outcome = async (handedOver: boolean) => {
+      const connection = await connectRaw(node.url);
+      if (handedOver) {
+        // Answered before the variant is sent: Node drops a bad request pipelined behind another.
+        connection.socket.write(healthz(host));
+        await connection.answers(1);
+      }
+      connection.socket.write(make(host));
+      // Whatever Node answers, and whether it closes: read until it closes or goes quiet.
+      await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 300))]);
+      const answers = parseAnswers(connection.received()).slice(handedOver ? 1 : 0);
+      connection.socket.destroy();
+      return answers.map((answer) => ({
+        status: answer.status,
+        code:
+          answer.headers['content-type'] === 'application/json'
+            ? (JSON.parse(answer.body.toString()) as { error?: { code?: string } }).error?.code
+            : undefined,
+      }));
+    };
+    const direct = await outcome(false);
+    const throughNode = await outcome(true);
+    expect(direct).toEqual(throughNode);
+    expect(direct.length).toBeGreaterThan(0);
+    const stored = await fetch(`${node.url}/v1/keys/smuggled`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(stored.status).toBe(404);
+  });
+});
+
+describe('deadlines and budgets on the lane', () => {
+  const stats = async (node: CliNode) =>
+    (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+      requests: { batch: number };
+      errors: Record<string, number>;
+    };
+
+  it('a head not whole within --headers-timeout is answered 408 and closed', async () => {
+    const node = await startCliNode(['--headers-timeout', '500']);
+    const connection = await connectRaw(node.url);
+    const started = performance.now();
+    connection.socket.write(`POST /v1/batch HTTP/1.1\r\nHost: ${hostOf(node)}\r\n`);
+    await connection.closed;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    expect(connection.received().toString('latin1')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
+  });
+
+  it('a body not whole within --request-timeout is dropped with its connection, and counted', async () => {
+    const node = await startCliNode(['--headers-timeout', '500', '--request-timeout', '1000']);
+    const connection = await connectRaw(node.url);
+    const request = batchRequest(hostOf(node), [['get', 'a'.repeat(100)]]);
+    const started = performance.now();
+    connection.socket.write(request.subarray(0, request.length - 10));
+    await connection.closed;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(950);
+    expect(connection.received().length).toBe(0);
+    const after = await stats(node);
+    expect(after.requests.batch).toBe(1);
+    expect(after.errors).toEqual({ 400: 1 });
+  });
+
+  it('an idle connection is closed at --keep-alive-timeout', async () => {
+    const node = await startCliNode(['--keep-alive-timeout', '500']);
+    const connection = await connectRaw(node.url);
+    connection.socket.write(batchRequest(hostOf(node), [['get', 'a']]));
+    const [answer] = await connection.answers(1);
+    expect(answer!.headers['keep-alive']).toBe('timeout=0');
+    const started = performance.now();
+    await connection.closed;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('a body that would pass --max-inflight-body-bytes mid-way is refused 503, and the one holding it still answered', async () => {
+    const node = await startCliNode([
+      '--max-batch-bytes',
+      '1kb',
+      '--max-value-bytes',
+      '1kb',
+      '--max-inflight-body-bytes',
+      '1kb',
+    ]);
+    const host = hostOf(node);
+    // A batch of 1000 bytes exactly: a set padded to fit.
+    let pad = 960;
+    let request = batchRequest(host, [['set', 'k', bytes('v'.repeat(pad)), 0, null, null]]);
+    const bodyOf = (r: Buffer) => r.length - (r.indexOf('\r\n\r\n') + 4);
+    while (bodyOf(request) !== 1000) {
+      pad += 1000 - bodyOf(request);
+      request = batchRequest(host, [['set', 'k', bytes('v'.repeat(pad)), 0, null, null]]);
+    }
+    const holding = await connectRaw(node.url);
+    holding.socket.write(request.subarray(0, request.length - 400));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const refused = await connectRaw(node.url);
+    refused.socket.write(request.subarray(0, request.length - 400));
+    const [overloaded] = await refused.answers(1);
+    expect(overloaded!.status).toBe(503);
+    expect(overloaded!.headers['retry-after']).toBe('1');
+    expect(overloaded!.headers.connection).toBe('close');
+    expect(JSON.parse(overloaded!.body.toString())).toMatchObject({
+      error: { code: 'overloaded' },
+    });
+    await refused.closed;
+    holding.socket.write(request.subarray(request.length - 400));
+    const [stored] = await holding.answers(1);
+    expect(stored!.status).toBe(200);
+    expect(resultsOf(stored!)).toEqual([[204, 1, 'stamp']]);
+  });
+});

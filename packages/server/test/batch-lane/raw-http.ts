@@ -1,0 +1,109 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { pack, unpack } from 'msgpackr';
+
+/** One HTTP/1.1 answer read off a raw connection. */
+export interface RawAnswer {
+  status: number;
+  /** Header names in lower case; a repeated one keeps its last value. */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** A `POST /v1/batch` request's bytes, as a plain client sends it (`extra` header lines are added). */
+export function batchRequest(host: string, ops: unknown[], extra: readonly string[] = []): Buffer {
+  const body = pack(ops);
+  const head = [
+    'POST /v1/batch HTTP/1.1',
+    `Host: ${host}`,
+    'Content-Type: application/msgpack',
+    `Content-Length: ${body.length}`,
+    ...extra,
+  ];
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+}
+
+/** The whole answers in `bytes` (a 1xx is one too), in order; a partial one at the end is left out. */
+export function parseAnswers(bytes: Buffer): RawAnswer[] {
+  const answers: RawAnswer[] = [];
+  let at = 0;
+  for (;;) {
+    const end = bytes.indexOf('\r\n\r\n', at, 'latin1');
+    if (end === -1) return answers;
+    const lines = bytes.toString('latin1', at, end).split('\r\n');
+    const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(lines[0]!)?.[1]);
+    const headers: Record<string, string> = {};
+    for (const line of lines.slice(1)) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = status < 200 ? 0 : Number(headers['content-length'] ?? 0);
+    if (bytes.length < end + 4 + length) return answers;
+    answers.push({ status, headers, body: bytes.subarray(end + 4, end + 4 + length) });
+    at = end + 4 + length;
+  }
+}
+
+/** A msgpack answer's results, with every stamp (a number ≥ 2^40) shown as 'stamp'. */
+export function resultsOf(answer: RawAnswer): unknown {
+  const masked = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(masked);
+    if (value instanceof Uint8Array) return Buffer.from(value).toString('latin1');
+    return typeof value === 'number' && value >= 2 ** 40 ? 'stamp' : value;
+  };
+  return masked(unpack(answer.body));
+}
+
+const open = new Set<Socket>();
+
+/** A raw connection to a node's HTTP port that keeps every byte the node sends. */
+export interface RawConnection {
+  socket: Socket;
+  received(): Buffer;
+  /** Resolves once the connection has closed (either side). */
+  closed: Promise<void>;
+  /** Resolves with the first `count` whole answers (rejects if the connection closes first). */
+  answers(count: number): Promise<RawAnswer[]>;
+}
+
+export async function connectRaw(url: string): Promise<RawConnection> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  open.add(socket);
+  const chunks: Buffer[] = [];
+  const received = () => Buffer.concat(chunks);
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  socket.on('error', () => undefined); // a reset is one of the outcomes tests look at
+  const closed = new Promise<void>((resolve) =>
+    socket.once('close', () => {
+      open.delete(socket);
+      resolve();
+    }),
+  );
+  await new Promise((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  const answers = (count: number) =>
+    new Promise<RawAnswer[]>((resolve, reject) => {
+      const check = () => {
+        const parsed = parseAnswers(received());
+        if (parsed.length < count) return false;
+        socket.off('data', check);
+        resolve(parsed.slice(0, count));
+        return true;
+      };
+      if (check()) return;
+      socket.on('data', check);
+      void closed.then(() => {
+        if (!check()) reject(new Error(`closed after ${parseAnswers(received()).length} answers`));
+      });
+    });
+  return { socket, received, closed, answers };
+}
+
+/** Ends every raw connection still open (afterEach). */
+export function closeRawConnections(): void {
+  for (const socket of open) socket.destroy();
+  open.clear();
+}
