@@ -13,8 +13,8 @@ const OPS = 16;
 const VALUE = new Uint8Array(100).fill(120);
 
 async function runner(dist) {
-  const { createNodeState, nodeStore } = await import(`${dist}/app.js`);
-  const { batchRunner } = await import(`${dist}/routes/batch-ops.js`);
+  const { createNodeState, nodeStore } = await import(`${dist}/http/app.js`);
+  const { batchRunner } = await import(`${dist}/http/routes/batch-ops.js`);
   const { resolveOptions } = await import(`${dist}/options.js`);
   const options = resolveOptions({ maxMemory: '256mb', logLevel: 'silent' });
   const replicas = nodeStore(options);

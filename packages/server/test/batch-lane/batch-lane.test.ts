@@ -240,18 +240,23 @@ describe('requests the lane leaves to Node: answered as on a connection Node alr
   it.each(variants)('%s', async (_name, make) => {
     const node = await startCliNode(['--token', TOKEN, '--max-batch-bytes', '1kb']);
     const host = hostOf(node);
-    /** The answers to the variant, on a fresh connection or on one Node's server already serves. */
-    const outcome = async (handedOver: boolean) => {
+    /**
+     * The answers to the variant: on a fresh connection, on one Node's server already serves, and
+     * on one the lane has answered a batch on (whose head the variant's is compared with first).
+     */
+    const outcome = async (first: 'nothing' | 'healthz' | 'batch') => {
       const connection = await connectRaw(node.url);
-      if (handedOver) {
+      if (first !== 'nothing') {
         // Answered before the variant is sent: Node drops a bad request pipelined behind another.
-        connection.socket.write(healthz(host));
+        connection.socket.write(
+          first === 'healthz' ? healthz(host) : batchRequest(host, [['get', 'b']], [auth]),
+        );
         await connection.answers(1);
       }
       connection.socket.write(make(host));
       // Whatever Node answers, and whether it closes: read until it closes or goes quiet.
       await Promise.race([connection.closed, new Promise((resolve) => setTimeout(resolve, 300))]);
-      const answers = parseAnswers(connection.received()).slice(handedOver ? 1 : 0);
+      const answers = parseAnswers(connection.received()).slice(first === 'nothing' ? 0 : 1);
       connection.socket.destroy();
       return answers.map((answer) => ({
         status: answer.status,
@@ -261,9 +266,9 @@ describe('requests the lane leaves to Node: answered as on a connection Node alr
             : undefined,
       }));
     };
-    const direct = await outcome(false);
-    const throughNode = await outcome(true);
-    expect(direct).toEqual(throughNode);
+    const direct = await outcome('nothing');
+    expect(direct).toEqual(await outcome('healthz'));
+    expect(await outcome('batch')).toEqual(direct);
     expect(direct.length).toBeGreaterThan(0);
     const stored = await fetch(`${node.url}/v1/keys/smuggled`, {
       headers: { authorization: `Bearer ${TOKEN}` },

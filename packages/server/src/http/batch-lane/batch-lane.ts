@@ -30,6 +30,7 @@ function laneAnswer(answer: BatchAnswer): LaneAnswer {
  */
 export class BatchLane implements LaneHost {
   readonly maxHeadBytes = maxHeaderSize;
+  readonly maxBatchBytes: number;
   readonly headersTimeout: number;
   readonly requestTimeout: number;
   readonly keepAliveTimeout: number;
@@ -49,6 +50,7 @@ export class BatchLane implements LaneHost {
     this.headersTimeout = headersTimeout;
     this.requestTimeout = requestTimeout;
     this.keepAliveTimeout = keepAliveTimeout;
+    this.maxBatchBytes = node.options.maxBatchBytes;
     this.#timedOut = clientErrorResponder(node);
   }
 
@@ -92,12 +94,16 @@ export class BatchLane implements LaneHost {
 
   takes(head: BatchHead): boolean {
     return (
-      head.contentLength <= this.#node.options.maxBatchBytes &&
+      head.contentLength <= this.maxBatchBytes &&
       isMsgpackType(head.contentType) &&
       this.#node.authorized(head.authorization) &&
-      // A span per request is @hono/node-server's and the fast path's business (traceRequest).
-      tracing?.tracer() === undefined
+      !this.tracing()
     );
+  }
+
+  tracing(): boolean {
+    // A span per request is @hono/node-server's and the fast path's business (traceRequest).
+    return tracing?.tracer() !== undefined;
   }
 
   begin(head: BatchHead): number {

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
-import type { BatchHead } from './request-head.js';
-import { INCOMPLETE, OTHER, readBatchHead } from './request-head.js';
+import type { BatchHead, KnownHead } from './request-head.js';
+import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
 import { responseHead } from './response-head.js';
 
 /** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
@@ -15,6 +15,8 @@ export interface LaneAnswer {
 export interface LaneHost {
   /** A head longer than this goes to Node's server (which answers 431). */
   readonly maxHeadBytes: number;
+  /** A body longer than this goes to Node's server (which answers 413). */
+  readonly maxBatchBytes: number;
   /** Ms a request may take to send its head, and its whole self (Node's own two timeouts). */
   readonly headersTimeout: number;
   readonly requestTimeout: number;
@@ -24,6 +26,8 @@ export interface LaneHost {
   readonly closing: boolean;
   /** Whether the lane answers this request; if not, Node's server gets it, bytes untouched. */
   takes(head: BatchHead): boolean;
+  /** Whether a tracing SDK is registered (its spans are made by Node's server's path). */
+  tracing(): boolean;
   /** A request's head has arrived: counted as under way from now; returns its start time. */
   begin(head: BatchHead): number;
   /** Runs the batch begun at `start` (its body whole) and answers it. */
@@ -57,6 +61,8 @@ export class LaneConnection {
   readonly #host: LaneHost;
   /** Bytes read and not yet answered, starting at a request's first byte. */
   #unread: Buffer | null = null;
+  /** The last head taken, which the next one most likely repeats. */
+  #known: KnownHead | undefined;
   /** The request whose body is still arriving, when it began, its chunks and their size. */
   #head: BatchHead | undefined;
   #headStart = 0;
@@ -150,12 +156,12 @@ export class LaneConnection {
     socket.cork();
     while (!this.#done && this.#unread !== null && this.#unread.length > 0) {
       const unread = this.#unread;
-      const head = readBatchHead(unread, this.#host.maxHeadBytes);
+      const head = this.#headOf(unread);
       if (head === INCOMPLETE) {
         this.#startDeadline('head');
         break;
       }
-      if (head === OTHER || !this.#host.takes(head)) {
+      if (head === OTHER) {
         this.#handOff(unread);
         return;
       }
@@ -183,6 +189,22 @@ export class LaneConnection {
     socket.uncork();
     if (this.#holdUnsent()) return;
     if (this.#ended && !this.#done) this.#finish();
+  }
+
+  /** The head at the start of `unread` if the lane takes its request; OTHER if it does not. */
+  #headOf(unread: Buffer): BatchHead | typeof INCOMPLETE | typeof OTHER {
+    const known = this.#known === undefined ? undefined : readKnownHead(unread, this.#known);
+    if (known !== undefined) {
+      // Byte for byte the head taken before: only its length and the node's tracing can differ.
+      return known.contentLength <= this.#host.maxBatchBytes && !this.#host.tracing()
+        ? known
+        : OTHER;
+    }
+    const head = readBatchHead(unread, this.#host.maxHeadBytes);
+    if (head === INCOMPLETE || head === OTHER) return head;
+    if (!this.#host.takes(head)) return OTHER;
+    this.#known = knownHead(unread, head);
+    return head;
   }
 
   #respond(head: BatchHead, body: Buffer, start: number): void {

@@ -24,6 +24,9 @@ export interface BatchHead {
   readonly requestId: string | undefined;
   /** `Connection: close` asked for the connection to end after this answer. */
   readonly close: boolean;
+  /** Where the Content-Length's digits start and end in the head's bytes. */
+  readonly lengthAt: number;
+  readonly lengthEnd: number;
 }
 
 /** Not all of the head has arrived. */
@@ -52,6 +55,55 @@ export function readBatchHead(
   return headerFields(bytes.toString('latin1', REQUEST_LINE_BYTES.length, end), end + 4);
 }
 
+/**
+ * A head taken before, cut around its Content-Length's digits: a client sends the same head batch
+ * after batch but for the length, and one that matches it byte for byte needs no second reading.
+ */
+export interface KnownHead {
+  readonly head: BatchHead;
+  readonly before: Buffer;
+  readonly after: Buffer;
+}
+
+export function knownHead(bytes: Buffer, head: BatchHead): KnownHead {
+  return {
+    head,
+    before: Buffer.from(bytes.subarray(0, head.lengthAt)),
+    after: Buffer.from(bytes.subarray(head.lengthEnd, head.size)),
+  };
+}
+
+/** Longest Content-Length taken, in digits (as DIGITS). */
+const MAX_DIGITS = 15;
+
+/**
+ * The head at the start of `bytes` when it is `known`'s bytes with other digits for the
+ * Content-Length — the same head, which {@link readBatchHead} took — else undefined.
+ */
+export function readKnownHead(bytes: Buffer, known: KnownHead): BatchHead | undefined {
+  const { before, after, head } = known;
+  const digitsAt = before.length;
+  if (bytes.length <= digitsAt || bytes.compare(before, 0, digitsAt, 0, digitsAt) !== 0) {
+    return undefined;
+  }
+  let at = digitsAt;
+  let contentLength = 0;
+  for (; at < bytes.length && at - digitsAt < MAX_DIGITS; at++) {
+    const digit = bytes[at]! - 0x30;
+    if (digit < 0 || digit > 9) break;
+    contentLength = contentLength * 10 + digit;
+  }
+  const size = at + after.length;
+  if (
+    at === digitsAt ||
+    bytes.length < size ||
+    bytes.compare(after, 0, after.length, at, size) !== 0
+  ) {
+    return undefined;
+  }
+  return { ...head, size, contentLength, lengthEnd: at };
+}
+
 function headerFields(text: string, size: number): BatchHead | typeof OTHER {
   let contentLength: string | undefined;
   let contentType: string | undefined;
@@ -60,6 +112,9 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
   let requestId: string | undefined;
   let host = false;
   let close = false;
+  let lengthAt = 0;
+  /** Where the line being read starts in the head's bytes. */
+  let lineAt = REQUEST_LINE_BYTES.length;
   for (const line of text.split('\r\n')) {
     const field = HEADER_LINE.exec(line);
     if (field === null) return OTHER;
@@ -68,6 +123,7 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
       case 'content-length':
         if (contentLength !== undefined || !DIGITS.test(value)) return OTHER;
         contentLength = value;
+        lengthAt = lineAt + line.indexOf(value, field[1]!.length + 1);
         break;
       case 'host':
         if (host) return OTHER;
@@ -100,6 +156,7 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
       case 'upgrade':
         return OTHER;
     }
+    lineAt += line.length + 2;
   }
   if (contentLength === undefined || !host) return OTHER;
   return {
@@ -110,5 +167,7 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
     ringNodes,
     requestId,
     close,
+    lengthAt,
+    lengthEnd: lengthAt + contentLength.length,
   };
 }
