@@ -35,6 +35,8 @@ export class RequestMetrics {
   readonly #meters = {} as Record<Operation, OperationMeter>;
   readonly #errors = new Map<number, number>();
   #batchOperations = 0;
+  #laneBatches = 0;
+  #laneHandOffs = 0;
   #active = 0;
 
   constructor() {
@@ -79,6 +81,24 @@ export class RequestMetrics {
 
   get batchOperations(): number {
     return this.#batchOperations;
+  }
+
+  /** A batch answered on the batch lane (http/batch-lane/), not by Node's HTTP server. */
+  recordLaneBatch(): void {
+    this.#laneBatches++;
+  }
+
+  /** A connection the batch lane handed to Node's HTTP server. */
+  recordLaneHandOff(): void {
+    this.#laneHandOffs++;
+  }
+
+  get laneBatches(): number {
+    return this.#laneBatches;
+  }
+
+  get laneHandOffs(): number {
+    return this.#laneHandOffs;
   }
 
   /** Requests per operation, e.g. `{ get: 10, set: 2, … }`. */

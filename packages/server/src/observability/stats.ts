@@ -14,6 +14,7 @@ export function statsSnapshot(node: NodeState): Record<string, unknown> {
     requests: node.metrics.requests(),
     activeRequests: node.metrics.active,
     batchOperations: node.metrics.batchOperations,
+    batchLane: { batches: node.metrics.laneBatches, handOffs: node.metrics.laneHandOffs },
     errors: node.metrics.errors(),
   };
 }
@@ -86,6 +87,18 @@ export function prometheusText(node: NodeState): string {
   metric('dcache_active_requests', 'gauge', 'Requests being handled right now.', [
     ['', node.metrics.active],
   ]);
+  metric(
+    'dcache_batch_lane_batches_total',
+    'counter',
+    "POST /v1/batch requests answered on the batch lane, before Node's HTTP server.",
+    [['', node.metrics.laneBatches]],
+  );
+  metric(
+    'dcache_batch_lane_handoffs_total',
+    'counter',
+    "Connections the batch lane handed to Node's HTTP server at a request it does not take.",
+    [['', node.metrics.laneHandOffs]],
+  );
   metric('dcache_batch_operations_total', 'counter', 'Operations carried by POST /v1/batch.', [
     ['', node.metrics.batchOperations],
   ]);

@@ -101,6 +101,14 @@ describe('the batch lane', () => {
     expect([set!.status, health!.status, get!.status]).toEqual([200, 200, 200]);
     expect(JSON.parse(health!.body.toString())).toMatchObject({ status: 'ok' });
     expect(resultsOf(get!)).toEqual([[200, 'v', 0, 1, null, 'stamp']]);
+    // The first batch on the lane, the second by Node's server; this stats request is handed over too.
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ requests: { batch: 2 }, batchLane: { batches: 1, handOffs: 2 } });
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).toMatch(/^dcache_batch_lane_batches_total 1$/m);
+    // At least the two above (the metrics request may have come on a connection of its own).
+    const handOffs = Number(/^dcache_batch_lane_handoffs_total (\d+)$/m.exec(metrics)?.[1]);
+    expect(handOffs).toBeGreaterThanOrEqual(2);
   });
 
   it('answers a batch as Node does on a connection it has taken', async () => {

@@ -40,8 +40,6 @@ export class BatchLane implements LaneHost {
   readonly #connections = new Set<LaneConnection>();
   readonly #timedOut: (error: Error & { code?: string }, socket: Socket) => void;
   #toHttp: ((socket: Socket) => void) | undefined;
-  /** Connections handed to Node's server, for the server's stats. */
-  #handOffs = 0;
 
   constructor(node: NodeState, answerer: BatchAnswerer) {
     this.#node = node;
@@ -69,11 +67,6 @@ export class BatchLane implements LaneHost {
       this.#connections.add(new LaneConnection(socket, this));
     });
     return true;
-  }
-
-  /** Connections handed to Node's server since start. */
-  get handOffs(): number {
-    return this.#handOffs;
   }
 
   /** Requests under way on the lane (being received, or answered and not yet taken). */
@@ -114,6 +107,7 @@ export class BatchLane implements LaneHost {
   }
 
   answer(head: BatchHead, body: Uint8Array, start: number): LaneAnswer {
+    this.#node.metrics.recordLaneBatch();
     return laneAnswer(this.#answerer.run(body, head.requestId, start));
   }
 
@@ -150,7 +144,7 @@ export class BatchLane implements LaneHost {
   }
 
   handOff(socket: Socket, unread: Buffer): void {
-    this.#handOffs++;
+    this.#node.metrics.recordLaneHandOff();
     // Read back first by Node's server, which takes the socket's reading from here.
     socket.unshift(unread);
     this.#toHttp!(socket);
