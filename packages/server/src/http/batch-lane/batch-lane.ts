@@ -124,6 +124,10 @@ export class BatchLane implements LaneHost {
     );
   }
 
+  failed(error: unknown): void {
+    this.#answerer.refusal(error, undefined);
+  }
+
   hold(bytes: number, cut: () => void): () => void {
     return this.#node.bodyBudget.hold(bytes, cut);
   }

@@ -41,6 +41,8 @@ export interface LaneHost {
   /** Reserves request-body bytes in the node's budget (throws its 503), and gives them back. */
   reserve(bytes: number): void;
   release(bytes: number): void;
+  /** Logs an error the lane did not expect (as a 500 of the error handler). */
+  failed(error: unknown): void;
   /** Answers 408 on a connection whose head did not arrive in time, and closes it. */
   headTimedOut(socket: Socket): void;
   /** Gives the connection and the bytes read but not answered to Node's HTTP server. */
@@ -104,17 +106,24 @@ export class LaneConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done) return;
-    if (this.#head !== undefined) {
-      const rest = this.#receiveBody(chunk);
-      if (rest === null) return;
-      this.#unread = rest;
-    } else if (this.#unread === null) {
-      if (this.#deadline === undefined) this.#requestStart = performance.now();
-      this.#unread = chunk;
-    } else {
-      this.#unread = Buffer.concat([this.#unread, chunk]);
+    try {
+      if (this.#head !== undefined) {
+        const rest = this.#receiveBody(chunk);
+        if (rest === null) return;
+        this.#unread = rest;
+      } else if (this.#unread === null) {
+        if (this.#deadline === undefined) this.#requestStart = performance.now();
+        this.#unread = chunk;
+      } else {
+        this.#unread = Buffer.concat([this.#unread, chunk]);
+      }
+      this.#serve();
+    } catch (error) {
+      // A bug of ours: thrown from a socket event it would end the process. Logged, and only
+      // this connection pays.
+      this.#host.failed(error);
+      this.#socket.destroy();
     }
-    this.#serve();
   };
 
   /**
@@ -252,8 +261,16 @@ export class LaneConnection {
     this.#releaseHeld();
     this.#releaseHeld = undefined;
     this.#socket.resume();
-    if (this.#unread !== null) this.#serve();
-    else if (this.#ended && !this.#done) this.#finish();
+    if (this.#unread === null) {
+      if (this.#ended && !this.#done) this.#finish();
+      return;
+    }
+    try {
+      this.#serve();
+    } catch (error) {
+      this.#host.failed(error);
+      this.#socket.destroy();
+    }
   };
 
   /** Node's deadlines, from the request's first byte: its head within one, all of it within the other. */
