@@ -75,10 +75,20 @@ export class InflightBudget {
    */
   holdUntilClosed(res: ServerResponse | undefined, bytes: number): void {
     if (res === undefined || bytes === 0 || res.closed) return;
-    res.once(
-      'close',
-      this.hold(bytes, () => res.destroy()),
-    );
+    // A response queued behind an earlier one on its connection (pipelining) has no socket yet,
+    // and is never closed if the connection goes first: the connection's end lets it go too.
+    const connection = res.socket ?? res.req.socket;
+    const release = this.hold(bytes, () => {
+      res.destroy();
+      connection?.destroy();
+    });
+    const done = (): void => {
+      release();
+      res.off('close', done);
+      connection?.off('close', done);
+    };
+    res.once('close', done);
+    connection?.once('close', done);
   }
 
   /**

@@ -15,6 +15,11 @@ export function statsSnapshot(node: NodeState): Record<string, unknown> {
     activeRequests: node.metrics.active,
     batchOperations: node.metrics.batchOperations,
     batchLane: { batches: node.metrics.laneBatches, handOffs: node.metrics.laneHandOffs },
+    inflight: {
+      bodyBytes: node.bodyBudget.bodies,
+      answerBytes: node.bodyBudget.answers,
+      limit: node.bodyBudget.limit,
+    },
     errors: node.metrics.errors(),
   };
 }

@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EVENTUALLY } from '../eventually.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
 import {
@@ -229,6 +230,27 @@ describe('requests the lane leaves to Node: answered as on a connection Node alr
         ),
     ],
     [
+      'a head over 16 KiB',
+      (host) => batchRequest(host, [['get', 'a']], [auth, `X-Pad: ${'p'.repeat(17 * 1024)}`]),
+    ],
+    [
+      'more header fields than Node keeps, the Content-Type after them',
+      (host) =>
+        withHead(
+          batchRequest(host, [['get', 'a']], [auth]),
+          'Content-Type: application/msgpack\r\n',
+          `${Array.from({ length: 2000 }, (_, i) => `X-${i}: 1\r\n`).join('')}Content-Type: application/msgpack\r\n`,
+        ),
+    ],
+    [
+      'Connection: close with another request behind it',
+      (host) =>
+        Buffer.concat([
+          batchRequest(host, [['get', 'a']], [auth, 'Connection: close']),
+          batchRequest(host, [['get', 'a']], [auth]),
+        ]),
+    ],
+    [
       'a body over --max-batch-bytes',
       (host) =>
         batchRequest(
@@ -362,5 +384,120 @@ describe('deadlines and budgets on the lane', () => {
     const [stored] = await holding.answers(1);
     expect(stored!.status).toBe(200);
     expect(resultsOf(stored!)).toEqual([[204, 1, 'stamp']]);
+  });
+});
+
+describe('answers never taken, on connections Node serves', () => {
+  it('pipelined answers queued behind an unread one give their budget back when the client leaves', async () => {
+    const node = await startCliNode([
+      '--headers-timeout',
+      '1000',
+      '--request-timeout',
+      '2000',
+      '--max-inflight-body-bytes',
+      '16mb',
+    ]);
+    const host = hostOf(node);
+    const big = bytes('v'.repeat(1024 * 1024));
+    const setup = await connectRaw(node.url);
+    setup.socket.write(batchRequest(host, [['set', 'big', big, 0, null, null]]));
+    await setup.answers(1);
+    const batch = batchRequest(host, [
+      ['get', 'big'],
+      ['get', 'big'],
+      ['get', 'big'],
+    ]);
+    for (let client = 0; client < 6; client++) {
+      const connection = await connectRaw(node.url);
+      connection.socket.pause(); // never reads
+      // A GET gives the connection to Node's server; the batches queue behind its answer there.
+      connection.socket.write(Buffer.concat([healthz(host), ...Array<Buffer>(6).fill(batch)]));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      connection.socket.destroy();
+    }
+    // Every held answer is let go once its client is gone (at the latest, the send timeout).
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ inflight: { answerBytes: 0, bodyBytes: 0 } });
+  });
+});
+
+describe('answers never taken, on the lane', () => {
+  const MB = 1024 * 1024;
+  const flags = [
+    '--headers-timeout',
+    '1000',
+    '--request-timeout',
+    '2000',
+    '--max-inflight-body-bytes',
+    '16mb',
+  ];
+
+  async function withBigValue(node: CliNode): Promise<Buffer> {
+    const host = hostOf(node);
+    const setup = await connectRaw(node.url);
+    setup.socket.write(batchRequest(host, [['set', 'big', bytes('v'.repeat(MB)), 0, null, null]]));
+    await setup.answers(1);
+    // 15 MiB of answer: more than any socket takes while its client does not read.
+    return batchRequest(host, Array<unknown>(15).fill(['get', 'big']));
+  }
+
+  const stats = async (node: CliNode) =>
+    (await (await fetch(`${node.url}/v1/stats`)).json()) as { inflight: { answerBytes: number } };
+
+  it.each([
+    ['the start of another batch', 'POST /v1/batch HTTP/1.1\r\n'],
+    ['the start of a request Node serves', 'G'],
+  ])(
+    'a held answer followed by %s: its bytes held, the connection cut at the send timeout, the budget whole again',
+    async (_name, next) => {
+      const node = await startCliNode(flags);
+      const request = await withBigValue(node);
+      const connection = await connectRaw(node.url);
+      connection.socket.pause(); // never reads
+      // The body's last byte arrives with the next request's first ones.
+      connection.socket.write(request.subarray(0, request.length - 1));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      connection.socket.write(
+        Buffer.concat([request.subarray(request.length - 1), Buffer.from(next)]),
+      );
+      await vi.waitFor(
+        async () => expect((await stats(node)).inflight.answerBytes).toBeGreaterThan(MB),
+        EVENTUALLY,
+      );
+      // Cut at the send timeout (the request timeout): the bytes go, and so does the connection.
+      await vi.waitFor(
+        async () => expect((await stats(node)).inflight.answerBytes).toBe(0),
+        EVENTUALLY,
+      );
+      connection.socket.resume();
+      await connection.closed;
+    },
+  );
+
+  it('answers to Connection: close batches are held too: the budget fills, then empties when their clients go', async () => {
+    const node = await startCliNode(flags);
+    const request = await withBigValue(node);
+    const closing = Buffer.from(
+      request.toString('latin1').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'),
+      'latin1',
+    );
+    const readers: Awaited<ReturnType<typeof connectRaw>>[] = [];
+    for (let i = 0; i < 3; i++) {
+      const connection = await connectRaw(node.url);
+      connection.socket.pause();
+      connection.socket.write(closing);
+      readers.push(connection);
+    }
+    await vi.waitFor(async () => {
+      const probe = await connectRaw(node.url);
+      probe.socket.write(batchRequest(hostOf(node), [['get', 'absent']]));
+      expect((await probe.answers(1))[0]!.status).toBe(503);
+    }, EVENTUALLY);
+    for (const reader of readers) reader.socket.destroy();
+    await vi.waitFor(
+      async () => expect((await stats(node)).inflight.answerBytes).toBe(0),
+      EVENTUALLY,
+    );
   });
 });

@@ -40,6 +40,7 @@ it('an error thrown while answering is logged and ends only its connection', asy
     closing: false,
     takes: () => true,
     tracing: () => false,
+    admit: () => undefined,
     begin: () => 0,
     answer: () => {
       throw new Error('a bug');

@@ -22,7 +22,9 @@ const batchHead = (length: string, extra: readonly string[] = []) =>
 
 function taken(bytes: Buffer): BatchHead {
   const read = readBatchHead(bytes, MAX_HEAD);
-  if (read === INCOMPLETE || read === OTHER) throw new Error(`not taken: ${read}`);
+  if (read === INCOMPLETE || read === OTHER) {
+    throw new Error(`not taken: ${read}`);
+  }
   return read;
 }
 
@@ -52,6 +54,13 @@ describe('readBatchHead', () => {
     expect(readBatchHead(bytes.subarray(0, bytes.length - 1), MAX_HEAD)).toBe(INCOMPLETE);
     expect(readBatchHead(Buffer.from('GET /healthz HTTP/1.1\r\n'), MAX_HEAD)).toBe(OTHER);
     expect(readBatchHead(bytes, bytes.length - 1)).toBe(OTHER);
+    expect(readBatchHead(bytes.subarray(0, 40), 40)).toBe(OTHER);
+  });
+
+  it('leaves a head of more fields than Node keeps to Node', () => {
+    const many = Array.from({ length: 2000 }, (_, i) => `x-${i}: 1`);
+    expect(readBatchHead(batchHead('10', many), MAX_HEAD * 4)).toBe(OTHER);
+    expect(readBatchHead(batchHead('10', many.slice(10)), MAX_HEAD * 4)).not.toBe(OTHER);
   });
 });
 

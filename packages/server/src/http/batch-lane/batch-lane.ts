@@ -38,7 +38,7 @@ export class BatchLane implements LaneHost {
   readonly #node: NodeState;
   readonly #answerer: BatchAnswerer;
   readonly #connections = new Set<LaneConnection>();
-  readonly #timedOut: (error: Error & { code?: string }, socket: Socket) => void;
+  readonly #headError: (error: Error & { code?: string }, socket: Socket) => void;
   #toHttp: ((socket: Socket) => void) | undefined;
 
   constructor(node: NodeState, answerer: BatchAnswerer) {
@@ -49,7 +49,7 @@ export class BatchLane implements LaneHost {
     this.requestTimeout = requestTimeout;
     this.keepAliveTimeout = keepAliveTimeout;
     this.maxBatchBytes = node.options.maxBatchBytes;
-    this.#timedOut = clientErrorResponder(node);
+    this.#headError = clientErrorResponder(node);
   }
 
   /**
@@ -99,6 +99,17 @@ export class BatchLane implements LaneHost {
     return tracing?.tracer() !== undefined;
   }
 
+  admit(head: BatchHead): LaneAnswer | undefined {
+    const budget = this.#node.bodyBudget;
+    if (!budget.spent) return undefined;
+    try {
+      budget.admit();
+    } catch (error) {
+      return laneAnswer(this.#answerer.refusal(error, head.requestId));
+    }
+    return undefined;
+  }
+
   begin(head: BatchHead): number {
     const node = this.#node;
     node.metrics.start();
@@ -142,9 +153,12 @@ export class BatchLane implements LaneHost {
 
   headTimedOut(socket: Socket): void {
     socket.on('error', () => socket.destroy());
+    // The error Node's server reports for the same head, answered by the same responder.
     const error: Error & { code?: string } = new Error('Request timeout');
     error.code = 'ERR_HTTP_REQUEST_TIMEOUT';
-    this.#timedOut(error, socket);
+    this.#headError(error, socket);
+    // The answer is small; a client that does not take it is not waited for.
+    setTimeout(() => socket.destroy(), this.requestTimeout).unref();
   }
 
   handOff(socket: Socket, unread: Buffer): void {

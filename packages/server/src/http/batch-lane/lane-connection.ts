@@ -13,7 +13,7 @@ export interface LaneAnswer {
 
 /** What one connection asks of the lane that owns it. */
 export interface LaneHost {
-  /** A head longer than this goes to Node's server (which answers 431). */
+  /** A head longer than this goes to Node's server. */
   readonly maxHeadBytes: number;
   /** A body longer than this goes to Node's server (which answers 413). */
   readonly maxBatchBytes: number;
@@ -28,6 +28,8 @@ export interface LaneHost {
   takes(head: BatchHead): boolean;
   /** Whether a tracing SDK is registered (its spans are made by Node's server's path). */
   tracing(): boolean;
+  /** The 503 a request gets while unread answers fill the node's budget; undefined while they do not. */
+  admit(head: BatchHead): LaneAnswer | undefined;
   /** A request's head has arrived: counted as under way from now; returns its start time. */
   begin(head: BatchHead): number;
   /** Runs the batch begun at `start` (its body whole) and answers it. */
@@ -54,9 +56,10 @@ export interface LaneHost {
 /**
  * One connection on the batch lane: reads requests from the socket's bytes and answers the plain
  * `POST /v1/batch` ones itself, in order; the first request that is anything else hands the
- * connection, from that request on, to Node's HTTP server for good. A request under way holds
- * only what it has sent (its body reserved in the node's budget) and has Node's deadlines; an
- * answer the client does not take pauses the connection, its bytes held in the budget.
+ * connection, from that request on, to Node's HTTP server for good — once every answer before it
+ * has gone out. A request under way holds only what it has sent (its body reserved in the node's
+ * budget) and has Node's deadlines. Answers the socket has not passed on are held in the node's
+ * budget, and the connection is not read meanwhile.
  */
 export class LaneConnection {
   readonly #socket: Socket;
@@ -74,7 +77,7 @@ export class LaneConnection {
   #requestStart = performance.now();
   #deadline: NodeJS.Timeout | undefined;
   #deadlineFor: 'head' | 'body' | undefined;
-  /** Set while answers wait for the client to take them; calling it lets their bytes go. */
+  /** Set while answers wait for the socket to pass them on; calling it lets their bytes go. */
   #releaseHeld: (() => void) | undefined;
   #ended = false;
   /** Node's keep-alive timeout counts from the first answer on; before it, the head's deadline. */
@@ -87,7 +90,6 @@ export class LaneConnection {
     this.#host = host;
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
-    socket.on('drain', this.#onDrain);
     socket.on('timeout', this.#onIdle);
     socket.on('error', this.#onError);
     socket.on('close', this.#onClose);
@@ -106,7 +108,7 @@ export class LaneConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done) return;
-    try {
+    this.#guarded(() => {
       if (this.#head !== undefined) {
         const rest = this.#receiveBody(chunk);
         if (rest === null) return;
@@ -118,13 +120,19 @@ export class LaneConnection {
         this.#unread = Buffer.concat([this.#unread, chunk]);
       }
       this.#serve();
+    });
+  };
+
+  /** Runs `work`; an error it throws is a bug of ours: logged, and only this connection pays. */
+  #guarded(work: () => void): void {
+    try {
+      work();
     } catch (error) {
-      // A bug of ours: thrown from a socket event it would end the process. Logged, and only
-      // this connection pays.
+      // Thrown from a socket event it would end the process.
       this.#host.failed(error);
       this.#socket.destroy();
     }
-  };
+  }
 
   /**
    * Adds bytes to the body under way. Once it is whole, answers it and returns the bytes after it
@@ -171,10 +179,21 @@ export class LaneConnection {
         break;
       }
       if (head === OTHER) {
-        this.#handOff(unread);
+        // Node's server takes over once every answer before it has gone out.
+        socket.uncork();
+        if (this.#holdUnsent()) return;
+        this.#host.handOff(this.#detach(), unread);
         return;
       }
       const end = head.size + head.contentLength;
+      const refused = this.#host.admit(head);
+      if (refused !== undefined) {
+        // Refused before its body is read: a body that is all here is passed over, one still
+        // arriving is not wanted.
+        this.#unread = unread.length > end ? unread.subarray(end) : null;
+        this.#write(refused, unread.length < end || head.close || this.#host.closing);
+        continue;
+      }
       if (unread.length < end) {
         this.#unread = null;
         this.#head = head;
@@ -200,7 +219,7 @@ export class LaneConnection {
     if (this.#ended && !this.#done) this.#finish();
   }
 
-  /** The head at the start of `unread` if the lane takes its request; OTHER if it does not. */
+  /** The head at the start of `unread` if the lane takes its request; OTHER if Node's server should. */
   #headOf(unread: Buffer): BatchHead | typeof INCOMPLETE | typeof OTHER {
     const known = this.#known === undefined ? undefined : readKnownHead(unread, this.#known);
     if (known !== undefined) {
@@ -212,6 +231,8 @@ export class LaneConnection {
     const head = readBatchHead(unread, this.#host.maxHeadBytes);
     if (head === INCOMPLETE || head === OTHER) return head;
     if (!this.#host.takes(head)) return OTHER;
+    // Node refuses bytes after a `Connection: close` request (400): it answers this one.
+    if (head.close && unread.length > head.size + head.contentLength) return OTHER;
     this.#known = knownHead(unread, head);
     return head;
   }
@@ -237,40 +258,45 @@ export class LaneConnection {
       ? 'close'
       : { keepAliveSeconds: Math.floor(this.#host.keepAliveTimeout / 1000) };
     socket.write(responseHead(answer.status, answer.fields, length, persistence), 'latin1');
-    socket.write(body);
+    socket.write(body, this.#onWritten);
     if (close) {
-      // What follows on this connection is not read: its sender is told, and the socket ends.
+      // What follows on this connection is not read: its sender is told, and the socket ends
+      // once the answer is out; until then its bytes are held like any other answer's.
       this.#done = true;
       this.#unread = null;
       socket.uncork();
       socket.end(() => socket.destroy());
+      this.#hold();
     }
   }
 
-  /** Whether unsent answers now pause the connection, their bytes held, until it drains. */
+  /** Whether answers the socket has not passed on now pause the connection, until they go. */
   #holdUnsent(): boolean {
-    const socket = this.#socket;
-    if (this.#done || socket.writableLength === 0 || !socket.writableNeedDrain) return false;
-    socket.pause();
-    this.#releaseHeld = this.#host.hold(socket.writableLength, () => socket.destroy());
+    if (this.#done || this.#socket.writableLength === 0) return false;
+    this.#socket.pause();
+    this.#hold();
     return true;
   }
 
-  readonly #onDrain = (): void => {
-    if (this.#releaseHeld === undefined) return;
+  /** Holds what the socket has not passed on in the node's budget, cut at the send timeout. */
+  #hold(): void {
+    const socket = this.#socket;
+    if (this.#releaseHeld !== undefined || socket.writableLength === 0) return;
+    this.#releaseHeld = this.#host.hold(socket.writableLength, () => socket.destroy());
+  }
+
+  /** After each answer's write: once all have gone out, a held connection is read again. */
+  readonly #onWritten = (): void => {
+    const socket = this.#socket;
+    if (this.#releaseHeld === undefined || socket.writableLength > 0 || socket.destroyed) return;
     this.#releaseHeld();
     this.#releaseHeld = undefined;
-    this.#socket.resume();
-    if (this.#unread === null) {
-      if (this.#ended && !this.#done) this.#finish();
-      return;
-    }
-    try {
-      this.#serve();
-    } catch (error) {
-      this.#host.failed(error);
-      this.#socket.destroy();
-    }
+    if (this.#done) return;
+    socket.resume();
+    this.#guarded(() => {
+      if (this.#unread !== null) this.#serve();
+      else if (this.#ended) this.#finish();
+    });
   };
 
   /** Node's deadlines, from the request's first byte: its head within one, all of it within the other. */
@@ -283,10 +309,14 @@ export class LaneConnection {
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
       this.#deadlineFor = undefined;
-      // A head not complete in time is answered 408, as Node answers it; a body cut short is
-      // dropped with its connection (Node's server drops it too).
-      if (part === 'head') this.#host.headTimedOut(this.#detach());
-      else this.#socket.destroy();
+      // A head not whole in time is answered 408, as Node answers it — unless answers before it
+      // still wait for a client that is not reading (nor sending, then: it is not read). A body
+      // cut short is dropped with its connection (Node's server drops it too).
+      if (part === 'head' && this.#socket.writableLength === 0) {
+        this.#host.headTimedOut(this.#detach());
+      } else {
+        this.#socket.destroy();
+      }
     }, left);
     this.#deadline.unref();
   }
@@ -300,7 +330,7 @@ export class LaneConnection {
 
   readonly #onIdle = (): void => {
     // Node's keep-alive timeout: a connection with nothing under way is closed; a request under
-    // way has its own deadline, and an answer waiting its send timeout.
+    // way has its own deadline, and a held answer the send timeout.
     if (this.idle) this.#socket.destroy();
   };
 
@@ -338,21 +368,20 @@ export class LaneConnection {
     this.#received = 0;
   }
 
-  #handOff(unread: Buffer): void {
-    this.#unread = null;
-    this.#socket.uncork();
-    this.#host.handOff(this.#detach(), unread);
-  }
-
-  /** Takes the lane off the socket, which is Node's to serve (or to close) from now on. */
+  /**
+   * Takes the lane off the socket, which is Node's to serve (or to close) from now on: only ever
+   * at a request's first byte, with every answer gone out (nothing held).
+   */
   #detach(): Socket {
     const socket = this.#socket;
     this.#done = true;
+    this.#unread = null;
     this.#clearDeadline();
+    this.#releaseHeld?.();
+    this.#releaseHeld = undefined;
     socket.setTimeout(0);
     socket.off('data', this.#onData);
     socket.off('end', this.#onEnd);
-    socket.off('drain', this.#onDrain);
     socket.off('timeout', this.#onIdle);
     socket.off('error', this.#onError);
     socket.off('close', this.#onClose);

@@ -33,6 +33,11 @@ export interface BatchHead {
 export const INCOMPLETE = 'incomplete';
 /** Not a request the lane answers: Node's HTTP server gets it, bytes untouched. */
 export const OTHER = 'other';
+/**
+ * Node's server keeps this many header fields (its `maxHeadersCount`) and drops the rest: a head
+ * with more goes to it, so that a field past them means what it means there.
+ */
+const MAX_FIELDS = 2000;
 
 /**
  * Reads the head at the start of `bytes` if it is a plain HTTP/1.1 `POST /v1/batch` with one
@@ -48,6 +53,9 @@ export function readBatchHead(
   const lineBytes = Math.min(bytes.length, REQUEST_LINE_BYTES.length);
   if (bytes.compare(REQUEST_LINE_BYTES, 0, lineBytes, 0, lineBytes) !== 0) return OTHER;
   const end = bytes.indexOf(HEAD_END, REQUEST_LINE_BYTES.length - 2);
+  // Past the limit Node's server decides (it counts a head otherwise than by its bytes, and takes
+  // some longer ones). A head still arriving then has Node's headers timeout anew: a slow one
+  // gets at most twice its time.
   if (end === -1) return bytes.length >= maxHeadBytes ? OTHER : INCOMPLETE;
   if (end + 4 > maxHeadBytes) return OTHER;
   // No header at all ends the request line with the blank line itself.
@@ -115,7 +123,9 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
   let lengthAt = 0;
   /** Where the line being read starts in the head's bytes. */
   let lineAt = REQUEST_LINE_BYTES.length;
-  for (const line of text.split('\r\n')) {
+  const lines = text.split('\r\n');
+  if (lines.length > MAX_FIELDS) return OTHER;
+  for (const line of lines) {
     const field = HEADER_LINE.exec(line);
     if (field === null) return OTHER;
     const value = field[2]!;
