@@ -24,14 +24,18 @@ afterEach(async () => {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const hostOf = (node: CliNode) => new URL(node.url).host;
+/** A node started by the CLI with its defaults, and a raw connection to it. */
+async function nodeAndConnection() {
+  const node = await startCliNode();
+  return { node, host: hostOf(node), connection: await connectRaw(node.url) };
+}
+
 /** A request that makes a connection Node's server's before anything else is sent on it. */
 const healthz = (host: string) => Buffer.from(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
 
 describe('the batch lane', () => {
   it('answers pipelined batches in order and keeps the connection, with the headers Node would send', async () => {
-    const node = await startCliNode();
-    const host = hostOf(node);
-    const connection = await connectRaw(node.url);
+    const { host, connection } = await nodeAndConnection();
     connection.socket.write(
       Buffer.concat([
         batchRequest(host, [['set', 'a', bytes('1'), 0, null, null]]),
@@ -67,9 +71,7 @@ describe('the batch lane', () => {
   });
 
   it('answers a batch that arrives a few bytes at a time as a whole one', async () => {
-    const node = await startCliNode();
-    const host = hostOf(node);
-    const connection = await connectRaw(node.url);
+    const { host, connection } = await nodeAndConnection();
     connection.socket.setNoDelay(true);
     const request = batchRequest(host, [
       ['set', 'slow', bytes('x'.repeat(200)), 0, null, null],
@@ -88,9 +90,7 @@ describe('the batch lane', () => {
   });
 
   it('hands the connection to Node at the first request it does not take; later batches are answered there', async () => {
-    const node = await startCliNode();
-    const host = hostOf(node);
-    const connection = await connectRaw(node.url);
+    const { node, host, connection } = await nodeAndConnection();
     connection.socket.write(
       Buffer.concat([
         batchRequest(host, [['set', 'k', bytes('v'), 0, null, null]]),
