@@ -2,7 +2,7 @@ import { Buffer } from 'node:buffer';
 import type { Socket } from 'node:net';
 import type { BatchHead, KnownHead } from './request-head.js';
 import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
-import { responseHead } from './response-head.js';
+import { CLOSE, keepAlive, responseHead } from './response-head.js';
 
 /** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
 export interface LaneAnswer {
@@ -64,6 +64,8 @@ export interface LaneHost {
 export class LaneConnection {
   readonly #socket: Socket;
   readonly #host: LaneHost;
+  /** The Connection header lines of an answer that keeps the connection. */
+  readonly #keepAliveLines: string;
   /** Bytes read and not yet answered, starting at a request's first byte. */
   #unread: Buffer | null = null;
   /** The last head taken, which the next one most likely repeats. */
@@ -88,6 +90,7 @@ export class LaneConnection {
   constructor(socket: Socket, host: LaneHost) {
     this.#socket = socket;
     this.#host = host;
+    this.#keepAliveLines = keepAlive(host.keepAliveTimeout);
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('timeout', this.#onIdle);
@@ -108,30 +111,34 @@ export class LaneConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done) return;
-    this.#guarded(() => {
-      if (this.#head !== undefined) {
-        const rest = this.#receiveBody(chunk);
-        if (rest === null) return;
-        this.#unread = rest;
-      } else if (this.#unread === null) {
-        if (this.#deadline === undefined) this.#requestStart = performance.now();
-        this.#unread = chunk;
-      } else {
-        this.#unread = Buffer.concat([this.#unread, chunk]);
-      }
-      this.#serve();
-    });
+    try {
+      this.#take(chunk);
+    } catch (error) {
+      this.#failed(error);
+    }
   };
 
-  /** Runs `work`; an error it throws is a bug of ours: logged, and only this connection pays. */
-  #guarded(work: () => void): void {
-    try {
-      work();
-    } catch (error) {
-      // Thrown from a socket event it would end the process.
-      this.#host.failed(error);
-      this.#socket.destroy();
+  #take(chunk: Buffer): void {
+    if (this.#head !== undefined) {
+      const rest = this.#receiveBody(chunk);
+      if (rest === null) return;
+      this.#unread = rest;
+    } else if (this.#unread === null) {
+      if (this.#deadline === undefined) this.#requestStart = performance.now();
+      this.#unread = chunk;
+    } else {
+      this.#unread = Buffer.concat([this.#unread, chunk]);
     }
+    this.#serve();
+  }
+
+  /**
+   * An error thrown while serving is a bug of ours: thrown from a socket event it would end the
+   * process, so it is logged, and only this connection pays.
+   */
+  #failed(error: unknown): void {
+    this.#host.failed(error);
+    this.#socket.destroy();
   }
 
   /**
@@ -254,10 +261,8 @@ export class LaneConnection {
     const socket = this.#socket;
     const { body } = answer;
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
-    const persistence = close
-      ? 'close'
-      : { keepAliveSeconds: Math.floor(this.#host.keepAliveTimeout / 1000) };
-    socket.write(responseHead(answer.status, answer.fields, length, persistence), 'latin1');
+    const connection = close ? CLOSE : this.#keepAliveLines;
+    socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
     socket.write(body, this.#onWritten);
     if (close) {
       // What follows on this connection is not read: its sender is told, and the socket ends
@@ -293,10 +298,15 @@ export class LaneConnection {
     this.#releaseHeld = undefined;
     if (this.#done) return;
     socket.resume();
-    this.#guarded(() => {
-      if (this.#unread !== null) this.#serve();
-      else if (this.#ended) this.#finish();
-    });
+    if (this.#unread === null) {
+      if (this.#ended) this.#finish();
+      return;
+    }
+    try {
+      this.#serve();
+    } catch (error) {
+      this.#failed(error);
+    }
   };
 
   /** Node's deadlines, from the request's first byte: its head within one, all of it within the other. */

@@ -112,70 +112,56 @@ export function readKnownHead(bytes: Buffer, known: KnownHead): BatchHead | unde
   return { ...head, size, contentLength, lengthEnd: at };
 }
 
+/**
+ * The fields the lane reads, each allowed once: a repeat goes to Node's server, which joins,
+ * keeps the first of, or refuses it, each in its own way.
+ */
+const READ_ONCE = new Set([
+  'content-length',
+  'host',
+  'content-type',
+  'authorization',
+  'dcache-ring-nodes',
+  'x-request-id',
+]);
+/** Fields that change how a request is framed or answered: Node's server handles them. */
+const NOT_THE_LANES = new Set(['transfer-encoding', 'expect', 'upgrade']);
+
 function headerFields(text: string, size: number): BatchHead | typeof OTHER {
-  let contentLength: string | undefined;
-  let contentType: string | undefined;
-  let authorization: string | undefined;
-  let ringNodes: string | undefined;
-  let requestId: string | undefined;
-  let host = false;
+  const lines = text.split('\r\n');
+  if (lines.length > MAX_FIELDS) return OTHER;
+  const read = new Map<string, string>();
   let close = false;
   let lengthAt = 0;
   /** Where the line being read starts in the head's bytes. */
   let lineAt = REQUEST_LINE_BYTES.length;
-  const lines = text.split('\r\n');
-  if (lines.length > MAX_FIELDS) return OTHER;
   for (const line of lines) {
     const field = HEADER_LINE.exec(line);
     if (field === null) return OTHER;
+    const name = field[1]!.toLowerCase();
     const value = field[2]!;
-    switch (field[1]!.toLowerCase()) {
-      case 'content-length':
-        if (contentLength !== undefined || !DIGITS.test(value)) return OTHER;
-        contentLength = value;
-        lengthAt = lineAt + line.indexOf(value, field[1]!.length + 1);
-        break;
-      case 'host':
-        if (host) return OTHER;
-        host = true;
-        break;
-      case 'connection': {
-        const token = value.toLowerCase();
-        if (token === 'close') close = true;
-        else if (token !== 'keep-alive') return OTHER;
-        break;
-      }
-      case 'content-type':
-        if (contentType !== undefined) return OTHER;
-        contentType = value;
-        break;
-      case 'authorization':
-        if (authorization !== undefined) return OTHER;
-        authorization = value;
-        break;
-      case 'dcache-ring-nodes':
-        if (ringNodes !== undefined) return OTHER;
-        ringNodes = value;
-        break;
-      case 'x-request-id':
-        if (requestId !== undefined) return OTHER;
-        requestId = value;
-        break;
-      case 'transfer-encoding':
-      case 'expect':
-      case 'upgrade':
-        return OTHER;
+    if (READ_ONCE.has(name)) {
+      if (read.has(name)) return OTHER;
+      read.set(name, value);
+      if (name === 'content-length') lengthAt = lineAt + line.indexOf(value, name.length + 1);
+    } else if (name === 'connection') {
+      const token = value.toLowerCase();
+      if (token === 'close') close = true;
+      else if (token !== 'keep-alive') return OTHER;
+    } else if (NOT_THE_LANES.has(name)) {
+      return OTHER;
     }
     lineAt += line.length + 2;
   }
-  if (contentLength === undefined || !host) return OTHER;
+  const contentLength = read.get('content-length');
+  if (contentLength === undefined || !DIGITS.test(contentLength) || !read.has('host')) return OTHER;
   return {
     size,
     contentLength: Number(contentLength),
-    contentType,
-    authorization,
-    ringNodes,
-    requestId,
+    contentType: read.get('content-type'),
+    authorization: read.get('authorization'),
+    ringNodes: read.get('dcache-ring-nodes'),
+    requestId: read.get('x-request-id'),
     close,
     lengthAt,
     lengthEnd: lengthAt + contentLength.length,

@@ -13,24 +13,26 @@ function httpDate(): string {
   return dateText;
 }
 
-/** How an answer leaves its connection: open for the next request for `timeout` s, or closed. */
-export type Persistence = { keepAliveSeconds: number } | 'close';
+/** The Connection header of an answer after which the connection ends. */
+export const CLOSE = 'Connection: close\r\n';
+
+/** The Connection and Keep-Alive headers of an answer after which the connection stays open. */
+export function keepAlive(timeoutMs: number): string {
+  return `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(timeoutMs / 1000)}\r\n`;
+}
 
 /**
  * An answer's status line and headers, as Node's server writes them for the same answer: the
  * route's own headers (lower case, as the routes set them), then Date, Connection and Keep-Alive.
- * `fields` are the route's own header lines, each ending in CRLF.
+ * `fields` are the route's own header lines and `connection` {@link CLOSE} or {@link keepAlive}'s,
+ * each line ending in CRLF.
  */
 export function responseHead(
   status: number,
   fields: string,
   contentLength: number,
-  persistence: Persistence,
+  connection: string,
 ): string {
-  const connection =
-    persistence === 'close'
-      ? 'Connection: close\r\n'
-      : `Connection: keep-alive\r\nKeep-Alive: timeout=${persistence.keepAliveSeconds}\r\n`;
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n${fields}` +
     `content-length: ${contentLength}\r\nDate: ${httpDate()}\r\n${connection}\r\n`
