@@ -260,7 +260,7 @@ export class LaneConnection {
   #write(answer: LaneAnswer, close: boolean): void {
     const socket = this.#socket;
     const { body } = answer;
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     const connection = close ? CLOSE : this.#keepAliveLines;
     socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
     socket.write(body, this.#onWritten);
