@@ -2,9 +2,9 @@
 /* global URL, Response, Buffer */
 // Client CPU per HTTP request, by layer: what ky costs on its own (with a `fetch` that answers at
 // once), and a whole 18-operation batch request against one real dcache node through the client's
-// transport (undici's dispatcher, batch-exchange.ts) against bare undici `Agent.request` and a
-// hand-written HTTP/1.1 exchange on one socket (the floor: no pool, no parser beyond
-// content-length) doing the same msgpack work. Sequential requests; the variants alternate;
+// transport (undici's dispatcher, batch-exchange.ts) against bare undici `Agent.request` and
+// `Client.request`, `node:http` with a keep-alive Agent, and a hand-written HTTP/1.1 exchange on
+// one socket (the floor: no pool, no parser beyond content-length), all doing the same msgpack work. Sequential requests; the variants alternate;
 // medians of 5 measured rounds (one warm-up).
 //
 //   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import ky from 'ky';
-import { Agent } from 'undici';
+import { request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { Agent, Client } from 'undici';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { Transport } = await import(here('../dist/transport.js'));
@@ -88,6 +89,8 @@ try {
   const ops = Array.from({ length: 18 }, (_, i) => ['get', `key:${i}`]);
   const transport = new Transport({ timeout: 10_000, token: undefined });
   const agent = new Agent();
+  const client = new Client(url);
+  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
   const raw = await rawExchange(new URL(url));
   console.log(`an 18-operation POST /v1/batch to one dcache node (${url}), one at a time:`);
   await compare(
@@ -103,6 +106,16 @@ try {
         });
         return decodeBatch(new Uint8Array(await answer.body.arrayBuffer()), ops.length);
       },
+      'bare undici Client.request + msgpack': async () => {
+        const answer = await client.request({
+          path: '/v1/batch',
+          method: 'POST',
+          headers: { 'content-type': 'application/msgpack', accept: 'application/msgpack' },
+          body: encodeBatch(ops),
+        });
+        return decodeBatch(new Uint8Array(await answer.body.arrayBuffer()), ops.length);
+      },
+      'node:http keep-alive Agent + msgpack': () => nodeHttpExchange(new URL(url), httpAgent, ops),
       'hand-written HTTP/1.1 on one socket + msgpack': async () =>
         decodeBatch(await raw(encodeBatch(ops)), ops.length),
     },
@@ -110,9 +123,43 @@ try {
   );
   await transport.close();
   await agent.close();
+  await client.close();
+  httpAgent.destroy();
   raw.close();
 } finally {
   node.kill('SIGTERM');
+}
+
+/** One batch through node:http's client on a keep-alive connection. */
+function nodeHttpExchange(url, httpAgent, ops) {
+  const body = encodeBatch(ops);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      {
+        agent: httpAgent,
+        host: url.hostname,
+        port: url.port,
+        path: '/v1/batch',
+        method: 'POST',
+        headers: {
+          'content-type': 'application/msgpack',
+          accept: 'application/msgpack',
+          'content-length': body.length,
+        },
+      },
+      (response) => {
+        const chunks = [];
+        response.on('data', (chunk) => chunks.push(chunk));
+        response.on('end', () => {
+          const joined = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+          const bytes = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
+          resolve(decodeBatch(bytes, ops.length));
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** One keep-alive socket; each call writes a POST and reads one content-length-framed answer. */
