@@ -385,6 +385,60 @@ describe('deadlines and budgets on the lane', () => {
     expect(stored!.status).toBe(200);
     expect(resultsOf(stored!)).toEqual([[204, 1, 'stamp']]);
   });
+
+  it('a client refused 503 that goes on sending its body is read to the end, never reset (a lingering close)', async () => {
+    const MB = 1024 * 1024;
+    const node = await startCliNode([
+      '--max-batch-bytes',
+      '1mb',
+      '--max-value-bytes',
+      '1mb',
+      '--max-inflight-body-bytes',
+      '1mb',
+    ]);
+    const head = (length: number) =>
+      Buffer.from(
+        `POST /v1/batch HTTP/1.1\r\nHost: ${hostOf(node)}\r\n` +
+          `Content-Type: application/msgpack\r\nContent-Length: ${length}\r\n\r\n`,
+        'latin1',
+      );
+    // A body still arriving holds the node's whole budget.
+    const holding = await connectRaw(node.url);
+    holding.socket.write(Buffer.concat([head(MB), Buffer.alloc(MB - 1, 0x90)]));
+    await vi.waitFor(async () => {
+      const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+        inflight: { bodyBytes: number };
+      };
+      expect(stats.inflight.bodyBytes).toBe(MB - 1);
+    }, EVENTUALLY);
+    // A client that goes on writing after the node's end of the connection, as an HTTP client
+    // still uploading does (allowHalfOpen: our FIN does not close its side).
+    const refused = await connectRaw(node.url, { allowHalfOpen: true });
+    const errors: Error[] = [];
+    refused.socket.on('error', (error) => errors.push(error));
+    const ended = new Promise((resolve) => refused.socket.once('end', resolve));
+    // Its first body bytes pass the budget: refused mid-body, and the node ends its side.
+    const first = 64 * 1024;
+    refused.socket.write(Buffer.concat([head(MB), Buffer.alloc(first, 0x90)]));
+    await ended;
+    const [overloaded] = parseAnswers(refused.received());
+    expect(overloaded!.status).toBe(503);
+    expect(overloaded!.headers.connection).toBe('close');
+    // The rest of the body: a node that closed at once would answer it with a reset (EPIPE or
+    // ECONNRESET here), which can also cost a client an answer it has not read yet.
+    for (let sent = first; sent < MB && !refused.socket.destroyed; sent += 64 * 1024) {
+      if (!refused.socket.write(Buffer.alloc(64 * 1024, 0x90))) {
+        await new Promise((resolve) => {
+          refused.socket.once('drain', resolve);
+          refused.socket.once('close', resolve);
+        });
+      }
+    }
+    refused.socket.end();
+    await refused.closed;
+    expect(errors).toEqual([]);
+    expect(parseAnswers(refused.received())).toHaveLength(1);
+  });
 });
 
 describe('answers never taken', () => {

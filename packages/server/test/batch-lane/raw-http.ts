@@ -66,9 +66,13 @@ export interface RawConnection {
   answers(count: number): Promise<RawAnswer[]>;
 }
 
-export async function connectRaw(url: string): Promise<RawConnection> {
+/** `allowHalfOpen`: the node's end of the connection does not end ours (we may go on writing). */
+export async function connectRaw(
+  url: string,
+  { allowHalfOpen = false }: { allowHalfOpen?: boolean } = {},
+): Promise<RawConnection> {
   const { hostname, port } = new URL(url);
-  const socket = connect(Number(port), hostname);
+  const socket = connect({ host: hostname, port: Number(port), allowHalfOpen });
   open.add(socket);
   const chunks: Buffer[] = [];
   const received = () => Buffer.concat(chunks);

@@ -4,6 +4,11 @@ import type { BatchHead, KnownHead } from './request-head.js';
 import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
 import { CLOSE, keepAlive, responseHead } from './response-head.js';
 
+/** A closing connection is read (and what it sends dropped) while bytes keep coming this often… */
+export const LINGER_IDLE_MS = 2_000;
+/** …and for this long at most (Apache's two limits). */
+export const LINGER_MAX_MS = 30_000;
+
 /** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
 export interface LaneAnswer {
   readonly status: number;
@@ -265,14 +270,32 @@ export class LaneConnection {
     socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
     socket.write(body, this.#onWritten);
     if (close) {
-      // What follows on this connection is not read: its sender is told, and the socket ends
-      // once the answer is out; until then its bytes are held like any other answer's.
+      // What follows on this connection is not answered: its sender is told, our side ends once
+      // the answer is out, and until then its bytes are held like any other answer's.
       this.#done = true;
       this.#unread = null;
       socket.uncork();
-      socket.end(() => socket.destroy());
+      socket.end();
+      this.#linger();
       this.#hold();
     }
+  }
+
+  /**
+   * A lingering close, as Apache's and nginx's: what the client still sends (the rest of a refused
+   * body) is read and dropped until it closes, or sends nothing for LINGER_IDLE_MS, or
+   * LINGER_MAX_MS have passed. Closing at once would answer its next bytes with a reset, and a
+   * client whose writes fail that way may never read the answer already sent to it.
+   */
+  #linger(): void {
+    const socket = this.#socket;
+    this.#clearDeadline();
+    // Read even if held for a client that did not read its answers: nothing more is answered.
+    socket.resume();
+    socket.setTimeout(LINGER_IDLE_MS);
+    const cut = setTimeout(() => socket.destroy(), LINGER_MAX_MS);
+    cut.unref();
+    socket.once('close', () => clearTimeout(cut));
   }
 
   /** Whether answers the socket has not passed on now pause the connection, until they go. */
@@ -339,8 +362,8 @@ export class LaneConnection {
   }
 
   readonly #onIdle = (): void => {
-    // Node's keep-alive timeout: a connection with nothing under way is closed; a request under
-    // way has its own deadline, and a held answer the send timeout.
+    // Node's keep-alive timeout, or a lingering close's: a connection with nothing under way is
+    // closed; a request under way has its own deadline, and a held answer the send timeout.
     if (this.idle) this.#socket.destroy();
   };
 
