@@ -386,8 +386,10 @@ describe('deadlines and budgets on the lane', () => {
     expect(resultsOf(stored!)).toEqual([[204, 1, 'stamp']]);
   });
 
-  it('a client refused 503 that goes on sending its body is read to the end, never reset (a lingering close)', async () => {
-    const MB = 1024 * 1024;
+  const MB = 1024 * 1024;
+
+  /** A node whose whole body budget a body still arriving holds; `head` builds a batch head. */
+  async function nodeWithBudgetHeld() {
     const node = await startCliNode([
       '--max-batch-bytes',
       '1mb',
@@ -402,7 +404,6 @@ describe('deadlines and budgets on the lane', () => {
           `Content-Type: application/msgpack\r\nContent-Length: ${length}\r\n\r\n`,
         'latin1',
       );
-    // A body still arriving holds the node's whole budget.
     const holding = await connectRaw(node.url);
     holding.socket.write(Buffer.concat([head(MB), Buffer.alloc(MB - 1, 0x90)]));
     await vi.waitFor(async () => {
@@ -411,22 +412,23 @@ describe('deadlines and budgets on the lane', () => {
       };
       expect(stats.inflight.bodyBytes).toBe(MB - 1);
     }, EVENTUALLY);
-    // A client that goes on writing after the node's end of the connection, as an HTTP client
-    // still uploading does (allowHalfOpen: our FIN does not close its side).
+    return { node, head };
+  }
+
+  /**
+   * A client refused 503 mid-body (its first 64 KiB pass the budget) that goes on writing after
+   * the node's end of the connection, as an HTTP client still uploading does (allowHalfOpen: the
+   * node's FIN does not close its side): it writes `more` bytes, then ends. Resolves to the
+   * answers it read and the errors its socket met.
+   */
+  async function refusedThenWriting(node: CliNode, head: (length: number) => Buffer, more: number) {
     const refused = await connectRaw(node.url, { allowHalfOpen: true });
     const errors: Error[] = [];
     refused.socket.on('error', (error) => errors.push(error));
     const ended = new Promise((resolve) => refused.socket.once('end', resolve));
-    // Its first body bytes pass the budget: refused mid-body, and the node ends its side.
-    const first = 64 * 1024;
-    refused.socket.write(Buffer.concat([head(MB), Buffer.alloc(first, 0x90)]));
+    refused.socket.write(Buffer.concat([head(MB), Buffer.alloc(64 * 1024, 0x90)]));
     await ended;
-    const [overloaded] = parseAnswers(refused.received());
-    expect(overloaded!.status).toBe(503);
-    expect(overloaded!.headers.connection).toBe('close');
-    // The rest of the body: a node that closed at once would answer it with a reset (EPIPE or
-    // ECONNRESET here), which can also cost a client an answer it has not read yet.
-    for (let sent = first; sent < MB && !refused.socket.destroyed; sent += 64 * 1024) {
+    for (let sent = 0; sent < more && !refused.socket.destroyed; sent += 64 * 1024) {
       if (!refused.socket.write(Buffer.alloc(64 * 1024, 0x90))) {
         await new Promise((resolve) => {
           refused.socket.once('drain', resolve);
@@ -436,8 +438,27 @@ describe('deadlines and budgets on the lane', () => {
     }
     refused.socket.end();
     await refused.closed;
+    return { answers: parseAnswers(refused.received()), errors };
+  }
+
+  it('a client refused 503 that goes on sending its body is read to the end, never reset (a lingering close)', async () => {
+    const { node, head } = await nodeWithBudgetHeld();
+    // The rest of its body: a node that closed at once would answer it with a reset (EPIPE or
+    // ECONNRESET here), which can also cost a client an answer it has not read yet.
+    const { answers, errors } = await refusedThenWriting(node, head, MB - 64 * 1024);
+    expect(answers).toHaveLength(1);
+    expect(answers[0]!.status).toBe(503);
+    expect(answers[0]!.headers.connection).toBe('close');
     expect(errors).toEqual([]);
-    expect(parseAnswers(refused.received())).toHaveLength(1);
+  });
+
+  it('a refused client sending far more than its body is cut: the linger reads the rest of the body and 64 KiB more', async () => {
+    const { node, head } = await nodeWithBudgetHeld();
+    const { answers, errors } = await refusedThenWriting(node, head, 32 * MB);
+    expect(answers.map((answer) => answer.status)).toEqual([503]);
+    expect(errors.map((error) => (error as NodeJS.ErrnoException).code)).toContainEqual(
+      expect.stringMatching(/^(EPIPE|ECONNRESET)$/),
+    );
   });
 });
 

@@ -1,24 +1,32 @@
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import type { Socket } from 'node:net';
-import { afterEach, expect, it } from 'vitest';
-import { LaneConnection } from '../../src/http/batch-lane/lane-connection.js';
+import { afterEach, expect, it, vi } from 'vitest';
+import {
+  LaneConnection,
+  LINGER_IDLE_MS,
+  LINGER_MAX_MS,
+} from '../../src/http/batch-lane/lane-connection.js';
 import type { LaneHost } from '../../src/http/batch-lane/lane-connection.js';
-import { batchRequest } from './raw-http.js';
+import { batchRequest, parseAnswers } from './raw-http.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
+  vi.useRealTimers();
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-/** A connected socket pair on loopback: the lane's end and the client's. */
-async function socketPair(): Promise<{ lane: Socket; client: Socket }> {
+/**
+ * A connected socket pair on loopback: the lane's end and the client's. `allowHalfOpen`: the lane's
+ * end of the connection does not end the client's (a client that may go on writing).
+ */
+async function socketPair(allowHalfOpen = false): Promise<{ lane: Socket; client: Socket }> {
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as { port: number };
   const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect(port, '127.0.0.1');
+  const client = connect({ port, host: '127.0.0.1', allowHalfOpen });
   const [lane] = await accepted;
   cleanups.push(() => {
     client.destroy();
@@ -61,4 +69,98 @@ it('an error thrown while answering is logged and ends only its connection', asy
   await closed;
   expect(failures).toHaveLength(1);
   expect((failures[0] as Error).message).toBe('a bug');
+});
+
+/** A host that answers every batch with `body` (200) and takes everything. */
+function answeringHost(body: Uint8Array, overrides: Partial<LaneHost> = {}): LaneHost {
+  return {
+    maxHeadBytes: 16 * 1024,
+    maxBatchBytes: 1024 * 1024,
+    headersTimeout: 10_000,
+    requestTimeout: 300_000,
+    keepAliveTimeout: 5_000,
+    closing: false,
+    takes: () => true,
+    tracing: () => false,
+    admit: () => undefined,
+    begin: () => 0,
+    answer: () => ({ status: 200, fields: 'content-type: application/msgpack\r\n', body }),
+    refuse: () => ({ status: 503, fields: '', body: '' }),
+    abandon: () => undefined,
+    failed: (error) => {
+      throw error;
+    },
+    hold: () => () => undefined,
+    reserve: () => undefined,
+    release: () => undefined,
+    headTimedOut: (socket) => socket.destroy(),
+    handOff: (socket) => socket.destroy(),
+    forget: () => undefined,
+    ...overrides,
+  };
+}
+
+const closingBatch = () => batchRequest('127.0.0.1', [['get', 'a']], ['Connection: close']);
+
+it('a closing answer a client reads slowly is not cut by the linger: its time starts once the answer is out', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  const { lane, client } = await socketPair();
+  const body = new Uint8Array(16 * 1024 * 1024).fill(0x61);
+  new LaneConnection(lane, answeringHost(body));
+  client.pause(); // reads nothing for now: the answer stays in the lane's socket
+  client.write(closingBatch());
+  await vi.waitFor(() => expect(lane.writableLength).toBeGreaterThan(0), { interval: 5 });
+  vi.advanceTimersByTime(LINGER_MAX_MS + 1_000);
+  expect(lane.destroyed).toBe(false);
+  const received: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => received.push(chunk));
+  client.resume();
+  await once(client, 'end');
+  const [answer] = parseAnswers(Buffer.concat(received));
+  expect(answer!.body.length).toBe(body.length);
+});
+
+it('a lingering connection is idle once its answer is out, also when its body ended in a chunk with more bytes', async () => {
+  const { lane, client } = await socketPair(true);
+  let reserved = 0;
+  const connection = new LaneConnection(
+    lane,
+    answeringHost(new Uint8Array(10), { reserve: (bytes) => void (reserved += bytes) }),
+  );
+  client.resume(); // reads (and drops) its answer
+  const request = closingBatch();
+  // The head and part of the body, then the rest of the body with the start of another request.
+  client.write(request.subarray(0, request.length - 2));
+  await vi.waitFor(() => expect(reserved).toBeGreaterThan(0), { interval: 5 });
+  client.write(Buffer.concat([request.subarray(request.length - 2), Buffer.from('GET / HT')]));
+  await once(client, 'end');
+  await vi.waitFor(() => expect(lane.writableLength).toBe(0), { interval: 5 });
+  expect(connection.idle).toBe(true);
+});
+
+it('a first answer that closes its connection lingers for LINGER_IDLE_MS, not for the keep-alive timeout', async () => {
+  const { lane, client } = await socketPair(true);
+  new LaneConnection(lane, answeringHost(new Uint8Array(10), { keepAliveTimeout: 60_000 }));
+  client.resume();
+  client.write(closingBatch());
+  await once(client, 'end'); // the answer is out and the lane's side ended; the client stays
+  const started = performance.now();
+  await once(lane, 'close');
+  // Closed by the linger's idle timeout (2 s), well before the keep-alive one (60 s).
+  expect(performance.now() - started).toBeLessThan(LINGER_IDLE_MS + 10_000);
+});
+
+it('while the node shuts down a closing answer lingers LINGER_IDLE_MS at most, else LINGER_MAX_MS', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  for (const closing of [false, true]) {
+    const { lane, client } = await socketPair(true);
+    new LaneConnection(lane, answeringHost(new Uint8Array(10), { closing }));
+    client.resume();
+    client.write(closingBatch());
+    await once(client, 'end');
+    vi.advanceTimersByTime(LINGER_IDLE_MS + 100);
+    expect(lane.destroyed).toBe(closing);
+    vi.advanceTimersByTime(LINGER_MAX_MS);
+    expect(lane.destroyed).toBe(true);
+  }
 });

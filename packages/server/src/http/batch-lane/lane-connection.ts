@@ -4,10 +4,15 @@ import type { BatchHead, KnownHead } from './request-head.js';
 import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
 import { CLOSE, keepAlive, responseHead } from './response-head.js';
 
-/** A closing connection is read (and what it sends dropped) while bytes keep coming this often… */
+/**
+ * Once an answer that closes its connection is out, what the client still sends is read and dropped
+ * while bytes keep coming this often…
+ */
 export const LINGER_IDLE_MS = 2_000;
-/** …and for this long at most (Apache's two limits). */
+/** …for this long at most (Apache's two limits; LINGER_IDLE_MS while the node shuts down)… */
 export const LINGER_MAX_MS = 30_000;
+/** …and up to the rest of a refused body and this much more: a refused client cannot keep a node reading. */
+export const LINGER_SLACK_BYTES = 64 * 1024;
 
 /** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
 export interface LaneAnswer {
@@ -91,6 +96,8 @@ export class LaneConnection {
   #keepAlive = false;
   /** Closed, closing, or handed off: nothing more is read or answered here. */
   #done = false;
+  /** Bytes a closing connection still reads (and drops) before it is cut. */
+  #lingerBytes = 0;
 
   constructor(socket: Socket, host: LaneHost) {
     this.#socket = socket;
@@ -107,7 +114,8 @@ export class LaneConnection {
 
   /** Nothing under way: no request being received, no answer waiting to be taken. */
   get idle(): boolean {
-    return this.#unread === null && this.#head === undefined && this.#releaseHeld === undefined;
+    if (this.#releaseHeld !== undefined) return false;
+    return this.#done || (this.#unread === null && this.#head === undefined);
   }
 
   destroy(): void {
@@ -115,7 +123,11 @@ export class LaneConnection {
   }
 
   readonly #onData = (chunk: Buffer): void => {
-    if (this.#done) return;
+    if (this.#done) {
+      this.#lingerBytes -= chunk.length;
+      if (this.#lingerBytes < 0) this.#socket.destroy();
+      return;
+    }
     try {
       this.#take(chunk);
     } catch (error) {
@@ -126,7 +138,8 @@ export class LaneConnection {
   #take(chunk: Buffer): void {
     if (this.#head !== undefined) {
       const rest = this.#receiveBody(chunk);
-      if (rest === null) return;
+      // An answer that closed the connection leaves nothing more to read.
+      if (rest === null || this.#done) return;
       this.#unread = rest;
     } else if (this.#unread === null) {
       if (this.#deadline === undefined) this.#requestStart = performance.now();
@@ -159,7 +172,7 @@ export class LaneConnection {
     } catch (error) {
       // Past the node's budget mid-body: refused, and the rest of the body is not wanted.
       this.#releaseBody();
-      this.#write(this.#host.refuse(head, error, this.#headStart), true);
+      this.#write(this.#host.refuse(head, error, this.#headStart), true, wanted - part.length);
       return null;
     }
     this.#chunks.push(part);
@@ -203,7 +216,8 @@ export class LaneConnection {
         // Refused before its body is read: a body that is all here is passed over, one still
         // arriving is not wanted.
         this.#unread = unread.length > end ? unread.subarray(end) : null;
-        this.#write(refused, unread.length < end || head.close || this.#host.closing);
+        const close = unread.length < end || head.close || this.#host.closing;
+        this.#write(refused, close, Math.max(0, end - unread.length));
         continue;
       }
       if (unread.length < end) {
@@ -256,13 +270,14 @@ export class LaneConnection {
     // (copied from it, of its class) then stay of one shape.
     const plain = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
     this.#write(this.#host.answer(head, plain, start), head.close || this.#host.closing);
-    if (!this.#keepAlive) {
+    if (!this.#keepAlive && !this.#done) {
       this.#keepAlive = true;
       this.#socket.setTimeout(this.#host.keepAliveTimeout);
     }
   }
 
-  #write(answer: LaneAnswer, close: boolean): void {
+  /** Writes an answer; one that closes the connection lingers for `bodyLeft` more bytes of its body. */
+  #write(answer: LaneAnswer, close: boolean, bodyLeft = 0): void {
     const socket = this.#socket;
     const { body } = answer;
     const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
@@ -274,29 +289,35 @@ export class LaneConnection {
       // the answer is out, and until then its bytes are held like any other answer's.
       this.#done = true;
       this.#unread = null;
+      this.#clearDeadline();
+      this.#lingerBytes = bodyLeft + LINGER_SLACK_BYTES;
       socket.uncork();
-      socket.end();
-      this.#linger();
+      // Until the answer is out, the hold's send timeout is the only cut; then the linger's.
+      socket.end(this.#linger);
       this.#hold();
     }
   }
 
   /**
-   * A lingering close, as Apache's and nginx's: what the client still sends (the rest of a refused
-   * body) is read and dropped until it closes, or sends nothing for LINGER_IDLE_MS, or
-   * LINGER_MAX_MS have passed. Closing at once would answer its next bytes with a reset, and a
-   * client whose writes fail that way may never read the answer already sent to it.
+   * A lingering close, as Apache's and nginx's, from when the closing answer is out: what the
+   * client still sends (the rest of a refused body) is read and dropped until it closes, sends
+   * nothing for LINGER_IDLE_MS, passes `#lingerBytes`, or LINGER_MAX_MS have passed. Closing at
+   * once would answer its next bytes with a reset, and a client whose writes fail that way may
+   * never read the answer already sent to it.
    */
-  #linger(): void {
+  readonly #linger = (): void => {
     const socket = this.#socket;
-    this.#clearDeadline();
+    if (socket.destroyed) return;
     // Read even if held for a client that did not read its answers: nothing more is answered.
     socket.resume();
     socket.setTimeout(LINGER_IDLE_MS);
-    const cut = setTimeout(() => socket.destroy(), LINGER_MAX_MS);
+    const cut = setTimeout(
+      () => socket.destroy(),
+      this.#host.closing ? LINGER_IDLE_MS : LINGER_MAX_MS,
+    );
     cut.unref();
     socket.once('close', () => clearTimeout(cut));
-  }
+  };
 
   /** Whether answers the socket has not passed on now pause the connection, until they go. */
   #holdUnsent(): boolean {
