@@ -39,30 +39,12 @@ async function socketPair(allowHalfOpen = false): Promise<{ lane: Socket; client
 it('an error thrown while answering is logged and ends only its connection', async () => {
   const { lane, client } = await socketPair();
   const failures: unknown[] = [];
-  const host: LaneHost = {
-    maxHeadBytes: 16 * 1024,
-    maxBatchBytes: 1024 * 1024,
-    headersTimeout: 10_000,
-    requestTimeout: 30_000,
-    keepAliveTimeout: 5_000,
-    closing: false,
-    takes: () => true,
-    tracing: () => false,
-    admit: () => undefined,
-    begin: () => 0,
+  const host = answeringHost(new Uint8Array(0), {
     answer: () => {
       throw new Error('a bug');
     },
-    refuse: () => ({ status: 503, fields: '', body: '' }),
-    abandon: () => undefined,
     failed: (error) => failures.push(error),
-    hold: () => () => undefined,
-    reserve: () => undefined,
-    release: () => undefined,
-    headTimedOut: (socket) => socket.destroy(),
-    handOff: (socket) => socket.destroy(),
-    forget: () => undefined,
-  };
+  });
   new LaneConnection(lane, host);
   const closed = once(client, 'close');
   client.write(batchRequest('127.0.0.1', [['get', 'a']]));
