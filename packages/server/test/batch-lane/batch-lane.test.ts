@@ -3,6 +3,7 @@ import { EVENTUALLY } from '../eventually.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
 import {
+  batchHead,
   batchRequest,
   closeRawConnections,
   connectRaw,
@@ -388,8 +389,8 @@ describe('deadlines and budgets on the lane', () => {
 
   const MB = 1024 * 1024;
 
-  /** A node whose whole body budget a body still arriving holds; `head` builds a batch head. */
-  async function nodeWithBudgetHeld() {
+  /** A node whose whole body budget a body still arriving holds. */
+  async function nodeWithBudgetHeld(): Promise<CliNode> {
     const node = await startCliNode([
       '--max-batch-bytes',
       '1mb',
@@ -398,21 +399,15 @@ describe('deadlines and budgets on the lane', () => {
       '--max-inflight-body-bytes',
       '1mb',
     ]);
-    const head = (length: number) =>
-      Buffer.from(
-        `POST /v1/batch HTTP/1.1\r\nHost: ${hostOf(node)}\r\n` +
-          `Content-Type: application/msgpack\r\nContent-Length: ${length}\r\n\r\n`,
-        'latin1',
-      );
     const holding = await connectRaw(node.url);
-    holding.socket.write(Buffer.concat([head(MB), Buffer.alloc(MB - 1, 0x90)]));
+    holding.socket.write(Buffer.concat([batchHead(hostOf(node), MB), Buffer.alloc(MB - 1, 0x90)]));
     await vi.waitFor(async () => {
       const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
         inflight: { bodyBytes: number };
       };
       expect(stats.inflight.bodyBytes).toBe(MB - 1);
     }, EVENTUALLY);
-    return { node, head };
+    return node;
   }
 
   /**
@@ -421,12 +416,14 @@ describe('deadlines and budgets on the lane', () => {
    * node's FIN does not close its side): it writes `more` bytes, then ends. Resolves to the
    * answers it read and the errors its socket met.
    */
-  async function refusedThenWriting(node: CliNode, head: (length: number) => Buffer, more: number) {
+  async function refusedThenWriting(node: CliNode, more: number) {
     const refused = await connectRaw(node.url, { allowHalfOpen: true });
     const errors: Error[] = [];
     refused.socket.on('error', (error) => errors.push(error));
     const ended = new Promise((resolve) => refused.socket.once('end', resolve));
-    refused.socket.write(Buffer.concat([head(MB), Buffer.alloc(64 * 1024, 0x90)]));
+    refused.socket.write(
+      Buffer.concat([batchHead(hostOf(node), MB), Buffer.alloc(64 * 1024, 0x90)]),
+    );
     await ended;
     for (let sent = 0; sent < more && !refused.socket.destroyed; sent += 64 * 1024) {
       if (!refused.socket.write(Buffer.alloc(64 * 1024, 0x90))) {
@@ -442,10 +439,10 @@ describe('deadlines and budgets on the lane', () => {
   }
 
   it('a client refused 503 that goes on sending its body is read to the end, never reset (a lingering close)', async () => {
-    const { node, head } = await nodeWithBudgetHeld();
+    const node = await nodeWithBudgetHeld();
     // The rest of its body: a node that closed at once would answer it with a reset (EPIPE or
     // ECONNRESET here), which can also cost a client an answer it has not read yet.
-    const { answers, errors } = await refusedThenWriting(node, head, MB - 64 * 1024);
+    const { answers, errors } = await refusedThenWriting(node, MB - 64 * 1024);
     expect(answers).toHaveLength(1);
     expect(answers[0]!.status).toBe(503);
     expect(answers[0]!.headers.connection).toBe('close');
@@ -453,8 +450,8 @@ describe('deadlines and budgets on the lane', () => {
   });
 
   it('a refused client sending far more than its body is cut: the linger reads the rest of the body and 64 KiB more', async () => {
-    const { node, head } = await nodeWithBudgetHeld();
-    const { answers, errors } = await refusedThenWriting(node, head, 32 * MB);
+    const node = await nodeWithBudgetHeld();
+    const { answers, errors } = await refusedThenWriting(node, 32 * MB);
     expect(answers.map((answer) => answer.status)).toEqual([503]);
     expect(errors.map((error) => (error as NodeJS.ErrnoException).code)).toContainEqual(
       expect.stringMatching(/^(EPIPE|ECONNRESET)$/),

@@ -10,17 +10,26 @@ export interface RawAnswer {
   body: Buffer;
 }
 
-/** A `POST /v1/batch` request's bytes, as a plain client sends it (`extra` header lines are added). */
-export function batchRequest(host: string, ops: unknown[], extra: readonly string[] = []): Buffer {
-  const body = pack(ops);
+/** The head of a `POST /v1/batch` whose body is `contentLength` bytes (`extra` header lines are added). */
+export function batchHead(
+  host: string,
+  contentLength: number,
+  extra: readonly string[] = [],
+): Buffer {
   const head = [
     'POST /v1/batch HTTP/1.1',
     `Host: ${host}`,
     'Content-Type: application/msgpack',
-    `Content-Length: ${body.length}`,
+    `Content-Length: ${contentLength}`,
     ...extra,
   ];
-  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1'), body]);
+  return Buffer.from(`${head.join('\r\n')}\r\n\r\n`, 'latin1');
+}
+
+/** A `POST /v1/batch` request's bytes, as a plain client sends it (`extra` header lines are added). */
+export function batchRequest(host: string, ops: unknown[], extra: readonly string[] = []): Buffer {
+  const body = pack(ops);
+  return Buffer.concat([batchHead(host, body.length, extra), body]);
 }
 
 /** The whole answers in `bytes` (a 1xx is one too), in order; a partial one at the end is left out. */

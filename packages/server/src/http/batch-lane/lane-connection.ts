@@ -308,7 +308,8 @@ export class LaneConnection {
   readonly #linger = (): void => {
     const socket = this.#socket;
     if (socket.destroyed) return;
-    // Read even if held for a client that did not read its answers: nothing more is answered.
+    // A connection paused while its answers were held stays paused otherwise (#onWritten resumes
+    // only connections still answering).
     socket.resume();
     socket.setTimeout(LINGER_IDLE_MS);
     const cut = setTimeout(
