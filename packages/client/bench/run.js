@@ -10,6 +10,7 @@
 //
 //   pnpm --filter @dcache/client build && pnpm --filter @dcache/client bench
 //   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
+//   BENCH_KEYS=500 node bench/run.js        (the same workload over fewer keys)
 //
 // BENCH_BASELINE=<another checkout's packages/client, built> adds that checkout's client and server
 // as contenders named '… (baseline)', on three nodes of their own, alternated like the rest: the
@@ -31,7 +32,10 @@ const RUN_MS = Number(process.env.BENCH_RUN_MS ?? 2000);
 const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 4000);
 const LEAD_IN_MS = Number(process.env.BENCH_LEAD_IN_MS ?? 500);
 const IN_FLIGHT = 64;
-const KEYS = 10_000;
+/** Keys the workload spreads over; fewer keep every process's working set in the CPU's caches. */
+const KEYS = Number(process.env.BENCH_KEYS ?? 10_000);
+if (!Number.isInteger(KEYS) || KEYS < 1)
+  throw new RangeError(`BENCH_KEYS must be an integer >= 1, got ${KEYS}`);
 const GET_SHARE = 0.9;
 const VALUE = 'v'.repeat(100);
 /** Where a checkout's client and server builds are, from its `packages/client` directory. */
