@@ -95,6 +95,7 @@ async function writeNewest(
     if (stampIndex === undefined || attempt === MAX_RESTAMPS) return outcome;
     const standing = outstampedBy(outcome, stampIndex, stamp);
     if (standing === undefined) return outcome;
+    cluster.counters.restampedWrites++;
     cluster.clock.observe(standing);
     stamp = cluster.clock.tick();
   }

@@ -27,6 +27,11 @@ export interface ReplicationStats {
    * primary now hold different writes of the key, and nothing re-stamps it (README, Consistency).
    */
   lateSupersededWrites: number;
+  /**
+   * Writes (set, delete) sent again, stamped higher, because a replica had kept another writer's
+   * write stamped at or above theirs: two clocks that disagree, or two writes in one clock tick.
+   */
+  restampedWrites: number;
   /** Fences sent to a node that was up again after a hint for it could not be handed off. */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
@@ -44,6 +49,7 @@ export class ReplicationCounters implements ReplicationStats {
   unverifiedDropped = 0;
   unvouchedReads = 0;
   lateSupersededWrites = 0;
+  restampedWrites = 0;
   fencesSent = 0;
   restoresRun = 0;
   restoredKeys = 0;
@@ -58,6 +64,7 @@ export class ReplicationCounters implements ReplicationStats {
       unverifiedDropped: this.unverifiedDropped,
       unvouchedReads: this.unvouchedReads,
       lateSupersededWrites: this.lateSupersededWrites,
+      restampedWrites: this.restampedWrites,
       fencesSent: this.fencesSent,
       restoresRun: this.restoresRun,
       restoredKeys: this.restoredKeys,

@@ -18,6 +18,17 @@ describe('HybridClock', () => {
     expect(clock.tick()).toBe(stampAt(t0 + 1));
   });
 
+  it('keeps the fraction of the millisecond: a later reading outstamps a busier clock in the same one', () => {
+    const busy = clockAt(t0 + 0.1);
+    let last = 0;
+    for (let i = 0; i < 50; i++) last = busy.clock.tick();
+    // 50 stamps at 0.1 ms run 50/1024 ms ahead of it; a reading 0.4 ms later is above them all.
+    const later = clockAt(t0 + 0.5);
+    expect(later.clock.tick()).toBeGreaterThan(last);
+    expect(later.clock.tick()).toBeLessThan(stampAt(t0 + 1));
+    expect(busy.clock.tick()).toBe(last + 1);
+  });
+
   it('never goes backwards when the wall clock does', () => {
     const { clock, set } = clockAt(t0);
     const first = clock.tick();

@@ -1,11 +1,14 @@
 /**
  * Stamps: cluster-comparable versions for replicated writes (see docs/design/never-stale.md).
  *
- * A stamp is a safe integer `(ms since STAMP_EPOCH_MS) × 2^10 + logical`. Hybrid logical clocks
+ * A stamp is a safe integer `(ms since STAMP_EPOCH_MS) × 2^10 + sub`, `sub` the fraction of the
+ * millisecond it was issued in, in 1/1024 ms — unless the clock has issued or observed a stamp at
+ * or above that, when it issues the next one up (the logical part). Hybrid logical clocks
  * (Kulkarni et al.) keep stamps close to wall time while ordering every stamp a clock has issued
  * or observed: a client that read a node's clock stamps its next write above everything that
  * node had seen, whatever the two wall clocks say.
  */
+import { PreciseWallClock } from './precise-wall-clock.js';
 
 /** 2025-01-01T00:00:00Z: stamps count from here, so 43 bits of ms last until ~2303. */
 export const STAMP_EPOCH_MS = Date.UTC(2025, 0, 1);
@@ -15,7 +18,10 @@ export const STAMPS_PER_MS = 1024;
 export const DEFAULT_MAX_CLOCK_SKEW_MS = 500;
 
 export interface HybridClockOptions {
-  /** Wall clock in ms since the Unix epoch. @default Date.now */
+  /**
+   * Wall clock in ms since the Unix epoch; a fraction of a millisecond is kept in the stamp.
+   * @default the wall clock with the monotonic clock's fraction (PreciseWallClock)
+   */
   now?: () => number;
   /** `observe` refuses stamps further ahead of `now` than this many ms. @default 500 */
   maxSkewMs?: number;
@@ -31,6 +37,14 @@ export function stampAt(ms: number): number {
   return Math.max(0, Math.floor(ms) - STAMP_EPOCH_MS) * STAMPS_PER_MS;
 }
 
+/** The stamp a clock reading `ms` issues when nothing it issued or observed is above it. */
+function physicalStamp(ms: number): number {
+  return Math.max(0, Math.floor((ms - STAMP_EPOCH_MS) * STAMPS_PER_MS));
+}
+
+const processWallClock = new PreciseWallClock();
+const preciseNow = (): number => processWallClock.now();
+
 export function isStamp(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
@@ -41,7 +55,7 @@ export class HybridClock {
   readonly #maxSkew: number;
 
   constructor(options: HybridClockOptions = {}) {
-    const { now = Date.now, maxSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS } = options;
+    const { now = preciseNow, maxSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS } = options;
     if (typeof now !== 'function') throw new TypeError('HybridClock: now must be a function');
     if (typeof maxSkewMs !== 'number' || !(maxSkewMs >= 0)) {
       throw new RangeError(
@@ -59,7 +73,7 @@ export class HybridClock {
 
   /** A stamp above every stamp this clock issued or observed. */
   tick(): number {
-    const physical = stampAt(this.#now());
+    const physical = physicalStamp(this.#now());
     this.#last = physical > this.#last ? physical : this.#last + 1;
     return this.#last;
   }

@@ -149,7 +149,11 @@ export class ReplicaStore {
     this.#grace = options.tombstoneGrace;
     this.#wall = options.wallClock ?? Date.now;
     this.#onEarlyEviction = options.onEarlyEviction;
-    this.clock = new HybridClock({ now: this.#wall, maxSkewMs: options.maxClockSkew });
+    // Without an injected clock the stamps keep the fraction of a millisecond (PreciseWallClock).
+    this.clock = new HybridClock({
+      ...(options.wallClock === undefined ? {} : { now: options.wallClock }),
+      maxSkewMs: options.maxClockSkew,
+    });
     this.startStamp = this.clock.tick();
     this.flush = new NodeFlush(() => this.clear(), options.now ?? Date.now);
   }

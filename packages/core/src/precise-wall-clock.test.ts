@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { PreciseWallClock } from './precise-wall-clock.js';
+
+/** A clock over a settable wall clock and monotonic clock, the monotonic one anchored at `origin`. */
+function clockOver(wall: number, origin: number) {
+  const time = { wall, monotonic: 0 };
+  const clock = new PreciseWallClock(
+    () => time.wall,
+    () => time.monotonic,
+    origin,
+  );
+  return { clock, time };
+}
+
+describe('PreciseWallClock', () => {
+  it("adds the monotonic clock's fraction of a millisecond to the wall clock's", () => {
+    const { clock, time } = clockOver(1_000, 1_000);
+    time.monotonic = 0.25;
+    expect(clock.now()).toBe(1_000.25);
+    time.monotonic = 0.75;
+    expect(clock.now()).toBe(1_000.75);
+    time.wall = 1_001;
+    time.monotonic = 1.5;
+    expect(clock.now()).toBe(1_001.5);
+  });
+
+  it("re-anchors to the start of the wall clock's millisecond when the wall clock is stepped forward", () => {
+    const { clock, time } = clockOver(1_000, 1_000);
+    time.monotonic = 0.5;
+    time.wall = 5_000;
+    expect(clock.now()).toBe(5_000);
+    time.monotonic = 0.75;
+    expect(clock.now()).toBe(5_000.25);
+  });
+
+  it('re-anchors when the wall clock is stepped back, never reading ahead of it', () => {
+    const { clock, time } = clockOver(1_000, 1_000);
+    time.monotonic = 0.5;
+    time.wall = 400;
+    expect(clock.now()).toBe(400);
+    time.monotonic = 0.9;
+    expect(clock.now()).toBeCloseTo(400.4, 10);
+  });
+
+  it("stays within Date.now()'s millisecond on the process's own clocks", () => {
+    const clock = new PreciseWallClock();
+    for (let i = 0; i < 10_000; i++) {
+      const before = Date.now();
+      const now = clock.now();
+      const after = Date.now();
+      expect(now).toBeGreaterThanOrEqual(before);
+      expect(now).toBeLessThan(after + 1);
+    }
+  });
+});
