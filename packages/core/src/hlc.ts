@@ -20,7 +20,7 @@ export const DEFAULT_MAX_CLOCK_SKEW_MS = 500;
 export interface HybridClockOptions {
   /**
    * Wall clock in ms since the Unix epoch; a fraction of a millisecond is kept in the stamp.
-   * @default the wall clock with the monotonic clock's fraction (PreciseWallClock)
+   * @default the wall clock with the monotonic clock's fraction (precise-wall-clock.ts)
    */
   now?: () => number;
   /** `observe` refuses stamps further ahead of `now` than this many ms. @default 500 */

@@ -33,6 +33,21 @@ describe('PreciseWallClock', () => {
     expect(clock.now()).toBe(5_000.25);
   });
 
+  it('keeps its fraction when the millisecond turns between its two readings', () => {
+    const readings = [999, 1_000, 1_000];
+    const time = { monotonic: 0.3 };
+    const clock = new PreciseWallClock(
+      () => readings.shift() ?? 1_000,
+      () => time.monotonic,
+      999.75,
+    );
+    // The wall clock said 999, then the monotonic clock 1,000.05: both right, a moment apart.
+    time.monotonic = 0.3;
+    expect(clock.now()).toBeCloseTo(1_000.05, 10);
+    time.monotonic = 0.6;
+    expect(clock.now()).toBeCloseTo(1_000.35, 10);
+  });
+
   it('re-anchors when the wall clock is stepped back, never reading ahead of it', () => {
     const { clock, time } = clockOver(1_000, 1_000);
     time.monotonic = 0.5;

@@ -17,9 +17,9 @@ export class PreciseWallClock {
   /** Wall-clock ms at the monotonic clock's zero. */
   #offset: number;
 
-  /** The three sources are injectable for tests; by default the process's own. */
+  /** The three sources are injectable for tests; by default the process's own, looked up per call. */
   constructor(
-    wall: () => number = Date.now,
+    wall: () => number = () => Date.now(),
     monotonic: () => number = () => performance.now(),
     origin: number = performance.timeOrigin,
   ) {
@@ -34,7 +34,11 @@ export class PreciseWallClock {
     const elapsed = this.#monotonic();
     const precise = this.#offset + elapsed;
     if (precise >= ms && precise < ms + 1) return precise;
-    this.#offset = ms - elapsed;
-    return ms;
+    // Ahead: the millisecond may have turned between the two readings, so ask the wall clock again
+    // (re-anchoring to the earlier one would step the clock back).
+    const wallNow = precise < ms ? ms : this.#wall();
+    if (precise >= wallNow && precise < wallNow + 1) return precise;
+    this.#offset = wallNow - elapsed;
+    return wallNow;
   }
 }

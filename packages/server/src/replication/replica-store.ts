@@ -61,7 +61,10 @@ export interface ReplicaStoreOptions {
   tombstoneGrace: number;
   /** Stamps further ahead of the node's wall clock than this many ms are refused. */
   maxClockSkew: number;
-  /** Wall clock for stamps (never a test's fake cache clock: stamps meet clients'). @default Date.now */
+  /**
+   * Wall clock for stamps and the vouching floor (never a test's fake cache clock: stamps meet
+   * clients'). @default Date.now, and for stamps HybridClock's own, which keeps the fraction of the ms
+   */
   wallClock?: () => number;
   /** Told when a tombstone is evicted before its grace (the one unguaranteeable case). */
   onEarlyEviction?: (key: string, stamp: number) => void;
@@ -147,7 +150,7 @@ export class ReplicaStore {
   constructor(cache: LruCache<StoredValue>, options: ReplicaStoreOptions) {
     this.cache = cache;
     this.#grace = options.tombstoneGrace;
-    this.#wall = options.wallClock ?? Date.now;
+    this.#wall = options.wallClock ?? (() => Date.now());
     this.#onEarlyEviction = options.onEarlyEviction;
     // Without an injected clock the stamps keep the fraction of a millisecond (PreciseWallClock).
     this.clock = new HybridClock({
