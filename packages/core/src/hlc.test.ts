@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { HybridClock, STAMPS_PER_MS, STAMP_EPOCH_MS, stampAt, stampTime } from './hlc.js';
 
 function clockAt(start: number): { clock: HybridClock; set(ms: number): void } {
@@ -27,6 +27,18 @@ describe('HybridClock', () => {
     expect(later.clock.tick()).toBeGreaterThan(last);
     expect(later.clock.tick()).toBeLessThan(stampAt(t0 + 1));
     expect(busy.clock.tick()).toBe(last + 1);
+  });
+
+  it("by default is not moved by a test's fake clock: stamps meet other processes' clocks", () => {
+    const clock = new HybridClock();
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    try {
+      vi.setSystemTime(Date.UTC(2099, 0, 1));
+      expect(stampTime(clock.tick())).toBeLessThan(Date.UTC(2099, 0, 1) - 1000);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(Math.abs(stampTime(clock.tick()) - Date.now())).toBeLessThan(1000);
   });
 
   it('never goes backwards when the wall clock does', () => {

@@ -48,6 +48,22 @@ describe('PreciseWallClock', () => {
     expect(clock.now()).toBeCloseTo(1_000.35, 10);
   });
 
+  it("holds a reading a few microseconds off at the edge of the wall clock's millisecond, keeping its anchoring", () => {
+    // Anchored 5 µs ahead of the wall clock, as a process's time origin can be.
+    const { clock, time } = clockOver(1_000, 1_000.005);
+    time.monotonic = 0.9975;
+    expect(clock.now()).toBe(1_000 + 1023 / 1024);
+    time.wall = 1_001;
+    time.monotonic = 1.4975;
+    expect(clock.now()).toBeCloseTo(1_001.5025, 10);
+    // And 5 µs behind.
+    const behind = clockOver(2_000, 1_999.995);
+    behind.time.monotonic = 0.002;
+    expect(behind.clock.now()).toBe(2_000);
+    behind.time.monotonic = 0.5;
+    expect(behind.clock.now()).toBeCloseTo(2_000.495, 10);
+  });
+
   it('re-anchors when the wall clock is stepped back, never reading ahead of it', () => {
     const { clock, time } = clockOver(1_000, 1_000);
     time.monotonic = 0.5;

@@ -7,20 +7,28 @@
  * has to be sent again (or, past its last send, stays lost). The fraction comes from the monotonic
  * clock, anchored to the wall clock (`performance.timeOrigin`, the wall-clock time the process's
  * monotonic clock counts from). Whole milliseconds stay `Date.now()`'s: a reading outside the
- * millisecond `Date.now()` gives (the wall clock was stepped, or the monotonic clock stood still
- * while the machine slept) is re-anchored to that millisecond's start, so the clock is never ahead
- * of the wall clock and never coarser than it.
+ * millisecond `Date.now()` gives is held at that millisecond's edge when it is less than a
+ * millisecond off, and re-anchored to its start when it is further off (the wall clock was stepped,
+ * or the monotonic clock stood still while the machine slept): the clock is never outside the wall
+ * clock's millisecond and never coarser than it.
  */
+/** The last stamp's worth of a millisecond (hlc.ts counts 1024 per ms). */
+const LAST_FRACTION = 1023 / 1024;
+
 export class PreciseWallClock {
   readonly #wall: () => number;
   readonly #monotonic: () => number;
   /** Wall-clock ms at the monotonic clock's zero. */
   #offset: number;
 
-  /** The three sources are injectable for tests; by default the process's own, looked up per call. */
+  /**
+   * The three sources are injectable for tests. By default the process's own, taken when the clock
+   * is made: a test's fake timers installed later (vitest's, timekeeper's) do not move stamps,
+   * which other processes' clocks compare.
+   */
   constructor(
-    wall: () => number = () => Date.now(),
-    monotonic: () => number = () => performance.now(),
+    wall: () => number = Date.now,
+    monotonic: () => number = performance.now.bind(performance),
     origin: number = performance.timeOrigin,
   ) {
     this.#wall = wall;
@@ -34,11 +42,15 @@ export class PreciseWallClock {
     const elapsed = this.#monotonic();
     const precise = this.#offset + elapsed;
     if (precise >= ms && precise < ms + 1) return precise;
-    // Ahead: the millisecond may have turned between the two readings, so ask the wall clock again
-    // (re-anchoring to the earlier one would step the clock back).
-    const wallNow = precise < ms ? ms : this.#wall();
-    if (precise >= wallNow && precise < wallNow + 1) return precise;
-    this.#offset = wallNow - elapsed;
-    return wallNow;
+    // The millisecond may have turned between the two readings: ask the wall clock again.
+    const wall = precise < ms ? ms : this.#wall();
+    if (precise >= wall && precise < wall + 1) return precise;
+    // Less than a millisecond off: the anchoring's own error (a few microseconds) at a
+    // millisecond's edge. The nearest reading inside the wall clock's millisecond, anchoring kept.
+    if (precise > wall - 1 && precise < wall + 2)
+      return precise < wall ? wall : wall + LAST_FRACTION;
+    // Further off, a clock was stepped (or the monotonic one stood still): re-anchor.
+    this.#offset = wall - elapsed;
+    return wall;
   }
 }

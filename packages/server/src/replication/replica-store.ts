@@ -150,7 +150,7 @@ export class ReplicaStore {
   constructor(cache: LruCache<StoredValue>, options: ReplicaStoreOptions) {
     this.cache = cache;
     this.#grace = options.tombstoneGrace;
-    this.#wall = options.wallClock ?? (() => Date.now());
+    this.#wall = options.wallClock ?? Date.now;
     this.#onEarlyEviction = options.onEarlyEviction;
     // Without an injected clock the stamps keep the fraction of a millisecond (PreciseWallClock).
     this.clock = new HybridClock({
