@@ -204,12 +204,13 @@ describe('the demo as a real process', () => {
     const result = await crash.finished;
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('boom');
-    for (const [i, [pid, port]] of nodes.entries()) {
+    for (const [i, [pid]] of nodes.entries()) {
       // SIGKILL is delivered at once, but the kernel reaps the process a moment later. The nodes
-      // were started with --port 0, and that is what their command line says.
+      // were started with --port 0, and that is what their command line says. A node is one
+      // process (the server starts none), so with it gone nothing of it listens; its port is not
+      // probed: freed in the ephemeral range, it may already be another test's.
       const node = { pid, nodeId: `node-${i + 1}`, port: 0 };
       await expect.poll(() => isDemoNodeAlive(node), { timeout: 5000 }).toBe(false);
-      expect(await isListening(port)).toBe(false);
     }
   });
 
