@@ -4,6 +4,10 @@
 // socket write), divided by the batch size: see README "Performance".
 // Usage: node bench/batch-cpu.js [baseline dist dir] — with a baseline (another checkout's
 // packages/server/dist, built), both run in alternating rounds in this process and medians are compared.
+// Knobs: BATCH_CPU_KEYS (1000) keys stored, the batches' keys drawn from 1.2× as many (some miss);
+// BATCH_CPU_COLD_BYTES (0) bytes of a 64 MiB buffer written before each batch, not counted: in the
+// client benchmark the client and the kernel run between two batches of a node and evict its data
+// from the CPU caches, which a loop of batches alone never does (README "With the CPU caches cold").
 import { fileURLToPath, URL } from 'node:url';
 import { pack } from 'msgpackr';
 
@@ -11,6 +15,13 @@ const ROUNDS = 7;
 const BATCHES = 20_000;
 const OPS = 16;
 const VALUE = new Uint8Array(100).fill(120);
+const KEYS = Number(process.env.BATCH_CPU_KEYS ?? 1000);
+const COLD_BYTES = Number(process.env.BATCH_CPU_COLD_BYTES ?? 0);
+const EVICTOR_BYTES = 64 << 20;
+if (!Number.isInteger(KEYS) || KEYS < 1) throw new RangeError('BATCH_CPU_KEYS: an integer >= 1');
+if (!Number.isInteger(COLD_BYTES) || COLD_BYTES < 0 || COLD_BYTES > EVICTOR_BYTES) {
+  throw new RangeError(`BATCH_CPU_COLD_BYTES: an integer from 0 to ${EVICTOR_BYTES}`);
+}
 
 async function runner(dist) {
   const { createNodeState, nodeStore } = await import(`${dist}/http/app.js`);
@@ -19,27 +30,60 @@ async function runner(dist) {
   const options = resolveOptions({ maxMemory: '256mb', logLevel: 'silent' });
   const replicas = nodeStore(options);
   const run = batchRunner(createNodeState(options, replicas));
-  for (let i = 0; i < 1000; i++) replicas.set(`key:${i}`, { bytes: VALUE, flags: 0 });
+  for (let i = 0; i < KEYS; i++) replicas.set(`key:${i}`, { bytes: VALUE.slice(), flags: 0 });
   return run;
 }
 
-const bodies = Array.from({ length: 64 }, (_, b) =>
-  pack(
+/** A seeded PRNG (mulberry32): the same batches in every run. */
+function random(seed) {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+const next = random(19);
+// Enough batches to reach every key about twice.
+const bodies = Array.from({ length: Math.max(64, Math.ceil((KEYS * 2.4) / OPS)) }, () => {
+  const body = pack(
     Array.from({ length: OPS }, (_, i) => {
-      const key = `key:${(b * 37 + i * 13) % 1200}`; // some misses
+      const key = `key:${Math.floor(next() * KEYS * 1.2)}`; // some misses
       return i % 10 === 9 ? ['set', key, VALUE, 0, null, null] : ['get', key];
     }),
-  ),
-);
+  );
+  // A plain Uint8Array, as the batch lane passes a body (values copied from it are of its class).
+  return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
+});
+const evictor = new Uint8Array(EVICTOR_BYTES);
+let evictAt = 0;
 
-/** CPU µs per operation of one round. */
+/** Writes COLD_BYTES of the evictor, a cache line apart, where the last call stopped. */
+function evictCaches() {
+  for (let n = 0; n < COLD_BYTES; n += 64) {
+    evictor[evictAt]++;
+    evictAt = (evictAt + 64) % EVICTOR_BYTES;
+  }
+}
+
+/** CPU µs per operation of one round (the cache eviction's time taken out). */
 function round(run) {
   const start = process.cpuUsage();
+  let evicting = 0n;
   let bytes = 0;
-  for (let i = 0; i < BATCHES; i++) bytes += run(bodies[i & 63]).length;
+  for (let i = 0; i < BATCHES; i++) {
+    if (COLD_BYTES > 0) {
+      const before = process.hrtime.bigint();
+      evictCaches();
+      evicting += process.hrtime.bigint() - before;
+    }
+    bytes += run(bodies[i % bodies.length]).length;
+  }
   const { user, system } = process.cpuUsage(start);
   if (bytes === 0) throw new Error('no results');
-  return (user + system) / BATCHES / OPS;
+  return (user + system - Number(evicting) / 1000) / BATCHES / OPS;
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,7 +100,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 for (const [i, [name]] of targets.entries()) {
   console.log(
-    `${name}: ${median(samples[i]).toFixed(2)} µs of node CPU per batched op (median of ${ROUNDS} rounds × ${BATCHES} batches of ${OPS})`,
+    `${name}: ${median(samples[i]).toFixed(2)} µs of node CPU per batched op (median of ${ROUNDS} rounds × ${BATCHES} batches of ${OPS}; ${KEYS} keys, ${COLD_BYTES} bytes evicted per batch)`,
   );
 }
 if (targets.length === 2)
