@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 
 /**
@@ -43,4 +44,89 @@ export function isAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** A process holding a TCP socket that listens on a port. */
+export interface Listener {
+  pid: number;
+  /** Its process group. */
+  pgid: number;
+  /** Its command line. */
+  args: string[];
+}
+
+/**
+ * The processes listening on TCP `port` (any address), from /proc: Linux only. Unlike a connect
+ * (`isListening`), this says whose the listener is: a port a test freed in the ephemeral range may
+ * be another test's a moment later, and only a listener of the test's own is a leftover.
+ */
+export function listenersOn(port: number): Listener[] {
+  const inodes = listeningInodes(port);
+  if (inodes.size === 0) return [];
+  const listeners: Listener[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const listener = holder(Number(entry), inodes);
+    if (listener !== undefined) listeners.push(listener);
+  }
+  return listeners;
+}
+
+/** The inodes of the sockets in state LISTEN (0A) on `port`, from /proc/net/tcp and tcp6. */
+function listeningInodes(port: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue; // no IPv6 on this machine
+    }
+    for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      const fields = line.trim().split(/\s+/);
+      const local = fields[1]?.split(':')[1];
+      if (local === undefined || fields[3] !== '0A' || parseInt(local, 16) !== port) continue;
+      inodes.add(fields[9]!);
+    }
+  }
+  return inodes;
+}
+
+/** Process `pid` as a Listener if one of its descriptors is one of `inodes`' sockets. */
+function holder(pid: number, inodes: ReadonlySet<string>): Listener | undefined {
+  let fds: string[];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return undefined; // gone, or not ours to read
+  }
+  const holds = fds.some((fd) => {
+    try {
+      const socket = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      return socket !== null && inodes.has(socket[1]!);
+    } catch {
+      return false; // closed meanwhile
+    }
+  });
+  if (!holds) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // After the command name in parentheses: state, ppid, pgrp, …
+    const pgid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    return { pid, pgid, args };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+/** Whether `listener` is a dcache node started with `--port <port>`. */
+export function isNodeOnPort(listener: Listener, port: number): boolean {
+  const at = listener.args.indexOf('--port');
+  return (
+    listener.args.some((arg) => arg.includes('dcache-server')) &&
+    at !== -1 &&
+    listener.args[at + 1] === String(port)
+  );
 }
