@@ -72,6 +72,18 @@ describe('recognising the demo nodes a test may have to clean up', () => {
       .toBe(false);
   });
 
+  it('recognises a node started on any free port (--port 0) by the port it was narrated with', async () => {
+    const pid = fakeNode(0, 'node-4');
+    await expect
+      .poll(() => isDemoNodeAlive({ pid, nodeId: 'node-4', port: 41004 }), EVENTUALLY)
+      .toBe(true);
+    expect(isDemoNodeAlive({ pid, nodeId: 'node-3', port: 41004 })).toBe(false);
+    killDemoNode({ pid, nodeId: 'node-4', port: 41004 });
+    await expect
+      .poll(() => isDemoNodeAlive({ pid, nodeId: 'node-4', port: 41004 }), EVENTUALLY)
+      .toBe(false);
+  });
+
   it('cleanup never throws for a pid that is gone or not ours to signal', () => {
     // pid 1 (init) is alive but not ours: a bare probe says alive (EPERM) and a kill would throw.
     expect(() => killDemoNode({ pid: 1, nodeId: 'node-1', port: 41001 })).not.toThrow();

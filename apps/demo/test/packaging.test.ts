@@ -224,14 +224,16 @@ describe('the packages as users install them from npm', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toBe(1);
 
-    server.killGroup('SIGTERM');
     // npx itself dies of the signal; what matters is that the node it ran shut down with it. Its
     // port, freed in the ephemeral range, may be another test's by now: only a listener in the
-    // group npx led (its pid) is a leftover.
+    // group npx leads (its pid) is a leftover — and the node is one now.
     const group = server.pid;
+    const port = Number(new URL(url!).port);
+    const inGroup = () => listenersOn(port).filter((listener) => listener.pgid === group);
+    expect(inGroup()).toHaveLength(1);
+    server.killGroup('SIGTERM');
     await server.finished;
     server = undefined;
-    const port = Number(new URL(url!).port);
-    expect(listenersOn(port).filter((listener) => listener.pgid === group)).toEqual([]);
+    expect(inGroup()).toEqual([]);
   }, 180_000);
 });

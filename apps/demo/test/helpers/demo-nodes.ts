@@ -42,9 +42,12 @@ export function isDemoNodeAlive({ pid, nodeId, port }: DemoNode): boolean {
     const at = args.indexOf(flag);
     return at === -1 ? undefined : args[at + 1];
   };
+  // A node asked for any free port (`--port 0`, as the demo's fourth node is) is narrated with the
+  // port it got.
+  const asked = after('--port');
   return (
     args.some((arg) => arg.includes('dcache-server')) &&
-    after('--port') === String(port) &&
+    (asked === String(port) || asked === '0') &&
     after('--node-id') === nodeId
   );
 }
