@@ -10,8 +10,10 @@
 // the CPU caches, which a loop of batches alone never does (README "With the CPU caches cold").
 // With it, what is measured is the time of the batches alone (this thread's, GC pauses included)
 // instead of the process's CPU time, which would count the evicting too.
+// BATCH_CPU_KIND (mixed): every operation a hit, a miss or a set instead of the mix, to price each.
 import { fileURLToPath, URL } from 'node:url';
 import { pack } from 'msgpackr';
+import { xorshift } from '../../client/bench/xorshift.js';
 
 const ROUNDS = 7;
 const BATCHES = 20_000;
@@ -23,6 +25,10 @@ const EVICTOR_BYTES = 64 << 20;
 if (!Number.isInteger(KEYS) || KEYS < 1) throw new RangeError('BATCH_CPU_KEYS: an integer >= 1');
 if (!Number.isInteger(COLD_BYTES) || COLD_BYTES < 0 || COLD_BYTES > EVICTOR_BYTES) {
   throw new RangeError(`BATCH_CPU_COLD_BYTES: an integer from 0 to ${EVICTOR_BYTES}`);
+}
+const KIND = process.env.BATCH_CPU_KIND ?? 'mixed';
+if (!['mixed', 'hit', 'miss', 'set'].includes(KIND)) {
+  throw new RangeError('BATCH_CPU_KIND: mixed, hit, miss or set');
 }
 
 async function runner(dist) {
@@ -36,24 +42,17 @@ async function runner(dist) {
   return run;
 }
 
-/** A seeded PRNG (mulberry32): the same batches in every run. */
-function random(seed) {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-const next = random(19);
+// The client benchmark's seeded stream: the same batches in every run.
+const next = xorshift(19);
 // Enough batches to reach every key about twice.
 const bodies = Array.from({ length: Math.max(64, Math.ceil((KEYS * 2.4) / OPS)) }, () => {
   const body = pack(
     Array.from({ length: OPS }, (_, i) => {
-      const key = `key:${Math.floor(next() * KEYS * 1.2)}`; // some misses
-      return i % 10 === 9 ? ['set', key, VALUE, 0, null, null] : ['get', key];
+      // Stored keys are key:0 to key:KEYS-1: the mix draws from 1.2× as many, so some miss.
+      const drawn = Math.floor(next() * (KIND === 'mixed' ? KEYS * 1.2 : KEYS));
+      const key = KIND === 'miss' ? `key:${KEYS + drawn}` : `key:${drawn}`;
+      const set = KIND === 'set' || (KIND === 'mixed' && i % 10 === 9);
+      return set ? ['set', key, VALUE, 0, null, null] : ['get', key];
     }),
   );
   // A plain Uint8Array, as the batch lane passes a body (values copied from it are of its class).
@@ -105,7 +104,7 @@ for (let r = 0; r < ROUNDS; r++) {
 }
 for (const [i, [name]] of targets.entries()) {
   console.log(
-    `${name}: ${median(samples[i]).toFixed(2)} µs per batched op (median of ${ROUNDS} rounds × ${BATCHES} batches of ${OPS}; ${KEYS} keys, ${COLD_BYTES} bytes evicted per batch)`,
+    `${name}: ${median(samples[i]).toFixed(2)} µs per batched op (median of ${ROUNDS} rounds × ${BATCHES} batches of ${OPS}; ${KIND}, ${KEYS} keys, ${COLD_BYTES} bytes evicted per batch)`,
   );
 }
 if (targets.length === 2)
