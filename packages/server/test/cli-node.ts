@@ -45,8 +45,18 @@ function listeningText(line: string): string {
  */
 export async function startCliNode(
   args: readonly string[] = [],
-  /** `openFileLimit`: run the node under `prlimit --nofile=N:N` (Linux). */
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; openFileLimit?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv;
+    timeoutMs?: number;
+    /** Run the node under `prlimit --nofile=N:N` (Linux). */
+    openFileLimit?: number;
+    /**
+     * The node's `/etc/hosts`: this file, bind-mounted in a mount namespace of the node's own
+     * (Linux, root), so the node resolves names only a test's DNS knows — as a pod resolves its
+     * peers' names through the cluster's DNS. Rewritten in place, it is read at each lookup.
+     */
+    hostsFile?: string;
+  } = {},
 ): Promise<CliNode> {
   const withPort = args.includes('--port') || args.includes('-p') ? args : ['--port', '0', ...args];
   const withStall = args.includes('--stall-threshold')
@@ -56,6 +66,19 @@ export async function startCliNode(
   // prlimit execs the node in place: child.pid stays the node's.
   const limit = options.openFileLimit;
   if (limit !== undefined) command.unshift('prlimit', `--nofile=${limit}:${limit}`, '--');
+  // unshare and sh exec in place too; unshare makes the new namespace's mounts private, so the
+  // bind mount is the node's alone and goes with it.
+  if (options.hostsFile !== undefined) {
+    command.unshift(
+      'unshare',
+      '--mount',
+      '--',
+      'sh',
+      '-c',
+      'mount --bind "$0" /etc/hosts && exec "$@"',
+      options.hostsFile,
+    );
+  }
   const child = spawn(command[0]!, command.slice(1), {
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

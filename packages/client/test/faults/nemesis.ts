@@ -37,6 +37,8 @@ export interface NemesisOptions {
    * stall threshold).
    */
   args?: readonly string[];
+  /** Every node's `/etc/hosts` (see `startCliNode`): for names only the test's DNS serves. */
+  hostsFile?: string;
 }
 
 export type NodeState = 'up' | 'paused' | 'down';
@@ -82,14 +84,16 @@ export class Nemesis {
   readonly #slots: Slot[];
   readonly #args: readonly string[];
   readonly #dir: string;
+  readonly #hostsFile: string | undefined;
   /** The iptables chain, created by the first `partition` (so tests without one need no root). */
   readonly #chain: string;
   #chainMade = false;
   #cleaned = false;
 
-  private constructor(dir: string, args: readonly string[]) {
+  private constructor(dir: string, args: readonly string[], hostsFile: string | undefined) {
     this.#dir = dir;
     this.#args = args;
+    this.#hostsFile = hostsFile;
     this.#slots = [];
     // The pid names the owner for the sweep; the random part keeps two module instances in one
     // process (a thread pool) apart. At most 12 + 7 + 1 + 6 = 26 of iptables' 28 characters.
@@ -106,11 +110,15 @@ export class Nemesis {
     undoAtExit(() => {
       for (const nemesis of [...live]) nemesis.undoSync();
     });
-    const nemesis = new Nemesis(mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`)), [
-      '--stall-threshold',
-      String(options.stallThresholdMs ?? STALL_THRESHOLD_MS),
-      ...(options.args ?? []),
-    ]);
+    const nemesis = new Nemesis(
+      mkdtempSync(join(tmpdir(), `${DIR_PREFIX}${process.pid}-`)),
+      [
+        '--stall-threshold',
+        String(options.stallThresholdMs ?? STALL_THRESHOLD_MS),
+        ...(options.args ?? []),
+      ],
+      options.hostsFile,
+    );
     live.add(nemesis);
     try {
       await Promise.all(
@@ -291,7 +299,7 @@ export class Nemesis {
       ...(snapshotFile === undefined ? [] : ['--snapshot-file', snapshotFile]),
       ...this.#args,
     ];
-    const node = await startWithRetry(args, slot !== undefined);
+    const node = await startWithRetry(args, slot !== undefined, this.#hostsFile);
     if (slot !== undefined) {
       slot.process = node;
       slot.state = 'up';
@@ -342,11 +350,15 @@ export class Nemesis {
 }
 
 /** A restart may find its port briefly taken (a connection of the old process still closing). */
-async function startWithRetry(args: string[], restarting: boolean): Promise<CliNode> {
+async function startWithRetry(
+  args: string[],
+  restarting: boolean,
+  hostsFile: string | undefined,
+): Promise<CliNode> {
   const deadline = Date.now() + (restarting ? 5000 : 0);
   for (;;) {
     try {
-      return await startCliNode(args);
+      return await startCliNode(args, { hostsFile });
     } catch (error) {
       const inUse = /EADDRINUSE/.test((error as Error).message);
       if (!inUse || Date.now() > deadline) throw error;

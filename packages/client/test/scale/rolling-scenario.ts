@@ -15,6 +15,8 @@ import {
   staleness,
 } from './load-metrics.js';
 import type { HitRatio, Staleness } from './load-metrics.js';
+import { sum } from '../faults/replication-counters.js';
+import { countersText } from './scale-cluster.js';
 import type { ScaleCluster } from './scale-cluster.js';
 import { BEFORE_MS, KEYS, keyName, sleep, startWorkers } from './scale-scenario.js';
 
@@ -39,6 +41,11 @@ export interface RollResult {
    */
   partialWrites: Operation[];
   staleness: Staleness;
+  /**
+   * Hints the nodes delivered, summed over their counters at the end (each counts from its own
+   * restart): a node reaches a peer by the name clients know it by, as in a StatefulSet.
+   */
+  hintsReplayed: number;
   p99DuringMs: number;
   summary: string;
 }
@@ -80,7 +87,8 @@ export async function rollUnderLoad(
   const rollEnd = now();
   await sleep(ROLL_AFTER_MS);
   const load = (await Promise.all(workers.map((w) => w.stop()))).flat();
-  log.push(await cluster.nodeCounters());
+  const counters = await cluster.counters();
+  log.push(countersText(counters));
 
   const result: RollResult = {
     before: hitRatio(load, { from: rollStart - BEFORE_MS, to: rollStart }),
@@ -89,6 +97,7 @@ export async function rollUnderLoad(
     errors: errors(load).filter((op) => !isPartialWrite(op) || !overlapsAny(op, downtimes)),
     partialWrites: load.filter(isPartialWrite),
     staleness: staleness([...prefill, ...load]),
+    hintsReplayed: sum(counters, 'hintsReplayed'),
     p99DuringMs: latencyPercentile(load, 99, { from: rollStart, to: rollEnd }),
     summary: '',
   };

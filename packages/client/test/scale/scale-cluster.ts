@@ -1,9 +1,12 @@
 // The scale tests' cluster: nodes started through the CLI by the nemesis (node i on 127.0.0.{i+2}),
 // a dnsmasq on a loopback port naming the members as a StatefulSet's headless Service would
 // (SRV `_http._tcp.dcache.test` → `dcache-<i>.dcache.test` → the node's address), load workers in
-// processes of their own following those records, and the scale step: rewrite the records.
+// processes of their own following those records, and the scale step: rewrite the records. The
+// nodes resolve the same names (each its own /etc/hosts, rewritten with the records), so a node
+// reaches the peers clients name — to deliver hints, as pods reach each other through the
+// cluster's DNS.
 // `cleanup()` undoes all of it (workers, nodes, dnsmasq, temp files), also after a failure.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DistributedCacheClient } from '../../src/index.js';
@@ -13,6 +16,8 @@ import type { Dnsmasq, DnsRecords } from '../dnsmasq.js';
 import { HistoryRecorder, now } from '../faults/history.js';
 import type { Operation } from '../faults/history.js';
 import { Nemesis } from '../faults/nemesis.js';
+import { clusterCounters } from '../faults/replication-counters.js';
+import type { NodeCounter, NodeCounters } from '../faults/replication-counters.js';
 import { runPlan } from '../faults/worker.js';
 import { LoadProcess } from './load-process.js';
 import type { LoadOptions } from './load-worker.js';
@@ -44,6 +49,7 @@ export class ScaleCluster {
   readonly nemesis: Nemesis;
   readonly dns: Dnsmasq;
   readonly #dir: string;
+  readonly #hostsFile: string;
   readonly #loads: LoadProcess[] = [];
   #members: number[];
 
@@ -51,19 +57,25 @@ export class ScaleCluster {
     this.nemesis = nemesis;
     this.dns = dns;
     this.#dir = dir;
+    this.#hostsFile = join(dir, 'node-hosts');
     this.#members = members;
   }
 
   static async start(options: ScaleClusterOptions): Promise<ScaleCluster> {
     const dir = mkdtempSync(join(tmpdir(), 'dcache-scale-'));
+    const hostsFile = join(dir, 'node-hosts');
+    writeNodeHosts(hostsFile, { srv: [], hosts: {} });
     let nemesis: Nemesis | undefined;
     try {
       nemesis = await Nemesis.start({
         nodes: options.nodes,
         snapshots: options.snapshots === true,
         args: NODE_ARGS,
+        hostsFile,
       });
-      const dns = await startDnsmasq(records(nemesis, options.members));
+      const initial = records(nemesis, options.members);
+      writeNodeHosts(hostsFile, initial);
+      const dns = await startDnsmasq(initial);
       return new ScaleCluster(nemesis, dns, dir, [...options.members]);
     } catch (error) {
       await nemesis?.cleanup();
@@ -88,7 +100,9 @@ export class ScaleCluster {
   async scaleTo(members: readonly number[]): Promise<{ requestedAt: number; servedAt: number }> {
     const requestedAt = now();
     this.#members = [...members];
-    await this.dns.update(records(this.nemesis, members));
+    const next = records(this.nemesis, members);
+    writeNodeHosts(this.#hostsFile, next);
+    await this.dns.update(next);
     return { requestedAt, servedAt: now() };
   }
 
@@ -132,28 +146,10 @@ export class ScaleCluster {
     return load;
   }
 
-  /**
-   * Each running node's never-stale counters that explain misses (`stalls`, `fences`,
-   * `verifications`, `staleReadsPrevented`, `restoredKeys`), one line per node, for the log.
-   */
-  async nodeCounters(): Promise<string> {
-    const fields = ['stalls', 'fences', 'verifications', 'staleReadsPrevented', 'restoredKeys'];
-    const lines = await Promise.all(
-      this.nemesis.nodes.map(async (node) => {
-        if (node.state !== 'up') return `node ${node.index}: ${node.state}`;
-        try {
-          const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<
-            string,
-            unknown
-          >;
-          const flat = { ...stats, ...(stats.replication as Record<string, unknown> | undefined) };
-          return `node ${node.index}: ${fields.map((f) => `${f} ${String(flat[f])}`).join(', ')}`;
-        } catch (error) {
-          return `node ${node.index}: ${(error as Error).message}`;
-        }
-      }),
-    );
-    return lines.join('\n');
+  /** Each running node's never-stale counters (/v1/stats, checked against /metrics). */
+  counters(): Promise<NodeCounters[]> {
+    const up = this.nemesis.nodes.filter((node) => node.state === 'up');
+    return clusterCounters(up.map((node) => node.url));
   }
 
   async cleanup(): Promise<void> {
@@ -176,4 +172,38 @@ function records(nemesis: Nemesis, members: readonly number[]): DnsRecords {
     srv: nodes.map((node) => ({ name: SRV, target: podName(node.index), port: node.port })),
     hosts: Object.fromEntries(nodes.map((node) => [podName(node.index), [node.host]])),
   };
+}
+
+/**
+ * The nodes' /etc/hosts: localhost, and the names the records give. Written in place (the nodes'
+ * bind mounts keep the file's inode), so a node's next lookup reads it.
+ */
+function writeNodeHosts(file: string, next: DnsRecords): void {
+  const lines = ['127.0.0.1 localhost', '::1 localhost'];
+  for (const [name, addresses] of Object.entries(next.hosts)) {
+    for (const address of addresses) lines.push(`${address} ${name}`);
+  }
+  writeFileSync(file, `${lines.join('\n')}\n`);
+}
+
+/** The counters that explain misses and hint delivery, for the log. */
+const LOGGED: readonly NodeCounter[] = [
+  'stalls',
+  'fences',
+  'verifications',
+  'staleReadsPrevented',
+  'restoredKeys',
+  'hintsStored',
+  'hintsReplayed',
+  'hintsDropped',
+];
+
+/** One line per node: `<url>: stalls 0, fences 1, …`. */
+export function countersText(nodes: readonly NodeCounters[]): string {
+  return nodes
+    .map(
+      (node) =>
+        `${node.url}: ${LOGGED.map((name) => `${name} ${String(node.values[name])}`).join(', ')}`,
+    )
+    .join('\n');
 }
