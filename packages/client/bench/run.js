@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global URL, setTimeout, performance */
+/* global URL, performance */
 // The client benchmark: a three-node dcache cluster on loopback (separate processes), 64 operations
 // in flight, 90% get / 10% set of 100-byte values over 10k keys — through @dcache/client with
 // auto-batching on and off, the same client against three canned-reply nodes — behind Node's HTTP
@@ -18,12 +18,10 @@
 //
 //   git worktree add /tmp/before main && (cd /tmp/before && pnpm install && pnpm build)
 //   BENCH_BASELINE=/tmp/before/packages/client BENCH_ONLY='batching on|memjs' node bench/run.js
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort, hasBinary, memcachedArgs, processTracker, waitForPort } from './processes.js';
 import { xorshift } from './xorshift.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -47,55 +45,8 @@ const builds = (client) => ({
 const OWN = builds(here('..'));
 const BASELINE = process.env.BENCH_BASELINE ? builds(process.env.BENCH_BASELINE) : undefined;
 
-const children = [];
-function stopAll() {
-  // SIGINT: a dcache node exits cleanly on it, so --cpu-prof profiles get written.
-  for (const child of children) if (child.exitCode === null) child.kill('SIGINT');
-}
-process.on('exit', stopAll);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    stopAll();
-    process.exit(130);
-  });
-}
-
-function hasBinary(name) {
-  return spawnSync('sh', ['-c', `command -v ${name}`]).status === 0;
-}
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Resolves once something accepts TCP connections on `port` (bounded). */
-async function waitForPort(port, what) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`${what} did not start on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function start(command, args) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return child;
-}
+// SIGINT: a dcache node exits cleanly on it, so --cpu-prof profiles get written.
+const { start, started: children, stopAll } = processTracker('SIGINT');
 
 /** A dcache node as its own process, via the server CLI; resolves to its URL. */
 async function startDcacheNode(serverBin, index) {
@@ -140,18 +91,7 @@ async function startCannedNode(script, stamp) {
 
 async function startMemcached() {
   const port = await freePort();
-  start('memcached', [
-    '-u',
-    'memcache',
-    '-l',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-U',
-    '0',
-    '-m',
-    '256',
-  ]);
+  start('memcached', memcachedArgs(port));
   await waitForPort(port, 'memcached');
   return `127.0.0.1:${port}`;
 }

@@ -27,14 +27,21 @@
 // Windows: "before" is the 3 s before the step; "after" the 10 s from its start (or until 2 s after
 // a longer rolling restart ends). Latency is a call's time from its start (open loop, at most
 // BENCH_IN_FLIGHT calls in flight: a call that waits for a slot is counted from when it began).
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  freePort,
+  hasBinary,
+  memcachedArgs,
+  processTracker,
+  sleep,
+  stop,
+  waitForPort,
+} from './processes.js';
 import { xorshift } from './xorshift.js';
+import { zipf } from './zipf.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const CLIENT_DIST = here('../dist/index.js');
@@ -52,61 +59,8 @@ const ZIPF_S = 0.99;
 const VALUE = 'v'.repeat(100);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
 
-const children = new Set();
 const dir = mkdtempSync(join(tmpdir(), 'dcache-bench-scale-'));
-function stopAll() {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
-}
-process.on('exit', stopAll);
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    stopAll();
-    process.exit(130);
-  });
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-
-async function freePort() {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitForPort(port) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const socket = createConnection({ port, host: '127.0.0.1' });
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on ${port} after 10 s`);
-    await sleep(50);
-  }
-}
-
-function start(command, args) {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-async function stop(child, signal = 'SIGTERM') {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill(signal);
-  await exited;
-}
+const { start } = processTracker('SIGKILL', () => rmSync(dir, { recursive: true, force: true }));
 
 /** A dcache node through the CLI on `port`, with a snapshot file; resolves once it listens. */
 async function startDcacheNode(index, port) {
@@ -123,44 +77,14 @@ async function startDcacheNode(index, port) {
     '--log-level',
     'warn',
   ]);
-  await waitForPort(port);
+  await waitForPort(port, `dcache node ${index}`);
   return child;
 }
 
 async function startMemcached(port) {
-  const child = start('memcached', [
-    '-u',
-    'memcache',
-    '-l',
-    '127.0.0.1',
-    '-p',
-    String(port),
-    '-U',
-    '0',
-    '-m',
-    '256',
-  ]);
-  await waitForPort(port);
+  const child = start('memcached', memcachedArgs(port));
+  await waitForPort(port, 'memcached');
   return child;
-}
-
-/** Zipf(s) ranks 0 … n−1 from `random`. */
-function zipf(n, s, random) {
-  const cdf = new Float64Array(n);
-  let total = 0;
-  for (let rank = 0; rank < n; rank++) cdf[rank] = total += 1 / (rank + 1) ** s;
-  for (let rank = 0; rank < n; rank++) cdf[rank] /= total;
-  return () => {
-    const u = random();
-    let low = 0;
-    let high = n - 1;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (cdf[mid] > u) high = mid;
-      else low = mid + 1;
-    }
-    return low;
-  };
 }
 
 /** Each step has keys of its own, so no copy left by an earlier step can answer for it. */
@@ -381,7 +305,7 @@ async function main() {
     ['dcache, replicas 1', () => dcacheSteps(1)],
     ['dcache, replicas 2', () => dcacheSteps(2)],
   ];
-  if (spawnSync('sh', ['-c', 'command -v memcached']).status === 0) {
+  if (hasBinary('memcached')) {
     systems.push(['memjs + memcached', memjsSteps]);
   } else console.log('skipped: memjs + memcached (memcached not installed)');
   console.log(

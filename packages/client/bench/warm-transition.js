@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { zipf } from './zipf.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { DistributedCacheClient } = await import(here('../dist/index.js'));
@@ -46,21 +47,7 @@ function startNode() {
   });
 }
 
-// Zipf(0.99) by inverse CDF.
-const cdf = new Float64Array(KEYS);
-let total = 0;
-for (let i = 0; i < KEYS; i++) cdf[i] = total += 1 / Math.pow(i + 1, 0.99);
-function zipf() {
-  const u = Math.random() * total;
-  let lo = 0;
-  let hi = KEYS - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (cdf[mid] < u) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
+const zipfRank = zipf(KEYS, 0.99, Math.random);
 
 try {
   const urls = await Promise.all([startNode(), startNode(), startNode()]);
@@ -78,7 +65,7 @@ try {
   let errors = 0;
   const caller = async () => {
     while (running) {
-      const key = keys[zipf()];
+      const key = keys[zipfRank()];
       try {
         if (Math.random() < 0.9) {
           const found = (await client.get(key)) !== undefined;

@@ -15,7 +15,7 @@ import { HistoryRecorder, now, writeHistory } from '../faults/history.js';
 import { seededRandom } from '../faults/random.js';
 import { tally } from '../faults/worker.js';
 import type { PlainClientOptions } from '../faults/worker.js';
-import { zipf } from './zipf.js';
+import { zipf } from '../../bench/zipf.js';
 
 export interface LoadOptions {
   /** Names this process in the history; written values are `<process>-<n>`. */

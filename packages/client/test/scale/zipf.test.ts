@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { seededRandom } from '../faults/random.js';
-import { zipf } from './zipf.js';
+import { zipf } from '../../bench/zipf.js';
 
 describe('zipf', () => {
   it('draws rank r about (1/r^s) / H(n, s) of the time', () => {

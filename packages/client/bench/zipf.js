@@ -1,9 +1,17 @@
 // Zipf-distributed key ranks, as cache traffic is (a few hot keys, a long tail): rank r (1-based)
 // is drawn with probability proportional to 1 / r^s. The table is built once; a draw is one
-// binary search over it.
+// binary search over it. The client's load benchmarks (scale.js, warm-transition.js) and the scale
+// tests' load workers (test/scale/load-worker.ts) draw their keys with it; test/scale/zipf.test.ts
+// checks it.
 
-/** Draws ranks 0 … n−1 (0 the hottest) with Zipf exponent `s`, from `random` (uniform in [0, 1)). */
-export function zipf(n: number, s: number, random: () => number): () => number {
+/**
+ * Draws ranks 0 … n−1 (0 the hottest) with Zipf exponent `s`, from `random` (uniform in [0, 1)).
+ * @param {number} n
+ * @param {number} s
+ * @param {() => number} random
+ * @returns {() => number}
+ */
+export function zipf(n, s, random) {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`n must be a positive integer, got ${n}`);
   if (!(s >= 0)) throw new RangeError(`s must be a number >= 0, got ${s}`);
   const cdf = new Float64Array(n);
@@ -12,14 +20,14 @@ export function zipf(n: number, s: number, random: () => number): () => number {
     total += 1 / (rank + 1) ** s;
     cdf[rank] = total;
   }
-  for (let rank = 0; rank < n; rank++) cdf[rank]! /= total;
+  for (let rank = 0; rank < n; rank++) cdf[rank] /= total;
   return () => {
     const u = random();
     let low = 0;
     let high = n - 1;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (cdf[mid]! > u) high = mid;
+      if (cdf[mid] > u) high = mid;
       else low = mid + 1;
     }
     return low;
