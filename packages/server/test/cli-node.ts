@@ -69,6 +69,9 @@ export async function startCliNode(
   // unshare and sh exec in place too; unshare makes the new namespace's mounts private, so the
   // bind mount is the node's alone and goes with it.
   if (options.hostsFile !== undefined) {
+    if (process.getuid?.() !== 0) {
+      throw new Error('startCliNode: hostsFile needs root (a mount namespace per node)');
+    }
     command.unshift(
       'unshare',
       '--mount',
