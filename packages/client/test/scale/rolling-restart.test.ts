@@ -22,13 +22,13 @@
 // restarting node while another still reads it there. Same bounds. Before transition-ops.ts sent
 // that bury to a node its writer still had marked down, 3 of 32 runs of repro-roll-dns.ts read a
 // replaced value so (the node was back, vouched for by a restore; the hint that went instead was
-// never delivered then: the nodes could not resolve the clients' DNS names). A rarer mechanism, seen
+// not delivered in those runs, whose nodes could not resolve the clients' DNS names). A rarer mechanism, seen
 // once in those 32 runs, is not fixed (test/scale/README.md): should this test fail on a stale
 // read, its message names the key and the write, for that trace.
 //
 // The nodes resolve the pod names as clients do (scale-cluster.ts), so writes a restarting node
-// missed reach it as hints once it is back: the test checks some were delivered, or it would not
-// cover that path (20-36 delivered per roll in 16 rolls of repro-roll-dns.ts when this was written).
+// missed reach it as hints once it is back: the test checks that some were delivered, or it would
+// not cover that path.
 import { afterEach, describe, expect, it } from 'vitest';
 import { rollUnderLoad } from './rolling-scenario.js';
 import type { RollOptions } from './rolling-scenario.js';
@@ -46,12 +46,12 @@ const GAP_MS = 3000;
 
 const cases: [string, RollOptions['records'], string][] = [
   [
-    'replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds',
+    'replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds, hints delivered',
     'kept',
     'records kept',
   ],
   [
-    'replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds',
+    'replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds, hints delivered',
     'removed',
     'records removed while restarting',
   ],

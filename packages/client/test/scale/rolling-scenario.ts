@@ -15,7 +15,7 @@ import {
   staleness,
 } from './load-metrics.js';
 import type { HitRatio, Staleness } from './load-metrics.js';
-import { sum } from '../faults/replication-counters.js';
+import { nodeCounters, sum } from '../faults/replication-counters.js';
 import { countersText } from './scale-cluster.js';
 import type { ScaleCluster } from './scale-cluster.js';
 import { BEFORE_MS, KEYS, keyName, sleep, startWorkers } from './scale-scenario.js';
@@ -42,8 +42,9 @@ export interface RollResult {
   partialWrites: Operation[];
   staleness: Staleness;
   /**
-   * Hints the nodes delivered, summed over their counters at the end (each counts from its own
-   * restart): a node reaches a peer by the name clients know it by, as in a StatefulSet.
+   * Hints the nodes delivered over the test: each node's count just before it stops (its counters
+   * start again with its restart) plus its count at the end. A node reaches a peer by the name
+   * clients know it by, as in a StatefulSet.
    */
   hintsReplayed: number;
   p99DuringMs: number;
@@ -66,7 +67,10 @@ export async function rollUnderLoad(
   const downtimes: [number, number][] = [];
   // Seconds into the roll, and the `now()` the checker's violations are stamped with.
   const at = (): string => `${((now() - rollStart) / 1000).toFixed(1)} s (${now().toFixed(0)})`;
+  let replayedBeforeStops = 0;
   for (const i of all) {
+    replayedBeforeStops +=
+      (await nodeCounters(cluster.nemesis.nodes[i]!.url)).values.hintsReplayed ?? 0;
     const stopping = now();
     if (records === 'removed') {
       await Promise.all([cluster.scaleTo(all.filter((n) => n !== i)), cluster.nemesis.stop(i)]);
@@ -97,7 +101,7 @@ export async function rollUnderLoad(
     errors: errors(load).filter((op) => !isPartialWrite(op) || !overlapsAny(op, downtimes)),
     partialWrites: load.filter(isPartialWrite),
     staleness: staleness([...prefill, ...load]),
-    hintsReplayed: sum(counters, 'hintsReplayed'),
+    hintsReplayed: replayedBeforeStops + sum(counters, 'hintsReplayed'),
     p99DuringMs: latencyPercentile(load, 99, { from: rollStart, to: rollEnd }),
     summary: '',
   };
@@ -109,6 +113,7 @@ export async function rollUnderLoad(
     `p99 during the roll ${result.p99DuringMs.toFixed(1)} ms`,
     `errors ${result.errors.length}${result.errors[0] ? ` (first: ${JSON.stringify(result.errors[0])})` : ''}`,
     `writes answered false while a node was down ${result.partialWrites.length}`,
+    `hints delivered ${result.hintsReplayed}`,
     `stale ${checked.stale}, misses of written keys ${checked.lost}`,
     ...(checked.stale > 0 ? [checked.detail] : []),
   ].join('\n');

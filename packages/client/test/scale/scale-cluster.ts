@@ -2,9 +2,9 @@
 // a dnsmasq on a loopback port naming the members as a StatefulSet's headless Service would
 // (SRV `_http._tcp.dcache.test` → `dcache-<i>.dcache.test` → the node's address), load workers in
 // processes of their own following those records, and the scale step: rewrite the records. The
-// nodes resolve the same names (each its own /etc/hosts, rewritten with the records), so a node
-// reaches the peers clients name — to deliver hints, as pods reach each other through the
-// cluster's DNS.
+// nodes resolve the same names from one hosts file, bind-mounted on /etc/hosts in each node's own
+// mount namespace and rewritten with the records, so a node reaches the peers clients name — to
+// deliver hints, as pods reach each other through the cluster's DNS.
 // `cleanup()` undoes all of it (workers, nodes, dnsmasq, temp files), also after a failure.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -146,7 +146,7 @@ export class ScaleCluster {
     return load;
   }
 
-  /** Each running node's never-stale counters (/v1/stats, checked against /metrics). */
+  /** Each running node's never-stale counters, from its /v1/stats. */
   counters(): Promise<NodeCounters[]> {
     const up = this.nemesis.nodes.filter((node) => node.state === 'up');
     return clusterCounters(up.map((node) => node.url));
@@ -175,8 +175,9 @@ function records(nemesis: Nemesis, members: readonly number[]): DnsRecords {
 }
 
 /**
- * The nodes' /etc/hosts: localhost, and the names the records give. Written in place (the nodes'
- * bind mounts keep the file's inode), so a node's next lookup reads it.
+ * The nodes' /etc/hosts: localhost, and the names the records give. Written in place: the bind
+ * mounts hold the file's inode, so a rename would not reach them. A lookup that falls between the
+ * truncation and the write finds no name, as during a DNS hiccup; a hint's delivery is retried.
  */
 function writeNodeHosts(file: string, next: DnsRecords): void {
   const lines = ['127.0.0.1 localhost', '::1 localhost'];
