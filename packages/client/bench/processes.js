@@ -1,7 +1,7 @@
 /* global setTimeout */
 // What the benchmarks share about the processes they run: starting them so that none outlives the
 // benchmark (normal end, error or Ctrl-C), free loopback ports, waiting for a port to accept
-// connections, and the peers' command lines.
+// connections, and memcached's command line.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
@@ -9,9 +9,10 @@ import { createConnection, createServer } from 'node:net';
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 
 /**
- * Starts processes with stdout and stderr piped. Those still running get `signal` when this
- * process exits or is sent SIGINT or SIGTERM, and `cleanup` runs then. `started` lists every
- * process started, in order (a benchmark takes the pids of one contender's from it).
+ * Starts processes (stdout and stderr piped unless `stdio` says otherwise). Those still running
+ * get `signal` when this process exits or is sent SIGINT or SIGTERM, and `cleanup` runs then.
+ * `started` lists every process started, in order (a benchmark takes the pids of one contender's
+ * from it).
  */
 export function processTracker(signal, cleanup = () => {}) {
   const started = [];
@@ -28,8 +29,8 @@ export function processTracker(signal, cleanup = () => {}) {
       process.exit(130);
     });
   }
-  const start = (command, args) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const start = (command, args, stdio = ['ignore', 'pipe', 'pipe']) => {
+    const child = spawn(command, args, { stdio });
     started.push(child);
     return child;
   };

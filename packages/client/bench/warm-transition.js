@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-/* global URL, setTimeout */
+/* global URL */
 // How long a transition window keeps finding keys (the basis of the `transition` defaults): three
 // CLI nodes, replicas 1 (REPLICAS=2 for two), 10,000 keys of 100 bytes (KEYS=), 8 closed-loop
 // callers doing 90% gets / 10% sets with Zipf(0.99) keys; after 8 s a fourth node is added and
@@ -11,10 +11,10 @@
 //
 //   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
 //   node bench/warm-transition.js            (in packages/client; 1–3 minutes)
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { processTracker, sleep } from './processes.js';
 import { zipf } from './zipf.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
@@ -26,19 +26,16 @@ const BIN = join(
 const KEYS = Number(process.env.KEYS ?? 10_000);
 const REPLICAS = Number(process.env.REPLICAS ?? 1);
 const VALUE = 'v'.repeat(100);
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+// SIGKILL: nothing of a node's is kept; also on Ctrl-C or an error.
+const { start, stopAll } = processTracker('SIGKILL');
 
-const children = [];
 function startNode() {
   return new Promise((resolve, reject) => {
-    const child = spawn(
+    const child = start(
       process.execPath,
       [BIN, '--port', '0', '--log-level', 'error', '--stall-threshold', '10000'],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
+      ['ignore', 'pipe', 'inherit'],
     );
-    children.push(child);
     child.once('exit', (code) => reject(new Error(`dcache-server exited with ${code}`)));
     child.stdout.on('data', (chunk) => {
       const match = /listening on (\S+)/.exec(String(chunk));
@@ -113,5 +110,5 @@ try {
   await load;
   await client.close();
 } finally {
-  for (const child of children) child.kill('SIGKILL');
+  stopAll();
 }

@@ -1,8 +1,7 @@
 // Zipf-distributed key ranks, as cache traffic is (a few hot keys, a long tail): rank r (1-based)
 // is drawn with probability proportional to 1 / r^s. The table is built once; a draw is one
-// binary search over it. The client's load benchmarks (scale.js, warm-transition.js) and the scale
-// tests' load workers (test/scale/load-worker.ts) draw their keys with it; test/scale/zipf.test.ts
-// checks it.
+// binary search over it. Plain JavaScript, so that the benchmarks run without a build step and the
+// scale tests' load workers draw their keys from the same sampler.
 
 /**
  * Draws ranks 0 … n−1 (0 the hottest) with Zipf exponent `s`, from `random` (uniform in [0, 1)).
