@@ -22,9 +22,9 @@
 // restarting node while another still reads it there. Same bounds. Before transition-ops.ts sent
 // that bury to a node its writer still had marked down, 3 of 32 runs of repro-roll-dns.ts read a
 // replaced value so (the node was back, vouched for by a restore; the hint that went instead was
-// not delivered in those runs, whose nodes could not resolve the clients' DNS names). A rarer mechanism, seen
-// once in those 32 runs, is not fixed (test/scale/README.md): should this test fail on a stale
-// read, its message names the key and the write, for that trace.
+// not delivered in those runs, whose nodes could not resolve the clients' DNS names). A rarer
+// mechanism, seen once in those 32 runs, is not fixed (test/scale/README.md): should this test
+// fail on a stale read, its message names the key and the write, for that trace.
 //
 // The nodes resolve the pod names as clients do (scale-cluster.ts), so writes a restarting node
 // missed reach it as hints once it is back: the test checks that some were delivered, or it would
