@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -225,12 +225,16 @@ describe('dcache-server CLI (a real process)', () => {
   it('--snapshot-file that cannot be written: serves, then exits 1 naming the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
     try {
-      const { child } = await startCli(['--port', '0', '--snapshot-file', dir]); // a directory
+      // A directory, inside the temp dir: the node's version fence (`<snapshot>.fence`) is written
+      // beside it, and goes with the temp dir.
+      const target = join(dir, 'a-directory');
+      await mkdir(target);
+      const { child } = await startCli(['--port', '0', '--snapshot-file', target]);
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       child.kill('SIGTERM');
       expect(await exitOf(child)).toBe(1);
-      expect(stderr).toContain(`dcache-server: cannot save snapshot ${dir}`);
+      expect(stderr).toContain(`dcache-server: cannot save snapshot ${target}`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
