@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { nodeCommand } from './node-command.js';
 
 /** A node the demo's narration says it started: enough to recognise that very process later. */
 export interface DemoNode {
@@ -38,17 +39,13 @@ export function isDemoNodeAlive({ pid, nodeId, port }: DemoNode): boolean {
   } catch {
     return false; // ENOENT: gone (or not Linux, where the check cannot be made safely)
   }
-  const after = (flag: string): string | undefined => {
-    const at = args.indexOf(flag);
-    return at === -1 ? undefined : args[at + 1];
-  };
+  const command = nodeCommand(args);
   // A node asked for any free port (`--port 0`, as the demo's fourth node is) is narrated with the
   // port it got.
-  const asked = after('--port');
   return (
-    args.some((arg) => arg.includes('dcache-server')) &&
-    (asked === String(port) || asked === '0') &&
-    after('--node-id') === nodeId
+    command !== undefined &&
+    (command.port === String(port) || command.port === '0') &&
+    command.nodeId === nodeId
   );
 }
 

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
+import { nodeCommand } from './node-command.js';
 
 /**
  * `count` distinct ports that were free a moment ago: bound on 127.0.0.1:0 together, then released.
@@ -123,10 +124,5 @@ function holder(pid: number, inodes: ReadonlySet<string>): Listener | undefined 
 
 /** Whether `listener` is a dcache node started with `--port <port>`. */
 export function isNodeOnPort(listener: Listener, port: number): boolean {
-  const at = listener.args.indexOf('--port');
-  return (
-    listener.args.some((arg) => arg.includes('dcache-server')) &&
-    at !== -1 &&
-    listener.args[at + 1] === String(port)
-  );
+  return nodeCommand(listener.args)?.port === String(port);
 }

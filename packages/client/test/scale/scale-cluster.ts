@@ -53,11 +53,17 @@ export class ScaleCluster {
   readonly #loads: LoadProcess[] = [];
   #members: number[];
 
-  private constructor(nemesis: Nemesis, dns: Dnsmasq, dir: string, members: number[]) {
+  private constructor(
+    nemesis: Nemesis,
+    dns: Dnsmasq,
+    dir: string,
+    hostsFile: string,
+    members: number[],
+  ) {
     this.nemesis = nemesis;
     this.dns = dns;
     this.#dir = dir;
-    this.#hostsFile = join(dir, 'node-hosts');
+    this.#hostsFile = hostsFile;
     this.#members = members;
   }
 
@@ -76,7 +82,7 @@ export class ScaleCluster {
       const initial = records(nemesis, options.members);
       writeNodeHosts(hostsFile, initial);
       const dns = await startDnsmasq(initial);
-      return new ScaleCluster(nemesis, dns, dir, [...options.members]);
+      return new ScaleCluster(nemesis, dns, dir, hostsFile, [...options.members]);
     } catch (error) {
       await nemesis?.cleanup();
       rmSync(dir, { recursive: true, force: true });
