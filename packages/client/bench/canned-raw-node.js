@@ -1,14 +1,16 @@
 #!/usr/bin/env node
 // A stand-in node for the client benchmark's ceiling row of the batch lane: a bare TCP server that
-// reads HTTP/1.1 requests off the socket as the server's batch lane does (no IncomingMessage or
-// ServerResponse), decodes each `POST /v1/batch` with msgpackr and answers every get with the same
-// hit and every set with "stored", holding nothing. The gap between the real nodes and three of
-// these is the node's own work per operation; the gap to "canned Node HTTP nodes" is what Node's
-// HTTP server costs per request.
+// reads HTTP/1.1 requests off the socket as the server's batch lane does (into one shared read
+// buffer; no IncomingMessage or ServerResponse), decodes each `POST /v1/batch` with msgpackr and
+// answers every get with the same hit and every set with "stored", holding nothing. The gap between
+// the real nodes and three of these is the node's own work per operation; the gap to "canned Node
+// HTTP nodes" is what Node's HTTP server costs per request.
 // Usage: node bench/canned-raw-node.js <stamp>; prints "listening on http://127.0.0.1:<port>".
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:net';
 import { Packr } from 'msgpackr';
+// The lane's own way of reading a connection, from the server's build beside this package.
+import { adoptWithSharedReadBuffer } from '../../server/dist/sockets/shared-buffer-reads.js';
 
 const packr = new Packr({ useRecords: false, int64AsType: 'auto' });
 const stamp = Number(process.argv[2]);
@@ -33,9 +35,12 @@ function answer(head, body) {
   ]);
 }
 
-const server = createServer({ noDelay: true }, (socket) => {
+// Every connection reads into one buffer, as the lane's do (whatever is kept past a read is copied).
+const readBuffer = Buffer.allocUnsafe(64 * 1024);
+
+const server = createServer({ noDelay: true, pauseOnConnect: true }, (accepted) => {
   let unread = null;
-  socket.on('data', (chunk) => {
+  const onRead = (chunk) => {
     unread = unread === null ? chunk : Buffer.concat([unread, chunk]);
     socket.cork();
     while (unread !== null) {
@@ -48,7 +53,13 @@ const server = createServer({ noDelay: true }, (socket) => {
       unread = unread.length === total ? null : unread.subarray(total);
     }
     socket.uncork();
-  });
+    if (unread !== null && unread.buffer === readBuffer.buffer) unread = Buffer.from(unread);
+  };
+  const socket = adoptWithSharedReadBuffer(accepted, readBuffer, onRead) ?? accepted;
+  if (socket === accepted) {
+    socket.on('data', onRead);
+    socket.resume();
+  }
   socket.on('error', () => socket.destroy());
 });
 server.listen(0, '127.0.0.1', () => {

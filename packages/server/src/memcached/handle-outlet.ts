@@ -9,7 +9,7 @@ import type { ReplyOutlet } from './reply-outlet.js';
  * stream's state machine, an after-write tick) costs ~0.6 µs of the ~4 µs a canned-reply Node
  * server spends per request; writing to the handle measured 1.15× its requests per second, and
  * the node's as well (MEMCACHED.md, "Performance"). Like the shared read buffer
- * (shared-buffer-reads.ts) this leans on long-stable but undocumented parts of Node: the socket's
+ * (../sockets/shared-buffer-reads.ts) this leans on long-stable but undocumented parts of Node: the socket's
  * `_handle` and `process.binding('stream_wrap')` (the write request class, and the flag the handle
  * sets when a write could not finish at once). All are checked here; without them the caller
  * keeps the socket's own write path.

@@ -12,7 +12,7 @@ import type { NodeFlush } from '../operations/node-flush.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedListenerOptions } from './options.js';
 import type { ProtocolShared } from './session.js';
-import { adoptWithSharedReadBuffer } from './shared-buffer-reads.js';
+import { adoptWithSharedReadBuffer } from '../sockets/shared-buffer-reads.js';
 import { ProtocolStore } from './store.js';
 import { UnsentBudget } from './unsent-budget.js';
 import { StallDetector } from '../replication/stall-detector.js';

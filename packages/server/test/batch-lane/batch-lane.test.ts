@@ -90,6 +90,43 @@ describe('the batch lane', () => {
     ]);
   });
 
+  it("keeps a request's bytes whole while other connections are read: the lane's connections share one read buffer", async () => {
+    const { node, host, connection: first } = await nodeAndConnection();
+    const second = await connectRaw(node.url);
+    first.socket.setNoDelay(true);
+    second.socket.setNoDelay(true);
+    const mine = batchRequest(host, [['set', 'mine', bytes('m'.repeat(300)), 0, null, null]]);
+    const theirs = batchRequest(host, [['set', 'theirs', bytes('t'.repeat(300)), 0, null, null]]);
+    // The first connection's head and part of its body wait on the node (its body bytes held in
+    // the budget) while other connections' requests — this stats request's, then the second
+    // connection's whole batch — are read into the same memory; then the rest arrives.
+    const cut = mine.length - 100;
+    first.socket.write(mine.subarray(0, cut));
+    await vi.waitFor(async () => {
+      const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+        inflight: { bodyBytes: number };
+      };
+      expect(stats.inflight.bodyBytes).toBeGreaterThan(0);
+    }, EVENTUALLY);
+    second.socket.write(theirs);
+    await second.answers(1);
+    first.socket.write(mine.subarray(cut));
+    const [stored] = await first.answers(1);
+    // Stored after theirs, so the node's second version.
+    expect(resultsOf(stored!)).toEqual([[204, 2, 'stamp']]);
+    second.socket.write(
+      batchRequest(host, [
+        ['get', 'mine'],
+        ['get', 'theirs'],
+      ]),
+    );
+    const [read] = (await second.answers(2)).slice(1);
+    expect(resultsOf(read!)).toEqual([
+      [200, 'm'.repeat(300), 0, 2, null, 'stamp'],
+      [200, 't'.repeat(300), 0, 1, null, 'stamp'],
+    ]);
+  });
+
   it('hands the connection to Node at the first request it does not take; later batches are answered there', async () => {
     const { node, host, connection } = await nodeAndConnection();
     connection.socket.write(

@@ -98,12 +98,19 @@ export class LaneConnection {
   #done = false;
   /** Bytes a closing connection still reads (and drops) before it is cut. */
   #lingerBytes = 0;
+  /** While a borrowed read is taken: its memory, which is reused once `receive` returns. */
+  #borrowed: ArrayBufferLike | undefined;
 
-  constructor(socket: Socket, host: LaneHost) {
+  /**
+   * `borrowedReads`: the socket's reads are handed to {@link receive} in a buffer reused after
+   * each (a shared read buffer), instead of arriving as 'data' events; whatever is kept past the
+   * call is copied.
+   */
+  constructor(socket: Socket, host: LaneHost, borrowedReads = false) {
     this.#socket = socket;
     this.#host = host;
     this.#keepAliveLines = keepAlive(host.keepAliveTimeout);
-    socket.on('data', this.#onData);
+    if (!borrowedReads) socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('timeout', this.#onIdle);
     socket.on('error', this.#onError);
@@ -120,6 +127,23 @@ export class LaneConnection {
 
   destroy(): void {
     this.#socket.destroy();
+  }
+
+  /** Takes a read whose memory is reused once this returns (see the constructor). */
+  receive(chunk: Buffer): void {
+    this.#borrowed = chunk.buffer;
+    try {
+      this.#onData(chunk);
+      // Bytes of a request not yet whole wait for the next read, in memory of their own.
+      if (this.#unread !== null) this.#unread = this.#owned(this.#unread);
+    } finally {
+      this.#borrowed = undefined;
+    }
+  }
+
+  /** `bytes`, or a copy of them when they are in a borrowed read's memory. */
+  #owned(bytes: Buffer): Buffer {
+    return bytes.buffer === this.#borrowed ? Buffer.from(bytes) : bytes;
   }
 
   readonly #onData = (chunk: Buffer): void => {
@@ -175,9 +199,12 @@ export class LaneConnection {
       this.#write(this.#host.refuse(head, error, this.#headStart), true, wanted - part.length);
       return null;
     }
-    this.#chunks.push(part);
     this.#received += part.length;
-    if (this.#received < head.contentLength) return null;
+    if (this.#received < head.contentLength) {
+      this.#chunks.push(this.#owned(part));
+      return null;
+    }
+    this.#chunks.push(part);
     const body = this.#chunks.length === 1 ? part : Buffer.concat(this.#chunks, this.#received);
     const reserved = this.#received;
     this.#head = undefined;
@@ -207,7 +234,7 @@ export class LaneConnection {
         // Node's server takes over once every answer before it has gone out.
         socket.uncork();
         if (this.#holdUnsent()) return;
-        this.#host.handOff(this.#detach(), unread);
+        this.#host.handOff(this.#detach(), this.#owned(unread));
         return;
       }
       const end = head.size + head.contentLength;

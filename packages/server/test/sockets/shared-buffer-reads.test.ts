@@ -1,7 +1,7 @@
 import { createServer, connect, Socket } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
-import { afterEach, describe, expect, test } from 'vitest';
-import { adoptWithSharedReadBuffer } from '../../src/memcached/shared-buffer-reads.js';
+import { afterEach, describe, expect, test, vi } from 'vitest';
+import { adoptWithSharedReadBuffer } from '../../src/sockets/shared-buffer-reads.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
@@ -42,6 +42,39 @@ describe('adoptWithSharedReadBuffer', () => {
     // net.Server no longer counts the old wrapper, so close() completes.
     await new Promise((resolve) => srv.close(resolve));
     servers.length = 0;
+  });
+
+  test('keepServerCount: net.Server counts the adopted socket (getConnections, maxConnections) until it closes', async () => {
+    const adopted: Socket[] = [];
+    const srv = createServer({ pauseOnConnect: true }, (accepted) => {
+      const socket = adoptWithSharedReadBuffer(accepted, Buffer.alloc(64), () => {}, {
+        keepServerCount: true,
+      });
+      if (socket !== undefined) adopted.push(socket);
+    });
+    srv.maxConnections = 1;
+    servers.push(srv);
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    const port = (srv.address() as AddressInfo).port;
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        srv.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    const first = connect(port, '127.0.0.1');
+    sockets.push(first);
+    await vi.waitFor(() => expect(adopted).toHaveLength(1));
+    expect(await connections()).toBe(1);
+    // Past maxConnections: net.Server closes the second connection without a 'connection' event.
+    const second = connect(port, '127.0.0.1');
+    sockets.push(second);
+    await new Promise((resolve) => second.once('close', resolve));
+    expect(adopted).toHaveLength(1);
+    adopted[0]!.destroy();
+    await vi.waitFor(async () => expect(await connections()).toBe(0));
+    // Room again: a new connection is taken.
+    sockets.push(connect(port, '127.0.0.1'));
+    await vi.waitFor(() => expect(adopted).toHaveLength(2));
+    expect(await connections()).toBe(1);
   });
 
   test('a socket without a native handle is left alone (undefined)', () => {

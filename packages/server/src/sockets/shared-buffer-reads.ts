@@ -20,6 +20,7 @@ export function adoptWithSharedReadBuffer(
   accepted: Socket,
   buffer: Buffer,
   onRead: (chunk: Buffer) => void,
+  options: AdoptOptions = {},
 ): Socket | undefined {
   const internals = accepted as unknown as AcceptedSocketInternals;
   const handle = internals._handle;
@@ -30,6 +31,10 @@ export function adoptWithSharedReadBuffer(
     typeof handle.useUserBuffer !== 'function'
   )
     return undefined;
+  const server = internals._server;
+  const countable =
+    server !== null && typeof server === 'object' && typeof server._connections === 'number';
+  if (options.keepServerCount === true && !countable) return undefined;
   const adopted = new Socket({
     handle,
     readable: true,
@@ -41,14 +46,31 @@ export function adoptWithSharedReadBuffer(
       },
     },
   } as ConstructorParameters<typeof Socket>[0]);
-  // The old wrapper must not close the handle it no longer owns; destroying it without one only
-  // settles net.Server's connection count (the listener tracks adopted sockets itself).
+  // The old wrapper must not close the handle it no longer owns.
   internals._handle = null;
+  if (options.keepServerCount === true) {
+    // The connection stays counted by net.Server (its maxConnections, its close()), now through
+    // the adopted socket, which uncounts it when destroyed as the accepted one would have.
+    (adopted as unknown as AcceptedSocketInternals)._server = server;
+    internals._server = null;
+  }
+  // Destroying the old wrapper without a handle only settles net.Server's count when it still
+  // holds it (the memcached listener tracks adopted sockets itself).
   accepted.destroy();
   return adopted;
+}
+
+export interface AdoptOptions {
+  /**
+   * Keep the connection in net.Server's count (`maxConnections`, `close()`, `getConnections`):
+   * the adopted socket takes the accepted one's place there. Without the count internals Node has
+   * kept since its first versions, the socket is not adopted (undefined).
+   */
+  readonly keepServerCount?: boolean;
 }
 
 /** The parts of an accepted Socket's internals this relies on (checked at run time). */
 interface AcceptedSocketInternals {
   _handle: { readStart?: unknown; useUserBuffer?: unknown } | null;
+  _server: { _connections?: unknown } | null;
 }
