@@ -3,26 +3,44 @@ import { createServer, connect } from 'node:net';
 import { nodeCommand } from './node-command.js';
 
 /**
- * `count` distinct ports that were free a moment ago: bound on 127.0.0.1:0 together, then released.
- * Another process could grab one in between; NodeProcess.start() then fails loudly (it checks the
- * node answering is the one it spawned), never silently.
+ * `count` distinct ports that were free a moment ago, each bound on 127.0.0.1 and released. They
+ * are drawn below the kernel's ephemeral range: a port `listen(0)` hands out is one every outgoing
+ * connection of the suites running alongside may take as its own (thousands a second), and one did
+ * in the time between its release and a node binding it. Below the range only a process that names
+ * the port can take it. If one does, NodeProcess.start() fails loudly (it checks that the node
+ * answering is the one it spawned), never silently.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
-    servers.map(
-      (server) =>
-        new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => {
-            const address = server.address();
-            resolve(typeof address === 'object' && address !== null ? address.port : 0);
-          });
-        }),
-    ),
-  );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  const low = ephemeralRangeStart();
+  const ports: number[] = [];
+  for (let tries = 0; ports.length < count; tries++) {
+    if (tries === 1000) throw new Error(`no ${count} free ports found below ${low}`);
+    const port = Math.floor(low / 2 + Math.random() * (low / 2));
+    if (!ports.includes(port) && (await canBind(port))) ports.push(port);
+  }
   return ports;
+}
+
+/** The first port of the kernel's ephemeral range (Linux's default when it cannot be read). */
+function ephemeralRangeStart(): number {
+  try {
+    const low = Number(
+      readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0],
+    );
+    if (Number.isInteger(low) && low >= 4096) return low;
+  } catch {
+    // Not Linux, or no /proc: the default below.
+  }
+  return 32768;
+}
+
+/** Whether 127.0.0.1:`port` can be listened on right now (released before this resolves). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
 }
 
 /** True when something accepts TCP connections on 127.0.0.1:`port`. */

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { requireBinary } from './binaries.js';
 
 /** A real memcached on a free loopback port, for differential tests and the benchmark. */
@@ -9,15 +9,14 @@ export interface RealMemcached {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
+/**
+ * A port for memcached, drawn below Linux's ephemeral range (32768 and up by default): a port
+ * `listen(0)` hands out is one the outgoing connections of the suites running alongside may take
+ * as theirs between its release and memcached binding it. A port taken anyway makes memcached
+ * exit at start, and the start is tried again on another.
+ */
+function candidatePort(): number {
+  return 16_384 + Math.floor(Math.random() * 16_384);
 }
 
 function canConnect(port: number): Promise<boolean> {
@@ -31,9 +30,31 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
+/** Attempts at a start, each on another port, before a memcached that exits at start is an error. */
+const START_ATTEMPTS = 5;
+
 export async function startRealMemcached(extraArgs: string[] = []): Promise<RealMemcached> {
   const binary = requireBinary('memcached');
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    const port = candidatePort();
+    // Something listens there already: memcached could not bind it, and a connect would reach that.
+    if (await canConnect(port)) continue;
+    const started = await startOn(binary, port, extraArgs);
+    if (started !== undefined) return started;
+    if (attempt === START_ATTEMPTS) {
+      throw new Error(
+        `memcached exited at start on ${START_ATTEMPTS} ports (args: ${extraArgs.join(' ')})`,
+      );
+    }
+  }
+}
+
+/** memcached listening on `port`, or undefined when it exited at start (the port was taken). */
+async function startOn(
+  binary: string,
+  port: number,
+  extraArgs: string[],
+): Promise<RealMemcached | undefined> {
   // memcached refuses to run as root unless told which user to become.
   const asRoot = process.getuid?.() === 0 ? ['-u', 'memcache'] : [];
   const child: ChildProcess = spawn(
@@ -46,7 +67,7 @@ export async function startRealMemcached(extraArgs: string[] = []): Promise<Real
     exited = true;
   });
   for (let i = 0; i < 100; i++) {
-    if (exited) throw new Error(`memcached exited at start (args: ${extraArgs.join(' ')})`);
+    if (exited) return undefined;
     if (await canConnect(port)) {
       return {
         port,
