@@ -34,7 +34,7 @@ export const podName = (i: number): string => `dcache-${i}.dcache.test`;
  * have missed writes) and serves misses until peers vouch — a real dip, but the machine's, not the
  * scale step's, which is what these tests measure. The fault tests cover the stall fence.
  */
-const NODE_ARGS = ['--stall-threshold', '2000'];
+const STALL_THRESHOLD_MS = 2000;
 
 export interface ScaleClusterOptions {
   /** Nodes started (indices 0 … nodes − 1). */
@@ -76,7 +76,7 @@ export class ScaleCluster {
       nemesis = await Nemesis.start({
         nodes: options.nodes,
         snapshots: options.snapshots === true,
-        args: NODE_ARGS,
+        stallThresholdMs: STALL_THRESHOLD_MS,
         hostsFile,
       });
       const initial = records(nemesis, options.members);
