@@ -100,7 +100,6 @@ export async function startCliNode(
   }
 }
 
-/** A TCP port free on every one of `hosts` a moment ago: `dns://` nodes all listen on one port. */
 /**
  * `count` CLI nodes on 127.0.0.1 with their defaults but one, for the ring-change tests: a node
  * whose event loop stalls past `--stall-threshold` fences itself (never-stale), and with
@@ -117,6 +116,7 @@ export async function startRingChangeNodes(count: number): Promise<CliNode[]> {
   );
 }
 
+/** A TCP port free on every one of `hosts` a moment ago: `dns://` nodes all listen on one port. */
 export async function commonFreePort(hosts: readonly string[]): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const probe = createServer();
