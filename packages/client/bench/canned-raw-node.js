@@ -9,8 +9,18 @@
 import { Buffer } from 'node:buffer';
 import { createServer } from 'node:net';
 import { Packr } from 'msgpackr';
-// The lane's own way of reading a connection, from the server's build beside this package.
-import { adoptWithSharedReadBuffer } from '../../server/dist/sockets/shared-buffer-reads.js';
+
+// The lane's own way of reading a connection, from the server's build beside this package; without
+// that build each connection is read the ordinary way (a little slower than the lane can read).
+let adoptWithSharedReadBuffer = () => undefined;
+try {
+  ({ adoptWithSharedReadBuffer } =
+    await import('../../server/dist/sockets/shared-buffer-reads.js'));
+} catch {
+  console.error(
+    'canned-raw-node: @dcache/server is not built; reading connections the ordinary way',
+  );
+}
 
 const packr = new Packr({ useRecords: false, int64AsType: 'auto' });
 const stamp = Number(process.argv[2]);

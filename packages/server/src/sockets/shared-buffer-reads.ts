@@ -15,11 +15,13 @@ import { Socket } from 'node:net';
  *
  * `buffer` may be shared by every connection: libuv reads into it and `onRead` runs before the
  * next read of any socket, so a consumer that copies whatever it keeps past the call is safe.
+ * `onRead` returning false stops the socket's reads until its Readable side is read from (after
+ * `push`, as an ordinary socket's reads stop when its buffer is full).
  */
 export function adoptWithSharedReadBuffer(
   accepted: Socket,
   buffer: Buffer,
-  onRead: (chunk: Buffer) => void,
+  onRead: (chunk: Buffer) => boolean | void,
   options: AdoptOptions = {},
 ): Socket | undefined {
   const internals = accepted as unknown as AcceptedSocketInternals;
@@ -39,16 +41,20 @@ export function adoptWithSharedReadBuffer(
     handle,
     readable: true,
     writable: true,
+    // As the server made the accepted one (http.Server's are half-open).
+    allowHalfOpen: accepted.allowHalfOpen,
+    readableHighWaterMark: accepted.readableHighWaterMark,
+    writableHighWaterMark: accepted.writableHighWaterMark,
     onread: {
       buffer,
-      callback: (bytes: number, buf: Uint8Array) => {
-        onRead((buf as Buffer).subarray(0, bytes));
-      },
+      callback: (bytes: number, buf: Uint8Array) => onRead((buf as Buffer).subarray(0, bytes)),
     },
   } as ConstructorParameters<typeof Socket>[0]);
   // The old wrapper must not close the handle it no longer owns.
   internals._handle = null;
-  if (options.keepServerCount === true) {
+  // A socket whose first read could not start is destroyed already, uncounted: the accepted one
+  // keeps the count and gives it up below.
+  if (options.keepServerCount === true && !adopted.destroyed) {
     // The connection stays counted by net.Server (its maxConnections, its close()), now through
     // the adopted socket, which uncounts it when destroyed as the accepted one would have.
     (adopted as unknown as AcceptedSocketInternals)._server = server;

@@ -9,6 +9,7 @@ import {
 } from '../../src/http/batch-lane/lane-connection.js';
 import type { LaneHost } from '../../src/http/batch-lane/lane-connection.js';
 import { batchRequest, parseAnswers } from './raw-http.js';
+import { adoptWithSharedReadBuffer } from '../../src/sockets/shared-buffer-reads.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -145,4 +146,47 @@ it('while the node shuts down a closing answer lingers LINGER_IDLE_MS at most, e
     vi.advanceTimersByTime(LINGER_MAX_MS);
     expect(lane.destroyed).toBe(true);
   }
+});
+
+it('a connection read through a shared buffer and handed off passes the bytes that still come its way on as socket data', async () => {
+  const server = createServer({ pauseOnConnect: true });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  const received: Buffer[] = [];
+  const handedOff = new Promise<void>((resolve) => {
+    server.on('connection', (accepted: Socket) => {
+      const host = answeringHost(new Uint8Array(0), {
+        // Like Node's server when its parser does not read the socket itself (an upgrade): the
+        // unread bytes first, then whatever the socket reads.
+        handOff: (socket, unread) => {
+          socket.unshift(unread);
+          socket.on('data', (data: Buffer) => received.push(data));
+          resolve();
+        },
+      });
+      const adopted = adoptWithSharedReadBuffer(
+        accepted,
+        Buffer.alloc(1024),
+        (chunk) => connection.receive(chunk),
+        { keepServerCount: true },
+      );
+      const connection = new LaneConnection(adopted!, host, true);
+      cleanups.push(() => adopted!.destroy());
+    });
+  });
+  const client = connect({ port, host: '127.0.0.1' });
+  cleanups.push(() => {
+    client.destroy();
+    server.close();
+  });
+  client.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  await handedOff;
+  client.write('after the hand-off');
+  await vi.waitFor(() =>
+    expect(Buffer.concat(received).toString()).toBe(
+      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nafter the hand-off',
+    ),
+  );
+  expect(client.destroyed).toBe(false);
 });

@@ -77,6 +77,28 @@ describe('adoptWithSharedReadBuffer', () => {
     expect(await connections()).toBe(1);
   });
 
+  test("the adopted socket is made as the server made the accepted one: half-open (http.Server's), its high-water marks", async () => {
+    const made: { allowHalfOpen: boolean; readable: number; writable: number }[] = [];
+    const srv = createServer(
+      { pauseOnConnect: true, allowHalfOpen: true, highWaterMark: 4096 },
+      (accepted) => {
+        const socket = adoptWithSharedReadBuffer(accepted, Buffer.alloc(64), () => {});
+        if (socket === undefined) return;
+        made.push({
+          allowHalfOpen: socket.allowHalfOpen,
+          readable: socket.readableHighWaterMark,
+          writable: socket.writableHighWaterMark,
+        });
+        socket.destroy();
+      },
+    );
+    servers.push(srv);
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+    sockets.push(connect((srv.address() as AddressInfo).port, '127.0.0.1'));
+    await vi.waitFor(() => expect(made).toHaveLength(1));
+    expect(made[0]).toEqual({ allowHalfOpen: true, readable: 4096, writable: 4096 });
+  });
+
   test('a socket without a native handle is left alone (undefined)', () => {
     const unconnected = new Socket();
     expect(adoptWithSharedReadBuffer(unconnected, Buffer.alloc(16), () => {})).toBeUndefined();

@@ -76,7 +76,7 @@ export class BatchLane implements LaneHost {
     // buffer before it reads anything (the option http.createServer does not pass on).
     (server as Server & { pauseOnConnect: boolean }).pauseOnConnect = true;
     server.on('connection', (accepted: Socket) => {
-      const receive = (chunk: Buffer): void => connection.receive(chunk);
+      const receive = (chunk: Buffer): boolean => connection.receive(chunk);
       const adopted = adoptWithSharedReadBuffer(accepted, this.#readBuffer, receive, {
         keepServerCount: true,
       });

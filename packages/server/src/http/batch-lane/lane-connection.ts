@@ -100,6 +100,8 @@ export class LaneConnection {
   #lingerBytes = 0;
   /** While a borrowed read is taken: its memory, which is reused once `receive` returns. */
   #borrowed: ArrayBufferLike | undefined;
+  /** Given to Node's server (or to its 408 answer): no longer the lane's to read. */
+  #detached = false;
 
   /**
    * `borrowedReads`: the socket's reads are handed to {@link receive} in a buffer reused after
@@ -129,8 +131,14 @@ export class LaneConnection {
     this.#socket.destroy();
   }
 
-  /** Takes a read whose memory is reused once this returns (see the constructor). */
-  receive(chunk: Buffer): void {
+  /**
+   * Takes a read whose memory is reused once this returns (see the constructor). False when the
+   * socket should stop reading until its Readable side is read from.
+   */
+  receive(chunk: Buffer): boolean {
+    // The socket is Node's now: what still comes this way (its parser no longer reads the socket
+    // itself, e.g. after an upgrade) reaches Node's listeners as an ordinary socket's reads do.
+    if (this.#detached) return this.#socket.push(Buffer.from(chunk));
     this.#borrowed = chunk.buffer;
     try {
       this.#onData(chunk);
@@ -139,6 +147,7 @@ export class LaneConnection {
     } finally {
       this.#borrowed = undefined;
     }
+    return true;
   }
 
   /** `bytes`, or a copy of them when they are in a borrowed read's memory. */
@@ -456,6 +465,7 @@ export class LaneConnection {
    */
   #detach(): Socket {
     const socket = this.#socket;
+    this.#detached = true;
     this.#done = true;
     this.#unread = null;
     this.#clearDeadline();
