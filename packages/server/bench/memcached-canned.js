@@ -7,7 +7,7 @@ import { Buffer } from 'node:buffer';
 import { createServer } from 'node:net';
 import { setImmediate } from 'node:timers';
 import { handleOutlet } from '../dist/memcached/handle-outlet.js';
-import { adoptWithSharedReadBuffer } from '../dist/memcached/shared-buffer-reads.js';
+import { adoptWithSharedReadBuffer } from '../dist/sockets/shared-buffer-reads.js';
 
 const VALUE_BYTES = Number(process.env.DCACHE_BENCH_VALUE_BYTES ?? 100);
 const HIT_TAIL = ` 0 ${VALUE_BYTES}\r\n${'x'.repeat(VALUE_BYTES)}\r\nEND\r\n`;

@@ -256,13 +256,15 @@ if (baselineDir && !existsSync(join(baselineDir, 'dist', 'cli.js'))) {
   );
   process.exit(1);
 }
-const servers = { dcache: await startDcache(serverDir, profile) };
-if (baselineDir) servers['dcache (baseline)'] = await startDcache(baselineDir, false);
-servers.memcached = await startMemcached();
-servers['canned Node'] = await startCanned();
-const names = Object.keys(servers);
+// Filled as each contender starts, so that one failing to start stops those before it (finally).
+const servers = {};
+const names = ['dcache', ...(baselineDir ? ['dcache (baseline)'] : []), 'memcached', 'canned Node'];
 const results = Object.fromEntries(names.map((n) => [n, []]));
 try {
+  servers.dcache = await startDcache(serverDir, profile);
+  if (baselineDir) servers['dcache (baseline)'] = await startDcache(baselineDir, false);
+  servers.memcached = await startMemcached();
+  servers['canned Node'] = await startCanned();
   console.log(
     `memcaslap -T ${threads} -c ${concurrency} -X ${valueBytes} -t ${seconds}s, 90% get / 10% set, ${rounds} rounds, order rotating`,
   );
