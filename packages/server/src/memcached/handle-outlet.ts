@@ -9,10 +9,10 @@ import type { ReplyOutlet } from './reply-outlet.js';
  * stream's state machine, an after-write tick) costs ~0.6 µs of the ~4 µs a canned-reply Node
  * server spends per request; writing to the handle measured 1.15× its requests per second, and
  * the node's as well (MEMCACHED.md, "Performance"). Like the shared read buffer
- * (../sockets/shared-buffer-reads.ts) this leans on long-stable but undocumented parts of Node: the socket's
- * `_handle` and `process.binding('stream_wrap')` (the write request class, and the flag the handle
- * sets when a write could not finish at once). All are checked here; without them the caller
- * keeps the socket's own write path.
+ * (../sockets/shared-buffer-reads.ts) this leans on long-stable but undocumented parts of Node:
+ * the socket's `_handle` and `process.binding('stream_wrap')` (the write request class, and the
+ * flag the handle sets when a write could not finish at once). All are checked here; without them
+ * the caller keeps the socket's own write path.
  *
  * Every write goes to the handle, so nothing can overtake bytes queued in the stream. A write the
  * kernel cannot take at once stays queued in libuv (its bytes are `queued`) and the outlet is
