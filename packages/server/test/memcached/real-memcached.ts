@@ -30,23 +30,21 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** Attempts at a start, each on another port, before a memcached that exits at start is an error. */
+/** Ports tried, each one free or taken, before memcached not starting is an error. */
 const START_ATTEMPTS = 5;
 
 export async function startRealMemcached(extraArgs: string[] = []): Promise<RealMemcached> {
   const binary = requireBinary('memcached');
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
     const port = candidatePort();
     // Something listens there already: memcached could not bind it, and a connect would reach that.
     if (await canConnect(port)) continue;
     const started = await startOn(binary, port, extraArgs);
     if (started !== undefined) return started;
-    if (attempt === START_ATTEMPTS) {
-      throw new Error(
-        `memcached exited at start on ${START_ATTEMPTS} ports (args: ${extraArgs.join(' ')})`,
-      );
-    }
   }
+  throw new Error(
+    `memcached did not start on any of ${START_ATTEMPTS} ports (args: ${extraArgs.join(' ')})`,
+  );
 }
 
 /** memcached listening on `port`, or undefined when it exited at start (the port was taken). */
