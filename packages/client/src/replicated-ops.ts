@@ -7,6 +7,7 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
+import { copyToRefusers } from './mend-refusers.js';
 import { invalidateMoved, warmKey } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
@@ -144,7 +145,9 @@ export async function storeEverywhere(
  * primary first, and it may still serve the value, so the delete is not done (its outcome is
  * unknown, as after a lost connection); the replicas that answered keep their tombstones and the
  * primary gets a hint. A delete is sent again above a write that outstamped it (writeNewest); a
- * touch is stamped above the entry by each node, so it never is.
+ * touch is stamped above the entry by each node, so it never is. With `mendRefusers` (touch), the
+ * replicas that answered 404 while another touched get the touched entry before the call answers
+ * (mend-refusers.ts).
  */
 async function onEveryReplica(
   cluster: Cluster,
@@ -152,13 +155,17 @@ async function onEveryReplica(
   write: StampedWrite,
   queued: boolean,
   trace: CallTrace | undefined,
-  primaryMustAnswer = false,
+  { primaryMustAnswer = false, mendRefusers = false } = {},
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
   const outcome = await writeNewest(cluster, target, write, EVERY, queued, trace);
   const missed = outcome.primaryMissed;
   if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
-  if (outcome.results.some(({ result }) => result[0] === 204)) return true;
+  const done = outcome.results.find(({ result }) => result[0] === 204)?.node;
+  if (done !== undefined) {
+    if (mendRefusers) await copyToRefusers(cluster, key, done, outcome, queued);
+    return true;
+  }
   if (outcome.acks > 0) return false;
   throw noAck(cluster, key, target.live, outcome);
 }
@@ -175,7 +182,7 @@ export async function deleteEverywhere(
   const stored = cluster.storedKey(key);
   const build = (at: number): KeyOp => ['delete', stored, at];
   const write = { build, stamp, stampIndex: 1 };
-  const deleted = onEveryReplica(cluster, key, write, queued, trace, true);
+  const deleted = onEveryReplica(cluster, key, write, queued, trace, { primaryMustAnswer: true });
   if (invalidation === undefined) return deleted;
   // Both settle before the answer; "was it there" counts a previous owner's copy too.
   const [heldBefore, heldNow] = await Promise.allSettled([invalidation, deleted]);
@@ -202,6 +209,7 @@ export async function touchEverywhere(
       },
       queued,
       trace,
+      { mendRefusers: true },
     );
   if (!cluster.transition.open) return touch();
   return inWindow(cluster, key, queued, trace, touch, (held) => held);
@@ -231,12 +239,15 @@ async function inWindow<T>(
   return result;
 }
 
-/** The count of the first replica, in preference order, that counted. */
-function firstCount(nodes: readonly NodeClient[], outcome: WriteOutcome): number | undefined {
+/** The first replica, in preference order, that counted, with its count. */
+function firstCount(
+  nodes: readonly NodeClient[],
+  outcome: WriteOutcome,
+): { node: NodeClient; value: number } | undefined {
   for (const node of nodes) {
     const answer = outcome.results.find((entry) => entry.node === node)?.result;
     const value = answer === undefined ? undefined : counterOf(answer);
-    if (value !== undefined) return value;
+    if (value !== undefined) return { node, value };
   }
   return undefined;
 }
@@ -288,7 +299,8 @@ async function incrOnReplicas(
   const nodes = target.live;
   const stored = cluster.storedKey(key);
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
-  // counted — the copies now differ. Not when none counted: then the call itself answers.
+  // counted — the copies now differ. Not when none counted: then the call itself answers. One
+  // that lacked it (or could not vouch for it) gets the count before the call answers.
   let outcome = await writeReplicas(
     cluster,
     target,
@@ -297,8 +309,11 @@ async function incrOnReplicas(
     queued,
     trace,
   );
-  let value = firstCount(nodes, outcome);
-  if (value !== undefined) return value;
+  const counted = firstCount(nodes, outcome);
+  if (counted !== undefined) {
+    await copyToRefusers(cluster, key, counted.node, outcome, queued);
+    return counted.value;
+  }
   const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
   if (missingOn.length > 0 && seed.initial !== null) {
     // Only the replicas that answered "not here" create it, so the copies start equal (one that
@@ -314,7 +329,7 @@ async function incrOnReplicas(
       queued,
       trace,
     );
-    value = firstCount(creators, created);
+    const createdBy = firstCount(creators, created);
     // Both rounds as one outcome: the first round's failures and refusals (those not asked again)
     // with the second round's answers, for the report on success or the error on failure.
     const firstRound = outcome;
@@ -326,7 +341,7 @@ async function incrOnReplicas(
       ],
       errors: [...firstRound.errors, ...created.errors],
     };
-    if (value !== undefined) {
+    if (createdBy !== undefined) {
       // The call succeeds, so the first round's failures are the caller's no longer: report them.
       for (const error of firstRound.errors) cluster.reportFailure(error, 'replica-write', key);
       for (const { node, result } of firstRound.results) {
@@ -334,7 +349,8 @@ async function incrOnReplicas(
           cluster.reportFailure(rejection(node.url, key, result), 'replica-write', key);
         }
       }
-      return value;
+      await copyToRefusers(cluster, key, createdBy.node, created, queued);
+      return createdBy.value;
     }
   } else if (missingOn.length > 0) {
     return undefined;
