@@ -205,6 +205,17 @@ export class Transition {
     return result;
   }
 
+  /**
+   * Whether `url` was the key's primary in a ring of the window: a client whose view of the
+   * membership lags (DNS answers differ for up to one discovery interval) reads the key there
+   * first. False when no window is open.
+   */
+  wasPrimary(storedKey: string, url: string): boolean {
+    if (this.#openedAt === null) return false;
+    for (const { ring } of this.#previous) if (ring.getN(storedKey, 1)[0] === url) return true;
+    return false;
+  }
+
   /** A fallback read was made (`hit`: it found the key). */
   checked(hit: boolean): void {
     this.fallbackReads++;

@@ -82,12 +82,21 @@ export function writeReplicas(
   // Waited for only when the policy asks: then the call answers after the primary has.
   let primaryPending = policy.primaryMustAck && required > 0;
   const primary = nodes[0];
+  // In a transition window, a replica that was the key's primary in a previous ring is waited for
+  // too: a client whose ring still lags reads the key there first, and under 'one' the copy would
+  // otherwise still be on its way when the call answers. Only replicas asked anyway, so no
+  // request more; its failure only ends the wait (its hint follows, as for any replica).
+  const lagging =
+    cluster.transition.open && required < nodes.length
+      ? laggingPrimaries(cluster, op[1], nodes)
+      : undefined;
   return new Promise((resolve) => {
     let pending = nodes.length;
     let resolved = false;
     const settle = (node: NodeClient): void => {
       pending--;
       if (node === primary) primaryPending = false;
+      lagging?.delete(node);
       if (pending === 0 && policy.hint) {
         if (extraWork === undefined) {
           const hinting = hintMissed(cluster, target, op, outcome, isAck);
@@ -100,7 +109,8 @@ export function writeReplicas(
           cluster.track(extraWork.then(all));
         }
       }
-      if (!resolved && ((outcome.acks >= required && !primaryPending) || pending === 0)) {
+      const waiting = primaryPending || (lagging !== undefined && lagging.size > 0);
+      if (!resolved && ((outcome.acks >= required && !waiting) || pending === 0)) {
         resolved = true;
         const held = unseen;
         unseen = undefined;
@@ -141,6 +151,19 @@ export function writeReplicas(
     );
     cluster.track(Promise.all(all));
   });
+}
+
+/** The replicas asked that were the key's primary in a ring of the window, or undefined. */
+function laggingPrimaries(
+  cluster: Cluster,
+  storedKey: string,
+  asked: readonly NodeClient[],
+): Set<NodeClient> | undefined {
+  let found: Set<NodeClient> | undefined;
+  for (const node of asked) {
+    if (cluster.transition.wasPrimary(storedKey, node.url)) (found ??= new Set()).add(node);
+  }
+  return found;
 }
 
 /** The key's natural replicas not among the live ones asked (marked down), or undefined. */

@@ -7,14 +7,24 @@
 //
 // Bounds, with replicas 2 (each key keeps a live copy while one node restarts): no call fails (the
 // client fails over to the other replica while a node is down; a set in flight when its primary
-// stops answers false — taken by the other replica, not the primary — and counts only then); the checker finds no stale read (the
-// snapshot's entries are old: never-stale's fence holds them back until a peer vouches); and the hit
-// ratio during the roll and in the 3 s after it is at least 95% of the one before. Not 98% as for a
-// scale step: a restored node's entries are unverified until a peer vouches for them (on a read,
-// or by the clients' restore of the node, which runs at `restoreRate`); a key whose other natural
-// replica restarts before that is vouched for by neither and read as a miss. On an idle machine
-// the restore finishes within the gap (100% measured); at a load average of 13–18 it did not
-// always (94–100%).
+// stops answers false — taken by the other replica, not the primary — and counts only then); the
+// checker finds no stale read begun outside the nodes' settling windows (the snapshot's entries are
+// old: never-stale's fence holds them back until a peer vouches), and within them at most 0.1% of
+// the roll's gets; and the hit ratio during the roll and in the 3 s after it is at least 95% of the
+// one before. Not 98% as for a scale step: a restored node's entries are unverified until a peer
+// vouches for them (on a read, or by the clients' restore of the node, which runs at
+// `restoreRate`); a key whose other natural replica restarts before that is vouched for by neither
+// and read as a miss. On an idle machine the restore finishes within the gap (100% measured); at a
+// load average of 13–18 it did not always (94–100%).
+//
+// Settling windows: from a node's SIGTERM to the client README's settle time (1.5 s) after it is
+// back. The load uses writeConsistency 'one', the default, whose documented exception allows a
+// stale read there: a client that still has the node marked down reads the other replica, where a
+// completed write may still be on its way. Traced with a per-operation log on the nodes (1 run in
+// 4 of this file failed on it while it asserted none): the hot key "z0" read 23 ms after a node's
+// return gave the value from before a write acknowledged 3 ms earlier. With the records removed,
+// the same happened to a client whose ring still lacked the node, until a set in a transition
+// window waited for the key's previous primary too (write.ts, warm-lagging-client.test.ts).
 //
 // The same roll with each node's records removed while it restarts, as deploy/'s headless Service
 // does (publishNotReadyAddresses false): every client's ring goes 3 → 2 → 3 per node, at times a
@@ -23,8 +33,9 @@
 // that bury to a node its writer still had marked down, 3 of 32 runs of repro-roll-dns.ts read a
 // replaced value so (the node was back, vouched for by a restore; the hint that went instead was
 // not delivered in those runs, whose nodes could not resolve the clients' DNS names). A rarer
-// mechanism, seen once in those 32 runs, is not fixed (test/scale/README.md): should this test
-// fail on a stale read, its message names the key and the write, for that trace.
+// mechanism, seen once in those 32 runs, is most likely the one traced above
+// (test/scale/README.md). Should this test fail on a stale read, its message names the key and the
+// write.
 //
 // The nodes resolve the pod names as clients do (scale-cluster.ts), so writes a restarting node
 // missed reach it as hints once it is back: the test checks that some were delivered, or it would
@@ -42,6 +53,8 @@ afterEach(async () => {
 });
 
 const MIN_RATIO = 0.95;
+/** Stale reads begun in settling windows, as a share of the gets during the roll (seen: 0–1 of ~7,500). */
+const MAX_STALE_SETTLING = 0.001;
 const GAP_MS = 3000;
 
 const cases: [string, RollOptions['records'], string][] = [
@@ -66,7 +79,10 @@ describe('a rolling restart under load', () => {
       console.log(`rolling restart, replicas 2, ${label}\n${result.summary}`);
 
       expect(result.errors.length, result.summary).toBe(0);
-      expect(result.staleness.stale, result.summary).toBe(0);
+      expect(result.staleOutsideSettling, result.summary).toStrictEqual([]);
+      expect(result.staleWhileSettling.length, result.summary).toBeLessThanOrEqual(
+        Math.ceil(MAX_STALE_SETTLING * result.during.gets),
+      );
       expect(result.during.ratio, result.summary).toBeGreaterThanOrEqual(
         MIN_RATIO * result.before.ratio,
       );
