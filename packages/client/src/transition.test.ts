@@ -73,6 +73,19 @@ describe('Transition', () => {
     expect(window.snapshot().transitions).toBe(1);
   });
 
+  it("names a moved key's owners in the earlier rings, its owners now included, and none for a key that did not move", () => {
+    const { window } = transition([a, b, c]);
+    expect(window.ownersBeforeMove('k', [a.url])).toStrictEqual([]);
+    window.changed(ring(a.url, b.url), 2, [c.url], []);
+    window.changed(ring(b.url, c.url), 2, [], []);
+    // Owners a, c now: the ring of b and c moved it (b, c), the ring of a and b too (a, b).
+    expect(window.ownersBeforeMove('k', [a.url, c.url])).toStrictEqual([b.url, c.url, a.url]);
+    // Owners b, c now: the ring of b and c held it the same; the one before did not.
+    expect(window.ownersBeforeMove('k', [c.url, b.url])).toStrictEqual([a.url, b.url]);
+    window.close('max-window');
+    expect(window.ownersBeforeMove('k', [a.url])).toStrictEqual([]);
+  });
+
   it(`keeps at most ${MAX_PREVIOUS_RINGS} earlier rings however often the ring changes`, () => {
     const { window } = transition([a, b, c]);
     window.changed(ring(a.url), 1, [b.url], []);

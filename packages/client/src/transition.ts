@@ -206,14 +206,22 @@ export class Transition {
   }
 
   /**
-   * Whether `url` was the key's primary in a ring of the window: a client whose view of the
-   * membership lags (DNS answers differ for up to one discovery interval) reads the key there
-   * first. False when no window is open.
+   * The key's owners (URLs) in the rings of the window in which its owners were not `owners` (its
+   * owners now): a client whose view of the membership differs from this one's (DNS answers reach
+   * clients up to one discovery interval apart) reads the key there, first or to vouch for a
+   * copy. Empty when no window is open or the key did not move.
    */
-  wasPrimary(storedKey: string, url: string): boolean {
-    if (this.#openedAt === null) return false;
-    for (const { ring } of this.#previous) if (ring.getN(storedKey, 1)[0] === url) return true;
-    return false;
+  ownersBeforeMove(storedKey: string, owners: readonly string[]): string[] {
+    const result: string[] = [];
+    if (this.#openedAt === null) return result;
+    for (const { ring, replicas } of this.#previous) {
+      const before = ring.getN(storedKey, replicas);
+      if (before.length === owners.length && before.every((owner) => owners.includes(owner))) {
+        continue;
+      }
+      for (const url of before) if (!result.includes(url)) result.push(url);
+    }
+    return result;
   }
 
   /** A fallback read was made (`hit`: it found the key). */

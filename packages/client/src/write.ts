@@ -82,13 +82,14 @@ export function writeReplicas(
   // Waited for only when the policy asks: then the call answers after the primary has.
   let primaryPending = policy.primaryMustAck && required > 0;
   const primary = nodes[0];
-  // In a transition window, a replica that was the key's primary in a previous ring is waited for
-  // too: a client whose ring still lags reads the key there first, and under 'one' the copy would
-  // otherwise still be on its way when the call answers. Only replicas asked anyway, so no
-  // request more; its failure only ends the wait (its hint follows, as for any replica).
+  // In a transition window, a replica that owned a key that moved in a previous ring is waited
+  // for too: a client whose ring differs from this one's reads the key there (first, or to vouch
+  // for a copy), and under 'one' the copy would otherwise still be on its way when the call
+  // answers. Only replicas asked anyway, so no request more; its failure only ends the wait (its
+  // hint follows, as for any replica).
   const lagging =
     cluster.transition.open && required < nodes.length
-      ? laggingPrimaries(cluster, op[1], nodes)
+      ? ownersBefore(cluster, op[1], nodes)
       : undefined;
   return new Promise((resolve) => {
     let pending = nodes.length;
@@ -153,17 +154,19 @@ export function writeReplicas(
   });
 }
 
-/** The replicas asked that were the key's primary in a ring of the window, or undefined. */
-function laggingPrimaries(
+/** The replicas asked that owned the key in a ring of the window it moved from, or undefined. */
+function ownersBefore(
   cluster: Cluster,
   storedKey: string,
   asked: readonly NodeClient[],
 ): Set<NodeClient> | undefined {
-  let found: Set<NodeClient> | undefined;
-  for (const node of asked) {
-    if (cluster.transition.wasPrimary(storedKey, node.url)) (found ??= new Set()).add(node);
-  }
-  return found;
+  const before = cluster.transition.ownersBeforeMove(
+    storedKey,
+    cluster.replicasOfStored(storedKey),
+  );
+  if (before.length === 0) return undefined;
+  const found = new Set(asked.filter((node) => before.includes(node.url)));
+  return found.size === 0 ? undefined : found;
 }
 
 /** The key's natural replicas not among the live ones asked (marked down), or undefined. */

@@ -191,35 +191,35 @@ describe('a client still on the old ring, replicas 1', () => {
 });
 
 describe('a client still on the old ring, replicas 2', () => {
-  it("3 → 4, writeConsistency 'one': a set waits for the key's old primary, still its replica, so the lagging client reads the write there", async () => {
+  it("3 → 4, writeConsistency 'one': a set by the moved client waits for the owner the key keeps, its old primary, where the lagging client reads it first", async () => {
     nemesis = await Nemesis.start({ nodes: 4 });
     const urls = nemesis.urls;
     const before = new HashRing(urls.slice(0, 3));
     const after = new HashRing(urls);
-    // A key the added node takes as primary, whose old primary stays its second replica: the
-    // lagging client reads it there first.
+    // A key the added node takes as primary, its old primary now its second owner. (With one node
+    // added or removed, the owner a key keeps is its primary in one ring or the other.)
     const key = KEYS.find((candidate) => {
       const [first, second] = after.getN(candidate, 2);
       return first === urls[3] && second === before.getN(candidate, 1)[0];
     });
     expect(key, 'such a key among KEYS').toBeDefined();
-    const oldPrimary = urls.indexOf(before.getN(key!, 1)[0]!);
+    const kept = urls.indexOf(before.getN(key!, 1)[0]!);
     const options = { replicas: 2, writeConsistency: 'one' } as const;
     const moved = connect(urls.slice(0, 3), options);
     const lagging = connect(urls.slice(0, 3), options);
     expect(await lagging.set(key!, 'v1')).toBe(true);
     moved.addNode(urls[3]!);
-    expect(moved.nodesFor(key!)).toStrictEqual([urls[3], urls[oldPrimary]]);
+    expect(moved.nodesFor(key!)).toStrictEqual([urls[3], urls[kept]]);
 
-    // The old primary stalls: the set's copy there cannot land until it resumes.
-    nemesis.pause(oldPrimary);
+    // The kept owner stalls: the set's copy there cannot land until it resumes.
+    nemesis.pause(kept);
     let answered = false;
     const write = moved.set(key!, 'v2').finally(() => (answered = true));
     try {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(answered, 'the set answered without the old primary').toBe(false);
     } finally {
-      nemesis.resume(oldPrimary);
+      nemesis.resume(kept);
     }
     expect(await write).toBe(true);
     expect(await lagging.get(key!)).toBe('v2');
