@@ -60,12 +60,12 @@ const GAP_MS = 3000;
 
 const cases: [string, RollOptions['records'], string][] = [
   [
-    'replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read, the hit ratio holds, hints delivered',
+    'replicas 2, records kept: every node restarted from its snapshot in turn; no error, no stale read outside the settling windows, the hit ratio holds, hints delivered',
     'kept',
     'records kept',
   ],
   [
-    'replicas 2, records removed while each node restarts: no error, no stale read, the hit ratio holds, hints delivered',
+    'replicas 2, records removed while each node restarts: no error, no stale read outside the settling windows, the hit ratio holds, hints delivered',
     'removed',
     'records removed while restarting',
   ],
