@@ -163,7 +163,7 @@ async function onEveryReplica(
   if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
   const done = outcome.results.find(({ result }) => result[0] === 204)?.node;
   if (done !== undefined) {
-    if (mendRefusers) await copyToRefusers(cluster, key, done, outcome, queued);
+    if (mendRefusers) await copyToRefusers(cluster, key, done, target.natural, outcome, queued);
     return true;
   }
   if (outcome.acks > 0) return false;
@@ -311,7 +311,7 @@ async function incrOnReplicas(
   );
   const counted = firstCount(nodes, outcome);
   if (counted !== undefined) {
-    await copyToRefusers(cluster, key, counted.node, outcome, queued);
+    await copyToRefusers(cluster, key, counted.node, target.natural, outcome, queued);
     return counted.value;
   }
   const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
@@ -349,7 +349,7 @@ async function incrOnReplicas(
           cluster.reportFailure(rejection(node.url, key, result), 'replica-write', key);
         }
       }
-      await copyToRefusers(cluster, key, createdBy.node, created, queued);
+      await copyToRefusers(cluster, key, createdBy.node, target.natural, created, queued);
       return createdBy.value;
     }
   } else if (missingOn.length > 0) {

@@ -46,6 +46,11 @@ describe('write policies', () => {
     expect(acked).toEqual(acks);
   });
 
+  it('only set and the copies after a conditional set wait for earlier owners in a window', () => {
+    const waiting = Object.entries(policies).filter(([, policy]) => policy.awaitsEarlierOwners);
+    expect(waiting.map(([name]) => name)).toEqual(['STORE', 'COPIES']);
+  });
+
   it('only the background touches of a get-and-touch go without hints', () => {
     const unhinted = Object.entries(policies).filter(([, policy]) => !policy.hint);
     expect(unhinted.map(([name]) => name)).toEqual(['TOUCH_REST']);

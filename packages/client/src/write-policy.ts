@@ -28,6 +28,12 @@ export interface WritePolicy {
   readonly reportFailures: boolean;
   /** Natural replicas that missed the write get a hint, handed to a replica that has it. */
   readonly hint: boolean;
+  /**
+   * In a transition window the call also waits for the replicas that owned a moved key in an
+   * earlier ring (write.ts): a client on that ring reads the key there. Off where the call waits
+   * for every replica anyway, and for the touches after a get-and-touch, which nobody waits for.
+   */
+  readonly awaitsEarlierOwners: boolean;
   /** Sees each answer that came after the call had resolved (nobody waits for it any more). */
   readonly lateAnswer?: (cluster: Cluster, op: KeyOp, result: BatchResult) => void;
 }
@@ -87,6 +93,7 @@ export const STORE: WritePolicy = {
   isAck: stored,
   reportFailures: true,
   hint: true,
+  awaitsEarlierOwners: true,
   lateAnswer: countLateSuperseded,
 };
 
@@ -97,6 +104,7 @@ export const EVERY: WritePolicy = {
   isAck: answered,
   reportFailures: true,
   hint: true,
+  awaitsEarlierOwners: false,
 };
 
 /** incr/decr: every replica asked counts. */
@@ -106,6 +114,7 @@ export const COUNT: WritePolicy = {
   isAck: counted,
   reportFailures: true,
   hint: true,
+  awaitsEarlierOwners: false,
 };
 
 /** The copies after add/replace/compareAndSet was decided by one replica. */
@@ -115,6 +124,7 @@ export const COPIES: WritePolicy = {
   isAck: stored,
   reportFailures: true,
   hint: true,
+  awaitsEarlierOwners: true,
 };
 
 /** get-and-touch's touches of the replicas after the one that answered: nobody waits for them. */
@@ -124,4 +134,5 @@ export const TOUCH_REST: WritePolicy = {
   isAck: answered,
   reportFailures: true,
   hint: false,
+  awaitsEarlierOwners: false,
 };

@@ -82,13 +82,14 @@ export function writeReplicas(
   // Waited for only when the policy asks: then the call answers after the primary has.
   let primaryPending = policy.primaryMustAck && required > 0;
   const primary = nodes[0];
-  // In a transition window, a replica that owned a key that moved in a previous ring is waited
-  // for too: a client whose ring differs from this one's reads the key there (first, or to vouch
-  // for a copy), and under 'one' the copy would otherwise still be on its way when the call
-  // answers. Only replicas asked anyway, so no request more; its failure only ends the wait (its
-  // hint follows, as for any replica).
+  // In a transition window, every replica asked that owned a moved key in an earlier ring is
+  // waited for too (policy.awaitsEarlierOwners): a client whose ring differs from this one's reads
+  // the key there (first, or to vouch for a copy), and under 'one' the copy would otherwise still
+  // be on its way when the call answers. With 3 replicas that can be two nodes, so for a moved key
+  // 'one' then waits as 'all' does, and a slow one delays the call (up to `timeout`). Only
+  // replicas asked anyway, so no request more; a failure only ends the wait (a hint follows).
   const lagging =
-    cluster.transition.open && required < nodes.length
+    policy.awaitsEarlierOwners && cluster.transition.open
       ? ownersBefore(cluster, op[1], nodes)
       : undefined;
   return new Promise((resolve) => {

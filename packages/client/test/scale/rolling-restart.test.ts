@@ -24,8 +24,9 @@
 // none (test/scale/README.md has the trace): with the records removed, a client whose ring still
 // lacked the restarted node read a key's second owner 7 ms after a set had completed at its
 // primary, before the copy arrived; a set in a transition window now waits for that owner too
-// (write.ts, warm-lagging-client.test.ts). With the records kept, the read (23 ms after the node's
-// return) was not traced; it fits the failover read above.
+// (write.ts). The window cannot tell that read from a failover read, so this test does not guard
+// that fix: warm-lagging-client.test.ts does. With the records kept, the read (23 ms after the
+// node's return) was not traced; it fits the failover read above.
 //
 // The same roll with each node's records removed while it restarts, as deploy/'s headless Service
 // does (publishNotReadyAddresses false): every client's ring goes 3 → 2 → 3 per node, at times a
