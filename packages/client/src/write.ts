@@ -88,7 +88,7 @@ export function writeReplicas(
   // be on its way when the call answers. With 3 replicas that can be two nodes, so for a moved key
   // 'one' then waits as 'all' does, and a slow one delays the call (up to `timeout`). Only
   // replicas asked anyway, so no request more; a failure only ends the wait (a hint follows).
-  const lagging =
+  const earlierOwners =
     policy.awaitsEarlierOwners && cluster.transition.open
       ? ownersBefore(cluster, op[1], nodes)
       : undefined;
@@ -98,7 +98,7 @@ export function writeReplicas(
     const settle = (node: NodeClient): void => {
       pending--;
       if (node === primary) primaryPending = false;
-      lagging?.delete(node);
+      earlierOwners?.delete(node);
       if (pending === 0 && policy.hint) {
         if (extraWork === undefined) {
           const hinting = hintMissed(cluster, target, op, outcome, isAck);
@@ -111,7 +111,7 @@ export function writeReplicas(
           cluster.track(extraWork.then(all));
         }
       }
-      const waiting = primaryPending || (lagging !== undefined && lagging.size > 0);
+      const waiting = primaryPending || (earlierOwners !== undefined && earlierOwners.size > 0);
       if (!resolved && ((outcome.acks >= required && !waiting) || pending === 0)) {
         resolved = true;
         const held = unseen;

@@ -128,19 +128,8 @@ describe('verification of unverified entries', () => {
     // From here on the replica's hint replay cannot bring the primary up to date.
     nemesis.pause(replica);
     try {
-      const [, bytes, flags, , ttl, stamp] = previous;
-      const [late] = await rawBatch(urls[0]!, [
-        [
-          'copy',
-          key,
-          bytes as Uint8Array,
-          flags as number,
-          (ttl as number | null) ?? 0,
-          stamp as number,
-          'restore',
-        ],
-      ]);
-      expect(late![0], 'the late copy of the previous count').toBe(412);
+      const late = await copyAsRestore(urls[0]!, key, previous);
+      expect(late[0], 'the late copy of the previous count').toBe(412);
       expect(await other.get(key)).toBe(16);
       const held = await rawGet(urls[0]!, key);
       expect(held[6], 'verified').not.toBe(true);
@@ -149,6 +138,7 @@ describe('verification of unverified entries', () => {
       nemesis.resume(replica);
     }
   });
+
   it('a touch the restored primary refused reaches it before touch returns: a late copy of the old TTL loses', async () => {
     const nemesis = await fixture.start({ nodes: 3, snapshots: true });
     const urls = nemesis.urls;
@@ -167,19 +157,8 @@ describe('verification of unverified entries', () => {
     const held = await rawGet(urls[0]!, key);
     expect(held[6], 'verified').not.toBe(true);
     expect(held[4] as number).toBeLessThanOrEqual(30_000);
-    const [, bytes, flags, , ttl, stamp] = previous;
-    const [late] = await rawBatch(urls[0]!, [
-      [
-        'copy',
-        key,
-        bytes as Uint8Array,
-        flags as number,
-        ttl as number,
-        stamp as number,
-        'restore',
-      ],
-    ]);
-    expect(late![0], 'the late copy with the old TTL').toBe(412);
+    const late = await copyAsRestore(urls[0]!, key, previous);
+    expect(late[0], 'the late copy with the old TTL').toBe(412);
     expect((await rawGet(urls[0]!, key))[4] as number).toBeLessThanOrEqual(30_000);
   });
 });
@@ -190,6 +169,26 @@ function keyWithPrimary(urls: readonly string[], prefix: string, index: number):
   let i = 0;
   while (ring.getN(`${prefix}:${i}`, 2)[0] !== urls[index]) i++;
   return `${prefix}:${i}`;
+}
+
+/**
+ * Sends `url` what a restore would copy of the get result `read` (another node's, or this one's
+ * earlier): its bytes, flags, remaining TTL (none: 0) and stamp. Resolves to the copy's result.
+ */
+async function copyAsRestore(url: string, key: string, read: BatchResult): Promise<BatchResult> {
+  const [, bytes, flags, , ttl, stamp] = read;
+  const [result] = await rawBatch(url, [
+    [
+      'copy',
+      key,
+      bytes as Uint8Array,
+      flags as number,
+      (ttl as number | null) ?? 0,
+      stamp as number,
+      'restore',
+    ],
+  ]);
+  return result!;
 }
 
 /** A get result's value as text. */
