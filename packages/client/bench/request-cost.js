@@ -4,17 +4,17 @@
 // once), and a whole 18-operation batch request against one real dcache node through the client's
 // transport (undici's dispatcher, batch-exchange.ts) against bare undici `Agent.request` and
 // `Client.request`, `node:http` with a keep-alive Agent, and a hand-written HTTP/1.1 exchange on
-// one socket (the floor: no pool, no parser beyond content-length), all doing the same msgpack
+// one socket (bench/hand-written-exchange.js: no pool, no parser beyond content-length), all doing the same msgpack
 // work. Sequential requests; the variants alternate; medians of 5 measured rounds (one warm-up).
 //
 //   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
 //   node bench/request-cost.js            (in packages/client; ~20 s)
 import { spawn } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import ky from 'ky';
 import { request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { Agent, Client } from 'undici';
+import { HandWrittenConnection } from './hand-written-exchange.js';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const { Transport } = await import(here('../dist/transport.js'));
@@ -91,7 +91,7 @@ try {
   const agent = new Agent();
   const client = new Client(url);
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
-  const raw = await rawExchange(new URL(url));
+  const raw = new HandWrittenConnection(url);
   console.log(`an 18-operation POST /v1/batch to one dcache node (${url}), one at a time:`);
   await compare(
     {
@@ -116,8 +116,11 @@ try {
         return decodeBatch(new Uint8Array(await answer.body.arrayBuffer()), ops.length);
       },
       'node:http keep-alive Agent + msgpack': () => nodeHttpExchange(new URL(url), httpAgent, ops),
-      'hand-written HTTP/1.1 on one socket + msgpack': async () =>
-        decodeBatch(await raw(encodeBatch(ops)), ops.length),
+      'hand-written HTTP/1.1 on one socket + msgpack': async () => {
+        const fields = 'content-type: application/msgpack\r\naccept: application/msgpack\r\n';
+        const answer = await raw.request(fields, encodeBatch(ops), 10_000);
+        return decodeBatch(answer.body, ops.length);
+      },
     },
     2_000,
   );
@@ -160,34 +163,4 @@ function nodeHttpExchange(url, httpAgent, ops) {
     request.on('error', reject);
     request.end(body);
   });
-}
-
-/** One keep-alive socket; each call writes a POST and reads one content-length-framed answer. */
-async function rawExchange(url) {
-  const socket = connect({ host: url.hostname, port: Number(url.port) });
-  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-  socket.setNoDelay(true);
-  let pending;
-  let buffered = Buffer.alloc(0);
-  socket.on('data', (chunk) => {
-    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-    const end = buffered.indexOf('\r\n\r\n');
-    if (end === -1) return;
-    const head = buffered.toString('latin1', 0, end);
-    const length = Number(/content-length: *(\d+)/i.exec(head)[1]);
-    if (buffered.length < end + 4 + length) return;
-    const body = buffered.subarray(end + 4, end + 4 + length);
-    buffered = buffered.subarray(end + 4 + length);
-    pending(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-  });
-  const exchange = (body) =>
-    new Promise((resolve) => {
-      pending = resolve;
-      socket.write(
-        `POST /v1/batch HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/msgpack\r\naccept: application/msgpack\r\ncontent-length: ${body.length}\r\n\r\n`,
-      );
-      socket.write(body);
-    });
-  exchange.close = () => socket.destroy();
-  return exchange;
 }

@@ -12,6 +12,9 @@
 //   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
 //   BENCH_KEYS=500 node bench/run.js        (the same workload over fewer keys)
 //
+// BENCH_HAND_WRITTEN=1 adds 'dcache client, hand-written exchange (bench only)': this build's
+// client on the same nodes, its batches sent by bench/hand-written-exchange.js instead of undici.
+//
 // BENCH_BASELINE=<another checkout's packages/client, built> adds that checkout's client and server
 // as contenders named '… (baseline)', on three nodes of their own, alternated like the rest: the
 // cost of a change measured in the same run, on the same noisy machine, as the before/after ratio.
@@ -21,6 +24,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { handWrittenTransports } from './hand-written-exchange.js';
 import { freePort, hasBinary, memcachedArgs, processTracker, waitForPort } from './processes.js';
 import { xorshift } from './xorshift.js';
 
@@ -247,6 +251,26 @@ async function addDcache({ clientDist, serverBin }, suffix) {
           : undefined,
       ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
       close: () => client.close(),
+    });
+  }
+  if (suffix === '' && process.env.BENCH_HAND_WRITTEN === '1') {
+    const dist = (file) => resolve(clientDist, '..', file);
+    const transports = handWrittenTransports(
+      await import(dist('transport.js')),
+      await import(dist('wire.js')),
+    );
+    const client = transports.build(
+      () => new DistributedCacheClient(urls, { batch: true, timeout: 10_000 }),
+    );
+    contenders.push({
+      name: 'dcache client, hand-written exchange (bench only)',
+      pids,
+      batching: { stats: () => client.getBatchingStats(), nodes: urls.length },
+      ops: { get: (k) => client.get(k), set: (k, v) => client.set(k, v) },
+      close: async () => {
+        await client.close();
+        transports.close();
+      },
     });
   }
 }
