@@ -108,8 +108,8 @@ async function exchange(connection, ringNodes, node, ops, timeout, wire) {
 }
 
 /**
- * Makes the clients built inside `build()` send their batches through {@link HandWrittenConnection}s
- * instead of undici; every other client keeps its transport. `transport` and `wire` are the client
+ * Makes the clients built inside `build()` send their batches through a
+ * {@link HandWrittenConnection} per node instead of undici; every other client keeps its transport. `transport` and `wire` are the client
  * build's `dist/transport.js` and `dist/wire.js` modules. The swapped `batch` keeps the original's
  * contract for the benchmark's traffic (results decoded, a non-2xx answer thrown), but does not
  * show node clocks to the client's stamp clock (its private hook): one call per batch left out.

@@ -4,8 +4,9 @@
 // once), and a whole 18-operation batch request against one real dcache node through the client's
 // transport (undici's dispatcher, batch-exchange.ts) against bare undici `Agent.request` and
 // `Client.request`, `node:http` with a keep-alive Agent, and a hand-written HTTP/1.1 exchange on
-// one socket (bench/hand-written-exchange.js: no pool, no parser beyond content-length), all doing the same msgpack
-// work. Sequential requests; the variants alternate; medians of 5 measured rounds (one warm-up).
+// one socket (bench/hand-written-exchange.js: no pool, no parser beyond content-length), all doing
+// the same msgpack work. Sequential requests; the variants alternate; medians of 5 measured rounds
+// (one warm-up).
 //
 //   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
 //   node bench/request-cost.js            (in packages/client; ~20 s)
