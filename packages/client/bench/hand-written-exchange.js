@@ -35,10 +35,14 @@ export class HandWrittenConnection {
     bytes.set(body, head.length);
     socket.write(bytes);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`no answer from ${this.#hostHeader} within ${timeoutMs} ms`));
-      }, timeoutMs);
+      const timer = setTimeout(
+        () =>
+          this.#drop(
+            socket,
+            new Error(`no answer from ${this.#hostHeader} within ${timeoutMs} ms`),
+          ),
+        timeoutMs,
+      );
       this.#pending.push({ resolve, reject, timer });
     });
   }
@@ -50,16 +54,22 @@ export class HandWrittenConnection {
   #open() {
     const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
     socket.on('data', (chunk) => this.#take(chunk));
-    socket.on('error', (error) => this.#failAll(error));
-    socket.on('close', () => {
-      if (this.#socket === socket) this.#socket = undefined;
-      this.#failAll(new Error(`connection to ${this.#hostHeader} closed`));
-    });
+    socket.on('error', (error) => this.#drop(socket, error));
+    socket.on('close', () =>
+      this.#drop(socket, new Error(`connection to ${this.#hostHeader} closed`)),
+    );
     this.#socket = socket;
     return socket;
   }
 
-  #failAll(error) {
+  /**
+   * Gives up the connection and fails what waits on it. Only the current one: a connection dropped
+   * earlier (timed out) may close after the next has taken new requests.
+   */
+  #drop(socket, error) {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    socket.destroy();
     const pending = this.#pending;
     this.#pending = [];
     this.#buffered = null;
@@ -109,8 +119,8 @@ async function exchange(connection, ringNodes, node, ops, timeout, wire) {
 
 /**
  * Makes the clients built inside `build()` send their batches through a
- * {@link HandWrittenConnection} per node instead of undici; every other client keeps its transport. `transport` and `wire` are the client
- * build's `dist/transport.js` and `dist/wire.js` modules. The swapped `batch` keeps the original's
+ * {@link HandWrittenConnection} per node instead of undici; every other client keeps its transport.
+ * `transport` and `wire` are the client build's `dist/transport.js` and `dist/wire.js` modules. The swapped `batch` keeps the original's
  * contract for the benchmark's traffic (results decoded, a non-2xx answer thrown), but does not
  * show node clocks to the client's stamp clock (its private hook): one call per batch left out.
  */
