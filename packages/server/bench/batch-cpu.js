@@ -7,7 +7,8 @@
 // Knobs: BATCH_CPU_KEYS (1000) keys stored, the batches' keys drawn from 1.2× as many (some miss);
 // BATCH_CPU_COLD_BYTES (0) bytes of a 64 MiB buffer written before each batch: in the client
 // benchmark the client and the kernel run between two batches of a node and evict its data from
-// the CPU caches, which a loop of batches alone never does (README "With the CPU caches cold").
+// the CPU caches, which a loop of batches alone never does (docs/performance/server.md, "With the
+// CPU caches cold").
 // With it, what is measured is the time of the batches alone (this thread's, GC pauses included)
 // instead of the process's CPU time, which would count the evicting too.
 // BATCH_CPU_KIND (mixed): every operation a hit, a miss or a set instead of the mix, to price each.
