@@ -1,15 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { HintStore } from '../src/replication/hints.js';
+import { HintStore, MAX_HINT_TARGETS } from '../src/replication/hints.js';
 
 const A = 'http://127.0.0.1:1';
 const B = 'http://127.0.0.1:2';
 
-function store(maxHints = 10, maxHintAge = 1000) {
+function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
   let now = 0;
   const fenced: [string, number, string][] = [];
   const hints = new HintStore({
     maxHints,
     maxHintAge,
+    ...(maxTargets === undefined ? {} : { maxTargets }),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
   });
@@ -72,5 +73,35 @@ describe('HintStore', () => {
     hints.expire();
     expect(fenced).toEqual([[A, 1, 'age']]);
     expect(hints.stats.hintsPending).toBe(1);
+  });
+
+  it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {
+    const { hints } = store(10, 1000, 2);
+    const C = 'http://127.0.0.1:3';
+    expect(hints.add(A, 'a', false)).toBe(true);
+    expect(hints.add(B, 'b', false)).toBe(true);
+    expect(hints.add(C, 'c', false)).toBe(false);
+    // Targets already held still take keys.
+    expect(hints.add(A, 'a2', false)).toBe(true);
+    expect(hints.stats).toEqual({
+      hintsStored: 3,
+      hintsReplayed: 0,
+      hintsDropped: 1,
+      hintsPending: 3,
+    });
+    expect([...hints.targets()].map(([target]) => target)).toEqual([A, B]);
+    // Once B's hints are delivered, its place is free.
+    hints.delivered(B, 'b', 0);
+    expect(hints.add(C, 'c', false)).toBe(true);
+    expect([...hints.targets()].map(([target]) => target)).toEqual([A, C]);
+  });
+
+  it('holds MAX_HINT_TARGETS targets by default', () => {
+    const { hints } = store(1000);
+    const accepted = Array.from({ length: MAX_HINT_TARGETS + 5 }, (_, i) =>
+      hints.add(`http://127.0.0.1:${i + 1}`, 'k', false),
+    );
+    expect(accepted.filter(Boolean)).toHaveLength(MAX_HINT_TARGETS);
+    expect(accepted.slice(MAX_HINT_TARGETS)).toEqual([false, false, false, false, false]);
   });
 });

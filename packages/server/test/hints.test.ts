@@ -138,4 +138,30 @@ describe('hints', () => {
       [400, 'bad_op'],
     ]);
   });
+
+  it('holds hints for at most 64 other nodes: a client naming thousands is refused past that', async () => {
+    const b = await startCliNode(['--token', 'cluster']);
+    const before = b.rss();
+    // Closed ports on another loopback address: every target stays unanswered, so each one the
+    // node took would be probed every 250 ms for as long as it runs.
+    const results: unknown[][] = [];
+    for (let round = 0; round < 2; round++) {
+      const ops = Array.from({ length: 1000 }, (_, i) => [
+        'hint',
+        `k${i}`,
+        `http://127.0.0.9:${20000 + round * 1000 + i}`,
+        false,
+      ]);
+      results.push(...(await batch(b, ops)));
+    }
+    expect(results.slice(0, 64).every((r) => r[0] === 204)).toBe(true);
+    expect(results.slice(64).map((r) => `${String(r[0])} ${String(r[1])}`)).toEqual(
+      Array.from({ length: 2000 - 64 }, () => '503 too_many_hint_targets'),
+    );
+    expect(await stats(b)).toMatchObject({ hintsPending: 64, hintsDropped: 2000 - 64 });
+    // Probing the 64 for a few rounds costs the node next to nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    expect((await batch(b, [['get', 'nothing']]))[0]![0]).toBe(404);
+    expect(b.rss() - before).toBeLessThan(100 * 1024 * 1024);
+  });
 });

@@ -24,8 +24,18 @@ export interface TargetHints {
   oldest: number;
 }
 
+/**
+ * Nodes one node holds hints for at once. Each is probed every hint replay interval until it
+ * answers, so without a bound a client naming thousands of targets (the default `--peers` takes
+ * any origin) would have the node probing all of them, four times a second, for ever. A cluster
+ * with this many nodes down at once has lost far more than its replicas can cover.
+ */
+export const MAX_HINT_TARGETS = 64;
+
 export interface HintStoreOptions {
   maxHints: number;
+  /** Targets held at once; a hint for another one is refused. @default MAX_HINT_TARGETS */
+  maxTargets?: number;
   maxHintAge: number;
   now: () => number;
   /** Told when a target's hints turn into a fence (overflow or age), with how many keys went. */
@@ -42,11 +52,13 @@ export interface HintStoreOptions {
 export class HintStore {
   readonly #targets = new Map<string, TargetHints>();
   readonly #options: HintStoreOptions;
+  readonly #maxTargets: number;
   #pending = 0;
   readonly #stats = { hintsStored: 0, hintsReplayed: 0, hintsDropped: 0 };
 
   constructor(options: HintStoreOptions) {
     this.#options = options;
+    this.#maxTargets = options.maxTargets ?? MAX_HINT_TARGETS;
   }
 
   get stats(): HintStats {
@@ -58,17 +70,25 @@ export class HintStore {
     return this.#targets.entries();
   }
 
-  /** Remembers that `target` missed the write of `key`. */
-  add(target: string, key: string, standIn: boolean): void {
-    this.#stats.hintsStored++;
+  /**
+   * Remembers that `target` missed the write of `key`. False, and nothing kept, when `target` is
+   * new and the store already holds hints for `maxTargets` others: the sender then hands the hint
+   * to another replica, or fences the target itself.
+   */
+  add(target: string, key: string, standIn: boolean): boolean {
     let hints = this.#targets.get(target);
+    if (hints === undefined && this.#targets.size >= this.#maxTargets) {
+      this.#stats.hintsDropped++;
+      return false;
+    }
+    this.#stats.hintsStored++;
     if (hints === undefined) {
       hints = { keys: new Map(), fence: false, oldest: 0 };
       this.#targets.set(target, hints);
     }
     if (hints.fence) {
       this.#stats.hintsDropped++;
-      return;
+      return true;
     }
     const known = hints.keys.get(key);
     if (known !== undefined) {
@@ -76,16 +96,17 @@ export class HintStore {
       // count as delivering it. Still a stand-in only if every write it held was as one.
       known.generation++;
       if (!standIn) known.standIn = false;
-      return;
+      return true;
     }
     if (this.#pending >= this.#options.maxHints) {
       this.#stats.hintsDropped++;
       this.#fence(target, hints, 'overflow');
-      return;
+      return true;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
     hints.keys.set(key, { standIn, generation: 0 });
     this.#pending++;
+    return true;
   }
 
   /** Turns hints older than `maxHintAge` into a fence of their target. */

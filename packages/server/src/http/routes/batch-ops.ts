@@ -6,6 +6,7 @@ import { COPY_ORIGINS } from '../../replication/replica-store.js';
 import type { CopyOrigin } from '../../replication/replica-store.js';
 import { stampOf } from '../../replication/replica-order.js';
 import { peerOrigin } from '../../replication/replication-options.js';
+import { MAX_HINT_TARGETS } from '../../replication/hints.js';
 import { MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
 import { MsgpackWriter } from '../codec/msgpack-writer.js';
 import type { ItemsVerdict } from '../codec/msgpack-items.js';
@@ -109,6 +110,11 @@ export function batchRunner(node: NodeState): RunBatch {
     413,
     'too_large',
     `the value exceeds the limit of ${maxValueBytes} bytes`,
+  );
+  const hintTargetsFull = new Refused(
+    503,
+    'too_many_hint_targets',
+    `this node already holds hints for ${MAX_HINT_TARGETS} other nodes; hand this one to another replica`,
   );
   const badOrigin = badOp(`origin must be one of ${COPY_ORIGINS.map((o) => `"${o}"`).join(', ')}`);
   const accept = (stamp: unknown): number | Refused => replicas.accept(stamp);
@@ -296,8 +302,7 @@ export function batchRunner(node: NodeState): RunBatch {
         if (options.peers !== undefined && !options.peers.includes(target)) {
           return new Refused(403, 'peer_refused', `${target} is not one of this node's --peers`);
         }
-        hints.add(target, key, op[3] === true);
-        return status(204);
+        return hints.add(target, key, op[3] === true) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
         const stamp = accept(op[2]);
