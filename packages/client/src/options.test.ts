@@ -235,6 +235,13 @@ describe('resolveOptions', () => {
       /"maxBatchesInFlight" must be a number, got string/,
     ],
     ['keyPrefix not a string', NODES, { keyPrefix: 7 }, TypeError, /"keyPrefix" must be a string/],
+    [
+      'keyPrefix with a lone surrogate',
+      NODES,
+      { keyPrefix: 'app\udfff:' },
+      RangeError,
+      /"keyPrefix" must be well-formed Unicode/,
+    ],
     ['tls not an object', NODES, { tls: true }, TypeError, /"tls" must be an object/],
     [
       'onNodeDown not a function',

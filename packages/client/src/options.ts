@@ -6,6 +6,7 @@ import type { ClientHooks } from './hooks.js';
 import type { ResolvedTransition } from './transition.js';
 import { tlsOption } from './tls-options.js';
 import type { TlsOptions } from './tls-options.js';
+import { assertWellFormed } from './validate.js';
 
 /**
  * How values are written: 'msgpack' keeps every supported type exactly (msgpackr, flags 256);
@@ -334,6 +335,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   if (options.keyPrefix !== undefined && typeof options.keyPrefix !== 'string') {
     throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
   }
+  if (options.keyPrefix !== undefined) assertWellFormed(options.keyPrefix, 'option "keyPrefix"');
 
   return {
     nodes: resolved,

@@ -3,6 +3,21 @@
 export function assertKey(key: unknown, name = 'key'): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`${name} must be a string, got ${typeof key}`);
   if (key === '') throw new RangeError(`${name} must not be empty`);
+  assertWellFormed(key, name);
+}
+
+/**
+ * Keys travel as UTF-8, where a lone UTF-16 surrogate has no form: encoders write U+FFFD in its
+ * place, so '\ud800' and '\udbff' would be one key on the nodes, each overwriting the other.
+ */
+export function assertWellFormed(text: string, name: string): void {
+  // ES2024's String#isWellFormed (Node ≥ 20), not in this project's TypeScript lib yet; on the
+  // one-byte strings most keys are it answers without reading them.
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+    throw new RangeError(
+      `${name} must be well-formed Unicode: it holds a lone surrogate, which has no UTF-8 form`,
+    );
+  }
 }
 
 export function assertValue(value: unknown): void {

@@ -39,6 +39,18 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     /key must be a string, got number/,
   ],
   ['get: empty key', call((c) => c.get('')), RangeError, /key must not be empty/],
+  [
+    'set: key with a lone surrogate (no UTF-8 form)',
+    call((c) => c.set('a\ud800', 1)),
+    RangeError,
+    /key must be well-formed Unicode: it holds a lone surrogate/,
+  ],
+  [
+    'getMany: a key with a lone low surrogate',
+    call((c) => c.getMany(['ok', '\udc00x'])),
+    RangeError,
+    /keys\[1\] must be well-formed Unicode/,
+  ],
   ['has: undefined key', call((c) => c.has(untyped(undefined))), TypeError, /key must be a string/],
   ['set: object key', call((c) => c.set(untyped({}), 1)), TypeError, /key must be a string/],
   [

@@ -132,6 +132,43 @@ describe('scanItems', () => {
   });
 });
 
+describe("scanItems with strings: 'check'", () => {
+  const check = (bytes: number[]) => scanItems(new Uint8Array(bytes), 10, { strings: 'check' });
+  // A str of `bytes` in each of the four headers msgpack has for it.
+  const everyHeader = (bytes: number[]): number[][] => [
+    [0xa0 | bytes.length, ...bytes],
+    [0xd9, bytes.length, ...bytes],
+    [0xda, 0, bytes.length, ...bytes],
+    [0xdb, 0, 0, 0, bytes.length, ...bytes],
+  ];
+
+  it('refuses a str that is not UTF-8, in every header, where skipping takes it', () => {
+    for (const bad of [
+      [0xed, 0xa0, 0x80], // '\ud800' as WTF-8: a surrogate
+      [0x61, 0xff, 0xfe], // bytes no UTF-8 has
+      [0xc3], // a sequence cut short
+      [0xc0, 0xaf], // an overlong '/'
+    ]) {
+      for (const str of everyHeader(bad)) {
+        expect(check([0x91, ...str])).toBe('bad_utf8');
+        expect(scanItems(new Uint8Array([0x91, ...str]), 10)).toBe('ok');
+      }
+    }
+  });
+
+  it('takes ASCII and well-formed UTF-8, astral characters included; bins are not strings', () => {
+    const text = [...new TextEncoder().encode('clé 🦄 键')];
+    for (const str of [...everyHeader(text), ...everyHeader([0x6b, 0x65, 0x79])]) {
+      expect(check([0x92, ...str, 0xc4, 2, 0xff, 0xfe])).toBe('ok');
+    }
+    expect(check([...pack(['set', 'k', 'v'])])).toBe('ok');
+  });
+
+  it('leaves a str cut off by the end of the body to the truncation check', () => {
+    expect(check([0xa3, 0xed, 0xa0])).toBe('truncated');
+  });
+});
+
 describe('declaredArrayLength', () => {
   it.each([
     ['fixarray', [0x93], 3],

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { MAX_NESTING } from './nesting.js';
 
 /** Whole sizes of the fixed-size types from 0xc0 up (nil, bool, numbers); 0 = not one. */
@@ -22,7 +23,14 @@ for (const [type, size] of [
 
 /** Why `scanItems` refused a body, or 'ok' when the decoder may have it. */
 export type ItemsVerdict =
-  'ok' | 'too_many_items' | 'too_deep' | 'extension' | 'trailing_bytes' | 'truncated' | 'invalid';
+  | 'ok'
+  | 'too_many_items'
+  | 'too_deep'
+  | 'extension'
+  | 'trailing_bytes'
+  | 'truncated'
+  | 'invalid'
+  | 'bad_utf8';
 
 /** What `scanItems` accepts beyond its item count. */
 export interface ScanShape {
@@ -30,6 +38,29 @@ export interface ScanShape {
   maxDepth?: number;
   /** 'refuse' answers 'extension' at the first one; 'skip' steps over it by its length. @default 'refuse' */
   extensions?: 'refuse' | 'skip';
+  /**
+   * 'check' answers 'bad_utf8' at a str that is not well-formed UTF-8, as msgpack requires: decoders
+   * put U+FFFD in its place, so two different byte strings would read as one string (one key).
+   * @default 'skip'
+   */
+  strings?: 'check' | 'skip';
+}
+
+/** What {@link strEnd} answers for a str that is not well-formed UTF-8. */
+const BAD_UTF8 = -1;
+
+/**
+ * Where the str whose bytes start at `start` ends; BAD_UTF8 when `check` and they are not
+ * well-formed UTF-8 (ASCII is told without leaving JavaScript). A str cut off by the body's end is
+ * left to the truncation check.
+ */
+function strEnd(body: Uint8Array, start: number, length: number, check: boolean): number {
+  const end = start + length;
+  if (!check || end > body.length) return end;
+  for (let i = start; i < end; i++) {
+    if (body[i]! >= 0x80) return isUtf8(body.subarray(start, end)) ? end : BAD_UTF8;
+  }
+  return end;
 }
 
 /** Whole sizes of fixext 1–16 (0xd4–0xd8): type byte, ext type, data. */
@@ -43,8 +74,9 @@ let left = new Float64Array(64);
  * Refuses, as soon as it sees them: more than `maxItems` items; nesting past `maxDepth`; any
  * extension type (fixext 0xd4–0xd8, ext 8/16/32 0xc7–0xc9, timestamps included) unless told to
  * skip them; bytes after the value; a body that ends inside the value ('truncated'); the never-used
- * type byte 0xc1 ('invalid'). Strings and binaries are skipped by their length, so the walk costs
- * one step per item, never one per byte of a value. An 'ok' body is whole, so a reader may act on
+ * type byte 0xc1 ('invalid'); with `strings: 'check'`, a str that is not UTF-8. Binaries (and
+ * unchecked strings) are skipped by their length, so the walk costs one step per item, never one
+ * per byte of a value. An 'ok' body is whole, so a reader may act on
  * its first items before reaching the last (the batch decodes its operations in place). Why: msgpackr builds every nested element before anyone can
  * look at it (an empty array is one byte of body but ~40 bytes of heap, so a 16 MiB body of them
  * costs ~0.6 GB), recurses once per level (overflowing the stack past ~1000), and it decodes some
@@ -53,7 +85,8 @@ let left = new Float64Array(64);
  * would miss what follows.
  */
 export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape = {}): ItemsVerdict {
-  const { maxDepth = MAX_NESTING, extensions = 'refuse' } = shape;
+  const { maxDepth = MAX_NESTING, extensions = 'refuse', strings = 'skip' } = shape;
+  const checkStrings = strings === 'check';
   if (left.length < maxDepth + 1) left = new Float64Array(maxDepth + 1);
   const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
   let at = 0;
@@ -78,14 +111,20 @@ export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape =
         container = true;
         at += 1;
       } else if (b <= 0xbf)
-        at += 1 + (b & 0x1f); // fixstr
+        at = strEnd(body, at + 1, b & 0x1f, checkStrings); // fixstr
       else if (FIXED_SIZE[b]! > 0) at += FIXED_SIZE[b]!;
-      else if (b === 0xc4 || b === 0xd9)
-        at += 2 + view.getUint8(at + 1); // bin 8, str 8
-      else if (b === 0xc5 || b === 0xda)
-        at += 3 + view.getUint16(at + 1); // bin 16, str 16
-      else if (b === 0xc6 || b === 0xdb)
-        at += 5 + view.getUint32(at + 1); // bin 32, str 32
+      else if (b === 0xc4)
+        at += 2 + view.getUint8(at + 1); // bin 8
+      else if (b === 0xc5)
+        at += 3 + view.getUint16(at + 1); // bin 16
+      else if (b === 0xc6)
+        at += 5 + view.getUint32(at + 1); // bin 32
+      else if (b === 0xd9)
+        at = strEnd(body, at + 2, view.getUint8(at + 1), checkStrings); // str 8
+      else if (b === 0xda)
+        at = strEnd(body, at + 3, view.getUint16(at + 1), checkStrings); // str 16
+      else if (b === 0xdb)
+        at = strEnd(body, at + 5, view.getUint32(at + 1), checkStrings); // str 32
       else if ((b >= 0xc7 && b <= 0xc9) || (b >= 0xd4 && b <= 0xd8)) {
         if (extensions === 'refuse') return 'extension';
         if (b >= 0xd4) at += FIXEXT_SIZE[b - 0xd4]!;
@@ -103,6 +142,7 @@ export function scanItems(body: Uint8Array, maxItems: number, shape: ScanShape =
         container = true;
         at += 5;
       } else return 'invalid'; // 0xc1 is never used
+      if (at === BAD_UTF8) return 'bad_utf8';
       // An empty container counts as a level too, as `[]` does in JSON.
       if (container && depth === maxDepth) return 'too_deep';
       if (children > 0) left[++depth] = children;
