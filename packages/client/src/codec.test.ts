@@ -41,6 +41,17 @@ const cases: [string, unknown][] = [
   ],
   ['empty Map', new Map()],
   ['Uint8Array', new Uint8Array([0, 1, 255])],
+  ['Float32Array', new Float32Array([1.5, -2, 300])],
+  ['Float64Array', new Float64Array([Math.PI, -0, Number.MAX_VALUE])],
+  ['Int16Array', new Int16Array([-1, 32767])],
+  ['Uint32Array', new Uint32Array([0xffff_ffff])],
+  ['BigInt64Array', new BigInt64Array([-(2n ** 63n), 1n])],
+  ['Uint8ClampedArray', new Uint8ClampedArray([0, 255])],
+  ['a view into part of a larger buffer', new Float32Array(new ArrayBuffer(64), 16, 3).fill(0.25)],
+  ['DataView', new DataView(Uint8Array.from([1, 2, 3]).buffer)],
+  ['ArrayBuffer', Uint8Array.from([4, 5]).buffer],
+  ['Set', new Set([1, 'a', new Date(0)])],
+  ['typed arrays nested', { embedding: new Float32Array([0.5, 0.25]), raw: [new Uint8Array([7])] }],
   ['small bigint', 5n],
   ['negative bigint', -5n],
   ['bigint at 2^64 - 1', 2n ** 64n - 1n],
@@ -53,6 +64,25 @@ const cases: [string, unknown][] = [
 ];
 
 describe('codec: msgpack values round-trip exactly', () => {
+  it('an Error and a RegExp come back as themselves', () => {
+    const error = roundTrip(new RangeError('boom', { cause: 'why' }));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toMatchObject({ message: 'boom', cause: 'why' });
+    expect(roundTrip(/a+b/giu)).toStrictEqual(/a+b/giu);
+  });
+
+  it("a typed array's bytes are its own, never what its encoding buffer held before", () => {
+    encodeValue({ password: 'hunter2-SECRET'.repeat(20) });
+    const { bytes } = encodeValue(new Float64Array(200));
+    // The stored bytes hold the 1,600 zero bytes and a few bytes of framing: nothing else.
+    expect(bytes.filter((b) => b !== 0).length).toBeLessThan(8);
+    expect(roundTrip(new Float64Array(200))).toStrictEqual(new Float64Array(200));
+  });
+
+  it('a Uint8Array value is still a plain msgpack bin, readable by any msgpack library', () => {
+    expect([...encodeValue(new Uint8Array([1, 2])).bytes]).toStrictEqual([0xc4, 2, 1, 2]);
+  });
+
   it.each(cases)('%s', (_name, value) => {
     const back = roundTrip(value);
     expect(back).toStrictEqual(value);

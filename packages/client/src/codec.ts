@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
 
 /** memcached-style client flags that name a value's encoding (docs/wire-protocol.md). */
@@ -14,13 +15,20 @@ export const FLAGS_MSGPACK = 256;
  * - `useBigIntExtension` keeps bigints beyond 64 bits (the default throws a RangeError) and
  *   `int64AsType: 'bigint'` reads 64-bit ints back as the bigints they were written from (numbers
  *   beyond 32 bits are written as float64, so they stay numbers).
- * Dates use the standard timestamp extension; Uint8Array is msgpack bin.
+ * - `moreTypes` writes every other typed array, `DataView`, `ArrayBuffer`, `Set`, `Error` and
+ *   `RegExp` as msgpackr's extensions for them, which read back as the same type. Without it
+ *   msgpackr writes a Float32Array as a bin of its byte length but copies one byte per element,
+ *   so the rest of the bin is whatever its buffer held before (another value's bytes), and Sets,
+ *   Errors and RegExps come back as arrays.
+ * Dates use the standard timestamp extension. A Uint8Array value is msgpack bin (moreTypes would
+ * make it an extension too; see encodeValue); one nested in another value is the extension.
  */
 const valuePackr = new Packr({
   useRecords: true,
   mapsAsObjects: false,
   useBigIntExtension: true,
   int64AsType: 'bigint',
+  moreTypes: true,
 });
 
 const utf8 = new TextDecoder();
@@ -42,7 +50,12 @@ export function encodeValue(value: unknown): EncodedValue {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
     return { bytes: ascii.encode(Object.is(value, -0) ? '-0' : String(value)), flags: FLAGS_JSON };
   }
-  return { bytes: valuePackr.pack(value), flags: FLAGS_MSGPACK };
+  // msgpackr writes a Buffer as bin even with moreTypes: a view, so the bytes are copied once.
+  const packed =
+    value instanceof Uint8Array && value.constructor === Uint8Array
+      ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+      : value;
+  return { bytes: valuePackr.pack(packed), flags: FLAGS_MSGPACK };
 }
 
 /**
