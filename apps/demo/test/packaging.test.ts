@@ -219,6 +219,43 @@ describe('the packages as users install them from npm', () => {
       memoryKeyv: 1,
     });
 
+    // CommonJS too: Node ≥ 20.19 require()s an ES module, given an exports condition it may take.
+    const commonJs = `
+      const { DistributedCacheClient } = require('@dcache/client');
+      const { LruCache } = require('@dcache/core');
+      const { HashRing } = require('@dcache/ring');
+      const { CacheServer } = require('@dcache/server');
+      const { DcacheMemoryStore } = require('@dcache/keyv');
+      (async () => {
+        const client = new DistributedCacheClient([process.argv[2]], { replicas: 1 });
+        await client.set('from-cjs', { via: 'require' });
+        const back = await client.get('from-cjs');
+        await client.close();
+        const local = new LruCache({ maxItems: 2 });
+        local.set('k', 'v');
+        console.log(JSON.stringify({
+          via: back.via,
+          local: local.get('k'),
+          owner: new HashRing(['http://a', 'http://b']).get('k').startsWith('http://'),
+          server: typeof CacheServer,
+          keyvStore: typeof DcacheMemoryStore,
+        }));
+      })();
+    `;
+    await writeFile(join(app, 'check.cjs'), commonJs);
+    const { stdout: fromCommonJs } = await run(process.execPath, ['check.cjs', url!], {
+      cwd: app,
+      env: userEnv,
+      timeout: 30_000,
+    });
+    expect(JSON.parse(fromCommonJs.trim())).toEqual({
+      via: 'require',
+      local: 'v',
+      owner: true,
+      server: 'function',
+      keyvStore: 'function',
+    });
+
     // What the script wrote is really on the node: a plain HTTP read sees it as JSON.
     const response = await fetch(`${url}/v1/keys/a`, { headers: { accept: 'application/json' } });
     expect(response.status).toBe(200);
