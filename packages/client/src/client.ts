@@ -114,6 +114,8 @@ export class DistributedCacheClient {
   /** The `valueEncoding` option's encoder. */
   readonly #encode: (value: unknown) => EncodedValue;
   #closed = false;
+  /** The first close()'s shutdown, which every later close() answers too. */
+  #closing: Promise<void> | undefined;
   /** Set when `nodes` was a discovery URL: DNS then owns the membership. */
   readonly #discovery: Discovery | undefined;
   readonly #addresses = new AddressBook();
@@ -563,11 +565,16 @@ export class DistributedCacheClient {
   }
 
   /** Waits for background replica writes and repairs, stops probes and closes connections. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#discovery?.close();
-    await this.#cluster.close();
+  close(): Promise<void> {
+    // Every caller waits for the same shutdown: two signal handlers must not exit early.
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = (async () => {
+        this.#discovery?.close();
+        await this.#cluster.close();
+      })();
+    }
+    return this.#closing;
   }
 
   #assertOpen(): void {

@@ -283,4 +283,19 @@ describe('operations', () => {
     expect(await reads).toStrictEqual(['kept', false, new Map([['close:same-tick', 'kept']])]);
     await closed;
   });
+
+  it('a second close() waits for the same shutdown as the first', async () => {
+    const closing = connect(cluster.urls);
+    const writes = [closing.set('close:twice', 'v', { ttl: 60_000 }), closing.delete('close:x')];
+    const first = closing.close();
+    const second = closing.close();
+    // The same promise: a second caller (another signal handler, say) cannot resolve earlier.
+    expect(second).toBe(first);
+    let done = false;
+    void second.then(() => (done = true));
+    await Promise.all(writes);
+    await first;
+    expect(done).toBe(true);
+    expect(closing.close()).toBe(first);
+  });
 });
