@@ -1,7 +1,7 @@
 import { getEventListeners } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { deferred } from '../test/deferred.js';
-import { abortable, signalOption } from './abortable.js';
+import { abortable, INCR_OPTIONS, SET_OPTIONS, signalOption } from './abortable.js';
 
 describe('abortable', () => {
   it('passes the outcome through and leaves no listener on the signal once settled', async () => {
@@ -61,7 +61,14 @@ describe('signalOption', () => {
   it('takes an AbortSignal or nothing, and names anything else', () => {
     const { signal } = new AbortController();
     expect(signalOption(undefined)).toBeUndefined();
-    expect(signalOption({ ttl: 5 })).toBeUndefined();
+    expect(signalOption({ ttl: 5 }, SET_OPTIONS)).toBeUndefined();
+    expect(signalOption({ initial: 1, ttl: 5 }, INCR_OPTIONS)).toBeUndefined();
+    // memjs' { expires } or a misspelt ttl would otherwise store a value that never expires.
+    expect(() => signalOption({ expires: 5 }, SET_OPTIONS)).toThrow(
+      'unknown option "expires" (this call takes signal, ttl)',
+    );
+    expect(() => signalOption({ TTL: 5 }, SET_OPTIONS)).toThrow('unknown option "TTL"');
+    expect(() => signalOption({ ttl: 5 })).toThrow('unknown option "ttl" (this call takes signal)');
     expect(signalOption({ signal })).toBe(signal);
     expect(() => signalOption({ signal: null })).toThrow(
       new TypeError('signal must be an AbortSignal, got null'),

@@ -4,11 +4,29 @@
 /** The callers waiting on each signal, so that a signal gets one abort listener however many calls share it. */
 const waiting = new WeakMap<AbortSignal, Set<(reason: unknown) => void>>();
 
-/** The `signal` of a call's options: undefined when none; a TypeError for anything else. */
-export function signalOption(options: unknown): AbortSignal | undefined {
+/** The options of a call: every call's, a storing call's (`ttl`) and incr/decr's (`initial`). */
+export const CALL_OPTIONS: ReadonlySet<string> = new Set(['signal']);
+export const SET_OPTIONS: ReadonlySet<string> = new Set(['signal', 'ttl']);
+export const INCR_OPTIONS: ReadonlySet<string> = new Set(['signal', 'ttl', 'initial']);
+
+/**
+ * The `signal` of a call's options: undefined when none; a TypeError for anything else, and for an
+ * option the call does not take (`known`).
+ */
+export function signalOption(
+  options: unknown,
+  known: ReadonlySet<string> = CALL_OPTIONS,
+): AbortSignal | undefined {
   if (options === undefined) return undefined;
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object like { signal }');
+  }
+  // A misspelt or foreign option ({ expires } from memjs, { TTL }) silently ignored would store a
+  // value that never expires.
+  for (const name of Object.keys(options)) {
+    if (!known.has(name)) {
+      throw new TypeError(`unknown option "${name}" (this call takes ${[...known].join(', ')})`);
+    }
   }
   const signal = (options as { signal?: unknown }).signal;
   if (signal === undefined || signal instanceof AbortSignal) return signal;

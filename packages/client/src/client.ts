@@ -1,5 +1,5 @@
 import { SingleFlight } from '@dcache/core';
-import { abortable, signalOption } from './abortable.js';
+import { abortable, INCR_OPTIONS, SET_OPTIONS, signalOption } from './abortable.js';
 import { AddressBook } from './address-book.js';
 import { Cluster } from './cluster.js';
 import { Discovery } from './discovery.js';
@@ -284,7 +284,7 @@ export class DistributedCacheClient {
     const call = startCall('getOrSet', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signalOption(options, SET_OPTIONS), () =>
         readThrough(this.#readThrough, key, loader, ttl, call),
       ),
     );
@@ -303,7 +303,7 @@ export class DistributedCacheClient {
     const call = startCall('set', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signalOption(options, SET_OPTIONS), () =>
         storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch, call),
       ),
     );
@@ -412,7 +412,7 @@ export class DistributedCacheClient {
   ): Promise<boolean> {
     this.#assertOpen();
     const ttl = ttlOption(options);
-    const signal = signalOption(options);
+    const signal = signalOption(options, SET_OPTIONS);
     const encoded: [string, EncodedValue][] = [];
     for (const entry of entries) {
       if (!Array.isArray(entry)) throw new TypeError('setMany takes [key, value] pairs');
@@ -470,7 +470,7 @@ export class DistributedCacheClient {
     const call = startCall('incr', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signalOption(options, INCR_OPTIONS), () =>
         incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch, call),
       ),
     );
@@ -485,7 +485,7 @@ export class DistributedCacheClient {
     const call = startCall('decr', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signalOption(options, INCR_OPTIONS), () =>
         incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch, call),
       ),
     );
@@ -642,7 +642,7 @@ export class DistributedCacheClient {
     );
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signalOption(options, SET_OPTIONS), () =>
         storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch, call),
       ),
     );

@@ -234,6 +234,14 @@ describe('resolveOptions', () => {
       TypeError,
       /"maxBatchesInFlight" must be a number, got string/,
     ],
+    [
+      'a misspelt option',
+      NODES,
+      { replica: 2 },
+      TypeError,
+      /unknown option "replica" \(known: replicas, writeConsistency, /,
+    ],
+    ["another client's option", NODES, { retries: 3 }, TypeError, /unknown option "retries"/],
     ['keyPrefix not a string', NODES, { keyPrefix: 7 }, TypeError, /"keyPrefix" must be a string/],
     [
       'keyPrefix with a lone surrogate',

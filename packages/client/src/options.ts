@@ -286,6 +286,33 @@ export function resolveNode(spec: unknown, name: string, vnodes: number): Resolv
   return { url: normaliseNode(url, `${name}.url`), weight };
 }
 
+/** Every option of the constructor: the compiler holds this to ClientOptions, both ways. */
+const OPTION_NAMES = {
+  replicas: true,
+  writeConsistency: true,
+  timeout: true,
+  token: true,
+  vnodes: true,
+  failureThreshold: true,
+  probeInterval: true,
+  restoreRate: true,
+  batch: true,
+  maxBatchSize: true,
+  maxBatchBytes: true,
+  maxBatchesInFlight: true,
+  keyPrefix: true,
+  tls: true,
+  valueEncoding: true,
+  discovery: true,
+  transition: true,
+  onNodeDown: true,
+  onNodeUp: true,
+  onBackgroundError: true,
+  onMembershipChange: true,
+  onDiscoveryError: true,
+  onTransition: true,
+} as const satisfies Record<keyof ClientOptions, true>;
+
 /** Validates the constructor arguments in one place; throws TypeError/RangeError naming the problem. */
 export function resolveOptions(nodes: unknown, options: ClientOptions = {}): ResolvedOptions {
   const target = typeof nodes === 'string' ? parseDiscoveryUrl(nodes) : undefined;
@@ -300,6 +327,13 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   }
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object');
+  }
+  // A misspelt option ({ replica: 2 }) silently ignored would run with its default.
+  const unknown = Object.keys(options).find((name) => !Object.hasOwn(OPTION_NAMES, name));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `unknown option "${unknown}" (known: ${Object.keys(OPTION_NAMES).join(', ')})`,
+    );
   }
   if (target === undefined && options.discovery !== undefined) {
     throw new TypeError(

@@ -40,6 +40,24 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
   ],
   ['get: empty key', call((c) => c.get('')), RangeError, /key must not be empty/],
   [
+    "set: memjs' expires option (would never expire)",
+    call((c) => c.set('k', 1, untyped({ expires: 60 }))),
+    TypeError,
+    /unknown option "expires" \(this call takes signal, ttl\)/,
+  ],
+  [
+    'get: a ttl, which get does not take',
+    call((c) => c.get('k', untyped({ ttl: 5 }))),
+    TypeError,
+    /unknown option "ttl" \(this call takes signal\)/,
+  ],
+  [
+    'incr: a misspelt initial',
+    call((c) => c.incr('k', 1, untyped({ inital: 0 }))),
+    TypeError,
+    /unknown option "inital"/,
+  ],
+  [
     'set: key with a lone surrogate (no UTF-8 form)',
     call((c) => c.set('a\ud800', 1)),
     RangeError,
