@@ -212,10 +212,59 @@ function tlsPair(tls: { cert: unknown; key: unknown }): {
   return pair;
 }
 
+/** Every option of the node: the compiler holds this to ServerOptions, both ways. */
+const OPTION_NAMES = {
+  maxMemory: true,
+  maxItems: true,
+  defaultTtl: true,
+  maxKeyBytes: true,
+  maxValueBytes: true,
+  maxBatchOps: true,
+  maxBatchBytes: true,
+  token: true,
+  nodeId: true,
+  tls: true,
+  logLevel: true,
+  logFormat: true,
+  closeTimeout: true,
+  shutdownGrace: true,
+  now: true,
+  memcachedPort: true,
+  maxConnections: true,
+  idleTimeout: true,
+  snapshotFile: true,
+  memcachedHost: true,
+  memcachedMaxConnections: true,
+  memcachedMaxUnsentBytes: true,
+  memcachedAuthFile: true,
+  memcachedTls: true,
+  maxInflightBodyBytes: true,
+  headersTimeout: true,
+  requestTimeout: true,
+  keepAliveTimeout: true,
+  tombstoneGrace: true,
+  maxClockSkew: true,
+  stallThreshold: true,
+  trustSnapshot: true,
+  maxHints: true,
+  maxHintAge: true,
+  hintReplayInterval: true,
+  peers: true,
+} as const satisfies Record<keyof ServerOptions, true>;
+
 /** The one place options are defaulted and validated; throws a TypeError/RangeError naming the option. */
 export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('options must be an object');
+  }
+  // A misspelt option ({ maxmemory: '1gb' }) silently ignored would run with its default.
+  const unknown = Object.keys(options).find((name) => !Object.hasOwn(OPTION_NAMES, name));
+  if (unknown !== undefined) {
+    const where =
+      unknown === 'host' || unknown === 'port'
+        ? " (the address is listen()'s: listen({ host, port }))"
+        : ` (known: ${Object.keys(OPTION_NAMES).join(', ')})`;
+    throw new TypeError(`unknown option "${unknown}"${where}`);
   }
   const maxMemory = parseSize('maxMemory', options.maxMemory ?? DEFAULTS.maxMemory);
   if (maxMemory < 1) throw new RangeError('maxMemory must be at least 1 byte');

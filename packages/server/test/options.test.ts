@@ -72,6 +72,9 @@ describe('resolveOptions', () => {
       /tls\.cert and tls\.key must be a PEM certificate and its private key/,
     ],
     ['now', { now: 5 }, /now/],
+    ['misspelt option', { maxmemory: '1gb' }, /unknown option "maxmemory" \(known: maxMemory, /],
+    ['address', { port: 1234 }, /unknown option "port" \(the address is listen\(\)'s/],
+    ['address', { host: '0.0.0.0' }, /unknown option "host"/],
   ])('refuses a bad %s, naming it', (_name, options, pattern) => {
     expect(() => resolveOptions(options as never)).toThrow(pattern);
   });
