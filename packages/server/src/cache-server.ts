@@ -2,11 +2,13 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
+import { once } from 'node:events';
 import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './http/app-env.js';
 import { buildApp, createNodeState, nodeStore } from './http/app.js';
+import { ConnectionTurns } from './http/connection-turns.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
 import type { FastPath } from './http/routes/batch-fast-path.js';
 import { batchRunner } from './http/routes/batch-ops.js';
@@ -191,11 +193,21 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const nodeId = this.#options.nodeId;
+    const turns = new ConnectionTurns();
+    /** Serves one request; a promise when it finishes later (see ConnectionTurns). */
+    const serve = (req: IncomingMessage, res: ServerResponse): PromiseLike<unknown> | undefined => {
+      // Its client left while it waited its turn: nobody to answer, and a body reader started now
+      // would wait for events that have already passed.
+      if (req.socket.destroyed || res.closed) return undefined;
+      if (getFast(req, res)) return undefined;
+      if (batchFast(req, res)) return res.closed ? undefined : once(res, 'close');
+      return hono(req, res);
+    };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
       this.#track(res);
       traceRequest(req, res, nodeId);
-      if (!getFast(req, res) && !batchFast(req, res)) void hono(req, res);
+      turns.take(req.socket, () => serve(req, res));
     };
     const limits = httpServerLimits(this.#options);
     const server: Server = tls

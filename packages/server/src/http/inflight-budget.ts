@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { HttpError } from '../errors/http-error.js';
 
 /** Seconds a refused client is asked to wait: bodies in flight usually finish well within it. */
@@ -20,6 +21,7 @@ export class InflightBudget {
   readonly #sendTimeout: number;
   #bodies = 0;
   #answers = 0;
+  readonly #connectionReleases = new WeakMap<Socket, Set<() => void>>();
 
   /** `sendTimeout`: ms a held response may wait for its client before its connection is cut. */
   constructor(limit: number, sendTimeout: number) {
@@ -82,13 +84,32 @@ export class InflightBudget {
       res.destroy();
       connection?.destroy();
     });
+    const onConnectionClose = connection === null ? undefined : this.#releasesOn(connection);
     const done = (): void => {
       release();
       res.off('close', done);
-      connection?.off('close', done);
+      onConnectionClose?.delete(done);
     };
     res.once('close', done);
-    connection?.once('close', done);
+    onConnectionClose?.add(done);
+  }
+
+  /**
+   * What to call when `connection` closes: one 'close' listener per connection, however many
+   * pipelined responses wait on it (a listener each would make Node warn of a leak at eleven).
+   */
+  #releasesOn(connection: Socket): Set<() => void> {
+    let releases = this.#connectionReleases.get(connection);
+    if (releases === undefined) {
+      const waiting = new Set<() => void>();
+      connection.once('close', () => {
+        this.#connectionReleases.delete(connection);
+        for (const release of waiting) release();
+      });
+      this.#connectionReleases.set(connection, waiting);
+      releases = waiting;
+    }
+    return releases;
   }
 
   /**
