@@ -56,7 +56,9 @@ export function assertTtl(ttl: unknown): asserts ttl is number {
 export function assertDelta(delta: unknown): asserts delta is number {
   if (typeof delta !== 'number') throw new TypeError(`delta must be a number, got ${typeof delta}`);
   if (!Number.isSafeInteger(delta) || delta < 0) {
-    throw new RangeError(`delta must be a non-negative integer, got ${delta}`);
+    throw new RangeError(
+      `delta must be a non-negative integer, got ${delta}${delta < 0 ? ' (decr subtracts)' : ''}`,
+    );
   }
 }
 

@@ -189,7 +189,7 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     'incr: negative delta',
     call((c) => c.incr('k', -1)),
     RangeError,
-    /delta must be a non-negative integer/,
+    /delta must be a non-negative integer, got -1 \(decr subtracts\)/,
   ],
   ['incr: fractional delta', call((c) => c.incr('k', 0.5)), RangeError, /delta/],
   [
