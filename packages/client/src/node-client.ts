@@ -109,6 +109,11 @@ export class NodeClient {
       return results;
     } catch (error) {
       if (countsAsFailure(error)) this.health.recordFailure(asError(error));
+      // One operation alone past the node's batch limit (a value over 16 MiB by default): its
+      // refusal, as a value over maxValueBytes gets, so the caller sees OperationRejectedError.
+      if (ops.length === 1 && isNodeRequestError(error) && error.status === 413) {
+        return [[413, error.code ?? 'too_large', error.message]];
+      }
       throw error;
     } finally {
       this.#inFlight.delete(request);

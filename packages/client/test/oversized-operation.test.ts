@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DistributedCacheClient, isOperationRejectedError } from '../src/index.js';
+import { startCliNode, stopCliNodes } from './cli-nodes.js';
+import type { CliNode } from './cli-nodes.js';
+
+/**
+ * A value too large for a node's whole batch (`--max-batch-bytes`, 16 MiB by default) is refused
+ * like one over `--max-value-bytes`: an OperationRejectedError naming the key, not a failure of the
+ * node. A small batch limit stands in for the 16 MiB one here.
+ */
+
+let node: CliNode;
+beforeAll(async () => {
+  node = await startCliNode('127.0.0.1', 0, ['--max-batch-bytes', '64kb']);
+});
+afterAll(() => stopCliNodes());
+
+describe('an operation alone over the batch limit', () => {
+  it.each([
+    ['batched', true],
+    ['unbatched', false],
+  ])('%s: rejects with OperationRejectedError too_large, the node still up', async (_, batch) => {
+    const down: string[] = [];
+    const client = new DistributedCacheClient([node.url], {
+      replicas: 1,
+      batch,
+      onNodeDown: (url) => down.push(url),
+    });
+    try {
+      const error: unknown = await client.set('huge', 'x'.repeat(100 * 1024)).catch((e) => e);
+      expect(isOperationRejectedError(error)).toBe(true);
+      expect(error).toMatchObject({ key: 'huge', status: 413, code: 'too_large', node: node.url });
+      // The node is fine: the next call goes through.
+      expect(await client.set('small', 'x')).toBe(true);
+      expect(await client.get('small')).toBe('x');
+      expect(down).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+});
