@@ -136,10 +136,12 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
 
     say.section('Try it yourself');
     say.say(
-      'The cluster keeps running. Talk to a node directly (curl reaches one node; the client replicates):',
+      options.once
+        ? 'Without --once the cluster keeps running here, to talk to a node directly (curl reaches one node; the client replicates):'
+        : 'The cluster keeps running. Talk to a node directly (curl reaches one node; the client replicates):',
     );
     for (const line of curlExamples(cluster.urls[0]!)) say.step(line);
-    if (dashboard !== undefined) say.say(`Watch it live at ${dashboard.url}`);
+    if (dashboard !== undefined && !options.once) say.say(`Watch it live at ${dashboard.url}`);
     if (options.once) {
       await shutdown();
       return 0;
