@@ -158,6 +158,25 @@ describe('conditional writes', () => {
     expect((await put(app, 'absent', 'c', { 'if-match': etag })).status).toBe(412);
   });
 
+  it('DELETE honours If-Match and If-None-Match: a delete of the version read, or 412', async () => {
+    const app = createApp();
+    const del = (headers: Record<string, string>) =>
+      app.request('/v1/keys/k', { method: 'DELETE', headers });
+    expect((await del({ 'if-match': '*' })).status).toBe(412);
+    const etag = (await put(app, 'k', 'a')).headers.get('etag')!;
+    await put(app, 'k', 'b'); // another writer: the version read is gone
+    const stale = await del({ 'if-match': etag });
+    expect(stale.status).toBe(412);
+    expect((await errorOf(stale)).code).toBe('precondition_failed');
+    expect((await del({ 'if-none-match': '*' })).status).toBe(412);
+    expect((await del({ 'if-match': 'W/"1"' })).status).toBe(400);
+    expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
+    const current = (await app.request('/v1/keys/k')).headers.get('etag')!;
+    expect((await del({ 'if-match': current })).status).toBe(204);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
+    expect((await del({ 'if-match': current })).status).toBe(412);
+  });
+
   it('refuses a conditional write too large for the memory with 413, leaving the value', async () => {
     const app = createApp({ maxMemory: 512, maxValueBytes: '1kb' });
     const etag = (await put(app, 'k', 'small')).headers.get('etag')!;

@@ -46,6 +46,17 @@ export function store(
   throw entryRefused();
 }
 
+/**
+ * Whether `condition` lets a write (or a conditional DELETE) go ahead on an entry whose live version
+ * is `version` (undefined: absent, or a tombstone).
+ */
+export function conditionHolds(condition: WriteCondition, version: number | undefined): boolean {
+  if (condition === null) return true;
+  if (condition === 'add') return version === undefined;
+  if (version === undefined) return false;
+  return condition === 'replace' || condition === version;
+}
+
 /** The 412 of a failed condition, saying which way it failed. */
 export function preconditionFailed(condition: WriteCondition, present: boolean): HttpError {
   const message =

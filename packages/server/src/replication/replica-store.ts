@@ -10,7 +10,7 @@ import { keptTtl } from '../operations/counter.js';
 import { compareReplicas, stampOf } from './replica-order.js';
 import { NodeFlush } from '../operations/node-flush.js';
 import { orThrow, Refused } from '../operations/refusal.js';
-import { entryRefused } from '../operations/store.js';
+import { conditionHolds, entryRefused } from '../operations/store.js';
 import type { WriteCondition } from '../operations/store.js';
 import type { StoredValue } from '../operations/stored-value.js';
 
@@ -320,8 +320,7 @@ export class ReplicaStore {
       }
     } else {
       const live = raw === undefined || raw.value.tombstone ? undefined : raw;
-      if (condition === 'add' ? live !== undefined : live === undefined) return undefined;
-      if (typeof condition === 'number' && live!.version !== condition) return undefined;
+      if (!conditionHolds(condition, live?.version)) return undefined;
       value.stamp = this.#above(stamp, raw);
     }
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };

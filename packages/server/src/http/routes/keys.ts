@@ -25,7 +25,7 @@ import { timed } from '../middleware/timed.js';
 import { orThrow } from '../../operations/refusal.js';
 import { touchAfterRead } from '../../operations/touch.js';
 import { json, keyNotFound } from '../responses.js';
-import { parseCondition, preconditionFailed } from '../../operations/store.js';
+import { conditionHolds, parseCondition, preconditionFailed } from '../../operations/store.js';
 import { keyOfUrl } from '../url-key.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../../operations/validate.js';
 
@@ -109,9 +109,19 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
 
   app.delete(
     '/:key',
-    timed(node, 'delete', (c) =>
-      replicas.delete(key(c)) ? new Response(null, { status: 204 }) : keyNotFound(),
-    ),
+    timed(node, 'delete', (c) => {
+      const k = key(c);
+      // RFC 9110 has a server evaluate If-Match before any method: a delete of the version read.
+      const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
+      if (condition !== null) {
+        const raw = replicas.peekRaw(k);
+        const live = raw === undefined || raw.value.tombstone ? undefined : raw;
+        if (!conditionHolds(condition, live?.version)) {
+          throw preconditionFailed(condition, live !== undefined);
+        }
+      }
+      return replicas.delete(k) ? new Response(null, { status: 204 }) : keyNotFound();
+    }),
   );
 
   app.post(
