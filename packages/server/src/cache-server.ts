@@ -9,6 +9,7 @@ import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './http/app-env.js';
 import { buildApp, createNodeState, nodeStore } from './http/app.js';
 import { ConnectionTurns } from './http/connection-turns.js';
+import { errorJson } from './operations/refusal.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
 import type { FastPath } from './http/routes/batch-fast-path.js';
 import { batchRunner } from './http/routes/batch-ops.js';
@@ -38,10 +39,18 @@ function httpServerLimits(options: ResolvedOptions): {
   headersTimeout: number;
   requestTimeout: number;
   connectionsCheckingInterval: number;
+  requireHostHeader: boolean;
 } {
   const { headersTimeout, requestTimeout } = options;
   const interval = Math.min(1000, Math.max(10, Math.floor(headersTimeout / 4)));
-  return { headersTimeout, requestTimeout, connectionsCheckingInterval: interval };
+  // A request without Host still gets its 400, from the adapter, with the JSON error body every
+  // other refusal has (Node's own 400 has an empty body).
+  return {
+    headersTimeout,
+    requestTimeout,
+    connectionsCheckingInterval: interval,
+    requireHostHeader: false,
+  };
 }
 
 /** Logs failed accepts at most once a second: under an fd flood they come by the thousand. */
@@ -223,6 +232,17 @@ export class CacheServer {
     server.keepAliveTimeout = this.#options.keepAliveTimeout;
     server.maxConnections = this.#options.maxConnections;
     server.on('clientError', clientErrorResponder(this.#node));
+    // Any Expect but 100-continue: Node's own 417 has an empty body.
+    server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
+      this.#track(res);
+      this.#node.metrics.recordError(417);
+      const body = errorJson('expectation_failed', 'only Expect: 100-continue is supported');
+      res.writeHead(417, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {

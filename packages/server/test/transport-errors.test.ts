@@ -39,6 +39,8 @@ const UNPARSABLE_BY_HONO: [string, string][] = [
     'GET /v1/keys/a\\b HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n',
   ],
   ['HTTP/1.0 without Host', 'GET /healthz HTTP/1.0\r\n\r\n'],
+  // Node's own 400 for it has an empty body: the node lets it through to the adapter.
+  ['HTTP/1.1 without Host', 'GET /v1/keys/a HTTP/1.1\r\nConnection: close\r\n\r\n'],
 ];
 
 /** Requests Node's parser refuses: [name, raw, status, code]. */
@@ -78,6 +80,17 @@ describe('requests the app never sees still get the JSON error shape', () => {
     },
   );
 
+  it('an Expect other than 100-continue: 417 expectation_failed, in JSON', async () => {
+    const raw =
+      'PUT /v1/keys/e HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: foo\r\nContent-Length: 1\r\n' +
+      'Connection: close\r\n\r\nx';
+    const { status, headers, body } = parse(await exchange(node.address.port, raw));
+    expect(status).toBe(417);
+    expect(headers).toContain('content-type: application/json');
+    expect(body).toEqual({ error: { code: 'expectation_failed', message: expect.any(String) } });
+    expect((await fetch(`${node.url}/v1/keys/e`)).status).toBe(404);
+  });
+
   it('counts them per status and keeps serving', async () => {
     const own = await startNode();
     try {
@@ -87,7 +100,7 @@ describe('requests the app never sees still get the JSON error shape', () => {
       const { errors } = (await (await fetch(`${own.url}/v1/stats`)).json()) as {
         errors: Record<string, number>;
       };
-      expect(errors).toEqual({ 400: 4, 431: 1 });
+      expect(errors).toEqual({ 400: 5, 431: 1 });
       expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
     } finally {
       await own.close();
