@@ -47,6 +47,18 @@ export function counterSeed(
   );
 }
 
+const NOT_A_NUMBER = new Refused(
+  400,
+  'not_a_number',
+  'the value at this key is not an unsigned 64-bit decimal integer',
+);
+/** The usual surprise: a string like "5" set through @dcache/client is stored as msgpack. */
+const NOT_A_NUMBER_MSGPACK = new Refused(
+  400,
+  'not_a_number',
+  'the value at this key is msgpack (flags 256), not decimal text: counters count on text such as "41"; store the number itself (set(key, 41) in @dcache/client, or text/plain over HTTP)',
+);
+
 /** `initial` from a query string: an unsigned 64-bit decimal. */
 export function parseInitial(input: string): bigint {
   const initial = DIGITS.test(input) ? BigInt(input) : undefined;
@@ -113,11 +125,7 @@ export function count(
       ? undefined
       : applyDelta(entry.value.bytes, delta < 0n ? -delta : delta, delta >= 0n);
   if (counted === undefined) {
-    return new Refused(
-      400,
-      'not_a_number',
-      `the value at this key is not an unsigned 64-bit decimal integer`,
-    );
+    return entry.value.flags === FLAGS_MSGPACK ? NOT_A_NUMBER_MSGPACK : NOT_A_NUMBER;
   }
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
   const value = { bytes: counted.bytes, flags: entry.value.flags };
