@@ -39,10 +39,15 @@ function negotiate(
     const body = convert(bytes, native, encoding);
     if (body !== undefined) return [body, encoding];
   }
+  // msgpack that JSON cannot hold is most often @dcache/client's: its objects are msgpackr records.
+  const hint =
+    native === 'msgpack' && accept?.includes('json') === true
+      ? " (msgpack JSON cannot hold: extensions such as @dcache/client's objects, binary data or non-string map keys; a client with valueEncoding: 'json' stores plain JSON)"
+      : '';
   throw new HttpError(
     406,
     'not_acceptable',
-    `the value is stored as ${CONTENT_TYPES[native]} and cannot be served as ${accept ?? ''}`,
+    `the value is stored as ${CONTENT_TYPES[native]} and cannot be served as ${accept ?? ''}${hint}`,
   );
 }
 
