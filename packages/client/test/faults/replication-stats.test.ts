@@ -152,7 +152,10 @@ describe('replication counters', () => {
   });
 
   it('a snapshot restart whose hints overflowed: the node is fenced, and reads count repairs and stale reads prevented', async () => {
-    scenario = await Scenario.start({ snapshots: true, nodeArgs: ['--max-hints', '10'] });
+    // --max-hints 1: every other node overflows. With a larger limit, a node the ring gave few
+    // of the restarted node's keys could stay under it and replay its hints instead, and a key
+    // replayed so needs no read repair (CI once counted 6 repairs for 7 overwritten keys).
+    scenario = await Scenario.start({ snapshots: true, nodeArgs: ['--max-hints', '1'] });
     const [restarted, ...others] = scenario.nemesis.urls as [string, ...string[]];
     const writer = scenario.client();
     await apply(
@@ -178,17 +181,15 @@ describe('replication counters', () => {
     // The writer is gone before the node returns (so no client of it restores the node).
     await writer.close();
     const overflowNames = ['hintsDropped', 'hintsPending'] as const;
-    const overflowed = await countersWhen(
-      others,
-      overflowNames,
-      (nodes) => sum(nodes, 'hintsDropped') > 0,
+    const overflowed = await countersWhen(others, overflowNames, (nodes) =>
+      nodes.every((node) => (node.values.hintsDropped ?? 0) > 0),
     );
     expect(mismatched(overflowed, overflowNames), show(overflowed)).toEqual([]);
-    expect(sum(overflowed, 'hintsDropped'), show(overflowed)).toBeGreaterThan(0);
+    for (const node of overflowed) {
+      expect(node.values.hintsDropped, show(overflowed)).toBeGreaterThan(0);
+    }
     // Memory for missed writes is bounded: at most --max-hints keys held per node.
-    expect(sum(overflowed, 'hintsPending'), show(overflowed)).toBeLessThanOrEqual(
-      10 * others.length,
-    );
+    expect(sum(overflowed, 'hintsPending'), show(overflowed)).toBeLessThanOrEqual(others.length);
 
     await scenario.nemesis.restart(0, 'snapshot');
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
