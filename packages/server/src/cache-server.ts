@@ -2,7 +2,6 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
-import { once } from 'node:events';
 import { getRequestListener } from '@hono/node-server';
 import type { LruCache } from '@dcache/core';
 import type { Hono } from 'hono';
@@ -10,8 +9,9 @@ import type { AppEnv, NodeState } from './http/app-env.js';
 import { buildApp, createNodeState, nodeStore } from './http/app.js';
 import { ConnectionTurns } from './http/connection-turns.js';
 import { errorJson } from './operations/refusal.js';
+import { whenConnectionCloses } from './sockets/connection-close.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
-import type { FastPath } from './http/routes/batch-fast-path.js';
+import type { BatchFastPath, FastPath } from './http/routes/batch-fast-path.js';
 import { batchRunner } from './http/routes/batch-ops.js';
 import { batchAnswerer } from './http/routes/batch-answer.js';
 import { BatchLane } from './http/batch-lane/batch-lane.js';
@@ -92,7 +92,7 @@ export class CacheServer {
   #stall: StallDetector | undefined;
   readonly #replayer: HintReplayer;
   readonly #app: Hono<AppEnv>;
-  readonly #batchFastPath: FastPath;
+  readonly #batchFastPath: BatchFastPath;
   readonly #getFastPath: FastPath;
   /** Answers plain-HTTP batches before Node's server sees them (http/batch-lane/). */
   readonly #lane: BatchLane;
@@ -202,15 +202,19 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const nodeId = this.#options.nodeId;
-    const turns = new ConnectionTurns();
+    const turns = new ConnectionTurns((error) => {
+      this.#node.logger.error(
+        'request_error',
+        `serving a request failed: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
+      );
+    });
     /** Serves one request; a promise when it finishes later (see ConnectionTurns). */
     const serve = (req: IncomingMessage, res: ServerResponse): PromiseLike<unknown> | undefined => {
       // Its client left while it waited its turn: nobody to answer, and a body reader started now
       // would wait for events that have already passed.
       if (req.socket.destroyed || res.closed) return undefined;
       if (getFast(req, res)) return undefined;
-      if (batchFast(req, res)) return res.closed ? undefined : once(res, 'close');
-      return hono(req, res);
+      return batchFast(req, res) || hono(req, res);
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.
@@ -353,10 +357,15 @@ export class CacheServer {
     // Headers already sent cannot change: throwing here would crash the process.
     if (this.#closing && !res.headersSent) res.setHeader('connection', 'close');
     this.#inFlight.add(res);
-    res.once('close', () => {
-      this.#inFlight.delete(res);
+    const done = (): void => {
+      if (!this.#inFlight.delete(res)) return;
+      res.off('close', done);
+      stopWaiting();
       if (this.#closing) this.#server?.closeIdleConnections();
-    });
+    };
+    res.once('close', done);
+    // A response queued behind another one (pipelining) never closes if its connection goes first.
+    const stopWaiting = whenConnectionCloses(res.req.socket, done);
   }
 
   /**

@@ -22,9 +22,13 @@ function later(): { promise: Promise<void>; resolve: () => void; reject: (error:
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+const unexpected = (error: unknown): never => {
+  throw new Error(`no request was to fail: ${String(error)}`);
+};
+
 describe('ConnectionTurns', () => {
   it('serves requests answered at once at once, one after another', () => {
-    const turns = new ConnectionTurns();
+    const turns = new ConnectionTurns(unexpected);
     const socket = connection();
     const served: number[] = [];
     for (let i = 0; i < 5; i++) turns.take(socket, () => void served.push(i));
@@ -32,7 +36,7 @@ describe('ConnectionTurns', () => {
   });
 
   it('holds what follows a request until it is done, then serves it in order', async () => {
-    const turns = new ConnectionTurns();
+    const turns = new ConnectionTurns(unexpected);
     const socket = connection();
     const other = connection();
     const served: string[] = [];
@@ -55,7 +59,7 @@ describe('ConnectionTurns', () => {
   });
 
   it('goes on after a request that failed, and after several asynchronous ones', async () => {
-    const turns = new ConnectionTurns();
+    const turns = new ConnectionTurns(unexpected);
     const socket = connection();
     const served: string[] = [];
     const first = later();
@@ -75,12 +79,34 @@ describe('ConnectionTurns', () => {
   });
 
   it(`cuts a connection with more than ${MAX_WAITING_REQUESTS} requests waiting`, () => {
-    const turns = new ConnectionTurns();
+    const turns = new ConnectionTurns(unexpected);
     const socket = connection();
     turns.take(socket, () => later().promise);
     for (let i = 0; i < MAX_WAITING_REQUESTS; i++) turns.take(socket, () => undefined);
     expect(socket.destroyed).toBe(false);
     turns.take(socket, () => undefined);
     expect(socket.destroyed).toBe(true);
+  });
+
+  it('a request whose serving throws (a bug) closes its connection, drops what waits, and is told', async () => {
+    const failures: unknown[] = [];
+    const turns = new ConnectionTurns((error) => failures.push(error));
+    const socket = connection();
+    const served: string[] = [];
+    const first = later();
+    turns.take(socket, () => first.promise);
+    turns.take(socket, () => {
+      throw new Error('bug');
+    });
+    turns.take(socket, () => void served.push('after the bug'));
+    first.resolve();
+    await settle();
+    expect(failures).toEqual([new Error('bug')]);
+    expect(socket.destroyed).toBe(true);
+    expect(served).toEqual([]);
+    // The connection's entry is gone: nothing is held for it.
+    const other = connection();
+    turns.take(other, () => void served.push('another connection'));
+    expect(served).toEqual(['another connection']);
   });
 });

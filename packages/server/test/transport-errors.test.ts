@@ -41,6 +41,11 @@ const UNPARSABLE_BY_HONO: [string, string][] = [
   ['HTTP/1.0 without Host', 'GET /healthz HTTP/1.0\r\n\r\n'],
   // Node's own 400 for it has an empty body: the node lets it through to the adapter.
   ['HTTP/1.1 without Host', 'GET /v1/keys/a HTTP/1.1\r\nConnection: close\r\n\r\n'],
+  [
+    'a batch without Host',
+    'POST /v1/batch HTTP/1.1\r\nContent-Type: application/msgpack\r\nContent-Length: 1\r\n' +
+      'Connection: close\r\n\r\nx',
+  ],
 ];
 
 /** Requests Node's parser refuses: [name, raw, status, code]. */
@@ -100,7 +105,7 @@ describe('requests the app never sees still get the JSON error shape', () => {
       const { errors } = (await (await fetch(`${own.url}/v1/stats`)).json()) as {
         errors: Record<string, number>;
       };
-      expect(errors).toEqual({ 400: 5, 431: 1 });
+      expect(errors).toEqual({ 400: 6, 431: 1 });
       expect((await fetch(`${own.url}/healthz`)).status).toBe(200);
     } finally {
       await own.close();

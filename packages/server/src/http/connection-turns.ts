@@ -4,6 +4,11 @@
  */
 export type Serve = () => PromiseLike<unknown> | undefined;
 
+/** What a request arrived on: closed when serving one of its requests fails. */
+export interface Connection {
+  destroy(): void;
+}
+
 /**
  * Requests one connection may have waiting behind one still being served; past it the connection
  * is cut. A request can only wait behind one whose body has arrived whole (HTTP/1.1 frames the
@@ -24,9 +29,18 @@ export const MAX_WAITING_REQUESTS = 1024;
 export class ConnectionTurns {
   /** Per connection with a request being served: what waits behind it (maybe nothing). */
   readonly #waiting = new WeakMap<object, Serve[]>();
+  readonly #failed: (error: unknown) => void;
+
+  /**
+   * `failed`: told of an error a request's serving threw (a bug): that connection is closed, its
+   * waiting requests dropped, and the process goes on.
+   */
+  constructor(failed: (error: unknown) => void) {
+    this.#failed = failed;
+  }
 
   /** Serves `serve` now or, when a request on `connection` is still being served, after it. */
-  take(connection: { destroy(): void }, serve: Serve): void {
+  take(connection: Connection, serve: Serve): void {
     const waiting = this.#waiting.get(connection);
     if (waiting === undefined) {
       this.#serveFrom(connection, serve);
@@ -38,10 +52,18 @@ export class ConnectionTurns {
   }
 
   /** Serves `first`, then what waits, until one is asynchronous (it continues when that is done). */
-  #serveFrom(connection: object, first: Serve): void {
+  #serveFrom(connection: Connection, first: Serve): void {
     let serve: Serve | undefined = first;
     while (serve !== undefined) {
-      const pending = serve();
+      let pending: PromiseLike<unknown> | undefined;
+      try {
+        pending = serve();
+      } catch (error) {
+        this.#waiting.delete(connection);
+        connection.destroy();
+        this.#failed(error);
+        return;
+      }
       if (pending !== undefined) {
         if (!this.#waiting.has(connection)) this.#waiting.set(connection, []);
         const next = (): void => this.#next(connection);
@@ -52,7 +74,7 @@ export class ConnectionTurns {
     }
   }
 
-  #next(connection: object): void {
+  #next(connection: Connection): void {
     const serve = this.#shift(connection);
     if (serve !== undefined) this.#serveFrom(connection, serve);
   }

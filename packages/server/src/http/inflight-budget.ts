@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { HttpError } from '../errors/http-error.js';
+import { whenConnectionCloses } from '../sockets/connection-close.js';
 
 /** Seconds a refused client is asked to wait: bodies in flight usually finish well within it. */
 export const RETRY_AFTER_SECONDS = 1;
@@ -21,7 +21,6 @@ export class InflightBudget {
   readonly #sendTimeout: number;
   #bodies = 0;
   #answers = 0;
-  readonly #connectionReleases = new WeakMap<Socket, Set<() => void>>();
 
   /** `sendTimeout`: ms a held response may wait for its client before its connection is cut. */
   constructor(limit: number, sendTimeout: number) {
@@ -84,32 +83,13 @@ export class InflightBudget {
       res.destroy();
       connection?.destroy();
     });
-    const onConnectionClose = connection === null ? undefined : this.#releasesOn(connection);
     const done = (): void => {
       release();
       res.off('close', done);
-      onConnectionClose?.delete(done);
+      stopWaiting?.();
     };
     res.once('close', done);
-    onConnectionClose?.add(done);
-  }
-
-  /**
-   * What to call when `connection` closes: one 'close' listener per connection, however many
-   * pipelined responses wait on it (a listener each would make Node warn of a leak at eleven).
-   */
-  #releasesOn(connection: Socket): Set<() => void> {
-    let releases = this.#connectionReleases.get(connection);
-    if (releases === undefined) {
-      const waiting = new Set<() => void>();
-      connection.once('close', () => {
-        this.#connectionReleases.delete(connection);
-        for (const release of waiting) release();
-      });
-      this.#connectionReleases.set(connection, waiting);
-      releases = waiting;
-    }
-    return releases;
+    const stopWaiting = connection === null ? undefined : whenConnectionCloses(connection, done);
   }
 
   /**
