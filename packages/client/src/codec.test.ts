@@ -79,6 +79,19 @@ describe('codec: msgpack values round-trip exactly', () => {
     expect(roundTrip(new Float64Array(200))).toStrictEqual(new Float64Array(200));
   });
 
+  it('a typed array msgpackr has no type code for is refused, not stored unreadable', () => {
+    class Embedding extends Float32Array {}
+    expect(() => encodeValue(new Embedding([0.5]))).toThrow(
+      new TypeError(
+        'cannot store a Embedding: msgpack values keep the standard typed arrays (Int8Array … BigUint64Array); copy it into one',
+      ),
+    );
+    expect(roundTrip(Float32Array.from(new Embedding([0.5])))).toStrictEqual(
+      new Float32Array([0.5]),
+    );
+    expect(roundTrip(Buffer.from([1, 2]))).toStrictEqual(new Uint8Array([1, 2]));
+  });
+
   it('a Uint8Array value is still a plain msgpack bin, readable by any msgpack library', () => {
     expect([...encodeValue(new Uint8Array([1, 2])).bytes]).toStrictEqual([0xc4, 2, 1, 2]);
   });

@@ -50,12 +50,41 @@ export function encodeValue(value: unknown): EncodedValue {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
     return { bytes: ascii.encode(Object.is(value, -0) ? '-0' : String(value)), flags: FLAGS_JSON };
   }
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) assertKnownTypedArray(value);
   // msgpackr writes a Buffer as bin even with moreTypes: a view, so the bytes are copied once.
   const packed =
     value instanceof Uint8Array && value.constructor === Uint8Array
       ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
       : value;
   return { bytes: valuePackr.pack(packed), flags: FLAGS_MSGPACK };
+}
+
+/** The typed arrays msgpackr's extension names (by constructor name), so reads them back. */
+const KNOWN_TYPED_ARRAYS: ReadonlySet<string> = new Set([
+  'Int8Array',
+  'Uint8Array',
+  'Uint8ClampedArray',
+  'Int16Array',
+  'Uint16Array',
+  'Int32Array',
+  'Uint32Array',
+  'Float32Array',
+  'Float64Array',
+  'BigInt64Array',
+  'BigUint64Array',
+]);
+
+/**
+ * msgpackr writes any other typed array (a Float16Array, a subclass) with a type code no reader
+ * knows: every later get of the key would throw. Refused here instead, as a value, before it is
+ * sent (one nested in an object is msgpackr's to write; see the README's Values).
+ */
+function assertKnownTypedArray(value: ArrayBufferView): void {
+  const name = value.constructor.name;
+  if (value instanceof Buffer || KNOWN_TYPED_ARRAYS.has(name)) return;
+  throw new TypeError(
+    `cannot store a ${name}: msgpack values keep the standard typed arrays (Int8Array … BigUint64Array); copy it into one`,
+  );
 }
 
 /**
