@@ -111,8 +111,7 @@ export function count(
   seed?: CounterSeed,
   stamp?: number,
 ): Counted | undefined | Refused {
-  const raw = replicas.peekRaw(key);
-  const entry = raw === undefined || raw.value.tombstone ? undefined : raw;
+  const entry = replicas.peekStored(key);
   // Not created from the seed either: the count exists, this node just cannot vouch for it.
   if (entry !== undefined && replicas.refuseUnverified(entry)) return undefined;
   if (entry === undefined) {

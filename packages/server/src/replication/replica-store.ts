@@ -282,6 +282,12 @@ export class ReplicaStore {
     return this.#live.peekEntry(key);
   }
 
+  /** The entry holding a value, verified or not (no tombstone), without promotion or counting. */
+  peekStored(key: string): CacheEntry<StoredValue> | undefined {
+    const raw = this.#live.peekEntry(key);
+    return raw === undefined || raw.value.tombstone ? undefined : raw;
+  }
+
   /** False for an entry written before the node's fence (a restore, a stall, a fence request). */
   isVerified(entry: CacheEntry<StoredValue>): boolean {
     return entry.version > this.#fenceVersion;

@@ -119,10 +119,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       // RFC 9110 has a server evaluate If-Match before any method: a delete of the version read.
       const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
       if (condition !== null) {
-        const raw = replicas.peekRaw(k);
-        const live = raw === undefined || raw.value.tombstone ? undefined : raw;
-        if (!conditionHolds(condition, live?.version)) {
-          throw preconditionFailed(condition, live !== undefined);
+        const stored = replicas.peekStored(k);
+        if (!conditionHolds(condition, stored?.version)) {
+          throw preconditionFailed(condition, stored !== undefined);
         }
       }
       return replicas.delete(k) ? new Response(null, { status: 204 }) : keyNotFound();
