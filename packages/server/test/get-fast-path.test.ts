@@ -158,9 +158,19 @@ const cases: Case[] = [
   { name: 'a query string', path: '/v1/keys/plain?x=1' },
   { name: 'a trailing slash', path: '/v1/keys/plain/' },
   {
-    name: 'a conditional header (ignored by the route)',
+    name: 'If-None-Match naming its ETag (304)',
     path: '/v1/keys/plain',
     headers: { 'if-none-match': '"1"' },
+  },
+  {
+    name: 'If-None-Match naming another ETag',
+    path: '/v1/keys/plain',
+    headers: { 'if-none-match': '"999"' },
+  },
+  {
+    name: 'If-Match naming another ETag (412)',
+    path: '/v1/keys/plain',
+    headers: { 'if-match': '"999"' },
   },
   { name: 'HEAD', path: '/v1/keys/plain', method: 'HEAD' },
   { name: 'a numeric shorthand Host (400)', path: '/v1/keys/plain', headers: { host: '127.1' } },

@@ -40,8 +40,8 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  * `GET /v1/keys/:key` straight on Node's request and response, the GET benchmark's case: it skips
  * hono's routing and the web `Request` @hono/node-server builds per request. It takes only a
  * present key whose URL needs no more than percent-decoding, with the token when one is set, a
- * Host the adapter accepts and an Accept the stored type satisfies as is (absent, `*∕*` or that
- * type: the hono route's own no-negotiation case). The key is looked up with `peekEntry` first, so
+ * Host the adapter accepts, no If-Match or If-None-Match, and an Accept the stored type satisfies
+ * as is (absent, `*∕*` or that type: the hono route's own no-negotiation case). The key is looked up with `peekEntry` first, so
  * a request handed to hono (a miss, a conversion) has not touched the hit/miss counters or the LRU
  * order; a taken one then counts its hit through `getEntry`, and its `get` request and latency
  * like the route's `timed` wrapper. The answer is the route's: same status, headers and body.
@@ -78,6 +78,8 @@ export function getFastPath(node: NodeState): FastPath {
     if (!hostAccepted(headers.host)) return false;
     const accept = headers.accept;
     if (accept !== undefined && accept !== '*/*' && !SERVED_AS_IS.has(accept)) return false;
+    // A conditional read (304, 412) is the route's.
+    if (headers['if-none-match'] !== undefined || headers['if-match'] !== undefined) return false;
     const peeked = replicas.peekEntry(key);
     if (peeked === undefined) return false;
     const type = CONTENT_TYPES[encodingOfFlags(peeked.value.flags)];

@@ -27,6 +27,7 @@ import { touchAfterRead } from '../../operations/touch.js';
 import { json, keyNotFound } from '../responses.js';
 import { conditionHolds, parseCondition, preconditionFailed } from '../../operations/store.js';
 import { keyOfUrl } from '../url-key.js';
+import { readConditions, readPrecondition, readPreconditionFailed } from '../conditional-read.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../../operations/validate.js';
 
 /** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
@@ -64,9 +65,23 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const k = key(c);
       // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
       const newTtl = parseTtlParam(c.req.query('ttl'));
+      const conditions = readConditions(header(c, 'if-match'), header(c, 'if-none-match'));
       const entry = replicas.getEntry(k);
+      const precondition =
+        conditions === undefined ? 'serve' : readPrecondition(conditions, entry?.version);
+      if (precondition === 'failed') throw readPreconditionFailed(entry !== undefined);
       if (entry === undefined) return keyNotFound();
       const { bytes, flags } = entry.value;
+      if (precondition === 'not_modified') {
+        // The caller's copy is current: no body, the validators and TTL a 200 would carry.
+        const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
+        const headers: Record<string, string> = {
+          etag: `"${entry.version}"`,
+          'dcache-flags': `${flags}`,
+        };
+        if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+        return new Response(null, { status: 304, headers });
+      }
       const native = encodingOfFlags(flags);
       const accept = header(c, 'accept');
       let body = bytes;

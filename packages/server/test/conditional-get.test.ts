@@ -1,0 +1,105 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCliNode, stopCliNodes } from './cli-node.js';
+import type { CliNode } from './cli-node.js';
+
+/**
+ * Conditional GETs against a node started through the CLI, as an HTTP cache or a browser sends
+ * them: `If-None-Match` with the ETag held is a 304 without a body, `If-Match` that fails a 412.
+ * The GET fast path takes plain GETs; these must reach the route's evaluation all the same.
+ */
+
+let node: CliNode;
+beforeAll(async () => {
+  node = await startCliNode(['--log-level', 'silent']);
+});
+afterAll(() => stopCliNodes());
+
+async function put(key: string, body: string, query = ''): Promise<string> {
+  const res = await fetch(`${node.url}/v1/keys/${key}${query}`, {
+    method: 'PUT',
+    headers: { 'content-type': 'text/plain' },
+    body,
+  });
+  expect(res.status).toBe(204);
+  return res.headers.get('etag')!;
+}
+
+function get(key: string, headers: Record<string, string>, init: RequestInit = {}) {
+  return fetch(`${node.url}/v1/keys/${key}`, { headers, ...init });
+}
+
+async function hits(): Promise<number> {
+  const res = await fetch(`${node.url}/v1/stats`);
+  return ((await res.json()) as { hits: number }).hits;
+}
+
+describe('conditional GET through the CLI', () => {
+  it('answers 304 with the ETag and no body while the ETag is current, 200 once it changed', async () => {
+    const etag = await put('page', 'v1');
+    const before = await hits();
+    const same = await get('page', { 'if-none-match': etag });
+    expect(same.status).toBe(304);
+    expect(same.headers.get('etag')).toBe(etag);
+    expect(same.headers.get('dcache-flags')).toBe('16');
+    expect(await same.text()).toBe('');
+    // A 304 is a read that was answered: counted as a hit.
+    expect(await hits()).toBe(before + 1);
+
+    // Weak comparison, anywhere in a list.
+    const listed = await get('page', { 'if-none-match': `"1", W/${etag}` });
+    expect(listed.status).toBe(304);
+
+    const newer = await put('page', 'v2');
+    const changed = await get('page', { 'if-none-match': etag });
+    expect(changed.status).toBe(200);
+    expect(changed.headers.get('etag')).toBe(newer);
+    expect(await changed.text()).toBe('v2');
+  });
+
+  it('answers HEAD with If-None-Match as GET does', async () => {
+    const etag = await put('head', 'x');
+    const res = await get('head', { 'if-none-match': etag }, { method: 'HEAD' });
+    expect(res.status).toBe(304);
+    expect(res.headers.get('etag')).toBe(etag);
+  });
+
+  it('If-None-Match: * is a 304 for a stored key and a 404 for a missing one', async () => {
+    await put('star', 'x');
+    expect((await get('star', { 'if-none-match': '*' })).status).toBe(304);
+    const missing = await get('never-stored', { 'if-none-match': '*' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
+  });
+
+  it('answers 412 when If-Match fails, also for a missing key, and 200 when it holds', async () => {
+    const etag = await put('cas', 'x');
+    const wrong = await get('cas', { 'if-match': '"999999"' });
+    expect(wrong.status).toBe(412);
+    expect(await wrong.json()).toMatchObject({ error: { code: 'precondition_failed' } });
+    expect((await get('cas', { 'if-match': `W/${etag}` })).status).toBe(412);
+    expect((await get('cas-missing', { 'if-match': '*' })).status).toBe(412);
+    const right = await get('cas', { 'if-match': etag });
+    expect(right.status).toBe(200);
+    expect(await right.text()).toBe('x');
+  });
+
+  it('a 304 of a get-and-touch (?ttl=) still sets the new TTL', async () => {
+    const etag = await put('slide', 'x', '?ttl=60000');
+    const res = await fetch(`${node.url}/v1/keys/slide?ttl=600000`, {
+      headers: { 'if-none-match': etag },
+    });
+    expect(res.status).toBe(304);
+    const ttl = Number(res.headers.get('dcache-ttl'));
+    expect(ttl).toBeGreaterThan(60_000);
+    expect(ttl).toBeLessThanOrEqual(600_000);
+  });
+
+  it('refuses a malformed condition with a JSON 400 before reading', async () => {
+    await put('bad', 'x');
+    const before = await hits();
+    const res = await get('bad', { 'if-none-match': '42' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'bad_condition' } });
+    expect(await hits()).toBe(before);
+  });
+});
