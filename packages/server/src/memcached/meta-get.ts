@@ -11,10 +11,13 @@ import {
 } from './meta-common.js';
 import type { Session } from './session.js';
 import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import { decodeBase64Key, decodeKey, keyBytes } from './keys.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
 const EMPTY = new Uint8Array(0);
+/** The `b` flag letter. */
+const B = 0x62;
 
 /**
  * mg <key> <flags>* — flags answered in request order (v s t c f k O h l), then Z / X / W: an
@@ -36,9 +39,12 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   const f = req.flags;
   const now = session.shared.now();
   counters.cmd_meta++;
-  let entry: CacheEntry<StoredValue> | undefined = f.noBump
-    ? cache.peekEntry(req.key)
-    : cache.getEntry(req.key);
+  const touches = f.ttl !== undefined;
+  // A touching mg is counted as memcached counts it: a hit as a touch (cmd_touch, touch_hits, no
+  // get_hits: the touch below promotes it), a miss as a get miss (cmd_get, get_misses).
+  let entry: CacheEntry<StoredValue> | undefined =
+    f.noBump || touches ? cache.peekEntry(req.key) : cache.getEntry(req.key);
+  if (entry === undefined && touches && !f.noBump) cache.getEntry(req.key);
   let created = false;
   if (entry === undefined && f.vivifyTtl !== undefined) {
     // Created without a TTL: the N token sets it in request order, as memcached does.
@@ -49,10 +55,9 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     entry = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;
   }
-  if (f.ttl !== undefined) counters.cmd_touch++;
+  if (entry !== undefined && touches) counters.cmd_touch++;
   else counters.cmd_get++;
   if (entry === undefined) {
-    if (f.ttl !== undefined) counters.touch_misses++;
     if (opaqueTooLong(buf, t, 2, req.last)) {
       out.ascii(OPAQUE_TOO_LONG).crlf();
       return;
@@ -63,7 +68,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     out.crlf();
     return;
   }
-  if (f.ttl !== undefined) counters.touch_hits++;
+  if (touches) counters.touch_hits++;
   const value = entry.value;
   const mark = out.mark();
   if (f.value) out.ascii('VA ').uint(value.bytes.length);
@@ -139,29 +144,37 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   if (newTtlMs !== undefined) store.touch(req.key, newTtlMs, f.noBump);
 }
 
-/** me <key> [b] — memcached's debug dump, with the fields dcache can fill in. */
+/**
+ * me <key> [b] — memcached's debug dump, with the fields dcache can fill in. As memcached, every
+ * token after the key is ignored but a `b` right after it (a base64 key), and the key is shown as
+ * the item holds it (base64 when it was written with a `b` key), whichever form the request used.
+ */
 export function metaDebug(session: Session, buf: Buffer, t: Tokens): void {
   const out = session.out;
-  if (memcachedTokenCount(t) < 3 || t.ends[1]! - t.starts[1]! > session.shared.maxKeyBytes) {
+  const start = t.starts[1]!;
+  const end = t.ends[1]!;
+  if (memcachedTokenCount(t) < 3 || end - start > session.shared.maxKeyBytes) {
     out.ascii(BAD_FORMAT).crlf();
     return;
   }
-  const req = parseMetaRequest(session, buf, t, {
-    first: 2,
-    tooManyFlags: BAD_FORMAT,
-    flagError: BAD_FORMAT,
-  });
-  if (req === undefined) return;
-  const entry = session.shared.store.cache.peekEntry(req.key);
+  const base64 = t.count > 2 && t.ends[2]! - t.starts[2]! === 1 && buf[t.starts[2]!] === B;
+  const key = base64 ? decodeBase64Key(buf, start, end) : decodeKey(buf, start, end);
+  if (key === undefined) {
+    out.ascii(BAD_FORMAT).crlf();
+    return;
+  }
+  const { store } = session.shared;
+  const entry = store.cache.peekEntry(key);
   if (entry === undefined) {
     out.ascii('EN\r\n');
     return;
   }
   const exp = entry.ttl === undefined ? -1 : -ttlMsToSeconds(entry.ttl);
-  const size = entry.value.bytes.length + Buffer.byteLength(req.key);
+  const size = entry.value.bytes.length + keyBytes(key).length;
   const la = Math.floor((entry.idleMs ?? 0) / 1000);
   const fetch = entry.readSinceWrite === true ? 'yes' : 'no';
+  const shown = store.keyEcho(key, entry.value).replace(/ b$/, '');
   out.ascii(
-    `ME ${req.keyEcho.replace(/ b$/, '')} exp=${exp} la=${la} cas=${entry.version} fetch=${fetch} cls=1 size=${size}\r\n`,
+    `ME ${shown} exp=${exp} la=${la} cas=${entry.version} fetch=${fetch} cls=1 size=${size}\r\n`,
   );
 }

@@ -44,8 +44,10 @@ export function retrieve(
     }
     let value;
     let version = 0;
-    if (withCas) {
-      const entry = cache.getEntry(key);
+    if (withCas || withTouch) {
+      // gat/gats count as touches only (touch_hits/touch_misses, not get_hits/get_misses, as
+      // memcached counts them): looked at without a hit or miss, promoted by the touch below.
+      const entry = withTouch ? cache.peekEntry(key) : cache.getEntry(key);
       value = entry?.value;
       version = entry?.version ?? 0;
     } else {

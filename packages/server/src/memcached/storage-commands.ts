@@ -101,9 +101,12 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
       const old = entry.value;
       const bytes =
         req.mode === 'append' ? concat(old.bytes, req.bytes) : concat(req.bytes, old.bytes);
-      if (bytes.length > session.shared.maxValueBytes) return 'TOO_LARGE';
+      // Grown past what an item may hold: memcached cannot allocate the joined item and answers
+      // NOT_STORED (do_store_item), a plain "no" to a client, where SERVER_ERROR would read as a
+      // failing server. The old value stays.
+      if (bytes.length > session.shared.maxValueBytes) return 'NOT_STORED';
       const ok = cache.set(req.key, { bytes, flags: old.flags }, { ttl: keptTtl(entry) });
-      return ok ? stored(session) : 'TOO_LARGE';
+      return ok ? stored(session) : 'NOT_STORED';
     }
     case 'cas': {
       const r = store.compareAndSet(req.key, value, req.cas, req.ttlMs);

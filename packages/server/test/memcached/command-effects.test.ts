@@ -102,6 +102,52 @@ describe('memcached text commands: effects beyond the reply', () => {
     });
   });
 
+  test('gat, gats and a touching mg count as memcached 1.6.18 counts them (measured against it)', () => {
+    const { send, stat } = session();
+    send('set a 0 0 1\r\nx\r\n');
+    const counts = () => ({
+      cmd_get: stat('cmd_get'),
+      cmd_touch: stat('cmd_touch'),
+      get_hits: stat('get_hits'),
+      get_misses: stat('get_misses'),
+      touch_hits: stat('touch_hits'),
+      touch_misses: stat('touch_misses'),
+    });
+    // A hit is a touch; a miss a get miss (memcached's process_mget_command).
+    expect(send('mg a T30 v\r\nmg zz T30 v\r\n')).toBe('VA 1\r\nx\r\nEN\r\n');
+    expect(counts()).toEqual({
+      cmd_get: 1,
+      cmd_touch: 1,
+      get_hits: 0,
+      get_misses: 1,
+      touch_hits: 1,
+      touch_misses: 0,
+    });
+    // Touches only, whether they hit or miss: no get_hits, no get_misses.
+    expect(send('gat 30 a zz\r\n')).toBe('VALUE a 0 1\r\nx\r\nEND\r\n');
+    expect(send('gats 30 zz a\r\n')).toMatch(/^VALUE a 0 1 \d+\r\nx\r\nEND\r\n$/);
+    expect(counts()).toEqual({
+      cmd_get: 1,
+      cmd_touch: 5,
+      get_hits: 0,
+      get_misses: 1,
+      touch_hits: 3,
+      touch_misses: 2,
+    });
+    // A plain get still counts as a get.
+    send('get a zz\r\n');
+    expect(counts()).toMatchObject({ cmd_get: 3, get_hits: 1, get_misses: 2 });
+  });
+
+  test('a gat promotes the item it touches, as a get does', () => {
+    // Room for two entries of one-byte keys and values: a third evicts the least recently used.
+    const { send } = session(undefined, 2 * (heapStringBytes('a') + 1 + ENTRY_OVERHEAD));
+    send('set a 0 0 1\r\nx\r\nset b 0 0 1\r\ny\r\n');
+    expect(send('gat 100 a\r\n')).toBe('VALUE a 0 1\r\nx\r\nEND\r\n');
+    send('set c 0 0 1\r\nz\r\n');
+    expect(send('get a b\r\n')).toBe('VALUE a 0 1\r\nx\r\nEND\r\n');
+  });
+
   test('stats count incr and decr hits and misses, from text and meta commands alike', () => {
     const { send, stat } = session();
     send('set n 0 0 2\r\n10\r\n');

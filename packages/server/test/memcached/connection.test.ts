@@ -208,6 +208,18 @@ describe('errors as memcached gives them', () => {
     );
   });
 
+  test('an append or prepend that would grow the item past the limit is NOT_STORED (NS), as memcached answers', () => {
+    const { text } = reply(
+      'set k 0 0 6\r\nabcdef\r\nappend k 0 0 5\r\n12345\r\nprepend k 0 0 5\r\n12345\r\n' +
+        'append k 0 0 5 noreply\r\n12345\r\nms k 5 MA\r\n12345\r\nms k 5 MP q\r\n12345\r\nmn\r\n' +
+        'append k 0 0 4\r\n1234\r\nget k\r\n',
+      10,
+    );
+    expect(text).toBe(
+      'STORED\r\nNOT_STORED\r\nNOT_STORED\r\nNS\r\nNS\r\nMN\r\nSTORED\r\nVALUE k 0 10\r\nabcdef1234\r\nEND\r\n',
+    );
+  });
+
   test('memory pressure evicts instead of answering SERVER_ERROR out of memory', () => {
     const { socket, shared } = open({ maxMemory: 256 * 1024 });
     const value = 'v'.repeat(1000);

@@ -89,6 +89,8 @@ describe('HTTP sent to the memcached port', () => {
     'GET / HTTP/1.1\r\r\n',
     'FOO /x HTTP/9\r\n',
     'HTTP/1.1\r\n',
+    'lrux HTTP/1.1\r\n',
+    'wat HTTP/1.1\r\n',
   ])('%j closes the connection without a reply', async (line) => {
     expect(await sendOnce(line)).toEqual({ reply: '', closed: true });
   });
@@ -120,6 +122,11 @@ describe('HTTP sent to the memcached port', () => {
     ['mn HTTP/1.1\r\n', 'MN\r\n'],
     ['version HTTP/1.1\r\n', 'VERSION 1.6.18\r\n'],
     ['flush_all HTTP/1.1\r\n', 'CLIENT_ERROR invalid exptime argument\r\n'],
+    // memcached's own commands of other initials, matched before its HTTP check.
+    ['lru HTTP/1.1\r\n', 'ERROR\r\n'],
+    ['lru_crawler metadump HTTP/1.1\r\n', 'ERROR\r\n'],
+    ['watch fetchers HTTP/1.1\r\n', 'ERROR\r\n'],
+    ['extstore HTTP/1.1\r\n', 'ERROR\r\n'],
   ])('%j is answered %j and the connection stays', async (line, reply) => {
     expect(await sendOnce(line)).toEqual({ reply: `${reply}${MARKER_REPLY}`, closed: false });
   });

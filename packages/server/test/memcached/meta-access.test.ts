@@ -92,6 +92,21 @@ describe('l: whole seconds since the item was last read or written', () => {
     s.advance(1000);
     expect(s.send('me a\r\n')).toMatch(/^ME a exp=-1 la=1 cas=\d+ fetch=yes /);
   });
+
+  test('me shows the key as the item holds it, takes b only right after the key, and ignores the rest (as memcached 1.6.18)', () => {
+    const s = session();
+    // "bWYx" is base64 for "mf1", "bWYy" for "mf2".
+    s.send('ms mf1 1\r\nx\r\nms bWYy 1 b\r\ny\r\n');
+    // A raw item looked up by its base64 key is shown raw; a b-key item looked up raw, as base64.
+    expect(s.send('me bWYx b\r\n')).toMatch(/^ME mf1 exp=-1 /);
+    expect(s.send('me mf2\r\n')).toMatch(/^ME bWYy exp=-1 /);
+    // Other tokens are not flags to me: ignored, whatever they are.
+    expect(s.send('me mf1 x y z\r\n')).toMatch(/^ME mf1 exp=-1 .* size=4\r\n$/);
+    // b anywhere but right after the key is ignored too: the key is looked up as written.
+    expect(s.send('me bWYx v b\r\n')).toBe('EN\r\n');
+    expect(s.send('me !!!! b\r\n')).toBe('CLIENT_ERROR bad command line format\r\n');
+    expect(s.send('me mf1\r\n')).toMatch(/^ME mf1 /);
+  });
 });
 
 describe('the win token for a stale or expiring item is handed out once', () => {
