@@ -15,6 +15,22 @@ const LEAVING = 'dcache-3.dcache.invalid';
 const STAYING = 'dcache-1.dcache.invalid';
 
 describe('AddressBook', () => {
+  it('reports the names found at a new address, and only those', () => {
+    const book = new AddressBook();
+    expect(
+      book.replace([
+        { host: STAYING, address: '127.0.0.2', family: 4 },
+        { host: LEAVING, address: '127.0.0.4', family: 4 },
+      ]),
+    ).toEqual([]);
+    expect(
+      book.replace([
+        { host: STAYING, address: '127.0.0.2', family: 4 },
+        { host: LEAVING, address: '127.0.0.6', family: 4 },
+      ]),
+    ).toEqual([LEAVING]);
+  });
+
   it('forgets a name gone from the records at once, unless asked to keep departed names', async () => {
     const book = new AddressBook();
     book.replace([
@@ -31,17 +47,19 @@ describe('AddressBook', () => {
       { host: STAYING, address: '127.0.0.2', family: 4 },
       { host: LEAVING, address: '127.0.0.4', family: 4 },
     ]);
-    book.replace([{ host: STAYING, address: '127.0.0.2', family: 4 }], true);
+    expect(book.replace([{ host: STAYING, address: '127.0.0.2', family: 4 }], true)).toEqual([]);
     expect(await resolve(book, LEAVING)).toBe('127.0.0.4');
     expect(await resolve(book, STAYING)).toBe('127.0.0.2');
-    // Back in the records at another address: the records win.
-    book.replace(
+    // Back in the records at another address: the records win, and it counts as moved (a
+    // connection to its old address may still be open).
+    const moved = book.replace(
       [
         { host: STAYING, address: '127.0.0.2', family: 4 },
         { host: LEAVING, address: '127.0.0.5', family: 4 },
       ],
       true,
     );
+    expect(moved).toEqual([LEAVING]);
     expect(await resolve(book, LEAVING)).toBe('127.0.0.5');
     book.replace([{ host: STAYING, address: '127.0.0.2', family: 4 }], true);
     book.dropDeparted();

@@ -24,7 +24,8 @@ export class AddressBook {
   #departed = new Map<string, LookupAddress>();
 
   /**
-   * Replaces every entry; returns the names whose address changed (a pod restarted elsewhere).
+   * Replaces every entry; returns the names whose address changed (a pod restarted elsewhere),
+   * also a departed name back at another address: connections to its old one may still be open.
    * With `keepDeparted`, names no longer listed stay resolvable until `dropDeparted()`.
    */
   replace(
@@ -36,7 +37,7 @@ export class AddressBook {
     for (const { host, address, family } of entries) {
       if (host === address) continue;
       next.set(host, { address, family });
-      const before = this.#addresses.get(host);
+      const before = this.#addresses.get(host) ?? this.#departed.get(host);
       if (before !== undefined && before.address !== address) moved.push(host);
     }
     if (keepDeparted) {

@@ -603,7 +603,9 @@ export class DistributedCacheClient {
   /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
   #discovered({ members, added, removed }: MembershipDiff): void {
     // Addresses first: the new nodes' first connections, and moved nodes' next ones, find them.
-    this.#addresses.replace(members, this.#cluster.transition.enabled);
+    const moved = this.#addresses.replace(members, this.#cluster.transition.enabled);
+    // A moved node's next request must not go down a connection kept open to its old address.
+    if (moved.length > 0) this.#cluster.transport.reconnect();
     if (added.length === 0 && removed.length === 0) return;
     void this.#cluster.change(
       added.map(({ url }) => ({ url, weight: 1 })),

@@ -44,9 +44,10 @@ const MAX_CACHED_TARGETS = 1024;
  * `isTimeoutError` holds): the same bound as ky's `timeout` option, which the transport turns off,
  * but one timer per request instead of ky's timer plus an abort listener here, and the
  * unanswered request is aborted at that moment, which gives its connection up. `timeoutMs` is
- * the default; the `dcacheTimeout` option sets a request's own.
+ * the default; the `dcacheTimeout` option sets a request's own. `agent` is asked per request: the
+ * transport replaces its agents when a node moves to a new address.
  */
-export function dispatcherFetch(agent: Agent, timeoutMs: number) {
+export function dispatcherFetch(agent: () => Agent, timeoutMs: number) {
   const targets = new Map<string, Target>();
   const targetOf = (href: string): Target => {
     let target = targets.get(href);
@@ -67,7 +68,7 @@ export function dispatcherFetch(agent: Agent, timeoutMs: number) {
     return new Promise<Response>((resolve, reject) => {
       const timeout = options?.[TIMEOUT] ?? timeoutMs;
       const handler = new CollectingHandler(resolve, reject, timeout, request);
-      agent.dispatch(
+      agent().dispatch(
         {
           origin,
           path,

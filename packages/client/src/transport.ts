@@ -51,13 +51,16 @@ const MAX_BATCH_TARGETS = 1024;
  * timeout bounds the whole exchange: the body is read before the answer resolves.
  */
 export class Transport {
-  readonly #agent: Agent;
+  #agent: Agent;
   /**
    * Batches' own connections: a node's batch lane answers a connection that carries only batches
    * without Node's HTTP server, and hands one to that server for good at its first other request
    * (a stats call, a health probe), so those go through `#agent`.
    */
-  readonly #batchAgent: Agent;
+  #batchAgent: Agent;
+  readonly #agentOptions: Agent.Options;
+  /** Agents replaced by `reconnect`, closing once what was sent on them is answered. */
+  readonly #retiring = new Set<Promise<void>>();
   readonly #http: KyInstance;
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
@@ -81,6 +84,7 @@ export class Transport {
         ...(options.lookup && { lookup: options.lookup }),
       },
     };
+    this.#agentOptions = agentOptions;
     this.#agent = new Agent(agentOptions);
     this.#batchAgent = new Agent(agentOptions);
     // Set once on the instance: per-request headers cost ky a merge on every call. Batches carry
@@ -91,7 +95,7 @@ export class Transport {
     this.#batchBase = batchHeaders;
     this.#batchHeaders = batchHeaders;
     const headers = { ...batchHeaders, accept: 'application/msgpack, application/json' };
-    const exchange = dispatcherFetch(this.#agent, options.timeout);
+    const exchange = dispatcherFetch(() => this.#agent, options.timeout);
     this.#http = ky.create({
       retry: 0,
       // The adapter bounds the whole exchange itself, with ky's TimeoutError (dispatcher-fetch.ts).
@@ -195,8 +199,27 @@ export class Transport {
     }
   }
 
+  /**
+   * Gives up every kept-alive connection: the next requests connect anew, asking `lookup` where
+   * each node is. For a node found at a new address (a pod restarted elsewhere) while its old
+   * process still answers at the old one: a connection kept open to it would go on carrying writes
+   * there, which the node at the new address — the one everybody else now reads — never sees.
+   * What was already sent finishes on the old connections, which then close.
+   */
+  reconnect(): void {
+    const retired = [this.#agent, this.#batchAgent];
+    this.#agent = new Agent(this.#agentOptions);
+    this.#batchAgent = new Agent(this.#agentOptions);
+    const closing = Promise.all(retired.map((agent) => agent.close())).then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#retiring.add(closing);
+    void closing.then(() => this.#retiring.delete(closing));
+  }
+
   async close(): Promise<void> {
-    await Promise.all([this.#agent.close(), this.#batchAgent.close()]);
+    await Promise.all([this.#agent.close(), this.#batchAgent.close(), ...this.#retiring]);
   }
 
   async #request(node: string, url: string, init: Options): Promise<Response> {

@@ -215,6 +215,54 @@ describe('dns+srv:// against dnsmasq', () => {
     }
     await after.stop();
   });
+
+  it('a pod moved while its old process still answers: writes go to the new address, not down a kept connection', async () => {
+    // dcache-8 runs at 127.0.0.6 and its replacement starts at 127.0.0.5 before the old one stops
+    // (a move by hand, or a process that outlives its record): once the records name the new
+    // address, a set must reach it even though a connection to the old one is kept alive and busy.
+    const before = await startCliNode('127.0.0.6');
+    const pods = new Map([...firstThree(), [8, before]]);
+    const dns = await startDnsmasq(srvRecords(pods));
+    const client = discover(`dns+srv://${SRV}`, dns.server);
+    await client.ready();
+    const moved = `http://${podName(8)}:${before.port}`;
+    const owned = routes(client, 2000)
+      .map((replicas, i) => [`key-${i}`, replicas[0]] as const)
+      .filter(([, primary]) => primary === moved)
+      .map(([key]) => key);
+    expect(owned.length).toBeGreaterThan(40);
+    const [busy, ...written] = owned;
+    expect(await client.set(busy!, 'keeps a connection to the pod open')).toBe(true);
+    let reading = true;
+    // Bounded: it stops when the test is done, or after 20 s at most.
+    const reads = (async () => {
+      const until = Date.now() + 20_000;
+      while (reading && Date.now() < until) {
+        await client.get(busy!);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    try {
+      const after = await startCliNode('127.0.0.5', before.port);
+      pods.set(8, after);
+      await dns.update(srvRecords(pods));
+      await waitFor(
+        async () => (await client.getStats()).discovery!.addressChanges === 1,
+        'the new address',
+        { timeoutMs: 10 * INTERVAL_MS },
+      );
+      for (const key of written.slice(0, 20)) {
+        expect(await client.set(key, 'after the move')).toBe(true);
+        expect(await after.holds(key)).toBe(true);
+        expect(await before.holds(key)).toBe(false);
+      }
+      await after.stop();
+    } finally {
+      reading = false;
+      await reads;
+      await before.stop();
+    }
+  });
 });
 
 describe('dns:// against dnsmasq: A records and one port', () => {
