@@ -56,6 +56,35 @@ describe('conditional GET through the CLI', () => {
     expect(await changed.text()).toBe('v2');
   });
 
+  it('answers 406 rather than 304 when Accept rules out every representation', async () => {
+    const etag = await put('typed', 'plain text');
+    const res = await get('typed', { 'if-none-match': etag, accept: 'image/png' });
+    expect(res.status).toBe(406);
+  });
+
+  it('says the answer varies with Accept, on the 200 and on the 304', async () => {
+    const etag = await put('varies', 'x');
+    expect((await get('varies', {})).headers.get('vary')).toBe('accept');
+    expect((await get('varies', { 'if-none-match': etag })).headers.get('vary')).toBe('accept');
+  });
+
+  it('hands out ETags a restarted node (no snapshot) never hands out again', async () => {
+    const first = await startCliNode(['--log-level', 'silent']);
+    const write = (url: string) =>
+      fetch(`${url}/v1/keys/restarted`, { method: 'PUT', body: 'v1' }).then((res) =>
+        res.headers.get('etag'),
+      );
+    const before = await write(first.url);
+    await first.stop();
+    const second = await startCliNode(['--log-level', 'silent']);
+    const after = await write(second.url);
+    expect(after).not.toBe(before);
+    const res = await fetch(`${second.url}/v1/keys/restarted`, {
+      headers: { 'if-none-match': before! },
+    });
+    expect(res.status).toBe(200);
+  });
+
   it('answers HEAD with If-None-Match as GET does', async () => {
     const etag = await put('head', 'x');
     const res = await get('head', { 'if-none-match': etag }, { method: 'HEAD' });
@@ -71,13 +100,14 @@ describe('conditional GET through the CLI', () => {
     expect(await missing.json()).toMatchObject({ error: { code: 'not_found' } });
   });
 
-  it('answers 412 when If-Match fails, also for a missing key, and 200 when it holds', async () => {
+  it('answers 412 when If-Match fails and 200 when it holds; a missing key stays a 404', async () => {
     const etag = await put('cas', 'x');
     const wrong = await get('cas', { 'if-match': '"999999"' });
     expect(wrong.status).toBe(412);
     expect(await wrong.json()).toMatchObject({ error: { code: 'precondition_failed' } });
     expect((await get('cas', { 'if-match': `W/${etag}` })).status).toBe(412);
-    expect((await get('cas-missing', { 'if-match': '*' })).status).toBe(412);
+    // Without the condition the answer would be a 404, so the condition is not evaluated.
+    expect((await get('cas-missing', { 'if-match': '*' })).status).toBe(404);
     const right = await get('cas', { 'if-match': etag });
     expect(right.status).toBe(200);
     expect(await right.text()).toBe('x');

@@ -36,6 +36,7 @@ const COMPARED = [
   'dcache-ttl',
   'dcache-flags',
   'www-authenticate',
+  'vary',
 ];
 
 /** A raw request (the path is sent as is, not normalised as fetch would). */

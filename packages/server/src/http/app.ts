@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
 import { createReplicaStore } from '../operations/cache.js';
+import { epochVersion } from '../replication/version-floor.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from '../observability/logger.js';
@@ -120,8 +121,15 @@ export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
 
 /** The node's ReplicaStore for its options (CacheServer shares it with the memcached port). */
 export function nodeStore(options: ResolvedOptions): ReplicaStore {
-  return createReplicaStore(options, {
+  const replicas = createReplicaStore(options, {
     tombstoneGrace: options.tombstoneGrace,
     maxClockSkew: options.maxClockSkew,
   });
+  // Versions (ETags, cas) above every one an earlier run of this node can have handed out, as a
+  // snapshot's restore sets them: a version from before a restart never matches again, so a CAS
+  // holding one fails and a conditional GET holding one is answered the value, not a 304.
+  if (options.snapshotFile === undefined) {
+    replicas.cache.load([], { minVersion: epochVersion((options.now ?? Date.now)()) });
+  }
+  return replicas;
 }

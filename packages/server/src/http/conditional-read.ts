@@ -63,37 +63,26 @@ export function readConditions(
 }
 
 /**
- * A GET's or HEAD's preconditions, evaluated as RFC 9110 §13.2.2 orders them, against the entry's
- * version (its ETag is `"<version>"`, strong; undefined when the key is absent): `If-Match` first,
- * by strong comparison (a failure is a 412, also for an absent key), then `If-None-Match`, by weak
- * comparison (a match is a 304: the caller's copy is current).
+ * A GET's or HEAD's preconditions against the stored entry's version (its ETag is `"<version>"`,
+ * strong), in RFC 9110 §13.2.2's order: `If-Match` first, by strong comparison (a failure is a
+ * 412), then `If-None-Match`, by weak comparison (a match is a 304: the caller's copy is current).
+ * Only for an entry that is there: a miss is a 404 whatever they say (§13.2.1).
  */
-export function readPrecondition(
-  conditions: ReadConditions,
-  version: number | undefined,
-): ReadPrecondition {
-  const current = version === undefined ? undefined : `${version}`;
+export function readPrecondition(conditions: ReadConditions, version: number): ReadPrecondition {
+  const current = `${version}`;
   const { ifMatch, ifNoneMatch } = conditions;
   if (ifMatch !== undefined) {
-    const holds =
-      current !== undefined &&
-      (ifMatch === '*' || ifMatch.some((tag) => !tag.weak && tag.opaque === current));
+    const holds = ifMatch === '*' || ifMatch.some((tag) => !tag.weak && tag.opaque === current);
     if (!holds) return 'failed';
   }
   if (ifNoneMatch !== undefined) {
-    const matches =
-      current !== undefined &&
-      (ifNoneMatch === '*' || ifNoneMatch.some((tag) => tag.opaque === current));
+    const matches = ifNoneMatch === '*' || ifNoneMatch.some((tag) => tag.opaque === current);
     if (matches) return 'not_modified';
   }
   return 'serve';
 }
 
 /** The 412 of a read whose `If-Match` failed. */
-export function readPreconditionFailed(present: boolean): HttpError {
-  return new HttpError(
-    412,
-    'precondition_failed',
-    present ? "the key's ETag is not one that If-Match names" : 'the key does not exist',
-  );
+export function readPreconditionFailed(): HttpError {
+  return new HttpError(412, 'precondition_failed', "the key's ETag is not one that If-Match names");
 }

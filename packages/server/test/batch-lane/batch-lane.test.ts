@@ -1,3 +1,4 @@
+import { unpack } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EVENTUALLY } from '../eventually.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
@@ -59,8 +60,8 @@ describe('the batch lane', () => {
       expect(Number(answer.headers['dcache-clock'])).toBeGreaterThan(2 ** 40);
       expect(Date.parse(answer.headers.date!)).not.toBeNaN();
     }
-    expect(resultsOf(set!)).toEqual([[204, 1, 'stamp']]);
-    expect(resultsOf(get!)).toEqual([[200, '1', 0, 1, null, 'stamp']]);
+    expect(resultsOf(set!)).toEqual([[204, 'version', 'stamp']]);
+    expect(resultsOf(get!)).toEqual([[200, '1', 0, 'version', null, 'stamp']]);
     expect(resultsOf(after!)).toEqual([
       [404, null, 'stamp'],
       [204, 'stamp'],
@@ -85,8 +86,8 @@ describe('the batch lane', () => {
     const [answer] = await connection.answers(1);
     expect(answer!.status).toBe(200);
     expect(resultsOf(answer!)).toEqual([
-      [204, 1, 'stamp'],
-      [200, 'x'.repeat(200), 0, 1, null, 'stamp'],
+      [204, 'version', 'stamp'],
+      [200, 'x'.repeat(200), 0, 'version', null, 'stamp'],
     ]);
   });
 
@@ -112,8 +113,7 @@ describe('the batch lane', () => {
     await second.answers(1);
     first.socket.write(mine.subarray(cut));
     const [stored] = await first.answers(1);
-    // Stored after theirs, so the node's second version.
-    expect(resultsOf(stored!)).toEqual([[204, 2, 'stamp']]);
+    expect(resultsOf(stored!)).toEqual([[204, 'version', 'stamp']]);
     second.socket.write(
       batchRequest(host, [
         ['get', 'mine'],
@@ -122,9 +122,12 @@ describe('the batch lane', () => {
     );
     const [read] = (await second.answers(2)).slice(1);
     expect(resultsOf(read!)).toEqual([
-      [200, 'm'.repeat(300), 0, 2, null, 'stamp'],
-      [200, 't'.repeat(300), 0, 1, null, 'stamp'],
+      [200, 'm'.repeat(300), 0, 'version', null, 'stamp'],
+      [200, 't'.repeat(300), 0, 'version', null, 'stamp'],
     ]);
+    // Stored after theirs, so the node's next version.
+    const [mineRead, theirsRead] = unpack(read!.body) as [number, unknown, number, number][];
+    expect(mineRead![3]).toBe(theirsRead![3] + 1);
   });
 
   it('hands the connection to Node at the first request it does not take; later batches are answered there', async () => {
@@ -139,7 +142,7 @@ describe('the batch lane', () => {
     const [set, health, get] = await connection.answers(3);
     expect([set!.status, health!.status, get!.status]).toEqual([200, 200, 200]);
     expect(JSON.parse(health!.body.toString())).toMatchObject({ status: 'ok' });
-    expect(resultsOf(get!)).toEqual([[200, 'v', 0, 1, null, 'stamp']]);
+    expect(resultsOf(get!)).toEqual([[200, 'v', 0, 'version', null, 'stamp']]);
     // The first batch on the lane, the second by Node's server; this stats request is handed over too.
     const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, unknown>;
     expect(stats).toMatchObject({ requests: { batch: 2 }, batchLane: { batches: 1, handOffs: 2 } });
@@ -421,7 +424,7 @@ describe('deadlines and budgets on the lane', () => {
     holding.socket.write(request.subarray(request.length - 400));
     const [stored] = await holding.answers(1);
     expect(stored!.status).toBe(200);
-    expect(resultsOf(stored!)).toEqual([[204, 1, 'stamp']]);
+    expect(resultsOf(stored!)).toEqual([[204, 'version', 'stamp']]);
   });
 
   const MB = 1024 * 1024;

@@ -103,6 +103,7 @@ export function getFastPath(node: NodeState): FastPath {
       'content-type': type,
       etag: `"${entry.version}"`,
       'dcache-flags': `${flags}`,
+      vary: 'accept',
     };
     if (entry.ttl !== undefined) out['dcache-ttl'] = `${entry.ttl}`;
     out['content-length'] = bytes.byteLength;

@@ -67,21 +67,10 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const newTtl = parseTtlParam(c.req.query('ttl'));
       const conditions = readConditions(header(c, 'if-match'), header(c, 'if-none-match'));
       const entry = replicas.getEntry(k);
-      const precondition =
-        conditions === undefined ? 'serve' : readPrecondition(conditions, entry?.version);
-      if (precondition === 'failed') throw readPreconditionFailed(entry !== undefined);
+      // Preconditions count only where the read would succeed without them (RFC 9110 §13.2.1):
+      // a miss stays a 404 and a representation Accept rules out a 406, whatever they say.
       if (entry === undefined) return keyNotFound();
       const { bytes, flags } = entry.value;
-      if (precondition === 'not_modified') {
-        // The caller's copy is current: no body, the validators and TTL a 200 would carry.
-        const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
-        const headers: Record<string, string> = {
-          etag: `"${entry.version}"`,
-          'dcache-flags': `${flags}`,
-        };
-        if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
-        return new Response(null, { status: 304, headers });
-      }
       const native = encodingOfFlags(flags);
       const accept = header(c, 'accept');
       let body = bytes;
@@ -90,14 +79,21 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       if (accept !== undefined && accept !== '*/*' && accept !== CONTENT_TYPES[native]) {
         [body, encoding] = negotiate(accept, bytes, native);
       }
-      // Only a read that is answered (not a 406) touches.
+      const precondition =
+        conditions === undefined ? 'serve' : readPrecondition(conditions, entry.version);
+      if (precondition === 'failed') throw readPreconditionFailed();
+      // Only a read that is answered (not a 406 or 412) touches; a 304 is answered.
       const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
+      // The representation depends on Accept (negotiate), so shared caches must key on it too.
       const headers: Record<string, string> = {
-        'content-type': CONTENT_TYPES[encoding],
         etag: `"${entry.version}"`,
         'dcache-flags': `${flags}`,
+        vary: 'accept',
       };
       if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+      // The caller's copy is current: no body, the validators and TTL a 200 would carry.
+      if (precondition === 'not_modified') return new Response(null, { status: 304, headers });
+      headers['content-type'] = CONTENT_TYPES[encoding];
       node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
