@@ -126,7 +126,7 @@ const HTTP_SLASH = 'HTTP/';
  */
 export function isHttpRequestLine(buf: Buffer, t: Tokens): boolean {
   if (t.count === 0 || COMMAND_INITIALS.has(buf[t.starts[0]!]!)) return false;
-  if (OTHER_COMMANDS.has(buf.latin1Slice(t.starts[0]!, t.ends[0]!))) return false;
+  if (OTHER_COMMANDS.has(buf.toString('latin1', t.starts[0]!, t.ends[0]!))) return false;
   const last = (t.count < MAX_TOKENS - 1 ? t.count : MAX_TOKENS - 1) - 1;
   const s = t.starts[last]!;
   if (t.ends[last]! - s < HTTP_SLASH.length) return false;

@@ -11,6 +11,7 @@ import {
 } from './meta-common.js';
 import type { Session } from './session.js';
 import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
+import type { MemcachedCache } from './store.js';
 import { decodeBase64Key, decodeKey, keyBytes } from './keys.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
@@ -40,11 +41,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   const now = session.shared.now();
   counters.cmd_meta++;
   const touches = f.ttl !== undefined;
-  // A touching mg is counted as memcached counts it: a hit as a touch (cmd_touch, touch_hits, no
-  // get_hits: the touch below promotes it), a miss as a get miss (cmd_get, get_misses).
-  let entry: CacheEntry<StoredValue> | undefined =
-    f.noBump || touches ? cache.peekEntry(req.key) : cache.getEntry(req.key);
-  if (entry === undefined && touches && !f.noBump) cache.getEntry(req.key);
+  let entry = lookUp(cache, req.key, f.noBump, touches, f.vivifyTtl !== undefined);
   let created = false;
   if (entry === undefined && f.vivifyTtl !== undefined) {
     // Created without a TTL: the N token sets it in request order, as memcached does.
@@ -142,6 +139,31 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   // After the reply: `h`/`l` above report the item as it was before. A vivified item is read
   // by this touch (unless `u`), so the next `mg` sees `h1`, as memcached.
   if (newTtlMs !== undefined) store.touch(req.key, newTtlMs, f.noBump);
+}
+
+/**
+ * The entry `mg` reads, counted in get_hits/get_misses as memcached 1.6.18 counts it: a miss is a
+ * get miss whatever the flags (unless N creates the item: then it was found, a touch hit with T);
+ * a hit is a get hit, but a touch hit instead with T (touch_hits: the touch promotes it). The core
+ * counts a get hit only as a read that promotes and is recorded (`h`), so hits with `u` and items
+ * N creates without T are not counted in get_hits (memcached counts them).
+ */
+function lookUp(
+  cache: MemcachedCache,
+  key: string,
+  noBump: boolean,
+  touches: boolean,
+  vivifies: boolean,
+): CacheEntry<StoredValue> | undefined {
+  if (!noBump && !touches && !vivifies) return cache.getEntry(key);
+  const entry = cache.peekEntry(key);
+  if (entry === undefined) {
+    // Nothing to promote: the lookup counts the miss.
+    if (!vivifies) cache.getEntry(key);
+  } else if (!noBump && !touches) {
+    cache.getEntry(key);
+  }
+  return entry;
 }
 
 /**

@@ -137,6 +137,19 @@ describe('memcached text commands: effects beyond the reply', () => {
     // A plain get still counts as a get.
     send('get a zz\r\n');
     expect(counts()).toMatchObject({ cmd_get: 3, get_hits: 1, get_misses: 2 });
+    // An item N creates is no miss (a touch hit with T; memcached would also count a get hit
+    // without T, see MEMCACHED.md); a miss with u is a get miss.
+    expect(send('mg n1 N30 v\r\nmg n2 N30 T30 v\r\nmg zz u v\r\n')).toBe(
+      'VA 0 W\r\n\r\nVA 0 W\r\n\r\nEN\r\n',
+    );
+    expect(counts()).toEqual({
+      cmd_get: 5,
+      cmd_touch: 6,
+      get_hits: 1,
+      get_misses: 3,
+      touch_hits: 4,
+      touch_misses: 2,
+    });
   });
 
   test('a gat promotes the item it touches, as a get does', () => {
