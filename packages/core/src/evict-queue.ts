@@ -5,11 +5,17 @@
  */
 import type { EvictionReason } from './types.js';
 
+/** Slots kept for the next operation's notifications after a flush; a burst past it frees its own. */
+const KEPT_SLOTS = 64;
+
 export class EvictQueue<V> {
   readonly #onEvict: (key: string, value: V, reason: EvictionReason) => void;
-  #keys: string[] = [];
-  #values: V[] = [];
-  #reasons: EvictionReason[] = [];
+  // Slots are reused rather than the arrays emptied: `length = 0` gives a fast array's backing
+  // store up, and every overwrite (one notification) would then allocate three new ones.
+  #keys: (string | undefined)[] = [];
+  #values: (V | undefined)[] = [];
+  #reasons: (EvictionReason | undefined)[] = [];
+  #count = 0;
   #flushing = false;
 
   constructor(onEvict: (key: string, value: V, reason: EvictionReason) => void) {
@@ -18,13 +24,14 @@ export class EvictQueue<V> {
 
   /** Whether a flush has work to do (false while one is already running further up the stack). */
   get due(): boolean {
-    return this.#keys.length !== 0 && !this.#flushing;
+    return this.#count !== 0 && !this.#flushing;
   }
 
   push(key: string, value: V, reason: EvictionReason): void {
-    this.#keys.push(key);
-    this.#values.push(value);
-    this.#reasons.push(reason);
+    const at = this.#count++;
+    this.#keys[at] = key;
+    this.#values[at] = value;
+    this.#reasons[at] = reason;
   }
 
   /**
@@ -35,10 +42,11 @@ export class EvictQueue<V> {
     this.#flushing = true;
     let failed = false;
     let failure: unknown;
+    let at = 0;
     try {
-      for (let i = 0; i < this.#keys.length; i++) {
+      for (; at < this.#count; at++) {
         try {
-          this.#onEvict(this.#keys[i]!, this.#values[i]!, this.#reasons[i]!);
+          this.#onEvict(this.#keys[at]!, this.#values[at] as V, this.#reasons[at]!);
         } catch (error) {
           if (!failed) {
             failed = true;
@@ -47,9 +55,20 @@ export class EvictQueue<V> {
         }
       }
     } finally {
-      this.#keys.length = 0;
-      this.#values.length = 0;
-      this.#reasons.length = 0;
+      if (this.#count > KEPT_SLOTS) {
+        // A burst (a clear, a load evicting): its slots are not kept.
+        this.#keys = [];
+        this.#values = [];
+        this.#reasons = [];
+      } else {
+        // Delivered entries must not keep their values alive.
+        for (let i = 0; i < this.#count; i++) {
+          this.#keys[i] = undefined;
+          this.#values[i] = undefined;
+          this.#reasons[i] = undefined;
+        }
+      }
+      this.#count = 0;
       this.#flushing = false;
     }
     if (failed) throw failure;

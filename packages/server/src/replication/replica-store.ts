@@ -310,24 +310,32 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
-    const raw = this.#live.peekEntry(key);
     if (condition === null) {
+      // Looked at before the clock ticks: a flush that comes due is applied by this first touch
+      // of the cache (#live), and the write's stamp must come after the flush's. The stored value
+      // alone, no entry object: its version is wanted only when it stands.
+      const stored = this.#live.peek(key);
       value.stamp = stamp ?? this.clock.tick();
-      if (raw !== undefined) {
-        const order = compareReplicas(value, raw.value);
-        const kept = { version: raw.version, stamp: stampOf(raw.value) };
-        // The same write again changes nothing, yet what it wrote is what stands.
-        if (order === 0) return kept;
-        if (order < 0) return { ...kept, superseded: true };
+      if (stored !== undefined) {
+        const order = compareReplicas(value, stored);
+        // The stored entry's version only when it stands (gone by now only if it just expired:
+        // then this write stands instead).
+        const standing = order <= 0 ? this.#live.peekEntry(key) : undefined;
+        if (standing !== undefined) {
+          const kept = { version: standing.version, stamp: stampOf(standing.value) };
+          // The same write again changes nothing, yet what it wrote is what stands.
+          return order === 0 ? kept : { ...kept, superseded: true };
+        }
       }
       // A write from before the last flush: the flush removed it already.
       if (value.stamp <= this.#flushStamp) {
         return { version: 0, stamp: this.#flushStamp, superseded: true };
       }
     } else {
+      const raw = this.#live.peekEntry(key);
       const live = raw === undefined || raw.value.tombstone ? undefined : raw;
       if (!conditionHolds(condition, live?.version)) return undefined;
-      value.stamp = this.#above(stamp, raw);
+      value.stamp = this.#above(stamp, raw?.value);
     }
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
@@ -390,7 +398,7 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
-    value.stamp = this.#above(stamp, this.#live.peekEntry(key));
+    value.stamp = this.#above(stamp, this.#live.peek(key));
     return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
   }
 
@@ -417,7 +425,7 @@ export class ReplicaStore {
   ): number | undefined {
     const raw = this.#live.peekEntry(key);
     if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
-    const next = this.#above(stamp, raw);
+    const next = this.#above(stamp, raw.value);
     this.#live.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
     raw.value.stamp = next;
@@ -462,7 +470,7 @@ export class ReplicaStore {
 
   /** Node-stamped, always newest: the new version, undefined when the entry does not fit. */
   set(key: string, value: StoredValue, options?: SetOptions): number | undefined {
-    value.stamp = this.#above(undefined, this.#live.peekEntry(key));
+    value.stamp = this.#above(undefined, this.#live.peek(key));
     const version = this.#live.set(key, value, options);
     if (version !== undefined) this.#stored(value);
     return version;
@@ -573,10 +581,10 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ internals
 
-  /** `stamp` (or a fresh one), raised above the stored entry's, and observed by the clock. */
-  #above(stamp: number | undefined, raw: CacheEntry<StoredValue> | undefined): number {
+  /** `stamp` (or a fresh one), raised above the stored value's, and observed by the clock. */
+  #above(stamp: number | undefined, stored: StoredValue | undefined): number {
     let next = stamp ?? this.clock.tick();
-    if (raw !== undefined && stampOf(raw.value) >= next) next = stampOf(raw.value) + 1;
+    if (stored !== undefined && stampOf(stored) >= next) next = stampOf(stored) + 1;
     if (next > this.clock.last) this.clock.observe(next);
     return next;
   }
