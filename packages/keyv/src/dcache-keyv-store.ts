@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { isDcacheError } from '@dcache/client';
+import { isDcacheError, isOperationRejectedError } from '@dcache/client';
 import type { DistributedCacheClient } from '@dcache/client';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { generationsOf, storedKey } from './generations.js';
@@ -15,9 +15,14 @@ export interface DcacheKeyvStoreOpts {
   generationCacheMs: number;
 }
 
-/** Keyv's TTL (ms, maybe fractional) as the client's: whole milliseconds, rounded up. */
-function ttlOf(ttl: number | undefined): { ttl?: number } {
-  if (ttl === undefined) return {};
+/**
+ * Keyv's TTL (ms, maybe fractional) as the client's: whole milliseconds, rounded up. Read as Keyv
+ * reads it for its own `expires`: `Infinity` never expires, and what is not a number (or is NaN)
+ * sets none; a negative one goes on to the client, which refuses it.
+ */
+function ttlOf(ttl: unknown): { ttl?: number } {
+  if (typeof ttl !== 'number' || Number.isNaN(ttl)) return {};
+  if (ttl === Infinity) return { ttl: 0 };
   return { ttl: Number.isFinite(ttl) && ttl > 0 ? Math.ceil(ttl) : ttl };
 }
 
@@ -63,9 +68,17 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
       keys.map(() => undefined),
       async () => {
         const token = await this.#token();
-        const found = await this.client.getMany<StoredData<Value>>(
-          keys.map((key) => storedKey(token, key)),
-        );
+        let found: Map<string, StoredData<Value>>;
+        try {
+          found = await this.client.getMany<StoredData<Value>>(
+            keys.map((key) => storedKey(token, key)),
+          );
+        } catch (error) {
+          // A key the nodes refuse (too long) fails the client's whole getMany: the keys are asked
+          // one by one, so the others are still found, as Keyv's own fallback over get finds them.
+          if (!isOperationRejectedError(error) || this.#options.throwOnErrors) throw error;
+          return Promise.all(keys.map((key) => this.get<Value>(key)));
+        }
         return keys.map((key) => found.get(storedKey(token, key)));
       },
     );
@@ -84,7 +97,8 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
 
   /**
    * Keyv hands over entries already serialized; they travel in the client's per-node batches.
-   * Resolves to one boolean per entry, which Keyv's `setMany` returns.
+   * Resolves to one boolean per entry, which Keyv's `setMany` returns: an entry the cluster
+   * refuses (too large) is `false` alone, and emitted on `'error'`.
    */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
     return this.#guard(
@@ -93,7 +107,7 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
         const token = await this.#token();
         return Promise.all(
           entries.map(({ key, value, ttl }) =>
-            this.client.set(storedKey(token, key), value, ttlOf(ttl)),
+            this.#guard(false, () => this.client.set(storedKey(token, key), value, ttlOf(ttl))),
           ),
         );
       },
@@ -104,13 +118,17 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
     return this.#guard(false, async () => this.client.delete(await this.#stored(key)));
   }
 
-  /** True when every key existed (as Keyv's own fallback over `delete` answers). */
+  /**
+   * As Keyv's own fallback over `delete` answers: true when every delete found its key — so for
+   * no keys, and not when a key is given twice (its second delete finds nothing).
+   */
   async deleteMany(keys: string[]): Promise<boolean> {
+    if (keys.length === 0) return true;
     return this.#guard(false, async () => {
       const token = await this.#token();
       const unique = new Set(keys.map((key) => storedKey(token, key)));
       const deleted = await this.client.deleteMany(unique);
-      return unique.size > 0 && deleted === unique.size;
+      return unique.size === keys.length && deleted === unique.size;
     });
   }
 

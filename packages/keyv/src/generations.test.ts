@@ -10,12 +10,14 @@ function fakeClient() {
   const fake = {
     /** Runs as an add begins: where another process can slip its own add in. */
     onAdd: undefined as (() => void) | undefined,
+    /** Keys present but read as misses (every copy unverified, as after its nodes stalled). */
+    unreadable: new Set<string>(),
   };
   const client = {
     async get(key: string) {
       gets += 1;
       // The value as the node read it; the answer travels back later.
-      const value = data.get(key);
+      const value = fake.unreadable.has(key) ? undefined : data.get(key);
       await new Promise<void>((resolve) => held.push(resolve));
       return value;
     },
@@ -27,6 +29,7 @@ function fakeClient() {
     },
     async set(key: string, value: unknown) {
       data.set(key, value);
+      fake.unreadable.delete(key);
       return true;
     },
   };
@@ -79,6 +82,18 @@ describe('Generations', () => {
     fake.onAdd = () => fake.data.set(generationKey('ns'), 'theirs00');
     expect(await settle(fake, generations.current('ns', 1000))).toBe('theirs00');
     expect(fake.gets()).toBe(2);
+  });
+
+  it('stores a new token when the one there cannot be read, and keeps using it', async () => {
+    const fake = fakeClient();
+    const generations = new Generations(fake.client);
+    fake.data.set(generationKey('ns'), 'stale000');
+    fake.unreadable.add(generationKey('ns'));
+    const token = await settle(fake, generations.current('ns', 0));
+    expect(token).not.toBe('stale000');
+    expect(fake.data.get(generationKey('ns'))).toBe(token);
+    // Read back as stored: every later read agrees, so writes under it stay readable.
+    expect(await settle(fake, generations.current('ns', 0))).toBe(token);
   });
 
   it('does not bring back the old token when a renew happens during a read', async () => {

@@ -70,7 +70,15 @@ export class Generations {
       // Another process may draw one at the same time: the first add wins and everyone uses it.
       token = (await this.#client.add(key, drawn, { ttl: 0 }))
         ? drawn
-        : ((await this.#client.get<unknown>(key)) ?? drawn);
+        : await this.#client.get<unknown>(key);
+      if (typeof token !== 'string') {
+        // There, yet unreadable: every copy unverified (its nodes stalled or restarted, so a
+        // newer token may have been written meanwhile) or not a token at all. It stays so until
+        // overwritten, so a token drawn and not stored would change with every read and lose
+        // every write: a new generation is stored instead, as clear() stores one.
+        token = drawn;
+        await this.#client.set(key, drawn, { ttl: 0 });
+      }
     }
     const known = this.#known.get(namespace);
     if (this.#renewals.get(namespace) !== renewals && known !== undefined) return known.token;

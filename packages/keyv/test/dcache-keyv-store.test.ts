@@ -142,6 +142,51 @@ describe('values', () => {
     ).toEqual([true, true]);
     expect(await keyv.get(['y', 'missing', 'x'])).toEqual([2, undefined, 1]);
   });
+
+  it('an entry the nodes refuse fails alone: setMany and getMany answer the others, one error each', async () => {
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client: newClient() }), namespace: 'r' });
+    const errors: unknown[] = [];
+    keyv.on('error', (error) => errors.push(error));
+    // A value over the nodes' 1 MiB limit; as Keyv's own fallback over set answers, per entry.
+    expect(
+      await keyv.setMany([
+        { key: 'm1', value: 'small' },
+        { key: 'm2', value: 'x'.repeat(2_000_000) },
+        { key: 'm3', value: 'small3' },
+      ]),
+    ).toEqual([true, false, true]);
+    expect(errors).toHaveLength(1);
+    // A key over the nodes' --max-key-bytes: the others are still found.
+    expect(await keyv.get(['m1', 'k'.repeat(300), 'm3'])).toEqual(['small', undefined, 'small3']);
+    expect(errors).toHaveLength(2);
+  });
+
+  it("deleteMany answers as Keyv's own fallback over delete: true for no keys, false for a repeated key", async () => {
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client: newClient() }), namespace: 'd' });
+    expect(await keyv.deleteMany([])).toBe(true);
+    await keyv.set('e', 1);
+    await keyv.set('f', 2);
+    expect(await keyv.deleteMany(['e', 'e'])).toBe(false);
+    expect(await keyv.get('e')).toBeUndefined();
+    await keyv.set('e', 1);
+    expect(await keyv.deleteMany(['e', 'f'])).toBe(true);
+    expect(await keyv.deleteMany(['e', 'f'])).toBe(false);
+  });
+
+  it('reads a TTL as Keyv does: Infinity never expires, NaN sets none', async () => {
+    const client = newClient();
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 't' });
+    expect(await keyv.set('forever', 'v', Infinity)).toBe(true);
+    expect(await keyv.set('nan', 'v', Number.NaN)).toBe(true);
+    expect(await keyv.get('forever')).toBe('v');
+    expect(await keyv.get('nan')).toBe('v');
+    // Stored on the nodes without a TTL.
+    for (const key of ['forever', 'nan']) {
+      const entry = await client.getVersioned(await keyOnTheNodes(client, 't', key));
+      expect(entry).toBeDefined();
+      expect(entry!.ttl).toBeUndefined();
+    }
+  });
 });
 
 describe('errors', () => {
