@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { MemcachedCredentials } from './auth-file.js';
 import { authenticationLine, completeAuthentication } from './auth.js';
+import { BinaryRefusal } from './binary-refusal.js';
 import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
 import { completeMetaStore } from './meta-set.js';
@@ -48,6 +49,8 @@ const FLUSH_THRESHOLD_BYTES = 256 * 1024;
 const LF = 0x0a;
 const CR = 0x0d;
 const BINARY_REQUEST_MAGIC = 0x80;
+/** Refusals of binary requests a client may leave unread before it is hung up on. */
+const MAX_UNREAD_REFUSAL_BYTES = 256 * 1024;
 
 /**
  * One client connection: a streaming parser over the input chunks the listener hands to
@@ -105,6 +108,8 @@ export class MemcachedConnection implements Session, Flushable {
   };
   /** No input has arrived yet: the first byte tells a binary-protocol client apart. */
   private fresh = true;
+  /** Set when the first byte was the binary request magic: every request is refused. */
+  private binary: BinaryRefusal | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -217,10 +222,11 @@ export class MemcachedConnection implements Session, Flushable {
     if (this.closing) return;
     if (this.fresh) {
       this.fresh = false;
-      // memcached's binary protocol (request magic 0x80), which this port does not speak: hang
-      // up rather than answer its header bytes as text the client cannot parse.
-      if (chunk[0] === BINARY_REQUEST_MAGIC) return this.hangUp();
+      // memcached's binary protocol (request magic 0x80), which this port does not speak: each
+      // request is refused in that protocol, not answered as text the client cannot parse.
+      if (chunk[0] === BINARY_REQUEST_MAGIC) this.binary = new BinaryRefusal();
     }
+    if (this.binary !== undefined) return this.refuseBinary(this.binary, chunk);
     let buf = chunk;
     if (this.pending !== undefined) {
       buf = Buffer.concat([this.pending, chunk]);
@@ -231,6 +237,19 @@ export class MemcachedConnection implements Session, Flushable {
     this.watchHolding();
     if (this.flushes === undefined) this.flush();
     else this.flushes.add(this);
+  }
+
+  /**
+   * Writes the refusals of the binary requests in `chunk`; hangs up on bytes that are not binary
+   * requests, or on a client that sends faster than it reads them.
+   */
+  private refuseBinary(binary: BinaryRefusal, chunk: Buffer): void {
+    const replies = binary.receive(chunk);
+    if (replies === undefined || this.socket.writableLength > MAX_UNREAD_REFUSAL_BYTES) {
+      this.hangUp();
+      return;
+    }
+    if (replies.length > 0) this.socket.write(replies);
   }
 
   flushReplies(): void {

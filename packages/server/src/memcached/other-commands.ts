@@ -177,7 +177,7 @@ export function statsCommand(session: Session, buf: Buffer, t: Tokens): void {
     writeSettingsStats(out, shared);
   } else if (tokenIs(buf, t, 1, 'detail')) {
     out.ascii('CLIENT_ERROR usage: stats detail on|off|dump\r\n');
-  } else if (['items', 'slabs', 'sizes', 'conns'].some((w) => tokenIs(buf, t, 1, w))) {
+  } else if (['items', 'slabs', 'sizes', 'conns', 'cachedump'].some((w) => tokenIs(buf, t, 1, w))) {
     // dcache has no slab classes; an empty listing keeps memcached tools working.
     out.ascii('END\r\n');
   } else {

@@ -152,6 +152,14 @@ describe('memcached text commands: effects beyond the reply', () => {
     });
   });
 
+  test('the slab-level stats memcached tools list (items, slabs, sizes, conns, cachedump) are empty', () => {
+    const { send } = session();
+    send('set a 0 0 1\r\nx\r\n');
+    for (const sub of ['items', 'slabs', 'sizes', 'conns', 'cachedump 1 1']) {
+      expect(send(`stats ${sub}\r\n`)).toBe('END\r\n');
+    }
+  });
+
   test('a gat promotes the item it touches, as a get does', () => {
     // Room for two entries of one-byte keys and values: a third evicts the least recently used.
     const { send } = session(undefined, 2 * (heapStringBytes('a') + 1 + ENTRY_OVERHEAD));

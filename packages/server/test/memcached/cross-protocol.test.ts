@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
@@ -133,12 +136,76 @@ describe('HTTP sent to the memcached port', () => {
 });
 
 describe('binary protocol sent to the text port', () => {
-  test('a connection whose first byte is the binary request magic (0x80) is closed', async () => {
-    // A binary-protocol `version` request: 24-byte header, opcode 0x0b.
+  /** A binary request: its 24-byte header (opcode, opaque) and `body` bytes. */
+  function binaryRequest(opcode: number, opaque: number, body = Buffer.alloc(0)): Buffer {
     const header = Buffer.alloc(24);
     header[0] = 0x80;
-    header[1] = 0x0b;
-    expect(await sendOnce(header)).toEqual({ reply: '', closed: true });
+    header[1] = opcode;
+    header.writeUInt32BE(body.length, 8);
+    header.writeUInt32BE(opaque, 12);
+    return Buffer.concat([header, body]);
+  }
+
+  /** Reads `count` binary responses (header and body each) from `socket`. */
+  function readResponses(socket: Socket, count: number): Promise<Buffer[]> {
+    return new Promise((resolve, reject) => {
+      let received = Buffer.alloc(0);
+      const timer = setTimeout(() => reject(new Error(`no ${count} responses within 5 s`)), 5000);
+      const onData = (chunk: Buffer): void => {
+        received = Buffer.concat([received, chunk]);
+        const responses: Buffer[] = [];
+        let at = 0;
+        while (received.length - at >= 24) {
+          const end = at + 24 + received.readUInt32BE(at + 8);
+          if (end > received.length) break;
+          responses.push(received.subarray(at, end));
+          at = end;
+        }
+        if (responses.length < count) return;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        resolve(responses);
+      };
+      socket.on('data', onData);
+    });
+  }
+
+  test('every binary request is refused in the binary protocol (unknown command), and the connection stays', async () => {
+    const socket = netConnect(node.memcached!.port, node.memcached!.host);
+    await once(socket, 'connect');
+    try {
+      // A set with extras, key and value (its body passed over), split mid-header and mid-body,
+      // then a version: one refusal each, with the request's opcode and opaque.
+      const set = binaryRequest(0x01, 7, Buffer.alloc(8 + 1 + 5, 0x61));
+      const version = binaryRequest(0x0b, 9);
+      const both = Buffer.concat([set, version]);
+      const replies = readResponses(socket, 2);
+      for (const [from, to] of [
+        [0, 10],
+        [10, 30],
+        [30, both.length],
+      ] as const) {
+        socket.write(both.subarray(from, to));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const [first, second] = await replies;
+      for (const [reply, opcode, opaque] of [
+        [first!, 0x01, 7],
+        [second!, 0x0b, 9],
+      ] as const) {
+        expect(reply[0]).toBe(0x81);
+        expect(reply[1]).toBe(opcode);
+        expect(reply.readUInt16BE(6)).toBe(0x0081);
+        expect(reply.readUInt32BE(12)).toBe(opaque);
+      }
+      expect(socket.destroyed).toBe(false);
+      // Text after binary requests is not a binary request: hung up on.
+      const closed = once(socket, 'close');
+      socket.write('version\r\n'.repeat(3));
+      await closed;
+    } finally {
+      socket.destroy();
+    }
   });
 
   test('0x80 later on a text connection is just an unknown command', async () => {
