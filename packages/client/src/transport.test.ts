@@ -19,7 +19,6 @@ interface CountingServer {
   release(): void;
   /** Resolves once the held first batch has arrived. */
   held: Promise<void>;
-  close(): Promise<void>;
 }
 
 const servers: Server[] = [];
@@ -70,7 +69,6 @@ async function countingServer({ hold }: { hold: boolean }): Promise<CountingServ
     sockets,
     release: () => release(),
     held,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 

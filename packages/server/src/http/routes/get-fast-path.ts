@@ -41,10 +41,11 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  * hono's routing and the web `Request` @hono/node-server builds per request. It takes only a
  * present key whose URL needs no more than percent-decoding, with the token when one is set, a
  * Host the adapter accepts, no If-Match or If-None-Match, and an Accept the stored type satisfies
- * as is (absent, `*∕*` or that type: the hono route's own no-negotiation case). The key is looked up with `peekEntry` first, so
- * a request handed to hono (a miss, a conversion) has not touched the hit/miss counters or the LRU
- * order; a taken one then counts its hit through `getEntry`, and its `get` request and latency
- * like the route's `timed` wrapper. The answer is the route's: same status, headers and body.
+ * as is (absent, `*∕*` or that type: the hono route's own no-negotiation case). The key is looked
+ * up with `peekEntry` first, so a request handed to hono (a miss, a conversion) has not touched
+ * the hit/miss counters or the LRU order; a taken one then counts its hit through `getEntry`, and
+ * its `get` request and latency like the route's `timed` wrapper. The answer is the route's: same
+ * status, headers and body.
  */
 export function getFastPath(node: NodeState): FastPath {
   const { replicas, metrics, options, bodyBudget } = node;

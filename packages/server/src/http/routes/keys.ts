@@ -68,7 +68,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const conditions = readConditions(header(c, 'if-match'), header(c, 'if-none-match'));
       const entry = replicas.getEntry(k);
       // Preconditions count only where the read would succeed without them (RFC 9110 §13.2.1):
-      // a miss stays a 404 and a representation Accept rules out a 406, whatever they say.
+      // a miss stays a 404, and an Accept no representation satisfies a 406, whatever they say.
       if (entry === undefined) return keyNotFound();
       const { bytes, flags } = entry.value;
       const native = encodingOfFlags(flags);
