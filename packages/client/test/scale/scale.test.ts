@@ -26,8 +26,16 @@ afterEach(async () => {
 
 /** Slack on top of one interval, one lookup timeout and the worker's event-loop delay. */
 const CONVERGE_SLACK_MS = 150;
-/** The window's close is seen up to this late (8.44 s measured for an 8 s maximum). */
-const CLOSE_SLACK_MS = 600;
+/**
+ * The window's timer looks every quarter of the shorter of quietMs and maxWindowMs, at most every
+ * second (transition.ts): a window closes at its maximum or up to one such period after it.
+ */
+const CHECK_PERIOD_MS = Math.min(
+  1000,
+  Math.max(10, Math.min(TRANSITION.quietMs, TRANSITION.maxWindowMs) / 4),
+);
+/** The window's close is seen up to one check period late, plus scheduling on a loaded machine. */
+const CLOSE_SLACK_MS = CHECK_PERIOD_MS + 250;
 
 function expectWarm(result: ScaleResult, leaving: boolean): void {
   const { summary } = result;
