@@ -126,14 +126,14 @@ const HTTP_SLASH = 'HTTP/';
  */
 export function isHttpRequestLine(buf: Buffer, t: Tokens): boolean {
   if (t.count === 0 || COMMAND_INITIALS.has(buf[t.starts[0]!]!)) return false;
-  if (OTHER_COMMANDS.has(buf.toString('latin1', t.starts[0]!, t.ends[0]!))) return false;
   const last = (t.count < MAX_TOKENS - 1 ? t.count : MAX_TOKENS - 1) - 1;
   const s = t.starts[last]!;
   if (t.ends[last]! - s < HTTP_SLASH.length) return false;
   for (let i = 0; i < HTTP_SLASH.length; i++) {
     if (buf[s + i] !== HTTP_SLASH.charCodeAt(i)) return false;
   }
-  return true;
+  // Only now the first word as a string: just for the lines that end like an HTTP request.
+  return !OTHER_COMMANDS.has(buf.toString('latin1', t.starts[0]!, t.ends[0]!));
 }
 
 function getFamily(
