@@ -1,13 +1,19 @@
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeState, nodeStore } from '../src/http/app.js';
 import { resolveOptions } from '../src/options.js';
 import { statsSnapshot } from '../src/observability/stats.js';
 import { clientErrorResponder } from '../src/http/transport-errors.js';
 import type { RunningNode } from './helpers.js';
 import { startNode } from './helpers.js';
+import type { CliNode } from './cli-node.js';
+import { startCliNode, stopCliNodes } from './cli-node.js';
+
+function cliPort(node: CliNode): number {
+  return Number(new URL(node.url).port);
+}
 
 /** Sends raw bytes on a fresh connection and resolves with all the server wrote back. */
 function exchange(port: number, raw: string): Promise<string> {
@@ -114,22 +120,33 @@ describe('requests the app never sees still get the JSON error shape', () => {
 });
 
 describe("Node's clientError on a request the app already has, or behind a response under way", () => {
-  let node: RunningNode;
-  beforeAll(async () => {
-    node = await startNode();
-  });
-  afterAll(() => node.close());
+  afterEach(() => stopCliNodes());
 
-  it('counts a bad chunk size inside a body once, by the request that owns it', async () => {
-    const raw =
-      'PUT /v1/keys/a HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n' +
-      '3\r\nabc\r\nzz\r\n';
-    await exchange(node.address.port, raw);
-    const { errors } = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
-      errors: Record<string, number>;
-    };
-    expect(errors).toEqual({ 400: 1 });
-  });
+  /** A key write and a batch, each with a bad chunk size after a good chunk. */
+  const BAD_CHUNKS: [string, string][] = [
+    ['PUT /v1/keys/a', 'PUT /v1/keys/a HTTP/1.1\r\nHost: 127.0.0.1\r\n'],
+    [
+      'POST /v1/batch',
+      'POST /v1/batch HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/msgpack\r\n',
+    ],
+  ];
+
+  it.each(BAD_CHUNKS)(
+    '%s: a bad chunk size inside the body is a JSON 400, counted once by the request that owns it',
+    async (_name, head) => {
+      const node = await startCliNode();
+      const raw = `${head}Transfer-Encoding: chunked\r\n\r\n1\r\n\x91\r\nzz\r\n`;
+      const answer = parse(await exchange(cliPort(node), raw));
+      expect(answer.status).toBe(400);
+      expect(answer.headers).toContain('connection: close');
+      expect(answer.body).toMatchObject({ error: { code: 'bad_request' } });
+      const { errors } = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+        errors: Record<string, number>;
+      };
+      expect(errors).toEqual({ 400: 1 });
+      expect((await fetch(`${node.url}/v1/keys/a`)).status).toBe(404);
+    },
+  );
 });
 
 describe('clientErrorResponder', () => {
@@ -166,8 +183,32 @@ describe('clientErrorResponder', () => {
     expect(errors).toEqual({ 400: 1 });
   });
 
-  it('leaves a request whose body was arriving to the app: no answer (it may have sent a 413), no count', () => {
-    const { written, socket, errors } = setUp({ parser: { incoming: { complete: false } } });
+  it('answers a request whose body was arriving, leaving the count to the app', () => {
+    const incoming = { complete: false };
+    const { written, errors } = setUp({
+      parser: { incoming },
+      _httpMessage: { _headerSent: false, req: incoming },
+    });
+    expect(written.join('')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(errors).toEqual({});
+  });
+
+  it('writes nothing after the app answered a request whose body was arriving (a 413 while it drains)', () => {
+    const incoming = { complete: false };
+    const { written, socket, errors } = setUp({
+      parser: { incoming },
+      _httpMessage: { _headerSent: true, req: incoming },
+    });
+    expect(written).toEqual([]);
+    expect(socket.destroyed).toBe(true);
+    expect(errors).toEqual({});
+  });
+
+  it('writes nothing for a body arriving behind an earlier pipelined request still unanswered', () => {
+    const { written, socket, errors } = setUp({
+      parser: { incoming: { complete: false } },
+      _httpMessage: { _headerSent: false, req: { complete: true } },
+    });
     expect(written).toEqual([]);
     expect(socket.destroyed).toBe(true);
     expect(errors).toEqual({});

@@ -48,7 +48,7 @@ function statusOf(code: unknown): number {
  * parsed (incomplete while its body is still arriving).
  */
 interface HttpSocket extends Duplex {
-  _httpMessage?: { _headerSent?: boolean } | null;
+  _httpMessage?: { _headerSent?: boolean; req?: unknown } | null;
   parser?: { incoming?: { complete: boolean } | null } | null;
 }
 
@@ -80,15 +80,21 @@ export function clientErrorResponder(
     }
     const status = statusOf(error.code);
     // A request whose body was still arriving (a bad chunk size, a timeout mid-body) is the app's:
-    // its own handler counts it, and it may already have answered (a 413 sent while the body
-    // drains), so nothing is written for it here. Only requests the app never saw count here.
+    // its body reader fails once the socket closes, and it counts the request. Its own answer
+    // would then meet a closed socket, so the answer is written here — unless the app has
+    // answered already (a 413 sent while the body drains) or the response under way is another
+    // request's (an earlier pipelined one), which those bytes would land in front of.
     const incoming = socket.parser?.incoming;
     const appSawIt = incoming !== null && incoming !== undefined && !incoming.complete;
     if (!appSawIt) node.metrics.recordError(status);
     node.logger.debug('request_refused', `${status} (unparsable request): ${error.message}`);
+    const message = socket._httpMessage;
+    const answerable = appSawIt
+      ? message?.req === incoming && message._headerSent !== true
+      : message?._headerSent !== true;
     // Node's own guard too: bytes written while another response on this socket is under way (a
     // bad pipelined request behind a streaming one) would land in the middle of it.
-    if (appSawIt || !socket.writable || socket._httpMessage?._headerSent === true) {
+    if (!answerable || !socket.writable) {
       socket.destroy();
       return;
     }
