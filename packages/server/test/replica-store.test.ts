@@ -214,6 +214,18 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
 });
 
 describe('ReplicaStore tombstones', () => {
+  it('an unstamped delete of a key not held leaves none until a cluster client has written here', () => {
+    const store = newStore();
+    expect(store.remove('absent').removed).toBe(false);
+    expect(store.peekRaw('absent')).toBeUndefined();
+    store.remove('stamped', S + 1); // a cluster client's delete: stamped
+    expect(store.peekRaw('stamped')?.value.tombstone).toBe(true);
+    store.noteRingNodes('3');
+    store.remove('absent');
+    expect(store.peekRaw('absent')?.value.tombstone).toBe(true);
+    expect(store.replicaStats.tombstones).toBe(2);
+  });
+
   it('are misses for the plain view, neither items nor hits, and counted as a level', () => {
     const store = newStore();
     store.set('k', value('v'));
