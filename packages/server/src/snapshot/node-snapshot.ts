@@ -5,7 +5,7 @@ import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   decodeSnapshot,
-  encodeSnapshot,
+  encodeSnapshotInPieces,
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
 import { readWholeFile } from './read-whole-file.js';
@@ -190,7 +190,7 @@ export class NodeSnapshot {
     let bytes: Buffer;
     try {
       // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
-      bytes = encodeSnapshot({
+      bytes = await encodeSnapshotInPieces({
         format: SNAPSHOT_FORMAT,
         version: SNAPSHOT_VERSION,
         savedAt: this.#now(),

@@ -69,6 +69,65 @@ export function encodeSnapshot(document: SnapshotDocument): Buffer {
   return Buffer.concat([SNAPSHOT_MAGIC, digestOf(body), body]);
 }
 
+/** Entries packed between two turns of the event loop by {@link encodeSnapshotInPieces}. */
+export const ENTRIES_PER_PIECE = 4096;
+
+/** The msgpack header of an array of `length` items: fixarray, array 16 or array 32. */
+function arrayHeader(length: number): Buffer {
+  if (length <= 15) return Buffer.of(0x90 | length);
+  if (length <= 0xffff) return Buffer.of(0xdc, length >>> 8, length & 0xff);
+  const header = Buffer.alloc(5);
+  header[0] = 0xdd;
+  header.writeUInt32BE(length, 1);
+  return header;
+}
+
+/** How many bytes the msgpack array header at the start of `packed` takes. */
+function arrayHeaderBytes(packed: Uint8Array): number {
+  const first = packed[0]!;
+  if (first >= 0x90 && first <= 0x9f) return 1;
+  return first === 0xdc ? 3 : 5;
+}
+
+/**
+ * {@link encodeSnapshot}'s bytes, exactly, but packed and hashed ENTRIES_PER_PIECE entries at a
+ * time with a turn of the event loop between pieces. Packing a few hundred thousand entries at
+ * once holds the loop for a second or more: requests wait, clients may time out and mark the
+ * node down, and the node's own stall detector would take it for a SIGSTOP and fence it.
+ */
+export async function encodeSnapshotInPieces(document: SnapshotDocument): Promise<Buffer> {
+  const { entries, ...fields } = document;
+  const packr = codec();
+  // The map with `entries` last and empty: its final byte is the empty array's header, which is
+  // replaced by the real one, then the entries follow piece by piece without their own headers.
+  const withoutEntries = packr.pack({ ...fields, entries: [] });
+  const pieces: Buffer[] = [
+    Buffer.from(withoutEntries.subarray(0, withoutEntries.length - 1)),
+    arrayHeader(entries.length),
+  ];
+  const hash = createHash('sha256');
+  let size = HEADER_BYTES;
+  for (const piece of pieces) {
+    hash.update(piece);
+    size += piece.length;
+  }
+  for (let at = 0; at < entries.length; at += ENTRIES_PER_PIECE) {
+    if (at > 0) await new Promise((resolve) => setImmediate(resolve));
+    const packed = packr.pack(entries.slice(at, at + ENTRIES_PER_PIECE));
+    // A copy: the next pack reuses the Packr's buffer.
+    const piece = Buffer.from(packed.subarray(arrayHeaderBytes(packed)));
+    size += piece.length;
+    if (size > MAX_FILE_BYTES) {
+      throw new RangeError(
+        `the snapshot would be more than the ${MAX_FILE_BYTES} bytes a restore can read`,
+      );
+    }
+    hash.update(piece);
+    pieces.push(piece);
+  }
+  return Buffer.concat([SNAPSHOT_MAGIC, hash.digest(), ...pieces]);
+}
+
 /**
  * The document in `bytes`, read from `file`; throws a SnapshotError naming the file and the
  * problem. Checks the header, digest and document, and that every value is a StoredValue (the
