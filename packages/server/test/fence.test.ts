@@ -177,6 +177,37 @@ describe('stopped with SIGSTOP', () => {
   });
 });
 
+describe('conditional writes on a fenced node', () => {
+  it('see unverified entries as absent, as a GET does: add creates, replace and CAS miss', async () => {
+    const node = await startCliNode([]);
+    const [, , , [, , , version]] = (await batch(node, [
+      ['set', 'added', text('old'), 0, null, null],
+      ['set', 'replaced', text('old'), 0, null, null],
+      ['set', 'cas', text('old'), 0, null, null],
+      ['get', 'cas'],
+    ])) as [unknown, unknown, unknown, [number, Uint8Array, number, number]];
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    const put = (key: string, headers: Record<string, string>) =>
+      fetch(`${node.url}/v1/keys/${key}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain', ...headers },
+        body: 'new',
+      });
+    expect((await fetch(`${node.url}/v1/keys/added`)).status).toBe(404);
+    expect((await put('added', { 'if-none-match': '*' })).status).toBe(204);
+    expect((await put('replaced', { 'if-match': '*' })).status).toBe(412);
+    expect((await put('cas', { 'if-match': `"${version}"` })).status).toBe(412);
+    const [added, replaced, cas] = await batch(node, [
+      ['get', 'added'],
+      ['get', 'replaced'],
+      ['get', 'cas'],
+    ]);
+    expect(added).toEqual([200, text('new'), 16, expect.any(Number), null, expect.any(Number)]);
+    expect([replaced![1], replaced![6]]).toEqual([text('old'), true]);
+    expect([cas![1], cas![6]]).toEqual([text('old'), true]);
+  });
+});
+
 describe('counting on a fenced node', () => {
   it('incr and touch of an unverified entry answer 404 and change nothing, even with an initial', async () => {
     const node = await startCliNode([]);

@@ -299,7 +299,7 @@ export class ReplicaStore {
    * A fresh write (set, add, replace, CAS) stamped `stamp` (undefined: the node stamps it).
    * Unconditional: newest wins — a write older than the stored one, or losing a tie of stamps, is
    * acknowledged without applying (last-write-wins orders it just before the one kept): the stored
-   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides (tombstones are absent), and the
+   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides (tombstones and unverified entries are absent), and the
    * write is stamped above what it replaces. Undefined when the condition failed; 413 when the
    * entry does not fit.
    */
@@ -333,7 +333,10 @@ export class ReplicaStore {
       }
     } else {
       const raw = this.#live.peekEntry(key);
-      const live = raw === undefined || raw.value.tombstone ? undefined : raw;
+      // A condition reads the key, and an unverified entry may be one a peer has since replaced:
+      // it is absent here, as a plain read answers (add creates over it, replace and CAS miss).
+      const live =
+        raw === undefined || raw.value.tombstone || !this.isVerified(raw) ? undefined : raw;
       if (!conditionHolds(condition, live?.version)) return undefined;
       value.stamp = this.#above(stamp, raw?.value);
     }
