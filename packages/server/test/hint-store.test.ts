@@ -20,9 +20,9 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
 describe('HintStore', () => {
   it('keeps one hint per key and target, folding repeated writes', () => {
     const { hints } = store();
-    hints.add(A, 'k', false, 1);
-    hints.add(A, 'k', false, 1);
-    hints.add(B, 'k', true, 1);
+    hints.add(A, 'k', false);
+    hints.add(A, 'k', false);
+    hints.add(B, 'k', true);
     expect(hints.stats).toEqual({
       hintsStored: 3,
       hintsReplayed: 0,
@@ -33,9 +33,9 @@ describe('HintStore', () => {
 
   it('a key hinted again while a replay is out stays hinted', () => {
     const { hints } = store();
-    hints.add(A, 'k', false, 1);
+    hints.add(A, 'k', false);
     const sent = [...hints.targets()][0]![1].keys.get('k')!.generation;
-    hints.add(A, 'k', false, 1); // a newer write arrived meanwhile
+    hints.add(A, 'k', false); // a newer write arrived meanwhile
     hints.delivered(A, 'k', sent);
     expect(hints.stats.hintsPending).toBe(1);
     hints.delivered(A, 'k', sent + 1);
@@ -43,31 +43,22 @@ describe('HintStore', () => {
     expect([...hints.targets()]).toEqual([]);
   });
 
-  it('keeps the newest stamp a key was hinted at', () => {
-    const { hints } = store();
-    hints.add(A, 'k', false, 20);
-    hints.add(A, 'k', false, 10);
-    expect([...hints.targets()][0]![1].keys.get('k')!.stamp).toBe(20);
-    hints.add(A, 'k', false, 30);
-    expect([...hints.targets()][0]![1].keys.get('k')!.stamp).toBe(30);
-  });
-
   it('is a stand-in only while every write it held was one', () => {
     const { hints } = store();
-    hints.add(A, 'k', true, 1);
-    hints.add(A, 'k', false, 1);
+    hints.add(A, 'k', true);
+    hints.add(A, 'k', false);
     expect([...hints.targets()][0]![1].keys.get('k')!.standIn).toBe(false);
   });
 
   it('past maxHints, the target that overflows is fenced instead of replayed', () => {
     const { hints, fenced } = store(3);
-    for (const key of ['a', 'b', 'c', 'd']) hints.add(A, key, false, 1);
+    for (const key of ['a', 'b', 'c', 'd']) hints.add(A, key, false);
     expect(fenced).toEqual([[A, 3, 'overflow']]);
     expect(hints.stats).toMatchObject({ hintsPending: 0, hintsDropped: 4 });
     expect([...hints.targets()].map(([target, pending]) => [target, pending.fence])).toEqual([
       [A, true],
     ]);
-    hints.add(A, 'e', false, 1); // while a fence is due, more keys add nothing
+    hints.add(A, 'e', false); // while a fence is due, more keys add nothing
     expect(hints.stats.hintsDropped).toBe(5);
     hints.fenced(A);
     expect([...hints.targets()]).toEqual([]);
@@ -75,9 +66,9 @@ describe('HintStore', () => {
 
   it('hints older than maxHintAge become a fence', () => {
     const { hints, fenced, advance } = store(10, 1000);
-    hints.add(A, 'old', false, 1);
+    hints.add(A, 'old', false);
     advance(500);
-    hints.add(B, 'young', false, 1);
+    hints.add(B, 'young', false);
     advance(500);
     hints.expire();
     expect(fenced).toEqual([[A, 1, 'age']]);
@@ -87,11 +78,11 @@ describe('HintStore', () => {
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {
     const { hints } = store(10, 1000, 2);
     const C = 'http://127.0.0.1:3';
-    expect(hints.add(A, 'a', false, 1)).toBe(true);
-    expect(hints.add(B, 'b', false, 1)).toBe(true);
-    expect(hints.add(C, 'c', false, 1)).toBe(false);
+    expect(hints.add(A, 'a', false)).toBe(true);
+    expect(hints.add(B, 'b', false)).toBe(true);
+    expect(hints.add(C, 'c', false)).toBe(false);
     // Targets already held still take keys.
-    expect(hints.add(A, 'a2', false, 1)).toBe(true);
+    expect(hints.add(A, 'a2', false)).toBe(true);
     expect(hints.stats).toEqual({
       hintsStored: 3,
       hintsReplayed: 0,
@@ -101,14 +92,14 @@ describe('HintStore', () => {
     expect([...hints.targets()].map(([target]) => target)).toEqual([A, B]);
     // Once B's hints are delivered, its place is free.
     hints.delivered(B, 'b', 0);
-    expect(hints.add(C, 'c', false, 1)).toBe(true);
+    expect(hints.add(C, 'c', false)).toBe(true);
     expect([...hints.targets()].map(([target]) => target)).toEqual([A, C]);
   });
 
   it('holds MAX_HINT_TARGETS targets by default', () => {
     const { hints } = store(1000);
     const accepted = Array.from({ length: MAX_HINT_TARGETS + 5 }, (_, i) =>
-      hints.add(`http://127.0.0.1:${i + 1}`, 'k', false, 1),
+      hints.add(`http://127.0.0.1:${i + 1}`, 'k', false),
     );
     expect(accepted.filter(Boolean)).toHaveLength(MAX_HINT_TARGETS);
     expect(accepted.slice(MAX_HINT_TARGETS)).toEqual([false, false, false, false, false]);

@@ -27,10 +27,9 @@ export interface HintReplayerOptions {
 /**
  * Delivers hints (never-stale.md §6.3): every `intervalMs`, for each target with hints and no
  * round in flight, probes `target/healthz`; once it answers, sends a fence if one is due, then
- * `copy`/`bury` ops of what this node holds now for the hinted keys (a `bury` at the hint's
- * stamp for one it no longer holds), REPLAY_BATCH_OPS at a time, one batch in flight, forgetting
- * each hint the target answered (applied, or it held newer). Only `/healthz`, `/v1/fence` and
- * `/v1/batch` are ever called on a target.
+ * `copy`/`bury` ops of what this node holds now for the hinted keys, REPLAY_BATCH_OPS at a time,
+ * one batch in flight, forgetting each hint the target answered (applied, or it held newer). Only
+ * `/healthz`, `/v1/fence` and `/v1/batch` are ever called on a target.
  */
 export class HintReplayer {
   readonly #options: HintReplayerOptions;
@@ -96,7 +95,13 @@ export class HintReplayer {
       const keys = [...pending.keys.keys()].slice(0, REPLAY_BATCH_OPS);
       // Read before the ops: a key hinted again while the batch is out stays hinted.
       const sent = keys.map((key) => ({ ...pending.keys.get(key)! }));
-      const ops = keys.map((key, i) => this.#opFor(key, sent[i]!.stamp));
+      const ops = keys.map((key) => this.#opFor(key));
+      if (ops.includes(undefined)) {
+        // Something this node held for the target is gone (evicted, expired): it cannot be
+        // handed over, so the target is told to doubt everything instead.
+        hints.fallBack(target);
+        return this.#round(target, pending);
+      }
       const res = await this.#request(target, '/v1/batch', 'POST', batchCodec.pack(ops));
       if (res.status !== 200) throw new Error(`batch answered ${res.status}`);
       const results = batchCodec.unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
@@ -117,14 +122,10 @@ export class HintReplayer {
     }
   }
 
-  /**
-   * What this node holds for `key`, as the op that hands it over. When it holds nothing (the
-   * value was evicted or expired, or never written here), a tombstone at the hint's stamp: what
-   * the target holds older than that is what it missed being overwritten, and must not be served.
-   */
-  #opFor(key: string, hintStamp: number): unknown[] {
+  /** What this node holds for `key`, as the op that hands it over; undefined when nothing. */
+  #opFor(key: string): unknown[] | undefined {
     const entry = this.#options.replicas.peekRaw(key);
-    if (entry === undefined) return ['bury', key, hintStamp, 'hint'];
+    if (entry === undefined) return undefined;
     const { value } = entry;
     if (value.tombstone) return ['bury', key, stampOf(value), 'hint'];
     return ['copy', key, value.bytes, value.flags, entry.ttl ?? 0, stampOf(value), 'hint'];

@@ -13,13 +13,6 @@ export interface Hint {
   standIn: boolean;
   /** Bumped by every hint of the key: a replay delivers only what it read at its generation. */
   generation: number;
-  /**
-   * The node's clock when the key was last hinted: above the stamp of every write the target
-   * missed. When the node no longer holds the key at replay (evicted, expired, or never written
-   * here), the target is sent a tombstone at this stamp, which buries exactly what it may hold
-   * stale of that key — and nothing written after.
-   */
-  stamp: number;
 }
 
 /** What one target missed: keys, or a fence. */
@@ -82,7 +75,7 @@ export class HintStore {
    * new and the store already holds hints for `maxTargets` others: the sender then hands the hint
    * to another replica, or fences the target itself.
    */
-  add(target: string, key: string, standIn: boolean, stamp: number): boolean {
+  add(target: string, key: string, standIn: boolean): boolean {
     let hints = this.#targets.get(target);
     if (hints === undefined && this.#targets.size >= this.#maxTargets) {
       this.#stats.hintsDropped++;
@@ -102,7 +95,6 @@ export class HintStore {
       // A newer write than the one a replay in flight may be carrying: that replay must not
       // count as delivering it. Still a stand-in only if every write it held was as one.
       known.generation++;
-      if (stamp > known.stamp) known.stamp = stamp;
       if (!standIn) known.standIn = false;
       return true;
     }
@@ -112,7 +104,7 @@ export class HintStore {
       return true;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
-    hints.keys.set(key, { standIn, generation: 0, stamp });
+    hints.keys.set(key, { standIn, generation: 0 });
     this.#pending++;
     return true;
   }
@@ -144,6 +136,12 @@ export class HintStore {
     if (hints === undefined) return;
     hints.fence = false;
     this.#forgetIfDone(target, hints);
+  }
+
+  /** Something to deliver could not be: the target is fenced instead (safe, never silent). */
+  fallBack(target: string): void {
+    const hints = this.#targets.get(target);
+    if (hints !== undefined) this.#fence(target, hints, 'overflow');
   }
 
   #fence(target: string, hints: TargetHints, why: 'overflow' | 'age'): void {

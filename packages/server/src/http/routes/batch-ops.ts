@@ -303,10 +303,7 @@ export function batchRunner(node: NodeState): RunBatch {
         if (options.peers !== undefined && !options.peers.includes(target)) {
           return new Refused(403, 'peer_refused', `${target} is not one of this node's --peers`);
         }
-        // Stamped above the write it is about, which this node applied before the client hinted it.
-        return hints.add(target, key, op[3] === true, replicas.clock.tick())
-          ? status(204)
-          : hintTargetsFull;
+        return hints.add(target, key, op[3] === true) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
         const stamp = accept(op[2]);
