@@ -56,10 +56,28 @@ describe('conditional GET through the CLI', () => {
     expect(await changed.text()).toBe('v2');
   });
 
-  it('answers 406 rather than 304 when Accept rules out every representation', async () => {
+  it('answers 406 rather than 304 when Accept rules out every representation, and counts no hit', async () => {
     const etag = await put('typed', 'plain text');
+    const before = await hits();
     const res = await get('typed', { 'if-none-match': etag, accept: 'image/png' });
     expect(res.status).toBe(406);
+    expect((await get('typed', { accept: 'image/png' })).status).toBe(406);
+    expect((await get('typed', { 'if-match': '"1"' })).status).toBe(412);
+    expect(await hits()).toBe(before);
+  });
+
+  it('labels a 304 with the type the 200 would carry (caches refresh stored headers from it)', async () => {
+    const res = await fetch(`${node.url}/v1/keys/json`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":1}',
+    });
+    const etag = res.headers.get('etag')!;
+    const asMsgpack = await get('json', { 'if-none-match': etag, accept: 'application/msgpack' });
+    expect(asMsgpack.status).toBe(304);
+    expect(asMsgpack.headers.get('content-type')).toBe('application/msgpack');
+    const asStored = await get('json', { 'if-none-match': etag });
+    expect(asStored.headers.get('content-type')).toBe('application/json');
   });
 
   it('says the answer varies with Accept, on the 200 and on the 304', async () => {

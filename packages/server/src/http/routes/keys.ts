@@ -66,10 +66,14 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       // `?ttl=` makes it a get-and-touch (memcached's gat, Redis' GETEX PX): sliding expiry.
       const newTtl = parseTtlParam(c.req.query('ttl'));
       const conditions = readConditions(header(c, 'if-match'), header(c, 'if-none-match'));
-      const entry = replicas.getEntry(k);
+      // Looked at without counting or promoting: a read refused below (406, 412) is no hit.
+      const entry = replicas.peekEntry(k);
       // Preconditions count only where the read would succeed without them (RFC 9110 §13.2.1):
       // a miss stays a 404, and an Accept no representation satisfies a 406, whatever they say.
-      if (entry === undefined) return keyNotFound();
+      if (entry === undefined) {
+        replicas.getEntry(k); // counted as the miss it is
+        return keyNotFound();
+      }
       const { bytes, flags } = entry.value;
       const native = encodingOfFlags(flags);
       const accept = header(c, 'accept');
@@ -82,6 +86,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const precondition =
         conditions === undefined ? 'serve' : readPrecondition(conditions, entry.version);
       if (precondition === 'failed') throw readPreconditionFailed();
+      replicas.getEntry(k); // answered: a hit, promoted
       // Only a read that is answered (not a 406 or 412) touches; a 304 is answered.
       const ttl = touchAfterRead(replicas, k, entry.ttl, newTtl);
       // The representation depends on Accept (negotiate), so shared caches must key on it too.
@@ -91,9 +96,11 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         vary: 'accept',
       };
       if (ttl !== undefined) headers['dcache-ttl'] = `${ttl}`;
+      // On a 304 too: a cache refreshes its stored headers from it (RFC 9111 §4.3.4), and without
+      // one the adapter would label it text/plain.
+      headers['content-type'] = CONTENT_TYPES[encoding];
       // The caller's copy is current: no body, the validators and TTL a 200 would carry.
       if (precondition === 'not_modified') return new Response(null, { status: 304, headers });
-      headers['content-type'] = CONTENT_TYPES[encoding];
       node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
