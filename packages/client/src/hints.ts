@@ -30,6 +30,8 @@ export function planHints<N>(
  * Hands "`missed` lacks `storedKey`" to the first of `holders` (replicas that acknowledged the
  * write) that takes it. None does: the hint is dropped, counted, and `missed` is fenced — now if
  * it is up, else when it is seen up — so that everything it holds is verified before it is served.
+ * A node marked down is fenced when seen up in any case: until its hints are replayed it holds
+ * what it missed as current, and counting on it (`incr`, `touch`) would outstamp the newer write.
  */
 export async function handOff(
   cluster: Cluster,
@@ -38,6 +40,7 @@ export async function handOff(
   holders: readonly NodeClient[],
   natural: readonly NodeClient[],
 ): Promise<void> {
+  if (!missed.up) cluster.fenceOnReturn.add(missed);
   for (const holder of holders) {
     if (!cluster.isMember(holder)) continue;
     // A stand-in keeps the key only until the hint is delivered; a natural replica keeps it.

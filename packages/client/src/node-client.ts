@@ -35,6 +35,7 @@ export class NodeClient {
   /** Requests to this node on the wire, and who waits for there to be none. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #idleWaiters: (() => void)[] = [];
+  #heldOut: Promise<void> | undefined;
 
   constructor(url: string, options: NodeClientOptions) {
     this.url = url;
@@ -58,8 +59,20 @@ export class NodeClient {
     });
   }
 
+  /**
+   * Up, and not held out of routing: a node back from an outage during which it missed writes is
+   * held out until it is fenced (node-return.ts), so no operation reaches it in between.
+   */
   get up(): boolean {
-    return this.health.up;
+    return this.health.up && this.#heldOut === undefined;
+  }
+
+  /** Keeps this node out of routing (`up` false) until `work` settles. */
+  holdOutUntil(work: Promise<void>): void {
+    const held: Promise<void> = work.finally(() => {
+      if (this.#heldOut === held) this.#heldOut = undefined;
+    });
+    this.#heldOut = held;
   }
 
   /** Something for this node is queued or on the wire. */

@@ -6,11 +6,15 @@ import type { NodeClient } from './node-client.js';
 import { restoreReturned } from './restore.js';
 
 /**
- * A node is up again: fence it if it missed a write no replica took a hint for (before anything
- * else reads it), then restore its keys from the other replicas if no other client claimed that.
+ * A node is up again: fence it if it missed writes while it was down, then restore its keys from
+ * the other replicas if no other client claimed that. Until the fence is answered the node stays
+ * out of routing: a partitioned node does not know it missed anything, and an `incr` or `touch`
+ * reaching it before its hints are replayed would stamp its stale value above the write it missed.
  */
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
-  cluster.track(fenceIfPending(cluster, node).then(() => restoreReturned(cluster, node)));
+  const fenced = fenceIfPending(cluster, node);
+  if (cluster.fenceOnReturn.has(node)) node.holdOutUntil(fenced);
+  cluster.track(fenced.then(() => restoreReturned(cluster, node)));
 }
 
 /**

@@ -32,7 +32,7 @@ export interface ReplicationStats {
    * write stamped at or above theirs: two clocks that disagree, or two writes in one clock tick.
    */
   restampedWrites: number;
-  /** Fences sent to a node that was up again after a hint for it could not be handed off. */
+  /** Fences sent to a node up again after it missed writes while marked down (hinted or not). */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
   restoresRun: number;
