@@ -18,13 +18,22 @@ export const RETRY_AFTER_SECONDS = 1;
  */
 export class InflightBudget {
   readonly limit: number;
+  /**
+   * Unread answers one connection may hold before its next request is refused: a share of the
+   * limit, so that one client that stops reading (pipelined GETs of a large value, say) cannot
+   * spend the whole budget and have every other client refused until its connection is cut.
+   */
+  readonly connectionLimit: number;
   readonly #sendTimeout: number;
   #bodies = 0;
   #answers = 0;
+  /** Unread answer bytes per connection (its socket). */
+  readonly #byConnection = new WeakMap<object, number>();
 
   /** `sendTimeout`: ms a held response may wait for its client before its connection is cut. */
   constructor(limit: number, sendTimeout: number) {
     this.limit = limit;
+    this.connectionLimit = Math.max(1, Math.floor(limit / CONNECTION_SHARES));
     this.#sendTimeout = sendTimeout;
   }
 
@@ -43,11 +52,28 @@ export class InflightBudget {
     return this.#answers >= this.limit;
   }
 
-  /** Throws the 503 when the answers' budget is spent: called before a request does any work. */
-  admit(): void {
+  /** Whether {@link admit} would refuse a request on `connection` (the fast paths ask first). */
+  refuses(connection?: object): boolean {
+    if (this.#answers === 0) return false;
+    if (this.spent) return true;
+    const held = connection === undefined ? undefined : this.#byConnection.get(connection);
+    return held !== undefined && held >= this.connectionLimit;
+  }
+
+  /**
+   * Throws the 503 when the answers' budget is spent, or when `connection` (the request's socket)
+   * holds its share of it: called before a request does any work.
+   */
+  admit(connection?: object): void {
     if (this.spent) {
       throw overloaded(
         `the node holds ${this.#answers} bytes of responses its clients have not read, the limit of maxInflightBodyBytes (${this.limit})`,
+      );
+    }
+    const held = connection === undefined ? undefined : this.#byConnection.get(connection);
+    if (held !== undefined && held >= this.connectionLimit) {
+      throw overloaded(
+        `this connection holds ${held} bytes of responses it has not read, its share of maxInflightBodyBytes (${this.connectionLimit})`,
       );
     }
   }
@@ -79,10 +105,14 @@ export class InflightBudget {
     // A response queued behind an earlier one on its connection (pipelining) has no socket yet,
     // and is never closed if the connection goes first: the connection's end lets it go too.
     const connection = res.socket ?? res.req.socket;
-    const release = this.hold(bytes, () => {
-      res.destroy();
-      connection?.destroy();
-    });
+    const release = this.hold(
+      bytes,
+      () => {
+        res.destroy();
+        connection?.destroy();
+      },
+      connection ?? undefined,
+    );
     const done = (): void => {
       release();
       res.off('close', done);
@@ -96,8 +126,12 @@ export class InflightBudget {
    * Holds `bytes` of answers until the returned release is called (again: nothing); `cut` ends the
    * connection that has not taken them within the send timeout.
    */
-  hold(bytes: number, cut: () => void): () => void {
+  hold(bytes: number, cut: () => void, connection?: object): () => void {
     this.#answers += bytes;
+    const byConnection = this.#byConnection;
+    if (connection !== undefined) {
+      byConnection.set(connection, (byConnection.get(connection) ?? 0) + bytes);
+    }
     const timer = setTimeout(cut, this.#sendTimeout);
     timer.unref();
     let held = true;
@@ -106,6 +140,10 @@ export class InflightBudget {
       held = false;
       clearTimeout(timer);
       this.#answers -= bytes;
+      if (connection === undefined) return;
+      const left = byConnection.get(connection)! - bytes;
+      if (left > 0) byConnection.set(connection, left);
+      else byConnection.delete(connection);
     };
   }
 
@@ -118,6 +156,9 @@ export class InflightBudget {
     if (waiting > 0) this.holdUntilClosed(res, waiting);
   }
 }
+
+/** The answers' budget is shared out this many ways per connection (see connectionLimit). */
+const CONNECTION_SHARES = 16;
 
 function overloaded(why: string): HttpError {
   return new HttpError(503, 'overloaded', `${why}: retry shortly`, {

@@ -19,7 +19,7 @@ export function timed(node: NodeState, op: Operation, handler: Handler): Handler
   // Monitoring stays answered when the node is overloaded: its answers are small.
   const admits = op !== 'health' && op !== 'stats' && op !== 'metrics';
   return function timedHandler(c) {
-    if (admits) bodyBudget.admit();
+    if (admits) bodyBudget.admit(c.env?.incoming?.socket);
     const start = performance.now();
     metrics.start();
     let result: Response | Promise<Response>;

@@ -46,7 +46,9 @@ export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFa
   }
 
   return function batchFast(req, res) {
-    if (req.method !== 'POST' || req.url !== '/v1/batch' || bodyBudget.spent) return false;
+    if (req.method !== 'POST' || req.url !== '/v1/batch' || bodyBudget.refuses(req.socket)) {
+      return false;
+    }
     const headers = req.headers;
     // No Host (Node lets it through, see cache-server.ts): the adapter's JSON 400, as for any route.
     if (!headers.host) return false;

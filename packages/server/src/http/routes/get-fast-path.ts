@@ -69,7 +69,7 @@ export function getFastPath(node: NodeState): FastPath {
   }
 
   return function getFast(req, res) {
-    if (req.method !== 'GET' || bodyBudget.spent) return false; // hono answers the 503
+    if (req.method !== 'GET' || bodyBudget.refuses(req.socket)) return false; // hono answers the 503
     const url = req.url;
     if (url === undefined) return false;
     const key = keyOfFastUrl(url, options.maxKeyBytes);
