@@ -87,6 +87,11 @@ async function main(): Promise<number> {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  // A closed terminal (or ssh session) must not kill the node without its snapshot: SIGHUP is
+  // ignored, as Redis and memcached ignore it.
+  process.on('SIGHUP', () => {
+    log.warn('sighup_ignored', 'SIGHUP ignored: send SIGTERM or SIGINT to stop the node');
+  });
   // The same words in both formats: whoever waits for "listening on" finds it in `msg` too.
   say(
     process.stdout,

@@ -222,6 +222,23 @@ describe('dcache-server CLI (a real process)', () => {
     }
   });
 
+  it('ignores SIGHUP (a closed terminal): keeps serving, and SIGTERM still saves its snapshot', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-sighup-'));
+    try {
+      const file = join(dir, 'node.snapshot');
+      const { child, url } = await startCli(['--port', '0', '--snapshot-file', file]);
+      child.kill('SIGHUP');
+      const put = await fetch(`${url}/v1/keys/k`, { method: 'PUT', body: 'v' });
+      expect(put.status).toBe(204);
+      expect(child.exitCode).toBeNull();
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(0);
+      expect(existsSync(file)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--snapshot-file that cannot be written: serves, then exits 1 naming the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
     try {
