@@ -8,6 +8,7 @@ export type LogEvent =
   | 'listening'
   | 'listen_failed'
   | 'shutdown'
+  | 'sighup_ignored'
   | 'fatal'
   | 'memcached_no_auth'
   | 'memcached_exposed'
