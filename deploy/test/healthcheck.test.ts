@@ -1,0 +1,81 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_CLI, startNode, stopNodes } from './node-process.js';
+
+/** The image's HEALTHCHECK script against nodes configured the ways the image can be. */
+
+const run = promisify(execFile);
+const HEALTHCHECK = fileURLToPath(new URL('../docker/healthcheck.mjs', import.meta.url));
+let dir: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dcache-healthcheck-'));
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=dcache',
+      '-addext',
+      'subjectAltName=DNS:dcache-0.dcache',
+    ],
+    { stdio: 'ignore' },
+  );
+});
+afterEach(() => stopNodes());
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The script's exit code with `env` (what the container's environment holds). */
+function check(env: Record<string, string>): Promise<number> {
+  return run(process.execPath, [HEALTHCHECK], { env }).then(
+    () => 0,
+    (error: { code: number }) => error.code,
+  );
+}
+
+describe('the image healthcheck', () => {
+  it('asks over HTTPS when the node serves TLS (its certificate need not name the address)', async () => {
+    const env = {
+      DCACHE_HOST: '127.0.0.1',
+      DCACHE_PORT: '0',
+      DCACHE_TLS_CERT: join(dir, 'cert.pem'),
+      DCACHE_TLS_KEY: join(dir, 'key.pem'),
+    };
+    const node = await startNode({ bin: REPO_CLI, env });
+    const port = new URL(node.url).port;
+    expect(node.url).toMatch(/^https:/);
+    expect(await check({ ...env, DCACHE_PORT: port })).toBe(0);
+    expect(await check({ DCACHE_PORT: port })).toBe(1); // plain HTTP to a TLS port: no answer
+  });
+
+  it('asks the address the node listens on, unless that is a wildcard', async () => {
+    const env = { DCACHE_HOST: '127.0.0.7', DCACHE_PORT: '0' };
+    const node = await startNode({ bin: REPO_CLI, env });
+    const port = new URL(node.url).port;
+    expect(await check({ ...env, DCACHE_PORT: port })).toBe(0);
+    expect(await check({ DCACHE_PORT: port })).toBe(1); // nothing on 127.0.0.1
+    const wildcard = await startNode({
+      bin: REPO_CLI,
+      env: { DCACHE_HOST: '0.0.0.0', DCACHE_PORT: '0' },
+    });
+    const wildcardPort = new URL(wildcard.url).port;
+    expect(await check({ DCACHE_HOST: '0.0.0.0', DCACHE_PORT: wildcardPort })).toBe(0);
+  });
+});
