@@ -346,12 +346,6 @@ export class ReplicaStore {
   /**
    * A delete: stores a tombstone (newest wins, ties go to the tombstone). `removed` says whether
    * a live value was there; `stamp` is the one that stands afterwards.
-   *
-   * An unstamped delete (memcached, a plain HTTP DELETE) of a key not held, on a node no cluster
-   * client has written to ({@link noteRingNodes}), leaves no tombstone: no other node can have
-   * taken that key's writes for this one, and deleting keys not held — delete-on-update of
-   * uncached keys — would otherwise fill the cache with tombstones that evict live values. (A
-   * held key's tombstone replaces its value.)
    */
   remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
     const raw = this.#live.peekEntry(key);
@@ -364,9 +358,6 @@ export class ReplicaStore {
     };
     if (raw !== undefined && compareReplicas(tombstone, raw.value) <= 0) {
       return { removed, stamp: stampOf(raw.value) };
-    }
-    if (raw === undefined && stamp === undefined && !this.#inCluster) {
-      return { removed, stamp: stampOf(tombstone) };
     }
     this.#bury(key, tombstone);
     if (removed) this.#deletes++;
@@ -510,8 +501,16 @@ export class ReplicaStore {
     return this.retouch(key, ttl, undefined, options) !== undefined;
   }
 
-  /** A delete ({@link remove}); true when a live, verified value was removed. */
+  /**
+   * A delete ({@link remove}); true when a live, verified value was removed. A key not held, on a
+   * node no cluster client has written to ({@link noteRingNodes}), gets no tombstone: no other
+   * node can have taken that key's writes for this one, and deleting keys not held —
+   * delete-on-update of uncached keys, over memcached or HTTP — would otherwise fill the cache
+   * with tombstones that evict live values. (A held key's tombstone replaces its value; a batch
+   * delete always leaves one, as a hint for it may follow.)
+   */
   delete(key: string): boolean {
+    if (!this.#inCluster && this.#live.peekEntry(key) === undefined) return false;
     const visible = this.peekEntry(key) !== undefined;
     this.remove(key);
     return visible;
