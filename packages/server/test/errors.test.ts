@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../src/index.js';
 import { errorOf, startNode } from './helpers.js';
+import { startCliNode, stopCliNodes } from './cli-node.js';
 
 const text = { 'content-type': 'text/plain' };
 
@@ -74,6 +75,9 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
   ['GET on incr', {}, '/v1/keys/k/incr', {}, 405, 'method_not_allowed'],
   ['GET on touch', {}, '/v1/keys/k/touch', {}, 405, 'method_not_allowed'],
   ['GET on flush', {}, '/v1/flush', {}, 405, 'method_not_allowed'],
+  ['DELETE on the key listing', {}, '/v1/keys', { method: 'DELETE' }, 405, 'method_not_allowed'],
+  ['GET on fence', {}, '/v1/fence', {}, 405, 'method_not_allowed'],
+  ['GET on restore-claim', {}, '/v1/restore-claim', {}, 405, 'method_not_allowed'],
   [
     'CAS on a missing key',
     {},
@@ -177,5 +181,28 @@ describe('error responses', () => {
       const res = await app.request(path, init);
       expect(res.status, path).toBeLessThan(500);
     }
+  });
+});
+
+describe('refusals of a node started through the CLI', () => {
+  afterEach(() => stopCliNodes());
+
+  it('answers a wrong method on every admin path 405 with Allow, and logs each 404 and 405 at debug', async () => {
+    const node = await startCliNode(['--log-level', 'debug']);
+    const cases: [string, string, string][] = [
+      ['/v1/keys', 'DELETE', 'GET, HEAD'],
+      ['/v1/fence', 'GET', 'POST'],
+      ['/v1/restore-claim', 'GET', 'POST'],
+    ];
+    for (const [path, method, allow] of cases) {
+      const res = await fetch(`${node.url}${path}`, { method });
+      expect(res.status).toBe(405);
+      expect(res.headers.get('allow')).toBe(allow);
+    }
+    expect((await fetch(`${node.url}/v2/nothing`)).status).toBe(404);
+    await vi.waitFor(() => {
+      expect(node.output()).toMatch(/405 DELETE \/v1\/keys: /);
+      expect(node.output()).toMatch(/404 GET \/v2\/nothing: no route/);
+    });
   });
 });

@@ -18,11 +18,14 @@ export function errorHandler(node: NodeState): ErrorHandler<AppEnv> {
 
 /** Paths the node serves, with their methods: a known path with another method is a 405. */
 const ROUTES: readonly [RegExp, string][] = [
+  [/^\/v1\/keys$/, 'GET, HEAD'],
   [/^\/v1\/keys\/[^/]+$/, 'GET, HEAD, PUT, DELETE'],
   [/^\/v1\/keys\/[^/]+\/(?:incr|decr|touch)$/, 'POST'],
   [/^\/v1\/batch$/, 'POST'],
   [/^\/v1\/flush$/, 'POST'],
   [/^\/v1\/snapshot$/, 'POST'],
+  [/^\/v1\/fence$/, 'POST'],
+  [/^\/v1\/restore-claim$/, 'POST'],
   [/^\/v1\/stats$/, 'GET, HEAD'],
   [/^\/metrics$/, 'GET, HEAD'],
   [/^\/healthz$/, 'GET, HEAD'],
@@ -36,18 +39,16 @@ export function notFoundHandler(node: NodeState): NotFoundHandler<AppEnv> {
   return function notFound(c: Context<AppEnv>) {
     const path = c.req.path;
     const allow = ROUTES.find(([pattern]) => pattern.test(path))?.[1];
+    const requestId = header(c, 'x-request-id');
+    const fields = requestId === undefined ? undefined : { requestId };
     if (allow !== undefined) {
+      const message = `${c.req.method} is not allowed on ${path}; use ${allow}`;
       node.metrics.recordError(405);
-      return errorResponse(
-        405,
-        'method_not_allowed',
-        `${c.req.method} is not allowed on ${path}; use ${allow}`,
-        {
-          allow,
-        },
-      );
+      node.logger.debug('request_refused', `405 ${c.req.method} ${path}: ${message}`, fields);
+      return errorResponse(405, 'method_not_allowed', message, { allow });
     }
     node.metrics.recordError(404);
+    node.logger.debug('request_refused', `404 ${c.req.method} ${path}: no route`, fields);
     return errorResponse(404, 'not_found', `no route ${path}`);
   };
 }
