@@ -50,6 +50,18 @@ const CASES: [string, Parameters<typeof createApp>[0], string, RequestInit, numb
     'bad_body',
   ],
   [
+    'a msgpack str that is not UTF-8',
+    {},
+    '/v1/keys/k',
+    {
+      method: 'PUT',
+      body: Uint8Array.of(0xa1, 0xff),
+      headers: { 'content-type': 'application/msgpack' },
+    },
+    400,
+    'bad_body',
+  ],
+  [
     'bad Dcache-Flags',
     {},
     '/v1/keys/k',

@@ -124,9 +124,13 @@ function hasNeverUsedByte(value: unknown): boolean {
 export function validateBody(encoding: Encoding, bytes: Uint8Array): void {
   if (encoding === 'octet') return;
   if (encoding === 'msgpack') {
-    // Extensions are values like any other here (timestamps…), skipped by their length.
-    if (scanItems(bytes, Infinity, { extensions: 'skip' }) === 'too_deep')
-      throw tooDeep('the value');
+    // Extensions are values like any other here (timestamps…), skipped by their length. A str
+    // must be well-formed UTF-8 (msgpack's spec), as a batch's must: decoders replace bad bytes.
+    const verdict = scanItems(bytes, Infinity, { extensions: 'skip', strings: 'check' });
+    if (verdict === 'too_deep') throw tooDeep('the value');
+    if (verdict === 'bad_utf8') {
+      throw badBody('msgpack', new Error('a str that is not well-formed UTF-8'));
+    }
     try {
       if (hasNeverUsedByte(valueCodec.unpack(bytes))) throw new Error('0xc1 is never used');
     } catch (error) {
