@@ -53,7 +53,7 @@ export function sizing(
   const mib = mebibytes(maxMemory);
   return {
     heapMiB: Math.ceil(2.5 * mib + 64),
-    limitMiB: Math.ceil(6.5 * mib + 192),
+    limitMiB: Math.ceil(7.5 * mib + 192),
     graceSeconds: Math.ceil(shutdownGraceMs / 1000 + 10 + (120 * mib) / 1024),
   };
 }
