@@ -65,8 +65,11 @@ export function writeReplicas(
   };
   // Natural replicas marked down get the write too, unawaited: one may be back before this client
   // noticed (its probe runs every probeInterval), and other clients read it meanwhile. One that is
-  // still down only fails again; either way the hint decision waits for their answers.
-  const extras = policy.hint ? markedDown(cluster, target, nodes) : undefined;
+  // still down only fails again; either way the hint decision waits for their answers. Only a
+  // write whose outcome does not depend on what the replica holds: one back from a partition holds
+  // what it missed as current, and an incr, a touch or a condition run there would stamp that
+  // stale state above the write it missed (its hint replays the outcome instead).
+  const extras = policy.hint && landsBlind(op) ? markedDown(cluster, target, nodes) : undefined;
   const extraResults: { node: NodeClient; result: BatchResult }[] = [];
   const extraWork =
     extras === undefined
@@ -168,6 +171,11 @@ function ownersBefore(
   if (before.length === 0) return undefined;
   const found = new Set(asked.filter((node) => before.includes(node.url)));
   return found.size === 0 ? undefined : found;
+}
+
+/** A write that lands the same whatever the replica holds: an unconditional set, a delete. */
+function landsBlind(op: KeyOp): boolean {
+  return op[0] === 'delete' || (op[0] === 'set' && op[5] === null);
 }
 
 /** The key's natural replicas not among the live ones asked (marked down), or undefined. */

@@ -93,4 +93,43 @@ describe('counting on a node back from a partition', () => {
     expect(await reader.get(deletedThenCounted!)).toBeUndefined();
     expect(await writer.get(counter!)).toBe(acknowledged + 1);
   });
+
+  it('sends no incr or touch to a replica still marked down: back already, it would count on what it missed', async () => {
+    // No node takes hints (--peers names none of them): what the partitioned node missed reaches
+    // it only through its fence and the reads' verification, so nothing replays it in time by luck.
+    nemesis = await Nemesis.start({ nodes: 3, args: ['--peers', 'http://127.0.0.1:1'] });
+    const urls = nemesis.urls;
+    const writer = client(urls);
+    const [counter, overwritten, deleted] = keysOf(writer, urls, 3);
+    await writer.set(counter!, 5);
+    await writer.set(overwritten!, 'zzz-old');
+    await writer.set(deleted!, 'zzz-old');
+
+    nemesis.partition(PARTITIONED);
+    for (let i = 0; i < 10 && writer.nodesFor(counter!).includes(urls[PARTITIONED]!); i++) {
+      await writer.get(counter!).catch(() => undefined);
+    }
+    expect(writer.nodesFor(counter!)).not.toContain(urls[PARTITIONED]);
+    let acknowledged = 0;
+    for (let i = 0; i < 5; i++) acknowledged = (await writer.incr(counter!, 1))!;
+    expect(await writer.set(overwritten!, 'aaa-new')).toBe(true);
+    await writer.delete(deleted!);
+    // Hinting waits for the writes still on their way to the cut-off node (its timeout).
+    await until(() => writer.getReplicationStats().hintsDropped > 0, 5000, 'hints refused');
+
+    nemesis.heal(PARTITIONED);
+    // At once: the client still has the node marked down (its probe runs every second).
+    const [counted, touched, touchedDeleted] = await Promise.all([
+      writer.incr(counter!, 1),
+      writer.touch(overwritten!, 600_000),
+      writer.touch(deleted!, 600_000),
+    ]);
+    expect([counted, touched, touchedDeleted]).toEqual([acknowledged + 1, true, false]);
+    await until(() => writer.nodesFor(counter!).includes(urls[PARTITIONED]!), 15_000, 'back up');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const reader = client(urls);
+    expect(await reader.get(counter!)).toBe(acknowledged + 1);
+    expect(await reader.get(overwritten!)).toBe('aaa-new');
+    expect(await reader.get(deleted!)).toBeUndefined();
+  });
 });
