@@ -335,8 +335,13 @@ function convert(flag: Flag, source: string, raw: string): unknown {
       const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
       return port >= 0 && port <= 65535 ? port : fail('must be a port number from 0 to 65535');
     }
-    case 'int':
-      return /^\d{1,15}$/.test(raw) ? Number(raw) : fail('must be a whole number');
+    case 'int': {
+      // Up to 2^53 − 1, the largest whole number a double holds exactly (the options check ranges).
+      const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+      return Number.isSafeInteger(value)
+        ? value
+        : fail(`must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
+    }
     case 'size':
       try {
         return parseSize(source, raw);

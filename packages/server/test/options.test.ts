@@ -94,6 +94,17 @@ describe('parseCli', () => {
     });
   });
 
+  it('takes whole numbers up to 2^53 − 1 (the README names that ceiling for --default-ttl)', () => {
+    const top = `${Number.MAX_SAFE_INTEGER}`;
+    expect(parseCli(['--default-ttl', top], {})).toMatchObject({
+      options: { defaultTtl: Number.MAX_SAFE_INTEGER },
+    });
+    expect(() => parseCli(['--default-ttl', '9007199254740992'], {})).toThrow(
+      /--default-ttl must be a whole number from 0 to 9007199254740991/,
+    );
+    expect(() => parseCli(['--default-ttl', '1.5'], {})).toThrow(/--default-ttl must be a whole/);
+  });
+
   it('treats an empty DCACHE_* variable as unset', () => {
     expect(parseCli([], { DCACHE_MAX_MEMORY: '', DCACHE_PORT: '', DCACHE_TOKEN: '' })).toEqual({
       command: 'run',
