@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { VERSION } from '../src/index.js';
 import { startUpload } from './helpers.js';
 
@@ -246,9 +246,12 @@ describe('dcache-server CLI (a real process)', () => {
       // beside it, and goes with the temp dir.
       const target = join(dir, 'a-directory');
       await mkdir(target);
-      const { child } = await startCli(['--port', '0', '--snapshot-file', target]);
+      const { child, url } = await startCli(['--port', '0', '--snapshot-file', target]);
       let stderr = '';
       child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // A save on request fails too: a 500, logged as the node's failure at the default level.
+      expect((await fetch(`${url}/v1/snapshot`, { method: 'POST' })).status).toBe(500);
+      await vi.waitFor(() => expect(stderr).toMatch(/error 500 POST \/v1\/snapshot: /));
       child.kill('SIGTERM');
       expect(await exitOf(child)).toBe(1);
       expect(stderr).toContain(`dcache-server: cannot save snapshot ${target}`);

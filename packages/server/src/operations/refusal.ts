@@ -69,11 +69,14 @@ export function refusalOf(
   let refusal: Refusal;
   if (isHttpError(error)) {
     refusal = error;
-    node.logger.debug(
-      'request_refused',
-      `${error.status} ${request.method} ${request.path}: ${error.message}`,
-      requestIdFields(request.requestId),
-    );
+    const line = `${error.status} ${request.method} ${request.path}: ${error.message}`;
+    // A 5xx other than 503 (overloaded: the client's to retry) is the node failing, as a failed
+    // snapshot save: an operator must see it at the default level.
+    if (error.status >= 500 && error.status !== 503) {
+      node.logger.error('request_error', line, requestIdFields(request.requestId));
+    } else {
+      node.logger.debug('request_refused', line, requestIdFields(request.requestId));
+    }
   } else if (error instanceof HTTPException) {
     const status = error.status;
     refusal = {
