@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from '../errors/snapshot-error.js';
 import type { Logger } from '../observability/logger.js';
@@ -81,7 +82,10 @@ export class NodeSnapshot {
           { file: this.file, entries: this.#cache.size },
         );
       } catch (error) {
-        this.#startingEmpty(`snapshot ${this.file} is not valid: ${(error as Error).message}`);
+        this.#startingEmpty(
+          `snapshot ${this.file} is not valid: ${(error as Error).message}`,
+          await this.#keepAside(),
+        );
       }
     }
     if (!loaded) this.#cache.load([], { minVersion: floor });
@@ -138,17 +142,35 @@ export class NodeSnapshot {
         isSnapshotError(error)
           ? error.message
           : `snapshot ${this.file} is not valid: ${(error as Error).message}`,
+        await this.#keepAside(),
       );
       return undefined;
     }
   }
 
-  #startingEmpty(problem: string): void {
-    this.#logger.error(
-      'snapshot_invalid',
-      `${problem}; starting empty (the file is left as it is until the next snapshot replaces it)`,
-      { file: this.file },
-    );
+  #startingEmpty(problem: string, asideAt?: string): void {
+    const kept =
+      asideAt === undefined
+        ? 'the file is left as it is until the next snapshot replaces it'
+        : `the file is kept as ${asideAt}, so the next save does not destroy it`;
+    this.#logger.error('snapshot_invalid', `${problem}; starting empty (${kept})`, {
+      file: this.file,
+    });
+  }
+
+  /**
+   * Moves a file that is not a snapshot this node can load to `<file>.unreadable` (replacing an
+   * earlier one): it may be a newer version's snapshot (a rollback), or a file the path was
+   * mistyped onto, which the next save would otherwise overwrite. Undefined when it cannot be.
+   */
+  async #keepAside(): Promise<string | undefined> {
+    const aside = `${this.file}.unreadable`;
+    try {
+      await rename(this.file, aside);
+      return aside;
+    } catch {
+      return undefined;
+    }
   }
 
   /**
