@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { batchCodec } from '../src/http/codec/msgpack.js';
 import { createApp, STORED_VALUE_OVERHEAD_BYTES } from '../src/index.js';
 import type { ServerOptions } from '../src/index.js';
-import { manualClock } from './helpers.js';
+import { errorOf, manualClock } from './helpers.js';
 
 async function run(app: ReturnType<typeof createApp>, ops: unknown[]): Promise<unknown[][]> {
   const res = await app.request('/v1/batch', {
@@ -585,15 +585,21 @@ describe('POST /v1/batch', () => {
     }
   });
 
-  it('refuses a batch that is not application/msgpack with 415', async () => {
-    const app = createApp();
-    const res = await app.request('/v1/batch', {
-      method: 'POST',
-      body: '[]',
-      headers: { 'content-type': 'application/json' },
-    });
-    expect(res.status).toBe(415);
-  });
+  it.each(['application/json', 'text/html'])(
+    'refuses a batch sent as %s with 415, saying what a batch takes',
+    async (type) => {
+      const app = createApp();
+      const res = await app.request('/v1/batch', {
+        method: 'POST',
+        body: '[]',
+        headers: { 'content-type': type },
+      });
+      expect(res.status).toBe(415);
+      expect((await errorOf(res)).message).toBe(
+        'a batch is sent as Content-Type: application/msgpack',
+      );
+    },
+  );
 
   it('counts the operations it carried', async () => {
     const app = createApp();

@@ -19,7 +19,7 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
   app.post(
     '/',
     timed(node, 'batch', async (c) => {
-      if (encodingOfContentType(header(c, 'content-type')) !== 'msgpack') {
+      if (!isBatchType(header(c, 'content-type'))) {
         throw new HttpError(
           415,
           'unsupported_media_type',
@@ -40,4 +40,13 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
     }),
   );
   return app;
+}
+
+/** Whether a batch's Content-Type is msgpack's (any other, known to PUT or not, is a batch's 415). */
+function isBatchType(contentType: string | undefined): boolean {
+  try {
+    return encodingOfContentType(contentType) === 'msgpack';
+  } catch {
+    return false;
+  }
 }
