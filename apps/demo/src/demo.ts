@@ -90,7 +90,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     void shutdown(signal === 'SIGINT');
   };
   // SIGHUP too: a demo dying of a SIGHUP sent to it alone (kill -HUP) would run no 'exit' handler
-  // and leave its nodes running. A closed terminal hangs up the nodes as well, and they die of it.
+  // and leave its nodes running. A closed terminal hangs up the nodes as well; they ignore it.
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
 
   try {
@@ -99,9 +99,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     await Promise.race([quietly(cluster.start()), stopped]);
     if (stopping !== undefined) return 0;
     for (const node of cluster.nodes) {
-      say.ok(
-        `${node.nodeId}  ${node.url}  pid ${node.pid}  (dcache-server --port ${node.port} --node-id ${node.nodeId} --max-memory ${options.maxMemory})`,
-      );
+      say.ok(`${node.nodeId}  ${node.url}  pid ${node.pid}  (${node.command})`);
     }
 
     let scaler: DistributedCacheClient | undefined;

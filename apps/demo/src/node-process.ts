@@ -70,6 +70,24 @@ export class NodeProcess {
     return this.#child?.pid;
   }
 
+  /**
+   * The command line this node runs with, as a user would type it to start it again: every flag,
+   * so that a restart by hand binds the same address and behaves the same.
+   */
+  get command(): string {
+    const { nodeId, host, args = [] } = this.#options;
+    return [
+      'dcache-server',
+      '--port',
+      String(this.#port),
+      '--node-id',
+      nodeId,
+      '--host',
+      host,
+      ...args,
+    ].join(' ');
+  }
+
   /** True from spawn until the process has exited. */
   get running(): boolean {
     return (

@@ -123,13 +123,9 @@ export async function scaleOutAndBack(context: WalkthroughContext): Promise<void
     say.result(`load running: hit rate ${formatPercent(before)} over ${BEFORE_MS / 1000} s`);
 
     const spare = cluster.spare;
-    say.step(
-      `dcache-server --port 0 --node-id ${spare.nodeId} --shutdown-grace ${SPARE_SHUTDOWN_GRACE_MS}   // a fourth node`,
-    );
+    say.step(`${spare.command}   // a fourth node`);
     await spare.start();
-    say.ok(
-      `${spare.nodeId}  ${spare.url}  pid ${spare.pid}  (dcache-server --port ${spare.port} --node-id ${spare.nodeId} --shutdown-grace ${SPARE_SHUTDOWN_GRACE_MS})`,
-    );
+    say.ok(`${spare.nodeId}  ${spare.url}  pid ${spare.pid}  (${spare.command})`);
     const owners = new Map(keys.map((key) => [key, client.nodesFor(key)[0]]));
     client.addNode(spare.url);
     dashboard?.ring([...cluster.urls, spare.url]);

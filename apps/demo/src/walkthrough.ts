@@ -235,9 +235,7 @@ async function restartAndRepair(
   victim: NodeProcess,
 ): Promise<void> {
   say.section('Restart and read repair');
-  say.step(
-    `dcache-server --port ${victim.port} --node-id ${victim.nodeId}   // same port, empty memory`,
-  );
+  say.step(`${victim.command}   // same port, empty memory`);
   await victim.start();
   say.result(`${victim.nodeId} is back (pid ${victim.pid}) and holds nothing yet`);
   const onVictim = `${victim.url}/v1/keys/greeting`;

@@ -75,3 +75,18 @@ describe('NodeProcess.start', () => {
     );
   });
 });
+
+describe('NodeProcess.command', () => {
+  it('spells out every flag the node runs with, so a restart by hand binds and behaves the same', () => {
+    const node = new NodeProcess({
+      bin: 'unused.js',
+      nodeId: 'node-2',
+      host: '127.0.0.35',
+      port: 43061,
+      args: ['--max-memory', '64mb', '--stall-threshold', '3000'],
+    });
+    expect(node.command).toBe(
+      'dcache-server --port 43061 --node-id node-2 --host 127.0.0.35 --max-memory 64mb --stall-threshold 3000',
+    );
+  });
+});
