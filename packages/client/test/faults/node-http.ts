@@ -1,6 +1,8 @@
 // What one node holds and counts, asked over its own HTTP API (not through the cluster client):
 // the per-node view the replication and observability tests check.
 
+import { pack, unpack } from 'msgpackr';
+
 /** Long enough for a node on a loaded 2-core machine; a node under test never hangs on purpose. */
 const ANSWER_MS = 5000;
 
@@ -20,6 +22,28 @@ export async function readOnNode(url: string, key: string): Promise<NodeValue> {
   const bytes = new Uint8Array(await response.arrayBuffer());
   const flags = response.headers.get('dcache-flags');
   return { status: response.status, bytes, flags: flags === null ? undefined : Number(flags) };
+}
+
+/**
+ * What this one node holds for `key`, verified or not: a batch `get` (which repairs nothing), for
+ * a node that may be fenced — its plain GET misses entries it cannot vouch for.
+ */
+export async function heldOnNode(
+  url: string,
+  key: string,
+): Promise<{ status: number; bytes: Uint8Array; unverified: boolean }> {
+  const response = await fetch(`${url}/v1/batch`, {
+    method: 'POST',
+    body: pack([['get', key]]),
+    headers: { 'content-type': 'application/msgpack' },
+    signal: AbortSignal.timeout(ANSWER_MS),
+  });
+  if (response.status !== 200) throw new Error(`${url}/v1/batch answered ${response.status}`);
+  const [result] = unpack(new Uint8Array(await response.arrayBuffer())) as unknown[][];
+  const status = result![0] as number;
+  return status === 200
+    ? { status, bytes: result![1] as Uint8Array, unverified: result![6] === true }
+    : { status, bytes: new Uint8Array(0), unverified: false };
 }
 
 /** `GET /v1/stats` as JSON. */
