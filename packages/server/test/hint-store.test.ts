@@ -50,6 +50,13 @@ describe('HintStore', () => {
     expect([...hints.targets()][0]![1].keys.get('k')!.standIn).toBe(false);
   });
 
+  it('a hint the node cannot hand over fences its target, saying so', () => {
+    const { hints, fenced } = store();
+    hints.add(A, 'k', false);
+    hints.fallBack(A);
+    expect(fenced).toEqual([[A, 1, 'lost']]);
+  });
+
   it('past maxHints, the target that overflows is fenced instead of replayed', () => {
     const { hints, fenced } = store(3);
     for (const key of ['a', 'b', 'c', 'd']) hints.add(A, key, false);

@@ -21,9 +21,17 @@ import type { ReplicaStore } from '../replication/replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
 import { listingRoutes } from './routes/listing.js';
 import { HintStore } from '../replication/hints.js';
+import type { FenceReason } from '../replication/hints.js';
 import { throttledWarning } from '../observability/throttled-warning.js';
 
 /** What the routes of one node share (CacheServer's batch fast path shares it too). */
+/** Why hints became a fence, as the `hints_overflowed` line says it. */
+const FENCE_REASONS: Readonly<Record<FenceReason, string>> = {
+  overflow: 'maxHints reached',
+  age: 'older than maxHintAge',
+  lost: 'a hinted key is no longer held here to hand over',
+};
+
 export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore): NodeState {
   const cache = replicas.cache;
   const now = options.now ?? Date.now;
@@ -67,7 +75,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
       onFence: (target, dropped, why) =>
         logger.warn(
           'hints_overflowed',
-          `${dropped} hints for ${target} dropped (${why === 'age' ? 'older than maxHintAge' : 'maxHints reached'}): it will be fenced instead when it answers`,
+          `${dropped} hints for ${target} dropped (${FENCE_REASONS[why]}): it will be fenced instead when it answers`,
         ),
     }),
     flush,

@@ -87,7 +87,7 @@ export class HintReplayer {
       hints.fenced(target);
       logger.warn(
         'hints_overflowed',
-        `fenced ${target}: it missed more writes than this node could remember (maxHints/maxHintAge)`,
+        `fenced ${target}: it missed writes this node could not hand over (maxHints or maxHintAge reached, or a hinted key no longer held here)`,
       );
     }
     let replayed = 0;

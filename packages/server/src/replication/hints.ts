@@ -32,6 +32,12 @@ export interface TargetHints {
  */
 export const MAX_HINT_TARGETS = 64;
 
+/**
+ * Why a target's hints turned into a fence: too many keys (`maxHints`), too old (`maxHintAge`), or
+ * a hinted key this node no longer holds when it replays (evicted, expired, never written here).
+ */
+export type FenceReason = 'overflow' | 'age' | 'lost';
+
 export interface HintStoreOptions {
   maxHints: number;
   /** Targets held at once; a hint for another one is refused. @default MAX_HINT_TARGETS */
@@ -39,7 +45,7 @@ export interface HintStoreOptions {
   maxHintAge: number;
   now: () => number;
   /** Told when a target's hints turn into a fence (overflow or age), with how many keys went. */
-  onFence?: (target: string, dropped: number, why: 'overflow' | 'age') => void;
+  onFence?: (target: string, dropped: number, why: FenceReason) => void;
 }
 
 /**
@@ -141,10 +147,10 @@ export class HintStore {
   /** Something to deliver could not be: the target is fenced instead (safe, never silent). */
   fallBack(target: string): void {
     const hints = this.#targets.get(target);
-    if (hints !== undefined) this.#fence(target, hints, 'overflow');
+    if (hints !== undefined) this.#fence(target, hints, 'lost');
   }
 
-  #fence(target: string, hints: TargetHints, why: 'overflow' | 'age'): void {
+  #fence(target: string, hints: TargetHints, why: FenceReason): void {
     const dropped = hints.keys.size;
     this.#pending -= dropped;
     this.#stats.hintsDropped += dropped;
