@@ -1,10 +1,12 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { makeSelfSignedPair } from '../../packages/server/test/self-signed.js';
+import type { SelfSignedPair } from '../../packages/server/test/self-signed.js';
 import { REPO_CLI, startNode, stopNodes } from './node-process.js';
 
 /** The image's HEALTHCHECK script against nodes configured the ways the image can be. */
@@ -13,31 +15,11 @@ const run = promisify(execFile);
 const HEALTHCHECK = fileURLToPath(new URL('../docker/healthcheck.mjs', import.meta.url));
 let dir: string;
 
+let pair: SelfSignedPair;
+
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'dcache-healthcheck-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=dcache',
-      '-addext',
-      'subjectAltName=DNS:dcache-0.dcache',
-    ],
-    { stdio: 'ignore' },
-  );
+  pair = makeSelfSignedPair(dir); // self-signed: verifying it would fail
 });
 afterEach(() => stopNodes());
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -51,12 +33,12 @@ function check(env: Record<string, string>): Promise<number> {
 }
 
 describe('the image healthcheck', () => {
-  it('asks over HTTPS when the node serves TLS (its certificate need not name the address)', async () => {
+  it('asks over HTTPS when the node serves TLS, whoever signed its certificate', async () => {
     const env = {
       DCACHE_HOST: '127.0.0.1',
       DCACHE_PORT: '0',
-      DCACHE_TLS_CERT: join(dir, 'cert.pem'),
-      DCACHE_TLS_KEY: join(dir, 'key.pem'),
+      DCACHE_TLS_CERT: pair.certFile,
+      DCACHE_TLS_KEY: pair.keyFile,
     };
     const node = await startNode({ bin: REPO_CLI, env });
     const port = new URL(node.url).port;
