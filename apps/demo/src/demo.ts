@@ -46,7 +46,7 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     ...(options.serverBin === undefined ? {} : { bin: options.serverBin }),
     // A node fences itself after an event-loop stall (never-stale): what it holds is then a miss
     // until a peer replica vouches for it, and the scale section's one-copy keys have no peer. A
-    // laptop running the demo, its load and a browser stalls a node past the default 500 ms now
+    // laptop running the demo, its load and a browser stalls a node past the default 1000 ms now
     // and then: the demo's nodes allow 3 s.
     args: ['--max-memory', options.maxMemory, '--log-level', 'warn', '--stall-threshold', '3000'],
   });

@@ -104,7 +104,7 @@ export async function startCliNode(
  * `count` CLI nodes on 127.0.0.1 with their defaults but one, for the ring-change tests: a node
  * whose event loop stalls past `--stall-threshold` fences itself (never-stale), and with
  * `replicas: 1` no peer can vouch for its entries, so they read as misses. This shared 2-core
- * machine stalls nodes past the default 500 ms under load (load average above 10 seen), which
+ * machine stalls nodes past the default 1000 ms under load (load average above 10 seen), which
  * would turn hits into misses that have nothing to do with ring changes; fences are tested in
  * test/faults/.
  */

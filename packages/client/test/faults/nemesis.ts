@@ -14,7 +14,7 @@ import { DIR_PREFIX, PIDS_FILE, sweepAbandoned, undoAtExit } from './leftovers.j
 export { sweepAbandoned } from './leftovers.js';
 
 /**
- * The nodes' `--stall-threshold` unless a test asks otherwise (the CLI's is 500 ms). A node whose
+ * The nodes' `--stall-threshold` unless a test asks otherwise (the CLI's is 1000 ms). A node whose
  * event loop stops for longer fences itself: each entry it holds needs a peer to vouch for it
  * before it is served. On a loaded 2-core CI machine a node's loop stops for up to about 1.2 s
  * now and then (measured with `--stall-threshold 100` at load 18–23), so any node may fence itself

@@ -28,9 +28,9 @@ export const DISCOVERY_URL = `dns+srv://${SRV}`;
 export const podName = (i: number): string => `dcache-${i}.dcache.test`;
 
 /**
- * The CLI's defaults but one: `--stall-threshold` 2000 instead of 500 ms. These tests run 4 nodes,
+ * The CLI's defaults but one: `--stall-threshold` 2000 instead of 1000 ms. These tests run 4 nodes,
  * 2 load processes and dnsmasq on 2 cores shared with other builds, where the scheduler alone
- * leaves an event loop idle over 500 ms now and then; the node then fences what it holds (it may
+ * leaves an event loop idle over a second now and then; the node then fences what it holds (it may
  * have missed writes) and serves misses until peers vouch — a real dip, but the machine's, not the
  * scale step's, which is what these tests measure. The fault tests cover the stall fence.
  */

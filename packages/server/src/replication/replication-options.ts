@@ -46,7 +46,7 @@ export interface ReplicationResolved {
 export const REPLICATION_DEFAULTS = {
   tombstoneGrace: 600_000,
   maxClockSkew: 500,
-  stallThreshold: 500,
+  stallThreshold: 1000,
   trustSnapshot: false,
   maxHints: 100_000,
   maxHintAge: 300_000,
