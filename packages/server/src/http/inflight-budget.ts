@@ -55,9 +55,7 @@ export class InflightBudget {
   /** Whether {@link admit} would refuse a request on `connection` (the fast paths ask first). */
   refuses(connection?: object): boolean {
     if (this.#answers === 0) return false;
-    if (this.spent) return true;
-    const held = connection === undefined ? undefined : this.#byConnection.get(connection);
-    return held !== undefined && held >= this.connectionLimit;
+    return this.spent || this.#heldBy(connection) >= this.connectionLimit;
   }
 
   /**
@@ -70,12 +68,16 @@ export class InflightBudget {
         `the node holds ${this.#answers} bytes of responses its clients have not read, the limit of maxInflightBodyBytes (${this.limit})`,
       );
     }
-    const held = connection === undefined ? undefined : this.#byConnection.get(connection);
-    if (held !== undefined && held >= this.connectionLimit) {
+    const held = this.#heldBy(connection);
+    if (held >= this.connectionLimit) {
       throw overloaded(
         `this connection holds ${held} bytes of responses it has not read, its share of maxInflightBodyBytes (${this.connectionLimit})`,
       );
     }
+  }
+
+  #heldBy(connection: object | undefined): number {
+    return connection === undefined ? 0 : (this.#byConnection.get(connection) ?? 0);
   }
 
   /** Takes `bytes` of a request body from its budget, or throws the 503 when they do not fit. */

@@ -299,9 +299,9 @@ export class ReplicaStore {
    * A fresh write (set, add, replace, CAS) stamped `stamp` (undefined: the node stamps it).
    * Unconditional: newest wins — a write older than the stored one, or losing a tie of stamps, is
    * acknowledged without applying (last-write-wins orders it just before the one kept): the stored
-   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides (tombstones and unverified entries are absent), and the
-   * write is stamped above what it replaces. Undefined when the condition failed; 413 when the
-   * entry does not fit.
+   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides
+   * (tombstones and unverified entries are absent), and the write is stamped above what it
+   * replaces. Undefined when the condition failed; 413 when the entry does not fit.
    */
   write(
     key: string,
