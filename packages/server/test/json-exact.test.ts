@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   JsonNestingError,
+  JsonNotRepresentable,
   jsonNestingExceeds,
   parseJsonExact,
 } from '../src/http/codec/json-exact.js';
@@ -32,11 +33,23 @@ describe('parseJsonExact', () => {
     ['9007199254740993', 9007199254740993n],
     ['9007199254740991', 9007199254740991],
     ['18446744073709551616', 2 ** 64],
-    ['-9223372036854775809', -(2 ** 63)],
+    ['-9223372036854776000', -(2 ** 63)], // how JavaScript writes that double
     ['9007199254740993.0', 9007199254740992],
     ['1e2', 100],
   ])('%s parses to %s', (text, expected) => {
     expect(parseJsonExact(text, 1)).toBe(expected);
+  });
+
+  it.each([
+    ['-9223372036854775809', /past 64 bits/],
+    ['12345678901234567890123', /past 64 bits/],
+    ['1e400', /past a double's range/],
+    ['-1e400', /past a double's range/],
+    ['"\\ud800"', /lone surrogate/],
+    ['{"\\udc00":1}', /lone surrogate/],
+  ])('refuses %s, which no other encoding holds as it is', (text, why) => {
+    expect(() => parseJsonExact(text, 2)).toThrow(JsonNotRepresentable);
+    expect(() => parseJsonExact(text, 2)).toThrow(why);
   });
 
   it('keeps a __proto__ key as a key and the last of duplicate keys, as JSON.parse does', () => {

@@ -1,7 +1,8 @@
 /**
  * JSON text to a value without JSON.parse's rounding: an integer literal outside ±(2^53−1) but
  * within the 64-bit range (−2^63 to 2^64−1) becomes a BigInt, so `18446744073709551615` stored as
- * JSON is served as msgpack uint64 with the same digits. (Node 20's JSON.parse has no access to a
+ * JSON is served as msgpack uint64 with the same digits; one past that range no double equals, a
+ * number past a double's range and a lone surrogate throw JsonNotRepresentable. (Node 20's JSON.parse has no access to a
  * number's source text; that came with Node 21.) Objects become Maps, so every key — `__proto__`
  * included — survives and no prototype is touched; the last of duplicate keys wins, as in
  * JSON.parse. Everything else matches JSON.parse, which still decodes the strings.
@@ -16,11 +17,37 @@ export class JsonNestingError extends RangeError {
   override name = 'JsonNestingError';
 }
 
+/**
+ * Thrown for a JSON value no other encoding can hold as it is: an integer past the 64-bit range
+ * that no double equals, a number past a double's range, a string with a lone surrogate (not
+ * Unicode text, so not UTF-8). Conversion answers 406 rather than serve another value.
+ */
+export class JsonNotRepresentable extends RangeError {
+  override name = 'JsonNotRepresentable';
+}
+
+/** A lone surrogate: with the `u` flag a well-formed pair is one code point and never matches. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
 function integer(literal: string): number | bigint {
   const value = Number(literal);
   if (Number.isSafeInteger(value)) return value;
   const exact = BigInt(literal);
-  return exact >= MIN_INT64 && exact <= MAX_UINT64 ? exact : value;
+  if (exact >= MIN_INT64 && exact <= MAX_UINT64) return exact;
+  // A double past 64 bits: one that equals the literal, or the literal is the double's own
+  // shortest form (as JavaScript writes large doubles: 1e20 as 100000000000000000000).
+  if (Number.isFinite(value) && (BigInt(value) === exact || String(value) === literal)) {
+    return value;
+  }
+  throw new JsonNotRepresentable(
+    `the integer ${literal} is past 64 bits, and it is not a double either`,
+  );
+}
+
+function fraction(literal: string): number {
+  const value = Number(literal);
+  if (Number.isFinite(value)) return value;
+  throw new JsonNotRepresentable(`the number ${literal} is past a double's range`);
 }
 
 /** Parses `text` (one JSON value); throws a SyntaxError, or a JsonNestingError past `maxDepth`. */
@@ -48,7 +75,11 @@ export function parseJsonExact(text: string, maxDepth: number): unknown {
         at++; // an escape: its next character is never the end
       else if (Number.isNaN(c)) fail('unterminated string');
     }
-    return JSON.parse(text.slice(start, at)) as string; // escapes and control characters
+    const decoded = JSON.parse(text.slice(start, at)) as string; // escapes, control characters
+    if (LONE_SURROGATE.test(decoded)) {
+      throw new JsonNotRepresentable('a string holds a lone surrogate (not Unicode text)');
+    }
+    return decoded;
   }
 
   function value(depth: number): unknown {
@@ -75,7 +106,9 @@ export function parseJsonExact(text: string, maxDepth: number): unknown {
     const match = NUMBER.exec(text);
     if (match === null) return fail('unexpected character');
     at = NUMBER.lastIndex;
-    return match[1] === undefined && match[2] === undefined ? integer(match[0]) : Number(match[0]);
+    return match[1] === undefined && match[2] === undefined
+      ? integer(match[0])
+      : fraction(match[0]);
   }
 
   function array(depth: number): unknown[] {
