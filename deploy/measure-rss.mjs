@@ -9,6 +9,9 @@
 //   DCACHE_TOKEN=… node deploy/measure-rss.mjs --fill http://127.0.0.1:18001 256mb 100
 //                                                     # only fill a running node (a container)
 //
+//   DCACHE_RSS_SHORT_KEYS=1 node deploy/measure-rss.mjs 256mb 100
+//                                                     # keys like k123 instead of key:0000000123
+//
 // Needs the server built (`npx -y pnpm@10.34.8 --filter @dcache/server build`). Each run is
 // bounded: at most 3 × max-memory written and 120 s of filling.
 /* global fetch */
@@ -33,6 +36,11 @@ const auth = process.env.DCACHE_TOKEN
   : {};
 const limits = limitArg ? [limitArg] : ['64mb', '256mb'];
 const valueSizes = sizeArg ? [Number(sizeArg)] : [100, 1024, 100 * 1024];
+// Shorter keys fit more entries in the same --max-memory, and each costs V8 more than its bytes.
+const keyOf =
+  process.env.DCACHE_RSS_SHORT_KEYS === '1'
+    ? (n) => `k${n}`
+    : (n) => `key:${String(n).padStart(10, '0')}`;
 
 function bytesOf(size) {
   const match = /^(\d+)(kb|mb|gb)$/.exec(size);
@@ -80,7 +88,7 @@ async function fill(url, maxMemory, valueSize) {
   while (written < 3 * maxMemory && Date.now() < deadline) {
     const ops = [];
     for (let i = 0; i < perBatch; i++) {
-      ops.push(['set', `key:${String(keys++).padStart(10, '0')}`, value, 0, null, null]);
+      ops.push(['set', keyOf(keys++), value, 0, null, null]);
     }
     await batch(url, ops);
     written += perBatch * valueSize;
@@ -88,8 +96,7 @@ async function fill(url, maxMemory, valueSize) {
   // Read back the most recent keys (those still cached), as clients would.
   for (let round = 0; round < 20; round++) {
     const ops = [];
-    for (let i = 0; i < perBatch; i++)
-      ops.push(['get', `key:${String(keys - 1 - i).padStart(10, '0')}`]);
+    for (let i = 0; i < perBatch; i++) ops.push(['get', keyOf(keys - 1 - i)]);
     await batch(url, ops);
   }
 }

@@ -510,8 +510,9 @@ export class ReplicaStore {
    * delete always leaves one, as a hint for it may follow.)
    */
   delete(key: string): boolean {
-    if (!this.#inCluster && this.#live.peekEntry(key) === undefined) return false;
     const visible = this.peekEntry(key) !== undefined;
+    // Not visible may still be held (a tombstone, an unverified entry): only nothing held is skipped.
+    if (!visible && !this.#inCluster && this.#live.peekEntry(key) === undefined) return false;
     this.remove(key);
     return visible;
   }
