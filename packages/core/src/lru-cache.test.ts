@@ -76,6 +76,22 @@ describe('LRU order', () => {
     expect([...cache.keys()]).toEqual(['a', 'c', 'b']);
   });
 
+  it('versionOf reads what peekEntry reads, without promoting or counting', () => {
+    const cache = small();
+    cache.set('a', 1);
+    cache.set('b', 2);
+    cache.set('a', 3);
+    expect(cache.versionOf('a')).toBe(cache.peekEntry('a')?.version);
+    expect(cache.versionOf('a')).toBe(3);
+    expect(cache.versionOf('b')).toBe(2);
+    expect(cache.versionOf('absent')).toBeUndefined();
+    expect([...cache.keys()]).toEqual(['a', 'b']);
+    cache.versionOf('b');
+    expect([...cache.keys()]).toEqual(['a', 'b']);
+    expect(cache.stats).toMatchObject({ hits: 0, misses: 0 });
+    expect(() => cache.versionOf(7 as unknown as string)).toThrow(TypeError);
+  });
+
   it('evicts the least recently used entry when maxItems is reached', () => {
     const evicted: string[] = [];
     const cache = new LruCache<number>({

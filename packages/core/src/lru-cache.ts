@@ -184,6 +184,17 @@ export class LruCache<V> {
     return slot === NONE ? this.#settle(undefined) : this.#entryAt(slot);
   }
 
+  /**
+   * The version of `key`'s unexpired entry, as `peekEntry(key)?.version` reads it, without making
+   * an entry object: for a caller that has the value from `get` and checks its version only now
+   * and then.
+   */
+  versionOf(key: string): number | undefined {
+    assertKey(key, 'versionOf');
+    const slot = this.#liveSlot(key);
+    return slot === NONE ? this.#settle(undefined) : this.#store.versions[slot];
+  }
+
   /** Whether `key` holds an unexpired entry; no promotion, no hit/miss. */
   has(key: string): boolean {
     assertKey(key, 'has');

@@ -36,6 +36,17 @@ describe('ttl', () => {
     expect(events).toEqual(['a:expire']);
   });
 
+  it('versionOf reports no version for an expired entry and reclaims it', () => {
+    const { cache, clock, events } = cacheWithClock();
+    const version = cache.set('a', 'x', { ttl: 100 });
+    clock.advance(99);
+    expect(cache.versionOf('a')).toBe(version);
+    clock.advance(1);
+    expect(cache.versionOf('a')).toBeUndefined();
+    expect(cache.size).toBe(0);
+    expect(events).toEqual(['a:expire']);
+  });
+
   it('ttl 0 never expires and defaultTtl applies when no ttl is given', () => {
     const { cache, clock } = cacheWithClock({ defaultTtl: 50 });
     cache.set('default', 'x');

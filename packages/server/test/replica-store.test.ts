@@ -294,6 +294,40 @@ describe('ReplicaStore fence', () => {
     expect(store.replicaStats.verifications).toBe(1);
   });
 
+  it('the plain get answers and counts as getEntry does, before and after a fence', () => {
+    // Two stores driven alike: one read with get, the other with getEntry.
+    const stores = [newStore(), newStore()] as const;
+    const keys = ['held', 'deleted', 'fenced', 'verified', 'rewritten', 'after', 'absent'];
+    for (const store of stores) {
+      store.write('held', value('h'), undefined, null, S + 1);
+      store.write('deleted', value('d'), undefined, null, S + 1);
+      store.delete('deleted');
+      store.write('fenced', value('f'), undefined, null, S + 2);
+      store.write('verified', value('v'), undefined, null, S + 3);
+      store.write('rewritten', value('r'), undefined, null, S + 4);
+    }
+    const reads = (): unknown[][] => [
+      keys.map((k) => stores[0].get(k)),
+      keys.map((k) => stores[1].getEntry(k)?.value),
+    ];
+    const [beforeGet, beforeEntry] = reads();
+    expect(beforeGet).toEqual(beforeEntry);
+    expect(beforeGet.filter((v) => v !== undefined)).toHaveLength(4);
+    for (const store of stores) {
+      store.fence();
+      store.verify('verified', S + 3);
+      store.write('rewritten', value('r2'), undefined, null, S + 5);
+      store.write('after', value('a'), undefined, null, S + 6);
+    }
+    const [afterGet, afterEntry] = reads();
+    expect(afterGet).toEqual(afterEntry);
+    const shown = keys.map((k, i) => (afterGet[i] === undefined ? undefined : text(stores[0], k)));
+    expect(shown).toEqual([undefined, undefined, undefined, 'v', 'r2', 'a', undefined]);
+    expect(stores[0].stats).toEqual(stores[1].stats);
+    expect(stores[0].replicaStats).toEqual(stores[1].replicaStats);
+    expect(stores[0].replicaStats.staleReadsPrevented).toBe(2);
+  });
+
   it('a copy of the same write verifies it', () => {
     const store = newStore();
     store.write('a', value('a'), undefined, null, S + 1);

@@ -437,8 +437,22 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ plain view (memcached, HTTP)
 
+  /** `getEntry(key)?.value`, with no entry object: the memcached port's plain get. */
   get(key: string): StoredValue | undefined {
-    return this.getEntry(key)?.value;
+    this.beforeRead();
+    const value = this.#live.get(key);
+    if (value === undefined) return undefined;
+    if (value.tombstone) {
+      this.#hiddenHits++;
+      return undefined;
+    }
+    // Only a node fenced since it started has entries to hide: its version is looked up only then.
+    if (this.#fenceVersion > 0 && this.#live.versionOf(key)! <= this.#fenceVersion) {
+      this.#hiddenHits++;
+      this.#stats.staleReadsPrevented++;
+      return undefined;
+    }
+    return value;
   }
 
   /** A live, verified entry, promoted; anything else is a miss. */
