@@ -30,7 +30,8 @@ export function retrieve(
     ttlMs = exptimeToTtlMs(exptime, session.shared.now());
     first = 2;
   }
-  const mark = out.mark();
+  // A bad key replaces the hits before it; a single key has none, so no mark is taken for it.
+  const mark = t.count - first > 1 ? out.mark() : undefined;
   for (let i = first; i < t.count; i++) {
     // A client that does not read its replies gets the rest of them once it has.
     if (i > first && session.deferKeys(buf, t, first, i)) return;
@@ -38,7 +39,7 @@ export function retrieve(
     const end = t.ends[i]!;
     const key = end - start > maxKeyBytes ? undefined : decodeKey(buf, start, end);
     if (key === undefined) {
-      out.rollback(mark);
+      if (mark !== undefined) out.rollback(mark);
       out.ascii('CLIENT_ERROR bad command line format\r\n');
       return;
     }

@@ -51,6 +51,17 @@ describe('streaming parser', () => {
     );
   });
 
+  test('a get of one key over the limit answers only the error, after the replies before it', () => {
+    const { socket } = open();
+    socket.emit('data', Buffer.from('set a 0 0 1\r\nx\r\n'));
+    socket.writes = [];
+    const longKey = 'k'.repeat(251);
+    socket.emit('data', Buffer.from(`get a\r\nget ${longKey}\r\ngat 0 ${longKey}\r\nget a\r\n`));
+    const hit = 'VALUE a 0 1\r\nx\r\nEND\r\n';
+    const error = 'CLIENT_ERROR bad command line format\r\n';
+    expect(socket.text()).toBe(`${hit}${error}${error}${hit}`);
+  });
+
   test('a Buffer handed to the socket never changes afterwards (large replies, then small)', () => {
     const { socket } = open();
     const values = ['a', 'b', 'c'].map((c) => c.repeat(1500));
