@@ -9,6 +9,7 @@ import type { AppEnv, NodeState } from './http/app-env.js';
 import { buildApp, createNodeState, nodeStore } from './http/app.js';
 import { ConnectionTurns } from './http/connection-turns.js';
 import { errorJson } from './operations/refusal.js';
+import { hasSeveralHosts, refuseSeveralHosts } from './http/host-header.js';
 import { whenConnectionCloses } from './sockets/connection-close.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
 import type { BatchFastPath, FastPath } from './http/routes/batch-fast-path.js';
@@ -213,6 +214,10 @@ export class CacheServer {
       // Its client left while it waited its turn: nobody to answer, and a body reader started now
       // would wait for events that have already passed.
       if (req.socket.destroyed || res.closed) return undefined;
+      if (hasSeveralHosts(req.rawHeaders)) {
+        refuseSeveralHosts(this.#node, req, res);
+        return undefined;
+      }
       if (getFast(req, res)) return undefined;
       return batchFast(req, res) || hono(req, res);
     };

@@ -15,7 +15,7 @@ function cliPort(node: CliNode): number {
   return Number(new URL(node.url).port);
 }
 
-/** Sends raw bytes on a fresh connection and resolves with all the server wrote back. */
+/** Sends raw bytes (one per character) on a fresh connection; resolves with all it wrote back. */
 function exchange(port: number, raw: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -24,7 +24,8 @@ function exchange(port: number, raw: string): Promise<string> {
     socket.on('error', reject);
     // The server closes these connections itself; ending our side too would race it.
     socket.on('close', () => resolve(answer));
-    socket.write(raw);
+    // Byte for byte: a msgpack body is not UTF-8.
+    socket.write(raw, 'latin1');
   });
 }
 
@@ -147,6 +148,49 @@ describe("Node's clientError on a request the app already has, or behind a respo
       expect((await fetch(`${node.url}/v1/keys/a`)).status).toBe(404);
     },
   );
+});
+
+describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
+  afterEach(() => stopCliNodes());
+
+  /** Each door a request can reach: [name, request line and headers before Host, body]. */
+  const DOORS: [string, string, string][] = [
+    ['GET /healthz', 'GET /healthz HTTP/1.1\r\n', ''],
+    ['GET /v1/keys/a (the GET fast path)', 'GET /v1/keys/a HTTP/1.1\r\n', ''],
+    ['PUT /v1/keys/a', 'PUT /v1/keys/a HTTP/1.1\r\nContent-Length: 1\r\n', 'x'],
+    [
+      'POST /v1/batch (the lane hands it to Node)',
+      'POST /v1/batch HTTP/1.1\r\nContent-Type: application/msgpack\r\nContent-Length: 1\r\n',
+      '\x90',
+    ],
+  ];
+
+  it('is a JSON 400 at every door, closes, changes nothing and is counted', async () => {
+    const node = await startCliNode();
+    const port = cliPort(node);
+    for (const [name, head, body] of DOORS) {
+      for (const hosts of ['Host: a\r\nHost: b\r\n', 'Host: a\r\nhost: a\r\n']) {
+        // A second request pipelined behind it must not be served on that connection.
+        const raw = `${head}${hosts}\r\n${body}GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n`;
+        const answer = await exchange(port, raw);
+        expect(answer.match(/^HTTP\/1\.1 /gm), name).toHaveLength(1);
+        const { status, headers, body: error } = parse(answer);
+        expect(status, name).toBe(400);
+        expect(headers).toContain('connection: close');
+        expect(error).toEqual({
+          error: { code: 'bad_request', message: 'a request must carry exactly one Host header' },
+        });
+      }
+    }
+    expect((await fetch(`${node.url}/v1/keys/a`)).status).toBe(404);
+    const { errors } = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+      errors: Record<string, number>;
+    };
+    expect(errors).toEqual({ 400: 2 * DOORS.length });
+    // One Host is served as before, the batch by the lane.
+    const one = await exchange(port, `${DOORS[3]![1]}Host: a\r\nConnection: close\r\n\r\n\x90`);
+    expect(one).toMatch(/^HTTP\/1\.1 200 /);
+  });
 });
 
 describe('clientErrorResponder', () => {
