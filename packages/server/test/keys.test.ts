@@ -169,7 +169,7 @@ describe('conditional writes', () => {
     expect(stale.status).toBe(412);
     expect((await errorOf(stale)).code).toBe('precondition_failed');
     expect((await del({ 'if-none-match': '*' })).status).toBe(412);
-    expect((await del({ 'if-match': 'W/"1"' })).status).toBe(400);
+    expect((await del({ 'if-match': 'W/"1"' })).status).toBe(412);
     expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
     const current = (await app.request('/v1/keys/k')).headers.get('etag')!;
     expect((await del({ 'if-match': current })).status).toBe(204);
@@ -194,14 +194,47 @@ describe('conditional writes', () => {
     expect(read.headers.get('etag')).toBe(etag);
   });
 
+  it('If-Match and If-None-Match take lists of ETags: If-Match compares strongly, If-None-Match weakly', async () => {
+    const app = createApp();
+    const text = async (k: string) => (await app.request(`/v1/keys/${k}`)).text();
+    const first = (await put(app, 'k', 'a')).headers.get('etag')!;
+    for (const named of [`W/${first}`, '"abc"', `"1", W/${first}`]) {
+      const res = await put(app, 'k', 'b', { 'if-match': named });
+      expect(res.status, named).toBe(412);
+      expect((await errorOf(res)).message).toBe("the key's ETag is not one that If-Match names");
+    }
+    expect(await text('k')).toBe('a');
+    const matched = await put(app, 'k', 'b', { 'if-match': `"1", ${first}, "abc"` });
+    expect(matched.status).toBe(204);
+    const second = matched.headers.get('etag')!;
+    expect(await text('k')).toBe('b');
+
+    const current = await put(app, 'k', 'c', { 'if-none-match': `"1", W/${second}` });
+    expect(current.status).toBe(412);
+    expect((await errorOf(current)).message).toBe("the key's ETag is one that If-None-Match names");
+    expect((await put(app, 'k', 'c', { 'if-none-match': `${first}, "1"` })).status).toBe(204);
+    expect(await text('k')).toBe('c');
+
+    const absent = await put(app, 'new', 'x', { 'if-match': `"1", ${first}` });
+    expect(absent.status).toBe(412);
+    expect((await errorOf(absent)).message).toBe('the key does not exist');
+    expect((await put(app, 'new', 'x', { 'if-none-match': `"1", ${first}` })).status).toBe(204);
+    expect(await text('new')).toBe('x');
+
+    const last = (await app.request('/v1/keys/k')).headers.get('etag')!;
+    const del = (named: string) =>
+      app.request('/v1/keys/k', { method: 'DELETE', headers: { 'if-match': named } });
+    expect((await del(`W/${last}, ${first}`)).status).toBe(412);
+    expect((await del(`${first}, ${last}`)).status).toBe(204);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
+  });
+
   it.each([
     [{ 'if-match': '*', 'if-none-match': '*' }],
-    [{ 'if-none-match': '"3"' }],
-    [{ 'if-match': 'W/"3"' }],
-    [{ 'if-match': '"abc"' }],
     [{ 'if-match': '1' }], // an ETag is quoted: a bare version is not one
-    [{ 'if-match': '"1", "2"' }],
-  ])('refuses an unsupported condition %j with 400', async (headers) => {
+    [{ 'if-none-match': '"1" "2"' }], // a list is comma-separated
+    [{ 'if-match': '' }],
+  ])('refuses a malformed condition %j with 400', async (headers) => {
     const app = createApp();
     const res = await put(app, 'k', 'v', headers);
     expect(res.status).toBe(400);

@@ -15,7 +15,7 @@ const LIST_ELEMENT = /[ \t]*(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"[ \t]*(?:,|$)/y;
 const EMPTY_ELEMENT = /[ \t]*,/y;
 
 /** An `If-Match`/`If-None-Match` value: `*`, or its entity-tags; 400 when it is neither. */
-function entityTags(header: 'If-Match' | 'If-None-Match', value: string): '*' | EntityTag[] {
+export function entityTags(header: 'If-Match' | 'If-None-Match', value: string): '*' | EntityTag[] {
   if (value.trim() === '*') return '*';
   const tags: EntityTag[] = [];
   let at = 0;

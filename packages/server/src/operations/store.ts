@@ -67,30 +67,3 @@ export function preconditionFailed(condition: WriteCondition, present: boolean):
         : `the key's version is not ${condition}`;
   return new HttpError(412, 'precondition_failed', message);
 }
-
-/** `If-Match` / `If-None-Match` as a WriteCondition; 400 for anything but `*` or one strong ETag. */
-export function parseCondition(
-  ifMatch: string | undefined,
-  ifNoneMatch: string | undefined,
-): WriteCondition {
-  if (ifMatch !== undefined && ifNoneMatch !== undefined) {
-    throw new HttpError(400, 'bad_condition', 'send If-Match or If-None-Match, not both');
-  }
-  if (ifNoneMatch !== undefined) {
-    if (ifNoneMatch.trim() === '*') return 'add';
-    throw new HttpError(
-      400,
-      'bad_condition',
-      'If-None-Match supports only "*" (write only if absent)',
-    );
-  }
-  if (ifMatch === undefined) return null;
-  const trimmed = ifMatch.trim();
-  if (trimmed === '*') return 'replace';
-  const match = /^"(\d{1,16})"$/.exec(trimmed);
-  const version = match ? Number(match[1]) : NaN;
-  if (!Number.isSafeInteger(version)) {
-    throw new HttpError(400, 'bad_condition', 'If-Match must be "*" or one ETag such as "42"');
-  }
-  return version;
-}

@@ -25,7 +25,8 @@ import { timed } from '../middleware/timed.js';
 import { orThrow } from '../../operations/refusal.js';
 import { touchAfterRead } from '../../operations/touch.js';
 import { json, keyNotFound } from '../responses.js';
-import { conditionHolds, parseCondition, preconditionFailed } from '../../operations/store.js';
+import { conditionHolds, preconditionFailed } from '../../operations/store.js';
+import { decideCondition, parseCondition } from '../write-conditions.js';
 import { keyOfUrl } from '../url-key.js';
 import { readConditions, readPrecondition, readPreconditionFailed } from '../conditional-read.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../../operations/validate.js';
@@ -124,8 +125,10 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       }
       const bytes = await readBody(c, node, options.maxValueBytes, 'the value');
       if (encoding !== undefined) validateBody(encoding, bytes);
-      const written = replicas.write(k, { bytes, flags }, ttl, condition);
-      if (written === undefined) throw preconditionFailed(condition, replicas.has(k));
+      // An ETag list is decided against what the write finds, in this same synchronous step.
+      const decided = decideCondition(condition, () => replicas.peekEntry(k)?.version);
+      const written = replicas.write(k, { bytes, flags }, ttl, decided);
+      if (written === undefined) throw preconditionFailed(decided, replicas.has(k));
       return new Response(null, { status: 204, headers: { etag: `"${written.version}"` } });
     }),
   );
@@ -138,8 +141,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
       if (condition !== null) {
         const stored = replicas.peekStored(k);
-        if (!conditionHolds(condition, stored?.version)) {
-          throw preconditionFailed(condition, stored !== undefined);
+        const decided = decideCondition(condition, () => stored?.version);
+        if (!conditionHolds(decided, stored?.version)) {
+          throw preconditionFailed(decided, stored !== undefined);
         }
       }
       return replicas.delete(k) ? new Response(null, { status: 204 }) : keyNotFound();
