@@ -6,6 +6,7 @@ import type { CliNode } from './cli-node.js';
  * Conditional GETs against a node started through the CLI, as an HTTP cache or a browser sends
  * them: `If-None-Match` with the ETag held is a 304 without a body, `If-Match` that fails a 412.
  * The GET fast path takes plain GETs; these must reach the route's evaluation all the same.
+ * Writes take the same ETag lists (RFC 9110 §13.1), decided against the version the write finds.
  */
 
 let node: CliNode;
@@ -149,5 +150,34 @@ describe('conditional GET through the CLI', () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: 'bad_condition' } });
     expect(await hits()).toBe(before);
+  });
+});
+
+describe('conditional writes with ETag lists through the CLI', () => {
+  function write(key: string, body: string, headers: Record<string, string>) {
+    return fetch(`${node.url}/v1/keys/${key}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'text/plain', ...headers },
+      body,
+    });
+  }
+
+  it('a PUT with an If-Match list naming the ETag read is a compare-and-set; a weak tag never matches', async () => {
+    const etag = await put('list', 'a');
+    expect((await write('list', 'b', { 'if-match': `W/${etag}` })).status).toBe(412);
+    expect((await write('list', 'b', { 'if-match': `"1", ${etag}` })).status).toBe(204);
+    // The same list again: the version it names is gone.
+    const stale = await write('list', 'c', { 'if-match': `"1", ${etag}` });
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toMatchObject({ error: { code: 'precondition_failed' } });
+    expect(await (await get('list', {})).text()).toBe('b');
+  });
+
+  it('a PUT with an If-None-Match list writes only while the key has none of its ETags', async () => {
+    const etag = await put('none', 'a');
+    expect((await write('none', 'b', { 'if-none-match': `"1", W/${etag}` })).status).toBe(412);
+    expect(await (await get('none', {})).text()).toBe('a');
+    expect((await write('none', 'b', { 'if-none-match': '"1", "2"' })).status).toBe(204);
+    expect(await (await get('none', {})).text()).toBe('b');
   });
 });
