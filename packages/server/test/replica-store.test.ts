@@ -306,7 +306,7 @@ describe('ReplicaStore fence', () => {
       store.write('verified', value('v'), undefined, null, S + 3);
       store.write('rewritten', value('r'), undefined, null, S + 4);
     }
-    const reads = (): unknown[][] => [
+    const reads = (): [unknown[], unknown[]] => [
       keys.map((k) => stores[0].get(k)),
       keys.map((k) => stores[1].getEntry(k)?.value),
     ];
@@ -326,6 +326,21 @@ describe('ReplicaStore fence', () => {
     expect(stores[0].stats).toEqual(stores[1].stats);
     expect(stores[0].replicaStats).toEqual(stores[1].replicaStats);
     expect(stores[0].replicaStats.staleReadsPrevented).toBe(2);
+  });
+
+  it('the plain get never serves an unverified entry, whenever in the read it expires', () => {
+    // A clock that moves 1 ms at every reading: for some TTL the entry expires between any two
+    // readings the get makes, whatever their number.
+    for (let ttl = 1; ttl <= 40; ttl++) {
+      let now = 1000;
+      const store = createReplicaStore(
+        { maxMemory: 1 << 20, maxItems: undefined, defaultTtl: 0, now: () => now++ },
+        { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => WALL },
+      );
+      store.write('k', value('old'), ttl, null, S + 1);
+      store.fence();
+      expect(store.get('k'), `ttl ${ttl}`).toBeUndefined();
+    }
   });
 
   it('a copy of the same write verifies it', () => {

@@ -440,14 +440,18 @@ export class ReplicaStore {
   /** `getEntry(key)?.value`, with no entry object: the memcached port's plain get. */
   get(key: string): StoredValue | undefined {
     this.beforeRead();
+    // Only a node fenced since it started has entries to hide: the version is looked up only then,
+    // and before the value. Between the two lookups the entry can only go (expire, a flush), never
+    // change, so a value `get` still returns is the one this version is of.
+    const fenced = this.#fenceVersion > 0;
+    const version = fenced ? this.#live.versionOf(key) : undefined;
     const value = this.#live.get(key);
     if (value === undefined) return undefined;
     if (value.tombstone) {
       this.#hiddenHits++;
       return undefined;
     }
-    // Only a node fenced since it started has entries to hide: its version is looked up only then.
-    if (this.#fenceVersion > 0 && this.#live.versionOf(key)! <= this.#fenceVersion) {
+    if (fenced && (version === undefined || version <= this.#fenceVersion)) {
       this.#hiddenHits++;
       this.#stats.staleReadsPrevented++;
       return undefined;
