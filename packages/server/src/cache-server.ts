@@ -209,12 +209,15 @@ export class CacheServer {
         `serving a request failed: ${error instanceof Error ? (error.stack ?? '') : String(error)}`,
       );
     });
+    /** Connections answered with a closing refusal: what was pipelined behind it is not run. */
+    const refused = new WeakSet<object>();
     /** Serves one request; a promise when it finishes later (see ConnectionTurns). */
     const serve = (req: IncomingMessage, res: ServerResponse): PromiseLike<unknown> | undefined => {
       // Its client left while it waited its turn: nobody to answer, and a body reader started now
       // would wait for events that have already passed.
-      if (req.socket.destroyed || res.closed) return undefined;
+      if (req.socket.destroyed || res.closed || refused.has(req.socket)) return undefined;
       if (hasSeveralHosts(req.rawHeaders)) {
+        refused.add(req.socket);
         refuseSeveralHosts(this.#node, req, res);
         return undefined;
       }
@@ -239,6 +242,9 @@ export class CacheServer {
     // Over TLS, Node's server reads every request: the lane's gain is small beside TLS's cost.
     if (!tls) this.#lane.install(server);
     server.keepAliveTimeout = this.#options.keepAliveTimeout;
+    // Every header field reaches the routes (the head stays within maxHeaderSize): by default
+    // Node drops those past about a thousand, and a second Host there would go unseen.
+    server.maxHeadersCount = 0;
     server.maxConnections = this.#options.maxConnections;
     server.on('clientError', clientErrorResponder(this.#node));
     // Any Expect but 100-continue: Node's own 417 has an empty body.

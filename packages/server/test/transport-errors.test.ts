@@ -168,10 +168,16 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
   it('is a JSON 400 at every door, closes, changes nothing and is counted', async () => {
     const node = await startCliNode();
     const port = cliPort(node);
+    expect((await fetch(`${node.url}/v1/keys/kept`, { method: 'PUT', body: 'v' })).status).toBe(
+      204,
+    );
+    // Pipelined behind the refused request, on its connection: neither may run (RFC 9112 §9.6).
+    const behind =
+      'DELETE /v1/keys/kept HTTP/1.1\r\nHost: a\r\n\r\n' +
+      'PUT /v1/keys/late HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx';
     for (const [name, head, body] of DOORS) {
       for (const hosts of ['Host: a\r\nHost: b\r\n', 'Host: a\r\nhost: a\r\n']) {
-        // A second request pipelined behind it must not be served on that connection.
-        const raw = `${head}${hosts}\r\n${body}GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n`;
+        const raw = `${head}${hosts}\r\n${body}${behind}`;
         const answer = await exchange(port, raw);
         expect(answer.match(/^HTTP\/1\.1 /gm), name).toHaveLength(1);
         const { status, headers, body: error } = parse(answer);
@@ -183,6 +189,8 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
       }
     }
     expect((await fetch(`${node.url}/v1/keys/a`)).status).toBe(404);
+    expect((await fetch(`${node.url}/v1/keys/late`)).status).toBe(404);
+    expect(await (await fetch(`${node.url}/v1/keys/kept`)).text()).toBe('v');
     const { errors } = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
       errors: Record<string, number>;
     };
@@ -190,6 +198,16 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
     // One Host is served as before, the batch by the lane.
     const one = await exchange(port, `${DOORS[3]![1]}Host: a\r\nConnection: close\r\n\r\n\x90`);
     expect(one).toMatch(/^HTTP\/1\.1 200 /);
+  });
+
+  it('is seen past a thousand other header fields', async () => {
+    const node = await startCliNode();
+    const fillers = Array.from({ length: 1500 }, (_, i) => `x${i}: y\r\n`).join('');
+    const raw = `GET /healthz HTTP/1.1\r\nHost: a\r\n${fillers}Host: b\r\nConnection: close\r\n\r\n`;
+    expect(raw.length).toBeLessThan(16 * 1024); // within Node's default header size
+    expect(parse(await exchange(cliPort(node), raw)).status).toBe(400);
+    const one = `GET /healthz HTTP/1.1\r\nHost: a\r\n${fillers}Connection: close\r\n\r\n`;
+    expect(await exchange(cliPort(node), one)).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
 

@@ -34,8 +34,8 @@ export const INCOMPLETE = 'incomplete';
 /** Not a request the lane answers: Node's HTTP server gets it, bytes untouched. */
 export const OTHER = 'other';
 /**
- * Node's server keeps this many header fields (its `maxHeadersCount`) and drops the rest: a head
- * with more goes to it, so that a field past them means what it means there.
+ * A head with more header fields than this goes to Node's server (which keeps every field: the
+ * node sets its maxHeadersCount to 0), so the lane never splits a huge head into thousands of lines.
  */
 const MAX_FIELDS = 2000;
 
