@@ -169,9 +169,10 @@ describe('conditional writes', () => {
     expect(stale.status).toBe(412);
     expect((await errorOf(stale)).code).toBe('precondition_failed');
     expect((await del({ 'if-none-match': '*' })).status).toBe(412);
-    expect((await del({ 'if-match': 'W/"1"' })).status).toBe(412);
     expect(await (await app.request('/v1/keys/k')).text()).toBe('b');
     const current = (await app.request('/v1/keys/k')).headers.get('etag')!;
+    // A weak tag never matches If-Match, even the current one.
+    expect((await del({ 'if-match': `W/${current}` })).status).toBe(412);
     expect((await del({ 'if-match': current })).status).toBe(204);
     expect((await app.request('/v1/keys/k')).status).toBe(404);
     expect((await del({ 'if-match': current })).status).toBe(412);
@@ -198,7 +199,8 @@ describe('conditional writes', () => {
     const app = createApp();
     const text = async (k: string) => (await app.request(`/v1/keys/${k}`)).text();
     const first = (await put(app, 'k', 'a')).headers.get('etag')!;
-    for (const named of [`W/${first}`, '"abc"', `"1", W/${first}`]) {
+    // Weak, not a version, or the version with a leading zero (an ETag is compared as text).
+    for (const named of [`W/${first}`, '"abc"', `"1", W/${first}`, `"0${first.slice(1)}`]) {
       const res = await put(app, 'k', 'b', { 'if-match': named });
       expect(res.status, named).toBe(412);
       expect((await errorOf(res)).message).toBe("the key's ETag is not one that If-Match names");

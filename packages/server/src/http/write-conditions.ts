@@ -20,9 +20,12 @@ export interface TagCondition {
 /** What a PUT's or DELETE's headers ask. */
 export type RequestCondition = WriteCondition | TagCondition;
 
-/** The version an ETag's opaque text names (ours are `"<version>"`), or undefined. */
+/**
+ * The version an ETag's opaque text names (ours are `"<version>"`, in canonical decimal), or
+ * undefined: `"007"` is not the ETag `"7"`, as a GET's comparison of the texts has it.
+ */
 function versionNamed(opaque: string): number | undefined {
-  if (!/^\d{1,16}$/.test(opaque)) return undefined;
+  if (!/^(?:0|[1-9]\d{0,15})$/.test(opaque)) return undefined;
   const version = Number(opaque);
   return Number.isSafeInteger(version) ? version : undefined;
 }
