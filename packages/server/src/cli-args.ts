@@ -312,7 +312,7 @@ export function usage(): string {
     'to a temporary file in the same directory, fsynced, then renamed over it, so a crash never',
     'leaves half a snapshot. At start it loads the file before listening; TTLs keep running while',
     'the node is down. A missing file starts empty; an unreadable or invalid one is logged as an',
-    'error, left in place and the node starts empty. No version (ETag, cas) handed out before a',
+    'error, moved aside to FILE.unreadable and the node starts empty. No version (ETag, cas) handed out before a',
     'graceful restart matches after it, even for an unchanged entry; after a crash, none does if',
     'the crashed run averaged under 1000 writes per ms and the clock did not go back (FILE.fence',
     'records the version counter at each start). POST /v1/snapshot saves now. A failed save at',

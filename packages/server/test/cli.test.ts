@@ -186,7 +186,7 @@ describe('dcache-server CLI (a real process)', () => {
     expect(stdout).toContain('Warm restarts (--snapshot-file)');
     expect(stdout).toMatch(/temporary file in the same directory, fsynced, then renamed/);
     expect(stdout).toMatch(
-      /invalid one is logged as an\nerror, left in place and the node starts empty/,
+      /invalid one is logged as an\nerror, moved aside to FILE.unreadable and the node starts empty/,
     );
   });
 
