@@ -239,6 +239,26 @@ describe('dcache-server CLI (a real process)', () => {
     }
   });
 
+  it('--snapshot-file in a directory that cannot be written: said at start, not only at shutdown', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
+    try {
+      const target = join(dir, 'missing-directory', 'node.snap');
+      const { child } = await startCli(['--port', '0', '--snapshot-file', target]);
+      let stderr = '';
+      child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      await vi.waitFor(() =>
+        expect(stderr).toContain(
+          `the snapshot ${target} is saved in the same directory and will fail the same way at shutdown`,
+        ),
+      );
+      child.kill('SIGTERM');
+      expect(await exitOf(child)).toBe(1);
+      expect(stderr).toContain(`dcache-server: cannot save snapshot ${target}`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--snapshot-file that cannot be written: serves, then exits 1 naming the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'dcache-cli-snapshot-'));
     try {

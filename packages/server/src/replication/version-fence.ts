@@ -62,6 +62,17 @@ export async function readFence(
   }
 }
 
+/** Errors of the fence's directory rather than of the fence file itself. */
+const DIRECTORY_ERRORS = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOENT',
+  'ENOTDIR',
+  'ENOSPC',
+  'EDQUOT',
+]);
+
 /**
  * Writes the fence atomically (mode 0600, like the snapshot). Never throws: without it a crash of
  * this run is covered by the clock's epoch only, so the failure is logged as an error.
@@ -75,10 +86,16 @@ export async function writeFence(
   try {
     await writeFileAtomic(file, Buffer.from(`${JSON.stringify(fence)}\n`));
   } catch (error) {
+    // A directory the node cannot write to fails the snapshot too, and only at shutdown: say so now.
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    const snapshotToo = DIRECTORY_ERRORS.has(code)
+      ? `; the snapshot ${snapshotFile} is saved in the same directory and will fail the same ` +
+        'way at shutdown unless that is fixed'
+      : '';
     logger.error(
       'version_fence_write_failed',
       `cannot write version fence ${file}: ${(error as Error).message}; after a crash, versions ` +
-        'are kept apart by the clock only',
+        `are kept apart by the clock only${snapshotToo}`,
     );
   }
 }
