@@ -202,9 +202,12 @@ export class DistributedCacheClient {
    */
   async ready(options?: CallOptions): Promise<void> {
     this.#assertOpen();
+    // Checked first, as every call checks its options: an aborted signal rejects even when the
+    // nodes are known already.
+    const signal = signalOption(options);
     const discovery = this.#discovery;
-    if (discovery === undefined || discovery.found) return;
-    return abortable(signalOption(options), () => discovery.whenFound());
+    if (discovery === undefined || discovery.found) return abortable(signal, async () => undefined);
+    return abortable(signal, () => discovery.whenFound());
   }
 
   /**
@@ -398,7 +401,10 @@ export class DistributedCacheClient {
       ),
     );
     await traced(call, reads, (traced) => traced.found(found.size, unique.size));
-    return found;
+    // In the order the keys were asked for (as Redis's MGET answers), not the order reads ended.
+    const ordered = new Map<string, T>();
+    for (const key of unique) if (found.has(key)) ordered.set(key, found.get(key) as T);
+    return ordered;
   }
 
   /**

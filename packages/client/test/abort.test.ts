@@ -29,6 +29,7 @@ function everyCall(client: DistributedCacheClient, options: CallOptions) {
     compareAndSet: () => client.compareAndSet('k', 'new', 1, options),
     getStats: () => client.getStats(options),
     flush: () => client.flush(options),
+    ready: () => client.ready(options),
   };
 }
 
@@ -146,6 +147,11 @@ describe('a call given an AbortSignal', () => {
     await expect(client.set('k', 1, bad)).rejects.toThrow(TypeError);
     await expect(client.get('k', 5 as unknown as CallOptions)).rejects.toThrow(
       'options must be an object like { signal }',
+    );
+    // ready() too, though a node list needs no waiting.
+    await expect(client.ready(bad)).rejects.toThrow(TypeError);
+    await expect(client.ready({ bogus: 1 } as unknown as CallOptions)).rejects.toThrow(
+      'unknown option "bogus"',
     );
     expect(await node.batchRequests()).toBe(before);
     expect(node.entry('k')).toBeUndefined();
