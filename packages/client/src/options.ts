@@ -196,6 +196,9 @@ export interface ResolvedOptions {
   onTransition: ClientHooks['onTransition'];
 }
 
+/** The most batches on the wire at once per node, and so the most connections a node gets. */
+export const MAX_BATCHES_IN_FLIGHT = 64;
+
 const CONSISTENCIES: readonly WriteConsistency[] = ['one', 'quorum', 'all'];
 const ENCODINGS: readonly ValueEncoding[] = ['msgpack', 'json'];
 
@@ -385,7 +388,13 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),
-    maxBatchesInFlight: integerOption('maxBatchesInFlight', options.maxBatchesInFlight, 1, 1, 64),
+    maxBatchesInFlight: integerOption(
+      'maxBatchesInFlight',
+      options.maxBatchesInFlight,
+      1,
+      1,
+      MAX_BATCHES_IN_FLIGHT,
+    ),
     keyPrefix: options.keyPrefix ?? '',
     tls: tlsOption(options.tls),
     valueEncoding,

@@ -6,6 +6,7 @@ import { exchange } from './batch-exchange.js';
 import { bodyOf, dispatcherFetch } from './dispatcher-fetch.js';
 import { isNodeRequestError, NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
+import { MAX_BATCHES_IN_FLIGHT } from './options.js';
 import type { TlsOptions } from './tls-options.js';
 import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
@@ -40,6 +41,17 @@ interface BatchTarget {
 
 /** Nodes whose batch target is kept (a client talks to a handful; DNS churn must not grow it). */
 const MAX_BATCH_TARGETS = 1024;
+
+/**
+ * The batches' Agent: at most as many connections per node as batches may be in flight to it
+ * (`maxBatchesInFlight`'s ceiling). With `batch: false` every operation is a batch of its own, and
+ * a burst of thousands would otherwise open as many sockets, whose setting up alone can outlast
+ * `timeout` and get healthy nodes marked down; past the limit they wait for a connection, as
+ * memjs's and ioredis's commands wait for their one.
+ */
+function batchAgent(options: Agent.Options): Agent {
+  return new Agent({ ...options, connections: MAX_BATCHES_IN_FLIGHT });
+}
 
 /**
  * The HTTP layer over two private keep-alive undici Agents. The batched data path (`batch`) talks
@@ -86,7 +98,7 @@ export class Transport {
     };
     this.#agentOptions = agentOptions;
     this.#agent = new Agent(agentOptions);
-    this.#batchAgent = new Agent(agentOptions);
+    this.#batchAgent = batchAgent(agentOptions);
     // Set once on the instance: per-request headers cost ky a merge on every call. Batches carry
     // no Accept (a batch is answered in msgpack whatever it says): undici checks every header of
     // every request, and the ring's node count takes its place.
@@ -209,7 +221,7 @@ export class Transport {
   reconnect(): void {
     const retired = [this.#agent, this.#batchAgent];
     this.#agent = new Agent(this.#agentOptions);
-    this.#batchAgent = new Agent(this.#agentOptions);
+    this.#batchAgent = batchAgent(this.#agentOptions);
     const closing = Promise.all(retired.map((agent) => agent.close())).then(
       () => undefined,
       () => undefined,
