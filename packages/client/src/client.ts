@@ -420,6 +420,9 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const signal = signalOption(options, SET_OPTIONS);
     const encoded: [string, EncodedValue][] = [];
+    if (!isIterable(entries)) {
+      throw new TypeError('entries must be an iterable of [key, value] pairs (a Map, an array)');
+    }
     for (const entry of entries) {
       if (!Array.isArray(entry)) throw new TypeError('setMany takes [key, value] pairs');
       const [key, value] = entry as [unknown, unknown];
@@ -527,6 +530,8 @@ export class DistributedCacheClient {
     version: number,
     options?: SetOptions,
   ): Promise<boolean> {
+    // Closed first, as every call: then the arguments.
+    this.#assertOpen();
     assertVersion(version);
     return this.#conditional(key, value, options, version);
   }
@@ -657,14 +662,16 @@ export class DistributedCacheClient {
   }
 }
 
+function isIterable(value: unknown): value is Iterable<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
+}
+
 function keysOf(keys: Iterable<string>): string[] {
-  if (
-    typeof keys !== 'object' ||
-    keys === null ||
-    typeof (keys as Iterable<string>)[Symbol.iterator] !== 'function'
-  ) {
-    throw new TypeError('keys must be an iterable of strings');
-  }
+  if (!isIterable(keys)) throw new TypeError('keys must be an iterable of strings');
   const list = [...keys];
   list.forEach((key, i) => assertKey(key, `keys[${i}]`));
   return list;

@@ -264,6 +264,9 @@ describe('operations', () => {
       () => closing.getMany(['x']),
       () => closing.incr('x'),
       () => closing.getStats(),
+      // The closed client is said before a bad argument is.
+      () => closing.compareAndSet('x', 1, -1),
+      () => closing.setMany([['x', 1]]),
     ];
     for (const call of calls) {
       let pending: Promise<unknown> | undefined;

@@ -178,6 +178,12 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     /undefined/,
   ],
   ['setMany: not pairs', call((c) => c.setMany(untyped(['a']))), TypeError, /\[key, value\] pairs/],
+  [
+    'setMany: a plain object',
+    call((c) => c.setMany(untyped({ a: 1 }))),
+    TypeError,
+    /entries must be an iterable of \[key, value\] pairs/,
+  ],
   ['setMany: bad ttl', call((c) => c.setMany([['a', 1]], { ttl: -1 })), RangeError, /ttl/],
   [
     'deleteMany: empty key',
