@@ -15,8 +15,18 @@ export interface RawRequest {
   body: Uint8Array | null;
   /** Milliseconds the whole exchange may take, connecting included. */
   timeout: number;
-  /** The error the caller gets when `timeout` passes first. */
-  timedOut: () => Error;
+  /**
+   * The error the caller gets when `timeout` passes first; `waitedForConnection` when the request
+   * never went out while others to the same node were on the wire (see {@link Wire}).
+   */
+  timedOut: (waitedForConnection: boolean) => Error;
+  /** The exchanges on the wire to the request's node, shared by all its requests. */
+  wire: Wire;
+}
+
+/** How many exchanges to one node are on the wire (written to a connection, not yet answered). */
+export interface Wire {
+  active: number;
 }
 
 /**
@@ -27,7 +37,13 @@ export interface RawRequest {
  */
 export function exchange(agent: Agent, request: RawRequest): Promise<RawAnswer> {
   return new Promise<RawAnswer>((resolve, reject) => {
-    const handler = new AnswerHandler(resolve, reject, request.timeout, request.timedOut);
+    const handler = new AnswerHandler(
+      resolve,
+      reject,
+      request.timeout,
+      request.timedOut,
+      request.wire,
+    );
     agent.dispatch(
       {
         origin: request.origin,
@@ -51,22 +67,37 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
+  readonly #wire: Wire;
+  /** Written to a connection (undici starts a request once it has a connected socket for it). */
+  #started = false;
 
   constructor(
     resolve: (answer: RawAnswer) => void,
     reject: (error: Error) => void,
     timeoutMs: number,
-    timedOut: () => Error,
+    timedOut: (waitedForConnection: boolean) => Error,
+    wire: Wire,
   ) {
     this.#resolve = resolve;
     this.#reject = reject;
-    this.#timer = setTimeout(() => this.#fail(timedOut()), timeoutMs);
+    this.#wire = wire;
+    // Never sent while other exchanges with the node were under way: it waited behind them for a
+    // connection. Never sent with none under way: the node is not taking connections.
+    this.#timer = setTimeout(
+      () => this.#fail(timedOut(!this.#started && wire.active > 0)),
+      timeoutMs,
+    );
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.#controller = controller;
     // Timed out while still queued for a connection: never send it.
-    if (this.#settled) controller.abort(new Error('request abandoned'));
+    if (this.#settled) {
+      controller.abort(new Error('request abandoned'));
+      return;
+    }
+    this.#started = true;
+    this.#wire.active++;
   }
 
   onResponseStart(
@@ -110,5 +141,6 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #settle(): void {
     this.#settled = true;
     clearTimeout(this.#timer);
+    if (this.#started) this.#wire.active--;
   }
 }

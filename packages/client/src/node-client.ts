@@ -2,7 +2,7 @@ import { Batcher } from './batcher.js';
 import type { BatchingStats } from './batching-stats.js';
 import { FailureDetector } from './failure-detector.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
-import { NodeTimeoutError } from './errors/node-timeout-error.js';
+import { isNodeTimeoutError, NodeTimeoutError } from './errors/node-timeout-error.js';
 import { callHook } from './hooks.js';
 import type { ClientHooks } from './hooks.js';
 import { asError } from './results.js';
@@ -22,6 +22,7 @@ export interface NodeClientOptions extends Pick<ClientHooks, 'onNodeDown' | 'onN
 
 /** Does this failure say anything about the node's health? A 4xx is the node answering. */
 function countsAsFailure(error: unknown): boolean {
+  if (isNodeTimeoutError(error) && error.waitedForConnection) return false;
   return !(isNodeRequestError(error) && error.refused);
 }
 

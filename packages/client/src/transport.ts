@@ -10,7 +10,7 @@ import { MAX_BATCHES_IN_FLIGHT } from './options.js';
 import type { TlsOptions } from './tls-options.js';
 import { decodeBatch, encodeBatch } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
-import type { RawAnswer } from './batch-exchange.js';
+import type { RawAnswer, Wire } from './batch-exchange.js';
 
 const utf8 = new TextDecoder();
 
@@ -36,7 +36,8 @@ const RING_NODES_HEADER = 'dcache-ring-nodes';
 interface BatchTarget {
   origin: string;
   path: string;
-  timedOut: () => NodeTimeoutError;
+  timedOut: (waitedForConnection: boolean) => NodeTimeoutError;
+  wire: Wire;
 }
 
 /** Nodes whose batch target is kept (a client talks to a handful; DNS churn must not grow it). */
@@ -151,6 +152,7 @@ export class Transport {
         body: encodeBatch(ops),
         timeout,
         timedOut: target.timedOut,
+        wire: target.wire,
       });
     } catch (cause) {
       if (isNodeRequestError(cause)) throw cause;
@@ -178,8 +180,14 @@ export class Transport {
     let target = this.#batchTargets.get(node);
     if (target === undefined) {
       const url = new URL(`${node}/v1/batch`);
-      const timedOut = (): NodeTimeoutError => new NodeTimeoutError(node, this.#timeout);
-      target = { origin: url.origin, path: url.pathname + url.search, timedOut };
+      const timedOut = (waitedForConnection: boolean): NodeTimeoutError =>
+        new NodeTimeoutError(node, this.#timeout, { waitedForConnection });
+      target = {
+        origin: url.origin,
+        path: url.pathname + url.search,
+        timedOut,
+        wire: { active: 0 },
+      };
       if (this.#batchTargets.size < MAX_BATCH_TARGETS) this.#batchTargets.set(node, target);
     }
     return target;

@@ -1,0 +1,46 @@
+import { afterEach, expect, it } from 'vitest';
+import { NodeTimeoutError } from './errors/node-timeout-error.js';
+import { NodeClient } from './node-client.js';
+import type { Transport } from './transport.js';
+
+const URL = 'http://127.0.0.1:1';
+const clients: NodeClient[] = [];
+afterEach(() => {
+  for (const client of clients.splice(0)) client.health.close();
+});
+
+/** A node whose every request fails with `error` (a stand-in transport). */
+function failingNode(error: Error): NodeClient {
+  const transport = {
+    batch: () => Promise.reject(error),
+    healthy: () => Promise.resolve(false),
+  } as unknown as Transport;
+  const client = new NodeClient(URL, {
+    transport,
+    timeout: 100,
+    maxBatchSize: 1000,
+    maxBatchBytes: 1 << 20,
+    maxBatchesInFlight: 1,
+    failureThreshold: 3,
+    probeInterval: 60_000,
+  });
+  clients.push(client);
+  return client;
+}
+
+it('timeouts of requests that only waited for a busy connection do not mark the node down', async () => {
+  const waited = new NodeTimeoutError(URL, 100, { waitedForConnection: true });
+  expect(waited.message).toMatch(/not sent within 100 ms: every connection to the node was busy/);
+  const node = failingNode(waited);
+  for (let i = 0; i < 10; i++) await expect(node.send([['get', 'k']])).rejects.toBe(waited);
+  expect(node.health.up).toBe(true);
+  expect(node.health.consecutiveFailures).toBe(0);
+});
+
+it('timeouts of requests that went out do', async () => {
+  const unanswered = new NodeTimeoutError(URL, 100);
+  expect(unanswered.waitedForConnection).toBe(false);
+  const node = failingNode(unanswered);
+  for (let i = 0; i < 3; i++) await expect(node.send([['get', 'k']])).rejects.toBe(unanswered);
+  expect(node.health.up).toBe(false);
+});
