@@ -398,6 +398,10 @@ async function decideOnPrimary(
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     if (!cluster.isMember(node)) continue; // removed while an earlier replica was asked
+    // Only a natural replica can decide: a stand-in (every natural one marked down) holds nothing
+    // of the key, so an add would pass there while the key exists, and its hint would later carry
+    // the add's value over the existing one. Without a natural replica the call is unavailable.
+    if (!target.natural.includes(node)) continue;
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     try {
