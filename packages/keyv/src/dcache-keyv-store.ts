@@ -5,6 +5,7 @@ import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { generationsOf, storedKey } from './generations.js';
 import type { Generations } from './generations.js';
 import { resolveStoreOptions } from './options.js';
+import { ttlOf } from './ttl.js';
 import type { DcacheKeyvStoreOptions, ResolvedStoreOptions } from './options.js';
 
 /** What Keyv and the test suite read from `store.opts`. */
@@ -13,17 +14,6 @@ export interface DcacheKeyvStoreOpts {
   dialect: 'dcache';
   throwOnErrors: boolean;
   generationCacheMs: number;
-}
-
-/**
- * Keyv's TTL (ms, maybe fractional) as the client's: whole milliseconds, rounded up. Read as Keyv
- * reads it for its own `expires`: `Infinity` never expires, and what is not a number (or is NaN)
- * sets none; a negative one goes on to the client, which refuses it.
- */
-function ttlOf(ttl: unknown): { ttl?: number } {
-  if (typeof ttl !== 'number' || Number.isNaN(ttl)) return {};
-  if (ttl === Infinity) return { ttl: 0 };
-  return { ttl: Number.isFinite(ttl) && ttl > 0 ? Math.ceil(ttl) : ttl };
 }
 
 /**

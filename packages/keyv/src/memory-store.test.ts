@@ -11,6 +11,11 @@ describe('DcacheMemoryStore', () => {
     expect(store.cache.ttl('k')).toBeLessThanOrEqual(1501);
     store.set('forever', 'v');
     expect(store.cache.ttl('forever')).toBe(Infinity);
+    // As the cluster store reads them (ttl.ts): Infinity never expires, NaN sets none.
+    expect(store.set('infinite', 'v', Infinity)).toBe(true);
+    expect(store.cache.ttl('infinite')).toBe(Infinity);
+    expect(store.set('nan', 'v', Number.NaN)).toBe(true);
+    expect(store.cache.ttl('nan')).toBe(Infinity);
   });
 
   it('clears its namespace only, and everything without one', async () => {

@@ -1,5 +1,6 @@
 import { LruCache } from '@dcache/core';
 import type { LruCacheOptions } from '@dcache/core';
+import { ttlOf } from './ttl.js';
 
 /**
  * `@dcache/core`'s LruCache as a Keyv store for the in-process tier. LruCache is almost Map-like,
@@ -25,10 +26,9 @@ export class DcacheMemoryStore {
 
   /** False when the cache refused the entry (bigger than `maxEntrySize`). */
   set(key: string, value: unknown, ttl?: number): boolean {
-    // Keyv's ttl may be fractional; LruCache takes whole milliseconds, 0 meaning never.
-    return (
-      this.cache.set(key, value, ttl === undefined ? {} : { ttl: Math.ceil(ttl) }) !== undefined
-    );
+    // Keyv's ttl may be fractional; LruCache takes whole milliseconds, 0 meaning never. Infinity
+    // (never) and NaN (none given) are read as the cluster store reads them, so both tiers agree.
+    return this.cache.set(key, value, ttlOf(ttl)) !== undefined;
   }
 
   delete(key: string): boolean {
