@@ -1,5 +1,8 @@
 import { parseArgs } from 'node:util';
 import { parseSize } from '@dcache/server';
+
+/** The smallest --max-memory the walkthrough runs in (it passes at 512kb; 64k fails). */
+const MIN_MAX_MEMORY_BYTES = 1024 * 1024;
 import { UsageError } from './usage-error.js';
 
 /** Everything the demo can be told on its command line, resolved and validated in one place. */
@@ -103,8 +106,12 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  if (maxMemoryBytes < 1) {
-    throw new UsageError(`--max-memory must be at least 1 byte, got "${values['max-memory']}"`);
+  // The walkthrough stores about 100 KiB per node and the scaling section 2,000 keys: below this
+  // a node refuses them (a step fails, or a rejected write ends the demo).
+  if (maxMemoryBytes < MIN_MAX_MEMORY_BYTES) {
+    throw new UsageError(
+      `--max-memory must be at least 1mb (what the walkthrough stores), got "${values['max-memory']}"`,
+    );
   }
   if (!values.dashboard && values['dashboard-port'] !== undefined) {
     throw new UsageError('--dashboard-port and --no-dashboard cannot be combined');

@@ -30,7 +30,7 @@ describe('demo options', () => {
     ],
     [['-h'], { help: true }],
     // The node's own size syntax (@dcache/server's parseSize): whatever it accepts, the demo does.
-    [['--max-memory', '512k'], { maxMemory: '512k' }],
+    [['--max-memory', '1mb'], { maxMemory: '1mb' }],
     [['--max-memory', '64MiB'], { maxMemory: '64MiB' }],
     // npm habit: `pnpm demo -- --base-port 9000` hands the script a leading `--`.
     [['--', '--base-port', '9000', '--once'], { ports: [9000, 9001, 9002], once: true }],
@@ -52,11 +52,16 @@ describe('demo options', () => {
     [['--frobnicate'], /frobnicate/],
     [['extra'], /extra/],
     [['--', '--once', '--', '--help'], /--help/],
-    [['--max-memory', '0'], /--max-memory must be at least 1 byte, got "0"/],
-    [['--max-memory', '0.0mb'], /--max-memory must be at least 1 byte/],
+    [
+      ['--max-memory', '0'],
+      /--max-memory must be at least 1mb \(what the walkthrough stores\), got "0"/,
+    ],
+    [['--max-memory', '0.0mb'], /--max-memory must be at least 1mb/],
+    [['--max-memory', '100'], /--max-memory must be at least 1mb/],
+    [['--max-memory', '1023k'], /--max-memory must be at least 1mb/],
     // The node floors a size to whole bytes: these would start nodes with 0 bytes, which fail (exit 1).
-    [['--max-memory', '0.5'], /--max-memory must be at least 1 byte, got "0.5"/],
-    [['--max-memory', '0.4b'], /--max-memory must be at least 1 byte/],
+    [['--max-memory', '0.5'], /--max-memory must be at least 1mb .*got "0.5"/],
+    [['--max-memory', '0.4b'], /--max-memory must be at least 1mb/],
     [['--dashboard-port', '9090', '--no-dashboard'], /--dashboard-port and --no-dashboard/],
     [['--base-port', '8079'], /the dashboard's port 8080 is also a node's: pass --dashboard-port/],
     [['--ports', '9001,9002,9003', '--dashboard-port', '9002'], /port 9002 is also a node's/],
