@@ -143,6 +143,19 @@ describe('values', () => {
     expect(await keyv.get(['y', 'missing', 'x'])).toEqual([2, undefined, 1]);
   });
 
+  it('hasMany answers per key in order, in one batch per node rather than a has after another', async () => {
+    const client = newClient();
+    const store = new DcacheKeyvStore({ client });
+    const keyv = new Keyv({ store, namespace: 'h' });
+    const keys = Array.from({ length: 300 }, (_, i) => `h${i}`);
+    await keyv.setMany(keys.filter((_, i) => i % 3 === 0).map((key) => ({ key, value: key })));
+    const before = client.getBatchingStats().batches;
+    const found = await keyv.hasMany(keys);
+    expect(found).toEqual(keys.map((_, i) => i % 3 === 0));
+    // Keyv's fallback asks one key after another: a batch each. The store's hasMany batches them.
+    expect(client.getBatchingStats().batches - before).toBeLessThan(keys.length / 10);
+  });
+
   it('an entry the nodes refuse fails alone: setMany and getMany answer the others, one error each', async () => {
     const keyv = new Keyv({ store: new DcacheKeyvStore({ client: newClient() }), namespace: 'r' });
     const errors: unknown[] = [];
