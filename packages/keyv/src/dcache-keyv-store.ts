@@ -80,7 +80,7 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
 
   /**
    * One `has` per key, issued together so that the client batches them per node; without it Keyv
-   * asks them one after another (3,000 keys took 1.6 s against 0.15 s for `getMany`).
+   * asks them one after another, a round trip each.
    */
   async hasMany(keys: string[]): Promise<boolean[]> {
     return this.#guard(

@@ -8,7 +8,7 @@ import type { Hono } from 'hono';
 import type { AppEnv, NodeState } from './http/app-env.js';
 import { buildApp, createNodeState, nodeStore } from './http/app.js';
 import { ConnectionTurns } from './http/connection-turns.js';
-import { errorJson } from './operations/refusal.js';
+import { writeErrorJson } from './http/responses.js';
 import { hasSeveralHosts, refuseSeveralHosts } from './http/host-header.js';
 import { whenConnectionCloses } from './sockets/connection-close.js';
 import { batchFastPath } from './http/routes/batch-fast-path.js';
@@ -251,12 +251,7 @@ export class CacheServer {
     server.on('checkExpectation', (_req: IncomingMessage, res: ServerResponse) => {
       this.#track(res);
       this.#node.metrics.recordError(417);
-      const body = errorJson('expectation_failed', 'only Expect: 100-continue is supported');
-      res.writeHead(417, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(body),
-      });
-      res.end(body);
+      writeErrorJson(res, 417, 'expectation_failed', 'only Expect: 100-continue is supported');
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NodeState } from './app-env.js';
 import { HttpError } from '../errors/http-error.js';
-import { errorJson, refusalOf } from '../operations/refusal.js';
+import { refusalOf } from '../operations/refusal.js';
+import { writeErrorJson } from './responses.js';
 
 /**
  * Whether a request carries more than one Host field. RFC 9112 §3.2 has a server answer such a
@@ -33,12 +34,6 @@ export function refuseSeveralHosts(
     path: req.url ?? '',
     requestId: req.headers['x-request-id'],
   });
-  const body = errorJson(refused.code, refused.message);
   // Its body, if any, is not read: the connection cannot carry another request after it.
-  res.writeHead(refused.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
-    connection: 'close',
-  });
-  res.end(body);
+  writeErrorJson(res, refused.status, refused.code, refused.message, true);
 }

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { errorJson } from '../operations/refusal.js';
 
 /** Every error on the wire has this one shape. */
@@ -15,6 +16,27 @@ export function errorResponse(
     status,
     headers: { 'content-type': 'application/json', ...headers },
   });
+}
+
+/**
+ * The same error written straight on Node's response, for the doors in front of hono (a request
+ * refused before any route sees it); `close` ends the connection after it.
+ */
+export function writeErrorJson(
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  close = false,
+): void {
+  const body = errorJson(code, message);
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
+  if (close) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 /** The body of a cache miss's 404; the GET fast path sends the same text. */

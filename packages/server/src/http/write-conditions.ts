@@ -1,6 +1,7 @@
 import { HttpError } from '../errors/http-error.js';
 import type { WriteCondition } from '../operations/store.js';
 import { entityTags } from './conditional-read.js';
+import type { EntityTag } from './conditional-read.js';
 
 /**
  * An `If-Match` or `If-None-Match` that is not `*` or one strong ETag: several ETags, weak ones,
@@ -30,7 +31,7 @@ function versionNamed(opaque: string): number | undefined {
   return Number.isSafeInteger(version) ? version : undefined;
 }
 
-function versionsNamed(tags: readonly { weak: boolean; opaque: string }[]): number[] {
+function versionsNamed(tags: readonly EntityTag[]): number[] {
   const versions: number[] = [];
   for (const tag of tags) {
     const version = versionNamed(tag.opaque);
