@@ -35,9 +35,9 @@ describe('planHints: who needs a hint for a write and who keeps it', () => {
 });
 
 describe('handOff', () => {
-  /** A node stub: `run` answers as given; `up` as given. */
+  /** A node stub: its background lane (where hints go) answers as given; `up` as given. */
   const node = (url: string, answer: () => Promise<BatchResult>, up = true): NodeClient =>
-    ({ url, up, run: vi.fn(answer) }) as unknown as NodeClient;
+    ({ url, up, runInBackground: vi.fn(answer) }) as unknown as NodeClient;
 
   function clusterStub(fence: () => Promise<void>) {
     return {
@@ -54,8 +54,8 @@ describe('handOff', () => {
     const taking = node('http://b', () => Promise.resolve([204] as const));
     const cluster = clusterStub(() => Promise.resolve());
     await handOff(cluster as unknown as Cluster, 'k', missed, [refusing, taking], [missed, taking]);
-    expect(refusing.run).toHaveBeenCalledWith(['hint', 'k', 'http://a', true], true);
-    expect(taking.run).toHaveBeenCalledWith(['hint', 'k', 'http://a', false], true);
+    expect(refusing.runInBackground).toHaveBeenCalledWith(['hint', 'k', 'http://a', true]);
+    expect(taking.runInBackground).toHaveBeenCalledWith(['hint', 'k', 'http://a', false]);
     expect(cluster.counters.hintsHandedOff).toBe(1);
     expect(cluster.counters.hintsDropped).toBe(0);
     expect(cluster.transport.post).not.toHaveBeenCalled();
@@ -66,6 +66,7 @@ describe('handOff', () => {
     const upNow = node('http://a', () => Promise.reject(new Error('unused')), true);
     const cluster = clusterStub(() => Promise.resolve());
     await handOff(cluster as unknown as Cluster, 'k', upNow, [refusing], [upNow, refusing]);
+    expect(refusing.runInBackground).toHaveBeenCalledTimes(1);
     expect(cluster.counters.hintsDropped).toBe(1);
     expect(cluster.transport.post).toHaveBeenCalledWith('http://a', '/v1/fence');
     expect(cluster.fenceOnReturn.size).toBe(0);

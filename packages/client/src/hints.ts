@@ -46,7 +46,8 @@ export async function handOff(
     // A stand-in keeps the key only until the hint is delivered; a natural replica keeps it.
     const standIn = !natural.includes(holder);
     try {
-      const result = await holder.run(['hint', storedKey, missed.url, standIn], true);
+      // Its own lane: the caller's `timeout` may be too short for a hint to be sure to land.
+      const result = await holder.runInBackground(['hint', storedKey, missed.url, standIn]);
       if (result[0] === 204) {
         cluster.counters.hintsHandedOff++;
         return;

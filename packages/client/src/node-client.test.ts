@@ -1,7 +1,8 @@
 import { afterEach, expect, it } from 'vitest';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
-import { NodeClient } from './node-client.js';
+import { BACKGROUND_TIMEOUT_MIN, NodeClient } from './node-client.js';
 import type { Transport } from './transport.js';
+import type { BatchOp, BatchResult } from './wire.js';
 
 const URL = 'http://127.0.0.1:1';
 const clients: NodeClient[] = [];
@@ -43,4 +44,34 @@ it('timeouts of requests that went out do', async () => {
   const node = failingNode(unanswered);
   for (let i = 0; i < 3; i++) await expect(node.send([['get', 'k']])).rejects.toBe(unanswered);
   expect(node.health.up).toBe(false);
+});
+
+it('runs background work in batches of its own, with at least BACKGROUND_TIMEOUT_MIN ms', async () => {
+  const sent: { ops: readonly BatchOp[]; timeout: number }[] = [];
+  const transport = {
+    batch: (_node: string, ops: readonly BatchOp[], timeout: number) => {
+      sent.push({ ops, timeout });
+      return Promise.resolve(ops.map((): BatchResult => [204]));
+    },
+    healthy: () => Promise.resolve(true),
+  } as unknown as Transport;
+  const node = new NodeClient(URL, {
+    transport,
+    timeout: 15,
+    maxBatchSize: 1000,
+    maxBatchBytes: 1 << 20,
+    maxBatchesInFlight: 1,
+    failureThreshold: 3,
+    probeInterval: 60_000,
+  });
+  clients.push(node);
+  // Enqueued in the same tick: one lane would carry both in one batch, with the caller's 15 ms.
+  const answers = await Promise.all([
+    node.run(['delete', 'k', 1], true),
+    node.runInBackground(['hint', 'k', 'http://127.0.0.1:2', false]),
+  ]);
+  expect(answers).toEqual([[204], [204]]);
+  expect(sent.map(({ ops }) => ops.map((op) => op[0]))).toEqual([['delete'], ['hint']]);
+  expect(sent[0]!.timeout).toBeLessThanOrEqual(15);
+  expect(sent[1]!.timeout).toBeGreaterThan(BACKGROUND_TIMEOUT_MIN - 15);
 });

@@ -20,6 +20,14 @@ export interface NodeClientOptions extends Pick<ClientHooks, 'onNodeDown' | 'onN
   probeInterval: number;
 }
 
+/**
+ * The least time a hint hand-off gets (ms). Nobody waits on it, and the client's `timeout` may be
+ * tuned to tens of milliseconds: at that, a holder a little slow to answer drops the hint, and a
+ * dropped hint fences the whole missed node (every read of it then needs a peer's word). A holder
+ * that just took the write is up; the hint only needs the time to get there.
+ */
+export const BACKGROUND_TIMEOUT_MIN = 1000;
+
 /** Does this failure say anything about the node's health? A 4xx is the node answering. */
 function countsAsFailure(error: unknown): boolean {
   if (isNodeTimeoutError(error) && error.waitedForConnection) return false;
@@ -33,6 +41,9 @@ export class NodeClient {
   readonly #transport: Transport;
   readonly #timeout: number;
   readonly #batcher: Batcher;
+  readonly #options: NodeClientOptions;
+  /** The lane for work nobody waits on, with its longer timeout; made on first use. */
+  #background: Batcher | undefined;
   /** Requests to this node on the wire, and who waits for there to be none. */
   readonly #inFlight = new Set<Promise<unknown>>();
   #idleWaiters: (() => void)[] = [];
@@ -42,15 +53,8 @@ export class NodeClient {
     this.url = url;
     this.#transport = options.transport;
     this.#timeout = options.timeout;
-    this.#batcher = new Batcher({
-      send: (ops, timeout) => this.send(ops, timeout),
-      maxBatchSize: options.maxBatchSize,
-      maxBatchBytes: options.maxBatchBytes,
-      maxInFlight: options.maxBatchesInFlight,
-      timeout: options.timeout,
-      failsQueue: countsAsFailure,
-      expired: () => new NodeTimeoutError(url, options.timeout),
-    });
+    this.#options = options;
+    this.#batcher = this.#lane(options.timeout);
     this.health = new FailureDetector({
       threshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -76,9 +80,25 @@ export class NodeClient {
     this.#heldOut = held;
   }
 
+  /** A batcher sending to this node whose operations each get `timeout` ms. */
+  #lane(timeout: number): Batcher {
+    const options = this.#options;
+    return new Batcher({
+      send: (ops, left) => this.send(ops, left),
+      maxBatchSize: options.maxBatchSize,
+      maxBatchBytes: options.maxBatchBytes,
+      maxInFlight: options.maxBatchesInFlight,
+      timeout,
+      failsQueue: countsAsFailure,
+      expired: () => new NodeTimeoutError(this.url, timeout),
+    });
+  }
+
   /** Something for this node is queued or on the wire. */
   get busy(): boolean {
-    return this.#inFlight.size > 0 || this.#batcher.queued > 0;
+    return (
+      this.#inFlight.size > 0 || this.#batcher.queued > 0 || (this.#background?.queued ?? 0) > 0
+    );
   }
 
   /** What this node's batcher did (`getBatchingStats`). */
@@ -111,6 +131,16 @@ export class NodeClient {
     if (queued) return this.#batcher.enqueue(op, trace);
     if (trace !== undefined) trace.batchSize = Math.max(trace.batchSize, 1);
     return this.send([op]).then((results) => results[0]!);
+  }
+
+  /**
+   * Runs one operation nobody waits on (a hint hand-off) in batches of its own, each operation
+   * given `timeout` or {@link BACKGROUND_TIMEOUT_MIN} ms, whichever is longer: batched with the
+   * callers' operations it would share their `timeout`.
+   */
+  runInBackground(op: BatchOp): Promise<BatchResult> {
+    this.#background ??= this.#lane(Math.max(this.#timeout, BACKGROUND_TIMEOUT_MIN));
+    return this.#background.enqueue(op);
   }
 
   /** One `POST /v1/batch` bounded by `timeout` ms, feeding the outcome to the failure detector. */
