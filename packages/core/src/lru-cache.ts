@@ -215,7 +215,9 @@ export class LruCache<V> {
   /**
    * Stores `value` under `key` as most recently used and returns the entry's new version (what
    * `getEntry` would report, for `compareAndSet`). Returns undefined (and counts a refusal) when
-   * the entry alone is larger than `maxEntrySize` or `maxMemory`; the cache is then left as it was.
+   * the entry alone is larger than `maxEntrySize` or `maxMemory`; the key's old entry is then
+   * removed (onEvict 'overwrite'), as lru-cache and memcached do: the caller meant to replace it,
+   * and a read must not return it after the write failed. Nothing else changes.
    * A version is never 0, so the result reads as the boolean it used to be.
    */
   set(key: string, value: V, options?: SetOptions): number | undefined {
@@ -223,8 +225,11 @@ export class LruCache<V> {
     const ttl = resolveTtl(options, this.#defaultTtl, 'set');
     const keep = keepAccessOf(options, 'set');
     const size = measureEntry(this.#sizeOf, key, value);
-    if (size > this.#maxEntrySize) return this.#refuse();
     const slot = this.#liveSlot(key);
+    if (size > this.#maxEntrySize) {
+      if (slot !== NONE) this.#remove(slot, 'overwrite');
+      return this.#settle(this.#refuse());
+    }
     const version = ++this.#version;
     this.#write(key, value, size, expiryFor(ttl, this.#now), slot, version, keep);
     this.#settle();

@@ -83,16 +83,38 @@ describe('memory meter', () => {
     cache.set('a', 'small');
     const before = cache.memoryUsed;
     const tooBig = `${fits}x`;
-    expect(cache.set('k', tooBig)).toBeUndefined(); // a refused overwrite keeps the old value
     expect(cache.add('new', tooBig)).toBeUndefined();
     expect(cache.replace('a', tooBig)).toBeUndefined();
     expect(cache.compareAndSet('a', tooBig, cache.peekEntry('a')!.version)).toBe('refused');
     expect(await cache.getOrSet('loaded', () => tooBig)).toBe(tooBig); // returned, not stored
-    expect(cache.stats.refusals).toBe(5);
+    expect(cache.stats.refusals).toBe(4);
+    // Conditional writes that are refused leave the entry they would have replaced.
     expect(cache.get('k')).toBe(fits);
     expect(cache.get('a')).toBe('small');
     expect(cache.has('new') || cache.has('loaded')).toBe(false);
     expect(cache.memoryUsed).toBe(before);
+  });
+
+  it('a refused set removes the entry it was to replace, as lru-cache and memcached do', () => {
+    const evicted: [string, string, string][] = [];
+    const cache = new LruCache<string>({
+      maxMemory: 100_000,
+      maxEntrySize: 1000,
+      onEvict: (key, value, reason) => void evicted.push([key, value, reason]),
+    });
+    cache.set('k', 'old');
+    cache.set('other', 'kept');
+    const version = cache.peekEntry('other')!.version;
+    expect(cache.set('k', 'x'.repeat(2000))).toBeUndefined();
+    expect(cache.get('k')).toBeUndefined();
+    expect(evicted).toEqual([['k', 'old', 'overwrite']]);
+    expect(cache.stats).toMatchObject({ refusals: 1, deletes: 0, evictions: 0 });
+    expect(cache.peekEntry('other')!.version).toBe(version);
+    expect(cache.size).toBe(1);
+    // An absent key stays absent, and nothing is reported.
+    expect(cache.set('absent', 'x'.repeat(2000))).toBeUndefined();
+    expect(evicted).toHaveLength(1);
+    expect(cache.stats.refusals).toBe(2);
   });
 
   it('maxEntrySize above maxMemory changes nothing: maxMemory still bounds an entry', () => {
@@ -101,11 +123,13 @@ describe('memory meter', () => {
     expect(cache.stats.refusals).toBe(1);
   });
 
-  it('a refused overwrite leaves the old value in place', () => {
+  it('a set refused as larger than maxMemory removes the old value too', () => {
     const cache = new LruCache<string>({ maxMemory: 1000 });
     cache.set('a', 'old');
+    cache.set('b', 'kept');
     expect(cache.set('a', 'x'.repeat(2000))).toBeUndefined();
-    expect(cache.get('a')).toBe('old');
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBe('kept');
   });
 
   it('an entry exactly the size of the limit is stored alone', () => {

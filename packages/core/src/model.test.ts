@@ -216,8 +216,13 @@ class Model {
     switch (op.op) {
       case 'set': {
         const size = this.size(op.key, op.value);
-        if (size > this.maxEntrySize) return this.refuse();
-        this.write(op.key, op.value, size, this.expiry(op.ttl), this.live(op.key));
+        const e = this.live(op.key);
+        if (size > this.maxEntrySize) {
+          // The entry the set was to replace goes (as lru-cache and memcached do).
+          if (e !== undefined) this.remove(e, 'overwrite');
+          return this.refuse();
+        }
+        this.write(op.key, op.value, size, this.expiry(op.ttl), e);
         return true;
       }
       case 'add':

@@ -163,11 +163,12 @@ describe('error responses', () => {
     expect(res.headers.get('allow')).toBe('GET, HEAD, PUT, DELETE');
   });
 
-  it('a failed write leaves the stored value untouched', async () => {
+  it('a failed write leaves the stored value untouched, but for a set too large', async () => {
     const app = createApp({ maxValueBytes: 4 });
     await app.request('/v1/keys/k', { method: 'PUT', body: 'old', headers: text });
     for (const init of [
-      { method: 'PUT', body: 'too long', headers: text },
+      { method: 'PUT', body: 'long', headers: { ...text, 'if-match': '"9"' } },
+      { method: 'PUT', body: 'too long', headers: { ...text, 'if-none-match': '*' } },
       { method: 'PUT', body: '{', headers: { 'content-type': 'application/json' } },
       { method: 'PUT', body: 'v', headers: { 'content-type': 'image/gif' } },
       { method: 'PUT', body: 'new', headers: { ...text, 'if-none-match': '*' } },
@@ -175,6 +176,10 @@ describe('error responses', () => {
       expect((await app.request('/v1/keys/k', init)).status).toBeGreaterThanOrEqual(400);
     }
     expect(await (await app.request('/v1/keys/k')).text()).toBe('old');
+    // As memcached's set: the value it was to replace goes, so no reader gets it after the update.
+    const tooLong = { method: 'PUT', body: 'too long', headers: text };
+    expect((await app.request('/v1/keys/k', tooLong)).status).toBe(413);
+    expect((await app.request('/v1/keys/k')).status).toBe(404);
   });
 
   it('never answers 500 to odd but client-made input', async () => {

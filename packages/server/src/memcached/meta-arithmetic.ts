@@ -59,7 +59,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     const value = { bytes: result.bytes, flags: entry.value.flags };
     // A number that still fits is changed in place by memcached: same item, same marks and reads.
     const inPlace = result.bytes.length === entry.value.bytes.length;
-    if (!store.set(req.key, value, keptTtl(entry), inPlace)) {
+    if (!store.replace(req.key, value, keptTtl(entry), inPlace)) {
       out.ascii(OUT_OF_MEMORY).crlf();
       return;
     }

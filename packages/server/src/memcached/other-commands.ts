@@ -96,7 +96,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   const value = { bytes: result.bytes, flags: entry.value.flags };
   // A number that still fits is changed in place by memcached: same item, same marks and reads.
   const inPlace = result.bytes.length === entry.value.bytes.length;
-  if (!store.set(key, value, keptTtl(entry), inPlace))
+  if (!store.replace(key, value, keptTtl(entry), inPlace))
     return reply(session, OUT_OF_MEMORY, noreply);
   if (inPlace) store.carryKeyMark(entry.value, value);
   else store.markKeyForm(key, 'raw');

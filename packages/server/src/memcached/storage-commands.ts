@@ -90,7 +90,7 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
     }
     case 'replace': {
       if (cache.peekEntry(req.key) === undefined) return 'NOT_STORED';
-      return store.set(req.key, value, req.ttlMs) ? stored(session) : 'TOO_LARGE';
+      return store.replace(req.key, value, req.ttlMs) ? stored(session) : 'TOO_LARGE';
     }
     case 'append':
     case 'prepend': {
@@ -105,7 +105,7 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
       // NOT_STORED (do_store_item), a plain "no" to a client, where SERVER_ERROR would read as a
       // failing server. The old value stays.
       if (bytes.length > session.shared.maxValueBytes) return 'NOT_STORED';
-      const ok = cache.set(req.key, { bytes, flags: old.flags }, { ttl: keptTtl(entry) });
+      const ok = store.replace(req.key, { bytes, flags: old.flags }, keptTtl(entry));
       return ok ? stored(session) : 'NOT_STORED';
     }
     case 'cas': {

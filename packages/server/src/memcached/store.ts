@@ -20,6 +20,8 @@ export interface MemcachedCache {
   set(key: string, value: StoredValue, options?: SetOptions): number | undefined;
   /** The new version; undefined when present or refused. */
   add(key: string, value: StoredValue, options?: SetOptions): number | undefined;
+  /** The new version; undefined when absent or refused, the entry then kept. */
+  replace(key: string, value: StoredValue, options?: SetOptions): number | undefined;
   compareAndSet(
     key: string,
     value: StoredValue,
@@ -94,6 +96,17 @@ export class ProtocolStore {
     }
     const options = inPlace ? { ttl: ttlMs, keepAccess: true } : { ttl: ttlMs };
     return this.cache.set(key, value, options) !== undefined;
+  }
+
+  /**
+   * Stores over the entry the caller just read (replace, append, incr); false when the key is
+   * absent or the core refused the entry, which then keeps its old value — as memcached's do, where
+   * only a refused `set` drops it.
+   */
+  replace(key: string, value: StoredValue, ttlMs: number, inPlace = false): boolean {
+    if (ttlMs === EXPIRED) return this.cache.delete(key);
+    const options = inPlace ? { ttl: ttlMs, keepAccess: true } : { ttl: ttlMs };
+    return this.cache.replace(key, value, options) !== undefined;
   }
 
   /** 'stored' | 'exists' (key present) | 'refused'. */

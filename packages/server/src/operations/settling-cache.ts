@@ -28,6 +28,10 @@ export function settlingCache(cache: MemcachedCache, flush: NodeFlush): Memcache
       flush.settle();
       return cache.add(key, value, options);
     },
+    replace(key, value, options) {
+      flush.settle();
+      return cache.replace(key, value, options);
+    },
     compareAndSet(key, value, version, options) {
       flush.settle();
       return cache.compareAndSet(key, value, version, options);

@@ -310,6 +310,8 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
+    /** A conditional write found an entry (live, a tombstone or unverified) it would replace. */
+    let held = false;
     if (condition === null) {
       // Looked at before the clock ticks: a flush that comes due is applied by this first touch
       // of the cache (#live), and the write's stamp must come after the flush's. The stored value
@@ -339,8 +341,14 @@ export class ReplicaStore {
         raw === undefined || raw.value.tombstone || !this.isVerified(raw) ? undefined : raw;
       if (!conditionHolds(condition, live?.version)) return undefined;
       value.stamp = this.#above(stamp, raw?.value);
+      held = raw !== undefined;
     }
-    return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
+    const options = ttlOptions(ttl);
+    const version =
+      condition === null
+        ? this.#putReplacing(key, value, options)
+        : this.#putKeeping(key, value, options, held);
+    return { version, stamp: value.stamp };
   }
 
   /**
@@ -401,8 +409,10 @@ export class ReplicaStore {
    * both `stamp` and the stored one, so the result is the newest whatever the clocks said.
    */
   rewrite(key: string, value: StoredValue, ttl: number | undefined, stamp?: number): Written {
-    value.stamp = this.#above(stamp, this.#live.peek(key));
-    return { version: this.#put(key, value, ttlOptions(ttl)), stamp: value.stamp };
+    const stored = this.#live.peek(key);
+    value.stamp = this.#above(stamp, stored);
+    const version = this.#putKeeping(key, value, ttlOptions(ttl), stored !== undefined);
+    return { version, stamp: value.stamp };
   }
 
   /**
@@ -502,6 +512,16 @@ export class ReplicaStore {
     return this.set(key, value, options);
   }
 
+  /** `set` over a visible entry; refused for size, it keeps that entry (a `set` drops it). */
+  replace(key: string, value: StoredValue, options?: SetOptions): number | undefined {
+    const entry = this.peekEntry(key);
+    if (entry === undefined) return undefined;
+    value.stamp = this.#above(undefined, entry.value);
+    const version = this.#live.replace(key, value, options);
+    if (version !== undefined) this.#stored(value);
+    return version;
+  }
+
   compareAndSet(
     key: string,
     value: StoredValue,
@@ -511,7 +531,11 @@ export class ReplicaStore {
     const entry = this.peekEntry(key);
     if (entry === undefined) return 'not_found';
     if (entry.version !== version) return 'exists';
-    return this.set(key, value, options) === undefined ? 'refused' : 'stored';
+    value.stamp = this.#above(undefined, entry.value);
+    // The core's compareAndSet, refused for size, keeps the entry (its set would drop it).
+    const outcome = this.#live.compareAndSet(key, value, version, options);
+    if (outcome === 'stored') this.#stored(value);
+    return outcome;
   }
 
   touch(key: string, ttl: number, options?: Pick<SetOptions, 'keepAccess'>): boolean {
@@ -645,6 +669,38 @@ export class ReplicaStore {
 
   #bury(key: string, tombstone: StoredValue): void {
     this.#put(key, tombstone, { ttl: this.#grace });
+  }
+
+  /**
+   * An unconditional write: refused for size (413), the core's set has dropped the value it was
+   * to replace, as memcached's does, so a reader cannot get that value after the caller's update
+   * failed; a tombstone at the write's stamp also keeps a replica's older copy from coming back.
+   */
+  #putReplacing(key: string, value: StoredValue, options: SetOptions): number {
+    const version = this.#live.set(key, value, options);
+    if (version === undefined) {
+      this.remove(key, value.stamp);
+      throw entryRefused();
+    }
+    this.#stored(value);
+    return version;
+  }
+
+  /**
+   * A conditional write or a read-modify-write (`held`: it found an entry for `key`): refused for
+   * size (413), it changes nothing, as in memcached — over a held entry the core's `replace`,
+   * which keeps what it would replace where its `set` drops it.
+   */
+  #putKeeping(key: string, value: StoredValue, options: SetOptions, held: boolean): number {
+    let version = held ? this.#live.replace(key, value, options) : undefined;
+    if (version === undefined) {
+      if (held && this.#live.peekEntry(key) !== undefined) throw entryRefused();
+      // Nothing held, or it expired since it was read: a new entry.
+      version = this.#put(key, value, options);
+    } else {
+      this.#stored(value);
+    }
+    return version;
   }
 
   /** Stores and returns the new version; 413 when the core refuses the entry. */

@@ -221,7 +221,15 @@ export function batchRunner(node: NodeState): RunBatch {
       }
       case 'set': {
         const bytes = valueIn(op[2], 'set');
-        if (bytes instanceof Refused) return bytes;
+        if (bytes instanceof Refused) {
+          // Too large: an unconditional set drops the value it was to replace, as memcached's
+          // does, at its own stamp, so no reader gets that value after the update failed.
+          if (bytes === valueTooLarge && condition(op[5]) === null) {
+            const stamp = optional(op[6], accept);
+            if (!(stamp instanceof Refused)) replicas.remove(key, stamp);
+          }
+          return bytes;
+        }
         const flags = optional(op[3], checkFlags) ?? 0;
         if (flags instanceof Refused) return flags;
         const ttl = optional(op[4], checkTtl);

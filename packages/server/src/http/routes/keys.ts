@@ -13,7 +13,7 @@ import {
   validateBody,
 } from '../codec/encoding.js';
 import type { Encoding } from '../codec/encoding.js';
-import { HttpError } from '../../errors/http-error.js';
+import { HttpError, isHttpError } from '../../errors/http-error.js';
 import {
   counterSeed,
   counterValue,
@@ -123,7 +123,15 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       } else {
         flags = parseFlagsHeader(flagsHeader);
       }
-      const bytes = await readBody(c, node, options.maxValueBytes, 'the value');
+      let bytes: Uint8Array;
+      try {
+        bytes = await readBody(c, node, options.maxValueBytes, 'the value');
+      } catch (error) {
+        // Too large: an unconditional PUT drops the value it was to replace, as memcached's set
+        // does, so no reader gets that value after the update failed.
+        if (condition === null && isHttpError(error) && error.status === 413) replicas.delete(k);
+        throw error;
+      }
       if (encoding !== undefined) validateBody(encoding, bytes);
       // An ETag list is decided against what the write finds, in this same synchronous step.
       const decided = decideCondition(condition, () => replicas.peekEntry(k)?.version);
