@@ -156,12 +156,27 @@ export class NodeClient {
       // One operation alone past the node's batch limit (a value over 16 MiB by default): its
       // refusal, as a value over maxValueBytes gets, so the caller sees OperationRejectedError.
       if (ops.length === 1 && isNodeRequestError(error) && error.status === 413) {
+        await this.#dropReplaced(ops[0]!);
         return [[413, error.code ?? 'too_large', error.message]];
       }
       throw error;
     } finally {
       this.#inFlight.delete(request);
       if (this.#inFlight.size === 0) this.#wakeIdleWaiters();
+    }
+  }
+
+  /**
+   * An unconditional set too large for a request at all: the node never read it, so it could not
+   * drop the value the set was to replace, as it does for one over its maxValueBytes (and
+   * memcached's set does). A delete at the set's stamp does, so readers stop getting that value.
+   */
+  async #dropReplaced(op: BatchOp): Promise<void> {
+    if (op[0] !== 'set' || op[5] !== null) return;
+    try {
+      await this.send([['delete', op[1], op[6]]]);
+    } catch {
+      // The node's failure reached the failure detector; the set's refusal is the caller's answer.
     }
   }
 

@@ -27,9 +27,12 @@ describe('an operation alone over the batch limit', () => {
       onNodeDown: (url) => down.push(url),
     });
     try {
+      expect(await client.set('huge', 'the value it was to replace')).toBe(true);
       const error: unknown = await client.set('huge', 'x'.repeat(100 * 1024)).catch((e) => e);
       expect(isOperationRejectedError(error)).toBe(true);
       expect(error).toMatchObject({ key: 'huge', status: 413, code: 'too_large', node: node.url });
+      // Gone, as after a set over --max-value-bytes (and memcached's set too large).
+      expect(await client.get('huge')).toBeUndefined();
       // The node is fine: the next call goes through.
       expect(await client.set('small', 'x')).toBe(true);
       expect(await client.get('small')).toBe('x');
