@@ -74,4 +74,41 @@ it('runs background work in batches of its own, with at least BACKGROUND_TIMEOUT
   expect(sent.map(({ ops }) => ops.map((op) => op[0]))).toEqual([['delete'], ['hint']]);
   expect(sent[0]!.timeout).toBeLessThanOrEqual(15);
   expect(sent[1]!.timeout).toBeGreaterThan(BACKGROUND_TIMEOUT_MIN - 15);
+  expect(node.batchingStats()).toMatchObject({ batches: 2, operations: 2 });
+});
+
+it('keeps one background batch on the wire at a time: what comes meanwhile waits for it', async () => {
+  const answers: (() => void)[] = [];
+  const sent: number[] = [];
+  const transport = {
+    batch: (_node: string, ops: readonly BatchOp[]) => {
+      sent.push(ops.length);
+      return new Promise<BatchResult[]>((resolve) =>
+        answers.push(() => resolve(ops.map((): BatchResult => [204]))),
+      );
+    },
+    healthy: () => Promise.resolve(true),
+  } as unknown as Transport;
+  const node = new NodeClient(URL, {
+    transport,
+    timeout: 1000,
+    maxBatchSize: 1000,
+    maxBatchBytes: 1 << 20,
+    maxBatchesInFlight: 8,
+    failureThreshold: 3,
+    probeInterval: 60_000,
+  });
+  clients.push(node);
+  const hint = (key: string): BatchOp => ['hint', key, 'http://127.0.0.1:2', false];
+  const first = node.runInBackground(hint('a'));
+  await new Promise((resolve) => setImmediate(resolve));
+  const later = ['b', 'c', 'd'].map((key) => node.runInBackground(hint(key)));
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(sent).toEqual([1]);
+  answers.shift()!();
+  await first;
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(sent).toEqual([1, 3]);
+  answers.shift()!();
+  await Promise.all(later);
 });

@@ -54,7 +54,7 @@ export class NodeClient {
     this.#transport = options.transport;
     this.#timeout = options.timeout;
     this.#options = options;
-    this.#batcher = this.#lane(options.timeout);
+    this.#batcher = this.#lane(options.timeout, options.maxBatchesInFlight);
     this.health = new FailureDetector({
       threshold: options.failureThreshold,
       probeInterval: options.probeInterval,
@@ -80,14 +80,17 @@ export class NodeClient {
     this.#heldOut = held;
   }
 
-  /** A batcher sending to this node whose operations each get `timeout` ms. */
-  #lane(timeout: number): Batcher {
+  /**
+   * A batcher sending to this node whose operations each get `timeout` ms, with at most
+   * `maxInFlight` batches on the wire.
+   */
+  #lane(timeout: number, maxInFlight: number): Batcher {
     const options = this.#options;
     return new Batcher({
       send: (ops, left) => this.send(ops, left),
       maxBatchSize: options.maxBatchSize,
       maxBatchBytes: options.maxBatchBytes,
-      maxInFlight: options.maxBatchesInFlight,
+      maxInFlight,
       timeout,
       failsQueue: countsAsFailure,
       expired: () => new NodeTimeoutError(this.url, timeout),
@@ -103,7 +106,14 @@ export class NodeClient {
 
   /** What this node's batcher did (`getBatchingStats`). */
   batchingStats(): BatchingStats {
-    return this.#batcher.stats();
+    const own = this.#batcher.stats();
+    if (this.#background === undefined) return own;
+    const hints = this.#background.stats();
+    return {
+      batches: own.batches + hints.batches,
+      operations: own.operations + hints.operations,
+      inFlightMs: own.inFlightMs + hints.inFlightMs,
+    };
   }
 
   /**
@@ -134,12 +144,12 @@ export class NodeClient {
   }
 
   /**
-   * Runs one operation nobody waits on (a hint hand-off) in batches of its own, each operation
-   * given `timeout` or {@link BACKGROUND_TIMEOUT_MIN} ms, whichever is longer: batched with the
-   * callers' operations it would share their `timeout`.
+   * Runs one operation nobody waits on (a hint hand-off) in batches of its own, one on the wire at
+   * a time, each operation given `timeout` or {@link BACKGROUND_TIMEOUT_MIN} ms, whichever is
+   * longer: batched with the callers' operations it would share their `timeout`.
    */
   runInBackground(op: BatchOp): Promise<BatchResult> {
-    this.#background ??= this.#lane(Math.max(this.#timeout, BACKGROUND_TIMEOUT_MIN));
+    this.#background ??= this.#lane(Math.max(this.#timeout, BACKGROUND_TIMEOUT_MIN), 1);
     return this.#background.enqueue(op);
   }
 
@@ -169,12 +179,13 @@ export class NodeClient {
   /**
    * An unconditional set too large for a request at all: the node never read it, so it could not
    * drop the value the set was to replace, as it does for one over its maxValueBytes (and
-   * memcached's set does). A delete at the set's stamp does, so readers stop getting that value.
+   * memcached's set does). A delete does, so readers stop getting that value: just below the set's
+   * stamp, as the node's own tombstone is, so a replica with more room that stored the set keeps it.
    */
   async #dropReplaced(op: BatchOp): Promise<void> {
     if (op[0] !== 'set' || op[5] !== null) return;
     try {
-      await this.send([['delete', op[1], op[6]]]);
+      await this.send([['delete', op[1], Math.max(0, op[6] - 1)]]);
     } catch {
       // The node's failure reached the failure detector; the set's refusal is the caller's answer.
     }

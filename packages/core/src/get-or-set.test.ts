@@ -112,6 +112,18 @@ describe('getOrSet', () => {
     expect(cache.get('k')).toBe('fresh');
   });
 
+  it('a set refused as too large during the load keeps the loaded value out too', async () => {
+    const cache = new LruCache<string>({ maxMemory: 10_000, maxEntrySize: 1000 });
+    const gate = deferred<string>();
+    const loading = cache.getOrSet('k', () => gate.promise);
+    expect(cache.set('k', 'written during the load')).toBeGreaterThan(0);
+    // Refused: it drops the value it was to replace, and the load read what came before that.
+    expect(cache.set('k', 'x'.repeat(2000))).toBeUndefined();
+    gate.resolve('read before both writes');
+    await expect(loading).resolves.toBe('read before both writes');
+    expect(cache.has('k')).toBe(false);
+  });
+
   it('a call after the invalidation starts a fresh load instead of joining the stale one', async () => {
     const { cache, before, after, early, late } = loadInvalidatedAndReloaded();
     const later = cache.getOrSet('k', () => Promise.resolve('unused'));

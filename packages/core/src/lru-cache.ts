@@ -228,6 +228,8 @@ export class LruCache<V> {
     const slot = this.#liveSlot(key);
     if (size > this.#maxEntrySize) {
       if (slot !== NONE) this.#remove(slot, 'overwrite');
+      // A load under way read what this write meant to replace: it must not be stored either.
+      this.#flights?.invalidate(key);
       return this.#settle(this.#refuse());
     }
     const version = ++this.#version;

@@ -2,6 +2,7 @@ import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
+import { RawClient } from './memcached/helpers.js';
 
 /**
  * A set refused as too large drops the value it was to replace, as memcached's `set` does (and
@@ -19,7 +20,10 @@ const MAX_VALUE = 1024;
 beforeAll(async () => {
   [node, small] = await Promise.all([
     startCliNode(['--log-level', 'silent', '--max-value-bytes', String(MAX_VALUE)]),
-    startCliNode(['--log-level', 'silent', '--max-memory', '1mb', '--max-value-bytes', '2mb']),
+    startCliNode([
+      ...['--log-level', 'silent', '--max-memory', '1mb', '--max-value-bytes', '2mb'],
+      ...['--memcached-port', '0'],
+    ]),
   ]);
 }, 30_000);
 afterAll(() => stopCliNodes());
@@ -70,7 +74,7 @@ describe('a set refused as larger than --max-value-bytes', () => {
     expect(await read(node, 'put-cond')).toBe('old');
   });
 
-  it('batch set: 413, and a tombstone at the set stamp takes the old value, so an older copy loses', async () => {
+  it('batch set: 413, and a tombstone just below the set stamp takes the old value, so an older copy loses', async () => {
     const [, old] = await batch([['set', 'b-old', text('old')]]).then((r) => r[0] as unknown[]);
     expect(typeof old).toBe('number');
     const [firstGet] = (await batch([['get', 'b-old']])) as unknown[][];
@@ -83,13 +87,19 @@ describe('a set refused as larger than --max-value-bytes', () => {
     expect(refused![1]).toBe('too_large');
     const [miss] = (await batch([['get', 'b-old']])) as unknown[][];
     expect(miss![0]).toBe(404);
-    expect(miss![1]).toBe(stamp);
-    // A read repair (a copy) of the old value from another replica does not bring it back.
+    // Just below the set's own stamp: see the copy of the write itself below.
+    expect(miss![1]).toBe(stamp - 1);
+    // A read repair (a copy) of the old value from another replica does not bring it back…
     const [copy] = (await batch([
       ['copy', 'b-old', text('old'), 0, 0, oldStamp, 'repair'],
     ])) as unknown[][];
     expect(copy![0]).toBe(412);
     expect(await read(node, 'b-old')).toBe(404);
+    // …while the refused write itself, which a replica with more room stored, is taken.
+    const [same] = (await batch([
+      ['copy', 'b-old', text('stand-in for the write'), 0, 0, stamp, 'repair'],
+    ])) as unknown[][];
+    expect(same![0]).toBe(204);
   });
 
   it('batch add, replace and CAS: 413, and the value stays', async () => {
@@ -125,5 +135,28 @@ describe('a set the node refuses as larger than its memory', () => {
     const refused = await put(small, 'm-cond', huge, { 'if-match': stored.headers.get('etag')! });
     expect(refused.status).toBe(413);
     expect(await read(small, 'm-cond')).toBe('old');
+  });
+
+  it('memcached: a set drops the old value; ms I with an older CAS keeps it', async () => {
+    const client = new RawClient(small.memcached!.port);
+    await client.ready();
+    try {
+      const bytes = huge.length;
+      expect(await client.request('set mc-old 0 0 3\r\nold\r\n')).toBe('STORED\r\n');
+      expect(await client.request(`set mc-old 0 0 ${bytes}\r\n${huge}\r\n`)).toBe(
+        'SERVER_ERROR object too large for cache\r\n',
+      );
+      expect(await client.request('get mc-old\r\n')).toBe('END\r\n');
+
+      expect(await client.request('set mc-cas 0 0 3\r\nold\r\n')).toBe('STORED\r\n');
+      const cas = Number(
+        /VALUE mc-cas 0 3 (\d+)/.exec(await client.request('gets mc-cas\r\n'))![1],
+      );
+      const stale = await client.request(`ms mc-cas ${bytes} I C${cas - 1}\r\n${huge}\r\n`);
+      expect(stale).toMatch(/^SERVER_ERROR /);
+      expect(await client.request('get mc-cas\r\n')).toBe('VALUE mc-cas 0 3\r\nold\r\nEND\r\n');
+    } finally {
+      client.close();
+    }
   });
 });

@@ -386,3 +386,44 @@ describe('ReplicaStore: read-modify-writes of an unverified entry', () => {
     expect(store.replicaStats.staleReadsPrevented).toBe(1);
   });
 });
+
+describe('ReplicaStore: a write refused as larger than the node', () => {
+  const huge = (): StoredValue => value('x'.repeat(20_000));
+
+  it('an unconditional one drops the old value, counted as a delete, under a tombstone just below its stamp', () => {
+    const store = newStore({ maxMemory: 10_000 });
+    store.write('k', value('old'), undefined, null, S + 10);
+    expect(() => store.write('k', huge(), undefined, null, S + 20)).toThrow(/memory limit/);
+    expect(text(store, 'k')).toBe('<tombstone>');
+    expect(store.peekRaw('k')!.value.stamp).toBe(S + 19);
+    expect(store.stats.deletes).toBe(1);
+    // An older copy stays out; the refused write itself, stored by a replica with more room, wins.
+    expect(store.copy('k', value('old'), 0, S + 10).applied).toBe(false);
+    expect(store.copy('k', value('the write'), 0, S + 20).applied).toBe(true);
+    expect(text(store, 'k')).toBe('the write');
+  });
+
+  it('a plain add over a tombstone keeps the tombstone, so a deleted value cannot come back', () => {
+    const store = newStore({ maxMemory: 10_000 });
+    store.noteRingNodes('3');
+    store.write('k', value('old'), undefined, null, S + 10);
+    store.remove('k', S + 20);
+    expect(store.add('k', huge(), {})).toBeUndefined();
+    expect(text(store, 'k')).toBe('<tombstone>');
+    expect(store.replicaStats.tombstones).toBe(1);
+    expect(store.copy('k', value('old'), 0, S + 10).applied).toBe(false);
+    expect(store.get('k')).toBeUndefined();
+  });
+
+  it('conditional and read-modify-writes keep the entry', () => {
+    const store = newStore({ maxMemory: 10_000 });
+    const { version } = store.write('k', value('old'), undefined, null, S + 10)!;
+    expect(() => store.write('k', huge(), undefined, 'replace', S + 20)).toThrow(/memory limit/);
+    expect(() => store.write('k', huge(), undefined, version, S + 20)).toThrow(/memory limit/);
+    expect(() => store.rewrite('k', huge(), undefined, S + 20)).toThrow(/memory limit/);
+    expect(store.compareAndSet('k', huge(), version)).toBe('refused');
+    expect(store.replace('k', huge())).toBeUndefined();
+    expect(text(store, 'k')).toBe('old');
+    expect(store.stats.deletes).toBe(0);
+  });
+});

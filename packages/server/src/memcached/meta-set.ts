@@ -130,10 +130,13 @@ export function completeMetaStore(
     const entry = store.cache.peekEntry(pending.key);
     if (entry !== undefined && pending.cas >= 0 && pending.cas < entry.version) {
       const value = { bytes, flags: pending.flags };
-      if (store.set(pending.key, value, pending.ttlMs)) {
+      // Refused for size, a conditional write keeps the item (replace, where set drops it).
+      if (store.replace(pending.key, value, pending.ttlMs)) {
         store.addMark(value, MARK_STALE);
         counters.total_items++;
         outcome = 'STORED';
+      } else {
+        outcome = 'TOO_LARGE';
       }
     }
   }

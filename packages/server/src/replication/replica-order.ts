@@ -19,3 +19,12 @@ export function compareReplicas(a: StoredValue, b: StoredValue): number {
   if (a.flags !== b.flags) return a.flags > b.flags ? 1 : -1;
   return Buffer.compare(a.bytes, b.bytes);
 }
+
+/**
+ * The stamp of the tombstone a write refused as too large leaves: one below its own, so it beats
+ * every older value (a tie at that stamp too, as ties go to the tombstone) but never the same
+ * write, which a replica with more room (a larger `--max-value-bytes` or memory) may have stored.
+ */
+export function belowStamp(stamp: number): number {
+  return Math.max(0, stamp - 1);
+}

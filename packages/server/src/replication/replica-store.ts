@@ -7,7 +7,7 @@ import type {
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
 import { keptTtl } from '../operations/counter.js';
-import { compareReplicas, stampOf } from './replica-order.js';
+import { belowStamp, compareReplicas, stampOf } from './replica-order.js';
 import { NodeFlush } from '../operations/node-flush.js';
 import { orThrow, Refused } from '../operations/refusal.js';
 import { conditionHolds, entryRefused } from '../operations/store.js';
@@ -310,13 +310,14 @@ export class ReplicaStore {
     condition: WriteCondition,
     stamp?: number,
   ): Written | undefined {
-    /** A conditional write found an entry (live, a tombstone or unverified) it would replace. */
-    let held = false;
+    /** What the write found under the key: live, a tombstone or unverified. */
+    let found: StoredValue | undefined;
     if (condition === null) {
       // Looked at before the clock ticks: a flush that comes due is applied by this first touch
       // of the cache (#live), and the write's stamp must come after the flush's. The stored value
       // alone, no entry object: its version is wanted only when it stands.
       const stored = this.#live.peek(key);
+      found = stored;
       value.stamp = stamp ?? this.clock.tick();
       if (stored !== undefined) {
         const order = compareReplicas(value, stored);
@@ -341,13 +342,13 @@ export class ReplicaStore {
         raw === undefined || raw.value.tombstone || !this.isVerified(raw) ? undefined : raw;
       if (!conditionHolds(condition, live?.version)) return undefined;
       value.stamp = this.#above(stamp, raw?.value);
-      held = raw !== undefined;
+      found = raw?.value;
     }
     const options = ttlOptions(ttl);
     const version =
       condition === null
-        ? this.#putReplacing(key, value, options)
-        : this.#putKeeping(key, value, options, held);
+        ? this.#putReplacing(key, value, options, found)
+        : this.#putKeeping(key, value, options, found !== undefined);
     return { version, stamp: value.stamp };
   }
 
@@ -509,7 +510,16 @@ export class ReplicaStore {
 
   add(key: string, value: StoredValue, options?: SetOptions): number | undefined {
     if (this.peekEntry(key) !== undefined) return undefined;
-    return this.set(key, value, options);
+    const held = this.#live.peek(key);
+    if (held === undefined) return this.set(key, value, options);
+    // Over a tombstone or an unverified entry (held, though absent here): the core's `replace`,
+    // which keeps it when refused for size, where `set` would drop it — a tombstone must stay.
+    value.stamp = this.#above(undefined, held);
+    const version = this.#live.replace(key, value, options);
+    if (version !== undefined) this.#stored(value);
+    // Gone since it was read (it expired): nothing is held, so nothing can be dropped.
+    else if (this.#live.peek(key) === undefined) return this.set(key, value, options);
+    return version;
   }
 
   /** `set` over a visible entry; refused for size, it keeps that entry (a `set` drops it). */
@@ -672,14 +682,21 @@ export class ReplicaStore {
   }
 
   /**
-   * An unconditional write: refused for size (413), the core's set has dropped the value it was
-   * to replace, as memcached's does, so a reader cannot get that value after the caller's update
-   * failed; a tombstone at the write's stamp also keeps a replica's older copy from coming back.
+   * An unconditional write (`held`: what it found): refused for size (413), the core's set has
+   * dropped the value it was to replace, as memcached's does, so a reader cannot get that value
+   * after the caller's update failed; a tombstone just below the write's stamp also keeps a
+   * replica's older copy from coming back (see {@link belowStamp}).
    */
-  #putReplacing(key: string, value: StoredValue, options: SetOptions): number {
+  #putReplacing(
+    key: string,
+    value: StoredValue,
+    options: SetOptions,
+    held: StoredValue | undefined,
+  ): number {
     const version = this.#live.set(key, value, options);
     if (version === undefined) {
-      this.remove(key, value.stamp);
+      if (held !== undefined && !held.tombstone) this.#deletes++;
+      this.remove(key, belowStamp(value.stamp!));
       throw entryRefused();
     }
     this.#stored(value);

@@ -4,7 +4,7 @@ import { checkInitial, count, counterSeed, counterValue } from '../../operations
 import type { CounterSeed } from '../../operations/incr.js';
 import { COPY_ORIGINS } from '../../replication/replica-store.js';
 import type { CopyOrigin } from '../../replication/replica-store.js';
-import { stampOf } from '../../replication/replica-order.js';
+import { belowStamp, stampOf } from '../../replication/replica-order.js';
 import { peerOrigin } from '../../replication/replication-options.js';
 import { MAX_HINT_TARGETS } from '../../replication/hints.js';
 import { MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
@@ -223,10 +223,13 @@ export function batchRunner(node: NodeState): RunBatch {
         const bytes = valueIn(op[2], 'set');
         if (bytes instanceof Refused) {
           // Too large: an unconditional set drops the value it was to replace, as memcached's
-          // does, at its own stamp, so no reader gets that value after the update failed.
+          // does, so no reader gets that value after the update failed (just below its stamp:
+          // a replica with more room may hold the write itself).
           if (bytes === valueTooLarge && condition(op[5]) === null) {
             const stamp = optional(op[6], accept);
-            if (!(stamp instanceof Refused)) replicas.remove(key, stamp);
+            if (!(stamp instanceof Refused)) {
+              replicas.remove(key, stamp === undefined ? undefined : belowStamp(stamp));
+            }
           }
           return bytes;
         }
