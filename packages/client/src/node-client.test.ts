@@ -10,23 +10,27 @@ afterEach(() => {
   for (const client of clients.splice(0)) client.health.close();
 });
 
-/** A node whose every request fails with `error` (a stand-in transport). */
-function failingNode(error: Error): NodeClient {
-  const transport = {
-    batch: () => Promise.reject(error),
-    healthy: () => Promise.resolve(false),
-  } as unknown as Transport;
+/** A node over a stand-in `batch` transport, closed after the test. */
+function nodeOver(
+  batch: (node: string, ops: readonly BatchOp[], timeout: number) => Promise<BatchResult[]>,
+  options: { timeout: number; maxBatchesInFlight: number },
+): NodeClient {
+  const transport = { batch, healthy: () => Promise.resolve(true) } as unknown as Transport;
   const client = new NodeClient(URL, {
     transport,
-    timeout: 100,
+    ...options,
     maxBatchSize: 1000,
     maxBatchBytes: 1 << 20,
-    maxBatchesInFlight: 1,
     failureThreshold: 3,
     probeInterval: 60_000,
   });
   clients.push(client);
   return client;
+}
+
+/** A node whose every request fails with `error`. */
+function failingNode(error: Error): NodeClient {
+  return nodeOver(() => Promise.reject(error), { timeout: 100, maxBatchesInFlight: 1 });
 }
 
 it('timeouts of requests that only waited for a busy connection do not mark the node down', async () => {
@@ -48,23 +52,11 @@ it('timeouts of requests that went out do', async () => {
 
 it('runs background work in batches of its own, with at least BACKGROUND_TIMEOUT_MIN ms', async () => {
   const sent: { ops: readonly BatchOp[]; timeout: number }[] = [];
-  const transport = {
-    batch: (_node: string, ops: readonly BatchOp[], timeout: number) => {
-      sent.push({ ops, timeout });
-      return Promise.resolve(ops.map((): BatchResult => [204]));
-    },
-    healthy: () => Promise.resolve(true),
-  } as unknown as Transport;
-  const node = new NodeClient(URL, {
-    transport,
-    timeout: 15,
-    maxBatchSize: 1000,
-    maxBatchBytes: 1 << 20,
-    maxBatchesInFlight: 1,
-    failureThreshold: 3,
-    probeInterval: 60_000,
-  });
-  clients.push(node);
+  const batch = (_node: string, ops: readonly BatchOp[], timeout: number) => {
+    sent.push({ ops, timeout });
+    return Promise.resolve(ops.map((): BatchResult => [204]));
+  };
+  const node = nodeOver(batch, { timeout: 15, maxBatchesInFlight: 1 });
   // Enqueued in the same tick: one lane would carry both in one batch, with the caller's 15 ms.
   const answers = await Promise.all([
     node.run(['delete', 'k', 1], true),
@@ -80,25 +72,13 @@ it('runs background work in batches of its own, with at least BACKGROUND_TIMEOUT
 it('keeps one background batch on the wire at a time: what comes meanwhile waits for it', async () => {
   const answers: (() => void)[] = [];
   const sent: number[] = [];
-  const transport = {
-    batch: (_node: string, ops: readonly BatchOp[]) => {
-      sent.push(ops.length);
-      return new Promise<BatchResult[]>((resolve) =>
-        answers.push(() => resolve(ops.map((): BatchResult => [204]))),
-      );
-    },
-    healthy: () => Promise.resolve(true),
-  } as unknown as Transport;
-  const node = new NodeClient(URL, {
-    transport,
-    timeout: 1000,
-    maxBatchSize: 1000,
-    maxBatchBytes: 1 << 20,
-    maxBatchesInFlight: 8,
-    failureThreshold: 3,
-    probeInterval: 60_000,
-  });
-  clients.push(node);
+  const batch = (_node: string, ops: readonly BatchOp[]) => {
+    sent.push(ops.length);
+    return new Promise<BatchResult[]>((resolve) =>
+      answers.push(() => resolve(ops.map((): BatchResult => [204]))),
+    );
+  };
+  const node = nodeOver(batch, { timeout: 1000, maxBatchesInFlight: 8 });
   const hint = (key: string): BatchOp => ['hint', key, 'http://127.0.0.1:2', false];
   const first = node.runInBackground(hint('a'));
   await new Promise((resolve) => setImmediate(resolve));
