@@ -1,10 +1,12 @@
 import type { Agent, Dispatcher } from 'undici';
 
-/** A node's answer to one request, read whole: status, body bytes and its `Dcache-Clock`. */
+/** A node's answer to one request, read whole: status, body bytes, `Dcache-Clock`, `Dcache-Start`. */
 export interface RawAnswer {
   status: number;
   body: Uint8Array;
   clock: number | undefined;
+  /** The node's start (it changes when the node restarts). */
+  start: string | undefined;
 }
 
 export interface RawRequest {
@@ -64,6 +66,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   readonly #timer: NodeJS.Timeout;
   #status = 0;
   #clock: number | undefined;
+  #start: string | undefined;
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
@@ -110,6 +113,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.#chunks = [];
     const clock = headers['dcache-clock'];
     this.#clock = typeof clock === 'string' ? Number(clock) : undefined;
+    const start = headers['dcache-start'];
+    this.#start = typeof start === 'string' ? start : undefined;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -123,7 +128,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     // A plain Uint8Array, not a Buffer: msgpackr then hands out bins as Uint8Array too.
     const body = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
-    this.#resolve({ status: this.#status, body, clock: this.#clock });
+    this.#resolve({ status: this.#status, body, clock: this.#clock, start: this.#start });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {

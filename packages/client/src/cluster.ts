@@ -46,6 +46,8 @@ export class Cluster {
   /** Replaced, never changed in place, so a loop over it is not disturbed by add/remove. */
   #nodes: readonly NodeClient[];
   readonly #byUrl = new Map<string, NodeClient>();
+  /** Each member's start, as its last batch answer named it (`Dcache-Start`). */
+  readonly #starts = new Map<string, string>();
   readonly #background = new Set<Promise<unknown>>();
   /** Nodes removed whose issued work has not finished yet: close() waits for them too. */
   readonly #leaving = new Set<NodeClient>();
@@ -75,6 +77,7 @@ export class Cluster {
       ...options,
       lookup,
       observeClock: (stamp) => this.clock.observe(stamp),
+      observeStart: (url, start) => this.#nodeStarted(url, start),
     });
     this.#options = options;
     this.keyPrefix = options.keyPrefix;
@@ -95,6 +98,21 @@ export class Cluster {
 
   get nodes(): readonly NodeClient[] {
     return this.#nodes;
+  }
+
+  /**
+   * A member's batch answer named its start. Another one than before: the node restarted (empty,
+   * or from a snapshot with every entry unverified), perhaps too fast for the failure detector to
+   * see it down, which is what otherwise restores a node. So it is taken as back: fenced if this
+   * client owes it a fence, and restored from the other replicas (claimed once per node start).
+   */
+  #nodeStarted(url: string, start: string): void {
+    const known = this.#starts.get(url);
+    if (known === start) return;
+    const node = this.#byUrl.get(url);
+    if (node === undefined) return;
+    this.#starts.set(url, start);
+    if (known !== undefined) nodeReturned(this, node);
   }
 
   /** The batching counters of the nodes in the cluster now, summed. */
@@ -163,6 +181,7 @@ export class Cluster {
       this.#ring.remove(url);
       this.#weights.delete(url);
       this.#byUrl.delete(url);
+      this.#starts.delete(url);
       leaving.push(node);
     }
     for (const { url, weight } of added) {

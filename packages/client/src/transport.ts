@@ -21,6 +21,8 @@ export interface TransportOptions {
   tls: TlsOptions | undefined;
   /** Told the node's clock (`Dcache-Clock`) of every batch answer that carries one. */
   observeClock?: (stamp: number) => void;
+  /** Told each node's start (`Dcache-Start`) of every batch answer that carries one. */
+  observeStart?: (node: string, start: string) => void;
   /** Where node hosts are found (DNS discovery's addresses); the system resolver when undefined. */
   lookup?: LookupFunction | undefined;
 }
@@ -77,6 +79,7 @@ export class Transport {
   readonly #http: KyInstance;
   readonly #timeout: number;
   readonly #observeClock: ((stamp: number) => void) | undefined;
+  readonly #observeStart: ((node: string, start: string) => void) | undefined;
   /** A batch's headers without the ring's node count. */
   readonly #batchBase: Record<string, string>;
   /** `#batchBase` and the ring's node count: replaced, never changed, when the ring changes. */
@@ -86,6 +89,7 @@ export class Transport {
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
     this.#observeClock = options.observeClock;
+    this.#observeStart = options.observeStart;
     // Connecting is bounded by the same timeout as the exchange (see dispatcher-fetch.ts). The
     // TLS fields go to tls.connect for https: nodes (undici ignores them for http: ones).
     const agentOptions: Agent.Options = {
@@ -163,6 +167,9 @@ export class Transport {
     }
     if (answer.clock !== undefined && this.#observeClock !== undefined) {
       this.#observeClock(answer.clock);
+    }
+    if (answer.start !== undefined && this.#observeStart !== undefined) {
+      this.#observeStart(node, answer.start);
     }
     let results: BatchResult[] | undefined;
     try {

@@ -17,6 +17,7 @@ interface Answer {
   status: number;
   type: string | null;
   authenticate: string | null;
+  started: boolean;
   body: unknown;
 }
 
@@ -33,6 +34,8 @@ async function answerOf(res: Response): Promise<Answer> {
     status: res.status,
     type,
     authenticate: res.headers.get('www-authenticate'),
+    // The node's start: each node's own stamp, so compared as present or not.
+    started: res.headers.has('dcache-start'),
     body:
       type === 'application/msgpack'
         ? stampsMasked(unpack(bytes))

@@ -60,6 +60,11 @@ describe('the batch lane', () => {
       expect(Number(answer.headers['dcache-clock'])).toBeGreaterThan(2 ** 40);
       expect(Date.parse(answer.headers.date!)).not.toBeNaN();
     }
+    // The node's start, the same on every answer until it restarts.
+    expect(Number(set!.headers['dcache-start'])).toBeGreaterThan(2 ** 40);
+    expect(new Set([set, get, after].map((answer) => answer!.headers['dcache-start'])).size).toBe(
+      1,
+    );
     expect(resultsOf(set!)).toEqual([[204, 'version', 'stamp']]);
     expect(resultsOf(get!)).toEqual([[200, '1', 0, 'version', null, 'stamp']]);
     expect(resultsOf(after!)).toEqual([

@@ -1,7 +1,7 @@
 import type { NodeState } from '../app-env.js';
 import { errorJson, refusalOf } from '../../operations/refusal.js';
 import type { RunBatch } from './batch-ops.js';
-import { CLOCK_HEADER } from './batch-ops.js';
+import { CLOCK_HEADER, START_HEADER } from './batch-ops.js';
 
 /** One batch's answer, whichever door took it: status, headers as name/value pairs, body. */
 export interface BatchAnswer {
@@ -24,6 +24,7 @@ export interface BatchAnswerer {
 export function batchAnswerer(node: NodeState, runBatch: RunBatch): BatchAnswerer {
   const { metrics } = node;
   const clock = node.replicas.clock;
+  const started = `${node.replicas.startStamp}`;
 
   function refusal(error: unknown, requestId: string | undefined): BatchAnswer {
     const refused = refusalOf(node, error, { method: 'POST', path: '/v1/batch', requestId });
@@ -46,7 +47,14 @@ export function batchAnswerer(node: NodeState, runBatch: RunBatch): BatchAnswere
       metrics.record('batch', performance.now() - start);
       return {
         status: 200,
-        headers: ['content-type', 'application/msgpack', CLOCK_HEADER, `${clock.last}`],
+        headers: [
+          'content-type',
+          'application/msgpack',
+          CLOCK_HEADER,
+          `${clock.last}`,
+          START_HEADER,
+          started,
+        ],
         body: results,
       };
     },

@@ -76,6 +76,13 @@ function optional<T>(
  */
 export const CLOCK_HEADER = 'dcache-clock';
 
+/**
+ * This node's start (the stamp of its store's start) on every batch response: a client that sees
+ * it change knows the node restarted — empty, or from a snapshot with every entry unverified —
+ * even when it never saw the node down, and restores its keys from the other replicas.
+ */
+export const START_HEADER = 'dcache-start';
+
 /** How many nodes the sending client spreads keys over (ReplicaStore.noteRingNodes). */
 export const RING_NODES_HEADER = 'dcache-ring-nodes';
 

@@ -6,7 +6,7 @@ import { encodingOfContentType } from '../codec/encoding.js';
 import { HttpError } from '../../errors/http-error.js';
 import { timed } from '../middleware/timed.js';
 import type { RunBatch } from './batch-ops.js';
-import { CLOCK_HEADER, RING_NODES_HEADER } from './batch-ops.js';
+import { CLOCK_HEADER, RING_NODES_HEADER, START_HEADER } from './batch-ops.js';
 
 /**
  * `POST /v1/batch`: ordered msgpack operations in, ordered results out (docs/wire-protocol.md).
@@ -35,6 +35,7 @@ export function batchRoutes(node: NodeState, runBatch: RunBatch): Hono<AppEnv> {
         headers: {
           'content-type': 'application/msgpack',
           [CLOCK_HEADER]: `${node.replicas.clock.last}`,
+          [START_HEADER]: `${node.replicas.startStamp}`,
         },
       });
     }),
