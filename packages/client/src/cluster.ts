@@ -26,6 +26,9 @@ import { Transition } from './transition.js';
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
  * writes that outlived a 'one' acknowledgement, read repairs), which `close()` lets finish.
  */
+/** Starts remembered per node (see `#starts`). */
+const MAX_STARTS_KEPT = 4;
+
 export class Cluster {
   readonly transport: Transport;
   /**
@@ -46,8 +49,12 @@ export class Cluster {
   /** Replaced, never changed in place, so a loop over it is not disturbed by add/remove. */
   #nodes: readonly NodeClient[];
   readonly #byUrl = new Map<string, NodeClient>();
-  /** Each member's start, as its last batch answer named it (`Dcache-Start`). */
-  readonly #starts = new Map<string, string>();
+  /**
+   * The starts each member's batch answers named (`Dcache-Start`), the newest last: a few, so an
+   * old and a new process answering behind one URL for a while (kept-alive connections to a pod
+   * being replaced) count as one restart, not one per answer that alternates.
+   */
+  readonly #starts = new Map<string, string[]>();
   readonly #background = new Set<Promise<unknown>>();
   /** Nodes removed whose issued work has not finished yet: close() waits for them too. */
   readonly #leaving = new Set<NodeClient>();
@@ -101,18 +108,27 @@ export class Cluster {
   }
 
   /**
-   * A member's batch answer named its start. Another one than before: the node restarted (empty,
-   * or from a snapshot with every entry unverified), perhaps too fast for the failure detector to
-   * see it down, which is what otherwise restores a node. So it is taken as back: fenced if this
-   * client owes it a fence, and restored from the other replicas (claimed once per node start).
+   * A member's batch answer named its start. One not seen before, after another: the node
+   * restarted (empty, or from a snapshot with every entry unverified), perhaps too fast for the
+   * failure detector to see it down, which is what otherwise restores a node. So it is taken as
+   * back: fenced if this client owes it a fence, and restored from the other replicas (claimed
+   * once per node start, so by one client of many). Not while closing: a restore claimed then
+   * would copy nothing, and no other client could claim it.
    */
   #nodeStarted(url: string, start: string): void {
-    const known = this.#starts.get(url);
-    if (known === start) return;
+    const seen = this.#starts.get(url);
+    if (seen !== undefined && seen[seen.length - 1] === start) return;
+    if (seen?.includes(start) === true || this.#closing) return;
     const node = this.#byUrl.get(url);
     if (node === undefined) return;
-    this.#starts.set(url, start);
-    if (known !== undefined) nodeReturned(this, node);
+    if (seen === undefined) {
+      this.#starts.set(url, [start]);
+      return;
+    }
+    seen.push(start);
+    if (seen.length > MAX_STARTS_KEPT) seen.shift();
+    // With one copy per key there is nothing to restore from.
+    if (this.replicas >= 2) nodeReturned(this, node);
   }
 
   /** The batching counters of the nodes in the cluster now, summed. */

@@ -65,8 +65,21 @@ export async function handOff(
  * Sends `POST /v1/fence` to a node some hint for which was dropped: every entry it holds becomes
  * unverified, so reads check them against a peer. Kept pending when the node does not answer.
  */
-export async function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<void> {
-  if (!cluster.fenceOnReturn.has(node) || !cluster.isMember(node)) return;
+export function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<void> {
+  // One at a time: a node's return seen twice at once (the failure detector, a new start in a
+  // batch answer) must not send a second fence after the restore began vouching for entries.
+  const sending = fencing.get(node);
+  if (sending !== undefined) return sending;
+  if (!cluster.fenceOnReturn.has(node) || !cluster.isMember(node)) return Promise.resolve();
+  const fence = sendFence(cluster, node).finally(() => fencing.delete(node));
+  fencing.set(node, fence);
+  return fence;
+}
+
+/** Fences on the wire, per node. */
+const fencing = new WeakMap<NodeClient, Promise<void>>();
+
+async function sendFence(cluster: Cluster, node: NodeClient): Promise<void> {
   try {
     await cluster.transport.post(node.url, '/v1/fence');
     cluster.fenceOnReturn.delete(node);

@@ -12,9 +12,24 @@ import { restoreReturned } from './restore.js';
  * reaching it before its hints are replayed would stamp its stale value above the write it missed.
  */
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
+  // Once at a time: the failure detector's return and a new start seen in a batch answer may
+  // come together, and a second fence sent while the restore copies would undo what it vouched for.
+  if (returning.has(node)) return;
   const fenced = fenceIfPending(cluster, node);
   if (cluster.fenceOnReturn.has(node)) node.holdOutUntil(fenced);
-  cluster.track(fenced.then(() => restoreReturned(cluster, node)));
+  runReturn(
+    cluster,
+    node,
+    fenced.then(() => restoreReturned(cluster, node)),
+  );
+}
+
+/** Nodes whose return (fence and restore) or join is under way. */
+const returning = new WeakSet<NodeClient>();
+
+function runReturn(cluster: Cluster, node: NodeClient, work: Promise<void>): void {
+  returning.add(node);
+  cluster.track(work.finally(() => returning.delete(node)));
 }
 
 /**
@@ -33,7 +48,10 @@ export function nodeReturned(cluster: Cluster, node: NodeClient): void {
 export function nodeJoined(cluster: Cluster, node: NodeClient): void {
   const others = cluster.nodes.filter((other) => other !== node);
   cluster.fenceOnReturn.add(node);
-  cluster.track(
+  // Marked as returning too: a return meanwhile would send the fence before those writes landed.
+  runReturn(
+    cluster,
+    node,
     // A turn first: operations queued in this tick leave in it.
     new Promise((resolve) => setImmediate(resolve))
       .then(() => Promise.all(others.map((other) => other.settled())))

@@ -113,6 +113,8 @@ export async function restoreReturned(
   returned: NodeClient,
   claimed: 'skip' | 'restore anyway' = 'skip',
 ): Promise<void> {
+  // Claimed while closing, it would copy nothing, and no other client could claim it.
+  if (cluster.closing) return;
   try {
     await cluster.transport.post(returned.url, '/v1/restore-claim');
   } catch (error) {

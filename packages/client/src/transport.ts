@@ -169,7 +169,11 @@ export class Transport {
       this.#observeClock(answer.clock);
     }
     if (answer.start !== undefined && this.#observeStart !== undefined) {
-      this.#observeStart(node, answer.start);
+      try {
+        this.#observeStart(node, answer.start);
+      } catch {
+        // The batch was applied: what the client does about a restart must not fail its answer.
+      }
     }
     let results: BatchResult[] | undefined;
     try {

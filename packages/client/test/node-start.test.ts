@@ -1,0 +1,104 @@
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { pack, unpack } from 'msgpackr';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../src/index.js';
+import { listenOnLoopback, waitFor } from './cluster.js';
+
+/**
+ * A node's start (`Dcache-Start` on every batch answer) seen to change makes the client restore
+ * the node, which claims it first (`POST /v1/restore-claim`). Stand-in nodes here answer every get
+ * with a miss, name whatever start the test sets, and count the claims (refused, so nothing more).
+ */
+interface FakeNode {
+  url: string;
+  start: string;
+  claims: number;
+  server: Server;
+}
+
+const nodes: FakeNode[] = [];
+const clients: DistributedCacheClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  for (const node of nodes.splice(0)) node.server.close();
+});
+
+async function fakeNode(start: string): Promise<FakeNode> {
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.url === '/v1/batch') {
+        const ops = unpack(Buffer.concat(chunks)) as unknown[];
+        response.writeHead(200, {
+          'content-type': 'application/msgpack',
+          'dcache-start': node.start,
+        });
+        response.end(pack(ops.map(() => [404, null, 0])));
+      } else if (request.url === '/v1/restore-claim') {
+        node.claims++;
+        response.writeHead(409, { 'content-type': 'application/json' });
+        response.end('{"error":{"code":"already_claimed","message":"claimed"}}');
+      } else {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{}');
+      }
+    });
+  });
+  const node: FakeNode = { url: '', start, claims: 0, server };
+  node.url = await listenOnLoopback(server);
+  nodes.push(node);
+  return node;
+}
+
+/** A get that reaches both nodes: the first misses, so the second is asked too. */
+async function touchBoth(client: DistributedCacheClient): Promise<void> {
+  expect(await client.get('k')).toBeUndefined();
+}
+
+describe('a node start seen in batch answers', () => {
+  it('claims a restore once per start never seen before, not on each flip between two processes', async () => {
+    const a = await fakeNode('1000');
+    const b = await fakeNode('2000');
+    const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
+    clients.push(client);
+    await touchBoth(client);
+    await touchBoth(client);
+    expect(a.claims + b.claims).toBe(0);
+
+    a.start = '1001';
+    await touchBoth(client);
+    await waitFor(() => a.claims === 1, 'the restarted node to be claimed');
+    // An old and a new process behind one URL, answering in turn: one restart, not one per answer.
+    for (const start of ['1000', '1001', '1000', '1001']) {
+      a.start = start;
+      await touchBoth(client);
+    }
+    a.start = '1002';
+    await touchBoth(client);
+    await waitFor(() => a.claims === 2, 'the second restart to be claimed');
+    expect(b.claims).toBe(0);
+  });
+
+  it('claims nothing with one copy per key, nor once the client closes', async () => {
+    const a = await fakeNode('1000');
+    const b = await fakeNode('2000');
+    const single = new DistributedCacheClient([a.url, b.url], { replicas: 1 });
+    clients.push(single);
+    for (const start of ['1000', '1001', '1002']) {
+      a.start = start;
+      b.start = `2${start}`;
+      await Promise.all(['k1', 'k2', 'k3', 'k4'].map((key) => single.get(key)));
+    }
+    const closing = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
+    await touchBoth(closing);
+    a.start = '1003';
+    const last = closing.get('k');
+    await closing.close();
+    await last;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(a.claims + b.claims).toBe(0);
+  });
+});
