@@ -18,7 +18,7 @@ import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
 import { addBatchingStats } from './batching-stats.js';
 import type { BatchingStats } from './batching-stats.js';
-import { nodeJoined, nodeReturned } from './node-return.js';
+import { nodeJoined, nodeRestarted, nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
 import { Transition } from './transition.js';
 
@@ -128,7 +128,7 @@ export class Cluster {
     seen.push(start);
     if (seen.length > MAX_STARTS_KEPT) seen.shift();
     // With one copy per key there is nothing to restore from.
-    if (this.replicas >= 2) nodeReturned(this, node);
+    if (this.replicas >= 2) nodeRestarted(this, node);
   }
 
   /** The batching counters of the nodes in the cluster now, summed. */

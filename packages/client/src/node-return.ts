@@ -12,9 +12,6 @@ import { restoreReturned } from './restore.js';
  * reaching it before its hints are replayed would stamp its stale value above the write it missed.
  */
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
-  // Once at a time: the failure detector's return and a new start seen in a batch answer may
-  // come together, and a second fence sent while the restore copies would undo what it vouched for.
-  if (returning.has(node)) return;
   const fenced = fenceIfPending(cluster, node);
   if (cluster.fenceOnReturn.has(node)) node.holdOutUntil(fenced);
   runReturn(
@@ -24,12 +21,23 @@ export function nodeReturned(cluster: Cluster, node: NodeClient): void {
   );
 }
 
-/** Nodes whose return (fence and restore) or join is under way. */
-const returning = new WeakSet<NodeClient>();
+/**
+ * A batch answer named a start of the node not seen before: it restarted, perhaps too fast for the
+ * failure detector to see it down. Taken as a return, unless a return or a join of the node is
+ * under way already: both restore it, and a join times its fence after writes still landing, which
+ * a fence sent now would come before.
+ */
+export function nodeRestarted(cluster: Cluster, node: NodeClient): void {
+  if ((returning.get(node) ?? 0) > 0) return;
+  nodeReturned(cluster, node);
+}
+
+/** Returns (fence and restore) and joins under way, per node. */
+const returning = new WeakMap<NodeClient, number>();
 
 function runReturn(cluster: Cluster, node: NodeClient, work: Promise<void>): void {
-  returning.add(node);
-  cluster.track(work.finally(() => returning.delete(node)));
+  returning.set(node, (returning.get(node) ?? 0) + 1);
+  cluster.track(work.finally(() => returning.set(node, (returning.get(node) ?? 1) - 1)));
 }
 
 /**

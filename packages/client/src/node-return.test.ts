@@ -1,0 +1,62 @@
+import { expect, it, vi } from 'vitest';
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+import { nodeRestarted, nodeReturned } from './node-return.js';
+import { ReplicationCounters } from './replication-stats.js';
+
+/** A cluster stub whose restore claims wait until `releaseClaims`, and that records every POST. */
+function clusterStub() {
+  const posts: string[] = [];
+  const claims: (() => void)[] = [];
+  const cluster = {
+    closing: false,
+    fenceOnReturn: new Set<NodeClient>(),
+    counters: new ReplicationCounters(),
+    isMember: () => true,
+    track: (work: Promise<unknown>) => void work.catch(() => undefined),
+    transport: {
+      post: vi.fn((_url: string, path: string) => {
+        posts.push(path);
+        if (path !== '/v1/restore-claim') return Promise.resolve();
+        // Claimed by another client: nothing to copy.
+        return new Promise<void>((_, reject) => claims.push(() => reject(new Error('409'))));
+      }),
+    },
+  };
+  const releaseClaims = (): void => {
+    for (const release of claims.splice(0)) release();
+  };
+  return {
+    cluster: cluster as unknown as Cluster,
+    fenceOnReturn: cluster.fenceOnReturn,
+    posts,
+    releaseClaims,
+  };
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+it("a restart seen while a return runs starts nothing; the failure detector's return still fences", async () => {
+  const { cluster, fenceOnReturn, posts, releaseClaims } = clusterStub();
+  const node = { url: 'http://a', holdOutUntil: vi.fn() } as unknown as NodeClient;
+  nodeRestarted(cluster, node);
+  await turn();
+  expect(posts).toEqual(['/v1/restore-claim']);
+  // Another new start while that restore runs: nothing more.
+  nodeRestarted(cluster, node);
+  await turn();
+  expect(posts).toEqual(['/v1/restore-claim']);
+  // Marked down and written around meanwhile, then seen up: fenced and held out all the same.
+  fenceOnReturn.add(node);
+  nodeReturned(cluster, node);
+  await turn();
+  expect(posts).toEqual(['/v1/restore-claim', '/v1/fence', '/v1/restore-claim']);
+  expect(node.holdOutUntil).toHaveBeenCalledTimes(1);
+  releaseClaims();
+  await turn();
+  // Once both are done, a new start is a restart again.
+  nodeRestarted(cluster, node);
+  await turn();
+  expect(posts.filter((path) => path === '/v1/restore-claim')).toHaveLength(3);
+  releaseClaims();
+});
