@@ -22,13 +22,13 @@ import { nodeJoined, nodeRestarted, nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
 import { Transition } from './transition.js';
 
+/** Starts remembered per node (see `Cluster`'s `#starts`). */
+const MAX_STARTS_KEPT = 4;
+
 /**
  * The nodes, the ring keyed by node URL, and the work still running in the background (replica
  * writes that outlived a 'one' acknowledgement, read repairs), which `close()` lets finish.
  */
-/** Starts remembered per node (see `#starts`). */
-const MAX_STARTS_KEPT = 4;
-
 export class Cluster {
   readonly transport: Transport;
   /**
