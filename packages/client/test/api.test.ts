@@ -187,19 +187,6 @@ describe('operations', () => {
     expect(await client.get('big')).toBeUndefined();
   });
 
-  it('a set over the node limit drops the value it was to replace on every replica, as memcached does', async () => {
-    expect(await client.set('replaced-by-big', 'old')).toBe(true);
-    const error: unknown = await client
-      .set('replaced-by-big', new Uint8Array(10_000))
-      .catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 413, code: 'too_large' });
-    expect(await client.get('replaced-by-big')).toBeUndefined();
-    for (const url of client.nodesFor('replaced-by-big')) {
-      const response = await fetch(`${url}/v1/keys/replaced-by-big`);
-      expect(response.status).toBe(404);
-    }
-  });
-
   it('touch sets a new TTL on every replica, keeping value and version; false for a missing key', async () => {
     const replicaEntries = (key: string) =>
       client

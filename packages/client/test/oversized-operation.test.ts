@@ -10,8 +10,15 @@ import type { CliNode } from './cli-nodes.js';
  */
 
 let node: CliNode;
+/** Two nodes whose values are at most 4 KiB: one replica each of every key. */
+let pair: CliNode[];
 beforeAll(async () => {
-  node = await startCliNode('127.0.0.1', 0, ['--max-batch-bytes', '64kb']);
+  const small = ['--max-value-bytes', '4kb'];
+  [node, ...pair] = await Promise.all([
+    startCliNode('127.0.0.1', 0, ['--max-batch-bytes', '64kb']),
+    startCliNode('127.0.0.1', 0, small),
+    startCliNode('127.0.0.1', 0, small),
+  ]);
 });
 afterAll(() => stopCliNodes());
 
@@ -37,6 +44,27 @@ describe('an operation alone over the batch limit', () => {
       expect(await client.set('small', 'x')).toBe(true);
       expect(await client.get('small')).toBe('x');
       expect(down).toEqual([]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a set over --max-value-bytes drops the value it was to replace on every replica, as memcached does', async () => {
+    const client = new DistributedCacheClient(
+      pair.map((n) => n.url),
+      { replicas: 2, writeConsistency: 'all' },
+    );
+    try {
+      expect(await client.set('replaced-by-big', 'old')).toBe(true);
+      const error: unknown = await client
+        .set('replaced-by-big', new Uint8Array(10_000))
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 413, code: 'too_large' });
+      expect(await client.get('replaced-by-big')).toBeUndefined();
+      for (const { url } of pair) {
+        const response = await fetch(`${url}/v1/keys/replaced-by-big`);
+        expect(response.status).toBe(404);
+      }
     } finally {
       await client.close();
     }
