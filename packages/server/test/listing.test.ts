@@ -85,4 +85,31 @@ describe('POST /v1/restore-claim', () => {
     const restarted = await startCliNode([]);
     expect((await claim(restarted)).status).toBe(204);
   });
+
+  it('answers 204 again to the claimant that holds the claim, 409 to any other', async () => {
+    const node = await startCliNode([]);
+    const claim = (query: string) =>
+      fetch(`${node.url}/v1/restore-claim${query}`, { method: 'POST' });
+    expect((await claim('?claimant=client-a_1')).status).toBe(204);
+    // The same client asking again (its first answer lost) still holds it.
+    expect((await claim('?claimant=client-a_1')).status).toBe(204);
+    expect((await claim('?claimant=client-b')).status).toBe(409);
+    expect((await claim('')).status).toBe(409);
+    expect((await claim('?claimant=client-a_1')).status).toBe(204);
+  });
+
+  it('gives an unnamed claim to nobody else, and refuses a malformed claimant', async () => {
+    const node = await startCliNode([]);
+    const claim = (query: string) =>
+      fetch(`${node.url}/v1/restore-claim${query}`, { method: 'POST' });
+    for (const bad of ['', 'a b', 'x'.repeat(65), '%C3%A9']) {
+      const res = await claim(`?claimant=${bad}`);
+      expect(res.status, bad).toBe(400);
+      const body = (await res.json()) as { error: { code: string } };
+      expect(body.error.code).toBe('bad_claimant');
+    }
+    // A refused claim took nothing: the first valid claim still wins.
+    expect((await claim('')).status).toBe(204);
+    expect((await claim('?claimant=late')).status).toBe(409);
+  });
 });

@@ -28,8 +28,11 @@ export interface NodeState {
    * without one). The middleware and the raw fast paths all ask it.
    */
   authorized(authorization: string | undefined): boolean;
-  /** True once per node start: the first client to ask restores this node's share. */
-  claimRestore(): boolean;
+  /**
+   * True once per node start: the first client to ask restores this node's share. True again to
+   * that client when it names the same `claimant` (it retries a claim whose answer it lost).
+   */
+  claimRestore(claimant?: string): boolean;
   /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */
   readonly hints: HintStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */

@@ -41,7 +41,8 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     node: options.nodeId,
   });
   const file = options.snapshotFile;
-  let claimed = false;
+  /** Who claimed this start's restore: '' for a claim without a claimant, undefined before any. */
+  let claimant: string | undefined;
   // The cases the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
   let earlyFloor = 0;
   const earlyEviction = throttledWarning(
@@ -67,7 +68,14 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     cache,
     replicas,
     authorized: (authorization) => checker === undefined || checker(authorization),
-    claimRestore: () => !claimed && (claimed = true),
+    claimRestore: (by) => {
+      if (claimant === undefined) {
+        claimant = by ?? '';
+        return true;
+      }
+      // The same claimant asking again lost the first answer (a timeout): it holds the claim.
+      return by !== undefined && by === claimant;
+    },
     hints: new HintStore({
       maxHints: options.maxHints,
       maxHintAge: options.maxHintAge,

@@ -21,6 +21,16 @@ function wholeParam(name: string, raw: string | undefined, fallback: number, max
   return value;
 }
 
+/** A restore claimant: the token a client names its claim by, so that it can ask again. */
+function claimantParam(raw: string | undefined): string | undefined {
+  if (raw === undefined || /^[A-Za-z0-9_-]{1,64}$/.test(raw)) return raw;
+  throw new HttpError(
+    400,
+    'bad_claimant',
+    `claimant must be 1 to 64 letters, digits, '-' or '_', got ${JSON.stringify(raw.slice(0, 80))}`,
+  );
+}
+
 /**
  * `GET /v1/keys?cursor=&limit=`: the node's keys in pages, for a client restoring a returned
  * node's share (never-stale.md §7): `{ keys: [[key, stamp, ttlMs or null, tombstone]], cursor }`,
@@ -28,8 +38,10 @@ function wholeParam(name: string, raw: string | undefined, fallback: number, max
  * listing is listed exactly once; each page is bounded (`limit` ≤ 10000), so a listing never makes
  * the node build a response the size of its cache.
  *
- * `POST /v1/restore-claim`: 204 to the first caller since this node started, 409 after, so one
- * client of many copies the node's share back to it.
+ * `POST /v1/restore-claim[?claimant=<token>]`: 204 to the first caller since this node started,
+ * 409 after, so one client of many copies the node's share back to it. A caller that named a
+ * claimant gets 204 again for that claimant: a client whose claim timed out may ask again without
+ * losing a claim the node did record.
  */
 export function listingRoutes(node: NodeState): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -51,8 +63,8 @@ export function listingRoutes(node: NodeState): Hono<AppEnv> {
   );
   app.post(
     '/restore-claim',
-    timed(node, 'claim', () => {
-      if (!node.claimRestore()) {
+    timed(node, 'claim', (c) => {
+      if (!node.claimRestore(claimantParam(c.req.query('claimant')))) {
         throw new HttpError(
           409,
           'already_claimed',
