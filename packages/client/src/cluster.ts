@@ -62,6 +62,8 @@ export class Cluster {
   /** Each node's ring weight, so the ring before a removal can be rebuilt (`ringWithout`). */
   readonly #weights = new Map<string, number>();
   #closing = false;
+  /** The waits of background work (`waitUnlessClosing`), ended early when close() begins. */
+  readonly #waits = new Set<() => void>();
   /**
    * Each ring point's replicas while every node is up (`route`, `replicaSet`), made on first use.
    * Replaced whenever the ring changes: point indexes and the replica count hold until then.
@@ -402,6 +404,24 @@ export class Cluster {
     return this.#closing;
   }
 
+  /**
+   * Resolves after `ms`, or as soon as close() begins: background work waiting to try again must
+   * not hold a close up. The timer does not keep the process alive either.
+   */
+  waitUnlessClosing(ms: number): Promise<void> {
+    if (this.#closing) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#waits.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.#waits.add(done);
+    });
+  }
+
   /** The error for "no replica answered": names the key's full replica list when all are down. */
   unavailable(key: string, tried: readonly NodeClient[], errors: readonly Error[]): Error {
     // Every node answered with a 4xx (a wrong token, say): the nodes are up, the request is wrong.
@@ -440,6 +460,7 @@ export class Cluster {
    */
   async close(): Promise<void> {
     this.#closing = true;
+    for (const wake of [...this.#waits]) wake();
     await this.#drain(() => [...this.#nodes, ...this.#leaving, ...this.transition.keptNodes], true);
     this.transition.stop();
     for (const node of this.nodes) node.close();

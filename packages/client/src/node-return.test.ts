@@ -1,10 +1,14 @@
 import { expect, it, vi } from 'vitest';
 import type { Cluster } from './cluster.js';
+import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
 import { nodeRestarted, nodeReturned } from './node-return.js';
 import { ReplicationCounters } from './replication-stats.js';
 
-/** A cluster stub whose restore claims wait until `releaseClaims`, and that records every POST. */
+/**
+ * A cluster stub whose restore claims wait until `releaseClaims` (then another client holds them:
+ * 409), and that records every POST, a claim's without its claimant token.
+ */
 function clusterStub() {
   const posts: string[] = [];
   const claims: (() => void)[] = [];
@@ -15,11 +19,13 @@ function clusterStub() {
     isMember: () => true,
     track: (work: Promise<unknown>) => void work.catch(() => undefined),
     transport: {
-      post: vi.fn((_url: string, path: string) => {
-        posts.push(path);
-        if (path !== '/v1/restore-claim') return Promise.resolve();
+      post: vi.fn((url: string, path: string) => {
+        const claim = path.startsWith('/v1/restore-claim?claimant=');
+        posts.push(claim ? '/v1/restore-claim' : path);
+        if (!claim) return Promise.resolve();
         // Claimed by another client: nothing to copy.
-        return new Promise<void>((_, reject) => claims.push(() => reject(new Error('409'))));
+        const taken = new NodeRequestError(url, 'already claimed', { status: 409 });
+        return new Promise<void>((_, reject) => claims.push(() => reject(taken)));
       }),
     },
   };

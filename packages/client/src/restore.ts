@@ -113,15 +113,8 @@ export async function restoreReturned(
   returned: NodeClient,
   claimed: 'skip' | 'restore anyway' = 'skip',
 ): Promise<void> {
-  // Claimed while closing, it would copy nothing, and no other client could claim it.
-  if (cluster.closing) return;
-  try {
-    await cluster.transport.post(returned.url, '/v1/restore-claim');
-  } catch (error) {
-    // Another client claimed it (409), or the node cannot be restored to (old, or down).
-    const taken = isNodeRequestError(error) && error.status === 409;
-    if (!taken || claimed === 'skip') return;
-  }
+  const claim = await claimRestore(cluster, returned);
+  if (claim === 'failed' || (claim === 'taken' && claimed === 'skip')) return;
   cluster.counters.restoresRun++;
   const owners = (row: ListedKey): readonly NodeClient[] =>
     cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
@@ -134,6 +127,44 @@ export async function restoreReturned(
       await copyListed(cluster, source, fromReplica);
     } catch (error) {
       reportRestoreFailure(cluster, source, error);
+    }
+  }
+}
+
+/** Waits before each further claim of a restore whose claim failed for a passing reason. */
+export const CLAIM_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 4000];
+
+/**
+ * Claims the restore of `returned` (`POST /v1/restore-claim`). A claim that timed out, or met a
+ * 5xx, 408, 429 or a dropped connection, is asked again (after each of {@link CLAIM_RETRY_DELAYS_MS}) under
+ * the same claimant, which the node answers 204 again if it had recorded the first: a claim the
+ * node took while its answer was lost would otherwise leave the node unrestored by every client.
+ * 'taken': another client claimed it (409); 'failed': refused otherwise (an older node without
+ * the route, a bad token), the node went down or left, the client is closing, or every try failed.
+ */
+async function claimRestore(
+  cluster: Cluster,
+  returned: NodeClient,
+): Promise<'claimed' | 'taken' | 'failed'> {
+  const path = `/v1/restore-claim?claimant=${globalThis.crypto.randomUUID()}`;
+  for (let attempt = 0; ; attempt++) {
+    // Claimed while closing, it would copy nothing, and no other client could claim it. A node
+    // seen down or removed since the last try is restored, if at all, on its next return.
+    if (cluster.closing) return 'failed';
+    if (attempt > 0 && (!returned.up || !cluster.isMember(returned))) return 'failed';
+    try {
+      await cluster.transport.post(returned.url, path);
+      return 'claimed';
+    } catch (error) {
+      if (isNodeRequestError(error) && error.status === 409) return 'taken';
+      // A 4xx is the node's answer to this request, except a timeout or a rate limit (a proxy's).
+      const passing =
+        !(isNodeRequestError(error) && error.refused) ||
+        error.status === 408 ||
+        error.status === 429;
+      const delay = CLAIM_RETRY_DELAYS_MS[attempt];
+      if (!passing || delay === undefined) return 'failed';
+      await cluster.waitUnlessClosing(delay);
     }
   }
 }

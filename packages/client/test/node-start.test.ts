@@ -14,6 +14,8 @@ interface FakeNode {
   url: string;
   start: string;
   claims: number;
+  /** What a restore claim is answered: 409 (claimed by another client) unless a test sets it. */
+  claimStatus: number;
   server: Server;
 }
 
@@ -37,17 +39,17 @@ async function fakeNode(start: string): Promise<FakeNode> {
           'dcache-start': node.start,
         });
         response.end(pack(ops.map(() => [404, null, 0])));
-      } else if (request.url === '/v1/restore-claim') {
+      } else if (request.url?.startsWith('/v1/restore-claim') === true) {
         node.claims++;
-        response.writeHead(409, { 'content-type': 'application/json' });
-        response.end('{"error":{"code":"already_claimed","message":"claimed"}}');
+        response.writeHead(node.claimStatus, { 'content-type': 'application/json' });
+        response.end('{"error":{"code":"claim_refused","message":"refused"}}');
       } else {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end('{}');
       }
     });
   });
-  const node: FakeNode = { url: '', start, claims: 0, server };
+  const node: FakeNode = { url: '', start, claims: 0, claimStatus: 409, server };
   node.url = await listenOnLoopback(server);
   nodes.push(node);
   return node;
@@ -100,5 +102,37 @@ describe('a node start seen in batch answers', () => {
     await last;
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(a.claims + b.claims).toBe(0);
+  });
+
+  it('asks again after a claim failed for a passing reason, but no longer once the client closes', async () => {
+    const a = await fakeNode('1000');
+    const b = await fakeNode('2000');
+    a.claimStatus = 503;
+    const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
+    clients.push(client);
+    await touchBoth(client);
+    a.start = '1001';
+    await touchBoth(client);
+    // The first claim and the retries after 250 ms and 1 s; the next waits 4 s.
+    await waitFor(() => a.claims === 3, 'the claim to be asked three times', { timeoutMs: 5000 });
+    const closing = performance.now();
+    await client.close();
+    const closeMs = performance.now() - closing;
+    expect(closeMs, 'close() waited for the next try').toBeLessThan(2000);
+    expect(a.claims).toBe(3);
+  });
+
+  it('does not ask again after a refusal that is not passing (a 4xx other than 409)', async () => {
+    const a = await fakeNode('1000');
+    const b = await fakeNode('2000');
+    a.claimStatus = 404;
+    const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
+    clients.push(client);
+    await touchBoth(client);
+    a.start = '1001';
+    await touchBoth(client);
+    await waitFor(() => a.claims === 1, 'the restarted node to be claimed');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(a.claims).toBe(1);
   });
 });
