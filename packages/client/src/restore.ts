@@ -132,13 +132,13 @@ export async function restoreReturned(
 }
 
 /** Waits before each further claim of a restore whose claim failed for a passing reason. */
-export const CLAIM_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 4000];
+const CLAIM_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 4000];
 
 /**
- * Claims the restore of `returned` (`POST /v1/restore-claim`). A claim that timed out, or met a
- * 5xx, 408, 429 or a dropped connection, is asked again (after each of {@link CLAIM_RETRY_DELAYS_MS}) under
- * the same claimant, which the node answers 204 again if it had recorded the first: a claim the
- * node took while its answer was lost would otherwise leave the node unrestored by every client.
+ * Claims the restore of `returned` (`POST /v1/restore-claim`). A claim that timed out, lost its
+ * connection or met a 5xx, 408 or 429 is asked again (after each of the retry delays) under the
+ * same claimant, which the node answers 204 again if it had recorded the first: a claim the node
+ * took while its answer was lost would otherwise leave the node unrestored by every client.
  * 'taken': another client claimed it (409); 'failed': refused otherwise (an older node without
  * the route, a bad token), the node went down or left, the client is closing, or every try failed.
  */
