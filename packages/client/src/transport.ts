@@ -47,10 +47,10 @@ const MAX_BATCH_TARGETS = 1024;
 
 /**
  * The batches' Agent: at most as many connections per node as batches may be in flight to it
- * (`maxBatchesInFlight`'s ceiling, and the one of hint hand-offs). With `batch: false` every operation is a batch of its own, and
- * a burst of thousands would otherwise open as many sockets, whose setting up alone can outlast
- * `timeout` and get healthy nodes marked down; past the limit they wait for a connection, as
- * memjs's and ioredis's commands wait for their one.
+ * (`maxBatchesInFlight`'s ceiling, and the one of hint hand-offs). With `batch: false` every
+ * operation is a batch of its own, and a burst of thousands would otherwise open as many sockets,
+ * whose setting up alone can outlast `timeout` and get healthy nodes marked down; past the limit
+ * they wait for a connection, as memjs's and ioredis's commands wait for their one.
  */
 function batchAgent(options: Agent.Options): Agent {
   return new Agent({ ...options, connections: MAX_BATCHES_IN_FLIGHT + 1 });

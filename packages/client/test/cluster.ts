@@ -186,9 +186,11 @@ export function connect(
 
 /**
  * An HTTP proxy in front of `target` that, while holding, keeps every answer back until
- * `release()`: a replica that is reachable but slower than the others, on the test's command.
+ * `release()`: a replica that is reachable but slower than the others, on the test's command. It
+ * starts holding. `target` may be a function, for a node restarted on a new port; answers keep the
+ * node's content type and its `Dcache-*` headers (clock, start).
  */
-export async function startHoldingProxy(target: string): Promise<{
+export async function startHoldingProxy(target: string | (() => string)): Promise<{
   url: string;
   /** Answers kept back right now. */
   held: () => number;
@@ -196,28 +198,53 @@ export async function startHoldingProxy(target: string): Promise<{
   releaseOne: () => void;
   /** Sends the answers kept back, and every later one at once. */
   release: () => void;
+  /**
+   * Drops the connection of the next request whose path starts with `path` once the node has
+   * answered it: a request the node carried out whose answer the client never gets.
+   */
+  loseNextAnswer: (path: string) => void;
+  /** The status the node answered each request whose path starts with `path`, in order. */
+  statuses: (path: string) => number[];
   close: () => Promise<void>;
 }> {
   let waiting: (() => void)[] | undefined = [];
+  let losing: string | undefined;
+  const answered: { path: string; status: number }[] = [];
   const server = createHttpServer((request, response) => {
+    const path = request.url ?? '/';
+    const lose = losing !== undefined && path.startsWith(losing);
+    if (lose) losing = undefined;
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      void fetch(`${target}${request.url ?? '/'}`, {
+      const base = typeof target === 'string' ? target : target();
+      fetch(`${base}${path}`, {
         method: request.method,
         headers: request.headers as Record<string, string>,
         body: chunks.length === 0 ? undefined : Buffer.concat(chunks),
-      }).then(async (answer) => {
-        const body = Buffer.from(await answer.arrayBuffer());
-        const send = (): void => {
-          response.writeHead(answer.status, {
+      })
+        .then(async (answer) => {
+          const body = Buffer.from(await answer.arrayBuffer());
+          answered.push({ path, status: answer.status });
+          if (lose) {
+            request.socket.destroy();
+            return;
+          }
+          const headers: Record<string, string> = {
             'content-type': answer.headers.get('content-type') ?? '',
-          });
-          response.end(body);
-        };
-        if (waiting === undefined) send();
-        else waiting.push(send);
-      });
+          };
+          for (const [name, value] of answer.headers) {
+            if (name.startsWith('dcache-')) headers[name] = value;
+          }
+          const send = (): void => {
+            response.writeHead(answer.status, headers);
+            response.end(body);
+          };
+          if (waiting === undefined) send();
+          else waiting.push(send);
+        })
+        // The node is gone (killed by the test): the client sees its connection drop.
+        .catch(() => request.socket.destroy());
     });
   });
   const url = await listenOnLoopback(server);
@@ -230,6 +257,11 @@ export async function startHoldingProxy(target: string): Promise<{
       waiting = undefined;
       for (const send of sends) send();
     },
+    loseNextAnswer: (prefix) => {
+      losing = prefix;
+    },
+    statuses: (prefix) =>
+      answered.filter((entry) => entry.path.startsWith(prefix)).map((entry) => entry.status),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -60,6 +60,21 @@ async function touchBoth(client: DistributedCacheClient): Promise<void> {
   expect(await client.get('k')).toBeUndefined();
 }
 
+/** Node `a` restarted, as a client of `a` and `b` sees it; `a` answers restore claims `status`. */
+async function restartSeen(
+  claimStatus: number,
+): Promise<{ a: FakeNode; client: DistributedCacheClient }> {
+  const a = await fakeNode('1000');
+  const b = await fakeNode('2000');
+  a.claimStatus = claimStatus;
+  const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
+  clients.push(client);
+  await touchBoth(client);
+  a.start = '1001';
+  await touchBoth(client);
+  return { a, client };
+}
+
 describe('a node start seen in batch answers', () => {
   it('claims a restore once per start never seen before, not on each flip between two processes', async () => {
     const a = await fakeNode('1000');
@@ -105,14 +120,7 @@ describe('a node start seen in batch answers', () => {
   });
 
   it('asks again after a claim failed for a passing reason, but no longer once the client closes', async () => {
-    const a = await fakeNode('1000');
-    const b = await fakeNode('2000');
-    a.claimStatus = 503;
-    const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
-    clients.push(client);
-    await touchBoth(client);
-    a.start = '1001';
-    await touchBoth(client);
+    const { a, client } = await restartSeen(503);
     // The first claim and the retries after 250 ms and 1 s; the next waits 4 s.
     await waitFor(() => a.claims === 3, 'the claim to be asked three times', { timeoutMs: 5000 });
     const closing = performance.now();
@@ -123,14 +131,7 @@ describe('a node start seen in batch answers', () => {
   });
 
   it('does not ask again after a refusal that is not passing (a 4xx other than 409)', async () => {
-    const a = await fakeNode('1000');
-    const b = await fakeNode('2000');
-    a.claimStatus = 404;
-    const client = new DistributedCacheClient([a.url, b.url], { replicas: 2 });
-    clients.push(client);
-    await touchBoth(client);
-    a.start = '1001';
-    await touchBoth(client);
+    const { a } = await restartSeen(404);
     await waitFor(() => a.claims === 1, 'the restarted node to be claimed');
     await new Promise((resolve) => setTimeout(resolve, 400));
     expect(a.claims).toBe(1);
