@@ -273,6 +273,13 @@ export const FLAGS: readonly Flag[] = [
     default: `${REPLICATION_DEFAULTS.maxHintAge}`,
   },
   {
+    name: 'restore-claim-lease',
+    kind: 'int',
+    target: 'restoreClaimLease',
+    help: 'ms a client holds the restore of this node start without renewing it, then another may',
+    default: `${REPLICATION_DEFAULTS.restoreClaimLease}`,
+  },
+  {
     name: 'peers',
     kind: 'list',
     target: 'peers',

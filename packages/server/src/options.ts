@@ -249,6 +249,7 @@ const OPTION_NAMES = {
   maxHints: true,
   maxHintAge: true,
   hintReplayInterval: true,
+  restoreClaimLease: true,
   peers: true,
 } as const satisfies Record<keyof ServerOptions, true>;
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
@@ -16,6 +17,10 @@ async function batch(node: CliNode, ops: unknown[]): Promise<void> {
     body: pack(ops),
   });
   expect(res.status).toBe(200);
+}
+
+interface ErrorBody {
+  error: { code: string };
 }
 
 type Row = [key: string, stamp: number, ttl: number | null, tombstone: boolean];
@@ -111,5 +116,84 @@ describe('POST /v1/restore-claim', () => {
     // A refused claim took nothing: the first valid claim still wins.
     expect((await claim('')).status).toBe(204);
     expect((await claim('?claimant=late')).status).toBe(409);
+  });
+
+  it('holds a claim for its lease while renewed, then gives it to the next claimant', async () => {
+    const node = await startCliNode(['--restore-claim-lease', '3000']);
+    const post = (query: string) =>
+      fetch(`${node.url}/v1/restore-claim?${query}`, { method: 'POST' });
+    const started = performance.now();
+    const until = (ms: number) => sleep(Math.max(0, started + ms - performance.now()));
+    const granted = await post('claimant=holder');
+    expect(granted.status).toBe(204);
+    expect(granted.headers.get('dcache-claim-lease')).toBe('3000');
+    const refused = await post('claimant=other');
+    expect(refused.status).toBe(409);
+    // Whole seconds until the lease lapses, rounded up: at most the lease, at least one.
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3);
+    expect(((await refused.json()) as ErrorBody).error.code).toBe('already_claimed');
+    await until(1500);
+    const renewed = await post('claimant=holder&renew=1');
+    expect(renewed.status).toBe(204);
+    expect(renewed.headers.get('dcache-claim-lease')).toBe('3000');
+    // Past the first lease, but the renewal holds it.
+    await until(3600);
+    expect((await post('claimant=other')).status).toBe(409);
+    // The holder goes quiet: once the renewed lease lapses, the next claimant takes over.
+    while ((await post('claimant=other')).status !== 204) {
+      expect(performance.now() - started).toBeLessThan(15_000);
+      await sleep(100);
+    }
+    expect(performance.now() - started).toBeGreaterThan(4400);
+    const lost = await post('claimant=holder&renew=1');
+    expect(lost.status).toBe(409);
+    expect(((await lost.json()) as ErrorBody).error.code).toBe('not_claimant');
+  });
+
+  it('never grants a renewal on a node started since the claim', async () => {
+    const first = await startCliNode([]);
+    const post = (node: CliNode, query: string) =>
+      fetch(`${node.url}/v1/restore-claim?${query}`, { method: 'POST' });
+    expect((await post(first, 'claimant=holder')).status).toBe(204);
+    await first.stop('SIGKILL');
+    const restarted = await startCliNode([]);
+    const renewal = await post(restarted, 'claimant=holder&renew=1');
+    expect(renewal.status).toBe(409);
+    expect(((await renewal.json()) as ErrorBody).error.code).toBe('not_claimant');
+    // The restarted node's restore is still free for whoever sees the restart.
+    expect((await post(restarted, 'claimant=next')).status).toBe(204);
+  });
+
+  it('ends a claim: released lets the next claimant in, done closes the start', async () => {
+    const node = await startCliNode([]);
+    const post = (query: string) =>
+      fetch(`${node.url}/v1/restore-claim?${query}`, { method: 'POST' });
+    const code = async (res: Response) => ((await res.json()) as ErrorBody).error.code;
+    expect((await post('claimant=a')).status).toBe(204);
+    expect((await post('claimant=b')).status).toBe(409);
+    expect((await post('claimant=a&end=released')).status).toBe(204);
+    expect((await post('claimant=b')).status).toBe(204);
+    const notHolder = await post('claimant=a&end=done');
+    expect(notHolder.status).toBe(409);
+    expect(await code(notHolder)).toBe('not_claimant');
+    expect((await post('claimant=b&end=done')).status).toBe(204);
+    for (const query of ['claimant=a', 'claimant=b', '']) {
+      const res = await post(query);
+      expect(res.status, query).toBe(409);
+      expect(await code(res)).toBe('already_restored');
+    }
+    const bad = await post('claimant=b&end=maybe');
+    expect(bad.status).toBe(400);
+    expect(await code(bad)).toBe('bad_end');
+    const anonymous = await post('end=done');
+    expect(anonymous.status).toBe(400);
+    expect(await code(anonymous)).toBe('bad_claimant');
+    const badRenew = await post('claimant=b&renew=yes');
+    expect(badRenew.status).toBe(400);
+    expect(await code(badRenew)).toBe('bad_renew');
+    const both = await post('claimant=b&renew=1&end=done');
+    expect(both.status).toBe(400);
+    expect(await code(both)).toBe('bad_end');
   });
 });

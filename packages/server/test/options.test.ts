@@ -72,6 +72,8 @@ describe('resolveOptions', () => {
       /tls\.cert and tls\.key must be a PEM certificate and its private key/,
     ],
     ['now', { now: 5 }, /now/],
+    ['restoreClaimLease', { restoreClaimLease: 299 }, /restoreClaimLease .*from 300 to 3600000/],
+    ['restoreClaimLease', { restoreClaimLease: 3_600_001 }, /restoreClaimLease/],
     ['misspelt option', { maxmemory: '1gb' }, /unknown option "maxmemory" \(known: maxMemory, /],
     ['address', { port: 1234 }, /unknown option "port" \(the address is listen\(\)'s/],
     ['address', { host: '0.0.0.0' }, /unknown option "host"/],

@@ -9,6 +9,7 @@ import type { RequestMetrics } from '../observability/metrics.js';
 import type { ResolvedOptions } from '../options.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import type { HintStore } from '../replication/hints.js';
+import type { RestoreClaim } from '../replication/restore-claim.js';
 import type { StoredValue } from '../operations/stored-value.js';
 
 /** What @hono/node-server passes as `c.env`; absent under other runtimes and `app.request()`. */
@@ -28,11 +29,8 @@ export interface NodeState {
    * without one). The middleware and the raw fast paths all ask it.
    */
   authorized(authorization: string | undefined): boolean;
-  /**
-   * True once per node start: the first client to ask restores this node's share. True again to
-   * that client when it names the same `claimant` (it retries a claim whose answer it lost).
-   */
-  claimRestore(claimant?: string): boolean;
+  /** Who restores this node start's share: one client at a time, on a lease (restore-claim.ts). */
+  readonly restoreClaim: RestoreClaim;
   /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */
   readonly hints: HintStore;
   /** The node's one flush time, shared with the memcached listener; settled before each request. */

@@ -21,6 +21,7 @@ import type { ReplicaStore } from '../replication/replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
 import { listingRoutes } from './routes/listing.js';
 import { HintStore } from '../replication/hints.js';
+import { RestoreClaim } from '../replication/restore-claim.js';
 import type { FenceReason } from '../replication/hints.js';
 import { throttledWarning } from '../observability/throttled-warning.js';
 
@@ -41,8 +42,6 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     node: options.nodeId,
   });
   const file = options.snapshotFile;
-  /** Who claimed this start's restore: '' for a claim without a claimant, undefined before any. */
-  let claimant: string | undefined;
   // The cases the mechanism cannot guarantee (never-stale.md §4): never silent, never a flood.
   let earlyFloor = 0;
   const earlyEviction = throttledWarning(
@@ -68,14 +67,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     cache,
     replicas,
     authorized: (authorization) => checker === undefined || checker(authorization),
-    claimRestore: (by) => {
-      if (claimant === undefined) {
-        claimant = by ?? '';
-        return true;
-      }
-      // The same claimant asking again lost the first answer (a timeout): it holds the claim.
-      return by !== undefined && by === claimant;
-    },
+    restoreClaim: new RestoreClaim(options.restoreClaimLease),
     hints: new HintStore({
       maxHints: options.maxHints,
       maxHintAge: options.maxHintAge,

@@ -25,6 +25,11 @@ export interface ReplicationOptions {
   /** How often hints are offered to their target, in ms. @default 250 */
   hintReplayInterval?: number;
   /**
+   * How long a client's claim to restore this node start holds without renewal, in ms: a
+   * claimer that crashed mid-restore is taken over by another client after it. @default 30000
+   */
+  restoreClaimLease?: number;
+  /**
    * The only nodes (`http(s)://host:port`) hints may be sent to; others are refused.
    * @default any http(s) origin
    */
@@ -39,6 +44,7 @@ export interface ReplicationResolved {
   readonly maxHints: number;
   readonly maxHintAge: number;
   readonly hintReplayInterval: number;
+  readonly restoreClaimLease: number;
   /** Origins (`new URL(peer).origin`), or undefined for any. */
   readonly peers: readonly string[] | undefined;
 }
@@ -51,11 +57,20 @@ export const REPLICATION_DEFAULTS = {
   maxHints: 100_000,
   maxHintAge: 300_000,
   hintReplayInterval: 250,
+  restoreClaimLease: 30_000,
 } as const;
 
-function ms(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`${name} must be a whole number of ms ≥ ${min}, got ${String(value)}`);
+/**
+ * A restore claim's lease: long enough for a renewal (every third of it) to arrive in time on a
+ * busy network, short enough that a crashed claimer's restore is taken over within the hour.
+ */
+const MIN_CLAIM_LEASE_MS = 300;
+const MAX_CLAIM_LEASE_MS = 3_600_000;
+
+function ms(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new RangeError(`${name} must be a whole number of ms ${range}, got ${String(value)}`);
   }
   return value;
 }
@@ -105,6 +120,12 @@ export function replicationOptions(options: ReplicationOptions): ReplicationReso
       'hintReplayInterval',
       options.hintReplayInterval ?? d.hintReplayInterval,
       1,
+    ),
+    restoreClaimLease: ms(
+      'restoreClaimLease',
+      options.restoreClaimLease ?? d.restoreClaimLease,
+      MIN_CLAIM_LEASE_MS,
+      MAX_CLAIM_LEASE_MS,
     ),
     peers: peers?.map((peer, i) => peerOrigin(`peers[${i}]`, peer)),
   };
