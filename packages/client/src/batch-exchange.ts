@@ -7,6 +7,8 @@ export interface RawAnswer {
   clock: number | undefined;
   /** The node's start (it changes when the node restarts). */
   start: string | undefined;
+  /** `Retry-After`, as sent (a refusal's: 503 `overloaded`). */
+  retryAfter: string | undefined;
 }
 
 export interface RawRequest {
@@ -67,6 +69,7 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
   #status = 0;
   #clock: number | undefined;
   #start: string | undefined;
+  #retryAfter: string | undefined;
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
@@ -115,6 +118,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.#clock = typeof clock === 'string' ? Number(clock) : undefined;
     const start = headers['dcache-start'];
     this.#start = typeof start === 'string' ? start : undefined;
+    const retryAfter = headers['retry-after'];
+    this.#retryAfter = typeof retryAfter === 'string' ? retryAfter : undefined;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -128,7 +133,13 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     const joined = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     // A plain Uint8Array, not a Buffer: msgpackr then hands out bins as Uint8Array too.
     const body = new Uint8Array(joined.buffer, joined.byteOffset, joined.byteLength);
-    this.#resolve({ status: this.#status, body, clock: this.#clock, start: this.#start });
+    this.#resolve({
+      status: this.#status,
+      body,
+      clock: this.#clock,
+      start: this.#start,
+      retryAfter: this.#retryAfter,
+    });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {

@@ -109,12 +109,17 @@ export class Cluster {
     return this.#nodes;
   }
 
+  /** The start the node's batch answers named last, if any has. */
+  lastStartOf(url: string): string | undefined {
+    return this.#starts.get(url)?.at(-1);
+  }
+
   /**
    * A member's batch answer named its start. One not seen before, after another: the node
    * restarted (empty, or from a snapshot with every entry unverified), perhaps too fast for the
    * failure detector to see it down, which is what otherwise restores a node. So it is taken as
    * back: fenced if this client owes it a fence, and restored from the other replicas (claimed
-   * once per node start, so by one client of many). Not while closing: a restore claimed then
+   * by one client of many at a time, on a lease). Not while closing: a restore claimed then
    * would copy nothing, and no other client could claim it.
    */
   #nodeStarted(url: string, start: string): void {
@@ -227,7 +232,7 @@ export class Cluster {
     }
     // A node that joins may be one that left and came back — a pod restarted behind a headless
     // Service whose records drop it meanwhile — holding what it had then (a snapshot, unverified):
-    // it gets the restore a node seen up again gets (one client per node start claims it), whose
+    // it gets the restore a node seen up again gets (one client of many claims it at a time), whose
     // copies verify what still stands and bring what it missed; and a fence first, since another
     // client may have restored it already, before this client's last writes without it
     // (node-return.ts). Nothing to copy or vouch with one replica.

@@ -86,6 +86,7 @@ export function dispatcherFetch(agent: () => Agent, timeoutMs: number) {
 class CollectingHandler implements Dispatcher.DispatchHandler {
   readonly #timer: NodeJS.Timeout;
   #status = 0;
+  #headers: Record<string, string | string[] | undefined> = {};
   #chunks: Buffer[] = [];
   #controller: Dispatcher.DispatchController | undefined;
   #settled = false;
@@ -113,9 +114,14 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) controller.abort(new Error('request abandoned'));
   }
 
-  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number): void {
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
     // Called again after a 1xx: the last status is the answer's.
     this.#status = statusCode;
+    this.#headers = headers;
     this.#chunks = [];
   }
 
@@ -129,7 +135,7 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     try {
       // Throws a RangeError for a status a Response cannot carry (outside 200–599: a broken
       // proxy, say); that must reject the caller, not leave it waiting.
-      response = new Response(null, { status: this.#status });
+      response = new Response(null, { status: this.#status, headers: headerPairs(this.#headers) });
     } catch (error) {
       this.fail(error instanceof Error ? error : new Error(String(error)));
       return;
@@ -150,4 +156,14 @@ class CollectingHandler implements Dispatcher.DispatchHandler {
     this.#settled = true;
     clearTimeout(this.#timer);
   }
+}
+
+/** The answer's headers for a Response: a repeated header once per value. */
+function headerPairs(headers: Record<string, string | string[] | undefined>): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value === 'string') pairs.push([name, value]);
+    else if (Array.isArray(value)) for (const each of value) pairs.push([name, each]);
+  }
+  return pairs;
 }

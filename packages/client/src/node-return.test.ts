@@ -42,13 +42,15 @@ function clusterStub() {
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-it("a restart seen while a return runs starts nothing; the failure detector's return still fences", async () => {
+it("a restart seen while a return runs waits for it to end; the failure detector's return still fences", async () => {
   const { cluster, fenceOnReturn, posts, releaseClaims } = clusterStub();
   const node = { url: 'http://a', holdOutUntil: vi.fn() } as unknown as NodeClient;
+  const claims = (): number => posts.filter((path) => path === '/v1/restore-claim').length;
   nodeRestarted(cluster, node);
   await turn();
   expect(posts).toEqual(['/v1/restore-claim']);
-  // Another new start while that restore runs: nothing more.
+  // Another new start while that restore runs: nothing more yet.
+  nodeRestarted(cluster, node);
   nodeRestarted(cluster, node);
   await turn();
   expect(posts).toEqual(['/v1/restore-claim']);
@@ -60,9 +62,27 @@ it("a restart seen while a return runs starts nothing; the failure detector's re
   expect(node.holdOutUntil).toHaveBeenCalledTimes(1);
   releaseClaims();
   await turn();
-  // Once both are done, a new start is a restart again.
+  // Both returns ended: the start seen meanwhile is returned to, once however often it was seen.
+  expect(claims()).toBe(3);
+  releaseClaims();
+  await turn();
+  expect(claims()).toBe(3);
+  // With nothing under way, a new start is a return at once.
   nodeRestarted(cluster, node);
   await turn();
-  expect(posts.filter((path) => path === '/v1/restore-claim')).toHaveLength(3);
+  expect(claims()).toBe(4);
   releaseClaims();
+});
+
+it('a restart seen during a return is not returned to once the client closes, or the node left', async () => {
+  const { cluster, posts, releaseClaims } = clusterStub();
+  const node = { url: 'http://a', holdOutUntil: vi.fn() } as unknown as NodeClient;
+  nodeRestarted(cluster, node);
+  await turn();
+  nodeRestarted(cluster, node);
+  (cluster as unknown as { closing: boolean }).closing = true;
+  releaseClaims();
+  await turn();
+  await turn();
+  expect(posts).toEqual(['/v1/restore-claim']);
 });

@@ -23,21 +23,34 @@ export function nodeReturned(cluster: Cluster, node: NodeClient): void {
 
 /**
  * A batch answer named a start of the node not seen before: it restarted, perhaps too fast for the
- * failure detector to see it down. Taken as a return, unless a return or a join of the node is
- * under way already: both restore it, and a join times its fence after writes still landing, which
- * a fence sent now would come before.
+ * failure detector to see it down. Taken as a return — once the returns and joins of the node
+ * under way have ended, if any is: a join times its fence after writes still landing, which a
+ * fence sent now would come before, and a restore under way stops once its claim's renewal meets
+ * the new start, which has a claim of its own to restore.
  */
 export function nodeRestarted(cluster: Cluster, node: NodeClient): void {
-  if ((returning.get(node) ?? 0) > 0) return;
+  if ((returning.get(node) ?? 0) > 0) {
+    restartedMeanwhile.add(node);
+    return;
+  }
   nodeReturned(cluster, node);
 }
 
 /** Returns (fence and restore) and joins under way, per node. */
 const returning = new WeakMap<NodeClient, number>();
+/** Nodes seen restarting while a return or join of theirs was under way: a return follows it. */
+const restartedMeanwhile = new WeakSet<NodeClient>();
 
 function runReturn(cluster: Cluster, node: NodeClient, work: Promise<void>): void {
   returning.set(node, (returning.get(node) ?? 0) + 1);
-  cluster.track(work.finally(() => returning.set(node, (returning.get(node) ?? 1) - 1)));
+  cluster.track(
+    work.finally(() => {
+      const left = (returning.get(node) ?? 1) - 1;
+      returning.set(node, left);
+      if (left > 0 || !restartedMeanwhile.delete(node)) return;
+      if (!cluster.closing && cluster.isMember(node)) nodeReturned(cluster, node);
+    }),
+  );
 }
 
 /**

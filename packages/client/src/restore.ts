@@ -7,6 +7,8 @@ import type { HashRing } from '@dcache/ring';
 import type { Cluster } from './cluster.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
+import { claimRestore, watchClaim } from './restore-claim.js';
+import type { ClaimLease } from './restore-claim.js';
 import type { BatchResult } from './wire.js';
 
 /** Keys per listing page (`GET /v1/keys?limit=`). */
@@ -39,11 +41,14 @@ export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string
   return { rows, cursor: next };
 }
 
-/** Waits so that `done` keys since `started` stay at or below `rate` a second. */
-async function paced(started: number, done: number, rate: number): Promise<void> {
-  const due = started + (done / rate) * 1000;
+/**
+ * Waits so that `done` keys since `started` stay at or below the cluster's `restoreRate` a second,
+ * or until close() begins: the restore then stops at its next page.
+ */
+async function paced(cluster: Cluster, started: number, done: number): Promise<void> {
+  const due = started + (done / cluster.restoreRate) * 1000;
   const wait = due - performance.now();
-  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  if (wait > 0) await cluster.waitUnlessClosing(wait);
 }
 
 /** Copies one listed key from `source` to `target`; true when the target applied it. */
@@ -70,19 +75,22 @@ async function copyKey(source: NodeClient, target: NodeClient, row: ListedKey): 
 }
 
 /**
- * Pages through `source`'s keys and copies to the nodes `targetsOf` names for each key.
- * Returns the keys applied; stops early when the client closes.
+ * Pages through `source`'s keys and copies to the nodes `targetsOf` names for each key. Resolves
+ * to 'stopped' when it stopped early because the client closes or `held` turned false (another
+ * client took the restore over), to 'listed' otherwise.
  */
 async function copyListed(
   cluster: Cluster,
   source: NodeClient,
   targetsOf: (row: ListedKey) => readonly NodeClient[],
-): Promise<void> {
+  held: () => boolean = () => true,
+): Promise<'listed' | 'stopped'> {
   const started = performance.now();
   let done = 0;
   let cursor: string | undefined;
   do {
-    if (cluster.closing || !cluster.isMember(source)) return;
+    if (cluster.closing || !held()) return 'stopped';
+    if (!cluster.isMember(source)) return 'listed';
     const query = `/v1/keys?limit=${RESTORE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
     const page = parseKeyPage(await cluster.transport.json(source.url, query));
     const copies: Promise<boolean>[] = [];
@@ -96,15 +104,17 @@ async function copyListed(
     cluster.counters.restoredKeys += applied.filter(Boolean).length;
     done += page.rows.length;
     cursor = page.cursor;
-    await paced(started, done, cluster.restoreRate);
+    await paced(cluster, started, done);
   } while (cursor !== undefined);
+  return 'listed';
 }
 
 /**
- * `returned` answered again after being marked down. The first client to claim it
- * (`POST /v1/restore-claim`: 204 to the first caller per node start, 409 after) copies to it the
- * keys it is a natural replica of from the other nodes that hold them. A node that restarted empty
- * gets back what it had; one that kept its data refuses older copies (412) and costs a listing.
+ * `returned` answered again after being marked down, or restarted. The client that claims it
+ * (restore-claim.ts: one client of many at a time, on a lease) copies to it the keys it is a
+ * natural replica of from the other nodes that hold them. A node that restarted empty gets back
+ * what it had; one that kept its data refuses older copies (412) and costs a listing. A client
+ * that finds it claimed watches the claim and takes the restore over if its holder goes quiet.
  * `claimed: 'restore anyway'`: also when another client claimed it (a fence since then undid what
  * that restore vouched for: node-return.ts).
  */
@@ -113,59 +123,45 @@ export async function restoreReturned(
   returned: NodeClient,
   claimed: 'skip' | 'restore anyway' = 'skip',
 ): Promise<void> {
-  const claim = await claimRestore(cluster, returned);
-  if (claim === 'failed' || (claim === 'taken' && claimed === 'skip')) return;
-  cluster.counters.restoresRun++;
-  const owners = (row: ListedKey): readonly NodeClient[] =>
-    cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
-  for (const source of cluster.nodes) {
-    if (source === returned || !source.up) continue;
-    // Only a replica of the key copies it: a stand-in's copy reaches it as a hint.
-    const fromReplica = (row: ListedKey): readonly NodeClient[] =>
-      cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
-    try {
-      await copyListed(cluster, source, fromReplica);
-    } catch (error) {
-      reportRestoreFailure(cluster, source, error);
-    }
+  const claimant = globalThis.crypto.randomUUID();
+  const claim = await claimRestore(cluster, returned, claimant);
+  if (claim.kind === 'failed') return;
+  if (claim.kind === 'claimed') return restoreUnder(cluster, returned, claim.lease);
+  if (claimed === 'restore anyway') return restoreUnder(cluster, returned, undefined);
+  if (claim.kind === 'taken') {
+    const restore = (lease: ClaimLease): Promise<void> => restoreUnder(cluster, returned, lease);
+    // Tracked on its own, not as part of the return: a restart of the node while the watch lasts
+    // (as long as another client's restore) is a return of its own, with its own fence.
+    cluster.track(watchClaim(cluster, returned, claimant, claim.retryAfterMs, restore));
   }
 }
 
-/** Waits before each further claim of a restore whose claim failed for a passing reason. */
-const CLAIM_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 4000];
-
-/**
- * Claims the restore of `returned` (`POST /v1/restore-claim`). A claim that timed out, lost its
- * connection or met a 5xx, 408 or 429 is asked again (after each of the retry delays) under the
- * same claimant, which the node answers 204 again if it had recorded the first: a claim the node
- * took while its answer was lost would otherwise leave the node unrestored by every client.
- * 'taken': another client claimed it (409); 'failed': refused otherwise (an older node without
- * the route, a bad token), the node went down or left, the client is closing, or every try failed.
- */
-async function claimRestore(
+/** Copies `returned`'s share to it from the other replicas, and ends `lease` (when held) after. */
+async function restoreUnder(
   cluster: Cluster,
   returned: NodeClient,
-): Promise<'claimed' | 'taken' | 'failed'> {
-  const path = `/v1/restore-claim?claimant=${globalThis.crypto.randomUUID()}`;
-  for (let attempt = 0; ; attempt++) {
-    // Claimed while closing, it would copy nothing, and no other client could claim it. A node
-    // seen down or removed since the last try is restored, if at all, on its next return.
-    if (cluster.closing) return 'failed';
-    if (attempt > 0 && (!returned.up || !cluster.isMember(returned))) return 'failed';
-    try {
-      await cluster.transport.post(returned.url, path);
-      return 'claimed';
-    } catch (error) {
-      if (isNodeRequestError(error) && error.status === 409) return 'taken';
-      // A 4xx is the node's answer to this request, except a timeout or a rate limit (a proxy's).
-      const passing =
-        !(isNodeRequestError(error) && error.refused) ||
-        error.status === 408 ||
-        error.status === 429;
-      const delay = CLAIM_RETRY_DELAYS_MS[attempt];
-      if (!passing || delay === undefined) return 'failed';
-      await cluster.waitUnlessClosing(delay);
+  lease: ClaimLease | undefined,
+): Promise<void> {
+  cluster.counters.restoresRun++;
+  const held = (): boolean => lease === undefined || !lease.lost;
+  const owners = (row: ListedKey): readonly NodeClient[] =>
+    cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
+  let outcome: 'listed' | 'stopped' = 'listed';
+  try {
+    for (const source of cluster.nodes) {
+      if (source === returned || !source.up) continue;
+      // Only a replica of the key copies it: a stand-in's copy reaches it as a hint.
+      const fromReplica = (row: ListedKey): readonly NodeClient[] =>
+        cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
+      try {
+        outcome = await copyListed(cluster, source, fromReplica, held);
+      } catch (error) {
+        reportRestoreFailure(cluster, source, error);
+      }
+      if (outcome === 'stopped') break;
     }
+  } finally {
+    await lease?.end(outcome === 'stopped' ? 'released' : 'done');
   }
 }
 

@@ -115,3 +115,39 @@ describe('Transport.reconnect', () => {
     expect(node.sockets.every((socket) => socket.destroyed)).toBe(true);
   });
 });
+
+describe('a refusal with Retry-After', () => {
+  it('carries its seconds in the NodeRequestError, from a batch and from a request through ky', async () => {
+    const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        const seconds = req.url === '/v1/batch' ? '7' : req.url === '/v1/fence' ? '12' : 'soon';
+        res.writeHead(req.url === '/v1/batch' ? 503 : 409, {
+          'content-type': 'application/json',
+          'retry-after': seconds,
+        });
+        res.end('{"error":{"code":"overloaded","message":"retry shortly"}}');
+      });
+    });
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const transport = new Transport({ timeout: 5000, token: undefined, tls: undefined });
+    try {
+      const refusal = (promise: Promise<unknown>) =>
+        promise.then(
+          () => undefined,
+          (error: unknown) => error as { status?: number; code?: string; retryAfter?: number },
+        );
+      const batch = await refusal(transport.batch(url, [['get', 'a']]));
+      expect(batch).toMatchObject({ status: 503, code: 'overloaded', retryAfter: 7 });
+      const post = await refusal(transport.post(url, '/v1/fence'));
+      expect(post).toMatchObject({ status: 409, retryAfter: 12 });
+      // An HTTP date or anything else but whole seconds reads as absent.
+      const other = await refusal(transport.post(url, '/v1/restore-claim'));
+      expect(other).toMatchObject({ status: 409, retryAfter: undefined });
+    } finally {
+      await transport.close();
+    }
+  });
+});

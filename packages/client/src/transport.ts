@@ -163,7 +163,7 @@ export class Transport {
       throw new NodeRequestError(node, `request failed: ${describe(cause)}`, { cause });
     }
     if (answer.status < 200 || answer.status > 299) {
-      throw httpError(node, answer.status, answer.body);
+      throw httpError(node, answer.status, answer.body, answer.retryAfter);
     }
     if (answer.clock !== undefined && this.#observeClock !== undefined) {
       this.#observeClock(answer.clock);
@@ -214,10 +214,14 @@ export class Transport {
     }
   }
 
-  /** `POST <path>` with no body (admin routes: fence, restore claim); rejects unless 2xx. */
-  async post(node: string, path: string): Promise<void> {
+  /**
+   * `POST <path>` with no body (admin routes: fence, restore claim); resolves to the answer's
+   * headers, rejects unless 2xx.
+   */
+  async post(node: string, path: string): Promise<Headers> {
     const response = await this.#request(node, `${node}${path}`, { method: 'post' });
     await bodyOf(response);
+    return response.headers;
   }
 
   /** True when `GET /healthz` answers 2xx within the timeout. */
@@ -262,7 +266,8 @@ export class Transport {
       throw new NodeRequestError(node, `request failed: ${describe(cause)}`, { cause });
     }
     if (response.ok) return response;
-    throw httpError(node, response.status, await bodyOf(response));
+    const retryAfter = response.headers.get('retry-after') ?? undefined;
+    throw httpError(node, response.status, await bodyOf(response), retryAfter);
   }
 }
 
@@ -275,7 +280,12 @@ function describe(error: unknown): string {
     : error.message;
 }
 
-function httpError(node: string, status: number, body: Uint8Array): NodeRequestError {
+function httpError(
+  node: string,
+  status: number,
+  body: Uint8Array,
+  retryAfter?: string,
+): NodeRequestError {
   let code: string | undefined;
   let message = `HTTP ${status}`;
   try {
@@ -287,5 +297,14 @@ function httpError(node: string, status: number, body: Uint8Array): NodeRequestE
   } catch {
     // Not the JSON error shape (a proxy's page, say): the status alone must do.
   }
-  return new NodeRequestError(node, message, { status, code });
+  return new NodeRequestError(node, message, {
+    status,
+    code,
+    retryAfter: retryAfterSeconds(retryAfter),
+  });
+}
+
+/** `Retry-After` as a number of seconds; an HTTP date or anything else reads as absent. */
+function retryAfterSeconds(header: string | undefined): number | undefined {
+  return header !== undefined && /^\d{1,9}$/.test(header) ? Number(header) : undefined;
 }

@@ -234,7 +234,7 @@ export async function startHoldingProxy(target: string | (() => string)): Promis
             'content-type': answer.headers.get('content-type') ?? '',
           };
           for (const [name, value] of answer.headers) {
-            if (name.startsWith('dcache-')) headers[name] = value;
+            if (name.startsWith('dcache-') || name === 'retry-after') headers[name] = value;
           }
           const send = (): void => {
             response.writeHead(answer.status, headers);

@@ -11,17 +11,20 @@ export class NodeRequestError extends DcacheError {
   readonly status: number | undefined;
   /** The node's error code (`{ error: { code } }`), when it sent one. */
   readonly code: string | undefined;
+  /** Seconds the answer asked to wait before trying again (`Retry-After`), when it said. */
+  readonly retryAfter: number | undefined;
 
   constructor(
     node: string,
     message: string,
-    options?: ErrorOptions & { status?: number; code?: string },
+    options?: ErrorOptions & { status?: number; code?: string; retryAfter?: number },
   ) {
     super(`${node}: ${message}`, options);
     this.name = 'NodeRequestError';
     this.node = node;
     this.status = options?.status;
     this.code = options?.code;
+    this.retryAfter = options?.retryAfter;
   }
 
   /** The node answered with a 4xx: it is up, the request was wrong (bad token, bad batch). */
