@@ -165,7 +165,10 @@ export function verbosityCommand(session: Session, buf: Buffer, t: Tokens): void
   reply(session, 'OK', noreply);
 }
 
-/** stats [settings|reset|items|slabs|sizes|conns|detail] */
+/** `stats` groups answered with an empty listing, as memcached 1.6 answers `extstore` unused. */
+const EMPTY_STATS = ['items', 'slabs', 'sizes', 'conns', 'cachedump', 'extstore'];
+
+/** stats [settings|reset|items|slabs|sizes|conns|extstore|detail] */
 export function statsCommand(session: Session, buf: Buffer, t: Tokens): void {
   const out = session.out;
   const shared = session.shared;
@@ -177,8 +180,8 @@ export function statsCommand(session: Session, buf: Buffer, t: Tokens): void {
     writeSettingsStats(out, shared);
   } else if (tokenIs(buf, t, 1, 'detail')) {
     out.ascii('CLIENT_ERROR usage: stats detail on|off|dump\r\n');
-  } else if (['items', 'slabs', 'sizes', 'conns', 'cachedump'].some((w) => tokenIs(buf, t, 1, w))) {
-    // dcache has no slab classes; an empty listing keeps memcached tools working.
+  } else if (EMPTY_STATS.some((w) => tokenIs(buf, t, 1, w))) {
+    // dcache has no slab classes or extstore; an empty listing keeps memcached tools working.
     out.ascii('END\r\n');
   } else {
     out.ascii('ERROR\r\n');

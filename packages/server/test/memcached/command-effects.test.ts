@@ -152,10 +152,10 @@ describe('memcached text commands: effects beyond the reply', () => {
     });
   });
 
-  test('the slab-level stats memcached tools list (items, slabs, sizes, conns, cachedump) are empty', () => {
+  test('the slab-level stats memcached tools list (items, slabs, sizes, conns, cachedump) and extstore are empty', () => {
     const { send } = session();
     send('set a 0 0 1\r\nx\r\n');
-    for (const sub of ['items', 'slabs', 'sizes', 'conns', 'cachedump 1 1']) {
+    for (const sub of ['items', 'slabs', 'sizes', 'conns', 'cachedump 1 1', 'extstore']) {
       expect(send(`stats ${sub}\r\n`)).toBe('END\r\n');
     }
   });
