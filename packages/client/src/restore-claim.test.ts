@@ -46,6 +46,23 @@ describe('claimRestore', () => {
     expect(await claimRestore(older.cluster, older.node, 'me')).toEqual({ kind: 'restored' });
   });
 
+  it('reads a claim every try of which failed for a passing reason as unanswered, while the node is up', async () => {
+    const unavailable = new NodeRequestError('http://a', 'HTTP 503', { status: 503 });
+    const { cluster, node, paths } = clusterStub([unavailable]);
+    expect(await claimRestore(cluster, node, 'me')).toEqual({ kind: 'unanswered' });
+    // The first try and three retries.
+    expect(paths).toHaveLength(4);
+    (node as unknown as { up: boolean }).up = false;
+    expect(await claimRestore(cluster, node, 'me')).toEqual({ kind: 'failed' });
+    const refusedOtherwise = clusterStub([
+      new NodeRequestError('http://a', 'HTTP 404', { status: 404 }),
+    ]);
+    expect(await claimRestore(refusedOtherwise.cluster, refusedOtherwise.node, 'me')).toEqual({
+      kind: 'failed',
+    });
+    expect(refusedOtherwise.paths).toHaveLength(1);
+  });
+
   it('renews a granted lease at a third of it, and ends it once', async () => {
     const { cluster, node, paths } = clusterStub([granted(300)]);
     const claim = await claimRestore(cluster, node, 'me');
@@ -146,6 +163,16 @@ describe('watchClaim', () => {
     seen.start = 'start-1';
     await first;
     expect(paths).toEqual(['/v1/restore-claim?claimant=me', '/v1/restore-claim?claimant=me']);
+    expect(restore).toHaveBeenCalledTimes(1);
+  });
+
+  it('asks again a claim that went unanswered, and restores once it is granted', async () => {
+    const unavailable = new NodeRequestError('http://a', 'HTTP 503', { status: 503 });
+    const answers: Answer[] = [unavailable, unavailable, unavailable, unavailable, granted(1000)];
+    const { cluster, node, paths } = clusterStub(answers);
+    const restore = vi.fn(async () => undefined);
+    await watchClaim(cluster, node, 'me', 1000, restore);
+    expect(paths).toHaveLength(5);
     expect(restore).toHaveBeenCalledTimes(1);
   });
 

@@ -17,21 +17,31 @@ const MAX_RENEWAL_MS = 20 * 60_000;
  * A watcher asks again at least this often, whatever the lease left: a holder that stops early
  * releases its claim, and the restore should not wait out the rest of that lease.
  */
-const WATCH_INTERVAL_MS = 5000;
+export const WATCH_INTERVAL_MS = 5000;
 /** Spreads the watchers of one claim, so they do not all ask at the same moment. */
 const WATCH_JITTER_MS = 500;
 
 /**
  * What a claim got. 'taken': another client holds it (`retryAfterMs`: until its lease lapses if it
- * is not renewed); 'restored': another client finished it; 'failed': refused otherwise (an older
- * node without the route, a bad token), the node went down or left, the client is closing, or
- * every try failed.
+ * is not renewed); 'restored': another client finished it; 'unanswered': every try failed for a
+ * passing reason (a timeout, a lost connection, a 5xx, 408 or 429) while the node stayed up and a
+ * member; 'failed': refused otherwise (an older node without the route, a bad token), the node
+ * went down or left, or the client is closing.
  */
 export type ClaimOutcome =
   | { kind: 'claimed'; lease: ClaimLease }
   | { kind: 'taken'; retryAfterMs: number }
   | { kind: 'restored' }
+  | { kind: 'unanswered' }
   | { kind: 'failed' };
+
+/** A failure that says nothing of the claim: a timeout, a lost connection, a 5xx, 408 or 429. */
+function passing(error: unknown): boolean {
+  // A 4xx is the node's answer to this request, except a timeout or a rate limit (a proxy's).
+  return (
+    !(isNodeRequestError(error) && error.refused) || error.status === 408 || error.status === 429
+  );
+}
 
 /** A held claim, renewed in the background at a third of its lease until it ends. */
 export class ClaimLease {
@@ -105,15 +115,10 @@ async function askWithRetries(cluster: Cluster, node: NodeClient, path: string):
     try {
       return await cluster.transport.post(node.url, path);
     } catch (error) {
-      // A 4xx is the node's answer to this request, except a timeout or a rate limit (a proxy's).
-      const passing =
-        !(isNodeRequestError(error) && error.refused) ||
-        error.status === 408 ||
-        error.status === 429;
       const delay = RETRY_DELAYS_MS[attempt];
       // While closing, nothing is asked twice: a claim then would copy nothing, and an end not
       // heard lapses with its lease rather than hold close() up.
-      if (!passing || delay === undefined || cluster.closing) throw error;
+      if (!passing(error) || delay === undefined || cluster.closing) throw error;
       await cluster.waitUnlessClosing(delay);
       // A node seen down or removed since is restored, if at all, on its next return.
       if (!node.up || !cluster.isMember(node) || cluster.closing) throw error;
@@ -135,6 +140,10 @@ export async function claimRestore(
     const leaseMs = Number.isSafeInteger(lease) && lease > 0 ? lease : NO_LEASE;
     return { kind: 'claimed', lease: new ClaimLease(cluster, node, path, leaseMs) };
   } catch (error) {
+    if (passing(error)) {
+      const stillThere = !cluster.closing && node.up && cluster.isMember(node);
+      return stillThere ? { kind: 'unanswered' } : { kind: 'failed' };
+    }
     if (!isNodeRequestError(error) || error.status !== 409) return { kind: 'failed' };
     // A node older than leases answers `already_claimed` with no Retry-After: held for good.
     if (error.code !== 'already_claimed' || error.retryAfter === undefined) {
@@ -150,9 +159,10 @@ const watched = new WeakMap<NodeClient, string | undefined>();
 /**
  * Another client holds the restore of `node`: asks again once its lease would lapse (or after
  * `WATCH_INTERVAL_MS`, if sooner), and again while it is renewed, and runs `restore` under the
- * claim if the holder went quiet (crashed) or released it. Ends once the claim is refused
- * otherwise (`already_restored`, or a failure), the node restarted again (a return of its own),
- * went down or left, or this client closes. Never rejects.
+ * claim if the holder went quiet (crashed) or released it. Also for a claim that went unanswered:
+ * asked again every `WATCH_INTERVAL_MS`. Ends once the claim is refused otherwise
+ * (`already_restored`, or a refusal), the node restarted again (a return of its own), went down or
+ * left, or this client closes. Never rejects.
  */
 export async function watchClaim(
   cluster: Cluster,
@@ -179,8 +189,9 @@ export async function watchClaim(
         await restore(claim.lease);
         return;
       }
-      if (claim.kind !== 'taken') return;
-      wait = claim.retryAfterMs;
+      if (claim.kind === 'unanswered') wait = WATCH_INTERVAL_MS;
+      else if (claim.kind === 'taken') wait = claim.retryAfterMs;
+      else return;
     }
   } finally {
     if (watched.get(node) === start) watched.delete(node);

@@ -7,7 +7,7 @@ import type { HashRing } from '@dcache/ring';
 import type { Cluster } from './cluster.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
-import { claimRestore, watchClaim } from './restore-claim.js';
+import { WATCH_INTERVAL_MS, claimRestore, watchClaim } from './restore-claim.js';
 import type { ClaimLease } from './restore-claim.js';
 import type { BatchResult } from './wire.js';
 
@@ -114,7 +114,8 @@ async function copyListed(
  * (restore-claim.ts: one client of many at a time, on a lease) copies to it the keys it is a
  * natural replica of from the other nodes that hold them. A node that restarted empty gets back
  * what it had; one that kept its data refuses older copies (412) and costs a listing. A client
- * that finds it claimed watches the claim and takes the restore over if its holder goes quiet.
+ * that finds it claimed, or whose claim went unanswered, watches the claim and takes the restore
+ * over if its holder goes quiet (or the node answers).
  * `claimed: 'restore anyway'`: also when another client claimed it (a fence since then undid what
  * that restore vouched for: node-return.ts).
  */
@@ -127,13 +128,15 @@ export async function restoreReturned(
   const claim = await claimRestore(cluster, returned, claimant);
   if (claim.kind === 'failed') return;
   if (claim.kind === 'claimed') return restoreUnder(cluster, returned, claim.lease);
-  if (claimed === 'restore anyway') return restoreUnder(cluster, returned, undefined);
-  if (claim.kind === 'taken') {
-    const restore = (lease: ClaimLease): Promise<void> => restoreUnder(cluster, returned, lease);
-    // Tracked on its own, not as part of the return: a restart of the node while the watch lasts
-    // (as long as another client's restore) is a return of its own, with its own fence.
-    cluster.track(watchClaim(cluster, returned, claimant, claim.retryAfterMs, restore));
+  if (claimed === 'restore anyway' && claim.kind !== 'unanswered') {
+    return restoreUnder(cluster, returned, undefined);
   }
+  if (claim.kind === 'restored') return;
+  const restore = (lease: ClaimLease): Promise<void> => restoreUnder(cluster, returned, lease);
+  const wait = claim.kind === 'taken' ? claim.retryAfterMs : WATCH_INTERVAL_MS;
+  // Tracked on its own, not as part of the return: a restart of the node while the watch lasts
+  // (as long as another client's restore) is a return of its own, with its own fence.
+  cluster.track(watchClaim(cluster, returned, claimant, wait, restore));
 }
 
 /** Copies `returned`'s share to it from the other replicas, and ends `lease` (when held) after. */
