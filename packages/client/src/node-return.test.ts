@@ -2,7 +2,7 @@ import { expect, it, vi } from 'vitest';
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
-import { nodeRestarted, nodeReturned } from './node-return.js';
+import { nodeJoined, nodeRestarted, nodeReturned } from './node-return.js';
 import { ReplicationCounters } from './replication-stats.js';
 
 /**
@@ -12,11 +12,14 @@ import { ReplicationCounters } from './replication-stats.js';
 function clusterStub() {
   const posts: string[] = [];
   const claims: (() => void)[] = [];
+  /** Nodes no longer members. */
+  const left = new Set<NodeClient>();
   const cluster = {
     closing: false,
+    nodes: [] as NodeClient[],
     fenceOnReturn: new Set<NodeClient>(),
     counters: new ReplicationCounters(),
-    isMember: () => true,
+    isMember: (node: NodeClient) => !left.has(node),
     track: (work: Promise<unknown>) => void work.catch(() => undefined),
     transport: {
       post: vi.fn((url: string, path: string) => {
@@ -37,6 +40,7 @@ function clusterStub() {
     fenceOnReturn: cluster.fenceOnReturn,
     posts,
     releaseClaims,
+    left,
   };
 }
 
@@ -44,7 +48,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 
 it("a restart seen while a return runs waits for it to end; the failure detector's return still fences", async () => {
   const { cluster, fenceOnReturn, posts, releaseClaims } = clusterStub();
-  const node = { url: 'http://a', holdOutUntil: vi.fn() } as unknown as NodeClient;
+  const node = { url: 'http://a', up: true, holdOutUntil: vi.fn() } as unknown as NodeClient;
   const claims = (): number => posts.filter((path) => path === '/v1/restore-claim').length;
   nodeRestarted(cluster, node);
   await turn();
@@ -74,15 +78,37 @@ it("a restart seen while a return runs waits for it to end; the failure detector
   releaseClaims();
 });
 
-it('a restart seen during a return is not returned to once the client closes, or the node left', async () => {
+it('a restart seen during a join is returned to once the join ends', async () => {
   const { cluster, posts, releaseClaims } = clusterStub();
-  const node = { url: 'http://a', holdOutUntil: vi.fn() } as unknown as NodeClient;
+  const node = { url: 'http://a', up: true, holdOutUntil: vi.fn() } as unknown as NodeClient;
+  nodeJoined(cluster, node);
+  await turn();
+  await turn();
+  // The join fences the node it takes in, then claims its restore.
+  expect(posts).toEqual(['/v1/fence', '/v1/restore-claim']);
   nodeRestarted(cluster, node);
   await turn();
-  nodeRestarted(cluster, node);
-  (cluster as unknown as { closing: boolean }).closing = true;
+  expect(posts).toEqual(['/v1/fence', '/v1/restore-claim']);
   releaseClaims();
   await turn();
   await turn();
-  expect(posts).toEqual(['/v1/restore-claim']);
+  expect(posts).toEqual(['/v1/fence', '/v1/restore-claim', '/v1/restore-claim']);
+  releaseClaims();
+});
+
+it('a restart seen during a return is not returned to once the client closes, the node left or is down', async () => {
+  for (const after of ['closing', 'left', 'down'] as const) {
+    const { cluster, posts, releaseClaims, left } = clusterStub();
+    const node = { url: 'http://a', up: true, holdOutUntil: vi.fn() } as unknown as NodeClient;
+    nodeRestarted(cluster, node);
+    await turn();
+    nodeRestarted(cluster, node);
+    if (after === 'closing') (cluster as unknown as { closing: boolean }).closing = true;
+    if (after === 'left') left.add(node);
+    if (after === 'down') (node as unknown as { up: boolean }).up = false;
+    releaseClaims();
+    await turn();
+    await turn();
+    expect(posts, after).toEqual(['/v1/restore-claim']);
+  }
 });

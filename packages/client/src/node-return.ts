@@ -48,7 +48,8 @@ function runReturn(cluster: Cluster, node: NodeClient, work: Promise<void>): voi
       const left = (returning.get(node) ?? 1) - 1;
       returning.set(node, left);
       if (left > 0 || !restartedMeanwhile.delete(node)) return;
-      if (!cluster.closing && cluster.isMember(node)) nodeReturned(cluster, node);
+      // A node down by now is returned to when the failure detector sees it up again.
+      if (!cluster.closing && cluster.isMember(node) && node.up) nodeReturned(cluster, node);
     }),
   );
 }

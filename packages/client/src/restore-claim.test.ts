@@ -49,7 +49,10 @@ describe('claimRestore', () => {
   it('reads a claim every try of which failed for a passing reason as unanswered, while the node is up', async () => {
     const unavailable = new NodeRequestError('http://a', 'HTTP 503', { status: 503 });
     const { cluster, node, paths } = clusterStub([unavailable]);
-    expect(await claimRestore(cluster, node, 'me')).toEqual({ kind: 'unanswered' });
+    expect(await claimRestore(cluster, node, 'me')).toEqual({
+      kind: 'unanswered',
+      retryAfterMs: 0,
+    });
     // The first try and three retries.
     expect(paths).toHaveLength(4);
     (node as unknown as { up: boolean }).up = false;
@@ -174,6 +177,16 @@ describe('watchClaim', () => {
     await watchClaim(cluster, node, 'me', 1000, restore);
     expect(paths).toHaveLength(5);
     expect(restore).toHaveBeenCalledTimes(1);
+  });
+
+  it('gives up after six rounds of claims that went unanswered', async () => {
+    const unavailable = new NodeRequestError('http://a', 'HTTP 503', { status: 503 });
+    const { cluster, node, paths } = clusterStub([unavailable]);
+    const restore = vi.fn(async () => undefined);
+    await watchClaim(cluster, node, 'me', 1000, restore);
+    // Each round is the first try and three retries.
+    expect(paths).toHaveLength(6 * 4);
+    expect(restore).not.toHaveBeenCalled();
   });
 
   it('stops once the claim is restored by another client, or the node restarted again', async () => {

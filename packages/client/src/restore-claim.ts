@@ -18,6 +18,12 @@ const MAX_RENEWAL_MS = 20 * 60_000;
  * releases its claim, and the restore should not wait out the rest of that lease.
  */
 export const WATCH_INTERVAL_MS = 5000;
+/**
+ * Rounds of a watch whose claims go unanswered (each the claim's tries and then a wait) before it
+ * gives up, about a minute: a node whose claim route keeps failing is restored, if at all, on its
+ * next return.
+ */
+const MAX_UNANSWERED_ROUNDS = 6;
 /** Spreads the watchers of one claim, so they do not all ask at the same moment. */
 const WATCH_JITTER_MS = 500;
 
@@ -32,14 +38,14 @@ export type ClaimOutcome =
   | { kind: 'claimed'; lease: ClaimLease }
   | { kind: 'taken'; retryAfterMs: number }
   | { kind: 'restored' }
-  | { kind: 'unanswered' }
+  | { kind: 'unanswered'; retryAfterMs: number }
   | { kind: 'failed' };
 
 /** A failure that says nothing of the claim: a timeout, a lost connection, a 5xx, 408 or 429. */
 function passing(error: unknown): boolean {
   // A 4xx is the node's answer to this request, except a timeout or a rate limit (a proxy's).
   return (
-    !(isNodeRequestError(error) && error.refused) || error.status === 408 || error.status === 429
+    isNodeRequestError(error) && (!error.refused || error.status === 408 || error.status === 429)
   );
 }
 
@@ -142,7 +148,9 @@ export async function claimRestore(
   } catch (error) {
     if (passing(error)) {
       const stillThere = !cluster.closing && node.up && cluster.isMember(node);
-      return stillThere ? { kind: 'unanswered' } : { kind: 'failed' };
+      if (!stillThere) return { kind: 'failed' };
+      const retryAfter = isNodeRequestError(error) ? error.retryAfter : undefined;
+      return { kind: 'unanswered', retryAfterMs: (retryAfter ?? 0) * 1000 };
     }
     if (!isNodeRequestError(error) || error.status !== 409) return { kind: 'failed' };
     // A node older than leases answers `already_claimed` with no Retry-After: held for good.
@@ -160,7 +168,8 @@ const watched = new WeakMap<NodeClient, string | undefined>();
  * Another client holds the restore of `node`: asks again once its lease would lapse (or after
  * `WATCH_INTERVAL_MS`, if sooner), and again while it is renewed, and runs `restore` under the
  * claim if the holder went quiet (crashed) or released it. Also for a claim that went unanswered:
- * asked again every `WATCH_INTERVAL_MS`. Ends once the claim is refused otherwise
+ * asked again `WATCH_INTERVAL_MS` (or its `Retry-After`) after the last try, for at most
+ * `MAX_UNANSWERED_ROUNDS` rounds in a row. Ends once the claim is refused otherwise
  * (`already_restored`, or a refusal), the node restarted again (a return of its own), went down or
  * left, or this client closes. Never rejects.
  */
@@ -176,6 +185,7 @@ export async function watchClaim(
   watched.set(node, start);
   try {
     let wait = retryAfterMs;
+    let unanswered = 0;
     for (;;) {
       const jitter = Math.random() * WATCH_JITTER_MS;
       await cluster.waitUnlessClosing(Math.min(wait, WATCH_INTERVAL_MS) + jitter);
@@ -189,9 +199,15 @@ export async function watchClaim(
         await restore(claim.lease);
         return;
       }
-      if (claim.kind === 'unanswered') wait = WATCH_INTERVAL_MS;
-      else if (claim.kind === 'taken') wait = claim.retryAfterMs;
-      else return;
+      if (claim.kind === 'unanswered') {
+        if (++unanswered >= MAX_UNANSWERED_ROUNDS) return;
+        // At least the interval; longer when the last answer asked for it (a 503 or 429's).
+        wait = Math.max(WATCH_INTERVAL_MS, claim.retryAfterMs);
+        continue;
+      }
+      if (claim.kind !== 'taken') return;
+      unanswered = 0;
+      wait = claim.retryAfterMs;
     }
   } finally {
     if (watched.get(node) === start) watched.delete(node);

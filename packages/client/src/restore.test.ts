@@ -1,4 +1,4 @@
-import { expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
@@ -17,6 +17,7 @@ function restoreStub() {
   const posts: string[] = [];
   const listed: string[] = [];
   const copied: string[] = [];
+  const tracked: Promise<unknown>[] = [];
   const node = (url: string, run: (op: unknown[]) => unknown[]) =>
     ({ url, up: true, run: vi.fn(async (op: unknown[]) => run(op)) }) as unknown as NodeClient;
   const returned = node('http://returned', (op) => {
@@ -32,8 +33,9 @@ function restoreStub() {
     isMember: () => true,
     lastStartOf: () => 'start-1',
     replicasOfStored: () => [returned.url, source.url],
-    waitUnlessClosing: (ms: number) => sleep(ms),
-    track: (work: Promise<unknown>) => void work,
+    // Retries and watches wait a few ms here instead of seconds.
+    waitUnlessClosing: (ms: number) => sleep(Math.min(ms, 5)),
+    track: (work: Promise<unknown>) => void tracked.push(work),
     reportBackgroundError: vi.fn(),
     transport: {
       post: vi.fn(async (_url: string, path: string) => {
@@ -55,7 +57,7 @@ function restoreStub() {
       }),
     },
   };
-  return { cluster: cluster as unknown as Cluster, returned, posts, listed, copied };
+  return { cluster: cluster as unknown as Cluster, returned, posts, listed, copied, tracked };
 }
 
 it('stops copying at its next page once a renewal finds the claim lost, and ends nothing', async () => {
@@ -112,4 +114,45 @@ it('stops at close() without waiting out the pause that paces it', async () => {
   await restoring;
   expect(performance.now() - closedAt).toBeLessThan(1000);
   expect(listed).toHaveLength(1);
+});
+
+describe('a claim every try of which went unanswered (503) while the node is up', () => {
+  /** Claims answered 503 four times (a first try and three retries), then `then`. */
+  function unansweredThen(stub: ReturnType<typeof restoreStub>, then: 'granted' | 'taken') {
+    let claims = 0;
+    stub.cluster.transport.post = vi.fn(async (_url: string, path: string) => {
+      stub.posts.push(path);
+      if (!path.includes('&') && ++claims <= 4) {
+        throw new NodeRequestError('http://returned', 'HTTP 503', { status: 503 });
+      }
+      if (!path.includes('&') && then === 'taken') {
+        throw new NodeRequestError('http://returned', 'HTTP 409', {
+          status: 409,
+          code: 'already_restored',
+        });
+      }
+      return new Headers(path.includes('&end=') ? {} : { 'dcache-claim-lease': '30000' });
+    });
+  }
+
+  it('is watched, and restored under the claim once the node grants it', async () => {
+    const stub = restoreStub();
+    unansweredThen(stub, 'granted');
+    await restoreReturned(stub.cluster, stub.returned);
+    expect(stub.listed).toHaveLength(0);
+    await Promise.all(stub.tracked);
+    expect(stub.listed).toHaveLength(PAGES);
+    expect(stub.cluster.counters.restoresRun).toBe(1);
+    expect(stub.posts.at(-1)).toMatch(/&end=done$/);
+  });
+
+  it("on a join ('restore anyway') is restored at once, without a claim", async () => {
+    const stub = restoreStub();
+    unansweredThen(stub, 'taken');
+    await restoreReturned(stub.cluster, stub.returned, 'restore anyway');
+    expect(stub.listed).toHaveLength(PAGES);
+    expect(stub.cluster.counters.restoresRun).toBe(1);
+    expect(stub.tracked).toHaveLength(0);
+    expect(stub.posts.some((path) => path.includes('&end='))).toBe(false);
+  });
 });

@@ -128,12 +128,12 @@ export async function restoreReturned(
   const claim = await claimRestore(cluster, returned, claimant);
   if (claim.kind === 'failed') return;
   if (claim.kind === 'claimed') return restoreUnder(cluster, returned, claim.lease);
-  if (claimed === 'restore anyway' && claim.kind !== 'unanswered') {
-    return restoreUnder(cluster, returned, undefined);
-  }
+  // Whatever became of the claim: held by another, done, or not answered while the node is up.
+  if (claimed === 'restore anyway') return restoreUnder(cluster, returned, undefined);
   if (claim.kind === 'restored') return;
   const restore = (lease: ClaimLease): Promise<void> => restoreUnder(cluster, returned, lease);
-  const wait = claim.kind === 'taken' ? claim.retryAfterMs : WATCH_INTERVAL_MS;
+  const wait =
+    claim.kind === 'taken' ? claim.retryAfterMs : Math.max(WATCH_INTERVAL_MS, claim.retryAfterMs);
   // Tracked on its own, not as part of the return: a restart of the node while the watch lasts
   // (as long as another client's restore) is a return of its own, with its own fence.
   cluster.track(watchClaim(cluster, returned, claimant, wait, restore));
