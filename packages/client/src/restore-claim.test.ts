@@ -30,6 +30,8 @@ function clusterStub(answers: Answer[]) {
 const granted = (leaseMs: number): Headers => new Headers({ 'dcache-claim-lease': `${leaseMs}` });
 const refused = (code: string | undefined, retryAfter?: number): NodeRequestError =>
   new NodeRequestError('http://a', `HTTP 409 ${code}`, { status: 409, code, retryAfter });
+/** The first claim of a watch: held by another client, its lease lapsing in 1 s. */
+const TAKEN = { kind: 'taken', retryAfterMs: 1000 } as const;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('claimRestore', () => {
@@ -147,7 +149,7 @@ describe('watchClaim', () => {
       granted(1000),
     ]);
     const restore = vi.fn(async () => undefined);
-    await watchClaim(cluster, node, 'me', 1000, restore);
+    await watchClaim(cluster, node, 'me', TAKEN, restore);
     expect(paths).toHaveLength(3);
     expect(restore).toHaveBeenCalledTimes(1);
   });
@@ -159,9 +161,9 @@ describe('watchClaim', () => {
     (cluster as unknown as { lastStartOf: () => string | undefined }).lastStartOf = () =>
       seen.start;
     const restore = vi.fn(async () => undefined);
-    const first = watchClaim(cluster, node, 'me', 1000, restore);
+    const first = watchClaim(cluster, node, 'me', TAKEN, restore);
     // A second return of the same start while the first watch runs: no second watcher.
-    await watchClaim(cluster, node, 'me-too', 1000, restore);
+    await watchClaim(cluster, node, 'me-too', TAKEN, restore);
     // The first batch answer from the node names its start: the same node start, still watched.
     seen.start = 'start-1';
     await first;
@@ -174,16 +176,46 @@ describe('watchClaim', () => {
     const answers: Answer[] = [unavailable, unavailable, unavailable, unavailable, granted(1000)];
     const { cluster, node, paths } = clusterStub(answers);
     const restore = vi.fn(async () => undefined);
-    await watchClaim(cluster, node, 'me', 1000, restore);
+    await watchClaim(cluster, node, 'me', TAKEN, restore);
     expect(paths).toHaveLength(5);
     expect(restore).toHaveBeenCalledTimes(1);
+  });
+
+  it('waits at most 5 s for a held claim, and at least the Retry-After of an unanswered one', async () => {
+    const busy = new NodeRequestError('http://a', 'HTTP 503', { status: 503, retryAfter: 30 });
+    const answers: Answer[] = [
+      refused('already_claimed', 20),
+      busy,
+      busy,
+      busy,
+      busy,
+      granted(1000),
+    ];
+    const { cluster, node } = clusterStub(answers);
+    const waits: number[] = [];
+    const stub = cluster as unknown as { waitUnlessClosing: (ms: number) => Promise<unknown> };
+    stub.waitUnlessClosing = (ms) => {
+      waits.push(ms);
+      return sleep(1);
+    };
+    const restore = vi.fn(async () => undefined);
+    await watchClaim(cluster, node, 'me', { kind: 'taken', retryAfterMs: 20_000 }, restore);
+    expect(restore).toHaveBeenCalledTimes(1);
+    // The watch's waits (with up to 0.5 s of jitter), around the claim's own retries (0.25, 1, 4 s).
+    const watchWaits = waits.filter((ms) => ![250, 1000, 4000].includes(ms));
+    expect(watchWaits).toHaveLength(3);
+    expect(watchWaits[0]).toBeGreaterThanOrEqual(5000);
+    expect(watchWaits[0]).toBeLessThan(5500);
+    expect(watchWaits[1]).toBeGreaterThanOrEqual(5000);
+    expect(watchWaits[1]).toBeLessThan(5500);
+    expect(watchWaits[2]).toBeGreaterThanOrEqual(30_000);
   });
 
   it('gives up after six rounds of claims that went unanswered', async () => {
     const unavailable = new NodeRequestError('http://a', 'HTTP 503', { status: 503 });
     const { cluster, node, paths } = clusterStub([unavailable]);
     const restore = vi.fn(async () => undefined);
-    await watchClaim(cluster, node, 'me', 1000, restore);
+    await watchClaim(cluster, node, 'me', TAKEN, restore);
     // Each round is the first try and three retries.
     expect(paths).toHaveLength(6 * 4);
     expect(restore).not.toHaveBeenCalled();
@@ -192,13 +224,13 @@ describe('watchClaim', () => {
   it('stops once the claim is restored by another client, or the node restarted again', async () => {
     const restored = clusterStub([refused('already_restored')]);
     const restore = vi.fn(async () => undefined);
-    await watchClaim(restored.cluster, restored.node, 'me', 1000, restore);
+    await watchClaim(restored.cluster, restored.node, 'me', TAKEN, restore);
     expect(restored.paths).toHaveLength(1);
 
     const restarted = clusterStub([granted(1000)]);
     let start = 'start-1';
     (restarted.cluster as unknown as { lastStartOf: () => string }).lastStartOf = () => start;
-    const watching = watchClaim(restarted.cluster, restarted.node, 'me', 1000, restore);
+    const watching = watchClaim(restarted.cluster, restarted.node, 'me', TAKEN, restore);
     start = 'start-2';
     await watching;
     expect(restarted.paths).toHaveLength(0);

@@ -17,7 +17,7 @@ const MAX_RENEWAL_MS = 20 * 60_000;
  * A watcher asks again at least this often, whatever the lease left: a holder that stops early
  * releases its claim, and the restore should not wait out the rest of that lease.
  */
-export const WATCH_INTERVAL_MS = 5000;
+const WATCH_INTERVAL_MS = 5000;
 /**
  * Rounds of a watch whose claims go unanswered (each the claim's tries and then a wait) before it
  * gives up, about a minute: a node whose claim route keeps failing is restored, if at all, on its
@@ -177,18 +177,17 @@ export async function watchClaim(
   cluster: Cluster,
   node: NodeClient,
   claimant: string,
-  retryAfterMs: number,
+  first: Extract<ClaimOutcome, { kind: 'taken' | 'unanswered' }>,
   restore: (lease: ClaimLease) => Promise<void>,
 ): Promise<void> {
   let start = cluster.lastStartOf(node.url);
   if (watched.has(node) && watched.get(node) === start) return;
   watched.set(node, start);
   try {
-    let wait = retryAfterMs;
-    let unanswered = 0;
+    let wait = waitAfter(first);
+    let unanswered = first.kind === 'unanswered' ? 1 : 0;
     for (;;) {
-      const jitter = Math.random() * WATCH_JITTER_MS;
-      await cluster.waitUnlessClosing(Math.min(wait, WATCH_INTERVAL_MS) + jitter);
+      await cluster.waitUnlessClosing(wait + Math.random() * WATCH_JITTER_MS);
       if (cluster.closing || !node.up || !cluster.isMember(node)) return;
       // A node this client had no batch answer from yet names its start now: the one watched.
       const current = cluster.lastStartOf(node.url);
@@ -201,15 +200,25 @@ export async function watchClaim(
       }
       if (claim.kind === 'unanswered') {
         if (++unanswered >= MAX_UNANSWERED_ROUNDS) return;
-        // At least the interval; longer when the last answer asked for it (a 503 or 429's).
-        wait = Math.max(WATCH_INTERVAL_MS, claim.retryAfterMs);
-        continue;
+      } else if (claim.kind === 'taken') {
+        unanswered = 0;
+      } else {
+        return;
       }
-      if (claim.kind !== 'taken') return;
-      unanswered = 0;
-      wait = claim.retryAfterMs;
+      wait = waitAfter(claim);
     }
   } finally {
     if (watched.get(node) === start) watched.delete(node);
   }
+}
+
+/**
+ * How long a watcher waits before it asks again: a held claim until its lease would lapse, but at
+ * most `WATCH_INTERVAL_MS`; an unanswered one at least that, longer when the last answer asked
+ * for it (a 503's or 429's `Retry-After`).
+ */
+function waitAfter(claim: Extract<ClaimOutcome, { kind: 'taken' | 'unanswered' }>): number {
+  return claim.kind === 'taken'
+    ? Math.min(claim.retryAfterMs, WATCH_INTERVAL_MS)
+    : Math.max(claim.retryAfterMs, WATCH_INTERVAL_MS);
 }

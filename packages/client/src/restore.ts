@@ -7,7 +7,7 @@ import type { HashRing } from '@dcache/ring';
 import type { Cluster } from './cluster.js';
 import { isNodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
-import { WATCH_INTERVAL_MS, claimRestore, watchClaim } from './restore-claim.js';
+import { claimRestore, watchClaim } from './restore-claim.js';
 import type { ClaimLease } from './restore-claim.js';
 import type { BatchResult } from './wire.js';
 
@@ -132,11 +132,9 @@ export async function restoreReturned(
   if (claimed === 'restore anyway') return restoreUnder(cluster, returned, undefined);
   if (claim.kind === 'restored') return;
   const restore = (lease: ClaimLease): Promise<void> => restoreUnder(cluster, returned, lease);
-  const wait =
-    claim.kind === 'taken' ? claim.retryAfterMs : Math.max(WATCH_INTERVAL_MS, claim.retryAfterMs);
   // Tracked on its own, not as part of the return: a restart of the node while the watch lasts
   // (as long as another client's restore) is a return of its own, with its own fence.
-  cluster.track(watchClaim(cluster, returned, claimant, wait, restore));
+  cluster.track(watchClaim(cluster, returned, claimant, claim, restore));
 }
 
 /** Copies `returned`'s share to it from the other replicas, and ends `lease` (when held) after. */
