@@ -14,8 +14,13 @@ interface FakeNode {
   url: string;
   start: string;
   claims: number;
-  /** What a restore claim is answered: 409 (claimed by another client) unless a test sets it. */
-  claimStatus: number;
+  /**
+   * What a restore claim is answered: 409 (claimed by another client) unless a test sets it, or
+   * a function of the claim's number (1 for the first); 204 grants a 30 s lease.
+   */
+  claimStatus: number | ((claim: number) => number);
+  /** The path of every claim request, renewals and ends included. */
+  claimPaths: string[];
   server: Server;
 }
 
@@ -41,7 +46,15 @@ async function fakeNode(start: string): Promise<FakeNode> {
         response.end(pack(ops.map(() => [404, null, 0])));
       } else if (request.url?.startsWith('/v1/restore-claim') === true) {
         node.claims++;
-        response.writeHead(node.claimStatus, { 'content-type': 'application/json' });
+        node.claimPaths.push(request.url);
+        const status =
+          typeof node.claimStatus === 'number' ? node.claimStatus : node.claimStatus(node.claims);
+        if (status === 204) {
+          response.writeHead(204, { 'dcache-claim-lease': '30000' });
+          response.end();
+          return;
+        }
+        response.writeHead(status, { 'content-type': 'application/json' });
         response.end('{"error":{"code":"claim_refused","message":"refused"}}');
       } else {
         response.writeHead(200, { 'content-type': 'application/json' });
@@ -49,7 +62,7 @@ async function fakeNode(start: string): Promise<FakeNode> {
       }
     });
   });
-  const node: FakeNode = { url: '', start, claims: 0, claimStatus: 409, server };
+  const node: FakeNode = { url: '', start, claims: 0, claimStatus: 409, claimPaths: [], server };
   node.url = await listenOnLoopback(server);
   nodes.push(node);
   return node;
@@ -62,7 +75,7 @@ async function touchBoth(client: DistributedCacheClient): Promise<void> {
 
 /** Node `a` restarted, as a client of `a` and `b` sees it; `a` answers restore claims `status`. */
 async function restartSeen(
-  claimStatus: number,
+  claimStatus: FakeNode['claimStatus'],
 ): Promise<{ a: FakeNode; client: DistributedCacheClient }> {
   const a = await fakeNode('1000');
   const b = await fakeNode('2000');
@@ -128,6 +141,19 @@ describe('a node start seen in batch answers', () => {
     const closeMs = performance.now() - closing;
     expect(closeMs, 'close() waited for the next try').toBeLessThan(2000);
     expect(a.claims).toBe(3);
+  });
+
+  it('watches a claim whose every try went unanswered, and restores once the node grants it', async () => {
+    // Four 503s: the first try and its three retries (0.25, 1 and 4 s), then one round of the watch.
+    const { a, client } = await restartSeen((claim) => (claim <= 4 ? 503 : 204));
+    await waitFor(() => a.claimPaths.some((path) => path.endsWith('&end=done')), 'the restore', {
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    const claims = a.claimPaths.filter((path) => !path.includes('&'));
+    expect(claims).toHaveLength(5);
+    expect(new Set(claims).size).toBe(1);
+    expect(client.getReplicationStats().restoresRun).toBe(1);
   });
 
   it('does not ask again after a refusal that is not passing (a 4xx other than 409)', async () => {
