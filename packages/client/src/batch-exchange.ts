@@ -118,7 +118,8 @@ class AnswerHandler implements Dispatcher.DispatchHandler {
     this.#clock = typeof clock === 'string' ? Number(clock) : undefined;
     const start = headers['dcache-start'];
     this.#start = typeof start === 'string' ? start : undefined;
-    const retryAfter = headers['retry-after'];
+    // Only a refusal's is read (a 503 `overloaded`): not a lookup per answered batch.
+    const retryAfter = statusCode >= 300 ? headers['retry-after'] : undefined;
     this.#retryAfter = typeof retryAfter === 'string' ? retryAfter : undefined;
   }
 

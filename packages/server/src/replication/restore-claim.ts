@@ -38,11 +38,8 @@ export class RestoreClaim {
   claim(claimant: string | undefined): ClaimAnswer {
     if (this.#restored) return { granted: false, reason: 'restored' };
     const now = this.#now();
-    if (claimant !== undefined && claimant === this.#holder) {
-      this.#until = now + this.#leaseMs;
-      return { granted: true, leaseMs: this.#leaseMs };
-    }
-    if (this.#holder !== undefined && this.#until > now) {
+    const heldByAnother = this.#holder !== undefined && this.#holder !== claimant;
+    if (heldByAnother && this.#until > now) {
       return { granted: false, reason: 'claimed', retryAfterMs: this.#until - now };
     }
     if (claimant === undefined) {

@@ -55,6 +55,12 @@ function leaseGranted(leaseMs: number | undefined): Response {
   return new Response(null, { status: 204, headers: { 'dcache-claim-lease': String(leaseMs) } });
 }
 
+/** The claimant a renewal or an end names: it needs one. */
+function holding(claimant: string | undefined): string {
+  if (claimant !== undefined) return claimant;
+  throw new HttpError(400, 'bad_claimant', 'renewing or ending a claim needs its claimant');
+}
+
 function restored(): HttpError {
   return new HttpError(409, 'already_restored', 'another client restored this node already');
 }
@@ -101,18 +107,15 @@ export function listingRoutes(node: NodeState): Hono<AppEnv> {
       const claimant = claimantParam(c.req.query('claimant'));
       const end = endParam(c.req.query('end'));
       const renew = renewParam(c.req.query('renew'));
-      if (end !== undefined || renew) {
-        if (claimant === undefined) {
-          throw new HttpError(400, 'bad_claimant', 'renewing or ending a claim needs its claimant');
-        }
-        if (end !== undefined && renew) {
-          throw new HttpError(400, 'bad_end', 'a claim is either renewed or ended, not both');
-        }
-        if (end !== undefined) {
-          if (!node.restoreClaim.end(claimant, end)) throw notClaimant();
-          return new Response(null, { status: 204 });
-        }
-        const renewed = node.restoreClaim.renew(claimant);
+      if (end !== undefined && renew) {
+        throw new HttpError(400, 'bad_end', 'a claim is either renewed or ended, not both');
+      }
+      if (end !== undefined) {
+        if (!node.restoreClaim.end(holding(claimant), end)) throw notClaimant();
+        return new Response(null, { status: 204 });
+      }
+      if (renew) {
+        const renewed = node.restoreClaim.renew(holding(claimant));
         if (!renewed.granted) throw renewed.reason === 'restored' ? restored() : notClaimant();
         return leaseGranted(renewed.leaseMs);
       }
