@@ -281,6 +281,12 @@ export class LruCache<V> {
     if (typeof version !== 'number') {
       throw new TypeError(`compareAndSet: version must be a number, got ${describe(version)}`);
     }
+    // Versions are whole numbers from 1 up: anything else is a caller's bug, not a changed entry.
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new RangeError(
+        `compareAndSet: version must be an integer from 0 to 2^53 - 1, got ${describe(version)}`,
+      );
+    }
     const ttl = resolveTtl(options, this.#defaultTtl, 'compareAndSet');
     const keep = keepAccessOf(options, 'compareAndSet');
     const size = measureEntry(this.#sizeOf, key, value);

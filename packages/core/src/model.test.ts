@@ -333,7 +333,8 @@ function applyReal(cache: LruCache<number>, op: Op, clock: { now: number }): unk
       return true;
     }
     case 'cas': {
-      const version = op.current ? (cache.peekEntry(op.key)?.version ?? -1) : -1;
+      // Versions start at 1: 0 is a stale version of every entry.
+      const version = op.current ? (cache.peekEntry(op.key)?.version ?? 0) : 0;
       return cache.compareAndSet(
         op.key,
         op.value,

@@ -29,6 +29,13 @@ describe('options', () => {
     ['onEvict not a function', { maxItems: 1, onEvict: 'x' }, TypeError, /onEvict/],
     ['now not a function', { maxItems: 1, now: 1 }, TypeError, /now/],
     ['sweepInterval negative', { maxItems: 1, sweepInterval: -1 }, RangeError, /sweepInterval/],
+    // Node cannot hold a longer timer: it would warn and sweep every 1 ms instead.
+    [
+      'sweepInterval past a timer',
+      { maxItems: 1, sweepInterval: 2 ** 31 },
+      RangeError,
+      /sweepInterval/,
+    ],
     ['an unknown option', { maxItems: 1, maxSize: 10 }, TypeError, /unknown option "maxSize"/],
   ])('rejects %s', (_name, options, type, message) => {
     expect(make(options)).toThrow(type);

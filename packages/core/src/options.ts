@@ -8,6 +8,8 @@ export const MAX_ENTRIES = 2 ** 24;
 
 /** Default period of the background sweep of expired entries, in ms. */
 export const DEFAULT_SWEEP_INTERVAL = 1000;
+/** The longest delay a Node timer holds; past it Node warns and fires after 1 ms instead. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export interface ResolvedOptions<V> {
   maxMemory: number;
@@ -67,9 +69,14 @@ export function resolveOptions<V>(options: LruCacheOptions<V>): ResolvedOptions<
   if (onEvict !== undefined) assertFunction(onEvict, 'LruCache: option onEvict');
   if (now !== undefined) assertFunction(now, 'LruCache: option now');
   if (sweepInterval !== undefined) {
-    if (typeof sweepInterval !== 'number' || !Number.isFinite(sweepInterval) || sweepInterval < 0) {
+    if (
+      typeof sweepInterval !== 'number' ||
+      !Number.isFinite(sweepInterval) ||
+      sweepInterval < 0 ||
+      sweepInterval > MAX_TIMER_MS
+    ) {
       throw new RangeError(
-        `LruCache: option sweepInterval must be a finite number of ms ≥ 0 (0 = no timer), got ${describe(sweepInterval)}`,
+        `LruCache: option sweepInterval must be a number of ms from 0 (no timer) to ${MAX_TIMER_MS}, got ${describe(sweepInterval)}`,
       );
     }
   }

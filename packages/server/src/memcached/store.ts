@@ -122,6 +122,8 @@ export class ProtocolStore {
     version: number,
     ttlMs: number,
   ): CompareAndSetResult {
+    // A CAS unique beyond 2^53 (casToVersion's -1) names no version the core ever issues.
+    if (version < 0) return this.cache.peekEntry(key) === undefined ? 'not_found' : 'exists';
     const ttl = ttlMs === EXPIRED ? 0 : ttlMs;
     const result = this.cache.compareAndSet(key, value, version, { ttl });
     if (result === 'stored' && ttlMs === EXPIRED) this.cache.delete(key);

@@ -66,6 +66,17 @@ describe('memcached text commands: effects beyond the reply', () => {
     expect(stat('store_too_large')).toBe(1);
   });
 
+  test('a cas unique beyond 2^53 matches no item: EXISTS or NOT_FOUND, text and meta', () => {
+    const { send } = session();
+    send('set k 0 0 1\r\nx\r\n');
+    const huge = '18446744073709551615';
+    expect(send(`cas k 0 0 1 ${huge}\r\ny\r\ncas none 0 0 1 ${huge}\r\ny\r\n`)).toBe(
+      'EXISTS\r\nNOT_FOUND\r\n',
+    );
+    expect(send(`ms k 1 C${huge}\r\ny\r\nms none 1 C${huge}\r\ny\r\n`)).toBe('EX\r\nNF\r\n');
+    expect(send('get k\r\n')).toBe('VALUE k 0 1\r\nx\r\nEND\r\n');
+  });
+
   test('stats count touch, delete and cas hits and misses, each apart', () => {
     const { send, stat } = session();
     send('set k 0 0 1\r\nx\r\n');
