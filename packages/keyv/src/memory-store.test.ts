@@ -32,6 +32,36 @@ describe('DcacheMemoryStore', () => {
     expect(cache.size).toBe(0);
   });
 
+  it("with Keyv's useKeyPrefix: false, clear() empties the cache, as Keyv's Map store does", async () => {
+    const store = new DcacheMemoryStore({ maxItems: 10 });
+    const keyv = new Keyv({ store, useKeyPrefix: false });
+    const withMap = new Keyv({ store: new Map(), useKeyPrefix: false });
+    for (const k of [keyv, withMap]) {
+      await k.set('a', 1);
+      await k.set('b', 2);
+    }
+    // Keyv still names the store's namespace, yet hands over bare keys.
+    expect(store.namespace).toBe('keyv');
+    expect([...store.cache.keys()].sort()).toEqual(['a', 'b']);
+    await keyv.clear();
+    await withMap.clear();
+    expect([await keyv.get('a'), await keyv.get('b'), store.cache.size]).toEqual([
+      undefined,
+      undefined,
+      0,
+    ]);
+    expect(await withMap.get('a')).toBeUndefined();
+  });
+
+  it('a store that only reads bare keys clears them too', async () => {
+    const cache = new LruCache<unknown>({ maxItems: 10 });
+    await new Keyv({ store: new DcacheMemoryStore(cache), useKeyPrefix: false }).set('a', 1);
+    const keyv = new Keyv({ store: new DcacheMemoryStore(cache), useKeyPrefix: false });
+    expect(await keyv.get('a')).toBe(1);
+    await keyv.clear();
+    expect(cache.size).toBe(0);
+  });
+
   it('answers false when the cache refuses an entry, which Keyv returns', async () => {
     const keyv = new Keyv({ store: new DcacheMemoryStore({ maxMemory: 4096, maxEntrySize: 512 }) });
     expect(await keyv.set('big', 'x'.repeat(1000))).toBe(false);
