@@ -274,6 +274,39 @@ describe('ReplicaStore tombstones', () => {
   });
 });
 
+describe('ReplicaStore lost-value floor', () => {
+  it('a value gone by expiry or eviction raises the floor past its stamp; overwrites and deletes do not', () => {
+    let now = 1_000;
+    const store = createReplicaStore(
+      { maxMemory: 4000, maxItems: undefined, defaultTtl: 0, now: () => now },
+      { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => WALL },
+    );
+    const at = S + 100 * STAMPS_PER_MS;
+    store.write('a', value('1'), undefined, null, at + 10);
+    store.write('a', value('2'), undefined, null, at + 20);
+    store.remove('a', at + 30);
+    expect(store.replicaStats.lostValueFloor).toBe(0);
+    expect(store.vouchingFloor()).toBeLessThan(at);
+
+    store.write('short', value('x'), 1000, null, at + 40);
+    now += 1001;
+    expect(store.lookup('short')).toBeUndefined();
+    expect(store.replicaStats.lostValueFloor).toBe(at + 40);
+    expect(store.vouchingFloor()).toBe(at + 40);
+
+    // Filling the memory evicts 'old' first (least recently used), then more.
+    store.write('old', value('y'.repeat(100)), undefined, null, at + 50);
+    for (let i = 0; i < 40; i++) store.write(`k${i}`, value('x'.repeat(100)), undefined, null);
+    expect(store.peekRaw('old')).toBeUndefined();
+    expect(store.replicaStats.lostValueFloor).toBeGreaterThanOrEqual(at + 50);
+    expect(store.vouchingFloor()).toBe(store.replicaStats.lostValueFloor);
+    // A level, like tombstoneFloor: a stats reset keeps it.
+    const floor = store.replicaStats.lostValueFloor;
+    store.resetStats();
+    expect(store.replicaStats.lostValueFloor).toBe(floor);
+  });
+});
+
 describe('ReplicaStore fence', () => {
   it('hides what it held from the plain view until verified or rewritten', () => {
     const store = newStore();

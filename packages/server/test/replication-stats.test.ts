@@ -35,6 +35,7 @@ const NAMES: [stat: string, metric: string][] = [
   ['tombstones', 'dcache_tombstones'],
   ['tombstonesEvictedEarly', 'dcache_tombstones_evicted_early_total'],
   ['tombstoneFloor', 'dcache_tombstone_floor'],
+  ['lostValueFloor', 'dcache_lost_value_floor'],
   ['restoredKeys', 'dcache_restored_keys_total'],
   ['clockSkewRejections', 'dcache_clock_skew_rejections_total'],
   ['unvouchedReads', 'dcache_unvouched_reads_total'],

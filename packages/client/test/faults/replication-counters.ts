@@ -18,7 +18,12 @@ export const NODE_COUNTERS = [
   'clockSkewRejections',
   'staleReadsPrevented',
 ] as const;
-export const NODE_LEVELS = ['hintsPending', 'tombstones', 'tombstoneFloor'] as const;
+export const NODE_LEVELS = [
+  'hintsPending',
+  'tombstones',
+  'tombstoneFloor',
+  'lostValueFloor',
+] as const;
 export type NodeCounter = (typeof NODE_COUNTERS)[number] | (typeof NODE_LEVELS)[number];
 
 export const CLIENT_COUNTERS = [

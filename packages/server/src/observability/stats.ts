@@ -35,6 +35,10 @@ const GAUGES: Readonly<Record<string, [name: string, help: string]>> = {
     'dcache_tombstone_floor',
     'Stamp of the newest tombstone evicted before its grace: absences at or below it are unproven.',
   ],
+  lostValueFloor: [
+    'dcache_lost_value_floor',
+    'Stamp of the newest value gone by expiry or eviction: absences at or below it are unproven.',
+  ],
   hintsPending: ['dcache_hints_pending', 'Keys held as hints for nodes that missed writes.'],
 };
 

@@ -47,6 +47,11 @@ export interface ReplicaStats {
   tombstones: number;
   tombstonesEvictedEarly: number;
   tombstoneFloor: number;
+  /**
+   * Stamp of the newest value that left by expiry or eviction: a miss here proves nothing at or
+   * below it (the key may have held a newer write than a returning replica's copy).
+   */
+  lostValueFloor: number;
   restoredKeys: number;
   clockSkewRejections: number;
   /**
@@ -132,6 +137,7 @@ export class ReplicaStore {
     tombstones: 0,
     tombstonesEvictedEarly: 0,
     tombstoneFloor: 0,
+    lostValueFloor: 0,
     restoredKeys: 0,
     clockSkewRejections: 0,
     unvouchedReads: 0,
@@ -212,12 +218,14 @@ export class ReplicaStore {
 
   /**
    * The highest stamp at or below which a miss here proves nothing (§4): an evicted tombstone,
-   * a flush, this node's start (it knows nothing older), and tombstones long expired.
+   * a value gone by expiry or eviction, a flush, this node's start (it knows nothing older), and
+   * tombstones long expired.
    */
   vouchingFloor(): number {
     this.flush.settle();
     return Math.max(
       this.#stats.tombstoneFloor,
+      this.#stats.lostValueFloor,
       this.#flushStamp,
       this.startStamp,
       stampAt(this.#wall() - this.#grace),
@@ -598,7 +606,9 @@ export class ReplicaStore {
     this.#deletes = 0;
     this.#tombstoneWrites = 0;
     for (const name of Object.keys(this.#stats) as (keyof ReplicaStats)[]) {
-      if (name !== 'tombstones' && name !== 'tombstoneFloor') this.#stats[name] = 0;
+      if (name !== 'tombstones' && name !== 'tombstoneFloor' && name !== 'lostValueFloor') {
+        this.#stats[name] = 0;
+      }
     }
   }
 
@@ -630,9 +640,21 @@ export class ReplicaStore {
     this.#stats.tombstones = tombstones;
   }
 
-  /** The core's `onEvict`: keeps the tombstone count, and notices tombstones evicted early. */
+  /**
+   * The core's `onEvict`: keeps the tombstone count, notices tombstones evicted early, and raises
+   * the floor past values that left by expiry or eviction.
+   */
   evicted(key: string, value: StoredValue, reason: string): void {
-    if (!value.tombstone) return;
+    if (!value.tombstone) {
+      // The key may have held a write newer than a returning replica's copy (an overwrite that
+      // then expired or was evicted here): this node's miss must not vouch for that copy. One
+      // floor for every key, as there is no room to remember each lost key.
+      if (reason === 'evict' || reason === 'expire') {
+        const stamp = stampOf(value);
+        if (stamp > this.#stats.lostValueFloor) this.#stats.lostValueFloor = stamp;
+      }
+      return;
+    }
     this.#stats.tombstones--;
     if (reason !== 'evict') return;
     // Evicted for room before its grace ran out: absences at or below its stamp are unproven.
