@@ -6,7 +6,7 @@ import { HashRing } from '@dcache/ring';
 import { decodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import { useNemesis } from './faults/use-nemesis.js';
-import { nodeCounter, rawGets } from './raw-node.js';
+import { nodeCounter, rawGet, rawGets } from './raw-node.js';
 import { waitFor } from './cluster.js';
 
 const fixture = useNemesis();
@@ -79,4 +79,50 @@ describe('hinted handoff', () => {
     for (const key of overwritten) expect(await reader.get(key)).toBe('v1');
     for (const key of deleted) expect(await reader.get(key)).toBeUndefined();
   });
+
+  it("a stand-in's copy goes when its hints turn into a fence (a hinted key it no longer held), so no later fault serves it", async () => {
+    const nemesis = await fixture.start({ nodes: 3 });
+    const [a, b, c] = nemesis.urls as [string, string, string];
+    const ring = new HashRing(nemesis.urls);
+    /**
+     * Keys whose natural replicas are node 0, their primary (so a read reaches it and finds it
+     * down), and node 1: node 2 stands in while node 0 is down.
+     */
+    const onAandB = (prefix: string): string => {
+      for (let n = 0; ; n++) {
+        const key = `${prefix}:${n}`;
+        const [first, second] = ring.getN(key, 2);
+        if (first === a && second === b) return key;
+      }
+    };
+    const kept = onAandB('kept');
+    const expiring = onAandB('expiring');
+    const client = fixture.keep(
+      new DistributedCacheClient(nemesis.urls, { failureThreshold: 1, probeInterval: 100 }),
+    );
+    expect(await client.set(kept, 'v0')).toBe(true);
+    await nemesis.kill(0);
+    await waitFor(async () => {
+      await client.get(kept);
+      return (await client.getStats()).nodes.some((node) => node.node === a && !node.up);
+    }, 'node 0 marked down');
+    expect(await client.set(kept, 'v1')).toBe(true);
+    expect(await client.set(expiring, 'x', { ttl: 300 })).toBe(true);
+    await waitFor(() => client.getReplicationStats().hintsHandedOff >= 2, 'the hints handed off');
+    // Stand-ins are asked first: node 2 holds both hints, and the first key as a stand-in.
+    expect(await nodeCounter(c, 'hintsPending')).toBe(2);
+    expect((await rawGet(c, kept))[0]).toBe(200);
+    // The second key expires on the stand-in, which then cannot hand it over: it fences node 0.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await nemesis.restart(0, 'empty');
+    await waitFor(async () => (await nodeCounter(c, 'hintsDropped')) >= 2, 'the hints dropped', {
+      timeoutMs: 10_000,
+    });
+    await waitFor(async () => (await nodeCounter(a, 'fences')) >= 1, 'node 0 fenced', {
+      timeoutMs: 10_000,
+    });
+    // Its copy of the first key, held only as a stand-in, is gone with the hint.
+    expect((await rawGet(c, kept))[0]).toBe(404);
+    expect(await client.get(kept)).toBe('v1');
+  }, 40_000);
 });

@@ -7,14 +7,16 @@ const B = 'http://127.0.0.1:2';
 function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
   let now = 0;
   const fenced: [string, number, string][] = [];
+  const standInsDropped: string[] = [];
   const hints = new HintStore({
     maxHints,
     maxHintAge,
     ...(maxTargets === undefined ? {} : { maxTargets }),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
+    dropStandIn: (key) => standInsDropped.push(key),
   });
-  return { hints, fenced, advance: (ms: number) => (now += ms) };
+  return { hints, fenced, standInsDropped, advance: (ms: number) => (now += ms) };
 }
 
 describe('HintStore', () => {
@@ -80,6 +82,37 @@ describe('HintStore', () => {
     hints.expire();
     expect(fenced).toEqual([[A, 1, 'age']]);
     expect(hints.stats.hintsPending).toBe(1);
+  });
+
+  it('a fence drops the copies held only as a stand-in, whatever made it: lost, overflow, age', () => {
+    const lost = store();
+    lost.hints.add(A, 'stand-in', true);
+    lost.hints.add(A, 'replica', false);
+    lost.hints.fallBack(A);
+    expect(lost.standInsDropped).toEqual(['stand-in']);
+
+    const full = store(2);
+    full.hints.add(A, 'a', true);
+    full.hints.add(A, 'b', false);
+    full.hints.add(A, 'c', true); // over maxHints: c's hint is not kept, so its copy goes too
+    expect(full.standInsDropped).toEqual(['a', 'c']);
+    full.hints.add(A, 'd', true); // while the fence is due, a stand-in write gets no hint either
+    full.hints.add(A, 'e', false);
+    expect(full.standInsDropped).toEqual(['a', 'c', 'd']);
+
+    const old = store(10, 1000);
+    old.hints.add(A, 'k', true);
+    old.advance(1000);
+    old.hints.expire();
+    expect(old.standInsDropped).toEqual(['k']);
+  });
+
+  it("keeps a stand-in's copy another target's hint says it holds as a replica", () => {
+    const { hints, standInsDropped } = store();
+    hints.add(A, 'k', true);
+    hints.add(B, 'k', false);
+    hints.fallBack(A);
+    expect(standInsDropped).toEqual([]);
   });
 
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {

@@ -77,6 +77,9 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
           'hints_overflowed',
           `${dropped} hints for ${target} dropped (${FENCE_REASONS[why]}): it will be fenced instead when it answers`,
         ),
+      // The plain delete a delivered hint's stand-in copy gets (hint-replayer.ts): no tombstone,
+      // as this node never held the key's delete either.
+      dropStandIn: (key) => replicas.cache.delete(key),
     }),
     flush,
     bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),

@@ -46,6 +46,12 @@ export interface HintStoreOptions {
   now: () => number;
   /** Told when a target's hints turn into a fence (overflow or age), with how many keys went. */
   onFence?: (target: string, dropped: number, why: FenceReason) => void;
+  /**
+   * Told of each key this node holds only as a stand-in whose hint is given up (its target is
+   * fenced instead): the copy must go, as a delivered hint's does, or it would outlive the
+   * natural replicas' later deletes and overwrites and be served by a later fault.
+   */
+  dropStandIn?: (key: string) => void;
 }
 
 /**
@@ -94,6 +100,7 @@ export class HintStore {
     }
     if (hints.fence) {
       this.#stats.hintsDropped++;
+      if (standIn) this.#dropStandIn(target, key);
       return true;
     }
     const known = hints.keys.get(key);
@@ -107,6 +114,7 @@ export class HintStore {
     if (this.#pending >= this.#options.maxHints) {
       this.#stats.hintsDropped++;
       this.#fence(target, hints, 'overflow');
+      if (standIn) this.#dropStandIn(target, key);
       return true;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
@@ -154,10 +162,23 @@ export class HintStore {
     const dropped = hints.keys.size;
     this.#pending -= dropped;
     this.#stats.hintsDropped += dropped;
+    const standIns = [...hints.keys].filter(([, hint]) => hint.standIn).map(([key]) => key);
     hints.keys.clear();
+    for (const key of standIns) this.#dropStandIn(target, key);
     hints.oldest = 0;
     hints.fence = true;
     this.#options.onFence?.(target, dropped, why);
+  }
+
+  /**
+   * Unless another target's hint says this node held a write of `key` as a natural replica (the
+   * ring changed since): that copy is a replica's own, not a stand-in's.
+   */
+  #dropStandIn(target: string, key: string): void {
+    for (const [other, hints] of this.#targets) {
+      if (other !== target && hints.keys.get(key)?.standIn === false) return;
+    }
+    this.#options.dropStandIn?.(key);
   }
 
   #forgetIfDone(target: string, hints: TargetHints): void {
