@@ -73,7 +73,9 @@ export function expiryFor(ttl: number, now: () => number): number {
  * (the server's and client's ceiling) — and be refused when written back (a read repair).
  */
 export function remainingMs(expiresAt: number, now: number): number {
-  return Math.min(expiresAt - now, Number.MAX_SAFE_INTEGER);
+  // At least 1: the entry was found live, perhaps by an earlier reading of the clock, and a TTL
+  // of 0 means "never expires" to every writer (a hint replay or repair would make it immortal).
+  return Math.max(1, Math.min(expiresAt - now, Number.MAX_SAFE_INTEGER));
 }
 
 export function startSweeper<T extends object>(

@@ -81,6 +81,20 @@ describe('ttl', () => {
     expect(cache.peekEntry('b')?.ttl).toBeUndefined();
   });
 
+  it('an entry found live reports at least 1 ms left, though the clock moved on between two readings', () => {
+    // Each reading 1 ms later: the lookup sees the entry live at 99, the report is made at 100.
+    let now = 0;
+    const cache = new LruCache<string>({ maxItems: 10, now: () => now++, sweepInterval: 0 });
+    cache.set('a', 'x', { ttl: 100 }); // read at 0: expires at 100
+    now = 99;
+    const entry = cache.peekEntry('a');
+    expect(entry?.value).toBe('x');
+    // A TTL of 0 would mean "never expires" to whoever writes this entry on.
+    expect(entry?.ttl).toBe(1);
+    now = 99;
+    expect(cache.ttl('a')).toBe(1);
+  });
+
   it('reports a remaining ttl of at most 2^53-1, though now + ttl rounds up past 2^53', () => {
     // 1764028800000 + (2^53 - 1) is odd and past 2^53: as a double it rounds up by one.
     const cache = new LruCache<string>({ maxItems: 1, now: () => 1_764_028_800_000 });

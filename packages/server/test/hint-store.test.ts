@@ -69,7 +69,24 @@ describe('HintStore', () => {
     ]);
     hints.add(A, 'e', false); // while a fence is due, more keys add nothing
     expect(hints.stats.hintsDropped).toBe(5);
-    hints.fenced(A);
+    // A fence sent now (the replayer reads what was asked before it sends) clears it.
+    hints.fenced(A, [...hints.targets()][0]![1].fencesAsked);
+    expect([...hints.targets()]).toEqual([]);
+  });
+
+  it('a fence answered after another was asked for leaves that one due', () => {
+    const { hints } = store(1);
+    hints.add(A, 'a', false);
+    hints.add(A, 'b', false); // over maxHints: a fence is due
+    const asked = [...hints.targets()][0]![1].fencesAsked;
+    // While that fence is on the wire, a write is given up too: the fence may land before it.
+    hints.add(A, 'c', false);
+    const again = [...hints.targets()][0]![1].fencesAsked;
+    hints.fenced(A, asked);
+    expect([...hints.targets()].map(([target, pending]) => [target, pending.fence])).toEqual([
+      [A, true],
+    ]);
+    hints.fenced(A, again);
     expect([...hints.targets()]).toEqual([]);
   });
 

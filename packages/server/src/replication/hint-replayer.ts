@@ -82,9 +82,10 @@ export class HintReplayer {
     if (!health.ok) throw new Error(`healthz answered ${health.status}`);
     const { hints, logger } = this.#options;
     if (pending.fence) {
+      const asked = pending.fencesAsked;
       const fenced = await this.#request(target, '/v1/fence', 'POST');
       if (fenced.status !== 204) throw new Error(`fence answered ${fenced.status}`);
-      hints.fenced(target);
+      hints.fenced(target, asked);
       logger.warn(
         'hints_overflowed',
         `fenced ${target}: it missed writes this node could not hand over (maxHints or maxHintAge reached, or a hinted key no longer held here)`,

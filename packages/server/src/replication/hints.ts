@@ -20,6 +20,11 @@ export interface TargetHints {
   readonly keys: Map<string, Hint>;
   /** The keys overflowed or aged: the target is sent `POST /v1/fence` instead. */
   fence: boolean;
+  /**
+   * Fences asked for so far. A fence answered clears `fence` only if no other was asked while it
+   * was on the wire: keys given up meanwhile may have missed the target after the fence landed.
+   */
+  fencesAsked: number;
   /** When the oldest key now held was added (ms of the store's clock); 0 when none. */
   oldest: number;
 }
@@ -95,11 +100,13 @@ export class HintStore {
     }
     this.#stats.hintsStored++;
     if (hints === undefined) {
-      hints = { keys: new Map(), fence: false, oldest: 0 };
+      hints = { keys: new Map(), fence: false, fencesAsked: 0, oldest: 0 };
       this.#targets.set(target, hints);
     }
     if (hints.fence) {
       this.#stats.hintsDropped++;
+      // The due fence must come after this write: one on the wire now may have landed before it.
+      hints.fencesAsked++;
       if (standIn) this.#dropStandIn(target, key);
       return true;
     }
@@ -144,10 +151,10 @@ export class HintStore {
     }
   }
 
-  /** A fence was delivered to `target`. */
-  fenced(target: string): void {
+  /** A fence was delivered to `target`, sent when `asked` fences had been asked for. */
+  fenced(target: string, asked: number): void {
     const hints = this.#targets.get(target);
-    if (hints === undefined) return;
+    if (hints === undefined || hints.fencesAsked !== asked) return;
     hints.fence = false;
     this.#forgetIfDone(target, hints);
   }
@@ -167,6 +174,7 @@ export class HintStore {
     for (const key of standIns) this.#dropStandIn(target, key);
     hints.oldest = 0;
     hints.fence = true;
+    hints.fencesAsked++;
     this.#options.onFence?.(target, dropped, why);
   }
 
