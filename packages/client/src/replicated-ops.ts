@@ -33,7 +33,13 @@ function noAck(
       return rejection(node.url, key, result);
     }
   }
-  return cluster.unavailable(key, nodes, outcome.errors);
+  // None failed, yet none acknowledged (answers no node gives): the answers are the reasons, as a
+  // malformed get result is (read.ts). Without any, the error would say "all marked down".
+  const errors =
+    outcome.errors.length > 0
+      ? outcome.errors
+      : outcome.results.map(({ node, result }) => rejection(node.url, key, result));
+  return cluster.unavailable(key, nodes, errors);
 }
 
 /** Sends of one write at most: a write outstamped again after a re-stamp is racing a live writer. */
@@ -351,6 +357,17 @@ async function incrOnReplicas(
       }
       await copyToRefusers(cluster, key, createdBy.node, target.natural, created, queued);
       return createdBy.value;
+    }
+    // Every replica answered "not here" to the seeded incr too: nodes holding a count they cannot
+    // vouch for, of an earlier release whose seeded incr creates nothing over it (a rolling
+    // upgrade). Up and answering, so never "unreachable": a miss, as the unseeded incr answers.
+    const { errors, results } = outcome;
+    if (
+      errors.length === 0 &&
+      results.length > 0 &&
+      results.every(({ result }) => result[0] === 404)
+    ) {
+      return undefined;
     }
   } else if (missingOn.length > 0) {
     return undefined;

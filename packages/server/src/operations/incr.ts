@@ -88,10 +88,10 @@ function badInitial(shown: string): Refused {
  * arithmetic (operations/counter.ts), the bytes memcached's incr/decr store: an unsigned 64-bit
  * ASCII decimal (under any flags but msgpack's), wrapping past 2^64-1 and stopping at 0, a shorter
  * number padded with spaces in place. The flags and the remaining TTL are kept. Returns the new
- * value, or undefined when the key is absent (memcached's NOT_FOUND; we do not start at 0 as Redis
- * does) — unless a `seed` says what to create. Read and write happen in one synchronous step, so
- * no other request can interleave: the update is atomic. Throws 413 when the longer number no
- * longer fits the node's memory limit; the counter then keeps its old value.
+ * value, or undefined when the key is absent or unverified (memcached's NOT_FOUND; we do not start
+ * at 0 as Redis does) — unless a `seed` says what to create. Read and write happen in one
+ * synchronous step, so no other request can interleave: the update is atomic. Throws 413 when the
+ * longer number no longer fits the node's memory limit; the counter then keeps its old value.
  */
 export function increment(
   replicas: ReplicaStore,
@@ -112,9 +112,16 @@ export function count(
   stamp?: number,
 ): Counted | undefined | Refused {
   const entry = replicas.peekStored(key);
-  // Not created from the seed either: the count exists, this node just cannot vouch for it.
-  if (entry !== undefined && replicas.refuseUnverified(entry)) return undefined;
-  if (entry === undefined) {
+  // An unverified count is never counted on: a peer may have replaced it, and a count made on it
+  // would pass the stale value off as current. Unseeded, that is a miss (staleReadsPrevented).
+  if (entry !== undefined && seed === undefined && replicas.refuseUnverified(entry)) {
+    return undefined;
+  }
+  // Seeded, the key is absent, as it is to add: created from the seed, stamped above the
+  // unverified entry so that it wins over the other unverified copies everywhere. Refusing it
+  // too would leave a counter whose copies are all unverified (a whole-cluster restart from
+  // snapshots) neither countable nor creatable on any replica until its TTL ends.
+  if (entry === undefined || !replicas.isVerified(entry)) {
     return seed === undefined ? undefined : create(replicas, key, seed, stamp);
   }
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
@@ -139,9 +146,10 @@ export interface Counted {
 }
 
 /**
- * A missing counter with a seed is created holding `initial`, returned as is (memcached's `ma N J`
- * and memjs' `initial` option: the delta is not added). Stored as JSON (flags 2) — a decimal is a
- * JSON number — so that it reads back as a number over HTTP and through @dcache/client.
+ * A missing (or unverified) counter with a seed is created holding `initial`, returned as is
+ * (memcached's `ma N J` and memjs' `initial` option: the delta is not added). Stored as JSON
+ * (flags 2) — a decimal is a JSON number — so that it reads back as a number over HTTP and through
+ * @dcache/client. Stamped above whatever the key held (ReplicaStore.rewrite).
  */
 function create(
   replicas: ReplicaStore,
