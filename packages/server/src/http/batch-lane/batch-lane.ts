@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { NodeState } from '../app-env.js';
 import { isMsgpackType } from '../codec/encoding.js';
+import { acceptedHost } from '../accepted-host.js';
 import type { BatchAnswer, BatchAnswerer } from '../routes/batch-answer.js';
 import { clientErrorResponder } from '../transport-errors.js';
 import { HttpError } from '../../errors/http-error.js';
@@ -41,6 +42,7 @@ export class BatchLane implements LaneHost {
   closing = false;
   readonly #node: NodeState;
   readonly #answerer: BatchAnswerer;
+  readonly #hostAccepted = acceptedHost();
   readonly #connections = new Set<LaneConnection>();
   /**
    * Every connection's reads land here (see adoptWithSharedReadBuffer) instead of in a fresh 64 KiB
@@ -109,6 +111,7 @@ export class BatchLane implements LaneHost {
     return (
       head.contentLength <= this.maxBatchBytes &&
       isMsgpackType(head.contentType) &&
+      this.#hostAccepted(head.host) &&
       this.#node.authorized(head.authorization) &&
       !this.tracing()
     );

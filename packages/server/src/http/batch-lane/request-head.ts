@@ -19,6 +19,8 @@ export interface BatchHead {
   readonly size: number;
   readonly contentLength: number;
   readonly contentType: string | undefined;
+  /** Present: a head without one goes to Node's server. */
+  readonly host: string;
   readonly authorization: string | undefined;
   readonly ringNodes: string | undefined;
   readonly requestId: string | undefined;
@@ -154,11 +156,14 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
     lineAt += line.length + 2;
   }
   const contentLength = read.get('content-length');
-  if (contentLength === undefined || !DIGITS.test(contentLength) || !read.has('host')) return OTHER;
+  const host = read.get('host');
+  if (contentLength === undefined || !DIGITS.test(contentLength) || host === undefined)
+    return OTHER;
   return {
     size,
     contentLength: Number(contentLength),
     contentType: read.get('content-type'),
+    host,
     authorization: read.get('authorization'),
     ringNodes: read.get('dcache-ring-nodes'),
     requestId: read.get('x-request-id'),

@@ -4,6 +4,7 @@ import { isMsgpackType } from '../codec/encoding.js';
 import { readIncomingInto } from '../body.js';
 import type { BatchAnswer, BatchAnswerer } from './batch-answer.js';
 import { RING_NODES_HEADER } from './batch-ops.js';
+import { acceptedHost } from '../accepted-host.js';
 
 /** Handles the request and returns true, or returns false and leaves it untouched. */
 export type FastPath = (req: IncomingMessage, res: ServerResponse) => boolean;
@@ -29,6 +30,7 @@ export type BatchFastPath = (req: IncomingMessage, res: ServerResponse) => Promi
  */
 export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFastPath {
   const { metrics, options, bodyBudget, authorized } = node;
+  const hostAccepted = acceptedHost();
 
   function send(res: ServerResponse, answer: BatchAnswer, close = false): void {
     if (res.headersSent || res.destroyed) return;
@@ -50,8 +52,8 @@ export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFa
       return false;
     }
     const headers = req.headers;
-    // No Host (Node lets it through, see cache-server.ts): the adapter's JSON 400, as for any route.
-    if (!headers.host) return false;
+    // No Host (Node lets it through, see cache-server.ts), or one the adapter refuses: its JSON 400.
+    if (!hostAccepted(headers.host)) return false;
     const declared = headers['content-length'];
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;
     const length = Number(declared);

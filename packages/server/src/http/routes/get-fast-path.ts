@@ -4,6 +4,7 @@ import { keyOfUrl } from '../url-key.js';
 import { validateKey } from '../../operations/validate.js';
 import type { FastPath } from './batch-fast-path.js';
 import { KEY_NOT_FOUND } from '../responses.js';
+import { acceptedHost } from '../accepted-host.js';
 
 const PREFIX = '/v1/keys/';
 
@@ -16,9 +17,6 @@ const SIMPLE_SEGMENT = /^(?:[A-Za-z0-9\-._~!$&'()*+,;=:@]|%[0-9A-Fa-f]{2})+$/;
 
 /** The Accept values the hono route serves without negotiation for a value stored as each type. */
 const SERVED_AS_IS = new Set(Object.values(CONTENT_TYPES));
-
-/** Host headers the adapter accepts; bounded so a client cannot grow it. */
-const MAX_REMEMBERED_HOSTS = 64;
 
 /**
  * The key of a `GET /v1/keys/:key` URL as the hono route sees it (url-key.ts, the one decoding),
@@ -50,23 +48,7 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
 export function getFastPath(node: NodeState): FastPath {
   const { replicas, metrics, options, bodyBudget } = node;
   const { authorized } = node;
-  const hosts = new Map<string, boolean>();
-
-  // @hono/node-server answers 400 to a Host that does not survive URL parsing unchanged.
-  function hostAccepted(host: string | undefined): boolean {
-    if (host === undefined || host === '') return false;
-    let accepted = hosts.get(host);
-    if (accepted === undefined) {
-      try {
-        const { hostname } = new URL(`http://${host}/`);
-        accepted = hostname.length === host.length || hostname === host.replace(/:\d+$/, '');
-      } catch {
-        accepted = false;
-      }
-      if (hosts.size < MAX_REMEMBERED_HOSTS) hosts.set(host, accepted);
-    }
-    return accepted;
-  }
+  const hostAccepted = acceptedHost();
 
   return function getFast(req, res) {
     if (req.method !== 'GET' || bodyBudget.refuses(req.socket)) return false; // hono answers the 503
