@@ -65,7 +65,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     }
     // A new item: memcached does not carry the binary-key flag over, so `k` then echoes the
     // key raw where that is safe.
-    if (inPlace) store.carryKeyMark(entry.value, value);
+    if (inPlace) store.carryInPlaceMarks(entry.value, value);
     else store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     digits = result.digits;
     item = cache.peekEntry(req.key);

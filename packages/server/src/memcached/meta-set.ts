@@ -1,3 +1,4 @@
+import { keptTtl } from '../operations/counter.js';
 import { exptimeToTtlMs } from './exptime.js';
 import { BAD_FORMAT, finishRequest, OPAQUE_TOO_LONG } from './meta-common.js';
 import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
@@ -6,7 +7,7 @@ import { casToVersion } from './session.js';
 import type { MetaEcho, PendingMetaStore, Session, StoreMode } from './session.js';
 import { hasDataTerminator, performStore, TOO_LARGE } from './storage-commands.js';
 import type { StoreOutcome } from './storage-commands.js';
-import { MARK_STALE } from './store.js';
+import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
 
@@ -126,13 +127,19 @@ export function completeMetaStore(
   data.copy(bytes, 0, 0, vlen);
   let outcome: StoreOutcome | undefined;
   if (pending.invalidate) {
-    // I with C: a CAS older than the item's is accepted, and the new item is marked stale.
+    // I with C: a CAS older than the item's is accepted ("set stale"). As memcached's
+    // do_store_item, the new item keeps the old one's TTL (whatever T says), is marked stale even
+    // if the old one was not, and keeps its token-sent bit: the client that won the recache is
+    // still recaching, so later readers get Z, not a second W.
     const entry = store.cache.peekEntry(pending.key);
     if (entry !== undefined && pending.cas >= 0 && pending.cas < entry.version) {
       const value = { bytes, flags: pending.flags };
       // Refused for size, a conditional write keeps the item (replace, where set drops it).
-      if (store.replace(pending.key, value, pending.ttlMs)) {
-        store.addMark(value, MARK_STALE);
+      if (store.replace(pending.key, value, keptTtl(entry))) {
+        const tokenSent = store.hasMark(entry.value, MARK_TOKEN_SENT) ? MARK_TOKEN_SENT : 0;
+        store.addMark(value, MARK_STALE | tokenSent);
+        // memcached counts the stale write as a CAS hit.
+        counters.cas_hits++;
         counters.total_items++;
         outcome = 'STORED';
       } else {

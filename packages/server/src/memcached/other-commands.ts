@@ -98,7 +98,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   const inPlace = result.bytes.length === entry.value.bytes.length;
   if (!store.replace(key, value, keptTtl(entry), inPlace))
     return reply(session, OUT_OF_MEMORY, noreply);
-  if (inPlace) store.carryKeyMark(entry.value, value);
+  if (inPlace) store.carryInPlaceMarks(entry.value, value);
   else store.markKeyForm(key, 'raw');
   reply(session, result.digits, noreply);
 }

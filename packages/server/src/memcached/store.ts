@@ -144,11 +144,21 @@ export class ProtocolStore {
   }
 
   /**
-   * Keeps the key marks when a value is rewritten where memcached changes its item in place
-   * (md I, an incr/decr whose number still fits).
+   * Keeps the key marks when `md I` rewrites a value: memcached changes that item in place but
+   * clears its token-sent bit (so the next reader wins the recache) and sets the stale bit itself.
    */
   carryKeyMark(from: StoredValue, to: StoredValue): void {
     const marks = (this.marks.get(from) ?? 0) & (MARK_BINARY_KEY | MARK_RAW_KEY);
+    if (marks !== 0) this.addMark(to, marks);
+  }
+
+  /**
+   * Keeps every mark when an incr/decr/`ma` rewrites a number that still fits: memcached changes
+   * that item in place (do_add_delta), so it stays stale and its win token stays handed out —
+   * carrying only the key marks would give a second client `W` while the first still recaches.
+   */
+  carryInPlaceMarks(from: StoredValue, to: StoredValue): void {
+    const marks = this.marks.get(from) ?? 0;
     if (marks !== 0) this.addMark(to, marks);
   }
 

@@ -113,6 +113,18 @@ describe('memcached text commands: effects beyond the reply', () => {
     });
   });
 
+  test('a stale write (ms I with an older CAS) counts as a cas hit, as in memcached 1.6.18', () => {
+    const { send, stat } = session();
+    send('ms k 1\r\nx\r\n');
+    const old = /c(\d+)/.exec(send('mg k c\r\n'))![1]!;
+    send('ms k 1\r\ny\r\n');
+    expect(send(`ms k 1 I C${old}\r\nz\r\n`)).toBe('HD\r\n');
+    expect({ cas_hits: stat('cas_hits'), cas_badval: stat('cas_badval') }).toEqual({
+      cas_hits: 1,
+      cas_badval: 0,
+    });
+  });
+
   test('gat, gats and a touching mg count as memcached 1.6.18 counts them (measured against it)', () => {
     const { send, stat } = session();
     send('set a 0 0 1\r\nx\r\n');

@@ -69,6 +69,41 @@ class HitDoubt {
 }
 const doubt = new HitDoubt();
 
+/**
+ * Keys whose stale and win-token marks (`X`, `Z`, `W`) memcached may have dropped: an
+ * incr/decr/ma keeps them by changing the item in place, but only when nothing else references
+ * the item — a reply of the same write, or an LRU bump a read queued for memcached's maintainer
+ * thread, so even one command per write loses them now and then (measured: about 1 in 10 after
+ * `mg v`, incr, `mg v`). dcache always changes it in place, as with `h` ({@link HitDoubt}); the
+ * marks of such a key read as unknown until flush_all empties both. Stale writes (`ms I`) are not
+ * in doubt: memcached always stores a new item for them.
+ */
+class TokenDoubt {
+  private readonly keys = new Set<string>();
+
+  reset(): void {
+    this.keys.clear();
+  }
+
+  /** Follows the command lines of `text`; true when an `mg` met a doubted key. */
+  scan(text: string): boolean {
+    let doubted = false;
+    for (const line of text.split('\r\n')) {
+      const [cmd, ...rest] = line.split(' ').filter((tok) => tok !== '');
+      const first =
+        rest[0] !== undefined && rest.includes('b')
+          ? Buffer.from(rest[0], 'base64').toString('utf8')
+          : rest[0];
+      if (cmd === 'flush_all') this.keys.clear();
+      else if (cmd === 'incr' || cmd === 'decr' || cmd === 'ma') {
+        if (first !== undefined) this.keys.add(first);
+      } else if (cmd === 'mg' && first !== undefined && this.keys.has(first)) doubted = true;
+    }
+    return doubted;
+  }
+}
+const tokenDoubt = new TokenDoubt();
+
 class Side {
   readonly lastCas = new Map<string, string>();
   private labels = new Map<string, string>();
@@ -93,13 +128,20 @@ class Side {
 
   /**
    * Sends one command (with its CAS placeholders filled in) and returns the normalised reply;
-   * `h` flags read "h?" when `maskHits`.
+   * `h` flags read "h?" when `maskHits`, and `Z`/`X`/`W` are left out when `maskTokens`.
    */
-  async run(template: string, maskHits = false): Promise<string> {
-    const text = template.replace(
-      /\{cas:([^}]+)\}/g,
-      (_m, k: string) => this.lastCas.get(k) ?? '987654321',
-    );
+  async run(template: string, maskHits = false, maskTokens = false): Promise<string> {
+    const text = template
+      .replace(/\{cas:([^}]+)\}/g, (_m, k: string) => this.lastCas.get(k) ?? '987654321')
+      .replace(/\{oldcas:([^}]+)\}/g, (_m, k: string) => {
+        // One below the last CAS seen: older than the item's on both servers. None seen (or 0): a
+        // CAS above any item's, which both answer EX (or NF), where a made-up low number would be
+        // older than dcache's item but newer than memcached's.
+        const last = this.lastCas.get(k);
+        return last === undefined || last === '0'
+          ? '18446744073709551615'
+          : String(BigInt(last) - 1n);
+      });
     const reply = hangsUp(text) ? await this.once(text) : await this.client.request(text);
     const cmdKey = /^\S+ (\S+)/.exec(text)?.[1];
     return unpadNumbers(reply)
@@ -124,6 +166,7 @@ class Side {
             if (maskHits && i > 0 && /^h[01]$/.test(tok)) return 'h?';
             return tok;
           })
+          .filter((tok, i) => !(maskTokens && i > 0 && /^[ZXW]$/.test(tok)))
           .join(' ');
       })
       .join('\r\n');
@@ -174,10 +217,15 @@ test('random command sequences get the same replies from memcached and dcache', 
       a.reset();
       b.reset();
       doubt.reset();
+      tokenDoubt.reset();
       const transcript: string[] = [];
       for (const cmd of commands) {
         const maskHits = doubt.scan(cmd);
-        const [expected, actual] = await Promise.all([a.run(cmd, maskHits), b.run(cmd, maskHits)]);
+        const maskTokens = tokenDoubt.scan(cmd);
+        const [expected, actual] = await Promise.all([
+          a.run(cmd, maskHits, maskTokens),
+          b.run(cmd, maskHits, maskTokens),
+        ]);
         transcript.push(
           `> ${JSON.stringify(cmd)}\n  memcached ${JSON.stringify(expected)}\n  dcache    ${JSON.stringify(actual)}`,
         );

@@ -5,7 +5,8 @@ import fc from 'fast-check';
  * and bad data blocks, HTTP-looking lines, keys that need base64, and the meta flags that report
  * or avoid reads (h, l, u) and hand out win tokens. Every item is self-delimiting (a data block is
  * always exactly its declared length + 2 bytes), so both servers stay in step. `{cas:<key>}` is
- * replaced, per server, by the last CAS that server reported for the key. Deliberate differences
+ * replaced, per server, by the last CAS that server reported for the key, and `{oldcas:<key>}` by
+ * one less (older than the item's, for a stale write `ms … I C…`). Deliberate differences
  * (see MEMCACHED.md) are not generated: stats, me, quit.
  */
 const key = fc.constantFrom('k0', 'k1', 'k2', 'n0', 'n1');
@@ -273,6 +274,15 @@ const meta = fc.oneof(
           `ms ${k} ${Buffer.byteLength(v)} ${fs}\r\n${v}${shape === 'ok' ? '\r\n' : 'ab\r\n'}`,
       ),
   ),
+  // A stale write: `I` with a CAS older than the item's stores the value, keeping the item's TTL,
+  // marking it stale and keeping a win token already handed out.
+  key.chain((k) =>
+    fc
+      .tuple(fc.array(msFlag, { maxLength: 3 }), value)
+      .map(
+        ([fs, v]) => `ms ${k} ${Buffer.byteLength(v)} I C{oldcas:${k}} ${fs.join(' ')}\r\n${v}\r\n`,
+      ),
+  ),
   key.chain((k) => flagList(mdFlag, k, true).map((fs) => `md ${k} ${fs}\r\n`)),
   key.chain((k) => flagList(maFlag, k, true).map((fs) => `ma ${k} ${fs}\r\n`)),
   fc
@@ -339,6 +349,55 @@ const readsAndTokens = key.chain((k) =>
       `mg ${k} h\r\n`,
     ],
     [`ma ${k} N1000 J3 h\r\n`, `mg ${k} h l\r\n`, `mg ${k} h\r\n`],
+    // Stale writes: the old TTL stays whatever T says, the item turns stale, a token sent stays sent.
+    [
+      `ms ${k} 1 T1000\r\nw\r\n`,
+      `mg ${k} c\r\n`,
+      `ms ${k} 1 T1000\r\nx\r\n`,
+      `md ${k} I\r\n`,
+      `mg ${k} t v\r\n`,
+      `ms ${k} 1 I T-1 C{cas:${k}}\r\nz\r\n`,
+      `mg ${k} t v\r\n`,
+      `mg ${k} h t\r\n`,
+    ],
+    [
+      `ms ${k} 1\r\nw\r\n`,
+      `mg ${k} c\r\n`,
+      `ms ${k} 1\r\nx\r\n`,
+      `ms ${k} 1 I T1000 C{cas:${k}}\r\nz\r\n`,
+      `mg ${k} t v\r\n`,
+      `mg ${k} t\r\n`,
+    ],
+    [
+      `ms ${k} 1 T100\r\nw\r\n`,
+      `mg ${k} c\r\n`,
+      `ms ${k} 1 T100\r\nx\r\n`,
+      `mg ${k} R2000\r\n`,
+      `ms ${k} 1 I C{oldcas:${k}}\r\nz\r\n`,
+      `mg ${k} t v R2000\r\n`,
+    ],
+    // An incr/decr/ma that fits changes the item in place: it stays stale, its token stays sent
+    // (unless memcached's LRU still holds the item: the differential test's TokenDoubt).
+    [
+      `set ${k} 0 0 2\r\n10\r\n`,
+      `md ${k} I\r\n`,
+      `mg ${k} v\r\n`,
+      `incr ${k} 1\r\n`,
+      `mg ${k} v\r\n`,
+      `decr ${k} 5\r\n`,
+      `ma ${k}\r\n`,
+      `mg ${k} t\r\n`,
+      `incr ${k} 1000\r\n`,
+      `mg ${k}\r\n`,
+    ],
+    [
+      `set ${k} 0 1000 2\r\n10\r\n`,
+      `mg ${k} R2000\r\n`,
+      `ma ${k}\r\n`,
+      `mg ${k} R2000 v\r\n`,
+      `incr ${k} 1\r\n`,
+      `mg ${k} R2000\r\n`,
+    ],
     [`set ${k} 0 0 1\r\nx\r\n`, `mg ${k}\r\n`, `append ${k} 0 0 1\r\ny\r\n`, `mg ${k} h\r\n`],
     [
       `set ${k} 0 0 1\r\nx\r\n`,

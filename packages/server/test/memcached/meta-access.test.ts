@@ -132,6 +132,62 @@ describe('the win token for a stale or expiring item is handed out once', () => 
     expect(s.send('md r I\r\nmg r\r\nmg r\r\n')).toBe('HD\r\nHD X W\r\nHD Z X\r\n');
   });
 
+  test('a stale write (ms I with an older CAS) keeps the TTL and the token already handed out (as memcached 1.6.18)', () => {
+    const s = session();
+    const casOf = (key: string): string => /c(\d+)/.exec(s.send(`mg ${key} c\r\n`))![1]!;
+    s.send('ms a 1 T100\r\nw\r\n');
+    const old = casOf('a');
+    s.send('ms a 1 T100\r\nx\r\n');
+    expect(s.send('md a I T30\r\nmg a t v\r\n')).toBe('HD\r\nVA 1 t30 X W\r\nx\r\n');
+    // A late writer's value, its own T ignored: still stale, still recached by the first client.
+    expect(s.send(`ms a 1 I T500 C${old}\r\nz\r\n`)).toBe('HD\r\n');
+    expect(s.send('mg a t v\r\n')).toBe('VA 1 t30 Z X\r\nz\r\n');
+    expect(s.send('mg a t v\r\n')).toBe('VA 1 t30 Z X\r\nz\r\n');
+  });
+
+  test('ms I with an older CAS marks a fresh item stale (one W), keeps its TTL, and keeps an R token', () => {
+    const s = session();
+    const casOf = (key: string): string => /c(\d+)/.exec(s.send(`mg ${key} c\r\n`))![1]!;
+    s.send('ms b 1 T100\r\nx\r\n');
+    const oldB = casOf('b');
+    s.send('ms b 1 T100\r\nx\r\n');
+    expect(s.send(`ms b 1 I T5 C${oldB}\r\nz\r\nmg b t v\r\nmg b t\r\n`)).toBe(
+      'HD\r\nVA 1 t100 X W\r\nz\r\nHD t100 Z X\r\n',
+    );
+    // Without a TTL the stale value keeps none, whatever its T says.
+    s.send('ms n 1\r\nx\r\n');
+    const oldN = casOf('n');
+    s.send('ms n 1\r\nx\r\n');
+    expect(s.send(`ms n 1 I T9 C${oldN}\r\nz\r\nmg n t\r\n`)).toBe('HD\r\nHD t-1 X W\r\n');
+    // The win token went out for R (not stale): the stale value keeps it, so no second W.
+    s.send('ms r 1 T10\r\nx\r\n');
+    const oldR = casOf('r');
+    s.send('ms r 1 T10\r\nx\r\n');
+    expect(s.send('mg r t R30\r\n')).toBe('HD t10 W\r\n');
+    expect(s.send(`ms r 1 I C${oldR}\r\nz\r\nmg r t v\r\n`)).toBe('HD\r\nVA 1 t10 Z X\r\nz\r\n');
+  });
+
+  test('an incr, decr or ma that changes a stale number in place keeps it stale and its token sent', () => {
+    const s = session();
+    s.send('set n 0 0 2\r\n10\r\nmd n I T30\r\n');
+    expect(s.send('mg n v\r\n')).toBe('VA 2 X W\r\n10\r\n');
+    expect(s.send('incr n 1\r\nmg n v\r\n')).toBe('11\r\nVA 2 Z X\r\n11\r\n');
+    // The shorter number is padded in place, so the remaining TTL stays too.
+    expect(s.send('decr n 2\r\nmg n v t\r\n')).toBe('9\r\nVA 2 t30 Z X\r\n9 \r\n');
+    expect(s.send('ma n\r\nmg n\r\n')).toBe('HD\r\nHD Z X\r\n');
+    // A longer number is a new item (memcached allocates one): no marks left.
+    expect(s.send('incr n 100\r\nmg n\r\n')).toBe('110\r\nHD\r\n');
+    // Stale but no token handed out yet: the first reader after the incr wins.
+    s.send('set m 0 0 2\r\n10\r\nmd m I\r\n');
+    expect(s.send('incr m 1\r\nmg m\r\nmg m\r\n')).toBe('11\r\nHD X W\r\nHD Z X\r\n');
+    // An R token (not stale) stays handed out as well.
+    s.send('set r 0 10 2\r\n10\r\n');
+    expect(s.send('mg r R30\r\n')).toBe('HD W\r\n');
+    expect(s.send('incr r 1\r\nmg r R30\r\nma r\r\nmg r R30\r\n')).toBe(
+      '11\r\nHD Z\r\nHD\r\nHD Z\r\n',
+    );
+  });
+
   test('N: the client that vivified the miss wins; the others wait', () => {
     const s = session();
     expect(s.send('mg n N30 s\r\n')).toBe('HD s0 W\r\n');
