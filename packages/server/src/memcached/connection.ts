@@ -30,7 +30,10 @@ export interface ConnectionLimits {
    * line of up to MAX_GET_LINE_BYTES.
    */
   input?: InputBudget;
-  /** With `input`: ms a connection may hold one block or line across reads before it is closed. */
+  /**
+   * With `input`: ms a connection may hold one block or line across reads before it is closed.
+   * Only time spent reading counts: not while reading is paused for the client's replies.
+   */
   inputTimeoutMs?: number;
   /** When set, the client must log in (ASCII authentication) before any other command. */
   credentials?: MemcachedCredentials;
@@ -88,7 +91,10 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly budget: UnsentBudget | undefined;
   private readonly inputBudget: InputBudget | undefined;
   private readonly inputTimeoutMs: number;
-  /** Runs while the connection holds input across reads; cuts it off at inputTimeoutMs. */
+  /**
+   * Runs while the connection holds input across reads and is being read; cuts it off at
+   * inputTimeoutMs. Stopped while reading is paused for output (see watchHolding).
+   */
   private holdTimer: NodeJS.Timeout | undefined;
   /** A command or data block completed since the hold timer was last looked at. */
   private progressed = false;
@@ -292,6 +298,9 @@ export class MemcachedConnection implements Session, Flushable {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
+    // Whatever input is held now waits for the client to READ, not to send: stop the clock (a
+    // pause can come from a flush after the last watchHolding; resumeIfRoom re-arms it).
+    this.stopHoldTimer();
   }
 
   private resumeIfRoom(): void {
@@ -311,25 +320,38 @@ export class MemcachedConnection implements Session, Flushable {
 
   /**
    * Starts the clock when the connection begins to hold input across reads, stops it when it holds
-   * none: a client that stalls mid-block or mid-line (or stops reading a long get) gives its
-   * bytes back at inputTimeoutMs, however it trickles. A timer only for such connections.
+   * none: a client that stalls mid-block or mid-line gives its bytes back at inputTimeoutMs,
+   * however it trickles. A timer only for such connections.
+   *
+   * The clock runs only while the connection is being read. Paused for output (the socket's write
+   * buffer full, or the connection over its unsent-reply budget), the node is the one not reading:
+   * the client may well have sent the rest already, and held input — a pipeline's unprocessed
+   * lines, the keys left of a stopped get, a block begun before the pause — waits for it to take
+   * its replies, which with a slow reader can take longer than the timeout between two writes the
+   * kernel accepts (a slow reader of a big pipeline was reset mid-read; memcached keeps it). The
+   * clock starts afresh when reading resumes. A client that never reads is kept, as memcached
+   * keeps it: it cannot send more while paused, what it holds is charged to the input budget
+   * (holdLines, takeData), and the listener's idle timeout closes it when set.
    */
   private watchHolding(): void {
     const holding = !this.closing && (this.chunkBytes > 0 || this.lineBytes > 0);
     // The clock is per block or line: one that completed restarts it for the next, so a client
     // streaming values back to back (a block always in progress at the end of a read) is not cut.
-    if (this.holdTimer !== undefined && (!holding || this.progressed)) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
+    if (!holding || this.progressed || this.paused) this.stopHoldTimer();
     this.progressed = false;
-    if (holding && this.holdTimer === undefined && this.inputTimeoutMs > 0) {
+    if (holding && !this.paused && this.holdTimer === undefined && this.inputTimeoutMs > 0) {
       this.holdTimer = setTimeout(() => {
         this.holdTimer = undefined;
         this.abandon();
       }, this.inputTimeoutMs);
       this.holdTimer.unref();
     }
+  }
+
+  private stopHoldTimer(): void {
+    if (this.holdTimer === undefined) return;
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
   }
 
   /**

@@ -34,7 +34,9 @@ export interface MemcachedListenerOptions {
   /**
    * A connection holding one data block, long `get` line or rest of a stopped `get` across reads
    * for longer than this many ms is closed, so stalled clients give their bytes back (the clock
-   * restarts with each one completed). @default 30000
+   * restarts with each one completed). Only time the connection is read counts: not while it is
+   * paused for replies its client has not taken (the node is the one not reading then).
+   * @default 30000
    */
   inputTimeoutMs?: number;
   /** Clients must log in first (memcached's ASCII authentication, `-Y`). @default none */

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { MemcachedConnection } from '../../src/memcached/connection.js';
+import type { ConnectionLimits } from '../../src/memcached/connection.js';
 import { MemcachedCounters } from '../../src/memcached/counters.js';
 import type { FlushScheduler } from '../../src/memcached/flush-scheduler.js';
 import type { ProtocolShared } from '../../src/memcached/session.js';
@@ -59,6 +60,8 @@ export interface OpenOptions {
   flushes?: FlushScheduler;
   /** @default Date.now */
   now?: () => number;
+  /** The listener's settings (input budget, input timeout…). @default none */
+  limits?: ConnectionLimits;
 }
 
 /** A connection over a fresh cache, fed through a FakeSocket. */
@@ -68,6 +71,7 @@ export function open({
   maxKeyBytes = 250,
   flushes,
   now = Date.now,
+  limits,
 }: OpenOptions = {}): { socket: FakeSocket; shared: ProtocolShared; conn: MemcachedConnection } {
   const cache = newCache(now, maxMemory);
   const shared: ProtocolShared = {
@@ -82,7 +86,7 @@ export function open({
     startedAtMs: now(),
   };
   const socket = new FakeSocket();
-  const conn = new MemcachedConnection(socket as unknown as Socket, shared, flushes);
+  const conn = new MemcachedConnection(socket as unknown as Socket, shared, flushes, limits);
   // Like the listener's shared read buffer: each chunk is copied into one reused buffer, which is
   // poisoned after every call, so a connection that kept a view instead of a copy fails here.
   let scratch = Buffer.alloc(64 * 1024);

@@ -95,6 +95,38 @@ describe.each([
     expect(listener.unsentBytes).toBe(0);
   });
 
+  test('a client that pipelines past 2 KiB and is slow to read is not cut by inputTimeoutMs while the node waits for it', async () => {
+    const { port } = await start({ inputTimeoutMs: 200 });
+    const client = await openSocket(port);
+    client.pause();
+    let closed = false;
+    client.on('close', () => (closed = true));
+    let received = 0;
+    // Settles on the last reply, or on a hang-up (then the expectations below fail).
+    const done = new Promise<void>((resolve) => {
+      let tail = '';
+      client.once('close', () => resolve());
+      client.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        tail = (tail + chunk.toString('latin1')).slice(-64);
+        if (tail.endsWith('END\r\nVERSION 1.6.18\r\n')) resolve();
+      });
+    });
+    // 20 MiB of replies to a ~5 KB pipeline: the first one stops the node reading, and the rest of
+    // the pipeline (past 2 KiB) waits in the node for the client to take its replies.
+    const lines = 20;
+    const misses = Array.from({ length: 60 }, (_, i) => `miss${i}`).join(' ');
+    client.write(`get big ${misses}\r\n`.repeat(lines) + 'version\r\n');
+    // Five timeouts without reading: the node is the one not reading, the client sent everything.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(closed).toBe(false);
+    client.resume();
+    await done;
+    const oneValue = valueBlock('big', 7, BIG).length + 'END\r\n'.length;
+    expect(received).toBe(lines * oneValue + 'VERSION 1.6.18\r\n'.length);
+    expect(closed).toBe(false);
+  });
+
   test('over the node-wide budget, a client that reads is still served while one that does not waits', async () => {
     const { listener, port } = await start({ maxUnsentBytes: 64 * 1024 });
     const hog: Socket = await openSocket(port);
