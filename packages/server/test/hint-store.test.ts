@@ -111,11 +111,12 @@ describe('HintStore', () => {
     const full = store(2);
     full.hints.add(A, 'a', true);
     full.hints.add(A, 'b', false);
-    full.hints.add(A, 'c', true); // over maxHints: c's hint is not kept, so its copy goes too
-    expect(full.standInsDropped).toEqual(['a', 'c']);
-    full.hints.add(A, 'd', true); // while the fence is due, a stand-in write gets no hint either
-    full.hints.add(A, 'e', false);
-    expect(full.standInsDropped).toEqual(['a', 'c', 'd']);
+    // Over maxHints: the hints held go, and their stand-in copies. The write that overflowed, and
+    // those hinted while the fence is due, keep theirs: the same write's hint for its other
+    // natural replica may be on its way, and that replay would need the copy.
+    full.hints.add(A, 'c', true);
+    full.hints.add(A, 'd', true);
+    expect(full.standInsDropped).toEqual(['a']);
 
     const old = store(10, 1000);
     old.hints.add(A, 'k', true);
@@ -130,6 +131,19 @@ describe('HintStore', () => {
     hints.add(B, 'k', false);
     hints.fallBack(A);
     expect(standInsDropped).toEqual([]);
+  });
+
+  it("keeps a stand-in's copy while another target's replay still needs it, then lets it go", () => {
+    // Both natural replicas missed the write: the stand-in may hold its only copy.
+    const { hints, standInsDropped } = store();
+    hints.add(A, 'k', true);
+    hints.add(B, 'k', true);
+    hints.add(B, 'other', true);
+    hints.fallBack(B); // B's hints become a fence: 'other' goes, 'k' stays for A's replay
+    expect(standInsDropped).toEqual(['other']);
+    expect([...hints.targets()].find(([target]) => target === A)![1].keys.has('k')).toBe(true);
+    hints.delivered(A, 'k', 0);
+    expect(standInsDropped).toEqual(['other']);
   });
 
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {

@@ -53,8 +53,9 @@ export interface HintStoreOptions {
   onFence?: (target: string, dropped: number, why: FenceReason) => void;
   /**
    * Told of each key this node holds only as a stand-in whose hint is given up (its target is
-   * fenced instead): the copy must go, as a delivered hint's does, or it would outlive the
-   * natural replicas' later deletes and overwrites and be served by a later fault.
+   * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
+   * hint's does, or it would outlive the natural replicas' later deletes and overwrites and be
+   * served by a later fault.
    */
   dropStandIn?: (key: string) => void;
 }
@@ -107,7 +108,8 @@ export class HintStore {
       this.#stats.hintsDropped++;
       // The due fence must come after this write: one on the wire now may have landed before it.
       hints.fencesAsked++;
-      if (standIn) this.#dropStandIn(target, key);
+      // A stand-in copy is kept: the write's hint for its other natural replica, if it missed the
+      // write too, may not have arrived yet, and its replay needs the copy.
       return true;
     }
     const known = hints.keys.get(key);
@@ -121,7 +123,6 @@ export class HintStore {
     if (this.#pending >= this.#options.maxHints) {
       this.#stats.hintsDropped++;
       this.#fence(target, hints, 'overflow');
-      if (standIn) this.#dropStandIn(target, key);
       return true;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
@@ -179,12 +180,13 @@ export class HintStore {
   }
 
   /**
-   * Unless another target's hint says this node held a write of `key` as a natural replica (the
-   * ring changed since): that copy is a replica's own, not a stand-in's.
+   * Unless another target still has a hint for `key`: its replay needs the copy (both natural
+   * replicas may have missed the write, and this one may hold its only copy; the replay drops it
+   * once delivered), or this node held a write of it as a natural replica (the ring changed).
    */
   #dropStandIn(target: string, key: string): void {
     for (const [other, hints] of this.#targets) {
-      if (other !== target && hints.keys.get(key)?.standIn === false) return;
+      if (other !== target && hints.keys.has(key)) return;
     }
     this.#options.dropStandIn?.(key);
   }
