@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 /** One instruction of a Dockerfile: `RUN sh x.sh` is `{ keyword: 'RUN', args: 'sh x.sh' }`. */
@@ -86,12 +86,22 @@ export function dockerignore(text: string): (path: string) => boolean {
 export function contextFiles(root: string, ignored: (path: string) => boolean): string[] {
   const files: string[] = [];
   const walk = (dir: string): void => {
-    for (const name of readdirSync(dir)) {
-      const full = join(dir, name);
+    // The entries' own types, not a stat of each: the suite's other tasks rebuild dist trees while
+    // this walks, and a file removed between the listing and its stat failed the test (ENOENT).
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (error) {
+      // A directory removed while walking (a dist being rebuilt) holds nothing to send.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    for (const entry of entries) {
+      const full = join(dir, entry.name);
       const path = relative(root, full);
       // Never descend into what no rule could bring back: the big trees Docker skips too.
-      if (name === 'node_modules' || name === '.git') continue;
-      if (statSync(full).isDirectory()) walk(full);
+      if (entry.name === 'node_modules' || entry.name === '.git') continue;
+      if (entry.isDirectory()) walk(full);
       else if (!ignored(path)) files.push(path);
     }
   };
