@@ -29,6 +29,36 @@ let node: CliNode;
 let a: Side;
 let b: Side;
 
+/** Each command line of `text`: its name, its tokens, and its key (decoded when `b` says base64). */
+function commandLines(
+  text: string,
+): { cmd: string | undefined; rest: string[]; first: string | undefined }[] {
+  return text.split('\r\n').map((line) => {
+    const [cmd, ...rest] = line.split(' ').filter((tok) => tok !== '');
+    const first =
+      rest[0] !== undefined && rest.includes('b')
+        ? Buffer.from(rest[0], 'base64').toString('utf8')
+        : rest[0];
+    return { cmd, rest, first };
+  });
+}
+
+/**
+ * What both doubts share: a counter command puts its key in doubt, flush_all empties both sides.
+ * True when the line was one of those.
+ */
+function followCounters(
+  keys: Set<string>,
+  cmd: string | undefined,
+  first: string | undefined,
+): boolean {
+  if (cmd === 'flush_all') keys.clear();
+  else if (cmd === 'incr' || cmd === 'decr' || cmd === 'ma') {
+    if (first !== undefined) keys.add(first);
+  } else return false;
+  return true;
+}
+
 /**
  * Keys whose `h` memcached may report either way: an incr/decr/ma changes the item in place
  * (keeping its "fetched" mark) only when no reply still references it — an earlier `mg … v`, for
@@ -45,16 +75,9 @@ class HitDoubt {
   /** Follows the command lines of `text`; true when an `mg … h` met a doubted key. */
   scan(text: string): boolean {
     let doubted = false;
-    for (const line of text.split('\r\n')) {
-      const [cmd, ...rest] = line.split(' ').filter((tok) => tok !== '');
-      const base64 = rest.includes('b');
-      const key = (k: string | undefined): string | undefined =>
-        k === undefined || !base64 ? k : Buffer.from(k, 'base64').toString('utf8');
-      const first = key(rest[0]);
-      if (cmd === 'flush_all') this.keys.clear();
-      else if (cmd === 'incr' || cmd === 'decr' || cmd === 'ma') {
-        if (first !== undefined) this.keys.add(first);
-      } else if (cmd === 'mg' && first !== undefined) {
+    for (const { cmd, rest, first } of commandLines(text)) {
+      if (followCounters(this.keys, cmd, first)) continue;
+      if (cmd === 'mg' && first !== undefined) {
         const flags = rest.slice(1);
         if (this.keys.has(first) && flags.some((f) => f.startsWith('h'))) doubted = true;
         if (!flags.some((f) => f.startsWith('u'))) this.keys.delete(first);
@@ -88,16 +111,9 @@ class TokenDoubt {
   /** Follows the command lines of `text`; true when an `mg` met a doubted key. */
   scan(text: string): boolean {
     let doubted = false;
-    for (const line of text.split('\r\n')) {
-      const [cmd, ...rest] = line.split(' ').filter((tok) => tok !== '');
-      const first =
-        rest[0] !== undefined && rest.includes('b')
-          ? Buffer.from(rest[0], 'base64').toString('utf8')
-          : rest[0];
-      if (cmd === 'flush_all') this.keys.clear();
-      else if (cmd === 'incr' || cmd === 'decr' || cmd === 'ma') {
-        if (first !== undefined) this.keys.add(first);
-      } else if (cmd === 'mg' && first !== undefined && this.keys.has(first)) doubted = true;
+    for (const { cmd, first } of commandLines(text)) {
+      if (followCounters(this.keys, cmd, first)) continue;
+      if (cmd === 'mg' && first !== undefined && this.keys.has(first)) doubted = true;
     }
     return doubted;
   }
