@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeValue } from '../../src/codec.js';
 import { MemcachedText } from './memcached-text.js';
-import { eventually } from './node-http.js';
+import { eventually, nodeStats, statNamed } from './node-http.js';
 import { clusterCounters, mismatched } from './replication-counters.js';
 import {
   CONCURRENCY,
@@ -122,11 +122,22 @@ describe('the memcached port', () => {
       const bytes = await memcached.get(k);
       if (same(bytes, encodeValue(`v0-${k}`).bytes)) wrong.push(`${k}: the old value`);
     }
+    // An untouched key may already be verified, by a copy only: a hint from the writes before the
+    // stop (one node 0 was slow to acknowledge on a loaded machine), replayed as the node came
+    // back, carries its one value. Anything else served is an entry nothing vouched for.
+    const verifiedByCopy: string[] = [];
     for (const k of untouched) {
       const bytes = await memcached.get(k);
-      if (bytes !== undefined) wrong.push(`${k} (not verified yet): ${shown(bytes)}`);
+      if (bytes === undefined) continue;
+      if (same(bytes, encodeValue(`v0-${k}`).bytes)) verifiedByCopy.push(k);
+      else wrong.push(`${k} (not verified yet): ${shown(bytes)}`);
     }
     expect(wrong).toEqual([]);
+    const copies = statNamed(await nodeStats(url), 'copiesApplied') ?? 0;
+    expect(
+      verifiedByCopy.length,
+      `untouched keys served at once (${verifiedByCopy.join(', ')}), against copies applied`,
+    ).toBeLessThanOrEqual(copies);
     const [counted] = await clusterCounters([url]);
     expect(
       mismatched([counted!], ['staleReadsPrevented']),
@@ -135,7 +146,7 @@ describe('the memcached port', () => {
     expect(
       counted!.values.staleReadsPrevented,
       JSON.stringify(counted!.values),
-    ).toBeGreaterThanOrEqual(untouched.length);
+    ).toBeGreaterThanOrEqual(untouched.length - verifiedByCopy.length);
 
     // The hints bring what the node missed: new values and misses for the deleted keys.
     let left: string[] = [];
