@@ -7,7 +7,9 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
+import { copyAdd } from './add-conflict.js';
 import { copyToRefusers } from './mend-refusers.js';
+import { readEntry } from './read.js';
 import { invalidateMoved, warmKey } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
@@ -404,6 +406,7 @@ async function decideOnPrimary(
   condition: SetCondition,
   queued: boolean,
   trace?: CallTrace,
+  firstTry = true,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
   const nodes = target.live;
@@ -428,7 +431,15 @@ async function decideOnPrimary(
       failed.push([node, asError(error)]);
       continue;
     }
-    if (result[0] === 412) return false;
+    if (result[0] === 412) {
+      // A replace that found nothing here, where a replica that lost the key (restarted empty)
+      // cannot tell absent from lost: a read finds it on another replica and copies it back, and
+      // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
+      if (condition !== 'replace' || !firstTry) return false;
+      const found = await readEntry(cluster, key, queued, { awaitRepair: true, trace });
+      if (found === undefined) return false;
+      return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, false);
+    }
     if (result[0] !== 204) throw rejection(node.url, key, result);
     // Stored without the replicas before this one, which failed: the call says true, so say it here.
     for (const [earlier, error] of failed) {
@@ -436,13 +447,20 @@ async function decideOnPrimary(
     }
     // The copies carry the stamp the deciding replica stored, so every replica holds one version.
     const decided = isStamp(result[2]) ? result[2] : stamp;
-    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
-    // The answer is the primary's decision: a copy that fails is reported, not returned.
     const rest = {
       natural: target.natural.filter((other) => other !== node),
       live: nodes.slice(i + 1),
       holding: [node],
     };
+    // An add's copies check the deciding replica's "absent" (add-conflict.ts). Not with a
+    // stand-in among them: it holds nothing of the key to check against, and a hint carries the add.
+    if (condition === 'add' && rest.live.every((other) => target.natural.includes(other))) {
+      const version = typeof result[1] === 'number' ? result[1] : 0;
+      const add = { node, version, stamp: decided };
+      return copyAdd(cluster, key, rest, value, ttl, add, queued, trace);
+    }
+    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
+    // The answer is the replica's decision: a copy that fails is reported, not returned.
     await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;
   }

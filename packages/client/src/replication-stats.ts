@@ -32,6 +32,11 @@ export interface ReplicationStats {
    * write stamped at or above theirs: two clocks that disagree, or two writes in one clock tick.
    */
   restampedWrites: number;
+  /**
+   * Adds answered false after all: the replica that decided it had lost the key (restarted empty,
+   * or held it unverified), another replica held it, and the add was replaced there by that value.
+   */
+  addsUndone: number;
   /** Fences sent to a node up again after it missed writes while marked down (hinted or not). */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
@@ -50,6 +55,7 @@ export class ReplicationCounters implements ReplicationStats {
   unvouchedReads = 0;
   lateSupersededWrites = 0;
   restampedWrites = 0;
+  addsUndone = 0;
   fencesSent = 0;
   restoresRun = 0;
   restoredKeys = 0;
@@ -65,6 +71,7 @@ export class ReplicationCounters implements ReplicationStats {
       unvouchedReads: this.unvouchedReads,
       lateSupersededWrites: this.lateSupersededWrites,
       restampedWrites: this.restampedWrites,
+      addsUndone: this.addsUndone,
       fencesSent: this.fencesSent,
       restoresRun: this.restoresRun,
       restoredKeys: this.restoredKeys,

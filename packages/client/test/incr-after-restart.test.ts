@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
+import { restartCliNodeOnPort, startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
 import type { CliNode } from '../../server/test/cli-node.js';
 import { DistributedCacheClient, isCacheUnavailableError } from '../src/index.js';
 import { listenOnLoopback } from './cluster.js';
@@ -41,16 +41,10 @@ function startNode(index: number, port = 0): Promise<CliNode> {
   return startCliNode(['--port', String(port), '--snapshot-file', file, '--log-level', 'warn']);
 }
 
-/** Starts node `index` again on `port`, which a closing connection may hold for a moment. */
-async function restartNode(index: number, port: number): Promise<CliNode> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await startNode(index, port);
-    } catch (error) {
-      if (attempt === 20 || !/EADDRINUSE/.test(String(error))) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+/** Starts node `index` again on `port`, with its snapshot file. */
+function restartNode(index: number, port: number): Promise<CliNode> {
+  const file = join(dir, `node-${index}.snapshot`);
+  return restartCliNodeOnPort(port, ['--snapshot-file', file, '--log-level', 'warn']);
 }
 
 describe('incr after every node restarted from its snapshot', () => {

@@ -146,3 +146,21 @@ export async function startCliNode(
 export async function stopCliNodes(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   await Promise.all([...running].map((node) => node.stop(signal)));
 }
+
+/**
+ * Starts a node on `port` again after its process there was stopped, retrying while a closing
+ * connection still holds the port (EADDRINUSE) for up to ~5 s.
+ */
+export async function restartCliNodeOnPort(
+  port: number,
+  args: readonly string[] = [],
+): Promise<CliNode> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startCliNode(['--port', String(port), ...args]);
+    } catch (error) {
+      if (attempt === 20 || !/EADDRINUSE/.test(String(error))) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

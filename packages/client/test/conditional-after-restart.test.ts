@@ -1,0 +1,146 @@
+// add and replace after the key's primary lost it while another replica kept it: the primary
+// restarted empty (SIGKILL, no snapshot), or — three replicas — a value only one replica holds.
+// The primary's "absent" proves nothing there, and a read finds the key on the other replica, so
+// add must answer false and keep the value that stands, and replace must replace it. Nodes
+// started through the CLI on 127.0.0.1; the primary restarted on its port.
+import { stampAt } from '@dcache/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { restartCliNodeOnPort, startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
+import type { CliNode } from '../../server/test/cli-node.js';
+import { DistributedCacheClient } from '../src/index.js';
+import type { BatchResult } from '../src/wire.js';
+import { rawBatch, rawGet } from './raw-node.js';
+
+const clients: DistributedCacheClient[] = [];
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+  await stopCliNodes();
+});
+
+function connect(urls: readonly string[], replicas: number): DistributedCacheClient {
+  const client = new DistributedCacheClient([...urls], { replicas, timeout: 5000 });
+  clients.push(client);
+  return client;
+}
+
+/** A key whose replicas, in the client's order, start with `primary`. */
+function keyWithPrimary(client: DistributedCacheClient, primary: string): string {
+  for (let i = 0; ; i++) {
+    const key = `lock:${i}`;
+    if (client.nodesFor(key)[0] === primary) return key;
+  }
+}
+
+/** Kills `node` (SIGKILL) and starts an empty one on its port. */
+async function restartEmpty(node: CliNode): Promise<CliNode> {
+  const port = Number(new URL(node.url).port);
+  await node.stop('SIGKILL');
+  return restartCliNodeOnPort(port);
+}
+
+/** The value bytes `url` holds verified for `key`, or the get result when it holds none. */
+async function heldBytes(url: string, key: string): Promise<string | BatchResult> {
+  const result = await rawGet(url, key);
+  if (result[0] !== 200 || result[6] === true) return result;
+  return Buffer.from(result[1] as Uint8Array).toString('hex');
+}
+
+describe('add after the primary restarted empty', () => {
+  it('answers false while the other replica holds the key, and both hold its value', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const first = connect(urls, 2);
+    const key = keyWithPrimary(first, urls[0]!);
+    expect(await first.add(key, 'holder-1', { ttl: 60_000 })).toBe(true);
+    const holder1 = await heldBytes(urls[1]!, key);
+    expect(typeof holder1).toBe('string');
+    await first.close();
+
+    nodes[0] = await restartEmpty(nodes[0]!);
+    expect((await rawGet(urls[0]!, key))[0]).toBe(404);
+
+    // A client that never knew the node before its restart (so no restore runs from it).
+    const second = connect(urls, 2);
+    expect(await second.add(key, 'holder-2')).toBe(false);
+    expect(await second.get(key)).toBe('holder-1');
+    expect(await heldBytes(urls[0]!, key)).toBe(holder1);
+    expect(await heldBytes(urls[1]!, key)).toBe(holder1);
+    expect(second.getReplicationStats().addsUndone).toBe(1);
+    // The value kept its TTL: it still expires.
+    const ttl = (await rawGet(urls[0]!, key))[4];
+    expect(typeof ttl).toBe('number');
+    expect(ttl as number).toBeGreaterThan(0);
+    expect(ttl as number).toBeLessThanOrEqual(60_000);
+    // A second add sees the key on the primary now.
+    expect(await second.add(key, 'holder-3')).toBe(false);
+    expect(second.getReplicationStats().addsUndone).toBe(1);
+  });
+
+  it('answers true for a key no replica holds, and both hold the add', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const first = connect(urls, 2);
+    const key = keyWithPrimary(first, urls[0]!);
+    expect(await first.set('other', 'x')).toBe(true);
+    await first.close();
+    nodes[0] = await restartEmpty(nodes[0]!);
+
+    const second = connect(urls, 2);
+    expect(await second.add(key, 'holder-2')).toBe(true);
+    expect(await second.get(key)).toBe('holder-2');
+    const added = await heldBytes(urls[0]!, key);
+    expect(typeof added).toBe('string');
+    expect(await heldBytes(urls[1]!, key)).toBe(added);
+    expect(second.getReplicationStats().addsUndone).toBe(0);
+    expect(await second.add(key, 'holder-3')).toBe(false);
+  });
+});
+
+describe('replace after the primary restarted empty', () => {
+  it('replaces the value the other replica holds, on both', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const first = connect(urls, 2);
+    const key = keyWithPrimary(first, urls[0]!);
+    expect(await first.set(key, 'v1')).toBe(true);
+    await first.close();
+    nodes[0] = await restartEmpty(nodes[0]!);
+
+    const second = connect(urls, 2);
+    expect(await second.replace(key, 'v2')).toBe(true);
+    expect(await second.get(key)).toBe('v2');
+    const replaced = await heldBytes(urls[0]!, key);
+    expect(typeof replaced).toBe('string');
+    expect(await heldBytes(urls[1]!, key)).toBe(replaced);
+    // A key no replica holds is still not replaced.
+    expect(await second.replace(`${key}:absent`, 'v')).toBe(false);
+    expect(await second.get(`${key}:absent`)).toBeUndefined();
+  });
+});
+
+describe('add with three replicas, the key on one of them only', () => {
+  it('is undone on the replicas that created it, and every replica holds the value', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const client = connect(urls, 3);
+    const key = keyWithPrimary(client, urls[0]!);
+    const [, second, third] = client.nodesFor(key);
+    // Only the second replica holds the key (the others lost it), written there directly.
+    const bytes = Buffer.from('held-by-one');
+    const stamp = stampAt(Date.now());
+    const written = await rawBatch(second!, [['set', key, bytes, 0, 0, null, stamp]]);
+    expect(written[0]![0]).toBe(204);
+
+    expect(await client.add(key, 'mine')).toBe(false);
+    const held = bytes.toString('hex');
+    for (const url of [urls[0]!, second!, third!]) {
+      // The value raw, as written: the client stores a Buffer's bytes with binary flags.
+      const result = await rawGet(url, key);
+      expect(result[0], url).toBe(200);
+      expect(Buffer.from(result[1] as Uint8Array).toString('hex'), url).toBe(held);
+      expect(result[6], url).not.toBe(true);
+    }
+    expect(client.getReplicationStats().addsUndone).toBe(1);
+  });
+});
