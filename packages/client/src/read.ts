@@ -123,8 +123,14 @@ async function readOwners(
     }
     if (hit.unverified) {
       // The node cannot vouch for it (a snapshot restore, a stall): a peer decides, by stamps.
-      hit = await verifyHit(cluster, key, hit, queued, trace);
+      const answered = hit.node;
+      hit = await verifyHit(cluster, key, hit, queued, trace, awaitRepair);
       if (hit === undefined) return undefined;
+      // For compareAndSet: the version the node holds it under now (verifying stored it anew).
+      if (awaitRepair) {
+        const version = await versionOn(cluster, key, hit, answered, queued);
+        if (version !== undefined) hit = { ...hit, version, node: answered };
+      }
     }
     if (hit.stamp <= deletedAt && deletedAt > 0) {
       // Deleted since this copy was written (the delete has not reached this replica yet, or it

@@ -125,7 +125,8 @@ async function askPeer(
  * The value a read of an unverified `hit` returns: asks the key's other replicas in preference
  * order, one node further than `replicas` (a peer may be unverified too or fail), until one can
  * vouch — then mends in the background what the answer showed. None can: a miss (the safe answer
- * in a cache), counted `unverifiedDropped`.
+ * in a cache), counted `unverifiedDropped`. With `awaitMend` the mend of the node that answered
+ * (its verify, or the newer copy) is awaited: verifying stores the entry again, under a new version.
  */
 export async function verifyHit(
   cluster: Cluster,
@@ -133,7 +134,12 @@ export async function verifyHit(
   hit: Hit,
   queued: boolean,
   trace: CallTrace | undefined,
+  awaitMend = false,
 ): Promise<Hit | undefined> {
+  /** A mend of the node that answered: awaited with `awaitMend`, so its version can be read. */
+  const mendNode = async (sent: Promise<boolean>): Promise<void> => {
+    if (awaitMend) await sent;
+  };
   const { counters } = cluster;
   // A cluster of one node: no other node can have taken a newer write of the key while this one
   // was away (they failed), so what it holds is the newest there is.
@@ -150,15 +156,15 @@ export async function verifyHit(
         continue;
       case 'peer-newer':
         counters.staleReadsPrevented++;
-        void copyTo(cluster, key, peerHit!, hit.node, queued);
+        await mendNode(copyTo(cluster, key, peerHit!, hit.node, queued));
         return peerHit;
       case 'same':
         counters.verifications++;
-        void mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued);
+        await mendNode(mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued));
         return { ...hit, unverified: false };
       case 'own-newer':
         counters.verifications++;
-        void mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued);
+        await mendNode(mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued));
         // The peer is a natural replica (only those vouch): it gets the copy it lacks.
         void copyTo(cluster, key, hit, peer, queued);
         return { ...hit, unverified: false };

@@ -1,8 +1,12 @@
 // add and replace after the key's primary lost it while another replica kept it: the primary
 // restarted empty (SIGKILL, no snapshot), or — three replicas — a value only one replica holds.
 // The primary's "absent" proves nothing there, and a read finds the key on the other replica, so
-// add must answer false and keep the value that stands, and replace must replace it. Nodes
+// add must answer false and keep the value that stands, and replace must replace it. And
+// compareAndSet after the primary restarted from its snapshot, holding the key unverified. Nodes
 // started through the CLI on 127.0.0.1; the primary restarted on its port.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { stampAt } from '@dcache/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { restartCliNodeOnPort, startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
@@ -142,5 +146,37 @@ describe('add with three replicas, the key on one of them only', () => {
       expect(result[6], url).not.toBe(true);
     }
     expect(client.getReplicationStats().addsUndone).toBe(1);
+  });
+});
+
+describe('compareAndSet after the primary restarted from its snapshot', () => {
+  let dir: string | undefined;
+  afterEach(async () => {
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+
+  it('succeeds with the version getVersioned read, once a peer vouched for the entry', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dcache-cas-restart-'));
+    const snapshot = ['--snapshot-file', join(dir, 'primary.snapshot')];
+    const nodes = [await startCliNode(snapshot), await startCliNode()];
+    const urls = nodes.map((node) => node.url);
+    const first = connect(urls, 2);
+    const key = keyWithPrimary(first, urls[0]!);
+    expect(await first.set(key, 'v1')).toBe(true);
+    await first.close();
+    // SIGTERM saves the snapshot; the node loads it back, every entry unverified.
+    expect(await nodes[0]!.stop('SIGTERM')).toBe(0);
+    nodes[0] = await restartCliNodeOnPort(Number(new URL(urls[0]!).port), snapshot);
+    expect((await rawGet(urls[0]!, key))[6]).toBe(true);
+
+    const second = connect(urls, 2);
+    const read = await second.getVersioned(key);
+    expect(read?.value).toBe('v1');
+    // The version is the one the primary holds the entry under now that it is verified.
+    const held = await rawGet(urls[0]!, key);
+    expect([held[0], held[3], held[6]]).toEqual([200, read!.version, undefined]);
+    expect(await second.compareAndSet(key, 'v2', read!.version)).toBe(true);
+    expect(await second.get(key)).toBe('v2');
   });
 });
