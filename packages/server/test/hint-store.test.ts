@@ -8,15 +8,19 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
   let now = 0;
   const fenced: [string, number, string][] = [];
   const standInsDropped: string[] = [];
+  const droppedStamps: (number | undefined)[] = [];
   const hints = new HintStore({
     maxHints,
     maxHintAge,
     ...(maxTargets === undefined ? {} : { maxTargets }),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
-    dropStandIn: (key) => standInsDropped.push(key),
+    dropStandIn: (key, stamp) => {
+      standInsDropped.push(key);
+      droppedStamps.push(stamp);
+    },
   });
-  return { hints, fenced, standInsDropped, advance: (ms: number) => (now += ms) };
+  return { hints, fenced, standInsDropped, droppedStamps, advance: (ms: number) => (now += ms) };
 }
 
 describe('HintStore', () => {
@@ -123,6 +127,16 @@ describe('HintStore', () => {
     old.advance(1000);
     old.hints.expire();
     expect(old.standInsDropped).toEqual(['k']);
+  });
+
+  it('names the stamp held at the latest stand-in hint of the key, for the copy to go only if unchanged', () => {
+    const { hints, standInsDropped, droppedStamps } = store();
+    hints.add(A, 'k', true, 5);
+    hints.add(A, 'k', true, 7);
+    hints.add(A, 'unheld', true);
+    hints.fallBack(A);
+    expect(standInsDropped).toEqual(['k', 'unheld']);
+    expect(droppedStamps).toEqual([7, undefined]);
   });
 
   it("keeps a stand-in's copy another target's hint says it holds as a replica", () => {

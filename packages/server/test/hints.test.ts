@@ -99,6 +99,35 @@ describe('hints', () => {
     expect((await batch(c, [['get', 'k']]))[0]![0]).toBe(404);
   });
 
+  it("a stand-in's copy given up with its hints goes, unless written since (as a natural replica)", async () => {
+    // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const b = await startCliNode(['--token', 'cluster', '--max-hints', '2']);
+    a.child.kill('SIGSTOP');
+    try {
+      await batch(b, [
+        ['set', 'rewritten', text('as a stand-in'), 0, null, null],
+        ['hint', 'rewritten', a.url, true],
+        ['set', 'untouched', text('as a stand-in'), 0, null, null],
+        ['hint', 'untouched', a.url, true],
+        // The ring changed: B is a natural replica of this key now and takes its next write, unhinted.
+        ['set', 'rewritten', text('as a replica'), 0, null, null],
+        // Over --max-hints: A's hints turn into a fence, and the stand-in copies they were for go.
+        ['set', 'third', text('x'), 0, null, null],
+        ['hint', 'third', a.url, false],
+      ]);
+      expect(await stats(b)).toMatchObject({ hintsPending: 0, hintsDropped: 3 });
+      const [rewritten, untouched] = await batch(b, [
+        ['get', 'rewritten'],
+        ['get', 'untouched'],
+      ]);
+      expect(decoded(rewritten)).toBe('as a replica');
+      expect(untouched![0]).toBe(404);
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+  });
+
   it('past --max-hints the target is fenced on delivery instead (counted, logged)', async () => {
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const b = await startCliNode(['--token', 'cluster', '--max-hints', '100']);

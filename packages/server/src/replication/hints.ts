@@ -13,6 +13,12 @@ export interface Hint {
   standIn: boolean;
   /** Bumped by every hint of the key: a replay delivers only what it read at its generation. */
   generation: number;
+  /**
+   * The stamp this node held for the key at its latest stand-in hint (undefined: none held). A
+   * copy given up with the hint goes only while it still has this stamp: a write taken since as
+   * a natural replica (after a ring change) must stay.
+   */
+  stamp: number | undefined;
 }
 
 /** What one target missed: keys, or a fence. */
@@ -55,9 +61,10 @@ export interface HintStoreOptions {
    * Told of each key this node holds only as a stand-in whose hint is given up (its target is
    * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
    * hint's does, or it would outlive the natural replicas' later deletes and overwrites and be
-   * served by a later fault.
+   * served by a later fault. `stamp` is the one held at the key's latest stand-in hint: only
+   * that copy goes.
    */
-  dropStandIn?: (key: string) => void;
+  dropStandIn?: (key: string, stamp: number | undefined) => void;
 }
 
 /**
@@ -89,11 +96,12 @@ export class HintStore {
   }
 
   /**
-   * Remembers that `target` missed the write of `key`. False, and nothing kept, when `target` is
-   * new and the store already holds hints for `maxTargets` others: the sender then hands the hint
-   * to another replica, or fences the target itself.
+   * Remembers that `target` missed the write of `key`; `stamp` is the stamp this node holds for
+   * the key now (for a stand-in's hint). False, and nothing kept, when `target` is new and the
+   * store already holds hints for `maxTargets` others: the sender then hands the hint to another
+   * replica, or fences the target itself.
    */
-  add(target: string, key: string, standIn: boolean): boolean {
+  add(target: string, key: string, standIn: boolean, stamp?: number): boolean {
     let hints = this.#targets.get(target);
     if (hints === undefined && this.#targets.size >= this.#maxTargets) {
       this.#stats.hintsDropped++;
@@ -118,6 +126,7 @@ export class HintStore {
       // count as delivering it. Still a stand-in only if every write it held was as one.
       known.generation++;
       if (!standIn) known.standIn = false;
+      else known.stamp = stamp;
       return true;
     }
     if (this.#pending >= this.#options.maxHints) {
@@ -126,7 +135,7 @@ export class HintStore {
       return true;
     }
     if (hints.keys.size === 0) hints.oldest = this.#options.now();
-    hints.keys.set(key, { standIn, generation: 0 });
+    hints.keys.set(key, { standIn, generation: 0, stamp });
     this.#pending++;
     return true;
   }
@@ -170,9 +179,9 @@ export class HintStore {
     const dropped = hints.keys.size;
     this.#pending -= dropped;
     this.#stats.hintsDropped += dropped;
-    const standIns = [...hints.keys].filter(([, hint]) => hint.standIn).map(([key]) => key);
+    const standIns = [...hints.keys].filter(([, hint]) => hint.standIn);
     hints.keys.clear();
-    for (const key of standIns) this.#dropStandIn(target, key);
+    for (const [key, { stamp }] of standIns) this.#dropStandIn(target, key, stamp);
     hints.oldest = 0;
     hints.fence = true;
     hints.fencesAsked++;
@@ -184,11 +193,11 @@ export class HintStore {
    * replicas may have missed the write, and this one may hold its only copy; the replay drops it
    * once delivered), or this node held a write of it as a natural replica (the ring changed).
    */
-  #dropStandIn(target: string, key: string): void {
+  #dropStandIn(target: string, key: string, stamp: number | undefined): void {
     for (const [other, hints] of this.#targets) {
       if (other !== target && hints.keys.has(key)) return;
     }
-    this.#options.dropStandIn?.(key);
+    this.#options.dropStandIn?.(key, stamp);
   }
 
   #forgetIfDone(target: string, hints: TargetHints): void {

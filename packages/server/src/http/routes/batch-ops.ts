@@ -321,7 +321,10 @@ export function batchRunner(node: NodeState): RunBatch {
         if (options.peers !== undefined && !options.peers.includes(target)) {
           return new Refused(403, 'peer_refused', `${target} is not one of this node's --peers`);
         }
-        return hints.add(target, key, op[3] === true) ? status(204) : hintTargetsFull;
+        const standIn = op[3] === true;
+        const held = standIn ? replicas.peekRaw(key) : undefined;
+        const stamp = held === undefined ? undefined : stampOf(held.value);
+        return hints.add(target, key, standIn, stamp) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
         const stamp = accept(op[2]);
