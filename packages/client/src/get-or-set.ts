@@ -78,9 +78,12 @@ export async function readThrough<T>(
  */
 function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
   const { cluster, batch } = context;
-  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch).then(
+  // Its read found the key on no replica: the add need not ask them again, and so is queued now.
+  const absent = { absent: true } as const;
+  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch, undefined, absent);
+  const settled = stored.then(
     () => undefined,
     (error: unknown) => cluster.reportFailure(asError(error), 'get-or-set-store', key),
   );
-  cluster.track(stored);
+  cluster.track(settled);
 }

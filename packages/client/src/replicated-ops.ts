@@ -7,7 +7,7 @@ import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
-import { copyAdd } from './add-conflict.js';
+import { heldByAReplica } from './add-check.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
 import { invalidateMoved, warmKey } from './transition-ops.js';
@@ -377,9 +377,21 @@ async function incrOnReplicas(
   throw noAck(cluster, key, nodes, outcome);
 }
 
+/** What the caller already found out about the key, so a conditional write need not ask again. */
+export interface Known {
+  /** Every replica was just read without finding the key (getOrSet's read before its add). */
+  readonly absent?: boolean;
+  /** A read that looked for the key on every replica has run (a replace's second try). */
+  readonly read?: boolean;
+}
+
+const NOTHING_KNOWN: Known = {};
+
 /**
  * add / replace / compare-and-set: decided by the first reachable replica (the primary unless it
- * fails), then copied unconditionally to the remaining replicas.
+ * fails), then copied unconditionally to the remaining replicas. An add asks every replica for the
+ * key first, and a replace the primary refused reads it before deciding once more (`known` says
+ * what the caller found out already).
  */
 export async function storeIfPrimaryAgrees(
   cluster: Cluster,
@@ -389,9 +401,10 @@ export async function storeIfPrimaryAgrees(
   condition: SetCondition,
   queued: boolean,
   trace?: CallTrace,
+  known: Known = NOTHING_KNOWN,
 ): Promise<boolean> {
   const decide = (): Promise<boolean> =>
-    decideOnPrimary(cluster, key, value, ttl, condition, queued, trace);
+    decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, known);
   if (!cluster.transition.open) return decide();
   // The condition must see the key's value, which may still be on a previous owner only.
   await warmKey(cluster, key, queued, trace);
@@ -405,10 +418,18 @@ async function decideOnPrimary(
   ttl: number | null,
   condition: SetCondition,
   queued: boolean,
-  trace?: CallTrace,
-  firstTry = true,
+  trace: CallTrace | undefined,
+  known: Known,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
+  // An add first asks every replica for the key: the one deciding it may have lost it (add-check.ts).
+  if (
+    condition === 'add' &&
+    known.absent !== true &&
+    (await heldByAReplica(cluster, key, target, queued, trace))
+  ) {
+    return false;
+  }
   const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
@@ -435,10 +456,10 @@ async function decideOnPrimary(
       // A replace that found nothing here, where a replica that lost the key (restarted empty)
       // cannot tell absent from lost: a read finds it on another replica and copies it back, and
       // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
-      if (condition !== 'replace' || !firstTry) return false;
+      if (condition !== 'replace' || known.read === true) return false;
       const found = await readEntry(cluster, key, queued, { awaitRepair: true, trace });
       if (found === undefined) return false;
-      return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, false);
+      return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, { read: true });
     }
     if (result[0] !== 204) throw rejection(node.url, key, result);
     // Stored without the replicas before this one, which failed: the call says true, so say it here.
@@ -447,20 +468,13 @@ async function decideOnPrimary(
     }
     // The copies carry the stamp the deciding replica stored, so every replica holds one version.
     const decided = isStamp(result[2]) ? result[2] : stamp;
+    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
+    // The answer is the primary's decision: a copy that fails is reported, not returned.
     const rest = {
       natural: target.natural.filter((other) => other !== node),
       live: nodes.slice(i + 1),
       holding: [node],
     };
-    // An add's copies check the deciding replica's "absent" (add-conflict.ts). Not with a
-    // stand-in among them: it holds nothing of the key to check against, and a hint carries the add.
-    if (condition === 'add' && rest.live.every((other) => target.natural.includes(other))) {
-      const version = typeof result[1] === 'number' ? result[1] : 0;
-      const add = { node, version, stamp: decided };
-      return copyAdd(cluster, key, rest, value, ttl, add, queued, trace);
-    }
-    const op = ['set', stored, bytes, flags, ttl, null, decided] as const;
-    // The answer is the replica's decision: a copy that fails is reported, not returned.
     await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;
   }

@@ -33,10 +33,11 @@ export interface ReplicationStats {
    */
   restampedWrites: number;
   /**
-   * Adds answered false after all: the replica that decided it had lost the key (restarted empty,
-   * or held it unverified), another replica held it, and the add was replaced there by that value.
+   * Adds answered false because another replica held the key its primary lacked (restarted empty,
+   * holding it unverified, or evicted): the primary would have stored the add over it. The value
+   * was copied back to the primary.
    */
-  addsUndone: number;
+  addsHeldElsewhere: number;
   /** Fences sent to a node up again after it missed writes while marked down (hinted or not). */
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
@@ -55,7 +56,7 @@ export class ReplicationCounters implements ReplicationStats {
   unvouchedReads = 0;
   lateSupersededWrites = 0;
   restampedWrites = 0;
-  addsUndone = 0;
+  addsHeldElsewhere = 0;
   fencesSent = 0;
   restoresRun = 0;
   restoredKeys = 0;
@@ -71,7 +72,7 @@ export class ReplicationCounters implements ReplicationStats {
       unvouchedReads: this.unvouchedReads,
       lateSupersededWrites: this.lateSupersededWrites,
       restampedWrites: this.restampedWrites,
-      addsUndone: this.addsUndone,
+      addsHeldElsewhere: this.addsHeldElsewhere,
       fencesSent: this.fencesSent,
       restoresRun: this.restoresRun,
       restoredKeys: this.restoredKeys,

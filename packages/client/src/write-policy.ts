@@ -34,11 +34,6 @@ export interface WritePolicy {
    * for every replica anyway, and for the touches after a get-and-touch, which nobody waits for.
    */
   readonly awaitsEarlierOwners: boolean;
-  /**
-   * The call's answer was decided before these writes (a conditional write's copies), so it never
-   * rejects for them: each failure is reported, even when no copy was acknowledged.
-   */
-  readonly decided?: boolean;
   /** Sees each answer that came after the call had resolved (nobody waits for it any more). */
   readonly lateAnswer?: (cluster: Cluster, op: KeyOp, result: BatchResult) => void;
 }
@@ -130,24 +125,6 @@ export const COPIES: WritePolicy = {
   reportFailures: true,
   hint: true,
   awaitsEarlierOwners: true,
-};
-
-/** A conditional copy's answer: stored (204), or refused because the replica holds the key (412). */
-const storedOrHeld = (result: BatchResult): boolean => result[0] === 204 || result[0] === 412;
-
-/**
- * The copies of an add its deciding replica created, themselves adds (add-conflict.ts): every
- * replica asked answers, since one holding the key undoes the add. A replica that holds the key
- * needs no hint: the undo gives it the value that stands.
- */
-export const ADD_COPIES: WritePolicy = {
-  required: everyOneAsked,
-  primaryMustAck: false,
-  isAck: storedOrHeld,
-  reportFailures: true,
-  hint: true,
-  awaitsEarlierOwners: false,
-  decided: true,
 };
 
 /** get-and-touch's touches of the replicas after the one that answered: nobody waits for them. */

@@ -1,9 +1,10 @@
 // add and replace after the key's primary lost it while another replica kept it: the primary
 // restarted empty (SIGKILL, no snapshot), or — three replicas — a value only one replica holds.
 // The primary's "absent" proves nothing there, and a read finds the key on the other replica, so
-// add must answer false and keep the value that stands, and replace must replace it. And
-// compareAndSet after the primary restarted from its snapshot, holding the key unverified. Nodes
-// started through the CLI on 127.0.0.1; the primary restarted on its port.
+// add must answer false and keep the value that stands (unless a newer delete buries it), and
+// replace must replace it. And compareAndSet after the primary restarted from its snapshot,
+// holding the key unverified; and the hint the deciding replica holds for a replica that missed
+// its copy. Nodes started through the CLI on 127.0.0.1; the primary restarted on its port.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,8 @@ import { restartCliNodeOnPort, startCliNode, stopCliNodes } from '../../server/t
 import type { CliNode } from '../../server/test/cli-node.js';
 import { DistributedCacheClient } from '../src/index.js';
 import type { BatchResult } from '../src/wire.js';
-import { rawBatch, rawGet } from './raw-node.js';
+import { waitFor } from './cluster.js';
+import { nodeCounter, rawBatch, rawGet } from './raw-node.js';
 
 const clients: DistributedCacheClient[] = [];
 
@@ -70,7 +72,7 @@ describe('add after the primary restarted empty', () => {
     expect(await second.get(key)).toBe('holder-1');
     expect(await heldBytes(urls[0]!, key)).toBe(holder1);
     expect(await heldBytes(urls[1]!, key)).toBe(holder1);
-    expect(second.getReplicationStats().addsUndone).toBe(1);
+    expect(second.getReplicationStats().addsHeldElsewhere).toBe(1);
     // The value kept its TTL: it still expires.
     const ttl = (await rawGet(urls[0]!, key))[4];
     expect(typeof ttl).toBe('number');
@@ -78,7 +80,7 @@ describe('add after the primary restarted empty', () => {
     expect(ttl as number).toBeLessThanOrEqual(60_000);
     // A second add sees the key on the primary now.
     expect(await second.add(key, 'holder-3')).toBe(false);
-    expect(second.getReplicationStats().addsUndone).toBe(1);
+    expect(second.getReplicationStats().addsHeldElsewhere).toBe(1);
   });
 
   it('answers true for a key no replica holds, and both hold the add', async () => {
@@ -96,7 +98,7 @@ describe('add after the primary restarted empty', () => {
     const added = await heldBytes(urls[0]!, key);
     expect(typeof added).toBe('string');
     expect(await heldBytes(urls[1]!, key)).toBe(added);
-    expect(second.getReplicationStats().addsUndone).toBe(0);
+    expect(second.getReplicationStats().addsHeldElsewhere).toBe(0);
     expect(await second.add(key, 'holder-3')).toBe(false);
   });
 });
@@ -124,7 +126,7 @@ describe('replace after the primary restarted empty', () => {
 });
 
 describe('add with three replicas, the key on one of them only', () => {
-  it('is undone on the replicas that created it, and every replica holds the value', async () => {
+  it('answers false, writing nothing, and every replica gets the value held', async () => {
     const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
     const client = connect(urls, 3);
@@ -145,7 +147,7 @@ describe('add with three replicas, the key on one of them only', () => {
       expect(Buffer.from(result[1] as Uint8Array).toString('hex'), url).toBe(held);
       expect(result[6], url).not.toBe(true);
     }
-    expect(client.getReplicationStats().addsUndone).toBe(1);
+    expect(client.getReplicationStats().addsHeldElsewhere).toBe(1);
   });
 });
 
@@ -178,5 +180,63 @@ describe('compareAndSet after the primary restarted from its snapshot', () => {
     expect([held[0], held[3], held[6]]).toEqual([200, read!.version, undefined]);
     expect(await second.compareAndSet(key, 'v2', read!.version)).toBe(true);
     expect(await second.get(key)).toBe('v2');
+  });
+});
+
+describe('add over a value a newer delete on another replica buries', () => {
+  it('answers true: the value a replica kept after missing the delete is no value', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const client = connect(urls, 2);
+    const key = keyWithPrimary(client, urls[0]!);
+    // The second replica holds a value its primary has the newer delete of (it missed the delete).
+    const written = stampAt(Date.now());
+    const old = await rawBatch(urls[1]!, [['set', key, Buffer.from('old'), 0, 0, null, written]]);
+    const deleted = await rawBatch(urls[0]!, [['delete', key, written + 1]]);
+    expect([old[0]![0], deleted[0]![0]]).toEqual([204, 404]);
+    expect(await client.get(key)).toBeUndefined();
+
+    expect(await client.add(key, 'mine')).toBe(true);
+    expect(await client.get(key)).toBe('mine');
+    const added = await heldBytes(urls[0]!, key);
+    expect(typeof added).toBe('string');
+    expect(await heldBytes(urls[1]!, key)).toBe(added);
+    expect(client.getReplicationStats().addsHeldElsewhere).toBe(0);
+  });
+});
+
+describe('a replace whose copy the other replica missed (paused)', () => {
+  it('keeps its value on the primary once the hint the primary holds is delivered', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const client = new DistributedCacheClient(urls, {
+      replicas: 2,
+      timeout: 500,
+      failureThreshold: 1,
+      probeInterval: 100,
+    });
+    clients.push(client);
+    const key = keyWithPrimary(client, urls[0]!);
+    expect(await client.set(key, 'v1')).toBe(true);
+    nodes[1]!.child.kill('SIGSTOP');
+    try {
+      expect(await client.replace(key, 'v2')).toBe(true);
+      // The copy times out: the primary, which decided the replace, takes the hint.
+      await waitFor(() => client.getReplicationStats().hintsHandedOff >= 1, 'the hint', {
+        timeoutMs: 5000,
+      });
+    } finally {
+      nodes[1]!.child.kill('SIGCONT');
+    }
+    // Replayed, and the replay's round over (a stand-in drops its copy in it).
+    const replayed = async (): Promise<boolean> =>
+      (await nodeCounter(urls[0]!, 'hintsReplayed')) >= 1 &&
+      (await nodeCounter(urls[0]!, 'hintsPending')) === 0;
+    await waitFor(replayed, 'the replay', { timeoutMs: 5000 });
+    const replaced = await heldBytes(urls[1]!, key);
+    expect(typeof replaced).toBe('string');
+    // A natural replica: it keeps its copy after handing the write over, as a stand-in would not.
+    expect(await heldBytes(urls[0]!, key)).toBe(replaced);
+    expect(await client.get(key)).toBe('v2');
   });
 });

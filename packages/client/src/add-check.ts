@@ -1,0 +1,89 @@
+// An add is decided by one replica, and that replica's "absent" proves little: one that restarted
+// empty, holds the key unverified (a stall, a snapshot restore) or evicted it cannot tell a key
+// nobody wrote from one it lost, while another replica still holds it and a read there finds it.
+// So before the add, every live natural replica is asked for the key, as a read would find it;
+// when one holds it, the add answers false without writing anything, and the replicas that lack
+// the value get it back (never-stale.md §15).
+import type { Cluster } from './cluster.js';
+import type { NodeClient } from './node-client.js';
+import type { Hit } from './read.js';
+import type { CallTrace } from './telemetry-call.js';
+import { copyTo, hitOf } from './verify.js';
+import type { ReplicaSet } from './write-policy.js';
+
+/** What one replica answered for the key: a value it vouches for, a tombstone, or nothing. */
+type Found =
+  | { readonly kind: 'value'; readonly hit: Hit }
+  | { readonly kind: 'tombstone'; readonly stamp: number }
+  | { readonly kind: 'none' };
+
+const NONE: Found = { kind: 'none' };
+
+/**
+ * Whether a live natural replica of `key` holds a value that no newer tombstone on another one
+ * buries — the value a read would serve. When one does, the replicas that answered without it get
+ * a copy (newest wins) before this resolves, so the next add is decided where the value is.
+ * A replica that fails or answers with an unverified entry counts as holding nothing: nothing
+ * better is known of it, and the add then runs as it did without this check.
+ */
+export async function heldByAReplica(
+  cluster: Cluster,
+  key: string,
+  target: ReplicaSet,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<boolean> {
+  const asked = cluster.members(target.live.filter((node) => target.natural.includes(node)));
+  if (asked.length < 2) return false;
+  if (trace !== undefined) trace.nodesTried += asked.length;
+  const stored = cluster.storedKey(key);
+  const answers = await Promise.all(
+    asked.map((node) => look(cluster, node, ['get', stored] as const, queued, trace)),
+  );
+  let newest: Hit | undefined;
+  let buriedAt = 0;
+  for (const found of answers) {
+    if (found.kind === 'tombstone' && found.stamp > buriedAt) buriedAt = found.stamp;
+    if (found.kind === 'value' && (newest === undefined || found.hit.stamp > newest.stamp)) {
+      newest = found.hit;
+    }
+  }
+  if (newest === undefined || newest.stamp <= buriedAt) return false;
+  const held = newest;
+  const lacking = asked.filter((node, i) => {
+    const found = answers[i]!;
+    return found.kind !== 'value' || found.hit.stamp < held.stamp;
+  });
+  if (lacking.length > 0) {
+    // The replica that decides the add (the first that answers) lacked it: the add would have
+    // stored over the value the others hold.
+    if (lacking.includes(asked[0]!)) cluster.counters.addsHeldElsewhere++;
+    await Promise.all(lacking.map((node) => copyTo(cluster, key, held, node, queued)));
+  }
+  return true;
+}
+
+async function look(
+  cluster: Cluster,
+  node: NodeClient,
+  op: readonly ['get', string],
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<Found> {
+  let result;
+  try {
+    result = await node.run(op, queued, trace);
+  } catch {
+    // Counted by the failure detector; the add goes on without what this replica holds.
+    return NONE;
+  }
+  if (result[0] === 404) {
+    const stamp = result[1];
+    return typeof stamp === 'number' ? { kind: 'tombstone', stamp } : NONE;
+  }
+  if (result[0] !== 200) return NONE;
+  const hit = hitOf(cluster, result, node);
+  // Unverified: it may be what the others replaced; expiring this instant: gone.
+  if (hit === undefined || hit.unverified || (hit.ttl !== null && hit.ttl <= 0)) return NONE;
+  return { kind: 'value', hit };
+}
