@@ -32,6 +32,8 @@ export async function heldByAReplica(
   target: ReplicaSet,
   queued: boolean,
   trace?: CallTrace,
+  /** The newest tombstone known from elsewhere (a previous owner's, in a transition window). */
+  deletedAt = 0,
 ): Promise<boolean> {
   const asked = cluster.members(target.live.filter((node) => target.natural.includes(node)));
   if (asked.length < 2) return false;
@@ -41,7 +43,7 @@ export async function heldByAReplica(
     asked.map((node) => look(cluster, node, ['get', stored] as const, queued, trace)),
   );
   let newest: Hit | undefined;
-  let buriedAt = 0;
+  let buriedAt = deletedAt;
   for (const found of answers) {
     if (found.kind === 'tombstone' && found.stamp > buriedAt) buriedAt = found.stamp;
     if (found.kind === 'value' && (newest === undefined || found.hit.stamp > newest.stamp)) {

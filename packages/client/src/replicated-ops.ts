@@ -10,7 +10,7 @@ import type { BatchResult, SetCondition } from './wire.js';
 import { heldByAReplica } from './add-check.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
-import { invalidateMoved, warmKey } from './transition-ops.js';
+import { invalidateMoved, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
 import { COPIES, COUNT, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
@@ -383,6 +383,8 @@ export interface Known {
   readonly absent?: boolean;
   /** A read that looked for the key on every replica has run (a replace's second try). */
   readonly read?: boolean;
+  /** The newest tombstone the key's previous owners hold (a transition window; 0: none). */
+  readonly buriedAt?: number;
 }
 
 const NOTHING_KNOWN: Known = {};
@@ -403,11 +405,15 @@ export async function storeIfPrimaryAgrees(
   trace?: CallTrace,
   known: Known = NOTHING_KNOWN,
 ): Promise<boolean> {
+  if (!cluster.transition.open) {
+    return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, known);
+  }
+  // The condition must see the key's value, which may still be on a previous owner only; and an
+  // add's check, a delete a previous owner holds that buries a new owner's older copy.
+  const { deletedAt } = await warmKeySeen(cluster, key, queued, trace);
+  const seen = deletedAt > 0 ? { ...known, buriedAt: deletedAt } : known;
   const decide = (): Promise<boolean> =>
-    decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, known);
-  if (!cluster.transition.open) return decide();
-  // The condition must see the key's value, which may still be on a previous owner only.
-  await warmKey(cluster, key, queued, trace);
+    decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, seen);
   return inWindow(cluster, key, queued, trace, decide, () => true);
 }
 
@@ -426,7 +432,7 @@ async function decideOnPrimary(
   if (
     condition === 'add' &&
     known.absent !== true &&
-    (await heldByAReplica(cluster, key, target, queued, trace))
+    (await heldByAReplica(cluster, key, target, queued, trace, known.buriedAt ?? 0))
   ) {
     return false;
   }

@@ -169,13 +169,26 @@ export async function warmKey(
   queued: boolean,
   trace?: CallTrace,
 ): Promise<boolean> {
+  return (await warmKeySeen(cluster, key, queued, trace)).moved;
+}
+
+/**
+ * {@link warmKey}, also saying the newest tombstone a previous owner answered with (0: none), so
+ * that an add's replica check does not take a new owner's copy that delete buries for a value.
+ */
+export async function warmKeySeen(
+  cluster: Cluster,
+  key: string,
+  queued: boolean,
+  trace?: CallTrace,
+): Promise<{ moved: boolean; deletedAt: number }> {
   const stored = cluster.storedKey(key);
   const sources = sourcesOf(cluster, stored);
-  if (sources === undefined) return false;
-  const { hit } = await previousCopy(cluster, stored, sources, 0, queued, trace);
+  if (sources === undefined) return { moved: false, deletedAt: 0 };
+  const { hit, deletedAt } = await previousCopy(cluster, stored, sources, 0, queued, trace);
   cluster.transition.checked(hit !== undefined);
   if (hit !== undefined) await backfill(cluster, key, hit, cluster.preference(key), queued);
-  return true;
+  return { moved: true, deletedAt };
 }
 
 /**

@@ -207,16 +207,19 @@ function hintMissed(
   if (outcome.errors.length === 0 && outcome.acks === natural.length && natural === target.live) {
     return undefined;
   }
-  const acked: NodeClient[] = target.holding === undefined ? [] : [...target.holding];
+  const holding = target.holding ?? [];
+  const acked: NodeClient[] = [...holding];
   for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
-  const plan = planHints(natural, target.live, acked);
+  // The replica that decided a conditional write is a natural one that holds it, though the
+  // copies' target leaves it out: planned as one, so that a real stand-in among the copies is
+  // still handed the hint first (and drops its copy once it is delivered).
+  const keepers = holding.length === 0 ? natural : [...holding, ...natural];
+  const live = holding.length === 0 ? target.live : [...holding, ...target.live];
+  const plan = planHints(keepers, live, acked);
   // A replica removed since the write was sent is no one's concern any more.
   const missed = plan.missed.filter((node) => cluster.isMember(node));
   if (missed.length === 0) return undefined;
   const { holders } = plan;
-  // The replica that decided a conditional write holds it as a natural replica, though the copies'
-  // target leaves it out: handed a hint, it must not drop its copy as a stand-in does.
-  const keepers = target.holding === undefined ? natural : [...target.holding, ...natural];
   return Promise.all(missed.map((node) => handOff(cluster, op[1], node, holders, keepers))).then(
     () => undefined,
   );

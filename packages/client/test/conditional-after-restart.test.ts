@@ -3,8 +3,9 @@
 // The primary's "absent" proves nothing there, and a read finds the key on the other replica, so
 // add must answer false and keep the value that stands (unless a newer delete buries it), and
 // replace must replace it. And compareAndSet after the primary restarted from its snapshot,
-// holding the key unverified; and the hint the deciding replica holds for a replica that missed
-// its copy. Nodes started through the CLI on 127.0.0.1; the primary restarted on its port.
+// holding the key unverified; the hints of a conditional write's copies (the deciding replica
+// keeps its copy, a stand-in drops its own); an add in a transition window. Nodes started
+// through the CLI on 127.0.0.1; the primary restarted on its port.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,22 +53,37 @@ async function heldBytes(url: string, key: string): Promise<string | BatchResult
   return Buffer.from(result[1] as Uint8Array).toString('hex');
 }
 
+/**
+ * Two CLI nodes and a key whose primary is the first: `write` runs with a first client, then the
+ * primary is killed and restarted empty. The client returned never knew the node before its
+ * restart, so no restore runs from it.
+ */
+async function primaryRestartedEmpty(
+  write: (client: DistributedCacheClient, key: string) => Promise<void>,
+): Promise<{ urls: string[]; key: string; client: DistributedCacheClient }> {
+  const nodes = await Promise.all([startCliNode(), startCliNode()]);
+  const urls = nodes.map((node) => node.url);
+  const first = connect(urls, 2);
+  const key = keyWithPrimary(first, urls[0]!);
+  await write(first, key);
+  await first.close();
+  await restartEmpty(nodes[0]!);
+  expect((await rawGet(urls[0]!, key))[0]).toBe(404);
+  return { urls, key, client: connect(urls, 2) };
+}
+
 describe('add after the primary restarted empty', () => {
   it('answers false while the other replica holds the key, and both hold its value', async () => {
-    const nodes = await Promise.all([startCliNode(), startCliNode()]);
-    const urls = nodes.map((node) => node.url);
-    const first = connect(urls, 2);
-    const key = keyWithPrimary(first, urls[0]!);
-    expect(await first.add(key, 'holder-1', { ttl: 60_000 })).toBe(true);
+    const {
+      urls,
+      key,
+      client: second,
+    } = await primaryRestartedEmpty(async (first, key) => {
+      expect(await first.add(key, 'holder-1', { ttl: 60_000 })).toBe(true);
+    });
     const holder1 = await heldBytes(urls[1]!, key);
     expect(typeof holder1).toBe('string');
-    await first.close();
 
-    nodes[0] = await restartEmpty(nodes[0]!);
-    expect((await rawGet(urls[0]!, key))[0]).toBe(404);
-
-    // A client that never knew the node before its restart (so no restore runs from it).
-    const second = connect(urls, 2);
     expect(await second.add(key, 'holder-2')).toBe(false);
     expect(await second.get(key)).toBe('holder-1');
     expect(await heldBytes(urls[0]!, key)).toBe(holder1);
@@ -84,15 +100,13 @@ describe('add after the primary restarted empty', () => {
   });
 
   it('answers true for a key no replica holds, and both hold the add', async () => {
-    const nodes = await Promise.all([startCliNode(), startCliNode()]);
-    const urls = nodes.map((node) => node.url);
-    const first = connect(urls, 2);
-    const key = keyWithPrimary(first, urls[0]!);
-    expect(await first.set('other', 'x')).toBe(true);
-    await first.close();
-    nodes[0] = await restartEmpty(nodes[0]!);
-
-    const second = connect(urls, 2);
+    const {
+      urls,
+      key,
+      client: second,
+    } = await primaryRestartedEmpty(async (first) => {
+      expect(await first.set('other', 'x')).toBe(true);
+    });
     expect(await second.add(key, 'holder-2')).toBe(true);
     expect(await second.get(key)).toBe('holder-2');
     const added = await heldBytes(urls[0]!, key);
@@ -105,15 +119,13 @@ describe('add after the primary restarted empty', () => {
 
 describe('replace after the primary restarted empty', () => {
   it('replaces the value the other replica holds, on both', async () => {
-    const nodes = await Promise.all([startCliNode(), startCliNode()]);
-    const urls = nodes.map((node) => node.url);
-    const first = connect(urls, 2);
-    const key = keyWithPrimary(first, urls[0]!);
-    expect(await first.set(key, 'v1')).toBe(true);
-    await first.close();
-    nodes[0] = await restartEmpty(nodes[0]!);
-
-    const second = connect(urls, 2);
+    const {
+      urls,
+      key,
+      client: second,
+    } = await primaryRestartedEmpty(async (first, key) => {
+      expect(await first.set(key, 'v1')).toBe(true);
+    });
     expect(await second.replace(key, 'v2')).toBe(true);
     expect(await second.get(key)).toBe('v2');
     const replaced = await heldBytes(urls[0]!, key);
@@ -238,5 +250,88 @@ describe('a replace whose copy the other replica missed (paused)', () => {
     // A natural replica: it keeps its copy after handing the write over, as a stand-in would not.
     expect(await heldBytes(urls[0]!, key)).toBe(replaced);
     expect(await client.get(key)).toBe('v2');
+  });
+});
+
+describe("an add decided while the key's primary is marked down", () => {
+  it('leaves no copy on the stand-in once its hint is delivered, as a set does', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const [primary, replica, standIn] = urls as [string, string, string];
+    const client = new DistributedCacheClient(urls, {
+      replicas: 2,
+      timeout: 500,
+      failureThreshold: 1,
+      probeInterval: 100,
+    });
+    clients.push(client);
+    const keyOf = (prefix: string): string => {
+      for (let i = 0; ; i++) {
+        const [first, second] = client.nodesFor(`${prefix}:${i}`);
+        if (first === primary && second === replica) return `${prefix}:${i}`;
+      }
+    };
+    const setKey = keyOf('set');
+    const addKey = keyOf('add');
+    nodes[0]!.child.kill('SIGSTOP');
+    try {
+      // Its first timeout marks the primary down: both writes go to the replica and a stand-in.
+      await client.get(setKey).catch(() => undefined);
+      expect(await client.set(setKey, 'set-value')).toBe(true);
+      expect(await client.add(addKey, 'add-value')).toBe(true);
+      expect((await rawGet(standIn, setKey))[0]).toBe(200);
+      expect((await rawGet(standIn, addKey))[0]).toBe(200);
+      await waitFor(() => client.getReplicationStats().hintsHandedOff >= 2, 'the hints', {
+        timeoutMs: 5000,
+      });
+    } finally {
+      nodes[0]!.child.kill('SIGCONT');
+    }
+    const replayed = async (): Promise<boolean> =>
+      (await nodeCounter(replica, 'hintsPending')) +
+        (await nodeCounter(standIn, 'hintsPending')) ===
+        0 &&
+      (await rawGet(primary, setKey))[0] === 200 &&
+      (await rawGet(primary, addKey))[0] === 200;
+    await waitFor(replayed, 'the replay', { timeoutMs: 8000 });
+    // The stand-in held both only for the primary: after delivering, neither copy stays (a later
+    // fault would serve it after the replicas deleted the key). The replica keeps its own.
+    expect((await rawGet(standIn, setKey))[0]).toBe(404);
+    expect((await rawGet(standIn, addKey))[0]).toBe(404);
+    expect((await rawGet(replica, addKey))[0]).toBe(200);
+  });
+});
+
+describe('add in a transition window, the newer delete on a previous owner', () => {
+  it('answers true, as reads answer a miss: the delete is the newest write of the key', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
+    const [n1, n2, n3] = nodes.map((node) => node.url) as [string, string, string];
+    const client = new DistributedCacheClient([n1, n2], {
+      replicas: 2,
+      timeout: 5000,
+      // No restore gets ahead of the add: the window alone decides what it sees.
+      restoreRate: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 30_000 },
+    });
+    clients.push(client);
+    // A key whose owners in the new ring are [n3, kept], with `gone` a previous owner.
+    const ring = connect([n1, n2, n3], 2);
+    let key = 'w:0';
+    for (let i = 1; ring.nodesFor(key)[0] !== n3; i++) key = `w:${i}`;
+    const [, kept] = ring.nodesFor(key) as [string, string];
+    const gone = kept === n1 ? n2 : n1;
+    // `kept` missed the delete that `gone` holds.
+    const written = stampAt(Date.now());
+    const set = await rawBatch(kept, [['set', key, Buffer.from('deleted'), 0, 0, null, written]]);
+    const deleted = await rawBatch(gone, [['delete', key, written + 1]]);
+    expect([set[0]![0], deleted[0]![0]]).toEqual([204, 404]);
+
+    client.addNode(n3);
+    expect(client.nodesFor(key)).toEqual([n3, kept]);
+    expect(await client.add(key, 'mine')).toBe(true);
+    expect(await client.get(key)).toBe('mine');
+    const added = await heldBytes(n3, key);
+    expect(typeof added).toBe('string');
+    expect(await heldBytes(kept, key)).toBe(added);
   });
 });
