@@ -33,6 +33,18 @@ function connect(urls: readonly string[], replicas: number): DistributedCacheCli
   return client;
 }
 
+/** A client that marks a node down at its first timeout (500 ms) and probes it every 100 ms. */
+function connectMarkingDownFast(urls: readonly string[]): DistributedCacheClient {
+  const client = new DistributedCacheClient([...urls], {
+    replicas: 2,
+    timeout: 500,
+    failureThreshold: 1,
+    probeInterval: 100,
+  });
+  clients.push(client);
+  return client;
+}
+
 /** A key whose replicas, in the client's order, start with `primary`. */
 function keyWithPrimary(client: DistributedCacheClient, primary: string): string {
   for (let i = 0; ; i++) {
@@ -57,12 +69,12 @@ async function heldBytes(url: string, key: string): Promise<string | BatchResult
 
 /**
  * Two CLI nodes and a key whose primary is the first: `write` runs with a first client, then the
- * primary is killed and restarted empty. The client returned never knew the node before its
- * restart, so no restore runs from it.
+ * primary is killed and restarted empty. The `second` client returned never knew the node before
+ * its restart, so no restore runs from it.
  */
 async function primaryRestartedEmpty(
   write: (client: DistributedCacheClient, key: string) => Promise<void>,
-): Promise<{ urls: string[]; key: string; client: DistributedCacheClient }> {
+): Promise<{ urls: string[]; key: string; second: DistributedCacheClient }> {
   const nodes = await Promise.all([startCliNode(), startCliNode()]);
   const urls = nodes.map((node) => node.url);
   const first = connect(urls, 2);
@@ -71,16 +83,12 @@ async function primaryRestartedEmpty(
   await first.close();
   await restartEmpty(nodes[0]!);
   expect((await rawGet(urls[0]!, key))[0]).toBe(404);
-  return { urls, key, client: connect(urls, 2) };
+  return { urls, key, second: connect(urls, 2) };
 }
 
 describe('add after the primary restarted empty', () => {
   it('answers false while the other replica holds the key, and both hold its value', async () => {
-    const {
-      urls,
-      key,
-      client: second,
-    } = await primaryRestartedEmpty(async (first, key) => {
+    const { urls, key, second } = await primaryRestartedEmpty(async (first, key) => {
       expect(await first.add(key, 'holder-1', { ttl: 60_000 })).toBe(true);
     });
     const holder1 = await heldBytes(urls[1]!, key);
@@ -102,11 +110,7 @@ describe('add after the primary restarted empty', () => {
   });
 
   it('answers true for a key no replica holds, and both hold the add', async () => {
-    const {
-      urls,
-      key,
-      client: second,
-    } = await primaryRestartedEmpty(async (first) => {
+    const { urls, key, second } = await primaryRestartedEmpty(async (first) => {
       expect(await first.set('other', 'x')).toBe(true);
     });
     expect(await second.add(key, 'holder-2')).toBe(true);
@@ -121,11 +125,7 @@ describe('add after the primary restarted empty', () => {
 
 describe('replace after the primary restarted empty', () => {
   it('replaces the value the other replica holds, on both', async () => {
-    const {
-      urls,
-      key,
-      client: second,
-    } = await primaryRestartedEmpty(async (first, key) => {
+    const { urls, key, second } = await primaryRestartedEmpty(async (first, key) => {
       expect(await first.set(key, 'v1')).toBe(true);
     });
     expect(await second.replace(key, 'v2')).toBe(true);
@@ -223,13 +223,7 @@ describe('a replace whose copy the other replica missed (paused)', () => {
   it('keeps its value on the primary once the hint the primary holds is delivered', async () => {
     const nodes = await Promise.all([startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
-    const client = new DistributedCacheClient(urls, {
-      replicas: 2,
-      timeout: 500,
-      failureThreshold: 1,
-      probeInterval: 100,
-    });
-    clients.push(client);
+    const client = connectMarkingDownFast(urls);
     const key = keyWithPrimary(client, urls[0]!);
     expect(await client.set(key, 'v1')).toBe(true);
     nodes[1]!.child.kill('SIGSTOP');
@@ -260,13 +254,7 @@ describe("an add decided while the key's primary is marked down", () => {
     const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
     const [primary, replica, standIn] = urls as [string, string, string];
-    const client = new DistributedCacheClient(urls, {
-      replicas: 2,
-      timeout: 500,
-      failureThreshold: 1,
-      probeInterval: 100,
-    });
-    clients.push(client);
+    const client = connectMarkingDownFast(urls);
     const keyOf = (prefix: string): string => {
       for (let i = 0; ; i++) {
         const [first, second] = client.nodesFor(`${prefix}:${i}`);
