@@ -45,8 +45,6 @@ export async function readThrough<T>(
   ttl: number | null,
   call?: CallSpan,
 ): Promise<T> {
-  // Before the read: a write the read missed is older, one made after it newer (store()).
-  const readAt = context.cluster.clock.tick();
   let hit: Hit | undefined;
   try {
     const options = call === undefined ? undefined : { trace: call };
@@ -66,7 +64,7 @@ export async function readThrough<T>(
     const encoded = context.encode(value);
     // A delete or flush made during the load may have followed a write to the source the loader
     // read before it: its value may be stale, so it goes to the waiters only.
-    if (!isStale() && !context.closed()) store(context, key, encoded, ttl, readAt);
+    if (!isStale() && !context.closed()) store(context, key, encoded, ttl);
     return value;
   });
   return load as Promise<T>;
@@ -78,19 +76,11 @@ export async function readThrough<T>(
  * meanwhile — newer than what the loader saw — wins. Queued before the waiters resume, so their
  * next read of the key, through the same node queue, comes after it.
  */
-function store(
-  context: ReadThrough,
-  key: string,
-  encoded: EncodedValue,
-  ttl: number | null,
-  readAt: number,
-): void {
+function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
   const { cluster, batch } = context;
   // Its read found the key on no replica: the add need not ask them again, and so is queued now.
-  // Stamped as of that read, so a write made during the load outranks it on every replica, and
-  // a replica holding one mends the others (the deciding one may have lost it).
-  const known = { absent: true, readAt } as const;
-  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch, undefined, known);
+  const absent = { absent: true } as const;
+  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch, undefined, absent);
   const settled = stored.then(
     () => undefined,
     (error: unknown) => cluster.reportFailure(asError(error), 'get-or-set-store', key),

@@ -1,13 +1,11 @@
 // A read-modify-write (incr, touch) that one replica did and another answered "not here": that one
 // lacks the key, or holds a copy it cannot vouch for (restored from a snapshot, fenced) and would
-// not count on or re-stamp. It gets the result before the call answers. And a getOrSet store that
-// a replica answered with a newer write: the others get that write.
+// not count on or re-stamp. It gets the result before the call answers.
 import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
 import { copyTo, hitOf } from './verify.js';
 import type { BatchResult } from './wire.js';
 import type { WriteOutcome } from './write.js';
-import { keptInstead } from './write-policy.js';
 
 /**
  * Copies the entry as `done` holds it now to each natural replica (of `natural`) among the
@@ -50,41 +48,4 @@ export async function copyToRefusers(
     (node) => node !== done && refused(node) && cluster.isMember(node),
   );
   await Promise.all(refusers.map((node) => copyTo(cluster, key, hit, node, queued)));
-}
-
-/**
- * A write stamped `stamp` (from before the caller read the key) that the replicas in `outcome`
- * answered with a newer write they kept: that write, made since, is the key's value. The newest
- * of them is read and copied (newest wins) to `decider` and to every other replica asked, which
- * took the older write. Resolves once the copies have answered; a failure leaves a replica as it
- * was, for a read to repair.
- */
-export async function copyFromOutstampers(
-  cluster: Cluster,
-  key: string,
-  decider: NodeClient,
-  stamp: number,
-  outcome: WriteOutcome,
-  queued: boolean,
-): Promise<void> {
-  let newest: { node: NodeClient; stamp: number } | undefined;
-  for (const { node, result } of outcome.results) {
-    const kept = keptInstead(result, 2, stamp);
-    if (kept !== undefined && (newest === undefined || kept > newest.stamp)) {
-      newest = { node, stamp: kept };
-    }
-  }
-  if (newest === undefined) return;
-  let read: BatchResult;
-  try {
-    read = await newest.node.run(['get', cluster.storedKey(key)], queued);
-  } catch {
-    return; // The failure detector has it.
-  }
-  const hit = read[0] === 200 ? hitOf(cluster, read, newest.node) : undefined;
-  if (hit === undefined || hit.unverified) return;
-  const others = [decider, ...outcome.results.map(({ node }) => node)].filter(
-    (node) => node !== newest.node && cluster.isMember(node),
-  );
-  await Promise.all(others.map((node) => copyTo(cluster, key, hit, node, queued)));
 }

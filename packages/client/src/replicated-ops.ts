@@ -8,20 +8,12 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchResult, SetCondition } from './wire.js';
 import { heldByAReplica } from './add-check.js';
-import { copyFromOutstampers, copyToRefusers } from './mend-refusers.js';
+import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
 import { invalidateMoved, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
-import {
-  COPIES,
-  COPIES_SEEN,
-  COUNT,
-  EVERY,
-  STORE,
-  counterOf,
-  keptInstead,
-} from './write-policy.js';
+import { COPIES, COUNT, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
 
 /** The key's replicas; rejects at once when every one is marked down. */
@@ -393,11 +385,6 @@ export interface Known {
   readonly read?: boolean;
   /** The newest tombstone the key's previous owners hold (a transition window; 0: none). */
   readonly buriedAt?: number;
-  /**
-   * The clock before the read that found the key absent (getOrSet's): the add is stamped with it,
-   * so a write made since — newer — wins on every replica, one the deciding replica lost included.
-   */
-  readonly readAt?: number;
 }
 
 const NOTHING_KNOWN: Known = {};
@@ -452,7 +439,7 @@ async function decideOnPrimary(
   const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
-  const stamp = known.readAt ?? cluster.clock.tick();
+  const stamp = cluster.clock.tick();
   /** The replicas before the deciding one that failed, each with its failure. */
   const failed: [NodeClient, Error][] = [];
   for (let i = 0; i < nodes.length; i++) {
@@ -494,14 +481,7 @@ async function decideOnPrimary(
       live: nodes.slice(i + 1),
       holding: [node],
     };
-    if (known.readAt === undefined) {
-      await writeReplicas(cluster, rest, op, COPIES, queued, trace);
-      return true;
-    }
-    // Stamped from before the read: a replica that kept a newer write holds the key's value, which
-    // the deciding one lacks (it lost that write: restarted empty, a hint still on its way).
-    const outcome = await writeReplicas(cluster, rest, op, COPIES_SEEN, queued, trace);
-    await copyFromOutstampers(cluster, key, node, decided, outcome, queued);
+    await writeReplicas(cluster, rest, op, COPIES, queued, trace);
     return true;
   }
   const errors = failed.map(([, error]) => error);

@@ -34,11 +34,6 @@ export interface WritePolicy {
    * for every replica anyway, and for the touches after a get-and-touch, which nobody waits for.
    */
   readonly awaitsEarlierOwners: boolean;
-  /**
-   * The call's answer was decided before these writes (a conditional write's copies), so it never
-   * rejects for them: each failure is reported, even when no copy was acknowledged.
-   */
-  readonly decided?: boolean;
   /** Sees each answer that came after the call had resolved (nobody waits for it any more). */
   readonly lateAnswer?: (cluster: Cluster, op: KeyOp, result: BatchResult) => void;
 }
@@ -130,20 +125,6 @@ export const COPIES: WritePolicy = {
   reportFailures: true,
   hint: true,
   awaitsEarlierOwners: true,
-};
-
-/**
- * The copies of a getOrSet's store, stamped from before its read: every replica asked answers, so
- * that one holding a write made since (which the copy loses to) is seen and mended from.
- */
-export const COPIES_SEEN: WritePolicy = {
-  required: everyOneAsked,
-  primaryMustAck: false,
-  isAck: stored,
-  reportFailures: true,
-  hint: true,
-  awaitsEarlierOwners: false,
-  decided: true,
 };
 
 /** get-and-touch's touches of the replicas after the one that answered: nobody waits for them. */

@@ -34,8 +34,7 @@ export interface WriteOutcome {
  * With `reportFailures`, every replica whose write failed (an error, or an answer that is not an
  * acknowledgement) while the caller's answer does not carry it goes to `onBackgroundError`: those
  * failing after the call resolved, and those before it when the caller will not reject — it rejects
- * only when `required` > 0 and nothing was acknowledged (storeEverywhere, delete, touch), never
- * for the copies of a decided write (`policy.decided`).
+ * only when `required` > 0 and nothing was acknowledged (storeEverywhere, delete, touch).
  */
 export function writeReplicas(
   cluster: Cluster,
@@ -120,7 +119,7 @@ export function writeReplicas(
         resolved = true;
         const held = unseen;
         unseen = undefined;
-        if (held !== undefined && (required === 0 || outcome.acks > 0 || policy.decided === true)) {
+        if (held !== undefined && (required === 0 || outcome.acks > 0)) {
           for (const [node, error] of held) failed(node, error);
         }
         // A snapshot: later results must not change what the caller was told.

@@ -4,9 +4,8 @@
 // add must answer false and keep the value that stands (unless a newer delete buries it), and
 // replace must replace it. And compareAndSet after the primary restarted from its snapshot,
 // holding the key unverified; the hints of a conditional write's copies (the deciding replica
-// keeps its copy, a stand-in drops its own); an add in a transition window; getOrSet's store when
-// the primary restarted during its load. Nodes started through the CLI on 127.0.0.1; the primary
-// restarted on its port.
+// keeps its copy, a stand-in drops its own); an add in a transition window. Nodes started
+// through the CLI on 127.0.0.1; the primary restarted on its port.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,6 @@ import type { CliNode } from '../../server/test/cli-node.js';
 import { DistributedCacheClient } from '../src/index.js';
 import type { BatchResult } from '../src/wire.js';
 import { waitFor } from './cluster.js';
-import { deferred } from './deferred.js';
 import { nodeCounter, rawBatch, rawGet } from './raw-node.js';
 
 const clients: DistributedCacheClient[] = [];
@@ -323,40 +321,5 @@ describe('add in a transition window, the newer delete on a previous owner', () 
     const added = await heldBytes(n3, key);
     expect(typeof added).toBe('string');
     expect(await heldBytes(kept, key)).toBe(added);
-  });
-});
-
-describe('getOrSet whose primary restarted empty during the load', () => {
-  it('keeps a set made during the load: the loaded value is older, on every replica', async () => {
-    const nodes = await Promise.all([startCliNode(), startCliNode()]);
-    const urls = nodes.map((node) => node.url);
-    const loading = connect(urls, 2);
-    const key = keyWithPrimary(loading, urls[0]!);
-    const gate = deferred<void>();
-    const started = deferred<void>();
-    const got = loading.getOrSet(key, async () => {
-      started.resolve();
-      await gate.promise;
-      return 'loaded';
-    });
-    await started.promise;
-    // Another process writes the key during the load: newer than what the loader read.
-    const writer = connect(urls, 2);
-    expect(await writer.set(key, 'newer')).toBe(true);
-    await writer.close();
-    await restartEmpty(nodes[0]!);
-    gate.resolve();
-    expect(await got).toBe('loaded');
-    // The store answers in the background: wait until both replicas hold the same write.
-    let held: [string | BatchResult, string | BatchResult] = ['', ''];
-    await waitFor(
-      async () => {
-        held = [await heldBytes(urls[0]!, key), await heldBytes(urls[1]!, key)];
-        return typeof held[0] === 'string' && held[0] === held[1];
-      },
-      'both replicas to hold one write',
-      { timeoutMs: 5000 },
-    );
-    expect(await connect(urls, 2).get(key)).toBe('newer');
   });
 });
