@@ -5,10 +5,9 @@
 // when one holds it, the add answers false without writing anything, and the replicas that lack
 // the value get it back (never-stale.md §15).
 import type { Cluster } from './cluster.js';
-import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
-import { copyTo, hitOf } from './verify.js';
+import { askPeer, copyTo } from './verify.js';
 import type { ReplicaSet } from './write-policy.js';
 
 /** What one replica answered for the key: a value it vouches for, a tombstone, or nothing. */
@@ -37,10 +36,8 @@ export async function heldByAReplica(
 ): Promise<boolean> {
   const asked = cluster.members(target.live.filter((node) => target.natural.includes(node)));
   if (asked.length < 2) return false;
-  if (trace !== undefined) trace.nodesTried += asked.length;
-  const stored = cluster.storedKey(key);
   const answers = await Promise.all(
-    asked.map((node) => look(cluster, node, ['get', stored] as const, queued, trace)),
+    asked.map(async (node) => foundIn(await askPeer(cluster, key, node, queued, trace))),
   );
   let newest: Hit | undefined;
   let buriedAt = deletedAt;
@@ -65,27 +62,14 @@ export async function heldByAReplica(
   return true;
 }
 
-async function look(
-  cluster: Cluster,
-  node: NodeClient,
-  op: readonly ['get', string],
-  queued: boolean,
-  trace?: CallTrace,
-): Promise<Found> {
-  let result;
-  try {
-    result = await node.run(op, queued, trace);
-  } catch {
-    // Counted by the failure detector; the add goes on without what this replica holds.
-    return NONE;
+/**
+ * What a replica's answer shows: a failure counts as nothing (the failure detector has it), an
+ * unverified entry too (it may be what the others replaced), and one expiring this instant.
+ */
+function foundIn({ answer, hit }: Awaited<ReturnType<typeof askPeer>>): Found {
+  if (answer.kind === 'miss') {
+    return answer.tombstone === undefined ? NONE : { kind: 'tombstone', stamp: answer.tombstone };
   }
-  if (result[0] === 404) {
-    const stamp = result[1];
-    return typeof stamp === 'number' ? { kind: 'tombstone', stamp } : NONE;
-  }
-  if (result[0] !== 200) return NONE;
-  const hit = hitOf(cluster, result, node);
-  // Unverified: it may be what the others replaced; expiring this instant: gone.
   if (hit === undefined || hit.unverified || (hit.ttl !== null && hit.ttl <= 0)) return NONE;
   return { kind: 'value', hit };
 }

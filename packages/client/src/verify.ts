@@ -92,7 +92,7 @@ export function buryOn(
 }
 
 /** A peer's get of the key, as the verification decision reads it (with the hit, if any). */
-async function askPeer(
+export async function askPeer(
   cluster: Cluster,
   key: string,
   peer: NodeClient,

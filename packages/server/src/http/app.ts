@@ -21,7 +21,6 @@ import type { ReplicaStore } from '../replication/replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
 import { listingRoutes } from './routes/listing.js';
 import { HintStore } from '../replication/hints.js';
-import { stampOf } from '../replication/replica-order.js';
 import { RestoreClaim } from '../replication/restore-claim.js';
 import type { FenceReason } from '../replication/hints.js';
 import { throttledWarning } from '../observability/throttled-warning.js';
@@ -81,10 +80,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
       // The plain delete a delivered hint's stand-in copy gets (hint-replayer.ts): no tombstone,
       // as this node never held the key's delete either. Only the copy the hint was for: a write
       // taken since (as a natural replica, after a ring change) stays.
-      dropStandIn: (key, stamp) => {
-        const held = replicas.peekRaw(key);
-        if (held !== undefined && stampOf(held.value) === stamp) replicas.cache.delete(key);
-      },
+      dropStandIn: (key, stamp) => replicas.dropCopy(key, stamp),
     }),
     flush,
     bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),

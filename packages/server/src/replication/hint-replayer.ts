@@ -137,10 +137,8 @@ export class HintReplayer {
    * here must not outlive it (a later fault could serve it stale). Dropped only if unchanged.
    */
   #dropStandIn(key: string, op: unknown[]): void {
-    const { replicas } = this.#options;
-    const entry = replicas.peekRaw(key);
     const stamp = op[0] === 'bury' ? op[2] : op[5];
-    if (entry !== undefined && stampOf(entry.value) === stamp) replicas.cache.delete(key);
+    this.#options.replicas.dropCopy(key, stamp as number);
   }
 
   #request(

@@ -290,6 +290,15 @@ export class ReplicaStore {
     return this.#live.peekEntry(key);
   }
 
+  /**
+   * Deletes the key's entry while it still holds the write stamped `stamp` (plain, no tombstone):
+   * a stand-in's copy once its hint is delivered or given up. A write taken since stays.
+   */
+  dropCopy(key: string, stamp: number | undefined): void {
+    const held = this.#live.peekEntry(key);
+    if (held !== undefined && stampOf(held.value) === stamp) this.#live.delete(key);
+  }
+
   /** The entry holding a value, verified or not (no tombstone), without promotion or counting. */
   peekStored(key: string): CacheEntry<StoredValue> | undefined {
     const raw = this.#live.peekEntry(key);
