@@ -56,6 +56,9 @@ export async function readThrough<T>(
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
   // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
   const load = context.loads.run(key, async (isStale) => {
+    // After the read, whose answers this clock observed: a write, delete or flush of the key
+    // anywhere from now on is stamped above it, and keeps the loaded value out of the cache.
+    const since = context.cluster.clock.tick();
     const value = await loader(key);
     // undefined cannot be stored (it reads back as a miss): returned, not cached, like lru-cache's
     // fetch. A function or symbol cannot be stored either: that rejects, as `set` would.
@@ -63,8 +66,9 @@ export async function readThrough<T>(
     assertValue(value);
     const encoded = context.encode(value);
     // A delete or flush made during the load may have followed a write to the source the loader
-    // read before it: its value may be stale, so it goes to the waiters only.
-    if (!isStale() && !context.closed()) store(context, key, encoded, ttl);
+    // read before it: its value may be stale, so it goes to the waiters only. In this process,
+    // isStale says so; in another, the nodes do (`since`).
+    if (!isStale() && !context.closed()) store(context, key, encoded, ttl, since);
     return value;
   });
   return load as Promise<T>;
@@ -72,15 +76,22 @@ export async function readThrough<T>(
 
 /**
  * Stores the loaded value in the background, tracked for close(): the waiters do not wait for it
- * (the cache being slow or down must not delay them). As an add, so that a write of the key made
- * meanwhile — newer than what the loader saw — wins. Queued before the waiters resume, so their
- * next read of the key, through the same node queue, comes after it.
+ * (the cache being slow or down must not delay them). As an add made `since` the load began, so
+ * that a write, delete or flush of the key made meanwhile, by any process, wins: the primary
+ * refuses it over anything of the key, or a flush, stamped after `since`. Queued before the
+ * waiters resume, so their next read of the key, through the same node queue, comes after it.
  */
-function store(context: ReadThrough, key: string, encoded: EncodedValue, ttl: number | null): void {
+function store(
+  context: ReadThrough,
+  key: string,
+  encoded: EncodedValue,
+  ttl: number | null,
+  since: number,
+): void {
   const { cluster, batch } = context;
   // Its read found the key on no replica: the add need not ask them again, and so is queued now.
-  const absent = { absent: true } as const;
-  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch, undefined, absent);
+  const known = { absent: true, since } as const;
+  const stored = storeIfPrimaryAgrees(cluster, key, encoded, ttl, 'add', batch, undefined, known);
   const settled = stored.then(
     () => undefined,
     (error: unknown) => cluster.reportFailure(asError(error), 'get-or-set-store', key),

@@ -6,7 +6,7 @@ import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
-import type { BatchResult, SetCondition } from './wire.js';
+import type { BatchOp, BatchResult, SetCondition } from './wire.js';
 import { heldByAReplica } from './add-check.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
@@ -381,6 +381,12 @@ async function incrOnReplicas(
 export interface Known {
   /** Every replica was just read without finding the key (getOrSet's read before its add). */
   readonly absent?: boolean;
+  /**
+   * The deciding replica refuses the add when anything it holds of the key (a write or a
+   * tombstone), or its flush, is stamped after this: getOrSet's stamp from before its load (a
+   * delete made during the load may have followed a change to the source the loader read before).
+   */
+  readonly since?: number;
   /** A read that looked for the key on every replica has run (a replace's second try). */
   readonly read?: boolean;
   /** The newest tombstone the key's previous owners hold (a transition window; 0: none). */
@@ -428,6 +434,10 @@ async function decideOnPrimary(
   known: Known,
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
+  // A previous owner's delete (a transition window) made during a read-through's load.
+  if (condition === 'add' && known.since !== undefined && (known.buriedAt ?? 0) > known.since) {
+    return false;
+  }
   // An add first asks every replica for the key: the one deciding it may have lost it (add-check.ts).
   if (
     condition === 'add' &&
@@ -452,7 +462,11 @@ async function decideOnPrimary(
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     try {
-      result = await node.run(['set', stored, bytes, flags, ttl, condition, stamp], queued, trace);
+      const op: BatchOp =
+        condition === 'add' && known.since !== undefined
+          ? ['set', stored, bytes, flags, ttl, condition, stamp, known.since]
+          : ['set', stored, bytes, flags, ttl, condition, stamp];
+      result = await node.run(op, queued, trace);
     } catch (error) {
       if (trace !== undefined) trace.failovers++;
       failed.push([node, asError(error)]);

@@ -15,6 +15,8 @@ export type BatchOp =
   // `true`: read after the key's primary did not answer, possibly stale (the node counts it).
   | readonly ['get', string, number | null, true]
   | readonly ['set', string, Uint8Array, number, number | null, SetCondition, number]
+  // An add carrying `since`: refused when the node holds anything, or flushed, after that stamp.
+  | readonly ['set', string, Uint8Array, number, number | null, 'add', number, number]
   | readonly ['delete', string, number]
   | readonly ['touch', string, number, number]
   | readonly ['incr', string, number, number | null, number | null, number]

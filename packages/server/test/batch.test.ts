@@ -224,6 +224,24 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('5'));
   });
 
+  it("an add's `since` refuses it over a newer delete; with another condition it is a bad_op", async () => {
+    const app = createApp();
+    const at = stampAt(Date.now());
+    const [deleted, addOverNewer, addOverOlder, badSince, withReplace] = await run(app, [
+      ['delete', 'k', at + 20],
+      ['set', 'k', bytes('loaded'), 0, null, 'add', at + 30, at + 10],
+      ['set', 'k', bytes('loaded'), 0, null, 'add', at + 30, at + 25],
+      ['set', 'j', bytes('x'), 0, null, 'add', at + 30, 'yesterday'],
+      ['set', 'k', bytes('x'), 0, null, 'replace', at + 40, at + 10],
+    ]);
+    expect(deleted![0]).toBe(404);
+    expect(addOverNewer).toEqual([412]);
+    expect(addOverOlder).toEqual([204, expect.any(Number), at + 30]);
+    expect(badSince!.slice(0, 2)).toEqual([400, 'bad_stamp']);
+    expect(withReplace!.slice(0, 2)).toEqual([400, 'bad_op']);
+    expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('loaded'));
+  });
+
   it('a fresh set that did not apply (outstamped, or a tie it lost) answers with a 4th element true', async () => {
     const app = createApp();
     const at = stampAt(Date.now());

@@ -204,6 +204,50 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     expect(store.write('k', value('v5'), undefined, added.version, S + 5)).toBeUndefined();
   });
 
+  it('an add with `since` is refused over anything of the key stamped after it, and only then', () => {
+    const store = newStore();
+    // A delete made after the read-through's read: the loaded value may predate it.
+    store.remove('deleted', S + 20);
+    expect(
+      store.write('deleted', value('loaded'), undefined, 'add', S + 30, S + 10),
+    ).toBeUndefined();
+    expect(text(store, 'deleted')).toBe('<tombstone>');
+    // A delete from before the read: the add creates over it, stamped above it.
+    store.remove('old-delete', S + 5);
+    const added = store.write('old-delete', value('loaded'), undefined, 'add', S + 30, S + 10)!;
+    expect(added.stamp).toBe(S + 30);
+    expect(text(store, 'old-delete')).toBe('loaded');
+    // A value the node cannot vouch for counts too: a write made during the load it may be.
+    store.write('unverified', value('written meanwhile'), undefined, null, S + 20);
+    store.fence();
+    expect(store.write('unverified', value('x'), undefined, 'add', S + 30, S + 10)).toBeUndefined();
+    expect(text(store, 'unverified')).toBe('written meanwhile');
+    // Without `since`, add sees the unverified entry as absent, as before.
+    expect(store.write('unverified', value('x'), undefined, 'add', S + 31)).toBeDefined();
+    // Nothing held: stored.
+    expect(store.write('fresh', value('loaded'), undefined, 'add', S + 30, S + 10)).toBeDefined();
+  });
+
+  it('an add with `since` is refused once the node was flushed after it', () => {
+    const store = newStore();
+    const before = store.received(S + 1);
+    store.clear();
+    expect(store.flushStamp).toBeGreaterThan(before);
+    expect(store.write('k', value('loaded'), undefined, 'add', undefined, before)).toBeUndefined();
+    expect(store.peekRaw('k')).toBeUndefined();
+    const after = store.flushStamp;
+    expect(store.write('k', value('loaded'), undefined, 'add', undefined, after)).toBeDefined();
+  });
+
+  it('a conditional write stamped before the last flush is stamped above it, so its copies apply', () => {
+    const store = newStore();
+    store.clear();
+    const flushed = store.flushStamp;
+    const added = store.write('k', value('v'), undefined, 'add', S + 1)!;
+    expect(added.stamp).toBe(flushed + 1);
+    expect(store.write('k', value('r'), undefined, 'replace', S + 2)!.stamp).toBe(flushed + 2);
+  });
+
   it('refuses a stamp further ahead than maxClockSkew, and counts it', () => {
     const store = newStore();
     expect(() => store.received(S + 600 * STAMPS_PER_MS)).toThrow(/maxClockSkew/);

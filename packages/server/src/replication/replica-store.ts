@@ -318,7 +318,13 @@ export class ReplicaStore {
    * acknowledged without applying (last-write-wins orders it just before the one kept): the stored
    * entry's version and stamp are returned, `superseded`. Conditional: the condition decides
    * (tombstones and unverified entries are absent), and the write is stamped above what it
-   * replaces. Undefined when the condition failed; 413 when the entry does not fit.
+   * replaces and above the node's last flush. Undefined when the condition failed; 413 when the
+   * entry does not fit.
+   *
+   * `since` (an add only): the stamp as of which the writer found the key absent everywhere (a
+   * read-through's read, before its load). The add is refused when anything under the key — a
+   * value, verified or not, or a tombstone — or the node's flush is newer: a write, delete or flush
+   * made during the load, which may have followed a change to the source the loader read before.
    */
   write(
     key: string,
@@ -326,6 +332,7 @@ export class ReplicaStore {
     ttl: number | undefined,
     condition: WriteCondition,
     stamp?: number,
+    since?: number,
   ): Written | undefined {
     /** What the write found under the key: live, a tombstone or unverified. */
     let found: StoredValue | undefined;
@@ -358,6 +365,7 @@ export class ReplicaStore {
       const live =
         raw === undefined || raw.value.tombstone || !this.isVerified(raw) ? undefined : raw;
       if (!conditionHolds(condition, live?.version)) return undefined;
+      if (since !== undefined && this.#changedSince(since, raw?.value)) return undefined;
       value.stamp = this.#above(stamp, raw?.value);
       found = raw?.value;
     }
@@ -677,8 +685,19 @@ export class ReplicaStore {
   // ------------------------------------------------------------ internals
 
   /** `stamp` (or a fresh one), raised above the stored value's, and observed by the clock. */
+  /** Whether `stored` or the node's flush is newer than `since`. */
+  #changedSince(since: number, stored: StoredValue | undefined): boolean {
+    return this.#flushStamp > since || (stored !== undefined && stampOf(stored) > since);
+  }
+
+  /**
+   * A stamp for a write decided here now: the writer's, raised above what it replaces and above
+   * the node's last flush. A writer whose clock lags this node's would otherwise store a value
+   * stamped before a flush it came after: its copies would be refused elsewhere as flushed.
+   */
   #above(stamp: number | undefined, stored: StoredValue | undefined): number {
     let next = stamp ?? this.clock.tick();
+    if (next <= this.#flushStamp) next = this.#flushStamp + 1;
     if (stored !== undefined && stampOf(stored) >= next) next = stampOf(stored) + 1;
     if (next > this.clock.last) this.clock.observe(next);
     return next;

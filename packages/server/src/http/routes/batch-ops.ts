@@ -18,8 +18,8 @@ import { checkDelay, checkFlags, checkKey, checkTtl } from '../../operations/val
 import { Refused } from '../../operations/refusal.js';
 import type { Refusal } from '../../operations/refusal.js';
 
-/** Elements of the longest operations: ["set", key, bytes, flags, ttl, cond, stamp], copy's 7. */
-const OP_ITEMS = 7;
+/** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond, stamp, since]. */
+const OP_ITEMS = 8;
 /** Why scanItems refused a body, as the message of its 400 bad_batch. */
 const SCAN_REFUSALS: Readonly<
   Record<Exclude<ItemsVerdict, 'ok' | 'too_deep' | 'truncated' | 'invalid'>, string>
@@ -35,6 +35,7 @@ function badOp(message: string): Refused {
 }
 
 const BAD_CONDITION = badOp('a set condition is null, "add", "replace" or a version number');
+const SINCE_WITHOUT_ADD = badOp('a set carries `since` only with the condition "add"');
 const NOT_AN_OPERATION = badOp('an operation is an array starting with its name');
 const BAD_DELTA = new Refused(400, 'bad_delta', 'delta must be an integer');
 
@@ -248,7 +249,10 @@ export function batchRunner(node: NodeState): RunBatch {
         if (cond instanceof Refused) return cond;
         const stamp = optional(op[6], accept);
         if (stamp instanceof Refused) return stamp;
-        const written = replicas.write(key, { bytes, flags }, ttl, cond, stamp);
+        const since = optional(op[7], accept);
+        if (since instanceof Refused) return since;
+        if (since !== undefined && cond !== 'add') return SINCE_WITHOUT_ADD;
+        const written = replicas.write(key, { bytes, flags }, ttl, cond, stamp, since);
         if (written === undefined) return status(412);
         out.array(written.superseded ? 4 : 3);
         out.number(204);
