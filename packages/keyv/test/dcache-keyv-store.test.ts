@@ -186,15 +186,17 @@ describe('values', () => {
     expect(await keyv.deleteMany(['e', 'f'])).toBe(false);
   });
 
-  it('reads a TTL as Keyv does: Infinity never expires, NaN sets none', async () => {
+  it('reads a TTL as Keyv does: Infinity (or past 2^53 − 1 ms) never expires, NaN sets none', async () => {
     const client = newClient();
     const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 't' });
     expect(await keyv.set('forever', 'v', Infinity)).toBe(true);
     expect(await keyv.set('nan', 'v', Number.NaN)).toBe(true);
+    expect(await keyv.set('beyond', 'v', 2 ** 60)).toBe(true);
     expect(await keyv.get('forever')).toBe('v');
     expect(await keyv.get('nan')).toBe('v');
+    expect(await keyv.get('beyond')).toBe('v');
     // Stored on the nodes without a TTL.
-    for (const key of ['forever', 'nan']) {
+    for (const key of ['forever', 'nan', 'beyond']) {
       const entry = await client.getVersioned(await keyOnTheNodes(client, 't', key));
       expect(entry).toBeDefined();
       expect(entry!.ttl).toBeUndefined();
