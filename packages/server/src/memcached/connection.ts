@@ -4,6 +4,7 @@ import { authenticationLine, completeAuthentication } from './auth.js';
 import { BinaryRefusal } from './binary-refusal.js';
 import { executeLine } from './dispatch.js';
 import type { Flushable, FlushScheduler } from './flush-scheduler.js';
+import { InputCarry } from './input-carry.js';
 import { completeMetaStore } from './meta-set.js';
 import { refuseForMemory } from './no-memory.js';
 import { handleOutlet } from './handle-outlet.js';
@@ -72,7 +73,7 @@ const MAX_UNREAD_REFUSAL_BYTES = 256 * 1024;
 export class MemcachedConnection implements Session, Flushable {
   readonly out = new ReplyWriter();
   /** Input received but not yet processed (a partial line, or lines held back by back-pressure). */
-  private pending: Buffer | undefined;
+  private readonly pending = new InputCarry();
   private waiting: PendingStore | undefined;
   private waitBytes = 0;
   private chunks: Buffer[] = [];
@@ -192,7 +193,7 @@ export class MemcachedConnection implements Session, Flushable {
 
   hangUp(): void {
     this.closing = true;
-    this.pending = undefined;
+    this.pending.clear();
     this.waiting = undefined;
     this.deferred = undefined;
     this.socket.destroy();
@@ -202,7 +203,7 @@ export class MemcachedConnection implements Session, Flushable {
   end(): void {
     if (this.closing) return;
     this.closing = true;
-    this.pending = undefined;
+    this.pending.clear();
     this.deferred = undefined;
     this.flush();
     this.socket.end();
@@ -233,12 +234,12 @@ export class MemcachedConnection implements Session, Flushable {
       if (chunk[0] === BINARY_REQUEST_MAGIC) this.binary = new BinaryRefusal();
     }
     if (this.binary !== undefined) return this.refuseBinary(this.binary, chunk);
-    let buf = chunk;
-    if (this.pending !== undefined) {
-      buf = Buffer.concat([this.pending, chunk]);
-      this.pending = undefined;
+    if (this.pending.length === 0) this.process(chunk, 0);
+    else {
+      const searched = this.pending.searched;
+      this.process(this.pending.append(chunk), searched);
+      if (this.pending.length === 0) this.pending.clear();
     }
-    this.process(buf);
     this.holdLines();
     this.watchHolding();
     if (this.flushes === undefined) this.flush();
@@ -310,9 +311,11 @@ export class MemcachedConnection implements Session, Flushable {
     const rest = this.deferred;
     this.deferred = undefined;
     if (rest !== undefined) this.run(rest, 0, rest.length);
-    const buf = this.pending;
-    this.pending = undefined;
-    if (buf !== undefined) this.process(buf);
+    if (this.pending.length > 0) {
+      const searched = this.pending.searched;
+      this.process(this.pending.take(), searched);
+      if (this.pending.length === 0) this.pending.clear();
+    }
     this.holdLines();
     this.watchHolding();
     this.flush();
@@ -360,17 +363,17 @@ export class MemcachedConnection implements Session, Flushable {
    */
   private holdLines(): void {
     if (this.inputBudget === undefined) return;
-    const pending = this.pending !== undefined ? this.pending.length : 0;
+    // The carry's whole buffer: it grows ahead of the line it holds.
+    const pending = this.pending.length > MAX_LINE_BYTES ? this.pending.footprint : 0;
     const deferred = this.deferred !== undefined ? this.deferred.length : 0;
-    const held =
-      (pending > MAX_LINE_BYTES ? pending : 0) + (deferred > MAX_LINE_BYTES ? deferred : 0);
+    const held = pending + (deferred > MAX_LINE_BYTES ? deferred : 0);
     if (held <= this.lineBytes) {
       this.inputBudget.release(this.lineBytes - held);
     } else if (!this.inputBudget.tryReserve(held - this.lineBytes)) {
       // Closed as an over-long line is (keep): a client that does not read cannot hold it open.
       this.out.ascii('SERVER_ERROR out of memory reading request\r\n');
       this.closing = true;
-      this.pending = undefined;
+      this.pending.clear();
       this.deferred = undefined;
       this.flush();
       this.socket.destroy();
@@ -381,9 +384,12 @@ export class MemcachedConnection implements Session, Flushable {
     this.lineBytes = held;
   }
 
-  private process(buf: Buffer): void {
+  /** Runs the commands in `buf`; its first `searched` bytes are known to hold no newline. */
+  private process(buf: Buffer, searched: number): void {
     let pos = 0;
     const length = buf.length;
+    /** The loop stopped for want of a newline: what is left holds none. */
+    let newlineFree = false;
     while (pos < length) {
       if (this.swallowBytes > 0) {
         const n = Math.min(this.swallowBytes, length - pos);
@@ -396,8 +402,12 @@ export class MemcachedConnection implements Session, Flushable {
         continue;
       }
       if (this.paused || this.closing) break;
-      const nl = buf.indexOf(LF, pos);
-      if (nl === -1) break;
+      const nl = buf.indexOf(LF, pos > searched ? pos : searched);
+      searched = 0;
+      if (nl === -1) {
+        newlineFree = true;
+        break;
+      }
       const end = nl - pos > 1 && buf[nl - 1] === CR ? nl - 1 : nl;
       const start = pos;
       pos = nl + 1;
@@ -405,7 +415,7 @@ export class MemcachedConnection implements Session, Flushable {
       if (this.out.pendingBytes > FLUSH_THRESHOLD_BYTES) this.flush();
       if (this.overLimit()) this.pause();
     }
-    if (pos < length && !this.closing) this.keep(buf.subarray(pos));
+    if (pos < length && !this.closing) this.keep(buf.subarray(pos), newlineFree);
   }
 
   /** Runs one command; a failure of ours must not cost the client its connection. */
@@ -472,7 +482,7 @@ export class MemcachedConnection implements Session, Flushable {
   }
 
   /** Holds unprocessed input; closes the connection on an over-long line, as memcached does. */
-  private keep(rest: Buffer): void {
+  private keep(rest: Buffer, newlineFree: boolean): void {
     if (!this.paused && rest.length > MAX_LINE_BYTES) {
       if (rest.length > MAX_GET_LINE_BYTES || !isGetLine(rest)) {
         this.closing = true;
@@ -481,7 +491,7 @@ export class MemcachedConnection implements Session, Flushable {
         return;
       }
     }
-    this.pending = Buffer.from(rest);
+    this.pending.keep(rest, newlineFree);
   }
 
   private flush(): void {

@@ -138,6 +138,48 @@ describe('streaming parser', () => {
     expect(multiget.socket.text()).toBe('END\r\n');
   });
 
+  test('a long get line and the commands after it, sent in small pieces of one reused read buffer, answer exactly', () => {
+    const { socket } = open();
+    socket.emit('data', Buffer.from('set k7 0 0 2\r\nv7\r\nset k2999 3 0 5\r\nlast!\r\n'));
+    const keys = Array.from({ length: 3000 }, (_, i) => `k${i}`);
+    const input = Buffer.from(`get ${keys.join(' ')}\r\n${'get k7\r\n'.repeat(30)}version\r\n`);
+    // The listener reads every socket into one buffer that the next read overwrites: whatever
+    // the connection keeps of a read must be its own copy.
+    const read = Buffer.alloc(7);
+    for (let i = 0; i < input.length; i += 7) {
+      const n = input.copy(read, 0, i, i + 7);
+      socket.emit('data', read.subarray(0, n));
+      read.fill(0x0a);
+    }
+    expect(socket.destroyed).toBe(false);
+    const text = socket.text();
+    expect(text).toBe(
+      'STORED\r\nSTORED\r\n' +
+        'VALUE k7 0 2\r\nv7\r\nVALUE k2999 3 5\r\nlast!\r\nEND\r\n' +
+        'VALUE k7 0 2\r\nv7\r\nEND\r\n'.repeat(30) +
+        'VERSION test\r\n',
+    );
+  });
+
+  test('a long get line held while paused keeps its bytes and its place', () => {
+    const { socket } = open();
+    socket.emit('data', Buffer.from('set v 0 0 5\r\nvalue\r\n'));
+    socket.full = true;
+    // A large reply fills the socket; the long line after it waits, then arrives in pieces.
+    const big = 'x'.repeat(300_000);
+    socket.emit('data', Buffer.from(`set b 0 0 ${big.length}\r\n${big}\r\nget b\r\nget v`));
+    const line = Buffer.from(` ${'absent '.repeat(1000)}v\r\nversion\r\n`);
+    for (let i = 0; i < line.length; i += 1000) socket.emit('data', line.subarray(i, i + 1000));
+    expect(socket.text()).not.toContain('VERSION');
+    socket.full = false;
+    socket.emit('drain');
+    expect(
+      socket
+        .text()
+        .endsWith('VALUE v 0 5\r\nvalue\r\nVALUE v 0 5\r\nvalue\r\nEND\r\nVERSION test\r\n'),
+    ).toBe(true);
+  });
+
   test('a flood of get-prefixed garbage is cut off at a bounded size', () => {
     const { socket } = open();
     const chunk = Buffer.alloc(64 * 1024, 0x61);
