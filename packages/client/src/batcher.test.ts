@@ -114,6 +114,29 @@ describe('Batcher', () => {
     expect(results.map((result) => result[1])).toStrictEqual(keys);
   });
 
+  it("cuts a batch to a previous release's item budget (8 per operation): a full batch of since-adds is split", async () => {
+    const { batches, send } = recorder();
+    const batcher = batcherOf(send, { maxBatchSize: 100 });
+    const value = new Uint8Array(1);
+    const adds = Array.from({ length: 100 }, (_, i): BatchOp => [
+      'set',
+      `k${i}`,
+      value,
+      0,
+      null,
+      'add',
+      10,
+      5,
+    ]);
+    const gets = Array.from({ length: 100 }, (_, i): BatchOp => ['get', `g${i}`]);
+    await Promise.all([...adds, ...gets].map((op) => batcher.enqueue(op)));
+    // 9 items each: 88 fit in 800 (100 × 8); the gets (3 items each) are not cut by it.
+    expect(batches.map((batch) => batch.length)).toStrictEqual([88, 100, 12]);
+    for (const batch of batches) {
+      expect(batch.reduce((items, op) => items + 1 + op.length, 0)).toBeLessThanOrEqual(800);
+    }
+  });
+
   it('rejects every caller of a failed batch with its error', async () => {
     const boom = new Error('connection refused');
     const { send } = recorder(boom);

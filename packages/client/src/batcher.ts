@@ -3,6 +3,13 @@ import { estimatedBytes } from './wire.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import type { CallTrace } from './telemetry-call.js';
 
+/**
+ * The msgpack items a node of an earlier release budgets per operation of a batch: its array and
+ * 7 elements (`maxBatchOps` × 8 in all). A read-through's add carries an 8th (`since`), so a full
+ * batch of them would be refused whole there (400 bad_batch): the batch is cut to fit that budget.
+ */
+const ITEMS_PER_OP = 8;
+
 /** Sends one batch; `timeout` is what is left of its oldest operation's time, in milliseconds. */
 export type SendBatch = (ops: readonly BatchOp[], timeout: number) => Promise<BatchResult[]>;
 
@@ -181,14 +188,21 @@ export class Batcher {
   /** How many queued operations the next batch takes: all of them unless a limit cuts it short. */
   #nextBatchLength(): number {
     const ops = this.#ops;
-    if (ops.length <= this.#maxBatchSize && this.#queuedBytes <= this.#maxBatchBytes) {
+    const maxItems = this.#maxBatchSize * ITEMS_PER_OP;
+    if (
+      ops.length <= this.#maxBatchSize &&
+      this.#queuedBytes <= this.#maxBatchBytes &&
+      ops.length * (ITEMS_PER_OP + 1) <= maxItems
+    ) {
       return ops.length;
     }
     let count = 0;
     let bytes = 0;
+    let items = 0;
     for (const op of ops) {
       bytes += estimatedBytes(op);
-      if (count > 0 && bytes > this.#maxBatchBytes) break;
+      items += 1 + op.length;
+      if (count > 0 && (bytes > this.#maxBatchBytes || items > maxItems)) break;
       if (++count === this.#maxBatchSize) break;
     }
     return count;

@@ -449,7 +449,11 @@ async function decideOnPrimary(
   const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
-  const stamp = cluster.clock.tick();
+  // A read-through's add is stamped as of its load's start (the node raises it above what it
+  // holds and its flush, both older or it refuses): a delete made during the load that reaches
+  // the deciding replica after the add still outranks it, and its copies lose to that delete.
+  const since = condition === 'add' ? known.since : undefined;
+  const stamp = since ?? cluster.clock.tick();
   /** The replicas before the deciding one that failed, each with its failure. */
   const failed: [NodeClient, Error][] = [];
   for (let i = 0; i < nodes.length; i++) {
@@ -463,8 +467,8 @@ async function decideOnPrimary(
     if (trace !== undefined) trace.nodesTried++;
     try {
       const op: BatchOp =
-        condition === 'add' && known.since !== undefined
-          ? ['set', stored, bytes, flags, ttl, condition, stamp, known.since]
+        since !== undefined
+          ? ['set', stored, bytes, flags, ttl, 'add', stamp, since]
           : ['set', stored, bytes, flags, ttl, condition, stamp];
       result = await node.run(op, queued, trace);
     } catch (error) {

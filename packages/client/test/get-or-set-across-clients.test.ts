@@ -2,15 +2,18 @@
 // then delete the key" of a writer elsewhere, a flush, a set. The loader may have read the source
 // before the change, so its value must not reach the cache; in this process the client knows of
 // the delete itself, in another only the nodes do (the add carries the stamp of the load's start).
-// Two clients stand for two processes; nodes started through the CLI on 127.0.0.1.
+// Also a delete the primary may have forgotten (evicted, past its grace, a restart) and one still
+// on its way to the primary when the add lands. Two clients stand for two processes; nodes
+// started through the CLI on 127.0.0.1.
+import { stampAt } from '@dcache/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
+import { restartCliNodeOnPort, startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
 import { decodeValue } from '../src/codec.js';
 import { DistributedCacheClient } from '../src/index.js';
 import type { BatchResult } from '../src/wire.js';
 import { waitFor } from './cluster.js';
 import { deferred } from './deferred.js';
-import { rawGet } from './raw-node.js';
+import { rawBatch, rawGet } from './raw-node.js';
 
 const clients: DistributedCacheClient[] = [];
 
@@ -19,8 +22,8 @@ afterEach(async () => {
   await stopCliNodes();
 });
 
-function connect(urls: readonly string[]): DistributedCacheClient {
-  const client = new DistributedCacheClient([...urls], { replicas: 2, timeout: 5000 });
+function connect(urls: readonly string[], options = {}): DistributedCacheClient {
+  const client = new DistributedCacheClient([...urls], { replicas: 2, timeout: 5000, ...options });
   clients.push(client);
   return client;
 }
@@ -28,6 +31,16 @@ function connect(urls: readonly string[]): DistributedCacheClient {
 async function threeNodes(): Promise<string[]> {
   const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
   return nodes.map((node) => node.url);
+}
+
+/** Which of `urls` is the key's primary: where a one-replica client of the same ring puts it. */
+async function primaryOf(urls: readonly string[], key: string): Promise<number> {
+  const probe = connect(urls, { replicas: 1 });
+  await probe.set(key, 'probe');
+  const primary = (await onEveryNode(urls, key)).indexOf('probe');
+  await probe.delete(key);
+  await probe.close();
+  return primary;
 }
 
 /** A getOrSet by `reader` whose load waits for the test; resolves once the load has started. */
@@ -106,6 +119,18 @@ describe('getOrSet while another client changes the key', () => {
     expect(held.filter((answer) => answer === 'after the flush')).toHaveLength(2);
   });
 
+  it('with batching off too, a delete made during the load keeps the loaded value out', async () => {
+    const urls = await threeNodes();
+    const reader = connect(urls, { batch: false });
+    const writer = connect(urls, { batch: false });
+    const { result, finish } = await loadStarted(reader, 'user:5');
+    await writer.delete('user:5');
+    finish('old row');
+    expect(await result).toBe('old row');
+    await reader.close();
+    expect((await onEveryNode(urls, 'user:5')).every((answer) => answer === 404)).toBe(true);
+  });
+
   it('a set made during the load wins on every replica', async () => {
     const urls = await threeNodes();
     const reader = connect(urls);
@@ -119,5 +144,68 @@ describe('getOrSet while another client changes the key', () => {
     const held = await onEveryNode(urls, 'user:4');
     expect(held.filter((answer) => answer === 'written meanwhile')).toHaveLength(2);
     expect(held).not.toContain('loaded');
+  });
+});
+
+describe('getOrSet and a delete the primary may have forgotten, or not yet received', () => {
+  it.each([
+    ['evicted for room (--max-items 4)', ['--max-items', '4'], 0],
+    ['past its grace (--tombstone-grace 300)', ['--tombstone-grace', '300'], 600],
+  ] as const)(
+    'a tombstone %s before the store keeps the loaded value out',
+    async (_name, flags, wait) => {
+      const nodes = await Promise.all([startCliNode([...flags]), startCliNode([...flags])]);
+      const urls = nodes.map((node) => node.url);
+      const reader = connect(urls);
+      const writer = connect(urls);
+      const { result, finish } = await loadStarted(reader, 'user:6');
+      await writer.delete('user:6');
+      // Other traffic fills the small cache, or the grace runs out.
+      for (let i = 0; i < 8; i++) await writer.set(`filler:${i}`, i);
+      await new Promise((resolve) => setTimeout(resolve, wait));
+      finish('old row');
+      expect(await result).toBe('old row');
+      await reader.close();
+      expect(await onEveryNode(urls, 'user:6')).toEqual([404, 404]);
+    },
+  );
+
+  it('the primary restarted empty during the load, the delete held by the other replica alone', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const primary = await primaryOf(urls, 'user:7');
+    const reader = connect(urls);
+    const { result, finish } = await loadStarted(reader, 'user:7');
+    const port = Number(new URL(urls[primary]!).port);
+    await nodes[primary]!.stop('SIGKILL');
+    const writer = connect(urls);
+    await writer.delete('user:7').catch(() => undefined);
+    // The other replica holds the delete's tombstone; the restarted primary will hold nothing.
+    expect(typeof (await rawGet(urls[1 - primary]!, 'user:7'))[1]).toBe('number');
+    nodes[primary] = await restartCliNodeOnPort(port);
+    finish('old row');
+    expect(await result).toBe('old row');
+    await reader.close();
+    expect(await onEveryNode(urls, 'user:7')).toEqual([404, 404]);
+  });
+
+  it('a delete that reaches the primary after the add still outranks it on every replica', async () => {
+    const nodes = await Promise.all([startCliNode(), startCliNode()]);
+    const urls = nodes.map((node) => node.url);
+    const primary = await primaryOf(urls, 'user:8');
+    const reader = connect(urls);
+    const { result, finish } = await loadStarted(reader, 'user:8');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The writer's delete, stamped after the load began, as its two deliveries arrive: the
+    // other replica first, then — after the read-through's add — the primary.
+    const deleteStamp = stampAt(Date.now());
+    expect((await rawBatch(urls[1 - primary]!, [['delete', 'user:8', deleteStamp]]))[0]![0]).toBe(
+      404,
+    );
+    finish('old row');
+    expect(await result).toBe('old row');
+    await reader.close();
+    await rawBatch(urls[primary]!, [['delete', 'user:8', deleteStamp]]);
+    expect(await onEveryNode(urls, 'user:8')).toEqual([404, 404]);
   });
 });

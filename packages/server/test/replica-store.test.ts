@@ -239,6 +239,27 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     expect(store.write('k', value('loaded'), undefined, 'add', undefined, after)).toBeDefined();
   });
 
+  it('an add with `since` is refused when a delete newer than it may have been forgotten', () => {
+    // Evicted for room before its grace: the tombstone floor stands for it.
+    const small = createReplicaStore(
+      { maxMemory: 2000, maxItems: undefined, defaultTtl: 0, now: undefined },
+      { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => WALL },
+    );
+    small.remove('k', S + 20);
+    for (let i = 0; i < 20; i++) small.write(`f${i}`, value('x'.repeat(100)), undefined, null);
+    expect(small.peekRaw('k')).toBeUndefined();
+    expect(small.write('k', value('loaded'), undefined, 'add', S + 30, S + 10)).toBeUndefined();
+    expect(small.write('k', value('loaded'), undefined, 'add', S + 31, S + 25)).toBeDefined();
+    // A load longer than tombstoneGrace: a delete made during it may have expired.
+    let wall = WALL;
+    const store = newStore({ wall: () => wall });
+    wall += GRACE + 1000;
+    expect(store.write('k', value('loaded'), undefined, 'add', undefined, S + 10)).toBeUndefined();
+    expect(
+      store.write('k', value('loaded'), undefined, 'add', undefined, stampAt(wall - 1)),
+    ).toBeDefined();
+  });
+
   it('a conditional write stamped before the last flush is stamped above it, so its copies apply', () => {
     const store = newStore();
     store.clear();

@@ -222,10 +222,18 @@ export class ReplicaStore {
    * tombstones long expired.
    */
   vouchingFloor(): number {
+    return Math.max(this.#stats.lostValueFloor, this.#deleteFloor());
+  }
+
+  /**
+   * The highest stamp at or below which a delete may have happened here without this node holding
+   * its tombstone now: its flush, a tombstone evicted before its grace, its start (it held nothing
+   * before), and tombstones past their grace.
+   */
+  #deleteFloor(): number {
     this.flush.settle();
     return Math.max(
       this.#stats.tombstoneFloor,
-      this.#stats.lostValueFloor,
       this.#flushStamp,
       this.startStamp,
       stampAt(this.#wall() - this.#grace),
@@ -684,10 +692,13 @@ export class ReplicaStore {
 
   // ------------------------------------------------------------ internals
 
-  /** `stamp` (or a fresh one), raised above the stored value's, and observed by the clock. */
-  /** Whether `stored` or the node's flush is newer than `since`. */
+  /**
+   * Whether `stored`, or a delete this node may have forgotten (a load longer than
+   * `tombstoneGrace` included), is newer than `since`. Not the floor of values that expired or
+   * were evicted (any key's): short TTLs would keep every read-through out.
+   */
   #changedSince(since: number, stored: StoredValue | undefined): boolean {
-    return this.#flushStamp > since || (stored !== undefined && stampOf(stored) > since);
+    return this.#deleteFloor() > since || (stored !== undefined && stampOf(stored) > since);
   }
 
   /**
