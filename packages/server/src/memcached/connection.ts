@@ -234,11 +234,16 @@ export class MemcachedConnection implements Session, Flushable {
       if (chunk[0] === BINARY_REQUEST_MAGIC) this.binary = new BinaryRefusal();
     }
     if (this.binary !== undefined) return this.refuseBinary(this.binary, chunk);
-    if (this.pending.length === 0) this.process(chunk, 0);
-    else {
-      const searched = this.pending.searched;
-      this.process(this.pending.append(chunk), searched);
-      if (this.pending.length === 0) this.pending.clear();
+    const pending = this.pending;
+    if (pending.length === 0) this.process(chunk, 0);
+    else if (pending.searched === pending.length && chunk.indexOf(LF) === -1) {
+      // The held line goes on without ending: nothing to run, so the read is appended alone.
+      pending.append(chunk, true);
+      if (this.overLong(pending.length, pending)) this.cutOff();
+    } else {
+      const searched = pending.searched;
+      pending.append(chunk);
+      this.process(pending.takeAll(), searched);
     }
     this.holdLines();
     this.watchHolding();
@@ -313,8 +318,7 @@ export class MemcachedConnection implements Session, Flushable {
     if (rest !== undefined) this.run(rest, 0, rest.length);
     if (this.pending.length > 0) {
       const searched = this.pending.searched;
-      this.process(this.pending.take(), searched);
-      if (this.pending.length === 0) this.pending.clear();
+      this.process(this.pending.takeAll(), searched);
     }
     this.holdLines();
     this.watchHolding();
@@ -483,15 +487,25 @@ export class MemcachedConnection implements Session, Flushable {
 
   /** Holds unprocessed input; closes the connection on an over-long line, as memcached does. */
   private keep(rest: Buffer, newlineFree: boolean): void {
-    if (!this.paused && rest.length > MAX_LINE_BYTES) {
-      if (rest.length > MAX_GET_LINE_BYTES || !isGetLine(rest)) {
-        this.closing = true;
-        this.flush();
-        this.socket.destroy();
-        return;
-      }
-    }
+    if (this.overLong(rest.length, rest)) return this.cutOff();
     this.pending.keep(rest, newlineFree);
+  }
+
+  /**
+   * Whether `length` bytes held without a line end are past what a line may be (read, not held
+   * for a pause): 2 KiB, or 1 MiB for a `get`/`gets` line. `held` gives its first bytes.
+   */
+  private overLong(length: number, held: Buffer | InputCarry): boolean {
+    if (this.paused || length <= MAX_LINE_BYTES) return false;
+    if (length > MAX_GET_LINE_BYTES) return true;
+    return !isGetLine(held instanceof InputCarry ? held.head(GET_LINE_HEAD_BYTES) : held);
+  }
+
+  private cutOff(): void {
+    this.closing = true;
+    this.pending.clear();
+    this.flush();
+    this.socket.destroy();
   }
 
   private flush(): void {
@@ -514,6 +528,9 @@ export class MemcachedConnection implements Session, Flushable {
 }
 
 /** memcached lets only `get `/`gets ` lines (after at most 100 spaces) grow past 2048 bytes. */
+/** isGetLine reads at most this many bytes: leading spaces, then `gets `. */
+const GET_LINE_HEAD_BYTES = 106;
+
 function isGetLine(buf: Buffer): boolean {
   let i = 0;
   while (i < buf.length && buf[i] === 0x20) i++;

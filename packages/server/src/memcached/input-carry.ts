@@ -1,23 +1,25 @@
 /**
  * The input a connection holds between reads: a partial line, or lines held back while reading
- * is paused. One buffer that grows by half each time, so a long `get` line arriving in many small
- * reads costs copies in proportion to its length: joining each read to a fresh copy of everything
- * held before it was quadratic (~2 s of CPU for a 1 MB line sent 100 bytes every 0.2 ms,
- * bench/memcached-long-line.js). It also remembers how much of what it holds is known to hold no
- * newline, so the search for the line's end resumes where the last one stopped instead of
- * scanning the line again on every read.
+ * is paused. Reads that bring no line end are appended to a list of blocks, and only the read
+ * that ends the line joins them, once: a long `get` line arriving in many small reads costs
+ * copies in proportion to its length. Joining each read to a fresh copy of everything held
+ * before it, and searching all of it again for a newline, was quadratic (~2 s of CPU for a 1 MB
+ * line sent 100 bytes every 0.2 ms, bench/memcached-long-line.js).
+ *
+ * Blocks start small and double up to BLOCK_BYTES, so what the carry keeps in memory is at most
+ * about twice a short line and a block more than a long one: the input budget, which counts long
+ * lines, counts it whole.
  */
-/**
- * A store at most this large is reused for whatever is held next, however little: about what a
- * line the input budget does not count (2 KiB, connection.ts) grows it to, so a connection
- * holding a short line never keeps more uncounted memory than that.
- */
-const SMALL_STORE_BYTES = 4 * 1024;
-const MIN_STORE_BYTES = 256;
+const BLOCK_BYTES = 16 * 1024;
+const FIRST_BLOCK_BYTES = 256;
 
 export class InputCarry {
-  #store: Buffer | undefined;
+  /** The held bytes in order: every block full but the last. */
+  #blocks: Buffer[] = [];
+  /** Bytes used in the last block. */
+  #lastUsed = 0;
   #length = 0;
+  #footprint = 0;
   /** Bytes from the start of what is held known to hold no LF. */
   #searched = 0;
 
@@ -26,85 +28,80 @@ export class InputCarry {
     return this.#length;
   }
 
-  /** Bytes the carry keeps in memory (its buffer, held bytes and room to grow). */
+  /** Bytes the carry keeps in memory (its blocks, held bytes and room in the last one). */
   get footprint(): number {
-    return this.#store?.length ?? 0;
+    return this.#footprint;
   }
 
-  /** Where the search for a newline in what {@link take} or {@link append} returns may start. */
+  /** Bytes from the start known to hold no newline: where a search of what is held may start. */
   get searched(): number {
     return this.#searched;
   }
 
-  /**
-   * Holds a copy of `rest`, which may be a view of this carry's own buffer (the unprocessed end of
-   * what take or append returned). `newlineFree`: `rest` was searched and holds no LF.
-   */
+  /** Holds a copy of `rest`, in place of what was held. `newlineFree`: it was searched, no LF. */
   keep(rest: Buffer, newlineFree: boolean): void {
-    const store = this.#store;
-    // A buffer more than twice what is held now (a long line was processed, a few bytes of the
-    // next are left) is let go: it would keep memory the input budget no longer counts.
-    if (
-      store !== undefined &&
-      (store.length <= SMALL_STORE_BYTES || 2 * rest.length >= store.length)
-    ) {
-      const offset = offsetIn(store, rest);
-      if (offset > 0) store.copyWithin(0, offset, offset + rest.length);
-      else if (offset < 0 && store.length >= rest.length) rest.copy(store, 0);
-      else if (offset < 0) this.#store = copyOf(rest);
-    } else {
-      this.#store = copyOf(rest);
-    }
-    this.#length = rest.length;
+    this.clear();
+    this.append(rest);
     this.#searched = newlineFree ? rest.length : 0;
   }
 
   /**
-   * What is held followed by `chunk`, as one view of the carry's buffer, valid until the next
-   * call; the carry holds nothing afterwards (keep the unprocessed rest again).
+   * Appends a copy of `chunk` (which is only valid during the read that brought it). `newlineFree`:
+   * what is held was searched in full before and `chunk` holds no LF either.
    */
-  append(chunk: Buffer): Buffer {
-    const held = this.#length;
-    const needed = held + chunk.length;
-    let store = this.#store;
-    if (store === undefined || store.length < needed) {
-      // By half, not doubling: the input budget counts the whole buffer of a long line.
-      const grown = Buffer.allocUnsafeSlow(
-        Math.max(needed, Math.ceil(1.5 * (store?.length ?? 0)), MIN_STORE_BYTES),
-      );
-      if (store !== undefined && held > 0) store.copy(grown, 0, 0, held);
-      this.#store = store = grown;
+  append(chunk: Buffer, newlineFree = false): void {
+    let from = 0;
+    while (from < chunk.length) {
+      let last = this.#blocks[this.#blocks.length - 1];
+      if (last === undefined || this.#lastUsed === last.length) {
+        // Doubling what is held, up to a block: a short line costs little, a long one a block more.
+        const size = Math.min(BLOCK_BYTES, Math.max(FIRST_BLOCK_BYTES, this.#length));
+        last = Buffer.allocUnsafeSlow(Math.max(size, Math.min(chunk.length - from, BLOCK_BYTES)));
+        this.#blocks.push(last);
+        this.#footprint += last.length;
+        this.#lastUsed = 0;
+      }
+      const copied = chunk.copy(last, this.#lastUsed, from);
+      this.#lastUsed += copied;
+      from += copied;
     }
-    chunk.copy(store, held);
-    this.#length = 0;
-    return store.subarray(0, needed);
+    this.#length += chunk.length;
+    if (newlineFree && this.#searched === this.#length - chunk.length) this.#searched = this.#length;
   }
 
-  /** What is held, as a view of the carry's buffer (valid until the next call); empties it. */
-  take(): Buffer {
-    const held = this.#length;
-    this.#length = 0;
-    return this.#store === undefined ? Buffer.alloc(0) : this.#store.subarray(0, held);
+  /** The first `n` bytes held (fewer when fewer are held), as a copy. */
+  head(n: number): Buffer {
+    const out = Buffer.allocUnsafe(Math.min(n, this.#length));
+    let at = 0;
+    for (const block of this.#blocks) {
+      if (at === out.length) break;
+      at += block.copy(out, at, 0, Math.min(block.length, out.length - at));
+    }
+    return out;
   }
 
-  /** Forgets what is held and lets its buffer go. */
+  /** Everything held, as one buffer the carry no longer uses; the carry is empty afterwards. */
+  takeAll(): Buffer {
+    const blocks = this.#blocks;
+    const length = this.#length;
+    let all: Buffer;
+    if (blocks.length === 1) {
+      all = blocks[0]!.subarray(0, length);
+    } else {
+      all = Buffer.allocUnsafeSlow(length);
+      let at = 0;
+      for (const block of blocks) at += block.copy(all, at, 0, Math.min(block.length, length - at));
+    }
+    this.clear();
+    return all;
+  }
+
+  /** Forgets what is held and lets its blocks go. */
   clear(): void {
-    this.#store = undefined;
+    this.#blocks = [];
+    this.#lastUsed = 0;
     this.#length = 0;
+    this.#footprint = 0;
     this.#searched = 0;
   }
-}
-
-/** A buffer of its own (not a slice of Node's shared pool, which it would keep alive) holding `bytes`. */
-function copyOf(bytes: Buffer): Buffer {
-  const store = Buffer.allocUnsafeSlow(Math.max(bytes.length, MIN_STORE_BYTES));
-  bytes.copy(store, 0);
-  return store;
-}
-
-/** Where `view` starts inside `store`, or -1 when it is not a view of it. */
-function offsetIn(store: Buffer, view: Buffer): number {
-  if (view.buffer !== store.buffer) return -1;
-  const offset = view.byteOffset - store.byteOffset;
-  return offset >= 0 && offset + view.length <= store.length ? offset : -1;
 }

@@ -22,24 +22,37 @@ function sendInPieces(
 }
 
 describe('InputCarry', () => {
-  test('grows by half, keeps a view of itself in place, and lets a large buffer go for a few bytes', () => {
+  test('appends in blocks that double up to 16 KiB, and gives everything back in order, once', () => {
     const carry = new InputCarry();
     carry.keep(Buffer.from('get a'), true);
     expect(carry.searched).toBe(5);
-    let view = carry.append(Buffer.alloc(10_000, 0x61));
-    expect(view.length).toBe(10_005);
-    expect(carry.footprint).toBe(10_005);
-    carry.keep(view.subarray(5_000), true);
-    view = carry.append(Buffer.alloc(10_000, 0x62));
-    expect(view.length).toBe(15_005);
-    // Half again the 10,005 bytes it had, which is more than needed here.
-    expect(carry.footprint).toBe(15_008);
-    // A few bytes after the long line: a small buffer of its own, not the 15 kB one.
-    carry.keep(view.subarray(15_000), false);
-    expect(carry.length).toBe(5);
+    expect(carry.footprint).toBe(256);
+    for (let i = 0; i < 100; i++) carry.append(Buffer.alloc(100, 0x61 + (i % 26)), true);
+    expect(carry.length).toBe(10_005);
+    expect(carry.searched).toBe(10_005);
+    // At most about twice a short line, a block more than a long one.
+    expect(carry.footprint).toBeLessThanOrEqual(10_005 + 16 * 1024);
+    carry.append(Buffer.from(' b\r\nget'));
+    expect(carry.searched).toBe(10_005);
+    expect(carry.head(4).toString()).toBe('get ');
+    const all = carry.takeAll();
+    expect(carry.length).toBe(0);
+    expect(carry.footprint).toBe(0);
+    expect(all.length).toBe(10_012);
+    expect(all.subarray(0, 6).toString()).toBe('get aa');
+    expect(all.subarray(5 + 26 * 100, 5 + 26 * 100 + 1).toString()).toBe('a');
+    expect(all.subarray(10_005).toString()).toBe(' b\r\nget');
+  });
+
+  test('keeps a short line in a small block, and a large read in blocks of 16 KiB', () => {
+    const carry = new InputCarry();
+    carry.keep(Buffer.from('ge'), false);
+    expect(carry.footprint).toBe(256);
     expect(carry.searched).toBe(0);
-    expect(carry.footprint).toBeLessThanOrEqual(4096);
-    expect(carry.take().toString()).toBe('bbbbb');
+    carry.append(Buffer.alloc(64 * 1024, 0x20));
+    // The small block filled, then blocks of 16 KiB, the last one the size of what was left.
+    expect(carry.footprint).toBe(256 + 64 * 1024 - 254);
+    expect(carry.takeAll().subarray(0, 3).toString()).toBe('ge ');
   });
 });
 
@@ -52,7 +65,7 @@ describe('the input budget and long get lines', () => {
     const carry = (conn as unknown as { pending: InputCarry }).pending;
     expect(input.total).toBe(carry.footprint);
     expect(carry.footprint).toBeGreaterThanOrEqual(line.length);
-    expect(carry.footprint).toBeLessThanOrEqual(1.5 * line.length);
+    expect(carry.footprint).toBeLessThanOrEqual(line.length + 16 * 1024);
     socket.emit('data', Buffer.from('\r\n'));
     expect(socket.text()).toBe('END\r\n');
     expect(input.total).toBe(0);
