@@ -66,7 +66,8 @@ export class InputCarry {
       from += copied;
     }
     this.#length += chunk.length;
-    if (newlineFree && this.#searched === this.#length - chunk.length) this.#searched = this.#length;
+    if (newlineFree && this.#searched === this.#length - chunk.length)
+      this.#searched = this.#length;
   }
 
   /** The first `n` bytes held (fewer when fewer are held), as a copy. */
