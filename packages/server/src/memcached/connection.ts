@@ -145,6 +145,10 @@ export class MemcachedConnection implements Session, Flushable {
     // A reset by the peer is normal for a cache connection; 'close' follows and cleans up.
     socket.on('error', () => {});
     socket.once('close', () => {
+      // Nothing runs after this: a look at resuming queued before it (a write's completion on
+      // the next tick) would process held input and reserve its bytes again, for good.
+      this.closing = true;
+      this.pending.clear();
       this.budget?.change(-this.accounted);
       this.accounted = 0;
       this.deferred = undefined;

@@ -91,6 +91,23 @@ describe('the input budget and long get lines', () => {
     expect(input.total).toBe(0);
   });
 
+  test('a look at resuming that comes after the peer is gone reserves nothing again', () => {
+    const input = new InputBudget(64 * 1024 * 1024);
+    const { socket } = open({ limits: { input } });
+    // Paused for output with a long line held behind a reply the socket did not take.
+    socket.emit('data', Buffer.from(`set v 0 0 300000\r\n${'x'.repeat(300_000)}\r\n`));
+    socket.full = true;
+    socket.emit('data', Buffer.from('get v\r\n'));
+    sendInPieces(socket, Buffer.from(`get ${'k '.repeat(300_000)}`), 64 * 1024);
+    expect(input.total).toBeGreaterThan(0);
+    socket.emit('close');
+    expect(input.total).toBe(0);
+    // A resume queued before the close (a write's completion, a drain) runs after it.
+    socket.full = false;
+    socket.emit('drain');
+    expect(input.total).toBe(0);
+  });
+
   test('a short line left after a long one keeps no more than 4 KiB the budget does not count', () => {
     const input = new InputBudget(64 * 1024 * 1024);
     let uncounted = 0;
