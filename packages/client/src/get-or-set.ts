@@ -78,7 +78,8 @@ export async function readThrough<T>(
  * Stores the loaded value in the background, tracked for close(): the waiters do not wait for it
  * (the cache being slow or down must not delay them). As an add made `since` the load began, so
  * that a write, delete or flush of the key made meanwhile, by any process, wins: the primary
- * refuses it over anything of the key, or a flush, stamped after `since`. Queued before the
+ * refuses it over anything of the key, a flush, or a delete it may have forgotten, stamped after
+ * `since`, and a delete reaching a replica after it outranks it there. Queued before the
  * waiters resume, so their next read of the key, through the same node queue, comes after it.
  */
 function store(

@@ -382,9 +382,10 @@ export interface Known {
   /** Every replica was just read without finding the key (getOrSet's read before its add). */
   readonly absent?: boolean;
   /**
-   * The deciding replica refuses the add when anything it holds of the key (a write or a
-   * tombstone), or its flush, is stamped after this: getOrSet's stamp from before its load (a
-   * delete made during the load may have followed a change to the source the loader read before).
+   * getOrSet's stamp from before its load: the add is stamped with it, and the deciding replica
+   * refuses it when anything it holds of the key (a write or a tombstone), its flush, or a delete
+   * it may have forgotten is stamped after it (a delete made during the load may have followed a
+   * change to the source the loader read before).
    */
   readonly since?: number;
   /** A read that looked for the key on every replica has run (a replace's second try). */
