@@ -371,7 +371,7 @@ export class MemcachedConnection implements Session, Flushable {
    */
   private holdLines(): void {
     if (this.inputBudget === undefined) return;
-    // The carry's whole buffer: it grows ahead of the line it holds.
+    // The carry's blocks whole: the last one has room ahead of the line it holds.
     const pending = this.pending.length > MAX_LINE_BYTES ? this.pending.footprint : 0;
     const deferred = this.deferred !== undefined ? this.deferred.length : 0;
     const held = pending + (deferred > MAX_LINE_BYTES ? deferred : 0);
@@ -531,10 +531,10 @@ export class MemcachedConnection implements Session, Flushable {
   }
 }
 
-/** memcached lets only `get `/`gets ` lines (after at most 100 spaces) grow past 2048 bytes. */
 /** isGetLine reads at most this many bytes: leading spaces, then `gets `. */
 const GET_LINE_HEAD_BYTES = 106;
 
+/** memcached lets only `get `/`gets ` lines (after at most 100 spaces) grow past 2048 bytes. */
 function isGetLine(buf: Buffer): boolean {
   let i = 0;
   while (i < buf.length && buf[i] === 0x20) i++;

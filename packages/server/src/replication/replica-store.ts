@@ -331,8 +331,9 @@ export class ReplicaStore {
    *
    * `since` (an add only): the stamp as of which the writer found the key absent everywhere (a
    * read-through's read, before its load). The add is refused when anything under the key — a
-   * value, verified or not, or a tombstone — or the node's flush is newer: a write, delete or flush
-   * made during the load, which may have followed a change to the source the loader read before.
+   * value, verified or not, or a tombstone — its flush, or a delete this node may have forgotten
+   * is newer: a write, delete or flush made during the load, which may have followed a change to
+   * the source the loader read before.
    */
   write(
     key: string,
