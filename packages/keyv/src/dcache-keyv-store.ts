@@ -1,5 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { isDcacheError, isOperationRejectedError } from '@dcache/client';
+import {
+  isCacheUnavailableError,
+  isDcacheError,
+  isNodeRequestError,
+  isOperationRejectedError,
+} from '@dcache/client';
 import type { DistributedCacheClient } from '@dcache/client';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { generationsOf, storedKey } from './generations.js';
@@ -53,23 +58,37 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
     );
   }
 
+  /**
+   * One `get` per key, issued together so that the client batches them per node. A key the nodes
+   * refuse (too long) is a miss alone, emitted. A key with no replica reachable is a miss; unless
+   * its replicas were already known to be down, the call reports that once (`'error'`, or rejects
+   * with `throwOnErrors`) — the client's own getMany leaves such keys out silently, which hid an
+   * outage found by a getMany.
+   */
   async getMany<Value>(keys: string[]): Promise<Array<StoredData<Value | undefined>>> {
     return this.#guard(
       keys.map(() => undefined),
       async () => {
         const token = await this.#token();
-        let found: Map<string, StoredData<Value>>;
-        try {
-          found = await this.client.getMany<StoredData<Value>>(
-            keys.map((key) => storedKey(token, key)),
-          );
-        } catch (error) {
-          // A key the nodes refuse (too long) fails the client's whole getMany: the keys are asked
-          // one by one, so the others are still found, as Keyv's own fallback over get finds them.
-          if (!isOperationRejectedError(error) || this.#options.throwOnErrors) throw error;
-          return Promise.all(keys.map((key) => this.get<Value>(key)));
-        }
-        return keys.map((key) => found.get(storedKey(token, key)));
+        const outage = new Outage();
+        const values = await Promise.all(
+          keys.map(async (key) => {
+            const stored = storedKey(token, key);
+            const reachable = this.#reachable(stored);
+            try {
+              return await this.client.get<StoredData<Value>>(stored);
+            } catch (error) {
+              if (isOperationRejectedError(error) && !this.#options.throwOnErrors) {
+                this.#report(error);
+                return undefined;
+              }
+              outage.note(error, reachable);
+              return undefined;
+            }
+          }),
+        );
+        this.#outage(outage);
+        return values;
       },
     );
   }
@@ -133,8 +152,22 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
     return this.#guard(false, async () => {
       const token = await this.#token();
       const unique = new Set(keys.map((key) => storedKey(token, key)));
-      const deleted = await this.client.deleteMany(unique);
-      return unique.size === keys.length && deleted === unique.size;
+      const outage = new Outage();
+      // One delete per key, issued together (per-node batches), so that a key none of whose
+      // replicas answered is told apart from one that was not there: see getMany.
+      const deleted = await Promise.all(
+        [...unique].map(async (stored) => {
+          const reachable = this.#reachable(stored);
+          try {
+            return await this.client.delete(stored);
+          } catch (error) {
+            outage.note(error, reachable);
+            return false;
+          }
+        }),
+      );
+      this.#outage(outage);
+      return unique.size === keys.length && deleted.every(Boolean);
     });
   }
 
@@ -150,6 +183,19 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
   /** Closes the client if the store made it (from `nodes`); a client you passed stays open. */
   async disconnect(): Promise<void> {
     if (this.#options.ownsClient) await this.client.close();
+  }
+
+  /** Has the (stored) key a replica the client does not know to be down? */
+  #reachable(stored: string): boolean {
+    return this.client.nodesFor(stored).length > 0;
+  }
+
+  /** Reports a bulk call's outage once: emitted (then a miss) or, with throwOnErrors, thrown. */
+  #outage(outage: Outage): void {
+    const error = outage.error;
+    if (error === undefined) return;
+    if (this.#options.throwOnErrors) throw error;
+    this.#report(error);
   }
 
   async #token(): Promise<string> {
@@ -174,5 +220,21 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
   #report(error: Error): void {
     // With nobody listening (the store used without Keyv), an 'error' event would throw.
     if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+}
+
+/**
+ * The unreachable keys of one bulk call: no replica answered (CacheUnavailableError), or a delete's
+ * primary did not (a NodeRequestError that is not a refusal). The first one whose replicas were
+ * not already known to be down is the call's outage; any other error is rethrown.
+ */
+class Outage {
+  error: Error | undefined;
+
+  note(error: unknown, reachable: boolean): void {
+    const unanswered =
+      isCacheUnavailableError(error) || (isNodeRequestError(error) && !error.refused);
+    if (!unanswered) throw error;
+    if (reachable) this.error ??= error;
   }
 }

@@ -1,0 +1,63 @@
+// Review repro: a cluster that goes down after the namespace's token was read.
+import { DistributedCacheClient } from '@dcache/client';
+import Keyv from 'keyv';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DcacheKeyvStore } from '../src/index.js';
+import { startNode, stopNodes } from './cluster.js';
+
+const clients: DistributedCacheClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.close()));
+});
+afterAll(stopNodes);
+
+async function killed(nodes: Awaited<ReturnType<typeof startNode>>[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async (node) => {
+      const exited = new Promise((resolve) => node.child.once('exit', resolve));
+      node.child.kill('SIGKILL');
+      await exited;
+    }),
+  );
+}
+
+describe('a cluster down after the token was read', () => {
+  it("getMany's first call to find the nodes down emits an 'error'", async () => {
+    const started = [await startNode(), await startNode()];
+    const client = new DistributedCacheClient(
+      started.map((node) => node.url),
+      { replicas: 2, timeout: 500 },
+    );
+    clients.push(client);
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 'o' });
+    const errors: unknown[] = [];
+    keyv.on('error', (error) => errors.push(error));
+    await keyv.set('a', 1);
+    expect(await keyv.get(['a', 'b'])).toEqual([1, undefined]);
+    await killed(started);
+    expect(await keyv.get(['a', 'b'])).toEqual([undefined, undefined]);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).name).toBe('CacheUnavailableError');
+    // Once the client knows the nodes down (failureThreshold), their keys are quiet misses.
+    while (client.nodesFor('a').length > 0) await keyv.get(['a', 'b']);
+    const seen = errors.length;
+    expect(await keyv.get(['a', 'b'])).toEqual([undefined, undefined]);
+    expect(errors).toHaveLength(seen);
+  });
+
+  it("deleteMany's first call to find the nodes down emits an 'error'", async () => {
+    const started = [await startNode(), await startNode()];
+    const client = new DistributedCacheClient(
+      started.map((node) => node.url),
+      { replicas: 2, timeout: 500 },
+    );
+    clients.push(client);
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 'p' });
+    const errors: unknown[] = [];
+    keyv.on('error', (error) => errors.push(error));
+    await keyv.set('a', 1);
+    await killed(started);
+    expect(await keyv.deleteMany(['a', 'b'])).toBe(false);
+    expect(errors.length).toBeGreaterThan(0);
+  });
+});
