@@ -603,12 +603,20 @@ export class DistributedCacheClient {
   /**
    * `abortable(signal, work)` once the nodes are known: at once with a node list or after a good
    * lookup; calls made while the first lookup runs wait for it, and reject with its DiscoveryError
-   * when it failed (until a later lookup finds nodes).
+   * when it failed (until a later lookup finds nodes). One whose signal aborted meanwhile is not
+   * sent at all.
    */
   #guarded<T>(signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
     const discovery = this.#discovery;
     if (discovery === undefined || discovery.found) return abortable(signal, work);
-    return abortable(signal, () => discovery.ready().then(work));
+    // A call whose signal aborted while it waited was never issued: it must not be sent (nor its
+    // loader run) once the nodes are found, as one aborted before the call sends nothing.
+    return abortable(signal, () =>
+      discovery.ready().then(() => {
+        if (signal?.aborted === true) throw signal.reason;
+        return work();
+      }),
+    );
   }
 
   /** A DNS lookup found other nodes (or the same ones elsewhere): one membership change. */
