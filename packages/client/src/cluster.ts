@@ -205,6 +205,9 @@ export class Cluster {
       this.#weights.delete(url);
       this.#byUrl.delete(url);
       this.#starts.delete(url);
+      // Only members are fenced (hints.ts): one that left is owed nothing, and kept it would
+      // pile up with every pod that crashed and left the records.
+      this.fenceOnReturn.delete(node);
       leaving.push(node);
     }
     for (const { url, weight } of added) {

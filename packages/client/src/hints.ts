@@ -40,7 +40,7 @@ export async function handOff(
   holders: readonly NodeClient[],
   natural: readonly NodeClient[],
 ): Promise<void> {
-  if (!missed.up) cluster.fenceOnReturn.add(missed);
+  if (!missed.up && cluster.isMember(missed)) cluster.fenceOnReturn.add(missed);
   for (const holder of holders) {
     if (!cluster.isMember(holder)) continue;
     // A stand-in keeps the key only until the hint is delivered; a natural replica keeps it.
@@ -57,6 +57,8 @@ export async function handOff(
     }
   }
   cluster.counters.hintsDropped++;
+  // Removed from the cluster while the hint was offered: no longer a replica, owed no fence.
+  if (!cluster.isMember(missed)) return;
   cluster.fenceOnReturn.add(missed);
   if (missed.up) await fenceIfPending(cluster, missed);
 }
