@@ -1,4 +1,5 @@
-// Review repro: a cluster that goes down after the namespace's token was read.
+// getMany and deleteMany through Keyv when the cluster goes down after the namespace token was read:
+// the outage is reported (an 'error'), not answered as silent misses.
 import { DistributedCacheClient } from '@dcache/client';
 import Keyv from 'keyv';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
