@@ -24,7 +24,7 @@ export interface BatchHead {
   readonly authorization: string | undefined;
   readonly ringNodes: string | undefined;
   readonly requestId: string | undefined;
-  /** `Connection: close` asked for the connection to end after this answer. */
+  /** `Connection: close` (or `Proxy-Connection: close`, read alike by Node) asked for the connection to end after this answer. */
   readonly close: boolean;
   /** Where the Content-Length's digits start and end in the head's bytes. */
   readonly lengthAt: number;
@@ -146,7 +146,9 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
       if (read.has(name)) return OTHER;
       read.set(name, value);
       if (name === 'content-length') lengthAt = lineAt + line.indexOf(value, name.length + 1);
-    } else if (name === 'connection') {
+    } else if (name === 'connection' || name === 'proxy-connection') {
+      // Node's parser (llhttp) reads Proxy-Connection as Connection: `close` there ends the
+      // connection after the answer too, and refuses what is pipelined behind it.
       const token = value.toLowerCase();
       if (token === 'close') close = true;
       else if (token !== 'keep-alive') return OTHER;
