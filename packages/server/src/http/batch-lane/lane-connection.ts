@@ -253,7 +253,10 @@ export class LaneConnection {
         // arriving is not wanted.
         this.#unread = unread.length > end ? unread.subarray(end) : null;
         const close = unread.length < end || head.close || this.#host.closing;
-        this.#write(refused, close, Math.max(0, end - unread.length));
+        // Answered as a batch is: its head's deadline (armed since its first byte, or since the
+        // connection opened) must not later cut the idle connection with a 408.
+        this.#clearDeadline();
+        this.#answered(refused, close, Math.max(0, end - unread.length));
         continue;
       }
       if (unread.length < end) {
@@ -300,12 +303,17 @@ export class LaneConnection {
   }
 
   #respond(head: BatchHead, body: Buffer, start: number): void {
-    // The next request's deadlines count from now (its first bytes may already be here).
-    this.#requestStart = performance.now();
     // A plain Uint8Array, as every other door passes: the batch's reads and the values it stores
     // (copied from it, of its class) then stay of one shape.
     const plain = new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
-    this.#write(this.#host.answer(head, plain, start), head.close || this.#host.closing);
+    this.#answered(this.#host.answer(head, plain, start), head.close || this.#host.closing);
+  }
+
+  /** Writes the answer to a whole request (see #write); the connection is then between requests. */
+  #answered(answer: LaneAnswer, close: boolean, bodyLeft = 0): void {
+    // The next request's deadlines count from now (its first bytes may already be here).
+    this.#requestStart = performance.now();
+    this.#write(answer, close, bodyLeft);
     if (!this.#keepAlive && !this.#done) {
       this.#keepAlive = true;
       this.#socket.setTimeout(this.#host.keepAliveTimeout);
