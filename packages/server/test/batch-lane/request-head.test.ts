@@ -57,6 +57,14 @@ describe('readBatchHead', () => {
     expect(readBatchHead(bytes.subarray(0, 40), 40)).toBe(OTHER);
   });
 
+  it("reads Proxy-Connection as Connection, as Node's parser (llhttp) does", () => {
+    expect(taken(batchHead('10', ['Proxy-Connection: close'])).close).toBe(true);
+    expect(taken(batchHead('10', ['Proxy-Connection: keep-alive'])).close).toBe(false);
+    expect(readBatchHead(batchHead('10', ['Proxy-Connection: keep-alive, close']), MAX_HEAD)).toBe(
+      OTHER,
+    );
+  });
+
   it('leaves a head of more fields than Node keeps to Node', () => {
     const many = Array.from({ length: 2000 }, (_, i) => `x-${i}: 1`);
     expect(readBatchHead(batchHead('10', many), MAX_HEAD * 4)).toBe(OTHER);
