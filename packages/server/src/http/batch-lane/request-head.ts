@@ -24,7 +24,10 @@ export interface BatchHead {
   readonly authorization: string | undefined;
   readonly ringNodes: string | undefined;
   readonly requestId: string | undefined;
-  /** `Connection: close` (or `Proxy-Connection: close`, read alike by Node) asked for the connection to end after this answer. */
+  /**
+   * `Connection: close` (or `Proxy-Connection: close`, which Node's parser reads alike) asked for
+   * the connection to end after this answer.
+   */
   readonly close: boolean;
   /** Where the Content-Length's digits start and end in the head's bytes. */
   readonly lengthAt: number;
