@@ -124,13 +124,18 @@ function hasNeverUsedByte(value: unknown): boolean {
 export function validateBody(encoding: Encoding, bytes: Uint8Array): void {
   if (encoding === 'octet') return;
   if (encoding === 'msgpack') {
-    // Extensions are values like any other here (timestamps…), skipped by their length. A str
-    // must be well-formed UTF-8 (msgpack's spec), as a batch's must: decoders replace bad bytes.
+    // A str must be well-formed UTF-8 (msgpack's spec), as a batch's must: decoders replace bad
+    // bytes. Extensions are values like any other here, skipped by their length.
     const verdict = scanItems(bytes, Infinity, { extensions: 'skip', strings: 'check' });
     if (verdict === 'too_deep') throw tooDeep('the value');
     if (verdict === 'bad_utf8') {
       throw badBody('msgpack', new Error('a str that is not well-formed UTF-8'));
     }
+    // One whole msgpack value by the spec: an extension of a type msgpackr has no decoder for
+    // (another language's own type) is as valid as a timestamp, so it is not decoded here.
+    if (verdict === 'ok') return;
+    // Else msgpackr's own formats may still read it whole: a record (@dcache/client's objects) or a
+    // Set is an extension followed by values it reads as its content.
     try {
       if (hasNeverUsedByte(valueCodec.unpack(bytes))) throw new Error('0xc1 is never used');
     } catch (error) {
