@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { LruCache } from './lru-cache.js';
 import {
   ARRAY_BUFFER_HEADER,
   STRING_HEADER,
@@ -58,6 +59,27 @@ describe('defaultSizeOf', () => {
     expect(Number.isFinite(defaultSizeOf(node))).toBe(true);
     const shared = { big: 'x'.repeat(1000) };
     expect(defaultSizeOf([shared, shared])).toBeLessThan(2 * defaultSizeOf(shared));
+  });
+
+  it('counts a Buffer, ArrayBuffer or other object held twice in one value once', () => {
+    const buf = Buffer.alloc(10_000);
+    // One Buffer behind two properties: V8 holds its bytes once.
+    expect(defaultSizeOf({ raw: buf, body: buf })).toBe(
+      24 + (8 + 3) + (8 + 4) + TYPED_ARRAY_HEADER + 10_000,
+    );
+    expect(defaultSizeOf([buf, buf, buf])).toBe(32 + 3 * 8 + TYPED_ARRAY_HEADER + 10_000);
+    const ab = new ArrayBuffer(5_000);
+    expect(defaultSizeOf([ab, ab])).toBe(32 + 2 * 8 + ARRAY_BUFFER_HEADER + 5_000);
+    const date = new Date(0);
+    const fn = () => 1;
+    expect(defaultSizeOf([date, date, fn, fn])).toBe(32 + 4 * 8 + 64 + 64);
+  });
+
+  it('a value holding one Buffer twice fits where the Buffer alone fits', () => {
+    const buf = Buffer.alloc(10_000);
+    const cache = new LruCache<unknown>({ maxMemory: 12_000 });
+    expect(cache.set('k', { raw: buf, body: buf })).toBeGreaterThan(0);
+    expect(cache.memoryUsed).toBeLessThan(12_000);
   });
 
   it('grows with the payload of a stored record', () => {

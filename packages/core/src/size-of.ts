@@ -63,13 +63,19 @@ export function defaultSizeOf(value: unknown): number {
 }
 
 function objectSize(value: object, depth: number, seen: Set<object> | undefined): number {
-  if (value instanceof ArrayBuffer) return ARRAY_BUFFER_HEADER + value.byteLength;
+  if (value instanceof ArrayBuffer) {
+    seen?.add(value);
+    return ARRAY_BUFFER_HEADER + value.byteLength;
+  }
   const isArray = Array.isArray(value);
   const proto: unknown = Object.getPrototypeOf(value);
-  if (!isArray && proto !== Object.prototype && proto !== null) return OTHER_OBJECT;
+  if (!isArray && proto !== Object.prototype && proto !== null) {
+    seen?.add(value);
+    return OTHER_OBJECT;
+  }
   if (depth >= MAX_DEPTH) return isArray ? ARRAY_HEADER : OBJECT_HEADER;
+  // A value met before returns 0 in nestedSize, before it gets here.
   const visited = seen ?? new Set<object>();
-  if (visited.has(value)) return 0;
   visited.add(value);
   if (isArray) {
     const array = value as unknown[];
@@ -88,8 +94,21 @@ function objectSize(value: object, depth: number, seen: Set<object> | undefined)
   return bytes;
 }
 
+/**
+ * An element or property value. Every object (views, ArrayBuffers, functions and the fixed-size
+ * kinds included) is counted the first time it is met: a Buffer behind two properties is held once.
+ */
 function nestedSize(item: unknown, depth: number, seen: Set<object>): number {
-  if (typeof item === 'object' && item !== null && !ArrayBuffer.isView(item)) {
+  if ((typeof item === 'object' && item !== null) || typeof item === 'function') {
+    if (seen.has(item)) return 0;
+    if (typeof item === 'function') {
+      seen.add(item);
+      return OTHER_OBJECT;
+    }
+    if (ArrayBuffer.isView(item)) {
+      seen.add(item);
+      return TYPED_ARRAY_HEADER + item.byteLength;
+    }
     return objectSize(item, depth + 1, seen);
   }
   return defaultSizeOf(item);
