@@ -106,7 +106,7 @@ export class LruCache<V> {
     return this.#maxMemory;
   }
 
-  /** The item limit; Infinity when only `maxMemory` bounds the cache. */
+  /** The item limit; 2^24 (what the key index can address) when only `maxMemory` bounds it. */
   get maxItems(): number {
     return this.#maxItems;
   }

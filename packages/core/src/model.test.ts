@@ -497,6 +497,30 @@ describe('LruCache against a reference model', () => {
   );
 
   it(
+    'matches the model while the store grows past its first slots and the index rehashes',
+    () => {
+      // 200 keys under limits of up to 150 entries: the slot arrays double several times and the
+      // key index rehashes, which the dozen keys above never make them do.
+      const keys = Array.from({ length: 200 }, (_, i) => `key-${i}${i % 7 === 0 ? 'é' : ''}`);
+      const growing = fc.record({
+        maxMemory: fc.constant(undefined),
+        maxItems: fc.integer({ min: 17, max: 150 }),
+        maxEntrySize: fc.constant(undefined),
+        defaultTtl: fc.constantFrom(0, 0, 15),
+      });
+      fc.assert(
+        fc.property(
+          growing,
+          fc.array(opsOver(keys), { minLength: 300, maxLength: 1500 }),
+          matchesModel,
+        ),
+        { numRuns: 30 },
+      );
+    },
+    PROPERTY_TIMEOUT_MS,
+  );
+
+  it(
     'free-running: never returns an expired or stale value, keeps limits and recency order',
     () => {
       fc.assert(
