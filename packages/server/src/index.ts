@@ -13,6 +13,7 @@ export { increment } from './operations/incr.js';
 export type { Counted, CounterSeed } from './operations/incr.js';
 export type { HintStats } from './replication/hints.js';
 export { createMemcachedListener } from './memcached/index.js';
+export { MemcachedCredentials } from './memcached/auth-file.js';
 export type {
   MemcachedAddress,
   MemcachedListener,

@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'vitest';
 import { MemcachedCredentials } from '../../src/memcached/auth-file.js';
+import { MemcachedCredentials as PackageCredentials } from '../../src/index.js';
 import { resolveOptions } from '../../src/options.js';
+import { RawClient, startListener } from './helpers.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
@@ -53,5 +55,26 @@ describe('memcached options', () => {
     [{ memcachedTls: true }, /memcachedTls needs tls/],
   ])('%j is refused, naming the option', (options, message) => {
     expect(() => resolveOptions(options as never)).toThrow(message);
+  });
+});
+
+describe('MemcachedCredentials from the package entry', () => {
+  test('an embedded listener given its users asks for a login, then serves that user', async () => {
+    const { listener, port } = await startListener({
+      credentials: PackageCredentials.parse('alice:s3cret\n', 'embedded'),
+    });
+    const client = new RawClient(port);
+    try {
+      await client.ready();
+      client.send('get a\r\n');
+      expect(await client.until('\r\n')).toBe('CLIENT_ERROR unauthenticated\r\n');
+      client.send('set a 0 0 12\r\nalice s3cret\r\n');
+      expect(await client.until('\r\n')).toBe('STORED\r\n');
+      client.send('get a\r\n');
+      expect(await client.until('END\r\n')).toBe('END\r\n');
+    } finally {
+      client.socket.destroy();
+      await listener.close();
+    }
   });
 });
