@@ -343,11 +343,12 @@ function convert(flag: Flag, source: string, raw: string): unknown {
       return port >= 0 && port <= 65535 ? port : fail('must be a port number from 0 to 65535');
     }
     case 'int': {
-      // Up to 2^53 − 1, the largest whole number a double holds exactly (the options check ranges).
+      // Up to 2^53 − 1, the largest whole number a double holds exactly. No lower bound is named:
+      // the options check each flag's own range (--max-items takes ≥ 1, --default-ttl 0).
       const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
       return Number.isSafeInteger(value)
         ? value
-        : fail(`must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}`);
+        : fail(`must be a whole number no larger than ${Number.MAX_SAFE_INTEGER}`);
     }
     case 'size':
       try {

@@ -102,7 +102,7 @@ describe('parseCli', () => {
       options: { defaultTtl: Number.MAX_SAFE_INTEGER },
     });
     expect(() => parseCli(['--default-ttl', '9007199254740992'], {})).toThrow(
-      /--default-ttl must be a whole number from 0 to 9007199254740991/,
+      /--default-ttl must be a whole number no larger than 9007199254740991/,
     );
     expect(() => parseCli(['--default-ttl', '1.5'], {})).toThrow(/--default-ttl must be a whole/);
   });
