@@ -57,9 +57,34 @@ export function digestOf(body: Uint8Array, chunkBytes = DIGEST_CHUNK_BYTES): Buf
   return hash.digest();
 }
 
+/**
+ * A msgpack str is UTF-8, where a lone UTF-16 surrogate has no form (msgpackr writes it so that
+ * it reads back as U+FFFD). Cache keys can hold one: the memcached port maps a key that is not
+ * UTF-8 to '\udc00' + its bytes as latin1 (memcached/keys.ts). Such a key is written as a msgpack
+ * bin of its UTF-16LE code units instead, which {@link decodeSnapshot} turns back into the very
+ * same string; every other key stays a str.
+ */
+function keyForFile(key: string): string | Buffer {
+  // ES2024's String#isWellFormed (Node ≥ 20), not in this project's TypeScript lib yet.
+  return (key as unknown as { isWellFormed(): boolean }).isWellFormed()
+    ? key
+    : Buffer.from(key, 'utf16le');
+}
+
+/** `entries`, in a new array, with the keys {@link keyForFile} must write as bin replaced. */
+function entriesForFile(entries: readonly DumpEntry<StoredValue>[]): unknown[] {
+  const out: unknown[] = entries.slice();
+  for (let i = 0; i < entries.length; i++) {
+    const [key, record] = entries[i]!;
+    const written = keyForFile(key);
+    if (written !== key) out[i] = [written, record];
+  }
+  return out;
+}
+
 /** Throws a RangeError when the snapshot would be bigger than a restore can read back. */
 export function encodeSnapshot(document: SnapshotDocument): Buffer {
-  const body = codec().pack(document);
+  const body = codec().pack({ ...document, entries: entriesForFile(document.entries) });
   const size = HEADER_BYTES + body.length;
   if (size > MAX_FILE_BYTES) {
     throw new RangeError(
@@ -113,7 +138,7 @@ export async function encodeSnapshotInPieces(document: SnapshotDocument): Promis
   }
   for (let at = 0; at < entries.length; at += ENTRIES_PER_PIECE) {
     if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    const packed = packr.pack(entries.slice(at, at + ENTRIES_PER_PIECE));
+    const packed = packr.pack(entriesForFile(entries.slice(at, at + ENTRIES_PER_PIECE)));
     // A copy: the next pack reuses the Packr's buffer.
     const piece = Buffer.from(packed.subarray(arrayHeaderBytes(packed)));
     size += piece.length;
@@ -170,6 +195,13 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
   }
   if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
   for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i] as unknown[] | undefined;
+    const key = Array.isArray(entry) ? entry[0] : undefined;
+    if (key instanceof Uint8Array) {
+      // A key with no UTF-8 form, as its UTF-16LE code units (keyForFile).
+      if (key.byteLength % 2 !== 0) throw bad(`is corrupt: entry ${i} has a bad binary key`);
+      entry![0] = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf16le');
+    }
     const record = (entries[i] as unknown[] | undefined)?.[1] as
       Record<string, unknown> | undefined;
     const value = record?.value as Record<string, unknown> | undefined;
