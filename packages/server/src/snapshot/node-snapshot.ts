@@ -7,6 +7,7 @@ import {
   SNAPSHOT_VERSION,
   decodeSnapshot,
   encodeSnapshotInPieces,
+  stampsOf,
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
 import { readWholeFile } from './read-whole-file.js';
@@ -208,17 +209,21 @@ export class NodeSnapshot {
   async #saveNow(): Promise<SnapshotSaved> {
     // The store's dump applies a due flush first: what it wiped must not come back at the next start.
     const entries = this.#replicas.dump();
+    const stamps = stampsOf(entries);
     const lastVersion = this.#cache.lastVersion;
     let bytes: Buffer;
     try {
       // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
-      bytes = await encodeSnapshotInPieces({
-        format: SNAPSHOT_FORMAT,
-        version: SNAPSHOT_VERSION,
-        savedAt: this.#now(),
-        lastVersion,
-        entries,
-      });
+      bytes = await encodeSnapshotInPieces(
+        {
+          format: SNAPSHOT_FORMAT,
+          version: SNAPSHOT_VERSION,
+          savedAt: this.#now(),
+          lastVersion,
+          entries,
+        },
+        stamps,
+      );
       await writeFileAtomic(this.file, bytes);
     } catch (error) {
       throw new SnapshotError(

@@ -71,15 +71,42 @@ function keyForFile(key: string): string | Buffer {
     : Buffer.from(key, 'utf16le');
 }
 
-/** `entries`, in a new array, with the keys {@link keyForFile} must write as bin replaced. */
-function entriesForFile(entries: readonly DumpEntry<StoredValue>[]): unknown[] {
+/**
+ * `entries`, in a new array, with the keys {@link keyForFile} must write as bin replaced and,
+ * given `stamps` (each entry's stamp at the dump, from `stamps[first]` on), a value whose stamp
+ * has changed since replaced by a copy holding the dumped one (see {@link stampsOf}).
+ */
+function entriesForFile(
+  entries: readonly DumpEntry<StoredValue>[],
+  stamps?: Float64Array,
+  first = 0,
+): unknown[] {
   const out: unknown[] = entries.slice();
   for (let i = 0; i < entries.length; i++) {
     const [key, record] = entries[i]!;
     const written = keyForFile(key);
-    if (written !== key) out[i] = [written, record];
+    const stamp = stamps?.[first + i];
+    const value = record.value;
+    const kept =
+      stamp === undefined || (value.stamp ?? 0) === stamp
+        ? record
+        : { ...record, value: { ...value, stamp } };
+    if (written !== key || kept !== record) out[i] = [written, kept];
   }
   return out;
+}
+
+/**
+ * Each entry's stamp now. A save encodes its dump over several turns of the event loop, and a
+ * touch meanwhile stamps the stored value in place (ReplicaStore.retouch), which the dump shares:
+ * the file would pair the touch's stamp with the TTL from before it, and a peer holding the touch
+ * would vouch for the restored entry. Given to {@link encodeSnapshotInPieces}, the dumped stamps
+ * are what it writes.
+ */
+export function stampsOf(entries: readonly DumpEntry<StoredValue>[]): Float64Array {
+  const stamps = new Float64Array(entries.length);
+  for (let i = 0; i < entries.length; i++) stamps[i] = entries[i]![1].value.stamp ?? 0;
+  return stamps;
 }
 
 /** Throws a RangeError when the snapshot would be bigger than a restore can read back. */
@@ -120,7 +147,10 @@ function arrayHeaderBytes(packed: Uint8Array): number {
  * once holds the loop for a second or more: requests wait, clients may time out and mark the
  * node down, and the node's own stall detector would take it for a SIGSTOP and fence it.
  */
-export async function encodeSnapshotInPieces(document: SnapshotDocument): Promise<Buffer> {
+export async function encodeSnapshotInPieces(
+  document: SnapshotDocument,
+  stamps?: Float64Array,
+): Promise<Buffer> {
   const { entries, ...fields } = document;
   const packr = codec();
   // The map with `entries` last and empty: its final byte is the empty array's header, which is
@@ -138,7 +168,8 @@ export async function encodeSnapshotInPieces(document: SnapshotDocument): Promis
   }
   for (let at = 0; at < entries.length; at += ENTRIES_PER_PIECE) {
     if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    const packed = packr.pack(entriesForFile(entries.slice(at, at + ENTRIES_PER_PIECE)));
+    const slice = entries.slice(at, at + ENTRIES_PER_PIECE);
+    const packed = packr.pack(entriesForFile(slice, stamps, at));
     // A copy: the next pack reuses the Packr's buffer.
     const piece = Buffer.from(packed.subarray(arrayHeaderBytes(packed)));
     size += piece.length;
