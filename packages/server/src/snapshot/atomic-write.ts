@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** The few file operations an atomic write needs; tests inject failing ones. */
@@ -20,13 +20,19 @@ const writing = new Set<string>();
  * same directory (rename is atomic only within one filesystem), is fsynced — so the rename cannot
  * reach the disk before the data does — and is then renamed over `file`. The directory is fsynced
  * last so the rename itself survives a power cut. On failure the temporary file is removed and
- * `file` is left as it was.
+ * `file` is left as it was. Something at `file` that is not a regular file (a device such as
+ * /dev/null, a FIFO, a directory) is never replaced: an Error saying so, and nothing written.
  */
 export async function writeFileAtomic(
   file: string,
   data: Uint8Array,
   fs: AtomicWriteFs = NODE_FS,
 ): Promise<void> {
+  // Followed through a symlink, as a reader opens it. Any other failure (none there, no access)
+  // is left to the write below to report.
+  const existing = await stat(file).catch(() => undefined);
+  if (existing !== undefined && !existing.isFile())
+    throw new Error(`${file} is not a regular file`);
   const directory = dirname(file);
   const temporary = join(
     directory,
