@@ -32,7 +32,7 @@ describe('a snapshot path that is not a regular file', () => {
       expect(await readdir(dir)).not.toContain('null.unreadable');
       expect((await lstat(device)).isCharacterDevice()).toBe(true);
       expect(node.output()).toMatch(/not a regular file/);
-      await fetch(`${node.url}/v1/items/k`, { method: 'PUT', body: 'v' });
+      await fetch(`${node.url}/v1/keys/k`, { method: 'PUT', body: 'v' });
       const code = await node.stop('SIGTERM');
       expect((await lstat(device)).isCharacterDevice()).toBe(true);
       expect(code).toBe(1); // the save is refused, naming the file
