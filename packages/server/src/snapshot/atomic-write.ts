@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, stat, unlink } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { open, readdir, readlink, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** The few file operations an atomic write needs; tests inject failing ones. */
 export interface AtomicWriteFs {
@@ -20,7 +20,8 @@ const writing = new Set<string>();
  * same directory (rename is atomic only within one filesystem), is fsynced — so the rename cannot
  * reach the disk before the data does — and is then renamed over `file`. The directory is fsynced
  * last so the rename itself survives a power cut. On failure the temporary file is removed and
- * `file` is left as it was. Something at `file` that is not a regular file (a device such as
+ * `file` is left as it was. A symlink at `file` stays: the file it names is replaced
+ * ({@link linkTarget}). Something at `file` that is not a regular file (a device such as
  * /dev/null, a FIFO, a directory) is never replaced: an Error saying so, and nothing written.
  */
 export async function writeFileAtomic(
@@ -31,12 +32,14 @@ export async function writeFileAtomic(
   // Followed through a symlink, as a reader opens it. Any other failure (none there, no access)
   // is left to the write below to report.
   const existing = await stat(file).catch(() => undefined);
-  if (existing !== undefined && !existing.isFile())
+  if (existing !== undefined && !existing.isFile()) {
     throw new Error(`${file} is not a regular file`);
-  const directory = dirname(file);
+  }
+  const target = await linkTarget(file);
+  const directory = dirname(target);
   const temporary = join(
     directory,
-    `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
+    `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
   );
   writing.add(temporary);
   try {
@@ -48,7 +51,7 @@ export async function writeFileAtomic(
     } finally {
       await handle.close();
     }
-    await fs.rename(temporary, file);
+    await fs.rename(temporary, target);
   } catch (error) {
     await fs.unlink(temporary).catch(() => undefined);
     throw error;
@@ -64,7 +67,8 @@ export async function writeFileAtomic(
  * restarts its node under the same pid) and that it is not writing now. A file of a live process
  * is left alone: it may be writing. Best effort: returns the names removed, never throws.
  */
-export async function removeLeftoverTemporaries(file: string): Promise<string[]> {
+export async function removeLeftoverTemporaries(link: string): Promise<string[]> {
+  const file = await linkTarget(link);
   const pattern = new RegExp(`^\\.${escapeRegExp(basename(file))}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
   const directory = dirname(file);
   let names: string[];
@@ -86,6 +90,27 @@ export async function removeLeftoverTemporaries(file: string): Promise<string[]>
     }
   }
   return removed;
+}
+
+/**
+ * The file a path names once symlinks in its last component are followed, dangling ones
+ * included (a link to a file on a volume that has no snapshot yet): a save replaces that file, so
+ * the link stays and goes on naming what was saved, as a read through it expects. `path` itself
+ * when it is not a symlink (or cannot be read as one).
+ */
+export async function linkTarget(path: string): Promise<string> {
+  let at = path;
+  // Linux's own limit on links followed in one lookup; a loop ends there.
+  for (let hops = 0; hops < 40; hops++) {
+    let next: string;
+    try {
+      next = await readlink(at);
+    } catch {
+      return at; // not a symlink, or absent
+    }
+    at = resolve(dirname(at), next);
+  }
+  return at;
 }
 
 function isAlive(pid: number): boolean {

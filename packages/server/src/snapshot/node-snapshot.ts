@@ -1,5 +1,5 @@
 import { rename } from 'node:fs/promises';
-import { removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
+import { linkTarget, removeLeftoverTemporaries, writeFileAtomic } from './atomic-write.js';
 import { SnapshotError, isSnapshotError } from '../errors/snapshot-error.js';
 import type { Logger } from '../observability/logger.js';
 import {
@@ -165,9 +165,11 @@ export class NodeSnapshot {
    * mistyped onto, which the next save would otherwise overwrite. Undefined when it cannot be.
    */
   async #keepAside(): Promise<string | undefined> {
-    const aside = `${this.file}.unreadable`;
     try {
-      await rename(this.file, aside);
+      // Through a symlink, the file it names: the link stays for the next save to write through.
+      const file = await linkTarget(this.file);
+      const aside = `${file}.unreadable`;
+      await rename(file, aside);
       return aside;
     } catch {
       return undefined;
