@@ -15,7 +15,7 @@ const NODE_FS: AtomicWriteFs = { open, rename, unlink };
 const writing = new Set<string>();
 
 /**
- * Replaces `file` with `data` so that a reader (or a restart after a crash) sees the old content
+ * Replaces `file` with `data` (one buffer, or several written one after the other) so that a reader (or a restart after a crash) sees the old content
  * or the new one, never a mix or a truncated file: the data goes to a fresh temporary file in the
  * same directory (rename is atomic only within one filesystem), is fsynced — so the rename cannot
  * reach the disk before the data does — and is then renamed over `file`. The directory is fsynced
@@ -26,7 +26,7 @@ const writing = new Set<string>();
  */
 export async function writeFileAtomic(
   file: string,
-  data: Uint8Array,
+  data: Uint8Array | readonly Uint8Array[],
   fs: AtomicWriteFs = NODE_FS,
 ): Promise<void> {
   // Followed through a symlink, as a reader opens it. Any other failure (none there, no access)
@@ -46,7 +46,8 @@ export async function writeFileAtomic(
     // 'wx': never follow or reuse something already at that name; 0o600: a snapshot holds the data.
     const handle = await fs.open(temporary, 'wx', 0o600);
     try {
-      await handle.writeFile(data);
+      // A list is written piece after piece (each from where the last ended): no one buffer.
+      for (const piece of data instanceof Uint8Array ? [data] : data) await handle.writeFile(piece);
       await handle.sync();
     } finally {
       await handle.close();

@@ -6,7 +6,7 @@ import {
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   decodeSnapshot,
-  encodeSnapshotInPieces,
+  encodeSnapshotPieces,
   stampsOf,
 } from './snapshot-format.js';
 import type { SnapshotDocument } from './snapshot-format.js';
@@ -213,10 +213,10 @@ export class NodeSnapshot {
     const entries = this.#replicas.dump();
     const stamps = stampsOf(entries);
     const lastVersion = this.#cache.lastVersion;
-    let bytes: Buffer;
+    let bytes = 0;
     try {
       // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
-      bytes = await encodeSnapshotInPieces(
+      const pieces = await encodeSnapshotPieces(
         {
           format: SNAPSHOT_FORMAT,
           version: SNAPSHOT_VERSION,
@@ -226,7 +226,8 @@ export class NodeSnapshot {
         },
         stamps,
       );
-      await writeFileAtomic(this.file, bytes);
+      for (const piece of pieces) bytes += piece.length;
+      await writeFileAtomic(this.file, pieces);
     } catch (error) {
       throw new SnapshotError(
         this.file,
@@ -236,9 +237,9 @@ export class NodeSnapshot {
     }
     this.#logger.info(
       'snapshot_saved',
-      `saved ${entries.length} entries (${bytes.length} bytes) to snapshot ${this.file}`,
-      { file: this.file, entries: entries.length, bytes: bytes.length },
+      `saved ${entries.length} entries (${bytes} bytes) to snapshot ${this.file}`,
+      { file: this.file, entries: entries.length, bytes },
     );
-    return { saved: entries.length, bytes: bytes.length };
+    return { saved: entries.length, bytes };
   }
 }

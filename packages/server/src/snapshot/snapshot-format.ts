@@ -121,8 +121,25 @@ export function encodeSnapshot(document: SnapshotDocument): Buffer {
   return Buffer.concat([SNAPSHOT_MAGIC, digestOf(body), body]);
 }
 
-/** Entries packed between two turns of the event loop by {@link encodeSnapshotInPieces}. */
+/** Entries packed between two turns of the event loop by {@link encodeSnapshotInPieces}, at most. */
 export const ENTRIES_PER_PIECE = 4096;
+/**
+ * Key and value bytes packed between two turns, at most (but always one entry): 4,096 entries of
+ * 64 KiB were one piece of 256 MiB, packed, copied and hashed in one go — seconds.
+ */
+export const BYTES_PER_PIECE = 8 << 20;
+
+/** Where the piece starting at entry `at` ends: ENTRIES_PER_PIECE entries, or BYTES_PER_PIECE. */
+function pieceEnd(entries: readonly DumpEntry<StoredValue>[], at: number): number {
+  const last = Math.min(entries.length, at + ENTRIES_PER_PIECE);
+  let bytes = 0;
+  let end = at;
+  while (end < last && bytes < BYTES_PER_PIECE) {
+    const [key, record] = entries[end++]!;
+    bytes += key.length + (record.value.bytes?.length ?? 0);
+  }
+  return end;
+}
 
 /** The msgpack header of an array of `length` items: fixarray, array 16 or array 32. */
 function arrayHeader(length: number): Buffer {
@@ -142,8 +159,9 @@ function arrayHeaderBytes(packed: Uint8Array): number {
 }
 
 /**
- * {@link encodeSnapshot}'s bytes, exactly, but packed and hashed ENTRIES_PER_PIECE entries at a
- * time with a turn of the event loop between pieces. Packing a few hundred thousand entries at
+ * {@link encodeSnapshot}'s bytes, exactly, but packed and hashed a piece at a time (at most
+ * ENTRIES_PER_PIECE entries or BYTES_PER_PIECE) with a turn of the event loop between pieces; the
+ * node saves {@link encodeSnapshotPieces}' list as it is. Packing a few hundred thousand entries at
  * once holds the loop for a second or more: requests wait, clients may time out and mark the
  * node down, and the node's own stall detector would take it for a SIGSTOP and fence it.
  */
@@ -151,6 +169,17 @@ export async function encodeSnapshotInPieces(
   document: SnapshotDocument,
   stamps?: Float64Array,
 ): Promise<Buffer> {
+  return Buffer.concat(await encodeSnapshotPieces(document, stamps));
+}
+
+/**
+ * {@link encodeSnapshotInPieces}'s bytes as the list of its pieces, header first, to be written
+ * one after the other: concatenating a big snapshot into one buffer holds the event loop too.
+ */
+export async function encodeSnapshotPieces(
+  document: SnapshotDocument,
+  stamps?: Float64Array,
+): Promise<Buffer[]> {
   const { entries, ...fields } = document;
   const packr = codec();
   // The map with `entries` last and empty: its final byte is the empty array's header, which is
@@ -166,9 +195,10 @@ export async function encodeSnapshotInPieces(
     hash.update(piece);
     size += piece.length;
   }
-  for (let at = 0; at < entries.length; at += ENTRIES_PER_PIECE) {
+  for (let at = 0, end = 0; at < entries.length; at = end) {
     if (at > 0) await new Promise((resolve) => setImmediate(resolve));
-    const slice = entries.slice(at, at + ENTRIES_PER_PIECE);
+    end = pieceEnd(entries, at);
+    const slice = entries.slice(at, end);
     const packed = packr.pack(entriesForFile(slice, stamps, at));
     // A copy: the next pack reuses the Packr's buffer.
     const piece = Buffer.from(packed.subarray(arrayHeaderBytes(packed)));
@@ -181,7 +211,7 @@ export async function encodeSnapshotInPieces(
     hash.update(piece);
     pieces.push(piece);
   }
-  return Buffer.concat([SNAPSHOT_MAGIC, hash.digest(), ...pieces]);
+  return [SNAPSHOT_MAGIC as Buffer, hash.digest(), ...pieces];
 }
 
 /**
