@@ -15,8 +15,9 @@ const NODE_FS: AtomicWriteFs = { open, rename, unlink };
 const writing = new Set<string>();
 
 /**
- * Replaces `file` with `data` (one buffer, or several written one after the other) so that a reader (or a restart after a crash) sees the old content
- * or the new one, never a mix or a truncated file: the data goes to a fresh temporary file in the
+ * Replaces `file` with `data` (one buffer, or several written one after the other) so that a
+ * reader (or a restart after a crash) sees the old content or the new one, never a mix or a
+ * truncated file: the data goes to a fresh temporary file in the
  * same directory (rename is atomic only within one filesystem), is fsynced — so the rename cannot
  * reach the disk before the data does — and is then renamed over `file`. The directory is fsynced
  * last so the rename itself survives a power cut. On failure the temporary file is removed and
