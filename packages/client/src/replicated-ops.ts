@@ -8,6 +8,7 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult, SetCondition } from './wire.js';
 import { heldByAReplica } from './add-check.js';
+import { isNodeTimeoutError } from './errors/node-timeout-error.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
 import { invalidateMoved, warmKey, warmKeySeen } from './transition-ops.js';
@@ -377,6 +378,11 @@ async function incrOnReplicas(
   throw noAck(cluster, key, nodes, outcome);
 }
 
+/** A failed request that may have reached its node: all but one that never left this client. */
+function mayHaveLanded(error: Error): boolean {
+  return !(isNodeTimeoutError(error) && error.waitedForConnection);
+}
+
 /** What the caller already found out about the key, so a conditional write need not ask again. */
 export interface Known {
   /** Every replica was just read without finding the key (getOrSet's read before its add). */
@@ -478,6 +484,12 @@ async function decideOnPrimary(
       continue;
     }
     if (result[0] === 412) {
+      // A replica before this one failed: its request may still land (a paused node applies it
+      // when it resumes; its version is its own, so a compare-and-set no other replica can match
+      // may pass there). This refusal cannot say nothing was stored: the outcome is unknown, as
+      // a delete whose primary did not answer (onEveryReplica), so the call rejects with it.
+      const unsure = failed.find(([, error]) => mayHaveLanded(error));
+      if (unsure !== undefined) throw unsure[1];
       // A replace that found nothing here, where a replica that lost the key (restarted empty)
       // cannot tell absent from lost: a read finds it on another replica and copies it back, and
       // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
