@@ -11,6 +11,8 @@ import { heldByAReplica } from './add-check.js';
 import { isNodeTimeoutError } from './errors/node-timeout-error.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
+import type { Hit } from './read.js';
+import { hitOf } from './verify.js';
 import { invalidateMoved, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
@@ -378,6 +380,41 @@ async function incrOnReplicas(
   throw noAck(cluster, key, nodes, outcome);
 }
 
+/**
+ * The version `node` holds the key under, when another natural replica holds `version` for the
+ * same write (same stamp, same bytes and flags); undefined otherwise, or when a read fails.
+ */
+async function versionHere(
+  cluster: Cluster,
+  key: string,
+  version: number,
+  node: NodeClient,
+  natural: readonly NodeClient[],
+  queued: boolean,
+): Promise<number | undefined> {
+  const stored = cluster.storedKey(key);
+  const entryOn = async (replica: NodeClient): Promise<Hit | undefined> => {
+    try {
+      const result = await replica.run(['get', stored], queued);
+      return result[0] === 200 ? hitOf(cluster, result, replica) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const others = natural.filter((other) => other !== node && cluster.isMember(other));
+  const [here, ...there] = await Promise.all([node, ...others].map(entryOn));
+  if (here === undefined || here.stamp === 0) return undefined;
+  const same = there.some(
+    (other) =>
+      other !== undefined &&
+      other.version === version &&
+      other.stamp === here.stamp &&
+      other.flags === here.flags &&
+      Buffer.compare(other.bytes, here.bytes) === 0,
+  );
+  return same ? here.version : undefined;
+}
+
 /** A failed request that may have reached its node: all but one that never left this client. */
 function mayHaveLanded(error: Error): boolean {
   return !(isNodeTimeoutError(error) && error.waitedForConnection);
@@ -490,6 +527,16 @@ async function decideOnPrimary(
       // a delete whose primary did not answer (onEveryReplica), so the call rejects with it.
       const unsure = failed.find(([, error]) => mayHaveLanded(error));
       if (unsure !== undefined) throw unsure[1];
+      // A compare-and-set whose version another replica gave (a getVersioned that failed over
+      // while this one did not answer): versions are each node's own, so this one refuses it
+      // though the key did not change. When that replica holds the version for the very write
+      // this one holds, it is decided again with this one's version, once.
+      if (typeof condition === 'number') {
+        if (known.read === true) return false;
+        const mine = await versionHere(cluster, key, condition, node, target.natural, queued);
+        if (mine === undefined) return false;
+        return decideOnPrimary(cluster, key, value, ttl, mine, queued, trace, { read: true });
+      }
       // A replace that found nothing here, where a replica that lost the key (restarted empty)
       // cannot tell absent from lost: a read finds it on another replica and copies it back, and
       // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
