@@ -36,7 +36,6 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
   const { store, counters } = session.shared;
   const cache = store.cache;
   const now = session.shared.now();
-  counters.cmd_meta++;
   const entry = cache.peekEntry(req.key);
   let digits: string;
   let item: CacheEntry<StoredValue> | undefined;
@@ -66,14 +65,18 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     // A new item: memcached does not carry the binary-key flag over, so `k` then echoes the
     // key raw where that is safe.
     if (inPlace) store.carryInPlaceMarks(entry.value, value);
-    else store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
+    else {
+      store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
+      // A new item, as memcached links it: counted in total_items.
+      counters.total_items++;
+    }
     digits = result.digits;
     item = cache.peekEntry(req.key);
   } else if (f.vivifyTtl !== undefined) {
     digits = f.initial.toString();
     const value = { bytes: encodeCounter(digits, 0), flags: 0 };
     // Created without a TTL; the N token applies it in request order (a `t` before it reads -1).
-    store.add(req.key, value, 0);
+    if (store.add(req.key, value, 0) === 'stored') counters.total_items++;
     store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     item = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
     created = true;

@@ -26,7 +26,6 @@ export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
   }
   const { store, counters } = session.shared;
   const f = req.flags;
-  counters.cmd_meta++;
   const entry = store.cache.peekEntry(req.key);
   let code: string;
   if (entry === undefined) {

@@ -39,14 +39,14 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   const cache = store.cache;
   const f = req.flags;
   const now = session.shared.now();
-  counters.cmd_meta++;
   const touches = f.ttl !== undefined;
   let entry = lookUp(cache, req.key, f.noBump, touches, f.vivifyTtl !== undefined);
   let created = false;
   if (entry === undefined && f.vivifyTtl !== undefined) {
     // Created without a TTL: the N token sets it in request order, as memcached does.
     const value: StoredValue = { bytes: EMPTY, flags: 0 };
-    store.set(req.key, value, 0);
+    // A created item is a linked item to memcached: counted in total_items.
+    if (store.set(req.key, value, 0)) counters.total_items++;
     // memcached does not mark a vivified item's key binary: `k` echoes it raw where that is safe.
     store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');
     entry = cache.peekEntry(req.key) ?? { value, version: 0, ttl: undefined };
@@ -185,7 +185,10 @@ export function metaDebug(session: Session, buf: Buffer, t: Tokens): void {
     out.ascii(BAD_FORMAT).crlf();
     return;
   }
-  const { store } = session.shared;
+  const { store, counters } = session.shared;
+  // memcached 1.6.18's cmd_meta (meta_cmds) counts `me` alone, hit or miss; mg/ms/md/ma count in
+  // the get, set, delete and incr/decr counters.
+  counters.cmd_meta++;
   const entry = store.cache.peekEntry(key);
   if (entry === undefined) {
     out.ascii('EN\r\n');

@@ -54,7 +54,6 @@ export function metaSet(session: Session, buf: Buffer, t: Tokens): void {
     out.ascii(BAD_FORMAT).crlf();
     return;
   }
-  counters.cmd_meta++;
   const fail = (message: string): void => {
     out.ascii(message).crlf();
     session.swallow(vlen + 2);

@@ -99,7 +99,11 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   if (!store.replace(key, value, keptTtl(entry), inPlace))
     return reply(session, OUT_OF_MEMORY, noreply);
   if (inPlace) store.carryInPlaceMarks(entry.value, value);
-  else store.markKeyForm(key, 'raw');
+  else {
+    store.markKeyForm(key, 'raw');
+    // A grown number does not fit the item: memcached links a new one, counted in total_items.
+    counters.total_items++;
+  }
   reply(session, result.digits, noreply);
 }
 

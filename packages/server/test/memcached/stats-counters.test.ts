@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
+import { RawClient } from './helpers.js';
+import { startRealMemcached } from './real-memcached.js';
+import type { RealMemcached } from './real-memcached.js';
+
+/**
+ * `stats` counters after the same commands, on a real memcached and a CLI-started node: how much
+ * each counter moved (the differential fuzz leaves `stats` out, its reply holding fields only one
+ * side has). Only counters both report, and only ones the node keeps itself or whose meaning
+ * MEMCACHED.md does not set apart, are compared.
+ */
+let real: RealMemcached;
+let node: CliNode;
+let a: RawClient;
+let b: RawClient;
+
+const COUNTERS = [
+  'cmd_get',
+  'cmd_set',
+  'cmd_touch',
+  'cmd_meta',
+  'delete_hits',
+  'delete_misses',
+  'incr_hits',
+  'incr_misses',
+  'decr_hits',
+  'decr_misses',
+  'cas_hits',
+  'cas_misses',
+  'cas_badval',
+  'touch_hits',
+  'touch_misses',
+  'total_items',
+];
+
+/** Sends `text` and a `version`, and returns what came back before the version's reply. */
+async function exchange(client: RawClient, text: string): Promise<string> {
+  client.send(`${text}version\r\n`);
+  return (await client.until('VERSION 1.6.18\r\n')).slice(0, -'VERSION 1.6.18\r\n'.length);
+}
+
+async function stats(client: RawClient): Promise<Map<string, bigint>> {
+  const text = await exchange(client, 'stats\r\n');
+  const out = new Map<string, bigint>();
+  for (const m of text.matchAll(/^STAT (\S+) (\d+)\r$/gm)) out.set(m[1]!, BigInt(m[2]!));
+  return out;
+}
+
+/** Each counter's change over `commands`, as `name=delta`. */
+async function moved(client: RawClient, commands: string): Promise<string> {
+  await exchange(client, 'flush_all\r\n');
+  const before = await stats(client);
+  await exchange(client, commands);
+  const after = await stats(client);
+  return COUNTERS.map((name) => {
+    const x = after.get(name);
+    const y = before.get(name);
+    return `${name}=${x === undefined || y === undefined ? '-' : String(x - y)}`;
+  }).join(' ');
+}
+
+beforeAll(async () => {
+  real = await startRealMemcached(['-m', '64']);
+  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
+  a = new RawClient(real.port);
+  b = new RawClient(node.memcached!.port);
+  await Promise.all([a.ready(), b.ready()]);
+}, 30_000);
+
+afterAll(async () => {
+  a?.close();
+  b?.close();
+  await stopCliNodes();
+  await real?.stop();
+});
+
+test.each([
+  // Items an mg/ma N creates are linked items: total_items counts them.
+  ['mg N creates an item', 'mg k N100\r\n'],
+  ['mg N T creates an item', 'mg k N100 T100\r\n'],
+  ['ma N creates an item', 'ma k N100 J5\r\n'],
+  // A number that grows no longer fits the item: memcached stores a new one.
+  ['incr past the old length', 'set k 0 0 1\r\n9\r\nincr k 1\r\n'],
+  ['ma past the old length', 'set k 0 0 1\r\n9\r\nma k D5\r\n'],
+  ['incr in place', 'set k 0 0 2\r\n10\r\nincr k 1\r\ndecr k 5\r\n'],
+  // cmd_meta is memcached's count of `me`; mg/ms/md/ma count in their own counters.
+  [
+    'meta commands',
+    'set k 0 0 1\r\n9\r\nmg k v\r\nms k 1\r\n1\r\nma k\r\nmd k\r\nmn\r\nme k\r\nme j\r\n',
+  ],
+])('%s: the same counters move as on memcached', async (_name, commands) => {
+  const [expected, actual] = await Promise.all([moved(a, commands), moved(b, commands)]);
+  expect(actual).toBe(expected);
+});
+
+/**
+ * Known, not fixed: memcached stores an item whose exptime is already past and counts the read
+ * that finds it in `get_expired`; the node removes it when it is written (the core has no
+ * "already expired" entry), so the read is a plain miss. Flips to passing once that is counted.
+ */
+test.fails('a negative exptime: the read that misses it counts in get_expired', async () => {
+  const commands = 'set k 0 -1 1\r\nx\r\nget k\r\n';
+  const expired = async (client: RawClient): Promise<bigint | undefined> => {
+    await exchange(client, 'flush_all\r\n');
+    const before = (await stats(client)).get('get_expired');
+    await exchange(client, commands);
+    const after = (await stats(client)).get('get_expired');
+    return after === undefined || before === undefined ? undefined : after - before;
+  };
+  const [expected, actual] = await Promise.all([expired(a), expired(b)]);
+  expect(actual).toBe(expected);
+});
