@@ -129,9 +129,10 @@ export function completeMetaStore(
     // I with C: a CAS older than the item's is accepted ("set stale"). As memcached's
     // do_store_item, the new item keeps the old one's TTL (whatever T says), is marked stale even
     // if the old one was not, and keeps its token-sent bit: the client that won the recache is
-    // still recaching, so later readers get Z, not a second W.
+    // still recaching, so later readers get Z, not a second W. A CAS of 0 is memcached's "none
+    // given" (CAS_NONE), never stale: the CAS store below refuses it (EX, cas_badval).
     const entry = store.cache.peekEntry(pending.key);
-    if (entry !== undefined && pending.cas >= 0 && pending.cas < entry.version) {
+    if (entry !== undefined && pending.cas > 0 && pending.cas < entry.version) {
       const value = { bytes, flags: pending.flags };
       // Refused for size, a conditional write keeps the item (replace, where set drops it).
       if (store.replace(pending.key, value, keptTtl(entry))) {

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
+import { RawClient } from './helpers.js';
+import { startRealMemcached } from './real-memcached.js';
+import type { RealMemcached } from './real-memcached.js';
+
+/**
+ * `ms … I C0` over an existing item, on a real memcached and a CLI-started node. memcached reads a
+ * CAS of 0 as "none given" (CAS_NONE), which a CAS store refuses: `EX`, counted in `cas_badval`,
+ * the item unchanged — with `I` too, whose stale write needs a CAS older than the item's that is
+ * not 0. The differential fuzz sends `I` only with a CAS one below the item's.
+ */
+let real: RealMemcached;
+let node: CliNode;
+let a: RawClient;
+let b: RawClient;
+
+/** Sends `text` and a `version`, and returns what came back before the version's reply. */
+async function exchange(client: RawClient, text: string): Promise<string> {
+  client.send(`${text}version\r\n`);
+  return (await client.until('VERSION 1.6.18\r\n')).slice(0, -'VERSION 1.6.18\r\n'.length);
+}
+
+/** The reply without CAS values (their numbering differs) and the cas_* counters' movement. */
+async function run(client: RawClient, commands: string): Promise<string> {
+  await exchange(client, 'flush_all\r\n');
+  const counters = async (): Promise<bigint[]> => {
+    const text = await exchange(client, 'stats\r\n');
+    return ['cas_hits', 'cas_badval', 'cas_misses'].map((name) =>
+      BigInt(new RegExp(`^STAT ${name} (\\d+)\\r$`, 'm').exec(text)?.[1] ?? '-1'),
+    );
+  };
+  const before = await counters();
+  const reply = (await exchange(client, commands)).replace(/ c\d+/g, ' c#');
+  const after = await counters();
+  return `${reply}cas hits/badval/misses ${after.map((x, i) => x - before[i]!).join('/')}`;
+}
+
+beforeAll(async () => {
+  real = await startRealMemcached(['-m', '64']);
+  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
+  a = new RawClient(real.port);
+  b = new RawClient(node.memcached!.port);
+  await Promise.all([a.ready(), b.ready()]);
+}, 30_000);
+
+afterAll(async () => {
+  a?.close();
+  b?.close();
+  await stopCliNodes();
+  await real?.stop();
+});
+
+test.each([
+  ['ms I C0', 'set k 0 0 2\r\n10\r\nms k 1 I C0\r\nx\r\nmg k v c t\r\n'],
+  ['ms I C0 q', 'set k 0 0 2\r\n10\r\nms k 1 I C0 q T100\r\nx\r\nmn\r\nmg k v\r\n'],
+  ['ms I C0 after md I', 'set k 0 0 2\r\n10\r\nmd k I\r\nms k 1 I C0\r\nx\r\nmg k v\r\n'],
+  ['ms C0', 'set k 0 0 2\r\n10\r\nms k 1 C0\r\nx\r\nmg k v\r\n'],
+  ['ms I C0 on a miss', 'ms k 1 I C0\r\nx\r\nmg k v\r\n'],
+])('%s: the same reply as memcached', async (_name, commands) => {
+  const [expected, actual] = await Promise.all([run(a, commands), run(b, commands)]);
+  expect(actual).toBe(expected);
+});
