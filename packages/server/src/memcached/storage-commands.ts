@@ -97,7 +97,8 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
       // The old item keeps its flags and remaining TTL; only the data grows (memcached).
       const entry = cache.peekEntry(req.key);
       if (entry === undefined) return 'NOT_STORED';
-      if (req.hasCas && entry.version !== req.cas) return 'EXISTS';
+      // A CAS of 0 is memcached's "none given" (CAS_NONE): append/prepend then skip the check.
+      if (req.hasCas && req.cas !== 0 && entry.version !== req.cas) return 'EXISTS';
       const old = entry.value;
       const bytes =
         req.mode === 'append' ? concat(old.bytes, req.bytes) : concat(req.bytes, old.bytes);
