@@ -1,6 +1,7 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono';
 import type { AppEnv, NodeState } from './app-env.js';
 import { header } from './app-env.js';
+import { requestIdFields } from '../observability/logger.js';
 import { refusalOf } from '../operations/refusal.js';
 import { errorResponse } from './responses.js';
 
@@ -39,8 +40,7 @@ export function notFoundHandler(node: NodeState): NotFoundHandler<AppEnv> {
   return function notFound(c: Context<AppEnv>) {
     const path = c.req.path;
     const allow = ROUTES.find(([pattern]) => pattern.test(path))?.[1];
-    const requestId = header(c, 'x-request-id');
-    const fields = requestId === undefined ? undefined : { requestId };
+    const fields = requestIdFields(header(c, 'x-request-id'));
     if (allow !== undefined) {
       const message = `${c.req.method} is not allowed on ${path}; use ${allow}`;
       node.metrics.recordError(405);
