@@ -125,6 +125,9 @@ export class ReplicaStore {
   /** Deletes that removed a live value (the core counts tombstone writes as sets). */
   #deletes = 0;
   #tombstoneWrites = 0;
+  /** Tombstones the core counted as expirations (their grace ran out) or deletes (a flush). */
+  #tombstoneExpirations = 0;
+  #tombstoneDeletes = 0;
   /** A client spreading keys over several nodes has written here: stalls fence (see stalled). */
   #inCluster = false;
   readonly #stats: ReplicaStats = {
@@ -610,7 +613,10 @@ export class ReplicaStore {
     this.#stats.tombstones = 0;
   }
 
-  /** The core's counters as the plain view saw them: tombstones are neither items nor hits. */
+  /**
+   * The core's counters as the plain view saw them: tombstones are neither items nor hits, and
+   * their end (grace over, a flush) is no expiration or delete.
+   */
   get stats(): CacheStats {
     const core = this.#live.stats;
     const hits = core.hits - this.#hiddenHits;
@@ -620,7 +626,8 @@ export class ReplicaStore {
       hits,
       misses,
       sets: core.sets - this.#tombstoneWrites,
-      deletes: core.deletes + this.#deletes,
+      deletes: core.deletes + this.#deletes - this.#tombstoneDeletes,
+      expirations: core.expirations - this.#tombstoneExpirations,
       items: core.items - this.#stats.tombstones,
       hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
     };
@@ -631,6 +638,8 @@ export class ReplicaStore {
     this.#hiddenHits = 0;
     this.#deletes = 0;
     this.#tombstoneWrites = 0;
+    this.#tombstoneExpirations = 0;
+    this.#tombstoneDeletes = 0;
     for (const name of Object.keys(this.#stats) as (keyof ReplicaStats)[]) {
       if (name !== 'tombstones' && name !== 'tombstoneFloor' && name !== 'lostValueFloor') {
         this.#stats[name] = 0;
@@ -682,6 +691,9 @@ export class ReplicaStore {
       return;
     }
     this.#stats.tombstones--;
+    // A delete remembered, not a value: its end is no expiration or delete of the plain view.
+    if (reason === 'expire') this.#tombstoneExpirations++;
+    else if (reason === 'delete') this.#tombstoneDeletes++;
     if (reason !== 'evict') return;
     // Evicted for room before its grace ran out: absences at or below its stamp are unproven.
     const stamp = stampOf(value);
