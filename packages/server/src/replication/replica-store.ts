@@ -124,7 +124,8 @@ export class ReplicaStore {
   #hiddenHits = 0;
   /** Deletes that removed a live value (the core counts tombstone writes as sets). */
   #deletes = 0;
-  #tombstoneWrites = 0;
+  /** Core sets that are no write of the plain view: tombstones, and entries stored again verified. */
+  #hiddenSets = 0;
   /** Tombstones the core counted as expirations (their grace ran out) or deletes (a flush). */
   #tombstoneExpirations = 0;
   #tombstoneDeletes = 0;
@@ -437,6 +438,7 @@ export class ReplicaStore {
     if (raw.version <= this.#fenceVersion) {
       // The same object again: the core reports no overwrite, and it fitted before.
       this.#live.set(key, raw.value, { ttl: keptTtl(raw) });
+      this.#hiddenSets++;
       this.#stats.verifications++;
     }
     return { verified: true, stamp: stored };
@@ -625,7 +627,7 @@ export class ReplicaStore {
       ...core,
       hits,
       misses,
-      sets: core.sets - this.#tombstoneWrites,
+      sets: core.sets - this.#hiddenSets,
       deletes: core.deletes + this.#deletes - this.#tombstoneDeletes,
       expirations: core.expirations - this.#tombstoneExpirations,
       items: core.items - this.#stats.tombstones,
@@ -637,7 +639,7 @@ export class ReplicaStore {
     this.#live.resetStats();
     this.#hiddenHits = 0;
     this.#deletes = 0;
-    this.#tombstoneWrites = 0;
+    this.#hiddenSets = 0;
     this.#tombstoneExpirations = 0;
     this.#tombstoneDeletes = 0;
     for (const name of Object.keys(this.#stats) as (keyof ReplicaStats)[]) {
@@ -805,7 +807,7 @@ export class ReplicaStore {
   #stored(value: StoredValue): true {
     if (value.tombstone) {
       this.#stats.tombstones++;
-      this.#tombstoneWrites++;
+      this.#hiddenSets++;
     }
     return true;
   }
