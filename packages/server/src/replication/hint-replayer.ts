@@ -112,10 +112,14 @@ export class HintReplayer {
         const status = results[i]?.[0];
         if (status !== 204 && status !== 412) throw new Error(`a copy answered ${String(status)}`);
         const key = keys[i]!;
-        const { standIn, generation } = sent[i]!;
+        const { standIn, generation, stamp } = sent[i]!;
         hints.delivered(target, key, generation);
         replayed++;
-        if (standIn && pending.keys.get(key) === undefined) this.#dropStandIn(key, ops[i]!);
+        // This node held the write only as a stand-in: now that the natural replica has it, the
+        // copy here must not outlive it (a later fault could serve it stale). The store keeps it
+        // if changed since the stand-in hint, or still needed by another target's hint.
+        if (standIn && pending.keys.get(key) === undefined)
+          hints.releaseStandIn(target, key, stamp);
       }
     }
     if (replayed > 0) {
@@ -130,15 +134,6 @@ export class HintReplayer {
     const { value } = entry;
     if (value.tombstone) return ['bury', key, stampOf(value), 'hint'];
     return ['copy', key, value.bytes, value.flags, entry.ttl ?? 0, stampOf(value), 'hint'];
-  }
-
-  /**
-   * This node held the write only as a stand-in: now that the natural replica has it, the copy
-   * here must not outlive it (a later fault could serve it stale). Dropped only if unchanged.
-   */
-  #dropStandIn(key: string, op: unknown[]): void {
-    const stamp = op[0] === 'bury' ? op[2] : op[5];
-    this.#options.replicas.dropCopy(key, stamp as number);
   }
 
   #request(

@@ -161,6 +161,16 @@ export class HintStore {
     }
   }
 
+  /**
+   * A stand-in's hint of `key` for `target` was delivered: its copy goes as a fenced one's does —
+   * only while it still holds `stamp` (the one at the key's latest stand-in hint: a write taken
+   * since as a natural replica stays), and unless another target still has a hint for the key
+   * (its replay needs the copy, or this node holds it as a natural replica).
+   */
+  releaseStandIn(target: string, key: string, stamp: number | undefined): void {
+    this.#dropStandIn(target, key, stamp);
+  }
+
   /** A fence was delivered to `target`, sent when `asked` fences had been asked for. */
   fenced(target: string, asked: number): void {
     const hints = this.#targets.get(target);

@@ -1,0 +1,93 @@
+import { pack, unpack } from 'msgpackr';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stampAt } from '@dcache/core';
+import { createReplicaStore } from '../src/operations/cache.js';
+import { HintReplayer } from '../src/replication/hint-replayer.js';
+import { HintStore } from '../src/replication/hints.js';
+import type { Logger } from '../src/observability/logger.js';
+
+const WALL = Date.UTC(2026, 0, 1);
+const S = stampAt(WALL);
+const A = 'http://127.0.0.1:1';
+const B = 'http://127.0.0.1:2';
+
+const quiet: Logger = { error() {}, warn() {}, info() {}, debug() {} };
+
+/** A stand-in node: its replica store, hint store and replayer, with targets faked by `fetch`. */
+function standIn() {
+  const replicas = createReplicaStore(
+    { maxMemory: 1 << 20, maxItems: undefined, defaultTtl: 0, now: undefined },
+    { tombstoneGrace: 600_000, maxClockSkew: 500, wallClock: () => WALL },
+  );
+  const hints = new HintStore({
+    maxHints: 100,
+    maxHintAge: 60_000,
+    now: () => 0,
+    dropStandIn: (key, stamp) => replicas.dropCopy(key, stamp),
+  });
+  const replayer = new HintReplayer({
+    replicas,
+    hints,
+    logger: quiet,
+    token: undefined,
+    intervalMs: 1000,
+  });
+  return { replicas, hints, replayer };
+}
+
+/** Targets in `up` answer: healthz 200, fence 204, every batch op 204; the rest 503. */
+function targets(up: Set<string>) {
+  const calls: [string, string, unknown][] = [];
+  vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+    const { origin, pathname } = new URL(url);
+    const ops = init.body === undefined ? undefined : unpack(init.body as Uint8Array);
+    calls.push([origin, pathname, ops]);
+    if (!up.has(origin)) return new Response(null, { status: 503 });
+    if (pathname === '/healthz') return new Response('ok', { status: 200 });
+    if (pathname === '/v1/fence') return new Response(null, { status: 204 });
+    return new Response(pack((ops as unknown[]).map(() => [204])), { status: 200 });
+  });
+  return calls;
+}
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('HintReplayer: a stand-in copy after delivery', () => {
+  it("keeps the copy while another target's hint for the key still needs it (no needless fence)", async () => {
+    const { replicas, hints, replayer } = standIn();
+    // Both natural replicas (A and B) missed the write: this stand-in holds its only copy.
+    replicas.copy('k', { bytes: bytes('v'), flags: 0 }, 0, S);
+    expect(hints.add(A, 'k', true, S)).toBe(true);
+    expect(hints.add(B, 'k', true, S)).toBe(true);
+    const up = new Set([A]);
+    const calls = targets(up);
+    await replayer.tick(); // A gets the copy; B is still down
+    expect(replicas.peekRaw('k')).toBeDefined();
+    up.add(B);
+    await replayer.tick();
+    // B gets the write itself, not a fence.
+    const toB = calls.filter(([origin, path]) => origin === B && path !== '/healthz');
+    expect(toB.map(([, path]) => path)).toEqual(['/v1/batch']);
+    expect(hints.stats).toMatchObject({ hintsPending: 0, hintsDropped: 0 });
+    expect(replicas.peekRaw('k')).toBeUndefined(); // now both have it: the copy goes
+  });
+
+  it('keeps a write taken since as a natural replica, though the replay carried it', async () => {
+    const { replicas, hints, replayer } = standIn();
+    replicas.copy('k', { bytes: bytes('stand-in'), flags: 0 }, 0, S);
+    hints.add(A, 'k', true, S);
+    // The ring changed: this node is now a natural replica of k and takes a newer write of it
+    // (every replica acked, so no hint).
+    replicas.copy('k', { bytes: bytes('natural'), flags: 0 }, 0, S + 10);
+    targets(new Set([A]));
+    await replayer.tick();
+    expect(hints.stats.hintsPending).toBe(0);
+    const held = replicas.peekRaw('k');
+    expect(held?.value.tombstone).toBeFalsy();
+    expect(new TextDecoder().decode(held!.value.bytes)).toBe('natural');
+  });
+});
