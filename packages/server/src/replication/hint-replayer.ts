@@ -1,4 +1,4 @@
-import type { HintStore, TargetHints } from './hints.js';
+import type { Hint, HintStore, TargetHints } from './hints.js';
 import type { Logger } from '../observability/logger.js';
 import { batchCodec } from '../http/codec/msgpack.js';
 import { stampOf } from './replica-order.js';
@@ -6,6 +6,14 @@ import type { ReplicaStore } from './replica-store.js';
 
 /** Keys per replay batch: half a node's default `maxBatchOps`. */
 export const REPLAY_BATCH_OPS = 500;
+/**
+ * Bytes of keys and values per replay batch (past its first op): the target refuses a body over
+ * its `maxBatchBytes` (16 MB by default) with 413, and 500 values of up to `maxValueBytes` (1 MB
+ * by default) each would be refused every round, so the hints would never be delivered.
+ */
+export const REPLAY_BATCH_BYTES = 1 << 20;
+/** What one op adds to a batch besides its key and value bytes (an upper bound). */
+const OP_OVERHEAD_BYTES = 64;
 /** How long one batch to a target may take before the round is given up. */
 const REQUEST_TIMEOUT_MS = 2000;
 /**
@@ -27,9 +35,10 @@ export interface HintReplayerOptions {
 /**
  * Delivers hints (never-stale.md §6.3): every `intervalMs`, for each target with hints and no
  * round in flight, probes `target/healthz`; once it answers, sends a fence if one is due, then
- * `copy`/`bury` ops of what this node holds now for the hinted keys, REPLAY_BATCH_OPS at a time,
- * one batch in flight, forgetting each hint the target answered (applied, or it held newer). Only
- * `/healthz`, `/v1/fence` and `/v1/batch` are ever called on a target.
+ * `copy`/`bury` ops of what this node holds now for the hinted keys, REPLAY_BATCH_OPS (and about
+ * REPLAY_BATCH_BYTES) at a time, one batch in flight, forgetting each hint the target answered
+ * (applied, or it held newer). Only `/healthz`, `/v1/fence` and `/v1/batch` are ever called on a
+ * target.
  */
 export class HintReplayer {
   readonly #options: HintReplayerOptions;
@@ -93,11 +102,28 @@ export class HintReplayer {
     }
     let replayed = 0;
     while (pending.keys.size > 0) {
-      const keys = [...pending.keys.keys()].slice(0, REPLAY_BATCH_OPS);
-      // Read before the ops: a key hinted again while the batch is out stays hinted.
-      const sent = keys.map((key) => ({ ...pending.keys.get(key)! }));
-      const ops = keys.map((key) => this.#opFor(key));
-      if (ops.includes(undefined)) {
+      const keys: string[] = [];
+      const sent: Hint[] = [];
+      const ops: unknown[][] = [];
+      let lost = false;
+      let bytes = 0;
+      for (const [key, hint] of pending.keys) {
+        // The hint is read before the op: a key hinted again while the batch is out stays hinted.
+        const held = { ...hint };
+        const op = this.#opFor(key);
+        if (op === undefined) {
+          lost = true;
+          break;
+        }
+        const size = OP_OVERHEAD_BYTES + Buffer.byteLength(key) + opValueBytes(op);
+        if (keys.length > 0 && bytes + size > REPLAY_BATCH_BYTES) break;
+        keys.push(key);
+        sent.push(held);
+        ops.push(op);
+        bytes += size;
+        if (keys.length === REPLAY_BATCH_OPS) break;
+      }
+      if (lost) {
         // Something this node held for the target is gone (evicted, expired): it cannot be
         // handed over, so the target is told to doubt everything instead.
         hints.fallBack(target);
@@ -151,4 +177,9 @@ export class HintReplayer {
     if (body !== undefined) init.body = body;
     return fetch(`${target}${path}`, init);
   }
+}
+
+/** The value bytes a `copy` op carries (none for a `bury`). */
+function opValueBytes(op: unknown[]): number {
+  return op[0] === 'copy' ? (op[2] as Uint8Array).length : 0;
 }
