@@ -105,6 +105,21 @@ describe('HintStore', () => {
     expect(hints.stats.hintsPending).toBe(1);
   });
 
+  it('ages a target by the oldest key it still holds, not by one already delivered', () => {
+    const { hints, fenced, advance } = store(10, 1000);
+    hints.add(A, 'old', false);
+    advance(900);
+    hints.add(A, 'young', false); // hinted while 'old' is being replayed
+    hints.delivered(A, 'old', 0);
+    advance(100);
+    hints.expire(); // 'young' is 100 ms old: nothing to fence
+    expect(fenced).toEqual([]);
+    expect(hints.stats.hintsPending).toBe(1);
+    advance(900);
+    hints.expire();
+    expect(fenced).toEqual([[A, 1, 'age']]);
+  });
+
   it('a fence drops the copies held only as a stand-in, whatever made it: lost, overflow, age', () => {
     const lost = store();
     lost.hints.add(A, 'stand-in', true);

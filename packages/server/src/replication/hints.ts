@@ -19,6 +19,11 @@ export interface Hint {
    * a natural replica (after a ring change) must stay.
    */
   stamp: number | undefined;
+  /**
+   * When the key was hinted for this target (ms of the store's clock). A key hinted again keeps
+   * its time and its place: a target's keys are held oldest first.
+   */
+  added: number;
 }
 
 /** What one target missed: keys, or a fence. */
@@ -31,8 +36,6 @@ export interface TargetHints {
    * was on the wire: keys given up meanwhile may have missed the target after the fence landed.
    */
   fencesAsked: number;
-  /** When the oldest key now held was added (ms of the store's clock); 0 when none. */
-  oldest: number;
 }
 
 /**
@@ -109,7 +112,7 @@ export class HintStore {
     }
     this.#stats.hintsStored++;
     if (hints === undefined) {
-      hints = { keys: new Map(), fence: false, fencesAsked: 0, oldest: 0 };
+      hints = { keys: new Map(), fence: false, fencesAsked: 0 };
       this.#targets.set(target, hints);
     }
     if (hints.fence) {
@@ -134,17 +137,20 @@ export class HintStore {
       this.#fence(target, hints, 'overflow');
       return true;
     }
-    if (hints.keys.size === 0) hints.oldest = this.#options.now();
-    hints.keys.set(key, { standIn, generation: 0, stamp });
+    hints.keys.set(key, { standIn, generation: 0, stamp, added: this.#options.now() });
     this.#pending++;
     return true;
   }
 
-  /** Turns hints older than `maxHintAge` into a fence of their target. */
+  /**
+   * Turns hints older than `maxHintAge` into a fence of their target. The first key is the oldest
+   * held (keys are held in the order they were hinted): one delivered no longer ages the rest.
+   */
   expire(): void {
     const limit = this.#options.now() - this.#options.maxHintAge;
     for (const [target, hints] of this.#targets) {
-      if (hints.keys.size > 0 && hints.oldest <= limit) this.#fence(target, hints, 'age');
+      const oldest = hints.keys.values().next().value;
+      if (oldest !== undefined && oldest.added <= limit) this.#fence(target, hints, 'age');
     }
   }
 
@@ -192,7 +198,6 @@ export class HintStore {
     const standIns = [...hints.keys].filter(([, hint]) => hint.standIn);
     hints.keys.clear();
     for (const [key, { stamp }] of standIns) this.#dropStandIn(target, key, stamp);
-    hints.oldest = 0;
     hints.fence = true;
     hints.fencesAsked++;
     this.#options.onFence?.(target, dropped, why);
