@@ -20,7 +20,7 @@ function standIn() {
     { tombstoneGrace: 600_000, maxClockSkew: 500, wallClock: () => WALL },
   );
   const hints = new HintStore({
-    maxHints: 100,
+    maxHints: 10_000,
     maxHintAge: 60_000,
     now: () => 0,
     dropStandIn: (key, stamp) => replicas.dropCopy(key, stamp),
@@ -89,5 +89,36 @@ describe('HintReplayer: a stand-in copy after delivery', () => {
     const held = replicas.peekRaw('k');
     expect(held?.value.tombstone).toBeFalsy();
     expect(new TextDecoder().decode(held!.value.bytes)).toBe('natural');
+  });
+});
+
+describe('HintReplayer: a copy the target refuses', () => {
+  it('does not hold back the keys hinted after it', async () => {
+    const { replicas, hints, replayer } = standIn();
+    const keys = ['refused', ...Array.from({ length: 600 }, (_, i) => `k${i}`)];
+    for (const key of keys) {
+      replicas.copy(key, { bytes: bytes('v'), flags: 0 }, 0, S);
+      hints.add(A, key, false);
+    }
+    // A refuses one copy for good (say, too large for its memory), and takes every other one.
+    const taken = new Set<string>();
+    vi.stubGlobal('fetch', async (url: string, init: RequestInit) => {
+      const { pathname } = new URL(url);
+      if (pathname === '/healthz') return new Response('ok', { status: 200 });
+      const ops = unpack(init.body as Uint8Array) as unknown[][];
+      return new Response(
+        pack(
+          ops.map(([, key]) => {
+            if (key === 'refused') return [413, 'too_large', 'no room'];
+            taken.add(key as string);
+            return [204];
+          }),
+        ),
+        { status: 200 },
+      );
+    });
+    for (let round = 0; round < 3; round++) await replayer.tick();
+    expect(taken.size).toBe(600); // every other missed write reached A
+    expect(hints.stats.hintsPending).toBe(1);
   });
 });

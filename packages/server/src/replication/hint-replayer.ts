@@ -134,9 +134,15 @@ export class HintReplayer {
       const results = batchCodec.unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
       const clock = Number(res.headers.get('dcache-clock'));
       if (clock > 0) this.#options.replicas.clock.observe(clock);
+      // A copy the target refuses stays hinted (retried next round, or aged into a fence), but
+      // the others it answered are delivered: it must not hold back the keys hinted after it.
+      let refused: unknown;
       for (let i = 0; i < keys.length; i++) {
         const status = results[i]?.[0];
-        if (status !== 204 && status !== 412) throw new Error(`a copy answered ${String(status)}`);
+        if (status !== 204 && status !== 412) {
+          refused ??= status ?? 'nothing';
+          continue;
+        }
         const key = keys[i]!;
         const { standIn, generation, stamp } = sent[i]!;
         hints.delivered(target, key, generation);
@@ -147,6 +153,7 @@ export class HintReplayer {
         if (standIn && pending.keys.get(key) === undefined)
           hints.releaseStandIn(target, key, stamp);
       }
+      if (refused !== undefined) throw new Error(`a copy answered ${String(refused)}`);
     }
     if (replayed > 0) {
       logger.info('hints_replayed', `replayed ${replayed} missed writes to ${target}`);
