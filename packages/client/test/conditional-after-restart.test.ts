@@ -17,6 +17,7 @@ import { DistributedCacheClient } from '../src/index.js';
 import type { BatchResult } from '../src/wire.js';
 import { waitFor } from './cluster.js';
 import { nodeCounter, rawBatch, rawGet } from './raw-node.js';
+import { keyWithPrimary } from './key-with-primary.js';
 
 const clients: DistributedCacheClient[] = [];
 
@@ -41,14 +42,6 @@ function connectMarkingDownFast(urls: readonly string[]): DistributedCacheClient
   });
   clients.push(client);
   return client;
-}
-
-/** A key whose replicas, in the client's order, start with `primary`. */
-function keyWithPrimary(client: DistributedCacheClient, primary: string): string {
-  for (let i = 0; ; i++) {
-    const key = `lock:${i}`;
-    if (client.nodesFor(key)[0] === primary) return key;
-  }
 }
 
 /** Kills `node` (SIGKILL) and starts an empty one on its port. */
@@ -76,7 +69,7 @@ async function primaryRestartedEmpty(
   const nodes = await Promise.all([startCliNode(), startCliNode()]);
   const urls = nodes.map((node) => node.url);
   const first = connect(urls, 2);
-  const key = keyWithPrimary(first, urls[0]!);
+  const key = keyWithPrimary(first, urls[0]!, 'lock:');
   await write(first, key);
   await first.close();
   await restartEmpty(nodes[0]!);
@@ -142,7 +135,7 @@ describe('add with three replicas, the key on one of them only', () => {
     const nodes = await Promise.all([startCliNode(), startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
     const client = connect(urls, 3);
-    const key = keyWithPrimary(client, urls[0]!);
+    const key = keyWithPrimary(client, urls[0]!, 'lock:');
     const [, second, third] = client.nodesFor(key);
     // Only the second replica holds the key (the others lost it), written there directly.
     const bytes = Buffer.from('held-by-one');
@@ -176,7 +169,7 @@ describe('compareAndSet after the primary restarted from its snapshot', () => {
     const nodes = [await startCliNode(snapshot), await startCliNode()];
     const urls = nodes.map((node) => node.url);
     const first = connect(urls, 2);
-    const key = keyWithPrimary(first, urls[0]!);
+    const key = keyWithPrimary(first, urls[0]!, 'lock:');
     expect(await first.set(key, 'v1')).toBe(true);
     await first.close();
     // SIGTERM saves the snapshot; the node loads it back, every entry unverified.
@@ -200,7 +193,7 @@ describe('add over a value a newer delete on another replica buries', () => {
     const nodes = await Promise.all([startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
     const client = connect(urls, 2);
-    const key = keyWithPrimary(client, urls[0]!);
+    const key = keyWithPrimary(client, urls[0]!, 'lock:');
     // The second replica holds a value its primary has the newer delete of (it missed the delete).
     const written = stampAt(Date.now());
     const old = await rawBatch(urls[1]!, [['set', key, Buffer.from('old'), 0, 0, null, written]]);
@@ -222,7 +215,7 @@ describe('a replace whose copy the other replica missed (paused)', () => {
     const nodes = await Promise.all([startCliNode(), startCliNode()]);
     const urls = nodes.map((node) => node.url);
     const client = connectMarkingDownFast(urls);
-    const key = keyWithPrimary(client, urls[0]!);
+    const key = keyWithPrimary(client, urls[0]!, 'lock:');
     expect(await client.set(key, 'v1')).toBe(true);
     nodes[1]!.child.kill('SIGSTOP');
     try {

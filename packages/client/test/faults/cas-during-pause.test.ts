@@ -7,15 +7,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
 import { isDcacheError } from '../../src/errors/dcache-error.js';
+import { keyWithPrimary } from '../key-with-primary.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
-
-/** A key whose primary is `url`. */
-function keyOn(cache: DistributedCacheClient, url: string): string {
-  for (let i = 0; i < 10_000; i++) if (cache.nodesFor(`cas${i}`)[0] === url) return `cas${i}`;
-  throw new Error(`no key with primary ${url}`);
-}
 
 for (const replicas of [2, 3]) {
   describe(`compareAndSet while its primary is paused (replicas ${replicas})`, () => {
@@ -24,7 +19,7 @@ for (const replicas of [2, 3]) {
       const urls = nemesis.urls;
       const options = { replicas, timeout: 300, onBackgroundError: () => {} };
       const cache = fixture.keep(new DistributedCacheClient(urls, options));
-      const key = keyOn(cache, urls[0]!);
+      const key = keyWithPrimary(cache, urls[0]!, 'cas');
       // A JSON counter updated by read-modify-write.
       expect(await cache.set(key, { count: 0 })).toBe(true);
       const read = (await cache.getVersioned<{ count: number }>(key))!;

@@ -7,24 +7,33 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
+import { keyWithPrimary } from '../key-with-primary.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
 
+/**
+ * Three nodes, `v0` stored under a key whose primary is the first; its version read while that
+ * primary was paused (so from the next replica), then the primary resumed and given time to answer.
+ */
+async function readWhilePrimaryPaused() {
+  const nemesis = await fixture.start({ nodes: 3 });
+  const urls = nemesis.urls;
+  const options = { replicas: 2, timeout: 300, onBackgroundError: () => {} };
+  const cache = fixture.keep(new DistributedCacheClient(urls, options));
+  const key = keyWithPrimary(cache, urls[0]!, 'cas');
+  expect(await cache.set(key, 'v0')).toBe(true);
+
+  nemesis.pause(0);
+  const read = await cache.getVersioned<string>(key);
+  nemesis.resume(0);
+  await sleep(2000);
+  return { urls, cache, key, read };
+}
+
 describe('getVersioned while the primary is paused', () => {
   it('returns a version the primary accepts once it resumes: compareAndSet of an unchanged key succeeds', async () => {
-    const nemesis = await fixture.start({ nodes: 3 });
-    const urls = nemesis.urls;
-    const options = { replicas: 2, timeout: 300, onBackgroundError: () => {} };
-    const cache = fixture.keep(new DistributedCacheClient(urls, options));
-    let key = '';
-    for (let i = 0; key === ''; i++) if (cache.nodesFor(`cas${i}`)[0] === urls[0]) key = `cas${i}`;
-    expect(await cache.set(key, 'v0')).toBe(true);
-
-    nemesis.pause(0);
-    const read = await cache.getVersioned<string>(key);
-    nemesis.resume(0);
-    await sleep(2000);
+    const { cache, key, read } = await readWhilePrimaryPaused();
 
     expect(read?.value).toBe('v0');
     // Nobody wrote the key since it was read.
@@ -36,18 +45,7 @@ describe('getVersioned while the primary is paused', () => {
   });
 
   it('refuses that version once the key changed after the read', async () => {
-    const nemesis = await fixture.start({ nodes: 3 });
-    const urls = nemesis.urls;
-    const options = { replicas: 2, timeout: 300, onBackgroundError: () => {} };
-    const cache = fixture.keep(new DistributedCacheClient(urls, options));
-    let key = '';
-    for (let i = 0; key === ''; i++) if (cache.nodesFor(`cas${i}`)[0] === urls[0]) key = `cas${i}`;
-    expect(await cache.set(key, 'v0')).toBe(true);
-
-    nemesis.pause(0);
-    const read = await cache.getVersioned<string>(key);
-    nemesis.resume(0);
-    await sleep(2000);
+    const { urls, cache, key, read } = await readWhilePrimaryPaused();
 
     const other = fixture.keep(new DistributedCacheClient(urls, { replicas: 2 }));
     expect(await other.set(key, 'theirs')).toBe(true);
