@@ -72,26 +72,27 @@ function keyForFile(key: string): string | Buffer {
 }
 
 /**
- * `entries`, in a new array, with the keys {@link keyForFile} must write as bin replaced and,
- * given `stamps` (each entry's stamp at the dump, from `stamps[first]` on), a value whose stamp
- * has changed since replaced by a copy holding the dumped one (see {@link stampsOf}).
+ * `entries[first, end)`, in a new array, with the keys {@link keyForFile} must write as bin
+ * replaced and, given `stamps` (each entry's stamp at the dump), a value whose stamp has changed
+ * since replaced by a copy holding the dumped one (see {@link stampsOf}).
  */
 function entriesForFile(
   entries: readonly DumpEntry<StoredValue>[],
   stamps?: Float64Array,
   first = 0,
+  end = entries.length,
 ): unknown[] {
-  const out: unknown[] = entries.slice();
-  for (let i = 0; i < entries.length; i++) {
+  const out: unknown[] = entries.slice(first, end);
+  for (let i = first; i < end; i++) {
     const [key, record] = entries[i]!;
     const written = keyForFile(key);
-    const stamp = stamps?.[first + i];
+    const stamp = stamps?.[i];
     const value = record.value;
     const kept =
       stamp === undefined || (value.stamp ?? 0) === stamp
         ? record
         : { ...record, value: { ...value, stamp } };
-    if (written !== key || kept !== record) out[i] = [written, kept];
+    if (written !== key || kept !== record) out[i - first] = [written, kept];
   }
   return out;
 }
@@ -198,8 +199,7 @@ export async function encodeSnapshotPieces(
   for (let at = 0, end = 0; at < entries.length; at = end) {
     if (at > 0) await new Promise((resolve) => setImmediate(resolve));
     end = pieceEnd(entries, at);
-    const slice = entries.slice(at, end);
-    const packed = packr.pack(entriesForFile(slice, stamps, at));
+    const packed = packr.pack(entriesForFile(entries, stamps, at, end));
     // A copy: the next pack reuses the Packr's buffer.
     const piece = Buffer.from(packed.subarray(arrayHeaderBytes(packed)));
     size += piece.length;

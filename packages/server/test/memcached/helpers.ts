@@ -104,3 +104,22 @@ export class RawClient {
     this.socket.destroy();
   }
 }
+
+const VERSION_REPLY = 'VERSION 1.6.18\r\n';
+
+/**
+ * Sends `text`, then `version`, and returns what came back before the version's reply. Unlike
+ * {@link RawClient.request}'s `ms` marker, a `version` moves no `stats` counter.
+ */
+export async function beforeVersion(client: RawClient, text: string): Promise<string> {
+  client.send(`${text}version\r\n`);
+  return (await client.until(VERSION_REPLY)).slice(0, -VERSION_REPLY.length);
+}
+
+/** The numeric fields of a `stats` reply. */
+export async function statsOf(client: RawClient): Promise<Map<string, bigint>> {
+  const text = await beforeVersion(client, 'stats\r\n');
+  const out = new Map<string, bigint>();
+  for (const m of text.matchAll(/^STAT (\S+) (\d+)\r$/gm)) out.set(m[1]!, BigInt(m[2]!));
+  return out;
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
-import { RawClient } from './helpers.js';
+import { RawClient, beforeVersion, statsOf } from './helpers.js';
 import { startRealMemcached } from './real-memcached.js';
 import type { RealMemcached } from './real-memcached.js';
 
@@ -18,23 +18,15 @@ let node: CliNode;
 let a: RawClient;
 let b: RawClient;
 
-/** Sends `text` and a `version`, and returns what came back before the version's reply. */
-async function exchange(client: RawClient, text: string): Promise<string> {
-  client.send(`${text}version\r\n`);
-  return (await client.until('VERSION 1.6.18\r\n')).slice(0, -'VERSION 1.6.18\r\n'.length);
-}
-
 /** The reply without CAS values (their numbering differs) and the cas_* counters' movement. */
 async function run(client: RawClient, commands: string): Promise<string> {
-  await exchange(client, 'flush_all\r\n');
+  await beforeVersion(client, 'flush_all\r\n');
   const counters = async (): Promise<bigint[]> => {
-    const text = await exchange(client, 'stats\r\n');
-    return ['cas_hits', 'cas_badval', 'cas_misses'].map((name) =>
-      BigInt(new RegExp(`^STAT ${name} (\\d+)\\r$`, 'm').exec(text)?.[1] ?? '-1'),
-    );
+    const stats = await statsOf(client);
+    return ['cas_hits', 'cas_badval', 'cas_misses'].map((name) => stats.get(name) ?? -1n);
   };
   const before = await counters();
-  const reply = (await exchange(client, commands)).replace(/ c\d+/g, ' c#');
+  const reply = (await beforeVersion(client, commands)).replace(/ c\d+/g, ' c#');
   const after = await counters();
   return `${reply}cas hits/badval/misses ${after.map((x, i) => x - before[i]!).join('/')}`;
 }

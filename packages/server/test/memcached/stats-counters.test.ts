@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 import type { CliNode } from '../cli-node.js';
-import { RawClient } from './helpers.js';
+import { RawClient, beforeVersion, statsOf } from './helpers.js';
 import { startRealMemcached } from './real-memcached.js';
 import type { RealMemcached } from './real-memcached.js';
 
@@ -35,25 +35,12 @@ const COUNTERS = [
   'total_items',
 ];
 
-/** Sends `text` and a `version`, and returns what came back before the version's reply. */
-async function exchange(client: RawClient, text: string): Promise<string> {
-  client.send(`${text}version\r\n`);
-  return (await client.until('VERSION 1.6.18\r\n')).slice(0, -'VERSION 1.6.18\r\n'.length);
-}
-
-async function stats(client: RawClient): Promise<Map<string, bigint>> {
-  const text = await exchange(client, 'stats\r\n');
-  const out = new Map<string, bigint>();
-  for (const m of text.matchAll(/^STAT (\S+) (\d+)\r$/gm)) out.set(m[1]!, BigInt(m[2]!));
-  return out;
-}
-
 /** Each counter's change over `commands`, as `name=delta`. */
 async function moved(client: RawClient, commands: string): Promise<string> {
-  await exchange(client, 'flush_all\r\n');
-  const before = await stats(client);
-  await exchange(client, commands);
-  const after = await stats(client);
+  await beforeVersion(client, 'flush_all\r\n');
+  const before = await statsOf(client);
+  await beforeVersion(client, commands);
+  const after = await statsOf(client);
   return COUNTERS.map((name) => {
     const x = after.get(name);
     const y = before.get(name);
