@@ -251,6 +251,9 @@ describe('routeOf', () => {
     ['POST', '/v1/keys/a/touch?ttl=5', 'touch', '/v1/keys/{key}/touch'],
     ['POST', '/v1/keys/a/decr', 'decr', '/v1/keys/{key}/decr'],
     ['POST', '/v1/flush', 'flush', '/v1/flush'],
+    ['POST', '/v1/fence', 'fence', '/v1/fence'],
+    ['GET', '/v1/keys?prefix=a', 'list', '/v1/keys'],
+    ['POST', '/v1/restore-claim', 'claim', '/v1/restore-claim'],
     ['GET', '/metrics', 'metrics', '/metrics'],
   ])('%s %s is %s on %s', (method, url, op, route) => {
     expect(routeOf(method, url)).toEqual({ op, route });
