@@ -3,7 +3,7 @@ import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
 import { ReplicationCounters } from './replication-stats.js';
-import { restoreReturned } from './restore.js';
+import { parseKeyPage, restoreReturned } from './restore.js';
 
 const PAGES = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -154,5 +154,26 @@ describe('a claim every try of which went unanswered (503) while the node is up'
     expect(stub.cluster.counters.restoresRun).toBe(1);
     expect(stub.tracked).toHaveLength(0);
     expect(stub.posts.some((path) => path.includes('&end='))).toBe(false);
+  });
+});
+
+describe('parseKeyPage', () => {
+  it('reads rows and the cursor, and leaves out a key with a lone surrogate', () => {
+    const page = parseKeyPage({
+      keys: [
+        ['a', 5, null, false],
+        ['\udc00\u0001\u00ffbinary', 6, null, false],
+        ['b', 7, 1000, true],
+        ['bad stamp', 'x', null, false],
+      ],
+      cursor: 42,
+    });
+    expect(page).toEqual({
+      rows: [
+        { key: 'a', stamp: 5, tombstone: false },
+        { key: 'b', stamp: 7, tombstone: true },
+      ],
+      cursor: '42',
+    });
   });
 });

@@ -30,6 +30,10 @@ export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string
   const rows: ListedKey[] = [];
   for (const row of keys) {
     if (!Array.isArray(row) || typeof row[0] !== 'string' || !isStamp(row[1])) continue;
+    // A key written through a node's memcached port as bytes that are not UTF-8 is held under a
+    // lone surrogate (server MEMCACHED.md, "Keys"). It is that port's own and has no UTF-8 form:
+    // copied, it would land on the target as another key, with U+FFFD in place of the surrogate.
+    if (!(row[0] as unknown as { isWellFormed(): boolean }).isWellFormed()) continue;
     rows.push({ key: row[0], stamp: row[1], tombstone: row[3] === true });
   }
   const next =
