@@ -48,4 +48,15 @@ describe('a snapshot path that is not a regular file', () => {
     expect(await node.stop('SIGTERM')).toBe(1);
     expect((await lstat(fifo)).isFIFO()).toBe(true);
   });
+
+  it('a FIFO in place of the version fence beside a snapshot: the node starts, and the FIFO stays', async () => {
+    const snapshot = join(dir, 'cache.snapshot');
+    const fence = `${snapshot}.fence`;
+    execFileSync('mkfifo', [fence]);
+    const node = await startCliNode(['--snapshot-file', snapshot], { timeoutMs: 5000 });
+    expect(node.output()).toMatch(/cannot read version fence .*not a regular file/);
+    expect(node.output()).toMatch(/cannot write version fence .*not a regular file/);
+    expect(await node.stop('SIGTERM')).toBe(0);
+    expect((await lstat(fence)).isFIFO()).toBe(true);
+  });
 });

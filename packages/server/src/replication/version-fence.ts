@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../snapshot/atomic-write.js';
+import { readWholeFile } from '../snapshot/read-whole-file.js';
 import type { Logger } from '../observability/logger.js';
 import { VERSIONS_PER_MS, capVersion } from './version-floor.js';
 
@@ -38,7 +38,8 @@ export async function readFence(
   const file = fenceFileOf(snapshotFile);
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    // Opened as the snapshot is (non-blocking, regular files only): a FIFO would hang the start.
+    text = (await readWholeFile(file)).toString('utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
       logger.warn(
