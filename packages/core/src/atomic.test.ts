@@ -157,6 +157,14 @@ describe('incr / decr', () => {
     expect(cache.get('s')).toBe('12');
   });
 
+  it('isDcacheError recognises a NotNumericError from another copy of the package by its name', () => {
+    // Another bundle's class fails instanceof; only the name says what it is.
+    const foreign = Object.assign(new Error('x'), { name: 'NotNumericError' });
+    expect(isNotNumericError(foreign)).toBe(true);
+    expect(isDcacheError(foreign)).toBe(true);
+    expect(isDcacheError(new TypeError('x'))).toBe(false);
+  });
+
   it('refuses a result that is not finite', () => {
     const cache = new LruCache<number>({ maxItems: 10 });
     cache.set('n', Number.MAX_VALUE);

@@ -6,7 +6,13 @@ export class DcacheError extends Error {
   }
 }
 
+/**
+ * Every name a DcacheError of this package carries: across realms/bundles `instanceof` fails, and
+ * a subclass's name is its own, not 'DcacheError'.
+ */
+const NAMES: ReadonlySet<string> = new Set(['DcacheError', 'NotNumericError']);
+
 /** True for any DcacheError, also across realms/bundles where `instanceof` fails. */
 export function isDcacheError(error: unknown): error is DcacheError {
-  return error instanceof DcacheError || (error instanceof Error && error.name === 'DcacheError');
+  return error instanceof DcacheError || (error instanceof Error && NAMES.has(error.name));
 }
