@@ -63,8 +63,15 @@ export function isExpired(expiresAt: number, now: number): boolean {
   return expiresAt !== 0 && expiresAt <= now;
 }
 
+/** The smallest negative double: an expiry time standing for 0, which means "never". */
+const JUST_BELOW_ZERO = -Number.MIN_VALUE;
+
 export function expiryFor(ttl: number, now: () => number): number {
-  return ttl === 0 ? 0 : now() + ttl;
+  if (ttl === 0) return 0;
+  const at = now() + ttl;
+  // An injected clock may read below zero; an entry due at exactly 0 must still expire (from 0 on,
+  // as `isExpired` compares), not be taken for one that never does.
+  return at === 0 ? JUST_BELOW_ZERO : at;
 }
 
 /**

@@ -36,6 +36,27 @@ describe('ttl', () => {
     expect(events).toEqual(['a:expire']);
   });
 
+  it('expires an entry whose expiry time on an injected clock is exactly 0', () => {
+    // 0 marks "never expires" inside the cache: a clock reading below zero (a test clock, a
+    // monotonic reading minus an offset) must not turn now + ttl = 0 into that.
+    const clock = manualClock(-100);
+    const cache = new LruCache<string>({ maxItems: 10, now: clock.now, sweepInterval: 0 });
+    cache.set('a', 'x', { ttl: 100 });
+    cache.set('b', 'y', { ttl: 50 });
+    cache.touch('b', 100);
+    expect(cache.ttl('a')).toBe(100);
+    expect(cache.dump()).toEqual([
+      ['a', { value: 'x', ttl: 100, version: 1 }],
+      ['b', { value: 'y', ttl: 100, version: 2 }],
+    ]);
+    clock.advance(99);
+    expect(cache.get('a')).toBe('x');
+    clock.advance(1);
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.has('b')).toBe(false);
+    expect(cache.stats.expirations).toBe(2);
+  });
+
   it('versionOf reports no version for an expired entry and reclaims it', () => {
     const { cache, clock, events } = cacheWithClock();
     const version = cache.set('a', 'x', { ttl: 100 });
