@@ -23,11 +23,11 @@ export function checkKey(key: unknown, method: string): asserts key is string {
   }
 }
 
-export function checkCount(n: unknown): asserts n is number {
+export function checkCount(n: unknown, method: string): asserts n is number {
   if (typeof n !== 'number') {
-    throw new TypeError(`HashRing.getN: n must be a number, got ${typeof n}`);
+    throw new TypeError(`HashRing.${method}: n must be a number, got ${typeof n}`);
   }
   if (!Number.isInteger(n) || n < 0) {
-    throw new RangeError(`HashRing.getN: n must be a non-negative integer, got ${n}`);
+    throw new RangeError(`HashRing.${method}: n must be a non-negative integer, got ${n}`);
   }
 }

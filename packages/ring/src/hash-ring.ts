@@ -94,7 +94,7 @@ export class HashRing {
    */
   getN(key: string, n: number): string[] {
     checkKey(key, 'getN');
-    checkCount(n);
+    checkCount(n, 'getN');
     const table = this.#table ?? this.#rebuild();
     if (table.points.length === 0) return [];
     return this.#walk(table, successor(table.points, this.#hash(key) >>> 0), n);
@@ -114,7 +114,10 @@ export class HashRing {
 
   /** `getN` of every key owned by `point` (a `pointOf` answer since the last add or remove). */
   getNAt(point: number, n: number): string[] {
-    checkCount(n);
+    checkCount(n, 'getNAt');
+    if (typeof point !== 'number') {
+      throw new TypeError(`HashRing.getNAt: point must be a number, got ${typeof point}`);
+    }
     const table = this.#table ?? this.#rebuild();
     if (!Number.isSafeInteger(point) || point < 0 || point >= table.points.length) {
       throw new RangeError(
