@@ -21,7 +21,7 @@ type Op =
   | { op: 'touch'; key: string; ttl: number }
   | { op: 'get' | 'getEntry' | 'peek' | 'peekEntry' | 'has' | 'ttl' | 'delete'; key: string }
   | { op: 'advance'; ms: number }
-  | { op: 'clear' | 'purge' };
+  | { op: 'clear' | 'purge' | 'reload' | 'scan' };
 
 const value = fc.integer({ min: 0, max: 400 });
 const ttl = fc.option(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 40 })), {
@@ -91,7 +91,9 @@ function opsOver(keys: readonly string[]): fc.Arbitrary<Op> {
     },
     {
       weight: 1,
-      arbitrary: fc.record({ op: fc.constantFrom('clear' as const, 'purge' as const) }),
+      arbitrary: fc.record({
+        op: fc.constantFrom('clear' as const, 'purge' as const, 'reload' as const, 'scan' as const),
+      }),
     },
   );
 }
@@ -302,6 +304,26 @@ class Model {
         this.stats.deletes += this.list.length;
         this.list = [];
         return undefined;
+      case 'reload': {
+        // dump() then load() into the same cache: a clear (every entry held is a delete), then the
+        // live entries written back, versions shifted above every version handed out.
+        const live = this.list.filter((e) => !this.expired(e));
+        for (const e of this.list) this.events.push(`${e.key}:delete`);
+        this.stats.deletes += this.list.length;
+        if (live.length > 0) {
+          const lowest = Math.min(...live.map((e) => e.version));
+          const shift = Math.max(0, this.version + 1 - lowest);
+          for (const e of live) e.version += shift;
+          this.version = Math.max(this.version, ...live.map((e) => e.version));
+        }
+        this.stats.sets += live.length;
+        this.list = live;
+        return undefined;
+      }
+      case 'scan':
+        return this.liveEntries()
+          .map(([k]) => k)
+          .sort();
       case 'purge': {
         const expired = this.list.filter((e) => this.expired(e));
         for (const e of expired) this.remove(e, 'expire');
@@ -366,6 +388,19 @@ function applyReal(cache: LruCache<number>, op: Op, clock: { now: number }): unk
       return cache.clear();
     case 'purge':
       return cache.purgeExpired();
+    case 'reload':
+      return cache.load(cache.dump());
+    case 'scan': {
+      const keys: string[] = [];
+      let cursor: number | undefined = 0;
+      for (let pages = 0; cursor !== undefined; pages++) {
+        if (pages > 100) throw new Error('scan did not end');
+        const page: ReturnType<typeof cache.scan> = cache.scan(cursor, 2);
+        keys.push(...page.entries.map(([k]) => k));
+        cursor = page.next;
+      }
+      return keys.sort();
+    }
   }
 }
 
