@@ -395,7 +395,13 @@ export class LruCache<V> {
       return Promise.resolve(value);
     }
     this.#stats.misses++;
-    this.#settle();
+    try {
+      this.#settle();
+    } catch (error) {
+      // A throwing onEvict (the expired entry of `key` was reclaimed on the way): rejected, as
+      // every failure of a method returning a promise, and no load starts.
+      return Promise.reject(error as Error);
+    }
     this.#flights ??= new SingleFlight<V>();
     return this.#flights.run(key, async (isStale) => {
       const value = await loader(key);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { LruCache } from './lru-cache.js';
+import { manualClock } from './test-clock.js';
 import type { EvictionReason } from './types.js';
 
 function recorder() {
@@ -81,5 +82,26 @@ describe('onEvict', () => {
     expect(cache.size).toBe(0);
     cache.set('c', 3);
     expect(cache.get('c')).toBe(3);
+  });
+
+  it('getOrSet rejects, never throws, when a callback throws on an expired entry it reclaims', async () => {
+    const clock = manualClock();
+    const cache = new LruCache<number>({
+      maxItems: 10,
+      now: clock.now,
+      sweepInterval: 0,
+      onEvict: (key, _value, reason) => {
+        throw new Error(`dispose ${key} ${reason} failed`);
+      },
+    });
+    cache.set('k', 1, { ttl: 5 });
+    clock.advance(5);
+    // A promise-returning method: its caller handles failures with .catch / await.
+    let result: Promise<number> | undefined;
+    expect(() => {
+      result = cache.getOrSet('k', () => 2);
+    }).not.toThrow();
+    await expect(result).rejects.toThrow('dispose k expire failed');
+    expect(cache.stats).toMatchObject({ misses: 1, expirations: 1, items: 0 });
   });
 });
