@@ -49,6 +49,22 @@ describe.each(iterations)('changing the cache while iterating with %s', (_, iter
     expect(seen[0]![1]).toBe(2); // c, the most recently used
   });
 
+  it('ends after clear() even when the loop writes keys it had yet to visit', () => {
+    const cache = filled(['a', 'b', 'c']);
+    const seen = drive(iterate(cache), () => {
+      cache.clear();
+      cache.set('a', 9); // a key of the old contents, written after the clear
+    });
+    expect(seen).toHaveLength(1);
+  });
+
+  it('ends after load(), which clears first', () => {
+    const cache = filled(['a', 'b', 'c']);
+    const snapshot = cache.dump();
+    const seen = drive(iterate(cache), () => cache.load(snapshot));
+    expect(seen).toHaveLength(1);
+  });
+
   it('skips the next key when the loop deletes it', () => {
     const cache = filled(['a', 'b', 'c']); // MRU → LRU: c, b, a
     const seen = drive(iterate(cache), (_key, _value, i) => {

@@ -47,7 +47,8 @@ export function scan<V>(
  * again when its turn comes. Following the links instead would break as soon as the loop body
  * changed the cache: `clear` swaps in a fresh list, and a removed slot's link leads into the
  * free list or, once reused, back up the list. Keys removed or expired meanwhile are skipped,
- * keys added meanwhile are not visited, and a key's current value is the one yielded.
+ * keys added meanwhile are not visited, a key's current value is the one yielded, and a `clear`
+ * ends the iteration.
  * `expiry` is read through a getter: the first TTL may be installed while iterating.
  */
 export function* liveSlots<V>(
@@ -59,6 +60,9 @@ export function* liveSlots<V>(
   const keys: string[] = [];
   for (let slot = list.head; slot !== NONE; slot = list.nextOf(slot)) keys.push(store.keyAt(slot));
   for (const key of keys) {
+    // `clear` (and `load`, which clears first) swaps in a fresh list: the loop ends there, even
+    // if the body has since written some of the keys still to come.
+    if (store.list !== list) return;
     const slot = store.slotOf(key);
     if (slot === NONE) continue;
     const e = expiry();
