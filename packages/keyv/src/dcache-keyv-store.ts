@@ -99,16 +99,22 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
 
   /**
    * One `has` per key, issued together so that the client batches them per node; without it Keyv
-   * asks them one after another, a round trip each.
+   * asks them one after another, a round trip each. An outage is reported once per call, as by
+   * getMany, not once per key.
    */
   async hasMany(keys: string[]): Promise<boolean[]> {
     return this.#guard(
       keys.map(() => false),
       async () => {
         const token = await this.#token();
-        return Promise.all(
-          keys.map((key) => this.#guard(false, () => this.client.has(storedKey(token, key)))),
+        const outage = new Outage();
+        const found = await Promise.all(
+          keys.map((key) =>
+            this.#each(outage, storedKey(token, key), false, (stored) => this.client.has(stored)),
+          ),
         );
+        this.#outage(outage);
+        return found;
       },
     );
   }
@@ -123,18 +129,24 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
   /**
    * Keyv hands over entries already serialized; they travel in the client's per-node batches.
    * Resolves to one boolean per entry, which Keyv's `setMany` returns: an entry the cluster
-   * refuses (too large) is `false` alone, and emitted on `'error'`.
+   * refuses (too large) is `false` alone, and emitted on `'error'`; an outage is reported once per
+   * call, as by getMany, not once per entry.
    */
   async setMany(entries: Array<{ key: string; value: unknown; ttl?: number }>): Promise<boolean[]> {
     return this.#guard(
       entries.map(() => false),
       async () => {
         const token = await this.#token();
-        return Promise.all(
+        const outage = new Outage();
+        const stored = await Promise.all(
           entries.map(({ key, value, ttl }) =>
-            this.#guard(false, () => this.client.set(storedKey(token, key), value, ttlOf(ttl))),
+            this.#each(outage, storedKey(token, key), false, (at) =>
+              this.client.set(at, value, ttlOf(ttl)),
+            ),
           ),
         );
+        this.#outage(outage);
+        return stored;
       },
     );
   }
@@ -185,6 +197,27 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
     if (this.#options.ownsClient) await this.client.close();
   }
 
+  /**
+   * One key's operation in a bulk call: a key none of whose replicas answered goes to `outage`
+   * (reported once for the call, by `#outage`) and answers `fallback`; any other cluster failure is
+   * emitted for this key alone, as `#guard` does.
+   */
+  async #each<T>(
+    outage: Outage,
+    stored: string,
+    fallback: T,
+    operation: (stored: string) => Promise<T>,
+  ): Promise<T> {
+    const reachable = this.#reachable(stored);
+    try {
+      return await operation(stored);
+    } catch (error) {
+      if (!Outage.unanswered(error)) return this.#guard(fallback, () => Promise.reject(error));
+      outage.note(error, reachable);
+      return fallback;
+    }
+  }
+
   /** Has the (stored) key a replica the client does not know to be down? */
   #reachable(stored: string): boolean {
     return this.client.nodesFor(stored).length > 0;
@@ -231,10 +264,13 @@ export class DcacheKeyvStore extends EventEmitter implements Omit<KeyvStoreAdapt
 class Outage {
   error: Error | undefined;
 
+  /** No replica answered, rather than one refusing. */
+  static unanswered(error: unknown): error is Error {
+    return isCacheUnavailableError(error) || (isNodeRequestError(error) && !error.refused);
+  }
+
   note(error: unknown, reachable: boolean): void {
-    const unanswered =
-      isCacheUnavailableError(error) || (isNodeRequestError(error) && !error.refused);
-    if (!unanswered) throw error;
+    if (!Outage.unanswered(error)) throw error;
     if (reachable) this.error ??= error;
   }
 }

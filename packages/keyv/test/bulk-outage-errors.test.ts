@@ -1,4 +1,4 @@
-// getMany and deleteMany through Keyv when the cluster goes down after the namespace token was read:
+// getMany, deleteMany, hasMany and setMany through Keyv when the cluster goes down after the namespace token was read:
 // the outage is reported (an 'error'), not answered as silent misses.
 import { DistributedCacheClient } from '@dcache/client';
 import Keyv from 'keyv';
@@ -61,5 +61,29 @@ describe('a cluster down after the token was read', () => {
     await killed(started);
     expect(await keyv.deleteMany(['a', 'b'])).toBe(false);
     expect(errors.length).toBeGreaterThan(0);
+  });
+
+  it('hasMany and setMany report it once per call, not once per key', async () => {
+    const started = [await startNode(), await startNode()];
+    const client = new DistributedCacheClient(
+      started.map((node) => node.url),
+      { replicas: 2, timeout: 500 },
+    );
+    clients.push(client);
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 'q' });
+    const errors: unknown[] = [];
+    keyv.on('error', (error) => errors.push(error));
+    await keyv.set('a', 1);
+    await killed(started);
+    const keys = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    expect(await keyv.hasMany(keys)).toEqual(keys.map(() => false));
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).name).toBe('CacheUnavailableError');
+    // None when the hasMany already made the client mark both nodes down, else one.
+    const before = errors.length;
+    expect(await keyv.setMany(keys.map((key) => ({ key, value: key })))).toEqual(
+      keys.map(() => false),
+    );
+    expect(errors.length - before).toBeLessThanOrEqual(1);
   });
 });
