@@ -36,6 +36,8 @@ export class Generations {
   readonly #reading = new Map<string, Promise<string>>();
   /** Bumped by every renew, so that a read begun before it does not bring the old token back. */
   readonly #renewals = new Map<string, number>();
+  /** The renew being stored, which calls made meanwhile wait for (see `current`). */
+  readonly #renewing = new Map<string, Promise<void>>();
 
   constructor(client: DistributedCacheClient) {
     this.#client = client;
@@ -43,6 +45,11 @@ export class Generations {
 
   /** The namespace's token, read from the cluster when older than `maxAgeMs`. */
   async current(namespace: string, maxAgeMs: number): Promise<string> {
+    // A call made after clear() was called belongs to the new generation, as with Keyv's Map
+    // store: `keyv.clear(); await keyv.set(k, v)` keeps v (cache-manager's nonBlocking clear()
+    // does not wait either). With the token still known, it would be written under the old one.
+    const renewing = this.#renewing.get(namespace);
+    if (renewing !== undefined) await renewing.catch(() => undefined);
     const known = this.#known.get(namespace);
     if (known !== undefined && performance.now() - known.readAt < maxAgeMs) return known.token;
     let reading = this.#reading.get(namespace);
@@ -57,8 +64,15 @@ export class Generations {
   async renew(namespace: string): Promise<void> {
     this.#renewals.set(namespace, (this.#renewals.get(namespace) ?? 0) + 1);
     const token = newToken();
-    await this.#client.set(generationKey(namespace), token, { ttl: 0 });
-    this.#known.set(namespace, { token, readAt: performance.now() });
+    const renewing = this.#client
+      .set(generationKey(namespace), token, { ttl: 0 })
+      .then(() => void this.#known.set(namespace, { token, readAt: performance.now() }));
+    this.#renewing.set(namespace, renewing);
+    try {
+      await renewing;
+    } finally {
+      if (this.#renewing.get(namespace) === renewing) this.#renewing.delete(namespace);
+    }
   }
 
   async #read(namespace: string): Promise<string> {

@@ -17,9 +17,10 @@ beforeAll(async () => {
 });
 
 /** A process's cache: its own in-process tier, the shared cluster behind it. */
-function processCache() {
+function processCache(options: { nonBlocking?: boolean } = {}) {
   memory = new DcacheMemoryStore({ maxMemory: 1024 * 1024 });
   return createCache({
+    ...options,
     stores: [
       new Keyv({ store: memory, namespace: NAMESPACE }),
       new Keyv({ store: new DcacheKeyvStore({ client }), namespace: NAMESPACE }),
@@ -40,6 +41,17 @@ afterAll(async () => {
 async function inCluster(key: string): Promise<unknown> {
   const stored = await client.get<string>(await keyOnTheNodes(client, NAMESPACE, key));
   return stored === undefined ? undefined : (JSON.parse(stored) as { value: unknown }).value;
+}
+
+/** What the cluster holds for `key` once it is there, or after a second (nonBlocking writes). */
+async function soonInCluster(key: string): Promise<unknown> {
+  const deadline = performance.now() + 1_000;
+  let value = await inCluster(key);
+  while (value === undefined && performance.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = await inCluster(key);
+  }
+  return value;
 }
 
 function inMemory(key: string): unknown {
@@ -128,5 +140,17 @@ describe('deletes', () => {
     expect(inMemory('gone')).toBeUndefined();
     expect(await cache.get('gone')).toBeUndefined();
     expect(await other.get('kept')).toBe(true);
+  });
+});
+
+describe('nonBlocking', () => {
+  it('keeps a set made right after clear(), which returns before the stores have cleared', async () => {
+    cache = processCache({ nonBlocking: true });
+    await cache.set('before', 'old');
+    expect(await soonInCluster('before')).toBe('old');
+    await cache.clear();
+    await cache.set('after', 'new');
+    expect(await soonInCluster('after')).toBe('new');
+    expect(await inCluster('before')).toBeUndefined();
   });
 });

@@ -72,6 +72,16 @@ describe('clear()', () => {
     expect(await client.get('plain')).toBe('untouched');
   });
 
+  it("keeps a write made after clear() was called, before it resolved, as Keyv's Map store does", async () => {
+    const keyv = new Keyv({ store: new DcacheKeyvStore({ client: newClient() }), namespace: 'e' });
+    await keyv.set('before', 'old');
+    const cleared = keyv.clear();
+    await keyv.set('after', 'new');
+    await cleared;
+    expect(await keyv.get('before')).toBeUndefined();
+    expect(await keyv.get('after')).toBe('new');
+  });
+
   it('never revives old keys when the generation key itself is lost (evicted)', async () => {
     const client = newClient();
     const keyv = new Keyv({
