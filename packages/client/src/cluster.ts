@@ -18,6 +18,7 @@ import type { ReplicaSet } from './write-policy.js';
 import { ReplicationCounters } from './replication-stats.js';
 import { addBatchingStats } from './batching-stats.js';
 import type { BatchingStats } from './batching-stats.js';
+import { convergenceMs } from './discovery.js';
 import { nodeJoined, nodeRestarted, nodeReturned } from './node-return.js';
 import { restoreAfterRemoval } from './restore.js';
 import { Transition } from './transition.js';
@@ -97,11 +98,8 @@ export class Cluster {
       options: options.transition,
       onTransition: options.onTransition,
       member: (url) => this.#byUrl.get(url),
-      // A lookup, and the second that confirms a changed answer, each up to its timeout.
-      minWindowMs:
-        options.discovery === undefined
-          ? 0
-          : options.discovery.intervalMs + 2 * options.discovery.timeoutMs,
+      // By then every client following the same records has changed its ring too.
+      minWindowMs: options.discovery === undefined ? 0 : convergenceMs(options.discovery),
     });
   }
 

@@ -70,6 +70,34 @@ function closedError(): DcacheError {
 /** The code of a DiscoveryError for an answer that changed and changed again when asked twice. */
 export const FLAPPED = 'EFLAPPED';
 
+/**
+ * Queries a lookup makes one after the other: SRV records, then their targets' addresses (or, for
+ * `dns://`, A records, then AAAA when there are none).
+ */
+const LOOKUP_STAGES = 2;
+
+/**
+ * Longest a lookup may take: each of its stages within `timeoutMs`. Past it the lookup fails
+ * ('ETIMEOUT'): Node's resolver backs off and tries resolvers in turn, so without this bound a slow
+ * answer could be applied any time later, and no client could tell when the others have changed
+ * their rings.
+ */
+export function lookupDeadlineMs(options: Pick<ResolvedDiscovery, 'timeoutMs'>): number {
+  return LOOKUP_STAGES * options.timeoutMs;
+}
+
+/**
+ * By when after one client applied a change of the records every client following them has too,
+ * unless its lookups failed: the lookup it had under way (begun before the change, so it saw the
+ * old records), the interval, then the lookup that sees the change and the one that confirms it,
+ * each within the lookup deadline.
+ */
+export function convergenceMs(
+  options: Pick<ResolvedDiscovery, 'intervalMs' | 'timeoutMs'>,
+): number {
+  return options.intervalMs + 3 * lookupDeadlineMs(options);
+}
+
 function isChange({ added, removed, moved }: MembershipDiff): boolean {
   return added.length > 0 || removed.length > 0 || moved.length > 0;
 }
@@ -169,12 +197,12 @@ export class Discovery {
     let members: Member[] | undefined;
     let error: DiscoveryError | undefined;
     try {
-      members = await lookupMembers(this.#resolver, this.#options.target);
+      members = await this.#lookupMembers();
       if (this.found && !this.#closed && isChange(diffMembers(this.#members, members))) {
         // A changed answer is asked again at once, and applied only when the second agrees: a
         // record set flapping between answers (a readiness probe going up and down, resolvers
         // that disagree) must not move keys back and forth. A real change costs one more query.
-        const again = await lookupMembers(this.#resolver, this.#options.target);
+        const again = await this.#lookupMembers();
         if (!sameMembers(again, members)) {
           const { href, name } = this.#options.target;
           error = new DiscoveryError(href, name, FLAPPED);
@@ -198,6 +226,28 @@ export class Discovery {
     this.#timer = setTimeout(() => {
       this.#running = this.#lookup();
     }, this.#options.intervalMs).unref();
+  }
+
+  /** One lookup, failing with 'ETIMEOUT' once past its deadline (`lookupDeadlineMs`). */
+  async #lookupMembers(): Promise<Member[]> {
+    const { target } = this.#options;
+    let late = false;
+    // Only one lookup runs at a time: cancelling the resolver cancels this one's queries.
+    const deadline = setTimeout(() => {
+      late = true;
+      this.#resolver.cancel();
+    }, lookupDeadlineMs(this.#options));
+    deadline.unref();
+    try {
+      const members = await lookupMembers(this.#resolver, target);
+      if (!late) return members;
+    } catch (error) {
+      if (!late) throw error;
+    } finally {
+      clearTimeout(deadline);
+    }
+    const error = new Error(`no answer within ${lookupDeadlineMs(this.#options)} ms`);
+    throw new DiscoveryError(target.href, target.name, 'ETIMEOUT', { cause: error });
   }
 
   #accept(members: Member[]): void {

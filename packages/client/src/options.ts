@@ -25,7 +25,8 @@ export interface DiscoveryOptions {
    */
   intervalMs?: number;
   /**
-   * Milliseconds to wait for each resolver's answer before asking the next one (or failing).
+   * Milliseconds to wait for each resolver's answer before asking the next one (or failing). A
+   * lookup (SRV records, then their targets' addresses) not done within twice this fails.
    * @default 2000
    */
   timeoutMs?: number;

@@ -202,6 +202,73 @@ describe('a lookup that fails keeps the last good ring and says so', () => {
   });
 });
 
+describe('a resolver slow to answer (within the timeout)', () => {
+  it("keeps a client's transition window open until a client whose lookups are slow has changed its ring", async () => {
+    // Two clients following the same records, one through a resolver that answers every query
+    // 300 ms late — within its 400 ms timeout: no lookup of it fails. A lookup of SRV records is an
+    // SRV query, then the targets' address queries; a change is applied after a second lookup.
+    const intervalMs = 300;
+    const timeoutMs = 400;
+    const fast = await startResponder(records([0, 1, 2]));
+    const slow = await startResponder(records([0, 1, 2]));
+    slow.delay(300);
+    const options = (server: string): ClientOptions => ({
+      replicas: 1,
+      discovery: { servers: [server], intervalMs, timeoutMs },
+      transition: { quietMs: 100, maxWindowMs: 30_000 },
+    });
+    const reader = discover(fast.server, options(fast.server));
+    const writer = discover(slow.server, options(slow.server));
+    await Promise.all([reader.ready(), writer.ready()]);
+    const keys = Array.from({ length: 300 }, (_, i) => `slow-dns-${i}`);
+    const moving = keys.filter((key) => reader.nodesFor(key)[0] === urlOf(2));
+    expect(moving.length).toBeGreaterThan(20);
+    await Promise.all(moving.map((key) => reader.set(key, 'v1')));
+
+    // The records drop node 2 just after the slow resolver took a query: the writer's lookup under
+    // way ends with the old records, and the next one starts an interval later.
+    const asked = slow.srvQueries();
+    await waitFor(() => slow.srvQueries() > asked, "the slow resolver's next SRV query", {
+      intervalMs: 1,
+    });
+    fast.set(records([0, 1]));
+    slow.set(records([0, 1]));
+    await waitFor(() => reader.nodes.length === 2, 'the reader to drop node 2');
+    // The reader's reads find the keys on node 2 and copy them to their new owners.
+    for (const key of moving) expect(await reader.get(key)).toBe('v1');
+    await waitFor(() => !reader.getTransitionStats().open, "the reader's window to close", {
+      timeoutMs: 10_000,
+    });
+
+    // The writer, not failing, has not seen the change yet if the window closed too soon: its
+    // sets go to node 2 only, and nothing tells the reader.
+    await Promise.all(moving.map((key) => writer.set(key, 'v2')));
+    const read = await Promise.all(moving.map((key) => reader.get(key)));
+    expect((await discoveryStats(writer)).failures).toBe(0);
+    expect(read.filter((value) => value !== 'v2')).toStrictEqual([]);
+  });
+
+  it('a lookup longer than two timeouts fails (ETIMEOUT) rather than be applied late', async () => {
+    // The first resolver never answers; the second answers each query in 180 ms, within the
+    // 300 ms timeout. The first lookup's SRV query waits out the first resolver (300 ms or more,
+    // Node's resolver backs off), then the second's answer, then the address query: over 600 ms.
+    const silent = await startResponder(records([0, 1, 2]));
+    silent.behave('silent');
+    const slow = await startResponder(records([0, 1, 2]));
+    slow.delay(180);
+    const reported: Reported[] = [];
+    const servers = [silent.server, slow.server];
+    const client = discover(
+      slow.server,
+      { discovery: { servers, intervalMs: 100, timeoutMs: 300 } },
+      reported,
+    );
+    await client.ready();
+    expect(reported[0]?.error).toMatchObject({ code: 'ETIMEOUT' });
+    expect(client.nodes).toHaveLength(3);
+  });
+});
+
 describe('before the first good lookup', () => {
   it('calls reject with the DiscoveryError; lookups go on; ready() resolves once nodes are found', async () => {
     const dns = await startResponder(records([0, 1, 2]));

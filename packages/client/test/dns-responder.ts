@@ -30,6 +30,11 @@ export interface DnsResponder {
   behave(behaviour: Behaviour): void;
   /** Answers each SRV query with the next of `sets` in turn, from the next query on. */
   flap(sets: readonly ResponderRecords[]): void;
+  /**
+   * Sends each answer `ms` after its query came (0: at once), with the records of that moment: a
+   * slow resolver that still answers within the client's timeout.
+   */
+  delay(ms: number): void;
   close(): Promise<void>;
 }
 
@@ -120,6 +125,7 @@ export async function startResponder(initial: ResponderRecords = {}): Promise<Dn
   let flapTurn = 0;
   let queries = 0;
   let srvQueries = 0;
+  let delayMs = 0;
 
   socket.on('message', (query: Buffer, peer: RemoteInfo) => {
     queries++;
@@ -139,11 +145,12 @@ export async function startResponder(initial: ResponderRecords = {}): Promise<Dn
     header.writeUInt16BE(0x8000 | 0x0400 | (query.readUInt16BE(2) & 0x0100) | 0x0080 | rcode, 2);
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(answers.length, 6);
-    socket.send(
-      Buffer.concat([header, query.subarray(12, question.end), ...answers]),
-      peer.port,
-      peer.address,
-    );
+    const reply = Buffer.concat([header, query.subarray(12, question.end), ...answers]);
+    const send = (): void => {
+      if (running.has(responder)) socket.send(reply, peer.port, peer.address);
+    };
+    if (delayMs === 0) send();
+    else setTimeout(send, delayMs).unref();
   });
   socket.bind(0, '127.0.0.1');
   await once(socket, 'listening');
@@ -162,6 +169,9 @@ export async function startResponder(initial: ResponderRecords = {}): Promise<Dn
     flap(sets) {
       flapping = sets;
       flapTurn = 0;
+    },
+    delay(ms) {
+      delayMs = ms;
     },
     close: async () => {
       if (!running.delete(responder)) return;
