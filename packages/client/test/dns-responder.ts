@@ -1,6 +1,7 @@
 // A small authoritative DNS server over UDP on 127.0.0.1, for the faults dnsmasq will not make on
-// demand: SERVFAIL, silence (a timeout), an empty answer, answers in a chosen order, a record set
-// that flaps between two lookups. It speaks real DNS (RFC 1035) to the client's real resolver.
+// demand: SERVFAIL, silence (a timeout), late answers, an empty answer, answers in a chosen order,
+// a record set that flaps between two lookups. It speaks real DNS (RFC 1035) to the client's real
+// resolver.
 import { createSocket } from 'node:dgram';
 import type { RemoteInfo } from 'node:dgram';
 import { once } from 'node:events';
