@@ -75,6 +75,25 @@ export type ResolvedMemcachedOptions = Required<
   secureContext: SecureContext | undefined;
 };
 
+/** Every option's name, typed so that one added to the interface must be listed here too. */
+const OPTION_NAMES: Record<keyof MemcachedListenerOptions, true> = {
+  cache: true,
+  maxKeyBytes: true,
+  maxValueBytes: true,
+  maxConnections: true,
+  maxUnsentBytes: true,
+  maxInputBytes: true,
+  inputTimeoutMs: true,
+  credentials: true,
+  tls: true,
+  tlsHandshakeTimeoutMs: true,
+  idleTimeoutMs: true,
+  version: true,
+  now: true,
+  closeTimeoutMs: true,
+  sharedReadBuffer: true,
+};
+
 function integer(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
@@ -90,6 +109,13 @@ function integer(name: string, value: unknown, fallback: number, min: number): n
 export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemcachedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError('memcached listener: options must be an object');
+  }
+  // A misspelt option ({ maxConection: 10 }) silently ignored would run with its default.
+  const unknown = Object.keys(options).find((name) => !Object.hasOwn(OPTION_NAMES, name));
+  if (unknown !== undefined) {
+    throw new TypeError(
+      `memcached listener: unknown option "${unknown}" (known: ${Object.keys(OPTION_NAMES).join(', ')})`,
+    );
   }
   const { cache } = options;
   if (typeof cache !== 'object' || cache === null || typeof cache.getEntry !== 'function') {

@@ -272,4 +272,12 @@ describe('connections', () => {
     expect(() => createMemcachedListener({ cache, idleTimeoutMs: 1.5 })).toThrow(TypeError);
     expect(() => createMemcachedListener({ cache: {} as never })).toThrow(/cache/);
   });
+
+  test('an unknown option is refused, naming it, rather than running with a default', () => {
+    const cache = newCache();
+    // A misspelt maxConnections would otherwise leave the port at its default limit, silently.
+    const misspelt = { cache, maxConection: 10 } as Parameters<typeof createMemcachedListener>[0];
+    expect(() => createMemcachedListener(misspelt)).toThrow(TypeError);
+    expect(() => createMemcachedListener(misspelt)).toThrow(/unknown option "maxConection"/);
+  });
 });
