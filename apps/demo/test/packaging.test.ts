@@ -107,6 +107,8 @@ describe('the packages as users install them from npm', () => {
       expect(listing).toContain('package/src/index.ts');
       expect(listing).not.toMatch(/package\/(test|bench)\//);
       expect(listing).not.toMatch(/\.test\.(js|ts)$/m);
+      // Nor do the tests' helpers kept beside the source (core's src/test-clock.ts, …).
+      expect(listing).not.toMatch(/package\/src\/test-/);
     }
     const serverManifest = JSON.parse(await packedFile('server', 'package.json')) as {
       bin?: Record<string, string>;
