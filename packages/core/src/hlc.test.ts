@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { HybridClock, STAMPS_PER_MS, STAMP_EPOCH_MS, stampAt, stampTime } from './hlc.js';
+import type { HybridClockOptions } from './hlc.js';
 
 function clockAt(start: number): { clock: HybridClock; set(ms: number): void } {
   let now = start;
@@ -84,5 +85,11 @@ describe('HybridClock', () => {
   it('rejects bad options', () => {
     expect(() => new HybridClock({ maxSkewMs: -1 })).toThrow(/maxSkewMs/);
     expect(() => new HybridClock({ now: 5 as unknown as () => number })).toThrow(/now/);
+  });
+
+  it('refuses an unknown option rather than running with the default skew', () => {
+    const misspelt = { maxSkew: 5000 } as HybridClockOptions;
+    expect(() => new HybridClock(misspelt)).toThrow(TypeError);
+    expect(() => new HybridClock(misspelt)).toThrow(/unknown option "maxSkew"/);
   });
 });

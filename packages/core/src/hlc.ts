@@ -55,6 +55,12 @@ export class HybridClock {
   readonly #maxSkew: number;
 
   constructor(options: HybridClockOptions = {}) {
+    // A misspelt option ({ maxSkew: 5000 }) silently ignored would run with its default.
+    for (const name of Object.keys(options)) {
+      if (name !== 'now' && name !== 'maxSkewMs') {
+        throw new TypeError(`HybridClock: unknown option "${name}" (known: now, maxSkewMs)`);
+      }
+    }
     const { now = preciseNow, maxSkewMs = DEFAULT_MAX_CLOCK_SKEW_MS } = options;
     if (typeof now !== 'function') throw new TypeError('HybridClock: now must be a function');
     if (typeof maxSkewMs !== 'number' || !(maxSkewMs >= 0)) {
