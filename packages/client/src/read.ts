@@ -121,11 +121,17 @@ async function readOwners(
       (errors ??= []).push(new NodeRequestError(node.url, `malformed get result for key "${key}"`));
       continue;
     }
+    /** A get-and-touch's node that refused the touch: it held the entry unverified. */
+    let untouched: NodeClient | undefined;
     if (hit.unverified) {
       // The node cannot vouch for it (a snapshot restore, a stall): a peer decides, by stamps.
       const answered = hit.node;
-      hit = await verifyHit(cluster, key, hit, queued, trace, awaitRepair);
+      // A get-and-touch waits for the mend (a verify, or the peer's newer copy) so that the touch
+      // sent after it lands on a verified entry: the node refused the touch with the read, and
+      // would otherwise keep the old TTL and serve the value past the new one.
+      hit = await verifyHit(cluster, key, hit, queued, trace, awaitRepair || touch !== undefined);
       if (hit === undefined) return undefined;
+      if (touch !== undefined) untouched = answered;
       // For compareAndSet: the version the node holds it under now (verifying stored it anew).
       if (awaitRepair) {
         const version = await versionOn(cluster, key, hit, answered, queued);
@@ -143,9 +149,10 @@ async function readOwners(
       cluster.counters.unvouchedReads++;
       if (trace !== undefined) trace.unvouchedReads++;
     }
-    if (touch !== undefined && i + 1 < nodes.length) {
+    if (touch !== undefined && (i + 1 < nodes.length || untouched !== undefined)) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
       const rest = nodes.slice(i + 1);
+      if (untouched !== undefined) rest.unshift(untouched);
       const target = { natural: rest, live: rest };
       void writeReplicas(
         cluster,
