@@ -27,11 +27,15 @@ export function planHints<N>(
 }
 
 /**
- * Hands "`missed` lacks `storedKey`" to the first of `holders` (replicas that acknowledged the
- * write) that takes it. None does: the hint is dropped, counted, and `missed` is fenced — now if
- * it is up, else when it is seen up — so that everything it holds is verified before it is served.
- * A node marked down is fenced when seen up in any case: until its hints are replayed it holds
- * what it missed as current, and counting on it (`incr`, `touch`) would outstamp the newer write.
+ * Hands "`missed` lacks `storedKey`" to `holders` (replicas that acknowledged the write): to the
+ * first stand-in that takes it, and to the first natural replica that takes it. Hints live in a
+ * node's memory only, and a stand-in is no replica of the key: were it alone to hold the hint, its
+ * restart (a fault on no replica of the key) would lose the write for `missed`, which — back from a
+ * partition, fenced by no one once the writer is gone — would serve what it held before for good.
+ * None takes it: the hint is dropped, counted, and `missed` is fenced — now if it is up, else when
+ * it is seen up — so that everything it holds is verified before it is served. A node marked down
+ * is fenced when seen up in any case: until its hints are replayed it holds what it missed as
+ * current, and counting on it (`incr`, `touch`) would outstamp the newer write.
  */
 export async function handOff(
   cluster: Cluster,
@@ -41,26 +45,45 @@ export async function handOff(
   natural: readonly NodeClient[],
 ): Promise<void> {
   if (!missed.up && cluster.isMember(missed)) cluster.fenceOnReturn.add(missed);
-  for (const holder of holders) {
-    if (!cluster.isMember(holder)) continue;
-    // A stand-in keeps the key only until the hint is delivered; a natural replica keeps it.
-    const standIn = !natural.includes(holder);
-    try {
-      // Its own lane: the caller's `timeout` may be too short for a hint to be sure to land.
-      const result = await holder.runInBackground(['hint', storedKey, missed.url, standIn]);
-      if (result[0] === 204) {
-        cluster.counters.hintsHandedOff++;
-        return;
-      }
-    } catch {
-      // The next holder, if any; the failure itself reached the failure detector.
-    }
+  const standIns = holders.filter((holder) => !natural.includes(holder));
+  const replicas = holders.filter((holder) => natural.includes(holder));
+  const taken = await Promise.all([
+    offer(cluster, storedKey, missed, standIns, true),
+    offer(cluster, storedKey, missed, replicas, false),
+  ]);
+  if (taken[0] || taken[1]) {
+    cluster.counters.hintsHandedOff++;
+    return;
   }
   cluster.counters.hintsDropped++;
   // Removed from the cluster while the hint was offered: no longer a replica, owed no fence.
   if (!cluster.isMember(missed)) return;
   cluster.fenceOnReturn.add(missed);
   if (missed.up) await fenceIfPending(cluster, missed);
+}
+
+/**
+ * Offers the hint to each of `holders` in turn until one takes it; resolves to whether one did.
+ * A stand-in keeps the key only until the hint is delivered (`standIn`); a natural replica keeps it.
+ */
+async function offer(
+  cluster: Cluster,
+  storedKey: string,
+  missed: NodeClient,
+  holders: readonly NodeClient[],
+  standIn: boolean,
+): Promise<boolean> {
+  for (const holder of holders) {
+    if (!cluster.isMember(holder)) continue;
+    try {
+      // Its own lane: the caller's `timeout` may be too short for a hint to be sure to land.
+      const result = await holder.runInBackground(['hint', storedKey, missed.url, standIn]);
+      if (result[0] === 204) return true;
+    } catch {
+      // The next holder, if any; the failure itself reached the failure detector.
+    }
+  }
+  return false;
 }
 
 /**
