@@ -78,6 +78,8 @@ async function readOwners(
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
   let missed: NodeClient[] | undefined;
+  /** Each node of `missed`'s vouching floor (0: none given). */
+  let floors: number[] | undefined;
   /** The newest tombstone a replica answered with (0: none). */
   let deletedAt = 0;
   // The key's primary did not answer (marked down, or failed below) and a replica's copy may lack
@@ -113,6 +115,8 @@ async function readOwners(
       // A delete the node knows of: a copy found later that is older must not be served.
       const tombstone = result[1];
       if (isStamp(tombstone) && tombstone > deletedAt) deletedAt = tombstone;
+      const floor = result[2];
+      (floors ??= []).push(isStamp(floor) ? floor : 0);
       continue;
     }
     if (result[0] !== 200) throw rejection(node.url, key, result);
@@ -143,6 +147,13 @@ async function readOwners(
       // missed it): a miss, and the tombstone follows it there.
       cluster.counters.staleReadsPrevented++;
       buryOn(cluster, key, hit.node, deletedAt, queued);
+      return undefined;
+    }
+    if (missed !== undefined && doubtedStandIn(cluster, stored, hit, missed, floors!)) {
+      // A stand-in's copy its key's replicas have moved on from: a miss, and it goes there too
+      // (a tombstone at its own stamp: a newer write still wins).
+      cluster.counters.staleReadsPrevented++;
+      buryOn(cluster, key, hit.node, hit.stamp, queued);
       return undefined;
     }
     if (flagged) {
@@ -194,6 +205,31 @@ async function readOwners(
   const primary = missed[0]!;
   const version = await versionOn(cluster, key, hit, primary, queued);
   return version === undefined ? hit : { ...hit, version, node: primary };
+}
+
+/**
+ * Whether `hit`, from a node that is no natural replica of the key (a stand-in, asked while a
+ * replica is down), is a copy a natural replica that missed the key cannot vouch for: its miss
+ * came with a vouching floor at or above the copy's stamp (it lost a value that new by expiry or
+ * eviction, was flushed, or restarted since), so the copy may be a write the replicas have moved
+ * on from. A stand-in drops its copy once the hint it was handed is delivered, but one that took
+ * the write after its request timed out was handed none, and keeps it, verified, for good. A
+ * natural replica's copy is served as before: the replica that missed it may simply have lost it.
+ */
+function doubtedStandIn(
+  cluster: Cluster,
+  stored: string,
+  hit: Hit,
+  missed: readonly NodeClient[],
+  floors: readonly number[],
+): boolean {
+  const natural = cluster.replicasOfStored(stored);
+  if (natural.includes(hit.node.url)) return false;
+  for (let i = 0; i < missed.length; i++) {
+    const floor = floors[i]!;
+    if (floor > 0 && hit.stamp <= floor && natural.includes(missed[i]!.url)) return true;
+  }
+  return false;
 }
 
 /**
