@@ -190,6 +190,16 @@ function markedDown(
 }
 
 /**
+ * The node refused an unconditional set as too large and so dropped the value it was to replace
+ * (a tombstone just below the set's stamp, as memcached's set drops it): it holds that drop, which
+ * a replica that missed the set must get too, or it would serve the replaced value after the
+ * others dropped it.
+ */
+function droppedReplaced(op: KeyOp, result: BatchResult): boolean {
+  return op[0] === 'set' && op[5] === null && result[0] === 413 && result[1] === 'too_large';
+}
+
+/**
  * Once every replica asked has settled: each natural replica without an acknowledgement (marked
  * down and not asked, or asked and failed) gets a hint, handed to a replica that acknowledged —
  * a stand-in first, which drops its own copy once the hint is delivered. Nothing is sent when every
@@ -209,7 +219,9 @@ function hintMissed(
   }
   const holding = target.holding ?? [];
   const acked: NodeClient[] = [...holding];
-  for (const { node, result } of outcome.results) if (isAck(result)) acked.push(node);
+  for (const { node, result } of outcome.results) {
+    if (isAck(result) || droppedReplaced(op, result)) acked.push(node);
+  }
   // The replica that decided a conditional write is a natural one that holds it, though the
   // copies' target leaves it out: planned as one, so that a real stand-in among the copies is
   // still handed the hint first (and drops its copy once it is delivered).
