@@ -332,9 +332,13 @@ async function incrOnReplicas(
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
     const creators = missingOn.map(({ node }) => node);
     const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl, cluster.clock.tick()];
+    // Asked: the creators; hinted: the key's natural replicas that did not create it (marked down,
+    // or failed). A stand-in among the creators is one, not a replica: it drops its copy once the
+    // hint it holds is delivered, or it would keep a counter the replicas later replaced, and
+    // count on it when a replica is down again.
     const created = await writeReplicas(
       cluster,
-      { natural: creators, live: creators },
+      { natural: target.natural, live: creators },
       seeded,
       COUNT,
       queued,
