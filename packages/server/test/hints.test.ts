@@ -193,6 +193,34 @@ describe('hints', () => {
     expect((await batch(b, [['get', 'nothing']]))[0]![0]).toBe(404);
     expect(b.rss() - before).toBeLessThan(100 * 1024 * 1024);
   });
+
+  it('refuses a hint target whose host name is longer than a DNS name can be: a client cannot park a batch-sized target for ever', async () => {
+    const b = await startCliNode(['--token', 'cluster']);
+    const before = b.rss();
+    const name = (chars: number, i: number) =>
+      `${String(i).padStart(3, '0')}${'a'.repeat(chars - 3)}`;
+    const [atLimit, pastLimit] = await batch(b, [
+      ['hint', 'k', `http://${name(253, 0)}:1`],
+      ['hint', 'k', `http://${name(254, 1)}:1`],
+    ]);
+    expect(atLimit![0]).toBe(204);
+    expect([pastLimit![0], pastLimit![1]]).toEqual([400, 'bad_op']);
+    // 63 more targets (the 64 a node holds) of 200 KB each, in one batch of ~12.6 MB: held, each
+    // would be kept, copied into every probe's URL, and probed four times a second for ever.
+    const results = await batch(
+      b,
+      Array.from({ length: 63 }, (_, i) => ['hint', `k${i}`, `http://${name(200_000, i + 2)}:1`]),
+    );
+    expect(results.map((r) => `${String(r[0])} ${String(r[1])}`)).toEqual(
+      Array.from({ length: 63 }, () => '400 bad_op'),
+    );
+    // The refusal quotes the target only in part, not all 200 KB of it.
+    expect((results[0]![2] as string).length).toBeLessThan(1000);
+    expect(await stats(b)).toMatchObject({ hintsPending: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await batch(b, [['get', 'nothing']]))[0]![0]).toBe(404);
+    expect(b.rss() - before).toBeLessThan(100 * 1024 * 1024);
+  });
 });
 
 // A replay batch must fit the target's `maxBatchBytes` (16 MB by default), not only its
