@@ -203,6 +203,7 @@ export class CacheServer {
     const getFast = this.#getFastPath;
     const batchFast = this.#batchFastPath;
     const nodeId = this.#options.nodeId;
+    const budget = this.#node.bodyBudget;
     const turns = new ConnectionTurns((error) => {
       this.#node.logger.error(
         'request_error',
@@ -222,7 +223,12 @@ export class CacheServer {
         return undefined;
       }
       if (getFast(req, res)) return undefined;
-      return batchFast(req, res) || hono(req, res);
+      const batch = batchFast(req, res);
+      if (batch !== false) return batch;
+      // Whatever a route's answer left unsent (a listing page, /metrics, an error; GETs of values
+      // and batches hold theirs already) is held in the budget, or a client pipelining such
+      // requests without reading would make the node hold their answers past it.
+      return hono(req, res).then(() => budget.holdUnflushed(res));
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       // Tracked first: the fast paths (and synchronous routes) send their headers right away.

@@ -1,7 +1,7 @@
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
-import { destroySockets, MiB, rawClient, rssBound, rssSampler } from './http-sockets.js';
+import { destroySockets, MiB, rawClient, rssBound, rssSampler, sleep } from './http-sockets.js';
 import type { RawClient } from './http-sockets.js';
 
 afterEach(async () => {
@@ -75,6 +75,58 @@ describe('clients that stop reading their responses', () => {
     await Promise.all(readers.map((c) => c.closed));
     const peak = rss.stop();
     console.log(`slow readers: peak RSS ${(peak / MiB).toFixed(1)} MiB`);
+    expect(peak).toBeLessThan(rssBound({ maxMemory }));
+    expect(node.child.exitCode).toBeNull();
+  });
+});
+
+describe('clients that stop reading answers the budget did not count', () => {
+  it('30 connections pipelining /metrics and key-listing pages without reading: RSS bounded, monitoring still answered to readers', async () => {
+    const maxMemory = 16 * MiB;
+    const node = await startCliNode([
+      '--max-memory',
+      '16mb',
+      '--headers-timeout',
+      '1000',
+      '--request-timeout',
+      '5000',
+      '--log-level',
+      'warn',
+    ]);
+    // 5,000 keys: a listing page of them is ~0.4 MB, a /metrics answer ~20 KB.
+    for (let round = 0; round < 5; round++) {
+      const ops = Array.from({ length: 1000 }, (_, i) => [
+        'set',
+        `listed-key-${round}-${i}-${'x'.repeat(40)}`,
+        new Uint8Array(1),
+        0,
+        null,
+        null,
+      ]);
+      const res = await fetch(`${node.url}/v1/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/msgpack' },
+        body: pack(ops),
+      });
+      expect(res.status).toBe(200);
+    }
+    const rss = rssSampler(node);
+    const { host } = new URL(node.url);
+    const metrics = `GET /metrics HTTP/1.1\r\nHost: ${host}\r\n\r\n`.repeat(1000);
+    const listing = `GET /v1/keys?limit=10000 HTTP/1.1\r\nHost: ${host}\r\n\r\n`.repeat(200);
+    const readers: RawClient[] = [];
+    for (let i = 0; i < 30; i++) {
+      const client = await rawClient(node);
+      client.socket.pause(); // never reads
+      client.socket.write(i % 10 === 0 ? listing : metrics);
+      readers.push(client);
+    }
+    // Served (or refused) as they arrive; a client that reads is still answered meanwhile.
+    await sleep(3000);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    for (const reader of readers) reader.socket.destroy();
+    const peak = rss.stop();
+    console.log(`unread monitoring and listings: peak RSS ${(peak / MiB).toFixed(1)} MiB`);
     expect(peak).toBeLessThan(rssBound({ maxMemory }));
     expect(node.child.exitCode).toBeNull();
   });

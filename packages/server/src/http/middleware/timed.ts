@@ -16,10 +16,10 @@ type Handler = (c: Context<AppEnv>) => Response | Promise<Response>;
  */
 export function timed(node: NodeState, op: Operation, handler: Handler): Handler {
   const { metrics, bodyBudget } = node;
-  // Monitoring stays answered when the node is overloaded: its answers are small.
-  const admits = op !== 'health' && op !== 'stats' && op !== 'metrics';
+  // Monitoring stays answered when the node is overloaded, to connections that read their answers.
+  const monitoring = op === 'health' || op === 'stats' || op === 'metrics';
   return function timedHandler(c) {
-    if (admits) bodyBudget.admit(c.env?.incoming?.socket);
+    bodyBudget.admit(c.env?.incoming?.socket, monitoring);
     const start = performance.now();
     metrics.start();
     let result: Response | Promise<Response>;
