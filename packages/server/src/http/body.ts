@@ -12,6 +12,15 @@ import type { InflightBudget } from './inflight-budget.js';
  */
 const WHOLE_RESERVATION_BYTES = 64 * 1024;
 
+/**
+ * After a body's first chunk, chunks shorter than this are copied into blocks of
+ * SMALL_CHUNKS_BLOCK_BYTES instead of kept: Node hands each piece of a chunked body over as a
+ * Buffer of its own, a few hundred bytes of overhead the budget does not see, so a 1 MB value sent
+ * in 1-byte chunks took a node from 107 to 490 MiB.
+ */
+const SMALL_CHUNK_BYTES = 4096;
+const SMALL_CHUNKS_BLOCK_BYTES = 16 * 1024;
+
 /** What bounds one body: its own limit, and the node's budget shared by all bodies in flight. */
 export interface BodyLimits {
   /** Most bytes this body may have; 413 beyond. */
@@ -121,9 +130,27 @@ export function readIncomingInto(
     return;
   }
   // Chunks are copied once, at the end, into memory the body owns exactly — unless there is only
-  // one (the usual small body), which already does.
+  // one (the usual small body), which already does. Small ones after the first are gathered (keep).
   const chunks: Buffer[] = [];
   let size = 0;
+  /** The block small chunks are being copied into, and how much of it they fill. */
+  let block: Buffer | undefined;
+  let filled = 0;
+  const keep = (chunk: Buffer): void => {
+    if (chunks.length === 0 || chunk.length >= SMALL_CHUNK_BYTES) {
+      chunks.push(chunk);
+      block = undefined;
+      return;
+    }
+    if (block === undefined || filled + chunk.length > block.length) {
+      block = Buffer.allocUnsafeSlow(SMALL_CHUNKS_BLOCK_BYTES);
+      filled = 0;
+      chunks.push(block.subarray(0, 0));
+    }
+    chunk.copy(block, filled);
+    filled += chunk.length;
+    chunks[chunks.length - 1] = block.subarray(0, filled);
+  };
   const done = (): void => {
     reservation.release();
     incoming.off('data', onData);
@@ -144,7 +171,7 @@ export function readIncomingInto(
     } catch (error) {
       return refuse(error as HttpError);
     }
-    chunks.push(chunk);
+    keep(chunk);
     size += chunk.length;
   };
   const onEnd = (): void => {
