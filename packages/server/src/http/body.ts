@@ -18,8 +18,8 @@ const WHOLE_RESERVATION_BYTES = 64 * 1024;
  * Buffer of its own, a few hundred bytes of overhead the budget does not see, so a 1 MB value sent
  * in 1-byte chunks took a node from 107 to 490 MiB.
  */
-const SMALL_CHUNK_BYTES = 4096;
-const SMALL_CHUNKS_BLOCK_BYTES = 16 * 1024;
+export const SMALL_CHUNK_BYTES = 4096;
+export const SMALL_CHUNKS_BLOCK_BYTES = 16 * 1024;
 
 /** What bounds one body: its own limit, and the node's budget shared by all bodies in flight. */
 export interface BodyLimits {

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { BatchHead, KnownHead } from './request-head.js';
 import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
 import { CLOSE, keepAlive, responseHead } from './response-head.js';
+import { SMALL_CHUNK_BYTES, SMALL_CHUNKS_BLOCK_BYTES } from '../body.js';
 
 /**
  * Once an answer that closes its connection is out, what the client still sends is read and dropped
@@ -85,6 +86,13 @@ export class LaneConnection {
   #headStart = 0;
   #chunks: Buffer[] = [];
   #received = 0;
+  /**
+   * The block small parts of the body are gathered in, and how much of it they fill: a body
+   * trickled a byte per read kept a Buffer per byte, ~80 bytes each the budget did not count
+   * (20 connections took a node from 79 to 272 MiB in 10 s).
+   */
+  #block: Buffer | undefined;
+  #filled = 0;
   /** When the request under way began (its first byte; the connection, for the first), and its deadline. */
   #requestStart = performance.now();
   #deadline: NodeJS.Timeout | undefined;
@@ -210,7 +218,7 @@ export class LaneConnection {
     }
     this.#received += part.length;
     if (this.#received < head.contentLength) {
-      this.#chunks.push(this.#owned(part));
+      this.#keep(part);
       return null;
     }
     this.#chunks.push(part);
@@ -218,6 +226,7 @@ export class LaneConnection {
     const reserved = this.#received;
     this.#head = undefined;
     this.#chunks = [];
+    this.#block = undefined;
     this.#received = 0;
     this.#clearDeadline();
     try {
@@ -226,6 +235,24 @@ export class LaneConnection {
       this.#host.release(reserved);
     }
     return chunk.subarray(part.length);
+  }
+
+  /** Keeps a part of a body still arriving: a small one copied into a block (see `#block`). */
+  #keep(part: Buffer): void {
+    if (part.length >= SMALL_CHUNK_BYTES) {
+      this.#chunks.push(this.#owned(part));
+      this.#block = undefined;
+      return;
+    }
+    let block = this.#block;
+    if (block === undefined || this.#filled + part.length > block.length) {
+      block = this.#block = Buffer.allocUnsafeSlow(SMALL_CHUNKS_BLOCK_BYTES);
+      this.#filled = 0;
+      this.#chunks.push(block.subarray(0, 0));
+    }
+    part.copy(block, this.#filled);
+    this.#filled += part.length;
+    this.#chunks[this.#chunks.length - 1] = block.subarray(0, this.#filled);
   }
 
   /** Answers the whole requests in `#unread`, in order, until one is partial or not the lane's. */
@@ -464,6 +491,7 @@ export class LaneConnection {
     if (this.#received > 0) this.#host.release(this.#received);
     this.#head = undefined;
     this.#chunks = [];
+    this.#block = undefined;
     this.#received = 0;
   }
 
