@@ -76,7 +76,12 @@ export class MemcachedConnection implements Session, Flushable {
   private readonly pending = new InputCarry();
   private waiting: PendingStore | undefined;
   private waitBytes = 0;
-  private chunks: Buffer[] = [];
+  /**
+   * The parts of a data block gathered across reads, copied into blocks: a block trickled a byte
+   * per read kept a Buffer per byte, ~80 bytes each the input budget did not count (20
+   * connections took a node from 59 to 234 MiB in 8 s).
+   */
+  private readonly chunks = new InputCarry();
   private chunkBytes = 0;
   private swallowBytes = 0;
   private paused = false;
@@ -451,11 +456,11 @@ export class MemcachedConnection implements Session, Flushable {
       if (this.inputBudget !== undefined && !this.inputBudget.tryReserve(take)) {
         return this.refuseData(pos, need);
       }
-      this.chunks.push(Buffer.from(buf.subarray(pos, pos + take)));
+      this.chunks.append(buf.subarray(pos, pos + take));
       this.chunkBytes += take;
       pos += take;
       if (this.chunkBytes < need) return pos;
-      data = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, need);
+      data = this.chunks.takeAll();
       this.dropChunks();
     }
     const pending = this.waiting!;
@@ -485,7 +490,7 @@ export class MemcachedConnection implements Session, Flushable {
   /** Forgets the parts of a data block gathered so far, returning their bytes to the budget. */
   private dropChunks(): void {
     this.inputBudget?.release(this.chunkBytes);
-    this.chunks = [];
+    this.chunks.clear();
     this.chunkBytes = 0;
   }
 
