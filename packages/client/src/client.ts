@@ -284,12 +284,11 @@ export class DistributedCacheClient {
     assertKey(key);
     assertLoader(loader);
     const ttl = ttlOption(options);
+    const signal = signalOption(options, SET_OPTIONS);
     const call = startCall('getOrSet', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options, SET_OPTIONS), () =>
-        readThrough(this.#readThrough, key, loader, ttl, call),
-      ),
+      this.#guarded(signal, () => readThrough(this.#readThrough, key, loader, ttl, call, signal)),
     );
   }
 

@@ -44,6 +44,7 @@ export async function readThrough<T>(
   loader: Loader<T>,
   ttl: number | null,
   call?: CallSpan,
+  signal?: AbortSignal,
 ): Promise<T> {
   let hit: Hit | undefined;
   try {
@@ -54,6 +55,9 @@ export async function readThrough<T>(
   }
   call?.found(hit === undefined ? 0 : 1, 1);
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
+  // The caller gave up while the read was out: the call has rejected, and a load it had not
+  // started yet must not run (a query to the source nobody waits for) nor be stored.
+  if (signal?.aborted === true) throw signal.reason;
   // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
   const load = context.loads.run(key, async (isStale) => {
     // After the read, whose answers this clock observed: a write, delete or flush of the key

@@ -107,6 +107,34 @@ describe('a call given an AbortSignal', () => {
     proxy.release();
   });
 
+  it('a getOrSet aborted while its read is out starts no load and stores nothing', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const proxy = await startHoldingProxy(node.url);
+    cleanups.push(proxy.close);
+    const client = new DistributedCacheClient([proxy.url]);
+    cleanups.push(() => client.close());
+    const controller = new AbortController();
+    let loads = 0;
+    const loading = client.getOrSet(
+      'k',
+      () => {
+        loads++;
+        return 'loaded';
+      },
+      { signal: controller.signal },
+    );
+    await waitFor(() => proxy.held() === 1, 'the node answered the read; the proxy holds it');
+    const reason = new Error('the request was cancelled');
+    controller.abort(reason);
+    await expect(loading).rejects.toBe(reason);
+    // The miss arrives after the caller left: no query to the source for nobody, nothing cached.
+    proxy.release();
+    await client.close();
+    expect(loads).toBe(0);
+    expect(node.entry('k')).toBeUndefined();
+  });
+
   it('many concurrent calls sharing one signal: all reject together, no listener leak warning', async () => {
     const hole = await startBlackHole();
     const client = new DistributedCacheClient([hole.url], { timeout: 60_000 });
