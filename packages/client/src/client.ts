@@ -18,7 +18,7 @@ import { readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { BatchingStats } from './batching-stats.js';
 import type { TransitionStats } from './transition.js';
-import type { Hit } from './read.js';
+import type { Hit, ReadOptions } from './read.js';
 import { clusterStats } from './stats.js';
 import type { ClusterStats } from './stats.js';
 import { flushEveryNode } from './flush.js';
@@ -50,8 +50,9 @@ export const DISCOVERY_WARNING = 'DCACHE_DISCOVERY_FAILED';
 /** What every call takes. */
 export interface CallOptions {
   /**
-   * Stops waiting when it aborts: the call rejects with its reason, and sends nothing if it had
-   * already aborted. `AbortSignal.timeout(ms)` bounds the whole call, failover included.
+   * Stops waiting when it aborts: the call rejects with its reason and sends nothing more (nothing
+   * at all if it had already aborted). `AbortSignal.timeout(ms)` bounds the whole call, failover
+   * included.
    */
   signal?: AbortSignal;
 }
@@ -86,6 +87,18 @@ const unavailableAsFalse = unavailableAs(false);
 function unansweredAsFalse(error: unknown): boolean {
   if (isNodeRequestError(error) && !error.refused) return false;
   return unavailableAsFalse(error);
+}
+
+/**
+ * A read's options from its call's trace and signal; none for an untraced call without a signal,
+ * so the common read allocates nothing for them.
+ */
+function readOptions(
+  trace: CallSpan | undefined,
+  signal: AbortSignal | undefined,
+): ReadOptions | undefined {
+  if (signal === undefined) return trace && { trace };
+  return { trace, signal };
 }
 
 /** A traced single-key read's outcome: a hit or a miss. */
@@ -222,11 +235,12 @@ export class DistributedCacheClient {
   async get<T = unknown>(key: string, options?: CallOptions): Promise<T | undefined> {
     this.#assertOpen();
     assertKey(key);
+    const signal = signalOption(options);
     const call = startCall('get', 1);
     const hit = await traced(
       call,
-      this.#guarded(signalOption(options), () =>
-        readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
+      this.#guarded(signal, () =>
+        readEntry(this.#cluster, key, this.#options.batch, readOptions(call, signal)),
       ),
       foundOne,
     );
@@ -246,11 +260,12 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
+    const signal = signalOption(options);
     const call = startCall('getAndTouch', 1);
     const hit = await traced(
       call,
-      this.#guarded(signalOption(options), () =>
-        readEntry(this.#cluster, key, this.#options.batch, { touch: ttl, trace: call }),
+      this.#guarded(signal, () =>
+        readEntry(this.#cluster, key, this.#options.batch, { touch: ttl, trace: call, signal }),
       ),
       foundOne,
     );
@@ -260,11 +275,12 @@ export class DistributedCacheClient {
   async has(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
+    const signal = signalOption(options);
     const call = startCall('has', 1);
     const hit = await traced(
       call,
-      this.#guarded(signalOption(options), () =>
-        readEntry(this.#cluster, key, this.#options.batch, call && { trace: call }),
+      this.#guarded(signal, () =>
+        readEntry(this.#cluster, key, this.#options.batch, readOptions(call, signal)),
       ),
       foundOne,
     );
@@ -383,9 +399,10 @@ export class DistributedCacheClient {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
     const found = new Map<string, T>();
+    const signal = signalOption(options);
     const call = startCall('getMany', unique.size);
-    const read = call && { trace: call };
-    const reads = this.#guarded(signalOption(options), () =>
+    const read = readOptions(call, signal);
+    const reads = this.#guarded(signal, () =>
       Promise.all(
         [...unique].map((key) =>
           readEntry(this.#cluster, key, true, read).then(
@@ -475,11 +492,12 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
+    const signal = signalOption(options, INCR_OPTIONS);
     const call = startCall('incr', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options, INCR_OPTIONS), () =>
-        incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch, call),
+      this.#guarded(signal, () =>
+        incrEverywhere(this.#cluster, key, delta, seed, this.#options.batch, call, signal),
       ),
     );
   }
@@ -490,11 +508,12 @@ export class DistributedCacheClient {
     assertKey(key);
     assertDelta(delta);
     const seed = incrOptions(options);
+    const signal = signalOption(options, INCR_OPTIONS);
     const call = startCall('decr', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options, INCR_OPTIONS), () =>
-        incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch, call),
+      this.#guarded(signal, () =>
+        incrEverywhere(this.#cluster, key, -delta, seed, this.#options.batch, call, signal),
       ),
     );
   }
@@ -506,11 +525,16 @@ export class DistributedCacheClient {
   ): Promise<VersionedValue<T> | undefined> {
     this.#assertOpen();
     assertKey(key);
+    const signal = signalOption(options);
     const call = startCall('getVersioned', 1);
     const hit = await traced(
       call,
-      this.#guarded(signalOption(options), () =>
-        readEntry(this.#cluster, key, this.#options.batch, { awaitRepair: true, trace: call }),
+      this.#guarded(signal, () =>
+        readEntry(this.#cluster, key, this.#options.batch, {
+          awaitRepair: true,
+          trace: call,
+          signal,
+        }),
       ),
       foundOne,
     );
@@ -656,14 +680,16 @@ export class DistributedCacheClient {
     const ttl = ttlOption(options);
     const encoded = this.#encode(value);
     const { batch } = this.#options;
+    const signal = signalOption(options, SET_OPTIONS);
     const call = startCall(
       typeof condition === 'number' ? 'compareAndSet' : (condition ?? 'set'),
       1,
     );
+    const known = signal === undefined ? undefined : { signal };
     return traced(
       call,
-      this.#guarded(signalOption(options, SET_OPTIONS), () =>
-        storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch, call),
+      this.#guarded(signal, () =>
+        storeIfPrimaryAgrees(this.#cluster, key, encoded, ttl, condition, batch, call, known),
       ),
     );
   }

@@ -48,7 +48,8 @@ export async function readThrough<T>(
 ): Promise<T> {
   let hit: Hit | undefined;
   try {
-    const options = call === undefined ? undefined : { trace: call };
+    const options =
+      call === undefined && signal === undefined ? undefined : { trace: call, signal };
     hit = await readEntry(context.cluster, key, context.batch, options);
   } catch (error) {
     if (!isCacheUnavailableError(error)) throw error;
@@ -57,7 +58,7 @@ export async function readThrough<T>(
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
   // The caller gave up while the read was out: the call has rejected, and a load it had not
   // started yet must not run (a query to the source nobody waits for) nor be stored.
-  if (signal?.aborted === true) throw signal.reason;
+  signal?.throwIfAborted();
   // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
   const load = context.loads.run(key, async (isStale) => {
     // After the read, whose answers this clock observed: a write, delete or flush of the key

@@ -24,6 +24,11 @@ export interface ReadOptions {
   touch?: number;
   /** The traced call this read belongs to (nodes asked, failovers, repairs). */
   trace?: CallTrace;
+  /**
+   * The caller's signal: once it aborts, the call has rejected, so no further replica is asked
+   * (what was already sent still completes).
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface Hit extends Entry {
@@ -71,6 +76,7 @@ async function readOwners(
   const touch = options?.touch;
   const awaitRepair = options?.awaitRepair === true;
   const trace = options?.trace;
+  const signal = options?.signal;
   const nodes = cluster.route(key);
   const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
@@ -91,6 +97,8 @@ async function readOwners(
     const node = nodes[i]!;
     // Removed from the cluster while this read waited on an earlier replica.
     if (i > 0 && !cluster.isMember(node)) continue;
+    // The caller gave up while an earlier replica was asked: its failover is not sent.
+    signal?.throwIfAborted();
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     const flagged = primaryMissing;
@@ -189,6 +197,7 @@ async function readOwners(
   // Every new owner asked missed (one that failed may hold a newer write: then no fallback). In a
   // transition window the key may still be where it was before the ring changed.
   if (errors !== undefined || !cluster.transition.open) return undefined;
+  signal?.throwIfAborted();
   const hit = await fallbackRead(
     cluster,
     key,

@@ -278,8 +278,11 @@ export async function incrEverywhere(
   seed: { initial: number | null; ttl: number | null },
   queued: boolean,
   trace?: CallTrace,
+  signal?: AbortSignal,
 ): Promise<number | undefined> {
-  if (!cluster.transition.open) return incrOnReplicas(cluster, key, delta, seed, queued, trace);
+  if (!cluster.transition.open) {
+    return incrOnReplicas(cluster, key, delta, seed, queued, trace, signal);
+  }
   // Unseeded first: a counter the new owners lack may still be counting on a previous owner,
   // and creating it afresh would reset it.
   let runs = 0;
@@ -288,12 +291,13 @@ export async function incrEverywhere(
     key,
     queued,
     trace,
-    () => incrOnReplicas(cluster, key, delta, runs++ === 0 ? UNSEEDED : seed, queued, trace),
+    () =>
+      incrOnReplicas(cluster, key, delta, runs++ === 0 ? UNSEEDED : seed, queued, trace, signal),
     (value) => value !== undefined,
   );
   // Nowhere before either: created from the seed, as outside a window.
   if (counted !== undefined || seed.initial === null || runs > 1) return counted;
-  return incrOnReplicas(cluster, key, delta, seed, queued, trace);
+  return incrOnReplicas(cluster, key, delta, seed, queued, trace, signal);
 }
 
 const UNSEEDED = { initial: null, ttl: null } as const;
@@ -305,7 +309,10 @@ async function incrOnReplicas(
   seed: { initial: number | null; ttl: number | null },
   queued: boolean,
   trace?: CallTrace,
+  signal?: AbortSignal,
 ): Promise<number | undefined> {
+  // A later round of the call (a transition window's) after the caller gave up: not sent.
+  signal?.throwIfAborted();
   const target = replicasOf(cluster, key);
   const nodes = target.live;
   const stored = cluster.storedKey(key);
@@ -327,6 +334,9 @@ async function incrOnReplicas(
   }
   const missingOn = outcome.results.filter(({ result }) => result[0] === 404);
   if (missingOn.length > 0 && seed.initial !== null) {
+    // The caller gave up during the first round: creating the counter now would count a call it
+    // was told was abandoned, and its retry would count again.
+    signal?.throwIfAborted();
     // Only the replicas that answered "not here" create it, so the copies start equal (one that
     // counted meanwhile — another client's incr — counts this one too). A replica whose first
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
@@ -439,6 +449,12 @@ export interface Known {
   readonly read?: boolean;
   /** The newest tombstone the key's previous owners hold (a transition window; 0: none). */
   readonly buriedAt?: number;
+  /**
+   * The caller's signal: once it aborts, the call has rejected, so no further round is sent (an
+   * add after its check, a failover to the next replica, a replace or compare-and-set decided
+   * again); what was already sent still completes.
+   */
+  readonly signal?: AbortSignal | undefined;
 }
 
 const NOTHING_KNOWN: Known = {};
@@ -481,6 +497,7 @@ async function decideOnPrimary(
   trace: CallTrace | undefined,
   known: Known,
 ): Promise<boolean> {
+  const { signal } = known;
   const target = replicasOf(cluster, key);
   // A previous owner's delete (a transition window) made during a read-through's load.
   if (condition === 'add' && known.since !== undefined && (known.buriedAt ?? 0) > known.since) {
@@ -494,6 +511,9 @@ async function decideOnPrimary(
   ) {
     return false;
   }
+  // After the check's round trip, as before each replica asked below: an abandoned call sends no
+  // write the caller was told nothing about (an add taking a lock after the caller gave up).
+  signal?.throwIfAborted();
   const nodes = target.live;
   const { bytes, flags } = value;
   const stored = cluster.storedKey(key);
@@ -511,6 +531,7 @@ async function decideOnPrimary(
     // of the key, so an add would pass there while the key exists, and its hint would later carry
     // the add's value over the existing one. Without a natural replica the call is unavailable.
     if (!target.natural.includes(node)) continue;
+    signal?.throwIfAborted();
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     try {
@@ -539,15 +560,17 @@ async function decideOnPrimary(
         if (known.read === true) return false;
         const mine = await versionHere(cluster, key, condition, node, target.natural, queued);
         if (mine === undefined) return false;
-        return decideOnPrimary(cluster, key, value, ttl, mine, queued, trace, { read: true });
+        const again = { read: true, signal };
+        return decideOnPrimary(cluster, key, value, ttl, mine, queued, trace, again);
       }
       // A replace that found nothing here, where a replica that lost the key (restarted empty)
       // cannot tell absent from lost: a read finds it on another replica and copies it back, and
       // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
       if (condition !== 'replace' || known.read === true) return false;
-      const found = await readEntry(cluster, key, queued, { awaitRepair: true, trace });
+      const found = await readEntry(cluster, key, queued, { awaitRepair: true, trace, signal });
       if (found === undefined) return false;
-      return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, { read: true });
+      const again = { read: true, signal };
+      return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, again);
     }
     if (result[0] !== 204) throw rejection(node.url, key, result);
     // Stored without the replicas before this one, which failed: the call says true, so say it here.

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import type { CallOptions } from '../src/index.js';
 import { startBlackHole, startCluster, startHoldingProxy, TestNode, waitFor } from './cluster.js';
+import { keyWithPrimary } from './key-with-primary.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -133,6 +134,78 @@ describe('a call given an AbortSignal', () => {
     await client.close();
     expect(loads).toBe(0);
     expect(node.entry('k')).toBeUndefined();
+  });
+
+  it('an add aborted during its check on the replicas stores nothing afterwards', async () => {
+    const a = await TestNode.start();
+    const b = await TestNode.start();
+    cleanups.push(
+      () => a.kill(),
+      () => b.kill(),
+    );
+    const proxy = await startHoldingProxy(b.url);
+    cleanups.push(proxy.close);
+    const client = new DistributedCacheClient([a.url, proxy.url]);
+    cleanups.push(() => client.close());
+    const key = keyWithPrimary(client, a.url);
+    const controller = new AbortController();
+
+    // A lock with a deadline: the add first asks both replicas for the key; b's answer is held.
+    const adding = client.add(key, 'me', { ttl: 60_000, signal: controller.signal });
+    await waitFor(() => proxy.held() === 1, 'the check reached b; the proxy holds its answer');
+    const reason = new Error('gave up on the lock');
+    controller.abort(reason);
+    await expect(adding).rejects.toBe(reason);
+    proxy.release();
+    await client.close();
+    // Told it was abandoned, the caller must not find the lock taken by its own add.
+    expect(a.entry(key)).toBeUndefined();
+    expect(b.entry(key)).toBeUndefined();
+  });
+
+  it('an incr with initial aborted during its first round creates no counter afterwards', async () => {
+    const node = await TestNode.start();
+    cleanups.push(() => node.kill());
+    const proxy = await startHoldingProxy(node.url);
+    cleanups.push(proxy.close);
+    const client = new DistributedCacheClient([proxy.url]);
+    cleanups.push(() => client.close());
+    const controller = new AbortController();
+
+    const counting = client.incr('hits', 1, { initial: 1, signal: controller.signal });
+    await waitFor(() => proxy.held() === 1, 'the first incr was answered; the proxy holds it');
+    const reason = new Error('the request was cancelled');
+    controller.abort(reason);
+    await expect(counting).rejects.toBe(reason);
+    proxy.release();
+    await client.close();
+    // A retry of the abandoned call would otherwise count it twice.
+    expect(node.entry('hits')).toBeUndefined();
+  });
+
+  it('a get aborted while its primary is asked does not fail over afterwards', async () => {
+    const a = await TestNode.start();
+    const b = await TestNode.start();
+    cleanups.push(
+      () => a.kill(),
+      () => b.kill(),
+    );
+    const proxy = await startHoldingProxy(a.url);
+    cleanups.push(proxy.close);
+    const client = new DistributedCacheClient([proxy.url, b.url]);
+    cleanups.push(() => client.close());
+    const key = keyWithPrimary(client, proxy.url);
+    const before = await b.batchRequests();
+    const controller = new AbortController();
+
+    const reading = client.get(key, { signal: controller.signal });
+    await waitFor(() => proxy.held() === 1, 'the primary missed; the proxy holds its answer');
+    const reason = new Error('the caller gave up');
+    controller.abort(reason);
+    await expect(reading).rejects.toBe(reason);
+    proxy.release();
+    await client.close();
+    expect(await b.batchRequests()).toBe(before);
   });
 
   it('many concurrent calls sharing one signal: all reject together, no listener leak warning', async () => {
