@@ -206,6 +206,15 @@ describe('resolveOptions', () => {
       /"probeInterval"/,
     ],
     ['empty token', NODES, { token: '' }, TypeError, /"token"/],
+    // No node accepts a token with whitespace (its own option refuses one), and a header cannot
+    // carry a control character or one past U+00FF: undici's own errors would not name the option.
+    ['token with a space', NODES, { token: 's3 cret' }, TypeError, /"token".*whitespace/],
+    ['token with a newline', NODES, { token: 's3\ncret' }, TypeError, /"token".*whitespace/],
+    // Read from a mounted secret file: every batch failed (undici refuses the header) and counted
+    // against the nodes, so a typo passed for an outage.
+    ['token ending in a newline', NODES, { token: 's3cret\n' }, TypeError, /"token".*whitespace/],
+    ['token past Latin-1', NODES, { token: '令牌' }, TypeError, /"token".*header/],
+    ['token with a NUL', NODES, { token: 's3\0cret' }, TypeError, /"token".*header/],
     ['vnodes 0', NODES, { vnodes: 0 }, RangeError, /"vnodes"/],
     ['failureThreshold 0', NODES, { failureThreshold: 0 }, RangeError, /"failureThreshold"/],
     ['probeInterval negative', NODES, { probeInterval: -1 }, RangeError, /"probeInterval"/],

@@ -360,6 +360,18 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token === '')) {
     throw new TypeError('option "token" must be a non-empty string');
   }
+  // Checked here rather than left to the HTTP layer, whose errors do not name the option (a
+  // ByteString conversion, an invalid header value), or never raised at all (whitespace).
+  if (options.token !== undefined && /\s/.test(options.token)) {
+    throw new TypeError(
+      'option "token" must not contain whitespace: no node accepts one (Authorization: Bearer <token>)',
+    );
+  }
+  if (options.token !== undefined && /[^\x21-\x7e\x80-\xff]/.test(options.token)) {
+    throw new TypeError(
+      'option "token" must be text an HTTP header can carry: no control character, none past U+00FF',
+    );
+  }
   if (options.batch !== undefined && typeof options.batch !== 'boolean') {
     throw new TypeError(`option "batch" must be a boolean, got ${typeof options.batch}`);
   }
