@@ -56,8 +56,9 @@ export function assertTtl(ttl: unknown): asserts ttl is number {
 export function assertDelta(delta: unknown): asserts delta is number {
   if (typeof delta !== 'number') throw new TypeError(`delta must be a number, got ${typeof delta}`);
   if (!Number.isSafeInteger(delta) || delta < 0) {
+    // Past 2^53−1 a number is no longer exact: say so, or 2^60 reads as "not a non-negative integer".
     throw new RangeError(
-      `delta must be a non-negative integer, got ${delta}${delta < 0 ? ' (decr subtracts)' : ''}`,
+      `delta must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${delta}${delta < 0 ? ' (decr subtracts)' : ''}`,
     );
   }
 }
@@ -85,7 +86,9 @@ export function incrOptions(options: unknown): { initial: number | null; ttl: nu
     throw new TypeError(`initial must be a number, got ${typeof initial}`);
   }
   if (!Number.isSafeInteger(initial) || initial < 0) {
-    throw new RangeError(`initial must be a non-negative integer, got ${initial}`);
+    throw new RangeError(
+      `initial must be a whole number from 0 to ${Number.MAX_SAFE_INTEGER}, got ${initial}`,
+    );
   }
   return { initial, ttl };
 }

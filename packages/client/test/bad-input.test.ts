@@ -195,9 +195,21 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     'incr: negative delta',
     call((c) => c.incr('k', -1)),
     RangeError,
-    /delta must be a non-negative integer, got -1 \(decr subtracts\)/,
+    /delta must be a whole number from 0 to 9007199254740991, got -1 \(decr subtracts\)/,
   ],
   ['incr: fractional delta', call((c) => c.incr('k', 0.5)), RangeError, /delta/],
+  [
+    'incr: delta past 2^53 (a whole number, but not an exact one)',
+    call((c) => c.incr('k', 2 ** 60)),
+    RangeError,
+    /delta must be a whole number from 0 to 9007199254740991, got 1152921504606847000/,
+  ],
+  [
+    'incr: initial past 2^53',
+    call((c) => c.incr('k', 1, { initial: 2 ** 60 })),
+    RangeError,
+    /initial must be a whole number from 0 to 9007199254740991/,
+  ],
   [
     'decr: string delta',
     call((c) => c.decr('k', untyped('1'))),
