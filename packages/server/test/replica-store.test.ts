@@ -337,6 +337,21 @@ describe('ReplicaStore tombstones', () => {
     });
     expect(store.vouchingFloor()).toBeGreaterThanOrEqual(S + 7);
   });
+
+  it('an evicted tombstone still keeps older copies of a key held nowhere from coming back', () => {
+    const store = newStore({ maxMemory: 2000 });
+    store.write('gone', value('old'), undefined, null, S + 5);
+    store.remove('gone', S + 7);
+    for (let i = 0; i < 20; i++) store.write(`k${i}`, value('x'.repeat(100)), undefined, null);
+    expect(store.replicaStats.tombstoneFloor).toBe(S + 7);
+    // A hint replay or repair of the value the delete removed, from a replica that missed it:
+    // applied, a batch get would serve it as verified.
+    expect(store.copy('gone', value('old'), 0, S + 5)).toEqual({ applied: false, stamp: S + 7 });
+    expect(store.peekRaw('gone')).toBeUndefined();
+    // A tombstone copy still applies, and so does a value newer than the floor.
+    expect(store.bury('gone', S + 6).applied).toBe(true);
+    expect(store.copy('other', value('new'), 0, S + 8).applied).toBe(true);
+  });
 });
 
 describe('ReplicaStore lost-value floor', () => {

@@ -736,6 +736,14 @@ export class ReplicaStore {
       this.#stats.copiesRefused++;
       return { applied: false, stamp: this.#flushStamp };
     }
+    // A value onto a key held nowhere here, no newer than a tombstone this node evicted before
+    // its grace: that delete may have been of this key, and nothing here remembers it. Applied,
+    // the copy would be served as verified — a resurrection, where §4 promises a miss.
+    const tombstoneFloor = this.#stats.tombstoneFloor;
+    if (raw === undefined && !value.tombstone && stamp <= tombstoneFloor) {
+      this.#stats.copiesRefused++;
+      return { applied: false, stamp: tombstoneFloor };
+    }
     const order = raw === undefined ? 1 : compareReplicas(value, raw.value);
     if (order < 0) {
       this.#stats.copiesRefused++;
