@@ -355,7 +355,10 @@ export class ReplicaStore {
       // alone, no entry object: its version is wanted only when it stands.
       const stored = this.#live.peek(key);
       found = stored;
-      value.stamp = stamp ?? this.clock.tick();
+      // Stamped here, above what it replaces too: a restored entry may be stamped further ahead
+      // than the clock would observe (maxClockSkew lowered, a clock stepped back, a snapshot
+      // from a faster machine), and an unstamped write must never lose to what it overwrites.
+      value.stamp = stamp ?? this.#above(undefined, stored);
       if (stored !== undefined) {
         const order = compareReplicas(value, stored);
         // The stored entry's version only when it stands (gone by now only if it just expired:
@@ -400,7 +403,8 @@ export class ReplicaStore {
     const tombstone: StoredValue = {
       bytes: EMPTY,
       flags: 0,
-      stamp: stamp ?? this.clock.tick(),
+      // Above what it deletes, as an unstamped write (see write).
+      stamp: stamp ?? this.#above(undefined, raw?.value),
       tombstone: true,
     };
     if (raw !== undefined && compareReplicas(tombstone, raw.value) <= 0) {
