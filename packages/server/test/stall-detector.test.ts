@@ -95,4 +95,26 @@ describe('the request path looks for a stall before it reads', () => {
     expect((await app.request('/v1/keys/k')).status).toBe(404);
     expect(replicas.replicaStats).toMatchObject({ stalls: 1, staleReadsPrevented: 1 });
   });
+
+  it('a single-key incr: a miss, nothing counted on the value held before the stall', async () => {
+    const { app, replicas } = stalledNode('3');
+    const five = new TextEncoder().encode('5');
+    replicas.write('n', { bytes: five, flags: 2 }, undefined, null);
+    const res = await app.request('/v1/keys/n/incr?delta=1', { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(replicas.replicaStats).toMatchObject({ stalls: 1, fences: 1, staleReadsPrevented: 1 });
+    expect(replicas.peekRaw('n')!.value.bytes).toEqual(five);
+  });
+
+  it('a single-key replace (If-Match: *): 412, as the key reads as absent', async () => {
+    const { app, replicas } = stalledNode('3');
+    const res = await app.request('/v1/keys/k', {
+      method: 'PUT',
+      headers: { 'if-match': '*', 'content-type': 'application/octet-stream' },
+      body: Uint8Array.of(2),
+    });
+    expect(res.status).toBe(412);
+    expect(replicas.replicaStats).toMatchObject({ stalls: 1, fences: 1 });
+    expect([...replicas.peekRaw('k')!.value.bytes]).toEqual([1]);
+  });
 });

@@ -133,6 +133,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         throw error;
       }
       if (encoding !== undefined) validateBody(encoding, bytes);
+      // A condition reads the key: a node back from a stall fences first (as a batch does), so
+      // a replace finds what it held then unverified — absent — rather than replacing it.
+      if (condition !== null) replicas.beforeRead();
       // An ETag list is decided against what the write finds, in this same synchronous step.
       const decided = decideCondition(condition, () => replicas.peekEntry(k)?.version);
       const written = replicas.write(k, { bytes, flags }, ttl, decided);
@@ -182,6 +185,8 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
             parseTtlParam(c.req.query('ttl')),
           ),
         );
+        // A node back from a stall fences before it counts on what it held (as a batch does).
+        replicas.beforeRead();
         const counted = increment(replicas, key(c), op === 'incr' ? delta : -delta, seed);
         return counted === undefined ? keyNotFound() : json(`${counterValue(counted.value)}`);
       }),
