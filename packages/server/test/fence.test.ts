@@ -207,6 +207,15 @@ describe('stopped with SIGSTOP', () => {
     expect((await batch(node, [['get', 'k']]))[0]![6]).toBe(true);
     expect(await stats(node)).toMatchObject({ fences: 1, stalls: 0 });
   });
+
+  it('a batch get-and-touch of an unverified entry serves it flagged: no stale read prevented', async () => {
+    const node = await startCliNode([]);
+    await batch(node, [['set', 'k', text('v'), 0, 60_000, null]]);
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    const [got] = await batch(node, [['get', 'k', 5000]]);
+    expect(got).toEqual([200, text('v'), 0, expect.any(Number), 5000, expect.any(Number), true]);
+    expect(await stats(node)).toMatchObject({ hits: 1, staleReadsPrevented: 0 });
+  });
 });
 
 describe('conditional writes on a fenced node', () => {

@@ -10,8 +10,13 @@ export function touchAfterRead(
   key: string,
   entryTtl: number | undefined,
   newTtl: number | undefined,
+  verified = true,
 ): number | undefined {
   if (newTtl === undefined) return entryTtl;
-  replicas.retouch(key, newTtl);
+  // An unverified entry (a batch get serves it flagged) is not touched: its client touches it once
+  // a peer vouched for it. Nothing was refused that a reader would have been served stale, so
+  // it is not counted as a stale read prevented; the answer reports the TTL asked for, which the
+  // client's repairs then carry.
+  if (verified) replicas.retouch(key, newTtl);
   return newTtl === 0 ? undefined : newTtl;
 }

@@ -211,11 +211,11 @@ export function batchRunner(node: NodeState): RunBatch {
         // whatever its size, so every stored value stays readable and a client refetching refused
         // gets always makes progress.
         valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
-        const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl);
+        const verified = replicas.isVerified(entry);
+        const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl, verified);
         // A fourth element `true`: the client reads this replica because the key's primary did not
         // answer, and its writes do not wait for this one (writeConsistency 'one'): possibly stale.
         if (op[3] === true) replicas.servedUnvouched(key);
-        const verified = replicas.isVerified(entry);
         out.array(verified ? 6 : 7);
         out.number(200);
         out.bin(value.bytes);
