@@ -10,7 +10,7 @@ export interface ReplicationOptions {
   maxClockSkew?: number;
   /**
    * An event-loop gap longer than this many ms (SIGSTOP, a frozen VM) fences the node: what it
-   * held is unverified until a peer vouches for it. 0 = never. @default 500
+   * held is unverified until a peer vouches for it. 0 = never. @default 1000
    */
   stallThreshold?: number;
   /**
