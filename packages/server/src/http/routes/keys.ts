@@ -102,6 +102,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       headers['content-type'] = CONTENT_TYPES[encoding];
       // The caller's copy is current: no body, the validators and TTL a 200 would carry.
       if (precondition === 'not_modified') return new Response(null, { status: 304, headers });
+      // Set here rather than left to the adapter: hono answers HEAD with this response's headers
+      // and no body, and a HEAD is asked for the length of the value it would get (RFC 9110 §9.3.2).
+      headers['content-length'] = `${body.byteLength}`;
       node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
