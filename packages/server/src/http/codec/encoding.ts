@@ -58,6 +58,31 @@ export function flagsOfEncoding(encoding: Encoding): number {
   return FLAGS[encoding];
 }
 
+/**
+ * One `;`-separated parameter of a media type, from its `;` to the next one outside a quoted
+ * string: `name=value`, the value a token or a quoted string (RFC 9110 §5.6.6); a part that is not
+ * one (empty, no `=`) is skipped whole.
+ */
+const PARAMETER =
+  /;[ \t]*(?:([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]*=[ \t]*("(?:[^"\\]|\\.)*"|[^;]*))?[^;]*/y;
+
+/**
+ * The `charset` parameter among a media type's `parameters` (from its first `;`), read parameter by
+ * parameter: `xcharset=…`, or `charset=` inside another parameter's quoted value, is not it.
+ */
+function charsetParameter(parameters: string): string | undefined {
+  PARAMETER.lastIndex = 0;
+  while (PARAMETER.lastIndex < parameters.length) {
+    const parameter = PARAMETER.exec(parameters);
+    if (parameter === null) return undefined;
+    if (parameter[1]?.toLowerCase() !== 'charset') continue;
+    const value = parameter[2]!.trim();
+    if (value === '') return undefined;
+    return value.startsWith('"') ? value.slice(1, -1).replace(/\\(.)/g, '$1') : value;
+  }
+  return undefined;
+}
+
 /** The encoding a `Content-Type` names; 415 (listing what works) for anything else. */
 export function encodingOfContentType(header: string | undefined): Encoding {
   if (header === undefined || header === '') return 'octet';
@@ -72,7 +97,7 @@ export function encodingOfContentType(header: string | undefined): Encoding {
     );
   }
   if (semicolon !== -1 && (encoding === 'text' || encoding === 'json')) {
-    const charset = /charset\s*=\s*"?([^";\s]+)/i.exec(header.slice(semicolon))?.[1]?.toLowerCase();
+    const charset = charsetParameter(header.slice(semicolon))?.toLowerCase();
     if (
       charset !== undefined &&
       charset !== 'utf-8' &&
