@@ -247,6 +247,31 @@ describe('conditional writes on a fenced node', () => {
     expect([replaced![1], replaced![6]]).toEqual([text('old'), true]);
     expect([cas![1], cas![6]]).toEqual([text('old'), true]);
   });
+
+  it('conditional DELETEs see them as absent too, as the PUT conditions they share do', async () => {
+    const node = await startCliNode([]);
+    const [, , , [, , , version]] = (await batch(node, [
+      ['set', 'matched', text('old'), 0, null, null],
+      ['set', 'starred', text('old'), 0, null, null],
+      ['set', 'unless', text('old'), 0, null, null],
+      ['get', 'matched'],
+    ])) as [unknown, unknown, unknown, [number, Uint8Array, number, number]];
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    const del = (key: string, headers: Record<string, string>) =>
+      fetch(`${node.url}/v1/keys/${key}`, { method: 'DELETE', headers });
+    // The version read before the fence, as a CAS PUT holding it fails: the entry stays.
+    expect((await del('matched', { 'if-match': `"${version}"` })).status).toBe(412);
+    expect((await del('starred', { 'if-match': '*' })).status).toBe(412);
+    // Absent, as a GET answers it: the condition holds, and the delete finds no key.
+    expect((await fetch(`${node.url}/v1/keys/unless`)).status).toBe(404);
+    expect((await del('unless', { 'if-none-match': '*' })).status).toBe(404);
+    const [matched, starred] = await batch(node, [
+      ['get', 'matched'],
+      ['get', 'starred'],
+    ]);
+    expect([matched![1], matched![6]]).toEqual([text('old'), true]);
+    expect([starred![1], starred![6]]).toEqual([text('old'), true]);
+  });
 });
 
 describe('counting on a fenced node', () => {

@@ -154,7 +154,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       // RFC 9110 has a server evaluate If-Match before any method: a delete of the version read.
       const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
       if (condition !== null) {
-        const stored = replicas.peekStored(k);
+        // Decided as a PUT's conditions are: an unverified entry (a fenced node) is absent, as the
+        // GET that handed out ETags answers it — the peer that may hold a newer value decides.
+        const stored = replicas.peekEntry(k);
         const decided = decideCondition(condition, () => stored?.version);
         if (!conditionHolds(decided, stored?.version)) {
           throw preconditionFailed(decided, stored !== undefined);
