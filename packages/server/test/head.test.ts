@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
@@ -52,6 +53,7 @@ beforeAll(async () => {
   expect((await put('text', 'text/plain', 'héllo wörld')).status).toBe(204);
   expect((await put('json', 'application/json', '{"a":[1,2,3]}', '?ttl=0')).status).toBe(204);
   expect((await put('raw', 'application/octet-stream', 'x'.repeat(5000))).status).toBe(204);
+  expect((await put('large', 'application/octet-stream', 'x'.repeat(1_000_000))).status).toBe(204);
 });
 afterAll(async () => {
   await stopCliNodes();
@@ -75,4 +77,28 @@ describe('HEAD /v1/keys/:key', () => {
       expect(head).toEqual({ ...get, body: 0 });
     },
   );
+});
+
+/** The statuses of `count` requests pipelined on one connection whose answers are read as they come. */
+async function pipelined(path: string, method: string, count: number): Promise<number[]> {
+  const { hostname, port } = new URL(node.url);
+  const socket = connect(Number(port), hostname);
+  const head = `${method} ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`;
+  socket.write(head.repeat(count - 1) + head.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+  let received = '';
+  socket.setEncoding('latin1');
+  socket.on('data', (chunk: string) => (received += chunk));
+  await new Promise((resolve, reject) => {
+    socket.on('close', resolve);
+    socket.on('error', reject);
+  });
+  // HEAD answers have no body, and a refusal's JSON body holds no status line.
+  return [...received.matchAll(/^HTTP\/1\.1 (\d{3}) /gm)].map((match) => Number(match[1]));
+}
+
+describe('pipelined HEADs', () => {
+  it("hold none of the value's bytes they do not send: no 503 for a client that reads", async () => {
+    // 20 × 1 MB is five times a connection's share of the default maxInflightBodyBytes (64 MiB / 16).
+    expect(await pipelined('/v1/keys/large', 'HEAD', 20)).toEqual(Array(20).fill(200));
+  });
 });

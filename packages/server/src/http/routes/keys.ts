@@ -105,7 +105,10 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       // Set here rather than left to the adapter: hono answers HEAD with this response's headers
       // and no body, and a HEAD is asked for the length of the value it would get (RFC 9110 §9.3.2).
       headers['content-length'] = `${body.byteLength}`;
-      node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
+      // A HEAD's answer is its headers alone: holding the value's bytes for it would refuse (503)
+      // the next requests of a client that reads all it is sent.
+      if (c.req.method !== 'HEAD')
+        node.bodyBudget.holdUntilClosed(c.env?.outgoing, body.byteLength);
       return new Response(body, { status: 200, headers });
     }),
   );
