@@ -278,6 +278,16 @@ export class CacheServer {
       port: bound.port,
       url: `${tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     };
+    const { tombstoneGrace, maxHintAge } = this.#options;
+    if (tombstoneGrace <= maxHintAge) {
+      // A hint may be replayed after the tombstone of a later delete of its key is gone here and
+      // on the target: the older value it carries would then come back. Said once, not refused:
+      // a short grace is a deliberate choice in tests and single-node set-ups.
+      this.#node.logger.warn(
+        'tombstone_grace_short',
+        `--tombstone-grace (${tombstoneGrace} ms) should outlast --max-hint-age (${maxHintAge} ms): a hint replayed after a delete's tombstone expired can bring the deleted value back`,
+      );
+    }
     const memcachedPort = this.#options.memcachedPort;
     if (memcachedPort !== undefined) {
       const credentials = this.#options.memcachedCredentials;

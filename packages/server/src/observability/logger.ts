@@ -10,6 +10,7 @@ export type LogEvent =
   | 'shutdown'
   | 'sighup_ignored'
   | 'fatal'
+  | 'tombstone_grace_short'
   | 'memcached_no_auth'
   | 'memcached_exposed'
   | 'request_refused'
