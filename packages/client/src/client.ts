@@ -440,10 +440,13 @@ export class DistributedCacheClient {
       throw new TypeError('entries must be an iterable of [key, value] pairs (a Map, an array)');
     }
     for (const entry of entries) {
-      if (!Array.isArray(entry)) throw new TypeError('setMany takes [key, value] pairs');
+      // Named by place, as getMany's keys[i] are: a bad entry among thousands must be findable.
+      const at = `entries[${encoded.length}]`;
+      if (!Array.isArray(entry))
+        throw new TypeError(`setMany takes [key, value] pairs: ${at} is not one`);
       const [key, value] = entry as [unknown, unknown];
-      assertKey(key);
-      assertValue(value);
+      assertKey(key, `${at}[0] (its key)`);
+      assertValue(value, `${at}[1] (its value)`);
       encoded.push([key, this.#encode(value)]);
     }
     const call = startCall('setMany', encoded.length);

@@ -20,10 +20,10 @@ export function assertWellFormed(text: string, name: string): void {
   }
 }
 
-export function assertValue(value: unknown): void {
-  if (value === undefined) throw new TypeError('value must not be undefined (use delete)');
+export function assertValue(value: unknown, name = 'value'): void {
+  if (value === undefined) throw new TypeError(`${name} must not be undefined (use delete)`);
   if (typeof value === 'function' || typeof value === 'symbol') {
-    throw new TypeError(`value of type ${typeof value} cannot be stored`);
+    throw new TypeError(`${name} of type ${typeof value} cannot be stored`);
   }
 }
 

@@ -175,9 +175,26 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
       ]),
     ),
     TypeError,
-    /undefined/,
+    /entries\[1\]\[1\] \(its value\) must not be undefined/,
   ],
-  ['setMany: not pairs', call((c) => c.setMany(untyped(['a']))), TypeError, /\[key, value\] pairs/],
+  [
+    'setMany: an empty key',
+    call((c) =>
+      c.setMany([
+        ['a', 1],
+        ['b', 2],
+        ['', 3],
+      ]),
+    ),
+    RangeError,
+    /entries\[2\]\[0\] \(its key\) must not be empty/,
+  ],
+  [
+    'setMany: not pairs',
+    call((c) => c.setMany(untyped([['a', 1], 'b']))),
+    TypeError,
+    /\[key, value\] pairs: entries\[1\] is not one/,
+  ],
   [
     'setMany: a plain object',
     call((c) => c.setMany(untyped({ a: 1 }))),
