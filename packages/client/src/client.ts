@@ -318,10 +318,12 @@ export class DistributedCacheClient {
     assertValue(value);
     const ttl = ttlOption(options);
     const encoded = this.#encode(value);
+    // Checked before the span starts: a call refused for its options has none to end.
+    const signal = signalOption(options, SET_OPTIONS);
     const call = startCall('set', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options, SET_OPTIONS), () =>
+      this.#guarded(signal, () =>
         storeEverywhere(this.#cluster, key, encoded, ttl, this.#options.batch, call),
       ),
     );
@@ -341,10 +343,11 @@ export class DistributedCacheClient {
   async delete(key: string, options?: CallOptions): Promise<boolean> {
     this.#assertOpen();
     assertKey(key);
+    const signal = signalOption(options);
     const call = startCall('delete', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () => {
+      this.#guarded(signal, () => {
         // The usual invalidation after writing to the source: a getOrSet load running now may
         // have read it before, so it must not be stored nor joined (core's rule).
         this.#loads.invalidate(key);
@@ -361,10 +364,11 @@ export class DistributedCacheClient {
     this.#assertOpen();
     assertKey(key);
     assertTtl(ttl);
+    const signal = signalOption(options);
     const call = startCall('touch', 1);
     return traced(
       call,
-      this.#guarded(signalOption(options), () =>
+      this.#guarded(signal, () =>
         touchEverywhere(this.#cluster, key, ttl, this.#options.batch, call),
       ),
     );
@@ -378,10 +382,11 @@ export class DistributedCacheClient {
    */
   async flush(options?: CallOptions): Promise<void> {
     this.#assertOpen();
+    const signal = signalOption(options);
     const call = startCall('flush', 0);
     return traced(
       call,
-      this.#guarded(signalOption(options), () => {
+      this.#guarded(signal, () => {
         this.#loads.invalidateAll();
         return flushEveryNode(this.#cluster, this.#options.batch, call);
       }),
@@ -470,10 +475,11 @@ export class DistributedCacheClient {
   async deleteMany(keys: Iterable<string>, options?: CallOptions): Promise<number> {
     this.#assertOpen();
     const unique = new Set(keysOf(keys));
+    const signal = signalOption(options);
     const call = startCall('deleteMany', unique.size);
     const deleted = await traced(
       call,
-      this.#guarded(signalOption(options), () => {
+      this.#guarded(signal, () => {
         for (const key of unique) this.#loads.invalidate(key);
         return Promise.all(
           [...unique].map((key) =>
@@ -565,11 +571,12 @@ export class DistributedCacheClient {
   /** Every node's stats (or its error), cluster totals and up/down counts. */
   async getStats(options?: CallOptions): Promise<ClusterStats> {
     this.#assertOpen();
+    const signal = signalOption(options);
     const call = startCall('getStats', 0);
     if (call !== undefined) call.nodesTried = this.#cluster.nodes.length;
     const stats = await traced(
       call,
-      this.#guarded(signalOption(options), () => clusterStats(this.#cluster)),
+      this.#guarded(signal, () => clusterStats(this.#cluster)),
     );
     if (this.#discovery !== undefined) stats.discovery = this.#discovery.stats;
     return stats;

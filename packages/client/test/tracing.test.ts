@@ -10,7 +10,7 @@ import {
   InMemorySpanExporter,
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import type { ReadableSpan, Span, SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from '../../server/test/cli-node.js';
 import type { CliNode } from '../../server/test/cli-node.js';
@@ -20,8 +20,16 @@ import { encodeValue } from '../src/codec.js';
 import { rawBatch } from './raw-node.js';
 
 const spans = new InMemorySpanExporter();
+/** Names of the spans started: one never ended is never exported, so only this shows it. */
+const started: string[] = [];
+const startedSpans: SpanProcessor = {
+  onStart: (span: Span) => void started.push(span.name),
+  onEnd: () => undefined,
+  forceFlush: () => Promise.resolve(),
+  shutdown: () => Promise.resolve(),
+};
 const provider = (): BasicTracerProvider =>
-  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans), startedSpans] });
 
 let nodes: CliNode[] = [];
 let client: DistributedCacheClient | undefined;
@@ -44,6 +52,7 @@ beforeEach(async () => {
     { replicas: 2, timeout: 10_000 },
   );
   spans.reset();
+  started.length = 0;
 });
 
 afterEach(async () => {
@@ -69,6 +78,20 @@ function nodeAt(url: string): CliNode {
 }
 
 describe('client spans: one per public call, with what the call did', () => {
+  it('a call refused for an unknown option starts no span (it would never end)', async () => {
+    const bad = { expires: 5 } as never;
+    const refused = [
+      client!.set('k', 1, bad),
+      client!.delete('k', bad),
+      client!.touch('k', 1000, bad),
+      client!.flush(bad),
+      client!.deleteMany(['k'], bad),
+      client!.getStats(bad),
+    ];
+    for (const call of refused) await expect(call).rejects.toThrow(TypeError);
+    expect(started).toEqual([]);
+  });
+
   it('a get that hits on the primary, a child of the caller’s span', async () => {
     await client!.set('user:1', { name: 'Ada' });
     const tracer = trace.getTracer('test');
