@@ -77,6 +77,21 @@ describe('HEAD /v1/keys/:key', () => {
       expect(head).toEqual({ ...get, body: 0 });
     },
   );
+
+  it.each([
+    ['a missing key (404)', '/v1/keys/missing', {}],
+    ['a type it cannot convert to (406)', '/v1/keys/raw', { accept: 'application/json' }],
+    ['an ETag that does not match (412)', '/v1/keys/text', { 'if-match': '"nope"' }],
+  ])(
+    'answers %s with the header fields of its GET error too',
+    async (_, path, headers: Record<string, string>) => {
+      const get = await send(`${node.url}${path}`, 'GET', headers);
+      const head = await send(`${node.url}${path}`, 'HEAD', headers);
+      expect(get.status).toBeGreaterThanOrEqual(400);
+      expect(get.headers['content-length']).toBe(`${get.body}`);
+      expect(head).toEqual({ ...get, body: 0 });
+    },
+  );
 });
 
 /** The statuses of `count` requests pipelined on one connection whose answers are read as they come. */

@@ -12,9 +12,16 @@ export function errorResponse(
   message: string,
   headers?: Readonly<Record<string, string>>,
 ): Response {
-  return new Response(errorJson(code, message), {
+  const body = errorJson(code, message);
+  // Set here, not left to the adapter: a HEAD's answer gets GET's header fields without the body
+  // (RFC 9110 §9.3.2), and the adapter counts only a body it sends.
+  return new Response(body, {
     status,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      'content-length': `${Buffer.byteLength(body)}`,
+      ...headers,
+    },
   });
 }
 
@@ -43,12 +50,14 @@ export function writeErrorJson(
 export const KEY_NOT_FOUND = JSON.stringify({
   error: { code: 'not_found', message: 'no such key' },
 } satisfies ErrorBody);
+const KEY_NOT_FOUND_LENGTH = `${Buffer.byteLength(KEY_NOT_FOUND)}`;
 
 /** The 404 of a cache miss, built from a constant string: misses are a hot path too. */
 export function keyNotFound(): Response {
   return new Response(KEY_NOT_FOUND, {
     status: 404,
-    headers: { 'content-type': 'application/json' },
+    // As errorResponse's: a HEAD of a missing key gets its GET's Content-Length.
+    headers: { 'content-type': 'application/json', 'content-length': KEY_NOT_FOUND_LENGTH },
   });
 }
 
