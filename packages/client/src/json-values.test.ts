@@ -70,6 +70,16 @@ describe("valueEncoding 'json'", () => {
     ['undefined in an array', [1, undefined], /undefined in an array \(JSON writes null\)/],
     ['a function in an object', { f: () => 1 }, /cannot store a function \(at key "f"\)/],
     ['a symbol in an object', { s: Symbol('s') }, /cannot store a symbol/],
+    [
+      'an object with a toJSON method',
+      { id: 1, toJSON: () => 'replaced' },
+      /cannot store an object with a toJSON method/,
+    ],
+    [
+      'a nested one',
+      { user: { toJSON: () => ({}) } },
+      /cannot store an object with a toJSON method \(at key "user"\)/,
+    ],
   ])('refuses %s with a TypeError that says why', (_name, value, message) => {
     expect(() => encodeJsonValue(value)).toThrow(TypeError);
     expect(() => encodeJsonValue(value)).toThrow(message);

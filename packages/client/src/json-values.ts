@@ -40,6 +40,13 @@ function refuseWhatJsonChanges(this: unknown, key: string, value: unknown): unkn
   return value;
 }
 
+/** Not a plain object or array: refused by its class's name (a Date's toJSON is its own). */
+function isClassInstance(value: object): boolean {
+  if (Array.isArray(value)) return false;
+  const prototype: unknown = Object.getPrototypeOf(value);
+  return prototype !== Object.prototype && prototype !== null;
+}
+
 function changedByJson(value: unknown): string | undefined {
   switch (typeof value) {
     case 'string':
@@ -51,7 +58,12 @@ function changedByJson(value: unknown): string | undefined {
       // Dropped from an object, as JSON.stringify does everywhere; an array would hold null.
       return undefined;
     case 'object': {
-      if (value === null || Array.isArray(value)) return undefined;
+      if (value === null) return undefined;
+      // JSON.stringify writes what toJSON returns, never the object's own fields.
+      if (typeof (value as { toJSON?: unknown }).toJSON === 'function' && !isClassInstance(value)) {
+        return 'an object with a toJSON method';
+      }
+      if (Array.isArray(value)) return undefined;
       const prototype: unknown = Object.getPrototypeOf(value);
       if (prototype === Object.prototype || prototype === null) return undefined;
       return `a ${(value as object).constructor?.name ?? 'class instance'}`;
