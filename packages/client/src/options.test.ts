@@ -303,6 +303,16 @@ describe('resolveOptions', () => {
       /"transition.maxWindowMs" must be an integer from 0 to 2147483647, got -1/,
     ],
     [
+      'transition.maxWindowMs shorter than DNS discovery takes to converge',
+      'dns://dcache.local:8080',
+      {
+        discovery: { intervalMs: 1000, timeoutMs: 500 },
+        transition: { maxWindowMs: 3999 },
+      },
+      RangeError,
+      /"transition.maxWindowMs" must be 0 \(no windows\) or at least 4000 with this discovery .*got 3999/,
+    ],
+    [
       'transition.quietMs 0',
       NODES,
       { transition: { quietMs: 0 } },

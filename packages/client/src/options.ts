@@ -1,5 +1,6 @@
 import { DEFAULT_VNODES, MAX_POINTS_PER_NODE } from '@dcache/ring';
 import { isIP } from 'node:net';
+import { convergenceMs } from './discovery.js';
 import type { ResolvedDiscovery } from './discovery.js';
 import { parseDiscoveryUrl } from './discovery-url.js';
 import type { ClientHooks } from './hooks.js';
@@ -386,10 +387,13 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     throw new TypeError(`option "keyPrefix" must be a string, got ${typeof options.keyPrefix}`);
   }
   if (options.keyPrefix !== undefined) assertWellFormed(options.keyPrefix, 'option "keyPrefix"');
+  const discovery = target && { target, ...discoveryOption(options.discovery) };
+  const transition = transitionOption(options.transition);
+  if (discovery !== undefined) assertWindowOutlastsConvergence(transition, discovery);
 
   return {
     nodes: resolved,
-    discovery: target && { target, ...discoveryOption(options.discovery) },
+    discovery,
     replicas: integerOption('replicas', options.replicas, 2, 1),
     writeConsistency: consistency,
     timeout: integerOption('timeout', options.timeout, 1000, 1, MAX_TIMER_MS),
@@ -416,9 +420,25 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     onBackgroundError: hookOption('onBackgroundError', options.onBackgroundError),
     onMembershipChange: hookOption('onMembershipChange', options.onMembershipChange),
     onDiscoveryError: hookOption('onDiscoveryError', options.onDiscoveryError),
-    transition: transitionOption(options.transition),
+    transition,
     onTransition: hookOption('onTransition', options.onTransition),
   };
+}
+
+/**
+ * With DNS discovery, a window must stay open until every client following the same records has
+ * changed its ring (`convergenceMs`): one closed before lets a client that has changed read, from
+ * the new owner, what a client still on the old ring overwrote at the old one.
+ */
+function assertWindowOutlastsConvergence(
+  transition: ResolvedTransition,
+  discovery: Pick<ResolvedDiscovery, 'intervalMs' | 'timeoutMs'>,
+): void {
+  const floor = convergenceMs(discovery);
+  if (transition.maxWindowMs === 0 || transition.maxWindowMs >= floor) return;
+  throw new RangeError(
+    `option "transition.maxWindowMs" must be 0 (no windows) or at least ${floor} with this discovery (its intervalMs + 6 × timeoutMs, when every client following the same DNS records has changed its ring), got ${transition.maxWindowMs}`,
+  );
 }
 
 const TRANSITION_FIELDS: ReadonlySet<string> = new Set(['maxWindowMs', 'quietMs']);
