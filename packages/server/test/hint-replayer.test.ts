@@ -92,6 +92,21 @@ describe('HintReplayer: a stand-in copy after delivery', () => {
   });
 });
 
+describe('HintReplayer: a value this node holds unverified', () => {
+  it('is not handed over as a copy: the target is fenced instead', async () => {
+    const { replicas, hints, replayer } = standIn();
+    replicas.copy('k', { bytes: bytes('v'), flags: 0 }, 0, S);
+    hints.add(A, 'k', true, S);
+    // A stall or a fence request since: what this node holds may have been replaced elsewhere.
+    replicas.fence();
+    const calls = targets(new Set([A]));
+    await replayer.tick();
+    const sent = calls.filter(([, path]) => path !== '/healthz');
+    expect(sent.map(([, path]) => path)).toEqual(['/v1/fence']);
+    expect(hints.stats).toMatchObject({ hintsPending: 0 });
+  });
+});
+
 describe('HintReplayer: a copy the target refuses', () => {
   it('does not hold back the keys hinted after it', async () => {
     const { replicas, hints, replayer } = standIn();

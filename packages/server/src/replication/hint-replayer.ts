@@ -160,12 +160,19 @@ export class HintReplayer {
     }
   }
 
-  /** What this node holds for `key`, as the op that hands it over; undefined when nothing. */
+  /**
+   * What this node holds for `key`, as the op that hands it over; undefined when nothing it can
+   * vouch for: a value held unverified (the node was fenced since: a stall, a fence request) may
+   * have been overwritten or deleted meanwhile, and the target would take the copy as verified.
+   * The target is fenced instead. A tombstone goes as it is: older than a write, it loses to it.
+   */
   #opFor(key: string): unknown[] | undefined {
-    const entry = this.#options.replicas.peekRaw(key);
+    const { replicas } = this.#options;
+    const entry = replicas.peekRaw(key);
     if (entry === undefined) return undefined;
     const { value } = entry;
     if (value.tombstone) return ['bury', key, stampOf(value), 'hint'];
+    if (!replicas.isVerified(entry)) return undefined;
     return ['copy', key, value.bytes, value.flags, entry.ttl ?? 0, stampOf(value), 'hint'];
   }
 
