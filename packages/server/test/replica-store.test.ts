@@ -217,6 +217,8 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     const added = store.write('old-delete', value('loaded'), undefined, 'add', S + 30, S + 10)!;
     expect(added.stamp).toBe(S + 30);
     expect(text(store, 'old-delete')).toBe('loaded');
+    // Nothing held: stored.
+    expect(store.write('fresh', value('loaded'), undefined, 'add', S + 30, S + 10)).toBeDefined();
     // A value the node cannot vouch for counts too: a write made during the load it may be.
     store.write('unverified', value('written meanwhile'), undefined, null, S + 20);
     store.fence();
@@ -224,8 +226,13 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     expect(text(store, 'unverified')).toBe('written meanwhile');
     // Without `since`, add sees the unverified entry as absent, as before.
     expect(store.write('unverified', value('x'), undefined, 'add', S + 31)).toBeDefined();
-    // Nothing held: stored.
-    expect(store.write('fresh', value('loaded'), undefined, 'add', S + 30, S + 10)).toBeDefined();
+    // Nor, once fenced, can it vouch that nothing of a key it does not hold was deleted before the
+    // fence: an add whose read came before it is refused, one whose read came after is stored.
+    expect(store.write('other', value('loaded'), undefined, 'add', S + 40, S + 10)).toBeUndefined();
+    const afterFence = store.vouchingFloor();
+    expect(
+      store.write('other', value('loaded'), undefined, 'add', afterFence + 2, afterFence + 1),
+    ).toBeDefined();
   });
 
   it('an add with `since` is refused once the node was flushed after it', () => {
@@ -485,6 +492,16 @@ describe('ReplicaStore flush stamp', () => {
     expect(store.vouchingFloor()).toBe(stampAt(wall - GRACE));
     store.clear();
     expect(store.vouchingFloor()).toBe(store.flushStamp);
+  });
+
+  it('covers a fence: a node fenced may have missed deletes from before it', () => {
+    const store = newStore();
+    store.write('held', value('v'), undefined, null, S + 1);
+    const before = store.vouchingFloor();
+    store.fence();
+    // At or above every stamp seen before the fence, the write held here included.
+    expect(store.vouchingFloor()).toBeGreaterThan(before);
+    expect(store.vouchingFloor()).toBeGreaterThanOrEqual(S + 1);
   });
 });
 

@@ -119,6 +119,8 @@ export class ReplicaStore {
   /** Stamp of this store's start: an empty start knows nothing older (§4's vouching floor). */
   readonly startStamp: number;
   #fenceVersion = 0;
+  /** Stamp of the latest fence: a node fenced may have missed deletes from before it. */
+  #fenceStamp = 0;
   #flushStamp = 0;
   /** Reads the core counted as hits that the plain view answered as misses. */
   #hiddenHits = 0;
@@ -195,6 +197,7 @@ export class ReplicaStore {
   /** Marks every entry held now unverified (O(1)): a restore, a stall, `POST /v1/fence`. */
   fence(): void {
     this.#fenceVersion = this.#live.lastVersion;
+    this.#fenceStamp = this.clock.tick();
     this.#stats.fences++;
   }
 
@@ -232,7 +235,8 @@ export class ReplicaStore {
   /**
    * The highest stamp at or below which a delete may have happened here without this node holding
    * its tombstone now: its flush, a tombstone evicted before its grace, its start (it held nothing
-   * before), and tombstones past their grace.
+   * before), its latest fence (it may have missed writes and deletes before it: a stall, a fence
+   * request), and tombstones past their grace.
    */
   #deleteFloor(): number {
     this.flush.settle();
@@ -240,6 +244,7 @@ export class ReplicaStore {
       this.#stats.tombstoneFloor,
       this.#flushStamp,
       this.startStamp,
+      this.#fenceStamp,
       stampAt(this.#wall() - this.#grace),
     );
   }
