@@ -115,6 +115,29 @@ describe('FailureDetector', () => {
     expect(detector.up).toBe(false);
   });
 
+  it('a probe from an earlier outage, answering after the node went down again, starts no second probe chain', async () => {
+    const { due, schedule } = manualSchedule();
+    const answers: ((ok: boolean) => void)[] = [];
+    const detector = new FailureDetector({
+      threshold: 1,
+      probeInterval: 10,
+      probe: () => new Promise<boolean>((resolve) => answers.push(resolve)),
+      schedule,
+    });
+    detector.recordFailure(FAILED);
+    due.shift()!.run();
+    // Back (a request answered) and down again while that first probe is still out.
+    detector.recordSuccess();
+    detector.recordFailure(FAILED);
+    expect(due).toHaveLength(1);
+    answers[0]!(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    // One probe scheduled, not two: each chain would repeat forever, and close() cancels one.
+    expect(due.filter((entry) => !entry.cancelled)).toHaveLength(1);
+    detector.close();
+    expect(due.filter((entry) => !entry.cancelled)).toHaveLength(0);
+  });
+
   it('the default timer does not keep the process alive', () => {
     const detector = new FailureDetector({
       threshold: 1,

@@ -32,6 +32,12 @@ export class FailureDetector {
   #consecutiveFailures = 0;
   #up = true;
   #cancelProbe: (() => void) | undefined;
+  /**
+   * Counts the times the node was marked down: a probe still out when the node came back and went
+   * down again belongs to an outage that ended, and must not start a second chain of probes
+   * beside the new outage's (close() would cancel only one).
+   */
+  #outages = 0;
   #closed = false;
 
   constructor(options: FailureDetectorOptions) {
@@ -56,6 +62,7 @@ export class FailureDetector {
     this.#consecutiveFailures++;
     if (this.#up && this.#consecutiveFailures >= this.#options.threshold) {
       this.#up = false;
+      this.#outages++;
       this.#scheduleProbe();
       this.#options.onDown?.(error);
     }
@@ -77,10 +84,11 @@ export class FailureDetector {
 
   #scheduleProbe(): void {
     if (this.#closed) return;
+    const outage = this.#outages;
     this.#cancelProbe = this.#schedule(() => {
       this.#cancelProbe = undefined;
       void this.#options.probe().then((ok) => {
-        if (this.#closed || this.#up) return;
+        if (this.#closed || this.#up || outage !== this.#outages) return;
         if (ok) this.#markUp();
         else this.#scheduleProbe();
       });
