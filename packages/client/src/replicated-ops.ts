@@ -286,18 +286,30 @@ export async function incrEverywhere(
   // Unseeded first: a counter the new owners lack may still be counting on a previous owner,
   // and creating it afresh would reset it.
   let runs = 0;
+  // The replicas whose incr of an earlier round failed: it may have counted there (an answer lost
+  // with its connection, a paused node), so a later round leaves them out and they get a hint.
+  const unsure = new Set<NodeClient>();
   const counted = await inWindow(
     cluster,
     key,
     queued,
     trace,
     () =>
-      incrOnReplicas(cluster, key, delta, runs++ === 0 ? UNSEEDED : seed, queued, trace, signal),
+      incrOnReplicas(
+        cluster,
+        key,
+        delta,
+        runs++ === 0 ? UNSEEDED : seed,
+        queued,
+        trace,
+        signal,
+        unsure,
+      ),
     (value) => value !== undefined,
   );
   // Nowhere before either: created from the seed, as outside a window.
   if (counted !== undefined || seed.initial === null || runs > 1) return counted;
-  return incrOnReplicas(cluster, key, delta, seed, queued, trace, signal);
+  return incrOnReplicas(cluster, key, delta, seed, queued, trace, signal, unsure);
 }
 
 const UNSEEDED = { initial: null, ttl: null } as const;
@@ -310,10 +322,16 @@ async function incrOnReplicas(
   queued: boolean,
   trace?: CallTrace,
   signal?: AbortSignal,
+  /** Replicas an earlier round of the call failed on (read and added to): not asked again. */
+  unsure?: Set<NodeClient>,
 ): Promise<number | undefined> {
   // A later round of the call (a transition window's) after the caller gave up: not sent.
   signal?.throwIfAborted();
-  const target = replicasOf(cluster, key);
+  const ring = replicasOf(cluster, key);
+  const target =
+    unsure === undefined || unsure.size === 0
+      ? ring
+      : { natural: ring.natural, live: ring.live.filter((node) => !unsure.has(node)) };
   const nodes = target.live;
   const stored = cluster.storedKey(key);
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
@@ -328,6 +346,12 @@ async function incrOnReplicas(
     trace,
   );
   const counted = firstCount(nodes, outcome);
+  if (unsure !== undefined && counted === undefined) {
+    // COUNT waits for every replica asked: those without an answer failed.
+    for (const node of cluster.members(nodes)) {
+      if (!outcome.results.some((entry) => entry.node === node)) unsure.add(node);
+    }
+  }
   if (counted !== undefined) {
     await copyToRefusers(cluster, key, counted.node, target.natural, outcome, queued);
     return counted.value;
