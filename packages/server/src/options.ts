@@ -29,7 +29,10 @@ export interface ServerOptions extends ReplicationOptions {
   maxBatchOps?: number;
   /** Largest `POST /v1/batch` body, in bytes. @default "16mb" */
   maxBatchBytes?: number | string;
-  /** When set, every route but `/healthz` requires `Authorization: Bearer <token>`; no whitespace. @default none */
+  /**
+   * When set, every route but `/healthz` requires `Authorization: Bearer <token>`; no whitespace,
+   * control characters or characters past U+00FF. @default none
+   */
   token?: string;
   /** Names this node in `/v1/stats`, `/metrics` and the CLI's listening line. @default a random `node-xxxxxx` */
   nodeId?: string;
@@ -283,6 +286,14 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
   if (token !== undefined && /\s/.test(token)) {
     throw new RangeError(
       'token must not contain whitespace (it could never match a Bearer header)',
+    );
+  }
+  // Node reads a header's bytes as latin1: a control character or one past U+00FF arrives as
+  // something else (curl sends UTF-8 bytes), so such a token too would lock every client out
+  // (@dcache/client refuses it for the same reason).
+  if (token !== undefined && /[^\x21-\x7e\x80-\xff]/.test(token)) {
+    throw new RangeError(
+      'token must be text an HTTP header can carry: no control character, none past U+00FF (it could never match a Bearer header)',
     );
   }
   const nodeId = options.nodeId ?? `node-${randomBytes(3).toString('hex')}`;
