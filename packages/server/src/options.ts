@@ -203,6 +203,15 @@ function tlsPair(tls: { cert: unknown; key: unknown }): {
   cert: string | Buffer;
   key: string | Buffer;
 } {
+  // Only these two reach the server: another field dropped silently (`requestCert` and `ca` for
+  // mutual TLS, `minVersion`) would leave the node less strict than its operator asked.
+  for (const field of Object.keys(tls)) {
+    if (field !== 'cert' && field !== 'key') {
+      throw new TypeError(
+        `unknown option "tls.${field}" (tls takes cert and key only; the node asks for no client certificate)`,
+      );
+    }
+  }
   const pair = { cert: pem('tls.cert', tls.cert), key: pem('tls.key', tls.key) };
   try {
     createSecureContext(pair);

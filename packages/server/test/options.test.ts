@@ -1,7 +1,11 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { formatSize, parseSize, resolveOptions } from '../src/index.js';
 import { parseCli } from '../src/cli-args.js';
 import { isUsageError } from '../src/index.js';
+import { makeSelfSignedPair } from './self-signed.js';
 
 describe('parseSize', () => {
   it.each<[number | string, number]>([
@@ -82,6 +86,28 @@ describe('resolveOptions', () => {
     ['address', { host: '0.0.0.0' }, /unknown option "host"/],
   ])('refuses a bad %s, naming it', (_name, options, pattern) => {
     expect(() => resolveOptions(options as never)).toThrow(pattern);
+  });
+});
+
+describe('resolveOptions tls', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dcache-tls-options-'));
+  const { certFile, keyFile } = makeSelfSignedPair(dir);
+  const cert = readFileSync(certFile);
+  const key = readFileSync(keyFile);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('takes a certificate and its key', () => {
+    expect(resolveOptions({ tls: { cert, key } }).tls).toEqual({ cert, key });
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['requestCert', { requestCert: true, ca: cert }],
+    ['minVersion', { minVersion: 'TLSv1.3' }],
+    ['passphrase', { passphrase: 'x' }],
+  ])('refuses a field it would drop (%s) rather than serve less strictly', (field, extra) => {
+    expect(() => resolveOptions({ tls: { cert, key, ...extra } as never })).toThrow(
+      new RegExp(`unknown option "tls\\.${field}"`),
+    );
   });
 });
 
