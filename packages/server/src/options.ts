@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import { connectionsFitting, defaultMaxConnections, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
+import { tlsPair } from './tls-pair.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
 import { replicationOptions } from './replication/replication-options.js';
 import type { ReplicationOptions, ReplicationResolved } from './replication/replication-options.js';
@@ -193,37 +193,6 @@ function port(name: string, value: unknown): number {
   return value;
 }
 
-function pem(name: string, value: unknown): string | Buffer {
-  if ((typeof value === 'string' || Buffer.isBuffer(value)) && value.length > 0) return value;
-  throw new TypeError(`${name} must be a non-empty PEM string or Buffer`);
-}
-
-/** Checked now, so a bad pair is an option error (CLI exit 2), not a failure to listen later. */
-function tlsPair(tls: { cert: unknown; key: unknown }): {
-  cert: string | Buffer;
-  key: string | Buffer;
-} {
-  // Only these two reach the server: another field dropped silently (`requestCert` and `ca` for
-  // mutual TLS, `minVersion`) would leave the node less strict than its operator asked.
-  for (const field of Object.keys(tls)) {
-    if (field !== 'cert' && field !== 'key') {
-      throw new TypeError(
-        `unknown option "tls.${field}" (tls takes cert and key only; the node asks for no client certificate)`,
-      );
-    }
-  }
-  const pair = { cert: pem('tls.cert', tls.cert), key: pem('tls.key', tls.key) };
-  try {
-    createSecureContext(pair);
-  } catch (error) {
-    throw new RangeError(
-      `tls.cert and tls.key must be a PEM certificate and its private key: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  return pair;
-}
-
 /** Every option of the node: the compiler holds this to ServerOptions, both ways. */
 const OPTION_NAMES = {
   maxMemory: true,
@@ -323,9 +292,6 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       `logFormat must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(logFormat)}`,
     );
   }
-  if (options.tls !== undefined && (typeof options.tls !== 'object' || options.tls === null)) {
-    throw new TypeError('tls must be an object { cert, key }');
-  }
   const snapshotFile = options.snapshotFile;
   if (
     snapshotFile !== undefined &&
@@ -351,7 +317,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     maxBatchBytes,
     token,
     nodeId,
-    tls: options.tls && tlsPair(options.tls),
+    tls: options.tls === undefined ? undefined : tlsPair(options.tls),
     logLevel,
     logFormat,
     closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),

@@ -2,6 +2,7 @@ import { createSecureContext } from 'node:tls';
 import type { SecureContext } from 'node:tls';
 import { defaultMaxConnections } from '../fd-limit.js';
 import { MemcachedCredentials } from './auth-file.js';
+import { tlsPair } from '../tls-pair.js';
 import type { MemcachedCache } from './store.js';
 
 /** The memcached release whose text and meta protocols this port follows (checked against it). */
@@ -137,14 +138,7 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
   }
   let secureContext: SecureContext | undefined;
   if (options.tls !== undefined) {
-    try {
-      secureContext = createSecureContext({ cert: options.tls.cert, key: options.tls.key });
-    } catch (error) {
-      throw new TypeError(
-        `memcached listener: tls must be a PEM certificate and its key: ${(error as Error).message}`,
-        { cause: error },
-      );
-    }
+    secureContext = createSecureContext(tlsPair(options.tls, 'memcached listener: '));
   }
   const now = options.now ?? Date.now;
   if (typeof now !== 'function') throw new TypeError('memcached listener: now must be a function');

@@ -121,6 +121,28 @@ describe('TLS on the memcached port (--memcached-tls, memcached -Z)', () => {
   });
 });
 
+describe("the listener's tls option", () => {
+  // Accepted, each of these made a port whose every handshake failed, or one that asked for no
+  // client certificate although `requestCert` was set: refused at construction instead.
+  test.each<[string, () => Record<string, unknown>, RegExp]>([
+    ['no certificate or key', () => ({}), /memcached listener: tls\.cert must be a non-empty/],
+    ['empty PEM text', () => ({ cert: '', key: '' }), /memcached listener: tls\.cert must be/],
+    [
+      'a field it would drop',
+      () => ({
+        cert: readFileSync(certFile),
+        key: readFileSync(keyFile),
+        requestCert: true,
+        ca: readFileSync(certFile),
+      }),
+      /memcached listener: unknown option "tls\.requestCert"/,
+    ],
+  ])('refuses %s', (_what, tls, pattern) => {
+    const cache = new LruCache<StoredValue>({ maxMemory: 1024 * 1024 });
+    expect(() => createMemcachedListener({ cache, tls: tls() as never })).toThrow(pattern);
+  });
+});
+
 describe('TLS handshakes that never finish', () => {
   test('are cut off after tlsHandshakeTimeoutMs, freeing the slot', async () => {
     const cache = new LruCache<StoredValue>({ maxMemory: 1024 * 1024 });
