@@ -436,11 +436,14 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
   if (tlsCert !== undefined) {
     options.tls = { cert: tlsCert as Buffer, key: tlsKey as Buffer };
     sourceOf.set('tls', sourceOf.get('tlsCert')!);
+    // A message about the key alone (an empty key file) names the key's flag, not the cert's.
+    sourceOf.set('tls.cert', sourceOf.get('tlsCert')!);
+    sourceOf.set('tls.key', sourceOf.get('tlsKey')!);
   }
   try {
     resolveOptions(options); // surface the server's own checks now, named by flag
   } catch (error) {
-    const option = /^\w+/.exec((error as Error).message)?.[0] ?? '';
+    const option = /^\w+(?:\.\w+)?/.exec((error as Error).message)?.[0] ?? '';
     const source = sourceOf.get(option) ?? 'options';
     throw new UsageError(source, `${source}: ${(error as Error).message}`, { cause: error });
   }

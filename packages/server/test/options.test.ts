@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -98,6 +98,25 @@ describe('resolveOptions tls', () => {
 
   it('takes a certificate and its key', () => {
     expect(resolveOptions({ tls: { cert, key } }).tls).toEqual({ cert, key });
+  });
+
+  it('names --tls-key for an empty key file, --tls-cert for an empty certificate file', () => {
+    const empty = join(dir, 'empty.pem');
+    writeFileSync(empty, '');
+    const flagOf = (args: string[]): string | undefined => {
+      try {
+        parseCli(args, {});
+      } catch (error) {
+        if (isUsageError(error)) return `${error.flag} | ${error.message}`;
+      }
+      return undefined;
+    };
+    expect(flagOf(['--tls-cert', certFile, '--tls-key', empty])).toMatch(
+      /^--tls-key \| --tls-key: tls\.key must be a non-empty/,
+    );
+    expect(flagOf(['--tls-cert', empty, '--tls-key', keyFile])).toMatch(
+      /^--tls-cert \| --tls-cert: tls\.cert must be a non-empty/,
+    );
   });
 
   it.each<[string, Record<string, unknown>]>([
