@@ -9,6 +9,38 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+type HoldingProxy = Awaited<ReturnType<typeof startHoldingProxy>>;
+interface HeldNode {
+  /** The node behind the proxy: it answers only when the proxy releases. */
+  held: TestNode;
+  proxy: HoldingProxy;
+  client: DistributedCacheClient;
+}
+
+/**
+ * A test node behind a holding proxy and a client of it; with `other`, a second node the client
+ * lists before or after it. Every one is cleaned up after the test.
+ */
+async function withHeldNode(): Promise<HeldNode>;
+async function withHeldNode(other: 'before' | 'after'): Promise<HeldNode & { other: TestNode }>;
+async function withHeldNode(other?: 'before' | 'after'): Promise<HeldNode & { other?: TestNode }> {
+  const held = await TestNode.start();
+  cleanups.push(() => held.kill());
+  const proxy = await startHoldingProxy(held.url);
+  cleanups.push(proxy.close);
+  const second = other === undefined ? undefined : await TestNode.start();
+  if (second !== undefined) cleanups.push(() => second.kill());
+  const urls =
+    second === undefined
+      ? [proxy.url]
+      : other === 'before'
+        ? [second.url, proxy.url]
+        : [proxy.url, second.url];
+  const client = new DistributedCacheClient(urls);
+  cleanups.push(() => client.close());
+  return second === undefined ? { held, proxy, client } : { held, other: second, proxy, client };
+}
+
 /** Every call that takes `{ signal }`, issued with `options`. */
 function everyCall(client: DistributedCacheClient, options: CallOptions) {
   return {
@@ -90,12 +122,7 @@ describe('a call given an AbortSignal', () => {
   });
 
   it('aborted while its write is on the wire: the caller is told at once, the write still lands', async () => {
-    const node = await TestNode.start();
-    cleanups.push(() => node.kill());
-    const proxy = await startHoldingProxy(node.url);
-    cleanups.push(proxy.close);
-    const client = new DistributedCacheClient([proxy.url]);
-    cleanups.push(() => client.close());
+    const { held: node, proxy, client } = await withHeldNode();
     const controller = new AbortController();
 
     const setting = client.set('k', 'v', { signal: controller.signal });
@@ -109,12 +136,7 @@ describe('a call given an AbortSignal', () => {
   });
 
   it('a getOrSet aborted while its read is out starts no load and stores nothing', async () => {
-    const node = await TestNode.start();
-    cleanups.push(() => node.kill());
-    const proxy = await startHoldingProxy(node.url);
-    cleanups.push(proxy.close);
-    const client = new DistributedCacheClient([proxy.url]);
-    cleanups.push(() => client.close());
+    const { held: node, proxy, client } = await withHeldNode();
     const controller = new AbortController();
     let loads = 0;
     const loading = client.getOrSet(
@@ -137,16 +159,7 @@ describe('a call given an AbortSignal', () => {
   });
 
   it('an add aborted during its check on the replicas stores nothing afterwards', async () => {
-    const a = await TestNode.start();
-    const b = await TestNode.start();
-    cleanups.push(
-      () => a.kill(),
-      () => b.kill(),
-    );
-    const proxy = await startHoldingProxy(b.url);
-    cleanups.push(proxy.close);
-    const client = new DistributedCacheClient([a.url, proxy.url]);
-    cleanups.push(() => client.close());
+    const { other: a, held: b, proxy, client } = await withHeldNode('before');
     const key = keyWithPrimary(client, a.url);
     const controller = new AbortController();
 
@@ -164,12 +177,7 @@ describe('a call given an AbortSignal', () => {
   });
 
   it('an incr with initial aborted during its first round creates no counter afterwards', async () => {
-    const node = await TestNode.start();
-    cleanups.push(() => node.kill());
-    const proxy = await startHoldingProxy(node.url);
-    cleanups.push(proxy.close);
-    const client = new DistributedCacheClient([proxy.url]);
-    cleanups.push(() => client.close());
+    const { held: node, proxy, client } = await withHeldNode();
     const controller = new AbortController();
 
     const counting = client.incr('hits', 1, { initial: 1, signal: controller.signal });
@@ -184,16 +192,7 @@ describe('a call given an AbortSignal', () => {
   });
 
   it('a get aborted while its primary is asked does not fail over afterwards', async () => {
-    const a = await TestNode.start();
-    const b = await TestNode.start();
-    cleanups.push(
-      () => a.kill(),
-      () => b.kill(),
-    );
-    const proxy = await startHoldingProxy(a.url);
-    cleanups.push(proxy.close);
-    const client = new DistributedCacheClient([proxy.url, b.url]);
-    cleanups.push(() => client.close());
+    const { other: b, proxy, client } = await withHeldNode('after');
     const key = keyWithPrimary(client, proxy.url);
     const before = await b.batchRequests();
     const controller = new AbortController();
