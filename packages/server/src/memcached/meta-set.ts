@@ -148,7 +148,13 @@ export function completeMetaStore(
     }
   }
   outcome ??= performStore(session, { ...pending, bytes });
-  if (outcome === 'STORED') store.markKeyForm(pending.key, pending.binaryKey ? 'base64' : 'raw');
+  if (outcome === 'STORED') {
+    // An append/prepend is a new item memcached allocates without the request's binary-key flag,
+    // so it echoes a `b` key raw from then on (where that is safe; see markKeyForm).
+    const joined = pending.mode === 'append' || pending.mode === 'prepend';
+    const form = !pending.binaryKey ? 'raw' : joined ? 'raw-if-safe' : 'base64';
+    store.markKeyForm(pending.key, form);
+  }
   if (outcome === 'TOO_LARGE') {
     out.ascii(TOO_LARGE).crlf();
     return;

@@ -165,9 +165,9 @@ export class ProtocolStore {
   /**
    * Records how `k` is to echo the key of the item just stored under `key` over this port:
    * 'base64' (stored with a `b` key), 'raw' (the key came raw on a text line), or 'raw-if-safe'
-   * (a `b` key memcached does not flag on the item it creates — mg N, ma N, a longer ma — so it
-   * echoes it raw; here only when that cannot break the reply line). Costs a mark only when
-   * that changes the echo.
+   * (a `b` key memcached does not flag on the item it creates — mg N, ma N, a longer ma, an `ms`
+   * append or prepend — so it echoes it raw; here only when that cannot break the reply line).
+   * Costs a mark only when that changes the echo.
    */
   markKeyForm(key: string, form: 'base64' | 'raw' | 'raw-if-safe'): void {
     if (form !== 'base64' && !keyNeedsBase64(key)) return;
