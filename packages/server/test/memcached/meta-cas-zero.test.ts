@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startCliNode, stopCliNodes } from '../cli-node.js';
-import type { CliNode } from '../cli-node.js';
-import { RawClient, beforeVersion, statsOf } from './helpers.js';
-import { startRealMemcached } from './real-memcached.js';
-import type { RealMemcached } from './real-memcached.js';
+import { expect, test } from 'vitest';
+import { beforeVersion, statsOf } from './helpers.js';
+import type { RawClient } from './helpers.js';
+import { memcachedAndNode } from './memcached-and-node.js';
 
 /**
  * `ms … C0` over an existing item, on a real memcached and a CLI-started node. memcached reads a
@@ -13,10 +11,7 @@ import type { RealMemcached } from './real-memcached.js';
  * The differential fuzz sends `I` only with a CAS one below the item's, and C only as `C1` or the
  * item's own.
  */
-let real: RealMemcached;
-let node: CliNode;
-let a: RawClient;
-let b: RawClient;
+const sides = memcachedAndNode();
 
 /** The reply without CAS values (their numbering differs) and the cas_* counters' movement. */
 async function run(client: RawClient, commands: string): Promise<string> {
@@ -31,21 +26,6 @@ async function run(client: RawClient, commands: string): Promise<string> {
   return `${reply}cas hits/badval/misses ${after.map((x, i) => x - before[i]!).join('/')}`;
 }
 
-beforeAll(async () => {
-  real = await startRealMemcached(['-m', '64']);
-  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
-  a = new RawClient(real.port);
-  b = new RawClient(node.memcached!.port);
-  await Promise.all([a.ready(), b.ready()]);
-}, 30_000);
-
-afterAll(async () => {
-  a?.close();
-  b?.close();
-  await stopCliNodes();
-  await real?.stop();
-});
-
 test.each([
   ['ms I C0', 'set k 0 0 2\r\n10\r\nms k 1 I C0\r\nx\r\nmg k v c t\r\n'],
   ['ms I C0 q', 'set k 0 0 2\r\n10\r\nms k 1 I C0 q T100\r\nx\r\nmn\r\nmg k v\r\n'],
@@ -58,6 +38,9 @@ test.each([
   ['ms MA I C0', 'set k 0 0 1\r\nx\r\nms k 1 MA I C0\r\ny\r\nmg k v\r\n'],
   ['ms MA C1', 'set k 0 0 1\r\nx\r\nms k 1 MA C1\r\ny\r\nmg k v\r\n'],
 ])('%s: the same reply as memcached', async (_name, commands) => {
-  const [expected, actual] = await Promise.all([run(a, commands), run(b, commands)]);
+  const [expected, actual] = await Promise.all([
+    run(sides.memcached, commands),
+    run(sides.node, commands),
+  ]);
   expect(actual).toBe(expected);
 });

@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startCliNode, stopCliNodes } from '../cli-node.js';
-import type { CliNode } from '../cli-node.js';
-import { RawClient, beforeVersion, statsOf } from './helpers.js';
-import { startRealMemcached } from './real-memcached.js';
-import type { RealMemcached } from './real-memcached.js';
+import { expect, test } from 'vitest';
+import { beforeVersion, statsOf } from './helpers.js';
+import type { RawClient } from './helpers.js';
+import { memcachedAndNode } from './memcached-and-node.js';
 
 /**
  * `stats` counters after the same commands, on a real memcached and a CLI-started node: how much
@@ -11,10 +9,7 @@ import type { RealMemcached } from './real-memcached.js';
  * side has). Only counters both report, and only ones the node keeps itself or whose meaning
  * MEMCACHED.md does not set apart, are compared.
  */
-let real: RealMemcached;
-let node: CliNode;
-let a: RawClient;
-let b: RawClient;
+const sides = memcachedAndNode();
 
 const COUNTERS = [
   'cmd_get',
@@ -48,21 +43,6 @@ async function moved(client: RawClient, commands: string): Promise<string> {
   }).join(' ');
 }
 
-beforeAll(async () => {
-  real = await startRealMemcached(['-m', '64']);
-  node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
-  a = new RawClient(real.port);
-  b = new RawClient(node.memcached!.port);
-  await Promise.all([a.ready(), b.ready()]);
-}, 30_000);
-
-afterAll(async () => {
-  a?.close();
-  b?.close();
-  await stopCliNodes();
-  await real?.stop();
-});
-
 test.each([
   // Items an mg/ma N creates are linked items: total_items counts them.
   ['mg N creates an item', 'mg k N100\r\n'],
@@ -78,6 +58,9 @@ test.each([
     'set k 0 0 1\r\n9\r\nmg k v\r\nms k 1\r\n1\r\nma k\r\nmd k\r\nmn\r\nme k\r\nme j\r\n',
   ],
 ])('%s: the same counters move as on memcached', async (_name, commands) => {
-  const [expected, actual] = await Promise.all([moved(a, commands), moved(b, commands)]);
+  const [expected, actual] = await Promise.all([
+    moved(sides.memcached, commands),
+    moved(sides.node, commands),
+  ]);
   expect(actual).toBe(expected);
 });
