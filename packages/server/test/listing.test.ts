@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pack } from 'msgpackr';
+import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
@@ -10,20 +10,27 @@ afterEach(async () => {
   await stopCliNodes();
 });
 
-async function batch(node: CliNode, ops: unknown[]): Promise<void> {
+async function batch(node: CliNode, ops: unknown[]): Promise<unknown[][]> {
   const res = await fetch(`${node.url}/v1/batch`, {
     method: 'POST',
     headers: { 'content-type': 'application/msgpack' },
     body: pack(ops),
   });
   expect(res.status).toBe(200);
+  return unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
 }
 
 interface ErrorBody {
   error: { code: string };
 }
 
-type Row = [key: string, stamp: number, ttl: number | null, tombstone: boolean];
+type Row = [
+  key: string,
+  stamp: number,
+  ttl: number | null,
+  tombstone: boolean,
+  unverified: boolean,
+];
 
 async function page(node: CliNode, query: string): Promise<{ keys: Row[]; cursor: number | null }> {
   const res = await fetch(`${node.url}/v1/keys?${query}`);
@@ -57,10 +64,42 @@ describe('GET /v1/keys', () => {
     expect(rows).toHaveLength(2501);
     expect(new Set(rows.map((row) => row[0])).size).toBe(2501);
     const byKey = new Map(rows.map((row) => [row[0], row]));
-    expect(byKey.get('k7')).toEqual(['k7', expect.any(Number), expect.any(Number), true]);
-    expect(byKey.get('k8')).toEqual(['k8', expect.any(Number), null, false]);
+    expect(byKey.get('k7')).toEqual(['k7', expect.any(Number), expect.any(Number), true, false]);
+    expect(byKey.get('k8')).toEqual(['k8', expect.any(Number), null, false, false]);
     expect(byKey.get('timed')![2]).toBeGreaterThan(50_000);
     expect(byKey.get('k7')![1]).toBeGreaterThan(byKey.get('k8')![1]);
+  });
+
+  it('says which entries the node does not vouch for, and a restore verify vouches and counts', async () => {
+    const node = await startCliNode([]);
+    const written = await batch(node, [
+      ['set', 'a', Uint8Array.of(1), 0, null, null],
+      ['set', 'b', Uint8Array.of(2), 0, null, null],
+      ['delete', 'c'],
+    ]);
+    expect((await fetch(`${node.url}/v1/fence`, { method: 'POST' })).status).toBe(204);
+    await batch(node, [['set', 'b', Uint8Array.of(3), 0, null, null]]);
+    const unverified = async () =>
+      Object.fromEntries((await page(node, 'limit=10')).keys.map((row) => [row[0], row[4]]));
+    expect(await unverified()).toEqual({ a: true, b: false, c: true });
+
+    const stampA = written[0]![2] as number;
+    expect(
+      await batch(node, [
+        ['verify', 'a', stampA, 'restore'],
+        ['verify', 'c', written[2]![1] as number, 'restore'],
+        ['verify', 'b', stampA, 'restore'],
+        ['verify', 'a', stampA, 'elsewhere'],
+      ]),
+    ).toEqual([
+      [204],
+      [204],
+      [412, expect.any(Number)],
+      [400, 'bad_op', expect.stringMatching(/origin must be one of/)],
+    ]);
+    expect(await unverified()).toEqual({ a: false, b: false, c: false });
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, unknown>;
+    expect(stats).toMatchObject({ restoredKeys: 2, verifications: 2 });
   });
 
   it('refuses a page larger than 10000 or a bad cursor', async () => {

@@ -333,7 +333,10 @@ export function batchRunner(node: NodeState): RunBatch {
       case 'verify': {
         const stamp = accept(op[2]);
         if (stamp instanceof Refused) return stamp;
+        const origin = optional(op[3], originIn);
+        if (origin instanceof Refused) return origin;
         const outcome = replicas.verify(key, stamp);
+        if (outcome.verified && origin === 'restore') replicas.countRestored(1);
         if (outcome.verified) return status(204);
         return outcome.stamp === undefined ? status(404) : stamped(412, outcome.stamp);
       }

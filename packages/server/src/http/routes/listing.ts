@@ -71,8 +71,9 @@ function notClaimant(): HttpError {
 
 /**
  * `GET /v1/keys?cursor=&limit=`: the node's keys in pages, for a client restoring a returned
- * node's share (never-stale.md §7): `{ keys: [[key, stamp, ttlMs or null, tombstone]], cursor }`,
- * `cursor` null once done. Pages come from the core's slot scan, so a key present for the whole
+ * node's share (never-stale.md §7): `{ keys: [[key, stamp, ttlMs or null, tombstone, unverified]],
+ * cursor }`, `cursor` null once done. `unverified`: this node does not vouch for the entry (written
+ * before its fence), so a restoring client must not have another replica vouch for it either. Pages come from the core's slot scan, so a key present for the whole
  * listing is listed exactly once; each page is bounded (`limit` ≤ 10000), so a listing never makes
  * the node build a response the size of its cache.
  *
@@ -97,6 +98,7 @@ export function listingRoutes(node: NodeState): Hono<AppEnv> {
         stampOf(entry.value),
         entry.ttl ?? null,
         entry.value.tombstone === true,
+        !node.replicas.isVerified(entry),
       ]);
       return Response.json({ keys, cursor: page.next ?? null });
     }),
