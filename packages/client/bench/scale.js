@@ -11,7 +11,8 @@
 //   cd packages/client && pnpm bench:scale            # about 3 minutes
 //   BENCH_ONLY='memjs' BENCH_RATE=1000 node bench/scale.js
 //   knobs: BENCH_RATE (2000 calls/s), BENCH_IN_FLIGHT (64), BENCH_KEYS (10000),
-//          BENCH_ROLL_GAP_MS (1500), BENCH_ONLY=<regexp on the system's name>
+//          BENCH_ROLL_GAP_MS (1500), BENCH_ONLY=<regexp on the system's name>,
+//          BENCH_RESTORE_RATE (the client's restoreRate; its default when unset)
 //
 // How each system goes through a step:
 // - dcache: `addNode` / `removeNode` on the client (what DNS discovery does on a record change);
@@ -58,6 +59,9 @@ const GET_SHARE = 0.9;
 const ZIPF_S = 0.99;
 const VALUE = 'v'.repeat(100);
 const ONLY = process.env.BENCH_ONLY ? new RegExp(process.env.BENCH_ONLY) : undefined;
+const RESTORE_RATE = process.env.BENCH_RESTORE_RATE
+  ? { restoreRate: Number(process.env.BENCH_RESTORE_RATE) }
+  : {};
 
 const dir = mkdtempSync(join(tmpdir(), 'dcache-bench-scale-'));
 const { start } = processTracker('SIGKILL', () => rmSync(dir, { recursive: true, force: true }));
@@ -198,7 +202,12 @@ async function dcacheSteps(replicas) {
   const results = {};
   // The window as the scale tests set it: open over the 10 s measured, closed soon after them (the
   // default 60 s maximum would keep the leaving node that long).
-  const options = { replicas, timeout: 10_000, transition: { maxWindowMs: 12_000, quietMs: 3000 } };
+  const options = {
+    replicas,
+    timeout: 10_000,
+    transition: { maxWindowMs: 12_000, quietMs: 3000 },
+    ...RESTORE_RATE,
+  };
   let client = new DistributedCacheClient([0, 1, 2].map(url), options);
   const ops = () => client;
   const refill = () => fill((k, v) => client.set(k, v));

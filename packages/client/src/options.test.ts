@@ -24,7 +24,7 @@ describe('resolveOptions', () => {
       vnodes: DEFAULT_VNODES,
       failureThreshold: 3,
       probeInterval: 1000,
-      restoreRate: 5000,
+      restoreRate: 50_000,
       batch: true,
       maxBatchSize: 1000,
       maxBatchBytes: 8 * 1024 * 1024,

@@ -90,7 +90,7 @@ export interface ClientOptions extends ClientHooks {
    * Keys a second this client goes through at most when it restores a node back up (or a removed
    * node's keys to their new replicas), so that live traffic keeps its latency: every key of the
    * other nodes' listings counts, copied or not.
-   * @default 5000
+   * @default 50000
    */
   restoreRate?: number;
   /**
@@ -401,7 +401,7 @@ export function resolveOptions(nodes: unknown, options: ClientOptions = {}): Res
     vnodes,
     failureThreshold: integerOption('failureThreshold', options.failureThreshold, 3, 1),
     probeInterval: integerOption('probeInterval', options.probeInterval, 1000, 1, MAX_TIMER_MS),
-    restoreRate: integerOption('restoreRate', options.restoreRate, 5000, 1),
+    restoreRate: integerOption('restoreRate', options.restoreRate, 50_000, 1),
     batch: options.batch ?? true,
     maxBatchSize: integerOption('maxBatchSize', options.maxBatchSize, 1000, 1),
     maxBatchBytes: integerOption('maxBatchBytes', options.maxBatchBytes, 8 * 1024 * 1024, 1024),

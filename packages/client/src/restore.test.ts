@@ -3,7 +3,8 @@ import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
 import { ReplicationCounters } from './replication-stats.js';
-import { parseKeyPage, restoreReturned } from './restore.js';
+import { HashRing } from '@dcache/ring';
+import { parseKeyPage, restoreAfterRemoval, restoreReturned } from './restore.js';
 
 const PAGES = 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -170,10 +171,177 @@ describe('parseKeyPage', () => {
     });
     expect(page).toEqual({
       rows: [
-        { key: 'a', stamp: 5, tombstone: false },
-        { key: 'b', stamp: 7, tombstone: true },
+        { key: 'a', stamp: 5, tombstone: false, verified: false },
+        { key: 'b', stamp: 7, tombstone: true, verified: false },
       ],
       cursor: '42',
     });
   });
+
+  it('takes a row as verified only when the node says it is not unverified', () => {
+    const page = parseKeyPage({
+      keys: [
+        ['said verified', 5, null, false, false],
+        ['said unverified', 6, null, false, true],
+        ['older node, says nothing', 7, null, false],
+        ['not a boolean', 8, null, false, 0],
+      ],
+      cursor: null,
+    });
+    expect(page.rows.map((row) => [row.key, row.verified])).toEqual([
+      ['said verified', true],
+      ['said unverified', false],
+      ['older node, says nothing', false],
+      ['not a boolean', false],
+    ]);
+    expect(page.cursor).toBeUndefined();
+  });
+});
+
+describe('what one listed key costs a restore', () => {
+  /**
+   * A restore of `returned` from `source`, whose listing holds the one row `row`; the returned node
+   * answers `verify` with `verifyAnswer`. Returns every op each node was sent.
+   */
+  async function restoreOne(row: unknown[], verifyAnswer: unknown[]) {
+    const stub = restoreStub();
+    const sourceOps: unknown[][] = [];
+    const returnedOps: unknown[][] = [];
+    stub.cluster.transport.post = vi.fn(
+      async (_url: string, path: string) =>
+        new Headers(path.includes('&end=') ? {} : { 'dcache-claim-lease': '30000' }),
+    );
+    stub.cluster.transport.json = vi.fn(async () => ({ keys: [row], cursor: null }));
+    const [returned, source] = stub.cluster.nodes as [NodeClient, NodeClient];
+    returned.run = vi.fn(async (op: readonly unknown[]) => {
+      returnedOps.push([...op]);
+      return (op[0] === 'verify' ? verifyAnswer : [204, 5]) as [number, ...unknown[]];
+    }) as NodeClient['run'];
+    source.run = vi.fn(async (op: readonly unknown[]) => {
+      sourceOps.push([...op]);
+      return [200, Uint8Array.of(1), 0, 1, null, row[1], false] as [number, ...unknown[]];
+    }) as NodeClient['run'];
+    await restoreReturned(stub.cluster, returned);
+    return { sourceOps, returnedOps, restored: stub.cluster.counters.restoredKeys };
+  }
+
+  it('a key the source vouches for and the node holds alike: one verify, no value read or sent', async () => {
+    const { sourceOps, returnedOps, restored } = await restoreOne(
+      ['k', 5, null, false, false],
+      [204],
+    );
+    expect(sourceOps).toEqual([]);
+    expect(returnedOps).toEqual([['verify', 'k', 5, 'restore']]);
+    expect(restored).toBe(1);
+  });
+
+  it('the node holds a newer write: nothing read or copied', async () => {
+    const { sourceOps, returnedOps, restored } = await restoreOne(
+      ['k', 5, null, false, false],
+      [412, 9],
+    );
+    expect(sourceOps).toEqual([]);
+    expect(returnedOps.map((op) => op[0])).toEqual(['verify']);
+    expect(restored).toBe(0);
+  });
+
+  it.each([
+    ['holds an older write', [412, 3]],
+    ['holds nothing', [404]],
+  ])('the node %s: the value is read and copied', async (_what, answer) => {
+    const { sourceOps, returnedOps, restored } = await restoreOne(
+      ['k', 5, null, false, false],
+      answer,
+    );
+    expect(sourceOps).toEqual([['get', 'k']]);
+    expect(returnedOps.map((op) => op[0])).toEqual(['verify', 'copy']);
+    expect(returnedOps[1]).toEqual(['copy', 'k', Uint8Array.of(1), 0, 0, 5, 'restore']);
+    expect(restored).toBe(1);
+  });
+
+  it.each([
+    ['the source does not vouch for', ['k', 5, null, false, true]],
+    ['an older node lists without saying', ['k', 5, null, false]],
+  ])('a key %s: never verified by its listing, read and copied', async (_what, row) => {
+    const { sourceOps, returnedOps } = await restoreOne(row, [204]);
+    expect(sourceOps).toEqual([['get', 'k']]);
+    expect(returnedOps.map((op) => op[0])).toEqual(['copy']);
+  });
+
+  /** A restore over `pages` (rows each), the returned node answering `verify` with `verifyAnswer`. */
+  async function restorePages(pages: unknown[][][], verifyAnswer: unknown[]) {
+    const stub = restoreStub();
+    const verifiesPerPage: number[] = [];
+    stub.cluster.transport.post = vi.fn(
+      async (_url: string, path: string) =>
+        new Headers(path.includes('&end=') ? {} : { 'dcache-claim-lease': '30000' }),
+    );
+    stub.cluster.transport.json = vi.fn(async (_url: string, query: string) => {
+      const at = Number(/cursor=(\d+)/.exec(query)?.[1] ?? 0);
+      verifiesPerPage.push(0);
+      return { keys: pages[at], cursor: at + 1 < pages.length ? at + 1 : null };
+    });
+    const [returned, source] = stub.cluster.nodes as [NodeClient, NodeClient];
+    returned.run = vi.fn(async (op: readonly unknown[]) => {
+      if (op[0] !== 'verify') return [204, 5] as [number, ...unknown[]];
+      verifiesPerPage[verifiesPerPage.length - 1]!++;
+      return verifyAnswer as [number, ...unknown[]];
+    }) as NodeClient['run'];
+    source.run = vi.fn(
+      async () => [200, Uint8Array.of(1), 0, 1, null, 5, false] as [number, ...unknown[]],
+    ) as NodeClient['run'];
+    await restoreReturned(stub.cluster, returned);
+    return verifiesPerPage;
+  }
+
+  const values = (page: number) => [0, 1, 2].map((i) => [`k${page}.${i}`, 5, null, false, false]);
+
+  it('stops asking to vouch after a page where the node held none of them (it came back empty)', async () => {
+    expect(await restorePages([values(0), values(1), values(2)], [404])).toEqual([3, 0, 0]);
+  });
+
+  it('keeps asking while the node holds what is listed, and a page of tombstones changes nothing', async () => {
+    const tombstones = [0, 1].map((i) => [`gone${i}`, 5, null, true, false]);
+    expect(await restorePages([values(0), tombstones, values(2)], [204])).toEqual([3, 0, 3]);
+    expect(await restorePages([tombstones, values(1)], [204])).toEqual([0, 3]);
+  });
+});
+
+it("a removed node's keys go to their new replicas as copies, with no verify first", async () => {
+  const stub = restoreStub();
+  const urls = ['http://a', 'http://b', 'http://c'];
+  const removed = 'http://removed';
+  const before = new HashRing([...urls, removed]);
+  const after = new HashRing(urls);
+  const ops: unknown[][] = [];
+  const nodes = urls.map(
+    (url) =>
+      ({
+        url,
+        up: true,
+        run: vi.fn(async (op: readonly unknown[]) => {
+          ops.push([...op]);
+          return op[0] === 'get'
+            ? [200, Uint8Array.of(1), 0, 1, null, 5, false]
+            : op[0] === 'verify'
+              ? [404]
+              : [204, 5];
+        }),
+      }) as unknown as NodeClient,
+  );
+  const moved = Array.from({ length: 40 }, (_, i) => `m${i}`).filter((key) =>
+    before.getN(key, 2).includes(removed),
+  );
+  expect(moved.length).toBeGreaterThan(5);
+  Object.assign(stub.cluster, {
+    nodes,
+    replicasOfStored: (key: string) => after.getN(key, 2),
+  });
+  stub.cluster.transport.json = vi.fn(async () => ({
+    keys: moved.map((key) => [key, 5, null, false, false]),
+    cursor: null,
+  }));
+  await restoreAfterRemoval(stub.cluster, before, 2, removed);
+  expect(ops.filter((op) => op[0] === 'verify')).toEqual([]);
+  expect(ops.filter((op) => op[0] === 'copy').length).toBeGreaterThanOrEqual(moved.length);
 });

@@ -19,9 +19,11 @@ export interface ListedKey {
   key: string;
   stamp: number;
   tombstone: boolean;
+  /** The listing node vouches for the entry (a node that does not say, older than that, does not). */
+  verified: boolean;
 }
 
-/** A page of `GET /v1/keys`: `{ keys: [[key, stamp, ttl, tombstone], …], cursor }`. */
+/** A page of `GET /v1/keys`: `{ keys: [[key, stamp, ttl, tombstone, unverified], …], cursor }`. */
 export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string | undefined } {
   if (typeof body !== 'object' || body === null)
     throw new TypeError('key listing is not an object');
@@ -34,7 +36,12 @@ export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string
     // lone surrogate (server MEMCACHED.md, "Keys"). It is that port's own and has no UTF-8 form:
     // copied, it would land on the target as another key, with U+FFFD in place of the surrogate.
     if (!(row[0] as unknown as { isWellFormed(): boolean }).isWellFormed()) continue;
-    rows.push({ key: row[0], stamp: row[1], tombstone: row[3] === true });
+    rows.push({
+      key: row[0],
+      stamp: row[1],
+      tombstone: row[3] === true,
+      verified: row[4] === false,
+    });
   }
   const next =
     typeof cursor === 'string' && cursor !== ''
@@ -55,27 +62,61 @@ async function paced(cluster: Cluster, started: number, done: number): Promise<v
   if (wait > 0) await cluster.waitUnlessClosing(wait);
 }
 
-/** Copies one listed key from `source` to `target`; true when the target applied it. */
-async function copyKey(source: NodeClient, target: NodeClient, row: ListedKey): Promise<boolean> {
+/** What copying one listed key came to: the target vouched for its own copy, took one, or neither. */
+type Copied = 'vouched' | 'copied' | 'not applied';
+
+/**
+ * Whether a restore first asks the target to vouch for the listed write it may hold already (a
+ * node back from its snapshot) before reading and sending the value. Turned off for the rest of
+ * the restore after a page where no target held a listed write: a node that came back empty, or
+ * a removed node's keys going to their new replicas, would pay a `verify` per key for nothing.
+ */
+interface Vouching {
+  on: boolean;
+  /** This page's `verify` ops, and those the target answered 204. */
+  asked: number;
+  held: number;
+}
+
+const noVouching = (): Vouching => ({ on: false, asked: 0, held: 0 });
+
+/** Copies one listed key from `source` to `target`. */
+async function copyKey(
+  source: NodeClient,
+  target: NodeClient,
+  row: ListedKey,
+  vouching: Vouching,
+): Promise<Copied> {
   let result: BatchResult;
   if (row.tombstone) {
     result = await target.run(['bury', row.key, row.stamp, 'restore'], true);
-    return result[0] === 204;
+    return result[0] === 204 ? 'copied' : 'not applied';
+  }
+  if (vouching.on && row.verified) {
+    // The source vouches for the listed write; a target holding it, unverified, needs no value.
+    vouching.asked++;
+    const vouched = await target.run(['verify', row.key, row.stamp, 'restore'], true);
+    if (vouched[0] === 204) {
+      vouching.held++;
+      return 'vouched';
+    }
+    // Something newer there already, which a copy of the listed write could not replace.
+    if (vouched[0] === 412 && isStamp(vouched[1]) && vouched[1] > row.stamp) return 'not applied';
   }
   const read = await source.run(['get', row.key], true);
   if (read[0] === 404 && isStamp(read[1])) {
     // Deleted since it was listed: the tombstone is what the target must hold.
     result = await target.run(['bury', row.key, read[1], 'restore'], true);
-    return result[0] === 204;
+    return result[0] === 204 ? 'copied' : 'not applied';
   }
   const [status, bytes, flags, , ttl, stamp, unverified] = read;
   // An unverified copy is not the source's to hand on: the target would serve it as verified.
-  if (status !== 200 || !(bytes instanceof Uint8Array) || unverified === true) return false;
-  if (typeof flags !== 'number' || !isStamp(stamp)) return false;
+  if (status !== 200 || !(bytes instanceof Uint8Array) || unverified === true) return 'not applied';
+  if (typeof flags !== 'number' || !isStamp(stamp)) return 'not applied';
   const remaining = typeof ttl === 'number' ? ttl : 0;
-  if (typeof ttl === 'number' && ttl <= 0) return false;
+  if (typeof ttl === 'number' && ttl <= 0) return 'not applied';
   result = await target.run(['copy', row.key, bytes, flags, remaining, stamp, 'restore'], true);
-  return result[0] === 204;
+  return result[0] === 204 ? 'copied' : 'not applied';
 }
 
 /**
@@ -87,6 +128,7 @@ async function copyListed(
   cluster: Cluster,
   source: NodeClient,
   targetsOf: (row: ListedKey) => readonly NodeClient[],
+  vouching: Vouching,
   held: () => boolean = () => true,
 ): Promise<'listed' | 'stopped'> {
   const started = performance.now();
@@ -97,15 +139,17 @@ async function copyListed(
     if (!cluster.isMember(source)) return 'listed';
     const query = `/v1/keys?limit=${RESTORE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
     const page = parseKeyPage(await cluster.transport.json(source.url, query));
-    const copies: Promise<boolean>[] = [];
+    const copies: Promise<Copied>[] = [];
+    vouching.asked = vouching.held = 0;
     for (const row of page.rows) {
       for (const target of targetsOf(row)) {
         if (!cluster.isMember(target)) continue;
-        copies.push(copyKey(source, target, row).catch(() => false));
+        copies.push(copyKey(source, target, row, vouching).catch(() => 'not applied' as const));
       }
     }
-    const applied = await Promise.all(copies);
-    cluster.counters.restoredKeys += applied.filter(Boolean).length;
+    const outcomes = await Promise.all(copies);
+    cluster.counters.restoredKeys += outcomes.filter((outcome) => outcome !== 'not applied').length;
+    if (vouching.asked > 0 && vouching.held === 0) vouching.on = false;
     done += page.rows.length;
     cursor = page.cursor;
     await paced(cluster, started, done);
@@ -152,6 +196,7 @@ async function restoreUnder(
   const owners = (row: ListedKey): readonly NodeClient[] =>
     cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
   let outcome: 'listed' | 'stopped' = 'listed';
+  const vouching: Vouching = { on: true, asked: 0, held: 0 };
   try {
     for (const source of cluster.nodes) {
       if (source === returned || !source.up) continue;
@@ -159,7 +204,7 @@ async function restoreUnder(
       const fromReplica = (row: ListedKey): readonly NodeClient[] =>
         cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
       try {
-        outcome = await copyListed(cluster, source, fromReplica, held);
+        outcome = await copyListed(cluster, source, fromReplica, vouching, held);
       } catch (error) {
         reportRestoreFailure(cluster, source, error);
       }
@@ -193,7 +238,8 @@ export async function restoreAfterRemoval(
       return cluster.nodes.filter((node) => now.includes(node.url) && !old.includes(node.url));
     };
     try {
-      await copyListed(cluster, source, newOwners);
+      // The new replicas had no reason to hold these keys: nothing to vouch for.
+      await copyListed(cluster, source, newOwners, noVouching());
     } catch (error) {
       reportRestoreFailure(cluster, source, error);
     }

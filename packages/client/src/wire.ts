@@ -23,6 +23,8 @@ export type BatchOp =
   | readonly ['copy', string, Uint8Array, number, number, number, CopyOrigin]
   | readonly ['bury', string, number, CopyOrigin]
   | readonly ['verify', string, number]
+  // A restore's: the node counts it as restored when it vouches (`restoredKeys`).
+  | readonly ['verify', string, number, 'restore']
   | readonly ['hint', string, string, boolean]
   | readonly ['flush'];
 
