@@ -5,7 +5,7 @@ import { StatefulSet } from 'kubernetes-models/apps/v1';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Secret, Service } from 'kubernetes-models/v1';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadManifests, sizing } from './manifests.js';
+import { loadManifests, restoreSeconds, sizing } from './manifests.js';
 import type { Manifest } from './manifests.js';
 import { startNode, stopNodes } from './node-process.js';
 
@@ -58,6 +58,7 @@ interface StatefulSetSpec {
   serviceName: string;
   replicas: number;
   podManagementPolicy: string;
+  minReadySeconds?: number;
   template: {
     spec: {
       terminationGracePeriodSeconds: number;
@@ -163,6 +164,13 @@ describe.each(STATEFUL_SETS)('%s', (file) => {
     const labels = (named(file, 'StatefulSet').spec as { selector: { matchLabels: object } })
       .selector.matchLabels;
     expect(budget.selector.matchLabels).toEqual(labels);
+  });
+
+  it('waits, in a rolling update, until the clients have restored a node before stopping the next', () => {
+    // Otherwise both replicas of a key may come back unverified, and the key reads as a miss.
+    const needed = restoreSeconds(envValue(c, 'DCACHE_MAX_MEMORY'), spec.replicas);
+    expect(needed).toBeGreaterThan(30);
+    expect(spec.minReadySeconds).toBeGreaterThanOrEqual(needed);
   });
 
   it('probes /healthz on the http port; startup allows a minute for a snapshot to load', () => {

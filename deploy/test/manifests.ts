@@ -57,3 +57,14 @@ export function sizing(
     graceSeconds: Math.ceil(shutdownGraceMs / 1000 + 10 + (120 * mib) / 1024),
   };
 }
+
+/**
+ * The README's "Rolling restarts" rule: how long a node back from a restart takes to be restored
+ * by the clients, who page through the other nodes' keys at `restoreRate` (50,000 a second by
+ * default), at most 5,000 entries per MiB of `--max-memory` (the most measured: short keys, 100-byte
+ * values), plus one discovery interval (5 s) for the clients to see the node back.
+ */
+export function restoreSeconds(maxMemory: string, nodes: number): number {
+  const entriesPerNode = 5000 * mebibytes(maxMemory);
+  return Math.ceil(((nodes - 1) * entriesPerNode) / 50_000 + 5);
+}
