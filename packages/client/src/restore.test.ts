@@ -117,6 +117,28 @@ it('stops at close() without waiting out the pause that paces it', async () => {
   expect(listed).toHaveLength(1);
 });
 
+it('keeps to restoreRate between restores that run at once (two nodes removed together)', async () => {
+  const { cluster, listed } = restoreStub();
+  const stub = cluster as unknown as {
+    nodes: NodeClient[];
+    restoreRate: number;
+    waitUnlessClosing: (ms: number) => Promise<void>;
+  };
+  // The source alone lists: ten pages of two keys, each restore, at 20 keys a second in all.
+  stub.nodes = [cluster.nodes[1]!];
+  stub.restoreRate = 20;
+  stub.waitUnlessClosing = async (ms) => void (await sleep(ms));
+  const before = new HashRing(['http://source', 'http://gone-a', 'http://gone-b']);
+  const started = performance.now();
+  await Promise.all([
+    restoreAfterRemoval(cluster, before, 2, 'http://gone-a'),
+    restoreAfterRemoval(cluster, before, 2, 'http://gone-b'),
+  ]);
+  expect(listed).toHaveLength(2 * PAGES);
+  // 40 keys at 20 a second: two seconds, not the one each restore alone would take.
+  expect(performance.now() - started).toBeGreaterThan(1800);
+});
+
 describe('a claim every try of which went unanswered (503) while the node is up', () => {
   /** Claims answered 503 four times (a first try and three retries), then `then`. */
   function unansweredThen(stub: ReturnType<typeof restoreStub>, then: 'granted' | 'taken') {

@@ -53,11 +53,21 @@ export function parseKeyPage(body: unknown): { rows: ListedKey[]; cursor: string
 }
 
 /**
- * Waits so that `done` keys since `started` stay at or below the cluster's `restoreRate` a second,
- * or until close() begins: the restore then stops at its next page.
+ * When the keys this client's restores went through so far are due at its `restoreRate`: one
+ * pace for all of them. Restores run at once — nodes added or removed together, two nodes back
+ * up at once — would otherwise each go through `restoreRate` keys a second, not all of them.
  */
-async function paced(cluster: Cluster, started: number, done: number): Promise<void> {
-  const due = started + (done / cluster.restoreRate) * 1000;
+const restoresDue = new WeakMap<Cluster, number>();
+
+/**
+ * Waits so that `keys` more keys, with those this client's restores went through since `started`
+ * (this restore's start), stay at or below the cluster's `restoreRate` a second, or until close()
+ * begins: the restore then stops at its next page.
+ */
+async function paced(cluster: Cluster, started: number, keys: number): Promise<void> {
+  const due =
+    Math.max(restoresDue.get(cluster) ?? 0, started) + (keys / cluster.restoreRate) * 1000;
+  restoresDue.set(cluster, due);
   const wait = due - performance.now();
   if (wait > 0) await cluster.waitUnlessClosing(wait);
 }
@@ -132,7 +142,6 @@ async function copyListed(
   held: () => boolean = () => true,
 ): Promise<'listed' | 'stopped'> {
   const started = performance.now();
-  let done = 0;
   let cursor: string | undefined;
   do {
     if (cluster.closing || !held()) return 'stopped';
@@ -150,9 +159,8 @@ async function copyListed(
     const outcomes = await Promise.all(copies);
     cluster.counters.restoredKeys += outcomes.filter((outcome) => outcome !== 'not applied').length;
     if (vouching.asked > 0 && vouching.held === 0) vouching.on = false;
-    done += page.rows.length;
     cursor = page.cursor;
-    await paced(cluster, started, done);
+    await paced(cluster, started, page.rows.length);
   } while (cursor !== undefined);
   return 'listed';
 }
