@@ -84,6 +84,21 @@ it('lists every page and ends its claim done while the claim holds', async () =>
   expect(posts.at(-1)).toMatch(/&end=done$/);
 });
 
+it('stops at its next page once the node left the ring, and releases its claim: not done', async () => {
+  const { cluster, returned, posts, listed } = restoreStub();
+  cluster.transport.post = vi.fn(async (_url: string, path: string) => {
+    posts.push(path);
+    return new Headers(path.includes('&end=') ? {} : { 'dcache-claim-lease': '30000' });
+  });
+  // Removed (or removed and added again: another NodeClient) once two pages were listed.
+  (cluster as unknown as { isMember: (node: NodeClient) => boolean }).isMember = (node) =>
+    node !== returned || listed.length < 2;
+  await restoreReturned(cluster, returned);
+  expect(listed).toHaveLength(2);
+  // Another client may take the claim over if the node comes back under this start.
+  expect(posts.at(-1)).toMatch(/&end=released$/);
+});
+
 it('stops at close() without waiting out the pause that paces it', async () => {
   const { cluster, returned, listed } = restoreStub();
   const stub = cluster as unknown as {

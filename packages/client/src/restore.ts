@@ -132,7 +132,7 @@ async function copyKey(
 /**
  * Pages through `source`'s keys and copies to the nodes `targetsOf` names for each key. Resolves
  * to 'stopped' when it stopped early because the client closes or `held` turned false (another
- * client took the restore over), to 'listed' otherwise.
+ * client took the restore over, or the node restored left the ring), to 'listed' otherwise.
  */
 async function copyListed(
   cluster: Cluster,
@@ -200,7 +200,10 @@ async function restoreUnder(
   lease: ClaimLease | undefined,
 ): Promise<void> {
   cluster.counters.restoresRun++;
-  const held = (): boolean => lease === undefined || !lease.lost;
+  // A node removed meanwhile (perhaps added again: another NodeClient, with a restore of its own)
+  // gets no copy from here: the rest of the listings would be read for nothing, at the pace the
+  // client's other restores share, and the claim ended done though its keys were not copied.
+  const held = (): boolean => cluster.isMember(returned) && (lease === undefined || !lease.lost);
   const owners = (row: ListedKey): readonly NodeClient[] =>
     cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
   let outcome: 'listed' | 'stopped' = 'listed';
