@@ -42,7 +42,10 @@ export interface ReplicationStats {
   fencesSent: number;
   /** Restores run by this client: a node back up (or a node removed) got its keys copied back. */
   restoresRun: number;
-  /** Keys (values and tombstones) copied by those restores. */
+  /**
+   * Keys (values and tombstones) copied by those restores, and keys the restored node already held
+   * as the listing node does, which it vouched for on a `verify` (no value sent).
+   */
   restoredKeys: number;
 }
 
