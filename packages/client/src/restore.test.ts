@@ -32,6 +32,7 @@ function restoreStub() {
     counters: new ReplicationCounters(),
     restoreRate: 1_000_000,
     isMember: () => true,
+    has: () => false,
     lastStartOf: () => 'start-1',
     replicasOfStored: () => [returned.url, source.url],
     // Retries and watches wait a few ms here instead of seconds.
@@ -152,6 +153,17 @@ it('keeps to restoreRate between restores that run at once (two nodes removed to
   expect(listed).toHaveLength(2 * PAGES);
   // 40 keys at 20 a second: two seconds, not the one each restore alone would take.
   expect(performance.now() - started).toBeGreaterThan(1800);
+});
+
+it("stops copying a removed node's keys once it is back in the ring: they have no new replica", async () => {
+  const { cluster, listed } = restoreStub();
+  // The source alone lists; the node comes back (a pod restarted behind DNS) after two pages.
+  (cluster as unknown as { nodes: NodeClient[] }).nodes = [cluster.nodes[1]!];
+  (cluster as unknown as { has: (url: string) => boolean }).has = (url) =>
+    url === 'http://gone' && listed.length >= 2;
+  const before = new HashRing(['http://source', 'http://gone']);
+  await restoreAfterRemoval(cluster, before, 2, 'http://gone');
+  expect(listed).toHaveLength(2);
 });
 
 describe('a claim every try of which went unanswered (503) while the node is up', () => {

@@ -237,7 +237,12 @@ export async function restoreAfterRemoval(
   removed: string,
 ): Promise<void> {
   cluster.counters.restoresRun++;
+  // Once the node is back (a pod restarted behind DNS), each key's replicas are those from before
+  // its removal: nothing is left to copy, and the rest of the listings would be read for nothing,
+  // at the pace its own restore (a join's) shares.
+  const gone = (): boolean => !cluster.has(removed);
   for (const source of cluster.nodes) {
+    if (!gone()) return;
     if (!source.up) continue;
     const newOwners = (row: ListedKey): readonly NodeClient[] => {
       const old = before.getN(row.key, replicasBefore);
@@ -250,7 +255,7 @@ export async function restoreAfterRemoval(
     };
     try {
       // The new replicas had no reason to hold these keys: nothing to vouch for.
-      await copyListed(cluster, source, newOwners, noVouching());
+      await copyListed(cluster, source, newOwners, noVouching(), gone);
     } catch (error) {
       reportRestoreFailure(cluster, source, error);
     }
