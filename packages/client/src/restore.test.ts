@@ -317,8 +317,11 @@ describe('what one listed key costs a restore', () => {
     expect(returnedOps.map((op) => op[0])).toEqual(['copy']);
   });
 
-  /** A restore over `pages` (rows each), the returned node answering `verify` with `verifyAnswer`. */
-  async function restorePages(pages: unknown[][][], verifyAnswer: unknown[]) {
+  /**
+   * A restore over `pages` (rows each), the returned node answering `verify` with `verifyAnswer`
+   * (or failing it, 'fails').
+   */
+  async function restorePages(pages: unknown[][][], verifyAnswer: unknown[] | 'fails') {
     const stub = restoreStub();
     const verifiesPerPage: number[] = [];
     stub.cluster.transport.post = vi.fn(
@@ -334,6 +337,7 @@ describe('what one listed key costs a restore', () => {
     returned.run = vi.fn(async (op: readonly unknown[]) => {
       if (op[0] !== 'verify') return [204, 5] as [number, ...unknown[]];
       verifiesPerPage[verifiesPerPage.length - 1]!++;
+      if (verifyAnswer === 'fails') throw new Error('connection reset');
       return verifyAnswer as [number, ...unknown[]];
     }) as NodeClient['run'];
     source.run = vi.fn(
@@ -353,6 +357,13 @@ describe('what one listed key costs a restore', () => {
     const tombstones = [0, 1].map((i) => [`gone${i}`, 5, null, true, false]);
     expect(await restorePages([values(0), tombstones, values(2)], [204])).toEqual([3, 0, 3]);
     expect(await restorePages([tombstones, values(1)], [204])).toEqual([0, 3]);
+  });
+
+  it('keeps asking when the node holds other writes of the keys, or a verify fails', async () => {
+    const pages = [values(0), values(1), values(2)];
+    expect(await restorePages(pages, [412, 9])).toEqual([3, 3, 3]);
+    expect(await restorePages(pages, [412, 3])).toEqual([3, 3, 3]);
+    expect(await restorePages(pages, 'fails')).toEqual([3, 3, 3]);
   });
 });
 

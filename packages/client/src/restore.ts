@@ -78,17 +78,19 @@ type Copied = 'vouched' | 'copied' | 'not applied';
 /**
  * Whether a restore first asks the target to vouch for the listed write it may hold already (a
  * node back from its snapshot) before reading and sending the value. Turned off for the rest of
- * the restore after a page where no target held a listed write: a node that came back empty, or
- * a removed node's keys going to their new replicas, would pay a `verify` per key for nothing.
+ * the restore after a page where the target held none of the keys it was asked about (every
+ * `verify` answered 404): a node that came back empty, or a removed node's keys going to their new
+ * replicas, would pay a `verify` per key for nothing. A target holding other writes of those keys,
+ * or a `verify` that failed, says nothing of the kind and leaves it on.
  */
 interface Vouching {
   on: boolean;
-  /** This page's `verify` ops, and those the target answered 204. */
+  /** This page's `verify` ops, and those the target answered 404 (it holds nothing there). */
   asked: number;
-  held: number;
+  absent: number;
 }
 
-const noVouching = (): Vouching => ({ on: false, asked: 0, held: 0 });
+const noVouching = (): Vouching => ({ on: false, asked: 0, absent: 0 });
 
 /** Copies one listed key from `source` to `target`. */
 async function copyKey(
@@ -106,10 +108,8 @@ async function copyKey(
     // The source vouches for the listed write; a target holding it, unverified, needs no value.
     vouching.asked++;
     const vouched = await target.run(['verify', row.key, row.stamp, 'restore'], true);
-    if (vouched[0] === 204) {
-      vouching.held++;
-      return 'vouched';
-    }
+    if (vouched[0] === 204) return 'vouched';
+    if (vouched[0] === 404) vouching.absent++;
     // Something newer there already, which a copy of the listed write could not replace.
     if (vouched[0] === 412 && isStamp(vouched[1]) && vouched[1] > row.stamp) return 'not applied';
   }
@@ -149,7 +149,7 @@ async function copyListed(
     const query = `/v1/keys?limit=${RESTORE_PAGE}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`;
     const page = parseKeyPage(await cluster.transport.json(source.url, query));
     const copies: Promise<Copied>[] = [];
-    vouching.asked = vouching.held = 0;
+    vouching.asked = vouching.absent = 0;
     for (const row of page.rows) {
       for (const target of targetsOf(row)) {
         if (!cluster.isMember(target)) continue;
@@ -158,7 +158,7 @@ async function copyListed(
     }
     const outcomes = await Promise.all(copies);
     cluster.counters.restoredKeys += outcomes.filter((outcome) => outcome !== 'not applied').length;
-    if (vouching.asked > 0 && vouching.held === 0) vouching.on = false;
+    if (vouching.asked > 0 && vouching.absent === vouching.asked) vouching.on = false;
     cursor = page.cursor;
     await paced(cluster, started, page.rows.length);
   } while (cursor !== undefined);
@@ -207,7 +207,7 @@ async function restoreUnder(
   const owners = (row: ListedKey): readonly NodeClient[] =>
     cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
   let outcome: 'listed' | 'stopped' = 'listed';
-  const vouching: Vouching = { on: true, asked: 0, held: 0 };
+  const vouching: Vouching = { on: true, asked: 0, absent: 0 };
   try {
     for (const source of cluster.nodes) {
       if (source === returned || !source.up) continue;
