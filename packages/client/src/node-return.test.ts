@@ -112,3 +112,48 @@ it('a restart seen during a return is not returned to once the client closes, th
     expect(posts, after).toEqual(['/v1/restore-claim']);
   }
 });
+
+it('a return that fences the node restores it even if its start was restored: the fence undid that', async () => {
+  const returnsTo = async (
+    pendingFence: boolean,
+  ): Promise<{ posts: string[]; listed: string[] }> => {
+    const { cluster, fenceOnReturn, posts } = clusterStub();
+    const node = { url: 'http://a', up: true, holdOutUntil: vi.fn() } as unknown as NodeClient;
+    const source = { url: 'http://b', up: true } as unknown as NodeClient;
+    const listed: string[] = [];
+    Object.assign(cluster, {
+      nodes: [node, source],
+      restoreRate: 1_000_000,
+      waitUnlessClosing: async () => undefined,
+      replicasOfStored: () => [],
+      reportBackgroundError: vi.fn(),
+    });
+    cluster.transport.post = vi.fn(async (url: string, path: string) => {
+      const claim = path.startsWith('/v1/restore-claim?claimant=');
+      posts.push(claim ? '/v1/restore-claim' : path);
+      // Another client restored this start already.
+      if (claim) {
+        throw new NodeRequestError(url, 'already restored', {
+          status: 409,
+          code: 'already_restored',
+        });
+      }
+      return new Headers();
+    }) as unknown as Cluster['transport']['post'];
+    cluster.transport.json = vi.fn(async (url: string) => {
+      listed.push(url);
+      return { keys: [], cursor: null };
+    }) as unknown as Cluster['transport']['json'];
+    if (pendingFence) fenceOnReturn.add(node);
+    nodeReturned(cluster, node);
+    for (let i = 0; i < 10; i++) await turn();
+    return { posts, listed };
+  };
+  const fenced = await returnsTo(true);
+  expect(fenced.posts).toEqual(['/v1/fence', '/v1/restore-claim']);
+  expect(fenced.listed).toEqual(['http://b']);
+  // No fence sent: what the other client's restore vouched for stands.
+  const unfenced = await returnsTo(false);
+  expect(unfenced.posts).toEqual(['/v1/restore-claim']);
+  expect(unfenced.listed).toEqual([]);
+});

@@ -7,17 +7,24 @@ import { restoreReturned } from './restore.js';
 
 /**
  * A node is up again: fence it if it missed writes while it was down, then restore its keys from
- * the other replicas if no other client claimed that. Until the fence is answered the node stays
- * out of routing: a partitioned node does not know it missed anything, and an `incr` or `touch`
- * reaching it before its hints are replayed would stamp its stale value above the write it missed.
+ * the other replicas if no other client claimed that — or even if one did, once this fence went
+ * out: it made unverified again what that restore vouched for, and the next node of a rolling
+ * restart going down would leave those keys unverified on both replicas. Until the fence is
+ * answered the node stays out of routing: a partitioned node does not know it missed anything, and
+ * an `incr` or `touch` reaching it before its hints are replayed would stamp its stale value above
+ * the write it missed.
  */
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
+  const owesFence = cluster.fenceOnReturn.has(node);
   const fenced = fenceIfPending(cluster, node);
-  if (cluster.fenceOnReturn.has(node)) node.holdOutUntil(fenced);
+  if (owesFence) node.holdOutUntil(fenced);
   runReturn(
     cluster,
     node,
-    fenced.then(() => restoreReturned(cluster, node)),
+    fenced.then(() => {
+      const fenceSent = owesFence && !cluster.fenceOnReturn.has(node);
+      return restoreReturned(cluster, node, fenceSent ? 'restore anyway' : 'skip');
+    }),
   );
 }
 
