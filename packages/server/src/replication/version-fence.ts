@@ -52,7 +52,9 @@ export async function readFence(
   try {
     const parsed = JSON.parse(text) as Partial<VersionFence> | null;
     const { version, at } = parsed ?? {};
-    if (!isCount(version) || !isCount(at)) throw new Error('expected { version, at }');
+    // `at` is a reading of `now`, which may carry a fraction of a millisecond (fenceFloor
+    // floors it): refused, every fence such a clock wrote would be ignored.
+    if (!isCount(version) || !isTime(at)) throw new Error('expected { version, at }');
     return { version, at };
   } catch (error) {
     logger.warn(
@@ -103,4 +105,8 @@ export async function writeFence(
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0;
 }
