@@ -224,6 +224,26 @@ describe('warm restarts (snapshotFile)', () => {
     expect(decodeSnapshot(file, await readFile(file)).entries).toEqual([]);
   });
 
+  it('a flush outlives a graceful restart: a copy stamped before it is still refused', async () => {
+    const first = await start();
+    await put(first, 'a', 'x');
+    // What a peer's hint replay or a read repair would bring back: the value as written then.
+    const before = first.server.replicas.peekEntry('a')!.value;
+    expect((await fetch(`${first.url}/v1/flush`, { method: 'POST' })).status).toBe(204);
+    const copyOf = (node: RunningNode): boolean =>
+      node.server.replicas.copy('a', { bytes: before.bytes, flags: before.flags }, 0, before.stamp!)
+        .applied;
+    expect(copyOf(first)).toBe(false);
+    await stop(first);
+
+    const second = await start();
+    expect(copyOf(second)).toBe(false);
+    expect((await fetch(`${second.url}/v1/keys/a`)).status).toBe(404);
+    // A write after the restart is stamped above the flush, and stands.
+    expect((await put(second, 'a', 'y')).status).toBe(204);
+    expect(await (await fetch(`${second.url}/v1/keys/a`)).text()).toBe('y');
+  });
+
   it('a save applies a flush already due before it dumps the cache (NodeSnapshot.save)', async () => {
     const { clock, cache, snapshot, flush } = bareSnapshot();
     cache.set('a', { bytes: new Uint8Array([1]), flags: 0 });

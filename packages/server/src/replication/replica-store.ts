@@ -673,10 +673,16 @@ export class ReplicaStore {
   }
 
   /**
-   * After the cache was loaded from a snapshot: counts its tombstones, and makes every later
-   * stamp of this node's clock newer than every loaded one.
+   * After the cache was loaded from a snapshot: counts its tombstones, makes every later stamp of
+   * this node's clock newer than every loaded one, and takes back the saved node's last flush
+   * (`flushStamp`, 0 for none): copies stamped before it stay refused, as they were before the
+   * restart — a restored node's tombstones keep refusing older copies, and so must its flush.
    */
-  loaded(): void {
+  loaded(flushStamp = 0): void {
+    if (flushStamp > this.#flushStamp) {
+      this.#flushStamp = flushStamp;
+      if (flushStamp > this.clock.last) this.clock.observe(flushStamp);
+    }
     let tombstones = 0;
     for (const value of this.#live.values()) {
       if (value.tombstone) tombstones++;

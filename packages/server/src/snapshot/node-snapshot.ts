@@ -90,7 +90,7 @@ export class NodeSnapshot {
       }
     }
     if (!loaded) this.#cache.load([], { minVersion: floor });
-    this.#replicas.loaded();
+    this.#replicas.loaded(loaded ? (document?.flushStamp ?? 0) : 0);
     this.#replicas.resetStats();
     // What the file holds may have been overwritten or deleted elsewhere while this node was
     // down: unverified until a peer vouches for it (never-stale.md §5), unless told to trust it.
@@ -213,6 +213,7 @@ export class NodeSnapshot {
     const entries = this.#replicas.dump();
     const stamps = stampsOf(entries);
     const lastVersion = this.#cache.lastVersion;
+    const flushStamp = this.#replicas.flushStamp;
     let bytes = 0;
     try {
       // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
@@ -222,6 +223,7 @@ export class NodeSnapshot {
           version: SNAPSHOT_VERSION,
           savedAt: this.#now(),
           lastVersion,
+          flushStamp,
           entries,
         },
         stamps,

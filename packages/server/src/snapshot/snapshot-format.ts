@@ -32,6 +32,12 @@ export interface SnapshotDocument {
   savedAt: number;
   /** The cache's `lastVersion` at the dump: the `minVersion` of the load at the next start. */
   lastVersion: number;
+  /**
+   * The stamp of the node's last flush at the dump (`ReplicaStore.flushStamp`, 0 for none): the
+   * next start refuses copies stamped before it, as the node did. Absent in files saved before it
+   * was kept (read as 0); a node that does not know it ignores it.
+   */
+  flushStamp?: number;
   /** `LruCache.dump()`: least recently used first. */
   entries: DumpEntry<StoredValue>[];
 }
@@ -241,7 +247,14 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
   if (typeof document !== 'object' || document === null) {
     throw bad('is not a dcache snapshot: it holds no snapshot document');
   }
-  const { format, version, savedAt, lastVersion, entries } = document as Record<string, unknown>;
+  const {
+    format,
+    version,
+    savedAt,
+    lastVersion,
+    flushStamp = 0,
+    entries,
+  } = document as Record<string, unknown>;
   if (format !== SNAPSHOT_FORMAT) throw bad('is not a dcache snapshot: wrong format field');
   if (!READABLE_VERSIONS.includes(version)) {
     throw bad(
@@ -254,6 +267,7 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
   if (!Number.isSafeInteger(lastVersion) || (lastVersion as number) < 0) {
     throw bad('is corrupt: lastVersion is not a version');
   }
+  if (!isStamp(flushStamp)) throw bad('is corrupt: flushStamp is not a stamp');
   if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as unknown[] | undefined;
@@ -294,6 +308,7 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     version: SNAPSHOT_VERSION,
     savedAt,
     lastVersion: lastVersion as number,
+    flushStamp,
     entries: entries as DumpEntry<StoredValue>[],
   };
 }
