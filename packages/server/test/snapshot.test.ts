@@ -244,6 +244,27 @@ describe('warm restarts (snapshotFile)', () => {
     expect(await (await fetch(`${second.url}/v1/keys/a`)).text()).toBe('y');
   });
 
+  it('a tombstone evicted early still refuses older copies of its key after a graceful restart', async () => {
+    const first = await start({ maxItems: 4 });
+    await put(first, 'gone', 'old');
+    // What a peer that missed the delete would hand back in a hint replay or a read repair.
+    const old = first.server.replicas.peekEntry('gone')!.value;
+    expect((await fetch(`${first.url}/v1/keys/gone`, { method: 'DELETE' })).status).toBe(204);
+    // Its tombstone evicted long before its grace: only the floor remembers the delete.
+    for (let i = 0; i < 8; i++) await put(first, `k${i}`, 'x');
+    expect(first.server.replicas.peekEntry('gone')).toBeUndefined();
+    expect(first.server.replicas.replicaStats.tombstoneFloor).toBeGreaterThan(old.stamp!);
+    const copyOf = (node: RunningNode): boolean =>
+      node.server.replicas.copy('gone', { bytes: old.bytes, flags: old.flags }, 0, old.stamp!)
+        .applied;
+    expect(copyOf(first)).toBe(false);
+    await stop(first);
+
+    const second = await start({ maxItems: 4 });
+    expect(copyOf(second)).toBe(false);
+    expect((await fetch(`${second.url}/v1/keys/gone`)).status).toBe(404);
+  });
+
   it('a save applies a flush already due before it dumps the cache (NodeSnapshot.save)', async () => {
     const { clock, cache, snapshot, flush } = bareSnapshot();
     cache.set('a', { bytes: new Uint8Array([1]), flags: 0 });

@@ -674,14 +674,20 @@ export class ReplicaStore {
 
   /**
    * After the cache was loaded from a snapshot: counts its tombstones, makes every later stamp of
-   * this node's clock newer than every loaded one, and takes back the saved node's last flush
-   * (`flushStamp`, 0 for none): copies stamped before it stay refused, as they were before the
-   * restart — a restored node's tombstones keep refusing older copies, and so must its flush.
+   * this node's clock newer than every loaded one, and takes back the saved node's floors (0 for
+   * none): its last flush, and its tombstone floor (the newest tombstone evicted before its grace).
+   * Copies stamped at or below them stay refused, as they were before the restart: a restored
+   * node's tombstones keep refusing older copies, and so must its flush and its forgotten deletes.
    */
-  loaded(flushStamp = 0): void {
+  loaded(floors: { flushStamp?: number; tombstoneFloor?: number } = {}): void {
+    const { flushStamp = 0, tombstoneFloor = 0 } = floors;
     if (flushStamp > this.#flushStamp) {
       this.#flushStamp = flushStamp;
       if (flushStamp > this.clock.last) this.clock.observe(flushStamp);
+    }
+    if (tombstoneFloor > this.#stats.tombstoneFloor) {
+      this.#stats.tombstoneFloor = tombstoneFloor;
+      if (tombstoneFloor > this.clock.last) this.clock.observe(tombstoneFloor);
     }
     let tombstones = 0;
     for (const value of this.#live.values()) {

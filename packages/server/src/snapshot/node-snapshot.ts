@@ -90,7 +90,11 @@ export class NodeSnapshot {
       }
     }
     if (!loaded) this.#cache.load([], { minVersion: floor });
-    this.#replicas.loaded(loaded ? (document?.flushStamp ?? 0) : 0);
+    this.#replicas.loaded(
+      loaded && document !== undefined
+        ? { flushStamp: document.flushStamp, tombstoneFloor: document.tombstoneFloor }
+        : {},
+    );
     this.#replicas.resetStats();
     // What the file holds may have been overwritten or deleted elsewhere while this node was
     // down: unverified until a peer vouches for it (never-stale.md §5), unless told to trust it.
@@ -214,6 +218,7 @@ export class NodeSnapshot {
     const stamps = stampsOf(entries);
     const lastVersion = this.#cache.lastVersion;
     const flushStamp = this.#replicas.flushStamp;
+    const { tombstoneFloor } = this.#replicas.replicaStats;
     let bytes = 0;
     try {
       // Inside: a snapshot too big to encode (or to read back) is a SnapshotError too.
@@ -224,6 +229,7 @@ export class NodeSnapshot {
           savedAt: this.#now(),
           lastVersion,
           flushStamp,
+          tombstoneFloor,
           entries,
         },
         stamps,

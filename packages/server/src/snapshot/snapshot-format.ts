@@ -38,6 +38,12 @@ export interface SnapshotDocument {
    * was kept (read as 0); a node that does not know it ignores it.
    */
   flushStamp?: number;
+  /**
+   * The node's tombstone floor at the dump (the newest tombstone it evicted before its grace, 0
+   * for none): the next start refuses copies at or below it of keys it holds nothing of, as the
+   * node did. Absent in older files (read as 0); a node that does not know it ignores it.
+   */
+  tombstoneFloor?: number;
   /** `LruCache.dump()`: least recently used first. */
   entries: DumpEntry<StoredValue>[];
 }
@@ -253,6 +259,7 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     savedAt,
     lastVersion,
     flushStamp = 0,
+    tombstoneFloor = 0,
     entries,
   } = document as Record<string, unknown>;
   if (format !== SNAPSHOT_FORMAT) throw bad('is not a dcache snapshot: wrong format field');
@@ -268,6 +275,7 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     throw bad('is corrupt: lastVersion is not a version');
   }
   if (!isStamp(flushStamp)) throw bad('is corrupt: flushStamp is not a stamp');
+  if (!isStamp(tombstoneFloor)) throw bad('is corrupt: tombstoneFloor is not a stamp');
   if (!Array.isArray(entries)) throw bad('is corrupt: entries is not an array');
   for (let i = 0; i < entries.length; i++) {
     const entry = entries[i] as unknown[] | undefined;
@@ -309,6 +317,7 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     savedAt,
     lastVersion: lastVersion as number,
     flushStamp,
+    tombstoneFloor,
     entries: entries as DumpEntry<StoredValue>[],
   };
 }
