@@ -72,9 +72,15 @@ async function main(): Promise<number> {
   try {
     ({ url, memcached } = await server.listen(cli.listen));
   } catch (error) {
+    // Node's listen errors name the address that failed: the memcached port's, when it is that one.
+    const { address, port } = error as { address?: unknown; port?: unknown };
+    const where =
+      typeof address === 'string' && typeof port === 'number'
+        ? `${address}:${port}`
+        : `${cli.listen.host}:${cli.listen.port}`;
     say(
       process.stderr,
-      `dcache-server: cannot listen on ${cli.listen.host}:${cli.listen.port}: ${(error as Error).message}`,
+      `dcache-server: cannot listen on ${where}: ${(error as Error).message}`,
       'listen_failed',
     );
     return 1;

@@ -180,6 +180,17 @@ describe('dcache-server CLI (a real process)', () => {
     await exitOf(child);
   });
 
+  it('names the memcached port when that is the one taken', async () => {
+    const { child, url } = await startCli(['--port', '0']);
+    const taken = new URL(url).port;
+    const { code, stderr } = runOnce(['--port', '0', '--memcached-port', taken]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`cannot listen on 127.0.0.1:${taken}: `);
+    expect(stderr).toMatch(/EADDRINUSE/);
+    child.kill('SIGTERM');
+    await exitOf(child);
+  });
+
   it('--help explains warm restarts', () => {
     const { code, stdout } = runOnce(['--help']);
     expect(code).toBe(0);
