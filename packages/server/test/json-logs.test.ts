@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,23 @@ describe('--log-format json: a node started through the CLI', () => {
     const refusals = lines.filter((line) => line.event === 'request_refused');
     expect(refusals.map((line) => line.requestId)).toEqual(['req-hono-1', 'req-fast-2', undefined]);
     expect(refusals.every((line) => line.level === 'debug')).toBe(true);
+  });
+
+  it('names the file on the snapshot lines about leftovers and an invalid version fence', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dcache-json-logs-'));
+    dirs.push(dir);
+    const snapshot = join(dir, 'cache.snapshot');
+    // A fence the node cannot read, and a save's temporary file left by a process long gone.
+    await writeFile(`${snapshot}.fence`, 'not json');
+    await writeFile(join(dir, '.cache.snapshot.999999999.0123abcd.tmp'), 'partial');
+    const node = await startCliNode(['--log-format', 'json', '--snapshot-file', snapshot]);
+    const lines = parseLines(node.output());
+    expect(lines.find((line) => line.event === 'version_fence_invalid')).toMatchObject({
+      file: `${snapshot}.fence`,
+    });
+    expect(lines.find((line) => line.event === 'snapshot_leftovers_removed')).toMatchObject({
+      file: snapshot,
+    });
   });
 
   it('reports a port it cannot bind as a listen_failed line, and exits 1', async () => {

@@ -45,6 +45,7 @@ export async function readFence(
       logger.warn(
         'version_fence_invalid',
         `cannot read version fence ${file}: ${(error as Error).message}; ignoring it`,
+        { file },
       );
     }
     return undefined;
@@ -60,6 +61,7 @@ export async function readFence(
     logger.warn(
       'version_fence_invalid',
       `version fence ${file} is not valid: ${(error as Error).message}; ignoring it`,
+      { file },
     );
     return undefined;
   }
@@ -99,6 +101,7 @@ export async function writeFence(
       'version_fence_write_failed',
       `cannot write version fence ${file}: ${(error as Error).message}; after a crash, versions ` +
         `are kept apart by the clock only${snapshotToo}`,
+      { file },
     );
   }
 }

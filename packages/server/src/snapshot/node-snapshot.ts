@@ -120,6 +120,7 @@ export class NodeSnapshot {
         this.#logger.warn(
           'snapshot_leftovers_removed',
           `removed ${removed.length} temporary file(s) left by an interrupted save: ${removed.join(', ')}`,
+          { file },
         );
       }
     }
