@@ -21,6 +21,18 @@ export function exptimeToTtlMs(exptime: number, nowMs: number): number {
 }
 
 /**
+ * The TTL left of `ttlMs`, read from a command line at `lineAtMs`, when its data block has arrived
+ * by the clock `now`. memcached fixes an item's expiry time as it reads the line, so a block that arrives
+ * after it stores an item already expired, and one that arrives late keeps less of its TTL. 0
+ * ("never") and {@link EXPIRED} stay as they are, without reading the clock (the common set).
+ */
+export function ttlLeftAt(ttlMs: number, lineAtMs: number, now: () => number): number {
+  if (ttlMs <= 0) return ttlMs;
+  const left = ttlMs - (now() - lineAtMs);
+  return left > 0 ? left : EXPIRED;
+}
+
+/**
  * Remaining TTL as memcached reports it in meta `t` flags: whole seconds, -1 for "never".
  * Rounded up, so an item set with T30 reports 30 in the same second, as memcached does.
  */

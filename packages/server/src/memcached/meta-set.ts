@@ -1,5 +1,5 @@
 import { keptTtl } from '../operations/counter.js';
-import { exptimeToTtlMs } from './exptime.js';
+import { exptimeToTtlMs, ttlLeftAt } from './exptime.js';
 import { BAD_FORMAT, finishRequest, OPAQUE_TOO_LONG } from './meta-common.js';
 import { MAX_META_TOKENS, MAX_OPAQUE_LENGTH, parseMetaFlags } from './meta-flags.js';
 import { parseInt32 } from './numbers.js';
@@ -83,6 +83,7 @@ export function metaSet(session: Session, buf: Buffer, t: Tokens): void {
     store.cache.delete(req.key);
     return fail(TOO_LARGE);
   }
+  const lineAtMs = session.shared.now();
   const pending: PendingMetaStore = {
     kind: 'meta',
     mode,
@@ -90,7 +91,8 @@ export function metaSet(session: Session, buf: Buffer, t: Tokens): void {
     keyEcho: req.keyEcho,
     binaryKey: flags.base64Key !== undefined,
     flags: flags.clientFlags,
-    ttlMs: flags.ttl === undefined ? 0 : exptimeToTtlMs(flags.ttl, session.shared.now()),
+    ttlMs: flags.ttl === undefined ? 0 : exptimeToTtlMs(flags.ttl, lineAtMs),
+    lineAtMs,
     cas: hasCas ? casToVersion(flags.cas!) : -1,
     hasCas,
     invalidate: flags.invalidate && mode === 'cas',
@@ -147,7 +149,8 @@ export function completeMetaStore(
       }
     }
   }
-  outcome ??= performStore(session, { ...pending, bytes });
+  const ttlMs = ttlLeftAt(pending.ttlMs, pending.lineAtMs, session.shared.now);
+  outcome ??= performStore(session, { ...pending, ttlMs, bytes });
   if (outcome === 'STORED') {
     // An append/prepend is a new item memcached allocates without the request's binary-key flag,
     // so it echoes a `b` key raw from then on (where that is safe; see markKeyForm).

@@ -21,6 +21,8 @@ export interface PendingTextStore {
   readonly key: string;
   readonly flags: number;
   readonly ttlMs: number;
+  /** The clock when the command line was read: `ttlMs` counts from then (see ttlLeftAt). */
+  readonly lineAtMs: number;
   readonly cas: number;
   readonly noreply: boolean;
 }
@@ -35,6 +37,8 @@ export interface PendingMetaStore {
   readonly binaryKey: boolean;
   readonly flags: number;
   readonly ttlMs: number;
+  /** The clock when the command line was read: `ttlMs` counts from then (see ttlLeftAt). */
+  readonly lineAtMs: number;
   /** Compare-and-set version; -1 when no C flag was given. */
   readonly cas: number;
   readonly hasCas: boolean;

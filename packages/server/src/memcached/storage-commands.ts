@@ -1,6 +1,6 @@
 import { keptTtl } from '../operations/counter.js';
 import type { StoredValue } from '../operations/stored-value.js';
-import { exptimeToTtlMs } from './exptime.js';
+import { exptimeToTtlMs, ttlLeftAt } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
 import { casToVersion, reply } from './session.js';
@@ -50,8 +50,18 @@ export function storageCommand(session: Session, buf: Buffer, t: Tokens, mode: S
     if (mode === 'set') store.cache.delete(key);
     return;
   }
-  const ttlMs = exptimeToTtlMs(exptime, session.shared.now());
-  const pending: PendingTextStore = { kind: 'text', mode, key, flags, ttlMs, cas, noreply };
+  const lineAtMs = session.shared.now();
+  const ttlMs = exptimeToTtlMs(exptime, lineAtMs);
+  const pending: PendingTextStore = {
+    kind: 'text',
+    mode,
+    key,
+    flags,
+    ttlMs,
+    lineAtMs,
+    cas,
+    noreply,
+  };
   session.expectData(pending, vlen);
 }
 
@@ -165,7 +175,7 @@ export function completeTextStore(
     key: pending.key,
     bytes,
     flags: pending.flags,
-    ttlMs: pending.ttlMs,
+    ttlMs: ttlLeftAt(pending.ttlMs, pending.lineAtMs, session.shared.now),
     cas: pending.cas,
     hasCas: pending.mode === 'cas',
   });
