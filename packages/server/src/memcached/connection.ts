@@ -174,7 +174,12 @@ export class MemcachedConnection implements Session, Flushable {
   }
 
   quit(): void {
+    if (this.closing) return;
     this.end();
+    // memcached closes the connection once quit's replies are written. end() alone half-closes it:
+    // a client that keeps its side open would hold its connection slot and descriptor until it
+    // closed it. 'finish' comes once libuv has shut down after the last reply.
+    this.socket.once('finish', () => this.socket.destroy());
   }
 
   deferKeys(buf: Buffer, t: Tokens, first: number, next: number): boolean {
