@@ -259,6 +259,21 @@ describe('requests the lane leaves to Node: answered as on a connection Node alr
           'Content-Length: +',
         ),
     ],
+    // llhttp refuses a tab after a Content-Length's digits (400), and does not read `close`
+    // followed by one as close (it keeps the connection): trailing tabs are otherwise only space.
+    [
+      'a tab after the Content-Length',
+      (host) =>
+        withHead(batchRequest(host, [['get', 'a']], [auth]), /(Content-Length: \d+)/, '$1 \t'),
+    ],
+    [
+      'Connection: close and a tab',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'Connection: close\t']),
+    ],
+    [
+      'Proxy-Connection: close and a tab',
+      (host) => batchRequest(host, [['get', 'a']], [auth, 'Proxy-Connection: close\t ']),
+    ],
     [
       'Connection: upgrade',
       (host) =>
@@ -348,6 +363,8 @@ describe('requests the lane leaves to Node: answered as on a connection Node alr
       connection.socket.destroy();
       return answers.map((answer) => ({
         status: answer.status,
+        // Whether the connection stays open after it, as the answer says.
+        connection: answer.headers.connection?.toLowerCase(),
         code:
           answer.headers['content-type'] === 'application/json'
             ? (JSON.parse(answer.body.toString()) as { error?: { code?: string } }).error?.code

@@ -12,6 +12,11 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 // eslint-disable-next-line no-control-regex -- control characters are what a value must not hold
 const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
 const DIGITS = /^[0-9]{1,15}$/;
+/**
+ * A tab in a line's trailing whitespace. llhttp allows only spaces there in the fields it reads
+ * itself: it refuses such a Content-Length (400) and does not read such a `close` as close.
+ */
+const TRAILING_TAB = /\t[ \t]*$/;
 
 /** A `POST /v1/batch` head the lane can answer as it stands. */
 export interface BatchHead {
@@ -147,12 +152,14 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
     const value = field[2]!;
     if (READ_ONCE.has(name)) {
       if (read.has(name)) return OTHER;
+      if (name === 'content-length' && TRAILING_TAB.test(line)) return OTHER;
       read.set(name, value);
       if (name === 'content-length') lengthAt = lineAt + line.indexOf(value, name.length + 1);
     } else if (name === 'connection' || name === 'proxy-connection') {
       // Node's parser (llhttp) reads Proxy-Connection as Connection: `close` there ends the
       // connection after the answer too, and refuses what is pipelined behind it.
       const token = value.toLowerCase();
+      if (TRAILING_TAB.test(line)) return OTHER;
       if (token === 'close') close = true;
       else if (token !== 'keep-alive') return OTHER;
     } else if (NOT_THE_LANES.has(name)) {
