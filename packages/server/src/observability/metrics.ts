@@ -83,7 +83,10 @@ export class RequestMetrics {
     return this.#batchOperations;
   }
 
-  /** A batch answered on the batch lane (http/batch-lane/), not by Node's HTTP server. */
+  /**
+   * A batch taken by the batch lane (http/batch-lane/), not by Node's HTTP server: each one it
+   * counts in `requests.batch` (answered, refused mid-body, or left by its sender).
+   */
   recordLaneBatch(): void {
     this.#laneBatches++;
   }

@@ -99,7 +99,7 @@ export function prometheusText(node: NodeState): string {
   metric(
     'dcache_batch_lane_batches_total',
     'counter',
-    "POST /v1/batch requests answered on the batch lane, before Node's HTTP server.",
+    "POST /v1/batch requests taken by the batch lane, before Node's HTTP server.",
     [['', node.metrics.laneBatches]],
   );
   metric(

@@ -461,6 +461,39 @@ describe('deadlines and budgets on the lane', () => {
     expect(resultsOf(stored!)).toEqual([[204, 'version', 'stamp']]);
   });
 
+  it('a batch refused mid-body or left by its client counts on the lane as in requests.batch, and /metrics agrees', async () => {
+    const node = await startCliNode([
+      '--max-batch-bytes',
+      '1kb',
+      '--max-value-bytes',
+      '1kb',
+      '--max-inflight-body-bytes',
+      '1kb',
+    ]);
+    const host = hostOf(node);
+    // One client leaves mid-body, its 600 bytes held; another's 600 then pass the budget: 503.
+    const left = await connectRaw(node.url);
+    left.socket.write(Buffer.concat([batchHead(host, 1000), Buffer.alloc(600, 0x90)]));
+    await vi.waitFor(async () => {
+      const held = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+        inflight: { bodyBytes: number };
+      };
+      expect(held.inflight.bodyBytes).toBe(600);
+    }, EVENTUALLY);
+    const refused = await connectRaw(node.url);
+    refused.socket.write(Buffer.concat([batchHead(host, 1000), Buffer.alloc(600, 0x90)]));
+    expect((await refused.answers(1))[0]!.status).toBe(503);
+    left.socket.destroy();
+    await vi.waitFor(async () => expect((await stats(node)).requests.batch).toBe(2), EVENTUALLY);
+    const after = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
+      batchLane: { batches: number };
+    };
+    expect(after.batchLane.batches).toBe(2);
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    expect(metrics).toMatch(/^dcache_requests_total\{op="batch"\} 2$/m);
+    expect(metrics).toMatch(/^dcache_batch_lane_batches_total 2$/m);
+  });
+
   const MB = 1024 * 1024;
 
   /** A node whose whole body budget a body still arriving holds. */

@@ -136,12 +136,13 @@ export class BatchLane implements LaneHost {
   begin(head: BatchHead): number {
     const node = this.#node;
     node.metrics.start();
+    // Counted as requests.batch is from here: answered, refused mid-body or left by its sender.
+    node.metrics.recordLaneBatch();
     node.replicas.noteRingNodes(head.ringNodes);
     return performance.now();
   }
 
   answer(head: BatchHead, body: Uint8Array, start: number): LaneAnswer {
-    this.#node.metrics.recordLaneBatch();
     return laneAnswer(this.#answerer.run(body, head.requestId, start));
   }
 
