@@ -55,12 +55,13 @@ interface HttpSocket extends Duplex {
 /**
  * The server's 'clientError' listener: Node could not parse the request (malformed request line or
  * header, headers too large, timeout). Answers the JSON error shape with `connection: close` when
- * the socket can still be written, then closes it.
+ * the socket can still be written, then closes it. `counted` (the batch lane's timed-out body):
+ * the request under way was counted by its own door, as the app counts one whose body it saw.
  */
 export function clientErrorResponder(
   node: NodeState,
-): (error: Error & { code?: string }, socket: Duplex) => void {
-  return function onClientError(error, socket: HttpSocket) {
+): (error: Error & { code?: string }, socket: Duplex, counted?: boolean) => void {
+  return function onClientError(error, socket: HttpSocket, counted = false) {
     // Reset, or ended mid-request (HPE_INVALID_EOF_STATE): nobody is left to read an answer, and a
     // request already under way is counted by its own handler.
     if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE') {
@@ -86,7 +87,7 @@ export function clientErrorResponder(
     // request's (an earlier pipelined one), which those bytes would land in front of.
     const incoming = socket.parser?.incoming;
     const appSawIt = incoming !== null && incoming !== undefined && !incoming.complete;
-    if (!appSawIt) node.metrics.recordError(status);
+    if (!appSawIt && !counted) node.metrics.recordError(status);
     node.logger.debug('request_refused', `${status} (unparsable request): ${error.message}`);
     const message = socket._httpMessage;
     const answerable = appSawIt

@@ -399,18 +399,30 @@ describe('deadlines and budgets on the lane', () => {
     expect(connection.received().toString('latin1')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
   });
 
-  it('a body not whole within --request-timeout is dropped with its connection, and counted', async () => {
+  it('a body not whole within --request-timeout is answered 408 and closed, as Node answers it, and counted as Node counts it', async () => {
     const node = await startCliNode(['--headers-timeout', '500', '--request-timeout', '1000']);
-    const connection = await connectRaw(node.url);
-    const request = batchRequest(hostOf(node), [['get', 'a'.repeat(100)]]);
+    const host = hostOf(node);
+    const request = batchRequest(host, [['get', 'a'.repeat(100)]]);
+    const partial = request.subarray(0, request.length - 10);
+    const lane = await connectRaw(node.url);
     const started = performance.now();
-    connection.socket.write(request.subarray(0, request.length - 10));
-    await connection.closed;
+    lane.socket.write(partial);
+    await lane.closed;
     expect(performance.now() - started).toBeGreaterThanOrEqual(950);
-    expect(connection.received().length).toBe(0);
+    // The same request on a connection Node's server serves.
+    const handed = await connectRaw(node.url);
+    handed.socket.write(healthz(host));
+    await handed.answers(1);
+    handed.socket.write(partial);
+    await handed.closed;
+    const [fromLane] = parseAnswers(lane.received());
+    const [, fromNode] = parseAnswers(handed.received());
+    expect(fromNode!.status).toBe(408);
+    expect(fromLane).toEqual(fromNode);
+    // Each counted once, as a batch whose body did not arrive (400).
     const after = await stats(node);
-    expect(after.requests.batch).toBe(1);
-    expect(after.errors).toEqual({ 400: 1 });
+    expect(after.requests.batch).toBe(2);
+    expect(after.errors).toEqual({ 400: 2 });
   });
 
   it('an idle connection is closed at --keep-alive-timeout', async () => {

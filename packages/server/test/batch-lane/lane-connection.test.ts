@@ -76,7 +76,7 @@ function answeringHost(body: Uint8Array, overrides: Partial<LaneHost> = {}): Lan
     hold: () => () => undefined,
     reserve: () => undefined,
     release: () => undefined,
-    headTimedOut: (socket) => socket.destroy(),
+    timedOut: (socket) => socket.destroy(),
     handOff: (socket) => socket.destroy(),
     forget: () => undefined,
     ...overrides,

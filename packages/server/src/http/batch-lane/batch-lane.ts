@@ -50,7 +50,7 @@ export class BatchLane implements LaneHost {
    * operation in the client benchmark (README, "Batch lane").
    */
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-  readonly #headError: (error: Error & { code?: string }, socket: Socket) => void;
+  readonly #clientError: ReturnType<typeof clientErrorResponder>;
   #toHttp: ((socket: Socket) => void) | undefined;
 
   constructor(node: NodeState, answerer: BatchAnswerer) {
@@ -61,7 +61,7 @@ export class BatchLane implements LaneHost {
     this.requestTimeout = requestTimeout;
     this.keepAliveTimeout = keepAliveTimeout;
     this.maxBatchBytes = node.options.maxBatchBytes;
-    this.#headError = clientErrorResponder(node);
+    this.#clientError = clientErrorResponder(node);
   }
 
   /**
@@ -175,12 +175,12 @@ export class BatchLane implements LaneHost {
     this.#node.bodyBudget.release(bytes);
   }
 
-  headTimedOut(socket: Socket): void {
+  timedOut(socket: Socket, counted: boolean): void {
     socket.on('error', () => socket.destroy());
-    // The error Node's server reports for the same head, answered by the same responder.
+    // The error Node's server reports for the same request, answered by the same responder.
     const error: Error & { code?: string } = new Error('Request timeout');
     error.code = 'ERR_HTTP_REQUEST_TIMEOUT';
-    this.#headError(error, socket);
+    this.#clientError(error, socket, counted);
     // The answer is small; a client that does not take it is not waited for.
     setTimeout(() => socket.destroy(), this.requestTimeout).unref();
   }

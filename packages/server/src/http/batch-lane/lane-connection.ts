@@ -56,8 +56,11 @@ export interface LaneHost {
   release(bytes: number): void;
   /** Logs an error the lane did not expect (as a 500 of the error handler). */
   failed(error: unknown): void;
-  /** Answers 408 on a connection whose head did not arrive in time, and closes it. */
-  headTimedOut(socket: Socket): void;
+  /**
+   * Answers 408 on a connection whose request did not arrive in time, and closes it; `counted`:
+   * the request is counted already (a body cut short, see `abandon`), so the 408 is not.
+   */
+  timedOut(socket: Socket, counted: boolean): void;
   /** Gives the connection and the bytes read but not answered to Node's HTTP server. */
   handOff(socket: Socket, unread: Buffer): void;
   /** The connection has closed, or been handed off. */
@@ -435,11 +438,16 @@ export class LaneConnection {
     this.#deadline = setTimeout(() => {
       this.#deadline = undefined;
       this.#deadlineFor = undefined;
-      // A head not whole in time is answered 408, as Node answers it — unless answers before it
-      // still wait for a client that is not reading (nor sending, then: it is not read). A body
-      // cut short is dropped with its connection (Node's server drops it too).
-      if (part === 'head' && this.#socket.writableLength === 0) {
-        this.#host.headTimedOut(this.#detach());
+      // A head or body not whole in time is answered 408, as Node answers it — unless answers
+      // before it still wait for a client that is not reading (nor sending, then: it is not read).
+      // A body cut short counts as Node's body reader counts it, as its sender leaving (a 400).
+      if (this.#socket.writableLength === 0) {
+        const head = this.#head;
+        if (head !== undefined) {
+          this.#host.abandon(head, this.#headStart);
+          this.#releaseBody();
+        }
+        this.#host.timedOut(this.#detach(), head !== undefined);
       } else {
         this.#socket.destroy();
       }
