@@ -79,6 +79,12 @@ export function clientErrorResponder(
       socket.destroy();
       return;
     }
+    // Bytes after a request that asked `Connection: close`: llhttp stops there, but that request is
+    // whole and its answer under way or queued (a batch or PUT answers once its body's end is
+    // read), with `connection: close`, after which Node closes the socket; what follows is not
+    // processed (RFC 9112 §9.6). A 400 written now would take the place of the answer to a request
+    // that ran. With no answer under way, that one has gone out and the socket is closing.
+    if (error.code === 'HPE_CLOSED_CONNECTION' && socket._httpMessage) return;
     const status = statusOf(error.code);
     // A request whose body was still arriving (a bad chunk size, a timeout mid-body) is the app's:
     // its body reader fails once the socket closes, and it counts the request. Its own answer

@@ -326,7 +326,8 @@ export class LaneConnection {
     const head = readBatchHead(unread, this.#host.maxHeadBytes);
     if (head === INCOMPLETE || head === OTHER) return head;
     if (!this.#host.takes(head)) return OTHER;
-    // Node refuses bytes after a `Connection: close` request (400): it answers this one.
+    // Node's parser stops at bytes after a `Connection: close` request: its server answers this one
+    // (transport-errors.ts) and runs nothing after it.
     if (head.close && unread.length > head.size + head.contentLength) return OTHER;
     this.#known = knownHead(unread, head);
     return head;

@@ -157,7 +157,7 @@ function headerFields(text: string, size: number): BatchHead | typeof OTHER {
       if (name === 'content-length') lengthAt = lineAt + line.indexOf(value, name.length + 1);
     } else if (name === 'connection' || name === 'proxy-connection') {
       // Node's parser (llhttp) reads Proxy-Connection as Connection: `close` there ends the
-      // connection after the answer too, and refuses what is pipelined behind it.
+      // connection after the answer too, and runs nothing pipelined behind it.
       const token = value.toLowerCase();
       if (TRAILING_TAB.test(line)) return OTHER;
       if (token === 'close') close = true;
