@@ -654,6 +654,35 @@ describe('answers never taken', () => {
     },
   );
 
+  it('a connection whose held answers go out once the node is stopping is then closed, not kept to --keep-alive-timeout', async () => {
+    // A send timeout a loaded machine cannot reach before the client reads.
+    const node = await startCliNode([
+      '--request-timeout',
+      '10000',
+      '--max-inflight-body-bytes',
+      '16mb',
+      '--keep-alive-timeout',
+      '20000',
+    ]);
+    const request = await withBigValue(node, 12);
+    const connection = await connectRaw(node.url);
+    connection.socket.pause(); // not reading yet: the answer waits, held
+    connection.socket.write(request);
+    await vi.waitFor(
+      async () => expect((await stats(node)).inflight.answerBytes).toBeGreaterThan(0),
+      EVENTUALLY,
+    );
+    const stopping = performance.now();
+    const stopped = node.stop();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    connection.socket.resume();
+    const [answer] = await connection.answers(1);
+    expect(answer!.status).toBe(200);
+    await stopped;
+    // Gone with its last answer: the keep-alive timeout (20 s) does not hold the node up.
+    expect(performance.now() - stopping).toBeLessThan(5000);
+  });
+
   it('answers to Connection: close batches are held too: the budget fills, then empties when their clients go', async () => {
     const node = await startCliNode(flags);
     const request = await withBigValue(node);

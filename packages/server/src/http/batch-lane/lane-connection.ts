@@ -419,7 +419,9 @@ export class LaneConnection {
     if (this.#done) return;
     socket.resume();
     if (this.#unread === null) {
-      if (this.#ended) this.#finish();
+      // Idle now: done once its client has ended, or once the node is stopping (its idle
+      // connections were closed when it began; this one still had answers going out).
+      if (this.#ended || (this.#host.closing && this.#head === undefined)) this.#finish();
       return;
     }
     try {
