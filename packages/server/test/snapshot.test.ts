@@ -509,72 +509,50 @@ describe('warm restarts (snapshotFile)', () => {
       const stale = await put(second, 'k19', 'z', { 'if-match': `"${lost[19]}"` });
       expect(stale.status).toBe(412);
     });
-    it('a crash after a restore: no version the crashed run handed out comes back (version fence)', async () => {
-      // The reviewer's scenario, scaled down: a snapshot whose versions span 20,000 puts the
-      // counter 20,000 ahead of the clock's epoch at each restore.
-      const clock = manualClock(1_764_000_000_000);
-      const first = await start({ now: clock.now });
-      await put(first, 'a', 'old');
-      for (let i = 0; i < 20_000; i++)
-        first.server.cache.set('churn', { bytes: new Uint8Array(1), flags: 0 });
-      clock.advance(10_000_000);
-      await stop(first); // graceful: the snapshot is saved
-      const graceful = await readFile(file);
-
-      clock.advance(5_000);
-      const second = await start({ now: clock.now });
-      const from = second.server.cache.lastVersion + 1;
-      // 5,000 writes in 25 ms: 200 per ms, well within the 1,000 per ms the floor allows for.
-      for (let i = 0; i < 4_999; i++)
-        second.server.cache.set('other', { bytes: new Uint8Array(1), flags: 0 });
-      clock.advance(25);
-      const etag = (await put(second, 'a', 'new')).headers.get('etag')!;
-      const to = second.server.cache.lastVersion;
-      await stop(second);
-      await writeFile(file, graceful); // the run crashed: its shutdown save never happened
-
-      const third = await start({ now: clock.now });
-      const versions = [...third.server.cache.keys()].map(
-        (key) => third.server.cache.peekEntry(key)!.version,
-      );
-      for (let i = 0; i < 10; i++) versions.push(await etagOf(await put(third, `n${i}`, 'x')));
-      for (const version of versions) expect(version < from || version > to).toBe(true);
-      const read = await fetch(`${third.url}/v1/keys/a`, { headers: { 'if-none-match': etag } });
-      expect(read.status).toBe(200);
-      expect(await read.text()).toBe('old');
-      expect((await put(third, 'a', 'new2', { 'if-match': etag })).status).toBe(412);
-    });
-
-    it('a clock with a fraction of a millisecond: the fence it wrote still guards the next start', async () => {
+    it.each([
+      ['whole milliseconds', 1_764_000_000_000],
       // `now` as wall-clock ms with a fraction (performance.timeOrigin + performance.now()): the
       // fence records that reading, and the next start must read it back rather than ignore it.
-      const clock = manualClock(1_764_000_000_000.5);
-      const first = await start({ now: clock.now });
-      await put(first, 'a', 'old');
-      for (let i = 0; i < 20_000; i++)
-        first.server.cache.set('churn', { bytes: new Uint8Array(1), flags: 0 });
-      await stop(first);
-      const graceful = await readFile(file);
+      ['a fraction of a millisecond', 1_764_000_000_000.5],
+    ])(
+      'a crash after a restore, a clock reading %s: no version the crashed run handed out comes back (version fence)',
+      async (_clock, epoch) => {
+        // The reviewer's scenario, scaled down: a snapshot whose versions span 20,000 puts the
+        // counter 20,000 ahead of the clock's epoch at each restore.
+        const clock = manualClock(epoch);
+        const first = await start({ now: clock.now });
+        await put(first, 'a', 'old');
+        for (let i = 0; i < 20_000; i++)
+          first.server.cache.set('churn', { bytes: new Uint8Array(1), flags: 0 });
+        clock.advance(10_000_000);
+        await stop(first); // graceful: the snapshot is saved
+        const graceful = await readFile(file);
 
-      clock.advance(5_000);
-      const second = await start({ now: clock.now });
-      const from = second.server.cache.lastVersion + 1;
-      for (let i = 0; i < 4_999; i++)
-        second.server.cache.set('other', { bytes: new Uint8Array(1), flags: 0 });
-      clock.advance(25);
-      await put(second, 'a', 'new');
-      const to = second.server.cache.lastVersion;
-      await stop(second);
-      await writeFile(file, graceful); // the run crashed: its shutdown save never happened
+        clock.advance(5_000);
+        const second = await start({ now: clock.now });
+        const from = second.server.cache.lastVersion + 1;
+        // 5,000 writes in 25 ms: 200 per ms, well within the 1,000 per ms the floor allows for.
+        for (let i = 0; i < 4_999; i++)
+          second.server.cache.set('other', { bytes: new Uint8Array(1), flags: 0 });
+        clock.advance(25);
+        const etag = (await put(second, 'a', 'new')).headers.get('etag')!;
+        const to = second.server.cache.lastVersion;
+        await stop(second);
+        await writeFile(file, graceful); // the run crashed: its shutdown save never happened
 
-      const third = await start({ now: clock.now });
-      expect(logged.filter((line) => /version fence/.test(line))).toEqual([]);
-      const versions = [...third.server.cache.keys()].map(
-        (key) => third.server.cache.peekEntry(key)!.version,
-      );
-      for (let i = 0; i < 10; i++) versions.push(await etagOf(await put(third, `n${i}`, 'x')));
-      for (const version of versions) expect(version < from || version > to).toBe(true);
-    });
+        const third = await start({ now: clock.now });
+        expect(logged.filter((line) => /version fence/.test(line))).toEqual([]);
+        const versions = [...third.server.cache.keys()].map(
+          (key) => third.server.cache.peekEntry(key)!.version,
+        );
+        for (let i = 0; i < 10; i++) versions.push(await etagOf(await put(third, `n${i}`, 'x')));
+        for (const version of versions) expect(version < from || version > to).toBe(true);
+        const read = await fetch(`${third.url}/v1/keys/a`, { headers: { 'if-none-match': etag } });
+        expect(read.status).toBe(200);
+        expect(await read.text()).toBe('old');
+        expect((await put(third, 'a', 'new2', { 'if-match': etag })).status).toBe(412);
+      },
+    );
 
     it('the version fence: written 0600 beside the file at each start; a bad one is ignored with a warning', async () => {
       const clock = manualClock();

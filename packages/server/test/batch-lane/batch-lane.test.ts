@@ -35,6 +35,18 @@ async function nodeAndConnection() {
 /** A request that makes a connection Node's server's before anything else is sent on it. */
 const healthz = (host: string) => Buffer.from(`GET /healthz HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
 
+/** A node whose batches, values and bodies in flight are each limited to 1 KiB. */
+function tightBodyBudgetNode(): Promise<CliNode> {
+  return startCliNode([
+    '--max-batch-bytes',
+    '1kb',
+    '--max-value-bytes',
+    '1kb',
+    '--max-inflight-body-bytes',
+    '1kb',
+  ]);
+}
+
 describe('the batch lane', () => {
   it('answers pipelined batches in order and keeps the connection, with the headers Node would send', async () => {
     const { host, connection } = await nodeAndConnection();
@@ -437,14 +449,7 @@ describe('deadlines and budgets on the lane', () => {
   });
 
   it('a body that would pass --max-inflight-body-bytes mid-way is refused 503, and the one holding it still answered', async () => {
-    const node = await startCliNode([
-      '--max-batch-bytes',
-      '1kb',
-      '--max-value-bytes',
-      '1kb',
-      '--max-inflight-body-bytes',
-      '1kb',
-    ]);
+    const node = await tightBodyBudgetNode();
     const host = hostOf(node);
     // A batch of 1000 bytes exactly: a set padded to fit.
     let pad = 960;
@@ -474,14 +479,7 @@ describe('deadlines and budgets on the lane', () => {
   });
 
   it('a batch refused mid-body or left by its client counts on the lane as in requests.batch, and /metrics agrees', async () => {
-    const node = await startCliNode([
-      '--max-batch-bytes',
-      '1kb',
-      '--max-value-bytes',
-      '1kb',
-      '--max-inflight-body-bytes',
-      '1kb',
-    ]);
+    const node = await tightBodyBudgetNode();
     const host = hostOf(node);
     // One client leaves mid-body, its 600 bytes held; another's 600 then pass the budget: 503.
     const left = await connectRaw(node.url);
