@@ -39,7 +39,7 @@ export class Cluster {
   readonly clock = new HybridClock();
   /** What hints, verifications, repairs and restores did (`getReplicationStats`). */
   readonly counters = new ReplicationCounters();
-  /** Nodes that missed a write no replica took a hint for: fenced when seen up (hints.ts). */
+  /** Nodes that missed a write (hinted or not): fenced when next seen up (hints.ts). */
   readonly fenceOnReturn = new Set<NodeClient>();
   /** The `keyPrefix` option: put before every key where it meets the ring or the wire. */
   readonly keyPrefix: string;

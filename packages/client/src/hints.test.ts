@@ -81,6 +81,19 @@ describe('handOff', () => {
     expect(cluster.fenceOnReturn.size).toBe(0);
   });
 
+  it('a node still up when it missed the write is owed a fence on its return, though its hint was taken', async () => {
+    // Its request timed out in a partition this client marks it down for only later: back before
+    // the hint's replay, it would count (incr, touch) on the value it missed the write of.
+    const missed = node('http://a', () => Promise.reject(new Error('never asked')), true);
+    const taking = node('http://b', () => Promise.resolve([204] as const));
+    const cluster = clusterStub(() => Promise.resolve());
+    await handOff(cluster as unknown as Cluster, 'k', missed, [taking], [missed, taking]);
+    expect(cluster.counters.hintsHandedOff).toBe(1);
+    expect(cluster.fenceOnReturn.has(missed)).toBe(true);
+    // Not now: it is up, and its hint replays as soon as the holder probes it.
+    expect(cluster.transport.post).not.toHaveBeenCalled();
+  });
+
   it('a fence that fails stays pending for the next time the node is seen up', async () => {
     const refusing = node('http://b', () => Promise.reject(new Error('down')));
     const missed = node('http://a', () => Promise.reject(new Error('unused')), true);

@@ -33,9 +33,10 @@ export function planHints<N>(
  * restart (a fault on no replica of the key) would lose the write for `missed`, which — back from a
  * partition, fenced by no one once the writer is gone — would serve what it held before for good.
  * None takes it: the hint is dropped, counted, and `missed` is fenced — now if it is up, else when
- * it is seen up — so that everything it holds is verified before it is served. A node marked down
- * is fenced when seen up in any case: until its hints are replayed it holds what it missed as
- * current, and counting on it (`incr`, `touch`) would outstamp the newer write.
+ * it is seen up — so that everything it holds is verified before it is served. A node that missed
+ * a write is fenced when next seen up in any case, also when it was still up here at the miss (a
+ * partition this client marks down only later): until its hints are replayed it holds what it
+ * missed as current, and counting on it (`incr`, `touch`) would outstamp the newer write.
  */
 export async function handOff(
   cluster: Cluster,
@@ -44,7 +45,10 @@ export async function handOff(
   holders: readonly NodeClient[],
   natural: readonly NodeClient[],
 ): Promise<void> {
-  if (!missed.up && cluster.isMember(missed)) cluster.fenceOnReturn.add(missed);
+  // Up or not: one still up here may have missed it to a partition this client has yet to mark
+  // down (its request timed out), and back before the hint's replay it would count on its stale
+  // value like one marked down. Only a return (or a fence sent now) clears the mark.
+  if (cluster.isMember(missed)) cluster.fenceOnReturn.add(missed);
   const standIns = holders.filter((holder) => !natural.includes(holder));
   const replicas = holders.filter((holder) => natural.includes(holder));
   const taken = await Promise.all([

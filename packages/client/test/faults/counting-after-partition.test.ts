@@ -140,3 +140,52 @@ describe('counting on a node back from a partition', () => {
     expect(await reader.get(deleted!)).toBeUndefined();
   });
 });
+
+describe('counting on a node that missed a write before it was marked down', () => {
+  it('fences it on its return too: a replica partitioned after the write was sent counts on nothing it missed', async () => {
+    // Three replicas on four nodes: the write's hint goes to the first natural replica that took
+    // it (HOLDER), which is paused during the count so that its replay cannot land first, while
+    // the third replica still counts.
+    nemesis = await Nemesis.start({ nodes: 4 });
+    const urls = nemesis.urls;
+    const HOLDER = 0;
+    const THIRD = 2;
+    const writer = new DistributedCacheClient(urls, {
+      replicas: 3,
+      writeConsistency: 'all',
+      onBackgroundError: () => {},
+    });
+    clients.push(writer);
+    let counter = '';
+    for (let i = 0; counter === ''; i++) {
+      const [first, second, third] = writer.nodesFor(`k${i}`);
+      if (first === urls[PARTITIONED] && second === urls[HOLDER] && third === urls[THIRD]) {
+        counter = `k${i}`;
+      }
+    }
+    await writer.set(counter, 5);
+    const cut = urls[PARTITIONED]!;
+    nemesis.partition(PARTITIONED);
+    // Still up to the client when the count is sent: it times out there, and its hint is handed
+    // to HOLDER. Only the reads after it mark the node down.
+    expect(writer.nodesFor(counter)).toContain(cut);
+    expect(await writer.incr(counter, 1)).toBe(6);
+    for (let i = 0; i < 10 && writer.nodesFor(counter).includes(cut); i++) {
+      await writer.get(counter).catch(() => undefined);
+    }
+    expect(writer.nodesFor(counter)).not.toContain(cut);
+    nemesis.pause(HOLDER);
+    try {
+      nemesis.heal(PARTITIONED);
+      await until(() => writer.nodesFor(counter).includes(cut), 15_000, 'back up');
+      expect(await writer.incr(counter, 1)).toBe(7);
+    } finally {
+      nemesis.resume(HOLDER);
+    }
+    // The settle time (README), then a process that saw none of this reads.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const reader = new DistributedCacheClient(urls, { replicas: 3, onBackgroundError: () => {} });
+    clients.push(reader);
+    expect(await reader.get(counter)).toBe(7);
+  });
+});
