@@ -132,6 +132,8 @@ export class CacheServer {
       logger: node.logger,
       token: this.#options.token,
       intervalMs: this.#options.hintReplayInterval,
+      maxBatchOps: this.#options.maxBatchOps,
+      maxBatchBytes: this.#options.maxBatchBytes,
     });
   }
 

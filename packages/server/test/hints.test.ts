@@ -247,3 +247,26 @@ describe('hint replay', () => {
     expect(got[0]![0]).toBe(200);
   }, 20_000);
 });
+
+// A cluster whose nodes take smaller batches than the replay's default (`--max-batch-ops`,
+// `--max-batch-bytes`): the replay must fit them, or the target refuses every round (413) and
+// gets neither the writes it missed nor, until maxHintAge, a fence.
+describe('hint replay to nodes configured for smaller batches', () => {
+  it('fits --max-batch-ops and --max-batch-bytes', async () => {
+    const limits = ['--max-batch-ops', '100', '--max-batch-bytes', '64kb'];
+    const a = await startCliNode(['--token', 'cluster', ...limits]);
+    const b = await startCliNode(['--token', 'cluster', ...limits]);
+    const value = new Uint8Array(1000).fill(120);
+    for (let chunk = 0; chunk < 6; chunk++) {
+      // 300 keys of 1 KB: over 100 operations and over 64 KB in all.
+      const ops: unknown[][] = [];
+      for (let i = chunk * 50; i < (chunk + 1) * 50; i++) {
+        ops.push(['set', `k${i}`, value, 0, null, null], ['hint', `k${i}`, a.url]);
+      }
+      expect((await batch(b, ops)).filter(([status]) => status !== 204)).toEqual([]);
+    }
+    await eventually(async () => (await stats(b)).hintsPending === 0);
+    expect(await stats(b)).toMatchObject({ hintsReplayed: 300, hintsDropped: 0 });
+    expect((await batch(a, [['get', 'k299']]))[0]![0]).toBe(200);
+  });
+});

@@ -30,6 +30,14 @@ export interface HintReplayerOptions {
   /** The cluster's token: every node of a cluster has the same one. */
   token: string | undefined;
   intervalMs: number;
+  /**
+   * This node's `maxBatchOps` and `maxBatchBytes`: a replay batch is kept within them too. The
+   * target's limits cannot be asked, but the nodes of a cluster are configured alike, and a
+   * cluster set below REPLAY_BATCH_OPS or REPLAY_BATCH_BYTES would otherwise refuse every replay
+   * batch (413) until the hints aged into a fence. @default no bound but the replay's own
+   */
+  maxBatchOps?: number;
+  maxBatchBytes?: number;
 }
 
 /**
@@ -46,9 +54,13 @@ export class HintReplayer {
   #timer: NodeJS.Timeout | undefined;
   /** Aborted by stop(): a closing node must not wait on a target that does not answer. */
   #stopping = new AbortController();
+  readonly #batchOps: number;
+  readonly #batchBytes: number;
 
   constructor(options: HintReplayerOptions) {
     this.#options = options;
+    this.#batchOps = Math.min(REPLAY_BATCH_OPS, options.maxBatchOps ?? Infinity);
+    this.#batchBytes = Math.min(REPLAY_BATCH_BYTES, options.maxBatchBytes ?? Infinity);
   }
 
   start(): void {
@@ -116,12 +128,12 @@ export class HintReplayer {
           break;
         }
         const size = OP_OVERHEAD_BYTES + Buffer.byteLength(key) + opValueBytes(op);
-        if (keys.length > 0 && bytes + size > REPLAY_BATCH_BYTES) break;
+        if (keys.length > 0 && bytes + size > this.#batchBytes) break;
         keys.push(key);
         sent.push(held);
         ops.push(op);
         bytes += size;
-        if (keys.length === REPLAY_BATCH_OPS) break;
+        if (keys.length === this.#batchOps) break;
       }
       if (lost) {
         // Something this node held for the target is gone (evicted, expired): it cannot be
