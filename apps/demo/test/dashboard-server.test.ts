@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterPoller } from '../src/dashboard/cluster-poller.js';
 import { startDashboard } from '../src/dashboard/dashboard-server.js';
@@ -47,6 +48,24 @@ describe('the dashboard server', () => {
     expect(await post.json()).toEqual({
       error: { code: 'method_not_allowed', message: '/api/cluster only answers GET' },
     });
+  });
+
+  it('answers a request target that is no URL 400, in the JSON error shape, and keeps serving', async () => {
+    const { url } = await start();
+    // fetch cannot send `//[`; a hand-typed request can (curl --path-as-is, nc).
+    const socket = connect(Number(new URL(url).port), '127.0.0.1');
+    socket.write('GET //[ HTTP/1.1\r\nhost: dashboard\r\nconnection: close\r\n\r\n');
+    const reply = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      socket.once('end', () => resolve(text));
+      socket.once('error', reject);
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 400 /);
+    expect(reply).toContain(
+      JSON.stringify({ error: { code: 'bad_request', message: 'the request target is no URL' } }),
+    );
+    expect((await fetch(`${url}/api/cluster`)).status).toBe(200);
   });
 
   it('names the flags to use when its port is taken', async () => {

@@ -22,12 +22,29 @@ function send(response: ServerResponse, status: number, type: string, body: stri
   response.end(body);
 }
 
+/** The request target's path; undefined when it is no URL at all (e.g. `//[`, typed by hand). */
+function pathOf(target: string): string | undefined {
+  try {
+    return new URL(target, 'http://dashboard').pathname;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Serves the page at / and the poller's latest view at /api/cluster; nothing else. */
 export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
   const { poller, host = '127.0.0.1', port = 8080 } = options;
   const server = createServer((request, response) => {
-    const path = new URL(request.url ?? '/', 'http://dashboard').pathname;
-    if (path !== '/' && path !== '/api/cluster') {
+    // An unparsable target must get an answer: a throw here would crash the demo, nodes and all.
+    const path = pathOf(request.url ?? '/');
+    if (path === undefined) {
+      send(
+        response,
+        400,
+        'application/json',
+        JSON.stringify({ error: { code: 'bad_request', message: 'the request target is no URL' } }),
+      );
+    } else if (path !== '/' && path !== '/api/cluster') {
       send(
         response,
         404,
