@@ -113,6 +113,8 @@ export function parseOptions(argv: readonly string[]): DemoOptions {
       `--max-memory must be at least 1mb (what the walkthrough stores), got "${values['max-memory']}"`,
     );
   }
+  // The nodes refuse it too, but only once started: a bad flag is a usage error (exit 2).
+  if (values.host.trim() === '') throw new UsageError('--host must not be empty');
   if (!values.dashboard && values['dashboard-port'] !== undefined) {
     throw new UsageError('--dashboard-port and --no-dashboard cannot be combined');
   }

@@ -62,6 +62,7 @@ describe('demo options', () => {
     // The node floors a size to whole bytes: these would start nodes with 0 bytes, which fail (exit 1).
     [['--max-memory', '0.5'], /--max-memory must be at least 1mb .*got "0.5"/],
     [['--max-memory', '0.4b'], /--max-memory must be at least 1mb/],
+    [['--host', ''], /--host must not be empty/],
     [['--dashboard-port', '9090', '--no-dashboard'], /--dashboard-port and --no-dashboard/],
     [['--base-port', '8079'], /the dashboard's port 8080 is also a node's: pass --dashboard-port/],
     [['--ports', '9001,9002,9003', '--dashboard-port', '9002'], /port 9002 is also a node's/],
