@@ -114,6 +114,13 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
         host: options.host,
         port: options.dashboardPort,
       });
+      // A Ctrl-C while it was starting found no dashboard to close, and a listening one would keep
+      // the demo running after its nodes are gone.
+      if (stopping !== undefined) {
+        await dashboard.close();
+        await stopping;
+        return 0;
+      }
       say.ok(
         `dashboard: ${dashboard.url}  (memory, items, hit rate, ops/s and up/down per node, the ring and its transition window, live)`,
       );
