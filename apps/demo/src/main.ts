@@ -19,6 +19,10 @@ if (options.help) {
   process.stdout.write(USAGE);
   process.exit(0);
 }
+// A closed terminal (a dropped ssh session) or a reader gone from a pipe fails every later write
+// (EIO, EPIPE). Nobody is left to read the narration, but the nodes still get their graceful stop:
+// such an error must not crash the demo, whose exit handler would SIGKILL them.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
 // Whatever escapes, exit non-zero: the cluster's 'exit' handler then SIGKILLs every node still running.
 process.on('uncaughtException', (error) => {
   process.stderr.write(`dcache demo crashed: ${error.stack ?? String(error)}\n`);

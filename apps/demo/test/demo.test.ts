@@ -138,6 +138,19 @@ describe('the demo as a real process', () => {
     },
   );
 
+  it('stops its nodes gracefully on a hangup whose terminal is gone, where every write fails', async () => {
+    const ports = await freePorts(3);
+    const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+    await child.waitFor(/ok node-3 /, 30_000);
+    // A dropped ssh session: the hangup, and nobody left to read what the demo says about it.
+    child.closeStdout();
+    child.kill('SIGHUP');
+    const result = await child.finished;
+    expect(result.stderr).not.toMatch(/crashed/);
+    expect(result.code, result.stderr).toBe(0);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
   it('stops cleanly on a Ctrl-C in the middle of the walkthrough, with no crash from the work cut short', async () => {
     const ports = await freePorts(3);
     const child = demo(['--ports', ports.join(','), '--no-dashboard']);

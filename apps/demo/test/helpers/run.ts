@@ -21,6 +21,8 @@ export interface Running {
    * wrappers such as npx, which do not pass signals on to the program they run.
    */
   killGroup(signal?: NodeJS.Signals): void;
+  /** Stops reading its stdout, as a closed terminal does: its later writes fail (EPIPE). */
+  closeStdout(): void;
   finished: Promise<Finished>;
 }
 
@@ -93,6 +95,9 @@ export function start(
         // ESRCH: the group is already gone.
         if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
       }
+    },
+    closeStdout() {
+      child.stdout!.destroy();
     },
     finished,
   };
