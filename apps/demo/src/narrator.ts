@@ -104,3 +104,10 @@ export function formatBytes(bytes: number): string {
 export function formatPercent(ratio: number): string {
   return `${(ratio * 100).toFixed(1)}%`;
 }
+
+const COUNTS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
+
+/** 3 → "three"; digits past nine. `--ports` may name more nodes than the default three. */
+export function spellCount(n: number): string {
+  return COUNTS[n] ?? String(n);
+}

@@ -6,7 +6,7 @@ import { DistributedCacheClient } from '@dcache/client';
 import type { TransitionStats } from '@dcache/client';
 import { SPARE_SHUTDOWN_GRACE_MS } from './cluster.js';
 import { describeExit } from './node-process.js';
-import { formatPercent } from './narrator.js';
+import { formatPercent, spellCount } from './narrator.js';
 import type { WalkthroughContext } from './walkthrough.js';
 import { WalkthroughError } from './walkthrough.js';
 
@@ -123,7 +123,7 @@ export async function scaleOutAndBack(context: WalkthroughContext): Promise<void
     say.result(`load running: hit rate ${formatPercent(before)} over ${BEFORE_MS / 1000} s`);
 
     const spare = cluster.spare;
-    say.step(`${spare.command}   // a fourth node`);
+    say.step(`${spare.command}   // one more node`);
     await spare.start();
     say.ok(`${spare.nodeId}  ${spare.url}  pid ${spare.pid}  (${spare.command})`);
     const owners = new Map(keys.map((key) => [key, client.nodesFor(key)[0]]));
@@ -150,7 +150,9 @@ export async function scaleOutAndBack(context: WalkthroughContext): Promise<void
       `kill -TERM ${spare.pid}   // ${spare.nodeId} leaves: it keeps serving for its --shutdown-grace (${SPARE_SHUTDOWN_GRACE_MS} ms)`,
     );
     const leaving = spare.stop({ graceMs: SPARE_SHUTDOWN_GRACE_MS + 10_000 });
-    say.step(`await scaler.removeNode('${spare.url}')   // its keys move back to the first three`);
+    say.step(
+      `await scaler.removeNode('${spare.url}')   // its keys move back to the first ${spellCount(cluster.nodes.length)}`,
+    );
     await client.removeNode(spare.url);
     dashboard?.ring(cluster.urls);
     const afterLeave = await measure(tally, AFTER_MS);

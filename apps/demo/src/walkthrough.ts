@@ -4,7 +4,7 @@ import type { Cluster } from './cluster.js';
 import { DemoError } from './demo-error.js';
 import { answers } from './http.js';
 import type { Narrator } from './narrator.js';
-import { formatBytes, formatPercent } from './narrator.js';
+import { formatBytes, formatPercent, spellCount } from './narrator.js';
 import type { NodeProcess } from './node-process.js';
 import { scaleOutAndBack } from './scale.js';
 
@@ -61,7 +61,7 @@ function nameOf(cluster: Cluster, url: string): string {
 async function setAndGet({ client, cluster, say }: WalkthroughContext): Promise<void> {
   say.section('set and get');
   say.say(
-    'The client hashes each key onto a ring of the three nodes and writes it to two of them (replicas: 2).',
+    `The client hashes each key onto a ring of the ${spellCount(cluster.nodes.length)} nodes and writes it to two of them (replicas: 2).`,
   );
   const value = { text: 'hello, dcache', at: new Date('2026-01-01T00:00:00Z'), tags: ['demo'] };
   say.step(`await client.set('greeting', ${show(value)})`);

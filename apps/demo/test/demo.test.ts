@@ -101,6 +101,16 @@ describe('the demo as a real process', () => {
     await expectNothingLeft(result.stdout, ports);
   });
 
+  it('with four --ports narrates four nodes: the ring, the one more that joins, the four it leaves', async () => {
+    const ports = await freePorts(4);
+    const result = await demo(['--once', '--ports', ports.join(','), '--no-dashboard']).finished;
+    expect(result.code, `stderr:\n${result.stderr}\nstdout:\n${result.stdout}`).toBe(0);
+    expect(result.stdout).toContain('a ring of the four nodes');
+    expect(result.stdout).toMatch(/--node-id node-5 .*\/\/ one more node$/m);
+    expect(result.stdout).toMatch(/its keys move back to the first four$/m);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
   it('keeps the cluster running until SIGINT (Ctrl-C), then stops all three nodes and exits 0', async () => {
     const ports = await freePorts(3);
     const child = demo(['--ports', ports.join(','), '--no-dashboard']);
