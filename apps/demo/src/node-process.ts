@@ -153,8 +153,10 @@ export class NodeProcess {
         // someone else's — a second `pnpm demo` would otherwise take the first one's node-1 for its own.
         if (announced !== undefined && (await answers(`${this.url}/healthz`))) {
           // A stray process could hold the port; make sure the node answering is the one we spawned.
+          // As long as the start may take: a node busy on a loaded machine answers late, not wrongly.
           const stats = await getJson<{ nodeId?: unknown }>(`${this.url}/v1/stats`, {
             token: this.#options.token,
+            timeoutMs: Math.max(1000, deadline - Date.now()),
           });
           if (stats.nodeId !== nodeId) {
             throw new Error(

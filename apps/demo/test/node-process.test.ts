@@ -14,11 +14,15 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** Something that is not our node, answering on a port the way a dcache node would. */
-async function strayNode(nodeId: string): Promise<number> {
+/**
+ * Something answering on a port the way a dcache node would (our node when `nodeId` is ours), its
+ * `/v1/stats` after `statsDelayMs`, as a node on a loaded machine may.
+ */
+async function strayNode(nodeId: string, statsDelayMs = 0): Promise<number> {
   const server: Server = createServer((request, response) => {
     response.setHeader('content-type', 'application/json');
-    response.end(request.url === '/v1/stats' ? JSON.stringify({ nodeId }) : '{"ok":true}');
+    if (request.url !== '/v1/stats') return response.end('{"ok":true}');
+    setTimeout(() => response.end(JSON.stringify({ nodeId })), statsDelayMs);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => {
@@ -73,6 +77,11 @@ describe('NodeProcess.start', () => {
     await expect(node.start()).rejects.toThrow(
       /node-1 exited \(exit code 1\) before it was ready[\s\S]*EADDRINUSE/,
     );
+  });
+  it('waits out a slow identity check within its start deadline (a loaded machine)', async () => {
+    const port = await strayNode('node-1', 1500);
+    const node = nodeOn(port, await claimsToListen(port));
+    await expect(node.start()).resolves.toBeUndefined();
   });
 });
 
