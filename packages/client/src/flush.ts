@@ -2,6 +2,7 @@ import type { Cluster } from './cluster.js';
 import { FlushIncompleteError } from './errors/flush-incomplete-error.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import { asError } from './results.js';
+import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
 import type { BatchResult } from './wire.js';
 
@@ -28,7 +29,7 @@ export async function flushEveryNode(
         if (trace !== undefined) trace.nodesTried++;
         result = await node.run(['flush'], queued, trace);
       } catch (error) {
-        if (trace !== undefined) trace.failovers++;
+        countFailover(trace, error);
         failed.push(node.url);
         errors.push(asError(error));
         return;

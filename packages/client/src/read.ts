@@ -2,6 +2,7 @@ import { isStamp } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
+import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
@@ -113,7 +114,7 @@ async function readOwners(
         result = await node.run(sent, true, trace);
       }
     } catch (error) {
-      if (trace !== undefined) trace.failovers++;
+      countFailover(trace, error);
       (errors ??= []).push(asError(error));
       if (i === 0) primaryMissing = unvouched;
       continue;

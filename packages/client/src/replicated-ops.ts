@@ -4,6 +4,7 @@ import { isStamp } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import type { EncodedValue } from './codec.js';
 import type { NodeClient } from './node-client.js';
+import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult, SetCondition } from './wire.js';
@@ -565,7 +566,7 @@ async function decideOnPrimary(
           : ['set', stored, bytes, flags, ttl, condition, stamp];
       result = await node.run(op, queued, trace);
     } catch (error) {
-      if (trace !== undefined) trace.failovers++;
+      countFailover(trace, error);
       failed.push([node, asError(error)]);
       continue;
     }

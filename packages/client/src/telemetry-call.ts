@@ -1,4 +1,5 @@
 // One span per public call: what the operations report into it, and how it ends.
+import { isNodeRequestError } from './errors/node-request-error.js';
 import { tracing } from './telemetry.js';
 
 /**
@@ -29,6 +30,15 @@ export interface CallTrace {
   batchSize: number;
   /** Keys served possibly stale: by a replica read after their primary did not answer. */
   unvouchedReads: number;
+}
+
+/**
+ * Counts a replica's failed request as a failover of the traced call, unless the node refused it
+ * (a 4xx: a wrong token, a bad batch): that node is up and answered, and `dcache.failovers`
+ * counts errors and timeouts only.
+ */
+export function countFailover(trace: CallTrace | undefined, error: unknown): void {
+  if (trace !== undefined && !(isNodeRequestError(error) && error.refused)) trace.failovers++;
 }
 
 /** A traced call: a recording span and the counts it gets when it ends. */

@@ -1,5 +1,6 @@
 import type { NodeClient } from './node-client.js';
 import type { Cluster } from './cluster.js';
+import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { BatchOp, BatchResult } from './wire.js';
@@ -146,7 +147,7 @@ export function writeReplicas(
         },
         (error: unknown) => {
           const failure = asError(error);
-          if (trace !== undefined && !resolved) trace.failovers++;
+          if (!resolved) countFailover(trace, error);
           outcome.errors.push(failure);
           if (node === primary) outcome.primaryMissed = failure;
           failed(node, failure);

@@ -190,6 +190,28 @@ describe('client spans: one per public call, with what the call did', () => {
     expect(get.events.map((event) => event.name)).toEqual(['exception']);
   });
 
+  it('a node refusing the call (a wrong token) is no failover', async () => {
+    // Nodes that want a token: each answers 401, up and answering, which no failover counts.
+    const guarded = await Promise.all(
+      [0, 1].map(() => startCliNode(['--log-level', 'silent', '--token', 'right'])),
+    );
+    const wrong = new DistributedCacheClient(
+      guarded.map((node) => node.url),
+      { replicas: 2, token: 'wrong', timeout: 10_000 },
+    );
+    try {
+      const calls = [() => wrong.get('k'), () => wrong.set('k', 1), () => wrong.flush()];
+      for (const call of calls) await expect(call()).rejects.toThrow(/401/);
+    } finally {
+      await wrong.close();
+    }
+    for (const name of ['dcache.get', 'dcache.set', 'dcache.flush']) {
+      const span = only(name);
+      expect(span.status.code, name).toBe(SpanStatusCode.ERROR);
+      expect(span.attributes, name).toMatchObject({ 'dcache.failovers': 0 });
+    }
+  });
+
   it('names every public call dcache.<method>', async () => {
     const c = client!;
     await c.set('s', 1);
