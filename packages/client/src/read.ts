@@ -7,16 +7,10 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import { fallbackRead, newestOfPrevious } from './transition-ops.js';
-import { buryOn, copyTo, hitOf, verifyHit } from './verify.js';
+import { FULL_ANSWER_RETRIES, buryOn, copyTo, hitOf, verifyHit } from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import { writeReplicas } from './write.js';
 import { TOUCH_REST } from './write-policy.js';
-
-/**
- * How many later batches a get refused for a full batch answer is tried in; each batch serves at
- * least one value (a node's default 16 MiB holds 16 values of its 1 MiB maximum).
- */
-const FULL_ANSWER_RETRIES = 64;
 
 export interface ReadOptions {
   /** Await the primary's read repair and return its version (for compareAndSet). */

@@ -10,6 +10,12 @@ import { judgeUnverified } from './verify-decision.js';
 import type { PeerAnswer } from './verify-decision.js';
 import type { BatchOp, BatchResult } from './wire.js';
 
+/**
+ * How many later batches a get refused for a full batch answer is tried in; each batch serves at
+ * least one value (a node's default 16 MiB holds 16 values of its 1 MiB maximum).
+ */
+export const FULL_ANSWER_RETRIES = 64;
+
 /** The checked entry of a `[200, …]` get result, with the node that answered (one allocation). */
 export function hitOf(cluster: Cluster, result: BatchResult, node: NodeClient): Hit | undefined {
   const [, bytes, flags, version, ttl, stamp, unverified] = result;
@@ -102,7 +108,14 @@ export async function askPeer(
   let result: BatchResult;
   if (trace !== undefined) trace.nodesTried++;
   try {
-    result = await peer.run(['get', cluster.storedKey(key)], queued, trace);
+    const op = ['get', cluster.storedKey(key)] as const;
+    result = await peer.run(op, queued, trace);
+    // The peer's batch answer was full (the peer gets of a getMany's unverified hits ride one
+    // batch): asked again in a later one, as the read itself is, rather than taken for a peer
+    // that cannot vouch — which dropped the value (a miss) that a get alone would have served.
+    for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
+      result = await peer.run(op, true, trace);
+    }
   } catch {
     return { answer: { kind: 'failed' } };
   }
