@@ -20,7 +20,8 @@ const FAILED = new Error('refused');
 
 const FULL: BatchResult = [413, 'too_large', 'the batch answer is full'];
 
-type Answer = BatchResult | Error;
+/** A result, a failure, or a function giving one when the get arrives. */
+type Answer = BatchResult | Error | (() => BatchResult | Error);
 
 interface Stubbed {
   cluster: Cluster;
@@ -56,7 +57,8 @@ function stubbed(answers: readonly (Answer | Answer[])[], replicas = 2, urls = U
     (node as { run: NodeClient['run'] }).run = (op: BatchOp): Promise<BatchResult> => {
       sent.push({ node: index, op });
       if (op[0] !== 'get') return Promise.resolve(op[0] === 'copy' ? [204, op[5]] : [204]);
-      const answer = queue.length > 1 ? queue.shift()! : queue[0]!;
+      const next = queue.length > 1 ? queue.shift()! : queue[0]!;
+      const answer = typeof next === 'function' ? next() : next;
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
     };
   });
@@ -156,5 +158,21 @@ describe('readEntry: a batch answer full (413) is asked again in a later batch, 
     expect(await decoded(cluster)).toBe('v');
     expect(mends(sent)).toStrictEqual([[0, 'verify', 100]]);
     expect(cluster.counters).toMatchObject({ verifications: 1, unverifiedDropped: 0 });
+  });
+});
+
+describe('readEntry: a caller that gave up', () => {
+  it('asks no further peer once its signal aborted while a peer was asked', async () => {
+    const controller = new AbortController();
+    const { cluster, sent } = stubbed([
+      hit('v', 100, true),
+      () => {
+        controller.abort();
+        return FAILED;
+      },
+      hit('v', 300),
+    ]);
+    await readEntry(cluster, KEY, true, { signal: controller.signal }).catch(() => undefined);
+    expect(sent.map(({ node }) => node)).toStrictEqual([0, 1]);
   });
 });

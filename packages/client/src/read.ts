@@ -136,7 +136,8 @@ async function readOwners(
       // A get-and-touch waits for the mend (a verify, or the peer's newer copy) so that the touch
       // sent after it lands on a verified entry: the node refused the touch with the read, and
       // would otherwise keep the old TTL and serve the value past the new one.
-      hit = await verifyHit(cluster, key, hit, queued, trace, awaitRepair || touch !== undefined);
+      const awaitMend = awaitRepair || touch !== undefined;
+      hit = await verifyHit(cluster, key, hit, queued, { trace, awaitMend, signal });
       if (hit === undefined) return undefined;
       if (touch !== undefined) untouched = answered;
       // For compareAndSet: the version the node holds it under now (verifying stored it anew).

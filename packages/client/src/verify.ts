@@ -134,6 +134,15 @@ export async function askPeer(
   return { answer: { kind: 'hit', stamp: hit.stamp, unverified: hit.unverified }, hit };
 }
 
+export interface VerifyOptions {
+  /** The traced call the read belongs to. */
+  trace?: CallTrace | undefined;
+  /** Await the mend of the node that answered (its verify, or the newer copy). */
+  awaitMend?: boolean;
+  /** The caller's signal: once it aborts, the call has rejected, and no further peer is asked. */
+  signal?: AbortSignal | undefined;
+}
+
 /**
  * The value a read of an unverified `hit` returns: asks the key's other replicas in preference
  * order, one node further than `replicas` (a peer may be unverified too or fail), until one can
@@ -146,9 +155,9 @@ export async function verifyHit(
   key: string,
   hit: Hit,
   queued: boolean,
-  trace: CallTrace | undefined,
-  awaitMend = false,
+  options: VerifyOptions,
 ): Promise<Hit | undefined> {
+  const { trace, awaitMend = false, signal } = options;
   /** A mend of the node that answered: awaited with `awaitMend`, so its version can be read. */
   const mendNode = async (sent: Promise<boolean>): Promise<void> => {
     if (awaitMend) await sent;
@@ -162,6 +171,8 @@ export async function verifyHit(
   const natural = cluster.replicasOfStored(cluster.storedKey(key));
   for (const peer of candidates) {
     if (peer === hit.node || !cluster.isMember(peer)) continue;
+    // The caller gave up while an earlier peer was asked, as a read's failover (read.ts).
+    signal?.throwIfAborted();
     const { answer, hit: peerHit } = await askPeer(cluster, key, peer, queued, trace);
     const verdict = judgeUnverified(hit.stamp, answer, natural.includes(peer.url));
     switch (verdict) {
