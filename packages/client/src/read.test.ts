@@ -152,6 +152,16 @@ describe('readEntry: an unverified hit on the primary, stamped 100, against its 
   });
 });
 
+describe('readEntry: a miss on the primary, an unverified hit on the second replica', () => {
+  it('the primary vouches by its miss: the value is served, and the primary gets one copy', async () => {
+    const { cluster, sent } = stubbed([miss(null, 10), hit('v', 100, true)]);
+    expect(await decoded(cluster)).toBe('v');
+    const copies = mends(sent).filter(([, name]) => name === 'copy');
+    expect(copies).toStrictEqual([[0, 'copy', 100]]);
+    expect(cluster.counters).toMatchObject({ repairs: 1, verifications: 1 });
+  });
+});
+
 describe('readEntry: a batch answer full (413) is asked again in a later batch, as the read is', () => {
   it("the peer's answer full: the unverified value is still vouched for, not dropped", async () => {
     const { cluster, sent } = stubbed([hit('v', 100, true), [FULL, hit('v', 100)]]);

@@ -137,7 +137,7 @@ async function readOwners(
       // sent after it lands on a verified entry: the node refused the touch with the read, and
       // would otherwise keep the old TTL and serve the value past the new one.
       const awaitMend = awaitRepair || touch !== undefined;
-      hit = await verifyHit(cluster, key, hit, queued, { trace, awaitMend, signal });
+      hit = await verifyHit(cluster, key, hit, queued, { trace, awaitMend, signal, missed });
       if (hit === undefined) return undefined;
       if (touch !== undefined) untouched = answered;
       // For compareAndSet: the version the node holds it under now (verifying stored it anew).

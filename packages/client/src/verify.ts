@@ -141,6 +141,8 @@ export interface VerifyOptions {
   awaitMend?: boolean;
   /** The caller's signal: once it aborts, the call has rejected, and no further peer is asked. */
   signal?: AbortSignal | undefined;
+  /** The nodes that missed the key earlier in this read: its repair copies the value to them. */
+  missed?: readonly NodeClient[] | undefined;
 }
 
 /**
@@ -157,7 +159,7 @@ export async function verifyHit(
   queued: boolean,
   options: VerifyOptions,
 ): Promise<Hit | undefined> {
-  const { trace, awaitMend = false, signal } = options;
+  const { trace, awaitMend = false, signal, missed } = options;
   /** A mend of the node that answered: awaited with `awaitMend`, so its version can be read. */
   const mendNode = async (sent: Promise<boolean>): Promise<void> => {
     if (awaitMend) await sent;
@@ -189,8 +191,10 @@ export async function verifyHit(
       case 'own-newer':
         counters.verifications++;
         await mendNode(mend(cluster, key, hit.node, ['verify', stored, hit.stamp], queued));
-        // The peer is a natural replica (only those vouch): it gets the copy it lacks.
-        void copyTo(cluster, key, hit, peer, queued);
+        // The peer is a natural replica (only those vouch): it gets the copy it lacks — from the
+        // read's repair when it missed earlier in the read (one copy, one repair counted).
+        if (missed === undefined || !missed.includes(peer))
+          void copyTo(cluster, key, hit, peer, queued);
         return { ...hit, unverified: false };
       case 'deleted':
       case 'doubtful': {
