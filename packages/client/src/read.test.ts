@@ -162,6 +162,41 @@ describe('readEntry: a miss on the primary, an unverified hit on the second repl
   });
 });
 
+describe('readEntry with replicas: 3 (four nodes)', () => {
+  const four = [...URLS, 'http://127.0.0.4:9'];
+
+  it('the second replica unverified too: the third vouches', async () => {
+    const { cluster, sent } = stubbed(
+      [hit('v', 100, true), hit('v', 100, true), hit('v', 100), hit('x', 900)],
+      3,
+      four,
+    );
+    expect(await decoded(cluster)).toBe('v');
+    expect(mends(sent)).toStrictEqual([[0, 'verify', 100]]);
+    expect(sent.filter(({ op }) => op[0] === 'get').map(({ node }) => node)).toStrictEqual([
+      0, 1, 2,
+    ]);
+  });
+
+  it('two natural replicas unverified, the third failed: the fourth node cannot vouch', async () => {
+    const { cluster } = stubbed(
+      [hit('v', 100, true), hit('v', 100, true), FAILED, hit('v', 100)],
+      3,
+      four,
+    );
+    expect(await decoded(cluster)).toBeUndefined();
+    expect(cluster.counters).toMatchObject({ unverifiedDropped: 1 });
+  });
+});
+
+describe('readEntry in a cluster of one node', () => {
+  it('serves the unverified entry and verifies it there', async () => {
+    const { cluster, sent } = stubbed([hit('v', 100, true)], 2, URLS.slice(0, 1));
+    expect(await decoded(cluster)).toBe('v');
+    expect(mends(sent)).toStrictEqual([[0, 'verify', 100]]);
+  });
+});
+
 describe('readEntry: a batch answer full (413) is asked again in a later batch, as the read is', () => {
   it("the peer's answer full: the unverified value is still vouched for, not dropped", async () => {
     const { cluster, sent } = stubbed([hit('v', 100, true), [FULL, hit('v', 100)]]);
