@@ -162,6 +162,17 @@ describe('readEntry: a miss on the primary, an unverified hit on the second repl
   });
 });
 
+describe('readEntry: the primary failed, an unverified hit on the second replica', () => {
+  it('does not ask the primary again (another timeout when it hangs): a miss, the next node cannot vouch', async () => {
+    const { cluster, sent } = stubbed([FAILED, hit('v', 100, true), miss()]);
+    expect(await decoded(cluster)).toBeUndefined();
+    expect(sent.filter(({ op }) => op[0] === 'get').map(({ node }) => node)).toStrictEqual([
+      0, 1, 2,
+    ]);
+    expect(cluster.counters).toMatchObject({ unverifiedDropped: 1 });
+  });
+});
+
 describe('readEntry with replicas: 3 (four nodes)', () => {
   const four = [...URLS, 'http://127.0.0.4:9'];
 

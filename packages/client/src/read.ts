@@ -78,6 +78,8 @@ async function readOwners(
   const op: BatchOp = touch === undefined ? ['get', stored] : ['get', stored, touch];
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
+  /** The nodes whose request failed (`errors`' nodes). */
+  let failed: NodeClient[] | undefined;
   let missed: NodeClient[] | undefined;
   /** Each node of `missed`'s vouching floor (0: none given). */
   let floors: number[] | undefined;
@@ -110,6 +112,7 @@ async function readOwners(
     } catch (error) {
       countFailover(trace, error);
       (errors ??= []).push(asError(error));
+      (failed ??= []).push(node);
       if (i === 0) primaryMissing = unvouched;
       continue;
     }
@@ -137,7 +140,13 @@ async function readOwners(
       // sent after it lands on a verified entry: the node refused the touch with the read, and
       // would otherwise keep the old TTL and serve the value past the new one.
       const awaitMend = awaitRepair || touch !== undefined;
-      hit = await verifyHit(cluster, key, hit, queued, { trace, awaitMend, signal, missed });
+      hit = await verifyHit(cluster, key, hit, queued, {
+        trace,
+        awaitMend,
+        signal,
+        missed,
+        failed,
+      });
       if (hit === undefined) return undefined;
       if (touch !== undefined) untouched = answered;
       // For compareAndSet: the version the node holds it under now (verifying stored it anew).

@@ -143,6 +143,12 @@ export interface VerifyOptions {
   signal?: AbortSignal | undefined;
   /** The nodes that missed the key earlier in this read: its repair copies the value to them. */
   missed?: readonly NodeClient[] | undefined;
+  /**
+   * The nodes whose request failed earlier in this read: not asked again. A hung node (paused,
+   * partitioned, not yet marked down) would cost the caller a second `timeout`, as a read's
+   * failover never does; a miss is the safe answer when no other replica can vouch.
+   */
+  failed?: readonly NodeClient[] | undefined;
 }
 
 /**
@@ -159,7 +165,7 @@ export async function verifyHit(
   queued: boolean,
   options: VerifyOptions,
 ): Promise<Hit | undefined> {
-  const { trace, awaitMend = false, signal, missed } = options;
+  const { trace, awaitMend = false, signal, missed, failed } = options;
   /** A mend of the node that answered: awaited with `awaitMend`, so its version can be read. */
   const mendNode = async (sent: Promise<boolean>): Promise<void> => {
     if (awaitMend) await sent;
@@ -172,7 +178,7 @@ export async function verifyHit(
   const candidates = cluster.preference(key, cluster.replicas + 1);
   const natural = cluster.replicasOfStored(cluster.storedKey(key));
   for (const peer of candidates) {
-    if (peer === hit.node || !cluster.isMember(peer)) continue;
+    if (peer === hit.node || !cluster.isMember(peer) || failed?.includes(peer) === true) continue;
     // The caller gave up while an earlier peer was asked, as a read's failover (read.ts).
     signal?.throwIfAborted();
     const { answer, hit: peerHit } = await askPeer(cluster, key, peer, queued, trace);
