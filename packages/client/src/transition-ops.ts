@@ -8,7 +8,7 @@ import type { NodeClient } from './node-client.js';
 import type { Hit } from './read.js';
 import type { CallTrace } from './telemetry-call.js';
 import { handOff } from './hints.js';
-import { buryOn, copyTo, hitOf } from './verify.js';
+import { buryOn, copyTo, getPastFullAnswers, hitOf } from './verify.js';
 import type { BatchResult } from './wire.js';
 
 /**
@@ -33,7 +33,8 @@ async function previousCopy(
     if (trace !== undefined) trace.nodesTried++;
     let result;
     try {
-      result = await source.run(['get', stored], queued, trace);
+      // Through a full answer: passed over, the newer copy it holds was not served.
+      result = await getPastFullAnswers(source, ['get', stored], queued, trace);
     } catch {
       continue;
     }

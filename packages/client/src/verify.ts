@@ -16,6 +16,26 @@ import type { BatchOp, BatchResult } from './wire.js';
  */
 export const FULL_ANSWER_RETRIES = 64;
 
+/**
+ * Runs a get on `node`, asked again in a later batch while the node's batch answer was full
+ * (413): the node caps the values of one answer at its maxBatchBytes and always serves the first
+ * get, so the get moves up. The gets of a getMany's keys, and the checks each of them makes of
+ * another node, ride one batch per node and can fill it. Through the batcher, not a request of
+ * its own: a getMany of many big values must not open a request per value at once.
+ */
+export async function getPastFullAnswers(
+  node: NodeClient,
+  op: BatchOp,
+  queued: boolean,
+  trace: CallTrace | undefined,
+): Promise<BatchResult> {
+  let result = await node.run(op, queued, trace);
+  for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
+    result = await node.run(op, true, trace);
+  }
+  return result;
+}
+
 /** The checked entry of a `[200, …]` get result, with the node that answered (one allocation). */
 export function hitOf(cluster: Cluster, result: BatchResult, node: NodeClient): Hit | undefined {
   const [, bytes, flags, version, ttl, stamp, unverified] = result;
@@ -108,14 +128,9 @@ export async function askPeer(
   let result: BatchResult;
   if (trace !== undefined) trace.nodesTried++;
   try {
-    const op = ['get', cluster.storedKey(key)] as const;
-    result = await peer.run(op, queued, trace);
-    // The peer's batch answer was full (the peer gets of a getMany's unverified hits ride one
-    // batch): asked again in a later one, as the read itself is, rather than taken for a peer
-    // that cannot vouch — which dropped the value (a miss) that a get alone would have served.
-    for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
-      result = await peer.run(op, true, trace);
-    }
+    // Through a full answer: taken for a peer that cannot vouch, it dropped the value (a miss)
+    // that a get alone would have served.
+    result = await getPastFullAnswers(peer, ['get', cluster.storedKey(key)], queued, trace);
   } catch {
     return { answer: { kind: 'failed' } };
   }
