@@ -10,6 +10,7 @@ import type { NodeClient } from './node-client.js';
 import { claimRestore, watchClaim } from './restore-claim.js';
 import type { ClaimLease } from './restore-claim.js';
 import type { BatchResult } from './wire.js';
+import { getPastFullAnswers } from './verify.js';
 
 /** Keys per listing page (`GET /v1/keys?limit=`). */
 export const RESTORE_PAGE = 1000;
@@ -113,7 +114,8 @@ async function copyKey(
     // Something newer there already, which a copy of the listed write could not replace.
     if (vouched[0] === 412 && isStamp(vouched[1]) && vouched[1] > row.stamp) return 'not applied';
   }
-  const read = await source.run(['get', row.key], true);
+  // A page's reads ride one batch per source and fill its answers: read again past a full one.
+  const read = await getPastFullAnswers(source, ['get', row.key], true, undefined);
   if (read[0] === 404 && isStamp(read[1])) {
     // Deleted since it was listed: the tombstone is what the target must hold.
     result = await target.run(['bury', row.key, read[1], 'restore'], true);
