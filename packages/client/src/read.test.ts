@@ -201,10 +201,12 @@ describe('readEntry with replicas: 3 (four nodes)', () => {
 });
 
 describe('readEntry in a cluster of one node', () => {
-  it('serves the unverified entry and verifies it there', async () => {
+  it('serves the unverified entry to this client, and leaves the node to judge it for others', async () => {
+    // This client's one-node view may be a moment of a larger cluster (pods restarting behind
+    // DNS): vouching for the entry would have every reader take it as current.
     const { cluster, sent } = stubbed([hit('v', 100, true)], 2, URLS.slice(0, 1));
     expect(await decoded(cluster)).toBe('v');
-    expect(mends(sent)).toStrictEqual([[0, 'verify', 100]]);
+    expect(mends(sent)).toStrictEqual([]);
   });
 });
 

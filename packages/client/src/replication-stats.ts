@@ -9,10 +9,7 @@ export interface ReplicationStats {
   hintsDropped: number;
   /** Copies written to a replica that missed a value or held an older one (read repair). */
   repairs: number;
-  /**
-   * Unverified entries a peer replica vouched for (the same stamp, or an older one), and in a
-   * cluster of one node those read there (no other node can hold a newer write).
-   */
+  /** Unverified entries a peer replica vouched for (the same stamp, or an older one). */
   verifications: number;
   /**
    * Reads of an unverified entry that a peer showed to be stale or deleted, or whose absence there
