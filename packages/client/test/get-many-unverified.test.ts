@@ -1,11 +1,10 @@
 // getMany of keys whose primary holds them unverified: each is vouched for by its peer replica as
 // a get of the key alone would be, also when the peer's answers to those checks fill its batch
 // answer (its maxBatchBytes) and some come back 413.
-import { stampAt } from '@dcache/core';
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import { useNemesis } from './faults/use-nemesis.js';
-import { rawBatch } from './raw-node.js';
+import { NEWER_BYTES, plantOlderAndNewer } from './raw-node.js';
 
 const fixture = useNemesis();
 
@@ -25,15 +24,7 @@ describe('getMany of unverified entries', () => {
     expect(keys).toHaveLength(6);
     // The primary holds an old small value, then is fenced (as after a stall); its peer holds the
     // newer, bigger value (the write it missed).
-    const now = stampAt(Date.now());
-    const small = new Uint8Array(10).fill(1);
-    const big = new Uint8Array(5000).fill(2);
-    await rawBatch(
-      a,
-      keys.map((key) => ['copy', key, small, 0, 0, now - 2048, 'repair'] as const),
-    );
-    // One copy per batch: a batch body is limited to 16 KiB too.
-    for (const key of keys) await rawBatch(b, [['copy', key, big, 0, 0, now - 1024, 'repair']]);
+    await plantOlderAndNewer(a, b, keys);
     const fenced = await fetch(`${a}/v1/fence`, {
       method: 'POST',
       signal: AbortSignal.timeout(5000),
@@ -42,7 +33,7 @@ describe('getMany of unverified entries', () => {
 
     const found = await client.getMany<Uint8Array>(keys);
     expect([...found.keys()]).toStrictEqual(keys);
-    for (const value of found.values()) expect(value).toHaveLength(5000);
+    for (const value of found.values()) expect(value).toHaveLength(NEWER_BYTES);
     expect(client.getReplicationStats()).toMatchObject({
       staleReadsPrevented: 6,
       unverifiedDropped: 0,

@@ -1,5 +1,6 @@
 // Test helper: one node's own view of keys, over `POST /v1/batch` straight (no client routing,
 // verification or repair), to check what each replica holds.
+import { stampAt } from '@dcache/core';
 import { decodeBatch, encodeBatch } from '../src/wire.js';
 import type { BatchOp, BatchResult } from '../src/wire.js';
 import { waitFor } from './cluster.js';
@@ -73,4 +74,27 @@ export async function waitUntilHeld(
     `${what} (still missing ${missing} of ${keys.length})`,
     { timeoutMs, intervalMs: 100 },
   );
+}
+
+/** The size of the newer copies {@link plantOlderAndNewer} writes. */
+export const NEWER_BYTES = 5000;
+
+/**
+ * Each of `keys` as an older 10-byte copy on `older` and a newer 5,000-byte one on `newer`
+ * (stamped a second apart, just before now): several of the newer fill a 16 KiB batch answer.
+ */
+export async function plantOlderAndNewer(
+  older: string,
+  newer: string,
+  keys: readonly string[],
+): Promise<void> {
+  const now = stampAt(Date.now());
+  const small = new Uint8Array(10).fill(1);
+  const big = new Uint8Array(NEWER_BYTES).fill(2);
+  await rawBatch(
+    older,
+    keys.map((key) => ['copy', key, small, 0, 0, now - 2048, 'repair'] as const),
+  );
+  // One copy per batch: a batch body is limited to 16 KiB too.
+  for (const key of keys) await rawBatch(newer, [['copy', key, big, 0, 0, now - 1024, 'repair']]);
 }

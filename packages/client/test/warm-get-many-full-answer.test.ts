@@ -1,11 +1,10 @@
 // getMany in a transition window (after addNode) of keys whose previous owner holds a newer copy
 // than their new owner: the newest is served, also when the previous owner's answers to those
 // reads fill its batch answer (its maxBatchBytes) and some come back 413.
-import { stampAt } from '@dcache/core';
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
 import { useNemesis } from './faults/use-nemesis.js';
-import { rawBatch } from './raw-node.js';
+import { NEWER_BYTES, plantOlderAndNewer } from './raw-node.js';
 
 const fixture = useNemesis();
 
@@ -31,19 +30,11 @@ describe('getMany in a transition window', () => {
     expect(keys).toHaveLength(6);
     // The new owner holds an old small copy; the previous owner a newer, bigger one (written by
     // a client still on the old ring).
-    const now = stampAt(Date.now());
-    const small = new Uint8Array(10).fill(1);
-    const big = new Uint8Array(5000).fill(2);
-    await rawBatch(
-      d,
-      keys.map((key) => ['copy', key, small, 0, 0, now - 2048, 'repair'] as const),
-    );
-    // One copy per batch: a batch body is limited to 16 KiB too.
-    for (const key of keys) await rawBatch(from, [['copy', key, big, 0, 0, now - 1024, 'repair']]);
+    await plantOlderAndNewer(d, from, keys);
 
     const found = await client.getMany<Uint8Array>(keys);
     expect([...found.keys()]).toStrictEqual(keys);
     const sizes = [...found.values()].map((value) => value.length);
-    expect(sizes, 'the newer copies').toStrictEqual(keys.map(() => 5000));
+    expect(sizes, 'the newer copies').toStrictEqual(keys.map(() => NEWER_BYTES));
   });
 });
