@@ -94,26 +94,30 @@ async function offer(
  * Sends `POST /v1/fence` to a node some hint for which was dropped: every entry it holds becomes
  * unverified, so reads check them against a peer. Kept pending when the node does not answer.
  */
-export function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<void> {
+export function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<boolean> {
   // One at a time: a node's return seen twice at once (the failure detector, a new start in a
   // batch answer) must not send a second fence after the restore began vouching for entries.
+  // The second return waits for that fence, but did not send it: false.
   const sending = fencing.get(node);
-  if (sending !== undefined) return sending;
-  if (!cluster.fenceOnReturn.has(node) || !cluster.isMember(node)) return Promise.resolve();
+  if (sending !== undefined) return sending.then(() => false);
+  if (!cluster.fenceOnReturn.has(node) || !cluster.isMember(node)) return Promise.resolve(false);
   const fence = sendFence(cluster, node).finally(() => fencing.delete(node));
   fencing.set(node, fence);
   return fence;
 }
 
 /** Fences on the wire, per node. */
-const fencing = new WeakMap<NodeClient, Promise<void>>();
+const fencing = new WeakMap<NodeClient, Promise<boolean>>();
 
-async function sendFence(cluster: Cluster, node: NodeClient): Promise<void> {
+/** True once the node answered the fence. */
+async function sendFence(cluster: Cluster, node: NodeClient): Promise<boolean> {
   try {
     await cluster.transport.post(node.url, '/v1/fence');
     cluster.fenceOnReturn.delete(node);
     cluster.counters.fencesSent++;
+    return true;
   } catch {
     // Still pending: the next time the node is seen up, it is fenced.
+    return false;
   }
 }

@@ -116,6 +116,7 @@ it('a restart seen during a return is not returned to once the client closes, th
 it('a return that fences the node restores it even if its start was restored: the fence undid that', async () => {
   const returnsTo = async (
     pendingFence: boolean,
+    returns = 1,
   ): Promise<{ posts: string[]; listed: string[] }> => {
     const { cluster, fenceOnReturn, posts } = clusterStub();
     const node = { url: 'http://a', up: true, holdOutUntil: vi.fn() } as unknown as NodeClient;
@@ -145,7 +146,7 @@ it('a return that fences the node restores it even if its start was restored: th
       return { keys: [], cursor: null };
     }) as unknown as Cluster['transport']['json'];
     if (pendingFence) fenceOnReturn.add(node);
-    nodeReturned(cluster, node);
+    for (let i = 0; i < returns; i++) nodeReturned(cluster, node);
     for (let i = 0; i < 10; i++) await turn();
     return { posts, listed };
   };
@@ -156,4 +157,9 @@ it('a return that fences the node restores it even if its start was restored: th
   const unfenced = await returnsTo(false);
   expect(unfenced.posts).toEqual(['/v1/restore-claim']);
   expect(unfenced.listed).toEqual([]);
+  // Seen back twice at once (a new start in an answer, the failure detector): one fence, and only
+  // the return that sent it restores anyway; the other claims, and finds it restored.
+  const twice = await returnsTo(true, 2);
+  expect(twice.posts).toEqual(['/v1/fence', '/v1/restore-claim', '/v1/restore-claim']);
+  expect(twice.listed).toEqual(['http://b']);
 });

@@ -17,14 +17,13 @@ import { restoreReturned } from './restore.js';
 export function nodeReturned(cluster: Cluster, node: NodeClient): void {
   const owesFence = cluster.fenceOnReturn.has(node);
   const fenced = fenceIfPending(cluster, node);
-  if (owesFence) node.holdOutUntil(fenced);
+  if (owesFence) node.holdOutUntil(fenced.then(() => undefined));
   runReturn(
     cluster,
     node,
-    fenced.then(() => {
-      const fenceSent = owesFence && !cluster.fenceOnReturn.has(node);
-      return restoreReturned(cluster, node, fenceSent ? 'restore anyway' : 'skip');
-    }),
+    // Only the return that sent the fence restores anyway: another, seen meanwhile, waits for that
+    // fence and claims as usual (its restore would run beside the first, at half its pace each).
+    fenced.then((sent) => restoreReturned(cluster, node, sent ? 'restore anyway' : 'skip')),
   );
 }
 
