@@ -1,7 +1,11 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
+import { makeSelfSignedPair } from './self-signed.js';
 
 /**
  * Hinted handoff between two nodes started through the CLI (never-stale.md §6): B holds what A
@@ -268,5 +272,45 @@ describe('hint replay to nodes configured for smaller batches', () => {
     await eventually(async () => (await stats(b)).hintsPending === 0);
     expect(await stats(b)).toMatchObject({ hintsReplayed: 300, hintsDropped: 0 });
     expect((await batch(a, [['get', 'k299']]))[0]![0]).toBe(200);
+  });
+
+  it('a target that answers but refuses the replay (another token) is said at warn, not only debug', async () => {
+    const a = await startCliNode(['--token', 'cluster']);
+    const b = await startCliNode(['--token', 'another']);
+    await batch(a, [
+      ['set', 'k', text('v'), 0, null, null],
+      ['hint', 'k', b.url, false],
+    ]);
+    await eventually(async () => / warn .*refused by their target/.test(a.output()));
+    expect(a.output()).toMatch(
+      new RegExp(`refused by their target, latest ${b.url} \\(batch answered 401\\)`),
+    );
+    expect((await stats(a)).hintsPending).toBe(1);
+  });
+
+  it('a target whose certificate this node does not trust is said at warn too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dcache-hints-tls-'));
+    try {
+      const { certFile, keyFile } = makeSelfSignedPair(dir);
+      const a = await startCliNode(['--token', 'cluster']);
+      const b = await startCliNode([
+        '--token',
+        'cluster',
+        '--tls-cert',
+        certFile,
+        '--tls-key',
+        keyFile,
+      ]);
+      expect(b.url).toMatch(/^https:/);
+      await batch(a, [
+        ['set', 'k', text('v'), 0, null, null],
+        ['hint', 'k', b.url, false],
+      ]);
+      await eventually(async () => / warn .*refused by their target/.test(a.output()));
+      expect((await stats(a)).hintsPending).toBe(1);
+    } finally {
+      await stopCliNodes();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

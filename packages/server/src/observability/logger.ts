@@ -31,7 +31,8 @@ export type LogEvent =
   | 'unvouched_reads'
   | 'hints_overflowed'
   | 'hints_replayed'
-  | 'hint_replay_failed';
+  | 'hint_replay_failed'
+  | 'hint_replay_refused';
 
 /** Fields a line may carry besides the five every line has (`time level node event msg`). */
 export interface LogFields {

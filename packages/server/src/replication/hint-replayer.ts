@@ -1,6 +1,7 @@
 import type { Hint, HintStore, TargetHints } from './hints.js';
 import type { Logger } from '../observability/logger.js';
 import { batchCodec } from '../http/codec/msgpack.js';
+import { throttledWarning } from '../observability/throttled-warning.js';
 import { stampOf } from './replica-order.js';
 import type { ReplicaStore } from './replica-store.js';
 
@@ -48,6 +49,29 @@ export interface HintReplayerOptions {
  * (applied, or it held newer). Only `/healthz`, `/v1/fence` and `/v1/batch` are ever called on a
  * target.
  */
+/**
+ * The target answered but would not take the replay (a 4xx), or its certificate was refused: not
+ * a node that is down, but a cluster whose nodes disagree (a token, TLS trust, limits). Retried
+ * all the same, and said at warn, not debug.
+ */
+class ReplayRefused extends Error {}
+
+/** `what answered <status>`: refused for a 4xx; a 5xx (a target overloaded, shutting down) passes. */
+function answered(what: string, status: unknown): Error {
+  const message = `${what} answered ${String(status)}`;
+  return typeof status === 'number' && status >= 400 && status < 500
+    ? new ReplayRefused(message)
+    : new Error(message);
+}
+
+/** A certificate the TLS handshake refused (Node's codes for an untrusted chain or a bad name). */
+const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
+
+function refusedCertificate(error: unknown): boolean {
+  const code = (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' && CERTIFICATE_ERROR.test(code);
+}
+
 export class HintReplayer {
   readonly #options: HintReplayerOptions;
   readonly #busy = new Set<string>();
@@ -57,8 +81,18 @@ export class HintReplayer {
   readonly #batchOps: number;
   readonly #batchBytes: number;
 
+  readonly #refused: (latest: string) => void;
+
   constructor(options: HintReplayerOptions) {
     this.#options = options;
+    this.#refused = throttledWarning(
+      options.logger,
+      'hint_replay_refused',
+      (count, latest) =>
+        `${count} hint replay round(s) refused by their target, latest ${latest}; the hints stay ` +
+        'pending, then turn into a fence the target may refuse too (do the nodes share one token, ' +
+        'trust each other’s certificates and limits?)',
+    );
     this.#batchOps = Math.min(REPLAY_BATCH_OPS, options.maxBatchOps ?? Infinity);
     this.#batchBytes = Math.min(REPLAY_BATCH_BYTES, options.maxBatchBytes ?? Infinity);
   }
@@ -87,10 +121,11 @@ export class HintReplayer {
       rounds.push(
         this.#round(target, pending)
           .catch((error: unknown) => {
-            this.#options.logger.debug(
-              'hint_replay_failed',
-              `hints for ${target} not delivered yet: ${(error as Error).message}`,
-            );
+            const message = `hints for ${target} not delivered yet: ${(error as Error).message}`;
+            if (error instanceof ReplayRefused || refusedCertificate(error)) {
+              this.#refused(`${target} (${(error as Error).message})`);
+            }
+            this.#options.logger.debug('hint_replay_failed', message);
           })
           .finally(() => this.#busy.delete(target)),
       );
@@ -105,7 +140,7 @@ export class HintReplayer {
     if (pending.fence) {
       const asked = pending.fencesAsked;
       const fenced = await this.#request(target, '/v1/fence', 'POST');
-      if (fenced.status !== 204) throw new Error(`fence answered ${fenced.status}`);
+      if (fenced.status !== 204) throw answered('fence', fenced.status);
       hints.fenced(target, asked);
       logger.warn(
         'hints_overflowed',
@@ -142,7 +177,7 @@ export class HintReplayer {
         return this.#round(target, pending);
       }
       const res = await this.#request(target, '/v1/batch', 'POST', batchCodec.pack(ops));
-      if (res.status !== 200) throw new Error(`batch answered ${res.status}`);
+      if (res.status !== 200) throw answered('batch', res.status);
       const results = batchCodec.unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
       const clock = Number(res.headers.get('dcache-clock'));
       if (clock > 0) this.#options.replicas.clock.observe(clock);
@@ -165,7 +200,7 @@ export class HintReplayer {
         if (standIn && pending.keys.get(key) === undefined)
           hints.releaseStandIn(target, key, stamp);
       }
-      if (refused !== undefined) throw new Error(`a copy answered ${String(refused)}`);
+      if (refused !== undefined) throw answered('a copy', refused);
     }
     if (replayed > 0) {
       logger.info('hints_replayed', `replayed ${replayed} missed writes to ${target}`);
