@@ -102,10 +102,9 @@ async function readOwners(
     const sent: BatchOp = flagged ? ['get', stored, touch ?? null, true] : op;
     try {
       result = await node.run(sent, queued, trace);
-      // The node's batch answer was full: it caps the values of one answer at its maxBatchBytes
-      // and always serves the first get, so asked again in a later batch this one moves up.
-      // Through the batcher, not a request of its own: a getMany of many big values must not
-      // open a request per value at once.
+      // The node's batch answer was full: asked again in a later batch, this get moves up. The
+      // loop of getPastFullAnswers (verify.ts), written out here: every read passes this way,
+      // and that helper's own promise would cost one more per get.
       for (let retry = 0; result[0] === 413 && queued && retry < FULL_ANSWER_RETRIES; retry++) {
         result = await node.run(sent, true, trace);
       }

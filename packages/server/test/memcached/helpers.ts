@@ -3,6 +3,9 @@ import { LruCache } from '@dcache/core';
 import type { StoredValue } from '../../src/operations/stored-value.js';
 import { createMemcachedListener } from '../../src/memcached/index.js';
 import type { MemcachedListener, MemcachedListenerOptions } from '../../src/memcached/index.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startCliNode, stopCliNodes } from '../cli-node.js';
+import type { CliNode } from '../cli-node.js';
 
 export interface Started {
   listener: MemcachedListener;
@@ -122,4 +125,23 @@ export async function statsOf(client: RawClient): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   for (const m of text.matchAll(/^STAT (\S+) (\d+)\r$/gm)) out.set(m[1]!, BigInt(m[2]!));
   return out;
+}
+
+/**
+ * A node started through the CLI with its memcached port, and a {@link RawClient} on that port:
+ * started before the calling file's tests, stopped after them. Read `node` and `client` inside
+ * tests (they are set once the file's `beforeAll` has run).
+ */
+export function cliNodeAndClient(): { node: CliNode; client: RawClient } {
+  const started = {} as { node: CliNode; client: RawClient };
+  beforeAll(async () => {
+    started.node = await startCliNode(['--memcached-port', '0', '--log-level', 'silent']);
+    started.client = new RawClient(started.node.memcached!.port);
+    await started.client.ready();
+  }, 30_000);
+  afterAll(async () => {
+    started.client?.close();
+    await stopCliNodes();
+  });
+  return started;
 }

@@ -73,9 +73,10 @@ function notClaimant(): HttpError {
  * `GET /v1/keys?cursor=&limit=`: the node's keys in pages, for a client restoring a returned
  * node's share (never-stale.md §7): `{ keys: [[key, stamp, ttlMs or null, tombstone, unverified]],
  * cursor }`, `cursor` null once done. `unverified`: this node does not vouch for the entry (written
- * before its fence), so a restoring client must not have another replica vouch for it either. Pages come from the core's slot scan, so a key present for the whole
- * listing is listed exactly once; each page is bounded (`limit` ≤ 10000), so a listing never makes
- * the node build a response the size of its cache.
+ * before its fence), so a restoring client must not have another replica vouch for it either.
+ * Pages come from the core's slot scan, so a key present for the whole listing is listed exactly
+ * once; each page is bounded (`limit` ≤ 10000), so a listing never makes the node build a response
+ * the size of its cache.
  *
  * `POST /v1/restore-claim?claimant=<token>[&renew=1|&end=done|released]`: one client at a time
  * copies this node start's share back to it, on a lease (`restoreClaimLease`, in
