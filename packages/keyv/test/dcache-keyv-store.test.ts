@@ -105,17 +105,20 @@ describe('TTL', () => {
   it('reaches the nodes: the stored key is gone from the cluster after the TTL', async () => {
     const client = newClient();
     const keyv = new Keyv({ store: new DcacheKeyvStore({ client }), namespace: 'ttl' });
-    await keyv.set('short', 'lived', 300);
-    await keyv.set('fractional', 'ms', 299.5);
+    // Long enough that the reads before it runs out finish in time on a loaded machine.
+    const ttl = 2000;
+    const setAt = performance.now();
+    await keyv.set('short', 'lived', ttl);
+    await keyv.set('fractional', 'ms', ttl - 0.5);
     const stored = await keyOnTheNodes(client, 'ttl', 'short');
     const entry = await client.getVersioned(stored);
     expect(entry?.ttl).toBeGreaterThan(0);
-    expect(entry?.ttl).toBeLessThanOrEqual(300);
-    // 299.5 ms travels as 300: the client takes whole milliseconds.
+    expect(entry?.ttl).toBeLessThanOrEqual(ttl);
+    // 1999.5 ms travels as 2000: the client takes whole milliseconds.
     const fractional = await client.getVersioned(await keyOnTheNodes(client, 'ttl', 'fractional'));
     expect(fractional?.ttl).toBeGreaterThan(0);
-    expect(fractional?.ttl).toBeLessThanOrEqual(300);
-    await new Promise((resolve) => setTimeout(resolve, 450));
+    expect(fractional?.ttl).toBeLessThanOrEqual(ttl);
+    await new Promise((resolve) => setTimeout(resolve, setAt + ttl + 150 - performance.now()));
     expect(await client.get(stored)).toBeUndefined();
     expect(await keyv.get('short')).toBeUndefined();
   });
