@@ -76,3 +76,36 @@ describe('tombstones in the core counters (tombstones are neither items nor hits
     });
   });
 });
+
+describe('tombstones in the eviction counter', () => {
+  it('a tombstone evicted for room is no eviction of a value (it counts in tombstonesEvictedEarly)', async () => {
+    const node = await startCliNode(['--max-memory', '4kb', '--memcached-port', '0']);
+    const put = (key: string) =>
+      fetch(`${node.url}/v1/keys/${key}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'text/plain' },
+        body: 'v'.repeat(200),
+      });
+    expect((await put('a')).status).toBeLessThan(300);
+    expect((await fetch(`${node.url}/v1/keys/a`, { method: 'DELETE' })).status).toBe(204);
+    // 40 values of 200 bytes do not fit in 4 KiB: the oldest go, the tombstone of `a` first.
+    const written = 40;
+    for (let i = 0; i < written; i++) expect((await put(`k${i}`)).status).toBeLessThan(300);
+
+    const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as Record<string, number>;
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    const memcached = await memcachedStats(node.memcached!);
+    // Every value written is held or was evicted: `a`'s was deleted, not evicted.
+    const valuesEvicted = written - stats.items!;
+    expect(stats.tombstonesEvictedEarly).toBe(1);
+    expect({
+      evictions: stats.evictions,
+      dcache_evictions_total: sampleOf(metrics, 'dcache_evictions_total'),
+      memcached: memcached.get('evictions'),
+    }).toEqual({
+      evictions: valuesEvicted,
+      dcache_evictions_total: valuesEvicted,
+      memcached: String(valuesEvicted),
+    });
+  });
+});

@@ -128,9 +128,13 @@ export class ReplicaStore {
   #deletes = 0;
   /** Core sets that are no write of the plain view: tombstones, and entries stored again verified. */
   #hiddenSets = 0;
-  /** Tombstones the core counted as expirations (their grace ran out) or deletes (a flush). */
+  /**
+   * Tombstones the core counted as expirations (their grace ran out), deletes (a flush) or
+   * evictions (for room, before their grace: `tombstonesEvictedEarly` counts those).
+   */
   #tombstoneExpirations = 0;
   #tombstoneDeletes = 0;
+  #tombstoneEvictions = 0;
   /** A client spreading keys over several nodes has written here: stalls fence (see stalled). */
   #inCluster = false;
   readonly #stats: ReplicaStats = {
@@ -639,6 +643,7 @@ export class ReplicaStore {
       sets: core.sets - this.#hiddenSets,
       deletes: core.deletes + this.#deletes - this.#tombstoneDeletes,
       expirations: core.expirations - this.#tombstoneExpirations,
+      evictions: core.evictions - this.#tombstoneEvictions,
       items: core.items - this.#stats.tombstones,
       hitRate: hits + misses === 0 ? 0 : hits / (hits + misses),
     };
@@ -651,6 +656,7 @@ export class ReplicaStore {
     this.#hiddenSets = 0;
     this.#tombstoneExpirations = 0;
     this.#tombstoneDeletes = 0;
+    this.#tombstoneEvictions = 0;
     for (const name of Object.keys(this.#stats) as (keyof ReplicaStats)[]) {
       if (name !== 'tombstones' && name !== 'tombstoneFloor' && name !== 'lostValueFloor') {
         this.#stats[name] = 0;
@@ -714,10 +720,12 @@ export class ReplicaStore {
       return;
     }
     this.#stats.tombstones--;
-    // A delete remembered, not a value: its end is no expiration or delete of the plain view.
+    // A delete remembered, not a value: its end is no expiration, delete or eviction of the plain
+    // view.
     if (reason === 'expire') this.#tombstoneExpirations++;
     else if (reason === 'delete') this.#tombstoneDeletes++;
     if (reason !== 'evict') return;
+    this.#tombstoneEvictions++;
     // Evicted for room before its grace ran out: absences at or below its stamp are unproven.
     const stamp = stampOf(value);
     this.#stats.tombstonesEvictedEarly++;
