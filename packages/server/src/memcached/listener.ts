@@ -69,7 +69,7 @@ export function listenerSharingFlush(
     maxConnections: o.maxConnections,
     version: o.version,
     now: o.now,
-    startedAtMs: o.now(),
+    startedAt: performance.now(),
   };
   const connections = new Set<MemcachedConnection>();
   let server: Server | undefined;

@@ -7,7 +7,8 @@ export interface StatsSource {
   readonly cache: MemcachedCache;
   readonly counters: MemcachedCounters;
   readonly version: string;
-  readonly startedAtMs: number;
+  /** `performance.now()` at start: `uptime` is time run, whatever the wall clock (`now`) does. */
+  readonly startedAt: number;
   readonly maxConnections: number;
   readonly maxValueBytes: number;
   readonly now: () => number;
@@ -27,7 +28,7 @@ export function writeGeneralStats(out: ReplyWriter, src: StatsSource): void {
   const usage = process.resourceUsage();
   const lines: Array<[string, string | number]> = [
     ['pid', process.pid],
-    ['uptime', Math.floor((nowMs - src.startedAtMs) / 1000)],
+    ['uptime', Math.floor((performance.now() - src.startedAt) / 1000)],
     ['time', Math.floor(nowMs / 1000)],
     ['version', src.version],
     // `version` is the memcached release clients should expect; this is the node's own.

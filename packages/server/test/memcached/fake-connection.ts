@@ -83,7 +83,7 @@ export function open({
     maxConnections: 10,
     version: 'test',
     now,
-    startedAtMs: now(),
+    startedAt: performance.now(),
   };
   const socket = new FakeSocket();
   const conn = new MemcachedConnection(socket as unknown as Socket, shared, flushes, limits);
