@@ -38,6 +38,7 @@ import { startCall, traced } from './telemetry-call.js';
 import type { CallSpan } from './telemetry-call.js';
 import {
   deleteEverywhere,
+  getAndTouchEverywhere,
   incrEverywhere,
   storeEverywhere,
   storeIfPrimaryAgrees,
@@ -265,7 +266,7 @@ export class DistributedCacheClient {
     const hit = await traced(
       call,
       this.#guarded(signal, () =>
-        readEntry(this.#cluster, key, this.#options.batch, { touch: ttl, trace: call, signal }),
+        getAndTouchEverywhere(this.#cluster, key, ttl, this.#options.batch, call, signal),
       ),
       foundOne,
     );

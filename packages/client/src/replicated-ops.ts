@@ -14,7 +14,7 @@ import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
 import type { Hit } from './read.js';
 import { hitOf } from './verify.js';
-import { invalidateMoved, warmKey, warmKeySeen } from './transition-ops.js';
+import { invalidateMoved, movedInWindow, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
 import { COPIES, COUNT, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
@@ -224,7 +224,36 @@ export async function touchEverywhere(
       { mendRefusers: true },
     );
   if (!cluster.transition.open) return touch();
-  return inWindow(cluster, key, queued, trace, touch, (held) => held);
+  // Warmed first: a new owner may hold an older copy than a previous owner (a client that has not
+  // seen the change wrote there, or the key moved back), and the touch would stamp that older copy
+  // above the newer one, which the bury after it then removes — the newer value lost for good.
+  return inWindow(cluster, key, queued, trace, touch, (held) => held, true);
+}
+
+/**
+ * getAndTouch: the node that answers the read touches the key as it reads it (read.ts). Not a key
+ * that moved in an open window: its new owner may hold an older copy than a previous owner, and
+ * touched first it would be stamped above the newer copy, which the read then no longer sees as
+ * newer — served stale, and kept for good. There the read goes first (the newest copy wins and is
+ * backfilled), then the touch, which warms the new owners before it stamps (touchEverywhere).
+ */
+export async function getAndTouchEverywhere(
+  cluster: Cluster,
+  key: string,
+  ttl: number,
+  queued: boolean,
+  trace?: CallTrace,
+  signal?: AbortSignal,
+): Promise<Hit | undefined> {
+  if (!cluster.transition.open || !movedInWindow(cluster, key)) {
+    return readEntry(cluster, key, queued, { touch: ttl, trace, signal });
+  }
+  const hit = await readEntry(cluster, key, queued, { trace, signal });
+  if (hit === undefined) return undefined;
+  // The caller gave up during the read: its touch, a later round, is not sent.
+  signal?.throwIfAborted();
+  await touchEverywhere(cluster, key, ttl, queued, trace);
+  return { ...hit, ttl: ttl === 0 ? null : ttl };
 }
 
 /**
@@ -234,6 +263,7 @@ export async function touchEverywhere(
  * then the previous owners' copies are buried. Their tombstone takes a stamp from before the
  * operation, so it stays below whatever the operation stored (a node stamps an incr or touch at
  * least at its op's stamp): were the key to move back, the tombstone would not hide that value.
+ * `warmFirst` backfills before the first run instead, so that it runs on the newest copy.
  */
 async function inWindow<T>(
   cluster: Cluster,
@@ -242,10 +272,14 @@ async function inWindow<T>(
   trace: CallTrace | undefined,
   run: () => Promise<T>,
   found: (result: T) => boolean,
+  warmFirst = false,
 ): Promise<T> {
   const before = cluster.clock.tick();
+  const warmed = warmFirst && (await warmKey(cluster, key, queued, trace));
   let result = await run();
-  if (!found(result) && (await warmKey(cluster, key, queued, trace))) result = await run();
+  if (!found(result) && !warmed && (await warmKey(cluster, key, queued, trace))) {
+    result = await run();
+  }
   // invalidateMoved buries one below the stamp it is given.
   await invalidateMoved(cluster, key, before + 1, queued);
   return result;

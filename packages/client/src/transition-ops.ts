@@ -84,6 +84,11 @@ function sourcesOf(cluster: Cluster, stored: string): NodeClient[] | undefined {
   return sources.length === 0 ? undefined : sources;
 }
 
+/** Whether `key` moved in the open window: it has previous owners to ask. */
+export function movedInWindow(cluster: Cluster, key: string): boolean {
+  return sourcesOf(cluster, cluster.storedKey(key)) !== undefined;
+}
+
 /**
  * A read that missed on every new owner it asked (`missed`, none failing) during a window: the
  * previous owners' copy, backfilled to `missed` with its remaining TTL (or `touch`, for a
