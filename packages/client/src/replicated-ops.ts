@@ -341,6 +341,9 @@ export async function incrEverywhere(
         unsure,
       ),
     (value) => value !== undefined,
+    // Warmed first: a new owner may hold an older count than a previous owner (a client that has
+    // not seen the change counted there), and counting on it would lose those counts for good.
+    true,
   );
   // Nowhere before either: created from the seed, as outside a window.
   if (counted !== undefined || seed.initial === null || runs > 1) return counted;

@@ -80,3 +80,20 @@ it('a touch during the window keeps the newer copy of the previous owner', async
   expect(await client.get(key)).toBe('new');
   expect(await ttlOn(owner, key)).toBeGreaterThan(50_000);
 });
+
+it('an incr during the window counts on the newer count of the previous owner', async () => {
+  const [a, b, c, d] = await startRingChangeNodes(4);
+  const window = { maxWindowMs: 60_000, quietMs: 60_000 };
+  const client = connect([a!, b!, c!], { replicas: 1, transition: window });
+  for (const key of KEYS) expect(await client.incr(key, 1, { initial: 10 })).toBe(10);
+  client.addNode(d!.url);
+  const key = KEYS.find((k) => client.nodesFor(k)[0] === d!.url)!;
+  expect(await client.get(key)).toBe(10);
+  for (let i = 0; i < 100 && !(await d!.holds(key)); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const lagging = connect([a!, b!, c!], { replicas: 1 });
+  expect(await lagging.incr(key, 5)).toBe(15);
+  expect(await client.incr(key, 1)).toBe(16);
+  expect(await client.get(key)).toBe(16);
+});
