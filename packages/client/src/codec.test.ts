@@ -17,6 +17,10 @@ function roundTrip(value: unknown): unknown {
 const cases: [string, unknown][] = [
   ['string', 'héllo ✓'],
   ['empty string', ''],
+  // No UTF-8 form: a msgpack str would read back with U+FFFD in its place.
+  ['string with a lone high surrogate', 'a\ud800b'],
+  ['string with a lone low surrogate', '\udc00'],
+  ['long string ending in a lone surrogate', `${'x'.repeat(200)}\ud83d`],
   ['small int', 42],
   ['negative int', -7],
   ['float', 1.5],

@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { Packr } from 'msgpackr';
+import { isWellFormed } from './validate.js';
 
 /** memcached-style client flags that name a value's encoding (docs/wire-protocol.md). */
 export const FLAGS_OCTET_STREAM = 0;
@@ -50,6 +51,9 @@ export function encodeValue(value: unknown): EncodedValue {
   if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) {
     return { bytes: ascii.encode(Object.is(value, -0) ? '-0' : String(value)), flags: FLAGS_JSON };
   }
+  // A lone UTF-16 surrogate has no UTF-8 form: msgpack's str would read back with U+FFFD (or
+  // three) in its place. JSON escapes it (`"\ud800"`), and reads back the same string.
+  if (typeof value === 'string' && !isWellFormed(value)) return jsonString(value);
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) assertKnownTypedArray(value);
   // msgpackr writes a Buffer as bin even with moreTypes: a view, so the bytes are copied once.
   const packed =
@@ -57,6 +61,11 @@ export function encodeValue(value: unknown): EncodedValue {
       ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
       : value;
   return { bytes: valuePackr.pack(packed), flags: FLAGS_MSGPACK };
+}
+
+/** A string as JSON text (ASCII escapes for what UTF-8 cannot carry), with the JSON flags. */
+export function jsonString(value: string): EncodedValue {
+  return { bytes: ascii.encode(JSON.stringify(value)), flags: FLAGS_JSON };
 }
 
 /** The typed arrays msgpackr's extension names (by constructor name), so reads them back. */

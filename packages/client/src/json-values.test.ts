@@ -14,6 +14,8 @@ describe("valueEncoding 'json'", () => {
   it.each<[string, unknown]>([
     ['string', 'héllo ✓'],
     ['empty string', ''],
+    // UTF-8 text would hold U+FFFD in place of the surrogate.
+    ['string with a lone surrogate', 'a\ud800b'],
     ['whole number', 42],
     ['negative number', -7],
     ['float', 1.5],

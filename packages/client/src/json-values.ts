@@ -1,18 +1,23 @@
 // valueEncoding 'json': values any language can read (memcached clients, curl, Python, PHP).
-import { FLAGS_JSON, FLAGS_OCTET_STREAM, FLAGS_TEXT } from './codec.js';
+import { FLAGS_JSON, FLAGS_OCTET_STREAM, FLAGS_TEXT, jsonString } from './codec.js';
 import type { EncodedValue } from './codec.js';
+import { isWellFormed } from './validate.js';
 
 const utf8 = new TextEncoder();
 
 /**
- * A string as its UTF-8 text (flags 16), bytes as themselves (flags 0), anything else as JSON
+ * A string as its UTF-8 text (flags 16; as JSON text when a lone surrogate leaves it no UTF-8 form), bytes as themselves (flags 0), anything else as JSON
  * text (flags 2) — no msgpack, so another client reads the bytes without a msgpack library, and
  * whole numbers ≥ 0 are the decimal text a node's incr/decr work on. Only values JSON carries
  * faithfully are taken: a value that would come back as something else (a Map as `{}`, a Date as
  * a string, NaN as null) is a TypeError naming what was found, instead of a silent change.
  */
 export function encodeJsonValue(value: unknown): EncodedValue {
-  if (typeof value === 'string') return { bytes: utf8.encode(value), flags: FLAGS_TEXT };
+  if (typeof value === 'string') {
+    // UTF-8 text would hold U+FFFD for a lone surrogate; JSON text escapes it and reads it back.
+    if (!isWellFormed(value)) return jsonString(value);
+    return { bytes: utf8.encode(value), flags: FLAGS_TEXT };
+  }
   // A copy: the bytes leave with the next batch, after the caller may have reused its array.
   if (value instanceof Uint8Array) {
     return { bytes: Uint8Array.prototype.slice.call(value), flags: FLAGS_OCTET_STREAM };

@@ -11,13 +11,18 @@ export function assertKey(key: unknown, name = 'key'): asserts key is string {
  * place, so '\ud800' and '\udbff' would be one key on the nodes, each overwriting the other.
  */
 export function assertWellFormed(text: string, name: string): void {
-  // ES2024's String#isWellFormed (Node ≥ 20), not in this project's TypeScript lib yet; on the
-  // one-byte strings most keys are it answers without reading them.
-  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) {
+  if (!isWellFormed(text)) {
     throw new RangeError(
       `${name} must be well-formed Unicode: it holds a lone surrogate, which has no UTF-8 form`,
     );
   }
+}
+
+/** The text holds no lone UTF-16 surrogate, so it has a UTF-8 form. */
+export function isWellFormed(text: string): boolean {
+  // ES2024's String#isWellFormed (Node ≥ 20), not in this project's TypeScript lib yet; on the
+  // one-byte strings most keys and values are it answers without reading them.
+  return (text as unknown as { isWellFormed(): boolean }).isWellFormed();
 }
 
 export function assertValue(value: unknown, name = 'value'): void {
