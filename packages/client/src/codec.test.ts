@@ -96,6 +96,23 @@ describe('codec: msgpack values round-trip exactly', () => {
     expect(roundTrip(Buffer.from([1, 2]))).toStrictEqual(new Uint8Array([1, 2]));
   });
 
+  it.each<[string, number]>([
+    ['msgpack', FLAGS_MSGPACK],
+    ['raw bytes', FLAGS_OCTET_STREAM],
+  ])(
+    'a Uint8Array read back (%s) is a copy, not a view pinning the batch answer it came in',
+    (_name, flags) => {
+      const bytes =
+        flags === FLAGS_MSGPACK ? encodeValue(new Uint8Array([1, 2, 3])).bytes : [1, 2, 3];
+      // The value's bytes inside a whole batch answer, as decodeBatch hands them over.
+      const answer = new Uint8Array(1 << 20);
+      answer.set(bytes, 100);
+      const back = decodeValue(answer.subarray(100, 100 + bytes.length), flags) as Uint8Array;
+      expect(back).toStrictEqual(new Uint8Array([1, 2, 3]));
+      expect(back.buffer.byteLength).toBeLessThan(1024);
+    },
+  );
+
   it('a Uint8Array value is still a plain msgpack bin, readable by any msgpack library', () => {
     expect([...encodeValue(new Uint8Array([1, 2])).bytes]).toStrictEqual([0xc4, 2, 1, 2]);
   });

@@ -30,6 +30,9 @@ const valuePackr = new Packr({
   useBigIntExtension: true,
   int64AsType: 'bigint',
   moreTypes: true,
+  // A bin read back is the caller's to keep: as a view it would pin the whole batch answer it
+  // came in (megabytes, for a few bytes of value) for as long as the caller holds it.
+  copyBuffers: true,
 });
 
 const utf8 = new TextDecoder();
