@@ -3,8 +3,9 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterEach, expect, it } from 'vitest';
-import { exchange } from './batch-exchange.js';
+import { exchange, newWire } from './batch-exchange.js';
 import type { RawRequest, Wire } from './batch-exchange.js';
+import type { Socket } from 'node:net';
 
 /**
  * A timeout tells the caller whether its request went out: one that waited for a connection while
@@ -48,9 +49,9 @@ function request(origin: string, wire: Wire, timeout: number): RawRequest {
 it('a request on the wire that gets no answer times out as not waiting; one queued behind it as waiting', async () => {
   const origin = await silentServer();
   agent = new Agent({ connections: 1 });
-  const wire: Wire = { active: 0 };
-  const onWire = exchange(agent, request(origin, wire, 1500));
-  const queued = exchange(agent, request(origin, wire, 200));
+  const wire = newWire(1);
+  const onWire = exchange(() => agent!, request(origin, wire, 1500));
+  const queued = exchange(() => agent!, request(origin, wire, 200));
   await expect(queued).rejects.toMatchObject({ waitedForConnection: true });
   expect(wire.active).toBe(1);
   await expect(onWire).rejects.toMatchObject({ waitedForConnection: false });
@@ -60,9 +61,35 @@ it('a request on the wire that gets no answer times out as not waiting; one queu
 it('a request alone that gets no answer is not counted as waiting', async () => {
   const origin = await silentServer();
   agent = new Agent({ connections: 1 });
-  const wire: Wire = { active: 0 };
-  await expect(exchange(agent, request(origin, wire, 200))).rejects.toMatchObject({
+  const wire = newWire(1);
+  await expect(exchange(() => agent!, request(origin, wire, 200))).rejects.toMatchObject({
     waitedForConnection: false,
   });
   expect(wire.active).toBe(0);
+});
+
+it('a request that timed out waiting for a connection leaves without costing one', async () => {
+  // Answers each request 300 ms after it is read, and counts the connections made to it.
+  let connections = 0;
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    req.resume();
+    req.on('end', () => setTimeout(() => res.end(), 300));
+  });
+  server.on('connection', (_socket: Socket) => connections++);
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  agent = new Agent({ connections: 1 });
+  const wire = newWire(1);
+  const first = exchange(() => agent!, request(origin, wire, 5000));
+  const stale = exchange(() => agent!, request(origin, wire, 100));
+  await expect(stale).rejects.toMatchObject({ waitedForConnection: true });
+  await expect(first).resolves.toMatchObject({ status: 200 });
+  // The next request goes out on the connection the first one used: the stale one, never sent,
+  // did not take that connection down with it.
+  await expect(exchange(() => agent!, request(origin, wire, 5000))).resolves.toMatchObject({
+    status: 200,
+  });
+  expect(connections).toBe(1);
+  expect(wire).toMatchObject({ active: 0, dispatched: 0 });
+  expect(wire.waiting.size).toBe(0);
 });

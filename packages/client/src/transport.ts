@@ -2,7 +2,7 @@ import ky, { isTimeoutError } from 'ky';
 import type { KyInstance, Options } from 'ky';
 import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
-import { exchange } from './batch-exchange.js';
+import { exchange, newWire } from './batch-exchange.js';
 import { bodyOf, dispatcherFetch } from './dispatcher-fetch.js';
 import { isNodeRequestError, NodeRequestError } from './errors/node-request-error.js';
 import { NodeTimeoutError } from './errors/node-timeout-error.js';
@@ -53,8 +53,11 @@ const MAX_BATCH_TARGETS = 1024;
  * they wait for a connection, as memjs's and ioredis's commands wait for their one.
  */
 function batchAgent(options: Agent.Options): Agent {
-  return new Agent({ ...options, connections: MAX_BATCHES_IN_FLIGHT + 1 });
+  return new Agent({ ...options, connections: BATCH_CONNECTIONS });
 }
+
+/** The batches' connections per node (see `batchAgent`). */
+const BATCH_CONNECTIONS = MAX_BATCHES_IN_FLIGHT + 1;
 
 /**
  * The HTTP layer over two private keep-alive undici Agents. The batched data path (`batch`) talks
@@ -85,6 +88,8 @@ export class Transport {
   /** `#batchBase` and the ring's node count: replaced, never changed, when the ring changes. */
   #batchHeaders: Record<string, string>;
   readonly #batchTargets = new Map<string, BatchTarget>();
+  /** The batches' Agent now: a batch waiting for a connection goes out on the one current then. */
+  readonly #currentBatchAgent = (): Agent => this.#batchAgent;
 
   constructor(options: TransportOptions) {
     this.#timeout = options.timeout;
@@ -148,7 +153,7 @@ export class Transport {
     const target = this.#batchTarget(node);
     let answer: RawAnswer;
     try {
-      answer = await exchange(this.#batchAgent, {
+      answer = await exchange(this.#currentBatchAgent, {
         origin: target.origin,
         path: target.path,
         method: 'POST',
@@ -197,7 +202,7 @@ export class Transport {
         origin: url.origin,
         path: url.pathname + url.search,
         timedOut,
-        wire: { active: 0 },
+        wire: newWire(BATCH_CONNECTIONS),
       };
       if (this.#batchTargets.size < MAX_BATCH_TARGETS) this.#batchTargets.set(node, target);
     }
