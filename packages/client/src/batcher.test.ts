@@ -427,4 +427,41 @@ describe('Batcher', () => {
     pending.shift()!();
     expect(await lone).toStrictEqual([200, 'e']);
   });
+
+  it('a flush waits for the batches on the wire: a write sent before it cannot land after it', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2 });
+    const write = batcher.enqueue(['delete', 'a', 1]);
+    await nextTick();
+    // A slot is free and the queue is as long as the last batch, yet the flush waits.
+    const flushed = batcher.enqueue(['flush']);
+    const after = batcher.enqueue(['get', 'b']);
+    await afterIo();
+    expect(batches).toHaveLength(1);
+    pending.shift()!();
+    await write;
+    await afterIo();
+    expect(batches).toStrictEqual([[['delete', 'a', 1]], [['flush'], ['get', 'b']]]);
+    pending.shift()!();
+    await Promise.all([flushed, after]);
+  });
+
+  it('what was queued before a flush may still use a free slot; the flush and what follows wait', async () => {
+    const { batches, pending, send } = heldSender();
+    const batcher = batcherOf(send, { maxInFlight: 2 });
+    const first = batcher.enqueue(['get', 'a']);
+    await nextTick();
+    const before = batcher.enqueue(['get', 'b']);
+    const flushed = batcher.enqueue(['flush']);
+    await nextTick();
+    expect(batches).toStrictEqual([[['get', 'a']], [['get', 'b']]]);
+    pending.shift()!();
+    pending.shift()!();
+    await Promise.all([first, before]);
+    await afterIo();
+    expect(batches[2]).toStrictEqual([['flush']]);
+    pending.shift()!();
+    await flushed;
+    expect(batcher.queued).toBe(0);
+  });
 });

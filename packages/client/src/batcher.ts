@@ -74,6 +74,8 @@ export class Batcher {
    * it leaves. Empty unless a tracing SDK is registered, so untraced batches check one size.
    */
   readonly #traces = new Map<(result: BatchResult) => void, CallTrace>();
+  /** `flush` operations queued: each leaves only with nothing on the wire (see `flush`). */
+  #queuedFlushes = 0;
   #scheduled = false;
   #inFlight = 0;
   #batches = 0;
@@ -135,6 +137,7 @@ export class Batcher {
       this.#rejects.push(reject);
       this.#queuedAt.push(this.#now());
       this.#queuedBytes += estimatedBytes(op);
+      if (op[0] === 'flush') this.#queuedFlushes++;
       // Nothing on the wire: it leaves this tick. Something on the wire: it waits for an answer
       // (the landing batch plans the flush), unless the queue has grown as long as the last batch
       // sent and a slot is free — the load outpaces the answers, so another batch goes out now.
@@ -162,8 +165,15 @@ export class Batcher {
         for (const reject of rejects) reject(error);
         continue;
       }
+      let count = this.#nextBatchLength();
+      if (this.#queuedFlushes > 0 && this.#inFlight > 0) {
+        // A flush lands after everything sent to the node before it (flush.ts): with a batch on
+        // the wire it waits for the wire to clear; only what was queued before it may leave now.
+        const at = this.#ops.findIndex((op) => op[0] === 'flush');
+        if (at === 0) break;
+        count = Math.min(count, at);
+      }
       const left = this.#timeout - (now - this.#queuedAt[0]!);
-      const count = this.#nextBatchLength();
       const { ops, resolves, rejects } = this.#take(count);
       if (this.#traces.size > 0) this.#tellBatchSize(resolves, count);
       this.#inFlightChanges(1);
@@ -217,6 +227,9 @@ export class Batcher {
     const ops = this.#ops;
     const resolves = this.#resolves;
     const rejects = this.#rejects;
+    if (this.#queuedFlushes > 0) {
+      for (let i = 0; i < count; i++) if (ops[i]![0] === 'flush') this.#queuedFlushes--;
+    }
     if (count === ops.length) {
       // The usual case: hand the whole queue over instead of copying it.
       this.#ops = [];
