@@ -3,7 +3,7 @@
 // not count on or re-stamp. It gets the result before the call answers.
 import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
-import { copyTo, hitOf } from './verify.js';
+import { copyTo, getPastFullAnswers, hitOf } from './verify.js';
 import type { BatchResult } from './wire.js';
 import type { WriteOutcome } from './write.js';
 
@@ -36,7 +36,7 @@ export async function copyToRefusers(
   if (!natural.some((node) => node !== done && refused(node))) return;
   let read: BatchResult;
   try {
-    read = await done.run(['get', cluster.storedKey(key)], queued);
+    read = await getPastFullAnswers(done, ['get', cluster.storedKey(key)], queued, undefined);
   } catch {
     return; // The failure detector has it.
   }

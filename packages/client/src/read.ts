@@ -7,7 +7,14 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import { fallbackRead, newestOfPrevious } from './transition-ops.js';
-import { FULL_ANSWER_RETRIES, buryOn, copyTo, hitOf, verifyHit } from './verify.js';
+import {
+  FULL_ANSWER_RETRIES,
+  buryOn,
+  copyTo,
+  getPastFullAnswers,
+  hitOf,
+  verifyHit,
+} from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import { writeReplicas } from './write.js';
 import { TOUCH_REST } from './write-policy.js';
@@ -283,7 +290,8 @@ async function versionOn(
   queued: boolean,
 ): Promise<number | undefined> {
   try {
-    const result = await node.run(['get', cluster.storedKey(key)], queued);
+    const op: BatchOp = ['get', cluster.storedKey(key)];
+    const result = await getPastFullAnswers(node, op, queued, undefined);
     const hit = result[0] === 200 ? hitOf(cluster, result, node) : undefined;
     return hit !== undefined && hit.stamp === entry.stamp ? hit.version : undefined;
   } catch {

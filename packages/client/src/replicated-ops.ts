@@ -13,7 +13,7 @@ import { isNodeTimeoutError } from './errors/node-timeout-error.js';
 import { copyToRefusers } from './mend-refusers.js';
 import { readEntry } from './read.js';
 import type { Hit } from './read.js';
-import { hitOf } from './verify.js';
+import { getPastFullAnswers, hitOf } from './verify.js';
 import { invalidateMoved, movedInWindow, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
@@ -471,7 +471,8 @@ async function versionHere(
   const stored = cluster.storedKey(key);
   const entryOn = async (replica: NodeClient): Promise<Hit | undefined> => {
     try {
-      const result = await replica.run(['get', stored], queued);
+      // Past a full batch answer (413): a refused get says nothing of what the node holds.
+      const result = await getPastFullAnswers(replica, ['get', stored], queued, undefined);
       return result[0] === 200 ? hitOf(cluster, result, replica) : undefined;
     } catch {
       return undefined;
