@@ -6,11 +6,12 @@ import { isWellFormed } from './validate.js';
 const utf8 = new TextEncoder();
 
 /**
- * A string as its UTF-8 text (flags 16; as JSON text when a lone surrogate leaves it no UTF-8 form), bytes as themselves (flags 0), anything else as JSON
- * text (flags 2) — no msgpack, so another client reads the bytes without a msgpack library, and
- * whole numbers ≥ 0 are the decimal text a node's incr/decr work on. Only values JSON carries
- * faithfully are taken: a value that would come back as something else (a Map as `{}`, a Date as
- * a string, NaN as null) is a TypeError naming what was found, instead of a silent change.
+ * A string as its UTF-8 text (flags 16; as JSON text when a lone surrogate leaves it no UTF-8
+ * form), bytes as themselves (flags 0), anything else as JSON text (flags 2) — no msgpack, so
+ * another client reads the bytes without a msgpack library, and whole numbers ≥ 0 are the decimal
+ * text a node's incr/decr work on. Only values JSON carries faithfully are taken: a value that
+ * would come back as something else (a Map as `{}`, a Date as a string, NaN as null) is a
+ * TypeError naming what was found, instead of a silent change.
  */
 export function encodeJsonValue(value: unknown): EncodedValue {
   if (typeof value === 'string') {
