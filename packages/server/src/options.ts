@@ -181,6 +181,21 @@ function wholeNumber(name: string, value: unknown, min: number): number {
   return value;
 }
 
+/** Node fires a timer set past 2^31 − 1 ms (about 24.8 days) at once, after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * A duration the node hands to a timer: past MAX_TIMER_MS it is refused here, where it would
+ * otherwise cut every request or connection 1 ms after it starts.
+ */
+function timerMs(name: string, value: unknown, min: number): number {
+  const ms = wholeNumber(name, value, min);
+  if (ms > MAX_TIMER_MS) {
+    throw new RangeError(`${name} must be at most ${MAX_TIMER_MS} ms (about 24.8 days), got ${ms}`);
+  }
+  return ms;
+}
+
 /** A TTL in ms: a safe integer, which is also the ceiling of every TTL on the wire (validate.ts). */
 function ttl(name: string, value: unknown): number {
   return wholeNumber(name, value, 0);
@@ -320,7 +335,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     tls: options.tls === undefined ? undefined : tlsPair(options.tls),
     logLevel,
     logFormat,
-    closeTimeout: wholeNumber('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
+    closeTimeout: timerMs('closeTimeout', options.closeTimeout ?? DEFAULTS.closeTimeout, 0),
     shutdownGrace: wholeNumber('shutdownGrace', options.shutdownGrace ?? DEFAULTS.shutdownGrace, 0),
     now: options.now,
     memcachedPort:
@@ -331,7 +346,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
       options.maxConnections === undefined
         ? connectionsFitting(openFileLimit(), options.memcachedPort === undefined ? 1 : 2)
         : wholeNumber('maxConnections', options.maxConnections, 1),
-    idleTimeout: wholeNumber('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
+    idleTimeout: timerMs('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
     ...memcached,
@@ -416,12 +431,12 @@ function httpLimits(
       );
     }
   }
-  const headersTimeout = wholeNumber(
+  const headersTimeout = timerMs(
     'headersTimeout',
     options.headersTimeout ?? DEFAULTS.headersTimeout,
     1,
   );
-  const requestTimeout = wholeNumber(
+  const requestTimeout = timerMs(
     'requestTimeout',
     options.requestTimeout ?? Math.max(DEFAULTS.requestTimeout, headersTimeout),
     1,
@@ -432,7 +447,7 @@ function httpLimits(
       `requestTimeout must be at least headersTimeout (${headersTimeout} ms), got ${requestTimeout}`,
     );
   }
-  const keepAliveTimeout = wholeNumber(
+  const keepAliveTimeout = timerMs(
     'keepAliveTimeout',
     options.keepAliveTimeout ?? DEFAULTS.keepAliveTimeout,
     1,

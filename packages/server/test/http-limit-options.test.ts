@@ -36,6 +36,29 @@ describe('the HTTP limits options', () => {
     expect(() => resolveOptions(options as never)).toThrow(pattern);
   });
 
+  // Node fires a timer set past 2^31 − 1 ms after 1 ms: a node started with
+  // --headers-timeout 3000000000 --request-timeout 3000000000 answered every request 408.
+  it.each(['headersTimeout', 'requestTimeout', 'keepAliveTimeout', 'idleTimeout', 'closeTimeout'])(
+    'refuse a %s longer than a Node timer can wait',
+    (name) => {
+      const longest = 2 ** 31 - 1;
+      const pair = name === 'requestTimeout' ? { headersTimeout: 1000 } : {};
+      expect(resolveOptions({ ...pair, [name]: longest })).toMatchObject({ [name]: longest });
+      expect(() =>
+        resolveOptions({ requestTimeout: longest, [name]: 3_000_000_000 } as never),
+      ).toThrow(new RegExp(`${name} must be at most ${longest} ms.*got 3000000000`));
+    },
+  );
+
+  it('refuse a timeout flag past a Node timer, naming the flag', () => {
+    expect(() =>
+      parseCli(['--headers-timeout', '3000000000', '--request-timeout', '3000000000'], {}),
+    ).toThrow(/^--headers-timeout: headersTimeout must be at most 2147483647 ms/);
+    expect(() => parseCli([], { DCACHE_IDLE_TIMEOUT: '3000000000' })).toThrow(
+      /^DCACHE_IDLE_TIMEOUT: idleTimeout must be at most/,
+    );
+  });
+
   it('are set by flags and DCACHE_* variables', () => {
     const cli = parseCli(
       [
