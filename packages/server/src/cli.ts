@@ -73,11 +73,22 @@ async function main(): Promise<number> {
     ({ url, memcached } = await server.listen(cli.listen));
   } catch (error) {
     // Node's listen errors name the address that failed: the memcached port's, when it is that one.
-    const { address, port } = error as { address?: unknown; port?: unknown };
-    const where =
-      typeof address === 'string' && typeof port === 'number'
-        ? `${address}:${port}`
-        : `${cli.listen.host}:${cli.listen.port}`;
+    // A host that does not resolve fails in getaddrinfo instead, whose error names only the host.
+    const { address, port, hostname } = error as {
+      address?: unknown;
+      port?: unknown;
+      hostname?: unknown;
+    };
+    const { memcachedHost, memcachedPort } = server.options;
+    let where = `${cli.listen.host}:${cli.listen.port}`;
+    if (typeof address === 'string' && typeof port === 'number') where = `${address}:${port}`;
+    else if (
+      hostname !== cli.listen.host &&
+      hostname === memcachedHost &&
+      memcachedPort !== undefined
+    ) {
+      where = `${memcachedHost}:${memcachedPort}`;
+    }
     say(
       process.stderr,
       `dcache-server: cannot listen on ${where}: ${(error as Error).message}`,

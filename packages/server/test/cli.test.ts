@@ -191,6 +191,19 @@ describe('dcache-server CLI (a real process)', () => {
     await exitOf(child);
   });
 
+  it('names the memcached host when that is the one that does not resolve', () => {
+    const { code, stderr } = runOnce([
+      '--port',
+      '0',
+      '--memcached-port',
+      '0',
+      '--memcached-host',
+      'no-such-host.invalid',
+    ]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('cannot listen on no-such-host.invalid:0: ');
+  });
+
   it('--help explains warm restarts', () => {
     const { code, stdout } = runOnce(['--help']);
     expect(code).toBe(0);
