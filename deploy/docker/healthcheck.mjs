@@ -5,7 +5,8 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 
-const port = process.argv[2] ?? process.env.DCACHE_PORT ?? '8001';
+// An empty variable is unset, as the node takes it (its default port then, not 80).
+const port = process.argv[2] || process.env.DCACHE_PORT || '8001';
 const bound = process.env.DCACHE_HOST ?? '';
 const host = bound === '' || bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound;
 const tls = (process.env.DCACHE_TLS_CERT ?? '') !== '';
