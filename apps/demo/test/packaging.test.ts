@@ -114,6 +114,9 @@ describe('the packages as users install them from npm', () => {
       bin?: Record<string, string>;
     };
     expect(serverManifest.bin).toEqual({ 'dcache-server': './bin/dcache-server.js' });
+    // The server README sends memcached users to MEMCACHED.md, beside it.
+    const { stdout: serverListing } = await run('tar', ['-tzf', tarballs.get('server')!]);
+    expect(serverListing).toContain('package/MEMCACHED.md');
     // Keyv stays a peer: the application, cache-manager and NestJS must share one Keyv.
     const keyvManifest = JSON.parse(await packedFile('keyv', 'package.json')) as {
       peerDependencies?: Record<string, string>;
