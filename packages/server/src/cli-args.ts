@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors/usage-error.js';
 import type { ListenOptions } from './cache-server.js';
 import type { LogLevel, ServerOptions } from './options.js';
-import { DEFAULTS, LOG_LEVELS, resolveOptions } from './options.js';
+import { DEFAULTS, LOG_LEVELS, MAX_TIMER_MS, resolveOptions } from './options.js';
 import { defaultMaxConnections } from './fd-limit.js';
 import { parseSize } from './size.js';
 import { REPLICATION_DEFAULTS } from './replication/replication-options.js';
@@ -23,6 +23,8 @@ interface Flag {
   target: keyof ServerOptions | 'port' | 'host' | 'tlsCert' | 'tlsKey';
   help: string;
   default?: string;
+  /** An `int` flag's largest value, when less than 2^53 − 1 (a timer's 2^31 − 1 ms). */
+  max?: number;
 }
 
 /** Every flag, its env var (DCACHE_ + upper snake case) and help line come from this table. */
@@ -137,6 +139,7 @@ export const FLAGS: readonly Flag[] = [
   {
     name: 'idle-timeout',
     kind: 'int',
+    max: MAX_TIMER_MS,
     target: 'idleTimeout',
     help: 'close memcached connections idle this many ms; 0 = never',
     default: `${DEFAULTS.idleTimeout}`,
@@ -158,6 +161,7 @@ export const FLAGS: readonly Flag[] = [
   {
     name: 'headers-timeout',
     kind: 'int',
+    max: MAX_TIMER_MS,
     target: 'headersTimeout',
     help: 'ms an HTTP client has to send the request headers (or TLS handshake)',
     default: `${DEFAULTS.headersTimeout}`,
@@ -165,6 +169,7 @@ export const FLAGS: readonly Flag[] = [
   {
     name: 'request-timeout',
     kind: 'int',
+    max: MAX_TIMER_MS,
     target: 'requestTimeout',
     help: 'ms an HTTP client has to send a whole request, or to take a response',
     default: `${DEFAULTS.requestTimeout}`,
@@ -172,6 +177,7 @@ export const FLAGS: readonly Flag[] = [
   {
     name: 'keep-alive-timeout',
     kind: 'int',
+    max: MAX_TIMER_MS,
     target: 'keepAliveTimeout',
     help: 'ms an idle HTTP keep-alive connection stays open',
     default: `${DEFAULTS.keepAliveTimeout}`,
@@ -343,12 +349,14 @@ function convert(flag: Flag, source: string, raw: string): unknown {
       return port >= 0 && port <= 65535 ? port : fail('must be a port number from 0 to 65535');
     }
     case 'int': {
-      // Up to 2^53 − 1, the largest whole number a double holds exactly. No lower bound is named:
-      // the options check each flag's own range (--max-items takes ≥ 1, --default-ttl 0).
+      // Up to 2^53 − 1, the largest whole number a double holds exactly, or the flag's own `max`.
+      // No lower bound is named: the options check each flag's own range (--max-items takes ≥ 1,
+      // --default-ttl 0).
+      const max = flag.max ?? Number.MAX_SAFE_INTEGER;
       const value = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-      return Number.isSafeInteger(value)
+      return Number.isSafeInteger(value) && value <= max
         ? value
-        : fail(`must be a whole number no larger than ${Number.MAX_SAFE_INTEGER}`);
+        : fail(`must be a whole number no larger than ${max}`);
     }
     case 'size':
       try {

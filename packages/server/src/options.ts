@@ -182,7 +182,7 @@ function wholeNumber(name: string, value: unknown, min: number): number {
 }
 
 /** Node fires a timer set past 2^31 − 1 ms (about 24.8 days) at once, after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A duration the node hands to a timer: past MAX_TIMER_MS it is refused here, where it would

@@ -21,4 +21,12 @@ describe('a non-numeric value for a flag whose range does not start at 0', () =>
       expect(refusal([flag, 'abc'])).not.toMatch(/from 0 to/);
     },
   );
+
+  it.each(['--idle-timeout', '--headers-timeout', '--request-timeout', '--keep-alive-timeout'])(
+    '%s abc names the ceiling of a Node timer (2^31 − 1 ms), not 2^53 − 1, which it refuses',
+    (flag) => {
+      expect(refusal([flag, 'abc'])).toContain('no larger than 2147483647');
+      expect(refusal([flag, '2147483648'])).toContain('no larger than 2147483647');
+    },
+  );
 });

@@ -53,9 +53,9 @@ describe('the HTTP limits options', () => {
   it('refuse a timeout flag past a Node timer, naming the flag', () => {
     expect(() =>
       parseCli(['--headers-timeout', '3000000000', '--request-timeout', '3000000000'], {}),
-    ).toThrow(/^--headers-timeout: headersTimeout must be at most 2147483647 ms/);
+    ).toThrow(/^--headers-timeout .*2147483647/);
     expect(() => parseCli([], { DCACHE_IDLE_TIMEOUT: '3000000000' })).toThrow(
-      /^DCACHE_IDLE_TIMEOUT: idleTimeout must be at most/,
+      /^DCACHE_IDLE_TIMEOUT .*2147483647/,
     );
   });
 
