@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { connectionsFitting, defaultMaxConnections, openFileLimit } from './fd-limit.js';
 import { parseSize } from './size.js';
+import { MAX_TIMER_MS } from './timer-limit.js';
 import { tlsPair } from './tls-pair.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
 import { replicationOptions } from './replication/replication-options.js';
@@ -180,9 +181,6 @@ function wholeNumber(name: string, value: unknown, min: number): number {
   }
   return value;
 }
-
-/** Node fires a timer set past 2^31 − 1 ms (about 24.8 days) at once, after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * A duration the node hands to a timer: past MAX_TIMER_MS it is refused here, where it would

@@ -3,6 +3,7 @@ import type { SecureContext } from 'node:tls';
 import { defaultMaxConnections } from '../fd-limit.js';
 import { MemcachedCredentials } from './auth-file.js';
 import { tlsPair } from '../tls-pair.js';
+import { MAX_TIMER_MS } from '../timer-limit.js';
 import type { MemcachedCache } from './store.js';
 
 /** The memcached release whose text and meta protocols this port follows (checked against it). */
@@ -95,7 +96,13 @@ const OPTION_NAMES: Record<keyof MemcachedListenerOptions, true> = {
   sharedReadBuffer: true,
 };
 
-function integer(name: string, value: unknown, fallback: number, min: number): number {
+function integer(
+  name: string,
+  value: unknown,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new TypeError(`memcached listener: ${name} must be an integer, got ${String(value)}`);
@@ -103,7 +110,15 @@ function integer(name: string, value: unknown, fallback: number, min: number): n
   if (value < min) {
     throw new RangeError(`memcached listener: ${name} must be at least ${min}, got ${value}`);
   }
+  if (value > max) {
+    throw new RangeError(`memcached listener: ${name} must be at most ${max}, got ${value}`);
+  }
   return value;
+}
+
+/** A timeout handed to a Node timer, which fires at once past 2^31 − 1 ms. */
+function timeoutMs(name: string, value: unknown, fallback: number, min: number): number {
+  return integer(name, value, fallback, min, MAX_TIMER_MS);
 }
 
 /** Defaults and validation for every option, in one place. */
@@ -149,20 +164,20 @@ export function resolveOptions(options: MemcachedListenerOptions): ResolvedMemca
     maxConnections: integer('maxConnections', options.maxConnections, defaultMaxConnections(), 1),
     maxUnsentBytes: integer('maxUnsentBytes', options.maxUnsentBytes, 64 * 1024 * 1024, 1),
     maxInputBytes: integer('maxInputBytes', options.maxInputBytes, 64 * 1024 * 1024, 1),
-    inputTimeoutMs: integer('inputTimeoutMs', options.inputTimeoutMs, 30_000, 1),
+    inputTimeoutMs: timeoutMs('inputTimeoutMs', options.inputTimeoutMs, 30_000, 1),
     credentials,
     secureContext,
     // tls.Server's own default is 120 s: long for a slot a stalled client holds.
-    tlsHandshakeTimeoutMs: integer(
+    tlsHandshakeTimeoutMs: timeoutMs(
       'tlsHandshakeTimeoutMs',
       options.tlsHandshakeTimeoutMs,
       10_000,
       1,
     ),
-    idleTimeoutMs: integer('idleTimeoutMs', options.idleTimeoutMs, 0, 0),
+    idleTimeoutMs: timeoutMs('idleTimeoutMs', options.idleTimeoutMs, 0, 0),
     version,
     now,
-    closeTimeoutMs: integer('closeTimeoutMs', options.closeTimeoutMs, 2000, 0),
+    closeTimeoutMs: timeoutMs('closeTimeoutMs', options.closeTimeoutMs, 2000, 0),
     sharedReadBuffer,
   };
 }

@@ -270,6 +270,18 @@ describe('connections', () => {
     const cache = newCache();
     expect(() => createMemcachedListener({ cache, maxConnections: 0 })).toThrow(/maxConnections/);
     expect(() => createMemcachedListener({ cache, idleTimeoutMs: 1.5 })).toThrow(TypeError);
+    // Node fires a timer set past 2^31 − 1 ms after 1 ms: every partial block would be cut at once.
+    for (const name of [
+      'inputTimeoutMs',
+      'idleTimeoutMs',
+      'closeTimeoutMs',
+      'tlsHandshakeTimeoutMs',
+    ] as const) {
+      expect(() => createMemcachedListener({ cache, [name]: 2 ** 31 - 1 })).not.toThrow();
+      expect(() => createMemcachedListener({ cache, [name]: 2 ** 31 })).toThrow(
+        new RegExp(`${name} must be at most 2147483647`),
+      );
+    }
     expect(() => createMemcachedListener({ cache: {} as never })).toThrow(/cache/);
   });
 
