@@ -62,6 +62,7 @@ interface StatefulSetSpec {
   template: {
     spec: {
       terminationGracePeriodSeconds: number;
+      enableServiceLinks?: boolean;
       containers: Container[];
       volumes?: { name: string }[];
     };
@@ -171,6 +172,18 @@ describe.each(STATEFUL_SETS)('%s', (file) => {
     const needed = restoreSeconds(envValue(c, 'DCACHE_MAX_MEMORY'), spec.replicas);
     expect(needed).toBeGreaterThan(30);
     expect(spec.minReadySeconds).toBeGreaterThanOrEqual(needed);
+  });
+
+  it("turns the kubelet's service links off: the Service dcache's would be read as the node's flags", () => {
+    // The kubelet names a Service's variables after it: DCACHE_PORT=tcp://<ip>:8001 among them,
+    // which the node takes as --port (and exits 2 on) wherever the manifest does not set it.
+    const services = all.filter((m) => m.manifest.kind === 'Service');
+    const injected = services.flatMap(({ manifest }) => {
+      const prefix = manifest.metadata.name.toUpperCase().replace(/-/g, '_');
+      return [`${prefix}_SERVICE_HOST`, `${prefix}_SERVICE_PORT`, `${prefix}_PORT`];
+    });
+    expect(injected).toContain('DCACHE_PORT');
+    expect(spec.template.spec.enableServiceLinks).toBe(false);
   });
 
   it('probes /healthz on the http port; startup allows a minute for a snapshot to load', () => {
