@@ -314,7 +314,8 @@ export function usage(): string {
   return [
     'Usage: dcache-server [options]',
     '',
-    'Runs one dcache node: an LRU cache behind an HTTP API. Flags override environment variables.',
+    'Runs one dcache node: an LRU cache behind an HTTP API. Flags override environment variables',
+    '(--no-<switch> turns a switch off that its variable turned on).',
     '',
     'Options:',
     ...rows,
@@ -411,6 +412,8 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
       options: spec,
       strict: true,
       allowPositionals: false,
+      // `--no-trust-snapshot`: a switch turned on by its variable can be turned off by a flag.
+      allowNegative: true,
     }));
   } catch (error) {
     const message = (error as Error).message;
@@ -426,10 +429,15 @@ export function parseCli(argv: readonly string[], env: NodeJS.ProcessEnv = {}): 
     const fromFlag = values[f.name];
     // An empty variable is unset (as shells and compose files often leave them), not a bad value.
     const fromEnv = env[envName(f.name)] || undefined;
-    const given = fromFlag === true ? 'true' : fromFlag;
+    const given = typeof fromFlag === 'boolean' ? String(fromFlag) : fromFlag;
     const raw = typeof given === 'string' ? given : fromEnv;
     if (raw === undefined) continue;
-    const source = typeof given === 'string' ? `--${f.name}` : envName(f.name);
+    const source =
+      typeof given !== 'string'
+        ? envName(f.name)
+        : fromFlag === false
+          ? `--no-${f.name}`
+          : `--${f.name}`;
     set[f.target] = convert(f, source, raw);
     sourceOf.set(f.target, source);
   }
