@@ -50,6 +50,21 @@ describe('the HTTP limits options', () => {
     },
   );
 
+  it('refuse a hint replay interval past a Node timer, which would replay every millisecond', () => {
+    expect(resolveOptions({ hintReplayInterval: 2 ** 31 - 1 }).hintReplayInterval).toBe(
+      2 ** 31 - 1,
+    );
+    expect(() => resolveOptions({ hintReplayInterval: 2 ** 31 })).toThrow(
+      /hintReplayInterval must be a whole number of ms from 1 to 2147483647/,
+    );
+  });
+
+  it('name maxHints a count, not a duration', () => {
+    expect(() => resolveOptions({ maxHints: -1 })).toThrow(
+      /^maxHints must be a whole number ≥ 0, got -1$/,
+    );
+  });
+
   it('refuse a timeout flag past a Node timer, naming the flag', () => {
     expect(() =>
       parseCli(['--headers-timeout', '3000000000', '--request-timeout', '3000000000'], {}),

@@ -1,3 +1,5 @@
+import { MAX_TIMER_MS } from '../timer-limit.js';
+
 /** Options of the replication mechanism (docs/design/never-stale.md), part of `ServerOptions`. */
 export interface ReplicationOptions {
   /**
@@ -67,10 +69,16 @@ export const REPLICATION_DEFAULTS = {
 const MIN_CLAIM_LEASE_MS = 300;
 const MAX_CLAIM_LEASE_MS = 3_600_000;
 
-function ms(name: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+function ms(
+  name: string,
+  value: unknown,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+  unit = ' of ms',
+): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
-    throw new RangeError(`${name} must be a whole number of ms ${range}, got ${String(value)}`);
+    throw new RangeError(`${name} must be a whole number${unit} ${range}, got ${String(value)}`);
   }
   return value;
 }
@@ -125,12 +133,14 @@ export function replicationOptions(options: ReplicationOptions): ReplicationReso
     maxClockSkew: ms('maxClockSkew', options.maxClockSkew ?? d.maxClockSkew, 0),
     stallThreshold: ms('stallThreshold', options.stallThreshold ?? d.stallThreshold, 0),
     trustSnapshot,
-    maxHints: ms('maxHints', options.maxHints ?? d.maxHints, 0),
+    maxHints: ms('maxHints', options.maxHints ?? d.maxHints, 0, Number.MAX_SAFE_INTEGER, ''),
     maxHintAge: ms('maxHintAge', options.maxHintAge ?? d.maxHintAge, 1),
+    // A timer's period: past MAX_TIMER_MS, Node runs it every millisecond instead.
     hintReplayInterval: ms(
       'hintReplayInterval',
       options.hintReplayInterval ?? d.hintReplayInterval,
       1,
+      MAX_TIMER_MS,
     ),
     restoreClaimLease: ms(
       'restoreClaimLease',
