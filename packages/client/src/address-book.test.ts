@@ -41,6 +41,26 @@ describe('AddressBook', () => {
     expect(await resolve(book, LEAVING)).not.toBe('127.0.0.4');
   });
 
+  it('reports a name back at another address as moved, also once it was forgotten', async () => {
+    // Forgotten at once (no window), or dropped when the window closed: connections kept alive to
+    // its old process may still be open all the same.
+    for (const keepDeparted of [false, true]) {
+      const book = new AddressBook();
+      book.replace([{ host: LEAVING, address: '127.0.0.4', family: 4 }]);
+      book.replace([{ host: STAYING, address: '127.0.0.2', family: 4 }], keepDeparted);
+      book.dropDeparted();
+      expect(await resolve(book, LEAVING)).not.toBe('127.0.0.4');
+      const back = [
+        { host: STAYING, address: '127.0.0.2', family: 4 as const },
+        { host: LEAVING, address: '127.0.0.5', family: 4 as const },
+      ];
+      expect(book.replace(back, keepDeparted)).toEqual([LEAVING]);
+      // Gone and back at the same address: nothing moved.
+      book.replace([{ host: STAYING, address: '127.0.0.2', family: 4 }], keepDeparted);
+      expect(book.replace(back, keepDeparted)).toEqual([]);
+    }
+  });
+
   it('keeps a departed name resolvable until dropDeparted() (the transition window closed)', async () => {
     const book = new AddressBook();
     book.replace([

@@ -15,6 +15,9 @@ type SystemCallback = (
   family?: number,
 ) => void;
 
+/** Names gone from the records whose last address is remembered (`#former`): DNS's own bound. */
+const MAX_FORMER = 1024;
+
 export class AddressBook {
   #addresses = new Map<string, LookupAddress>();
   /**
@@ -22,10 +25,18 @@ export class AddressBook {
    * leaving keeps serving during its shutdown grace); dropped when the window closes.
    */
   #departed = new Map<string, LookupAddress>();
+  /**
+   * The last address of each name gone from the records, kept or not (not resolvable from here):
+   * one back at another address is a move even when `#departed` has forgotten it — with no window,
+   * or after it closed — since connections kept alive to its old process may still be open.
+   * Bounded (oldest forgotten first): DNS churn must not grow it.
+   */
+  readonly #former = new Map<string, string>();
 
   /**
    * Replaces every entry; returns the names whose address changed (a pod restarted elsewhere),
-   * also a departed name back at another address: connections to its old one may still be open.
+   * also a name that left and came back at another address (kept departed or not): connections
+   * to its old one may still be open.
    * With `keepDeparted`, names no longer listed stay resolvable until `dropDeparted()`.
    */
   replace(
@@ -37,15 +48,21 @@ export class AddressBook {
     for (const { host, address, family } of entries) {
       if (host === address) continue;
       next.set(host, { address, family });
-      const before = this.#addresses.get(host) ?? this.#departed.get(host);
-      if (before !== undefined && before.address !== address) moved.push(host);
+      const before =
+        (this.#addresses.get(host) ?? this.#departed.get(host))?.address ?? this.#former.get(host);
+      if (before !== undefined && before !== address) moved.push(host);
     }
-    if (keepDeparted) {
-      for (const [host, address] of this.#addresses) {
-        if (!next.has(host)) this.#departed.set(host, address);
-      }
+    for (const [host, address] of this.#addresses) {
+      if (next.has(host)) continue;
+      if (keepDeparted) this.#departed.set(host, address);
+      this.#former.delete(host);
+      this.#former.set(host, address.address);
+      if (this.#former.size > MAX_FORMER) this.#former.delete(this.#former.keys().next().value!);
     }
-    for (const host of next.keys()) this.#departed.delete(host);
+    for (const host of next.keys()) {
+      this.#departed.delete(host);
+      this.#former.delete(host);
+    }
     this.#addresses = next;
     return moved;
   }

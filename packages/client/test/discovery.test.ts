@@ -263,6 +263,47 @@ describe('dns+srv:// against dnsmasq', () => {
       await before.stop();
     }
   });
+
+  it('a pod that left the records and came back at another address, its old process still answering: writes go to the new one (no transition window)', async () => {
+    // Without a window the client forgets a removed pod's address at once; its connections to the
+    // old process stay kept alive all the same, and the pod back under the same name must not be
+    // written down them.
+    const before = await startCliNode('127.0.0.6');
+    const after = await startCliNode('127.0.0.5', before.port);
+    const pods = new Map([...firstThree(), [9, before]]);
+    const dns = await startDnsmasq(srvRecords(pods));
+    const client = discover(`dns+srv://${SRV}`, dns.server, { transition: { maxWindowMs: 0 } });
+    try {
+      await client.ready();
+      const returning = `http://${podName(9)}:${before.port}`;
+      const owned = routes(client, 2000)
+        .map((replicas, i) => [`key-${i}`, replicas[0]] as const)
+        .filter(([, primary]) => primary === returning)
+        .map(([key]) => key);
+      expect(owned.length).toBeGreaterThan(40);
+      // A connection to the old process, kept alive.
+      expect(await client.set(owned[0]!, 'before it left')).toBe(true);
+
+      pods.delete(9);
+      await dns.update(srvRecords(pods));
+      await waitFor(() => client.nodes.length === 3, 'the pod to leave', {
+        timeoutMs: 10 * INTERVAL_MS,
+      });
+      pods.set(9, after);
+      await dns.update(srvRecords(pods));
+      await waitFor(() => client.nodes.length === 4, 'the pod to come back', {
+        timeoutMs: 10 * INTERVAL_MS,
+      });
+      for (const key of owned.slice(1, 21)) {
+        expect(await client.set(key, 'back elsewhere')).toBe(true);
+        expect(await after.holds(key)).toBe(true);
+        expect(await before.holds(key)).toBe(false);
+      }
+    } finally {
+      await after.stop();
+      await before.stop();
+    }
+  });
 });
 
 describe('dns:// against dnsmasq: A records and one port', () => {
