@@ -160,6 +160,32 @@ describe('getOrSet', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('a delete or clear() made by the loader before it returns keeps its value out too', async () => {
+    // A synchronous loader whose source fires an invalidation hook as it is read: the delete
+    // happens during the load, just before the loader hands its (now stale) value back.
+    const cache = new LruCache<string>({ maxItems: 10 });
+    await expect(
+      cache.getOrSet('k', () => (cache.delete('k'), 'read before the write')),
+    ).resolves.toBe('read before the write');
+    expect(cache.has('k')).toBe(false);
+    await expect(cache.getOrSet('j', () => (cache.clear(), 'stale'))).resolves.toBe('stale');
+    expect(cache.size).toBe(0);
+    expect(cache.stats.sets).toBe(0);
+  });
+
+  it('a getOrSet of the key made by the loader before it returns joins the load', async () => {
+    const cache = new LruCache<string>({ maxItems: 10 });
+    let calls = 0;
+    let joined: Promise<string> | undefined;
+    const first = cache.getOrSet('k', () => {
+      calls++;
+      joined = cache.getOrSet('k', () => (calls++, 'second load'));
+      return 'loaded';
+    });
+    await expect(Promise.all([first, joined])).resolves.toEqual(['loaded', 'loaded']);
+    expect(calls).toBe(1);
+  });
+
   it('a delete of another key during the load does not cancel it', async () => {
     const cache = new LruCache<string>({ maxItems: 10 });
     cache.set('other', 'x');

@@ -21,14 +21,30 @@ export class SingleFlight<V> {
   run(key: string, load: (isStale: () => boolean) => Promise<V>): Promise<V> {
     const existing = this.#inFlight.get(key);
     if (existing !== undefined && !existing.stale) return existing.promise;
-    // `promise` is set on the next line: the loader's staleness check needs the flight first.
-    const flight = { stale: false } as Flight<V>;
-    flight.promise = load(() => flight.stale).finally(() => {
+    // Promise.withResolvers needs Node 22.
+    let resolve!: (value: V) => void;
+    let reject!: (reason: unknown) => void;
+    const promise = new Promise<V>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const flight: Flight<V> = {
       // Forget the flight before any waiter resumes, so a later call starts a fresh load — unless
       // a fresh load already replaced this stale one.
-      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
-    });
+      promise: promise.finally(() => {
+        if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
+      }),
+      stale: false,
+    };
+    // Registered before `load` runs: an invalidation made by the load's synchronous part (a
+    // synchronous loader deleting the key, or clearing the cache) must mark this flight stale, and
+    // a caller it reaches meanwhile must join it.
     this.#inFlight.set(key, flight);
+    try {
+      load(() => flight.stale).then(resolve, reject);
+    } catch (error) {
+      reject(error);
+    }
     return flight.promise;
   }
 
