@@ -81,6 +81,19 @@ describe('getOrSet', () => {
     expect(cache.has('k')).toBe(false);
   });
 
+  it('a loader returning undefined resolves every waiter to it, stores nothing, and the next call loads again', async () => {
+    const cache = new LruCache<string | undefined>({ maxItems: 10 });
+    const gate = deferred<string | undefined>();
+    const waiters = [cache.getOrSet('k', () => gate.promise), cache.getOrSet('k', () => 'unused')];
+    gate.resolve(undefined); // "not found" at the source, for now
+    await expect(Promise.all(waiters)).resolves.toEqual([undefined, undefined]);
+    expect(cache.has('k')).toBe(false);
+    expect(cache.memoryUsed).toBe(0);
+    expect(cache.stats.sets).toBe(0);
+    await expect(cache.getOrSet('k', () => 'found now')).resolves.toBe('found now');
+    expect(cache.get('k')).toBe('found now');
+  });
+
   it('the eviction of the key does not cancel the in-flight load', async () => {
     const cache = new LruCache<number>({ maxItems: 2 });
     const gate = deferred<number>();

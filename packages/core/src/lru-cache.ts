@@ -376,7 +376,8 @@ export class LruCache<V> {
   /**
    * The value of `key`, or else the value `loader` produces, stored with `ttl`. Concurrent calls
    * for the same missing key share one loader call. A loader that throws or rejects stores nothing
-   * and rejects every waiter. A write to the key while loading wins over the loaded value (it is
+   * and rejects every waiter; one that returns undefined resolves every waiter to it and stores
+   * nothing, so the next call loads again. A write to the key while loading wins over the loaded value (it is
    * newer); a `delete` of the key or a `clear` while loading means the loader may have read data
    * that is now stale, so the loaded value goes to the waiters but is not stored (and later calls
    * start a fresh load); an eviction of the key while loading does not cancel the load.
@@ -406,7 +407,9 @@ export class LruCache<V> {
     return this.#flights.run(key, async (isStale) => {
       const value = await loader(key);
       // The key was absent when the load began, so a live entry now was written meanwhile: keep it.
-      if (!isStale() && this.#liveSlot(key) === NONE) {
+      // undefined is not stored, as by lru-cache's fetch: it would read back as a miss to a get,
+      // yet keep the next getOrSet from loading again (a "not found" cached for good).
+      if (value !== undefined && !isStale() && this.#liveSlot(key) === NONE) {
         const size = measureEntry(this.#sizeOf, key, value);
         if (size > this.#maxEntrySize) this.#refuse();
         else this.#write(key, value, size, expiryFor(ttl, this.#now), NONE, ++this.#version);
