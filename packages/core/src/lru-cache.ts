@@ -377,10 +377,11 @@ export class LruCache<V> {
    * The value of `key`, or else the value `loader` produces, stored with `ttl`. Concurrent calls
    * for the same missing key share one loader call. A loader that throws or rejects stores nothing
    * and rejects every waiter; one that returns undefined resolves every waiter to it and stores
-   * nothing, so the next call loads again. A write to the key while loading wins over the loaded value (it is
-   * newer); a `delete` of the key or a `clear` while loading means the loader may have read data
-   * that is now stale, so the loaded value goes to the waiters but is not stored (and later calls
-   * start a fresh load); an eviction of the key while loading does not cancel the load.
+   * nothing, so the next call loads again. A write to the key while loading wins over the loaded
+   * value (it is newer); a `delete` of the key or a `clear` while loading means the loader may
+   * have read data that is now stale, so the loaded value goes to the waiters but is not stored
+   * (and later calls start a fresh load); an eviction of the key while loading does not cancel
+   * the load.
    */
   getOrSet(key: string, loader: Loader<V>, options?: SetOptions): Promise<V> {
     assertKey(key, 'getOrSet');
