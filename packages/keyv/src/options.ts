@@ -100,13 +100,29 @@ export function resolveStoreOptions(
       `DcacheKeyvStore: option nodes must be an array or a discovery URL, got ${describe(nodes)}`,
     );
   }
+  if (
+    clientOptions !== undefined &&
+    (typeof clientOptions !== 'object' || clientOptions === null || Array.isArray(clientOptions))
+  ) {
+    throw new TypeError(
+      `DcacheKeyvStore: option clientOptions must be an object, got ${describe(clientOptions)}`,
+    );
+  }
   const given = clientOptions ?? {};
-  const made = new DistributedCacheClient(nodes, {
-    ...given,
-    onBackgroundError(error, context) {
-      onClientError(error);
-      given.onBackgroundError?.(error, context);
-    },
-  });
+  const hook: unknown = given.onBackgroundError;
+  // A hook that is no function goes to the client as given, which refuses it naming it: wrapped,
+  // it would pass the client's check and throw at the first background error instead.
+  const made = new DistributedCacheClient(
+    nodes,
+    hook !== undefined && typeof hook !== 'function'
+      ? given
+      : {
+          ...given,
+          onBackgroundError(error, context) {
+            onClientError(error);
+            given.onBackgroundError?.(error, context);
+          },
+        },
+  );
   return { client: made, ownsClient: true, throwOnErrors, generationCacheMs };
 }

@@ -312,6 +312,13 @@ describe('options', () => {
     [{ nodes: [], throwOnErrors: 'yes' }, /option throwOnErrors must be a boolean, got "yes"/],
     [{ nodes: [], generationCacheMs: -1 }, /option generationCacheMs must be .* got -1/],
     [{ nodes: [], ttl: 5 }, /unknown option "ttl"/],
+    [{ nodes: ['http://127.0.0.1:1'], clientOptions: 5 }, /clientOptions must be an object, got 5/],
+    [{ nodes: ['http://127.0.0.1:1'], clientOptions: null }, /clientOptions must be .* got null/],
+    // The client's own check, which the store's wrapping of the hook must not bypass.
+    [
+      { nodes: ['http://127.0.0.1:1'], clientOptions: { onBackgroundError: 'log' } },
+      /option "onBackgroundError" must be a function, got string/,
+    ],
   ])('refuses %j', (options, message) => {
     expect(() => new DcacheKeyvStore(options as never)).toThrow(message);
   });
