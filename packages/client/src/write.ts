@@ -48,7 +48,16 @@ export function writeReplicas(
   const outcome: WriteOutcome = { acks: 0, results: [], errors: [] };
   // A list computed before an await may hold a node removed since: it gets nothing new.
   const nodes = cluster.members(target.live);
-  if (nodes.length === 0) return Promise.resolve(outcome);
+  if (nodes.length === 0) {
+    // No copy to send, as when a conditional write was decided by the last replica asked after the
+    // primary failed: the natural replicas that missed it still get their hints from the one that
+    // decided it (`holding`), or one back from a partition would serve the value it replaced.
+    if (policy.hint && target.holding !== undefined) {
+      const hinting = hintMissed(cluster, target, op, outcome, policy.isAck);
+      if (hinting !== undefined) cluster.track(hinting);
+    }
+    return Promise.resolve(outcome);
+  }
   if (trace !== undefined) trace.nodesTried += nodes.length;
   const { isAck, reportFailures } = policy;
   const required = policy.required(cluster, nodes.length);
