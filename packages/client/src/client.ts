@@ -484,7 +484,14 @@ export class DistributedCacheClient {
         for (const key of unique) this.#loads.invalidate(key);
         return Promise.all(
           [...unique].map((key) =>
-            deleteEverywhere(this.#cluster, key, true, call).catch(unansweredAsFalse),
+            deleteEverywhere(this.#cluster, key, true, call).catch((error: unknown) => {
+              const deleted = unansweredAsFalse(error);
+              // Not the call's rejection here: the primary's failure is reported instead.
+              if (isNodeRequestError(error)) {
+                this.#cluster.reportFailure(error, 'replica-write', key);
+              }
+              return deleted;
+            }),
           ),
         );
       }),

@@ -17,7 +17,7 @@ import { getPastFullAnswers, hitOf } from './verify.js';
 import { invalidateMoved, movedInWindow, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
-import { COPIES, COUNT, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
+import { COPIES, COUNT, DELETE, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
 
 /** The key's replicas; rejects at once when every one is marked down. */
@@ -170,7 +170,8 @@ async function onEveryReplica(
   { primaryMustAnswer = false, mendRefusers = false } = {},
 ): Promise<boolean> {
   const target = replicasOf(cluster, key);
-  const outcome = await writeNewest(cluster, target, write, EVERY, queued, trace);
+  const policy = primaryMustAnswer ? DELETE : EVERY;
+  const outcome = await writeNewest(cluster, target, write, policy, queued, trace);
   const missed = outcome.primaryMissed;
   if (primaryMustAnswer && missed !== undefined && outcome.acks > 0) throw missed;
   const done = outcome.results.find(({ result }) => result[0] === 204)?.node;

@@ -26,6 +26,12 @@ export interface WritePolicy {
   readonly isAck: (result: BatchResult) => boolean;
   /** Replica failures the caller's answer does not carry go to onBackgroundError. */
   readonly reportFailures: boolean;
+  /**
+   * The first live replica's failure (an error, or an answer that is not an acknowledgement) is
+   * the caller's answer even when another replica acknowledged: the call rejects with it (delete),
+   * so it is not reported as well.
+   */
+  readonly primaryFailureRejects?: boolean;
   /** Natural replicas that missed the write get a hint, handed to a replica that has it. */
   readonly hint: boolean;
   /**
@@ -106,6 +112,9 @@ export const EVERY: WritePolicy = {
   hint: true,
   awaitsEarlierOwners: false,
 };
+
+/** delete: as EVERY, and a primary that did not answer is the call's rejection. */
+export const DELETE: WritePolicy = { ...EVERY, primaryFailureRejects: true };
 
 /** incr/decr: every replica asked counts. */
 export const COUNT: WritePolicy = {

@@ -67,6 +67,8 @@ export function writeReplicas(
   // Failures not yet reported, kept until it is known whether the caller's answer carries them.
   let unseen: [NodeClient, Error][] | undefined = reportFailures ? [] : undefined;
   const failed = (node: NodeClient, error: Error): void => {
+    // The call rejects with it: reported, it would reach the caller twice.
+    if (node === nodes[0] && policy.primaryFailureRejects === true) return;
     if (unseen !== undefined) unseen.push([node, error]);
     else if (reportFailures) {
       const context = { operation: 'replica-write', key: callerKey(), node: node.url } as const;

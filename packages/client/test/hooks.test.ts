@@ -249,6 +249,31 @@ describe('onBackgroundError', () => {
     await client.close();
     expect(reports).toStrictEqual([]);
   });
+
+  it('reports nothing for the primary failure a delete rejects with, though another replica answered', async () => {
+    const cluster = track(await startCluster(2));
+    const { client, reports } = reportingClient(cluster.urls, {
+      replicas: 2,
+      failureThreshold: 100,
+    });
+    const victim = cluster.nodes[0]!;
+    const key = keyOwnedBy(client, victim.url, 'hook-delete');
+    expect(await client.set(key, 'v')).toBe(true);
+    await victim.kill();
+    const failure = await client.delete(key).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isNodeRequestError(failure)).toBe(true);
+    expect((failure as { node: string }).node).toBe(victim.url);
+    expect(reports).toStrictEqual([]);
+    // deleteMany counts such a key as not deleted instead of rejecting: reported then, once.
+    expect(await client.deleteMany([key])).toBe(0);
+    await client.close();
+    expect(reports.map(([, context]) => context)).toStrictEqual([
+      { operation: 'replica-write', key, node: victim.url },
+    ]);
+  });
 });
 
 describe('hooks that throw', () => {
