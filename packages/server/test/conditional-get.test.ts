@@ -181,3 +181,43 @@ describe('conditional writes with ETag lists through the CLI', () => {
     expect(await (await get('none', {})).text()).toBe('b');
   });
 });
+
+describe('conditional incr, decr and touch through the CLI', () => {
+  function post(path: string, headers: Record<string, string>) {
+    return fetch(`${node.url}/v1/keys/${path}`, { method: 'POST', headers });
+  }
+
+  it('counts only while If-Match names the current ETag, as a compare-and-set (RFC 9110 §13.1.1)', async () => {
+    const etag = await put('counter', '10');
+    const stale = await post('counter/incr?delta=5', { 'if-match': '"1"' });
+    expect(stale.status).toBe(412);
+    expect(await stale.json()).toMatchObject({ error: { code: 'precondition_failed' } });
+    expect((await post('counter/decr?delta=5', { 'if-match': `W/${etag}` })).status).toBe(412);
+    expect(await (await get('counter', {})).text()).toBe('10');
+
+    const counted = await post('counter/incr?delta=5', { 'if-match': etag });
+    expect(counted.status).toBe(200);
+    expect(await counted.json()).toBe(15);
+    // The count changed the ETag: the one read before it no longer holds.
+    expect((await post('counter/incr', { 'if-match': etag })).status).toBe(412);
+    expect(await (await get('counter', {})).text()).toBe('15');
+  });
+
+  it('creates a counter with If-None-Match: * only while the key is absent', async () => {
+    await put('seeded', '7');
+    const exists = await post('seeded/incr?initial=0', { 'if-none-match': '*' });
+    expect(exists.status).toBe(412);
+    expect(await (await get('seeded', {})).text()).toBe('7');
+    const created = await post('fresh/incr?initial=3', { 'if-none-match': '*' });
+    expect(created.status).toBe(200);
+    expect(await created.json()).toBe(3);
+  });
+
+  it('touches only while If-Match holds', async () => {
+    await put('session', 'v');
+    expect((await post('session/touch?ttl=60000', { 'if-match': '"1"' })).status).toBe(412);
+    expect((await get('session', {})).headers.get('dcache-ttl')).toBeNull();
+    expect((await post('session/touch?ttl=60000', { 'if-match': '*' })).status).toBe(204);
+    expect((await get('session', {})).headers.get('dcache-ttl')).not.toBeNull();
+  });
+});

@@ -59,6 +59,22 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   // The key from the URL itself: hono's `param()` keeps malformed escapes literally (url-key.ts).
   const key = (c: Context<AppEnv>): string => validateKey(keyOfUrl(c.req.url), options.maxKeyBytes);
+  /**
+   * `If-Match` / `If-None-Match` of a DELETE, touch or incr/decr, decided as a PUT's are: a 412
+   * when they fail. RFC 9110 §13.1.1 has a server evaluate them before performing any method, so
+   * an incr sent the ETag it read never counts on a value changed since. An unverified entry (a
+   * fenced node) is absent, as the GET that handed out ETags answers it — the peer that may hold
+   * a newer value decides. Synchronous, as the change that follows it, so nothing comes between.
+   */
+  const checkCondition = (c: Context<AppEnv>, k: string): void => {
+    const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
+    if (condition === null) return;
+    const stored = replicas.peekEntry(k);
+    const decided = decideCondition(condition, () => stored?.version);
+    if (!conditionHolds(decided, stored?.version)) {
+      throw preconditionFailed(decided, stored !== undefined);
+    }
+  };
 
   app.get(
     '/:key',
@@ -154,17 +170,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
     '/:key',
     timed(node, 'delete', (c) => {
       const k = key(c);
-      // RFC 9110 has a server evaluate If-Match before any method: a delete of the version read.
-      const condition = parseCondition(header(c, 'if-match'), header(c, 'if-none-match'));
-      if (condition !== null) {
-        // Decided as a PUT's conditions are: an unverified entry (a fenced node) is absent, as the
-        // GET that handed out ETags answers it — the peer that may hold a newer value decides.
-        const stored = replicas.peekEntry(k);
-        const decided = decideCondition(condition, () => stored?.version);
-        if (!conditionHolds(decided, stored?.version)) {
-          throw preconditionFailed(decided, stored !== undefined);
-        }
-      }
+      checkCondition(c, k); // a delete of the version read
       return replicas.delete(k) ? new Response(null, { status: 204 }) : keyNotFound();
     }),
   );
@@ -177,7 +183,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       if (ttl === undefined) {
         throw new HttpError(400, 'bad_ttl', 'touch needs ?ttl=<ms> (0 = never expires)');
       }
-      return replicas.touch(key(c), ttl) ? new Response(null, { status: 204 }) : keyNotFound();
+      const k = key(c);
+      checkCondition(c, k);
+      return replicas.touch(k, ttl) ? new Response(null, { status: 204 }) : keyNotFound();
     }),
   );
 
@@ -195,7 +203,9 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
         );
         // A node back from a stall fences before it counts on what it held (as a batch does).
         replicas.beforeRead();
-        const counted = increment(replicas, key(c), op === 'incr' ? delta : -delta, seed);
+        const k = key(c);
+        checkCondition(c, k);
+        const counted = increment(replicas, k, op === 'incr' ? delta : -delta, seed);
         return counted === undefined ? keyNotFound() : json(`${counterValue(counted.value)}`);
       }),
     );
