@@ -8,6 +8,7 @@ export type {
   ValueEncoding,
   WriteConsistency,
 } from './options.js';
+export type { PemInput, TlsOptions } from './tls-options.js';
 export type {
   BackgroundErrorContext,
   BackgroundOperation,

@@ -16,12 +16,13 @@ export { createMemcachedListener } from './memcached/index.js';
 export { MemcachedCredentials } from './memcached/auth-file.js';
 export type {
   MemcachedAddress,
+  MemcachedCache,
   MemcachedListener,
   MemcachedListenerOptions,
   MemcachedStats,
 } from './memcached/index.js';
 export { DEFAULTS, resolveOptions } from './options.js';
-export type { LogLevel, ResolvedOptions, ServerOptions } from './options.js';
+export type { LogFormat, LogLevel, ResolvedOptions, ServerOptions } from './options.js';
 export type { SnapshotSaved } from './snapshot/node-snapshot.js';
 export { ReplicaStore } from './replication/replica-store.js';
 export type {
