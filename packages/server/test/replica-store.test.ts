@@ -310,16 +310,16 @@ describe('ReplicaStore tombstones', () => {
     expect(store.replicaStats.tombstones).toBe(0);
   });
 
-  it('live for tombstoneGrace', () => {
+  it('live for tombstoneGrace plus maxClockSkew (its stamp may be that far ahead)', () => {
     let now = 0;
     const store = createReplicaStore(
       { maxMemory: 1 << 20, maxItems: undefined, defaultTtl: 0, now: () => now },
       { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => WALL },
     );
     store.remove('k', S + 1);
-    now = GRACE - 1;
+    now = GRACE + 499;
     expect(store.peekRaw('k')?.value.tombstone).toBe(true);
-    now = GRACE;
+    now = GRACE + 500;
     expect(store.peekRaw('k')).toBeUndefined();
   });
 
@@ -555,5 +555,33 @@ describe('ReplicaStore: a write refused as larger than the node', () => {
     expect(store.replace('k', huge())).toBeUndefined();
     expect(text(store, 'k')).toBe('old');
     expect(store.stats.deletes).toBe(0);
+  });
+});
+
+describe('ReplicaStore: tombstones and clocks within maxClockSkew', () => {
+  it('a tombstone stamped ahead of this clock is held until the grace floor covers its stamp', () => {
+    // A writer whose clock runs 400 ms ahead (within maxClockSkew, 500 ms) wrote `v` and then
+    // deleted it. Were the tombstone gone while the floor is still below its stamp, a returning
+    // replica's unverified `v` (older than the delete, newer than the floor) would be vouched for
+    // by this node's miss — and copied back here: the deleted value served again, for good.
+    let wall = WALL;
+    const store = createReplicaStore(
+      { maxMemory: 1 << 20, maxItems: undefined, defaultTtl: 0, now: () => wall },
+      { tombstoneGrace: GRACE, maxClockSkew: 500, wallClock: () => wall },
+    );
+    const deleted = store.received(stampAt(WALL + 400));
+    store.remove('k', deleted);
+    for (const after of [
+      GRACE - 1,
+      GRACE + 1,
+      GRACE + 200,
+      GRACE + 399,
+      GRACE + 401,
+      GRACE + 600,
+    ]) {
+      wall = WALL + after;
+      const held = store.peekRaw('k')?.value.tombstone === true;
+      expect(held || store.vouchingFloor() >= deleted, `${after} ms after the delete`).toBe(true);
+    }
   });
 });

@@ -114,6 +114,14 @@ export class ReplicaStore {
   /** The node's one flush time: `POST /v1/flush`, the batch's `flush`, memcached's `flush_all`. */
   readonly flush: NodeFlush;
   readonly #grace: number;
+  /**
+   * How long a tombstone is kept: its grace plus `maxClockSkew`. The grace runs on this node's
+   * clock from when the tombstone is stored, but its stamp may be up to `maxClockSkew` ahead of
+   * that clock (a writer whose clock runs ahead, as `received` allows). Gone after the grace alone,
+   * it would leave a gap below the vouching floor's `now − tombstoneGrace`: a value stamped between
+   * the store time and the delete, held by a replica that was away, would be vouched for here.
+   */
+  readonly #tombstoneTtl: number;
   readonly #wall: () => number;
   readonly #onEarlyEviction: ((key: string, stamp: number) => void) | undefined;
   /** Stamp of this store's start: an empty start knows nothing older (§4's vouching floor). */
@@ -166,6 +174,7 @@ export class ReplicaStore {
   constructor(cache: LruCache<StoredValue>, options: ReplicaStoreOptions) {
     this.cache = cache;
     this.#grace = options.tombstoneGrace;
+    this.#tombstoneTtl = options.tombstoneGrace + options.maxClockSkew;
     this.#wall = options.wallClock ?? Date.now;
     this.#onEarlyEviction = options.onEarlyEviction;
     // Without an injected clock the stamps keep the fraction of a millisecond (PreciseWallClock).
@@ -435,7 +444,7 @@ export class ReplicaStore {
 
   /** A copy of another replica's tombstone. */
   bury(key: string, stamp: number): CopyOutcome {
-    return this.#copy(key, { bytes: EMPTY, flags: 0, stamp, tombstone: true }, this.#grace);
+    return this.#copy(key, { bytes: EMPTY, flags: 0, stamp, tombstone: true }, this.#tombstoneTtl);
   }
 
   /**
@@ -791,7 +800,7 @@ export class ReplicaStore {
   }
 
   #bury(key: string, tombstone: StoredValue): void {
-    this.#put(key, tombstone, { ttl: this.#grace });
+    this.#put(key, tombstone, { ttl: this.#tombstoneTtl });
   }
 
   /**
