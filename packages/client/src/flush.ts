@@ -4,7 +4,7 @@ import { NodeRequestError } from './errors/node-request-error.js';
 import { asError } from './results.js';
 import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
-import type { BatchResult } from './wire.js';
+import type { BatchOp, BatchResult } from './wire.js';
 
 /**
  * Empties every node, those marked down included: a node wrongly thought down, or back since,
@@ -19,6 +19,9 @@ export async function flushEveryNode(
   trace?: CallTrace,
 ): Promise<void> {
   cluster.flushStarted();
+  // One stamp for every node: a node that gets the flush late (paused when it was sent) refuses
+  // copies of writes made before it, not the hints of those made after it while it was away.
+  const op: BatchOp = ['flush', null, cluster.clock.tick()];
   const failed: string[] = [];
   const errors: Error[] = [];
   const flushed: string[] = [];
@@ -27,7 +30,7 @@ export async function flushEveryNode(
       let result: BatchResult;
       try {
         if (trace !== undefined) trace.nodesTried++;
-        result = await node.run(['flush'], queued, trace);
+        result = await node.run(op, queued, trace);
       } catch (error) {
         countFailover(trace, error);
         failed.push(node.url);

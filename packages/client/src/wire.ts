@@ -26,7 +26,9 @@ export type BatchOp =
   // A restore's: the node counts it as restored when it vouches (`restoredKeys`).
   | readonly ['verify', string, number, 'restore']
   | readonly ['hint', string, string, boolean]
-  | readonly ['flush'];
+  | readonly ['flush']
+  // Stamped by the client (no delay): a node that gets it late refuses no write made after it.
+  | readonly ['flush', null, number];
 
 /** Each result starts with an HTTP-like status; the rest depends on the operation. */
 export type BatchResult = readonly [number, ...unknown[]];
@@ -45,7 +47,7 @@ const wirePackr = new Packr(wireOptions as ConstructorParameters<typeof Packr>[0
  * batches can be cut below a node's body limit without encoding first.
  */
 export function estimatedBytes(op: BatchOp): number {
-  if (op[0] === 'flush') return 8;
+  if (op[0] === 'flush') return 24;
   // Hints also carry a URL, which 3 bytes per unit covers like the key's.
   const base = 3 * op[1].length + 64;
   if (op[0] === 'set' || op[0] === 'copy') return base + op[2].length;

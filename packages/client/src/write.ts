@@ -8,7 +8,7 @@ import type { ReplicaSet, WritePolicy } from './write-policy.js';
 import { handOff, planHints } from './hints.js';
 
 /** An operation on one key (every one but flush). */
-export type KeyOp = Exclude<BatchOp, readonly ['flush']>;
+export type KeyOp = Exclude<BatchOp, readonly ['flush', ...unknown[]]>;
 
 export interface WriteOutcome {
   /** Results that counted as acknowledgements. */

@@ -173,10 +173,12 @@ describe('POST /v1/batch', () => {
       ['flush', 2 ** 53],
       ['flush', true],
       ['flush', 10, 'a'],
+      ['flush', null, 1, 2],
       ['get', 'a'],
     ]);
     expect(results.map((r) => [r[0], r[1]])).toEqual([
       ...Array.from({ length: 6 }, () => [400, 'bad_delay']),
+      [400, 'bad_stamp'],
       [400, 'bad_op'],
       [200, bytes('1')],
     ]);
@@ -186,6 +188,21 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'a']]))[0]![0]).toBe(200);
     clock.advance(1);
     expect((await run(app, [['get', 'a']]))[0]).toEqual(MISS);
+  });
+
+  it("a client's flush, stamped, refuses copies from before it, not those from after it, however late it arrives", async () => {
+    const app = createApp();
+    await run(app, [['set', 'a', bytes('1'), 0, null, null]]);
+    // Sent a second ago to a node that was paused: the writes since, made elsewhere, are
+    // stamped after it, and their hints must not be refused as flushed.
+    const sent = stampAt(Date.now() - 1000);
+    expect(await run(app, [['flush', null, sent]])).toEqual([[204]]);
+    const results = await run(app, [
+      ['get', 'a'],
+      ['copy', 'before', bytes('x'), 0, 0, sent - 1, 'hint'],
+      ['copy', 'after', bytes('y'), 0, 0, sent + 1, 'hint'],
+    ]);
+    expect(results.map((r) => r[0])).toEqual([404, 412, 204]);
   });
 
   it('interoperates with the single-key routes (flags decide the HTTP encoding)', async () => {

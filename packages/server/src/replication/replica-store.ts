@@ -632,7 +632,23 @@ export class ReplicaStore {
 
   /** A flush: everything goes, and copies stamped before now are refused from now on. */
   clear(): void {
-    this.#flushStamp = this.clock.tick();
+    this.#clearAt(this.clock.tick());
+  }
+
+  /**
+   * A flush a client stamped (`stamp`, accepted by {@link received}): everything goes now (a
+   * pending delayed flush too), and copies stamped at or before `stamp` are refused from now on —
+   * not those stamped since. Delivered late (its node was paused when it was sent, and the
+   * client's call had failed), a flush stamped on arrival would refuse the hints of the writes
+   * made after it while the node was away, and they would be lost with the next fault.
+   */
+  flushAt(stamp: number): void {
+    this.flush.cancel();
+    this.#clearAt(Math.max(stamp, this.#flushStamp));
+  }
+
+  #clearAt(stamp: number): void {
+    this.#flushStamp = stamp;
     this.cache.clear();
     this.#stats.tombstones = 0;
   }

@@ -179,11 +179,17 @@ export function batchRunner(node: NodeState): RunBatch {
     if (typeof op[0] !== 'string') return NOT_AN_OPERATION;
     // The one operation without a key: ["flush"] or ["flush", delayMs] (null or 0 = now), which
     // sets the node's one flush time as POST /v1/flush does (a string there is a 400 bad_delay).
+    // A client's flush also carries its stamp: delivered late (the node was paused when it was
+    // sent), the flush still stands where the client issued it, not above the writes made since.
     if (op[0] === 'flush') {
-      if (length > 2) return badOp('flush takes at most a delay: ["flush", delayMs?]');
+      if (length > 3)
+        return badOp('flush takes at most a delay and a stamp: ["flush", delayMs?, stamp?]');
       const delay = optional(op[1], checkDelay) ?? 0;
       if (delay instanceof Refused) return delay;
-      flush.flush(delay);
+      const stamp = optional(op[2], accept);
+      if (stamp instanceof Refused) return stamp;
+      if (stamp !== undefined && delay <= 0) replicas.flushAt(stamp);
+      else flush.flush(delay);
       return status(204);
     }
     const key = checkKey(op[1], maxKeyBytes);
