@@ -43,7 +43,9 @@ export function authenticationLine(
 
 /**
  * The login's data block (`bytes` + CRLF): `user password`, split on runs of spaces like a command
- * line, tokens past the second ignored (as memcached does). True when it matches a user.
+ * line, tokens past the second ignored (as memcached does). memcached tokenizes the block as a C
+ * string, so a NUL ends it: `alice s3cret\0…` logs in, `alice\0s3cret` is one word. True when it
+ * matches a user.
  */
 export function completeAuthentication(
   session: Session,
@@ -55,12 +57,14 @@ export function completeAuthentication(
     session.out.ascii('CLIENT_ERROR bad command line termination\r\n');
     return false;
   }
+  const nul = data.subarray(0, bytes).indexOf(0);
+  const end = nul === -1 ? bytes : nul;
   const words: Buffer[] = [];
   let i = 0;
-  while (i < bytes && words.length < 2) {
-    while (i < bytes && data[i] === SPACE) i++;
+  while (i < end && words.length < 2) {
+    while (i < end && data[i] === SPACE) i++;
     const from = i;
-    while (i < bytes && data[i] !== SPACE) i++;
+    while (i < end && data[i] !== SPACE) i++;
     if (i > from) words.push(data.subarray(from, i));
   }
   if (words.length < 2) {

@@ -80,6 +80,10 @@ const CONVERSATIONS: Record<string, readonly string[]> = {
   'set without a length': ['set x\r\n', 'set x 0 12\r\n', 'set x 0 0 abc\r\n', 'set x 0 0 -1\r\n'],
   'an empty data block': ['set x 0 0 0\r\n\r\n', 'get foo\r\n'],
   'a bare-LF command line': ['set x 0 0 12\nalice s3cret\r\n', 'delete nothing\r\n'],
+  // memcached reads the block as a C string: a NUL ends it, and what follows is not looked at.
+  'a NUL after the password': ['set x 0 0 16\r\nalice s3cret\0xyz\r\n', 'delete nothing\r\n'],
+  'a NUL ending the password': ['set x 0 0 8\r\nbob pw2\0\r\n', 'delete nothing\r\n'],
+  'a NUL before the password': ['set x 0 0 12\r\nalice\0s3cret\r\n', 'get foo\r\n'],
 };
 
 describe('ASCII authentication (--memcached-auth-file), as memcached -Y answers', () => {
