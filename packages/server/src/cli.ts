@@ -3,6 +3,7 @@ import { parseCli, usage } from './cli-args.js';
 import { isSnapshotError } from './errors/snapshot-error.js';
 import { isUsageError } from './errors/usage-error.js';
 import { createLogger, jsonLine } from './observability/logger.js';
+import { MAX_TIMER_MS } from './timer-limit.js';
 import type { LogEvent, LogFields } from './observability/logger.js';
 import type { ResolvedOptions } from './options.js';
 import { formatSize } from './size.js';
@@ -161,7 +162,7 @@ function graceOver(ms: number): Promise<void> {
       resolve();
     };
     // Past 2^31 - 1 ms Node fires a timer at once; so long a grace is "until the second signal".
-    const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+    const timer = setTimeout(done, Math.min(ms, MAX_TIMER_MS));
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });

@@ -1,5 +1,5 @@
-/** The longest delay a Node timer takes (a longer one fires after 1 ms, with a warning). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+import { MAX_TIMER_MS } from '../timer-limit.js';
+
 /**
  * The shortest wait of a timer that fired before the flush time by the clock: an injected clock
  * that does not move would otherwise re-arm it every millisecond forever. Only an idle node waits
