@@ -14,7 +14,7 @@ import { isNodeRequestError } from './errors/node-request-error.js';
 import { DcacheError } from './errors/dcache-error.js';
 import { normaliseNode, resolveNode, resolveOptions } from './options.js';
 import type { ClientOptions, NodeSpec, ResolvedOptions } from './options.js';
-import { readEntry } from './read.js';
+import { fingerprintOfHit, readEntry } from './read.js';
 import type { ReplicationStats } from './replication-stats.js';
 import type { BatchingStats } from './batching-stats.js';
 import type { TransitionStats } from './transition.js';
@@ -535,7 +535,10 @@ export class DistributedCacheClient {
     );
   }
 
-  /** A value with its version, for `compareAndSet`. The version is the primary's. */
+  /**
+   * A value with its version, for `compareAndSet`: the fingerprint of the write read, the same on
+   * every replica that holds that write.
+   */
   async getVersioned<T = unknown>(
     key: string,
     options?: CallOptions,
@@ -558,12 +561,15 @@ export class DistributedCacheClient {
     if (hit === undefined) return undefined;
     return {
       value: decodeValue(hit.bytes, hit.flags) as T,
-      version: hit.version,
+      version: fingerprintOfHit(hit),
       ttl: hit.ttl ?? undefined,
     };
   }
 
-  /** Stores `value` only if the key still has `version`; false when it changed or vanished. */
+  /**
+   * Stores `value` only if the key is still the write `version` was read from; false when it
+   * changed (a write, incr or touch since), vanished or was never read at that version.
+   */
   async compareAndSet(
     key: string,
     value: unknown,

@@ -1,4 +1,4 @@
-import { isStamp } from '@dcache/core';
+import { isStamp, writeFingerprint } from '@dcache/core';
 import type { Cluster } from './cluster.js';
 import { NodeRequestError } from './errors/node-request-error.js';
 import type { NodeClient } from './node-client.js';
@@ -7,20 +7,16 @@ import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
 import type { Entry } from './results.js';
 import { fallbackRead, newestOfPrevious } from './transition-ops.js';
-import {
-  FULL_ANSWER_RETRIES,
-  buryOn,
-  copyTo,
-  getPastFullAnswers,
-  hitOf,
-  verifyHit,
-} from './verify.js';
+import { FULL_ANSWER_RETRIES, buryOn, copyTo, hitOf, verifyHit } from './verify.js';
 import type { BatchOp, BatchResult } from './wire.js';
 import { writeReplicas } from './write.js';
 import { TOUCH_REST } from './write-policy.js';
 
 export interface ReadOptions {
-  /** Await the primary's read repair and return its version (for compareAndSet). */
+  /**
+   * Await the read repair of the primary (getVersioned, and a replace or compare-and-set decided
+   * again): the primary, which decides them, then holds the write read.
+   */
   awaitRepair?: boolean;
   /** Get-and-touch: the TTL in ms (0 = never expires) every replica of a hit gets. */
   touch?: number;
@@ -42,12 +38,17 @@ export interface Hit extends Entry {
   unverified: boolean;
 }
 
+/** A compare-and-set's version of what a read found: its write's fingerprint, on any replica. */
+export function fingerprintOfHit(hit: Hit): number {
+  return writeFingerprint(hit.stamp, hit.flags, hit.bytes);
+}
+
 /**
  * Reads `key` from its replicas in preference order: the primary first, the next replica on a miss
  * or an error. A value found after misses is written back to the nodes that missed it (read
  * repair) with its remaining TTL, flags and stamp, as a copy so a newer write there wins. An
  * entry its node cannot vouch for (unverified) is checked against a peer first (verify.ts).
- * With `awaitRepair` the primary's repair is awaited and its version returned (for CAS). With
+ * With `awaitRepair` the primary's repair is awaited (for CAS). With
  * `touch` it is a get-and-touch: the node that answers sets that TTL as it reads, the replicas
  * after it get a `touch` in the background, and a repair writes the new TTL.
  */
@@ -155,11 +156,6 @@ async function readOwners(
       });
       if (hit === undefined) return undefined;
       if (touch !== undefined) untouched = answered;
-      // For compareAndSet: the version the node holds it under now (verifying stored it anew).
-      if (awaitRepair) {
-        const version = await versionOn(cluster, key, hit, answered, queued);
-        if (version !== undefined) hit = { ...hit, version, node: answered };
-      }
     }
     if (hit.stamp <= deletedAt && deletedAt > 0) {
       // Deleted since this copy was written (the delete has not reached this replica yet, or it
@@ -195,13 +191,8 @@ async function readOwners(
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.
     if (cluster.flushes !== flushes) return hit;
-    const primary = missed[0]!;
-    const withVersion = awaitRepair && primary === nodes[0];
-    const primaryRepair = repair(cluster, key, hit, missed, queued, trace, withVersion);
-    if (withVersion) {
-      const version = await primaryRepair;
-      if (version !== undefined) return { ...hit, version, node: primary };
-    }
+    const repaired = repair(cluster, key, hit, missed, queued, trace);
+    if (awaitRepair && missed[0] === nodes[0]) await repaired;
     return hit;
   }
   if (missed === undefined) throw cluster.unavailable(key, nodes, errors ?? []);
@@ -209,22 +200,7 @@ async function readOwners(
   // transition window the key may still be where it was before the ring changed.
   if (errors !== undefined || !cluster.transition.open) return undefined;
   signal?.throwIfAborted();
-  const hit = await fallbackRead(
-    cluster,
-    key,
-    missed,
-    deletedAt,
-    flushes,
-    queued,
-    trace,
-    touch,
-    awaitRepair,
-  );
-  if (hit === undefined || !awaitRepair) return hit;
-  // compareAndSet needs the version the new primary gives the backfilled copy.
-  const primary = missed[0]!;
-  const version = await versionOn(cluster, key, hit, primary, queued);
-  return version === undefined ? hit : { ...hit, version, node: primary };
+  return fallbackRead(cluster, key, missed, deletedAt, flushes, queued, trace, touch, awaitRepair);
 }
 
 /**
@@ -254,7 +230,7 @@ function doubtedStandIn(
 
 /**
  * Copies the entry to every node that missed it, newest-wins (a newer write there is kept);
- * resolves to the first one's version when asked (`withVersion`, for CAS), read back after the copy.
+ * settles once the first one's copy has.
  */
 function repair(
   cluster: Cluster,
@@ -263,38 +239,14 @@ function repair(
   missed: readonly NodeClient[],
   queued: boolean,
   trace: CallTrace | undefined,
-  withVersion = false,
-): Promise<number | undefined> {
-  if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve(undefined);
-  let first: Promise<number | undefined> | undefined;
+): Promise<unknown> {
+  if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve();
+  let first: Promise<unknown> | undefined;
   for (const node of missed) {
     if (!cluster.isMember(node)) continue;
     if (trace !== undefined) trace.repairs++;
     const copied = copyTo(cluster, key, entry, node, queued);
-    if (first === undefined && withVersion) {
-      first = copied.then((applied) =>
-        applied ? versionOn(cluster, key, entry, node, queued) : undefined,
-      );
-      cluster.track(first);
-    }
+    first ??= copied;
   }
-  return first ?? Promise.resolve(undefined);
-}
-
-/** The version `node` gives the entry with `entry`'s stamp, undefined when it holds another. */
-async function versionOn(
-  cluster: Cluster,
-  key: string,
-  entry: Hit,
-  node: NodeClient,
-  queued: boolean,
-): Promise<number | undefined> {
-  try {
-    const op: BatchOp = ['get', cluster.storedKey(key)];
-    const result = await getPastFullAnswers(node, op, queued, undefined);
-    const hit = result[0] === 200 ? hitOf(cluster, result, node) : undefined;
-    return hit !== undefined && hit.stamp === entry.stamp ? hit.version : undefined;
-  } catch {
-    return undefined;
-  }
+  return first ?? Promise.resolve();
 }

@@ -7,13 +7,13 @@ import type { NodeClient } from './node-client.js';
 import { countFailover } from './telemetry-call.js';
 import type { CallTrace } from './telemetry-call.js';
 import { asError, rejection } from './results.js';
+import { wireCondition } from './wire.js';
 import type { BatchOp, BatchResult, SetCondition } from './wire.js';
 import { heldByAReplica } from './add-check.js';
 import { isNodeTimeoutError } from './errors/node-timeout-error.js';
 import { copyToRefusers } from './mend-refusers.js';
-import { readEntry } from './read.js';
+import { fingerprintOfHit, readEntry } from './read.js';
 import type { Hit } from './read.js';
-import { getPastFullAnswers, hitOf } from './verify.js';
 import { invalidateMoved, movedInWindow, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
@@ -457,42 +457,6 @@ async function incrOnReplicas(
   throw noAck(cluster, key, nodes, outcome);
 }
 
-/**
- * The version `node` holds the key under, when another natural replica holds `version` for the
- * same write (same stamp, same bytes and flags); undefined otherwise, or when a read fails.
- */
-async function versionHere(
-  cluster: Cluster,
-  key: string,
-  version: number,
-  node: NodeClient,
-  natural: readonly NodeClient[],
-  queued: boolean,
-): Promise<number | undefined> {
-  const stored = cluster.storedKey(key);
-  const entryOn = async (replica: NodeClient): Promise<Hit | undefined> => {
-    try {
-      // Past a full batch answer (413): a refused get says nothing of what the node holds.
-      const result = await getPastFullAnswers(replica, ['get', stored], queued, undefined);
-      return result[0] === 200 ? hitOf(cluster, result, replica) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
-  const others = natural.filter((other) => other !== node && cluster.isMember(other));
-  const [here, ...there] = await Promise.all([node, ...others].map(entryOn));
-  if (here === undefined || here.stamp === 0) return undefined;
-  const same = there.some(
-    (other) =>
-      other !== undefined &&
-      other.version === version &&
-      other.stamp === here.stamp &&
-      other.flags === here.flags &&
-      Buffer.compare(other.bytes, here.bytes) === 0,
-  );
-  return same ? here.version : undefined;
-}
-
 /** A failed request that may have reached its node: all but one that never left this client. */
 function mayHaveLanded(error: Error): boolean {
   return !(isNodeTimeoutError(error) && error.waitedForConnection);
@@ -602,7 +566,7 @@ async function decideOnPrimary(
       const op: BatchOp =
         since !== undefined
           ? ['set', stored, bytes, flags, ttl, 'add', stamp, since]
-          : ['set', stored, bytes, flags, ttl, condition, stamp];
+          : ['set', stored, bytes, flags, ttl, wireCondition(condition), stamp];
       result = await node.run(op, queued, trace);
     } catch (error) {
       countFailover(trace, error);
@@ -611,28 +575,19 @@ async function decideOnPrimary(
     }
     if (result[0] === 412) {
       // A replica before this one failed: its request may still land (a paused node applies it
-      // when it resumes; its version is its own, so a compare-and-set no other replica can match
-      // may pass there). This refusal cannot say nothing was stored: the outcome is unknown, as
+      // when it resumes). This refusal cannot say nothing was stored: the outcome is unknown, as
       // a delete whose primary did not answer (onEveryReplica), so the call rejects with it.
       const unsure = failed.find(([, error]) => mayHaveLanded(error));
       if (unsure !== undefined) throw unsure[1];
-      // A compare-and-set whose version another replica gave (a getVersioned that failed over
-      // while this one did not answer): versions are each node's own, so this one refuses it
-      // though the key did not change. When that replica holds the version for the very write
-      // this one holds, it is decided again with this one's version, once.
-      if (typeof condition === 'number') {
-        if (known.read === true) return false;
-        const mine = await versionHere(cluster, key, condition, node, target.natural, queued);
-        if (mine === undefined) return false;
-        const again = { read: true, signal };
-        return decideOnPrimary(cluster, key, value, ttl, mine, queued, trace, again);
-      }
-      // A replace that found nothing here, where a replica that lost the key (restarted empty)
-      // cannot tell absent from lost: a read finds it on another replica and copies it back, and
-      // the replace is decided again, once. Otherwise it would fail while reads serve the old value.
-      if (condition !== 'replace' || known.read === true) return false;
+      // A replace or compare-and-set that found nothing here, or another write, where a replica
+      // that lost the key (restarted empty) cannot tell absent from lost: a read finds it on
+      // another replica and copies it back, and the call is decided again, once — a
+      // compare-and-set only when what the read found is the write it names. Otherwise it would
+      // fail while reads serve the value it was read from.
+      if (condition === 'add' || condition === null || known.read === true) return false;
       const found = await readEntry(cluster, key, queued, { awaitRepair: true, trace, signal });
       if (found === undefined) return false;
+      if (typeof condition === 'number' && fingerprintOfHit(found) !== condition) return false;
       const again = { read: true, signal };
       return decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, again);
     }

@@ -1,7 +1,21 @@
 import { Packr } from 'msgpackr';
 
-/** Operations of `POST /v1/batch` (docs/wire-protocol.md). */
+/**
+ * A conditional write, as the client decides it: a number is a compare-and-set's version — the
+ * fingerprint of the write it read (`writeFingerprint`), the same on every replica.
+ */
 export type SetCondition = null | 'add' | 'replace' | number;
+
+/**
+ * A set's `cond` on the wire (docs/wire-protocol.md): a fingerprint `f` travels as −(f + 1). A
+ * non-negative number there is the node's own version, which another replica may give another
+ * write; a node of an earlier release refuses a negative one (400 bad_op) rather than misread it.
+ */
+export function wireCondition(condition: SetCondition): SetCondition {
+  return typeof condition === 'number' ? -(condition + 1) : condition;
+}
+
+/** Operations of `POST /v1/batch` (docs/wire-protocol.md). */
 /** Why a node is sent a copy it did not ask for (counted by the node per origin). */
 export type CopyOrigin = 'hint' | 'repair' | 'restore';
 /**

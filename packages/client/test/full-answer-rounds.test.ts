@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import { stampAt } from '@dcache/core';
+import { stampAt, writeFingerprint } from '@dcache/core';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../src/index.js';
@@ -14,11 +14,16 @@ afterEach(async () => {
   }
 });
 
+/** The one write every fake node below holds of each key: its bytes and flags. */
+const HELD_BYTES = new Uint8Array([0xa1, 0x76]);
+const HELD_FLAGS = 256;
+
 /**
  * A node holding one write of every key under its own `version`, whose first get of each key is
  * refused for a full batch answer (413 `too_large`, as a node whose answer already carries
  * `--max-batch-bytes` of values answers the gets after the first): asked again, it answers. A
- * compare-and-set succeeds against its own version only. `opsSeen` gets every operation it is sent.
+ * compare-and-set succeeds only with that write's fingerprint and only once a get of the key was
+ * answered (before that it answers as a node that lost the key). `opsSeen` gets every operation.
  */
 async function fullOnceNode(
   version: number,
@@ -27,6 +32,8 @@ async function fullOnceNode(
   createsCounters = true,
 ): Promise<string> {
   const refused = new Set<string>();
+  const answered = new Set<string>();
+  const held = -(writeFingerprint(stamp, HELD_FLAGS, HELD_BYTES) + 1);
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -42,9 +49,12 @@ async function fullOnceNode(
             refused.add(key);
             return [413, 'too_large', 'the batch answer is full'];
           }
-          return [200, new Uint8Array([0xa1, 0x76]), 256, version, null, stamp];
+          answered.add(key);
+          return [200, HELD_BYTES, HELD_FLAGS, version, null, stamp];
         }
-        if (op[0] === 'set') return op[5] === version ? [204, version + 10] : [412];
+        if (op[0] === 'set') {
+          return op[5] === held && answered.has(key) ? [204, version + 10, stamp + 1] : [412];
+        }
         return [204];
       });
       res.writeHead(200, { 'content-type': 'application/msgpack' });
@@ -55,16 +65,16 @@ async function fullOnceNode(
   return listenOnLoopback(server);
 }
 
-it("a compare-and-set given another replica's version reads past a full batch answer before giving up", async () => {
+it('a compare-and-set its primary refused reads the key past a full batch answer before deciding again', async () => {
   const stamp = stampAt(Date.now());
   const urls = [await fullOnceNode(101, stamp), await fullOnceNode(202, stamp)];
   const client = new DistributedCacheClient(urls, { replicas: 2, timeout: 10_000 });
   try {
-    const [, replica] = client.nodesFor('k');
-    const replicaVersion = replica === urls[0] ? 101 : 202;
-    // The primary refuses the replica's version; both hold the same write, so the call is decided
-    // again with the primary's own — once the primary's get, refused for a full answer, is asked again.
-    expect(await client.compareAndSet('k', 'w', replicaVersion)).toBe(true);
+    // The primary refuses it (it answers as a node that lost the key until it is read); the read
+    // that follows finds the very write named — once the primary's get, refused for a full
+    // answer, is asked again — so the call is decided again, and passes.
+    const version = writeFingerprint(stamp, HELD_FLAGS, HELD_BYTES);
+    expect(await client.compareAndSet('k', 'w', version)).toBe(true);
   } finally {
     await client.close();
   }

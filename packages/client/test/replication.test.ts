@@ -1,3 +1,4 @@
+import { writeFingerprint } from '@dcache/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLAGS_JSON, FLAGS_MSGPACK } from '../src/index.js';
 import { connect, holders, startCluster, waitFor } from './cluster.js';
@@ -77,15 +78,16 @@ describe('replication', () => {
     await client.close();
   });
 
-  it("getVersioned after a read repair returns the primary's new version, which compareAndSet takes", async () => {
+  it("getVersioned after a read repair returns the write's fingerprint, which the repaired primary takes", async () => {
     const client = connect(cluster.urls, { writeConsistency: 'all' });
     await client.set('repair-cas', 'v1');
     const [primary] = client.nodesFor('repair-cas').map(nodeOf) as [TestNode, TestNode];
     primary.server.cache.delete('repair-cas');
     const entry = await client.getVersioned<string>('repair-cas');
     expect(entry?.value).toBe('v1');
-    // Awaited: the version is the repaired primary's, not the replica's the value came from.
-    expect(entry?.version).toBe(primary.entry('repair-cas')!.version);
+    // Awaited: the primary holds the write again, and the version names that write on both.
+    const repaired = primary.entry('repair-cas')!.value;
+    expect(entry?.version).toBe(writeFingerprint(repaired.stamp!, repaired.flags, repaired.bytes));
     expect(await client.compareAndSet('repair-cas', 'v2', entry!.version)).toBe(true);
     expect(await client.get('repair-cas')).toBe('v2');
     await client.close();

@@ -28,3 +28,4 @@ export {
   stampTime,
 } from './hlc.js';
 export type { HybridClockOptions } from './hlc.js';
+export { FINGERPRINT_BITS, writeFingerprint } from './write-fingerprint.js';

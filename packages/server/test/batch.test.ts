@@ -1,4 +1,4 @@
-import { ENTRY_OVERHEAD, heapStringBytes, stampAt } from '@dcache/core';
+import { ENTRY_OVERHEAD, heapStringBytes, stampAt, writeFingerprint } from '@dcache/core';
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it, vi } from 'vitest';
 import { batchCodec } from '../src/http/codec/msgpack.js';
@@ -239,6 +239,37 @@ describe('POST /v1/batch', () => {
     expect(casStale).toEqual([412]);
     expect(replace![0]).toBe(204);
     expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('5'));
+  });
+
+  it("compare-and-set by a write's fingerprint, sent as -(fingerprint + 1): the same write on any replica", async () => {
+    const app = createApp();
+    const at = stampAt(Date.now() + 1);
+    const [first] = await run(app, [['set', 'k', bytes('v1'), 7, null, null, at + 10]]);
+    expect(first).toEqual([204, expect.any(Number), at + 10]);
+    const read = writeFingerprint(at + 10, 7, bytes('v1'));
+    // Another write of the same bytes and flags is another write (another stamp): refused; so is a
+    // fingerprint of the right stamp with other bytes or flags, and a key that is absent.
+    const [otherBytes, otherFlags, absent, bad] = await run(app, [
+      ['set', 'k', bytes('x'), 0, null, -(writeFingerprint(at + 10, 7, bytes('v2')) + 1)],
+      ['set', 'k', bytes('x'), 0, null, -(writeFingerprint(at + 10, 0, bytes('v1')) + 1)],
+      ['set', 'absent', bytes('x'), 0, null, -(read + 1)],
+      ['set', 'k', bytes('x'), 0, null, -1.5],
+    ]);
+    expect(otherBytes).toEqual([412]);
+    expect(otherFlags).toEqual([412]);
+    expect(absent).toEqual([412]);
+    expect(bad!.slice(0, 2)).toEqual([400, 'bad_op']);
+    const [cas, again] = await run(app, [
+      ['set', 'k', bytes('v2'), 0, null, -(read + 1), at + 5],
+      ['set', 'k', bytes('v3'), 0, null, -(read + 1), at + 30],
+    ]);
+    // Stamped above what it replaced, though the writer's stamp was older.
+    expect(cas).toEqual([204, expect.any(Number), at + 11]);
+    expect(again).toEqual([412]);
+    expect((await run(app, [['get', 'k']]))[0]![1]).toEqual(bytes('v2'));
+    // The node's own version still works as before (a client of an earlier release).
+    const version = cas![1] as number;
+    expect((await run(app, [['set', 'k', bytes('v4'), 0, null, version]]))[0]![0]).toBe(204);
   });
 
   it("an add's `since` refuses it over a newer delete; with another condition it is a bad_op", async () => {

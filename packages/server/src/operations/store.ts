@@ -5,6 +5,15 @@ import type { StoredValue } from './stored-value.js';
 /** When a write happens: always (null), only if absent, only if present, or only at a version (CAS). */
 export type WriteCondition = null | 'add' | 'replace' | number;
 
+/**
+ * A cluster client's compare-and-set: only if the entry is the write with this fingerprint
+ * (`writeFingerprint` of its stamp, flags and bytes), the same on every replica holding that write.
+ * A node's version is its own, so a version read from one replica can match another write here.
+ */
+export interface FingerprintCondition {
+  readonly fingerprint: number;
+}
+
 const NO_OPTIONS = {};
 
 /** 413: the cache refused an entry larger than its whole memory limit. */

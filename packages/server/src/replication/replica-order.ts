@@ -1,8 +1,14 @@
+import { writeFingerprint } from '@dcache/core';
 import type { StoredValue } from '../operations/stored-value.js';
 
 /** A stored value's stamp; 0 for one stored without (older than any stamped write). */
 export function stampOf(value: StoredValue): number {
   return value.stamp ?? 0;
+}
+
+/** The fingerprint of the write a stored value is: the same on every replica holding it. */
+export function fingerprintOf(value: StoredValue): number {
+  return writeFingerprint(stampOf(value), value.flags, value.bytes);
 }
 
 /**

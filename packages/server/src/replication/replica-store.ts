@@ -7,11 +7,11 @@ import type {
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
 import { keptTtl } from '../operations/counter.js';
-import { belowStamp, compareReplicas, stampOf } from './replica-order.js';
+import { belowStamp, compareReplicas, fingerprintOf, stampOf } from './replica-order.js';
 import { NodeFlush } from '../operations/node-flush.js';
 import { orThrow, Refused } from '../operations/refusal.js';
 import { conditionHolds, entryRefused } from '../operations/store.js';
-import type { WriteCondition } from '../operations/store.js';
+import type { FingerprintCondition, WriteCondition } from '../operations/store.js';
 import type { StoredValue } from '../operations/stored-value.js';
 
 /** Where a copy comes from: hint replay, read repair, or restoring a node's share. */
@@ -346,7 +346,8 @@ export class ReplicaStore {
    * A fresh write (set, add, replace, CAS) stamped `stamp` (undefined: the node stamps it).
    * Unconditional: newest wins — a write older than the stored one, or losing a tie of stamps, is
    * acknowledged without applying (last-write-wins orders it just before the one kept): the stored
-   * entry's version and stamp are returned, `superseded`. Conditional: the condition decides
+   * entry's version and stamp are returned, `superseded`. Conditional: the condition (a
+   * fingerprint: the entry is that write, whatever this node's version of it) decides
    * (tombstones and unverified entries are absent), and the write is stamped above what it
    * replaces and above the node's last flush. Undefined when the condition failed; 413 when the
    * entry does not fit.
@@ -361,7 +362,7 @@ export class ReplicaStore {
     key: string,
     value: StoredValue,
     ttl: number | undefined,
-    condition: WriteCondition,
+    condition: WriteCondition | FingerprintCondition,
     stamp?: number,
     since?: number,
   ): Written | undefined {
@@ -398,7 +399,11 @@ export class ReplicaStore {
       // it is absent here, as a plain read answers (add creates over it, replace and CAS miss).
       const live =
         raw === undefined || raw.value.tombstone || !this.isVerified(raw) ? undefined : raw;
-      if (!conditionHolds(condition, live?.version)) return undefined;
+      const holds =
+        typeof condition === 'object'
+          ? live !== undefined && fingerprintOf(live.value) === condition.fingerprint
+          : conditionHolds(condition, live?.version);
+      if (!holds) return undefined;
       if (since !== undefined && this.#changedSince(since, raw?.value)) return undefined;
       value.stamp = this.#above(stamp, raw?.value);
       found = raw?.value;

@@ -11,7 +11,7 @@ import { MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
 import { MsgpackWriter } from '../codec/msgpack-writer.js';
 import type { ItemsVerdict } from '../codec/msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../codec/msgpack-items.js';
-import type { WriteCondition } from '../../operations/store.js';
+import type { FingerprintCondition, WriteCondition } from '../../operations/store.js';
 import { tooDeep } from '../codec/nesting.js';
 import { touchAfterRead } from '../../operations/touch.js';
 import { checkDelay, checkFlags, checkKey, checkTtl } from '../../operations/validate.js';
@@ -34,15 +34,24 @@ function badOp(message: string): Refused {
   return new Refused(400, 'bad_op', message);
 }
 
-const BAD_CONDITION = badOp('a set condition is null, "add", "replace" or a version number');
+const BAD_CONDITION = badOp(
+  'a set condition is null, "add", "replace", a version number or -(fingerprint + 1)',
+);
 const SINCE_WITHOUT_ADD = badOp('a set carries `since` only with the condition "add"');
 const NOT_AN_OPERATION = badOp('an operation is an array starting with its name');
 const BAD_DELTA = new Refused(400, 'bad_delta', 'delta must be an integer');
 
-function condition(cond: unknown): WriteCondition | Refused {
+/**
+ * A set's `cond`: null, "add", "replace", this node's version (CAS), or a write's fingerprint `f`
+ * as the negative integer −(f + 1) (a cluster client's compare-and-set; operations hold scalars
+ * only, and a node that predates it refuses a negative condition rather than misread it).
+ */
+function condition(cond: unknown): WriteCondition | FingerprintCondition | Refused {
   if (cond === null || cond === undefined || cond === 'add' || cond === 'replace')
     return cond ?? null;
-  if (typeof cond === 'number' && Number.isSafeInteger(cond) && cond >= 0) return cond;
+  if (typeof cond === 'number' && Number.isSafeInteger(cond)) {
+    return cond >= 0 ? cond : { fingerprint: -cond - 1 };
+  }
   return BAD_CONDITION;
 }
 
