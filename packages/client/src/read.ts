@@ -83,7 +83,11 @@ async function readOwners(
   const nodes = cluster.route(key);
   const flushes = cluster.flushes;
   const stored = cluster.storedKey(key);
-  const op: BatchOp = touch === undefined ? ['get', stored] : ['get', stored, touch];
+  // A get-and-touch is stamped here, once for every replica asked: stamped by the node when it
+  // runs, one delivered late (its node paused or cut off) would outrank the writes made meanwhile.
+  const touchStamp = touch === undefined ? 0 : cluster.clock.tick();
+  const op: BatchOp =
+    touch === undefined ? ['get', stored] : ['get', stored, touch, null, touchStamp];
   // Allocated only when needed: most reads hit on the primary.
   let errors: Error[] | undefined;
   /** The nodes whose request failed (`errors`' nodes). */
@@ -107,7 +111,11 @@ async function readOwners(
     let result: BatchResult;
     if (trace !== undefined) trace.nodesTried++;
     const flagged = primaryMissing;
-    const sent: BatchOp = flagged ? ['get', stored, touch ?? null, true] : op;
+    const sent: BatchOp = !flagged
+      ? op
+      : touch === undefined
+        ? ['get', stored, null, true]
+        : ['get', stored, touch, true, touchStamp];
     try {
       result = await node.run(sent, queued, trace);
       // The node's batch answer was full: asked again in a later batch, this get moves up. The

@@ -28,6 +28,9 @@ export type BatchOp =
   | readonly ['get', string, number]
   // `true`: read after the key's primary did not answer, possibly stale (the node counts it).
   | readonly ['get', string, number | null, true]
+  // A get-and-touch stamped by the client (`true`: unvouched, as above), so that one delivered
+  // late does not outrank a write made meanwhile. Nodes before it stamp the touch themselves.
+  | readonly ['get', string, number, true | null, number]
   | readonly ['set', string, Uint8Array, number, number | null, SetCondition, number]
   // An add carrying `since`: refused when the node holds anything, or flushed, after that stamp.
   | readonly ['set', string, Uint8Array, number, number | null, 'add', number, number]

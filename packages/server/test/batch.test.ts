@@ -343,6 +343,24 @@ describe('POST /v1/batch', () => {
     expect((await run(app, [['get', 'big']]))[0]![4]).toBe(5000);
   });
 
+  it('a get-and-touch stamped by its client ["get", key, ttlMs, unvouched, stamp] is stamped so, as a touch', async () => {
+    const app = createApp();
+    const at = stampAt(Date.now() + 1);
+    await run(app, [['set', 'k', bytes('v'), 0, null, null, at]]);
+    // Delivered late (its node was paused), a node-stamped touch would outrank what was written
+    // since; stamped by the client it stays below it, and above the entry it touches.
+    const [touched, unvouched, below] = await run(app, [
+      ['get', 'k', 1000, null, at + 5],
+      ['get', 'k', 1000, true, at + 9],
+      ['get', 'k', 1000, null, at + 2],
+    ]);
+    expect(touched![5]).toBe(at + 5);
+    expect(unvouched![5]).toBe(at + 9);
+    expect(below![5]).toBe(at + 10);
+    const [skewed] = await run(app, [['get', 'k', 1000, null, stampAt(Date.now() + 3_600_000)]]);
+    expect([skewed![0], skewed![1]]).toEqual([400, 'clock_skew']);
+  });
+
   it('fails a bad operation alone with [status, code, message]', async () => {
     const app = createApp({ maxValueBytes: 4, maxKeyBytes: 8 });
     const results = await run(app, [

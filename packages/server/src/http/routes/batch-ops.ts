@@ -209,6 +209,11 @@ export function batchRunner(node: NodeState): RunBatch {
         // so a bad one fails the operation before it counts a hit.
         const newTtl = optional(op[2], checkTtl);
         if (newTtl instanceof Refused) return newTtl;
+        // A get-and-touch's fifth element: the client's stamp for the touch. Stamped by this
+        // node's clock when it runs, a get-and-touch delivered late (its node was paused or cut
+        // off) would outrank a write made meanwhile, and the write's copy would then be refused.
+        const touchStamp = newTtl === undefined ? undefined : optional(op[4], accept);
+        if (touchStamp instanceof Refused) return touchStamp;
         // A refused get must be no hit and promote nothing, so when a value might not fit, look
         // without touching first. Only then: the common get does one lookup.
         if (valueBytesLeft < maxValueBytes && valueBytesLeft < maxBatchBytes) {
@@ -227,7 +232,7 @@ export function batchRunner(node: NodeState): RunBatch {
         // gets always makes progress.
         valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
         const verified = replicas.isVerified(entry);
-        const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl, verified);
+        const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl, verified, touchStamp);
         // A fourth element `true`: the client reads this replica because the key's primary did not
         // answer, and its writes do not wait for this one (writeConsistency 'one'): possibly stale.
         if (op[3] === true) replicas.servedUnvouched(key);
