@@ -1,4 +1,5 @@
 // Argument checks for the public methods: they run before anything is encoded or sent.
+import { FINGERPRINT_BITS } from '@dcache/core';
 
 export function assertKey(key: unknown, name = 'key'): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`${name} must be a string, got ${typeof key}`);
@@ -72,8 +73,12 @@ export function assertVersion(version: unknown): asserts version is number {
   if (typeof version !== 'number') {
     throw new TypeError(`version must be a number from getVersioned, got ${typeof version}`);
   }
-  if (!Number.isSafeInteger(version) || version < 0) {
-    throw new RangeError(`version must be a non-negative integer, got ${version}`);
+  // A version is a write's fingerprint: anything beyond its bits names no write (and would not
+  // travel as the wire's −(version + 1) exactly).
+  if (!Number.isSafeInteger(version) || version < 0 || version >= 2 ** FINGERPRINT_BITS) {
+    throw new RangeError(
+      `version must be an integer from 0 to 2^${FINGERPRINT_BITS} - 1 (from getVersioned), got ${version}`,
+    );
   }
 }
 

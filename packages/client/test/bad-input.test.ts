@@ -240,6 +240,12 @@ const cases: [string, Call, ErrorConstructor, RegExp][] = [
     /version/,
   ],
   [
+    "compareAndSet: a version past a fingerprint's 52 bits",
+    call((c) => c.compareAndSet('k', 'v', Number.MAX_SAFE_INTEGER)),
+    RangeError,
+    /version must be an integer from 0 to 2\^52 - 1/,
+  ],
+  [
     'compareAndSet: string version',
     call((c) => c.compareAndSet('k', 'v', untyped('1'))),
     TypeError,
