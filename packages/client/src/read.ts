@@ -185,16 +185,14 @@ async function readOwners(
     }
     if (touch !== undefined && (i + 1 < nodes.length || untouched !== undefined)) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
+      // Stamped as the node that answered stamped its touch (the hit's stamp; a node stamps a
+      // touch above what it holds): every replica then holds the write under one stamp, which a
+      // compareAndSet's version (the write's fingerprint) needs — stamped by this client's clock,
+      // a version read from one replica would never match another's.
       const rest = nodes.slice(i + 1);
       if (untouched !== undefined) rest.unshift(untouched);
       const target = { natural: rest, live: rest };
-      void writeReplicas(
-        cluster,
-        target,
-        ['touch', stored, touch, cluster.clock.tick()],
-        TOUCH_REST,
-        queued,
-      );
+      void writeReplicas(cluster, target, ['touch', stored, touch, hit.stamp], TOUCH_REST, queued);
     }
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.
