@@ -80,10 +80,12 @@ export class Cluster {
     }
   }
 
-  /** Gracefully stops every node (see NodeProcess.stop) and waits for them. */
+  /** Gracefully stops every node (see NodeProcess.stop) and waits for them; none starts again. */
   async stop(options?: StopOptions): Promise<void> {
+    const all = [...this.nodes, this.spare];
+    for (const node of all) node.retire();
     // The spare's shutdown grace is spent serving: a second signal (SIGKILL after `graceMs`) ends it.
-    await Promise.all([...this.nodes, this.spare].map((node) => node.stop(options)));
+    await Promise.all(all.map((node) => node.stop(options)));
     process.off('exit', this.#onExit);
   }
 

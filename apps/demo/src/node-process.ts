@@ -50,6 +50,8 @@ export class NodeProcess {
   #exitedAt: number | undefined;
   /** The child's last output lines, quoted when it fails to start. */
   readonly #output: string[] = [];
+  /** Set by `retire()`: start() refuses from then on. */
+  #retired = false;
 
   constructor(options: NodeProcessOptions) {
     this.#options = options;
@@ -110,8 +112,19 @@ export class NodeProcess {
     return this.#output;
   }
 
+  /**
+   * Refuses every later `start()`. A stop only stops the processes running as it begins, and a
+   * walkthrough step cut short by a Ctrl-C carries on in the background: the node it restarts or
+   * adds next would be spawned after the stop, left running, and keep the demo alive.
+   */
+  retire(): void {
+    this.#retired = true;
+  }
+
   /** Spawns the node and resolves once it answers /healthz as itself; rejects (and kills it) otherwise. */
   async start(): Promise<void> {
+    if (this.#retired)
+      throw new DemoError(`${this.nodeId} was not started: the cluster is stopping`);
     if (this.running) throw new Error(`${this.nodeId} is already running (pid ${this.pid})`);
     const { bin, nodeId, host, args = [], startTimeoutMs = 15_000 } = this.#options;
     const child = spawn(
