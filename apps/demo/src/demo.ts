@@ -134,7 +134,16 @@ export async function runDemo(options: DemoOptions, say = new Narrator()): Promi
     // generous so that a busy laptop does not turn slowness into errors.
     client = new DistributedCacheClient(cluster.urls, { replicas: 2, timeout: 3000 });
     await Promise.race([
-      quietly(walkthrough({ client, cluster, say, ...(feed && { dashboard: feed }) })),
+      quietly(
+        walkthrough({
+          client,
+          cluster,
+          // After a Ctrl-C the walkthrough runs on until its next call fails; it must not go on
+          // narrating under "Stopping".
+          say: say.until(() => stopping === undefined),
+          ...(feed && { dashboard: feed }),
+        }),
+      ),
       stopped,
     ]);
     if (stopping !== undefined) return 0;

@@ -18,7 +18,8 @@ type Style = keyof typeof STYLES;
 export class Narrator {
   readonly #out: Writable;
   readonly #color: boolean;
-  #section = 0;
+  /** Shared with the narrators `until()` derives, so sections number on across them. */
+  #sections = { count: 0 };
 
   /** `color` defaults to on for a terminal, off for pipes and files and when NO_COLOR is set. */
   constructor(out: Writable & { isTTY?: boolean } = process.stdout, color?: boolean) {
@@ -28,9 +29,23 @@ export class Narrator {
 
   /** "\n== 3. Title ==" — tests look for these headings. */
   section(title: string): void {
-    this.#section += 1;
+    this.#sections.count += 1;
     this.#line('');
-    this.#line(this.#paint('bold', `== ${this.#section}. ${title} ==`));
+    this.#line(this.#paint('bold', `== ${this.#sections.count}. ${title} ==`));
+  }
+
+  /**
+   * The same voice (stream, colour, section numbers) that falls silent once `open()` is false: for
+   * work a Ctrl-C cuts short, which carries on in the background and must not narrate steps the
+   * demo no longer takes under its Stopping report.
+   */
+  until(open: () => boolean): Narrator {
+    const gated = new Narrator(
+      { write: (text: string) => (open() ? this.#out.write(text) : undefined) },
+      this.#color,
+    );
+    gated.#sections = this.#sections;
+    return gated;
   }
 
   /** Plain explanatory prose. */

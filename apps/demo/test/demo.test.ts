@@ -189,6 +189,25 @@ describe('the demo as a real process', () => {
     await expectNothingLeft(result.stdout, ports);
   });
 
+  it('narrates nothing of the walkthrough under "Stopping" after a Ctrl-C cut it short', async () => {
+    const ports = await freePorts(3);
+    const child = demo(['--ports', ports.join(','), '--no-dashboard']);
+    // Next the scale section waits for the transition window to close, then narrates node-4 leaving:
+    // after a Ctrl-C it runs on in the background until a call fails.
+    await child.waitFor(/after the join \(before: /, 80_000);
+    child.kill('SIGINT');
+    const result = await child.finished;
+    expect(result.code, result.stderr).toBe(0);
+    const report = result.stdout.slice(result.stdout.search(/^== \d+\. Stopping ==$/m));
+    // The heading, then one line per node: no step the demo no longer takes.
+    expect(report.trim().split('\n').slice(1)).toEqual([
+      '  ok node-1 stopped (exit code 0)',
+      '  ok node-2 stopped (exit code 0)',
+      '  ok node-3 stopped (exit code 0)',
+    ]);
+    await expectNothingLeft(result.stdout, ports);
+  });
+
   it('says which flag to use when the dashboard port is taken, and stops the nodes', async () => {
     const [a, b, c, dashboard] = await freePorts(4);
     const result = await whilePortTaken(dashboard!, () => demoOnce(a!, b!, c!, dashboard!));
