@@ -117,4 +117,15 @@ describe('getAndTouch', () => {
     expect(await third.getAndTouch('no-such-key', 1000)).toBeUndefined();
     await third.close();
   });
+
+  it('leaves every replica under one stamp, so a version read anywhere is the same', async () => {
+    const client = connect(cluster.urls, { replicas: 3, writeConsistency: 'all' });
+    const key = 'gat-stamp';
+    await client.set(key, 'v', { ttl: 1000 });
+    const replicas = client.nodesFor(key).map(nodeOf);
+    expect(await client.getAndTouch(key, 5000)).toBe('v');
+    await client.close(); // lets the background touches of the other replicas land
+    const stamps = replicas.map((node) => node.entry(key)!.value.stamp);
+    expect(new Set(stamps).size, `stamps ${stamps.join(', ')}`).toBe(1);
+  });
 });
