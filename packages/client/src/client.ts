@@ -370,7 +370,7 @@ export class DistributedCacheClient {
     return traced(
       call,
       this.#guarded(signal, () =>
-        touchEverywhere(this.#cluster, key, ttl, this.#options.batch, call),
+        touchEverywhere(this.#cluster, key, ttl, this.#options.batch, call, signal),
       ),
     );
   }

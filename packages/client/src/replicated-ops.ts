@@ -210,9 +210,13 @@ export async function touchEverywhere(
   ttl: number,
   queued: boolean,
   trace?: CallTrace,
+  signal?: AbortSignal,
 ): Promise<boolean> {
-  const touch = (): Promise<boolean> =>
-    onEveryReplica(
+  const touch = (): Promise<boolean> => {
+    // In a window it runs after the warming reads: a caller that gave up meanwhile has been told
+    // the call was abandoned, and its touch is not sent.
+    signal?.throwIfAborted();
+    return onEveryReplica(
       cluster,
       key,
       {
@@ -224,6 +228,7 @@ export async function touchEverywhere(
       trace,
       { mendRefusers: true },
     );
+  };
   if (!cluster.transition.open) return touch();
   // Warmed first: a new owner may hold an older copy than a previous owner (a client that has not
   // seen the change wrote there, or the key moved back), and the touch would stamp that older copy
@@ -253,7 +258,7 @@ export async function getAndTouchEverywhere(
   if (hit === undefined) return undefined;
   // The caller gave up during the read: its touch, a later round, is not sent.
   signal?.throwIfAborted();
-  await touchEverywhere(cluster, key, ttl, queued, trace);
+  await touchEverywhere(cluster, key, ttl, queued, trace, signal);
   return { ...hit, ttl: ttl === 0 ? null : ttl };
 }
 

@@ -191,6 +191,41 @@ describe('a call given an AbortSignal', () => {
     expect(node.entry('hits')).toBeUndefined();
   });
 
+  it('a touch of a moved key aborted while its previous owner is read touches nothing afterwards', async () => {
+    const nodes = await Promise.all(Array.from({ length: 4 }, () => TestNode.start()));
+    for (const node of nodes) cleanups.push(() => node.kill());
+    const [a, b, c, d] = nodes as [TestNode, TestNode, TestNode, TestNode];
+    const window = { maxWindowMs: 60_000, quietMs: 60_000 };
+    const client = new DistributedCacheClient([a.url, b.url, c.url], {
+      replicas: 1,
+      transition: window,
+    });
+    cleanups.push(() => client.close());
+    const keys = Array.from({ length: 100 }, (_, i) => `moved:${i}`);
+    expect(
+      await client.setMany(
+        keys.map((key) => [key, 'v'] as const),
+        { ttl: 600_000 },
+      ),
+    ).toBe(true);
+    client.addNode(d.url);
+    const key = keys.find((k) => client.nodesFor(k)[0] === d.url)!;
+    const controller = new AbortController();
+
+    // In the window a touch of a moved key first copies the previous owner's entry to the new
+    // owner (a read there, then a copy), and only then touches: the caller gives up at once.
+    const touching = client.touch(key, 1000, { signal: controller.signal });
+    const reason = new Error('the request was cancelled');
+    controller.abort(reason);
+    await expect(touching).rejects.toBe(reason);
+    await client.close();
+    // Told it was abandoned, the caller must not find the key's TTL changed by it.
+    for (const node of [a, b, c, d]) {
+      const ttl = node.entry(key)?.ttl;
+      if (ttl !== undefined) expect(ttl, node.url).toBeGreaterThan(1000);
+    }
+  });
+
   it('a get aborted while its primary is asked does not fail over afterwards', async () => {
     const { other: b, proxy, client } = await withHeldNode('after');
     const key = keyWithPrimary(client, proxy.url);
