@@ -153,6 +153,11 @@ export class Cluster {
     return this.#options.restoreRate;
   }
 
+  /** The `probeInterval` option: ms between tries to reach a node that did not answer. */
+  get probeInterval(): number {
+    return this.#options.probeInterval;
+  }
+
   /** Acknowledgements a write waits for, by `writeConsistency` of the copies there are now. */
   get required(): number {
     return requiredAcks(this.#options.writeConsistency, this.replicas);

@@ -163,3 +163,54 @@ it('a return that fences the node restores it even if its start was restored: th
   expect(twice.posts).toEqual(['/v1/fence', '/v1/restore-claim', '/v1/restore-claim']);
   expect(twice.listed).toEqual(['http://b']);
 });
+
+it('a node whose fence on return fails stays held out, and is fenced again until it answers', async () => {
+  const { cluster, fenceOnReturn, posts } = clusterStub();
+  let held: Promise<void> | undefined;
+  const health = { up: true };
+  const node = {
+    url: 'http://a',
+    up: false,
+    health,
+    holdOutUntil: (work: Promise<void>) => {
+      held = work;
+    },
+  } as unknown as NodeClient;
+  Object.assign(cluster, { probeInterval: 1, waitUnlessClosing: turn });
+  // The fence is lost twice (a partition flapping, a node too busy to answer in `timeout`).
+  let failures = 2;
+  cluster.transport.post = vi.fn(async (url: string, path: string) => {
+    posts.push(path);
+    if (path !== '/v1/fence') throw new NodeRequestError(url, 'already claimed', { status: 409 });
+    if (failures-- > 0) throw new Error('timed out');
+    return new Headers();
+  }) as unknown as Cluster['transport']['post'];
+  let settled = false;
+  fenceOnReturn.add(node);
+  nodeReturned(cluster, node);
+  void held?.then(() => (settled = true));
+  await turn();
+  // Not answered: routed now, the node would serve what it missed as current, and nothing would
+  // fence it before the failure detector next saw it down and up again.
+  expect(settled).toBe(false);
+  for (let i = 0; i < 10; i++) await turn();
+  expect(posts.filter((path) => path === '/v1/fence')).toHaveLength(3);
+  expect(fenceOnReturn.has(node)).toBe(false);
+  expect(settled).toBe(true);
+
+  // Marked down meanwhile: no more tries (its next return fences it), and no longer held out.
+  const again = clusterStub();
+  Object.assign(again.cluster, { probeInterval: 1, waitUnlessClosing: turn });
+  again.cluster.transport.post = vi.fn(async () => {
+    throw new Error('timed out');
+  }) as unknown as Cluster['transport']['post'];
+  let released = false;
+  again.fenceOnReturn.add(node);
+  nodeReturned(again.cluster, node);
+  void held?.then(() => (released = true));
+  await turn();
+  health.up = false;
+  for (let i = 0; i < 10; i++) await turn();
+  expect(released).toBe(true);
+  expect(again.fenceOnReturn.has(node)).toBe(true);
+});
