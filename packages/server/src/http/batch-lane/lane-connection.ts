@@ -14,6 +14,12 @@ export const LINGER_IDLE_MS = 2_000;
 export const LINGER_MAX_MS = 30_000;
 /** …and up to the rest of a refused body and this much more: a refused client cannot keep a node reading. */
 export const LINGER_SLACK_BYTES = 64 * 1024;
+/**
+ * Ms past the advertised `Keep-Alive: timeout=` an idle connection is kept, as Node's server keeps
+ * it (its HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER): a client reusing it right up to that time then
+ * meets an answer, not a reset.
+ */
+export const KEEP_ALIVE_GRACE_MS = 1_000;
 
 /** An answer to one batch: its status, its own header lines (each ending in CRLF), its body. */
 export interface LaneAnswer {
@@ -347,7 +353,7 @@ export class LaneConnection {
     this.#write(answer, close, bodyLeft);
     if (!this.#keepAlive && !this.#done) {
       this.#keepAlive = true;
-      this.#socket.setTimeout(this.#host.keepAliveTimeout);
+      this.#socket.setTimeout(this.#host.keepAliveTimeout + KEEP_ALIVE_GRACE_MS);
     }
   }
 
@@ -466,9 +472,13 @@ export class LaneConnection {
   }
 
   readonly #onIdle = (): void => {
-    // Node's keep-alive timeout, or a lingering close's: a connection with nothing under way is
-    // closed; a request under way has its own deadline, and a held answer the send timeout.
-    if (this.idle) this.#socket.destroy();
+    // Node's keep-alive timeout, or a lingering close's: a connection with no body under way is
+    // closed, also one whose next head has stalled (Node's server keeps the keep-alive timeout
+    // until a head is whole, and closes it silently); a body under way has its own deadline, and a
+    // held answer the send timeout.
+    if (this.#releaseHeld === undefined && (this.#done || this.#head === undefined)) {
+      this.#socket.destroy();
+    }
   };
 
   readonly #onEnd = (): void => {
