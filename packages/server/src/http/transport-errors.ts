@@ -48,8 +48,22 @@ function statusOf(code: unknown): number {
  * parsed (incomplete while its body is still arriving).
  */
 interface HttpSocket extends Duplex {
-  _httpMessage?: { _headerSent?: boolean; req?: unknown } | null;
+  _httpMessage?: {
+    _headerSent?: boolean;
+    req?: unknown;
+    once(event: 'finish', listener: () => void): unknown;
+  } | null;
   parser?: { incoming?: { complete: boolean } | null } | null;
+}
+
+/**
+ * Calls `then` once the socket has no answer under way or queued: Node's server hands the socket
+ * to the next queued answer when one finishes, before a 'finish' listener added here runs.
+ */
+function whenAnswered(socket: HttpSocket, then: () => void): void {
+  const message = socket._httpMessage;
+  if (message === null || message === undefined) then();
+  else message.once('finish', () => whenAnswered(socket, then));
 }
 
 /**
@@ -61,7 +75,10 @@ interface HttpSocket extends Duplex {
 export function clientErrorResponder(
   node: NodeState,
 ): (error: Error & { code?: string }, socket: Duplex, counted?: boolean) => void {
+  /** Sockets whose refusal waits for the answers before it (Node reports each later read too). */
+  const waiting = new WeakSet<HttpSocket>();
   return function onClientError(error, socket: HttpSocket, counted = false) {
+    if (waiting.has(socket)) return;
     // Reset, or ended mid-request (HPE_INVALID_EOF_STATE): nobody is left to read an answer, and a
     // request already under way is counted by its own handler.
     if (error.code === 'ECONNRESET' || error.code === 'HPE_INVALID_EOF_STATE') {
@@ -96,26 +113,39 @@ export function clientErrorResponder(
     if (!appSawIt && !counted) node.metrics.recordError(status);
     node.logger.debug('request_refused', `${status} (unparsable request): ${error.message}`);
     const message = socket._httpMessage;
-    const answerable = appSawIt
-      ? message?.req === incoming && message._headerSent !== true
-      : message?._headerSent !== true;
-    // Node's own guard too: bytes written while another response on this socket is under way (a
-    // bad pipelined request behind a streaming one) would land in the middle of it.
-    if (!answerable || !socket.writable) {
+    const refuse = (): void => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body: ErrorBody = {
+        error: { code: status === 431 ? 'too_large' : 'bad_request', message: error.message },
+      };
+      const text = JSON.stringify(body);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
+          'content-type: application/json\r\n' +
+          `content-length: ${Buffer.byteLength(text)}\r\n` +
+          'connection: close\r\n\r\n' +
+          text,
+        () => socket.destroy(),
+      );
+    };
+    if (!appSawIt && message) {
+      // The answer under way, or waiting its turn, is an earlier pipelined request's: a 400 written
+      // now would be read as that request's answer (a PUT that was stored answered "Duplicate
+      // Content-Length"), or land inside it. Node parses nothing past the bad bytes, so the 400
+      // goes out once the answers before it have, as the batch lane sends it.
+      waiting.add(socket);
+      whenAnswered(socket, refuse);
+      return;
+    }
+    // A request whose body was arriving: its own answer, unless the app has answered it or the
+    // response under way is an earlier request's (bytes written now would land in front of it).
+    if (appSawIt && (message?.req !== incoming || message._headerSent === true)) {
       socket.destroy();
       return;
     }
-    const body: ErrorBody = {
-      error: { code: status === 431 ? 'too_large' : 'bad_request', message: error.message },
-    };
-    const text = JSON.stringify(body);
-    socket.end(
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
-        'content-type: application/json\r\n' +
-        `content-length: ${Buffer.byteLength(text)}\r\n` +
-        'connection: close\r\n\r\n' +
-        text,
-      () => socket.destroy(),
-    );
+    refuse();
   };
 }
