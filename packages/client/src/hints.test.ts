@@ -37,7 +37,13 @@ describe('planHints: who needs a hint for a write and who keeps it', () => {
 describe('handOff', () => {
   /** A node stub: its background lane (where hints go) answers as given; `up` as given. */
   const node = (url: string, answer: () => Promise<BatchResult>, up = true): NodeClient =>
-    ({ url, up, runInBackground: vi.fn(answer) }) as unknown as NodeClient;
+    ({
+      url,
+      up,
+      health: { up },
+      runInBackground: vi.fn(answer),
+      holdOutUntil: vi.fn(),
+    }) as unknown as NodeClient;
 
   function clusterStub(fence: () => Promise<void>) {
     return {
@@ -45,6 +51,9 @@ describe('handOff', () => {
       fenceOnReturn: new Set<NodeClient>(),
       isMember: () => true,
       transport: { post: vi.fn(fence) },
+      probeInterval: 1,
+      closing: false,
+      waitUnlessClosing: () => new Promise<void>((resolve) => setImmediate(resolve)),
     };
   }
 
@@ -97,9 +106,33 @@ describe('handOff', () => {
   it('a fence that fails stays pending for the next time the node is seen up', async () => {
     const refusing = node('http://b', () => Promise.reject(new Error('down')));
     const missed = node('http://a', () => Promise.reject(new Error('unused')), true);
+    const health = missed.health as { up: boolean };
     const cluster = clusterStub(() => Promise.reject(new Error('ECONNREFUSED')));
+    // Marked down by the failure detector after the first failure: no more tries here.
+    cluster.transport.post.mockImplementation(() => {
+      health.up = false;
+      return Promise.reject(new Error('ECONNREFUSED'));
+    });
     await handOff(cluster as unknown as Cluster, 'k', missed, [refusing], [missed, refusing]);
+    expect(cluster.transport.post).toHaveBeenCalledTimes(1);
     expect(cluster.fenceOnReturn.has(missed)).toBe(true);
     expect(cluster.counters.fencesSent).toBe(0);
+  });
+
+  it("a dropped hint's fence that fails on a node still up holds it out and is sent again until answered", async () => {
+    // The fence timed out (a partition this client has yet to mark down, a node too busy to
+    // answer): routed unfenced, the node would serve the write it missed as current, and nothing
+    // would fence it before the failure detector saw it down and up again — which may be never.
+    const refusing = node('http://b', () => Promise.reject(new Error('down')));
+    const missed = node('http://a', () => Promise.reject(new Error('unused')), true);
+    let failures = 2;
+    const cluster = clusterStub(() =>
+      failures-- > 0 ? Promise.reject(new Error('timed out')) : Promise.resolve(),
+    );
+    await handOff(cluster as unknown as Cluster, 'k', missed, [refusing], [missed, refusing]);
+    expect(missed.holdOutUntil).toHaveBeenCalledTimes(1);
+    expect(cluster.transport.post).toHaveBeenCalledTimes(3);
+    expect(cluster.fenceOnReturn.has(missed)).toBe(false);
+    expect(cluster.counters.fencesSent).toBe(1);
   });
 });

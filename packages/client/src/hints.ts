@@ -63,7 +63,14 @@ export async function handOff(
   // Removed from the cluster while the hint was offered: no longer a replica, owed no fence.
   if (!cluster.isMember(missed)) return;
   cluster.fenceOnReturn.add(missed);
-  if (missed.up) await fenceIfPending(cluster, missed);
+  if (!missed.up) return;
+  // Held out until the fence is answered, and fenced again while it is not: released after one
+  // failure (a timeout in a partition this client has yet to mark down, a node too busy to answer),
+  // the node would stay routed unfenced — serving what it missed as current, counting on it — until
+  // the failure detector next saw it down and up again, which a node that stays up never is.
+  const fenced = fenceUntilAnswered(cluster, missed);
+  missed.holdOutUntil(fenced.then(() => undefined));
+  await fenced;
 }
 
 /**
@@ -104,6 +111,23 @@ export function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<bool
   const fence = sendFence(cluster, node).finally(() => fencing.delete(node));
   fencing.set(node, fence);
   return fence;
+}
+
+/**
+ * Fences a node that owes a fence, again every `probeInterval` while the fence is not answered (a
+ * timeout, a lost connection: a partition that flaps, a node too busy to answer) and the failure
+ * detector still has it up. Released after one failure, the node would be routed unfenced —
+ * serving what it missed as current, and counting on it — and nothing would fence it before it was
+ * next seen down and up again. Resolves to whether this call sent the fence; once the node is
+ * marked down, left the ring or the client closes, to false (its next return fences).
+ */
+export async function fenceUntilAnswered(cluster: Cluster, node: NodeClient): Promise<boolean> {
+  for (;;) {
+    if (await fenceIfPending(cluster, node)) return true;
+    const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
+    if (!owed || !node.health.up || cluster.closing) return false;
+    await cluster.waitUnlessClosing(cluster.probeInterval);
+  }
 }
 
 /** Fences on the wire, per node. */

@@ -1,7 +1,7 @@
 // What the client does when a node comes back: seen up again by the failure detector, or taken
 // (back) into its ring.
 import type { Cluster } from './cluster.js';
-import { fenceIfPending } from './hints.js';
+import { fenceIfPending, fenceUntilAnswered } from './hints.js';
 import type { NodeClient } from './node-client.js';
 import { restoreReturned } from './restore.js';
 
@@ -25,23 +25,6 @@ export function nodeReturned(cluster: Cluster, node: NodeClient): void {
     // fence and claims as usual (its restore would run beside the first, at half its pace each).
     fenced.then((sent) => restoreReturned(cluster, node, sent ? 'restore anyway' : 'skip')),
   );
-}
-
-/**
- * Fences a returned node that owes a fence, again every `probeInterval` while the fence is not
- * answered (a timeout, a lost connection: a partition that flaps, a node too busy to answer) and
- * the failure detector still has it up. Released after one failure, the node would be routed
- * unfenced — serving what it missed as current, and counting on it — and nothing would fence it
- * before it was next seen down and up again. Resolves to whether this return sent the fence; once
- * the node is marked down, left the ring or the client closes, to false (its next return fences).
- */
-async function fenceUntilAnswered(cluster: Cluster, node: NodeClient): Promise<boolean> {
-  for (;;) {
-    if (await fenceIfPending(cluster, node)) return true;
-    const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
-    if (!owed || !node.health.up || cluster.closing) return false;
-    await cluster.waitUnlessClosing(cluster.probeInterval);
-  }
 }
 
 /**
