@@ -214,3 +214,36 @@ it('a node whose fence on return fails stays held out, and is fenced again until
   expect(released).toBe(true);
   expect(again.fenceOnReturn.has(node)).toBe(true);
 });
+
+it('a joined node whose fence fails while it is seen up is held out and fenced again until it answers', async () => {
+  const { cluster, fenceOnReturn, posts } = clusterStub();
+  Object.assign(cluster, { probeInterval: 1, waitUnlessClosing: turn });
+  let held: Promise<void> | undefined;
+  const node = {
+    url: 'http://a',
+    up: true,
+    health: { up: true },
+    settled: () => Promise.resolve(),
+    holdOutUntil: (work: Promise<void>) => {
+      held = work;
+    },
+  } as unknown as NodeClient;
+  // The fence times out twice (a node too busy to answer): the failure detector still has it up.
+  let failures = 2;
+  cluster.transport.post = vi.fn(async (url: string, path: string) => {
+    posts.push(path);
+    if (path !== '/v1/fence') throw new NodeRequestError(url, 'already claimed', { status: 409 });
+    if (failures-- > 0) throw new Error('timed out');
+    return new Headers();
+  }) as unknown as Cluster['transport']['post'];
+  nodeJoined(cluster, node);
+  for (let i = 0; i < 10; i++) await turn();
+  // Routed after the first failure, it would serve unfenced what another client's restore vouched
+  // for and this client overwrote elsewhere, until it was next seen down and up.
+  expect(posts.filter((path) => path === '/v1/fence')).toHaveLength(3);
+  expect(fenceOnReturn.has(node)).toBe(false);
+  expect(held).toBeDefined();
+  let settled = false;
+  await held?.then(() => (settled = true));
+  expect(settled).toBe(true);
+});

@@ -83,7 +83,22 @@ export function nodeJoined(cluster: Cluster, node: NodeClient): void {
     // A turn first: operations queued in this tick leave in it.
     new Promise((resolve) => setImmediate(resolve))
       .then(() => Promise.all(others.map((other) => other.settled())))
-      .then(() => fenceIfPending(cluster, node))
+      .then(() => fenceJoined(cluster, node))
       .then(() => restoreReturned(cluster, node, 'restore anyway')),
   );
+}
+
+/**
+ * The join's fence, and while it goes unanswered (a timeout: a node too busy, a partition that
+ * flaps) and the node is still seen up, the node held out and fenced again until it answers: left
+ * routed unfenced, it would serve as current the copies another client's restore vouched for and
+ * this client overwrote elsewhere, until it was next seen down and up — which may be never.
+ */
+async function fenceJoined(cluster: Cluster, node: NodeClient): Promise<void> {
+  if (await fenceIfPending(cluster, node)) return;
+  const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
+  if (!owed || !node.health.up || cluster.closing) return;
+  const fenced = fenceUntilAnswered(cluster, node).then(() => undefined);
+  node.holdOutUntil(fenced);
+  await fenced;
 }
