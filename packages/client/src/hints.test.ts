@@ -46,7 +46,11 @@ describe('handOff', () => {
     }) as unknown as NodeClient;
 
   function clusterStub(fence: () => Promise<void>) {
+    const tracked: Promise<unknown>[] = [];
     return {
+      /** The background work handed to `track`: a test awaits it before looking at the fences. */
+      tracked,
+      track: (work: Promise<unknown>) => void tracked.push(work),
       counters: new ReplicationCounters(),
       fenceOnReturn: new Set<NodeClient>(),
       isMember: () => true,
@@ -114,6 +118,7 @@ describe('handOff', () => {
       return Promise.reject(new Error('ECONNREFUSED'));
     });
     await handOff(cluster as unknown as Cluster, 'k', missed, [refusing], [missed, refusing]);
+    await Promise.all(cluster.tracked);
     expect(cluster.transport.post).toHaveBeenCalledTimes(1);
     expect(cluster.fenceOnReturn.has(missed)).toBe(true);
     expect(cluster.counters.fencesSent).toBe(0);
@@ -130,6 +135,9 @@ describe('handOff', () => {
       failures-- > 0 ? Promise.reject(new Error('timed out')) : Promise.resolve(),
     );
     await handOff(cluster as unknown as Cluster, 'k', missed, [refusing], [missed, refusing]);
+    // The write waits for the first fence only; the retries run in the background.
+    expect(cluster.transport.post).toHaveBeenCalledTimes(1);
+    await Promise.all(cluster.tracked);
     expect(missed.holdOutUntil).toHaveBeenCalledTimes(1);
     expect(cluster.transport.post).toHaveBeenCalledTimes(3);
     expect(cluster.fenceOnReturn.has(missed)).toBe(false);

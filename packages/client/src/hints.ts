@@ -68,9 +68,13 @@ export async function handOff(
   // failure (a timeout in a partition this client has yet to mark down, a node too busy to answer),
   // the node would stay routed unfenced — serving what it missed as current, counting on it — until
   // the failure detector next saw it down and up again, which a node that stays up never is.
-  const fenced = fenceUntilAnswered(cluster, missed);
+  // The write that missed it waits for the first fence only, as before; the retries run in the
+  // background (tracked for close()), the node held out meanwhile.
+  const first = fenceIfPending(cluster, missed);
+  const fenced = fenceUntilAnswered(cluster, missed, first);
   missed.holdOutUntil(fenced.then(() => undefined));
-  await fenced;
+  cluster.track(fenced);
+  await first;
 }
 
 /**
@@ -119,14 +123,21 @@ export function fenceIfPending(cluster: Cluster, node: NodeClient): Promise<bool
  * detector still has it up. Released after one failure, the node would be routed unfenced —
  * serving what it missed as current, and counting on it — and nothing would fence it before it was
  * next seen down and up again. Resolves to whether this call sent the fence; once the node is
- * marked down, left the ring or the client closes, to false (its next return fences).
+ * marked down, left the ring or the client closes, to false (its next return fences). `first`: a
+ * fence already sent, which the retries follow.
  */
-export async function fenceUntilAnswered(cluster: Cluster, node: NodeClient): Promise<boolean> {
+export async function fenceUntilAnswered(
+  cluster: Cluster,
+  node: NodeClient,
+  first: Promise<boolean> = fenceIfPending(cluster, node),
+): Promise<boolean> {
+  let fence = first;
   for (;;) {
-    if (await fenceIfPending(cluster, node)) return true;
+    if (await fence) return true;
     const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
     if (!owed || !node.health.up || cluster.closing) return false;
     await cluster.waitUnlessClosing(cluster.probeInterval);
+    fence = fenceIfPending(cluster, node);
   }
 }
 
