@@ -270,6 +270,8 @@ export async function getAndTouchEverywhere(
  * operation, so it stays below whatever the operation stored (a node stamps an incr or touch at
  * least at its op's stamp): were the key to move back, the tombstone would not hide that value.
  * `warmFirst` backfills before the first run instead, so that it runs on the newest copy.
+ * `stampedAt`: the operation is stamped at that (a read-through's add, as of its load's start),
+ * older than a stamp taken now; the tombstone goes just below it.
  */
 async function inWindow<T>(
   cluster: Cluster,
@@ -279,8 +281,9 @@ async function inWindow<T>(
   run: () => Promise<T>,
   found: (result: T) => boolean,
   warmFirst = false,
+  stampedAt?: number,
 ): Promise<T> {
-  const before = cluster.clock.tick();
+  const before = stampedAt === undefined ? cluster.clock.tick() : stampedAt - 1;
   const warmed = warmFirst && (await warmKey(cluster, key, queued, trace));
   let result = await run();
   if (!found(result) && !warmed && (await warmKey(cluster, key, queued, trace))) {
@@ -517,7 +520,11 @@ export async function storeIfPrimaryAgrees(
   const seen = deletedAt > 0 ? { ...known, buriedAt: deletedAt } : known;
   const decide = (): Promise<boolean> =>
     decideOnPrimary(cluster, key, value, ttl, condition, queued, trace, seen);
-  return inWindow(cluster, key, queued, trace, decide, () => true);
+  // A read-through's add is stamped as of its load's start: buried above that, the previous
+  // owners would hold a tombstone newer than the loaded value, and the next read of the key
+  // (newestOfPrevious) would take it for a delete and bury the value on its new owners.
+  const since = condition === 'add' ? known.since : undefined;
+  return inWindow(cluster, key, queued, trace, decide, () => true, false, since);
 }
 
 async function decideOnPrimary(
