@@ -127,8 +127,8 @@ export async function fallbackRead(
  * newer — a write or a delete by a client still on the ring before the change (DNS discovery
  * reaches clients up to an interval apart; such a client writes only there), or a copy written
  * there after an earlier change moved the key away (a key moving back). The newest wins: a newer
- * copy is served and copied to the owner that answered; a newer tombstone makes the read a miss
- * and follows the copy there. Either counts as a stale read prevented. A tombstone of a write of
+ * copy is served and copied to the key's owners; a newer tombstone makes the read a miss and
+ * follows there. Either counts as a stale read prevented. A tombstone of a write of
  * this key still in flight (its invalidation lands first) makes a concurrent read a miss: safe.
  * A hit that came from a previous owner already (a fallback) is returned as it is.
  */
@@ -151,15 +151,29 @@ export async function newestOfPrevious(
     cluster.counters.staleReadsPrevented++;
     const newer = found.hit;
     const served = touch === undefined ? newer : { ...newer, ttl: touch === 0 ? null : touch };
-    cluster.track(backfill(cluster, key, served, [hit.node], queued));
+    cluster.track(backfill(cluster, key, served, ownersNow(cluster, key, hit.node), queued));
     return served;
   }
   if (found.deletedAt > hit.stamp) {
     cluster.counters.staleReadsPrevented++;
-    buryOn(cluster, key, hit.node, found.deletedAt, queued);
+    for (const node of ownersNow(cluster, key, hit.node)) {
+      buryOn(cluster, key, node, found.deletedAt, queued);
+    }
     return undefined;
   }
   return hit;
+}
+
+/**
+ * Where what `newestOfPrevious` found goes: every live owner of the key, not only the one that
+ * answered (`answered`, first) — with `replicas` ≥ 2 the others may hold the same older copy (both
+ * owners new, or a read repair of it under way), and would serve it on a failover once the window
+ * has closed. Newest wins on each, so a write made there meanwhile stays.
+ */
+function ownersNow(cluster: Cluster, key: string, answered: NodeClient): NodeClient[] {
+  const owners = [answered];
+  for (const node of cluster.preference(key)) if (node !== answered) owners.push(node);
+  return owners;
 }
 
 /**
