@@ -23,6 +23,17 @@ const SCHEMES: Readonly<Record<string, Pick<DiscoveryTarget, 'records' | 'protoc
 
 export const DISCOVERY_SCHEMES = 'dns+srv://, dns+srvs://, dns://host:port or dnss://host:port';
 
+/** A URL's user and password: from after its scheme (and slashes) to the last `@` of its authority. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:[\\/]*)[^\\/?#]*@/i;
+
+/**
+ * `value` with the user and password of the URL it holds replaced by `***`, for an error message:
+ * one refusing credentials in a URL must not carry them into the logs that show it.
+ */
+export function withoutCredentials(value: string): string {
+  return value.replace(USERINFO, '$1***@');
+}
+
 /** A DNS name as a resolver takes it: dot-separated labels of 1–63 characters, 253 in all. */
 const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
 
@@ -31,7 +42,7 @@ const LABEL = /^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$/i;
  * that is not one of the four forms (a bare http URL included: a fixed list is an array).
  */
 export function parseDiscoveryUrl(value: string): DiscoveryTarget {
-  const shown = JSON.stringify(value);
+  const shown = JSON.stringify(withoutCredentials(value));
   const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(value)?.[0].toLowerCase();
   const kind = scheme === undefined ? undefined : SCHEMES[scheme];
   if (kind === undefined) {

@@ -332,6 +332,25 @@ describe('resolveOptions', () => {
     expect(() => resolveOptions(nodes, options as never)).toThrow(type);
     expect(() => resolveOptions(nodes, options as never)).toThrow(message);
   });
+
+  it.each([
+    ['a node URL', ['http://admin:hunter2@a:1']],
+    ['a { url }', [{ url: 'https://admin:hunter2@a:1' }]],
+    ['a URL that does not parse', ['http://admin:hunter2@a:99999']],
+    ['a discovery URL', 'dns://admin:hunter2@cache.test:1'],
+    ['a special scheme without slashes', ['http:admin:hunter2@a:1']],
+  ])('refuses credentials in %s without quoting the password', (_name, nodes) => {
+    // An error message ends up in logs: it must not carry the secret it refuses.
+    let message = '';
+    try {
+      resolveOptions(nodes as never);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/nodes/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('admin');
+  });
 });
 
 describe('requiredAcks', () => {

@@ -2,7 +2,7 @@ import { DEFAULT_VNODES, MAX_POINTS_PER_NODE } from '@dcache/ring';
 import { isIP } from 'node:net';
 import { convergenceMs } from './discovery.js';
 import type { ResolvedDiscovery } from './discovery.js';
-import { parseDiscoveryUrl } from './discovery-url.js';
+import { parseDiscoveryUrl, withoutCredentials } from './discovery-url.js';
 import type { ClientHooks } from './hooks.js';
 import type { ResolvedTransition } from './transition.js';
 import { tlsOption } from './tls-options.js';
@@ -240,18 +240,19 @@ export function normaliseNode(node: unknown, name: string): string {
   if (typeof node !== 'string') {
     throw new TypeError(`${name} must be a URL string, got ${typeof node}`);
   }
+  const shown = JSON.stringify(withoutCredentials(node));
   let url: URL;
   try {
     url = new URL(node);
   } catch {
-    throw new TypeError(`${name} is not a valid URL: ${JSON.stringify(node)}`);
+    throw new TypeError(`${name} is not a valid URL: ${shown}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TypeError(`${name} must be an http: or https: URL, got ${JSON.stringify(node)}`);
+    throw new TypeError(`${name} must be an http: or https: URL, got ${shown}`);
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new TypeError(
-      `${name} must be a base URL without query, fragment or credentials: ${JSON.stringify(node)}`,
+      `${name} must be a base URL without query, fragment or credentials: ${shown}`,
     );
   }
   // One spelling per node, so "http://a:1" and "http://a:1/" land on the same ring points.

@@ -108,6 +108,18 @@ describe('dcache-server CLI (a real process)', () => {
     expect(stderr).toContain('--help');
   });
 
+  it.each([
+    [['--peers', 'http://admin:hunter2@10.0.0.2:8001/x']],
+    [['--peers', 'http://10.0.0.1:8001,https://admin:hunter2@10.0.0.2:99999']],
+  ])('refuses --peers %j without printing the password it holds', (args) => {
+    // What the CLI prints goes to logs (journald, a container's): not the secret it refuses.
+    const { code, stderr } = runOnce(args);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--peers');
+    expect(stderr).not.toContain('hunter2');
+    expect(stderr).not.toContain('admin');
+  });
+
   it('prints one listening line, serves, and exits 0 on SIGTERM', async () => {
     const { child, line, url } = await startCli([
       '--port',

@@ -91,6 +91,9 @@ function ms(
  */
 const MAX_PEER_HOST_CHARS = 253;
 
+/** A URL's user and password: from after its scheme (and slashes) to the last `@` of its authority. */
+const USERINFO = /^([a-z][a-z0-9+.-]*:[\\/]*)[^\\/?#]*@/i;
+
 /** `http(s)://host:port` with no path, as its origin; a TypeError naming `name` otherwise. */
 export function peerOrigin(name: string, value: unknown): string {
   let url: URL | undefined;
@@ -109,10 +112,12 @@ export function peerOrigin(name: string, value: unknown): string {
     url.password !== '' ||
     url.hostname.replace(/\.$/, '').length > MAX_PEER_HOST_CHARS
   ) {
-    // Quoted in part: the value may be as long as a whole batch.
-    const shown = String(JSON.stringify(value)).slice(0, 300);
+    // Quoted in part: the value may be as long as a whole batch. Its user and password are not:
+    // the CLI prints this message, and a password must not reach the logs that keep it.
+    const quoted = typeof value === 'string' ? value.replace(USERINFO, '$1***@') : value;
+    const shown = String(JSON.stringify(quoted)).slice(0, 300);
     throw new TypeError(
-      `${name} must be an http(s)://host:port URL without a path (a host name of at most ${MAX_PEER_HOST_CHARS} characters), got ${shown}`,
+      `${name} must be an http(s)://host:port URL without a path or credentials (a host name of at most ${MAX_PEER_HOST_CHARS} characters), got ${shown}`,
     );
   }
   return url.origin;
