@@ -137,3 +137,34 @@ describe('HintReplayer: a copy the target refuses', () => {
     expect(hints.stats.hintsPending).toBe(1);
   });
 });
+
+describe('HintReplayer: a target that answers without end', () => {
+  it('reads no more of a batch answer than one can hold, and keeps the hint', async () => {
+    const { replicas, hints, replayer } = standIn();
+    replicas.copy('k', { bytes: bytes('v'), flags: 0 }, 0, S);
+    hints.add(A, 'k', false);
+    // Any origin can be a hint target (no --peers): what it sends back must not be held whole.
+    // The answer to one op is a few bytes; this one streams 64 MiB until it is cancelled.
+    const chunk = new Uint8Array(1 << 20);
+    let pulled = 0;
+    let cancelled = false;
+    vi.stubGlobal('fetch', async (url: string) => {
+      if (new URL(url).pathname === '/healthz') return new Response('ok', { status: 200 });
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (pulled >= 64 << 20) return controller.close();
+          pulled += chunk.length;
+          controller.enqueue(chunk);
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    await replayer.tick();
+    expect(pulled).toBeLessThan(4 << 20);
+    expect(cancelled).toBe(true);
+    expect(hints.stats.hintsPending).toBe(1); // not delivered: retried next round
+  });
+});

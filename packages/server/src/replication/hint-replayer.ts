@@ -64,6 +64,34 @@ function answered(what: string, status: unknown): Error {
     : new Error(message);
 }
 
+/**
+ * Most bytes of a batch answer read, per op the batch carried and in all: an op's answer is
+ * `[204, stamp]`, or a refusal with a message of a few hundred bytes. A target (any origin a
+ * client names, without --peers) sending more is not held: 64 targets each streaming an answer
+ * for the request's 2 s would take gigabytes of memory.
+ */
+const ANSWER_BYTES_PER_OP = 1024;
+const ANSWER_BASE_BYTES = 64 * 1024;
+
+/** The body of `res`; rejects, leaving the rest unread, once it passes `limit` bytes. */
+async function boundedBody(res: Response, limit: number): Promise<Uint8Array> {
+  const reader = res.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return Buffer.concat(chunks, size);
+    size += value.byteLength;
+    if (size > limit) {
+      // Cancelling closes the connection: nothing more of the answer arrives.
+      reader.cancel().catch(() => {});
+      throw new ReplayRefused(`batch answered more than ${limit} bytes`);
+    }
+    chunks.push(value);
+  }
+}
+
 /** A certificate the TLS handshake refused (Node's codes for an untrusted chain or a bad name). */
 const CERTIFICATE_ERROR = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/;
 
@@ -178,7 +206,8 @@ export class HintReplayer {
       }
       const res = await this.#request(target, '/v1/batch', 'POST', batchCodec.pack(ops));
       if (res.status !== 200) throw answered('batch', res.status);
-      const results = batchCodec.unpack(new Uint8Array(await res.arrayBuffer())) as unknown[][];
+      const answer = await boundedBody(res, ANSWER_BASE_BYTES + ops.length * ANSWER_BYTES_PER_OP);
+      const results = batchCodec.unpack(answer) as unknown[][];
       const clock = Number(res.headers.get('dcache-clock'));
       if (clock > 0) this.#options.replicas.clock.observe(clock);
       // A copy the target refuses stays hinted (retried next round, or aged into a fence), but
