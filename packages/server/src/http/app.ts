@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from './error-handler.js';
 import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from '../observability/logger.js';
 import { RequestMetrics } from '../observability/metrics.js';
+import { refuseBrowserChanges } from './middleware/browser-guard.js';
 import { bearerAuth, bearerChecker } from './middleware/auth.js';
 import { NodeSnapshot } from '../snapshot/node-snapshot.js';
 import type { ResolvedOptions, ServerOptions } from '../options.js';
@@ -102,7 +103,8 @@ export function buildApp(
   runBatch: RunBatch = batchRunner(node),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  // Installed only with a token: without one, routes keep hono's single-handler fast path.
+  // First, token or not: a node without one would otherwise act on any web page's POST.
+  app.use('*', refuseBrowserChanges());
   if (options.token !== undefined) app.use('*', bearerAuth(node.authorized, ['/healthz']));
   app.route('/v1', listingRoutes(node));
   app.route('/v1/keys', keyRoutes(node));

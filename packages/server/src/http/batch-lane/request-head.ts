@@ -134,8 +134,17 @@ const READ_ONCE = new Set([
   'dcache-ring-nodes',
   'x-request-id',
 ]);
-/** Fields that change how a request is framed or answered: Node's server handles them. */
-const NOT_THE_LANES = new Set(['transfer-encoding', 'expect', 'upgrade']);
+/**
+ * Fields that change how a request is framed or answered: Node's server handles them. `origin`
+ * and `sec-fetch-site` mark a web browser's request, which the app refuses (browser-guard.ts).
+ */
+const NOT_THE_LANES = new Set([
+  'transfer-encoding',
+  'expect',
+  'upgrade',
+  'origin',
+  'sec-fetch-site',
+]);
 
 function headerFields(text: string, size: number): BatchHead | typeof OTHER {
   const lines = text.split('\r\n');

@@ -59,6 +59,8 @@ export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFa
     const length = Number(declared);
     if (!Number.isSafeInteger(length) || length < 0 || length > options.maxBatchBytes) return false;
     if (!isMsgpackType(headers['content-type']) || !authorized(headers.authorization)) return false;
+    // A web browser's request: the app's to refuse (browser-guard.ts).
+    if (headers.origin !== undefined || headers['sec-fetch-site'] !== undefined) return false;
 
     const ringNodes = headers[RING_NODES_HEADER];
     node.replicas.noteRingNodes(typeof ringNodes === 'string' ? ringNodes : undefined);
