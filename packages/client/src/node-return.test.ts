@@ -164,6 +164,17 @@ it('a return that fences the node restores it even if its start was restored: th
   expect(twice.listed).toEqual(['http://b']);
 });
 
+/** The transport: its first `failures` fences time out, the rest answer; each path in `posts`. */
+function failFences(cluster: Cluster, posts: string[], failures: number): void {
+  let left = failures;
+  cluster.transport.post = vi.fn(async (url: string, path: string) => {
+    posts.push(path);
+    if (path !== '/v1/fence') throw new NodeRequestError(url, 'already claimed', { status: 409 });
+    if (left-- > 0) throw new Error('timed out');
+    return new Headers();
+  }) as unknown as Cluster['transport']['post'];
+}
+
 it('a node whose fence on return fails stays held out, and is fenced again until it answers', async () => {
   const { cluster, fenceOnReturn, posts } = clusterStub();
   let held: Promise<void> | undefined;
@@ -178,13 +189,7 @@ it('a node whose fence on return fails stays held out, and is fenced again until
   } as unknown as NodeClient;
   Object.assign(cluster, { probeInterval: 1, waitUnlessClosing: turn });
   // The fence is lost twice (a partition flapping, a node too busy to answer in `timeout`).
-  let failures = 2;
-  cluster.transport.post = vi.fn(async (url: string, path: string) => {
-    posts.push(path);
-    if (path !== '/v1/fence') throw new NodeRequestError(url, 'already claimed', { status: 409 });
-    if (failures-- > 0) throw new Error('timed out');
-    return new Headers();
-  }) as unknown as Cluster['transport']['post'];
+  failFences(cluster, posts, 2);
   let settled = false;
   fenceOnReturn.add(node);
   nodeReturned(cluster, node);
@@ -229,13 +234,7 @@ it('a joined node whose fence fails while it is seen up is held out and fenced a
     },
   } as unknown as NodeClient;
   // The fence times out twice (a node too busy to answer): the failure detector still has it up.
-  let failures = 2;
-  cluster.transport.post = vi.fn(async (url: string, path: string) => {
-    posts.push(path);
-    if (path !== '/v1/fence') throw new NodeRequestError(url, 'already claimed', { status: 409 });
-    if (failures-- > 0) throw new Error('timed out');
-    return new Headers();
-  }) as unknown as Cluster['transport']['post'];
+  failFences(cluster, posts, 2);
   nodeJoined(cluster, node);
   for (let i = 0; i < 10; i++) await turn();
   // Routed after the first failure, it would serve unfenced what another client's restore vouched
