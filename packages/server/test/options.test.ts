@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatSize, parseSize, resolveOptions } from '../src/index.js';
+import { createApp, formatSize, parseSize, resolveOptions } from '../src/index.js';
 import { parseCli } from '../src/cli-args.js';
 import { isUsageError } from '../src/index.js';
 import { makeSelfSignedPair } from './self-signed.js';
@@ -127,6 +127,15 @@ describe('resolveOptions tls', () => {
     expect(() => resolveOptions({ tls: { cert, key, ...extra } as never })).toThrow(
       new RegExp(`unknown option "tls\\.${field}"`),
     );
+  });
+
+  it('is refused by createApp, whose app a runtime would otherwise serve in plain HTTP', () => {
+    // A bare app does not listen: the runtime serving it (hono's serve(), Bun, Deno) must do the
+    // TLS, and an app taking the pair without a word would leave the node's traffic in the clear.
+    expect(() => createApp({ tls: { cert, key } })).toThrow(
+      /tls needs a CacheServer.*serve the app over HTTPS with its runtime's own TLS/,
+    );
+    expect(() => createApp({ tls: { cert, key }, memcachedTls: true })).toThrow(TypeError);
   });
 });
 

@@ -130,6 +130,13 @@ export function createApp(options: ServerOptions = {}): Hono<AppEnv> {
       'snapshotFile needs a CacheServer: an app alone has no start or shutdown to load or save it at',
     );
   }
+  if (resolved.tls !== undefined) {
+    // An app does not listen: a pair taken silently would leave the runtime serving it in plain
+    // HTTP, the traffic the option was set to protect in the clear.
+    throw new TypeError(
+      "tls needs a CacheServer: an app alone does not listen; serve the app over HTTPS with its runtime's own TLS",
+    );
+  }
   return buildApp(resolved, nodeStore(resolved));
 }
 
