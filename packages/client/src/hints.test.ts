@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Cluster } from './cluster.js';
-import { fenceIfPending, handOff, planHints } from './hints.js';
+import { fenceIfPending, fenceUntilAnswered, handOff, planHints } from './hints.js';
 import type { NodeClient } from './node-client.js';
 import { ReplicationCounters } from './replication-stats.js';
 import type { BatchResult } from './wire.js';
@@ -142,5 +142,33 @@ describe('handOff', () => {
     expect(cluster.transport.post).toHaveBeenCalledTimes(3);
     expect(cluster.fenceOnReturn.has(missed)).toBe(false);
     expect(cluster.counters.fencesSent).toBe(1);
+  });
+});
+
+describe('fenceUntilAnswered', () => {
+  it('sends no fence once close() has begun, though close ends the wait before the next try', async () => {
+    // close() wakes the wait at once so the retry does not hold it up: a fence sent then to a node
+    // that is not answering would hold it up for the client's whole `timeout` (close waits for
+    // tracked work), and would go out after the caller asked the client to stop.
+    let wake: (() => void) | undefined;
+    const node = { url: 'http://a', up: false, health: { up: true } } as unknown as NodeClient;
+    const cluster = {
+      counters: new ReplicationCounters(),
+      fenceOnReturn: new Set<NodeClient>([node]),
+      isMember: () => true,
+      transport: { post: vi.fn(() => Promise.reject(new Error('timed out'))) },
+      probeInterval: 60_000,
+      closing: false,
+      waitUnlessClosing: () => new Promise<void>((resolve) => (wake = resolve)),
+    };
+    const fenced = fenceUntilAnswered(cluster as unknown as Cluster, node);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(cluster.transport.post).toHaveBeenCalledTimes(1);
+    // close() begins: `closing`, then every wait ended.
+    cluster.closing = true;
+    wake?.();
+    await expect(fenced).resolves.toBe(false);
+    expect(cluster.transport.post).toHaveBeenCalledTimes(1);
+    expect(cluster.fenceOnReturn.has(node)).toBe(true);
   });
 });

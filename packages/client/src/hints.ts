@@ -131,14 +131,17 @@ export async function fenceUntilAnswered(
   node: NodeClient,
   first: Promise<boolean> = fenceIfPending(cluster, node),
 ): Promise<boolean> {
-  let fence = first;
-  for (;;) {
-    if (await fence) return true;
-    const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
-    if (!owed || !node.health.up || cluster.closing) return false;
+  if (await first) return true;
+  // Asked before the wait and again after it: close() ends the wait early so as not to be held
+  // up, and a fence sent then would hold it up for the client's whole `timeout` after all.
+  const owed = (): boolean =>
+    cluster.fenceOnReturn.has(node) && cluster.isMember(node) && node.health.up && !cluster.closing;
+  while (owed()) {
     await cluster.waitUnlessClosing(cluster.probeInterval);
-    fence = fenceIfPending(cluster, node);
+    if (!owed()) break;
+    if (await fenceIfPending(cluster, node)) return true;
   }
+  return false;
 }
 
 /** Fences on the wire, per node. */
