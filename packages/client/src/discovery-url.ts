@@ -23,8 +23,15 @@ const SCHEMES: Readonly<Record<string, Pick<DiscoveryTarget, 'records' | 'protoc
 
 export const DISCOVERY_SCHEMES = 'dns+srv://, dns+srvs://, dns://host:port or dnss://host:port';
 
-/** A URL's user and password: from after its scheme (and slashes) to the last `@` of its authority. */
-const USERINFO = /^([a-z][a-z0-9+.-]*:[\\/]*)[^\\/?#]*@/i;
+/**
+ * A URL's user and password: from after its scheme (and slashes) to the last `@` of the value. The
+ * URL parser skips leading spaces and control characters, and tabs and newlines anywhere (a list
+ * split on ", " still parses), so the scheme may have them. And to the value's last `@`, not the
+ * authority's: a password with an unencoded `#`, `?` or `/` ends the authority early, and the URL
+ * then does not parse, its credentials past where a parsed URL's would end.
+ */
+// eslint-disable-next-line no-control-regex -- the C0 characters the URL parser skips, on purpose
+const USERINFO = /^([\x00-\x20]*[a-z][a-z0-9+.\t\n\r-]*:[\\/\t\n\r]*)[\s\S]*@/i;
 
 /**
  * `value` with the user and password of the URL it holds replaced by `***`, for an error message:

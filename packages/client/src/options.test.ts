@@ -339,6 +339,17 @@ describe('resolveOptions', () => {
     ['a URL that does not parse', ['http://admin:hunter2@a:99999']],
     ['a discovery URL', 'dns://admin:hunter2@cache.test:1'],
     ['a special scheme without slashes', ['http:admin:hunter2@a:1']],
+    // The URL parser strips leading spaces and control characters, and tabs and newlines anywhere:
+    // a list split on ", " from an environment variable still parses, credentials and all.
+    ['a URL after a space', ['http://a:1', ' http://admin:hunter2@b:1']],
+    ['a URL after a tab', ['\thttp://admin:hunter2@a:1']],
+    ['a discovery URL after a space', ' dns://admin:hunter2@cache.test:1'],
+    ['a URL with a tab in its scheme', ['ht\ttp://admin:hunter2@a:1']],
+    // Unencoded, a password's # ? or / ends the authority: the URL does not parse, and its
+    // credentials run past where a parsed URL's would end.
+    ['a password with a #', ['http://admin:hunter2#@a:1']],
+    ['a password with a /', ['http://admin:hunter2/x@a:1']],
+    ['a password with a ?', ['https://admin:hunter2?@a:1']],
   ])('refuses credentials in %s without quoting the password', (_name, nodes) => {
     // An error message ends up in logs: it must not carry the secret it refuses.
     let message = '';
