@@ -111,6 +111,8 @@ describe('dcache-server CLI (a real process)', () => {
   it.each([
     [['--peers', 'http://admin:hunter2@10.0.0.2:8001/x']],
     [['--peers', 'http://10.0.0.1:8001,https://admin:hunter2@10.0.0.2:99999']],
+    [['--peers', 'http://10.0.0.1:8001, http://admin:hunter2@10.0.0.2:8001']],
+    [['--peers', 'http://admin:hunter2#x@10.0.0.2:8001']],
   ])('refuses --peers %j without printing the password it holds', (args) => {
     // What the CLI prints goes to logs (journald, a container's): not the secret it refuses.
     const { code, stderr } = runOnce(args);

@@ -91,8 +91,14 @@ function ms(
  */
 const MAX_PEER_HOST_CHARS = 253;
 
-/** A URL's user and password: from after its scheme (and slashes) to the last `@` of its authority. */
-const USERINFO = /^([a-z][a-z0-9+.-]*:[\\/]*)[^\\/?#]*@/i;
+/**
+ * A URL's user and password: from after its scheme (and slashes) to the last `@` of the value. The
+ * URL parser skips leading spaces and control characters, and tabs and newlines anywhere, so the
+ * scheme may have them; and a password with an unencoded `#`, `?` or `/` runs past where its
+ * authority would end (as in the client's discovery-url.ts).
+ */
+// eslint-disable-next-line no-control-regex -- the C0 characters the URL parser skips, on purpose
+const USERINFO = /^([\x00-\x20]*[a-z][a-z0-9+.\t\n\r-]*:[\\/\t\n\r]*)[\s\S]*@/i;
 
 /** `http(s)://host:port` with no path, as its origin; a TypeError naming `name` otherwise. */
 export function peerOrigin(name: string, value: unknown): string {
