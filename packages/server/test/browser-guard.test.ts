@@ -64,6 +64,26 @@ describe('changes sent by a web page', () => {
     expect(await read('count')).toBe('5');
   });
 
+  it('a get-and-touch (GET or HEAD with ?ttl=) from a web page is refused and touches nothing', async () => {
+    // An <img src> of another site's page sends this GET without a preflight: ttl=1 would expire
+    // the key within a second.
+    await put('touched', 'v');
+    for (const method of ['GET', 'HEAD']) {
+      const res = await fetch(`${node.url}/v1/keys/touched?ttl=1`, {
+        method,
+        headers: { 'sec-fetch-site': 'cross-site' },
+      });
+      expect(res.status).toBe(403);
+    }
+    const res = await fetch(`${node.url}/v1/keys/touched`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('dcache-ttl')).toBeNull();
+    // A program's get-and-touch is served.
+    const touched = await fetch(`${node.url}/v1/keys/touched?ttl=60000`);
+    expect(touched.status).toBe(200);
+    expect(touched.headers.get('dcache-ttl')).toBe('60000');
+  });
+
   it('programs (no Origin), a typed-in URL (Sec-Fetch-Site: none) and reads with Origin are served', async () => {
     await put('k', 'v');
     const withOrigin = await fetch(`${node.url}/v1/keys/k`, {
