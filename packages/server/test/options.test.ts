@@ -87,6 +87,17 @@ describe('resolveOptions', () => {
   ])('refuses a bad %s, naming it', (_name, options, pattern) => {
     expect(() => resolveOptions(options as never)).toThrow(pattern);
   });
+
+  it.each([
+    [' http://admin:hunter2@10.0.0.2:8001'],
+    ['\nhttp://admin:hunter2@10.0.0.2:8001/x'],
+    ['ht\ttp://admin:hunter2@10.0.0.2:8001'],
+  ])('refuses peers %j without quoting the password the URL parser found in it', (peer) => {
+    // The URL parser drops leading spaces and controls, and tabs and newlines anywhere: the
+    // value still has a user and password, and the message goes to logs.
+    expect(() => resolveOptions({ peers: [peer] })).toThrow(/peers\[0\]/);
+    expect(() => resolveOptions({ peers: [peer] })).not.toThrow(/hunter2|admin/);
+  });
 });
 
 describe('resolveOptions tls', () => {
