@@ -231,6 +231,18 @@ describe('a request Node cannot parse, pipelined behind requests it can', () => 
     expect(answer).toContain('Duplicate Content-Length');
   });
 
+  it('is answered after them also when its body is what Node cannot parse (a bad chunk)', async () => {
+    const node = await startCliNode();
+    const put = 'PUT /v1/keys/k HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello';
+    const badChunk =
+      'PUT /v1/keys/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n';
+    const answer = await exchange(cliPort(node), put + badChunk);
+    // The PUT ran: its client must get its 204, not a connection closed without a word.
+    expect(await (await fetch(`${node.url}/v1/keys/k`)).text()).toBe('hello');
+    expect(statuses(answer)).toEqual(['204', '400']);
+    expect((await fetch(`${node.url}/v1/keys/c`)).status).toBe(404);
+  });
+
   it('is answered after an earlier answer already under way (headers out), which goes out whole first', async () => {
     const node = await startCliNode();
     const value = 'v'.repeat(900 * 1024);
@@ -306,13 +318,23 @@ describe('clientErrorResponder', () => {
     expect(errors).toEqual({});
   });
 
-  it('writes nothing for a body arriving behind an earlier pipelined request still unanswered', () => {
-    const { written, socket, errors } = setUp({
-      parser: { incoming: { complete: false } },
-      _httpMessage: { _headerSent: false, req: { complete: true } },
+  it("answers a body arriving behind an earlier pipelined request once that one's answer has gone", () => {
+    const incoming = { complete: false };
+    const earlier = Object.assign(new EventEmitter(), {
+      _headerSent: false,
+      req: { complete: true },
     });
+    const { written, socket, errors } = setUp({ parser: { incoming }, _httpMessage: earlier });
+    // Cut now, the earlier request (a PUT already stored) would get no answer at all.
     expect(written).toEqual([]);
-    expect(socket.destroyed).toBe(true);
+    expect(socket.destroyed).toBe(false);
+    // Node's server hands the socket to the next answer, this request's, as the earlier finishes.
+    (socket as unknown as { _httpMessage: unknown })._httpMessage = {
+      _headerSent: false,
+      req: incoming,
+    };
+    earlier.emit('finish');
+    expect(written.join('')).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(errors).toEqual({});
   });
 

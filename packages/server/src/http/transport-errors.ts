@@ -57,13 +57,19 @@ interface HttpSocket extends Duplex {
 }
 
 /**
- * Calls `then` once the socket has no answer under way or queued: Node's server hands the socket
- * to the next queued answer when one finishes, before a 'finish' listener added here runs.
+ * Calls `then` once the socket has no answer under way or queued — or, with `request`, once the
+ * answer under way is that request's: Node's server hands the socket to the next queued answer
+ * when one finishes, before a 'finish' listener added here runs.
  */
-function whenAnswered(socket: HttpSocket, then: () => void): void {
+function whenAnswered(socket: HttpSocket, then: () => void, request?: object): void {
   const message = socket._httpMessage;
-  if (message === null || message === undefined) then();
-  else message.once('finish', () => whenAnswered(socket, then));
+  if (
+    message === null ||
+    message === undefined ||
+    (request !== undefined && message.req === request)
+  )
+    then();
+  else message.once('finish', () => whenAnswered(socket, then, request));
 }
 
 /**
@@ -106,8 +112,8 @@ export function clientErrorResponder(
     // A request whose body was still arriving (a bad chunk size, a timeout mid-body) is the app's:
     // its body reader fails once the socket closes, and it counts the request. Its own answer
     // would then meet a closed socket, so the answer is written here — unless the app has
-    // answered already (a 413 sent while the body drains) or the response under way is another
-    // request's (an earlier pipelined one), which those bytes would land in front of.
+    // answered already (a 413 sent while the body drains); behind an earlier pipelined request's
+    // answer, once that has gone.
     const incoming = socket.parser?.incoming;
     const appSawIt = incoming !== null && incoming !== undefined && !incoming.complete;
     if (!appSawIt && !counted) node.metrics.recordError(status);
@@ -140,12 +146,22 @@ export function clientErrorResponder(
       whenAnswered(socket, refuse);
       return;
     }
-    // A request whose body was arriving: its own answer, unless the app has answered it or the
-    // response under way is an earlier request's (bytes written now would land in front of it).
-    if (appSawIt && (message?.req !== incoming || message._headerSent === true)) {
+    // A request whose body was arriving: its own answer, unless the app has answered it.
+    const refuseUnanswered = (): void => {
+      if (appSawIt && socket._httpMessage?._headerSent === true) socket.destroy();
+      else refuse();
+    };
+    if (appSawIt && message && message.req !== incoming) {
+      // Behind an earlier pipelined request's answer, under way or queued: cut now, that request
+      // (a PUT already stored) would get no answer at all. Its 400 waits its turn, as above.
+      waiting.add(socket);
+      whenAnswered(socket, refuseUnanswered, incoming);
+      return;
+    }
+    if (appSawIt && !message) {
       socket.destroy();
       return;
     }
-    refuse();
+    refuseUnanswered();
   };
 }
