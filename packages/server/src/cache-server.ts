@@ -22,7 +22,7 @@ import type { ResolvedOptions, ServerOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import type { MemcachedAddress, MemcachedListener } from './memcached/index.js';
 import { listenerSharingFlush } from './memcached/listener.js';
-import { exposureWarning } from './memcached/exposure.js';
+import { exposureWarning, httpExposureWarning } from './memcached/exposure.js';
 import type { StoredValue } from './operations/stored-value.js';
 import type { ReplicaStore } from './replication/replica-store.js';
 import { StallDetector } from './replication/stall-detector.js';
@@ -280,6 +280,8 @@ export class CacheServer {
       port: bound.port,
       url: `${tls ? 'https' : 'http'}://${shownHost}:${bound.port}`,
     };
+    const open = httpExposureWarning(address.url, address.host, this.#options.token !== undefined);
+    if (open !== undefined) this.#node.logger.warn('http_no_token', open);
     const { tombstoneGrace, maxHintAge } = this.#options;
     if (tombstoneGrace <= maxHintAge) {
       // A hint may be replayed after the tombstone of a later delete of its key is gone here and

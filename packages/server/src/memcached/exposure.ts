@@ -19,3 +19,16 @@ export function exposureWarning(
   if (authenticated || isLoopback(bound.host)) return undefined;
   return `the memcached port listens on ${bound.host}:${bound.port}, beyond loopback, without authentication: anyone who can reach it reads, writes and flushes the cache (set --memcached-auth-file, or --memcached-host 127.0.0.1)`;
 }
+
+/**
+ * The start-up warning for an HTTP API anyone on the network can use: bound beyond loopback
+ * without a token (the CLI's default has none). undefined when there is nothing to warn about.
+ */
+export function httpExposureWarning(
+  url: string,
+  host: string,
+  hasToken: boolean,
+): string | undefined {
+  if (hasToken || isLoopback(host)) return undefined;
+  return `the HTTP API listens on ${url}, beyond loopback, without a token: anyone who can reach it reads, writes and flushes the cache (set --token, or --host 127.0.0.1)`;
+}

@@ -13,6 +13,7 @@ export type LogEvent =
   | 'tombstone_grace_short'
   | 'memcached_no_auth'
   | 'memcached_exposed'
+  | 'http_no_token'
   | 'request_refused'
   | 'accept_failed'
   | 'tls_client_error'

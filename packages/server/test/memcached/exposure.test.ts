@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { exposureWarning, isLoopback } from '../../src/memcached/exposure.js';
+import { exposureWarning, httpExposureWarning, isLoopback } from '../../src/memcached/exposure.js';
 import { startCliNode, stopCliNodes } from '../cli-node.js';
 
 afterEach(() => stopCliNodes());
@@ -30,6 +30,26 @@ describe('the start-up warning for an exposed memcached port', () => {
   test('none with authentication, none on loopback', () => {
     expect(exposureWarning({ host: '0.0.0.0', port: 11211 }, true)).toBeUndefined();
     expect(exposureWarning({ host: '127.0.0.1', port: 11211 }, false)).toBeUndefined();
+  });
+});
+
+describe('the start-up warning for an HTTP API without a token beyond loopback', () => {
+  test('beyond loopback without a token: says where and what to do', () => {
+    const warning = httpExposureWarning('http://0.0.0.0:8001', '0.0.0.0', false);
+    expect(warning).toMatch(/http:\/\/0\.0\.0\.0:8001, beyond loopback, without a token/);
+    expect(warning).toMatch(/--token/);
+    expect(httpExposureWarning('http://[::]:8001', '::', false)).toMatch(/beyond loopback/);
+  });
+
+  test('none with a token, none on loopback', () => {
+    expect(httpExposureWarning('http://0.0.0.0:8001', '0.0.0.0', true)).toBeUndefined();
+    expect(httpExposureWarning('http://127.0.0.2:8001', '127.0.0.2', false)).toBeUndefined();
+    expect(httpExposureWarning('http://[::1]:8001', '::1', false)).toBeUndefined();
+  });
+
+  test('a CLI node on loopback, with the defaults, says nothing of it', async () => {
+    const node = await startCliNode(['--log-level', 'warn']);
+    expect(node.output()).not.toMatch(/http_no_token|without a token/);
   });
 });
 
