@@ -134,14 +134,22 @@ export async function fenceUntilAnswered(
   if (await first) return true;
   // Asked before the wait and again after it: close() ends the wait early so as not to be held
   // up, and a fence sent then would hold it up for the client's whole `timeout` after all.
-  const owed = (): boolean =>
-    cluster.fenceOnReturn.has(node) && cluster.isMember(node) && node.health.up && !cluster.closing;
-  while (owed()) {
+  while (owesFence(cluster, node)) {
     await cluster.waitUnlessClosing(cluster.probeInterval);
-    if (!owed()) break;
+    if (!owesFence(cluster, node)) break;
     if (await fenceIfPending(cluster, node)) return true;
   }
   return false;
+}
+
+/**
+ * Whether a fence that failed is worth sending again now: the node still owes one, is a member,
+ * is seen up (once marked down, its next return fences it) and the client is not closing.
+ */
+export function owesFence(cluster: Cluster, node: NodeClient): boolean {
+  return (
+    cluster.fenceOnReturn.has(node) && cluster.isMember(node) && node.health.up && !cluster.closing
+  );
 }
 
 /** Fences on the wire, per node. */

@@ -1,7 +1,7 @@
 // What the client does when a node comes back: seen up again by the failure detector, or taken
 // (back) into its ring.
 import type { Cluster } from './cluster.js';
-import { fenceIfPending, fenceUntilAnswered } from './hints.js';
+import { fenceIfPending, fenceUntilAnswered, owesFence } from './hints.js';
 import type { NodeClient } from './node-client.js';
 import { restoreReturned } from './restore.js';
 
@@ -95,10 +95,10 @@ export function nodeJoined(cluster: Cluster, node: NodeClient): void {
  * this client overwrote elsewhere, until it was next seen down and up — which may be never.
  */
 async function fenceJoined(cluster: Cluster, node: NodeClient): Promise<void> {
-  if (await fenceIfPending(cluster, node)) return;
-  const owed = cluster.fenceOnReturn.has(node) && cluster.isMember(node);
-  if (!owed || !node.health.up || cluster.closing) return;
-  const fenced = fenceUntilAnswered(cluster, node).then(() => undefined);
+  const first = fenceIfPending(cluster, node);
+  if ((await first) || !owesFence(cluster, node)) return;
+  // Held out from the first failure on; the retries follow it after `probeInterval`.
+  const fenced = fenceUntilAnswered(cluster, node, first).then(() => undefined);
   node.holdOutUntil(fenced);
   await fenced;
 }
