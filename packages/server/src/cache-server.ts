@@ -274,6 +274,7 @@ export class CacheServer {
     this.#server = server;
     this.#closing = undefined;
     const bound = server.address() as AddressInfo;
+    this.#node.hosts.listeningOn(bound.address);
     const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
     const address: ServerAddress = {
       host: bound.address,

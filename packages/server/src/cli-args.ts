@@ -293,6 +293,12 @@ export const FLAGS: readonly Flag[] = [
     help: 'comma-separated http(s)://host:port: the only nodes hints may be sent to',
     default: 'any',
   },
+  {
+    name: 'allowed-hosts',
+    kind: 'list',
+    target: 'allowedHosts',
+    help: 'comma-separated Host names served besides localhost and IP addresses (.example.com: a domain; *: any); checked always on loopback, else only when set',
+  },
 ];
 
 export function envName(flag: string): string {

@@ -6,6 +6,7 @@ import { MAX_TIMER_MS } from './timer-limit.js';
 import { tlsPair } from './tls-pair.js';
 import { MemcachedCredentials } from './memcached/auth-file.js';
 import { replicationOptions } from './replication/replication-options.js';
+import { allowedHostsOption } from './http/served-hosts.js';
 import type { ReplicationOptions, ReplicationResolved } from './replication/replication-options.js';
 
 export type LogLevel = 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -116,6 +117,14 @@ export interface ServerOptions extends ReplicationOptions {
   requestTimeout?: number;
   /** Milliseconds an idle HTTP keep-alive connection stays open. @default 5000 */
   keepAliveTimeout?: number;
+  /**
+   * `Host` names the HTTP API answers besides IP addresses, `localhost` and `*.localhost`: a name,
+   * `.example.com` for a domain and its subdomains, or `*` for any. Others get 403
+   * `host_refused` (DNS rebinding: a web page re-pointing its own name at the node). A node
+   * listening on loopback always checks; one beyond loopback only when this is set.
+   * @default none
+   */
+  allowedHosts?: readonly string[];
 }
 
 export interface ResolvedOptions extends ReplicationResolved {
@@ -151,6 +160,8 @@ export interface ResolvedOptions extends ReplicationResolved {
   readonly headersTimeout: number;
   readonly requestTimeout: number;
   readonly keepAliveTimeout: number;
+  /** Lower-cased; undefined when not set. */
+  readonly allowedHosts: readonly string[] | undefined;
 }
 
 export const DEFAULTS = {
@@ -245,6 +256,7 @@ const OPTION_NAMES = {
   hintReplayInterval: true,
   restoreClaimLease: true,
   peers: true,
+  allowedHosts: true,
 } as const satisfies Record<keyof ServerOptions, true>;
 
 /** The one place options are defaulted and validated; throws a TypeError/RangeError naming the option. */
@@ -347,6 +359,7 @@ export function resolveOptions(options: ServerOptions = {}): ResolvedOptions {
     idleTimeout: timerMs('idleTimeout', options.idleTimeout ?? DEFAULTS.idleTimeout, 0),
     // Resolved once, so a later chdir cannot make the shutdown save land elsewhere.
     snapshotFile: snapshotFile === undefined ? undefined : resolve(snapshotFile),
+    allowedHosts: allowedHostsOption(options.allowedHosts),
     ...memcached,
     ...replicationOptions(options),
     ...limits,

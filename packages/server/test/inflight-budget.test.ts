@@ -176,7 +176,7 @@ describe('maxInflightBodyBytes', () => {
         const socket = connect(node.address.port, node.address.host);
         socket.on('error', () => undefined);
         socket.pause(); // never reads
-        socket.write('GET /v1/keys/big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(2));
+        socket.write('GET /v1/keys/big HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(2));
         readers.push(socket);
       }
       await vi.waitFor(async () => {

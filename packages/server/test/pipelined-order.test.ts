@@ -30,7 +30,7 @@ function pipeline(requests: (string | Buffer)[]): Promise<string> {
 }
 
 const head = (line: string, headers: string[] = []) =>
-  `${line} HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}`;
+  `${line} HTTP/1.1\r\nHost: localhost\r\n${headers.map((h) => `${h}\r\n`).join('')}`;
 const put = (key: string, body: string) =>
   `${head(`PUT /v1/keys/${key}`, [`Content-Length: ${body.length}`])}\r\n${body}`;
 const last = (line: string) => `${head(line, ['Connection: close'])}\r\n`;

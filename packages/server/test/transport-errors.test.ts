@@ -174,10 +174,10 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
     );
     // Pipelined behind the refused request, on its connection: neither may run (RFC 9112 §9.6).
     const behind =
-      'DELETE /v1/keys/kept HTTP/1.1\r\nHost: a\r\n\r\n' +
-      'PUT /v1/keys/late HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx';
+      'DELETE /v1/keys/kept HTTP/1.1\r\nHost: localhost\r\n\r\n' +
+      'PUT /v1/keys/late HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\n\r\nx';
     for (const [name, head, body] of DOORS) {
-      for (const hosts of ['Host: a\r\nHost: b\r\n', 'Host: a\r\nhost: a\r\n']) {
+      for (const hosts of ['Host: localhost\r\nHost: b\r\n', 'Host: localhost\r\nhost: a\r\n']) {
         const raw = `${head}${hosts}\r\n${body}${behind}`;
         const answer = await exchange(port, raw);
         expect(answer.match(/^HTTP\/1\.1 /gm), name).toHaveLength(1);
@@ -197,17 +197,17 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
     };
     expect(errors).toEqual({ 400: 2 * DOORS.length });
     // One Host is served as before, the batch by the lane.
-    const one = await exchange(port, `${DOORS[3]![1]}Host: a\r\nConnection: close\r\n\r\n\x90`);
+    const one = await exchange(port, `${DOORS[3]![1]}Host: localhost\r\nConnection: close\r\n\r\n\x90`);
     expect(one).toMatch(/^HTTP\/1\.1 200 /);
   });
 
   it('is seen past a thousand other header fields', async () => {
     const node = await startCliNode();
     const fillers = Array.from({ length: 1500 }, (_, i) => `x${i}: y\r\n`).join('');
-    const raw = `GET /healthz HTTP/1.1\r\nHost: a\r\n${fillers}Host: b\r\nConnection: close\r\n\r\n`;
+    const raw = `GET /healthz HTTP/1.1\r\nHost: localhost\r\n${fillers}Host: b\r\nConnection: close\r\n\r\n`;
     expect(raw.length).toBeLessThan(16 * 1024); // within Node's default header size
     expect(parse(await exchange(cliPort(node), raw)).status).toBe(400);
-    const one = `GET /healthz HTTP/1.1\r\nHost: a\r\n${fillers}Connection: close\r\n\r\n`;
+    const one = `GET /healthz HTTP/1.1\r\nHost: localhost\r\n${fillers}Connection: close\r\n\r\n`;
     expect(await exchange(cliPort(node), one)).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
@@ -219,11 +219,11 @@ describe('a request Node cannot parse, pipelined behind requests it can', () => 
   const statuses = (answer: string) =>
     [...answer.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
   const duplicateLength =
-    'GET /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx';
+    'GET /healthz HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx';
 
   it("is answered after them: its 400 never takes the place of an earlier request's answer", async () => {
     const node = await startCliNode();
-    const put = 'PUT /v1/keys/k HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello';
+    const put = 'PUT /v1/keys/k HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello';
     const answer = await exchange(cliPort(node), put + duplicateLength);
     // The PUT ran: the client must read its 204, not a 400 about the next request's bytes.
     expect(await (await fetch(`${node.url}/v1/keys/k`)).text()).toBe('hello');
@@ -233,9 +233,9 @@ describe('a request Node cannot parse, pipelined behind requests it can', () => 
 
   it('is answered after them also when its body is what Node cannot parse (a bad chunk)', async () => {
     const node = await startCliNode();
-    const put = 'PUT /v1/keys/k HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello';
+    const put = 'PUT /v1/keys/k HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nhello';
     const badChunk =
-      'PUT /v1/keys/c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n';
+      'PUT /v1/keys/c HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n';
     const answer = await exchange(cliPort(node), put + badChunk);
     // The PUT ran: its client must get its 204, not a connection closed without a word.
     expect(await (await fetch(`${node.url}/v1/keys/k`)).text()).toBe('hello');
@@ -249,7 +249,7 @@ describe('a request Node cannot parse, pipelined behind requests it can', () => 
     expect((await fetch(`${node.url}/v1/keys/big`, { method: 'PUT', body: value })).status).toBe(
       204,
     );
-    const get = 'GET /v1/keys/big HTTP/1.1\r\nHost: a\r\n\r\n';
+    const get = 'GET /v1/keys/big HTTP/1.1\r\nHost: localhost\r\n\r\n';
     const answer = await exchange(cliPort(node), get + duplicateLength);
     expect(statuses(answer)).toEqual(['200', '400']);
     expect(answer).toContain(value);

@@ -42,7 +42,7 @@ describe('a client that never reads its answers', () => {
     sockets.push(greedy);
     greedy.on('error', () => undefined);
     greedy.pause();
-    greedy.write('GET /v1/keys/big HTTP/1.1\r\nHost: x\r\n\r\n'.repeat(80));
+    greedy.write('GET /v1/keys/big HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(80));
     let last = -1;
     await eventually(async () => {
       const held = await answerBytes(node);

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LruCache } from '@dcache/core';
 import type { Context } from 'hono';
 import type { InflightBudget } from './inflight-budget.js';
+import type { ServedHosts } from './served-hosts.js';
 import type { Logger } from '../observability/logger.js';
 import type { NodeFlush } from '../operations/node-flush.js';
 import type { NodeSnapshot } from '../snapshot/node-snapshot.js';
@@ -29,6 +30,8 @@ export interface NodeState {
    * without one). The middleware and the raw fast paths all ask it.
    */
   authorized(authorization: string | undefined): boolean;
+  /** Which `Host` names the node answers (DNS rebinding); every HTTP door asks it. */
+  readonly hosts: ServedHosts;
   /** Who restores this node start's share: one client at a time, on a lease (restore-claim.ts). */
   readonly restoreClaim: RestoreClaim;
   /** Writes other nodes missed, to replay to them (CacheServer runs the replayer). */

@@ -7,6 +7,8 @@ import { InflightBudget } from './inflight-budget.js';
 import { createLogger } from '../observability/logger.js';
 import { RequestMetrics } from '../observability/metrics.js';
 import { refuseBrowserChanges } from './middleware/browser-guard.js';
+import { refuseForeignHosts } from './middleware/host-guard.js';
+import { ServedHosts } from './served-hosts.js';
 import { bearerAuth, bearerChecker } from './middleware/auth.js';
 import { NodeSnapshot } from '../snapshot/node-snapshot.js';
 import type { ResolvedOptions, ServerOptions } from '../options.js';
@@ -68,6 +70,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
     cache,
     replicas,
     authorized: (authorization) => checker === undefined || checker(authorization),
+    hosts: new ServedHosts(options.allowedHosts),
     restoreClaim: new RestoreClaim(options.restoreClaimLease),
     hints: new HintStore({
       maxHints: options.maxHints,
@@ -103,7 +106,8 @@ export function buildApp(
   runBatch: RunBatch = batchRunner(node),
 ): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  // First, token or not: a node without one would otherwise act on any web page's POST.
+  // First, token or not: a node without one would otherwise answer any web page.
+  app.use('*', refuseForeignHosts(node.hosts));
   app.use('*', refuseBrowserChanges());
   if (options.token !== undefined) app.use('*', bearerAuth(node.authorized, ['/healthz']));
   app.route('/v1', listingRoutes(node));

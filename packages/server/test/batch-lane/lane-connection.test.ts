@@ -180,12 +180,12 @@ it('a connection read through a shared buffer and handed off passes the bytes th
     client.destroy();
     server.close();
   });
-  client.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+  client.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n');
   await handedOff;
   client.write('after the hand-off');
   await vi.waitFor(() =>
     expect(Buffer.concat(received).toString()).toBe(
-      'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nafter the hand-off',
+      'GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\nafter the hand-off',
     ),
   );
   expect(client.destroyed).toBe(false);

@@ -112,6 +112,7 @@ export class BatchLane implements LaneHost {
       head.contentLength <= this.maxBatchBytes &&
       isMsgpackType(head.contentType) &&
       this.#hostAccepted(head.host) &&
+      this.#node.hosts.serves(head.host) &&
       this.#node.authorized(head.authorization) &&
       !this.tracing()
     );

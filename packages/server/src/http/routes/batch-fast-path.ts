@@ -29,7 +29,7 @@ export type BatchFastPath = (req: IncomingMessage, res: ServerResponse) => Promi
  * through `batchAnswerer`, so their answers are the same.
  */
 export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFastPath {
-  const { metrics, options, bodyBudget, authorized } = node;
+  const { metrics, options, bodyBudget, authorized, hosts } = node;
   const hostAccepted = acceptedHost();
 
   function send(res: ServerResponse, answer: BatchAnswer, close = false): void {
@@ -53,7 +53,7 @@ export function batchFastPath(node: NodeState, answerer: BatchAnswerer): BatchFa
     }
     const headers = req.headers;
     // No Host (Node lets it through, see cache-server.ts), or one the adapter refuses: its JSON 400.
-    if (!hostAccepted(headers.host)) return false;
+    if (!hostAccepted(headers.host) || !hosts.serves(headers.host)) return false;
     const declared = headers['content-length'];
     if (declared === undefined || headers['transfer-encoding'] !== undefined) return false;
     const length = Number(declared);

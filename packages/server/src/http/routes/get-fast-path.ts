@@ -47,7 +47,7 @@ function keyOfFastUrl(url: string, maxKeyBytes: number): string | undefined {
  */
 export function getFastPath(node: NodeState): FastPath {
   const { replicas, metrics, options, bodyBudget } = node;
-  const { authorized } = node;
+  const { authorized, hosts } = node;
   const hostAccepted = acceptedHost();
 
   return function getFast(req, res) {
@@ -58,7 +58,7 @@ export function getFastPath(node: NodeState): FastPath {
     if (key === undefined) return false;
     const headers = req.headers;
     if (!authorized(headers.authorization)) return false;
-    if (!hostAccepted(headers.host)) return false;
+    if (!hostAccepted(headers.host) || !hosts.serves(headers.host)) return false;
     const accept = headers.accept;
     if (accept !== undefined && accept !== '*/*' && !SERVED_AS_IS.has(accept)) return false;
     // A conditional read (304, 412) is the route's.
