@@ -124,6 +124,8 @@ export class DistributedCacheClient {
   readonly #cluster: Cluster;
   /** getOrSet loads running in this process, one per key. */
   readonly #loads = new SingleFlight<unknown>();
+  /** Their stores under way, one per key (get-or-set.ts). */
+  readonly #stores = new Map<string, Promise<void>>();
   readonly #readThrough: ReadThrough;
   /** The `valueEncoding` option's encoder. */
   readonly #encode: (value: unknown) => EncodedValue;
@@ -168,6 +170,7 @@ export class DistributedCacheClient {
     this.#readThrough = {
       cluster: this.#cluster,
       loads: this.#loads,
+      stores: this.#stores,
       batch: this.#options.batch,
       closed: () => this.#closed,
       encode: this.#encode,

@@ -5,7 +5,7 @@ import { decodeValue } from './codec.js';
 import type { EncodedValue } from './codec.js';
 import { isCacheUnavailableError } from './errors/cache-unavailable-error.js';
 import { readEntry } from './read.js';
-import type { Hit } from './read.js';
+import type { Hit, ReadOptions } from './read.js';
 import { storeIfPrimaryAgrees } from './replicated-ops.js';
 import { asError } from './results.js';
 import type { CallSpan } from './telemetry-call.js';
@@ -18,6 +18,8 @@ export type Loader<T> = (key: string) => T | PromiseLike<T>;
 export interface ReadThrough {
   cluster: Cluster;
   loads: SingleFlight<unknown>;
+  /** The loads' stores under way, by key: each settles (never rejects) once its add has. */
+  stores: Map<string, Promise<void>>;
   batch: boolean;
   closed: () => boolean;
   /** The client's value encoding (`valueEncoding`). */
@@ -35,8 +37,8 @@ export function assertLoader(loader: unknown): asserts loader is Loader<unknown>
 /**
  * The cached value of `key`, or the one `loader` returns, stored with an add. The read comes first
  * for every caller (so a caller sees a value written before its call, as with core's getOrSet);
- * only a miss joins the key's running load. No replica reachable counts as a miss: the source
- * still answers. A node refusing the read (a wrong token) rejects, as `get` does.
+ * only a miss joins the key's running load (or, while the last load's store is under way, waits
+ * for it and reads again). No replica reachable counts as a miss: the source still answers. A node refusing the read (a wrong token) rejects, as `get` does.
  */
 export async function readThrough<T>(
   context: ReadThrough,
@@ -46,14 +48,19 @@ export async function readThrough<T>(
   call?: CallSpan,
   signal?: AbortSignal,
 ): Promise<T> {
-  let hit: Hit | undefined;
-  try {
-    const options =
-      call === undefined && signal === undefined ? undefined : { trace: call, signal };
-    hit = await readEntry(context.cluster, key, context.batch, options);
-  } catch (error) {
-    if (!isCacheUnavailableError(error)) throw error;
+  const options = call === undefined && signal === undefined ? undefined : { trace: call, signal };
+  let read = await readOrMiss(context, key, options);
+  // A miss while the key's last load is still being stored — an add sent after this read, or in
+  // a transition window one still reading the key's previous owners first — would load the key
+  // again: the add's outcome answers instead, read once it has landed (the loaded value, or what
+  // outranked it). Not when no replica answered: the store would only fail too.
+  const storing = read.answered && read.hit === undefined ? context.stores.get(key) : undefined;
+  if (storing !== undefined) {
+    await storing;
+    signal?.throwIfAborted();
+    read = await readOrMiss(context, key, options);
   }
+  const { hit } = read;
   call?.found(hit === undefined ? 0 : 1, 1);
   if (hit !== undefined) return decodeValue(hit.bytes, hit.flags) as T;
   // The caller gave up while the read was out: the call has rejected, and a load it had not
@@ -80,12 +87,31 @@ export async function readThrough<T>(
 }
 
 /**
+ * The key's entry; a miss too when no replica is reachable (`answered` false): the source still
+ * answers. A node refusing the read (a wrong token) rejects, as `get` does.
+ */
+async function readOrMiss(
+  context: ReadThrough,
+  key: string,
+  options: ReadOptions | undefined,
+): Promise<{ hit: Hit | undefined; answered: boolean }> {
+  try {
+    return { hit: await readEntry(context.cluster, key, context.batch, options), answered: true };
+  } catch (error) {
+    if (!isCacheUnavailableError(error)) throw error;
+    return { hit: undefined, answered: false };
+  }
+}
+
+/**
  * Stores the loaded value in the background, tracked for close(): the waiters do not wait for it
  * (the cache being slow or down must not delay them). As an add made `since` the load began, so
  * that a write, delete or flush of the key made meanwhile, by any process, wins: the primary
  * refuses it over anything of the key, a flush, or a delete it may have forgotten, stamped after
  * `since`, and a delete reaching a replica after it outranks it there. Queued before the
- * waiters resume, so their next read of the key, through the same node queue, comes after it.
+ * waiters resume, so their next read of the key, through the same node queue, comes after it —
+ * in a transition window only after a read of the key's previous owners, so until it settles a
+ * read-through that misses waits for it and reads again (`stores`) rather than loading again.
  */
 function store(
   context: ReadThrough,
@@ -103,4 +129,10 @@ function store(
     (error: unknown) => cluster.reportFailure(asError(error), 'get-or-set-store', key),
   );
   cluster.track(settled);
+  const { stores } = context;
+  stores.set(key, settled);
+  const forget = (): void => {
+    if (stores.get(key) === settled) stores.delete(key);
+  };
+  void settled.then(forget, forget);
 }
