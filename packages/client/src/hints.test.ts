@@ -74,6 +74,21 @@ describe('handOff', () => {
     expect(cluster.transport.post).not.toHaveBeenCalled();
   });
 
+  it('names to a stand-in the stamp it took the write at, so that it drops that copy only', async () => {
+    const missed = node('http://a', () => Promise.reject(new Error('never asked')));
+    const standIn = node('http://c', () => Promise.resolve([204] as const));
+    const replica = node('http://b', () => Promise.resolve([204] as const));
+    const cluster = clusterStub(() => Promise.resolve());
+    const stamps = new Map([
+      [standIn, 1234],
+      [replica, 1234],
+    ]);
+    const natural = [missed, replica];
+    await handOff(cluster as unknown as Cluster, 'k', missed, [standIn, replica], natural, stamps);
+    expect(standIn.runInBackground).toHaveBeenCalledWith(['hint', 'k', 'http://a', true, 1234]);
+    expect(replica.runInBackground).toHaveBeenCalledWith(['hint', 'k', 'http://a', false]);
+  });
+
   it('no holder takes it: dropped, counted, and the missed node is fenced (now when up, else later)', async () => {
     const refusing = node('http://b', () => Promise.resolve([400, 'bad_op', 'unknown'] as const));
     const upNow = node('http://a', () => Promise.reject(new Error('unused')), true);

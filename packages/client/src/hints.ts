@@ -3,6 +3,7 @@
 // Kept by nodes, not here, so that it survives this process exiting and protects other clients.
 import type { Cluster } from './cluster.js';
 import type { NodeClient } from './node-client.js';
+import type { BatchOp } from './wire.js';
 
 /**
  * Which natural replicas need a hint for a write, and the replicas to hand them to, stand-ins
@@ -37,6 +38,7 @@ export function planHints<N>(
  * a write is fenced when next seen up in any case, also when it was still up here at the miss (a
  * partition this client marks down only later): until its hints are replayed it holds what it
  * missed as current, and counting on it (`incr`, `touch`) would outstamp the newer write.
+ * `stamps`: the stamp each stand-in holds the write at, when known (write.ts `stampLeft`).
  */
 export async function handOff(
   cluster: Cluster,
@@ -44,6 +46,7 @@ export async function handOff(
   missed: NodeClient,
   holders: readonly NodeClient[],
   natural: readonly NodeClient[],
+  stamps?: ReadonlyMap<NodeClient, number>,
 ): Promise<void> {
   // Up or not: one still up here may have missed it to a partition this client has yet to mark
   // down (its request timed out), and back before the hint's replay it would count on its stale
@@ -52,7 +55,7 @@ export async function handOff(
   const standIns = holders.filter((holder) => !natural.includes(holder));
   const replicas = holders.filter((holder) => natural.includes(holder));
   const taken = await Promise.all([
-    offer(cluster, storedKey, missed, standIns, true),
+    offer(cluster, storedKey, missed, standIns, true, stamps),
     offer(cluster, storedKey, missed, replicas, false),
   ]);
   if (taken[0] || taken[1]) {
@@ -80,6 +83,9 @@ export async function handOff(
 /**
  * Offers the hint to each of `holders` in turn until one takes it; resolves to whether one did.
  * A stand-in keeps the key only until the hint is delivered (`standIn`); a natural replica keeps it.
+ * A stand-in's hint names the stamp it took the write at (`stamps`), so that it drops that copy
+ * only — not a newer write it took meanwhile as a natural replica (of another client's ring, after
+ * a change), which the stamp it holds when the hint arrives would be.
  */
 async function offer(
   cluster: Cluster,
@@ -87,12 +93,18 @@ async function offer(
   missed: NodeClient,
   holders: readonly NodeClient[],
   standIn: boolean,
+  stamps?: ReadonlyMap<NodeClient, number>,
 ): Promise<boolean> {
   for (const holder of holders) {
     if (!cluster.isMember(holder)) continue;
+    const stamp = standIn ? stamps?.get(holder) : undefined;
+    const op: BatchOp =
+      stamp === undefined
+        ? ['hint', storedKey, missed.url, standIn]
+        : ['hint', storedKey, missed.url, true, stamp];
     try {
       // Its own lane: the caller's `timeout` may be too short for a hint to be sure to land.
-      const result = await holder.runInBackground(['hint', storedKey, missed.url, standIn]);
+      const result = await holder.runInBackground(op);
       if (result[0] === 204) return true;
     } catch {
       // The next holder, if any; the failure itself reached the failure detector.

@@ -43,6 +43,8 @@ export type BatchOp =
   // A restore's: the node counts it as restored when it vouches (`restoredKeys`).
   | readonly ['verify', string, number, 'restore']
   | readonly ['hint', string, string, boolean]
+  // A stand-in's hint naming the stamp of the write it took: it lets go of that copy only.
+  | readonly ['hint', string, string, true, number]
   | readonly ['flush']
   // Stamped by the client (no delay): a node that gets it late refuses no write made after it.
   | readonly ['flush', null, number];

@@ -1,3 +1,4 @@
+import { isStamp } from '@dcache/core';
 import type { NodeClient } from './node-client.js';
 import type { Cluster } from './cluster.js';
 import { countFailover } from './telemetry-call.js';
@@ -231,8 +232,12 @@ function hintMissed(
   }
   const holding = target.holding ?? [];
   const acked: NodeClient[] = [...holding];
+  const stamps = new Map<NodeClient, number>();
   for (const { node, result } of outcome.results) {
-    if (isAck(result) || droppedReplaced(op, result)) acked.push(node);
+    if (!isAck(result) && !droppedReplaced(op, result)) continue;
+    acked.push(node);
+    const stamp = stampLeft(op, result);
+    if (stamp !== undefined) stamps.set(node, stamp);
   }
   // The replica that decided a conditional write is a natural one that holds it, though the
   // copies' target leaves it out: planned as one, so that a real stand-in among the copies is
@@ -244,7 +249,31 @@ function hintMissed(
   const missed = plan.missed.filter((node) => cluster.isMember(node));
   if (missed.length === 0) return undefined;
   const { holders } = plan;
-  return Promise.all(missed.map((node) => handOff(cluster, op[1], node, holders, keepers))).then(
-    () => undefined,
-  );
+  return Promise.all(
+    missed.map((node) => handOff(cluster, op[1], node, holders, keepers, stamps)),
+  ).then(() => undefined);
 }
+
+/**
+ * The stamp `op` left on a replica that answered `result`, for a stand-in's hint to name: the
+ * stand-in then drops that copy only once the hint is delivered. A set or a delete carries its
+ * own (one the replica answered without applying left another write standing, stamped otherwise);
+ * an incr or a touch is stamped by the node, as its answer says. Undefined when unknown (a set
+ * refused as too large): the node then names the stamp it holds when the hint arrives.
+ */
+function stampLeft(op: KeyOp, result: BatchResult): number | undefined {
+  switch (op[0]) {
+    case 'set':
+      return result[0] === 204 ? op[6] : undefined;
+    case 'delete':
+      return op[2];
+    case 'touch':
+      return stampIn(result[1]);
+    case 'incr':
+      return stampIn(result[2]);
+    default:
+      return undefined;
+  }
+}
+
+const stampIn = (value: unknown): number | undefined => (isStamp(value) ? value : undefined);

@@ -154,6 +154,15 @@ describe('HintStore', () => {
     expect(droppedStamps).toEqual([7, undefined]);
   });
 
+  it('names the newest stand-in write its hints named, whatever order they came in', () => {
+    const { hints, droppedStamps } = store();
+    hints.add(A, 'k', true, 7);
+    hints.add(A, 'k', true, 5);
+    hints.add(A, 'k', true);
+    hints.fallBack(A);
+    expect(droppedStamps).toEqual([7]);
+  });
+
   it("keeps a stand-in's copy another target's hint says it holds as a replica", () => {
     const { hints, standInsDropped } = store();
     hints.add(A, 'k', true);

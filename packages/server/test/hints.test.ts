@@ -103,6 +103,21 @@ describe('hints', () => {
     expect((await batch(c, [['get', 'k']]))[0]![0]).toBe(404);
   });
 
+  it("a stand-in's hint naming its write's stamp lets that write go only: one taken before the hint arrived, as a natural replica, stays", async () => {
+    const a = await startCliNode(['--token', 'cluster']);
+    const c = await startCliNode(['--token', 'cluster']);
+    const [written] = await batch(c, [['set', 'k', text('as a stand-in'), 0, null, null]]);
+    await batch(c, [
+      // The ring changed (for another client) before the hint came: C is a natural replica of the
+      // key there, and takes its next write unhinted.
+      ['set', 'k', text('as a replica'), 0, null, null],
+      ['hint', 'k', a.url, true, written![2]],
+    ]);
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('as a replica');
+    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('as a replica');
+  });
+
   it("a stand-in's copy given up with its hints goes, unless written since (as a natural replica)", async () => {
     // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);

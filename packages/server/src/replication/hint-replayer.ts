@@ -225,7 +225,7 @@ export class HintReplayer {
         replayed++;
         // This node held the write only as a stand-in: now that the natural replica has it, the
         // copy here must not outlive it (a later fault could serve it stale). The store keeps it
-        // if changed since the stand-in hint, or still needed by another target's hint.
+        // if it holds another write than the one it stood in for, or another target's hint needs it.
         if (standIn && pending.keys.get(key) === undefined)
           hints.releaseStandIn(target, key, stamp);
       }

@@ -14,9 +14,10 @@ export interface Hint {
   /** Bumped by every hint of the key: a replay delivers only what it read at its generation. */
   generation: number;
   /**
-   * The stamp this node held for the key at its latest stand-in hint (undefined: none held). A
-   * copy given up with the hint goes only while it still has this stamp: a write taken since as
-   * a natural replica (after a ring change) must stay.
+   * The newest stamp of a write this node took as a stand-in for the key, as its hints named it
+   * (a hint without one names the stamp held when it arrived; undefined: none held). A copy given
+   * up with the hint goes only while it still has this stamp: a write taken as a natural replica
+   * (after a ring change), before the hint arrived or since, must stay.
    */
   stamp: number | undefined;
   /**
@@ -64,8 +65,8 @@ export interface HintStoreOptions {
    * Told of each key this node holds only as a stand-in whose hint is given up (its target is
    * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
    * hint's does, or it would outlive the natural replicas' later deletes and overwrites and be
-   * served by a later fault. `stamp` is the one held at the key's latest stand-in hint: only
-   * that copy goes.
+   * served by a later fault. `stamp` is the newest stand-in write its hints named (Hint.stamp):
+   * only that copy goes.
    */
   dropStandIn?: (key: string, stamp: number | undefined) => void;
 }
@@ -99,10 +100,10 @@ export class HintStore {
   }
 
   /**
-   * Remembers that `target` missed the write of `key`; `stamp` is the stamp this node holds for
-   * the key now (for a stand-in's hint). False, and nothing kept, when `target` is new and the
-   * store already holds hints for `maxTargets` others: the sender then hands the hint to another
-   * replica, or fences the target itself.
+   * Remembers that `target` missed the write of `key`; `stamp` is that write's stamp (for a
+   * stand-in's hint), or the one this node holds for the key now. False, and nothing kept, when
+   * `target` is new and the store already holds hints for `maxTargets` others: the sender then
+   * hands the hint to another replica, or fences the target itself.
    */
   add(target: string, key: string, standIn: boolean, stamp?: number): boolean {
     let hints = this.#targets.get(target);
@@ -128,8 +129,9 @@ export class HintStore {
       // A newer write than the one a replay in flight may be carrying: that replay must not
       // count as delivering it. Still a stand-in only if every write it held was as one.
       known.generation++;
+      // The newest stand-in write's stamp: hints from several clients may arrive out of order.
       if (!standIn) known.standIn = false;
-      else known.stamp = stamp;
+      else if (stamp !== undefined) known.stamp = Math.max(known.stamp ?? stamp, stamp);
       return true;
     }
     if (this.#pending >= this.#options.maxHints) {
@@ -169,8 +171,8 @@ export class HintStore {
 
   /**
    * A stand-in's hint of `key` for `target` was delivered: its copy goes as a fenced one's does —
-   * only while it still holds `stamp` (the one at the key's latest stand-in hint: a write taken
-   * since as a natural replica stays), and unless another target still has a hint for the key
+   * only while it still holds `stamp` (the newest stand-in write its hints named: a write taken
+   * as a natural replica stays), and unless another target still has a hint for the key
    * (its replay needs the copy, or this node holds it as a natural replica).
    */
   releaseStandIn(target: string, key: string, stamp: number | undefined): void {

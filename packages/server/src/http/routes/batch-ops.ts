@@ -346,8 +346,14 @@ export function batchRunner(node: NodeState): RunBatch {
           return new Refused(403, 'peer_refused', `${target} is not one of this node's --peers`);
         }
         const standIn = op[3] === true;
-        const held = standIn ? replicas.peekRaw(key) : undefined;
-        const stamp = held === undefined ? undefined : stampOf(held.value);
+        // A stand-in lets its copy go once the hint is delivered, but only the write it stood in
+        // for: a fifth element names that write's stamp. Without it (clients before it), the stamp
+        // held when the hint arrives stands in for it — and a newer write taken meanwhile as a
+        // natural replica (the ring changed) would go with the hint.
+        const written = standIn ? optional(op[4], accept) : undefined;
+        if (written instanceof Refused) return written;
+        const held = standIn && written === undefined ? replicas.peekRaw(key) : undefined;
+        const stamp = written ?? (held === undefined ? undefined : stampOf(held.value));
         return hints.add(target, key, standIn, stamp) ? status(204) : hintTargetsFull;
       }
       case 'verify': {

@@ -1,0 +1,75 @@
+// A stand-in's hint that reaches it after the ring changed: node 2 stands in for node 1 in one
+// client's ring, and is a natural replica of the key in another's, which left node 0 (a ring
+// change that clients take at different times). The ring-changed client's newer write lands on
+// node 2 before the first client's stand-in hint does: once delivered, that hint must drop only
+// the stand-in's copy — the write it stood in for — never the natural replica's newer one, or a
+// later fault of the key's other replica loses the newer write.
+import { describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../../src/index.js';
+import { keyWithPrimary } from '../key-with-primary.js';
+import { eventually, heldOnNode, nodeStats, statNamed } from './node-http.js';
+import { SETTLE_MS } from './scenario.js';
+import { useNemesis } from './use-nemesis.js';
+
+const fixture = useNemesis();
+
+/** Whether the node at `url` holds `value` (a string, as the client encodes it) for `key`. */
+async function holds(url: string, key: string, value: string): Promise<boolean> {
+  const held = await heldOnNode(url, key);
+  return held.status === 200 && Buffer.from(held.bytes).toString().includes(value);
+}
+
+describe('a stand-in hint delivered after the stand-in became a natural replica', () => {
+  it('keeps the newer write it took as a natural replica', async () => {
+    const nemesis = await fixture.start({ nodes: 3 });
+    const urls = nemesis.urls;
+    const [zero, one, two] = [urls[0]!, urls[1]!, urls[2]!];
+    // The ring before the change: the key on node 0 (primary) and node 1; node 2 stands in.
+    const before = fixture.keep(
+      new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 500 }),
+    );
+    // The ring after it (node 0 left): the key on node 1 (primary) and node 2. Its writes wait
+    // for node 1 through the pause below (a long timeout): they miss no replica, so no hint.
+    const after = fixture.keep(new DistributedCacheClient([one, two], { timeout: 10_000 }));
+    let key = keyWithPrimary(before, zero, 'moved:');
+    for (let i = 0; i < 100 && before.nodesFor(key)[1] !== one; i++) {
+      key = keyWithPrimary(before, zero, `moved-${i}:`);
+    }
+    expect(before.nodesFor(key)).toEqual([zero, one]);
+    expect(after.nodesFor(key)).toEqual([one, two]);
+    const markKey = keyWithPrimary(before, one, 'mark:');
+
+    nemesis.pause(1);
+    // Node 1 times out once and is marked down in the first client (failureThreshold 1).
+    expect(await before.set(markKey, 'x')).toBe(false);
+    expect(before.nodesFor(key)).toEqual([zero, two]);
+    // Node 0 and the stand-in take it; node 1's copy is sent anyway and times out after 500 ms,
+    // and only then are the hints handed over: node 2 gets a stand-in hint for node 1, late
+    // enough for the next write to be there first.
+    expect(await before.set(key, 'v1')).toBe(true);
+    // Meanwhile the other client writes the key anew: node 2 acknowledges at once; the primary,
+    // node 1, at SIGCONT.
+    const newer = after.set(key, 'v2');
+    expect(await eventually(() => holds(two, key, 'v2'), 5000)).toBe(true);
+    expect(
+      await eventually(async () => before.getReplicationStats().hintsHandedOff >= 2, 5000),
+    ).toBe(true);
+
+    nemesis.resume(1);
+    expect(await newer).toBe(true);
+    // Node 2 replays the key to node 1 and lets its stand-in copy go: it must keep the newer write.
+    expect(
+      await eventually(async () => statNamed(await nodeStats(two), 'hintsPending') === 0, 5000),
+    ).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    expect(await holds(two, key, 'v2')).toBe(true);
+
+    // One fault at a time: node 1 is back and settled, now it stops again. Node 2 answers alone.
+    nemesis.pause(1);
+    const reader = fixture.keep(
+      new DistributedCacheClient([one, two], { failureThreshold: 1, timeout: 500 }),
+    );
+    expect(await reader.get(key)).toBe('v2');
+    nemesis.resume(1);
+  }, 30_000);
+});
