@@ -183,16 +183,25 @@ async function readOwners(
       cluster.counters.unvouchedReads++;
       if (trace !== undefined) trace.unvouchedReads++;
     }
-    if (touch !== undefined && (i + 1 < nodes.length || untouched !== undefined)) {
+    // The node that answered touched the entry under the touch's stamp, or left it as it was:
+    // unverified, or stamped at or above the touch (a write this client's clock had not seen yet).
+    const touchedThere = touch !== undefined && untouched === undefined && hit.stamp === touchStamp;
+    if (touch !== undefined && (i + 1 < nodes.length || !touchedThere)) {
       // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
-      // Stamped as the node that answered stamped its touch (the hit's stamp; a node stamps a
-      // touch above what it holds): every replica then holds the write under one stamp, which a
-      // compareAndSet's version (the write's fingerprint) needs — stamped by this client's clock,
-      // a version read from one replica would never match another's.
+      // Stamped as the node that answered stamped its touch (the hit's stamp): every replica then
+      // holds the write under one stamp, which a compareAndSet's version (the write's
+      // fingerprint) needs — stamped apart, a version read from one replica would never match
+      // another's. Not touched there, it is touched with them, above the hit's stamp: a node
+      // applies a touch only above the entry's.
       const rest = nodes.slice(i + 1);
-      if (untouched !== undefined) rest.unshift(untouched);
+      let stamp = hit.stamp;
+      if (!touchedThere) {
+        rest.unshift(untouched ?? hit.node);
+        cluster.clock.observe(hit.stamp);
+        stamp = cluster.clock.tick();
+      }
       const target = { natural: rest, live: rest };
-      void writeReplicas(cluster, target, ['touch', stored, touch, hit.stamp], TOUCH_REST, queued);
+      void writeReplicas(cluster, target, ['touch', stored, touch, stamp], TOUCH_REST, queued);
     }
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.

@@ -73,11 +73,8 @@ interface StampedWrite {
   build: (stamp: number) => KeyOp;
   /** The stamp of the first send. */
   stamp: number;
-  /**
-   * Where answers carry the stamp that stands; undefined for a write each node stamps above what
-   * it holds (touch), which nothing outstamps.
-   */
-  stampIndex: number | undefined;
+  /** Where answers carry the stamp that stands. */
+  stampIndex: number;
 }
 
 /**
@@ -105,7 +102,7 @@ async function writeNewest(
     const outcome = await writeReplicas(cluster, target, write.build(stamp), policy, queued, trace);
     if (beside !== undefined) await beside;
     const { stampIndex } = write;
-    if (stampIndex === undefined || attempt === MAX_RESTAMPS) return outcome;
+    if (attempt === MAX_RESTAMPS) return outcome;
     const standing = outstampedBy(outcome, stampIndex, stamp);
     if (standing === undefined) return outcome;
     cluster.counters.restampedWrites++;
@@ -156,8 +153,8 @@ export async function storeEverywhere(
  * did not answer rejects the call with its error even though other replicas did: reads ask the
  * primary first, and it may still serve the value, so the delete is not done (its outcome is
  * unknown, as after a lost connection); the replicas that answered keep their tombstones and the
- * primary gets a hint. A delete is sent again above a write that outstamped it (writeNewest); a
- * touch is stamped above the entry by each node, so it never is. With `mendRefusers` (touch), the
+ * primary gets a hint. A delete or touch is sent again above a write that outstamped it
+ * (writeNewest): a node applies a touch only above the entry's stamp. With `mendRefusers` (touch), the
  * replicas that answered 404 while another touched get the touched entry before the call answers
  * (mend-refusers.ts).
  */
@@ -222,7 +219,9 @@ export async function touchEverywhere(
       {
         build: (stamp) => ['touch', cluster.storedKey(key), ttl, stamp],
         stamp: cluster.clock.tick(),
-        stampIndex: undefined,
+        // A node leaves an entry stamped at or above the touch as it is (the touch was issued
+        // before that write, as far as stamps tell), answering its stamp: sent again above it.
+        stampIndex: 1,
       },
       queued,
       trace,

@@ -30,6 +30,7 @@ export type {
   CopyOutcome,
   ReplicaStats,
   ReplicaStoreOptions,
+  Touched,
   Written,
 } from './replication/replica-store.js';
 export { REPLICATION_DEFAULTS } from './replication/replication-options.js';

@@ -348,15 +348,25 @@ describe('POST /v1/batch', () => {
     const at = stampAt(Date.now() + 1);
     await run(app, [['set', 'k', bytes('v'), 0, null, null, at]]);
     // Delivered late (its node was paused), a node-stamped touch would outrank what was written
-    // since; stamped by the client it stays below it, and above the entry it touches.
+    // since; stamped by the client it stays below it, and the entry it touches takes its stamp.
     const [touched, unvouched, below] = await run(app, [
       ['get', 'k', 1000, null, at + 5],
       ['get', 'k', 1000, true, at + 9],
-      ['get', 'k', 1000, null, at + 2],
+      ['get', 'k', 60_000, null, at + 2],
     ]);
     expect(touched![5]).toBe(at + 5);
     expect(unvouched![5]).toBe(at + 9);
-    expect(below![5]).toBe(at + 10);
+    // Stamped below the entry it finds, it was issued before that: the entry keeps its stamp and
+    // TTL, and the answer reports them.
+    expect(below![5]).toBe(at + 9);
+    expect(below![4]).toBeLessThanOrEqual(1000);
+    const [touch, late] = await run(app, [
+      ['touch', 'k', 2000, at + 12],
+      ['touch', 'k', 60_000, at + 11],
+    ]);
+    expect(touch).toEqual([204, at + 12]);
+    expect(late).toEqual([204, at + 12, true]);
+    expect((await run(app, [['get', 'k']]))[0]![4]).toBeLessThanOrEqual(2000);
     const [skewed] = await run(app, [['get', 'k', 1000, null, stampAt(Date.now() + 3_600_000)]]);
     expect([skewed![0], skewed![1]]).toEqual([400, 'clock_skew']);
   });

@@ -184,12 +184,25 @@ describe('ReplicaStore writes: newest wins, whatever the arrival order', () => {
     expect(text(store, 'k')).toBe('memcached');
   });
 
-  it('incr-like rewrites and touches stamp above the stored stamp', () => {
+  it('incr-like rewrites stamp above the stored stamp; an unstamped touch does too', () => {
     const store = newStore();
     store.write('k', value('1'), undefined, null, S + 50);
     expect(store.rewrite('k', value('2'), undefined, S + 10).stamp).toBe(S + 51);
-    expect(store.retouch('k', 1000, S + 5)).toBe(S + 52);
+    expect(store.retouch('k', 1000)!.stamp).toBeGreaterThan(S + 51);
     expect(store.retouch('missing', 1000)).toBeUndefined();
+  });
+
+  it('a touch stamped at or below the entry (issued before its write, delivered late) changes nothing', () => {
+    const store = newStore();
+    store.write('k', value('newer'), 60_000, null, S + 50);
+    expect(store.retouch('k', 1000, S + 5)).toEqual({ stamp: S + 50, superseded: true });
+    expect(store.retouch('k', 1000, S + 50)).toEqual({ stamp: S + 50, superseded: true });
+    const held = store.peekRaw('k')!;
+    expect(held.value.stamp).toBe(S + 50);
+    expect(held.ttl).toBeGreaterThan(59_000);
+    // Stamped above it, a touch applies under its own stamp.
+    expect(store.retouch('k', 1000, S + 60)).toEqual({ stamp: S + 60 });
+    expect(store.peekRaw('k')!.ttl).toBeLessThanOrEqual(1000);
   });
 
   it('conditions see a tombstone as absent', () => {

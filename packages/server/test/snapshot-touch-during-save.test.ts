@@ -50,7 +50,7 @@ describe('a touch while a save is encoding', () => {
     const before = first.replicas.peekEntry('hot')!.value.stamp!;
 
     const saving = first.snapshot.save(); // dumps now
-    const touched = first.replicas.retouch('hot', 1_000)!; // a touch served while it encodes
+    const touched = first.replicas.retouch('hot', 1_000)!.stamp; // a touch served while it encodes
     expect(touched).toBeGreaterThan(before);
     await saving;
 

@@ -29,6 +29,13 @@ export interface Written {
   superseded?: true;
 }
 
+/** What a touch left standing: the key's stamp afterwards. */
+export interface Touched {
+  stamp: number;
+  /** A stamped touch that did not apply: the entry held is stamped at or above it, and stands. */
+  superseded?: true;
+}
+
 /** The outcome of a copy or bury: applied (its stamp now stands) or refused (held a newer one). */
 export interface CopyOutcome {
   applied: boolean;
@@ -494,22 +501,30 @@ export class ReplicaStore {
   }
 
   /**
-   * A new TTL for a live, verified entry, stamped above its current stamp; undefined when absent
-   * or unverified.
+   * A new TTL for a live, verified entry; undefined when absent or unverified. Unstamped (the
+   * memcached port, plain HTTP) it is stamped above the entry. A writer's `stamp` at or below the
+   * entry's was taken before the write (or touch) held here: delivered late — its node paused or
+   * cut off when it was sent, and the newer write got there first — it would restamp that write
+   * and impose its TTL on this replica alone, while a replica it reached before the write holds
+   * the write under the write's own stamp and TTL. So it changes nothing, and answers the stamp
+   * that stands, `superseded`, as a fresh write that lost does (last-write-wins orders it just
+   * before that write, as it was on the other replica).
    */
   retouch(
     key: string,
     ttl: number,
     stamp?: number,
     options?: Pick<SetOptions, 'keepAccess'>,
-  ): number | undefined {
+  ): Touched | undefined {
     const raw = this.#live.peekEntry(key);
     if (raw === undefined || raw.value.tombstone || this.refuseUnverified(raw)) return undefined;
+    const held = stampOf(raw.value);
+    if (stamp !== undefined && stamp <= held) return { stamp: held, superseded: true };
     const next = this.#above(stamp, raw.value);
     this.#live.touch(key, ttl, options);
     // In place: a touch changes no bytes, and the entry keeps its version.
     raw.value.stamp = next;
-    return next;
+    return { stamp: next };
   }
 
   // ------------------------------------------------------------ plain view (memcached, HTTP)

@@ -293,7 +293,15 @@ export function batchRunner(node: NodeState): RunBatch {
         const stamp = optional(op[3], accept);
         if (stamp instanceof Refused) return stamp;
         const touched = replicas.retouch(key, ttl, stamp);
-        return touched === undefined ? status(404) : stamped(204, touched);
+        if (touched === undefined) return status(404);
+        if (touched.superseded !== true) return stamped(204, touched.stamp);
+        // Stamped at or below the entry (issued before it, delivered late): the stamp that stands,
+        // flagged as a superseded set's is, so a client whose clock lags sends it again above.
+        out.array(3);
+        out.number(204);
+        out.number(touched.stamp);
+        out.bool(true);
+        return;
       }
       case 'incr': {
         const stamp = optional(op[5], accept);
