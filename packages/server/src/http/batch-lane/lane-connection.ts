@@ -113,8 +113,9 @@ export class LaneConnection {
   #keepAlive = false;
   /** Closed, closing, or handed off: nothing more is read or answered here. */
   #done = false;
-  /** Bytes a closing connection still reads (and drops) before it is cut. */
+  /** Bytes a closing connection still reads (and drops) before it is cut, once its answer is out. */
   #lingerBytes = 0;
+  #lingering = false;
   /** While a borrowed read is taken: its memory, which is reused once `receive` returns. */
   #borrowed: ArrayBufferLike | undefined;
   /** Given to Node's server (or to its 408 answer): no longer the lane's to read. */
@@ -174,6 +175,10 @@ export class LaneConnection {
 
   readonly #onData = (chunk: Buffer): void => {
     if (this.#done) {
+      // Until the closing answer is out, what arrives is dropped uncounted, as Node's server drops
+      // what follows a `Connection: close` request while answering it: cut now, a client that
+      // writes before it reads would lose the answer (the send timeout bounds that wait).
+      if (!this.#lingering) return;
       this.#lingerBytes -= chunk.length;
       if (this.#lingerBytes < 0) this.#socket.destroy();
       return;
@@ -389,6 +394,7 @@ export class LaneConnection {
   readonly #linger = (): void => {
     const socket = this.#socket;
     if (socket.destroyed) return;
+    this.#lingering = true;
     // A connection paused while its answers were held stays paused otherwise (#onWritten resumes
     // only connections still answering).
     socket.resume();
