@@ -97,6 +97,11 @@ const MAX_DIGITS = 15;
 /**
  * The head at the start of `bytes` when it is `known`'s bytes with other digits for the
  * Content-Length — the same head, which {@link readBatchHead} took — else undefined.
+ *
+ * Its size is not checked again: more digits make it at most MAX_DIGITS - 1 bytes longer than a
+ * head within the limit, and Node counts only the URL, field names and values against
+ * `maxHeaderSize` (refusing at the limit), not the method, version, colons and line ends — at
+ * least 24 bytes in any head taken here — so Node's server would take it too.
  */
 export function readKnownHead(bytes: Buffer, known: KnownHead): BatchHead | undefined {
   const { before, after, head } = known;
