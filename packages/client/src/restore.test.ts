@@ -85,6 +85,44 @@ it('lists every page and ends its claim done while the claim holds', async () =>
   expect(posts.at(-1)).toMatch(/&end=done$/);
 });
 
+describe("a source's listing that fails", () => {
+  /** The stub with its claim granted, and its listing failing (a timeout) for `failing` tries. */
+  function failingListing(failing: number) {
+    const stub = restoreStub();
+    stub.cluster.transport.post = vi.fn(async (_url: string, path: string) => {
+      stub.posts.push(path);
+      return new Headers(path.includes('&end=') ? {} : { 'dcache-claim-lease': '30000' });
+    });
+    const json = stub.cluster.transport.json;
+    let tries = 0;
+    stub.cluster.transport.json = vi.fn(async (url: string, query: string) => {
+      // The third page fails: the listing is taken up again there.
+      if (query.includes('cursor=2') && ++tries <= failing) {
+        throw new NodeRequestError(url, 'timed out');
+      }
+      return json(url, query);
+    }) as typeof json;
+    return stub;
+  }
+
+  it('is taken up again from the page it failed at, and the claim ends done once it went through', async () => {
+    const { cluster, returned, posts, listed } = failingListing(3);
+    await restoreReturned(cluster, returned);
+    expect(listed).toEqual(Array.from({ length: PAGES }, (_, page) => String(page)));
+    expect(cluster.reportBackgroundError).toHaveBeenCalledTimes(3);
+    expect(posts.at(-1)).toMatch(/&end=done$/);
+  });
+
+  it('that never goes through leaves the restore incomplete: the claim is released, not done', async () => {
+    const { cluster, returned, posts, listed } = failingListing(Infinity);
+    await restoreReturned(cluster, returned);
+    expect(listed).toEqual(['0', '1']);
+    // The first listing and one more after each retry delay, each reported.
+    expect(cluster.reportBackgroundError).toHaveBeenCalledTimes(4);
+    expect(posts.at(-1)).toMatch(/&end=released$/);
+  });
+});
+
 it('stops at its next page once the node left the ring, and releases its claim: not done', async () => {
   const { cluster, returned, posts, listed } = restoreStub();
   cluster.transport.post = vi.fn(async (_url: string, path: string) => {

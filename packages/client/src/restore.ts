@@ -14,6 +14,12 @@ import { getPastFullAnswers } from './verify.js';
 
 /** Keys per listing page (`GET /v1/keys?limit=`). */
 export const RESTORE_PAGE = 1000;
+/**
+ * Waits before each further listing of a source whose listing failed (a timeout, a pause, a lost
+ * connection), once the other sources are listed: a restore that skipped it would leave the node
+ * without the keys only that source holds besides it.
+ */
+export const LISTING_RETRY_DELAYS_MS: readonly number[] = [250, 1000, 4000];
 
 /** One row of a node's key listing. */
 export interface ListedKey {
@@ -131,20 +137,27 @@ async function copyKey(
   return result[0] === 204 ? 'copied' : 'not applied';
 }
 
+/** Where a source's listing is: the cursor of its next page (undefined: its first). */
+interface ListingPlace {
+  cursor: string | undefined;
+}
+
 /**
- * Pages through `source`'s keys and copies to the nodes `targetsOf` names for each key. Resolves
- * to 'stopped' when it stopped early because the client closes or `held` turned false (another
- * client took the restore over, or the node restored left the ring), to 'listed' otherwise.
+ * Pages through `source`'s keys from `place` (moved past each page copied) and copies to the
+ * nodes `targetsOf` names for each key. Resolves to 'stopped' when it stopped early because the
+ * client closes or `held` turned false (another client took the restore over, or the node
+ * restored left the ring), to 'listed' otherwise.
  */
 async function copyListed(
   cluster: Cluster,
   source: NodeClient,
   targetsOf: (row: ListedKey) => readonly NodeClient[],
   vouching: Vouching,
-  held: () => boolean = () => true,
+  held: () => boolean,
+  place: ListingPlace,
 ): Promise<'listed' | 'stopped'> {
   const started = performance.now();
-  let cursor: string | undefined;
+  let cursor = place.cursor;
   do {
     if (cluster.closing || !held()) return 'stopped';
     if (!cluster.isMember(source)) return 'listed';
@@ -161,10 +174,52 @@ async function copyListed(
     const outcomes = await Promise.all(copies);
     cluster.counters.restoredKeys += outcomes.filter((outcome) => outcome !== 'not applied').length;
     if (vouching.asked > 0 && vouching.absent === vouching.asked) vouching.on = false;
-    cursor = page.cursor;
+    cursor = place.cursor = page.cursor;
     await paced(cluster, started, page.rows.length);
   } while (cursor !== undefined);
   return 'listed';
+}
+
+/**
+ * Lists each other node (`skip` aside, asked as each is reached) through `list`. A listing that
+ * fails is reported and, once the others are done, taken up again from the page it failed at,
+ * after each of LISTING_RETRY_DELAYS_MS. Resolves to 'incomplete' when one still failed after the
+ * last, to 'stopped' as soon as a listing stopped, to 'listed' otherwise.
+ */
+async function listEach(
+  cluster: Cluster,
+  skip: (source: NodeClient) => boolean,
+  list: (source: NodeClient, place: ListingPlace) => Promise<'listed' | 'stopped'>,
+): Promise<'listed' | 'stopped' | 'incomplete'> {
+  const failed = new Map<NodeClient, ListingPlace>();
+  const listed = async (source: NodeClient, place: ListingPlace): Promise<boolean> => {
+    try {
+      if ((await list(source, place)) === 'stopped') return false;
+    } catch (error) {
+      // A node without the listing (older than restores) has nothing to give: not a failure.
+      if (!(isNodeRequestError(error) && error.status === 404)) {
+        reportRestoreFailure(cluster, source, error);
+        failed.set(source, place);
+        return true;
+      }
+    }
+    failed.delete(source);
+    return true;
+  };
+  for (const source of cluster.nodes) {
+    if (skip(source)) continue;
+    if (!(await listed(source, { cursor: undefined }))) return 'stopped';
+  }
+  for (const delay of LISTING_RETRY_DELAYS_MS) {
+    if (failed.size === 0) return 'listed';
+    await cluster.waitUnlessClosing(delay);
+    for (const [source, place] of failed) {
+      // A source removed since lists nothing the restore needs.
+      if (!cluster.isMember(source)) failed.delete(source);
+      else if (!(await listed(source, place))) return 'stopped';
+    }
+  }
+  return failed.size === 0 ? 'listed' : 'incomplete';
 }
 
 /**
@@ -208,23 +263,23 @@ async function restoreUnder(
   const held = (): boolean => cluster.isMember(returned) && (lease === undefined || !lease.lost);
   const owners = (row: ListedKey): readonly NodeClient[] =>
     cluster.replicasOfStored(row.key).includes(returned.url) ? [returned] : [];
-  let outcome: 'listed' | 'stopped' = 'listed';
+  let outcome: 'listed' | 'stopped' | 'incomplete' = 'stopped';
   const vouching: Vouching = { on: true, asked: 0, absent: 0 };
   try {
-    for (const source of cluster.nodes) {
-      if (source === returned || !source.up) continue;
-      // Only a replica of the key copies it: a stand-in's copy reaches it as a hint.
-      const fromReplica = (row: ListedKey): readonly NodeClient[] =>
-        cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
-      try {
-        outcome = await copyListed(cluster, source, fromReplica, vouching, held);
-      } catch (error) {
-        reportRestoreFailure(cluster, source, error);
-      }
-      if (outcome === 'stopped') break;
-    }
+    outcome = await listEach(
+      cluster,
+      (source) => source === returned || !source.up,
+      (source, place) => {
+        // Only a replica of the key copies it: a stand-in's copy reaches it as a hint.
+        const fromReplica = (row: ListedKey): readonly NodeClient[] =>
+          cluster.replicasOfStored(row.key).includes(source.url) ? owners(row) : [];
+        return copyListed(cluster, source, fromReplica, vouching, held, place);
+      },
+    );
   } finally {
-    await lease?.end(outcome === 'stopped' ? 'released' : 'done');
+    // Done only once every source was listed: a restore that missed one (its listing kept
+    // failing) is released, for a client watching the claim to take it over.
+    await lease?.end(outcome === 'listed' ? 'done' : 'released');
   }
 }
 
@@ -243,30 +298,26 @@ export async function restoreAfterRemoval(
   // its removal: nothing is left to copy, and the rest of the listings would be read for nothing,
   // at the pace its own restore (a join's) shares.
   const gone = (): boolean => !cluster.has(removed);
-  for (const source of cluster.nodes) {
-    if (!gone()) return;
-    if (!source.up) continue;
-    const newOwners = (row: ListedKey): readonly NodeClient[] => {
-      const old = before.getN(row.key, replicasBefore);
-      if (!old.includes(removed)) return [];
-      const now = cluster.replicasOfStored(row.key);
-      // One copier per key: the first old replica still here.
-      const copier = old.find((url) => url !== removed && now.includes(url));
-      if (copier !== source.url) return [];
-      return cluster.nodes.filter((node) => now.includes(node.url) && !old.includes(node.url));
-    };
-    try {
+  await listEach(
+    cluster,
+    (source) => !source.up,
+    (source, place) => {
+      const newOwners = (row: ListedKey): readonly NodeClient[] => {
+        const old = before.getN(row.key, replicasBefore);
+        if (!old.includes(removed)) return [];
+        const now = cluster.replicasOfStored(row.key);
+        // One copier per key: the first old replica still here.
+        const copier = old.find((url) => url !== removed && now.includes(url));
+        if (copier !== source.url) return [];
+        return cluster.nodes.filter((node) => now.includes(node.url) && !old.includes(node.url));
+      };
       // The new replicas had no reason to hold these keys: nothing to vouch for.
-      await copyListed(cluster, source, newOwners, noVouching(), gone);
-    } catch (error) {
-      reportRestoreFailure(cluster, source, error);
-    }
-  }
+      return copyListed(cluster, source, newOwners, noVouching(), gone, place);
+    },
+  );
 }
 
 function reportRestoreFailure(cluster: Cluster, source: NodeClient, error: unknown): void {
-  // A node without the listing (older than restores) has nothing to say: not a failure.
-  if (isNodeRequestError(error) && error.status === 404) return;
   const failure = error instanceof Error ? error : new Error(String(error));
   cluster.reportBackgroundError(failure, { operation: 'restore', key: '', node: source.url });
 }
