@@ -197,7 +197,10 @@ describe('a request with more than one Host header (RFC 9112 §3.2)', () => {
     };
     expect(errors).toEqual({ 400: 2 * DOORS.length });
     // One Host is served as before, the batch by the lane.
-    const one = await exchange(port, `${DOORS[3]![1]}Host: localhost\r\nConnection: close\r\n\r\n\x90`);
+    const one = await exchange(
+      port,
+      `${DOORS[3]![1]}Host: localhost\r\nConnection: close\r\n\r\n\x90`,
+    );
     expect(one).toMatch(/^HTTP\/1\.1 200 /);
   });
 
