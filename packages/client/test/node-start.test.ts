@@ -56,6 +56,11 @@ async function fakeNode(start: string): Promise<FakeNode> {
         }
         response.writeHead(status, { 'content-type': 'application/json' });
         response.end('{"error":{"code":"claim_refused","message":"refused"}}');
+      } else if (request.url?.startsWith('/v1/keys?') === true) {
+        // A restore's listing: nothing held (a listing that fails is retried, and the restore
+        // released rather than done).
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end('{"keys":[]}');
       } else {
         response.writeHead(200, { 'content-type': 'application/json' });
         response.end('{}');
