@@ -126,6 +126,9 @@ export class ScaleCluster {
     const client = this.client({ ...options, writeConsistency: 'all' });
     const recorder = new HistoryRecorder('prefill');
     try {
+      // As the load workers do: a first lookup that outlasts its 200 ms on a loaded machine would
+      // fail every write made meanwhile; ready() waits for the lookup that finds the nodes.
+      await client.ready();
       await runPlan(
         client,
         recorder,
