@@ -83,6 +83,22 @@ describe('a node on loopback (the CLI default)', () => {
     },
   );
 
+  it('refuses an absolute-form target naming another host, whatever Host says or if none', async () => {
+    // The request is for the host its target names (RFC 9112 §3.2.2), and the adapter routes it
+    // without a Host: a 200 here would be a read for rebound.example.
+    const target = `http://rebound.example:${port}/v1/keys/secret`;
+    for (const request of [
+      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
+      `GET ${target} HTTP/1.1\r\n\r\n`,
+      `GET ${target} HTTP/1.0\r\n\r\n`,
+    ]) {
+      expectRefused(await ask(node.url, Buffer.from(request, 'latin1')), 'rebound.example');
+    }
+    const served = `GET http://127.0.0.1:${port}/v1/keys/secret HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`;
+    const read = await ask(node.url, Buffer.from(served, 'latin1'));
+    expect([read.status, read.body.toString()]).toEqual([200, SECRET]);
+  });
+
   it.each([
     ['127.0.0.1 with its port', () => `127.0.0.1:${port}`],
     ['127.0.0.1 without', () => '127.0.0.1'],
