@@ -118,7 +118,8 @@ export interface ServerOptions extends ReplicationOptions {
   /** Milliseconds an idle HTTP keep-alive connection stays open. @default 5000 */
   keepAliveTimeout?: number;
   /**
-   * `Host` names the HTTP API answers besides IP addresses, `localhost` and `*.localhost`: a name,
+   * `Host` names the HTTP API answers besides IP addresses, `localhost` and names under
+   * `.localhost`, `.test`, `.local`, `.home.arpa` and `.internal`: a name,
    * `.example.com` for a domain and its subdomains, or `*` for any. Others get 403
    * `host_refused` (DNS rebinding: a web page re-pointing its own name at the node). A node
    * listening on loopback always checks; one beyond loopback only when this is set.
