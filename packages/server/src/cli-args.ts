@@ -297,7 +297,7 @@ export const FLAGS: readonly Flag[] = [
     name: 'allowed-hosts',
     kind: 'list',
     target: 'allowedHosts',
-    help: 'comma-separated Host names served besides localhost and IP addresses (.example.com: a domain; *: any); checked always on loopback, else only when set',
+    help: 'comma-separated Host names served besides IP addresses, localhost and names under .localhost .test .local .home.arpa .internal (.example.com: a domain; *: any); checked always on loopback, else only when set',
   },
 ];
 
