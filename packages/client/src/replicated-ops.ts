@@ -57,11 +57,12 @@ const MAX_RESTAMPS = 3;
  */
 function outstampedBy(
   outcome: WriteOutcome,
-  stampIndex: number,
+  { stampIndex, flaggedOnly }: StampedWrite,
   stamp: number,
 ): number | undefined {
   let standing: number | undefined;
   for (const { result } of outcome.results) {
+    if (flaggedOnly === true && result[stampIndex + 1] !== true) continue;
     const kept = keptInstead(result, stampIndex, stamp);
     if (kept !== undefined && (standing === undefined || kept > standing)) standing = kept;
   }
@@ -75,6 +76,11 @@ interface StampedWrite {
   stamp: number;
   /** Where answers carry the stamp that stands. */
   stampIndex: number;
+  /**
+   * Kept out only where the answer says so (superseded, after the stamp): a touch, which a node of
+   * the previous release applied above the entry, answering that higher stamp unflagged.
+   */
+  flaggedOnly?: true;
 }
 
 /**
@@ -101,9 +107,8 @@ async function writeNewest(
     const beside = alongside?.(stamp);
     const outcome = await writeReplicas(cluster, target, write.build(stamp), policy, queued, trace);
     if (beside !== undefined) await beside;
-    const { stampIndex } = write;
     if (attempt === MAX_RESTAMPS) return outcome;
-    const standing = outstampedBy(outcome, stampIndex, stamp);
+    const standing = outstampedBy(outcome, write, stamp);
     if (standing === undefined) return outcome;
     cluster.counters.restampedWrites++;
     cluster.clock.observe(standing);
@@ -222,6 +227,7 @@ export async function touchEverywhere(
         // A node leaves an entry stamped at or above the touch as it is (the touch was issued
         // before that write, as far as stamps tell), answering its stamp: sent again above it.
         stampIndex: 1,
+        flaggedOnly: true,
       },
       queued,
       trace,
