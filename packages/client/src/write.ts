@@ -258,8 +258,9 @@ function hintMissed(
  * The stamp `op` left on a replica that answered `result`, for a stand-in's hint to name: the
  * stand-in then drops that copy only once the hint is delivered. A set or a delete carries its
  * own (one the replica answered without applying left another write standing, stamped otherwise);
- * an incr or a touch is stamped by the node, as its answer says. Undefined when unknown (a set
- * refused as too large): the node then names the stamp it holds when the hint arrives.
+ * an incr or a touch that applied is stamped by the node, as its answer says (a touch answered
+ * superseded names its own, as a set does). Undefined when unknown (a set refused as too large):
+ * the node then names the stamp it holds when the hint arrives.
  */
 function stampLeft(op: KeyOp, result: BatchResult): number | undefined {
   switch (op[0]) {
@@ -268,7 +269,8 @@ function stampLeft(op: KeyOp, result: BatchResult): number | undefined {
     case 'delete':
       return op[2];
     case 'touch':
-      return stampIn(result[1]);
+      // Answered superseded, it left the entry as it was: the stamp there is another write's.
+      return result[2] === true ? op[3] : stampIn(result[1]);
     case 'incr':
       return stampIn(result[2]);
     default:
