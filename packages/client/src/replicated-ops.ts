@@ -17,7 +17,16 @@ import type { Hit } from './read.js';
 import { invalidateMoved, movedInWindow, warmKey, warmKeySeen } from './transition-ops.js';
 import { writeReplicas } from './write.js';
 import type { KeyOp, WriteOutcome } from './write.js';
-import { COPIES, COUNT, DELETE, EVERY, STORE, counterOf, keptInstead } from './write-policy.js';
+import {
+  COPIES,
+  COUNT,
+  DELETE,
+  EVERY,
+  STORE,
+  counterOf,
+  keptInstead,
+  supersededCount,
+} from './write-policy.js';
 import type { ReplicaSet, WritePolicy } from './write-policy.js';
 
 /** The key's replicas; rejects at once when every one is marked down. */
@@ -306,10 +315,69 @@ function firstCount(
 ): { node: NodeClient; value: number } | undefined {
   for (const node of nodes) {
     const answer = outcome.results.find((entry) => entry.node === node)?.result;
-    const value = answer === undefined ? undefined : counterOf(answer);
+    if (answer === undefined || supersededCount(answer) !== undefined) continue;
+    const value = counterOf(answer);
     if (value !== undefined) return { node, value };
   }
   return undefined;
+}
+
+/**
+ * An incr (`op`, built for any stamp) that no replica counted, some answering that the write their
+ * count starts from is stamped at or above it (supersededCount: a write this client's clock had
+ * not reached — a node takes such an incr as issued before that write, delivered late): sent again
+ * to those, stamped above the highest such stamp, as a set is (writeNewest), at most MAX_RESTAMPS
+ * sends in all. Never once a replica counted: sent again it would count twice there, while the replicas
+ * that answered so hold a write newer than the incr, which wins. Nor to a replica that failed or
+ * lacked the key: its answer stays in the outcome returned.
+ */
+async function countAbove(
+  cluster: Cluster,
+  target: ReplicaSet,
+  op: (stamp: number) => KeyOp,
+  first: WriteOutcome,
+  queued: boolean,
+  trace: CallTrace | undefined,
+  signal: AbortSignal | undefined,
+): Promise<WriteOutcome> {
+  let outcome = first;
+  for (let attempt = 1; attempt < MAX_RESTAMPS; attempt++) {
+    if (firstCount(target.live, outcome) !== undefined) return outcome;
+    let standing: number | undefined;
+    const again: NodeClient[] = [];
+    for (const { node, result } of outcome.results) {
+      const kept = supersededCount(result);
+      if (kept === undefined) continue;
+      again.push(node);
+      if (standing === undefined || kept > standing) standing = kept;
+    }
+    if (standing === undefined) return outcome;
+    // The caller gave up meanwhile: counting now would count a call it was told was abandoned.
+    signal?.throwIfAborted();
+    cluster.counters.restampedWrites++;
+    // Above it even when this client's clock refuses to take it (further ahead than its
+    // maxSkewMs, as a node with a wider --max-clock-skew takes): sent below it again, the incr
+    // would count nowhere. The nodes took that stamp, so they take one just above it.
+    cluster.clock.observe(standing);
+    const stamp = Math.max(cluster.clock.tick(), standing + 1);
+    const live = cluster.members(again);
+    const sent = await writeReplicas(
+      cluster,
+      { natural: target.natural, live },
+      op(stamp),
+      COUNT,
+      queued,
+      trace,
+    );
+    const others = outcome.results.filter(({ node }) => !again.includes(node));
+    outcome = {
+      acks: others.filter(({ result }) => COUNT.isAck(result)).length + sent.acks,
+      results: [...others, ...sent.results],
+      errors: [...outcome.errors, ...sent.errors],
+      primaryMissed: outcome.primaryMissed ?? sent.primaryMissed,
+    };
+  }
+  return outcome;
 }
 
 /**
@@ -389,14 +457,16 @@ async function incrOnReplicas(
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers. One
   // that lacked it (or could not vouch for it) gets the count before the call answers.
-  let outcome = await writeReplicas(
+  const unseeded = (stamp: number): KeyOp => ['incr', stored, delta, null, null, stamp];
+  const first = await writeReplicas(
     cluster,
     target,
-    ['incr', stored, delta, null, null, cluster.clock.tick()],
+    unseeded(cluster.clock.tick()),
     COUNT,
     queued,
     trace,
   );
+  let outcome = await countAbove(cluster, target, unseeded, first, queued, trace, signal);
   const counted = firstCount(nodes, outcome);
   if (unsure !== undefined && counted === undefined) {
     // COUNT waits for every replica asked: those without an answer failed.
@@ -417,18 +487,20 @@ async function incrOnReplicas(
     // counted meanwhile — another client's incr — counts this one too). A replica whose first
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
     const creators = missingOn.map(({ node }) => node);
-    const seeded: KeyOp = ['incr', stored, delta, seed.initial, seed.ttl, cluster.clock.tick()];
+    const seeded = (stamp: number): KeyOp => ['incr', stored, delta, seed.initial, seed.ttl, stamp];
     // Asked: the creators; hinted: the key's natural replicas that did not create it (marked down,
     // or failed). A stand-in among the creators is one, not a replica: it drops its copy once the
     // hint it holds is delivered, or it would keep a counter the replicas later replaced, and
     // count on it when a replica is down again.
-    const created = await writeReplicas(
+    const creating = { natural: target.natural, live: creators };
+    const created = await countAbove(
       cluster,
-      { natural: target.natural, live: creators },
+      creating,
       seeded,
-      COUNT,
+      await writeReplicas(cluster, creating, seeded(cluster.clock.tick()), COUNT, queued, trace),
       queued,
       trace,
+      signal,
     );
     const createdBy = firstCount(creators, created);
     // Both rounds as one outcome: the first round's failures and refusals (those not asked again)

@@ -88,6 +88,21 @@ export function counterOf(result: BatchResult): number | undefined {
   return typeof value === 'bigint' ? Number(value) : undefined;
 }
 
+/**
+ * The stamp that stands where an incr counted nothing, `result` saying so (`[200, value, stamp,
+ * true]`): the entry's write is stamped at or above the incr, which a node takes as issued before
+ * it. Undefined for a count, or any other answer.
+ */
+export function supersededCount(result: BatchResult): number | undefined {
+  if (result[0] !== 200 || result[3] !== true) return undefined;
+  const stamp = result[2];
+  return typeof stamp === 'number' ? stamp : undefined;
+}
+
+/**
+ * An incr answered with a counter: counted, or counted nothing under a newer write that stands
+ * (supersededCount) — ordered before that write, as a set that lost is, so no hint follows.
+ */
 const counted = (result: BatchResult): boolean => counterOf(result) !== undefined;
 
 const everyOneAsked = (_cluster: Cluster, asked: number): number => asked;

@@ -1,6 +1,8 @@
 import { HttpError } from '../errors/http-error.js';
 import { applyDelta, keptTtl } from './counter.js';
 import { orThrow, Refused } from './refusal.js';
+import { parseUint64 } from '../memcached/numbers.js';
+import { stampOf } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
 
@@ -133,8 +135,19 @@ export function count(
   if (counted === undefined) {
     return entry.value.flags === FLAGS_MSGPACK ? NOT_A_NUMBER_MSGPACK : NOT_A_NUMBER;
   }
+  // Stamped (by a client) at or below the write this count starts from, the incr was issued before
+  // that write: delivered late — its replica paused or cut off when it was sent, and the write got
+  // there first — it would count on the write there alone, stamped above it, while a replica it
+  // reached before the write holds the write as it was; read repair would then spread the count
+  // over a write made after it. It counts nothing: the value and stamp that stand, superseded, as
+  // a set that lost. Another incr's count is no such write: incrs add up in any order.
+  const countedFrom = entry.value.countedFrom ?? stampOf(entry.value);
+  if (stamp !== undefined && stamp <= countedFrom) {
+    const held = parseUint64(entry.value.bytes, 0, entry.value.bytes.length)!;
+    return { value: held, stamp: stampOf(entry.value), superseded: true };
+  }
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
-  const value = { bytes: counted.bytes, flags: entry.value.flags };
+  const value = { bytes: counted.bytes, flags: entry.value.flags, countedFrom };
   const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
   return { value: counted.value, stamp: written.stamp };
 }
@@ -143,6 +156,11 @@ export function count(
 export interface Counted {
   value: bigint;
   stamp: number;
+  /**
+   * Counted nothing: the incr was stamped at or below the write the count starts from (issued
+   * before it); `value` and `stamp` are the entry's, which stands.
+   */
+  superseded?: true;
 }
 
 /**

@@ -14,6 +14,13 @@ export interface StoredValue {
    * on a value not yet stored; 0 on one loaded from a version-1 snapshot (older than any write).
    */
   stamp?: number;
+  /**
+   * On a count an incr wrote: the stamp of the write its count starts from (the set, copy or
+   * creation every incr since has counted on). Absent: the entry's own stamp. A client-stamped
+   * incr at or below it was issued before that write and counts nothing (operations/incr.ts).
+   * Not kept by snapshots or copies, where the entry's own stamp stands in for it.
+   */
+  readonly countedFrom?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
 }

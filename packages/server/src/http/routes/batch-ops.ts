@@ -313,10 +313,14 @@ export function batchRunner(node: NodeState): RunBatch {
         const counted = count(replicas, key, by, creates, stamp);
         if (counted instanceof Refused) return counted;
         if (counted === undefined) return status(404);
-        out.array(3);
+        // Superseded (issued before the write the count starts from, delivered late): the value
+        // and stamp that stand, flagged as a superseded set's are; a client whose every replica
+        // answered so sends it again above (a client before it reads it as a count).
+        out.array(counted.superseded ? 4 : 3);
         out.number(200);
         out.integer(counterValue(counted.value));
         out.number(counted.stamp);
+        if (counted.superseded) out.bool(true);
         return;
       }
       case 'copy': {
