@@ -457,7 +457,7 @@ async function incrOnReplicas(
   // Reported: a replica that failed, refused (e.g. too_large) or lacked the counter while another
   // counted — the copies now differ. Not when none counted: then the call itself answers. One
   // that lacked it (or could not vouch for it) gets the count before the call answers.
-  const unseeded = (stamp: number): KeyOp => ['incr', stored, delta, null, null, stamp];
+  const unseeded = (stamp: number): KeyOp => ['incr', stored, delta, null, null, stamp, true];
   const first = await writeReplicas(
     cluster,
     target,
@@ -487,7 +487,15 @@ async function incrOnReplicas(
     // counted meanwhile — another client's incr — counts this one too). A replica whose first
     // incr failed is not asked again: that incr may have counted, and a second would count twice.
     const creators = missingOn.map(({ node }) => node);
-    const seeded = (stamp: number): KeyOp => ['incr', stored, delta, seed.initial, seed.ttl, stamp];
+    const seeded = (stamp: number): KeyOp => [
+      'incr',
+      stored,
+      delta,
+      seed.initial,
+      seed.ttl,
+      stamp,
+      true,
+    ];
     // Asked: the creators; hinted: the key's natural replicas that did not create it (marked down,
     // or failed). A stand-in among the creators is one, not a replica: it drops its copy once the
     // hint it holds is delivered, or it would keep a counter the replicas later replaced, and

@@ -36,7 +36,8 @@ export type BatchOp =
   | readonly ['set', string, Uint8Array, number, number | null, 'add', number, number]
   | readonly ['delete', string, number]
   | readonly ['touch', string, number, number]
-  | readonly ['incr', string, number, number | null, number | null, number]
+  // `true` last: counted only above the write the count starts from, else answered superseded.
+  | readonly ['incr', string, number, number | null, number | null, number, true]
   | readonly ['copy', string, Uint8Array, number, number, number, CopyOrigin]
   | readonly ['bury', string, number, CopyOrigin]
   | readonly ['verify', string, number]

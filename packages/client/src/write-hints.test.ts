@@ -46,10 +46,17 @@ it.each<[string, KeyOp, WritePolicy, BatchResult, number]>([
   ],
   [
     'an incr, stamped by the node',
-    ['incr', KEY, 1, 0, null, STAMP],
+    ['incr', KEY, 1, 0, null, STAMP, true],
     COUNT,
     [200, 1, STAMP + 1],
     STAMP + 1,
+  ],
+  [
+    'an incr it answered superseded: its own, not the newer write kept',
+    ['incr', KEY, 1, 0, null, STAMP, true],
+    COUNT,
+    [200, 20, NEWER, true],
+    STAMP,
   ],
 ])('%s', async (_name, op, policy, answer, named) => {
   const cluster = new Cluster(

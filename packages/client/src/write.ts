@@ -272,7 +272,8 @@ function stampLeft(op: KeyOp, result: BatchResult): number | undefined {
       // Answered superseded, it left the entry as it was: the stamp there is another write's.
       return result[2] === true ? op[3] : stampIn(result[1]);
     case 'incr':
-      return stampIn(result[2]);
+      // Answered superseded, it counted nothing: the stamp there is another write's.
+      return result[3] === true ? op[5] : stampIn(result[2]);
     default:
       return undefined;
   }

@@ -113,7 +113,7 @@ describe('verification of unverified entries', () => {
     // restart from its snapshot makes its copy doubtful (unverified).
     const seeded = await rawGet(urls[replica]!, key);
     const [counted] = await rawBatch(urls[replica]!, [
-      ['incr', key, 5, null, null, (seeded[5] as number) + 1],
+      ['incr', key, 5, null, null, (seeded[5] as number) + 1, true],
     ]);
     expect(counted![1]).toBe(15);
     await nemesis.restart(0, 'snapshot');

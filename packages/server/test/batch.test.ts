@@ -121,32 +121,37 @@ describe('POST /v1/batch', () => {
     expect(results[5]).toEqual([200, bytes('7'), 2, expect.any(Number), null, STAMP]);
   });
 
-  it('an incr stamped at or below the write its count starts from counts nothing: [200, value, storedStamp, true]', async () => {
+  it('an ordered incr (seventh element true) stamped at or below the write its count starts from counts nothing: [200, value, storedStamp, true]', async () => {
     const app = createApp();
     const at = stampAt(Date.now() + 1);
     await run(app, [['set', 'c', bytes('10'), 0, null, null, at]]);
     const [counted, late, lateAtIt] = await run(app, [
-      ['incr', 'c', 1, null, null, at + 5],
+      ['incr', 'c', 1, null, null, at + 5, true],
       // Issued before the set (delivered late, its replica paused): it would count on the set.
-      ['incr', 'c', 100, null, null, at - 3],
-      ['incr', 'c', 100, null, null, at],
+      ['incr', 'c', 100, null, null, at - 3, true],
+      ['incr', 'c', 100, null, null, at, true],
     ]);
     expect(counted).toEqual([200, 11, at + 5]);
     expect(late).toEqual([200, 11, at + 5, true]);
     expect(lateAtIt).toEqual([200, 11, at + 5, true]);
     // Above the set but below the last count (another client's incr, its clock behind): incrs add
     // up in any order, so it counts, stamped above the count.
-    const [between] = await run(app, [['incr', 'c', 2, null, null, at + 2]]);
+    const [between] = await run(app, [['incr', 'c', 2, null, null, at + 2, true]]);
     expect(between).toEqual([200, 13, at + 6]);
     // A newer set starts the count afresh: an incr issued before it counts nothing on it.
     await run(app, [['set', 'c', bytes('20'), 0, null, null, at + 9]]);
-    const [beforeSet] = await run(app, [['incr', 'c', 1, null, null, at + 7]]);
+    const [beforeSet] = await run(app, [['incr', 'c', 1, null, null, at + 7, true]]);
     expect(beforeSet).toEqual([200, 20, at + 9, true]);
     // Unstamped (HTTP, memcached), an incr is stamped by the node and counts as before.
     const [unstamped] = await run(app, [['incr', 'c', 1]]);
     expect(unstamped![1]).toBe(21);
     expect(unstamped![2]).toBeGreaterThan(at + 9);
     expect(unstamped).toHaveLength(3);
+    // Without the seventh element (a client before it, which reads any 200 as a count) a late
+    // incr counts as before: refused, its count would be lost.
+    const [legacy] = await run(app, [['incr', 'c', 1, null, null, at + 8]]);
+    expect(legacy![1]).toBe(22);
+    expect(legacy).toHaveLength(3);
   });
 
   it('takes a 64-bit initial (a bigint) and refuses a bad initial or a ttl without one', async () => {

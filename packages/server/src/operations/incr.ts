@@ -112,6 +112,7 @@ export function count(
   delta: bigint,
   seed?: CounterSeed,
   stamp?: number,
+  ordered = false,
 ): Counted | undefined | Refused {
   const entry = replicas.peekStored(key);
   // An unverified count is never counted on: a peer may have replaced it, and a count made on it
@@ -142,7 +143,9 @@ export function count(
   // over a write made after it. It counts nothing: the value and stamp that stand, superseded, as
   // a set that lost. Another incr's count is no such write: incrs add up in any order.
   const countedFrom = entry.value.countedFrom ?? stampOf(entry.value);
-  if (stamp !== undefined && stamp <= countedFrom) {
+  // Only for a client that asks (`ordered`): one before it reads any 200 as a count, so a count
+  // refused to it would be a count lost, with the stored value answered as its result.
+  if (ordered && stamp !== undefined && stamp <= countedFrom) {
     const held = parseUint64(entry.value.bytes, 0, entry.value.bytes.length)!;
     return { value: held, stamp: stampOf(entry.value), superseded: true };
   }

@@ -310,7 +310,8 @@ export function batchRunner(node: NodeState): RunBatch {
         if (by instanceof Refused) return by;
         const creates = seed(op[3], op[4]);
         if (creates instanceof Refused) return creates;
-        const counted = count(replicas, key, by, creates, stamp);
+        // A seventh element `true`: the client reads a superseded answer (below) as one.
+        const counted = count(replicas, key, by, creates, stamp, op[6] === true);
         if (counted instanceof Refused) return counted;
         if (counted === undefined) return status(404);
         // Superseded (issued before the write the count starts from, delivered late): the value
