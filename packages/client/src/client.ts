@@ -126,6 +126,8 @@ export class DistributedCacheClient {
   readonly #loads = new SingleFlight<unknown>();
   /** Their stores under way, one per key (get-or-set.ts). */
   readonly #stores = new Map<string, Promise<void>>();
+  /** Their loads and stores under way, counted per key (get-or-set.ts). */
+  readonly #busy = new Map<string, number>();
   readonly #readThrough: ReadThrough;
   /** The `valueEncoding` option's encoder. */
   readonly #encode: (value: unknown) => EncodedValue;
@@ -171,6 +173,7 @@ export class DistributedCacheClient {
       cluster: this.#cluster,
       loads: this.#loads,
       stores: this.#stores,
+      busy: this.#busy,
       batch: this.#options.batch,
       closed: () => this.#closed,
       encode: this.#encode,

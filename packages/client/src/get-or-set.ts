@@ -20,6 +20,8 @@ export interface ReadThrough {
   loads: SingleFlight<unknown>;
   /** The loads' stores under way, by key: each settles (never rejects) once its add has. */
   stores: Map<string, Promise<void>>;
+  /** Loads running and stores under way, by key (a count: a stale load may overlap a fresh one). */
+  busy: Map<string, number>;
   batch: boolean;
   closed: () => boolean;
   /** The client's value encoding (`valueEncoding`). */
@@ -49,16 +51,21 @@ export async function readThrough<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const options = call === undefined && signal === undefined ? undefined : { trace: call, signal };
+  const busyBefore = context.busy.has(key);
   let read = await readOrMiss(context, key, options);
   // A miss while the key's last load is still being stored — an add sent after this read, or in
   // a transition window one still reading the key's previous owners first — would load the key
   // again: the add's outcome answers instead, read once it has landed (the loaded value, or what
-  // outranked it). Not when no replica answered: the store would only fail too.
-  const storing = read.answered && read.hit === undefined ? context.stores.get(key) : undefined;
-  if (storing !== undefined) {
-    await storing;
-    signal?.throwIfAborted();
-    read = await readOrMiss(context, key, options);
+  // outranked it). Not when no replica answered: the store would only fail too. So too when a
+  // load ran as this read left and its store has landed since: the read (in a window, a new
+  // owner's miss and then the previous owners') may have been answered before the add arrived.
+  if (read.answered && read.hit === undefined) {
+    const storing = context.stores.get(key);
+    if (storing !== undefined) await storing;
+    if (storing !== undefined || (busyBefore && !context.busy.has(key))) {
+      signal?.throwIfAborted();
+      read = await readOrMiss(context, key, options);
+    }
   }
   const { hit } = read;
   call?.found(hit === undefined ? 0 : 1, 1);
@@ -68,20 +75,31 @@ export async function readThrough<T>(
   signal?.throwIfAborted();
   // One SingleFlight serves every key, so its values are `unknown`; a key's load is this T's.
   const load = context.loads.run(key, async (isStale) => {
-    // After the read, whose answers this clock observed: a write, delete or flush of the key
-    // anywhere from now on is stamped above it, and keeps the loaded value out of the cache.
-    const since = context.cluster.clock.tick();
-    const value = await loader(key);
-    // undefined cannot be stored (it reads back as a miss): returned, not cached, like lru-cache's
-    // fetch. A function or symbol cannot be stored either: that rejects, as `set` would.
-    if (value === undefined) return value;
-    assertValue(value);
-    const encoded = context.encode(value);
-    // A delete or flush made during the load may have followed a write to the source the loader
-    // read before it: its value may be stale, so it goes to the waiters only. In this process,
-    // isStale says so; in another, the nodes do (`since`).
-    if (!isStale() && !context.closed()) store(context, key, encoded, ttl, since);
-    return value;
+    busy(context.busy, key, 1);
+    let storing = false;
+    try {
+      // After the read, whose answers this clock observed: a write, delete or flush of the key
+      // anywhere from now on is stamped above it, and keeps the loaded value out of the cache.
+      const since = context.cluster.clock.tick();
+      const value = await loader(key);
+      // undefined cannot be stored (it reads back as a miss): returned, not cached, like
+      // lru-cache's fetch. A function or symbol cannot be stored either: that rejects, as `set`
+      // would.
+      if (value === undefined) return value;
+      assertValue(value);
+      const encoded = context.encode(value);
+      // A delete or flush made during the load may have followed a write to the source the loader
+      // read before it: its value may be stale, so it goes to the waiters only. In this process,
+      // isStale says so; in another, the nodes do (`since`).
+      if (!isStale() && !context.closed()) {
+        store(context, key, encoded, ttl, since);
+        storing = true;
+      }
+      return value;
+    } finally {
+      // A store under way keeps the key busy until it settles (store).
+      if (!storing) busy(context.busy, key, -1);
+    }
   });
   return load as Promise<T>;
 }
@@ -133,6 +151,14 @@ function store(
   stores.set(key, settled);
   const forget = (): void => {
     if (stores.get(key) === settled) stores.delete(key);
+    busy(context.busy, key, -1);
   };
   void settled.then(forget, forget);
+}
+
+/** Counts a load or store of `key` in (+1) or out (−1); a key at 0 is forgotten. */
+function busy(counts: Map<string, number>, key: string, change: 1 | -1): void {
+  const count = (counts.get(key) ?? 0) + change;
+  if (count > 0) counts.set(key, count);
+  else counts.delete(key);
 }
