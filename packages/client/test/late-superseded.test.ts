@@ -15,8 +15,9 @@ const fixture = useNemesis();
 const OTHER = encodeValue('other');
 
 /**
- * The key's replica that is not its primary holds another writer's value stamped 200 ms ahead of
- * this client's clock (inside the nodes' skew limit); the primary holds nothing. The replica is
+ * The key's replica that is not its primary holds another writer's value stamped 400 ms ahead of
+ * this client's clock (inside the nodes' 500 ms skew limit; with 200 ms, a machine at load 14
+ * once let the set be stamped past it, and nothing was superseded); the primary holds nothing. The replica is
  * paused while the client sets the key, and resumed once the set has answered ('one') or after
  * 300 ms in which it has not ('all'). Returns the client, the set's answer and the replica.
  */
@@ -31,9 +32,9 @@ async function setPastReplicaHoldingNewer(
   });
   fixture.keep(client);
   const key = 'late:k';
-  const [, replica] = client.nodesFor(key);
+  const [primary, replica] = client.nodesFor(key);
   const replicaIndex = nemesis.urls.indexOf(replica!);
-  const ahead = stampAt(Date.now() + 200);
+  const ahead = stampAt(Date.now() + 400);
   const [held] = await rawBatch(replica!, [
     ['set', key, OTHER.bytes, OTHER.flags, null, null, ahead],
   ]);
@@ -44,6 +45,11 @@ async function setPastReplicaHoldingNewer(
   if (writeConsistency === 'one') {
     // Answered on the primary while the replica is still paused.
     const stored = await write;
+    const [, , , , , stamp] = await rawGet(primary!, key);
+    expect(
+      stamp,
+      'the set stamped before the other write (else nothing to supersede)',
+    ).toBeLessThan(ahead);
     expect(client.getReplicationStats().lateSupersededWrites).toBe(0);
     nemesis.resume(replicaIndex);
     return { client, stored, replica: replica! };
