@@ -154,6 +154,32 @@ describe('POST /v1/batch', () => {
     expect(legacy).toHaveLength(3);
   });
 
+  it('a touch is no write an ordered incr counts from: one issued after the set and before the touch still counts', async () => {
+    const app = createApp();
+    const at = stampAt(Date.now() + 1);
+    await run(app, [
+      ['set', 'c', bytes('10'), 0, null, null, at],
+      ['set', 'g', bytes('10'), 0, null, null, at],
+    ]);
+    // Touched (and got-and-touched) at at + 10, then an incr issued at at + 5 arrives late (its
+    // replica paused): a replica it reached before the touch counted it, then took the touch at
+    // at + 10. Answered superseded here, this replica would hold 10 at at + 10 beside that
+    // replica's 11 at at + 10 — the count lost here, and the copies unequal under one stamp.
+    await run(app, [
+      ['touch', 'c', 60_000, at + 10],
+      ['get', 'g', 60_000, null, at + 10],
+    ]);
+    const [counted, gotCounted] = await run(app, [
+      ['incr', 'c', 1, null, null, at + 5, true],
+      ['incr', 'g', 1, null, null, at + 5, true],
+    ]);
+    expect(counted).toEqual([200, 11, at + 11]);
+    expect(gotCounted).toEqual([200, 11, at + 11]);
+    // The set still bounds it: an incr issued before the set counts nothing.
+    const [beforeSet] = await run(app, [['incr', 'c', 1, null, null, at - 1, true]]);
+    expect(beforeSet).toEqual([200, 11, at + 11, true]);
+  });
+
   it('takes a 64-bit initial (a bigint) and refuses a bad initial or a ttl without one', async () => {
     const app = createApp();
     const results = await run(app, [

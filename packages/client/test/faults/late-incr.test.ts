@@ -65,4 +65,33 @@ describe('an incr delivered late', () => {
       await Promise.all([writer.close(), counter.close()]);
     }
   });
+
+  it('counts after a touch made while its replica was paused', { timeout: 60_000 }, async () => {
+    // A touch is no write a count starts from: the incr, issued after the set and before the
+    // touch, counted on the primary before the touch there; answered superseded on the replica
+    // that took the touch first, it would leave 9 there beside the primary's 10, under one stamp
+    // (which the tie between them keeps: "9" sorts after "10").
+    const nemesis = await fixture.start({ nodes: 3 });
+    const urls = nemesis.urls;
+    const options = { replicas: 2, timeout: 300, onBackgroundError: () => {} };
+    for (let round = 0; round < ROUNDS; round++) {
+      const writer = fixture.keep(new DistributedCacheClient(urls, options));
+      const key = keyWithPrimary(writer, urls[0]!, `late-incr-touch-${round}:`);
+      const [primary, replica] = writer.nodesFor(key) as [string, string];
+      expect(await writer.set(key, 9)).toBe(true);
+
+      nemesis.pause(urls.indexOf(replica));
+      const counter = fixture.keep(new DistributedCacheClient(urls, options));
+      await counter.incr(key, 1).catch(() => undefined);
+      // The touch, stamped above the incr, on the writer's connection (accepted long ago).
+      await writer.touch(key, 600_000).catch(() => undefined);
+      nemesis.resume(urls.indexOf(replica));
+      await sleep(1000);
+
+      // The count on both replicas.
+      expect(counterIn(await rawGet(primary, key)), `round ${round}: the primary`).toBe('10');
+      expect(counterIn(await rawGet(replica, key)), `round ${round}: the replica`).toBe('10');
+      await Promise.all([writer.close(), counter.close()]);
+    }
+  });
 });

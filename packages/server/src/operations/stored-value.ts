@@ -16,11 +16,12 @@ export interface StoredValue {
   stamp?: number;
   /**
    * On a count an incr wrote: the stamp of the write its count starts from (the set, copy or
-   * creation every incr since has counted on). Absent: the entry's own stamp. A client-stamped
-   * incr at or below it was issued before that write and counts nothing (operations/incr.ts).
-   * Not kept by snapshots or copies, where the entry's own stamp stands in for it.
+   * creation every incr since has counted on), which a touch keeps: one that finds it absent
+   * sets it, in place, to the stamp it replaces. Absent: the entry's own stamp. A client-stamped incr at or below it was issued
+   * before that write and counts nothing (operations/incr.ts). Not kept by snapshots or copies,
+   * where the entry's own stamp stands in for it.
    */
-  readonly countedFrom?: number;
+  countedFrom?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
 }

@@ -522,7 +522,10 @@ export class ReplicaStore {
     if (stamp !== undefined && stamp <= held) return { stamp: held, superseded: true };
     const next = this.#above(stamp, raw.value);
     this.#live.touch(key, ttl, options);
-    // In place: a touch changes no bytes, and the entry keeps its version.
+    // In place: a touch changes no bytes, and the entry keeps its version. Nor does it start a
+    // count: an incr issued after the write and before the touch, delivered late, still counts
+    // (operations/incr.ts), as it did on a replica it reached before the touch.
+    raw.value.countedFrom ??= held;
     raw.value.stamp = next;
     return { stamp: next };
   }
