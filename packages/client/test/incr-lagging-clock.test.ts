@@ -60,4 +60,20 @@ describe('an incr from a client whose clock lags the write it finds', () => {
     expect(onReplica[5]).toBe(ahead);
     expect(cache.getReplicationStats().restampedWrites).toBe(0);
   });
+
+  it('with initial, after a delete stamped ahead of it, is sent again above the delete and creates the counter', async () => {
+    const nemesis = await fixture.start({ nodes: 2, args: SKEW_ALLOWED });
+    const urls = nemesis.urls;
+    const cache = fixture.keep(new DistributedCacheClient(urls, { replicas: 2 }));
+    // Deleted by a clock ahead of this client's: its seeded incr, stamped below the tombstone, is
+    // taken as issued before the delete and creates nothing, until sent above it.
+    const ahead = stampAt(Date.now() + AHEAD_MS);
+    for (const url of urls) await rawBatch(url, [['bury', 'n', ahead, 'repair']]);
+
+    expect(await cache.incr('n', 1, { initial: 5 })).toBe(5);
+    const held = await Promise.all(urls.map((url) => rawGet(url, 'n')));
+    expect(held.map(counterIn)).toEqual(['5', '5']);
+    expect(held[0]![5]).toBeGreaterThan(ahead);
+    expect(cache.getReplicationStats().restampedWrites).toBeGreaterThan(0);
+  });
 });

@@ -180,6 +180,36 @@ describe('POST /v1/batch', () => {
     expect(beforeSet).toEqual([200, 11, at + 11, true]);
   });
 
+  it('an ordered seeded incr stamped at or below the delete or flush the key is absent since creates nothing: [200, initial, thatStamp, true]', async () => {
+    const app = createApp();
+    const at = stampAt(Date.now() + 1);
+    // Issued at at + 5, delivered late (its replica paused) after a delete made at at + 10: created
+    // above the tombstone here alone, read repair would spread the counter over the delete.
+    const [, , lateAfterDelete, gone] = await run(app, [
+      ['set', 'c', bytes('10'), 0, null, null, at],
+      ['delete', 'c', at + 10],
+      ['incr', 'c', 1, 5, null, at + 5, true],
+      ['get', 'c'],
+    ]);
+    expect(lateAfterDelete).toEqual([200, 5, at + 10, true]);
+    expect(gone).toEqual([404, at + 10, STAMP]);
+    // So too after a client's flush: created above it, the counter would outlive the flush.
+    const [, lateAfterFlush, flushed] = await run(app, [
+      ['flush', null, at + 20],
+      ['incr', 'd', 1, 5, null, at + 15, true],
+      ['get', 'd'],
+    ]);
+    expect(lateAfterFlush).toEqual([200, 5, at + 20, true]);
+    expect(flushed).toEqual(MISS);
+    // Above them (the client sends it again so), or without the seventh element, it creates.
+    const [above, legacy] = await run(app, [
+      ['incr', 'c', 1, 5, null, at + 21, true],
+      ['incr', 'd', 1, 5, null, at + 16],
+    ]);
+    expect(above).toEqual([200, 5, at + 21]);
+    expect(legacy).toEqual([200, 5, at + 21]);
+  });
+
   it('takes a 64-bit initial (a bigint) and refuses a bad initial or a ttl without one', async () => {
     const app = createApp();
     const results = await run(app, [

@@ -125,7 +125,16 @@ export function count(
   // too would leave a counter whose copies are all unverified (a whole-cluster restart from
   // snapshots) neither countable nor creatable on any replica until its TTL ends.
   if (entry === undefined || !replicas.isVerified(entry)) {
-    return seed === undefined ? undefined : create(replicas, key, seed, stamp);
+    if (seed === undefined) return undefined;
+    // Ordered, and stamped at or below the delete (its tombstone) or flush that left the key
+    // absent, the incr was issued before it: delivered late, it would create the counter above
+    // that delete on this replica alone, and read repair would spread it over the delete. It
+    // creates nothing and answers the stamp that stands, superseded, as a set that lost does.
+    const buriedAt = entry === undefined && ordered ? absentSince(replicas, key) : 0;
+    if (stamp !== undefined && stamp <= buriedAt) {
+      return { value: seed.initial, stamp: buriedAt, superseded: true };
+    }
+    return create(replicas, key, seed, stamp);
   }
   // msgpack bytes are not text: "41" there is two msgpack integers, and "42" written back under
   // the msgpack flags would be invalid msgpack. Every other flags' bytes may be decimal text.
@@ -155,13 +164,22 @@ export function count(
   return { value: counted.value, stamp: written.stamp };
 }
 
+/** The stamp of the delete (its tombstone) or flush a key absent here is absent since; 0: none. */
+function absentSince(replicas: ReplicaStore, key: string): number {
+  const raw = replicas.peekRaw(key);
+  const buried = raw?.value.tombstone === true ? stampOf(raw.value) : 0;
+  return Math.max(buried, replicas.flushStamp);
+}
+
 /** An incr's outcome: the counter's new value and the stamp it was written with. */
 export interface Counted {
   value: bigint;
   stamp: number;
   /**
    * Counted nothing: the incr was stamped at or below the write the count starts from (issued
-   * before it); `value` and `stamp` are the entry's, which stands.
+   * before it); `value` and `stamp` are the entry's, which stands. Or, seeded, at or below the
+   * delete or flush the key is absent since: it created nothing, `value` is the seed's and
+   * `stamp` the delete's or flush's.
    */
   superseded?: true;
 }
