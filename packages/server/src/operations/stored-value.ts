@@ -17,9 +17,9 @@ export interface StoredValue {
   /**
    * On a count an incr wrote: the stamp of the write its count starts from (the set, copy or
    * creation every incr since has counted on), which a touch keeps: one that finds it absent
-   * sets it, in place, to the stamp it replaces. Absent: the entry's own stamp. A client-stamped incr at or below it was issued
-   * before that write and counts nothing (operations/incr.ts). Not kept by snapshots or copies,
-   * where the entry's own stamp stands in for it.
+   * sets it, in place, to the stamp it replaces. Absent: the entry's own stamp. A client-stamped
+   * incr at or below it was issued before that write and counts nothing (operations/incr.ts). Not
+   * kept by snapshots or copies, where the entry's own stamp stands in for it.
    */
   countedFrom?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
