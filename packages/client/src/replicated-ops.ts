@@ -323,24 +323,30 @@ function firstCount(
 }
 
 /**
- * An incr (`op`, built for any stamp) that no replica counted, some answering that the write their
- * count starts from is stamped at or above it (supersededCount: a write this client's clock had
- * not reached — a node takes such an incr as issued before that write, delivered late): sent again
- * to those, stamped above the highest such stamp, as a set is (writeNewest), at most MAX_RESTAMPS
- * sends in all. Never once a replica counted: sent again it would count twice there, while the replicas
- * that answered so hold a write newer than the incr, which wins. Nor to a replica that failed or
- * lacked the key: its answer stays in the outcome returned.
+ * Sends an incr (`op`, built for any stamp) to `target`. One that no replica counted, some
+ * answering that the write their count starts from is stamped at or above it (supersededCount: a
+ * write this client's clock had not reached — a node takes such an incr as issued before that
+ * write, delivered late), is sent again to those, stamped above the highest such stamp, as a set
+ * is (writeNewest), at most MAX_RESTAMPS sends in all. Never once a replica counted: sent again it
+ * would count twice there, while the replicas that answered so hold a write newer than the incr,
+ * which wins. Nor to a replica that failed or lacked the key: its answer stays in the outcome.
  */
 async function countAbove(
   cluster: Cluster,
   target: ReplicaSet,
   op: (stamp: number) => KeyOp,
-  first: WriteOutcome,
   queued: boolean,
   trace: CallTrace | undefined,
   signal: AbortSignal | undefined,
 ): Promise<WriteOutcome> {
-  let outcome = first;
+  let outcome = await writeReplicas(
+    cluster,
+    target,
+    op(cluster.clock.tick()),
+    COUNT,
+    queued,
+    trace,
+  );
   for (let attempt = 1; attempt < MAX_RESTAMPS; attempt++) {
     if (firstCount(target.live, outcome) !== undefined) return outcome;
     let standing: number | undefined;
@@ -458,15 +464,7 @@ async function incrOnReplicas(
   // counted — the copies now differ. Not when none counted: then the call itself answers. One
   // that lacked it (or could not vouch for it) gets the count before the call answers.
   const unseeded = (stamp: number): KeyOp => ['incr', stored, delta, null, null, stamp, true];
-  const first = await writeReplicas(
-    cluster,
-    target,
-    unseeded(cluster.clock.tick()),
-    COUNT,
-    queued,
-    trace,
-  );
-  let outcome = await countAbove(cluster, target, unseeded, first, queued, trace, signal);
+  let outcome = await countAbove(cluster, target, unseeded, queued, trace, signal);
   const counted = firstCount(nodes, outcome);
   if (unsure !== undefined && counted === undefined) {
     // COUNT waits for every replica asked: those without an answer failed.
@@ -501,15 +499,7 @@ async function incrOnReplicas(
     // hint it holds is delivered, or it would keep a counter the replicas later replaced, and
     // count on it when a replica is down again.
     const creating = { natural: target.natural, live: creators };
-    const created = await countAbove(
-      cluster,
-      creating,
-      seeded,
-      await writeReplicas(cluster, creating, seeded(cluster.clock.tick()), COUNT, queued, trace),
-      queued,
-      trace,
-      signal,
-    );
+    const created = await countAbove(cluster, creating, seeded, queued, trace, signal);
     const createdBy = firstCount(creators, created);
     // Both rounds as one outcome: the first round's failures and refusals (those not asked again)
     // with the second round's answers, for the report on success or the error on failure.
