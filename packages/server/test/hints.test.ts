@@ -118,6 +118,66 @@ describe('hints', () => {
     expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('as a replica');
   });
 
+  it("a touch's stand-in hint lets no write go: one the stand-in holds as a natural replica stays when the touch restamped it", async () => {
+    const a = await startCliNode(['--token', 'cluster']);
+    const c = await startCliNode(['--token', 'cluster']);
+    // C is a natural replica of the key in another client's (changed) ring: the write, unhinted.
+    const [, touched] = await batch(c, [
+      ['set', 'k', text('as a replica'), 0, null, null],
+      ['touch', 'k', 60_000],
+    ]);
+    expect(touched![0]).toBe(204);
+    // The touch stood in for A, and C's answer stamped it: its hint names that stamp, the entry's.
+    await batch(c, [['hint', 'k', a.url, true, touched![1]]]);
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('as a replica');
+    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('as a replica');
+  });
+
+  it("a stand-in's copy goes with its write's hint though touched since, the touch's hint before or after it, named or not", async () => {
+    // A is stopped while the hints come, so none is delivered before the last.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const c = await startCliNode(['--token', 'cluster']);
+    a.child.kill('SIGSTOP');
+    try {
+      const keys = ['write-hinted-first', 'touch-hinted-first', 'unnamed'];
+      const written = await batch(
+        c,
+        keys.map((key) => ['set', key, text('as a stand-in'), 0, null, null]),
+      );
+      const touched = await batch(
+        c,
+        keys.map((key) => ['touch', key, 60_000]),
+      );
+      const [setStamp, touchStamp] = [(i: number) => written[i]![2], (i: number) => touched[i]![1]];
+      const hinted = await batch(c, [
+        ['hint', keys[0], a.url, true, setStamp(0)],
+        ['hint', keys[0], a.url, true, touchStamp(0)],
+        ['hint', keys[1], a.url, true, touchStamp(1)],
+        ['hint', keys[1], a.url, true, setStamp(1)],
+        // A client before the fifth element: the write held when the hint arrives, touched since.
+        ['hint', keys[2], a.url, true],
+      ]);
+      expect(hinted.every((result) => result[0] === 204)).toBe(true);
+      a.child.kill('SIGCONT');
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    const onA = await batch(a, [
+      ['get', 'write-hinted-first'],
+      ['get', 'touch-hinted-first'],
+      ['get', 'unnamed'],
+    ]);
+    expect(onA.map(decoded)).toEqual(['as a stand-in', 'as a stand-in', 'as a stand-in']);
+    const onC = await batch(c, [
+      ['get', 'write-hinted-first'],
+      ['get', 'touch-hinted-first'],
+      ['get', 'unnamed'],
+    ]);
+    expect(onC.map((result) => result[0])).toEqual([404, 404, 404]);
+  });
+
   it("a stand-in's copy given up with its hints goes, unless written since (as a natural replica)", async () => {
     // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);

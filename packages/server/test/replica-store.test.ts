@@ -598,3 +598,42 @@ describe('ReplicaStore: tombstones and clocks within maxClockSkew', () => {
     }
   });
 });
+
+describe('ReplicaStore: the write a stand-in hint stood in for', () => {
+  /** A store holding 'k' written at S + 10 and touched at S + 20 and S + 30. */
+  function touchedTwice(): ReplicaStore {
+    const store = newStore();
+    store.write('k', value('w'), undefined, null, S + 10);
+    store.retouch('k', 60_000, S + 20);
+    store.retouch('k', 60_000, S + 30);
+    return store;
+  }
+
+  const cases: [string, number | undefined, number | undefined][] = [
+    ['the write, named before or after touches', S + 10, S + 10],
+    ['the last touch: no write', S + 30, undefined],
+    ['an earlier touch, delivered late: no write', S + 20, undefined],
+    ['nothing named: the write held, not its last touch', undefined, S + 10],
+    ['below the write (a superseded write or touch): as named', S + 5, S + 5],
+    ['above everything held: as named', S + 40, S + 40],
+  ];
+  it.each(cases)('%s', (_, named, expected) => {
+    expect(touchedTwice().standInWrite('k', named)).toBe(expected);
+  });
+
+  it('names what it is told for a key not held', () => {
+    expect(newStore().standInWrite('absent', S)).toBe(S);
+    expect(newStore().standInWrite('absent', undefined)).toBeUndefined();
+  });
+
+  it('drops a copy by its write, touched or not, and keeps any other write', () => {
+    const store = touchedTwice();
+    store.dropCopy('k', S + 30);
+    expect(text(store, 'k')).toBe('w');
+    store.dropCopy('k', S + 10);
+    expect(text(store, 'k')).toBeUndefined();
+    store.write('k', value('newer'), undefined, null, S + 50);
+    store.dropCopy('k', S + 10);
+    expect(text(store, 'k')).toBe('newer');
+  });
+});

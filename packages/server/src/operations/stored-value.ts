@@ -22,6 +22,14 @@ export interface StoredValue {
    * kept by snapshots or copies, where the entry's own stamp stands in for it.
    */
   countedFrom?: number;
+  /**
+   * On a write a touch restamped: the write's own stamp, which the first touch found (set in
+   * place, as `countedFrom`). Absent: the entry's own stamp. A stand-in drops its copy by the write
+   * it stood in for, not by the touches since, which may be the only thing it stood in for: the
+   * write itself it may hold as a natural replica (ReplicaStore.standInWrite). Not kept by
+   * snapshots or copies, where the entry's own stamp stands in for it.
+   */
+  touchedFrom?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
 }

@@ -15,9 +15,10 @@ export interface Hint {
   generation: number;
   /**
    * The newest stamp of a write this node took as a stand-in for the key, as its hints named it
-   * (a hint without one names the stamp held when it arrived; undefined: none held). A copy given
-   * up with the hint goes only while it still has this stamp: a write taken as a natural replica
-   * (after a ring change), before the hint arrived or since, must stay.
+   * (a hint without one names the write held when it arrived; a touch's names none: undefined,
+   * as when none was held). A copy given up with the hint goes only while it still holds this
+   * write, touched or not: a write taken as a natural replica (after a ring change), before the
+   * hint arrived or since, must stay.
    */
   stamp: number | undefined;
   /**

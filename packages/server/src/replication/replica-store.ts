@@ -91,6 +91,11 @@ function ttlOptions(ttl: number | undefined): SetOptions {
   return ttl === undefined ? NO_OPTIONS : { ttl };
 }
 
+/** The stamp of the write a value holds, before any touch restamped it. */
+function writtenAt(value: StoredValue): number {
+  return value.touchedFrom ?? stampOf(value);
+}
+
 /**
  * The node's one implementation of every replicated write and read, over its `LruCache`: every
  * door (hono routes, the batch operations and their fast path, the memcached port, incr, touch,
@@ -328,12 +333,28 @@ export class ReplicaStore {
   }
 
   /**
-   * Deletes the key's entry while it still holds the write stamped `stamp` (plain, no tombstone):
-   * a stand-in's copy once its hint is delivered or given up. A write taken since stays.
+   * Deletes the key's entry while it still holds the write stamped `stamp`: a stand-in's copy once
+   * its hint is delivered or given up. A write taken since stays; a touch since does not make the
+   * write another one (it is compared by the stamp it had before any touch).
    */
   dropCopy(key: string, stamp: number | undefined): void {
     const held = this.#live.peekEntry(key);
-    if (held !== undefined && stampOf(held.value) === stamp) this.#live.delete(key);
+    if (held !== undefined && writtenAt(held.value) === stamp) this.#live.delete(key);
+  }
+
+  /**
+   * The stamp of the write a stand-in's hint for `key` stood in for, from the stamp it names
+   * (undefined: the write held when it arrives). Undefined — no write — when it names a touch's
+   * stamp, above the write held and at or below where touches left it: the touch was stood in for,
+   * not the write it restamped, which this node may hold as a natural replica of a changed ring.
+   * Named, the touch's stamp would be that entry's, and the hint's delivery would drop it.
+   */
+  standInWrite(key: string, named: number | undefined): number | undefined {
+    const held = this.#live.peekEntry(key);
+    if (held === undefined) return named;
+    const written = writtenAt(held.value);
+    if (named === undefined) return written;
+    return named > written && named <= stampOf(held.value) ? undefined : named;
   }
 
   /** The entry holding a value, verified or not (no tombstone), without promotion or counting. */
@@ -526,6 +547,7 @@ export class ReplicaStore {
     // count: an incr issued after the write and before the touch, delivered late, still counts
     // (operations/incr.ts), as it did on a replica it reached before the touch.
     raw.value.countedFrom ??= held;
+    raw.value.touchedFrom ??= held;
     raw.value.stamp = next;
     return { stamp: next };
   }

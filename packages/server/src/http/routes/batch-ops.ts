@@ -360,13 +360,13 @@ export function batchRunner(node: NodeState): RunBatch {
         }
         const standIn = op[3] === true;
         // A stand-in lets its copy go once the hint is delivered, but only the write it stood in
-        // for: a fifth element names that write's stamp. Without it (clients before it), the stamp
-        // held when the hint arrives stands in for it — and a newer write taken meanwhile as a
-        // natural replica (the ring changed) would go with the hint.
-        const written = standIn ? optional(op[4], accept) : undefined;
-        if (written instanceof Refused) return written;
-        const held = standIn && written === undefined ? replicas.peekRaw(key) : undefined;
-        const stamp = written ?? (held === undefined ? undefined : stampOf(held.value));
+        // for: a fifth element names the stamp the operation left. Without it (clients before it),
+        // the write held when the hint arrives stands in for it — and a newer write taken meanwhile
+        // as a natural replica (the ring changed) would go with the hint. A touch's stamp names no
+        // write (standInWrite): the write it restamped may be such a natural replica's.
+        const named = standIn ? optional(op[4], accept) : undefined;
+        if (named instanceof Refused) return named;
+        const stamp = standIn ? replicas.standInWrite(key, named) : undefined;
         return hints.add(target, key, standIn, stamp) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
