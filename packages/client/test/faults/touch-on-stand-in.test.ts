@@ -1,0 +1,80 @@
+// A touch a stand-in applies to a write it holds as a natural replica: node 2 stands in for node 1
+// in one client's ring, and is a natural replica of the key in another's, which left node 0 (a
+// ring change that clients take at different times). The ring-changed client's write is on node 2
+// as a natural replica; the first client's touch restamps it there and hands node 2 a stand-in hint
+// naming the touch's stamp, now that write's. Once the hint is delivered, node 2 must keep the
+// write (it stood in for the touch, not for the write), or a later fault of the key's other
+// replica loses an acknowledged write.
+import { describe, expect, it } from 'vitest';
+import { DistributedCacheClient } from '../../src/index.js';
+import { keyWithPrimary } from '../key-with-primary.js';
+import { eventually, heldOnNode, nodeStats, statNamed } from './node-http.js';
+import { SETTLE_MS } from './scenario.js';
+import { useNemesis } from './use-nemesis.js';
+
+const fixture = useNemesis();
+
+/** Long enough that nothing expires during the test: the touch moves the stamp, not the life. */
+const TTL_MS = 60_000;
+
+/** Whether the node at `url` holds `value` (a string, as the client encodes it) for `key`. */
+async function holds(url: string, key: string, value: string): Promise<boolean> {
+  const held = await heldOnNode(url, key);
+  return held.status === 200 && Buffer.from(held.bytes).toString().includes(value);
+}
+
+describe('a touch applied on a stand-in', () => {
+  it('leaves the write the stand-in holds as a natural replica once its hint is delivered', async () => {
+    const nemesis = await fixture.start({ nodes: 3 });
+    const urls = nemesis.urls;
+    const [zero, one, two] = [urls[0]!, urls[1]!, urls[2]!];
+    // The ring before the change: the key on node 0 (primary) and node 1; node 2 stands in.
+    const before = fixture.keep(
+      new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 500 }),
+    );
+    // The ring after it (node 0 left): the key on node 1 (primary) and node 2.
+    const after = fixture.keep(new DistributedCacheClient([one, two], { timeout: 5000 }));
+    let key = keyWithPrimary(before, zero, 'touched:');
+    for (let i = 0; i < 100 && before.nodesFor(key)[1] !== one; i++) {
+      key = keyWithPrimary(before, zero, `touched-${i}:`);
+    }
+    expect(before.nodesFor(key)).toEqual([zero, one]);
+    expect(after.nodesFor(key)).toEqual([one, two]);
+    const markKey = keyWithPrimary(before, one, 'mark:');
+
+    expect(await before.set(key, 'v1', { ttl: TTL_MS })).toBe(true);
+    // The newer write, on both of the changed ring's replicas: node 2 holds it as a natural one.
+    expect(await after.set(key, 'v2', { ttl: TTL_MS })).toBe(true);
+    expect(await holds(two, key, 'v2')).toBe(true);
+
+    nemesis.pause(1);
+    // Node 1 times out once and is marked down in the first client (failureThreshold 1).
+    expect(await before.set(markKey, 'x')).toBe(false);
+    expect(before.nodesFor(key)).toEqual([zero, two]);
+    const handedOff = before.getReplicationStats().hintsHandedOff;
+    // Node 0 touches v1, node 2 (the stand-in) touches v2; node 1's touch times out, and node 2
+    // gets the stand-in hint for it.
+    expect(await before.touch(key, TTL_MS)).toBe(true);
+    expect(
+      await eventually(async () => before.getReplicationStats().hintsHandedOff > handedOff, 5000),
+    ).toBe(true);
+
+    nemesis.resume(1);
+    // Node 2 replays the key to node 1 and lets its stand-in copy go: it must keep v2.
+    expect(
+      await eventually(async () => statNamed(await nodeStats(two), 'hintsPending') === 0, 5000),
+    ).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+    expect(await holds(two, key, 'v2'), 'node 2 dropped v2 when the touch hint was delivered').toBe(
+      true,
+    );
+
+    // One fault at a time: node 1 is back and settled, now it stops again. Node 2 answers alone.
+    nemesis.pause(1);
+    const reader = fixture.keep(
+      new DistributedCacheClient([one, two], { failureThreshold: 1, timeout: 500 }),
+    );
+    expect(await reader.get(key)).toBe('v2');
+    nemesis.resume(1);
+  }, 30_000);
+});
