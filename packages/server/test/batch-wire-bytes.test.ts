@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { batchCodec } from '../src/http/codec/msgpack.js';
 import { MsgpackReader, NOT_SCALAR } from '../src/http/codec/msgpack-reader.js';
-import { MsgpackWriter } from '../src/http/codec/msgpack-writer.js';
+import { HEAD_ROOM, MsgpackWriter, withHead } from '../src/http/codec/msgpack-writer.js';
 
 /**
  * The batch is decoded in place and its results written by hand, yet the wire stays what msgpackr
@@ -116,6 +116,36 @@ describe('results are the bytes msgpackr packs', () => {
     out.rollback(mark);
     out.str('x');
     expect(Uint8Array.from(out.finish())).toEqual(Uint8Array.from(batchCodec.pack([1, 'x'])));
+  });
+});
+
+describe('the room for a head before each response', () => {
+  it('holds a head written before each response without touching the one before it, also in a new chunk', () => {
+    const out = new MsgpackWriter();
+    const wholes: Buffer[] = [];
+    // Three responses, the last one too large for the chunk: it moves, with its room, to its own.
+    for (const bytes of [BINS[1]!, new Uint8Array(300).fill(7), new Uint8Array(70_000).fill(9)]) {
+      out.bin(bytes);
+      const whole = withHead(out.finish(), `HEAD ${bytes.length}\r\n\r\n`);
+      expect(whole).toBeDefined();
+      wholes.push(whole!);
+    }
+    for (const [i, bytes] of [
+      BINS[1]!,
+      new Uint8Array(300).fill(7),
+      new Uint8Array(70_000).fill(9),
+    ].entries()) {
+      const head = Buffer.from(`HEAD ${bytes.length}\r\n\r\n`, 'latin1');
+      expect(Buffer.compare(wholes[i]!, Buffer.concat([head, batchCodec.pack(bytes)]))).toBe(0);
+    }
+  });
+
+  it('leaves a head longer than the room to the caller', () => {
+    const out = new MsgpackWriter();
+    out.nil();
+    const body = out.finish();
+    expect(withHead(body, 'x'.repeat(HEAD_ROOM + 1))).toBeUndefined();
+    expect(withHead(body, 'x'.repeat(HEAD_ROOM))?.length).toBe(HEAD_ROOM + 1);
   });
 });
 

@@ -10,6 +10,8 @@ import {
 import type { LaneHost } from '../../src/http/batch-lane/lane-connection.js';
 import { batchRequest, parseAnswers } from './raw-http.js';
 import { adoptWithSharedReadBuffer } from '../../src/sockets/shared-buffer-reads.js';
+import { HEAD_ROOM } from '../../src/http/codec/msgpack-writer.js';
+import type { FinishedResponse } from '../../src/http/codec/msgpack-writer.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -54,6 +56,13 @@ it('an error thrown while answering is logged and ends only its connection', asy
   expect((failures[0] as Error).message).toBe('a bug');
 });
 
+/** `bytes` as the batch's writer leaves results: in a buffer of their own, with room for a head. */
+function finished(bytes: Uint8Array): FinishedResponse {
+  const chunk = Buffer.alloc(HEAD_ROOM + bytes.length);
+  chunk.set(bytes, HEAD_ROOM);
+  return chunk.subarray(HEAD_ROOM) as FinishedResponse;
+}
+
 /** A host that answers every batch with `body` (200) and takes everything. */
 function answeringHost(body: Uint8Array, overrides: Partial<LaneHost> = {}): LaneHost {
   return {
@@ -67,7 +76,11 @@ function answeringHost(body: Uint8Array, overrides: Partial<LaneHost> = {}): Lan
     tracing: () => false,
     admit: () => undefined,
     begin: () => 0,
-    answer: () => ({ status: 200, fields: 'content-type: application/msgpack\r\n', body }),
+    answer: () => ({
+      status: 200,
+      fields: 'content-type: application/msgpack\r\n',
+      body: finished(body),
+    }),
     refuse: () => ({ status: 503, fields: '', body: '' }),
     abandon: () => undefined,
     failed: (error) => {

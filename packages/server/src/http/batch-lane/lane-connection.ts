@@ -4,6 +4,8 @@ import type { BatchHead, KnownHead } from './request-head.js';
 import { INCOMPLETE, knownHead, OTHER, readBatchHead, readKnownHead } from './request-head.js';
 import { CLOSE, keepAlive, responseHead } from './response-head.js';
 import { SMALL_CHUNK_BYTES, SMALL_CHUNKS_BLOCK_BYTES } from '../body.js';
+import { withHead } from '../codec/msgpack-writer.js';
+import type { FinishedResponse } from '../codec/msgpack-writer.js';
 
 /**
  * Once an answer that closes its connection is out, what the client still sends is read and dropped
@@ -25,7 +27,7 @@ export const KEEP_ALIVE_GRACE_MS = 1_000;
 export interface LaneAnswer {
   readonly status: number;
   readonly fields: string;
-  readonly body: Uint8Array | string;
+  readonly body: FinishedResponse | string;
 }
 
 /** What one connection asks of the lane that owns it. */
@@ -272,8 +274,15 @@ export class LaneConnection {
   /** Answers the whole requests in `#unread`, in order, until one is partial or not the lane's. */
   #serve(): void {
     const socket = this.#socket;
-    socket.cork();
+    // Answers after the first of one read are corked into one write; the first (most reads hold
+    // one request) is written at once, without the cork's buffering.
+    let answers = 0;
+    let corked = false;
     while (!this.#done && this.#unread !== null && this.#unread.length > 0) {
+      if (answers > 0 && !corked) {
+        socket.cork();
+        corked = true;
+      }
       const unread = this.#unread;
       const head = this.#headOf(unread);
       if (head === INCOMPLETE) {
@@ -282,7 +291,7 @@ export class LaneConnection {
       }
       if (head === OTHER) {
         // Node's server takes over once every answer before it has gone out.
-        socket.uncork();
+        if (corked) socket.uncork();
         if (this.#holdUnsent()) return;
         this.#host.handOff(this.#detach(), this.#owned(unread));
         return;
@@ -298,6 +307,7 @@ export class LaneConnection {
         // connection opened) must not later cut the idle connection with a 408.
         this.#clearDeadline();
         this.#answered(refused, close, Math.max(0, end - unread.length));
+        answers++;
         continue;
       }
       if (unread.length < end) {
@@ -312,15 +322,16 @@ export class LaneConnection {
       this.#unread = unread.length > end ? unread.subarray(end) : null;
       this.#clearDeadline();
       this.#respond(head, unread.subarray(head.size, end), this.#host.begin(head));
+      answers++;
       // A client sending faster than it reads stops being read once a buffer of answers waits.
       if (socket.writableLength >= socket.writableHighWaterMark) {
-        socket.uncork();
+        if (corked) socket.uncork();
+        corked = false;
         if (this.#holdUnsent()) return;
-        socket.cork();
       }
     }
     if (this.#unread?.length === 0) this.#unread = null;
-    socket.uncork();
+    if (corked) socket.uncork();
     if (this.#holdUnsent()) return;
     if (this.#ended && !this.#done) this.#finish();
   }
@@ -366,10 +377,18 @@ export class LaneConnection {
   #write(answer: LaneAnswer, close: boolean, bodyLeft = 0): void {
     const socket = this.#socket;
     const { body } = answer;
-    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
     const connection = close ? CLOSE : this.#keepAliveLines;
-    socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
-    socket.write(body, this.#onWritten);
+    if (typeof body === 'string') {
+      const length = Buffer.byteLength(body);
+      socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
+      socket.write(body, this.#onWritten);
+    } else {
+      // Results: the head goes in the room the writer left before them, and both in one write.
+      const head = responseHead(answer.status, answer.fields, body.length, connection);
+      const whole = withHead(body, head);
+      if (whole === undefined) socket.write(head, 'latin1');
+      socket.write(whole ?? body, this.#onWritten);
+    }
     if (close) {
       // What follows on this connection is not answered: its sender is told, our side ends once
       // the answer is out, and until then its bytes are held like any other answer's.

@@ -2,23 +2,48 @@
 const CHUNK_BYTES = 64 * 1024;
 
 /**
+ * Bytes left free before every response in its chunk, for the transport to write the response's
+ * HTTP head in ({@link withHead}): head and body then leave in one write of one buffer.
+ */
+export const HEAD_ROOM = 512;
+
+declare const headRoom: unique symbol;
+
+/** A response {@link MsgpackWriter.finish} cut: the HEAD_ROOM bytes before it are its own. */
+export type FinishedResponse = Buffer & { readonly [headRoom]: true };
+
+/**
+ * `head` (latin1) written into the room before `body`, and the two as one buffer; undefined when
+ * the head is longer than the room (the caller then writes them apart).
+ */
+export function withHead(body: FinishedResponse, head: string): Buffer | undefined {
+  const length = head.length;
+  if (length > HEAD_ROOM) return undefined;
+  const whole = Buffer.from(body.buffer, body.byteOffset - length, length + body.length);
+  whole.write(head, 0, length, 'latin1');
+  return whole;
+}
+
+/**
  * Writes msgpack straight into one buffer — the batch's results, with no array per result and no
  * second copy — choosing every type exactly as msgpackr's `pack` (useRecords false, no float32)
  * does, so the bytes on the wire stay those of docs/wire-protocol.md (batch-results.test.ts
  * compares them). Responses are cut from a shared chunk one after another and never written over:
  * a response still queued in a socket keeps its bytes; a full chunk is left to those that hold it.
+ * Each response starts HEAD_ROOM bytes after the one before, leaving room for its HTTP head.
  */
 export class MsgpackWriter {
   #buf: Buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   #view = new DataView(this.#buf.buffer, this.#buf.byteOffset, this.#buf.byteLength);
-  /** Where the response being written starts. */
-  #start = 0;
-  #pos = 0;
+  /** Where the response being written starts (past its head room; may be past the chunk's end). */
+  #start = HEAD_ROOM;
+  #pos = HEAD_ROOM;
 
   /** The bytes written since the last `finish`, as one response; the next one starts after them. */
-  finish(): Buffer {
-    const out = this.#buf.subarray(this.#start, this.#pos);
-    this.#start = this.#pos;
+  finish(): FinishedResponse {
+    const out = this.#buf.subarray(this.#start, this.#pos) as FinishedResponse;
+    this.#start = this.#pos + HEAD_ROOM;
+    this.#pos = this.#start;
     return out;
   }
 
@@ -155,15 +180,18 @@ export class MsgpackWriter {
     }
   }
 
-  /** Makes room for `bytes` more: a new chunk, holding the response so far, when this one is full. */
+  /**
+   * Makes room for `bytes` more: a new chunk, holding the response so far after its head room,
+   * when this one is full.
+   */
   #room(bytes: number): void {
     if (this.#pos + bytes <= this.#buf.length) return;
     const used = this.#pos - this.#start;
-    const next = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, 2 * (used + bytes)));
-    this.#buf.copy(next, 0, this.#start, this.#pos);
+    const next = Buffer.allocUnsafe(Math.max(CHUNK_BYTES, HEAD_ROOM + 2 * (used + bytes)));
+    if (used > 0) this.#buf.copy(next, HEAD_ROOM, this.#start, this.#pos);
     this.#buf = next;
     this.#view = new DataView(next.buffer, next.byteOffset, next.byteLength);
-    this.#start = 0;
-    this.#pos = used;
+    this.#start = HEAD_ROOM;
+    this.#pos = HEAD_ROOM + used;
   }
 }

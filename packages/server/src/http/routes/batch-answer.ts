@@ -1,13 +1,15 @@
 import type { NodeState } from '../app-env.js';
 import { errorJson, refusalOf } from '../../operations/refusal.js';
 import type { RunBatch } from './batch-ops.js';
+import type { FinishedResponse } from '../codec/msgpack-writer.js';
 import { CLOCK_HEADER, START_HEADER } from './batch-ops.js';
 
 /** One batch's answer, whichever door took it: status, headers as name/value pairs, body. */
 export interface BatchAnswer {
   readonly status: number;
   readonly headers: readonly string[];
-  readonly body: Uint8Array | string;
+  /** The results (with room for a head before them), or a refusal's JSON. */
+  readonly body: FinishedResponse | string;
 }
 
 /** What a door that reads batches itself (not through hono) answers with. */
@@ -37,7 +39,7 @@ export function batchAnswerer(node: NodeState, runBatch: RunBatch): BatchAnswere
   return {
     refusal,
     run(body, requestId, start) {
-      let results: Uint8Array;
+      let results: FinishedResponse;
       try {
         results = runBatch(body);
       } catch (error) {

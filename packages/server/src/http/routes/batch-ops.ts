@@ -9,6 +9,7 @@ import { peerOrigin } from '../../replication/replication-options.js';
 import { MAX_HINT_TARGETS } from '../../replication/hints.js';
 import { MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
 import { MsgpackWriter } from '../codec/msgpack-writer.js';
+import type { FinishedResponse } from '../codec/msgpack-writer.js';
 import type { ItemsVerdict } from '../codec/msgpack-items.js';
 import { declaredArrayLength, scanItems } from '../codec/msgpack-items.js';
 import type { FingerprintCondition, WriteCondition } from '../../operations/store.js';
@@ -99,9 +100,10 @@ export const RING_NODES_HEADER = 'dcache-ring-nodes';
 /**
  * The body of `POST /v1/batch` in, the msgpack of its results out (docs/wire-protocol.md); throws
  * an HttpError when the batch as a whole is refused. Shared by the hono route and the node's
- * fast path, so both answer byte for byte the same.
+ * fast path, so both answer byte for byte the same. The response has room for its HTTP head before
+ * it (`withHead`).
  */
-export type RunBatch = (body: Uint8Array) => Uint8Array;
+export type RunBatch = (body: Uint8Array) => FinishedResponse;
 
 export function batchRunner(node: NodeState): RunBatch {
   const { replicas, hints, flush, metrics, options, bodyBudget } = node;
