@@ -175,6 +175,7 @@ export class DistributedCacheClient {
       stores: this.#stores,
       busy: this.#busy,
       batch: this.#options.batch,
+      timeoutMs: this.#options.timeout,
       closed: () => this.#closed,
       encode: this.#encode,
     };

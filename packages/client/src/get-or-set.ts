@@ -23,6 +23,8 @@ export interface ReadThrough {
   /** Loads running and stores under way, by key (a count: a stale load may overlap a fresh one). */
   busy: Map<string, number>;
   batch: boolean;
+  /** The client's `timeout` (ms): how long a call waits for another load's store at most. */
+  timeoutMs: number;
   closed: () => boolean;
   /** The client's value encoding (`valueEncoding`). */
   encode: (value: unknown) => EncodedValue;
@@ -40,7 +42,9 @@ export function assertLoader(loader: unknown): asserts loader is Loader<unknown>
  * The cached value of `key`, or the one `loader` returns, stored with an add. The read comes first
  * for every caller (so a caller sees a value written before its call, as with core's getOrSet);
  * only a miss joins the key's running load (or, while the last load's store is under way, waits
- * for it and reads again). No replica reachable counts as a miss: the source still answers. A node refusing the read (a wrong token) rejects, as `get` does.
+ * for it and reads again — until `timeoutMs` after the call began, then it loads). No replica
+ * reachable counts as a miss: the source still answers. A node refusing the read (a wrong token)
+ * rejects, as `get` does.
  */
 export async function readThrough<T>(
   context: ReadThrough,
@@ -51,6 +55,7 @@ export async function readThrough<T>(
   signal?: AbortSignal,
 ): Promise<T> {
   const options = call === undefined && signal === undefined ? undefined : { trace: call, signal };
+  const deadline = performance.now() + context.timeoutMs;
   const busyBefore = context.busy.has(key);
   let read = await readOrMiss(context, key, options);
   // A miss while the key's last load is still being stored — an add sent after this read, or in
@@ -61,10 +66,9 @@ export async function readThrough<T>(
   // owner's miss and then the previous owners') may have been answered before the add arrived.
   if (read.answered && read.hit === undefined) {
     const storing = context.stores.get(key);
-    if (storing !== undefined) await storing;
     if (storing !== undefined || (busyBefore && !context.busy.has(key))) {
-      signal?.throwIfAborted();
-      read = await readOrMiss(context, key, options);
+      const again = await readAfterStore(context, key, storing, options, deadline);
+      if (again !== undefined) read = again;
     }
   }
   const { hit } = read;
@@ -105,6 +109,53 @@ export async function readThrough<T>(
 }
 
 /**
+ * The key's entry, read again once `storing` (the key's store under way, if any) has settled; or
+ * undefined when the call's `deadline` (a `performance.now()` time) comes first, and the caller
+ * loads as it would without the store. A second load costs the source one query; waiting can cost
+ * more: on a node stalled but not yet marked down the store and this read can each take a
+ * `timeout` or two. The deadline counts from the call's start, so the call spends before loading
+ * at most the longer of its first read and one `timeout`, and a first read that took the
+ * `timeout` (the key's node stalled, likely the store's too) waits no more. A read still out at
+ * the deadline runs to its end unheard (its failure unreported), as one whose signal aborted.
+ */
+function readAfterStore(
+  context: ReadThrough,
+  key: string,
+  storing: Promise<void> | undefined,
+  options: ReadOptions | undefined,
+  deadline: number,
+): Promise<{ hit: Hit | undefined; answered: boolean } | undefined> {
+  const left = deadline - performance.now();
+  if (left <= 0) return Promise.resolve(undefined);
+  let late = false;
+  const reading = (async () => {
+    if (storing !== undefined) await storing;
+    // Past the deadline as the store settled: the caller is loading, and the read is not sent.
+    if (late) return undefined;
+    options?.signal?.throwIfAborted();
+    return readOrMiss(context, key, options);
+  })();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      late = true;
+      resolve(undefined);
+    }, left);
+    // The call's result is the promise the process waits on, not this timer.
+    timer.unref();
+    reading.then(
+      (read) => {
+        clearTimeout(timer);
+        resolve(read);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
  * The key's entry; a miss too when no replica is reachable (`answered` false): the source still
  * answers. A node refusing the read (a wrong token) rejects, as `get` does.
  */
@@ -129,7 +180,8 @@ async function readOrMiss(
  * `since`, and a delete reaching a replica after it outranks it there. Queued before the
  * waiters resume, so their next read of the key, through the same node queue, comes after it —
  * in a transition window only after a read of the key's previous owners, so until it settles a
- * read-through that misses waits for it and reads again (`stores`) rather than loading again.
+ * read-through that misses waits for it and reads again (`stores`) rather than loading again —
+ * up to its `timeout` (readAfterStore).
  */
 function store(
   context: ReadThrough,
