@@ -63,10 +63,12 @@ describe('getOrSet while the key stalls on a node during its store', () => {
           });
           const elapsedMs = performance.now() - started;
           expect(['first', 'second'], `round ${round}: a loaded value`).toContain(second);
+          // Its first read's timeout on the stalled node, then the load: the unbounded wait (the
+          // store's timeout, then a second read's) took two.
           expect(
             elapsedMs,
             `round ${round}: the second getOrSet took ${Math.round(elapsedMs)} ms with timeout ${TIMEOUT_MS} ms`,
-          ).toBeLessThan(2 * TIMEOUT_MS);
+          ).toBeLessThan(1.5 * TIMEOUT_MS);
         } finally {
           nemesis.resume(3);
         }
