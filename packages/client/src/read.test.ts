@@ -21,7 +21,7 @@ const FAILED = new Error('refused');
 const FULL: BatchResult = [413, 'too_large', 'the batch answer is full'];
 
 /** A result, a failure, or a function giving one when the get arrives. */
-type Answer = BatchResult | Error | (() => BatchResult | Error);
+type Answer = BatchResult | Error | ((get: BatchOp) => BatchResult | Error);
 
 interface Stubbed {
   cluster: Cluster;
@@ -29,6 +29,8 @@ interface Stubbed {
   order: NodeClient[];
   /** Every op sent, with the node it went to (gets included). */
   sent: { node: number; op: BatchOp }[];
+  /** Every op sent in the background (hints), with the node it went to. */
+  background: { node: number; op: BatchOp }[];
 }
 
 const clusters: Cluster[] = [];
@@ -47,6 +49,7 @@ function stubbed(answers: readonly (Answer | Answer[])[], replicas = 2, urls = U
   clusters.push(cluster);
   const order = cluster.preference(KEY, urls.length);
   const sent: Stubbed['sent'] = [];
+  const background: Stubbed['background'] = [];
   order.forEach((node, index) => {
     const given = answers[index] ?? miss();
     // A result starts with its status (a number); a list of answers with an answer.
@@ -56,13 +59,18 @@ function stubbed(answers: readonly (Answer | Answer[])[], replicas = 2, urls = U
         : [given as Answer];
     (node as { run: NodeClient['run'] }).run = (op: BatchOp): Promise<BatchResult> => {
       sent.push({ node: index, op });
+      if (op[0] === 'touch') return Promise.resolve([204, op[3]]);
       if (op[0] !== 'get') return Promise.resolve(op[0] === 'copy' ? [204, op[5]] : [204]);
       const next = queue.length > 1 ? queue.shift()! : queue[0]!;
-      const answer = typeof next === 'function' ? next() : next;
+      const answer = typeof next === 'function' ? next(op) : next;
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
     };
+    (node as { runInBackground: NodeClient['runInBackground'] }).runInBackground = (op) => {
+      background.push({ node: index, op });
+      return Promise.resolve([204]);
+    };
   });
-  return { cluster, order, sent };
+  return { cluster, order, sent, background };
 }
 
 const decoded = async (cluster: Cluster): Promise<string | undefined> => {
@@ -232,5 +240,51 @@ describe('readEntry: a caller that gave up', () => {
     ]);
     await readEntry(cluster, KEY, true, { signal: controller.signal }).catch(() => undefined);
     expect(sent.map(({ node }) => node)).toStrictEqual([0, 1]);
+  });
+});
+
+describe('readEntry with touch (getAndTouch): the natural replicas the read did not reach', () => {
+  const TTL = 5000;
+  /** A hit the node touched as it read it: stamped with the get-and-touch's stamp. */
+  const touchedHit = (get: BatchOp): BatchResult => hit('v', get[4] as number);
+  /** Every op sent but the gets, in the foreground and in the background, by node. */
+  const after = ({ sent, background }: Stubbed): [number, BatchOp][] =>
+    [...sent.filter(({ op }) => op[0] !== 'get'), ...background].map(({ node, op }) => [node, op]);
+  /** Lets the touches and hints sent in the background finish: closes the cluster (once). */
+  const settled = async ({ cluster }: Stubbed): Promise<void> => {
+    clusters.splice(clusters.indexOf(cluster), 1);
+    await cluster.close();
+  };
+
+  it('none (no fault): the other replica is touched at the hit stamp, and no hint', async () => {
+    const stub = stubbed([touchedHit]);
+    const found = await readEntry(stub.cluster, KEY, true, { touch: TTL });
+    await settled(stub);
+    expect(after(stub)).toStrictEqual([[1, ['touch', KEY, TTL, found!.stamp]]]);
+  });
+
+  it("the primary's get failed: the replica that touched is handed its hint", async () => {
+    const stub = stubbed([FAILED, touchedHit]);
+    expect(await readEntry(stub.cluster, KEY, true, { touch: TTL })).toBeDefined();
+    await settled(stub);
+    expect(after(stub)).toStrictEqual([[1, ['hint', KEY, stub.order[0]!.url, false]]]);
+    expect(stub.cluster.counters.hintsHandedOff).toBe(1);
+  });
+
+  it('the primary marked down, a stand-in answered: it is sent the touch again, and holds the hint naming its stamp', async () => {
+    const stub = stubbed([hit('v', 1), miss(), touchedHit]);
+    let release = (): void => {};
+    stub.order[0]!.holdOutUntil(new Promise((resolve) => (release = resolve)));
+    const found = await readEntry(stub.cluster, KEY, true, { touch: TTL });
+    await settled(stub);
+    release();
+    const primary = stub.order[0]!.url;
+    // The replica that missed gets the read's repair instead.
+    expect(after(stub)).toStrictEqual([
+      [2, ['touch', KEY, TTL, found!.stamp]],
+      [1, ['copy', KEY, found!.bytes, 0, 0, found!.stamp, 'repair']],
+      [2, ['hint', KEY, primary, true, found!.stamp]],
+    ]);
+    expect(stub.sent.filter(({ node }) => node === 0)).toStrictEqual([]);
   });
 });

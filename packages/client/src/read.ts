@@ -186,22 +186,12 @@ async function readOwners(
     // The node that answered touched the entry under the touch's stamp, or left it as it was:
     // unverified, or stamped at or above the touch (a write this client's clock had not seen yet).
     const touchedThere = touch !== undefined && untouched === undefined && hit.stamp === touchStamp;
-    if (touch !== undefined && (i + 1 < nodes.length || !touchedThere)) {
-      // The copies not asked keep up with the new TTL, so a failover does not find them expiring.
-      // Stamped as the node that answered stamped its touch (the hit's stamp): every replica then
-      // holds the write under one stamp, which a compareAndSet's version (the write's
-      // fingerprint) needs — stamped apart, a version read from one replica would never match
-      // another's. Not touched there, it is touched with them, above the hit's stamp: a node
-      // applies a touch only above the entry's.
-      const rest = nodes.slice(i + 1);
-      let stamp = hit.stamp;
-      if (!touchedThere) {
-        rest.unshift(untouched ?? hit.node);
-        cluster.clock.observe(hit.stamp);
-        stamp = cluster.clock.tick();
-      }
-      const target = { natural: rest, live: rest };
-      void writeReplicas(cluster, target, ['touch', stored, touch, stamp], TOUCH_REST, queued);
+    if (touch !== undefined) {
+      touchTheOthers(cluster, key, stored, touch, nodes.slice(i + 1), hit, {
+        untouched: touchedThere ? undefined : (untouched ?? hit.node),
+        missed,
+        queued,
+      });
     }
     if (missed === undefined) return hit;
     // A flush since the read began: the value predates it, and writing it back would undo it.
@@ -216,6 +206,78 @@ async function readOwners(
   if (errors !== undefined || !cluster.transition.open) return undefined;
   signal?.throwIfAborted();
   return fallbackRead(cluster, key, missed, deletedAt, flushes, queued, trace, touch, awaitRepair);
+}
+
+/** How a get-and-touch's touch of the replicas after the node that answered goes (touchTheOthers). */
+interface TouchOthers {
+  /**
+   * A node that answered without touching (it held the entry unverified, or stamped at or above
+   * the touch): touched with the others, above the hit's stamp. Undefined: the hit's node touched.
+   */
+  untouched: NodeClient | undefined;
+  /** The nodes that missed the key earlier in the read: the read's repair copies the hit there. */
+  missed: readonly NodeClient[] | undefined;
+  queued: boolean;
+}
+
+/**
+ * A get-and-touch's touch of the key's replicas after the node that answered (`rest`), in the
+ * background: the copies not asked keep up with the new TTL, so a failover does not find them
+ * expiring. Stamped as the node that answered stamped its touch (the hit's stamp): every replica
+ * then holds the write under one stamp, which a compareAndSet's version (the write's fingerprint)
+ * needs — stamped apart, a version read from one replica would never match another's. A node that
+ * did not touch is touched with them, above the hit's stamp: a node applies a touch only above
+ * the entry's.
+ *
+ * The key's natural replicas the read did not reach (marked down, or their get failed) get a hint,
+ * as a touch's missed replicas do (write.ts), handed to a replica that took the touch — the node
+ * that answered among them — and replayed once they answer again. Without it, one back from a
+ * partition or a pause keeps the TTL it held: after a shorter new TTL it serves the value once the
+ * others have expired it, and after a longer one it misses early.
+ */
+function touchTheOthers(
+  cluster: Cluster,
+  key: string,
+  stored: string,
+  ttl: number,
+  rest: NodeClient[],
+  hit: Hit,
+  how: TouchOthers,
+): void {
+  const { untouched, missed, queued } = how;
+  let stamp = hit.stamp;
+  if (untouched !== undefined) {
+    rest.unshift(untouched);
+    cluster.clock.observe(hit.stamp);
+    stamp = cluster.clock.tick();
+  }
+  const touched = untouched === undefined ? hit.node : undefined;
+  // With every node up, the route's own list: nothing allocated.
+  const { natural } = cluster.replicaSet(key);
+  let unreached = false;
+  for (const node of natural) {
+    if (node !== touched && !rest.includes(node) && missed?.includes(node) !== true) {
+      unreached = true;
+    }
+  }
+  if (rest.length === 0 && !unreached) return;
+  // The node that touched holds the touch, so it can hold hints for it too. A stand-in is sent
+  // the touch again (under its own stamp it changes nothing there): acknowledged as a stand-in's,
+  // its hint names the touch's stamp, which names no write (a node holding the key as a natural
+  // replica of another ring keeps it once the hint is delivered), as a plain touch's does.
+  let holding: NodeClient[] | undefined;
+  if (touched !== undefined) {
+    if (natural.includes(touched)) holding = [touched];
+    else rest.unshift(touched);
+  }
+  const target = unreached
+    ? {
+        natural: natural.filter((node) => node !== touched && missed?.includes(node) !== true),
+        live: rest,
+        holding,
+      }
+    : { natural: rest, live: rest, holding };
+  void writeReplicas(cluster, target, ['touch', stored, ttl, stamp], TOUCH_REST, queued);
 }
 
 /**

@@ -151,12 +151,15 @@ export const COPIES: WritePolicy = {
   awaitsEarlierOwners: true,
 };
 
-/** get-and-touch's touches of the replicas after the one that answered: nobody waits for them. */
+/**
+ * get-and-touch's touches of the replicas after the one that answered: nobody waits for them.
+ * Natural replicas that miss one get a hint, as a touch's do (read.ts touchTheOthers).
+ */
 export const TOUCH_REST: WritePolicy = {
   required: () => 0,
   primaryMustAck: false,
   isAck: answered,
   reportFailures: true,
-  hint: false,
+  hint: true,
   awaitsEarlierOwners: false,
 };
