@@ -6,38 +6,23 @@
 // later fault of the key's other replica loses the newer write.
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
-import { keyWithPrimary } from '../key-with-primary.js';
-import { eventually, heldOnNode, nodeStats, statNamed } from './node-http.js';
+import { eventually, nodeStats, statNamed } from './node-http.js';
 import { SETTLE_MS } from './scenario.js';
+import { holds, standInRings } from './stand-in-rings.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
 
-/** Whether the node at `url` holds `value` (a string, as the client encodes it) for `key`. */
-async function holds(url: string, key: string, value: string): Promise<boolean> {
-  const held = await heldOnNode(url, key);
-  return held.status === 200 && Buffer.from(held.bytes).toString().includes(value);
-}
-
 describe('a stand-in hint delivered after the stand-in became a natural replica', () => {
   it('keeps the newer write it took as a natural replica', async () => {
-    const nemesis = await fixture.start({ nodes: 3 });
-    const urls = nemesis.urls;
-    const [zero, one, two] = [urls[0]!, urls[1]!, urls[2]!];
-    // The ring before the change: the key on node 0 (primary) and node 1; node 2 stands in.
-    const before = fixture.keep(
-      new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 500 }),
+    // The changed ring's writes wait for node 1 through the pause below (a long timeout): they
+    // miss no replica, so no hint.
+    const { nemesis, urls, before, after, key, markKey } = await standInRings(
+      fixture,
+      'moved',
+      10_000,
     );
-    // The ring after it (node 0 left): the key on node 1 (primary) and node 2. Its writes wait
-    // for node 1 through the pause below (a long timeout): they miss no replica, so no hint.
-    const after = fixture.keep(new DistributedCacheClient([one, two], { timeout: 10_000 }));
-    let key = keyWithPrimary(before, zero, 'moved:');
-    for (let i = 0; i < 100 && before.nodesFor(key)[1] !== one; i++) {
-      key = keyWithPrimary(before, zero, `moved-${i}:`);
-    }
-    expect(before.nodesFor(key)).toEqual([zero, one]);
-    expect(after.nodesFor(key)).toEqual([one, two]);
-    const markKey = keyWithPrimary(before, one, 'mark:');
+    const [zero, one, two] = urls;
 
     nemesis.pause(1);
     // Node 1 times out once and is marked down in the first client (failureThreshold 1).

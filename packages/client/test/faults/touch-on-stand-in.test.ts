@@ -7,40 +7,23 @@
 // replica loses an acknowledged write.
 import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
-import { keyWithPrimary } from '../key-with-primary.js';
-import { eventually, heldOnNode, nodeStats, statNamed } from './node-http.js';
+import { eventually, nodeStats, statNamed } from './node-http.js';
 import { SETTLE_MS } from './scenario.js';
+import { holds, standInRings } from './stand-in-rings.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
-
 /** Long enough that nothing expires during the test: the touch moves the stamp, not the life. */
 const TTL_MS = 60_000;
 
-/** Whether the node at `url` holds `value` (a string, as the client encodes it) for `key`. */
-async function holds(url: string, key: string, value: string): Promise<boolean> {
-  const held = await heldOnNode(url, key);
-  return held.status === 200 && Buffer.from(held.bytes).toString().includes(value);
-}
-
 describe('a touch applied on a stand-in', () => {
   it('leaves the write the stand-in holds as a natural replica once its hint is delivered', async () => {
-    const nemesis = await fixture.start({ nodes: 3 });
-    const urls = nemesis.urls;
-    const [zero, one, two] = [urls[0]!, urls[1]!, urls[2]!];
-    // The ring before the change: the key on node 0 (primary) and node 1; node 2 stands in.
-    const before = fixture.keep(
-      new DistributedCacheClient(urls, { failureThreshold: 1, timeout: 500 }),
+    const { nemesis, urls, before, after, key, markKey } = await standInRings(
+      fixture,
+      'touched',
+      5000,
     );
-    // The ring after it (node 0 left): the key on node 1 (primary) and node 2.
-    const after = fixture.keep(new DistributedCacheClient([one, two], { timeout: 5000 }));
-    let key = keyWithPrimary(before, zero, 'touched:');
-    for (let i = 0; i < 100 && before.nodesFor(key)[1] !== one; i++) {
-      key = keyWithPrimary(before, zero, `touched-${i}:`);
-    }
-    expect(before.nodesFor(key)).toEqual([zero, one]);
-    expect(after.nodesFor(key)).toEqual([one, two]);
-    const markKey = keyWithPrimary(before, one, 'mark:');
+    const [zero, one, two] = urls;
 
     expect(await before.set(key, 'v1', { ttl: TTL_MS })).toBe(true);
     // The newer write, on both of the changed ring's replicas: node 2 holds it as a natural one.

@@ -1,0 +1,52 @@
+// The two rings of a ring change that clients take at different times, as the stand-in tests meet
+// it: node 2 stands in for node 1 in the first client's ring while it is a natural replica of the
+// key in the second's, which left node 0.
+import { expect } from 'vitest';
+import { DistributedCacheClient } from '../../src/index.js';
+import { keyWithPrimary } from '../key-with-primary.js';
+import { heldOnNode } from './node-http.js';
+import type { Nemesis } from './nemesis.js';
+import type { NemesisFixture } from './use-nemesis.js';
+
+/** Whether the node at `url` holds `value` (a string, as the client encodes it) for `key`. */
+export async function holds(url: string, key: string, value: string): Promise<boolean> {
+  const held = await heldOnNode(url, key);
+  return held.status === 200 && Buffer.from(held.bytes).toString().includes(value);
+}
+
+export interface StandInRings {
+  nemesis: Nemesis;
+  urls: readonly [string, string, string];
+  /** The ring before the change: the key on node 0 (primary) and node 1; node 2 stands in. */
+  before: DistributedCacheClient;
+  /** The ring after it (node 0 left): the key on node 1 (primary) and node 2. */
+  after: DistributedCacheClient;
+  key: string;
+  /** A key whose primary in `before` is node 1: a write of it marks node 1 down there. */
+  markKey: string;
+}
+
+/**
+ * Three nodes through the nemesis, the two clients (the first marks a node down after one
+ * failure of 500 ms; the second waits `afterTimeout`) and a key with its replicas as described.
+ */
+export async function standInRings(
+  fixture: NemesisFixture,
+  prefix: string,
+  afterTimeout: number,
+): Promise<StandInRings> {
+  const nemesis = await fixture.start({ nodes: 3 });
+  const [zero, one, two] = [nemesis.urls[0]!, nemesis.urls[1]!, nemesis.urls[2]!];
+  const before = fixture.keep(
+    new DistributedCacheClient(nemesis.urls, { failureThreshold: 1, timeout: 500 }),
+  );
+  const after = fixture.keep(new DistributedCacheClient([one, two], { timeout: afterTimeout }));
+  let key = keyWithPrimary(before, zero, `${prefix}:`);
+  for (let i = 0; i < 100 && before.nodesFor(key)[1] !== one; i++) {
+    key = keyWithPrimary(before, zero, `${prefix}-${i}:`);
+  }
+  expect(before.nodesFor(key)).toEqual([zero, one]);
+  expect(after.nodesFor(key)).toEqual([one, two]);
+  const markKey = keyWithPrimary(before, one, 'mark:');
+  return { nemesis, urls: [zero, one, two], before, after, key, markKey };
+}
