@@ -4,7 +4,8 @@
 import { expect } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
 import { keyWithPrimary } from '../key-with-primary.js';
-import { heldOnNode } from './node-http.js';
+import { eventually, heldOnNode, nodeStats, statNamed } from './node-http.js';
+import { SETTLE_MS } from './scenario.js';
 import type { Nemesis } from './nemesis.js';
 import type { NemesisFixture } from './use-nemesis.js';
 
@@ -49,4 +50,30 @@ export async function standInRings(
   expect(after.nodesFor(key)).toEqual([one, two]);
   const markKey = keyWithPrimary(before, one, 'mark:');
   return { nemesis, urls: [zero, one, two], before, after, key, markKey };
+}
+
+/**
+ * Once node 2's hints for node 1 are delivered (node 1 back), node 2 still holds `value` as a
+ * natural replica: it holds it, and with node 1 stopped again it serves it alone.
+ */
+export async function expectKeptOnNodeTwo(
+  fixture: NemesisFixture,
+  rings: StandInRings,
+  value: string,
+  message: string,
+): Promise<void> {
+  const { nemesis, urls, key } = rings;
+  const [, one, two] = urls;
+  expect(
+    await eventually(async () => statNamed(await nodeStats(two), 'hintsPending') === 0, 5000),
+  ).toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  expect(await holds(two, key, value), message).toBe(true);
+  // One fault at a time: node 1 is back and settled, now it stops again. Node 2 answers alone.
+  nemesis.pause(1);
+  const reader = fixture.keep(
+    new DistributedCacheClient([one, two], { failureThreshold: 1, timeout: 500 }),
+  );
+  expect(await reader.get(key)).toBe(value);
+  nemesis.resume(1);
 }
