@@ -203,3 +203,37 @@ it('a connection read through a shared buffer and handed off passes the bytes th
   );
   expect(client.destroyed).toBe(false);
 });
+
+it('an answer leaves in one write: results, and a refusal (a string body) too', async () => {
+  const { lane, client } = await socketPair();
+  // What the socket hands its handle: one call per write of one buffer or of several (a writev).
+  let writes = 0;
+  const write = lane._write.bind(lane);
+  const writev = lane._writev!.bind(lane);
+  lane._write = (...args) => void (writes++, write(...args));
+  lane._writev = (...args) => void (writes++, writev(...args));
+  let refusing = false;
+  new LaneConnection(
+    lane,
+    answeringHost(new Uint8Array(10), {
+      admit: () =>
+        refusing
+          ? { status: 503, fields: 'content-type: application/json\r\n', body: '{"error":{}}' }
+          : undefined,
+    }),
+  );
+  const received: Buffer[] = [];
+  client.on('data', (chunk: Buffer) => received.push(chunk));
+  const answered = async (count: number) =>
+    vi.waitFor(() => expect(parseAnswers(Buffer.concat(received))).toHaveLength(count), {
+      interval: 5,
+    });
+  client.write(batchRequest('127.0.0.1', [['get', 'a']]));
+  await answered(1);
+  expect(writes).toBe(1);
+  refusing = true;
+  client.write(batchRequest('127.0.0.1', [['get', 'a']]));
+  await answered(2);
+  expect(writes).toBe(2);
+  expect(parseAnswers(Buffer.concat(received)).map((answer) => answer.status)).toEqual([200, 503]);
+});

@@ -378,16 +378,19 @@ export class LaneConnection {
     const socket = this.#socket;
     const { body } = answer;
     const connection = close ? CLOSE : this.#keepAliveLines;
-    if (typeof body === 'string') {
-      const length = Buffer.byteLength(body);
-      socket.write(responseHead(answer.status, answer.fields, length, connection), 'latin1');
+    const isText = typeof body === 'string';
+    const length = isText ? Buffer.byteLength(body) : body.length;
+    const head = responseHead(answer.status, answer.fields, length, connection);
+    // Results: the head goes in the room the writer left before them, and both in one write.
+    const whole = isText ? undefined : withHead(body, head);
+    if (whole !== undefined) socket.write(whole, this.#onWritten);
+    else {
+      // A refusal's JSON (or a head longer than the room): head and body corked into one write,
+      // also when no answer before it in this read corked the socket.
+      socket.cork();
+      socket.write(head, 'latin1');
       socket.write(body, this.#onWritten);
-    } else {
-      // Results: the head goes in the room the writer left before them, and both in one write.
-      const head = responseHead(answer.status, answer.fields, body.length, connection);
-      const whole = withHead(body, head);
-      if (whole === undefined) socket.write(head, 'latin1');
-      socket.write(whole ?? body, this.#onWritten);
+      socket.uncork();
     }
     if (close) {
       // What follows on this connection is not answered: its sender is told, our side ends once
