@@ -184,6 +184,25 @@ describe('HintStore', () => {
     expect(standInsDropped).toEqual(['other']);
   });
 
+  it("passes the write a delivered stand-in hint named on to another target's hint that still needs the copy", () => {
+    // The write hinted for A, its touch for B (a touch's hint names no write).
+    const { hints, droppedStamps } = store();
+    hints.add(A, 'k', true, 7);
+    hints.add(B, 'k', true);
+    const onB = () => [...hints.targets()].find(([target]) => target === B)![1].keys.get('k');
+    const replaying = onB()!.generation; // B's replay is out when A's is delivered
+    hints.delivered(A, 'k', 0);
+    hints.releaseStandIn(A, 'k', 7);
+    expect(droppedStamps).toEqual([]);
+    expect(onB()!.stamp).toBe(7);
+    // The replay out read the stamp before: it does not deliver the hint, the next one does.
+    hints.delivered(B, 'k', replaying);
+    expect(onB()).toBeDefined();
+    hints.delivered(B, 'k', onB()!.generation);
+    hints.releaseStandIn(B, 'k', 7);
+    expect(droppedStamps).toEqual([7]);
+  });
+
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {
     const { hints } = store(10, 1000, 2);
     const C = 'http://127.0.0.1:3';

@@ -178,6 +178,35 @@ describe('hints', () => {
     expect(onC.map((result) => result[0])).toEqual([404, 404, 404]);
   });
 
+  it("a stand-in's copy goes though its write and its touch were hints for two targets, the write's delivered first", async () => {
+    // A missed the write and B the touch (two clients' rings); both stopped, so A's hint is
+    // delivered first, while B's still holds the copy, and B's last.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const b = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const c = await startCliNode(['--token', 'cluster']);
+    a.child.kill('SIGSTOP');
+    b.child.kill('SIGSTOP');
+    try {
+      const [written] = await batch(c, [['set', 'k', text('as a stand-in'), 0, null, null]]);
+      const [touched] = await batch(c, [['touch', 'k', 60_000]]);
+      const hinted = await batch(c, [
+        ['hint', 'k', a.url, true, written![2]],
+        ['hint', 'k', b.url, true, touched![1]],
+      ]);
+      expect(hinted.every((result) => result[0] === 204)).toBe(true);
+      a.child.kill('SIGCONT');
+      await eventually(async () => (await stats(c)).hintsPending === 1);
+      b.child.kill('SIGCONT');
+    } finally {
+      a.child.kill('SIGCONT');
+      b.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('as a stand-in');
+    expect(decoded((await batch(b, [['get', 'k']]))[0])).toBe('as a stand-in');
+    expect((await batch(c, [['get', 'k']]))[0]![0]).toBe(404);
+  });
+
   it("a stand-in's copy given up with its hints goes, unless written since (as a natural replica)", async () => {
     // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);

@@ -210,10 +210,19 @@ export class HintStore {
    * Unless another target still has a hint for `key`: its replay needs the copy (both natural
    * replicas may have missed the write, and this one may hold its only copy; the replay drops it
    * once delivered), or this node held a write of it as a natural replica (the ring changed).
+   * That hint's copy is then this one's too: the write this one named goes with it, if still held
+   * (the other may name none, a touch's hint) — as if hinted again, so that a replay of it
+   * already out, which read the stamp before, does not count as delivering it.
    */
   #dropStandIn(target: string, key: string, stamp: number | undefined): void {
     for (const [other, hints] of this.#targets) {
-      if (other !== target && hints.keys.has(key)) return;
+      const hint = other === target ? undefined : hints.keys.get(key);
+      if (hint === undefined) continue;
+      if (hint.standIn && stamp !== undefined && stamp !== hint.stamp) {
+        hint.stamp = Math.max(hint.stamp ?? stamp, stamp);
+        hint.generation++;
+      }
+      return;
     }
     this.#options.dropStandIn?.(key, stamp);
   }
