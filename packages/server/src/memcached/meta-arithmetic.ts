@@ -15,6 +15,7 @@ import { NON_NUMERIC, OUT_OF_MEMORY } from './other-commands.js';
 import { casToVersion } from './session.js';
 import type { Session } from './session.js';
 import type { Tokens } from './tokenize.js';
+import { storedValue } from '../operations/stored-value.js';
 
 /**
  * ma <key> <flags>* — incr (default, `MI`/`M+`) or decr (`MD`/`M-`) by `D` (default 1); `N`
@@ -55,7 +56,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     }
     if (incr) counters.incr_hits++;
     else counters.decr_hits++;
-    const value = { bytes: result.bytes, flags: entry.value.flags };
+    const value = storedValue(result.bytes, entry.value.flags);
     // A number that still fits is changed in place by memcached: same item, same marks and reads.
     const inPlace = result.bytes.length === entry.value.bytes.length;
     if (!store.replace(req.key, value, keptTtl(entry), inPlace)) {
@@ -74,7 +75,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     item = cache.peekEntry(req.key);
   } else if (f.vivifyTtl !== undefined) {
     digits = f.initial.toString();
-    const value = { bytes: encodeCounter(digits, 0), flags: 0 };
+    const value = storedValue(encodeCounter(digits, 0), 0);
     // Created without a TTL; the N token applies it in request order (a `t` before it reads -1).
     if (store.add(req.key, value, 0) === 'stored') counters.total_items++;
     store.markKeyForm(req.key, f.base64Key === undefined ? 'raw' : 'raw-if-safe');

@@ -11,6 +11,7 @@ import { casToVersion } from './session.js';
 import type { Session } from './session.js';
 import { MARK_STALE } from './store.js';
 import type { Tokens } from './tokenize.js';
+import { storedValue } from '../operations/stored-value.js';
 
 /**
  * md <key> <flags>* — HD / NF / EX. With `I` the item is not removed but marked stale under a
@@ -37,7 +38,7 @@ export function metaDelete(session: Session, buf: Buffer, t: Tokens): void {
   } else {
     if (f.invalidate) {
       // A new value object: a fresh CAS, and no win token handed out yet for it.
-      const value = { bytes: entry.value.bytes, flags: entry.value.flags };
+      const value = storedValue(entry.value.bytes, entry.value.flags);
       const ttlMs =
         f.ttl !== undefined ? exptimeToTtlMs(f.ttl, session.shared.now()) : keptTtl(entry);
       store.set(req.key, value, ttlMs, true);

@@ -15,6 +15,7 @@ import type { MemcachedCache } from './store.js';
 import { decodeBase64Key, decodeKey, keyBytes } from './keys.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
+import { storedValue } from '../operations/stored-value.js';
 
 const EMPTY = new Uint8Array(0);
 /** The `b` flag letter. */
@@ -44,7 +45,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   let created = false;
   if (entry === undefined && f.vivifyTtl !== undefined) {
     // Created without a TTL: the N token sets it in request order, as memcached does.
-    const value: StoredValue = { bytes: EMPTY, flags: 0 };
+    const value = storedValue(EMPTY, 0);
     // A created item is a linked item to memcached: counted in total_items.
     if (store.set(req.key, value, 0)) counters.total_items++;
     // memcached does not mark a vivified item's key binary: `k` echoes it raw where that is safe.

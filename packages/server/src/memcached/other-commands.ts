@@ -8,6 +8,7 @@ import type { Session } from './session.js';
 import { writeGeneralStats, writeSettingsStats } from './stats-reply.js';
 import { memcachedTokenCount, tokenIs } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
+import { storedValue } from '../operations/stored-value.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
@@ -93,7 +94,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   if (result === undefined) return reply(session, NON_NUMERIC, noreply);
   if (incr) counters.incr_hits++;
   else counters.decr_hits++;
-  const value = { bytes: result.bytes, flags: entry.value.flags };
+  const value = storedValue(result.bytes, entry.value.flags);
   // A number that still fits is changed in place by memcached: same item, same marks and reads.
   const inPlace = result.bytes.length === entry.value.bytes.length;
   if (!store.replace(key, value, keptTtl(entry), inPlace))

@@ -1,5 +1,5 @@
 import { keptTtl } from '../operations/counter.js';
-import type { StoredValue } from '../operations/stored-value.js';
+import { storedValue } from '../operations/stored-value.js';
 import { exptimeToTtlMs, ttlLeftAt } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
@@ -90,7 +90,7 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 export function performStore(session: Session, req: StoreRequest): StoreOutcome {
   const { store, counters } = session.shared;
   const cache = store.cache;
-  const value: StoredValue = { bytes: req.bytes, flags: req.flags };
+  const value = storedValue(req.bytes, req.flags);
   switch (req.mode) {
     case 'set':
       return store.set(req.key, value, req.ttlMs) ? stored(session) : tooLarge(session, req.key);

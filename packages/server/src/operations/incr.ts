@@ -5,6 +5,7 @@ import { parseUint64 } from '../memcached/numbers.js';
 import { stampOf } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
+import { storedValue } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
@@ -159,7 +160,8 @@ export function count(
     return { value: held, stamp: stampOf(entry.value), superseded: true };
   }
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
-  const value = { bytes: counted.bytes, flags: entry.value.flags, countedFrom };
+  const value = storedValue(counted.bytes, entry.value.flags);
+  value.countedFrom = countedFrom;
   const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
   return { value: counted.value, stamp: written.stamp };
 }

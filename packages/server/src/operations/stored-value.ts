@@ -34,6 +34,16 @@ export interface StoredValue {
   readonly tombstone?: true;
 }
 
+/**
+ * A value as a door hands it to the store, not stamped yet (the store stamps it in place). The
+ * stamp is in the literal, in a snapshot's order (bytes, flags, stamp), so that every value held
+ * has the one layout: added later, it would be stored outside the object — one more dependent
+ * load on every read of a value — and values of two layouts make each read site polymorphic.
+ */
+export function storedValue(bytes: Uint8Array, flags: number): StoredValue {
+  return { bytes, flags, stamp: 0 };
+}
+
 /** Flags that name an HTTP encoding. Values chosen to match common memcached client conventions. */
 export const FLAGS_OCTET_STREAM = 0;
 /** Equals the `memcached` npm client's FLAG_JSON, so that client parses JSON written over HTTP. */

@@ -18,6 +18,7 @@ import { touchAfterRead } from '../../operations/touch.js';
 import { checkDelay, checkFlags, checkKey, checkTtl } from '../../operations/validate.js';
 import { Refused } from '../../operations/refusal.js';
 import type { Refusal } from '../../operations/refusal.js';
+import { storedValue } from '../../operations/stored-value.js';
 
 /** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond, stamp, since]. */
 const OP_ITEMS = 8;
@@ -274,7 +275,7 @@ export function batchRunner(node: NodeState): RunBatch {
         const since = optional(op[7], accept);
         if (since instanceof Refused) return since;
         if (since !== undefined && cond !== 'add') return SINCE_WITHOUT_ADD;
-        const written = replicas.write(key, { bytes, flags }, ttl, cond, stamp, since);
+        const written = replicas.write(key, storedValue(bytes, flags), ttl, cond, stamp, since);
         if (written === undefined) return status(412);
         out.array(written.superseded ? 4 : 3);
         out.number(204);
@@ -337,7 +338,7 @@ export function batchRunner(node: NodeState): RunBatch {
         if (stamp instanceof Refused) return stamp;
         const origin = originIn(op[6]);
         if (origin instanceof Refused) return origin;
-        const outcome = replicas.copy(key, { bytes, flags }, ttl, stamp);
+        const outcome = replicas.copy(key, storedValue(bytes, flags), ttl, stamp);
         if (outcome.applied && origin === 'restore') replicas.countRestored(1);
         return stamped(outcome.applied ? 204 : 412, outcome.stamp);
       }

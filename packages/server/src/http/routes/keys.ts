@@ -30,6 +30,7 @@ import { decideCondition, parseCondition } from '../write-conditions.js';
 import { keyOfUrl } from '../url-key.js';
 import { readConditions, readPrecondition, readPreconditionFailed } from '../conditional-read.js';
 import { parseFlagsHeader, parseTtlParam, validateKey } from '../../operations/validate.js';
+import { storedValue } from '../../operations/stored-value.js';
 
 /** The body in the representation `Accept` asks for, or a 406 naming what the value can be. */
 function negotiate(
@@ -160,7 +161,7 @@ export function keyRoutes(node: NodeState): Hono<AppEnv> {
       if (condition !== null) replicas.beforeRead();
       // An ETag list is decided against what the write finds, in this same synchronous step.
       const decided = decideCondition(condition, () => replicas.peekEntry(k)?.version);
-      const written = replicas.write(k, { bytes, flags }, ttl, decided);
+      const written = replicas.write(k, storedValue(bytes, flags), ttl, decided);
       if (written === undefined) throw preconditionFailed(decided, replicas.has(k));
       return new Response(null, { status: 204, headers: { etag: `"${written.version}"` } });
     }),
