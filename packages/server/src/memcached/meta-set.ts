@@ -10,6 +10,7 @@ import type { StoreOutcome } from './storage-commands.js';
 import { MARK_STALE, MARK_TOKEN_SENT } from './store.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
+import { storedValue } from '../operations/stored-value.js';
 
 function modeOf(m: number): StoreMode | undefined {
   switch (m) {
@@ -135,7 +136,7 @@ export function completeMetaStore(
     // given" (CAS_NONE), never stale: the CAS store below refuses it (EX, cas_badval).
     const entry = store.cache.peekEntry(pending.key);
     if (entry !== undefined && pending.cas > 0 && pending.cas < entry.version) {
-      const value = { bytes, flags: pending.flags };
+      const value = storedValue(bytes, pending.flags);
       // Refused for size, a conditional write keeps the item (replace, where set drops it).
       if (store.replace(pending.key, value, keptTtl(entry))) {
         const tokenSent = store.hasMark(entry.value, MARK_TOKEN_SENT) ? MARK_TOKEN_SENT : 0;

@@ -116,7 +116,7 @@ export function performStore(session: Session, req: StoreRequest): StoreOutcome 
       // NOT_STORED (do_store_item), a plain "no" to a client, where SERVER_ERROR would read as a
       // failing server. The old value stays.
       if (bytes.length > session.shared.maxValueBytes) return 'NOT_STORED';
-      const ok = store.replace(req.key, { bytes, flags: old.flags }, keptTtl(entry));
+      const ok = store.replace(req.key, storedValue(bytes, old.flags), keptTtl(entry));
       return ok ? stored(session) : 'NOT_STORED';
     }
     case 'cas': {

@@ -4,8 +4,7 @@ import { orThrow, Refused } from './refusal.js';
 import { parseUint64 } from '../memcached/numbers.js';
 import { stampOf } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
-import { FLAGS_JSON, FLAGS_MSGPACK } from './stored-value.js';
-import { storedValue } from './stored-value.js';
+import { FLAGS_JSON, FLAGS_MSGPACK, storedValue } from './stored-value.js';
 
 /** memcached counters are unsigned 64-bit. */
 const MAX_COUNTER = 2n ** 64n - 1n;
@@ -199,7 +198,7 @@ function create(
   stamp: number | undefined,
 ): Counted {
   const bytes = asciiEncoder.encode(seed.initial.toString());
-  const written = replicas.rewrite(key, { bytes, flags: FLAGS_JSON }, seed.ttl, stamp);
+  const written = replicas.rewrite(key, storedValue(bytes, FLAGS_JSON), seed.ttl, stamp);
   return { value: seed.initial, stamp: written.stamp };
 }
 
