@@ -50,9 +50,4 @@ describe('write policies', () => {
     const waiting = Object.entries(policies).filter(([, policy]) => policy.awaitsEarlierOwners);
     expect(waiting.map(([name]) => name)).toEqual(['STORE', 'COPIES']);
   });
-
-  it("every write hints the natural replicas it missed, a get-and-touch's background touches too", () => {
-    const unhinted = Object.entries(policies).filter(([, policy]) => !policy.hint);
-    expect(unhinted.map(([name]) => name)).toEqual([]);
-  });
 });

@@ -32,8 +32,6 @@ export interface WritePolicy {
    * so it is not reported as well.
    */
   readonly primaryFailureRejects?: boolean;
-  /** Natural replicas that missed the write get a hint, handed to a replica that has it. */
-  readonly hint: boolean;
   /**
    * In a transition window the call also waits for the replicas that owned a moved key in an
    * earlier ring (write.ts): a client on that ring reads the key there. Off where the call waits
@@ -113,7 +111,6 @@ export const STORE: WritePolicy = {
   primaryMustAck: true,
   isAck: stored,
   reportFailures: true,
-  hint: true,
   awaitsEarlierOwners: true,
   lateAnswer: countLateSuperseded,
 };
@@ -124,7 +121,6 @@ export const EVERY: WritePolicy = {
   primaryMustAck: false,
   isAck: answered,
   reportFailures: true,
-  hint: true,
   awaitsEarlierOwners: false,
 };
 
@@ -137,7 +133,6 @@ export const COUNT: WritePolicy = {
   primaryMustAck: false,
   isAck: counted,
   reportFailures: true,
-  hint: true,
   awaitsEarlierOwners: false,
 };
 
@@ -147,19 +142,18 @@ export const COPIES: WritePolicy = {
   primaryMustAck: false,
   isAck: stored,
   reportFailures: true,
-  hint: true,
   awaitsEarlierOwners: true,
 };
 
 /**
  * get-and-touch's touches of the replicas after the one that answered: nobody waits for them.
- * Natural replicas that miss one get a hint, as a touch's do (read.ts touchTheOthers).
+ * Natural replicas that miss one get a hint, as a touch's do (read.ts touchTheOthers), and as
+ * every write's do (write.ts).
  */
 export const TOUCH_REST: WritePolicy = {
   required: () => 0,
   primaryMustAck: false,
   isAck: answered,
   reportFailures: true,
-  hint: true,
   awaitsEarlierOwners: false,
 };

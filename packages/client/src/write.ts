@@ -53,7 +53,7 @@ export function writeReplicas(
     // No copy to send, as when a conditional write was decided by the last replica asked after the
     // primary failed: the natural replicas that missed it still get their hints from the one that
     // decided it (`holding`), or one back from a partition would serve the value it replaced.
-    if (policy.hint && target.holding !== undefined) {
+    if (target.holding !== undefined) {
       const hinting = hintMissed(cluster, target, op, outcome, policy.isAck);
       if (hinting !== undefined) cluster.track(hinting);
     }
@@ -82,7 +82,7 @@ export function writeReplicas(
   // write whose outcome does not depend on what the replica holds: one back from a partition holds
   // what it missed as current, and an incr, a touch or a condition run there would stamp that
   // stale state above the write it missed (its hint replays the outcome instead).
-  const extras = policy.hint && landsBlind(op) ? markedDown(cluster, target, nodes) : undefined;
+  const extras = landsBlind(op) ? markedDown(cluster, target, nodes) : undefined;
   const extraResults: { node: NodeClient; result: BatchResult }[] = [];
   const extraWork =
     extras === undefined
@@ -115,7 +115,7 @@ export function writeReplicas(
       pending--;
       if (node === primary) primaryPending = false;
       earlierOwners?.delete(node);
-      if (pending === 0 && policy.hint) {
+      if (pending === 0) {
         if (extraWork === undefined) {
           const hinting = hintMissed(cluster, target, op, outcome, isAck);
           if (hinting !== undefined) cluster.track(hinting);
