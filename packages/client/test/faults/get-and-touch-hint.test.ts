@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DistributedCacheClient } from '../../src/index.js';
 import { keyWithPrimary } from '../key-with-primary.js';
 import type { Nemesis } from './nemesis.js';
-import { eventually } from './node-http.js';
+import { eventually, nodeStats, statNamed } from './node-http.js';
 import { SETTLE_MS } from './scenario.js';
 import { useNemesis } from './use-nemesis.js';
 
@@ -52,10 +52,16 @@ describe('a getAndTouch while a natural replica is marked down', () => {
 
       // A read, not a write, marks node 0 down (failureThreshold 1): a write it missed would be
       // hinted and node 0 fenced on its return, which would hide what the getAndTouch left.
+      // A read that times out only because it waited for a connection behind another exchange
+      // with node 0 still out says nothing of node 0 (NodeTimeoutError.waitedForConnection), so
+      // it reads until one has counted.
       const cutOff = async (): Promise<void> => {
         cut(nemesis);
-        expect(await toucher.get(markKey)).toBeUndefined();
-        expect(toucher.nodesFor(key)).not.toContain(zero);
+        const markedDown = async (): Promise<boolean> => {
+          expect(await toucher.get(markKey)).toBeUndefined();
+          return !toucher.nodesFor(key).includes(zero);
+        };
+        expect(await eventually(markedDown, 5000)).toBe(true);
       };
       const healed = async (): Promise<void> => {
         end(nemesis);
@@ -68,6 +74,11 @@ describe('a getAndTouch while a natural replica is marked down', () => {
       await healed();
       expect(
         await eventually(async () => toucher.getReplicationStats().restoresRun === 1, 10_000),
+      ).toBe(true);
+      // Counted as it starts: it is over once node 0 took its claim's end (a restore still copying
+      // as node 0 is cut again would be ended by the cut, and run again at the next return).
+      expect(
+        await eventually(async () => (statNamed(await nodeStats(zero), 'claim') ?? 0) >= 2, 10_000),
       ).toBe(true);
 
       await cutOff();
