@@ -186,18 +186,33 @@ async function readOwners(
     // The node that answered touched the entry under the touch's stamp, or left it as it was:
     // unverified, or stamped at or above the touch (a write this client's clock had not seen yet).
     const touchedThere = touch !== undefined && untouched === undefined && hit.stamp === touchStamp;
-    if (touch !== undefined) {
+    const leftAsItWas = touchedThere ? undefined : (untouched ?? hit.node);
+    // A flush since the read began: the value predates it, and writing it back would undo it.
+    const repairing = missed !== undefined && cluster.flushes === flushes;
+    if (touch !== undefined && (leftAsItWas === undefined || !repairing)) {
       touchTheOthers(cluster, key, stored, touch, nodes.slice(i + 1), hit, {
-        untouched: touchedThere ? undefined : (untouched ?? hit.node),
+        untouched: leftAsItWas,
         missed,
         queued,
       });
     }
-    if (missed === undefined) return hit;
-    // A flush since the read began: the value predates it, and writing it back would undo it.
-    if (cluster.flushes !== flushes) return hit;
-    const repaired = repair(cluster, key, hit, missed, queued, trace);
-    if (awaitRepair && missed[0] === nodes[0]) await repaired;
+    if (missed === undefined || !repairing) return hit;
+    const copies = repair(cluster, key, hit, missed, queued, trace);
+    if (touch !== undefined && leftAsItWas !== undefined) {
+      // The repair copies the write untouched (its old TTL, or its own stamp below the one the
+      // others are touched at): the replicas it goes to are touched with the others, once their
+      // copies have landed — sent together, the touch could reach one first, find nothing, and
+      // leave it the copy as it was.
+      const rest = [...missed, ...nodes.slice(i + 1)];
+      const touchAll = (): void =>
+        touchTheOthers(cluster, key, stored, touch, rest, hit, {
+          untouched: leftAsItWas,
+          missed: undefined,
+          queued,
+        });
+      cluster.track(Promise.all(copies).then(touchAll));
+    }
+    if (awaitRepair && missed[0] === nodes[0] && copies.length > 0) await copies[0];
     return hit;
   }
   if (missed === undefined) throw cluster.unavailable(key, nodes, errors ?? []);
@@ -215,7 +230,10 @@ interface TouchOthers {
    * the touch): touched with the others, above the hit's stamp. Undefined: the hit's node touched.
    */
   untouched: NodeClient | undefined;
-  /** The nodes that missed the key earlier in the read: the read's repair copies the hit there. */
+  /**
+   * The nodes that missed the key earlier in the read, not touched here: the read's repair copies
+   * them the hit, touched. Undefined when they are among the touched (`rest`).
+   */
   missed: readonly NodeClient[] | undefined;
   queued: boolean;
 }
@@ -306,8 +324,8 @@ function doubtedStandIn(
 }
 
 /**
- * Copies the entry to every node that missed it, newest-wins (a newer write there is kept);
- * settles once the first one's copy has.
+ * Copies the entry to every node that missed it, newest-wins (a newer write there is kept): the
+ * copies, in the order of `missed` (none for an entry already expired).
  */
 function repair(
   cluster: Cluster,
@@ -316,14 +334,13 @@ function repair(
   missed: readonly NodeClient[],
   queued: boolean,
   trace: CallTrace | undefined,
-): Promise<unknown> {
-  if (entry.ttl !== null && entry.ttl <= 0) return Promise.resolve();
-  let first: Promise<unknown> | undefined;
+): Promise<boolean>[] {
+  const copies: Promise<boolean>[] = [];
+  if (entry.ttl !== null && entry.ttl <= 0) return copies;
   for (const node of missed) {
     if (!cluster.isMember(node)) continue;
     if (trace !== undefined) trace.repairs++;
-    const copied = copyTo(cluster, key, entry, node, queued);
-    first ??= copied;
+    copies.push(copyTo(cluster, key, entry, node, queued));
   }
-  return first ?? Promise.resolve();
+  return copies;
 }
