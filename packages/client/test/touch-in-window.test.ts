@@ -97,3 +97,28 @@ it('an incr during the window counts on the newer count of the previous owner', 
   expect(await client.incr(key, 1)).toBe(16);
   expect(await client.get(key)).toBe(16);
 });
+
+it('a get-and-touch of a moved key leaves no copy that outlives its new TTL, on the previous owner either', async () => {
+  const [a, b, c, d] = await startRingChangeNodes(4);
+  const window = { maxWindowMs: 60_000, quietMs: 60_000 };
+  const client = connect([a!, b!, c!], { replicas: 1, transition: window });
+  expect(
+    await client.setMany(
+      KEYS.map((key) => [key, 'old'] as const),
+      { ttl: 600_000 },
+    ),
+  ).toBe(true);
+  client.addNode(d!.url);
+  const key = KEYS.find((k) => client.nodesFor(k)[0] === d!.url)!;
+  // Served by the previous owner (a fallback): the new owner gets it backfilled.
+  expect(await client.getAndTouch(key, 800)).toBe('old');
+  await new Promise((resolve) => setTimeout(resolve, 1200));
+  // Still in the window: a miss on the new owner asks the previous owner again.
+  expect((await client.getStats()).transition.open).toBe(true);
+  expect(await client.get(key), 'served past the new TTL by the previous owner').toBeUndefined();
+  // A client still on the ring before the change reads the previous owner only.
+  const lagging = connect([a!, b!, c!], { replicas: 1 });
+  expect(await lagging.get(key), 'served past the new TTL to a client on the earlier ring').toBe(
+    undefined,
+  );
+});
