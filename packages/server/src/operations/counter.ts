@@ -15,6 +15,8 @@ import type { StoredValue } from './stored-value.js';
 const MASK_64 = (1n << 64n) - 1n;
 
 export interface CounterResult {
+  /** The number held before. */
+  previous: bigint;
   /** The new number. */
   value: bigint;
   /** The new number as ASCII digits (what incr/decr and `ma v` reply with). */
@@ -39,7 +41,7 @@ export function applyDelta(
   if (increment) next = (current + delta) & MASK_64;
   else next = delta > current ? 0n : current - delta;
   const digits = next.toString();
-  return { value: next, digits, bytes: encodeCounter(digits, stored.length) };
+  return { previous: current, value: next, digits, bytes: encodeCounter(digits, stored.length) };
 }
 
 /** Digits padded with spaces to `minLength` when they fit in place, as memcached stores them. */

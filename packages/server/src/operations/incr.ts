@@ -1,7 +1,6 @@
 import { HttpError } from '../errors/http-error.js';
 import { applyDelta, keptTtl } from './counter.js';
 import { orThrow, Refused } from './refusal.js';
-import { parseUint64 } from '../memcached/numbers.js';
 import { stampOf } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK, storedValue } from './stored-value.js';
@@ -155,8 +154,7 @@ export function count(
   // Only for a client that asks (`ordered`): one before it reads any 200 as a count, so a count
   // refused to it would be a count lost, with the stored value answered as its result.
   if (ordered && stamp !== undefined && stamp <= countedFrom) {
-    const held = parseUint64(entry.value.bytes, 0, entry.value.bytes.length)!;
-    return { value: held, stamp: stampOf(entry.value), superseded: true };
+    return { value: counted.previous, stamp: stampOf(entry.value), superseded: true };
   }
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
   const value = storedValue(counted.bytes, entry.value.flags);
