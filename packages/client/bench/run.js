@@ -56,8 +56,12 @@ const { start, started: children, stopAll } = processTracker('SIGINT');
 async function startDcacheNode(serverBin, index) {
   // BENCH_PROFILE_SERVERS=<dir> writes a V8 CPU profile of each node there when it exits.
   const profile = process.env.BENCH_PROFILE_SERVERS;
+  // BENCH_NODE_FLAGS='--perf-basic-prof' (or V8 flags to try) is passed to this build's nodes, not
+  // the baseline's: with `perf record -p <node pid>` it names the JavaScript frames.
+  const flags = serverBin === OWN.serverBin ? (process.env.BENCH_NODE_FLAGS ?? '') : '';
   const child = start(process.execPath, [
     ...(profile ? ['--cpu-prof', '--cpu-prof-dir', profile] : []),
+    ...flags.split(' ').filter((flag) => flag !== ''),
     serverBin,
     '--port',
     '0',
