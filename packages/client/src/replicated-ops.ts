@@ -256,6 +256,12 @@ export async function touchEverywhere(
  * touched first it would be stamped above the newer copy, which the read then no longer sees as
  * newer — served stale, and kept for good. There the read goes first (the newest copy wins and is
  * backfilled), then the touch, which warms the new owners before it stamps (touchEverywhere).
+ *
+ * A key that moves while its read is under way (the ring changed meanwhile) was read and touched
+ * on the replicas of the ring before; one of them that is no owner now is a previous owner, which
+ * the background touch no longer reaches (it goes to members) and the window's reads ask. It gets
+ * the moved key's touch too, which buries it: kept under the old TTL, it would serve the value
+ * past the new one. Outside a window that costs one check.
  */
 export async function getAndTouchEverywhere(
   cluster: Cluster,
@@ -266,7 +272,12 @@ export async function getAndTouchEverywhere(
   signal?: AbortSignal,
 ): Promise<Hit | undefined> {
   if (!cluster.transition.open || !movedInWindow(cluster, key)) {
-    return readEntry(cluster, key, queued, { touch: ttl, trace, signal });
+    const read = await readEntry(cluster, key, queued, { touch: ttl, trace, signal });
+    if (read === undefined || !cluster.transition.open || !movedInWindow(cluster, key)) return read;
+    // Not the caller's signal: the read's touch already reached some replicas, so the rest of it
+    // is not abandoned half done (as the read's own background touch is not).
+    await touchEverywhere(cluster, key, ttl, queued, trace);
+    return read;
   }
   const hit = await readEntry(cluster, key, queued, { trace, signal });
   if (hit === undefined) return undefined;
