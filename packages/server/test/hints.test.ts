@@ -178,6 +178,70 @@ describe('hints', () => {
     expect(onC.map((result) => result[0])).toEqual([404, 404, 404]);
   });
 
+  it("an incr's stand-in hint lets no write go: a counter the stand-in holds as a natural replica stays when the incr counted on it", async () => {
+    const a = await startCliNode(['--token', 'cluster']);
+    const c = await startCliNode(['--token', 'cluster']);
+    // C is a natural replica of the key in another client's (changed) ring: the write, unhinted.
+    const [, counted] = await batch(c, [
+      ['set', 'k', text('10'), 0, null, null],
+      ['incr', 'k', 1],
+    ]);
+    expect(counted!.slice(0, 2)).toEqual([200, 11]);
+    // The incr stood in for A, and C's answer stamped it: its hint names that stamp, the entry's.
+    await batch(c, [['hint', 'k', a.url, true, counted![2]]]);
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('11');
+    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('11');
+  });
+
+  it("a stand-in's copy goes with its write's hint though counted on and touched since, the other hints before or after it, named or not", async () => {
+    // A is stopped while the hints come, so none is delivered before the last.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const c = await startCliNode(['--token', 'cluster']);
+    const keys = ['write-hinted-first', 'write-hinted-last', 'unnamed'];
+    a.child.kill('SIGSTOP');
+    try {
+      const written = await batch(
+        c,
+        keys.map((key) => ['set', key, text('1'), 0, null, null]),
+      );
+      const counted = await batch(
+        c,
+        keys.map((key) => ['incr', key, 1]),
+      );
+      const touched = await batch(
+        c,
+        keys.map((key) => ['touch', key, 60_000]),
+      );
+      const recounted = await batch(
+        c,
+        keys.map((key) => ['incr', key, 1]),
+      );
+      const stamps = (i: number) => [
+        written[i]![2],
+        counted[i]![2],
+        touched[i]![1],
+        recounted[i]![2],
+      ];
+      const hinted = await batch(c, [
+        ...stamps(0).map((stamp) => ['hint', keys[0], a.url, true, stamp]),
+        ...stamps(1)
+          .reverse()
+          .map((stamp) => ['hint', keys[1], a.url, true, stamp]),
+        // A client before the fifth element: the write held when the hint arrives, counted on since.
+        ['hint', keys[2], a.url, true],
+      ]);
+      expect(hinted.every((result) => result[0] === 204)).toBe(true);
+      a.child.kill('SIGCONT');
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    const gets = keys.map((key) => ['get', key]);
+    expect((await batch(a, gets)).map(decoded)).toEqual(['3', '3', '3']);
+    expect((await batch(c, gets)).map((result) => result[0])).toEqual([404, 404, 404]);
+  });
+
   it("a stand-in's copy goes though its write and its touch were hints for two targets, the write's delivered first", async () => {
     // A missed the write and B the touch (two clients' rings); both stopped, so A's hint is
     // delivered first, while B's still holds the copy, and B's last.

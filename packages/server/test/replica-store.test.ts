@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { STAMPS_PER_MS, stampAt } from '@dcache/core';
 import { createReplicaStore } from '../src/operations/cache.js';
+import { increment } from '../src/operations/incr.js';
 import type { ReplicaStore } from '../src/replication/replica-store.js';
 import { compareReplicas } from '../src/replication/replica-order.js';
 import type { StoredValue } from '../src/operations/stored-value.js';
@@ -635,5 +636,42 @@ describe('ReplicaStore: the write a stand-in hint stood in for', () => {
     store.write('k', value('newer'), undefined, null, S + 50);
     store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBe('newer');
+  });
+});
+
+describe('ReplicaStore: the write a stand-in hint stood in for, counted on since', () => {
+  /** A store holding 'k' written at S + 10, counted on at S + 20, touched at S + 30, counted at S + 40. */
+  function counted(): ReplicaStore {
+    const store = newStore();
+    store.write('k', value('1'), undefined, null, S + 10);
+    increment(store, 'k', 1n, undefined, S + 20);
+    store.retouch('k', 60_000, S + 30);
+    increment(store, 'k', 1n, undefined, S + 40);
+    return store;
+  }
+
+  const cases: [string, number | undefined, number | undefined][] = [
+    ['the write, named before or after the incrs', S + 10, S + 10],
+    ['the last incr: no write', S + 40, undefined],
+    ['an earlier incr, delivered late: no write', S + 20, undefined],
+    ['the touch between them: no write', S + 30, undefined],
+    ['nothing named: the write held, not its last incr', undefined, S + 10],
+    ['above everything held: as named', S + 50, S + 50],
+  ];
+  it.each(cases)('%s', (_, named, expected) => {
+    expect(counted().standInWrite('k', named)).toBe(expected);
+  });
+
+  it('drops a counted copy by its write, and keeps any other write', () => {
+    const store = counted();
+    expect(text(store, 'k')).toBe('3');
+    store.dropCopy('k', S + 40);
+    expect(text(store, 'k')).toBe('3');
+    store.dropCopy('k', S + 10);
+    expect(text(store, 'k')).toBeUndefined();
+    store.write('k', value('7'), undefined, null, S + 50);
+    increment(store, 'k', 1n, undefined, S + 60);
+    store.dropCopy('k', S + 10);
+    expect(text(store, 'k')).toBe('8');
   });
 });

@@ -15,21 +15,16 @@ export interface StoredValue {
    */
   stamp?: number;
   /**
-   * On a count an incr wrote: the stamp of the write its count starts from (the set, copy or
-   * creation every incr since has counted on), which a touch keeps: one that finds it absent
-   * sets it, in place, to the stamp it replaces. Absent: the entry's own stamp. A client-stamped
-   * incr at or below it was issued before that write and counts nothing (operations/incr.ts). Not
-   * kept by snapshots or copies, where the entry's own stamp stands in for it.
+   * On a write an incr or touch restamped: the stamp of the write itself (the set, copy or
+   * creation every incr since has counted on), which incrs and touches keep: one that finds it
+   * absent sets it to the stamp it replaces (a touch in place). Absent: the entry's own stamp. A
+   * client-stamped incr at or below it was issued before that write and counts nothing
+   * (operations/incr.ts). A stand-in drops its copy by the write it stood in for, not by the incrs
+   * and touches since, which may be all it stood in for: the write itself it may hold as a natural
+   * replica (ReplicaStore.standInWrite). Not kept by snapshots or copies, where the entry's own
+   * stamp stands in for it.
    */
   countedFrom?: number;
-  /**
-   * On a write a touch restamped: the write's own stamp, which the first touch found (set in
-   * place, as `countedFrom`). Absent: the entry's own stamp. A stand-in drops its copy by the write
-   * it stood in for, not by the touches since, which may be the only thing it stood in for: the
-   * write itself it may hold as a natural replica (ReplicaStore.standInWrite). Not kept by
-   * snapshots or copies, where the entry's own stamp stands in for it.
-   */
-  touchedFrom?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
 }

@@ -15,10 +15,10 @@ export interface Hint {
   generation: number;
   /**
    * The newest stamp of a write this node took as a stand-in for the key, as its hints named it
-   * (a hint without one names the write held when it arrived; a touch's names none: undefined,
-   * as when none was held). A copy given up with the hint goes only while it still holds this
-   * write, touched or not: a write taken as a natural replica (after a ring change), before the
-   * hint arrived or since, must stay.
+   * (a hint without one names the write held when it arrived; an incr's or a touch's names none:
+   * undefined, as when none was held). A copy given up with the hint goes only while it still
+   * holds this write, counted on or touched or not: a write taken as a natural replica (after a
+   * ring change), before the hint arrived or since, must stay.
    */
   stamp: number | undefined;
   /**
@@ -211,7 +211,7 @@ export class HintStore {
    * replicas may have missed the write, and this one may hold its only copy; the replay drops it
    * once delivered), or this node held a write of it as a natural replica (the ring changed).
    * That hint's copy is then this one's too: the write this one named goes with it, if still held
-   * (the other may name none, a touch's hint) — as if hinted again, so that a replay of it
+   * (the other may name none, an incr's or a touch's hint) — as if hinted again, so that a replay of it
    * already out, which read the stamp before, does not count as delivering it.
    */
   #dropStandIn(target: string, key: string, stamp: number | undefined): void {

@@ -91,9 +91,12 @@ function ttlOptions(ttl: number | undefined): SetOptions {
   return ttl === undefined ? NO_OPTIONS : { ttl };
 }
 
-/** The stamp of the write a value holds, before any touch restamped it. */
+/**
+ * The stamp of the write a value holds, before any incr or touch restamped it: the write a count
+ * starts from (`countedFrom`), which touches keep too.
+ */
 function writtenAt(value: StoredValue): number {
-  return value.touchedFrom ?? stampOf(value);
+  return value.countedFrom ?? stampOf(value);
 }
 
 /**
@@ -334,8 +337,8 @@ export class ReplicaStore {
 
   /**
    * Deletes the key's entry while it still holds the write stamped `stamp`: a stand-in's copy once
-   * its hint is delivered or given up. A write taken since stays; a touch since does not make the
-   * write another one (it is compared by the stamp it had before any touch).
+   * its hint is delivered or given up. A write taken since stays; an incr or touch since does not
+   * make the write another one (it is compared by the stamp it had before any of them).
    */
   dropCopy(key: string, stamp: number | undefined): void {
     const held = this.#live.peekEntry(key);
@@ -344,10 +347,11 @@ export class ReplicaStore {
 
   /**
    * The stamp of the write a stand-in's hint for `key` stood in for, from the stamp it names
-   * (undefined: the write held when it arrives). Undefined — no write — when it names a touch's
-   * stamp, above the write held and at or below where touches left it: the touch was stood in for,
-   * not the write it restamped, which this node may hold as a natural replica of a changed ring.
-   * Named, the touch's stamp would be that entry's, and the hint's delivery would drop it.
+   * (undefined: the write held when it arrives). Undefined — no write — when it names an incr's or
+   * a touch's stamp, above the write held and at or below where incrs and touches left it: the incr
+   * or touch was stood in for, not the write it counted on or restamped, which this node may hold
+   * as a natural replica of a changed ring. Named, that stamp would be the entry's, and the hint's
+   * delivery would drop it.
    */
   standInWrite(key: string, named: number | undefined): number | undefined {
     const held = this.#live.peekEntry(key);
@@ -547,7 +551,6 @@ export class ReplicaStore {
     // count: an incr issued after the write and before the touch, delivered late, still counts
     // (operations/incr.ts), as it did on a replica it reached before the touch.
     raw.value.countedFrom ??= held;
-    raw.value.touchedFrom ??= held;
     raw.value.stamp = next;
     return { stamp: next };
   }

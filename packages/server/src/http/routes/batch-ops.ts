@@ -365,8 +365,8 @@ export function batchRunner(node: NodeState): RunBatch {
         // A stand-in lets its copy go once the hint is delivered, but only the write it stood in
         // for: a fifth element names the stamp the operation left. Without it (clients before it),
         // the write held when the hint arrives stands in for it — and a newer write taken meanwhile
-        // as a natural replica (the ring changed) would go with the hint. A touch's stamp names no
-        // write (standInWrite): the write it restamped may be such a natural replica's.
+        // as a natural replica (the ring changed) would go with the hint. An incr's or a touch's
+        // stamp names no write (standInWrite): the write it restamped may be such a replica's.
         const named = standIn ? optional(op[4], accept) : undefined;
         if (named instanceof Refused) return named;
         const stamp = standIn ? replicas.standInWrite(key, named) : undefined;
