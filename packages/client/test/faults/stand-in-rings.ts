@@ -59,7 +59,7 @@ export async function standInRings(
 export async function expectKeptOnNodeTwo(
   fixture: NemesisFixture,
   rings: StandInRings,
-  value: string,
+  value: string | number,
   message: string,
 ): Promise<void> {
   const { nemesis, urls, key } = rings;
@@ -68,7 +68,7 @@ export async function expectKeptOnNodeTwo(
     await eventually(async () => statNamed(await nodeStats(two), 'hintsPending') === 0, 5000),
   ).toBe(true);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
-  expect(await holds(two, key, value), message).toBe(true);
+  expect(await holds(two, key, String(value)), message).toBe(true);
   // One fault at a time: node 1 is back and settled, now it stops again. Node 2 answers alone.
   nemesis.pause(1);
   const reader = fixture.keep(
