@@ -12,7 +12,7 @@
 //   DCACHE_RSS_SHORT_KEYS=1 node deploy/measure-rss.mjs 256mb 100
 //                                                     # keys like k123 instead of key:0000000123
 //
-// Needs the server built (`npx -y pnpm@10.34.8 --filter @dcache/server build`). Each run is
+// Needs the server built (`npx -y pnpm@10.34.8 --filter @dcache/server... build`). Each run is
 // bounded: at most 3 × max-memory written and 120 s of filling.
 /* global fetch */
 import { Buffer } from 'node:buffer';

@@ -6,7 +6,7 @@
 // (building the results, a timer and a promise per batch), so it reads slightly high. Also msgpack encode + decode of a 20-operation
 // batch envelope. Medians of 5 measured rounds after a warm-up.
 //
-//   pnpm --filter @dcache/ring build && pnpm --filter @dcache/client build
+//   pnpm --filter @dcache/ring build && pnpm --filter @dcache/client... build
 //   node bench/own-cost.js            (in packages/client; ~15 s)
 import { fileURLToPath } from 'node:url';
 import { xorshift } from './xorshift.js';

@@ -8,7 +8,7 @@
 // the same msgpack work. Sequential requests; the variants alternate; medians of 5 measured rounds
 // (one warm-up).
 //
-//   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
+//   pnpm --filter @dcache/server... build && pnpm --filter @dcache/client... build
 //   node bench/request-cost.js            (in packages/client; ~20 s)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';

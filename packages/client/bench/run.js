@@ -8,7 +8,7 @@
 // and iovalkey against Redis (with and without auto-pipelining), in the same run. Contenders alternate; every one runs
 // ROUNDS times; medians are reported with ratios to memjs.
 //
-//   pnpm --filter @dcache/client build && pnpm --filter @dcache/client bench
+//   pnpm --filter @dcache/client... build && pnpm --filter @dcache/client bench
 //   BENCH_ROUNDS=5 BENCH_RUN_MS=2000 node bench/run.js
 //   BENCH_KEYS=500 node bench/run.js        (the same workload over fewer keys)
 //
@@ -281,7 +281,7 @@ async function addDcache({ clientDist, serverBin }, suffix) {
 
 async function main() {
   if (!existsSync(OWN.clientDist))
-    throw new Error('build the client first: pnpm --filter @dcache/client build');
+    throw new Error('build the client first: pnpm --filter @dcache/client... build');
   if (BASELINE && !(existsSync(BASELINE.clientDist) && existsSync(BASELINE.serverDist)))
     throw new Error(
       `BENCH_BASELINE=${process.env.BENCH_BASELINE}: no ${BASELINE.clientDist} or ${BASELINE.serverDist} (build that checkout first)`,

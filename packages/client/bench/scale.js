@@ -7,7 +7,7 @@
 // change. Before each step every key of a key space of its own is written, so the hit ratio before
 // it is about 100% and no copy left by an earlier step answers for a key.
 //
-//   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
+//   pnpm --filter @dcache/server... build && pnpm --filter @dcache/client... build
 //   cd packages/client && pnpm bench:scale            # about 3 minutes
 //   BENCH_ONLY='memjs' BENCH_RATE=1000 node bench/scale.js
 //   knobs: BENCH_RATE (2000 calls/s), BENCH_IN_FLIGHT (64), BENCH_KEYS (10000),
@@ -307,9 +307,9 @@ const fmt = (ratio) => `${(ratio * 100).toFixed(1)}%`;
 
 async function main() {
   if (!existsSync(CLIENT_DIST))
-    throw new Error('build the client first: pnpm --filter @dcache/client build');
+    throw new Error('build the client first: pnpm --filter @dcache/client... build');
   if (!existsSync(SERVER_DIST))
-    throw new Error('build the server first: pnpm --filter @dcache/server build');
+    throw new Error('build the server first: pnpm --filter @dcache/server... build');
   const systems = [
     ['dcache, replicas 1', () => dcacheSteps(1)],
     ['dcache, replicas 2', () => dcacheSteps(2)],

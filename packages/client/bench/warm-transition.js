@@ -9,7 +9,7 @@
 // fences itself, and with replicas 1 its entries then read as misses, which would hide the window's
 // effect.
 //
-//   pnpm --filter @dcache/server build && pnpm --filter @dcache/client build
+//   pnpm --filter @dcache/server... build && pnpm --filter @dcache/client... build
 //   node bench/warm-transition.js            (in packages/client; 1–3 minutes)
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

@@ -1,6 +1,6 @@
 // HTTP benchmark of @dcache/server against a bare hono hello-world (the ceiling), same run.
 // Servers run in child processes; autocannon loads one target at a time, alternating the order
-// every round, and we quote medians. Build first: `pnpm --filter @dcache/server build && pnpm bench`.
+// every round, and we quote medians. Build first: `pnpm --filter @dcache/server... build && pnpm bench`.
 // Options: --rounds N (5) --duration S (3) --connections N (16)
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';

@@ -4,7 +4,7 @@
 // tests' load, replicas 2, it prints the hit ratio, errors and stale reads beside the same roll with
 // the records kept (rolling-restart.test.ts). A reproduction, not a test: it never fails.
 //
-//   npx -y pnpm@10.34.8 --filter @dcache/server build
+//   npx -y pnpm@10.34.8 --filter @dcache/server... build
 //   node --import tsx packages/client/test/scale/repro-roll-dns.ts [runs=1]
 import { rollUnderLoad } from './rolling-scenario.js';
 import type { RollOptions } from './rolling-scenario.js';

@@ -3,7 +3,7 @@
 // open, then 4 → 3. Prints what a read of each finds after the scale-down, with the transition
 // counters. A reproduction, not a test: it never fails.
 //
-//   npx -y pnpm@10.34.8 --filter @dcache/server build
+//   npx -y pnpm@10.34.8 --filter @dcache/server... build
 //   node --import tsx packages/client/test/scale/repro-up-down.ts
 import { DistributedCacheClient } from '../../src/index.js';
 import { Nemesis } from '../faults/nemesis.js';
