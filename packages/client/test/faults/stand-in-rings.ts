@@ -54,29 +54,26 @@ export async function standInRings(
 
 /**
  * Once node 2's hints for node 1 are delivered (node 1 back), node 2 still holds `value` as a
- * natural replica: it holds it, and with its `partner` (the key's other natural replica in the
- * ring that counts on node 2: node 1 in `after`, node 0 in a ring that left node 1) stopped, it
- * serves it alone.
+ * natural replica: it holds it, and with node 1 stopped again it serves it alone.
  */
 export async function expectKeptOnNodeTwo(
   fixture: NemesisFixture,
   rings: StandInRings,
   value: string | number,
   message: string,
-  partner: 0 | 1 = 1,
 ): Promise<void> {
   const { nemesis, urls, key } = rings;
-  const two = urls[2];
+  const [, one, two] = urls;
   expect(
     await eventually(async () => statNamed(await nodeStats(two), 'hintsPending') === 0, 5000),
   ).toBe(true);
   await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
   expect(await holds(two, key, String(value)), message).toBe(true);
-  // One fault at a time: node 1 is back and settled, now the partner stops. Node 2 answers alone.
-  nemesis.pause(partner);
+  // One fault at a time: node 1 is back and settled, now it stops again. Node 2 answers alone.
+  nemesis.pause(1);
   const reader = fixture.keep(
-    new DistributedCacheClient([urls[partner], two], { failureThreshold: 1, timeout: 500 }),
+    new DistributedCacheClient([one, two], { failureThreshold: 1, timeout: 500 }),
   );
   expect(await reader.get(key)).toBe(value);
-  nemesis.resume(partner);
+  nemesis.resume(1);
 }
