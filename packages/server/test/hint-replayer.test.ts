@@ -23,7 +23,7 @@ function standIn() {
     maxHints: 10_000,
     maxHintAge: 60_000,
     now: () => 0,
-    dropStandIn: (key, stamp, through) => replicas.dropCopy(key, stamp, through),
+    dropStandIn: (key, stamp) => replicas.dropCopy(key, stamp),
   });
   const replayer = new HintReplayer({
     replicas,

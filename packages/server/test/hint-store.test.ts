@@ -9,27 +9,18 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
   const fenced: [string, number, string][] = [];
   const standInsDropped: string[] = [];
   const droppedStamps: (number | undefined)[] = [];
-  const droppedThrough: (number | undefined)[] = [];
   const hints = new HintStore({
     maxHints,
     maxHintAge,
     ...(maxTargets === undefined ? {} : { maxTargets }),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
-    dropStandIn: (key, stamp, through) => {
+    dropStandIn: (key, stamp) => {
       standInsDropped.push(key);
       droppedStamps.push(stamp);
-      droppedThrough.push(through);
     },
   });
-  return {
-    hints,
-    fenced,
-    standInsDropped,
-    droppedStamps,
-    droppedThrough,
-    advance: (ms: number) => (now += ms),
-  };
+  return { hints, fenced, standInsDropped, droppedStamps, advance: (ms: number) => (now += ms) };
 }
 
 describe('HintStore', () => {
@@ -201,42 +192,15 @@ describe('HintStore', () => {
     const onB = () => [...hints.targets()].find(([target]) => target === B)![1].keys.get('k');
     const replaying = onB()!.generation; // B's replay is out when A's is delivered
     hints.delivered(A, 'k', 0);
-    hints.releaseStandIn(A, 'k', 7, 7);
+    hints.releaseStandIn(A, 'k', 7);
     expect(droppedStamps).toEqual([]);
     expect(onB()!.stamp).toBe(7);
     // The replay out read the stamp before: it does not deliver the hint, the next one does.
     hints.delivered(B, 'k', replaying);
     expect(onB()).toBeDefined();
     hints.delivered(B, 'k', onB()!.generation);
-    hints.releaseStandIn(B, 'k', 7, 7);
+    hints.releaseStandIn(B, 'k', 7);
     expect(droppedStamps).toEqual([7]);
-  });
-
-  it('names the newest operation its hints stood in for, the write named or not, for the copy to go only restamped no later', () => {
-    const { hints, droppedThrough } = store();
-    hints.add(A, 'k', true, undefined, 9); // an incr's hint: no write, its stamp
-    hints.add(A, 'k', true, 5); // the write's, delivered after it: 5 as the write, 5 through
-    hints.add(A, 'old', true); // nothing held when it arrived
-    hints.fallBack(A);
-    expect(droppedThrough).toEqual([9, undefined]);
-  });
-
-  it("passes the operations a delivered stand-in hint stood in for on to another target's hint, as if hinted again", () => {
-    // The write hinted for both targets, its incr for A only.
-    const { hints, droppedStamps, droppedThrough } = store();
-    hints.add(A, 'k', true, 7, 9);
-    hints.add(B, 'k', true, 7);
-    const onB = () => [...hints.targets()].find(([target]) => target === B)![1].keys.get('k');
-    const replaying = onB()!.generation;
-    hints.delivered(A, 'k', 0);
-    hints.releaseStandIn(A, 'k', 7, 9);
-    expect(droppedStamps).toEqual([]);
-    expect(onB()).toMatchObject({ stamp: 7, through: 9 });
-    hints.delivered(B, 'k', replaying);
-    expect(onB()).toBeDefined();
-    hints.delivered(B, 'k', onB()!.generation);
-    hints.releaseStandIn(B, 'k', 7, 9);
-    expect([droppedStamps, droppedThrough]).toEqual([[7], [9]]);
   });
 
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {

@@ -271,52 +271,6 @@ describe('hints', () => {
     expect((await batch(c, [['get', 'k']]))[0]![0]).toBe(404);
   });
 
-  it("a stand-in's copy stays once its write's hint is delivered when an incr or touch no hint named restamped it, and goes with that one's hint come late", async () => {
-    // A is stopped until the incrs and touches are applied, so the writes' hints are delivered
-    // after them.
-    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
-    const c = await startCliNode(['--token', 'cluster']);
-    const keys = ['touched', 'counted', 'unnamed', 'touched-late', 'counted-late'];
-    let late: unknown[][];
-    a.child.kill('SIGSTOP');
-    try {
-      const written = await batch(
-        c,
-        keys.map((key) => ['set', key, text('1'), 0, null, null]),
-      );
-      const hinted = await batch(c, [
-        ...keys.slice(0, 2).map((key, i) => ['hint', key, a.url, true, written[i]![2]]),
-        // A client before the fifth element: the write held when the hint arrives.
-        ['hint', 'unnamed', a.url, true],
-        ...keys.slice(3).map((key, i) => ['hint', key, a.url, true, written[i + 3]![2]]),
-      ]);
-      expect(hinted.every((result) => result[0] === 204)).toBe(true);
-      // Another client's ring counts on C as a natural replica of the first three keys (no hint);
-      // C stands in for A for the last two, and their hints are still on the way.
-      const restamped = await batch(c, [
-        ['touch', 'touched', 60_000],
-        ['incr', 'counted', 1],
-        ['touch', 'unnamed', 60_000],
-        ['touch', 'touched-late', 60_000],
-        ['incr', 'counted-late', 1],
-      ]);
-      late = [
-        ['hint', 'touched-late', a.url, true, restamped[3]![1]],
-        ['hint', 'counted-late', a.url, true, restamped[4]![2]],
-      ];
-      a.child.kill('SIGCONT');
-    } finally {
-      a.child.kill('SIGCONT');
-    }
-    const gets = keys.map((key) => ['get', key]);
-    await eventually(async () => (await stats(c)).hintsPending === 0);
-    expect((await batch(c, gets)).map(decoded)).toEqual(['1', '2', '1', '1', '2']);
-    expect((await batch(c, late)).every((result) => result[0] === 204)).toBe(true);
-    await eventually(async () => (await stats(c)).hintsPending === 0);
-    expect((await batch(a, gets)).map(decoded)).toEqual(['1', '2', '1', '1', '2']);
-    expect((await batch(c, gets)).map(decoded)).toEqual(['1', '2', '1', 404, 404]);
-  });
-
   it("a stand-in's copy given up with its hints goes, unless written since (as a natural replica)", async () => {
     // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);

@@ -629,39 +629,13 @@ describe('ReplicaStore: the write a stand-in hint stood in for', () => {
 
   it('drops a copy by its write, touched or not, and keeps any other write', () => {
     const store = touchedTwice();
-    store.dropCopy('k', S + 30, S + 30);
+    store.dropCopy('k', S + 30);
     expect(text(store, 'k')).toBe('w');
-    store.dropCopy('k', S + 10, S + 30);
+    store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBeUndefined();
     store.write('k', value('newer'), undefined, null, S + 50);
-    store.dropCopy('k', S + 10, S + 50);
+    store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBe('newer');
-  });
-
-  it('keeps a copy restamped past the touches its hints stood in for, and a late one names the write', () => {
-    // The hints named the write and the first touch; the second came as a natural replica's, or
-    // as a stand-in's whose hint is still to come.
-    const store = touchedTwice();
-    store.dropCopy('k', S + 10, S + 20);
-    expect(text(store, 'k')).toBe('w');
-    expect(store.standInWrite('k', S + 30)).toBe(S + 10);
-    expect(store.standInThrough('k', S + 30)).toBe(S + 30);
-    store.dropCopy('k', S + 10, S + 30);
-    expect(text(store, 'k')).toBeUndefined();
-  });
-
-  it('names, for a hint without a stamp, the write held and where touches left it', () => {
-    expect(touchedTwice().standInThrough('k', undefined)).toBe(S + 30);
-    expect(touchedTwice().standInThrough('k', S + 20)).toBe(S + 20);
-    expect(newStore().standInThrough('absent', undefined)).toBeUndefined();
-  });
-
-  it('forgets that a copy was kept past its hint once a write replaces it', () => {
-    const store = touchedTwice();
-    store.dropCopy('k', S + 10, S + 10);
-    store.write('k', value('newer'), undefined, null, S + 40);
-    store.retouch('k', 60_000, S + 50);
-    expect(store.standInWrite('k', S + 50)).toBeUndefined();
   });
 });
 
@@ -691,26 +665,13 @@ describe('ReplicaStore: the write a stand-in hint stood in for, counted on since
   it('drops a counted copy by its write, and keeps any other write', () => {
     const store = counted();
     expect(text(store, 'k')).toBe('3');
-    store.dropCopy('k', S + 40, S + 40);
+    store.dropCopy('k', S + 40);
     expect(text(store, 'k')).toBe('3');
-    store.dropCopy('k', S + 10, S + 40);
+    store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBeUndefined();
     store.write('k', value('7'), undefined, null, S + 50);
     increment(store, 'k', 1n, undefined, S + 60);
-    store.dropCopy('k', S + 10, S + 60);
+    store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBe('8');
-  });
-
-  it('keeps a copy counted on past the incrs its hints stood in for; counted again, a late one names the write', () => {
-    const store = counted();
-    store.dropCopy('k', S + 10, S + 30);
-    expect(text(store, 'k')).toBe('3');
-    // An incr keeps the mark: the stand-in hint of the one at S + 40 is still to come.
-    increment(store, 'k', 1n, undefined, S + 50);
-    expect(store.standInWrite('k', S + 40)).toBe(S + 10);
-    store.dropCopy('k', S + 10, S + 40);
-    expect(text(store, 'k')).toBe('4');
-    store.dropCopy('k', S + 10, S + 50);
-    expect(text(store, 'k')).toBeUndefined();
   });
 });

@@ -159,7 +159,6 @@ export function count(
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
   const value = storedValue(counted.bytes, entry.value.flags);
   value.countedFrom = countedFrom;
-  value.keptStandIn = entry.value.keptStandIn;
   const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
   return { value: counted.value, stamp: written.stamp };
 }

@@ -25,14 +25,6 @@ export interface StoredValue {
    * stamp stands in for it.
    */
   countedFrom?: number;
-  /**
-   * Set, to the write's own stamp, on a copy this node took as a stand-in and kept when its hint
-   * was delivered or given up because an incr or touch no hint named had restamped it
-   * (ReplicaStore.dropCopy): that incr or touch was applied as a natural replica of another
-   * client's ring, or was stood in for and its hint is still to come — which then names this write
-   * (ReplicaStore.standInWrite). Incrs keep it; a write replaces it.
-   */
-  keptStandIn?: number;
   /** A delete's record (bytes empty): reads miss, but its stamp still beats older copies. */
   readonly tombstone?: true;
 }

@@ -22,13 +22,6 @@ export interface Hint {
    */
   stamp: number | undefined;
   /**
-   * The newest stamp of any operation this node took as a stand-in for the key, as its hints named
-   * it — the write's, and the incrs' and touches' (a hint without one: the stamp held when it
-   * arrived). The copy goes only while its stamp is at or below this: an incr or touch applied here
-   * as a natural replica of another client's ring was not hinted, and restamped it above.
-   */
-  through: number | undefined;
-  /**
    * When the key was hinted for this target (ms of the store's clock). A key hinted again keeps
    * its time and its place: a target's keys are held oldest first.
    */
@@ -74,10 +67,9 @@ export interface HintStoreOptions {
    * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
    * hint's does, or it would outlive the natural replicas' later deletes and overwrites and be
    * served by a later fault. `stamp` is the newest stand-in write its hints named (Hint.stamp):
-   * only that copy goes, and only while nothing unhinted restamped it above `through`
-   * (Hint.through).
+   * only that copy goes.
    */
-  dropStandIn?: (key: string, stamp: number | undefined, through: number | undefined) => void;
+  dropStandIn?: (key: string, stamp: number | undefined) => void;
 }
 
 /**
@@ -110,12 +102,11 @@ export class HintStore {
 
   /**
    * Remembers that `target` missed the write of `key`; `stamp` is that write's stamp (for a
-   * stand-in's hint), or the one this node holds for the key now, and `through` the stamp the
-   * operation stood in for left (Hint.through). False, and nothing kept, when `target` is new and
-   * the store already holds hints for `maxTargets` others: the sender then hands the hint to
-   * another replica, or fences the target itself.
+   * stand-in's hint), or the one this node holds for the key now. False, and nothing kept, when
+   * `target` is new and the store already holds hints for `maxTargets` others: the sender then
+   * hands the hint to another replica, or fences the target itself.
    */
-  add(target: string, key: string, standIn: boolean, stamp?: number, through = stamp): boolean {
+  add(target: string, key: string, standIn: boolean, stamp?: number): boolean {
     let hints = this.#targets.get(target);
     if (hints === undefined && this.#targets.size >= this.#maxTargets) {
       this.#stats.hintsDropped++;
@@ -141,10 +132,7 @@ export class HintStore {
       known.generation++;
       // The newest stand-in write's stamp: hints from several clients may arrive out of order.
       if (!standIn) known.standIn = false;
-      else {
-        known.stamp = newest(known.stamp, stamp);
-        known.through = newest(known.through, through);
-      }
+      else if (stamp !== undefined) known.stamp = Math.max(known.stamp ?? stamp, stamp);
       return true;
     }
     if (this.#pending >= this.#options.maxHints) {
@@ -152,7 +140,7 @@ export class HintStore {
       this.#fence(target, hints, 'overflow');
       return true;
     }
-    hints.keys.set(key, { standIn, generation: 0, stamp, through, added: this.#options.now() });
+    hints.keys.set(key, { standIn, generation: 0, stamp, added: this.#options.now() });
     this.#pending++;
     return true;
   }
@@ -185,17 +173,11 @@ export class HintStore {
   /**
    * A stand-in's hint of `key` for `target` was delivered: its copy goes as a fenced one's does —
    * only while it still holds `stamp` (the newest stand-in write its hints named: a write taken
-   * as a natural replica stays) restamped no later than `through` (an incr or touch taken as a
-   * natural replica since keeps it too), and unless another target still has a hint for the key
+   * as a natural replica stays), and unless another target still has a hint for the key
    * (its replay needs the copy, or this node holds it as a natural replica).
    */
-  releaseStandIn(
-    target: string,
-    key: string,
-    stamp: number | undefined,
-    through: number | undefined,
-  ): void {
-    this.#dropStandIn(target, key, stamp, through);
+  releaseStandIn(target: string, key: string, stamp: number | undefined): void {
+    this.#dropStandIn(target, key, stamp);
   }
 
   /** A fence was delivered to `target`, sent when `asked` fences had been asked for. */
@@ -218,9 +200,7 @@ export class HintStore {
     this.#stats.hintsDropped += dropped;
     const standIns = [...hints.keys].filter(([, hint]) => hint.standIn);
     hints.keys.clear();
-    for (const [key, { stamp, through }] of standIns) {
-      this.#dropStandIn(target, key, stamp, through);
-    }
+    for (const [key, { stamp }] of standIns) this.#dropStandIn(target, key, stamp);
     hints.fence = true;
     hints.fencesAsked++;
     this.#options.onFence?.(target, dropped, why);
@@ -231,36 +211,23 @@ export class HintStore {
    * replicas may have missed the write, and this one may hold its only copy; the replay drops it
    * once delivered), or this node held a write of it as a natural replica (the ring changed).
    * That hint's copy is then this one's too: the write this one named goes with it, if still held
-   * (the other may name none, an incr's or a touch's hint), and so do the incrs and touches it
-   * stood in for (`through`) — as if hinted again, so that a replay of it already out, which read
-   * the stamps before, does not count as delivering them.
+   * (the other may name none, an incr's or a touch's hint) — as if hinted again, so that a replay of it
+   * already out, which read the stamp before, does not count as delivering it.
    */
-  #dropStandIn(
-    target: string,
-    key: string,
-    stamp: number | undefined,
-    through: number | undefined,
-  ): void {
+  #dropStandIn(target: string, key: string, stamp: number | undefined): void {
     for (const [other, hints] of this.#targets) {
       const hint = other === target ? undefined : hints.keys.get(key);
       if (hint === undefined) continue;
-      if (!hint.standIn) return;
-      const [stampBefore, throughBefore] = [hint.stamp, hint.through];
-      hint.stamp = newest(hint.stamp, stamp);
-      hint.through = newest(hint.through, through);
-      if (hint.stamp !== stampBefore || hint.through !== throughBefore) hint.generation++;
+      if (hint.standIn && stamp !== undefined && stamp !== hint.stamp) {
+        hint.stamp = Math.max(hint.stamp ?? stamp, stamp);
+        hint.generation++;
+      }
       return;
     }
-    this.#options.dropStandIn?.(key, stamp, through);
+    this.#options.dropStandIn?.(key, stamp);
   }
 
   #forgetIfDone(target: string, hints: TargetHints): void {
     if (hints.keys.size === 0 && !hints.fence) this.#targets.delete(target);
   }
-}
-
-/** The newer of two stamps a stand-in's hints named; undefined only when neither names one. */
-function newest(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  return b === undefined ? a : Math.max(a, b);
 }

@@ -336,20 +336,13 @@ export class ReplicaStore {
   }
 
   /**
-   * Deletes the key's entry while it still holds the write stamped `stamp`, restamped no later
-   * than `through`: a stand-in's copy once its hint is delivered or given up. A write taken since
-   * stays; an incr or touch since does not make the write another one (it is compared by the stamp
-   * it had before any of them). But an incr or touch above `through`, the newest operation the
-   * hints stood in for, was applied here as a natural replica of another client's ring, which
-   * counts on this copy: it stays. Or its stand-in hint is still to come (the client sends it once
-   * every replica answered): the write is marked (`keptStandIn`) so that that hint names it after
-   * all, and its delivery drops the copy.
+   * Deletes the key's entry while it still holds the write stamped `stamp`: a stand-in's copy once
+   * its hint is delivered or given up. A write taken since stays; an incr or touch since does not
+   * make the write another one (it is compared by the stamp it had before any of them).
    */
-  dropCopy(key: string, stamp: number | undefined, through: number | undefined): void {
+  dropCopy(key: string, stamp: number | undefined): void {
     const held = this.#live.peekEntry(key);
-    if (held === undefined || writtenAt(held.value) !== stamp) return;
-    if (through === undefined || stampOf(held.value) <= through) this.#live.delete(key);
-    else held.value.keptStandIn = stamp;
+    if (held !== undefined && writtenAt(held.value) === stamp) this.#live.delete(key);
   }
 
   /**
@@ -358,26 +351,14 @@ export class ReplicaStore {
    * a touch's stamp, above the write held and at or below where incrs and touches left it: the incr
    * or touch was stood in for, not the write it counted on or restamped, which this node may hold
    * as a natural replica of a changed ring. Named, that stamp would be the entry's, and the hint's
-   * delivery would drop it. Unless the write is one this node took as a stand-in and kept past its
-   * own hint (`keptStandIn`): its copy goes with this hint, as it would have with the write's.
+   * delivery would drop it.
    */
   standInWrite(key: string, named: number | undefined): number | undefined {
     const held = this.#live.peekEntry(key);
     if (held === undefined) return named;
     const written = writtenAt(held.value);
     if (named === undefined) return written;
-    if (named <= written || named > stampOf(held.value)) return named;
-    return held.value.keptStandIn === written ? written : undefined;
-  }
-
-  /**
-   * The newest stamp a stand-in's hint for `key` stood in for (Hint.through): the stamp it names,
-   * else (clients before the fifth element) the one held when it arrives, as the write is.
-   */
-  standInThrough(key: string, named: number | undefined): number | undefined {
-    if (named !== undefined) return named;
-    const held = this.#live.peekEntry(key);
-    return held === undefined ? undefined : stampOf(held.value);
+    return named > written && named <= stampOf(held.value) ? undefined : named;
   }
 
   /** The entry holding a value, verified or not (no tombstone), without promotion or counting. */

@@ -367,13 +367,10 @@ export function batchRunner(node: NodeState): RunBatch {
         // the write held when the hint arrives stands in for it — and a newer write taken meanwhile
         // as a natural replica (the ring changed) would go with the hint. An incr's or a touch's
         // stamp names no write (standInWrite): the write it restamped may be such a replica's.
-        // Still, it was stood in for (standInThrough): the copy goes only restamped no later than
-        // the newest operation stood in for, so an incr or touch taken as such a replica keeps it.
         const named = standIn ? optional(op[4], accept) : undefined;
         if (named instanceof Refused) return named;
         const stamp = standIn ? replicas.standInWrite(key, named) : undefined;
-        const through = standIn ? replicas.standInThrough(key, named) : undefined;
-        return hints.add(target, key, standIn, stamp, through) ? status(204) : hintTargetsFull;
+        return hints.add(target, key, standIn, stamp) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
         const stamp = accept(op[2]);
