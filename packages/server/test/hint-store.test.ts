@@ -9,18 +9,27 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
   const fenced: [string, number, string][] = [];
   const standInsDropped: string[] = [];
   const droppedStamps: (number | undefined)[] = [];
+  const droppedReaches: (number | undefined)[] = [];
   const hints = new HintStore({
     maxHints,
     maxHintAge,
     ...(maxTargets === undefined ? {} : { maxTargets }),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
-    dropStandIn: (key, stamp) => {
+    dropStandIn: (key, stamp, reach) => {
       standInsDropped.push(key);
       droppedStamps.push(stamp);
+      droppedReaches.push(reach);
     },
   });
-  return { hints, fenced, standInsDropped, droppedStamps, advance: (ms: number) => (now += ms) };
+  return {
+    hints,
+    fenced,
+    standInsDropped,
+    droppedStamps,
+    droppedReaches,
+    advance: (ms: number) => (now += ms),
+  };
 }
 
 describe('HintStore', () => {
@@ -192,15 +201,33 @@ describe('HintStore', () => {
     const onB = () => [...hints.targets()].find(([target]) => target === B)![1].keys.get('k');
     const replaying = onB()!.generation; // B's replay is out when A's is delivered
     hints.delivered(A, 'k', 0);
-    hints.releaseStandIn(A, 'k', 7);
+    hints.releaseStandIn(A, 'k', 7, 7);
     expect(droppedStamps).toEqual([]);
     expect(onB()!.stamp).toBe(7);
     // The replay out read the stamp before: it does not deliver the hint, the next one does.
     hints.delivered(B, 'k', replaying);
     expect(onB()).toBeDefined();
     hints.delivered(B, 'k', onB()!.generation);
-    hints.releaseStandIn(B, 'k', 7);
+    hints.releaseStandIn(B, 'k', 7, 7);
     expect(droppedStamps).toEqual([7]);
+  });
+
+  it('keeps the newest stamp any stand-in hint of the key named, for the copy to go no further', () => {
+    // The write at 7 hinted for A; an incr at 9 for A and a touch at 8 for B, late.
+    const { hints, droppedStamps, droppedReaches } = store();
+    hints.add(A, 'k', true, 7, 7);
+    hints.add(A, 'k', true, undefined, 9);
+    hints.add(B, 'k', true, undefined, 8);
+    // A's delivered first: B's hint takes the write and the reach over.
+    const onA = [...hints.targets()].find(([target]) => target === A)![1].keys.get('k')!;
+    expect([onA.stamp, onA.reach]).toEqual([7, 9]);
+    hints.delivered(A, 'k', onA.generation);
+    hints.releaseStandIn(A, 'k', 7, 9);
+    expect(droppedStamps).toEqual([]);
+    const onB = [...hints.targets()].find(([target]) => target === B)![1].keys.get('k')!;
+    expect([onB.stamp, onB.reach]).toEqual([7, 9]);
+    hints.fallBack(B);
+    expect([droppedStamps, droppedReaches]).toEqual([[7], [9]]);
   });
 
   it('holds hints for at most maxTargets nodes: a new one past that is refused, not stored', () => {

@@ -194,6 +194,27 @@ describe('hints', () => {
     expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('11');
   });
 
+  it("a stand-in's copy counted on since by an incr no stand-in hint names stays: the incr was taken as a natural replica of another client's ring", async () => {
+    // A is stopped while the hint and the incr come, so the hint is delivered after both.
+    const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
+    const c = await startCliNode(['--token', 'cluster']);
+    a.child.kill('SIGSTOP');
+    try {
+      // The write C took as a stand-in for A, and its hint naming the write's stamp.
+      const [written] = await batch(c, [['set', 'k', text('10'), 0, null, null]]);
+      await batch(c, [['hint', 'k', a.url, true, written![2]]]);
+      // Another client's incr, C one of its natural replicas: acknowledged by both, no hint.
+      const [counted] = await batch(c, [['incr', 'k', 1]]);
+      expect(counted!.slice(0, 2)).toEqual([200, 11]);
+      a.child.kill('SIGCONT');
+    } finally {
+      a.child.kill('SIGCONT');
+    }
+    await eventually(async () => (await stats(c)).hintsPending === 0);
+    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('11');
+    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('11');
+  });
+
   it("a stand-in's copy goes with its write's hint though counted on and touched since, the other hints before or after it, named or not", async () => {
     // A is stopped while the hints come, so none is delivered before the last.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);

@@ -674,4 +674,13 @@ describe('ReplicaStore: the write a stand-in hint stood in for, counted on since
     store.dropCopy('k', S + 10);
     expect(text(store, 'k')).toBe('8');
   });
+
+  it('keeps a copy restamped above the newest stamp the stand-in hints named', () => {
+    // The hints named the write and the first incr; the touch and the last incr no hint named.
+    const store = counted();
+    store.dropCopy('k', S + 10, S + 20);
+    expect(text(store, 'k')).toBe('3');
+    store.dropCopy('k', S + 10, S + 40);
+    expect(text(store, 'k')).toBeUndefined();
+  });
 });

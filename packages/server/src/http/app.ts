@@ -84,7 +84,7 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
       // The plain delete a delivered hint's stand-in copy gets (hint-replayer.ts): no tombstone,
       // as this node never held the key's delete either. Only the copy the hint was for: a write
       // taken since (as a natural replica, after a ring change) stays.
-      dropStandIn: (key, stamp) => replicas.dropCopy(key, stamp),
+      dropStandIn: (key, stamp, reach) => replicas.dropCopy(key, stamp, reach),
     }),
     flush,
     bodyBudget: new InflightBudget(options.maxInflightBodyBytes, options.requestTimeout),

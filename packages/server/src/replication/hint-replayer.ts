@@ -220,14 +220,14 @@ export class HintReplayer {
           continue;
         }
         const key = keys[i]!;
-        const { standIn, generation, stamp } = sent[i]!;
+        const { standIn, generation, stamp, reach } = sent[i]!;
         hints.delivered(target, key, generation);
         replayed++;
         // This node held the write only as a stand-in: now that the natural replica has it, the
         // copy here must not outlive it (a later fault could serve it stale). The store keeps it
         // if it holds another write than the one it stood in for, or another target's hint needs it.
         if (standIn && pending.keys.get(key) === undefined)
-          hints.releaseStandIn(target, key, stamp);
+          hints.releaseStandIn(target, key, stamp, reach);
       }
       if (refused !== undefined) throw answered('a copy', refused);
     }

@@ -17,10 +17,16 @@ export interface Hint {
    * The newest stamp of a write this node took as a stand-in for the key, as its hints named it
    * (a hint without one names the write held when it arrived; an incr's or a touch's names none:
    * undefined, as when none was held). A copy given up with the hint goes only while it still
-   * holds this write, counted on or touched or not: a write taken as a natural replica (after a
-   * ring change), before the hint arrived or since, must stay.
+   * holds this write, counted on or touched or not ({@link reach} says how far): a write taken as
+   * a natural replica (after a ring change), before the hint arrived or since, must stay.
    */
   stamp: number | undefined;
+  /**
+   * The newest stamp its stand-in hints named, a write's, an incr's or a touch's (a hint without
+   * one: the stamp held when it arrived). An incr or touch no stand-in hint names restamped the
+   * copy as a natural replica of another client's ring: the copy is that ring's, and stays.
+   */
+  reach: number | undefined;
   /**
    * When the key was hinted for this target (ms of the store's clock). A key hinted again keeps
    * its time and its place: a target's keys are held oldest first.
@@ -67,9 +73,9 @@ export interface HintStoreOptions {
    * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
    * hint's does, or it would outlive the natural replicas' later deletes and overwrites and be
    * served by a later fault. `stamp` is the newest stand-in write its hints named (Hint.stamp):
-   * only that copy goes.
+   * only that copy goes, and only while restamped no further than `reach` (Hint.reach).
    */
-  dropStandIn?: (key: string, stamp: number | undefined) => void;
+  dropStandIn?: (key: string, stamp: number | undefined, reach: number | undefined) => void;
 }
 
 /**
@@ -102,11 +108,12 @@ export class HintStore {
 
   /**
    * Remembers that `target` missed the write of `key`; `stamp` is that write's stamp (for a
-   * stand-in's hint), or the one this node holds for the key now. False, and nothing kept, when
+   * stand-in's hint), or the one this node holds for the key now; `reach`, the stamp the hint
+   * named, a write's or not (Hint.reach). False, and nothing kept, when
    * `target` is new and the store already holds hints for `maxTargets` others: the sender then
    * hands the hint to another replica, or fences the target itself.
    */
-  add(target: string, key: string, standIn: boolean, stamp?: number): boolean {
+  add(target: string, key: string, standIn: boolean, stamp?: number, reach?: number): boolean {
     let hints = this.#targets.get(target);
     if (hints === undefined && this.#targets.size >= this.#maxTargets) {
       this.#stats.hintsDropped++;
@@ -132,7 +139,10 @@ export class HintStore {
       known.generation++;
       // The newest stand-in write's stamp: hints from several clients may arrive out of order.
       if (!standIn) known.standIn = false;
-      else if (stamp !== undefined) known.stamp = Math.max(known.stamp ?? stamp, stamp);
+      else {
+        if (stamp !== undefined) known.stamp = Math.max(known.stamp ?? stamp, stamp);
+        if (reach !== undefined) known.reach = Math.max(known.reach ?? reach, reach);
+      }
       return true;
     }
     if (this.#pending >= this.#options.maxHints) {
@@ -140,7 +150,7 @@ export class HintStore {
       this.#fence(target, hints, 'overflow');
       return true;
     }
-    hints.keys.set(key, { standIn, generation: 0, stamp, added: this.#options.now() });
+    hints.keys.set(key, { standIn, generation: 0, stamp, reach, added: this.#options.now() });
     this.#pending++;
     return true;
   }
@@ -176,8 +186,13 @@ export class HintStore {
    * as a natural replica stays), and unless another target still has a hint for the key
    * (its replay needs the copy, or this node holds it as a natural replica).
    */
-  releaseStandIn(target: string, key: string, stamp: number | undefined): void {
-    this.#dropStandIn(target, key, stamp);
+  releaseStandIn(
+    target: string,
+    key: string,
+    stamp: number | undefined,
+    reach: number | undefined,
+  ): void {
+    this.#dropStandIn(target, key, stamp, reach);
   }
 
   /** A fence was delivered to `target`, sent when `asked` fences had been asked for. */
@@ -200,7 +215,7 @@ export class HintStore {
     this.#stats.hintsDropped += dropped;
     const standIns = [...hints.keys].filter(([, hint]) => hint.standIn);
     hints.keys.clear();
-    for (const [key, { stamp }] of standIns) this.#dropStandIn(target, key, stamp);
+    for (const [key, { stamp, reach }] of standIns) this.#dropStandIn(target, key, stamp, reach);
     hints.fence = true;
     hints.fencesAsked++;
     this.#options.onFence?.(target, dropped, why);
@@ -214,17 +229,23 @@ export class HintStore {
    * (the other may name none, an incr's or a touch's hint) — as if hinted again, so that a replay of it
    * already out, which read the stamp before, does not count as delivering it.
    */
-  #dropStandIn(target: string, key: string, stamp: number | undefined): void {
+  #dropStandIn(
+    target: string,
+    key: string,
+    stamp: number | undefined,
+    reach: number | undefined,
+  ): void {
     for (const [other, hints] of this.#targets) {
       const hint = other === target ? undefined : hints.keys.get(key);
       if (hint === undefined) continue;
+      if (hint.standIn && reach !== undefined) hint.reach = Math.max(hint.reach ?? reach, reach);
       if (hint.standIn && stamp !== undefined && stamp !== hint.stamp) {
         hint.stamp = Math.max(hint.stamp ?? stamp, stamp);
         hint.generation++;
       }
       return;
     }
-    this.#options.dropStandIn?.(key, stamp);
+    this.#options.dropStandIn?.(key, stamp, reach);
   }
 
   #forgetIfDone(target: string, hints: TargetHints): void {

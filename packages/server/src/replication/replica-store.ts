@@ -338,11 +338,22 @@ export class ReplicaStore {
   /**
    * Deletes the key's entry while it still holds the write stamped `stamp`: a stand-in's copy once
    * its hint is delivered or given up. A write taken since stays; an incr or touch since does not
-   * make the write another one (it is compared by the stamp it had before any of them).
+   * make the write another one (it is compared by the stamp it had before any of them). Nor does
+   * the copy go restamped above `reach`, the newest stamp the stand-in hints named: an incr or a
+   * touch no stand-in hint names was taken as a natural replica of another client's ring, and the
+   * copy is one of that ring's two.
    */
-  dropCopy(key: string, stamp: number | undefined): void {
+  dropCopy(key: string, stamp: number | undefined, reach?: number): void {
     const held = this.#live.peekEntry(key);
-    if (held !== undefined && writtenAt(held.value) === stamp) this.#live.delete(key);
+    if (held === undefined || writtenAt(held.value) !== stamp) return;
+    if (reach !== undefined && stampOf(held.value) > reach) return;
+    this.#live.delete(key);
+  }
+
+  /** The stamp of what the key holds, a tombstone's too; undefined when nothing. */
+  heldStamp(key: string): number | undefined {
+    const held = this.#live.peekEntry(key);
+    return held === undefined ? undefined : stampOf(held.value);
   }
 
   /**

@@ -370,7 +370,8 @@ export function batchRunner(node: NodeState): RunBatch {
         const named = standIn ? optional(op[4], accept) : undefined;
         if (named instanceof Refused) return named;
         const stamp = standIn ? replicas.standInWrite(key, named) : undefined;
-        return hints.add(target, key, standIn, stamp) ? status(204) : hintTargetsFull;
+        const reach = standIn ? (named ?? replicas.heldStamp(key)) : undefined;
+        return hints.add(target, key, standIn, stamp, reach) ? status(204) : hintTargetsFull;
       }
       case 'verify': {
         const stamp = accept(op[2]);
