@@ -118,21 +118,28 @@ describe('hints', () => {
     expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('as a replica');
   });
 
-  it("a touch's stand-in hint lets no write go: one the stand-in holds as a natural replica stays when the touch restamped it", async () => {
-    const a = await startCliNode(['--token', 'cluster']);
-    const c = await startCliNode(['--token', 'cluster']);
-    // C is a natural replica of the key in another client's (changed) ring: the write, unhinted.
-    const [, touched] = await batch(c, [
-      ['set', 'k', text('as a replica'), 0, null, null],
-      ['touch', 'k', 60_000],
-    ]);
-    expect(touched![0]).toBe(204);
-    // The touch stood in for A, and C's answer stamped it: its hint names that stamp, the entry's.
-    await batch(c, [['hint', 'k', a.url, true, touched![1]]]);
-    await eventually(async () => (await stats(c)).hintsPending === 0);
-    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('as a replica');
-    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('as a replica');
-  });
+  it.each([
+    ['a touch', ['touch', 'k', 60_000], 1, 'as a replica'],
+    ['an incr', ['incr', 'k', 1], 2, '11'],
+  ] as const)(
+    'a stand-in hint for a %s lets no write go: what the stand-in holds as a natural replica stays when it was restamped',
+    async (_what, op, stampAt, held) => {
+      const a = await startCliNode(['--token', 'cluster']);
+      const c = await startCliNode(['--token', 'cluster']);
+      // C is a natural replica of the key in another client's (changed) ring: the write, unhinted.
+      const [, restamped] = await batch(c, [
+        ['set', 'k', text(op[0] === 'incr' ? '10' : 'as a replica'), 0, null, null],
+        op,
+      ]);
+      expect(restamped![0]).toBe(op[0] === 'incr' ? 200 : 204);
+      // The operation stood in for A, and C's answer stamped it: its hint names that stamp, the
+      // entry's now.
+      await batch(c, [['hint', 'k', a.url, true, restamped![stampAt]]]);
+      await eventually(async () => (await stats(c)).hintsPending === 0);
+      expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe(held);
+      expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe(held);
+    },
+  );
 
   it("a stand-in's copy goes with its write's hint though touched since, the touch's hint before or after it, named or not", async () => {
     // A is stopped while the hints come, so none is delivered before the last.
@@ -176,22 +183,6 @@ describe('hints', () => {
       ['get', 'unnamed'],
     ]);
     expect(onC.map((result) => result[0])).toEqual([404, 404, 404]);
-  });
-
-  it("an incr's stand-in hint lets no write go: a counter the stand-in holds as a natural replica stays when the incr counted on it", async () => {
-    const a = await startCliNode(['--token', 'cluster']);
-    const c = await startCliNode(['--token', 'cluster']);
-    // C is a natural replica of the key in another client's (changed) ring: the write, unhinted.
-    const [, counted] = await batch(c, [
-      ['set', 'k', text('10'), 0, null, null],
-      ['incr', 'k', 1],
-    ]);
-    expect(counted!.slice(0, 2)).toEqual([200, 11]);
-    // The incr stood in for A, and C's answer stamped it: its hint names that stamp, the entry's.
-    await batch(c, [['hint', 'k', a.url, true, counted![2]]]);
-    await eventually(async () => (await stats(c)).hintsPending === 0);
-    expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('11');
-    expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('11');
   });
 
   it("a stand-in's copy counted on since by an incr no stand-in hint names stays: the incr was taken as a natural replica of another client's ring", async () => {
