@@ -122,7 +122,7 @@ describe('hints', () => {
     ['a touch', ['touch', 'k', 60_000], 1, 'as a replica'],
     ['an incr', ['incr', 'k', 1], 2, '11'],
   ] as const)(
-    'a stand-in hint for a %s lets no write go: what the stand-in holds as a natural replica stays when it was restamped',
+    'a stand-in hint for %s lets no write go: what the stand-in holds as a natural replica stays when it was restamped',
     async (_what, op, stampAt, held) => {
       const a = await startCliNode(['--token', 'cluster']);
       const c = await startCliNode(['--token', 'cluster']);
