@@ -7,6 +7,16 @@ import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
 import { makeSelfSignedPair } from './self-signed.js';
 
+/** Runs `work` with `node` stopped (SIGSTOP), resuming it after, also when `work` fails. */
+async function whileStopped(node: CliNode, work: () => Promise<void>): Promise<void> {
+  node.child.kill('SIGSTOP');
+  try {
+    await work();
+  } finally {
+    node.child.kill('SIGCONT');
+  }
+}
+
 /**
  * Hinted handoff between two nodes started through the CLI (never-stale.md §6): B holds what A
  * missed while A was stopped, and hands it over once A answers again — or, past `--max-hints`,
@@ -145,8 +155,7 @@ describe('hints', () => {
     // A is stopped while the hints come, so none is delivered before the last.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const c = await startCliNode(['--token', 'cluster']);
-    a.child.kill('SIGSTOP');
-    try {
+    await whileStopped(a, async () => {
       const keys = ['write-hinted-first', 'touch-hinted-first', 'unnamed'];
       const written = await batch(
         c,
@@ -166,10 +175,7 @@ describe('hints', () => {
         ['hint', keys[2], a.url, true],
       ]);
       expect(hinted.every((result) => result[0] === 204)).toBe(true);
-      a.child.kill('SIGCONT');
-    } finally {
-      a.child.kill('SIGCONT');
-    }
+    });
     await eventually(async () => (await stats(c)).hintsPending === 0);
     const onA = await batch(a, [
       ['get', 'write-hinted-first'],
@@ -189,18 +195,14 @@ describe('hints', () => {
     // A is stopped while the hint and the incr come, so the hint is delivered after both.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const c = await startCliNode(['--token', 'cluster']);
-    a.child.kill('SIGSTOP');
-    try {
+    await whileStopped(a, async () => {
       // The write C took as a stand-in for A, and its hint naming the write's stamp.
       const [written] = await batch(c, [['set', 'k', text('10'), 0, null, null]]);
       await batch(c, [['hint', 'k', a.url, true, written![2]]]);
       // Another client's incr, C one of its natural replicas: acknowledged by both, no hint.
       const [counted] = await batch(c, [['incr', 'k', 1]]);
       expect(counted!.slice(0, 2)).toEqual([200, 11]);
-      a.child.kill('SIGCONT');
-    } finally {
-      a.child.kill('SIGCONT');
-    }
+    });
     await eventually(async () => (await stats(c)).hintsPending === 0);
     expect(decoded((await batch(a, [['get', 'k']]))[0])).toBe('11');
     expect(decoded((await batch(c, [['get', 'k']]))[0])).toBe('11');
@@ -211,8 +213,7 @@ describe('hints', () => {
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const c = await startCliNode(['--token', 'cluster']);
     const keys = ['write-hinted-first', 'write-hinted-last', 'unnamed'];
-    a.child.kill('SIGSTOP');
-    try {
+    await whileStopped(a, async () => {
       const written = await batch(
         c,
         keys.map((key) => ['set', key, text('1'), 0, null, null]),
@@ -244,10 +245,7 @@ describe('hints', () => {
         ['hint', keys[2], a.url, true],
       ]);
       expect(hinted.every((result) => result[0] === 204)).toBe(true);
-      a.child.kill('SIGCONT');
-    } finally {
-      a.child.kill('SIGCONT');
-    }
+    });
     await eventually(async () => (await stats(c)).hintsPending === 0);
     const gets = keys.map((key) => ['get', key]);
     expect((await batch(a, gets)).map(decoded)).toEqual(['3', '3', '3']);
@@ -287,8 +285,7 @@ describe('hints', () => {
     // A is stopped, so nothing replays: B's hints overflow --max-hints and turn into a fence of A.
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const b = await startCliNode(['--token', 'cluster', '--max-hints', '2']);
-    a.child.kill('SIGSTOP');
-    try {
+    await whileStopped(a, async () => {
       await batch(b, [
         ['set', 'rewritten', text('as a stand-in'), 0, null, null],
         ['hint', 'rewritten', a.url, true],
@@ -307,27 +304,21 @@ describe('hints', () => {
       ]);
       expect(decoded(rewritten)).toBe('as a replica');
       expect(untouched![0]).toBe(404);
-    } finally {
-      a.child.kill('SIGCONT');
-    }
+    });
   });
 
   it('past --max-hints the target is fenced on delivery instead (counted, logged)', async () => {
     const a = await startCliNode(['--token', 'cluster', '--stall-threshold', '0']);
     const b = await startCliNode(['--token', 'cluster', '--max-hints', '100']);
     await batch(a, [['set', 'kept', text('untouched'), 0, null, null]]);
-    a.child.kill('SIGSTOP');
-    try {
+    await whileStopped(a, async () => {
       const ops: unknown[] = [];
       for (let i = 0; i < 150; i++) {
         ops.push(['set', `k${i}`, text(`v${i}`), 0, null, null], ['hint', `k${i}`, a.url]);
       }
       await batch(b, ops);
       expect(await stats(b)).toMatchObject({ hintsPending: 0, hintsDropped: 150 });
-      a.child.kill('SIGCONT');
-    } finally {
-      a.child.kill('SIGCONT');
-    }
+    });
     await eventually(async () => (await stats(a)).fences === 1);
     // Everything A held is in doubt now: served only once a peer vouches for it.
     expect((await batch(a, [['get', 'kept']]))[0]![6]).toBe(true);
