@@ -109,9 +109,9 @@ export class HintStore {
   /**
    * Remembers that `target` missed the write of `key`; `stamp` is that write's stamp (for a
    * stand-in's hint), or the one this node holds for the key now; `reach`, the stamp the hint
-   * named, a write's or not (Hint.reach). False, and nothing kept, when
-   * `target` is new and the store already holds hints for `maxTargets` others: the sender then
-   * hands the hint to another replica, or fences the target itself.
+   * named, a write's or not (Hint.reach). False, and nothing kept, when `target` is new and the
+   * store already holds hints for `maxTargets` others: the sender then hands the hint to another
+   * replica, or fences the target itself.
    */
   add(target: string, key: string, standIn: boolean, stamp?: number, reach?: number): boolean {
     let hints = this.#targets.get(target);
@@ -226,8 +226,8 @@ export class HintStore {
    * replicas may have missed the write, and this one may hold its only copy; the replay drops it
    * once delivered), or this node held a write of it as a natural replica (the ring changed).
    * That hint's copy is then this one's too: the write this one named goes with it, if still held
-   * (the other may name none, an incr's or a touch's hint) — as if hinted again, so that a replay of it
-   * already out, which read the stamp before, does not count as delivering it.
+   * (the other may name none, an incr's or a touch's hint) — as if hinted again, so that a replay
+   * of it already out, which read the stamp before, does not count as delivering it.
    */
   #dropStandIn(
     target: string,
