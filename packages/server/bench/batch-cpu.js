@@ -15,18 +15,15 @@
 import { fileURLToPath, URL } from 'node:url';
 import { pack } from 'msgpackr';
 import { xorshift } from '../../client/bench/xorshift.js';
+import { cacheEvictor, evictionBytes } from './cache-evictor.js';
 
 const ROUNDS = 7;
 const BATCHES = 20_000;
 const OPS = 16;
 const VALUE = new Uint8Array(100).fill(120);
 const KEYS = Number(process.env.BATCH_CPU_KEYS ?? 1000);
-const COLD_BYTES = Number(process.env.BATCH_CPU_COLD_BYTES ?? 0);
-const EVICTOR_BYTES = 64 << 20;
+const COLD_BYTES = evictionBytes('BATCH_CPU_COLD_BYTES', process.env.BATCH_CPU_COLD_BYTES, 0);
 if (!Number.isInteger(KEYS) || KEYS < 1) throw new RangeError('BATCH_CPU_KEYS: an integer >= 1');
-if (!Number.isInteger(COLD_BYTES) || COLD_BYTES < 0 || COLD_BYTES > EVICTOR_BYTES) {
-  throw new RangeError(`BATCH_CPU_COLD_BYTES: an integer from 0 to ${EVICTOR_BYTES}`);
-}
 const KIND = process.env.BATCH_CPU_KIND ?? 'mixed';
 if (!['mixed', 'hit', 'miss', 'set'].includes(KIND)) {
   throw new RangeError('BATCH_CPU_KIND: mixed, hit, miss or set');
@@ -59,16 +56,7 @@ const bodies = Array.from({ length: Math.max(64, Math.ceil((KEYS * 2.4) / OPS)) 
   // A plain Uint8Array, as the batch lane passes a body (values copied from it are of its class).
   return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
 });
-const evictor = new Uint8Array(EVICTOR_BYTES);
-let evictAt = 0;
-
-/** Writes COLD_BYTES of the evictor, a cache line apart, where the last call stopped. */
-function evictCaches() {
-  for (let n = 0; n < COLD_BYTES; n += 64) {
-    evictor[evictAt]++;
-    evictAt = (evictAt + 64) % EVICTOR_BYTES;
-  }
-}
+const evictCaches = cacheEvictor(COLD_BYTES);
 
 /** µs per operation of one round: CPU time, or with COLD_BYTES the batches' own time. */
 function round(run) {

@@ -18,6 +18,7 @@ import { TextEncoder } from 'node:util';
 import { fileURLToPath, URL } from 'node:url';
 import { pack, unpack } from 'msgpackr';
 import { xorshift } from '../../client/bench/xorshift.js';
+import { cacheEvictor, evictionBytes } from './cache-evictor.js';
 
 const dist = (path) => fileURLToPath(new URL(`../dist/${path}`, import.meta.url));
 const { LruCache } = await import(
@@ -28,13 +29,13 @@ const { MsgpackWriter } = await import(dist('http/codec/msgpack-writer.js'));
 const { storedValue } = await import(dist('operations/stored-value.js'));
 
 const KEYS = Number(process.env.STORE_LAYOUT_KEYS ?? 10_000);
-const COLD_BYTES = Number(process.env.STORE_LAYOUT_COLD_BYTES ?? 4 << 20);
-const EVICTOR_BYTES = 64 << 20;
+const COLD_BYTES = evictionBytes(
+  'STORE_LAYOUT_COLD_BYTES',
+  process.env.STORE_LAYOUT_COLD_BYTES,
+  4 << 20,
+);
 if (!Number.isInteger(KEYS) || KEYS < 1 || KEYS > 100_000) {
   throw new RangeError('STORE_LAYOUT_KEYS: an integer from 1 to 100000');
-}
-if (!Number.isInteger(COLD_BYTES) || COLD_BYTES < 0 || COLD_BYTES > EVICTOR_BYTES) {
-  throw new RangeError(`STORE_LAYOUT_COLD_BYTES: an integer from 0 to ${EVICTOR_BYTES}`);
 }
 const OPS = 16;
 const BATCHES = 20_000;
@@ -60,10 +61,11 @@ function missed(out) {
   out.number(404);
 }
 
-/** A batch loop over the core's slot store; `answer` reads a hit's fields from the value held. */
-function slotStore(valueOf, answer) {
-  const cache = new LruCache({ maxMemory: 256 << 20, sizeOf: () => 200 });
-  for (let i = 0; i < KEYS; i++) cache.set(keyOf(i), valueOf(i));
+/**
+ * A batch of ["get", key] operations in, their answers out, with the node's reader and writer:
+ * `answerGet(reader, out, body)` reads the key at the reader and writes its answer.
+ */
+function batchLoop(answerGet) {
   const reader = new MsgpackReader();
   const out = new MsgpackWriter();
   return (body) => {
@@ -72,13 +74,22 @@ function slotStore(valueOf, answer) {
     out.array(n);
     for (let i = 0; i < n; i++) {
       reader.arrayLength();
-      reader.scalar();
-      const entry = cache.getEntry(reader.scalar());
-      if (entry === undefined) missed(out);
-      else answer(out, entry);
+      reader.skip(); // "get"
+      answerGet(reader, out, body);
     }
     return out.finish();
   };
+}
+
+/** A batch loop over the core's slot store; `answer` reads a hit's fields from the value held. */
+function slotStore(valueOf, answer) {
+  const cache = new LruCache({ maxMemory: 256 << 20, sizeOf: () => 200 });
+  for (let i = 0; i < KEYS; i++) cache.set(keyOf(i), valueOf(i));
+  return batchLoop((reader, out) => {
+    const entry = cache.getEntry(reader.scalar());
+    if (entry === undefined) missed(out);
+    else answer(out, entry);
+  });
 }
 
 const today = () =>
@@ -178,48 +189,38 @@ function items(stringKeys) {
     u32[(head >> 2) + 2] = at;
     head = at;
   };
-  const reader = new MsgpackReader();
-  const out = new MsgpackWriter();
-  return (body) => {
-    reader.reset(body);
-    const n = reader.arrayLength();
-    out.array(n);
-    for (let i = 0; i < n; i++) {
-      reader.arrayLength();
-      reader.skip(); // "get"
-      let at;
-      if (stringKeys) {
-        const key = reader.scalar();
-        at = find(hashString(key), key.length, (from) => {
-          for (let j = 0; j < key.length; j++) if (u8[from + j] !== key.charCodeAt(j)) return false;
-          return true;
-        });
-      } else {
-        // A fixstr key (the benchmark's are short): its bytes, where they arrived.
-        const start = reader.at + 1;
-        const end = start + (body[reader.at] & 0x1f);
-        reader.at = end;
-        at = find(hashBytes(body, start, end), end - start, (from) => {
-          for (let j = start; j < end; j++) if (u8[from + j - start] !== body[j]) return false;
-          return true;
-        });
-      }
-      if (at === 0) {
-        missed(out);
-        continue;
-      }
-      promote(at);
-      const from = at + HEADER + u32[(at >> 2) + 1];
-      hit(
-        out,
-        u8.subarray(from, from + u32[at >> 2]),
-        u32[(at >> 2) + 4],
-        f64[(at >> 3) + 4],
-        f64[(at >> 3) + 3],
-      );
+  return batchLoop((reader, out, body) => {
+    let at;
+    if (stringKeys) {
+      const key = reader.scalar();
+      at = find(hashString(key), key.length, (from) => {
+        for (let j = 0; j < key.length; j++) if (u8[from + j] !== key.charCodeAt(j)) return false;
+        return true;
+      });
+    } else {
+      // A fixstr key (the benchmark's are short): its bytes, where they arrived.
+      const start = reader.at + 1;
+      const end = start + (body[reader.at] & 0x1f);
+      reader.at = end;
+      at = find(hashBytes(body, start, end), end - start, (from) => {
+        for (let j = start; j < end; j++) if (u8[from + j - start] !== body[j]) return false;
+        return true;
+      });
     }
-    return out.finish();
-  };
+    if (at === 0) {
+      missed(out);
+      return;
+    }
+    promote(at);
+    const from = at + HEADER + u32[(at >> 2) + 1];
+    hit(
+      out,
+      u8.subarray(from, from + u32[at >> 2]),
+      u32[(at >> 2) + 4],
+      f64[(at >> 3) + 4],
+      f64[(at >> 3) + 3],
+    );
+  });
 }
 
 const next = xorshift(19);
@@ -255,14 +256,7 @@ for (const [name, run] of layouts) {
   });
 }
 
-const evictor = new Uint8Array(EVICTOR_BYTES);
-let evictAt = 0;
-function evictCaches() {
-  for (let n = 0; n < COLD_BYTES; n += 64) {
-    evictor[evictAt]++;
-    evictAt = (evictAt + 64) % EVICTOR_BYTES;
-  }
-}
+const evictCaches = cacheEvictor(COLD_BYTES);
 
 /** µs per get of one round: the batches' own time. */
 function round(run) {
