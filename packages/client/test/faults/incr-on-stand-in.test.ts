@@ -6,8 +6,13 @@
 // node 2 must keep the counter (it stood in for the incr, not for the write it counts on), or the
 // changed ring is one copy short and a later fault of the key's other replica loses the count.
 import { describe, expect, it } from 'vitest';
-import { eventually } from './node-http.js';
-import { expectKeptOnNodeTwo, holds, standInRings } from './stand-in-rings.js';
+import {
+  expectKeptOnNodeTwo,
+  holds,
+  resumeAfterHandOff,
+  standInOverNaturalCopy,
+  standInRings,
+} from './stand-in-rings.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
@@ -17,28 +22,14 @@ const TTL_MS = 60_000;
 describe('an incr applied on a stand-in', () => {
   it('leaves the counter the stand-in holds as a natural replica once its hint is delivered', async () => {
     const rings = await standInRings(fixture, 'counted', 5000);
-    const { nemesis, urls, before, after, key, markKey } = rings;
-    const [zero, , two] = urls;
-
-    expect(await before.set(key, 100, { ttl: TTL_MS })).toBe(true);
-    // The newer write, on both of the changed ring's replicas: node 2 holds it as a natural one.
-    expect(await after.set(key, 10, { ttl: TTL_MS })).toBe(true);
-    expect(await holds(two, key, '10')).toBe(true);
-
-    nemesis.pause(1);
-    // Node 1 times out once and is marked down in the first client (failureThreshold 1).
-    expect(await before.set(markKey, 'x')).toBe(false);
-    expect(before.nodesFor(key)).toEqual([zero, two]);
-    const handedOff = before.getReplicationStats().hintsHandedOff;
+    const { urls, before, key } = rings;
+    const two = urls[2];
+    const handedOff = await standInOverNaturalCopy(rings, 100, 10, TTL_MS);
     // Node 0 counts 100 to 101, node 2 (the stand-in) 10 to 11; node 1's incr times out, and node
     // 2 gets the stand-in hint for it.
     expect(await before.incr(key)).toBe(101);
     expect(await holds(two, key, '11')).toBe(true);
-    expect(
-      await eventually(async () => before.getReplicationStats().hintsHandedOff > handedOff, 5000),
-    ).toBe(true);
-
-    nemesis.resume(1);
+    await resumeAfterHandOff(rings, handedOff);
     // Node 2 replays the counter to node 1 and lets its stand-in copy go: it must keep 11.
     await expectKeptOnNodeTwo(
       fixture,

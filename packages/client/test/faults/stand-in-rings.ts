@@ -53,6 +53,46 @@ export async function standInRings(
 }
 
 /**
+ * `older` written through the first ring and `newer` through the changed one (node 2 then holds it
+ * as a natural replica), both with `ttl`; then node 1 paused and marked down in the first client,
+ * so node 2 stands in for it there. Returns the first client's hints handed off so far.
+ */
+export async function standInOverNaturalCopy(
+  rings: StandInRings,
+  older: string | number,
+  newer: string | number,
+  ttl: number,
+): Promise<number> {
+  const { urls, before, after, key } = rings;
+  expect(await before.set(key, older, { ttl })).toBe(true);
+  // The newer write, on both of the changed ring's replicas: node 2 holds it as a natural one.
+  expect(await after.set(key, newer, { ttl })).toBe(true);
+  expect(await holds(urls[2], key, String(newer))).toBe(true);
+  return markNodeOneDown(rings);
+}
+
+/**
+ * Pauses node 1; a write that times out on it marks it down in the first client (failureThreshold
+ * 1), so node 2 stands in for it there. Returns the first client's hints handed off so far.
+ */
+export async function markNodeOneDown(rings: StandInRings): Promise<number> {
+  const { nemesis, urls, before, key, markKey } = rings;
+  nemesis.pause(1);
+  expect(await before.set(markKey, 'x')).toBe(false);
+  expect(before.nodesFor(key)).toEqual([urls[0], urls[2]]);
+  return before.getReplicationStats().hintsHandedOff;
+}
+
+/** Once the first client has handed off a hint since `handedOff` (for node 1), resumes node 1. */
+export async function resumeAfterHandOff(rings: StandInRings, handedOff: number): Promise<void> {
+  const { nemesis, before } = rings;
+  expect(
+    await eventually(async () => before.getReplicationStats().hintsHandedOff > handedOff, 5000),
+  ).toBe(true);
+  nemesis.resume(1);
+}
+
+/**
  * Once node 2's hints for node 1 are delivered (node 1 back), node 2 still holds `value` as a
  * natural replica: it holds it, and with node 1 stopped again it serves it alone.
  */

@@ -6,8 +6,12 @@
 // write (it stood in for the touch, not for the write), or a later fault of the key's other
 // replica loses an acknowledged write.
 import { describe, expect, it } from 'vitest';
-import { eventually } from './node-http.js';
-import { expectKeptOnNodeTwo, holds, standInRings } from './stand-in-rings.js';
+import {
+  expectKeptOnNodeTwo,
+  resumeAfterHandOff,
+  standInOverNaturalCopy,
+  standInRings,
+} from './stand-in-rings.js';
 import { useNemesis } from './use-nemesis.js';
 
 const fixture = useNemesis();
@@ -17,27 +21,12 @@ const TTL_MS = 60_000;
 describe('a touch applied on a stand-in', () => {
   it('leaves the write the stand-in holds as a natural replica once its hint is delivered', async () => {
     const rings = await standInRings(fixture, 'touched', 5000);
-    const { nemesis, urls, before, after, key, markKey } = rings;
-    const [zero, , two] = urls;
-
-    expect(await before.set(key, 'v1', { ttl: TTL_MS })).toBe(true);
-    // The newer write, on both of the changed ring's replicas: node 2 holds it as a natural one.
-    expect(await after.set(key, 'v2', { ttl: TTL_MS })).toBe(true);
-    expect(await holds(two, key, 'v2')).toBe(true);
-
-    nemesis.pause(1);
-    // Node 1 times out once and is marked down in the first client (failureThreshold 1).
-    expect(await before.set(markKey, 'x')).toBe(false);
-    expect(before.nodesFor(key)).toEqual([zero, two]);
-    const handedOff = before.getReplicationStats().hintsHandedOff;
+    const { before, key } = rings;
+    const handedOff = await standInOverNaturalCopy(rings, 'v1', 'v2', TTL_MS);
     // Node 0 touches v1, node 2 (the stand-in) touches v2; node 1's touch times out, and node 2
     // gets the stand-in hint for it.
     expect(await before.touch(key, TTL_MS)).toBe(true);
-    expect(
-      await eventually(async () => before.getReplicationStats().hintsHandedOff > handedOff, 5000),
-    ).toBe(true);
-
-    nemesis.resume(1);
+    await resumeAfterHandOff(rings, handedOff);
     // Node 2 replays the key to node 1 and lets its stand-in copy go: it must keep v2.
     await expectKeptOnNodeTwo(
       fixture,
