@@ -1,3 +1,5 @@
+import { stampAt } from '@dcache/core';
+import { pack, unpack } from 'msgpackr';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startCliNode, stopCliNodes } from './cli-node.js';
 import type { CliNode } from './cli-node.js';
@@ -37,6 +39,16 @@ async function httpCount(key: string, op: 'incr' | 'decr', query = ''): Promise<
   const response = await http(`/v1/keys/${key}/${op}${query}`, { method: 'POST' });
   expect(response.status).toBe(200);
   return (await response.json()) as number;
+}
+
+async function batch(ops: unknown[]): Promise<unknown[][]> {
+  const response = await http('/v1/batch', {
+    method: 'POST',
+    body: pack(ops),
+    headers: { 'content-type': 'application/msgpack' },
+  });
+  expect(response.status).toBe(200);
+  return unpack(new Uint8Array(await response.arrayBuffer())) as unknown[][];
 }
 
 describe('a counter changed over HTTP and memcached', () => {
@@ -82,4 +94,26 @@ describe('a counter changed over HTTP and memcached', () => {
     const read = await http('/v1/keys/ttl');
     expect(Number(read.headers.get('dcache-ttl'))).toBeGreaterThan(90_000);
   });
+
+  test.each([
+    ['incr', (key: string) => `incr ${key} 1\r\n`, '11\r\n'],
+    ['ma', (key: string) => `ma ${key} v\r\n`, 'VA 2\r\n11\r\n'],
+  ])(
+    'a memcached %s is a count, not a write: an ordered incr issued after the set and delivered after it still counts',
+    async (door, command, answer) => {
+      const key = `counted-${door}`;
+      const at = stampAt(Date.now() + 1);
+      await batch([['set', key, new TextEncoder().encode('10'), 0, null, null, at]]);
+      expect(await memcached(command(key))).toBe(answer);
+      // Issued at at + 1, after the set and before the memcached count (stamped by the node above
+      // the set), delivered after it (its replica paused): a replica it reached first counted it,
+      // so here it counts too: answered as a count (no fourth element), not superseded.
+      const [late] = await batch([['incr', key, 1, null, null, at + 1, true]]);
+      expect(late).toHaveLength(3);
+      expect(late![1]).toBe(12);
+      // The set still bounds it: an incr issued before the set counts nothing.
+      const [beforeSet] = await batch([['incr', key, 1, null, null, at - 1, true]]);
+      expect(beforeSet).toEqual([200, 12, late![2], true]);
+    },
+  );
 });

@@ -1,7 +1,6 @@
-import { keptTtl } from '../operations/counter.js';
 import type { CacheEntry } from '@dcache/core';
 import type { StoredValue } from '../operations/stored-value.js';
-import { applyDelta, encodeCounter } from '../operations/counter.js';
+import { applyDelta, countedValue, encodeCounter, keptTtl } from '../operations/counter.js';
 import { exptimeToTtlMs, ttlAfterChange, ttlMsToSeconds } from './exptime.js';
 import {
   appendOpaque,
@@ -56,7 +55,7 @@ export function metaArithmetic(session: Session, buf: Buffer, t: Tokens): void {
     }
     if (incr) counters.incr_hits++;
     else counters.decr_hits++;
-    const value = storedValue(result.bytes, entry.value.flags);
+    const value = countedValue(entry.value, result.bytes);
     // A number that still fits is changed in place by memcached: same item, same marks and reads.
     const inPlace = result.bytes.length === entry.value.bytes.length;
     if (!store.replace(req.key, value, keptTtl(entry), inPlace)) {

@@ -1,5 +1,4 @@
-import { keptTtl } from '../operations/counter.js';
-import { applyDelta } from '../operations/counter.js';
+import { applyDelta, countedValue, keptTtl } from '../operations/counter.js';
 import { exptimeToTtlMs } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
@@ -8,7 +7,6 @@ import type { Session } from './session.js';
 import { writeGeneralStats, writeSettingsStats } from './stats-reply.js';
 import { memcachedTokenCount, tokenIs } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
-import { storedValue } from '../operations/stored-value.js';
 
 const BAD_FORMAT = 'CLIENT_ERROR bad command line format';
 export const NON_NUMERIC = 'CLIENT_ERROR cannot increment or decrement non-numeric value';
@@ -94,7 +92,7 @@ export function arithmeticCommand(session: Session, buf: Buffer, t: Tokens, incr
   if (result === undefined) return reply(session, NON_NUMERIC, noreply);
   if (incr) counters.incr_hits++;
   else counters.decr_hits++;
-  const value = storedValue(result.bytes, entry.value.flags);
+  const value = countedValue(entry.value, result.bytes);
   // A number that still fits is changed in place by memcached: same item, same marks and reads.
   const inPlace = result.bytes.length === entry.value.bytes.length;
   if (!store.replace(key, value, keptTtl(entry), inPlace))

@@ -1,5 +1,7 @@
 import type { CacheEntry } from '@dcache/core';
 import { parseUint64 } from '../memcached/numbers.js';
+import { stampOf } from '../replication/replica-order.js';
+import { storedValue } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
 
 /**
@@ -60,4 +62,16 @@ export function encodeCounter(digits: string, minLength: number): Uint8Array {
 export function keptTtl(entry: CacheEntry<StoredValue>): number {
   if (entry.ttl === undefined) return 0;
   return entry.ttl > 1 ? entry.ttl : 1;
+}
+
+/**
+ * The value a count stores in place of `held`: the new bytes under the flags held, still counted
+ * from the write `held` counted from (`countedFrom`). Every door's incr and decr build it here: a
+ * count is no write, so an ordered incr issued after that write and delivered after this count
+ * still counts (operations/incr.ts), whichever door made this one.
+ */
+export function countedValue(held: StoredValue, bytes: Uint8Array): StoredValue {
+  const value = storedValue(bytes, held.flags);
+  value.countedFrom = held.countedFrom ?? stampOf(held);
+  return value;
 }

@@ -1,5 +1,5 @@
 import { HttpError } from '../errors/http-error.js';
-import { applyDelta, keptTtl } from './counter.js';
+import { applyDelta, countedValue, keptTtl } from './counter.js';
 import { orThrow, Refused } from './refusal.js';
 import { stampOf } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
@@ -157,8 +157,7 @@ export function count(
     return { value: counted.previous, stamp: stampOf(entry.value), superseded: true };
   }
   // A read-modify-write: stamped above the count it read, so the newer count wins everywhere.
-  const value = storedValue(counted.bytes, entry.value.flags);
-  value.countedFrom = countedFrom;
+  const value = countedValue(entry.value, counted.bytes);
   const written = replicas.rewrite(key, value, keptTtl(entry), stamp);
   return { value: counted.value, stamp: written.stamp };
 }
