@@ -113,6 +113,7 @@ for (const replicas of [1, 2]) {
       );
       // The new node holds what it now owns first, without any new set.
       const led = rest.filter((key) => client.nodesFor(key)[0] === d!.url);
+      expect(led.length).toBeGreaterThan(0);
       for (const key of led.slice(0, 20)) expect(await d!.holds(key)).toBe(true);
 
       // A client that joined after the change never saw the window: it reads the new owners only,
