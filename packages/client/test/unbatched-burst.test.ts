@@ -5,13 +5,17 @@ import { startCliNode, stopCliNodes } from './cli-nodes.js';
 
 afterEach(() => stopCliNodes());
 
-/** Established TCP connections whose local end is `port` (the node's side), from /proc/net/tcp. */
+/**
+ * Established TCP connections whose local end is 127.0.0.1:`port` (the node's side), from
+ * /proc/net/tcp. The address too, not the port alone: a node of a test running beside this one may
+ * listen on 127.0.0.2 or .3 with the same port number, and its connections would count here.
+ */
 function connectionsTo(port: number): number {
-  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   let count = 0;
   for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
     const fields = line.trim().split(/\s+/);
-    if (fields[1]?.endsWith(`:${hexPort}`) && fields[3] === '01') count++;
+    if (fields[1] === local && fields[3] === '01') count++;
   }
   return count;
 }
