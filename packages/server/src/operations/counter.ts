@@ -1,6 +1,6 @@
 import type { CacheEntry } from '@dcache/core';
 import { parseUint64 } from '../memcached/numbers.js';
-import { stampOf } from '../replication/replica-order.js';
+import { writtenAt } from '../replication/replica-order.js';
 import { storedValue } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
 
@@ -72,6 +72,6 @@ export function keptTtl(entry: CacheEntry<StoredValue>): number {
  */
 export function countedValue(held: StoredValue, bytes: Uint8Array): StoredValue {
   const value = storedValue(bytes, held.flags);
-  value.countedFrom = held.countedFrom ?? stampOf(held);
+  value.countedFrom = writtenAt(held);
   return value;
 }

@@ -1,7 +1,7 @@
 import { HttpError } from '../errors/http-error.js';
 import { applyDelta, countedValue, keptTtl } from './counter.js';
 import { orThrow, Refused } from './refusal.js';
-import { stampOf } from '../replication/replica-order.js';
+import { stampOf, writtenAt } from '../replication/replica-order.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import { FLAGS_JSON, FLAGS_MSGPACK, storedValue } from './stored-value.js';
 
@@ -150,7 +150,7 @@ export function count(
   // reached before the write holds the write as it was; read repair would then spread the count
   // over a write made after it. It counts nothing: the value and stamp that stand, superseded, as
   // a set that lost. Another incr's count is no such write: incrs add up in any order.
-  const countedFrom = entry.value.countedFrom ?? stampOf(entry.value);
+  const countedFrom = writtenAt(entry.value);
   // Only for a client that asks (`ordered`): one before it reads any 200 as a count, so a count
   // refused to it would be a count lost, with the stored value answered as its result.
   if (ordered && stamp !== undefined && stamp <= countedFrom) {

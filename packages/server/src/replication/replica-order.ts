@@ -6,6 +6,14 @@ export function stampOf(value: StoredValue): number {
   return value.stamp ?? 0;
 }
 
+/**
+ * The stamp of the write a value holds, before any incr or touch restamped it: the write a count
+ * starts from (`countedFrom`), which touches keep too.
+ */
+export function writtenAt(value: StoredValue): number {
+  return value.countedFrom ?? stampOf(value);
+}
+
 /** The fingerprint of the write a stored value is: the same on every replica holding it. */
 export function fingerprintOf(value: StoredValue): number {
   return writeFingerprint(stampOf(value), value.flags, value.bytes);

@@ -7,7 +7,7 @@ import type {
 } from '@dcache/core';
 import { HybridClock, isStamp, stampAt } from '@dcache/core';
 import { keptTtl } from '../operations/counter.js';
-import { belowStamp, compareReplicas, fingerprintOf, stampOf } from './replica-order.js';
+import { belowStamp, compareReplicas, fingerprintOf, stampOf, writtenAt } from './replica-order.js';
 import { NodeFlush } from '../operations/node-flush.js';
 import { orThrow, Refused } from '../operations/refusal.js';
 import { conditionHolds, entryRefused } from '../operations/store.js';
@@ -89,14 +89,6 @@ const NO_OPTIONS: SetOptions = {};
 
 function ttlOptions(ttl: number | undefined): SetOptions {
   return ttl === undefined ? NO_OPTIONS : { ttl };
-}
-
-/**
- * The stamp of the write a value holds, before any incr or touch restamped it: the write a count
- * starts from (`countedFrom`), which touches keep too.
- */
-function writtenAt(value: StoredValue): number {
-  return value.countedFrom ?? stampOf(value);
 }
 
 /**
