@@ -30,9 +30,10 @@ async function windowed(replicas: number): Promise<{
   });
   clients.push(client);
   client.addNode(d!.url);
-  // With copies to check (replicas 2), d's join is fenced: a fence landing after a getOrSet's add
-  // on d makes the loaded copy there one to check again, and the next getOrSet may load once more
-  // (a cost, not a stale value) — not what this file is about.
+  // With copies to check (replicas 2), d's join is fenced: a fence landing on d while a
+  // getOrSet's load runs refuses its add there (d cannot vouch that no delete came during the
+  // load), and the next getOrSet loads once more (a cost, not a stale value;
+  // get-or-set-fenced-during-load.test.ts) — not what this file is about.
   if (replicas > 1) {
     await waitFor(() => client.getReplicationStats().fencesSent >= 1, "d's join to be fenced");
   }

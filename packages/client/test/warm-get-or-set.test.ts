@@ -29,10 +29,10 @@ for (const replicas of [1, 2]) {
       });
       clients.push(client);
       client.addNode(d!.url);
-      // With copies to check (replicas 2), d's join is fenced. Loads started before that fence
-      // lands can leave a loaded value no read finds (an open problem, not what this file checks:
-      // the tombstone below the add), so the loads start once d is fenced, as in
-      // warm-get-or-set-once.test.ts.
+      // With copies to check (replicas 2), d's join is fenced. A load that spans that fence is
+      // not stored where d decides the key (get-or-set-fenced-during-load.test.ts): d cannot
+      // vouch that no delete came during it. Not what this file checks (the tombstone below the
+      // add), so the loads start once d is fenced, as in warm-get-or-set-once.test.ts.
       if (replicas > 1) {
         await waitFor(() => client.getReplicationStats().fencesSent >= 1, "d's join to be fenced");
       }
