@@ -258,6 +258,24 @@ describe('Transition', () => {
     expect(back.closed).toBe(false);
   });
 
+  it('ends an open window when the client closes, with no event, closing the kept nodes', () => {
+    const { window, events } = transition([a], { maxWindowMs: 60_000, quietMs: 60_000 });
+    const leaving = node('http://b:1');
+    window.changed(ring(a.url, leaving.url), 1, [], [leaving]);
+    expect(window.snapshot()).toMatchObject({ open: true, lastCloseReason: null });
+    window.stop();
+    expect(window.snapshot()).toMatchObject({
+      open: false,
+      openedAt: null,
+      transitions: 1,
+      lastCloseReason: 'client-closed',
+    });
+    expect(leaving.closed).toBe(true);
+    expect(window.keptNodes).toStrictEqual([]);
+    expect(window.previousOwners('k', [])).toStrictEqual([]);
+    expect(events.map((event) => event.phase)).toStrictEqual(['open']);
+  });
+
   it('is off with maxWindowMs 0: a change opens nothing', () => {
     const { window, events } = transition([a, b], { maxWindowMs: 0, quietMs: 100 });
     window.changed(ring(a.url), 1, [b.url], []);

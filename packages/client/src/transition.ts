@@ -7,8 +7,14 @@ import { callHook } from './hooks.js';
 import type { ClientHooks } from './hooks.js';
 import type { NodeClient } from './node-client.js';
 
-/** Why a transition window closed. */
-export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush';
+/**
+ * Why a transition window closed. `'client-closed'`: the client closed with the window open (its
+ * stats say so; no `onTransition` event is sent then, so an event never names it).
+ */
+export type TransitionCloseReason = 'quiet' | 'max-window' | 'flush' | 'client-closed';
+
+/** The reasons an `onTransition` close event names. */
+type EventCloseReason = Exclude<TransitionCloseReason, 'client-closed'>;
 
 /** The `transition` option, resolved. */
 export interface ResolvedTransition {
@@ -48,7 +54,7 @@ export interface TransitionStats {
 export interface TransitionEvent {
   phase: 'open' | 'close';
   /** Why it closed (`phase: 'close'` only). */
-  reason?: TransitionCloseReason;
+  reason?: EventCloseReason;
   /** Nodes that joined during the window (every change it spans, at close). */
   added: string[];
   /** Nodes that left during the window. */
@@ -277,13 +283,27 @@ export class Transition {
    * Ends the open window: previous rings forgotten, kept nodes that are not members again closed
    * (their probes stop; no request goes to them any more).
    */
-  close(reason: TransitionCloseReason): void {
+  close(reason: EventCloseReason): void {
     if (this.#openedAt === null) return;
+    const added = this.#added;
+    const removed = this.#removed;
+    this.#end(reason);
+    this.#emit({ phase: 'close', reason, added, removed });
+  }
+
+  /**
+   * The client is closing: the timer stops, kept nodes are closed, and an open window ends
+   * (`'client-closed'`) with no event sent — a closed client reads no previous owner.
+   */
+  stop(): void {
+    // A closed window has no timer and keeps no node: nothing else to stop.
+    if (this.#openedAt !== null) this.#end('client-closed');
+  }
+
+  #end(reason: TransitionCloseReason): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
     for (const node of this.#kept.values()) if (this.#member(node.url) !== node) node.close();
-    const added = this.#added;
-    const removed = this.#removed;
     this.#kept.clear();
     this.#distrusted.clear();
     this.#previous = [];
@@ -291,14 +311,6 @@ export class Transition {
     this.#removed = [];
     this.#openedAt = null;
     this.#lastCloseReason = reason;
-    this.#emit({ phase: 'close', reason, added, removed });
-  }
-
-  /** The client is closing: the timer stops, kept nodes are closed, no event is sent. */
-  stop(): void {
-    clearInterval(this.#timer);
-    this.#timer = undefined;
-    for (const node of this.#kept.values()) if (this.#member(node.url) !== node) node.close();
   }
 
   snapshot(): TransitionStats {

@@ -184,6 +184,26 @@ for (const replicas of [1, 2]) {
 }
 
 describe('warm transitions: the window', () => {
+  it('a client closed with its window open reports it closed, with no close event', async () => {
+    const [a, b, c, d] = await startRingChangeNodes(4);
+    const events: TransitionEvent[] = [];
+    const client = connect([a!.url, b!.url, c!.url], {
+      replicas: 1,
+      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
+      onTransition: (event) => events.push(event),
+    });
+    client.addNode(d!.url);
+    expect(client.getTransitionStats()).toMatchObject({ open: true, lastCloseReason: null });
+    await client.close();
+    expect(client.getTransitionStats()).toMatchObject({
+      open: false,
+      openedAt: null,
+      transitions: 1,
+      lastCloseReason: 'client-closed',
+    });
+    expect(events.map((event) => event.phase)).toStrictEqual(['open']);
+  });
+
   it('an idle client keeps its window past quietMs: its first read after the change finds the moved keys, then the window goes quiet', async () => {
     const [a, b, c, d] = await startRingChangeNodes(4);
     const events: TransitionEvent[] = [];
