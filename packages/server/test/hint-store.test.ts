@@ -4,9 +4,10 @@ import { HintStore, MAX_HINT_TARGETS } from '../src/replication/hints.js';
 const A = 'http://127.0.0.1:1';
 const B = 'http://127.0.0.1:2';
 
-function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
+function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number, maxFenceTargets?: number) {
   let now = 0;
   const fenced: [string, number, string][] = [];
+  const forgotten: string[] = [];
   const standInsDropped: string[] = [];
   const droppedStamps: (number | undefined)[] = [];
   const droppedReaches: (number | undefined)[] = [];
@@ -14,6 +15,8 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
     maxHints,
     maxHintAge,
     ...(maxTargets === undefined ? {} : { maxTargets }),
+    ...(maxFenceTargets === undefined ? {} : { maxFenceTargets }),
+    onFenceForgotten: (target) => forgotten.push(target),
     now: () => now,
     onFence: (target, dropped, why) => fenced.push([target, dropped, why]),
     dropStandIn: (key, stamp, reach) => {
@@ -28,6 +31,7 @@ function store(maxHints = 10, maxHintAge = 1000, maxTargets?: number) {
     standInsDropped,
     droppedStamps,
     droppedReaches,
+    forgotten,
     advance: (ms: number) => (now += ms),
   };
 }
@@ -249,6 +253,52 @@ describe('HintStore', () => {
     hints.delivered(B, 'b', 0);
     expect(hints.add(C, 'c', false)).toBe(true);
     expect([...hints.targets()].map(([target]) => target)).toEqual([A, C]);
+  });
+
+  it('a target whose hints turned into a fence holds no place among maxTargets', () => {
+    // Nodes gone for good (pods back under new addresses) are never fenced: held among the
+    // targets with keys, two of them would refuse every hint for a third node for good.
+    const { hints, advance } = store(10, 1000, 2);
+    const C = 'http://127.0.0.1:3';
+    expect(hints.add(A, 'a', false)).toBe(true);
+    expect(hints.add(B, 'b', false)).toBe(true);
+    advance(1001);
+    hints.expire();
+    expect([...hints.targets()].map(([target, { fence }]) => [target, fence])).toEqual([
+      [A, true],
+      [B, true],
+    ]);
+    expect(hints.add(C, 'c', false)).toBe(true);
+    // Fence-only targets still take hints (folded into their fence), and C is held with keys.
+    expect(hints.add(A, 'a2', false)).toBe(true);
+    expect(hints.add('http://127.0.0.1:4', 'd', false)).toBe(true);
+    expect(hints.add('http://127.0.0.1:5', 'e', false)).toBe(false);
+    // B answered its fence: it is forgotten.
+    hints.fenced(B, [...hints.targets()].find(([target]) => target === B)![1].fencesAsked);
+    expect([...hints.targets()].map(([target]) => target)).toEqual([A, C, 'http://127.0.0.1:4']);
+  });
+
+  it('holds at most maxFenceTargets fence-only targets, forgetting the one fenced longest ago', () => {
+    const { hints, advance, forgotten } = store(100, 1000, 10, 2);
+    const C = 'http://127.0.0.1:3';
+    const D = 'http://127.0.0.1:4';
+    for (const target of [A, B]) hints.add(target, 'k', false);
+    advance(1001);
+    hints.expire(); // A and B fence-only, A first
+    hints.add(A, 'k2', false); // A missed another write: it becomes the last to forget
+    hints.add(C, 'k', false);
+    hints.fallBack(C); // a third fence-only target: B, fenced longest ago, goes
+    expect(forgotten).toEqual([B]);
+    expect([...hints.targets()].map(([target]) => target)).toEqual([A, C]);
+    hints.add(D, 'k', false);
+    hints.fallBack(D);
+    expect(forgotten).toEqual([B, A]);
+    expect([...hints.targets()].map(([target]) => target)).toEqual([C, D]);
+    // Forgotten, a target is a new one: its next hint is kept with keys.
+    expect(hints.add(B, 'k3', false)).toBe(true);
+    expect([...hints.targets()].find(([target]) => target === B)![1]).toMatchObject({
+      fence: false,
+    });
   });
 
   it('holds MAX_HINT_TARGETS targets by default', () => {

@@ -369,6 +369,31 @@ describe('hints', () => {
     expect(b.rss() - before).toBeLessThan(100 * 1024 * 1024);
   });
 
+  it('a target whose hints aged into a fence leaves its place to another: nodes gone for good do not use up the 64', async () => {
+    const b = await startCliNode(['--token', 'cluster', '--max-hint-age', '300']);
+    // Closed ports on another loopback address: no target ever answers, as a pod gone for good
+    // (back under a new address) never does. Each wave of 64 ages into fences due.
+    const wave = (n: number) =>
+      Array.from({ length: 64 }, (_, i) => [
+        'hint',
+        `k${i}`,
+        `http://127.0.0.9:${21000 + n * 100 + i}`,
+      ]);
+    const agedInto = async (n: number) =>
+      eventually(async () => (b.output().match(/older than maxHintAge/g) ?? []).length >= 64 * n);
+    const statuses = (results: unknown[][]) => [...new Set(results.map((r) => String(r[0])))];
+    expect(statuses(await batch(b, wave(0)))).toEqual(['204']);
+    await agedInto(1);
+    expect(statuses(await batch(b, wave(1)))).toEqual(['204']);
+    await agedInto(2);
+    // 128 fences due, of which the node keeps the 64 latest: the first wave's are forgotten.
+    const forgotten = b.output().match(/fence due for \S+ is forgotten/g) ?? [];
+    expect(forgotten).toHaveLength(64);
+    expect(forgotten.every((line) => /127\.0\.0\.9:210\d\d /.test(line))).toBe(true);
+    expect(statuses(await batch(b, wave(2)))).toEqual(['204']);
+    expect(await stats(b)).toMatchObject({ hintsPending: 64, hintsDropped: 128 });
+  });
+
   it('refuses a hint target whose host name is longer than a DNS name can be: a client cannot park a batch-sized target for ever', async () => {
     const b = await startCliNode(['--token', 'cluster']);
     const before = b.rss();

@@ -23,7 +23,7 @@ import { statsRoutes } from './routes/stats.js';
 import type { ReplicaStore } from '../replication/replica-store.js';
 import { fenceRoutes } from './routes/fence.js';
 import { listingRoutes } from './routes/listing.js';
-import { HintStore } from '../replication/hints.js';
+import { HintStore, MAX_FENCE_TARGETS } from '../replication/hints.js';
 import { RestoreClaim } from '../replication/restore-claim.js';
 import type { FenceReason } from '../replication/hints.js';
 import { throttledWarning } from '../observability/throttled-warning.js';
@@ -80,6 +80,11 @@ export function createNodeState(options: ResolvedOptions, replicas: ReplicaStore
         logger.warn(
           'hints_overflowed',
           `${dropped} hints for ${target} dropped (${FENCE_REASONS[why]}): it will be fenced instead when it answers`,
+        ),
+      onFenceForgotten: (target) =>
+        logger.warn(
+          'hint_fence_forgotten',
+          `the fence due for ${target} is forgotten: it has not answered since, and ${MAX_FENCE_TARGETS} nodes fenced later are still due one (a node gone for good, most likely; if it comes back, fence it with POST /v1/fence)`,
         ),
       // The plain delete a delivered hint's stand-in copy gets (hint-replayer.ts): no tombstone,
       // as this node never held the key's delete either. Only the copy the hint was for: a write

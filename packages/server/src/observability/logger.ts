@@ -31,6 +31,7 @@ export type LogEvent =
   | 'tombstone_evicted_early'
   | 'unvouched_reads'
   | 'hints_overflowed'
+  | 'hint_fence_forgotten'
   | 'hints_replayed'
   | 'hint_replay_failed'
   | 'hint_replay_refused';

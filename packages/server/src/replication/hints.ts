@@ -55,6 +55,14 @@ export interface TargetHints {
 export const MAX_HINT_TARGETS = 64;
 
 /**
+ * Targets held only to be fenced (their keys given up) at once, beyond the MAX_HINT_TARGETS with
+ * keys: a node that left for good — a pod back under a new address — is never fenced, and held
+ * among the targets with keys its place would be lost for good, until hints for every other node
+ * were refused. Past this many, the one fenced longest ago is forgotten (logged): most likely gone.
+ */
+export const MAX_FENCE_TARGETS = 64;
+
+/**
  * Why a target's hints turned into a fence: too many keys (`maxHints`), too old (`maxHintAge`), or
  * a hinted key this node no longer holds when it replays (evicted, expired, never written here).
  */
@@ -62,12 +70,21 @@ export type FenceReason = 'overflow' | 'age' | 'lost';
 
 export interface HintStoreOptions {
   maxHints: number;
-  /** Targets held at once; a hint for another one is refused. @default MAX_HINT_TARGETS */
+  /**
+   * Targets with keys held at once; a hint for another one is refused. @default MAX_HINT_TARGETS
+   */
   maxTargets?: number;
+  /**
+   * Targets held with a fence due and no keys, past which the one fenced longest ago is forgotten.
+   * @default MAX_FENCE_TARGETS
+   */
+  maxFenceTargets?: number;
   maxHintAge: number;
   now: () => number;
   /** Told when a target's hints turn into a fence (overflow or age), with how many keys went. */
   onFence?: (target: string, dropped: number, why: FenceReason) => void;
+  /** Told when a target's due fence is forgotten (more than `maxFenceTargets` were due). */
+  onFenceForgotten?: (target: string) => void;
   /**
    * Told of each key this node holds only as a stand-in whose hint is given up (its target is
    * fenced instead) and that no other target's hint needs: the copy must go, as a delivered
@@ -87,14 +104,18 @@ export interface HintStoreOptions {
  */
 export class HintStore {
   readonly #targets = new Map<string, TargetHints>();
+  /** The targets with a fence due and no keys, the one fenced longest ago first. */
+  readonly #fenceOnly = new Set<string>();
   readonly #options: HintStoreOptions;
   readonly #maxTargets: number;
+  readonly #maxFenceTargets: number;
   #pending = 0;
   readonly #stats = { hintsStored: 0, hintsReplayed: 0, hintsDropped: 0 };
 
   constructor(options: HintStoreOptions) {
     this.#options = options;
     this.#maxTargets = options.maxTargets ?? MAX_HINT_TARGETS;
+    this.#maxFenceTargets = options.maxFenceTargets ?? MAX_FENCE_TARGETS;
   }
 
   get stats(): HintStats {
@@ -115,7 +136,7 @@ export class HintStore {
    */
   add(target: string, key: string, standIn: boolean, stamp?: number, reach?: number): boolean {
     let hints = this.#targets.get(target);
-    if (hints === undefined && this.#targets.size >= this.#maxTargets) {
+    if (hints === undefined && this.#targets.size - this.#fenceOnly.size >= this.#maxTargets) {
       this.#stats.hintsDropped++;
       return false;
     }
@@ -126,6 +147,9 @@ export class HintStore {
     }
     if (hints.fence) {
       this.#stats.hintsDropped++;
+      // Still written around: among the fence-only targets, the last to forget.
+      this.#fenceOnly.delete(target);
+      this.#fenceOnly.add(target);
       // The due fence must come after this write: one on the wire now may have landed before it.
       hints.fencesAsked++;
       // A stand-in copy is kept: the write's hint for its other natural replica, if it missed the
@@ -219,6 +243,14 @@ export class HintStore {
     hints.fence = true;
     hints.fencesAsked++;
     this.#options.onFence?.(target, dropped, why);
+    this.#fenceOnly.delete(target);
+    this.#fenceOnly.add(target);
+    if (this.#fenceOnly.size > this.#maxFenceTargets) {
+      const oldest = this.#fenceOnly.values().next().value!;
+      this.#fenceOnly.delete(oldest);
+      this.#targets.delete(oldest);
+      this.#options.onFenceForgotten?.(oldest);
+    }
   }
 
   /**
@@ -249,6 +281,8 @@ export class HintStore {
   }
 
   #forgetIfDone(target: string, hints: TargetHints): void {
-    if (hints.keys.size === 0 && !hints.fence) this.#targets.delete(target);
+    if (hints.keys.size > 0 || hints.fence) return;
+    this.#targets.delete(target);
+    this.#fenceOnly.delete(target);
   }
 }
