@@ -301,6 +301,25 @@ describe('HintStore', () => {
     });
   });
 
+  it('a fence answered for a target since forgotten and fenced again leaves the new fence due', () => {
+    const { hints, advance } = store(100, 1000, 10, 1);
+    hints.add(A, 'k', false);
+    advance(1001);
+    hints.expire();
+    // A replay round reads A's fence and sends it; meanwhile B's fence makes A forgotten, and
+    // A, written around again, is held anew and fenced again.
+    const onTheWire = [...hints.targets()][0]![1].fencesAsked;
+    hints.add(B, 'k', false);
+    hints.fallBack(B);
+    hints.add(A, 'k', false);
+    hints.fallBack(A);
+    // The first fence lands: it came before the write A missed since, so A still owes one.
+    hints.fenced(A, onTheWire);
+    expect(
+      [...hints.targets()].filter(([target, { fence }]) => target === A && fence),
+    ).toHaveLength(1);
+  });
+
   it('holds MAX_HINT_TARGETS targets by default', () => {
     const { hints } = store(1000);
     const accepted = Array.from({ length: MAX_HINT_TARGETS + 5 }, (_, i) =>

@@ -40,8 +40,10 @@ export interface TargetHints {
   /** The keys overflowed or aged: the target is sent `POST /v1/fence` instead. */
   fence: boolean;
   /**
-   * Fences asked for so far. A fence answered clears `fence` only if no other was asked while it
-   * was on the wire: keys given up meanwhile may have missed the target after the fence landed.
+   * The last fence asked for, numbered across the store (so a target forgotten and held again never
+   * repeats a number a round still on the wire read). A fence answered clears `fence` only if no
+   * other was asked while it was on the wire: keys given up meanwhile may have missed the target
+   * after the fence landed.
    */
   fencesAsked: number;
 }
@@ -110,6 +112,8 @@ export class HintStore {
   readonly #maxTargets: number;
   readonly #maxFenceTargets: number;
   #pending = 0;
+  /** The number of the last fence asked for, of any target (TargetHints.fencesAsked). */
+  #fenceSerial = 0;
   readonly #stats = { hintsStored: 0, hintsReplayed: 0, hintsDropped: 0 };
 
   constructor(options: HintStoreOptions) {
@@ -151,7 +155,7 @@ export class HintStore {
       this.#fenceOnly.delete(target);
       this.#fenceOnly.add(target);
       // The due fence must come after this write: one on the wire now may have landed before it.
-      hints.fencesAsked++;
+      hints.fencesAsked = ++this.#fenceSerial;
       // A stand-in copy is kept: the write's hint for its other natural replica, if it missed the
       // write too, may not have arrived yet, and its replay needs the copy.
       return true;
@@ -241,7 +245,7 @@ export class HintStore {
     hints.keys.clear();
     for (const [key, { stamp, reach }] of standIns) this.#dropStandIn(target, key, stamp, reach);
     hints.fence = true;
-    hints.fencesAsked++;
+    hints.fencesAsked = ++this.#fenceSerial;
     this.#options.onFence?.(target, dropped, why);
     this.#fenceOnly.delete(target);
     this.#fenceOnly.add(target);
