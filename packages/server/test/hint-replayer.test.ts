@@ -168,3 +168,47 @@ describe('HintReplayer: a target that answers without end', () => {
     expect(hints.stats.hintsPending).toBe(1); // not delivered: retried next round
   });
 });
+
+describe('HintReplayer: a target that never answers', () => {
+  /** The rounds (1-based) of `rounds` in which `target` was probed. */
+  async function probedIn(
+    calls: [string, string, unknown][],
+    replayer: HintReplayer,
+    target: string,
+    rounds: number,
+  ): Promise<number[]> {
+    const probed: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      const before = calls.length;
+      await replayer.tick();
+      if (calls.slice(before).some(([origin, path]) => origin === target && path === '/healthz')) {
+        probed.push(round);
+      }
+    }
+    return probed;
+  }
+
+  it('with only a fence due, is probed ever less often, then fenced soon after it answers', async () => {
+    const { hints, replayer } = standIn();
+    const up = new Set<string>();
+    const calls = targets(up);
+    hints.add(A, 'k', false);
+    hints.fallBack(A); // A's keys given up: a fence is all it is owed
+    expect(await probedIn(calls, replayer, A, 30)).toEqual([1, 3, 7, 15, 23]);
+    up.add(A);
+    const probed = await probedIn(calls, replayer, A, 8);
+    expect(probed).toHaveLength(1);
+    expect(calls.filter(([origin, path]) => origin === A && path === '/v1/fence')).toHaveLength(1);
+    expect([...hints.targets()]).toEqual([]);
+  });
+
+  it('with keys due, is probed every round', async () => {
+    const { replicas, hints, replayer } = standIn();
+    const calls = targets(new Set());
+    replicas.copy('k', { bytes: bytes('v'), flags: 0 }, 0, S);
+    hints.add(A, 'k', false);
+    expect(await probedIn(calls, replayer, A, 12)).toEqual(
+      Array.from({ length: 12 }, (_, i) => i + 1),
+    );
+  });
+});

@@ -23,6 +23,13 @@ const REQUEST_TIMEOUT_MS = 2000;
  * before the next probe, which answers.
  */
 export const PROBE_TIMEOUT_MS = 500;
+/**
+ * Most rounds a target with only a fence due sits out after its rounds failed (doubling from one):
+ * a node gone for good (a pod back under a new address) owes its fence for good, and up to
+ * MAX_FENCE_TARGETS of them probed every round would cost the node hundreds of connection attempts
+ * a second. A target with keys is tried every round: its missed writes are waiting.
+ */
+export const MAX_FENCE_ONLY_WAIT_ROUNDS = 8;
 
 export interface HintReplayerOptions {
   replicas: ReplicaStore;
@@ -103,6 +110,8 @@ function refusedCertificate(error: unknown): boolean {
 export class HintReplayer {
   readonly #options: HintReplayerOptions;
   readonly #busy = new Set<string>();
+  /** Fence-only targets whose last rounds failed: how many failed, and rounds left to sit out. */
+  readonly #waiting = new Map<string, { failures: number; roundsLeft: number }>();
   #timer: NodeJS.Timeout | undefined;
   /** Aborted by stop(): a closing node must not wait on a target that does not answer. */
   #stopping = new AbortController();
@@ -143,12 +152,23 @@ export class HintReplayer {
     const { hints } = this.#options;
     hints.expire();
     const rounds: Promise<void>[] = [];
+    const held = new Set<string>();
     for (const [target, pending] of hints.targets()) {
+      held.add(target);
       if (this.#busy.has(target)) continue;
+      const waiting = this.#waiting.get(target);
+      if (waiting !== undefined && waiting.roundsLeft > 0) {
+        waiting.roundsLeft--;
+        continue;
+      }
       this.#busy.add(target);
       rounds.push(
         this.#round(target, pending)
+          .then(() => {
+            this.#waiting.delete(target);
+          })
           .catch((error: unknown) => {
+            this.#failed(target, pending);
             const message = `hints for ${target} not delivered yet: ${(error as Error).message}`;
             if (error instanceof ReplayRefused || refusedCertificate(error)) {
               this.#refused(`${target} (${(error as Error).message})`);
@@ -158,7 +178,19 @@ export class HintReplayer {
           .finally(() => this.#busy.delete(target)),
       );
     }
+    for (const target of this.#waiting.keys()) if (!held.has(target)) this.#waiting.delete(target);
     await Promise.all(rounds);
+  }
+
+  /** A round for `target` failed: with only a fence due, it sits out the next rounds (doubling). */
+  #failed(target: string, pending: TargetHints): void {
+    if (!pending.fence || pending.keys.size > 0) {
+      this.#waiting.delete(target);
+      return;
+    }
+    const failures = (this.#waiting.get(target)?.failures ?? 0) + 1;
+    const roundsLeft = Math.min(2 ** failures, MAX_FENCE_ONLY_WAIT_ROUNDS) - 1;
+    this.#waiting.set(target, { failures, roundsLeft });
   }
 
   async #round(target: string, pending: TargetHints): Promise<void> {
