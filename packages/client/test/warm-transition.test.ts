@@ -28,6 +28,26 @@ function connect(nodes: readonly string[], options: ClientOptions): DistributedC
   return client;
 }
 
+/**
+ * Four CLI nodes and a client of the first three (replicas 1) whose window stays open for
+ * `maxWindowMs` 60 s and goes quiet after `quietMs`, recording its transition events; the fourth
+ * node is the one to add.
+ */
+async function watchedClient(quietMs: number): Promise<{
+  client: DistributedCacheClient;
+  events: TransitionEvent[];
+  nodes: CliNode[];
+}> {
+  const [a, b, c, d] = await startRingChangeNodes(4);
+  const events: TransitionEvent[] = [];
+  const client = connect([a!.url, b!.url, c!.url], {
+    replicas: 1,
+    transition: { maxWindowMs: 60_000, quietMs },
+    onTransition: (event) => events.push(event),
+  });
+  return { client, events, nodes: [a!, b!, c!, d!] };
+}
+
 /** `POST /v1/batch` requests `node` has served. */
 async function batchRequests(node: CliNode): Promise<number> {
   const stats = (await (await fetch(`${node.url}/v1/stats`)).json()) as {
@@ -185,13 +205,11 @@ for (const replicas of [1, 2]) {
 
 describe('warm transitions: the window', () => {
   it('a client closed with its window open reports it closed, with no close event', async () => {
-    const [a, b, c, d] = await startRingChangeNodes(4);
-    const events: TransitionEvent[] = [];
-    const client = connect([a!.url, b!.url, c!.url], {
-      replicas: 1,
-      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
-      onTransition: (event) => events.push(event),
-    });
+    const {
+      client,
+      events,
+      nodes: [, , , d],
+    } = await watchedClient(60_000);
     client.addNode(d!.url);
     expect(client.getTransitionStats()).toMatchObject({ open: true, lastCloseReason: null });
     await client.close();
@@ -205,13 +223,11 @@ describe('warm transitions: the window', () => {
   });
 
   it('an idle client keeps its window past quietMs: its first read after the change finds the moved keys, then the window goes quiet', async () => {
-    const [a, b, c, d] = await startRingChangeNodes(4);
-    const events: TransitionEvent[] = [];
-    const client = connect([a!.url, b!.url, c!.url], {
-      replicas: 1,
-      transition: { maxWindowMs: 60_000, quietMs: 300 },
-      onTransition: (event) => events.push(event),
-    });
+    const {
+      client,
+      events,
+      nodes: [, , , d],
+    } = await watchedClient(300);
     expect(await client.setMany(KEYS.map((key) => [key, key] as const))).toBe(true);
     const before = owners(client);
     client.addNode(d!.url);
@@ -307,15 +323,13 @@ describe('warm transitions: the window', () => {
   });
 
   it('a key moved away and back: the newest copy wins, whether written during the first window or after it closed', async () => {
-    const [a, b, c, d] = await startRingChangeNodes(4);
-    const events: TransitionEvent[] = [];
-    const client = connect([a!.url, b!.url, c!.url], {
-      replicas: 1,
-      // Quiet long enough that the reads below come first (see removeNode 4→3; 300 ms let 54 keys
-      // miss on a loaded machine).
-      transition: { maxWindowMs: 60_000, quietMs: QUIET_MS },
-      onTransition: (event) => events.push(event),
-    });
+    // Quiet long enough that the reads below come first (see removeNode 4→3; 300 ms let 54 keys
+    // miss on a loaded machine).
+    const {
+      client,
+      events,
+      nodes: [a, b, c, d],
+    } = await watchedClient(QUIET_MS);
     expect(await client.setMany(KEYS.map((key) => [key, 'old'] as const))).toBe(true);
     const before = owners(client);
     client.addNode(d!.url);
@@ -347,13 +361,11 @@ describe('warm transitions: the window', () => {
   });
 
   it('incr, touch, replace and add of moved keys see the value their previous owner holds; a flush closes the window', async () => {
-    const [a, b, c, d] = await startRingChangeNodes(4);
-    const events: TransitionEvent[] = [];
-    const client = connect([a!.url, b!.url, c!.url], {
-      replicas: 1,
-      transition: { maxWindowMs: 60_000, quietMs: 60_000 },
-      onTransition: (event) => events.push(event),
-    });
+    const {
+      client,
+      events,
+      nodes: [a, b, c, d],
+    } = await watchedClient(60_000);
     const counters = KEYS.slice(0, 100);
     for (const key of counters) expect(await client.incr(key, 1, { initial: 10 })).toBe(10);
     const values = KEYS.slice(100);
