@@ -5,6 +5,13 @@ import {
   decodeSnapshot,
   encodeSnapshot,
 } from '../src/snapshot/snapshot-format.js';
+import type { StoredValue } from '../src/operations/stored-value.js';
+
+/** A loaded value's fields, as the file holds them (a held value keeps its bytes as a string). */
+function fields(value: StoredValue): Record<string, unknown> {
+  const { bytes, flags, stamp, tombstone } = value;
+  return tombstone === undefined ? { bytes, flags, stamp } : { bytes, flags, stamp, tombstone };
+}
 
 describe('snapshot format version 2', () => {
   it('keeps stamps and tombstones', () => {
@@ -27,7 +34,7 @@ describe('snapshot format version 2', () => {
     });
     const document = decodeSnapshot('f', bytes);
     expect(document.version).toBe(2);
-    expect(document.entries.map(([key, record]) => [key, record.value])).toEqual([
+    expect(document.entries.map(([key, record]) => [key, fields(record.value)])).toEqual([
       ['a', { bytes: Uint8Array.of(1), flags: 2, stamp: 12345 }],
       ['gone', { bytes: new Uint8Array(0), flags: 0, stamp: 23456, tombstone: true }],
     ]);
@@ -41,7 +48,7 @@ describe('snapshot format version 2', () => {
       lastVersion: 1,
       entries: [['a', { value: { bytes: Uint8Array.of(7), flags: 0 }, version: 1 }]],
     });
-    expect(decodeSnapshot('f', bytes).entries[0]![1].value).toEqual({
+    expect(fields(decodeSnapshot('f', bytes).entries[0]![1].value)).toEqual({
       bytes: Uint8Array.of(7),
       flags: 0,
       stamp: 0,

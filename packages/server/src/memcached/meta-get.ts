@@ -15,7 +15,7 @@ import type { MemcachedCache } from './store.js';
 import { decodeBase64Key, decodeKey, keyBytes } from './keys.js';
 import { memcachedTokenCount } from './tokenize.js';
 import type { Tokens } from './tokenize.js';
-import { storedValue } from '../operations/stored-value.js';
+import { storedValue, valueData, valueLength } from '../operations/stored-value.js';
 
 const EMPTY = new Uint8Array(0);
 /** The `b` flag letter. */
@@ -69,7 +69,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
   if (touches) counters.touch_hits++;
   const value = entry.value;
   const mark = out.mark();
-  if (f.value) out.ascii('VA ').uint(value.bytes.length);
+  if (f.value) out.ascii('VA ').uint(valueLength(value));
   else out.ascii('HD');
   const tokenSent = store.hasMark(value, MARK_TOKEN_SENT);
   let won = false;
@@ -101,7 +101,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
         break;
       }
       case 0x73: // s
-        out.ascii(' s').uint(value.bytes.length);
+        out.ascii(' s').uint(valueLength(value));
         break;
       case 0x74: // t
         out.ascii(' t').ascii(String(ttlMsToSeconds(ttlMs)));
@@ -136,7 +136,7 @@ export function metaGet(session: Session, buf: Buffer, t: Tokens): void {
     store.addMark(value, MARK_TOKEN_SENT);
   }
   out.crlf();
-  if (f.value) out.value(value.bytes).crlf();
+  if (f.value) out.value(valueData(value)).crlf();
   // After the reply: `h`/`l` above report the item as it was before. A vivified item is read
   // by this touch (unless `u`), so the next `mg` sees `h1`, as memcached.
   if (newTtlMs !== undefined) store.touch(req.key, newTtlMs, f.noBump);
@@ -196,7 +196,7 @@ export function metaDebug(session: Session, buf: Buffer, t: Tokens): void {
     return;
   }
   const exp = entry.ttl === undefined ? -1 : -ttlMsToSeconds(entry.ttl);
-  const size = entry.value.bytes.length + keyBytes(key).length;
+  const size = valueLength(entry.value) + keyBytes(key).length;
   const la = Math.floor((entry.idleMs ?? 0) / 1000);
   const fetch = entry.readSinceWrite === true ? 'yes' : 'no';
   const shown = store.keyEcho(key, entry.value).replace(/ b$/, '');

@@ -1,3 +1,4 @@
+import { writeLatin1 } from '../operations/stored-value.js';
 import type { ReplyOutlet } from './reply-outlet.js';
 
 /**
@@ -104,12 +105,20 @@ export class ReplyWriter {
    * Appends a stored value's bytes. Values never change once stored (every write stores new
    * bytes), so large ones are passed to the socket by reference instead of copied.
    */
-  value(src: Uint8Array): this {
+  value(src: Uint8Array | string): this {
+    if (typeof src === 'string') return this.latin1(src);
     const n = src.length;
     if (n < LARGE_VALUE_BYTES) return this.bytes(src);
     this.pushSlab();
     this.parts.push(Buffer.from(src.buffer, src.byteOffset, n));
     this.partsBytes += n;
+    return this;
+  }
+
+  /** Appends a one-byte string's characters as bytes: a value held as a string (stored-value.ts). */
+  latin1(text: string): this {
+    this.reserve(text.length);
+    this.end += writeLatin1(this.slab, text, this.end);
     return this;
   }
 
@@ -141,7 +150,7 @@ export class ReplyWriter {
     keyStart: number,
     keyEnd: number,
     flags: number,
-    data: Uint8Array,
+    data: Uint8Array | string,
     cas: number,
   ): this {
     const n = data.length;
@@ -173,7 +182,8 @@ export class ReplyWriter {
     at = this.end;
     slab[at++] = 0x0d;
     slab[at++] = 0x0a;
-    if (n <= 64) for (let i = 0; i < n; i++) slab[at++] = data[i]!;
+    if (typeof data === 'string') at += writeLatin1(slab, data, at);
+    else if (n <= 64) for (let i = 0; i < n; i++) slab[at++] = data[i]!;
     else {
       slab.set(data, at);
       at += n;

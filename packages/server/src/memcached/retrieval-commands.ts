@@ -3,6 +3,7 @@ import { decodeKey } from './keys.js';
 import { parseInt32 } from './numbers.js';
 import type { Session } from './session.js';
 import type { Tokens } from './tokenize.js';
+import { valueData } from '../operations/stored-value.js';
 
 /**
  * get / gets / gat / gats <key>* — one VALUE block per hit, then END. A key over the limit
@@ -67,7 +68,7 @@ export function retrieve(
       counters.cmd_get++;
     }
     if (value === undefined) continue;
-    out.hit(buf, start, end, value.flags, value.bytes, withCas ? version : -1);
+    out.hit(buf, start, end, value.flags, valueData(value), withCas ? version : -1);
   }
   out.ascii('END\r\n');
 }

@@ -1,5 +1,5 @@
 import { keptTtl } from '../operations/counter.js';
-import { storedValue } from '../operations/stored-value.js';
+import { STRING_VALUE_MAX_BYTES, storedValue } from '../operations/stored-value.js';
 import { exptimeToTtlMs, ttlLeftAt } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
@@ -71,7 +71,8 @@ export type StoreOutcome = 'STORED' | 'NOT_STORED' | 'EXISTS' | 'NOT_FOUND' | 'T
 export interface StoreRequest {
   mode: StoreMode;
   key: string;
-  bytes: Uint8Array;
+  /** The data block: its bytes, or a one-byte string of them (as a value is held). */
+  bytes: Uint8Array | string;
   flags: number;
   ttlMs: number;
   /** Version to compare for cas (and for append/prepend when `hasCas`). */
@@ -79,11 +80,15 @@ export interface StoreRequest {
   hasCas: boolean;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+function concat(a: Uint8Array | string, b: Uint8Array | string): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
+  out.set(asBytes(a), 0);
+  out.set(asBytes(b), a.length);
   return out;
+}
+
+function asBytes(data: Uint8Array | string): Uint8Array {
+  return typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
 }
 
 /** Performs a store once its data block has arrived; shared by the text and meta protocols. */
@@ -168,8 +173,9 @@ export function completeTextStore(
     reply(session, 'CLIENT_ERROR bad data chunk', pending.noreply);
     return;
   }
-  const bytes = new Uint8Array(vlen);
-  data.copy(bytes, 0, 0, vlen);
+  // Copied out of the input buffer (reused for the next read), as the value will be held.
+  const bytes =
+    vlen <= STRING_VALUE_MAX_BYTES ? data.toString('latin1', 0, vlen) : copyOf(data, vlen);
   const outcome = performStore(session, {
     mode: pending.mode,
     key: pending.key,
@@ -181,4 +187,10 @@ export function completeTextStore(
   });
   if (outcome === 'STORED') session.shared.store.markKeyForm(pending.key, 'raw');
   reply(session, outcome === 'TOO_LARGE' ? TOO_LARGE : outcome, pending.noreply);
+}
+
+function copyOf(data: Buffer, length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  data.copy(bytes, 0, 0, length);
+  return bytes;
 }

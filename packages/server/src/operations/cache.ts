@@ -3,13 +3,14 @@ import type { LruCacheOptions } from '@dcache/core';
 import type { ResolvedOptions } from '../options.js';
 import { ReplicaStore } from '../replication/replica-store.js';
 import type { ReplicaStoreOptions } from '../replication/replica-store.js';
+import { valueLength } from './stored-value.js';
 import type { StoredValue } from './stored-value.js';
 
 /** Accounted per value beyond its bytes: the StoredValue record, its flags and stamp. */
 export const STORED_VALUE_OVERHEAD_BYTES = 16;
 
 function sizeOf(value: StoredValue): number {
-  return value.bytes.length + STORED_VALUE_OVERHEAD_BYTES;
+  return valueLength(value) + STORED_VALUE_OVERHEAD_BYTES;
 }
 
 type CacheLimits = Pick<ResolvedOptions, 'maxMemory' | 'maxItems' | 'defaultTtl' | 'now'> & {

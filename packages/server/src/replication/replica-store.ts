@@ -12,6 +12,7 @@ import { NodeFlush } from '../operations/node-flush.js';
 import { orThrow, Refused } from '../operations/refusal.js';
 import { conditionHolds, entryRefused } from '../operations/store.js';
 import type { FingerprintCondition, WriteCondition } from '../operations/store.js';
+import { tombstoneValue } from '../operations/stored-value.js';
 import type { StoredValue } from '../operations/stored-value.js';
 
 /** Where a copy comes from: hint replay, read repair, or restoring a node's share. */
@@ -84,7 +85,6 @@ export interface ReplicaStoreOptions {
   now?: () => number;
 }
 
-const EMPTY = new Uint8Array(0);
 const NO_OPTIONS: SetOptions = {};
 
 function ttlOptions(ttl: number | undefined): SetOptions {
@@ -458,13 +458,8 @@ export class ReplicaStore {
   remove(key: string, stamp?: number): { removed: boolean; stamp: number } {
     const raw = this.#live.peekEntry(key);
     const removed = raw !== undefined && !raw.value.tombstone;
-    const tombstone: StoredValue = {
-      bytes: EMPTY,
-      flags: 0,
-      // Above what it deletes, as an unstamped write (see write).
-      stamp: stamp ?? this.#above(undefined, raw?.value),
-      tombstone: true,
-    };
+    // Above what it deletes, as an unstamped write (see write).
+    const tombstone = tombstoneValue(stamp ?? this.#above(undefined, raw?.value));
     if (raw !== undefined && compareReplicas(tombstone, raw.value) <= 0) {
       return { removed, stamp: stampOf(raw.value) };
     }
@@ -484,7 +479,7 @@ export class ReplicaStore {
 
   /** A copy of another replica's tombstone. */
   bury(key: string, stamp: number): CopyOutcome {
-    return this.#copy(key, { bytes: EMPTY, flags: 0, stamp, tombstone: true }, this.#tombstoneTtl);
+    return this.#copy(key, tombstoneValue(stamp), this.#tombstoneTtl);
   }
 
   /**

@@ -3,6 +3,7 @@ import type { DumpEntry } from '@dcache/core';
 import { isStamp } from '@dcache/core';
 import { Packr } from 'msgpackr';
 import { SnapshotError } from '../errors/snapshot-error.js';
+import { storedValue, tombstoneValue, valueLength } from '../operations/stored-value.js';
 import type { StoredValue } from '../operations/stored-value.js';
 import { MAX_FILE_BYTES } from './read-whole-file.js';
 
@@ -94,17 +95,19 @@ function entriesForFile(
   first = 0,
   end = entries.length,
 ): unknown[] {
-  const out: unknown[] = entries.slice(first, end);
+  const out: unknown[] = new Array(end - first);
   for (let i = first; i < end; i++) {
     const [key, record] = entries[i]!;
-    const written = keyForFile(key);
-    const stamp = stamps?.[i];
     const value = record.value;
-    const kept =
-      stamp === undefined || (value.stamp ?? 0) === stamp
-        ? record
-        : { ...record, value: { ...value, stamp } };
-    if (written !== key || kept !== record) out[i - first] = [written, kept];
+    const stamp = stamps?.[i] ?? value.stamp ?? 0;
+    // The file's record of exactly these fields, the bytes as bytes (a held value may keep them as
+    // a string, which msgpack would write as UTF-8 text).
+    const { bytes, flags } = value;
+    const written =
+      value.tombstone === undefined
+        ? { bytes, flags, stamp }
+        : { bytes, flags, stamp, tombstone: value.tombstone };
+    out[i - first] = [keyForFile(key), { ...record, value: written }];
   }
   return out;
 }
@@ -149,7 +152,7 @@ function pieceEnd(entries: readonly DumpEntry<StoredValue>[], at: number): numbe
   let end = at;
   while (end < last && bytes < BYTES_PER_PIECE) {
     const [key, record] = entries[end++]!;
-    bytes += key.length + (record.value.bytes?.length ?? 0);
+    bytes += key.length + valueLength(record.value);
   }
   return end;
 }
@@ -307,9 +310,9 @@ export function decodeSnapshot(file: string, bytes: Buffer): SnapshotDocument {
     // A fresh record of exactly the known fields: nothing else from the file reaches the cache. A
     // plain Uint8Array over the Buffer msgpackr gives (its own copy), as HTTP stores them.
     const exact = new Uint8Array(bytesOf.buffer, bytesOf.byteOffset, bytesOf.byteLength);
-    record!.value = (
-      tombstone ? { bytes: exact, flags, stamp, tombstone } : { bytes: exact, flags, stamp }
-    ) satisfies StoredValue;
+    const loaded = tombstone ? tombstoneValue(stamp) : storedValue(exact, flags);
+    loaded.stamp = stamp;
+    record!.value = loaded;
   }
   return {
     format: SNAPSHOT_FORMAT,

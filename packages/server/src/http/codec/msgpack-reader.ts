@@ -1,4 +1,18 @@
 import { batchCodec } from './msgpack.js';
+import { STRING_VALUE_MAX_BYTES } from '../../operations/stored-value.js';
+
+/**
+ * A msgpack bin as the reader answers it: its bytes, as a one-byte string up to
+ * STRING_VALUE_MAX_BYTES (storedValue() keeps it so), else as bytes. Not a string itself, so that
+ * a bin is never taken for a str (a key).
+ */
+export class Bin {
+  constructor(readonly bytes: string | Uint8Array) {}
+
+  get length(): number {
+    return this.bytes.length;
+  }
+}
 
 /** What {@link MsgpackReader.scalar} answers for an array, a map or an extension: not read. */
 export const NOT_SCALAR: unique symbol = Symbol('not a scalar');
@@ -158,10 +172,14 @@ export class MsgpackReader {
     return batchCodec.unpack(this.#body.subarray(start, this.at));
   }
 
-  #bin(start: number, length: number): Uint8Array {
+  #bin(start: number, length: number): Bin {
     this.at = start + length;
-    // A copy, as msgpackr's copyBuffers makes: a stored value must not pin the request body.
-    return Uint8Array.prototype.slice.call(this.#body, start, start + length);
+    // A copy, as msgpackr's copyBuffers makes: a stored value must not pin the request body. As a
+    // one-byte string where a value is held so (stored-value.ts), made once, here.
+    if (length <= STRING_VALUE_MAX_BYTES) {
+      return new Bin(this.#latin1.toString('latin1', start, start + length));
+    }
+    return new Bin(Uint8Array.prototype.slice.call(this.#body, start, start + length));
   }
 
   #str(start: number, length: number): string {

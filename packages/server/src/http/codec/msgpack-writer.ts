@@ -1,3 +1,4 @@
+import { writeLatin1 } from '../../operations/stored-value.js';
 /** Bytes of a fresh chunk; a response larger than that gets a chunk of its own. */
 const CHUNK_BYTES = 64 * 1024;
 
@@ -139,14 +140,16 @@ export class MsgpackWriter {
     this.#pos += 8;
   }
 
-  bin(bytes: Uint8Array): void {
+  /** A bin of `bytes`: a one-byte string (a held value's `data`) is one character per byte. */
+  bin(bytes: Uint8Array | string): void {
     // `length`, not `byteLength` (the same for a Uint8Array): V8 on Node 20 reads `byteLength`
     // through a builtin call that also loads the ArrayBuffer, one more cache miss per stored value
     // served.
     const length = bytes.length;
     this.#room(5 + length);
     this.#sized(length, 0xc4); // bin 8, 16, 32
-    this.#buf.set(bytes, this.#pos);
+    if (typeof bytes === 'string') writeLatin1(this.#buf, bytes, this.#pos);
+    else this.#buf.set(bytes, this.#pos);
     this.#pos += length;
   }
 

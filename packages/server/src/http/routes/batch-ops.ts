@@ -7,7 +7,7 @@ import type { CopyOrigin } from '../../replication/replica-store.js';
 import { belowStamp, stampOf } from '../../replication/replica-order.js';
 import { peerOrigin } from '../../replication/replication-options.js';
 import { MAX_HINT_TARGETS } from '../../replication/hints.js';
-import { MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
+import { Bin, MsgpackReader, NOT_SCALAR } from '../codec/msgpack-reader.js';
 import { MsgpackWriter } from '../codec/msgpack-writer.js';
 import type { FinishedResponse } from '../codec/msgpack-writer.js';
 import type { ItemsVerdict } from '../codec/msgpack-items.js';
@@ -18,7 +18,7 @@ import { touchAfterRead } from '../../operations/touch.js';
 import { checkDelay, checkFlags, checkKey, checkTtl } from '../../operations/validate.js';
 import { Refused } from '../../operations/refusal.js';
 import type { Refusal } from '../../operations/refusal.js';
-import { storedValue } from '../../operations/stored-value.js';
+import { storedValue, valueData, valueLength } from '../../operations/stored-value.js';
 
 /** Elements of the longest operation: ["set", key, bytes, flags, ttl, cond, stamp, since]. */
 const OP_ITEMS = 8;
@@ -140,8 +140,12 @@ export function batchRunner(node: NodeState): RunBatch {
   const badOrigin = badOp(`origin must be one of ${COPY_ORIGINS.map((o) => `"${o}"`).join(', ')}`);
   const accept = (stamp: unknown): number | Refused => replicas.accept(stamp);
 
-  function valueIn(bytes: unknown, what: string): Uint8Array | Refused {
-    if (!(bytes instanceof Uint8Array)) return badOp(`${what} needs its value as msgpack bin`);
+  /** A value's bytes, as the reader read its bin (a Bin) or msgpackr did (an operation it decoded). */
+  function valueIn(bin: unknown, what: string): string | Uint8Array | Refused {
+    let bytes: string | Uint8Array;
+    if (bin instanceof Bin) bytes = bin.bytes;
+    else if (bin instanceof Uint8Array) bytes = bin;
+    else return badOp(`${what} needs its value as msgpack bin`);
     return bytes.length > maxValueBytes ? valueTooLarge : bytes;
   }
 
@@ -221,7 +225,7 @@ export function batchRunner(node: NodeState): RunBatch {
         // without touching first. Only then: the common get does one lookup.
         if (valueBytesLeft < maxValueBytes && valueBytesLeft < maxBatchBytes) {
           const peeked = replicas.peekRaw(key);
-          if (peeked !== undefined && peeked.value.bytes.length > valueBytesLeft) {
+          if (peeked !== undefined && valueLength(peeked.value) > valueBytesLeft) {
             return responseTooLarge;
           }
         }
@@ -233,7 +237,7 @@ export function batchRunner(node: NodeState): RunBatch {
         // peek above refuses what no longer fits. A value alone in its response is always served,
         // whatever its size, so every stored value stays readable and a client refetching refused
         // gets always makes progress.
-        valueBytesLeft = Math.max(0, valueBytesLeft - value.bytes.length);
+        valueBytesLeft = Math.max(0, valueBytesLeft - valueLength(value));
         const verified = replicas.isVerified(entry);
         const ttl = touchAfterRead(replicas, key, entry.ttl, newTtl, verified, touchStamp);
         // A fourth element `true`: the client reads this replica because the key's primary did not
@@ -241,7 +245,7 @@ export function batchRunner(node: NodeState): RunBatch {
         if (op[3] === true) replicas.servedUnvouched(key);
         out.array(verified ? 6 : 7);
         out.number(200);
-        out.bin(value.bytes);
+        out.bin(valueData(value));
         out.number(value.flags);
         out.number(entry.version);
         if (ttl === undefined) out.nil();

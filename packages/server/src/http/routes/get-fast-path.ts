@@ -5,6 +5,7 @@ import { validateKey } from '../../operations/validate.js';
 import type { FastPath } from './batch-fast-path.js';
 import { KEY_NOT_FOUND } from '../responses.js';
 import { acceptedHost } from '../accepted-host.js';
+import { valueData } from '../../operations/stored-value.js';
 
 const PREFIX = '/v1/keys/';
 
@@ -81,7 +82,9 @@ export function getFastPath(node: NodeState): FastPath {
       res.end(KEY_NOT_FOUND);
       return true;
     }
-    const { bytes, flags } = entry.value;
+    const { flags } = entry.value;
+    // The bytes as held (a one-byte string for most values: written as latin1, one byte each).
+    const body = valueData(entry.value);
     const out: Record<string, string | number> = {
       'content-type': type,
       etag: `"${entry.version}"`,
@@ -89,10 +92,10 @@ export function getFastPath(node: NodeState): FastPath {
       vary: 'accept',
     };
     if (entry.ttl !== undefined) out['dcache-ttl'] = `${entry.ttl}`;
-    out['content-length'] = bytes.byteLength;
+    out['content-length'] = body.length;
     metrics.record('get', performance.now() - start);
     res.writeHead(200, out);
-    res.end(bytes);
+    res.end(body, 'latin1');
     bodyBudget.holdUnflushed(res);
     return true;
   };
