@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   STRING_VALUE_MAX_BYTES,
+  heldCopy,
   storedValue,
   tombstoneValue,
   valueData,
@@ -49,6 +50,18 @@ describe('stored values', () => {
   it('takes a one-byte string as the bytes it holds', () => {
     const value = storedValue('\u0000\u00ff\u0080a', 2);
     expect(value.bytes).toStrictEqual(Uint8Array.of(0, 255, 128, 97));
+  });
+
+  it("copies a request's bytes as a value is held, never a view of the buffer read into", () => {
+    for (const length of [3, STRING_VALUE_MAX_BYTES + 1]) {
+      const source = Buffer.alloc(length + 4, 7);
+      const copy = heldCopy(source, 2, 2 + length);
+      expect(typeof copy === 'string').toBe(length <= STRING_VALUE_MAX_BYTES);
+      source.fill(0);
+      const bytes = typeof copy === 'string' ? Buffer.from(copy, 'latin1') : copy;
+      expect(bytes.length).toBe(length);
+      expect(bytes.every((byte) => byte === 7)).toBe(true);
+    }
   });
 
   it('builds a tombstone with its stamp and no bytes', () => {

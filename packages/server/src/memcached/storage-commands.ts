@@ -1,5 +1,5 @@
 import { keptTtl } from '../operations/counter.js';
-import { STRING_VALUE_MAX_BYTES, storedValue } from '../operations/stored-value.js';
+import { heldCopy, storedValue } from '../operations/stored-value.js';
 import { exptimeToTtlMs, ttlLeftAt } from './exptime.js';
 import { decodeKey } from './keys.js';
 import { parseInt32, parseUint32, parseUint64 } from './numbers.js';
@@ -173,9 +173,7 @@ export function completeTextStore(
     reply(session, 'CLIENT_ERROR bad data chunk', pending.noreply);
     return;
   }
-  // Copied out of the input buffer (reused for the next read), as the value will be held.
-  const bytes =
-    vlen <= STRING_VALUE_MAX_BYTES ? data.toString('latin1', 0, vlen) : copyOf(data, vlen);
+  const bytes = heldCopy(data, 0, vlen);
   const outcome = performStore(session, {
     mode: pending.mode,
     key: pending.key,
@@ -187,10 +185,4 @@ export function completeTextStore(
   });
   if (outcome === 'STORED') session.shared.store.markKeyForm(pending.key, 'raw');
   reply(session, outcome === 'TOO_LARGE' ? TOO_LARGE : outcome, pending.noreply);
-}
-
-function copyOf(data: Buffer, length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  data.copy(bytes, 0, 0, length);
-  return bytes;
 }

@@ -82,7 +82,24 @@ class HeldValue implements StoredValue {
 }
 
 function latin1(bytes: Uint8Array): string {
-  return Buffer.prototype.latin1Slice.call(bytes, 0, bytes.length);
+  return latin1Slice.call(bytes, 0, bytes.length);
+}
+
+const latin1Slice = (
+  Buffer.prototype as unknown as {
+    latin1Slice(this: Uint8Array, start: number, end: number): string;
+  }
+).latin1Slice;
+
+/**
+ * A copy of `source[start, end)` as a value is held: a one-byte string up to
+ * STRING_VALUE_MAX_BYTES, else bytes of its own. What a door makes of a value's bytes in a request
+ * it reads (the buffer is reused, and a held value must not pin it).
+ */
+export function heldCopy(source: Uint8Array, start: number, end: number): string | Uint8Array {
+  if (end - start <= STRING_VALUE_MAX_BYTES) return latin1Slice.call(source, start, end);
+  // Uint8Array's slice, a copy: on a Buffer `slice` is a view of the reused buffer.
+  return Uint8Array.prototype.slice.call(source, start, end);
 }
 
 /**

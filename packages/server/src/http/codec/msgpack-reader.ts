@@ -1,5 +1,5 @@
 import { batchCodec } from './msgpack.js';
-import { STRING_VALUE_MAX_BYTES } from '../../operations/stored-value.js';
+import { heldCopy } from '../../operations/stored-value.js';
 
 /**
  * A msgpack bin as the reader answers it: its bytes, as a one-byte string up to
@@ -8,10 +8,6 @@ import { STRING_VALUE_MAX_BYTES } from '../../operations/stored-value.js';
  */
 export class Bin {
   constructor(readonly bytes: string | Uint8Array) {}
-
-  get length(): number {
-    return this.bytes.length;
-  }
 }
 
 /** What {@link MsgpackReader.scalar} answers for an array, a map or an extension: not read. */
@@ -174,12 +170,9 @@ export class MsgpackReader {
 
   #bin(start: number, length: number): Bin {
     this.at = start + length;
-    // A copy, as msgpackr's copyBuffers makes: a stored value must not pin the request body. As a
-    // one-byte string where a value is held so (stored-value.ts), made once, here.
-    if (length <= STRING_VALUE_MAX_BYTES) {
-      return new Bin(this.#latin1.toString('latin1', start, start + length));
-    }
-    return new Bin(Uint8Array.prototype.slice.call(this.#body, start, start + length));
+    // A copy, as msgpackr's copyBuffers makes: a stored value must not pin the request body. Made
+    // as the value is held (stored-value.ts), once, here.
+    return new Bin(heldCopy(this.#body, start, start + length));
   }
 
   #str(start: number, length: number): string {
